@@ -1,0 +1,88 @@
+"""The one exception tree of imagespec.
+
+Imports nothing from the rest of the package: every layer may raise these.
+Exit codes are part of the CLI contract (CI reads them):
+0 ok, 1 a check failed (diff, lint error, build or verify failure, tag conflict),
+2 bad input (spec, options, policy), 3 engine trouble, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a source file; line and col are 1-based, 0 when unknown."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col or 1}"
+
+
+class ImageSpecError(Exception):
+    """Base of every error imagespec reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "location": str(self.location) if self.location else None,
+            "hint": self.hint,
+            "exit_code": self.exit_code,
+        }
+
+
+class SpecError(ImageSpecError, ValueError):
+    """The input (spec, template, catalog, option) is wrong; nothing was written."""
+
+    exit_code = 2
+
+
+class PolicyError(SpecError):
+    """A spec breaks a rule set by a template or the configuration."""
+
+
+class CheckFailed(ImageSpecError):
+    """A check ran and found a problem (stale Dockerfile, lint error, failed verification)."""
+
+    exit_code = 1
+
+
+class EngineError(ImageSpecError, ConnectionError):
+    """The container engine cannot be reached or misbehaves."""
+
+    exit_code = 3
+
+
+class BuildFailed(ImageSpecError):
+    """A build step failed; the message names the instruction and its spec location."""
+
+    exit_code = 1
+
+
+class TagConflict(ImageSpecError):
+    """An immutable tag (X.Y.Z, BP14) would move to a different digest."""
+
+    exit_code = 1
+
+
+class Interrupted(ImageSpecError):
+    exit_code = 130
