@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# Helpers shared by the scripts in scripts/ (sourced, never executed).
+#
+# Everything a script creates on the machine carries the `imagespec-` prefix: the engine
+# and the machine are shared, so we only ever stop or remove what we made ourselves.
+
+imagespec_log() { printf '[%s %s] %s\n' "${0##*/}" "$(date +%H:%M:%S)" "$*" >&2; }
+imagespec_die() {
+  printf '[%s] ERROR: %s\n' "${0##*/}" "$*" >&2
+  exit 1
+}
+
+# The URI of the Debian archive that the machine's own apt sources use for its release
+# (deb822 *.sources first, then the one-line sources.list). Never hard-code a host: CI and
+# developer machines may point at different mirrors. IMAGESPEC_MIRROR overrides.
+imagespec_mirror() {
+  if [[ -n ${IMAGESPEC_MIRROR:-} ]]; then
+    printf '%s\n' "${IMAGESPEC_MIRROR%/}"
+    return
+  fi
+  local codename uri="" f
+  codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-bookworm}")
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -r $f ]] || continue
+    uri=$(awk -v cn="$codename" '
+      function flush() {
+        if (!found && enabled != "no" && types ~ /(^| )deb( |$)/ &&
+            (suites " ") ~ (" " cn " ") && uris != "") {
+          split(uris, a, " "); print a[1]; found = 1
+        }
+        types = suites = uris = enabled = ""
+      }
+      /^[[:space:]]*$/ { flush(); next }
+      /^[[:space:]]*#/ { next }
+      tolower($1) == "types:"   { $1 = ""; types = $0 }
+      tolower($1) == "suites:"  { $1 = ""; suites = $0 }
+      tolower($1) == "uris:"    { $1 = ""; uris = $0 }
+      tolower($1) == "enabled:" { enabled = tolower($2) }
+      END { flush() }' "$f")
+    [[ -n $uri ]] && break
+  done
+  if [[ -z $uri ]]; then
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [[ -r $f ]] || continue
+      uri=$(awk -v cn="$codename" '
+        $1 == "deb" {
+          i = 2
+          if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+          if ($(i + 1) == cn) { print $i; exit }
+        }' "$f")
+      [[ -n $uri ]] && break
+    done
+  fi
+  [[ -n $uri ]] || imagespec_die "no 'deb' source for suite '$codename' in /etc/apt/sources.list{,.d/*}; set IMAGESPEC_MIRROR=http://<debian mirror>/debian"
+  printf '%s\n' "${uri%/}"
+}
+
+# Installs the named Debian packages that are not installed yet (nothing at all when
+# every one is): a second run of a script must not touch apt.
+IMAGESPEC_APT_UPDATED=${IMAGESPEC_APT_UPDATED:-0}
+imagespec_apt_update_once() {
+  if [[ $IMAGESPEC_APT_UPDATED != 1 ]]; then
+    apt-get update -q
+    IMAGESPEC_APT_UPDATED=1
+  fi
+}
+imagespec_install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    imagespec_log "installing from Debian: ${missing[*]}"
+    imagespec_apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Seconds since the epoch with a fraction, and a human "12.3 s" between two such stamps.
+imagespec_now() { date +%s.%N; }
+imagespec_elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }'; }
