@@ -86,3 +86,32 @@ class TagConflict(ImageSpecError):
 
 class Interrupted(ImageSpecError):
     exit_code = 130
+
+
+class BuildStepFailed(BuildFailed):
+    """A build step failed. ``instruction`` is the Dockerfile instruction (``RUN go build
+    ./...``), ``step`` its line in the Dockerfile when BuildKit said (``Dockerfile:12``) —
+    the CLI maps it back to the spec location — and ``log_tail`` its last output lines."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        instruction: str | None = None,
+        step: int | None = None,
+        log_tail: tuple[str, ...] = (),
+        location: Location | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, location=location, hint=hint)
+        self.instruction = instruction
+        self.step = step
+        self.log_tail = tuple(log_tail)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **super().to_dict(),
+            "instruction": self.instruction,
+            "step": self.step,
+            "log_tail": list(self.log_tail),
+        }
