@@ -1,0 +1,241 @@
+"""Running an image once and observing it from the host.
+
+Role: the engine side of ``imagespec test``. Runs the image the hardened way (read-only
+root with a tmpfs per declared writable directory — BP9; no network, or the host
+network bound to loopback when an HTTP probe is asked for), waits until it is ready,
+looks at its processes through the host's /proc (we run beside the engine as root, so
+this works for shell-less images too; ``docker top`` is the fallback for a remote
+engine), times ``docker stop``, and lists the image's files by exporting a created,
+never-started container. Every container is named ``imagespec-verify-…`` and removed.
+
+May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+``docker`` only lazily.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagespec.build.engine import engine_errors
+from imagespec.build.verify_checks import Process
+from imagespec.build.verify_model import Expectations
+
+if TYPE_CHECKING:  # pragma: no cover
+    import docker
+
+#: Without a readiness signal, how long a container must stay up to count as running.
+SETTLE_S = 1.0
+
+
+@dataclass
+class Observation:
+    """What one smoke run showed."""
+
+    ran: bool = False  # the container started
+    running: bool = False  # …and was still up when it was ready (or settled)
+    exit_code: int | None = None
+    start_error: str | None = None
+    ready: tuple[bool, str] | None = None  # only when a probe was asked for
+    pid1: Process | None = None
+    children: list[Process] = field(default_factory=list)
+    passwd: str = ""
+    stop_elapsed_s: float | None = None
+    stop_exit_code: int | None = None
+    logs_tail: str = ""
+
+
+def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, *, stop_timeout: int) -> Observation:
+    import docker.errors  # lazy
+
+    seen = Observation()
+    name = f"imagespec-verify-{secrets.token_hex(4)}"
+    with engine_errors(f"run {image}"):
+        container = client.containers.create(
+            image,
+            command=list(exp.run_args) or None,
+            name=name,
+            read_only=True,
+            tmpfs={path: "" for path in exp.writable},
+            network_mode="host" if exp.http_port else "none",
+            labels={"org.imagespec.verify": "1"},
+        )
+    try:
+        try:
+            container.start()
+        except docker.errors.APIError as error:  # e.g. entrypoint not found: a finding, not an engine fault
+            seen.start_error = str(getattr(error, "explanation", None) or error)
+            return seen
+        seen.ran = True
+        seen.running, seen.ready = _wait_ready(container, exp)
+        container.reload()
+        state = container.attrs["State"]
+        if state.get("Running"):
+            seen.pid1, seen.children, seen.passwd = _processes(container, int(state["Pid"]))
+            began = time.monotonic()
+            with engine_errors(f"stop {name}"):
+                container.stop(timeout=stop_timeout)
+            seen.stop_elapsed_s = time.monotonic() - began
+            container.reload()
+            seen.stop_exit_code = container.attrs["State"].get("ExitCode")
+        else:
+            seen.running = False
+            seen.exit_code = state.get("ExitCode")
+        seen.logs_tail = container.logs(tail=20).decode("utf-8", "replace")
+        return seen
+    finally:
+        with engine_errors(f"remove {name}"):
+            container.remove(force=True)
+
+
+def _wait_ready(container: docker.models.containers.Container, exp: Expectations) -> tuple[bool, tuple[bool, str] | None]:
+    """(still running, readiness outcome or None when no probe was asked for)."""
+    deadline = time.monotonic() + (exp.ready_timeout_s if (exp.ready_log or exp.http_port) else SETTLE_S)
+    log_ok = exp.ready_log is None
+    http_ok = exp.http_port is None
+    http_detail = ""
+    pattern = re.compile(exp.ready_log) if exp.ready_log else None
+    while True:
+        container.reload()
+        running = bool(container.attrs["State"].get("Running"))
+        if pattern is not None and not log_ok:
+            log_ok = bool(pattern.search(container.logs().decode("utf-8", "replace")))
+        if exp.http_port and not http_ok and running:
+            http_ok, http_detail = _http_probe(exp.http_port)
+        done = log_ok and http_ok
+        if not running or time.monotonic() >= deadline or (done and (exp.ready_log or exp.http_port)):
+            break
+        time.sleep(0.1)
+    if exp.ready_log is None and exp.http_port is None:
+        return running, None
+    parts = []
+    if exp.ready_log is not None:
+        parts.append(f"log {'showed' if log_ok else 'never showed'} /{exp.ready_log}/")
+    if exp.http_port is not None:
+        parts.append(http_detail or f"nothing answered on 127.0.0.1:{exp.http_port}")
+    if not (log_ok and http_ok):
+        parts.append(f"within {exp.ready_timeout_s:g}s" if running else "before the container exited")
+    return running, (log_ok and http_ok, "; ".join(parts))
+
+
+def _http_probe(port: int) -> tuple[bool, str]:
+    import urllib.error  # lazy: costly at import, needed only for HTTP probes
+    import urllib.request
+
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
+            return True, f"GET {url} → {response.status}"
+    except urllib.error.HTTPError as error:  # an HTTP answer: the server is up
+        return error.code < 500, f"GET {url} → {error.code}"
+    except (urllib.error.URLError, OSError):
+        return False, ""
+
+
+# -- processes --------------------------------------------------------------------------
+
+
+def _processes(container: docker.models.containers.Container, pid: int) -> tuple[Process | None, list[Process], str]:
+    proc = Path("/proc")
+    root = proc / str(pid)
+    if pid and root.exists():
+        pid1 = _read_process(root)
+        children = [p for p in (_read_process(d) for d in _children(proc, pid)) if p is not None]
+        try:
+            passwd = (root / "root/etc/passwd").read_text(errors="replace")
+        except OSError:
+            passwd = ""
+        return pid1, children, passwd
+    return _from_top(container)
+
+
+def _read_process(path: Path) -> Process | None:
+    try:
+        argv = tuple(a for a in (path / "cmdline").read_bytes().decode("utf-8", "replace").split("\0") if a)
+        status = (path / "status").read_text()
+    except OSError:  # exited meanwhile
+        return None
+    ids = {k: v.split() for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)}
+    return Process(int(path.name), argv, int(ids["Uid"][0]), int(ids["Gid"][0]))
+
+
+def _children(proc: Path, pid: int) -> list[Path]:
+    listed = proc / str(pid) / "task" / str(pid) / "children"
+    try:  # CONFIG_PROC_CHILDREN: exact and cheap
+        return [proc / c for c in listed.read_text().split()]
+    except OSError:
+        pass
+    found = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(entry)
+    return found
+
+
+def _from_top(container: docker.models.containers.Container) -> tuple[Process | None, list[Process], str]:
+    """Remote engine: ``docker top`` (ps on the engine's host) gives pid, ppid, uid, argv."""
+    with engine_errors("docker top"):
+        top = container.top(ps_args="-o pid,ppid,uid,gid,args")
+    rows = [dict(zip(top["Titles"], row)) for row in top.get("Processes") or ()]
+    if not rows:
+        return None, [], ""
+    pids = {r["PID"] for r in rows}
+    root = next((r for r in rows if r["PPID"] not in pids), rows[0])
+
+    def process(row: dict[str, str]) -> Process:
+        command = row.get("COMMAND") or row.get("CMD") or ""
+        return Process(int(row["PID"]), tuple(command.split()), int(row["UID"]), int(row["GID"]))
+
+    return process(root), [process(r) for r in rows if r["PPID"] == root["PID"]], ""
+
+
+# -- file system --------------------------------------------------------------------------
+
+
+def image_paths(client: docker.DockerClient, image: str) -> list[str]:
+    """Every path in the image's flattened file system, from a created (never started)
+    container's export: works for images without a shell or even a command."""
+    import tarfile  # lazy: only ``imagespec test`` needs it
+
+    name = f"imagespec-verify-fs-{secrets.token_hex(4)}"
+    with engine_errors(f"export {image}"):
+        container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], name=name, network_mode="none")
+        try:
+            stream = io.BufferedReader(_ChunkReader(container.export()), buffer_size=1 << 20)
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                return [member.name for member in archive]
+        finally:
+            container.remove(force=True)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A raw stream over the SDK's chunk iterator, for tarfile's stream mode."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count

@@ -1,0 +1,116 @@
+"""Connection to the Docker Engine, and the one place where SDK errors are translated.
+
+Role: open a docker SDK client quickly (or fail within ~2 s with a message that says how
+to start an engine) and map docker/requests exceptions to imagespec's error tree where
+they enter (httpx's ``map_httpcore_exceptions`` pattern).
+
+May import: the standard library, ``imagespec.errors``, and ``docker``/``requests`` —
+the latter two only inside functions, so that ``import imagespec`` stays fast (the CLI's
+cold start budget is 200 ms and the SDK alone costs more than that).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from imagespec.errors import EngineError, SpecError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import docker
+
+#: Seconds allowed for the first contact (version negotiation + ping). A daemon that
+#: does not answer in this time is reported as unreachable rather than waited for.
+CONNECT_TIMEOUT_S = 2.0
+#: Seconds allowed per API call once connected: pushes, saves and exports of large
+#: images are slow, and the SDK applies this per request.
+OPERATION_TIMEOUT_S = 600
+
+START_HINT = (
+    "start it (scripts/setup-engine.sh, or `sudo systemctl start docker`), "
+    "or set DOCKER_HOST to an engine that runs"
+)
+
+
+def engine_address(environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+    """The address the SDK and the docker CLI will use, for messages."""
+    env = os.environ if environ is None else environ
+    return env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def connect(*, timeout: float = CONNECT_TIMEOUT_S) -> docker.DockerClient:
+    """A docker SDK client for the engine named by the environment (DOCKER_HOST, …).
+
+    Raises EngineError within ``timeout`` seconds when nothing answers.
+    """
+    import docker  # lazy: see module docstring
+
+    with engine_errors("connect"):
+        # from_env negotiates the API version, i.e. it already talks to the daemon;
+        # the short timeout bounds that first contact.
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    # Later calls (push, export) legitimately take long: widen the per-request timeout.
+    client.api.timeout = OPERATION_TIMEOUT_S
+    return client
+
+
+@contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Translate docker SDK / requests exceptions raised inside the block.
+
+    ``action`` says what was being done ("push 127.0.0.1:5000/app:1.0.0"), so that the
+    message is useful without a traceback.
+    """
+    try:
+        yield
+    except (EngineError, SpecError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - filtered below, re-raised when foreign
+        translated = translate(exc, action)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def translate(exc: BaseException, action: str) -> Exception | None:
+    """The imagespec error for a docker SDK/requests exception, or None if not ours."""
+    import docker.errors as de  # lazy
+    import requests.exceptions as rq  # lazy; a dependency of docker
+
+    address = engine_address()
+    if isinstance(exc, de.ImageNotFound):
+        return SpecError(
+            f"{action}: no such image ({_explanation(exc)})",
+            hint="build it first (`imagespec build`), or check the name and tag",
+        )
+    if isinstance(exc, de.APIError):
+        # The daemon answered: it runs, but refused or failed the request.
+        return EngineError(f"{action}: the engine answered {exc.status_code}: {_explanation(exc)}")
+    if isinstance(exc, (rq.ConnectionError, rq.Timeout)) or (
+        isinstance(exc, de.DockerException) and not isinstance(exc, de.APIError)
+    ):
+        return EngineError(
+            f"cannot reach the Docker Engine at {address}: {_short(exc)}",
+            hint=START_HINT,
+        )
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return EngineError(f"cannot reach the Docker Engine at {address}: {exc}", hint=START_HINT)
+    return None
+
+
+def _explanation(exc: Any) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def _short(exc: BaseException) -> str:
+    # requests nests the real cause several levels deep ("Max retries exceeded … (Caused
+    # by …(FileNotFoundError(2, 'No such file or directory')))"): keep the innermost part.
+    text = str(exc)
+    for marker in ("Caused by ", "Error while fetching server API version: "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1]
+    return text.strip(" ()'\"") or type(exc).__name__

@@ -1,0 +1,65 @@
+"""Applying tags to a built image, all or nothing.
+
+Role: backends build into an image id (``--iidfile``, never ``-t``) so that a failed or
+interrupted build moves no tag; this module then points every requested reference at
+the new id, and puts back what it changed if one of them fails.
+
+May import: the standard library, ``imagespec.errors``, ``imagespec.build.engine`` and
+``imagespec.build.tags``; ``docker`` only for typing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from imagespec.build.engine import engine_errors
+from imagespec.build.tags import split_reference, validate_repository, validate_tag
+from imagespec.errors import SpecError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import docker
+
+
+def check_references(references: Sequence[str]) -> None:
+    """Validate ``name:tag`` references before a build starts, so a typo costs nothing."""
+    for reference in references:
+        name, tag = split_reference(reference)
+        if tag is None:
+            raise SpecError(f"tag {reference!r} has no tag part", hint="write it as name:tag")
+        validate_repository(name)
+        validate_tag(tag)
+
+
+def apply_tags(client: docker.DockerClient, image_id: str, references: Sequence[str]) -> tuple[str, ...]:
+    """Point each reference at ``image_id``; on any failure restore the previous state."""
+    import docker.errors  # lazy
+
+    previous: dict[str, str | None] = {}
+    with engine_errors(f"tag {image_id}"):
+        image = client.images.get(image_id)
+        try:
+            for reference in references:
+                name, tag = split_reference(reference)
+                try:
+                    previous[reference] = client.images.get(reference).id
+                except docker.errors.ImageNotFound:
+                    previous[reference] = None
+                if not image.tag(name, tag):
+                    raise SpecError(f"the engine refused tag {reference!r}")
+        except BaseException:
+            _restore(client, previous)
+            raise
+    return tuple(references)
+
+
+def _restore(client: docker.DockerClient, previous: dict[str, str | None]) -> None:
+    for reference, old_id in previous.items():
+        try:
+            if old_id is None:
+                client.images.remove(reference, noprune=True)
+            else:
+                name, tag = split_reference(reference)
+                client.images.get(old_id).tag(name, tag)
+        except Exception:  # noqa: BLE001 - best effort while another error propagates
+            pass

@@ -1,0 +1,117 @@
+"""Pushing tags, without ever moving an immutable one (BP14).
+
+Role: before anything is pushed, look up every exact-version tag (``X.Y.Z``,
+``X.Y.Z-pre``) in the registry; if it exists and holds a different image, refuse with
+both digests (``TagConflict``) unless ``force=True``. Moving tags (``X.Y``, ``X``,
+``latest``) and commit-SHA tags are pushed as they are: a SHA tag is traceable by
+construction, but a rebuild of the same commit is rarely bit-identical, so refusing it
+would break every CI re-run. Pushing itself goes through the docker SDK.
+
+The check-then-push is not atomic: two concurrent releases of the same version can
+still race; the registry itself would have to enforce immutability to close that.
+
+May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+``docker`` only lazily (through ``engine``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from imagespec.build.engine import connect, engine_errors
+from imagespec.build.tags import is_immutable_tag, split_reference
+from imagespec.errors import EngineError, SpecError, TagConflict
+
+if TYPE_CHECKING:  # pragma: no cover
+    import docker
+
+    from imagespec.build.registry import RemoteImage
+
+
+def push_tags(
+    references: Sequence[str],
+    *,
+    force: bool = False,
+    client: docker.DockerClient | None = None,
+    on_status: Callable[[str], None] | None = None,
+    registry_timeout: float = 10.0,
+) -> dict[str, str]:
+    """Push ``name:tag`` references (already tagged locally); returns reference → digest.
+
+    Raises TagConflict (before pushing anything) when an immutable tag already holds a
+    different image in the registry, unless ``force``.
+    """
+    from imagespec.build import registry  # lazy: urllib.request costs ~50 ms at import
+
+    client = client or connect()
+    parsed = []
+    for reference in references:
+        name, tag = split_reference(reference)
+        if tag is None:
+            raise SpecError(f"cannot push {reference!r} without a tag", hint="write it as name:tag")
+        with engine_errors(f"push {reference}"):
+            image = client.images.get(reference)
+        parsed.append((reference, name, tag, image))
+
+    if not force:
+        conflicts = []
+        for reference, name, tag, image in parsed:
+            if not is_immutable_tag(tag):
+                continue
+            remote = registry.lookup(name, tag, timeout=registry_timeout)
+            if remote is not None and not _same_image(remote, image, name):
+                conflicts.append(
+                    f"{reference} is {remote.digest} in the registry "
+                    f"(image {', '.join(sorted(remote.config_digests)) or 'unknown'}), "
+                    f"but the local image is {image.id}"
+                )
+        if conflicts:
+            raise TagConflict(
+                "refusing to move an immutable version tag (BP14): " + "; ".join(conflicts),
+                hint="release a new version (X.Y.Z never moves), or push with --force to overwrite",
+            )
+
+    digests = {}
+    for reference, name, tag, _image in parsed:
+        digests[reference] = _push_one(client, reference, name, tag, on_status)
+    return digests
+
+
+def _same_image(remote: RemoteImage, image: docker.models.images.Image, name: str) -> bool:
+    # A local image id is the config digest (classic store) or the manifest digest
+    # (containerd store); RepoDigests remember earlier pushes/pulls of this very image.
+    repo_digests = set(image.attrs.get("RepoDigests") or ())
+    return (
+        image.id in remote.config_digests
+        or image.id == remote.digest
+        or f"{name}@{remote.digest}" in repo_digests
+    )
+
+
+def _push_one(
+    client: docker.DockerClient,
+    reference: str,
+    name: str,
+    tag: str,
+    on_status: Callable[[str], None] | None,
+) -> str:
+    digest = None
+    with engine_errors(f"push {reference}"):
+        for record in client.images.push(name, tag, stream=True, decode=True):
+            if "error" in record:
+                message = str(record.get("error")).strip()
+                denied = any(w in message.lower() for w in ("denied", "unauthorized", "authentication"))
+                raise EngineError(
+                    f"push {reference} failed: {message}",
+                    hint="log in with `docker login <registry>`" if denied else None,
+                )
+            aux = record.get("aux") or {}
+            if "Digest" in aux:
+                digest = aux["Digest"]
+            if on_status and record.get("status"):
+                layer = f"{record['id']}: " if record.get("id") else ""
+                on_status(f"{layer}{record['status']}")
+    if digest is None:
+        raise EngineError(f"push {reference} reported no digest")
+    return digest

@@ -1,0 +1,226 @@
+"""Tag strategy (BP14) and OCI labels: pure functions of their inputs.
+
+Role: decide which references an image gets, validate them against docker's reference
+grammar, and compute the standard ``org.opencontainers.image.*`` labels.
+``git_short_sha`` is the only function here that touches the outside (it runs git).
+
+May import: the standard library and ``imagespec.errors``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from imagespec.errors import SpecError
+
+Strategy = Literal["semver", "sha", "both"]
+
+# docker/distribution reference grammar (reference/regexp.go), written out so that a
+# bad tag fails here, before a build, instead of at `docker tag` after it.
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|-+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_NAME_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
+
+# semver.org 2.0.0, plus an optional leading "v" as git tags often carry it.
+_SEMVER_RE = re.compile(
+    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+def validate_repository(repository: str) -> str:
+    """Return ``repository`` if it is a valid image name (no tag), else raise SpecError."""
+    if not _NAME_RE.match(repository) or len(repository) > 255:
+        hint = "image names are lowercase: letters, digits, '.', '_', '-' and '/'"
+        if repository != repository.lower() and _NAME_RE.match(repository.lower()):
+            hint = f"use lowercase: {repository.lower()!r}"
+        raise SpecError(f"invalid image name {repository!r}", hint=hint)
+    return repository
+
+
+def validate_tag(tag: str) -> str:
+    """Return ``tag`` if docker accepts it as a tag, else raise SpecError."""
+    if not _TAG_RE.match(tag):
+        raise SpecError(
+            f"invalid tag {tag!r}",
+            hint="a tag is 1-128 characters of letters, digits, '_', '.' and '-', "
+            "not starting with '.' or '-' (semver build metadata '+…' is not allowed)",
+        )
+    return tag
+
+
+def split_reference(reference: str) -> tuple[str, str | None]:
+    """Split ``name[:tag]`` into (name, tag); a ``:port`` in the domain is not a tag."""
+    name, sep, tag = reference.rpartition(":")
+    if not sep or "/" in tag:
+        return reference, None
+    return name, tag
+
+
+def is_immutable_tag(tag: str) -> bool:
+    """True for a full semantic version (``X.Y.Z`` or ``X.Y.Z-pre``): BP14 says it never moves."""
+    return _SEMVER_RE.match(tag) is not None and not tag.startswith("v")
+
+
+def tags_for(
+    repository: str,
+    version: str | None = None,
+    git_sha: str | None = None,
+    extra: Sequence[str] = (),
+    strategy: Strategy = "both",
+    *,
+    latest: bool = True,
+) -> tuple[str, ...]:
+    """The references (``repository:tag``) an image gets under the BP14 tag strategy.
+
+    - ``semver``: ``1.4.2`` → ``1.4.2, 1.4, 1, latest``. A pre-release (``1.5.0-rc.1``)
+      gets only its own tag: it must never move ``latest``, ``1`` or ``1.5``. Build
+      metadata (``+build.7``) is dropped because ``+`` is not valid in a tag. A leading
+      ``v`` (git tag habit) is dropped too. Pass ``latest=False`` when releasing a patch
+      on an older line, so ``latest`` stays on the newest release.
+    - ``sha``: the git short SHA (immutable, traceable to the source).
+    - ``both``: whichever of the two is available.
+    ``extra`` entries are tags (``edge``) or full references (``other/name:tag``).
+    The result keeps this order with duplicates removed; an empty result is an error,
+    because an untagged release cannot be traced (BP14).
+    """
+    validate_repository(repository)
+    if strategy not in ("semver", "sha", "both"):
+        raise SpecError(f"unknown tag strategy {strategy!r}", hint="use one of: semver, sha, both")
+    tags: list[str] = []
+    if strategy in ("semver", "both"):
+        if version is not None:
+            tags.extend(_semver_tags(version, latest=latest))
+        elif strategy == "semver":
+            raise SpecError("tag strategy 'semver' needs a version", hint="set `version:` in the spec (X.Y.Z)")
+    if strategy in ("sha", "both"):
+        if git_sha is not None:
+            tags.append(validate_tag(git_sha))
+        elif strategy == "sha":
+            raise SpecError(
+                "tag strategy 'sha' needs a git commit",
+                hint="build inside a git repository, or choose the 'semver' strategy",
+            )
+    refs = [f"{repository}:{tag}" for tag in tags]
+    for item in extra:
+        name, tag = split_reference(item) if ("/" in item or ":" in item) else (repository, item)
+        if tag is None:
+            raise SpecError(f"extra tag {item!r} has no tag part", hint="write it as name:tag")
+        refs.append(f"{validate_repository(name)}:{validate_tag(tag)}")
+    unique = tuple(dict.fromkeys(refs))
+    if not unique:
+        raise SpecError(
+            "the image would get no tag (BP14)",
+            hint="set a version, build inside a git repository, or pass a tag explicitly",
+        )
+    return unique
+
+
+def _semver_tags(version: str, *, latest: bool) -> list[str]:
+    match = _SEMVER_RE.match(version)
+    if match is None:
+        raise SpecError(
+            f"version {version!r} is not a semantic version (BP14)",
+            hint="use X.Y.Z (e.g. 1.4.2, or 1.5.0-rc.1 for a pre-release); "
+            "other tags can be passed explicitly",
+        )
+    major, minor, patch, pre = match["major"], match["minor"], match["patch"], match["pre"]
+    exact = f"{major}.{minor}.{patch}" + (f"-{pre}" if pre else "")
+    if pre:
+        return [validate_tag(exact)]
+    moving = [f"{major}.{minor}", major] + (["latest"] if latest else [])
+    return [validate_tag(t) for t in [exact, *moving]]
+
+
+def git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = True) -> str | None:
+    """The 12-character commit SHA of HEAD in ``path``'s repository, or None outside one.
+
+    Decision: a working tree with uncommitted changes (tracked or untracked-not-ignored,
+    since either can enter the build context) gets a ``-dirty`` suffix. A SHA tag
+    promises that the image is exactly that commit (BP14); a dirty tree breaks that
+    promise, so the tag says so rather than lying.
+    """
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=Path(path), capture_output=True, text=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    sha = git("rev-parse", "--short=12", "HEAD")
+    if not sha:
+        return None
+    if mark_dirty and git("status", "--porcelain"):
+        return f"{sha}-dirty"
+    return sha
+
+
+OCI = "org.opencontainers.image."
+
+
+def oci_labels(
+    title: str | None = None,
+    description: str | None = None,
+    version: str | None = None,
+    revision: str | None = None,
+    created: str | datetime | None = None,
+    source: str | None = None,
+    licenses: str | None = None,
+    base_name: str | None = None,
+    base_digest: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The ``org.opencontainers.image.*`` labels, omitting those without a value.
+
+    ``created`` defaults to SOURCE_DATE_EPOCH (reproducible builds) when set, else now,
+    as RFC 3339 UTC. ``base_name``/``base_digest`` record the base image so that a
+    rebuild on a patched base can be automated (BP13). ``licenses`` is an SPDX
+    expression (BP16). Keys come out sorted so the Dockerfile text is stable.
+    """
+    env = os.environ if environ is None else environ
+    values = {
+        "title": title,
+        "description": description,
+        "version": version,
+        "revision": revision,
+        "created": _rfc3339(created, env),
+        "source": source,
+        "licenses": licenses,
+        "base.name": base_name,
+        "base.digest": base_digest,
+    }
+    return {OCI + key: value for key, value in sorted(values.items()) if value}
+
+
+def _rfc3339(created: str | datetime | None, env: Mapping[str, str]) -> str:
+    if isinstance(created, str):
+        return created
+    if created is None:
+        epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+        if epoch:
+            if not epoch.isdigit():
+                raise SpecError(
+                    f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds",
+                    hint="set it to an integer Unix time, e.g. `git log -1 --format=%ct`",
+                )
+            created = datetime.fromtimestamp(int(epoch), tz=UTC)
+        else:
+            created = datetime.now(tz=UTC)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

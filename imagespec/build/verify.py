@@ -1,0 +1,112 @@
+"""``imagespec test``: check a built image against its Expectations.
+
+Role: gather the observations (image config, file list, one hardened smoke run) and
+turn them into a Report through the pure checks in ``verify_checks``. The CLI renders
+the Report (table or JSON) and exits 1 when ``report.ok`` is false.
+
+Checks, by name (stable: tests and CI read them):
+  config-user, config-exec-form, config-entrypoint, config-cmd, config-ports,
+  config-env, config-labels, config-stop-signal, size-budget     (image config)
+  no-shell, no-package-manager, no-sudo                            (file system)
+  runs-read-only, ready, pid1-init, pid1-app, process-user,
+  stop-graceful                                                    (smoke run)
+
+Decision: the smoke run uses ``--read-only`` + a tmpfs per writable directory +
+``--network none`` (host network only for an HTTP probe), and no ``--cap-drop ALL``:
+capabilities are the orchestrator's policy, and dropping them here would fail images
+that are fine under the runtime's defaults, without pointing at a practice.
+
+May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+``docker`` only lazily.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from imagespec.build.container_probe import Observation, image_paths, run_and_observe
+from imagespec.build.engine import connect, engine_errors
+from imagespec.build.verify_checks import (
+    check_config,
+    check_filesystem,
+    check_processes,
+    check_size,
+    check_stop,
+    parse_passwd,
+)
+from imagespec.build.verify_model import CheckResult, Expectations, Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    import docker
+
+_RUN_CHECKS = ("pid1-app", "process-user", "stop-graceful")
+
+
+def verify(
+    image_ref: str,
+    expectations: Expectations,
+    client: docker.DockerClient | None = None,
+    *,
+    stop_timeout: int = 10,
+) -> Report:
+    """Check ``image_ref`` (a local image) against ``expectations``; never raises for a
+    failed check (read ``report.ok`` / ``report.raise_for_failures()``), only for an
+    engine problem (EngineError) or a missing image (SpecError)."""
+    began = time.monotonic()
+    client = client or connect()
+    with engine_errors(f"inspect {image_ref}"):
+        image = client.images.get(image_ref)
+    exp = expectations
+    checks: list[CheckResult] = check_config(image.attrs.get("Config") or {}, exp)
+    size = check_size(int(image.attrs.get("Size") or 0), exp.size_budget_bytes)
+    if size is not None:
+        checks.append(size)
+    checks += check_filesystem(image_paths(client, image.id), exp)
+    checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout)
+    return Report(image_ref, checks, time.monotonic() - began)
+
+
+def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int) -> list[CheckResult]:
+    writable = ", ".join(exp.writable) or "none"
+    setup = f"--read-only, tmpfs: {writable}, network: {'host' if exp.http_port else 'none'}"
+    if not seen.ran:
+        detail = f"the container did not start: {seen.start_error}"
+        return [CheckResult("runs-read-only", False, detail, "BP9")] + [
+            CheckResult(name, False, "not observed: the container did not start", bp) for name, bp in _bp_of_run()
+        ]
+    results = []
+    one_shot = not seen.running and seen.exit_code == 0
+    if seen.running:
+        results.append(CheckResult("runs-read-only", True, f"running ({setup})", "BP9"))
+    elif one_shot:
+        results.append(CheckResult("runs-read-only", True, f"exited 0 at once ({setup}): a one-shot program", "BP9"))
+    else:
+        tail = seen.logs_tail.strip().splitlines()[-3:]
+        detail = f"exited with {seen.exit_code} ({setup})" + (f"; last output: {' | '.join(tail)}" if tail else "")
+        results.append(CheckResult("runs-read-only", False, detail, "BP9"))
+    if seen.ready is not None:
+        results.append(CheckResult("ready", seen.ready[0], seen.ready[1], None))
+    if seen.pid1 is not None:
+        results += check_processes(seen.pid1, seen.children, exp, parse_passwd(seen.passwd))
+    elif one_shot:
+        results += [
+            CheckResult(name, True, "skipped: the program exited before it could be observed", bp, skipped=True)
+            for name, bp in _bp_of_run()
+        ]
+        return results
+    else:
+        results += [
+            CheckResult(name, False, "not observed: the container was not running", bp)
+            for name, bp in _bp_of_run()
+            if name != "stop-graceful"
+        ]
+    if seen.stop_elapsed_s is not None:
+        results.append(check_stop(seen.stop_elapsed_s, seen.stop_exit_code, exp.stop_max_s, stop_timeout))
+    else:
+        results.append(CheckResult("stop-graceful", False, "not observed: the container was not running", "BP2"))
+    return results
+
+
+def _bp_of_run() -> list[tuple[str, str]]:
+    return [("pid1-app", "BP2"), ("process-user", "BP8"), ("stop-graceful", "BP2")]

@@ -1,0 +1,212 @@
+"""The individual checks of ``imagespec test``, as pure functions of observations.
+
+Role: compare what was observed (image config, file list, processes, stop timing) with
+the Expectations, one ``CheckResult`` per check, each citing the practice it enforces.
+Nothing here talks to the engine; ``verify`` gathers the observations.
+
+May import: the standard library and ``imagespec.build.verify_model``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from imagespec.build.verify_model import CheckResult, Expectations
+
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+PACKAGE_MANAGERS = frozenset(
+    {"apt", "apt-get", "dpkg", "apk", "dnf", "yum", "microdnf", "rpm", "zypper", "pip", "pip3"}
+)
+INITS = frozenset({"tini", "tini-static", "docker-init", "dumb-init", "catatonit"})
+#: Where an executable would be found on PATH: a shell elsewhere is not a usable shell.
+BIN_DIRS = frozenset({"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin"})
+ROOT_USERS = frozenset({"", "0", "root"})
+
+
+@dataclass(frozen=True)
+class Process:
+    """A process seen from the host: argv and real/effective ids."""
+
+    pid: int
+    argv: tuple[str, ...]
+    uid: int
+    gid: int
+
+    @property
+    def program(self) -> str:
+        return posixpath.basename(self.argv[0]) if self.argv else ""
+
+
+# -- image configuration -------------------------------------------------------------
+
+
+def check_config(config: Mapping[str, object], exp: Expectations) -> list[CheckResult]:
+    """Checks on ``docker image inspect``'s ``Config``."""
+    results = [_user(str(config.get("User") or ""), exp), _exec_form(config)]
+    entrypoint = tuple(config.get("Entrypoint") or ())  # type: ignore[arg-type]
+    cmd = tuple(config.get("Cmd") or ())  # type: ignore[arg-type]
+    if exp.entrypoint is not None:
+        results.append(_equal("config-entrypoint", "BP2", entrypoint, tuple(exp.entrypoint)))
+    if exp.cmd is not None:
+        results.append(_equal("config-cmd", "BP2", cmd, tuple(exp.cmd)))
+    if exp.ports is not None:
+        exposed = tuple(sorted(config.get("ExposedPorts") or {}))  # type: ignore[arg-type]
+        wanted = tuple(sorted(p if "/" in p else f"{p}/tcp" for p in exp.ports))
+        results.append(_equal("config-ports", None, exposed, wanted))
+    if exp.env:
+        env = dict(item.split("=", 1) for item in config.get("Env") or () if "=" in item)  # type: ignore[union-attr]
+        results.append(_subset("config-env", None, env, exp.env))
+    if exp.labels:
+        labels = dict(config.get("Labels") or {})  # type: ignore[call-overload]
+        results.append(_subset("config-labels", None, labels, exp.labels))
+    if exp.stop_signal is not None:
+        signal = str(config.get("StopSignal") or "SIGTERM")
+        results.append(_equal("config-stop-signal", "BP2", signal, exp.stop_signal))
+    return results
+
+
+def _user(user: str, exp: Expectations) -> CheckResult:
+    if exp.user is None:
+        name = user.split(":", 1)[0]
+        ok = name not in ROOT_USERS
+        detail = f"USER is {user!r}" if user else "no USER: the process runs as root"
+        return CheckResult("config-user", ok, detail + ("" if ok else " (expected a non-root user)"), "BP8")
+    want_user, _, want_group = exp.user.partition(":")
+    have_user, _, have_group = user.partition(":")
+    ok = have_user == want_user and (not want_group or have_group == want_group)
+    return CheckResult("config-user", ok, f"USER is {user or '(unset: root)'!r}, expected {exp.user!r}", "BP8")
+
+
+def _exec_form(config: Mapping[str, object]) -> CheckResult:
+    entrypoint = list(config.get("Entrypoint") or ())  # type: ignore[call-overload]
+    command = entrypoint or list(config.get("Cmd") or ())  # type: ignore[call-overload]
+    shell_form = len(command) >= 2 and posixpath.basename(command[0]) in SHELLS and command[1] == "-c"
+    if shell_form:
+        return CheckResult(
+            "config-exec-form", False,
+            f"{'ENTRYPOINT' if entrypoint else 'CMD'} is shell form {command!r}: a shell becomes PID 1 "
+            "and SIGTERM does not reach the application; use the JSON (exec) form",
+            "BP2",
+        )
+    return CheckResult("config-exec-form", True, f"exec form: {command!r}", "BP2")
+
+
+def _equal(name: str, bp: str | None, have: object, want: object) -> CheckResult:
+    ok = have == want
+    return CheckResult(name, ok, f"{have!r}" if ok else f"is {have!r}, expected {want!r}", bp)
+
+
+def _subset(name: str, bp: str | None, have: Mapping[str, str], want: Mapping[str, str]) -> CheckResult:
+    wrong = {k: have.get(k) for k, v in sorted(want.items()) if have.get(k) != v}
+    if not wrong:
+        return CheckResult(name, True, f"{len(want)} expected entries present", bp)
+    detail = ", ".join(f"{k}={v!r} (expected {want[k]!r})" for k, v in wrong.items())
+    return CheckResult(name, False, detail, bp)
+
+
+def check_size(size: int, budget: int | None) -> CheckResult | None:
+    if budget is None:
+        return None
+    ok = size <= budget
+    return CheckResult("size-budget", ok, f"{_mb(size)} {'<=' if ok else '>'} budget {_mb(budget)}", "BP7")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+# -- file system -------------------------------------------------------------------------
+
+
+def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResult]:
+    """Checks on the flattened file list of the image (no shell needed to get it)."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        path = path.removeprefix("./").strip("/")
+        directory, base = posixpath.split(path)
+        if directory in BIN_DIRS:
+            found.setdefault(base, []).append("/" + path)
+
+    def hits(names: frozenset[str]) -> list[str]:
+        return sorted(p for name in names for p in found.get(name, ()))
+
+    results = []
+    if not exp.shell_expected:
+        shells = hits(SHELLS)
+        results.append(
+            CheckResult("no-shell", not shells, "shells: " + ", ".join(shells) if shells else "no shell", "BP6")
+        )
+        managers = hits(PACKAGE_MANAGERS)
+        results.append(
+            CheckResult(
+                "no-package-manager", not managers,
+                "package managers: " + ", ".join(managers) if managers else "no package manager", "BP6",
+            )
+        )
+    sudo = hits(frozenset({"sudo", "doas"}))
+    results.append(CheckResult("no-sudo", not sudo, ", ".join(sudo) if sudo else "no sudo", "BP8"))
+    return results
+
+
+# -- processes and lifecycle ------------------------------------------------------------------
+
+
+def parse_passwd(text: str) -> dict[str, int]:
+    users = {}
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 3 and fields[2].isdigit():
+            users[fields[0]] = int(fields[2])
+    return users
+
+
+def expected_uid(user: str | None, passwd: Mapping[str, int]) -> int | None:
+    if user is None:
+        return None
+    name = user.split(":", 1)[0]
+    return int(name) if name.isdigit() else passwd.get(name)
+
+
+def check_processes(
+    pid1: Process, children: list[Process], exp: Expectations, passwd: Mapping[str, int]
+) -> list[CheckResult]:
+    results = []
+    app = pid1
+    if exp.init:
+        is_init = pid1.program in INITS
+        app = children[0] if is_init and children else pid1
+        detail = f"PID 1 is {pid1.program!r}" + (f", its child {app.program!r}" if app is not pid1 else "")
+        if is_init and not children:
+            detail += ", with no child process"
+        results.append(CheckResult("pid1-init", is_init and bool(children), detail, "BP3"))
+    shell = app.program in SHELLS
+    role = "PID 1" if app is pid1 else "the application process"
+    results.append(
+        CheckResult(
+            "pid1-app", not shell,
+            f"{role} is a shell ({' '.join(app.argv)!r}): signals stop at the shell" if shell
+            else f"{role} is {' '.join(app.argv)!r}",
+            "BP2",
+        )
+    )
+    want = expected_uid(exp.user, passwd)
+    if exp.user is not None and want is None:
+        results.append(CheckResult("process-user", False, f"user {exp.user!r} is not in the image's /etc/passwd", "BP8"))
+    else:
+        ok = app.uid != 0 and (want is None or app.uid == want)
+        expected = f", expected {want}" if want is not None else ", expected non-root"
+        results.append(CheckResult("process-user", ok, f"runs as uid {app.uid} gid {app.gid}{expected}", "BP8"))
+    return results
+
+
+def check_stop(elapsed_s: float, exit_code: int | None, max_s: float, timeout_s: int) -> CheckResult:
+    killed = exit_code == 137
+    ok = elapsed_s < max_s and not killed
+    detail = f"`docker stop` took {elapsed_s:.2f}s, exit code {exit_code}"
+    if killed:
+        detail += f" (SIGKILL after the {timeout_s}s grace period: SIGTERM was not handled)"
+    elif not ok:
+        detail += f" (expected < {max_s:g}s)"
+    return CheckResult("stop-graceful", ok, detail, "BP2")

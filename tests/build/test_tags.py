@@ -1,0 +1,144 @@
+"""BP14 tag strategy and OCI labels: pure functions, no engine."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from imagespec.build.tags import git_short_sha, is_immutable_tag, oci_labels, split_reference, tags_for
+from imagespec.errors import SpecError
+
+REPO = "127.0.0.1:5000/team/app"
+
+
+def tags(*args: object, **kwargs: object) -> list[str]:
+    return [ref.rsplit(":", 1)[1] for ref in tags_for(REPO, *args, **kwargs)]  # type: ignore[arg-type]
+
+
+def test_release_moves_minor_major_and_latest() -> None:
+    assert tags("1.4.2", strategy="semver") == ["1.4.2", "1.4", "1", "latest"]
+
+
+def test_release_without_latest_for_patches_on_old_lines() -> None:
+    assert tags("1.3.9", strategy="semver", latest=False) == ["1.3.9", "1.3", "1"]
+
+
+def test_prerelease_gets_only_its_own_tag() -> None:
+    assert tags("1.5.0-rc.1", strategy="semver") == ["1.5.0-rc.1"]
+
+
+def test_build_metadata_is_dropped_and_leading_v_too() -> None:
+    assert tags("v2.0.1+build.7", strategy="semver") == ["2.0.1", "2.0", "2", "latest"]
+    assert tags("1.5.0-beta.2+exp.sha.5114f85", strategy="semver") == ["1.5.0-beta.2"]
+
+
+def test_both_adds_the_git_sha_and_extras_without_duplicates() -> None:
+    refs = tags_for(REPO, "1.4.2", "0123456789ab", ["edge", "latest", "other/name:x"], "both")
+    assert refs == (
+        f"{REPO}:1.4.2",
+        f"{REPO}:1.4",
+        f"{REPO}:1",
+        f"{REPO}:latest",
+        f"{REPO}:0123456789ab",
+        f"{REPO}:edge",
+        "other/name:x",
+    )
+
+
+def test_sha_strategy() -> None:
+    assert tags(None, "0123456789ab-dirty", strategy="sha") == ["0123456789ab-dirty"]
+    with pytest.raises(SpecError, match="needs a git commit"):
+        tags_for(REPO, "1.0.0", None, strategy="sha")
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.4.2.1", "01.2.3", "latest", "1.2.3-", "1.2.3-rc..1"])
+def test_non_semver_versions_are_rejected(version: str) -> None:
+    with pytest.raises(SpecError, match="not a semantic version"):
+        tags_for(REPO, version, strategy="semver")
+
+
+@pytest.mark.parametrize("tag", ["-lead", ".lead", "has space", "a+b", "x" * 129, "ü"])
+def test_invalid_extra_tags_are_rejected(tag: str) -> None:
+    with pytest.raises(SpecError, match="invalid tag"):
+        tags_for(REPO, "1.0.0", extra=[tag])
+
+
+def test_valid_edge_tags() -> None:
+    assert tags(extra=["_under", "A.b-C", "x" * 128]) == ["_under", "A.b-C", "x" * 128]
+
+
+@pytest.mark.parametrize("name", ["Team/App", "team//app", "app-", "-app", "team/app:1"])
+def test_invalid_repository_names(name: str) -> None:
+    with pytest.raises(SpecError, match="invalid image name"):
+        tags_for(name, "1.0.0")
+
+
+def test_uppercase_name_hint() -> None:
+    with pytest.raises(SpecError) as info:
+        tags_for("Team/App", "1.0.0")
+    assert info.value.hint == "use lowercase: 'team/app'"
+
+
+def test_no_tag_at_all_is_an_error() -> None:
+    with pytest.raises(SpecError, match="no tag"):
+        tags_for(REPO)
+
+
+def test_registry_port_is_not_a_tag() -> None:
+    assert split_reference("127.0.0.1:5000/team/app") == ("127.0.0.1:5000/team/app", None)
+    assert split_reference("127.0.0.1:5000/team/app:1.0") == ("127.0.0.1:5000/team/app", "1.0")
+
+
+def test_immutable_tags_are_exact_versions() -> None:
+    assert is_immutable_tag("1.4.2") and is_immutable_tag("1.5.0-rc.1")
+    assert not any(map(is_immutable_tag, ["1.4", "1", "latest", "0123456789ab", "v1.4.2"]))
+
+
+def test_git_short_sha(tmp_path: Path) -> None:
+    assert git_short_sha(tmp_path) is None  # not a repository
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "--allow-empty", "-m", "x")
+    sha = git_short_sha(tmp_path)
+    assert sha is not None and len(sha) == 12 and int(sha, 16) >= 0
+    (tmp_path / "new.txt").write_text("uncommitted")
+    assert git_short_sha(tmp_path) == f"{sha}-dirty"
+    assert git_short_sha(tmp_path, mark_dirty=False) == sha
+
+
+def test_labels_use_source_date_epoch() -> None:
+    labels = oci_labels(
+        title="app", version="1.4.2", revision="abc", licenses="Apache-2.0",
+        base_name="debian:bookworm-slim", base_digest="sha256:00", environ={"SOURCE_DATE_EPOCH": "1700000000"},
+    )
+    assert labels == {
+        "org.opencontainers.image.base.digest": "sha256:00",
+        "org.opencontainers.image.base.name": "debian:bookworm-slim",
+        "org.opencontainers.image.created": "2023-11-14T22:13:20Z",
+        "org.opencontainers.image.licenses": "Apache-2.0",
+        "org.opencontainers.image.revision": "abc",
+        "org.opencontainers.image.title": "app",
+        "org.opencontainers.image.version": "1.4.2",
+    }
+    assert list(labels) == sorted(labels)
+
+
+def test_labels_created_defaults_to_now_in_utc() -> None:
+    before = datetime.now(tz=UTC).replace(microsecond=0)
+    created = oci_labels(environ={})["org.opencontainers.image.created"]
+    assert created.endswith("Z")
+    parsed = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    assert before <= parsed <= datetime.now(tz=UTC)
+
+
+def test_labels_reject_bad_epoch_and_accept_explicit_created() -> None:
+    with pytest.raises(SpecError, match="SOURCE_DATE_EPOCH"):
+        oci_labels(environ={"SOURCE_DATE_EPOCH": "yesterday"})
+    when = datetime(2024, 1, 2, 3, 4, 5, 999, tzinfo=UTC)
+    assert oci_labels(created=when, environ={})["org.opencontainers.image.created"] == "2024-01-02T03:04:05Z"
