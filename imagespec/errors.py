@@ -115,3 +115,12 @@ class BuildStepFailed(BuildFailed):
             "step": self.step,
             "log_tail": list(self.log_tail),
         }
+
+
+class SpecPathError(SpecError):
+    """Raised by the pure compiler core, which knows spec paths but not file
+    positions; the compile entry point turns `path` into a location."""
+
+    def __init__(self, message: str, *, path: tuple[str | int, ...], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path

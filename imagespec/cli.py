@@ -1,0 +1,185 @@
+"""The command line: a thin layer over the library. Each command is a plain
+function of its arguments; errors become one message and an exit code
+(imagespec.errors), never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from imagespec.errors import CheckFailed, ImageSpecError, SpecError
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help="json: one machine-readable document on stdout.")
+CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                      help="Configuration file (default: .imagespec.yaml upwards from the spec, or $IMAGESPEC_CONFIG).")
+SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+
+
+def _compile_all(specs: tuple[Path, ...], config_path: Path | None):
+    from imagespec.compiler import compile_spec
+    from imagespec.spec.config import load_config
+    from imagespec.spec.load import load_spec
+
+    results = []
+    for path in specs:
+        loaded = load_spec(path)
+        results.append(compile_spec(loaded, load_config(config_path, start=loaded.folder)))
+    return results
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="imagespec")
+def cli() -> None:
+    """Compile short YAML image specs into best-practice Dockerfiles; build, verify and push them."""
+
+
+@cli.command()
+@SPECS
+@click.option("-o", "--output", type=str, default=None,
+              help="Dockerfile path, or - for stdout (one spec only). Default: the spec's `dockerfile`.")
+@click.option("--effective", is_flag=True, help="Print the validated spec with every default filled in.")
+@CONFIG
+def generate(specs: tuple[Path, ...], output: str | None, effective: bool, config_path: Path | None) -> None:
+    """Write the Dockerfile and .dockerignore of each SPEC (atomically, all or nothing)."""
+    from imagespec.output import write_atomically
+
+    compiled = _compile_all(specs, config_path)
+    if effective:
+        for c in compiled:
+            click.echo(json.dumps(c.loaded.spec.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False))
+        return
+    if output is not None and len(compiled) > 1:
+        raise SpecError("-o/--output takes one spec", hint="drop -o to write each spec's own `dockerfile`")
+    if output == "-":
+        click.echo(compiled[0].dockerfile, nl=False)
+        return
+    files: dict[Path, str] = {}
+    for c in compiled:
+        dockerfile = Path(output) if output else c.loaded.dockerfile_path
+        files[dockerfile] = c.dockerfile
+        files[c.loaded.dockerignore_path] = c.dockerignore
+    changed = write_atomically(files)
+    for path in files:
+        state = "wrote" if path in changed else "unchanged"
+        click.echo(f"{state} {path}", err=True)
+
+
+@cli.command()
+@SPECS
+@FORMAT
+@CONFIG
+def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+    """Exit 1 with a diff when a committed Dockerfile or .dockerignore no longer matches its spec."""
+    stale = []
+    for c in _compile_all(specs, config_path):
+        for path, expected in ((c.loaded.dockerfile_path, c.dockerfile), (c.loaded.dockerignore_path, c.dockerignore)):
+            actual = path.read_text(encoding="utf-8") if path.exists() else ""
+            if actual != expected:
+                diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
+                                                    f"{path} (committed)", f"{path} (from {c.loaded.document.file})"))
+                stale.append({"spec": c.loaded.document.file, "file": str(path), "diff": diff})
+    if fmt == "json":
+        click.echo(json.dumps({"ok": not stale, "stale": stale}, indent=2))
+    else:
+        for item in stale:
+            click.echo(item["diff"], nl=False)
+    if stale:
+        raise CheckFailed(f"{len(stale)} generated file(s) out of date",
+                          hint="run `imagespec generate` and commit the result")
+    if fmt == "text":
+        click.echo(f"{len(specs)} spec(s) up to date", err=True)
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def schema(output: Path | None) -> None:
+    """Print (or write) the JSON Schema of the spec format, for editors and CI."""
+    from imagespec.schema import schema_text
+
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@FORMAT
+@CONFIG
+def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
+    """Show each generated instruction beside its spec location and practice (BP id)."""
+    from imagespec.explain import explain as explain_lines
+
+    lines = explain_lines(_compile_all((spec,), config_path)[0])
+    if fmt == "json":
+        click.echo(json.dumps([line.to_dict() for line in lines], indent=2, ensure_ascii=False))
+        return
+    from imagespec.console import explain_table
+
+    explain_table(lines)
+
+
+@cli.command()
+@SPECS
+@FORMAT
+@CONFIG
+def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+    """Findings with locations and levels; exit 1 on errors only."""
+    from imagespec.lint import lint as lint_spec
+
+    findings = [f for c in _compile_all(specs, config_path) for f in lint_spec(c)]
+    if fmt == "json":
+        click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
+    else:
+        for f in findings:
+            practice = f" ({f.practice})" if f.practice else ""
+            click.echo(f"{f.location}: {f.level}: {f.rule}{practice}: {f.message}")
+            if f.hint:
+                click.echo(f"  hint: {f.hint}")
+    errors = sum(f.level == "error" for f in findings)
+    if errors:
+        raise CheckFailed(f"{errors} error(s)")
+
+
+def _report(error: ImageSpecError, fmt_json: bool) -> None:
+    if fmt_json:
+        click.echo(json.dumps(error.to_dict()), err=True)
+        return
+    click.echo(f"{error}" if error.location else f"imagespec: {error}", err=True)
+    if error.hint:
+        click.echo(f"  hint: {error.hint}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    fmt_json = "--format" in args and "json" in args
+    try:
+        cli.main(args=args, prog_name="imagespec", standalone_mode=False)
+    except ImageSpecError as error:
+        _report(error, fmt_json)
+        return error.exit_code
+    except click.exceptions.Abort:
+        click.echo("imagespec: interrupted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("imagespec: interrupted", err=True)
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return 2
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

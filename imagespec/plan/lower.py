@@ -1,0 +1,239 @@
+"""Spec -> Plan: resolve images, order stages, and lay out each stage's steps.
+
+Lowering decides *what* each stage contains; the passes (plan/passes) decide *how*
+it is written down (merged, ordered, hardened). Semantic checks that need more than
+one field at a time (cycles, artifacts, shell-less bases) live here, because this
+is the first place that sees the whole graph.
+"""
+
+from __future__ import annotations
+
+from imagespec.errors import Location, SpecPathError
+from imagespec.plan import model as p
+from imagespec.plan.dockerignore import dockerignore_for
+from imagespec.spec import model as s
+from imagespec.spec.catalog import Catalog, Entry
+
+_NOWHERE = Location("")
+
+
+def _catalog_with(spec: s.Spec, catalog: Catalog) -> Catalog:
+    return catalog.merged({name: Entry(image, _NOWHERE) for name, image in spec.images.items()})
+
+
+def _base_for(name: str, from_: str | s.Image, path: tuple, spec: s.Spec, catalog: Catalog,
+              resolved: dict[str, p.Base], visiting: tuple[str, ...]) -> p.Base:
+    if isinstance(from_, s.Image):
+        return p.Base(from_.image, from_.family, from_.package_manager, from_.has_shell, from_.user)
+    if from_ in spec.stages:
+        if from_ in visiting or from_ == name:
+            chain = " -> ".join((*visiting, name, from_)) if name not in visiting else " -> ".join((*visiting, from_))
+            raise SpecPathError(f"stages form a cycle: {chain}", path=path,
+                                hint="a stage may start from an earlier stage, never from itself or a later one")
+        parent = _stage_base(from_, spec, catalog, resolved, (*visiting, name))
+        return p.Base(from_, parent.family, parent.package_manager, parent.has_shell,
+                      parent.provided_user, from_stage=from_)
+    try:
+        image = catalog.resolve(from_, location=_NOWHERE)
+    except Exception as exc:  # re-raised with the spec path; the catalog knows no positions
+        raise SpecPathError(exc.message, path=path, hint=exc.hint) from None
+    return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
+
+
+def _stage_base(name: str, spec: s.Spec, catalog: Catalog, resolved: dict[str, p.Base],
+                visiting: tuple[str, ...] = ()) -> p.Base:
+    if name not in resolved:
+        resolved[name] = _base_for(name, spec.stages[name].from_, ("stages", name, "from"),
+                                   spec, catalog, resolved, visiting)
+    return resolved[name]
+
+
+def _packages(raw: list[str] | dict[str, str | None]) -> tuple[tuple[str, str | None], ...]:
+    items = [(name, None) for name in raw] if isinstance(raw, list) else list(raw.items())
+    return tuple(sorted(set(items)))  # sorted: reviewable diffs and stable cache keys
+
+
+def _install(base: p.Base, raw: list | dict, path: tuple, practices: tuple[str, ...]) -> tuple[p.Instruction, ...]:
+    packages = _packages(raw)
+    if not packages:
+        return ()
+    if not base.package_manager or not base.has_shell:
+        raise SpecPathError(f"'{base.ref}' ({base.family}) has no package manager to install packages with",
+                            path=path, hint="install them in a build stage and copy the files, "
+                            "or start from a slim distribution image (BP10)")
+    return (p.InstallPackages(manager=base.package_manager, packages=packages, phase=p.Phase.SYSTEM,
+                              origin=p.Origin(path, practices, "OS packages: update, install and clean up in one step")),)
+
+
+def _lower_stage(name: str, stage: s.Stage, base: p.Base, spec: s.Spec) -> p.Stage:
+    at = ("stages", name)
+    out: list[p.Instruction] = []
+    out += _install(base, stage.packages, (*at, "packages"), ("BP5", "BP11"))
+    if stage.run or stage.dependencies:
+        if not base.has_shell:
+            raise SpecPathError(f"stage '{name}' runs commands but '{base.ref}' has no shell",
+                                path=(*at, "from"), hint="build on an image with a shell; keep shell-less images for the final stage")
+    for arg, default in stage.args.items():
+        out.append(p.Arg(name=arg, default=default, phase=p.Phase.SETUP, origin=p.Origin((*at, "args", arg))))
+    if stage.env:
+        out.append(p.Env(items=tuple(stage.env.items()), phase=p.Phase.SETUP, origin=p.Origin((*at, "env"))))
+    workdir = stage.workdir or "/src"
+    out.append(p.Workdir(path=workdir, phase=p.Phase.SETUP,
+                         origin=p.Origin((*at, "workdir"), (), "absolute WORKDIR instead of `cd` in RUN")))
+    mounts = tuple(p.Mount("cache", target) for target in stage.cache)
+    if stage.dependencies:
+        deps, where = stage.dependencies, (*at, "dependencies")
+        out.append(p.Copy(sources=tuple(deps.copy_), dest="./", phase=p.Phase.DEPENDENCIES,
+                          origin=p.Origin((*where, "copy"), ("BP4",), "dependency manifests before the source, so "
+                                          "the install below stays cached until they change")))
+        for i, command in enumerate(deps.run):
+            out.append(p.Run(commands=(command,), mounts=mounts, downloads=deps.downloads,
+                             phase=p.Phase.DEPENDENCIES,
+                             origin=p.Origin((*where, "run", i), ("BP4",), "dependency install, cached by its manifests")))
+    for i, item in enumerate(stage.copy_):
+        src, dest = (item, None) if isinstance(item, str) else (item.src, item.dest)
+        out.append(p.Copy(sources=(src,), dest=dest or _dest_for(src), phase=p.Phase.SOURCE,
+                          origin=p.Origin((*at, "copy", i), ("BP4",), "the source, as late as possible")))
+    for i, command in enumerate(stage.run):
+        out.append(p.Run(commands=(command,), mounts=mounts, phase=p.Phase.BUILD,
+                         origin=p.Origin((*at, "run", i), (), "build step")))
+    return p.Stage(name=name, base=base, instructions=tuple(out), artifacts=tuple(stage.artifacts),
+                   origin=p.Origin((*at, "from"), ("BP11",), "build stage: only declared artifacts leave it"))
+
+
+def _dest_for(src: str) -> str:
+    clean = src.removeprefix("./").rstrip("/")
+    return "./" if clean in ("", ".") else f"./{clean}" + ("/" if src.endswith("/") else "")
+
+
+def _covered(path: str, artifacts: tuple[str, ...]) -> bool:
+    path = path.rstrip("/")
+    return any(path == a.rstrip("/") or path.startswith(a.rstrip("/") + "/") for a in artifacts)
+
+
+def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage], runtime_owner: str) -> tuple[list, dict[str, list]]:
+    copies: list[p.Instruction] = []
+    chmods: dict[str, list[p.Instruction]] = {}
+    chmod_flag = "copy-chmod" in spec.features
+    for i, artifact in enumerate(spec.final.copy_):
+        at = ("final", "copy", i)
+        if artifact.from_ is not None:
+            producer = stages.get(artifact.from_)
+            if producer is None:
+                raise SpecPathError(f"no stage named '{artifact.from_}'", path=(*at, "from"),
+                                    hint=f"stages: {', '.join(stages) or 'none declared'}")
+            if not artifact.src.startswith("/"):
+                raise SpecPathError(f"'{artifact.src}' must be an absolute path in stage '{artifact.from_}'",
+                                    path=(*at, "src"))
+            if not _covered(artifact.src, producer.artifacts):
+                declared = ", ".join(producer.artifacts) or "none"
+                raise SpecPathError(f"stage '{artifact.from_}' does not produce '{artifact.src}' (its artifacts: {declared})",
+                                    path=(*at, "src"), hint=f"add it to stages.{artifact.from_}.artifacts (BP7, BP11)")
+        else:
+            from imagespec.spec.values import context_path
+            try:
+                context_path(artifact.src)
+            except ValueError as exc:
+                raise SpecPathError(str(exc), path=(*at, "src")) from None
+        chmod = None
+        if artifact.mode:
+            if chmod_flag:
+                chmod = artifact.mode
+            elif artifact.from_ is not None:
+                chmods.setdefault(artifact.from_, []).append(p.Run(
+                    commands=(f"chmod {artifact.mode} {artifact.src}",), phase=p.Phase.BUILD,
+                    origin=p.Origin((*at, "mode"), (), "the mode is set where the file is made: COPY --chmod needs a newer frontend")))
+            else:
+                raise SpecPathError("a mode on a build-context file needs `features: [copy-chmod]`",
+                                    path=(*at, "mode"), hint="or set the mode on the file in the repository (git keeps +x)")
+        copies.append(p.Copy(sources=(artifact.src,), dest=artifact.dest, from_stage=artifact.from_,
+                             chown=artifact.owner, chmod=chmod, phase=p.Phase.ARTIFACTS,
+                             origin=p.Origin(at, ("BP7", "BP11"), "only the declared artifact reaches the final image")))
+    return copies, chmods
+
+
+def _start(final: s.Final, base: p.Base) -> tuple[p.Instruction, ...]:
+    out: list[p.Instruction] = []
+    entrypoint, cmd = final.entrypoint, final.cmd
+    if final.shell:
+        if not base.has_shell:
+            raise SpecPathError(f"`shell: true` needs /bin/sh, which '{base.ref}' does not have",
+                                path=("final", "shell"), hint="drop `shell: true` and give the program directly (BP2)")
+        import shlex
+        script = shlex.join((*(entrypoint or ()), *(cmd or ())))
+        entrypoint, cmd = ("/bin/sh", "-c", f"exec {script}"), None
+    why = "exec form: the application is PID 1 and receives SIGTERM"
+    if entrypoint:
+        out.append(p.Entrypoint(argv=entrypoint, phase=p.Phase.START,
+                                origin=p.Origin(("final", "shell" if final.shell else "entrypoint"), ("BP1", "BP2"), why)))
+    if cmd:
+        out.append(p.Cmd(argv=cmd, phase=p.Phase.START, origin=p.Origin(("final", "cmd"), ("BP2",), why)))
+    return tuple(out)
+
+
+def _runtime_steps(final: s.Final) -> list[p.Instruction]:
+    at = ("final",)
+    out: list[p.Instruction] = []
+    if final.workdir:
+        out.append(p.Workdir(path=final.workdir, phase=p.Phase.RUNTIME, origin=p.Origin((*at, "workdir"))))
+    if final.env:
+        out.append(p.Env(items=tuple(final.env.items()), phase=p.Phase.RUNTIME, origin=p.Origin((*at, "env"))))
+    if final.ports:
+        out.append(p.Expose(ports=tuple(dict.fromkeys(final.ports)), phase=p.Phase.RUNTIME,
+                            origin=p.Origin((*at, "ports"), (), "documents the ports; publishing is the runtime's job")))
+    if final.healthcheck:
+        hc = final.healthcheck
+        options = tuple((k.replace("_", "-"), str(v)) for k, v in (
+            ("interval", hc.interval), ("timeout", hc.timeout), ("start_period", hc.start_period),
+            ("retries", hc.retries)) if v is not None)
+        out.append(p.Healthcheck(argv=None if hc.disable else hc.cmd, options=options, phase=p.Phase.RUNTIME,
+                                 origin=p.Origin((*at, "healthcheck"), ("BP2",), "exec-form probe: no shell needed")))
+    if final.stop_signal:
+        out.append(p.StopSignal(signal=final.stop_signal, phase=p.Phase.RUNTIME,
+                                origin=p.Origin((*at, "stop_signal"), ("BP2",), "the signal the application stops on")))
+    if final.labels:
+        out.append(p.Label(items=tuple(sorted(final.labels.items())), phase=p.Phase.METADATA,
+                           origin=p.Origin((*at, "labels"))))
+    return out
+
+
+def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
+    oci = "org.opencontainers.image."
+    items = [(f"{oci}title", spec.name), (f"{oci}description", spec.description), (f"{oci}version", spec.version),
+             (f"{oci}source", spec.source), (f"{oci}licenses", spec.license)]
+    if final_base.ref != "scratch" and not final_base.from_stage:
+        items.append((f"{oci}base.name", final_base.ref))
+    return tuple((k, v) for k, v in items if v)
+
+
+def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
+    catalog = _catalog_with(spec, catalog)
+    resolved: dict[str, p.Base] = {}
+    stages = {name: _lower_stage(name, stage, _stage_base(name, spec, catalog, resolved), spec)
+              for name, stage in spec.stages.items()}
+    for name, stage in spec.stages.items():
+        for i, item in enumerate(stage.copy_):
+            if not isinstance(item, str) and item.src.startswith("/"):
+                raise SpecPathError("a source copy takes a path in the build context", path=("stages", name, "copy", i, "src"))
+    final = spec.final
+    final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
+    user = final.user or s.User(uid=final_base.provided_user or s.NONROOT_UID)
+    copies, chmods = _lower_artifacts(spec, stages, f"{user.uid}")
+    for stage_name, runs in chmods.items():
+        stages[stage_name] = stages[stage_name].with_instructions(*runs)
+    steps = [*_install(final_base, final.packages, ("final", "packages"), ("BP5", "BP6", "BP11")),
+             *copies, *_runtime_steps(final), *_start(final, final_base)]
+    final_stage = p.Stage(name="final", base=final_base, instructions=tuple(steps), final=True,
+                          origin=p.Origin(("final", "from"), ("BP7", "BP10"), "the runtime stage: only what the app needs"))
+    runtime = p.Runtime(uid=user.uid, gid=user.gid if user.gid is not None else user.uid, user_name=user.name,
+                        root_reason=user.root_reason, writable=tuple(dict.fromkeys(final.writable)),
+                        init=final.init, shell_entrypoint=final.shell)
+    # the helper stage starts from a root image, never from a build stage: that would
+    # tie passwd and tini to the source and rebuild them on every commit (BP4)
+    helper = next((st.base for st in stages.values()
+                   if not st.base.from_stage and st.base.has_shell and st.base.package_manager), None)
+    if helper is None and final_base.has_shell and final_base.package_manager and not final_base.from_stage:
+        helper = final_base
+    return p.Plan(name=spec.name, stages=(*stages.values(), final_stage), runtime=runtime,
+                  features=frozenset(spec.features), identity=_identity(spec, final_base),
+                  dockerignore=dockerignore_for(spec), helper_base=helper)

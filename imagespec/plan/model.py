@@ -1,0 +1,203 @@
+"""The Plan: small frozen dataclasses for stages and instructions.
+
+Each instruction remembers the spec path it came from and the practices (BP ids)
+that shaped it, so `explain` can put every Dockerfile line beside its reason.
+Kept apart from the Spec: the Spec is what the user asked, the Plan is what the
+compiler emits (the Dofigen split).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+
+from imagespec.spec.loader import DataPath
+
+
+class Phase(IntEnum):
+    """Position within a stage, rarely-changing first (BP4). order_for_cache sorts by it."""
+
+    BASE = 0  # FROM, SHELL
+    SYSTEM = 1  # OS packages, users, directories: change with the base only
+    SETUP = 2  # ARG, ENV, WORKDIR
+    DEPENDENCIES = 3  # manifests + install: change with the lockfile
+    SOURCE = 4  # the source: changes with every commit
+    BUILD = 5
+    ARTIFACTS = 6  # final stage: COPY --from
+    RUNTIME = 7  # USER, WORKDIR, ENV, EXPOSE, HEALTHCHECK, STOPSIGNAL
+    METADATA = 8  # LABEL: the version changes every release, so it goes last
+    START = 9  # ENTRYPOINT, CMD
+
+
+@dataclass(frozen=True)
+class Origin:
+    path: DataPath
+    practices: tuple[str, ...] = ()
+    why: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Instruction:
+    phase: Phase
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Mount:
+    kind: str  # cache | secret
+    target: str
+    id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shell(Instruction):
+    argv: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run(Instruction):
+    commands: tuple[str, ...]
+    mounts: tuple[Mount, ...] = ()
+    # secret-backed environment for this step only, exported when the secret exists
+    secret_env: tuple[tuple[str, str], ...] = ()
+    # hadolint rules this step deliberately breaks, each with its reason
+    ignores: tuple[tuple[str, str], ...] = ()
+    mergeable: bool = True
+    downloads: bool = False  # fetches from the network: gets the CA bundle secret
+    merged_from: tuple[Origin, ...] = ()  # origins of the steps merge_run_steps folded in
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallPackages(Instruction):
+    """An intent, expanded into a Run by expand_package_installs."""
+
+    manager: str
+    packages: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Copy(Instruction):
+    sources: tuple[str, ...]
+    dest: str
+    from_stage: str | None = None
+    chown: str | None = None
+    chmod: str | None = None
+    link: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Arg(Instruction):
+    name: str
+    default: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Env(Instruction):
+    items: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Label(Instruction):
+    items: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workdir(Instruction):
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class User(Instruction):
+    user: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expose(Instruction):
+    ports: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Healthcheck(Instruction):
+    argv: tuple[str, ...] | None  # None: HEALTHCHECK NONE
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopSignal(Instruction):
+    signal: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entrypoint(Instruction):
+    argv: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cmd(Instruction):
+    argv: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Base:
+    """What the compiler knows about the image a stage starts from."""
+
+    ref: str  # the FROM text: an image reference or an earlier stage's name
+    family: str
+    package_manager: str | None
+    has_shell: bool
+    provided_user: int | None = None
+    from_stage: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    base: Base
+    origin: Origin
+    instructions: tuple[Instruction, ...] = ()
+    final: bool = False
+    artifacts: tuple[str, ...] = ()
+
+    def with_instructions(self, *more: Instruction) -> Stage:
+        return replace(self, instructions=self.instructions + more)
+
+    def depends_on(self) -> tuple[str, ...]:
+        deps = [self.base.from_stage] if self.base.from_stage else []
+        deps += [i.from_stage for i in self.instructions if isinstance(i, Copy) and i.from_stage]
+        return tuple(dict.fromkeys(d for d in deps if d))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Facts about the final image that several passes need."""
+
+    uid: int
+    gid: int
+    user_name: str
+    root_reason: str | None
+    writable: tuple[str, ...]
+    init: bool
+    shell_entrypoint: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    stages: tuple[Stage, ...]
+    runtime: Runtime
+    features: frozenset[str] = field(default_factory=frozenset)
+    identity: tuple[tuple[str, str], ...] = ()  # OCI label name -> value, from the spec
+    dockerignore: tuple[str, ...] = ()
+    # the image a helper stage (passwd, tini, writable dirs) can start from: the first
+    # build base with a shell and a package manager; None when the spec has none
+    helper_base: Base | None = None
+
+    @property
+    def final(self) -> Stage:
+        return next(s for s in self.stages if s.final)
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+    def replace_stage(self, stage: Stage) -> Plan:
+        return replace(self, stages=tuple(stage if s.name == stage.name else s for s in self.stages))

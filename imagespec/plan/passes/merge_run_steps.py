@@ -1,0 +1,33 @@
+"""Consecutive RUN steps of the same phase, mounts and secrets become one RUN
+(fewer layers, BP11), joined with `&&` so the merged step fails when any command
+fails. Steps of different phases stay apart: merging them would lose a cache
+boundary (BP4)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from imagespec.plan import model as p
+
+
+def _joinable(a: p.Instruction, b: p.Instruction) -> bool:
+    return (isinstance(a, p.Run) and isinstance(b, p.Run) and a.mergeable and b.mergeable
+            and a.phase == b.phase and a.mounts == b.mounts and a.secret_env == b.secret_env)
+
+
+def _merge(a: p.Run, b: p.Run) -> p.Run:
+    return replace(a, commands=a.commands + b.commands, ignores=tuple(dict.fromkeys(a.ignores + b.ignores)),
+                   merged_from=(*a.merged_from, b.origin, *b.merged_from), downloads=a.downloads or b.downloads)
+
+
+def merge_run_steps(plan: p.Plan) -> p.Plan:
+    stages = []
+    for stage in plan.stages:
+        out: list[p.Instruction] = []
+        for instruction in stage.instructions:
+            if out and _joinable(out[-1], instruction):
+                out[-1] = _merge(out[-1], instruction)  # type: ignore[arg-type]
+            else:
+                out.append(instruction)
+        stages.append(replace(stage, instructions=tuple(out)))
+    return replace(plan, stages=tuple(stages))

@@ -1,0 +1,26 @@
+"""Steps that download get the build CA bundle as a BuildKit secret, mounted for
+that step only, with the variables each package manager reads. Behind a
+TLS-inspecting proxy (most companies) pip, npm, cargo and go need it; it never
+lands in a layer, and where the secret is not given the step simply runs without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from imagespec.plan import model as p
+
+SECRET_ID = "ca-bundle"
+TARGET = f"/run/secrets/{SECRET_ID}"
+CA_ENV = tuple((name, TARGET) for name in (
+    "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "npm_config_cafile",
+    "CARGO_HTTP_CAINFO", "GIT_SSL_CAINFO"))
+
+
+def mount_build_secrets(plan: p.Plan) -> p.Plan:
+    def harden(i: p.Instruction) -> p.Instruction:
+        if isinstance(i, p.Run) and i.downloads:
+            return replace(i, mounts=(*i.mounts, p.Mount("secret", TARGET, SECRET_ID)), secret_env=CA_ENV)
+        return i
+    return replace(plan, stages=tuple(replace(s, instructions=tuple(map(harden, s.instructions)))
+                                      for s in plan.stages))

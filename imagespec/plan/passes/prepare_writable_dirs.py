@@ -1,0 +1,33 @@
+"""BP9: the image runs with a read-only root file system; the directories the
+application writes are created, owned by the runtime user, and named in a label
+so `imagespec test` and deployments can mount tmpfs or volumes there."""
+
+from __future__ import annotations
+
+import shlex
+
+from imagespec.plan import model as p
+from imagespec.plan.passes import rootfs
+
+LABEL = "io.imagespec.writable"
+
+
+def prepare_writable_dirs(plan: p.Plan) -> p.Plan:
+    rt = plan.runtime
+    if not rt.writable:
+        return plan
+    origin = p.Origin(("final", "writable"), ("BP9",), "writable directories for a read-only root file system")
+    dirs = [d for d in rt.writable if d != "/tmp"]
+    final = plan.final
+    if dirs:
+        if final.base.has_shell:
+            step = p.Run(commands=(f"install -d -m 0755 -o {rt.uid} -g {rt.gid} {shlex.join(dirs)}",),
+                         phase=p.Phase.SYSTEM, origin=origin)
+            plan = plan.replace_stage(final.with_instructions(step))
+        else:
+            targets = shlex.join(f"{rootfs.ROOT}{d}" for d in dirs)
+            step = p.Run(commands=(f"install -d -m 0755 -o {rt.uid} -g {rt.gid} {targets}",),
+                         phase=p.Phase.BUILD, origin=origin)
+            plan = rootfs.add_to_rootfs(plan, step, reason="the writable directories")
+    label = p.Label(items=((LABEL, ",".join(rt.writable)),), phase=p.Phase.METADATA, origin=origin)
+    return plan.replace_stage(plan.final.with_instructions(label))

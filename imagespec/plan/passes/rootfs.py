@@ -1,0 +1,47 @@
+"""The helper stage that prepares files a shell-less final cannot make itself:
+/etc/passwd and /etc/group (BP8), writable directories (BP9), a static tini (BP3).
+
+Not a pass: a shared mechanism for the passes that need it. The stage starts from
+an image the spec already uses, so it costs no extra download (BP12).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from imagespec.errors import SpecPathError
+from imagespec.plan import model as p
+
+NAME = "imagespec-rootfs"
+ROOT = "/rootfs"
+
+
+def needs_helper(plan: p.Plan) -> bool:
+    """True when the final image cannot run commands of its own."""
+    return not plan.final.base.has_shell
+
+
+def add_to_rootfs(plan: p.Plan, *instructions: p.Instruction, reason: str) -> p.Plan:
+    """Append instructions to the helper stage, creating it (and its COPY into the final) once."""
+    if any(s.name == NAME for s in plan.stages):
+        stage = plan.stage(NAME)
+        return plan.replace_stage(stage.with_instructions(*instructions))
+    base = plan.helper_base
+    if base is None:
+        raise SpecPathError(
+            f"the final image '{plan.final.base.ref}' has no shell, so {reason} must be prepared in another stage, "
+            "and this spec has no build stage with a shell and a package manager",
+            path=("final", "from"),
+            hint="add a build stage (e.g. `from: debian-slim`), or use a base that already provides the user "
+                 "(catalog `user: 65532`)")
+    stage = p.Stage(name=NAME, base=base, artifacts=(ROOT,),
+                    origin=p.Origin(("final", "from"), ("BP8", "BP9"), "prepares files for the shell-less final image"),
+                    instructions=(p.Workdir(path="/", phase=p.Phase.SETUP, origin=p.Origin(("final", "from"))),
+                                  p.Run(commands=(f"mkdir -p {ROOT}",), phase=p.Phase.BUILD,
+                                        origin=p.Origin(("final", "from"))),
+                                  *instructions))
+    copy = p.Copy(sources=(f"{ROOT}/",), dest="/", from_stage=NAME, phase=p.Phase.ARTIFACTS,
+                  origin=p.Origin(("final", "from"), ("BP8", "BP9"), "users, groups and directories made in the helper stage"))
+    final = plan.final
+    plan = replace(plan, stages=(stage, *plan.stages))
+    return plan.replace_stage(replace(final, instructions=(copy, *final.instructions)))

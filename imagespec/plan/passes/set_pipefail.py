@@ -1,0 +1,26 @@
+"""A pipe hides the failure of every command but the last; a stage whose RUN
+steps pipe gets a SHELL with pipefail (hadolint DL4006), so a merged step can
+never fail silently."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from imagespec.plan import model as p
+
+_PIPE = re.compile(r"(?<![|>])\|(?![|&])")
+_SHELLS = {"apk": ("/bin/ash", "-eo", "pipefail", "-c")}
+_DEFAULT = ("/bin/bash", "-o", "pipefail", "-c")  # apt, dnf and yum images ship bash
+
+
+def set_pipefail(plan: p.Plan) -> p.Plan:
+    stages = []
+    for stage in plan.stages:
+        pipes = any(isinstance(i, p.Run) and any(_PIPE.search(c) for c in i.commands) for i in stage.instructions)
+        if pipes and stage.base.has_shell:
+            shell = p.Shell(argv=_SHELLS.get(stage.base.package_manager or "", _DEFAULT), phase=p.Phase.BASE,
+                            origin=p.Origin(stage.origin.path, (), "pipefail: a failing command in a pipe fails the step"))
+            stage = replace(stage, instructions=(shell, *stage.instructions))
+        stages.append(stage)
+    return replace(plan, stages=tuple(stages))

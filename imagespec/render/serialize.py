@@ -1,0 +1,56 @@
+"""Values reach the Dockerfile through these functions, never through string
+formatting (hpccm and neurodocker break on spaces, quotes and `$` because they
+format by hand). Each either produces text the Dockerfile parser reads back as
+exactly the input, or refuses with a reason.
+
+Facts relied on (BuildKit's shell lexer, checked on Engine 20.10 and 28.x): inside
+double quotes `\\\\`, `\\"` and `\\$` are escapes and any other backslash is literal;
+there is no escape for a newline in ENV, LABEL or ARG.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from imagespec.errors import SpecPathError
+
+
+def exec_form(argv: tuple[str, ...]) -> str:
+    """JSON array: the exec form of ENTRYPOINT, CMD, SHELL and HEALTHCHECK (BP2).
+    json.dumps escapes newlines and quotes, so no value can end the line."""
+    return json.dumps(list(argv), ensure_ascii=False)
+
+
+def quoted(value: str, *, path: tuple = ()) -> str:
+    """A double-quoted word for ENV, LABEL and ARG values."""
+    if "\n" in value or "\r" in value:
+        raise SpecPathError("a newline cannot be written in an ENV, LABEL or ARG value (the Dockerfile has no escape for it)",
+                            path=path, hint="split the value into several variables, or ship it as a file")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def pairs(items: tuple[tuple[str, str], ...], *, path: tuple = ()) -> list[str]:
+    return [f"{key}={quoted(value, path=(*path, key))}" for key, value in items]
+
+
+_HEREDOC = re.compile(r"<<-?\s*['\"]?[A-Za-z_]")
+_CONTINUES = re.compile(r"\\[ \t]*$")
+
+
+def shell_safe(command: str) -> bool:
+    """Whether a command can stand on a shell-form RUN line as written: one line; no
+    trailing backslash (it would swallow the next instruction); not starting with `#`
+    (inside a continued RUN the parser drops such lines as comments); no `<<WORD`
+    (newer frontends read it as a heredoc and take the following lines)."""
+    return ("\n" not in command and "\r" not in command and not _CONTINUES.search(command)
+            and not command.lstrip().startswith("#") and not _HEREDOC.search(command))
+
+
+def heredoc_delimiter(script: str) -> str:
+    lines = set(script.splitlines())
+    name, n = "EOF", 0
+    while name in lines:
+        n += 1
+        name = f"EOF{n}"
+    return name

@@ -1,0 +1,85 @@
+"""The image catalog: logical names -> Image, merged from the built-in file, the
+configuration and the spec's own `images:` (later wins).
+
+Specs say `from: go-build`; the catalog says which image that is and what the
+compiler may assume about it, so one file repoints every image (BP12, BP15).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from imagespec.errors import Location, SpecError
+from imagespec.spec.loader import Document, read_yaml
+from imagespec.spec.model import Image
+
+
+def templates_dir() -> Path:
+    """templates/ ships inside the wheel as imagespec/templates; in a checkout it is
+    the repository's templates/ folder."""
+    here = Path(__file__).resolve().parent.parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Entry:
+    image: Image
+    origin: Location  # where this entry was defined: shown when it is wrong
+
+
+@dataclass(frozen=True)
+class Catalog:
+    entries: Mapping[str, Entry] = field(default_factory=dict)
+
+    def resolve(self, name: str, *, location: Location) -> Image:
+        entry = self.entries.get(name)
+        if entry is None:
+            close = difflib.get_close_matches(name, list(self.entries), n=1)
+            hint = (f"did you mean '{close[0]}'?" if close else
+                    "name a stage of this spec, a catalog image "
+                    f"({', '.join(sorted(self.entries))}), or write {{image: REF, family: debian}}")
+            raise SpecError(f"unknown image or stage '{name}'", location=location, hint=hint)
+        return entry.image
+
+    def merged(self, more: Mapping[str, Entry]) -> Catalog:
+        return Catalog({**self.entries, **more})
+
+
+def entries_from(document: Document, path: tuple[str, ...] = ("images",)) -> dict[str, Entry]:
+    """Catalog entries under `path` of a parsed YAML document."""
+    node = document.data
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        raise SpecError("the catalog must be a mapping of name -> {image, family}",
+                        location=document.location(path))
+    entries = {}
+    for name, raw in node.items():
+        where = document.location((*path, name))
+        try:
+            image = Image.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise SpecError(f"catalog entry '{name}': {first['msg']} ({'.'.join(map(str, first['loc']))})",
+                            location=where, hint="an entry needs `image:` and `family:`") from None
+        entries[str(name)] = Entry(image, where)
+    return entries
+
+
+_BUILTIN: Catalog | None = None
+
+
+def builtin_catalog() -> Catalog:
+    global _BUILTIN  # cached: the file ships with the package and never changes at run time
+    if _BUILTIN is None:
+        path = templates_dir() / "catalog.yaml"
+        _BUILTIN = Catalog(entries_from(read_yaml(path, display="imagespec:catalog.yaml")))
+    return _BUILTIN

@@ -1,0 +1,127 @@
+"""YAML text -> plain Python data plus a map from data paths to source locations.
+
+A hand-rolled constructor over yaml's composer, because the stock loaders forget
+where each value came from and silently keep the last of two duplicate keys.
+Only `true`/`false`, `null` and decimal integers are typed: everything else stays a
+string, so `version: 1.10` keeps its zero and `country: no` stays "no" (YAML 1.1's
+Norway problem).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from imagespec.errors import Location, SpecError
+
+DataPath = tuple[str | int, ...]
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+
+@dataclass(frozen=True)
+class Document:
+    """Parsed YAML: the data and where each of its parts was written."""
+
+    data: Any
+    file: str
+    locations: dict[DataPath, Location] = field(default_factory=dict)
+
+    def location(self, path: DataPath) -> Location:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            found = self.locations.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return Location(self.file)
+
+
+def _mark(file: str, node: yaml.Node) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    value = node.value
+    if node.style is not None:  # quoted or block scalars are always strings
+        return value
+    if value in _NULL:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.match(value):
+        return int(value.replace("_", ""))
+    return value
+
+
+def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location]) -> Any:
+    locations[path] = _mark(file, node)
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), file, locations) for i, item in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node))
+            key = str(key_node.value)
+            if key == "<<":
+                raise SpecError(
+                    "YAML merge keys (<<) are not supported",
+                    location=_mark(file, key_node),
+                    hint="use `extends:` to reuse another spec",
+                )
+            if key in result:
+                first = locations[(*path, key)]
+                raise SpecError(
+                    f"duplicate key '{key}' (first defined at line {first.line})",
+                    location=_mark(file, key_node),
+                    hint="a key may appear once in a mapping; remove or merge one of them",
+                )
+            locations[(*path, key)] = _mark(file, key_node)
+            result[key] = _build(value_node, (*path, key), file, locations)
+            # the key's own position is more useful than the value's for "unknown key"
+            locations[(*path, key)] = _mark(file, key_node)
+        return result
+    raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Parse one YAML document; every failure is a SpecError with a location."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise SpecError(f"malformed YAML: {problem}", location=where,
+                        hint="check indentation and quoting near this position") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML: {exc}", location=Location(file)) from None
+    if node is None:
+        raise SpecError("the file is empty", location=Location(file, 1, 1),
+                        hint="a spec needs at least `name:` and `final:`")
+    locations: dict[DataPath, Location] = {}
+    data = _build(node, (), file, locations)
+    return Document(data=data, file=file, locations=locations)
+
+
+def read_yaml(path: Path, *, display: str | None = None) -> Document:
+    """Read and parse a YAML file; `display` is the name shown in messages."""
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"no such file: {path}", location=Location(shown)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read {path}: {exc}", location=Location(shown)) from None
+    return parse_yaml(text, shown)

@@ -1,0 +1,206 @@
+"""The Spec: what the user asked for, validated and frozen.
+
+Field names follow the Dockerfile reference where one exists (entrypoint, cmd,
+healthcheck, workdir, stop_signal). Every model forbids unknown keys: a misspelled
+key is an error with a suggestion, never silently ignored (unlike Dofigen).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from imagespec.spec.values import (
+    AbsPath,
+    Argv,
+    Command,
+    ContextPath,
+    Duration,
+    EnvKey,
+    ImageName,
+    ImageRef,
+    LabelKey,
+    Line,
+    Mode,
+    Owner,
+    Port,
+    Signal,
+    StageName,
+)
+
+Family = Literal["debian", "ubuntu", "alpine", "fedora", "rhel", "centos", "distroless", "scratch"]
+Feature = Literal["heredoc", "copy-link", "copy-chmod"]
+NONROOT_UID = 65532  # the distroless convention; one UID across every imagespec final (BP8)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True,
+                              populate_by_name=True)
+
+
+class Image(Model):
+    """A base image and the facts the compiler must know about it (never guessed from its name)."""
+
+    image: ImageRef = Field(description="Reference: [registry/]name[:tag][@digest], or `scratch`.")
+    family: Family = Field(description="Decides the package manager: debian/ubuntu apt, alpine apk, "
+                           "fedora/rhel dnf, centos yum; distroless and scratch have none.")
+    shell: bool | None = Field(None, description="Whether /bin/sh exists; default: false for distroless/scratch.")
+    user: int | None = Field(None, ge=1, description="A non-root UID the image already provides (distroless: 65532).")
+    libc: Literal["glibc", "musl", "none"] | None = None
+    description: Line | None = None
+
+    @property
+    def has_shell(self) -> bool:
+        if self.shell is not None:
+            return self.shell
+        return self.family not in ("distroless", "scratch")
+
+    @property
+    def package_manager(self) -> str | None:
+        return {"debian": "apt", "ubuntu": "apt", "alpine": "apk", "fedora": "dnf",
+                "rhel": "dnf", "centos": "yum"}.get(self.family)
+
+
+# A string names a stage of this spec or an entry of the image catalog.
+From = Annotated[str | Image, Field(union_mode="left_to_right")]
+Packages = Annotated[list[Line] | dict[Line, Line | None], Field(
+    description="OS packages: a list, or a mapping name -> version pin (null: unpinned).")]
+
+
+class Dependencies(Model):
+    """Manifests copied before the source, and the command that installs from them (BP4)."""
+
+    copy_: list[ContextPath] = Field(alias="copy", min_length=1, description="Dependency manifests, e.g. [go.mod, go.sum].")
+    run: list[Command] = Field(min_length=1, description="Commands that install the dependencies.")
+    downloads: bool = Field(True, description="Mount the build CA bundle secret into this step (TLS proxies).")
+
+    @field_validator("run", mode="before")
+    @classmethod
+    def _one_command(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class SourceCopy(Model):
+    src: ContextPath
+    dest: Line | None = Field(None, description="Destination; default: the same path under the workdir.")
+
+
+class Stage(Model):
+    """A build stage: everything here stays out of the final image unless listed as an artifact."""
+
+    from_: From = Field(alias="from", description="Catalog name, stage name, or {image, family}.")
+    packages: Packages = Field(default_factory=list)
+    args: dict[EnvKey, Line | None] = Field(default_factory=dict, description="Build args with defaults.")
+    env: dict[EnvKey, str] = Field(default_factory=dict)
+    workdir: AbsPath | None = None
+    cache: list[AbsPath] = Field(default_factory=list,
+                                 description="Cache mounts for dependency and build steps (package manager caches).")
+    dependencies: Dependencies | None = None
+    copy_: list[ContextPath | SourceCopy] = Field(default_factory=list, alias="copy", description="Source copied after dependencies.")
+    run: list[Command] = Field(default_factory=list, description="Build commands, one per item.")
+    artifacts: list[AbsPath] = Field(default_factory=list, description="Paths this stage produces for later stages.")
+
+    @field_validator("run", mode="before")
+    @classmethod
+    def _one_command(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class Artifact(Model):
+    """A file or directory copied into the final image."""
+
+    from_: StageName | None = Field(None, alias="from", description="Stage that produced it; omit for the build context.")
+    src: Line
+    dest: AbsPath
+    owner: Owner | None = Field(None, description="uid[:gid]; default root, so the app cannot rewrite itself.")
+    mode: Mode | None = None
+
+
+class User(Model):
+    uid: int = Field(NONROOT_UID, ge=0, le=2**31 - 1)
+    gid: int | None = Field(None, ge=0, le=2**31 - 1)
+    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "nonroot"
+    root_reason: Line | None = Field(None, description="Required when uid is 0 (BP8).")
+
+    @model_validator(mode="after")
+    def _root_needs_reason(self) -> User:
+        if self.uid == 0 and not (self.root_reason or "").strip():
+            raise ValueError("running as root needs a reason (BP8): set `root_reason: \"…\"`")
+        return self
+
+
+class Healthcheck(Model):
+    cmd: Argv | None = Field(None, description="Exec-form probe; omit with `disable: true` for HEALTHCHECK NONE.")
+    disable: bool = False
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    start_period: Duration | None = None
+    retries: int | None = Field(None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _cmd_or_disable(self) -> Healthcheck:
+        if (self.cmd is None) == (not self.disable):
+            raise ValueError("give either `cmd` or `disable: true`")
+        return self
+
+
+class Final(Model):
+    """The runtime stage: only what the application needs (BP6, BP7)."""
+
+    from_: From = Field(alias="from", description="scratch, a distroless-style or a slim distro image.")
+    packages: Packages = Field(default_factory=list, description="Runtime OS packages.")
+    copy_: list[Artifact] = Field(default_factory=list, alias="copy")
+    user: User | None = Field(None, description="Default: non-root 65532 with a passwd/group entry (BP8).")
+    workdir: AbsPath | None = None
+    env: dict[EnvKey, str] = Field(default_factory=dict)
+    ports: list[Port] = Field(default_factory=list)
+    writable: list[AbsPath] = Field(default_factory=list,
+                                    description="Directories the app writes; the rest can be read-only (BP9).")
+    healthcheck: Healthcheck | None = None
+    stop_signal: Signal | None = None
+    entrypoint: Argv | None = None
+    cmd: Argv | None = None
+    shell: bool = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
+    init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
+    labels: dict[LabelKey, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> Final:
+        if self.entrypoint is None and self.cmd is None:
+            raise ValueError("the final stage needs an `entrypoint` or a `cmd` (BP1: one application)")
+        return self
+
+
+class TagPolicy(Model):
+    """BP14: which tags a build gets. Visible in the spec so reviewers see the strategy."""
+
+    semver: bool = Field(True, description="version X.Y.Z also tags X.Y, X and latest (not pre-releases).")
+    git_sha: bool = Field(True, description="Tag the git short SHA when building in a git repository.")
+    extra: list[Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]] = Field(default_factory=list)
+
+
+class Spec(Model):
+    """One image: identity, build stages and the final stage."""
+
+    imagespec: Literal[1] = Field(1, description="Spec format version.")
+    name: ImageName
+    description: Line | None = None
+    version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,127}$")] | None = None
+    source: Line | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
+    license: Line | None = Field(None, description="SPDX expression (BP16).")
+    registry: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$")] | None = Field(
+        None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
+    context: Line = Field(".", description="Build context, relative to the spec file.")
+    dockerfile: Line = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
+    features: list[Feature] = Field(default_factory=list,
+                                    description="Opt into newer Dockerfile frontends (heredoc, copy-link, copy-chmod).")
+    tags: TagPolicy = Field(default_factory=TagPolicy)
+    images: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], Image] = Field(
+        default_factory=dict, description="Images added to the catalog for this spec.")
+    ignore: list[Line] = Field(default_factory=list, description="Extra .dockerignore patterns.")
+    stages: dict[StageName, Stage] = Field(default_factory=dict)
+    final: Final
+
+
+__all__ = ["Artifact", "Dependencies", "Final", "Healthcheck", "Image", "Spec", "Stage", "TagPolicy", "User"]

@@ -1,0 +1,189 @@
+"""Validators for the small value types of a spec: image references, ports, signals,
+paths, durations and strings that must not break the Dockerfile they land in.
+
+Each raises ValueError with a message written for the spec's author; the model turns
+those into located SpecErrors.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import signal
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator
+
+# docker/distribution reference grammar, simplified but strict enough to reject
+# upper case repositories, spaces and stray colons before the engine does.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)"
+_REFERENCE = re.compile(
+    rf"^(?P<name>{_DOMAIN}?{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_STAGE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h))+$")
+_PORT = re.compile(r"^(?P<port>[0-9]{1,5})(?:/(?P<proto>tcp|udp|sctp))?$")
+_MODE = re.compile(r"^0?[0-7]{3,4}$")
+_OWNER = re.compile(r"^(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?$")
+RESERVED_STAGES = {"scratch", "context"}
+
+
+def image_reference(value: str) -> str:
+    if value == "scratch":
+        return value
+    if not _REFERENCE.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid image reference "
+            "(expected [registry/]name[:tag][@sha256:digest], lower-case name)"
+        )
+    return value
+
+
+def image_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"'{value}' is not a valid image name (lower-case letters, digits, '.', '_', '-', '/')")
+    return value
+
+
+def stage_name(value: str) -> str:
+    if not _STAGE.match(value):
+        raise ValueError(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)")
+    if value in RESERVED_STAGES:
+        raise ValueError(f"'{value}' is reserved by the Dockerfile syntax and cannot name a stage")
+    if value == "final" or value.startswith("imagespec-"):
+        raise ValueError(f"'{value}' is reserved for the stages imagespec writes itself")
+    return value
+
+
+def no_control_chars(value: str) -> str:
+    """Single-line strings: a newline here would start a new Dockerfile instruction."""
+    bad = next((c for c in value if c in "\n\r" or (ord(c) < 32 and c != "\t") or c == "\x7f"), None)
+    if bad is not None:
+        raise ValueError(f"must be a single line without control characters (found {bad!r})")
+    return value
+
+
+def env_key(value: str) -> str:
+    if not _ENV_KEY.match(value):
+        raise ValueError(f"'{value}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)")
+    return value
+
+
+def label_key(value: str) -> str:
+    if not _LABEL_KEY.match(value):
+        raise ValueError(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')")
+    return value
+
+
+def duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"'{value}' is not a duration (examples: 30s, 1m30s, 500ms)")
+    return value
+
+
+def port(value: int | str) -> str:
+    """'8080', 8080, '53/udp' -> '8080/tcp' or '53/udp'."""
+    match = _PORT.match(str(value).lower())
+    if not match or not 1 <= int(match["port"]) <= 65535:
+        raise ValueError(f"'{value}' is not a port (1-65535, optionally /tcp, /udp or /sctp)")
+    return f"{int(match['port'])}/{match['proto'] or 'tcp'}"
+
+
+def stop_signal(value: str | int) -> str:
+    text = str(value).upper()
+    if text.isdigit():
+        if 1 <= int(text) <= 64:
+            return text
+    else:
+        name = text if text.startswith("SIG") else f"SIG{text}"
+        if re.fullmatch(r"SIGRTMIN\+([0-9]|[12][0-9]|30)|SIGRTMAX-([0-9]|[12][0-9]|30)", name):
+            return name
+        if name in signal.Signals.__members__ and name not in {"SIGKILL", "SIGSTOP"}:
+            return name
+    raise ValueError(f"'{value}' is not a signal a container can be stopped with (e.g. SIGTERM, SIGINT, SIGQUIT)")
+
+
+def mode(value: str | int) -> str:
+    text = str(value)
+    if not _MODE.match(text):
+        raise ValueError(f"'{value}' is not an octal file mode (e.g. \"0755\"; quote it in YAML)")
+    return text.rjust(4, "0")
+
+
+def owner(value: str | int) -> str:
+    text = str(value)
+    if not _OWNER.match(text):
+        raise ValueError(f"'{value}' is not an owner (uid[:gid] or name[:group])")
+    return text
+
+
+def absolute_path(value: str) -> str:
+    no_control_chars(value)
+    if not value.startswith("/"):
+        raise ValueError(f"'{value}' must be an absolute path (start with /)")
+    if "\\" in value or "$" in value or any(part == ".." for part in value.split("/")):
+        raise ValueError(f"'{value}' must not contain '..', '$' or backslashes")
+    return value
+
+
+def context_path(value: str) -> str:
+    """A path inside the build context: relative, no '..' escape (the engine cannot see it)."""
+    no_control_chars(value)
+    if value.startswith("/") or value.startswith("~"):
+        raise ValueError(f"'{value}' must be relative to the build context")
+    if any(part == ".." for part in value.replace("\\", "/").split("/")):
+        raise ValueError(f"'{value}' points outside the build context")
+    if any(c in value for c in "\"'$`"):
+        raise ValueError(f"'{value}': quotes, '$' and backquotes are not allowed in context paths")
+    return value
+
+
+def command_line(value: str) -> str:
+    """A shell command; rejected only when it could not be rendered safely."""
+    if not value.strip():
+        raise ValueError("a command must not be empty")
+    if "\x00" in value:
+        raise ValueError("a command must not contain NUL bytes")
+    return value
+
+
+def argv(value: str | list[str]) -> tuple[str, ...]:
+    """A string is split as a POSIX shell would split it (BP2: always exec form)."""
+    if isinstance(value, str):
+        try:
+            parts = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split '{value}' into arguments: {exc}") from None
+    else:
+        parts = list(value)
+    if not parts:
+        raise ValueError("must name a program to run")
+    for part in parts:
+        if not isinstance(part, str):
+            raise ValueError("every argument must be a string")
+        if "\x00" in part:
+            raise ValueError("arguments must not contain NUL bytes")
+    return tuple(parts)
+
+
+ImageRef = Annotated[str, AfterValidator(image_reference)]
+ImageName = Annotated[str, AfterValidator(image_name)]
+StageName = Annotated[str, AfterValidator(stage_name)]
+Line = Annotated[str, AfterValidator(no_control_chars)]
+EnvKey = Annotated[str, AfterValidator(env_key)]
+LabelKey = Annotated[str, AfterValidator(label_key)]
+Duration = Annotated[str, AfterValidator(duration)]
+Port = Annotated[str, BeforeValidator(port)]
+Signal = Annotated[str, BeforeValidator(stop_signal)]
+Mode = Annotated[str, BeforeValidator(mode)]
+Owner = Annotated[str, BeforeValidator(owner)]
+AbsPath = Annotated[str, AfterValidator(absolute_path)]
+ContextPath = Annotated[str, AfterValidator(context_path)]
+Command = Annotated[str, AfterValidator(command_line)]
+Argv = Annotated[tuple[str, ...], BeforeValidator(argv)]
