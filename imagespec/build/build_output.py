@@ -61,13 +61,21 @@ class _StepTable:
 
     def __init__(self) -> None:
         self.steps: dict[str, _Step] = {}
+        self._numbered = 0
         self.trailer: list[str] = []  # non-progress lines: the error report after a failure
 
     def step(self, key: str, name: str) -> _Step:
         found = self.steps.get(key)
         if found is None:
-            found = self.steps[key] = _Step(index=len(self.steps) + 1, name=name)
+            found = self.steps[key] = _Step(index=0, name=name)
         return found
+
+    def number(self, step: _Step) -> None:
+        """Give a step its ``#N`` when it first starts (BuildKit announces the whole
+        graph up front, last stage first; numbering by announcement would read backwards)."""
+        if not step.index:
+            self._numbered += 1
+            step.index = self._numbered
 
     def log(self, step: _Step, text: str) -> BuildEvent | None:
         """Add output to a step; returns a log event with the complete lines, if any."""
@@ -85,14 +93,15 @@ class _StepTable:
         return self.log(step, "\n")
 
     def result_steps(self) -> list[BuildEvent]:
-        return [s.final_event() for s in self.steps.values() if s.status is not None]
+        ended = [s for s in self.steps.values() if s.status is not None]
+        return [s.final_event() for s in sorted(ended, key=lambda s: s.index)]
 
     def failure(self) -> Failure:
-        failed = [s for s in self.steps.values() if s.status == "error"]
+        failed = sorted((s for s in self.steps.values() if s.status == "error"), key=lambda s: s.index)
         step = failed[0] if failed else None
         line, message = parse_trailer(self.trailer)
         if step is not None and not message:
-            message = step.error or "build failed"
+            message = simplify(step.error or "build failed")
         return Failure(
             step_name=step.name if step else None,
             instruction=instruction_of(step.name) if step else None,
@@ -138,6 +147,8 @@ class RawJsonParser(_StepTable):
         events: list[BuildEvent] = []
         started = vertex.get("started")
         completed = vertex.get("completed")
+        if started or completed:
+            self.number(step)
         if started and not completed and step.status != "started":
             # BuildKit re-reports a vertex when it restarts (e.g. a cache miss after a
             # probe); each (re)start is one event, repeats of the same state are not.
@@ -179,6 +190,7 @@ class PlainParser(_StepTable):
         known = key in self.steps
         step = self.step(key, text)
         if not known:
+            self.number(step)
             step.status = "started"
             return [BuildEvent("step", step.index, step.name, "started")]
         if text == step.name:  # header repeated when output of parallel steps interleaves
@@ -228,11 +240,24 @@ def parse_trailer(lines: list[str]) -> tuple[int | None, str]:
     while message.startswith(_ERROR_PREFIXES):
         for prefix in _ERROR_PREFIXES:
             message = message.removeprefix(prefix)
+    message = simplify(message)
     if line_no is None:
         match = _PARSE_ERROR_LINE.search(message)
         if match:
             line_no = int(match.group(1))
     return line_no, message
+
+
+_PROCESS_FAILED = re.compile(
+    r'^(?:process ".*" did not complete successfully|executor failed running \[.*\]): (exit code: -?\d+)$', re.S
+)
+
+
+def simplify(message: str) -> str:
+    """``process "/bin/sh -c <the whole RUN>" did not complete successfully: exit code: 3``
+    → ``exit code: 3``: the instruction is already named next to it."""
+    match = _PROCESS_FAILED.match(message)
+    return match.group(1) if match else message
 
 
 def _b64(data: object) -> str:
