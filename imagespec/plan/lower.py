@@ -8,6 +8,8 @@ is the first place that sees the whole graph.
 
 from __future__ import annotations
 
+import shlex
+
 from imagespec.errors import Location, SpecPathError
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
@@ -152,15 +154,22 @@ def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage], runtime_owner: st
     return copies, chmods
 
 
+def _shell_script(value: str | list[str] | None) -> str:
+    if value is None:
+        return ""
+    # a string is the author's shell text, kept as written; a list is literal arguments
+    return value.strip() if isinstance(value, str) else shlex.join(value)
+
+
 def _start(final: s.Final, base: p.Base) -> tuple[p.Instruction, ...]:
     out: list[p.Instruction] = []
-    entrypoint, cmd = final.entrypoint, final.cmd
+    entrypoint, cmd = final.entrypoint_argv, final.cmd_argv
     if final.shell:
         if not base.has_shell:
             raise SpecPathError(f"`shell: true` needs /bin/sh, which '{base.ref}' does not have",
                                 path=("final", "shell"), hint="drop `shell: true` and give the program directly (BP2)")
-        import shlex
-        script = shlex.join((*(entrypoint or ()), *(cmd or ())))
+        script = " ".join(part for part in (_shell_script(final.entrypoint), _shell_script(final.cmd)) if part)
+        # `exec` replaces the shell, so the application is PID 1 and gets SIGTERM (BP2)
         entrypoint, cmd = ("/bin/sh", "-c", f"exec {script}"), None
     why = "exec form: the application is PID 1 and receives SIGTERM"
     if entrypoint:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from imagespec.spec.values import (
     AbsPath,
     Argv,
+    argv,
     Command,
     ContextPath,
     Duration,
@@ -159,8 +160,9 @@ class Final(Model):
                                     description="Directories the app writes; the rest can be read-only (BP9).")
     healthcheck: Healthcheck | None = None
     stop_signal: Signal | None = None
-    entrypoint: Argv | None = None
-    cmd: Argv | None = None
+    entrypoint: str | list[str] | None = Field(
+        None, description="Exec form (BP2). A string is split as a shell would; with `shell: true` it is the script.")
+    cmd: str | list[str] | None = None
     shell: bool = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
     init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
     labels: dict[LabelKey, str] = Field(default_factory=dict)
@@ -169,7 +171,22 @@ class Final(Model):
     def _something_to_run(self) -> Final:
         if self.entrypoint is None and self.cmd is None:
             raise ValueError("the final stage needs an `entrypoint` or a `cmd` (BP1: one application)")
+        for name in ("entrypoint", "cmd"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    argv(value)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
         return self
+
+    @property
+    def entrypoint_argv(self) -> tuple[str, ...] | None:
+        return None if self.entrypoint is None else argv(self.entrypoint)
+
+    @property
+    def cmd_argv(self) -> tuple[str, ...] | None:
+        return None if self.cmd is None else argv(self.cmd)
 
 
 class TagPolicy(Model):

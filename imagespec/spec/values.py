@@ -150,7 +150,7 @@ def command_line(value: str) -> str:
         raise ValueError("a command must not be empty")
     if "\x00" in value:
         raise ValueError("a command must not contain NUL bytes")
-    return value
+    return value.strip("\n")  # YAML block scalars end in a newline that means nothing
 
 
 def argv(value: str | list[str]) -> tuple[str, ...]:
