@@ -21,9 +21,10 @@ from imagespec.errors import EngineError, SpecError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import docker
 
-#: Seconds allowed for the first contact (version negotiation + ping). A daemon that
+#: Seconds allowed for the first contact (version negotiation + ping), so that an engine
+#: that accepts but never answers is reported within 2 s. A daemon that
 #: does not answer in this time is reported as unreachable rather than waited for.
-CONNECT_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 1.5
 #: Seconds allowed per API call once connected: pushes, saves and exports of large
 #: images are slow, and the SDK applies this per request.
 OPERATION_TIMEOUT_S = 600

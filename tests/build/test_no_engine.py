@@ -1,0 +1,56 @@
+"""Without an engine, imagespec says so within 2 s and says how to start one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from imagespec.build import BuildOptions, connect, get_backend
+from imagespec.errors import EngineError
+
+NOWHERE = "unix:///nonexistent.sock"
+
+
+def test_connect_fails_fast_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", NOWHERE)
+    began = time.monotonic()
+    with pytest.raises(EngineError) as info:
+        connect()
+    assert time.monotonic() - began < 2.0
+    error = info.value
+    assert error.exit_code == 3
+    assert str(error).startswith(f"cannot reach the Docker Engine at {NOWHERE}: ")
+    assert "scripts/setup-engine.sh" in (error.hint or "") and "DOCKER_HOST" in (error.hint or "")
+
+
+def test_build_fails_fast_before_running_the_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", NOWHERE)
+    began = time.monotonic()
+    with pytest.raises(EngineError):
+        get_backend("buildkit", display=False).build("FROM scratch\n", tmp_path, BuildOptions())
+    assert time.monotonic() - began < 2.0
+
+
+def test_hung_engine_times_out_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A local listener that accepts and never answers: a hung daemon.
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{server.getsockname()[1]}")
+    began = time.monotonic()
+    with pytest.raises(EngineError):
+        connect()
+    assert time.monotonic() - began < 2.0
+    server.close()
+
+
+def test_importing_the_package_does_not_import_the_sdk() -> None:
+    code = "import sys, imagespec.build; print('docker' in sys.modules, 'rich' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

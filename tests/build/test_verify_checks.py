@@ -1,0 +1,125 @@
+"""The verify checks as pure functions, and the structure-test export (no engine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from imagespec.build.structure_test import to_structure_test_config
+from imagespec.build.verify_checks import (
+    PACKAGE_MANAGERS,
+    SHELLS,
+    Process,
+    check_config,
+    check_filesystem,
+    check_processes,
+    check_size,
+    check_stop,
+    parse_passwd,
+)
+from imagespec.build.verify_model import CheckResult, Expectations, Report
+from imagespec.errors import CheckFailed
+
+GOOD_CONFIG = {
+    "User": "65532:65532",
+    "Entrypoint": ["/app"],
+    "Cmd": ["--http", "8080"],
+    "ExposedPorts": {"8080/tcp": {}},
+    "Env": ["PATH=/usr/bin", "TZ=UTC"],
+    "Labels": {"org.opencontainers.image.version": "1.0.0"},
+    "StopSignal": "SIGTERM",
+}
+EXP = Expectations(
+    user="65532", entrypoint=("/app",), cmd=("--http", "8080"), ports=("8080/tcp",), env={"TZ": "UTC"},
+    labels={"org.opencontainers.image.version": "1.0.0"}, stop_signal="SIGTERM",
+)
+
+
+def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {r.name: r for r in results}
+
+
+def test_matching_config_passes_every_check() -> None:
+    results = by_name(check_config(GOOD_CONFIG, EXP))
+    assert set(results) == {
+        "config-user", "config-exec-form", "config-entrypoint", "config-cmd", "config-ports",
+        "config-env", "config-labels", "config-stop-signal",
+    }
+    assert all(r.ok for r in results.values()), results
+
+
+@pytest.mark.parametrize(
+    ("change", "failing"),
+    [
+        ({"User": ""}, "config-user"),
+        ({"User": "0:0"}, "config-user"),
+        ({"Entrypoint": ["/bin/sh", "-c", "/app"], "Cmd": None}, "config-exec-form config-entrypoint config-cmd"),
+        ({"Entrypoint": ["/app", "--debug"]}, "config-entrypoint"),
+        ({"ExposedPorts": {"8080/tcp": {}, "22/tcp": {}}}, "config-ports"),
+        ({"Env": ["TZ=Europe/Paris"]}, "config-env"),
+        ({"StopSignal": "SIGQUIT"}, "config-stop-signal"),
+    ],
+)
+def test_each_config_difference_fails_its_check(change: dict[str, object], failing: str) -> None:
+    results = by_name(check_config(GOOD_CONFIG | change, EXP))
+    assert [name for name, r in results.items() if not r.ok] == failing.split()
+
+
+def test_any_non_root_user_when_none_is_declared() -> None:
+    assert by_name(check_config({"User": "nonroot"}, Expectations()))["config-user"].ok
+    root = by_name(check_config({"User": "root"}, Expectations()))["config-user"]
+    assert not root.ok and root.bp == "BP8"
+
+
+def test_filesystem_checks_see_shells_and_managers_through_merged_usr() -> None:
+    distroless = Expectations(shell_expected=False)
+    clean = by_name(check_filesystem(["app", "etc/passwd", "usr/share/zoneinfo/UTC"], distroless))
+    assert all(r.ok for r in clean.values()) and set(clean) == {"no-shell", "no-package-manager", "no-sudo"}
+    dirty = by_name(check_filesystem(["./bin", "./usr/bin/dash", "usr/bin/sh", "usr/bin/apt-get", "opt/sh"], distroless))
+    assert not dirty["no-shell"].ok and dirty["no-shell"].detail == "shells: /usr/bin/dash, /usr/bin/sh"
+    assert not dirty["no-package-manager"].ok and "/usr/bin/apt-get" in dirty["no-package-manager"].detail
+    # A slim image may keep its shell, but never sudo.
+    slim = by_name(check_filesystem(["usr/bin/sh", "usr/bin/sudo"], Expectations(shell_expected=True)))
+    assert set(slim) == {"no-sudo"} and not slim["no-sudo"].ok
+
+
+def test_process_checks() -> None:
+    passwd = parse_passwd("root:x:0:0::/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n")
+    app = Process(1234, ("/app",), 65532, 65532)
+    ok = by_name(check_processes(app, [], Expectations(user="nonroot"), passwd))
+    assert ok["pid1-app"].ok and ok["process-user"].ok
+    shell = by_name(check_processes(Process(1, ("/bin/sh", "-c", "/app"), 0, 0), [app], Expectations(), passwd))
+    assert not shell["pid1-app"].ok and not shell["process-user"].ok
+    tini = Process(1, ("/usr/bin/tini-static", "--", "/app"), 65532, 65532)
+    with_init = by_name(check_processes(tini, [app], Expectations(init=True), passwd))
+    assert with_init["pid1-init"].ok and with_init["pid1-app"].ok
+    assert not by_name(check_processes(app, [], Expectations(init=True), passwd))["pid1-init"].ok
+    unknown = by_name(check_processes(app, [], Expectations(user="ghost"), passwd))["process-user"]
+    assert not unknown.ok and "ghost" in unknown.detail
+
+
+def test_stop_and_size_checks() -> None:
+    assert check_stop(0.3, 0, 2.0, 10).ok
+    killed = check_stop(10.2, 137, 2.0, 10)
+    assert not killed.ok and "SIGKILL" in killed.detail
+    assert not check_stop(2.5, 0, 2.0, 10).ok
+    assert check_size(10, None) is None
+    assert check_size(10, 10).ok and not check_size(11, 10).ok  # type: ignore[union-attr]
+
+
+def test_report_summary_and_failure() -> None:
+    report = Report("img", [CheckResult("a", True, "fine", "BP2"), CheckResult("b", False, "bad", "BP8")])
+    assert not report.ok and [c.name for c in report.failed] == ["b"] and report["b"].bp == "BP8"
+    assert report.to_dict()["checks"][1]["outcome"] == "FAIL"  # type: ignore[index]
+    with pytest.raises(CheckFailed, match=r"b \(BP8\): bad") as info:
+        report.raise_for_failures()
+    assert info.value.exit_code == 1
+
+
+def test_structure_test_config() -> None:
+    config = to_structure_test_config(EXP)
+    assert config["schemaVersion"] == "2.0.0"
+    assert config["metadataTest"]["exposedPorts"] == ["8080"]  # type: ignore[index]
+    assert "fileExistenceTests" not in config
+    tests = to_structure_test_config(Expectations(shell_expected=False))["fileExistenceTests"]
+    names = {t["path"].rsplit("/", 1)[1] for t in tests}  # type: ignore[union-attr]
+    assert names <= SHELLS | PACKAGE_MANAGERS and "sh" in names and "apt-get" in names
