@@ -150,6 +150,92 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
         raise CheckFailed(f"{errors} error(s)")
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable).")
+@click.option("--push", is_flag=True, help="Push every tag; X.Y.Z tags are immutable (BP14).")
+@click.option("--force", is_flag=True, help="With --push: allow moving an existing X.Y.Z tag.")
+@click.option("--no-cache", is_flag=True)
+@click.option("--build-arg", "build_args", multiple=True, metavar="K=V")
+@click.option("--target", default=None, help="Build only up to this stage.")
+@click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
+@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="CA bundle mounted into download steps as a BuildKit secret (TLS proxies). "
+                   "Default: $IMAGESPEC_CA_BUNDLE, then the configuration's build.ca_bundle.")
+@click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
+@FORMAT
+@CONFIG
+def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
+          target: str | None, progress: str, ca_bundle: Path | None, run_verify: bool, fmt: str,
+          config_path: Path | None) -> None:
+    """Generate SPEC in memory and build it with BuildKit; tag per the spec (BP14), optionally push."""
+    from imagespec import pipeline
+
+    compiled, config = _compile_with_config(spec, config_path)
+    request = pipeline.BuildRequest(tags=tags, build_args=tuple(_pair(a) for a in build_args), target=target,
+                                    no_cache=no_cache, push=push, force=force,
+                                    progress="json" if fmt == "json" and progress == "auto" else progress,
+                                    ca_bundle=ca_bundle)
+    result, pushed = pipeline.build(compiled, request, config.build, on_status=lambda s: click.echo(s, err=True))
+    summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
+               "pushed": pushed}
+    if fmt == "json":
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"built {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
+        for tag in result.tags:
+            click.echo(tag)
+    if run_verify:
+        _verify(compiled, result.tags[0] if result.tags else result.image_id, fmt)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise SpecError(f"--build-arg {text!r} must be KEY=VALUE")
+    key, value = text.split("=", 1)
+    return key, value
+
+
+def _compile_with_config(spec: Path, config_path: Path | None):
+    from imagespec.compiler import compile_spec
+    from imagespec.spec.config import load_config
+    from imagespec.spec.load import load_spec
+
+    loaded = load_spec(spec)
+    config = load_config(config_path, start=loaded.folder)
+    return compile_spec(loaded, config), config
+
+
+def _verify(compiled, image: str, fmt: str, **options) -> None:
+    from imagespec import pipeline
+    from imagespec.build import verify
+
+    report = verify(image, pipeline.expectations(compiled, **options))
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        report.render()
+    report.raise_for_failures()
+
+
+@cli.command("test")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--image", default=None, help="Image to test (default: the spec's first tag).")
+@click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
+@click.option("--ready-log", default=None, help="A regex the container's log must show.")
+@click.option("--size-budget", type=int, default=None, help="Largest allowed image size in bytes.")
+@FORMAT
+@CONFIG
+def test_command(spec: Path, image: str | None, http_port: int | None, ready_log: str | None,
+                 size_budget: int | None, fmt: str, config_path: Path | None) -> None:
+    """Verify a built image against SPEC: non-root, PID 1, clean stop, read-only root, no shell where none belongs."""
+    from imagespec import pipeline
+
+    compiled, _ = _compile_with_config(spec, config_path)
+    target = image or pipeline.references(compiled, pipeline.BuildRequest())[0]
+    _verify(compiled, target, fmt, http_port=http_port, ready_log=ready_log, size_budget=size_budget)
+
+
 def _report(error: ImageSpecError, fmt_json: bool) -> None:
     if fmt_json:
         click.echo(json.dumps(error.to_dict()), err=True)

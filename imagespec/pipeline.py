@@ -1,0 +1,158 @@
+"""The main job: compile a spec, then build, tag, verify and push its image.
+
+Joins the compiler (pure) to the engine (imagespec.build); the only module besides
+the CLI that knows both. Decides the build-time facts the Dockerfile must not
+hold: tags (BP14), created/revision labels, the CA bundle secret.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagespec.compiler import Compiled
+from imagespec.errors import BuildFailed, SpecError
+from imagespec.plan import model as p
+from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+
+CA_ENV = "IMAGESPEC_CA_BUNDLE"
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """How to build (never what: that is the spec). From options and configuration."""
+
+    tags: tuple[str, ...] = ()
+    build_args: tuple[tuple[str, str], ...] = ()
+    target: str | None = None
+    no_cache: bool = False
+    push: bool = False
+    force: bool = False
+    progress: str = "auto"
+    ca_bundle: Path | None = None
+    network: str | None = None
+    backend: str = "auto"
+
+
+def repository(compiled: Compiled) -> str:
+    spec = compiled.loaded.spec
+    return f"{spec.registry.rstrip('/')}/{spec.name}" if spec.registry else spec.name
+
+
+def references(compiled: Compiled, request: BuildRequest) -> tuple[str, ...]:
+    from imagespec.build import git_short_sha, tags_for
+
+    spec = compiled.loaded.spec
+    sha = git_short_sha(compiled.loaded.folder) if spec.tags.git_sha else None
+    version = spec.version if spec.tags.semver else None
+    extra = (*spec.tags.extra, *request.tags)
+    return tags_for(repository(compiled), version, sha, extra)
+
+
+def ca_bundle(request: BuildRequest, config_build: dict) -> Path | None:
+    """The CA bundle for download steps: option, then $IMAGESPEC_CA_BUNDLE, then config."""
+    chosen = request.ca_bundle or os.environ.get(CA_ENV) or config_build.get("ca_bundle")
+    return Path(str(chosen)) if chosen else None
+
+
+def _labels(compiled: Compiled, revision: str | None) -> dict[str, str]:
+    from imagespec.build import oci_labels
+
+    spec, final = compiled.loaded.spec, compiled.plan.final
+    base = None if final.base.ref == "scratch" or final.base.from_stage else final.base.ref
+    return oci_labels(title=spec.name, description=spec.description, version=spec.version, revision=revision,
+                      source=spec.source, licenses=spec.license, base_name=base,
+                      base_digest=_base_digest(base))
+
+
+def _base_digest(base: str | None) -> str | None:
+    """The base's digest when the engine has it (BP13: know which images use which base)."""
+    if base is None:
+        return None
+    from imagespec.build import connect
+
+    try:
+        image = connect().images.get(base)
+    except Exception:  # not pulled yet or no engine: the build itself will say so
+        return None
+    digests = image.attrs.get("RepoDigests") or []
+    return digests[0].split("@", 1)[1] if digests else image.id
+
+
+def build(compiled: Compiled, request: BuildRequest, config_build: dict,
+          on_status: Callable[[str], None] = lambda _: None):
+    """Build and tag (and push): returns (BuildResult, pushed digests)."""
+    from imagespec.build import BuildOptions, Secret, get_backend, git_short_sha, push_tags
+
+    tags = references(compiled, request)
+    secrets = ()
+    bundle = ca_bundle(request, config_build)
+    if bundle is not None:
+        secrets = (Secret(SECRET_ID, bundle, optional=False),)
+    revision = git_short_sha(compiled.loaded.folder, mark_dirty=False)
+    options = BuildOptions(tags=tags, build_args=dict(request.build_args), target=request.target,
+                           no_cache=request.no_cache, network=request.network or str(config_build.get("network", "host")),
+                           secrets=secrets, labels=_labels(compiled, revision), progress=request.progress)
+    try:
+        result = get_backend(request.backend).build(compiled.dockerfile, compiled.loaded.context, options)
+    except BuildFailed as failure:
+        raise _located(compiled, failure) from None
+    pushed = {}
+    if request.push:
+        if not compiled.loaded.spec.registry and not any("/" in t.split(":")[0] for t in tags):
+            raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
+                            hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
+        pushed = push_tags(tags, force=request.force, on_status=on_status)
+    return result, pushed
+
+
+def _located(compiled: Compiled, failure: BuildFailed) -> BuildFailed:
+    """Point a failed step back at the spec line that produced it."""
+    line = getattr(failure, "step", None)
+    origin = _origin_at_line(compiled, line) if line else None
+    if origin is not None:
+        failure.location = compiled.loaded.document.location(origin.path)
+    return failure
+
+
+def _origin_at_line(compiled: Compiled, line: int) -> p.Origin | None:
+    """The plan instruction rendered at Dockerfile line `line` (1-based)."""
+    from imagespec.render.dockerfile import render_instruction
+
+    text = compiled.dockerfile.splitlines()
+    target = "\n".join(text[line - 1:line + 40])
+    best = None
+    for stage in compiled.plan.stages:
+        for instruction in stage.instructions:
+            rendered = render_instruction(compiled.plan, stage, instruction)
+            if rendered and target.startswith(rendered.splitlines()[0]):
+                best = instruction.origin
+    return best
+
+
+def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,
+                 size_budget: int | None = None):
+    """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
+    from imagespec.build import Expectations
+
+    plan, spec = compiled.plan, compiled.loaded.spec
+    final = plan.final
+    entrypoint = next((i.argv for i in final.instructions if isinstance(i, p.Entrypoint)), None)
+    cmd = next((i.argv for i in final.instructions if isinstance(i, p.Cmd)), None)
+    labels = dict(next((i.items for i in final.instructions if isinstance(i, p.Label)), ()))
+    ports = next((i.ports for i in final.instructions if isinstance(i, p.Expose)), ())
+    stop = next((i.signal for i in final.instructions if isinstance(i, p.StopSignal)), None)
+    rt = plan.runtime
+    return Expectations(user=f"{rt.uid}:{rt.gid}" if rt.uid else "0", entrypoint=entrypoint, cmd=cmd,
+                        ports=tuple(ports), env=dict(spec.final.env), labels=labels, writable=rt.writable,
+                        init=rt.init, shell_expected=final.base.has_shell, stop_signal=stop,
+                        size_budget_bytes=size_budget, http_port=http_port, ready_log=ready_log)
+
+
+def tag_for_test(compiled: Compiled, request: BuildRequest) -> str:
+    return references(compiled, request)[0]
+
+
+__all__ = ["BuildRequest", "build", "expectations", "references", "repository"]

@@ -1,0 +1,56 @@
+"""End-to-end fixtures: the real CLI against the real engine, local bases and registry.
+
+Set up by scripts/setup-engine.sh, scripts/make-bases.sh and scripts/start-registry.sh
+(.ci/run runs them). Without an engine these tests skip, unless
+IMAGESPEC_REQUIRE_ENGINE is set (CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+
+
+def imagespec(*args: str, env: dict | None = None, timeout: float = 900, cwd: Path | None = None):
+    """Run the CLI as a user would: a separate process, its exit code and output."""
+    return subprocess.run([sys.executable, "-m", "imagespec", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    if docker("info", check=False, timeout=20).returncode != 0:
+        if os.environ.get("IMAGESPEC_REQUIRE_ENGINE"):
+            pytest.fail("no Docker Engine answers; run scripts/setup-engine.sh")
+        pytest.skip("no Docker Engine (set IMAGESPEC_REQUIRE_ENGINE=1 to fail instead)")
+
+
+@pytest.fixture
+def built(engine):
+    """Build an example through `imagespec build`; removes every tag it applied."""
+    applied: list[str] = []
+
+    def build(spec: Path, *extra: str) -> dict:
+        result = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "plain", "--format", "json",
+                           *extra, str(spec))
+        assert result.returncode == 0, result.stderr[-3000:]
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        applied.extend(summary["tags"])
+        return summary
+
+    yield build
+    if applied:
+        docker("rmi", *applied, check=False)

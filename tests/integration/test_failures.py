@@ -1,0 +1,99 @@
+"""The failure paths of the main job, for real: no engine, a failing RUN, a tag
+conflict on push. Each ends in one clear message and its own exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import LOCAL_CONFIG, docker, imagespec
+
+FAILING = """\
+name: imagespec-it-fails
+version: 0.0.1
+stages:
+  build:
+    from: debian-slim
+    run:
+      - echo step one
+      - echo about to fail && exit 7
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{from: build, src: /out, dest: /out}]
+  cmd: [sleep, "1"]
+"""
+
+
+def test_no_engine_is_exit_3_within_two_seconds(tmp_path: Path) -> None:
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    began = time.monotonic()
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), str(spec),
+                       env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
+    elapsed = time.monotonic() - began
+    assert result.returncode == 3, result.stderr
+    assert "Docker Engine" in result.stderr and "Traceback" not in result.stderr
+    assert elapsed < 2.0 + 1.5  # 2 s budget for the engine check, plus interpreter start-up
+
+
+@pytest.mark.engine
+def test_failing_run_names_the_instruction_and_the_spec_line(engine, tmp_path: Path) -> None:
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(FAILING)
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "plain", str(spec), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()
+    message = "\n".join(last[-30:])
+    assert "exit 7" in message  # the failing instruction is named
+    assert "imagespec.yaml:7:" in message or "imagespec.yaml:8:" in message, message  # its spec location
+    assert "Traceback" not in result.stderr
+    leftovers = docker("images", "-q", "imagespec-it-fails").stdout.strip()
+    assert leftovers == ""  # no tag applied for a failed build
+
+
+def _registry_up() -> bool:
+    try:
+        urllib.request.urlopen("http://127.0.0.1:5000/v2/", timeout=3)
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.engine
+def test_push_refuses_to_move_an_immutable_tag(engine, tmp_path: Path) -> None:
+    if not _registry_up():
+        pytest.fail("no registry on 127.0.0.1:5000; run scripts/start-registry.sh")
+    run_id = str(time.time_ns())
+    spec = tmp_path / "imagespec.yaml"
+    base = f"""\
+name: imagespec-it-push
+registry: 127.0.0.1:5000/imagespec-it
+version: 1.0.{run_id[-6:]}
+tags: {{git_sha: false}}
+final:
+  from: debian-slim
+  env: {{RUN: "{run_id}", VARIANT: "%s"}}
+  cmd: [sleep, "1"]
+"""
+    spec.write_text(base % "a")
+    first = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", "--format", "json", str(spec), cwd=tmp_path)
+    tags = []
+    try:
+        assert first.returncode == 0, first.stderr[-2000:]
+        summary = json.loads(first.stdout.strip().splitlines()[-1])
+        tags += summary["tags"]
+        assert summary["pushed"], summary
+        spec.write_text(base % "b")  # same version, different image
+        second = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", str(spec), cwd=tmp_path)
+        assert second.returncode == 1, second.stderr[-2000:]
+        assert "sha256:" in second.stderr and "--force" in second.stderr, second.stderr[-2000:]
+        forced = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", "--force", "--format", "json", str(spec),
+                           cwd=tmp_path)
+        assert forced.returncode == 0, forced.stderr[-2000:]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
