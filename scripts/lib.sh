@@ -10,16 +10,18 @@ imagespec_die() {
   exit 1
 }
 
-# The URI of the Debian archive that the machine's own apt sources use for its release
-# (deb822 *.sources first, then the one-line sources.list). Never hard-code a host: CI and
-# developer machines may point at different mirrors. IMAGESPEC_MIRROR overrides.
+# imagespec_mirror [SUITE]: the URI that the machine's own apt sources use for SUITE
+# (default: the machine's release, e.g. bookworm; bookworm-security has its own URI),
+# from deb822 *.sources first, then one-line *.list files. Never hard-code a host: CI and
+# developer machines may point at different mirrors. IMAGESPEC_MIRROR overrides the
+# release's URI.
 imagespec_mirror() {
-  if [[ -n ${IMAGESPEC_MIRROR:-} ]]; then
+  local codename uri="" f
+  codename=${1:-$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-bookworm}")}
+  if [[ -n ${IMAGESPEC_MIRROR:-} && $codename != *-security ]]; then
     printf '%s\n' "${IMAGESPEC_MIRROR%/}"
     return
   fi
-  local codename uri="" f
-  codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-bookworm}")
   for f in /etc/apt/sources.list.d/*.sources; do
     [[ -r $f ]] || continue
     uri=$(awk -v cn="$codename" '
