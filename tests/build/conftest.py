@@ -83,6 +83,10 @@ class Cleanup:
         self.refs.append(ref)
         return ref
 
+    def image_id(self, image_id: str) -> str:
+        """Also remove by id: a pushed image keeps a repo digest after its tags are gone."""
+        return self.image(image_id)
+
     def name(self, what: str, tag: str = "test") -> str:
         return self.image(f"{PREFIX}/{what}-{RUN_ID}:{tag}")
 

@@ -77,12 +77,13 @@ def test_failing_run_names_the_instruction_and_moves_no_tag(client, cleanup: Cle
         f"FROM {SLIM}\n"
         "COPY input.txt /input.txt\n"
         "# the next line fails\n"
-        "RUN for i in $(seq 1 30); do echo out-$i; done; echo 'go: compile error' >&2; exit 7\n"
+        "RUN for i in $(seq 1 30); do echo out-$i; done; sleep 0.3; echo 'go: compile error' >&2; exit 7\n"
     )
     with pytest.raises(BuildStepFailed) as info:
         get_backend("buildkit", display=False).build(dockerfile, context, BuildOptions(tags=(tag,)))
     error = info.value
-    assert error.instruction == "RUN for i in $(seq 1 30); do echo out-$i; done; echo 'go: compile error' >&2; exit 7"
+    # (the sleep orders stderr after stdout: BuildKit sends the two streams separately)
+    assert error.instruction == "RUN for i in $(seq 1 30); do echo out-$i; done; sleep 0.3; echo 'go: compile error' >&2; exit 7"
     assert error.step == 4
     assert str(error).startswith("build failed at RUN for i in") and str(error).endswith("exit code: 7")
     assert "go: compile error" in error.log_tail and "out-30" in error.log_tail and "out-1" not in error.log_tail

@@ -1,0 +1,81 @@
+"""Pushing to the local registry (127.0.0.1:5000): X.Y.Z never moves unless forced (BP14)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import PREFIX, RUN_ID, Cleanup
+from imagespec.build import BuildOptions, push_tags
+from imagespec.build.buildkit_cli import BuildKitCLIBackend
+from imagespec.build.registry import lookup
+from imagespec.errors import EngineError, TagConflict
+
+pytestmark = pytest.mark.engine
+
+REGISTRY = "127.0.0.1:5000"
+
+
+@pytest.fixture(autouse=True)
+def _registry() -> None:
+    import os
+
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2).close()
+    except OSError as error:
+        message = f"no registry on {REGISTRY} ({error}); scripts/start-registry.sh starts one"
+        if os.environ.get("IMAGESPEC_REQUIRE_ENGINE"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def build(client, tmp_path: Path, content: str, tags: tuple[str, ...]) -> str:  # type: ignore[no-untyped-def]
+    context = tmp_path / content
+    context.mkdir()
+    (context / "payload.txt").write_text(content)
+    dockerfile = "FROM scratch\nCOPY payload.txt /payload.txt\n"
+    return BuildKitCLIBackend(client).build(dockerfile, context, BuildOptions(tags=tags)).image_id
+
+
+def tags_list(name: str) -> list[str]:
+    with urllib.request.urlopen(f"http://{REGISTRY}/v2/{name}/tags/list", timeout=5) as response:
+        return sorted(json.load(response)["tags"])
+
+
+def test_immutable_version_tag_is_never_moved_silently(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    name = f"{REGISTRY}/{PREFIX}/push-{RUN_ID}-{secrets.token_hex(3)}"
+    exact, moving = cleanup.image(f"{name}:1.0.0"), cleanup.image(f"{name}:1.0")
+    first_id = cleanup.image_id(build(client, tmp_path, "first", (exact, moving)))
+    first = push_tags([exact, moving], client=client)
+    assert set(first) == {exact, moving} and first[exact] == first[moving] and first[exact].startswith("sha256:")
+    assert tags_list(name.split("/", 1)[1]) == ["1.0", "1.0.0"]
+    remote = lookup(name, "1.0.0")
+    assert remote is not None and remote.digest == first[exact] and first_id in remote.config_digests
+    assert push_tags([exact], client=client) == {exact: first[exact]}  # same image again: fine
+
+    second_id = cleanup.image_id(build(client, tmp_path, "second", (exact, moving)))
+    assert second_id != first_id
+    with pytest.raises(TagConflict) as info:
+        push_tags([moving, exact], client=client)
+    message = str(info.value)
+    assert first[exact] in message and second_id in message and "BP14" in message
+    assert info.value.exit_code == 1
+    assert lookup(name, "1.0").digest == first[moving]  # type: ignore[union-attr]  # nothing pushed
+
+    moved = push_tags([moving], client=client)  # moving tags move
+    assert moved[moving] != first[moving]
+    forced = push_tags([exact], client=client, force=True)
+    assert forced[exact] == moved[moving] == lookup(name, "1.0.0").digest  # type: ignore[union-attr]
+
+
+def test_unreachable_registry_is_an_engine_error() -> None:
+    with pytest.raises(EngineError, match="cannot reach the registry"):
+        lookup("127.0.0.1:9/imagespec-nothing/app", "1.0.0", timeout=2)
+
+
+def test_absent_tag_is_none() -> None:
+    assert lookup(f"{REGISTRY}/{PREFIX}/never-pushed-{RUN_ID}", "1.0.0") is None

@@ -1,0 +1,111 @@
+"""``verify`` against real images: a good one passes, bad ones fail the right checks."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import STATIC, Cleanup, build_app, require_images
+from imagespec.build import Expectations, verify
+from imagespec.build.structure_test import to_structure_test_config
+
+pytestmark = pytest.mark.engine
+
+GOOD = Expectations(
+    user="65532:65532",
+    entrypoint=("/app",),
+    cmd=(),
+    ports=(),
+    shell_expected=False,
+    size_budget_bytes=20_000_000,
+    ready_log=r"^ready uid=65532",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_good_image_passes_every_check(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    began = time.monotonic()
+    report = verify(app_images["good"], GOOD, client)
+    assert report.ok, report.to_json()
+    assert report.names() == [
+        "config-user", "config-exec-form", "config-entrypoint", "config-cmd", "config-ports", "size-budget",
+        "no-shell", "no-package-manager", "no-sudo",
+        "runs-read-only", "ready", "pid1-app", "process-user", "stop-graceful",
+    ]
+    assert "uid 65532" in report["process-user"].detail
+    assert report["pid1-app"].detail == "PID 1 is '/app'"
+    assert time.monotonic() - began < 10
+    assert not client.containers.list(all=True, filters={"name": "imagespec-verify-"})
+
+
+def test_http_probe_with_host_network(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    exp = Expectations(user="65532", run_args=("-http", str(port)), http_port=port, writable=("/tmp",))
+    report = verify(app_images["good"], exp, client)
+    assert report.ok, report.to_json()
+    assert report["ready"].detail == f"GET http://127.0.0.1:{port}/ → 200"
+    assert "tmpfs: /tmp" in report["runs-read-only"].detail
+    # Nothing listens there without -http: the probe fails, and says so.
+    silent = verify(app_images["good"], Expectations(user="65532", http_port=port, ready_timeout_s=1.5), client)
+    assert [c.name for c in silent.failed] == ["ready"]
+
+
+def test_shell_form_cmd_fails_pid1_and_stop(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    report = verify(app_images["shell-form"], Expectations(), client)
+    failed = {c.name for c in report.failed}
+    assert {"config-exec-form", "pid1-app", "stop-graceful", "config-user", "process-user"} <= failed
+    assert "runs-read-only" not in failed and "no-sudo" not in failed
+    stop = report["stop-graceful"]
+    assert "exit code 137" in stop.detail and "SIGKILL" in stop.detail
+    assert report["pid1-app"].detail.startswith("PID 1 is a shell ('/bin/sh -c echo starting && /app')")
+
+
+def test_root_user_fails_the_user_checks_only(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    exp = Expectations(entrypoint=("/app",), shell_expected=False)
+    report = verify(app_images["root"], exp, client)
+    assert [c.name for c in report.failed] == ["config-user", "process-user"]
+    assert report["process-user"].detail.startswith("runs as uid 0")
+
+
+def test_crashing_and_one_shot_programs(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    crash = verify(app_images["good"], Expectations(run_args=("-exit", "3")), client)
+    assert {c.name for c in crash.failed} == {"runs-read-only", "pid1-app", "process-user", "stop-graceful"}
+    assert crash["runs-read-only"].detail.startswith("exited with 3")
+    one_shot = verify(app_images["good"], Expectations(run_args=("-exit", "0")), client)
+    assert one_shot.ok and one_shot["stop-graceful"].skipped
+
+
+def test_distroless_base_resolves_user_names(client, cleanup: Cleanup) -> None:  # type: ignore[no-untyped-def]
+    require_images(client, STATIC)
+    ref = build_app(client, cleanup, "distroless", f'FROM {STATIC}\nCOPY --from=build /app /app\nUSER nonroot\nENTRYPOINT ["/app"]\n')
+    report = verify(ref, Expectations(user="nonroot", shell_expected=False), client)
+    assert report.ok, report.to_json()
+    assert report["process-user"].detail.startswith("runs as uid 65532")
+
+
+@pytest.mark.skipif(shutil.which("container-structure-test") is None, reason="container-structure-test not installed")
+def test_structure_test_config_runs_in_container_structure_test(app_images: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "cst.yaml"
+    exp = Expectations(user="65532:65532", entrypoint=("/app",), shell_expected=False)
+    config.write_text(yaml.safe_dump(to_structure_test_config(exp)))
+    done = subprocess.run(
+        ["container-structure-test", "test", "--image", app_images["good"], "--config", str(config), "--driver", "docker"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    bad = subprocess.run(
+        ["container-structure-test", "test", "--image", app_images["shell-form"], "--config", str(config), "--driver", "docker"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert bad.returncode != 0 and "/bin/sh" in bad.stdout + bad.stderr
