@@ -195,7 +195,9 @@ def check_processes(
     if exp.user is not None and want is None:
         results.append(CheckResult("process-user", False, f"user {exp.user!r} is not in the image's /etc/passwd", "BP8"))
     else:
-        ok = app.uid != 0 and (want is None or app.uid == want)
+        # An explicit uid 0 is a declared exception to BP8 (the config check holds it to
+        # that declaration); without a declaration, any non-root uid passes.
+        ok = app.uid == want if want is not None else app.uid != 0
         expected = f", expected {want}" if want is not None else ", expected non-root"
         results.append(CheckResult("process-user", ok, f"runs as uid {app.uid} gid {app.gid}{expected}", "BP8"))
     return results

@@ -93,6 +93,9 @@ def test_process_checks() -> None:
     with_init = by_name(check_processes(tini, [app], Expectations(init=True), passwd))
     assert with_init["pid1-init"].ok and with_init["pid1-app"].ok
     assert not by_name(check_processes(app, [], Expectations(init=True), passwd))["pid1-init"].ok
+    root = Process(1, ("/app",), 0, 0)
+    assert by_name(check_processes(root, [], Expectations(user="0"), passwd))["process-user"].ok  # declared
+    assert not by_name(check_processes(app, [], Expectations(user="0"), passwd))["process-user"].ok
     unknown = by_name(check_processes(app, [], Expectations(user="ghost"), passwd))["process-user"]
     assert not unknown.ok and "ghost" in unknown.detail
 
