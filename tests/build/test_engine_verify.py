@@ -109,3 +109,33 @@ def test_structure_test_config_runs_in_container_structure_test(app_images: dict
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert bad.returncode != 0 and "/bin/sh" in bad.stdout + bad.stderr
+
+
+TINI = Path("/usr/bin/tini-static")  # Debian's tini-static, installed with the engine
+
+
+@pytest.mark.skipif(not TINI.exists(), reason="tini-static not installed (scripts/setup-engine.sh installs it)")
+def test_init_expected_pid1_is_tini_with_the_app_as_child(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import APP_BUILD, APP_DIR
+
+    from imagespec.build import BuildOptions
+    from imagespec.build.buildkit_cli import BuildKitCLIBackend
+
+    context = tmp_path / "ctx"
+    context.mkdir()
+    shutil.copy(APP_DIR / "main.go", context)
+    shutil.copy(TINI, context / "tini")
+    ref = cleanup.name("app-tini")
+    final = 'FROM scratch\nCOPY tini /tini\nCOPY --from=build /app /app\nUSER 65532\nENTRYPOINT ["/tini", "--", "/app"]\n'
+    BuildKitCLIBackend(client).build(APP_BUILD + "\n" + final, context, BuildOptions(tags=(ref,)))
+    report = verify(ref, Expectations(user="65532", init=True, shell_expected=False), client)
+    assert report.ok, report.to_json()
+    assert report["pid1-init"].detail == "PID 1 is 'tini', its child 'app'"
+    # Judged without an init expectation it passes too: tini is not a shell.
+    assert verify(ref, Expectations(user="65532"), client).ok
+
+
+def test_missing_init_fails_pid1_init(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    report = verify(app_images["good"], Expectations(user="65532", init=True), client)
+    assert [c.name for c in report.failed] == ["pid1-init"]
+    assert report["pid1-init"].detail == "PID 1 is 'app'"
