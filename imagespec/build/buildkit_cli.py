@@ -118,7 +118,10 @@ class BuildKitCLIBackend:
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
         if returncode != 0 or not image_id:
             raise _failure(parser, returncode)
-        tags = apply_tags(client, image_id, options.tags)
+        try:
+            tags = apply_tags(client, image_id, options.tags)
+        except KeyboardInterrupt:  # apply_tags has put the previous tags back
+            raise Interrupted("interrupted while tagging; no tag was changed") from None
         return BuildResult(image_id, tags, time.monotonic() - began, parser.result_steps())
 
     def command(

@@ -79,3 +79,15 @@ def test_unreachable_registry_is_an_engine_error() -> None:
 
 def test_absent_tag_is_none() -> None:
     assert lookup(f"{REGISTRY}/{PREFIX}/never-pushed-{RUN_ID}", "1.0.0") is None
+
+
+def test_pushing_or_verifying_a_missing_image_is_a_spec_error(client) -> None:  # type: ignore[no-untyped-def]
+    from imagespec.build import Expectations, verify
+    from imagespec.errors import SpecError
+
+    missing = f"{REGISTRY}/{PREFIX}/missing-{RUN_ID}:1.0.0"
+    with pytest.raises(SpecError, match="no such image"):
+        push_tags([missing], client=client)
+    with pytest.raises(SpecError, match="no such image") as info:
+        verify(missing, Expectations(), client)
+    assert info.value.exit_code == 2 and "imagespec build" in (info.value.hint or "")
