@@ -132,12 +132,19 @@ def test_ctrl_c_stops_the_build_and_applies_no_tag(client, cleanup: Cleanup, con
     def on_event(event: BuildEvent) -> None:
         if event.kind == "step" and event.status == "started" and "sleep 30" in event.name:
             # What a terminal's Ctrl-C does: SIGINT to the Python process' main thread.
-            threading.Timer(1.0, signal.pthread_kill, (main, signal.SIGINT)).start()
+            threading.Timer(1.0, interrupt).start()
+
+    def interrupt() -> None:
+        seen_running.extend(_processes_with(marker))  # positive control for the check below
+        signal.pthread_kill(main, signal.SIGINT)
+
+    seen_running: list[int] = []
 
     began = time.monotonic()
     with pytest.raises(Interrupted) as info:
         BuildKitCLIBackend(client).build(dockerfile, context, BuildOptions(tags=(tag,), no_cache=True), on_event)
     assert info.value.exit_code == 130
+    assert seen_running, "the RUN step's shell was visible in /proc while it ran"
     assert time.monotonic() - began < 15  # nowhere near the 30 s sleep
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(tag)
@@ -218,3 +225,46 @@ def test_legacy_backend_builds_and_refuses_buildkit_features(client, cleanup: Cl
     assert not [c for c in leftovers if "exit 4" in " ".join(c.attrs["Config"]["Cmd"] or [])]  # forcerm
     with pytest.raises(SpecError, match="RUN --mount"):
         backend.build(f"FROM {SLIM}\nRUN --mount=type=cache,target=/c true\n", context, BuildOptions())
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from imagespec.build import BuildOptions, get_backend
+from imagespec.errors import Interrupted
+try:
+    get_backend("buildkit", display=False).build(sys.argv[1], Path(sys.argv[2]),
+        BuildOptions(tags=(sys.argv[3],), no_cache=True), lambda e: print(e.kind, e.status, e.name, flush=True))
+except Interrupted as error:
+    print("INTERRUPTED", error.exit_code, flush=True)
+    sys.exit(error.exit_code)
+"""
+
+
+def test_sigint_to_a_process_running_a_build(client, cleanup: Cleanup, context: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    marker = f"imagespec-sigint-{secrets.token_hex(4)}"
+    tag = cleanup.name("sigint")
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, f"FROM {SLIM}\nRUN sleep 30 && echo {marker}\n", str(context), tag],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert child.stdout is not None
+    for line in child.stdout:  # wait until the sleeping step runs
+        if line.startswith("step started") and "sleep 30" in line:
+            break
+    time.sleep(1.0)
+    assert _processes_with(marker), "positive control: the RUN step's shell is visible in /proc"
+    began = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=15) == 130
+    assert "INTERRUPTED 130" in child.stdout.read()
+    assert time.monotonic() - began < 10
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.images.get(tag)
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker) == []
