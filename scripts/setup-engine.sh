@@ -59,6 +59,8 @@ install_engine() {
   # shellcheck disable=SC2064
   trap "rm -rf '$work'; trap - RETURN" RETURN
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+  # apt downloads as user _apt where it may (else it warns and downloads as root)
+  chmod 0755 "$work" && { chown -R _apt "$work/lists" "$work/cache" "$work/debs" 2>/dev/null || true; }
   printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
     "$mirror" "$SUITE" >"$work/sources.list"
   local -a apt_opts=(
