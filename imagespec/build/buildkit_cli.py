@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from imagespec.build.backend import BuildOptions, BuildResult, OnEvent, ignore_event
 from imagespec.build.build_output import PlainParser, RawJsonParser
+from imagespec.build.dockerfile_lines import locate
 from imagespec.build.engine import START_HINT, connect, engine_address
 from imagespec.build.local_tags import apply_tags, check_references
 from imagespec.errors import BuildStepFailed, EngineError, Interrupted, SpecError
@@ -117,7 +118,7 @@ class BuildKitCLIBackend:
             returncode = _run(argv, env, parser, on_event)
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
         if returncode != 0 or not image_id:
-            raise _failure(parser, returncode)
+            raise _failure(parser, returncode, dockerfile)
         try:
             tags = apply_tags(client, image_id, options.tags)
         except KeyboardInterrupt:  # apply_tags has put the previous tags back
@@ -237,8 +238,11 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 _ENGINE_DOWN = ("Cannot connect to the Docker daemon", "error during connect", "connection refused")
 
 
-def _failure(parser: RawJsonParser | PlainParser, returncode: int) -> Exception:
+def _failure(parser: RawJsonParser | PlainParser, returncode: int, dockerfile: str) -> Exception:
     failure = parser.failure()
+    line = failure.dockerfile_line
+    if line is None and failure.step_name:  # older clients print no "Dockerfile:12"
+        line = locate(dockerfile, failure.step_name)
     if any(marker in line for line in parser.trailer for marker in _ENGINE_DOWN):
         return EngineError(
             f"cannot reach the Docker Engine at {engine_address()}: {failure.message}", hint=START_HINT
@@ -247,11 +251,11 @@ def _failure(parser: RawJsonParser | PlainParser, returncode: int) -> Exception:
         message = f"build failed at {failure.instruction}: {failure.message}"
     else:
         message = f"build failed (exit {returncode}): {failure.message}"
-    where = f"Dockerfile line {failure.dockerfile_line}" if failure.dockerfile_line else None
+    where = f"Dockerfile line {line}" if line else None
     return BuildStepFailed(
         message,
         instruction=failure.instruction,
-        step=failure.dockerfile_line,
+        step=line,
         log_tail=failure.log_tail,
         hint=f"the failing instruction is at {where}" if where else None,
     )

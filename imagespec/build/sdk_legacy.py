@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from imagespec.build.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, ignore_event
 from imagespec.build.build_output import TAIL_LINES
 from imagespec.build.buildkit_cli import _outside
+from imagespec.build.dockerfile_lines import instruction_lines
 from imagespec.build.engine import connect, engine_errors
 from imagespec.build.local_tags import apply_tags, check_references
 from imagespec.errors import BuildStepFailed, SpecError
@@ -30,28 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _MOUNT = re.compile(r"^\s*RUN\s+(?:--\w+(?:=\S+)?\s+)*--mount[=\s]", re.IGNORECASE)
 _HEREDOC = re.compile(r"^\s*(?:RUN|COPY|ADD)\s.*<<-?\s*[\"']?[A-Za-z_][\w]*[\"']?", re.IGNORECASE)
-
-
-def instruction_lines(dockerfile: str) -> list[int]:
-    """The 1-based line where each instruction starts, in order (legacy "Step N" → line)."""
-    escape = "\\"
-    starts: list[int] = []
-    directives = True
-    continued = False
-    for number, raw in enumerate(dockerfile.splitlines(), start=1):
-        stripped = raw.strip()
-        if directives:
-            match = re.match(r"#\s*escape\s*=\s*(\S)\s*$", stripped, re.IGNORECASE)
-            if match:
-                escape = match.group(1)
-                continue
-        if not stripped or stripped.startswith("#"):
-            continue  # comments and blank lines never end a continuation either
-        directives = False
-        if not continued:
-            starts.append(number)
-        continued = stripped.endswith(escape)
-    return starts
 
 
 def unsupported_features(dockerfile: str) -> list[str]:

@@ -268,3 +268,23 @@ def test_sigint_to_a_process_running_a_build(client, cleanup: Cleanup, context: 
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _processes_with(marker) == []
+
+
+FLOOR_CLIENT = Path("/var/lib/imagespec-floor/pkg/usr/bin/docker")  # scripts/engine-floor.sh client
+
+
+@pytest.mark.skipif(not FLOOR_CLIENT.exists(), reason="Engine 20.10's client not unpacked (scripts/engine-floor.sh client)")
+def test_engine_20_10_client_without_buildx(client, cleanup: Cleanup, context: Path) -> None:  # type: ignore[no-untyped-def]
+    # The compatibility floor's own CLI: `DOCKER_BUILDKIT=1 docker build --progress plain`,
+    # whose failure output has no "Dockerfile:N": the line is found from the step name.
+    backend = BuildKitCLIBackend(client, cli=CliInfo(str(FLOOR_CLIENT), None))
+    tag = cleanup.name("floor-client")
+    events: list[BuildEvent] = []
+    result = backend.build(f"FROM {SLIM}\nRUN echo floor-$((2+3))\n", context, BuildOptions(tags=(tag,)), events.append)
+    assert client.images.get(tag).id == result.image_id
+    assert "floor-5" in [line for e in events if e.kind == "log" for line in e.lines]
+    dockerfile = f"FROM {SLIM} AS base\nRUN echo x\n\nFROM base\nRUN echo out && \\\n    exit 5\n"
+    with pytest.raises(BuildStepFailed) as info:
+        backend.build(dockerfile, context, BuildOptions())
+    assert info.value.step == 5 and info.value.log_tail == ("out",)
+    assert str(info.value).startswith("build failed at RUN echo out &&") and str(info.value).endswith(": exit code: 5")
