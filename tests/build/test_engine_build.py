@@ -280,7 +280,7 @@ def test_engine_20_10_client_without_buildx(client, cleanup: Cleanup, context: P
     backend = BuildKitCLIBackend(client, cli=CliInfo(str(FLOOR_CLIENT), None))
     tag = cleanup.name("floor-client")
     events: list[BuildEvent] = []
-    result = backend.build(f"FROM {SLIM}\nRUN echo floor-$((2+3))\n", context, BuildOptions(tags=(tag,)), events.append)
+    result = backend.build(f"FROM {SLIM}\nRUN echo floor-$((2+3))\n", context, BuildOptions(tags=(tag,), no_cache=True), events.append)
     assert client.images.get(tag).id == result.image_id
     assert "floor-5" in [line for e in events if e.kind == "log" for line in e.lines]
     dockerfile = f"FROM {SLIM} AS base\nRUN echo x\n\nFROM base\nRUN echo out && \\\n    exit 5\n"
