@@ -208,15 +208,16 @@ def test_legacy_backend_builds_and_refuses_buildkit_features(client, cleanup: Cl
     tag = cleanup.name("legacy")
     events: list[BuildEvent] = []
     backend = SdkLegacyBackend(client)
-    dockerfile = f"FROM {SLIM}\n# comment\nRUN echo legacy-$((1+1)) \\\n  && true\nCOPY input.txt /i\n"
+    marker = secrets.token_hex(3)  # a cold legacy cache, whatever ran before
+    dockerfile = f"FROM {SLIM}\n# comment\nRUN echo legacy-$((1+1)) {marker} \\\n  && true\nCOPY input.txt /i\n"
     before = listing(context)
     result = backend.build(dockerfile, context, BuildOptions(tags=(tag,)), events.append)
     assert listing(context) == before
     assert client.images.get(tag).id == result.image_id
     assert [s.name for s in result.steps] == [
-        f"[1/3] FROM {SLIM}", "[2/3] RUN echo legacy-$((1+1))   && true", "[3/3] COPY input.txt /i",
+        f"[1/3] FROM {SLIM}", f"[2/3] RUN echo legacy-$((1+1)) {marker}   && true", "[3/3] COPY input.txt /i",
     ]
-    assert "legacy-2" in [line for e in events if e.kind == "log" for line in e.lines]
+    assert f"legacy-2 {marker}" in [line for e in events if e.kind == "log" for line in e.lines]
     with pytest.raises(BuildStepFailed) as info:
         backend.build(f"FROM {SLIM}\n\nRUN echo out && exit 4\n", context, BuildOptions())
     assert info.value.step == 3 and info.value.instruction == "RUN echo out && exit 4"
