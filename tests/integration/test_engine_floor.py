@@ -1,0 +1,58 @@
+"""The compatibility floor: the examples that ask for no newer frontend feature build
+and pass `imagespec test` on Debian bookworm's Engine 20.10 (BuildKit 0.8, Dockerfile
+frontend 1.2), with no `# syntax=` line, cache mounts and the CA secret included.
+
+Runs beside the current engine through scripts/engine-floor.sh; marked `floor` so a
+quick local run can deselect it (`-m "not floor"`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from .conftest import EXAMPLES, LOCAL_CONFIG, ROOT, imagespec
+from .test_examples import PROBES
+
+SCRIPT = ROOT / "scripts" / "engine-floor.sh"
+FLOOR_EXAMPLES = ("c-tool", "nginx-debian", "odd-values", "python-web", "worker-init")
+BASES = ("imagespec-test/debian:bookworm-slim", "imagespec-test/gcc:bookworm", "imagespec-test/cc:nonroot",
+         "imagespec-test/python:bookworm", "imagespec-test/python-slim:bookworm")
+
+
+@pytest.fixture(scope="module")
+def floor(engine) -> dict[str, str]:
+    started = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=600)
+    if started.returncode != 0:
+        pytest.fail(f"the Engine 20.10 floor did not start:\n{started.stdout[-2000:]}\n{started.stderr[-2000:]}")
+    env = {"DOCKER_HOST": "unix:///run/imagespec-floor/docker.sock"}
+    loaded = subprocess.run(["bash", str(SCRIPT), "load", *BASES], capture_output=True, text=True, timeout=900)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    version = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                             text=True, env={**os.environ, **env}).stdout.strip()
+    assert version.startswith("20.10"), version
+    return env
+
+
+@pytest.mark.engine
+@pytest.mark.floor
+@pytest.mark.parametrize("name", FLOOR_EXAMPLES)
+def test_example_builds_on_engine_20_10(floor, name: str) -> None:
+    spec = EXAMPLES / name / "imagespec.yaml"
+    assert "features:" not in spec.read_text()
+    assert not (EXAMPLES / name / "Dockerfile").read_text().startswith("# syntax")
+    tag = f"imagespec-floor/{name}:test"
+    applied = [tag]
+    try:
+        result = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "plain", "--format", "json",
+                           "--tag", tag, str(spec), env=floor)
+        assert result.returncode == 0, result.stderr[-3000:]
+        applied = json.loads(result.stdout.strip().splitlines()[-1])["tags"]
+        if name in PROBES:
+            verified = imagespec("test", "--config", str(LOCAL_CONFIG), "--image", tag, *PROBES[name], str(spec),
+                                 env=floor)
+            assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-1000:]
+    finally:
+        subprocess.run(["docker", "rmi", *applied], capture_output=True, env={**os.environ, **floor})
