@@ -13,7 +13,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from conftest import SLIM, Cleanup, require_images
+from tests.build.support import SLIM, Cleanup, require_images
 from imagespec.build import BuildEvent, BuildOptions, Secret, get_backend
 from imagespec.build.buildkit_cli import BuildKitCLIBackend, CliInfo, detect_cli
 from imagespec.build.sdk_legacy import SdkLegacyBackend

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PREFIX, RUN_ID, Cleanup
+from tests.build.support import PREFIX, RUN_ID, Cleanup
 from imagespec.build import BuildOptions, push_tags
 from imagespec.build.buildkit_cli import BuildKitCLIBackend
 from imagespec.build.registry import lookup

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import STATIC, Cleanup, build_app, require_images
+from tests.build.support import STATIC, Cleanup, build_app, require_images
 from imagespec.build import Expectations, verify
 from imagespec.build.structure_test import to_structure_test_config
 
@@ -116,7 +116,7 @@ TINI = Path("/usr/bin/tini-static")  # Debian's tini-static, installed with the 
 
 @pytest.mark.skipif(not TINI.exists(), reason="tini-static not installed (scripts/setup-engine.sh installs it)")
 def test_init_expected_pid1_is_tini_with_the_app_as_child(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from conftest import APP_BUILD, APP_DIR
+    from tests.build.support import APP_BUILD, APP_DIR
 
     from imagespec.build import BuildOptions
     from imagespec.build.buildkit_cli import BuildKitCLIBackend
