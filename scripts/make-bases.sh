@@ -4,7 +4,8 @@
 #
 #   scripts/make-bases.sh                 # all of them
 #   scripts/make-bases.sh slim golang     # only these (slim is built first if missing)
-#   FORCE=1 scripts/make-bases.sh cc      # rebuild even if the image exists
+#   FORCE=1 scripts/make-bases.sh cc      # rebuild (without build cache) even if it exists
+#   IMAGESPEC_BASES_JOBS=1 …               # one build at a time (default 2 after slim)
 #
 # Names: slim golang python node gcc rust jdk python-slim jre static cc python-distroless
 #
@@ -28,6 +29,11 @@ export DEBIAN_FRONTEND=noninteractive
 . "$(dirname "$0")/lib.sh"
 
 FORCE=${FORCE:-0}
+# How many images build at once after slim.
+JOBS=${IMAGESPEC_BASES_JOBS:-2}
+# FORCE=1 means fresh packages too, not BuildKit's cached layers.
+NO_CACHE=()
+[[ $FORCE == 1 ]] && NO_CACHE=(--no-cache)
 LOGDIR=/var/log/imagespec-make-bases
 ORDER=(slim golang python node gcc rust jdk python-slim jre static cc python-distroless)
 SLIM=imagespec-test/debian:bookworm-slim
@@ -67,7 +73,6 @@ declare -A TOOLCHAIN_PREPARE=(
 # Sizes we aim for (MB, as `docker image inspect .Size` / 1e6); over it is a warning.
 declare -A TARGET_MB=([slim]=80 [static]=3 [cc]=25 [python-distroless]=60)
 
-declare -A SECONDS_TAKEN=() STATUS=()
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 image_mb() { docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.1f", $1 / 1e6 }'; }
@@ -272,7 +277,7 @@ RUN ${prepare}apt-get update \\
  && apt-get install -y --no-install-recommends ${TOOLCHAIN[$name]} \\
  && rm -rf /var/lib/apt/lists/*
 EOF
-  logged "$name" docker build --network host --progress=plain -t "${IMAGE[$name]}" "$work/$name"
+  logged "$name" docker build --network host --progress=plain "${NO_CACHE[@]}" -t "${IMAGE[$name]}" "$work/$name"
 }
 
 verify_toolchain() {
@@ -410,8 +415,7 @@ EOF
 
 build_distroless() {
   local name=$1 work=$2
-  [[ -f $work/distroless/Dockerfile ]] || write_distroless_context "$work/distroless"
-  logged "$name" docker build --network host --progress=plain --target "$name" \
+  logged "$name" docker build --network host --progress=plain "${NO_CACHE[@]}" --target "$name" \
     -t "${IMAGE[$name]}" "$work/distroless"
 }
 
@@ -445,9 +449,37 @@ verify_distroless() {
 
 # ------------------------------------------------------------------------------- main
 
+# Builds and checks one image; records its time and status in $work/<name>.result.
+build_one() {
+  local name=$1 work=$2 old_id t0 t1 took
+  imagespec_log "building ${IMAGE[$name]}"
+  old_id=$(docker image inspect -f '{{.Id}}' "${IMAGE[$name]}" 2>/dev/null || true)
+  t0=$(imagespec_now)
+  case $name in
+    slim) build_slim "$work" ;;
+    static | cc | python-distroless) build_distroless "$name" "$work" ;;
+    *) build_toolchain "$name" "$work" ;;
+  esac
+  t1=$(imagespec_now)
+  took=$(imagespec_elapsed "$t0" "$t1")
+  case $name in
+    slim) verify_slim ;;
+    static | cc | python-distroless) verify_distroless "$name" ;;
+    *) verify_toolchain "$name" ;;
+  esac || imagespec_die "${IMAGE[$name]} was built but fails its check (see above)"
+  imagespec_log "${IMAGE[$name]}: $(image_mb "${IMAGE[$name]}") MB, built in $took"
+  printf 'built %s\n' "$took" >"$work/$name.result"
+  # A forced rebuild with new content leaves our previous image untagged: remove it
+  # only if nothing else tags it (plain `rmi ID` fails harmlessly when in use).
+  if [[ -n $old_id && $old_id != "$(docker image inspect -f '{{.Id}}' "${IMAGE[$name]}")" ]] &&
+    [[ $(docker image inspect -f '{{len .RepoTags}}' "$old_id" 2>/dev/null) == 0 ]]; then
+    docker image rm "$old_id" >/dev/null 2>&1 || true
+  fi
+}
+
 main() {
-  local -a wanted=() order=()
-  local name t0 t1 work old_id
+  local -a wanted=() order=() todo=() failed=()
+  local name work
   if (($# == 0)) || [[ $* == all ]]; then
     wanted=("${ORDER[@]}")
   else
@@ -471,51 +503,50 @@ main() {
   work=$(mktemp -d /var/tmp/imagespec-bases.XXXXXX)
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
+  write_distroless_context "$work/distroless"
 
   local total0
   total0=$(imagespec_now)
   for name in "${order[@]}"; do
     if [[ $FORCE != 1 ]] && image_exists "${IMAGE[$name]}"; then
-      STATUS[$name]=exists
-      SECONDS_TAKEN[$name]=-
-      continue
+      printf 'exists -\n' >"$work/$name.result"
+    else
+      todo+=("$name")
     fi
-    imagespec_log "building ${IMAGE[$name]}"
-    old_id=$(docker image inspect -f '{{.Id}}' "${IMAGE[$name]}" 2>/dev/null || true)
-    t0=$(imagespec_now)
-    case $name in
-      slim) build_slim "$work" ;;
-      static | cc | python-distroless) build_distroless "$name" "$work" ;;
-      *) build_toolchain "$name" "$work" ;;
-    esac
-    t1=$(imagespec_now)
-    SECONDS_TAKEN[$name]=$(imagespec_elapsed "$t0" "$t1")
-    STATUS[$name]=built
-    case $name in
-      slim) verify_slim ;;
-      static | cc | python-distroless) verify_distroless "$name" ;;
-      *) verify_toolchain "$name" ;;
-    esac || imagespec_die "${IMAGE[$name]} was built but fails its check (see above)"
-    imagespec_log "${IMAGE[$name]}: $(image_mb "${IMAGE[$name]}") MB, built in ${SECONDS_TAKEN[$name]}"
-    # A forced rebuild with new content leaves our previous image untagged: remove it
-    # only if nothing else tags it (plain `rmi ID` fails harmlessly when in use).
-    if [[ -n $old_id && $old_id != "$(docker image inspect -f '{{.Id}}' "${IMAGE[$name]}")" ]] &&
-      [[ $(docker image inspect -f '{{len .RepoTags}}' "$old_id" 2>/dev/null) == 0 ]]; then
-      docker image rm "$old_id" >/dev/null 2>&1 || true
-    fi
+  done
+  # slim first, alone; then the rest, JOBS at a time: the builds mostly wait on the
+  # mirror and on dpkg, so two overlap well on two cores.
+  if [[ " ${todo[*]} " == *" slim "* ]]; then
+    build_one slim "$work"
+  fi
+  local -A pid_of=()
+  for name in "${todo[@]}"; do
+    [[ $name == slim ]] && continue
+    while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
+    (build_one "$name" "$work") &
+    pid_of[$name]=$!
+  done
+  for name in "${!pid_of[@]}"; do
+    wait "${pid_of[$name]}" || failed+=("$name")
   done
 
   printf '\n%-44s %-8s %10s %10s\n' IMAGE STATUS 'SIZE (MB)' TIME >&2
-  local mb
+  local mb status took
   for name in "${order[@]}"; do
-    mb=$(image_mb "${IMAGE[$name]}")
-    printf '%-44s %-8s %10s %10s\n' "${IMAGE[$name]}" "${STATUS[$name]}" "$mb" "${SECONDS_TAKEN[$name]}" >&2
-    if [[ -n ${TARGET_MB[$name]:-} ]] && awk -v a="$mb" -v b="${TARGET_MB[$name]}" 'BEGIN { exit !(a > b) }'; then
+    if [[ -s $work/$name.result ]]; then
+      read -r status took <"$work/$name.result"
+      mb=$(image_mb "${IMAGE[$name]}")
+    else
+      status=FAILED took=- mb=-
+    fi
+    printf '%-44s %-8s %10s %10s\n' "${IMAGE[$name]}" "$status" "$mb" "$took" >&2
+    if [[ -n ${TARGET_MB[$name]:-} && $mb != - ]] &&
+      awk -v a="$mb" -v b="${TARGET_MB[$name]}" 'BEGIN { exit !(a > b) }'; then
       imagespec_log "WARNING: ${IMAGE[$name]} is $mb MB, over its ${TARGET_MB[$name]} MB target"
     fi
   done
   imagespec_log "done in $(imagespec_elapsed "$total0" "$(imagespec_now)")"
-  return 0
+  ((${#failed[@]} == 0)) || imagespec_die "failed: ${failed[*]} (logs in $LOGDIR)"
 }
 
 main "$@"
