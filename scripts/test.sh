@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: the engine, the local registry and the base images first (each
+# step does nothing when already done), then a virtualenv .venv with imagespec[test]
+# installed in editable mode, then pytest. Arguments go to pytest:
+#   scripts/test.sh                      # everything
+#   scripts/test.sh tests/compiler -x    # a part
+# IMAGESPEC_SKIP_SETUP=1 skips the engine/registry/bases step (.ci/run does it itself,
+# to time each phase). pytest's "no tests collected" (exit 5) is a failure here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+if [[ ${IMAGESPEC_SKIP_SETUP:-0} != 1 ]]; then
+  bash scripts/setup-engine.sh
+  bash scripts/start-registry.sh
+  bash scripts/make-bases.sh
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  imagespec_log "creating .venv with $(python3 --version)"
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+rc=0
+.venv/bin/python -m pytest -q "$@" || rc=$?
+if ((rc == 5)); then
+  imagespec_die "pytest collected no tests (exit 5): that is a failure, not a pass"
+fi
+exit "$rc"
