@@ -12,7 +12,7 @@ cold start budget is 200 ms and the SDK alone costs more than that).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ START_HINT = (
 )
 
 
-def engine_address(environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+def engine_address(environ: Mapping[str, str] | None = None) -> str:
     """The address the SDK and the docker CLI will use, for messages."""
     env = os.environ if environ is None else environ
     return env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"

@@ -23,7 +23,7 @@ from imagespec.build.buildkit_cli import _outside
 from imagespec.build.dockerfile_lines import instruction_lines
 from imagespec.build.engine import connect, engine_errors
 from imagespec.build.local_tags import apply_tags, check_references
-from imagespec.errors import BuildStepFailed, SpecError
+from imagespec.errors import BuildStepFailed, Interrupted, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
@@ -68,6 +68,27 @@ class SdkLegacyBackend:
         lines = instruction_lines(dockerfile)
         began = time.monotonic()
         steps: list[BuildEvent] = []
+        try:
+            image_id = self._stream(client, dockerfile, context, options, on_event, lines, steps)
+        except KeyboardInterrupt:
+            # Closing the request makes the daemon cancel the build; tags were not touched.
+            raise Interrupted("build interrupted; no tag was applied") from None
+        if not image_id:
+            raise BuildStepFailed("build finished without an image id (legacy builder)")
+        tags = apply_tags(client, image_id, options.tags)
+        return BuildResult(image_id, tags, time.monotonic() - began, steps)
+
+    def _stream(
+        self,
+        client: docker.DockerClient,
+        dockerfile: str,
+        context: Path,
+        options: BuildOptions,
+        on_event: OnEvent,
+        lines: list[int],
+        steps: list[BuildEvent],
+    ) -> str:
+        """Run the build, reporting events; returns the image id ("" if none was reported)."""
         current: BuildEvent | None = None
         current_began = 0.0
         tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -139,10 +160,7 @@ class SdkLegacyBackend:
                             tail.append(text)
                             on_event(BuildEvent("log", current.index, current.name, lines=(text,)))
                 finish("cached" if cached else "done")
-        if not image_id:
-            raise BuildStepFailed("build finished without an image id (legacy builder)")
-        tags = apply_tags(client, image_id, options.tags)
-        return BuildResult(image_id, tags, time.monotonic() - began, steps)
+        return image_id
 
     @staticmethod
     def _refuse_unsupported(dockerfile: str, options: BuildOptions) -> None:

@@ -289,3 +289,27 @@ def test_engine_20_10_client_without_buildx(client, cleanup: Cleanup, context: P
         backend.build(dockerfile, context, BuildOptions())
     assert info.value.step == 5 and info.value.log_tail == ("out",)
     assert str(info.value).startswith("build failed at RUN echo out &&") and str(info.value).endswith(": exit code: 5")
+
+
+def test_ctrl_c_stops_a_legacy_build(client, context: Path) -> None:  # type: ignore[no-untyped-def]
+    marker = f"imagespec-legacy-{secrets.token_hex(4)}"
+    main = threading.main_thread().ident
+    assert main is not None
+    seen_running: list[int] = []
+
+    def interrupt() -> None:
+        seen_running.extend(_processes_with(marker))
+        signal.pthread_kill(main, signal.SIGINT)
+
+    def on_event(event: BuildEvent) -> None:
+        if event.kind == "step" and event.status == "started" and "sleep 30" in event.name:
+            threading.Timer(1.5, interrupt).start()
+
+    began = time.monotonic()
+    with pytest.raises(Interrupted):
+        SdkLegacyBackend(client).build(f"FROM {SLIM}\nRUN sleep 30 && echo {marker}\n", context, BuildOptions(), on_event)
+    assert seen_running and time.monotonic() - began < 15
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker) == []
