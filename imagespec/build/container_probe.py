@@ -187,7 +187,7 @@ def _from_top(container: docker.models.containers.Container) -> tuple[Process | 
     """Remote engine: ``docker top`` (ps on the engine's host) gives pid, ppid, uid, argv."""
     with engine_errors("docker top"):
         top = container.top(ps_args="-o pid,ppid,uid,gid,args")
-    rows = [dict(zip(top["Titles"], row)) for row in top.get("Processes") or ()]
+    rows = [dict(zip(top["Titles"], row, strict=False)) for row in top.get("Processes") or ()]
     if not rows:
         return None, [], ""
     pids = {r["PID"] for r in rows}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import signal
 import threading
@@ -92,22 +91,16 @@ def test_failing_run_names_the_instruction_and_moves_no_tag(client, cleanup: Cle
         client.images.get(tag)
 
 
-def _our_build_processes() -> list[int]:
-    """Descendants of this test process still running a docker build."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if b"build" in argv and b"--iidfile" in argv:
-            # our builds pass the iidfile from a scratch dir named imagespec-build-*
-            if any(b"imagespec-build-" in a for a in argv) and int(stat.rsplit(")", 1)[1].split()[1]) in (os.getpid(), *found):
-                found.append(int(entry.name))
-    return found
+class RecordingBackend(BuildKitCLIBackend):
+    """Remembers each build's iidfile path: it names the build's CLI processes exactly."""
+
+    def __init__(self, client) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(client)
+        self.iidfiles: list[Path] = []
+
+    def command(self, dockerfile: Path, context: Path, options: BuildOptions, iidfile: Path):  # type: ignore[no-untyped-def]
+        self.iidfiles.append(iidfile)
+        return super().command(dockerfile, context, options, iidfile)
 
 
 def _processes_with(marker: str) -> list[int]:
@@ -141,14 +134,15 @@ def test_ctrl_c_stops_the_build_and_applies_no_tag(client, cleanup: Cleanup, con
     seen_running: list[int] = []
 
     began = time.monotonic()
+    recorded = RecordingBackend(client)
     with pytest.raises(Interrupted) as info:
-        BuildKitCLIBackend(client).build(dockerfile, context, BuildOptions(tags=(tag,), no_cache=True), on_event)
+        recorded.build(dockerfile, context, BuildOptions(tags=(tag,), no_cache=True), on_event)
     assert info.value.exit_code == 130
     assert seen_running, "the RUN step's shell was visible in /proc while it ran"
     assert time.monotonic() - began < 15  # nowhere near the 30 s sleep
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(tag)
-    assert _our_build_processes() == []
+    assert recorded.iidfiles and all(_processes_with(str(path)) == [] for path in recorded.iidfiles)
     # BuildKit cancels the RUN container once the client is gone.
     deadline = time.monotonic() + 10
     while _processes_with(marker) and time.monotonic() < deadline:
@@ -198,7 +192,7 @@ def test_plain_progress_path_for_older_buildx(client, cleanup: Cleanup, context:
     assert argv[argv.index("--progress") + 1] == "plain"
     result = backend.build(f"FROM {SLIM}\nRUN echo plain-$((40+2))\n", context, BuildOptions(tags=(tag,), no_cache=True), events.append)
     assert client.images.get(tag).id == result.image_id
-    assert ["plain-42"] == [line for e in events if e.kind == "log" and "RUN echo" in e.name for line in e.lines]
+    assert [line for e in events if e.kind == "log" and "RUN echo" in e.name for line in e.lines] == ["plain-42"]
     with pytest.raises(BuildStepFailed) as info:
         backend.build(f"FROM {SLIM}\nRUN echo before\nRUN false\n", context, BuildOptions())
     assert info.value.instruction == "RUN false" and info.value.step == 3
