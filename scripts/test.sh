@@ -22,6 +22,8 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
+# the engine was set up above: engine tests must fail, never skip, when it is broken
+export IMAGESPEC_REQUIRE_ENGINE=1
 rc=0
 .venv/bin/python -m pytest -q "$@" || rc=$?
 if ((rc == 5)); then
