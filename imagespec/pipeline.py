@@ -148,6 +148,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
     return Expectations(user=f"{rt.uid}:{rt.gid}" if rt.uid else "0", entrypoint=entrypoint, cmd=cmd,
                         ports=tuple(ports), env=dict(spec.final.env), labels=labels, writable=rt.writable,
                         init=rt.init, shell_expected=final.base.has_shell, stop_signal=stop,
+                        shell_entrypoint=rt.shell_entrypoint,
                         size_budget_bytes=size_budget, http_port=http_port, ready_log=ready_log)
 
 

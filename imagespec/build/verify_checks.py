@@ -44,7 +44,7 @@ class Process:
 
 def check_config(config: Mapping[str, object], exp: Expectations) -> list[CheckResult]:
     """Checks on ``docker image inspect``'s ``Config``."""
-    results = [_user(str(config.get("User") or ""), exp), _exec_form(config)]
+    results = [_user(str(config.get("User") or ""), exp), _exec_form(config, exp)]
     entrypoint = tuple(config.get("Entrypoint") or ())  # type: ignore[arg-type]
     cmd = tuple(config.get("Cmd") or ())  # type: ignore[arg-type]
     if exp.entrypoint is not None:
@@ -79,10 +79,13 @@ def _user(user: str, exp: Expectations) -> CheckResult:
     return CheckResult("config-user", ok, f"USER is {user or '(unset: root)'!r}, expected {exp.user!r}", "BP8")
 
 
-def _exec_form(config: Mapping[str, object]) -> CheckResult:
+def _exec_form(config: Mapping[str, object], exp: Expectations) -> CheckResult:
     entrypoint = list(config.get("Entrypoint") or ())  # type: ignore[call-overload]
     command = entrypoint or list(config.get("Cmd") or ())  # type: ignore[call-overload]
     shell_form = len(command) >= 2 and posixpath.basename(command[0]) in SHELLS and command[1] == "-c"
+    if shell_form and exp.shell_entrypoint and len(command) >= 3 and command[2].startswith("exec "):
+        # declared in the spec: the shell exec's the program, which then is PID 1 (checked by pid1-app)
+        return CheckResult("config-exec-form", True, f"declared shell entrypoint that execs: {command!r}", "BP2")
     if shell_form:
         return CheckResult(
             "config-exec-form", False,
@@ -169,6 +172,13 @@ def expected_uid(user: str | None, passwd: Mapping[str, int]) -> int | None:
     return int(name) if name.isdigit() else passwd.get(name)
 
 
+def _declared_program(exp: Expectations) -> str | None:
+    argv = list(exp.entrypoint or exp.cmd or ())
+    if exp.init and len(argv) >= 2 and argv[1] == "--":
+        argv = argv[2:]
+    return argv[0] if argv else None
+
+
 def check_processes(
     pid1: Process, children: list[Process], exp: Expectations, passwd: Mapping[str, int]
 ) -> list[CheckResult]:
@@ -181,7 +191,11 @@ def check_processes(
         if is_init and not children:
             detail += ", with no child process"
         results.append(CheckResult("pid1-init", is_init and bool(children), detail, "BP3"))
-    shell = app.program in SHELLS
+    # A script with a shebang runs as `bash /path/script`: when that script is the declared
+    # program, the shell *is* the application (it gets the signals), not a wrapper.
+    declared = _declared_program(exp)
+    script = len(app.argv) > 1 and declared is not None and app.argv[1] == declared
+    shell = app.program in SHELLS and not script
     role = "PID 1" if app is pid1 else "the application process"
     results.append(
         CheckResult(

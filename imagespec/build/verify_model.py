@@ -49,6 +49,9 @@ class Expectations:
     run_args: tuple[str, ...] = ()
     ready_log: str | None = None
     http_port: int | None = None
+    #: The spec opted into `/bin/sh -c 'exec …'` (shell: true): shell form is declared,
+    #: and PID 1 must still be the application the shell exec'd (BP2).
+    shell_entrypoint: bool = False
     #: `docker stop` must return faster than this (BP2: SIGTERM handled, no SIGKILL).
     stop_max_s: float = 2.0
     ready_timeout_s: float = 10.0

@@ -126,3 +126,25 @@ def test_structure_test_config() -> None:
     tests = to_structure_test_config(Expectations(shell_expected=False))["fileExistenceTests"]
     names = {t["path"].rsplit("/", 1)[1] for t in tests}  # type: ignore[union-attr]
     assert names <= SHELLS | PACKAGE_MANAGERS and "sh" in names and "apt-get" in names
+
+
+def test_a_declared_shell_entrypoint_must_exec() -> None:
+    """`shell: true` is an explicit opt-in; the shell must still exec the program (BP2)."""
+    declared = Expectations(shell_entrypoint=True)
+    execs = {"Entrypoint": ["/bin/sh", "-c", "exec /app --port \"$PORT\""], "User": "65532"}
+    wraps = {"Entrypoint": ["/bin/sh", "-c", "/app --port \"$PORT\""], "User": "65532"}
+    assert by_name(check_config(execs, declared))["config-exec-form"].ok
+    assert not by_name(check_config(wraps, declared))["config-exec-form"].ok
+    assert not by_name(check_config(execs, Expectations()))["config-exec-form"].ok  # not declared
+
+
+def test_a_script_that_is_the_declared_program_is_the_application() -> None:
+    """Under tini, `bash /usr/local/bin/worker.sh` is the worker itself (BP3), but a shell
+    that merely wraps another program is not."""
+    passwd = {"root": 0, "nonroot": 65532}
+    exp = Expectations(init=True, entrypoint=("/usr/bin/tini", "--", "/usr/local/bin/worker.sh"))
+    tini = Process(1, ("/usr/bin/tini", "--", "/usr/local/bin/worker.sh"), 65532, 65532)
+    script = Process(7, ("/bin/bash", "/usr/local/bin/worker.sh"), 65532, 65532)
+    wrapper = Process(7, ("/bin/sh", "-c", "/usr/local/bin/worker.sh"), 65532, 65532)
+    assert by_name(check_processes(tini, [script], exp, passwd))["pid1-app"].ok
+    assert not by_name(check_processes(tini, [wrapper], exp, passwd))["pid1-app"].ok
