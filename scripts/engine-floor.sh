@@ -135,7 +135,20 @@ load() {
   (($#)) || imagespec_die "usage: $0 load IMAGE..."
   answers || imagespec_die "the floor engine does not answer; run '$0 start' first"
   # `docker save` talks to the current engine whatever DOCKER_HOST the caller exported.
-  env -u DOCKER_HOST docker save "$@" | floor load
+  # Images the floor already has with the same ID are not copied again.
+  local image id missing=()
+  for image in "$@"; do
+    id=$(env -u DOCKER_HOST docker image inspect -f '{{.Id}}' "$image") ||
+      imagespec_die "the current engine has no image '$image' (scripts/make-bases.sh builds the bases)"
+    if [[ $(floor image inspect -f '{{.Id}}' "$image" 2>/dev/null) == "$id" ]]; then
+      imagespec_log "floor: $image is there already"
+    else
+      missing+=("$image")
+    fi
+  done
+  if ((${#missing[@]})); then
+    env -u DOCKER_HOST docker save "${missing[@]}" | floor load
+  fi
 }
 
 # Builds a probe Dockerfile on the floor with the client on PATH: cache and secret mounts
