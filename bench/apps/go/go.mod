@@ -1,0 +1,3 @@
+module example.com/bench/gosvc
+
+go 1.19
