@@ -68,6 +68,8 @@ install_engine() {
     -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$work/lists"
     -o "Dir::Cache=$work/cache"
+    # the suite's version is the candidate even where another docker.io is installed
+    -o Dir::State::status=/dev/null
   )
   imagespec_log "fetching ${PKGS[*]} from $mirror $SUITE"
   apt-get -q "${apt_opts[@]}" update
@@ -85,7 +87,9 @@ install_engine() {
     own_policy=1
   fi
   local rc=0
-  (cd "$work/debs" && apt-get install -y -q --no-install-recommends ./*.deb "${extra[@]}") || rc=$?
+  # --allow-downgrades: the trixie fallback replaces a newer, unusable engine
+  (cd "$work/debs" && apt-get install -y -q --no-install-recommends --allow-downgrades \
+    ./*.deb "${extra[@]}") || rc=$?
   ((own_policy)) && rm -f /usr/sbin/policy-rc.d
   ((rc == 0)) || imagespec_die "apt-get install of the $SUITE engine packages failed (exit $rc)"
   imagespec_log "engine packages installed in $(imagespec_elapsed "$t0" "$(imagespec_now)")"
@@ -97,6 +101,9 @@ start_dockerd() {
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && grep -q dockerd "/proc/$pid/comm" 2>/dev/null; then
     imagespec_log "dockerd (PID $pid) is starting already; waiting for it"
   else
+    # A PID file left by a dockerd that was killed (CI ends every process) would make
+    # dockerd refuse to start if its PID now belongs to another process.
+    rm -f "$PIDFILE"
     imagespec_log "starting dockerd (log $LOG)"
     # setsid: the daemon outlives this script and the shell (or CI step) that ran it.
     setsid dockerd --bridge=none --iptables=false --ip6tables=false --pidfile="$PIDFILE" \
