@@ -50,6 +50,8 @@ fetch() {
   mirror=$(imagespec_mirror)
   codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-bookworm}")
   work=$(mktemp -d /tmp/imagespec-floor.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$work'" EXIT
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
   # apt downloads as user _apt where it may (else it warns and downloads as root)
   chmod 0755 "$work" && { chown -R _apt "$work/lists" "$work/cache" "$work/debs" 2>/dev/null || true; }
@@ -160,6 +162,8 @@ prove() {
     load imagespec-test/debian:bookworm-slim
   local work out rc=0
   work=$(mktemp -d /tmp/imagespec-floor-prove.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$work'" EXIT
   cat >"$work/Dockerfile" <<'EOF'
 FROM imagespec-test/debian:bookworm-slim
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \

@@ -56,8 +56,9 @@ install_engine() {
   t0=$(imagespec_now)
   mirror=$(imagespec_mirror)
   work=$(mktemp -d /tmp/imagespec-engine.XXXXXX)
+  # EXIT, not RETURN: a failing step ends the script without returning.
   # shellcheck disable=SC2064
-  trap "rm -rf '$work'; trap - RETURN" RETURN
+  trap "rm -rf '$work'" EXIT
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
   # apt downloads as user _apt where it may (else it warns and downloads as root)
   chmod 0755 "$work" && { chown -R _apt "$work/lists" "$work/cache" "$work/debs" 2>/dev/null || true; }
