@@ -23,7 +23,9 @@ BASES = ("imagespec-test/debian:bookworm-slim", "imagespec-test/gcc:bookworm", "
 
 
 @pytest.fixture(scope="module")
-def floor(engine) -> dict[str, str]:
+def floor(engine):
+    # stop it afterwards only if this test started it: a developer's own floor stays up
+    was_running = subprocess.run(["bash", str(SCRIPT), "status"], capture_output=True, timeout=60).returncode == 0
     started = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=600)
     if started.returncode != 0:
         pytest.fail(f"the Engine 20.10 floor did not start:\n{started.stdout[-2000:]}\n{started.stderr[-2000:]}")
@@ -33,7 +35,9 @@ def floor(engine) -> dict[str, str]:
     version = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
                              text=True, env={**os.environ, **env}).stdout.strip()
     assert version.startswith("20.10"), version
-    return env
+    yield env
+    if not was_running:
+        subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, timeout=120)
 
 
 @pytest.mark.engine
