@@ -17,6 +17,7 @@ from imagespec.spec.values import (
     argv,
     Command,
     ContextPath,
+    CopyDest,
     Duration,
     EnvKey,
     ImageName,
@@ -24,8 +25,12 @@ from imagespec.spec.values import (
     LabelKey,
     Line,
     Mode,
+    MountTarget,
     Owner,
+    PackageName,
+    PackageVersion,
     Port,
+    RelativePath,
     Signal,
     StageName,
 )
@@ -65,7 +70,7 @@ class Image(Model):
 
 # A string names a stage of this spec or an entry of the image catalog.
 From = Annotated[str | Image, Field(union_mode="left_to_right")]
-Packages = Annotated[list[Line] | dict[Line, Line | None], Field(
+Packages = Annotated[list[PackageName] | dict[PackageName, PackageVersion | None], Field(
     description="OS packages: a list, or a mapping name -> version pin (null: unpinned).")]
 
 
@@ -84,7 +89,7 @@ class Dependencies(Model):
 
 class SourceCopy(Model):
     src: ContextPath
-    dest: Line | None = Field(None, description="Destination; default: the same path under the workdir.")
+    dest: CopyDest | None = Field(None, description="Destination; default: the same path under the workdir.")
 
 
 class Stage(Model):
@@ -95,7 +100,7 @@ class Stage(Model):
     args: dict[EnvKey, Line | None] = Field(default_factory=dict, description="Build args with defaults.")
     env: dict[EnvKey, str] = Field(default_factory=dict)
     workdir: AbsPath | None = None
-    cache: list[AbsPath] = Field(default_factory=list,
+    cache: list[MountTarget] = Field(default_factory=list,
                                  description="Cache mounts for dependency and build steps (package manager caches).")
     dependencies: Dependencies | None = None
     copy_: list[ContextPath | SourceCopy] = Field(default_factory=list, alias="copy", description="Source copied after dependencies.")
@@ -167,17 +172,18 @@ class Final(Model):
     init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
     labels: dict[LabelKey, str] = Field(default_factory=dict)
 
+    @field_validator("entrypoint", "cmd")
+    @classmethod
+    def _splittable(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # a field validator, so an unsplittable string is reported at its own line
+        if value is not None:
+            argv(value)
+        return value
+
     @model_validator(mode="after")
     def _something_to_run(self) -> Final:
         if self.entrypoint is None and self.cmd is None:
             raise ValueError("the final stage needs an `entrypoint` or a `cmd` (BP1: one application)")
-        for name in ("entrypoint", "cmd"):
-            value = getattr(self, name)
-            if value is not None:
-                try:
-                    argv(value)
-                except ValueError as exc:
-                    raise ValueError(f"{name}: {exc}") from None
         return self
 
     @property
@@ -208,8 +214,8 @@ class Spec(Model):
     license: Line | None = Field(None, description="SPDX expression (BP16).")
     registry: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$")] | None = Field(
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
-    context: Line = Field(".", description="Build context, relative to the spec file.")
-    dockerfile: Line = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
+    context: RelativePath = Field(".", description="Build context, relative to the spec file.")
+    dockerfile: RelativePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
     features: list[Feature] = Field(default_factory=list,
                                     description="Opt into newer Dockerfile frontends (heredoc, copy-link, copy-chmod).")
     tags: TagPolicy = Field(default_factory=TagPolicy)

@@ -7,6 +7,7 @@ boundary), so nothing above this module ever sees a pydantic ValidationError.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -67,7 +68,11 @@ def _describe(error: dict[str, Any], path: DataPath) -> tuple[str, str | None]:
     field = ".".join(str(p) for p in path)
     hint = None
     if kind == "literal_error":
-        hint = f"allowed: {error.get('ctx', {}).get('expected', '')}"
+        expected = str(error.get("ctx", {}).get("expected", ""))
+        choices = re.findall(r"'([^']*)'", expected)
+        close = difflib.get_close_matches(str(error.get("input")), choices, n=1, cutoff=0.6)
+        message = f"'{error.get('input')}' is not one of the allowed values"
+        hint = (f"did you mean '{close[0]}'? " if close else "") + f"allowed: {expected}"
     elif kind == "string_pattern_mismatch":
         message = f"'{error.get('input')}' is not valid here"
         hint = f"it must match {error.get('ctx', {}).get('pattern', '')}"

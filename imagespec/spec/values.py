@@ -30,6 +30,10 @@ _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h))+$")
 _PORT = re.compile(r"^(?P<port>[0-9]{1,5})(?:/(?P<proto>tcp|udp|sctp))?$")
 _MODE = re.compile(r"^0?[0-7]{3,4}$")
+# apt, apk, dnf and yum names (`libc6:amd64`, `py3-pip`, `gcc-c++`, `pkg@edge`) and versions
+# (`1:2.36-9+deb12u4`, `1.2~rc1`); nothing the shell would read as syntax or an option
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:@-]*$")
+_PACKAGE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:~^-]*$")
 _OWNER = re.compile(r"^(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?$")
 RESERVED_STAGES = {"scratch", "context"}
 
@@ -116,6 +120,19 @@ def mode(value: str | int) -> str:
     return text.rjust(4, "0")
 
 
+def package_name(value: str) -> str:
+    """Package names reach the install command as words: anything else would be shell."""
+    if not _PACKAGE.match(value):
+        raise ValueError(f"'{value}' is not a package name (letters, digits, '.', '_', '+', ':', '@', '-')")
+    return value
+
+
+def package_version(value: str) -> str:
+    if not _PACKAGE_VERSION.match(value):
+        raise ValueError(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')")
+    return value
+
+
 def owner(value: str | int) -> str:
     text = str(value)
     if not _OWNER.match(text):
@@ -135,12 +152,52 @@ def absolute_path(value: str) -> str:
 def context_path(value: str) -> str:
     """A path inside the build context: relative, no '..' escape (the engine cannot see it)."""
     no_control_chars(value)
+    if not value.strip():
+        raise ValueError("a path must not be empty (`.` is the whole context)")
     if value.startswith("/") or value.startswith("~"):
         raise ValueError(f"'{value}' must be relative to the build context")
-    if any(part == ".." for part in value.replace("\\", "/").split("/")):
+    # COPY reads its arguments with the shell lexer: a backslash is an escape there, and
+    # one at the end of the line would continue the instruction onto the next line
+    if "\\" in value:
+        raise ValueError(f"'{value}': write paths with '/' (a backslash is an escape in the Dockerfile)")
+    if any(part == ".." for part in value.split("/")):
         raise ValueError(f"'{value}' points outside the build context")
     if any(c in value for c in "\"'$`"):
         raise ValueError(f"'{value}': quotes, '$' and backquotes are not allowed in context paths")
+    if value.startswith("-"):  # COPY would read it as a flag (`--from=…`, `--chmod=…`)
+        raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
+    return value
+
+
+def copy_destination(value: str) -> str:
+    """Where a source copy lands, relative to the workdir or absolute."""
+    no_control_chars(value)
+    if not value.strip():
+        raise ValueError("a destination must not be empty")
+    if "\\" in value or "$" in value:
+        raise ValueError(f"'{value}' must not contain '$' or backslashes (COPY would expand or escape them)")
+    if value.startswith("-"):
+        raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
+    return value
+
+
+def relative_path(value: str) -> str:
+    """The spec's own context and Dockerfile: relative to the spec file, so the spec
+    means the same on every machine and `generate` never writes outside the checkout."""
+    no_control_chars(value)
+    if not value.strip():
+        raise ValueError("a path must not be empty (`.` is the spec's folder)")
+    if value.startswith("/") or value.startswith("~") or re.match(r"^[A-Za-z]:[\\/]", value):
+        raise ValueError(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)")
+    return value
+
+
+def mount_target(value: str) -> str:
+    """A cache mount target: written into `--mount=type=cache,target=…`, where a comma
+    starts another mount option and a space ends the flag."""
+    absolute_path(value)
+    if re.search(r"[\s,\"']", value):
+        raise ValueError(f"'{value}': a cache path cannot hold spaces, commas or quotes (it becomes a --mount option)")
     return value
 
 
@@ -183,7 +240,12 @@ Port = Annotated[str, BeforeValidator(port)]
 Signal = Annotated[str, BeforeValidator(stop_signal)]
 Mode = Annotated[str, BeforeValidator(mode)]
 Owner = Annotated[str, BeforeValidator(owner)]
+PackageName = Annotated[str, AfterValidator(package_name)]
+PackageVersion = Annotated[str, AfterValidator(package_version)]
 AbsPath = Annotated[str, AfterValidator(absolute_path)]
 ContextPath = Annotated[str, AfterValidator(context_path)]
+CopyDest = Annotated[str, AfterValidator(copy_destination)]
+RelativePath = Annotated[str, AfterValidator(relative_path)]
+MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv)]
