@@ -236,13 +236,19 @@ def test_command(spec: Path, image: str | None, http_port: int | None, ready_log
     _verify(compiled, target, fmt, http_port=http_port, ready_log=ready_log, size_budget=size_budget)
 
 
+def _one_line(text: str) -> str:
+    # messages quote the user's values, which may hold a newline or a terminal escape:
+    # the report stays one line (CI greps it) and inert
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _report(error: ImageSpecError, fmt_json: bool) -> None:
     if fmt_json:
         click.echo(json.dumps(error.to_dict()), err=True)
         return
-    click.echo(f"{error}" if error.location else f"imagespec: {error}", err=True)
+    click.echo(_one_line(f"{error}" if error.location else f"imagespec: {error}"), err=True)
     if error.hint:
-        click.echo(f"  hint: {error.hint}", err=True)
+        click.echo(f"  hint: {_one_line(error.hint)}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

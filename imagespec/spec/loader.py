@@ -47,8 +47,26 @@ def _mark(file: str, node: yaml.Node) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
+def _text(node: yaml.ScalarNode, file: str) -> str:
+    """A scalar's text, if it can reach a Dockerfile: BuildKit's parser stops reading at a
+    NUL (everything after it, USER and ENTRYPOINT included, would silently vanish), and a
+    lone surrogate from a `\\uD800` escape cannot be written as UTF-8 at all."""
     value = node.value
+    if "\x00" in value:
+        raise SpecError("a NUL character cannot be written into a Dockerfile", location=_mark(file, node),
+                        hint="remove the \\0 / \\x00 escape")
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        # a pair written as two \\u escapes (JSON style) is one character; only halves are wrong
+        try:
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise SpecError("a lone surrogate (\\uD800-\\uDFFF) is not a character", location=_mark(file, node),
+                            hint="write the character itself, or one \\U00XXXXXX escape") from None
+    return value
+
+
+def _scalar(node: yaml.ScalarNode, file: str) -> Any:
+    value = _text(node, file)
     if node.style is not None:  # quoted or block scalars are always strings
         return value
     if value in _NULL:
@@ -65,7 +83,7 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location]) -> Any:
     locations[path] = _mark(file, node)
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
+        return _scalar(node, file)
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), file, locations) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
@@ -73,7 +91,7 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node))
-            key = str(key_node.value)
+            key = _text(key_node, file)
             if key == "<<":
                 raise SpecError(
                     "YAML merge keys (<<) are not supported",
@@ -105,8 +123,14 @@ def parse_yaml(text: str, file: str) -> Document:
         problem = exc.problem or exc.context or "malformed YAML"
         raise SpecError(f"malformed YAML: {problem}", location=where,
                         hint="check indentation and quoting near this position") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids; it has a position, not a mark
+        before = re.split(r"\r\n|[\n\r\x85\u2028\u2029]", text[: exc.position])
+        raise SpecError(f"malformed YAML: the character {chr(exc.character)!r} is not allowed in a YAML file",
+                        location=Location(file, len(before), len(before[-1]) + 1),
+                        hint='write it as an escape inside double quotes, e.g. "\\x1b"') from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"malformed YAML: {exc}", location=Location(file)) from None
+        # one line: the CLI prints exactly one error line
+        raise SpecError(f"malformed YAML: {' '.join(str(exc).split())}", location=Location(file, 1, 1)) from None
     if node is None:
         raise SpecError("the file is empty", location=Location(file, 1, 1),
                         hint="a spec needs at least `name:` and `final:`")
@@ -119,9 +143,16 @@ def read_yaml(path: Path, *, display: str | None = None) -> Document:
     """Read and parse a YAML file; `display` is the name shown in messages."""
     shown = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"no such file: {path}", location=Location(shown)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise SpecError(f"cannot read {path}: {exc}", location=Location(shown)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].split(b"\n")
+        raise SpecError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                        location=Location(shown, len(before), len(before[-1].decode("utf-8", "replace")) + 1),
+                        hint="save it as UTF-8") from None
     return parse_yaml(text, shown)
