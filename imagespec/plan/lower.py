@@ -8,6 +8,7 @@ is the first place that sees the whole graph.
 
 from __future__ import annotations
 
+import difflib
 import shlex
 
 from imagespec.errors import Location, SpecPathError
@@ -15,6 +16,7 @@ from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
 from imagespec.spec import model as s
 from imagespec.spec.catalog import Catalog, Entry
+from imagespec.spec.values import absolute_path, context_path
 
 _NOWHERE = Location("")
 
@@ -122,17 +124,20 @@ def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage], runtime_owner: st
         if artifact.from_ is not None:
             producer = stages.get(artifact.from_)
             if producer is None:
+                close = difflib.get_close_matches(artifact.from_, list(stages), n=1)
                 raise SpecPathError(f"no stage named '{artifact.from_}'", path=(*at, "from"),
-                                    hint=f"stages: {', '.join(stages) or 'none declared'}")
-            if not artifact.src.startswith("/"):
-                raise SpecPathError(f"'{artifact.src}' must be an absolute path in stage '{artifact.from_}'",
-                                    path=(*at, "src"))
+                                    hint=f"did you mean '{close[0]}'?" if close else
+                                    f"stages: {', '.join(stages) or 'none declared'}")
+            try:
+                # the artifact check below compares text: `/out/../etc` must not pass as "under /out"
+                absolute_path(artifact.src)
+            except ValueError as exc:
+                raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src")) from None
             if not _covered(artifact.src, producer.artifacts):
                 declared = ", ".join(producer.artifacts) or "none"
                 raise SpecPathError(f"stage '{artifact.from_}' does not produce '{artifact.src}' (its artifacts: {declared})",
                                     path=(*at, "src"), hint=f"add it to stages.{artifact.from_}.artifacts (BP7, BP11)")
         else:
-            from imagespec.spec.values import context_path
             try:
                 context_path(artifact.src)
             except ValueError as exc:
@@ -143,7 +148,7 @@ def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage], runtime_owner: st
                 chmod = artifact.mode
             elif artifact.from_ is not None:
                 chmods.setdefault(artifact.from_, []).append(p.Run(
-                    commands=(f"chmod {artifact.mode} {artifact.src}",), phase=p.Phase.BUILD,
+                    commands=(f"chmod {artifact.mode} {shlex.quote(artifact.src)}",), phase=p.Phase.BUILD,
                     origin=p.Origin((*at, "mode"), (), "the mode is set where the file is made: COPY --chmod needs a newer frontend")))
             else:
                 raise SpecPathError("a mode on a build-context file needs `features: [copy-chmod]`",

@@ -25,7 +25,9 @@ def _prefix_entrypoint(stage: p.Stage, tini: str) -> p.Stage:
             instruction = replace(instruction, argv=(tini, "--", *instruction.argv))
         out.append(instruction)
     if not has_entrypoint:  # cmd only: tini becomes the entrypoint, cmd its argument
-        out.append(p.Entrypoint(argv=(tini, "--"), phase=p.Phase.START, origin=_ORIGIN))
+        # written before CMD, like every other ENTRYPOINT: the reader sees `tini -- CMD`
+        first_cmd = next((n for n, i in enumerate(out) if isinstance(i, p.Cmd)), len(out))
+        out.insert(first_cmd, p.Entrypoint(argv=(tini, "--"), phase=p.Phase.START, origin=_ORIGIN))
     return replace(stage, instructions=tuple(out))
 
 
