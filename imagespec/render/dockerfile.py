@@ -47,10 +47,13 @@ def _secret_prelude(run: p.Run) -> tuple[str, ...]:
 def run_body(run: p.Run, stage: p.Stage, features: frozenset[str]) -> RunBody:
     flags = "".join(f"{_mount_flag(m)} " for m in run.mounts)
     commands = (*_secret_prelude(run), *run.commands)
-    if all(serialize.shell_safe(c) for c in commands):
+    joinable = len(commands) == 1 or not any(serialize.has_comment(c) for c in commands)
+    if joinable and all(serialize.shell_safe(c) for c in commands):
         if flags and len(commands) > 1:
             flags = flags.rstrip() + " \\\n    "
-        return RunBody("shell", flags, commands=commands)
+        # the first command needs no subshell: nothing before it can be hidden, and the
+        # CA prelude's exports must reach the commands after it
+        return RunBody("shell", flags, commands=(commands[0], *map(serialize.and_list_item, commands[1:])))
     script = "\n".join(("set -eu", *commands))
     if "heredoc" in features:
         script = "\n".join(("set -eux", *commands))
@@ -105,10 +108,29 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+_HEREDOC_START = re.compile(r"^RUN .*<<(EOF[0-9]*)$")
+
+
+def _tidy(text: str) -> str:
+    """One blank line between blocks, one newline at the end: stable, reviewable text.
+    Heredoc bodies are the author's script and stay exactly as written."""
+    lines: list[str] = []
+    delimiter = None
+    for line in text.strip().split("\n"):
+        if delimiter is None and not line.strip() and lines and not lines[-1].strip():
+            continue
+        lines.append(line)
+        if delimiter is None:
+            start = _HEREDOC_START.match(line)
+            delimiter = start[1] if start else None
+        elif line == delimiter:
+            delimiter = None
+    return "\n".join(lines) + "\n"
+
+
 def render_dockerfile(plan: p.Plan, *, source: str, inputs_hash: str) -> str:
     text = _environment().get_template("Dockerfile.j2").render(plan=plan, source=source, inputs_hash=inputs_hash)
-    # one blank line between blocks, one newline at the end: stable, reviewable text
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return _tidy(text)
 
 
 def render_dockerignore(plan: p.Plan, *, source: str) -> str:

@@ -42,9 +42,32 @@ def shell_safe(command: str) -> bool:
     """Whether a command can stand on a shell-form RUN line as written: one line; no
     trailing backslash (it would swallow the next instruction); not starting with `#`
     (inside a continued RUN the parser drops such lines as comments); no `<<WORD`
-    (newer frontends read it as a heredoc and take the following lines)."""
+    (newer frontends read it as a heredoc and take the following lines); no leading or
+    trailing whitespace (the parser trims any Unicode space there, which can leave a
+    backslash at the end: `a\\<VT>` would become a continuation); not starting with `-`
+    (RUN would read `--network=host` or `--mount=…` as its own flag)."""
     return ("\n" not in command and "\r" not in command and not _CONTINUES.search(command)
-            and not command.lstrip().startswith("#") and not _HEREDOC.search(command))
+            and not command.lstrip().startswith("#") and not _HEREDOC.search(command)
+            and command == command.strip() and not command.startswith("-"))
+
+
+# Shell-form RUN joins commands with `&&`, so a later command runs only when the ones
+# before it succeeded. A command that is itself a list binds looser than `&&`:
+# `x && a || b` runs b when x fails, `x && a; b` runs b and hides x's failure, and
+# `x && a & b` sends the whole chain to the background. Such a command runs in a
+# subshell, as a unit, the way it ran as a RUN of its own.
+_LIST = re.compile(r";|\|\||(?<![&<>|])&(?![&>])")
+# `#` starting a word begins a comment, which would swallow every command joined after it
+_COMMENT = re.compile(r"(?:^|[\s;&|()])#")
+
+
+def has_comment(command: str) -> bool:
+    return bool(_COMMENT.search(command))
+
+
+def and_list_item(command: str) -> str:
+    """The command as one item of an `a && b && c` chain."""
+    return f"( {command} )" if _LIST.search(command) else command
 
 
 def heredoc_delimiter(script: str) -> str:
