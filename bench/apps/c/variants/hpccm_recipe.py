@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (hpccm runs a recipe with Stage0, Stage1 and its primitives already defined)
 # hpccm recipe for the "c" app (`hpccm --recipe hpccm_recipe.py --format docker`):
 # devel stage on the gcc image, runtime stage on the slim base, entrypoint from
 # runscript; root (hpccm has no user management). Public image names, substituted with

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (hpccm runs a recipe with Stage0, Stage1 and its primitives already defined)
 # hpccm recipe for the "go" app (`hpccm --recipe hpccm_recipe.py --format docker`).
 # Written as an hpccm user would: a devel stage and a runtime stage (hpccm's multi-stage
 # idiom), RUN lines through the shell primitive (with a BuildKit cache mount, which

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (hpccm runs a recipe with Stage0, Stage1 and its primitives already defined)
 # hpccm recipe for the "java" app (`hpccm --recipe hpccm_recipe.py --format docker`):
 # devel stage on the JDK image (javac + jar, no Maven), runtime stage on the JRE image,
 # entrypoint from runscript; root. Public image names, substituted with the local bases

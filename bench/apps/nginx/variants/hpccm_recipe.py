@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (hpccm runs a recipe with Stage0, Stage1 and its primitives already defined)
 # hpccm recipe for the "nginx" app (`hpccm --recipe hpccm_recipe.py --format docker`):
 # the `packages` building block (update, install and list removal in one RUN), the
 # configuration and site copied; root (hpccm has no user management). The entrypoint is

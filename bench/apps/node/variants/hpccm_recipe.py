@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (hpccm runs a recipe with Stage0, Stage1 and its primitives already defined)
 # hpccm recipe for the "node" app (`hpccm --recipe hpccm_recipe.py --format docker`):
 # one stage on the Node image (hpccm has no Node building block), `npm ci` through the
 # shell primitive with the npm cache and the proxy CA secret as BuildKit mounts

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (hpccm runs a recipe with Stage0, Stage1 and its primitives already defined)
 # hpccm recipe for the "python" app (`hpccm --recipe hpccm_recipe.py --format docker`):
 # a devel stage builds a virtualenv (pip cache and the proxy CA secret as BuildKit
 # mounts through the shell primitive's `_arguments`), the runtime stage on the slim

@@ -1,3 +1,4 @@
+# ruff: noqa: F821 (hpccm runs a recipe with Stage0, Stage1 and its primitives already defined)
 # hpccm recipe for the "rust" app (`hpccm --recipe hpccm_recipe.py --format docker`):
 # devel stage on the rust image (cargo, offline: no crates), runtime stage on the slim
 # base, entrypoint from runscript; root. Public image names, substituted with the local
