@@ -32,6 +32,7 @@ from imagespec.spec.values import (
     Port,
     RelativePath,
     Signal,
+    STRING_OR_LIST,
     StageName,
 )
 
@@ -78,7 +79,7 @@ class Dependencies(Model):
     """Manifests copied before the source, and the command that installs from them (BP4)."""
 
     copy_: list[ContextPath] = Field(alias="copy", min_length=1, description="Dependency manifests, e.g. [go.mod, go.sum].")
-    run: list[Command] = Field(min_length=1, description="Commands that install the dependencies.")
+    run: Annotated[list[Command], STRING_OR_LIST] = Field(min_length=1, description="Commands that install the dependencies.")
     downloads: bool = Field(True, description="Mount the build CA bundle secret into this step (TLS proxies).")
 
     @field_validator("run", mode="before")
@@ -104,7 +105,7 @@ class Stage(Model):
                                  description="Cache mounts for dependency and build steps (package manager caches).")
     dependencies: Dependencies | None = None
     copy_: list[ContextPath | SourceCopy] = Field(default_factory=list, alias="copy", description="Source copied after dependencies.")
-    run: list[Command] = Field(default_factory=list, description="Build commands, one per item.")
+    run: Annotated[list[Command], STRING_OR_LIST] = Field(default_factory=list, description="Build commands, one per item.")
     artifacts: list[AbsPath] = Field(default_factory=list, description="Paths this stage produces for later stages.")
 
     @field_validator("run", mode="before")

@@ -12,7 +12,7 @@ import shlex
 import signal
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
 # docker/distribution reference grammar, simplified but strict enough to reject
 # upper case repositories, spaces and stray colons before the engine does.
@@ -236,10 +236,16 @@ Line = Annotated[str, AfterValidator(no_control_chars)]
 EnvKey = Annotated[str, AfterValidator(env_key)]
 LabelKey = Annotated[str, AfterValidator(label_key)]
 Duration = Annotated[str, AfterValidator(duration)]
-Port = Annotated[str, BeforeValidator(port)]
-Signal = Annotated[str, BeforeValidator(stop_signal)]
-Mode = Annotated[str, BeforeValidator(mode)]
-Owner = Annotated[str, BeforeValidator(owner)]
+# The JSON Schema describes what a spec may be written as (editors check specs against
+# it), which for the values normalised by a BeforeValidator is more than the result type:
+# `ports: [8080]`, `stop_signal: 15`, `run: make` (one command), `cmd: curl -f URL`.
+STRING_OR_INTEGER = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+STRING_OR_LIST = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+
+Port = Annotated[str, BeforeValidator(port), STRING_OR_INTEGER]
+Signal = Annotated[str, BeforeValidator(stop_signal), STRING_OR_INTEGER]
+Mode = Annotated[str, BeforeValidator(mode), STRING_OR_INTEGER]
+Owner = Annotated[str, BeforeValidator(owner), STRING_OR_INTEGER]
 PackageName = Annotated[str, AfterValidator(package_name)]
 PackageVersion = Annotated[str, AfterValidator(package_version)]
 AbsPath = Annotated[str, AfterValidator(absolute_path)]
@@ -248,4 +254,4 @@ CopyDest = Annotated[str, AfterValidator(copy_destination)]
 RelativePath = Annotated[str, AfterValidator(relative_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, AfterValidator(command_line)]
-Argv = Annotated[tuple[str, ...], BeforeValidator(argv)]
+Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
