@@ -76,10 +76,12 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
 @CONFIG
 def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
     """Exit 1 with a diff when a committed Dockerfile or .dockerignore no longer matches its spec."""
+    from imagespec.output import read_current
+
     stale = []
     for c in _compile_all(specs, config_path):
         for path, expected in ((c.loaded.dockerfile_path, c.dockerfile), (c.loaded.dockerignore_path, c.dockerignore)):
-            actual = path.read_text(encoding="utf-8") if path.exists() else ""
+            actual = read_current(path)
             if actual != expected:
                 diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
                                                     f"{path} (committed)", f"{path} (from {c.loaded.document.file})"))

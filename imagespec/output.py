@@ -7,14 +7,32 @@ import os
 import tempfile
 from pathlib import Path
 
+from imagespec.errors import ImageSpecError, Location
+
+
+def _cannot(action: str, path: Path, exc: OSError | UnicodeDecodeError) -> ImageSpecError:
+    # the CLI promises a message, never a traceback: a directory where the Dockerfile
+    # should be, a read-only folder or a binary file are the user's to fix
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return ImageSpecError(f"cannot {action} this file: {reason}", location=Location(str(path)))
+
+
+def read_current(path: Path) -> str:
+    """A generated file's current text; empty when it does not exist yet."""
+    try:
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _cannot("read", path, exc) from None
+
 
 def write_atomically(files: dict[Path, str]) -> list[Path]:
     """Write every file via a temp file + rename; returns the paths whose content changed."""
     staged: list[tuple[Path, str]] = []
     changed = []
+    path = Path()
     try:
         for path, text in files.items():
-            if path.exists() and path.read_text(encoding="utf-8") == text:
+            if path.exists() and read_current(path) == text:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -22,9 +40,12 @@ def write_atomically(files: dict[Path, str]) -> list[Path]:
                 handle.write(text)
             staged.append((Path(tmp), str(path)))
         for tmp, target in staged:
+            path = Path(target)
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
             changed.append(Path(target))
+    except OSError as exc:
+        raise _cannot("write", path, exc) from None
     finally:
         for tmp, _ in staged:
             if tmp.exists():
