@@ -12,8 +12,9 @@ SCHEMA_ID = "https://imagespec.dev/schema/v1/imagespec.schema.json"
 
 def schema() -> dict:
     body = Spec.model_json_schema(by_alias=True, mode="validation")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-            "title": "imagespec spec v1", **body}
+    # ours last: pydantic's body has its own "title" ("Spec")
+    return {**body, "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            "title": "imagespec spec v1"}
 
 
 def schema_text() -> str:
