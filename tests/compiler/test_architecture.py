@@ -1,0 +1,175 @@
+"""The shape STYLE.md describes, checked: imports point one way, plan/ and render/
+stay pure, the public API is exactly what it says, and the committed JSON Schema is
+the one the model generates and accepts every example."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from compiler_helpers import EXAMPLES, GOLDEN_CASES, REPO
+from imagespec.cli import main
+from imagespec.spec.loader import parse_yaml
+
+PACKAGE = REPO / "imagespec"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+# errors ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
+#   ← pipeline ← cli; build sits beside the compiler and sees only errors (its docstring:
+# "never imagespec.spec/plan/render/cli"). The package's __init__ is the public API.
+LAYER = {"errors": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4, "schema": 4,
+         "output": 4, "console": 4, "pipeline": 6, "cli": 7, "__main__": 8}
+ONLY = {"build": {"errors", "build"}}
+# plan/ and render/ are pure functions of their inputs: no clock, environment, disk,
+# processes or network (what keeps the output byte-for-byte reproducible)
+IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "uuid", "socket", "pathlib", "shutil",
+          "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
+PURE_PARTS = {"plan", "render"}
+# pathlib (Path, file I/O) only where files are read or written
+PATHLIB_ALLOWED = {"spec", "build", "output", "cli", "pipeline"}
+
+
+def _part(module: str) -> str:
+    """`imagespec.spec.loader` -> `spec`; `imagespec` -> `__init__`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _module_name(path: Path) -> str:
+    if not path.is_relative_to(REPO):
+        return path.stem
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> list[tuple[str, int]]:
+    """Every module a file imports, lazy imports inside functions included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    inside = path.is_relative_to(PACKAGE)
+    package = _module_name(path) if path.name == "__init__.py" or not inside else _module_name(path).rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((base, node.lineno))
+    return found
+
+
+def _where(path: Path, line: int) -> str:
+    return f"{path.relative_to(REPO)}:{line}"
+
+
+def test_every_module_has_a_place_in_the_layers() -> None:
+    parts = {_part(_module_name(path)) for path in MODULES}
+    assert parts - set(LAYER) - set(ONLY) - {"__init__"} == set(), "classify the new module in LAYER or ONLY"
+
+
+def test_imports_point_one_way() -> None:
+    backward = []
+    for path in MODULES:
+        here = _part(_module_name(path))
+        for target, line in imports_of(path):
+            if target != "imagespec" and not target.startswith("imagespec."):
+                continue
+            there = _part(target)
+            if here in ONLY:
+                ok = there in ONLY[here]
+            elif there in ONLY:  # build: only what sits above the compiler may use it
+                ok = here == "__init__" or LAYER.get(here, 0) > LAYER["compiler"]
+            elif here == "__init__":
+                ok = there != "cli"  # the public API never needs the command line
+            else:
+                ok = there == "__init__" and here == "cli" or LAYER.get(there, 99) <= LAYER[here]
+            if not ok:
+                backward.append(f"{_where(path, line)}: {here} imports {target}")
+    assert backward == []
+
+
+def test_plan_and_render_are_pure() -> None:
+    impure = []
+    for path in MODULES:
+        here = _part(_module_name(path))
+        for target, line in imports_of(path):
+            top = target.split(".")[0]
+            if here in PURE_PARTS and top in IMPURE:
+                impure.append(f"{_where(path, line)}: {target}")
+            elif top == "pathlib" and here not in PATHLIB_ALLOWED:
+                impure.append(f"{_where(path, line)}: {target} (files are read in spec/, written in output/cli)")
+    assert impure == []
+
+
+def test_the_layer_check_catches_a_backward_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from imagespec.render.dockerfile import render_dockerfile\n    import os\n")
+    assert imports_of(bad) == [("imagespec.render.dockerfile", 2), ("os", 3)]
+
+
+# --- the public API (httpx's test_exported_members) -----------------------------------------
+
+EXPORTED = {
+    "BuildFailed", "CheckFailed", "Compiled", "Config", "EngineError", "Final", "Image", "ImageSpecError",
+    "Interrupted", "LoadedSpec", "Location", "PolicyError", "Spec", "SpecError", "Stage", "TagConflict",
+    "compile_spec", "load_config", "load_spec", "load_spec_text",
+}
+
+
+def test_public_api_is_exactly_the_exported_list() -> None:
+    imagespec = importlib.import_module("imagespec")
+    assert imagespec.__all__ == sorted(imagespec.__all__), "__all__ must be sorted"
+    assert len(imagespec.__all__) == len(set(imagespec.__all__))
+    assert set(imagespec.__all__) == EXPORTED
+    for name in imagespec.__all__:
+        assert getattr(imagespec, name) is not None, name
+    public = {name for name in vars(imagespec) if not name.startswith("_")} - {"annotations"}
+    submodules = {name for name in public if isinstance(getattr(imagespec, name), type(imagespec))}
+    assert public - submodules == EXPORTED, "a public name that is not in __all__"
+
+
+def test_exported_names_say_where_they_live() -> None:
+    imagespec = importlib.import_module("imagespec")
+    for name in imagespec.__all__:
+        member = getattr(imagespec, name)
+        assert getattr(member, "__module__", "imagespec").startswith("imagespec."), name
+
+
+# --- the committed JSON Schema ---------------------------------------------------------------
+
+SCHEMA_PATH = REPO / "specs" / "imagespec.schema.json"
+SCHEMA_COMMENT = "# yaml-language-server: $schema=../../specs/imagespec.schema.json"
+
+
+def test_committed_schema_is_what_imagespec_schema_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == SCHEMA_PATH.read_text(encoding="utf-8"), \
+        "specs/imagespec.schema.json is stale: run `imagespec schema -o specs/imagespec.schema.json`"
+    jsonschema.Draft202012Validator.check_schema(json.loads(printed))
+
+
+@pytest.mark.parametrize("spec", EXAMPLES + GOLDEN_CASES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+def test_spec_validates_against_the_committed_schema(spec: Path) -> None:
+    text = spec.read_text(encoding="utf-8")
+    if spec.name == "imagespec.yaml":  # examples point editors at the schema
+        assert text.splitlines()[0] == SCHEMA_COMMENT
+        assert (spec.parent / SCHEMA_COMMENT.split("=", 1)[1]).resolve() == SCHEMA_PATH
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in validator.iter_errors(parse_yaml(text, spec.name).data)]
+    assert errors == []
+
+
+def test_schema_rejects_what_the_model_rejects() -> None:
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    assert not validator.is_valid({"name": "app", "final": {"from": "debian-slim", "entrypiont": ["/app"]}})
+    assert not validator.is_valid({"final": {"from": "debian-slim", "entrypoint": ["/app"]}})

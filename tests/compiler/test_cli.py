@@ -1,0 +1,256 @@
+"""The command line, through `imagespec.cli.main` (the function the console script
+calls): output, exit codes, files written, and reproducibility across folders."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compiler_helpers import EXAMPLES, REPO, compile_path, parse
+from imagespec.cli import main
+
+EXAMPLE = REPO / "examples" / "nginx-debian"
+LOCATION = re.compile(r"^.+:[0-9]+:[0-9]+$")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A temporary copy of an example (spec, sources and committed files)."""
+    folder = tmp_path / "nginx-debian"
+    shutil.copytree(EXAMPLE, folder)
+    return folder
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- generate ------------------------------------------------------------------------------
+
+def test_generate_to_stdout_prints_the_dockerfile_and_writes_nothing(example: Path, capsys) -> None:
+    before = _listing(example)
+    code, out, err = run(capsys, "generate", "-o", "-", str(example / "imagespec.yaml"))
+    assert (code, err) == (0, "")
+    assert out == (EXAMPLE / "Dockerfile").read_text(encoding="utf-8")
+    assert _listing(example) == before
+
+
+def test_generate_writes_both_files_then_reports_them_unchanged(example: Path, capsys, monkeypatch) -> None:
+    (example / "Dockerfile").unlink()
+    (example / ".dockerignore").unlink()
+    monkeypatch.chdir(example)
+    code, out, err = run(capsys, "generate", "imagespec.yaml")
+    assert code == 0 and out == ""
+    assert err.splitlines() == [f"wrote {example / 'Dockerfile'}", f"wrote {example / '.dockerignore'}"]
+    for name in ("Dockerfile", ".dockerignore"):
+        assert (example / name).read_bytes() == (EXAMPLE / name).read_bytes()
+        assert (example / name).stat().st_mode & 0o777 == 0o644
+    assert not list(example.glob(".*.tmp")), "a temporary file was left behind"
+
+    code, _, err = run(capsys, "generate", "imagespec.yaml")
+    assert code == 0
+    assert err.splitlines() == [f"unchanged {example / 'Dockerfile'}", f"unchanged {example / '.dockerignore'}"]
+
+
+def test_generate_is_all_or_nothing_across_specs(example: Path, tmp_path: Path, capsys) -> None:
+    (example / "Dockerfile").unlink()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nfinal: {from: scratch}\n", encoding="utf-8")
+    code, _, err = run(capsys, "generate", str(example / "imagespec.yaml"), str(bad))
+    assert code == 2 and "needs an `entrypoint` or a `cmd`" in err
+    assert not (example / "Dockerfile").exists()
+
+
+def test_generate_reports_an_unwritable_target_without_traceback(example: Path, capsys) -> None:
+    (example / "Dockerfile").unlink()
+    (example / "Dockerfile").mkdir()  # a directory where the Dockerfile goes
+    code, out, err = run(capsys, "generate", str(example / "imagespec.yaml"))
+    assert code == 1 and out == ""
+    assert err == f"{example / 'Dockerfile'}: cannot read this file: Is a directory\n"
+
+
+# --- check ---------------------------------------------------------------------------------
+
+def test_check_passes_on_every_example(capsys) -> None:
+    code, out, err = run(capsys, "check", *map(str, EXAMPLES))
+    assert code == 0, out + err
+    assert err == f"{len(EXAMPLES)} spec(s) up to date\n"
+
+
+def test_check_fails_with_a_unified_diff_when_a_dockerfile_was_edited(example: Path, capsys) -> None:
+    dockerfile = example / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE 8080", "EXPOSE 9090"), encoding="utf-8")
+    code, out, err = run(capsys, "check", str(example / "imagespec.yaml"))
+    assert code == 1
+    assert f"--- {dockerfile} (committed)\n" in out and f"+++ {dockerfile} (from " in out
+    assert "\n-EXPOSE 9090\n" in out and "\n+EXPOSE 8080\n" in out and "\n@@ " in out
+    assert err.splitlines() == ["imagespec: 1 generated file(s) out of date",
+                                "  hint: run `imagespec generate` and commit the result"]
+
+    code, out, err = run(capsys, "check", "--format", "json", str(example / "imagespec.yaml"))
+    assert code == 1
+    report = json.loads(out)
+    assert report["ok"] is False
+    assert [item["file"] for item in report["stale"]] == [str(dockerfile)]
+    assert "+EXPOSE 8080" in report["stale"][0]["diff"]
+    assert json.loads(err)["exit_code"] == 1
+
+
+def test_check_json_on_fresh_files(example: Path, capsys) -> None:
+    code, out, _ = run(capsys, "check", "--format", "json", str(example / "imagespec.yaml"))
+    assert code == 0 and json.loads(out) == {"ok": True, "stale": []}
+
+
+# --- schema --------------------------------------------------------------------------------
+
+def test_schema_prints_json_and_writes_it(tmp_path: Path, capsys) -> None:
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["title"] == "imagespec spec v1" and "final" in schema["required"]
+    target = tmp_path / "schema.json"
+    assert run(capsys, "schema", "-o", str(target))[0] == 0
+    assert target.read_text(encoding="utf-8") == out
+
+
+# --- explain -------------------------------------------------------------------------------
+
+def test_explain_json_gives_every_instruction_a_location_and_its_practices(capsys) -> None:
+    code, out, _ = run(capsys, "explain", "--format", "json", str(EXAMPLE / "imagespec.yaml"))
+    assert code == 0
+    lines = json.loads(out)
+    compiled = compile_path(EXAMPLE / "imagespec.yaml")
+    assert len(lines) == len(parse(compiled.dockerfile))  # one line per instruction, FROM included
+    for line in lines:
+        assert line["locations"] and all(LOCATION.match(where) for where in line["locations"]), line
+        assert all(where.split(":")[0].endswith("imagespec.yaml") for where in line["locations"])
+    by_kind = {}
+    for line in lines:
+        by_kind.setdefault(line["instruction"].split()[0], []).append(line)
+    (apt,) = [line for line in by_kind["RUN"] if "apt-get install" in line["instruction"]]
+    assert {"BP5", "BP11"} <= set(apt["practices"])
+    assert "BP8" in by_kind["USER"][0]["practices"]
+    assert "BP2" in by_kind["ENTRYPOINT"][0]["practices"]
+    assert "BP2" in by_kind["STOPSIGNAL"][0]["practices"]
+    assert any(where.endswith(":10:3") for where in apt["locations"])  # `packages:` in the spec
+
+
+def test_explain_text_shows_the_table(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = run(capsys, "explain", str(EXAMPLE / "imagespec.yaml"))
+    assert code == 0
+    assert "ENTRYPOINT" in out and "BP5 BP6 BP11" in out and "imagespec.yaml:10:3" in out
+
+
+# --- lint ----------------------------------------------------------------------------------
+
+def _spec(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "imagespec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_lint_exits_0_with_only_warnings(tmp_path: Path, capsys) -> None:
+    spec = _spec(tmp_path, "name: app\nfinal:\n  from: {image: 'debian:latest', family: debian}\n"
+                           "  entrypoint: [/app]\n")
+    code, out, _ = run(capsys, "lint", spec)
+    assert code == 0
+    assert "warning: IS001 (BP13)" in out and "warning: IS004 (BP16)" in out and "error" not in out
+
+
+def test_lint_exits_1_on_an_error_and_speaks_json(tmp_path: Path, capsys) -> None:
+    spec = _spec(tmp_path, "name: app\nversion: 1.0.0\nlicense: MIT\nfinal:\n  from: debian-slim\n"
+                           "  env:\n    API_TOKEN: abc\n  entrypoint: [/app]\n")
+    code, out, err = run(capsys, "lint", spec)
+    assert code == 1
+    assert f"{spec}:7:5: error: IS002 (BP15): 'API_TOKEN' looks like a secret written into the image" in out
+    assert err == "imagespec: 1 error(s)\n"
+    code, out, _ = run(capsys, "lint", "--format", "json", spec)
+    assert code == 1
+    assert json.loads(out) == [{"location": f"{spec}:7:5", "level": "error", "rule": "IS002", "practice": "BP15",
+                                "message": "'API_TOKEN' looks like a secret written into the image",
+                                "hint": "pass secrets at run time, or at build time as a BuildKit secret; "
+                                        "ENV stays in the image"}]
+
+
+# --- configuration: one file repoints every image (BP12, BP15) -----------------------------
+
+CONFIG = """\
+images:
+  go-build: {image: "registry.example.com/base/golang:1.22", family: debian}
+  debian-slim: {image: "registry.example.com/base/debian:12-slim", family: debian}
+  gcc-build: {image: "registry.example.com/base/gcc:12", family: debian}
+  cc: {image: "registry.example.com/base/distroless-cc:12", family: distroless, user: 65532}
+"""
+
+
+def _froms(dockerfile: str) -> list[str]:
+    return [c.value[0] for c in parse(dockerfile) if c.cmd.upper() == "FROM"]
+
+
+@pytest.mark.parametrize("how", ["--config", "IMAGESPEC_CONFIG"])
+def test_one_config_file_repoints_every_image(how: str, tmp_path: Path, capsys, monkeypatch) -> None:
+    config = tmp_path / "company.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    specs = [REPO / "examples" / name / "imagespec.yaml" for name in ("go-hello", "nginx-debian", "c-tool")]
+    args = ["--config", str(config)] if how == "--config" else []
+    if how == "IMAGESPEC_CONFIG":
+        monkeypatch.setenv("IMAGESPEC_CONFIG", str(config))
+    for spec in specs:
+        default = _froms(compile_path(spec).dockerfile) if how == "--config" else None
+        code, out, err = run(capsys, "generate", "-o", "-", *args, str(spec))
+        assert code == 0, err
+        stages = {c.value[2] for c in parse(out) if c.cmd.upper() == "FROM"}
+        images = [ref for ref in _froms(out) if ref not in stages and ref != "scratch"]
+        assert images and all(ref.startswith("registry.example.com/base/") for ref in images), images
+        if default is not None:
+            assert not any(ref.startswith("registry.example.com/") for ref in default)
+        assert f'org.opencontainers.image.base.name="registry.example.com/base/' in out or "FROM scratch" in out
+
+
+# --- reproducibility -----------------------------------------------------------------------
+
+def test_same_spec_in_different_folders_gives_identical_bytes(tmp_path: Path, capsys, monkeypatch) -> None:
+    first, second = tmp_path / "a" / "app", tmp_path / "b" / "deeper" / "checkout" / "app"
+    for folder in (first, second):
+        shutil.copytree(EXAMPLE, folder)
+        (folder / "Dockerfile").unlink()
+    monkeypatch.chdir(first)  # relative path, from the spec's folder
+    assert run(capsys, "generate", "imagespec.yaml")[0] == 0
+    monkeypatch.chdir(tmp_path)  # absolute path, from elsewhere
+    assert run(capsys, "generate", str(second / "imagespec.yaml"))[0] == 0
+    assert (first / "Dockerfile").read_bytes() == (second / "Dockerfile").read_bytes()
+    assert (first / "Dockerfile").read_bytes() == (EXAMPLE / "Dockerfile").read_bytes()
+    assert (first / "Dockerfile").read_text().startswith("# Generated by imagespec from imagespec.yaml.")
+
+
+def test_header_names_the_spec_relative_to_the_dockerfile(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "svc"
+    shutil.copytree(EXAMPLE, folder)
+    spec = folder / "imagespec.yaml"
+    spec.write_text(spec.read_text() + "dockerfile: build/Dockerfile\n", encoding="utf-8")
+    assert run(capsys, "generate", str(spec))[0] == 0
+    assert (folder / "build" / "Dockerfile").read_text().startswith(
+        "# Generated by imagespec from ../imagespec.yaml.")
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    """The installed entry point itself: exit code and output of a real process."""
+    script = Path(sys.executable).with_name("imagespec")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "imagespec"]
+    done = subprocess.run([*command, "generate", "-o", "-", str(EXAMPLE / "imagespec.yaml")], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (EXAMPLE / "Dockerfile").read_text(encoding="utf-8")
