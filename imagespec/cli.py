@@ -21,7 +21,7 @@ CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path,
 SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 
 
-def _compile_all(specs: tuple[Path, ...], config_path: Path | None):
+def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
     from imagespec.compiler import compile_spec
     from imagespec.spec.config import load_config
     from imagespec.spec.load import load_spec
@@ -29,7 +29,9 @@ def _compile_all(specs: tuple[Path, ...], config_path: Path | None):
     results = []
     for path in specs:
         loaded = load_spec(path)
-        results.append(compile_spec(loaded, load_config(config_path, start=loaded.folder)))
+        # the header names the spec relative to the file it is written to (generate -o FILE)
+        source = loaded.display_name(written_to.resolve().parent) if written_to else None
+        results.append(compile_spec(loaded, load_config(config_path, start=loaded.folder), source=source))
     return results
 
 
@@ -49,7 +51,7 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
     """Write the Dockerfile and .dockerignore of each SPEC (atomically, all or nothing)."""
     from imagespec.output import write_atomically
 
-    compiled = _compile_all(specs, config_path)
+    compiled = _compile_all(specs, config_path, Path(output) if output not in (None, "-") else None)
     if effective:
         for c in compiled:
             click.echo(json.dumps(c.loaded.spec.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False))

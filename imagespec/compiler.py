@@ -43,13 +43,16 @@ def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
     return f"sha256:{digest[:16]}"
 
 
-def compile_spec(loaded: LoadedSpec, config: Config) -> Compiled:
+def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = None) -> Compiled:
+    """`source`: the spec's name in the Dockerfile's header; by default relative to the
+    spec's own `dockerfile`, so the text is the same on every machine."""
     try:
         plan = run_passes(lower(loaded.spec, config.catalog))
         digest = inputs_hash(loaded, plan)
-        source = loaded.display_name()
+        source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)
-        dockerignore = render_dockerignore(plan, source=source)
+        # the .dockerignore lives in the context, which need not be the Dockerfile's folder
+        dockerignore = render_dockerignore(plan, source=loaded.display_name(loaded.dockerignore_path.parent))
     except SpecPathError as exc:
         raise SpecError(exc.message, location=loaded.document.location(exc.path), hint=exc.hint) from None
     return Compiled(loaded, plan, dockerfile, dockerignore, digest)
