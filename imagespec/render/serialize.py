@@ -6,6 +6,10 @@ exactly the input, or refuses with a reason.
 Facts relied on (BuildKit's shell lexer, checked on Engine 20.10 and 28.x): inside
 double quotes `\\\\`, `\\"` and `\\$` are escapes and any other backslash is literal;
 there is no escape for a newline in ENV, LABEL or ARG.
+
+Known limitation of hadolint (2.12 to 2.15 at least; not of the output): its parser rejects a quoted
+value ending in an escaped backslash (`ENV A="x\\\\"`, "unexpected '\"'"), which BuildKit
+reads as `x\\`. Keep such values out of files that hadolint checks.
 """
 
 from __future__ import annotations

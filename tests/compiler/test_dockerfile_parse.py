@@ -14,9 +14,11 @@ from compiler_helpers import (
     assert_matches_plan,
     case_id,
     compile_path,
+    compile_text,
     final_commands,
     hadolint,
     intended_start,
+    parse,
     unquote,
 )
 
@@ -63,3 +65,13 @@ def test_hadolint_check_can_fail(tmp_path: Path) -> None:
     bad.write_text("FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nCMD echo hi\n")
     codes = {f.code for f in hadolint([bad])[str(bad)]}
     assert {"DL3008", "DL3009", "DL3025"} <= codes
+
+
+def test_values_ending_in_a_backslash_round_trip_through_buildkit() -> None:
+    """hadolint cannot parse these (documented in render/serialize.py); BuildKit can."""
+    spec = ('name: app\nfinal:\n  from: debian-slim\n  env:\n    DIR: \'C:\\\\\'\n    ONE: \'\\\'\n'
+            '  labels: {com.example.path: \'a\\\\b\\\'}\n  entrypoint: [/app]\n')
+    compiled = compile_text(spec)
+    assert_matches_plan(compiled.dockerfile, compiled.plan)
+    env = next(c for c in parse(compiled.dockerfile) if c.cmd == "ENV")
+    assert [unquote(v) for v in env.value[1::2]] == ["C:\\\\", "\\"]
