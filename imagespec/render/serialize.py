@@ -38,7 +38,9 @@ def pairs(items: tuple[tuple[str, str], ...], *, path: tuple = ()) -> list[str]:
     return [f"{key}={quoted(value, path=(*path, key))}" for key, value in items]
 
 
-_HEREDOC = re.compile(r"<<-?\s*['\"]?[A-Za-z_]")
+# BuildKit reads any word `[fd]<<[-]WORD` as a heredoc, whatever WORD is (`<<1`, `<<&:`,
+# `<<"$X"`), so any `<<` not part of a `<<<` here-string counts
+_HEREDOC = re.compile(r"<<-?\s*['\"]?[A-Za-z_]|(?<!<)<<(?![<\s])")
 _CONTINUES = re.compile(r"\\[ \t]*$")
 
 

@@ -166,6 +166,8 @@ def context_path(value: str) -> str:
         raise ValueError(f"'{value}': quotes, '$' and backquotes are not allowed in context paths")
     if value.startswith("-"):  # COPY would read it as a flag (`--from=…`, `--chmod=…`)
         raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
+    if "<<" in value:  # COPY reads `<<WORD` as a heredoc and takes the following lines
+        raise ValueError(f"'{value}': '<<' starts a heredoc in COPY")
     return value
 
 
@@ -178,6 +180,8 @@ def copy_destination(value: str) -> str:
         raise ValueError(f"'{value}' must not contain '$' or backslashes (COPY would expand or escape them)")
     if value.startswith("-"):
         raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
+    if "<<" in value:
+        raise ValueError(f"'{value}': '<<' starts a heredoc in COPY")
     return value
 
 
