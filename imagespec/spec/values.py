@@ -140,12 +140,17 @@ def owner(value: str | int) -> str:
     return text
 
 
+# WORKDIR and COPY run their arguments through BuildKit's word processing, which expands
+# `$`, removes quotes and consumes backslashes: a path holding one would silently change
+_WORD_SPECIALS = ("\\", "$", '"', "'")
+
+
 def absolute_path(value: str) -> str:
     no_control_chars(value)
     if not value.startswith("/"):
         raise ValueError(f"'{value}' must be an absolute path (start with /)")
-    if "\\" in value or "$" in value or any(part == ".." for part in value.split("/")):
-        raise ValueError(f"'{value}' must not contain '..', '$' or backslashes")
+    if any(c in value for c in _WORD_SPECIALS) or any(part == ".." for part in value.split("/")):
+        raise ValueError(f"'{value}' must not contain '..', '$', quotes or backslashes")
     return value
 
 
@@ -176,8 +181,8 @@ def copy_destination(value: str) -> str:
     no_control_chars(value)
     if not value.strip():
         raise ValueError("a destination must not be empty")
-    if "\\" in value or "$" in value:
-        raise ValueError(f"'{value}' must not contain '$' or backslashes (COPY would expand or escape them)")
+    if any(c in value for c in _WORD_SPECIALS):
+        raise ValueError(f"'{value}' must not contain '$', quotes or backslashes (COPY would expand or remove them)")
     if value.startswith("-"):
         raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
     if "<<" in value:
