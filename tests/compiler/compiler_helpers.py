@@ -155,6 +155,14 @@ def _check_copy(command: dockerfile.Command, copy: p.Copy, features: frozenset[s
         flags.append("--link")
     assert command.flags == tuple(flags), command.original
     assert command.value == (*copy.sources, copy.dest), command.original
+    assert all(map(_literal_word, command.value)), command.original
+
+
+def _literal_word(word: str) -> bool:
+    """BuildKit runs COPY and WORKDIR arguments through its word processing (expands
+    `$`, removes quotes, consumes backslashes): only a word without those reaches the
+    build as written."""
+    return not any(c in word for c in "$\"'\\")
 
 
 def check_instruction(command: dockerfile.Command, instruction: p.Instruction, features: frozenset[str]) -> None:
@@ -184,6 +192,7 @@ def check_instruction(command: dockerfile.Command, instruction: p.Instruction, f
             assert command.flags == tuple(f"--{k}={v}" for k, v in instruction.options)
     elif isinstance(instruction, p.Workdir):
         assert command.value == (instruction.path,)
+        assert _literal_word(instruction.path), command.original
     elif isinstance(instruction, p.User):
         assert command.value == (instruction.user,)
     elif isinstance(instruction, p.Expose):

@@ -35,7 +35,8 @@ PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 # --- text ----------------------------------------------------------------------------------
 
 TRICKY = ["", " ", "  ", "\t", '"', "'", "$", "${HOME}", "$(id)", "\\", "\\\\", "\\$", '\\"', "`", "#", " #x",
-          "&&", "||", ";", "|", "&", ">", "2>&1", "<<EOF", "<<-'EOF'", "EOF", "-", "--from=x", "=", ":", "*", "%s",
+          "&&", "||", ";", "|", "&", ">", "2>&1", "<<EOF", "<<-'EOF'", "<<1", "2<<X", '<<"$X"', "<<<", "<< x", "EOF",
+          "-", "--from=x", "--mount=type=bind", "=", ":", "*", "%s",
           "ü", "世界", "🚀", "\u2028", "\u0085", "\u00a0", "\x0b", "\x0c", "\x1b", "\ufeff", "{{ x }}", "{% raw %}"]
 _CHAR = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 _LINE_CHAR = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\n\r")
@@ -63,7 +64,9 @@ ident = _word(LOWER, LOWER + DIGITS, 7)
 stage_name = ident.filter(lambda n: n not in {"scratch", "context", "final"})
 env_key = _word(LOWER + UPPER + "_", LOWER + UPPER + DIGITS + "_", 8)
 label_key = _word(LOWER, LOWER + DIGITS + ".-", 12)
-path_part = _word(LOWER + UPPER + DIGITS + "_", LOWER + UPPER + DIGITS + "_. -", 6).filter(lambda s: not s.endswith(" "))
+# paths: what context paths allow, punctuation the shell or the Dockerfile care about included
+path_part = _word(LOWER + UPPER + DIGITS + "_", LOWER + UPPER + DIGITS + "_. -#*&;()=@!%+,~<>[]{}^|?:üß世", 6).filter(
+    lambda s: not s.endswith(" ") and "<<" not in s)
 context_path = st.lists(path_part, min_size=1, max_size=3).map("/".join)
 abs_path = st.lists(path_part, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
 package = _word(LOWER + DIGITS, LOWER + DIGITS + "+.-", 10, min_size=1)
