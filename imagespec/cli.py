@@ -21,18 +21,22 @@ CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path,
 SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 
 
-def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
+def _compile_one(path: Path, config_path: Path | None, written_to: Path | None = None):
+    """(Compiled, Config): the configuration is found first, since templates and the
+    catalog it names shape the spec."""
     from imagespec.compiler import compile_spec
     from imagespec.spec.config import load_config
     from imagespec.spec.load import load_spec
 
-    results = []
-    for path in specs:
-        loaded = load_spec(path)
-        # the header names the spec relative to the file it is written to (generate -o FILE)
-        source = loaded.display_name(written_to.resolve().parent) if written_to else None
-        results.append(compile_spec(loaded, load_config(config_path, start=loaded.folder), source=source))
-    return results
+    config = load_config(config_path, start=path.parent)
+    loaded = load_spec(path, config)
+    # the header names the spec relative to the file it is written to (generate -o FILE)
+    source = loaded.display_name(written_to.resolve().parent) if written_to else None
+    return compile_spec(loaded, config, source=source), config
+
+
+def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
+    return [_compile_one(path, config_path, written_to)[0] for path in specs]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,7 +49,7 @@ def cli() -> None:
 @SPECS
 @click.option("-o", "--output", type=str, default=None,
               help="Dockerfile path, or - for stdout (one spec only). Default: the spec's `dockerfile`.")
-@click.option("--effective", is_flag=True, help="Print the validated spec with every default filled in.")
+@click.option("--effective", is_flag=True, help="Print the spec with its `extends` chain merged in (YAML).")
 @CONFIG
 def generate(specs: tuple[Path, ...], output: str | None, effective: bool, config_path: Path | None) -> None:
     """Write the Dockerfile and .dockerignore of each SPEC (atomically, all or nothing)."""
@@ -54,7 +58,11 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
     compiled = _compile_all(specs, config_path, Path(output) if output not in (None, "-") else None)
     if effective:
         for c in compiled:
-            click.echo(json.dumps(c.loaded.spec.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False))
+            import yaml
+
+            merged = c.loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+            click.echo(f"# {c.loaded.document.file}: the spec with its `extends` chain merged in")
+            click.echo(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=100), nl=False)
         return
     if output is not None and len(compiled) > 1:
         raise SpecError("-o/--output takes one spec", hint="drop -o to write each spec's own `dockerfile`")
@@ -175,7 +183,7 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     """Generate SPEC in memory and build it with BuildKit; tag per the spec (BP14), optionally push."""
     from imagespec import pipeline
 
-    compiled, config = _compile_with_config(spec, config_path)
+    compiled, config = _compile_one(spec, config_path)
     request = pipeline.BuildRequest(tags=tags, build_args=tuple(_pair(a) for a in build_args), target=target,
                                     no_cache=no_cache, push=push, force=force,
                                     progress="json" if fmt == "json" and progress == "auto" else progress,
@@ -198,16 +206,6 @@ def _pair(text: str) -> tuple[str, str]:
         raise SpecError(f"--build-arg {text!r} must be KEY=VALUE")
     key, value = text.split("=", 1)
     return key, value
-
-
-def _compile_with_config(spec: Path, config_path: Path | None):
-    from imagespec.compiler import compile_spec
-    from imagespec.spec.config import load_config
-    from imagespec.spec.load import load_spec
-
-    loaded = load_spec(spec)
-    config = load_config(config_path, start=loaded.folder)
-    return compile_spec(loaded, config), config
 
 
 def _verify(compiled, image: str, fmt: str, **options) -> None:
@@ -235,7 +233,7 @@ def test_command(spec: Path, image: str | None, http_port: int | None, ready_log
     """Verify a built image against SPEC: non-root, PID 1, clean stop, read-only root, no shell where none belongs."""
     from imagespec import pipeline
 
-    compiled, _ = _compile_with_config(spec, config_path)
+    compiled, _ = _compile_one(spec, config_path)
     target = image or pipeline.references(compiled, pipeline.BuildRequest())[0]
     _verify(compiled, target, fmt, http_port=http_port, ready_log=ready_log, size_budget=size_budget)
 

@@ -10,7 +10,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from imagespec.errors import SpecError, SpecPathError
+from pydantic import ValidationError
+
+from imagespec.errors import PolicyError, SpecError, SpecPathError
+from imagespec.plan.policy import check_policies
+from imagespec.spec.extends import merge_policies
+from imagespec.spec.model import Policies
 from imagespec.plan.lower import lower
 from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
@@ -36,7 +41,8 @@ def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
     """Hash of what determines the output: the validated spec and the resolved bases."""
     payload = {
         "format": OUTPUT_FORMAT,
-        "spec": loaded.spec.model_dump(mode="json", by_alias=True),
+        # without defaults: adding an optional field to the format must not change every hash
+        "spec": loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
         "bases": [[s.name, s.base.ref, s.base.family] for s in plan.stages],
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -55,4 +61,38 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         dockerignore = render_dockerignore(plan, source=loaded.display_name(loaded.dockerignore_path.parent))
     except SpecPathError as exc:
         raise SpecError(exc.message, location=loaded.document.location(exc.path), hint=exc.hint) from None
+    enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest)
+
+
+def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:
+    """The spec's (and its templates') policies plus the configuration's: rules only add up."""
+    merged = merge_policies(config.policies, loaded.spec.policies.model_dump(exclude_defaults=True))
+    try:
+        return Policies.model_validate(merged)
+    except ValidationError as exc:
+        where = config.document.location(("policies",)) if config.document else None
+        raise SpecError(f"invalid policies: {exc.errors()[0]['msg']}", location=where) from None
+
+
+def enforce_policies(loaded: LoadedSpec, config: Config, plan: Plan) -> None:
+    """A violation is a compile error at the breaking spec line, naming the rule and
+    where the rule was written (a template or the configuration) (BP15)."""
+    policies = effective_policies(loaded, config)
+    spec = loaded.spec
+    packages = tuple(spec.final.packages if isinstance(spec.final.packages, list) else spec.final.packages)
+    violations = check_policies(plan, policies, packages)
+    if not violations:
+        return
+    first = violations[0]
+    rule_path = ("policies", first.rule)
+    if rule_path in loaded.document.locations:
+        defined = loaded.document.locations[rule_path]
+    elif config.document is not None:
+        defined = config.document.location(rule_path)
+    else:
+        defined = None
+    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+    raise PolicyError(f"{first.message}: policy `{first.rule}`" + (f" set at {defined}" if defined else "") + more,
+                      location=loaded.document.location(first.path),
+                      hint="change the spec to follow the rule; rules from a template cannot be switched off")

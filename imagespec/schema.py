@@ -12,9 +12,34 @@ SCHEMA_ID = "https://imagespec.dev/schema/v1/imagespec.schema.json"
 
 def schema() -> dict:
     body = Spec.model_json_schema(by_alias=True, mode="validation")
+    # A spec that `extends` a template gets `final` and each `from` from it, so an editor
+    # must not flag their absence there; the compiler still requires them after the merge.
+    body["required"] = [key for key in body.get("required", []) if key != "final"]
+    body["if"] = {"not": {"required": ["extends"]}}
+    body["then"] = {"required": ["final"]}
+    for definition in body.get("$defs", {}).values():
+        if "required" in definition and definition.get("title") in ("Final", "Stage"):
+            definition["required"] = [key for key in definition["required"] if key != "from"]
+            if not definition["required"]:
+                del definition["required"]
     # ours last: pydantic's body has its own "title" ("Spec")
+    _allow_appends(body)
+    for definition in body.get("$defs", {}).values():
+        _allow_appends(definition)
     return {**body, "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
             "title": "imagespec spec v1"}
+
+
+def _is_list(prop: dict) -> bool:
+    return prop.get("type") == "array" or any(option.get("type") == "array" for option in prop.get("anyOf", []))
+
+
+def _allow_appends(definition: dict) -> None:
+    """`key+: [...]` appends to an inherited list (extends): editors must accept it."""
+    properties = definition.get("properties", {})
+    for name, prop in list(properties.items()):
+        if _is_list(prop):
+            properties[f"{name}+"] = {**prop, "description": f"Appended to the inherited `{name}` (extends)."}
 
 
 def schema_text() -> str:

@@ -7,7 +7,7 @@
 #   FORCE=1 scripts/make-bases.sh cc      # rebuild (without build cache) even if it exists
 #   IMAGESPEC_BASES_JOBS=1 …               # one build at a time (default 2 after slim)
 #
-# Names: slim golang python node gcc rust jdk python-slim jre static cc python-distroless
+# Names: slim golang python node gcc rust jdk python-slim node-slim jre static cc python-distroless
 #
 # slim   imagespec-test/debian:bookworm-slim: mmdebstrap --variant=minbase with merged /usr,
 #        made like the official debian:bookworm-slim (dpkg path filters for docs, man
@@ -16,7 +16,7 @@
 #        "created" and every file mtime set to SOURCE_DATE_EPOCH, so that two builds from
 #        the same mirror state give the same image ID (`docker import` would stamp the
 #        current time).
-# golang python node gcc rust jdk python-slim jre
+# golang python node gcc rust jdk python-slim node-slim jre
 #        imagespec-test/<name>:bookworm: Debian's toolchains on top of slim, one RUN each.
 # static cc python-distroless
 #        imagespec-test/<name>:nonroot: shell-less, distroless-style roots assembled from
@@ -35,7 +35,7 @@ JOBS=${IMAGESPEC_BASES_JOBS:-2}
 NO_CACHE=()
 [[ $FORCE == 1 ]] && NO_CACHE=(--no-cache)
 LOGDIR=/var/log/imagespec-make-bases
-ORDER=(slim golang python node gcc rust jdk python-slim jre static cc python-distroless)
+ORDER=(slim golang python node gcc rust jdk python-slim node-slim jre static cc python-distroless)
 SLIM=imagespec-test/debian:bookworm-slim
 
 declare -A IMAGE=(
@@ -47,6 +47,7 @@ declare -A IMAGE=(
   [rust]=imagespec-test/rust:bookworm
   [jdk]=imagespec-test/jdk:bookworm
   [python-slim]=imagespec-test/python-slim:bookworm
+  [node-slim]=imagespec-test/node-slim:bookworm
   [jre]=imagespec-test/jre:bookworm
   [static]=imagespec-test/static:nonroot
   [cc]=imagespec-test/cc:nonroot
@@ -61,6 +62,7 @@ declare -A TOOLCHAIN=(
   [rust]="rustc cargo"
   [jdk]="openjdk-17-jdk-headless"
   [python-slim]="python3"
+  [node-slim]="nodejs"  # the runtime alone: no npm in final images (BP6)
   [jre]="openjdk-17-jre-headless"
 )
 # Run before the install. openjdk's postinst registers man pages with update-alternatives,
@@ -289,6 +291,7 @@ verify_toolchain() {
     gcc) check='printf "int main(void){return 0;}" | gcc -x c -o /tmp/a - && /tmp/a && make --version | head -n1' ;;
     rust) check='rustc --version && cargo --version' ;;
     jdk) check='javac -version && java -version' ;;
+    node-slim) check='node --version && ! command -v npm' ;;
     python-slim) check='python3 -c "import json, sqlite3, ssl; print(\"python\", __import__(\"sys\").version.split()[0])"' ;;
     jre) check='java -version && ! command -v javac' ;;
   esac

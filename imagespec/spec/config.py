@@ -13,11 +13,11 @@ from pathlib import Path
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec.catalog import Catalog, builtin_catalog, entries_from
-from imagespec.spec.loader import read_yaml
+from imagespec.spec.loader import Document, read_yaml
 
 CONFIG_NAME = ".imagespec.yaml"
 ENV_VAR = "IMAGESPEC_CONFIG"
-_KEYS = {"images", "build"}
+_KEYS = {"images", "build", "templates", "policies"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,13 @@ class Config:
     catalog: Catalog
     path: Path | None = None
     build: dict[str, object] = field(default_factory=dict)
+    templates: tuple[Path, ...] = ()  # a company's shared template folders, searched first
+    document: Document | None = None  # for the locations of its policies
+
+    @property
+    def policies(self) -> dict[str, object]:
+        raw = self.document.data.get("policies") if self.document else None
+        return raw if isinstance(raw, dict) else {}
 
 
 def find_config(start: Path) -> Path | None:
@@ -57,7 +64,14 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None) -> C
     build = document.data.get("build") or {}
     if not isinstance(build, dict):
         raise SpecError("`build` must be a mapping", location=document.location(("build",)))
-    return Config(builtin_catalog().merged(entries_from(document)), path, dict(build))
+    folders = document.data.get("templates") or []
+    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+        raise SpecError("`templates` lists folders of templates", location=document.location(("templates",)))
+    templates = tuple((path.parent / folder).resolve() for folder in folders)
+    for folder, where in zip(templates, range(len(templates))):
+        if not folder.is_dir():
+            raise SpecError(f"template folder {folder} does not exist", location=document.location(("templates", where)))
+    return Config(builtin_catalog().merged(entries_from(document)), path, dict(build), templates, document)
 
 
 def config_location(config: Config) -> Location:

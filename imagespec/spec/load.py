@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagespec.errors import SpecError
+from imagespec.spec.config import Config, load_config
+from imagespec.spec.extends import resolve
 from imagespec.spec.loader import Document, parse_yaml, read_yaml
 from imagespec.spec.model import Spec
+from imagespec.spec.templates import TemplateResolver, project_template_dirs
 from imagespec.spec.validate import validate
 
 
@@ -55,13 +58,33 @@ def display(path: Path) -> str:
         return str(path)
 
 
-def load_spec(path: Path) -> LoadedSpec:
-    document = read_yaml(path, display=display(path))
+def _with_parents(document: Document, folder: Path, config: Config, path: Path | None) -> Document:
+    """The document with its `extends` chain merged in (a no-op without `extends`)."""
+    if not isinstance(document.data, dict) or "extends" not in document.data:
+        return document
+    resolver = TemplateResolver([*config.templates, *project_template_dirs(folder)])
+    if path is not None:
+        resolver.remember(document.file, path)
+
+    def read(parent: Path) -> Document:
+        parsed = read_yaml(parent, display=display(parent))
+        resolver.remember(parsed.file, parent)
+        return parsed
+
+    return resolve(document, resolver, read)
+
+
+def load_spec(path: Path, config: Config | None = None) -> LoadedSpec:
+    """Read, merge (`extends`) and validate a spec; `config` defaults to the one found
+    from the spec's folder."""
+    config = config if config is not None else load_config(start=path.parent)
+    document = _with_parents(read_yaml(path, display=display(path)), path.parent, config, path)
     return LoadedSpec(validate(document), document, path)
 
 
-def load_spec_text(text: str, name: str = "<spec>") -> LoadedSpec:
-    document = parse_yaml(text, name)
+def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None) -> LoadedSpec:
+    config = config if config is not None else load_config()
+    document = _with_parents(parse_yaml(text, name), Path.cwd(), config, None)
     return LoadedSpec(validate(document), document, None)
 
 

@@ -7,9 +7,11 @@ key is an error with a suggestion, never silently ignored (unlike Dofigen).
 
 from __future__ import annotations
 
+import re
+
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from imagespec.spec.values import (
     AbsPath,
@@ -204,10 +206,46 @@ class TagPolicy(Model):
     extra: list[Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]] = Field(default_factory=list)
 
 
+_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$")
+_UNITS = {None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+
+
+def size_in_bytes(value: int | str) -> int:
+    match = _SIZE.match(str(value).strip())
+    if not match:
+        raise ValueError(f"'{value}' is not a size (examples: 25MB, 1.5GiB, 3000000)")
+    return int(float(match[1]) * _UNITS[match[2]])
+
+
+class Policies(Model):
+    """Company rules checked at compile time (BP6, BP8, BP15). Inherited policies only
+    accumulate: an extending spec cannot switch a rule off."""
+
+    allowed_registries: list[Line] = Field(default_factory=list,
+                                           description="Every base image must come from one of these (host[/path]).")
+    required_labels: list[LabelKey] = Field(default_factory=list, description="Labels the final image must carry.")
+    forbidden_packages: list[Line] = Field(default_factory=list, description="Packages not allowed in final images.")
+    no_shell: bool = Field(False, description="The final image must have no shell (scratch or distroless-style).")
+    non_root: bool = Field(False, description="The final image must not run as root, whatever the reason.")
+    size_budget: Annotated[int | str, AfterValidator(size_in_bytes)] | None = Field(
+        None, description="Largest final image, checked by `imagespec test` (e.g. 25MB).")
+
+
+class Parameter(Model):
+    default: Line | None = None
+    description: Line | None = None
+
+
 class Spec(Model):
     """One image: identity, build stages and the final stage."""
 
     imagespec: Literal[1] = Field(1, description="Spec format version.")
+    extends: Line | None = Field(None, description="A template name (presets: go, python, node, rust, java, c, "
+                                 "service) or a path to another spec, merged under this one.")
+    with_: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Line] = Field(
+        default_factory=dict, alias="with", description="Values for the `${{ name }}` parameters of the templates.")
+    parameters: dict[str, Parameter] = Field(default_factory=dict, description="(templates) parameters they take.")
+    policies: Policies = Field(default_factory=Policies)
     name: ImageName
     description: Line | None = None
     version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,127}$")] | None = None
@@ -227,4 +265,5 @@ class Spec(Model):
     final: Final
 
 
-__all__ = ["Artifact", "Dependencies", "Final", "Healthcheck", "Image", "Spec", "Stage", "TagPolicy", "User"]
+__all__ = ["Artifact", "Dependencies", "Final", "Healthcheck", "Image", "Parameter", "Policies", "Spec", "Stage",
+           "TagPolicy", "User"]

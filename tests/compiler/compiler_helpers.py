@@ -23,7 +23,7 @@ from imagespec.spec.load import load_spec, load_spec_text
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-EXAMPLES = sorted((REPO / "examples").glob("*/imagespec.yaml"))
+EXAMPLES = sorted((REPO / "examples").rglob("imagespec.yaml"))  # company/<app>/ too
 GOLDEN = HERE / "golden"
 GOLDEN_CASES = sorted(GOLDEN.glob("*/spec.yaml"))
 INVALID = HERE / "invalid"
@@ -33,8 +33,8 @@ SECRET = "/run/secrets/ca-bundle"
 
 
 def compile_path(path: Path, config: Config | None = None) -> Compiled:
-    loaded = load_spec(path)
-    return compile_spec(loaded, config or load_config(start=loaded.folder))
+    config = config or load_config(start=path.parent)
+    return compile_spec(load_spec(path, config), config)
 
 
 def compile_text(text: str, config: Config | None = None) -> Compiled:

@@ -119,7 +119,8 @@ def test_schema_prints_json_and_writes_it(tmp_path: Path, capsys) -> None:
     code, out, _ = run(capsys, "schema")
     assert code == 0
     schema = json.loads(out)
-    assert schema["title"] == "imagespec spec v1" and "final" in schema["required"]
+    assert schema["title"] == "imagespec spec v1" and "name" in schema["required"]
+    assert schema["then"] == {"required": ["final"]}  # final is required unless the spec extends a template
     target = tmp_path / "schema.json"
     assert run(capsys, "schema", "-o", str(target))[0] == 0
     assert target.read_text(encoding="utf-8") == out
@@ -135,7 +136,9 @@ def test_explain_json_gives_every_instruction_a_location_and_its_practices(capsy
     assert len(lines) == len(parse(compiled.dockerfile))  # one line per instruction, FROM included
     for line in lines:
         assert line["locations"] and all(LOCATION.match(where) for where in line["locations"]), line
-        assert all(where.split(":")[0].endswith("imagespec.yaml") for where in line["locations"])
+        # the spec itself, or the preset it extends (templates/presets/service.yaml)
+        assert all(where.split(":")[0].endswith((f"{EXAMPLE.name}/imagespec.yaml", "presets/service.yaml"))
+                   for where in line["locations"])
     by_kind = {}
     for line in lines:
         by_kind.setdefault(line["instruction"].split()[0], []).append(line)
@@ -144,14 +147,14 @@ def test_explain_json_gives_every_instruction_a_location_and_its_practices(capsy
     assert "BP8" in by_kind["USER"][0]["practices"]
     assert "BP2" in by_kind["ENTRYPOINT"][0]["practices"]
     assert "BP2" in by_kind["STOPSIGNAL"][0]["practices"]
-    assert any(where.endswith(":10:3") for where in apt["locations"])  # `packages:` in the spec
+    assert any(where.endswith(":11:3") for where in apt["locations"])  # `packages:` in the spec
 
 
 def test_explain_text_shows_the_table(capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")
     code, out, _ = run(capsys, "explain", str(EXAMPLE / "imagespec.yaml"))
     assert code == 0
-    assert "ENTRYPOINT" in out and "BP5 BP6 BP11" in out and "imagespec.yaml:10:3" in out
+    assert "ENTRYPOINT" in out and "BP5 BP6 BP11" in out and "imagespec.yaml:11:3" in out
 
 
 # --- lint ----------------------------------------------------------------------------------

@@ -21,6 +21,13 @@ PROBES = {
     "worker-init": ["--ready-log", "worker ready"],
     # the shell expanded ${PORT}, and exec made c-tool PID 1 (checked by imagespec test)
     "shell-opt-in": ["--ready-log", r"c-tool ready \(uid 65532\): port 8080"],
+    # one example per preset (templates/presets), built from ten-line specs
+    "preset-go": ["--http-port", "8080"],
+    "preset-python": ["--http-port", "8080"],
+    "preset-node": ["--http-port", "8080"],
+    "preset-rust": ["--http-port", "8080"],
+    "preset-java": ["--http-port", "8080"],
+    "preset-c": ["--ready-log", r"preset-c ready \(uid 65532\)"],
 }
 
 

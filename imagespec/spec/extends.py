@@ -1,0 +1,195 @@
+"""`extends`: a spec builds on another spec or a named template, several levels deep.
+
+Works on parsed documents (data + locations), before validation, so an error in an
+inherited field points at the file that wrote it. Rules (documented in the README):
+- maps merge deeply; a child's value replaces the parent's;
+- lists replace by default; `key+: [...]` appends to the parent's list;
+- `key: null` removes an inherited key;
+- `policies` only accumulate (lists union, flags OR, budgets min): an app spec cannot
+  switch off a rule its company template set (BP15);
+- `${{ name }}` in any string is replaced by a `with: {name: value}` given along the
+  chain (the nearest to the app wins) or the `parameters: {name: {default: …}}` some
+  template declared; a name no template declares is an error. The `${{ }}` syntax
+  cannot clash with the shell's `${VAR}`.
+Pure: reading files is the caller's `read` function.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from imagespec.errors import Location, SpecError
+from imagespec.spec.loader import DataPath, Document
+
+_PARAM = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_CONSUMED = ("extends", "with", "parameters")
+MAX_DEPTH = 16
+
+Resolver = Callable[[str, Document], Path]
+Reader = Callable[[Path], Document]
+
+
+def _subtree(locations: dict[DataPath, Location], path: DataPath) -> dict[DataPath, Location]:
+    n = len(path)
+    return {p: loc for p, loc in locations.items() if p[:n] == path}
+
+
+def _drop(locations: dict[DataPath, Location], path: DataPath) -> None:
+    for key in list(_subtree(locations, path)):
+        del locations[key]
+
+
+def merge_policies(parent: Any, child: Any) -> Any:
+    if isinstance(parent, dict) and isinstance(child, dict):
+        out = dict(parent)
+        for key, value in child.items():
+            out[key] = merge_policies(parent[key], value) if key in parent else value
+        return out
+    if isinstance(parent, list) and isinstance(child, list):
+        return parent + [v for v in child if v not in parent]
+    if isinstance(parent, bool) and isinstance(child, bool):
+        return parent or child
+    if isinstance(parent, int) and isinstance(child, int):
+        return min(parent, child)
+    return parent if child is None else child
+
+
+def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Location],
+           child_locs: dict[DataPath, Location]) -> Any:
+    if not (isinstance(parent, dict) and isinstance(child, dict)):
+        _drop(locs, path)
+        locs.update(_subtree(child_locs, path))
+        return child
+    out = dict(parent)
+    for raw_key, value in child.items():
+        append = raw_key.endswith("+")
+        key = raw_key[:-1] if append else raw_key
+        here = (*path, key)
+        if path == () and key == "policies":
+            before = parent.get(key) if isinstance(parent.get(key), dict) else {}
+            out[key] = merge_policies(parent.get(key), value)
+            # a rule's location stays where it was first made strict: that is the file
+            # an app developer has to ask about, not the spec that tried to relax it
+            for p, loc in _subtree(child_locs, (*path, raw_key)).items():
+                rule = p[len(here)] if len(p) > len(here) else None
+                if rule is None or not before.get(rule):
+                    locs[p] = loc
+            continue
+        if append:
+            base = parent.get(key, [])
+            if not isinstance(base, list) or not isinstance(value, list):
+                raise SpecError(f"'{raw_key}' appends to a list, but '{key}' is not one here",
+                                location=child_locs.get((*path, raw_key)), hint=f"write `{key}:` to replace it")
+            out[key] = base + value
+            offset = len(base)
+            for p, loc in _subtree(child_locs, (*path, raw_key)).items():
+                rest = p[len(path) + 1:]
+                if rest and isinstance(rest[0], int):
+                    locs[(*here, rest[0] + offset, *rest[1:])] = loc
+                elif not rest:
+                    locs[here] = loc
+            continue
+        if value is None:
+            out.pop(key, None)
+            _drop(locs, here)
+            continue
+        out[key] = _merge(parent[key], value, here, locs, child_locs) if key in parent else value
+        if key not in parent:
+            locs.update(_subtree(child_locs, here))
+    return out
+
+
+def _substitute(data: Any, values: dict[str, str], path: DataPath, doc: Document) -> Any:
+    if isinstance(data, dict):
+        return {k: _substitute(v, values, (*path, k), doc) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_substitute(v, values, (*path, i), doc) for i, v in enumerate(data)]
+    if isinstance(data, str):
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                raise SpecError(f"template parameter '{name}' has no value", location=doc.location(path),
+                                hint=f"pass it with `with: {{{name}: …}}` in the spec that extends the template")
+            return values[name]
+        return _PARAM.sub(replace, data)
+    return data
+
+
+def _declared(chain: list[Document]) -> dict[str, tuple[str | None, Document]]:
+    """Parameters declared along the chain: name -> (default, declaring document)."""
+    out: dict[str, tuple[str | None, Document]] = {}
+    for doc in reversed(chain):  # the nearest declaration wins
+        declared = doc.data.get("parameters") or {}
+        if not isinstance(declared, dict):
+            raise SpecError("`parameters` maps names to {default, description}", location=doc.location(("parameters",)))
+        for name, spec in declared.items():
+            default = spec.get("default") if isinstance(spec, dict) else spec
+            out[str(name)] = (None if default is None else str(default), doc)
+    return out
+
+
+def _values(chain: list[Document]) -> dict[str, str]:
+    declared = _declared(chain)
+    values = {name: default for name, (default, _) in declared.items() if default is not None}
+    for doc in reversed(chain):  # the app's own `with` is applied last, so it wins
+        given = doc.data.get("with") or {}
+        if not isinstance(given, dict):
+            raise SpecError("`with` maps template parameters to values", location=doc.location(("with",)))
+        for name, value in given.items():
+            if name not in declared:
+                close = difflib.get_close_matches(str(name), list(declared), n=1)
+                raise SpecError(f"no template in the chain has a parameter '{name}'",
+                                location=doc.location(("with", name)),
+                                hint=f"did you mean '{close[0]}'?" if close else
+                                f"declared parameters: {', '.join(declared) or 'none'}")
+            values[str(name)] = str(value)
+    # a default may refer to another parameter (java's build command names main_class)
+    for _ in range(len(values)):
+        expanded = {k: _PARAM.sub(lambda m: values.get(m.group(1), m.group(0)), v) for k, v in values.items()}
+        if expanded == values:
+            break
+        values = expanded
+    return values
+
+
+def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Document]:
+    """[the spec, its parent, its grandparent, …]."""
+    chain = [document]
+    seen = [document.file]
+    while isinstance(chain[-1].data, dict) and chain[-1].data.get("extends") is not None:
+        current = chain[-1]
+        target = current.data["extends"]
+        where = current.location(("extends",))
+        if not isinstance(target, str):
+            raise SpecError("`extends` takes one template name or spec path", location=where)
+        parent = reader(resolver(target, current))
+        if parent.file in seen or len(chain) > MAX_DEPTH:
+            cycle = " -> ".join([*seen, parent.file])
+            raise SpecError(f"`extends` forms a cycle: {cycle}", location=where,
+                            hint="a spec may not extend itself, directly or through others")
+        if not isinstance(parent.data, dict):
+            raise SpecError("an extended spec must be a mapping", location=parent.location(()))
+        seen.append(parent.file)
+        chain.append(parent)
+    return chain
+
+
+def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
+    """The document with its whole `extends` chain merged in (parent first)."""
+    chain = _chain(document, resolver, reader)
+    if len(chain) == 1 and not isinstance(document.data, dict):
+        return document
+    merged: Any = {k: v for k, v in chain[-1].data.items() if k not in _CONSUMED}
+    locations = dict(chain[-1].locations)
+    for child in reversed(chain[:-1]):
+        merged = _merge(merged, {k: v for k, v in child.data.items() if k not in _CONSUMED},
+                        (), locations, child.locations)
+    for key in _CONSUMED:
+        _drop(locations, (key,))
+    merged_doc = Document(data=merged, file=document.file, locations=locations)
+    values = _values(chain)
+    return Document(data=_substitute(merged, values, (), merged_doc), file=document.file, locations=locations)

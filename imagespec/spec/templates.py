@@ -1,0 +1,67 @@
+"""Finding what `extends:` names: a spec path, or a template by name.
+
+Search order for a name: the configuration's `templates:` folders (a company's
+shared repo), every `templates/` folder from the spec's folder up to the repository
+root (the project's own), then imagespec's built-in presets.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+
+from imagespec.errors import SpecError
+from imagespec.spec.catalog import templates_dir
+from imagespec.spec.loader import Document
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def builtin_presets() -> Path:
+    return templates_dir() / "presets"
+
+
+def project_template_dirs(start: Path) -> list[Path]:
+    found = []
+    for folder in (start.resolve(), *start.resolve().parents):
+        candidate = folder / "templates"
+        if candidate.is_dir() and candidate.resolve() != templates_dir().resolve():
+            found.append(candidate)
+        if (folder / ".git").exists():
+            break
+    return found
+
+
+def available(dirs: Sequence[Path]) -> list[str]:
+    return sorted({p.stem for d in dirs if d.is_dir() for p in d.iterdir() if p.suffix in SUFFIXES})
+
+
+class TemplateResolver:
+    """Maps an `extends:` value, seen in a document, to a file."""
+
+    def __init__(self, dirs: Sequence[Path]) -> None:
+        self.dirs = [*dirs, builtin_presets()]
+        self.files: dict[str, Path] = {}  # displayed name -> path, for relative extends
+
+    def remember(self, display: str, path: Path) -> None:
+        self.files[display] = path
+
+    def __call__(self, target: str, current: Document) -> Path:
+        where = current.location(("extends",))
+        if "/" in target or target.endswith(SUFFIXES):
+            origin = self.files.get(current.file, Path(current.file))
+            path = (origin.parent / target).resolve()
+            if not path.is_file():
+                raise SpecError(f"no spec at '{target}'", location=where,
+                                hint="a path is relative to the file that extends it")
+            return path
+        for folder in self.dirs:
+            for suffix in SUFFIXES:
+                path = folder / f"{target}{suffix}"
+                if path.is_file():
+                    return path.resolve()
+        names = available(self.dirs)
+        close = difflib.get_close_matches(target, names, n=1)
+        raise SpecError(f"unknown template '{target}'", location=where,
+                        hint=f"did you mean '{close[0]}'?" if close else f"templates: {', '.join(names)}")

@@ -1,0 +1,161 @@
+"""`extends`: presets and company templates fill the same spec model (issue 3).
+Merge rules, parameters, policies and the one-file catalog repoint, each proven on
+compiled output."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compiler_helpers import REPO, compile_path
+from imagespec.errors import PolicyError, SpecError
+from imagespec.spec.config import load_config
+
+PRESETS = sorted(p.stem for p in (REPO / "templates" / "presets").glob("*.yaml"))
+COMPANY = REPO / "examples" / "company"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def froms(dockerfile: str) -> list[str]:
+    return [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
+
+
+def test_there_is_a_preset_per_ecosystem() -> None:
+    assert {"c", "go", "java", "node", "python", "rust", "service"} <= set(PRESETS)
+
+
+@pytest.mark.parametrize("preset", ["c", "go", "java", "node", "python", "rust"])
+def test_every_preset_compiles_from_a_few_lines(preset: str, tmp_path: Path) -> None:
+    spec = write(tmp_path, "imagespec.yaml", f"extends: {preset}\nname: app\nversion: 1.0.0\n")
+    compiled = compile_path(spec)
+    assert compiled.plan.runtime.uid == 65532  # BP8 by default
+    assert any(line.startswith("ENTRYPOINT [") for line in compiled.dockerfile.splitlines())  # BP2
+    assert len(froms(compiled.dockerfile)) >= 2  # multi-stage: the toolchain stays behind (BP11)
+
+
+def test_maps_merge_lists_replace_plus_appends_null_removes(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", """\
+name: base
+final:
+  from: debian-slim
+  env: {A: "1", B: "2"}
+  ports: [80]
+  writable: [/tmp]
+  healthcheck: {cmd: [/bin/true]}
+  cmd: [sleep, infinity]
+""")
+    spec = write(tmp_path, "app/imagespec.yaml", """\
+extends: ../base.yaml
+name: app
+final:
+  env: {B: "two", C: "3"}
+  ports: [8080]
+  writable+: [/var/cache/app]
+  healthcheck: null
+""")
+    compiled = compile_path(spec)
+    final = compiled.loaded.spec.final
+    assert final.env == {"A": "1", "B": "two", "C": "3"}  # deep merge, child wins
+    assert final.ports == ["8080/tcp"]  # a list replaces
+    assert final.writable == ["/tmp", "/var/cache/app"]  # `+` appends
+    assert final.healthcheck is None and "HEALTHCHECK" not in compiled.dockerfile  # null removes
+    assert compiled.loaded.spec.name == "app"
+
+
+def test_parameters_fill_the_template(tmp_path: Path) -> None:
+    spec = write(tmp_path, "imagespec.yaml", "extends: go\nwith: {package: ./cmd/api, binary: api}\nname: app\n")
+    text = compile_path(spec).dockerfile
+    assert "-o /out/api ./cmd/api" in text and 'ENTRYPOINT ["/usr/local/bin/api"]' in text
+
+
+def test_errors_inside_a_template_point_at_the_template(tmp_path: Path) -> None:
+    write(tmp_path, "templates/broken.yaml", "final:\n  from: debian-slim\n  ports: [99999]\n  cmd: [x]\n")
+    spec = write(tmp_path, "imagespec.yaml", "extends: broken\nname: app\n")
+    with pytest.raises(SpecError) as caught:
+        compile_path(spec)
+    assert caught.value.location.file.endswith("templates/broken.yaml") and caught.value.location.line == 3
+
+
+def test_a_multi_level_chain_and_its_cycle(tmp_path: Path) -> None:
+    write(tmp_path, "templates/level2.yaml", "extends: go\nfinal:\n  ports: [9090]\n")
+    write(tmp_path, "templates/level1.yaml", "extends: level2\nfinal:\n  env: {LEVEL: one}\n")
+    spec = write(tmp_path, "imagespec.yaml", "extends: level1\nname: app\n")
+    text = compile_path(spec).dockerfile
+    assert "EXPOSE 9090" in text and 'LEVEL="one"' in text and "go build" in text
+    write(tmp_path, "templates/level2.yaml", "extends: level1\n")
+    with pytest.raises(SpecError, match=r"cycle: .*level1.yaml -> .*level2.yaml -> .*level1.yaml"):
+        compile_path(spec)
+
+
+def test_configured_template_folders_come_first(tmp_path: Path) -> None:
+    write(tmp_path, "shared/go.yaml", "extends: ../other.yaml\n")  # shadows the built-in `go`
+    write(tmp_path, "other.yaml", "final:\n  from: debian-slim\n  cmd: [/company-app]\n")
+    write(tmp_path, "repo/.imagespec.yaml", "templates: [../shared]\n")
+    spec = write(tmp_path, "repo/app/imagespec.yaml", "extends: go\nname: app\n")
+    assert 'CMD ["/company-app"]' in compile_path(spec).dockerfile
+
+
+def test_policies_accumulate_and_cannot_be_switched_off(tmp_path: Path) -> None:
+    write(tmp_path, "templates/strict.yaml", "policies:\n  non_root: true\n  required_labels: [com.example.team]\n")
+    spec = write(tmp_path, "imagespec.yaml", """\
+extends: strict
+name: app
+policies:
+  non_root: false
+final:
+  from: debian-slim
+  labels: {com.example.team: x}
+  user: {uid: 0, root_reason: "needs port 80"}
+  cmd: [sleep, infinity]
+""")
+    with pytest.raises(PolicyError) as caught:
+        compile_path(spec)
+    error = caught.value
+    assert "non_root" in error.message and "templates/strict.yaml:2:3" in error.message  # where the rule lives
+    assert error.location.line == 8  # the `user:` line that breaks it
+    assert error.exit_code == 2
+
+
+@pytest.mark.parametrize(("policy", "final", "words"), [
+    ("allowed_registries: [registry.example.com]", "from: debian-slim", "not from an allowed registry"),
+    ("required_labels: [com.example.team]", "from: debian-slim", "needs the label 'com.example.team'"),
+    ("forbidden_packages: [curl]", "from: debian-slim\n  packages: [curl]", "'curl' is forbidden"),
+    ("no_shell: true", "from: debian-slim", "has a shell"),
+])
+def test_each_policy_rule(tmp_path: Path, policy: str, final: str, words: str) -> None:
+    write(tmp_path, ".imagespec.yaml", f"policies:\n  {policy}\n")
+    spec = write(tmp_path, "imagespec.yaml", f"name: app\nfinal:\n  {final}\n  cmd: [sleep, infinity]\n")
+    with pytest.raises(PolicyError, match=words) as caught:
+        compile_path(spec)
+    assert ".imagespec.yaml:2:3" in caught.value.message  # the configuration that set the rule
+
+
+def test_company_apps_follow_the_company_template() -> None:
+    for app in ("billing", "search"):
+        compiled = compile_path(COMPANY / app / "imagespec.yaml")
+        assert all(ref.startswith("registry.example.com/") for ref in froms(compiled.dockerfile))
+        assert 'com.example.owner="platform-team"' in compiled.dockerfile
+        assert compiled.plan.final.base.has_shell is False
+
+
+def test_one_catalog_file_repoints_every_image(tmp_path: Path) -> None:
+    company = tmp_path / "company"
+    shutil.copytree(COMPANY, company)
+    before = {app: froms(compile_path(company / app / "imagespec.yaml").dockerfile) for app in ("billing", "search")}
+    config = company / ".imagespec.yaml"
+    config.write_text(config.read_text().replace("registry.example.com/base/", "registry.example.com/base-v2/"))
+    after = {app: froms(compile_path(company / app / "imagespec.yaml").dockerfile) for app in ("billing", "search")}
+    for app in before:
+        changed = [(b, a) for b, a in zip(before[app], after[app]) if b != a]
+        image_refs = [b for b in before[app] if not b.startswith("imagespec-")]
+        assert len(changed) == len(image_refs) > 0, (before[app], after[app])
+        assert all(a.startswith("registry.example.com/base-v2/") for _, a in changed)
+    assert load_config(start=company).path == config
