@@ -9,7 +9,10 @@ fn main() {
     let listener = TcpListener::bind(&addr).expect("bind");
     println!("preset-rust listening on {addr}");
     for stream in listener.incoming() {
-        let Ok(mut stream) = stream else { continue };
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(_) => continue,
+        };
         let mut buf = [0u8; 1024];
         let _ = stream.read(&mut buf);
         let body = "hello from preset-rust\n";
