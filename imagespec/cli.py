@@ -198,7 +198,10 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
         for tag in result.tags:
             click.echo(tag)
     if run_verify:
-        _verify(compiled, result.tags[0] if result.tags else result.image_id, fmt)
+        from imagespec.compiler import effective_policies
+
+        _verify(compiled, result.tags[0] if result.tags else result.image_id, fmt,
+                size_budget=effective_policies(compiled.loaded, config).size_budget)
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -225,7 +228,8 @@ def _verify(compiled, image: str, fmt: str, **options) -> None:
 @click.option("--image", default=None, help="Image to test (default: the spec's first tag).")
 @click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
 @click.option("--ready-log", default=None, help="A regex the container's log must show.")
-@click.option("--size-budget", type=int, default=None, help="Largest allowed image size in bytes.")
+@click.option("--size-budget", type=int, default=None,
+              help="Largest allowed image size in bytes (default: the policies' size_budget).")
 @FORMAT
 @CONFIG
 def test_command(spec: Path, image: str | None, http_port: int | None, ready_log: str | None,
@@ -233,9 +237,12 @@ def test_command(spec: Path, image: str | None, http_port: int | None, ready_log
     """Verify a built image against SPEC: non-root, PID 1, clean stop, read-only root, no shell where none belongs."""
     from imagespec import pipeline
 
-    compiled, _ = _compile_one(spec, config_path)
+    from imagespec.compiler import effective_policies
+
+    compiled, config = _compile_one(spec, config_path)
     target = image or pipeline.references(compiled, pipeline.BuildRequest())[0]
-    _verify(compiled, target, fmt, http_port=http_port, ready_log=ready_log, size_budget=size_budget)
+    budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
+    _verify(compiled, target, fmt, http_port=http_port, ready_log=ready_log, size_budget=budget)
 
 
 def _one_line(text: str) -> str:

@@ -91,3 +91,22 @@ def test_worker_init_reaps_orphans(built) -> None:
         assert pid1 == "/usr/bin/tini"
     finally:
         docker("rm", "-f", name, check=False)
+
+
+@pytest.mark.engine
+def test_a_policy_size_budget_is_checked_by_imagespec_test(built, tmp_path) -> None:
+    """`policies.size_budget` (BP7): the go-hello image is a few MB, so 1MB must fail
+    and 50MB pass, with the size check named in the report."""
+    import shutil
+
+    app = tmp_path / "go-hello"
+    shutil.copytree(EXAMPLES / "go-hello", app)
+    summary = built(app / "imagespec.yaml")
+    spec = app / "imagespec.yaml"
+    for budget, code in (("1MB", 1), ("50MB", 0)):
+        spec.write_text(spec.read_text().split("\npolicies:")[0] + f"\npolicies:\n  size_budget: {budget}\n")
+        result = imagespec("test", "--config", str(LOCAL_CONFIG), "--image", summary["tags"][0], "--format", "json",
+                           "--http-port", "8080", str(spec))
+        assert result.returncode == code, result.stdout[-2000:] + result.stderr[-2000:]
+        checks = {c["name"]: c["ok"] for c in json.loads(result.stdout)["checks"]}
+        assert any(name.startswith("size") for name in checks), checks
