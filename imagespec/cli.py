@@ -174,11 +174,13 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 @click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="CA bundle mounted into download steps as a BuildKit secret (TLS proxies). "
                    "Default: $IMAGESPEC_CA_BUNDLE, then the configuration's build.ca_bundle.")
+@click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
+              help="A build secret the spec declares in `secrets` (repeatable).")
 @click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
 @FORMAT
 @CONFIG
 def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: str, ca_bundle: Path | None, run_verify: bool, fmt: str,
+          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
           config_path: Path | None) -> None:
     """Generate SPEC in memory and build it with BuildKit; tag per the spec (BP14), optionally push."""
     from imagespec import pipeline
@@ -187,7 +189,7 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     request = pipeline.BuildRequest(tags=tags, build_args=tuple(_pair(a) for a in build_args), target=target,
                                     no_cache=no_cache, push=push, force=force,
                                     progress="json" if fmt == "json" and progress == "auto" else progress,
-                                    ca_bundle=ca_bundle)
+                                    ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
     result, pushed = pipeline.build(compiled, request, config.build, on_status=lambda s: click.echo(s, err=True))
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": pushed}
@@ -202,6 +204,16 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
 
         _verify(compiled, result.tags[0] if result.tags else result.image_id, fmt,
                 size_budget=effective_policies(compiled.loaded, config).size_budget)
+
+
+def _secret(text: str) -> tuple[str, Path]:
+    fields = dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+    if set(fields) != {"id", "src"}:
+        raise SpecError(f"--secret {text!r} must be id=ID,src=FILE")
+    path = Path(fields["src"])
+    if not path.is_file():
+        raise SpecError(f"--secret {fields['id']}: {path} is not a file")
+    return fields["id"], path
 
 
 def _pair(text: str) -> tuple[str, str]:

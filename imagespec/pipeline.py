@@ -32,6 +32,7 @@ class BuildRequest:
     force: bool = False
     progress: str = "auto"
     ca_bundle: Path | None = None
+    secrets: tuple[tuple[str, Path], ...] = ()  # --secret id=ID,src=FILE
     network: str | None = None
     backend: str = "auto"
 
@@ -55,6 +56,41 @@ def ca_bundle(request: BuildRequest, config_build: dict) -> Path | None:
     """The CA bundle for download steps: option, then $IMAGESPEC_CA_BUNDLE, then config."""
     chosen = request.ca_bundle or os.environ.get(CA_ENV) or config_build.get("ca_bundle")
     return Path(str(chosen)) if chosen else None
+
+
+def _optional_str(config_build: dict, key: str) -> str | None:
+    value = config_build.get(key)
+    return None if value is None else str(value)
+
+
+def _extra_args(config_build: dict) -> tuple[str, ...]:
+    """Engine-specific flags from the configuration (e.g. --allow, --cache-from), never the spec."""
+    value = config_build.get("extra_args") or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError("configuration `build.extra_args` must be a list of strings")
+    return tuple(value)
+
+
+def build_secrets(compiled: Compiled, request: BuildRequest, config_build: dict) -> list[tuple[str, Path]]:
+    """Sources for the spec's declared secrets: --secret first, then the configuration's
+    `build.secrets: {id: file}`. A declared secret with no source is left out: its steps
+    run without it, as on a machine that does not need it."""
+    declared = [s.id for s in compiled.loaded.spec.secrets]
+    given = dict(request.secrets)
+    for secret_id in given:
+        if secret_id not in declared and secret_id != SECRET_ID:
+            raise SpecError(f"--secret {secret_id}: the spec declares no such secret",
+                            location=compiled.loaded.document.location(("secrets",)),
+                            hint=f"declared: {', '.join(declared) or 'none'}; add `secrets: [{{id: {secret_id}}}]`")
+    configured = config_build.get("secrets") or {}
+    if not isinstance(configured, dict):
+        raise SpecError("configuration `build.secrets` maps secret ids to files")
+    chosen = []
+    for secret_id in declared:
+        source = given.get(secret_id) or configured.get(secret_id)
+        if source:
+            chosen.append((secret_id, Path(str(source))))
+    return chosen
 
 
 def _labels(compiled: Compiled, revision: str | None) -> dict[str, str]:
@@ -87,14 +123,15 @@ def build(compiled: Compiled, request: BuildRequest, config_build: dict,
     from imagespec.build import BuildOptions, Secret, get_backend, git_short_sha, push_tags
 
     tags = references(compiled, request)
-    secrets = ()
+    secrets = tuple(Secret(secret_id, path) for secret_id, path in build_secrets(compiled, request, config_build))
     bundle = ca_bundle(request, config_build)
     if bundle is not None:
-        secrets = (Secret(SECRET_ID, bundle, optional=False),)
+        secrets = (Secret(SECRET_ID, bundle, optional=False), *secrets)
     revision = git_short_sha(compiled.loaded.folder, mark_dirty=False)
     options = BuildOptions(tags=tags, build_args=dict(request.build_args), target=request.target,
                            no_cache=request.no_cache, network=request.network or str(config_build.get("network", "host")),
-                           secrets=secrets, labels=_labels(compiled, revision), progress=request.progress)
+                           secrets=secrets, labels=_labels(compiled, revision), progress=request.progress,
+                           builder=_optional_str(config_build, "builder"), extra_args=_extra_args(config_build))
     try:
         result = get_backend(request.backend).build(compiled.dockerfile, compiled.loaded.context, options)
     except BuildFailed as failure:

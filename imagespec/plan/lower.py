@@ -250,4 +250,5 @@ def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
         helper = final_base
     return p.Plan(name=spec.name, stages=(*stages.values(), final_stage), runtime=runtime,
                   features=frozenset(spec.features), identity=_identity(spec, final_base),
-                  dockerignore=dockerignore_for(spec), helper_base=helper)
+                  dockerignore=dockerignore_for(spec), helper_base=helper,
+                  secrets=tuple((x.id, x.env, x.target) for x in spec.secrets))

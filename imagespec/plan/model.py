@@ -47,6 +47,7 @@ class Mount:
     kind: str  # cache | secret
     target: str
     id: str | None = None
+    default_target: bool = True  # secrets: mounted at /run/secrets/ID, so no target= flag
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +59,11 @@ class Shell(Instruction):
 class Run(Instruction):
     commands: tuple[str, ...]
     mounts: tuple[Mount, ...] = ()
-    # secret-backed environment for this step only, exported when the secret exists
+    # secret-backed environment for this step only, exported when the secret exists:
+    # (variable, file) pairs point a variable at the file; `secret_values` export the
+    # file's content (a token, an index URL)
     secret_env: tuple[tuple[str, str], ...] = ()
+    secret_values: tuple[tuple[str, str], ...] = ()
     # hadolint rules this step deliberately breaks, each with its reason
     ignores: tuple[tuple[str, str], ...] = ()
     mergeable: bool = True
@@ -191,6 +195,7 @@ class Plan:
     # the image a helper stage (passwd, tini, writable dirs) can start from: the first
     # build base with a shell and a package manager; None when the spec has none
     helper_base: Base | None = None
+    secrets: tuple[tuple[str, str | None, str | None], ...] = ()  # (id, env, target) from the spec
 
     @property
     def final(self) -> Stage:

@@ -32,16 +32,21 @@ class RunBody:
 def _mount_flag(mount: p.Mount) -> str:
     if mount.kind == "secret":
         # no `required`: an absent secret is not mounted, so the file builds anywhere
-        return f"--mount=type=secret,id={mount.id}"
+        target = "" if mount.default_target else f",target={mount.target}"
+        return f"--mount=type=secret,id={mount.id}{target}"
     return f"--mount=type=cache,target={mount.target}"
 
 
 def _secret_prelude(run: p.Run) -> tuple[str, ...]:
-    if not run.secret_env:
-        return ()
-    target = f"/run/secrets/{SECRET_ID}"
-    exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
-    return (f"if [ -f {target} ]; then export {exports}; fi",)
+    lines = []
+    if run.secret_env:
+        target = f"/run/secrets/{SECRET_ID}"
+        exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
+        lines.append(f"if [ -f {target} ]; then export {exports}; fi")
+    for env, path in run.secret_values:
+        lines.append(f'if [ -f {path} ]; then {env}="$(cat {path})" && export {env}; fi')
+    # one command: it runs first and unwrapped, so its exports reach the commands after it
+    return (" && ".join(lines),) if lines else ()
 
 
 def run_body(run: p.Run, stage: p.Stage, features: frozenset[str]) -> RunBody:

@@ -231,6 +231,16 @@ class Policies(Model):
         None, description="Largest final image, checked by `imagespec test` (e.g. 25MB).")
 
 
+class BuildSecret(Model):
+    """A BuildKit secret mounted into the steps that download (dependency installs):
+    a private index URL, a token, an .npmrc. It never lands in a layer or the history;
+    `imagespec build --secret id=ID,src=FILE` (or the configuration) supplies it."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    env: EnvKey | None = Field(None, description="Export the secret's content as this variable for the step.")
+    target: MountTarget | None = Field(None, description="Mount the file here (default /run/secrets/ID).")
+
+
 class Parameter(Model):
     default: Line | None = None
     description: Line | None = None
@@ -246,6 +256,8 @@ class Spec(Model):
         default_factory=dict, alias="with", description="Values for the `${{ name }}` parameters of the templates.")
     parameters: dict[str, Parameter] = Field(default_factory=dict, description="(templates) parameters they take.")
     policies: Policies = Field(default_factory=Policies)
+    secrets: list[BuildSecret] = Field(default_factory=list,
+                                       description="Build secrets for download steps (besides the CA bundle).")
     name: ImageName
     description: Line | None = None
     version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,127}$")] | None = None
@@ -265,5 +277,5 @@ class Spec(Model):
     final: Final
 
 
-__all__ = ["Artifact", "Dependencies", "Final", "Healthcheck", "Image", "Parameter", "Policies", "Spec", "Stage",
+__all__ = ["Artifact", "BuildSecret", "Dependencies", "Final", "Healthcheck", "Image", "Parameter", "Policies", "Spec", "Stage",
            "TagPolicy", "User"]
