@@ -29,7 +29,7 @@ def froms(dockerfile: str) -> list[str]:
 
 
 def test_there_is_a_preset_per_ecosystem() -> None:
-    assert {"c", "go", "java", "node", "python", "rust", "service"} <= set(PRESETS)
+    assert {"c", "go", "java", "node", "node-pnpm", "python", "rust", "service"} <= set(PRESETS)
 
 
 @pytest.mark.parametrize("preset", ["c", "go", "java", "node", "python", "rust"])

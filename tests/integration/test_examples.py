@@ -25,6 +25,7 @@ PROBES = {
     "preset-go": ["--http-port", "8080"],
     "preset-python": ["--http-port", "8080"],
     "preset-node": ["--http-port", "8080"],
+    "preset-node-pnpm": ["--http-port", "8080"],
     "preset-rust": ["--http-port", "8080"],
     "preset-java": ["--http-port", "8080"],
     "preset-c": ["--ready-log", r"preset-c ready \(uid 65532\)"],
