@@ -131,7 +131,8 @@ def build(compiled: Compiled, request: BuildRequest, config_build: dict,
     options = BuildOptions(tags=tags, build_args=dict(request.build_args), target=request.target,
                            no_cache=request.no_cache, network=request.network or str(config_build.get("network", "host")),
                            secrets=secrets, labels=_labels(compiled, revision), progress=request.progress,
-                           builder=_optional_str(config_build, "builder"), extra_args=_extra_args(config_build))
+                           builder=_optional_str(config_build, "builder"), extra_args=_extra_args(config_build),
+                           dockerignore=compiled.dockerignore)
     try:
         result = get_backend(request.backend).build(compiled.dockerfile, compiled.loaded.context, options)
     except BuildFailed as failure:

@@ -67,6 +67,9 @@ class BuildOptions:
     progress: ProgressMode = "auto"
     extra_args: tuple[str, ...] = ()
     builder: str | None = None
+    #: The .dockerignore for this Dockerfile; written beside it as Dockerfile.dockerignore,
+    #: which BuildKit reads before the context's own .dockerignore. None: the context's.
+    dockerignore: str | None = None
 
     def __post_init__(self) -> None:
         # Freeze the mappings too: options are shared between the display and the backend.

@@ -112,6 +112,8 @@ class BuildKitCLIBackend:
         with _outside(context) as scratch:
             dockerfile_path = scratch / "Dockerfile"  # named so errors read "Dockerfile:12"
             dockerfile_path.write_text(dockerfile, encoding="utf-8")
+            if options.dockerignore is not None:
+                (scratch / "Dockerfile.dockerignore").write_text(options.dockerignore, encoding="utf-8")
             iidfile = scratch / "iid"
             argv, env = self.command(dockerfile_path, context, options, iidfile)
             parser = RawJsonParser() if self.cli.rawjson else PlainParser()

@@ -49,6 +49,7 @@ class Observation:
     stop_elapsed_s: float | None = None
     stop_exit_code: int | None = None
     logs_tail: str = ""
+    zombies: list[int] | None = None  # pids in state Z below PID 1; None when not observable
 
 
 def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, *, stop_timeout: int) -> Observation:
@@ -78,6 +79,7 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
         state = container.attrs["State"]
         if state.get("Running"):
             seen.pid1, seen.children, seen.passwd = _processes(container, int(state["Pid"]))
+            seen.zombies = _zombies(int(state["Pid"]))
             began = time.monotonic()
             with engine_errors(f"stop {name}"):
                 container.stop(timeout=stop_timeout)
@@ -153,6 +155,34 @@ def _processes(container: docker.models.containers.Container, pid: int) -> tuple
             passwd = ""
         return pid1, children, passwd
     return _from_top(container)
+
+
+def _zombies(pid: int) -> list[int] | None:
+    """Descendants of the container's PID 1 that died and were never reaped (BP3).
+    Sampled twice, a second apart: a zombie that its parent reaps at once is not one."""
+    proc = Path("/proc")
+    if not pid or not (proc / str(pid)).exists():
+        return None
+
+    def sample() -> set[int]:
+        found, todo = set(), [pid]
+        while todo:
+            current = todo.pop()
+            for child in _children(proc, current):
+                try:
+                    state = (child / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                except OSError:
+                    continue
+                if state == "Z":
+                    found.add(int(child.name))
+                todo.append(int(child.name))
+        return found
+
+    first = sample()
+    if not first:
+        return []
+    time.sleep(1.0)
+    return sorted(first & sample())
 
 
 def _read_process(path: Path) -> Process | None:

@@ -33,6 +33,7 @@ from imagespec.build.verify_checks import (
     check_processes,
     check_size,
     check_stop,
+    check_zombies,
     parse_passwd,
 )
 from imagespec.build.verify_model import CheckResult, Expectations, Report
@@ -89,6 +90,8 @@ def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int) -> list
         results.append(CheckResult("ready", seen.ready[0], seen.ready[1], None))
     if seen.pid1 is not None:
         results += check_processes(seen.pid1, seen.children, exp, parse_passwd(seen.passwd))
+        if seen.zombies is not None:
+            results.append(check_zombies(seen.zombies, exp.init))
     elif one_shot:
         results += [
             CheckResult(name, True, "skipped: the program exited before it could be observed", bp, skipped=True)

@@ -217,6 +217,14 @@ def check_processes(
     return results
 
 
+def check_zombies(zombies: list[int], init: bool) -> CheckResult:
+    """BP3: children that exit must be reaped; a zombie that stays is a PID 1 that does not."""
+    if not zombies:
+        return CheckResult("zombies-reaped", True, "no unreaped child processes", "BP3")
+    hint = "" if init else "; set `init: true` so tini reaps them"
+    return CheckResult("zombies-reaped", False, f"{len(zombies)} zombie process(es) stay unreaped{hint}", "BP3")
+
+
 def check_stop(elapsed_s: float, exit_code: int | None, max_s: float, timeout_s: int) -> CheckResult:
     killed = exit_code == 137
     ok = elapsed_s < max_s and not killed

@@ -148,3 +148,13 @@ def test_a_script_that_is_the_declared_program_is_the_application() -> None:
     wrapper = Process(7, ("/bin/sh", "-c", "/usr/local/bin/worker.sh"), 65532, 65532)
     assert by_name(check_processes(tini, [script], exp, passwd))["pid1-app"].ok
     assert not by_name(check_processes(tini, [wrapper], exp, passwd))["pid1-app"].ok
+
+
+def test_zombie_check() -> None:
+    """BP3: unreaped children fail, and the hint names the fix only when there is no init."""
+    from imagespec.build.verify_checks import check_zombies
+
+    assert check_zombies([], init=False).ok
+    failing = check_zombies([41, 42], init=False)
+    assert not failing.ok and "2 zombie" in failing.detail and "init: true" in failing.detail
+    assert "init: true" not in check_zombies([41], init=True).detail
