@@ -43,6 +43,9 @@ class Document:
         return Location(self.file)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _mark(file: str, node: yaml.Node) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -55,7 +58,7 @@ def _text(node: yaml.ScalarNode, file: str) -> str:
     if "\x00" in value:
         raise SpecError("a NUL character cannot be written into a Dockerfile", location=_mark(file, node),
                         hint="remove the \\0 / \\x00 escape")
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if _SURROGATE.search(value):
         # a pair written as two \\u escapes (JSON style) is one character; only halves are wrong
         try:
             value = value.encode("utf-16", "surrogatepass").decode("utf-16")
