@@ -227,7 +227,10 @@ def _verify(compiled, image: str, fmt: str, **options) -> None:
     from imagespec import pipeline
     from imagespec.build import verify
 
-    report = verify(image, pipeline.expectations(compiled, **options))
+    _report_verification(verify(image, pipeline.expectations(compiled, **options)), fmt)
+
+
+def _report_verification(report, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
     else:
@@ -236,7 +239,7 @@ def _verify(compiled, image: str, fmt: str, **options) -> None:
 
 
 @cli.command("test")
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("target", metavar="SPEC|IMAGE")
 @click.option("--image", default=None, help="Image to test (default: the spec's first tag).")
 @click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
 @click.option("--ready-log", default=None, help="A regex the container's log must show.")
@@ -244,17 +247,33 @@ def _verify(compiled, image: str, fmt: str, **options) -> None:
               help="Largest allowed image size in bytes (default: the policies' size_budget).")
 @FORMAT
 @CONFIG
-def test_command(spec: Path, image: str | None, http_port: int | None, ready_log: str | None,
+def test_command(target: str, image: str | None, http_port: int | None, ready_log: str | None,
                  size_budget: int | None, fmt: str, config_path: Path | None) -> None:
-    """Verify a built image against SPEC: non-root, PID 1, clean stop, read-only root, no shell where none belongs."""
+    """Verify a built image against SPEC (or, given an IMAGE, against what its config and
+    labels declare): non-root, PID 1, no zombies, clean stop, read-only root, no shell
+    where none belongs."""
     from imagespec import pipeline
 
+    options = {"http_port": http_port, "ready_log": ready_log}
+    spec = Path(target)
+    if not spec.is_file():
+        if spec.suffix in (".yaml", ".yml") or image:
+            raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
+        _verify_image(target, fmt, size_budget=size_budget, **options)
+        return
     from imagespec.compiler import effective_policies
 
     compiled, config = _compile_one(spec, config_path)
-    target = image or pipeline.references(compiled, pipeline.BuildRequest())[0]
+    reference = image or pipeline.references(compiled, pipeline.BuildRequest())[0]
     budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
-    _verify(compiled, target, fmt, http_port=http_port, ready_log=ready_log, size_budget=budget)
+    _verify(compiled, reference, fmt, size_budget=budget, **options)
+
+
+def _verify_image(reference: str, fmt: str, **options) -> None:
+    from imagespec import pipeline
+    from imagespec.build import verify
+
+    _report_verification(verify(reference, pipeline.expectations_from_image(reference, **options)), fmt)
 
 
 def _one_line(text: str) -> str:

@@ -190,8 +190,23 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
                         size_budget_bytes=size_budget, http_port=http_port, ready_log=ready_log)
 
 
-def tag_for_test(compiled: Compiled, request: BuildRequest) -> str:
-    return references(compiled, request)[0]
+def expectations_from_image(reference: str, *, http_port: int | None = None, ready_log: str | None = None,
+                            size_budget: int | None = None):
+    """Expectations for an image without its spec: what its own config and labels declare.
+    Any non-root user (BP8); tini when the entrypoint starts with it (BP3); tmpfs for the
+    directories the `io.imagespec.writable` label names (BP9)."""
+    from imagespec.build import Expectations, connect
+    from imagespec.build.engine import engine_errors
+    from imagespec.plan.passes.prepare_writable_dirs import LABEL
+
+    with engine_errors(f"inspect {reference}"):
+        config = connect().images.get(reference).attrs.get("Config") or {}
+    labels = config.get("Labels") or {}
+    entrypoint = tuple(config.get("Entrypoint") or ())
+    writable = tuple(d for d in (labels.get(LABEL) or "").split(",") if d)
+    init = bool(entrypoint) and entrypoint[0].rsplit("/", 1)[-1] in ("tini", "tini-static", "docker-init")
+    return Expectations(user=None, writable=writable, init=init, http_port=http_port, ready_log=ready_log,
+                        size_budget_bytes=size_budget)
 
 
 __all__ = ["BuildRequest", "build", "expectations", "references", "repository"]

@@ -115,3 +115,28 @@ def test_a_policy_size_budget_is_checked_by_imagespec_test(built, tmp_path) -> N
         assert result.returncode == code, result.stdout[-2000:] + result.stderr[-2000:]
         checks = {c["name"]: c["ok"] for c in json.loads(result.stdout)["checks"]}
         assert any(name.startswith("size") for name in checks), checks
+
+
+ROOT_SPEC = """\
+name: imagespec-it-root
+tags: {git_sha: false, semver: false, extra: [test]}
+final:
+  from: debian-slim
+  user: {uid: 0, root_reason: "a test of the check"}
+  cmd: [sleep, infinity]
+"""
+
+
+@pytest.mark.engine
+def test_imagespec_test_takes_an_image_reference_alone(built, tmp_path) -> None:
+    """Without a spec, the image's own config and labels are the expectations: a good
+    image passes, a root one fails the user check (BP8)."""
+    good = built(EXAMPLES / "go-hello" / "imagespec.yaml")["tags"][0]
+    result = imagespec("test", "--format", "json", "--http-port", "8080", good)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-1000:]
+    (tmp_path / "imagespec.yaml").write_text(ROOT_SPEC)
+    root = built(tmp_path / "imagespec.yaml")["tags"][0]
+    result = imagespec("test", "--format", "json", root)
+    assert result.returncode == 1
+    failed = {c["name"] for c in json.loads(result.stdout)["checks"] if not c["ok"]}
+    assert "process-user" in failed, failed
