@@ -73,7 +73,7 @@ def _path_list(paths: tuple[str, ...]) -> str:
     return " ".join(paths)
 
 
-def copy_args(copy: p.Copy, features: frozenset[str]) -> str:
+def copy_flags(copy: p.Copy, features: frozenset[str]) -> tuple[str, ...]:
     flags = []
     if copy.from_stage:
         flags.append(f"--from={copy.from_stage}")
@@ -83,7 +83,11 @@ def copy_args(copy: p.Copy, features: frozenset[str]) -> str:
         flags.append(f"--chmod={copy.chmod}")
     if copy.link or ("copy-link" in features and copy.from_stage):
         flags.append("--link")
-    return " ".join((*flags, _path_list((*copy.sources, copy.dest))))
+    return tuple(flags)
+
+
+def copy_args(copy: p.Copy, features: frozenset[str]) -> str:
+    return " ".join((*copy_flags(copy, features), _path_list((*copy.sources, copy.dest))))
 
 
 def _expose_port(port: str) -> str:

@@ -18,6 +18,7 @@ import dockerfile
 
 from imagespec.compiler import Compiled, compile_spec
 from imagespec.plan import model as p
+from imagespec.render.dockerfile import copy_flags
 from imagespec.spec.config import Config, load_config
 from imagespec.spec.load import load_spec, load_spec_text
 
@@ -144,16 +145,8 @@ def _check_pairs(command: dockerfile.Command, items: tuple[tuple[str, str], ...]
 
 
 def _check_copy(command: dockerfile.Command, copy: p.Copy, features: frozenset[str]) -> None:
-    flags = []
-    if copy.from_stage:
-        flags.append(f"--from={copy.from_stage}")
-    if copy.chown:
-        flags.append(f"--chown={copy.chown}")
-    if copy.chmod:
-        flags.append(f"--chmod={copy.chmod}")
-    if copy.link or ("copy-link" in features and copy.from_stage):
-        flags.append("--link")
-    assert command.flags == tuple(flags), command.original
+    # the flags the renderer meant, as BuildKit's parser reads them back
+    assert command.flags == copy_flags(copy, features), command.original
     assert command.value == (*copy.sources, copy.dest), command.original
     assert all(map(_literal_word, command.value)), command.original
 
