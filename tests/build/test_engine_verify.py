@@ -41,7 +41,7 @@ def test_good_image_passes_every_check(client, app_images: dict[str, str]) -> No
     assert report.names() == [
         "config-user", "config-exec-form", "config-entrypoint", "config-cmd", "config-ports", "size-budget",
         "no-shell", "no-package-manager", "no-sudo",
-        "runs-read-only", "ready", "pid1-app", "process-user", "stop-graceful",
+        "runs-read-only", "ready", "pid1-app", "process-user", "zombies-reaped", "stop-graceful",
     ]
     assert "uid 65532" in report["process-user"].detail
     assert report["pid1-app"].detail == "PID 1 is '/app'"
