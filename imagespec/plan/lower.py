@@ -115,7 +115,7 @@ def _covered(path: str, artifacts: tuple[str, ...]) -> bool:
     return any(path == a.rstrip("/") or path.startswith(a.rstrip("/") + "/") for a in artifacts)
 
 
-def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage], runtime_owner: str) -> tuple[list, dict[str, list]]:
+def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list, dict[str, list]]:
     copies: list[p.Instruction] = []
     chmods: dict[str, list[p.Instruction]] = {}
     chmod_flag = "copy-chmod" in spec.features
@@ -232,7 +232,7 @@ def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
     final = spec.final
     final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
     user = final.user or s.User(uid=final_base.provided_user or s.NONROOT_UID)
-    copies, chmods = _lower_artifacts(spec, stages, f"{user.uid}")
+    copies, chmods = _lower_artifacts(spec, stages)
     for stage_name, runs in chmods.items():
         stages[stage_name] = stages[stage_name].with_instructions(*runs)
     steps = [*_install(final_base, final.packages, ("final", "packages"), ("BP5", "BP6", "BP11")),

@@ -68,7 +68,7 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None) -> C
     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
         raise SpecError("`templates` lists folders of templates", location=document.location(("templates",)))
     templates = tuple((path.parent / folder).resolve() for folder in folders)
-    for folder, where in zip(templates, range(len(templates))):
+    for where, folder in enumerate(templates):
         if not folder.is_dir():
             raise SpecError(f"template folder {folder} does not exist", location=document.location(("templates", where)))
     return Config(builtin_catalog().merged(entries_from(document)), path, dict(build), templates, document)

@@ -119,6 +119,11 @@ def _substitute(data: Any, values: dict[str, str], path: DataPath, doc: Document
     return data
 
 
+def _expand(text: str, values: dict[str, str]) -> str:
+    """One round of `${{ name }}` replacement; unknown names stay for the next round."""
+    return _PARAM.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
 def _declared(chain: list[Document]) -> dict[str, tuple[str | None, Document]]:
     """Parameters declared along the chain: name -> (default, declaring document)."""
     out: dict[str, tuple[str | None, Document]] = {}
@@ -149,7 +154,7 @@ def _values(chain: list[Document]) -> dict[str, str]:
             values[str(name)] = str(value)
     # a default may refer to another parameter (java's build command names main_class)
     for _ in range(len(values)):
-        expanded = {k: _PARAM.sub(lambda m: values.get(m.group(1), m.group(0)), v) for k, v in values.items()}
+        expanded = {k: _expand(v, values) for k, v in values.items()}
         if expanded == values:
             break
         values = expanded
