@@ -380,12 +380,17 @@ class Bench:
             "python -c pass": [sys.executable, "-c", "pass"],
             "python -c 'import pydantic'": [sys.executable, "-c", "import pydantic"],
         }
-        shim = shutil.which("imagespec")
+        # What a user's shell finds first elsewhere on PATH (pyenv's shims, say: `pyenv exec`
+        # puts the interpreter's own bin directory first while this script runs).
+        here = Path(sys.executable).parent.resolve()
+        elsewhere = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                                    if d and Path(d).resolve() != here)
+        shim = shutil.which("imagespec", path=elsewhere)
         if shim and Path(shim).resolve() != Path(self.exe).resolve():
-            commands["imagespec generate (PATH: " + shim + ")"] = [shim, "generate", spec, "-o", "-"]
-        python_on_path = shutil.which("python3")
+            commands[f"imagespec generate (PATH: {shim})"] = [shim, "generate", spec, "-o", "-"]
+        python_on_path = shutil.which("python3", path=elsewhere)
         if python_on_path and Path(python_on_path).resolve() != Path(sys.executable).resolve():
-            commands["python3 -c pass (PATH: " + python_on_path + ")"] = [python_on_path, "-c", "pass"]
+            commands[f"python3 -c pass (PATH: {python_on_path})"] = [python_on_path, "-c", "pass"]
         times: dict[str, list[float]] = {k: [] for k in commands}
         for _ in range(repeats):
             for key, cmd in commands.items():  # interleaved
@@ -619,6 +624,11 @@ def fmt_s(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def times_x(ratio: float) -> str:
+    """A size ratio; four decimals when it is within 0.5% of 1, where two would read as a tie."""
+    return f"{ratio:.4f}×" if abs(ratio - 1) < 0.005 else f"{ratio:.2f}×"
+
+
 def fmt_ratio(value: float | None, base: float | None) -> str:
     if value is None or not base:
         return ""
@@ -629,7 +639,7 @@ def render_markdown(result: dict) -> str:
     m = result["machine"]
     buildx = m["buildx"].split(" ")[-1] if m["buildx"] else "?"
     intro = (f"Measured {m['date_utc']} by `{result['command']}` ({result['options']['runs']} run(s) per app; "
-             "timings are medians, variants interleaved per step).")
+             "timings are medians; within a run the variants take turns, in an order rotated from run to run).")
     machine = (f"Machine: {m['nproc']} cores ({m['cpu']}), {m['memory_bytes'] / 2**30:.1f} GiB, {m['os']}, "
                f"kernel {m['kernel']}; Docker Engine {m['engine']} (client {m['docker_client']}, buildx {buildx}, "
                f"{m['storage_driver']}); Python {m['python']}; {m['dive']}; hpccm {m['hpccm']}; "
@@ -644,7 +654,24 @@ def render_markdown(result: dict) -> str:
         lines += [f"- {e['app']}/{e['variant']} {e['step']}: {e['error']}" for e in result["errors"]]
         lines += [""]
 
-    lines += ["### Targets", "", "| target | app | measured | met |", "|---|---|---|---|"]
+    lines += ["### Summary", "",
+              ("Size of each variant's image as a multiple of imagespec's; imagespec's one-line-change rebuild as a "
+               "share of its cold build; `docker stop` seconds (imagespec / naive / conventional / hpccm)."), "",
+              "| app | imagespec image (bytes) | naive | conventional | hpccm | source-change rebuild | `docker stop` (s) |",
+              "|---|--:|--:|--:|--:|--:|---|"]
+    for name, data in result["apps"].items():
+        v = data["variants"]
+        mine = v["imagespec"].get("size_bytes")
+        if not mine:
+            continue
+        times = [v[k].get("median_s", {}) for k in VARIANTS]
+        rebuild = times[0].get("source_change"), times[0].get("cold")
+        lines.append(" | ".join([
+            f"| {name}", f"{mine:,}",
+            *[times_x(v[k]["size_bytes"] / mine) if v[k].get("size_bytes") else "–" for k in VARIANTS[1:]],
+            f"{rebuild[0] / rebuild[1]:.0%}" if all(rebuild) else "–",
+            " / ".join(fmt_s(x.get("stop")) for x in times)]) + " |")
+    lines += ["", "### Targets", "", "| target | app | measured | met |", "|---|---|---|---|"]
     for t in result.get("targets", []):
         met = {True: "yes", False: "**no**", None: "–"}[t["met"]]
         lines.append(f"| {t['target']} | {t['app']} | {t['measured']} | {met} |")
@@ -721,7 +748,7 @@ def table_row(variant: str, x: dict, mine: dict, app: dict) -> str:
         return f"{val:.2f} ({val / cold:.0%})" if cold else f"{val:.2f}"
 
     cells = [
-        variant, f"{size:,}", f"{size / base_size:.2f}", str(x.get("layers", "–")),
+        variant, f"{size:,}", times_x(size / base_size), str(x.get("layers", "–")),
         f"{dive['inefficient_bytes']:,}" if dive else "–", f"{dive['efficiency']:.4f}" if dive else "–",
         f"{x['hidden_bytes']:,}" if "hidden_bytes" in x else "–",
         fmt_s(cold) + (fmt_ratio(cold, base_cold) if variant != "imagespec" else ""),
