@@ -46,8 +46,8 @@ def image_map() -> dict[str, dict[str, str]]:
 
 
 def pick(candidates: dict[str, str], final: bool) -> str:
-    """The local image for a FROM line: a final stage prefers a *-runtime entry, a
-    builder stage a *-build entry; otherwise the catalog's first."""
+    """The local image for a FROM line: the final stage of a multi-stage recipe prefers a
+    *-runtime entry, any other stage a *-build entry; otherwise the catalog's first."""
     suffix = "-runtime" if final else "-build"
     for name, image in candidates.items():
         if name.endswith(suffix):
@@ -84,7 +84,8 @@ def render(recipe: Path, mapping: dict[str, dict[str, str]]) -> str:
         image = match.group(2)
         if image not in mapping:
             raise SystemExit(f"{recipe}: no local base for {image!r} in {CATALOG.name}")
-        chosen = pick(mapping[image], final=seen == last)
+        # One stage both builds and runs (node): it needs the build image.
+        chosen = pick(mapping[image], final=seen == last and last > 1)
         if (image, chosen) not in used:
             used.append((image, chosen))
         return f"{match.group(1)}{chosen}{match.group(3)}"
