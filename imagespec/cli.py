@@ -36,7 +36,16 @@ def _compile_one(path: Path, config_path: Path | None, written_to: Path | None =
 
 
 def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
-    return [_compile_one(path, config_path, written_to)[0] for path in specs]
+    from imagespec.spec.config import CONFIG_NAME
+
+    # a glob such as examples/**/*.yaml also matches configuration files: not specs
+    chosen = [path for path in specs if path.name != CONFIG_NAME]
+    for path in specs:
+        if path.name == CONFIG_NAME:
+            click.echo(f"skipped {path}: a configuration file, not a spec", err=True)
+    if not chosen:
+        raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
+    return [_compile_one(path, config_path, written_to)[0] for path in chosen]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,7 +98,8 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
     from imagespec.output import read_current
 
     stale = []
-    for c in _compile_all(specs, config_path):
+    compiled = _compile_all(specs, config_path)
+    for c in compiled:
         for path, expected in ((c.loaded.dockerfile_path, c.dockerfile), (c.loaded.dockerignore_path, c.dockerignore)):
             actual = read_current(path)
             if actual != expected:
@@ -105,7 +115,7 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
         raise CheckFailed(f"{len(stale)} generated file(s) out of date",
                           hint="run `imagespec generate` and commit the result")
     if fmt == "text":
-        click.echo(f"{len(specs)} spec(s) up to date", err=True)
+        click.echo(f"{len(compiled)} spec(s) up to date", err=True)
 
 
 @cli.command()

@@ -263,3 +263,13 @@ def test_console_script_runs(tmp_path: Path) -> None:
                           text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == (EXAMPLE / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_check_skips_configuration_files_a_glob_picks_up(capsys) -> None:
+    """`imagespec check examples/**/*.yaml` also matches `.imagespec.yaml`: it is skipped
+    with a notice, and a configuration file alone is a usage error."""
+    company = REPO / "examples" / "company"
+    code, _, err = run(capsys, "check", str(company / ".imagespec.yaml"), str(company / "billing" / "imagespec.yaml"))
+    assert code == 0 and "skipped" in err and "1 spec(s) up to date" in err
+    code, _, err = run(capsys, "check", str(company / ".imagespec.yaml"))
+    assert code == 2 and "no spec among the files given" in err
