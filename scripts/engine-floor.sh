@@ -46,27 +46,12 @@ running_pid() {
 # candidate is the release's version even where a newer docker.io is installed.
 fetch() {
   [[ -x $PKG/usr/sbin/dockerd ]] && return 0
-  local mirror codename work
-  mirror=$(imagespec_mirror)
+  local codename work
   codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-bookworm}")
   work=$(mktemp -d /tmp/imagespec-floor.XXXXXX)
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
-  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
-  # apt downloads as user _apt where it may (else it warns and downloads as root)
-  chmod 0755 "$work" && { chown -R _apt "$work/lists" "$work/cache" "$work/debs" 2>/dev/null || true; }
-  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-    "$mirror" "$codename" >"$work/sources.list"
-  local -a apt_opts=(
-    -o "Dir::Etc::SourceList=$work/sources.list"
-    -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$work/lists"
-    -o "Dir::Cache=$work/cache"
-    -o Dir::State::status=/dev/null
-  )
-  imagespec_log "fetching docker.io from $mirror $codename"
-  apt-get -q "${apt_opts[@]}" update >&2
-  (cd "$work/debs" && apt-get -q "${apt_opts[@]}" download docker.io >&2)
+  imagespec_download_debs "$work" "$codename" docker.io
   rm -rf "$PKG.tmp"
   mkdir -p "$FLOOR"
   dpkg-deb -x "$work"/debs/docker.io_*.deb "$PKG.tmp"

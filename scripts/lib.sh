@@ -79,5 +79,31 @@ imagespec_install_missing() {
 }
 
 # Seconds since the epoch with a fraction, and a human "12.3 s" between two such stamps.
+# imagespec_download_debs WORK SUITE PKG…: the named packages of SUITE, from the
+# machine's own mirror, into WORK/debs, with apt pointed at a temporary source list
+# under WORK (the machine's apt state is neither read nor changed). With the dpkg status
+# hidden, the suite's version is the candidate even where another one is installed.
+imagespec_download_debs() {
+  local work=$1 suite=$2 mirror
+  shift 2
+  # the mirror that serves this machine's own release also serves SUITE
+  mirror=$(imagespec_mirror "$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-bookworm}")")
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+  # apt downloads as user _apt where it may (else it warns and downloads as root)
+  chmod 0755 "$work" && { chown -R _apt "$work/lists" "$work/cache" "$work/debs" 2>/dev/null || true; }
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+    "$mirror" "$suite" >"$work/sources.list"
+  local -a apt_opts=(
+    -o "Dir::Etc::SourceList=$work/sources.list"
+    -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$work/lists"
+    -o "Dir::Cache=$work/cache"
+    -o Dir::State::status=/dev/null
+  )
+  imagespec_log "fetching $* from $mirror $suite"
+  apt-get -q "${apt_opts[@]}" update >&2
+  (cd "$work/debs" && apt-get -q "${apt_opts[@]}" download "$@" >&2)
+}
+
 imagespec_now() { date +%s.%N; }
 imagespec_elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }'; }

@@ -52,29 +52,13 @@ engine_ok() {
 }
 
 install_engine() {
-  local mirror work t0
+  local work t0
   t0=$(imagespec_now)
-  mirror=$(imagespec_mirror)
   work=$(mktemp -d /tmp/imagespec-engine.XXXXXX)
   # EXIT, not RETURN: a failing step ends the script without returning.
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
-  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
-  # apt downloads as user _apt where it may (else it warns and downloads as root)
-  chmod 0755 "$work" && { chown -R _apt "$work/lists" "$work/cache" "$work/debs" 2>/dev/null || true; }
-  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-    "$mirror" "$SUITE" >"$work/sources.list"
-  local -a apt_opts=(
-    -o "Dir::Etc::SourceList=$work/sources.list"
-    -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$work/lists"
-    -o "Dir::Cache=$work/cache"
-    # the suite's version is the candidate even where another docker.io is installed
-    -o Dir::State::status=/dev/null
-  )
-  imagespec_log "fetching ${PKGS[*]} from $mirror $SUITE"
-  apt-get -q "${apt_opts[@]}" update
-  (cd "$work/debs" && apt-get -q "${apt_opts[@]}" download "${PKGS[@]}")
+  imagespec_download_debs "$work" "$SUITE" "${PKGS[@]}"
   imagespec_apt_update_once
   local extra=()
   [[ $SUITE == trixie ]] && extra=(tini)
