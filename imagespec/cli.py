@@ -286,6 +286,122 @@ def _verify_image(reference: str, fmt: str, **options) -> None:
     _report_verification(verify(reference, pipeline.expectations_from_image(reference, **options)), fmt)
 
 
+@cli.group("base")
+def base_group() -> None:
+    """Standard base images from distribution packages (BP12, BP15): build them, show
+    their Dockerfiles and SBOMs."""
+
+
+BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+
+
+def _base_files(given: tuple[Path, ...]) -> list[Path]:
+    """Files as given; a folder stands for its base specs (*.yaml with a `base:` key)."""
+    from imagespec.spec.base_load import is_base_document
+    from imagespec.spec.loader import read_yaml
+
+    files: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            files += [f for f in sorted(path.glob("*.yaml")) if is_base_document(read_yaml(f))]
+        else:
+            files.append(path)
+    if not files:
+        raise SpecError("no base spec among the paths given", hint="a base spec has `base: NAME` and `image: NAME:TAG`")
+    return files
+
+
+@base_group.command("build")
+@BASES
+@click.option("--catalog", "catalog_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write (update) this catalog file with every base built and its digest.")
+@click.option("--force", is_flag=True, help="Rebuild even when up to date, without the build cache.")
+@click.option("--push", is_flag=True, help="Push each base; the catalog then pins the registry digest.")
+@click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
+@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="CA bundle for download steps (TLS proxies); default: $IMAGESPEC_CA_BUNDLE or build.ca_bundle.")
+@click.option("--logs", type=click.Path(path_type=Path, file_okay=False), default=Path("/var/log/imagespec-bases"),
+              show_default=True, help="Where bootstrap logs go.")
+@FORMAT
+@CONFIG
+def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: str,
+               ca_bundle: Path | None, logs: Path, fmt: str, config_path: Path | None) -> None:
+    """Build BASES (base spec files or folders of them) in dependency order and tag them (BP14)."""
+    from imagespec.bases import BaseOptions, build_bases
+    from imagespec.pipeline import BuildRequest
+    from imagespec.pipeline import ca_bundle as chosen_bundle
+    from imagespec.spec.config import load_config
+
+    files = _base_files(bases)
+    # the catalog this run writes may not exist yet: every base it needs is in the set
+    config = load_config(config_path, start=files[0].parent, catalogs_required=False)
+    bundle = chosen_bundle(BuildRequest(ca_bundle=ca_bundle), config.build)
+    options = BaseOptions(force=force, push=push, progress="quiet" if fmt == "json" else progress, ca_bundle=bundle,
+                          network=str(config.build.get("network", "host")), logs=logs)
+    results = build_bases(files, config, options, catalog_path=catalog_path,
+                          on_status=lambda line: click.echo(f"imagespec: {line}", err=True))
+    if fmt == "json":
+        click.echo(json.dumps({"bases": [r.to_dict() for r in results],
+                               "catalog": str(catalog_path) if catalog_path else None}, indent=2))
+        return
+    click.echo(f"{'BASE':<20} {'IMAGE':<46} {'STATUS':<11} {'SIZE (MB)':>9} {'TIME (s)':>8}")
+    for r in results:
+        status = "built" if r.built else "up to date"
+        click.echo(f"{r.name:<20} {r.reference:<46} {status:<11} {r.size / 1e6:>9.1f} {r.seconds:>8.1f}")
+    if catalog_path:
+        click.echo(f"wrote {catalog_path}", err=True)
+
+
+@base_group.command("check")
+@BASES
+@FORMAT
+@CONFIG
+def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+    """Validate BASES and show the order they build in (no engine needed)."""
+    from imagespec.bases import load_bases
+    from imagespec.spec.config import load_config
+
+    files = _base_files(bases)
+    ordered = load_bases(files, load_config(config_path, start=files[0].parent, catalogs_required=False))
+    rows = [{"base": b.name, "kind": b.base.kind, "image": b.base.image, "needs": list(b.base.needs()),
+             "file": b.document.file} for b in ordered]
+    if fmt == "json":
+        click.echo(json.dumps({"ok": True, "bases": rows}, indent=2))
+        return
+    for row in rows:
+        needs = f" (on {', '.join(row['needs'])})" if row["needs"] else ""
+        click.echo(f"{row['base']:<20} {row['kind']:<11} {row['image']}{needs}")
+    click.echo(f"{len(rows)} base spec(s) valid, listed in build order", err=True)
+
+
+@base_group.command("dockerfile")
+@click.argument("base", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@CONFIG
+def base_dockerfile(base: Path, config_path: Path | None) -> None:
+    """Print the Dockerfile imagespec generates for a `distroless` or `spec` BASE."""
+    from imagespec.bases import dockerfile_of
+    from imagespec.spec.config import load_config
+
+    click.echo(dockerfile_of(base, load_config(config_path, start=base.parent)), nl=False)
+
+
+@base_group.command("sbom")
+@click.argument("image")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the SPDX JSON here (default: stdout).")
+def base_sbom(image: str, output: Path | None) -> None:
+    """The SPDX SBOM of IMAGE: its Debian packages, versions and licences (BP16)."""
+    from imagespec.build.sbom import image_sbom, sbom_json
+    from imagespec.output import write_atomically
+
+    document = image_sbom(image, name=image, created="1970-01-01T00:00:00Z", namespace=f"urn:imagespec:image:{image}")
+    if output is None:
+        click.echo(sbom_json(document), nl=False)
+    else:
+        write_atomically({output: sbom_json(document)})
+        click.echo(f"wrote {output}", err=True)
+
+
 def _one_line(text: str) -> str:
     # messages quote the user's values, which may hold a newline or a terminal escape:
     # the report stays one line (CI greps it) and inert

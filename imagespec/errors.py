@@ -72,6 +72,13 @@ class EngineError(ImageSpecError, ConnectionError):
     exit_code = 3
 
 
+class SourceUnreachable(ImageSpecError, ConnectionError):
+    """A package mirror (or another source of a build) does not answer: the machine's
+    trouble, not the spec's, so it shares the engine's exit code."""
+
+    exit_code = 3
+
+
 class BuildFailed(ImageSpecError):
     """A build step failed; the message names the instruction and its spec location."""
 

@@ -78,6 +78,16 @@ imagespec_install_missing() {
   fi
 }
 
+# .venv with imagespec (and its test tools) installed in editable mode; quick when it is
+# already there (pip only checks).
+imagespec_venv() {
+  if [[ ! -x .venv/bin/python ]]; then
+    imagespec_log "creating .venv with $(python3 --version)"
+    python3 -m venv .venv
+  fi
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+}
+
 # Seconds since the epoch with a fraction, and a human "12.3 s" between two such stamps.
 # imagespec_download_debs WORK SUITE PKG…: the named packages of SUITE, from the
 # machine's own mirror, into WORK/debs, with apt pointed at a temporary source list

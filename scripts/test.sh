@@ -16,11 +16,7 @@ if [[ ${IMAGESPEC_SKIP_SETUP:-0} != 1 ]]; then
   bash scripts/make-bases.sh
 fi
 
-if [[ ! -x .venv/bin/python ]]; then
-  imagespec_log "creating .venv with $(python3 --version)"
-  python3 -m venv .venv
-fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+imagespec_venv
 
 # the engine was set up above: engine tests must fail, never skip, when it is broken
 export IMAGESPEC_REQUIRE_ENGINE=1

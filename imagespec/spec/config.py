@@ -17,7 +17,7 @@ from imagespec.spec.loader import Document, read_yaml
 
 CONFIG_NAME = ".imagespec.yaml"
 ENV_VAR = "IMAGESPEC_CONFIG"
-_KEYS = {"images", "build", "templates", "policies"}
+_KEYS = {"images", "catalog", "build", "bases", "templates", "policies"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Config:
     build: dict[str, object] = field(default_factory=dict)
     templates: tuple[Path, ...] = ()  # a company's shared template folders, searched first
     document: Document | None = None  # for the locations of its policies
+    bases: dict[str, object] = field(default_factory=dict)  # `imagespec base build` settings (mirror)
 
     @property
     def policies(self) -> dict[str, object]:
@@ -46,7 +47,9 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_config(explicit: Path | None = None, *, start: Path | None = None) -> Config:
+def load_config(explicit: Path | None = None, *, start: Path | None = None, catalogs_required: bool = True) -> Config:
+    """`catalogs_required=False` (for `imagespec base build`, which writes the catalog):
+    a named catalog file that does not exist yet is skipped, not an error."""
     path = explicit
     if path is None and os.environ.get(ENV_VAR):
         path = Path(os.environ[ENV_VAR])
@@ -71,7 +74,30 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None) -> C
     for where, folder in enumerate(templates):
         if not folder.is_dir():
             raise SpecError(f"template folder {folder} does not exist", location=document.location(("templates", where)))
-    return Config(builtin_catalog().merged(entries_from(document)), path, dict(build), templates, document)
+    bases = document.data.get("bases") or {}
+    if not isinstance(bases, dict) or set(bases) - {"mirror"}:
+        raise SpecError("`bases` takes `mirror: URL`", location=document.location(("bases",)))
+    catalog = builtin_catalog()
+    for written in _catalog_files(document, path, required=catalogs_required):
+        catalog = catalog.merged(entries_from(read_yaml(written, display=str(written))))
+    # the file's own `images` win over the catalogs it names: one line repoints an image
+    catalog = catalog.merged(entries_from(document))
+    return Config(catalog, path, dict(build), templates, document, dict(bases))
+
+
+def _catalog_files(document: Document, path: Path, *, required: bool) -> list[Path]:
+    """`catalog: FILE` (or a list): catalogs written by `imagespec base build`."""
+    raw = document.data.get("catalog") or []
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SpecError("`catalog` names a catalog file (or a list of them)", location=document.location(("catalog",)))
+    files = [(path.parent / name).resolve() for name in names]
+    for where, file in enumerate(files):
+        if not file.is_file() and required:
+            index = ("catalog",) if isinstance(raw, str) else ("catalog", where)
+            raise SpecError(f"catalog file {file} does not exist", location=document.location(index),
+                            hint="`imagespec base build BASES --catalog FILE` writes it")
+    return [file for file in files if file.is_file()]
 
 
 def config_location(config: Config) -> Location:

@@ -7,8 +7,10 @@ boundary), so nothing above this module ever sees a pydantic ValidationError.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from typing import Any
+import sys
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,12 +18,19 @@ from imagespec.errors import SpecError
 from imagespec.spec import model as spec_model
 from imagespec.spec.loader import DataPath, Document
 
-_KNOWN_KEYS = sorted({
-    (field.alias or name)
-    for cls in vars(spec_model).values()
-    if isinstance(cls, type) and issubclass(cls, BaseModel)
-    for name, field in cls.model_fields.items()
-})
+
+@functools.cache
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    """Every key of the spec format (and of `model`'s module): "did you mean" candidates."""
+    modules = {spec_model, sys.modules[model.__module__]}
+    return sorted({
+        (field.alias or name)
+        for module in modules
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, BaseModel)
+        for name, field in cls.model_fields.items()
+    })
+M = TypeVar("M", bound=BaseModel)
 _TYPE_WORDS = {
     "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
     "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list",
@@ -52,11 +61,11 @@ def _kind(value: Any) -> str:
             bool: "a boolean", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
 
 
-def _describe(error: dict[str, Any], path: DataPath) -> tuple[str, str | None]:
+def _describe(error: dict[str, Any], path: DataPath, model: type[BaseModel]) -> tuple[str, str | None]:
     kind, loc = error["type"], error["loc"]
     key = str(loc[-1]).rstrip("_") if loc else "?"
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(key, _known_keys(model), n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else "remove it; `imagespec schema` lists the keys"
         return f"unknown key '{key}'", hint
     if kind == "missing":
@@ -87,16 +96,17 @@ def _rank(error: dict[str, Any], data: Any) -> tuple[int, int]:
     return (-depth, int(is_type_noise))
 
 
-def validate(document: Document) -> spec_model.Spec:
-    """Validate a parsed spec; raises SpecError for the most relevant problem."""
+def validate(document: Document, model: type[M] = spec_model.Spec) -> M:  # type: ignore[assignment]
+    """Validate a parsed spec (or base spec); raises SpecError for the most relevant problem."""
     if not isinstance(document.data, dict):
+        first_key = "name: myapp" if model is spec_model.Spec else "base: debian-slim"
         raise SpecError(f"a spec must be a mapping, not {_kind(document.data)}",
-                        location=document.location(()), hint="start with `name: myapp`")
+                        location=document.location(()), hint=f"start with `{first_key}`")
     try:
-        return spec_model.Spec.model_validate(document.data)
+        return model.model_validate(document.data)
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda e: _rank(e, document.data))
         first = errors[0]
         path = _data_path(document.data, first["loc"])
-        message, hint = _describe(first, path)
+        message, hint = _describe(first, path, model)
         raise SpecError(message, location=document.location(path), hint=hint) from None

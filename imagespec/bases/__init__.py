@@ -1,0 +1,135 @@
+"""`imagespec base build`: a company's standard base images from distribution
+packages, in dependency order, tagged, optionally pushed, and written to a catalog
+that app specs resolve against (BP12-BP16).
+
+Sits beside the pipeline: it joins the spec and compiler (base specs, generated
+Dockerfiles) to the engine (imagespec.build).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagespec.bases.bootstrap import build_bootstrap
+from imagespec.bases.built import build_distroless, build_spec
+from imagespec.bases.catalog_file import entry_for, write_catalog
+from imagespec.bases.context import BaseOptions, Run
+from imagespec.bases.order import build_order
+from imagespec.spec.base_load import LoadedBase, load_base
+from imagespec.spec.catalog import entries_from
+from imagespec.spec.config import Config
+from imagespec.spec.loader import read_yaml
+from imagespec.spec.model import Image
+
+_BUILDERS = {"bootstrap": build_bootstrap, "distroless": build_distroless, "spec": build_spec}
+
+
+@dataclass(frozen=True)
+class BuiltBase:
+    name: str
+    kind: str
+    reference: str  # what the catalog names: the tag, or tag@digest once pushed
+    image_id: str
+    built: bool  # False: up to date, nothing done
+    seconds: float
+    size: int
+    entry: Image
+
+    def to_dict(self) -> dict[str, object]:
+        return {"base": self.name, "kind": self.kind, "image": self.reference, "id": self.image_id,
+                "status": "built" if self.built else "up to date", "seconds": round(self.seconds, 1),
+                "size_bytes": self.size}
+
+
+def load_bases(paths: Sequence[Path], config: Config) -> list[LoadedBase]:
+    return build_order([load_base(path, config) for path in paths], config.catalog)
+
+
+def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, catalog_path: Path | None = None,
+                on_status: Callable[[str], None] = lambda _: None) -> list[BuiltBase]:
+    """Build every base in `paths` (after the ones it needs); the catalog file is
+    written once all of them succeeded, so it never names a base that failed."""
+    ordered = load_bases(paths, config)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="imagespec-bases.", dir="/var/tmp") as work:
+        run = Run(config, options, Path(work), on_status=on_status)
+        for loaded in ordered:
+            on_status(f"{loaded.name}: {loaded.base.kind} -> {loaded.base.image}")
+            results.append(_build_one(loaded, run))
+    if catalog_path is not None:
+        entries = _existing(catalog_path) | {r.name: r.entry for r in results}
+        write_catalog(catalog_path, entries, sources=", ".join(sorted({str(p.parent) for p in paths})))
+    return results
+
+
+def _build_one(loaded: LoadedBase, run: Run) -> BuiltBase:
+    from imagespec.build import push_tags
+    from imagespec.build.engine import connect, engine_errors
+
+    began = time.monotonic()
+    previous = _previous_id(loaded.base.image)
+    image_id, built = _BUILDERS[loaded.base.kind](loaded, run)
+    seconds = time.monotonic() - began
+    _drop_if_untagged(previous, image_id)
+    reference, digest = loaded.base.image, image_id
+    if run.options.push:
+        pushed = push_tags((reference,), on_status=run.on_status)
+        digest = pushed.get(reference, digest)
+        reference = f"{reference}@{digest}" if digest != image_id else reference
+    entry = entry_for(loaded, run.catalog, reference=reference, digest=digest)
+    run.add(loaded, entry)
+    with engine_errors(f"inspect {loaded.base.image}"):
+        size = int(connect().images.get(image_id).attrs.get("Size") or 0)
+    return BuiltBase(loaded.name, loaded.base.kind, reference, image_id, built, seconds, size, entry)
+
+
+def dockerfile_of(path: Path, config: Config) -> str:
+    """The Dockerfile a `distroless` or `spec` base is built from (for review)."""
+    from imagespec.bases.built import distroless_dockerfile
+    from imagespec.compiler import compile_spec
+    from imagespec.errors import SpecError
+
+    loaded = load_base(path, config)
+    if loaded.base.distroless:
+        return distroless_dockerfile(loaded, Run(config, BaseOptions(), Path(tempfile.gettempdir())))
+    if loaded.base.spec:
+        return compile_spec(loaded.app_spec(), config, source=path.name).dockerfile
+    raise SpecError("a `bootstrap` base has no Dockerfile: mmdebstrap makes its root",
+                    location=loaded.document.location(("bootstrap",)))
+
+
+def _previous_id(reference: str) -> str | None:
+    from imagespec.build.engine import connect
+
+    try:
+        return connect().images.get(reference).id
+    except Exception:  # not there yet
+        return None
+
+
+def _drop_if_untagged(image_id: str | None, current: str) -> None:
+    """The image a rebuild replaced, once nothing tags it: ours, so ours to remove."""
+    from imagespec.build.engine import connect
+
+    if image_id is None or image_id == current:
+        return
+    try:
+        client = connect()
+        if not client.images.get(image_id).tags:
+            client.images.remove(image_id, noprune=False)
+    except Exception:  # in use by a container or another image: leave it
+        pass
+
+
+def _existing(path: Path) -> dict[str, Image]:
+    """Entries of a catalog written before: building some bases keeps the others."""
+    if not path.is_file():
+        return {}
+    return {name: entry.image for name, entry in entries_from(read_yaml(path)).items()}
+
+
+__all__ = ["BaseOptions", "BuiltBase", "build_bases", "dockerfile_of", "load_bases"]

@@ -1,0 +1,106 @@
+"""A `bootstrap` base: mmdebstrap from the mirror, the SBOM written into the root, then
+loaded with a fixed config (reproducible image ID). Skipped when the tagged image was
+made from the same inputs (its label says so), unless --force."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from imagespec.bases.context import (LABEL_BASE, LABEL_EPOCH, LABEL_INPUTS, LABEL_SBOM, SBOM_DIR, Run, epoch_from_env,
+                                     located, rfc3339)
+from imagespec.build.apt_sources import Release, choose_mirror, fetch_release, machine_mirror
+from imagespec.build.bootstrap import (ImageConfig, PackageNotFound, RootfsRequest, add_file, bootstrap_rootfs,
+                                       host_architecture, load_image)
+from imagespec.build.engine import connect
+from imagespec.build.sbom import read_rootfs, sbom_json, spdx_document
+from imagespec.errors import ImageSpecError, SpecError
+from imagespec.spec.base_load import LoadedBase
+from imagespec.spec.catalog import templates_dir
+
+FORMAT = 1  # bumped when the same spec would bootstrap differently
+
+
+def _releases(loaded: LoadedBase, run: Run) -> tuple[list[str], list[Release]]:
+    """The apt sources and their Release files: the suite, then -updates and -security."""
+    spec = loaded.base.bootstrap
+    assert spec is not None
+    components = " ".join(spec.components)
+    try:
+        mirror = choose_mirror(spec.suite, spec=spec.mirror, configured=str(run.config.bases.get("mirror") or "") or None)
+        main = fetch_release(mirror, spec.suite)
+    except ImageSpecError as error:
+        raise located(error, loaded, ("bootstrap", "mirror" if spec.mirror else "suite")) from None
+    sources, releases = [f"deb {mirror} {spec.suite} {components}"], [main]
+    if spec.updates:
+        for suite, uri in ((f"{spec.suite}-updates", mirror),
+                           (f"{spec.suite}-security", machine_mirror(f"{main.codename}-security"))):
+            if uri is None:
+                run.on_status(f"{loaded.name}: no source for {suite} on this machine; bootstrapping without it")
+                continue
+            try:
+                releases.append(fetch_release(uri, suite))
+            except SpecError:  # a suite without updates (testing, unstable)
+                continue
+            sources.append(f"deb {uri} {suite} {components}")
+    return sources, releases
+
+
+def _inputs_key(loaded: LoadedBase, sources: list[str], epoch: int) -> str:
+    hooks = templates_dir() / "bases" / "slim"
+    payload = {
+        "format": FORMAT,
+        "spec": loaded.base.model_dump(mode="json", exclude={"description"}),
+        "sources": sources,
+        "epoch": epoch,
+        "hooks": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(hooks.iterdir())},
+    }
+    return "sha256:" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _up_to_date(reference: str, key: str) -> str | None:
+    try:
+        image = connect().images.get(reference)
+    except Exception:  # missing (or no engine: the load below will say so)
+        return None
+    return image.id if (image.labels or {}).get(LABEL_INPUTS) == key else None
+
+
+def build_bootstrap(loaded: LoadedBase, run: Run) -> tuple[str, bool]:
+    """(image ID, whether it was built now)."""
+    spec, name, reference = loaded.base.bootstrap, loaded.name, loaded.base.image
+    assert spec is not None
+    sources, releases = _releases(loaded, run)
+    # the mirror's own date: a rebuild from the same mirror state gets the same epoch
+    epoch = epoch_from_env() or max(r.date for r in releases)
+    run.epochs[name] = epoch
+    key = _inputs_key(loaded, sources, epoch)
+    if not run.options.force and (existing := _up_to_date(reference, key)):
+        return existing, False
+    work = run.scratch(name)
+    request = RootfsRequest(spec.suite, spec.variant, tuple(sources), tuple(spec.include),
+                            templates_dir() / "bases" / "slim", spec.slim, epoch)
+    run.on_status(f"{name}: mmdebstrap {spec.variant} {spec.suite} from {sources[0].split()[1]} "
+                  f"(SOURCE_DATE_EPOCH={epoch}, {rfc3339(epoch)})")
+    try:
+        tarball = bootstrap_rootfs(request, work / "rootfs.tar", log=run.log(name))
+    except PackageNotFound as missing:
+        where = (("bootstrap", "include", spec.include.index(missing.package)) if missing.package in spec.include
+                 else ("bootstrap", "variant"))
+        raise SpecError(f"package '{missing.package}' is not in {spec.suite} on the mirror",
+                        location=loaded.document.location(where), hint="check the name with `apt-cache policy`") from None
+    with tarball.open("rb") as stream:
+        packages = read_rootfs(stream).packages()
+    sbom = spdx_document(name=name, image=reference, packages=packages, created=rfc3339(epoch),
+                         namespace=f"urn:imagespec:base:{name}:{key.removeprefix('sha256:')}")
+    sbom_path = f"{SBOM_DIR}/{name}.spdx.json"
+    add_file(tarball, "." + sbom_path, sbom_json(sbom).encode(), mtime=epoch,
+             new_dirs=("./usr/share/imagespec", "." + SBOM_DIR))
+    labels = {LABEL_BASE: name, LABEL_INPUTS: key, LABEL_EPOCH: str(epoch), LABEL_SBOM: sbom_path,
+              "org.opencontainers.image.created": rfc3339(epoch), "org.opencontainers.image.title": name,
+              **({"org.opencontainers.image.description": loaded.base.description} if loaded.base.description else {})}
+    config = ImageConfig(reference, epoch, tuple(spec.cmd), labels,
+                         created_by=f"mmdebstrap --variant={spec.variant} {spec.suite} (imagespec base build)")
+    image_id = load_image(tarball, config, architecture=host_architecture())
+    tarball.unlink()
+    return image_id, True

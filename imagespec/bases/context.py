@@ -1,0 +1,87 @@
+"""What building one base needs to know: the catalog so far (the configuration's plus
+the bases built in this run), options, and where to put logs and scratch files."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from imagespec.errors import ImageSpecError, SpecError
+from imagespec.spec.base_load import LoadedBase
+from imagespec.spec.catalog import Catalog, Entry
+from imagespec.spec.config import Config
+from imagespec.spec.loader import DataPath
+from imagespec.spec.model import Image
+
+LABEL_BASE = "io.imagespec.base"
+LABEL_INPUTS = "io.imagespec.base.inputs"
+LABEL_BUILT = "io.imagespec.base.built"  # the image the SBOM layer was added to
+LABEL_EPOCH = "io.imagespec.source-date-epoch"
+LABEL_SBOM = "io.imagespec.sbom"
+SBOM_DIR = "/usr/share/imagespec/sbom"
+
+
+@dataclass(frozen=True)
+class BaseOptions:
+    """How to build the bases (never what: that is the base specs)."""
+
+    force: bool = False  # rebuild even when up to date, without the build cache
+    push: bool = False
+    progress: str = "auto"
+    ca_bundle: Path | None = None
+    network: str = "host"
+    logs: Path = Path("/var/log/imagespec-bases")
+
+
+@dataclass
+class Run:
+    """The state of one `imagespec base build`: the catalog grows as bases are built."""
+
+    config: Config
+    options: BaseOptions
+    workdir: Path
+    catalog: Catalog = field(init=False)
+    epochs: dict[str, int] = field(default_factory=dict)  # base name -> its SOURCE_DATE_EPOCH
+    on_status: Callable[[str], None] = lambda _: None
+
+    def __post_init__(self) -> None:
+        self.catalog = self.config.catalog
+
+    def add(self, loaded: LoadedBase, image: Image) -> None:
+        self.catalog = self.catalog.merged({loaded.name: Entry(image, loaded.document.location(("base",)))})
+
+    def resolve(self, loaded: LoadedBase, name: str, path: DataPath) -> Image:
+        return self.catalog.resolve(name, location=loaded.document.location(path))
+
+    def scratch(self, name: str) -> Path:
+        folder = self.workdir / f"{name}-{secrets.token_hex(4)}"
+        folder.mkdir(parents=True)
+        return folder
+
+    def log(self, name: str) -> Path:
+        self.options.logs.mkdir(parents=True, exist_ok=True)
+        return self.options.logs / f"{name}.log"
+
+
+def epoch_from_env() -> int | None:
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise SpecError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds", hint="unset it or give an integer")
+    return int(raw)
+
+
+def rfc3339(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def located(error: ImageSpecError, loaded: LoadedBase, path: DataPath) -> ImageSpecError:
+    """Give an error raised without a location the one of the spec part that caused it."""
+    if error.location is None:
+        error.location = loaded.document.location(path)
+    return error

@@ -1,0 +1,309 @@
+"""`imagespec base build` on the engine (issue 5): the bases of bases/ as built by
+scripts/make-bases.sh (which runs that command), checked as their users rely on them,
+plus reproducibility and bad input on small throw-away bases of our own.
+
+Shell-less images are inspected through `docker export` (nothing can run in them but
+their own binaries); binaries are compiled here with the machine's gcc (Debian 12, the
+same glibc as the bases) and bind-mounted read-only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.build.support import PREFIX, RUN_ID, SLIM, STATIC, require_images
+
+pytestmark = pytest.mark.engine
+
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_CONFIG = REPO / "scripts" / "local.imagespec.yaml"
+CATALOG = REPO / "bases" / "catalog.local.yaml"
+CC = "imagespec-test/cc:nonroot"
+PYTHON = "imagespec-test/python-distroless:nonroot"
+SHELL_LESS = [STATIC, CC, PYTHON]
+
+
+def imagespec(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "IMAGESPEC_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "imagespec", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def docker(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def exported(client, image: str) -> dict[str, tarfile.TarInfo]:  # type: ignore[no-untyped-def]
+    """Every path of an image's file system (no leading ./), from a never-started container."""
+    container = client.containers.create(image, entrypoint=["/nonexistent"], network_mode="none")
+    try:
+        data = b"".join(container.export())
+    finally:
+        container.remove(force=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return {m.name.removeprefix("./").rstrip("/"): m for m in tar.getmembers()}
+
+
+def read_file(client, image: str, path: str) -> bytes:  # type: ignore[no-untyped-def]
+    container = client.containers.create(image, entrypoint=["/nonexistent"], network_mode="none")
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            assert member is not None
+            extracted = tar.extractfile(member)
+            assert extracted is not None
+            return extracted.read()
+    finally:
+        container.remove(force=True)
+
+
+# --- the bases of bases/ -------------------------------------------------------------------
+
+@pytest.mark.parametrize("image", SHELL_LESS)
+def test_shell_less_bases_have_no_shell_no_package_manager_and_user_65532(client, image: str) -> None:
+    require_images(client, image)
+    files = exported(client, image)
+    for forbidden in ("bin/sh", "usr/bin/sh", "bin/bash", "usr/bin/bash", "bin/dash", "usr/bin/dash",
+                      "usr/bin/apt", "usr/bin/apt-get", "usr/bin/dpkg", "bin/busybox"):
+        assert forbidden not in files, f"{image} ships {forbidden}"
+    passwd = files["etc/passwd"]
+    assert passwd.isfile()
+    lines = read_file(client, image, "/etc/passwd").decode().splitlines()
+    assert "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin" in lines
+    assert lines[0].startswith("root:x:0:0:")
+    assert files["tmp"].mode & 0o7777 == 0o1777
+    home = files["home/nonroot"]
+    assert (home.uid, home.gid, home.mode & 0o777) == (65532, 65532, 0o700)
+    assert client.images.get(image).attrs["Config"]["User"] == "65532:65532"
+
+
+def test_slim_base_is_like_debian_slim_and_installs_with_apt(client, cleanup, tmp_path: Path) -> None:
+    require_images(client, SLIM)
+    files = exported(client, SLIM)
+    assert "etc/apt/apt.conf.d/docker-clean" in files and "etc/dpkg/dpkg.cfg.d/docker" in files
+    assert not [f for f in files if f.startswith("var/lib/apt/lists/") and not f.endswith(("lock", "partial"))]
+    assert not [f for f in files if f.startswith("usr/share/doc/") and files[f].isfile()
+                and not f.endswith("/copyright")], "docs other than copyright files"
+    assert files["bin"].issym() and files["lib"].issym(), "merged /usr"
+    # a RUN step installs a package: apt works, dpkg's filters keep its docs out
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {SLIM}\nRUN apt-get update && apt-get install -y --no-install-recommends hello"
+        " && rm -rf /var/lib/apt/lists/*\nCMD [\"hello\"]\n")
+    tag = cleanup.name("slim-apt")
+    built = docker("build", "--network", "host", "-q", "-t", tag, str(tmp_path), timeout=300)
+    assert built.returncode == 0, built.stderr
+    ran = docker("run", "--rm", "--network", "none", tag)
+    assert ran.stdout.strip() == "Hello, world!"
+    docs = docker("run", "--rm", "--network", "none", tag, "find", "/usr/share/doc/hello", "-type", "f")
+    assert docs.stdout.split() == ["/usr/share/doc/hello/copyright"]
+
+
+@pytest.fixture(scope="module")
+def binaries(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("gcc") is None:
+        pytest.skip("no gcc on this machine")
+    folder = tmp_path_factory.mktemp("bin")
+    (folder / "hello.c").write_text('#include <stdio.h>\nint main(void) { puts("hello from C"); return 0; }\n')
+    for name, flags in (("hello-static", ["-static"]), ("hello-glibc", [])):
+        subprocess.run(["gcc", "-O2", *flags, "-o", str(folder / name), str(folder / "hello.c")], check=True)
+    folder.chmod(0o755)
+    return folder
+
+
+def _run_mounted(image: str, folder: Path, program: str) -> subprocess.CompletedProcess[str]:
+    return docker("run", "--rm", "--network", "none", "-v", f"{folder}:/t:ro", "--entrypoint", f"/t/{program}", image)
+
+
+def test_a_static_binary_runs_on_static_and_a_glibc_binary_needs_cc(client, binaries: Path) -> None:
+    require_images(client, STATIC, CC)
+    assert _run_mounted(STATIC, binaries, "hello-static").stdout == "hello from C\n"
+    assert _run_mounted(CC, binaries, "hello-glibc").stdout == "hello from C\n"
+    assert _run_mounted(STATIC, binaries, "hello-glibc").returncode != 0, "static has no libc: it must not run"
+
+
+TLS_CHECK = textwrap.dedent("""\
+    import socket, ssl, sys, threading, zoneinfo, datetime
+    default = ssl.create_default_context()
+    cas = default.cert_store_stats()["x509_ca"]
+    assert cas > 100, f"the CA bundle holds {cas} certificates"
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain("/t/server.pem", "/t/server.key")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    def serve():
+        for _ in range(2):
+            conn, _ = listener.accept()
+            try:
+                with server.wrap_socket(conn, server_side=True) as tls:
+                    tls.sendall(b"ok")
+            except (ssl.SSLError, OSError):
+                pass
+    threading.Thread(target=serve, daemon=True).start()
+    def fetch(context):
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                return tls.recv(2)
+    try:
+        fetch(default)
+        sys.exit("a certificate from an unknown CA was accepted")
+    except ssl.SSLCertVerificationError:
+        pass
+    assert fetch(ssl.create_default_context(cafile="/t/ca.pem")) == b"ok"
+    paris = zoneinfo.ZoneInfo("Europe/Paris").utcoffset(datetime.datetime(2024, 1, 15))
+    assert paris == datetime.timedelta(hours=1), paris
+    print("tls and time zones ok")
+""")
+
+
+def test_python_distroless_verifies_tls_and_resolves_time_zones(client, tmp_path: Path) -> None:
+    require_images(client, PYTHON)
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl on this machine")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=imagespec test CA",
+            "-keyout", "ca.key", "-out", "ca.pem")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr")
+    (tmp_path / "ext.cnf").write_text("subjectAltName=DNS:localhost\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", "ext.cnf", "-out", "server.pem")
+    (tmp_path / "check.py").write_text(TLS_CHECK)
+    for path in tmp_path.iterdir():
+        path.chmod(0o644)
+    tmp_path.chmod(0o755)
+    ran = docker("run", "--rm", "--network", "none", "-v", f"{tmp_path}:/t:ro", PYTHON, "python3", "/t/check.py")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "tls and time zones ok\n"
+
+
+def test_static_resolves_time_zones_from_its_own_files(client) -> None:
+    require_images(client, STATIC)
+    files = exported(client, STATIC)
+    assert files["etc/localtime"].issym() and files["etc/localtime"].linkname == "/usr/share/zoneinfo/Etc/UTC"
+    assert files["usr/share/zoneinfo/Europe/Paris"].isfile()
+    assert not [f for f in files if f.startswith("usr/share/zoneinfo/right/")], "leap-second copies are dropped"
+
+
+@pytest.mark.parametrize(("image", "name", "expected"), [
+    (SLIM, "debian-slim", {"base-files", "dpkg", "libc6", "apt"}),
+    (STATIC, "static", {"base-files", "netbase", "tzdata", "ca-certificates"}),
+    (CC, "cc", {"base-files", "libc6", "libstdc++6"}),
+    (PYTHON, "python-distroless", {"libc6", "python3.11-minimal", "libpython3.11-stdlib"}),
+])
+def test_every_base_carries_its_sbom_as_file_and_label(client, image: str, name: str, expected: set[str]) -> None:
+    require_images(client, image)
+    labels = client.images.get(image).labels
+    assert labels["io.imagespec.base"] == name
+    path = labels["io.imagespec.sbom"]
+    assert path == f"/usr/share/imagespec/sbom/{name}.spdx.json"
+    sbom = json.loads(read_file(client, image, path))
+    assert sbom["spdxVersion"] == "SPDX-2.3" and sbom["name"] == name
+    names = {p["name"] for p in sbom["packages"]}
+    assert expected <= names
+    licensed = [p for p in sbom["packages"] if p.get("licenseDeclared", "NOASSERTION") != "NOASSERTION"]
+    assert len(licensed) >= 0.9 * (len(sbom["packages"]) - 1), "licences found for (almost) every package (BP16)"
+
+
+def test_the_written_catalog_pins_what_is_tagged(client) -> None:
+    if not CATALOG.is_file():
+        pytest.fail(f"{CATALOG} is missing: scripts/make-bases.sh writes it")
+    import yaml
+
+    entries = yaml.safe_load(CATALOG.read_text())["images"]
+    assert {"debian-slim", "static", "cc", "go-build", "python-distroless", "node-runtime"} <= set(entries)
+    for name, entry in entries.items():
+        assert entry["digest"] == client.images.get(entry["image"]).id, f"{name}: the catalog's digest is stale"
+    assert entries["static"]["family"] == "distroless" and entries["static"]["user"] == 65532
+    assert entries["go-build"]["family"] == "debian"
+
+
+# --- reproducibility and bad input, on throw-away bases -------------------------------------------
+
+def _base(tmp_path: Path, name: str, body: str) -> tuple[Path, str]:
+    reference = f"{PREFIX}/{name}-{RUN_ID}:1"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"imagespec: 1\nbase: {name}\nimage: {reference}\n{textwrap.dedent(body)}")
+    return path, reference
+
+
+def _build(path: Path, *more: str) -> subprocess.CompletedProcess[str]:
+    return imagespec("base", "build", str(path), "--config", str(LOCAL_CONFIG), "--progress", "quiet",
+                     "--format", "json", "--logs", str(path.parent / "logs"), *more)
+
+
+def test_a_bootstrapped_base_is_bit_for_bit_reproducible(client, cleanup, tmp_path: Path) -> None:
+    path, reference = _base(tmp_path, "tiny", """\
+        bootstrap:
+          suite: bookworm
+          variant: apt
+          updates: false
+        """)
+    cleanup.image(reference)
+    first = _build(path, "--force")
+    assert first.returncode == 0, first.stderr
+    image_id = json.loads(first.stdout)["bases"][0]["id"]
+    client.images.remove(reference, force=True)  # gone from the engine: the next load must recreate it
+    second = _build(path, "--force")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["bases"][0]["id"] == image_id
+    labels = client.images.get(reference).labels
+    epoch = int(labels["io.imagespec.source-date-epoch"])
+    assert client.images.get(reference).attrs["Created"].startswith(
+        __import__("datetime").datetime.fromtimestamp(epoch, __import__("datetime").UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    again = _build(path)  # same inputs, no --force: nothing to do
+    assert json.loads(again.stdout)["bases"][0]["status"] == "up to date"
+
+
+def test_a_distroless_base_has_the_same_layers_when_rebuilt_without_cache(client, cleanup, tmp_path: Path) -> None:
+    require_images(client, SLIM)
+    path, reference = _base(tmp_path, "root", """\
+        distroless:
+          assemble_in: debian-slim
+          packages: [base-files, netbase, tzdata]
+        """)
+    cleanup.image(reference)
+    layers = []
+    for _ in range(2):
+        done = _build(path, "--force")
+        assert done.returncode == 0, done.stderr
+        layers.append(client.images.get(reference).attrs["RootFS"]["Layers"])
+    assert layers[0] == layers[1], "the same packages and epoch give the same diff IDs"
+    assert not [i for i in client.images.list() if any(t.startswith("imagespec-tmp/") for t in i.tags)]
+
+
+@pytest.mark.parametrize(("body", "code", "message", "line"), [
+    ("bootstrap: {suite: bookwurm, updates: false}\n", 2, "the mirror has no suite 'bookwurm'", 4),
+    ("bootstrap: {suite: bookworm, mirror: 'http://127.0.0.1:9/debian'}\n", 3, "cannot be reached", 4),
+    ("bootstrap:\n  suite: bookworm\n  updates: false\n  include: [imagespec-no-such-package]\n", 2,
+     "package 'imagespec-no-such-package' is not in bookworm", 7),
+    ("distroless:\n  assemble_in: debian-slim\n  packages: [base-files, imagespec-no-such-package]\n", 2,
+     "package 'imagespec-no-such-package' does not exist", 6),
+])
+def test_bad_input_is_one_clear_error_and_tags_nothing(client, cleanup, tmp_path: Path, body: str, code: int,
+                                                        message: str, line: int) -> None:
+    require_images(client, SLIM)
+    path, reference = _base(tmp_path, "broken", body)
+    cleanup.image(reference)
+    catalog = tmp_path / "catalog.yaml"
+    done = imagespec("base", "build", str(path), "--config", str(LOCAL_CONFIG), "--progress", "quiet",
+                     "--catalog", str(catalog), "--logs", str(tmp_path / "logs"))
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    last = [ln for ln in done.stderr.splitlines() if not ln.startswith(("imagespec: ", "  hint:"))]
+    assert last and last[0].startswith(f"{path}:{line}:") and message in last[0], done.stderr
+    assert docker("image", "inspect", reference).returncode != 0, "nothing may be tagged"
+    assert not catalog.exists(), "no catalog names a base that failed"
+    assert not [i for i in client.images.list() if any(t.startswith("imagespec-tmp/") for t in i.tags)]
