@@ -102,6 +102,21 @@ def test_committed_lockfiles_name_only_public_registries(lockfile: str) -> None:
     hosts = set(re.findall(r"https?://([^/\"'\s#]+)", text))
     assert hosts <= PUBLIC_HOSTS, hosts - PUBLIC_HOSTS
     if lockfile.endswith("uv.lock"):
-        assert {p["source"].get("registry") for p in tomllib.loads(text)["package"]} <= {"https://pypi.org/simple", None}
+        registries = {package["source"].get("registry") for package in tomllib.loads(text)["package"]}
+        assert registries <= {"https://pypi.org/simple", None}
     if lockfile.endswith("package-lock.json"):
         assert json.loads(text)["lockfileVersion"] >= 2
+
+
+def test_java_maven_resolves_from_the_pom_before_the_source_and_ships_the_jar_alone(tmp_path: Path) -> None:
+    text = compile_path(write_spec(tmp_path, "java-maven")).dockerfile
+    build, final = stages(text)["build"], stages(text)["final"]
+    lines = build.splitlines()
+    resolve = next(i for i, line in enumerate(lines)
+                   if "mvn --batch-mode --no-transfer-progress dependency:resolve" in line)
+    assert lines.index("COPY pom.xml ./") < resolve < lines.index("COPY src/ ./src/")  # BP4
+    assert "--mount=type=cache,target=/root/.m2/repository" in build
+    assert "-DskipTests package && mkdir -p /out && cp target/*.jar /out/app.jar" in build
+    assert "COPY --from=build /out/app.jar /app/app.jar" in final
+    assert "mvn" not in final and "maven" not in final  # Maven and the JDK stay behind (BP6, BP11)
+    assert 'ENTRYPOINT ["java", "-jar", "/app/app.jar"]' in final

@@ -35,6 +35,8 @@ PROBES = {
     "preset-python-distroless": ["--http-port", "8080"],
     "preset-rust": ["--http-port", "8080"],
     "preset-java": ["--http-port", "8080"],
+    # Maven offline, with the plugins Debian packages (no Maven repository is reachable here)
+    "preset-java-maven": ["--http-port", "8080"],
     "preset-c": ["--ready-log", r"preset-c ready \(uid 65532\)"],
 }
 
