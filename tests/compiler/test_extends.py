@@ -29,10 +29,12 @@ def froms(dockerfile: str) -> list[str]:
 
 
 def test_there_is_a_preset_per_ecosystem() -> None:
-    assert {"c", "go", "java", "node", "node-pnpm", "python", "rust", "service"} <= set(PRESETS)
+    assert {"c", "go", "java", "java-maven", "node", "node-pnpm", "node-yarn", "python", "python-distroless",
+            "python-poetry", "python-uv", "rust", "service"} <= set(PRESETS)
 
 
-@pytest.mark.parametrize("preset", ["c", "go", "java", "node", "python", "rust"])
+@pytest.mark.parametrize("preset", ["c", "go", "java", "java-maven", "node", "node-pnpm", "node-yarn", "python",
+                                    "python-distroless", "python-poetry", "python-uv", "rust"])
 def test_every_preset_compiles_from_a_few_lines(preset: str, tmp_path: Path) -> None:
     spec = write(tmp_path, "imagespec.yaml", f"extends: {preset}\nname: app\nversion: 1.0.0\n")
     compiled = compile_path(spec)

@@ -28,8 +28,15 @@ PROBES = {
     "preset-python": ["--http-port", "8080"],
     "preset-node": ["--http-port", "8080"],
     "preset-node-pnpm": ["--http-port", "8080"],
+    "preset-node-yarn": ["--http-port", "8080"],
+    "preset-python-uv": ["--http-port", "8080"],
+    "preset-python-poetry": ["--http-port", "8080"],
+    # no shell and no pip: `imagespec test` checks both (no-shell, no-package-manager)
+    "preset-python-distroless": ["--http-port", "8080"],
     "preset-rust": ["--http-port", "8080"],
     "preset-java": ["--http-port", "8080"],
+    # Maven offline, with the plugins Debian packages (no Maven repository is reachable here)
+    "preset-java-maven": ["--http-port", "8080"],
     "preset-c": ["--ready-log", r"preset-c ready \(uid 65532\)"],
 }
 
@@ -47,6 +54,52 @@ def test_example_builds_and_passes_imagespec_test(built, name: str) -> None:
     if name != "odd-values":
         assert {"process-user", "pid1-app", "stop-graceful", "zombies-reaped"} <= names, report
     assert {"config-user", "config-exec-form"} <= names, report
+
+
+# what the image's own runtime reports about itself: run without a shell (distroless has none)
+PY_CONTENTS = """
+import importlib.util, json, os, shutil
+print(json.dumps({
+    "modules": sorted(m for m in ("markupsafe", "iniconfig", "pip") if importlib.util.find_spec(m)),
+    "tools": sorted(t for t in ("uv", "poetry", "pip", "pip3") if shutil.which(t, path="/opt/venv/bin")),
+    "opt": sorted(os.listdir("/opt")),
+    "venv_python": os.path.realpath("/opt/venv/bin/python3"),
+}))
+"""
+NODE_CONTENTS = """
+const fs = require("fs"), path = require("path");
+const resolves = (m) => { try { require.resolve(m, {paths: ["/app"]}); return true; } catch { return false; } };
+const onPath = (t) => (process.env.PATH || "").split(":").some((d) => fs.existsSync(path.join(d, t)));
+console.log(JSON.stringify({
+    modules: ["ms", "is-number"].filter(resolves),
+    tools: ["yarn", "yarnpkg", "npm", "corepack"].filter(onPath),
+    node_env: process.env.NODE_ENV,
+}));
+"""
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("name", "expected"), [
+    # the dev group (iniconfig) is locked but never installed; uv/Poetry/pip stay in the build stage
+    ("preset-python-uv", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
+    ("preset-python-poetry", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
+    # the venv's python resolves to the runtime's own interpreter (made by the same path)
+    ("preset-python-distroless", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"],
+                                  "venv_python": "/usr/bin/python3.11"}),
+    # devDependencies (is-number) are locked but never installed; yarn stays in the build stage
+    ("preset-node-yarn", {"modules": ["ms"], "tools": [], "node_env": "production"}),
+])
+def test_locked_presets_ship_production_dependencies_without_the_tool(built, name: str, expected: dict) -> None:
+    """BP6, BP11: from the lockfile, production dependencies only, and neither the tool that
+    installed them nor pip reaches the final image."""
+    image = built(EXAMPLES / name / "imagespec.yaml")["tags"][0]
+    if name.startswith("preset-python"):
+        command = ["--entrypoint", "/opt/venv/bin/python3", image, "-c", PY_CONTENTS]
+    else:
+        command = ["--entrypoint", "node", image, "-e", NODE_CONTENTS]
+    out = docker("run", "--rm", "--network", "none", "--read-only", *command).stdout
+    report = json.loads(out)
+    assert {key: report[key] for key in expected} == expected, report
 
 
 @pytest.mark.engine
