@@ -5,6 +5,8 @@ Chosen in this order: the base spec, the configuration (`bases.mirror`),
 $IMAGESPEC_MIRROR, then the machine's own apt sources (deb822 *.sources first, then
 one-line *.list files). A suite the mirror does not have is the spec's mistake (exit 2);
 a mirror that does not answer is the machine's trouble (exit 3).
+
+May import: the standard library and ``imagespec.errors``.
 """
 
 from __future__ import annotations

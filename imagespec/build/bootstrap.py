@@ -5,6 +5,9 @@ image loaded from it with a fixed config.
 every run. Here the image is a docker-archive written by us: one layer (the tarball
 mmdebstrap wrote with every mtime clamped to SOURCE_DATE_EPOCH) and a config holding
 only fixed values, so the same mirror state and epoch give the same image ID (BP13).
+
+May import: the standard library, ``imagespec.errors`` and ``imagespec.build`` (the
+engine connection; the docker SDK only through it).
 """
 
 from __future__ import annotations
