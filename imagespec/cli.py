@@ -120,11 +120,12 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 
 @cli.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
-def schema(output: Path | None) -> None:
+@click.option("--base", "base_format", is_flag=True, help="The base spec format (`imagespec base`) instead.")
+def schema(output: Path | None, base_format: bool) -> None:
     """Print (or write) the JSON Schema of the spec format, for editors and CI."""
     from imagespec.schema import schema_text
 
-    text = schema_text()
+    text = schema_text(base=base_format)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -8,6 +8,7 @@ import json
 from imagespec.spec.model import Spec
 
 SCHEMA_ID = "https://imagespec.dev/schema/v1/imagespec.schema.json"
+BASE_SCHEMA_ID = "https://imagespec.dev/schema/v1/imagespec-base.schema.json"
 
 
 def schema() -> dict:
@@ -42,5 +43,17 @@ def _allow_appends(definition: dict) -> None:
             properties[f"{name}+"] = {**prop, "description": f"Appended to the inherited `{name}` (extends)."}
 
 
-def schema_text() -> str:
-    return json.dumps(schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def base_schema() -> dict:
+    """The base spec format (`imagespec base`); its `spec:` is the app spec's schema."""
+    from imagespec.spec.base_model import BaseSpec
+
+    body = BaseSpec.model_json_schema(by_alias=True, mode="validation")
+    # a base's `spec` is named after the image it becomes unless it says otherwise
+    inner = body.get("$defs", {}).get("Spec", {})
+    inner["required"] = [key for key in inner.get("required", []) if key != "name"]
+    return {**body, "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": BASE_SCHEMA_ID,
+            "title": "imagespec base spec v1"}
+
+
+def schema_text(*, base: bool = False) -> str:
+    return json.dumps(base_schema() if base else schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-engine.sh
-bash scripts/make-bases.sh slim golang
+bash scripts/make-bases.sh debian-slim go-build static
 if [ ! -x .venv/bin/imagespec ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q -e .

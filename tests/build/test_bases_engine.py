@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,40 @@ def test_bad_input_is_one_clear_error_and_tags_nothing(client, cleanup, tmp_path
     assert docker("image", "inspect", reference).returncode != 0, "nothing may be tagged"
     assert not catalog.exists(), "no catalog names a base that failed"
     assert not [i for i in client.images.list() if any(t.startswith("imagespec-tmp/") for t in i.tags)]
+
+
+def test_a_pushed_base_is_pinned_by_its_registry_digest_and_an_app_builds_on_it(client, cleanup, tmp_path: Path) -> None:
+    """--push: the catalog names `ref@digest` (BP13), and an app spec that resolves
+    through that catalog builds FROM exactly that image."""
+    from imagespec.build.registry import lookup
+
+    require_images(client, SLIM)
+    try:
+        urllib.request.urlopen("http://127.0.0.1:5000/v2/", timeout=2).close()
+    except OSError as error:
+        pytest.fail(f"no registry on 127.0.0.1:5000 ({error}): scripts/start-registry.sh starts one")
+    reference = f"127.0.0.1:5000/{PREFIX}/pushed-{RUN_ID}:1"
+    spec = tmp_path / "pushed.yaml"
+    spec.write_text(f"imagespec: 1\nbase: pushed-root\nimage: {reference}\n"
+                    "distroless: {assemble_in: debian-slim, packages: [base-files, netbase]}\n")
+    cleanup.image(reference)
+    catalog = tmp_path / "catalog.yaml"
+    done = imagespec("base", "build", str(spec), "--push", "--catalog", str(catalog), "--config", str(LOCAL_CONFIG),
+                     "--progress", "quiet", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    remote = lookup(reference.rsplit(":", 1)[0], "1")
+    assert remote is not None
+    entry = __import__("yaml").safe_load(catalog.read_text())["images"]["pushed-root"]
+    assert entry["image"] == f"{reference}@{remote.digest}" and entry["digest"] == remote.digest
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / ".imagespec.yaml").write_text(f"catalog: ../catalog.yaml\nbuild: {{network: host}}\n")
+    (app / "imagespec.yaml").write_text("name: imagespec-buildtest/on-pushed\nfinal:\n  from: pushed-root\n"
+                                        "  cmd: [/nonexistent]\n")
+    generated = imagespec("generate", "-o", "-", str(app / "imagespec.yaml"))
+    assert f"FROM {reference}@{remote.digest} AS final" in generated.stdout, generated.stderr
+    tag = cleanup.name("on-pushed")
+    built = imagespec("build", str(app / "imagespec.yaml"), "--tag", tag, "--progress", "quiet")
+    assert built.returncode == 0, built.stderr
+    assert client.images.get(tag).attrs["RootFS"]["Layers"][:1] == client.images.get(reference).attrs["RootFS"]["Layers"][:1]

@@ -176,3 +176,27 @@ def test_the_mirror_comes_from_the_spec_then_config_then_environment_then_apt(
     assert machine_mirror("bookworm-security", apt) == "http://sec.example/debian-security"
     assert machine_mirror("trixie", apt) == "http://list.example/debian"  # the disabled deb822 entry is skipped
     assert machine_mirror("sid", apt) is None
+
+
+BASE_SCHEMA = REPO / "specs" / "imagespec-base.schema.json"
+
+
+def test_committed_base_schema_is_fresh_and_accepts_every_base(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import jsonschema
+
+    from imagespec.spec.loader import parse_yaml
+
+    assert main(["schema", "--base"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == BASE_SCHEMA.read_text(encoding="utf-8"), \
+        "stale: run `imagespec schema --base -o specs/imagespec-base.schema.json`"
+    validator = jsonschema.Draft202012Validator(json.loads(printed))
+    for path in sorted(BASES.glob("*.yaml")):
+        if path.name == "catalog.local.yaml":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("# yaml-language-server: $schema=../specs/imagespec-base.schema.json\n"), path
+        assert [e.message for e in validator.iter_errors(parse_yaml(text, path.name).data)] == [], path
+    assert not validator.is_valid({"base": "x", "image": "a/b:1", "distroless": {"assemble_in": "y", "pakages": []}})
