@@ -36,6 +36,7 @@ from imagespec.spec.values import (
     Signal,
     STRING_OR_LIST,
     StageName,
+    Tag,
 )
 
 Family = Literal["debian", "ubuntu", "alpine", "fedora", "rhel", "centos", "distroless", "scratch"]
@@ -203,7 +204,7 @@ class TagPolicy(Model):
 
     semver: bool = Field(True, description="version X.Y.Z also tags X.Y, X and latest (not pre-releases).")
     git_sha: bool = Field(True, description="Tag the git short SHA when building in a git repository.")
-    extra: list[Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]] = Field(default_factory=list)
+    extra: list[Tag] = Field(default_factory=list)
 
 
 _SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$")
