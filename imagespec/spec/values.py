@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import signal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, ValidationError, WithJsonSchema
@@ -244,11 +244,16 @@ def docker_tag(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=256)  # shlex is slow, and a spec's entrypoint is split when validated and again when lowered
+def _shell_split(value: str) -> tuple[str, ...]:
+    return tuple(shlex.split(value))
+
+
 def argv(value: str | list[str]) -> tuple[str, ...]:
     """A string is split as a POSIX shell would split it (BP2: always exec form)."""
     if isinstance(value, str):
         try:
-            parts = shlex.split(value)
+            parts = _shell_split(value)
         except ValueError as exc:
             raise ValueError(f"cannot split '{value}' into arguments: {exc}") from None
     else:
