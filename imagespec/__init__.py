@@ -1,27 +1,24 @@
 """imagespec: compile short YAML image specs into best-practice Dockerfiles, then
 build, tag, verify and push the images on a real engine.
 
-The public API. Heavy modules (the docker SDK, rich) load only when a build or a
-table needs them, so `imagespec generate` starts fast.
+The public API. Names load on first use (PEP 562), so importing any part of the
+package, as `imagespec generate` does, pays only for the modules it needs.
 """
 
 from __future__ import annotations
 
-from imagespec.compiler import Compiled, compile_spec
-from imagespec.errors import (
-    BuildFailed,
-    CheckFailed,
-    EngineError,
-    ImageSpecError,
-    Interrupted,
-    Location,
-    PolicyError,
-    SpecError,
-    TagConflict,
-)
-from imagespec.spec.config import Config, load_config
-from imagespec.spec.load import LoadedSpec, load_spec, load_spec_text
-from imagespec.spec.model import Final, Image, Spec, Stage
+import importlib as _importlib
+
+# where each exported name lives
+_EXPORTS = {
+    "imagespec.compiler": ("Compiled", "compile_spec"),
+    "imagespec.errors": ("BuildFailed", "CheckFailed", "EngineError", "ImageSpecError", "Interrupted", "Location",
+                         "PolicyError", "SpecError", "TagConflict"),
+    "imagespec.spec.config": ("Config", "load_config"),
+    "imagespec.spec.load": ("LoadedSpec", "load_spec", "load_spec_text"),
+    "imagespec.spec.model": ("Final", "Image", "Spec", "Stage"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "BuildFailed",
@@ -45,3 +42,16 @@ __all__ = [
     "load_spec",
     "load_spec_text",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imagespec' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

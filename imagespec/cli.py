@@ -62,8 +62,6 @@ def cli() -> None:
 @CONFIG
 def generate(specs: tuple[Path, ...], output: str | None, effective: bool, config_path: Path | None) -> None:
     """Write the Dockerfile and .dockerignore of each SPEC (atomically, all or nothing)."""
-    from imagespec.output import write_atomically
-
     compiled = _compile_all(specs, config_path, Path(output) if output not in (None, "-") else None)
     if effective:
         for c in compiled:
@@ -78,6 +76,9 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
     if output == "-":
         click.echo(compiled[0].dockerfile, nl=False)
         return
+    # imported here, past `-o -`, which writes nothing: keeps `imagespec generate` start-up fast
+    from imagespec.output import write_atomically
+
     files: dict[Path, str] = {}
     for c in compiled:
         dockerfile = Path(output) if output else c.loaded.dockerfile_path

@@ -58,7 +58,9 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)
         # the .dockerignore lives in the context, which need not be the Dockerfile's folder
-        dockerignore = render_dockerignore(plan, source=loaded.display_name(loaded.dockerignore_path.parent))
+        # (a spec given as text has neither: its name is all there is, and no path is resolved)
+        ignore_source = loaded.display_name(loaded.dockerignore_path.parent) if loaded.path else source
+        dockerignore = render_dockerignore(plan, source=ignore_source)
     except SpecPathError as exc:
         raise SpecError(exc.message, location=loaded.document.location(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -19,6 +20,7 @@ from imagespec.spec.loader import Document, read_yaml
 from imagespec.spec.model import Image
 
 
+@cache  # where the package is installed does not change while it runs
 def templates_dir() -> Path:
     """templates/ ships inside the wheel as imagespec/templates; in a checkout it is
     the repository's templates/ folder."""

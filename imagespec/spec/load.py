@@ -67,7 +67,7 @@ def _with_parents(document: Document, folder: Path, config: Config, path: Path |
         resolver.remember(document.file, path)
 
     def read(parent: Path) -> Document:
-        parsed = read_yaml(parent, display=display(parent))
+        parsed = read_yaml(parent, display=display(parent), shared=True)  # resolve() copies what it merges
         resolver.remember(parsed.file, parent)
         return parsed
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +109,11 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
                     location=_mark(file, key_node),
                     hint="a key may appear once in a mapping; remove or merge one of them",
                 )
-            locations[(*path, key)] = _mark(file, key_node)
-            result[key] = _build(value_node, (*path, key), file, locations)
+            here = (*path, key)
+            key_mark = locations[here] = _mark(file, key_node)
+            result[key] = _build(value_node, here, file, locations)
             # the key's own position is more useful than the value's for "unknown key"
-            locations[(*path, key)] = _mark(file, key_node)
+            locations[here] = key_mark
         return result
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
 
@@ -120,7 +122,31 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
 # ten times faster. It rejects a few documents the pure parser accepts and words its
 # errors differently, so any document it refuses goes through the pure parser, which
 # alone decides what is valid and how errors read: the same on every machine.
-_FAST = getattr(yaml, "CSafeLoader", None)
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # PyYAML built without libyaml: the pure parser does everything
+    _CParser = None
+
+_DEFAULT_TAGS = {yaml.ScalarNode: yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG,
+                 yaml.SequenceNode: yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+                 yaml.MappingNode: yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG}
+
+_FAST = None
+if _CParser is not None:
+    class _FastComposer(_CParser):
+        """libyaml's composer without PyYAML's tag resolver (Python calls for every node):
+        _build types the scalars itself and never reads a node's tag."""
+
+        def resolve(self, kind: type[yaml.Node], value: object, implicit: object) -> str:
+            return _DEFAULT_TAGS[kind]
+
+        def descend_resolver(self, parent: object, index: object) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
+
+    _FAST = _FastComposer
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -158,8 +184,10 @@ def parse_yaml(text: str, file: str) -> Document:
     return Document(data=data, file=file, locations=locations)
 
 
-def read_yaml(path: Path, *, display: str | None = None) -> Document:
-    """Read and parse a YAML file; `display` is the name shown in messages."""
+def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -> Document:
+    """Read and parse a YAML file; `display` is the name shown in messages. `shared`: the
+    file (a template) is parsed once per process for each text it has, and the Document
+    is shared, so the caller must not change it."""
     shown = display or str(path)
     try:
         raw = path.read_bytes()
@@ -174,4 +202,11 @@ def read_yaml(path: Path, *, display: str | None = None) -> Document:
         raise SpecError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
                         location=Location(shown, len(before), len(before[-1].decode("utf-8", "replace")) + 1),
                         hint="save it as UTF-8") from None
-    return parse_yaml(text, shown)
+    return _parse_shared(text, shown) if shared else parse_yaml(text, shown)
+
+
+# A long-lived process (the tests, a benchmark, a library user) compiles many specs on
+# the same few templates; keyed by the text, so an edited template is parsed again.
+@lru_cache(maxsize=64)
+def _parse_shared(text: str, file: str) -> Document:
+    return parse_yaml(text, file)

@@ -24,9 +24,10 @@ def builtin_presets() -> Path:
 
 def project_template_dirs(start: Path) -> list[Path]:
     found = []
-    for folder in (start.resolve(), *start.resolve().parents):
+    start, builtin = start.resolve(), templates_dir().resolve()
+    for folder in (start, *start.parents):
         candidate = folder / "templates"
-        if candidate.is_dir() and candidate.resolve() != templates_dir().resolve():
+        if candidate.is_dir() and candidate.resolve() != builtin:
             found.append(candidate)
         if (folder / ".git").exists():
             break

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 import shlex
 import signal
+from functools import cache, lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ValidationError, WithJsonSchema
+from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
 # docker/distribution reference grammar, simplified but strict enough to reject
 # upper case repositories, spaces and stray colons before the engine does.
@@ -34,6 +36,8 @@ _MODE = re.compile(r"^0?[0-7]{3,4}$")
 # (`1:2.36-9+deb12u4`, `1.2~rc1`); nothing the shell would read as syntax or an option
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:@-]*$")
 _PACKAGE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:~^-]*$")
+# C0 controls but the tab (newlines included), and DEL
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _OWNER = re.compile(r"^(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?$")
 RESERVED_STAGES = {"scratch", "context"}
 
@@ -67,9 +71,9 @@ def stage_name(value: str) -> str:
 
 def no_control_chars(value: str) -> str:
     """Single-line strings: a newline here would start a new Dockerfile instruction."""
-    bad = next((c for c in value if c in "\n\r" or (ord(c) < 32 and c != "\t") or c == "\x7f"), None)
+    bad = _CONTROL.search(value)
     if bad is not None:
-        raise ValueError(f"must be a single line without control characters (found {bad!r})")
+        raise ValueError(f"must be a single line without control characters (found {bad[0]!r})")
     return value
 
 
@@ -219,11 +223,37 @@ def command_line(value: str) -> str:
     return value.strip("\n")  # YAML block scalars end in a newline that means nothing
 
 
+# docker's tag grammar, matched by pydantic's own (Rust) regex engine as a `pattern` would
+# be, but compiled on first use: its Unicode \w classes take that engine ~0.1 s to compile,
+# which every `imagespec generate` would otherwise pay while the model is built.
+TAG_PATTERN = r"^[\w][\w.-]{0,127}$"
+
+
+@cache
+def _tag_matcher() -> SchemaValidator:
+    return SchemaValidator(core_schema.str_schema(pattern=TAG_PATTERN))
+
+
+def docker_tag(value: str) -> str:
+    try:
+        _tag_matcher().validate_python(value)
+    except ValidationError:
+        # the error a `pattern` gives, so it is reported the same way
+        raise PydanticCustomError("string_pattern_mismatch", "String should match pattern '{pattern}'",
+                                  {"pattern": TAG_PATTERN}) from None
+    return value
+
+
+@lru_cache(maxsize=256)  # shlex is slow, and a spec's entrypoint is split when validated and again when lowered
+def _shell_split(value: str) -> tuple[str, ...]:
+    return tuple(shlex.split(value))
+
+
 def argv(value: str | list[str]) -> tuple[str, ...]:
     """A string is split as a POSIX shell would split it (BP2: always exec form)."""
     if isinstance(value, str):
         try:
-            parts = shlex.split(value)
+            parts = _shell_split(value)
         except ValueError as exc:
             raise ValueError(f"cannot split '{value}' into arguments: {exc}") from None
     else:
@@ -264,3 +294,4 @@ RelativePath = Annotated[str, AfterValidator(relative_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
+Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": TAG_PATTERN})]

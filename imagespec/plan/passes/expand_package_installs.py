@@ -54,10 +54,13 @@ def _combine(stage: p.Stage) -> p.Stage:
     return replace(stage, instructions=(merged, *rest))
 
 
+def _expand_stage(stage: p.Stage) -> p.Stage:
+    if not any(isinstance(i, p.InstallPackages) for i in stage.instructions):
+        return stage  # most stages install nothing: no copy
+    stage = _combine(stage)
+    return replace(stage, instructions=tuple(
+        _expand(i) if isinstance(i, p.InstallPackages) else i for i in stage.instructions))
+
+
 def expand_package_installs(plan: p.Plan) -> p.Plan:
-    stages = []
-    for stage in plan.stages:
-        stage = _combine(stage)
-        stages.append(replace(stage, instructions=tuple(
-            _expand(i) if isinstance(i, p.InstallPackages) else i for i in stage.instructions)))
-    return replace(plan, stages=tuple(stages))
+    return replace(plan, stages=tuple(map(_expand_stage, plan.stages)))

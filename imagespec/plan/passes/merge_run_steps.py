@@ -29,5 +29,6 @@ def merge_run_steps(plan: p.Plan) -> p.Plan:
                 out[-1] = _merge(out[-1], instruction)  # type: ignore[arg-type]
             else:
                 out.append(instruction)
-        stages.append(replace(stage, instructions=tuple(out)))
+        # nothing merged: the stage as it was, without a copy
+        stages.append(replace(stage, instructions=tuple(out)) if len(out) < len(stage.instructions) else stage)
     return replace(plan, stages=tuple(stages))

@@ -33,9 +33,17 @@ def mount_build_secrets(plan: p.Plan) -> p.Plan:
     mounts, values = _declared(plan)
 
     def harden(i: p.Instruction) -> p.Instruction:
-        if isinstance(i, p.Run) and i.downloads:
+        if _downloads(i):
             return replace(i, mounts=(*i.mounts, p.Mount("secret", TARGET, SECRET_ID), *mounts),
                            secret_env=CA_ENV, secret_values=values)
         return i
-    return replace(plan, stages=tuple(replace(s, instructions=tuple(map(harden, s.instructions)))
-                                      for s in plan.stages))
+
+    def harden_stage(s: p.Stage) -> p.Stage:
+        if not any(map(_downloads, s.instructions)):
+            return s  # nothing downloads here: no copy
+        return replace(s, instructions=tuple(map(harden, s.instructions)))
+    return replace(plan, stages=tuple(map(harden_stage, plan.stages)))
+
+
+def _downloads(i: p.Instruction) -> bool:
+    return isinstance(i, p.Run) and i.downloads

@@ -9,6 +9,12 @@ from dataclasses import replace
 from imagespec.plan import model as p
 
 
+def _ordered(stage: p.Stage) -> p.Stage:
+    phases = [i.phase for i in stage.instructions]
+    if phases == sorted(phases):
+        return stage  # already in order (a stable sort would keep it): no copy
+    return replace(stage, instructions=tuple(sorted(stage.instructions, key=lambda i: i.phase)))
+
+
 def order_for_cache(plan: p.Plan) -> p.Plan:
-    return replace(plan, stages=tuple(
-        replace(s, instructions=tuple(sorted(s.instructions, key=lambda i: i.phase))) for s in plan.stages))
+    return replace(plan, stages=tuple(map(_ordered, plan.stages)))

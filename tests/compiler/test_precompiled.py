@@ -1,0 +1,39 @@
+"""The precompiled Dockerfile template (render/dockerfile_j2.py) is what Jinja makes of
+templates/dockerfile/Dockerfile.j2 now, and it is what renders: a stale one would only
+cost start-up time (the template is then compiled as before), so this test says so."""
+
+from __future__ import annotations
+
+import jinja2
+import pytest
+
+from compiler_helpers import REPO
+from imagespec.render import dockerfile
+
+MODULE = REPO / "imagespec" / "render" / "dockerfile_j2.py"
+REGENERATE = ("python -c 'from imagespec.render.dockerfile import precompiled_module as m; print(m(), end=\"\")' "
+              "> imagespec/render/dockerfile_j2.py")
+
+
+def test_precompiled_template_is_current() -> None:
+    assert MODULE.read_text(encoding="utf-8") == dockerfile.precompiled_module(), \
+        f"imagespec/render/dockerfile_j2.py is stale (template or Jinja changed): run `{REGENERATE}`"
+
+
+def test_the_template_is_not_compiled_at_run_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Dockerfile.j2 was compiled instead of taken from dockerfile_j2.py")
+
+    env = dockerfile._environment.__wrapped__()  # a fresh environment: nothing cached yet
+    monkeypatch.setattr(env, "compile", refuse)
+    assert env.get_template(dockerfile.TEMPLATE) is not None
+
+
+def test_another_text_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dockerfile.dockerfile_j2, "SOURCE_SHA1", "0" * 40)
+    env = dockerfile._environment.__wrapped__()
+    compiled = []
+    original = env.compile
+    monkeypatch.setattr(env, "compile", lambda *a, **k: compiled.append(a[1]) or original(*a, **k))
+    assert isinstance(env.get_template(dockerfile.TEMPLATE), jinja2.Template)
+    assert compiled == [dockerfile.TEMPLATE]
