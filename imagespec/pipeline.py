@@ -136,7 +136,7 @@ def build(compiled: Compiled, request: BuildRequest, config_build: dict,
     try:
         result = get_backend(request.backend).build(compiled.dockerfile, compiled.loaded.context, options)
     except BuildFailed as failure:
-        raise _located(compiled, failure) from None
+        raise locate_failure(compiled, failure) from None
     pushed = {}
     if request.push:
         if not compiled.loaded.spec.registry and not any("/" in t.split(":")[0] for t in tags):
@@ -146,7 +146,7 @@ def build(compiled: Compiled, request: BuildRequest, config_build: dict,
     return result, pushed
 
 
-def _located(compiled: Compiled, failure: BuildFailed) -> BuildFailed:
+def locate_failure(compiled: Compiled, failure: BuildFailed) -> BuildFailed:
     """Point a failed step back at the spec line that produced it."""
     line = getattr(failure, "step", None)
     origin = _origin_at_line(compiled, line) if line else None

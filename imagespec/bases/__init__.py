@@ -17,7 +17,7 @@ from pathlib import Path
 from imagespec.bases.bootstrap import build_bootstrap
 from imagespec.bases.built import build_distroless, build_spec
 from imagespec.bases.catalog_file import entry_for, write_catalog
-from imagespec.bases.context import BaseOptions, Run
+from imagespec.bases.context import BaseOptions, Run, find_image, remove_image
 from imagespec.bases.order import build_order
 from imagespec.spec.base_load import LoadedBase, load_base
 from imagespec.spec.catalog import entries_from
@@ -53,7 +53,10 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
                 on_status: Callable[[str], None] = lambda _: None) -> list[BuiltBase]:
     """Build every base in `paths` (after the ones it needs); the catalog file is
     written once all of them succeeded, so it never names a base that failed."""
+    from imagespec.build.engine import connect
+
     ordered = load_bases(paths, config)
+    connect().close()  # no engine: say so in 2 s, not after a minute of mmdebstrap
     results = []
     with tempfile.TemporaryDirectory(prefix="imagespec-bases.", dir="/var/tmp") as work:
         run = Run(config, options, Path(work), on_status=on_status)
@@ -68,7 +71,6 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
 
 def _build_one(loaded: LoadedBase, run: Run) -> BuiltBase:
     from imagespec.build import push_tags
-    from imagespec.build.engine import connect, engine_errors
 
     began = time.monotonic()
     previous = _previous_id(loaded.base.image)
@@ -82,8 +84,8 @@ def _build_one(loaded: LoadedBase, run: Run) -> BuiltBase:
         reference = f"{reference}@{digest}" if digest != image_id else reference
     entry = entry_for(loaded, run.catalog, reference=reference, digest=digest)
     run.add(loaded, entry)
-    with engine_errors(f"inspect {loaded.base.image}"):
-        size = int(connect().images.get(image_id).attrs.get("Size") or 0)
+    found = find_image(image_id)
+    size = int(found.attrs.get("Size") or 0) if found is not None else 0
     return BuiltBase(loaded.name, loaded.base.kind, reference, image_id, built, seconds, size, entry)
 
 
@@ -103,26 +105,14 @@ def dockerfile_of(path: Path, config: Config) -> str:
 
 
 def _previous_id(reference: str) -> str | None:
-    from imagespec.build.engine import connect
-
-    try:
-        return connect().images.get(reference).id
-    except Exception:  # not there yet
-        return None
+    image = find_image(reference)
+    return image.id if image is not None else None
 
 
 def _drop_if_untagged(image_id: str | None, current: str) -> None:
     """The image a rebuild replaced, once nothing tags it: ours, so ours to remove."""
-    from imagespec.build.engine import connect
-
-    if image_id is None or image_id == current:
-        return
-    try:
-        client = connect()
-        if not client.images.get(image_id).tags:
-            client.images.remove(image_id, noprune=False)
-    except Exception:  # in use by a container or another image: leave it
-        pass
+    if image_id is not None and image_id != current:
+        remove_image(image_id, only_untagged=True)
 
 
 def _existing(path: Path) -> dict[str, Image]:

@@ -7,12 +7,28 @@ from __future__ import annotations
 import hashlib
 import json
 
-from imagespec.bases.context import (LABEL_BASE, LABEL_EPOCH, LABEL_INPUTS, LABEL_SBOM, SBOM_DIR, Run, epoch_from_env,
-                                     located, rfc3339)
+from imagespec.bases.context import (
+    LABEL_BASE,
+    LABEL_EPOCH,
+    LABEL_INPUTS,
+    LABEL_SBOM,
+    SBOM_DIR,
+    Run,
+    epoch_from_env,
+    find_image,
+    located,
+    rfc3339,
+)
 from imagespec.build.apt_sources import Release, choose_mirror, fetch_release, machine_mirror
-from imagespec.build.bootstrap import (ImageConfig, PackageNotFound, RootfsRequest, add_file, bootstrap_rootfs,
-                                       host_architecture, load_image)
-from imagespec.build.engine import connect
+from imagespec.build.bootstrap import (
+    ImageConfig,
+    PackageNotFound,
+    RootfsRequest,
+    add_file,
+    bootstrap_rootfs,
+    host_architecture,
+    load_image,
+)
 from imagespec.build.sbom import read_rootfs, sbom_json, spdx_document
 from imagespec.errors import ImageSpecError, SpecError
 from imagespec.spec.base_load import LoadedBase
@@ -59,11 +75,8 @@ def _inputs_key(loaded: LoadedBase, sources: list[str], epoch: int) -> str:
 
 
 def _up_to_date(reference: str, key: str) -> str | None:
-    try:
-        image = connect().images.get(reference)
-    except Exception:  # missing (or no engine: the load below will say so)
-        return None
-    return image.id if (image.labels or {}).get(LABEL_INPUTS) == key else None
+    image = find_image(reference)
+    return image.id if image is not None and (image.labels or {}).get(LABEL_INPUTS) == key else None
 
 
 def build_bootstrap(loaded: LoadedBase, run: Run) -> tuple[str, bool]:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from imagespec.build import BuildOptions, Secret
 from imagespec.errors import ImageSpecError, SpecError
+from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 from imagespec.spec.base_load import LoadedBase
 from imagespec.spec.catalog import Catalog, Entry
 from imagespec.spec.config import Config
@@ -65,6 +67,44 @@ class Run:
     def log(self, name: str) -> Path:
         self.options.logs.mkdir(parents=True, exist_ok=True)
         return self.options.logs / f"{name}.log"
+
+
+def build_options(run: Run, *, tags: tuple[str, ...], epoch: int | None, labels: dict[str, str] | None = None,
+             dockerignore: str | None = None) -> BuildOptions:
+    """BuildKit options for a base: the epoch as a build argument, the CA bundle secret."""
+    bundle = run.options.ca_bundle
+    return BuildOptions(tags=tags, build_args={"SOURCE_DATE_EPOCH": str(epoch)} if epoch else {},
+                        no_cache=run.options.force, network=run.options.network, progress=run.options.progress,  # type: ignore[arg-type]
+                        secrets=(Secret(SECRET_ID, bundle),) if bundle else (), labels=labels or {},
+                        dockerignore=dockerignore)
+
+
+def find_image(reference: str):  # type: ignore[no-untyped-def]
+    """The engine's image for `reference`, or None when it has none (no engine: EngineError)."""
+    import docker.errors
+
+    from imagespec.build.engine import connect, engine_errors
+
+    with engine_errors(f"inspect {reference}"):
+        try:
+            return connect().images.get(reference)
+        except docker.errors.ImageNotFound:
+            return None
+
+
+def remove_image(reference: str, *, only_untagged: bool = False) -> None:
+    """Remove an image of ours; one still in use (or already gone) is left as it is."""
+    import docker.errors
+
+    from imagespec.build.engine import connect
+
+    try:
+        client = connect()
+        if only_untagged and client.images.get(reference).tags:
+            return
+        client.images.remove(reference, noprune=False)
+    except docker.errors.APIError:  # in use by a container or another image, or gone
+        pass
 
 
 def epoch_from_env() -> int | None:

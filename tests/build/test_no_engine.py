@@ -54,3 +54,18 @@ def test_importing_the_package_does_not_import_the_sdk() -> None:
     code = "import sys, imagespec.build; print('docker' in sys.modules, 'rich' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_base_build_says_no_engine_before_bootstrapping(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """--force would otherwise spend a minute in mmdebstrap before finding out."""
+    from imagespec.cli import main
+
+    monkeypatch.setenv("DOCKER_HOST", NOWHERE)
+    spec = tmp_path / "slim.yaml"
+    spec.write_text("base: slim\nimage: company/debian:bookworm-slim\nbootstrap: {suite: bookworm}\n")
+    began = time.monotonic()
+    assert main(["base", "build", str(spec), "--force", "--logs", str(tmp_path / "logs")]) == 3
+    assert time.monotonic() - began < 5.0
+    assert "cannot reach the Docker Engine" in capsys.readouterr().err
+    assert not (tmp_path / "logs").exists()

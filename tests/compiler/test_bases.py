@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-
 from compiler_helpers import REPO, hadolint
+
 from imagespec.bases import load_bases
 from imagespec.bases.built import distroless_dockerfile
 from imagespec.bases.catalog_file import entry_for, render_catalog
