@@ -60,3 +60,32 @@ def test_example_builds_on_engine_20_10(floor, name: str) -> None:
             assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-1000:]
     finally:
         subprocess.run(["docker", "rmi", *applied], capture_output=True, env={**os.environ, **floor})
+
+
+@pytest.mark.engine
+@pytest.mark.floor
+def test_a_distroless_base_builds_on_engine_20_10_with_the_same_root_layer(floor, tmp_path) -> None:
+    """`imagespec base build` on the floor: the generated Dockerfile builds with BuildKit 0.8,
+    and rebuilt without cache the root's layer is the same. (Only the SBOM layer differs
+    there: BuildKit 0.8 stamps the directories a COPY creates with the build time; the
+    current engine keeps the context's, so there the whole image ID repeats.)"""
+    reference = "imagespec-floor/base-root:test"
+    spec = tmp_path / "root.yaml"
+    spec.write_text(f"imagespec: 1\nbase: floor-root\nimage: {reference}\n"
+                    "distroless: {assemble_in: debian-slim, packages: [base-files, netbase, tzdata, ca-certificates]}\n")
+    docker = {**os.environ, **floor}
+    layers = []
+    try:
+        for _ in range(2):
+            built = imagespec("base", "build", str(spec), "--force", "--config", str(LOCAL_CONFIG), "--progress",
+                              "quiet", env=floor)
+            assert built.returncode == 0, built.stderr[-3000:]
+            inspected = subprocess.run(["docker", "image", "inspect", reference, "-f", "{{json .RootFS.Layers}}"],
+                                       capture_output=True, text=True, env=docker)
+            layers.append(json.loads(inspected.stdout))
+        assert layers[0][0] == layers[1][0], "the root file system layer repeats on Engine 20.10"
+        user = subprocess.run(["docker", "image", "inspect", reference, "-f", "{{.Config.User}}"],
+                              capture_output=True, text=True, env=docker).stdout.strip()
+        assert user == "65532:65532"
+    finally:
+        subprocess.run(["docker", "rmi", reference], capture_output=True, env=docker)
