@@ -396,7 +396,13 @@ def base_sbom(image: str, output: Path | None) -> None:
     from imagespec.build.sbom import image_sbom, sbom_json
     from imagespec.output import write_atomically
 
-    document = image_sbom(image, name=image, created="1970-01-01T00:00:00Z", namespace=f"urn:imagespec:image:{image}")
+    from imagespec.build.engine import connect, engine_errors
+
+    with engine_errors(f"inspect {image}"):
+        found = connect().images.get(image)
+    # the image's own time and ID: the same image always gives the same document
+    created = str(found.attrs.get("Created", ""))[:19] + "Z"
+    document = image_sbom(image, name=image, created=created, namespace=f"urn:imagespec:image:{found.id}")
     if output is None:
         click.echo(sbom_json(document), nl=False)
     else:

@@ -348,3 +348,16 @@ def test_a_pushed_base_is_pinned_by_its_registry_digest_and_an_app_builds_on_it(
     built = imagespec("build", str(app / "imagespec.yaml"), "--tag", tag, "--progress", "quiet")
     assert built.returncode == 0, built.stderr
     assert client.images.get(tag).attrs["RootFS"]["Layers"][:1] == client.images.get(reference).attrs["RootFS"]["Layers"][:1]
+
+
+def test_base_sbom_writes_the_spdx_document_of_any_image(client, tmp_path: Path) -> None:
+    require_images(client, STATIC)
+    out = tmp_path / "static.spdx.json"
+    first = imagespec("base", "sbom", STATIC, "-o", str(out))
+    assert first.returncode == 0, first.stderr
+    document = json.loads(out.read_text())
+    assert {p["name"] for p in document["packages"]} >= {"base-files", "netbase", "tzdata", "ca-certificates"}
+    again = imagespec("base", "sbom", STATIC)
+    assert again.stdout == out.read_text(), "the same image gives the same document"
+    missing = imagespec("base", "sbom", f"{PREFIX}/no-such-image-{RUN_ID}:1")
+    assert missing.returncode == 2 and "no such image" in missing.stderr
