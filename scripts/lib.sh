@@ -86,6 +86,9 @@ imagespec_venv() {
     python3 -m venv .venv
   fi
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  # an editable install is not byte-compiled (a wheel install is): without this, and with
+  # PYTHONDONTWRITEBYTECODE=1 as on these machines, every CLI start compiles imagespec
+  .venv/bin/python -m compileall -q imagespec >/dev/null
 }
 
 # Seconds since the epoch with a fraction, and a human "12.3 s" between two such stamps.

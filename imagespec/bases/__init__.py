@@ -56,6 +56,9 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
     from imagespec.build.engine import connect
 
     ordered = load_bases(paths, config)
+    if options.push:
+        for loaded in ordered:
+            _check_pushable(loaded)
     connect().close()  # no engine: say so in 2 s, not after a minute of mmdebstrap
     results = []
     with tempfile.TemporaryDirectory(prefix="imagespec-bases.", dir="/var/tmp") as work:
@@ -67,6 +70,17 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
         entries = _existing(catalog_path) | {r.name: r.entry for r in results}
         write_catalog(catalog_path, entries, sources=", ".join(sorted({str(p.parent) for p in paths})))
     return results
+
+
+def _check_pushable(loaded: LoadedBase) -> None:
+    """--push needs a registry in every reference: never push to Docker Hub by accident."""
+    first = loaded.base.image.split("/", 1)[0]
+    if "/" not in loaded.base.image or not ("." in first or ":" in first or first == "localhost"):
+        from imagespec.errors import SpecError
+
+        raise SpecError(f"--push: '{loaded.base.image}' names no registry to push to",
+                        location=loaded.document.location(("image",)),
+                        hint="write the registry into the reference, e.g. registry.example.com/base/debian:bookworm-slim")
 
 
 def _build_one(loaded: LoadedBase, run: Run) -> BuiltBase:

@@ -200,3 +200,14 @@ def test_committed_base_schema_is_fresh_and_accepts_every_base(capsys: pytest.Ca
         assert text.startswith("# yaml-language-server: $schema=../specs/imagespec-base.schema.json\n"), path
         assert [e.message for e in validator.iter_errors(parse_yaml(text, path.name).data)] == [], path
     assert not validator.is_valid({"base": "x", "image": "a/b:1", "distroless": {"assemble_in": "y", "pakages": []}})
+
+
+def test_push_needs_a_registry_in_every_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Checked before anything is built (and before the engine is asked): no accidental
+    push to Docker Hub."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    path = _write(tmp_path, "a", _distroless("a", "scratch"))  # image: company/a:1, no registry host
+    assert main(["base", "build", str(path), "--push"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:3:1: --push: 'company/a:1' names no registry to push to" in err
