@@ -11,9 +11,12 @@ import importlib as _importlib
 
 # where each exported name lives
 _EXPORTS = {
+    "imagespec.bases": ("BaseOptions", "build_bases"),
     "imagespec.compiler": ("Compiled", "compile_spec"),
     "imagespec.errors": ("BuildFailed", "CheckFailed", "EngineError", "ImageSpecError", "Interrupted", "Location",
-                         "PolicyError", "SpecError", "TagConflict"),
+                         "PolicyError", "SourceUnreachable", "SpecError", "TagConflict"),
+    "imagespec.spec.base_load": ("load_base",),
+    "imagespec.spec.base_model": ("BaseSpec",),
     "imagespec.spec.config": ("Config", "load_config"),
     "imagespec.spec.load": ("LoadedSpec", "load_spec", "load_spec_text"),
     "imagespec.spec.model": ("Final", "Image", "Spec", "Stage"),
@@ -21,6 +24,8 @@ _EXPORTS = {
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "BaseOptions",
+    "BaseSpec",
     "BuildFailed",
     "CheckFailed",
     "Compiled",
@@ -33,11 +38,14 @@ __all__ = [
     "LoadedSpec",
     "Location",
     "PolicyError",
+    "SourceUnreachable",
     "Spec",
     "SpecError",
     "Stage",
     "TagConflict",
+    "build_bases",
     "compile_spec",
+    "load_base",
     "load_config",
     "load_spec",
     "load_spec_text",

@@ -118,9 +118,10 @@ def test_the_layer_check_catches_a_backward_import(tmp_path: Path) -> None:
 # --- the public API (httpx's test_exported_members) -----------------------------------------
 
 EXPORTED = {
-    "BuildFailed", "CheckFailed", "Compiled", "Config", "EngineError", "Final", "Image", "ImageSpecError",
-    "Interrupted", "LoadedSpec", "Location", "PolicyError", "Spec", "SpecError", "Stage", "TagConflict",
-    "compile_spec", "load_config", "load_spec", "load_spec_text",
+    "BaseOptions", "BaseSpec", "BuildFailed", "CheckFailed", "Compiled", "Config", "EngineError", "Final", "Image",
+    "ImageSpecError", "Interrupted", "LoadedSpec", "Location", "PolicyError", "SourceUnreachable", "Spec",
+    "SpecError", "Stage", "TagConflict", "build_bases", "compile_spec", "load_base", "load_config", "load_spec",
+    "load_spec_text",
 }
 
 
