@@ -19,6 +19,7 @@ from imagespec.bases.built import build_distroless, build_spec
 from imagespec.bases.catalog_file import entry_for, write_catalog
 from imagespec.bases.context import BaseOptions, Run, find_image, remove_image
 from imagespec.bases.order import build_order
+from imagespec.errors import SpecError
 from imagespec.spec.base_load import LoadedBase, load_base
 from imagespec.spec.catalog import entries_from
 from imagespec.spec.config import Config
@@ -76,8 +77,6 @@ def _check_pushable(loaded: LoadedBase) -> None:
     """--push needs a registry in every reference: never push to Docker Hub by accident."""
     first = loaded.base.image.split("/", 1)[0]
     if "/" not in loaded.base.image or not ("." in first or ":" in first or first == "localhost"):
-        from imagespec.errors import SpecError
-
         raise SpecError(f"--push: '{loaded.base.image}' names no registry to push to",
                         location=loaded.document.location(("image",)),
                         hint="write the registry into the reference, e.g. registry.example.com/base/debian:bookworm-slim")
@@ -107,7 +106,6 @@ def dockerfile_of(path: Path, config: Config) -> str:
     """The Dockerfile a `distroless` or `spec` base is built from (for review)."""
     from imagespec.bases.built import distroless_dockerfile
     from imagespec.compiler import compile_spec
-    from imagespec.errors import SpecError
 
     loaded = load_base(path, config)
     if loaded.base.distroless:

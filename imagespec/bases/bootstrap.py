@@ -43,7 +43,8 @@ def _releases(loaded: LoadedBase, run: Run) -> tuple[list[str], list[Release]]:
     assert spec is not None
     components = " ".join(spec.components)
     try:
-        mirror = choose_mirror(spec.suite, spec=spec.mirror, configured=str(run.config.bases.get("mirror") or "") or None)
+        configured = run.config.bases.get("mirror")
+        mirror = choose_mirror(spec.suite, spec=spec.mirror, configured=str(configured) if configured else None)
         main = fetch_release(mirror, spec.suite)
     except ImageSpecError as error:
         raise located(error, loaded, ("bootstrap", "mirror" if spec.mirror else "suite")) from None
