@@ -8,10 +8,23 @@ compiler emits (the Dofigen split).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from imagespec.spec.loader import DataPath
+
+
+def replace(obj, /, **changes):  # type: ignore[no-untyped-def]
+    """dataclasses.replace for the plan's frozen dataclasses, without its per-call field
+    introspection: the passes copy instructions thousands of times per batch of specs.
+    Same contract: only declared fields, and no __post_init__ in this module to rerun."""
+    fields = obj.__dataclass_fields__
+    if not changes.keys() <= fields.keys():
+        raise TypeError(f"{type(obj).__name__} has no field(s) {sorted(changes.keys() - fields.keys())}")
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 class Phase(IntEnum):

@@ -56,6 +56,8 @@ def _text(node: yaml.ScalarNode, file: str) -> str:
     NUL (everything after it, USER and ENTRYPOINT included, would silently vanish), and a
     lone surrogate from a `\\uD800` escape cannot be written as UTF-8 at all."""
     value = node.value
+    if value.isascii() and "\x00" not in value:  # nearly every scalar: nothing to check
+        return value
     if "\x00" in value:
         raise SpecError("a NUL character cannot be written into a Dockerfile", location=_mark(file, node),
                         hint="remove the \\0 / \\x00 escape")

@@ -3,9 +3,8 @@ signals forwarded; the application stays the only program (BP1)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 from imagespec.plan.passes import rootfs
 
 # package and binary per package manager: the distro's own build, nothing downloaded

@@ -5,9 +5,8 @@ since the Dockerfile must not depend on the clock (BP14, BP16)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 
 def add_labels(plan: p.Plan) -> p.Plan:

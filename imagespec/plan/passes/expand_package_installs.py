@@ -7,9 +7,8 @@ the image's name.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 _PIN_RULE = {"apt": "DL3008", "apk": "DL3018", "dnf": "DL3041", "yum": "DL3033"}
 _PIN_REASON = ("unpinned packages follow the base image's release; rebuild on a new base to update (BP13), "

@@ -5,9 +5,8 @@ boundary (BP4)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 
 def _joinable(a: p.Instruction, b: p.Instruction) -> bool:

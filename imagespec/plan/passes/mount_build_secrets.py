@@ -8,9 +8,8 @@ same way, into the same steps only.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 SECRET_ID = "ca-bundle"
 TARGET = f"/run/secrets/{SECRET_ID}"

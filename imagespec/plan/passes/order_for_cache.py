@@ -4,9 +4,8 @@ A stable sort by phase: the author's order is kept within a phase."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 
 def _ordered(stage: p.Stage) -> p.Stage:

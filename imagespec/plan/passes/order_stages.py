@@ -3,10 +3,9 @@ from), the author's order otherwise, the final stage last."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.errors import SpecPathError
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 
 def order_stages(plan: p.Plan) -> p.Plan:

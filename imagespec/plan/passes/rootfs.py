@@ -7,10 +7,9 @@ an image the spec already uses, so it costs no extra download (BP12).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from imagespec.errors import SpecPathError
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 NAME = "imagespec-rootfs"
 ROOT = "/rootfs"

@@ -5,9 +5,9 @@ never fail silently."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from imagespec.plan import model as p
+from imagespec.plan.model import replace
 
 _PIPE = re.compile(r"(?<![|>])\|(?![|&])")
 _SHELLS = {"apk": ("/bin/ash", "-eo", "pipefail", "-c")}
