@@ -5,20 +5,24 @@ function of its arguments; errors become one message and an exit code
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from imagespec import cache
 from imagespec.errors import CheckFailed, ImageSpecError, SpecError
+from imagespec.spec.files import CONFIG_NAME, recording
+from imagespec.spec.files import resolve as resolve_noted
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help="json: one machine-readable document on stdout.")
 CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
                       help="Configuration file (default: .imagespec.yaml upwards from the spec, or $IMAGESPEC_CONFIG).")
 SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+NO_CACHE = click.option("--no-cache", is_flag=True,
+                        help="Compile afresh; neither read nor write the result cache (also IMAGESPEC_NO_CACHE=1).")
 
 
 def _compile_one(path: Path, config_path: Path | None, written_to: Path | None = None):
@@ -31,13 +35,11 @@ def _compile_one(path: Path, config_path: Path | None, written_to: Path | None =
     config = load_config(config_path, start=path.parent)
     loaded = load_spec(path, config)
     # the header names the spec relative to the file it is written to (generate -o FILE)
-    source = loaded.display_name(written_to.resolve().parent) if written_to else None
+    source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
     return compile_spec(loaded, config, source=source), config
 
 
-def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
-    from imagespec.spec.config import CONFIG_NAME
-
+def _specs_only(specs: tuple[Path, ...]) -> list[Path]:
     # a glob such as examples/**/*.yaml also matches configuration files: not specs
     chosen = [path for path in specs if path.name != CONFIG_NAME]
     for path in specs:
@@ -45,7 +47,30 @@ def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: 
             click.echo(f"skipped {path}: a configuration file, not a spec", err=True)
     if not chosen:
         raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
-    return [_compile_one(path, config_path, written_to)[0] for path in chosen]
+    return chosen
+
+
+def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
+    return [_compile_one(path, config_path, written_to)[0] for path in _specs_only(specs)]
+
+
+def _generated(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None,
+               use_cache: bool) -> list[cache.Result]:
+    """What `generate` and `check` write or compare: from the result cache when nothing
+    the compiler would look at changed (start-up without pydantic, YAML or Jinja)."""
+    results = []
+    for path in _specs_only(specs):
+        found = cache.lookup(path, config_path, written_to) if use_cache else None
+        if found is None:
+            with recording() as notes:  # the output paths' looks too: they are part of the result
+                compiled = _compile_one(path, config_path, written_to)[0]
+                loaded = compiled.loaded
+                found = cache.Result(loaded.document.file, loaded.dockerfile_path, loaded.dockerignore_path,
+                                     compiled.dockerfile, compiled.dockerignore)
+            if use_cache:
+                cache.store(path, config_path, written_to, notes, found)
+        results.append(found)
+    return results
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,17 +85,20 @@ def cli() -> None:
               help="Dockerfile path, or - for stdout (one spec only). Default: the spec's `dockerfile`.")
 @click.option("--effective", is_flag=True, help="Print the spec with its `extends` chain merged in (YAML).")
 @CONFIG
-def generate(specs: tuple[Path, ...], output: str | None, effective: bool, config_path: Path | None) -> None:
+@NO_CACHE
+def generate(specs: tuple[Path, ...], output: str | None, effective: bool, config_path: Path | None,
+             no_cache: bool) -> None:
     """Write the Dockerfile and .dockerignore of each SPEC (atomically, all or nothing)."""
-    compiled = _compile_all(specs, config_path, Path(output) if output not in (None, "-") else None)
+    written_to = Path(output) if output not in (None, "-") else None
     if effective:
-        for c in compiled:
+        for c in _compile_all(specs, config_path, written_to):
             import yaml
 
             merged = c.loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
             click.echo(f"# {c.loaded.document.file}: the spec with its `extends` chain merged in")
             click.echo(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=100), nl=False)
         return
+    compiled = _generated(specs, config_path, written_to, use_cache=not no_cache)
     if output is not None and len(compiled) > 1:
         raise SpecError("-o/--output takes one spec", hint="drop -o to write each spec's own `dockerfile`")
     if output == "-":
@@ -81,9 +109,8 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
 
     files: dict[Path, str] = {}
     for c in compiled:
-        dockerfile = Path(output) if output else c.loaded.dockerfile_path
-        files[dockerfile] = c.dockerfile
-        files[c.loaded.dockerignore_path] = c.dockerignore
+        files[Path(output) if output else c.dockerfile_path] = c.dockerfile
+        files[c.dockerignore_path] = c.dockerignore
     changed = write_atomically(files)
     for path in files:
         state = "wrote" if path in changed else "unchanged"
@@ -94,19 +121,22 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
 @SPECS
 @FORMAT
 @CONFIG
-def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+@NO_CACHE
+def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache: bool) -> None:
     """Exit 1 with a diff when a committed Dockerfile or .dockerignore no longer matches its spec."""
     from imagespec.output import read_current
 
     stale = []
-    compiled = _compile_all(specs, config_path)
+    compiled = _generated(specs, config_path, None, use_cache=not no_cache)
     for c in compiled:
-        for path, expected in ((c.loaded.dockerfile_path, c.dockerfile), (c.loaded.dockerignore_path, c.dockerignore)):
+        for path, expected in ((c.dockerfile_path, c.dockerfile), (c.dockerignore_path, c.dockerignore)):
             actual = read_current(path)
             if actual != expected:
+                import difflib
+
                 diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
-                                                    f"{path} (committed)", f"{path} (from {c.loaded.document.file})"))
-                stale.append({"spec": c.loaded.document.file, "file": str(path), "diff": diff})
+                                                    f"{path} (committed)", f"{path} (from {c.spec_file})"))
+                stale.append({"spec": c.spec_file, "file": str(path), "diff": diff})
     if fmt == "json":
         click.echo(json.dumps({"ok": not stale, "stale": stale}, indent=2))
     else:

@@ -32,7 +32,7 @@ from imagespec.build.bootstrap import (
 from imagespec.build.sbom import read_rootfs, sbom_json, spdx_document
 from imagespec.errors import ImageSpecError, SpecError
 from imagespec.spec.base_load import LoadedBase
-from imagespec.spec.catalog import templates_dir
+from imagespec.spec.files import templates_dir
 
 FORMAT = 1  # bumped when the same spec would bootstrap differently
 

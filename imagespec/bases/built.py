@@ -24,7 +24,7 @@ from imagespec.pipeline import locate_failure
 from imagespec.plan.distroless import TOOL, lower_distroless
 from imagespec.render.dockerfile import render_dockerfile
 from imagespec.spec.base_load import LoadedBase
-from imagespec.spec.catalog import templates_dir
+from imagespec.spec.files import templates_dir
 
 
 def distroless_dockerfile(loaded: LoadedBase, run: Run) -> str:

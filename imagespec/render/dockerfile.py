@@ -14,7 +14,7 @@ import jinja2
 from imagespec.plan import model as p
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 from imagespec.render import dockerfile_j2, serialize
-from imagespec.spec.catalog import templates_dir
+from imagespec.spec.files import templates_dir
 
 TEMPLATE = "Dockerfile.j2"
 

@@ -10,23 +10,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 
 from pydantic import ValidationError
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec.files import templates_dir
 from imagespec.spec.loader import Document, read_yaml
 from imagespec.spec.model import Image
-
-
-@cache  # where the package is installed does not change while it runs
-def templates_dir() -> Path:
-    """templates/ ships inside the wheel as imagespec/templates; in a checkout it is
-    the repository's templates/ folder."""
-    here = Path(__file__).resolve().parent.parent
-    installed = here / "templates"
-    return installed if installed.is_dir() else here.parent / "templates"
 
 
 @dataclass(frozen=True)

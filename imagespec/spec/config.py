@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec import files
+from imagespec.spec.files import CONFIG_NAME
 from imagespec.spec.catalog import Catalog, builtin_catalog, entries_from
 from imagespec.spec.loader import Document, read_yaml
 
-CONFIG_NAME = ".imagespec.yaml"
 ENV_VAR = "IMAGESPEC_CONFIG"
 _KEYS = {"images", "catalog", "build", "bases", "templates", "policies"}
 
@@ -37,12 +38,12 @@ class Config:
 
 def find_config(start: Path) -> Path | None:
     """The nearest .imagespec.yaml from `start` upwards, stopping at a repository root."""
-    folder = start.resolve()
+    folder = files.resolve(start)
     for candidate in (folder, *folder.parents):
         found = candidate / CONFIG_NAME
-        if found.is_file():
+        if files.is_file(found):
             return found
-        if (candidate / ".git").exists():
+        if files.exists(candidate / ".git"):
             return None
     return None
 
@@ -70,9 +71,9 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
     folders = document.data.get("templates") or []
     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
         raise SpecError("`templates` lists folders of templates", location=document.location(("templates",)))
-    templates = tuple((path.parent / folder).resolve() for folder in folders)
+    templates = tuple(files.resolve(path.parent / folder) for folder in folders)
     for where, folder in enumerate(templates):
-        if not folder.is_dir():
+        if not files.is_dir(folder):
             raise SpecError(f"template folder {folder} does not exist", location=document.location(("templates", where)))
     bases = document.data.get("bases") or {}
     if not isinstance(bases, dict) or set(bases) - {"mirror"}:
@@ -91,13 +92,14 @@ def _catalog_files(document: Document, path: Path, *, required: bool) -> list[Pa
     names = [raw] if isinstance(raw, str) else raw
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise SpecError("`catalog` names a catalog file (or a list of them)", location=document.location(("catalog",)))
-    files = [(path.parent / name).resolve() for name in names]
-    for where, file in enumerate(files):
-        if not file.is_file() and required:
+    found = [files.resolve(path.parent / name) for name in names]
+    present = [file for file in found if files.is_file(file)]
+    for where, file in enumerate(found):
+        if file not in present and required:
             index = ("catalog",) if isinstance(raw, str) else ("catalog", where)
             raise SpecError(f"catalog file {file} does not exist", location=document.location(index),
                             hint="`imagespec base build BASES --catalog FILE` writes it")
-    return [file for file in files if file.is_file()]
+    return present
 
 
 def config_location(config: Config) -> Location:

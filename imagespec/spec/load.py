@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagespec.errors import SpecError
+from imagespec.spec import files
 from imagespec.spec.config import Config, load_config
 from imagespec.spec.extends import resolve
 from imagespec.spec.loader import Document, parse_yaml, read_yaml
@@ -26,7 +27,7 @@ class LoadedSpec:
 
     @property
     def folder(self) -> Path:
-        return (self.path.parent if self.path else Path.cwd()).resolve()
+        return files.resolve(self.path.parent if self.path else Path.cwd())
 
     @property
     def dockerfile_path(self) -> Path:
@@ -40,7 +41,7 @@ class LoadedSpec:
 
     @property
     def context(self) -> Path:
-        return (self.folder / self.spec.context).resolve()
+        return files.resolve(self.folder / self.spec.context)
 
     def display_name(self, relative_to: Path | None = None) -> str:
         """The spec's name as written in headers: relative to the Dockerfile's folder,
@@ -48,12 +49,12 @@ class LoadedSpec:
         if self.path is None:
             return self.document.file
         base = relative_to or self.dockerfile_path.parent
-        return Path(os.path.relpath(self.path.resolve(), base)).as_posix()
+        return Path(os.path.relpath(files.resolve(self.path), base)).as_posix()
 
 
 def display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(files.resolve(path).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec import files
 
 DataPath = tuple[str | int, ...]
 
@@ -192,7 +193,7 @@ def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -
     is shared, so the caller must not change it."""
     shown = display or str(path)
     try:
-        raw = path.read_bytes()
+        raw = files.read_bytes(path)
     except FileNotFoundError:
         raise SpecError(f"no such file: {path}", location=Location(shown)) from None
     except OSError as exc:

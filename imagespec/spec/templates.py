@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imagespec.errors import SpecError
-from imagespec.spec.catalog import templates_dir
+from imagespec.spec import files
+from imagespec.spec.files import templates_dir
 from imagespec.spec.loader import Document
 
 SUFFIXES = (".yaml", ".yml")
@@ -24,18 +25,18 @@ def builtin_presets() -> Path:
 
 def project_template_dirs(start: Path) -> list[Path]:
     found = []
-    start, builtin = start.resolve(), templates_dir().resolve()
+    start, builtin = files.resolve(start), templates_dir()
     for folder in (start, *start.parents):
         candidate = folder / "templates"
-        if candidate.is_dir() and candidate.resolve() != builtin:
+        if files.is_dir(candidate) and files.resolve(candidate) != builtin:
             found.append(candidate)
-        if (folder / ".git").exists():
+        if files.exists(folder / ".git"):
             break
     return found
 
 
 def available(dirs: Sequence[Path]) -> list[str]:
-    return sorted({p.stem for d in dirs if d.is_dir() for p in d.iterdir() if p.suffix in SUFFIXES})
+    return sorted({p.stem for d in dirs if files.is_dir(d) for p in files.listdir(d) if p.suffix in SUFFIXES})
 
 
 class TemplateResolver:
@@ -52,16 +53,16 @@ class TemplateResolver:
         where = current.location(("extends",))
         if "/" in target or target.endswith(SUFFIXES):
             origin = self.files.get(current.file, Path(current.file))
-            path = (origin.parent / target).resolve()
-            if not path.is_file():
+            path = files.resolve(origin.parent / target)
+            if not files.is_file(path):
                 raise SpecError(f"no spec at '{target}'", location=where,
                                 hint="a path is relative to the file that extends it")
             return path
         for folder in self.dirs:
             for suffix in SUFFIXES:
                 path = folder / f"{target}{suffix}"
-                if path.is_file():
-                    return path.resolve()
+                if files.is_file(path):
+                    return files.resolve(path)
         names = available(self.dirs)
         close = difflib.get_close_matches(target, names, n=1)
         raise SpecError(f"unknown template '{target}'", location=where,

@@ -23,7 +23,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 #   ← pipeline ← cli; build sits beside the compiler and sees only errors (its docstring:
 # "never imagespec.spec/plan/render/cli"). The package's __init__ is the public API.
 LAYER = {"errors": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4, "schema": 4, "bases": 6,
-         "output": 4, "console": 4, "pipeline": 6, "cli": 7, "__main__": 8}
+         "cache": 4, "output": 4, "console": 4, "pipeline": 6, "cli": 7, "__main__": 8}
 ONLY = {"build": {"errors", "build"}}
 # plan/ and render/ are pure functions of their inputs: no clock, environment, disk,
 # processes or network (what keeps the output byte-for-byte reproducible)
@@ -31,7 +31,7 @@ IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "u
           "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
 PURE_PARTS = {"plan", "render"}
 # pathlib (Path, file I/O) only where files are read or written
-PATHLIB_ALLOWED = {"spec", "build", "output", "cli", "pipeline", "bases"}
+PATHLIB_ALLOWED = {"spec", "build", "output", "cli", "pipeline", "bases", "cache"}
 
 
 def _part(module: str) -> str:
@@ -113,6 +113,55 @@ def test_the_layer_check_catches_a_backward_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from imagespec.render.dockerfile import render_dockerfile\n    import os\n")
     assert imports_of(bad) == [("imagespec.render.dockerfile", 2), ("os", 3)]
+
+
+# --- the compiler's looks at the disk ------------------------------------------------------
+
+# The result cache (imagespec.cache) trusts a stored Dockerfile when every look the compiler
+# took at the disk, noted by imagespec.spec.files, sees the same again: a look that bypasses
+# that module would let a changed input serve a stale Dockerfile.
+DISK_CALLS = {"read_bytes", "read_text", "is_file", "is_dir", "exists", "iterdir", "stat", "lstat", "glob", "rglob",
+              "open", "listdir", "scandir", "walk", "getenv", "realpath", "abspath", "isfile", "isdir", "readlink",
+              "samefile", "expanduser", "cwd", "getcwd"}
+# modules compiled specs never reach (`imagespec base` reads base specs) and the noting module itself
+NOT_COMPILED = {"imagespec.spec.files", "imagespec.spec.base_load", "imagespec.spec.base_model"}
+# in the cache's key instead: the working directory and IMAGESPEC_CONFIG (spec/config.py)
+KEYED = {("imagespec.spec.config", "environ"), ("imagespec.spec.load", "cwd")}
+
+
+def disk_looks(path: Path) -> list[tuple[str, int]]:
+    """Calls in a file that look at the disk or the environment without being noted."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "files":
+                continue  # files.is_file(...): noted
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            # Path.resolve() follows links; the catalog's and extends' resolve(...) take arguments
+            if name in DISK_CALLS or (name == "resolve" and not node.args and isinstance(func, ast.Attribute)):
+                found.append((name, node.lineno))
+        elif isinstance(node, ast.Attribute) and node.attr == "environ":
+            found.append(("environ", node.lineno))
+    return found
+
+
+def test_the_compiler_looks_at_the_disk_only_through_spec_files() -> None:
+    unnoted = []
+    for path in MODULES:
+        module = _module_name(path)
+        if _part(module) not in {"spec", "plan", "render", "compiler"} or module in NOT_COMPILED:
+            continue
+        unnoted += [f"{_where(path, line)}: {name}" for name, line in disk_looks(path) if (module, name) not in KEYED]
+    assert unnoted == [], "look through imagespec.spec.files, so that the result cache notes it"
+
+
+def test_the_disk_check_catches_an_unnoted_look(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\ndef f(p, c):\n    c.resolve('x')\n    files.exists(p)\n"
+                   "    return p.resolve().is_file() or os.environ['A']\n")
+    assert sorted(disk_looks(bad)) == [("environ", 5), ("is_file", 5), ("resolve", 5)]
 
 
 # --- the public API (httpx's test_exported_members) -----------------------------------------

@@ -1,0 +1,129 @@
+"""The result cache of `imagespec generate` and `imagespec check`.
+
+A pre-commit hook, an editor or a CI step runs these on specs that mostly did not
+change. Compiling needs pydantic, YAML and Jinja, which take ~0.5 s to import on a
+small machine; a spec whose inputs did not change is answered from here instead.
+
+An entry is kept per spec path and invocation (working directory, --config, -o target,
+IMAGESPEC_CONFIG). It holds what the compile produced and every look the compiler took
+at the disk (imagespec.spec.files notes them: the bytes of each file read, and whether
+each probed path existed). A lookup is a hit only when imagespec's code and templates and
+the libraries it compiles with are the same as when the entry was written and every
+look, taken again, sees the same thing. Compiles that fail are never stored: errors are
+always reported by the compiler itself.
+
+Where: $IMAGESPEC_CACHE_DIR, else $XDG_CACHE_HOME/imagespec, else ~/.cache/imagespec.
+IMAGESPEC_NO_CACHE=1 (or --no-cache) neither reads nor writes it. The cache is only an
+optimisation: an unreadable, corrupt or unwritable cache is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.machinery
+import json
+import os
+import sys
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+from imagespec.spec.files import Note, observe, templates_dir
+
+# Bumped when an entry's layout or meaning changes.
+FORMAT = 1
+DIR_VAR, OFF_VAR = "IMAGESPEC_CACHE_DIR", "IMAGESPEC_NO_CACHE"
+# what the compiler's output depends on besides imagespec itself
+LIBRARIES = ("pydantic", "pydantic_core", "yaml", "jinja2", "markupsafe")
+
+
+class Result(NamedTuple):
+    """What `generate` and `check` need of a compiled spec."""
+
+    spec_file: str  # the spec's name in messages
+    dockerfile_path: Path
+    dockerignore_path: Path
+    dockerfile: str
+    dockerignore: str
+
+
+def cache_dir() -> Path | None:
+    if os.environ.get(OFF_VAR, "") not in ("", "0"):
+        return None
+    if os.environ.get(DIR_VAR):
+        return Path(os.environ[DIR_VAR])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "imagespec"
+
+
+@cache  # the installation does not change while the process runs
+def code_fingerprint() -> str:
+    """imagespec's files and the libraries' entry files, by name, size and mtime: an edit,
+    an upgrade or a reinstall changes it."""
+    digest = hashlib.sha256(f"{FORMAT} {sys.version} {sys.executable}".encode())
+    for root in (Path(__file__).parent, templates_dir()):
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(names):
+                if not name.endswith((".pyc", ".pyo")):
+                    _add_stat(digest, os.path.join(folder, name))
+    for library in LIBRARIES:
+        spec = importlib.machinery.PathFinder.find_spec(library)  # finds, without importing
+        _add_stat(digest, spec.origin if spec and spec.origin else library)
+    return digest.hexdigest()
+
+
+def _add_stat(digest, path: str) -> None:
+    try:
+        st = os.stat(path)
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    except OSError:
+        digest.update(f"{path}\0missing\n".encode())
+
+
+def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | None) -> Path:
+    invocation = [FORMAT, os.path.abspath(spec), os.getcwd(), config and os.path.abspath(config),
+                  written_to and os.path.abspath(written_to), os.environ.get("IMAGESPEC_CONFIG")]
+    key = hashlib.sha256(json.dumps(invocation).encode()).hexdigest()
+    return root / f"compile-v{FORMAT}" / key[:2] / f"{key}.json"
+
+
+def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
+    """The stored result when every input is unchanged, else None."""
+    root = cache_dir()
+    if root is None:
+        return None
+    try:
+        entry = json.loads(_entry_path(root, spec, config, written_to).read_text(encoding="utf-8"))
+        if entry["code"] != code_fingerprint():
+            return None
+        if any(observe(kind, path) != seen for kind, path, seen in entry["notes"]):
+            return None
+        r = entry["result"]
+        return Result(r["spec_file"], Path(r["dockerfile_path"]), Path(r["dockerignore_path"]),
+                      r["dockerfile"], r["dockerignore"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store(spec: Path, config: Path | None, written_to: Path | None, notes: list[Note], result: Result) -> None:
+    root = cache_dir()
+    unique: dict[tuple[str, str], object] = {}
+    for kind, path, seen in notes:
+        if unique.setdefault((kind, path), seen) != seen:
+            return  # a file changed while it was compiled: nothing to trust
+    if root is None:
+        return
+    entry = {"code": code_fingerprint(), "notes": [[k, p, s] for (k, p), s in unique.items()],
+             "result": {**result._asdict(), "dockerfile_path": str(result.dockerfile_path),
+                        "dockerignore_path": str(result.dockerignore_path)}}
+    target = _entry_path(root, spec, config, written_to)
+    staged = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_text(json.dumps(entry), encoding="utf-8")
+        os.replace(staged, target)  # readers see the old entry or the new one, never half
+    except OSError:
+        with contextlib.suppress(OSError):  # e.g. the folder could not be made: nothing staged
+            staged.unlink(missing_ok=True)

@@ -1,0 +1,119 @@
+"""Every look the compiler takes at the disk, in one place, so that it can be recorded.
+
+The compiler's output is a function of its arguments, the working directory, the
+environment variable IMAGESPEC_CONFIG, imagespec's own code and what it sees here: the
+bytes of the files it reads, and whether the paths it probes (a configuration file in a
+parent folder, a template in each search folder) exist. Inside `recording()` each look
+is noted with what it saw; `observe()` looks again the same way. The CLI's result cache
+(imagespec.cache) replays the notes of a past compile: when every look sees the same
+thing, the compiler would write the same bytes.
+
+Files that ship with imagespec (the built-in catalog and presets) are not noted: the
+cache keys on the code and templates of the installation instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+# (kind, path, what was seen); None while nobody records (a long-lived process pays one
+# comparison per look)
+Note = tuple[str, str, object]
+_notes: list[Note] | None = None
+
+MISSING = "missing"
+# the configuration file looked for from a spec's folder upwards (here, not in config.py,
+# so that the CLI's cached path knows it without importing the configuration's reader)
+CONFIG_NAME = ".imagespec.yaml"
+
+
+def observe(kind: str, path: str) -> object:
+    """What a look of `kind` at `path` sees now: the same function records and replays."""
+    if kind == "read":
+        try:
+            with open(path, "rb") as handle:
+                return hashlib.sha256(handle.read()).hexdigest()
+        except OSError:
+            return MISSING
+    if kind == "is_file":
+        return os.path.isfile(path)
+    if kind == "is_dir":
+        return os.path.isdir(path)
+    if kind == "exists":
+        return os.path.exists(path)
+    if kind == "resolve":
+        return str(Path(path).resolve())
+    if kind == "list":
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return MISSING
+    raise ValueError(f"unknown kind of look: {kind}")
+
+
+def _note(kind: str, path: Path, seen: object) -> None:
+    if _notes is not None:
+        _notes.append((kind, str(path), seen))
+
+
+@contextmanager
+def recording() -> Iterator[list[Note]]:
+    """Notes every look taken inside the block (not thread-safe: the CLI compiles one spec at a time)."""
+    global _notes
+    outer, _notes = _notes, []
+    try:
+        yield _notes
+    finally:
+        _notes = outer
+
+
+def read_bytes(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if _notes is not None:
+        _note("read", path, hashlib.sha256(raw).hexdigest())
+    return raw
+
+
+def is_file(path: Path) -> bool:
+    seen = path.is_file()
+    _note("is_file", path, seen)
+    return seen
+
+
+def is_dir(path: Path) -> bool:
+    seen = path.is_dir()
+    _note("is_dir", path, seen)
+    return seen
+
+
+def exists(path: Path) -> bool:
+    seen = path.exists()
+    _note("exists", path, seen)
+    return seen
+
+
+def resolve(path: Path) -> Path:
+    """Path.resolve(), which follows symbolic links: a re-pointed link changes what it names."""
+    resolved = path.resolve()
+    _note("resolve", path, str(resolved))
+    return resolved
+
+
+def listdir(path: Path) -> list[Path]:
+    names = sorted(os.listdir(path))
+    _note("list", path, names)
+    return [path / name for name in names]
+
+
+@cache  # where the package is installed does not change while it runs
+def templates_dir() -> Path:
+    """templates/ ships inside the wheel as imagespec/templates; in a checkout it is
+    the repository's templates/ folder. (Not noted: it is part of the installation.)"""
+    here = Path(__file__).resolve().parent.parent
+    installed = here / "templates"
+    return (installed if installed.is_dir() else here.parent / "templates").resolve()
