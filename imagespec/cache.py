@@ -86,7 +86,9 @@ def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | 
     invocation = [FORMAT, os.path.abspath(spec), os.getcwd(), config and os.path.abspath(config),
                   written_to and os.path.abspath(written_to), os.environ.get("IMAGESPEC_CONFIG")]
     key = hashlib.sha256(json.dumps(invocation).encode()).hexdigest()
-    return root / f"compile-v{FORMAT}" / key[:2] / f"{key}.json"
+    # a folder per installation: two of them (a project's venv, a pre-commit hook's) share
+    # the cache without overwriting each other's entries
+    return root / f"compile-v{FORMAT}" / code_fingerprint()[:16] / f"{key}.json"
 
 
 def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
@@ -121,9 +123,26 @@ def store(spec: Path, config: Path | None, written_to: Path | None, notes: list[
     target = _entry_path(root, spec, config, written_to)
     staged = target.with_name(f".{target.name}.{os.getpid()}")
     try:
+        if not target.parent.is_dir():
+            _forget_stale_installations(target.parent.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
         staged.write_text(json.dumps(entry), encoding="utf-8")
         os.replace(staged, target)  # readers see the old entry or the new one, never half
     except OSError:
         with contextlib.suppress(OSError):  # e.g. the folder could not be made: nothing staged
             staged.unlink(missing_ok=True)
+
+
+def _forget_stale_installations(folder: Path, days: float = 14) -> None:
+    """Entries of code that changed (or of an installation unused) for `days` go when another
+    installation starts its folder: the cache does not grow with every edit of imagespec."""
+    import shutil
+    import time
+
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - days * 86400
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old)

@@ -226,3 +226,23 @@ def test_an_edit_to_imagespec_itself_changes_the_fingerprint() -> None:
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
             cache.code_fingerprint.cache_clear()
     assert cache.code_fingerprint() == original
+
+
+def test_two_installations_keep_their_own_entries_and_stale_ones_go(repo: Path, cache_dir: Path, capsys,
+                                                                     monkeypatch) -> None:
+    """A project's venv and a pre-commit hook's share ~/.cache/imagespec: neither evicts the
+    other, and the folder of code unused for two weeks is removed when a new one starts."""
+    spec = repo / "app" / "imagespec.yaml"
+    stale = cache_dir / f"compile-v{cache.FORMAT}" / "0123456789abcdef"
+    (stale / "x").mkdir(parents=True)
+    os.utime(stale, (0, 0))
+    recent = cache_dir / f"compile-v{cache.FORMAT}" / "fedcba9876543210"
+    recent.mkdir()
+    for installation in ("a", "b"):
+        monkeypatch.setattr(cache, "code_fingerprint", lambda name=installation: name * 64)
+        generate(capsys, spec)
+    assert sorted(p.parent.name for p in entries(cache_dir)) == ["a" * 16, "b" * 16]
+    assert not stale.exists() and recent.exists()
+    for installation in ("a", "b"):  # both still hit
+        monkeypatch.setattr(cache, "code_fingerprint", lambda name=installation: name * 64)
+        assert cache.lookup(spec, None, None) is not None
