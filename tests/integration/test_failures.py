@@ -70,10 +70,11 @@ def test_push_refuses_to_move_an_immutable_tag(engine, tmp_path: Path) -> None:
         pytest.fail("no registry on 127.0.0.1:5000; run scripts/start-registry.sh")
     run_id = str(time.time_ns())
     spec = tmp_path / "imagespec.yaml"
+    # int(): a leading zero (1.0.066850) is not semantic versioning
     base = f"""\
 name: imagespec-it-push
 registry: 127.0.0.1:5000/imagespec-it
-version: 1.0.{run_id[-6:]}
+version: 1.0.{int(run_id[-6:])}
 tags: {{git_sha: false}}
 final:
   from: debian-slim
