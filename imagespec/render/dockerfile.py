@@ -70,7 +70,7 @@ def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
 
 
 def _path_list(paths: tuple[str, ...]) -> str:
-    if any(_WS.search(path) for path in paths):
+    if _WS.search("".join(paths)):  # one search: a space in any path is a space in them all
         return serialize.exec_form(paths)
     return " ".join(paths)
 
