@@ -108,7 +108,7 @@ def _substitute(data: Any, values: dict[str, str], path: DataPath, doc: Document
         return {k: _substitute(v, values, (*path, k), doc) for k, v in data.items()}
     if isinstance(data, list):
         return [_substitute(v, values, (*path, i), doc) for i, v in enumerate(data)]
-    if isinstance(data, str):
+    if isinstance(data, str) and "${{" in data:  # what the pattern needs; most strings have none
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in values:
