@@ -6,12 +6,12 @@ Templates lay text out; the filters below are the only way values reach them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import jinja2
 
 from imagespec.plan import model as p
+from imagespec.plan.frozen import frozen
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 from imagespec.render import dockerfile_j2, serialize
 from imagespec.spec.catalog import templates_dir
@@ -21,7 +21,7 @@ TEMPLATE = "Dockerfile.j2"
 _WS = re.compile(r"\s")
 
 
-@dataclass(frozen=True)
+@frozen
 class RunBody:
     kind: str  # shell | exec | heredoc
     flags: str

@@ -34,8 +34,11 @@ Reader = Callable[[Path], Document]
 
 
 def _subtree(locations: dict[DataPath, Location], path: DataPath) -> dict[DataPath, Location]:
-    n = len(path)
-    return {p: loc for p, loc in locations.items() if p[:n] == path}
+    if not path:
+        return dict(locations)
+    n, last = len(path), path[-1]
+    # the last part first: it rules out nearly every other path without slicing it
+    return {p: loc for p, loc in locations.items() if len(p) >= n and p[n - 1] == last and p[:n] == path}
 
 
 def _drop(locations: dict[DataPath, Location], path: DataPath) -> None:
