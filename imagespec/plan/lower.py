@@ -22,6 +22,8 @@ _NOWHERE = Location("")
 
 
 def _catalog_with(spec: s.Spec, catalog: Catalog) -> Catalog:
+    if not spec.images:
+        return catalog  # most specs name no images of their own: no copy of the catalog
     return catalog.merged({name: Entry(image, _NOWHERE) for name, image in spec.images.items()})
 
 

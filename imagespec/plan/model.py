@@ -1,4 +1,4 @@
-"""The Plan: small frozen dataclasses for stages and instructions.
+"""The Plan: small frozen dataclasses for stages and instructions (plan/frozen.py).
 
 Each instruction remembers the spec path it came from and the practices (BP ids)
 that shaped it, so `explain` can put every Dockerfile line beside its reason.
@@ -8,9 +8,10 @@ compiler emits (the Dofigen split).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 
+from imagespec.plan.frozen import frozen
 from imagespec.spec.loader import DataPath
 
 
@@ -42,20 +43,20 @@ class Phase(IntEnum):
     START = 9  # ENTRYPOINT, CMD
 
 
-@dataclass(frozen=True)
+@frozen
 class Origin:
     path: DataPath
     practices: tuple[str, ...] = ()
     why: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Instruction:
     phase: Phase
     origin: Origin
 
 
-@dataclass(frozen=True)
+@frozen
 class Mount:
     kind: str  # cache | secret
     target: str
@@ -63,12 +64,12 @@ class Mount:
     default_target: bool = True  # secrets: mounted at /run/secrets/ID, so no target= flag
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Shell(Instruction):
     argv: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Run(Instruction):
     commands: tuple[str, ...]
     mounts: tuple[Mount, ...] = ()
@@ -84,7 +85,7 @@ class Run(Instruction):
     merged_from: tuple[Origin, ...] = ()  # origins of the steps merge_run_steps folded in
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class InstallPackages(Instruction):
     """An intent, expanded into a Run by expand_package_installs."""
 
@@ -92,7 +93,7 @@ class InstallPackages(Instruction):
     packages: tuple[tuple[str, str | None], ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Copy(Instruction):
     sources: tuple[str, ...]
     dest: str
@@ -102,59 +103,59 @@ class Copy(Instruction):
     link: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Arg(Instruction):
     name: str
     default: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Env(Instruction):
     items: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Label(Instruction):
     items: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Workdir(Instruction):
     path: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class User(Instruction):
     user: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Expose(Instruction):
     ports: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Healthcheck(Instruction):
     argv: tuple[str, ...] | None  # None: HEALTHCHECK NONE
     options: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class StopSignal(Instruction):
     signal: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Entrypoint(Instruction):
     argv: tuple[str, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen(kw_only=True)
 class Cmd(Instruction):
     argv: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Base:
     """What the compiler knows about the image a stage starts from."""
 
@@ -166,7 +167,7 @@ class Base:
     from_stage: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Stage:
     name: str
     base: Base
@@ -184,7 +185,7 @@ class Stage:
         return tuple(dict.fromkeys(d for d in deps if d))
 
 
-@dataclass(frozen=True)
+@frozen
 class Runtime:
     """Facts about the final image that several passes need."""
 
@@ -197,7 +198,7 @@ class Runtime:
     shell_entrypoint: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     name: str
     stages: tuple[Stage, ...]

@@ -6,12 +6,12 @@ Templates lay text out; the filters below are the only way values reach them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import jinja2
 
 from imagespec.plan import model as p
+from imagespec.plan.frozen import frozen
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 from imagespec.render import dockerfile_j2, serialize
 from imagespec.spec.files import templates_dir
@@ -21,7 +21,7 @@ TEMPLATE = "Dockerfile.j2"
 _WS = re.compile(r"\s")
 
 
-@dataclass(frozen=True)
+@frozen
 class RunBody:
     kind: str  # shell | exec | heredoc
     flags: str
@@ -51,7 +51,7 @@ def _secret_prelude(run: p.Run) -> tuple[str, ...]:
     return (" && ".join(lines),) if lines else ()
 
 
-def run_body(run: p.Run, stage: p.Stage, features: frozenset[str]) -> RunBody:
+def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
     flags = "".join(f"{_mount_flag(m)} " for m in run.mounts)
     commands = (*_secret_prelude(run), *run.commands)
     joinable = len(commands) == 1 or not any(serialize.has_comment(c) for c in commands)
@@ -70,7 +70,7 @@ def run_body(run: p.Run, stage: p.Stage, features: frozenset[str]) -> RunBody:
 
 
 def _path_list(paths: tuple[str, ...]) -> str:
-    if any(_WS.search(path) for path in paths):
+    if _WS.search("".join(paths)):  # one search: a space in any path is a space in them all
         return serialize.exec_form(paths)
     return " ".join(paths)
 
@@ -97,8 +97,8 @@ def _expose_port(port: str) -> str:
 
 
 @jinja2.pass_context
-def _run_body_filter(ctx: jinja2.runtime.Context, run: p.Run, stage: p.Stage) -> RunBody:
-    return run_body(run, stage, ctx["plan"].features)
+def _run_body_filter(ctx: jinja2.runtime.Context, run: p.Run) -> RunBody:
+    return run_body(run, ctx["plan"].features)
 
 
 @jinja2.pass_context
@@ -108,6 +108,12 @@ def _copy_args_filter(ctx: jinja2.runtime.Context, copy: p.Copy) -> str:
 
 def _pairs_filter(i: p.Env | p.Label) -> list[str]:
     return serialize.pairs(i.items, path=i.origin.path)
+
+
+def _no_layout(i: p.Instruction) -> str:
+    """The template's last branch: an instruction it has no layout for (an intent that a
+    pass should have expanded) is a compiler bug, never a line silently left out."""
+    raise TypeError(f"{TEMPLATE} has no layout for {type(i).__name__} instructions")
 
 
 class _Precompiled(jinja2.BytecodeCache):
@@ -149,11 +155,12 @@ def precompiled_module() -> str:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    # auto_reload off: the template is read once per process, not stat()ed again for every spec
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "dockerfile")),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                             bytecode_cache=_Precompiled())
+                             bytecode_cache=_Precompiled(), auto_reload=False)
     env.filters.update(exec_form=serialize.exec_form, quoted=serialize.quoted, expose_port=_expose_port, kind=lambda i: type(i).__name__,
-                       run_body=_run_body_filter, copy_args=_copy_args_filter, pairs=_pairs_filter)
+                       run_body=_run_body_filter, copy_args=_copy_args_filter, pairs=_pairs_filter, no_layout=_no_layout)
     return env
 
 
@@ -165,10 +172,14 @@ def _tidy(text: str) -> str:
     Heredoc bodies are the author's script and stay exactly as written."""
     lines: list[str] = []
     delimiter = None
+    # only a line ending in `<<EOF…` starts a heredoc: without one, no line needs the pattern
+    heredocs = "<<EOF" in text
     for line in text.strip().split("\n"):
         if delimiter is None and not line.strip() and lines and not lines[-1].strip():
             continue
         lines.append(line)
+        if not heredocs:
+            continue
         if delimiter is None:
             start = _HEREDOC_START.match(line)
             delimiter = start[1] if start else None
@@ -188,7 +199,10 @@ def render_dockerignore(plan: p.Plan, *, source: str) -> str:
 
 
 def render_instruction(plan: p.Plan, stage: p.Stage, instruction: p.Instruction) -> str:
-    """One instruction's text, through the same macro the Dockerfile uses (for explain)."""
-    module = _environment().get_template(TEMPLATE).make_module({"plan": plan, "source": "", "inputs_hash": ""})
-    text = str(getattr(module, type(instruction).__name__)(instruction, stage))
-    return "\n".join(line for line in text.strip().splitlines() if not line.startswith("#"))
+    """One instruction's text, laid out by the same template as the Dockerfile (for
+    explain): the plan cut down to this stage with only this instruction, rendered,
+    without the comments and the stage's FROM line."""
+    alone = p.replace(plan, stages=(p.replace(stage, instructions=(instruction,)),))
+    text = render_dockerfile(alone, source="", inputs_hash="")
+    _, _, body = text.partition(f"\nFROM {stage.base.ref} AS {stage.name}\n")
+    return "\n".join(line for line in body.strip().splitlines() if not line.startswith("#"))

@@ -52,8 +52,10 @@ def shell_safe(command: str) -> bool:
     trailing whitespace (the parser trims any Unicode space there, which can leave a
     backslash at the end: `a\\<VT>` would become a continuation); not starting with `-`
     (RUN would read `--network=host` or `--mount=…` as its own flag)."""
-    return ("\n" not in command and "\r" not in command and not _CONTINUES.search(command)
-            and not command.lstrip().startswith("#") and not _HEREDOC.search(command)
+    # the substring tests first: both patterns need them, and most commands have neither
+    return ("\n" not in command and "\r" not in command
+            and not ("\\" in command and _CONTINUES.search(command))
+            and not command.lstrip().startswith("#") and not ("<<" in command and _HEREDOC.search(command))
             and command == command.strip() and not command.startswith("-"))
 
 

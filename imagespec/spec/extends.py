@@ -34,8 +34,11 @@ Reader = Callable[[Path], Document]
 
 
 def _subtree(locations: dict[DataPath, Location], path: DataPath) -> dict[DataPath, Location]:
-    n = len(path)
-    return {p: loc for p, loc in locations.items() if p[:n] == path}
+    if not path:
+        return dict(locations)
+    n, last = len(path), path[-1]
+    # the last part first: it rules out nearly every other path without slicing it
+    return {p: loc for p, loc in locations.items() if len(p) >= n and p[n - 1] == last and p[:n] == path}
 
 
 def _drop(locations: dict[DataPath, Location], path: DataPath) -> None:
@@ -108,7 +111,7 @@ def _substitute(data: Any, values: dict[str, str], path: DataPath, doc: Document
         return {k: _substitute(v, values, (*path, k), doc) for k, v in data.items()}
     if isinstance(data, list):
         return [_substitute(v, values, (*path, i), doc) for i, v in enumerate(data)]
-    if isinstance(data, str):
+    if isinstance(data, str) and "${{" in data:  # what the pattern needs; most strings have none
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in values:

@@ -88,11 +88,17 @@ def _scalar(node: yaml.ScalarNode, file: str) -> Any:
 
 
 def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location]) -> Any:
-    locations[path] = _mark(file, node)
+    """The data of `node`, recording where everything under it was written; the caller
+    records `node`'s own location (a mapping value's is its key's)."""
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file)
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), file, locations) for i, item in enumerate(node.value)]
+        items = []
+        for i, item in enumerate(node.value):
+            here = (*path, i)
+            locations[here] = _mark(file, item)
+            items.append(_build(item, here, file, locations))
+        return items
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -113,10 +119,9 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
                     hint="a key may appear once in a mapping; remove or merge one of them",
                 )
             here = (*path, key)
-            key_mark = locations[here] = _mark(file, key_node)
-            result[key] = _build(value_node, here, file, locations)
             # the key's own position is more useful than the value's for "unknown key"
-            locations[here] = key_mark
+            locations[here] = _mark(file, key_node)
+            result[key] = _build(value_node, here, file, locations)
         return result
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
 
@@ -182,7 +187,7 @@ def parse_yaml(text: str, file: str) -> Document:
     if node is None:
         raise SpecError("the file is empty", location=Location(file, 1, 1),
                         hint="a spec needs at least `name:` and `final:`")
-    locations: dict[DataPath, Location] = {}
+    locations: dict[DataPath, Location] = {(): _mark(file, node)}
     data = _build(node, (), file, locations)
     return Document(data=data, file=file, locations=locations)
 

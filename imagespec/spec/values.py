@@ -153,7 +153,7 @@ def absolute_path(value: str) -> str:
     no_control_chars(value)
     if not value.startswith("/"):
         raise ValueError(f"'{value}' must be an absolute path (start with /)")
-    if any(c in value for c in _WORD_SPECIALS) or any(part == ".." for part in value.split("/")):
+    if any(c in value for c in _WORD_SPECIALS) or ".." in value.split("/"):
         raise ValueError(f"'{value}' must not contain '..', '$', quotes or backslashes")
     return value
 
@@ -169,7 +169,7 @@ def context_path(value: str) -> str:
     # one at the end of the line would continue the instruction onto the next line
     if "\\" in value:
         raise ValueError(f"'{value}': write paths with '/' (a backslash is an escape in the Dockerfile)")
-    if any(part == ".." for part in value.split("/")):
+    if ".." in value.split("/"):
         raise ValueError(f"'{value}' points outside the build context")
     if any(c in value for c in "\"'$`"):
         raise ValueError(f"'{value}': quotes, '$' and backquotes are not allowed in context paths")

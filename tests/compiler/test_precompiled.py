@@ -7,7 +7,8 @@ from __future__ import annotations
 import jinja2
 import pytest
 
-from compiler_helpers import REPO
+from compiler_helpers import EXAMPLES, REPO, compile_path
+from imagespec.plan import model as p
 from imagespec.render import dockerfile
 
 MODULE = REPO / "imagespec" / "render" / "dockerfile_j2.py"
@@ -37,3 +38,12 @@ def test_another_text_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(env, "compile", lambda *a, **k: compiled.append(a[1]) or original(*a, **k))
     assert isinstance(env.get_template(dockerfile.TEMPLATE), jinja2.Template)
     assert compiled == [dockerfile.TEMPLATE]
+
+
+def test_an_instruction_the_template_has_no_branch_for_fails() -> None:
+    """The template lays instructions out by kind; an intent a pass should have expanded
+    must stop the render, not vanish from the Dockerfile."""
+    plan = compile_path(EXAMPLES[0]).plan
+    intent = p.InstallPackages(manager="apt", packages=(("curl", None),), phase=p.Phase.SYSTEM, origin=p.Origin(()))
+    with pytest.raises(TypeError, match="no layout for InstallPackages"):
+        dockerfile.render_dockerfile(plan.replace_stage(plan.final.with_instructions(intent)), source="x", inputs_hash="h")

@@ -1,0 +1,70 @@
+"""`@frozen`: a frozen dataclass that is cheaper to make.
+
+A frozen dataclass's generated __init__ sets every field through object.__setattr__
+(the class's own __setattr__ refuses), ~1.3 k CPU instructions a field: a Run has eleven
+fields, and compiling one spec makes ~35 plan objects. The __init__ made here has the same
+signature and defaults but writes the fields into the instance dict directly, the way
+model.replace() copies them; the instances stay as immutable as before (__setattr__ and
+__delattr__ still refuse), and equality, hashing, ordering and repr are dataclasses' own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T", bound=type)
+
+
+class _Factory:
+    """The default of a parameter whose field has a default_factory (dataclasses' sentinel is private)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY = _Factory()
+
+
+def frozen(cls: T | None = None, /, **options: Any) -> T | Callable[[T], T]:
+    """`@dataclass(frozen=True, **options)` with the direct __init__; used bare or with options."""
+    def make(cls: T) -> T:
+        cls = dataclasses.dataclass(frozen=True, **options)(cls)
+        cls.__dataclass_init__ = cls.__init__  # what dataclasses made: the test compares the two
+        cls.__init__ = _direct_init(cls)
+        return cls
+    return make if cls is None else make(cls)
+
+
+def _direct_init(cls: type) -> Callable[..., None]:
+    fields = dataclasses.fields(cls)
+    if any(not f.init for f in fields) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"@frozen {cls.__name__}: init=False fields and __post_init__ are not supported")
+    namespace: dict[str, Any] = {"FACTORY": _FACTORY}
+
+    def parameter(f: dataclasses.Field) -> str:
+        if f.default is not dataclasses.MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            return f"{f.name}=_default_{f.name}"
+        if f.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            return f"{f.name}=FACTORY"
+        return f.name
+
+    def store(f: dataclasses.Field) -> str:
+        if f.default_factory is dataclasses.MISSING:
+            return f"    values[{f.name!r}] = {f.name}"
+        return f"    values[{f.name!r}] = _factory_{f.name}() if {f.name} is FACTORY else {f.name}"
+
+    # dataclasses' order: the positional fields, then the keyword-only ones
+    positional = [parameter(f) for f in fields if not f.kw_only]
+    keyword = [parameter(f) for f in fields if f.kw_only]
+    signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
+    source = "\n".join([f"def __init__({signature}):", "    values = self.__dict__", *map(store, fields)])
+    exec(source, namespace)  # how dataclasses makes its own __init__
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__annotations__ = {**cls.__dataclass_init__.__annotations__}
+    return init

@@ -1,0 +1,54 @@
+"""plan/frozen.py's @frozen: the same objects as dataclass(frozen=True) makes, through a
+cheaper __init__. Checked against the __init__ dataclasses generated for each class."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from imagespec.errors import Location
+from imagespec.plan import model as p
+from imagespec.render.dockerfile import RunBody
+
+FROZEN = [cls for cls in vars(p).values() if isinstance(cls, type) and "__dataclass_init__" in vars(cls)] + [RunBody]
+
+
+def test_the_plan_classes_are_made_by_frozen() -> None:
+    assert {p.Plan, p.Stage, p.Run, p.Origin, p.Copy, RunBody} <= set(FROZEN)
+
+
+@pytest.mark.parametrize("cls", FROZEN, ids=lambda cls: cls.__name__)
+def test_same_signature_as_the_dataclass_init(cls: type) -> None:
+    assert str(inspect.signature(cls.__init__)) == str(inspect.signature(cls.__dataclass_init__))
+
+
+@pytest.mark.parametrize("cls", FROZEN, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("with_defaults", [False, True], ids=["defaults", "all-given"])
+def test_same_object_as_the_dataclass_init(cls: type, with_defaults: bool) -> None:
+    fields = [f for f in dataclasses.fields(cls)
+              if with_defaults or (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)]
+    positional = [f"{f.name}-value" for f in fields if not f.kw_only]
+    keyword = {f.name: f"{f.name}-value" for f in fields if f.kw_only}
+    made = cls(*positional, **keyword)
+    reference = object.__new__(cls)
+    cls.__dataclass_init__(reference, *positional, **keyword)
+    assert made == reference and vars(made) == vars(reference) and hash(made) == hash(reference)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, fields[0].name, "changed")
+
+
+def test_a_default_factory_gives_the_value_not_the_sentinel() -> None:
+    runtime = p.Runtime(1, 1, "u", None, (), False, False)
+    assert type(p.Plan("a", (), runtime).features) is frozenset and not p.Plan("a", (), runtime).features
+    assert p.Plan("c", (), runtime, features=frozenset({"heredoc"})).features == {"heredoc"}
+
+
+def test_location_keeps_the_frozen_dataclass_behaviour() -> None:
+    where = Location("spec.yaml", 3, 5)
+    assert (where.file, where.line, where.col) == ("spec.yaml", 3, 5) and str(where) == "spec.yaml:3:5"
+    assert where == Location("spec.yaml", 3, 5) and Location("spec.yaml") < where and Location("x") == Location("x", 0, 0)
+    assert hash(where) == hash(Location("spec.yaml", 3, 5))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        where.line = 4  # type: ignore[misc]
