@@ -56,7 +56,7 @@ def observe(kind: str, path: str) -> object:
     raise ValueError(f"unknown kind of look: {kind}")
 
 
-def _note(kind: str, path: Path, seen: object) -> None:
+def _note(kind: str, path: str | Path, seen: object) -> None:
     if _notes is not None:
         _notes.append((kind, str(path), seen))
 
@@ -79,20 +79,21 @@ def read_bytes(path: Path) -> bytes:
     return raw
 
 
-def is_file(path: Path) -> bool:
-    seen = path.is_file()
+# os.path's tests take a str or a Path: a walk up the folders needs no Path per step
+def is_file(path: str | Path) -> bool:
+    seen = os.path.isfile(path)
     _note("is_file", path, seen)
     return seen
 
 
-def is_dir(path: Path) -> bool:
-    seen = path.is_dir()
+def is_dir(path: str | Path) -> bool:
+    seen = os.path.isdir(path)
     _note("is_dir", path, seen)
     return seen
 
 
-def exists(path: Path) -> bool:
-    seen = path.exists()
+def exists(path: str | Path) -> bool:
+    seen = os.path.exists(path)
     _note("exists", path, seen)
     return seen
 

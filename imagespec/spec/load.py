@@ -52,9 +52,12 @@ class LoadedSpec:
         return Path(os.path.relpath(files.resolve(self.path), base)).as_posix()
 
 
-def display(path: Path) -> str:
+def display(path: Path, *, resolved: bool = False) -> str:
+    """A file's name in messages: relative to the working directory when it is below it.
+    `resolved`: the path is real already (no second look at its links)."""
+    real = path if resolved else files.resolve(path)
     try:
-        return str(files.resolve(path).relative_to(Path.cwd()))
+        return str(real.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -68,7 +71,8 @@ def _with_parents(document: Document, folder: Path, config: Config, path: Path |
         resolver.remember(document.file, path)
 
     def read(parent: Path) -> Document:
-        parsed = read_yaml(parent, display=display(parent), shared=True)  # resolve() copies what it merges
+        # the resolver gives real paths; resolve() copies what it merges, so the parse is shared
+        parsed = read_yaml(parent, display=display(parent, resolved=True), shared=True)
         resolver.remember(parsed.file, parent)
         return parsed
 

@@ -8,6 +8,7 @@ root (the project's own), then imagespec's built-in presets.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,15 +25,18 @@ def builtin_presets() -> Path:
 
 
 def project_template_dirs(start: Path) -> list[Path]:
+    """Every `templates/` folder from `start` up to the repository root (or /), nearest first.
+    Walked as strings: this runs for every spec that extends a template."""
     found = []
-    start, builtin = files.resolve(start), templates_dir()
-    for folder in (start, *start.parents):
-        candidate = folder / "templates"
-        if files.is_dir(candidate) and files.resolve(candidate) != builtin:
-            found.append(candidate)
-        if files.exists(folder / ".git"):
-            break
-    return found
+    folder, builtin = str(files.resolve(start)), templates_dir()
+    while True:
+        candidate = os.path.join(folder, "templates")
+        if files.is_dir(candidate) and files.resolve(Path(candidate)) != builtin:
+            found.append(Path(candidate))
+        parent = os.path.dirname(folder)
+        if parent == folder or files.exists(os.path.join(folder, ".git")):
+            return found
+        folder = parent
 
 
 def available(dirs: Sequence[Path]) -> list[str]:
@@ -50,6 +54,7 @@ class TemplateResolver:
         self.files[display] = path
 
     def __call__(self, target: str, current: Document) -> Path:
+        """The file's real path (links followed)."""
         where = current.location(("extends",))
         if "/" in target or target.endswith(SUFFIXES):
             origin = self.files.get(current.file, Path(current.file))
@@ -58,11 +63,13 @@ class TemplateResolver:
                 raise SpecError(f"no spec at '{target}'", location=where,
                                 hint="a path is relative to the file that extends it")
             return path
+        builtin = self.dirs[-1]
         for folder in self.dirs:
             for suffix in SUFFIXES:
                 path = folder / f"{target}{suffix}"
                 if files.is_file(path):
-                    return files.resolve(path)
+                    # the built-in presets' folder is a real path already (templates_dir())
+                    return path if folder is builtin else files.resolve(path)
         names = available(self.dirs)
         close = difflib.get_close_matches(target, names, n=1)
         raise SpecError(f"unknown template '{target}'", location=where,
