@@ -69,6 +69,9 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:
     """The spec's (and its templates') policies plus the configuration's: rules only add up."""
+    if not config.policies:
+        # nothing to add: the spec's own policies were validated with the spec
+        return loaded.spec.policies
     merged = merge_policies(config.policies, loaded.spec.policies.model_dump(exclude_defaults=True))
     try:
         return Policies.model_validate(merged)
