@@ -159,6 +159,9 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "dockerfile")),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
                              bytecode_cache=_Precompiled(), auto_reload=False)
+    # the template uses none of Jinja's default globals (range, dict, lipsum, …), and each
+    # render copies them into its context through a (Python) ChainMap
+    env.globals.clear()
     env.filters.update(exec_form=serialize.exec_form, quoted=serialize.quoted, expose_port=_expose_port, kind=lambda i: type(i).__name__,
                        run_body=_run_body_filter, copy_args=_copy_args_filter, pairs=_pairs_filter, no_layout=_no_layout)
     return env
