@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -17,6 +16,7 @@ from imagespec.plan.policy import check_policies
 from imagespec.spec.extends import merge_policies
 from imagespec.spec.model import Policies
 from imagespec.plan.lower import lower
+from imagespec.plan.frozen import frozen
 from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
@@ -28,7 +28,7 @@ from imagespec.spec.load import LoadedSpec
 OUTPUT_FORMAT = 1
 
 
-@dataclass(frozen=True)
+@frozen  # a frozen dataclass made without object.__setattr__ per field (plan/frozen.py)
 class Compiled:
     loaded: LoadedSpec
     plan: Plan
