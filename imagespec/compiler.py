@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -17,6 +16,7 @@ from imagespec.plan.policy import check_policies
 from imagespec.spec.extends import merge_policies
 from imagespec.spec.model import Policies
 from imagespec.plan.lower import lower
+from imagespec.plan.frozen import frozen
 from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
@@ -28,7 +28,7 @@ from imagespec.spec.load import LoadedSpec
 OUTPUT_FORMAT = 1
 
 
-@dataclass(frozen=True)
+@frozen  # a frozen dataclass made without object.__setattr__ per field (plan/frozen.py)
 class Compiled:
     loaded: LoadedSpec
     plan: Plan
@@ -69,6 +69,9 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:
     """The spec's (and its templates') policies plus the configuration's: rules only add up."""
+    if not config.policies:
+        # nothing to add: the spec's own policies were validated with the spec
+        return loaded.spec.policies
     merged = merge_policies(config.policies, loaded.spec.policies.model_dump(exclude_defaults=True))
     try:
         return Policies.model_validate(merged)

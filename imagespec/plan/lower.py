@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
+from functools import lru_cache
 
 from imagespec.errors import Location, SpecPathError
 from imagespec.plan import model as p
@@ -52,6 +53,13 @@ def _stage_base(name: str, spec: s.Spec, catalog: Catalog, resolved: dict[str, p
         resolved[name] = _base_for(name, spec.stages[name].from_, ("stages", name, "from"),
                                    spec, catalog, resolved, visiting)
     return resolved[name]
+
+
+@lru_cache(maxsize=None)
+def _default_user(uid: int) -> s.User:
+    """The user of a final stage that names none: a frozen model, made (and validated)
+    once per UID rather than once per spec."""
+    return s.User(uid=uid)
 
 
 def _packages(raw: list[str] | dict[str, str | None]) -> tuple[tuple[str, str | None], ...]:
@@ -233,7 +241,7 @@ def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
                 raise SpecPathError("a source copy takes a path in the build context", path=("stages", name, "copy", i, "src"))
     final = spec.final
     final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
-    user = final.user or s.User(uid=final_base.provided_user or s.NONROOT_UID)
+    user = final.user or _default_user(final_base.provided_user or s.NONROOT_UID)
     copies, chmods = _lower_artifacts(spec, stages)
     for stage_name, runs in chmods.items():
         stages[stage_name] = stages[stage_name].with_instructions(*runs)

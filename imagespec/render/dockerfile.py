@@ -159,27 +159,33 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "dockerfile")),
                              undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
                              bytecode_cache=_Precompiled(), auto_reload=False)
+    # the template uses none of Jinja's default globals (range, dict, lipsum, …), and each
+    # render copies them into its context through a (Python) ChainMap
+    env.globals.clear()
     env.filters.update(exec_form=serialize.exec_form, quoted=serialize.quoted, expose_port=_expose_port, kind=lambda i: type(i).__name__,
                        run_body=_run_body_filter, copy_args=_copy_args_filter, pairs=_pairs_filter, no_layout=_no_layout)
     return env
 
 
 _HEREDOC_START = re.compile(r"^RUN .*<<(EOF[0-9]*)$")
+# a run of blank (whitespace-only) lines: the first is kept as it is, the rest dropped
+_BLANK_RUN = re.compile(r"(\n[^\S\n]*)(?:\n[^\S\n]*)+(?=\n)")
 
 
 def _tidy(text: str) -> str:
     """One blank line between blocks, one newline at the end: stable, reviewable text.
     Heredoc bodies are the author's script and stay exactly as written."""
+    # only a line ending in `<<EOF…` starts a heredoc: without one, one substitution
+    # does what the loop below does line by line (the text is stripped, so every blank
+    # line has a line before and after it)
+    if "<<EOF" not in text:
+        return _BLANK_RUN.sub(r"\1", text.strip()) + "\n"
     lines: list[str] = []
     delimiter = None
-    # only a line ending in `<<EOF…` starts a heredoc: without one, no line needs the pattern
-    heredocs = "<<EOF" in text
     for line in text.strip().split("\n"):
         if delimiter is None and not line.strip() and lines and not lines[-1].strip():
             continue
         lines.append(line)
-        if not heredocs:
-            continue
         if delimiter is None:
             start = _HEREDOC_START.match(line)
             delimiter = start[1] if start else None
@@ -188,8 +194,14 @@ def _tidy(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    # looked up once: the environment never reloads it (auto_reload off)
+    return _environment().get_template(TEMPLATE)
+
+
 def render_dockerfile(plan: p.Plan, *, source: str, inputs_hash: str) -> str:
-    text = _environment().get_template(TEMPLATE).render(plan=plan, source=source, inputs_hash=inputs_hash)
+    text = _template().render(plan=plan, source=source, inputs_hash=inputs_hash)
     return _tidy(text)
 
 

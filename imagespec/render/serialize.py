@@ -70,12 +70,18 @@ _COMMENT = re.compile(r"(?:^|[\s;&|()])#")
 
 
 def has_comment(command: str) -> bool:
-    return bool(_COMMENT.search(command))
+    # the substring test first: the pattern is tried at every position, and most commands have no `#`
+    return "#" in command and _COMMENT.search(command) is not None
 
 
 def and_list_item(command: str) -> str:
     """The command as one item of an `a && b && c` chain."""
-    return f"( {command} )" if _LIST.search(command) else command
+    return f"( {command} )" if _is_list(command) else command
+
+
+def _is_list(command: str) -> bool:
+    # the substring tests first: the pattern is tried at every position of a long command
+    return ("&" in command or ";" in command or "|" in command) and _LIST.search(command) is not None
 
 
 def heredoc_delimiter(script: str) -> str:

@@ -61,23 +61,37 @@ def merge_policies(parent: Any, child: Any) -> Any:
     return parent if child is None else child
 
 
+def _by_key(locations: dict[DataPath, Location], depth: int) -> dict[str | int, dict[DataPath, Location]]:
+    """Locations that all lie under one path of length `depth`, grouped by the key that
+    follows that path: each group is the subtree of that key, found in one pass."""
+    groups: dict[str | int, dict[DataPath, Location]] = {}
+    for p, loc in locations.items():
+        if len(p) > depth:
+            groups.setdefault(p[depth], {})[p] = loc
+    return groups
+
+
 def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Location],
            child_locs: dict[DataPath, Location]) -> Any:
+    """`child_locs`: the child's locations at and under `path` (its subtree), so each
+    level groups only its own part of them instead of scanning them all once per key."""
     if not (isinstance(parent, dict) and isinstance(child, dict)):
         _drop(locs, path)
-        locs.update(_subtree(child_locs, path))
+        locs.update(child_locs)
         return child
+    below = _by_key(child_locs, len(path))
     out = dict(parent)
     for raw_key, value in child.items():
         append = raw_key.endswith("+")
         key = raw_key[:-1] if append else raw_key
         here = (*path, key)
+        written = below.get(raw_key, {})  # where the child wrote this key and what is under it
         if path == () and key == "policies":
             before = parent.get(key) if isinstance(parent.get(key), dict) else {}
             out[key] = merge_policies(parent.get(key), value)
             # a rule's location stays where it was first made strict: that is the file
             # an app developer has to ask about, not the spec that tried to relax it
-            for p, loc in _subtree(child_locs, (*path, raw_key)).items():
+            for p, loc in written.items():
                 rule = p[len(here)] if len(p) > len(here) else None
                 if rule is None or not before.get(rule):
                     locs[p] = loc
@@ -89,7 +103,7 @@ def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Locatio
                                 location=child_locs.get((*path, raw_key)), hint=f"write `{key}:` to replace it")
             out[key] = base + value
             offset = len(base)
-            for p, loc in _subtree(child_locs, (*path, raw_key)).items():
+            for p, loc in written.items():
                 rest = p[len(path) + 1:]
                 if rest and isinstance(rest[0], int):
                     locs[(*here, rest[0] + offset, *rest[1:])] = loc
@@ -100,9 +114,11 @@ def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Locatio
             out.pop(key, None)
             _drop(locs, here)
             continue
-        out[key] = _merge(parent[key], value, here, locs, child_locs) if key in parent else value
-        if key not in parent:
-            locs.update(_subtree(child_locs, here))
+        if key in parent:
+            out[key] = _merge(parent[key], value, here, locs, written)
+        else:
+            out[key] = value
+            locs.update(written)
     return out
 
 
@@ -195,9 +211,9 @@ def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
     locations = dict(chain[-1].locations)
     for child in reversed(chain[:-1]):
         merged = _merge(merged, {k: v for k, v in child.data.items() if k not in _CONSUMED},
-                        (), locations, child.locations)
-    for key in _CONSUMED:
-        _drop(locations, (key,))
+                        (), locations, child.locations)  # at the root, every location is under the path
+    for path in [p for p in locations if p and p[0] in _CONSUMED]:  # one pass for the three keys
+        del locations[path]
     merged_doc = Document(data=merged, file=document.file, locations=locations)
     values = _values(chain)
     return Document(data=_substitute(merged, values, (), merged_doc), file=document.file, locations=locations)

@@ -72,39 +72,46 @@ def _text(node: yaml.ScalarNode, file: str) -> str:
     return value
 
 
+# the plain scalars that are not strings, looked up once (a set test each was three lookups)
+_WORDS: dict[str, Any] = {**dict.fromkeys(_NULL), **dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+_INT_START = frozenset("+-0123456789")
+
+
 def _scalar(node: yaml.ScalarNode, file: str) -> Any:
-    value = _text(node, file)
+    value = node.value
+    if not value.isascii() or "\x00" in value:  # rare: _text checks and repairs it
+        value = _text(node, file)
     if node.style:  # quoted or block scalars are always strings (libyaml says "" for plain)
         return value
-    if value in _NULL:
-        return None
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    if _INT.match(value):
+    if value in _WORDS:
+        return _WORDS[value]
+    if value[0] in _INT_START and _INT.match(value):  # the pattern only for what can be a number
         return int(value.replace("_", ""))
     return value
 
 
 def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location]) -> Any:
     """The data of `node`, recording where everything under it was written; the caller
-    records `node`'s own location (a mapping value's is its key's)."""
+    records `node`'s own location (a mapping value's is its key's). Scalars are typed
+    here, not in a call of _build each: most nodes are scalars."""
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file)
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
             here = (*path, i)
-            locations[here] = _mark(file, item)
-            items.append(_build(item, here, file, locations))
+            mark = item.start_mark
+            locations[here] = Location(file, mark.line + 1, mark.column + 1)
+            items.append(_scalar(item, file) if type(item) is yaml.ScalarNode else _build(item, here, file, locations))
         return items
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node))
-            key = _text(key_node, file)
+            key = key_node.value
+            if not key.isascii() or "\x00" in key:  # rare: _text checks and repairs it
+                key = _text(key_node, file)
             if key == "<<":
                 raise SpecError(
                     "YAML merge keys (<<) are not supported",
@@ -120,8 +127,10 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
                 )
             here = (*path, key)
             # the key's own position is more useful than the value's for "unknown key"
-            locations[here] = _mark(file, key_node)
-            result[key] = _build(value_node, here, file, locations)
+            mark = key_node.start_mark
+            locations[here] = Location(file, mark.line + 1, mark.column + 1)
+            result[key] = (_scalar(value_node, file) if type(value_node) is yaml.ScalarNode
+                           else _build(value_node, here, file, locations))
         return result
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
 

@@ -242,6 +242,13 @@ class Policies(Model):
         None, description="Largest final image, checked by `imagespec test` (e.g. 25MB).")
 
 
+# The defaults of Spec.policies and Spec.tags, made once: they are frozen, and pydantic
+# calls a field's factory for every spec that omits it and again, for exclude_defaults,
+# when the inputs hash dumps the spec (a model validation each with `default_factory=Policies`)
+NO_POLICIES = Policies()
+DEFAULT_TAGS = TagPolicy()
+
+
 class BuildSecret(Model):
     """A BuildKit secret mounted into the steps that download (dependency installs):
     a private index URL, a token, an .npmrc. It never lands in a layer or the history;
@@ -266,7 +273,7 @@ class Spec(Model):
     with_: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Line] = Field(
         default_factory=dict, alias="with", description="Values for the `${{ name }}` parameters of the templates.")
     parameters: dict[str, Parameter] = Field(default_factory=dict, description="(templates) parameters they take.")
-    policies: Policies = Field(default_factory=Policies)
+    policies: Policies = Field(default_factory=lambda: NO_POLICIES)
     secrets: list[BuildSecret] = Field(default_factory=_empty_list,
                                        description="Build secrets for download steps (besides the CA bundle).")
     name: ImageName
@@ -280,7 +287,7 @@ class Spec(Model):
     dockerfile: RelativePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
     features: list[Feature] = Field(default_factory=_empty_list,
                                     description="Opt into newer Dockerfile frontends (heredoc, copy-link, copy-chmod).")
-    tags: TagPolicy = Field(default_factory=TagPolicy)
+    tags: TagPolicy = Field(default_factory=lambda: DEFAULT_TAGS)
     images: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")], Image] = Field(
         default_factory=dict, description="Images added to the catalog for this spec.")
     ignore: list[Line] = Field(default_factory=_empty_list, description="Extra .dockerignore patterns.")

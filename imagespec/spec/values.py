@@ -146,14 +146,14 @@ def owner(value: str | int) -> str:
 
 # WORKDIR and COPY run their arguments through BuildKit's word processing, which expands
 # `$`, removes quotes and consumes backslashes: a path holding one would silently change
-_WORD_SPECIALS = ("\\", "$", '"', "'")
+_WORD_SPECIALS = re.compile(r"[\\$\"']")
 
 
 def absolute_path(value: str) -> str:
     no_control_chars(value)
     if not value.startswith("/"):
         raise ValueError(f"'{value}' must be an absolute path (start with /)")
-    if any(c in value for c in _WORD_SPECIALS) or ".." in value.split("/"):
+    if _WORD_SPECIALS.search(value) or ".." in value.split("/"):
         raise ValueError(f"'{value}' must not contain '..', '$', quotes or backslashes")
     return value
 
@@ -185,7 +185,7 @@ def copy_destination(value: str) -> str:
     no_control_chars(value)
     if not value.strip():
         raise ValueError("a destination must not be empty")
-    if any(c in value for c in _WORD_SPECIALS):
+    if _WORD_SPECIALS.search(value):
         raise ValueError(f"'{value}' must not contain '$', quotes or backslashes (COPY would expand or remove them)")
     if value.startswith("-"):
         raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
@@ -205,11 +205,14 @@ def relative_path(value: str) -> str:
     return value
 
 
+_MOUNT_SPECIALS = re.compile(r"[\s,\"']")
+
+
 def mount_target(value: str) -> str:
     """A cache mount target: written into `--mount=type=cache,target=…`, where a comma
     starts another mount option and a space ends the flag."""
     absolute_path(value)
-    if re.search(r"[\s,\"']", value):
+    if _MOUNT_SPECIALS.search(value):
         raise ValueError(f"'{value}': a cache path cannot hold spaces, commas or quotes (it becomes a --mount option)")
     return value
 

@@ -14,10 +14,16 @@ _SHELLS = {"apk": ("/bin/ash", "-eo", "pipefail", "-c")}
 _DEFAULT = ("/bin/bash", "-o", "pipefail", "-c")  # apt, dnf and yum images ship bash
 
 
+def _pipes(command: str) -> bool:
+    # the substring test first: the pattern starts with a lookbehind, so it is tried at
+    # every position of the command, and most commands have no `|` at all
+    return "|" in command and _PIPE.search(command) is not None
+
+
 def set_pipefail(plan: p.Plan) -> p.Plan:
     stages = []
     for stage in plan.stages:
-        pipes = any(isinstance(i, p.Run) and any(_PIPE.search(c) for c in i.commands) for i in stage.instructions)
+        pipes = any(isinstance(i, p.Run) and any(_pipes(c) for c in i.commands) for i in stage.instructions)
         if pipes and stage.base.has_shell:
             shell = p.Shell(argv=_SHELLS.get(stage.base.package_manager or "", _DEFAULT), phase=p.Phase.BASE,
                             origin=p.Origin(stage.origin.path, (), "pipefail: a failing command in a pipe fails the step"))
