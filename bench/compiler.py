@@ -98,7 +98,7 @@ def render(result: dict) -> str:
     facts = result["machine"]
     lines = [BEGIN, "",
              f"Measured {result['date']} with `{result['command']}` ({facts.get('nproc', '?')} CPUs, "
-             f"load {result['load_start']} at the start, {result['load_end']} at the end).", "",
+             f"load {result['load_start']:.2f} at the start, {result['load_end']:.2f} at the end).", "",
              f"In-process throughput, {result['rounds']} alternated rounds of {result['count']} specs:", "",
              "| code | specs/s (median) | rounds | × first |", "|---|---:|---|---:|"]
     first = next(iter(tp.values()))["median"]
@@ -138,7 +138,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300, help="specs per throughput pass (default 300)")
     parser.add_argument("--repeats", type=int, default=21, help="cold-start repetitions per command (default 21)")
     parser.add_argument("--no-write", action="store_true", help="print, do not update BENCHMARKS.md")
+    parser.add_argument("--report", action="store_true", help=f"only rewrite the block from {RESULT.name}")
     args = parser.parse_args()
+    if args.report:
+        write(render(json.loads(RESULT.read_text(encoding="utf-8"))))
+        return
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "imagespec")], check=True)
     with tempfile.TemporaryDirectory(prefix="imagespec-bench-compiler.") as tmp:
         versions = {"this checkout": ROOT}
