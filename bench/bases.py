@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from markdown_block import replace_block  # noqa: E402 (bench/, the script's folder)
+
 from imagespec.build.engine import connect  # noqa: E402
 from imagespec.spec.base_load import load_base  # noqa: E402
 from imagespec.spec.config import load_config  # noqa: E402
@@ -129,13 +131,7 @@ def render(rows: list[dict], notes: list[str]) -> str:
 
 
 def write(block: str) -> None:
-    text = MARKDOWN.read_text(encoding="utf-8")
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Base images (`imagespec base build`, issue 5)\n\n" + block + "\n"
-    MARKDOWN.write_text(text, encoding="utf-8")
+    replace_block(MARKDOWN, BEGIN, END, block, "## Base images (`imagespec base build`, issue 5)")
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from markdown_block import replace_block  # noqa: E402
 from run import COMPILE_SCRIPT, machine_facts  # noqa: E402
 
 MARKDOWN = ROOT / "BENCHMARKS.md"
@@ -115,13 +116,7 @@ def render(result: dict) -> str:
 
 
 def write(block: str) -> None:
-    text = MARKDOWN.read_text(encoding="utf-8")
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Compiler speed (`bench/compiler.py`, issue 2)\n\n" + block + "\n"
-    MARKDOWN.write_text(text, encoding="utf-8")
+    replace_block(MARKDOWN, BEGIN, END, block, "## Compiler speed (`bench/compiler.py`, issue 2)")
 
 
 def worktree(rev: str, where: Path) -> Path:
