@@ -113,8 +113,8 @@ start_dockerd() {
 main() {
   local t0
   t0=$(imagespec_now)
-  # Tools the base images and the local registry need, engine or not.
-  # and the Debian tools the tests run beside the engine (tests/tools.py lists them all)
+  # Tools the base images and the local registry need, engine or not, and the Debian
+  # tools the tests run beside the engine (tests/tools.py lists every tool they run).
   imagespec_install_missing mmdebstrap debootstrap docker-registry curl ca-certificates gcc libc6-dev openssl \
     debian-archive-keyring
 
