@@ -440,6 +440,52 @@ def base_sbom(image: str, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+@cli.command("init")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--preset", default=None, help="The preset to extend (default: detected from the project's files).")
+@click.option("--name", default=None, help="Image name (default: the project's name, else the folder's).")
+@click.option("--version", "version_", default=None, help="Version, X.Y.Z (default: the manifest's, else 0.1.0).")
+@click.option("--license", "license_", default=None, help="SPDX licence id (default: the manifest's).")
+@click.option("--port", "ports", type=click.IntRange(0, 65535), multiple=True,
+              help="A port the app listens on (repeat; 0 for none). Default: a number found in the source.")
+@click.option("--entrypoint", default=None, help="The command to run, split like a shell (default: the preset's).")
+@click.option("--with", "with_", multiple=True, metavar="KEY=VALUE", help="A preset parameter (repeat).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the spec (default: FOLDER/imagespec.yaml).")
+@FORMAT
+def init_command(folder: Path, preset: str | None, name: str | None, version_: str | None, license_: str | None,
+                 ports: tuple[int, ...], entrypoint: str | None, with_: tuple[str, ...], output: Path | None,
+                 fmt: str) -> None:
+    """Write a first spec for the project in FOLDER, from its own files; never overwrites."""
+    import shlex
+
+    from imagespec.adopt import InitOptions, init_project
+
+    try:
+        command = tuple(shlex.split(entrypoint)) if entrypoint is not None else None
+    except ValueError as exc:
+        raise SpecError(f"--entrypoint: {exc}", hint="quote it as a shell would") from None
+    options = InitOptions(preset=preset, name=name, version=version_, license=license_, ports=ports or None,
+                          entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output)
+    result = init_project(folder, options)
+    if fmt == "json":
+        click.echo(json.dumps({"spec": str(result.path), "preset": result.preset, "found": list(result.found),
+                               "guessed": list(result.guessed)}, indent=2))
+    else:
+        for line in result.found:
+            click.echo(f"found    {line}", err=True)
+        for line in result.guessed:
+            click.echo(f"guessed  {line}", err=True)
+    click.echo(f"wrote {result.path} (preset {result.preset}); next: imagespec generate {result.path}", err=True)
+
+
+def _with_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SpecError(f"--with {text!r} must be KEY=VALUE", hint="a parameter of the preset, e.g. --with binary=api")
+    return key, value
+
+
 def _one_line(text: str) -> str:
     # messages quote the user's values, which may hold a newline or a terminal escape:
     # the report stays one line (CI greps it) and inert

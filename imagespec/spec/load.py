@@ -87,9 +87,12 @@ def load_spec(path: Path, config: Config | None = None) -> LoadedSpec:
     return LoadedSpec(validate(document), document, path)
 
 
-def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None) -> LoadedSpec:
+def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None,
+                   folder: Path | None = None) -> LoadedSpec:
+    """A spec given as text; `folder` is where it will live (its templates/ folders are
+    searched), the working directory by default."""
     config = config if config is not None else load_config()
-    document = _with_parents(parse_yaml(text, name), Path.cwd(), config, None)
+    document = _with_parents(parse_yaml(text, name), folder or Path.cwd(), config, None)
     return LoadedSpec(validate(document), document, None)
 
 

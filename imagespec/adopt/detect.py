@@ -1,0 +1,356 @@
+"""What kind of project a folder holds, read from its own files (never run).
+
+One detector per ecosystem, tried in a fixed order (the first that recognises the folder
+wins, so the order is part of the contract): each returns a `Project` that says which
+preset fits, the preset parameters (`with:`) it could read, and, line by line, what it
+found and what it only guessed. Everything here only reads small text files under the
+folder, none larger than MAX_READ, and follows no link out of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+MAX_READ = 1 << 20  # a manifest or source file bigger than this is not read
+MAX_FILES = 2000  # files looked at per search, so a huge tree cannot stall init
+SKIP_DIRS = frozenset({".git", "node_modules", "target", "vendor", ".venv", "venv", "__pycache__", "dist", "build"})
+
+
+@dataclass
+class Project:
+    preset: str
+    name: str | None = None
+    version: str | None = None
+    license: str | None = None
+    with_: dict[str, str] = field(default_factory=dict)
+    ports: list[int] = field(default_factory=list)
+    entrypoint: list[str] | None = None
+    final: dict[str, object] = field(default_factory=dict)  # more final-stage keys (service preset)
+    found: list[str] = field(default_factory=list)  # "file: what it told us"
+    guessed: list[str] = field(default_factory=list)  # "what: why it is only a guess"
+
+
+def read(path: Path) -> str:
+    """A small text file's content; '' when absent, too large, not text, or a link out."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_READ:
+            return ""
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def walk(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """Files under root with one of the suffixes, in sorted order, skipping dependency
+    and output folders; at most MAX_FILES entries are looked at."""
+    seen = 0
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(folder.iterdir(), reverse=True)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_FILES:
+                return
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if entry.name not in SKIP_DIRS and not entry.name.startswith("."):
+                    stack.append(entry)
+            elif entry.name.endswith(suffixes):
+                yield entry
+
+
+def rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+# --- ports: the usual ways a program names the port it listens on ---------------------
+
+_PORT_PATTERNS = (
+    re.compile(r"""["'](?:[0-9.]*|localhost|\[::\])?:([0-9]{2,5})["']"""),  # ":8080", "0.0.0.0:8080"
+    re.compile(r"""\b(?:listen|PORT|port)\b\s*(?:\(|=|:|\|\|)\s*([0-9]{2,5})\b"""),  # listen(3000), port=8000
+    re.compile(r"""\bPORT["']?\s*,\s*["']?([0-9]{2,5})\b"""),  # getenv("PORT", "8080")
+    re.compile(r"""^EXPOSE\s+([0-9]{2,5})""", re.MULTILINE),  # an existing Dockerfile
+)
+
+
+def find_port(root: Path, candidates: list[Path]) -> tuple[int, str] | None:
+    for path in candidates:
+        text = read(path)
+        for pattern in _PORT_PATTERNS:
+            for match in pattern.finditer(text):
+                port = int(match.group(1))
+                if 1 <= port <= 65535:
+                    line = text.count("\n", 0, match.start()) + 1
+                    return port, f"{rel(root, path)}:{line}"
+    return None
+
+
+def add_port(project: Project, root: Path, candidates: list[Path]) -> None:
+    hit = find_port(root, [*candidates, root / "Dockerfile"])
+    if hit:
+        project.ports.append(hit[0])
+        project.guessed.append(f"port {hit[0]}: the number at {hit[1]} (--port to change, --port 0 for none)")
+
+
+# --- one detector per ecosystem --------------------------------------------------------
+
+def detect_go(root: Path) -> Project | None:
+    mod = read(root / "go.mod")
+    if not mod:
+        return None
+    project = Project("go")
+    module = re.search(r"^module\s+(\S+)", mod, re.MULTILINE)
+    project.found.append("go.mod: a Go module" + (f" ({module.group(1)})" if module else ""))
+    mains = [p for p in walk(root, (".go",)) if not p.name.endswith("_test.go")
+             and re.search(r"^package\s+main\b", read(p), re.MULTILINE)]
+    folders = sorted({p.parent for p in mains}, key=lambda d: (len(d.parts), str(d)))
+    if folders:
+        chosen = folders[0]
+        package = "." if chosen == root else "./" + rel(root, chosen)
+        project.with_["package"] = package
+        project.found.append(f"{rel(root, mains[[p.parent for p in mains].index(chosen)])}: package main"
+                             f" (with.package {package})")
+        if len(folders) > 1:
+            others = ", ".join("./" + rel(root, f) for f in folders[1:4])
+            project.guessed.append(f"package {package}: the shallowest of several main packages ({others}; --with package=…)")
+        base = chosen.name if chosen != root else (module.group(1).rsplit("/", 1)[-1] if module else root.name)
+        project.with_["binary"] = base
+        project.name = base
+    add_port(project, root, mains)
+    return project
+
+
+def detect_rust(root: Path) -> Project | None:
+    text = read(root / "Cargo.toml")
+    if not text:
+        return None
+    try:
+        cargo = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    project = Project("rust")
+    package = cargo.get("package", {}) if isinstance(cargo.get("package"), dict) else {}
+    bins = [b.get("name") for b in cargo.get("bin", []) if isinstance(b, dict) and isinstance(b.get("name"), str)]
+    binary = bins[0] if bins else package.get("name")
+    project.found.append("Cargo.toml: a Rust package" + (f" ({package.get('name')})" if package.get("name") else ""))
+    if isinstance(binary, str):
+        project.with_["binary"] = binary
+        project.name = binary
+    take_metadata(project, package, "Cargo.toml")
+    if not (root / "Cargo.lock").is_file():
+        project.guessed.append("Cargo.lock is missing: the preset builds with --locked; run `cargo generate-lockfile`")
+    add_port(project, root, list(walk(root / "src", (".rs",))))
+    return project
+
+
+_PY_SCRIPTS = ("app.py", "main.py", "server.py", "wsgi.py", "run.py", "__main__.py")
+
+
+def detect_python(root: Path) -> Project | None:
+    pyproject_text = read(root / "pyproject.toml")
+    has_requirements = (root / "requirements.txt").is_file()
+    if (root / "uv.lock").is_file() and pyproject_text:
+        project = Project("python-uv")
+        project.found.append("pyproject.toml + uv.lock: locked by uv")
+    elif (root / "poetry.lock").is_file() and pyproject_text:
+        project = Project("python-poetry")
+        project.found.append("pyproject.toml + poetry.lock: locked by Poetry")
+    elif has_requirements:
+        project = Project("python")
+        project.found.append("requirements.txt: pip requirements")
+    else:
+        return None
+    if pyproject_text:
+        try:
+            meta = tomllib.loads(pyproject_text)
+        except tomllib.TOMLDecodeError:
+            meta = {}
+        table = meta.get("project") or meta.get("tool", {}).get("poetry") or {}
+        if isinstance(table, dict):
+            take_metadata(project, table, "pyproject.toml")
+    sources = list(walk(root, (".py",)))
+    script = next((s for s in _PY_SCRIPTS if (root / s).is_file()), None)
+    if script is None:
+        runnable = [p for p in sources if "__name__" in read(p) and "__main__" in read(p)]
+        if runnable:
+            script = rel(root, runnable[0])
+            project.guessed.append(f"script {script}: the first file with `if __name__ == \"__main__\"`")
+    if script is None:
+        project.guessed.append("script app.py: no app.py, main.py or `__main__` block found (--with script=…)")
+    else:
+        if script != "app.py":
+            project.with_["script"] = script
+        project.found.append(f"{script}: the program to run")
+    procfile = read(root / "Procfile")
+    web = re.search(r"^web:\s*(.+)$", procfile, re.MULTILINE)
+    if web:
+        words = web.group(1).split()
+        if words and words[0] in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
+            project.entrypoint = [f"/opt/venv/bin/{words[0]}", *words[1:]]
+            project.found.append(f"Procfile: web runs {words[0]} (entrypoint from the venv)")
+    add_port(project, root, [root / "Procfile", *sources])
+    return project
+
+
+def detect_node(root: Path) -> Project | None:
+    text = read(root / "package.json")
+    if not text:
+        return None
+    try:
+        package = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(package, dict):
+        return None
+    locks = {"pnpm-lock.yaml": "node-pnpm", "yarn.lock": "node-yarn", "package-lock.json": "node"}
+    lock = next((name for name in locks if (root / name).is_file()), None)
+    project = Project(locks[lock] if lock else "node")
+    project.found.append(f"package.json{' + ' + lock if lock else ''}: a Node package")
+    if lock is None:
+        project.guessed.append("preset node: no lockfile; `npm ci` needs package-lock.json (run `npm install` once)")
+    take_metadata(project, package, "package.json")
+    main = package.get("main") if isinstance(package.get("main"), str) else None
+    start = package.get("scripts", {}).get("start") if isinstance(package.get("scripts"), dict) else None
+    if main is None and isinstance(start, str):
+        started = re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())
+        main = started.group(1) if started else None
+    if main is None:
+        main = next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None)
+    if main:
+        main = main.removeprefix("./")
+        if main != "server.js":
+            project.with_["main"] = main
+        project.found.append(f"{main}: the entry file")
+    else:
+        project.guessed.append("main server.js: no `main`, `start` script or usual entry file (--with main=…)")
+    add_port(project, root, [root / main] if main else list(walk(root, (".js",)))[:20])
+    return project
+
+
+def detect_maven(root: Path) -> Project | None:
+    text = read(root / "pom.xml")
+    if not text:
+        return None
+    project = Project("java-maven")
+    project.found.append("pom.xml: a Maven project")
+    try:
+        pom = ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        pom = None
+    if pom is not None:
+        ns = {"m": pom.tag[1:].split("}")[0]} if pom.tag.startswith("{") else {}
+        tag = (lambda t: f"m:{t}") if ns else (lambda t: t)
+        name, version = pom.findtext(tag("artifactId"), None, ns), pom.findtext(tag("version"), None, ns)
+        take_metadata(project, {"name": name, "version": version}, "pom.xml")
+    project.guessed.append("Maven reaches Maven Central for plugins and dependencies; where it cannot, see the "
+                           "java-maven preset's `maven` parameter (offline with Debian's packaged plugins)")
+    add_port(project, root, list(walk(root / "src", (".java",)))[:50])
+    return project
+
+
+def detect_java(root: Path) -> Project | None:
+    sources = list(walk(root, (".java",)))
+    mains = [p for p in sources if re.search(r"public\s+static\s+void\s+main\s*\(", read(p))]
+    if not mains:
+        return None
+    project = Project("java")
+    text = read(mains[0])
+    package = re.search(r"^\s*package\s+([\w.]+)\s*;", text, re.MULTILINE)
+    main_class = (f"{package.group(1)}." if package else "") + mains[0].stem
+    project.with_["main_class"] = main_class
+    project.found.append(f"{rel(root, mains[0])}: main() in {main_class}")
+    if len(mains) > 1:
+        project.guessed.append(f"main_class {main_class}: the first of {len(mains)} classes with main() (--with main_class=…)")
+    add_port(project, root, sources[:50])
+    return project
+
+
+def detect_c(root: Path) -> Project | None:
+    makefile = read(root / "Makefile")
+    cmake = read(root / "CMakeLists.txt")
+    sources = list(walk(root, (".c", ".cc", ".cpp")))
+    if not (makefile or cmake or sources):
+        return None
+    project = Project("c")
+    target = None
+    if makefile:
+        project.found.append("Makefile: built with make")
+        target = next((m.group(1) for m in re.finditer(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*:(?!=)", makefile, re.MULTILINE)
+                       if m.group(1) not in ("all", "clean", "install", "test", "check") and not m.group(1).startswith(".")), None)
+    elif cmake:
+        project.found.append("CMakeLists.txt: built with CMake")
+        exe = re.search(r"add_executable\s*\(\s*([A-Za-z0-9_.-]+)", cmake)
+        target = exe.group(1) if exe else None
+        project.with_["build"] = "cmake -S . -B cmake-build -DCMAKE_EXE_LINKER_FLAGS=-static && cmake --build cmake-build"
+        if target:
+            project.with_["binary"] = f"cmake-build/{target}"
+    else:
+        project.found.append(f"{rel(root, sources[0])}: C sources without a build file")
+        target = "app"
+        names = " ".join(rel(root, s) for s in sources[:50])
+        project.with_["build"] = f"cc -O2 -static -o app {names}"
+        project.guessed.append("build: one cc -static command over the sources (--with build=…)")
+    if target:
+        project.with_.setdefault("binary", target)
+        project.with_["name"] = Path(target).name
+        project.name = Path(target).name
+        project.found.append(f"binary {target}: the build's first target")
+    project.guessed.append("a static binary: the preset's final is the scratch-like `static` image (link with -static,"
+                           " or set final.from: cc for a glibc binary)")
+    add_port(project, root, sources[:50])
+    return project
+
+
+def detect_service(root: Path) -> Project | None:
+    """A service from Debian's packages, recognised by its configuration file."""
+    if not (root / "nginx.conf").is_file():
+        return None
+    project = Project("service")
+    project.found.append("nginx.conf: nginx from Debian's packages (the `service` preset)")
+    project.final = {
+        "packages": ["nginx"],
+        "copy": [{"src": "nginx.conf", "dest": "/etc/nginx/nginx.conf"}],
+        "writable+": ["/var/lib/nginx"],
+        "stop_signal": "SIGQUIT",  # nginx's graceful shutdown (BP2)
+    }
+    project.entrypoint = ["nginx", "-g", "daemon off;"]
+    add_port(project, root, [root / "nginx.conf"])
+    listen = re.search(r"^\s*listen\s+(?:[0-9.]+:)?([0-9]+)", read(root / "nginx.conf"), re.MULTILINE)
+    if listen and int(listen.group(1)) < 1024:
+        project.guessed.append(f"nginx listens on {listen.group(1)}: a non-root user cannot bind below 1024; listen on 8080")
+    return project
+
+
+def take_metadata(project: Project, table: dict, source: str) -> None:
+    for key in ("name", "version", "license"):
+        value = table.get(key)
+        if isinstance(value, str) and value.strip():
+            setattr(project, key, value.strip())
+            project.found.append(f"{source}: {key} {value.strip()}")
+
+
+#: In this order: a manifest beats a bare source folder; Maven before plain java sources.
+DETECTORS: tuple[Callable[[Path], Project | None], ...] = (
+    detect_go, detect_rust, detect_python, detect_node, detect_maven, detect_java, detect_c, detect_service,
+)
+KNOWN_FILES = ("go.mod", "Cargo.toml", "requirements.txt", "pyproject.toml + uv.lock or poetry.lock", "package.json",
+               "pom.xml", "*.java with main()", "Makefile", "CMakeLists.txt", "*.c", "nginx.conf")
+
+
+def detect(root: Path) -> Project | None:
+    for detector in DETECTORS:
+        project = detector(root)
+        if project is not None:
+            return project
+    return None

@@ -1,0 +1,150 @@
+"""`imagespec init`: the first spec of an existing project.
+
+Detection (adopt/detect.py) says which preset fits and what it read; flags override
+every guess; the result is a short, commented spec that is compiled in memory before it
+is written, so init never leaves a spec that does not generate. It never overwrites.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from imagespec.adopt.detect import KNOWN_FILES, Project, detect
+from imagespec.errors import Location, SpecError
+
+SPEC_NAME = "imagespec.yaml"
+DEFAULT_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    """What the user said on the command line; None leaves the guess standing."""
+
+    preset: str | None = None
+    name: str | None = None
+    version: str | None = None
+    license: str | None = None
+    ports: tuple[int, ...] | None = None  # () or (0,) means: no ports
+    entrypoint: tuple[str, ...] | None = None
+    with_: dict[str, str] = field(default_factory=dict)
+    output: Path | None = None
+
+
+@dataclass(frozen=True)
+class InitResult:
+    path: Path
+    text: str
+    preset: str
+    found: tuple[str, ...]
+    guessed: tuple[str, ...]
+
+
+def image_name(raw: str) -> str:
+    """A project name as an image name: lower case, [a-z0-9] joined by single . _ -"""
+    name = re.sub(r"[^a-z0-9._-]+", "-", raw.lower().rsplit("/", 1)[-1])
+    name = re.sub(r"[._-]{2,}", "-", name).strip("._-")
+    return name or "app"
+
+
+def plan_project(folder: Path, options: InitOptions) -> Project:
+    project = detect(folder)
+    if project is None and options.preset is None:
+        raise SpecError(f"no project imagespec knows in this folder (looked for {', '.join(KNOWN_FILES)})",
+                        location=Location(str(folder)),
+                        hint="name the preset yourself: imagespec init --preset go|python|node|rust|java|c|service …")
+    if project is None:
+        project = Project(options.preset or "")
+    elif options.preset and options.preset != project.preset:
+        project.found.append(f"--preset {options.preset} (detected {project.preset})")
+        project.preset = options.preset
+    _apply(project, folder, options)
+    return project
+
+
+def _apply(project: Project, folder: Path, options: InitOptions) -> None:
+    if options.name:
+        project.name = options.name
+    elif project.name is None:
+        project.guessed.append(f"name {image_name(folder.resolve().name)}: the folder's name (--name)")
+    project.name = image_name(project.name or folder.resolve().name)
+    if options.version:
+        project.version = options.version
+    elif project.version is None:
+        project.guessed.append(f"version {DEFAULT_VERSION}: no version in the project's manifest (--version)")
+    if options.license:
+        project.license = options.license
+    if options.ports is not None:
+        project.ports = [p for p in options.ports if p]
+        project.guessed = [g for g in project.guessed if not g.startswith("port ")]
+    if options.entrypoint is not None:
+        project.entrypoint = list(options.entrypoint)
+    project.with_.update(options.with_)
+
+
+def render(project: Project) -> str:
+    """The spec's text: a comment block that says what was read and guessed, then YAML
+    written by the YAML library (every value quoted as it must be)."""
+    data: dict[str, object] = {"extends": project.preset}
+    if project.with_:
+        data["with"] = dict(sorted(project.with_.items()))
+    data["name"] = project.name
+    data["version"] = project.version or DEFAULT_VERSION
+    if project.license:
+        data["license"] = project.license
+    final: dict[str, object] = dict(project.final)
+    if project.ports:
+        final["ports"] = sorted(set(project.ports))
+    if project.entrypoint:
+        final["entrypoint"] = project.entrypoint
+    if final:
+        data["final"] = final
+    lines = [f"# Written by `imagespec init` on the `{project.preset}` preset (templates/presets/{project.preset}.yaml):",
+             "# anything the preset sets can be overridden here; README \"Spec reference\" lists the keys.",
+             "# Found:", *(f"#   {_inert(line)}" for line in project.found)]
+    if project.guessed:
+        lines += ["# Guessed (check these):", *(f"#   {_inert(line)}" for line in project.guessed)]
+    lines += ["# Next: imagespec generate imagespec.yaml && imagespec build imagespec.yaml && imagespec test imagespec.yaml",
+              ""]
+    return "\n".join(lines) + "".join(_dump_key(key, value) for key, value in data.items())
+
+
+def _inert(text: str) -> str:
+    """A comment line quotes the project's own files: a newline in a manifest value must
+    not end the comment and start a YAML key of its own."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _dump_key(key: str, value: object) -> str:
+    """One top-level key in block style, its value's innermost collections in flow style
+    (`with: {binary: api}`), as people write specs; the YAML library does the quoting."""
+    flow = None if isinstance(value, (dict, list)) else False
+    return yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, default_flow_style=flow, width=100)
+
+
+def init_project(folder: Path, options: InitOptions) -> InitResult:
+    """Detect, render, check by compiling in memory, then write (never over a file)."""
+    from imagespec.compiler import compile_spec
+    from imagespec.spec.config import load_config
+    from imagespec.spec.load import load_spec_text
+
+    if not folder.is_dir():
+        raise SpecError("not a folder", location=Location(str(folder)), hint="imagespec init [DIR]: the project's folder")
+    target = options.output or folder / SPEC_NAME
+    if target.exists() or target.is_symlink():
+        raise SpecError("a spec exists here already; init never overwrites", location=Location(str(target), 1, 1),
+                        hint=f"it is ready to use (imagespec generate {target}); to start over, remove it first,"
+                        " or write another one with -o FILE")
+    project = plan_project(folder, options)
+    text = render(project)
+    config = load_config(start=folder)
+    compile_spec(load_spec_text(text, name=str(target), config=config, folder=target.parent), config)  # a spec that generates, or an error
+    try:
+        with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared
+            handle.write(text)
+    except OSError as exc:
+        raise SpecError(f"cannot write the spec: {exc.strerror or exc}", location=Location(str(target))) from None
+    return InitResult(target, text, project.preset, tuple(project.found), tuple(project.guessed))
