@@ -55,8 +55,9 @@ def test_hooks_keep_a_repository_green(project, tmp_path: Path) -> None:
     git(folder, "add", "imagespec.yaml")
     stale = run("--files", "imagespec.yaml")
     assert stale.returncode == 1, stale.stdout
-    assert "files were modified by this hook" in stale.stdout
-    assert (folder / "Dockerfile").read_text() != before and "MODE=production" in (folder / "Dockerfile").read_text()
+    assert "files were modified by this hook" in stale.stdout, stale.stdout
+    after = (folder / "Dockerfile").read_text()
+    assert after != before and 'MODE="production"' in after, after
     git(folder, "add", "-A")
     again = run("--files", "imagespec.yaml")
     assert again.returncode == 0, again.stdout + again.stderr
