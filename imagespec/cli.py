@@ -245,7 +245,8 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
                                     no_cache=no_cache, push=push, force=force,
                                     progress="json" if fmt == "json" and progress == "auto" else progress,
                                     ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
-    result, pushed = pipeline.build(compiled, request, config.build, on_status=lambda s: click.echo(s, err=True))
+    result, pushed = pipeline.build(compiled, request, config.build, on_status=lambda s: click.echo(s, err=True),
+                                    catalog=config.catalog)
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": pushed}
     if fmt == "json":
