@@ -88,8 +88,9 @@ _END = re.compile(r"#(\d+) (DONE|CACHED|ERROR|CANCELED)(?: (\d+\.\d)s)?(?::.*?)?
 _SUMMARY = re.compile(r"=> built sha256:[0-9a-f]{64} in (\d+\.\d)s \((\d+) of (\d+) steps cached\): .*")
 
 
-def _check_plain(seen: Seen) -> list[tuple[str, str, str | None]]:
-    """Every step: start, output, one end; returns (step, end, duration) in print order."""
+def _check_plain(seen: Seen, vertices: int | None = -1) -> list[tuple[str, str, str | None]]:
+    """Every step: start, output, one end; returns (step, end, duration) in print order.
+    ``vertices``: how many steps BuildKit ran (-1: count them in ``seen.raw``)."""
     state: dict[str, str] = {}  # step -> "open" | "closed"
     ends: list[tuple[str, str, str | None]] = []
     for line in seen.output.splitlines():
@@ -107,7 +108,9 @@ def _check_plain(seen: Seen) -> list[tuple[str, str, str | None]]:
         else:
             pytest.fail(f"unexpected line {line!r}")
     assert state and set(state.values()) == {"closed"}, "a step without its end"
-    assert len(ends) == len(_buildkit_vertices(seen.raw)), "one line per vertex BuildKit ran"
+    if vertices is not None:
+        expected = len(_buildkit_vertices(seen.raw)) if vertices == -1 else vertices
+        assert len(ends) == expected, "one line per vertex BuildKit ran"
     return ends
 
 
@@ -229,3 +232,46 @@ def test_a_step_shared_with_a_concurrent_build_is_not_longer_than_the_build(
     shared = next(v for v in _buildkit_vertices(seen.raw).values() if "RUN" in str(v["name"]))
     assert not shared.get("cached")  # shared while running, not loaded from the cache
     _check_success_plain(seen)
+
+
+SPEC = f"""\
+name: imagespec-buildtest/output-cli-{RUN_ID}
+tags: {{semver: false, git_sha: false, extra: [test]}}
+stages:
+  build:
+    from: debian-slim
+    run: echo "building {RUN_ID}" && echo done > /out.txt
+    artifacts: [/out.txt]
+final:
+  from: debian-slim
+  copy:
+    - {{from: build, src: /out.txt, dest: /out.txt}}
+  cmd: [cat, /out.txt]
+"""
+
+
+@pytest.mark.parametrize("no_cache", [[], ["--no-cache"]], ids=["first", "no-cache"])
+def test_the_cli_in_ci_plain_output_to_a_file(
+    no_cache: list[str], client, tmp_path: Path, cleanup: Cleanup  # type: ignore[no-untyped-def]
+) -> None:
+    """As the issue's user ran it: `imagespec build --progress plain … 2> build.log`."""
+    import subprocess
+    import sys
+
+    require_images(client, SLIM)
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(SPEC)
+    cleanup.image(f"imagespec-buildtest/output-cli-{RUN_ID}:test")
+    log = tmp_path / "build.log"
+    config = Path(__file__).parents[2] / "scripts" / "local.imagespec.yaml"
+    with log.open("w") as stderr:
+        done = subprocess.run([sys.executable, "-m", "imagespec", "build", "--progress", "plain", "--config", str(config),
+                               *no_cache, str(spec)], stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=300)
+    text = log.read_text()
+    assert done.returncode == 0, text
+    lines = text.splitlines()
+    built = next(i for i, line in enumerate(lines) if line.startswith("=> built "))
+    ends = _check_plain(Seen("\n".join(lines[: built + 1]), raw=""), vertices=None)
+    total = float(_SUMMARY.fullmatch(lines[built])[1])  # type: ignore[index]
+    assert all(float(d) <= total for _, _, d in ends if d)
+    assert f"| building {RUN_ID}" in text
