@@ -115,9 +115,14 @@ class _StepTable:
         step.pending = not step.closed
         return events
 
-    def settle(self, keep: Collection[str] = ()) -> list[BuildEvent]:
-        """Terminal events of the pending steps, except those in ``keep``."""
-        ready = [(key, s) for key, s in self.steps.items() if s.pending and key not in keep]
+    def settle(self, keep: Collection[str] = (), *, only: Collection[str] | None = None) -> list[BuildEvent]:
+        """Terminal events of the pending steps (of ``only``, if given), except those in
+        ``keep`` and those that may still restart (``_may_restart``)."""
+        ready = [
+            (key, s)
+            for key, s in self.steps.items()
+            if s.pending and key not in keep and (key in only if only is not None else not self._may_restart(key))
+        ]
         events = []
         for _, step in sorted(ready, key=lambda item: item[1].index):
             step.pending, step.closed = False, True
@@ -127,7 +132,11 @@ class _StepTable:
     def finish(self) -> list[BuildEvent]:
         """At the end of the stream: partial lines and every end still held back."""
         events = [e for s in self.steps.values() if (e := self.flush(s))]
-        return events + self.settle()
+        return events + self.settle(only=list(self.steps))
+
+    def _may_restart(self, key: str) -> bool:
+        """Whether a pending end needs more than an update about other steps to be final."""
+        return False
 
     def log(self, step: _Step, text: str) -> BuildEvent | None:
         """Add output to a step; returns a log event with the complete lines, if any."""
@@ -164,7 +173,19 @@ class _StepTable:
 
 
 class RawJsonParser(_StepTable):
-    """``--progress rawjson``: each line is a client.SolveStatus as JSON."""
+    """``--progress rawjson``: each line is a client.SolveStatus as JSON.
+
+    Sources (a FROM image, the build context: vertices without inputs) restart after
+    other steps have moved, seen up to two updates later: the cache probe ends, then
+    the transfer or the cache load runs. Their end is final once a step that uses them
+    starts, or at the end of the stream; ends of sources nothing uses (the frontend's own
+    loads) and of every other step are final at the next update that leaves them alone.
+    """
+
+    def __init__(self, *, since: datetime | None = None) -> None:
+        super().__init__(since=since)
+        self._inputs: dict[str, tuple[str, ...]] = {}
+        self._users: dict[str, list[str]] = {}  # source digest -> digests of the steps using it
 
     def feed(self, line: str) -> list[BuildEvent]:
         line = line.rstrip("\n")
@@ -199,17 +220,35 @@ class RawJsonParser(_StepTable):
         return events
 
     def _vertex(self, vertex: dict[str, object]) -> list[BuildEvent]:
-        step = self.step(str(vertex.get("digest")), str(vertex.get("name") or ""))
+        key = str(vertex.get("digest"))
+        step = self.step(key, str(vertex.get("name") or ""))
+        self._note_inputs(key, vertex.get("inputs"))
         started, completed = vertex.get("started"), vertex.get("completed")
+        if not (started or completed):
+            return []  # announced: the graph, before anything runs
+        # a step that runs has its inputs' results: their ends are final (and shown first)
+        events = self.settle(only=self._inputs.get(key, ()))
         if started:
             step.intervals[str(started)] = (_time(str(started)), _time(str(completed)) if completed else None)
         if not completed:
-            return self.restart(step) if started else []
+            return events + self.restart(step)
         step.duration_s = _merged_seconds(step.intervals.values(), self.since)
         # "exit code: 3" for the whole RUN text: the step's name already shows it
         error = simplify(str(vertex["error"])) if vertex.get("error") else None
         cached = bool(vertex.get("cached"))
-        return self.end(step, _end_status(error, cached), cached=cached, error=error)
+        return events + self.end(step, _end_status(error, cached), cached=cached, error=error)
+
+    def _note_inputs(self, key: str, inputs: object) -> None:
+        if key in self._inputs or not isinstance(inputs, list):
+            return
+        self._inputs[key] = tuple(str(i) for i in inputs)
+        for source in self._inputs[key]:
+            self._users.setdefault(source, []).append(key)
+
+    def _may_restart(self, key: str) -> bool:
+        users = self._users.get(key)
+        is_source = not self._inputs.get(key)
+        return is_source and bool(users) and not any(self.steps[u].index for u in users if u in self.steps)
 
 
 class PlainParser(_StepTable):

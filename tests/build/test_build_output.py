@@ -149,6 +149,7 @@ def _contract(events: list[BuildEvent]) -> dict[int, list[str]]:
         ("ok-cached.rawjson.txt", RawJsonParser),
         ("fail.rawjson.txt", RawJsonParser),
         ("shared-second.rawjson.txt", RawJsonParser),
+        ("parallel-cached.rawjson.txt", RawJsonParser),
         ("ok.plain.txt", PlainParser),
         ("fail.plain.txt", PlainParser),
     ],
@@ -159,6 +160,22 @@ def test_each_step_starts_once_then_ends_once(name: str, parser: type[RawJsonPar
     p = parser()
     events = feed(p, name) + p.finish()
     assert sorted(_contract(events)) == [s.index for s in p.result_steps()]
+    # the end shown is the step's final state: no restart came after it
+    shown = sorted((e for e in events if e.kind == "step" and e.status != "started"), key=lambda e: e.index)
+    assert shown == p.result_steps()
+
+
+def test_a_source_restarting_after_other_steps_moved_ends_once_with_both_intervals() -> None:
+    """`load build context` (parallel-cached) ends, a FROM ends, then the context starts
+    again: its end is final only once a step that uses it (a COPY) starts."""
+    p = RawJsonParser()
+    events = feed(p, "parallel-cached.rawjson.txt") + p.finish()
+    context = next(s for s in p.result_steps() if s.name == "[internal] load build context")
+    ends = [e for e in events if e.kind == "step" and e.index == context.index and e.status != "started"]
+    assert ends == [context] and context.duration_s == pytest.approx(0.0115, abs=0.0005)  # .663-.663 + .664-.675
+    copy = next(s for s in p.result_steps() if s.name.endswith("COPY input.txt /in.txt"))
+    order = [(e.index, e.status) for e in events if e.kind == "step"]
+    assert order.index((context.index, "done")) < order.index((copy.index, "started"))
 
 
 def test_a_vertex_done_then_loaded_from_cache_ends_once_as_cached() -> None:
