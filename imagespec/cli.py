@@ -88,7 +88,9 @@ def cli() -> None:
 @NO_CACHE
 def generate(specs: tuple[Path, ...], output: str | None, effective: bool, config_path: Path | None,
              no_cache: bool) -> None:
-    """Write the Dockerfile and .dockerignore of each SPEC (atomically, all or nothing)."""
+    """Write each SPEC's Dockerfile and .dockerignore.
+
+    Atomically and all or nothing: on any error no file is written."""
     written_to = Path(output) if output not in (None, "-") else None
     if effective:
         for c in _compile_all(specs, config_path, written_to):
@@ -123,7 +125,10 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
 @CONFIG
 @NO_CACHE
 def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache: bool) -> None:
-    """Exit 1 with a diff when a committed Dockerfile or .dockerignore no longer matches its spec."""
+    """Fail (exit 1) when generated files are out of date.
+
+    Prints a unified diff for each committed Dockerfile or .dockerignore that no longer
+    matches its spec."""
     from imagespec.output import read_current
 
     stale = []
@@ -153,7 +158,9 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--base", "base_format", is_flag=True, help="The base spec format (`imagespec base`) instead.")
 def schema(output: Path | None, base_format: bool) -> None:
-    """Print (or write) the JSON Schema of the spec format, for editors and CI."""
+    """Print or write the JSON Schema of the spec format.
+
+    For editors and CI; the committed copy is specs/imagespec.schema.json."""
     from imagespec.schema import schema_text
 
     text = schema_text(base=base_format)
@@ -170,7 +177,10 @@ def schema(output: Path | None, base_format: bool) -> None:
 @FORMAT
 @CONFIG
 def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
-    """Show each generated instruction beside its spec location and practice (BP id)."""
+    """Show each instruction beside its spec line and practice.
+
+    Every generated instruction with the spec location and the practice (BP id) that
+    produced it."""
     from imagespec.explain import explain as explain_lines
 
     lines = explain_lines(_compile_all((spec,), config_path)[0])
@@ -187,7 +197,7 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 @FORMAT
 @CONFIG
 def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
-    """Findings with locations and levels; exit 1 on errors only."""
+    """Report findings with locations; exit 1 on errors only."""
     from imagespec.lint import lint as lint_spec
 
     findings = [f for c in _compile_all(specs, config_path) for f in lint_spec(c)]
@@ -224,7 +234,10 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
           target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
           config_path: Path | None) -> None:
-    """Generate SPEC in memory and build it with BuildKit; tag per the spec (BP14), optionally push."""
+    """Build SPEC's image with BuildKit, tag it, optionally push.
+
+    The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
+    only after a successful build."""
     from imagespec import pipeline
 
     compiled, config = _compile_one(spec, config_path)
@@ -232,7 +245,8 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
                                     no_cache=no_cache, push=push, force=force,
                                     progress="json" if fmt == "json" and progress == "auto" else progress,
                                     ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
-    result, pushed = pipeline.build(compiled, request, config.build, on_status=lambda s: click.echo(s, err=True))
+    result, pushed = pipeline.build(compiled, request, config.build, on_status=lambda s: click.echo(s, err=True),
+                                    catalog=config.catalog)
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": pushed}
     if fmt == "json":
@@ -280,20 +294,41 @@ def _report_verification(report, fmt: str) -> None:
     report.raise_for_failures()
 
 
+class _Size(click.ParamType):
+    """A size as the spec's `size_budget` policy reads it (one grammar: spec.model)."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, int):
+            return value
+        from imagespec.spec.model import SIZE_UNITS, size_in_bytes  # lazy: pydantic costs start-up time
+
+        try:
+            return size_in_bytes(value)
+        except ValueError as error:
+            raise SpecError(f"--{param.name.replace('_', '-')}: {error}",
+                            hint=f"bytes, or a number with a unit: {', '.join(SIZE_UNITS)}") from None
+
+
+SIZE = _Size()
+
+
 @cli.command("test")
 @click.argument("target", metavar="SPEC|IMAGE")
 @click.option("--image", default=None, help="Image to test (default: the spec's first tag).")
 @click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
 @click.option("--ready-log", default=None, help="A regex the container's log must show.")
-@click.option("--size-budget", type=int, default=None,
-              help="Largest allowed image size in bytes (default: the policies' size_budget).")
+@click.option("--size-budget", type=SIZE, default=None, metavar="SIZE",
+              help="Largest allowed image size: bytes, or 25MB, 1.5GiB, … (default: the policies' size_budget).")
 @FORMAT
 @CONFIG
 def test_command(target: str, image: str | None, http_port: int | None, ready_log: str | None,
                  size_budget: int | None, fmt: str, config_path: Path | None) -> None:
-    """Verify a built image against SPEC (or, given an IMAGE, against what its config and
-    labels declare): non-root, PID 1, no zombies, clean stop, read-only root, no shell
-    where none belongs."""
+    """Verify a built image against SPEC, or IMAGE against its labels.
+
+    Checks non-root, PID 1, no zombies, clean stop, read-only root, no shell where none
+    belongs, and the size budget (given an IMAGE: what its config and labels declare)."""
     from imagespec import pipeline
 
     options = {"http_port": http_port, "ready_log": ready_log}
@@ -320,8 +355,9 @@ def _verify_image(reference: str, fmt: str, **options) -> None:
 
 @cli.group("base")
 def base_group() -> None:
-    """Standard base images from distribution packages (BP12, BP15): build them, show
-    their Dockerfiles and SBOMs."""
+    """Standard base images from distribution packages.
+
+    Build them, show their Dockerfiles and SBOMs (BP12, BP15)."""
 
 
 BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
@@ -358,7 +394,9 @@ def _base_files(given: tuple[Path, ...]) -> list[Path]:
 @CONFIG
 def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: str,
                ca_bundle: Path | None, logs: Path, fmt: str, config_path: Path | None) -> None:
-    """Build BASES (base spec files or folders of them) in dependency order and tag them (BP14)."""
+    """Build base specs in dependency order and tag them.
+
+    BASES are base spec files or folders of them; tags follow BP14."""
     from imagespec.bases import BaseOptions, build_bases
     from imagespec.pipeline import BuildRequest
     from imagespec.pipeline import ca_bundle as chosen_bundle
@@ -389,7 +427,9 @@ def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, 
 @FORMAT
 @CONFIG
 def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
-    """Validate BASES and show the order they build in (no engine needed)."""
+    """Validate base specs and list their build order.
+
+    No engine needed."""
     from imagespec.bases import load_bases
     from imagespec.spec.config import load_config
 
@@ -410,7 +450,9 @@ def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> N
 @click.argument("base", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @CONFIG
 def base_dockerfile(base: Path, config_path: Path | None) -> None:
-    """Print the Dockerfile imagespec generates for a `distroless` or `spec` BASE."""
+    """Print the Dockerfile of a distroless or toolchain base.
+
+    For a BASE of kind `distroless` or `spec`."""
     from imagespec.bases import dockerfile_of
     from imagespec.spec.config import load_config
 
@@ -422,7 +464,9 @@ def base_dockerfile(base: Path, config_path: Path | None) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the SPDX JSON here (default: stdout).")
 def base_sbom(image: str, output: Path | None) -> None:
-    """The SPDX SBOM of IMAGE: its Debian packages, versions and licences (BP16)."""
+    """Print the SPDX SBOM of IMAGE's Debian packages.
+
+    Packages, versions and licences (BP16)."""
     from imagespec.build.sbom import image_sbom, sbom_json
     from imagespec.output import write_atomically
 
@@ -456,7 +500,7 @@ def base_sbom(image: str, output: Path | None) -> None:
 def init_command(folder: Path, preset: str | None, name: str | None, version_: str | None, license_: str | None,
                  ports: tuple[int, ...], entrypoint: str | None, with_: tuple[str, ...], output: Path | None,
                  fmt: str) -> None:
-    """Write a first spec for the project in FOLDER, from its own files; never overwrites."""
+    """Write a first spec for FOLDER from its project files."""
     import shlex
 
     from imagespec.adopt import InitOptions, init_project

@@ -8,14 +8,17 @@ hold: tags (BP14), created/revision labels, the CA bundle secret.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from imagespec.compiler import Compiled
-from imagespec.errors import BuildFailed, SpecError
+from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+from imagespec.spec.catalog import Catalog
+from imagespec.spec.files import CONFIG_NAME
 
 CA_ENV = "IMAGESPEC_CA_BUNDLE"
 
@@ -118,8 +121,9 @@ def _base_digest(base: str | None) -> str | None:
 
 
 def build(compiled: Compiled, request: BuildRequest, config_build: dict,
-          on_status: Callable[[str], None] = lambda _: None):
-    """Build and tag (and push): returns (BuildResult, pushed digests)."""
+          on_status: Callable[[str], None] = lambda _: None, *, catalog: Catalog | None = None):
+    """Build and tag (and push): returns (BuildResult, pushed digests). ``catalog``
+    (the configuration's) lets a base that cannot be pulled be traced to its entry."""
     from imagespec.build import BuildOptions, Secret, get_backend, git_short_sha, push_tags
 
     tags = references(compiled, request)
@@ -136,7 +140,7 @@ def build(compiled: Compiled, request: BuildRequest, config_build: dict,
     try:
         result = get_backend(request.backend).build(compiled.dockerfile, compiled.loaded.context, options)
     except BuildFailed as failure:
-        raise locate_failure(compiled, failure) from None
+        raise locate_failure(compiled, failure, catalog) from None
     pushed = {}
     if request.push:
         if not compiled.loaded.spec.registry and not any("/" in t.split(":")[0] for t in tags):
@@ -146,8 +150,12 @@ def build(compiled: Compiled, request: BuildRequest, config_build: dict,
     return result, pushed
 
 
-def locate_failure(compiled: Compiled, failure: BuildFailed) -> BuildFailed:
-    """Point a failed step back at the spec line that produced it."""
+def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | None = None) -> BuildFailed:
+    """Point a failed step back at the spec line that produced it; a base image that
+    cannot be pulled, at the spec key and catalog entry that named it."""
+    explained = explain_pull_failure(compiled, failure, catalog)
+    if explained is not None:
+        return explained
     line = getattr(failure, "step", None)
     origin = _origin_at_line(compiled, line) if line else None
     if origin is not None:
@@ -168,6 +176,106 @@ def _origin_at_line(compiled: Compiled, line: int) -> p.Origin | None:
             if rendered and target.startswith(rendered.splitlines()[0]):
                 best = instruction.origin
     return best
+
+
+# -- a base image the engine cannot pull ------------------------------------------------
+# BuildKit fails such a build at `[internal] load metadata for docker.io/library/golang:…`
+# (or at the stage's FROM) with the resolver's error. The reader needs what imagespec knows
+# and BuildKit does not: which spec key chose the image, which catalog entry (and file)
+# maps that name to the reference, and how to repoint it (BP12: one configuration names
+# every image of a company).
+_PULLING = re.compile(r"(?:\[internal\] )?load metadata for (\S+)|FROM (\S+)")
+_REQUEST = re.compile(r'.*failed to do request: \w+ "[^"]*": (.+)', re.S)
+
+
+def normalized(reference: str) -> str:
+    """``golang:1.22`` → ``docker.io/library/golang:1.22``, as BuildKit names it."""
+    first, _, rest = reference.partition("/")
+    if not rest or not ("." in first or ":" in first or first == "localhost"):
+        path = reference if rest else f"library/{reference}"
+        reference = f"docker.io/{path}"
+    last = reference.rsplit("/", 1)[-1]
+    if ":" not in last and "@" not in last:
+        reference += ":latest"
+    return reference
+
+
+def failed_base(failure: BuildFailed) -> str | None:
+    """The image reference a failed step was pulling, if that is what failed."""
+    match = _PULLING.fullmatch(getattr(failure, "instruction", None) or "")
+    return (match[1] or match[2]).split(" AS ")[0] if match else None
+
+
+def explain_pull_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | None) -> BuildFailed | None:
+    """A failure that names the spec key and catalog entry of an unpullable base, or None."""
+    reference = failed_base(failure)
+    if reference is None:
+        return None
+    path = _spec_key(compiled, normalized(reference))
+    if path is None:
+        return None
+    chosen = _from_value(compiled, path)
+    key = ".".join(path)
+    image = reference
+    if isinstance(chosen, str):
+        image, entry = _catalog_entry(compiled, catalog, chosen)
+        image = image or reference
+        named = f"`{key}: {chosen}` is catalog entry `{chosen}`" + (f" ({entry})" if entry else "")
+        repoint = f"`images: {{{chosen}: {{image: REF, family: …}}}}` or `catalog: FILE`"
+    else:
+        named = f"`{key}` names it directly"
+        repoint = "`images:` entries or `catalog: FILE`, then `from: NAME`"
+    return BuildStepFailed(
+        f"base image {image} cannot be pulled: {_reason(failure, (reference, normalized(reference), image))}",
+        instruction=getattr(failure, "instruction", None),
+        step=getattr(failure, "step", None),
+        log_tail=getattr(failure, "log_tail", ()),
+        location=compiled.loaded.document.location(path),
+        hint=f"{named}; point the catalog at images this engine has or can pull: {repoint} in {CONFIG_NAME} "
+        "(beside the spec or in a parent folder), or --config FILE / $IMAGESPEC_CONFIG",
+    )
+
+
+def _spec_key(compiled: Compiled, reference: str) -> tuple[str, ...] | None:
+    """``("stages", "build", "from")`` or ``("final", "from")``: the spec key whose stage
+    starts from ``reference`` (spec stages first: the final's helper stages reuse bases)."""
+    spec = compiled.loaded.spec
+    for stage in compiled.plan.stages:
+        if stage.base.from_stage or normalized(stage.base.ref) != reference:
+            continue
+        if stage.final:
+            return ("final", "from")
+        if stage.name in spec.stages:
+            return ("stages", stage.name, "from")
+    return None
+
+
+def _from_value(compiled: Compiled, path: tuple[str, ...]) -> object:
+    spec = compiled.loaded.spec
+    return spec.final.from_ if path[0] == "final" else spec.stages[path[1]].from_
+
+
+def _catalog_entry(compiled: Compiled, catalog: Catalog | None, name: str) -> tuple[str | None, str | None]:
+    """(image, where it is defined) of catalog entry ``name``: the spec's own `images:`
+    win over the configuration's catalog, as when the spec compiled."""
+    spec, document = compiled.loaded.spec, compiled.loaded.document
+    if name in spec.images:
+        return spec.images[name].image, str(document.location(("images", name)))
+    entry = catalog.entries.get(name) if catalog else None
+    if entry is None:
+        return None, None
+    return entry.image.image, str(entry.origin) if entry.origin != Location("") else None
+
+
+def _reason(failure: BuildFailed, references: tuple[str, ...]) -> str:
+    """The resolver's own words, without the reference repeated and the request it made:
+    ``not found``, ``dial tcp: lookup registry-1.docker.io …: no such host``."""
+    text = failure.message.removeprefix(f"build failed at {getattr(failure, 'instruction', '')}: ")
+    prefixes = [f"{ref}: " for ref in references] + [f"failed to resolve source metadata for {ref}: " for ref in references]
+    while any(text.startswith(prefix) for prefix in prefixes):
+        text = next(text.removeprefix(prefix) for prefix in prefixes if text.startswith(prefix))
+    match = _REQUEST.fullmatch(text)
+    return match[1] if match else text
 
 
 def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,

@@ -142,7 +142,8 @@ class BuildResult:
 
     @property
     def cached_steps(self) -> int:
-        return sum(1 for s in self.steps if s.cached and not s.internal)
+        """Steps the engine marked cached, as it reported them (BuildKit's CACHED lines)."""
+        return sum(1 for s in self.steps if s.cached)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -3,7 +3,12 @@
 Role: turn ``--progress rawjson`` lines (buildx ≥ 0.13: one SolveStatus JSON object per
 line) or ``--progress plain`` lines (older clients) into ``BuildEvent`` records, keep
 each step's last log lines, and read the error trailer BuildKit prints after a failure
-(``Dockerfile:12`` and the ``ERROR: …`` line). Pure: no processes, no engine.
+(``Dockerfile:12`` and the ``ERROR: …`` line). Pure: no processes, no engine, no clock.
+
+Whatever order BuildKit reports in, each step yields one ``started`` event, its log
+lines, then exactly one terminal event (its final state, held back until settled); a
+step's duration covers its merged (started, completed) intervals from the build's own
+start on. Call ``finish()`` when the stream ends.
 
 May import: the standard library, ``imagespec.errors`` and ``imagespec.build.backend``.
 """
@@ -15,6 +20,7 @@ import binascii
 import json
 import re
 from collections import deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,12 +36,17 @@ _CANCELED = ("context canceled", "canceled")
 class _Step:
     index: int
     name: str
-    started: datetime | None = None
-    last_completed: str | None = None
     status: StepStatus | None = None
     cached: bool = False
     duration_s: float | None = None
     error: str | None = None
+    #: A terminal state not shown yet: BuildKit often completes a vertex and starts it
+    #: again at once (a cache probe, then the real run or a cache load), so the end is
+    #: only final once the next update leaves the step alone (see ``_StepTable``).
+    pending: bool = False
+    #: The terminal event went out; a later restart only updates the final state.
+    closed: bool = False
+    intervals: dict[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)
     partial: str = ""  # log bytes after the last newline, waiting for the rest
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
@@ -57,12 +68,22 @@ class Failure:
 
 
 class _StepTable:
-    """Steps by key (vertex digest or ``#N``), numbered in order of appearance."""
+    """Steps by key (vertex digest or ``#N``), numbered in order of appearance.
 
-    def __init__(self) -> None:
+    The events it emits keep BuildKit's plain-format contract per step, whatever order
+    the engine reports in: one ``started``, then its log lines, then exactly one
+    terminal event (done, cached, error or canceled). A step's end is held back
+    (``pending``) until an update about other steps, or the end of the stream, shows
+    that it did not restart; a restart in between merges into the same step.
+    """
+
+    def __init__(self, *, since: datetime | None = None) -> None:
         self.steps: dict[str, _Step] = {}
         self._numbered = 0
         self.trailer: list[str] = []  # non-progress lines: the error report after a failure
+        #: When this build began: BuildKit shares a vertex between concurrent builds and
+        #: reports it with the first build's times; only the time spent in this build counts.
+        self.since = since
 
     def step(self, key: str, name: str) -> _Step:
         found = self.steps.get(key)
@@ -70,12 +91,52 @@ class _StepTable:
             found = self.steps[key] = _Step(index=0, name=name)
         return found
 
-    def number(self, step: _Step) -> None:
-        """Give a step its ``#N`` when it first starts (BuildKit announces the whole
-        graph up front, last stage first; numbering by announcement would read backwards)."""
-        if not step.index:
-            self._numbered += 1
-            step.index = self._numbered
+    def open(self, step: _Step) -> list[BuildEvent]:
+        """The step's start event, the first time it shows up (started, ended or with output)."""
+        if step.index:
+            return []
+        self._numbered += 1  # numbered when it first starts: BuildKit announces the graph backwards
+        step.index = self._numbered
+        step.status = "started"
+        return [BuildEvent("step", step.index, step.name, "started")]
+
+    def restart(self, step: _Step) -> list[BuildEvent]:
+        """The step (re)starts: an end held back was not the last one."""
+        if step.pending:
+            step.pending, step.status = False, "started"
+        return self.open(step)
+
+    def end(self, step: _Step, status: StepStatus, *, cached: bool, error: str | None) -> list[BuildEvent]:
+        """The step reached a terminal state; shown when settled (``settle``)."""
+        events = self.open(step)
+        flushed = self.flush(step)
+        events += [flushed] if flushed else []
+        step.status, step.cached, step.error = status, cached, error
+        step.pending = not step.closed
+        return events
+
+    def settle(self, keep: Collection[str] = (), *, only: Collection[str] | None = None) -> list[BuildEvent]:
+        """Terminal events of the pending steps (of ``only``, if given), except those in
+        ``keep`` and those that may still restart (``_may_restart``)."""
+        ready = [
+            (key, s)
+            for key, s in self.steps.items()
+            if s.pending and key not in keep and (key in only if only is not None else not self._may_restart(key))
+        ]
+        events = []
+        for _, step in sorted(ready, key=lambda item: item[1].index):
+            step.pending, step.closed = False, True
+            events.append(step.final_event())
+        return events
+
+    def finish(self) -> list[BuildEvent]:
+        """At the end of the stream: partial lines and every end still held back."""
+        events = [e for s in self.steps.values() if (e := self.flush(s))]
+        return events + self.settle(only=list(self.steps))
+
+    def _may_restart(self, key: str) -> bool:
+        """Whether a pending end needs more than an update about other steps to be final."""
+        return False
 
     def log(self, step: _Step, text: str) -> BuildEvent | None:
         """Add output to a step; returns a log event with the complete lines, if any."""
@@ -93,7 +154,7 @@ class _StepTable:
         return self.log(step, "\n")
 
     def result_steps(self) -> list[BuildEvent]:
-        ended = [s for s in self.steps.values() if s.status is not None]
+        ended = [s for s in self.steps.values() if s.status not in (None, "started")]
         return [s.final_event() for s in sorted(ended, key=lambda s: s.index)]
 
     def failure(self) -> Failure:
@@ -112,7 +173,19 @@ class _StepTable:
 
 
 class RawJsonParser(_StepTable):
-    """``--progress rawjson``: each line is a client.SolveStatus as JSON."""
+    """``--progress rawjson``: each line is a client.SolveStatus as JSON.
+
+    Sources (a FROM image, the build context: vertices without inputs) restart after
+    other steps have moved, seen up to two updates later: the cache probe ends, then
+    the transfer or the cache load runs. Their end is final once a step that uses them
+    starts, or at the end of the stream; ends of sources nothing uses (the frontend's own
+    loads) and of every other step are final at the next update that leaves them alone.
+    """
+
+    def __init__(self, *, since: datetime | None = None) -> None:
+        super().__init__(since=since)
+        self._inputs: dict[str, tuple[str, ...]] = {}
+        self._users: dict[str, list[str]] = {}  # source digest -> digests of the steps using it
 
     def feed(self, line: str) -> list[BuildEvent]:
         line = line.rstrip("\n")
@@ -124,12 +197,16 @@ class RawJsonParser(_StepTable):
             if line.strip():
                 self.trailer.append(line)
             return []
-        events: list[BuildEvent] = []
-        for vertex in status.get("vertexes") or ():
+        vertexes = [v for v in status.get("vertexes") or () if isinstance(v, dict)]
+        # an update about vertices settles the ends it does not touch (statuses and
+        # logs alone say nothing about restarts)
+        events = self.settle({str(v.get("digest")) for v in vertexes}) if vertexes else []
+        for vertex in vertexes:
             events.extend(self._vertex(vertex))
         for log in status.get("logs") or ():
             step = self.steps.get(log.get("vertex", ""))
             if step is not None:
+                events += self.open(step)
                 event = self.log(step, _b64(log.get("data")))
                 if event:
                     events.append(event)
@@ -143,31 +220,35 @@ class RawJsonParser(_StepTable):
         return events
 
     def _vertex(self, vertex: dict[str, object]) -> list[BuildEvent]:
-        step = self.step(str(vertex.get("digest")), str(vertex.get("name") or ""))
-        events: list[BuildEvent] = []
-        started = vertex.get("started")
-        completed = vertex.get("completed")
-        if started or completed:
-            self.number(step)
-        if started and not completed and step.status != "started":
-            # BuildKit re-reports a vertex when it restarts (e.g. a cache miss after a
-            # probe); each (re)start is one event, repeats of the same state are not.
-            step.started = _time(str(started))
-            step.status = "started"
-            events.append(BuildEvent("step", step.index, step.name, "started"))
-        if completed and completed != step.last_completed:
-            step.last_completed = str(completed)
-            flushed = self.flush(step)
-            if flushed:
-                events.append(flushed)
-            begin = _time(str(started)) if started else step.started
-            end = _time(str(completed))
-            step.duration_s = max(0.0, (end - begin).total_seconds()) if begin and end else None
-            step.cached = bool(vertex.get("cached"))
-            step.error = str(vertex["error"]) if vertex.get("error") else None
-            step.status = _end_status(step.error, step.cached)
-            events.append(step.final_event())
-        return events
+        key = str(vertex.get("digest"))
+        step = self.step(key, str(vertex.get("name") or ""))
+        self._note_inputs(key, vertex.get("inputs"))
+        started, completed = vertex.get("started"), vertex.get("completed")
+        if not (started or completed):
+            return []  # announced: the graph, before anything runs
+        # a step that runs has its inputs' results: their ends are final (and shown first)
+        events = self.settle(only=self._inputs.get(key, ()))
+        if started:
+            step.intervals[str(started)] = (_time(str(started)), _time(str(completed)) if completed else None)
+        if not completed:
+            return events + self.restart(step)
+        step.duration_s = _merged_seconds(step.intervals.values(), self.since)
+        # "exit code: 3" for the whole RUN text: the step's name already shows it
+        error = simplify(str(vertex["error"])) if vertex.get("error") else None
+        cached = bool(vertex.get("cached"))
+        return events + self.end(step, _end_status(error, cached), cached=cached, error=error)
+
+    def _note_inputs(self, key: str, inputs: object) -> None:
+        if key in self._inputs or not isinstance(inputs, list):
+            return
+        self._inputs[key] = tuple(str(i) for i in inputs)
+        for source in self._inputs[key]:
+            self._users.setdefault(source, []).append(key)
+
+    def _may_restart(self, key: str) -> bool:
+        users = self._users.get(key)
+        is_source = not self._inputs.get(key)
+        return is_source and bool(users) and not any(self.steps[u].index for u in users if u in self.steps)
 
 
 class PlainParser(_StepTable):
@@ -179,7 +260,7 @@ class PlainParser(_StepTable):
 
     def feed(self, line: str) -> list[BuildEvent]:
         line = line.rstrip("\n")
-        match = self._LINE.match(line)
+        match = self._LINE.fullmatch(line)
         if match is None:
             if line.strip():
                 self.trailer.append(line)
@@ -187,29 +268,39 @@ class PlainParser(_StepTable):
         key, text = match.group(1), match.group(2)
         if key == "0":  # "#0 building with "default" instance …": not a step
             return []
-        known = key in self.steps
+        events = self.settle({key})  # a line about another step: this one's end was final
         step = self.step(key, text)
-        if not known:
-            self.number(step)
-            step.status = "started"
-            return [BuildEvent("step", step.index, step.name, "started")]
-        if text == step.name:  # header repeated when output of parallel steps interleaves
-            return []
-        done = self._DONE.match(text)
+        if text == step.name:  # (re)start, or the header repeated when parallel output interleaves
+            return events + self.restart(step)
+        events += self.open(step)
+        done = self._DONE.fullmatch(text)
         if done or text in ("CACHED", "CANCELED") or text.startswith("ERROR"):
-            events = [e for e in [self.flush(step)] if e]
-            step.cached = text == "CACHED"
-            step.duration_s = float(done.group(1)) if done else None
-            step.error = text.partition(":")[2].strip() or text if text.startswith("ERROR") else None
+            error = simplify(text.partition(":")[2].strip() or text) if text.startswith("ERROR") else None
             if text == "CANCELED":
-                step.error = "canceled"
-            step.status = _end_status(step.error, step.cached)
-            return [*events, step.final_event()]
-        log = self._LOG.match(text)
+                error = "canceled"
+            if done:  # BuildKit's own figure (this client reports no times)
+                step.duration_s = float(done.group(1))
+            cached = text == "CACHED"
+            return events + self.end(step, _end_status(error, cached), cached=cached, error=error)
+        log = self._LOG.fullmatch(text)
         if log:
             event = self.log(step, log.group(2) + "\n")
-            return [event] if event else []
-        return []  # status lines: "transferring context: 2B done", layer downloads
+            events += [event] if event else []
+        return events  # status lines ("transferring context: 2B done", layer downloads) are not shown
+
+
+def _merged_seconds(intervals: Iterable[tuple[datetime | None, datetime | None]], since: datetime | None) -> float | None:
+    """Seconds covered by a step's (started, completed) intervals, each counted once and
+    only from ``since`` on (BuildKit's tty view merges intervals the same way)."""
+    spans = sorted((max(a, since) if since else a, b) for a, b in intervals if a and b)
+    total, reach = 0.0, None
+    for begin, end in spans:
+        if reach is not None and begin < reach:
+            begin = reach
+        if end > begin:
+            total += (end - begin).total_seconds()
+            reach = end
+    return total if spans else None
 
 
 def _end_status(error: str | None, cached: bool) -> StepStatus:

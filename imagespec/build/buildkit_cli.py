@@ -27,8 +27,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from imagespec.build.backend import BuildOptions, BuildResult, OnEvent, ignore_event
 from imagespec.build.build_output import PlainParser, RawJsonParser
@@ -85,9 +86,14 @@ class BuildKitCLIBackend:
 
     name = "buildkit"
 
-    def __init__(self, client: docker.DockerClient | None = None, *, cli: CliInfo | None = None) -> None:
+    def __init__(
+        self, client: docker.DockerClient | None = None, *, cli: CliInfo | None = None, transcript: IO[str] | None = None
+    ) -> None:
         self._client = client
         self._cli = cli
+        #: Receives the engine's progress stream as read, line by line (for bug reports
+        #: and for tests that compare what imagespec shows with what BuildKit said).
+        self.transcript = transcript
 
     @property
     def cli(self) -> CliInfo:
@@ -116,8 +122,9 @@ class BuildKitCLIBackend:
                 (scratch / "Dockerfile.dockerignore").write_text(options.dockerignore, encoding="utf-8")
             iidfile = scratch / "iid"
             argv, env = self.command(dockerfile_path, context, options, iidfile)
-            parser = RawJsonParser() if self.cli.rawjson else PlainParser()
-            returncode = _run(argv, env, parser, on_event)
+            since = datetime.now(timezone.utc)
+            parser = RawJsonParser(since=since) if self.cli.rawjson else PlainParser(since=since)
+            returncode = _run(argv, env, parser, on_event, self.transcript)
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
         if returncode != 0 or not image_id:
             raise _failure(parser, returncode, dockerfile)
@@ -172,7 +179,13 @@ def _outside(context: Path) -> Iterator[Path]:
         yield scratch
 
 
-def _run(argv: list[str], env: dict[str, str], parser: RawJsonParser | PlainParser, on_event: OnEvent) -> int:
+def _run(
+    argv: list[str],
+    env: dict[str, str],
+    parser: RawJsonParser | PlainParser,
+    on_event: OnEvent,
+    transcript: IO[str] | None = None,
+) -> int:
     """Run the build, feeding its output to the parser and events to ``on_event``."""
     # Own process group: a terminal's Ctrl-C reaches only us, and we stop the whole
     # group (docker CLI + buildx plugin) deliberately, in order, below.
@@ -206,8 +219,12 @@ def _run(argv: list[str], env: dict[str, str], parser: RawJsonParser | PlainPars
                 continue
             if line is None:
                 break
+            if transcript is not None:
+                transcript.write(line)
             for event in parser.feed(line):
                 on_event(event)
+        for event in parser.finish():  # the ends held back until the stream showed them final
+            on_event(event)
         return proc.wait()
     except KeyboardInterrupt:
         _stop(proc)

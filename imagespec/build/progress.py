@@ -65,6 +65,8 @@ class ProgressDisplay:
         self._steps: dict[int, BuildEvent] = {}
         self._logs: dict[int, deque[str]] = {}
         self._started_at: dict[int, float] = {}
+        self._opened: set[int] = set()  # plain: steps whose start line is out
+        self._closed: set[int] = set()  # plain: steps whose DONE/CACHED/ERROR line is out
 
     def __enter__(self) -> ProgressDisplay:
         if self.rendering == "live":
@@ -101,19 +103,20 @@ class ProgressDisplay:
         elif self.rendering in ("plain", "live"):
             self._after_live()
             tags = ", ".join(result.tags) or "no tags"
-            cached = result.cached_steps
-            self._print(f"=> built {result.image_id} in {result.duration_s:.1f}s ({cached} steps cached): {tags}")
+            cached = f"{result.cached_steps} of {len(result.steps)} steps cached"
+            self._print(f"=> built {result.image_id} in {result.duration_s:.1f}s ({cached}): {tags}")
 
     def failed(self, error: ImageSpecError) -> None:
         if self.rendering == "json":
             self._write_json({"event": "error", **error.to_dict()})
-        elif self.rendering in ("plain", "live"):
-            self._after_live()
-            tail = getattr(error, "log_tail", ())
-            if tail:
-                self._print("=> last output of the failing step:")
-                for line in tail:
-                    self._print(f"   | {line}")
+            return
+        self._after_live()
+        # quiet too: a failed build's last output is what a CI log is read for
+        tail = getattr(error, "log_tail", ())
+        if tail:
+            self._print("=> last output of the failing step:")
+            for line in tail:
+                self._print(f"   | {line}")
 
     def _after_live(self) -> None:
         if self._live is not None:  # final frame first, then the summary below it
@@ -121,11 +124,16 @@ class ProgressDisplay:
             self._live = None
 
     def _write_plain(self, event: BuildEvent) -> None:
+        """BuildKit's plain format per step: one start line, its output, then exactly one
+        DONE/CACHED/ERROR/CANCELED line; kept here too, whatever order a backend reports in."""
+        if event.kind in ("step", "log") and event.index and event.index not in self._opened:
+            self._opened.add(event.index)
+            self._print(f"#{event.index} {event.name}")
         if event.kind == "step":
-            if event.status == "started":
-                self._print(f"#{event.index} {event.name}")
-            elif event.status in _MARK:
-                duration = f" {event.duration_s:.1f}s" if event.duration_s is not None and not event.cached else ""
+            if event.status in _MARK and event.index not in self._closed:
+                self._closed.add(event.index)
+                # BuildKit's own duration (merged intervals, within this build) on DONE only
+                duration = f" {event.duration_s:.1f}s" if event.duration_s is not None and event.status == "done" else ""
                 error = f": {event.error}" if event.error and event.status == "error" else ""
                 self._print(f"#{event.index} {_MARK[event.status]}{duration}{error}  {event.name}")
         elif event.kind == "log":

@@ -113,11 +113,20 @@ def check_size(size: int, budget: int | None) -> CheckResult | None:
     if budget is None:
         return None
     ok = size <= budget
-    return CheckResult("size-budget", ok, f"{_mb(size)} {'<=' if ok else '>'} budget {_mb(budget)}", "BP7")
+    shown, limit = readable_size(size), readable_size(budget)
+    if shown == limit:  # 5.0 MB > budget 5.0 MB says nothing: show the bytes
+        shown, limit = f"{size} B", f"{budget} B"
+    return CheckResult("size-budget", ok, f"{shown} {'<=' if ok else '>'} budget {limit}", "BP7")
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+def readable_size(size: int) -> str:
+    """``950 B``, ``12.3 KB``, ``5.0 MB``, ``1.50 GB``: decimal units, as ``docker images``
+    shows them and as a ``size_budget`` may be written."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.2f} {unit}" if value < 10 else f"{value:.1f} {unit}"
+    return f"{size} B"
 
 
 # -- file system -------------------------------------------------------------------------

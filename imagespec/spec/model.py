@@ -217,12 +217,14 @@ class TagPolicy(Model):
     extra: list[Tag] = Field(default_factory=_empty_list)
 
 
-_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$")
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?")
 _UNITS = {None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+#: The unit suffixes a size may carry (the CLI's --size-budget reads the same grammar).
+SIZE_UNITS = tuple(unit for unit in _UNITS if unit)
 
 
 def size_in_bytes(value: int | str) -> int:
-    match = _SIZE.match(str(value).strip())
+    match = _SIZE.fullmatch(str(value).strip())
     if not match:
         raise ValueError(f"'{value}' is not a size (examples: 25MB, 1.5GiB, 3000000)")
     return int(float(match[1]) * _UNITS[match[2]])

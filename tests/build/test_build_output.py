@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,7 @@ def test_partial_log_lines_are_joined_and_flushed_at_completion() -> None:
     assert log("hel") == []
     assert [e.lines for e in log("lo\nwor")] == [("hello",)]
     events = p.feed(json.dumps({"vertexes": [vertex | {"completed": "2026-01-01T00:00:01.5Z"}]}))
+    events += p.finish()  # a step's end is final once the stream ends (or other steps move)
     assert [(e.kind, e.lines or e.status) for e in events] == [("log", ("wor",)), ("step", "done")]
     assert events[-1].duration_s == pytest.approx(1.5)
 
@@ -123,3 +125,79 @@ def test_non_json_noise_goes_to_the_trailer() -> None:
     assert p.feed("WARNING: something\n") == []
     assert p.feed("{not json\n") == []
     assert p.trailer == ["WARNING: something", "{not json"]
+
+
+def _contract(events: list[BuildEvent]) -> dict[int, list[str]]:
+    """Per step, what it reported in order: 'started', 'log', then one terminal status."""
+    seen: dict[int, list[str]] = {}
+    for event in events:
+        if event.kind == "step":
+            seen.setdefault(event.index, []).append(str(event.status))
+        elif event.kind == "log":
+            seen.setdefault(event.index, []).append("log")
+    for index, order in seen.items():
+        assert order[0] == "started", (index, order)
+        assert order[-1] in ("done", "cached", "error", "canceled"), (index, order)
+        assert set(order[1:-1]) <= {"log"}, (index, order)  # one start, one end, output between
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("name", "parser"),
+    [
+        ("ok-first.rawjson.txt", RawJsonParser),
+        ("ok-cached.rawjson.txt", RawJsonParser),
+        ("fail.rawjson.txt", RawJsonParser),
+        ("shared-second.rawjson.txt", RawJsonParser),
+        ("parallel-cached.rawjson.txt", RawJsonParser),
+        ("ok.plain.txt", PlainParser),
+        ("fail.plain.txt", PlainParser),
+    ],
+)
+def test_each_step_starts_once_then_ends_once(name: str, parser: type[RawJsonParser | PlainParser]) -> None:
+    """BuildKit completes vertices and starts them again (a cache probe, then the run or
+    a cache load): `load build definition` is reported done, started, done."""
+    p = parser()
+    events = feed(p, name) + p.finish()
+    assert sorted(_contract(events)) == [s.index for s in p.result_steps()]
+    # the end shown is the step's final state: no restart came after it
+    shown = sorted((e for e in events if e.kind == "step" and e.status != "started"), key=lambda e: e.index)
+    assert shown == p.result_steps()
+
+
+def test_a_source_restarting_after_other_steps_moved_ends_once_with_both_intervals() -> None:
+    """`load build context` (parallel-cached) ends, a FROM ends, then the context starts
+    again: its end is final only once a step that uses it (a COPY) starts."""
+    p = RawJsonParser()
+    events = feed(p, "parallel-cached.rawjson.txt") + p.finish()
+    context = next(s for s in p.result_steps() if s.name == "[internal] load build context")
+    ends = [e for e in events if e.kind == "step" and e.index == context.index and e.status != "started"]
+    assert ends == [context] and context.duration_s == pytest.approx(0.0115, abs=0.0005)  # .663-.663 + .664-.675
+    copy = next(s for s in p.result_steps() if s.name.endswith("COPY input.txt /in.txt"))
+    order = [(e.index, e.status) for e in events if e.kind == "step"]
+    assert order.index((context.index, "done")) < order.index((copy.index, "started"))
+
+
+def test_a_vertex_done_then_loaded_from_cache_ends_once_as_cached() -> None:
+    p = RawJsonParser()
+    events = feed(p, "fail.rawjson.txt") + p.finish()
+    base = next(s for s in p.result_steps() if "FROM" in s.name)
+    ends = [e.status for e in events if e.kind == "step" and e.index == base.index and e.status != "started"]
+    assert ends == ["cached"] and base.cached
+
+
+def test_a_vertex_shared_with_an_earlier_build_counts_only_this_builds_time() -> None:
+    """BuildKit runs identical vertices of concurrent builds once and reports the first
+    build's start time to both: the second build (fixtures/README.md) began at 21:31:40.714
+    and took 3.2 s, but its RUN vertex says it started at 21:31:38.784."""
+    began = datetime(2026, 12, 1, 21, 31, 40, 714007, tzinfo=timezone.utc)
+    run = next(s for s in _steps(RawJsonParser(since=began)) if "RUN" in s.name)
+    assert run.duration_s == pytest.approx(43.370 - 40.714, abs=0.01)
+    unbounded = next(s for s in _steps(RawJsonParser()) if "RUN" in s.name)
+    assert unbounded.duration_s == pytest.approx(43.370 - 38.784, abs=0.01)  # what was shown before
+
+
+def _steps(p: RawJsonParser) -> list[BuildEvent]:
+    feed(p, "shared-second.rawjson.txt")
+    p.finish()
+    return p.result_steps()

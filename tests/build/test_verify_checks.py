@@ -109,6 +109,21 @@ def test_stop_and_size_checks() -> None:
     assert check_size(10, 10).ok and not check_size(11, 10).ok  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("size", "budget", "detail"),
+    [
+        (5_000_000, 10, "5.00 MB > budget 10 B"),  # was "5.0 MB > budget 0.0 MB"
+        (5_000_000, 1_610_612_736, "5.00 MB <= budget 1.61 GB"),  # 1.5GiB
+        (24_600_000, 25_000_000, "24.6 MB <= budget 25.0 MB"),
+        (5_004_000, 5_000_000, "5004000 B > budget 5000000 B"),  # equal when rounded: the bytes
+        (950, 2048, "950 B <= budget 2.05 KB"),
+    ],
+)
+def test_size_check_shows_readable_units(size: int, budget: int, detail: str) -> None:
+    result = check_size(size, budget)
+    assert result is not None and result.detail == detail
+
+
 def test_report_summary_and_failure() -> None:
     report = Report("img", [CheckResult("a", True, "fine", "BP2"), CheckResult("b", False, "bad", "BP8")])
     assert not report.ok and [c.name for c in report.failed] == ["b"] and report["b"].bp == "BP8"
