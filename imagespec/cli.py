@@ -484,6 +484,32 @@ def base_sbom(image: str, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["compose", "kubernetes"]), required=True,
+              help="compose: a Compose service; kubernetes: an apps/v1 Deployment.")
+@click.option("--image", default=None, help="Image reference (default: the spec's registry/name:version, BP14).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write to FILE instead of stdout.")
+@CONFIG
+def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, config_path: Path | None) -> None:
+    """Print how to run SPEC's image as built (Compose, Kubernetes)."""
+    from imagespec.deploy import render_manifest
+    from imagespec.pipeline import repository
+
+    compiled = _compile_one(spec, config_path)[0]
+    version = compiled.loaded.spec.version
+    reference = image or f"{repository(compiled)}:{version or 'latest'}"
+    text = render_manifest(compiled.plan, reference, fmt, source=compiled.loaded.display_name(Path.cwd()))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+        click.echo(f"wrote {output}", err=True)
+
+
 @cli.command("init")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.option("--preset", default=None, help="The preset to extend (default: detected from the project's files).")

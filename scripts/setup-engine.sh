@@ -80,6 +80,21 @@ install_engine() {
   imagespec_log "engine packages installed in $(imagespec_elapsed "$t0" "$(imagespec_now)")"
 }
 
+# Compose v2 (the docker CLI plugin) from the same suite: `imagespec manifest --format
+# compose` is checked with `docker compose config` and run with `docker compose up`.
+compose_present() { docker compose version >/dev/null 2>&1; }
+
+install_compose() {
+  local work
+  work=$(mktemp -d /tmp/imagespec-compose.XXXXXX)
+  imagespec_download_debs "$work" "$SUITE" docker-compose
+  local rc=0
+  (cd "$work/debs" && apt-get install -y -q --no-install-recommends ./docker-compose_*.deb) || rc=$?
+  rm -rf "$work"
+  ((rc == 0)) || imagespec_die "apt-get install of the $SUITE docker-compose package failed (exit $rc)"
+  compose_present || imagespec_die "docker compose does not answer after installing docker-compose from $SUITE"
+}
+
 start_dockerd() {
   local pid=""
   [[ -s $PIDFILE ]] && pid=$(<"$PIDFILE")
@@ -136,6 +151,7 @@ main() {
     fi
     start_dockerd
   fi
+  compose_present || install_compose
   imagespec_log "$(docker version --format 'engine {{.Server.Version}}, client {{.Client.Version}}'), $(docker buildx version 2>/dev/null | cut -d' ' -f1,2)"
   imagespec_log "done in $(imagespec_elapsed "$t0" "$(imagespec_now)")"
 }

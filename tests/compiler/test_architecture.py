@@ -23,13 +23,13 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 #   ← adopt (init reads a project, compiles what it writes) ← pipeline ← cli; build sits beside the compiler and sees only errors (its docstring:
 # "never imagespec.spec/plan/render/cli"). The package's __init__ is the public API.
 LAYER = {"errors": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4, "schema": 4, "bases": 6,
-         "cache": 4, "output": 4, "console": 4, "adopt": 5, "pipeline": 6, "cli": 7, "__main__": 8}
+         "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "pipeline": 6, "cli": 7, "__main__": 8}
 ONLY = {"build": {"errors", "build"}}
 # plan/ and render/ are pure functions of their inputs: no clock, environment, disk,
 # processes or network (what keeps the output byte-for-byte reproducible)
 IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "uuid", "socket", "pathlib", "shutil",
           "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
-PURE_PARTS = {"plan", "render"}
+PURE_PARTS = {"plan", "render", "deploy"}
 # pathlib (Path, file I/O) only where files are read or written
 PATHLIB_ALLOWED = {"spec", "build", "output", "cli", "pipeline", "bases", "cache", "adopt"}
 

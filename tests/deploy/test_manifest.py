@@ -1,0 +1,130 @@
+"""`imagespec manifest` (no engine): for every example, the Compose service passes the
+compose-spec schema and `docker compose config`, the Deployment passes Kubernetes' own
+schema (strict), and both say what the plan says (user, writable directories, ports,
+stop signal, healthcheck)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imagespec.compiler import compile_spec
+from imagespec.deploy import render_manifest
+from imagespec.deploy.kubernetes import seconds
+from imagespec.spec.config import load_config
+from imagespec.spec.load import load_spec
+from tests import tools
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = sorted(ROOT.glob("examples/*/imagespec.yaml")) + [ROOT / "tests/compiler/golden/runtime-metadata/spec.yaml"]
+
+
+def manifest(spec: Path, fmt: str, out: Path, *extra: str) -> dict:
+    """Through the CLI, as a user runs it."""
+    done = subprocess.run([sys.executable, "-m", "imagespec", "manifest", str(spec), "--format", fmt, "-o", str(out),
+                           *extra], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(out.read_text(encoding="utf-8"))
+
+
+def plan_of(spec: Path):  # type: ignore[no-untyped-def]
+    config = load_config(start=spec.parent)
+    return compile_spec(load_spec(spec, config), config).plan
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Path, Path]]]:
+    """Every example's manifests in both formats, rendered in process (one validator run
+    per format below checks them all: each run costs about a second)."""
+    folder = tmp_path_factory.mktemp("manifests")
+    found: dict[str, list[tuple[Path, Path]]] = {"compose": [], "kubernetes": []}
+    for index, spec in enumerate(SPECS):
+        plan = plan_of(spec)
+        for fmt in found:
+            out = folder / f"{index}-{spec.parent.name}.{fmt}.yaml"
+            out.write_text(render_manifest(plan, f"{plan.name}:1.0.0", fmt, source=spec.name), encoding="utf-8")
+            found[fmt].append((spec, out))
+    return found
+
+
+def test_compose_services_are_valid_and_match_the_plan(written) -> None:  # type: ignore[no-untyped-def]
+    files = [str(out) for _, out in written["compose"]]
+    schema = subprocess.run([tools.require("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", *files],
+                            capture_output=True, text=True, timeout=120)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    for spec, out in written["compose"]:
+        config = subprocess.run(["docker", "compose", "-f", str(out), "config", "-q"], capture_output=True, text=True,
+                                timeout=120)
+        if "is not a docker command" in config.stderr:
+            tools.unavailable("docker compose is missing: install with scripts/setup-engine.sh (docker-compose)")
+        assert config.returncode == 0, f"{spec}: {config.stderr}"
+        (service,) = yaml.safe_load(out.read_text(encoding="utf-8"))["services"].values()
+        rt = plan_of(spec).runtime
+        assert service["user"] == f"{rt.uid}:{rt.gid}" and service["read_only"] is True
+        assert service["cap_drop"] == ["ALL"] and service["security_opt"] == ["no-new-privileges:true"]
+        assert service.get("tmpfs", []) == list(rt.writable)
+
+
+def test_kubernetes_deployments_are_valid_and_match_the_plan(written) -> None:  # type: ignore[no-untyped-def]
+    files = [str(out) for _, out in written["kubernetes"]]
+    valid = subprocess.run([tools.require("kubernetes-validate"), "--strict", "-k", "1.30.0", *files],
+                           capture_output=True, text=True, timeout=120)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    for spec, out in written["kubernetes"]:
+        pod = yaml.safe_load(out.read_text(encoding="utf-8"))["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        rt = plan_of(spec).runtime
+        assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (rt.uid, rt.gid)
+        assert pod["securityContext"]["runAsNonRoot"] is (rt.uid != 0)
+        assert container["securityContext"] == {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                                "capabilities": {"drop": ["ALL"]}}
+        mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
+        assert sorted(mounts.values()) == sorted(rt.writable)
+        volumes = pod.get("volumes", [])
+        assert {v["name"] for v in volumes} == set(mounts) and all("emptyDir" in v for v in volumes)
+
+
+def test_a_broken_deployment_fails_the_validator(written, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The negative control: the validator really reads what we give it."""
+    doc = yaml.safe_load(written["kubernetes"][0][1].read_text(encoding="utf-8"))
+    doc["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFileSystem"] = True  # misspelt
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(doc))
+    valid = subprocess.run([tools.require("kubernetes-validate"), "--strict", "-k", "1.30.0", str(broken)],
+                           capture_output=True, text=True, timeout=120)
+    assert valid.returncode != 0
+
+
+def test_healthcheck_ports_and_stop_signal_carry_over(tmp_path: Path) -> None:
+    spec = ROOT / "tests/compiler/golden/runtime-metadata/spec.yaml"
+    source = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
+    service = next(iter(manifest(spec, "compose", tmp_path / "c.yaml")["services"].values()))
+    assert service["stop_signal"] == source["stop_signal"]
+    assert service["healthcheck"]["test"] == ["CMD", *source["healthcheck"]["cmd"]]
+    assert service["healthcheck"]["retries"] == source["healthcheck"]["retries"]
+    assert any(p.endswith("/udp") for p in service["ports"])
+    pod = manifest(spec, "kubernetes", tmp_path / "k.yaml")["spec"]["template"]["spec"]
+    probe = pod["containers"][0]["livenessProbe"]
+    assert probe["exec"]["command"] == source["healthcheck"]["cmd"]
+    assert probe["periodSeconds"] == seconds(source["healthcheck"]["interval"])
+    assert {"UDP", "TCP"} <= {p["protocol"] for p in pod["containers"][0]["ports"]}
+
+
+@pytest.mark.parametrize(("duration", "expected"), [("30s", 30), ("1m30s", 90), ("500ms", 1), ("1.5s", 2), ("2h", 7200)])
+def test_durations_become_whole_seconds(duration: str, expected: int) -> None:
+    assert seconds(duration) == expected
+
+
+def test_image_option_and_bad_spec(tmp_path: Path) -> None:
+    spec = ROOT / "examples/preset-go/imagespec.yaml"
+    doc = manifest(spec, "kubernetes", tmp_path / "k.yaml", "--image", "registry.example.com/team/api@sha256:" + "a" * 64)
+    assert doc["spec"]["template"]["spec"]["containers"][0]["image"].endswith("a" * 64)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nfinal: {from: scratch}\n")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "manifest", str(bad), "--format", "compose"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.startswith(f"{bad}:")
