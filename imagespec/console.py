@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -13,10 +15,19 @@ def console(stderr: bool = False) -> Console:
 
 
 def explain_table(lines) -> None:
-    table = Table(show_lines=False, expand=False)
-    for column in ("stage", "instruction", "spec", "practice", "why"):
-        table.add_column(column, overflow="fold")
+    """Two lines per instruction, readable at 80 columns: what it does (one line, cut
+    with …), then where in the spec it came from, the practice and why, wrapped under it.
+    The whole instruction text is in the Dockerfile and in `--format json`."""
+    out = console()
+    width = max(60, min(out.width, 160))
+    stage_width = min(12, max(len(line.stage) for line in lines))
+    indent = " " * (stage_width + 2)
     for line in lines:
-        table.add_row(*(Text(cell) for cell in (line.stage, line.instruction, "\n".join(line.locations),
-                                                " ".join(line.practices), line.why)))
-    console().print(table)
+        head = line.summary or line.instruction.splitlines()[0]
+        room = width - len(indent)
+        if len(head) > room:
+            head = head[: room - 1] + "…"
+        out.print(Text(f"{line.stage[:stage_width]:<{stage_width}}  {head}"), soft_wrap=True)
+        detail = " · ".join(part for part in (", ".join(line.locations), " ".join(line.practices), line.why) if part)
+        for wrapped in textwrap.wrap(detail, width=room, break_long_words=True, break_on_hyphens=False):
+            out.print(Text(f"{indent}{wrapped}", style="dim"), soft_wrap=True)

@@ -20,24 +20,35 @@ class Line:
     locations: tuple[str, ...]
     practices: tuple[str, ...]
     why: str
+    summary: str = ""  # what the instruction does, for a terminal: a RUN's commands without its mounts
 
     def to_dict(self) -> dict[str, object]:
         return {"stage": self.stage, "instruction": self.instruction, "locations": list(self.locations),
                 "practices": list(self.practices), "why": self.why}
 
 
+def summary(rendered: str, instruction: p.Instruction | None) -> str:
+    """One line a reader can scan: a RUN is its commands (mounts and the CA-bundle
+    preamble are in the Dockerfile and the JSON output), anything else its first line."""
+    if isinstance(instruction, p.Run):
+        return "RUN " + " && ".join(instruction.commands)
+    return rendered.splitlines()[0].rstrip(" \\")
+
+
 def explain(compiled: Compiled) -> list[Line]:
     doc, plan = compiled.loaded.document, compiled.plan
     lines = []
     for stage in plan.stages:
-        lines.append(Line(stage.name, f"FROM {stage.base.ref} AS {stage.name}", (str(doc.location(stage.origin.path)),),
-                          stage.origin.practices, stage.origin.why))
+        origin = f"FROM {stage.base.ref} AS {stage.name}"
+        lines.append(Line(stage.name, origin, (str(doc.location(stage.origin.path)),), stage.origin.practices,
+                          stage.origin.why, origin))
         for i in stage.instructions:
             origins = (i.origin, *(i.merged_from if isinstance(i, p.Run) else ()))
             practices = tuple(dict.fromkeys(bp for o in origins for bp in o.practices))
             whys = "; ".join(dict.fromkeys(o.why for o in origins if o.why))
             if isinstance(i, p.Run) and len(origins) > 1:
                 whys = f"{whys}; merged into one RUN (BP11)" if whys else "merged into one RUN (BP11)"
-            lines.append(Line(stage.name, render_instruction(plan, stage, i),
-                              tuple(dict.fromkeys(str(doc.location(o.path)) for o in origins)), practices, whys))
+            rendered = render_instruction(plan, stage, i)
+            lines.append(Line(stage.name, rendered, tuple(dict.fromkeys(str(doc.location(o.path)) for o in origins)),
+                              practices, whys, summary(rendered, i)))
     return lines
