@@ -230,7 +230,9 @@ def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in items if v)
 
 
-def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
+def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) -> p.Plan:
+    """`own_files`: the spec, its Dockerfile and ignore file relative to the build
+    context, which the .dockerignore keeps out of it."""
     catalog = _catalog_with(spec, catalog)
     resolved: dict[str, p.Base] = {}
     stages = {name: _lower_stage(name, stage, _stage_base(name, spec, catalog, resolved), spec)
@@ -260,5 +262,5 @@ def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
         helper = final_base
     return p.Plan(name=spec.name, stages=(*stages.values(), final_stage), runtime=runtime,
                   features=frozenset(spec.features), identity=_identity(spec, final_base),
-                  dockerignore=dockerignore_for(spec), helper_base=helper,
+                  dockerignore=dockerignore_for(spec, own_files), helper_base=helper,
                   secrets=tuple((x.id, x.env, x.target) for x in spec.secrets))
