@@ -70,8 +70,9 @@ def classify(path: str) -> tuple[str, str] | None:
         # npm's own package: node_modules/npm, or Debian's /usr/share/nodejs/npm
         if part in ("node_modules", "nodejs") and below in _NODE_PACKAGES:
             return NODE, "/" + "/".join(parts[:i + 2])
-    if len(parts) > 2 and (parts[:2] == ["usr", "include"] or parts[:3] == ["usr", "local", "include"]):
-        return HEADERS, "/usr/include" if parts[1] == "include" else "/usr/local/include"
+    for folder in (["usr", "include"], ["usr", "local", "include"]):  # something in it, not the empty folder
+        if len(parts) > len(folder) and parts[:len(folder)] == folder:
+            return HEADERS, "/" + "/".join(folder)
     return _apt(parts)
 
 

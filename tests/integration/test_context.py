@@ -36,8 +36,38 @@ def test_generated_dockerignore_filters_the_context(engine, tmp_path: Path) -> N
     ref = json.loads(result.stdout.strip().splitlines()[-1])["tags"][0]
     try:
         listing = docker("run", "--rm", "--network", "none", ref).stdout.split()
-        assert "app.txt" in listing and "imagespec.yaml" in listing
-        assert not {"secret.txt", "debug.log", ".git", "Dockerfile", ".dockerignore"} & set(listing), listing
+        assert "app.txt" in listing
+        # the spec is an instruction for the build, never part of the application (BP6)
+        assert not {"secret.txt", "debug.log", ".git", "Dockerfile", ".dockerignore", "imagespec.yaml"} & set(listing), \
+            listing
         assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written into the context
     finally:
         docker("rmi", ref, check=False)
+
+
+OTHER_SPEC = SPEC.replace("imagespec-it-context", "imagespec-it-context-other") + "dockerfile: Dockerfile.other\n"
+
+
+@pytest.mark.engine
+def test_committed_files_of_two_specs_in_one_folder_keep_each_other_out(engine, tmp_path: Path) -> None:
+    """#11, with the engine's own reading of the committed files (`docker build -f`, not
+    `imagespec build`): BuildKit takes Dockerfile.other.dockerignore for Dockerfile.other
+    instead of the context's .dockerignore, and neither image holds a spec, a Dockerfile
+    or an ignore file of either spec."""
+    (tmp_path / "imagespec.yaml").write_text(SPEC)
+    (tmp_path / "imagespec.other.yaml").write_text(OTHER_SPEC)
+    (tmp_path / "app.txt").write_text("keep\n")
+    (tmp_path / "secret.txt").write_text("never in the image\n")
+    specs = [str(tmp_path / "imagespec.yaml"), str(tmp_path / "imagespec.other.yaml")]
+    generated = imagespec("generate", "--config", str(LOCAL_CONFIG), *specs)
+    assert generated.returncode == 0, generated.stderr
+    assert imagespec("check", "--config", str(LOCAL_CONFIG), *specs).returncode == 0
+    for dockerfile in ("Dockerfile", "Dockerfile.other"):
+        tag = f"imagespec-it-context-{dockerfile.lower().replace('.', '-')}:test"
+        docker("buildx", "build", "--load", "--network", "host", "-f", str(tmp_path / dockerfile), "-t", tag,
+               str(tmp_path), timeout=300)
+        try:
+            listing = docker("run", "--rm", "--network", "none", tag).stdout.split()
+        finally:
+            docker("rmi", tag, check=False)
+        assert listing == ["app.txt"], (dockerfile, listing)

@@ -60,8 +60,10 @@ def test_example_builds_and_passes_imagespec_test(built, name: str) -> None:
 PY_CONTENTS = """
 import importlib.util, json, os, shutil
 print(json.dumps({
-    "modules": sorted(m for m in ("markupsafe", "iniconfig", "pip") if importlib.util.find_spec(m)),
-    "tools": sorted(t for t in ("uv", "poetry", "pip", "pip3") if shutil.which(t, path="/opt/venv/bin")),
+    "modules": sorted(m for m in ("markupsafe", "iniconfig", "pip", "setuptools", "wheel", "_distutils_hack")
+                      if importlib.util.find_spec(m)),
+    "tools": sorted(t for t in ("uv", "poetry", "pip", "pip3", "easy_install", "wheel")
+                    if shutil.which(t, path="/opt/venv/bin")),
     "opt": sorted(os.listdir("/opt")),
     "venv_python": os.path.realpath("/opt/venv/bin/python3"),
 }))
@@ -80,6 +82,8 @@ console.log(JSON.stringify({
 
 @pytest.mark.engine
 @pytest.mark.parametrize(("name", "expected"), [
+    # the venv is made without pip: the build stage's pip installs into it (no pip, setuptools, wheel)
+    ("preset-python", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
     # the dev group (iniconfig) is locked but never installed; uv/Poetry/pip stay in the build stage
     ("preset-python-uv", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
     ("preset-python-poetry", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
