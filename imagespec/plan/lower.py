@@ -230,6 +230,17 @@ def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in items if v)
 
 
+FETCH_IMAGE = "debian-slim"  # the catalog's smallest image with a package manager
+
+
+def _fetch_base(catalog: Catalog) -> p.Base | None:
+    entry = catalog.entries.get(FETCH_IMAGE)
+    if entry is None or not (entry.image.has_shell and entry.image.package_manager):
+        return None
+    image = entry.image
+    return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
+
+
 def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) -> p.Plan:
     """`own_files`: the spec, its Dockerfile and ignore file relative to the build
     context, which the .dockerignore keeps out of it."""
@@ -263,4 +274,5 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) ->
     return p.Plan(name=spec.name, stages=(*stages.values(), final_stage), runtime=runtime,
                   features=frozenset(spec.features), identity=_identity(spec, final_base),
                   dockerignore=dockerignore_for(spec, own_files), helper_base=helper,
+                  fetch_base=(_fetch_base(catalog) or helper) if final.init else None,
                   secrets=tuple((x.id, x.env, x.target) for x in spec.secrets))
