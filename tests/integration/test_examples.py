@@ -33,6 +33,8 @@ PROBES = {
     "preset-python-poetry": ["--http-port", "8080"],
     # no shell and no pip: `imagespec test` checks both (no-shell, no-package-manager)
     "preset-python-distroless": ["--http-port", "8080"],
+    # the same on the shell-less Node.js image: no shell, no npm, no apt
+    "preset-node-distroless": ["--http-port", "8080"],
     "preset-rust": ["--http-port", "8080"],
     "preset-java": ["--http-port", "8080"],
     # Maven offline, with the plugins Debian packages (no Maven repository is reachable here)
@@ -74,7 +76,7 @@ const resolves = (m) => { try { require.resolve(m, {paths: ["/app"]}); return tr
 const onPath = (t) => (process.env.PATH || "").split(":").some((d) => fs.existsSync(path.join(d, t)));
 console.log(JSON.stringify({
     modules: ["ms", "is-number"].filter(resolves),
-    tools: ["yarn", "yarnpkg", "npm", "corepack"].filter(onPath),
+    tools: ["yarn", "yarnpkg", "npm", "npx", "pnpm", "corepack"].filter(onPath),
     node_env: process.env.NODE_ENV,
 }));
 """
@@ -92,6 +94,8 @@ console.log(JSON.stringify({
                                   "venv_python": "/usr/bin/python3.11"}),
     # devDependencies (is-number) are locked but never installed; yarn stays in the build stage
     ("preset-node-yarn", {"modules": ["ms"], "tools": [], "node_env": "production"}),
+    ("preset-node", {"modules": ["ms"], "tools": [], "node_env": "production"}),
+    ("preset-node-distroless", {"modules": ["ms"], "tools": [], "node_env": "production"}),
 ])
 def test_locked_presets_ship_production_dependencies_without_the_tool(built, name: str, expected: dict) -> None:
     """BP6, BP11: from the lockfile, production dependencies only, and neither the tool that
@@ -104,6 +108,19 @@ def test_locked_presets_ship_production_dependencies_without_the_tool(built, nam
     out = docker("run", "--rm", "--network", "none", "--read-only", *command).stdout
     report = json.loads(out)
     assert {key: report[key] for key in expected} == expected, report
+
+
+@pytest.mark.engine
+def test_node_distroless_is_smaller_than_node_and_has_no_shell(built) -> None:
+    """BP7, BP10: the same app on the shell-less Node.js image is smaller than on the
+    slim Debian one, and has no shell to start a command with (BP6)."""
+    sizes = {}
+    for name in ("preset-node", "preset-node-distroless"):
+        image = built(EXAMPLES / name / "imagespec.yaml")["tags"][0]
+        sizes[name] = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
+        shell = docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", image, "-c", "true", check=False)
+        assert (shell.returncode == 0) == (name == "preset-node"), (name, shell.stderr)
+    assert sizes["preset-node-distroless"] < sizes["preset-node"], sizes
 
 
 @pytest.mark.engine
