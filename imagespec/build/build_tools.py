@@ -7,8 +7,8 @@ application; none of these does, and each is a tool for an attacker (BP6) or byt
 left by a build (BP11). Checked on every final image, with or without a shell.
 
 Found by where they really are, not only on PATH: a venv's bin and site-packages,
-``node_modules/.bin`` and ``node_modules/npm``, Debian's ``/usr/share/nodejs``,
-``/usr/lib/gcc/…/cc1``. Matched by exact names, so the application's own files
+``node_modules/.bin`` and ``node_modules/npm``, Debian's ``/usr/share/nodejs`` and
+``/usr/share/python-wheels`` (ensurepip's pip), ``/usr/lib/gcc/…/cc1``. Matched by exact names, so the application's own files
 (``/app/pip_helpers.py``, a dependency called ``pipdeptree``) are not flagged.
 setuptools and wheel as libraries are not flagged either: an application may import
 ``pkg_resources`` at run time; ``easy_install``, the installer setuptools ships, is.
@@ -63,6 +63,8 @@ def classify(path: str) -> tuple[str, str] | None:
                 return kind, "/" + "/".join(parts)
     if name in ("cc1", "cc1plus") and "gcc" in parts:  # /usr/lib/gcc/<triplet>/<version>/cc1
         return COMPILER, "/" + "/".join(parts)
+    if parent == "python-wheels" and name.startswith("pip-") and name.endswith(".whl"):  # what ensurepip installs
+        return PIP, "/" + "/".join(parts)
     for i, part in enumerate(parts[:-1]):
         below = parts[i + 1]
         if part in _SITE and _PIP_PACKAGE.fullmatch(below):

@@ -170,6 +170,7 @@ DIRTY = {
     "opt/venv/lib/python3.11/site-packages/pip/__init__.py": "pip",
     "opt/venv/lib/python3.11/site-packages/pip-23.0.1.dist-info/RECORD": "pip",
     "usr/lib/python3/dist-packages/pip/_internal/main.py": "pip",
+    "usr/share/python-wheels/pip-23.0.1-py3-none-any.whl": "pip",
     "usr/bin/npm": "node package manager", "usr/local/bin/corepack": "node package manager",
     "app/node_modules/.bin/yarn": "node package manager",
     "usr/lib/node_modules/npm/package.json": "node package manager",
@@ -190,6 +191,7 @@ CLEAN = [
     "usr/include/", "usr/include", "usr/local/include/", "var/lib/apt/lists/lock", "var/lib/apt/lists/partial/", "var/cache/apt/",
     "usr/share/gcc/python/libstdcxx/__init__.py", "usr/lib/x86_64-linux-gnu/libgcc_s.so.1", "usr/bin/gpgv",
     "usr/local/bin/gosu", "usr/bin/ccache-free", "usr/lib/python3.11/ensurepip/__init__.py",
+    "usr/share/python-wheels/setuptools-66.1.1-py3-none-any.whl", "app/wheels/pip-audit-2.7.0-py3-none-any.whl",
 ]
 
 
