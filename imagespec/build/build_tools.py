@@ -41,6 +41,9 @@ _COMPILER_EXE = re.compile(
 _PIP_PACKAGE = re.compile(r"pip|pip-[^/]+\.(?:dist|egg)-info")
 _NODE_PACKAGES = frozenset({"npm", "corepack", "yarn", "pnpm"})
 _SITE = frozenset({"site-packages", "dist-packages"})
+# headers that runtime packages ship, which no build needs them for: iproute2 (ip, ss;
+# nginx and many daemons depend on it) installs bpf_elf.h for tc's BPF programs
+_RUNTIME_HEADERS = frozenset({"usr/include/iproute2"})
 _APT_KEEP = frozenset({"lock", "partial", "auxfiles"})  # what an emptied /var/lib/apt/lists still holds
 #: OS packages (Debian, Alpine, Fedora names) whose presence declares that a kind is needed.
 _PROVIDERS = {
@@ -73,7 +76,7 @@ def classify(path: str) -> tuple[str, str] | None:
         if part in ("node_modules", "nodejs") and below in _NODE_PACKAGES:
             return NODE, "/" + "/".join(parts[:i + 2])
     for folder in (["usr", "include"], ["usr", "local", "include"]):  # something in it, not the empty folder
-        if len(parts) > len(folder) and parts[:len(folder)] == folder:
+        if len(parts) > len(folder) and parts[:len(folder)] == folder and "/".join(parts[:3]) not in _RUNTIME_HEADERS:
             return HEADERS, "/" + "/".join(folder)
     return _apt(parts)
 

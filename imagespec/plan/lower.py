@@ -266,7 +266,7 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) ->
                         root_reason=user.root_reason, writable=tuple(dict.fromkeys(final.writable)),
                         init=final.init, shell_entrypoint=final.shell)
     # the helper stage starts from a root image, never from a build stage: that would
-    # tie passwd and tini to the source and rebuild them on every commit (BP4)
+    # tie passwd and the writable directories to the source and rebuild them on every commit (BP4)
     helper = next((st.base for st in stages.values()
                    if not st.base.from_stage and st.base.has_shell and st.base.package_manager), None)
     if helper is None and final_base.has_shell and final_base.package_manager and not final_base.from_stage:

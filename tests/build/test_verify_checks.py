@@ -188,7 +188,7 @@ CLEAN = [
     "app/pip_helpers.py", "app/node_modules/pipdeptree/index.js", "app/bin/server", "usr/bin/node",
     "opt/venv/lib/python3.11/site-packages/setuptools/__init__.py", "opt/venv/bin/python3",
     "opt/venv/lib/python3.11/site-packages/pipx/__init__.py", "app/node_modules/npm-run-path/index.js",
-    "usr/include/", "usr/include", "usr/local/include/", "var/lib/apt/lists/lock", "var/lib/apt/lists/partial/", "var/cache/apt/",
+    "usr/include/", "usr/include", "usr/local/include/", "usr/include/iproute2/bpf_elf.h", "var/lib/apt/lists/lock", "var/lib/apt/lists/partial/", "var/cache/apt/",
     "usr/share/gcc/python/libstdcxx/__init__.py", "usr/lib/x86_64-linux-gnu/libgcc_s.so.1", "usr/bin/gpgv",
     "usr/local/bin/gosu", "usr/bin/ccache-free", "usr/lib/python3.11/ensurepip/__init__.py",
     "usr/share/python-wheels/setuptools-66.1.1-py3-none-any.whl", "app/wheels/pip-audit-2.7.0-py3-none-any.whl",
