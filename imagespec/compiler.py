@@ -53,11 +53,11 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
     """`source`: the spec's name in the Dockerfile's header; by default relative to the
     spec's own `dockerfile`, so the text is the same on every machine."""
     try:
-        plan = run_passes(lower(loaded.spec, config.catalog))
+        plan = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files))
         digest = inputs_hash(loaded, plan)
         source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)
-        # the .dockerignore lives in the context, which need not be the Dockerfile's folder
+        # the ignore file is the context's .dockerignore or <Dockerfile>.dockerignore beside it
         # (a spec given as text has neither: its name is all there is, and no path is resolved)
         ignore_source = loaded.display_name(loaded.dockerignore_path.parent) if loaded.path else source
         dockerignore = render_dockerignore(plan, source=ignore_source)

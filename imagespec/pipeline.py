@@ -282,6 +282,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
                  size_budget: int | None = None):
     """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
     from imagespec.build import Expectations
+    from imagespec.build.build_tools import allowed_by_packages
 
     plan, spec = compiled.plan, compiled.loaded.spec
     final = plan.final
@@ -294,6 +295,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
     return Expectations(user=f"{rt.uid}:{rt.gid}" if rt.uid else "0", entrypoint=entrypoint, cmd=cmd,
                         ports=tuple(ports), env=dict(spec.final.env), labels=labels, writable=rt.writable,
                         init=rt.init, shell_expected=final.base.has_shell, stop_signal=stop,
+                        allowed_tools=allowed_by_packages(spec.final.packages),
                         shell_entrypoint=rt.shell_entrypoint,
                         size_budget_bytes=size_budget, http_port=http_port, ready_log=ready_log)
 

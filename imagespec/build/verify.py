@@ -7,7 +7,7 @@ the Report (table or JSON) and exits 1 when ``report.ok`` is false.
 Checks, by name (stable: tests and CI read them):
   config-user, config-exec-form, config-entrypoint, config-cmd, config-ports,
   config-env, config-labels, config-stop-signal, size-budget     (image config)
-  no-shell, no-package-manager, no-sudo                            (file system)
+  no-shell, no-package-manager, no-sudo, no-build-tools            (file system)
   runs-read-only, ready, pid1-init, pid1-app, process-user,
   stop-graceful                                                    (smoke run)
 

@@ -4,7 +4,7 @@ Role: compare what was observed (image config, file list, processes, stop timing
 the Expectations, one ``CheckResult`` per check, each citing the practice it enforces.
 Nothing here talks to the engine; ``verify`` gathers the observations.
 
-May import: the standard library and ``imagespec.build.verify_model``.
+May import: the standard library, ``imagespec.build.verify_model`` and ``imagespec.build.build_tools``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from imagespec.build import build_tools
 from imagespec.build.verify_model import CheckResult, Expectations
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
-PACKAGE_MANAGERS = frozenset(
-    {"apt", "apt-get", "dpkg", "apk", "dnf", "yum", "microdnf", "rpm", "zypper", "pip", "pip3"}
-)
+#: The OS's package managers, checked on shell-less finals; pip, npm and the other
+#: language tools are checked on every final (``no-build-tools``, build_tools.py).
+PACKAGE_MANAGERS = frozenset({"apt", "apt-get", "dpkg", "apk", "dnf", "yum", "microdnf", "rpm", "zypper"})
 INITS = frozenset({"tini", "tini-static", "docker-init", "dumb-init", "catatonit"})
 #: Where an executable would be found on PATH: a shell elsewhere is not a usable shell.
 BIN_DIRS = frozenset({"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin"})
@@ -134,6 +135,7 @@ def readable_size(size: int) -> str:
 
 def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResult]:
     """Checks on the flattened file list of the image (no shell needed to get it)."""
+    paths = list(paths)
     found: dict[str, list[str]] = {}
     for path in paths:
         path = path.removeprefix("./").strip("/")
@@ -159,7 +161,23 @@ def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResul
         )
     sudo = hits(frozenset({"sudo", "doas"}))
     results.append(CheckResult("no-sudo", not sudo, ", ".join(sudo) if sudo else "no sudo", "BP8"))
+    results.append(check_build_tools(paths, exp.allowed_tools))
     return results
+
+
+def check_build_tools(paths: Iterable[str], allowed: frozenset[str] = frozenset()) -> CheckResult:
+    """BP6, BP11: no language package manager, compiler, headers or apt lists in a final
+    image, shell or not; a kind the spec's final.packages provides is declared, so allowed."""
+    found = build_tools.find(paths)
+    refused = {kind: places for kind, places in found.items() if kind not in allowed}
+    declared = [kind for kind in found if kind in allowed]
+    note = f" (declared by final.packages: {', '.join(declared)})" if declared else ""
+    if not refused:
+        return CheckResult("no-build-tools", True, "no package manager of a language, compiler, headers or apt "
+                           "lists" + note, "BP6")
+    shown = "; ".join(f"{kind}: {', '.join(places[:4])}{' …' if len(places) > 4 else ''}"
+                      for kind, places in refused.items())
+    return CheckResult("no-build-tools", False, shown + note, "BP6")
 
 
 # -- processes and lifecycle ------------------------------------------------------------------

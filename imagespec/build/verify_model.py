@@ -29,7 +29,9 @@ class Expectations:
     present. ``writable``: directories that get a tmpfs when the container runs with a
     read-only root (BP9). ``init``: tini (or docker-init) is PID 1 with the application as
     its child (BP3). ``shell_expected``: False for scratch/distroless finals — no shell,
-    no package manager (BP6/BP7). ``run_args``: arguments appended for the smoke run.
+    no package manager (BP6/BP7). ``allowed_tools``: kinds of build tools
+    (``build_tools.KINDS``) the spec declares the application needs, through an OS
+    package in ``final.packages``; every other kind fails ``no-build-tools``. ``run_args``: arguments appended for the smoke run.
     ``ready_log``: a regex the logs must show; ``http_port``: GET http://127.0.0.1:PORT/
     must answer (the container then runs with the host network; the server binds
     127.0.0.1 or 0.0.0.0).
@@ -44,6 +46,7 @@ class Expectations:
     writable: tuple[str, ...] = ()
     init: bool = False
     shell_expected: bool = True
+    allowed_tools: frozenset[str] = frozenset()
     stop_signal: str | None = None
     size_budget_bytes: int | None = None
     run_args: tuple[str, ...] = ()
@@ -65,6 +68,7 @@ class Expectations:
                 object.__setattr__(self, name, tuple(value))
         object.__setattr__(self, "writable", tuple(self.writable))
         object.__setattr__(self, "run_args", tuple(self.run_args))
+        object.__setattr__(self, "allowed_tools", frozenset(self.allowed_tools))
 
 
 @dataclass(frozen=True)

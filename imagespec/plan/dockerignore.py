@@ -2,15 +2,24 @@
 
 An allow-list keeps secrets, .git and build output out of the context by
 construction, and makes the cache key of `COPY . .`-free builds exact (BP4).
+Neither lets imagespec's own files in: the spec, the generated Dockerfile and its
+ignore file are instructions for the build, never part of the application (BP6).
 """
 
 from __future__ import annotations
+
+from fnmatch import fnmatchcase
 
 from imagespec.spec import model as s
 
 # What never belongs in a context: VCS data, local environments, build output, editor junk.
 _DENY = (".git", "**/.git", ".imagespec*", "**/__pycache__", "**/*.py[co]", "**/.venv", "**/node_modules",
          "**/.DS_Store", "**/*.swp", ".env", "**/.env")
+# What imagespec writes and reads beside a spec, whichever spec of the folder it belongs
+# to: two specs in one folder keep each other's files out too. Top level only: an
+# application's own `templates/Dockerfile.j2` is not one of them.
+_GENERATED = ("imagespec*.yaml", "*.imagespec.yaml", "Dockerfile", "Dockerfile.*", "*.Dockerfile",
+              ".dockerignore", "*.dockerignore")
 
 
 def _context_sources(spec: s.Spec) -> list[str]:
@@ -27,12 +36,22 @@ def _normal(path: str) -> str:
     return path.removeprefix("./").rstrip("/") or "."
 
 
-def dockerignore_for(spec: s.Spec) -> tuple[str, ...]:
+def _covered(path: str, patterns: tuple[str, ...]) -> bool:
+    # a top-level name only: `*` never crosses a `/` in the engine's matcher
+    return "/" not in path and any(fnmatchcase(path, pattern) for pattern in patterns)
+
+
+def dockerignore_for(spec: s.Spec, own_files: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """`own_files`: the spec, its Dockerfile and ignore file, relative to the context
+    (those inside it); named when no general pattern already keeps them out."""
     sources = [_normal(src) for src in _context_sources(spec)]
     extra = tuple(spec.ignore)
     if "." in sources:
-        return (*_DENY, spec.dockerfile, ".dockerignore", *extra)
+        own = tuple(path for path in own_files if not _covered(path, _GENERATED))
+        return (*_DENY, *_GENERATED, *own, *extra)
     allowed = tuple(f"!{src}" for src in dict.fromkeys(sources))
+    # only a copied folder can let one of them in: then it is named after the exceptions
+    inside = tuple(path for path in own_files if any(path.startswith(src + "/") for src in sources))
     # `*` then exceptions: only what the spec copies reaches the engine; the deny
     # patterns after the exceptions still drop junk inside an allowed directory.
-    return ("*", *allowed, *(d for d in _DENY if d.startswith("**/")), *extra)
+    return ("*", *allowed, *(d for d in _DENY if d.startswith("**/")), *inside, *extra)

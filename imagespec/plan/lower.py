@@ -230,7 +230,20 @@ def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in items if v)
 
 
-def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
+FETCH_IMAGE = "debian-slim"  # the catalog's smallest image with a package manager
+
+
+def _fetch_base(catalog: Catalog) -> p.Base | None:
+    entry = catalog.entries.get(FETCH_IMAGE)
+    if entry is None or not (entry.image.has_shell and entry.image.package_manager):
+        return None
+    image = entry.image
+    return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
+
+
+def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) -> p.Plan:
+    """`own_files`: the spec, its Dockerfile and ignore file relative to the build
+    context, which the .dockerignore keeps out of it."""
     catalog = _catalog_with(spec, catalog)
     resolved: dict[str, p.Base] = {}
     stages = {name: _lower_stage(name, stage, _stage_base(name, spec, catalog, resolved), spec)
@@ -253,12 +266,13 @@ def lower(spec: s.Spec, catalog: Catalog) -> p.Plan:
                         root_reason=user.root_reason, writable=tuple(dict.fromkeys(final.writable)),
                         init=final.init, shell_entrypoint=final.shell)
     # the helper stage starts from a root image, never from a build stage: that would
-    # tie passwd and tini to the source and rebuild them on every commit (BP4)
+    # tie passwd and the writable directories to the source and rebuild them on every commit (BP4)
     helper = next((st.base for st in stages.values()
                    if not st.base.from_stage and st.base.has_shell and st.base.package_manager), None)
     if helper is None and final_base.has_shell and final_base.package_manager and not final_base.from_stage:
         helper = final_base
     return p.Plan(name=spec.name, stages=(*stages.values(), final_stage), runtime=runtime,
                   features=frozenset(spec.features), identity=_identity(spec, final_base),
-                  dockerignore=dockerignore_for(spec), helper_base=helper,
+                  dockerignore=dockerignore_for(spec, own_files), helper_base=helper,
+                  fetch_base=(_fetch_base(catalog) or helper) if final.init else None,
                   secrets=tuple((x.id, x.env, x.target) for x in spec.secrets))

@@ -206,9 +206,13 @@ class Plan:
     features: frozenset[str] = field(default_factory=frozenset)
     identity: tuple[tuple[str, str], ...] = ()  # OCI label name -> value, from the spec
     dockerignore: tuple[str, ...] = ()
-    # the image a helper stage (passwd, tini, writable dirs) can start from: the first
+    # the image a helper stage (passwd, writable dirs) can start from: the first
     # build base with a shell and a package manager; None when the spec has none
     helper_base: Base | None = None
+    # where single files from packages (a static tini) are fetched, each in a stage of its
+    # own: the catalog's debian-slim, the one image every spec shares, so the stage is
+    # cached across specs and toolchains (BP4, BP12); else the helper base
+    fetch_base: Base | None = None
     secrets: tuple[tuple[str, str | None, str | None], ...] = ()  # (id, env, target) from the spec
 
     @property

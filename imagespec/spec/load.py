@@ -35,9 +35,25 @@ class LoadedSpec:
 
     @property
     def dockerignore_path(self) -> Path:
-        # BuildKit reads <Dockerfile>.dockerignore beside the Dockerfile first, then the
-        # context's .dockerignore; we write the context one, which every builder reads.
-        return self.context / ".dockerignore"
+        # `docker build CONTEXT` reads CONTEXT/Dockerfile and CONTEXT/.dockerignore, which
+        # every builder knows. Any other Dockerfile gets its own <Dockerfile>.dockerignore
+        # beside it, which BuildKit reads instead of the context's: two specs in one
+        # folder never share (and fight over) one ignore file.
+        if self.dockerfile_path == self.context / "Dockerfile":
+            return self.context / ".dockerignore"
+        return self.dockerfile_path.with_name(self.dockerfile_path.name + ".dockerignore")
+
+    @property
+    def own_files(self) -> tuple[str, ...]:
+        """The spec, its Dockerfile and its ignore file relative to the build context, for
+        those inside it (POSIX paths, the .dockerignore's syntax): kept out of the context."""
+        spec = self.folder / self.path.name if self.path else None
+        inside = []
+        for path in (spec, self.dockerfile_path, self.dockerignore_path):
+            relative = os.path.relpath(os.path.normpath(path), self.context) if path else os.pardir
+            if relative.split(os.sep)[0] != os.pardir:  # outside the context: never sent to the engine
+                inside.append(Path(relative).as_posix())
+        return tuple(inside)
 
     @property
     def context(self) -> Path:

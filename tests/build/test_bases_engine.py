@@ -31,7 +31,8 @@ LOCAL_CONFIG = REPO / "scripts" / "local.imagespec.yaml"
 CATALOG = REPO / "bases" / "catalog.local.yaml"
 CC = "imagespec-test/cc:nonroot"
 PYTHON = "imagespec-test/python-distroless:nonroot"
-SHELL_LESS = [STATIC, CC, PYTHON]
+NODE = "imagespec-test/node-distroless:nonroot"
+SHELL_LESS = [STATIC, CC, PYTHON, NODE]
 
 
 def imagespec(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -186,6 +187,18 @@ def test_python_distroless_verifies_tls_and_resolves_time_zones(client, tmp_path
     ran = docker("run", "--rm", "--network", "none", "-v", f"{tmp_path}:/t:ro", PYTHON, "python3", "/t/check.py")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == "tls and time zones ok\n"
+
+
+def test_node_distroless_runs_node_without_npm_or_corepack(client) -> None:
+    """BP6: the runtime has node and the libraries it loads, none of the tools that
+    install packages (build_tools: npm, npx, corepack wherever they are)."""
+    from imagespec.build.build_tools import find
+
+    require_images(client, NODE)
+    assert find(exported(client, NODE)) == {}
+    ran = docker("run", "--rm", "--network", "none", "--entrypoint", "/nodejs/bin/node", NODE, "-e",
+                 "console.log(require('https') && new Intl.NumberFormat('de-DE').format(1234.5))")
+    assert (ran.returncode, ran.stdout) == (0, "1.234,5\n"), ran.stderr
 
 
 def test_static_resolves_time_zones_from_its_own_files(client) -> None:

@@ -41,7 +41,7 @@ def test_good_image_passes_every_check(client, app_images: dict[str, str]) -> No
     assert report.ok, report.to_json()
     assert report.names() == [
         "config-user", "config-exec-form", "config-entrypoint", "config-cmd", "config-ports", "size-budget",
-        "no-shell", "no-package-manager", "no-sudo",
+        "no-shell", "no-package-manager", "no-sudo", "no-build-tools",
         "runs-read-only", "ready", "pid1-app", "process-user", "zombies-reaped", "stop-graceful",
     ]
     assert "uid 65532" in report["process-user"].detail

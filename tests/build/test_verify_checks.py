@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from imagespec.build.build_tools import allowed_by_packages, classify
 from imagespec.build.structure_test import to_structure_test_config
 from imagespec.build.verify_checks import (
     PACKAGE_MANAGERS,
     SHELLS,
     Process,
+    check_build_tools,
     check_config,
     check_filesystem,
     check_processes,
@@ -73,13 +75,14 @@ def test_any_non_root_user_when_none_is_declared() -> None:
 def test_filesystem_checks_see_shells_and_managers_through_merged_usr() -> None:
     distroless = Expectations(shell_expected=False)
     clean = by_name(check_filesystem(["app", "etc/passwd", "usr/share/zoneinfo/UTC"], distroless))
-    assert all(r.ok for r in clean.values()) and set(clean) == {"no-shell", "no-package-manager", "no-sudo"}
+    assert all(r.ok for r in clean.values()) and set(clean) == {"no-shell", "no-package-manager", "no-sudo",
+                                                                 "no-build-tools"}
     dirty = by_name(check_filesystem(["./bin", "./usr/bin/dash", "usr/bin/sh", "usr/bin/apt-get", "opt/sh"], distroless))
     assert not dirty["no-shell"].ok and dirty["no-shell"].detail == "shells: /usr/bin/dash, /usr/bin/sh"
     assert not dirty["no-package-manager"].ok and "/usr/bin/apt-get" in dirty["no-package-manager"].detail
     # A slim image may keep its shell, but never sudo.
     slim = by_name(check_filesystem(["usr/bin/sh", "usr/bin/sudo"], Expectations(shell_expected=True)))
-    assert set(slim) == {"no-sudo"} and not slim["no-sudo"].ok
+    assert set(slim) == {"no-sudo", "no-build-tools"} and not slim["no-sudo"].ok
 
 
 def test_process_checks() -> None:
@@ -173,3 +176,66 @@ def test_zombie_check() -> None:
     failing = check_zombies([41, 42], init=False)
     assert not failing.ok and "2 zombie" in failing.detail and "init: true" in failing.detail
     assert "init: true" not in check_zombies([41], init=True).detail
+
+
+# What the python and node images held before their presets were fixed (BP6, BP11), and
+# what compilers, headers and apt leave behind: found wherever they are, shell or not.
+DIRTY = {
+    "opt/venv/bin/pip": "pip", "opt/venv/bin/pip3.11": "pip", "usr/local/bin/easy_install": "pip",
+    "opt/venv/lib/python3.11/site-packages/pip/__init__.py": "pip",
+    "opt/venv/lib/python3.11/site-packages/pip-23.0.1.dist-info/RECORD": "pip",
+    "usr/lib/python3/dist-packages/pip/_internal/main.py": "pip",
+    "usr/share/python-wheels/pip-23.0.1-py3-none-any.whl": "pip",
+    "usr/bin/npm": "node package manager", "usr/local/bin/corepack": "node package manager",
+    "app/node_modules/.bin/yarn": "node package manager",
+    "usr/lib/node_modules/npm/package.json": "node package manager",
+    "usr/share/nodejs/npm/bin/npm-cli.js": "node package manager",
+    "usr/bin/gcc-12": "compiler", "usr/bin/cc": "compiler", "usr/bin/x86_64-linux-gnu-g++-12": "compiler",
+    "usr/lib/go-1.19/bin/go": "compiler", "usr/bin/rustc": "compiler",
+    "usr/lib/gcc/x86_64-linux-gnu/12/cc1": "compiler",
+    "usr/include/stdio.h": "C headers", "usr/local/include/python3.11/Python.h": "C headers",
+    "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease": "apt lists and caches",
+    "var/cache/apt/pkgcache.bin": "apt lists and caches",
+    "var/cache/apt/archives/tini_0.19.0-1_amd64.deb": "apt lists and caches",
+}
+# the application's own files and what an emptied apt or a runtime legitimately keeps
+CLEAN = [
+    "app/pip_helpers.py", "app/node_modules/pipdeptree/index.js", "app/bin/server", "usr/bin/node",
+    "opt/venv/lib/python3.11/site-packages/setuptools/__init__.py", "opt/venv/bin/python3",
+    "opt/venv/lib/python3.11/site-packages/pipx/__init__.py", "app/node_modules/npm-run-path/index.js",
+    "usr/include/", "usr/include", "usr/local/include/", "usr/include/iproute2/bpf_elf.h", "var/lib/apt/lists/lock", "var/lib/apt/lists/partial/", "var/cache/apt/",
+    "usr/share/gcc/python/libstdcxx/__init__.py", "usr/lib/x86_64-linux-gnu/libgcc_s.so.1", "usr/bin/gpgv",
+    "usr/local/bin/gosu", "usr/bin/ccache-free", "usr/lib/python3.11/ensurepip/__init__.py",
+    "usr/share/python-wheels/setuptools-66.1.1-py3-none-any.whl", "app/wheels/pip-audit-2.7.0-py3-none-any.whl",
+]
+
+
+@pytest.mark.parametrize(("path", "kind"), sorted(DIRTY.items()))
+def test_build_tools_are_found_wherever_they_hide(path: str, kind: str) -> None:
+    assert classify(path) is not None and classify(path)[0] == kind  # type: ignore[index]
+    for shell in (True, False):  # every final, not only shell-less ones
+        result = by_name(check_filesystem([path], Expectations(shell_expected=shell)))["no-build-tools"]
+        assert not result.ok and result.bp == "BP6" and kind in result.detail
+
+
+def test_the_applications_own_files_are_not_build_tools() -> None:
+    assert [path for path in CLEAN if classify(path) is not None] == []
+    assert check_build_tools(CLEAN).ok
+
+
+def test_a_tool_folder_is_reported_once() -> None:
+    result = check_build_tools([f"opt/venv/lib/python3.11/site-packages/pip/{n}.py" for n in range(50)])
+    assert result.detail == "pip: /opt/venv/lib/python3.11/site-packages/pip"
+
+
+def test_final_packages_declare_the_tools_the_application_needs() -> None:
+    assert allowed_by_packages(["gcc", "libc6-dev", "curl"]) == {"compiler", "C headers"}
+    assert allowed_by_packages({"python3-pip": None}) == {"pip"}
+    assert allowed_by_packages(["npm=9.2.0~ds1-1"]) == {"node package manager"}
+    assert allowed_by_packages(["tini", "ca-certificates", "nodejs", "golang-github-foo"]) == set()
+    paths = ["usr/bin/gcc", "usr/include/stdio.h", "usr/bin/npm", "var/lib/apt/lists/x_Packages"]
+    declared = check_build_tools(paths, allowed_by_packages(["gcc", "libc6-dev", "npm"]))
+    # apt's lists are never needed at run time: no package declares them
+    assert not declared.ok and declared.detail.startswith("apt lists and caches: /var/lib/apt/lists")
+    assert "declared by final.packages: node package manager, compiler, C headers" in declared.detail
+    assert check_build_tools(paths[:3], allowed_by_packages(["gcc", "libc6-dev", "npm"])).ok

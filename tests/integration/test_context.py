@@ -36,8 +36,54 @@ def test_generated_dockerignore_filters_the_context(engine, tmp_path: Path) -> N
     ref = json.loads(result.stdout.strip().splitlines()[-1])["tags"][0]
     try:
         listing = docker("run", "--rm", "--network", "none", ref).stdout.split()
-        assert "app.txt" in listing and "imagespec.yaml" in listing
-        assert not {"secret.txt", "debug.log", ".git", "Dockerfile", ".dockerignore"} & set(listing), listing
+        assert "app.txt" in listing
+        # the spec is an instruction for the build, never part of the application (BP6)
+        assert not {"secret.txt", "debug.log", ".git", "Dockerfile", ".dockerignore", "imagespec.yaml"} & set(listing), \
+            listing
         assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written into the context
     finally:
         docker("rmi", ref, check=False)
+
+
+OTHER_SPEC = SPEC.replace("imagespec-it-context", "imagespec-it-context-other") + "dockerfile: Dockerfile.other\n"
+
+
+def build_two_specs_from_their_committed_files(folder: Path, env: dict[str, str] | None = None) -> None:
+    """Generate two specs of one folder, then let the engine read the committed files
+    (`docker build -f`): each image holds the application's file alone."""
+    import os
+    import subprocess
+
+    (folder / "imagespec.yaml").write_text(SPEC)
+    (folder / "imagespec.other.yaml").write_text(OTHER_SPEC)
+    (folder / "app.txt").write_text("keep\n")
+    (folder / "secret.txt").write_text("never in the image\n")
+    specs = [str(folder / "imagespec.yaml"), str(folder / "imagespec.other.yaml")]
+    generated = imagespec("generate", "--config", str(LOCAL_CONFIG), *specs)
+    assert generated.returncode == 0, generated.stderr
+    assert imagespec("check", "--config", str(LOCAL_CONFIG), *specs).returncode == 0
+    assert (folder / "Dockerfile.other.dockerignore").is_file()
+
+    def engine(*args: str) -> str:
+        done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "DOCKER_BUILDKIT": "1", **(env or {})})
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    for dockerfile in ("Dockerfile", "Dockerfile.other"):
+        tag = f"imagespec-it-context-{dockerfile.lower().replace('.', '-')}:test"
+        engine("build", "--network", "host", "-f", str(folder / dockerfile), "-t", tag, str(folder))
+        try:
+            listing = engine("run", "--rm", "--network", "none", tag).split()
+        finally:
+            engine("rmi", tag)
+        assert listing == ["app.txt"], (dockerfile, listing)
+
+
+@pytest.mark.engine
+def test_committed_files_of_two_specs_in_one_folder_keep_each_other_out(engine, tmp_path: Path) -> None:
+    """#11, with the engine's own reading of the committed files (`docker build -f`, not
+    `imagespec build`): BuildKit takes Dockerfile.other.dockerignore for Dockerfile.other
+    instead of the context's .dockerignore, and neither image holds a spec, a Dockerfile
+    or an ignore file of either spec."""
+    build_two_specs_from_their_committed_files(tmp_path)

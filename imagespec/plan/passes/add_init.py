@@ -3,9 +3,9 @@ signals forwarded; the application stays the only program (BP1)."""
 
 from __future__ import annotations
 
+from imagespec.errors import SpecPathError
 from imagespec.plan import model as p
 from imagespec.plan.model import replace
-from imagespec.plan.passes import rootfs
 
 # package and binary per package manager: the distro's own build, nothing downloaded
 _DYNAMIC = {"apt": ("tini", "/usr/bin/tini"), "apk": ("tini", "/sbin/tini"),
@@ -13,7 +13,10 @@ _DYNAMIC = {"apt": ("tini", "/usr/bin/tini"), "apk": ("tini", "/sbin/tini"),
 _STATIC = {"apt": ("tini", "/usr/bin/tini-static"), "apk": ("tini-static", "/sbin/tini-static"),
            "dnf": ("tini-static", "/usr/bin/tini-static"), "yum": ("tini-static", "/usr/bin/tini-static")}
 TINI = "/usr/bin/tini"
+STAGE = "imagespec-tini"
 _ORIGIN = p.Origin(("final", "init"), ("BP3",), "tini reaps zombies and forwards signals to the application")
+_STAGE_ORIGIN = p.Origin(("final", "init"), ("BP3", "BP4"),
+                         "a static tini, in a stage of its own: the same on every spec, so it stays cached")
 
 
 def _prefix_entrypoint(stage: p.Stage, tini: str) -> p.Stage:
@@ -30,6 +33,22 @@ def _prefix_entrypoint(stage: p.Stage, tini: str) -> p.Stage:
     return replace(stage, instructions=tuple(out))
 
 
+def _tini_stage(plan: p.Plan) -> tuple[p.Stage, str]:
+    """The stage that fetches the static tini, and where it put it. Only the one file
+    leaves it: no apt run in the final or in a build stage, no layer of the package."""
+    base = plan.fetch_base
+    if base is None or base.package_manager is None:
+        raise SpecPathError(
+            f"the final image '{plan.final.base.ref}' has no shell, so tini must be fetched in another stage, and "
+            "neither the catalog's debian-slim nor a build stage of this spec has a shell and a package manager",
+            path=("final", "init"),
+            hint="add `debian-slim` to the catalog, or a build stage on an image with a package manager")
+    package, path = _STATIC.get(base.package_manager, _STATIC["apt"])
+    install = p.InstallPackages(manager=base.package_manager, packages=((package, None),), phase=p.Phase.SYSTEM,
+                                origin=_ORIGIN)
+    return p.Stage(name=STAGE, base=base, origin=_STAGE_ORIGIN, instructions=(install,), artifacts=(path,)), path
+
+
 def add_init(plan: p.Plan) -> p.Plan:
     if not plan.runtime.init:
         return plan
@@ -40,11 +59,9 @@ def add_init(plan: p.Plan) -> p.Plan:
                                     phase=p.Phase.SYSTEM, origin=_ORIGIN)
         final = replace(final.with_instructions(install))
         return plan.replace_stage(_prefix_entrypoint(final, path))
-    helper = plan.helper_base
-    manager = helper.package_manager if helper else "apt"
-    package, path = _STATIC.get(manager or "apt", _STATIC["apt"])
-    install = p.InstallPackages(manager=manager or "apt", packages=((package, None),), phase=p.Phase.SYSTEM,
-                                origin=_ORIGIN)
-    plan = rootfs.add_to_rootfs(plan, install, reason="tini (init: true)")
-    copy = p.Copy(sources=(path,), dest=TINI, from_stage=rootfs.NAME, phase=p.Phase.ARTIFACTS, origin=_ORIGIN)
-    return plan.replace_stage(_prefix_entrypoint(plan.final.with_instructions(copy), TINI))
+    stage, path = _tini_stage(plan)
+    copy = p.Copy(sources=(path,), dest=TINI, from_stage=STAGE, phase=p.Phase.ARTIFACTS, origin=_ORIGIN)
+    plan = replace(plan, stages=(stage, *plan.stages))
+    # before the application's files: the layer never changes, so it stays shared (BP4, BP12)
+    final = replace(plan.final, instructions=(copy, *plan.final.instructions))
+    return plan.replace_stage(_prefix_entrypoint(final, TINI))

@@ -1,5 +1,6 @@
 """The helper stage that prepares files a shell-less final cannot make itself:
-/etc/passwd and /etc/group (BP8), writable directories (BP9), a static tini (BP3).
+/etc/passwd and /etc/group (BP8), writable directories (BP9). Each instruction added
+here must create the folders it writes (`mkdir -p`, `install -d`).
 
 Not a pass: a shared mechanism for the passes that need it. The stage starts from
 an image the spec already uses, so it costs no extra download (BP12).
@@ -33,12 +34,11 @@ def add_to_rootfs(plan: p.Plan, *instructions: p.Instruction, reason: str) -> p.
             path=("final", "from"),
             hint="add a build stage (e.g. `from: debian-slim`), or use a base that already provides the user "
                  "(catalog `user: 65532`)")
+    # no WORKDIR and no `mkdir -p /rootfs` of its own: every step writes absolute paths and
+    # makes the folders it writes into, so the stage exists only when it has something to add
     stage = p.Stage(name=NAME, base=base, artifacts=(ROOT,),
                     origin=p.Origin(("final", "from"), ("BP8", "BP9"), "prepares files for the shell-less final image"),
-                    instructions=(p.Workdir(path="/", phase=p.Phase.SETUP, origin=p.Origin(("final", "from"))),
-                                  p.Run(commands=(f"mkdir -p {ROOT}",), phase=p.Phase.BUILD,
-                                        origin=p.Origin(("final", "from"))),
-                                  *instructions))
+                    instructions=instructions)
     copy = p.Copy(sources=(f"{ROOT}/",), dest="/", from_stage=NAME, phase=p.Phase.ARTIFACTS,
                   origin=p.Origin(("final", "from"), ("BP8", "BP9"), "users, groups and directories made in the helper stage"))
     final = plan.final
