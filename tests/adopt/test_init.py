@@ -14,7 +14,8 @@ import yaml
 from tests.adopt.conftest import PRESET_EXAMPLES, original, run_init
 
 #: what a user adds on the command line where the files cannot tell (README "imagespec init")
-FLAGS = {"preset-python-distroless": ["--preset", "python-distroless"]}
+FLAGS = {"preset-python-distroless": ["--preset", "python-distroless"],
+         "preset-node-distroless": ["--preset", "node-distroless"]}
 
 
 def generate(spec: Path) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,8 @@ from tests.integration.test_examples import PROBES
 
 #: what the files cannot tell. java-maven's example builds offline from Debian's packaged
 #: plugins, which only its hand-written spec lists (README "imagespec init"): not built here.
-FLAGS = {"preset-python-distroless": ["--preset", "python-distroless"]}
+FLAGS = {"preset-python-distroless": ["--preset", "python-distroless"],
+         "preset-node-distroless": ["--preset", "node-distroless"]}
 BUILT = [name for name in PRESET_EXAMPLES if name != "preset-java-maven"]
 
 
