@@ -72,8 +72,14 @@ def recording() -> Iterator[list[Note]]:
         _notes = outer
 
 
-def read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
+def read_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """The file's bytes; with `limit`, at most limit + 1 of them (more than `limit` is the
+    caller's error to report: a huge file is not read whole to say so)."""
+    if limit is None:
+        raw = path.read_bytes()
+    else:
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
     if _notes is not None:
         _note("read", path, hashlib.sha256(raw).hexdigest())
     return raw
