@@ -32,7 +32,7 @@ from typing import NamedTuple
 from imagespec.spec.files import Note, observe, templates_dir
 
 # Bumped when an entry's layout or meaning changes.
-FORMAT = 1
+FORMAT = 2
 DIR_VAR, OFF_VAR = "IMAGESPEC_CACHE_DIR", "IMAGESPEC_NO_CACHE"
 # what the compiler's output depends on besides imagespec itself
 LIBRARIES = ("pydantic", "pydantic_core", "yaml", "jinja2", "markupsafe")
@@ -46,6 +46,14 @@ class Result(NamedTuple):
     dockerignore_path: Path
     dockerfile: str
     dockerignore: str
+    # (file, line, col) of the spec's `dockerfile:` (its first line when unset): where a
+    # clash between two specs' outputs is reported
+    origin: tuple[str, int, int]
+
+    def outputs(self, dockerfile_to: Path | None = None) -> dict[Path, str]:
+        """Every file `generate` writes for this spec, and its text (the Dockerfile at
+        `dockerfile_to`, -o's path, when given)."""
+        return {dockerfile_to or self.dockerfile_path: self.dockerfile, self.dockerignore_path: self.dockerignore}
 
 
 def cache_dir() -> Path | None:
@@ -104,7 +112,7 @@ def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result |
             return None
         r = entry["result"]
         return Result(r["spec_file"], Path(r["dockerfile_path"]), Path(r["dockerignore_path"]),
-                      r["dockerfile"], r["dockerignore"])
+                      r["dockerfile"], r["dockerignore"], tuple(r["origin"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
