@@ -244,8 +244,10 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
     """Findings with locations and levels; exit 1 on errors only."""
     from imagespec.lint import lint as lint_spec
+    from imagespec.spec.build_context import BuildContext
 
-    findings = [f for c in _compile_all(specs, config_path) for f in lint_spec(c)]
+    findings = [f for c in _compile_all(specs, config_path)
+                for f in lint_spec(c, BuildContext(c.loaded.context) if c.loaded.path else None)]
     if fmt == "json":
         click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
