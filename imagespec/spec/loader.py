@@ -33,6 +33,11 @@ _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
 MAX_BYTES = 128 * 1024
 MAX_DEPTH = 64  # nested mappings and lists
 MAX_ALIASED = 10_000  # values produced by expanding aliases, over the whole file
+# characters of long scalars produced again by aliases: a 100 KB anchor aliased a few
+# thousand times would make a Dockerfile of hundreds of MB. Short scalars are not
+# counted (cheap: no look-up per scalar), and cannot amplify much: the aliases take room.
+MAX_ALIASED_TEXT = 256 * 1024
+_LONG = 64
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -76,12 +81,25 @@ class _Expansion:
     composer hand the same node again), those being built (met again inside itself: a
     recursive anchor), and how many values aliases produced."""
 
-    __slots__ = ("built", "open", "aliased")
+    __slots__ = ("built", "open", "aliased", "texts", "text")
 
     def __init__(self) -> None:
         self.built: set[int] = set()
         self.open: set[int] = set()
         self.aliased = 0
+        self.texts: set[int] = set()  # long scalars met (an alias hands the same node again)
+        self.text = 0
+
+    def long(self, node: yaml.ScalarNode) -> None:
+        """A scalar longer than _LONG: the second time it is met, an alias repeats its text."""
+        key = id(node)
+        if key not in self.texts:
+            self.texts.add(key)
+            return
+        self.text += len(node.value)
+        if self.text > MAX_ALIASED_TEXT:
+            raise _Exceeded(f"aliases repeat more than {MAX_ALIASED_TEXT // 1024} KiB of text", node.start_mark,
+                            "write the value where it is needed, or use `extends:` to reuse another spec")
 
     def enter(self, node: yaml.Node, depth: int) -> None:
         key = id(node)
@@ -166,8 +184,12 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
             here = (*path, i)
             mark = item.start_mark
             locations[here] = Location(file, mark.line + 1, mark.column + 1)
-            items.append(_scalar(item, file) if type(item) is yaml.ScalarNode
-                         else _build(item, here, file, locations, expansion))
+            if type(item) is yaml.ScalarNode:
+                if len(item.value) > _LONG:
+                    expansion.long(item)
+                items.append(_scalar(item, file))
+            else:
+                items.append(_build(item, here, file, locations, expansion))
         return items
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -175,6 +197,8 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node))
             key = key_node.value
+            if len(key) > _LONG:
+                expansion.long(key_node)
             if not key.isascii() or "\x00" in key:  # rare: _text checks and repairs it
                 key = _text(key_node, file)
             if key == "<<":
@@ -194,8 +218,12 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
             # the key's own position is more useful than the value's for "unknown key"
             mark = key_node.start_mark
             locations[here] = Location(file, mark.line + 1, mark.column + 1)
-            result[key] = (_scalar(value_node, file) if type(value_node) is yaml.ScalarNode
-                           else _build(value_node, here, file, locations, expansion))
+            if type(value_node) is yaml.ScalarNode:
+                if len(value_node.value) > _LONG:
+                    expansion.long(value_node)
+                result[key] = _scalar(value_node, file)
+            else:
+                result[key] = _build(value_node, here, file, locations, expansion)
         return result
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
 

@@ -16,7 +16,7 @@ import pytest
 
 from imagespec.errors import SpecError
 from imagespec.spec import loader
-from imagespec.spec.loader import MAX_ALIASED, MAX_BYTES, MAX_DEPTH, parse_yaml
+from imagespec.spec.loader import MAX_ALIASED, MAX_ALIASED_TEXT, MAX_BYTES, MAX_DEPTH, parse_yaml
 
 LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>[0-9]+):(?P<col>[0-9]+): \S.*$")
 
@@ -36,8 +36,14 @@ def too_long(first: str) -> str:
     return first + "\n" + "".join(f"# filler line {i:06d} to pass the limit\n" for i in range(MAX_BYTES // 30))
 
 
+def long_text(first: str) -> str:
+    """A 100 KB value aliased three times: 400 KB (a few thousand times: hundreds of MB)."""
+    return f"{first}\nlong: &a \"{'x' * 100_000}\"\nagain: [*a, *a, *a]\n"
+
+
 BAD = {  # case -> (text given the document's first line, message)
     "billion-laughs": (billion_laughs, f"aliases expand to more than {MAX_ALIASED} values"),
+    "aliased-long-text": (long_text, f"aliases repeat more than {MAX_ALIASED_TEXT // 1024} KiB of text"),
     "recursive-alias": (lambda first: f"{first}\nfinal: &a [*a]\n", "contains an alias of itself"),
     # 3000 levels: libyaml refuses past 1000, so the pure parser (which words errors) reads it
     "deep-nesting": (lambda first: deep(first, 3000), f"nesting deeper than {MAX_DEPTH} levels"),
@@ -173,3 +179,7 @@ def test_what_stays_inside_the_bounds_loads(parser: str) -> None:
     assert document.data[f"k{MAX_ALIASED // 3 - 1}"] == ["a", "b", "c"]
     # an alias of a value that is not its container is no cycle
     assert parse_yaml("a: &x [1]\nb: [*x, *x]\n", "f.yaml").data["b"] == [[1], [1]]
+    # a long value reused a few times (a script shared by two stages)
+    script = "make " * 400
+    reused = parse_yaml(f"a: &s '{script}'\n" + "".join(f"k{i}: {{run: *s}}\n" for i in range(20)), "f.yaml")
+    assert reused.data["k19"]["run"] == script
