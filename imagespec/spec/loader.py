@@ -79,7 +79,8 @@ def _too_deep(mark: yaml.Mark) -> _Exceeded:
 class _Expansion:
     """What _build has expanded so far: the collection nodes built (an alias makes the
     composer hand the same node again), those being built (met again inside itself: a
-    recursive anchor), and how many values aliases produced."""
+    recursive anchor), how many values aliases produced, and how much long text they
+    repeated."""
 
     __slots__ = ("built", "open", "aliased", "texts", "text")
 
