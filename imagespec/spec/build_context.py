@@ -21,7 +21,10 @@ class BuildContext:
         self.root = root.resolve()
 
     def _inside(self, source: str) -> Path | None:
-        path = (self.root / source).resolve()
+        try:
+            path = (self.root / source).resolve()
+        except (RuntimeError, OSError):  # a loop of links names nothing the build could send
+            return None
         return path if path == self.root or path.is_relative_to(self.root) else None
 
     def matches(self, source: str) -> bool:

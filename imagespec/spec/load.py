@@ -81,10 +81,17 @@ def _with_parents(document: Document, folder: Path, config: Config, path: Path |
 
 def check_context(loaded: LoadedSpec) -> None:
     """`context:` names an existing folder: the files a build sends, and where lint looks."""
-    if loaded.path is None or files.is_dir(loaded.context):
+    if loaded.path is None:
         return
-    shown = display(loaded.context, resolved=True)
-    problem = "is a file, not a folder" if files.exists(loaded.context) else "does not exist"
+    try:
+        context = loaded.context
+    except files.LinkLoop as exc:
+        raise SpecError(f"context: {exc.message}", location=loaded.document.location(("context",)),
+                        hint=exc.hint) from None
+    if files.is_dir(context):
+        return
+    shown = display(context, resolved=True)
+    problem = "is a file, not a folder" if files.exists(context) else "does not exist"
     raise SpecError(f"context: {shown} {problem}",
                     location=loaded.document.location(("context",)),
                     hint="name the folder the build reads, relative to the spec (default: `.`)")

@@ -32,11 +32,14 @@ def check_confined(loaded: LoadedSpec, outputs: Iterable[Path]) -> None:
         return
     root = repository_root(loaded.folder)
     for path in outputs:
-        real = files.resolve(path.parent) / path.name  # a linked folder may lead out; the name is replaced
-        if real.is_relative_to(root):
-            continue
         key = "dockerfile" if os.path.normpath(path.parent) == os.path.normpath(loaded.dockerfile_path.parent) \
             else "context"
+        try:
+            real = files.resolve(path.parent) / path.name  # a linked folder may lead out; the name is replaced
+        except files.LinkLoop as exc:
+            raise SpecError(f"{key}: {exc.message}", location=loaded.document.location((key,)), hint=exc.hint) from None
+        if real.is_relative_to(root):
+            continue
         # relative to the working directory: the message reads the same on every machine
         raise SpecError(f"{key}: generate would write {os.path.relpath(real)}, outside the spec's repository",
                         location=loaded.document.location((key,)),

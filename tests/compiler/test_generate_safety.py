@@ -206,3 +206,21 @@ def test_stdout_gets_exactly_the_bytes_of_the_file(tmp_path: Path, capsys) -> No
     done = subprocess.run([*command, "generate", "-o", "-", str(spec)], capture_output=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout == written
+
+
+# --- a loop of symbolic links ------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["context", "dockerfile"])
+def test_a_loop_of_links_is_exit_2_at_its_key(key: str, tmp_path: Path, capsys) -> None:
+    value = "loop" if key == "context" else "loop/Dockerfile"
+    spec = _repository(tmp_path / "repo", SPEC.replace("final:", f"{key}: {value}\nfinal:"))
+    (spec.parent / "loop").symlink_to("loop")
+    code, _, err = run(capsys, str(spec))
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[0] == f"{spec}:2:1: {key}: {spec.parent / 'loop'}: its symbolic links lead in a circle"
+
+
+def test_a_spec_that_is_a_loop_of_links_is_exit_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "loop.yaml").symlink_to("loop.yaml")
+    code, _, err = run(capsys, str(tmp_path / "loop.yaml"))
+    assert code == 2 and "its symbolic links lead in a circle" in err

@@ -279,3 +279,10 @@ def test_lint_cli_reads_the_spec_context(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["lint", str(tmp_path / "imagespec.yaml")]) == 1
     out = capsys.readouterr().out
     assert "error: IS010 (BP4): 'cmd/' is not in the build context" in out
+
+
+def test_lint_survives_a_loop_of_links_in_the_context(tmp_path: Path) -> None:
+    (tmp_path / "main.go").symlink_to("main.go")
+    found = on_disk(tmp_path, GO, {"go.mod": "module app\n", "cmd/x.go": ""})
+    assert [f.message for f in found if f.rule == "IS010"] == [
+        f"'main.go' is not in the build context ({tmp_path.name}/)"]
