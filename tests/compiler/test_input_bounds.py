@@ -183,3 +183,17 @@ def test_what_stays_inside_the_bounds_loads(parser: str) -> None:
     script = "make " * 400
     reused = parse_yaml(f"a: &s '{script}'\n" + "".join(f"k{i}: {{run: *s}}\n" for i in range(20)), "f.yaml")
     assert reused.data["k19"]["run"] == script
+
+
+def test_a_long_extends_chain_is_not_called_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from imagespec.cli import main
+    from imagespec.spec.extends import MAX_DEPTH as MAX_CHAIN
+
+    (tmp_path / "app.yaml").write_text("extends: ./t0.yaml\nname: app\n", encoding="utf-8")
+    for i in range(MAX_CHAIN + 4):
+        (tmp_path / f"t{i}.yaml").write_text(f"extends: ./t{i + 1}.yaml\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--no-cache", "app.yaml"]) == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == f"t{MAX_CHAIN - 1}.yaml:1:1: `extends` goes more than {MAX_CHAIN} templates deep (from app.yaml)"
