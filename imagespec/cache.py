@@ -7,8 +7,8 @@ small machine; a spec whose inputs did not change is answered from here instead.
 An entry is kept per spec path and invocation (working directory, --config, -o target,
 IMAGESPEC_CONFIG). It holds what the compile produced and every look the compiler took
 at the disk (imagespec.spec.files notes them: the bytes of each file read, and whether
-each probed path existed). A lookup is a hit only when imagespec's code and templates and
-the libraries it compiles with are the same as when the entry was written and every
+each probed path existed). A lookup is a hit only when imagespec's code and templates (by
+content) and the libraries it compiles with are the same as when the entry was written and every
 look, taken again, sees the same thing. Compiles that fail are never stored: errors are
 always reported by the compiler itself.
 
@@ -32,7 +32,7 @@ from typing import NamedTuple
 from imagespec.spec.files import Note, observe, templates_dir
 
 # Bumped when an entry's layout or meaning changes.
-FORMAT = 1
+FORMAT = 2
 DIR_VAR, OFF_VAR = "IMAGESPEC_CACHE_DIR", "IMAGESPEC_NO_CACHE"
 # what the compiler's output depends on besides imagespec itself
 LIBRARIES = ("pydantic", "pydantic_core", "yaml", "jinja2", "markupsafe")
@@ -46,6 +46,14 @@ class Result(NamedTuple):
     dockerignore_path: Path
     dockerfile: str
     dockerignore: str
+    # (file, line, col) of the spec's `dockerfile:` (its first line when unset): where a
+    # clash between two specs' outputs is reported
+    origin: tuple[str, int, int]
+
+    def outputs(self, dockerfile_to: Path | None = None) -> dict[Path, str]:
+        """Every file `generate` writes for this spec, and its text (the Dockerfile at
+        `dockerfile_to`, -o's path, when given)."""
+        return {dockerfile_to or self.dockerfile_path: self.dockerfile, self.dockerignore_path: self.dockerignore}
 
 
 def cache_dir() -> Path | None:
@@ -59,19 +67,32 @@ def cache_dir() -> Path | None:
 
 @cache  # the installation does not change while the process runs
 def code_fingerprint() -> str:
-    """imagespec's files and the libraries' entry files, by name, size and mtime: an edit,
-    an upgrade or a reinstall changes it."""
+    """imagespec's code, templates, presets and built-in catalog by content, the
+    libraries' entry files by size and mtime: an edit, an upgrade or a reinstall changes it.
+    By content because an edit can keep a file's size and mtime (a checkout, a copy with
+    preserved times, a same-length fix within the clock's resolution); reading the ~100
+    files (~450 KB) costs a few ms of a ~140 ms cached start (BENCHMARKS.md)."""
     digest = hashlib.sha256(f"{FORMAT} {sys.version} {sys.executable}".encode())
     for root in (Path(__file__).parent, templates_dir()):
         for folder, dirs, names in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(names):
                 if not name.endswith((".pyc", ".pyo")):
-                    _add_stat(digest, os.path.join(folder, name))
-    for library in LIBRARIES:
+                    _add_content(digest, os.path.join(folder, name))
+    for library in LIBRARIES:  # a pip upgrade or reinstall rewrites these: their stat is enough
         spec = importlib.machinery.PathFinder.find_spec(library)  # finds, without importing
         _add_stat(digest, spec.origin if spec and spec.origin else library)
     return digest.hexdigest()
+
+
+def _add_content(digest, path: str) -> None:
+    try:
+        with open(path, "rb") as handle:
+            body = handle.read()
+        digest.update(f"{path}\0{len(body)}\n".encode())
+        digest.update(body)
+    except OSError:
+        digest.update(f"{path}\0missing\n".encode())
 
 
 def _add_stat(digest, path: str) -> None:
@@ -104,7 +125,7 @@ def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result |
             return None
         r = entry["result"]
         return Result(r["spec_file"], Path(r["dockerfile_path"]), Path(r["dockerignore_path"]),
-                      r["dockerfile"], r["dockerignore"])
+                      r["dockerfile"], r["dockerignore"], tuple(r["origin"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -6,6 +6,7 @@ function of its arguments; errors become one message and an exit code
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,14 +64,48 @@ def _generated(specs: tuple[Path, ...], config_path: Path | None, written_to: Pa
         found = cache.lookup(path, config_path, written_to) if use_cache else None
         if found is None:
             with recording() as notes:  # the output paths' looks too: they are part of the result
-                compiled = _compile_one(path, config_path, written_to)[0]
-                loaded = compiled.loaded
-                found = cache.Result(loaded.document.file, loaded.dockerfile_path, loaded.dockerignore_path,
-                                     compiled.dockerfile, compiled.dockerignore)
+                found = _result(_compile_one(path, config_path, written_to)[0], written_to)
             if use_cache:
                 cache.store(path, config_path, written_to, notes, found)
         results.append(found)
+    _refuse_clashes(results)
     return results
+
+
+def _result(compiled, written_to: Path | None) -> cache.Result:
+    """What generate would write for one spec, once it is known to stay in the spec's
+    repository (-o's FILE is the user's own choice: not confined)."""
+    from imagespec.spec.repository import check_confined
+
+    loaded = compiled.loaded
+    origin = loaded.document.location(("dockerfile",))
+    found = cache.Result(loaded.document.file, loaded.dockerfile_path, loaded.dockerignore_path,
+                         compiled.dockerfile, compiled.dockerignore, (origin.file, origin.line, origin.col))
+    check_confined(loaded, [path for path in found.outputs(written_to) if path != written_to])
+    return found
+
+
+def _refuse_clashes(results: list[cache.Result]) -> None:
+    """Two specs of one run may not write the same file: the second would silently win."""
+    from imagespec.errors import Location
+
+    writers: dict[str, cache.Result] = {}
+    for result in results:
+        for path in result.outputs():
+            first = writers.setdefault(os.path.normpath(path), result)
+            if first.spec_file != result.spec_file:  # the same spec named twice is no clash
+                raise SpecError(f"{result.spec_file} and {first.spec_file} both write {path}",
+                                location=Location(*result.origin),
+                                hint="give each spec its own `dockerfile:` (and `context:`), or generate them "
+                                     "in separate runs")
+
+
+def _print_exactly(text: str) -> None:
+    """The text's UTF-8 bytes on stdout, as the file would hold them: click.echo would
+    strip terminal escapes when stdout is a pipe (and keep them on a terminal)."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,13 +119,15 @@ def cli() -> None:
 @click.option("-o", "--output", type=str, default=None,
               help="Dockerfile path, or - for stdout (one spec only). Default: the spec's `dockerfile`.")
 @click.option("--effective", is_flag=True, help="Print the spec with its `extends` chain merged in (YAML).")
+@click.option("--force", is_flag=True, help="Replace files that imagespec did not generate (no generated header).")
 @CONFIG
 @NO_CACHE
-def generate(specs: tuple[Path, ...], output: str | None, effective: bool, config_path: Path | None,
+def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force: bool, config_path: Path | None,
              no_cache: bool) -> None:
-    """Write each SPEC's Dockerfile and .dockerignore.
+    """Write each SPEC's Dockerfile and its ignore file.
 
-    Atomically and all or nothing: on any error no file is written."""
+    Atomically and all or nothing: on any error no file is written. A file that
+    imagespec did not generate is replaced only with --force."""
     written_to = Path(output) if output not in (None, "-") else None
     if effective:
         for c in _compile_all(specs, config_path, written_to):
@@ -104,19 +141,37 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, confi
     if output is not None and len(compiled) > 1:
         raise SpecError("-o/--output takes one spec", hint="drop -o to write each spec's own `dockerfile`")
     if output == "-":
-        click.echo(compiled[0].dockerfile, nl=False)
+        _print_exactly(compiled[0].dockerfile)
         return
     # imported here, past `-o -`, which writes nothing: keeps `imagespec generate` start-up fast
     from imagespec.output import write_atomically
 
     files: dict[Path, str] = {}
+    owners: dict[Path, str] = {}
     for c in compiled:
-        files[Path(output) if output else c.dockerfile_path] = c.dockerfile
-        files[c.dockerignore_path] = c.dockerignore
+        outputs = c.outputs(written_to)
+        files |= outputs
+        owners |= dict.fromkeys(outputs, c.spec_file)
+    if not force:
+        _refuse_hand_written(owners, written_to)
     changed = write_atomically(files)
     for path in files:
         state = "wrote" if path in changed else "unchanged"
         click.echo(f"{state} {path}", err=True)
+
+
+def _refuse_hand_written(owners: dict[Path, str], written_to: Path | None) -> None:
+    """A Dockerfile or ignore file someone wrote by hand is theirs: replacing it unasked
+    loses their work (trying imagespec on an existing project). `owners`: each file to
+    write -> the spec it is for. Checked for every file before any is written."""
+    from imagespec.errors import Location
+    from imagespec.output import written_by_hand
+
+    for path, spec in owners.items():
+        if written_by_hand(path):
+            elsewhere = "give -o another path" if path == written_to else f"set `dockerfile:` in {spec} to another path"
+            raise CheckFailed("not generated by imagespec (no generated header): generate would replace it",
+                              location=Location(str(path)), hint=f"pass --force to replace it, or {elsewhere}")
 
 
 @cli.command()
@@ -134,7 +189,7 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
     stale = []
     compiled = _generated(specs, config_path, None, use_cache=not no_cache)
     for c in compiled:
-        for path, expected in ((c.dockerfile_path, c.dockerfile), (c.dockerignore_path, c.dockerignore)):
+        for path, expected in c.outputs().items():
             actual = read_current(path)
             if actual != expected:
                 import difflib
@@ -199,8 +254,10 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
     """Report findings with locations; exit 1 on errors only."""
     from imagespec.lint import lint as lint_spec
+    from imagespec.spec.build_context import BuildContext
 
-    findings = [f for c in _compile_all(specs, config_path) for f in lint_spec(c)]
+    findings = [f for c in _compile_all(specs, config_path)
+                for f in lint_spec(c, BuildContext(c.loaded.context) if c.loaded.path else None)]
     if fmt == "json":
         click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
@@ -456,7 +513,7 @@ def base_dockerfile(base: Path, config_path: Path | None) -> None:
     from imagespec.bases import dockerfile_of
     from imagespec.spec.config import load_config
 
-    click.echo(dockerfile_of(base, load_config(config_path, start=base.parent)), nl=False)
+    _print_exactly(dockerfile_of(base, load_config(config_path, start=base.parent)))
 
 
 @base_group.command("sbom")

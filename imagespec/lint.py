@@ -1,7 +1,9 @@
 """Findings on a spec, beyond what makes it invalid: each with a level, a rule id,
 the practice it protects and a location. Only `error` fails `imagespec lint`.
 
-Pure: works on a Compiled result. May import errors, spec, plan, compiler.
+Pure: works on a Compiled result, and on the build context through the questions
+spec.build_context answers (given by the caller; without it the rules that need the
+files, IS010 and IS011, stay silent). May import errors, spec, plan, compiler.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from imagespec.compiler import Compiled
 from imagespec.errors import Location
 from imagespec.plan import model as p
+from imagespec.spec.build_context import BuildContext
 
 LEVELS = ("error", "warning", "info")
 _SECRETISH = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)", re.I)
@@ -19,6 +22,21 @@ _SECRETISH = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CR
 _TOOLS = {"curl", "wget", "netcat", "netcat-openbsd", "netcat-traditional", "ncat", "nmap", "socat", "sudo",
           "gcc", "g++", "make", "git", "ssh", "openssh-client", "openssh-server", "vim", "nano", "telnet",
           "strace", "gdb", "build-essential"}
+# secrets recognised by their value, whatever the key is called (BP15): what each is, and
+# its pattern. Tokens by their issuers' documented prefixes; `\b` keeps them whole words.
+_SECRET_VALUES = (
+    ("an AWS access key ID", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    ("a private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
+    # scheme://user:password@host; a password that is a variable reference (`${DB_PASSWORD}`) is no secret
+    ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:(?![$%{])[^\s/@]+@[^\s/@]")),
+)
+# shells, and env (which finds the interpreter): none is in a scratch or distroless final
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox", "env"})
+_GLOB = frozenset("*?[")
+PRIVILEGED_PORTS = 1024  # below it, binding needs root or CAP_NET_BIND_SERVICE (Kubernetes, Podman)
 
 
 @dataclass(frozen=True, order=True)
@@ -41,7 +59,8 @@ def _tag_of(ref: str) -> str | None:
     return last.split(":", 1)[1] if ":" in last else None
 
 
-def lint(compiled: Compiled) -> list[Finding]:
+def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Finding]:
+    """`context`: the spec's build context, for the rules that look at its files."""
     spec, doc, plan = compiled.loaded.spec, compiled.loaded.document, compiled.plan
     found: list[Finding] = []
 
@@ -88,7 +107,99 @@ def lint(compiled: Compiled) -> list[Finding]:
     if spec.final.healthcheck is None and spec.final.ports:
         add(("final", "ports"), "info", "IS009", "a server without a healthcheck", "BP1",
             "add `healthcheck: {cmd: [...]}` so the orchestrator can tell a hung app from a live one")
+    for index, port in enumerate(spec.final.ports):
+        number = int(port.split("/", 1)[0])
+        if number < PRIVILEGED_PORTS and plan.runtime.uid != 0:
+            add(("final", "ports", index), "warning", "IS012",
+                f"port {number} is privileged: user {plan.runtime.uid} may not bind it", "BP8",
+                f"listen on a port from {PRIVILEGED_PORTS} up (e.g. 8080) and publish it as {number}; Docker "
+                "allows it since 20.10, Kubernetes and Podman without root do not")
+    for path, what in _secret_values(spec):
+        add(path, "error", "IS013", f"this value holds {what}: it is written into the image", "BP15",
+            "pass secrets at run time, or at build time as a BuildKit secret (`secrets:`); rotate this one")
+    if context is not None:
+        _lint_context(spec, plan, context, add)
     return sorted(found)
+
+
+def _secret_values(spec) -> list[tuple[tuple, str]]:
+    """(path, what) of each env value, build-arg default and label that holds a secret."""
+    values: list[tuple[tuple, str | None]] = []
+    for name, stage in spec.stages.items():
+        values += [(("stages", name, "env", k), v) for k, v in stage.env.items()]
+        values += [(("stages", name, "args", k), v) for k, v in stage.args.items()]
+    values += [(("final", "env", k), v) for k, v in spec.final.env.items()]
+    values += [(("final", "labels", k), v) for k, v in spec.final.labels.items()]
+    found = []
+    for path, value in values:
+        what = next((what for what, pattern in _SECRET_VALUES if value and pattern.search(value)), None)
+        if what:
+            found.append((path, what))
+    return found
+
+
+def _lint_context(spec, plan: p.Plan, context: BuildContext, add) -> None:
+    """IS010 (a COPY source missing from the context) and IS011 (a shell script as the
+    entrypoint of a shell-less final)."""
+    sources = _context_sources(spec)
+    present = {path[:-1] for path, source in sources if context.matches(source)}
+    for path, source in sources:
+        # a pattern may match nothing when another source of its COPY does (`go.sum*`: optional)
+        optional = not _GLOB.isdisjoint(source) and path[:-1] in present
+        if not optional and not context.matches(source):
+            add(path, "error", "IS010", f"'{source}' is not in the build context ({context.root.name}/)", "BP4",
+                "the build fails at this COPY: fix the path, or set `context:` to the folder that holds it")
+    if plan.final.base.has_shell:
+        return
+    argv = spec.final.entrypoint_argv or spec.final.cmd_argv or ()
+    key = "entrypoint" if spec.final.entrypoint is not None else "cmd"
+    script = _context_file_at(spec, context, argv[0]) if argv else None
+    line = context.first_line(script) if script else None
+    interpreter = _interpreter(line) if line else None
+    if interpreter in _SHELLS:
+        add(("final", key), "error", "IS011", f"{argv[0]} is a script for {interpreter} (`#!`), but the final "
+            "image has no shell: it cannot start", "BP2",
+            "make the entrypoint the program itself (exec form), or build on a final with a shell")
+
+
+def _context_sources(spec) -> list[tuple[tuple, str]]:
+    """(path, source) of every file the spec copies from the build context."""
+    sources: list[tuple[tuple, str]] = []
+    for name, stage in spec.stages.items():
+        if stage.dependencies:
+            sources += [(("stages", name, "dependencies", "copy", i), s) for i, s in enumerate(stage.dependencies.copy_)]
+        for i, item in enumerate(stage.copy_):
+            sources.append((("stages", name, "copy", i), item if isinstance(item, str) else item.src))
+    sources += [(("final", "copy", i), a.src) for i, a in enumerate(spec.final.copy_) if a.from_ is None]
+    return sources
+
+
+def _context_file_at(spec, context: BuildContext, program: str) -> str | None:
+    """The context file that lands at `program` in the final image, by COPY's rules: a file
+    copied to a path ending in `/` keeps its name; a folder's contents land under dest."""
+    for artifact in spec.final.copy_:
+        if artifact.from_ is not None:
+            continue
+        src, dest = artifact.src.rstrip("/") or ".", artifact.dest
+        if context.is_file(src):
+            target = dest + src.rsplit("/", 1)[-1] if dest.endswith("/") else dest
+            if target == program:
+                return src
+        elif context.is_dir(src) and program.startswith(dest.rstrip("/") + "/"):
+            inside = f"{src}/{program[len(dest.rstrip('/')) + 1:]}"
+            if context.is_file(inside):
+                return inside
+    return None
+
+
+def _interpreter(line: str) -> str | None:
+    """The program a `#!` line runs, by name (for `#!/usr/bin/env X` that is env, which a
+    shell-less final lacks as well)."""
+    if not line.startswith("#!"):
+        return None
+    words = line[2:].split()
+    # printable only: the name is quoted in the finding, and the file is anyone's
+    return "".join(c for c in words[0].rsplit("/", 1)[-1] if c.isprintable()) if words else None
 
 
 def _reachable(plan: p.Plan) -> set[str]:

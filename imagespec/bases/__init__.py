@@ -21,7 +21,7 @@ from imagespec.bases.context import BaseOptions, Run, find_image, remove_image
 from imagespec.bases.order import build_order
 from imagespec.errors import SpecError
 from imagespec.spec.base_load import LoadedBase, load_base
-from imagespec.spec.catalog import entries_from
+from imagespec.spec.catalog import catalog_file_entries
 from imagespec.spec.config import Config
 from imagespec.spec.loader import read_yaml
 from imagespec.spec.model import Image
@@ -131,7 +131,7 @@ def _existing(path: Path) -> dict[str, Image]:
     """Entries of a catalog written before: building some bases keeps the others."""
     if not path.is_file():
         return {}
-    return {name: entry.image for name, entry in entries_from(read_yaml(path)).items()}
+    return {name: entry.image for name, entry in catalog_file_entries(read_yaml(path)).items()}
 
 
 __all__ = ["BaseOptions", "BuiltBase", "build_bases", "dockerfile_of", "load_bases"]

@@ -66,6 +66,20 @@ def entries_from(document: Document, path: tuple[str, ...] = ("images",)) -> dic
     return entries
 
 
+def catalog_file_entries(document: Document) -> dict[str, Entry]:
+    """The entries of a catalog file (the configuration's `catalog:`, as `imagespec base
+    build` writes it): a mapping whose one key is `images`. Anything else is refused, not
+    skipped: a catalog read as empty silently sends every image back to the built-in one."""
+    hint = "a catalog file holds `images:` (name -> {image, family}), as `imagespec base build --catalog` writes it"
+    if not isinstance(document.data, dict):
+        raise SpecError("a catalog file must be a mapping", location=document.location(()), hint=hint)
+    unknown = sorted(set(document.data) - {"images"})
+    if unknown:
+        raise SpecError(f"unknown key '{unknown[0]}' in a catalog file", location=document.location((unknown[0],)),
+                        hint=hint)
+    return entries_from(document)
+
+
 _BUILTIN: Catalog | None = None
 
 

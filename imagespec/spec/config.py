@@ -14,11 +14,13 @@ from pathlib import Path
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.files import CONFIG_NAME
-from imagespec.spec.catalog import Catalog, builtin_catalog, entries_from
+from imagespec.spec.catalog import Catalog, builtin_catalog, catalog_file_entries, entries_from
 from imagespec.spec.loader import Document, read_yaml
 
 ENV_VAR = "IMAGESPEC_CONFIG"
 _KEYS = {"images", "catalog", "build", "bases", "templates", "policies"}
+# what imagespec.pipeline reads of `build:`
+_BUILD_KEYS = {"network", "ca_bundle", "secrets", "builder", "extra_args"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,13 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
     build = document.data.get("build") or {}
     if not isinstance(build, dict):
         raise SpecError("`build` must be a mapping", location=document.location(("build",)))
+    unknown = sorted(set(build) - _BUILD_KEYS)
+    if unknown:  # a misspelt option would be silently ignored
+        raise SpecError(f"unknown key '{unknown[0]}' in `build`", location=document.location(("build", unknown[0])),
+                        hint=f"allowed: {', '.join(sorted(_BUILD_KEYS))}")
+    if not isinstance(document.data.get("policies") or {}, dict):
+        raise SpecError("`policies` must be a mapping", location=document.location(("policies",)),
+                        hint="the same keys as a spec's `policies:`")
     folders = document.data.get("templates") or []
     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
         raise SpecError("`templates` lists folders of templates", location=document.location(("templates",)))
@@ -80,7 +89,7 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
         raise SpecError("`bases` takes `mirror: URL`", location=document.location(("bases",)))
     catalog = builtin_catalog()
     for written in _catalog_files(document, path, required=catalogs_required):
-        catalog = catalog.merged(entries_from(read_yaml(written, display=str(written))))
+        catalog = catalog.merged(catalog_file_entries(read_yaml(written, display=str(written))))
     # the file's own `images` win over the catalogs it names: one line repoints an image
     catalog = catalog.merged(entries_from(document))
     return Config(catalog, path, dict(build), templates, document, dict(bases))

@@ -191,10 +191,13 @@ def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Docum
         if not isinstance(target, str):
             raise SpecError("`extends` takes one template name or spec path", location=where)
         parent = reader(resolver(target, current))
-        if parent.file in seen or len(chain) > MAX_DEPTH:
+        if parent.file in seen:
             cycle = " -> ".join([*seen, parent.file])
             raise SpecError(f"`extends` forms a cycle: {cycle}", location=where,
                             hint="a spec may not extend itself, directly or through others")
+        if len(chain) > MAX_DEPTH:
+            raise SpecError(f"`extends` goes more than {MAX_DEPTH} templates deep (from {seen[0]})", location=where,
+                            hint="merge some of the templates: a chain is a few templates long")
         if not isinstance(parent.data, dict):
             raise SpecError("an extended spec must be a mapping", location=parent.location(()))
         seen.append(parent.file)

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+from imagespec.errors import Location, SpecError
+
 # (kind, path, what was seen); None while nobody records (a long-lived process pays one
 # comparison per look)
 Note = tuple[str, str, object]
@@ -47,7 +49,10 @@ def observe(kind: str, path: str) -> object:
     if kind == "exists":
         return os.path.exists(path)
     if kind == "resolve":
-        return str(Path(path).resolve())
+        try:
+            return str(Path(path).resolve())
+        except (RuntimeError, OSError):  # a loop of links now: not what was noted
+            return MISSING
     if kind == "list":
         try:
             return sorted(os.listdir(path))
@@ -72,8 +77,14 @@ def recording() -> Iterator[list[Note]]:
         _notes = outer
 
 
-def read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
+def read_bytes(path: Path, *, limit: int | None = None) -> bytes:
+    """The file's bytes; with `limit`, at most limit + 1 of them (more than `limit` is the
+    caller's error to report: a huge file is not read whole to say so)."""
+    if limit is None:
+        raw = path.read_bytes()
+    else:
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
     if _notes is not None:
         _note("read", path, hashlib.sha256(raw).hexdigest())
     return raw
@@ -98,9 +109,18 @@ def exists(path: str | Path) -> bool:
     return seen
 
 
+class LinkLoop(SpecError):
+    """A path whose symbolic links lead in a circle; callers that know the spec key which
+    named it report it there."""
+
+
 def resolve(path: Path) -> Path:
     """Path.resolve(), which follows symbolic links: a re-pointed link changes what it names."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):  # a loop of links: RuntimeError before Python 3.13, OSError after
+        raise LinkLoop(f"{path}: its symbolic links lead in a circle", location=Location(str(path)),
+                       hint="point the link at a real file or folder") from None
     _note("resolve", path, str(resolved))
     return resolved
 

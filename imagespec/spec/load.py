@@ -95,12 +95,32 @@ def _with_parents(document: Document, folder: Path, config: Config, path: Path |
     return resolve(document, resolver, read)
 
 
+def check_context(loaded: LoadedSpec) -> None:
+    """`context:` names an existing folder: the files a build sends, and where lint looks."""
+    if loaded.path is None:
+        return
+    try:
+        context = loaded.context
+    except files.LinkLoop as exc:
+        raise SpecError(f"context: {exc.message}", location=loaded.document.location(("context",)),
+                        hint=exc.hint) from None
+    if files.is_dir(context):
+        return
+    shown = display(context, resolved=True)
+    problem = "is a file, not a folder" if files.exists(context) else "does not exist"
+    raise SpecError(f"context: {shown} {problem}",
+                    location=loaded.document.location(("context",)),
+                    hint="name the folder the build reads, relative to the spec (default: `.`)")
+
+
 def load_spec(path: Path, config: Config | None = None) -> LoadedSpec:
     """Read, merge (`extends`) and validate a spec; `config` defaults to the one found
     from the spec's folder."""
     config = config if config is not None else load_config(start=path.parent)
     document = _with_parents(read_yaml(path, display=display(path)), path.parent, config, path)
-    return LoadedSpec(validate(document), document, path)
+    loaded = LoadedSpec(validate(document), document, path)
+    check_context(loaded)
+    return loaded
 
 
 def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None,

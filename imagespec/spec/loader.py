@@ -23,6 +23,21 @@ from imagespec.spec import files
 DataPath = tuple[str | int, ...]
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
+
+# Bounds on what one file may make the loader do. A spec, a configuration or a catalog
+# is a few KB nested a few levels deep; without bounds a small file of nested aliases
+# ("billion laughs") expands to gigabytes, a self-containing anchor (`a: &a [*a]`) or a
+# few thousand levels of nesting end in a RecursionError. The pure parser, which words
+# every error, reads ~50-100 KB a second on a small machine: at MAX_BYTES an invalid
+# file is still reported in about two seconds.
+MAX_BYTES = 128 * 1024
+MAX_DEPTH = 64  # nested mappings and lists
+MAX_ALIASED = 10_000  # values produced by expanding aliases, over the whole file
+# characters of long scalars produced again by aliases: a 100 KB anchor aliased a few
+# thousand times would make a Dockerfile of hundreds of MB. Short scalars are not
+# counted (cheap: no look-up per scalar), and cannot amplify much: the aliases take room.
+MAX_ALIASED_TEXT = 256 * 1024
+_LONG = 64
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -46,6 +61,64 @@ class Document:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Exceeded(Exception):
+    """A bound above was crossed at `mark`; parse_yaml makes it a SpecError."""
+
+    def __init__(self, message: str, mark: yaml.Mark, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.mark, self.hint = message, mark, hint
+
+
+def _too_deep(mark: yaml.Mark) -> _Exceeded:
+    return _Exceeded(f"nesting deeper than {MAX_DEPTH} levels", mark,
+                     "a spec nests a few levels; flatten this value")
+
+
+class _Expansion:
+    """What _build has expanded so far: the collection nodes built (an alias makes the
+    composer hand the same node again), those being built (met again inside itself: a
+    recursive anchor), how many values aliases produced, and how much long text they
+    repeated."""
+
+    __slots__ = ("built", "open", "aliased", "texts", "text")
+
+    def __init__(self) -> None:
+        self.built: set[int] = set()
+        self.open: set[int] = set()
+        self.aliased = 0
+        self.texts: set[int] = set()  # long scalars met (an alias hands the same node again)
+        self.text = 0
+
+    def long(self, node: yaml.ScalarNode) -> None:
+        """A scalar longer than _LONG: the second time it is met, an alias repeats its text."""
+        key = id(node)
+        if key not in self.texts:
+            self.texts.add(key)
+            return
+        self.text += len(node.value)
+        if self.text > MAX_ALIASED_TEXT:
+            raise _Exceeded(f"aliases repeat more than {MAX_ALIASED_TEXT // 1024} KiB of text", node.start_mark,
+                            "write the value where it is needed, or use `extends:` to reuse another spec")
+
+    def enter(self, node: yaml.Node, depth: int) -> None:
+        key = id(node)
+        if key in self.open:
+            raise _Exceeded("this anchor's value contains an alias of itself (a recursive alias)", node.start_mark,
+                            "an alias may only refer to a value that does not contain it")
+        if depth > MAX_DEPTH:
+            raise _too_deep(node.start_mark)
+        if key in self.built:  # a second visit: an alias expands it again
+            self.aliased += len(node.value)
+            if self.aliased > MAX_ALIASED:
+                raise _Exceeded(f"aliases expand to more than {MAX_ALIASED} values", node.start_mark,
+                                "write the values out, or use `extends:` to reuse another spec")
+        self.built.add(key)
+        self.open.add(key)
+
+    def leave(self, node: yaml.Node) -> None:
+        self.open.discard(id(node))
 
 
 def _mark(file: str, node: yaml.Node) -> Location:
@@ -90,19 +163,34 @@ def _scalar(node: yaml.ScalarNode, file: str) -> Any:
     return value
 
 
-def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location]) -> Any:
+def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location],
+           expansion: _Expansion) -> Any:
     """The data of `node`, recording where everything under it was written; the caller
     records `node`'s own location (a mapping value's is its key's). Scalars are typed
     here, not in a call of _build each: most nodes are scalars."""
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file)
+    expansion.enter(node, len(path))
+    try:
+        return _build_collection(node, path, file, locations, expansion)
+    finally:
+        expansion.leave(node)
+
+
+def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location],
+                      expansion: _Expansion) -> Any:
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
             here = (*path, i)
             mark = item.start_mark
             locations[here] = Location(file, mark.line + 1, mark.column + 1)
-            items.append(_scalar(item, file) if type(item) is yaml.ScalarNode else _build(item, here, file, locations))
+            if type(item) is yaml.ScalarNode:
+                if len(item.value) > _LONG:
+                    expansion.long(item)
+                items.append(_scalar(item, file))
+            else:
+                items.append(_build(item, here, file, locations, expansion))
         return items
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -110,6 +198,8 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node))
             key = key_node.value
+            if len(key) > _LONG:
+                expansion.long(key_node)
             if not key.isascii() or "\x00" in key:  # rare: _text checks and repairs it
                 key = _text(key_node, file)
             if key == "<<":
@@ -129,8 +219,12 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
             # the key's own position is more useful than the value's for "unknown key"
             mark = key_node.start_mark
             locations[here] = Location(file, mark.line + 1, mark.column + 1)
-            result[key] = (_scalar(value_node, file) if type(value_node) is yaml.ScalarNode
-                           else _build(value_node, here, file, locations))
+            if type(value_node) is yaml.ScalarNode:
+                if len(value_node.value) > _LONG:
+                    expansion.long(value_node)
+                result[key] = _scalar(value_node, file)
+            else:
+                result[key] = _build(value_node, here, file, locations, expansion)
         return result
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
 
@@ -166,19 +260,48 @@ if _CParser is not None:
     _FAST = _FastComposer
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """The pure composer recurses once per level: it stops at MAX_DEPTH (where _build
+    would) instead of at Python's recursion limit. (libyaml's stops at 1000 levels,
+    whereupon this one reads the document again.)"""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        if self._depth > MAX_DEPTH:  # the root is at depth 0, as in _build
+            raise _too_deep(self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _compose(text: str) -> yaml.Node | None:
     if _FAST is not None:
         try:
             return yaml.compose(text, Loader=_FAST)
         except yaml.YAMLError:
             pass
-    return yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.compose(text, Loader=_BoundedLoader)
 
 
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document; every failure is a SpecError with a location."""
+    if len(text) > MAX_BYTES:  # characters, at most as many as bytes: the same bound for text given as text
+        _refuse_size(text[:MAX_BYTES], file)
     try:
         node = _compose(text)
+        if node is None:
+            raise SpecError("the file is empty", location=Location(file, 1, 1),
+                            hint="a spec needs at least `name:` and `final:`")
+        locations: dict[DataPath, Location] = {(): _mark(file, node)}
+        data = _build(node, (), file, locations, _Expansion())
+    except _Exceeded as exc:
+        raise SpecError(exc.message, location=Location(file, exc.mark.line + 1, exc.mark.column + 1),
+                        hint=exc.hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -193,12 +316,14 @@ def parse_yaml(text: str, file: str) -> Document:
     except yaml.YAMLError as exc:
         # one line: the CLI prints exactly one error line
         raise SpecError(f"malformed YAML: {' '.join(str(exc).split())}", location=Location(file, 1, 1)) from None
-    if node is None:
-        raise SpecError("the file is empty", location=Location(file, 1, 1),
-                        hint="a spec needs at least `name:` and `final:`")
-    locations: dict[DataPath, Location] = {(): _mark(file, node)}
-    data = _build(node, (), file, locations)
     return Document(data=data, file=file, locations=locations)
+
+
+def _refuse_size(head: str, file: str) -> None:
+    """Too long a file, located where it passes the limit."""
+    lines = re.split(r"\r\n|[\n\r\x85\u2028\u2029]", head)
+    raise SpecError(f"the file is longer than {MAX_BYTES // 1024} KiB", location=Location(file, len(lines), len(lines[-1]) + 1),
+                    hint="a spec, a configuration or a catalog is a few KB; split it (`extends:`)")
 
 
 def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -> Document:
@@ -207,11 +332,13 @@ def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -
     is shared, so the caller must not change it."""
     shown = display or str(path)
     try:
-        raw = files.read_bytes(path)
+        raw = files.read_bytes(path, limit=MAX_BYTES)
     except FileNotFoundError:
         raise SpecError(f"no such file: {path}", location=Location(shown)) from None
     except OSError as exc:
         raise SpecError(f"cannot read {path}: {exc}", location=Location(shown)) from None
+    if len(raw) > MAX_BYTES:
+        _refuse_size(raw[:MAX_BYTES].decode("utf-8", "replace"), shown)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

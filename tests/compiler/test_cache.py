@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler_helpers import EXAMPLES
+from compiler_helpers import EXAMPLES, REPO
 from imagespec import cache, cli
 from imagespec.cli import main
 
@@ -212,20 +213,66 @@ def test_a_hit_imports_neither_pydantic_nor_yaml_nor_jinja(repo: Path, cache_dir
     assert heavy & imported(runs[1]) == set()
 
 
+def _same_size_same_mtime(path: Path, old: bytes, new: bytes) -> None:
+    """Replace `old` by `new` (as long) in place, then put the mtime back: what a checkout,
+    a copy keeping times or a quick fix within the clock's resolution can leave."""
+    assert len(old) == len(new)
+    stat = path.stat()
+    body = path.read_bytes()
+    assert body.count(old) >= 1, (path, old)
+    with path.open("r+b") as handle:  # in place: the same inode
+        handle.write(body.replace(old, new, 1))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
 def test_an_edit_to_imagespec_itself_changes_the_fingerprint() -> None:
-    """Entries are valid only for the code and templates that wrote them (an mtime moved
-    forward and back stands in for an edit or a reinstall)."""
+    """Entries are valid only for the code and templates that wrote them, by content: an
+    edit that keeps the size and the mtime changes the fingerprint too."""
     original = cache.code_fingerprint()
     for path in (Path(cache.__file__), cache.templates_dir() / "dockerfile" / "Dockerfile.j2"):
-        stat = path.stat()
+        body = path.read_bytes()
         try:
-            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+            _same_size_same_mtime(path, b"# ", b"#!")
             cache.code_fingerprint.cache_clear()
             assert cache.code_fingerprint() != original, path
         finally:
+            stat = path.stat()
+            path.write_bytes(body)
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
             cache.code_fingerprint.cache_clear()
     assert cache.code_fingerprint() == original
+
+
+@pytest.mark.parametrize(("installed", "old", "new"), [
+    ("templates/dockerfile/Dockerfile.j2", b"Do not edit by hand", b"Do not edit by HAND"),
+    ("templates/catalog.yaml", b"bookworm-slim", b"forky-13-slim"),
+])
+def test_an_installation_edited_in_place_is_a_miss(installed: str, old: bytes, new: bytes, repo: Path,
+                                                  tmp_path: Path) -> None:
+    """A copy of imagespec (its code and templates) runs the app spec and caches the answer;
+    one of its files is then edited keeping size and mtime. The next run must answer what
+    --no-cache answers, not the stale Dockerfile."""
+    copy = tmp_path / "install"
+    shutil.copytree(REPO / "imagespec", copy / "imagespec", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "templates", copy / "templates")
+    env = {**os.environ, "PYTHONPATH": str(copy), "IMAGESPEC_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("IMAGESPEC_NO_CACHE", None)
+
+    def generate(*extra: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "imagespec", "generate", "-o", "-", *extra,
+                               str(repo / "app" / "imagespec.yaml")], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    before = generate()
+    assert entries(tmp_path / "cache")
+    _same_size_same_mtime(copy / installed, old, new)
+    after = generate()
+    assert after == generate("--no-cache")
+    assert after != before and new.decode() in after
 
 
 def test_two_installations_keep_their_own_entries_and_stale_ones_go(repo: Path, cache_dir: Path, capsys,

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler_helpers import compile_text
+from compiler_helpers import compile_path, compile_text
+from imagespec.cli import main
+from imagespec.spec.build_context import BuildContext
 from imagespec import lint as lint_module
 from imagespec.lint import Finding, lint
 
@@ -45,6 +47,12 @@ def test_every_rule_has_a_test() -> None:
     declared = set(re.findall(r'"(IS[0-9]{3})"', source))
     tested = {name.split("_")[1].upper() for name in globals() if re.match(r"test_is[0-9]{3}_", name)}
     assert declared == tested
+
+
+def test_readme_lists_every_rule() -> None:
+    source = Path(lint_module.__file__).read_text(encoding="utf-8")
+    readme = (Path(lint_module.__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert set(re.findall(r'"(IS[0-9]{3})"', source)) == set(re.findall(r"^\| (IS[0-9]{3}) \|", readme, re.M))
 
 
 def test_is001_floating_base_image() -> None:
@@ -135,4 +143,146 @@ def test_findings_are_sorted_and_only_errors_fail() -> None:
     found = findings(text)
     assert found == sorted(found)
     assert [f.level for f in found if f.rule == "IS002"] == ["error"]
-    assert {f.rule for f in found} == {"IS002", "IS004", "IS005", "IS009"}
+    assert {f.rule for f in found} == {"IS002", "IS004", "IS005", "IS009", "IS012"}
+
+
+# --- rules that look at the build context: real small contexts on disk ------------------
+
+def on_disk(tmp_path: Path, text: str, files: dict[str, str]) -> list[Finding]:
+    """Lint `text` as tmp_path/imagespec.yaml with `files` in its context (the same folder)."""
+    for name, body in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    (tmp_path / "imagespec.yaml").write_text(text, encoding="utf-8")
+    compiled = compile_path(tmp_path / "imagespec.yaml")
+    return lint(compiled, BuildContext(compiled.loaded.context))
+
+
+GO = """\
+name: app
+version: 1.0.0
+license: MIT
+stages:
+  build:
+    from: go-build
+    dependencies: {copy: [go.mod, go.sum*], run: go mod download}
+    copy: [cmd/, main.go]
+    run: go build -o /out/app .
+    artifacts: [/out/app]
+final:
+  from: static
+  copy: [{from: build, src: /out/app, dest: /app}]
+  entrypoint: [/app]
+"""
+
+
+def test_is010_copy_source_missing_from_the_context(tmp_path: Path) -> None:
+    found = [f for f in on_disk(tmp_path, GO, {"go.mod": "module app\n", "cmd/x.go": ""}) if f.rule == "IS010"]
+    assert len(found) == 1, found
+    finding = found[0]
+    assert (finding.level, finding.practice) == ("error", "BP4")
+    assert "'main.go' is not in the build context" in finding.message
+    assert (finding.location.line, finding.location.col) == (8, 18)  # `main.go` in `copy: [cmd/, main.go]`
+    # negatives: present files, and an optional pattern beside a present file (go.sum* without go.sum)
+    assert "IS010" not in {f.rule for f in on_disk(tmp_path, GO, {"main.go": "package main\n"})}
+    # a pattern alone that matches nothing does fail the build
+    alone = GO.replace("[go.mod, go.sum*]", "[go.sum*]")
+    assert [f.message for f in on_disk(tmp_path, alone, {}) if f.rule == "IS010"] == [
+        "'go.sum*' is not in the build context (" + tmp_path.name + "/)"]
+
+
+def test_is010_is_silent_without_a_context() -> None:
+    assert "IS010" not in rules(GO)  # a spec given as text has no folder to look in
+
+
+SCRIPTED = """\
+name: app
+version: 1.0.0
+license: MIT
+final:
+  from: static
+  copy: [{src: bin/, dest: /opt/app/}]
+  entrypoint: [/opt/app/start.sh]
+"""
+
+
+@pytest.mark.parametrize("shebang", ["#!/bin/sh", "#!/usr/bin/env bash", "#! /bin/bash -e"])
+def test_is011_shell_script_entrypoint_on_a_shell_less_final(tmp_path: Path, shebang: str) -> None:
+    found = [f for f in on_disk(tmp_path, SCRIPTED, {"bin/start.sh": f"{shebang}\nexec /opt/app/server\n"})
+             if f.rule == "IS011"]
+    assert len(found) == 1, found
+    assert (found[0].level, found[0].practice, found[0].location.line) == ("error", "BP2", 7)
+    assert "/opt/app/start.sh is a script for" in found[0].message and "has no shell" in found[0].message
+
+
+def test_is011_negatives(tmp_path: Path) -> None:
+    # a binary at the same place; a script on a final that has a shell; a file copied by name
+    assert "IS011" not in {f.rule for f in on_disk(tmp_path, SCRIPTED, {"bin/start.sh": "\x7fELF..."})}
+    shell = SCRIPTED.replace("from: static", "from: debian-slim")
+    assert "IS011" not in {f.rule for f in on_disk(tmp_path, shell, {"bin/start.sh": "#!/bin/sh\n"})}
+    by_name = SCRIPTED.replace("{src: bin/, dest: /opt/app/}", "{src: run.sh, dest: /opt/app/start.sh}")
+    assert "IS011" in {f.rule for f in on_disk(tmp_path, by_name, {"run.sh": "#!/bin/sh\n"})}
+
+
+def test_is012_privileged_port_with_a_non_root_user() -> None:
+    finding = only(CLEAN.replace("  entrypoint:", "  ports: [8080, 443]\n  entrypoint:"), "IS012")
+    assert (finding.level, finding.practice) == ("warning", "BP8")
+    assert (finding.location.line, finding.location.col) == (6, 17)  # the 443
+    assert "port 443 is privileged: user 65532" in finding.message
+    assert "IS012" not in rules(CLEAN.replace("  entrypoint:", "  ports: [8080, 1024]\n  entrypoint:"))
+    as_root = CLEAN.replace("  entrypoint:", "  ports: [80]\n  user: {uid: 0, root_reason: binds 80}\n  entrypoint:")
+    assert "IS012" not in rules(as_root)
+
+
+SECRET_VALUES = {
+    "AWS access key ID": "AKIAIOSFODNN7EXAMPLE",
+    "GitHub token": "ghp_" + "a1B2c3D4e5" * 3 + "f6G7h8",
+    "GitHub fine-grained token": "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+    "Slack token": "xoxb-1234567890-abcdefghij",
+    "GitLab token": "glpat-abcdefghij0123456789",
+    "private key": "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXk=",
+    "URL with a password": "postgres://app:s3cret@db.internal:5432/app",
+}
+HARMLESS = [
+    "https://example.com/path", "https://user@example.com/", "postgres://app:${DB_PASSWORD}@db/app",
+    "AKIA-not-a-key", "AKIAIOSFODNN7EXAMPL", "ghp_short", "xoxb", "glpat-short", "-----BEGIN PUBLIC KEY-----",
+    "/usr/local/bin:/usr/bin", "1.2.3", "a:b@c", "redis://cache:6379/0",
+]
+
+
+@pytest.mark.parametrize("kind", sorted(SECRET_VALUES))
+@pytest.mark.parametrize("where", ["env", "label", "arg"])
+def test_is013_secret_by_value(kind: str, where: str) -> None:
+    value = SECRET_VALUES[kind]
+    if where == "arg":
+        text = CLEAN.replace("final:", f"stages:\n  build:\n    from: debian-slim\n    args: {{SETTING: '{value}'}}\n"
+                                       "    run: make\n    artifacts: [/out]\nfinal:")
+        text = text.replace("  entrypoint:", "  copy: [{from: build, src: /out, dest: /out}]\n  entrypoint:")
+        line = 7
+    else:
+        key = "env" if where == "env" else "labels"
+        text = CLEAN.replace("  entrypoint:", f"  {key}:\n    SETTING: '{value}'\n  entrypoint:")
+        line = 7
+    finding = only(text, "IS013")
+    assert (finding.level, finding.practice, finding.location.line) == ("error", "BP15", line)
+    assert value not in finding.message and value not in finding.hint  # the report does not repeat the secret
+
+
+@pytest.mark.parametrize("value", HARMLESS)
+def test_is013_no_false_positive_on_ordinary_values(value: str) -> None:
+    assert "IS013" not in rules(CLEAN.replace("  entrypoint:", f"  env:\n    SETTING: '{value}'\n  entrypoint:"))
+
+
+def test_lint_cli_reads_the_spec_context(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "imagespec.yaml").write_text(GO, encoding="utf-8")
+    (tmp_path / "go.mod").write_text("module app\n", encoding="utf-8")
+    assert main(["lint", str(tmp_path / "imagespec.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert "error: IS010 (BP4): 'cmd/' is not in the build context" in out
+
+
+def test_lint_survives_a_loop_of_links_in_the_context(tmp_path: Path) -> None:
+    (tmp_path / "main.go").symlink_to("main.go")
+    found = on_disk(tmp_path, GO, {"go.mod": "module app\n", "cmd/x.go": ""})
+    assert [f.message for f in found if f.rule == "IS010"] == [
+        f"'main.go' is not in the build context ({tmp_path.name}/)"]

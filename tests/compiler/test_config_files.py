@@ -1,0 +1,56 @@
+"""The configuration file and the catalog files it names: a wrong shape is exit 2 at its
+line, never silently skipped (a catalog read as empty would send every image back to the
+built-in catalog without a word)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagespec.cli import main
+
+SPEC = """name: hello
+final:
+  from: debian-slim
+  entrypoint: [/bin/true]
+"""
+
+CASES = {  # name -> (files, expected first line of stderr, relative to the folder)
+    "catalog-not-a-mapping": ({"catalog.yaml": "- debian-slim\n"},
+                              "catalog.yaml:1:1: a catalog file must be a mapping"),
+    "catalog-unknown-key": ({"catalog.yaml": "images: {}\nimagess:\n  x: {image: 'a:1', family: debian}\n"},
+                            "catalog.yaml:2:1: unknown key 'imagess' in a catalog file"),
+    "build-unknown-key": ({".imagespec.yaml": "build: {netwrok: host}\n"},
+                          ".imagespec.yaml:1:9: unknown key 'netwrok' in `build`"),
+    "policies-not-a-mapping": ({".imagespec.yaml": "policies: [no-root]\n"},
+                               ".imagespec.yaml:1:1: `policies` must be a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_wrong_shape_is_exit_2_at_its_line(case: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    written, expected = CASES[case]
+    files = {"app.yaml": SPEC, ".imagespec.yaml": "catalog: catalog.yaml\n", "catalog.yaml": "images: {}\n", **written}
+    (tmp_path / ".git").mkdir()
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code = main(["generate", "--no-cache", "app.yaml"])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.splitlines()
+    assert lines[0] == f"{tmp_path.resolve()}/{expected}"  # both files are named by their real paths
+    assert len(lines) == 2 and lines[1].startswith("  hint: ")
+    assert not (tmp_path / "Dockerfile").exists()
+
+
+def test_a_good_catalog_file_still_repoints_images(tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app.yaml").write_text(SPEC, encoding="utf-8")
+    (tmp_path / ".imagespec.yaml").write_text("catalog: catalog.yaml\nbuild: {network: host}\n", encoding="utf-8")
+    (tmp_path / "catalog.yaml").write_text("images:\n  debian-slim: {image: 'corp.example/debian:12', family: debian}\n",
+                                           encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 0
+    assert "FROM corp.example/debian:12 AS final" in capsys.readouterr().out
