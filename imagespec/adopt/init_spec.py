@@ -65,7 +65,19 @@ def plan_project(folder: Path, options: InitOptions) -> Project:
     return project
 
 
+def _note_dockerfile(project: Project, folder: Path) -> None:
+    """A hand-written Dockerfile stays: generate refuses to replace it without --force."""
+    from imagespec.adopt.detect import read
+    from imagespec.output import GENERATED_MARK
+
+    text = read(folder / "Dockerfile")
+    if text and not text.startswith(GENERATED_MARK):
+        project.guessed.append("Dockerfile: hand-written, so `imagespec generate` will not replace it (--force does;"
+                               " or set `dockerfile: Dockerfile.imagespec`); `imagespec import Dockerfile` translates it")
+
+
 def _apply(project: Project, folder: Path, options: InitOptions) -> None:
+    _note_dockerfile(project, folder)
     if options.name:
         project.name = options.name
     elif project.name is None:

@@ -105,3 +105,12 @@ def test_bad_flags_are_exit_2_and_write_nothing(project, args: list[str]) -> Non
     done = run_init(str(folder), *args)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and not (folder / "imagespec.yaml").exists()
+
+
+def test_a_hand_written_dockerfile_is_named_and_kept(project) -> None:
+    folder = project("preset-go")
+    (folder / "Dockerfile").write_text("FROM golang:1.22\nRUN go build ./...\n", encoding="utf-8")
+    done = run_init(str(folder))
+    assert done.returncode == 0 and "Dockerfile: hand-written" in done.stderr
+    assert generate(folder / "imagespec.yaml").returncode == 1  # generate keeps it (issue #11)
+    assert (folder / "Dockerfile").read_text(encoding="utf-8").startswith("FROM golang:1.22")
