@@ -51,12 +51,23 @@ def shell_safe(command: str) -> bool:
     (newer frontends read it as a heredoc and take the following lines); no leading or
     trailing whitespace (the parser trims any Unicode space there, which can leave a
     backslash at the end: `a\\<VT>` would become a continuation); not starting with `-`
-    (RUN would read `--network=host` or `--mount=…` as its own flag)."""
+    (RUN would read `--network=host` or `--mount=…` as its own flag); not a JSON array
+    (`["touch", "/x"]`: RUN would run it in exec form, without a shell)."""
     # the substring tests first: both patterns need them, and most commands have neither
     return ("\n" not in command and "\r" not in command
             and not ("\\" in command and _CONTINUES.search(command))
             and not command.lstrip().startswith("#") and not ("<<" in command and _HEREDOC.search(command))
-            and command == command.strip() and not command.startswith("-"))
+            and command == command.strip() and not command.startswith("-")
+            and not (command.startswith("[") and _is_json_array(command)))
+
+
+def _is_json_array(text: str) -> bool:
+    """BuildKit's parseMaybeJSON: an instruction's rest starting with `[` that parses as a
+    JSON array (of strings: anything else fails there too) is the exec form."""
+    try:
+        return isinstance(json.loads(text), list)
+    except ValueError:
+        return False
 
 
 # Shell-form RUN joins commands with `&&`, so a later command runs only when the ones

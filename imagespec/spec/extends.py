@@ -202,9 +202,27 @@ def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Docum
     return chain
 
 
+def _check_appends(data: Any, path: DataPath, doc: Document) -> None:
+    """`key` and `key+` in one mapping would each decide the list (one silently lost)."""
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            _check_appends(item, (*path, i), doc)
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if isinstance(key, str) and key.endswith("+") and key[:-1] in data:
+            first, second = sorted((doc.location((*path, key[:-1])), doc.location((*path, key))))
+            raise SpecError(f"'{key[:-1]}' and '{key}' in one mapping: one of them would be silently lost",
+                            location=second, hint=f"write either `{key[:-1]}:` (replace the inherited list) or "
+                            f"`{key}:` (append to it), not both (the other is at line {first.line})")
+        _check_appends(value, (*path, key), doc)
+
+
 def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
     """The document with its whole `extends` chain merged in (parent first)."""
     chain = _chain(document, resolver, reader)
+    for doc in chain:
+        _check_appends(doc.data, (), doc)
     if len(chain) == 1 and not isinstance(document.data, dict):
         return document
     merged: Any = {k: v for k, v in chain[-1].data.items() if k not in _CONSUMED}

@@ -33,6 +33,7 @@ from imagespec.spec.values import (
     PackageVersion,
     Port,
     RelativePath,
+    SemanticVersion,
     Signal,
     STRING_OR_LIST,
     StageName,
@@ -112,7 +113,7 @@ class Stage(Model):
     from_: From = Field(alias="from", description="Catalog name, stage name, or {image, family}.")
     packages: Packages = Field(default_factory=_empty_list)
     args: dict[EnvKey, Line | None] = Field(default_factory=dict, description="Build args with defaults.")
-    env: dict[EnvKey, str] = Field(default_factory=dict)
+    env: dict[EnvKey, Line] = Field(default_factory=dict)
     workdir: AbsPath | None = None
     cache: list[MountTarget] = Field(default_factory=_empty_list,
                                  description="Cache mounts for dependency and build steps (package manager caches).")
@@ -173,7 +174,7 @@ class Final(Model):
     copy_: list[Artifact] = Field(default_factory=_empty_list, alias="copy")
     user: User | None = Field(None, description="Default: non-root 65532 with a passwd/group entry (BP8).")
     workdir: AbsPath | None = None
-    env: dict[EnvKey, str] = Field(default_factory=dict)
+    env: dict[EnvKey, Line] = Field(default_factory=dict)
     ports: list[Port] = Field(default_factory=_empty_list)
     writable: list[AbsPath] = Field(default_factory=_empty_list,
                                     description="Directories the app writes; the rest can be read-only (BP9).")
@@ -184,7 +185,7 @@ class Final(Model):
     cmd: str | list[str] | None = None
     shell: bool = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
     init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
-    labels: dict[LabelKey, str] = Field(default_factory=dict)
+    labels: dict[LabelKey, Line] = Field(default_factory=dict)
 
     @field_validator("entrypoint", "cmd")
     @classmethod
@@ -217,12 +218,12 @@ class TagPolicy(Model):
     extra: list[Tag] = Field(default_factory=_empty_list)
 
 
-_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$")
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) *(B|KB|MB|GB|KiB|MiB|GiB)?")
 _UNITS = {None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
 
 
 def size_in_bytes(value: int | str) -> int:
-    match = _SIZE.match(str(value).strip())
+    match = _SIZE.fullmatch(str(value))
     if not match:
         raise ValueError(f"'{value}' is not a size (examples: 25MB, 1.5GiB, 3000000)")
     return int(float(match[1]) * _UNITS[match[2]])
@@ -278,7 +279,7 @@ class Spec(Model):
                                        description="Build secrets for download steps (besides the CA bundle).")
     name: ImageName
     description: Line | None = None
-    version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,127}$")] | None = None
+    version: SemanticVersion | None = Field(None, description="MAJOR.MINOR.PATCH (semver 2.0); drives the tags (BP14).")
     source: Line | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
     license: Line | None = Field(None, description="SPDX expression (BP16).")
     registry: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$")] | None = Field(
