@@ -261,8 +261,13 @@ class BuildSecret(Model):
 
 
 class Parameter(Model):
+    """(templates) One `${{ name }}` parameter; imagespec/spec/parameters.py checks and quotes its values."""
+
+    type: Literal["name", "path", "glob", "version", "shell", "string"] = Field(
+        description="What a value may be; in a shell command it is one quoted word (`shell`: written as it is).")
     default: Line | None = None
     description: Line | None = None
+    pattern: Line | None = Field(None, description="A regular expression the whole value must match as well.")
 
 
 class Spec(Model):

@@ -160,6 +160,8 @@ def validate(document: Document, model: type[M] = spec_model.Spec) -> M:  # type
         for path, error in _relevant(exc.errors(), document.data):
             message, hint = _describe(error, path, model)
             where = document.origin(path)
+            if path in document.origins:
+                message += " (a template put the `with:` value here)"
             found.setdefault((where, message), SpecError(message, location=where, hint=hint))
         ordered = sorted(found.values(), key=lambda e: (e.location.line, e.location.col))
         if len(ordered) == 1:
