@@ -18,6 +18,7 @@ import json
 import re
 
 from imagespec.errors import SpecPathError
+from imagespec.spec.values import reads_as_json_array
 
 
 def exec_form(argv: tuple[str, ...]) -> str:
@@ -58,16 +59,7 @@ def shell_safe(command: str) -> bool:
             and not ("\\" in command and _CONTINUES.search(command))
             and not command.lstrip().startswith("#") and not ("<<" in command and _HEREDOC.search(command))
             and command == command.strip() and not command.startswith("-")
-            and not (command.startswith("[") and _is_json_array(command)))
-
-
-def _is_json_array(text: str) -> bool:
-    """BuildKit's parseMaybeJSON: an instruction's rest starting with `[` that parses as a
-    JSON array (of strings: anything else fails there too) is the exec form."""
-    try:
-        return isinstance(json.loads(text), list)
-    except ValueError:
-        return False
+            and not (command.startswith("[") and reads_as_json_array(command)))
 
 
 # Shell-form RUN joins commands with `&&`, so a later command runs only when the ones

@@ -213,7 +213,9 @@ def _declared(chain: list[Document]) -> dict[str, parameters.Parameter]:
             raise SpecError("`parameters` maps names to {type, default, description}",
                             location=doc.location(("parameters",)))
         for name, spec in declared.items():
-            out[str(name)] = parameters.declare(str(name), spec, doc.location(("parameters", name)))
+            out[str(name)] = parameters.declare(
+                str(name), spec, lambda key, name=name, doc=doc: doc.location(
+                    ("parameters", name) if key is None else ("parameters", name, key)))
     return out
 
 

@@ -33,6 +33,7 @@ from imagespec.spec.values import (
     PackageVersion,
     Port,
     RelativePath,
+    Registry,
     SemanticVersion,
     Signal,
     STRING_OR_LIST,
@@ -144,6 +145,13 @@ class User(Model):
     name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "nonroot"
     root_reason: Line | None = Field(None, description="Required when uid is 0 (BP8).")
 
+    @field_validator("root_reason")
+    @classmethod
+    def _a_reason_says_something(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty root_reason is no reason (BP8): say why the app must run as root")
+        return value
+
     @model_validator(mode="after")
     def _root_needs_reason(self) -> User:
         if self.uid == 0 and not (self.root_reason or "").strip():
@@ -233,7 +241,7 @@ class Policies(Model):
     """Company rules checked at compile time (BP6, BP8, BP15). Inherited policies only
     accumulate: an extending spec cannot switch a rule off."""
 
-    allowed_registries: list[Line] = Field(default_factory=_empty_list,
+    allowed_registries: list[Registry] = Field(default_factory=_empty_list,
                                            description="Every base image must come from one of these (host[/path]).")
     required_labels: list[LabelKey] = Field(default_factory=_empty_list, description="Labels the final image must carry.")
     forbidden_packages: list[Line] = Field(default_factory=_empty_list, description="Packages not allowed in final images.")
@@ -287,7 +295,7 @@ class Spec(Model):
     version: SemanticVersion | None = Field(None, description="MAJOR.MINOR.PATCH (semver 2.0); drives the tags (BP14).")
     source: Line | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
     license: Line | None = Field(None, description="SPDX expression (BP16).")
-    registry: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$")] | None = Field(
+    registry: Registry | None = Field(
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
     context: RelativePath = Field(".", description="Build context, relative to the spec file.")
     dockerfile: RelativePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec.loader import DataPath
+from imagespec.spec.values import CONTROL
 
-# Unicode control characters but the tab: a newline would start another instruction
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _TYPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
     "name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*"), "one word: letters, digits, '.', '_', '+', '-'"),
     "path": (re.compile(r"[^-][^\\]*"), "a path that does not start with '-' and has no backslash"),
@@ -55,8 +56,10 @@ class Parameter:
     declared_at: Location  # the template line that declares it
 
 
-def declare(name: str, raw: Any, where: Location) -> Parameter:
-    """A template's declaration `{type, default, description, pattern}`, checked."""
+def declare(name: str, raw: Any, at: Callable[[str | None], Location]) -> Parameter:
+    """A template's declaration `{type, default, description, pattern}`, checked; `at(key)`
+    is where the declaration (None) or one of its keys is written."""
+    where = at(None)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise SpecError(f"parameter name '{name}' is not an identifier", location=where,
                         hint="letters, digits and '_', not starting with a digit")
@@ -65,41 +68,52 @@ def declare(name: str, raw: Any, where: Location) -> Parameter:
                         hint=f"e.g. `{name}: {{type: name, default: app, description: \"…\"}}`")
     unknown = [k for k in raw if k not in _KEYS]
     if unknown:
-        raise SpecError(f"parameter '{name}': unknown key '{unknown[0]}'", location=where,
+        raise SpecError(f"parameter '{name}': unknown key '{unknown[0]}'", location=at(unknown[0]),
                         hint=f"a parameter takes {', '.join(_KEYS)}")
     kind = raw.get("type")
     if kind not in _TYPES:
-        raise SpecError(f"parameter '{name}' needs a `type`: one of {', '.join(TYPES)}", location=where,
+        raise SpecError(f"parameter '{name}' needs a `type`: one of {', '.join(TYPES)}",
+                        location=at("type") if "type" in raw else where,
                         hint="the type says what a `with:` value may be and how it is quoted in a shell command")
+    for key in ("description", "pattern"):
+        if raw.get(key) is not None and (not isinstance(raw[key], str) or CONTROL.search(raw[key])):
+            raise SpecError(f"parameters.{name}.{key} must be one line of text", location=at(key))
     pattern = None
     if raw.get("pattern") is not None:
         try:
-            pattern = re.compile(str(raw["pattern"]))
+            with warnings.catch_warnings():  # a FutureWarning about the template's regex is no error
+                warnings.simplefilter("ignore")
+                pattern = re.compile(raw["pattern"])
         except re.error as exc:
-            raise SpecError(f"parameter '{name}': pattern is not a regular expression ({exc})", location=where) from None
+            raise SpecError(f"parameter '{name}': pattern is not a regular expression ({exc})",
+                            location=at("pattern")) from None
     parameter = Parameter(name, kind, None, pattern, where)
     default = raw.get("default")
     if default is not None:
-        default = check(parameter, default, where)
+        # a default against the template's own pattern: the pattern is the line to look at
+        default = check(parameter, default, at("default"), f"parameters.{name}.default",
+                        pattern_at=at("pattern") if pattern is not None else None)
     return Parameter(name, kind, default, pattern, where)
 
 
-def check(parameter: Parameter, value: Any, where: Location) -> str:
+def check(parameter: Parameter, value: Any, where: Location, label: str | None = None, *,
+          pattern_at: Location | None = None) -> str:
     """`value` as the parameter's text, or a SpecError at `where` (the `with:` line)."""
+    label = label or f"with.{parameter.name}"
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise SpecError(f"with.{parameter.name} must be a string, not {type(value).__name__}", location=where,
+        raise SpecError(f"{label} must be a string, not {type(value).__name__}", location=where,
                         hint="a parameter takes one value: a string (quoted) or a number")
     text = str(value)
-    if "\x00" in text or (parameter.type != "shell" and _CONTROL.search(text)):
-        raise SpecError(f"with.{parameter.name}: must be a single line without control characters", location=where,
+    if "\x00" in text or (parameter.type != "shell" and CONTROL.search(text)):
+        raise SpecError(f"{label}: must be a single line without control characters", location=where,
                         hint="a newline would start another command or Dockerfile instruction")
     grammar, words = _TYPES[parameter.type]
     if not text.strip() or (grammar is not None and not grammar.fullmatch(text)):
-        raise SpecError(f"with.{parameter.name}: {text!r} is not a {parameter.type} parameter value",
+        raise SpecError(f"{label}: {text!r} is not a {parameter.type} parameter value",
                         location=where, hint=f"{parameter.name} takes {words}")
     if parameter.pattern is not None and not parameter.pattern.fullmatch(text):
-        raise SpecError(f"with.{parameter.name}: {text!r} does not match the template's pattern "
-                        f"{parameter.pattern.pattern}", location=where,
+        raise SpecError(f"{label}: {text!r} does not match the template's pattern {parameter.pattern.pattern!r}",
+                        location=pattern_at or where,
                         hint=f"see the description of '{parameter.name}' in {parameter.declared_at.file}")
     return text
 

@@ -7,12 +7,13 @@ those into located SpecErrors.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from functools import cache, lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
 # docker/distribution reference grammar, simplified but strict enough to reject
@@ -36,7 +37,7 @@ _MODE = re.compile(r"0?[0-7]{3,4}")
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:@-]*")
 _PACKAGE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:~^-]*")
 # Unicode's control characters (C0 but the tab, newlines included; DEL; C1, NEL among them)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?")
 RESERVED_STAGES = {"scratch", "context"}
 
@@ -78,7 +79,7 @@ def stage_name(value: str) -> str:
 
 def no_control_chars(value: str) -> str:
     """Single-line strings: a newline here would start a new Dockerfile instruction."""
-    bad = _CONTROL.search(value)
+    bad = CONTROL.search(value)
     if bad is not None:
         what = "a newline" if bad[0] in "\n\r\x85" else f"the control character {bad[0]!r}"
         raise Invalid(f"must be a single line without control characters (found {what})",
@@ -168,6 +169,27 @@ def owner(value: str | int) -> str:
     return text
 
 
+def reads_as_json_array(text: str) -> bool:
+    """BuildKit's parseMaybeJSON (RUN, COPY, CMD, ...): an instruction's rest starting
+    with `[` whose first JSON value decodes is the exec/JSON form, whatever follows it
+    (Go's json.Decoder reads one value): `RUN ["id"] && make` runs `id` alone."""
+    rest = text.lstrip()
+    if not rest.startswith("["):
+        return False
+    try:
+        json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        return False
+    return True
+
+
+def _no_surrounding_space(value: str) -> None:
+    # BuildKit's parser trims any Unicode space at both ends of a line, and an unquoted
+    # path can end one (WORKDIR, COPY's destination): the path would silently change
+    if value != value.strip():
+        raise ValueError(f"{value!r} must not start or end with a space")
+
+
 # WORKDIR and COPY run their arguments through BuildKit's word processing, which expands
 # `$`, removes quotes and consumes backslashes: a path holding one would silently change
 _WORD_SPECIALS = re.compile(r"[\\$\"']")
@@ -175,6 +197,7 @@ _WORD_SPECIALS = re.compile(r"[\\$\"']")
 
 def absolute_path(value: str) -> str:
     no_control_chars(value)
+    _no_surrounding_space(value)
     if not value.startswith("/"):
         raise ValueError(f"'{value}' must be an absolute path (start with /)")
     if _WORD_SPECIALS.search(value) or ".." in value.split("/"):
@@ -187,6 +210,9 @@ def context_path(value: str) -> str:
     no_control_chars(value)
     if not value.strip():
         raise ValueError("a path must not be empty (`.` is the whole context)")
+    _no_surrounding_space(value)
+    if reads_as_json_array(value):  # the first COPY source: COPY would read its JSON form
+        raise ValueError(f"'{value}' would be read as COPY's JSON form; write it as './{value}'")
     if value.startswith("/") or value.startswith("~"):
         raise ValueError(f"'{value}' must be relative to the build context")
     # COPY reads its arguments with the shell lexer: a backslash is an escape there, and
@@ -209,6 +235,7 @@ def copy_destination(value: str) -> str:
     no_control_chars(value)
     if not value.strip():
         raise ValueError("a destination must not be empty")
+    _no_surrounding_space(value)
     if _WORD_SPECIALS.search(value):
         raise ValueError(f"'{value}' must not contain '$', quotes or backslashes (COPY would expand or remove them)")
     if value.startswith("-"):
@@ -265,6 +292,11 @@ def semantic_version(value: str) -> str:
                       "write three numbers without a leading 'v' or leading zeros, e.g. 1.4.2 or 2.0.0-rc.1: "
                       "it becomes the X.Y.Z, X.Y and X tags (BP14)")
     return value
+
+
+# a registry host[:port] with an optional path: where images are pushed, or come from
+REGISTRY_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$"
+Registry = Annotated[str, Field(pattern=REGISTRY_PATTERN)]
 
 
 # docker's tag grammar, matched by pydantic's own (Rust) regex engine as a `pattern` would

@@ -124,7 +124,9 @@ def test_merging_never_changes_what_runs(picks: list[int], heredoc: bool, tmp_pa
     assert_same_effect(commands, tmp_path, ["heredoc"] if heredoc else [])
 
 
-@pytest.mark.parametrize("command", ['["touch", "exec-form-ran"]', '["sh", "-c", "touch exec-form-ran"]', "[]"])
+@pytest.mark.parametrize("command", ['["touch", "exec-form-ran"]', '["sh", "-c", "touch exec-form-ran"]', "[]",
+                                     # Go's json.Decoder reads the first value and ignores the rest
+                                     '["touch", "exec-form-ran"] && echo more', '["touch","exec-form-ran"]x'])
 @pytest.mark.parametrize("features", [[], ["heredoc"]])
 def test_a_string_that_is_json_still_runs_in_a_shell(command: str, features: list[str], tmp_path: Path) -> None:
     # BuildKit reads a RUN whose text parses as a JSON array as the exec form: written
