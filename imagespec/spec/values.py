@@ -125,8 +125,9 @@ _SIGNAL_NAMES = frozenset({
     "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
     *(f"RTMIN+{n}" for n in range(1, 16)), *(f"RTMAX-{n}" for n in range(1, 15)),
 })
-# the numbers of that table (32 and 33 are glibc's own and not in it)
-_SIGNAL_NUMBERS = frozenset({*range(1, 32), *range(34, 65)}) - {9, 19}
+# numbers: ParseSignal takes any; Linux has 64 (a higher one is never delivered, so
+# `docker stop` would wait out its timeout and kill); 9 and 19 are SIGKILL and SIGSTOP
+_SIGNAL_NUMBERS = frozenset(range(1, 65)) - {9, 19}
 
 
 def stop_signal(value: str | int) -> str:
@@ -138,7 +139,7 @@ def stop_signal(value: str | int) -> str:
         return "SIG" + text.removeprefix("SIG")
     raise Invalid(f"'{value}' is not a signal a container can be stopped with",
                   "the engine knows SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, ... SIGRTMIN+1 to +15, SIGRTMAX-14 "
-                  "to -1, or a number 1-64 but 32 and 33; not SIGKILL or SIGSTOP, which the application cannot "
+                  "to -1, or a number 1-64; not SIGKILL or SIGSTOP (9, 19), which the application cannot "
                   "handle (BP2)")
 
 

@@ -26,13 +26,14 @@ def test_a_valid_value_with_a_trailing_control_character_is_refused(check, good:
 
 
 @pytest.mark.parametrize("signal", ["SIGTERM", "term", "sigquit", "SIGRTMIN", "SIGRTMIN+15", "rtmax-14", "SIGRTMAX",
-                                    "SIGCLD", "SIGPOLL", "SIGIOT", "SIGSTKFLT", "1", "15", "31", "34", "64", 15])
+                                    "SIGCLD", "SIGPOLL", "SIGIOT", "SIGSTKFLT", "1", "15", "31", "32", "33", "34", "64", 15])
 def test_stop_signal_takes_what_moby_parses(signal: str | int) -> None:
     # moby/sys signal.ParseSignal with the Linux SignalMap: BuildKit's STOPSIGNAL and `docker stop`
+    # (checked with `docker build` on Engine 28.5: SIGRTMIN+16 and SIGRTMAX-15 fail there)
     assert values.stop_signal(signal).lstrip("SIG")
 
 
-@pytest.mark.parametrize("signal", ["SIGRTMIN+16", "SIGRTMIN+30", "SIGRTMAX-15", "SIGRTMAX-30", "0", "32", "33", "65",
+@pytest.mark.parametrize("signal", ["SIGRTMIN+16", "SIGRTMIN+30", "SIGRTMAX-15", "SIGRTMAX-30", "0", "65", "100",
                                     "+15", "015", "-1", "SIGKILL", "KILL", "9", "SIGSTOP", "19", "SIGFOO", "SIG", ""])
 def test_stop_signal_refuses_what_the_engine_or_bp2_refuses(signal: str) -> None:
     with pytest.raises(ValueError):
