@@ -88,10 +88,16 @@ def markdown(results: dict[str, dict], command: str) -> str:
              "structure changes | values not round-tripped | errors elsewhere | specs/s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [_row(name, result) for name, result in results.items()]
-    for name, result in results.items():
-        for problem, example in result["examples"].items():
-            lines.append(f"\n- {name}, {problem}: `{example}`")
-    lines += ["", END]
+    examples = [f"- {name}, {problem}: `{example}`" for name, result in results.items()
+                for problem, example in result["examples"].items()]
+    if examples:
+        lines += ["", "The first case of each kind of problem:", "", *examples]
+    lines += ["", "Refused: exit 2 with an error at the value's line (or, for a reference the new value no "
+              "longer matches, an error naming it; a company policy the value breaks, at the line that breaks "
+              "it). Written: BuildKit's parser reads the same number of instructions as for the baseline "
+              "(SHELL aside: a pipe adds `SHELL [bash, -o, pipefail, -c]` on purpose) and the value appears in "
+              "what it reads. Errors elsewhere: refused at a line that has nothing to do with the value.",
+              "", END]
     return "\n".join(lines)
 
 

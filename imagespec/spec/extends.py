@@ -178,8 +178,10 @@ class _Filling:
             def replace(match: re.Match[str]) -> str:
                 name = match.group(1)
                 if name not in self.values:
+                    close = difflib.get_close_matches(name, list(self.declared), n=1)
                     raise SpecError(f"template parameter '{name}' has no value", location=doc.location(path),
-                                    hint=f"pass it with `with: {{{name}: …}}` in the spec that extends the template")
+                                    hint=f"did you mean '{close[0]}'?" if close and name not in self.declared else
+                                    f"pass it with `with: {{{name}: …}}` in the spec that extends the template")
                 self.used.add(name)
                 if name in self.given_at:
                     self.origins.setdefault(path, self.given_at[name])

@@ -352,7 +352,7 @@ def _refused(case: Case, error: SpecError) -> Outcome:
     # at the value's line, or (a reference the new value no longer matches) naming the value
     shown = (case.value, repr(case.value)[1:-1])
     if not any(e.location is not None and (e.location.line == line or (case.value.strip() and any(
-            v in e.message for v in shown))) for e in errors):
+            v in f"{e.message} {e.hint}" for v in shown))) for e in errors):
         return Outcome(True, "location", f"expected line {line}: {error}")
     return Outcome(True, None)
 
