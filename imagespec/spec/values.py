@@ -69,7 +69,8 @@ def image_name(value: str) -> str:
 
 def stage_name(value: str) -> str:
     if not _STAGE.fullmatch(value):
-        raise ValueError(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)")
+        raise Invalid(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)",
+                      "a stage name is one word, e.g. build or deps (it becomes `FROM … AS NAME`)")
     if value in RESERVED_STAGES:
         raise ValueError(f"'{value}' is reserved by the Dockerfile syntax and cannot name a stage")
     if value == "final" or value.startswith("imagespec-"):
@@ -91,13 +92,15 @@ def no_control_chars(value: str) -> str:
 
 def env_key(value: str) -> str:
     if not _ENV_KEY.fullmatch(value):
-        raise ValueError(f"'{value}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)")
+        raise Invalid(f"'{value}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
+                      "a variable name is one word of letters, digits and '_', not starting with a digit")
     return value
 
 
 def label_key(value: str) -> str:
     if not _LABEL_KEY.fullmatch(value):
-        raise ValueError(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')")
+        raise Invalid(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')",
+                      "use reverse-DNS keys such as com.example.team (OCI: org.opencontainers.image.*)")
     return value
 
 
@@ -153,13 +156,15 @@ def mode(value: str | int) -> str:
 def package_name(value: str) -> str:
     """Package names reach the install command as words: anything else would be shell."""
     if not _PACKAGE.fullmatch(value):
-        raise ValueError(f"'{value}' is not a package name (letters, digits, '.', '_', '+', ':', '@', '-')")
+        raise Invalid(f"'{value}' is not a package name (letters, digits, '.', '_', '+', ':', '@', '-')",
+                      "one package per item, as the package manager names it; commands go in `run:`")
     return value
 
 
 def package_version(value: str) -> str:
     if not _PACKAGE_VERSION.fullmatch(value):
-        raise ValueError(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')")
+        raise Invalid(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')",
+                      "the version exactly as the package manager prints it, e.g. 7.88.1-10+deb12u5")
     return value
 
 
