@@ -3,13 +3,16 @@
 Works on parsed documents (data + locations), before validation, so an error in an
 inherited field points at the file that wrote it. Rules (documented in the README):
 - maps merge deeply; a child's value replaces the parent's;
-- lists replace by default; `key+: [...]` appends to the parent's list;
+- lists replace by default; `key+: [...]` appends to the parent's list (`key` and
+  `key+` in one mapping is an error);
 - `key: null` removes an inherited key;
 - `policies` only accumulate (lists union, flags OR, budgets min): an app spec cannot
   switch off a rule its company template set (BP15);
 - `${{ name }}` in any string is replaced by a `with: {name: value}` given along the
-  chain (the nearest to the app wins) or the `parameters: {name: {default: …}}` some
-  template declared; a name no template declares is an error. The `${{ }}` syntax
+  chain (the nearest to the app wins) or the `parameters: {name: {type, default}}` some
+  template declared; the value is checked against its type at its `with:` line and is
+  one quoted word where it lands in a shell command (parameters.py); a `with:` name no
+  template declares, or that nothing uses any more, is an error. The `${{ }}` syntax
   cannot clash with the shell's `${VAR}`.
 Pure: reading files is the caller's `read` function.
 """
