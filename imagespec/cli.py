@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from imagespec import cache
-from imagespec.errors import CheckFailed, ImageSpecError, SpecError
+from imagespec.errors import CheckFailed, ImageSpecError, SpecError, SpecErrors
 from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
 
@@ -623,9 +623,12 @@ def _report(error: ImageSpecError, fmt_json: bool) -> None:
     if fmt_json:
         click.echo(json.dumps(error.to_dict()), err=True)
         return
-    click.echo(_one_line(f"{error}" if error.location else f"imagespec: {error}"), err=True)
-    if error.hint:
-        click.echo(f"  hint: {_one_line(error.hint)}", err=True)
+    for each in error.errors if isinstance(error, SpecErrors) else (error,):
+        click.echo(_one_line(f"{each}" if each.location else f"imagespec: {each}"), err=True)
+        if each.hint:
+            click.echo(f"  hint: {_one_line(each.hint)}", err=True)
+    if isinstance(error, SpecErrors) and error.more:
+        click.echo(f"imagespec: {error.more} more error(s) not shown; fix these first", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

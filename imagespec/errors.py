@@ -62,6 +62,20 @@ class SpecError(ImageSpecError, ValueError):
     exit_code = 2
 
 
+class SpecErrors(SpecError):
+    """Several problems found in one pass over a spec, reported together so the author
+    fixes them in one go. Reads as its first error where one error is expected."""
+
+    def __init__(self, errors: list[SpecError], *, more: int = 0) -> None:
+        first = errors[0]
+        super().__init__(first.message, location=first.location, hint=first.hint)
+        self.errors = tuple(errors)
+        self.more = more  # errors found beyond the reported ones
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "errors": [e.to_dict() for e in self.errors], "more": self.more}
+
+
 class PolicyError(SpecError):
     """A spec breaks a rule set by a template or the configuration."""
 

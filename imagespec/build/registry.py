@@ -58,7 +58,7 @@ def split_name(name: str) -> tuple[str, str]:
 
 
 def base_url(host: str) -> str:
-    return f"{'http' if _LOOPBACK.match(host) else 'https'}://{host}"
+    return f"{'http' if _LOOPBACK.fullmatch(host) else 'https'}://{host}"
 
 
 def lookup(name: str, tag: str, *, timeout: float = 10.0) -> RemoteImage | None:

@@ -42,9 +42,9 @@ _SEMVER_RE = re.compile(
 
 def validate_repository(repository: str) -> str:
     """Return ``repository`` if it is a valid image name (no tag), else raise SpecError."""
-    if not _NAME_RE.match(repository) or len(repository) > 255:
+    if not _NAME_RE.fullmatch(repository) or len(repository) > 255:
         hint = "image names are lowercase: letters, digits, '.', '_', '-' and '/'"
-        if repository != repository.lower() and _NAME_RE.match(repository.lower()):
+        if repository != repository.lower() and _NAME_RE.fullmatch(repository.lower()):
             hint = f"use lowercase: {repository.lower()!r}"
         raise SpecError(f"invalid image name {repository!r}", hint=hint)
     return repository
@@ -52,7 +52,7 @@ def validate_repository(repository: str) -> str:
 
 def validate_tag(tag: str) -> str:
     """Return ``tag`` if docker accepts it as a tag, else raise SpecError."""
-    if not _TAG_RE.match(tag):
+    if not _TAG_RE.fullmatch(tag):
         raise SpecError(
             f"invalid tag {tag!r}",
             hint="a tag is 1-128 characters of letters, digits, '_', '.' and '-', "
@@ -71,7 +71,7 @@ def split_reference(reference: str) -> tuple[str, str | None]:
 
 def is_immutable_tag(tag: str) -> bool:
     """True for a full semantic version (``X.Y.Z`` or ``X.Y.Z-pre``): BP14 says it never moves."""
-    return _SEMVER_RE.match(tag) is not None and not tag.startswith("v")
+    return _SEMVER_RE.fullmatch(tag) is not None and not tag.startswith("v")
 
 
 def tags_for(
@@ -129,7 +129,7 @@ def tags_for(
 
 
 def _semver_tags(version: str, *, latest: bool) -> list[str]:
-    match = _SEMVER_RE.match(version)
+    match = _SEMVER_RE.fullmatch(version)
     if match is None:
         raise SpecError(
             f"version {version!r} is not a semantic version (BP14)",

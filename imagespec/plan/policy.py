@@ -32,7 +32,8 @@ def check_policies(plan: p.Plan, policies: Policies, final_packages: tuple[str, 
             ref = stage.base.ref
             if stage.base.from_stage or ref == "scratch" or _registry_ok(ref, policies.allowed_registries):
                 continue
-            where = ("final", "from") if stage.final else stage.origin.path
+            # the `image` line when `from` is a mapping (a location falls back to `from`)
+            where = ("final", "from", "image") if stage.final else (*stage.origin.path, "image")
             found.append(Violation(where, "allowed_registries",
                                    f"image '{ref}' is not from an allowed registry "
                                    f"({', '.join(policies.allowed_registries)})"))

@@ -18,6 +18,7 @@ import json
 import re
 
 from imagespec.errors import SpecPathError
+from imagespec.spec.values import reads_as_json_array
 
 
 def exec_form(argv: tuple[str, ...]) -> str:
@@ -51,12 +52,14 @@ def shell_safe(command: str) -> bool:
     (newer frontends read it as a heredoc and take the following lines); no leading or
     trailing whitespace (the parser trims any Unicode space there, which can leave a
     backslash at the end: `a\\<VT>` would become a continuation); not starting with `-`
-    (RUN would read `--network=host` or `--mount=…` as its own flag)."""
+    (RUN would read `--network=host` or `--mount=…` as its own flag); not a JSON array
+    (`["touch", "/x"]`: RUN would run it in exec form, without a shell)."""
     # the substring tests first: both patterns need them, and most commands have neither
     return ("\n" not in command and "\r" not in command
             and not ("\\" in command and _CONTINUES.search(command))
             and not command.lstrip().startswith("#") and not ("<<" in command and _HEREDOC.search(command))
-            and command == command.strip() and not command.startswith("-"))
+            and command == command.strip() and not command.startswith("-")
+            and not (command.startswith("[") and reads_as_json_array(command)))
 
 
 # Shell-form RUN joins commands with `&&`, so a later command runs only when the ones

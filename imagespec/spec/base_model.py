@@ -76,7 +76,7 @@ class Distroless(Model):
     timezone: Line | None = Field("Etc/UTC", description="/etc/localtime (a base from scratch with tzdata).")
     remove: list[AbsPath] = Field(default_factory=list, description="Paths dropped from the assembled root.")
     links: dict[AbsPath, Line] = Field(default_factory=dict, description="Symlinks made in the root: path -> target.")
-    env: dict[EnvKey, str] = Field(default_factory=dict)
+    env: dict[EnvKey, Line] = Field(default_factory=dict)
     cmd: Argv | None = None
     verify: list[Argv] = Field(default_factory=list,
                                description="Commands (exec form) run in the built image; each must exit 0.")

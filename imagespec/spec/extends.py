@@ -3,13 +3,16 @@
 Works on parsed documents (data + locations), before validation, so an error in an
 inherited field points at the file that wrote it. Rules (documented in the README):
 - maps merge deeply; a child's value replaces the parent's;
-- lists replace by default; `key+: [...]` appends to the parent's list;
+- lists replace by default; `key+: [...]` appends to the parent's list (`key` and
+  `key+` in one mapping is an error);
 - `key: null` removes an inherited key;
 - `policies` only accumulate (lists union, flags OR, budgets min): an app spec cannot
   switch off a rule its company template set (BP15);
 - `${{ name }}` in any string is replaced by a `with: {name: value}` given along the
-  chain (the nearest to the app wins) or the `parameters: {name: {default: …}}` some
-  template declared; a name no template declares is an error. The `${{ }}` syntax
+  chain (the nearest to the app wins) or the `parameters: {name: {type, default}}` some
+  template declared; the value is checked against its type at its `with:` line and is
+  one quoted word where it lands in a shell command (parameters.py); a `with:` name no
+  template declares, or that nothing uses any more, is an error. The `${{ }}` syntax
   cannot clash with the shell's `${VAR}`.
 Pure: reading files is the caller's `read` function.
 """
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec import parameters
 from imagespec.spec.loader import DataPath, Document
 
 _PARAM = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -122,62 +126,102 @@ def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Locatio
     return out
 
 
-def _substitute(data: Any, values: dict[str, str], path: DataPath, doc: Document) -> Any:
-    if isinstance(data, dict):
-        return {k: _substitute(v, values, (*path, k), doc) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_substitute(v, values, (*path, i), doc) for i, v in enumerate(data)]
-    if isinstance(data, str) and "${{" in data:  # what the pattern needs; most strings have none
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in values:
-                raise SpecError(f"template parameter '{name}' has no value", location=doc.location(path),
-                                hint=f"pass it with `with: {{{name}: …}}` in the spec that extends the template")
-            return values[name]
-        return _PARAM.sub(replace, data)
-    return data
+class _Filling:
+    """The parameter values of one `extends` chain, and what substituting them found."""
+
+    def __init__(self, chain: list[Document]) -> None:
+        self.declared = _declared(chain)
+        self.given_at: dict[str, Location] = {}  # the `with:` line each given value came from
+        raw = {name: p.default for name, p in self.declared.items() if p.default is not None}
+        for doc in reversed(chain):  # the app's own `with` is applied last, so it wins
+            given = doc.data.get("with") or {}
+            if not isinstance(given, dict):
+                raise SpecError("`with` maps template parameters to values", location=doc.location(("with",)))
+            for name, value in given.items():
+                where = doc.location(("with", name))
+                if name not in self.declared:
+                    close = difflib.get_close_matches(str(name), list(self.declared), n=1)
+                    raise SpecError(f"no template in the chain has a parameter '{name}'", location=where,
+                                    hint=f"did you mean '{close[0]}'?" if close else
+                                    f"declared parameters: {', '.join(self.declared) or 'none'}")
+                raw[name] = parameters.check(self.declared[name], value, where)
+                self.given_at[name] = where
+        self.refers = {name: set(_PARAM.findall(text)) for name, text in raw.items()}
+        self.values = self._expanded(raw)
+        self.origins: dict[DataPath, Location] = {}
+        self.used: set[str] = set()
+
+    def _expanded(self, values: dict[str, str]) -> dict[str, str]:
+        """A default may refer to another parameter (java's build command names main_class);
+        into a `shell` value, the other is inserted as one quoted word."""
+        for _ in range(len(values)):
+            expanded = {name: _PARAM.sub(lambda m, into=name: self._inserted(m, into, values), text)
+                        for name, text in values.items()}
+            if expanded == values:
+                break
+            values = expanded
+        return values
+
+    def _inserted(self, match: re.Match[str], into: str, values: dict[str, str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)  # unknown names stay for the next round, or for the error
+        if self.declared[into].type == "shell":
+            return parameters.shell_word(self.declared[name], values[name])
+        return values[name]
+
+    def substitute(self, data: Any, path: DataPath, doc: Document) -> Any:
+        if isinstance(data, dict):
+            return {k: self.substitute(v, (*path, k), doc) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self.substitute(v, (*path, i), doc) for i, v in enumerate(data)]
+        if isinstance(data, str) and "${{" in data:  # what the pattern needs; most strings have none
+            shell = parameters.in_shell(path)
+
+            def replace(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name not in self.values:
+                    close = difflib.get_close_matches(name, list(self.declared), n=1)
+                    raise SpecError(f"template parameter '{name}' has no value", location=doc.location(path),
+                                    hint=f"did you mean '{close[0]}'?" if close and name not in self.declared else
+                                    f"pass it with `with: {{{name}: …}}` in the spec that extends the template")
+                self.used.add(name)
+                if name in self.given_at:
+                    self.origins.setdefault(path, self.given_at[name])
+                value = self.values[name]
+                return parameters.shell_word(self.declared[name], value) if shell else value
+            return _PARAM.sub(replace, data)
+        return data
+
+    def check_all_used(self) -> None:
+        """A `with:` value that lands nowhere (the field that used it was replaced) would
+        silently mean nothing."""
+        used, pending = set(), list(self.used)
+        while pending:
+            name = pending.pop()
+            if name not in used:
+                used.add(name)
+                pending.extend(self.refers.get(name, ()))
+        for name, where in self.given_at.items():
+            if name not in used:
+                raise SpecError(f"with.{name} is not used: nothing left in the merged spec says ${{{{ {name} }}}}",
+                                location=where, hint="the field of the template that used it is replaced here "
+                                "(or the template does not use it): remove it, or write the value where it goes")
 
 
-def _expand(text: str, values: dict[str, str]) -> str:
-    """One round of `${{ name }}` replacement; unknown names stay for the next round."""
-    return _PARAM.sub(lambda m: values.get(m.group(1), m.group(0)), text)
-
-
-def _declared(chain: list[Document]) -> dict[str, tuple[str | None, Document]]:
-    """Parameters declared along the chain: name -> (default, declaring document)."""
-    out: dict[str, tuple[str | None, Document]] = {}
-    for doc in reversed(chain):  # the nearest declaration wins
+def _declared(chain: list[Document]) -> dict[str, parameters.Parameter]:
+    """Parameters declared along the chain, the nearest declaration winning."""
+    out: dict[str, parameters.Parameter] = {}
+    for doc in reversed(chain):
         declared = doc.data.get("parameters") or {}
         if not isinstance(declared, dict):
-            raise SpecError("`parameters` maps names to {default, description}", location=doc.location(("parameters",)))
+            raise SpecError("`parameters` maps names to {type, default, description}",
+                            location=doc.location(("parameters",)))
         for name, spec in declared.items():
-            default = spec.get("default") if isinstance(spec, dict) else spec
-            out[str(name)] = (None if default is None else str(default), doc)
+            out[str(name)] = parameters.declare(
+                str(name), spec, lambda key, name=name, doc=doc: doc.location(
+                    ("parameters", name) if key is None else ("parameters", name, key)))
     return out
-
-
-def _values(chain: list[Document]) -> dict[str, str]:
-    declared = _declared(chain)
-    values = {name: default for name, (default, _) in declared.items() if default is not None}
-    for doc in reversed(chain):  # the app's own `with` is applied last, so it wins
-        given = doc.data.get("with") or {}
-        if not isinstance(given, dict):
-            raise SpecError("`with` maps template parameters to values", location=doc.location(("with",)))
-        for name, value in given.items():
-            if name not in declared:
-                close = difflib.get_close_matches(str(name), list(declared), n=1)
-                raise SpecError(f"no template in the chain has a parameter '{name}'",
-                                location=doc.location(("with", name)),
-                                hint=f"did you mean '{close[0]}'?" if close else
-                                f"declared parameters: {', '.join(declared) or 'none'}")
-            values[str(name)] = str(value)
-    # a default may refer to another parameter (java's build command names main_class)
-    for _ in range(len(values)):
-        expanded = {k: _expand(v, values) for k, v in values.items()}
-        if expanded == values:
-            break
-        values = expanded
-    return values
 
 
 def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Document]:
@@ -205,9 +249,27 @@ def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Docum
     return chain
 
 
+def _check_appends(data: Any, path: DataPath, doc: Document) -> None:
+    """`key` and `key+` in one mapping would each decide the list (one silently lost)."""
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            _check_appends(item, (*path, i), doc)
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if isinstance(key, str) and key.endswith("+") and key[:-1] in data:
+            first, second = sorted((doc.location((*path, key[:-1])), doc.location((*path, key))))
+            raise SpecError(f"'{key[:-1]}' and '{key}' in one mapping: one of them would be silently lost",
+                            location=second, hint=f"write either `{key[:-1]}:` (replace the inherited list) or "
+                            f"`{key}:` (append to it), not both (the other is at line {first.line})")
+        _check_appends(value, (*path, key), doc)
+
+
 def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
     """The document with its whole `extends` chain merged in (parent first)."""
     chain = _chain(document, resolver, reader)
+    for doc in chain:
+        _check_appends(doc.data, (), doc)
     if len(chain) == 1 and not isinstance(document.data, dict):
         return document
     merged: Any = {k: v for k, v in chain[-1].data.items() if k not in _CONSUMED}
@@ -218,5 +280,7 @@ def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
     for path in [p for p in locations if p and p[0] in _CONSUMED]:  # one pass for the three keys
         del locations[path]
     merged_doc = Document(data=merged, file=document.file, locations=locations)
-    values = _values(chain)
-    return Document(data=_substitute(merged, values, (), merged_doc), file=document.file, locations=locations)
+    filling = _Filling(chain)
+    data = filling.substitute(merged, (), merged_doc)
+    filling.check_all_used()
+    return Document(data=data, file=document.file, locations=locations, origins=filling.origins)

@@ -81,6 +81,10 @@ def display(path: Path, *, resolved: bool = False) -> str:
 def _with_parents(document: Document, folder: Path, config: Config, path: Path | None) -> Document:
     """The document with its `extends` chain merged in (a no-op without `extends`)."""
     if not isinstance(document.data, dict) or "extends" not in document.data:
+        if isinstance(document.data, dict) and document.data.get("with"):
+            raise SpecError("`with` gives values to the parameters of the template a spec extends, "
+                            "and this spec extends none", location=document.location(("with",)),
+                            hint="add `extends: TEMPLATE`, or write the values where they go")
         return document
     resolver = TemplateResolver([*config.templates, *project_template_dirs(folder)])
     if path is not None:

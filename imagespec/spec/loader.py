@@ -50,6 +50,13 @@ class Document:
     data: Any
     file: str
     locations: dict[DataPath, Location] = field(default_factory=dict)
+    # strings a template filled in from a `with:` value: a problem with one is reported
+    # at that `with:` line of the author's spec, not inside the template
+    origins: dict[DataPath, Location] = field(default_factory=dict)
+
+    def origin(self, path: DataPath) -> Location:
+        """Where the value at `path` came from: its `with:` value, or where it is written."""
+        return self.origins.get(path) or self.location(path)
 
     def location(self, path: DataPath) -> Location:
         """The location of `path`, or of its nearest ancestor that has one."""

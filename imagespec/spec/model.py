@@ -33,6 +33,8 @@ from imagespec.spec.values import (
     PackageVersion,
     Port,
     RelativePath,
+    Registry,
+    SemanticVersion,
     Signal,
     STRING_OR_LIST,
     StageName,
@@ -112,7 +114,7 @@ class Stage(Model):
     from_: From = Field(alias="from", description="Catalog name, stage name, or {image, family}.")
     packages: Packages = Field(default_factory=_empty_list)
     args: dict[EnvKey, Line | None] = Field(default_factory=dict, description="Build args with defaults.")
-    env: dict[EnvKey, str] = Field(default_factory=dict)
+    env: dict[EnvKey, Line] = Field(default_factory=dict)
     workdir: AbsPath | None = None
     cache: list[MountTarget] = Field(default_factory=_empty_list,
                                  description="Cache mounts for dependency and build steps (package manager caches).")
@@ -142,6 +144,13 @@ class User(Model):
     gid: int | None = Field(None, ge=0, le=2**31 - 1)
     name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "nonroot"
     root_reason: Line | None = Field(None, description="Required when uid is 0 (BP8).")
+
+    @field_validator("root_reason")
+    @classmethod
+    def _a_reason_says_something(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty root_reason is no reason (BP8): say why the app must run as root")
+        return value
 
     @model_validator(mode="after")
     def _root_needs_reason(self) -> User:
@@ -173,7 +182,7 @@ class Final(Model):
     copy_: list[Artifact] = Field(default_factory=_empty_list, alias="copy")
     user: User | None = Field(None, description="Default: non-root 65532 with a passwd/group entry (BP8).")
     workdir: AbsPath | None = None
-    env: dict[EnvKey, str] = Field(default_factory=dict)
+    env: dict[EnvKey, Line] = Field(default_factory=dict)
     ports: list[Port] = Field(default_factory=_empty_list)
     writable: list[AbsPath] = Field(default_factory=_empty_list,
                                     description="Directories the app writes; the rest can be read-only (BP9).")
@@ -184,7 +193,7 @@ class Final(Model):
     cmd: str | list[str] | None = None
     shell: bool = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
     init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
-    labels: dict[LabelKey, str] = Field(default_factory=dict)
+    labels: dict[LabelKey, Line] = Field(default_factory=dict)
 
     @field_validator("entrypoint", "cmd")
     @classmethod
@@ -217,14 +226,14 @@ class TagPolicy(Model):
     extra: list[Tag] = Field(default_factory=_empty_list)
 
 
-_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?")
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) *(B|KB|MB|GB|KiB|MiB|GiB)?")
 _UNITS = {None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
 #: The unit suffixes a size may carry (the CLI's --size-budget reads the same grammar).
 SIZE_UNITS = tuple(unit for unit in _UNITS if unit)
 
 
 def size_in_bytes(value: int | str) -> int:
-    match = _SIZE.fullmatch(str(value).strip())
+    match = _SIZE.fullmatch(str(value))
     if not match:
         raise ValueError(f"'{value}' is not a size (examples: 25MB, 1.5GiB, 3000000)")
     return int(float(match[1]) * _UNITS[match[2]])
@@ -234,7 +243,7 @@ class Policies(Model):
     """Company rules checked at compile time (BP6, BP8, BP15). Inherited policies only
     accumulate: an extending spec cannot switch a rule off."""
 
-    allowed_registries: list[Line] = Field(default_factory=_empty_list,
+    allowed_registries: list[Registry] = Field(default_factory=_empty_list,
                                            description="Every base image must come from one of these (host[/path]).")
     required_labels: list[LabelKey] = Field(default_factory=_empty_list, description="Labels the final image must carry.")
     forbidden_packages: list[Line] = Field(default_factory=_empty_list, description="Packages not allowed in final images.")
@@ -262,8 +271,13 @@ class BuildSecret(Model):
 
 
 class Parameter(Model):
+    """(templates) One `${{ name }}` parameter; imagespec/spec/parameters.py checks and quotes its values."""
+
+    type: Literal["name", "path", "glob", "version", "shell", "string"] = Field(
+        description="What a value may be; in a shell command it is one quoted word (`shell`: written as it is).")
     default: Line | None = None
     description: Line | None = None
+    pattern: Line | None = Field(None, description="A regular expression the whole value must match as well.")
 
 
 class Spec(Model):
@@ -280,10 +294,10 @@ class Spec(Model):
                                        description="Build secrets for download steps (besides the CA bundle).")
     name: ImageName
     description: Line | None = None
-    version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]{0,127}$")] | None = None
+    version: SemanticVersion | None = Field(None, description="MAJOR.MINOR.PATCH (semver 2.0); drives the tags (BP14).")
     source: Line | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
     license: Line | None = Field(None, description="SPDX expression (BP16).")
-    registry: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$")] | None = Field(
+    registry: Registry | None = Field(
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
     context: RelativePath = Field(".", description="Build context, relative to the spec file.")
     dockerfile: RelativePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from imagespec.errors import SpecError
+from imagespec.errors import SpecError, SpecErrors
 from imagespec.spec import model as spec_model
 from imagespec.spec.loader import DataPath, Document
 
@@ -31,6 +31,19 @@ def _known_keys(model: type[BaseModel]) -> list[str]:
         for name, field in cls.model_fields.items()
     })
 M = TypeVar("M", bound=BaseModel)
+# keys of a build stage that the final stage does not take, and what to do instead:
+# the final image gets only the artifacts of a stage (BP6, BP11)
+_STAGE_ONLY = {
+    "run": "`run` belongs to a build stage: run the commands in a stage under `stages:` and copy what they "
+           "produce into `final.copy` with `from: STAGE` (BP6, BP11); `final.packages` installs runtime packages",
+    "args": "build args belong to the stages that use them (`stages.NAME.args`); the final stage takes `env`",
+    "cache": "cache mounts belong to the build stages whose steps download (`stages.NAME.cache`); "
+             "the final stage runs no build steps",
+    "artifacts": "`artifacts` lists what a build stage produces; the final stage takes them with "
+                 "`copy: [{from: STAGE, src: PATH, dest: PATH}]`",
+    "dependencies": "`dependencies` belongs to a build stage (`stages.NAME.dependencies`); copy its result "
+                    "into `final.copy` with `from: STAGE`",
+}
 _TYPE_WORDS = {
     "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
     "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list",
@@ -65,8 +78,13 @@ def _describe(error: dict[str, Any], path: DataPath, model: type[BaseModel]) -> 
     kind, loc = error["type"], error["loc"]
     key = str(loc[-1]).rstrip("_") if loc else "?"
     if kind == "extra_forbidden":
+        if len(path) == 2 and path[0] == "final" and key in _STAGE_ONLY:
+            return f"'{key}' is not a key of the final stage, only of build stages", _STAGE_ONLY[key]
         close = difflib.get_close_matches(key, _known_keys(model), n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else "remove it; `imagespec schema` lists the keys"
+        if close and close[0] == key:
+            hint = f"'{key}' is a key of another mapping, not of this one; `imagespec schema` lists where each key goes"
+        else:
+            hint = f"did you mean '{close[0]}'?" if close else "remove it; `imagespec schema` lists the keys"
         return f"unknown key '{key}'", hint
     if kind == "missing":
         return f"missing required key '{key}'", f"add `{key}:` here"
@@ -75,7 +93,7 @@ def _describe(error: dict[str, Any], path: DataPath, model: type[BaseModel]) -> 
         return f"'{field}' must be {_TYPE_WORDS[kind]}, not {_kind(error.get('input'))}", None
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     field = ".".join(str(p) for p in path)
-    hint = None
+    hint = getattr(error.get("ctx", {}).get("error"), "hint", None)
     if kind == "literal_error":
         expected = str(error.get("ctx", {}).get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
@@ -88,16 +106,49 @@ def _describe(error: dict[str, Any], path: DataPath, model: type[BaseModel]) -> 
     return (f"{field}: {message}" if field else message), hint
 
 
+MAX_ERRORS = 20  # enough to fix a whole spec in one go; more is noise from one mistake
+
+
+def _is_type_noise(error: dict[str, Any]) -> bool:
+    return error["type"] in _TYPE_WORDS
+
+
 def _rank(error: dict[str, Any], data: Any) -> tuple[int, int]:
     # Of a union's failed branches, the one that got deepest into the data is the one
     # the author meant; type mismatches of other branches are noise.
     depth = len(_data_path(data, error["loc"]))
-    is_type_noise = error["type"] in _TYPE_WORDS
-    return (-depth, int(is_type_noise))
+    return (-depth, int(_is_type_noise(error)))
+
+
+def _relevant(errors: list[dict[str, Any]], data: Any) -> list[tuple[DataPath, dict[str, Any]]]:
+    """One entry per distinct problem. A union reports every branch that failed: a
+    type mismatch at a path is noise when another error lies below it (a branch got
+    further into the value) or beside it at the same path with a real reason."""
+    by_path: dict[DataPath, list[dict[str, Any]]] = {}
+    for error in errors:
+        by_path.setdefault(_data_path(data, error["loc"]), []).append(error)
+    # a misspelt key also makes the key it meant missing: one mistake, reported once
+    misspelt = {(path[:-1], str(path[-1])) for path, group in by_path.items() if path
+                for e in group if e["type"] == "extra_forbidden"}
+    kept = []
+    for path, group in by_path.items():
+        group = [e for e in group if not (e["type"] == "missing" and any(
+            parent == path and difflib.get_close_matches(str(e["loc"][-1]), [key], n=1, cutoff=0.6)
+            for parent, key in misspelt))]
+        if not group:
+            continue
+        deeper = any(len(other) > len(path) and other[:len(path)] == path for other in by_path)
+        real = [e for e in group if not _is_type_noise(e)]
+        if real:
+            kept.extend((path, e) for e in real)
+        elif not deeper:
+            kept.append((path, min(group, key=lambda e: _rank(e, data))))
+    return kept
 
 
 def validate(document: Document, model: type[M] = spec_model.Spec) -> M:  # type: ignore[assignment]
-    """Validate a parsed spec (or base spec); raises SpecError for the most relevant problem."""
+    """Validate a parsed spec (or base spec); raises SpecError for its one problem, or
+    SpecErrors for several (every one, up to MAX_ERRORS, in the order they are written)."""
     if not isinstance(document.data, dict):
         first_key = "name: myapp" if model is spec_model.Spec else "base: debian-slim"
         raise SpecError(f"a spec must be a mapping, not {_kind(document.data)}",
@@ -105,8 +156,14 @@ def validate(document: Document, model: type[M] = spec_model.Spec) -> M:  # type
     try:
         return model.model_validate(document.data)
     except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: _rank(e, document.data))
-        first = errors[0]
-        path = _data_path(document.data, first["loc"])
-        message, hint = _describe(first, path, model)
-        raise SpecError(message, location=document.location(path), hint=hint) from None
+        found: dict[tuple[Any, str], SpecError] = {}
+        for path, error in _relevant(exc.errors(), document.data):
+            message, hint = _describe(error, path, model)
+            where = document.origin(path)
+            if path in document.origins:
+                message += " (a template put the `with:` value here)"
+            found.setdefault((where, message), SpecError(message, location=where, hint=hint))
+        ordered = sorted(found.values(), key=lambda e: (e.location.line, e.location.col))
+        if len(ordered) == 1:
+            raise ordered[0] from None
+        raise SpecErrors(ordered[:MAX_ERRORS], more=max(0, len(ordered) - MAX_ERRORS)) from None

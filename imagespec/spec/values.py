@@ -7,13 +7,13 @@ those into located SpecErrors.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
-import signal
 from functools import cache, lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 
 # docker/distribution reference grammar, simplified but strict enough to reject
@@ -21,31 +21,39 @@ from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)"
 _REFERENCE = re.compile(
-    rf"^(?P<name>{_DOMAIN}?{_COMPONENT}(?:/{_COMPONENT})*)"
+    rf"(?P<name>{_DOMAIN}?{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
 )
-_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-_STAGE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
-_DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h))+$")
-_PORT = re.compile(r"^(?P<port>[0-9]{1,5})(?:/(?P<proto>tcp|udp|sctp))?$")
-_MODE = re.compile(r"^0?[0-7]{3,4}$")
+_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
+_STAGE = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h))+")
+_PORT = re.compile(r"(?P<port>[0-9]{1,5})(?:/(?P<proto>tcp|udp|sctp))?")
+_MODE = re.compile(r"0?[0-7]{3,4}")
 # apt, apk, dnf and yum names (`libc6:amd64`, `py3-pip`, `gcc-c++`, `pkg@edge`) and versions
 # (`1:2.36-9+deb12u4`, `1.2~rc1`); nothing the shell would read as syntax or an option
-_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:@-]*$")
-_PACKAGE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:~^-]*$")
-# C0 controls but the tab (newlines included), and DEL
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_OWNER = re.compile(r"^(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?$")
+_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:@-]*")
+_PACKAGE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:~^-]*")
+# Unicode's control characters (C0 but the tab, newlines included; DEL; C1, NEL among them)
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?")
 RESERVED_STAGES = {"scratch", "context"}
+
+
+class Invalid(ValueError):
+    """A value error with a hint: how to write the value instead (validate.py shows it)."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def image_reference(value: str) -> str:
     if value == "scratch":
         return value
-    if not _REFERENCE.match(value):
+    if not _REFERENCE.fullmatch(value):
         raise ValueError(
             f"'{value}' is not a valid image reference "
             "(expected [registry/]name[:tag][@sha256:digest], lower-case name)"
@@ -54,14 +62,15 @@ def image_reference(value: str) -> str:
 
 
 def image_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(f"'{value}' is not a valid image name (lower-case letters, digits, '.', '_', '-', '/')")
     return value
 
 
 def stage_name(value: str) -> str:
-    if not _STAGE.match(value):
-        raise ValueError(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)")
+    if not _STAGE.fullmatch(value):
+        raise Invalid(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)",
+                      "a stage name is one word, e.g. build or deps (it becomes `FROM … AS NAME`)")
     if value in RESERVED_STAGES:
         raise ValueError(f"'{value}' is reserved by the Dockerfile syntax and cannot name a stage")
     if value == "final" or value.startswith("imagespec-"):
@@ -71,77 +80,120 @@ def stage_name(value: str) -> str:
 
 def no_control_chars(value: str) -> str:
     """Single-line strings: a newline here would start a new Dockerfile instruction."""
-    bad = _CONTROL.search(value)
+    bad = CONTROL.search(value)
     if bad is not None:
-        raise ValueError(f"must be a single line without control characters (found {bad[0]!r})")
+        what = "a newline" if bad[0] in "\n\r\x85" else f"the control character {bad[0]!r}"
+        raise Invalid(f"must be a single line without control characters (found {what})",
+                      "a newline here would start another Dockerfile instruction; remove it (a YAML block "
+                      "scalar `|` ends in one: use a plain or quoted string)" if what == "a newline" else
+                      "control characters cannot be written into a Dockerfile faithfully; remove it")
     return value
 
 
 def env_key(value: str) -> str:
-    if not _ENV_KEY.match(value):
-        raise ValueError(f"'{value}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)")
+    if not _ENV_KEY.fullmatch(value):
+        raise Invalid(f"'{value}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
+                      "a variable name is one word of letters, digits and '_', not starting with a digit")
     return value
 
 
 def label_key(value: str) -> str:
-    if not _LABEL_KEY.match(value):
-        raise ValueError(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')")
+    if not _LABEL_KEY.fullmatch(value):
+        raise Invalid(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')",
+                      "use reverse-DNS keys such as com.example.team (OCI: org.opencontainers.image.*)")
     return value
 
 
 def duration(value: str) -> str:
-    if not _DURATION.match(value):
+    if not _DURATION.fullmatch(value):
         raise ValueError(f"'{value}' is not a duration (examples: 30s, 1m30s, 500ms)")
     return value
 
 
 def port(value: int | str) -> str:
     """'8080', 8080, '53/udp' -> '8080/tcp' or '53/udp'."""
-    match = _PORT.match(str(value).lower())
+    match = _PORT.fullmatch(str(value).lower())
     if not match or not 1 <= int(match["port"]) <= 65535:
         raise ValueError(f"'{value}' is not a port (1-65535, optionally /tcp, /udp or /sctp)")
     return f"{int(match['port'])}/{match['proto'] or 'tcp'}"
 
 
+# The names moby's signal.ParseSignal knows on Linux (moby/sys signal_linux.go), which
+# BuildKit's STOPSIGNAL and the daemon's `docker stop` both use: anything else builds
+# nowhere. SIGKILL and SIGSTOP are left out on purpose: the application cannot handle
+# them, so `docker stop` could never let it shut down cleanly (BP2).
+_SIGNAL_NAMES = frozenset({
+    "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "PIPE",
+    "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU",
+    "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
+    *(f"RTMIN+{n}" for n in range(1, 16)), *(f"RTMAX-{n}" for n in range(1, 15)),
+})
+# numbers: ParseSignal takes any; Linux has 64 (a higher one is never delivered, so
+# `docker stop` would wait out its timeout and kill); 9 and 19 are SIGKILL and SIGSTOP
+_SIGNAL_NUMBERS = frozenset(range(1, 65)) - {9, 19}
+
+
 def stop_signal(value: str | int) -> str:
     text = str(value).upper()
-    if text.isdigit():
-        if 1 <= int(text) <= 64:
+    if re.fullmatch(r"[1-9][0-9]?", text):
+        if int(text) in _SIGNAL_NUMBERS:
             return text
-    else:
-        name = text if text.startswith("SIG") else f"SIG{text}"
-        if re.fullmatch(r"SIGRTMIN\+([0-9]|[12][0-9]|30)|SIGRTMAX-([0-9]|[12][0-9]|30)", name):
-            return name
-        if name in signal.Signals.__members__ and name not in {"SIGKILL", "SIGSTOP"}:
-            return name
-    raise ValueError(f"'{value}' is not a signal a container can be stopped with (e.g. SIGTERM, SIGINT, SIGQUIT)")
+    elif text.removeprefix("SIG") in _SIGNAL_NAMES:
+        return "SIG" + text.removeprefix("SIG")
+    raise Invalid(f"'{value}' is not a signal a container can be stopped with",
+                  "the engine knows SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, ... SIGRTMIN+1 to +15, SIGRTMAX-14 "
+                  "to -1, or a number 1-64; not SIGKILL or SIGSTOP (9, 19), which the application cannot "
+                  "handle (BP2)")
 
 
 def mode(value: str | int) -> str:
     text = str(value)
-    if not _MODE.match(text):
+    if not _MODE.fullmatch(text):
         raise ValueError(f"'{value}' is not an octal file mode (e.g. \"0755\"; quote it in YAML)")
     return text.rjust(4, "0")
 
 
 def package_name(value: str) -> str:
     """Package names reach the install command as words: anything else would be shell."""
-    if not _PACKAGE.match(value):
-        raise ValueError(f"'{value}' is not a package name (letters, digits, '.', '_', '+', ':', '@', '-')")
+    if not _PACKAGE.fullmatch(value):
+        raise Invalid(f"'{value}' is not a package name (letters, digits, '.', '_', '+', ':', '@', '-')",
+                      "one package per item, as the package manager names it; commands go in `run:`")
     return value
 
 
 def package_version(value: str) -> str:
-    if not _PACKAGE_VERSION.match(value):
-        raise ValueError(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')")
+    if not _PACKAGE_VERSION.fullmatch(value):
+        raise Invalid(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')",
+                      "the version exactly as the package manager prints it, e.g. 7.88.1-10+deb12u5")
     return value
 
 
 def owner(value: str | int) -> str:
     text = str(value)
-    if not _OWNER.match(text):
+    if not _OWNER.fullmatch(text):
         raise ValueError(f"'{value}' is not an owner (uid[:gid] or name[:group])")
     return text
+
+
+def reads_as_json_array(text: str) -> bool:
+    """BuildKit's parseMaybeJSON (RUN, COPY, CMD, ...): an instruction's rest starting
+    with `[` whose first JSON value decodes is the exec/JSON form, whatever follows it
+    (Go's json.Decoder reads one value): `RUN ["id"] && make` runs `id` alone."""
+    rest = text.lstrip()
+    if not rest.startswith("["):
+        return False
+    try:
+        json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        return False
+    return True
+
+
+def _no_surrounding_space(value: str) -> None:
+    # BuildKit's parser trims any Unicode space at both ends of a line, and an unquoted
+    # path can end one (WORKDIR, COPY's destination): the path would silently change
+    if value != value.strip():
+        raise ValueError(f"{value!r} must not start or end with a space")
 
 
 # WORKDIR and COPY run their arguments through BuildKit's word processing, which expands
@@ -151,6 +203,7 @@ _WORD_SPECIALS = re.compile(r"[\\$\"']")
 
 def absolute_path(value: str) -> str:
     no_control_chars(value)
+    _no_surrounding_space(value)
     if not value.startswith("/"):
         raise ValueError(f"'{value}' must be an absolute path (start with /)")
     if _WORD_SPECIALS.search(value) or ".." in value.split("/"):
@@ -163,6 +216,9 @@ def context_path(value: str) -> str:
     no_control_chars(value)
     if not value.strip():
         raise ValueError("a path must not be empty (`.` is the whole context)")
+    _no_surrounding_space(value)
+    if reads_as_json_array(value):  # the first COPY source: COPY would read its JSON form
+        raise ValueError(f"'{value}' would be read as COPY's JSON form; write it as './{value}'")
     if value.startswith("/") or value.startswith("~"):
         raise ValueError(f"'{value}' must be relative to the build context")
     # COPY reads its arguments with the shell lexer: a backslash is an escape there, and
@@ -185,6 +241,7 @@ def copy_destination(value: str) -> str:
     no_control_chars(value)
     if not value.strip():
         raise ValueError("a destination must not be empty")
+    _no_surrounding_space(value)
     if _WORD_SPECIALS.search(value):
         raise ValueError(f"'{value}' must not contain '$', quotes or backslashes (COPY would expand or remove them)")
     if value.startswith("-"):
@@ -200,7 +257,7 @@ def relative_path(value: str) -> str:
     no_control_chars(value)
     if not value.strip():
         raise ValueError("a path must not be empty (`.` is the spec's folder)")
-    if value.startswith("/") or value.startswith("~") or re.match(r"^[A-Za-z]:[\\/]", value):
+    if value.startswith("/") or value.startswith("~") or re.match(r"[A-Za-z]:[\\/]", value):
         raise ValueError(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)")
     return value
 
@@ -224,6 +281,28 @@ def command_line(value: str) -> str:
     if "\x00" in value:
         raise ValueError("a command must not contain NUL bytes")
     return value.strip("\n")  # YAML block scalars end in a newline that means nothing
+
+
+# semver.org 2.0.0 (no leading `v`): `version` becomes the X.Y.Z, X.Y and X tags (BP14),
+# so anything else would fail only when the image is tagged, after a whole build
+_NUMBER = r"(?:0|[1-9][0-9]*)"
+_IDENTIFIER = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+SEMVER_PATTERN = (rf"^{_NUMBER}\.{_NUMBER}\.{_NUMBER}(?:-{_IDENTIFIER}(?:\.{_IDENTIFIER})*)?"
+                  r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
+_SEMVER = re.compile(SEMVER_PATTERN.removeprefix("^").removesuffix("$"))
+
+
+def semantic_version(value: str) -> str:
+    if len(value) > 128 or not _SEMVER.fullmatch(value):
+        raise Invalid(f"'{value}' is not a semantic version MAJOR.MINOR.PATCH",
+                      "write three numbers without a leading 'v' or leading zeros, e.g. 1.4.2 or 2.0.0-rc.1: "
+                      "it becomes the X.Y.Z, X.Y and X tags (BP14)")
+    return value
+
+
+# a registry host[:port] with an optional path: where images are pushed, or come from
+REGISTRY_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$"
+Registry = Annotated[str, Field(pattern=REGISTRY_PATTERN)]
 
 
 # docker's tag grammar, matched by pydantic's own (Rust) regex engine as a `pattern` would
@@ -297,4 +376,6 @@ RelativePath = Annotated[str, AfterValidator(relative_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
+SemanticVersion = Annotated[str, AfterValidator(semantic_version),
+                            WithJsonSchema({"type": "string", "pattern": SEMVER_PATTERN})]
 Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": TAG_PATTERN})]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from imagespec.build.tags import git_short_sha, is_immutable_tag, oci_labels, split_reference, tags_for
+from imagespec.build.tags import (git_short_sha, is_immutable_tag, oci_labels, split_reference, tags_for,
+                                  validate_repository, validate_tag)
 from imagespec.errors import SpecError
 
 REPO = "127.0.0.1:5000/team/app"
@@ -142,3 +143,16 @@ def test_labels_reject_bad_epoch_and_accept_explicit_created() -> None:
         oci_labels(environ={"SOURCE_DATE_EPOCH": "yesterday"})
     when = datetime(2024, 1, 2, 3, 4, 5, 999, tzinfo=UTC)
     assert oci_labels(created=when, environ={})["org.opencontainers.image.created"] == "2024-01-02T03:04:05Z"
+
+
+@pytest.mark.parametrize("bad", ["v1\n", "1.2.3\n", "latest\r"])
+def test_a_tag_with_a_trailing_newline_is_refused(bad: str) -> None:
+    # `$` also matches before a final newline: the grammars are matched as a whole
+    with pytest.raises(SpecError):
+        validate_tag(bad)
+    assert not is_immutable_tag(bad)
+
+
+def test_a_repository_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(SpecError):
+        validate_repository("team/app\n")

@@ -161,3 +161,70 @@ def test_one_catalog_file_repoints_every_image(tmp_path: Path) -> None:
         assert len(changed) == len(image_refs) > 0, (before[app], after[app])
         assert all(a.startswith("registry.example.com/base-v2/") for _, a in changed)
     assert load_config(start=company).path == config
+
+
+def _run_words(dockerfile: str) -> list[list[str]]:
+    """Every shell-form RUN of the Dockerfile as BuildKit reads it, split into shell words."""
+    import shlex
+
+    from compiler_helpers import parse
+    return [shlex.split(c.value[0]) for c in parse(dockerfile) if c.cmd.upper() == "RUN" and not c.json]
+
+
+def test_a_with_value_is_one_shell_word_where_it_lands_in_a_command(tmp_path: Path) -> None:
+    # go's `package` is a path: `./x; touch /tmp/p` once added a command to the build step
+    spec = write(tmp_path, "imagespec.yaml", 'extends: go\nwith: {package: "./x; touch /tmp/p"}\nname: app\n')
+    runs = _run_words(compile_path(spec).dockerfile)
+    build = next(words for words in runs if words[:2] == ["go", "build"])
+    assert build[-1] == "./x; touch /tmp/p" and "touch" not in build[:-1]
+
+
+def test_a_path_with_a_space_stays_one_argument(tmp_path: Path) -> None:
+    spec = write(tmp_path, "imagespec.yaml", 'extends: c\nwith: {binary: "build/my app"}\nname: app\n')
+    words = [w for run in _run_words(compile_path(spec).dockerfile) for w in run]
+    at = words.index("install")
+    assert words[at:at + 6] == ["install", "-D", "-m", "0755", "build/my app", "/out/app"]
+
+
+def test_a_shell_parameter_is_shell_and_its_references_are_words(tmp_path: Path) -> None:
+    # java's `build` is declared `type: shell`: written as it is; main_class inside it is a name
+    spec = write(tmp_path, "imagespec.yaml", "extends: java\nwith: {main_class: com.example.Main}\nname: app\n")
+    text = compile_path(spec).dockerfile
+    assert "--main-class com.example.Main -C /out/classes ." in text
+    spec.write_text('extends: java\nwith: {build: "make jar && cp app.jar /out/"}\nname: app\n', encoding="utf-8")
+    assert "mkdir -p /out && make jar && cp app.jar /out/" in compile_path(spec).dockerfile
+
+
+def test_a_glob_parameter_keeps_its_wildcards(tmp_path: Path) -> None:
+    spec = write(tmp_path, "imagespec.yaml", "extends: java-maven\nwith: {jar: build/lib*/app-?.jar}\nname: app\n")
+    assert "cp build/lib*/app-?.jar /out/app.jar" in compile_path(spec).dockerfile
+
+
+@pytest.mark.parametrize(("declaration", "words"), [
+    ("{default: x}", "needs a `type`"),
+    ("{type: word, default: x}", "needs a `type`"),
+    ("{type: name, default: 'a b'}", "is not a name parameter value"),
+    ("{type: name, dflt: x}", "unknown key 'dflt'"),
+    ("x", "must be a mapping"),
+])
+def test_a_template_declares_each_parameter_with_its_type(tmp_path: Path, declaration: str, words: str) -> None:
+    write(tmp_path, "templates/mine.yaml", f"parameters:\n  p: {declaration}\nfinal:\n  from: debian-slim\n"
+          "  entrypoint: [\"/app/${{{{ p }}}}\"]\n")
+    spec = write(tmp_path, "imagespec.yaml", "extends: mine\nname: app\n")
+    with pytest.raises(SpecError, match=words) as caught:
+        compile_path(spec)
+    assert caught.value.location.file.endswith("templates/mine.yaml") and caught.value.location.line == 2
+
+
+def test_every_preset_parameter_is_typed_and_quoted_where_it_is_used() -> None:
+    import re
+
+    from imagespec.spec.loader import read_yaml
+    from imagespec.spec.templates import builtin_presets
+    for preset in sorted(builtin_presets().glob("*.yaml")):
+        data = read_yaml(preset).data
+        for name, declared in (data.get("parameters") or {}).items():
+            assert isinstance(declared, dict) and declared.get("type"), f"{preset.name}: {name} has no type"
+        # a use site inside shell quotes would get a second quoting: `'${{ x }}'` -> `''x''`
+        assert not re.search(r"""["']\$\{\{|\}\}["']""", preset.read_text(encoding="utf-8").replace(
+            '"${{', "").replace('}}"', "")), preset.name

@@ -122,3 +122,17 @@ def test_a_comment_never_swallows_the_next_command(tmp_path: Path) -> None:
 def test_merging_never_changes_what_runs(picks: list[int], heredoc: bool, tmp_path: Path) -> None:
     commands = [FRAGMENTS[k].format(n=f"m{i}") for i, k in enumerate(picks)]
     assert_same_effect(commands, tmp_path, ["heredoc"] if heredoc else [])
+
+
+@pytest.mark.parametrize("command", ['["touch", "exec-form-ran"]', '["sh", "-c", "touch exec-form-ran"]', "[]",
+                                     # Go's json.Decoder reads the first value and ignores the rest
+                                     '["touch", "exec-form-ran"] && echo more', '["touch","exec-form-ran"]x'])
+@pytest.mark.parametrize("features", [[], ["heredoc"]])
+def test_a_string_that_is_json_still_runs_in_a_shell(command: str, features: list[str], tmp_path: Path) -> None:
+    # BuildKit reads a RUN whose text parses as a JSON array as the exec form: written
+    # as it is, '["touch", "x"]' would run touch without a shell. A string is a shell
+    # command, so the shell must see it (and fail: `[touch,` is no command)
+    assert separately([command], tmp_path)[0] is False
+    ok, _, forms = merged([command], tmp_path, features)
+    assert forms and "shell" not in forms
+    assert not ok and not (tmp_path / "exec-form-ran").exists()

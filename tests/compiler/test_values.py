@@ -1,0 +1,53 @@
+"""The small value grammars of a spec (imagespec/spec/values.py): each matches the whole
+value, so a trailing newline never slips through a pattern's `$`."""
+
+from __future__ import annotations
+
+import pytest
+
+from imagespec.spec import values
+
+WHOLE_VALUE = [
+    (values.image_reference, "debian:bookworm-slim"), (values.image_name, "team/app"), (values.stage_name, "build"),
+    (values.env_key, "FOO"), (values.label_key, "com.example.team"), (values.duration, "30s"),
+    (values.port, "8080"), (values.mode, "0755"), (values.package_name, "ca-certificates"),
+    (values.package_version, "7.88.1-10+deb12u5"), (values.owner, "root"), (values.semantic_version, "1.2.3"),
+    (values.stop_signal, "SIGTERM"), (values.no_control_chars, "a line"), (values.absolute_path, "/srv/app"),
+    (values.context_path, "src"), (values.copy_destination, "app/"), (values.mount_target, "/root/.cache"),
+]
+
+
+@pytest.mark.parametrize(("check", "good"), WHOLE_VALUE, ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize("suffix", ["\n", "\r", "\r\n", "\x00", "\x85", "\x1b"])
+def test_a_valid_value_with_a_trailing_control_character_is_refused(check, good: str, suffix: str) -> None:
+    check(good)
+    with pytest.raises(ValueError):
+        check(good + suffix)
+
+
+@pytest.mark.parametrize("signal", ["SIGTERM", "term", "sigquit", "SIGRTMIN", "SIGRTMIN+15", "rtmax-14", "SIGRTMAX",
+                                    "SIGCLD", "SIGPOLL", "SIGIOT", "SIGSTKFLT", "1", "15", "31", "32", "33", "34", "64", 15])
+def test_stop_signal_takes_what_moby_parses(signal: str | int) -> None:
+    # moby/sys signal.ParseSignal with the Linux SignalMap: BuildKit's STOPSIGNAL and `docker stop`
+    # (checked with `docker build` on Engine 28.5: SIGRTMIN+16 and SIGRTMAX-15 fail there)
+    assert values.stop_signal(signal).lstrip("SIG")
+
+
+@pytest.mark.parametrize("signal", ["SIGRTMIN+16", "SIGRTMIN+30", "SIGRTMAX-15", "SIGRTMAX-30", "0", "65", "100",
+                                    "+15", "015", "-1", "SIGKILL", "KILL", "9", "SIGSTOP", "19", "SIGFOO", "SIG", ""])
+def test_stop_signal_refuses_what_the_engine_or_bp2_refuses(signal: str) -> None:
+    with pytest.raises(ValueError):
+        values.stop_signal(signal)
+
+
+@pytest.mark.parametrize("version", ["1.2.3", "0.0.0", "10.20.30", "1.0.0-rc.1", "1.0.0-alpha.beta", "1.0.0+build.7",
+                                     "1.0.0-0.3.7", "1.0.0-x-y-z.--"])
+def test_semantic_versions(version: str) -> None:
+    assert values.semantic_version(version) == version
+
+
+@pytest.mark.parametrize("version", ["v1.2.3", "v1.2", "1.2", "1", "1.2.3.4", "01.2.3", "1.02.3", "1.2.03",
+                                     "1.0.0-01", "1.0.0-", "1.0.0+", "1.0.0-rc..1", " 1.2.3", "1.2.3\n"])
+def test_not_semantic_versions(version: str) -> None:
+    with pytest.raises(ValueError):
+        values.semantic_version(version)
