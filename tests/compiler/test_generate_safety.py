@@ -194,12 +194,15 @@ def test_two_specs_writing_the_same_file_are_refused_naming_both(tmp_path: Path,
 # --- -o - ---------------------------------------------------------------------------------
 
 def test_stdout_gets_exactly_the_bytes_of_the_file(tmp_path: Path, capsys) -> None:
-    """An escape sequence in a value is part of the file: printed raw through a pipe too
-    (click.echo stripped it when stdout was not a terminal)."""
-    spec = _repository(tmp_path / "repo", SPEC.replace("  entrypoint:", "  env: {GREETING: \"\\e[1mbold é\"}\n  entrypoint:"))
+    """What `-o -` prints is the file, byte for byte, through a pipe too (click.echo strips
+    escape sequences when stdout is not a terminal). A control character in a one-line
+    value is refused at its line (exit 2), so none can reach either."""
+    escape = _repository(tmp_path / "esc", SPEC.replace("  entrypoint:", "  env: {GREETING: \"\\e[1mbold\"}\n  entrypoint:"))
+    assert run(capsys, str(escape))[0] == 2
+    spec = _repository(tmp_path / "repo", SPEC.replace("  entrypoint:", "  env: {GREETING: \"bold é ✓ [1m\"}\n  entrypoint:"))
     assert run(capsys, str(spec))[0] == 0
     written = (spec.parent / "Dockerfile").read_bytes()
-    assert b"\x1b[1m" in written
+    assert "bold é ✓ [1m".encode() in written
     script = Path(sys.executable).with_name("imagespec")
     command = [str(script)] if script.exists() else [sys.executable, "-c", "from imagespec.cli import run; run()"]
     env = {**os.environ, "IMAGESPEC_NO_CACHE": "1"}
