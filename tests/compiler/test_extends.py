@@ -12,6 +12,7 @@ import pytest
 from compiler_helpers import REPO, compile_path
 from imagespec.errors import PolicyError, SpecError
 from imagespec.spec.config import load_config
+from imagespec.spec.load import load_spec
 
 PRESETS = sorted(p.stem for p in (REPO / "templates" / "presets").glob("*.yaml"))
 COMPANY = REPO / "examples" / "company"
@@ -228,3 +229,16 @@ def test_every_preset_parameter_is_typed_and_quoted_where_it_is_used() -> None:
         # a use site inside shell quotes would get a second quoting: `'${{ x }}'` -> `''x''`
         assert not re.search(r"""["']\$\{\{|\}\}["']""", preset.read_text(encoding="utf-8").replace(
             '"${{', "").replace('}}"', "")), preset.name
+
+
+def test_parameters_cannot_blow_up_the_output(tmp_path: Path) -> None:
+    """A 30 KB `with:` value used in 300 labels would add 9 MB of Dockerfile: refused at
+    the `with:` line, like text repeated by YAML aliases (issue #11)."""
+    labels = "".join(f"    l{i}: ${{{{ x }}}}\n" for i in range(300))
+    write(tmp_path, "t.yaml", "parameters:\n  x: {type: string, default: a}\nfinal:\n  from: scratch\n"
+          "  entrypoint: [/app]\n  labels:\n" + labels)
+    write(tmp_path, "app.yaml", f"extends: ./t.yaml\nwith:\n  x: {'y' * 30_000}\nname: app\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path / "app.yaml")
+    assert "template parameters add more than 256 KiB" in info.value.message
+    assert (info.value.location.file, info.value.location.line) == (str(tmp_path / "app.yaml"), 3)
