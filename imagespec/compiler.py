@@ -61,6 +61,10 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         # (a spec given as text has neither: its name is all there is, and no path is resolved)
         ignore_source = loaded.display_name(loaded.dockerignore_path.parent) if loaded.path else source
         dockerignore = render_dockerignore(plan, source=ignore_source)
+        if loaded.path and not ignore_source.startswith("../") and plan.dockerignore[:1] != ("*",):
+            # BP4: the spec is not source; in the context, any edit of final metadata
+            # would invalidate a build stage's `COPY . ./` and every step after it
+            dockerignore += ignore_source + "\n"
     except SpecPathError as exc:
         raise SpecError(exc.message, location=loaded.document.location(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)

@@ -98,16 +98,21 @@ def _mount_flags(run: p.Run) -> tuple[str, ...]:
         if mount.kind == "secret":
             flags.append(f"--mount=type=secret,id={mount.id}")
         else:
-            flags.append(f"--mount=type=cache,target={mount.target}")
+            flags.append(f"--mount=type={mount.kind},target={mount.target}")
     return tuple(flags)
 
 
+def _prelude(run: p.Run) -> tuple[str, ...]:
+    if not run.secret_env:
+        return ()
+    exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
+    # the system bundle plus the secret, in the step's tmpfs (plan/ca_trust.py)
+    combine = f"cat {run.ca_system} {SECRET} >/run/ca/bundle.pem 2>/dev/null; " if run.ca_system else ""
+    return (f"if [ -f {SECRET} ]; then {combine}export {exports}; fi",)
+
+
 def _run_commands(run: p.Run) -> tuple[str, ...]:
-    prelude = ()
-    if run.secret_env:
-        exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
-        prelude = (f"if [ -f {SECRET} ]; then export {exports}; fi",)
-    return (*prelude, *run.commands)
+    return (*_prelude(run), *run.commands)
 
 
 def _check_run(command: dockerfile.Command, run: p.Run, features: frozenset[str]) -> None:
@@ -116,9 +121,9 @@ def _check_run(command: dockerfile.Command, run: p.Run, features: frozenset[str]
     if command.heredocs:
         assert "heredoc" in features, "a heredoc without `features: [heredoc]`"
         assert command.value == (f"<<{command.heredocs[0].name}",)
-        assert command.heredocs[0].content == "\n".join(("set -eux", *commands)) + "\n"
+        assert command.heredocs[0].content == "\n".join((*_prelude(run), "set -eux", *run.commands)) + "\n"
     elif command.json:
-        assert command.value == ("/bin/sh", "-c", "\n".join(("set -eu", *commands)))
+        assert command.value == ("/bin/sh", "-c", "\n".join((*_prelude(run), "set -eu", *run.commands)))
     else:
         assert len(command.value) == 1
         assert _is_and_chain(command.value[0], commands), command.original
