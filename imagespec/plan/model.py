@@ -144,6 +144,11 @@ class Healthcheck(Instruction):
 
 
 @frozen(kw_only=True)
+class Volume(Instruction):
+    paths: tuple[str, ...]
+
+
+@frozen(kw_only=True)
 class StopSignal(Instruction):
     signal: str
 

@@ -74,7 +74,7 @@ def parse(text: str) -> list[dockerfile.Command]:
 
 KIND = {p.Shell: "SHELL", p.Run: "RUN", p.Copy: "COPY", p.Arg: "ARG", p.Env: "ENV", p.Label: "LABEL",
         p.Workdir: "WORKDIR", p.User: "USER", p.Expose: "EXPOSE", p.Healthcheck: "HEALTHCHECK",
-        p.StopSignal: "STOPSIGNAL", p.Entrypoint: "ENTRYPOINT", p.Cmd: "CMD"}
+        p.StopSignal: "STOPSIGNAL", p.Volume: "VOLUME", p.Entrypoint: "ENTRYPOINT", p.Cmd: "CMD"}
 
 
 def intended_kinds(plan: p.Plan) -> list[list[str]]:
@@ -197,6 +197,8 @@ def check_instruction(command: dockerfile.Command, instruction: p.Instruction, f
         assert command.value == tuple(port.removesuffix("/tcp") for port in instruction.ports)
     elif isinstance(instruction, p.StopSignal):
         assert command.value == (instruction.signal,)
+    elif isinstance(instruction, p.Volume):
+        assert command.json and command.value == instruction.paths, command.original
     else:  # pragma: no cover - a new instruction kind needs a check here
         raise AssertionError(f"no check for {type(instruction).__name__}")
 
