@@ -44,7 +44,7 @@ def _secret_prelude(run: p.Run) -> tuple[str, ...]:
     if run.secret_env:
         exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
         # the public roots plus the company CA, in the step's tmpfs (never in a layer)
-        combine = f"cat {run.ca_system} {ca_trust.SECRET} >{ca_trust.BUNDLE} 2>/dev/null; " if run.ca_system else ""
+        combine = f"cat {run.ca_system} {ca_trust.SECRET} >{ca_trust.BUNDLE}; " if run.ca_system else ""
         lines.append(f"if [ -f {ca_trust.SECRET} ]; then {combine}export {exports}; fi")
     for env, path in run.secret_values:
         lines.append(f'if [ -f {path} ]; then {env}="$(cat {path})" && export {env}; fi')

@@ -107,7 +107,7 @@ def _prelude(run: p.Run) -> tuple[str, ...]:
         return ()
     exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
     # the system bundle plus the secret, in the step's tmpfs (plan/ca_trust.py)
-    combine = f"cat {run.ca_system} {SECRET} >/run/ca/bundle.pem 2>/dev/null; " if run.ca_system else ""
+    combine = f"cat {run.ca_system} {SECRET} >/run/ca/bundle.pem; " if run.ca_system else ""
     return (f"if [ -f {SECRET} ]; then {combine}export {exports}; fi",)
 
 
