@@ -48,6 +48,7 @@ FINAL_EXTRA = "\nfinal:\n  labels: {com.example.team: payments}\n  cmd: [--verbo
     ("go", "127.0.0.1:8080", "127.0.0.1:9090"),  # final.env only
     ("go", "  ports: [8080]", "  ports: [8080]\n  labels: {com.example.team: payments}"),  # a label only
     ("c", "license: MIT", "license: MIT" + FINAL_EXTRA),  # env, label and cmd at once
+    ("rust", "  ports: [8080]", "  ports: [8080, 9090]\n  labels: {com.example.team: payments}"),
 ])
 def test_final_metadata_change_reruns_no_build_stage_step(engine, tmp_path: Path, preset: str, old: str,
                                                           new: str) -> None:
