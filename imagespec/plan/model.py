@@ -58,7 +58,7 @@ class Instruction:
 
 @frozen
 class Mount:
-    kind: str  # cache | secret
+    kind: str  # cache | secret | tmpfs
     target: str
     id: str | None = None
     default_target: bool = True  # secrets: mounted at /run/secrets/ID, so no target= flag
@@ -78,6 +78,9 @@ class Run(Instruction):
     # file's content (a token, an index URL)
     secret_env: tuple[tuple[str, str], ...] = ()
     secret_values: tuple[tuple[str, str], ...] = ()
+    # the system CA bundle that the step's CA bundle starts from (plan/ca_trust.py), or
+    # None when every variable adds to its tool's own store
+    ca_system: str | None = None
     # hadolint rules this step deliberately breaks, each with its reason
     ignores: tuple[tuple[str, str], ...] = ()
     mergeable: bool = True
@@ -138,6 +141,11 @@ class Expose(Instruction):
 class Healthcheck(Instruction):
     argv: tuple[str, ...] | None  # None: HEALTHCHECK NONE
     options: tuple[tuple[str, str], ...] = ()
+
+
+@frozen(kw_only=True)
+class Volume(Instruction):
+    paths: tuple[str, ...]
 
 
 @frozen(kw_only=True)

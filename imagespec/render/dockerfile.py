@@ -12,7 +12,7 @@ import jinja2
 
 from imagespec.plan import model as p
 from imagespec.plan.frozen import frozen
-from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+from imagespec.plan import ca_trust
 from imagespec.render import dockerfile_j2, serialize
 from imagespec.spec.files import templates_dir
 
@@ -36,15 +36,16 @@ def _mount_flag(mount: p.Mount) -> str:
         # no `required`: an absent secret is not mounted, so the file builds anywhere
         target = "" if mount.default_target else f",target={mount.target}"
         return f"--mount=type=secret,id={mount.id}{target}"
-    return f"--mount=type=cache,target={mount.target}"
+    return f"--mount=type={mount.kind},target={mount.target}"  # cache, tmpfs
 
 
 def _secret_prelude(run: p.Run) -> tuple[str, ...]:
     lines = []
     if run.secret_env:
-        target = f"/run/secrets/{SECRET_ID}"
         exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
-        lines.append(f"if [ -f {target} ]; then export {exports}; fi")
+        # the public roots plus the company CA, in the step's tmpfs (never in a layer)
+        combine = f"cat {run.ca_system} {ca_trust.SECRET} >{ca_trust.BUNDLE}; " if run.ca_system else ""
+        lines.append(f"if [ -f {ca_trust.SECRET} ]; then {combine}export {exports}; fi")
     for env, path in run.secret_values:
         lines.append(f'if [ -f {path} ]; then {env}="$(cat {path})" && export {env}; fi')
     # one command: it runs first and unwrapped, so its exports reach the commands after it
@@ -53,7 +54,8 @@ def _secret_prelude(run: p.Run) -> tuple[str, ...]:
 
 def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
     flags = "".join(f"{_mount_flag(m)} " for m in run.mounts)
-    commands = (*_secret_prelude(run), *run.commands)
+    prelude = _secret_prelude(run)
+    commands = (*prelude, *run.commands)
     joinable = len(commands) == 1 or not any(serialize.has_comment(c) for c in commands)
     if joinable and all(serialize.shell_safe(c) for c in commands):
         if flags and len(commands) > 1:
@@ -61,9 +63,10 @@ def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
         # the first command needs no subshell: nothing before it can be hidden, and the
         # CA prelude's exports must reach the commands after it
         return RunBody("shell", flags, commands=(commands[0], *map(serialize.and_list_item, commands[1:])))
-    script = "\n".join(("set -eu", *commands))
+    # the prelude before `set -e`: a build image without a system bundle still gets the secret
+    script = "\n".join((*prelude, "set -eu", *run.commands))
     if "heredoc" in features:
-        script = "\n".join(("set -eux", *commands))
+        script = "\n".join((*prelude, "set -eux", *run.commands))
         return RunBody("heredoc", flags, script=script, delimiter=serialize.heredoc_delimiter(script))
     # exec form: JSON keeps newlines and backslashes exactly; the shell sees the script as written
     return RunBody("exec", flags, argv=("/bin/sh", "-c", script))

@@ -74,7 +74,7 @@ def parse(text: str) -> list[dockerfile.Command]:
 
 KIND = {p.Shell: "SHELL", p.Run: "RUN", p.Copy: "COPY", p.Arg: "ARG", p.Env: "ENV", p.Label: "LABEL",
         p.Workdir: "WORKDIR", p.User: "USER", p.Expose: "EXPOSE", p.Healthcheck: "HEALTHCHECK",
-        p.StopSignal: "STOPSIGNAL", p.Entrypoint: "ENTRYPOINT", p.Cmd: "CMD"}
+        p.StopSignal: "STOPSIGNAL", p.Volume: "VOLUME", p.Entrypoint: "ENTRYPOINT", p.Cmd: "CMD"}
 
 
 def intended_kinds(plan: p.Plan) -> list[list[str]]:
@@ -98,16 +98,21 @@ def _mount_flags(run: p.Run) -> tuple[str, ...]:
         if mount.kind == "secret":
             flags.append(f"--mount=type=secret,id={mount.id}")
         else:
-            flags.append(f"--mount=type=cache,target={mount.target}")
+            flags.append(f"--mount=type={mount.kind},target={mount.target}")
     return tuple(flags)
 
 
+def _prelude(run: p.Run) -> tuple[str, ...]:
+    if not run.secret_env:
+        return ()
+    exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
+    # the system bundle plus the secret, in the step's tmpfs (plan/ca_trust.py)
+    combine = f"cat {run.ca_system} {SECRET} >/run/ca/bundle.pem; " if run.ca_system else ""
+    return (f"if [ -f {SECRET} ]; then {combine}export {exports}; fi",)
+
+
 def _run_commands(run: p.Run) -> tuple[str, ...]:
-    prelude = ()
-    if run.secret_env:
-        exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
-        prelude = (f"if [ -f {SECRET} ]; then export {exports}; fi",)
-    return (*prelude, *run.commands)
+    return (*_prelude(run), *run.commands)
 
 
 def _check_run(command: dockerfile.Command, run: p.Run, features: frozenset[str]) -> None:
@@ -116,9 +121,9 @@ def _check_run(command: dockerfile.Command, run: p.Run, features: frozenset[str]
     if command.heredocs:
         assert "heredoc" in features, "a heredoc without `features: [heredoc]`"
         assert command.value == (f"<<{command.heredocs[0].name}",)
-        assert command.heredocs[0].content == "\n".join(("set -eux", *commands)) + "\n"
+        assert command.heredocs[0].content == "\n".join((*_prelude(run), "set -eux", *run.commands)) + "\n"
     elif command.json:
-        assert command.value == ("/bin/sh", "-c", "\n".join(("set -eu", *commands)))
+        assert command.value == ("/bin/sh", "-c", "\n".join((*_prelude(run), "set -eu", *run.commands)))
     else:
         assert len(command.value) == 1
         assert _is_and_chain(command.value[0], commands), command.original
@@ -192,6 +197,8 @@ def check_instruction(command: dockerfile.Command, instruction: p.Instruction, f
         assert command.value == tuple(port.removesuffix("/tcp") for port in instruction.ports)
     elif isinstance(instruction, p.StopSignal):
         assert command.value == (instruction.signal,)
+    elif isinstance(instruction, p.Volume):
+        assert command.json and command.value == instruction.paths, command.original
     else:  # pragma: no cover - a new instruction kind needs a check here
         raise AssertionError(f"no check for {type(instruction).__name__}")
 
