@@ -1,0 +1,154 @@
+"""The stages read from a Dockerfile (adopt/dockerfile_stage.py) laid out as a spec:
+which stages the image needs, each stage's keys, the dependency step, and the final
+stage (the Dockerfile's last stage: directly, or FROM a stage holding its build steps
+when it runs commands, which a spec's final stage cannot)."""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+
+from imagespec.adopt.dockerfile_stage import MANIFESTS, Report, StageRead, Step
+from imagespec.spec import values as v
+
+
+def needed(reads: dict[str, StageRead], last: str) -> list[str]:
+    """The stages the last one builds on or copies from, in Dockerfile order (docker
+    build skips the others too)."""
+    seen: set[str] = set()
+    todo = [last]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        read = reads[name]
+        if isinstance(read.from_, str) and read.from_ in reads:
+            todo.append(read.from_)
+        todo += [s.data["from"] for s in read.steps if s.kind == "artifact"]
+    return [name for name in reads if name in seen]
+
+
+def _dependencies(read: StageRead, report: Report) -> dict | None:
+    """A COPY of manifests (or their bind mounts) straight followed by the RUN that
+    installs from them, before any other step: the spec's `dependencies` (BP4)."""
+    steps = read.steps
+    copies = 0
+    while copies < len(steps) and steps[copies].kind == "copy" and _manifest_copy(steps[copies], read):
+        copies += 1
+    if copies < len(steps) and steps[copies].kind == "run" and steps[copies].workdir == read.config.workdir:
+        run = steps[copies]
+        files = [s for step in steps[:copies] for s in step.data["sources"]]
+        binds = run.data["binds"]
+        if binds and not copies and all(_bound_manifest(source, target, run.workdir) for source, target in binds):
+            files = [source for source, _ in binds]
+            report.differences.append(f"Dockerfile:{run.line}: the manifests bound into this RUN are copied into the "
+                                      "stage before it (the spec's dependency step)")
+        elif binds:
+            return None
+        if files:
+            del steps[:copies + 1]
+            return {"copy": files, "run": run.data["command"]}
+    return None
+
+
+def _manifest_copy(step: Step, read: StageRead) -> bool:
+    into_workdir = step.workdir == read.config.workdir and \
+        (step.data["absolute"].rstrip("/") or "/") == (step.workdir.rstrip("/") or "/")
+    plain = not step.data["owner"] and not step.data["mode"]
+    return into_workdir and plain and all(MANIFESTS.fullmatch(posixpath.basename(s)) and "/" not in s.removeprefix("./")
+                                          for s in step.data["sources"])
+
+
+def _bound_manifest(source: str, target: str, workdir: str) -> bool:
+    return (bool(MANIFESTS.fullmatch(source)) and "/" not in source
+            and posixpath.normpath(posixpath.join(workdir, target)) == posixpath.join(workdir, source))
+
+
+def stage_keys(read: StageRead, report: Report) -> dict:
+    """A spec stage from a Dockerfile stage's build steps."""
+    out: dict[str, object] = {"from": read.from_}
+    if read.packages:
+        out["packages"] = _packages(read.packages)
+    if read.args:
+        out["args"] = dict(read.args)
+    if read.own_env:
+        out["env"] = dict(read.own_env)
+    out["workdir"] = read.config.workdir or "/"
+    if read.cache:
+        out["cache"] = list(read.cache)
+    dependencies = _dependencies(read, report)
+    if dependencies:
+        out["dependencies"] = dependencies
+    copies, runs = [], []
+    for step in read.steps:
+        if step.kind == "copy":
+            copies += _source_copies(step, read, report)
+            if runs:
+                report.differences.append(f"Dockerfile:{step.line}: this COPY comes before the stage's RUN steps "
+                                          "(a spec stage copies its sources, then runs its commands)")
+        elif step.kind == "run":
+            runs.append(_in_workdir(step, read))
+    if copies:
+        out["copy"] = copies
+    if runs:
+        out["run"] = runs
+    return out
+
+
+def _packages(packages: dict[str, str | None]) -> list | dict:
+    return sorted(packages) if not any(packages.values()) else dict(sorted(packages.items()))
+
+
+def _source_copies(step: Step, read: StageRead, report: Report) -> list:
+    data = step.data
+    if data["owner"] or data["mode"]:
+        report.differences.append(f"Dockerfile:{step.line}: the copied files are owned by root with their own "
+                                  "modes (a stage's source copy takes no --chown/--chmod)")
+    here = read.config.workdir or "/"
+    dest = data["dest"] if step.workdir == here and not data["dest"].startswith("/") else data["absolute"]
+    if len(data["sources"]) > 1 and not dest.endswith("/"):
+        dest += "/"
+    out = []
+    for source in data["sources"]:
+        if source in (".", "./") and (dest in (".", "./") or dest.rstrip("/") == here.rstrip("/")):
+            out.append(".")
+        else:
+            out.append({"src": source, "dest": v.copy_destination(dest)})
+    return out
+
+
+def _in_workdir(step: Step, read: StageRead) -> str:
+    command = step.data["command"]
+    here = read.config.workdir or "/"
+    if step.workdir != here:
+        return f"cd {shlex.quote(step.workdir)} && {command}"
+    return command
+
+
+def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, str]) -> list[dict]:
+    """`final.copy`: COPY --from (the source becomes the producer's artifact) and, for a
+    final without build steps, its context copies."""
+    out = []
+    for step in read.steps:
+        data = step.data
+        for source in data["sources"]:
+            item: dict[str, object] = {}
+            dest = data["absolute"]
+            if len(data["sources"]) > 1 and not dest.endswith("/"):
+                dest += "/"
+            if step.kind == "artifact":
+                producer = reads[data["from"]]
+                src = posixpath.normpath("/" + source.lstrip("/"))
+                if src not in producer.artifacts:
+                    producer.artifacts.append(src)
+                item["from"] = names[data["from"]]
+            else:
+                src = source
+            item["src"], item["dest"] = src, dest
+            if data["owner"]:
+                item["owner"] = data["owner"]
+            if data["mode"]:
+                item["mode"] = data["mode"]
+            out.append(item)
+    return out
