@@ -97,6 +97,10 @@ def _parse(text: str, name: str) -> tuple[dockerfile.Command, ...]:
 
 
 def _error_line(text: str, name: str, message: str) -> Location:
+    if "max allowed size" in message:  # bufio's token limit: the first line longer than it
+        for number, line in enumerate(text.splitlines(), 1):
+            if len(line.encode("utf-8")) >= 65535:
+                return Location(name, number, 65535)
     if "heredoc" in message:  # the last `<<WORD` is the one that is never closed
         for number, line in reversed(list(enumerate(text.splitlines(), 1))):
             if "<<" in line:

@@ -6,7 +6,6 @@ when it runs commands, which a spec's final stage cannot)."""
 from __future__ import annotations
 
 import posixpath
-import shlex
 
 from imagespec.adopt.dockerfile_stage import MANIFESTS, Report, StageRead, Step
 from imagespec.spec import values as v
@@ -29,14 +28,14 @@ def needed(reads: dict[str, StageRead], last: str) -> list[str]:
     return [name for name in reads if name in seen]
 
 
-def _dependencies(read: StageRead, report: Report) -> dict | None:
+def _dependencies(read: StageRead, report: Report, workdir: str) -> dict | None:
     """A COPY of manifests (or their bind mounts) straight followed by the RUN that
     installs from them, before any other step: the spec's `dependencies` (BP4)."""
     steps = read.steps
     copies = 0
-    while copies < len(steps) and steps[copies].kind == "copy" and _manifest_copy(steps[copies], read):
+    while copies < len(steps) and steps[copies].kind == "copy" and _manifest_copy(steps[copies], workdir):
         copies += 1
-    if copies < len(steps) and steps[copies].kind == "run" and steps[copies].workdir == read.config.workdir:
+    if copies < len(steps) and steps[copies].kind == "run" and steps[copies].workdir == workdir:
         run = steps[copies]
         files = [s for step in steps[:copies] for s in step.data["sources"]]
         binds = run.data["binds"]
@@ -52,8 +51,8 @@ def _dependencies(read: StageRead, report: Report) -> dict | None:
     return None
 
 
-def _manifest_copy(step: Step, read: StageRead) -> bool:
-    into_workdir = step.workdir == read.config.workdir and \
+def _manifest_copy(step: Step, workdir: str) -> bool:
+    into_workdir = step.workdir == workdir and \
         (step.data["absolute"].rstrip("/") or "/") == (step.workdir.rstrip("/") or "/")
     plain = not step.data["owner"] and not step.data["mode"]
     return into_workdir and plain and all(MANIFESTS.fullmatch(posixpath.basename(s)) and "/" not in s.removeprefix("./")
@@ -65,65 +64,69 @@ def _bound_manifest(source: str, target: str, workdir: str) -> bool:
             and posixpath.normpath(posixpath.join(workdir, target)) == posixpath.join(workdir, source))
 
 
-def stage_keys(read: StageRead, report: Report) -> dict:
-    """A spec stage from a Dockerfile stage's build steps."""
-    out: dict[str, object] = {"from": read.from_}
+def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
+    """Spec stages from a Dockerfile stage's build steps, in order. A spec stage copies
+    its sources, then runs its commands, in one working directory; where the Dockerfile
+    runs a command before a COPY (`RUN mkdir /app`, then `ADD . /app`) or changes
+    WORKDIR between steps, a new spec stage FROM the previous one keeps the order. The
+    last part keeps the stage's name, so later stages and the final copy from it."""
+    head = read.steps[0].workdir if read.steps else (read.config.workdir or "/")
+    first: dict[str, object] = {"from": read.from_}
     if read.packages:
-        out["packages"] = _packages(read.packages)
+        first["packages"] = _packages(read.packages)
     if read.args:
-        out["args"] = dict(read.args)
+        first["args"] = dict(read.args)
     if read.own_env:
-        out["env"] = dict(read.own_env)
-    out["workdir"] = read.config.workdir or "/"
+        first["env"] = dict(read.own_env)
+    first["workdir"] = head
     if read.cache:
-        out["cache"] = list(read.cache)
-    dependencies = _dependencies(read, report)
+        first["cache"] = list(read.cache)
+    dependencies = _dependencies(read, report, head)
     if dependencies:
-        out["dependencies"] = dependencies
-    copies, runs = [], []
+        first["dependencies"] = dependencies
+    parts = [first]
     for step in read.steps:
+        part = parts[-1]
+        if part.get("run") and step.kind == "copy" or part["workdir"] != step.workdir:
+            part = {"from": None, **({"args": dict(read.args)} if read.args else {}), "workdir": step.workdir,
+                    **({"cache": list(read.cache)} if read.cache else {})}
+            parts.append(part)
         if step.kind == "copy":
-            copies += _source_copies(step, read, report)
-            if runs:
-                report.differences.append(f"Dockerfile:{step.line}: this COPY comes before the stage's RUN steps "
-                                          "(a spec stage copies its sources, then runs its commands)")
+            part.setdefault("copy", []).extend(_source_copies(step, step.workdir, report))
         elif step.kind == "run":
-            runs.append(_in_workdir(step, read))
-    if copies:
-        out["copy"] = copies
-    if runs:
-        out["run"] = runs
-    return out
+            part.setdefault("run", []).append(step.data["command"])
+    names = [*(_part_name(read.name, i) for i in range(1, len(parts))), read.name]
+    for i, part in enumerate(parts[1:], 1):
+        part["from"] = names[i - 1]
+    return dict(zip(names, parts))
+
+
+def _part_name(name: str, number: int) -> str:
+    try:
+        return v.stage_name(f"{name}-part{number}")
+    except ValueError:
+        return f"stage-part{number}"
 
 
 def _packages(packages: dict[str, str | None]) -> list | dict:
     return sorted(packages) if not any(packages.values()) else dict(sorted(packages.items()))
 
 
-def _source_copies(step: Step, read: StageRead, report: Report) -> list:
+def _source_copies(step: Step, here: str, report: Report) -> list:
     data = step.data
     if data["owner"] or data["mode"]:
         report.differences.append(f"Dockerfile:{step.line}: the copied files are owned by root with their own "
                                   "modes (a stage's source copy takes no --chown/--chmod)")
-    here = read.config.workdir or "/"
-    dest = data["dest"] if step.workdir == here and not data["dest"].startswith("/") else data["absolute"]
+    dest = data["dest"]
     if len(data["sources"]) > 1 and not dest.endswith("/"):
         dest += "/"
-    out = []
+    out: list = []
     for source in data["sources"]:
         if source in (".", "./") and (dest in (".", "./") or dest.rstrip("/") == here.rstrip("/")):
             out.append(".")
         else:
             out.append({"src": source, "dest": v.copy_destination(dest)})
     return out
-
-
-def _in_workdir(step: Step, read: StageRead) -> str:
-    command = step.data["command"]
-    here = read.config.workdir or "/"
-    if step.workdir != here:
-        return f"cd {shlex.quote(step.workdir)} && {command}"
-    return command
 
 
 def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, str]) -> list[dict]:

@@ -85,6 +85,7 @@ class StageRead:
     variables: dict[str, str] = field(default_factory=dict)
     user_before_steps: int | None = None
     artifacts: list[str] = field(default_factory=list)
+    env_moved: bool = False
 
 
 class StageReader:
@@ -144,7 +145,8 @@ class StageReader:
             self.stage.own_env[key] = value
             self.stage.config.env[key] = value
             self.stage.variables[key] = value
-        if any(s.kind == "run" for s in self.stage.steps):
+        if not self.stage.env_moved and any(s.kind == "run" for s in self.stage.steps):
+            self.stage.env_moved = True  # said once per stage
             self.differ(command, "ENV is set before the stage's RUN steps (the spec's env applies to all of them)")
 
     def on_workdir(self, command: dockerfile.Command) -> None:
@@ -208,7 +210,7 @@ class StageReader:
                 v.context_path(source)
             self.stage.steps.append(Step("copy", command.start_line, self.here(), data))
         if add:
-            self.differ(command, "ADD of local files written as COPY (BP: COPY unless ADD's extras are needed)")
+            self.differ(command, "ADD of local files written as COPY (the same files; no archive unpacking or URLs)")
 
     def on_add(self, command: dockerfile.Command) -> None:
         self.on_copy(command, add=True)

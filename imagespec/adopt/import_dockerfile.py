@@ -16,7 +16,7 @@ from pathlib import Path
 
 from imagespec.adopt.dockerfile_base import image_base
 from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
-from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_keys
+from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
 from imagespec.adopt.import_render import render
@@ -145,7 +145,7 @@ def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names:
             continue
         if stage_name == last_name:
             read.steps = [s for s in read.steps if s.kind != "artifact"]
-        stages[stage_name] = stage_keys(read, report)
+        stages.update(stage_parts(read, report))
         if read.artifacts:
             stages[stage_name]["artifacts"] = list(read.artifacts)
     if any("mode" in c for c in final.get("copy", [])):
