@@ -23,6 +23,11 @@ MAX_INSTRUCTIONS = 20_000
 INSTRUCTIONS = frozenset({"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
                           "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
                           "WORKDIR"})
+#: the flags each instruction takes; BuildKit refuses any other (`CMD --listen :80` is not a CMD)
+FLAGS = {"FROM": {"platform"}, "RUN": {"mount", "network", "security"},
+         "COPY": {"from", "chown", "chmod", "link", "exclude", "parents"},
+         "ADD": {"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack"},
+         "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"}}
 _DIRECTIVE = re.compile(r"#\s*([A-Za-z]+)\s*=\s*(.*?)\s*")
 
 
@@ -129,6 +134,7 @@ def _stages(commands: tuple[dockerfile.Command, ...], name: str, escape: str, sy
         if kind not in INSTRUCTIONS:
             raise SpecError(f"unknown instruction: {command.cmd}", location=where(name, command),
                             hint=f"Dockerfile instructions: {', '.join(sorted(INSTRUCTIONS))}")
+        _check_flags(command, kind, name)
         if kind == "FROM":
             source.stages.append(_stage(command, len(source.stages), name))
         elif not source.stages:
@@ -142,6 +148,15 @@ def _stages(commands: tuple[dockerfile.Command, ...], name: str, escape: str, sy
         raise SpecError("no FROM: the Dockerfile has no stage", location=Location(name, 1, 1),
                         hint="a Dockerfile starts with FROM IMAGE")
     return source
+
+
+def _check_flags(command: dockerfile.Command, kind: str, name: str) -> None:
+    for flag in command.flags:
+        key = flag.lstrip("-").split("=", 1)[0]
+        if key not in FLAGS.get(kind, ()):
+            raise SpecError(f"{kind} has no flag {flag.split('=', 1)[0]}", location=where(name, command),
+                            hint="BuildKit refuses it too; an argument that starts with -- belongs in the exec form"
+                            " (CMD [\"--flag\"])")
 
 
 def _stage(command: dockerfile.Command, index: int, name: str) -> Stage:
