@@ -86,6 +86,7 @@ class StageRead:
     user_before_steps: int | None = None
     artifacts: list[str] = field(default_factory=list)
     env_moved: bool = False
+    directories: set[str] = field(default_factory=set)  # WORKDIRs: they exist once set
 
 
 class StageReader:
@@ -102,9 +103,13 @@ class StageReader:
         return self.stage.config.workdir or "/"
 
     def absolute(self, path: str) -> str:
+        """A COPY destination made absolute; a directory keeps (or gets) its trailing
+        slash: `COPY app.py .` copies into the working directory, which in the spec's
+        final stage is made after the copies, so `/app` alone would become a file."""
         joined = path if path.startswith("/") else posixpath.join(self.here(), path)
         normal = posixpath.normpath(joined)
-        return normal + "/" if path.endswith("/") and normal != "/" else normal
+        directory = path.endswith(("/", "/.")) or path == "." or normal in self.stage.directories
+        return normal + "/" if directory and normal != "/" else normal
 
     def differ(self, command: dockerfile.Command, text: str) -> None:
         self.report.differences.append(f"Dockerfile:{command.start_line}: {text}")
@@ -154,6 +159,7 @@ class StageReader:
             raise NotExpressed("WORKDIR takes one path")
         path = posixpath.normpath(self.absolute(self.word(command.value[0])))
         self.stage.config.workdir = v.absolute_path(path)
+        self.stage.directories.add(path)
         self.stage.workdir_set = True
 
     def on_run(self, command: dockerfile.Command) -> None:

@@ -20,7 +20,7 @@ from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
 from imagespec.adopt.import_render import render
-from imagespec.adopt.init_spec import image_name
+from imagespec.adopt.init_spec import DEFAULT_VERSION, image_name
 from imagespec.errors import Location, SpecError
 from imagespec.spec import values as v
 from imagespec.spec.catalog import Catalog, builtin_catalog
@@ -84,6 +84,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names
     if parent is not None:
         read = StageRead(own, stage.line, parent.name, parent.manager, parent.config.copy())
         read.variables = dict(parent.config.env)
+        read.directories = set(parent.directories)
     else:
         try:
             from_, _family, manager, guess = image_base(base, catalogs, last)
@@ -150,7 +151,7 @@ def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names:
             stages[stage_name]["artifacts"] = list(read.artifacts)
     if any("mode" in c for c in final.get("copy", [])):
         features.add("copy-chmod")
-    data: dict[str, object] = {"name": name}
+    data: dict[str, object] = {"name": name, "version": DEFAULT_VERSION}
     if features:
         data["features"] = sorted(features)
     if stages:
@@ -249,7 +250,8 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     config = load_config(config_path, start=target.parent)
     name = image_name(dockerfile.resolve().parent.name)
     data, report = convert(source, [config.catalog, builtin_catalog()], name)
-    report.guessed.insert(0, f"name {name}: the Dockerfile's folder")
+    report.guessed[:0] = [f"name {name}: the Dockerfile's folder",
+                          f"version {DEFAULT_VERSION}: a Dockerfile has no version (it decides the tags, BP14)"]
     context = os.path.relpath(dockerfile.resolve().parent, target.resolve().parent)
     if context != ".":
         data = {"name": data.pop("name"), "context": Path(context).as_posix(), **data}
