@@ -95,6 +95,9 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
             part.setdefault("copy", []).extend(_source_copies(step, step.workdir, report))
         elif step.kind == "run":
             part.setdefault("run", []).append(step.data["command"])
+    if read.user_before_steps:
+        report.differences.append(f"Dockerfile:{read.user_before_steps}: this RUN ran as the USER set before it; "
+                                  "a spec stage runs its commands as root (only the final image has a user)")
     names = [*(_part_name(read.name, i) for i in range(1, len(parts))), read.name]
     for i, part in enumerate(parts[1:], 1):
         part["from"] = names[i - 1]

@@ -138,7 +138,8 @@ class StageReader:
             if default is not None:
                 v.no_control_chars(default)
             self.stage.args[name] = default
-            self.stage.variables[name] = default or ""
+            if default is not None:  # without one, `--build-arg` decides: a reference stays unknown
+                self.stage.variables[name] = default
 
     def on_env(self, command: dockerfile.Command) -> None:
         pairs = [(v.env_key(k), self.word(raw)) for k, raw in env_pairs(command.value)]
@@ -207,8 +208,6 @@ class StageReader:
             data["owner"] = v.owner(self.word(flags["chown"]))
         if flags.get("chmod"):
             data["mode"] = v.mode(self.word(flags["chmod"]))
-        if self.stage.config.user and self.stage.user_before_steps is None:
-            self.stage.user_before_steps = command.start_line
         if "from" in flags:
             self._copy_from(command, self.word(flags["from"]), data)
         else:
@@ -294,6 +293,8 @@ class StageReader:
                             "shell, not the program, is PID 1 (BP2); write it in exec form where it can be")
             else:
                 argv = shlex.split(text)
+                if argv[:1] == ["exec"]:  # `CMD exec app`: the shell's exec, which exec form is already
+                    argv = argv[1:]
                 self.differ(command, f"{command.cmd.upper()} shell form became exec form {argv}: the program is PID 1 "
                             "and gets SIGTERM (BP2)")
         if not argv:

@@ -113,6 +113,9 @@ def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict, R
         last = stage is source.stages[-1]
         read, reports[names[str(stage.index)]] = _read_stage(stage, source, reads, names, catalogs, args, last)
         reads[read.name] = read
+    if source.syntax:
+        reports[names["0"]].differences.append(f"Dockerfile:1: `# syntax={source.syntax}` is not kept: the generated "
+                                               "Dockerfile is written for the engine's built-in frontend")
     last_name = names[str(source.stages[-1].index)]
     keep = needed(reads, last_name)
     report = Report()
@@ -173,9 +176,6 @@ def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], 
         if steps and any(s.kind == "run" for s in read.steps):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
                                       "final stage copies artifacts onto the stage that ran them)")
-        if read.user_before_steps:
-            report.differences.append(f"Dockerfile:{read.user_before_steps}: RUN and COPY steps after USER run as "
-                                      "root in the build stage; only the final image runs as the user")
     copies = final_copies(_with_steps(read, steps), reads, names)
     if copies:
         final["copy"] = copies
