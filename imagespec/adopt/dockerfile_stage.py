@@ -213,6 +213,7 @@ class StageReader:
         else:
             for source in sources:
                 v.context_path(source)
+            v.copy_destination(dest if len(sources) == 1 or dest.endswith("/") else dest + "/")
             self.stage.steps.append(Step("copy", command.start_line, self.here(), data))
         if add:
             self.differ(command, "ADD of local files written as COPY (the same files; no archive unpacking or URLs)")
@@ -223,7 +224,7 @@ class StageReader:
     def _copy_from(self, command: dockerfile.Command, origin: str, data: dict) -> None:
         producer = self.stages.get(origin.lower())
         if producer is None:
-            raise NotExpressed(f"COPY --from={origin}: the spec copies only from its own stages")
+            raise NotExpressed(f"COPY --from={origin}: the spec copies only from its own earlier stages")
         if not self.last:
             raise NotExpressed("COPY --from in a build stage: a spec stage copies only from the build context")
         for source in data["sources"]:

@@ -107,10 +107,6 @@ def _known(name: str, variables: Mapping[str, str]) -> str:
     return value
 
 
-def has_reference(word: str) -> bool:
-    return "$" in word
-
-
 def env_pairs(values: tuple[str, ...]) -> list[tuple[str, str]]:
     """ENV and LABEL arguments as the parser gives them: key, value, key, value (the
     legacy `ENV KEY value with spaces` form is already one pair)."""

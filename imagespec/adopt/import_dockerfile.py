@@ -97,7 +97,8 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
-    reader = StageReader(read, {k: x for k, x in names.items()}, source.file, source.escape, report, args, last)
+    earlier = {key: spec_name for key, spec_name in names.items() if spec_name in reads}  # COPY --from an earlier stage
+    reader = StageReader(read, earlier, source.file, source.escape, report, args, last)
     for command in stage.instructions:
         reader.read(command)
     report.expressed.insert(0, (stage.line, "FROM"))

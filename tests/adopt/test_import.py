@@ -5,6 +5,7 @@ with nothing written."""
 from __future__ import annotations
 
 import json
+import random
 import re
 import subprocess
 import sys
@@ -169,3 +170,31 @@ def test_never_overwrites(tmp_path: Path) -> None:
     done, spec = run_import(folder, 'FROM debian:bookworm-slim\nCMD ["true"]\n')
     assert done.returncode == 2 and "never overwrites" in done.stderr
     assert spec.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_mutated_corpus_files_never_crash(tmp_path: Path) -> None:
+    """Public Dockerfiles with random edits (quotes, `$`, escapes, heredocs, flags): an
+    import either writes a spec or is a located error, never another exception. The two
+    explicit edits once crashed it (a `-.` destination; COPY --from its own stage)."""
+    from imagespec.adopt import import_dockerfile
+    from imagespec.errors import ImageSpecError
+    from tests.adopt.corpus_table import corpus
+
+    rng = random.Random(11)
+    texts = [path.read_text(encoding="utf-8") for path in corpus()]
+    pieces = [*"$\"'\\`{}:=-/ \n\t#<>&|;*.", "ENV X=", "COPY --from=0 / /x", "USER 1000", "RUN <<EOF\nx\nEOF\n",
+              "WORKDIR ../..", "EXPOSE 0", "ARG A", "${A:-", "\r\n", "\u2028", "é"]
+    cases = ["FROM debian:bookworm-slim\nCOPY a -.\nCMD [\"a\"]\n", "FROM debian:bookworm-slim\nCOPY --from=0 / /x\nCMD [\"a\"]\n"]
+    for _ in range(300):
+        text = rng.choice(texts)
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice(pieces) + text[at + rng.randint(0, 3):]
+        cases.append(text)
+    for i, text in enumerate(cases):
+        path = tmp_path / f"{i}.Dockerfile"
+        path.write_text(text, encoding="utf-8")
+        try:
+            import_dockerfile(path, tmp_path / f"{i}.yaml")
+        except ImageSpecError as exc:
+            assert exc.location is not None and exc.location.line, (i, exc)
