@@ -85,7 +85,7 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
     if dependencies:
         first["dependencies"] = dependencies
     parts = [first]
-    for step in read.steps:
+    for step in _binds_as_copies(read.steps, report):
         part = parts[-1]
         if part.get("run") and step.kind == "copy" or part["workdir"] != step.workdir:
             part = {"from": None, **({"args": dict(read.args)} if read.args else {}), "workdir": step.workdir,
@@ -102,6 +102,22 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
     for i, part in enumerate(parts[1:], 1):
         part["from"] = names[i - 1]
     return dict(zip(names, parts))
+
+
+def _binds_as_copies(steps: list[Step], report: Report) -> list[Step]:
+    """A RUN's bind mounts of the context (other than a dependency step's manifests)
+    become copies just before it: the files are there as before, and stay in the layer."""
+    out: list[Step] = []
+    for step in steps:
+        binds = step.data.get("binds") if step.kind == "run" else None
+        if binds:
+            report.differences.append(f"Dockerfile:{step.line}: its bind mounts ({', '.join(s for s, _ in binds)}) "
+                                      "are copied into the stage before it (a spec stage copies, then runs)")
+        for source, target in binds or ():
+            out.append(Step("copy", step.line, step.workdir, {"sources": [source], "dest": target, "owner": None,
+                                                               "mode": None, "absolute": target}))
+        out.append(step)
+    return out
 
 
 def _part_name(name: str, number: int) -> str:
@@ -136,7 +152,7 @@ def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, 
     """`final.copy`: COPY --from (the source becomes the producer's artifact) and, for a
     final without build steps, its context copies."""
     out = []
-    for step in read.steps:
+    for step in _binds_as_copies(read.steps, report):
         data = step.data
         for source in data["sources"]:
             item: dict[str, object] = {}

@@ -185,8 +185,12 @@ class StageReader:
         self.stage.cache += [c for c in mounts.cache if c not in self.stage.cache]
         if mounts.cache:
             self.differ(command, f"cache mounts ({', '.join(mounts.cache)}) apply to every RUN of the stage")
+        for source, target in mounts.binds:
+            v.context_path(source or ".")
+            v.copy_destination(target)
+        binds = [(source or ".", target) for source, target in mounts.binds]
         self.stage.steps.append(Step("run", command.start_line, self.here(),
-                                     {"command": _self_contained(read.rest), "binds": mounts.binds}))
+                                     {"command": _self_contained(read.rest), "binds": binds}))
 
     def on_copy(self, command: dockerfile.Command, add: bool = False) -> None:
         if command.heredocs:

@@ -174,7 +174,7 @@ def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], 
         steps = read.steps
     else:
         steps = [s for s in read.steps if s.kind == "artifact"]
-        if steps and any(s.kind == "run" for s in read.steps):
+        if _copied_before_a_run(read):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
                                       "final stage copies artifacts onto the stage that ran them)")
     copies = final_copies(_with_steps(read, steps), reads, names)
@@ -193,6 +193,11 @@ def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], 
             final[key] = value
     _command(final, config, read, report, file)
     return final
+
+
+def _copied_before_a_run(read: StageRead) -> bool:
+    kinds = [step.kind for step in read.steps]
+    return "artifact" in kinds and "run" in kinds[kinds.index("artifact"):]
 
 
 def _with_steps(read: StageRead, steps: list) -> StageRead:

@@ -198,3 +198,16 @@ def test_mutated_corpus_files_never_crash(tmp_path: Path) -> None:
             import_dockerfile(path, tmp_path / f"{i}.yaml")
         except ImageSpecError as exc:
             assert exc.location is not None and exc.location.line, (i, exc)
+
+
+def test_bind_mounts_become_dependencies_or_copies(tmp_path: Path) -> None:
+    text = ("FROM node:20-bookworm-slim\nWORKDIR /app\n"
+            "RUN --mount=type=bind,source=package.json,target=package.json --mount=type=cache,target=/root/.npm npm ci\n"
+            "RUN --mount=type=bind,source=src,target=src npm run build\nRUN echo done\nCOPY . .\nCMD [\"node\", \"dist\"]\n")
+    done, spec = run_import(tmp_path / "binds", text)
+    assert done.returncode == 0, done.stderr
+    stages = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]
+    assert stages["stage0-part1"]["dependencies"] == {"copy": ["package.json"], "run": "npm ci"}
+    assert stages["stage0-part1"]["copy"] == [{"src": "src", "dest": "src"}]  # bound, now copied just before
+    assert stages["stage0-part1"]["run"] == ["npm run build", "echo done"]
+    assert stages["stage0"] == {"from": "stage0-part1", "workdir": "/app", "cache": ["/root/.npm"], "copy": ["."]}
