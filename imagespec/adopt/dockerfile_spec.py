@@ -152,7 +152,7 @@ def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, 
     """`final.copy`: COPY --from (the source becomes the producer's artifact) and, for a
     final without build steps, its context copies."""
     out = []
-    for step in _binds_as_copies(read.steps, report):
+    for step in read.steps:
         data = step.data
         for source in data["sources"]:
             item: dict[str, object] = {}
