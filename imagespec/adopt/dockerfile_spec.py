@@ -6,8 +6,9 @@ when it runs commands, which a spec's final stage cannot)."""
 from __future__ import annotations
 
 import posixpath
+import re
 
-from imagespec.adopt.dockerfile_stage import MANIFESTS, Report, StageRead, Step
+from imagespec.adopt.dockerfile_stage import MANIFEST_GLOBS, MANIFESTS, Report, StageRead, Step
 from imagespec.spec import values as v
 
 
@@ -28,10 +29,10 @@ def needed(reads: dict[str, StageRead], last: str) -> list[str]:
     return [name for name in reads if name in seen]
 
 
-def _dependencies(read: StageRead, report: Report, workdir: str) -> dict | None:
+def _dependencies(steps: list[Step], report: Report, workdir: str) -> dict | None:
     """A COPY of manifests (or their bind mounts) straight followed by the RUN that
-    installs from them, before any other step: the spec's `dependencies` (BP4)."""
-    steps = read.steps
+    installs from them, at the start of a part: the spec's `dependencies` (BP4). The
+    steps it takes are removed from `steps`."""
     copies = 0
     while copies < len(steps) and steps[copies].kind == "copy" and _manifest_copy(steps[copies], workdir):
         copies += 1
@@ -55,8 +56,11 @@ def _manifest_copy(step: Step, workdir: str) -> bool:
     into_workdir = step.workdir == workdir and \
         (step.data["absolute"].rstrip("/") or "/") == (step.workdir.rstrip("/") or "/")
     plain = not step.data["owner"] and not step.data["mode"]
-    return into_workdir and plain and all(MANIFESTS.fullmatch(posixpath.basename(s)) and "/" not in s.removeprefix("./")
-                                          for s in step.data["sources"])
+    return into_workdir and plain and all(_manifest(source.removeprefix("./")) for source in step.data["sources"])
+
+
+def _manifest(source: str) -> bool:
+    return "/" not in source and (bool(MANIFESTS.fullmatch(source)) or source in MANIFEST_GLOBS)
 
 
 def _bound_manifest(source: str, target: str, workdir: str) -> bool:
@@ -70,31 +74,27 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
     runs a command before a COPY (`RUN mkdir /app`, then `ADD . /app`) or changes
     WORKDIR between steps, a new spec stage FROM the previous one keeps the order. The
     last part keeps the stage's name, so later stages and the final copy from it."""
-    head = read.steps[0].workdir if read.steps else (read.config.workdir or "/")
-    first: dict[str, object] = {"from": read.from_}
-    if read.packages:
-        first["packages"] = _packages(read.packages)
-    if read.args:
-        first["args"] = dict(read.args)
-    if read.own_env:
-        first["env"] = dict(read.own_env)
-    first["workdir"] = head
-    if read.cache:
-        first["cache"] = list(read.cache)
-    dependencies = _dependencies(read, report, head)
-    if dependencies:
-        first["dependencies"] = dependencies
-    parts = [first]
-    for step in _binds_as_copies(read.steps, report):
-        part = parts[-1]
-        if part.get("run") and step.kind == "copy" or part["workdir"] != step.workdir:
-            part = {"from": None, **({"args": dict(read.args)} if read.args else {}), "workdir": step.workdir,
-                    **({"cache": list(read.cache)} if read.cache else {})}
-            parts.append(part)
-        if step.kind == "copy":
-            part.setdefault("copy", []).extend(_source_copies(step, step.workdir, report))
-        elif step.kind == "run":
-            part.setdefault("run", []).append(step.data["command"])
+    parts = []
+    for i, (workdir, dependencies, steps) in enumerate(_groups(read, report)):
+        part: dict[str, object] = {"from": read.from_ if i == 0 else None}
+        if i == 0 and read.packages:
+            part["packages"] = _packages(read.packages)
+        if read.args:  # an ARG is a stage's own: each part declares it again
+            part["args"] = dict(read.args)
+        if i == 0 and read.own_env:
+            part["env"] = dict(read.own_env)
+        part["workdir"] = workdir
+        if read.cache:
+            part["cache"] = list(read.cache)
+        if dependencies:
+            part["dependencies"] = dependencies
+        for step in steps:
+            if step.kind == "copy":
+                part.setdefault("copy", []).extend(_source_copies(step, workdir, report))  # type: ignore[union-attr]
+            else:
+                part.setdefault("run", []).append(step.data["command"])  # type: ignore[union-attr]
+        parts.append(part)
+    _say_how_runs_change(read.name, [step for step in read.steps if step.kind == "run"], report)
     if read.user_before_steps:
         report.differences.append(f"Dockerfile:{read.user_before_steps}: this RUN ran as the USER set before it; "
                                   "a spec stage runs its commands as root (only the final image has a user)")
@@ -104,20 +104,50 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
     return dict(zip(names, parts))
 
 
-def _binds_as_copies(steps: list[Step], report: Report) -> list[Step]:
+def _groups(read: StageRead, report: Report) -> list[tuple[str, dict | None, list[Step]]]:
+    """The stage's steps cut into parts: (working directory, dependency step, copies
+    then runs)."""
+    rest = list(read.steps)
+    groups: list[tuple[str, dict | None, list[Step]]] = []
+    while rest:
+        workdir = rest[0].workdir
+        dependencies = _dependencies(rest, report, workdir)
+        group: list[Step] = []
+        while rest and rest[0].workdir == workdir:
+            expanded = _binds_as_copies(rest[0])
+            if expanded[0].kind == "copy" and any(step.kind == "run" for step in group):
+                break
+            if len(expanded) > 1:
+                report.differences.append(f"Dockerfile:{rest[0].line}: its bind mounts are copied into the stage "
+                                          "before it (a spec stage copies, then runs)")
+            group += expanded
+            rest.pop(0)
+        groups.append((workdir, dependencies, group))
+    return groups or [(read.config.workdir or "/", None, [])]
+
+
+_PIPE = re.compile(r"(?<![|>])\|(?![|&])")
+
+
+def _say_how_runs_change(stage: str, runs: list[Step], report: Report) -> None:
+    if len(runs) > 1:
+        lines = ", ".join(str(step.line) for step in runs)
+        report.differences.append(f"Dockerfile:{runs[0].line}: stage {stage}: its RUN steps (lines {lines}) may be "
+                                  "merged into one RUN, joined with && (each still runs only when the ones before "
+                                  "succeeded) (BP11)")
+    piped = [step.line for step in runs if _PIPE.search(step.data["command"])]
+    if piped:
+        report.differences.append(f"Dockerfile:{piped[0]}: stage {stage}: a failing command in a pipe now fails the "
+                                  "step (a SHELL with pipefail)")
+
+
+def _binds_as_copies(step: Step) -> list[Step]:
     """A RUN's bind mounts of the context (other than a dependency step's manifests)
     become copies just before it: the files are there as before, and stay in the layer."""
-    out: list[Step] = []
-    for step in steps:
-        binds = step.data.get("binds") if step.kind == "run" else None
-        if binds:
-            report.differences.append(f"Dockerfile:{step.line}: its bind mounts ({', '.join(s for s, _ in binds)}) "
-                                      "are copied into the stage before it (a spec stage copies, then runs)")
-        for source, target in binds or ():
-            out.append(Step("copy", step.line, step.workdir, {"sources": [source], "dest": target, "owner": None,
-                                                               "mode": None, "absolute": target}))
-        out.append(step)
-    return out
+    binds = step.data.get("binds") if step.kind == "run" else None
+    copies = [Step("copy", step.line, step.workdir, {"sources": [source], "dest": target, "owner": None, "mode": None,
+                                                      "absolute": target}) for source, target in binds or ()]
+    return [*copies, step]
 
 
 def _part_name(name: str, number: int) -> str:

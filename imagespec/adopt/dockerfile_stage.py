@@ -24,6 +24,9 @@ MANIFESTS = re.compile(r"(requirements[\w.-]*\.txt|package(-lock)?\.json|npm-shr
                        r"pnpm-lock\.yaml|\.npmrc|\.yarnrc(\.yml)?|go\.(mod|sum)|Cargo\.(toml|lock)|pom\.xml|"
                        r"pyproject\.toml|poetry\.lock|uv\.lock|Pipfile(\.lock)?|setup\.(py|cfg)|Gemfile(\.lock)?|"
                        r"composer\.(json|lock)|[\w.-]+\.csproj|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|mix\.(exs|lock))")
+#: the globs Dockerfiles copy manifests with (`COPY package*.json ./`)
+MANIFEST_GLOBS = frozenset({"package*.json", "requirements*.txt", "go.*", "Cargo.*", "Gemfile*", "composer.*",
+                            "Pipfile*", "pyproject.toml", "poetry.lock*"})
 # shell state a command may change: merged with others, it must not leak into them
 _STATEFUL = re.compile(r"(^|[\s;&|(])(cd|exit|export|set|unset|umask|source|shopt|alias|exec|return|trap|\.)(\s|$)")
 _SHELL_SYNTAX = re.compile(r"[$&|;<>()`*?\[\]~#{}\n\\]")

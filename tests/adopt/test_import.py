@@ -211,3 +211,15 @@ def test_bind_mounts_become_dependencies_or_copies(tmp_path: Path) -> None:
     assert stages["stage0-part1"]["copy"] == [{"src": "src", "dest": "src"}]  # bound, now copied just before
     assert stages["stage0-part1"]["run"] == ["npm run build", "echo done"]
     assert stages["stage0"] == {"from": "stage0-part1", "workdir": "/app", "cache": ["/root/.npm"], "copy": ["."]}
+
+
+def test_a_command_before_a_copy_keeps_its_place_and_globbed_manifests_are_a_dependency_step(tmp_path: Path) -> None:
+    text = ("FROM node:20-bookworm-slim\nWORKDIR /app\nRUN npm install -g nodemon\nCOPY package*.json ./\n"
+            "RUN npm ci\nCOPY . .\nCMD [\"node\", \"server.js\"]\n")
+    done, spec = run_import(tmp_path / "order", text)
+    assert done.returncode == 0, done.stderr
+    stages = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]
+    assert list(stages) == ["stage0-part1", "stage0"]
+    assert stages["stage0-part1"]["run"] == ["npm install -g nodemon"]
+    assert stages["stage0"] == {"from": "stage0-part1", "workdir": "/app", "copy": ["."],
+                                "dependencies": {"copy": ["package*.json"], "run": "npm ci"}}
