@@ -261,6 +261,9 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     context = os.path.relpath(dockerfile.resolve().parent, target.resolve().parent)
     if context != ".":
         data = {"name": data.pop("name"), "context": Path(context).as_posix(), **data}
+    if (target.resolve().parent / "Dockerfile") == dockerfile.resolve():
+        report.differences.append(f"`imagespec generate {target}` writes the generated Dockerfile over {dockerfile}"
+                                  " (keep the original in git, or set `dockerfile:` in the spec)")
     spec_text = render(data, report, str(dockerfile))
     loaded = load_spec_text(spec_text, name=str(target), config=config, folder=target.parent)
     compile_spec(loaded, config)
