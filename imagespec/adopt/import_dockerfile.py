@@ -271,5 +271,6 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
         with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared
             handle.write(spec_text)
     except OSError as exc:
-        raise SpecError(f"cannot write the spec: {exc.strerror or exc}", location=Location(str(target))) from None
+        raise SpecError(f"cannot write the spec: {exc.strerror or exc}", location=Location(str(target)),
+                        hint="write it into an existing folder (-o FILE)") from None
     return ImportResult(target, spec_text, report)
