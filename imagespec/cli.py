@@ -606,6 +606,35 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
     click.echo(f"wrote {result.path} (preset {result.preset}); next: imagespec generate {result.path}", err=True)
 
 
+@cli.command("import")
+@click.argument("dockerfile", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the spec (default: imagespec.yaml beside the Dockerfile).")
+@FORMAT
+@CONFIG
+def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path: Path | None) -> None:
+    """Write the spec that means the same image as DOCKERFILE."""
+    from imagespec.adopt import import_dockerfile
+
+    result = import_dockerfile(dockerfile, output, config_path)
+    report = result.report
+    if fmt == "json":
+        click.echo(json.dumps({"spec": str(result.path),
+                               "expressed": [{"line": line, "instruction": kind} for line, kind in report.expressed],
+                               "not_expressed": [{"line": line, "instruction": text, "why": why}
+                                                 for line, text, why in sorted(report.comments)],
+                               "differences": report.differences, "guessed": report.guessed}, indent=2))
+    else:
+        for line in report.guessed:
+            click.echo(_one_line(f"guessed      {line}"), err=True)
+        for line in report.differences:
+            click.echo(_one_line(f"differs      {line}"), err=True)
+        for line, text, why in sorted(report.comments):
+            click.echo(_one_line(f"not expressed Dockerfile:{line}: {text.splitlines()[0][:120]} ({why})"), err=True)
+    click.echo(f"wrote {result.path} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
+               f"comments); next: imagespec generate {result.path}", err=True)
+
+
 def _with_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:

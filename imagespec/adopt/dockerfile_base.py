@@ -1,0 +1,64 @@
+"""FROM: a catalog name where the catalog has the image, else `{image, family}` with the
+family guessed from the image's name (and said to be a guess: the spec's model never
+guesses it, so the import writes the guess down where the author sees it)."""
+
+from __future__ import annotations
+
+import re
+
+from imagespec.spec.catalog import Catalog
+from imagespec.spec.model import Image
+from imagespec.spec.values import image_reference
+
+_FAMILIES = (  # first match wins: `python:3.12-alpine` is alpine, not debian
+    ("scratch", re.compile(r"^scratch$")),
+    ("distroless", re.compile(r"distroless|chainguard/static|/static-debian")),
+    ("alpine", re.compile(r"alpine")),
+    ("ubuntu", re.compile(r"ubuntu|jammy|focal|noble|eclipse-temurin|mcr\.microsoft\.com/dotnet")),
+    ("fedora", re.compile(r"fedora")),
+    ("centos", re.compile(r"centos")),
+    ("rhel", re.compile(r"ubi[0-9]|redhat|rockylinux|almalinux|oraclelinux|amazonlinux")),
+)
+_MANAGERS = {"debian": "apt", "ubuntu": "apt", "alpine": "apk", "fedora": "dnf", "rhel": "dnf", "centos": "yum"}
+
+
+def guess_family(reference: str) -> str:
+    name = reference.lower()
+    return next((family for family, pattern in _FAMILIES if pattern.search(name)), "debian")
+
+
+def _candidates(reference: str) -> set[str]:
+    bare = reference.removeprefix("docker.io/").removeprefix("library/")
+    names = {reference, bare}
+    if ":" not in bare.rsplit("/", 1)[-1] and "@" not in bare:
+        names.add(f"{bare}:latest")
+    return names
+
+
+def catalog_name(reference: str, catalogs: list[Catalog], final: bool) -> tuple[str, Image] | None:
+    """The catalog entry whose image is this reference; of several, the runtime entry for
+    the final stage and a build entry for the others (python-build and python-runtime
+    may be one image)."""
+    wanted = _candidates(reference)
+    for catalog in catalogs:
+        names = sorted(name for name, entry in catalog.entries.items() if _candidates(entry.image.image) & wanted)
+        if names:
+            prefer = "runtime" if final else "build"
+            best = next((n for n in names if prefer in n), names[0])
+            return best, catalog.entries[best].image
+    return None
+
+
+def image_base(reference: str, catalogs: list[Catalog], final: bool) -> tuple[object, str, str | None, str | None]:
+    """(the spec's `from`, its family, the package manager, a guess to report or None)."""
+    if reference == "scratch":
+        return "scratch", "scratch", None, None
+    found = catalog_name(reference, catalogs, final)
+    if found:
+        name, image = found
+        return name, image.family, image.package_manager if image.has_shell else None, None
+    image_reference(reference)
+    family = guess_family(reference)
+    guess = (f"family {family} for {reference}: guessed from the image's name; check it "
+             "(it decides the package manager)")
+    return {"image": reference, "family": family}, family, _MANAGERS.get(family), guess

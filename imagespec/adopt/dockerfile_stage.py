@@ -1,0 +1,348 @@
+"""One Dockerfile stage read instruction by instruction into what a spec stage (or the
+final stage) can hold. Each instruction ends in one of three places: expressed (a spec
+value), a difference (expressed, but the generated Dockerfile does it otherwise: said
+so), or a comment (`# Dockerfile:12: VOLUME /data (not expressed: …)`). Every value is
+checked by the spec's own validators before it is kept, so nothing reaches the spec
+that the model would read as something else.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, field
+
+import dockerfile
+
+from imagespec.adopt.dockerfile_run import read_mounts, read_run
+from imagespec.adopt.dockerfile_words import Unknown, env_pairs, process_word
+from imagespec.spec import values as v
+
+#: files a dependency step installs from (BP4): a COPY of only these, then a RUN
+MANIFESTS = re.compile(r"(requirements[\w.-]*\.txt|package(-lock)?\.json|npm-shrinkwrap\.json|yarn\.lock|"
+                       r"pnpm-lock\.yaml|\.npmrc|\.yarnrc(\.yml)?|go\.(mod|sum)|Cargo\.(toml|lock)|pom\.xml|"
+                       r"pyproject\.toml|poetry\.lock|uv\.lock|Pipfile(\.lock)?|setup\.(py|cfg)|Gemfile(\.lock)?|"
+                       r"composer\.(json|lock)|[\w.-]+\.csproj|build\.gradle(\.kts)?|settings\.gradle(\.kts)?|mix\.(exs|lock))")
+#: the globs Dockerfiles copy manifests with (`COPY package*.json ./`)
+MANIFEST_GLOBS = frozenset({"package*.json", "requirements*.txt", "go.*", "Cargo.*", "Gemfile*", "composer.*",
+                            "Pipfile*", "pyproject.toml", "poetry.lock*"})
+# shell state a command may change: merged with others, it must not leak into them
+_STATEFUL = re.compile(r"(^|[\s;&|(])(cd|exit|export|set|unset|umask|source|shopt|alias|exec|return|trap|\.)(\s|$)")
+_SHELL_SYNTAX = re.compile(r"[$&|;<>()`*?\[\]~#{}\n\\]")
+
+
+class NotExpressed(Exception):
+    """An instruction the spec cannot say; its reason goes into the comment."""
+
+
+@dataclass
+class Report:
+    expressed: list[tuple[int, str]] = field(default_factory=list)
+    comments: list[tuple[int, str, str]] = field(default_factory=list)  # line, instruction, why
+    differences: list[str] = field(default_factory=list)
+    guessed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    """What an image carries to a stage built FROM it."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    user: tuple[int, str] | None = None  # (line, USER value)
+    ports: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    healthcheck: dict | None = None
+    stop_signal: str | None = None
+    entrypoint: list[str] | None = None
+    cmd: list[str] | None = None
+
+    def copy(self) -> Config:
+        return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
+                      self.stop_signal, self.entrypoint, self.cmd)
+
+
+@dataclass
+class Step:
+    kind: str  # copy | run | artifact
+    line: int
+    workdir: str
+    data: dict
+
+
+@dataclass
+class StageRead:
+    name: str
+    line: int
+    from_: object  # catalog name, stage name, or {image, family}
+    manager: str | None
+    config: Config
+    own_env: dict[str, str] = field(default_factory=dict)
+    args: dict[str, str | None] = field(default_factory=dict)
+    packages: dict[str, str | None] = field(default_factory=dict)
+    cache: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    features: set[str] = field(default_factory=set)
+    workdir_set: bool = False
+    variables: dict[str, str] = field(default_factory=dict)
+    user_before_steps: int | None = None
+    artifacts: list[str] = field(default_factory=list)
+    env_moved: bool = False
+    directories: set[str] = field(default_factory=set)  # WORKDIRs: they exist once set
+
+
+class StageReader:
+    def __init__(self, stage: StageRead, stages: dict[str, str], source: str, escape: str, report: Report,
+                 global_args: dict[str, str | None], last: bool) -> None:
+        self.stage, self.stages, self.source, self.escape = stage, stages, source, escape
+        self.report, self.global_args, self.last = report, global_args, last
+
+    # --- helpers ------------------------------------------------------------------------
+    def word(self, text: str) -> str:
+        return process_word(text, self.stage.variables, self.escape)
+
+    def here(self) -> str:
+        return self.stage.config.workdir or "/"
+
+    def absolute(self, path: str) -> str:
+        """A COPY destination made absolute; a directory keeps (or gets) its trailing
+        slash: `COPY app.py .` copies into the working directory, which in the spec's
+        final stage is made after the copies, so `/app` alone would become a file."""
+        joined = path if path.startswith("/") else posixpath.join(self.here(), path)
+        normal = posixpath.normpath(joined)
+        directory = path.endswith(("/", "/.")) or path == "." or normal in self.stage.directories
+        return normal + "/" if directory and normal != "/" else normal
+
+    def differ(self, command: dockerfile.Command, text: str) -> None:
+        self.report.differences.append(f"Dockerfile:{command.start_line}: {text}")
+
+    # --- the instructions ---------------------------------------------------------------
+    def read(self, command: dockerfile.Command) -> None:
+        handler = getattr(self, f"on_{command.cmd.lower()}", None)
+        try:
+            if handler is None:
+                raise NotExpressed(_NO_KEY.get(command.cmd.upper(), "the spec has no key for it"))
+            handler(command)
+        except NotExpressed as exc:
+            self.report.comments.append((command.start_line, command.original, str(exc)))
+        except Unknown as exc:
+            self.report.comments.append((command.start_line, command.original, str(exc)))
+        except ValueError as exc:
+            self.report.comments.append((command.start_line, command.original, f"a spec cannot hold it: {exc}"))
+        else:
+            self.report.expressed.append((command.start_line, command.cmd.upper()))
+
+    def on_arg(self, command: dockerfile.Command) -> None:
+        for item in command.value:
+            name, eq, raw = item.partition("=")
+            v.env_key(name)
+            default = self.word(raw) if eq else self.global_args.get(name)
+            if default is not None:
+                v.no_control_chars(default)
+            self.stage.args[name] = default
+            if default is not None:  # without one, `--build-arg` decides: a reference stays unknown
+                self.stage.variables[name] = default
+
+    def on_env(self, command: dockerfile.Command) -> None:
+        pairs = [(v.env_key(k), self.word(raw)) for k, raw in env_pairs(command.value)]
+        if not pairs:
+            raise NotExpressed("ENV without a value")
+        for key, value in pairs:
+            if "\n" in value or "\r" in value:
+                raise NotExpressed("a newline in an ENV value")
+            self.stage.own_env[key] = value
+            self.stage.config.env[key] = value
+            self.stage.variables[key] = value
+        if not self.stage.env_moved and any(s.kind == "run" for s in self.stage.steps):
+            self.stage.env_moved = True  # said once per stage
+            self.differ(command, "ENV is set before the stage's RUN steps (the spec's env applies to all of them)")
+
+    def on_workdir(self, command: dockerfile.Command) -> None:
+        if len(command.value) != 1:
+            raise NotExpressed("WORKDIR takes one path")
+        path = posixpath.normpath(self.absolute(self.word(command.value[0])))
+        self.stage.config.workdir = v.absolute_path(path)
+        self.stage.directories.add(path)
+        self.stage.workdir_set = True
+
+    def on_run(self, command: dockerfile.Command) -> None:
+        mounts = read_mounts(command.flags)
+        if mounts.refused:
+            raise NotExpressed("; ".join(mounts.refused))
+        for note in mounts.notes:
+            self.differ(command, note)
+        if self.stage.config.user and self.stage.user_before_steps is None:
+            self.stage.user_before_steps = command.start_line
+        text = _run_text(command)
+        first = not any(s.kind in ("run", "copy") for s in self.stage.steps)
+        read = read_run(text, self.stage.manager if first else None)
+        if read.packages:
+            self.stage.packages.update(read.packages)
+            self.differ(command, f"{read.manager} packages ({', '.join(read.packages)}) are installed by imagespec's "
+                        "install step (no recommends, caches and lists removed in the same layer)")
+        if read.rest is None:
+            if mounts.cache:
+                self.differ(command, "its cache mounts are not needed by imagespec's install step")
+            return
+        self.stage.cache += [c for c in mounts.cache if c not in self.stage.cache]
+        if mounts.cache:
+            self.differ(command, f"cache mounts ({', '.join(mounts.cache)}) apply to every RUN of the stage")
+        for source, target in mounts.binds:
+            v.context_path(source or ".")
+            v.copy_destination(target)
+        binds = [(source or ".", target) for source, target in mounts.binds]
+        self.stage.steps.append(Step("run", command.start_line, self.here(),
+                                     {"command": _self_contained(read.rest), "binds": binds}))
+
+    def on_copy(self, command: dockerfile.Command, add: bool = False) -> None:
+        if command.heredocs:
+            raise NotExpressed("a heredoc COPY: the spec copies files of the build context")
+        flags = dict(f.lstrip("-").partition("=")[::2] for f in command.flags)
+        for flag in sorted(set(flags) - {"from", "chown", "chmod", "link"}):
+            raise NotExpressed(f"COPY --{flag} cannot be written in a spec")
+        words = list(command.value) if command.json else [self.word(w) for w in command.value]
+        if len(words) < 2:
+            raise NotExpressed("COPY needs a source and a destination")
+        *sources, dest = words
+        if add and any(re.match(r"[a-z]+://", s) or re.search(r"\.(tar|tgz|tar\.\w+)$", s) or s.startswith("git@")
+                       for s in sources):
+            raise NotExpressed("ADD of a URL, repository or archive (unpacked by ADD): the spec copies files as they are")
+        if "link" in flags:
+            self.stage.features.add("copy-link")
+        data = {"sources": sources, "dest": dest, "absolute": self.absolute(dest), "owner": None, "mode": None}
+        if flags.get("chown"):
+            data["owner"] = v.owner(self.word(flags["chown"]))
+        if flags.get("chmod"):
+            data["mode"] = v.mode(self.word(flags["chmod"]))
+        if "from" in flags:
+            self._copy_from(command, self.word(flags["from"]), data)
+        else:
+            for source in sources:
+                v.context_path(source)
+            v.copy_destination(dest if len(sources) == 1 or dest.endswith("/") else dest + "/")
+            self.stage.steps.append(Step("copy", command.start_line, self.here(), data))
+        if add:
+            self.differ(command, "ADD of local files written as COPY (the same files; no archive unpacking or URLs)")
+
+    def on_add(self, command: dockerfile.Command) -> None:
+        self.on_copy(command, add=True)
+
+    def _copy_from(self, command: dockerfile.Command, origin: str, data: dict) -> None:
+        producer = self.stages.get(origin.lower())
+        if producer is None:
+            raise NotExpressed(f"COPY --from={origin}: the spec copies only from its own earlier stages")
+        if not self.last:
+            raise NotExpressed("COPY --from in a build stage: a spec stage copies only from the build context")
+        for source in data["sources"]:
+            v.absolute_path(posixpath.normpath("/" + source.lstrip("/")))
+        v.absolute_path(data["absolute"].rstrip("/") or "/")
+        data["from"] = producer
+        self.stage.steps.append(Step("artifact", command.start_line, self.here(), data))
+
+    def on_user(self, command: dockerfile.Command) -> None:
+        if len(command.value) != 1:
+            raise NotExpressed("USER takes one user")
+        self.stage.config.user = (command.start_line, self.word(command.value[0]))
+
+    def on_expose(self, command: dockerfile.Command) -> None:
+        ports = [v.port(self.word(word)) for word in command.value]
+        self.stage.config.ports += [p for p in ports if p not in self.stage.config.ports]
+
+    def on_label(self, command: dockerfile.Command) -> None:
+        for key, raw in env_pairs(command.value):
+            key, value = v.label_key(self.word(key)), self.word(raw)
+            if "\n" in value or "\r" in value:
+                raise NotExpressed("a newline in a LABEL value")
+            self.stage.config.labels[key] = value
+
+    def on_stopsignal(self, command: dockerfile.Command) -> None:
+        self.stage.config.stop_signal = v.stop_signal(self.word(" ".join(command.value)))
+
+    def on_healthcheck(self, command: dockerfile.Command) -> None:
+        if command.value and command.value[0].upper() == "NONE":
+            self.stage.config.healthcheck = {"disable": True}
+            return
+        check: dict[str, object] = {}
+        for flag in command.flags:
+            key, _, value = flag.lstrip("-").partition("=")
+            if key == "retries":
+                check["retries"] = int(value)
+            elif key in ("interval", "timeout", "start-period"):
+                check[key.replace("-", "_")] = v.duration(value)
+            else:
+                raise NotExpressed(f"HEALTHCHECK --{key} cannot be written in a spec")
+        rest = list(command.value[1:])
+        if not rest:
+            raise NotExpressed("HEALTHCHECK CMD without a command")
+        self.stage.config.healthcheck = {"cmd": rest if command.json else ["/bin/sh", "-c", rest[0]], **check}
+
+    def on_entrypoint(self, command: dockerfile.Command) -> None:
+        argv = self._argv(command)
+        config = self.stage.config
+        if not command.json:
+            config.cmd = None  # the shell form ignores CMD
+        elif config.cmd is not None and not self._set_here("CMD"):
+            config.cmd = None  # ENTRYPOINT resets a CMD inherited from the base (Dockerfile reference)
+        config.entrypoint = argv
+
+    def on_cmd(self, command: dockerfile.Command) -> None:
+        self.stage.config.cmd = self._argv(command)
+        self._mark("CMD")
+
+    def _argv(self, command: dockerfile.Command) -> list[str]:
+        if command.json:
+            argv = list(command.value)
+        else:
+            text = command.value[0] if command.value else ""
+            if _SHELL_SYNTAX.search(text) or '"' in text or "'" in text:
+                argv = ["/bin/sh", "-c", text]
+                self.differ(command, f"{command.cmd.upper()} in shell form runs through /bin/sh -c, as before: the "
+                            "shell, not the program, is PID 1 (BP2); write it in exec form where it can be")
+            else:
+                argv = shlex.split(text)
+                if argv[:1] == ["exec"]:  # `CMD exec app`: the shell's exec, which exec form is already
+                    argv = argv[1:]
+                self.differ(command, f"{command.cmd.upper()} shell form became exec form {argv}: the program is PID 1 "
+                            "and gets SIGTERM (BP2)")
+        if not argv:
+            raise NotExpressed("an empty command")
+        v.argv(argv)
+        if command.cmd.upper() == "ENTRYPOINT":
+            self._mark("ENTRYPOINT")
+        return argv
+
+    def _mark(self, kind: str) -> None:
+        setattr(self, f"_seen_{kind}", True)
+
+    def _set_here(self, kind: str) -> bool:
+        return getattr(self, f"_seen_{kind}", False)
+
+
+_NO_KEY = {
+    "VOLUME": "the spec has no volumes; list the directories the app writes under `final.writable` (BP9)",
+    "SHELL": "the spec's RUN steps use /bin/sh (imagespec adds a pipefail SHELL itself where commands pipe)",
+    "ONBUILD": "a spec has no ONBUILD triggers",
+    "MAINTAINER": "deprecated; put it in a label (`final.labels`)",
+}
+
+
+def _run_text(command: dockerfile.Command) -> str:
+    if command.json:
+        return shlex.join(command.value)  # exec form: the same argv, through sh
+    text = command.value[0] if command.value else ""
+    if command.heredocs and text.strip() == f"<<{command.heredocs[0].name}".strip() and len(command.heredocs) == 1:
+        return command.heredocs[0].content.rstrip("\n")  # `RUN <<EOF`: the heredoc is the script
+    if command.heredocs:  # `RUN python3 <<EOF`: the shell reads the heredocs, as BuildKit's did
+        return "\n".join((text, *(h.content + h.name for h in command.heredocs)))
+    return text
+
+
+def _self_contained(command: str) -> str:
+    """Merged into one RUN with other commands, a command must not change the shell they
+    share (`cd`, `export`, `exit`), and a script must keep running without `set -e`."""
+    if "\n" in command:
+        return f"(\nset +eu\n{command}\n)"
+    if _STATEFUL.search(command):
+        return f"( {command} )"
+    return command

@@ -1,0 +1,113 @@
+"""BuildKit's word processing, as `imagespec import` needs it: the quotes, escapes and
+`$VAR` references of ENV, ARG, LABEL, EXPOSE, WORKDIR, USER, COPY and FROM arguments
+become the literal value the builder would use.
+
+A spec's values are literal (the serializer escapes `$`), so a reference is expanded
+here with the value the Dockerfile gave that variable; a reference to a variable the
+Dockerfile does not define (one of the base image's, `$PATH`, or a build-time platform
+argument) cannot be written in the spec and raises `Unknown`, so the instruction stays
+a comment instead of meaning something else. Follows moby/buildkit
+frontend/dockerfile/shell/lex.go for the forms Dockerfiles use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Unknown(ValueError):
+    """A word refers to a variable whose value is not known from the Dockerfile."""
+
+
+def process_word(word: str, variables: Mapping[str, str], escape: str = "\\") -> str:
+    """The literal value BuildKit reads `word` as, with `variables` defined."""
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        ch = word[i]
+        if ch == escape:
+            if i + 1 < len(word):
+                out.append(word[i + 1])
+                i += 2
+            else:
+                out.append(ch)  # a lone escape at the end stays
+                i += 1
+        elif ch == "'":
+            end = word.find("'", i + 1)
+            if end < 0:
+                raise Unknown("unmatched single quote")
+            out.append(word[i + 1:end])
+            i = end + 1
+        elif ch == '"':
+            i = _double_quoted(word, i + 1, variables, escape, out)
+        elif ch == "$":
+            i = _dollar(word, i, variables, escape, out)
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _double_quoted(word: str, i: int, variables: Mapping[str, str], escape: str, out: list[str]) -> int:
+    while i < len(word):
+        ch = word[i]
+        if ch == '"':
+            return i + 1
+        if ch == escape and i + 1 < len(word) and word[i + 1] in ('"', "$", escape):
+            out.append(word[i + 1])
+            i += 2
+        elif ch == "$":
+            i = _dollar(word, i, variables, escape, out)
+        else:
+            out.append(ch)
+            i += 1
+    raise Unknown("unmatched double quote")
+
+
+def _lookup(name: str, variables: Mapping[str, str]) -> str | None:
+    return variables.get(name)
+
+
+def _dollar(word: str, i: int, variables: Mapping[str, str], escape: str, out: list[str]) -> int:
+    rest = word[i + 1:]
+    plain = _NAME.match(rest)
+    if plain:
+        out.append(_known(plain.group(0), variables))
+        return i + 1 + plain.end()
+    if not rest.startswith("{"):
+        out.append("$")  # `$` before anything that is not a name is a literal dollar
+        return i + 1
+    end = rest.find("}")
+    if end < 0:
+        raise Unknown("missing '}' in a ${...} reference")
+    body = rest[1:end]
+    braced = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])(.*))?", body, re.DOTALL)
+    if not braced or "$" in (braced.group(3) or "") or "{" in body:
+        raise Unknown(f"${{{body}}}: only ${{NAME}}, ${{NAME:-word}} and ${{NAME:+word}} are read")
+    name, operator, alternative = braced.groups()
+    value = _lookup(name, variables)
+    if operator is None:
+        out.append(_known(name, variables))
+    elif operator in ("-", ":-"):
+        unset = value is None or (operator == ":-" and value == "")
+        out.append(process_word(alternative, variables, escape) if unset else value)  # type: ignore[arg-type]
+    else:  # + and :+
+        set_ = value is not None and (operator == "+" or value != "")
+        out.append(process_word(alternative, variables, escape) if set_ else "")
+    return i + 1 + end + 1
+
+
+def _known(name: str, variables: Mapping[str, str]) -> str:
+    value = _lookup(name, variables)
+    if value is None:
+        raise Unknown(f"${name} is not set by the Dockerfile (a base image or build-time value)")
+    return value
+
+
+def env_pairs(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """ENV and LABEL arguments as the parser gives them: key, value, key, value (the
+    legacy `ENV KEY value with spaces` form is already one pair)."""
+    return [(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]

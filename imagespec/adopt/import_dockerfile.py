@@ -1,0 +1,276 @@
+"""`imagespec import Dockerfile`: the spec that means the same image as an existing
+Dockerfile, read with BuildKit's own parser.
+
+What the spec can say is written as spec keys; what it cannot stays in the spec as a
+comment with the Dockerfile's line number; what the generated Dockerfile will do
+otherwise (non-root user, exec form, merged RUN steps, imagespec's install step) is
+reported. Like `init`, the spec is compiled in memory before it is written, and an
+existing file is never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagespec.adopt.dockerfile_base import image_base
+from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
+from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
+from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
+from imagespec.adopt.dockerfile_words import Unknown, process_word
+from imagespec.adopt.import_render import render
+from imagespec.adopt.init_spec import DEFAULT_VERSION, image_name
+from imagespec.errors import Location, SpecError
+from imagespec.spec import values as v
+from imagespec.spec.catalog import Catalog, builtin_catalog
+
+SPEC_NAME = "imagespec.yaml"
+#: what a few official images run when the Dockerfile names no command (a guess, said so)
+BASE_COMMANDS = {"nginx": ["nginx", "-g", "daemon off;"], "httpd": ["httpd-foreground"], "python": ["python3"],
+                 "node": ["node"], "redis": ["redis-server"]}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    text: str
+    report: Report
+
+
+def _global_args(source: Source) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for command in source.global_args:
+        for item in command.value:
+            name, eq, raw = item.partition("=")
+            try:
+                found[name] = process_word(raw, {k: x for k, x in found.items() if x is not None}, source.escape) \
+                    if eq else None
+            except Unknown:
+                found[name] = None
+    return found
+
+
+def _spec_names(source: Source) -> dict[str, str]:
+    """Dockerfile stage name or index -> a valid spec stage name, unique."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for stage in source.stages:
+        wanted = stage.name or f"stage{stage.index}"
+        try:
+            chosen = v.stage_name(wanted)
+        except ValueError:
+            chosen = f"stage{stage.index}"
+        while chosen in used:
+            chosen = f"{chosen}-{stage.index}"
+        used.add(chosen)
+        names[str(stage.index)] = chosen
+        if stage.name:
+            names[stage.name] = chosen
+    return names
+
+
+def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names: dict[str, str],
+                catalogs: list[Catalog], args: dict[str, str | None], last: bool) -> tuple[StageRead, Report]:
+    report = Report()
+    known = {k: x for k, x in args.items() if x is not None}
+    try:
+        base = process_word(stage.base, known, source.escape)
+    except Unknown as exc:
+        raise SpecError(f"FROM {stage.base}: {exc}", location=Location(source.file, stage.line, 1),
+                        hint="give the ARG it uses a default (ARG NAME=value before the first FROM)") from None
+    own = names[str(stage.index)]
+    parent = reads.get(names.get(base.lower(), ""))
+    if parent is not None:
+        read = StageRead(own, stage.line, parent.name, parent.manager, parent.config.copy())
+        read.variables = dict(parent.config.env)
+        read.directories = set(parent.directories)
+    else:
+        try:
+            from_, _family, manager, guess = image_base(base, catalogs, last)
+        except ValueError as exc:
+            raise SpecError(f"FROM {base}: {exc}", location=Location(source.file, stage.line, 1),
+                            hint="name the base image as docker would") from None
+        if guess:
+            report.guessed.append(guess)
+        read = StageRead(own, stage.line, from_, manager, Config())
+    if stage.platform:
+        report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
+                                  "imagespec builds for the build's platform")
+    earlier = {key: spec_name for key, spec_name in names.items() if spec_name in reads}  # COPY --from an earlier stage
+    reader = StageReader(read, earlier, source.file, source.escape, report, args, last)
+    for command in stage.instructions:
+        reader.read(command)
+    report.expressed.insert(0, (stage.line, "FROM"))
+    return read, report
+
+
+def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict, Report]:
+    args = _global_args(source)
+    names = _spec_names(source)
+    reads: dict[str, StageRead] = {}
+    reports: dict[str, Report] = {}
+    for stage in source.stages:
+        last = stage is source.stages[-1]
+        read, reports[names[str(stage.index)]] = _read_stage(stage, source, reads, names, catalogs, args, last)
+        reads[read.name] = read
+    if source.syntax:
+        reports[names["0"]].differences.append(f"Dockerfile:1: `# syntax={source.syntax}` is not kept: the generated "
+                                               "Dockerfile is written for the engine's built-in frontend")
+    last_name = names[str(source.stages[-1].index)]
+    keep = needed(reads, last_name)
+    report = Report()
+    for stage in source.stages:
+        spec_name = names[str(stage.index)]
+        if spec_name in keep:
+            part = reports[spec_name]
+            report.expressed += part.expressed
+            report.comments += part.comments
+            report.differences += part.differences
+            report.guessed += part.guessed
+        else:
+            end = stage.instructions[-1].end_line if stage.instructions else stage.line
+            report.comments.append((stage.line, f"FROM {stage.base}" + (f" AS {stage.name}" if stage.name else "")
+                                    + f" … (lines {stage.line}-{end})",
+                                    f"the stage is not part of the image `docker build` makes (--target {spec_name})"))
+    return _layout(reads, keep, last_name, names, report, name, source.file), report
+
+
+def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names: dict[str, str], report: Report,
+            name: str, file: str) -> dict:
+    last = reads[last_name]
+    split = any(s.kind == "run" for s in last.steps) or bool(last.args or last.cache)
+    stages: dict[str, dict] = {}
+    features: set[str] = set()
+    final = _final(last, reads, names, report, split, file)
+    for stage_name in keep:
+        read = reads[stage_name]
+        features |= read.features
+        if stage_name == last_name and not split:
+            continue
+        if stage_name == last_name:
+            read.steps = [s for s in read.steps if s.kind != "artifact"]
+        stages.update(stage_parts(read, report))
+        if read.artifacts:
+            stages[stage_name]["artifacts"] = list(read.artifacts)
+    if any("mode" in c for c in final.get("copy", [])):
+        features.add("copy-chmod")
+    data: dict[str, object] = {"name": name, "version": DEFAULT_VERSION}
+    if features:
+        data["features"] = sorted(features)
+    if stages:
+        data["stages"] = stages
+    data["final"] = final
+    return data
+
+
+def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], report: Report, split: bool,
+           file: str) -> dict:
+    config = read.config
+    final: dict[str, object] = {"from": read.name if split else read.from_}
+    if not split:
+        if read.packages:
+            final["packages"] = sorted(read.packages) if not any(read.packages.values()) else dict(read.packages)
+        steps = read.steps
+    else:
+        steps = [s for s in read.steps if s.kind == "artifact"]
+        if _copied_before_a_run(read):
+            report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
+                                      "final stage copies artifacts onto the stage that ran them)")
+    copies = final_copies(_with_steps(read, steps), reads, names)
+    if copies:
+        final["copy"] = copies
+    user = _user(config.user, report)
+    if user:
+        final["user"] = user
+    if config.workdir:
+        final["workdir"] = config.workdir
+    if read.own_env and not split:
+        final["env"] = dict(read.own_env)
+    for key, value in (("ports", config.ports), ("healthcheck", config.healthcheck),
+                       ("stop_signal", config.stop_signal), ("labels", config.labels)):
+        if value:
+            final[key] = value
+    _command(final, config, read, report, file)
+    return final
+
+
+def _copied_before_a_run(read: StageRead) -> bool:
+    kinds = [step.kind for step in read.steps]
+    return "artifact" in kinds and "run" in kinds[kinds.index("artifact"):]
+
+
+def _with_steps(read: StageRead, steps: list) -> StageRead:
+    clone = StageRead(read.name, read.line, read.from_, read.manager, read.config)
+    clone.steps = steps
+    clone.artifacts = read.artifacts
+    return clone
+
+
+def _user(user: tuple[int, str] | None, report: Report) -> dict | None:
+    if user is None:
+        report.differences.append("the image runs as the non-root user 65532 (the Dockerfile has no USER: root) (BP8)")
+        return None
+    line, value = user
+    name, _, group = value.partition(":")
+    if name in ("root", "0"):
+        return {"uid": 0, "root_reason": f"the Dockerfile runs as root (USER {value}, line {line})"}
+    if name.isdigit() and int(name) < 2**31 and (not group or group.isdigit() and int(group) < 2**31):
+        return {"uid": int(name), **({"gid": int(group)} if group else {})}
+    report.differences.append(f"Dockerfile:{line}: USER {value} becomes imagespec's non-root user 65532 (a spec "
+                              "names users by number; set final.user.uid to the user's UID)")
+    return None
+
+
+def _command(final: dict, config: Config, read: StageRead, report: Report, file: str) -> None:
+    if config.entrypoint:
+        final["entrypoint"] = config.entrypoint
+    if config.cmd:
+        final["cmd"] = config.cmd
+    if config.entrypoint or config.cmd:
+        return
+    base = final["from"] if isinstance(final["from"], str) else final["from"]["image"]  # type: ignore[index]
+    repository = str(base).rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    if repository in BASE_COMMANDS:
+        final["cmd"] = BASE_COMMANDS[repository]
+        report.guessed.append(f"cmd {BASE_COMMANDS[repository]}: the Dockerfile names no command and runs the "
+                              f"{repository} image's own (its entrypoint script, if any, is not run)")
+        return
+    raise SpecError("the Dockerfile names no CMD or ENTRYPOINT: the image runs its base image's command, which a "
+                    "spec must name", location=Location(file, read.line, 1), hint="add CMD [\"program\", \"arg\"] to the Dockerfile's last "
+                    "stage (what the base image runs), then import again")
+
+
+def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path: Path | None = None) -> ImportResult:
+    """Read, convert, render, check by compiling in memory, then write (never over a file)."""
+    from imagespec.compiler import compile_spec
+    from imagespec.spec.config import load_config
+    from imagespec.spec.load import load_spec_text
+
+    target = output or dockerfile.parent / SPEC_NAME
+    if target.exists() or target.is_symlink():
+        raise SpecError("a file exists here already; import never overwrites", location=Location(str(target), 1, 1),
+                        hint="write the spec elsewhere with -o FILE, or remove the file first")
+    text = read_text(dockerfile)
+    source = parse(text, str(dockerfile))
+    config = load_config(config_path, start=target.parent)
+    name = image_name(dockerfile.resolve().parent.name)
+    data, report = convert(source, [config.catalog, builtin_catalog()], name)
+    report.guessed[:0] = [f"name {name}: the Dockerfile's folder",
+                          f"version {DEFAULT_VERSION}: a Dockerfile has no version (it decides the tags, BP14)"]
+    context = os.path.relpath(dockerfile.resolve().parent, target.resolve().parent)
+    if context != ".":
+        data = {"name": data.pop("name"), "context": Path(context).as_posix(), **data}
+    if (target.resolve().parent / "Dockerfile") == dockerfile.resolve():
+        report.differences.append(f"`imagespec generate {target}` writes the generated Dockerfile over {dockerfile}"
+                                  " (keep the original in git, or set `dockerfile:` in the spec)")
+    spec_text = render(data, report, str(dockerfile))
+    loaded = load_spec_text(spec_text, name=str(target), config=config, folder=target.parent)
+    compile_spec(loaded, config)
+    try:
+        with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared
+            handle.write(spec_text)
+    except OSError as exc:
+        raise SpecError(f"cannot write the spec: {exc.strerror or exc}", location=Location(str(target)),
+                        hint="write it into an existing folder (-o FILE)") from None
+    return ImportResult(target, spec_text, report)

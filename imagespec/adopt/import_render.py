@@ -1,0 +1,52 @@
+"""The imported spec's text: a header that says where it came from and what to check,
+the YAML written by the YAML library (it does the quoting), then one comment line per
+instruction the spec cannot express, with its Dockerfile line number."""
+
+from __future__ import annotations
+
+import yaml
+
+from imagespec.adopt.dockerfile_stage import Report
+from imagespec.adopt.init_spec import _inert
+
+MAX_QUOTED = 160  # a comment quotes at most this much of an instruction
+
+
+class _Dumper(yaml.SafeDumper):
+    """Scripts (heredocs) as `|` blocks, as a person writes them; the library still
+    falls back to a quoted scalar where a block cannot hold the text exactly."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _dump_key(key: str, value: object) -> str:
+    flow = None if isinstance(value, (dict, list)) else False
+    return yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=flow,
+                     width=100)
+
+
+def comment_line(line: int, original: str, why: str) -> str:
+    first = original.splitlines()[0] if original.strip() else original
+    if len(first) > MAX_QUOTED or first != original.rstrip("\n"):
+        first = first[:MAX_QUOTED] + " …"
+    return f"# Dockerfile:{line}: {_inert(first)} (not expressed: {_inert(why)})"
+
+
+def render(data: dict, report: Report, dockerfile: str) -> str:
+    lines = [f"# Written by `imagespec import` from {_inert(dockerfile)}; README \"imagespec import\" says what maps",
+             "# to what. The generated Dockerfile differs where `imagespec import` said so (also listed below)."]
+    if report.guessed:
+        lines += ["# Guessed (check these):", *(f"#   {_inert(g)}" for g in report.guessed)]
+    lines += ["# Next: imagespec generate imagespec.yaml (it writes the Dockerfile beside the spec)", ""]
+    body = "".join(_dump_key(key, value) for key, value in data.items())
+    tail = []
+    if report.comments:
+        tail = ["", "# Not expressed in this spec (the Dockerfile's instructions, by line):",
+                *(comment_line(line, text, why) for line, text, why in sorted(report.comments))]
+    return "\n".join(lines) + body + ("\n".join(tail) + "\n" if tail else "")

@@ -1,0 +1,225 @@
+"""`imagespec import` (no engine): what each instruction becomes, values read as BuildKit
+reads them, comments with line numbers, and hostile Dockerfiles as a located exit 2
+with nothing written."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dockerfile
+import pytest
+import yaml
+
+from imagespec.adopt.dockerfile_words import env_pairs, process_word
+from imagespec.compiler import compile_spec
+from imagespec.spec.config import load_config
+from imagespec.spec.load import load_spec
+
+GO_APP = """\
+# syntax=docker/dockerfile:1
+ARG GO_IMAGE=golang:1.22-bookworm
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends git=1:2.39.5-0+deb12u1 make \\
+ && rm -rf /var/lib/apt/lists/*
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build --chown=65532:65532 /out/app /usr/local/bin/app
+EXPOSE 8080 53/udp
+USER 65532
+HEALTHCHECK --interval=30s --retries=3 CMD ["/usr/local/bin/app", "-health"]
+STOPSIGNAL SIGINT
+LABEL org.opencontainers.image.vendor="ACME \\"Inc\\"" team=core
+VOLUME /data
+ENTRYPOINT ["/usr/local/bin/app"]
+CMD serve --listen :8080
+"""
+
+
+def run_import(folder: Path, text: str | bytes, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "Dockerfile"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(path), *args], capture_output=True,
+                          text=True, timeout=120)
+    return done, folder / "imagespec.yaml"
+
+
+def test_each_instruction_maps_to_its_spec_key(tmp_path: Path) -> None:
+    done, spec = run_import(tmp_path / "app", GO_APP, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert data["stages"] == {"build": {
+        "from": "go-build", "packages": {"git": "1:2.39.5-0+deb12u1", "make": None}, "workdir": "/src",
+        "dependencies": {"copy": ["go.mod", "go.sum"], "run": "go mod download"},
+        "copy": ["."], "run": ["CGO_ENABLED=0 go build -o /out/app ./cmd/app"], "artifacts": ["/out/app"]}}
+    assert data["final"] == {
+        "from": "static", "copy": [{"from": "build", "src": "/out/app", "dest": "/usr/local/bin/app", "owner": "65532:65532"}],
+        "user": {"uid": 65532}, "ports": ["8080/tcp", "53/udp"],
+        "healthcheck": {"cmd": ["/usr/local/bin/app", "-health"], "interval": "30s", "retries": 3},
+        "stop_signal": "SIGINT", "labels": {"org.opencontainers.image.vendor": 'ACME "Inc"', "team": "core"},
+        "entrypoint": ["/usr/local/bin/app"], "cmd": ["serve", "--listen", ":8080"]}
+    text = spec.read_text(encoding="utf-8")
+    assert re.search(r"^# Dockerfile:19: VOLUME /data \(not expressed: .*final\.writable", text, re.MULTILINE)
+    report = json.loads(done.stdout)
+    assert report["not_expressed"] == [{"line": 19, "instruction": "VOLUME /data", "why": report["not_expressed"][0]["why"]}]
+    assert any("exec form" in d for d in report["differences"])  # CMD --listen :8080 was shell form
+    assert any("apt packages" in d for d in report["differences"])
+
+
+def test_values_mean_what_buildkit_read(tmp_path: Path) -> None:
+    """ENV values with quotes, `$` and backslashes: the generated Dockerfile, read back by
+    BuildKit's parser and word rules, sets exactly what the original did."""
+    original = ('FROM debian:bookworm-slim\nENV A="q\\"uote \\$x" B=\'$single\' C=${UNSET:-dflt} D=a\\ b E="back\\\\slash"\n'
+                'ENV F="$A-$C"\nCMD ["true"]\n')
+    done, spec = run_import(tmp_path / "values", original)
+    assert done.returncode == 0, done.stderr
+    expected: dict[str, str] = {}
+    for command in dockerfile.parse_string(original):
+        if command.cmd == "ENV":
+            for key, raw in env_pairs(command.value):
+                expected[key] = process_word(raw, expected)
+    assert expected["A"] == 'q"uote $x' and expected["B"] == "$single" and expected["F"] == 'q"uote $x-dflt'
+    config = load_config(start=spec.parent)
+    generated = compile_spec(load_spec(spec, config), config).dockerfile
+    got: dict[str, str] = {}
+    for command in dockerfile.parse_string(generated):
+        if command.cmd == "ENV":
+            got |= {key: process_word(raw, {}) for key, raw in env_pairs(command.value)}
+    assert {k: got[k] for k in expected} == expected
+
+
+def test_a_reference_to_the_base_images_variables_stays_a_comment(tmp_path: Path) -> None:
+    done, spec = run_import(tmp_path / "path", 'FROM debian:bookworm-slim\nENV PATH="/opt/venv/bin:$PATH"\nCMD ["x"]\n')
+    assert done.returncode == 0, done.stderr
+    text = spec.read_text(encoding="utf-8")
+    assert "env" not in yaml.safe_load(text)["final"]
+    assert '# Dockerfile:2: ENV PATH="/opt/venv/bin:$PATH" (not expressed: $PATH is not set by the Dockerfile' in text
+
+
+def test_heredoc_continuations_and_escape_directive(tmp_path: Path) -> None:
+    text = ("# escape=`\nFROM debian:bookworm-slim AS build\nRUN echo one `\n && echo two\nRUN <<EOF\ncd /tmp\n"
+            "echo \"$HOME\" > /tmp/x\nEOF\nFROM build\nCMD [\"cat\", \"/tmp/x\"]\n")
+    done, spec = run_import(tmp_path / "heredoc", text)
+    assert done.returncode == 0, done.stderr
+    runs = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]["build"]["run"]
+    assert runs[0] == "echo one  && echo two"
+    # the script stays a script of its own: its `cd` cannot leak, and it runs without set -e as before
+    assert runs[1] == '(\nset +eu\ncd /tmp\necho "$HOME" > /tmp/x\n)'
+
+
+def test_shell_form_entrypoint_ignores_cmd_as_docker_does(tmp_path: Path) -> None:
+    done, spec = run_import(tmp_path / "shell", 'FROM debian:bookworm-slim\nCMD ["ignored"]\nENTRYPOINT exec app --flag\n')
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
+    assert final["entrypoint"] == ["app", "--flag"]  # the shell's `exec` is what exec form does
+    assert "cmd" not in final
+
+
+HOSTILE = {
+    "nul": (b"FROM debian:bookworm-slim\nCMD [\"a\"]\x00\nUSER 0\n", r":2:10: a NUL byte"),
+    "not-utf8": (b"FROM debian:bookworm-slim\nCMD [\"\xff\"]\n", r":2:7: the Dockerfile is not UTF-8"),
+    "unknown-instruction": ("FROM debian:bookworm-slim\nFROOM x\n", r":2:1: unknown instruction: FROOM"),
+    "before-from": ("RUN true\n", r":1:1: RUN before the first FROM"),
+    "empty": ("\n\n", r":1:1: BuildKit's parser refuses"),
+    "from-without-image": ("FROM\nCMD [\"a\"]\n", r":1:1: FROM takes IMAGE"),
+    "unterminated-heredoc": ("FROM debian:bookworm-slim\nRUN <<EOF\necho\n", r":2:5: .*unterminated heredoc"),
+    "huge-line": ("FROM debian:bookworm-slim\nRUN echo " + "x" * 70000 + "\n", r":2:65535: .*max allowed size"),
+    "from-unknown-arg": ("FROM ${NOPE}\nCMD [\"a\"]\n", r":1:1: FROM \$\{NOPE\}"),
+    "no-command": ("FROM debian:bookworm-slim\nRUN true\n", r":1:1: the Dockerfile names no CMD"),
+    "flag-on-cmd": ("FROM debian:bookworm-slim\nCMD --listen :8080\n", r":2:1: CMD has no flag --listen"),
+    "bad-escape": ("# escape=x\nFROM debian:bookworm-slim\n", r":1:1: invalid escape directive"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_bad_dockerfiles_are_exit_2_at_a_location(tmp_path: Path, case: str) -> None:
+    text, message = HOSTILE[case]
+    done, spec = run_import(tmp_path / case, text)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    first, hint = done.stderr.splitlines()[:2]
+    assert re.search(r"Dockerfile" + message, first), first
+    assert hint.startswith("  hint: ")
+    assert not spec.exists()
+
+
+def test_thousands_of_instructions_and_quoted_values(tmp_path: Path) -> None:
+    lines = ["FROM debian:bookworm-slim"] + [f'ENV V{i}="a \\"{i}\\" $ b"' for i in range(3000)]
+    lines += [f"RUN echo {i} 'it''s' \"$V{i}\"" for i in range(1000)] + ['CMD ["true"]']
+    done, spec = run_import(tmp_path / "many", "\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert data["stages"]["stage0"]["env"]["V7"] == 'a "7" $ b'
+    assert len(data["stages"]["stage0"]["run"]) == 1000
+
+
+def test_never_overwrites(tmp_path: Path) -> None:
+    folder = tmp_path / "exists"
+    folder.mkdir()
+    (folder / "imagespec.yaml").write_text("mine\n", encoding="utf-8")
+    done, spec = run_import(folder, 'FROM debian:bookworm-slim\nCMD ["true"]\n')
+    assert done.returncode == 2 and "never overwrites" in done.stderr
+    assert spec.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_mutated_corpus_files_never_crash(tmp_path: Path) -> None:
+    """Public Dockerfiles with random edits (quotes, `$`, escapes, heredocs, flags): an
+    import either writes a spec or is a located error, never another exception. The two
+    explicit edits once crashed it (a `-.` destination; COPY --from its own stage)."""
+    from imagespec.adopt import import_dockerfile
+    from imagespec.errors import ImageSpecError
+    from tests.adopt.corpus_table import corpus
+
+    rng = random.Random(11)
+    texts = [path.read_text(encoding="utf-8") for path in corpus()]
+    pieces = [*"$\"'\\`{}:=-/ \n\t#<>&|;*.", "ENV X=", "COPY --from=0 / /x", "USER 1000", "RUN <<EOF\nx\nEOF\n",
+              "WORKDIR ../..", "EXPOSE 0", "ARG A", "${A:-", "\r\n", "\u2028", "é"]
+    cases = ["FROM debian:bookworm-slim\nCOPY a -.\nCMD [\"a\"]\n", "FROM debian:bookworm-slim\nCOPY --from=0 / /x\nCMD [\"a\"]\n"]
+    for _ in range(300):
+        text = rng.choice(texts)
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice(pieces) + text[at + rng.randint(0, 3):]
+        cases.append(text)
+    for i, text in enumerate(cases):
+        path = tmp_path / f"{i}.Dockerfile"
+        path.write_text(text, encoding="utf-8")
+        try:
+            import_dockerfile(path, tmp_path / f"{i}.yaml")
+        except ImageSpecError as exc:
+            assert exc.location is not None and exc.location.line, (i, exc)
+
+
+def test_bind_mounts_become_dependencies_or_copies(tmp_path: Path) -> None:
+    text = ("FROM node:20-bookworm-slim\nWORKDIR /app\n"
+            "RUN --mount=type=bind,source=package.json,target=package.json --mount=type=cache,target=/root/.npm npm ci\n"
+            "RUN --mount=type=bind,source=src,target=src npm run build\nRUN echo done\nCOPY . .\nCMD [\"node\", \"dist\"]\n")
+    done, spec = run_import(tmp_path / "binds", text)
+    assert done.returncode == 0, done.stderr
+    stages = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]
+    assert stages["stage0-part1"]["dependencies"] == {"copy": ["package.json"], "run": "npm ci"}
+    assert stages["stage0-part1"]["copy"] == [{"src": "src", "dest": "src"}]  # bound, now copied just before
+    assert stages["stage0-part1"]["run"] == ["npm run build", "echo done"]
+    assert stages["stage0"] == {"from": "stage0-part1", "workdir": "/app", "cache": ["/root/.npm"], "copy": ["."]}
+
+
+def test_a_command_before_a_copy_keeps_its_place_and_globbed_manifests_are_a_dependency_step(tmp_path: Path) -> None:
+    text = ("FROM node:20-bookworm-slim\nWORKDIR /app\nRUN npm install -g nodemon\nCOPY package*.json ./\n"
+            "RUN npm ci\nCOPY . .\nCMD [\"node\", \"server.js\"]\n")
+    done, spec = run_import(tmp_path / "order", text)
+    assert done.returncode == 0, done.stderr
+    stages = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]
+    assert list(stages) == ["stage0-part1", "stage0"]
+    assert stages["stage0-part1"]["run"] == ["npm install -g nodemon"]
+    assert stages["stage0"] == {"from": "stage0-part1", "workdir": "/app", "copy": ["."],
+                                "dependencies": {"copy": ["package*.json"], "run": "npm ci"}}

@@ -1,0 +1,108 @@
+"""`imagespec import` on Dockerfiles that build here (on the local bases): the original
+and the imported spec's image both build, print the same when run, expose the same
+ports, and the imported one runs as a non-root user where the original ran as root."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import LOCAL_CONFIG, docker, imagespec
+
+GO_MAIN = """package main
+
+import (
+\t"fmt"
+\t"os"
+)
+
+func main() {
+\tfmt.Println("hello from an imported Go app")
+\tfmt.Printf("uid %d\\n", os.Getuid())
+}
+"""
+GO_DOCKERFILE = """FROM imagespec-test/golang:bookworm AS build
+WORKDIR /src
+COPY go.mod ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/hello .
+
+FROM imagespec-test/debian:bookworm-slim
+COPY --from=build /out/hello /usr/local/bin/hello
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/hello"]
+"""
+PY_APP = """import os, subprocess
+print("hello from an imported Python app")
+print(subprocess.run(["jq", "-n", "1+1"], capture_output=True, text=True).stdout.strip())
+print("uid", os.getuid())
+"""
+PY_DOCKERFILE = """FROM imagespec-test/python-slim:bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends jq && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY app.py .
+EXPOSE 8000 9000/udp
+CMD python3 app.py
+"""
+SCRIPT_APP = """import os
+print(os.environ["GREETING"])
+print(open("/app/marker").read().strip(), open("/app/note").read().strip(), os.getcwd())
+print("uid", os.getuid())
+"""
+# a RUN before the WORKDIR and COPY it prepares, a heredoc script whose `cd` must not leak
+# into the next RUN, an ENV value with quotes and `$`, and a shell-form CMD
+SCRIPT_DOCKERFILE = """FROM imagespec-test/python-slim:bookworm
+RUN mkdir /app && echo built > /app/marker
+RUN <<EOF
+cd /app
+echo "from a heredoc" > note
+EOF
+RUN test ! -e note
+ENV GREETING="hello \\"quoted\\" $ world"
+WORKDIR /app
+COPY app.py .
+CMD python3 app.py
+"""
+APPS = {
+    "go": {"Dockerfile": GO_DOCKERFILE, "go.mod": "module example.com/hello\n\ngo 1.19\n", "main.go": GO_MAIN},
+    "python": {"Dockerfile": PY_DOCKERFILE, "app.py": PY_APP},
+    "script": {"Dockerfile": SCRIPT_DOCKERFILE, "app.py": SCRIPT_APP},
+}
+
+
+def _run(image: str) -> list[str]:
+    done = docker("run", "--rm", "--network", "none", image, timeout=120)
+    return done.stdout.splitlines()
+
+
+def _config(image: str) -> dict:
+    return json.loads(docker("image", "inspect", image).stdout)[0]["Config"]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_imported_spec_builds_the_same_program_as_the_dockerfile(tmp_path: Path, built, app: str) -> None:
+    folder = tmp_path / f"imagespec-importtest-{app}"
+    folder.mkdir()
+    for name, text in APPS[app].items():
+        (folder / name).write_text(text, encoding="utf-8")
+    original = f"imagespec-importtest-{app}-original:latest"
+    done = docker("build", "--network", "host", "-t", original, str(folder), check=False, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    try:
+        imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+        assert imported.returncode == 0, imported.stderr
+        shutil.move(folder / "Dockerfile", tmp_path / f"{app}.Dockerfile")  # what builds now is the spec
+        summary = built(folder / "imagespec.yaml")
+        image = summary["tags"][0]
+        before, after = _run(original), _run(image)
+        assert before[:-1] == after[:-1] and before[-1] == "uid 0"  # the same program, the same output
+        assert after[-1] == "uid 65532"  # … now as the non-root user (BP8)
+        assert _config(image).get("ExposedPorts") == _config(original).get("ExposedPorts")
+        assert _config(image)["User"] == "65532:65532" and _config(original)["User"] in ("", "0", "root")
+    finally:
+        docker("rmi", original, check=False)
