@@ -60,13 +60,12 @@ def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
     if joinable and all(serialize.shell_safe(c) for c in commands):
         if flags and len(commands) > 1:
             flags = flags.rstrip() + " \\\n    "
-        # the first command needs no subshell: nothing before it can be hidden, and the
-        # CA prelude's exports must reach the commands after it
-        return RunBody("shell", flags, commands=(commands[0], *map(serialize.and_list_item, commands[1:])))
+        return RunBody("shell", flags, commands=serialize.and_chain(prelude, run.commands))
     # the prelude before `set -e`: a build image without a system bundle still gets the secret
-    script = "\n".join((*prelude, "set -eu", *run.commands))
+    own = serialize.separate_commands(run.commands)
+    script = "\n".join((*prelude, "set -eu", *own))
     if "heredoc" in features:
-        script = "\n".join((*prelude, "set -eux", *run.commands))
+        script = "\n".join((*prelude, "set -eux", *own))
         return RunBody("heredoc", flags, script=script, delimiter=serialize.heredoc_delimiter(script))
     # exec form: JSON keeps newlines and backslashes exactly; the shell sees the script as written
     return RunBody("exec", flags, argv=("/bin/sh", "-c", script))

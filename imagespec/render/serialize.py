@@ -77,9 +77,42 @@ def has_comment(command: str) -> bool:
     return "#" in command and _COMMENT.search(command) is not None
 
 
-def and_list_item(command: str) -> str:
-    """The command as one item of an `a && b && c` chain."""
-    return f"( {command} )" if _is_list(command) else command
+# A command that changes the shell itself (its folder, variables, umask, options, or
+# ends it) would reach the commands merged after it, which as RUNs of their own start
+# afresh in the stage's WORKDIR: such a command runs in a subshell when another follows.
+# Names only at the start of a simple command; an assignment with no command after it.
+_STATEFUL = re.compile(
+    r"(?:^|[;&|(){}\n]|\bthen|\bdo|\belse)\s*"
+    r"(?:(?:cd|pushd|popd|export|unset|set|umask|source|\.|alias|unalias|shopt|exit|exec|trap|ulimit|readonly"
+    r"|declare|typeset|eval|shift|return|hash|enable)(?=[\s;&|)]|$)"
+    r"|[A-Za-z_][A-Za-z0-9_]*=(?:\S*)(?=\s*(?:$|[;&|)\n])))")
+
+
+def changes_shell_state(command: str) -> bool:
+    return _STATEFUL.search(command) is not None
+
+
+def _isolated(command: str, *, last: bool) -> bool:
+    return not last and changes_shell_state(command)
+
+
+def separate_commands(commands: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines of a script (`set -e` stops it at a failure): every command but the last
+    that changes the shell runs in a subshell, so the next starts as a RUN of its own would."""
+    last = len(commands) - 1
+    return tuple(f"(\n{c}\n)" if _isolated(c, last=i == last) else c for i, c in enumerate(commands))
+
+
+def and_chain(head: tuple[str, ...], commands: tuple[str, ...]) -> tuple[str, ...]:
+    """The items of `a && b && c`: `head` (the CA prelude, whose exports must reach the
+    rest) as it is, then each command in a subshell when it is a list (which binds looser
+    than `&&`) or changes the shell for the commands after it."""
+    items, last = list(head), len(commands) - 1
+    for i, command in enumerate(commands):
+        first = not items
+        wrap = (not first and _is_list(command)) or _isolated(command, last=i == last)
+        items.append(f"( {command} )" if wrap else command)
+    return tuple(items)
 
 
 def _is_list(command: str) -> bool:

@@ -18,6 +18,7 @@ import dockerfile
 from imagespec.compiler import Compiled, compile_spec
 from imagespec.plan import model as p
 from imagespec.render.dockerfile import copy_flags
+from imagespec.render.serialize import separate_commands
 from imagespec.spec.config import Config, load_config
 from imagespec.spec.load import load_spec, load_spec_text
 from tests import tools
@@ -121,9 +122,11 @@ def _check_run(command: dockerfile.Command, run: p.Run, features: frozenset[str]
     if command.heredocs:
         assert "heredoc" in features, "a heredoc without `features: [heredoc]`"
         assert command.value == (f"<<{command.heredocs[0].name}",)
-        assert command.heredocs[0].content == "\n".join((*_prelude(run), "set -eux", *run.commands)) + "\n"
+        script = separate_commands(run.commands)
+        assert command.heredocs[0].content == "\n".join((*_prelude(run), "set -eux", *script)) + "\n"
     elif command.json:
-        assert command.value == ("/bin/sh", "-c", "\n".join((*_prelude(run), "set -eu", *run.commands)))
+        script = separate_commands(run.commands)
+        assert command.value == ("/bin/sh", "-c", "\n".join((*_prelude(run), "set -eu", *script)))
     else:
         assert len(command.value) == 1
         assert _is_and_chain(command.value[0], commands), command.original
@@ -134,7 +137,9 @@ def _is_and_chain(text: str, commands: tuple[str, ...]) -> bool:
     backslash-newline, keeping the spaces), a later command possibly in a `( … )`
     subshell; test_run_semantics checks by running them that the grouping is right."""
     if not text.startswith(commands[0]):
-        return False
+        # the first command in a subshell too, when it changes the shell for the next
+        wrapped = f"( {commands[0]} )"
+        return text.startswith(wrapped) and _is_and_chain(text.replace(wrapped, commands[0], 1), commands)
     rest = text[len(commands[0]):]
     if len(commands) == 1:
         return rest == ""

@@ -38,6 +38,16 @@ FRAGMENTS = [
     "echo '{n};x'",
     "echo {n}\necho {n}-second-line",
     "echo {n}\nfalse",
+    # shell state: each item starts where a RUN of its own would (the stage's workdir,
+    # no variable of the item before); `pwd` and the echo show a leak
+    "cd ..",
+    "cd / && echo {n}",
+    "export X={n}",
+    "X={n}",
+    "umask 077",
+    "exit 0",
+    "pwd",
+    "echo ${{X:-unset}}",
 ]
 
 
@@ -101,6 +111,10 @@ def assert_same_effect(commands: list[str], cwd: Path, features: list[str]) -> N
 
 
 @pytest.mark.parametrize("commands", [
+    ["cd / && echo a", "pwd"],
+    ["export X=1", "echo ${X:-unset}"],
+    ["X=1", "echo ${X:-unset}"],
+    ["exit 0", "echo after"],
     ["false", "false || echo fallback"],
     ["false", "echo a; echo b"],
     ["echo one # first", "echo two"],
