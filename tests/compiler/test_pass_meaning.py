@@ -1,0 +1,219 @@
+"""What the passes promise, checked on the plan's meaning, never on Dockerfile text.
+
+The golden files pin the text; a change that keeps a plausible text but breaks the
+promise (a lost cache boundary, a secret that no longer reaches a download step, a pipe
+that fails silently, junk back in the build context) must fail here as well. Each test
+names the practice it holds (BP4, BP9, BP15, DL4006). The same promises are shown on a
+built image in tests/integration/test_pass_behaviour.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from docker.utils.build import exclude_paths
+
+from compiler_helpers import EXAMPLES, GOLDEN_CASES, compile_path, compile_text
+from imagespec.plan import model as p
+from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+
+# -- BP4: the dependency install and the build are separate cache boundaries ----------------
+
+# A stage without `copy:` has nothing between its dependency step and its build step:
+# only the phase keeps them apart, with or without the CA secret (downloads).
+CACHE_SPECS = {
+    f"{'downloads' if downloads else 'offline'}-{'source' if source else 'no-source'}": f"""\
+name: t
+stages:
+  build:
+    from: go-build
+    cache: [/root/go/pkg/mod]
+    dependencies:
+      copy: [go.mod]
+      run: [go mod download, go mod verify]
+      downloads: {str(downloads).lower()}
+{"    copy: [.]" if source else ""}
+    run: [go vet ./..., go build -o /out/app .]
+    artifacts: [/out/app]
+final:
+  from: scratch
+  copy: [{{from: build, src: /out/app, dest: /app}}]
+  entrypoint: [/app]
+"""
+    for downloads in (True, False) for source in (True, False)
+}
+
+
+def _run_sources(run: p.Run) -> list[tuple]:
+    return [run.origin.path, *(o.path for o in run.merged_from)]
+
+
+def _kind(path: tuple) -> str | None:
+    """Which part of a stage a spec path belongs to: its dependency install or its build."""
+    if len(path) > 2 and path[0] == "stages":
+        if path[2] == "dependencies":
+            return "dependencies"
+        if path[2] == "run":
+            return "build"
+    return None
+
+
+def assert_dependency_steps_stand_alone(plan: p.Plan) -> None:
+    for stage in plan.stages:
+        kinds = [{_kind(path) for path in _run_sources(i)} - {None} if isinstance(i, p.Run) else set()
+                 for i in stage.instructions]
+        for i, found in enumerate(kinds):
+            assert len(found) <= 1, f"stage {stage.name}: step {i} mixes {sorted(found)}: one cache key for both (BP4)"
+        deps = [i for i, k in enumerate(kinds) if "dependencies" in k]
+        build = [i for i, k in enumerate(kinds) if "build" in k]
+        sources = [i for i, step in enumerate(stage.instructions)
+                   if isinstance(step, p.Copy) and step.phase == p.Phase.SOURCE]
+        # the install runs before the source arrives and before the build: editing the
+        # source or the build command leaves it cached
+        assert not deps or max(deps) < min(sources + build, default=len(kinds)), stage.name
+
+
+@pytest.mark.parametrize("name", sorted(CACHE_SPECS))
+def test_dependency_install_and_build_are_separate_steps(name: str) -> None:
+    plan = compile_text(CACHE_SPECS[name]).plan
+    assert_dependency_steps_stand_alone(plan)
+    runs = [i for i in plan.stage("build").instructions if isinstance(i, p.Run)]
+    # the two dependency commands share a step, and so do the two build commands (BP11)
+    assert [len(r.commands) for r in runs] == [2, 2]
+
+
+@pytest.mark.parametrize("spec", [*EXAMPLES, *(c for c in GOLDEN_CASES)], ids=lambda path: path.parent.name)
+def test_no_example_merges_its_dependency_install_into_its_build(spec: Path) -> None:
+    assert_dependency_steps_stand_alone(compile_path(spec).plan)
+
+
+# -- BP15: the spec's secrets reach every step that downloads, and no other -------------------
+
+SECRETS_SPEC = """\
+name: t
+secrets:
+  - {id: token, env: TOKEN}
+  - {id: netrc, target: /root/.netrc}
+stages:
+  deps:
+    from: debian-slim
+    packages: [curl]
+    dependencies:
+      copy: [requirements.txt]
+      run: pip download -r requirements.txt
+    run: make
+    artifacts: [/out]
+  offline:
+    from: debian-slim
+    dependencies:
+      copy: [go.mod]
+      run: go mod download
+      downloads: false
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{from: deps, src: /out, dest: /out}, {from: offline, src: /out, dest: /out2}]
+  cmd: [/out/app]
+"""
+
+
+def _secret_mounts(run: p.Run) -> dict[str, str]:
+    return {m.id or "": m.target for m in run.mounts if m.kind == "secret"}
+
+
+def test_spec_secrets_are_mounted_into_each_download_step_only() -> None:
+    plan = compile_text(SECRETS_SPEC).plan
+    runs = {(stage.name, _kind(i.origin.path) or "other"): i for stage in plan.stages for i in stage.instructions
+            if isinstance(i, p.Run)}
+    download = runs[("deps", "dependencies")]
+    assert _secret_mounts(download) == {SECRET_ID: f"/run/secrets/{SECRET_ID}", "token": "/run/secrets/token",
+                                        "netrc": "/root/.netrc"}
+    assert dict(download.secret_values) == {"TOKEN": "/run/secrets/token"}  # the value, read from the mount
+    for key, run in runs.items():
+        if key != ("deps", "dependencies"):
+            # the build, the apt install (plain HTTP) and the step marked `downloads: false`
+            assert not _secret_mounts(run) and not run.secret_values, key
+
+
+# -- DL4006: a failure anywhere in a pipe fails the step ---------------------------------------
+
+PIPE_SPEC = """\
+name: t
+stages:
+  build:
+    from: debian-slim
+    run: [make, "curl -fsS https://example.com/x | tar -x"]
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{from: build, src: /out, dest: /out}]
+  cmd: [/out/app]
+"""
+
+
+def _shell(stage: p.Stage) -> tuple[str, ...]:
+    shells = [i.argv for i in stage.instructions if isinstance(i, p.Shell)]
+    return shells[-1] if shells else ("/bin/sh", "-c")
+
+
+@pytest.mark.parametrize("command", ["false | true", "false | true | cat", "echo x | false | cat"])
+def test_a_failing_command_in_a_pipe_fails_the_step(command: str, tmp_path: Path) -> None:
+    stage = compile_text(PIPE_SPEC).plan.stage("build")
+    # run as BuildKit runs a shell-form RUN: the stage's SHELL argv, then the command text
+    done = subprocess.run([*_shell(stage), command], cwd=tmp_path, capture_output=True, timeout=10)
+    assert done.returncode != 0, (_shell(stage), command)
+    assert subprocess.run([*_shell(stage), "true | true"], cwd=tmp_path, timeout=10).returncode == 0
+
+
+# -- BP4/BP15: the generated context holds the declared inputs and nothing else ---------------
+
+TREE = ("app.txt", "go.mod", "src/main.go", "src/.env", "src/.git/HEAD", "src/__pycache__/m.cpython-311.pyc",
+        "src/lib.pyc", "src/node_modules/left-pad/index.js", "src/.venv/bin/python", "src/notes.swp",
+        ".env", ".git/HEAD", "secret.txt", "build.log", "Dockerfile", "imagespec.yaml", "node_modules/x/index.js")
+
+
+def _context(tmp_path: Path, patterns: tuple[str, ...]) -> set[str]:
+    """The files the engine receives, read with docker-py's implementation of the
+    .dockerignore rules (last matching pattern wins, `!` re-includes)."""
+    for name in TREE:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    kept = {path for path in exclude_paths(str(tmp_path), list(patterns)) if (tmp_path / path).is_file()}
+    # docker-py always keeps the Dockerfile (its legacy builder reads it from the context);
+    # BuildKit receives it separately, so the .dockerignore decides about it alone
+    return kept - {"Dockerfile"} if "Dockerfile" in patterns or "*" in patterns else kept
+
+
+def _spec(copies: str, ignore: str = "[]") -> str:
+    return f"""\
+name: t
+ignore: {ignore}
+stages:
+  build:
+    from: go-build
+    dependencies: {{copy: [go.mod], run: go mod download}}
+    copy: {copies}
+    run: go build -o /out/app ./src
+    artifacts: [/out/app]
+final:
+  from: scratch
+  copy: [{{from: build, src: /out/app, dest: /app}}, {{src: app.txt, dest: /app.txt}}]
+  entrypoint: [/app]
+"""
+
+
+def test_allow_list_context_holds_exactly_the_declared_files(tmp_path: Path) -> None:
+    plan = compile_text(_spec("[src/]")).plan
+    assert _context(tmp_path, plan.dockerignore) == {"app.txt", "go.mod", "src/main.go"}
+
+
+def test_allow_list_context_honours_the_specs_own_ignores(tmp_path: Path) -> None:
+    plan = compile_text(_spec("[src/]", ignore="['**/main.go']")).plan
+    assert _context(tmp_path, plan.dockerignore) == {"app.txt", "go.mod"}
+
+
+def test_deny_list_context_drops_vcs_data_secrets_and_build_output(tmp_path: Path) -> None:
+    plan = compile_text(_spec("[.]", ignore="['*.log', secret.txt]")).plan
+    assert _context(tmp_path, plan.dockerignore) == {"app.txt", "go.mod", "src/main.go", "imagespec.yaml"}
