@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
-from compiler_helpers import EXAMPLES, GOLDEN_CASES, compile_path, compile_text
+from compiler_helpers import EXAMPLES, GOLDEN_CASES, compile_path, compile_text, parse
 from imagespec.plan import model as p
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 
@@ -123,6 +123,25 @@ def _secret_mounts(run: p.Run) -> dict[str, str]:
     return {m.id or "": m.target for m in run.mounts if m.kind == "secret"}
 
 
+def _mounted_secrets(flags: tuple[str, ...]) -> dict[str, str]:
+    """Where BuildKit mounts each secret of a RUN: `target=`, else /run/secrets/<id>."""
+    found = {}
+    for flag in flags:
+        if flag.startswith("--mount="):
+            options = dict(part.split("=", 1) for part in flag.removeprefix("--mount=").split(","))
+            if options.get("type") == "secret":
+                found[options["id"]] = options.get("target", f"/run/secrets/{options['id']}")
+    return found
+
+
+def test_spec_secrets_are_mounted_where_the_spec_says_as_buildkit_reads_them() -> None:
+    runs = [c for c in parse(compile_text(SECRETS_SPEC).dockerfile) if c.cmd.upper() == "RUN"]
+    mounted = {c.value[0].rsplit("&& ", 1)[-1].strip(): _mounted_secrets(c.flags) for c in runs}
+    assert mounted.pop("pip download -r requirements.txt") == {
+        SECRET_ID: f"/run/secrets/{SECRET_ID}", "token": "/run/secrets/token", "netrc": "/root/.netrc"}
+    assert not any(mounted.values()), mounted
+
+
 def test_spec_secrets_are_mounted_into_each_download_step_only() -> None:
     plan = compile_text(SECRETS_SPEC).plan
     runs = {(stage.name, _kind(i.origin.path) or "other"): i for stage in plan.stages for i in stage.instructions
@@ -217,3 +236,37 @@ def test_allow_list_context_honours_the_specs_own_ignores(tmp_path: Path) -> Non
 def test_deny_list_context_drops_vcs_data_secrets_and_build_output(tmp_path: Path) -> None:
     plan = compile_text(_spec("[.]", ignore="['*.log', secret.txt]")).plan
     assert _context(tmp_path, plan.dockerignore) == {"app.txt", "go.mod", "src/main.go", "imagespec.yaml"}
+
+
+# -- BP5: one index update per stage, installing everything the stage asked for --------------
+
+def test_a_stage_updates_the_package_index_once_for_all_its_packages() -> None:
+    # the final installs curl and, for init: true, tini: two install intents, one update
+    plan = compile_text("name: t\nfinal:\n  from: debian-slim\n  packages: [curl]\n  init: true\n"
+                        "  cmd: [sleep, infinity]\n").plan
+    commands = [c for i in plan.final.instructions if isinstance(i, p.Run) for c in i.commands]
+    assert sum(c == "apt-get update" for c in commands) == 1, commands
+    installs = [c.split() for c in commands if c.startswith("apt-get install")]
+    assert len(installs) == 1 and {"curl", "tini"} <= set(installs[0]), installs
+
+
+# -- BP8/BP9/BP3 on shell-less finals: nothing may RUN in an image without a shell -------------
+
+SHELL_LESS = {
+    "scratch": "scratch",
+    "distroless": "static",
+    "debian-without-shell": "{image: registry.example.com/app/base:1, family: debian, shell: false}",
+}
+
+
+@pytest.mark.parametrize("final", sorted(SHELL_LESS))
+@pytest.mark.parametrize("extras", ["", "  writable: [/data, /tmp]\n  init: true\n", "  user: {uid: 1000}\n"])
+def test_a_shell_less_final_gets_its_user_and_directories_from_the_helper_stage(final: str, extras: str) -> None:
+    text = (f"name: t\nstages:\n  build:\n    from: debian-slim\n    run: make\n    artifacts: [/out/app]\n"
+            f"final:\n  from: {SHELL_LESS[final]}\n{extras}"
+            "  copy: [{from: build, src: /out/app, dest: /app}]\n  entrypoint: [/app]\n")
+    plan = compile_text(text).plan
+    assert not [i for i in plan.final.instructions if isinstance(i, p.Run)], "a RUN needs /bin/sh"
+    for stage in plan.stages:
+        if any(isinstance(i, p.Run) for i in stage.instructions):
+            assert stage.base.has_shell, stage.name
