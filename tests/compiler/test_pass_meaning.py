@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
-from compiler_helpers import EXAMPLES, GOLDEN_CASES, compile_path, compile_text, parse
+from compiler_helpers import EXAMPLES, GOLDEN_CASES, compile_path, compile_text, hadolint, parse
 from imagespec.plan import model as p
+from imagespec.plan.passes import rootfs
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 
 # -- BP4: the dependency install and the build are separate cache boundaries ----------------
@@ -267,6 +268,36 @@ def test_a_shell_less_final_gets_its_user_and_directories_from_the_helper_stage(
             "  copy: [{from: build, src: /out/app, dest: /app}]\n  entrypoint: [/app]\n")
     plan = compile_text(text).plan
     assert not [i for i in plan.final.instructions if isinstance(i, p.Run)], "a RUN needs /bin/sh"
+    if plan.final.base.provided_user != plan.runtime.uid or extras:
+        # the passwd entry, the home and the directories are made in the helper stage
+        # (tests/integration/test_pass_behaviour.py shows them on the built image)
+        assert any(isinstance(i, p.Copy) and i.from_stage == rootfs.NAME for i in plan.final.instructions)
     for stage in plan.stages:
         if any(isinstance(i, p.Run) for i in stage.instructions):
             assert stage.base.has_shell, stage.name
+
+
+# -- the lint annotations follow the content: fresh output, not the committed files -----------
+
+def test_every_spec_compiles_now_to_a_hadolint_clean_dockerfile(tmp_path: Path) -> None:
+    """test_dockerfile_parse.py lints the committed Dockerfiles (text); this lints what
+    the compiler makes today, so a pass that drops or misplaces a `# hadolint ignore=`
+    (unpinned packages, DL3008) fails here even before the files are regenerated."""
+    written = []
+    for n, spec in enumerate([*EXAMPLES, *GOLDEN_CASES]):
+        written.append(tmp_path / f"{n}-{spec.parent.name}.Dockerfile")
+        written[-1].write_text(compile_path(spec).dockerfile)
+    assert {path: found for path, found in hadolint(written).items() if found} == {}
+
+
+# -- explain: the merged LABEL is attributed to the spec's own `labels` -----------------------
+
+def test_the_merged_label_keeps_the_spec_labels_origin_and_the_spec_wins() -> None:
+    plan = compile_text("name: t\nversion: 1.0.0\nfinal:\n  from: debian-slim\n  writable: [/data]\n"
+                        "  labels: {org.opencontainers.image.version: 1.0.0-custom, team: core}\n"
+                        "  cmd: [sleep, infinity]\n").plan
+    labels = [i for i in plan.final.instructions if isinstance(i, p.Label)]
+    assert len(labels) == 1 and labels[0].origin.path == ("final", "labels")
+    items = dict(labels[0].items)
+    assert items["org.opencontainers.image.version"] == "1.0.0-custom" and items["team"] == "core"
+    assert items["org.opencontainers.image.title"] == "t" and items["io.imagespec.writable"] == "/data"

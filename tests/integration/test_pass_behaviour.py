@@ -117,19 +117,26 @@ stages:
     artifacts: [/out/writer]
 final:
   from: {final}
+  user: {{uid: {uid}, name: {user}}}
   writable: [/data]
   copy: [{{from: build, src: /out/writer, dest: /usr/local/bin/writer}}]
   entrypoint: [/usr/local/bin/writer]
 """
 
 
-@pytest.mark.parametrize("final", ["scratch", "debian-slim"])
-def test_the_user_owns_its_home_and_the_declared_writable_directory(build, final: str) -> None:
-    result, ref = build(WRITER.format(name=name(f"home-{final}"), tags=TAGS, final=final), {"writer.c": WRITER_C})
+@pytest.mark.parametrize(("final", "uid", "user"), [
+    ("scratch", 65532, "nonroot"),
+    ("debian-slim", 65532, "nonroot"),
+    # the static base provides 65532 only: another user needs its own passwd entry and home
+    ("static", 1000, "app"),
+])
+def test_the_user_owns_its_home_and_the_declared_writable_directory(build, final: str, uid: int, user: str) -> None:
+    spec = WRITER.format(name=name(f"home-{final}"), tags=TAGS, final=final, uid=uid, user=user)
+    result, ref = build(spec, {"writer.c": WRITER_C})
     assert ref, result.stderr[-3000:]
     run = ("run", "--rm", "--network", "none")
-    home = docker(*run, ref, "~/probe", check=False)
-    assert home.returncode == 0 and "wrote /home/nonroot/probe as uid 65532" in home.stdout, home.stdout + home.stderr
+    home = docker(*run, ref, "~/probe", check=False)  # HOME comes from the image's /etc/passwd
+    assert home.returncode == 0 and f"wrote /home/{user}/probe as uid {uid}" in home.stdout, home.stdout + home.stderr
     # read-only root (BP9): an anonymous volume starts as a copy of the image's directory,
     # owner included, as a Kubernetes volume prepared by the image would
     data = docker(*run, "--read-only", "-v", "/data", ref, "/data/probe", check=False)
