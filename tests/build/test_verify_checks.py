@@ -14,6 +14,7 @@ from imagespec.build.verify_checks import (
     check_processes,
     check_size,
     check_stop,
+    expected_uid,
     parse_passwd,
 )
 from imagespec.build.verify_model import CheckResult, Expectations, Report
@@ -148,6 +149,36 @@ def test_a_script_that_is_the_declared_program_is_the_application() -> None:
     wrapper = Process(7, ("/bin/sh", "-c", "/usr/local/bin/worker.sh"), 65532, 65532)
     assert by_name(check_processes(tini, [script], exp, passwd))["pid1-app"].ok
     assert not by_name(check_processes(tini, [wrapper], exp, passwd))["pid1-app"].ok
+
+
+def test_a_script_given_as_cmd_under_tini_is_the_application() -> None:
+    """`init: true` with only a `cmd`: the image runs ENTRYPOINT ["tini", "--"] plus
+    CMD ["worker.sh"], so the declared program is the CMD's (Docker joins the two)."""
+    exp = Expectations(init=True, entrypoint=("/usr/bin/tini", "--"), cmd=("/usr/local/bin/worker.sh",))
+    tini = Process(1, ("/usr/bin/tini", "--", "/usr/local/bin/worker.sh"), 65532, 65532)
+    script = Process(7, ("/bin/bash", "/usr/local/bin/worker.sh"), 65532, 65532)
+    assert by_name(check_processes(tini, [script], exp, {}))["pid1-app"].ok
+    # an init expected but a one-word command: judged, not a crash
+    lone = by_name(check_processes(Process(1, ("/app",), 1, 1), [], Expectations(init=True, entrypoint=("/app",)), {}))
+    assert not lone["pid1-init"].ok and lone["pid1-app"].ok
+
+
+def test_user_and_group_pairs_name_the_user_before_the_colon() -> None:
+    """`USER 1000:2000` and `USER app:staff` run as the user before the colon; a passwd
+    line needs only name, password and uid to be read."""
+    passwd = parse_passwd("app:x:1000\nstaff:x:50:50::/:/sbin/nologin\n")
+    assert passwd == {"app": 1000, "staff": 50}
+    assert expected_uid("1000:2000", passwd) == 1000 and expected_uid("app:staff", passwd) == 1000
+    app = Process(1, ("/app",), 1000, 50)
+    named = by_name(check_processes(app, [], Expectations(user="app:staff"), passwd))["process-user"]
+    assert named.ok and named.detail == "runs as uid 1000 gid 50, expected 1000"
+    anyone = by_name(check_processes(app, [], Expectations(), passwd))["process-user"]
+    assert anyone.ok and anyone.detail == "runs as uid 1000 gid 50, expected non-root"
+
+
+def test_a_declared_shell_entrypoint_without_a_script_fails() -> None:
+    declared = Expectations(shell_entrypoint=True)
+    assert not by_name(check_config({"Entrypoint": ["/bin/sh", "-c"], "User": "1"}, declared))["config-exec-form"].ok
 
 
 def test_zombie_check() -> None:
