@@ -176,6 +176,34 @@ def test_user_and_group_pairs_name_the_user_before_the_colon() -> None:
     assert anyone.ok and anyone.detail == "runs as uid 1000 gid 50, expected non-root"
 
 
+def test_details_say_what_was_wrong() -> None:
+    root = by_name(check_config({"User": "", "Entrypoint": ["/app"]}, Expectations()))["config-user"]
+    assert root.detail == "no USER: the process runs as root (expected a non-root user)"
+    nonroot = by_name(check_config({"User": "65532", "Entrypoint": ["/app"]}, Expectations()))["config-user"]
+    assert nonroot.detail == "USER is '65532'"
+    shell = by_name(check_processes(Process(1, ("/bin/sh", "-c", "/app"), 1, 1), [], Expectations(), {}))["pid1-app"]
+    assert shell.detail == "PID 1 is a shell ('/bin/sh -c /app'): signals stop at the shell"
+
+
+def test_the_application_under_tini_is_its_first_child() -> None:
+    exp = Expectations(init=True, entrypoint=("/usr/bin/tini", "--", "/app"))
+    tini = Process(1, ("/usr/bin/tini", "--", "/app"), 65532, 65532)
+    app, helper = Process(7, ("/app",), 65532, 65532), Process(9, ("/bin/sh", "-c", "sleep 1"), 0, 0)
+    results = by_name(check_processes(tini, [app, helper], exp, {}))
+    assert results["pid1-app"].ok and results["process-user"].ok
+    # a one-word program that is the declared one: no script, no index error
+    alone = by_name(check_processes(app, [], Expectations(entrypoint=("/app",)), {}))
+    assert alone["pid1-app"].ok
+
+
+def test_a_stop_at_the_limit_is_too_slow() -> None:
+    assert not check_stop(2.0, 0, 2.0, 10).ok
+
+
+def test_passwd_lines_with_a_name_for_a_uid_are_skipped() -> None:
+    assert parse_passwd("broken:x:notanumber:0::/:/bin/false\nok:x:7:7::/:/bin/false\n") == {"ok": 7}
+
+
 def test_a_declared_shell_entrypoint_without_a_script_fails() -> None:
     declared = Expectations(shell_entrypoint=True)
     assert not by_name(check_config({"Entrypoint": ["/bin/sh", "-c"], "User": "1"}, declared))["config-exec-form"].ok

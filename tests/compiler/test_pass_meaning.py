@@ -187,6 +187,27 @@ def test_a_failing_command_in_a_pipe_fails_the_step(command: str, tmp_path: Path
     assert subprocess.run([*_shell(stage), "true | true"], cwd=tmp_path, timeout=10).returncode == 0
 
 
+def test_a_stage_without_a_pipe_keeps_the_default_shell() -> None:
+    """`||`, `>|` and `|&`-free text are not pipes: the author's /bin/sh stays."""
+    plan = compile_text(PIPE_SPEC.replace('"curl -fsS https://example.com/x | tar -x"', '"test -f x || touch x >| y"')).plan
+    assert _shell(plan.stage("build")) == ("/bin/sh", "-c")
+
+
+# -- BP3: tini comes from the helper stage's own package manager ------------------------------
+
+def test_a_static_tini_is_installed_with_the_helper_stages_package_manager() -> None:
+    plan = compile_text("name: t\nstages:\n  build:\n    from: {image: alpine:3.20, family: alpine}\n"
+                        "    run: make\n    artifacts: [/out/app]\n"
+                        "final:\n  from: scratch\n  init: true\n"
+                        "  copy: [{from: build, src: /out/app, dest: /app}]\n  entrypoint: [/app]\n").plan
+    helper = plan.stage(rootfs.NAME)
+    commands = [c for i in helper.instructions if isinstance(i, p.Run) for c in i.commands]
+    assert any(c.split()[:2] == ["apk", "add"] and "tini-static" in c.split() for c in commands), commands
+    assert not any(c.startswith("apt-get") for c in commands), commands
+    copied = [i.sources for i in plan.final.instructions if isinstance(i, p.Copy) and i.dest == "/usr/bin/tini"]
+    assert copied == [("/sbin/tini-static",)]  # where Alpine's tini-static package puts it
+
+
 # -- BP4/BP15: the generated context holds the declared inputs and nothing else ---------------
 
 TREE = ("app.txt", "go.mod", "src/main.go", "src/.env", "src/.git/HEAD", "src/__pycache__/m.cpython-311.pyc",
