@@ -3,7 +3,7 @@ cosmic-ray (PyPI): each mutant is one small bug; a test must fail for it.
 
     python bench/mutation.py                          # every group (~1-2 h on 2 busy cores)
     python bench/mutation.py passes dockerignore      # some groups
-    python bench/mutation.py --report                 # summarise the last runs again
+    python bench/mutation.py --report                 # summarise the runs in --workdir (also partial ones)
     python bench/mutation.py --resume passes          # finish an interrupted run; re-judge its
                                                       # survivors with the current tests
 
@@ -128,7 +128,13 @@ def run_group(name: str, base: Path, *, resume: bool = False) -> Path:
         cosmic("cr-filter-operators", "session.sqlite", "cr.toml")
         cosmic("cosmic-ray", "baseline", "cr.toml")  # the tests pass unmutated, or nothing counts
     cosmic("cosmic-ray", "exec", "cr.toml", "session.sqlite")
-    dump = subprocess.run([str(TOOL_BIN / "cosmic-ray"), "dump", "session.sqlite"], cwd=work, env=env,
+    return dump_group(name, work)
+
+
+def dump_group(name: str, work: Path) -> Path:
+    """The session's outcomes, one row per mutant, into bench/results/mutation-<group>.json
+    (also for a run that was stopped: its unjudged mutants count as not run)."""
+    dump = subprocess.run([str(TOOL_BIN / "cosmic-ray"), "dump", "session.sqlite"], cwd=work,
                           capture_output=True, text=True, check=True).stdout
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"mutation-{name}.json"
@@ -149,9 +155,11 @@ def _row(item: list, work: Path) -> dict:
             "worker": (result or {}).get("worker_outcome"), "diff": (result or {}).get("diff", "")}
 
 
-def report(names: list[str]) -> int:
+def report(names: list[str], workdir: Path) -> int:
     survivors = 0
     for name in names:
+        if (workdir / name / "session.sqlite").exists():
+            dump_group(name, workdir / name)
         path = RESULTS / f"mutation-{name}.json"
         if not path.exists():
             print(f"{name}: not run yet (python bench/mutation.py {name})")
@@ -186,7 +194,7 @@ def main() -> int:
         for name in names:
             print(f"== {name}: {', '.join(GROUPS[name][0])}", flush=True)
             run_group(name, args.workdir, resume=args.resume)
-    return report(names)
+    return report(names, args.workdir)
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ def test_a_stop_at_the_limit_is_too_slow() -> None:
 
 
 def test_passwd_lines_with_a_name_for_a_uid_are_skipped() -> None:
-    assert parse_passwd("broken:x:notanumber:0::/:/bin/false\nok:x:7:7::/:/bin/false\n") == {"ok": 7}
+    assert parse_passwd("broken:x:notanumber:0::/:/bin/false\nshort:x\nok:x:7:8::/:/bin/false\n") == {"ok": 7}
 
 
 def test_a_declared_shell_entrypoint_without_a_script_fails() -> None:

@@ -270,6 +270,9 @@ def test_a_stage_updates_the_package_index_once_for_all_its_packages() -> None:
     assert sum(c == "apt-get update" for c in commands) == 1, commands
     installs = [c.split() for c in commands if c.startswith("apt-get install")]
     assert len(installs) == 1 and {"curl", "tini"} <= set(installs[0]), installs
+    # explain attributes the one install to the spec's own `packages`, which it came from first
+    step = next(i for i in plan.final.instructions if isinstance(i, p.Run) and "apt-get update" in i.commands)
+    assert step.origin.path == ("final", "packages")
 
 
 # -- BP8/BP9/BP3 on shell-less finals: nothing may RUN in an image without a shell -------------
