@@ -217,3 +217,50 @@ def test_zombie_check() -> None:
     failing = check_zombies([41, 42], init=False)
     assert not failing.ok and "2 zombie" in failing.detail and "init: true" in failing.detail
     assert "init: true" not in check_zombies([41], init=True).detail
+
+
+def test_each_check_says_what_it_saw() -> None:
+    """The details are the report a user reads: each names what was seen and, on failure,
+    what was expected."""
+    assert check_size(12_345_678, 20_000_000).detail == "12.3 MB <= budget 20.0 MB"  # type: ignore[union-attr]
+    assert check_size(25_000_000, 20_000_000).detail == "25.0 MB > budget 20.0 MB"  # type: ignore[union-attr]
+    assert check_stop(0.5, 0, 2.0, 10).detail == "`docker stop` took 0.50s, exit code 0"
+    assert check_stop(2.5, 0, 2.0, 10).detail == "`docker stop` took 2.50s, exit code 0 (expected < 2s)"
+    config = by_name(check_config({"User": "", "Cmd": ["sh", "-c", "/app"]}, Expectations(user="65532", cmd=("/app",))))
+    assert config["config-user"].detail == "USER is '(unset: root)', expected '65532'"
+    assert config["config-exec-form"].detail.startswith("CMD is shell form ['sh', '-c', '/app']")
+    assert config["config-cmd"].detail == "is ('sh', '-c', '/app'), expected ('/app',)"
+    good = by_name(check_config({"User": "65532", "Entrypoint": ["/app"]}, Expectations(entrypoint=("/app",))))
+    assert good["config-entrypoint"].detail == "('/app',)"
+    assert check_filesystem(["usr/bin/sudo"], Expectations())[-1].detail == "/usr/bin/sudo"
+    assert check_filesystem([], Expectations())[-1].detail == "no sudo"
+
+
+def test_user_and_exec_form_edge_cases() -> None:
+    def user_ok(user: str, exp: Expectations = Expectations()) -> bool:
+        return by_name(check_config({"User": user, "Entrypoint": ["/app"]}, exp))["config-user"].ok
+
+    assert not user_ok("0:65532") and not user_ok("root:nonroot") and user_ok("65532:0")
+    assert not user_ok("1000", Expectations(user="65532")) and not user_ok("65532:1", Expectations(user="65532:65532"))
+    assert user_ok("65532:65532", Expectations(user="65532"))  # no group expected: any group
+    bare = by_name(check_config({"User": "1", "Cmd": ["/bin/sh", "-c"]}, Expectations()))["config-exec-form"]
+    assert not bare.ok  # `sh -c` with nothing after it is still a shell as PID 1
+    env = by_name(check_config({"User": "1", "Env": ["OPTS=a=b"]}, Expectations(env={"OPTS": "a=b"})))
+    assert env["config-env"].ok  # a value may hold `=`
+
+
+def test_init_details_and_a_pid1_that_is_not_an_init() -> None:
+    exp = Expectations(init=True)
+    tini = Process(1, ("/usr/bin/tini", "--", "/app"), 1, 1)
+    app, child = Process(7, ("/app",), 1, 1), Process(8, ("/bin/sh", "-c", "x"), 1, 1)
+    found = by_name(check_processes(tini, [app], exp, {}))
+    assert found["pid1-init"].detail == "PID 1 is 'tini', its child 'app'"
+    assert found["pid1-app"].detail == "the application process is '/app'"
+    lonely = by_name(check_processes(tini, [], exp, {}))["pid1-init"]
+    assert not lonely.ok and lonely.detail == "PID 1 is 'tini', with no child process"
+    # PID 1 is the app itself, which has a child: no init, and the app (not its child) is judged
+    spawning = by_name(check_processes(app, [child], exp, {}))
+    assert not spawning["pid1-init"].ok and spawning["pid1-init"].detail == "PID 1 is 'app'"
+    assert spawning["pid1-app"].ok and spawning["pid1-app"].detail == "PID 1 is '/app'"
+    wrapped = by_name(check_processes(tini, [child], exp, {}))["pid1-app"]
+    assert wrapped.detail == "the application process is a shell ('/bin/sh -c x'): signals stop at the shell"
