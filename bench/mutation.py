@@ -42,7 +42,7 @@ TOOL_BIN = Path(sys.executable).parent
 # The compiler tests that judge meaning (no golden text, no CLI start-up timing, no
 # randomized whole-spec properties that would take minutes per mutant).
 COMPILER_TESTS = [
-    "tests/compiler/test_pass_meaning.py", "tests/compiler/test_run_semantics.py",
+    "tests/compiler/test_pass_meaning.py", "tests/compiler/test_lower_meaning.py", "tests/compiler/test_run_semantics.py",
     "tests/compiler/test_dockerfile_parse.py", "tests/compiler/test_lint_rules.py",
     "tests/compiler/test_bases.py", "tests/compiler/test_extends.py", "tests/compiler/test_frozen.py",
     "tests/compiler/test_locked_presets.py", "tests/compiler/test_precompiled.py", "tests/compiler/test_invalid.py",
@@ -107,7 +107,7 @@ def _requeue_survivors(work: Path) -> None:
     shutil.copytree(ROOT / "tests", work / "tests", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     with sqlite3.connect(work / "session.sqlite") as db:
-        db.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
 
 
 def run_group(name: str, base: Path, *, resume: bool = False) -> Path:
@@ -120,7 +120,9 @@ def run_group(name: str, base: Path, *, resume: bool = False) -> Path:
         subprocess.run([str(TOOL_BIN / args[0]), *args[1:]], cwd=work, env=env, check=True)
 
     if resume and (work / "session.sqlite").exists():
+        # only valid while the mutated modules are unchanged: positions come from `init`
         _requeue_survivors(work)
+        cosmic("cosmic-ray", "baseline", "cr.toml")
     else:
         _copy_checkout(work)
         (work / "cr.toml").write_text(_config(modules, tests))
