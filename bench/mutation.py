@@ -122,6 +122,7 @@ def run_group(name: str, base: Path, *, resume: bool = False) -> Path:
     if resume and (work / "session.sqlite").exists():
         # only valid while the mutated modules are unchanged: positions come from `init`
         _requeue_survivors(work)
+        (work / "cr.toml").write_text(_config(modules, tests))  # today's test selection
         cosmic("cosmic-ray", "baseline", "cr.toml")
     else:
         _copy_checkout(work)
