@@ -264,3 +264,15 @@ def test_init_details_and_a_pid1_that_is_not_an_init() -> None:
     assert spawning["pid1-app"].ok and spawning["pid1-app"].detail == "PID 1 is '/app'"
     wrapped = by_name(check_processes(tini, [child], exp, {}))["pid1-app"]
     assert wrapped.detail == "the application process is a shell ('/bin/sh -c x'): signals stop at the shell"
+
+
+def test_only_a_tini_double_dash_is_skipped_to_find_the_program() -> None:
+    """An init is expected but the image has none: its own `--flag` is not tini's `--`."""
+    exp = Expectations(init=True, entrypoint=("/usr/local/bin/worker.sh", "--once"))
+    script = Process(1, ("/bin/bash", "/usr/local/bin/worker.sh", "--once"), 1, 1)
+    found = by_name(check_processes(script, [], exp, {}))
+    assert not found["pid1-init"].ok and found["pid1-app"].ok
+
+
+def test_a_bare_shell_in_exec_form_is_not_shell_form() -> None:
+    assert by_name(check_config({"User": "1", "Cmd": ["/bin/sh"]}, Expectations()))["config-exec-form"].ok
