@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -83,6 +84,19 @@ def test_a_slow_shutdown_fails_the_stop_check_within_the_grace_period(client, ap
     assert "exit code 0" in slow["stop-graceful"].detail and "expected < 2s" in slow["stop-graceful"].detail
     brisk = verify(app_images["good"], replace(exp, run_args=("-stop-delay", "500ms")), client)
     assert brisk.ok, brisk.to_json()
+
+
+def test_file_checks_read_the_real_image(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """BP6/BP7 on the exported file list: the Debian-based image has a shell and apt where
+    none is expected, and is larger than a 1 MB budget; the scratch image has neither."""
+    exp = Expectations(shell_expected=False, size_budget_bytes=1_000_000)
+    debian = verify(app_images["shell-form"], exp, client)
+    assert not debian["no-shell"].ok and re.search(r"/(usr/)?bin/(da)?sh\b", debian["no-shell"].detail)
+    assert not debian["no-package-manager"].ok and "apt-get" in debian["no-package-manager"].detail
+    assert not debian["size-budget"].ok and "> budget 1.0 MB" in debian["size-budget"].detail
+    assert debian["no-sudo"].ok
+    scratch = verify(app_images["good"], replace(exp, size_budget_bytes=20_000_000), client)
+    assert scratch["no-shell"].ok and scratch["no-package-manager"].ok and scratch["size-budget"].ok
 
 
 def test_root_user_fails_the_user_checks_only(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
