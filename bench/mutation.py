@@ -7,6 +7,7 @@ cosmic-ray (PyPI): each mutant is one small bug; a test must fail for it.
     python bench/mutation.py --resume passes          # finish an interrupted run; re-judge its
                                                       # survivors with the current tests
 
+Needs cosmic-ray in this interpreter's environment: `pip install 'cosmic-ray>=8.7'`.
 Not in CI. Each group mutates its modules in a private copy of the checkout (git's
 tracked files, plus bases/catalog.local.yaml when present), under
 $TMPDIR/imagespec-mutation/<group>, so the working tree is never touched, and runs only
@@ -189,6 +190,8 @@ def main() -> int:
                         help="continue the group's session in --workdir, re-judging survivors with the current tests")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "imagespec-mutation")
     args = parser.parse_args()
+    if not (TOOL_BIN / "cosmic-ray").exists():
+        parser.error(f"cosmic-ray is not installed next to {sys.executable}: pip install 'cosmic-ray>=8.7'")
     names = args.groups or list(GROUPS)
     unknown = sorted(set(names) - set(GROUPS))
     if unknown:
