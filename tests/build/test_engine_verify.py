@@ -77,12 +77,12 @@ def test_shell_form_cmd_fails_pid1_and_stop(client, app_images: dict[str, str]) 
 def test_a_slow_shutdown_fails_the_stop_check_within_the_grace_period(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     """BP2: `imagespec test` allows 2 s (stop_max_s) to stop; `docker stop` waits 10 s
     (the grace period) before SIGKILL. An app that handles SIGTERM but needs 5 s exits
-    cleanly, within the grace period, and still fails the check; one that needs 0.5 s passes."""
+    cleanly, within the grace period, and still fails the check; one that needs 0.2 s passes."""
     exp = Expectations(user="65532", shell_expected=False, ready_log="^ready")
     slow = verify(app_images["good"], replace(exp, run_args=("-stop-delay", "5s")), client)
     assert [c.name for c in slow.failed] == ["stop-graceful"], slow.to_json()
     assert "exit code 0" in slow["stop-graceful"].detail and "expected < 2s" in slow["stop-graceful"].detail
-    brisk = verify(app_images["good"], replace(exp, run_args=("-stop-delay", "500ms")), client)
+    brisk = verify(app_images["good"], replace(exp, run_args=("-stop-delay", "200ms")), client)
     assert brisk.ok, brisk.to_json()
 
 
