@@ -200,7 +200,9 @@ def expected_uid(user: str | None, passwd: Mapping[str, int]) -> int | None:
 
 
 def _declared_program(exp: Expectations) -> str | None:
-    argv = list(exp.entrypoint or exp.cmd or ())
+    # the container runs ENTRYPOINT + CMD: with `init: true` and only a cmd, the
+    # entrypoint is `tini --` and the program is the CMD's first word
+    argv = [*(exp.entrypoint or ()), *(exp.cmd or ())]
     if exp.init and len(argv) >= 2 and argv[1] == "--":
         argv = argv[2:]
     return argv[0] if argv else None

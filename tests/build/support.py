@@ -3,14 +3,12 @@ creates, and the test application's Dockerfile (conftest.py holds the fixtures).
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
-import pytest
-
 from imagespec.build.backend import BuildOptions
 from imagespec.build.buildkit_cli import BuildKitCLIBackend
+from tests import tools
 
 APP_DIR = Path(__file__).parent / "app"
 GOLANG = "imagespec-test/golang:bookworm"
@@ -22,7 +20,8 @@ RUN_ID = secrets.token_hex(3)
 
 
 def require_images(client, *names: str) -> None:  # type: ignore[no-untyped-def]
-    """Base images come from scripts/make-bases.sh; without them, skip (or fail in CI)."""
+    """Base images come from scripts/make-bases.sh; without them, skip (or fail in CI:
+    tests/tools.py's `unavailable`)."""
     import docker.errors
 
     missing = []
@@ -32,10 +31,7 @@ def require_images(client, *names: str) -> None:  # type: ignore[no-untyped-def]
         except docker.errors.ImageNotFound:
             missing.append(name)
     if missing:
-        message = f"base images missing: {', '.join(missing)} (run scripts/make-bases.sh)"
-        if os.environ.get("IMAGESPEC_REQUIRE_ENGINE"):
-            pytest.fail(message)
-        pytest.skip(message)
+        tools.unavailable(f"base images missing: {', '.join(missing)} (run scripts/make-bases.sh)")
 
 
 class Cleanup:

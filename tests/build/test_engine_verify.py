@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,31 @@ def test_shell_form_cmd_fails_pid1_and_stop(client, app_images: dict[str, str]) 
     stop = report["stop-graceful"]
     assert "exit code 137" in stop.detail and "SIGKILL" in stop.detail
     assert report["pid1-app"].detail.startswith("PID 1 is a shell ('/bin/sh -c echo starting && /app')")
+
+
+def test_a_slow_shutdown_fails_the_stop_check_within_the_grace_period(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """BP2: `imagespec test` allows 2 s (stop_max_s) to stop; `docker stop` waits 10 s
+    (the grace period) before SIGKILL. An app that handles SIGTERM but needs 5 s exits
+    cleanly, within the grace period, and still fails the check; one that needs 0.2 s passes."""
+    exp = Expectations(user="65532", shell_expected=False, ready_log="^ready")
+    slow = verify(app_images["good"], replace(exp, run_args=("-stop-delay", "5s")), client)
+    assert [c.name for c in slow.failed] == ["stop-graceful"], slow.to_json()
+    assert "exit code 0" in slow["stop-graceful"].detail and "expected < 2s" in slow["stop-graceful"].detail
+    brisk = verify(app_images["good"], replace(exp, run_args=("-stop-delay", "200ms")), client)
+    assert brisk.ok, brisk.to_json()
+
+
+def test_file_checks_read_the_real_image(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """BP6/BP7 on the exported file list: the Debian-based image has a shell and apt where
+    none is expected, and is larger than a 1 MB budget; the scratch image has neither."""
+    exp = Expectations(shell_expected=False, size_budget_bytes=1_000_000)
+    debian = verify(app_images["shell-form"], exp, client)
+    assert not debian["no-shell"].ok and re.search(r"/(usr/)?bin/(da)?sh\b", debian["no-shell"].detail)
+    assert not debian["no-package-manager"].ok and "apt-get" in debian["no-package-manager"].detail
+    assert not debian["size-budget"].ok and "> budget 1.0 MB" in debian["size-budget"].detail
+    assert debian["no-sudo"].ok
+    scratch = verify(app_images["good"], replace(exp, size_budget_bytes=20_000_000), client)
+    assert scratch["no-shell"].ok and scratch["no-package-manager"].ok and scratch["size-budget"].ok
 
 
 def test_root_user_fails_the_user_checks_only(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from imagespec.build.verify_checks import (
     check_processes,
     check_size,
     check_stop,
+    expected_uid,
     parse_passwd,
 )
 from imagespec.build.verify_model import CheckResult, Expectations, Report
@@ -168,6 +169,64 @@ def test_a_script_that_is_the_declared_program_is_the_application() -> None:
     assert not by_name(check_processes(tini, [wrapper], exp, passwd))["pid1-app"].ok
 
 
+def test_a_script_given_as_cmd_under_tini_is_the_application() -> None:
+    """`init: true` with only a `cmd`: the image runs ENTRYPOINT ["tini", "--"] plus
+    CMD ["worker.sh"], so the declared program is the CMD's (Docker joins the two)."""
+    exp = Expectations(init=True, entrypoint=("/usr/bin/tini", "--"), cmd=("/usr/local/bin/worker.sh",))
+    tini = Process(1, ("/usr/bin/tini", "--", "/usr/local/bin/worker.sh"), 65532, 65532)
+    script = Process(7, ("/bin/bash", "/usr/local/bin/worker.sh"), 65532, 65532)
+    assert by_name(check_processes(tini, [script], exp, {}))["pid1-app"].ok
+    # an init expected but a one-word command: judged, not a crash
+    lone = by_name(check_processes(Process(1, ("/app",), 1, 1), [], Expectations(init=True, entrypoint=("/app",)), {}))
+    assert not lone["pid1-init"].ok and lone["pid1-app"].ok
+
+
+def test_user_and_group_pairs_name_the_user_before_the_colon() -> None:
+    """`USER 1000:2000` and `USER app:staff` run as the user before the colon; a passwd
+    line needs only name, password and uid to be read."""
+    passwd = parse_passwd("app:x:1000\nstaff:x:50:50::/:/sbin/nologin\n")
+    assert passwd == {"app": 1000, "staff": 50}
+    assert expected_uid("1000:2000", passwd) == 1000 and expected_uid("app:staff", passwd) == 1000
+    app = Process(1, ("/app",), 1000, 50)
+    named = by_name(check_processes(app, [], Expectations(user="app:staff"), passwd))["process-user"]
+    assert named.ok and named.detail == "runs as uid 1000 gid 50, expected 1000"
+    anyone = by_name(check_processes(app, [], Expectations(), passwd))["process-user"]
+    assert anyone.ok and anyone.detail == "runs as uid 1000 gid 50, expected non-root"
+
+
+def test_details_say_what_was_wrong() -> None:
+    root = by_name(check_config({"User": "", "Entrypoint": ["/app"]}, Expectations()))["config-user"]
+    assert root.detail == "no USER: the process runs as root (expected a non-root user)"
+    nonroot = by_name(check_config({"User": "65532", "Entrypoint": ["/app"]}, Expectations()))["config-user"]
+    assert nonroot.detail == "USER is '65532'"
+    shell = by_name(check_processes(Process(1, ("/bin/sh", "-c", "/app"), 1, 1), [], Expectations(), {}))["pid1-app"]
+    assert shell.detail == "PID 1 is a shell ('/bin/sh -c /app'): signals stop at the shell"
+
+
+def test_the_application_under_tini_is_its_first_child() -> None:
+    exp = Expectations(init=True, entrypoint=("/usr/bin/tini", "--", "/app"))
+    tini = Process(1, ("/usr/bin/tini", "--", "/app"), 65532, 65532)
+    app, helper = Process(7, ("/app",), 65532, 65532), Process(9, ("/bin/sh", "-c", "sleep 1"), 0, 0)
+    results = by_name(check_processes(tini, [app, helper], exp, {}))
+    assert results["pid1-app"].ok and results["process-user"].ok
+    # a one-word program that is the declared one: no script, no index error
+    alone = by_name(check_processes(app, [], Expectations(entrypoint=("/app",)), {}))
+    assert alone["pid1-app"].ok
+
+
+def test_a_stop_at_the_limit_is_too_slow() -> None:
+    assert not check_stop(2.0, 0, 2.0, 10).ok
+
+
+def test_passwd_lines_with_a_name_for_a_uid_are_skipped() -> None:
+    assert parse_passwd("broken:x:notanumber:0::/:/bin/false\nshort:x\nok:x:7:8::/:/bin/false\n") == {"ok": 7}
+
+
+def test_a_declared_shell_entrypoint_without_a_script_fails() -> None:
+    declared = Expectations(shell_entrypoint=True)
+    assert not by_name(check_config({"Entrypoint": ["/bin/sh", "-c"], "User": "1"}, declared))["config-exec-form"].ok
+
+
 def test_zombie_check() -> None:
     """BP3: unreaped children fail, and the hint names the fix only when there is no init."""
     from imagespec.build.verify_checks import check_zombies
@@ -239,3 +298,62 @@ def test_final_packages_declare_the_tools_the_application_needs() -> None:
     assert not declared.ok and declared.detail.startswith("apt lists and caches: /var/lib/apt/lists")
     assert "declared by final.packages: node package manager, compiler, C headers" in declared.detail
     assert check_build_tools(paths[:3], allowed_by_packages(["gcc", "libc6-dev", "npm"])).ok
+
+
+def test_each_check_says_what_it_saw() -> None:
+    """The details are the report a user reads: each names what was seen and, on failure,
+    what was expected."""
+    assert check_size(12_345_678, 20_000_000).detail == "12.3 MB <= budget 20.0 MB"  # type: ignore[union-attr]
+    assert check_size(25_000_000, 20_000_000).detail == "25.0 MB > budget 20.0 MB"  # type: ignore[union-attr]
+    assert check_stop(0.5, 0, 2.0, 10).detail == "`docker stop` took 0.50s, exit code 0"
+    assert check_stop(2.5, 0, 2.0, 10).detail == "`docker stop` took 2.50s, exit code 0 (expected < 2s)"
+    config = by_name(check_config({"User": "", "Cmd": ["sh", "-c", "/app"]}, Expectations(user="65532", cmd=("/app",))))
+    assert config["config-user"].detail == "USER is '(unset: root)', expected '65532'"
+    assert config["config-exec-form"].detail.startswith("CMD is shell form ['sh', '-c', '/app']")
+    assert config["config-cmd"].detail == "is ('sh', '-c', '/app'), expected ('/app',)"
+    good = by_name(check_config({"User": "65532", "Entrypoint": ["/app"]}, Expectations(entrypoint=("/app",))))
+    assert good["config-entrypoint"].detail == "('/app',)"
+    assert check_filesystem(["usr/bin/sudo"], Expectations())[-1].detail == "/usr/bin/sudo"
+    assert check_filesystem([], Expectations())[-1].detail == "no sudo"
+
+
+def test_user_and_exec_form_edge_cases() -> None:
+    def user_ok(user: str, exp: Expectations = Expectations()) -> bool:
+        return by_name(check_config({"User": user, "Entrypoint": ["/app"]}, exp))["config-user"].ok
+
+    assert not user_ok("0:65532") and not user_ok("root:nonroot") and user_ok("65532:0")
+    assert not user_ok("1000", Expectations(user="65532")) and not user_ok("65532:1", Expectations(user="65532:65532"))
+    assert user_ok("65532:65532", Expectations(user="65532"))  # no group expected: any group
+    bare = by_name(check_config({"User": "1", "Cmd": ["/bin/sh", "-c"]}, Expectations()))["config-exec-form"]
+    assert not bare.ok  # `sh -c` with nothing after it is still a shell as PID 1
+    env = by_name(check_config({"User": "1", "Env": ["OPTS=a=b"]}, Expectations(env={"OPTS": "a=b"})))
+    assert env["config-env"].ok  # a value may hold `=`
+
+
+def test_init_details_and_a_pid1_that_is_not_an_init() -> None:
+    exp = Expectations(init=True)
+    tini = Process(1, ("/usr/bin/tini", "--", "/app"), 1, 1)
+    app, child = Process(7, ("/app",), 1, 1), Process(8, ("/bin/sh", "-c", "x"), 1, 1)
+    found = by_name(check_processes(tini, [app], exp, {}))
+    assert found["pid1-init"].detail == "PID 1 is 'tini', its child 'app'"
+    assert found["pid1-app"].detail == "the application process is '/app'"
+    lonely = by_name(check_processes(tini, [], exp, {}))["pid1-init"]
+    assert not lonely.ok and lonely.detail == "PID 1 is 'tini', with no child process"
+    # PID 1 is the app itself, which has a child: no init, and the app (not its child) is judged
+    spawning = by_name(check_processes(app, [child], exp, {}))
+    assert not spawning["pid1-init"].ok and spawning["pid1-init"].detail == "PID 1 is 'app'"
+    assert spawning["pid1-app"].ok and spawning["pid1-app"].detail == "PID 1 is '/app'"
+    wrapped = by_name(check_processes(tini, [child], exp, {}))["pid1-app"]
+    assert wrapped.detail == "the application process is a shell ('/bin/sh -c x'): signals stop at the shell"
+
+
+def test_only_a_tini_double_dash_is_skipped_to_find_the_program() -> None:
+    """An init is expected but the image has none: its own `--flag` is not tini's `--`."""
+    exp = Expectations(init=True, entrypoint=("/usr/local/bin/worker.sh", "--once"))
+    script = Process(1, ("/bin/bash", "/usr/local/bin/worker.sh", "--once"), 1, 1)
+    found = by_name(check_processes(script, [], exp, {}))
+    assert not found["pid1-init"].ok and found["pid1-app"].ok
+
+
+def test_a_bare_shell_in_exec_form_is_not_shell_form() -> None:
+    assert by_name(check_config({"User": "1", "Cmd": ["/bin/sh"]}, Expectations()))["config-exec-form"].ok

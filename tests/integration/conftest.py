@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import tools
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
@@ -33,9 +35,7 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 @pytest.fixture(scope="session")
 def engine() -> None:
     if docker("info", check=False, timeout=20).returncode != 0:
-        if os.environ.get("IMAGESPEC_REQUIRE_ENGINE"):
-            pytest.fail("no Docker Engine answers; run scripts/setup-engine.sh")
-        pytest.skip("no Docker Engine (set IMAGESPEC_REQUIRE_ENGINE=1 to fail instead)")
+        tools.unavailable("no Docker Engine answers; run scripts/setup-engine.sh")
 
 
 @pytest.fixture

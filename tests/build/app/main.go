@@ -1,7 +1,9 @@
 // A tiny well-behaved server for the engine tests (BP1/BP2): as PID 1 it handles
 // SIGTERM and exits at once, prints "ready", optionally answers HTTP on
-// 127.0.0.1:PORT, and with -ignore-term ignores SIGTERM (to prove the stop check
-// fails). Built with CGO_ENABLED=0 into a static binary that runs FROM scratch.
+// 127.0.0.1:PORT, with -ignore-term ignores SIGTERM (to prove the stop check
+// fails), and with -stop-delay takes that long to stop after SIGTERM (a slow
+// shutdown: the stop check's limit lies between the delays the tests use). Built
+// with CGO_ENABLED=0 into a static binary that runs FROM scratch.
 package main
 
 import (
@@ -12,12 +14,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
 	port := flag.Int("http", 0, "serve HTTP on 127.0.0.1:PORT")
 	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
 	exit := flag.Int("exit", -1, "exit at once with this code")
+	stopDelay := flag.Duration("stop-delay", 0, "after SIGTERM, wait this long before exiting")
 	flag.Parse()
 	if *exit >= 0 {
 		os.Exit(*exit)
@@ -41,4 +45,5 @@ func main() {
 	fmt.Printf("ready uid=%d port=%d\n", os.Getuid(), *port)
 	<-signals
 	fmt.Println("stopping")
+	time.Sleep(*stopDelay)
 }

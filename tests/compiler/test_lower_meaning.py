@@ -1,0 +1,67 @@
+"""What lowering promises, on the plan: where the helper stage starts, which specs it
+refuses (with a message that helps), and what `imagespec explain` attributes to which
+spec field. Found missing by bench/mutation.py (docs/mutation.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler_helpers import compile_text
+from imagespec.errors import SpecError
+from imagespec.plan import model as p
+from imagespec.plan.passes import rootfs
+
+SHELL_LESS_DEBIAN = "{image: registry.example.com/base/debian-noshell:12, family: debian, shell: false}"
+
+
+def _final(body: str, stages: str = "") -> str:
+    return f"name: t\n{stages}final:\n{body}"
+
+
+def test_the_helper_stage_starts_from_an_image_with_a_shell_and_a_package_manager() -> None:
+    """Stages that cannot run commands (a shell-less base, however it is declared) are
+    never the helper's base, even when they come first."""
+    stages = ("stages:\n"
+              f"  assets:\n    from: {SHELL_LESS_DEBIAN}\n    copy: [static/]\n    artifacts: [/src/static]\n"
+              "  tools:\n    from: static\n    copy: [bin/]\n    artifacts: [/src/bin]\n"
+              "  build:\n    from: debian-slim\n    run: make\n    artifacts: [/out/app]\n")
+    plan = compile_text(_final("  from: scratch\n  copy: [{from: build, src: /out/app, dest: /app}]\n"
+                               "  entrypoint: [/app]\n", stages)).plan
+    helper = plan.stage(rootfs.NAME)
+    assert helper.base.has_shell and helper.base.package_manager == "apt", helper.base
+
+
+def test_a_shell_less_final_without_any_stage_to_prepare_it_is_refused() -> None:
+    with pytest.raises(SpecError, match="has no shell, so the user 65532 must be prepared in another stage") as info:
+        compile_text(_final("  from: scratch\n  copy: [{src: app, dest: /app}]\n  entrypoint: [/app]\n"))
+    assert "add a build stage" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("base", ["static", SHELL_LESS_DEBIAN])
+def test_a_stage_that_runs_commands_needs_a_shell(base: str) -> None:
+    stages = f"stages:\n  build:\n    from: {base}\n    run: make\n    artifacts: [/out]\n"
+    with pytest.raises(SpecError, match="runs commands but .* has no shell"):
+        compile_text(_final("  from: debian-slim\n  copy: [{from: build, src: /out, dest: /out}]\n"
+                            "  cmd: [/out/app]\n", stages))
+
+
+def test_packages_need_a_shell_and_a_package_manager() -> None:
+    stages = f"stages:\n  build:\n    from: {SHELL_LESS_DEBIAN}\n    packages: [curl]\n    artifacts: [/out]\n"
+    with pytest.raises(SpecError, match="has no package manager to install packages with"):
+        compile_text(_final("  from: debian-slim\n  copy: [{from: build, src: /out, dest: /out}]\n"
+                            "  cmd: [/out/app]\n", stages))
+
+
+def test_an_unknown_stage_lists_the_stages_there_are() -> None:
+    stages = ("stages:\n  alpha:\n    from: debian-slim\n    run: make\n    artifacts: [/out]\n"
+              "  beta:\n    from: debian-slim\n    run: make\n    artifacts: [/out]\n")
+    with pytest.raises(SpecError, match="no stage named 'zzz'") as info:
+        compile_text(_final("  from: debian-slim\n  copy: [{from: zzz, src: /out, dest: /out}]\n  cmd: [x]\n", stages))
+    assert info.value.hint == "stages: alpha, beta"
+
+
+@pytest.mark.parametrize(("shell", "field"), [(True, "shell"), (False, "entrypoint")])
+def test_explain_attributes_the_entrypoint_to_the_field_that_made_it(shell: bool, field: str) -> None:
+    plan = compile_text(_final(f"  from: debian-slim\n  shell: {str(shell).lower()}\n  entrypoint: [/app]\n")).plan
+    entrypoint = next(i for i in plan.final.instructions if isinstance(i, p.Entrypoint))
+    assert entrypoint.origin.path == ("final", field)
