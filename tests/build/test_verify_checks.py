@@ -313,8 +313,8 @@ def test_each_check_says_what_it_saw() -> None:
     assert config["config-cmd"].detail == "is ('sh', '-c', '/app'), expected ('/app',)"
     good = by_name(check_config({"User": "65532", "Entrypoint": ["/app"]}, Expectations(entrypoint=("/app",))))
     assert good["config-entrypoint"].detail == "('/app',)"
-    assert check_filesystem(["usr/bin/sudo"], Expectations())[-1].detail == "/usr/bin/sudo"
-    assert check_filesystem([], Expectations())[-1].detail == "no sudo"
+    assert by_name(check_filesystem(["usr/bin/sudo"], Expectations()))["no-sudo"].detail == "/usr/bin/sudo"
+    assert by_name(check_filesystem([], Expectations()))["no-sudo"].detail == "no sudo"
 
 
 def test_user_and_exec_form_edge_cases() -> None:
