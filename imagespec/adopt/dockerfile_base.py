@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from imagespec.spec.catalog import Catalog
-from imagespec.spec.model import Image
+from imagespec.spec.model import PACKAGE_MANAGERS, Image
 from imagespec.spec.values import image_reference
 
 _FAMILIES = (  # first match wins: `python:3.12-alpine` is alpine, not debian
@@ -19,7 +19,6 @@ _FAMILIES = (  # first match wins: `python:3.12-alpine` is alpine, not debian
     ("centos", re.compile(r"centos")),
     ("rhel", re.compile(r"ubi[0-9]|redhat|rockylinux|almalinux|oraclelinux|amazonlinux")),
 )
-_MANAGERS = {"debian": "apt", "ubuntu": "apt", "alpine": "apk", "fedora": "dnf", "rhel": "dnf", "centos": "yum"}
 
 
 def guess_family(reference: str) -> str:
@@ -61,4 +60,4 @@ def image_base(reference: str, catalogs: list[Catalog], final: bool) -> tuple[ob
     family = guess_family(reference)
     guess = (f"family {family} for {reference}: guessed from the image's name; check it "
              "(it decides the package manager)")
-    return {"image": reference, "family": family}, family, _MANAGERS.get(family), guess
+    return {"image": reference, "family": family}, family, PACKAGE_MANAGERS.get(family), guess

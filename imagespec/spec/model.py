@@ -58,6 +58,10 @@ class Model(BaseModel):
                               populate_by_name=True)
 
 
+#: Which package manager a family's images use: the one table (import reads it too).
+PACKAGE_MANAGERS = {"debian": "apt", "ubuntu": "apt", "alpine": "apk", "fedora": "dnf", "rhel": "dnf", "centos": "yum"}
+
+
 class Image(Model):
     """A base image and the facts the compiler must know about it (never guessed from its name)."""
 
@@ -80,8 +84,7 @@ class Image(Model):
 
     @property
     def package_manager(self) -> str | None:
-        return {"debian": "apt", "ubuntu": "apt", "alpine": "apk", "fedora": "dnf",
-                "rhel": "dnf", "centos": "yum"}.get(self.family)
+        return PACKAGE_MANAGERS.get(self.family)
 
 
 # A string names a stage of this spec or an entry of the image catalog.
