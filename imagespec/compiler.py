@@ -20,6 +20,7 @@ from imagespec.plan.frozen import frozen
 from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
+from imagespec.render.line_map import LineMap, line_map
 from imagespec.spec.config import Config
 from imagespec.spec.load import LoadedSpec
 
@@ -35,6 +36,11 @@ class Compiled:
     dockerfile: str
     dockerignore: str
     inputs_hash: str
+
+    def line_map(self) -> LineMap:
+        """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
+        failed build), so compiling pays nothing for it."""
+        return line_map(self.plan, self.dockerfile)
 
 
 def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
