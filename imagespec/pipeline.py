@@ -189,8 +189,9 @@ def _point_at_commands(compiled: Compiled, failure: BuildFailed, placed: Placed,
                    if all(path[:n] == paths[0][:n] for path in paths)), placed.origin.path)
     failure.location = document.location(common)
     where = ", ".join(str(document.location(path)) for path in paths)
-    failure.hint = (f"one of the commands merged into this RUN failed, at {where} (BuildKit reports the RUN and "
-                    "its exit code, not which `&&` command); the step's last output may tell which")
+    failure.hint = "; ".join(filter(None, (
+        f"one of the commands merged into this RUN failed, at {where} (BuildKit reports the RUN and its exit "
+        "code, not which `&&` command): the step's last output may tell which", failure.hint)))
 
 
 # -- a base image the engine cannot pull ------------------------------------------------
