@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -20,9 +21,11 @@ from imagespec.plan.frozen import frozen
 from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
-from imagespec.render.line_map import LineMap, line_map
 from imagespec.spec.config import Config
 from imagespec.spec.load import LoadedSpec
+
+if TYPE_CHECKING:
+    from imagespec.render.line_map import LineMap
 
 # Bumped when the generated text changes for the same spec, so the header hash
 # tells a stale file from one written by an older imagespec.
@@ -39,7 +42,9 @@ class Compiled:
 
     def line_map(self) -> LineMap:
         """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
-        failed build), so compiling pays nothing for it."""
+        failed build), so compiling pays nothing for it, not even the import."""
+        from imagespec.render.line_map import line_map
+
         return line_map(self.plan, self.dockerfile)
 
 

@@ -12,14 +12,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
-from imagespec.render.line_map import Command, Placed
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
+
+if TYPE_CHECKING:
+    from imagespec.render.line_map import Command, Placed
 
 CA_ENV = "IMAGESPEC_CA_BUNDLE"
 
