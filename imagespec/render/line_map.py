@@ -91,7 +91,7 @@ def _place(plan: p.Plan, instruction: p.Instruction, lines: list[str], at: int) 
     if isinstance(instruction, p.Run):
         return _place_run(plan, instruction, at + 1)
     last = at
-    while lines[last].endswith("\\"):  # ENV and LABEL: one pair a line
+    while last + 1 < len(lines) and lines[last].endswith("\\"):  # ENV and LABEL: one pair a line
         last += 1
     return Placed(at + 1, last + 1, instruction.origin)
 
