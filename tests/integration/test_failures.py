@@ -173,3 +173,30 @@ final:
 def test_identical_run_lines_in_two_stages_fail_at_their_own_spec_line(engine, tmp_path: Path) -> None:
     stderr = _build_fails(tmp_path, SAME_LINE_TWICE)
     assert _reported_at(stderr) == "8", stderr[-2000:]  # stage `bad`'s run, not `good`'s (line 14)
+
+
+HEREDOC_FAILS = """\
+name: imagespec-it-heredoc-fails
+version: 0.0.1
+features: [heredoc]
+stages:
+  build:
+    from: debian-slim
+    run:
+      - |
+        mkdir -p /out
+        echo made /out
+      - test -f /out/missing
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{from: build, src: /out, dest: /out}]
+  cmd: [sleep, "1"]
+"""
+
+
+@pytest.mark.engine
+def test_a_failure_in_a_merged_heredoc_run_is_named_by_its_trace(engine, tmp_path: Path) -> None:
+    stderr = _build_fails(tmp_path, HEREDOC_FAILS)
+    assert "+ test -f /out/missing" in stderr  # set -eux traced it: the last command run
+    assert _reported_at(stderr) == "11", stderr[-2000:]  # the second command, not the first (line 8)
