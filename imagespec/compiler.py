@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -23,6 +24,9 @@ from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
 from imagespec.spec.config import Config
 from imagespec.spec.load import LoadedSpec
 
+if TYPE_CHECKING:
+    from imagespec.render.line_map import LineMap
+
 # Bumped when the generated text changes for the same spec, so the header hash
 # tells a stale file from one written by an older imagespec.
 OUTPUT_FORMAT = 1
@@ -35,6 +39,13 @@ class Compiled:
     dockerfile: str
     dockerignore: str
     inputs_hash: str
+
+    def line_map(self) -> LineMap:
+        """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
+        failed build), so compiling pays nothing for it, not even the import."""
+        from imagespec.render.line_map import line_map
+
+        return line_map(self.plan, self.dockerfile)
 
 
 def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
@@ -19,6 +20,9 @@ from imagespec.plan import model as p
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
+
+if TYPE_CHECKING:
+    from imagespec.render.line_map import Command, Placed
 
 CA_ENV = "IMAGESPEC_CA_BUNDLE"
 
@@ -151,31 +155,46 @@ def build(compiled: Compiled, request: BuildRequest, config_build: dict,
 
 
 def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | None = None) -> BuildFailed:
-    """Point a failed step back at the spec line that produced it; a base image that
-    cannot be pulled, at the spec key and catalog entry that named it."""
+    """Point a failed step back at the spec line that produced it, through the renderer's
+    line map (render/line_map.py); a base image that cannot be pulled, at the spec key
+    and catalog entry that named it."""
     explained = explain_pull_failure(compiled, failure, catalog)
     if explained is not None:
         return explained
     line = getattr(failure, "step", None)
-    origin = _origin_at_line(compiled, line) if line else None
-    if origin is not None:
-        failure.location = compiled.loaded.document.location(origin.path)
+    placed = compiled.line_map().instruction_at(line) if line else None
+    if placed is not None:
+        _point_at_commands(compiled, failure, placed, _failed_commands(placed, getattr(failure, "log_tail", ())))
     return failure
 
 
-def _origin_at_line(compiled: Compiled, line: int) -> p.Origin | None:
-    """The plan instruction rendered at Dockerfile line `line` (1-based)."""
-    from imagespec.render.dockerfile import render_instruction
+def _failed_commands(placed: Placed, log_tail: tuple[str, ...]) -> tuple[Command, ...]:
+    """The commands of a failed RUN that may have failed. BuildKit says which RUN and its
+    exit code, not which `&&` item: the shell's own words narrow it down (a program it
+    could not run, the heredoc's last `set -x` trace); otherwise it is any of them."""
+    from imagespec.build.shell_messages import last_traced, program_not_run, runs_program
 
-    text = compiled.dockerfile.splitlines()
-    target = "\n".join(text[line - 1:line + 40])
-    best = None
-    for stage in compiled.plan.stages:
-        for instruction in stage.instructions:
-            rendered = render_instruction(compiled.plan, stage, instruction)
-            if rendered and target.startswith(rendered.splitlines()[0]):
-                best = instruction.origin
-    return best
+    program = program_not_run(log_tail) or (last_traced(log_tail) if placed.form == "heredoc" else None)
+    named = tuple(c for c in placed.commands if program and runs_program(c.text, program))
+    return named or placed.commands
+
+
+def _point_at_commands(compiled: Compiled, failure: BuildFailed, placed: Placed, commands: tuple[Command, ...]) -> None:
+    """One spec line when the failed command is known; else the spec key holding them all
+    and every line it may be, rather than a wrong single line (BP11 merged them)."""
+    document = compiled.loaded.document
+    origins = tuple(dict.fromkeys(c.origin for c in commands)) or (placed.origin,)
+    if len(origins) == 1:
+        failure.location = document.location(origins[0].path)
+        return
+    paths = [o.path for o in origins]
+    common = next((paths[0][:n] for n in range(min(map(len, paths)), 0, -1)
+                   if all(path[:n] == paths[0][:n] for path in paths)), placed.origin.path)
+    failure.location = document.location(common)
+    where = ", ".join(str(document.location(path)) for path in paths)
+    failure.hint = "; ".join(filter(None, (
+        f"one of the commands merged into this RUN failed, at {where} (BuildKit reports the RUN and its exit "
+        "code, not which `&&` command): the step's last output may tell which", failure.hint)))
 
 
 # -- a base image the engine cannot pull ------------------------------------------------

@@ -86,6 +86,12 @@ class Run(Instruction):
     mergeable: bool = True
     downloads: bool = False  # fetches from the network: gets the CA bundle secret
     merged_from: tuple[Origin, ...] = ()  # origins of the steps merge_run_steps folded in
+    # the step each command came from, once merged (empty: every command is `origin`'s), so a
+    # failure inside a merged RUN names the spec line of its command
+    command_origins: tuple[Origin, ...] = ()
+
+    def origins_of_commands(self) -> tuple[Origin, ...]:
+        return self.command_origins or (self.origin,) * len(self.commands)
 
 
 @frozen(kw_only=True)

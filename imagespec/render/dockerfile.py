@@ -29,6 +29,9 @@ class RunBody:
     argv: tuple[str, ...] = ()
     script: str = ""
     delimiter: str = ""
+    # items (shell) or script lines (heredoc) before the step's own commands: the
+    # secret prelude and `set -eux`; render/line_map.py places the commands after them
+    lead: int = 0
 
 
 def _mount_flag(mount: p.Mount) -> str:
@@ -60,13 +63,14 @@ def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
     if joinable and all(serialize.shell_safe(c) for c in commands):
         if flags and len(commands) > 1:
             flags = flags.rstrip() + " \\\n    "
-        return RunBody("shell", flags, commands=serialize.and_chain(prelude, run.commands))
+        return RunBody("shell", flags, commands=serialize.and_chain(prelude, run.commands), lead=len(prelude))
     # the prelude before `set -e`: a build image without a system bundle still gets the secret
     own = serialize.separate_commands(run.commands)
     script = "\n".join((*prelude, "set -eu", *own))
     if "heredoc" in features:
         script = "\n".join((*prelude, "set -eux", *own))
-        return RunBody("heredoc", flags, script=script, delimiter=serialize.heredoc_delimiter(script))
+        return RunBody("heredoc", flags, script=script, delimiter=serialize.heredoc_delimiter(script),
+                       lead=len(prelude) + 1)
     # exec form: JSON keeps newlines and backslashes exactly; the shell sees the script as written
     return RunBody("exec", flags, argv=("/bin/sh", "-c", script))
 

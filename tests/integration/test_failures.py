@@ -100,3 +100,105 @@ final:
         assert forced.returncode == 0, forced.stderr[-2000:]
     finally:
         subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
+
+
+MERGED_FAILS = """\
+name: imagespec-it-merged-fails
+version: 0.0.1
+stages:
+  build:
+    from: debian-slim
+    run:
+      - echo step one
+      - %s
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{from: build, src: /out, dest: /out}]
+  cmd: [sleep, "1"]
+"""
+
+
+def _build_fails(tmp_path: Path, text: str) -> str:
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(text)
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "plain", str(spec), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+def _reported_at(stderr: str) -> str:
+    """The spec location the error line starts with (`…/imagespec.yaml:8:9: build failed …`)."""
+    line = next(line for line in reversed(stderr.splitlines()) if "build failed at" in line)
+    return line.split("imagespec.yaml:", 1)[1].split(":", 1)[0]
+
+
+@pytest.mark.engine
+def test_a_missing_program_in_a_merged_run_names_its_own_spec_line(engine, tmp_path: Path) -> None:
+    stderr = _build_fails(tmp_path, MERGED_FAILS % "imagespec-no-such-tool --version")
+    assert _reported_at(stderr) == "8", stderr[-2000:]  # the second command's line, not the RUN's first
+
+
+@pytest.mark.engine
+def test_an_unnamed_failure_in_a_merged_run_lists_the_lines_it_may_be(engine, tmp_path: Path) -> None:
+    stderr = _build_fails(tmp_path, MERGED_FAILS % '"false"')
+    hint = next(line for line in stderr.splitlines() if line.strip().startswith("hint: one of the commands"))
+    assert "imagespec.yaml:7:" in hint and "imagespec.yaml:8:" in hint, stderr[-2000:]
+    assert _reported_at(stderr) == "6", stderr[-2000:]  # the `run:` key holding both, not one guessed line
+
+
+SAME_LINE_TWICE = """\
+name: imagespec-it-same-line
+version: 0.0.1
+stages:
+  bad:
+    from: debian-slim
+    env: {FLAG: "no"}
+    run:
+      - mkdir -p /out && test "$FLAG" = yes
+    artifacts: [/out]
+  good:
+    from: debian-slim
+    env: {FLAG: "yes"}
+    run:
+      - mkdir -p /out && test "$FLAG" = yes
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{from: good, src: /out, dest: /good}, {from: bad, src: /out, dest: /bad}]
+  cmd: [sleep, "1"]
+"""
+
+
+@pytest.mark.engine
+def test_identical_run_lines_in_two_stages_fail_at_their_own_spec_line(engine, tmp_path: Path) -> None:
+    stderr = _build_fails(tmp_path, SAME_LINE_TWICE)
+    assert _reported_at(stderr) == "8", stderr[-2000:]  # stage `bad`'s run, not `good`'s (line 14)
+
+
+HEREDOC_FAILS = """\
+name: imagespec-it-heredoc-fails
+version: 0.0.1
+features: [heredoc]
+stages:
+  build:
+    from: debian-slim
+    run:
+      - |
+        mkdir -p /out
+        echo made /out
+      - test -f /out/missing
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{from: build, src: /out, dest: /out}]
+  cmd: [sleep, "1"]
+"""
+
+
+@pytest.mark.engine
+def test_a_failure_in_a_merged_heredoc_run_is_named_by_its_trace(engine, tmp_path: Path) -> None:
+    stderr = _build_fails(tmp_path, HEREDOC_FAILS)
+    assert "+ test -f /out/missing" in stderr  # set -eux traced it: the last command run
+    assert _reported_at(stderr) == "11", stderr[-2000:]  # the second command, not the first (line 8)

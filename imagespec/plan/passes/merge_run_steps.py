@@ -16,7 +16,8 @@ def _joinable(a: p.Instruction, b: p.Instruction) -> bool:
 
 def _merge(a: p.Run, b: p.Run) -> p.Run:
     return replace(a, commands=a.commands + b.commands, ignores=tuple(dict.fromkeys(a.ignores + b.ignores)),
-                   merged_from=(*a.merged_from, b.origin, *b.merged_from), downloads=a.downloads or b.downloads)
+                   merged_from=(*a.merged_from, b.origin, *b.merged_from), downloads=a.downloads or b.downloads,
+                   command_origins=a.origins_of_commands() + b.origins_of_commands())
 
 
 def merge_run_steps(plan: p.Plan) -> p.Plan:
