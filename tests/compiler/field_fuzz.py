@@ -349,8 +349,12 @@ def _refused(case: Case, error: SpecError) -> Outcome:
     line = _line(case.baseline, case.path)
     if error.exit_code != 2:
         return Outcome(True, "exit", f"exit {error.exit_code}: {error}")
-    # at the value's line, or (a reference the new value no longer matches) naming the value
+    # at the value's line, or (a reference the new value no longer matches) naming the
+    # value; a renamed key leaves its old name unmatched where it is used: naming that
     shown = (case.value, repr(case.value)[1:-1])
+    if case.is_key:
+        old = next(t for b, p, k, t in targets() if b == case.baseline and p == case.path and k)
+        shown += (f"'{old}'",)
     if not any(e.location is not None and (e.location.line == line or (case.value.strip() and any(
             v in f"{e.message} {e.hint}" for v in shown))) for e in errors):
         return Outcome(True, "location", f"expected line {line}: {error}")
@@ -384,6 +388,9 @@ def run(case: Case) -> Outcome:
     field = next((p for p in reversed(case.path) if isinstance(p, str)), "")
     expected = case.value.strip("\n") if field == "run" or "run" in case.path else case.value  # block scalars end in \n
     if (not case.is_key and "fuzz" in base_text and field not in _NORMALISED and not set(case.path) & _NORMALISED
-            and _appears(base_text, before) and not _appears(expected, _texts(commands))):
+            and _appears(base_text, before) and not _appears(expected, _texts(commands))
+            # the Python binding hands flags over as Latin-1 and loses a trailing \xa0 byte
+            # (the second byte of `à`): a cache mount's target is read from the text itself
+            and not (field == "cache" and f"target={expected} " in compiled.dockerfile)):
         return Outcome(False, "round-trip", f"{case.value!r} not found in the Dockerfile")
     return Outcome(False, None)
