@@ -4,8 +4,8 @@ A pre-commit hook, an editor or a CI step runs these on specs that mostly did no
 change. Compiling needs pydantic, YAML and Jinja, which take ~0.5 s to import on a
 small machine; a spec whose inputs did not change is answered from here instead.
 
-An entry is kept per spec path and invocation (working directory, --config, -o target,
-IMAGESPEC_CONFIG). It holds what the compile produced and every look the compiler took
+An entry is kept per spec path and invocation (working directory, the configuration
+file chosen (--config or IMAGESPEC_CONFIG), -o target). It holds what the compile produced and every look the compiler took
 at the disk (imagespec.spec.files notes them: the bytes of each file read, and whether
 each probed path existed). A lookup is a hit only when imagespec's code and templates (by
 content) and the libraries it compiles with are the same as when the entry was written and every
@@ -105,7 +105,7 @@ def _add_stat(digest, path: str) -> None:
 
 def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | None) -> Path:
     invocation = [FORMAT, os.path.abspath(spec), os.getcwd(), config and os.path.abspath(config),
-                  written_to and os.path.abspath(written_to), os.environ.get("IMAGESPEC_CONFIG")]
+                  written_to and os.path.abspath(written_to)]  # `config`: --config or $IMAGESPEC_CONFIG
     key = hashlib.sha256(json.dumps(invocation).encode()).hexdigest()
     # a folder per installation: two of them (a project's venv, a pre-commit hook's) share
     # the cache without overwriting each other's entries
