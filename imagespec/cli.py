@@ -290,7 +290,7 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 @click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
 @click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="CA bundle mounted into download steps as a BuildKit secret (TLS proxies). "
-                   "Default: $IMAGESPEC_CA_BUNDLE, then the configuration's build.ca_bundle.")
+                   "Default: the configuration's build.ca_bundle, then $IMAGESPEC_CA_BUNDLE.")
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
               help="A build secret the spec declares in `secrets` (repeatable).")
 @click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
@@ -454,7 +454,7 @@ def _base_files(given: tuple[Path, ...]) -> list[Path]:
 @click.option("--push", is_flag=True, help="Push each base; the catalog then pins the registry digest.")
 @click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
 @click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="CA bundle for download steps (TLS proxies); default: $IMAGESPEC_CA_BUNDLE or build.ca_bundle.")
+              help="CA bundle for download steps (TLS proxies); default: build.ca_bundle, then $IMAGESPEC_CA_BUNDLE.")
 @click.option("--logs", type=click.Path(path_type=Path, file_okay=False), default=Path("/var/log/imagespec-bases"),
               show_default=True, help="Where bootstrap logs go.")
 @FORMAT
@@ -472,8 +472,9 @@ def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, 
     env = read_environment()
     # the catalog this run writes may not exist yet: every base it needs is in the set
     config = load_config(chosen_config(config_path, env), start=files[0].parent, catalogs_required=False)
-    options = base_options(config, env, force=force, push=push, progress="quiet" if fmt == "json" else progress,  # type: ignore[arg-type]
-                           ca_bundle=ca_bundle, logs=logs)
+    shown = "quiet" if fmt == "json" else progress
+    options = base_options(config, env, force=force, push=push, progress=shown, ca_bundle=ca_bundle,  # type: ignore[arg-type]
+                           logs=logs)
     results = build_bases(files, config, options, catalog_path=catalog_path,
                           on_status=lambda line: click.echo(f"imagespec: {line}", err=True))
     if fmt == "json":

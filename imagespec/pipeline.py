@@ -90,8 +90,8 @@ def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[
     revision = git_short_sha(compiled.loaded.folder, mark_dirty=False)
     return BuildOptions(tags=tags, build_args=dict(settings.build_args),
                         target=settings.target, no_cache=settings.no_cache, network=settings.network, secrets=secrets,
-                        labels=_labels(compiled, revision, settings), progress=settings.progress, builder=settings.builder,
-                        extra_args=settings.extra_args, dockerignore=compiled.dockerignore)
+                        labels=_labels(compiled, revision, settings), progress=settings.progress,
+                        builder=settings.builder, extra_args=settings.extra_args, dockerignore=compiled.dockerignore)
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,

@@ -127,7 +127,8 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
     templates = tuple(files.resolve(path.parent / folder) for folder in written.templates)
     for where, folder in enumerate(templates):
         if not files.is_dir(folder):
-            raise SpecError(f"template folder {folder} does not exist", location=document.location(("templates", where)),
+            raise SpecError(f"template folder {folder} does not exist",
+                            location=document.location(("templates", where)),
                             hint="template folders are relative to the configuration file")
     catalog = builtin_catalog()
     for name in _catalog_files(written, document, path, required=catalogs_required):
