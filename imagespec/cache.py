@@ -27,6 +27,7 @@ import os
 import sys
 from functools import cache
 from pathlib import Path
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from imagespec.spec.files import Note, observe, templates_dir
@@ -56,12 +57,14 @@ class Result(NamedTuple):
         return {dockerfile_to or self.dockerfile_path: self.dockerfile, self.dockerignore_path: self.dockerignore}
 
 
-def cache_dir() -> Path | None:
-    if os.environ.get(OFF_VAR, "") not in ("", "0"):
+def cache_dir(environ: Mapping[str, str]) -> Path | None:
+    """Where the cache lives, from the environment imagespec.settings.read_environment
+    read (None: switched off)."""
+    if environ.get(OFF_VAR, "") not in ("", "0"):
         return None
-    if os.environ.get(DIR_VAR):
-        return Path(os.environ[DIR_VAR])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if environ.get(DIR_VAR):
+        return Path(environ[DIR_VAR])
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "imagespec"
 
 
@@ -112,9 +115,8 @@ def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | 
     return root / f"compile-v{FORMAT}" / code_fingerprint()[:16] / f"{key}.json"
 
 
-def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
-    """The stored result when every input is unchanged, else None."""
-    root = cache_dir()
+def lookup(root: Path | None, spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
+    """The stored result in the cache folder `root` when every input is unchanged, else None."""
     if root is None:
         return None
     try:
@@ -130,8 +132,8 @@ def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result |
         return None
 
 
-def store(spec: Path, config: Path | None, written_to: Path | None, notes: list[Note], result: Result) -> None:
-    root = cache_dir()
+def store(root: Path | None, spec: Path, config: Path | None, written_to: Path | None, notes: list[Note],
+          result: Result) -> None:
     unique: dict[tuple[str, str], object] = {}
     for kind, path, seen in notes:
         if unique.setdefault((kind, path), seen) != seen:

@@ -66,15 +66,19 @@ def _generated(specs: tuple[Path, ...], config_path: Path | None, written_to: Pa
                use_cache: bool) -> list[cache.Result]:
     """What `generate` and `check` write or compare: from the result cache when nothing
     the compiler would look at changed (start-up without pydantic, YAML or Jinja)."""
+    from imagespec.settings import config_path as chosen_config, read_environment
+
+    env = read_environment()
+    root = env.cache_dir if use_cache else None
+    config_path = chosen_config(config_path, env)  # the cache keys on the file chosen, however it was named
     results = []
-    config_path = _config_file(config_path)  # the cache keys on the file chosen, however it was named
     for path in _specs_only(specs):
-        found = cache.lookup(path, config_path, written_to) if use_cache else None
+        found = cache.lookup(root, path, config_path, written_to)
         if found is None:
             with recording() as notes:  # the output paths' looks too: they are part of the result
                 found = _result(_compile_one(path, config_path, written_to)[0], written_to)
             if use_cache:
-                cache.store(path, config_path, written_to, notes, found)
+                cache.store(root, path, config_path, written_to, notes, found)
         results.append(found)
     _refuse_clashes(results)
     return results

@@ -6,7 +6,8 @@ environment or the configuration's raw text. ``read_environment`` is the one fun
 that reads imagespec's variables (tests/compiler/test_architecture.py keeps it so).
 
 May import: ``imagespec.spec.config``, ``imagespec.build`` (its option types and the
-network default) and ``imagespec.errors``.
+network default), ``imagespec.cache`` (where it lives) and ``imagespec.errors``; none of
+them may import pydantic at module level (generate's cached start-up).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from imagespec.build.backend import DEFAULT_NETWORK, ProgressMode
+from imagespec.cache import cache_dir
 from imagespec.errors import SpecError
 
 if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generate's result cache)
@@ -38,6 +40,9 @@ class Environment:
     ca_bundle: Path | None = None  # $IMAGESPEC_CA_BUNDLE
     mirror: str | None = None  # $IMAGESPEC_MIRROR: the Debian mirror bases are bootstrapped from
     source_date_epoch: str | None = None  # $SOURCE_DATE_EPOCH: checked where a base build uses it
+    # generate's result cache: $IMAGESPEC_CACHE_DIR, $XDG_CACHE_HOME/imagespec or ~/.cache/imagespec;
+    # None when $IMAGESPEC_NO_CACHE switches it off
+    cache_dir: Path | None = None
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
@@ -49,7 +54,7 @@ def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
 
     config, bundle = value(CONFIG_ENV), value(CA_BUNDLE_ENV)
     return Environment(config=Path(config) if config else None, ca_bundle=Path(bundle) if bundle else None,
-                       mirror=value(MIRROR_ENV), source_date_epoch=value(EPOCH_ENV))
+                       mirror=value(MIRROR_ENV), source_date_epoch=value(EPOCH_ENV), cache_dir=cache_dir(env))
 
 
 def config_path(flag: Path | None, env: Environment) -> Path | None:

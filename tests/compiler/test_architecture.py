@@ -180,8 +180,6 @@ ENV_ALLOWED = {
                                     "proxies), plus DOCKER_BUILDKIT",
     "imagespec.build.bootstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and TMPDIR",
     "imagespec.build.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
-    "imagespec.cache": "where generate's result cache lives (IMAGESPEC_CACHE_DIR, IMAGESPEC_NO_CACHE, "
-                       "XDG_CACHE_HOME): an optimisation's own folder, not how to build",
 }
 _ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 
