@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from imagespec.build.backend import DEFAULT_NETWORK, ProgressMode
 from imagespec.cache import cache_dir
@@ -30,6 +30,7 @@ CONFIG_ENV = "IMAGESPEC_CONFIG"
 CA_BUNDLE_ENV = "IMAGESPEC_CA_BUNDLE"
 MIRROR_ENV = "IMAGESPEC_MIRROR"  # named in imagespec.build.apt_sources' messages too
 EPOCH_ENV = "SOURCE_DATE_EPOCH"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Environment:
     config: Path | None = None  # $IMAGESPEC_CONFIG: the configuration file when --config is not given
     ca_bundle: Path | None = None  # $IMAGESPEC_CA_BUNDLE
     mirror: str | None = None  # $IMAGESPEC_MIRROR: the Debian mirror bases are bootstrapped from
-    source_date_epoch: str | None = None  # $SOURCE_DATE_EPOCH: checked where a base build uses it
+    source_date_epoch: str | None = None  # $SOURCE_DATE_EPOCH: checked where it is used (bases, `created` label)
     # generate's result cache: $IMAGESPEC_CACHE_DIR, $XDG_CACHE_HOME/imagespec or ~/.cache/imagespec;
     # None when $IMAGESPEC_NO_CACHE switches it off
     cache_dir: Path | None = None
@@ -62,7 +63,7 @@ def config_path(flag: Path | None, env: Environment) -> Path | None:
     return flag or env.config
 
 
-def _first(*values):  # type: ignore[no-untyped-def]
+def _first(*values: T | None) -> T | None:
     """The first value that is set: the order of the arguments is the precedence."""
     return next((v for v in values if v is not None), None)
 
@@ -71,7 +72,7 @@ def _first(*values):  # type: ignore[no-untyped-def]
 class BuildSettings:
     """How to build one image (never what: that is the spec). Flags win over the
     configuration's `build:`, which wins over the environment, which wins over the
-    defaults written here once. The backend's BuildOptions are derived from it
+    defaults (each written once: the network's is build.backend.DEFAULT_NETWORK). The backend's BuildOptions are derived from it
     (imagespec.pipeline); a base build's from it too (imagespec.bases.BaseOptions)."""
 
     tags: tuple[str, ...] = ()
