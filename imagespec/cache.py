@@ -4,8 +4,8 @@ A pre-commit hook, an editor or a CI step runs these on specs that mostly did no
 change. Compiling needs pydantic, YAML and Jinja, which take ~0.5 s to import on a
 small machine; a spec whose inputs did not change is answered from here instead.
 
-An entry is kept per spec path and invocation (working directory, --config, -o target,
-IMAGESPEC_CONFIG). It holds what the compile produced and every look the compiler took
+An entry is kept per spec path and invocation (working directory, the configuration
+file chosen (--config or IMAGESPEC_CONFIG), -o target). It holds what the compile produced and every look the compiler took
 at the disk (imagespec.spec.files notes them: the bytes of each file read, and whether
 each probed path existed). A lookup is a hit only when imagespec's code and templates (by
 content) and the libraries it compiles with are the same as when the entry was written and every
@@ -27,6 +27,7 @@ import os
 import sys
 from functools import cache
 from pathlib import Path
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from imagespec.spec.files import Note, observe, templates_dir
@@ -56,12 +57,14 @@ class Result(NamedTuple):
         return {dockerfile_to or self.dockerfile_path: self.dockerfile, self.dockerignore_path: self.dockerignore}
 
 
-def cache_dir() -> Path | None:
-    if os.environ.get(OFF_VAR, "") not in ("", "0"):
+def cache_dir(environ: Mapping[str, str]) -> Path | None:
+    """Where the cache lives, from the environment imagespec.settings.read_environment
+    read (None: switched off)."""
+    if environ.get(OFF_VAR, "") not in ("", "0"):
         return None
-    if os.environ.get(DIR_VAR):
-        return Path(os.environ[DIR_VAR])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if environ.get(DIR_VAR):
+        return Path(environ[DIR_VAR])
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "imagespec"
 
 
@@ -105,16 +108,15 @@ def _add_stat(digest, path: str) -> None:
 
 def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | None) -> Path:
     invocation = [FORMAT, os.path.abspath(spec), os.getcwd(), config and os.path.abspath(config),
-                  written_to and os.path.abspath(written_to), os.environ.get("IMAGESPEC_CONFIG")]
+                  written_to and os.path.abspath(written_to)]  # `config`: --config or $IMAGESPEC_CONFIG
     key = hashlib.sha256(json.dumps(invocation).encode()).hexdigest()
     # a folder per installation: two of them (a project's venv, a pre-commit hook's) share
     # the cache without overwriting each other's entries
     return root / f"compile-v{FORMAT}" / code_fingerprint()[:16] / f"{key}.json"
 
 
-def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
-    """The stored result when every input is unchanged, else None."""
-    root = cache_dir()
+def lookup(root: Path | None, spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
+    """The stored result in the cache folder `root` when every input is unchanged, else None."""
     if root is None:
         return None
     try:
@@ -130,8 +132,8 @@ def lookup(spec: Path, config: Path | None, written_to: Path | None) -> Result |
         return None
 
 
-def store(spec: Path, config: Path | None, written_to: Path | None, notes: list[Note], result: Result) -> None:
-    root = cache_dir()
+def store(root: Path | None, spec: Path, config: Path | None, written_to: Path | None, notes: list[Note],
+          result: Result) -> None:
     unique: dict[tuple[str, str], object] = {}
     for kind, path, seen in notes:
         if unique.setdefault((kind, path), seen) != seen:

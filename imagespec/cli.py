@@ -26,6 +26,13 @@ NO_CACHE = click.option("--no-cache", is_flag=True,
                         help="Compile afresh; neither read nor write the result cache (also IMAGESPEC_NO_CACHE=1).")
 
 
+def _config_file(flag: Path | None) -> Path | None:
+    """--config, else $IMAGESPEC_CONFIG (None: the nearest .imagespec.yaml)."""
+    from imagespec.settings import config_path, read_environment
+
+    return config_path(flag, read_environment())
+
+
 def _compile_one(path: Path, config_path: Path | None, written_to: Path | None = None):
     """(Compiled, Config): the configuration is found first, since templates and the
     catalog it names shape the spec."""
@@ -33,7 +40,7 @@ def _compile_one(path: Path, config_path: Path | None, written_to: Path | None =
     from imagespec.spec.config import load_config
     from imagespec.spec.load import load_spec
 
-    config = load_config(config_path, start=path.parent)
+    config = load_config(_config_file(config_path), start=path.parent)
     loaded = load_spec(path, config)
     # the header names the spec relative to the file it is written to (generate -o FILE)
     source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
@@ -59,14 +66,19 @@ def _generated(specs: tuple[Path, ...], config_path: Path | None, written_to: Pa
                use_cache: bool) -> list[cache.Result]:
     """What `generate` and `check` write or compare: from the result cache when nothing
     the compiler would look at changed (start-up without pydantic, YAML or Jinja)."""
+    from imagespec.settings import config_path as chosen_config, read_environment
+
+    env = read_environment()
+    root = env.cache_dir if use_cache else None
+    config_path = chosen_config(config_path, env)  # the cache keys on the file chosen, however it was named
     results = []
     for path in _specs_only(specs):
-        found = cache.lookup(path, config_path, written_to) if use_cache else None
+        found = cache.lookup(root, path, config_path, written_to)
         if found is None:
             with recording() as notes:  # the output paths' looks too: they are part of the result
                 found = _result(_compile_one(path, config_path, written_to)[0], written_to)
             if use_cache:
-                cache.store(path, config_path, written_to, notes, found)
+                cache.store(root, path, config_path, written_to, notes, found)
         results.append(found)
     _refuse_clashes(results)
     return results
@@ -282,7 +294,7 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 @click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
 @click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="CA bundle mounted into download steps as a BuildKit secret (TLS proxies). "
-                   "Default: $IMAGESPEC_CA_BUNDLE, then the configuration's build.ca_bundle.")
+                   "Default: the configuration's build.ca_bundle, then $IMAGESPEC_CA_BUNDLE.")
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
               help="A build secret the spec declares in `secrets` (repeatable).")
 @click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
@@ -296,13 +308,14 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
     only after a successful build."""
     from imagespec import pipeline
+    from imagespec.settings import build_settings, read_environment
 
     compiled, config = _compile_one(spec, config_path)
-    request = pipeline.BuildRequest(tags=tags, build_args=tuple(_pair(a) for a in build_args), target=target,
-                                    no_cache=no_cache, push=push, force=force,
-                                    progress="json" if fmt == "json" and progress == "auto" else progress,
-                                    ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
-    result, pushed = pipeline.build(compiled, request, config.build, on_status=lambda s: click.echo(s, err=True),
+    settings = build_settings(config, read_environment(), tags=tags, build_args=tuple(_pair(a) for a in build_args),
+                              target=target, no_cache=no_cache, push=push, force=force,
+                              progress="json" if fmt == "json" and progress == "auto" else progress,  # type: ignore[arg-type]
+                              ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
+    result, pushed = pipeline.build(compiled, settings, on_status=lambda s: click.echo(s, err=True),
                                     catalog=config.catalog)
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": pushed}
@@ -396,9 +409,10 @@ def test_command(target: str, image: str | None, http_port: int | None, ready_lo
         _verify_image(target, fmt, size_budget=size_budget, **options)
         return
     from imagespec.compiler import effective_policies
+    from imagespec.settings import BuildSettings
 
     compiled, config = _compile_one(spec, config_path)
-    reference = image or pipeline.references(compiled, pipeline.BuildRequest())[0]
+    reference = image or pipeline.references(compiled, BuildSettings())[0]
     budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
     _verify(compiled, reference, fmt, size_budget=budget, **options)
 
@@ -444,7 +458,7 @@ def _base_files(given: tuple[Path, ...]) -> list[Path]:
 @click.option("--push", is_flag=True, help="Push each base; the catalog then pins the registry digest.")
 @click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
 @click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="CA bundle for download steps (TLS proxies); default: $IMAGESPEC_CA_BUNDLE or build.ca_bundle.")
+              help="CA bundle for download steps (TLS proxies); default: build.ca_bundle, then $IMAGESPEC_CA_BUNDLE.")
 @click.option("--logs", type=click.Path(path_type=Path, file_okay=False), default=Path("/var/log/imagespec-bases"),
               show_default=True, help="Where bootstrap logs go.")
 @FORMAT
@@ -454,17 +468,17 @@ def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, 
     """Build base specs in dependency order and tag them.
 
     BASES are base spec files or folders of them; tags follow BP14."""
-    from imagespec.bases import BaseOptions, build_bases
-    from imagespec.pipeline import BuildRequest
-    from imagespec.pipeline import ca_bundle as chosen_bundle
+    from imagespec.bases import build_bases
+    from imagespec.settings import base_options, config_path as chosen_config, read_environment
     from imagespec.spec.config import load_config
 
     files = _base_files(bases)
+    env = read_environment()
     # the catalog this run writes may not exist yet: every base it needs is in the set
-    config = load_config(config_path, start=files[0].parent, catalogs_required=False)
-    bundle = chosen_bundle(BuildRequest(ca_bundle=ca_bundle), config.build)
-    options = BaseOptions(force=force, push=push, progress="quiet" if fmt == "json" else progress, ca_bundle=bundle,
-                          network=str(config.build.get("network", "host")), logs=logs)
+    config = load_config(chosen_config(config_path, env), start=files[0].parent, catalogs_required=False)
+    shown = "quiet" if fmt == "json" else progress
+    options = base_options(config, env, force=force, push=push, progress=shown, ca_bundle=ca_bundle,  # type: ignore[arg-type]
+                           logs=logs)
     results = build_bases(files, config, options, catalog_path=catalog_path,
                           on_status=lambda line: click.echo(f"imagespec: {line}", err=True))
     if fmt == "json":
@@ -491,7 +505,7 @@ def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> N
     from imagespec.spec.config import load_config
 
     files = _base_files(bases)
-    ordered = load_bases(files, load_config(config_path, start=files[0].parent, catalogs_required=False))
+    ordered = load_bases(files, load_config(_config_file(config_path), start=files[0].parent, catalogs_required=False))
     rows = [{"base": b.name, "kind": b.base.kind, "image": b.base.image, "needs": list(b.base.needs()),
              "file": b.document.file} for b in ordered]
     if fmt == "json":
@@ -513,7 +527,7 @@ def base_dockerfile(base: Path, config_path: Path | None) -> None:
     from imagespec.bases import dockerfile_of
     from imagespec.spec.config import load_config
 
-    _print_exactly(dockerfile_of(base, load_config(config_path, start=base.parent)))
+    _print_exactly(dockerfile_of(base, load_config(_config_file(config_path), start=base.parent)))
 
 
 @base_group.command("sbom")
@@ -593,7 +607,8 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
     except ValueError as exc:
         raise SpecError(f"--entrypoint: {exc}", hint="quote it as a shell would") from None
     options = InitOptions(preset=preset, name=name, version=version_, license=license_, ports=ports or None,
-                          entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output)
+                          entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output,
+                          config=_config_file(None))
     result = init_project(folder, options)
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path), "preset": result.preset, "found": list(result.found),
@@ -616,7 +631,7 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
     """Write the spec that means the same image as DOCKERFILE."""
     from imagespec.adopt import import_dockerfile
 
-    result = import_dockerfile(dockerfile, output, config_path)
+    result = import_dockerfile(dockerfile, output, _config_file(config_path))
     report = result.report
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path),

@@ -7,10 +7,8 @@ hold: tags (BP14), created/revision labels, the CA bundle secret.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,30 +16,12 @@ from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+from imagespec.settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
     from imagespec.render.line_map import Command, Placed
-
-CA_ENV = "IMAGESPEC_CA_BUNDLE"
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """How to build (never what: that is the spec). From options and configuration."""
-
-    tags: tuple[str, ...] = ()
-    build_args: tuple[tuple[str, str], ...] = ()
-    target: str | None = None
-    no_cache: bool = False
-    push: bool = False
-    force: bool = False
-    progress: str = "auto"
-    ca_bundle: Path | None = None
-    secrets: tuple[tuple[str, Path], ...] = ()  # --secret id=ID,src=FILE
-    network: str | None = None
-    backend: str = "auto"
 
 
 def repository(compiled: Compiled) -> str:
@@ -49,65 +29,44 @@ def repository(compiled: Compiled) -> str:
     return f"{spec.registry.rstrip('/')}/{spec.name}" if spec.registry else spec.name
 
 
-def references(compiled: Compiled, request: BuildRequest) -> tuple[str, ...]:
+def references(compiled: Compiled, settings: BuildSettings) -> tuple[str, ...]:
     from imagespec.build import git_short_sha, tags_for
 
     spec = compiled.loaded.spec
     sha = git_short_sha(compiled.loaded.folder) if spec.tags.git_sha else None
     version = spec.version if spec.tags.semver else None
-    extra = (*spec.tags.extra, *request.tags)
+    extra = (*spec.tags.extra, *settings.tags)
     return tags_for(repository(compiled), version, sha, extra)
 
 
-def ca_bundle(request: BuildRequest, config_build: dict) -> Path | None:
-    """The CA bundle for download steps: option, then $IMAGESPEC_CA_BUNDLE, then config."""
-    chosen = request.ca_bundle or os.environ.get(CA_ENV) or config_build.get("ca_bundle")
-    return Path(str(chosen)) if chosen else None
-
-
-def _optional_str(config_build: dict, key: str) -> str | None:
-    value = config_build.get(key)
-    return None if value is None else str(value)
-
-
-def _extra_args(config_build: dict) -> tuple[str, ...]:
-    """Engine-specific flags from the configuration (e.g. --allow, --cache-from), never the spec."""
-    value = config_build.get("extra_args") or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SpecError("configuration `build.extra_args` must be a list of strings")
-    return tuple(value)
-
-
-def build_secrets(compiled: Compiled, request: BuildRequest, config_build: dict) -> list[tuple[str, Path]]:
+def build_secrets(compiled: Compiled, settings: BuildSettings) -> list[tuple[str, Path]]:
     """Sources for the spec's declared secrets: --secret first, then the configuration's
     `build.secrets: {id: file}`. A declared secret with no source is left out: its steps
     run without it, as on a machine that does not need it."""
     declared = [s.id for s in compiled.loaded.spec.secrets]
-    given = dict(request.secrets)
+    given = dict(settings.secrets)
     for secret_id in given:
         if secret_id not in declared and secret_id != SECRET_ID:
             raise SpecError(f"--secret {secret_id}: the spec declares no such secret",
                             location=compiled.loaded.document.location(("secrets",)),
                             hint=f"declared: {', '.join(declared) or 'none'}; add `secrets: [{{id: {secret_id}}}]`")
-    configured = config_build.get("secrets") or {}
-    if not isinstance(configured, dict):
-        raise SpecError("configuration `build.secrets` maps secret ids to files")
     chosen = []
     for secret_id in declared:
-        source = given.get(secret_id) or configured.get(secret_id)
+        source = given.get(secret_id) or settings.configured_secrets.get(secret_id)
         if source:
-            chosen.append((secret_id, Path(str(source))))
+            chosen.append((secret_id, source))
     return chosen
 
 
-def _labels(compiled: Compiled, revision: str | None) -> dict[str, str]:
+def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -> dict[str, str]:
     from imagespec.build import oci_labels
 
     spec, final = compiled.loaded.spec, compiled.plan.final
     base = None if final.base.ref == "scratch" or final.base.from_stage else final.base.ref
     return oci_labels(title=spec.name, description=spec.description, version=spec.version, revision=revision,
                       source=spec.source, licenses=spec.license, base_name=base,
-                      base_digest=_base_digest(base))
+                      base_digest=_base_digest(base),
+                      environ={"SOURCE_DATE_EPOCH": settings.source_date_epoch} if settings.source_date_epoch else {})
 
 
 def _base_digest(base: str | None) -> str | None:
@@ -124,33 +83,40 @@ def _base_digest(base: str | None) -> str | None:
     return digests[0].split("@", 1)[1] if digests else image.id
 
 
-def build(compiled: Compiled, request: BuildRequest, config_build: dict,
-          on_status: Callable[[str], None] = lambda _: None, *, catalog: Catalog | None = None):
+def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[no-untyped-def]
+    """The backend's options for this spec, derived from the settings: its tags and
+    labels, the CA bundle secret and the secrets the spec declares."""
+    from imagespec.build import BuildOptions, Secret, git_short_sha
+
+    tags = references(compiled, settings)
+    secrets = tuple(Secret(secret_id, path) for secret_id, path in build_secrets(compiled, settings))
+    if settings.ca_bundle is not None:
+        secrets = (Secret(SECRET_ID, settings.ca_bundle, optional=False), *secrets)
+    revision = git_short_sha(compiled.loaded.folder, mark_dirty=False)
+    return BuildOptions(tags=tags, build_args=dict(settings.build_args),
+                        target=settings.target, no_cache=settings.no_cache, network=settings.network, secrets=secrets,
+                        labels=_labels(compiled, revision, settings), progress=settings.progress,
+                        builder=settings.builder, extra_args=settings.extra_args, dockerignore=compiled.dockerignore)
+
+
+def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
+          catalog: Catalog | None = None):
     """Build and tag (and push): returns (BuildResult, pushed digests). ``catalog``
     (the configuration's) lets a base that cannot be pulled be traced to its entry."""
-    from imagespec.build import BuildOptions, Secret, get_backend, git_short_sha, push_tags
+    from imagespec.build import get_backend, push_tags
 
-    tags = references(compiled, request)
-    secrets = tuple(Secret(secret_id, path) for secret_id, path in build_secrets(compiled, request, config_build))
-    bundle = ca_bundle(request, config_build)
-    if bundle is not None:
-        secrets = (Secret(SECRET_ID, bundle, optional=False), *secrets)
-    revision = git_short_sha(compiled.loaded.folder, mark_dirty=False)
-    options = BuildOptions(tags=tags, build_args=dict(request.build_args), target=request.target,
-                           no_cache=request.no_cache, network=request.network or str(config_build.get("network", "host")),
-                           secrets=secrets, labels=_labels(compiled, revision), progress=request.progress,
-                           builder=_optional_str(config_build, "builder"), extra_args=_extra_args(config_build),
-                           dockerignore=compiled.dockerignore)
+    options = build_options(compiled, settings)
+    tags = options.tags
     try:
-        result = get_backend(request.backend).build(compiled.dockerfile, compiled.loaded.context, options)
+        result = get_backend(settings.backend).build(compiled.dockerfile, compiled.loaded.context, options)
     except BuildFailed as failure:
         raise locate_failure(compiled, failure, catalog) from None
     pushed = {}
-    if request.push:
+    if settings.push:
         if not compiled.loaded.spec.registry and not any("/" in t.split(":")[0] for t in tags):
             raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
                             hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
-        pushed = push_tags(tags, force=request.force, on_status=on_status)
+        pushed = push_tags(tags, force=settings.force, on_status=on_status)
     return result, pushed
 
 

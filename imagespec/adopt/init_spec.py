@@ -32,6 +32,7 @@ class InitOptions:
     entrypoint: tuple[str, ...] | None = None
     with_: dict[str, str] = field(default_factory=dict)
     output: Path | None = None
+    config: Path | None = None  # $IMAGESPEC_CONFIG; None: the nearest .imagespec.yaml
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
                         " or write another one with -o FILE")
     project = plan_project(folder, options)
     text = render(project)
-    config = load_config(start=folder)
+    config = load_config(options.config, start=folder)
     compile_spec(load_spec_text(text, name=str(target), config=config, folder=target.parent), config)  # a spec that generates, or an error
     try:
         with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared

@@ -14,7 +14,6 @@ from imagespec.bases.context import (
     LABEL_SBOM,
     SBOM_DIR,
     Run,
-    epoch_from_env,
     find_image,
     located,
     rfc3339,
@@ -43,8 +42,7 @@ def _releases(loaded: LoadedBase, run: Run) -> tuple[list[str], list[Release]]:
     assert spec is not None
     components = " ".join(spec.components)
     try:
-        configured = run.config.bases.get("mirror")
-        mirror = choose_mirror(spec.suite, spec=spec.mirror, configured=str(configured) if configured else None)
+        mirror = choose_mirror(spec.suite, spec=spec.mirror, configured=run.options.mirror)
         main = fetch_release(mirror, spec.suite)
     except ImageSpecError as error:
         raise located(error, loaded, ("bootstrap", "mirror" if spec.mirror else "suite")) from None
@@ -86,7 +84,7 @@ def build_bootstrap(loaded: LoadedBase, run: Run) -> tuple[str, bool]:
     assert spec is not None
     sources, releases = _releases(loaded, run)
     # the mirror's own date: a rebuild from the same mirror state gets the same epoch
-    epoch = epoch_from_env() or max(r.date for r in releases)
+    epoch = run.options.source_date_epoch or max(r.date for r in releases)
     run.epochs[name] = epoch
     key = _inputs_key(loaded, sources, epoch)
     if not run.options.force and (existing := _up_to_date(reference, key)):

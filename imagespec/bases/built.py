@@ -14,7 +14,7 @@ import os
 import shutil
 from dataclasses import replace
 
-from imagespec.bases.context import LABEL_EPOCH, Run, build_options, epoch_from_env, find_image, located
+from imagespec.bases.context import LABEL_EPOCH, Run, build_options, find_image, located
 from imagespec.bases.finish import finish, temp_tag, untag, verify_in_image
 from imagespec.build import get_backend
 from imagespec.build.bootstrap import missing_package
@@ -41,7 +41,7 @@ def distroless_dockerfile(loaded: LoadedBase, run: Run) -> str:
 def _epoch(loaded: LoadedBase, run: Run) -> int | None:
     """SOURCE_DATE_EPOCH for a Dockerfile base: the environment's, else the newest of
     the bases it is built from (their packages come from that mirror state)."""
-    given = epoch_from_env()
+    given = run.options.source_date_epoch
     known = [e for e in (run.epochs.get(n) or _labelled_epoch(run, loaded, n) for n in loaded.base.needs()) if e]
     epoch = given or (max(known) if known else None)
     if epoch is not None:

@@ -3,21 +3,25 @@ the bases built in this run), options, and where to put logs and scratch files."
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 from pathlib import Path
 
 from imagespec.build import BuildOptions, Secret
-from imagespec.errors import ImageSpecError, SpecError
+from imagespec.build.backend import DEFAULT_NETWORK
+from imagespec.errors import ImageSpecError
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 from imagespec.spec.base_load import LoadedBase
 from imagespec.spec.catalog import Catalog, Entry
 from imagespec.spec.config import Config
 from imagespec.spec.loader import DataPath
 from imagespec.spec.model import Image
+
+if TYPE_CHECKING:
+    from imagespec.settings import BuildSettings
 
 LABEL_BASE = "io.imagespec.base"
 LABEL_INPUTS = "io.imagespec.base.inputs"
@@ -29,14 +33,24 @@ SBOM_DIR = "/usr/share/imagespec/sbom"
 
 @dataclass(frozen=True)
 class BaseOptions:
-    """How to build the bases (never what: that is the base specs)."""
+    """How to build the bases (never what: that is the base specs). Made at the boundary
+    from a build's settings (imagespec.settings.base_options): flags, then the
+    configuration, then the environment."""
 
     force: bool = False  # rebuild even when up to date, without the build cache
     push: bool = False
     progress: str = "auto"
     ca_bundle: Path | None = None
-    network: str = "host"
+    network: str = DEFAULT_NETWORK
     logs: Path = Path("/var/log/imagespec-bases")
+    mirror: str | None = None  # `bases.mirror`, else $IMAGESPEC_MIRROR; a base spec's own `mirror:` wins
+    source_date_epoch: int | None = None  # $SOURCE_DATE_EPOCH; else each base's own (the mirror's date)
+
+    @classmethod
+    def from_settings(cls, settings: BuildSettings, *, logs: Path, mirror: str | None,
+                      source_date_epoch: int | None) -> BaseOptions:
+        return cls(force=settings.force, push=settings.push, progress=settings.progress, ca_bundle=settings.ca_bundle,
+                   network=settings.network, logs=logs, mirror=mirror, source_date_epoch=source_date_epoch)
 
 
 @dataclass
@@ -105,15 +119,6 @@ def remove_image(reference: str, *, only_untagged: bool = False) -> None:
         client.images.remove(reference, noprune=False)
     except docker.errors.APIError:  # in use by a container or another image, or gone
         pass
-
-
-def epoch_from_env() -> int | None:
-    raw = os.environ.get("SOURCE_DATE_EPOCH")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise SpecError(f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds", hint="unset it or give an integer")
-    return int(raw)
 
 
 def rfc3339(epoch: int) -> str:

@@ -11,7 +11,6 @@ May import: the standard library and ``imagespec.errors``.
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.error
 import urllib.request
@@ -89,7 +88,8 @@ def machine_mirror(suite: str, apt_dir: Path = APT_DIR) -> str | None:
 
 
 def choose_mirror(suite: str, *, spec: str | None, configured: str | None) -> str:
-    for chosen in (spec, configured, os.environ.get(ENV_VAR)):
+    # `configured`: the configuration's `bases.mirror`, else $IMAGESPEC_MIRROR (imagespec.settings)
+    for chosen in (spec, configured):
         if chosen:
             return chosen.rstrip("/")
     # a machine on another release still names a Debian mirror, which serves every suite

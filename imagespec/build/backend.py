@@ -23,6 +23,9 @@ StepStatus = Literal["started", "done", "cached", "error", "canceled"]
 EventKind = Literal["step", "log", "warning"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+#: The network RUN steps get unless configured (`build.network`): engines without a
+#: bridge (and corporate set-ups) fail the first RUN otherwise. Written once, here.
+DEFAULT_NETWORK = "host"
 
 
 @dataclass(frozen=True)
@@ -53,15 +56,14 @@ class BuildOptions:
     """How to build (as opposed to what: the Dockerfile). Mirrors ``docker buildx build`` flags.
 
     ``tags`` are full references; they are applied only after a successful build, all or
-    nothing. ``network`` defaults to ``host`` because engines without a bridge (and
-    corporate set-ups) fail the first RUN otherwise. ``labels`` become ``--label``.
+    nothing. ``network`` defaults to DEFAULT_NETWORK. ``labels`` become ``--label``.
     """
 
     tags: tuple[str, ...] = ()
     build_args: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     target: str | None = None
     no_cache: bool = False
-    network: str = "host"
+    network: str = DEFAULT_NETWORK
     secrets: tuple[Secret, ...] = ()
     labels: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     progress: ProgressMode = "auto"

@@ -7,35 +7,94 @@ entries (one file repoints every image: BP12, BP15) and set build options.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
+from imagespec.spec.base_model import MirrorUrl
+from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries
 from imagespec.spec.files import CONFIG_NAME
-from imagespec.spec.catalog import Catalog, builtin_catalog, catalog_file_entries, entries_from
 from imagespec.spec.loader import Document, read_yaml
+from imagespec.spec.model import NO_POLICIES, Image, Line, Model, Policies, SecretId
+from imagespec.spec.validate import validate
 
-ENV_VAR = "IMAGESPEC_CONFIG"
-_KEYS = {"images", "catalog", "build", "bases", "templates", "policies"}
-# what imagespec.pipeline reads of `build:`
-_BUILD_KEYS = {"network", "ca_bundle", "secrets", "builder", "extra_args"}
+# BuildKit's --network modes; a network name is not one (buildx: "not supported by buildkit")
+Network = Literal["default", "host", "none"]
+
+
+class _Section(Model):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        # `build:` or `secrets:` written with nothing after it means "none", as it always has
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+class BuildSection(_Section):
+    """`build:` — how this repository's images are built; flags win over it, it wins over
+    the environment (imagespec.settings). None: not set here."""
+
+    network: Network | None = Field(None, description="BuildKit's network for RUN steps (default: host).")
+    ca_bundle: Line | None = Field(None, description="CA bundle mounted into download steps (TLS proxies).")
+    secrets: dict[SecretId, Line] = Field(default_factory=dict, description="Secret id -> file, for declared secrets.")
+    builder: Line | None = Field(None, description="The buildx builder to use.")
+    extra_args: list[Line] = Field(default_factory=list, description="Engine flags (--allow, --cache-from); "
+                                   "never the spec's business.")
+
+
+class BasesSection(_Section):
+    """`bases:` — `imagespec base build` settings."""
+
+    mirror: MirrorUrl | None = Field(None, description="The Debian mirror bases are bootstrapped from.")
+
+
+class ConfigFile(_Section):
+    """A configuration file (.imagespec.yaml) as written: validated once, like a spec."""
+
+    images: dict[Line, Image] = Field(default_factory=dict, description="Catalog entries; they win over `catalog:`.")
+    catalog: Line | list[Line] = Field(default_factory=list, description="Catalog files `imagespec base build` wrote.")
+    build: BuildSection = Field(default_factory=BuildSection)
+    templates: list[Line] = Field(default_factory=list, description="Template folders, searched first.")
+    policies: Policies = NO_POLICIES
+    bases: BasesSection = Field(default_factory=BasesSection)
+
+
+# shown when pydantic's own words have no hint: what each top-level key takes
+_HINTS = {
+    "images": "`images:` maps a name to {image: REF, family: debian}",
+    "catalog": "`catalog:` names a catalog file, or a list of them",
+    "build": "`build: {network: host, ca_bundle: FILE, secrets: {ID: FILE}, builder: NAME, extra_args: [...]}`",
+    "templates": "`templates:` lists folders of templates",
+    "policies": "the same keys as a spec's `policies:`",
+    "bases": "`bases: {mirror: URL}`",
+}
+_NO_FILE = ConfigFile()
 
 
 @dataclass(frozen=True)
 class Config:
     catalog: Catalog
     path: Path | None = None
-    build: dict[str, object] = field(default_factory=dict)
+    file: ConfigFile = _NO_FILE  # the file as validated; its paths still relative to `path`
     templates: tuple[Path, ...] = ()  # a company's shared template folders, searched first
     document: Document | None = None  # for the locations of its policies
-    bases: dict[str, object] = field(default_factory=dict)  # `imagespec base build` settings (mirror)
+
+    @property
+    def build(self) -> BuildSection:
+        return self.file.build
+
+    @property
+    def bases(self) -> BasesSection:
+        return self.file.bases
 
     @property
     def policies(self) -> dict[str, object]:
-        raw = self.document.data.get("policies") if self.document else None
-        return raw if isinstance(raw, dict) else {}
+        """Only the rules the file writes: they add to a spec's (compiler.effective_policies)."""
+        return self.file.policies.model_dump(exclude_unset=True)
 
 
 def find_config(start: Path) -> Path | None:
@@ -51,56 +110,39 @@ def find_config(start: Path) -> Path | None:
 
 
 def load_config(explicit: Path | None = None, *, start: Path | None = None, catalogs_required: bool = True) -> Config:
-    """`catalogs_required=False` (for `imagespec base build`, which writes the catalog):
-    a named catalog file that does not exist yet is skipped, not an error."""
+    """`explicit`: --config or $IMAGESPEC_CONFIG, chosen by the caller (imagespec.settings);
+    else the nearest file from `start`. `catalogs_required=False` (for `imagespec base
+    build`, which writes the catalog): a named catalog file that does not exist yet is
+    skipped, not an error."""
     path = explicit
-    if path is None and os.environ.get(ENV_VAR):
-        path = Path(os.environ[ENV_VAR])
     if path is None and start is not None:
         path = find_config(start)
     if path is None:
         return Config(builtin_catalog())
     document = read_yaml(path)
     if not isinstance(document.data, dict):
-        raise SpecError("a configuration file must be a mapping", location=document.location(()))
-    unknown = sorted(set(document.data) - _KEYS)
-    if unknown:
-        raise SpecError(f"unknown key '{unknown[0]}' in configuration", location=document.location((unknown[0],)),
-                        hint=f"allowed: {', '.join(sorted(_KEYS))}")
-    build = document.data.get("build") or {}
-    if not isinstance(build, dict):
-        raise SpecError("`build` must be a mapping", location=document.location(("build",)))
-    unknown = sorted(set(build) - _BUILD_KEYS)
-    if unknown:  # a misspelt option would be silently ignored
-        raise SpecError(f"unknown key '{unknown[0]}' in `build`", location=document.location(("build", unknown[0])),
-                        hint=f"allowed: {', '.join(sorted(_BUILD_KEYS))}")
-    if not isinstance(document.data.get("policies") or {}, dict):
-        raise SpecError("`policies` must be a mapping", location=document.location(("policies",)),
-                        hint="the same keys as a spec's `policies:`")
-    folders = document.data.get("templates") or []
-    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
-        raise SpecError("`templates` lists folders of templates", location=document.location(("templates",)))
-    templates = tuple(files.resolve(path.parent / folder) for folder in folders)
+        raise SpecError("a configuration file must be a mapping", location=document.location(()),
+                        hint=f"keys: {', '.join(ConfigFile.model_fields)}")
+    written = validate(document, ConfigFile, hints=_HINTS)
+    templates = tuple(files.resolve(path.parent / folder) for folder in written.templates)
     for where, folder in enumerate(templates):
         if not files.is_dir(folder):
-            raise SpecError(f"template folder {folder} does not exist", location=document.location(("templates", where)))
-    bases = document.data.get("bases") or {}
-    if not isinstance(bases, dict) or set(bases) - {"mirror"}:
-        raise SpecError("`bases` takes `mirror: URL`", location=document.location(("bases",)))
+            raise SpecError(f"template folder {folder} does not exist",
+                            location=document.location(("templates", where)),
+                            hint="template folders are relative to the configuration file")
     catalog = builtin_catalog()
-    for written in _catalog_files(document, path, required=catalogs_required):
-        catalog = catalog.merged(catalog_file_entries(read_yaml(written, display=str(written))))
+    for name in _catalog_files(written, document, path, required=catalogs_required):
+        catalog = catalog.merged(catalog_file_entries(read_yaml(name, display=str(name))))
     # the file's own `images` win over the catalogs it names: one line repoints an image
-    catalog = catalog.merged(entries_from(document))
-    return Config(catalog, path, dict(build), templates, document, dict(bases))
+    catalog = catalog.merged({name: Entry(image, document.location(("images", name)))
+                              for name, image in written.images.items()})
+    return Config(catalog, path, written, templates, document)
 
 
-def _catalog_files(document: Document, path: Path, *, required: bool) -> list[Path]:
+def _catalog_files(written: ConfigFile, document: Document, path: Path, *, required: bool) -> list[Path]:
     """`catalog: FILE` (or a list): catalogs written by `imagespec base build`."""
-    raw = document.data.get("catalog") or []
+    raw = written.catalog
     names = [raw] if isinstance(raw, str) else raw
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise SpecError("`catalog` names a catalog file (or a list of them)", location=document.location(("catalog",)))
     found = [files.resolve(path.parent / name) for name in names]
     present = [file for file in found if files.is_file(file)]
     for where, file in enumerate(found):

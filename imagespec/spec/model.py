@@ -44,6 +44,8 @@ from imagespec.spec.values import (
 Family = Literal["debian", "ubuntu", "alpine", "fedora", "rhel", "centos", "distroless", "scratch"]
 Feature = Literal["heredoc", "copy-link", "copy-chmod"]
 NONROOT_UID = 65532  # the distroless convention; one UID across every imagespec final (BP8)
+# a BuildKit secret id, as the spec declares it and the configuration's `build.secrets` maps it
+SecretId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
 def _empty_list() -> list:
@@ -268,7 +270,7 @@ class BuildSecret(Model):
     a private index URL, a token, an .npmrc. It never lands in a layer or the history;
     `imagespec build --secret id=ID,src=FILE` (or the configuration) supplies it."""
 
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    id: SecretId
     env: EnvKey | None = Field(None, description="Export the secret's content as this variable for the step.")
     target: MountTarget | None = Field(None, description="Mount the file here (default /run/secrets/ID).")
 

@@ -10,6 +10,7 @@ import difflib
 import functools
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -146,9 +147,11 @@ def _relevant(errors: list[dict[str, Any]], data: Any) -> list[tuple[DataPath, d
     return kept
 
 
-def validate(document: Document, model: type[M] = spec_model.Spec) -> M:  # type: ignore[assignment]
-    """Validate a parsed spec (or base spec); raises SpecError for its one problem, or
-    SpecErrors for several (every one, up to MAX_ERRORS, in the order they are written)."""
+def validate(document: Document, model: type[M] = spec_model.Spec,  # type: ignore[assignment]
+             hints: Mapping[str, str] | None = None) -> M:
+    """Validate a parsed spec (or base spec, or configuration file); raises SpecError for
+    its one problem, or SpecErrors for several (every one, up to MAX_ERRORS, in the order
+    they are written). `hints`: by top-level key, for problems pydantic gives no hint for."""
     if not isinstance(document.data, dict):
         first_key = "name: myapp" if model is spec_model.Spec else "base: debian-slim"
         raise SpecError(f"a spec must be a mapping, not {_kind(document.data)}",
@@ -159,6 +162,8 @@ def validate(document: Document, model: type[M] = spec_model.Spec) -> M:  # type
         found: dict[tuple[Any, str], SpecError] = {}
         for path, error in _relevant(exc.errors(), document.data):
             message, hint = _describe(error, path, model)
+            if hint is None and hints and path:
+                hint = hints.get(str(path[0]))
             where = document.origin(path)
             if path in document.origins:
                 message += " (a template put the `with:` value here)"

@@ -20,10 +20,12 @@ PACKAGE = REPO / "imagespec"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 # errors ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
-#   ← adopt (init reads a project, compiles what it writes) ← pipeline ← cli; build sits beside the compiler and sees only errors (its docstring:
-# "never imagespec.spec/plan/render/cli"). The package's __init__ is the public API.
+#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, bases) ← cli; build sits beside
+# the compiler and sees only errors (its docstring: "never imagespec.spec/plan/render/cli"). The package's
+# __init__ is the public API.
 LAYER = {"errors": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4, "schema": 4, "bases": 6,
-         "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "pipeline": 6, "cli": 7, "__main__": 8}
+         "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6, "pipeline": 6, "cli": 7,
+         "__main__": 8}
 ONLY = {"build": {"errors", "build"}}
 # plan/ and render/ are pure functions of their inputs: no clock, environment, disk,
 # processes or network (what keeps the output byte-for-byte reproducible)
@@ -31,7 +33,7 @@ IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "u
           "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
 PURE_PARTS = {"plan", "render", "deploy"}
 # pathlib (Path, file I/O) only where files are read or written
-PATHLIB_ALLOWED = {"spec", "build", "output", "cli", "pipeline", "bases", "cache", "adopt"}
+PATHLIB_ALLOWED = {"spec", "build", "output", "cli", "pipeline", "bases", "cache", "adopt", "settings"}
 
 
 def _part(module: str) -> str:
@@ -127,8 +129,8 @@ DISK_CALLS = {"read_bytes", "read_text", "is_file", "is_dir", "exists", "iterdir
 # context) and the noting module itself
 NOT_COMPILED = {"imagespec.spec.files", "imagespec.spec.base_load", "imagespec.spec.base_model",
                 "imagespec.spec.build_context"}
-# in the cache's key instead: the working directory and IMAGESPEC_CONFIG (spec/config.py)
-KEYED = {("imagespec.spec.config", "environ"), ("imagespec.spec.load", "cwd")}
+# in the cache's key instead: the working directory
+KEYED = {("imagespec.spec.load", "cwd")}
 
 
 def disk_looks(path: Path) -> list[tuple[str, int]]:
@@ -164,6 +166,51 @@ def test_the_disk_check_catches_an_unnoted_look(tmp_path: Path) -> None:
     bad.write_text("import os\ndef f(p, c):\n    c.resolve('x')\n    files.exists(p)\n"
                    "    return p.resolve().is_file() or os.environ['A']\n")
     assert sorted(disk_looks(bad)) == [("environ", 5), ("is_file", 5), ("resolve", 5)]
+
+
+# --- the environment is read once, at the boundary (STYLE: options are one typed value) ------
+
+# imagespec.settings.read_environment reads imagespec's variables; the CLI passes the value down
+ENV_BOUNDARY = "imagespec.settings"
+# reads below the boundary, each with its reason: none of them is an option of imagespec's
+ENV_ALLOWED = {
+    "imagespec.build.engine": "DOCKER_HOST is docker's own variable (the SDK and the docker CLI read it too); "
+                              "named in messages only",
+    "imagespec.build.buildkit_cli": "the docker CLI runs with the caller's environment (DOCKER_HOST, DOCKER_CONFIG, "
+                                    "proxies), plus DOCKER_BUILDKIT",
+    "imagespec.build.bootstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and TMPDIR",
+    "imagespec.build.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
+}
+_ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def environment_reads(path: Path) -> list[int]:
+    """Lines that touch the process environment: os.environ, os.getenv, `from os import environ`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _ENV_NAMES and isinstance(node.value, ast.Name) \
+                and node.value.id == "os":
+            found.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and \
+                any(alias.name in _ENV_NAMES for alias in node.names):
+            found.append(node.lineno)
+    return found
+
+
+def test_only_the_boundary_reads_the_environment() -> None:
+    below = [f"{_where(path, line)}" for path in MODULES
+             if _module_name(path) not in {ENV_BOUNDARY, *ENV_ALLOWED} for line in environment_reads(path)]
+    assert below == [], "read the environment in imagespec.settings.read_environment and pass the value down"
+    assert environment_reads(PACKAGE / "settings.py"), "the boundary reads it"
+    unused = [name for name in ENV_ALLOWED if not environment_reads(REPO / (name.replace(".", "/") + ".py"))]
+    assert unused == [], "an exception that no longer reads the environment: drop it"
+
+
+def test_the_environment_check_catches_a_read(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nfrom os import getenv\ndef f():\n    return os.environ.get('A') or os.getenv('B')\n")
+    assert environment_reads(bad) == [2, 4, 4]
 
 
 # --- the public API (httpx's test_exported_members) -----------------------------------------

@@ -20,6 +20,7 @@ from imagespec.bases.context import BaseOptions, Run
 from imagespec.build.apt_sources import choose_mirror, machine_mirror
 from imagespec.cli import main
 from imagespec.errors import SpecError
+from imagespec.settings import base_options, read_environment
 from imagespec.spec.base_load import load_base
 from imagespec.spec.config import load_config
 
@@ -161,10 +162,13 @@ def test_a_missing_catalog_file_is_a_located_error(tmp_path: Path) -> None:
 
 def test_the_mirror_comes_from_the_spec_then_config_then_environment_then_apt(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IMAGESPEC_MIRROR", "http://env.example/debian/")
-    assert choose_mirror("bookworm", spec="http://spec.example/debian", configured="http://c/d") == "http://spec.example/debian"
-    assert choose_mirror("bookworm", spec=None, configured="http://config.example/debian") == "http://config.example/debian"
-    assert choose_mirror("bookworm", spec=None, configured=None) == "http://env.example/debian"
+    env = read_environment({"IMAGESPEC_MIRROR": "http://env.example/debian/"})
+    (tmp_path / ".imagespec.yaml").write_text("bases: {mirror: 'http://config.example/debian'}\n")
+    configured = base_options(load_config(start=tmp_path), env, logs=tmp_path).mirror
+    from_env = base_options(load_config(), env, logs=tmp_path).mirror  # no configuration file
+    assert choose_mirror("bookworm", spec="http://spec.example/debian", configured=configured) == "http://spec.example/debian"
+    assert choose_mirror("bookworm", spec=None, configured=configured) == "http://config.example/debian"
+    assert choose_mirror("bookworm", spec=None, configured=from_env) == "http://env.example/debian"
 
     apt = tmp_path / "apt"
     (apt / "sources.list.d").mkdir(parents=True)

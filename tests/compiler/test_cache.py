@@ -193,7 +193,7 @@ def test_an_unusable_cache_folder_is_no_error(repo: Path, tmp_path: Path, capsys
 def test_every_example_is_served_identically_from_the_cache(cache_dir: Path, capsys) -> None:
     for spec in EXAMPLES:
         assert generate(capsys, spec) == generate(capsys, spec) == generate(capsys, spec, "--no-cache")
-        assert cache.lookup(spec, None, None) is not None
+        assert cache.lookup(cache_dir, spec, None, None) is not None
 
 
 def test_a_hit_imports_neither_pydantic_nor_yaml_nor_jinja(repo: Path, cache_dir: Path) -> None:
@@ -292,4 +292,4 @@ def test_two_installations_keep_their_own_entries_and_stale_ones_go(repo: Path, 
     assert not stale.exists() and recent.exists()
     for installation in ("a", "b"):  # both still hit
         monkeypatch.setattr(cache, "code_fingerprint", lambda name=installation: name * 64)
-        assert cache.lookup(spec, None, None) is not None
+        assert cache.lookup(cache_dir, spec, None, None) is not None

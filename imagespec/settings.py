@@ -1,0 +1,136 @@
+"""How to build, decided once at the boundary: command-line flags, then the configuration
+file, then the environment, then the defaults (apko's `Options`, copier's `Settings`).
+
+The CLI makes one frozen value here and passes it down; nothing below reads the
+environment or the configuration's raw text. ``read_environment`` is the one function
+that reads imagespec's variables (tests/compiler/test_architecture.py keeps it so).
+
+May import: ``imagespec.spec.config``, ``imagespec.build`` (its option types and the
+network default), ``imagespec.cache`` (where it lives) and ``imagespec.errors``; none of
+them may import pydantic at module level (generate's cached start-up).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, TypeVar
+
+from imagespec.build.backend import DEFAULT_NETWORK, ProgressMode
+from imagespec.cache import cache_dir
+from imagespec.errors import SpecError
+
+if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generate's result cache)
+    from imagespec.spec.config import Config
+
+CONFIG_ENV = "IMAGESPEC_CONFIG"
+CA_BUNDLE_ENV = "IMAGESPEC_CA_BUNDLE"
+MIRROR_ENV = "IMAGESPEC_MIRROR"  # named in imagespec.build.apt_sources' messages too
+EPOCH_ENV = "SOURCE_DATE_EPOCH"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """imagespec's environment variables, as read once (None: unset or empty)."""
+
+    config: Path | None = None  # $IMAGESPEC_CONFIG: the configuration file when --config is not given
+    ca_bundle: Path | None = None  # $IMAGESPEC_CA_BUNDLE
+    mirror: str | None = None  # $IMAGESPEC_MIRROR: the Debian mirror bases are bootstrapped from
+    source_date_epoch: str | None = None  # $SOURCE_DATE_EPOCH: checked where it is used (bases, `created` label)
+    # generate's result cache: $IMAGESPEC_CACHE_DIR, $XDG_CACHE_HOME/imagespec or ~/.cache/imagespec;
+    # None when $IMAGESPEC_NO_CACHE switches it off
+    cache_dir: Path | None = None
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
+    """The one place imagespec reads its environment variables."""
+    env = os.environ if environ is None else environ
+
+    def value(name: str) -> str | None:
+        return env.get(name) or None
+
+    config, bundle = value(CONFIG_ENV), value(CA_BUNDLE_ENV)
+    return Environment(config=Path(config) if config else None, ca_bundle=Path(bundle) if bundle else None,
+                       mirror=value(MIRROR_ENV), source_date_epoch=value(EPOCH_ENV), cache_dir=cache_dir(env))
+
+
+def config_path(flag: Path | None, env: Environment) -> Path | None:
+    """--config, else $IMAGESPEC_CONFIG; None: the nearest .imagespec.yaml (spec.config)."""
+    return flag or env.config
+
+
+def _first(*values: T | None) -> T | None:
+    """The first value that is set: the order of the arguments is the precedence."""
+    return next((v for v in values if v is not None), None)
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How to build one image (never what: that is the spec). Flags win over the
+    configuration's `build:`, which wins over the environment, which wins over the
+    defaults (each written once: the network's is build.backend.DEFAULT_NETWORK). The backend's BuildOptions are derived from it
+    (imagespec.pipeline); a base build's from it too (imagespec.bases.BaseOptions)."""
+
+    tags: tuple[str, ...] = ()
+    build_args: tuple[tuple[str, str], ...] = ()
+    target: str | None = None
+    no_cache: bool = False
+    push: bool = False
+    force: bool = False
+    progress: ProgressMode = "auto"
+    ca_bundle: Path | None = None
+    secrets: tuple[tuple[str, Path], ...] = ()  # --secret id=ID,src=FILE: must be declared by the spec
+    configured_secrets: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))  # build.secrets
+    # engines without a bridge (and corporate set-ups) fail the first RUN otherwise
+    network: str = DEFAULT_NETWORK
+    builder: str | None = None
+    extra_args: tuple[str, ...] = ()  # engine flags from the configuration, never the spec
+    backend: str = "auto"
+    source_date_epoch: str | None = None  # the `created` label's time (tags.oci_labels checks it)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "configured_secrets", MappingProxyType(dict(self.configured_secrets)))
+
+
+def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = (),
+                   build_args: tuple[tuple[str, str], ...] = (), target: str | None = None, no_cache: bool = False,
+                   push: bool = False, force: bool = False, progress: ProgressMode = "auto",
+                   ca_bundle: Path | None = None, secrets: tuple[tuple[str, Path], ...] = ()) -> BuildSettings:
+    """The settings of a build from its flags (the keyword arguments), the configuration
+    and the environment. Paths in the configuration are taken as written (relative to
+    the working directory), as they always were."""
+    build = config.build
+    configured_bundle = Path(build.ca_bundle) if build.ca_bundle else None
+    return BuildSettings(
+        tags=tags, build_args=build_args, target=target, no_cache=no_cache, push=push, force=force, progress=progress,
+        ca_bundle=_first(ca_bundle, configured_bundle, env.ca_bundle),
+        secrets=secrets, configured_secrets={key: Path(value) for key, value in build.secrets.items()},
+        network=_first(build.network, DEFAULT_NETWORK), builder=build.builder, extra_args=tuple(build.extra_args),
+        source_date_epoch=env.source_date_epoch,
+    )
+
+
+def source_date_epoch(env: Environment) -> int | None:
+    """$SOURCE_DATE_EPOCH as seconds; a value that is not one is a usage error."""
+    raw = env.source_date_epoch
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise SpecError(f"{EPOCH_ENV}={raw!r} is not a number of seconds", hint="unset it or give an integer")
+    return int(raw)
+
+
+def base_options(config: Config, env: Environment, *, logs: Path, force: bool = False, push: bool = False,
+                 progress: ProgressMode = "auto", ca_bundle: Path | None = None):  # type: ignore[no-untyped-def]
+    """`imagespec base build`'s options: a build's settings (--force also means no
+    cache), the mirror (`bases.mirror`, else $IMAGESPEC_MIRROR) and the epoch."""
+    from imagespec.bases.context import BaseOptions
+
+    settings = build_settings(config, env, no_cache=force, force=force, push=push, progress=progress,
+                              ca_bundle=ca_bundle)
+    return BaseOptions.from_settings(settings, logs=logs, mirror=_first(config.bases.mirror, env.mirror),
+                                     source_date_epoch=source_date_epoch(env))
