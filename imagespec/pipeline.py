@@ -304,4 +304,4 @@ def expectations_from_image(reference: str, *, http_port: int | None = None, rea
                         size_budget_bytes=size_budget)
 
 
-__all__ = ["BuildRequest", "build", "expectations", "references", "repository"]
+__all__ = ["build", "build_options", "expectations", "references", "repository"]
