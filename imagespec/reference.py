@@ -56,6 +56,7 @@ _NAME_RE = re.compile(NAME)
 _TAG_RE = re.compile(TAG)
 _REGISTRY_RE = re.compile(REGISTRY)
 _DIGEST_RE = re.compile(DIGEST)
+_IMAGE_ID_RE = re.compile(r"[a-f0-9]{64}")
 
 NAME_MAX = 255  # distribution's NameTotalLengthMax, domain included
 # the algorithms go-digest registers and the length of their lower-case hex encoding
@@ -117,6 +118,8 @@ def _split_domain(name: str) -> tuple[str, str]:
 
 def parse(text: str) -> Reference:
     """``[domain/]path[:tag][@digest]``, or Invalid saying which part is wrong."""
+    if _IMAGE_ID_RE.fullmatch(text):  # docker reads it as an image ID (normalize.go)
+        raise Invalid(f"'{text}' is an image ID, not an image reference", "name the image: NAME[:TAG][@sha256:DIGEST]")
     match = _REFERENCE_RE.fullmatch(text)
     if match is None:
         raise Invalid(f"'{text}' is not a valid image reference ({_REFERENCE_HINT})")
@@ -176,7 +179,7 @@ def digest(text: str) -> str:
                       f"use one of: {', '.join(DIGEST_LENGTHS)}")
     if not re.fullmatch(rf"[0-9a-f]{{{DIGEST_LENGTHS[algorithm]}}}", encoded):
         raise Invalid(f"invalid digest {text!r}: {algorithm} takes {DIGEST_LENGTHS[algorithm]} lower-case hex digits",
-                      "copy the digest as `docker buildx imagetools inspect` or the registry prints it")
+                      "copy the whole digest, as `docker buildx imagetools inspect IMAGE` prints it")
     return text
 
 
