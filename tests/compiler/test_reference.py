@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from compiler_helpers import compile_text
 from imagespec import reference as grammar
 from imagespec.build.tags import tags_for, validate_tag
-from imagespec.errors import SpecError
+from imagespec.errors import PolicyError, SpecError
 from imagespec.spec.load import load_spec_text
 
 F64 = "f" * 64
@@ -250,3 +251,28 @@ def test_a_bad_tag_gets_the_same_words_at_generate_and_at_build(tag: str) -> Non
     with pytest.raises(SpecError) as direct:
         validate_tag(tag)
     assert direct.value.message == build_error.value.message
+
+
+# --- a policy reads a reference as docker does ----------------------------------------------
+
+POLICY = ("name: app\npolicies:\n  allowed_registries: [{allowed}]\n"
+          "final:\n  from: {{image: \"{image}\", family: debian}}\n  cmd: [sleep, infinity]\n")
+
+
+@pytest.mark.parametrize(("allowed", "image"), [
+    ("docker.io", "debian:bookworm-slim"),  # docker pulls it from docker.io/library/debian
+    ("docker.io/library", "debian:bookworm-slim"),
+    ("registry.example.com/base", "registry.example.com/base/debian:bookworm-slim"),
+])
+def test_an_allowed_registry_admits_its_images(allowed: str, image: str) -> None:
+    compile_text(POLICY.format(allowed=allowed, image=image))
+
+
+@pytest.mark.parametrize(("allowed", "image"), [
+    ("registry.example.com", "debian:bookworm-slim"),
+    ("registry.example.com", "registry.example.com.evil.io/debian:bookworm-slim"),
+    ("docker.io/library", "team/debian:bookworm-slim"),
+])
+def test_an_allowed_registry_refuses_other_images(allowed: str, image: str) -> None:
+    with pytest.raises(PolicyError, match="not from an allowed registry"):
+        compile_text(POLICY.format(allowed=allowed, image=image))
