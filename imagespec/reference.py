@@ -61,6 +61,8 @@ _IMAGE_ID_RE = re.compile(r"[a-f0-9]{64}")
 NAME_MAX = 255  # distribution's NameTotalLengthMax, domain included
 # the algorithms go-digest registers and the length of their lower-case hex encoding
 DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+# a digest with its algorithm's length, for a JSON Schema (validation says which part is wrong)
+DIGEST_PATTERN = "^(?:" + "|".join(f"{name}:[0-9a-f]{{{length}}}" for name, length in DIGEST_LENGTHS.items()) + ")$"
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io"}
 

@@ -318,5 +318,6 @@ Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
 SemanticVersion = Annotated[str, AfterValidator(semantic_version),
                             WithJsonSchema({"type": "string", "pattern": grammar.SEMVER_PATTERN})]
 Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]
+Digest = Annotated[str, AfterValidator(grammar.digest), WithJsonSchema({"type": "string", "pattern": grammar.DIGEST_PATTERN})]
 # a registry host[:port] with an optional path: where images are pushed, or come from
 Registry = Annotated[str, AfterValidator(registry), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]

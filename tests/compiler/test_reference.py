@@ -276,3 +276,11 @@ def test_an_allowed_registry_admits_its_images(allowed: str, image: str) -> None
 def test_an_allowed_registry_refuses_other_images(allowed: str, image: str) -> None:
     with pytest.raises(PolicyError, match="not from an allowed registry"):
         compile_text(POLICY.format(allowed=allowed, image=image))
+
+
+def test_a_catalog_digest_is_checked_by_the_same_grammar() -> None:
+    image = "final:\n  from: {{image: debian:bookworm-slim, family: debian, digest: \"{digest}\"}}\n  cmd: [sleep, infinity]\n"
+    compile_text("name: app\n" + image.format(digest=f"sha512:{F128}"))
+    with pytest.raises(SpecError, match="sha256 takes 64 lower-case hex digits") as info:
+        compile_text("name: app\n" + image.format(digest=f"sha256:{'A' * 64}"))
+    assert info.value.location is not None and info.value.location.line == 3
