@@ -124,6 +124,9 @@ def parse(text: str) -> Reference:
         raise Invalid(f"'{text}' is an image ID, not an image reference", "name the image: NAME[:TAG][@sha256:DIGEST]")
     match = _REFERENCE_RE.fullmatch(text)
     if match is None:
+        name, tag_text = split(text.partition("@")[0])
+        if tag_text is not None and _NAME_RE.fullmatch(name) and not _TAG_RE.fullmatch(tag_text):
+            raise Invalid(f"'{text}' is not a valid image reference: invalid tag '{tag_text}'", _TAG_HINT)
         raise Invalid(f"'{text}' is not a valid image reference ({_REFERENCE_HINT})")
     if len(match["name"]) > NAME_MAX:
         raise Invalid(f"'{text}' is not a valid image reference: its name is longer than {NAME_MAX} characters")

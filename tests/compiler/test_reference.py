@@ -160,9 +160,10 @@ def test_invalid_tags(tag: str) -> None:
 
 
 def test_a_tag_is_checked_inside_a_reference_too() -> None:
-    for text in ["debian:café", "debian:.x", "debian:" + "x" * 129]:
-        with pytest.raises(ValueError):
+    for text in ["debian:café", "debian:.x", "debian:" + "x" * 129, f"127.0.0.1:5000/debian:café@sha256:{F64}"]:
+        with pytest.raises(grammar.Invalid, match="invalid tag") as info:
             grammar.parse(text)
+        assert info.value.hint is not None and "ASCII" in info.value.hint
 
 
 # --- digests -----------------------------------------------------------------------------
