@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import Location
 from imagespec.plan import model as p
@@ -53,10 +54,13 @@ class Finding:
                 "practice": self.practice, "message": self.message, "hint": self.hint}
 
 
-def _tag_of(ref: str) -> str | None:
-    name = ref.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else None
+def _floats(ref: str) -> bool:
+    """A base pinned by neither a digest nor a version tag (`latest` is no version)."""
+    try:
+        parsed = grammar.parse(ref)
+    except grammar.Invalid:  # a build argument (`${BASE}`): nothing to say about it
+        return False
+    return not parsed.digest and parsed.tag in (None, "latest")
 
 
 def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Finding]:
@@ -69,10 +73,7 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
 
     for stage in plan.stages:
         ref = stage.base.ref
-        if stage.base.from_stage or ref == "scratch" or "@" in ref:
-            continue
-        tag = _tag_of(ref)
-        if tag in (None, "latest"):
+        if not stage.base.from_stage and ref != "scratch" and _floats(ref):
             add(stage.origin.path, "warning", "IS001", f"'{ref}' floats: it has no version tag",
                 "BP13", "name a version tag (and a digest) so rebuilds are deliberate")
     for where, env in [(("stages", n, "env"), st.env) for n, st in spec.stages.items()] + [(("final", "env"), spec.final.env)]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
@@ -113,7 +114,7 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
         raise locate_failure(compiled, failure, catalog) from None
     pushed = {}
     if settings.push:
-        if not compiled.loaded.spec.registry and not any("/" in t.split(":")[0] for t in tags):
+        if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
             raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
                             hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
         pushed = push_tags(tags, force=settings.force, on_status=on_status)
@@ -175,14 +176,10 @@ _REQUEST = re.compile(r'.*failed to do request: \w+ "[^"]*": (.+)', re.S)
 
 def normalized(reference: str) -> str:
     """``golang:1.22`` → ``docker.io/library/golang:1.22``, as BuildKit names it."""
-    first, _, rest = reference.partition("/")
-    if not rest or not ("." in first or ":" in first or first == "localhost"):
-        path = reference if rest else f"library/{reference}"
-        reference = f"docker.io/{path}"
-    last = reference.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in last:
-        reference += ":latest"
-    return reference
+    try:
+        return grammar.parse(reference).normalized
+    except grammar.Invalid:  # not a reference BuildKit could have pulled: compared as it is
+        return reference
 
 
 def failed_base(failure: BuildFailed) -> str | None:

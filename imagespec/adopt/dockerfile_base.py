@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from imagespec import reference as grammar
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.model import PACKAGE_MANAGERS, Image
 from imagespec.spec.values import image_reference
@@ -27,11 +28,12 @@ def guess_family(reference: str) -> str:
 
 
 def _candidates(reference: str) -> set[str]:
-    bare = reference.removeprefix("docker.io/").removeprefix("library/")
-    names = {reference, bare}
-    if ":" not in bare.rsplit("/", 1)[-1] and "@" not in bare:
-        names.add(f"{bare}:latest")
-    return names
+    """The names one image goes by: as written and as docker normalises it (`nginx`,
+    `docker.io/library/nginx:latest`)."""
+    try:
+        return {reference, grammar.parse(reference).normalized}
+    except grammar.Invalid:
+        return {reference}
 
 
 def catalog_name(reference: str, catalogs: list[Catalog], final: bool) -> tuple[str, Image] | None:

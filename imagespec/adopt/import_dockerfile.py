@@ -21,6 +21,7 @@ from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageRea
 from imagespec.adopt.dockerfile_words import Unknown, process_word
 from imagespec.adopt.import_render import render
 from imagespec.adopt.init_spec import DEFAULT_VERSION, image_name
+from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
 from imagespec.spec import values as v
 from imagespec.spec.catalog import Catalog, builtin_catalog
@@ -222,6 +223,14 @@ def _user(user: tuple[int, str] | None, report: Report) -> dict | None:
     return None
 
 
+def _last_component(base: str) -> str:
+    """``docker.io/library/nginx:1.27`` → ``nginx``; "" for what is no reference (``${BASE}``)."""
+    try:
+        return grammar.parse(base).path.rsplit("/", 1)[-1]
+    except grammar.Invalid:
+        return ""
+
+
 def _command(final: dict, config: Config, read: StageRead, report: Report, file: str) -> None:
     if config.entrypoint:
         final["entrypoint"] = config.entrypoint
@@ -230,7 +239,7 @@ def _command(final: dict, config: Config, read: StageRead, report: Report, file:
     if config.entrypoint or config.cmd:
         return
     base = final["from"] if isinstance(final["from"], str) else final["from"]["image"]  # type: ignore[index]
-    repository = str(base).rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    repository = _last_component(str(base))
     if repository in BASE_COMMANDS:
         final["cmd"] = BASE_COMMANDS[repository]
         report.guessed.append(f"cmd {BASE_COMMANDS[repository]}: the Dockerfile names no command and runs the "

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagespec import reference as grammar
 from imagespec.bases.bootstrap import build_bootstrap
 from imagespec.bases.built import build_distroless, build_spec
 from imagespec.bases.catalog_file import entry_for, write_catalog
@@ -75,8 +76,7 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
 
 def _check_pushable(loaded: LoadedBase) -> None:
     """--push needs a registry in every reference: never push to Docker Hub by accident."""
-    first = loaded.base.image.split("/", 1)[0]
-    if "/" not in loaded.base.image or not ("." in first or ":" in first or first == "localhost"):
+    if not grammar.parse(loaded.base.image).domain:
         raise SpecError(f"--push: '{loaded.base.image}' names no registry to push to",
                         location=loaded.document.location(("image",)),
                         hint="write the registry into the reference, e.g. registry.example.com/base/debian:bookworm-slim")

@@ -4,7 +4,8 @@ Role: everything after the Dockerfile text exists — it works from plain inputs
 (Dockerfile text, a context directory, options) so that it can be used and tested
 without the compiler.
 
-May import: the standard library, ``imagespec.errors``, ``docker`` and ``rich`` — the
+May import: the standard library, ``imagespec.errors``, ``imagespec.reference`` (the grammar of
+references and tags), ``docker`` and ``rich`` — the
 latter two only inside functions, so that ``import imagespec`` stays fast. Never
 ``imagespec.spec``/``plan``/``render``/``cli`` (imports point one way, see STYLE.md).
 """

@@ -6,7 +6,7 @@ immutable tag (BP14). Uses urllib: registries on loopback are plain HTTP, others
 Anonymous access only (with the anonymous bearer-token dance registries such as Docker
 Hub require); a registry that wants credentials is reported, not guessed at.
 
-May import: the standard library and ``imagespec.errors``.
+May import: the standard library, ``imagespec.errors`` and ``imagespec.reference``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from imagespec import reference as grammar
 from imagespec.errors import EngineError
 
 MANIFEST_TYPES = (
@@ -45,16 +46,8 @@ class RemoteImage:
 def split_name(name: str) -> tuple[str, str]:
     """``127.0.0.1:5000/team/app`` → (``127.0.0.1:5000``, ``team/app``); Docker Hub names
     get its API host and the ``library/`` prefix, as the docker CLI does."""
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        host, path = first, rest
-    else:
-        host, path = "docker.io", name
-    if host in ("docker.io", "index.docker.io"):
-        host = "registry-1.docker.io"
-        if "/" not in path:
-            path = f"library/{path}"
-    return host, path
+    hub = grammar.parse(name).normalize()
+    return ("registry-1.docker.io" if hub.domain == grammar.DOCKER_HUB else hub.domain), hub.path
 
 
 def base_url(host: str) -> str:

@@ -1,77 +1,47 @@
 """Tag strategy (BP14) and OCI labels: pure functions of their inputs.
 
 Role: decide which references an image gets, validate them against docker's reference
-grammar, and compute the standard ``org.opencontainers.image.*`` labels.
+grammar (imagespec.reference), and compute the standard ``org.opencontainers.image.*`` labels.
 ``git_short_sha`` is the only function here that touches the outside (it runs git).
 
-May import: the standard library and ``imagespec.errors``.
+May import: the standard library, ``imagespec.errors`` and ``imagespec.reference`` (the grammar).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from imagespec import reference as grammar
 from imagespec.errors import SpecError
 
 Strategy = Literal["semver", "sha", "both"]
 
-# docker/distribution reference grammar (reference/regexp.go), written out so that a
-# bad tag fails here, before a build, instead of at `docker tag` after it.
-_ALNUM = r"[a-z0-9]+"
-_SEPARATOR = r"(?:[._]|__|-+)"
-_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-_NAME_RE = re.compile(rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 
-# semver.org 2.0.0, plus an optional leading "v" as git tags often carry it.
-_SEMVER_RE = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
+def _checked(check: Callable[[str], str], value: str) -> str:
+    """The grammar's verdict as a SpecError, in the words the spec's validation uses."""
+    try:
+        return check(value)
+    except grammar.Invalid as invalid:
+        raise SpecError(str(invalid), hint=invalid.hint) from None
 
 
 def validate_repository(repository: str) -> str:
     """Return ``repository`` if it is a valid image name (no tag), else raise SpecError."""
-    if not _NAME_RE.fullmatch(repository) or len(repository) > 255:
-        hint = "image names are lowercase: letters, digits, '.', '_', '-' and '/'"
-        if repository != repository.lower() and _NAME_RE.fullmatch(repository.lower()):
-            hint = f"use lowercase: {repository.lower()!r}"
-        raise SpecError(f"invalid image name {repository!r}", hint=hint)
-    return repository
+    return _checked(grammar.repository, repository)
 
 
 def validate_tag(tag: str) -> str:
     """Return ``tag`` if docker accepts it as a tag, else raise SpecError."""
-    if not _TAG_RE.fullmatch(tag):
-        raise SpecError(
-            f"invalid tag {tag!r}",
-            hint="a tag is 1-128 characters of letters, digits, '_', '.' and '-', "
-            "not starting with '.' or '-' (semver build metadata '+…' is not allowed)",
-        )
-    return tag
+    return _checked(grammar.tag, tag)
 
 
-def split_reference(reference: str) -> tuple[str, str | None]:
-    """Split ``name[:tag]`` into (name, tag); a ``:port`` in the domain is not a tag."""
-    name, sep, tag = reference.rpartition(":")
-    if not sep or "/" in tag:
-        return reference, None
-    return name, tag
-
-
-def is_immutable_tag(tag: str) -> bool:
-    """True for a full semantic version (``X.Y.Z`` or ``X.Y.Z-pre``): BP14 says it never moves."""
-    return _SEMVER_RE.fullmatch(tag) is not None and not tag.startswith("v")
+split_reference = grammar.split
+is_immutable_tag = grammar.is_immutable_tag
 
 
 def tags_for(
@@ -129,19 +99,13 @@ def tags_for(
 
 
 def _semver_tags(version: str, *, latest: bool) -> list[str]:
-    match = _SEMVER_RE.fullmatch(version)
-    if match is None:
-        raise SpecError(
-            f"version {version!r} is not a semantic version (BP14)",
-            hint="use X.Y.Z (e.g. 1.4.2, or 1.5.0-rc.1 for a pre-release); "
-            "other tags can be passed explicitly",
-        )
-    major, minor, patch, pre = match["major"], match["minor"], match["patch"], match["pre"]
-    exact = f"{major}.{minor}.{patch}" + (f"-{pre}" if pre else "")
-    if pre:
-        return [validate_tag(exact)]
-    moving = [f"{major}.{minor}", major] + (["latest"] if latest else [])
-    return [validate_tag(t) for t in [exact, *moving]]
+    try:
+        tags = grammar.version_tags(version, latest=latest)
+    except grammar.Invalid as invalid:
+        raise SpecError(f"version {version!r} is not a semantic version (BP14)",
+                        hint="use X.Y.Z (e.g. 1.4.2, or 1.5.0-rc.1 for a pre-release); "
+                        "other tags can be passed explicitly") from invalid
+    return [validate_tag(t) for t in tags]
 
 
 def git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = True) -> str | None:

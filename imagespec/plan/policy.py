@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imagespec import reference as grammar
 from imagespec.plan import model as p
 from imagespec.spec.loader import DataPath
 from imagespec.spec.model import Policies
@@ -22,7 +23,13 @@ class Violation:
 
 
 def _registry_ok(ref: str, allowed: list[str]) -> bool:
-    return any(ref == prefix or ref.startswith(prefix.rstrip("/") + "/") for prefix in allowed)
+    """`ref` as written or as docker names it (`debian` is `docker.io/library/debian:latest`,
+    so `docker.io` allows it) lies under one of the allowed registries."""
+    try:
+        names = {ref, grammar.parse(ref).normalized}
+    except grammar.Invalid:  # a build argument (`${BASE}`): only as written
+        names = {ref}
+    return any(name == prefix or name.startswith(prefix.rstrip("/") + "/") for name in names for prefix in allowed)
 
 
 def check_policies(plan: p.Plan, policies: Policies, final_packages: tuple[str, ...]) -> list[Violation]:

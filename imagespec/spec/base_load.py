@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from imagespec import reference as grammar
 from imagespec.errors import SpecError
 from imagespec.spec.base_model import BaseSpec
 from imagespec.spec.config import Config
@@ -56,8 +57,10 @@ def _with_default_name(document: Document) -> Document:
     inner = data.get(SPEC_KEY)
     if not isinstance(inner, dict) or "name" in inner or not isinstance(data.get("image"), str):
         return document
-    repository = data["image"].rsplit(":", 1)[0] if ":" in data["image"].rsplit("/", 1)[-1] else data["image"]
-    name = repository.split("/", 1)[1] if "/" in repository and "." in repository.split("/", 1)[0] else repository
+    try:
+        name = grammar.parse(data["image"]).path
+    except grammar.Invalid:  # validation reports the image at its line
+        return document
     return replace(document, data={**data, SPEC_KEY: {**inner, "name": name}})
 
 

@@ -17,8 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from imagespec import reference as grammar
 from imagespec.spec.model import Model, Spec
-from imagespec.spec.values import AbsPath, Argv, EnvKey, Line, PackageName, image_reference
+from imagespec.spec.values import AbsPath, Argv, EnvKey, Line, PackageName
 
 CatalogName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 Suite = Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,31}$")]
@@ -31,11 +32,9 @@ Variant = Literal["essential", "apt", "required", "minbase", "buildd", "importan
 def _tagged(value: str) -> str:
     """The reference a base is tagged with: a name and a tag, never a digest (the digest
     is what the build produces) and never `scratch`."""
-    value = image_reference(value)
-    if "@" in value or value == "scratch":
+    if value == "scratch" or grammar.parse(value).digest:
         raise ValueError("a base is tagged NAME:TAG; the digest is recorded in the catalog after the build")
-    last = value.rsplit("/", 1)[-1]
-    if ":" not in last:
+    if not grammar.parse(value).tag:
         raise ValueError("give the tag too, e.g. company/debian:bookworm-slim (BP14: no implicit latest)")
     return value
 

@@ -20,6 +20,7 @@ from imagespec.spec.values import (
     Command,
     ContextPath,
     CopyDest,
+    Digest,
     Duration,
     EnvKey,
     ImageName,
@@ -74,7 +75,7 @@ class Image(Model):
     user: int | None = Field(None, ge=1, description="A non-root UID the image already provides (distroless: 65532).")
     libc: Literal["glibc", "musl", "none"] | None = None
     description: Line | None = None
-    digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")] | None = Field(
+    digest: Digest | None = Field(
         None, description="What `imagespec base build` built (registry digest, else image ID): which images "
         "use which base (BP13). Informational; the reference decides what FROM uses.")
 

@@ -10,22 +10,14 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, WithJsonSchema
-from pydantic_core import PydanticCustomError, SchemaValidator, core_schema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
-# docker/distribution reference grammar, simplified but strict enough to reject
-# upper case repositories, spaces and stray colons before the engine does.
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)"
-_REFERENCE = re.compile(
-    rf"(?P<name>{_DOMAIN}?{_COMPONENT}(?:/{_COMPONENT})*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
-)
-_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
+from imagespec import reference as grammar
+from imagespec.reference import Invalid
+
 _STAGE = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
@@ -42,29 +34,12 @@ _OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]
 RESERVED_STAGES = {"scratch", "context"}
 
 
-class Invalid(ValueError):
-    """A value error with a hint: how to write the value instead (validate.py shows it)."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
 def image_reference(value: str) -> str:
-    if value == "scratch":
-        return value
-    if not _REFERENCE.fullmatch(value):
-        raise ValueError(
-            f"'{value}' is not a valid image reference "
-            "(expected [registry/]name[:tag][@sha256:digest], lower-case name)"
-        )
-    return value
+    return value if value == "scratch" else grammar.reference(value)
 
 
 def image_name(value: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise ValueError(f"'{value}' is not a valid image name (lower-case letters, digits, '.', '_', '-', '/')")
-    return value
+    return grammar.path(value)
 
 
 def stage_name(value: str) -> str:
@@ -283,47 +258,11 @@ def command_line(value: str) -> str:
     return value.strip("\n")  # YAML block scalars end in a newline that means nothing
 
 
-# semver.org 2.0.0 (no leading `v`): `version` becomes the X.Y.Z, X.Y and X tags (BP14),
-# so anything else would fail only when the image is tagged, after a whole build
-_NUMBER = r"(?:0|[1-9][0-9]*)"
-_IDENTIFIER = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
-SEMVER_PATTERN = (rf"^{_NUMBER}\.{_NUMBER}\.{_NUMBER}(?:-{_IDENTIFIER}(?:\.{_IDENTIFIER})*)?"
-                  r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
-_SEMVER = re.compile(SEMVER_PATTERN.removeprefix("^").removesuffix("$"))
-
-
-def semantic_version(value: str) -> str:
-    if len(value) > 128 or not _SEMVER.fullmatch(value):
-        raise Invalid(f"'{value}' is not a semantic version MAJOR.MINOR.PATCH",
-                      "write three numbers without a leading 'v' or leading zeros, e.g. 1.4.2 or 2.0.0-rc.1: "
-                      "it becomes the X.Y.Z, X.Y and X tags (BP14)")
-    return value
-
-
-# a registry host[:port] with an optional path: where images are pushed, or come from
-REGISTRY_PATTERN = r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$"
-Registry = Annotated[str, Field(pattern=REGISTRY_PATTERN)]
-
-
-# docker's tag grammar, matched by pydantic's own (Rust) regex engine as a `pattern` would
-# be, but compiled on first use: its Unicode \w classes take that engine ~0.1 s to compile,
-# which every `imagespec generate` would otherwise pay while the model is built.
-TAG_PATTERN = r"^[\w][\w.-]{0,127}$"
-
-
-@cache
-def _tag_matcher() -> SchemaValidator:
-    return SchemaValidator(core_schema.str_schema(pattern=TAG_PATTERN))
-
-
-def docker_tag(value: str) -> str:
-    try:
-        _tag_matcher().validate_python(value)
-    except ValidationError:
-        # the error a `pattern` gives, so it is reported the same way
-        raise PydanticCustomError("string_pattern_mismatch", "String should match pattern '{pattern}'",
-                                  {"pattern": TAG_PATTERN}) from None
-    return value
+# `version` becomes the X.Y.Z, X.Y and X tags (BP14), so anything else would fail only when
+# the image is tagged, after a whole build; `registry` and tags likewise
+semantic_version = grammar.semantic_version
+docker_tag = grammar.tag
+registry = grammar.registry
 
 
 @lru_cache(maxsize=256)  # shlex is slow, and a spec's entrypoint is split when validated and again when lowered
@@ -377,5 +316,8 @@ MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
 SemanticVersion = Annotated[str, AfterValidator(semantic_version),
-                            WithJsonSchema({"type": "string", "pattern": SEMVER_PATTERN})]
-Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": TAG_PATTERN})]
+                            WithJsonSchema({"type": "string", "pattern": grammar.SEMVER_PATTERN})]
+Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]
+Digest = Annotated[str, AfterValidator(grammar.digest), WithJsonSchema({"type": "string", "pattern": grammar.DIGEST_PATTERN})]
+# a registry host[:port] with an optional path: where images are pushed, or come from
+Registry = Annotated[str, AfterValidator(registry), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]
