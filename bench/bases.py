@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from markdown_block import replace_block  # noqa: E402 (bench/, the script's folder)
 
-from imagespec.build.engine import connect  # noqa: E402
+from imagespec.engine.client import connect  # noqa: E402
 from imagespec.spec.base_load import load_base  # noqa: E402
 from imagespec.spec.config import load_config  # noqa: E402
 

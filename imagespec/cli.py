@@ -351,7 +351,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 def _verify(compiled, image: str, fmt: str, **options) -> None:
     from imagespec import pipeline
-    from imagespec.build import verify
+    from imagespec.verify import verify
 
     _report_verification(verify(image, pipeline.expectations(compiled, **options)), fmt)
 
@@ -419,7 +419,7 @@ def test_command(target: str, image: str | None, http_port: int | None, ready_lo
 
 def _verify_image(reference: str, fmt: str, **options) -> None:
     from imagespec import pipeline
-    from imagespec.build import verify
+    from imagespec.verify import verify
 
     _report_verification(verify(reference, pipeline.expectations_from_image(reference, **options)), fmt)
 
@@ -538,10 +538,10 @@ def base_sbom(image: str, output: Path | None) -> None:
     """Print the SPDX SBOM of IMAGE's Debian packages.
 
     Packages, versions and licences (BP16)."""
-    from imagespec.build.sbom import image_sbom, sbom_json
+    from imagespec.sbom.spdx import image_sbom, sbom_json
     from imagespec.output import write_atomically
 
-    from imagespec.build.engine import connect, engine_errors
+    from imagespec.engine.client import connect, engine_errors
 
     with engine_errors(f"inspect {image}"):
         found = connect().images.get(image)

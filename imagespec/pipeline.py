@@ -1,6 +1,6 @@
 """The main job: compile a spec, then build, tag, verify and push its image.
 
-Joins the compiler (pure) to the engine (imagespec.build); the only module besides
+Joins the compiler (pure) to the engine (imagespec.engine); the only module besides
 the CLI that knows both. Decides the build-time facts the Dockerfile must not
 hold: tags (BP14), created/revision labels, the CA bundle secret.
 """
@@ -31,7 +31,7 @@ def repository(compiled: Compiled) -> str:
 
 
 def references(compiled: Compiled, settings: BuildSettings) -> tuple[str, ...]:
-    from imagespec.build import git_short_sha, tags_for
+    from imagespec.publish import git_short_sha, tags_for
 
     spec = compiled.loaded.spec
     sha = git_short_sha(compiled.loaded.folder) if spec.tags.git_sha else None
@@ -60,7 +60,7 @@ def build_secrets(compiled: Compiled, settings: BuildSettings) -> list[tuple[str
 
 
 def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -> dict[str, str]:
-    from imagespec.build import oci_labels
+    from imagespec.publish import oci_labels
 
     spec, final = compiled.loaded.spec, compiled.plan.final
     base = None if final.base.ref == "scratch" or final.base.from_stage else final.base.ref
@@ -74,7 +74,7 @@ def _base_digest(base: str | None) -> str | None:
     """The base's digest when the engine has it (BP13: know which images use which base)."""
     if base is None:
         return None
-    from imagespec.build import connect
+    from imagespec.engine import connect
 
     try:
         image = connect().images.get(base)
@@ -87,7 +87,8 @@ def _base_digest(base: str | None) -> str | None:
 def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[no-untyped-def]
     """The backend's options for this spec, derived from the settings: its tags and
     labels, the CA bundle secret and the secrets the spec declares."""
-    from imagespec.build import BuildOptions, Secret, git_short_sha
+    from imagespec.engine import BuildOptions, Secret
+    from imagespec.publish import git_short_sha
 
     tags = references(compiled, settings)
     secrets = tuple(Secret(secret_id, path) for secret_id, path in build_secrets(compiled, settings))
@@ -104,7 +105,8 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
           catalog: Catalog | None = None):
     """Build and tag (and push): returns (BuildResult, pushed digests). ``catalog``
     (the configuration's) lets a base that cannot be pulled be traced to its entry."""
-    from imagespec.build import get_backend, push_tags
+    from imagespec.engine import get_backend
+    from imagespec.publish import push_tags
 
     options = build_options(compiled, settings)
     tags = options.tags
@@ -139,7 +141,7 @@ def _failed_commands(placed: Placed, log_tail: tuple[str, ...]) -> tuple[Command
     """The commands of a failed RUN that may have failed. BuildKit says which RUN and its
     exit code, not which `&&` item: the shell's own words narrow it down (a program it
     could not run, the heredoc's last `set -x` trace); otherwise it is any of them."""
-    from imagespec.build.shell_messages import last_traced, program_not_run, runs_program
+    from imagespec.engine.shell_messages import last_traced, program_not_run, runs_program
 
     program = program_not_run(log_tail) or (last_traced(log_tail) if placed.form == "heredoc" else None)
     named = tuple(c for c in placed.commands if program and runs_program(c.text, program))
@@ -263,8 +265,8 @@ def _reason(failure: BuildFailed, references: tuple[str, ...]) -> str:
 def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,
                  size_budget: int | None = None):
     """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
-    from imagespec.build import Expectations
-    from imagespec.build.build_tools import allowed_by_packages
+    from imagespec.verify import Expectations
+    from imagespec.verify.build_tools import allowed_by_packages
 
     plan, spec = compiled.plan, compiled.loaded.spec
     final = plan.final
@@ -287,8 +289,9 @@ def expectations_from_image(reference: str, *, http_port: int | None = None, rea
     """Expectations for an image without its spec: what its own config and labels declare.
     Any non-root user (BP8); tini when the entrypoint starts with it (BP3); tmpfs for the
     directories the `io.imagespec.writable` label names (BP9)."""
-    from imagespec.build import Expectations, connect
-    from imagespec.build.engine import engine_errors
+    from imagespec.verify import Expectations
+    from imagespec.engine import connect
+    from imagespec.engine.client import engine_errors
     from imagespec.plan.passes.prepare_writable_dirs import LABEL
 
     with engine_errors(f"inspect {reference}"):

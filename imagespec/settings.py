@@ -5,7 +5,7 @@ The CLI makes one frozen value here and passes it down; nothing below reads the
 environment or the configuration's raw text. ``read_environment`` is the one function
 that reads imagespec's variables (tests/compiler/test_architecture.py keeps it so).
 
-May import: ``imagespec.spec.config``, ``imagespec.build`` (its option types and the
+May import: ``imagespec.spec.config``, ``imagespec.engine`` (its option types and the
 network default), ``imagespec.cache`` (where it lives) and ``imagespec.errors``; none of
 them may import pydantic at module level (generate's cached start-up).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
-from imagespec.build.backend import DEFAULT_NETWORK, ProgressMode
+from imagespec.engine.backend import DEFAULT_NETWORK, ProgressMode
 from imagespec.cache import cache_dir
 from imagespec.errors import SpecError
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generat
 
 CONFIG_ENV = "IMAGESPEC_CONFIG"
 CA_BUNDLE_ENV = "IMAGESPEC_CA_BUNDLE"
-MIRROR_ENV = "IMAGESPEC_MIRROR"  # named in imagespec.build.apt_sources' messages too
+MIRROR_ENV = "IMAGESPEC_MIRROR"  # named in imagespec.bootstrap.apt_sources' messages too
 EPOCH_ENV = "SOURCE_DATE_EPOCH"
 T = TypeVar("T")
 

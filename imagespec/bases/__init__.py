@@ -3,7 +3,7 @@ packages, in dependency order, tagged, optionally pushed, and written to a catal
 that app specs resolve against (BP12-BP16).
 
 Sits beside the pipeline: it joins the spec and compiler (base specs, generated
-Dockerfiles) to the engine (imagespec.build).
+Dockerfiles) to the engine (imagespec.engine).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
                 on_status: Callable[[str], None] = lambda _: None) -> list[BuiltBase]:
     """Build every base in `paths` (after the ones it needs); the catalog file is
     written once all of them succeeded, so it never names a base that failed."""
-    from imagespec.build.engine import connect
+    from imagespec.engine.client import connect
 
     ordered = load_bases(paths, config)
     if options.push:
@@ -83,7 +83,7 @@ def _check_pushable(loaded: LoadedBase) -> None:
 
 
 def _build_one(loaded: LoadedBase, run: Run) -> BuiltBase:
-    from imagespec.build import push_tags
+    from imagespec.publish import push_tags
 
     began = time.monotonic()
     previous = _previous_id(loaded.base.image)

@@ -18,8 +18,8 @@ from imagespec.bases.context import (
     located,
     rfc3339,
 )
-from imagespec.build.apt_sources import Release, choose_mirror, fetch_release, machine_mirror
-from imagespec.build.bootstrap import (
+from imagespec.bootstrap.apt_sources import Release, choose_mirror, fetch_release, machine_mirror
+from imagespec.bootstrap.mmdebstrap import (
     ImageConfig,
     PackageNotFound,
     RootfsRequest,
@@ -28,7 +28,7 @@ from imagespec.build.bootstrap import (
     host_architecture,
     load_image,
 )
-from imagespec.build.sbom import read_rootfs, sbom_json, spdx_document
+from imagespec.sbom.spdx import read_rootfs, sbom_json, spdx_document
 from imagespec.errors import ImageSpecError, SpecError
 from imagespec.spec.base_load import LoadedBase
 from imagespec.spec.files import templates_dir

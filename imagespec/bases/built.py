@@ -16,8 +16,8 @@ from dataclasses import replace
 
 from imagespec.bases.context import LABEL_EPOCH, Run, build_options, find_image, located
 from imagespec.bases.finish import finish, temp_tag, untag, verify_in_image
-from imagespec.build import get_backend
-from imagespec.build.bootstrap import missing_package
+from imagespec.engine import get_backend
+from imagespec.bootstrap.mmdebstrap import missing_package
 from imagespec.compiler import compile_spec
 from imagespec.errors import BuildFailed, SpecError
 from imagespec.pipeline import locate_failure

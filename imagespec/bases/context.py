@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imagespec.build import BuildOptions, Secret
-from imagespec.build.backend import DEFAULT_NETWORK
+from imagespec.engine import BuildOptions, Secret
+from imagespec.engine.backend import DEFAULT_NETWORK
 from imagespec.errors import ImageSpecError
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
 from imagespec.spec.base_load import LoadedBase
@@ -97,7 +97,7 @@ def find_image(reference: str):  # type: ignore[no-untyped-def]
     """The engine's image for `reference`, or None when it has none (no engine: EngineError)."""
     import docker.errors
 
-    from imagespec.build.engine import connect, engine_errors
+    from imagespec.engine.client import connect, engine_errors
 
     with engine_errors(f"inspect {reference}"):
         try:
@@ -110,7 +110,7 @@ def remove_image(reference: str, *, only_untagged: bool = False) -> None:
     """Remove an image of ours; one still in use (or already gone) is left as it is."""
     import docker.errors
 
-    from imagespec.build.engine import connect
+    from imagespec.engine.client import connect
 
     try:
         client = connect()

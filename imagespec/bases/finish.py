@@ -20,9 +20,9 @@ from imagespec.bases.context import (
     remove_image,
     rfc3339,
 )
-from imagespec.build import get_backend
-from imagespec.build.engine import connect, engine_errors
-from imagespec.build.sbom import export_rootfs, sbom_json, spdx_document
+from imagespec.engine import get_backend
+from imagespec.engine.client import connect, engine_errors
+from imagespec.sbom.spdx import export_rootfs, sbom_json, spdx_document
 from imagespec.errors import CheckFailed
 from imagespec.spec.base_load import LoadedBase
 

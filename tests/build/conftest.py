@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from imagespec.build.engine import connect
+from imagespec.engine.client import connect
 from imagespec.errors import EngineError
 from tests import tools
 from tests.build.support import GOLANG, SLIM, Cleanup, build_app, require_images

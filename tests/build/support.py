@@ -6,8 +6,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from imagespec.build.backend import BuildOptions
-from imagespec.build.buildkit_cli import BuildKitCLIBackend
+from imagespec.engine.backend import BuildOptions
+from imagespec.engine.buildkit_cli import BuildKitCLIBackend
 from tests import tools
 
 APP_DIR = Path(__file__).parent / "app"

@@ -192,7 +192,7 @@ def test_python_distroless_verifies_tls_and_resolves_time_zones(client, tmp_path
 def test_node_distroless_runs_node_without_npm_or_corepack(client) -> None:
     """BP6: the runtime has node and the libraries it loads, none of the tools that
     install packages (build_tools: npm, npx, corepack wherever they are)."""
-    from imagespec.build.build_tools import find
+    from imagespec.verify.build_tools import find
 
     require_images(client, NODE)
     assert find(exported(client, NODE)) == {}
@@ -327,7 +327,7 @@ def test_bad_input_is_one_clear_error_and_tags_nothing(client, cleanup, tmp_path
 def test_a_pushed_base_is_pinned_by_its_registry_digest_and_an_app_builds_on_it(client, cleanup, tmp_path: Path) -> None:
     """--push: the catalog names `ref@digest` (BP13), and an app spec that resolves
     through that catalog builds FROM exactly that image."""
-    from imagespec.build.registry import lookup
+    from imagespec.publish.registry import lookup
 
     require_images(client, SLIM)
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from imagespec.build.backend import BuildEvent
-from imagespec.build.build_output import PlainParser, RawJsonParser, parse_trailer, simplify
+from imagespec.engine.backend import BuildEvent
+from imagespec.engine.build_output import PlainParser, RawJsonParser, parse_trailer, simplify
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FAILING_RUN = (

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from imagespec.build.backend import BuildOptions, Secret
-from imagespec.build.buildkit_cli import BuildKitCLIBackend, CliInfo
+from imagespec.engine.backend import BuildOptions, Secret
+from imagespec.engine.buildkit_cli import BuildKitCLIBackend, CliInfo
 from imagespec.errors import SpecError
 
 DF, CTX, IID = Path("/scratch/Dockerfile"), Path("/ctx"), Path("/scratch/iid")

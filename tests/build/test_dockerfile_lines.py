@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagespec.build.dockerfile_lines import instruction_lines, instructions, locate
+from imagespec.engine.dockerfile_lines import instruction_lines, instructions, locate
 
 DOCKERFILE = """\
 # escape=\\

@@ -14,9 +14,9 @@ import pytest
 
 from tests import tools
 from tests.build.support import SLIM, Cleanup, require_images
-from imagespec.build import BuildEvent, BuildOptions, Secret, get_backend
-from imagespec.build.buildkit_cli import BuildKitCLIBackend, CliInfo, detect_cli
-from imagespec.build.sdk_legacy import SdkLegacyBackend
+from imagespec.engine import BuildEvent, BuildOptions, Secret, get_backend
+from imagespec.engine.buildkit_cli import BuildKitCLIBackend, CliInfo, detect_cli
+from imagespec.engine.sdk_legacy import SdkLegacyBackend
 from imagespec.errors import BuildStepFailed, Interrupted, SpecError
 
 pytestmark = pytest.mark.engine
@@ -242,7 +242,7 @@ def test_legacy_backend_builds_and_refuses_buildkit_features(client, cleanup: Cl
 CHILD = """
 import sys
 from pathlib import Path
-from imagespec.build import BuildOptions, get_backend
+from imagespec.engine import BuildOptions, get_backend
 from imagespec.errors import Interrupted
 try:
     get_backend("buildkit", display=False).build(sys.argv[1], Path(sys.argv[2]),

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from imagespec.build.backend import BuildOptions, BuildResult
-from imagespec.build.buildkit_cli import BuildKitCLIBackend
-from imagespec.build.progress import ProgressBackend
+from imagespec.engine.backend import BuildOptions, BuildResult
+from imagespec.engine.buildkit_cli import BuildKitCLIBackend
+from imagespec.engine.progress import ProgressBackend
 from imagespec.errors import BuildStepFailed
 from tests.build.support import RUN_ID, SLIM, Cleanup, require_images
 

@@ -11,9 +11,10 @@ import pytest
 
 from tests import tools
 from tests.build.support import PREFIX, RUN_ID, Cleanup
-from imagespec.build import BuildOptions, push_tags
-from imagespec.build.buildkit_cli import BuildKitCLIBackend
-from imagespec.build.registry import lookup
+from imagespec.engine import BuildOptions
+from imagespec.publish import push_tags
+from imagespec.engine.buildkit_cli import BuildKitCLIBackend
+from imagespec.publish.registry import lookup
 from imagespec.errors import EngineError, TagConflict
 
 pytestmark = pytest.mark.engine
@@ -78,7 +79,7 @@ def test_absent_tag_is_none() -> None:
 
 
 def test_pushing_or_verifying_a_missing_image_is_a_spec_error(client) -> None:  # type: ignore[no-untyped-def]
-    from imagespec.build import Expectations, verify
+    from imagespec.verify import Expectations, verify
     from imagespec.errors import SpecError
 
     missing = f"{REGISTRY}/{PREFIX}/missing-{RUN_ID}:1.0.0"

@@ -15,8 +15,8 @@ import yaml
 
 from tests import tools
 from tests.build.support import STATIC, Cleanup, build_app, require_images
-from imagespec.build import Expectations, verify
-from imagespec.build.structure_test import to_structure_test_config
+from imagespec.verify import Expectations, verify
+from imagespec.verify.structure_test import to_structure_test_config
 
 pytestmark = pytest.mark.engine
 
@@ -143,8 +143,8 @@ def test_init_expected_pid1_is_tini_with_the_app_as_child(client, cleanup: Clean
     tini = tools.require_file(tools.TINI_STATIC, tools.ENGINE)
     from tests.build.support import APP_BUILD, APP_DIR
 
-    from imagespec.build import BuildOptions
-    from imagespec.build.buildkit_cli import BuildKitCLIBackend
+    from imagespec.engine import BuildOptions
+    from imagespec.engine.buildkit_cli import BuildKitCLIBackend
 
     context = tmp_path / "ctx"
     context.mkdir()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from imagespec.build.backend import BuildEvent, BuildOptions, BuildResult
-from imagespec.build.progress import ProgressBackend, ProgressDisplay, resolve_mode
+from imagespec.engine.backend import BuildEvent, BuildOptions, BuildResult
+from imagespec.engine.progress import ProgressBackend, ProgressDisplay, resolve_mode
 from imagespec.errors import BuildStepFailed
 
 RUN = "[build 2/3] RUN go build ./..."

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from imagespec.build.sbom import (
+from imagespec.sbom.spdx import (
     CONTAINER_LABEL,
     Package,
     image_sbom,
@@ -26,7 +26,7 @@ from imagespec.build.sbom import (
     spdx_document,
     summarize,
 )
-from imagespec.build.sbom_licenses import copyright_licenses, license_expression, spdx_id
+from imagespec.sbom.licenses import copyright_licenses, license_expression, spdx_id
 from imagespec.errors import EngineError, SpecError
 from tests.build.support import SLIM, STATIC, require_images
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from imagespec.build.shell_messages import last_traced, program_not_run, runs_program
+from imagespec.engine.shell_messages import last_traced, program_not_run, runs_program
 
 
 @pytest.mark.parametrize("line", [

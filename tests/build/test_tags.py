@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imagespec.build.tags import (git_short_sha, is_immutable_tag, oci_labels, split_reference, tags_for,
+from imagespec.publish.tags import (git_short_sha, is_immutable_tag, oci_labels, split_reference, tags_for,
                                   validate_repository, validate_tag)
 from imagespec.errors import SpecError
 

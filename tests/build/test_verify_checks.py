@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from imagespec.build.build_tools import allowed_by_packages, classify
-from imagespec.build.structure_test import to_structure_test_config
-from imagespec.build.verify_checks import (
+from imagespec.verify.build_tools import allowed_by_packages, classify
+from imagespec.verify.structure_test import to_structure_test_config
+from imagespec.verify.checks import (
     PACKAGE_MANAGERS,
     SHELLS,
     Process,
@@ -19,7 +19,7 @@ from imagespec.build.verify_checks import (
     expected_uid,
     parse_passwd,
 )
-from imagespec.build.verify_model import CheckResult, Expectations, Report
+from imagespec.verify.model import CheckResult, Expectations, Report
 from imagespec.errors import CheckFailed
 
 GOOD_CONFIG = {
@@ -229,7 +229,7 @@ def test_a_declared_shell_entrypoint_without_a_script_fails() -> None:
 
 def test_zombie_check() -> None:
     """BP3: unreaped children fail, and the hint names the fix only when there is no init."""
-    from imagespec.build.verify_checks import check_zombies
+    from imagespec.verify.checks import check_zombies
 
     assert check_zombies([], init=False).ok
     failing = check_zombies([41, 42], init=False)

@@ -20,21 +20,26 @@ PACKAGE = REPO / "imagespec"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 # (errors, reference) ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
-#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, bases) ← cli; build sits beside
-# the compiler and sees only errors and the reference grammar (its docstring: "never imagespec.spec/plan/render/cli").
+#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, bases) ← cli. The build half sits
+# beside the compiler: engine (the seam), publish, verify, sbom, bootstrap — each sees errors, the reference grammar,
+# itself and only the parts named in ONLY (never imagespec.spec/plan/render/cli; see each package's docstring).
 # The package's __init__ is the public API. `reference` is the one grammar of image references, tags, digests and
 # versions: at the bottom, so that the spec's validation and the build's tagging both ask it.
 LAYER = {"errors": 0, "reference": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4,
          "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
          "pipeline": 6, "cli": 7, "__main__": 8}
-ONLY = {"build": {"errors", "reference", "build"}}
+_BOTTOM = {"errors", "reference"}
+# engine is the seam (it sees nothing of the features); each feature sees the engine, sbom also verify's probe
+ONLY = {"engine": _BOTTOM | {"engine"}, "publish": _BOTTOM | {"publish", "engine"},
+        "verify": _BOTTOM | {"verify", "engine"}, "sbom": _BOTTOM | {"sbom", "verify", "engine"},
+        "bootstrap": _BOTTOM | {"bootstrap", "engine"}}
 # plan/ and render/ are pure functions of their inputs: no clock, environment, disk,
 # processes or network (what keeps the output byte-for-byte reproducible)
 IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "uuid", "socket", "pathlib", "shutil",
           "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
 PURE_PARTS = {"plan", "render", "deploy", "reference"}
 # pathlib (Path, file I/O) only where files are read or written
-PATHLIB_ALLOWED = {"spec", "build", "output", "cli", "pipeline", "bases", "cache", "adopt", "settings"}
+PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "bases", "cache", "adopt", "settings"}
 
 
 def _part(module: str) -> str:
@@ -91,7 +96,7 @@ def test_imports_point_one_way() -> None:
             there = _part(target)
             if here in ONLY:
                 ok = there in ONLY[here]
-            elif there in ONLY:  # build: only what sits above the compiler may use it
+            elif there in ONLY:  # the build half: only what sits above the compiler may use it
                 ok = here == "__init__" or LAYER.get(here, 0) > LAYER["compiler"]
             elif here == "__init__":
                 ok = there != "cli"  # the public API never needs the command line
@@ -179,12 +184,12 @@ def test_the_disk_check_catches_an_unnoted_look(tmp_path: Path) -> None:
 ENV_BOUNDARY = "imagespec.settings"
 # reads below the boundary, each with its reason: none of them is an option of imagespec's
 ENV_ALLOWED = {
-    "imagespec.build.engine": "DOCKER_HOST is docker's own variable (the SDK and the docker CLI read it too); "
+    "imagespec.engine.client": "DOCKER_HOST is docker's own variable (the SDK and the docker CLI read it too); "
                               "named in messages only",
-    "imagespec.build.buildkit_cli": "the docker CLI runs with the caller's environment (DOCKER_HOST, DOCKER_CONFIG, "
+    "imagespec.engine.buildkit_cli": "the docker CLI runs with the caller's environment (DOCKER_HOST, DOCKER_CONFIG, "
                                     "proxies), plus DOCKER_BUILDKIT",
-    "imagespec.build.bootstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and TMPDIR",
-    "imagespec.build.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
+    "imagespec.bootstrap.mmdebstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and TMPDIR",
+    "imagespec.publish.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
 }
 _ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 

@@ -17,7 +17,7 @@ from imagespec.bases import load_bases
 from imagespec.bases.built import distroless_dockerfile
 from imagespec.bases.catalog_file import entry_for, render_catalog
 from imagespec.bases.context import BaseOptions, Run
-from imagespec.build.apt_sources import choose_mirror, machine_mirror
+from imagespec.bootstrap.apt_sources import choose_mirror, machine_mirror
 from imagespec.cli import main
 from imagespec.errors import SpecError
 from imagespec.settings import base_options, read_environment

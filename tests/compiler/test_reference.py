@@ -12,7 +12,7 @@ import pytest
 
 from compiler_helpers import compile_text
 from imagespec import reference as grammar
-from imagespec.build.tags import tags_for, validate_tag
+from imagespec.publish.tags import tags_for, validate_tag
 from imagespec.errors import PolicyError, SpecError
 from imagespec.spec.load import load_spec_text
 

@@ -2,7 +2,7 @@
 (env, labels, ports, user, cmd, healthcheck) re-runs no build-stage step. The build
 stages copy source, never the spec or the generated files, and nothing in them is
 derived from final metadata. Proven on the engine from BuildKit's own step states
-(`imagespec build --progress json`, parsed by imagespec/build/build_output.py)."""
+(`imagespec build --progress json`, parsed by imagespec/engine/build_output.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ would break every CI re-run. Pushing itself goes through the docker SDK.
 The check-then-push is not atomic: two concurrent releases of the same version can
 still race; the registry itself would have to enforce immutability to close that.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+May import: the standard library, ``imagespec.errors`` and its own package;
 ``docker`` only lazily (through ``engine``).
 """
 
@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from imagespec.build.engine import connect, engine_errors
-from imagespec.build.tags import is_immutable_tag, split_reference
+from imagespec.engine.client import connect, engine_errors
+from imagespec.publish.tags import is_immutable_tag, split_reference
 from imagespec.errors import EngineError, SpecError, TagConflict
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
 
-    from imagespec.build.registry import RemoteImage
+    from imagespec.publish.registry import RemoteImage
 
 
 def push_tags(
@@ -42,7 +42,7 @@ def push_tags(
     Raises TagConflict (before pushing anything) when an immutable tag already holds a
     different image in the registry, unless ``force``.
     """
-    from imagespec.build import registry  # lazy: urllib.request costs ~50 ms at import
+    from imagespec.publish import registry  # lazy: urllib.request costs ~50 ms at import
 
     client = client or connect()
     parsed = []

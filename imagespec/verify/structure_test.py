@@ -3,14 +3,14 @@
 Role: let teams that already run ``container-structure-test`` (BP15: enforce company
 standards on images) get the same expectations in its format. Pure.
 
-May import: the standard library and ``imagespec.build.verify_model``.
+May import: the standard library and ``imagespec.verify.model``.
 The absent-file lists are a subset of ``verify_checks.SHELLS``/``PACKAGE_MANAGERS``
 (a test keeps them so).
 """
 
 from __future__ import annotations
 
-from imagespec.build.verify_model import Expectations
+from imagespec.verify.model import Expectations
 
 # The places worth asserting absent: every shell/manager name in every PATH directory
 # would be a hundred tests; these are the ones real images ship.

@@ -12,7 +12,7 @@ Deterministic: the document is a function of its arguments (``created`` and
 image), packages are sorted, and nothing here reads a clock or draws a random number
 except the throw-away container's name.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+May import: the standard library, ``imagespec.errors`` and its own package;
 ``docker`` only lazily.
 """
 
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from imagespec.build.container_probe import _ChunkReader
-from imagespec.build.engine import connect, engine_errors
-from imagespec.build.sbom_dpkg import Package, Rootfs, read_rootfs
-from imagespec.build.sbom_licenses import is_compound
+from imagespec.verify.probe import _ChunkReader
+from imagespec.engine.client import connect, engine_errors
+from imagespec.sbom.dpkg import Package, Rootfs, read_rootfs
+from imagespec.sbom.licenses import is_compound
 from imagespec.errors import EngineError, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover

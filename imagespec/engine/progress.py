@@ -15,7 +15,7 @@ JSON lines (``--progress json``), one object per line::
     {"event": "result", "image_id": "sha256:…", "tags": […], "duration_s": …, "steps": […]}
     {"event": "error", "error": "BuildStepFailed", "message": "…", "step": 12, …}
 
-May import: the standard library, ``rich``, ``imagespec.errors``, ``imagespec.build.backend``.
+May import: the standard library, ``rich``, ``imagespec.errors``, ``imagespec.engine.backend``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Literal
 
-from imagespec.build.backend import (
+from imagespec.engine.backend import (
     Backend,
     BuildEvent,
     BuildOptions,

@@ -17,30 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 from imagespec import reference as grammar
+from imagespec.engine.local_tags import split_reference, validate_repository, validate_tag
 from imagespec.errors import SpecError
 
 Strategy = Literal["semver", "sha", "both"]
 
 
-def _checked(check: Callable[[str], str], value: str) -> str:
-    """The grammar's verdict as a SpecError, in the words the spec's validation uses."""
-    try:
-        return check(value)
-    except grammar.Invalid as invalid:
-        raise SpecError(str(invalid), hint=invalid.hint) from None
-
-
-def validate_repository(repository: str) -> str:
-    """Return ``repository`` if it is a valid image name (no tag), else raise SpecError."""
-    return _checked(grammar.repository, repository)
-
-
-def validate_tag(tag: str) -> str:
-    """Return ``tag`` if docker accepts it as a tag, else raise SpecError."""
-    return _checked(grammar.tag, tag)
-
-
-split_reference = grammar.split
 is_immutable_tag = grammar.is_immutable_tag
 
 

@@ -9,7 +9,7 @@ them into Packages. Two layouts of the dpkg database are read:
 - ``var/lib/dpkg/status.d/<name>``: distroless-style roots, which unpack .debs without
   dpkg; one stanza per file, no ``Status:``, and a file's presence means installed.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``.
+May import: the standard library, ``imagespec.errors`` and its own package.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from imagespec.build.sbom_licenses import copyright_licenses
+from imagespec.sbom.licenses import copyright_licenses
 from imagespec.errors import SpecError
 
 _STATUS = "var/lib/dpkg/status"

@@ -9,7 +9,7 @@ Why the CLI and not the SDK: the SDK's ``images.build`` speaks only the legacy b
 (no ``RUN --mount``, no heredocs, no secrets); BuildKit's session protocol is only in
 the CLI.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+May import: the standard library, ``imagespec.errors`` and its own package;
 ``docker`` only lazily (through ``engine``).
 """
 
@@ -31,11 +31,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from imagespec.build.backend import BuildOptions, BuildResult, OnEvent, ignore_event
-from imagespec.build.build_output import PlainParser, RawJsonParser
-from imagespec.build.dockerfile_lines import locate
-from imagespec.build.engine import START_HINT, connect, engine_address
-from imagespec.build.local_tags import apply_tags, check_references
+from imagespec.engine.backend import BuildOptions, BuildResult, OnEvent, ignore_event
+from imagespec.engine.build_output import PlainParser, RawJsonParser
+from imagespec.engine.dockerfile_lines import locate
+from imagespec.engine.client import START_HINT, connect, engine_address
+from imagespec.engine.local_tags import apply_tags, check_references
 from imagespec.errors import BuildStepFailed, EngineError, Interrupted, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -4,7 +4,7 @@ Role: compare what was observed (image config, file list, processes, stop timing
 the Expectations, one ``CheckResult`` per check, each citing the practice it enforces.
 Nothing here talks to the engine; ``verify`` gathers the observations.
 
-May import: the standard library, ``imagespec.build.verify_model`` and ``imagespec.build.build_tools``.
+May import: the standard library, ``imagespec.verify.model`` and ``imagespec.verify.build_tools``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from imagespec.build import build_tools
-from imagespec.build.verify_model import CheckResult, Expectations
+from imagespec.verify import build_tools
+from imagespec.verify.model import CheckResult, Expectations
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
 #: The OS's package managers, checked on shell-less finals; pip, npm and the other

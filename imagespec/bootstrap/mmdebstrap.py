@@ -6,7 +6,7 @@ every run. Here the image is a docker-archive written by us: one layer (the tarb
 mmdebstrap wrote with every mtime clamped to SOURCE_DATE_EPOCH) and a config holding
 only fixed values, so the same mirror state and epoch give the same image ID (BP13).
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build`` (the
+May import: the standard library, ``imagespec.errors`` and ``imagespec.engine`` (the
 engine connection; the docker SDK only through it).
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imagespec.build.engine import connect, engine_errors
+from imagespec.engine.client import connect, engine_errors
 from imagespec.errors import BuildFailed, EngineError, SpecError
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

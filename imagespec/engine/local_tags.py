@@ -4,21 +4,42 @@ Role: backends build into an image id (``--iidfile``, never ``-t``) so that a fa
 interrupted build moves no tag; this module then points every requested reference at
 the new id, and puts back what it changed if one of them fails.
 
-May import: the standard library, ``imagespec.errors``, ``imagespec.build.engine`` and
-``imagespec.build.tags``; ``docker`` only for typing.
+May import: the standard library, ``imagespec.errors``, ``imagespec.reference`` (the grammar, whose verdict
+is given here as a SpecError) and ``imagespec.engine.client``; ``docker`` only for typing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from imagespec.build.engine import engine_errors
-from imagespec.build.tags import split_reference, validate_repository, validate_tag
+from imagespec import reference as grammar
+from imagespec.engine.client import engine_errors
 from imagespec.errors import SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
+
+
+def _checked(check: Callable[[str], str], value: str) -> str:
+    """The grammar's verdict as a SpecError, in the words the spec's validation uses."""
+    try:
+        return check(value)
+    except grammar.Invalid as invalid:
+        raise SpecError(str(invalid), hint=invalid.hint) from None
+
+
+def validate_repository(repository: str) -> str:
+    """Return ``repository`` if it is a valid image name (no tag), else raise SpecError."""
+    return _checked(grammar.repository, repository)
+
+
+def validate_tag(tag: str) -> str:
+    """Return ``tag`` if docker accepts it as a tag, else raise SpecError."""
+    return _checked(grammar.tag, tag)
+
+
+split_reference = grammar.split
 
 
 def check_references(references: Sequence[str]) -> None:

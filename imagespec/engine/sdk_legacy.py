@@ -5,7 +5,7 @@ only through the SDK). The legacy builder knows neither ``RUN --mount`` (cache, 
 nor heredocs, so such Dockerfiles are refused up front with a clear message rather
 than failing halfway. ``forcerm=True`` so that a failed step leaves no container behind.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+May import: the standard library, ``imagespec.errors`` and its own package;
 ``docker`` only lazily (through ``engine``).
 """
 
@@ -17,12 +17,12 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagespec.build.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, ignore_event
-from imagespec.build.build_output import TAIL_LINES
-from imagespec.build.buildkit_cli import _outside
-from imagespec.build.dockerfile_lines import instruction_lines
-from imagespec.build.engine import connect, engine_errors
-from imagespec.build.local_tags import apply_tags, check_references
+from imagespec.engine.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, ignore_event
+from imagespec.engine.build_output import TAIL_LINES
+from imagespec.engine.buildkit_cli import _outside
+from imagespec.engine.dockerfile_lines import instruction_lines
+from imagespec.engine.client import connect, engine_errors
+from imagespec.engine.local_tags import apply_tags, check_references
 from imagespec.errors import BuildStepFailed, Interrupted, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -16,7 +16,7 @@ Decision: the smoke run uses ``--read-only`` + a tmpfs per writable directory +
 capabilities are the orchestrator's policy, and dropping them here would fail images
 that are fine under the runtime's defaults, without pointing at a practice.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+May import: the standard library, ``imagespec.errors`` and its own package;
 ``docker`` only lazily.
 """
 
@@ -25,9 +25,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from imagespec.build.container_probe import Observation, image_paths, run_and_observe
-from imagespec.build.engine import connect, engine_errors
-from imagespec.build.verify_checks import (
+from imagespec.verify.probe import Observation, image_paths, run_and_observe
+from imagespec.engine.client import connect, engine_errors
+from imagespec.verify.checks import (
     check_config,
     check_filesystem,
     check_processes,
@@ -36,7 +36,7 @@ from imagespec.build.verify_checks import (
     check_zombies,
     parse_passwd,
 )
-from imagespec.build.verify_model import CheckResult, Expectations, Report
+from imagespec.verify.model import CheckResult, Expectations, Report
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker

@@ -8,7 +8,7 @@ this works for shell-less images too; ``docker top`` is the fallback for a remot
 engine), times ``docker stop``, and lists the image's files by exporting a created,
 never-started container. Every container is named ``imagespec-verify-…`` and removed.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.*``;
+May import: the standard library, ``imagespec.errors`` and its own package;
 ``docker`` only lazily.
 """
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagespec.build.engine import engine_errors
-from imagespec.build.verify_checks import Process
-from imagespec.build.verify_model import Expectations
+from imagespec.engine.client import engine_errors
+from imagespec.verify.checks import Process
+from imagespec.verify.model import Expectations
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker

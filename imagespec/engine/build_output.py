@@ -10,7 +10,7 @@ lines, then exactly one terminal event (its final state, held back until settled
 step's duration covers its merged (started, completed) intervals from the build's own
 start on. Call ``finish()`` when the stream ends.
 
-May import: the standard library, ``imagespec.errors`` and ``imagespec.build.backend``.
+May import: the standard library, ``imagespec.errors`` and ``imagespec.engine.backend``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from imagespec.build.backend import BuildEvent, StepStatus, instruction_of
+from imagespec.engine.backend import BuildEvent, StepStatus, instruction_of
 
 #: Lines of a failed step kept for the error message (BuildFailed.log_tail).
 TAIL_LINES = 20
