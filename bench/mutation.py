@@ -52,7 +52,7 @@ COMPILER_TESTS = [
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "passes": (["imagespec/plan/passes"], COMPILER_TESTS),
     "dockerignore": (["imagespec/plan/dockerignore.py"], COMPILER_TESTS),
-    "verify-checks": (["imagespec/verify/checks.py"], ["tests/build/test_verify_checks.py"]),
+    "verify-checks": (["imagespec/verify/checks.py"], ["tests/images/test_verify_checks.py"]),
     "lower": (["imagespec/plan/lower.py"], COMPILER_TESTS),
 }
 

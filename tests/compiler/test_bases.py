@@ -1,7 +1,7 @@
 """Base specs without an engine: validation (invalid_bases/<case>.yaml next to the exact
 message), build order, the generated distroless Dockerfiles (hadolint, BuildKit's
 parser), the catalog file `imagespec base build` writes, and mirror discovery.
-The images themselves are built and checked in tests/build/test_bases_engine.py."""
+The images themselves are built and checked in tests/images/test_bases_engine.py."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import pytest
 from imagespec.engine.client import connect
 from imagespec.errors import EngineError
 from tests import tools
-from tests.build.support import GOLANG, SLIM, Cleanup, build_app, require_images
+from tests.images.support import GOLANG, SLIM, Cleanup, build_app, require_images
 
 
 def _engine_error() -> str | None:

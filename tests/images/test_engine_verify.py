@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests import tools
-from tests.build.support import STATIC, Cleanup, build_app, require_images
+from tests.images.support import STATIC, Cleanup, build_app, require_images
 from imagespec.verify import Expectations, verify
 from imagespec.verify.structure_test import to_structure_test_config
 
@@ -141,7 +141,7 @@ def test_structure_test_config_runs_in_container_structure_test(app_images: dict
 
 def test_init_expected_pid1_is_tini_with_the_app_as_child(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tini = tools.require_file(tools.TINI_STATIC, tools.ENGINE)
-    from tests.build.support import APP_BUILD, APP_DIR
+    from tests.images.support import APP_BUILD, APP_DIR
 
     from imagespec.engine import BuildOptions
     from imagespec.engine.buildkit_cli import BuildKitCLIBackend

@@ -13,7 +13,7 @@ import docker.errors
 import pytest
 
 from tests import tools
-from tests.build.support import SLIM, Cleanup, require_images
+from tests.images.support import SLIM, Cleanup, require_images
 from imagespec.engine import BuildEvent, BuildOptions, Secret, get_backend
 from imagespec.engine.buildkit_cli import BuildKitCLIBackend, CliInfo, detect_cli
 from imagespec.engine.sdk_legacy import SdkLegacyBackend

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests import tools
-from tests.build.support import PREFIX, RUN_ID, SLIM, STATIC, require_images
+from tests.images.support import PREFIX, RUN_ID, SLIM, STATIC, require_images
 
 pytestmark = pytest.mark.engine
 

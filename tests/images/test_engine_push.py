@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import tools
-from tests.build.support import PREFIX, RUN_ID, Cleanup
+from tests.images.support import PREFIX, RUN_ID, Cleanup
 from imagespec.engine import BuildOptions
 from imagespec.publish import push_tags
 from imagespec.engine.buildkit_cli import BuildKitCLIBackend

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from imagespec.cli import main
-from tests.build.support import RUN_ID
+from tests.images.support import RUN_ID
 
 pytestmark = pytest.mark.engine
 

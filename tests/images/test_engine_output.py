@@ -23,7 +23,7 @@ from imagespec.engine.backend import BuildOptions, BuildResult
 from imagespec.engine.buildkit_cli import BuildKitCLIBackend
 from imagespec.engine.progress import ProgressBackend
 from imagespec.errors import BuildStepFailed
-from tests.build.support import RUN_ID, SLIM, Cleanup, require_images
+from tests.images.support import RUN_ID, SLIM, Cleanup, require_images
 
 pytestmark = pytest.mark.engine
 

@@ -28,7 +28,7 @@ from imagespec.sbom.spdx import (
 )
 from imagespec.sbom.licenses import copyright_licenses, license_expression, spdx_id
 from imagespec.errors import EngineError, SpecError
-from tests.build.support import SLIM, STATIC, require_images
+from tests.images.support import SLIM, STATIC, require_images
 
 CC = "imagespec-test/cc:nonroot"
 CREATED = "2024-01-02T03:04:05Z"
