@@ -1,7 +1,8 @@
 """imagespec: compile short YAML image specs into best-practice Dockerfiles, then
 build, tag, verify and push the images on a real engine.
 
-The public API. Names load on first use (PEP 562), so importing any part of the
+The public API: one orchestrator per job (``generate``, ``check``, ``build``, ``test``;
+docs/api.md), the loaders and the compiler beneath them, and the error tree. Names load on first use (PEP 562), so importing any part of the
 package, as `imagespec generate` does, pays only for the modules it needs.
 """
 
@@ -13,6 +14,7 @@ import importlib as _importlib
 _EXPORTS = {
     "imagespec.bases": ("BaseOptions", "build_bases"),
     "imagespec.compiler": ("Compiled", "compile_spec"),
+    "imagespec.jobs": ("build", "check", "generate", "test"),  # one orchestrator per job (docs/api.md)
     "imagespec.errors": ("BuildFailed", "CheckFailed", "EngineError", "ImageSpecError", "Interrupted", "Location",
                          "PolicyError", "SourceUnreachable", "SpecError", "TagConflict"),
     "imagespec.spec.base_load": ("load_base",),
@@ -43,12 +45,16 @@ __all__ = [
     "SpecError",
     "Stage",
     "TagConflict",
+    "build",
     "build_bases",
+    "check",
     "compile_spec",
+    "generate",
     "load_base",
     "load_config",
     "load_spec",
     "load_spec_text",
+    "test",
 ]
 
 

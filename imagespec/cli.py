@@ -6,16 +6,13 @@ function of its arguments; errors become one message and an exit code
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from imagespec import cache
+from imagespec import jobs
 from imagespec.errors import CheckFailed, ImageSpecError, SpecError, SpecErrors
-from imagespec.spec.files import CONFIG_NAME, recording
-from imagespec.spec.files import resolve as resolve_noted
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help="json: one machine-readable document on stdout.")
@@ -26,90 +23,12 @@ NO_CACHE = click.option("--no-cache", is_flag=True,
                         help="Compile afresh; neither read nor write the result cache (also IMAGESPEC_NO_CACHE=1).")
 
 
-def _config_file(flag: Path | None) -> Path | None:
-    """--config, else $IMAGESPEC_CONFIG (None: the nearest .imagespec.yaml)."""
-    from imagespec.settings import config_path, read_environment
-
-    return config_path(flag, read_environment())
-
-
-def _compile_one(path: Path, config_path: Path | None, written_to: Path | None = None):
-    """(Compiled, Config): the configuration is found first, since templates and the
-    catalog it names shape the spec."""
-    from imagespec.compiler import compile_spec
-    from imagespec.spec.config import load_config
-    from imagespec.spec.load import load_spec
-
-    config = load_config(_config_file(config_path), start=path.parent)
-    loaded = load_spec(path, config)
-    # the header names the spec relative to the file it is written to (generate -o FILE)
-    source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
-    return compile_spec(loaded, config, source=source), config
-
-
-def _specs_only(specs: tuple[Path, ...]) -> list[Path]:
-    # a glob such as examples/**/*.yaml also matches configuration files: not specs
-    chosen = [path for path in specs if path.name != CONFIG_NAME]
-    for path in specs:
-        if path.name == CONFIG_NAME:
-            click.echo(f"skipped {path}: a configuration file, not a spec", err=True)
-    if not chosen:
-        raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
-    return chosen
+def _note(text: str) -> None:
+    click.echo(text, err=True)
 
 
 def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
-    return [_compile_one(path, config_path, written_to)[0] for path in _specs_only(specs)]
-
-
-def _generated(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None,
-               use_cache: bool) -> list[cache.Result]:
-    """What `generate` and `check` write or compare: from the result cache when nothing
-    the compiler would look at changed (start-up without pydantic, YAML or Jinja)."""
-    from imagespec.settings import config_path as chosen_config, read_environment
-
-    env = read_environment()
-    root = env.cache_dir if use_cache else None
-    config_path = chosen_config(config_path, env)  # the cache keys on the file chosen, however it was named
-    results = []
-    for path in _specs_only(specs):
-        found = cache.lookup(root, path, config_path, written_to)
-        if found is None:
-            with recording() as notes:  # the output paths' looks too: they are part of the result
-                found = _result(_compile_one(path, config_path, written_to)[0], written_to)
-            if use_cache:
-                cache.store(root, path, config_path, written_to, notes, found)
-        results.append(found)
-    _refuse_clashes(results)
-    return results
-
-
-def _result(compiled, written_to: Path | None) -> cache.Result:
-    """What generate would write for one spec, once it is known to stay in the spec's
-    repository (-o's FILE is the user's own choice: not confined)."""
-    from imagespec.spec.repository import check_confined
-
-    loaded = compiled.loaded
-    origin = loaded.document.location(("dockerfile",))
-    found = cache.Result(loaded.document.file, loaded.dockerfile_path, loaded.dockerignore_path,
-                         compiled.dockerfile, compiled.dockerignore, (origin.file, origin.line, origin.col))
-    check_confined(loaded, [path for path in found.outputs(written_to) if path != written_to])
-    return found
-
-
-def _refuse_clashes(results: list[cache.Result]) -> None:
-    """Two specs of one run may not write the same file: the second would silently win."""
-    from imagespec.errors import Location
-
-    writers: dict[str, cache.Result] = {}
-    for result in results:
-        for path in result.outputs():
-            first = writers.setdefault(os.path.normpath(path), result)
-            if first.spec_file != result.spec_file:  # the same spec named twice is no clash
-                raise SpecError(f"{result.spec_file} and {first.spec_file} both write {path}",
-                                location=Location(*result.origin),
-                                hint="give each spec its own `dockerfile:` (and `context:`), or generate them "
-                                     "in separate runs")
+    return [jobs.compile_one(path, config_path, written_to)[0] for path in jobs.specs_only(specs, _note)]
 
 
 def _print_exactly(text: str) -> None:
@@ -149,41 +68,15 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force
             click.echo(f"# {c.loaded.document.file}: the spec with its `extends` chain merged in")
             click.echo(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=100), nl=False)
         return
-    compiled = _generated(specs, config_path, written_to, use_cache=not no_cache)
-    if output is not None and len(compiled) > 1:
-        raise SpecError("-o/--output takes one spec", hint="drop -o to write each spec's own `dockerfile`")
     if output == "-":
+        compiled = jobs.generated(specs, config_path, None, use_cache=not no_cache, on_note=_note)
+        jobs.one_spec_for_output(compiled, output)
         _print_exactly(compiled[0].dockerfile)
         return
-    # imported here, past `-o -`, which writes nothing: keeps `imagespec generate` start-up fast
-    from imagespec.output import write_atomically
-
-    files: dict[Path, str] = {}
-    owners: dict[Path, str] = {}
-    for c in compiled:
-        outputs = c.outputs(written_to)
-        files |= outputs
-        owners |= dict.fromkeys(outputs, c.spec_file)
-    if not force:
-        _refuse_hand_written(owners, written_to)
-    changed = write_atomically(files)
-    for path in files:
-        state = "wrote" if path in changed else "unchanged"
-        click.echo(f"{state} {path}", err=True)
-
-
-def _refuse_hand_written(owners: dict[Path, str], written_to: Path | None) -> None:
-    """A Dockerfile or ignore file someone wrote by hand is theirs: replacing it unasked
-    loses their work (trying imagespec on an existing project). `owners`: each file to
-    write -> the spec it is for. Checked for every file before any is written."""
-    from imagespec.errors import Location
-    from imagespec.output import written_by_hand
-
-    for path, spec in owners.items():
-        if written_by_hand(path):
-            elsewhere = "give -o another path" if path == written_to else f"set `dockerfile:` in {spec} to another path"
-            raise CheckFailed("not generated by imagespec (no generated header): generate would replace it",
-                              location=Location(str(path)), hint=f"pass --force to replace it, or {elsewhere}")
+    written = jobs.generate(specs, output=written_to, config=config_path, force=force, use_cache=not no_cache,
+                            on_note=_note)
+    for path, changed in written.items():
+        click.echo(f"{'wrote' if changed else 'unchanged'} {path}", err=True)
 
 
 @cli.command()
@@ -196,19 +89,8 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
 
     Prints a unified diff for each committed Dockerfile or .dockerignore that no longer
     matches its spec."""
-    from imagespec.output import read_current
-
-    stale = []
-    compiled = _generated(specs, config_path, None, use_cache=not no_cache)
-    for c in compiled:
-        for path, expected in c.outputs().items():
-            actual = read_current(path)
-            if actual != expected:
-                import difflib
-
-                diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
-                                                    f"{path} (committed)", f"{path} (from {c.spec_file})"))
-                stale.append({"spec": c.spec_file, "file": str(path), "diff": diff})
+    checked = jobs.check(specs, config=config_path, use_cache=not no_cache, on_note=_note)
+    stale = [{"spec": item.spec, "file": item.file, "diff": item.diff} for item in checked.stale]
     if fmt == "json":
         click.echo(json.dumps({"ok": not stale, "stale": stale}, indent=2))
     else:
@@ -218,7 +100,7 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
         raise CheckFailed(f"{len(stale)} generated file(s) out of date",
                           hint="run `imagespec generate` and commit the result")
     if fmt == "text":
-        click.echo(f"{len(compiled)} spec(s) up to date", err=True)
+        click.echo(f"{checked.specs} spec(s) up to date", err=True)
 
 
 @cli.command()
@@ -307,18 +189,13 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
     only after a successful build."""
-    from imagespec import pipeline
-    from imagespec.settings import build_settings, read_environment
-
-    compiled, config = _compile_one(spec, config_path)
-    settings = build_settings(config, read_environment(), tags=tags, build_args=tuple(_pair(a) for a in build_args),
-                              target=target, no_cache=no_cache, push=push, force=force,
-                              progress="json" if fmt == "json" and progress == "auto" else progress,  # type: ignore[arg-type]
-                              ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
-    result, pushed = pipeline.build(compiled, settings, on_status=lambda s: click.echo(s, err=True),
-                                    catalog=config.catalog)
+    built = jobs.build(spec, config=config_path, on_status=_note, tags=tags,
+                       build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache, push=push,
+                       force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
+                       ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
+    result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
-               "pushed": pushed}
+               "pushed": built.pushed}
     if fmt == "json":
         click.echo(json.dumps(summary))
     else:
@@ -326,10 +203,7 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
         for tag in result.tags:
             click.echo(tag)
     if run_verify:
-        from imagespec.compiler import effective_policies
-
-        _verify(compiled, result.tags[0] if result.tags else result.image_id, fmt,
-                size_budget=effective_policies(compiled.loaded, config).size_budget)
+        _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
 
 
 def _secret(text: str) -> tuple[str, Path]:
@@ -347,13 +221,6 @@ def _pair(text: str) -> tuple[str, str]:
         raise SpecError(f"--build-arg {text!r} must be KEY=VALUE")
     key, value = text.split("=", 1)
     return key, value
-
-
-def _verify(compiled, image: str, fmt: str, **options) -> None:
-    from imagespec import pipeline
-    from imagespec.verify import verify
-
-    _report_verification(verify(image, pipeline.expectations(compiled, **options)), fmt)
 
 
 def _report_verification(report, fmt: str) -> None:
@@ -399,29 +266,8 @@ def test_command(target: str, image: str | None, http_port: int | None, ready_lo
 
     Checks non-root, PID 1, no zombies, clean stop, read-only root, no shell where none
     belongs, and the size budget (given an IMAGE: what its config and labels declare)."""
-    from imagespec import pipeline
-
-    options = {"http_port": http_port, "ready_log": ready_log}
-    spec = Path(target)
-    if not spec.is_file():
-        if spec.suffix in (".yaml", ".yml") or image:
-            raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
-        _verify_image(target, fmt, size_budget=size_budget, **options)
-        return
-    from imagespec.compiler import effective_policies
-    from imagespec.settings import BuildSettings
-
-    compiled, config = _compile_one(spec, config_path)
-    reference = image or pipeline.references(compiled, BuildSettings())[0]
-    budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
-    _verify(compiled, reference, fmt, size_budget=budget, **options)
-
-
-def _verify_image(reference: str, fmt: str, **options) -> None:
-    from imagespec import pipeline
-    from imagespec.verify import verify
-
-    _report_verification(verify(reference, pipeline.expectations_from_image(reference, **options)), fmt)
+    _report_verification(jobs.test(target, image=image, config=config_path, http_port=http_port,
+                                   ready_log=ready_log, size_budget=size_budget), fmt)
 
 
 @cli.group("base")
@@ -505,7 +351,7 @@ def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> N
     from imagespec.spec.config import load_config
 
     files = _base_files(bases)
-    ordered = load_bases(files, load_config(_config_file(config_path), start=files[0].parent, catalogs_required=False))
+    ordered = load_bases(files, load_config(jobs.config_file(config_path), start=files[0].parent, catalogs_required=False))
     rows = [{"base": b.name, "kind": b.base.kind, "image": b.base.image, "needs": list(b.base.needs()),
              "file": b.document.file} for b in ordered]
     if fmt == "json":
@@ -527,7 +373,7 @@ def base_dockerfile(base: Path, config_path: Path | None) -> None:
     from imagespec.bases import dockerfile_of
     from imagespec.spec.config import load_config
 
-    _print_exactly(dockerfile_of(base, load_config(_config_file(config_path), start=base.parent)))
+    _print_exactly(dockerfile_of(base, load_config(jobs.config_file(config_path), start=base.parent)))
 
 
 @base_group.command("sbom")
@@ -568,7 +414,7 @@ def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, confi
     from imagespec.deploy import render_manifest
     from imagespec.pipeline import repository
 
-    compiled = _compile_one(spec, config_path)[0]
+    compiled = jobs.compile_one(spec, config_path)[0]
     version = compiled.loaded.spec.version
     reference = image or f"{repository(compiled)}:{version or 'latest'}"
     text = render_manifest(compiled.plan, reference, fmt, source=compiled.loaded.display_name(Path.cwd()))
@@ -608,7 +454,7 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
         raise SpecError(f"--entrypoint: {exc}", hint="quote it as a shell would") from None
     options = InitOptions(preset=preset, name=name, version=version_, license=license_, ports=ports or None,
                           entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output,
-                          config=_config_file(None))
+                          config=jobs.config_file(None))
     result = init_project(folder, options)
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path), "preset": result.preset, "found": list(result.found),
@@ -631,7 +477,7 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
     """Write the spec that means the same image as DOCKERFILE."""
     from imagespec.adopt import import_dockerfile
 
-    result = import_dockerfile(dockerfile, output, _config_file(config_path))
+    result = import_dockerfile(dockerfile, output, jobs.config_file(config_path))
     report = result.report
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path),

@@ -1,12 +1,13 @@
 """imagespec.publish: name and ship built images — tags, OCI labels, push.
 
-Role: the tags a build gets (``tags``: semver, git sha, latest), the OCI labels, the
-local tag bookkeeping (``local_tags``) and pushing tags to a registry (``push``,
-``registry``: the registry's HTTP API for the digest checks).
+Role: the tags a build gets (``tags``: semver, git sha, latest), the OCI labels, and
+pushing tags to a registry (``push``; ``registry``: the registry's HTTP API for the
+digest checks). Applying tags to a built image is the engine's (``engine.local_tags``).
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.reference`` (the
-grammar of references and tags) and ``imagespec.publish`` itself and ``imagespec.engine`` (the connection, the tag checks);
-``docker``/``requests`` only inside functions. Never the compiler, verify, sbom or the CLI.
+grammar of references and tags), ``imagespec.publish`` itself and ``imagespec.engine``
+(the connection, the tag checks); ``docker``/``requests`` only inside functions. Never
+the compiler, verify, sbom or the CLI.
 """
 
 from __future__ import annotations

@@ -20,14 +20,15 @@ PACKAGE = REPO / "imagespec"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 # (errors, reference) ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
-#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, bases) ← cli. The build half sits
+#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, jobs, bases) ← cli.
+# The build half sits
 # beside the compiler: engine (the seam), publish, verify, sbom, bootstrap — each sees errors, the reference grammar,
 # itself and only the parts named in ONLY (never imagespec.spec/plan/render/cli; see each package's docstring).
 # The package's __init__ is the public API. `reference` is the one grammar of image references, tags, digests and
 # versions: at the bottom, so that the spec's validation and the build's tagging both ask it.
 LAYER = {"errors": 0, "reference": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4,
          "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
-         "pipeline": 6, "cli": 7, "__main__": 8}
+         "pipeline": 6, "jobs": 6, "cli": 7, "__main__": 8}
 _BOTTOM = {"errors", "reference"}
 # engine is the seam (it sees nothing of the features); each feature sees the engine, sbom also verify's probe
 ONLY = {"engine": _BOTTOM | {"engine"}, "publish": _BOTTOM | {"publish", "engine"},
@@ -39,7 +40,8 @@ IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "u
           "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
 PURE_PARTS = {"plan", "render", "deploy", "reference"}
 # pathlib (Path, file I/O) only where files are read or written
-PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "bases", "cache", "adopt", "settings"}
+PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "jobs",
+                   "bases", "cache", "adopt", "settings"}
 
 
 def _part(module: str) -> str:
@@ -188,7 +190,8 @@ ENV_ALLOWED = {
                               "named in messages only",
     "imagespec.engine.buildkit_cli": "the docker CLI runs with the caller's environment (DOCKER_HOST, DOCKER_CONFIG, "
                                     "proxies), plus DOCKER_BUILDKIT",
-    "imagespec.bootstrap.mmdebstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and TMPDIR",
+    "imagespec.bootstrap.mmdebstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and "
+                                      "TMPDIR",
     "imagespec.publish.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
 }
 _ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
@@ -228,8 +231,8 @@ def test_the_environment_check_catches_a_read(tmp_path: Path) -> None:
 EXPORTED = {
     "BaseOptions", "BaseSpec", "BuildFailed", "CheckFailed", "Compiled", "Config", "EngineError", "Final", "Image",
     "ImageSpecError", "Interrupted", "LoadedSpec", "Location", "PolicyError", "SourceUnreachable", "Spec",
-    "SpecError", "Stage", "TagConflict", "build_bases", "compile_spec", "load_base", "load_config", "load_spec",
-    "load_spec_text",
+    "SpecError", "Stage", "TagConflict", "build", "build_bases", "check", "compile_spec", "generate", "load_base",
+    "load_config", "load_spec", "load_spec_text", "test",
 }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from compiler_helpers import EXAMPLES, REPO
-from imagespec import cache, cli
+from imagespec import cache, jobs
 from imagespec.cli import main
 
 TEMPLATE = "final:\n  from: debian-slim\n  cmd: [sleep, infinity]\n"
@@ -132,7 +132,7 @@ def test_a_hit_does_not_run_the_compiler(repo: Path, cache_dir: Path, capsys, mo
     def no_compiler(*args: object, **kwargs: object) -> None:
         raise AssertionError("the compiler ran on a hit")
 
-    monkeypatch.setattr(cli, "_compile_one", no_compiler)
+    monkeypatch.setattr(jobs, "compile_one", no_compiler)
     assert generate(capsys, spec) == first
     code = main(["check", str(spec)])  # the files were never written: check compares from the cache too
     assert code == 1 and "(committed)" in capsys.readouterr().out

@@ -1,0 +1,261 @@
+"""imagespec.jobs: one orchestrator per job — generate, check, build, test — so that every
+front end (the CLI, a script, an editor plugin) calls the same glue instead of copying it.
+
+Role: find the configuration, compile (through the result cache where it applies),
+and hand the result to output/ or the engine. Each function returns values; printing,
+exit codes and the command line's flags stay in ``imagespec.cli``.
+
+May import: anything below ``imagespec.cli`` (it sits with ``settings``, ``pipeline`` and
+``bases`` at the top); pydantic, YAML, Jinja and the engine only inside functions, so that
+``imagespec generate`` answered from the cache stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagespec import cache
+from imagespec.errors import CheckFailed, SpecError
+from imagespec.spec.files import CONFIG_NAME, recording
+from imagespec.spec.files import resolve as resolve_noted
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.compiler import Compiled
+    from imagespec.engine import BuildResult
+    from imagespec.spec.config import Config
+    from imagespec.verify import Report
+
+OnNote = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+def config_file(flag: Path | None) -> Path | None:
+    """The configuration file given, else $IMAGESPEC_CONFIG (None: the nearest .imagespec.yaml)."""
+    from imagespec.settings import config_path, read_environment
+
+    return config_path(flag, read_environment())
+
+
+def compile_one(path: Path, config_path: Path | None = None,
+                written_to: Path | None = None) -> tuple[Compiled, Config]:
+    """(Compiled, Config): the configuration is found first, since templates and the
+    catalog it names shape the spec."""
+    from imagespec.compiler import compile_spec
+    from imagespec.spec.config import load_config
+    from imagespec.spec.load import load_spec
+
+    config = load_config(config_file(config_path), start=path.parent)
+    loaded = load_spec(path, config)
+    # the header names the spec relative to the file it is written to (generate -o FILE)
+    source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
+    return compile_spec(loaded, config, source=source), config
+
+
+def specs_only(specs: Sequence[Path], on_note: OnNote = _ignore) -> list[Path]:
+    """The specs among the files given: a glob such as examples/**/*.yaml also matches
+    configuration files, which are skipped (and said so through ``on_note``)."""
+    chosen = [path for path in specs if path.name != CONFIG_NAME]
+    for path in specs:
+        if path.name == CONFIG_NAME:
+            on_note(f"skipped {path}: a configuration file, not a spec")
+    if not chosen:
+        raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
+    return chosen
+
+
+def generated(specs: Sequence[Path], config_path: Path | None = None, written_to: Path | None = None, *,
+              use_cache: bool = True, on_note: OnNote = _ignore) -> list[cache.Result]:
+    """What `generate` and `check` write or compare: from the result cache when nothing
+    the compiler would look at changed (start-up without pydantic, YAML or Jinja)."""
+    from imagespec.settings import config_path as chosen_config, read_environment
+
+    env = read_environment()
+    root = env.cache_dir if use_cache else None
+    config_path = chosen_config(config_path, env)  # the cache keys on the file chosen, however it was named
+    results = []
+    for path in specs_only(specs, on_note):
+        found = cache.lookup(root, path, config_path, written_to)
+        if found is None:
+            with recording() as notes:  # the output paths' looks too: they are part of the result
+                found = _result(compile_one(path, config_path, written_to)[0], written_to)
+            if use_cache:
+                cache.store(root, path, config_path, written_to, notes, found)
+        results.append(found)
+    _refuse_clashes(results)
+    return results
+
+
+def _result(compiled: Compiled, written_to: Path | None) -> cache.Result:
+    """What generate would write for one spec, once it is known to stay in the spec's
+    repository (-o's FILE is the user's own choice: not confined)."""
+    from imagespec.spec.repository import check_confined
+
+    loaded = compiled.loaded
+    origin = loaded.document.location(("dockerfile",))
+    found = cache.Result(loaded.document.file, loaded.dockerfile_path, loaded.dockerignore_path,
+                         compiled.dockerfile, compiled.dockerignore, (origin.file, origin.line, origin.col))
+    check_confined(loaded, [path for path in found.outputs(written_to) if path != written_to])
+    return found
+
+
+def _refuse_clashes(results: list[cache.Result]) -> None:
+    """Two specs of one run may not write the same file: the second would silently win."""
+    from imagespec.errors import Location
+
+    writers: dict[str, cache.Result] = {}
+    for result in results:
+        for path in result.outputs():
+            first = writers.setdefault(os.path.normpath(path), result)
+            if first.spec_file != result.spec_file:  # the same spec named twice is no clash
+                raise SpecError(f"{result.spec_file} and {first.spec_file} both write {path}",
+                                location=Location(*result.origin),
+                                hint="give each spec its own `dockerfile:` (and `context:`), or generate them "
+                                     "in separate runs")
+
+
+def one_spec_for_output(results: list[cache.Result], output: object) -> None:
+    """-o names one file: two specs would both write it."""
+    if output is not None and len(results) > 1:
+        raise SpecError("-o/--output takes one spec", hint="drop -o to write each spec's own `dockerfile`")
+
+
+def generate(specs: Sequence[Path], *, output: Path | None = None, config: Path | None = None, force: bool = False,
+             use_cache: bool = True, on_note: OnNote = _ignore) -> dict[Path, bool]:
+    """Write each spec's Dockerfile and ignore file (``output``: one spec's Dockerfile to
+    that file instead), atomically and all or nothing; a file imagespec did not generate
+    is replaced only with ``force``. Returns each file written -> whether it changed."""
+    results = generated(specs, config, output, use_cache=use_cache, on_note=on_note)
+    one_spec_for_output(results, output)
+    from imagespec.output import write_atomically  # past the compile: `generate -o -` never needs it
+
+    files: dict[Path, str] = {}
+    owners: dict[Path, str] = {}
+    for result in results:
+        outputs = result.outputs(output)
+        files |= outputs
+        owners |= dict.fromkeys(outputs, result.spec_file)
+    if not force:
+        _refuse_hand_written(owners, output)
+    changed = write_atomically(files)
+    return {path: path in changed for path in files}
+
+
+def _refuse_hand_written(owners: dict[Path, str], written_to: Path | None) -> None:
+    """A Dockerfile or ignore file someone wrote by hand is theirs: replacing it unasked
+    loses their work (trying imagespec on an existing project). `owners`: each file to
+    write -> the spec it is for. Checked for every file before any is written."""
+    from imagespec.errors import Location
+    from imagespec.output import written_by_hand
+
+    for path, spec in owners.items():
+        if written_by_hand(path):
+            elsewhere = "give -o another path" if path == written_to else f"set `dockerfile:` in {spec} to another path"
+            raise CheckFailed("not generated by imagespec (no generated header): generate would replace it",
+                              location=Location(str(path)), hint=f"pass --force to replace it, or {elsewhere}")
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A committed generated file that no longer matches its spec."""
+
+    spec: str
+    file: str
+    diff: str  # unified diff, committed -> expected
+
+
+@dataclass(frozen=True)
+class Checked:
+    specs: int
+    stale: tuple[Stale, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale
+
+
+def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
+          on_note: OnNote = _ignore) -> Checked:
+    """Compare each spec's committed generated files with what it generates now."""
+    from imagespec.output import read_current
+
+    stale = []
+    results = generated(specs, config, None, use_cache=use_cache, on_note=on_note)
+    for result in results:
+        for path, expected in result.outputs().items():
+            actual = read_current(path)
+            if actual != expected:
+                import difflib
+
+                diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
+                                                    f"{path} (committed)", f"{path} (from {result.spec_file})"))
+                stale.append(Stale(result.spec_file, str(path), diff))
+    return Checked(len(results), tuple(stale))
+
+
+@dataclass(frozen=True)
+class Built:
+    result: BuildResult
+    pushed: bool
+    compiled: Compiled
+    config: Config
+
+    @property
+    def image(self) -> str:
+        """The reference to test: its first tag, else its ID."""
+        return self.result.tags[0] if self.result.tags else self.result.image_id
+
+
+def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, **options: Any) -> Built:
+    """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
+    engine. ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args,
+    target, no_cache, push, force, progress, ca_bundle, secrets)."""
+    from imagespec import pipeline
+    from imagespec.settings import build_settings, read_environment
+
+    compiled, loaded_config = compile_one(spec, config)
+    settings = build_settings(loaded_config, read_environment(), **options)
+    result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+    return Built(result, pushed, compiled, loaded_config)
+
+
+def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
+                    **options: Any) -> Report:
+    """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
+    to the spec's policies."""
+    from imagespec import pipeline
+    from imagespec.compiler import effective_policies
+    from imagespec.verify import verify
+
+    budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
+    return verify(image, pipeline.expectations(compiled, size_budget=budget, **options))
+
+
+def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
+         ready_log: str | None = None, size_budget: int | None = None) -> Report:
+    """Verify a built image against a spec file (``image``: default, the spec's first
+    tag), or an image reference against its own config and labels."""
+    from imagespec import pipeline
+
+    options = {"http_port": http_port, "ready_log": ready_log}
+    spec = Path(target)
+    if not spec.is_file():
+        if spec.suffix in (".yaml", ".yml") or image:
+            raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
+        from imagespec.verify import verify
+
+        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, **options))
+    from imagespec.settings import BuildSettings
+
+    compiled, loaded_config = compile_one(spec, config)
+    reference = image or pipeline.references(compiled, BuildSettings())[0]
+    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, **options)
+
+
+test.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test function, though named so
