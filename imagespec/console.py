@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 

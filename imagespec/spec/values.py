@@ -13,7 +13,7 @@ import shlex
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
 from imagespec import reference as grammar
 from imagespec.reference import Invalid

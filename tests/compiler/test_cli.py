@@ -220,7 +220,7 @@ def test_one_config_file_repoints_every_image(how: str, tmp_path: Path, capsys, 
         assert images and all(ref.startswith("registry.example.com/base/") for ref in images), images
         if default is not None:
             assert not any(ref.startswith("registry.example.com/") for ref in default)
-        assert f'org.opencontainers.image.base.name="registry.example.com/base/' in out or "FROM scratch" in out
+        assert 'org.opencontainers.image.base.name="registry.example.com/base/' in out or "FROM scratch" in out
 
 
 # --- reproducibility -----------------------------------------------------------------------

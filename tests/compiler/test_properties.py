@@ -14,11 +14,10 @@ import shlex
 import subprocess
 import sys
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler_helpers import (
