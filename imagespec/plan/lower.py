@@ -40,10 +40,9 @@ def _base_for(name: str, from_: str | s.Image, path: tuple, spec: s.Spec, catalo
         parent = _stage_base(from_, spec, catalog, resolved, (*visiting, name))
         return p.Base(from_, parent.family, parent.package_manager, parent.has_shell,
                       parent.provided_user, from_stage=from_)
-    try:
-        image = catalog.resolve(from_, location=_NOWHERE)
-    except Exception as exc:  # re-raised with the spec path; the catalog knows no positions
-        raise SpecPathError(exc.message, path=path, hint=exc.hint) from None
+    image = catalog.find(from_)
+    if image is None:  # located by the compiler from the spec path (the plan knows no positions)
+        raise SpecPathError(catalog.unknown(from_), path=path, hint=catalog.suggest(from_))
     return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
 
 

@@ -30,14 +30,25 @@ class Catalog:
     entries: Mapping[str, Entry] = field(default_factory=dict)
 
     def resolve(self, name: str, *, location: Location) -> Image:
+        image = self.find(name)
+        if image is None:
+            raise SpecError(self.unknown(name), location=location, hint=self.suggest(name))
+        return image
+
+    def find(self, name: str) -> Image | None:
         entry = self.entries.get(name)
-        if entry is None:
-            close = difflib.get_close_matches(name, list(self.entries), n=1)
-            hint = (f"did you mean '{close[0]}'?" if close else
-                    "name a stage of this spec, a catalog image "
-                    f"({', '.join(sorted(self.entries))}), or write {{image: REF, family: debian}}")
-            raise SpecError(f"unknown image or stage '{name}'", location=location, hint=hint)
-        return entry.image
+        return None if entry is None else entry.image
+
+    @staticmethod
+    def unknown(name: str) -> str:
+        return f"unknown image or stage '{name}'"
+
+    def suggest(self, name: str) -> str:
+        """The hint for a name the catalog lacks: the closest entry, or what may be named."""
+        close = difflib.get_close_matches(name, list(self.entries), n=1)
+        return (f"did you mean '{close[0]}'?" if close else
+                "name a stage of this spec, a catalog image "
+                f"({', '.join(sorted(self.entries))}), or write {{image: REF, family: debian}}")
 
     def merged(self, more: Mapping[str, Entry]) -> Catalog:
         return Catalog({**self.entries, **more})
