@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from imagespec import jobs
-from imagespec.errors import CheckFailed, ImageSpecError, SpecError, SpecErrors
+from imagespec.errors import CheckFailed, ImageSpecError, SpecError, SpecErrors, one_line
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help="json: one machine-readable document on stdout.")
@@ -487,11 +487,11 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
                                "differences": report.differences, "guessed": report.guessed}, indent=2))
     else:
         for line in report.guessed:
-            click.echo(_one_line(f"guessed      {line}"), err=True)
+            click.echo(one_line(f"guessed      {line}"), err=True)
         for line in report.differences:
-            click.echo(_one_line(f"differs      {line}"), err=True)
+            click.echo(one_line(f"differs      {line}"), err=True)
         for line, text, why in sorted(report.comments):
-            click.echo(_one_line(f"not expressed Dockerfile:{line}: {text.splitlines()[0][:120]} ({why})"), err=True)
+            click.echo(one_line(f"not expressed Dockerfile:{line}: {text.splitlines()[0][:120]} ({why})"), err=True)
     click.echo(f"wrote {result.path} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
                f"comments); next: imagespec generate {result.path}", err=True)
 
@@ -503,20 +503,14 @@ def _with_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _one_line(text: str) -> str:
-    # messages quote the user's values, which may hold a newline or a terminal escape:
-    # the report stays one line (CI greps it) and inert
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
 def _report(error: ImageSpecError, fmt_json: bool) -> None:
     if fmt_json:
         click.echo(json.dumps(error.to_dict()), err=True)
         return
     for each in error.errors if isinstance(error, SpecErrors) else (error,):
-        click.echo(_one_line(f"{each}" if each.location else f"imagespec: {each}"), err=True)
+        click.echo(one_line(f"{each}" if each.location else f"imagespec: {each}"), err=True)
         if each.hint:
-            click.echo(f"  hint: {_one_line(each.hint)}", err=True)
+            click.echo(f"  hint: {one_line(each.hint)}", err=True)
     if isinstance(error, SpecErrors) and error.more:
         click.echo(f"imagespec: {error.more} more error(s) not shown; fix these first", err=True)
 

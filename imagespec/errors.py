@@ -151,3 +151,9 @@ class SpecPathError(SpecError):
     def __init__(self, message: str, *, path: tuple[str | int, ...], hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.path = path
+
+
+def one_line(text: str) -> str:
+    """Text quoted from the user's files, made one inert line: a newline or a terminal
+    escape in a value must neither end a message line (CI greps them) nor a YAML comment."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

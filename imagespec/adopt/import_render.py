@@ -7,7 +7,7 @@ from __future__ import annotations
 import yaml
 
 from imagespec.adopt.dockerfile_stage import Report
-from imagespec.adopt.init_spec import _inert
+from imagespec.errors import one_line
 
 MAX_QUOTED = 160  # a comment quotes at most this much of an instruction
 
@@ -35,14 +35,14 @@ def comment_line(line: int, original: str, why: str) -> str:
     first = original.splitlines()[0] if original.strip() else original
     if len(first) > MAX_QUOTED or first != original.rstrip("\n"):
         first = first[:MAX_QUOTED] + " …"
-    return f"# Dockerfile:{line}: {_inert(first)} (not expressed: {_inert(why)})"
+    return f"# Dockerfile:{line}: {one_line(first)} (not expressed: {one_line(why)})"
 
 
 def render(data: dict, report: Report, dockerfile: str) -> str:
-    lines = [f"# Written by `imagespec import` from {_inert(dockerfile)}; README \"imagespec import\" says what maps",
+    lines = [f"# Written by `imagespec import` from {one_line(dockerfile)}; README \"imagespec import\" says what maps",
              "# to what. The generated Dockerfile differs where `imagespec import` said so (also listed below)."]
     if report.guessed:
-        lines += ["# Guessed (check these):", *(f"#   {_inert(g)}" for g in report.guessed)]
+        lines += ["# Guessed (check these):", *(f"#   {one_line(g)}" for g in report.guessed)]
     lines += ["# Next: imagespec generate imagespec.yaml (it writes the Dockerfile beside the spec)", ""]
     body = "".join(_dump_key(key, value) for key, value in data.items())
     tail = []

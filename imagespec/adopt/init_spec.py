@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from imagespec.adopt.detect import KNOWN_FILES, Project, detect
-from imagespec.errors import Location, SpecError
+from imagespec.errors import Location, SpecError, one_line
 
 SPEC_NAME = "imagespec.yaml"
 DEFAULT_VERSION = "0.1.0"
@@ -117,18 +117,12 @@ def render(project: Project) -> str:
         data["final"] = final
     lines = [f"# Written by `imagespec init` on the `{project.preset}` preset (templates/presets/{project.preset}.yaml):",
              "# anything the preset sets can be overridden here; README \"Spec reference\" lists the keys.",
-             "# Found:", *(f"#   {_inert(line)}" for line in project.found)]
+             "# Found:", *(f"#   {one_line(line)}" for line in project.found)]
     if project.guessed:
-        lines += ["# Guessed (check these):", *(f"#   {_inert(line)}" for line in project.guessed)]
+        lines += ["# Guessed (check these):", *(f"#   {one_line(line)}" for line in project.guessed)]
     lines += ["# Next: imagespec generate imagespec.yaml && imagespec build imagespec.yaml && imagespec test imagespec.yaml",
               ""]
     return "\n".join(lines) + "".join(_dump_key(key, value) for key, value in data.items())
-
-
-def _inert(text: str) -> str:
-    """A comment line quotes the project's own files: a newline in a manifest value must
-    not end the comment and start a YAML key of its own."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _dump_key(key: str, value: object) -> str:

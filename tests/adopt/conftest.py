@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 #: each preset's example app; python-distroless shares `python`'s files, so it is chosen by flag
 PRESET_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("preset-*"))
+#: what a user adds on the command line where the files cannot tell (README "imagespec init")
+FLAGS = {"preset-python-distroless": ["--preset", "python-distroless"],
+         "preset-node-distroless": ["--preset", "node-distroless"]}
 GENERATED = ("imagespec.yaml", "Dockerfile", ".dockerignore", "Dockerfile.dockerignore")
 
 

@@ -9,14 +9,12 @@ import sys
 
 import pytest
 
-from tests.adopt.conftest import PRESET_EXAMPLES
+from tests.adopt.conftest import FLAGS, PRESET_EXAMPLES
 from tests.integration.conftest import LOCAL_CONFIG, imagespec
 from tests.integration.test_examples import PROBES
 
-#: what the files cannot tell. java-maven's example builds offline from Debian's packaged
-#: plugins, which only its hand-written spec lists (README "imagespec init"): not built here.
-FLAGS = {"preset-python-distroless": ["--preset", "python-distroless"],
-         "preset-node-distroless": ["--preset", "node-distroless"]}
+#: java-maven's example builds offline from Debian's packaged plugins, which only its
+#: hand-written spec lists (README "imagespec init"): not built here.
 BUILT = [name for name in PRESET_EXAMPLES if name != "preset-java-maven"]
 
 
