@@ -180,11 +180,15 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
               help="A build secret the spec declares in `secrets` (repeatable).")
 @click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
+@click.option("--sbom", "sbom", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+              help="Also write the SBOM stored in the image to FILE (BP16).")
+@click.option("--sbom-format", type=click.Choice(["spdx", "cyclonedx"]), default="spdx", show_default=True,
+              help="SBOM format: SPDX 2.3 or CycloneDX 1.5 JSON.")
 @FORMAT
 @CONFIG
 def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
-          config_path: Path | None) -> None:
+          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool,
+          sbom: Path | None, sbom_format: str, fmt: str, config_path: Path | None) -> None:
     """Build SPEC's image with BuildKit, tag it, optionally push.
 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
@@ -192,7 +196,8 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     built = jobs.build(spec, config=config_path, on_status=_note, tags=tags,
                        build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache, push=push,
                        force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
-                       ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
+                       ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets), sbom=sbom,
+                       sbom_format=sbom_format)
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": built.pushed}

@@ -205,6 +205,7 @@ class Built:
     pushed: bool
     compiled: Compiled
     config: Config
+    sbom: str | None = None  # the SBOM stored in the image (None for a --target build)
 
     @property
     def image(self) -> str:
@@ -212,17 +213,26 @@ class Built:
         return self.result.tags[0] if self.result.tags else self.result.image_id
 
 
-def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, **options: Any) -> Built:
+def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, sbom: Path | None = None,
+          **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
-    engine. ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args,
-    target, no_cache, push, force, progress, ca_bundle, secrets)."""
+    engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
+    ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args, target,
+    no_cache, push, force, progress, ca_bundle, secrets, sbom_format)."""
     from imagespec import pipeline
     from imagespec.settings import build_settings, read_environment
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
-    result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
-    return Built(result, pushed, compiled, loaded_config)
+    if sbom is not None and settings.target:
+        raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
+                        hint="drop --target, or drop --sbom")
+    result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+    if sbom is not None and text is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({sbom: text})
+    return Built(result, pushed, compiled, loaded_config, text)
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,

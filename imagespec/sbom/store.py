@@ -1,0 +1,127 @@
+"""An app image's SBOM on the engine: made from its file system, stored in it, read back.
+
+Role: ``image_document`` exports a local image (``docker export`` of a created, never
+started container) and scans it in one pass; ``sbom_layer`` lays out the build context
+and Dockerfile of the one-layer image that stores the document where the bases store
+theirs (``SBOM_DIR``, named by the ``LABEL_SBOM`` label); ``stored`` reads it back.
+
+Why a layer on top: the SBOM describes the built file system, so it can only exist after
+the build; writing it into the image afterwards without a new layer would mean editing
+a layer (and its digest) in place, which the classic docker image store cannot do. The
+extra layer is a few kB, its content is deterministic (so BuildKit's cache reuses it
+when nothing changed), and the tags go to the image that has it, all or nothing.
+
+May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and its
+own package; ``docker`` only inside functions.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagespec.engine.client import connect, engine_errors
+from imagespec.errors import SpecError
+from imagespec.sbom.component import Component
+from imagespec.sbom.document import FORMATS, SUFFIX, App, document
+from imagespec.sbom.scan import Scan, scan_rootfs
+from imagespec.sbom.spdx import export_with
+
+if TYPE_CHECKING:  # pragma: no cover
+    import docker
+
+LABEL_SBOM = "io.imagespec.sbom"
+SBOM_DIR = "/usr/share/imagespec/sbom"
+#: the image's own fields, for an image imagespec did not build (imagespec sbom IMAGE)
+_TITLE, _VERSION, _LICENSES = ("org.opencontainers.image.title", "org.opencontainers.image.version",
+                               "org.opencontainers.image.licenses")
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise SpecError(f"unknown SBOM format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def scan_image(image: str, *, client: docker.DockerClient | None = None) -> Scan:
+    """Every package ``image``'s file system records (EngineError for engine trouble)."""
+    return export_with(image, scan_rootfs, client=client)
+
+
+def created_time(image: str, epoch: str | int | None = None, *, client: docker.DockerClient | None = None) -> str:
+    """SOURCE_DATE_EPOCH when set, else the image's own creation time, as RFC 3339 UTC."""
+    if epoch is not None and str(epoch).isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(_attrs(image, client).get("Created", ""))[:19] + "Z"
+
+
+def image_document(image: str, app: App, fmt: str = "spdx", *, created: str | None = None,
+                   extra: Sequence[Component] = (), client: docker.DockerClient | None = None) -> dict[str, Any]:
+    """The SBOM of a local image: its packages plus ``extra`` (records the image cannot
+    hold, such as the crates of the Cargo.lock a Rust binary was built from)."""
+    scan = scan_image(image, client=client)
+    return document(check_format(fmt), app, [*scan.components(), *extra],
+                    created=created or created_time(image, client=client), notes=scan.notes)
+
+
+def app_of_image(image: str, *, client: docker.DockerClient | None = None) -> App:
+    """The described package of an image from its OCI labels (title, version, licences),
+    else its reference."""
+    labels = _attrs(image, client).get("Config", {}).get("Labels") or {}
+    name = labels.get(_TITLE) or image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
+    return App(name, labels.get(_VERSION, ""), labels.get(_LICENSES, ""), image)
+
+
+def file_name(name: str, fmt: str) -> str:
+    return f"{name}{SUFFIX[fmt]}"
+
+
+def sbom_layer(context: Path, base: str, name: str, text: str, fmt: str, epoch: int | None) -> tuple[str, str]:
+    """Write the SBOM into ``context`` (as it will sit in the image) and return the
+    Dockerfile that adds it on ``base``, and the path in the image."""
+    in_image = f"{SBOM_DIR}/{file_name(name, fmt)}"
+    target = context / in_image.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    mtime = epoch or 0  # the same mtimes every time: the same layer from the same SBOM
+    for path in [target, *target.parents]:
+        if path == context:
+            break
+        os.utime(path, (mtime, mtime))
+    dockerfile = (f"# The SBOM of {name} (BP16), made from the built image's file system by imagespec build\n"
+                  f"FROM {base}\nCOPY usr/ /usr/\n")
+    return dockerfile, in_image
+
+
+def stored(image: str, *, client: docker.DockerClient | None = None) -> tuple[str, str] | None:
+    """(path, text) of the SBOM an image carries (its ``LABEL_SBOM`` label); None without."""
+    labels = _attrs(image, client).get("Config", {}).get("Labels") or {}
+    path = labels.get(LABEL_SBOM)
+    if not path:
+        return None
+    client = client or connect()
+    with engine_errors(f"read {path} from {image}"):
+        container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], network_mode="none")
+        try:
+            chunks, _ = container.get_archive(path)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+                member = archive.next()
+                handle = archive.extractfile(member) if member else None
+                return path, handle.read().decode("utf-8") if handle else ""
+        finally:
+            container.remove(force=True)
+
+
+def format_of(text: str) -> str:
+    return "cyclonedx" if '"bomFormat"' in text[:4096] or '"CycloneDX"' in text else "spdx"
+
+
+def _attrs(image: str, client: docker.DockerClient | None) -> dict[str, Any]:
+    client = client or connect()
+    with engine_errors(f"inspect {image}"):  # a missing image is a SpecError (exit 2)
+        return dict(client.images.get(image).attrs)
