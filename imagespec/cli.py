@@ -406,6 +406,64 @@ def base_sbom(image: str, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+@cli.command("sbom")
+@click.argument("image")
+@click.option("--format", "fmt", type=click.Choice(["spdx", "cyclonedx"]), default=None,
+              help="SPDX 2.3 or CycloneDX 1.5 JSON (default: the one stored in IMAGE, else spdx).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the SBOM here (default: stdout).")
+def sbom(image: str, fmt: str | None, output: Path | None) -> None:
+    """Print the SBOM of a local IMAGE (BP16).
+
+    The one `imagespec build` stored in it; for another image, one made from its file
+    system now (Debian, Python, npm, Go, Cargo and Maven packages)."""
+    from imagespec.sbom.document import to_json
+    from imagespec.sbom.store import document_of
+
+    document, was_stored = document_of(image, fmt)
+    text = to_json(document)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+        click.echo(f"wrote {output}", err=True)
+    if not was_stored:
+        click.echo(f"{image} carries no {fmt or 'SBOM'} SBOM: this one was made from its file system now", err=True)
+
+
+@cli.command("sbom-diff")
+@click.argument("old")
+@click.argument("new")
+@FORMAT
+def sbom_diff(old: str, new: str, fmt: str) -> None:
+    """Compare two SBOMs: packages added, removed and changed.
+
+    OLD and NEW are SBOM files (SPDX or CycloneDX JSON) or local images."""
+    from imagespec.sbom import diff
+
+    found = diff(_sbom_document(old), _sbom_document(new))
+    if fmt == "json":
+        click.echo(json.dumps(found.to_dict(), indent=2))
+    else:
+        for line in found.lines():
+            click.echo(line)
+        click.echo(f"{len(found.added)} added, {len(found.removed)} removed, {len(found.changed)} changed, "
+                   f"{found.unchanged} unchanged", err=True)
+
+
+def _sbom_document(source: str) -> dict:
+    path = Path(source)
+    if path.is_file():
+        from imagespec.sbom.diff import load
+
+        return load(path)
+    from imagespec.sbom.store import document_of
+
+    return document_of(source)[0]
+
+
 @cli.command()
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["compose", "kubernetes"]), required=True,

@@ -125,3 +125,16 @@ def _attrs(image: str, client: docker.DockerClient | None) -> dict[str, Any]:
     client = client or connect()
     with engine_errors(f"inspect {image}"):  # a missing image is a SpecError (exit 2)
         return dict(client.images.get(image).attrs)
+
+
+def document_of(image: str, fmt: str | None = None, *,
+                client: docker.DockerClient | None = None) -> tuple[dict[str, Any], bool]:
+    """(the SBOM of ``image``, whether it was the one stored in it). The stored one when
+    the image carries one (in ``fmt``, when given); otherwise one made from its file
+    system now, named after its OCI labels. SpecError when the image does not exist."""
+    import json
+
+    found = stored(image, client=client)
+    if found is not None and (fmt is None or format_of(found[1]) == fmt):
+        return json.loads(found[1]), True
+    return image_document(image, app_of_image(image, client=client), fmt or "spdx", client=client), False
