@@ -19,6 +19,7 @@ from imagespec.sbom.spdx_license import expression
 ARCHIVE = re.compile(r".+\.(?:jar|war|ear)")
 _POM = re.compile(r"META-INF/maven/[^/]+/[^/]+/pom\.properties")
 _NESTED = re.compile(r"(?:BOOT-INF|WEB-INF)/lib/[^/]+\.jar")
+_ARTIFACT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: a nested jar bigger than this is skipped rather than held in memory
 _MAX_NESTED = 64 << 20
 
@@ -85,10 +86,12 @@ def _manifest(text: str) -> dict[str, str]:
 
 
 def _from_manifest(fields: dict[str, str], location: str) -> Component | None:
-    name = fields.get("implementation-title") or fields.get("bundle-symbolicname", "").split(";")[0].strip()
+    name = fields.get("bundle-symbolicname", "").split(";")[0].strip() or fields.get("implementation-title", "")
     version = fields.get("implementation-version") or fields.get("bundle-version")
     if not name or not version:
         return None
+    if not _ARTIFACT.fullmatch(name):  # a title in words ("Java Runtime Environment"): the file's name says more
+        name = re.sub(r"-\d[^/]*$", "", location.rsplit("/", 1)[-1].removesuffix(".jar"))
     group = fields.get("implementation-vendor-id", "")
     return Component("maven", name, version, _licenses(fields), location=location, group=group)
 

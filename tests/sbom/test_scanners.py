@@ -298,3 +298,11 @@ def test_the_same_package_twice_is_listed_once() -> None:
 def test_not_a_tar_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match="not a readable root file system tar"):
         scan_rootfs(io.BytesIO(b"this is not a tar archive at all" * 40))
+
+
+def test_java_title_in_words_falls_back_to_the_file_name() -> None:
+    """The JDK's jrt-fs.jar says "Implementation-Title: Java Runtime Environment"."""
+    jar = _jar({"META-INF/MANIFEST.MF": "Implementation-Title: Java Runtime Environment\n"
+                                        "Implementation-Version: 17.0.13\n"})
+    (found,) = java.archives(jar, "/usr/lib/jvm/java-17-openjdk-amd64/lib/jrt-fs.jar")
+    assert (found.name, found.version) == ("jrt-fs", "17.0.13")
