@@ -4,8 +4,8 @@ Role: lay out what ``scan`` found, with the app itself (the spec's name and vers
 never a Go ``(devel)``) as the described package that contains everything else.
 Deterministic: packages are sorted, and the document namespace (SPDX) and serial number
 (CycloneDX) are derived from the content, so the same image gives the same bytes; the
-creation time is the caller's (SOURCE_DATE_EPOCH, else the image's own). Pure. May
-import: the standard library and its own package.
+creation time is the caller's (SOURCE_DATE_EPOCH, else the image's own). Pure.
+May import: the standard library and its own package.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from imagespec.sbom.diff import packages
-from tests.integration.conftest import EXAMPLES, LOCAL_CONFIG, docker, engine, imagespec  # noqa: F401  (engine: a fixture)
+from tests.integration.conftest import EXAMPLES, LOCAL_CONFIG, docker, imagespec
 from tests.sbom.validators import cyclonedx_problems, spdx_problems
 
 pytestmark = pytest.mark.engine
