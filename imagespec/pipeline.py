@@ -177,17 +177,15 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options, built, pendin
 
     from imagespec.engine import BuildOptions, BuildResult, get_backend
     from imagespec.sbom import store
-    from imagespec.sbom.document import to_json
+    from imagespec.sbom.document import document, to_json
 
     spec = compiled.loaded.spec
     fmt = store.check_format(settings.sbom_format)
-    scan = store.scan_image(pending)
-    has_crates = any(c.ecosystem == "cargo" for c in scan.components())
-    extra = [] if has_crates else context_lockfiles(compiled)
-    from imagespec.sbom.document import document
-
+    scan = store.scan_cached(pending, settings.sbom_cache)
+    found = scan.components()
+    extra = [] if any(c.ecosystem == "cargo" for c in found) else context_lockfiles(compiled)
     app = sbom_app(compiled, options.tags[0] if options.tags else spec.name)
-    text = to_json(document(fmt, app, [*scan.components(), *extra],
+    text = to_json(document(fmt, app, [*found, *extra],
                             created=store.created_time(pending, settings.source_date_epoch), notes=scan.notes))
     epoch = int(settings.source_date_epoch) if (settings.source_date_epoch or "").isdigit() else None
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:

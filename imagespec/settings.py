@@ -92,6 +92,7 @@ class BuildSettings:
     backend: str = "auto"
     source_date_epoch: str | None = None  # the `created` label's time (tags.oci_labels checks it)
     sbom_format: str = "spdx"  # the SBOM stored in the image: spdx (SPDX 2.3) or cyclonedx (CycloneDX 1.5)
+    sbom_cache: Path | None = None  # image file systems already scanned, by layers (None: scan every time)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "configured_secrets", MappingProxyType(dict(self.configured_secrets)))
@@ -113,6 +114,7 @@ def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = 
         secrets=secrets, configured_secrets={key: Path(value) for key, value in build.secrets.items()},
         network=_first(build.network, DEFAULT_NETWORK), builder=build.builder, extra_args=tuple(build.extra_args),
         source_date_epoch=env.source_date_epoch, sbom_format=sbom_format,
+        sbom_cache=env.cache_dir / "sbom" if env.cache_dir else None,
     )
 
 

@@ -19,6 +19,9 @@ from imagespec.sbom import cargo, golang, java, npm, python
 from imagespec.sbom.component import Component
 from imagespec.sbom.dpkg import Package, Rootfs, _keep, _normal
 
+#: Bumped whenever a scanner reads differently: cached scans (store.scan_cached) of an
+#: older version are not reused.
+SCANNERS = 1
 #: Executables and archives bigger than this are not read (a Go binary is 2-100 MB).
 MAX_READ = 512 << 20
 #: Lock files and manifests bigger than this are not package records.

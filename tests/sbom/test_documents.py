@@ -133,3 +133,19 @@ def test_diff_files_refuses_what_is_not_an_sbom(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="not an SPDX or CycloneDX"):
         diff_files(good, other)
     assert diff_files(good, good).empty
+
+
+def test_sbom_with_a_target_build_is_refused_before_building(tmp_path: Path) -> None:
+    """A --target build is a stage, not the spec's image: asking for its SBOM is bad
+    input (exit 2), found before anything is built or written."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "sbom.json"
+    result = subprocess.run([sys.executable, "-m", "imagespec", "build", "--config", "scripts/local.imagespec.yaml",
+                             "--target", "build", "--sbom", str(out), "examples/preset-go/imagespec.yaml"],
+                            capture_output=True, text=True, cwd=root, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "--target build is a stage" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()

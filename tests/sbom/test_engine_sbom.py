@@ -267,3 +267,21 @@ def test_sbom_diff_of_two_bases(engine, tmp_path: Path) -> None:
     added = {row["name"].split(":")[0] for row in found["added"]}
     assert {"python3.11-minimal", "libpython3.11-stdlib"} <= added
     assert not found["removed"]
+
+
+def test_scans_are_remembered_by_layers(engine, tmp_path: Path) -> None:
+    """A metadata-only rebuild has the same layers: its scan comes from the cache. A
+    cache entry is keyed by the layers' content, and one that is not readable is re-made."""
+    from imagespec.sbom.store import scan_cached
+
+    image = "imagespec-test/static:nonroot"
+    first = scan_cached(image, tmp_path).components()
+    (entry,) = tmp_path.glob("*.json")
+    assert any(c.name == "base-files" for c in first)
+    assert scan_cached(image, tmp_path).components() == first
+    doctored = json.loads(entry.read_text())
+    doctored["components"][0]["version"] = "0-doctored"
+    entry.write_text(json.dumps(doctored))
+    assert scan_cached(image, tmp_path).components()[0].version == "0-doctored"  # read, not re-scanned
+    entry.write_text("{half a file")
+    assert scan_cached(image, tmp_path).components() == first
