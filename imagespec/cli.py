@@ -459,6 +459,8 @@ def _sbom_document(source: str) -> dict:
         from imagespec.sbom.diff import load
 
         return load(path)
+    if path.exists():
+        raise SpecError(f"{source}: not a file", hint="give an SBOM file (SPDX or CycloneDX JSON) or a local image")
     from imagespec.sbom.store import document_of
 
     return document_of(source)[0]

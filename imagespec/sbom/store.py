@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -168,11 +169,26 @@ def _attrs(image: str, client: docker.DockerClient | None) -> dict[str, Any]:
         return dict(client.images.get(image).attrs)
 
 
+def image_argument(text: str) -> str:
+    """``text`` when it names a local image (a reference, or an image ID ``sha256:…``);
+    SpecError (exit 2) otherwise, before the engine is asked."""
+    from imagespec import reference
+
+    if re.fullmatch(r"(sha256:)?[a-f0-9]{12,64}", text):
+        return text
+    try:
+        reference.parse(text)
+    except reference.Invalid as error:
+        raise SpecError(str(error), hint=error.hint or "name a local image: NAME[:TAG], or its ID") from None
+    return text
+
+
 def document_of(image: str, fmt: str | None = None, *,
                 client: docker.DockerClient | None = None) -> tuple[dict[str, Any], bool]:
     """(the SBOM of ``image``, whether it was the one stored in it). The stored one when
     the image carries one (in ``fmt``, when given); otherwise one made from its file
     system now, named after its OCI labels. SpecError when the image does not exist."""
+    image_argument(image)
     found = stored(image, client=client)
     if found is not None and _own(image, found[0], client) and (fmt is None or format_of(found[1]) == fmt):
         return json.loads(found[1]), True

@@ -149,3 +149,20 @@ def test_sbom_with_a_target_build_is_refused_before_building(tmp_path: Path) -> 
     assert result.returncode == 2, result.stderr
     assert "--target build is a stage" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["sbom", "Bad Ref!!"], "is not a valid image reference"),
+    (["sbom-diff", "tests", "tests"], "tests: not a file"),
+    (["sbom-diff", "pyproject.toml", "pyproject.toml"], "pyproject.toml:1:2: not JSON"),
+    (["sbom-diff", "specs/imagespec.schema.json", "specs/imagespec.schema.json"], "not an SPDX or CycloneDX"),
+])
+def test_bad_sbom_arguments_are_exit_2_before_the_engine(args: list[str], message: str) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-m", "imagespec", *args], capture_output=True, text=True, cwd=root,
+                            timeout=60, env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr and result.stdout == ""
