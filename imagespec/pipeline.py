@@ -145,11 +145,14 @@ def _pending_tag(compiled: Compiled) -> str:
 
 
 def _untag(reference: str) -> None:
+    """Remove the waiting tag, and the image too when no other tag names it: BuildKit
+    records no parent, so it would stay behind as a dangling image (its layers are the
+    final image's, and its build steps stay in BuildKit's cache)."""
     from imagespec.engine import connect
     from imagespec.engine.client import engine_errors
 
     with engine_errors(f"remove the tag {reference}"):
-        connect().images.remove(reference, noprune=True)
+        connect().images.remove(reference)
 
 
 def sbom_app(compiled: Compiled, image: str = ""):  # type: ignore[no-untyped-def]
