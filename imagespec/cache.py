@@ -30,7 +30,8 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from imagespec.spec.files import Note, observe, templates_dir
+from imagespec.resources import templates_dir
+from imagespec.spec.files import Note, observe
 
 # Bumped when an entry's layout or meaning changes.
 FORMAT = 2
