@@ -74,8 +74,8 @@ def code_fingerprint() -> str:
     """imagespec's code, templates, presets and built-in catalog by content, the
     libraries' entry files by size and mtime: an edit, an upgrade or a reinstall changes it.
     By content because an edit can keep a file's size and mtime (a checkout, a copy with
-    preserved times, a same-length fix within the clock's resolution); reading the ~100
-    files (~450 KB) costs a few ms of a ~140 ms cached start (BENCHMARKS.md)."""
+    preserved times, a same-length fix within the clock's resolution); what reading them
+    costs a cached start is in BENCHMARKS.md ("Content fingerprint")."""
     digest = hashlib.sha256(f"{FORMAT} {sys.version} {sys.executable}".encode())
     for root in (Path(__file__).parent, templates_dir()):
         for folder, dirs, names in os.walk(root):

@@ -20,8 +20,9 @@ class Location:
     col: int = 0
 
     def __init__(self, file: str, line: int = 0, col: int = 0) -> None:
-        # the loader makes one per YAML node: written into the instance dict directly, as
-        # one object.__setattr__ per field (the frozen dataclass's own __init__) costs ~3x
+        # the loader makes one per YAML node: written into the instance dict directly,
+        # not through object.__setattr__ per field as a frozen dataclass's __init__ does
+        # (plan/frozen.py has the same reason; BENCHMARKS.md has the measurement)
         values = self.__dict__
         values["file"], values["line"], values["col"] = file, line, col
 

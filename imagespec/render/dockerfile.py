@@ -125,8 +125,9 @@ def _no_layout(i: p.Instruction) -> str:
 
 class _Precompiled(jinja2.BytecodeCache):
     """Hands Jinja the code of Dockerfile.j2 from render/dockerfile_j2.py when that was made
-    from the same source by the same Jinja version: compiling the template is a tenth of
-    what `imagespec generate` does (~40 ms). Anything else is compiled as usual."""
+    from the same source by the same Jinja version: compiling the template would otherwise
+    be a large part of every uncached `imagespec generate` (BENCHMARKS.md). Anything else
+    is compiled as usual."""
 
     def get_bucket(self, environment: jinja2.Environment, name: str, filename: str | None,
                    source: str) -> jinja2.bccache.Bucket:
