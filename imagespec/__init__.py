@@ -5,6 +5,8 @@ The public API: one orchestrator per job (``generate``, ``check``, ``build``, ``
 ``base_build``, ``base_check``; docs/api.md), the loaders and the compiler beneath them,
 and the error tree. Names load on first use (PEP 562), so importing any part of the
 package, as `imagespec generate` does, pays only for the modules it needs.
+
+May import: every part but the CLI (lazily: each name's module on first use).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The result cache of `imagespec generate` and `imagespec check`.
 
 A pre-commit hook, an editor or a CI step runs these on specs that mostly did not
-change. Compiling needs pydantic, YAML and Jinja, which take ~0.5 s to import on a
-small machine; a spec whose inputs did not change is answered from here instead.
+change. Compiling needs pydantic, YAML and Jinja, whose imports are most of an uncached
+start (BENCHMARKS.md, "Compiler speed"); a spec whose inputs did not change is
+answered from here instead.
 
 An entry is kept per spec path and invocation (working directory, the configuration
 file chosen (--config or IMAGESPEC_CONFIG), -o target). It holds what the compile produced and every look the compiler took
@@ -15,6 +16,9 @@ always reported by the compiler itself.
 Where: $IMAGESPEC_CACHE_DIR, else $XDG_CACHE_HOME/imagespec, else ~/.cache/imagespec.
 IMAGESPEC_NO_CACHE=1 (or --no-cache) neither reads nor writes it. The cache is only an
 optimisation: an unreadable, corrupt or unwritable cache is a miss, never an error.
+
+May import: imagespec.spec.files (the notes it replays), imagespec.resources; nothing that
+compiles (a hit never loads pydantic, YAML or Jinja).
 """
 
 from __future__ import annotations

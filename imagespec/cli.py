@@ -1,6 +1,9 @@
 """The command line: a thin layer over the library. Each command is a plain
 function of its arguments; errors become one message and an exit code
 (imagespec.errors), never a traceback.
+
+May import: imagespec.jobs, imagespec.errors, imagespec.console (tables) and the size
+grammar of imagespec.spec.model (tests/compiler/test_architecture.py pins the list).
 """
 
 from __future__ import annotations

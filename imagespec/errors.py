@@ -1,6 +1,6 @@
 """The one exception tree of imagespec.
 
-Imports nothing from the rest of the package: every layer may raise these.
+May import: nothing of imagespec (every layer may raise these).
 Exit codes are part of the CLI contract (CI reads them):
 0 ok, 1 a check failed (diff, lint error, build or verify failure, tag conflict),
 2 bad input (spec, options, policy), 3 engine trouble, 130 interrupted.

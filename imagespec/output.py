@@ -1,5 +1,8 @@
 """Writing generated files: all or nothing, atomically (a reader never sees half a
-Dockerfile, and a failing spec among several leaves every file untouched)."""
+Dockerfile, and a failing spec among several leaves every file untouched).
+
+May import: imagespec.errors, imagespec.contract (the generated-file header).
+"""
 
 from __future__ import annotations
 

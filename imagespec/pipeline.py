@@ -3,6 +3,8 @@
 Joins the compiler (pure) to the engine (imagespec.engine); the only module besides
 the CLI that knows both. Decides the build-time facts the Dockerfile must not
 hold: tags (BP14), created/revision labels, the CA bundle secret.
+
+May import: both halves and imagespec.settings (it sits at the top, below jobs).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ that app specs resolve against (BP12-BP16).
 
 Sits beside the pipeline: it joins the spec and compiler (base specs, generated
 Dockerfiles) to the engine (imagespec.engine).
+
+May import: both halves, imagespec.settings and imagespec.pipeline (the top layer).
 """
 
 from __future__ import annotations

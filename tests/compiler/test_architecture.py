@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -90,6 +91,25 @@ def _where(path: Path, line: int) -> str:
 def test_every_module_has_a_place_in_the_layers() -> None:
     parts = {_part(_module_name(path)) for path in MODULES}
     assert parts - set(LAYER) - set(ONLY) - {"__init__"} == set(), "classify the new module in LAYER or ONLY"
+
+
+def test_the_readme_table_names_every_part() -> None:
+    """README's "How it is built" is the map a newcomer reads: every part is on it."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### How it is built", 1)[1].split("\n\n")[2]  # the paragraph after the intro
+    named = {name for row in table.splitlines() for name in re.findall(r"`(\w+)/?`", row.split("|")[1])}
+    parts = {_part(_module_name(path)) for path in MODULES}
+    assert parts - named == set(), "add the part to README's How it is built table"
+
+
+def test_every_part_says_what_it_may_import() -> None:
+    """A part's docstring (its __init__'s, or the module's) states its import rule, as README says."""
+    heads = [path for path in MODULES if path.parent == PACKAGE or path.name == "__init__.py" and
+             path.parent.parent == PACKAGE]
+    silent = [str(path.relative_to(REPO)) for path in heads
+              if "may import" not in " ".join((ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "")
+                                              .lower().split())]
+    assert silent == []
 
 
 def test_imports_point_one_way() -> None:
