@@ -244,12 +244,18 @@ final:
         assert go_mod(app)[0] == {"example.com/greet": "v1.2.3"}
         path, in_image = stored(summary["tags"][0])
         assert path.endswith("/isx15b-scratch-go.cdx.json") and in_image == written
-        # the same build again: cached, the same SBOM layer, the same image
+        # the same build again: the same SBOM, in the same layer (its diff ID is a hash of
+        # its content: the file's bytes and the mtimes set to the epoch)
+        first_layer = _layers(summary["image_id"])[-1]
         again = build(app / "imagespec.yaml", tmp_path / "again.cdx.json", "--sbom-format", "cyclonedx", env=epoch)
-        assert again["image_id"] == summary["image_id"]
         assert (tmp_path / "again.cdx.json").read_text() == out.read_text()
+        assert _layers(again["image_id"])[-1] == first_layer
     finally:
         docker("rmi", *summary["tags"], check=False)
+
+
+def _layers(image: str) -> list[str]:
+    return json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image).stdout)
 
 
 def test_sbom_of_a_missing_image_is_exit_2(engine) -> None:
