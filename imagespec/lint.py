@@ -81,8 +81,8 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
             if _SECRETISH.search(key):
                 add((*where, key), "error", "IS002", f"'{key}' looks like a secret written into the image",
                     "BP15", "pass secrets at run time, or at build time as a BuildKit secret; ENV stays in the image")
-    for name, stage in spec.stages.items():
-        for key, default in stage.args.items():
+    for name, declared in spec.stages.items():
+        for key, default in declared.args.items():
             if _SECRETISH.search(key) and default:
                 add(("stages", name, "args", key), "error", "IS002", f"build arg '{key}' has a secret-looking default",
                     "BP15", "build args are recorded in the image history; use a build secret")
@@ -152,7 +152,7 @@ def _lint_context(spec, plan: p.Plan, context: BuildContext, add) -> None:
                 "the build fails at this COPY: fix the path, or set `context:` to the folder that holds it")
     if plan.final.base.has_shell:
         return
-    argv = spec.final.entrypoint_argv or spec.final.cmd_argv or ()
+    argv: tuple[str, ...] = spec.final.entrypoint_argv or spec.final.cmd_argv or ()
     key = "entrypoint" if spec.final.entrypoint is not None else "cmd"
     script = _context_file_at(spec, context, argv[0]) if argv else None
     line = context.first_line(script) if script else None

@@ -24,6 +24,7 @@ from imagespec.cache import cache_dir
 from imagespec.errors import SpecError
 
 if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generate's result cache)
+    from imagespec.bases.context import BaseOptions
     from imagespec.spec.config import Config
 
 CONFIG_ENV = "IMAGESPEC_CONFIG"
@@ -109,7 +110,7 @@ def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = 
         tags=tags, build_args=build_args, target=target, no_cache=no_cache, push=push, force=force, progress=progress,
         ca_bundle=_first(ca_bundle, configured_bundle, env.ca_bundle),
         secrets=secrets, configured_secrets={key: Path(value) for key, value in build.secrets.items()},
-        network=_first(build.network, DEFAULT_NETWORK), builder=build.builder, extra_args=tuple(build.extra_args),
+        network=DEFAULT_NETWORK if build.network is None else build.network, builder=build.builder, extra_args=tuple(build.extra_args),
         source_date_epoch=env.source_date_epoch,
     )
 
@@ -125,7 +126,7 @@ def source_date_epoch(env: Environment) -> int | None:
 
 
 def base_options(config: Config, env: Environment, *, logs: Path, force: bool = False, push: bool = False,
-                 progress: ProgressMode = "auto", ca_bundle: Path | None = None):  # type: ignore[no-untyped-def]
+                 progress: ProgressMode = "auto", ca_bundle: Path | None = None) -> BaseOptions:
     """`imagespec base build`'s options: a build's settings (--force also means no
     cache), the mirror (`bases.mirror`, else $IMAGESPEC_MIRROR) and the epoch."""
     from imagespec.bases.context import BaseOptions

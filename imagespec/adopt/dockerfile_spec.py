@@ -88,11 +88,13 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
             part["cache"] = list(read.cache)
         if dependencies:
             part["dependencies"] = dependencies
+        lists: dict[str, list[object]] = {}  # "copy" and "run", in the order the steps first use them
         for step in steps:
             if step.kind == "copy":
-                part.setdefault("copy", []).extend(_source_copies(step, workdir, report))  # type: ignore[union-attr]
+                lists.setdefault("copy", []).extend(_source_copies(step, workdir, report))
             else:
-                part.setdefault("run", []).append(step.data["command"])  # type: ignore[union-attr]
+                lists.setdefault("run", []).append(step.data["command"])
+        part.update(lists)
         parts.append(part)
     _say_how_runs_change(read.name, [step for step in read.steps if step.kind == "run"], report)
     if read.user_before_steps:

@@ -238,7 +238,7 @@ def _command(final: dict, config: Config, read: StageRead, report: Report, file:
         final["cmd"] = config.cmd
     if config.entrypoint or config.cmd:
         return
-    base = final["from"] if isinstance(final["from"], str) else final["from"]["image"]  # type: ignore[index]
+    base = final["from"] if isinstance(final["from"], str) else final["from"]["image"]
     repository = _last_component(str(base))
     if repository in BASE_COMMANDS:
         final["cmd"] = BASE_COMMANDS[repository]

@@ -9,6 +9,8 @@ same way, into the same steps only.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from imagespec.plan import ca_trust
 from imagespec.plan import model as p
 from imagespec.plan.model import replace
@@ -49,5 +51,5 @@ def mount_build_secrets(plan: p.Plan) -> p.Plan:
     return replace(plan, stages=tuple(map(harden_stage, plan.stages)))
 
 
-def _downloads(i: p.Instruction) -> bool:
+def _downloads(i: p.Instruction) -> TypeGuard[p.Run]:
     return isinstance(i, p.Run) and i.downloads
