@@ -103,7 +103,7 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
     names = [*(_part_name(read.name, i) for i in range(1, len(parts))), read.name]
     for i, part in enumerate(parts[1:], 1):
         part["from"] = names[i - 1]
-    return dict(zip(names, parts))
+    return dict(zip(names, parts, strict=True))
 
 
 def _groups(read: StageRead, report: Report) -> list[tuple[str, dict | None, list[Step]]]:

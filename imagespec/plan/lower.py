@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from functools import lru_cache
+from functools import cache
 
 from imagespec.errors import Location, SpecPathError
 from imagespec.plan import model as p
@@ -54,7 +54,7 @@ def _stage_base(name: str, spec: s.Spec, catalog: Catalog, resolved: dict[str, p
     return resolved[name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _default_user(uid: int) -> s.User:
     """The user of a final stage that names none: a frozen model, made (and validated)
     once per UID rather than once per spec."""

@@ -165,7 +165,7 @@ class _Filling:
         """A default may refer to another parameter (java's build command names main_class);
         into a `shell` value, the other is inserted as one quoted word."""
         for _ in range(len(values)):
-            expanded = {name: _PARAM.sub(lambda m, into=name: self._inserted(m, into, values), text)
+            expanded = {name: _PARAM.sub(lambda m, into=name, values=values: self._inserted(m, into, values), text)
                         for name, text in values.items()}
             if expanded == values:
                 break
