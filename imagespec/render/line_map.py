@@ -59,8 +59,8 @@ class LineMap:
 
     def origins(self) -> dict[int, p.Origin]:
         """Every instruction line (comments and blank lines have none) → its origin."""
-        return {line: self.origin_at(line) for i in self.placed  # type: ignore[misc]
-                for line in range(i.first, i.last + 1)}
+        return {line: origin for i in self.placed for line in range(i.first, i.last + 1)
+                if (origin := self.origin_at(line)) is not None}
 
 
 def line_map(plan: p.Plan, dockerfile: str) -> LineMap:
