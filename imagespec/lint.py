@@ -17,7 +17,7 @@ from imagespec.compiler import Compiled
 from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
-from imagespec.spec.loader import DataPath
+from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.model import Spec
 
 LEVELS = ("error", "warning", "info")

@@ -18,7 +18,7 @@ from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
 from imagespec.spec import model as s
 from imagespec.spec.catalog import Catalog, Entry
-from imagespec.spec.loader import DataPath
+from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.values import absolute_path, context_path
 
 _NOWHERE = Location("")

@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from imagespec.plan.frozen import frozen
-from imagespec.spec.loader import DataPath
+from imagespec.spec.yaml_source import DataPath
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

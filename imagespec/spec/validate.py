@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from imagespec.errors import Location, SpecError, SpecErrors
 from imagespec.spec import model as spec_model
-from imagespec.spec.loader import DataPath, Document
+from imagespec.spec.yaml_source import DataPath, Document
 
 
 @functools.cache

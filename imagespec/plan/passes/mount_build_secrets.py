@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import TypeGuard
 
+from imagespec.contract import SECRET_ID
 from imagespec.plan import ca_trust
 from imagespec.plan import model as p
 from imagespec.plan.model import replace
-
-SECRET_ID = ca_trust.SECRET_ID
 
 
 def _declared(plan: p.Plan) -> tuple[tuple[p.Mount, ...], tuple[tuple[str, str], ...]]:
