@@ -25,6 +25,7 @@ from imagespec.errors import SpecError
 
 if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generate's result cache)
     from imagespec.bases.context import BaseOptions
+    from imagespec.engine import BackendName
     from imagespec.spec.config import Config
 
 CONFIG_ENV = "IMAGESPEC_CONFIG"
@@ -90,7 +91,7 @@ class BuildSettings:
     network: str = DEFAULT_NETWORK
     builder: str | None = None
     extra_args: tuple[str, ...] = ()  # engine flags from the configuration, never the spec
-    backend: str = "auto"
+    backend: BackendName = "auto"
     source_date_epoch: str | None = None  # the `created` label's time (tags.oci_labels checks it)
 
     def __post_init__(self) -> None:
