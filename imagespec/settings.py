@@ -5,7 +5,8 @@ The CLI makes one frozen value here and passes it down; nothing below reads the
 environment or the configuration's raw text. ``read_environment`` is the one function
 that reads imagespec's variables (tests/compiler/test_architecture.py keeps it so).
 
-May import: ``imagespec.spec.config``, ``imagespec.engine`` (its option types and the
+May import: ``imagespec.spec.config``, ``imagespec.engine`` (its option types, for the
+type checker only: `generate` never loads the engine), ``imagespec.contract`` (the
 network default), ``imagespec.cache`` (where it lives) and ``imagespec.errors``; none of
 them may import pydantic at module level (generate's cached start-up).
 """
@@ -19,13 +20,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
-from imagespec.engine.backend import DEFAULT_NETWORK, ProgressMode
+from imagespec.contract import DEFAULT_NETWORK
 from imagespec.cache import cache_dir
 from imagespec.errors import SpecError
 
 if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generate's result cache)
     from imagespec.bases.context import BaseOptions
     from imagespec.engine import BackendName
+    from imagespec.engine.backend import ProgressMode
     from imagespec.spec.config import Config
 
 CONFIG_ENV = "IMAGESPEC_CONFIG"
@@ -74,7 +76,7 @@ def _first(*values: T | None) -> T | None:
 class BuildSettings:
     """How to build one image (never what: that is the spec). Flags win over the
     configuration's `build:`, which wins over the environment, which wins over the
-    defaults (each written once: the network's is build.backend.DEFAULT_NETWORK). The backend's BuildOptions are derived from it
+    defaults (each written once: the network's is contract.DEFAULT_NETWORK). The backend's BuildOptions are derived from it
     (imagespec.pipeline); a base build's from it too (imagespec.bases.BaseOptions)."""
 
     tags: tuple[str, ...] = ()

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imagespec.contract import SECRET_ID
+from imagespec.contract import DEFAULT_NETWORK, SECRET_ID
 from imagespec.engine import BuildOptions, Secret
-from imagespec.engine.backend import DEFAULT_NETWORK, ProgressMode
+from imagespec.engine.backend import ProgressMode
 from imagespec.errors import ImageSpecError
 from imagespec.spec.read_base import LoadedBase
 from imagespec.spec.catalog import Catalog, Entry
