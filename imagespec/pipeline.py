@@ -24,7 +24,11 @@ from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
+    from imagespec.engine import BuildOptions, BuildResult
+    from imagespec.sbom.component import Component
+    from imagespec.sbom.document import App
     from imagespec.render.line_map import Command, Placed
+    from imagespec.verify import Expectations
 
 
 def repository(compiled: Compiled) -> str:
@@ -86,7 +90,7 @@ def _base_digest(base: str | None) -> str | None:
     return digests[0].split("@", 1)[1] if digests else image.id
 
 
-def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[no-untyped-def]
+def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:
     """The backend's options for this spec, derived from the settings: its tags and
     labels, the CA bundle secret and the secrets the spec declares."""
     from imagespec.engine import BuildOptions, Secret
@@ -104,7 +108,7 @@ def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-          catalog: Catalog | None = None):
+          catalog: Catalog | None = None) -> tuple[BuildResult, dict[str, str], str | None]:
     """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
     digests, the SBOM's text or None). ``catalog`` (the configuration's) lets a base that
     cannot be pulled be traced to its entry. A ``--target`` build is a stage, not the
@@ -129,7 +133,7 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
             result, sbom = add_sbom(compiled, settings, options, result, pending)
         finally:
             _untag(pending)
-    pushed = {}
+    pushed: dict[str, str] = {}
     if settings.push:
         if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
             raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
@@ -157,7 +161,7 @@ def _untag(reference: str) -> None:
         connect().images.remove(reference)
 
 
-def sbom_app(compiled: Compiled, image: str = ""):  # type: ignore[no-untyped-def]
+def sbom_app(compiled: Compiled, image: str = "") -> App:
     """The SBOM's described package: the spec's name, version and licence."""
     from imagespec.sbom.document import App
 
@@ -165,7 +169,7 @@ def sbom_app(compiled: Compiled, image: str = ""):  # type: ignore[no-untyped-de
     return App(spec.name, spec.version or "", spec.license or "", image)
 
 
-def context_lockfiles(compiled: Compiled):  # type: ignore[no-untyped-def]
+def context_lockfiles(compiled: Compiled) -> list[Component]:
     """Records of the build context that the image cannot hold: a Rust binary names no
     crates (no cargo-auditable here), so the Cargo.lock that `cargo build --locked` used
     is read from the context root."""
@@ -175,7 +179,8 @@ def context_lockfiles(compiled: Compiled):  # type: ignore[no-untyped-def]
     return crates(lock.read_text(encoding="utf-8"), "Cargo.lock of the build context") if lock.is_file() else []
 
 
-def add_sbom(compiled: Compiled, settings: BuildSettings, options, built, pending: str):  # type: ignore[no-untyped-def]
+def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, built: BuildResult,
+             pending: str) -> tuple[BuildResult, str]:
     """Scan ``pending``, then build one layer on it holding the SBOM (imagespec.sbom.store
     says why a layer) with the build's tags; returns (BuildResult, SBOM text)."""
     import tempfile
@@ -192,7 +197,8 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options, built, pendin
     app = sbom_app(compiled, options.tags[0] if options.tags else spec.name)
     text = to_json(document(fmt, app, [*found, *extra],
                             created=store.created_time(pending, settings.source_date_epoch), notes=scan.notes))
-    epoch = int(settings.source_date_epoch) if (settings.source_date_epoch or "").isdigit() else None
+    raw_epoch = settings.source_date_epoch or ""
+    epoch = int(raw_epoch) if raw_epoch.isdigit() else None
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
         dockerfile, path = store.sbom_layer(Path(scratch), pending, spec.name, text, fmt, epoch)
         layer = BuildOptions(tags=options.tags, network=options.network, labels={store.LABEL_SBOM: path},
@@ -280,8 +286,8 @@ def explain_pull_failure(compiled: Compiled, failure: BuildFailed, catalog: Cata
     key = ".".join(path)
     image = reference
     if isinstance(chosen, str):
-        image, entry = _catalog_entry(compiled, catalog, chosen)
-        image = image or reference
+        entry_image, entry = _catalog_entry(compiled, catalog, chosen)
+        image = entry_image or reference
         named = f"`{key}: {chosen}` is catalog entry `{chosen}`" + (f" ({entry})" if entry else "")
         repoint = f"`images: {{{chosen}: {{image: REF, family: …}}}}` or `catalog: FILE`"
     else:
@@ -341,7 +347,7 @@ def _reason(failure: BuildFailed, references: tuple[str, ...]) -> str:
 
 
 def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,
-                 size_budget: int | None = None):
+                 size_budget: int | None = None) -> Expectations:
     """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
     from imagespec.verify import Expectations
     from imagespec.verify.build_tools import allowed_by_packages
@@ -363,7 +369,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
 
 
 def expectations_from_image(reference: str, *, http_port: int | None = None, ready_log: str | None = None,
-                            size_budget: int | None = None):
+                            size_budget: int | None = None) -> Expectations:
     """Expectations for an image without its spec: what its own config and labels declare.
     Any non-root user (BP8); tini when the entrypoint starts with it (BP3); tmpfs for the
     directories the `io.imagespec.writable` label names (BP9)."""

@@ -10,6 +10,7 @@ the standard library and its own package.
 from __future__ import annotations
 
 import re
+from email.message import Message
 from email.parser import HeaderParser
 
 from imagespec.sbom.component import Component
@@ -32,7 +33,7 @@ def distribution(text: str, location: str) -> Component | None:
     return Component("pypi", name, version, _licenses(headers), location=location)
 
 
-def _licenses(headers) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+def _licenses(headers: Message) -> tuple[str, ...]:
     declared = expression(headers.get("License-Expression") or "")
     if declared:
         return (declared,)
