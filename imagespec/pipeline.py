@@ -151,9 +151,8 @@ def _pending_tag(compiled: Compiled) -> str:
 
 
 def _untag(reference: str) -> None:
-    """Remove the waiting tag, and the image too when no other tag names it: BuildKit
-    records no parent, so it would stay behind as a dangling image (its layers are the
-    final image's, and its build steps stay in BuildKit's cache)."""
+    """Remove the waiting tag; the image goes with it when no other tag names it (its
+    layers stay, as the final image's, and its build steps stay in BuildKit's cache)."""
     from imagespec.engine import connect
     from imagespec.engine.client import engine_errors
 
