@@ -26,6 +26,7 @@ from imagespec.spec.files import resolve as resolve_noted
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.verify import Report
 
@@ -201,15 +202,34 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
 
 @dataclass(frozen=True)
 class Built:
+    """``result``: the image built; for several platforms, the index: its digest as the
+    id, the spec's tags (in the registry only) and the builds' total time, with each
+    platform's own image in ``platforms``."""
+
     result: BuildResult
-    pushed: bool
+    pushed: Any  # reference -> digest in the registry (empty: not pushed)
     compiled: Compiled
     config: Config
+    platforms: tuple[PlatformImage, ...] = ()
+    index: Index | None = None
 
     @property
     def image(self) -> str:
         """The reference to test: its first tag, else its ID."""
         return self.result.tags[0] if self.result.tags else self.result.image_id
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Every image to test: each platform's local tag, or the one image."""
+        return tuple(image.tag for image in self.platforms) or (self.image,)
+
+
+def platforms_origin(compiled: Compiled, config: Config):  # type: ignore[no-untyped-def]
+    """Where the effective `platforms:` was written: the spec, else the configuration."""
+    document = compiled.loaded.document
+    if compiled.loaded.spec.platforms or config.document is None:
+        return document.location(("platforms",))
+    return config.document.location(("build", "platforms"))
 
 
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, **options: Any) -> Built:
@@ -221,8 +241,22 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    if len(compiled.plan.platforms) > 1:
+        return _build_platforms(compiled, loaded_config, settings, on_status)
     result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
     return Built(result, pushed, compiled, loaded_config)
+
+
+def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
+    from imagespec import pipeline
+    from imagespec.engine import BuildResult
+
+    images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
+                                                      where=platforms_origin(compiled, config))
+    pushed = {image.tag: image.digest for image in images} | dict.fromkeys(index.references, index.digest)
+    total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
+                        [step for r in results for step in r.steps])
+    return Built(total, pushed, compiled, config, images, index)
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
@@ -255,7 +289,28 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
     compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]
+    if image is None and len(compiled.plan.platforms) > 1:
+        from imagespec.publish.index import platform_tag
+
+        images = tuple((platform, platform_tag(reference, platform)) for platform in compiled.plan.platforms)
+        return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, **options)
     return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, **options)
+
+
+def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,
+                     size_budget: int | None = None, **options: Any) -> Report:
+    """Each platform's image (``images``: (platform, reference) pairs) against the spec,
+    another platform's under QEMU, in one report whose checks each name their platform."""
+    import dataclasses
+
+    from imagespec.verify import Report
+
+    checks, duration = [], 0.0
+    for platform, image in images:
+        report = verify_compiled(compiled, config, image, size_budget=size_budget, **options)
+        checks += [dataclasses.replace(check, name=f"{check.name} ({platform})") for check in report.checks]
+        duration += report.duration_s
+    return Report(", ".join(image for _, image in images), checks, duration)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test function, though named so
