@@ -229,7 +229,7 @@ def _point_at_commands(compiled: Compiled, failure: BuildFailed, placed: Placed,
 # and BuildKit does not: which spec key chose the image, which catalog entry (and file)
 # maps that name to the reference, and how to repoint it (BP12: one configuration names
 # every image of a company).
-_PULLING = re.compile(r"(?:\[internal\] )?load metadata for (\S+)|FROM (\S+)")
+_PULLING = re.compile(r"(?:\[internal\] )?load metadata for (\S+)|FROM (?:--platform=\S+ )?(\S+)")
 _REQUEST = re.compile(r'.*failed to do request: \w+ "[^"]*": (.+)', re.S)
 
 

@@ -156,3 +156,22 @@ def test_platforms_on_a_base_that_runs_programs_is_refused() -> None:
     with pytest.raises(ValidationError, match="`platforms:` is for `distroless` bases"):
         BaseSpec.model_validate({"base": "x", "image": "r.example/x:1", "platforms": ["linux/arm64"],
                                  "bootstrap": {"suite": "bookworm"}})
+
+
+def test_c_cross_compiling_needs_a_debian_build_image(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("""name: app
+platforms: [linux/arm64]
+stages:
+  build:
+    from: {image: "alpine:3.20", family: alpine}
+    cross_compile: c
+    copy: [.]
+    run: make
+    artifacts: [/out/app]
+final: {from: scratch, copy: [{from: build, src: /out/app, dest: /app}], entrypoint: [/app]}
+""")
+    assert main(["generate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{spec}:6:5: `cross_compile: c` installs Debian's cross compilers"), err
+    assert not (tmp_path / "Dockerfile").exists()

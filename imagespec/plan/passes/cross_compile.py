@@ -14,6 +14,7 @@ from __future__ import annotations
 import shlex
 
 from imagespec import platform as platforms
+from imagespec.errors import SpecPathError
 from imagespec.plan import model as p
 from imagespec.plan.model import replace
 from imagespec.plan.passes import rootfs
@@ -54,7 +55,12 @@ def c_compiler_command(names: tuple[str, ...]) -> str:
             ' && ln -sf "$(command -v "$triplet-gcc")" /usr/local/bin/gcc')
 
 
-def _c(plan: p.Plan, origin: p.Origin) -> tuple[p.Instruction, ...]:
+def _c(plan: p.Plan, stage: p.Stage, origin: p.Origin) -> tuple[p.Instruction, ...]:
+    if stage.base.package_manager != "apt" or not stage.base.has_shell:
+        raise SpecPathError(f"`cross_compile: c` installs Debian's cross compilers, but '{stage.base.ref}' "
+                            f"({stage.base.family}) has no apt", path=origin.path,
+                            hint="build on a Debian-family image with gcc (the catalog's gcc-build), or drop "
+                                 "`cross_compile` to run the stage on each platform under QEMU")
     return (p.Arg(name="TARGETARCH", phase=p.Phase.SETUP, origin=origin),
             p.Run(commands=(c_compiler_command(plan.platforms),), mergeable=False, downloads=False,
                   ignores=(("DL3008", _PIN_REASON),), phase=p.Phase.SETUP, origin=origin))
@@ -62,7 +68,7 @@ def _c(plan: p.Plan, origin: p.Origin) -> tuple[p.Instruction, ...]:
 
 def _cross(plan: p.Plan, stage: p.Stage) -> p.Stage:
     origin = p.Origin(("stages", stage.name, "cross_compile"), (), _WHY_GO if stage.cross_compile == "go" else _WHY_C)
-    setup = _go(stage, origin) if stage.cross_compile == "go" else _c(plan, origin)
+    setup = _go(stage, origin) if stage.cross_compile == "go" else _c(plan, stage, origin)
     # first among the setup steps (a stable sort by phase follows): the toolchain is chosen
     # before the stage's own ENV and commands
     return replace(stage, platform=BUILD_PLATFORM, instructions=(*setup, *stage.instructions))
