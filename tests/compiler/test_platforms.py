@@ -175,3 +175,17 @@ final: {from: scratch, copy: [{from: build, src: /out/app, dest: /app}], entrypo
     err = capsys.readouterr().err
     assert err.startswith(f"{spec}:6:5: `cross_compile: c` installs Debian's cross compilers"), err
     assert not (tmp_path / "Dockerfile").exists()
+
+
+def test_a_final_on_a_cross_compiling_stage_is_refused() -> None:
+    from imagespec.errors import SpecError
+
+    spec = TWO + """name: app
+stages:
+  build: {from: go-build, cross_compile: go, copy: [.], run: go build -o /out/app ., artifacts: [/out/app]}
+  more: {from: build, run: "true"}
+final: {from: more, entrypoint: [/out/app], user: {uid: 0, root_reason: "test"}}
+"""
+    with pytest.raises(SpecError, match="starts from stage 'build', which runs on the build machine") as raised:
+        compile_text(spec)
+    assert raised.value.location is not None and raised.value.location.line == 6

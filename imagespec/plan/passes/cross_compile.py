@@ -74,9 +74,24 @@ def _cross(plan: p.Plan, stage: p.Stage) -> p.Stage:
     return replace(stage, platform=BUILD_PLATFORM, instructions=(*setup, *stage.instructions))
 
 
+def _refuse_final_on_build_platform(plan: p.Plan) -> None:
+    """A final started from a cross-compiling stage (directly or through others) would be
+    the build machine's image with the target's label: it must copy artifacts instead."""
+    names = {s.name: s for s in plan.stages}
+    stage = plan.final
+    while stage.base.from_stage and stage.base.from_stage in names:
+        stage = names[stage.base.from_stage]
+        if stage.cross_compile:
+            raise SpecPathError(f"the final stage starts from stage '{stage.name}', which runs on the build "
+                                "machine (`cross_compile`): the image would be that machine's, not each platform's",
+                                path=("final", "from"),
+                                hint="start the final from a base (scratch, static, …) and copy the stage's artifacts")
+
+
 def cross_compile(plan: p.Plan) -> p.Plan:
     if not plan.platforms:
         return plan
+    _refuse_final_on_build_platform(plan)
     stages = []
     for stage in plan.stages:
         if stage.base.from_stage or stage.final:
