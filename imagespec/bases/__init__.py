@@ -128,7 +128,9 @@ def _build_platforms(loaded: LoadedBase, run: Run) -> BuiltBase:
     for platform in loaded.base.platforms:
         tag = platform_tag(loaded.base.image, platform)
         run.on_status(f"{loaded.name}: {platform} -> {tag}")
+        previous = _previous_id(tag)
         image_id, fresh = build_distroless(loaded, run, platform, tag)
+        _drop_if_untagged(previous, image_id)
         changed = changed or fresh
         built.append(PlatformImage(platform, image_id, tag))
     digests = push_tags([image.tag for image in built], force=True, on_status=run.on_status)
