@@ -189,3 +189,14 @@ final: {from: more, entrypoint: [/out/app], user: {uid: 0, root_reason: "test"}}
     with pytest.raises(SpecError, match="starts from stage 'build', which runs on the build machine") as raised:
         compile_text(spec)
     assert raised.value.location is not None and raised.value.location.line == 6
+
+
+def test_build_with_an_unknown_platform_is_exit_2_at_its_line_before_the_engine(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/imagespec-no-engine.sock")  # never reached
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(GO + "platforms:\n  - linux/amd64\n  - linux/riscv64\n")
+    assert main(["build", str(spec), "--push"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{spec}:6:5: platforms.1: unknown platform 'linux/riscv64'"), err
+    assert "known platforms: linux/amd64, linux/arm64" in err
