@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from imagespec import cache
 from imagespec.errors import CheckFailed, SpecError
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.bases import BuiltBase
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.engine.backend import ProgressMode
     from imagespec.explain import Line
     from imagespec.lint import Finding
     from imagespec.publish.index import Index, PlatformImage
@@ -214,7 +215,7 @@ class Built:
     platform's own image in ``platforms``."""
 
     result: BuildResult
-    pushed: Any  # reference -> digest in the registry (empty: not pushed)
+    pushed: dict[str, str]  # reference -> digest, for each tag pushed (none without --push)
     compiled: Compiled
     config: Config
     platforms: tuple[PlatformImage, ...] = ()
@@ -260,22 +261,24 @@ def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_statu
 
     images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
                                                       where=platforms_origin(compiled, config))
-    pushed = {image.tag: image.digest for image in images} | dict.fromkeys(index.references, index.digest)
+    pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
     total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
                         [step for r in results for step in r.steps])
     return Built(total, pushed, compiled, config, images, index)
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
-                    **options: Any) -> Report:
+                    http_port: int | None = None, ready_log: str | None = None) -> Report:
     """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
     to the spec's policies."""
     from imagespec import pipeline
     from imagespec.compiler import effective_policies
     from imagespec.verify import verify
 
-    budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
-    return verify(image, pipeline.expectations(compiled, size_budget=budget, **options))
+    # a policy's size_budget is bytes once validated (its validator reads "25MB"), though typed int | str
+    budget = size_budget if size_budget is not None else \
+        cast("int | None", effective_policies(compiled.loaded, config).size_budget)
+    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log))
 
 
 def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
@@ -284,14 +287,14 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
     tag), or an image reference against its own config and labels."""
     from imagespec import pipeline
 
-    options = {"http_port": http_port, "ready_log": ready_log}
     spec = Path(target)
     if not spec.is_file():
         if spec.suffix in (".yaml", ".yml") or image:
             raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
         from imagespec.verify import verify
 
-        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, **options))
+        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
+                                                               ready_log=ready_log))
     from imagespec.settings import BuildSettings
 
     compiled, loaded_config = compile_one(spec, config)
@@ -300,12 +303,15 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
         from imagespec.publish.index import platform_tag
 
         images = tuple((platform, platform_tag(reference, platform)) for platform in compiled.plan.platforms)
-        return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, **options)
-    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, **options)
+        return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, http_port=http_port,
+                                ready_log=ready_log)
+    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, http_port=http_port,
+                           ready_log=ready_log)
 
 
 def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,
-                     size_budget: int | None = None, **options: Any) -> Report:
+                     size_budget: int | None = None, http_port: int | None = None,
+                     ready_log: str | None = None) -> Report:
     """Each platform's image (``images``: (platform, reference) pairs) against the spec,
     another platform's under QEMU, in one report whose checks each name their platform."""
     import dataclasses
@@ -314,7 +320,8 @@ def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[
 
     checks, duration = [], 0.0
     for platform, image in images:
-        report = verify_compiled(compiled, config, image, size_budget=size_budget, **options)
+        report = verify_compiled(compiled, config, image, size_budget=size_budget, http_port=http_port,
+                                 ready_log=ready_log)
         checks += [dataclasses.replace(check, name=f"{check.name} ({platform})") for check in report.checks]
         duration += report.duration_s
     return Report(", ".join(image for _, image in images), checks, duration)
@@ -442,7 +449,7 @@ def _base_config(files: list[Path], config: Path | None) -> Config:
 
 
 def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: bool = False, push: bool = False,
-               progress: str = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
+               progress: ProgressMode = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
                config: Path | None = None, on_status: OnNote = _ignore) -> list[BuiltBase]:
     """Build base specs (files, or folders of them) in dependency order, tag them (BP14),
     optionally push, and write ``catalog`` with every base built and its digest once all
@@ -453,7 +460,7 @@ def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: boo
     files = base_files(bases)
     env = read_environment()
     loaded_config = _base_config(files, config)
-    options = base_options(loaded_config, env, force=force, push=push, progress=progress,  # type: ignore[arg-type]
+    options = base_options(loaded_config, env, force=force, push=push, progress=progress,
                            ca_bundle=ca_bundle, logs=logs)
     return build_bases(files, loaded_config, options, catalog_path=catalog, on_status=on_status)
 
