@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from imagespec import cache
-from imagespec.errors import CheckFailed, SpecError
+from imagespec.errors import CheckFailed, Location, SpecError
 from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
 
@@ -232,7 +232,7 @@ class Built:
         return tuple(image.tag for image in self.platforms) or (self.image,)
 
 
-def platforms_origin(compiled: Compiled, config: Config):  # type: ignore[no-untyped-def]
+def platforms_origin(compiled: Compiled, config: Config) -> Location:
     """Where the effective `platforms:` was written: the spec, else the configuration."""
     document = compiled.loaded.document
     if compiled.loaded.spec.platforms or config.document is None:

@@ -26,6 +26,7 @@ from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
     from imagespec.engine import BuildOptions, BuildResult
+    from imagespec.publish.index import Index, PlatformImage
     from imagespec.render.line_map import Command, Placed
     from imagespec.verify import Expectations
 
@@ -138,7 +139,8 @@ def _refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:
 
 
 def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-                    catalog: Catalog | None = None, where: Location | None = None):
+                    catalog: Catalog | None = None, where: Location | None = None,
+                    ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index]:
     """Several platforms: one build per platform (``--platform``; the cross-compiling
     stages run natively, the rest under QEMU), each tagged ``TAG-os-arch`` locally, then
     all pushed and joined into one index under the spec's tags. Returns (platform
