@@ -66,6 +66,7 @@ class Target:
     platforms: tuple[str, ...]
     inputs: frozenset[str]  # real paths of every file the compile read or probed (the result cache's notes)
     parents: tuple[str, ...] = ()  # targets whose images this one builds FROM
+    config_inputs: frozenset[str] = frozenset()  # those of `inputs` that the configuration (and catalogs) read
 
     @property
     def context(self) -> Path:
@@ -172,14 +173,14 @@ def _paths(notes: Iterable[tuple[str, str, object]]) -> frozenset[str]:
     return frozenset(os.path.realpath(path) for _kind, path, _seen in notes)
 
 
-def _compile(spec: Path, configs: _Configs) -> tuple[Compiled, Config, frozenset[str]]:
+def _compile(spec: Path, configs: _Configs) -> tuple[Compiled, Config, frozenset[str], frozenset[str]]:
     from imagespec.compiler import compile_spec
     from imagespec.spec.load import load_spec
 
     config, config_inputs = configs.for_spec(spec.parent)
     with recording() as notes:
         compiled = compile_spec(load_spec(spec, config), config)
-    return compiled, config, config_inputs | _paths(notes)
+    return compiled, config, config_inputs, _paths(notes)
 
 
 def _own_tags(compiled: Compiled) -> tuple[str, ...]:
@@ -251,12 +252,13 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
     root = fleet_root(real)
     targets: dict[str, Target] = {}
     for spec, real_path in zip(specs, real):
-        compiled, loaded_config, inputs = _compile(spec, configs)
+        compiled, loaded_config, config_inputs, inputs = _compile(spec, configs)
         path = names.spec_path(real_path, root)
         target = Target(name=names.name_of(path), spec=spec, real=real_path, path=path,
                         group=names.group_of(path), compiled=compiled, config=loaded_config,
                         tags=_own_tags(compiled), bases=_bases(compiled),
-                        platforms=_platforms(compiled, loaded_config), inputs=inputs | {str(real_path)})
+                        platforms=_platforms(compiled, loaded_config), inputs=inputs | config_inputs | {str(real_path)},
+                        config_inputs=config_inputs)
         first = targets.get(target.name)
         if first is not None:
             raise SpecError(f"target name {target.name!r} of {spec} is also the name of {first.spec}",
