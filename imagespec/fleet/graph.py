@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from imagespec.errors import SpecError
@@ -138,7 +137,7 @@ def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
                         "default group", location=_start(targets[names.DEFAULT_GROUP]),
                         hint="rename its folder (or the spec file)")
     made = _made_by(targets)
-    linked = {name: replace(t, parents=_parents(t, made, targets)) for name, t in targets.items()}
+    linked = {name: t.with_parents(_parents(t, made, targets)) for name, t in targets.items()}
     ordered = _ordered(linked)
     return Fleet(root, ordered, _groups(ordered))
 
