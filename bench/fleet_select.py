@@ -112,7 +112,8 @@ def _fit(rows: list[dict], key: str, at: int) -> float:
 
 def markdown(rows: list[dict]) -> str:
     lines = [BEGIN, "",
-             f"`python bench/fleet_select.py` on {platform.machine()} ({os.cpu_count()} cores, shared), Python "
+             f"`python bench/fleet_select.py` on {platform.machine()} ({os.cpu_count()} cores, shared: load average "
+             f"{os.getloadavg()[0]:.1f} at the end), Python "
              f"{platform.python_version()}, one process, after imagespec's imports; seconds. *cold*: discover, "
              "compile every spec and link the graph, no result cache (a CI runner's first run); *bake*: the bake "
              "file's text from the loaded fleet; *warm*: the same load when the result cache holds every spec's "

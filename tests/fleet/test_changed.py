@@ -101,11 +101,11 @@ def test_generate_with_changed_since_writes_only_the_selected(fleet_repo: Path, 
 @pytest.mark.parametrize("revision", ["no-such-branch", "HEAD~5", "--output=x", "0" * 40])
 def test_an_unknown_revision_is_exit_2_with_a_clear_message(fleet_repo: Path, revision: str,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bake", ".", "--changed-since", revision]) == 2
+    assert main(["bake", ".", "--changed-since", revision, "-o", "changed.json"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"imagespec: --changed-since {revision!r}: not a git revision (commit) of ")
     assert err[1].startswith("  hint: a commit, branch or tag")
-    assert not (fleet_repo / "docker-bake.json").exists()
+    assert not (fleet_repo / "changed.json").exists()
 
 
 def test_outside_git_changed_since_is_bad_input(tmp_path: Path, write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,3 +139,18 @@ def test_a_fleet_from_the_result_cache_is_the_fleet_compiled_and_a_change_is_a_m
     assert again == {"apps-billing", "apps-search"}  # the specs on the template, and only they, compile again
     assert ("org.opencontainers.image.licenses", "MIT") in changed.targets["apps-search"].build.labels
     assert cached.targets["apps-other"].compiled.loaded.spec.name == "other"  # compiled on demand
+
+
+def test_a_partial_bake_file_needs_its_own_name_and_leaves_unchanged_parents_to_the_registry(
+        fleet_repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    write("on-base/imagespec.yaml", (fleet_repo / "on-base/imagespec.yaml").read_text().replace("1.0.0", "1.0.1"))
+    assert main(["bake", ".", "--changed-since", "HEAD"]) == 2
+    assert "name it with -o FILE" in capsys.readouterr().err
+    assert not (fleet_repo / "docker-bake.json").exists()
+    assert main(["bake", ".", "--changed-since", "HEAD", "--explain", "-o", "changed.json"]) == 0
+    assert "on-base (on-base/imagespec.yaml): its spec changed: on-base/imagespec.yaml" in capsys.readouterr().err
+    document = json.loads((fleet_repo / "changed.json").read_text())
+    assert list(document["target"]) == ["on-base"]
+    assert "contexts" not in document["target"]["on-base"]  # base did not change: FROM its pushed image
