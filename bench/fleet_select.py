@@ -3,7 +3,7 @@ specs (discover, compile, link), write its bake file, and select the specs chang
 a git revision (`--changed-since REV`, after a company-template change), in one process
 as `imagespec bake` and `--changed-since` run. No engine.
 
-    python bench/fleet_select.py [--sizes 100,500,1000,2000] [--no-markdown]
+    python bench/fleet_select.py [--sizes 100,500,1000,2000] [--runs 3] [--no-markdown]
 
 The fleet: N specs in a temporary git repository, in folders of 50; a fifth extend a
 company template, one spec in 25 is a base that the next 4 build FROM (graph edges), the
@@ -110,10 +110,10 @@ def _fit(rows: list[dict], key: str, at: int) -> float:
     return statistics.mean(ys) + slope * (at - statistics.mean(xs))
 
 
-def markdown(rows: list[dict]) -> str:
+def markdown(rows: list[dict], runs: int) -> str:
     lines = [BEGIN, "",
              f"`python bench/fleet_select.py` on {platform.machine()} ({os.cpu_count()} cores, shared: load average "
-             f"{os.getloadavg()[0]:.1f} at the end), Python "
+             f"{os.getloadavg()[0]:.1f} at the end), the minimum of {runs} runs, Python "
              f"{platform.python_version()}, one process, after imagespec's imports; seconds. *cold*: discover, "
              "compile every spec and link the graph, no result cache (a CI runner's first run); *bake*: the bake "
              "file's text from the loaded fleet; *warm*: the same load when the result cache holds every spec's "
@@ -143,6 +143,8 @@ def markdown(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,500,1000,2000")
+    parser.add_argument("--runs", type=int, default=3, help="each size this often; the table shows each figure's "
+                                                             "minimum (the machine is shared: the least disturbed run)")
     parser.add_argument("--no-markdown", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fleet_select.json")
     args = parser.parse_args()
@@ -151,13 +153,14 @@ def main() -> None:
 
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        row = measure(size)
+        runs = [measure(size) for _ in range(args.runs)]
+        row = {key: min(run[key] for run in runs) for key in runs[0]}
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
         rows.append(row)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=2) + "\n")
     if not args.no_markdown:
-        replace_block(MARKDOWN, BEGIN, END, markdown(rows), HEADING)
+        replace_block(MARKDOWN, BEGIN, END, markdown(rows, args.runs), HEADING)
 
 
 if __name__ == "__main__":

@@ -18,18 +18,6 @@ from imagespec.fleet import names
 from imagespec.fleet.model import BaseUse, Fleet, Target, _normal
 
 
-def producers(fleet: Fleet) -> dict[str, str]:
-    """Each normalized reference a target's tags produce -> that target (first by name
-    when two produce it; `link` refuses that when anyone builds on it)."""
-    cached = getattr(fleet, "_producers", None)
-    if cached is None:
-        cached = {}
-        for reference, makers in _made_by(fleet.targets).items():
-            cached[reference] = makers[0]
-        object.__setattr__(fleet, "_producers", cached)  # a memo, not state: the fleet is immutable
-    return cached
-
-
 def _made_by(targets: Mapping[str, Target]) -> dict[str, list[str]]:
     made: dict[str, list[str]] = {}
     for target in targets.values():
@@ -142,4 +130,4 @@ def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
     return Fleet(root, ordered, _groups(ordered))
 
 
-__all__ = ["link", "producers"]
+__all__ = ["link"]

@@ -155,15 +155,23 @@ class Fleet:
         """The named-context overrides of a target: each FROM reference another target of
         the fleet builds -> ``target:PRODUCER`` (BuildKit then uses the image built in this
         run, without a push)."""
-        from imagespec.fleet.graph import producers
-
-        made = producers(self)
+        made = self.producers
         found: dict[str, str] = {}
         for use in self.targets[name].bases:
             producer = made.get(_normal(use.ref))
             if producer is not None and producer != name:
                 found[use.ref] = f"target:{producer}"
         return dict(sorted(found.items()))
+
+    @cached_property
+    def producers(self) -> dict[str, str]:
+        """Each normalized reference the targets' tags produce -> the target (the first by
+        name when two do: imagespec.fleet.graph refuses that where anyone builds on it)."""
+        made: dict[str, str] = {}
+        for target in sorted(self.targets.values(), key=lambda t: t.name):
+            for tag in target.tags:
+                made.setdefault(_normal(tag), target.name)
+        return made
 
     def subset(self, chosen: Iterable[str]) -> Fleet:
         """The fleet restricted to ``chosen`` (kept in build order; groups keep their members among them)."""
