@@ -13,6 +13,11 @@ content) and the libraries it compiles with are the same as when the entry was w
 look, taken again, sees the same thing. Compiles that fail are never stored: errors are
 always reported by the compiler itself.
 
+The fleet commands (imagespec.fleet.load) keep another kind of entry under the same rule:
+a spec's facts (tags, bases, inputs, its bake target) with the notes of the compile that
+found them (`store_facts`/`lookup_facts`), so that a fleet whose specs did not change
+loads without a compile.
+
 Where: $IMAGESPEC_CACHE_DIR, else $XDG_CACHE_HOME/imagespec, else ~/.cache/imagespec.
 IMAGESPEC_NO_CACHE=1 (or --no-cache) neither reads nor writes it. The cache is only an
 optimisation: an unreadable, corrupt or unwritable cache is a miss, never an error.
