@@ -224,7 +224,7 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_si
 @FORMAT
 @CONFIG
 def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
+          target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
           config_path: Path | None) -> None:
     """Build SPEC's image with BuildKit, tag it, optionally push.
 
@@ -264,7 +264,7 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _report_verification(report, fmt: str) -> None:
+def _report_verification(report: jobs.Report, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
     else:
@@ -272,12 +272,12 @@ def _report_verification(report, fmt: str) -> None:
     report.raise_for_failures()
 
 
-class _Size(click.ParamType):
+class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only since click 8.2: no [int, str] at run time
     """A size as the spec's `size_budget` policy reads it (one grammar: spec.model)."""
 
     name = "size"
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: int | str, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         from imagespec.spec.model import SIZE_UNITS, size_in_bytes  # lazy: pydantic costs start-up time
@@ -285,7 +285,8 @@ class _Size(click.ParamType):
         try:
             return size_in_bytes(value)
         except ValueError as error:
-            raise SpecError(f"--{param.name.replace('_', '-')}: {error}",
+            flag = f"--{param.name.replace('_', '-')}: " if param is not None and param.name else ""
+            raise SpecError(f"{flag}{error}",
                             hint=f"bytes, or a number with a unit: {', '.join(SIZE_UNITS)}") from None
 
 
@@ -311,14 +312,17 @@ def test_command(targets: tuple[str, ...], image: str | None, http_port: int | N
     Checks non-root, PID 1, no zombies, clean stop, read-only root, no shell where none
     belongs, and the size budget (given an IMAGE: what its config and labels declare).
     Several SPECs (or folders of them) are each tested against their first tag."""
-    options = {"config": config_path, "http_port": http_port, "ready_log": ready_log, "size_budget": size_budget}
+    def verified(target: str, image: str | None = None) -> jobs.Report:
+        return jobs.test(target, image=image, config=config_path, http_port=http_port, ready_log=ready_log,
+                         size_budget=size_budget)
+
     if len(targets) == 1 and changed_since is None and not Path(targets[0]).is_dir():
-        _report_verification(jobs.test(targets[0], image=image, **options), fmt)
+        _report_verification(verified(targets[0], image), fmt)
         return
     if image is not None:
         raise SpecError("--image names the image of one SPEC", hint="test several specs against their own tags")
     specs = _selected(tuple(Path(t) for t in targets), config_path, changed_since, explain)
-    reports = [jobs.test(str(spec), **options) for spec in specs]
+    reports = [verified(str(spec)) for spec in specs]
     if fmt == "json":
         click.echo(json.dumps([report.to_dict() for report in reports]))
     else:
@@ -393,7 +397,7 @@ BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_ty
               show_default=True, help="Where bootstrap logs go.")
 @FORMAT
 @CONFIG
-def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: str,
+def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: jobs.ProgressMode,
                ca_bundle: Path | None, logs: Path, fmt: str, config_path: Path | None) -> None:
     """Build base specs in dependency order and tag them.
 
@@ -532,8 +536,8 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
             click.echo(one_line(f"guessed      {line}"), err=True)
         for line in report.differences:
             click.echo(one_line(f"differs      {line}"), err=True)
-        for line, text, why in sorted(report.comments):
-            click.echo(one_line(f"not expressed Dockerfile:{line}: {text.splitlines()[0][:120]} ({why})"), err=True)
+        for number, text, why in sorted(report.comments):
+            click.echo(one_line(f"not expressed Dockerfile:{number}: {text.splitlines()[0][:120]} ({why})"), err=True)
     click.echo(f"wrote {result.path} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
                f"comments); next: imagespec generate {result.path}", err=True)
 
