@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.engine import BuildResult
     from imagespec.engine.backend import ProgressMode
     from imagespec.explain import Line
+    from imagespec.fleet.commands import Baked, Selection
     from imagespec.lint import Finding
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
@@ -498,3 +499,32 @@ def base_sbom(image: str, *, output: Path | None = None) -> str:
 
         write_atomically({output: text})
     return text
+
+
+# -- fleets (imagespec.fleet): several specs and folders, the bake file, --changed-since ---------
+
+def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_since: str | None = None,
+                 on_note: OnNote = _ignore) -> Selection:
+    """The spec files ``specs`` (files and folders) name; with ``changed_since``, those whose
+    inputs changed since that git revision and the specs built FROM them
+    (imagespec.fleet.commands.Selection: ``.specs``, ``.explain()``)."""
+    from imagespec.fleet.commands import select
+
+    return select(specs, config, changed_since=changed_since, on_note=on_note)
+
+
+def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
+    """Write the fleet's bake file (``write=False``: only its text); imagespec.fleet.commands.Baked."""
+    from imagespec.fleet import commands
+
+    return commands.bake(specs, output, config=config, force=force, changed_since=changed_since, write=write,
+                         on_note=on_note)
+
+
+def stale_bake(specs: Sequence[Path], bake_file: Path, *, config: Path | None = None,
+               on_note: OnNote = _ignore) -> str | None:
+    """`check --bake FILE`: a diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
+    from imagespec.fleet.commands import stale_bake_file
+
+    return stale_bake_file(specs, bake_file, config=config, on_note=on_note)
