@@ -1,0 +1,208 @@
+"""Building a fleet: BuildKit builds every target, imagespec decides when each starts.
+
+Role: run ``docker buildx bake -f RUN_FILE TARGET`` once per target, at most ``jobs`` at a
+time, each as soon as its parents built (``schedule``); a failure skips only what is
+downstream of it and everything else still builds. One invocation per target because
+bake is fail-fast (one failing target cancels the others of its invocation) and has
+exported the images of the ones that finished first: alone, a target's outcome is its
+own. Each target is tagged once it built, all or nothing (engine.local_tags, BP14); a
+failed one, never. Progress is BuildKit's own per step (engine.build_output), each line
+prefixed with its target's name.
+
+May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
+fleet's own modules.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from imagespec.engine.backend import BuildResult, ProgressMode
+from imagespec.engine.build_output import RawJsonParser
+from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
+from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
+from imagespec.fleet import bake_file
+from imagespec.fleet.builder import Builder
+from imagespec.fleet.display import Display
+from imagespec.fleet.records import Record
+from imagespec.fleet.schedule import Schedule
+
+#: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
+Locate = Callable[[BuildFailed], ImageSpecError]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the executor needs of one spec besides its bake target: the Dockerfile built
+    (compiled in memory; its line map places a failure), its ignore file, the spec file."""
+
+    name: str
+    spec: str
+    dockerfile: str
+    dockerignore: str | None
+    locate: Locate
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int = 2
+    progress: ProgressMode = "plain"
+    no_cache: bool = False
+
+
+def run_fleet(definition: Mapping[str, Any], chosen: Sequence[Target], builder: Builder, options: RunOptions,
+              *, stream: IO[str]) -> list[Record]:
+    """Build ``chosen`` (targets of ``definition``; any other target counts as built) and
+    return one record per chosen target."""
+    from imagespec.engine import connect
+
+    client = connect()  # fail in 2 s with the engine's own error before anything starts
+    by_name = {t.name: t for t in chosen}
+    graph = bake_file.parents(definition)
+    schedule = Schedule({name: graph[name] for name in sorted(by_name)})
+    display = Display(options.progress, stream)
+    with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
+        scratch = Path(scratch_name)
+        run_file = _write_run_file(definition, chosen, builder, scratch)
+        runner = _Runner(run_file, bake_file.tags(definition), builder, options, scratch, client, display)
+        return _drive(schedule, by_name, runner, options.jobs)
+
+
+def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[Target], builder: Builder,
+                    scratch: Path) -> Path:
+    """Each chosen target's Dockerfile (and ignore file beside it, which BuildKit reads
+    first) in a folder of its own, and the run's bake definition naming them."""
+    dockerfiles = {}
+    for target in chosen:
+        folder = scratch / target.name
+        folder.mkdir()
+        (folder / "Dockerfile").write_text(target.dockerfile, encoding="utf-8")
+        if target.dockerignore is not None:
+            (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
+        dockerfiles[target.name] = str(folder / "Dockerfile")
+    run = bake_file.for_run(definition, dockerfiles, local_store=builder.local_store)
+    path = scratch / "docker-bake.run.json"
+    path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def _drive(schedule: Schedule, by_name: Mapping[str, Target], runner: _Runner, jobs: int) -> list[Record]:
+    """Submit what is ready, at most ``jobs`` at once; on Ctrl-C stop every build."""
+    records: dict[str, Record] = {}
+    running: dict[Future[Record], str] = {}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
+        try:
+            while not schedule.done:
+                for name in schedule.ready(jobs - schedule.running):
+                    running[pool.submit(runner.build, by_name[name])] = name
+                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    record = future.result()
+                    records[running.pop(future)] = record
+                    for skipped in schedule.finished(record.target, record.result == "built"):
+                        records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
+                                                  upstream=schedule.skipped[skipped])
+                        runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+        except BaseException:
+            runner.stop_all()
+            for future in running:
+                future.cancel()
+            raise
+    return [records[name] for name in sorted(records)]
+
+
+class _Runner:
+    """One target's build: its bake invocation, its progress, its tags."""
+
+    def __init__(self, run_file: Path, tags: Mapping[str, tuple[str, ...]], builder: Builder, options: RunOptions,
+                 scratch: Path, client: Any, display: Display) -> None:
+        self.run_file, self.tags, self.builder, self.options, self.scratch = run_file, tags, builder, options, scratch
+        self.client, self.display = client, display
+        self.docker = detect_cli().docker
+        self._procs: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def command(self, target: str, metadata: Path) -> list[str]:
+        argv = [self.docker, "buildx", "bake", "-f", str(self.run_file), "--builder", self.builder.name,
+                "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
+        if self.options.no_cache:
+            argv.append("--no-cache")
+        return [*argv, target]
+
+    def build(self, target: Target) -> Record:
+        began = time.monotonic()
+        metadata = self.scratch / f"{target.name}.metadata.json"
+        parser = RawJsonParser(since=datetime.now(timezone.utc))
+        events = self.display.events(target.name)
+        returncode = self._run(self.command(target.name, metadata), parser, events)
+        image_id = _image_id(metadata, target.name) if returncode == 0 else None
+        if image_id is None:
+            failure = build_failure(parser, returncode, target.dockerfile)
+            error = target.locate(failure) if isinstance(failure, BuildFailed) else failure
+            self.display.failed(target.name, error)
+            return Record(target.name, target.spec, "failed", time.monotonic() - began,
+                          failure=error if isinstance(error, ImageSpecError) else ImageSpecError(str(error)))
+        return self._tag(target, image_id, parser, time.monotonic() - began)
+
+    def _tag(self, target: Target, image_id: str, parser: RawJsonParser, duration: float) -> Record:
+        from imagespec.engine.local_tags import apply_tags
+
+        try:
+            applied = apply_tags(self.client, image_id, self.tags.get(target.name, ()))
+            size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
+        except ImageSpecError as error:  # all or nothing: apply_tags put back what it moved
+            self.display.failed(target.name, error)
+            return Record(target.name, target.spec, "failed", duration, image_id=image_id, failure=error)
+        steps = parser.result_steps()
+        self.display.built(target.name, BuildResult(image_id, applied, duration, steps))
+        return Record(target.name, target.spec, "built", duration, size, image_id, applied,
+                      cached_steps=sum(s.cached for s in steps), steps=len(steps))
+
+    def _run(self, argv: list[str], parser: RawJsonParser, on_event: Callable[[Any], None]) -> int:
+        with self._lock:
+            if self._stopping:
+                raise Interrupted("interrupted before this target started")
+            # own session: the terminal's Ctrl-C reaches imagespec, which stops each build in order
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, errors="replace", bufsize=1, start_new_session=True)
+            self._procs.add(proc)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                for event in parser.feed(line):
+                    on_event(event)
+            for event in parser.finish():
+                on_event(event)
+            return proc.wait()
+        finally:
+            with self._lock:
+                self._procs.discard(proc)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self._stopping = True
+            procs = list(self._procs)
+        for proc in procs:
+            stop_process(proc)
+
+
+def _image_id(metadata: Path, target: str) -> str | None:
+    """The built image's ID from bake's metadata file (``containerimage.config.digest``)."""
+    try:
+        data = json.loads(metadata.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = (data.get(target) or {}).get("containerimage.config.digest") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found.startswith("sha256:") else None
+
