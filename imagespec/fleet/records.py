@@ -43,6 +43,10 @@ class Record:
     upstream: str | None = None
     cached_steps: int = 0
     steps: int = 0
+    #: seconds from the run's start to this target's bake invocation starting and ending
+    #: (what shows that at most --jobs ran at once, and each after its parents)
+    started_s: float | None = None
+    ended_s: float | None = None
 
     @property
     def reason(self) -> str:
@@ -58,6 +62,8 @@ class Record:
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
             "upstream": self.upstream,
+            "started_s": None if self.started_s is None else round(self.started_s, 3),
+            "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
             "failure": self.failure.to_dict() if self.failure is not None else None,
         }
 

@@ -15,6 +15,7 @@ fleet's own modules.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import tempfile
@@ -129,6 +130,7 @@ class _Runner:
         self.run_file, self.tags, self.builder, self.options, self.scratch = run_file, tags, builder, options, scratch
         self.client, self.display = client, display
         self.docker = detect_cli().docker
+        self.began = time.monotonic()
         self._procs: set[subprocess.Popen[str]] = set()
         self._lock = threading.Lock()
         self._stopping = False
@@ -141,7 +143,11 @@ class _Runner:
         return [*argv, target]
 
     def build(self, target: Target) -> Record:
-        began = time.monotonic()
+        record = self._build(target, time.monotonic())
+        return dataclasses.replace(record, ended_s=time.monotonic() - self.began)
+
+    def _build(self, target: Target, began: float) -> Record:
+        started = began - self.began
         metadata = self.scratch / f"{target.name}.metadata.json"
         parser = RawJsonParser(since=datetime.now(timezone.utc))
         events = self.display.events(target.name)
@@ -151,9 +157,9 @@ class _Runner:
             failure = build_failure(parser, returncode, target.dockerfile)
             error = target.locate(failure) if isinstance(failure, BuildFailed) else failure
             self.display.failed(target.name, error)
-            return Record(target.name, target.spec, "failed", time.monotonic() - began,
+            return Record(target.name, target.spec, "failed", time.monotonic() - began, started_s=started,
                           failure=error if isinstance(error, ImageSpecError) else ImageSpecError(str(error)))
-        return self._tag(target, image_id, parser, time.monotonic() - began)
+        return dataclasses.replace(self._tag(target, image_id, parser, time.monotonic() - began), started_s=started)
 
     def _tag(self, target: Target, image_id: str, parser: RawJsonParser, duration: float) -> Record:
         from imagespec.engine.local_tags import apply_tags
