@@ -18,7 +18,10 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), de
                       help="json: one machine-readable document on stdout.")
 CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
                       help="Configuration file (default: .imagespec.yaml upwards from the spec, or $IMAGESPEC_CONFIG).")
-SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+CHANGED_SINCE = click.option("--changed-since", "changed_since", metavar="REV", default=None,
+                             help="Only the specs whose inputs changed since git revision REV, and those built FROM them.")
+EXPLAIN = click.option("--explain", is_flag=True, help="With --changed-since: say why each spec was selected (stderr).")
 NO_CACHE = click.option("--no-cache", is_flag=True,
                         help="Compile afresh; neither read nor write the result cache (also IMAGESPEC_NO_CACHE=1).")
 
@@ -29,6 +32,25 @@ def _note(text: str) -> None:
 
 def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
     return [jobs.compile_one(path, config_path, written_to)[0] for path in jobs.specs_only(specs, _note)]
+
+
+def _selected(specs: tuple[Path, ...], config_path: Path | None, changed_since: str | None = None,
+              explain: bool = False) -> tuple[Path, ...]:
+    """The spec files SPECS name: folders searched by the file-name rule (README, "Fleets"),
+    with --changed-since only the changed ones (empty: nothing to do)."""
+    from imagespec.fleet.changes import explain_lines
+    from imagespec.fleet.commands import select
+
+    if explain and changed_since is None:
+        raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
+    chosen = select(specs, config_path, changed_since=changed_since, on_note=_note)
+    if changed_since is not None:
+        if explain and chosen.fleet is not None:
+            for line in explain_lines(chosen.fleet, chosen.why):
+                _note(one_line(line))
+        if not chosen.specs:
+            _note(f"no spec changed since {changed_since}")
+    return chosen.specs
 
 
 def _print_exactly(text: str) -> None:
@@ -53,12 +75,17 @@ def cli() -> None:
 @click.option("--force", is_flag=True, help="Replace files that imagespec did not generate (no generated header).")
 @CONFIG
 @NO_CACHE
+@CHANGED_SINCE
+@EXPLAIN
 def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force: bool, config_path: Path | None,
-             no_cache: bool) -> None:
+             no_cache: bool, changed_since: str | None, explain: bool) -> None:
     """Write each SPEC's Dockerfile and its ignore file.
 
     Atomically and all or nothing: on any error no file is written. A file that
-    imagespec did not generate is replaced only with --force."""
+    imagespec did not generate is replaced only with --force. A SPEC may be a folder."""
+    specs = _selected(specs, config_path, changed_since, explain)
+    if not specs:
+        return
     written_to = Path(output) if output not in (None, "-") else None
     if effective:
         for c in _compile_all(specs, config_path, written_to):
@@ -84,13 +111,29 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force
 @FORMAT
 @CONFIG
 @NO_CACHE
-def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache: bool) -> None:
+@click.option("--bake", "bake_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also check this bake file against `imagespec bake SPECS -o FILE`.")
+@CHANGED_SINCE
+@EXPLAIN
+def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache: bool, bake_file: Path | None,
+          changed_since: str | None, explain: bool) -> None:
     """Fail (exit 1) when generated files are out of date.
 
-    Prints a unified diff for each committed Dockerfile or .dockerignore that no longer
-    matches its spec."""
-    checked = jobs.check(specs, config=config_path, use_cache=not no_cache, on_note=_note)
+    Prints a unified diff for each committed Dockerfile or .dockerignore (and, with
+    --bake, bake file) that no longer matches its spec."""
+    if bake_file is not None and changed_since is not None:
+        raise SpecError("--bake checks the whole fleet's file: it does not go with --changed-since",
+                        hint="check the bake file in a run of its own")
+    chosen = _selected(specs, config_path, changed_since, explain)
+    checked = jobs.check(chosen, config=config_path, use_cache=not no_cache, on_note=_note) if chosen \
+        else jobs.Checked(0, ())
     stale = [{"spec": item.spec, "file": item.file, "diff": item.diff} for item in checked.stale]
+    if bake_file is not None:
+        from imagespec.fleet.commands import stale_bake_file
+
+        diff = stale_bake_file(specs, bake_file, config=config_path, on_note=_note)
+        if diff is not None:
+            stale.append({"spec": " ".join(map(str, specs)), "file": str(bake_file), "diff": diff})
     if fmt == "json":
         click.echo(json.dumps({"ok": not stale, "stale": stale}, indent=2))
     else:
@@ -145,12 +188,16 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 @SPECS
 @FORMAT
 @CONFIG
-def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+@CHANGED_SINCE
+@EXPLAIN
+def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_since: str | None,
+         explain: bool) -> None:
     """Report findings with locations; exit 1 on errors only."""
     from imagespec.lint import lint as lint_spec
     from imagespec.spec.build_context import BuildContext
 
-    findings = [f for c in _compile_all(specs, config_path)
+    specs = _selected(specs, config_path, changed_since, explain)
+    findings = [f for c in (_compile_all(specs, config_path) if specs else [])
                 for f in lint_spec(c, BuildContext(c.loaded.context) if c.loaded.path else None)]
     if fmt == "json":
         click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
@@ -187,17 +234,23 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
               help="Several specs: the buildx builder bake runs on (default: the configuration's build.builder).")
 @FORMAT
 @CONFIG
+@CHANGED_SINCE
+@EXPLAIN
 def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: bool, no_cache: bool,
           build_args: tuple[str, ...], target: str | None, progress: str, ca_bundle: Path | None,
           secrets: tuple[str, ...], run_verify: bool, jobs_: int | None, rerun_failed: bool, builder: str | None,
-          fmt: str, config_path: Path | None) -> None:
+          fmt: str, config_path: Path | None, changed_since: str | None, explain: bool) -> None:
     """Build each SPEC's image with BuildKit, tag it, optionally push.
 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
     only after a successful build. Several specs, or a folder of them (files named
     imagespec.yaml or *.imagespec.yaml), build as one graph with `docker buildx bake`:
     see "Fleets" in the README."""
-    if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder:
+    if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder or changed_since:
+        if changed_since is not None or explain:
+            specs = _selected(specs, config_path, changed_since, explain)
+            if not specs:
+                return
         _build_fleet(specs, tags=tags, push=push, target=target, run_verify=run_verify, jobs_=jobs_ or 2,
                      rerun_failed=rerun_failed, builder=builder, fmt=fmt, config_path=config_path, no_cache=no_cache,
                      build_args=tuple(_pair(a) for a in build_args), progress=progress, ca_bundle=ca_bundle,
@@ -291,22 +344,79 @@ SIZE = _Size()
 
 
 @cli.command("test")
-@click.argument("target", metavar="SPEC|IMAGE")
-@click.option("--image", default=None, help="Image to test (default: the spec's first tag).")
+@click.argument("targets", nargs=-1, required=True, metavar="SPEC|IMAGE…")
+@click.option("--image", default=None, help="Image to test (default: the spec's first tag); one SPEC only.")
 @click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
 @click.option("--ready-log", default=None, help="A regex the container's log must show.")
 @click.option("--size-budget", type=SIZE, default=None, metavar="SIZE",
               help="Largest allowed image size: bytes, or 25MB, 1.5GiB, … (default: the policies' size_budget).")
 @FORMAT
 @CONFIG
-def test_command(target: str, image: str | None, http_port: int | None, ready_log: str | None,
-                 size_budget: int | None, fmt: str, config_path: Path | None) -> None:
+@CHANGED_SINCE
+@EXPLAIN
+def test_command(targets: tuple[str, ...], image: str | None, http_port: int | None, ready_log: str | None,
+                 size_budget: int | None, fmt: str, config_path: Path | None, changed_since: str | None,
+                 explain: bool) -> None:
     """Verify a built image against SPEC, or IMAGE against its labels.
 
     Checks non-root, PID 1, no zombies, clean stop, read-only root, no shell where none
-    belongs, and the size budget (given an IMAGE: what its config and labels declare)."""
-    _report_verification(jobs.test(target, image=image, config=config_path, http_port=http_port,
-                                   ready_log=ready_log, size_budget=size_budget), fmt)
+    belongs, and the size budget (given an IMAGE: what its config and labels declare).
+    Several SPECs (or folders of them) are each tested against their first tag."""
+    options = {"config": config_path, "http_port": http_port, "ready_log": ready_log, "size_budget": size_budget}
+    if len(targets) == 1 and changed_since is None and not Path(targets[0]).is_dir():
+        _report_verification(jobs.test(targets[0], image=image, **options), fmt)
+        return
+    if image is not None:
+        raise SpecError("--image names the image of one SPEC", hint="test several specs against their own tags")
+    specs = _selected(tuple(Path(t) for t in targets), config_path, changed_since, explain)
+    reports = [jobs.test(str(spec), **options) for spec in specs]
+    if fmt == "json":
+        click.echo(json.dumps([report.to_dict() for report in reports]))
+    else:
+        for report in reports:
+            report.render()
+    failed = [report.image for report in reports if report.failed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(reports)} image(s) failed verification: {', '.join(failed)}")
+
+
+@cli.command()
+@SPECS
+@click.option("-o", "--output", type=str, default="docker-bake.json", show_default=True,
+              help="The bake file to write (its paths are relative to its folder), or - for stdout.")
+@click.option("--force", is_flag=True, help="Replace a file that imagespec did not generate.")
+@FORMAT
+@CONFIG
+@CHANGED_SINCE
+@EXPLAIN
+def bake(specs: tuple[Path, ...], output: str, force: bool, fmt: str, config_path: Path | None,
+         changed_since: str | None, explain: bool) -> None:
+    """Write the bake file (docker buildx bake) of a fleet of specs.
+
+    One target per SPEC (folders are searched for specs), its Dockerfile, context, tags,
+    labels, secrets by id, network, cache, platforms, and `contexts` so that a spec built
+    FROM another spec's image uses the one built in the same run. Deterministic: commit it,
+    `imagespec check --bake FILE` fails when it is stale."""
+    from imagespec.fleet import commands
+    from imagespec.fleet.changes import explain_lines
+
+    if explain and changed_since is None:
+        raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
+    to_stdout = output == "-"
+    path = Path("docker-bake.json" if to_stdout else output)
+    baked = commands.bake(specs, path, config=config_path, force=force, changed_since=changed_since,
+                          write=not to_stdout, on_note=_note)
+    if explain:
+        for line in explain_lines(baked.fleet, baked.why):
+            _note(one_line(line))
+    if to_stdout:
+        _print_exactly(baked.text)
+    elif fmt == "json":
+        click.echo(json.dumps({"file": str(path), "changed": baked.changed, "targets": baked.fleet.order(),
+                               "groups": {k: list(v) for k, v in baked.fleet.groups.items()},
+                               "why": {k: [str(r) for r in v] for k, v in baked.why.items()}}, indent=2))
+    else:
+        click.echo(f"{'wrote' if baked.changed else 'unchanged'} {path} ({len(baked.fleet)} target(s))", err=True)
 
 
 @cli.group("base")

@@ -276,42 +276,46 @@ class FleetBuilt:
 
 
 def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int = 2, builder: str | None = None,
-                rerun_failed: bool = False, stream: Any = None, on_note: OnNote = _ignore,
-                **options: Any) -> FleetBuilt:
+                rerun_failed: bool = False, stream: Any = None,
+                on_note: OnNote = _ignore, **options: Any) -> FleetBuilt:
     """Build several specs (files, or folders searched for specs) as one graph with
     ``docker buildx bake`` on ``builder`` (default: the configuration's `build.builder`,
     else buildx's current one): each target once its parents built, at most ``jobs`` at
     once, the rest kept going past a failure; tags only on what built (BP14).
     ``rerun_failed``: only the specs whose last run failed or was skipped (or never ran).
-    ``options``: ``imagespec.settings.build_settings``'s (build_args, no_cache, progress,
-    ca_bundle, secrets). Every spec compiles and the builder is found before anything
-    builds (bad input: SpecError)."""
+    A target's parent outside ``specs`` counts as built (its image is used as it is).
+    ``options``:
+    ``imagespec.settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
+    secrets). Every spec compiles and the builder is found before anything builds (bad
+    input: SpecError)."""
     import sys
+    import tempfile
     import time
 
     from imagespec.fleet import records as fleet_records
+    from imagespec.fleet.build import build_jobs, definition_for
     from imagespec.fleet.builder import find_builder
+    from imagespec.fleet.model import load_fleet
     from imagespec.fleet.run import RunOptions, run_fleet
-    from imagespec.fleet.targets import definition, discover, executor_targets
-    from imagespec.settings import build_settings, read_environment
+    from imagespec.settings import read_environment
 
     if jobs < 1:
         raise SpecError(f"--jobs {jobs}: at least one build must be able to run", hint="give --jobs 1 or more")
     env = read_environment()
-    compiled, catalogs = [], []
-    for path in specs_only(discover(specs), on_note):
-        one, loaded_config = compile_one(path, config)
-        compiled.append((one, build_settings(loaded_config, env, **options)))
-        catalogs.append(loaded_config.catalog)
-    chosen_builder = find_builder(builder or compiled[0][1].builder)
-    bake = definition(compiled)
-    targets = executor_targets([(one, catalog) for (one, _), catalog in zip(compiled, catalogs)])
+    fleet = load_fleet(specs, config, on_note=on_note)
+    build = next(iter(fleet)).config.build if len(fleet) else None
+    chosen_builder = find_builder(builder or (build.builder if build else None))
+    chosen = build_jobs(fleet, env, options)
     if rerun_failed:
-        again = fleet_records.to_rerun((t.spec for t in targets), fleet_records.read_state(env.cache_dir))
-        targets = [t for t in targets if t.spec in again]
-        on_note(f"--rerun-failed: {len(targets)} target(s) failed, were skipped or never ran last time")
+        again = fleet_records.to_rerun((job.spec for job in chosen), fleet_records.read_state(env.cache_dir))
+        chosen = [job for job in chosen if job.spec in again]
+        on_note(f"--rerun-failed: {len(chosen)} target(s) failed, were skipped or never ran last time")
     began = time.monotonic()
     run_options = RunOptions(jobs=jobs, progress=options.get("progress", "plain"), no_cache=options.get("no_cache", False))
-    records = run_fleet(bake, targets, chosen_builder, run_options, stream=stream or sys.stderr) if targets else []
+    records = []
+    if chosen:
+        with tempfile.TemporaryDirectory(prefix="imagespec-bake-") as folder:
+            records = run_fleet(definition_for(fleet, Path(folder)), chosen, chosen_builder, run_options,
+                                folder=Path(folder), stream=stream or sys.stderr)
     fleet_records.write_state(env.cache_dir, records)
     return FleetBuilt(tuple(records), chosen_builder.name, jobs, time.monotonic() - began)

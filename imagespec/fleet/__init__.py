@@ -1,10 +1,18 @@
-"""imagespec.fleet: many specs as one graph, built by BuildKit through ``docker buildx bake``.
+"""imagespec.fleet: many specs as one graph — discovery, target names, the FROM graph,
+the bake file, and which specs changed since a git revision.
 
-Role: the executor of a fleet (``run``: hand each target to bake once its parents are
-built, keep going where the graph allows, tag only what built) with its pure schedule
-(``schedule``), its result records and the state ``--rerun-failed`` reads (``records``).
+Role: the top layer for fleets (issue #14). ``load_fleet(paths, config)`` finds and
+compiles the specs and links them; ``bake.write_bake`` writes the committed bake file;
+``changes.select_changed`` picks the specs whose inputs changed. The fleet build (running
+`docker buildx bake` with keep-going and bounded jobs) uses this API.
 
-May import: everything at the orchestrators' level (``pipeline``, ``settings``) and
-below, and the build half (engine, publish); the engine only inside functions where it
-would slow start-up.
+May import: both halves, ``settings``, ``pipeline`` (it sits with ``jobs`` at the top);
+never ``cli``. pydantic, YAML and the engine only inside functions.
 """
+
+from __future__ import annotations
+
+from imagespec.fleet.discover import discover, is_spec_name
+from imagespec.fleet.model import BaseUse, Fleet, Target, load_fleet
+
+__all__ = ["BaseUse", "Fleet", "Target", "discover", "is_spec_name", "load_fleet"]

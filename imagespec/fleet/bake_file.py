@@ -46,26 +46,21 @@ def parents(definition: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     return graph
 
 
-def tags(definition: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    return {name: tuple(target.get("tags") or ()) for name, target in targets(definition).items()}
-
-
-def for_run(definition: Mapping[str, Any], dockerfiles: Mapping[str, str], *, local_store: bool) -> dict[str, Any]:
-    """The definition this run writes: ``dockerfiles`` (target -> path of the Dockerfile
-    compiled for it) replace the committed files; tags and outputs are the run's own."""
-    all_tags = tags(definition)
+def for_run(definition: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]],
+            tags: Mapping[str, tuple[str, ...]], *, local_store: bool) -> dict[str, Any]:
+    """The definition this run writes: each target's ``overrides`` (the Dockerfile compiled
+    for it, this build's labels and secret files) replace its committed values; its tags
+    (``tags``: what imagespec applies once it built) and outputs are the run's own, and
+    the definition's variables are spent (the overrides name the files)."""
     run: dict[str, dict[str, Any]] = {}
     for name, target in sorted(targets(definition).items()):
         target = copy.deepcopy(target)
         for key in _RUN_DECIDES:
             target.pop(key, None)
-        if name in dockerfiles:
-            target["dockerfile"] = dockerfiles[name]
+        target.update(copy.deepcopy(dict(overrides.get(name, {}))))
         if local_store and target.get("contexts"):
-            target["contexts"] = _from_store(target["contexts"], all_tags)
-            if not target["contexts"]:
-                del target["contexts"]
-        run[name] = target
+            target["contexts"] = _from_store(target["contexts"], tags)
+        run[name] = {key: value for key, value in target.items() if value not in ({}, [], None)}
     return {"target": run}
 
 

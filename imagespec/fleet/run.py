@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -43,15 +43,19 @@ Locate = Callable[[BuildFailed], ImageSpecError]
 
 
 @dataclass(frozen=True)
-class Target:
-    """What the executor needs of one spec besides its bake target: the Dockerfile built
-    (compiled in memory; its line map places a failure), its ignore file, the spec file."""
+class BuildJob:
+    """What the executor needs of one target besides its bake definition: the Dockerfile
+    built (compiled in memory; its line map places a failure), its ignore file, the spec
+    file, the tags it gets once built, and what it changes in the bake target (labels and
+    secret files of this build)."""
 
     name: str
     spec: str
     dockerfile: str
     dockerignore: str | None
+    tags: tuple[str, ...]
     locate: Locate
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,10 @@ class RunOptions:
     no_cache: bool = False
 
 
-def run_fleet(definition: Mapping[str, Any], chosen: Sequence[Target], builder: Builder, options: RunOptions,
-              *, stream: IO[str]) -> list[Record]:
-    """Build ``chosen`` (targets of ``definition``; any other target counts as built) and
-    return one record per chosen target."""
+def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder, options: RunOptions,
+              *, folder: Path, stream: IO[str]) -> list[Record]:
+    """Build ``chosen`` (targets of ``definition``, whose paths are relative to ``folder``;
+    any other target counts as built) and return one record per chosen target."""
     from imagespec.engine import connect
 
     client = connect()  # fail in 2 s with the engine's own error before anything starts
@@ -75,29 +79,30 @@ def run_fleet(definition: Mapping[str, Any], chosen: Sequence[Target], builder: 
     with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
         scratch = Path(scratch_name)
         run_file = _write_run_file(definition, chosen, builder, scratch)
-        runner = _Runner(run_file, bake_file.tags(definition), builder, options, scratch, client, display)
+        runner = _Runner(run_file, folder, builder, options, scratch, client, display)
         return _drive(schedule, by_name, runner, options.jobs)
 
 
-def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[Target], builder: Builder,
+def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder,
                     scratch: Path) -> Path:
     """Each chosen target's Dockerfile (and ignore file beside it, which BuildKit reads
     first) in a folder of its own, and the run's bake definition naming them."""
-    dockerfiles = {}
+    overrides = {}
     for target in chosen:
         folder = scratch / target.name
         folder.mkdir()
         (folder / "Dockerfile").write_text(target.dockerfile, encoding="utf-8")
         if target.dockerignore is not None:
             (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
-        dockerfiles[target.name] = str(folder / "Dockerfile")
-    run = bake_file.for_run(definition, dockerfiles, local_store=builder.local_store)
+        overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
+    tags = {target.name: target.tags for target in chosen}
+    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store)
     path = scratch / "docker-bake.run.json"
     path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
     return path
 
 
-def _drive(schedule: Schedule, by_name: Mapping[str, Target], runner: _Runner, jobs: int) -> list[Record]:
+def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner, jobs: int) -> list[Record]:
     """Submit what is ready, at most ``jobs`` at once; on Ctrl-C stop every build."""
     records: dict[str, Record] = {}
     running: dict[Future[Record], str] = {}
@@ -125,9 +130,9 @@ def _drive(schedule: Schedule, by_name: Mapping[str, Target], runner: _Runner, j
 class _Runner:
     """One target's build: its bake invocation, its progress, its tags."""
 
-    def __init__(self, run_file: Path, tags: Mapping[str, tuple[str, ...]], builder: Builder, options: RunOptions,
+    def __init__(self, run_file: Path, folder: Path, builder: Builder, options: RunOptions,
                  scratch: Path, client: Any, display: Display) -> None:
-        self.run_file, self.tags, self.builder, self.options, self.scratch = run_file, tags, builder, options, scratch
+        self.run_file, self.folder, self.builder, self.options, self.scratch = run_file, folder, builder, options, scratch
         self.client, self.display = client, display
         self.docker = detect_cli().docker
         self.began = time.monotonic()
@@ -142,11 +147,11 @@ class _Runner:
             argv.append("--no-cache")
         return [*argv, target]
 
-    def build(self, target: Target) -> Record:
+    def build(self, target: BuildJob) -> Record:
         record = self._build(target, time.monotonic())
         return dataclasses.replace(record, ended_s=time.monotonic() - self.began)
 
-    def _build(self, target: Target, began: float) -> Record:
+    def _build(self, target: BuildJob, began: float) -> Record:
         started = began - self.began
         metadata = self.scratch / f"{target.name}.metadata.json"
         parser = RawJsonParser(since=datetime.now(timezone.utc))
@@ -161,11 +166,11 @@ class _Runner:
                           failure=error if isinstance(error, ImageSpecError) else ImageSpecError(str(error)))
         return dataclasses.replace(self._tag(target, image_id, parser, time.monotonic() - began), started_s=started)
 
-    def _tag(self, target: Target, image_id: str, parser: RawJsonParser, duration: float) -> Record:
+    def _tag(self, target: BuildJob, image_id: str, parser: RawJsonParser, duration: float) -> Record:
         from imagespec.engine.local_tags import apply_tags
 
         try:
-            applied = apply_tags(self.client, image_id, self.tags.get(target.name, ()))
+            applied = apply_tags(self.client, image_id, target.tags)
             size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
         except ImageSpecError as error:  # all or nothing: apply_tags put back what it moved
             self.display.failed(target.name, error)
@@ -180,7 +185,7 @@ class _Runner:
             if self._stopping:
                 raise Interrupted("interrupted before this target started")
             # own session: the terminal's Ctrl-C reaches imagespec, which stops each build in order
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(argv, cwd=self.folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True, errors="replace", bufsize=1, start_new_session=True)
             self._procs.add(proc)
         try:

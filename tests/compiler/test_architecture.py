@@ -20,7 +20,7 @@ PACKAGE = REPO / "imagespec"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 # (errors, reference) ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
-#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, jobs, bases) ← cli.
+#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, jobs, bases, fleet) ← cli.
 # The build half sits
 # beside the compiler: engine (the seam), publish, verify, sbom, bootstrap — each sees errors, the reference grammar,
 # itself and only the parts named in ONLY (never imagespec.spec/plan/render/cli; see each package's docstring).

@@ -1,106 +1,107 @@
-"""Fleets on the real engine: specs generated in a temporary folder on the local bases
-(scripts/make-bases.sh), built through `imagespec build SPEC_OR_DIR…` (docker buildx bake).
-Every image a test makes is named with the test's own prefix and removed afterwards."""
+"""Fixtures for the fleet tests (imagespec.fleet): small fleets written into a temporary
+git repository, the CLI in-process, and the real engine for the bake tests.
+
+Everything a test creates on the engine is named ``isx14a-…`` and removed after it.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import tools
 
-ROOT = Path(__file__).resolve().parents[2]
-LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
-#: Image names start with this (and a per-test id); `IMAGESPEC_TEST_PREFIX` renames them.
-PREFIX = os.environ.get("IMAGESPEC_TEST_PREFIX", "imagespec-fleettest")
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_CATALOG = REPO / "bases" / "catalog.local.yaml"
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE_GOLDEN = os.environ.get("IMAGESPEC_UPDATE_GOLDEN") == "1"
+
+# a company base spec and an app FROM its image (the catalog's local debian-slim below)
+BASE_SPEC = """\
+name: isx14a-fleet-base
+version: 1.0.0
+license: MIT
+final:
+  from: debian-slim
+  copy: [{src: motd.txt, dest: /motd.txt}]
+  entrypoint: [/bin/cat, /motd.txt]
+"""
+APP_SPEC = """\
+name: isx14a-fleet-hello
+version: 0.1.0
+license: MIT
+final:
+  from: {image: "isx14a-fleet-base:1.0.0", family: debian, user: 65532}
+  copy: [{src: hello.txt, dest: /hello.txt}]
+  entrypoint: [/bin/cat, /motd.txt, /hello.txt]
+"""
 
 
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=300)
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=root,
+                          capture_output=True, text=True, check=True)
+    return done.stdout
 
 
-def imagespec(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "imagespec", *args], capture_output=True, text=True, timeout=1800,
-                          cwd=cwd)
+Write = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMAGESPEC_CONFIG", raising=False)
+    monkeypatch.delenv("IMAGESPEC_CA_BUNDLE", raising=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty git repository, the working directory of the test (specs found relative to it)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def write(repo: Path) -> Write:
+    """write("a/imagespec.yaml", text, **more files) -> the path, folders made."""
+    def put(relative: str, text: str) -> Path:
+        path = repo / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return put
+
+
+@pytest.fixture
+def company(repo: Path, write: Write) -> Path:
+    """A two-spec fleet: base/ (a company base spec on the local debian-slim) and
+    apps/hello/ FROM its image, with the local catalog configured."""
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
+    write("base/imagespec.yaml", BASE_SPEC)
+    write("base/motd.txt", "company base\n")
+    write("apps/hello/imagespec.yaml", APP_SPEC)
+    write("apps/hello/hello.txt", "hello\n")
+    return repo
 
 
 @pytest.fixture(scope="session")
 def engine() -> None:
-    if docker("info", check=False).returncode != 0:
+    done = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
         tools.unavailable("no Docker Engine answers; run scripts/setup-engine.sh")
 
 
-@dataclass
-class Fleet:
-    """A fleet of generated specs in ``root``: ``parents[name]`` is the spec its final
-    image is built FROM (None: the company base's own base, debian-slim)."""
-
-    root: Path
-    prefix: str
-    parents: dict[str, str | None]
-
-    def spec(self, name: str) -> Path:
-        return self.root / name / "imagespec.yaml"
-
-    def image(self, name: str) -> str:
-        return f"{self.prefix}/{name}:1.0.0-fleet"
-
-    def write(self, name: str, *, fail: bool = False, token: str = "") -> None:
-        """A tiny spec: a build stage whose one RUN writes a file (exit 7 with ``fail``),
-        and a final FROM its parent's image (the company base: FROM debian-slim) copying it."""
-        parent = self.parents[name]
-        base = f'{{image: "{self.image(parent)}", family: debian, user: 65532}}' if parent else "debian-slim"
-        command = "exit 7" if fail else f"echo {name} {token} > /out/{name}"
-        folder = self.root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "imagespec.yaml").write_text(
-            f"name: {self.prefix}/{name}\nversion: 1.0.0-fleet\ntags: {{git_sha: false}}\n"
-            "stages:\n  make:\n    from: debian-slim\n"
-            f"    run:\n      - mkdir -p /out\n      - {command}\n    artifacts: [/out]\n"
-            f"final:\n  from: {base}\n  copy:\n    - {{from: make, src: /out, dest: /fleet/{name}}}\n"
-            f"  cmd: [/bin/cat, /fleet/{name}/{name}]\n", encoding="utf-8")
-
-    def build(self, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
-        """`imagespec build ROOT ARGS… --format json`: the process and the records by target."""
-        done = imagespec("build", str(self.root), "--config", str(LOCAL_CONFIG), "--format", "json",
-                         "--progress", "plain", *args)
-        try:
-            summary = json.loads(done.stdout)
-        except ValueError:
-            pytest.fail(f"no JSON summary (exit {done.returncode}): {done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-        return done, {r["target"]: r for r in summary["targets"]}
-
-    def target(self, name: str) -> str:
-        return f"{self.prefix}/{name}".replace("/", "-")
-
-    def tagged(self, name: str) -> bool:
-        return docker("image", "inspect", self.image(name), check=False).returncode == 0
-
-
-def make_fleet(root: Path, parents: dict[str, str | None], *, failing: Sequence[str] = (),
-               prefix: str | None = None) -> Fleet:
-    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents)
-    token = uuid.uuid4().hex
-    for name in parents:
-        fleet.write(name, fail=name in failing, token=token)
-    return fleet
-
-
 @pytest.fixture
-def fleets(engine, tmp_path: Path) -> Iterator[list[Fleet]]:
-    """Fleets made by a test; every image named with their prefixes is removed after it."""
-    made: list[Fleet] = []
+def remove_images() -> Iterator[list[str]]:
+    """Image references to remove after the test (only this test's isx14a-… ones)."""
+    made: list[str] = []
     yield made
-    for fleet in made:
-        listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
-                        f"reference={fleet.prefix}/*", check=False).stdout.split()
-        if listed:
-            docker("rmi", "--force", *listed, check=False)
+    mine = [ref for ref in made if ref.startswith("isx14a-")]
+    if mine:
+        subprocess.run(["docker", "rmi", "-f", *mine], capture_output=True, check=False)

@@ -63,12 +63,16 @@ def test_the_graph_comes_from_target_contexts() -> None:
 
 
 def test_the_run_file_builds_in_memory_dockerfiles_untagged_from_the_parents_images() -> None:
-    run = bake_file.for_run(DEFINITION, {"base": "/s/base/Dockerfile", "app": "/s/app/Dockerfile"}, local_store=True)
-    assert set(run) == {"target"}
+    tags = {"base": ("co/base:1", "co/base:latest"), "app": ("co/app:1",)}
+    overrides = {"base": {"dockerfile": "/s/base/Dockerfile", "labels": {"org.opencontainers.image.revision": "abc"}},
+                 "app": {"dockerfile": "/s/app/Dockerfile", "secret": []}}
+    run = bake_file.for_run({**DEFINITION, "variable": {"X": {"default": ""}}}, overrides, tags, local_store=True)
+    assert set(run) == {"target"}  # variables spent, groups unused: targets are named one by one
     base, app = run["target"]["base"], run["target"]["app"]
     assert "tags" not in base and "output" not in base and base["dockerfile"] == "/s/base/Dockerfile"
+    assert base["labels"] == {"org.opencontainers.image.revision": "abc"} and "secret" not in app
     # a FROM that names one of the parent's tags finds it in the engine's store; another name is pointed at it
     assert app["contexts"] == {"co/base:edge": "docker-image://co/base:1", "src": "../shared"}
-    kept = bake_file.for_run(DEFINITION, {}, local_store=False)["target"]["app"]
+    kept = bake_file.for_run(DEFINITION, {}, tags, local_store=False)["target"]["app"]
     assert kept["contexts"]["co/base:1"] == "target:base" and kept["dockerfile"] == "Dockerfile"
     assert DEFINITION["target"]["base"]["tags"] == ["co/base:1", "co/base:latest"]  # the input is not changed
