@@ -291,6 +291,7 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     import sys
     import tempfile
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from imagespec.fleet import records as fleet_records
     from imagespec.fleet.build import build_jobs, definition_for
@@ -302,9 +303,13 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     if jobs < 1:
         raise SpecError(f"--jobs {jobs}: at least one build must be able to run", hint="give --jobs 1 or more")
     env = read_environment()
-    fleet = load_fleet(specs, config, on_note=on_note)
-    build = next(iter(fleet)).config.build if len(fleet) else None
-    chosen_builder = find_builder(builder or (build.builder if build else None))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # asking buildx (a process, ~0.5 s) overlaps compiling the specs: the flag's builder,
+        # else buildx's current one, which the configuration's `build.builder` may replace
+        asked = pool.submit(find_builder, builder)
+        fleet = load_fleet(specs, config, on_note=on_note)
+        configured = next(iter(fleet)).config.build.builder if len(fleet) else None
+        chosen_builder = find_builder(configured) if configured and not builder else asked.result()
     chosen = build_jobs(fleet, env, options)
     if rerun_failed:
         again = fleet_records.to_rerun((job.spec for job in chosen), fleet_records.read_state(env.cache_dir))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import tempfile
 import threading
@@ -28,13 +29,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from imagespec.engine.backend import BuildResult, ProgressMode
+from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
 from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
-from imagespec.fleet.display import Display
+from imagespec.fleet.display import Display, split_target
 from imagespec.fleet.records import Record
 from imagespec.fleet.schedule import Schedule
 
@@ -103,22 +104,25 @@ def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], b
 
 
 def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner, jobs: int) -> list[Record]:
-    """Submit what is ready, at most ``jobs`` at once; on Ctrl-C stop every build."""
+    """Submit what is ready, at most ``jobs`` targets at once (those ready together go in
+    one invocation); on Ctrl-C stop every build."""
     records: dict[str, Record] = {}
-    running: dict[Future[Record], str] = {}
+    running: dict[Future[list[Record]], list[str]] = {}
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
         try:
             while not schedule.done:
-                for name in schedule.ready(jobs - schedule.running):
-                    running[pool.submit(runner.build, by_name[name])] = name
+                batch = schedule.ready(jobs - schedule.running)
+                if batch:
+                    running[pool.submit(runner.build, [by_name[name] for name in batch])] = batch
                 finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    record = future.result()
-                    records[running.pop(future)] = record
-                    for skipped in schedule.finished(record.target, record.result == "built"):
-                        records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
-                                                  upstream=schedule.skipped[skipped])
-                        runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+                    running.pop(future)
+                    for record in future.result():
+                        records[record.target] = record
+                        for skipped in schedule.finished(record.target, record.result == "built"):
+                            records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
+                                                      upstream=schedule.skipped[skipped])
+                            runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
         except BaseException:
             runner.stop_all()
             for future in running:
@@ -128,7 +132,13 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner,
 
 
 class _Runner:
-    """One target's build: its bake invocation, its progress, its tags."""
+    """One invocation's build: the bake process, its progress, the tags of what it built.
+
+    Targets that are ready together go to one invocation (one process, one session: a
+    no-op rebuild of a fleet costs a few invocations, not one per target). Bake is
+    fail-fast within an invocation, so when one of several fails, the targets without a
+    result are built again one per invocation: each gets its own outcome (the cache
+    makes the repeat cheap; the failing step runs once more, which names its target)."""
 
     def __init__(self, run_file: Path, folder: Path, builder: Builder, options: RunOptions,
                  scratch: Path, client: Any, display: Display) -> None:
@@ -139,54 +149,74 @@ class _Runner:
         self._procs: set[subprocess.Popen[str]] = set()
         self._lock = threading.Lock()
         self._stopping = False
+        self._invocations = 0
 
-    def command(self, target: str, metadata: Path) -> list[str]:
+    def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
         argv = [self.docker, "buildx", "bake", "-f", str(self.run_file), "--builder", self.builder.name,
                 "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
         if self.options.no_cache:
             argv.append("--no-cache")
-        return [*argv, target]
+        return [*argv, *targets]
 
-    def build(self, target: BuildJob) -> Record:
-        record = self._build(target, time.monotonic())
-        return dataclasses.replace(record, ended_s=time.monotonic() - self.began)
+    def build(self, batch: Sequence[BuildJob]) -> list[Record]:
+        began = time.monotonic()
+        if len(batch) == 1:
+            return [self._stamped(self._one(batch[0]), began)]
+        ids, parser = self._invoke(batch)
+        done = [self._stamped(self._tag(job, ids[job.name], _steps_of(parser, job.name, batch), began), began)
+                for job in batch if job.name in ids]
+        again = [job for job in batch if job.name not in ids]  # the invocation failed: one by one
+        return done + [self._stamped(self._one(job), time.monotonic()) for job in again]
 
-    def _build(self, target: BuildJob, began: float) -> Record:
-        started = began - self.began
-        metadata = self.scratch / f"{target.name}.metadata.json"
-        parser = RawJsonParser(since=datetime.now(timezone.utc))
-        events = self.display.events(target.name)
-        returncode = self._run(self.command(target.name, metadata), parser, events)
-        image_id = _image_id(metadata, target.name) if returncode == 0 else None
-        if image_id is None:
-            failure = build_failure(parser, returncode, target.dockerfile)
-            error = target.locate(failure) if isinstance(failure, BuildFailed) else failure
-            self.display.failed(target.name, error)
-            return Record(target.name, target.spec, "failed", time.monotonic() - began, started_s=started,
-                          failure=error if isinstance(error, ImageSpecError) else ImageSpecError(str(error)))
-        return dataclasses.replace(self._tag(target, image_id, parser, time.monotonic() - began), started_s=started)
+    def _stamped(self, record: Record, began: float) -> Record:
+        return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
 
-    def _tag(self, target: BuildJob, image_id: str, parser: RawJsonParser, duration: float) -> Record:
+    def _one(self, job: BuildJob) -> Record:
+        began = time.monotonic()
+        ids, parser = self._invoke([job])
+        if job.name in ids:
+            return self._tag(job, ids[job.name], parser.result_steps(), began)
+        failure = build_failure(parser, parser.returncode, job.dockerfile)
+        error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
+        if not isinstance(error, ImageSpecError):
+            error = ImageSpecError(str(error))
+        self.display.failed(job.name, error)
+        return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error)
+
+    def _invoke(self, batch: Sequence[BuildJob]) -> tuple[dict[str, str], _Parser]:
+        """Run one bake invocation: the image ID of each target it built (none when it failed)."""
+        with self._lock:
+            self._invocations += 1
+            metadata = self.scratch / f"metadata-{self._invocations}.json"
+        names = [job.name for job in batch]
+        parser = _Parser(since=datetime.now(timezone.utc))
+        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
+        parser.returncode = self._run(self.command(names, metadata), parser, route)
+        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
+        return ids, parser
+
+    def _tag(self, job: BuildJob, image_id: str, steps: list[BuildEvent], began: float) -> Record:
         from imagespec.engine.local_tags import apply_tags
 
+        duration = time.monotonic() - began
         try:
-            applied = apply_tags(self.client, image_id, target.tags)
+            applied = apply_tags(self.client, image_id, job.tags)
             size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
         except ImageSpecError as error:  # all or nothing: apply_tags put back what it moved
-            self.display.failed(target.name, error)
-            return Record(target.name, target.spec, "failed", duration, image_id=image_id, failure=error)
-        steps = parser.result_steps()
-        self.display.built(target.name, BuildResult(image_id, applied, duration, steps))
-        return Record(target.name, target.spec, "built", duration, size, image_id, applied,
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", duration, image_id=image_id, failure=error)
+        self.display.built(job.name, BuildResult(image_id, applied, duration, steps))
+        return Record(job.name, job.spec, "built", duration, size, image_id, applied,
                       cached_steps=sum(s.cached for s in steps), steps=len(steps))
 
-    def _run(self, argv: list[str], parser: RawJsonParser, on_event: Callable[[Any], None]) -> int:
+    def _run(self, argv: list[str], parser: _Parser, on_event: Callable[[BuildEvent], None]) -> int:
         with self._lock:
             if self._stopping:
                 raise Interrupted("interrupted before this target started")
             # own session: the terminal's Ctrl-C reaches imagespec, which stops each build in order
-            proc = subprocess.Popen(argv, cwd=self.folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, errors="replace", bufsize=1, start_new_session=True)
+            proc = subprocess.Popen(argv, cwd=self.folder, env=_BAKE_ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
+                                    start_new_session=True)
             self._procs.add(proc)
         try:
             assert proc.stdout is not None
@@ -208,12 +238,31 @@ class _Runner:
             stop_process(proc)
 
 
-def _image_id(metadata: Path, target: str) -> str | None:
-    """The built image's ID from bake's metadata file (``containerimage.config.digest``)."""
+#: The metadata file only needs each image's ID: resolving provenance for it is a step per target.
+_BAKE_ENV = {**os.environ, "BUILDX_METADATA_PROVENANCE": "disabled"}
+
+
+class _Parser(RawJsonParser):
+    returncode = 0
+
+
+def _steps_of(parser: _Parser, target: str, batch: Sequence[BuildJob]) -> list[BuildEvent]:
+    """The steps of one target of an invocation (bake names them ``[target …] …``)."""
+    names = [job.name for job in batch]
+    return [dataclasses.replace(step, name=name) for step in parser.result_steps()
+            for owner, name in [split_target(step.name, names)] if owner == target]
+
+
+def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
+    """Each built image's ID from bake's metadata file (``containerimage.config.digest``)."""
     try:
         data = json.loads(metadata.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    found = (data.get(target) or {}).get("containerimage.config.digest") if isinstance(data, dict) else None
-    return found if isinstance(found, str) and found.startswith("sha256:") else None
-
+        return {}
+    found = {}
+    for target in targets:
+        entry = data.get(target) if isinstance(data, dict) else None
+        image_id = entry.get("containerimage.config.digest") if isinstance(entry, dict) else None
+        if isinstance(image_id, str) and image_id.startswith("sha256:"):
+            found[target] = image_id
+    return found

@@ -76,3 +76,16 @@ def test_the_run_file_builds_in_memory_dockerfiles_untagged_from_the_parents_ima
     kept = bake_file.for_run(DEFINITION, {}, tags, local_store=False)["target"]["app"]
     assert kept["contexts"]["co/base:1"] == "target:base" and kept["dockerfile"] == "Dockerfile"
     assert DEFINITION["target"]["base"]["tags"] == ["co/base:1", "co/base:latest"]  # the input is not changed
+
+
+def test_steps_of_a_several_target_invocation_are_told_apart() -> None:
+    from imagespec.fleet.display import split_target
+
+    targets = ["web", "web-a"]
+    assert split_target("[web-a 2/3] RUN make", targets) == ("web-a", "[2/3] RUN make")
+    assert split_target("[web internal] load .dockerignore", targets) == ("web", "[internal] load .dockerignore")
+    assert split_target("[web] exporting to image", targets) == ("web", "exporting to image")
+    # bake's own steps, and a one-image name that only looks like a target's, stay as they are
+    assert split_target("[internal] load local bake definitions", targets) == (None,
+                                                                                "[internal] load local bake definitions")
+    assert split_target("[build 2/4] RUN go build", targets) == (None, "[build 2/4] RUN go build")
