@@ -251,7 +251,7 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
             specs = _selected(specs, config_path, changed_since, explain)
             if not specs:
                 return
-        _build_fleet(specs, tags=tags, push=push, target=target, run_verify=run_verify, jobs_=jobs_ or 2,
+        _build_fleet(specs, tags=tags, push=push, force=force, target=target, run_verify=run_verify, jobs_=jobs_ or 2,
                      rerun_failed=rerun_failed, builder=builder, fmt=fmt, config_path=config_path, no_cache=no_cache,
                      build_args=tuple(_pair(a) for a in build_args), progress=progress, ca_bundle=ca_bundle,
                      secrets=tuple(_secret(s) for s in secrets))
@@ -274,13 +274,13 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
         _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
 
 
-def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], push: bool, target: str | None, run_verify: bool,
+def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str | None, run_verify: bool,
                  jobs_: int, fmt: str, **options) -> None:  # type: ignore[no-untyped-def]
     """Several specs: one summary table (or JSON document) on stdout; exit 1 naming the
     first failed target and where in its spec it failed."""
     from imagespec.fleet.records import summary_json, summary_table
 
-    for flag, given in (("-t/--tag", tags), ("--push", push), ("--target", target), ("--verify", run_verify)):
+    for flag, given in (("-t/--tag", tags), ("--target", target), ("--verify", run_verify)):
         if given:
             raise SpecError(f"{flag} takes one spec", hint="build that spec alone, or drop the flag")
     progress = options.pop("progress")

@@ -286,7 +286,7 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     A target's parent outside ``specs`` counts as built (its image is used as it is).
     ``options``:
     ``imagespec.settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
-    secrets). Every spec compiles and the builder is found before anything builds (bad
+    secrets, push, force: each target's tags pushed once it built). Every spec compiles and the builder is found before anything builds (bad
     input: SpecError)."""
     import sys
     import tempfile
@@ -316,7 +316,8 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         chosen = [job for job in chosen if job.spec in again]
         on_note(f"--rerun-failed: {len(chosen)} target(s) failed, were skipped or never ran last time")
     began = time.monotonic()
-    run_options = RunOptions(jobs=jobs, progress=options.get("progress", "plain"), no_cache=options.get("no_cache", False))
+    run_options = RunOptions(jobs=jobs, progress=options.get("progress", "plain"), no_cache=options.get("no_cache", False),
+                             push=options.get("push", False), force=options.get("force", False))
     records = []
     if chosen:
         with tempfile.TemporaryDirectory(prefix="imagespec-bake-") as folder:

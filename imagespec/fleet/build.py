@@ -49,8 +49,20 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     overrides = {"labels": dict(sorted(options.labels.items())), "secret": secrets,
                  "args": dict(sorted(options.build_args.items())), "network": options.network}
     compiled = target.compiled
+    if settings.push:
+        _refuse_nowhere_to_push(target, options.tags)
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
                     _locator(target), overrides)
+
+
+def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:
+    """--push of a spec whose tags name no registry: bad input before anything builds."""
+    from imagespec import reference as grammar
+
+    if not target.compiled.loaded.spec.registry and not any(grammar.parse(tag).domain for tag in tags):
+        raise SpecError(f"--push: {target.spec} has no `registry` to push to",
+                        location=target.compiled.loaded.document.location(("name",)),
+                        hint="set `registry: host:port/team` in the spec, or leave it out of the pushed fleet")
 
 
 def _locator(target: Target):  # type: ignore[no-untyped-def]

@@ -64,6 +64,9 @@ class RunOptions:
     jobs: int = 2
     progress: ProgressMode = "plain"
     no_cache: bool = False
+    #: push each target's tags once it built and was tagged (BP14: X.Y.Z tags never move unless ``force``)
+    push: bool = False
+    force: bool = False
 
 
 def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder, options: RunOptions,
@@ -206,8 +209,22 @@ class _Runner:
             self.display.failed(job.name, error)
             return Record(job.name, job.spec, "failed", duration, image_id=image_id, failure=error)
         self.display.built(job.name, BuildResult(image_id, applied, duration, steps))
-        return Record(job.name, job.spec, "built", duration, size, image_id, applied,
-                      cached_steps=sum(s.cached for s in steps), steps=len(steps))
+        built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
+                       cached_steps=sum(s.cached for s in steps), steps=len(steps))
+        return self._push(built) if self.options.push else built
+
+    def _push(self, built: Record) -> Record:
+        """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
+        registry) fails the target, and what is built on it is skipped."""
+        from imagespec.publish import push_tags
+
+        try:
+            pushed = push_tags(built.tags, force=self.options.force, client=self.client,
+                               on_status=lambda line: self.display.note(built.target, line))
+        except ImageSpecError as error:
+            self.display.failed(built.target, error)
+            return dataclasses.replace(built, result="failed", failure=error)
+        return dataclasses.replace(built, pushed=tuple(sorted(pushed)))
 
     def _run(self, argv: list[str], parser: _Parser, on_event: Callable[[BuildEvent], None]) -> int:
         with self._lock:

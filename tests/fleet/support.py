@@ -40,12 +40,13 @@ class Fleet:
     root: Path
     prefix: str
     parents: dict[str, str | None]
+    registry: str | None = None  # `registry:` of every spec (host:port): its images are named there
 
     def spec(self, name: str) -> Path:
         return self.root / name / "imagespec.yaml"
 
     def image(self, name: str) -> str:
-        return f"{self.prefix}/{name}:1.0.0-fleet"
+        return f"{self.registry + '/' if self.registry else ''}{self.prefix}/{name}:1.0.0-fleet"
 
     def write(self, name: str, *, fail: bool = False, token: str = "") -> None:
         """A tiny spec: a build stage whose one RUN writes a file (exit 7 with ``fail``),
@@ -57,6 +58,7 @@ class Fleet:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "imagespec.yaml").write_text(
             f"name: {self.prefix}/{name}\nversion: 1.0.0-fleet\ntags: {{git_sha: false}}\n"
+            + (f"registry: {self.registry}\n" if self.registry else "") +
             "stages:\n  make:\n    from: debian-slim\n"
             f"    run:\n      - mkdir -p /out\n      - {command}\n    artifacts: [/out]\n"
             f"final:\n  from: {base}\n  copy:\n    - {{from: make, src: /out, dest: /fleet/{name}}}\n"
@@ -81,8 +83,8 @@ class Fleet:
 
 
 def make_fleet(root: Path, parents: dict[str, str | None], *, failing: Sequence[str] = (),
-               prefix: str | None = None) -> Fleet:
-    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents)
+               prefix: str | None = None, registry: str | None = None) -> Fleet:
+    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents, registry)
     token = uuid.uuid4().hex
     for name in parents:
         fleet.write(name, fail=name in failing, token=token)

@@ -4,11 +4,15 @@ keep going past a failure, skip only what is built on it, tag only what built (B
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import tools
 from tests.fleet.support import LOCAL_CONFIG, Fleet, docker, imagespec, make_fleet
 
 
@@ -18,8 +22,9 @@ def fleets(engine, tmp_path: Path) -> Iterator[list[Fleet]]:
     made: list[Fleet] = []
     yield made
     for fleet in made:
-        listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
-                        f"reference={fleet.prefix}/*", check=False).stdout.split()
+        where = f"{fleet.registry}/{fleet.prefix}/*" if fleet.registry else f"{fleet.prefix}/*"
+        listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={where}",
+                        check=False).stdout.split()
         if listed:
             docker("rmi", "--force", *listed, check=False)
 
@@ -133,3 +138,34 @@ def test_an_unknown_builder_is_bad_input_and_nothing_builds(fleets, tmp_path: Pa
     done = imagespec("build", str(fleet.root), "--config", str(LOCAL_CONFIG), "--builder", "no-such-builder")
     assert done.returncode == 2 and "unknown builder 'no-such-builder'" in done.stderr, done.stderr
     assert not fleet.tagged("base") and not fleet.tagged("app")
+
+
+REGISTRY = "127.0.0.1:5000"
+
+
+def _registry_tags(fleet: Fleet, name: str) -> list[str]:
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/{fleet.prefix}/{name}/tags/list", timeout=5) as answer:
+            return sorted(json.load(answer).get("tags") or [])
+    except urllib.error.HTTPError as error:
+        if error.code == 404:  # no such repository: nothing was pushed
+            return []
+        raise
+
+
+def test_push_sends_only_what_built(fleets, tmp_path: Path) -> None:
+    """BP14: no tag is pushed for a target that failed or was skipped."""
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2).close()
+    except OSError as error:
+        tools.unavailable(f"no registry on {REGISTRY} ({error}); scripts/start-registry.sh starts one")
+    fleet = make_fleet(tmp_path / "pushed", {"base": None, "app": "base", "broken": "base", "after": "broken"},
+                       failing=["broken"], registry=REGISTRY)
+    fleets.append(fleet)
+    done, records = fleet.build("--push", "--jobs", "3")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert {name: r["result"] for name, r in records.items()} == {"base": "built", "app": "built",
+                                                                   "broken": "failed", "after": "skipped"}
+    assert records["app"]["pushed"] == [fleet.image("app")]
+    assert {name: _registry_tags(fleet, name) for name in fleet.parents} == {
+        "base": ["1.0.0-fleet"], "app": ["1.0.0-fleet"], "broken": [], "after": []}
