@@ -382,14 +382,15 @@ def test_command(targets: tuple[str, ...], image: str | None, http_port: int | N
 
 @cli.command()
 @SPECS
-@click.option("-o", "--output", type=str, default="docker-bake.json", show_default=True,
-              help="The bake file to write (its paths are relative to its folder), or - for stdout.")
+@click.option("-o", "--output", type=str, default=None,
+              help="The bake file to write (default: docker-bake.json; its paths are relative to its folder), "
+                   "or - for stdout.")
 @click.option("--force", is_flag=True, help="Replace a file that imagespec did not generate.")
 @FORMAT
 @CONFIG
 @CHANGED_SINCE
 @EXPLAIN
-def bake(specs: tuple[Path, ...], output: str, force: bool, fmt: str, config_path: Path | None,
+def bake(specs: tuple[Path, ...], output: str | None, force: bool, fmt: str, config_path: Path | None,
          changed_since: str | None, explain: bool) -> None:
     """Write the bake file (docker buildx bake) of a fleet of specs.
 
@@ -402,6 +403,10 @@ def bake(specs: tuple[Path, ...], output: str, force: bool, fmt: str, config_pat
 
     if explain and changed_since is None:
         raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
+    if changed_since is not None and output is None:
+        raise SpecError("--changed-since makes a bake file of part of the fleet: name it with -o FILE (or -o -)",
+                        hint="the committed docker-bake.json stays the whole fleet's")
+    output = output or "docker-bake.json"
     to_stdout = output == "-"
     path = Path("docker-bake.json" if to_stdout else output)
     baked = commands.bake(specs, path, config=config_path, force=force, changed_since=changed_since,

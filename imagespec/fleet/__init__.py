@@ -13,6 +13,7 @@ never ``cli``. pydantic, YAML and the engine only inside functions.
 from __future__ import annotations
 
 from imagespec.fleet.discover import discover, is_spec_name
-from imagespec.fleet.model import BaseUse, Fleet, Target, load_fleet
+from imagespec.fleet.load import load_fleet
+from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, Secret, Target
 
-__all__ = ["BaseUse", "Fleet", "Target", "discover", "is_spec_name", "load_fleet"]
+__all__ = ["BaseUse", "BuildFacts", "Fleet", "Secret", "Target", "discover", "is_spec_name", "load_fleet"]

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 from imagespec.errors import CheckFailed, Location
-from imagespec.fleet.model import Fleet, Target
+from imagespec.fleet.load import CA_VARIABLE, secret_variable
+from imagespec.fleet.model import Fleet, Secret, Target
 from imagespec.output import GENERATED_MARK
 
-CA_VARIABLE = "IMAGESPEC_CA_BUNDLE"
-SECRET_PREFIX = "IMAGESPEC_SECRET_"
 HEADER_KEY = "//"  # bake ignores it; the generated mark, like a Dockerfile's header
 HEADER = (f"{GENERATED_MARK} (imagespec bake) from the specs of its targets; do not edit: run `imagespec bake` "
           "again. Run `docker buildx bake -f FILE` in this file's folder (its paths are relative to it).")
@@ -33,80 +31,35 @@ def _posix(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
 
-def secret_variable(secret_id: str) -> str:
-    return SECRET_PREFIX + re.sub(r"[^A-Z0-9_]", "_", secret_id.upper())
-
-
-def _secrets(target: Target) -> dict[str, str]:
-    """Secret id -> the bake variable giving its file: the CA bundle where the Dockerfile
-    mounts it, and every secret the spec declares."""
-    from imagespec.plan.ca_trust import SECRET_ID
-
-    chosen: dict[str, str] = {}
-    if f"id={SECRET_ID}" in target.compiled.dockerfile:
-        chosen[SECRET_ID] = CA_VARIABLE
-    for secret in target.compiled.loaded.spec.secrets:
-        chosen[secret.id] = secret_variable(secret.id)
-    return chosen
-
-
-def _secret_expression(secrets: dict[str, str]) -> str:
+def _secret_expression(secrets: tuple[Secret, ...]) -> str:
     """An HCL expression (bake reads `${…}` in JSON strings too): a secret whose variable
     is empty is left out, as `imagespec build` leaves out a secret without a file."""
-    parts = [f'{variable} == "" ? [] : ["id={secret_id},src=${{{variable}}}"]'
-             for secret_id, variable in sorted(secrets.items())]
+    parts = [f'{s.variable} == "" ? [] : ["id={s.id},src=${{{s.variable}}}"]' for s in sorted(secrets, key=_by_id)]
     return "${" + (parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})") + "}"
 
 
-def _flag_values(args: tuple[str, ...] | list[str], flag: str) -> list[str]:
-    """The values of ``--flag V`` / ``--flag=V`` among the configuration's build.extra_args."""
-    values, items = [], list(args)
-    for index, item in enumerate(items):
-        if item == flag and index + 1 < len(items):
-            values.append(items[index + 1])
-        elif item.startswith(flag + "="):
-            values.append(item.split("=", 1)[1])
-    return values
-
-
-def _labels(target: Target) -> dict[str, str]:
-    """The OCI labels `imagespec build` adds that are the same on every build (BP13: the
-    base's name); revision, created and the base's digest are the build's."""
-    from imagespec.publish import oci_labels
-
-    spec, final = target.compiled.loaded.spec, target.compiled.plan.final
-    base = None if final.base.ref == "scratch" or final.base.from_stage else final.base.ref
-    return oci_labels(title=spec.name, description=spec.description, version=spec.version, created="",
-                      source=spec.source, licenses=spec.license, base_name=base, environ={})
-
-
-def _network(target: Target) -> str:
-    from imagespec.engine.backend import DEFAULT_NETWORK
-
-    return target.config.build.network or DEFAULT_NETWORK
+def _by_id(secret: Secret) -> str:
+    return secret.id
 
 
 def target_definition(fleet: Fleet, target: Target, folder: Path) -> dict[str, object]:
     """One bake target: what `imagespec build` would hand BuildKit for this spec."""
-    context = target.context
+    build = target.build
     entry: dict[str, object] = {
-        "context": _posix(context, folder),
-        "dockerfile": _posix(target.dockerfile, context),
-        "network": _network(target),
+        "context": _posix(build.context, folder),
+        "dockerfile": _posix(build.dockerfile, build.context),
+        "network": build.network,
     }
     if target.tags:
         entry["tags"] = list(target.tags)
-    labels = _labels(target)
-    if labels:
-        entry["labels"] = labels
-    secrets = _secrets(target)
-    if secrets:
-        entry["secret"] = _secret_expression(secrets)
-    extra = list(target.config.build.extra_args)
-    for flag, key in (("--cache-from", "cache-from"), ("--cache-to", "cache-to")):
-        values = _flag_values(extra, flag)
-        if values:
-            entry[key] = values
+    if build.labels:
+        entry["labels"] = dict(build.labels)
+    if build.secrets:
+        entry["secret"] = _secret_expression(build.secrets)
+    if build.cache_from:
+        entry["cache-from"] = list(build.cache_from)
+    if build.cache_to:
+        entry["cache-to"] = list(build.cache_to)
     if target.platforms:
         entry["platforms"] = list(target.platforms)
     contexts = fleet.contexts(target.name)
@@ -116,16 +69,14 @@ def target_definition(fleet: Fleet, target: Target, folder: Path) -> dict[str, o
 
 
 def _variables(fleet: Fleet) -> dict[str, dict[str, str]]:
-    """The secret variables the targets use; defaults from the first configuration (in
-    build order) that names a file for each."""
+    """The secret variables the targets use; each one's default is the file the first
+    configuration (in build order) names for it, else empty."""
     variables: dict[str, dict[str, str]] = {}
     for target in fleet:
-        build = target.config.build
-        for secret_id, variable in _secrets(target).items():
-            default = build.ca_bundle if variable == CA_VARIABLE else build.secrets.get(secret_id)
-            current = variables.setdefault(variable, {"default": ""})
-            if not current["default"] and default:
-                current["default"] = str(default)
+        for secret in target.build.secrets:
+            current = variables.setdefault(secret.variable, {"default": ""})
+            if not current["default"] and secret.default:
+                current["default"] = str(secret.default)
     return dict(sorted(variables.items()))
 
 

@@ -62,7 +62,7 @@ def discover(paths: Iterable[Path], on_note: Callable[[str], None] = _ignore) ->
                 raise SpecError(f"no spec in folder {path}", location=Location(str(path)),
                                 hint=f"a spec is a file named {SPEC_NAME} or NAME{SPEC_SUFFIX} (hidden folders, "
                                      f"{', '.join(sorted(SKIPPED))} are not searched)")
-        elif path.is_file():
+        elif path.is_file() or path.is_symlink():  # a broken or looping link: the loader says which
             if path.name == CONFIG_NAME:  # a glob such as examples/**/*.yaml matches these too
                 on_note(f"skipped {path}: a configuration file, not a spec")
                 continue

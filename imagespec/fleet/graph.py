@@ -11,24 +11,11 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from imagespec.errors import SpecError
 from imagespec.fleet import names
 from imagespec.fleet.model import BaseUse, Fleet, Target, _normal
-
-
-def producers(fleet: Fleet) -> dict[str, str]:
-    """Each normalized reference a target's tags produce -> that target (first by name
-    when two produce it; `link` refuses that when anyone builds on it)."""
-    cached = getattr(fleet, "_producers", None)
-    if cached is None:
-        cached = {}
-        for reference, makers in _made_by(fleet.targets).items():
-            cached[reference] = makers[0]
-        object.__setattr__(fleet, "_producers", cached)  # a memo, not state: the fleet is immutable
-    return cached
 
 
 def _made_by(targets: Mapping[str, Target]) -> dict[str, list[str]]:
@@ -138,9 +125,9 @@ def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
                         "default group", location=_start(targets[names.DEFAULT_GROUP]),
                         hint="rename its folder (or the spec file)")
     made = _made_by(targets)
-    linked = {name: replace(t, parents=_parents(t, made, targets)) for name, t in targets.items()}
+    linked = {name: t.with_parents(_parents(t, made, targets)) for name, t in targets.items()}
     ordered = _ordered(linked)
     return Fleet(root, ordered, _groups(ordered))
 
 
-__all__ = ["link", "producers"]
+__all__ = ["link"]

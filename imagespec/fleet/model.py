@@ -1,40 +1,29 @@
-"""A fleet: many specs compiled once, each a bake target, joined into one graph.
+"""A fleet: many specs, each a bake target, joined into one graph (the values only;
+imagespec.fleet.load makes them).
 
-``load_fleet(paths, config)`` is the entry point for every fleet command (bake, the
-fleet build's executor, --changed-since): it discovers the specs, compiles each (the
-configuration is loaded once per file, as a compile would find it), names the targets
-(imagespec.fleet.names) and links a spec to the specs whose images it builds FROM
-(imagespec.fleet.graph). Everything is decided here, before anything is written or built:
-bad input (a clash, a cycle, an unknown platform) is exit 2 with nothing done.
+A Target holds the facts about its spec that the fleet needs — tags, the images it
+builds FROM, platforms, what its build is handed (context, Dockerfile, labels, secrets
+by id, network, cache) and every file its compile read — so that a fleet answered from
+the result cache needs no compile at all. The compiled spec itself is there on demand
+(``Target.compiled``), compiled then if the facts came from the cache.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from imagespec.errors import Location, SpecError
+from imagespec.errors import Location
 from imagespec.fleet import names
-from imagespec.fleet.discover import discover
-from imagespec.spec.files import recording
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.spec.config import Config
 
 OnNote = Callable[[str], None]
-
-# what `docker buildx` builds for (os/arch[/variant]); anything else is a typo, found before a build
-PLATFORMS = frozenset({
-    "linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/amd64/v4", "linux/arm64", "linux/arm64/v8",
-    "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/386", "linux/ppc64le", "linux/s390x", "linux/riscv64",
-    "linux/mips64le", "linux/mips64", "linux/loong64",
-})
-
 
 def _ignore(_: str) -> None:
     return None
@@ -51,6 +40,31 @@ class BaseUse:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A secret the build mounts, by id: the bake variable that names its file at build
+    time, and the file the configuration names (the variable's default), if any."""
+
+    id: str
+    variable: str
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What a build of the spec is handed besides the Dockerfile's text (imagespec.pipeline
+    decides the same for `imagespec build`), minus what changes per build (revision,
+    created, git-sha tag)."""
+
+    context: Path  # real path
+    dockerfile: Path  # the generated Dockerfile's path (committed beside the spec)
+    labels: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    network: str = "host"
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Target:
     """One spec of the fleet: one bake target."""
 
@@ -59,26 +73,53 @@ class Target:
     real: Path  # its real path
     path: PurePosixPath  # its path in the fleet (names.spec_path)
     group: str | None
-    compiled: Compiled
-    config: Config
     tags: tuple[str, ...]  # the spec's own tags, without the git-sha tag (it changes every commit)
     bases: tuple[BaseUse, ...]
     platforms: tuple[str, ...]
+    build: BuildFacts
     inputs: frozenset[str]  # real paths of every file the compile read or probed (the result cache's notes)
-    parents: tuple[str, ...] = ()  # targets whose images this one builds FROM
     config_inputs: frozenset[str] = frozenset()  # those of `inputs` that the configuration (and catalogs) read
+    parents: tuple[str, ...] = ()  # targets whose images this one builds FROM
+    config_flag: Path | None = None  # --config or $IMAGESPEC_CONFIG as the fleet was loaded with (None: nearest)
 
     @property
     def context(self) -> Path:
-        return self.compiled.loaded.context
+        return self.build.context
 
     @property
     def dockerfile(self) -> Path:
-        return self.compiled.loaded.dockerfile_path
+        return self.build.dockerfile
 
     @property
     def display(self) -> str:
         return str(self.spec)
+
+    @cached_property
+    def _compiled(self) -> tuple[Compiled, Config]:
+        from imagespec.jobs import compile_one
+
+        return compile_one(self.spec, self.config_flag)
+
+    @property
+    def compiled(self) -> Compiled:
+        """The compiled spec (for the build's error locations, `imagespec test`'s expectations)."""
+        return self._compiled[0]
+
+    @property
+    def config(self) -> Config:
+        return self._compiled[1]
+
+    def with_parents(self, parents: tuple[str, ...]) -> Target:
+        """This target with its parents set (its compile, if kept, kept too)."""
+        linked = replace(self, parents=parents)
+        if "_compiled" in self.__dict__:
+            linked.__dict__["_compiled"] = self.__dict__["_compiled"]
+        return linked
+
+    def keep_compiled(self, compiled: Compiled, config: Config) -> Target:
+        """This target with its compile kept (no second compile when it is asked for)."""
+        self.__dict__["_compiled"] = (compiled, config)  # what cached_property would store
+        return self
 
 
 @dataclass(frozen=True)
@@ -114,15 +155,23 @@ class Fleet:
         """The named-context overrides of a target: each FROM reference another target of
         the fleet builds -> ``target:PRODUCER`` (BuildKit then uses the image built in this
         run, without a push)."""
-        from imagespec.fleet.graph import producers
-
-        made = producers(self)
+        made = self.producers
         found: dict[str, str] = {}
         for use in self.targets[name].bases:
             producer = made.get(_normal(use.ref))
             if producer is not None and producer != name:
                 found[use.ref] = f"target:{producer}"
         return dict(sorted(found.items()))
+
+    @cached_property
+    def producers(self) -> dict[str, str]:
+        """Each normalized reference the targets' tags produce -> the target (the first by
+        name when two do: imagespec.fleet.graph refuses that where anyone builds on it)."""
+        made: dict[str, str] = {}
+        for target in sorted(self.targets.values(), key=lambda t: t.name):
+            for tag in target.tags:
+                made.setdefault(_normal(tag), target.name)
+        return made
 
     def subset(self, chosen: Iterable[str]) -> Fleet:
         """The fleet restricted to ``chosen`` (kept in build order; groups keep their members among them)."""
@@ -132,141 +181,18 @@ class Fleet:
         return Fleet(self.root, targets, {g: m for g, m in groups.items() if m or g == names.DEFAULT_GROUP})
 
 
+def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: OnNote = _ignore,
+               use_cache: bool = True) -> Fleet:
+    """imagespec.fleet.load.load_fleet (here too: the fleet's one entry point)."""
+    from imagespec.fleet.load import load_fleet as load
+
+    return load(paths, config, on_note=on_note, use_cache=use_cache)
+
+
 def _normal(reference: str) -> str:
     from imagespec.pipeline import normalized
 
     return normalized(reference)
 
 
-def fleet_root(specs: Sequence[Path]) -> Path:
-    """The folder target names are relative to: the git repository holding the specs (or
-    the common folder of the repositories, or of the specs outside git)."""
-    from imagespec.spec.repository import repository_root
-
-    roots = {str(repository_root(spec.parent)) for spec in specs}
-    return Path(os.path.commonpath(sorted(roots)))
-
-
-class _Configs:
-    """Each configuration file loaded once (a fleet of 1,000 specs shares one or a few),
-    with the files it read: they are inputs of every spec that uses it."""
-
-    def __init__(self, explicit: Path | None) -> None:
-        self.explicit = explicit
-        self.loaded: dict[str, tuple[Config, frozenset[str]]] = {}
-
-    def for_spec(self, folder: Path) -> tuple[Config, frozenset[str]]:
-        from imagespec.spec.config import find_config, load_config
-
-        with recording() as notes:
-            path = self.explicit or find_config(folder)
-        key = str(path)
-        if key not in self.loaded:
-            with recording() as more:
-                config = load_config(path)
-            self.loaded[key] = (config, _paths(more))
-        config, read = self.loaded[key]
-        return config, read | _paths(notes)
-
-
-def _paths(notes: Iterable[tuple[str, str, object]]) -> frozenset[str]:
-    return frozenset(os.path.realpath(path) for _kind, path, _seen in notes)
-
-
-def _compile(spec: Path, configs: _Configs) -> tuple[Compiled, Config, frozenset[str], frozenset[str]]:
-    from imagespec.compiler import compile_spec
-    from imagespec.spec.load import load_spec
-
-    config, config_inputs = configs.for_spec(spec.parent)
-    with recording() as notes:
-        compiled = compile_spec(load_spec(spec, config), config)
-    return compiled, config, config_inputs, _paths(notes)
-
-
-def _own_tags(compiled: Compiled) -> tuple[str, ...]:
-    """The tags `imagespec build` gives, without the git sha (a committed bake file would
-    be stale after every commit; the fleet build adds it)."""
-    from imagespec.pipeline import repository
-    from imagespec.publish import tags_for
-
-    spec = compiled.loaded.spec
-    version = spec.version if spec.tags.semver else None
-    try:
-        return tags_for(repository(compiled), version, None, tuple(spec.tags.extra))
-    except SpecError:  # no version and no extra tag: only the git-sha tag, added at build time
-        return ()
-
-
-def _bases(compiled: Compiled) -> tuple[BaseUse, ...]:
-    spec, document = compiled.loaded.spec, compiled.loaded.document
-    uses = []
-    for stage in compiled.plan.stages:
-        if stage.base.from_stage or stage.base.ref == "scratch":
-            continue
-        if stage.final:
-            key: tuple[str, ...] = ("final", "from")
-        elif stage.name in spec.stages:
-            key = ("stages", stage.name, "from")
-        else:
-            key = ()
-        uses.append(BaseUse(stage.base.ref, key, document.location(key)))
-    return tuple(uses)
-
-
-_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9]+(?:/[a-z0-9]+)?")
-
-
-def _platforms(compiled: Compiled, config: Config) -> tuple[str, ...]:
-    """`platforms:` of the spec, else of the configuration (`build.platforms` or top-level),
-    when this version of imagespec has that field; each must be one buildx knows."""
-    spec, document = compiled.loaded.spec, compiled.loaded.document
-    sources: list[tuple[object, object, tuple[str, ...]]] = [
-        (getattr(spec, "platforms", None), document, ("platforms",)),
-        (getattr(config.build, "platforms", None), config.document, ("build", "platforms")),
-        (getattr(config.file, "platforms", None), config.document, ("platforms",)),
-    ]
-    for value, where, key in sources:
-        if not value:
-            continue
-        chosen = (value,) if isinstance(value, str) else tuple(str(v) for v in value)  # type: ignore[attr-defined]
-        for index, platform in enumerate(chosen):
-            if not _PLATFORM.fullmatch(platform) or platform not in PLATFORMS:
-                location = where.location((*key, index)) if where is not None else None  # type: ignore[attr-defined]
-                raise SpecError(f"unknown platform {platform!r}", location=location,
-                                hint=f"one of: {', '.join(sorted(PLATFORMS))}")
-        return tuple(dict.fromkeys(chosen))
-    return ()
-
-
-def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: OnNote = _ignore) -> Fleet:
-    """Discover, compile and link the specs ``paths`` name (files and folders).
-    ``config``: --config, else $IMAGESPEC_CONFIG, else each spec's nearest .imagespec.yaml.
-    Raises SpecError (exit 2) for bad input: no spec, a spec that does not compile, a
-    target name clash, a cycle, an unknown platform."""
-    from imagespec.fleet.graph import link
-    from imagespec.settings import config_path, read_environment
-
-    specs = discover(paths, on_note)
-    configs = _Configs(config_path(config, read_environment()))
-    real = [Path(os.path.realpath(spec)) for spec in specs]
-    root = fleet_root(real)
-    targets: dict[str, Target] = {}
-    for spec, real_path in zip(specs, real):
-        compiled, loaded_config, config_inputs, inputs = _compile(spec, configs)
-        path = names.spec_path(real_path, root)
-        target = Target(name=names.name_of(path), spec=spec, real=real_path, path=path,
-                        group=names.group_of(path), compiled=compiled, config=loaded_config,
-                        tags=_own_tags(compiled), bases=_bases(compiled),
-                        platforms=_platforms(compiled, loaded_config), inputs=inputs | config_inputs | {str(real_path)},
-                        config_inputs=config_inputs)
-        first = targets.get(target.name)
-        if first is not None:
-            raise SpecError(f"target name {target.name!r} of {spec} is also the name of {first.spec}",
-                            location=Location(str(spec), 1, 1),
-                            hint=f"{first.spec}:1:1 has it too; target names come from spec paths "
-                                 "(README, \"Fleets\"): rename a folder, or use NAME.imagespec.yaml")
-        targets[target.name] = target
-    return link(root, targets)
-
-
-__all__ = ["PLATFORMS", "BaseUse", "Fleet", "Target", "fleet_root", "load_fleet"]
+__all__ = ["BaseUse", "BuildFacts", "Fleet", "Secret", "Target", "load_fleet"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from imagespec.errors import SpecError
@@ -25,7 +26,10 @@ class LoadedSpec:
     document: Document
     path: Path | None  # None for specs given as text
 
-    @property
+    # resolved once per loaded spec (cached_property writes the instance's __dict__, which a
+    # frozen dataclass allows): a compile asks for them ~25 times, and each resolve lstat()s
+    # every part of the path (a fleet of 1,000 specs, BENCHMARKS.md "Fleet")
+    @cached_property
     def folder(self) -> Path:
         return files.resolve(self.path.parent if self.path else Path.cwd())
 
@@ -55,7 +59,7 @@ class LoadedSpec:
                 inside.append(Path(relative).as_posix())
         return tuple(inside)
 
-    @property
+    @cached_property
     def context(self) -> Path:
         return files.resolve(self.folder / self.spec.context)
 

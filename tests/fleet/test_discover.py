@@ -71,3 +71,10 @@ def test_target_and_group_names_come_from_the_spec_path(path: str, target: str, 
     assert name_of(fleet_path) == target
     assert group_of(fleet_path) == group
     assert name_of(PurePosixPath(".")) == "root"
+
+
+def test_test_of_several_specs_takes_no_image(repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    write("a/imagespec.yaml", SPEC.format(name="a"))
+    write("b/imagespec.yaml", SPEC.format(name="b"))
+    assert main(["test", "a", "b", "--image", "isx14a-x:1"]) == 2
+    assert "--image names the image of one SPEC" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 from imagespec.cli import main
 from imagespec.errors import SpecError
 from imagespec.fleet import load_fleet
-from imagespec.fleet.model import _platforms
+from imagespec.fleet.load import _platforms
 
 from tests.fleet.conftest import APP_SPEC, LOCAL_CATALOG, Write
 
