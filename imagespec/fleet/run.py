@@ -1,13 +1,15 @@
 """Building a fleet: BuildKit builds every target, imagespec decides when each starts.
 
-Role: run ``docker buildx bake -f RUN_FILE TARGET`` once per target, at most ``jobs`` at a
-time, each as soon as its parents built (``schedule``); a failure skips only what is
-downstream of it and everything else still builds. One invocation per target because
-bake is fail-fast (one failing target cancels the others of its invocation) and has
-exported the images of the ones that finished first: alone, a target's outcome is its
-own. Each target is tagged once it built, all or nothing (engine.local_tags, BP14); a
-failed one, never. Progress is BuildKit's own per step (engine.build_output), each line
-prefixed with its target's name.
+Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for the targets whose parents built
+(``schedule``), at most ``jobs`` targets in flight; a failure skips only what is
+downstream of it and everything else still builds. Targets ready together share one
+invocation; since bake is fail-fast (one failing target cancels the others of its
+invocation), the targets of a failed invocation that have no result are built again one
+per invocation, so each outcome is the target's own. The run file is the bake definition
+with this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
+each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
+after that with ``push``; a failed one never is. Progress is BuildKit's own per step
+(engine.build_output), each line marked with its target's name.
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
 fleet's own modules.
