@@ -110,32 +110,34 @@ def _fit(rows: list[dict], key: str, at: int) -> float:
     return statistics.mean(ys) + slope * (at - statistics.mean(xs))
 
 
+def _loads(rows: list[dict]) -> str:
+    return ", ".join(f"{r['load_average']:.1f}" if "load_average" in r else "?" for r in rows)
+
+
+COLUMNS = (("load_cold_s", "cold load"), ("load_store_s", "first load (fills the cache)"), ("bake_s", "bake file"),
+           ("load_warm_s", "warm load"), ("load_after_change_s", "load after the change"), ("select_s", "select"))
+
+
 def markdown(rows: list[dict], runs: int) -> str:
     lines = [BEGIN, "",
              f"`python bench/fleet_select.py` on {platform.machine()} ({os.cpu_count()} cores, shared: load average "
-             f"{os.getloadavg()[0]:.1f} at the end), the minimum of {runs} runs, Python "
-             f"{platform.python_version()}, one process, after imagespec's imports; seconds. *cold*: discover, "
-             "compile every spec and link the graph, no result cache (a CI runner's first run); *bake*: the bake "
-             "file's text from the loaded fleet; *warm*: the same load when the result cache holds every spec's "
-             "facts and nothing changed; *changed*: the load after a change to the company template (a fifth of "
-             "the specs compile afresh); *select*: `--changed-since HEAD` on that fleet (git diff, the recorded "
-             "inputs, the graph's dependants). `imagespec bake` costs load + bake, `--changed-since` load + select.",
-             "",
-             "| specs | edges | cold load | bake file | cold load + bake | warm load | changed load | select | "
-             "changed load + select | selected | bake file (KiB) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"{_loads(rows)} after each size), the minimum of {runs} runs, Python "
+             f"{platform.python_version()}, one process, after imagespec's imports; seconds. *cold load*: discover, "
+             "compile every spec and link the graph without the result cache (IMAGESPEC_NO_CACHE); *first load*: "
+             "the same, storing each spec's facts in the cache (what the CLI does on a CI runner's first run); "
+             "*bake file*: the bake file's text from the loaded fleet; *warm load*: the load when the cache holds "
+             "every spec's facts and nothing changed; *load after the change*: after a change to the company "
+             "template (a fifth of the specs compile afresh); *select*: `--changed-since HEAD` on that fleet (git "
+             "diff, the recorded inputs, the graph's dependants). `imagespec bake` costs a load + bake file, "
+             "`--changed-since` a load + select.", "",
+             "| specs | graph edges | " + " | ".join(title for _, title in COLUMNS) + " | selected | bake file (KiB) |",
+             "|---:|---:|" + "---:|" * len(COLUMNS) + "---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['specs']:,} | {r['edges']} | {r['load_cold_s']:.2f} | {r['bake_s']:.2f} | "
-                     f"{r['load_cold_s'] + r['bake_s']:.2f} | {r['load_warm_s']:.2f} | {r['load_after_change_s']:.2f} | "
-                     f"{r['select_s']:.2f} | {r['load_after_change_s'] + r['select_s']:.2f} | {r['selected']} | "
-                     f"{r['bake_kb']:.0f} |")
+        lines.append(f"| {r['specs']:,} | {r['edges']} | " + " | ".join(f"{r[key]:.2f}" for key, _ in COLUMNS) +
+                     f" | {r['selected']} | {r['bake_kb']:.0f} |")
     if len(rows) >= 2:
-        fit = {key: _fit(rows, key, 10_000) for key in ("load_cold_s", "bake_s", "load_warm_s", "load_after_change_s",
-                                                         "select_s")}
-        lines.append(f"| 10,000 (linear fit) | | {fit['load_cold_s']:.1f} | {fit['bake_s']:.1f} | "
-                     f"{fit['load_cold_s'] + fit['bake_s']:.1f} | {fit['load_warm_s']:.1f} | "
-                     f"{fit['load_after_change_s']:.1f} | {fit['select_s']:.1f} | "
-                     f"{fit['load_after_change_s'] + fit['select_s']:.1f} | | |")
+        lines.append("| 10,000 (linear fit) | | " + " | ".join(f"{_fit(rows, key, 10_000):.1f}" for key, _ in COLUMNS)
+                     + " | | |")
     lines += ["", END]
     return "\n".join(lines)
 
@@ -146,15 +148,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="each size this often; the table shows each figure's "
                                                              "minimum (the machine is shared: the least disturbed run)")
     parser.add_argument("--no-markdown", action="store_true")
+    parser.add_argument("--report", type=Path, default=None, help="rewrite the block from a results file, no run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fleet_select.json")
     args = parser.parse_args()
     import imagespec.fleet.bake  # noqa: F401  the imports are not what is measured
     import imagespec.compiler  # noqa: F401
 
+    if args.report is not None:
+        replace_block(MARKDOWN, BEGIN, END, markdown(json.loads(args.report.read_text()), args.runs), HEADING)
+        return
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         runs = [measure(size) for _ in range(args.runs)]
         row = {key: min(run[key] for run in runs) for key in runs[0]}
+        row["load_average"] = os.getloadavg()[0]
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
         rows.append(row)
     args.out.parent.mkdir(parents=True, exist_ok=True)

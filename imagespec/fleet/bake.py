@@ -20,7 +20,7 @@ from pathlib import Path
 from imagespec.errors import CheckFailed, Location
 from imagespec.fleet.load import CA_VARIABLE, secret_variable
 from imagespec.fleet.model import Fleet, Secret, Target
-from imagespec.output import GENERATED_MARK
+from imagespec.contract import GENERATED_MARK
 
 HEADER_KEY = "//"  # bake ignores it; the generated mark, like a Dockerfile's header
 HEADER = (f"{GENERATED_MARK} (imagespec bake) from the specs of its targets; do not edit: run `imagespec bake` "

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagespec.fleet.changes import Reason, select_changed
+from imagespec.fleet.changes import Reason, explain_lines, select_changed
 from imagespec.fleet.discover import discover
 from imagespec.fleet.model import Fleet, load_fleet
 
@@ -27,6 +27,10 @@ class Selection:
     specs: tuple[Path, ...]
     why: dict[str, list[Reason]] = field(default_factory=dict)
     fleet: Fleet | None = None  # loaded only when the graph was needed
+
+    def explain(self) -> list[str]:
+        """`--explain`'s lines: ``TARGET (SPEC): REASON``."""
+        return explain_lines(self.fleet, self.why) if self.fleet is not None else []
 
 
 def select(paths: Sequence[Path], config: Path | None = None, *, changed_since: str | None = None,
@@ -47,6 +51,9 @@ class Baked:
     text: str
     changed: bool
     why: dict[str, list[Reason]] = field(default_factory=dict)
+
+    def explain(self) -> list[str]:
+        return explain_lines(self.fleet, self.why)
 
 
 def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,

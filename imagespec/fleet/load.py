@@ -191,7 +191,7 @@ def _labels(compiled: Compiled) -> tuple[tuple[str, str], ...]:
 
 def _build_facts(compiled: Compiled, config: Config) -> BuildFacts:
     from imagespec.engine.backend import DEFAULT_NETWORK
-    from imagespec.plan.ca_trust import SECRET_ID
+    from imagespec.contract import SECRET_ID
 
     build = config.build
     secrets = []
@@ -234,7 +234,7 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
     """Compile ``spec`` and keep what the fleet needs (in the result cache too)."""
     from imagespec import cache
     from imagespec.compiler import compile_spec
-    from imagespec.spec.load import load_spec
+    from imagespec.spec.read_spec import load_spec
 
     spec = identity["spec"]
     assert isinstance(spec, Path)

@@ -78,3 +78,12 @@ def test_test_of_several_specs_takes_no_image(repo: Path, write: Write, capsys: 
     write("b/imagespec.yaml", SPEC.format(name="b"))
     assert main(["test", "a", "b", "--image", "isx14a-x:1"]) == 2
     assert "--image names the image of one SPEC" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_spec_is_exit_2_at_its_line(repo: Path, write: Write,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    write("ok/imagespec.yaml", SPEC.format(name="ok"))
+    write("compose.yaml", "services:\n  web: {image: x}\n")
+    assert main(["bake", "ok", "compose.yaml"]) == 2
+    assert capsys.readouterr().err.startswith("compose.yaml:1:1: missing required key 'name'")
+    assert not (repo / "docker-bake.json").exists()
