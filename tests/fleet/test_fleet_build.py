@@ -169,3 +169,20 @@ def test_push_sends_only_what_built(fleets, tmp_path: Path) -> None:
     assert records["app"]["pushed"] == [fleet.image("app")]
     assert {name: _registry_tags(fleet, name) for name in fleet.parents} == {
         "base": ["1.0.0-fleet"], "app": ["1.0.0-fleet"], "broken": [], "after": []}
+
+
+def test_changed_since_builds_what_changed_and_what_is_built_on_it(fleets, tmp_path: Path) -> None:
+    import subprocess
+
+    fleet = make_fleet(tmp_path / "repo", {"base": None, "team": "base", "app": "team", "other": None})
+    fleets.append(fleet)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(fleet.root)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "fleet"], check=True)
+    done, first = fleet.build()
+    assert done.returncode == 0 and len(first) == 4, done.stderr[-3000:]
+    fleet.write("team", token="changed")  # a change to the team image: it and the app on it, nothing else
+    done, again = fleet.build("--changed-since", "HEAD", "--explain")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert set(again) == {"team", "app"} and {r["result"] for r in again.values()} == {"built"}
