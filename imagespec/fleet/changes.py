@@ -48,7 +48,7 @@ def changed_files(revision: str, start: Path) -> tuple[Path, frozenset[str]]:
     if top.returncode != 0:
         raise SpecError(f"--changed-since {revision}: {start} is not in a git repository",
                         hint="run it in the repository that holds the specs")
-    root = Path(top.stdout.strip())
+    root = Path(os.path.realpath(top.stdout.strip()))  # the changed paths are real: so is the root they are shown from
     if revision.startswith("-") or _git(["rev-parse", "--verify", "--quiet", "--end-of-options",
                                          f"{revision}^{{commit}}"], root).returncode != 0:
         raise SpecError(f"--changed-since {revision!r}: not a git revision (commit) of {root}",
