@@ -209,7 +209,7 @@ def main() -> None:
         "noop_steps": sum(t["steps"] for t in last["targets"]),
         "image_bytes_sum": total, "stored_bytes": stored, "stored_from_bases": from_bases,
         "targets": [{"target": t["target"], "size": t["size"], "cold_s": c["duration_s"]}
-                    for t, c in zip(last["targets"], cold["targets"])],
+                    for t, c in zip(last["targets"], cold["targets"], strict=True)],
     }
     if previous is None:
         result["cold_measured"] = {"at": result["measured"], "load_at_start": result["load_at_start"]}

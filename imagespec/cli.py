@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -231,7 +232,7 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_si
 @CHANGED_SINCE
 @EXPLAIN
 def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: bool, no_cache: bool,
-          build_args: tuple[str, ...], target: str | None, progress: str, ca_bundle: Path | None,
+          build_args: tuple[str, ...], target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None,
           secrets: tuple[str, ...], run_verify: bool, jobs_: int | None, rerun_failed: bool, builder: str | None,
           fmt: str, config_path: Path | None, changed_since: str | None, explain: bool) -> None:
     """Build each SPEC's image with BuildKit, tag it, optionally push.
@@ -269,7 +270,7 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
 
 
 def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str | None, run_verify: bool,
-                 jobs_: int, fmt: str, **options) -> None:  # type: ignore[no-untyped-def]
+                 jobs_: int, fmt: str, **options: Any) -> None:
     """Several specs: one summary table (or JSON document) on stdout; exit 1 naming the
     first failed target and where in its spec it failed."""
     for flag, given in (("-t/--tag", tags), ("--target", target), ("--verify", run_verify)):
@@ -304,7 +305,7 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _report_verification(report, fmt: str) -> None:
+def _report_verification(report: jobs.Report, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
     else:
@@ -312,12 +313,12 @@ def _report_verification(report, fmt: str) -> None:
     report.raise_for_failures()
 
 
-class _Size(click.ParamType):
+class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only since click 8.2: no [int, str] at run time
     """A size as the spec's `size_budget` policy reads it (one grammar: spec.model)."""
 
     name = "size"
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: int | str, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         from imagespec.spec.model import SIZE_UNITS, size_in_bytes  # lazy: pydantic costs start-up time
@@ -325,7 +326,8 @@ class _Size(click.ParamType):
         try:
             return size_in_bytes(value)
         except ValueError as error:
-            raise SpecError(f"--{param.name.replace('_', '-')}: {error}",
+            flag = f"--{param.name.replace('_', '-')}: " if param is not None and param.name else ""
+            raise SpecError(f"{flag}{error}",
                             hint=f"bytes, or a number with a unit: {', '.join(SIZE_UNITS)}") from None
 
 
@@ -433,7 +435,7 @@ BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_ty
               show_default=True, help="Where bootstrap logs go.")
 @FORMAT
 @CONFIG
-def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: str,
+def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: jobs.ProgressMode,
                ca_bundle: Path | None, logs: Path, fmt: str, config_path: Path | None) -> None:
     """Build base specs in dependency order and tag them.
 
@@ -572,8 +574,8 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
             click.echo(one_line(f"guessed      {line}"), err=True)
         for line in report.differences:
             click.echo(one_line(f"differs      {line}"), err=True)
-        for line, text, why in sorted(report.comments):
-            click.echo(one_line(f"not expressed Dockerfile:{line}: {text.splitlines()[0][:120]} ({why})"), err=True)
+        for number, text, why in sorted(report.comments):
+            click.echo(one_line(f"not expressed Dockerfile:{number}: {text.splitlines()[0][:120]} ({why})"), err=True)
     click.echo(f"wrote {result.path} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
                f"comments); next: imagespec generate {result.path}", err=True)
 

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from imagespec import cache
 from imagespec.errors import CheckFailed, SpecError
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.bases import BuiltBase
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.engine.backend import ProgressMode
     from imagespec.explain import Line
     from imagespec.lint import Finding
     from imagespec.spec.config import Config
@@ -209,7 +210,7 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
 @dataclass(frozen=True)
 class Built:
     result: BuildResult
-    pushed: bool
+    pushed: dict[str, str]  # reference -> digest, for each tag pushed (none without --push)
     compiled: Compiled
     config: Config
 
@@ -233,15 +234,17 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
-                    **options: Any) -> Report:
+                    http_port: int | None = None, ready_log: str | None = None) -> Report:
     """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
     to the spec's policies."""
     from imagespec import pipeline
     from imagespec.compiler import effective_policies
     from imagespec.verify import verify
 
-    budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
-    return verify(image, pipeline.expectations(compiled, size_budget=budget, **options))
+    # a policy's size_budget is bytes once validated (its validator reads "25MB"), though typed int | str
+    budget = size_budget if size_budget is not None else \
+        cast("int | None", effective_policies(compiled.loaded, config).size_budget)
+    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log))
 
 
 def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
@@ -250,19 +253,20 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
     tag), or an image reference against its own config and labels."""
     from imagespec import pipeline
 
-    options = {"http_port": http_port, "ready_log": ready_log}
     spec = Path(target)
     if not spec.is_file():
         if spec.suffix in (".yaml", ".yml") or image:
             raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
         from imagespec.verify import verify
 
-        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, **options))
+        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
+                                                               ready_log=ready_log))
     from imagespec.settings import BuildSettings
 
     compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]
-    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, **options)
+    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, http_port=http_port,
+                           ready_log=ready_log)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test function, though named so
@@ -387,7 +391,7 @@ def _base_config(files: list[Path], config: Path | None) -> Config:
 
 
 def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: bool = False, push: bool = False,
-               progress: str = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
+               progress: ProgressMode = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
                config: Path | None = None, on_status: OnNote = _ignore) -> list[BuiltBase]:
     """Build base specs (files, or folders of them) in dependency order, tag them (BP14),
     optionally push, and write ``catalog`` with every base built and its digest once all
@@ -398,7 +402,7 @@ def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: boo
     files = base_files(bases)
     env = read_environment()
     loaded_config = _base_config(files, config)
-    options = base_options(loaded_config, env, force=force, push=push, progress=progress,  # type: ignore[arg-type]
+    options = base_options(loaded_config, env, force=force, push=push, progress=progress,
                            ca_bundle=ca_bundle, logs=logs)
     return build_bases(files, loaded_config, options, catalog_path=catalog, on_status=on_status)
 

@@ -24,7 +24,9 @@ from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
+    from imagespec.engine import BuildOptions, BuildResult
     from imagespec.render.line_map import Command, Placed
+    from imagespec.verify import Expectations
 
 
 def repository(compiled: Compiled) -> str:
@@ -86,7 +88,7 @@ def _base_digest(base: str | None) -> str | None:
     return digests[0].split("@", 1)[1] if digests else image.id
 
 
-def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[no-untyped-def]
+def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:
     """The backend's options for this spec, derived from the settings: its tags and
     labels, the CA bundle secret and the secrets the spec declares."""
     from imagespec.engine import BuildOptions, Secret
@@ -104,7 +106,7 @@ def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-          catalog: Catalog | None = None):
+          catalog: Catalog | None = None) -> tuple[BuildResult, dict[str, str]]:
     """Build and tag (and push): returns (BuildResult, pushed digests). ``catalog``
     (the configuration's) lets a base that cannot be pulled be traced to its entry."""
     from imagespec.engine import get_backend
@@ -116,7 +118,7 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
         result = get_backend(settings.backend).build(compiled.dockerfile, compiled.loaded.context, options)
     except BuildFailed as failure:
         raise locate_failure(compiled, failure, catalog) from None
-    pushed = {}
+    pushed: dict[str, str] = {}
     if settings.push:
         if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
             raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
@@ -204,8 +206,8 @@ def explain_pull_failure(compiled: Compiled, failure: BuildFailed, catalog: Cata
     key = ".".join(path)
     image = reference
     if isinstance(chosen, str):
-        image, entry = _catalog_entry(compiled, catalog, chosen)
-        image = image or reference
+        entry_image, entry = _catalog_entry(compiled, catalog, chosen)
+        image = entry_image or reference
         named = f"`{key}: {chosen}` is catalog entry `{chosen}`" + (f" ({entry})" if entry else "")
         repoint = f"`images: {{{chosen}: {{image: REF, family: …}}}}` or `catalog: FILE`"
     else:
@@ -265,7 +267,7 @@ def _reason(failure: BuildFailed, references: tuple[str, ...]) -> str:
 
 
 def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,
-                 size_budget: int | None = None):
+                 size_budget: int | None = None) -> Expectations:
     """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
     from imagespec.verify import Expectations
     from imagespec.verify.build_tools import allowed_by_packages
@@ -287,7 +289,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
 
 
 def expectations_from_image(reference: str, *, http_port: int | None = None, ready_log: str | None = None,
-                            size_budget: int | None = None):
+                            size_budget: int | None = None) -> Expectations:
     """Expectations for an image without its spec: what its own config and labels declare.
     Any non-root user (BP8); tini when the entrypoint starts with it (BP3); tmpfs for the
     directories the `io.imagespec.writable` label names (BP9)."""

@@ -17,7 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagespec.engine.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, ignore_event
+from imagespec.engine.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, StepStatus, ignore_event
 from imagespec.engine.build_output import TAIL_LINES
 from imagespec.engine.buildkit_cli import _outside
 from imagespec.engine.dockerfile_lines import instruction_lines
@@ -94,12 +94,12 @@ class SdkLegacyBackend:
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         image_id = ""
 
-        def finish(status: str, error: str | None = None) -> None:
+        def finish(status: StepStatus, error: str | None = None) -> None:
             nonlocal current
             if current is None:
                 return
             ended = BuildEvent(
-                "step", current.index, current.name, status,  # type: ignore[arg-type]
+                "step", current.index, current.name, status,
                 cached=status == "cached", duration_s=time.monotonic() - current_began, error=error,
             )
             steps.append(ended)

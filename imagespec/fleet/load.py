@@ -271,7 +271,7 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
     root = fleet_root(real_specs)
     targets: dict[str, Target] = {}
     looks: dict[tuple[str, str], object] = {}  # the cache's looks at shared files, taken once
-    for spec, real_path in zip(specs, real_specs):
+    for spec, real_path in zip(specs, real_specs, strict=True):
         path = names.spec_path(real_path, root)
         identity = {"name": names.name_of(path), "spec": spec, "real": real_path, "path": path,
                     "group": names.group_of(path), "config_flag": configs.explicit}

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -194,7 +194,7 @@ class _Runner:
             self._invocations += 1
             metadata = self.scratch / f"metadata-{self._invocations}.json"
         names = [job.name for job in batch]
-        parser = _Parser(since=datetime.now(timezone.utc))
+        parser = _Parser(since=datetime.now(UTC))
         route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
         parser.returncode = self._run(self.command(names, metadata), parser, route)
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}

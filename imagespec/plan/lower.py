@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from functools import lru_cache
+from functools import cache
+from typing import Any
 
 from imagespec.errors import Location, SpecPathError
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
 from imagespec.spec import model as s
 from imagespec.spec.catalog import Catalog, Entry
+from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.values import absolute_path, context_path
 
 _NOWHERE = Location("")
@@ -28,7 +30,7 @@ def _catalog_with(spec: s.Spec, catalog: Catalog) -> Catalog:
     return catalog.merged({name: Entry(image, _NOWHERE) for name, image in spec.images.items()})
 
 
-def _base_for(name: str, from_: str | s.Image, path: tuple, spec: s.Spec, catalog: Catalog,
+def _base_for(name: str, from_: str | s.Image, path: DataPath, spec: s.Spec, catalog: Catalog,
               resolved: dict[str, p.Base], visiting: tuple[str, ...]) -> p.Base:
     if isinstance(from_, s.Image):
         return p.Base(from_.image, from_.family, from_.package_manager, from_.has_shell, from_.user)
@@ -54,7 +56,7 @@ def _stage_base(name: str, spec: s.Spec, catalog: Catalog, resolved: dict[str, p
     return resolved[name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _default_user(uid: int) -> s.User:
     """The user of a final stage that names none: a frozen model, made (and validated)
     once per UID rather than once per spec."""
@@ -66,7 +68,7 @@ def _packages(raw: list[str] | dict[str, str | None]) -> tuple[tuple[str, str | 
     return tuple(sorted(set(items)))  # sorted: reviewable diffs and stable cache keys
 
 
-def _install(base: p.Base, raw: list | dict, path: tuple, practices: tuple[str, ...]) -> tuple[p.Instruction, ...]:
+def _install(base: p.Base, raw: list[Any] | dict[str, Any], path: DataPath, practices: tuple[str, ...]) -> tuple[p.Instruction, ...]:
     packages = _packages(raw)
     if not packages:
         return ()
@@ -124,7 +126,7 @@ def _covered(path: str, artifacts: tuple[str, ...]) -> bool:
     return any(path == a.rstrip("/") or path.startswith(a.rstrip("/") + "/") for a in artifacts)
 
 
-def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list, dict[str, list]]:
+def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list[Any], dict[str, list[Any]]]:
     copies: list[p.Instruction] = []
     chmods: dict[str, list[p.Instruction]] = {}
     chmod_flag = "copy-chmod" in spec.features

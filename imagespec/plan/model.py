@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from dataclasses import field
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from imagespec.plan.frozen import frozen
 from imagespec.spec.yaml_source import DataPath
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def replace(obj, /, **changes):  # type: ignore[no-untyped-def]
+T = TypeVar("T", bound="DataclassInstance")
+
+
+def replace(obj: T, /, **changes: Any) -> T:
     """dataclasses.replace for the plan's frozen dataclasses, without its per-call field
     introspection: the passes copy instructions thousands of times per batch of specs.
     Same contract: only declared fields, and no __post_init__ in this module to rerun."""

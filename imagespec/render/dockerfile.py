@@ -149,6 +149,7 @@ def precompiled_module() -> str:
     """The text of render/dockerfile_j2.py for the current template and Jinja
     (tests/compiler/test_precompiled.py fails when the committed one differs)."""
     env = _environment()
+    assert env.loader is not None  # _environment() always gives it a FileSystemLoader
     source, filename, _ = env.loader.get_source(env, TEMPLATE)
     lines = env.compile(source, TEMPLATE, filename, raw=True).split("\n")
     return "".join((

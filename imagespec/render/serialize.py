@@ -27,7 +27,7 @@ def exec_form(argv: tuple[str, ...]) -> str:
     return json.dumps(list(argv), ensure_ascii=False)
 
 
-def quoted(value: str, *, path: tuple = ()) -> str:
+def quoted(value: str, *, path: tuple[str | int, ...] = ()) -> str:
     """A double-quoted word for ENV, LABEL and ARG values."""
     if "\n" in value or "\r" in value:
         raise SpecPathError("a newline cannot be written in an ENV, LABEL or ARG value (the Dockerfile has no escape for it)",
@@ -35,7 +35,7 @@ def quoted(value: str, *, path: tuple = ()) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
-def pairs(items: tuple[tuple[str, str], ...], *, path: tuple = ()) -> list[str]:
+def pairs(items: tuple[tuple[str, str], ...], *, path: tuple[str | int, ...] = ()) -> list[str]:
     return [f"{key}={quoted(value, path=(*path, key))}" for key, value in items]
 
 

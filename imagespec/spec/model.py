@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -49,7 +49,7 @@ NONROOT_UID = 65532  # the distroless convention; one UID across every imagespec
 SecretId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
-def _empty_list() -> list:
+def _empty_list() -> list[Any]:
     # what default_factory=list does, without pydantic tokenizing a builtin's text
     # signature for every such field at each start (BENCHMARKS.md, "Why the compiler is
     # shaped this way")

@@ -26,9 +26,9 @@ class LoadedSpec:
     document: Document
     path: Path | None  # None for specs given as text
 
-    # resolved once per loaded spec (cached_property writes the instance's __dict__, which a
-    # frozen dataclass allows): a compile asks for them ~25 times, and each resolve lstat()s
-    # every part of the path (a fleet of 1,000 specs, BENCHMARKS.md "Fleet")
+    # folder and context resolve real paths (a stat per path component): made once per spec,
+    # not once per use (own_files and the ignore file's path ask for them ten times); the
+    # first use is inside the result cache's recording, which notes the look once
     @cached_property
     def folder(self) -> Path:
         return files.resolve(self.path.parent if self.path else Path.cwd())
@@ -61,6 +61,8 @@ class LoadedSpec:
 
     @cached_property
     def context(self) -> Path:
+        if self.spec.context == ".":  # the default: the spec's folder, whose real path is known
+            return self.folder
         return files.resolve(self.folder / self.spec.context)
 
     def display_name(self, relative_to: Path | None = None) -> str:

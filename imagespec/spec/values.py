@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Annotated
 
@@ -258,6 +259,7 @@ def _shell_split(value: str) -> tuple[str, ...]:
 
 def argv(value: str | list[str]) -> tuple[str, ...]:
     """A string is split as a POSIX shell would split it (BP2: always exec form)."""
+    parts: Sequence[str]
     if isinstance(value, str):
         try:
             parts = _shell_split(value)
