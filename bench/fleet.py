@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -201,7 +201,7 @@ def main() -> None:
             remove_images()
     noop_s = [seconds for seconds, _ in noop]
     result = {
-        "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "load_at_start": [round(x, 2) for x in load],
+        "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_at_start": [round(x, 2) for x in load],
         "cold_measured": previous["cold_measured"] if previous else None,
         "specs": len(specs), "jobs": args.jobs, "bake_cold_s": round(bake_s, 1), "one_by_one_cold_s": round(one_by_one_s, 1),
         "ratio": round(bake_s / one_by_one_s, 3), "noop_s": [round(s, 2) for s in noop_s],
