@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import BuildFailed, ImageSpecError, SpecError
-from imagespec.fleet.run import BuildJob
+from imagespec.fleet.run import BuildJob, Locate
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.fleet.model import Fleet, Target
@@ -65,7 +65,7 @@ def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:
                         hint="set `registry: host:port/team` in the spec, or leave it out of the pushed fleet")
 
 
-def _locator(target: Target):  # type: ignore[no-untyped-def]
+def _locator(target: Target) -> Locate:
     """The one-image failure mapping for this target's spec (and its configuration's catalog)."""
     from imagespec import pipeline
 

@@ -15,7 +15,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO
+from typing import IO, cast
 
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.progress import ProgressDisplay
@@ -66,10 +66,10 @@ class Display:
         with self._lock:
             found = self._targets.get(target)
             if found is None:
-                found = self._targets[target] = ProgressDisplay(self.mode, stream=_Tagged(self, target))  # type: ignore[arg-type]
+                found = self._targets[target] = ProgressDisplay(self.mode, stream=cast(IO[str], _Tagged(self, target)))
             return found
 
-    def events(self, target: str):  # type: ignore[no-untyped-def]
+    def events(self, target: str) -> Callable[[BuildEvent], None]:
         display = self._of(target)
 
         def show(event: BuildEvent) -> None:
