@@ -37,7 +37,7 @@ import sys
 from functools import cache
 from pathlib import Path
 from collections.abc import Mapping
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from imagespec.resources import templates_dir
 from imagespec.spec.files import Note, observe
@@ -146,7 +146,7 @@ def lookup(root: Path | None, spec: Path, config: Path | None, written_to: Path 
         return None
 
 
-def _valid_entry(path: Path, looks: dict[tuple[str, str], object] | None = None) -> dict | None:
+def _valid_entry(path: Path, looks: dict[tuple[str, str], object] | None = None) -> dict[str, Any] | None:
     """The entry at `path` when it was written by this code and every look it noted, taken
     again, sees the same thing; else None (a missing or corrupt entry is a miss). `looks`:
     what each look saw in this run already (many specs share a configuration, a catalog
@@ -180,7 +180,7 @@ def store(root: Path | None, spec: Path, config: Path | None, written_to: Path |
 
 
 def lookup_facts(root: Path | None, kind: str, spec: Path, config: Path | None,
-                 looks: dict[tuple[str, str], object] | None = None) -> dict | None:
+                 looks: dict[tuple[str, str], object] | None = None) -> dict[str, Any] | None:
     """Another job's facts about a compiled spec (``kind``: e.g. "fleet"), under the same
     rule as `lookup`: a hit only when every file and probe the compile noted is unchanged.
     ``looks``: one dict for the looks of one run over many specs (see _valid_entry)."""
@@ -192,12 +192,12 @@ def lookup_facts(root: Path | None, kind: str, spec: Path, config: Path | None,
 
 
 def store_facts(root: Path | None, kind: str, spec: Path, config: Path | None, notes: list[Note],
-                facts: dict) -> None:
+                facts: dict[str, Any]) -> None:
     if root is not None:
         _store_entry(_entry_path(root, spec, config, None, kind), notes, "facts", facts)
 
 
-def _store_entry(target: Path, notes: list[Note], key: str, payload: dict) -> None:
+def _store_entry(target: Path, notes: list[Note], key: str, payload: dict[str, Any]) -> None:
     unique: dict[tuple[str, str], object] = {}
     for kind, path, seen in notes:
         if unique.setdefault((kind, path), seen) != seen:

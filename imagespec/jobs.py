@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.engine import BuildResult
     from imagespec.engine.backend import ProgressMode
     from imagespec.explain import Line
+    from imagespec.fleet.commands import Baked, Selection
     from imagespec.lint import Finding
     from imagespec.spec.config import Config
     from imagespec.spec.read_base import LoadedBase
@@ -445,7 +446,7 @@ def base_sbom(image: str, *, output: Path | None = None) -> str:
 # -- fleets (imagespec.fleet): several specs and folders, the bake file, --changed-since ---------
 
 def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_since: str | None = None,
-                 on_note: OnNote = _ignore):  # type: ignore[no-untyped-def]
+                 on_note: OnNote = _ignore) -> Selection:
     """The spec files ``specs`` (files and folders) name; with ``changed_since``, those whose
     inputs changed since that git revision and the specs built FROM them
     (imagespec.fleet.commands.Selection: ``.specs``, ``.explain()``)."""
@@ -455,7 +456,7 @@ def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_s
 
 
 def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
-         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore):  # type: ignore[no-untyped-def]
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
     """Write the fleet's bake file (``write=False``: only its text); imagespec.fleet.commands.Baked."""
     from imagespec.fleet import commands
 

@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Mapping
 from pathlib import Path
 
-from imagespec.errors import SpecError
+from imagespec.errors import Location, SpecError
 from imagespec.fleet import names
 from imagespec.fleet.model import BaseUse, Fleet, Target, _normal
 
@@ -112,9 +112,7 @@ def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
     return groups
 
 
-def _start(target: Target):  # type: ignore[no-untyped-def]
-    from imagespec.errors import Location
-
+def _start(target: Target) -> Location:
     return Location(str(target.spec), 1, 1)
 
 

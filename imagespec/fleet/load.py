@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import Location, SpecError
 from imagespec.fleet import names
@@ -149,7 +149,7 @@ def _platforms(compiled: Compiled, config: Config) -> tuple[str, ...]:
     """`platforms:` of the spec, else of the configuration (`build.platforms` or top-level),
     when this version of imagespec has that field; each must be one buildx knows."""
     spec, document = compiled.loaded.spec, compiled.loaded.document
-    sources: list[tuple[object, object, tuple[str, ...]]] = [
+    sources: list[tuple[Any, Any, tuple[str, ...]]] = [  # a field this version may lack: read as Any
         (getattr(spec, "platforms", None), document, ("platforms",)),
         (getattr(config.build, "platforms", None), config.document, ("build", "platforms")),
         (getattr(config.file, "platforms", None), config.document, ("platforms",)),
@@ -157,10 +157,10 @@ def _platforms(compiled: Compiled, config: Config) -> tuple[str, ...]:
     for value, where, key in sources:
         if not value:
             continue
-        chosen = (value,) if isinstance(value, str) else tuple(str(v) for v in value)  # type: ignore[attr-defined]
+        chosen = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
         for index, platform in enumerate(chosen):
             if not _PLATFORM.fullmatch(platform) or platform not in PLATFORMS:
-                location = where.location((*key, index)) if where is not None else None  # type: ignore[attr-defined]
+                location = where.location((*key, index)) if where is not None else None
                 raise SpecError(f"unknown platform {platform!r}", location=location,
                                 hint=f"one of: {', '.join(sorted(PLATFORMS))}")
         return tuple(dict.fromkeys(chosen))
@@ -208,7 +208,7 @@ def _build_facts(compiled: Compiled, config: Config) -> BuildFacts:
 
 # -- the facts as the result cache keeps them (JSON) ---------------------------------------
 
-def _to_json(target: Target) -> dict:
+def _to_json(target: Target) -> dict[str, Any]:
     b = target.build
     return {"tags": list(target.tags), "platforms": list(target.platforms),
             "bases": [[u.ref, list(u.key), u.location.file, u.location.line, u.location.col] for u in target.bases],
@@ -218,7 +218,7 @@ def _to_json(target: Target) -> dict:
                       "cache_from": list(b.cache_from), "cache_to": list(b.cache_to)}}
 
 
-def _from_json(facts: dict, **identity: object) -> Target:
+def _from_json(facts: dict[str, Any], **identity: Any) -> Target:
     b = facts["build"]
     build = BuildFacts(context=Path(b["context"]), dockerfile=Path(b["dockerfile"]),
                        labels=tuple((k, v) for k, v in b["labels"]),
@@ -227,10 +227,10 @@ def _from_json(facts: dict, **identity: object) -> Target:
     bases = tuple(BaseUse(ref, tuple(key), Location(file, line, col)) for ref, key, file, line, col in facts["bases"])
     return Target(tags=tuple(facts["tags"]), bases=bases, platforms=tuple(facts["platforms"]), build=build,
                   inputs=frozenset(facts["inputs"]), config_inputs=frozenset(facts["config_inputs"]),
-                  **identity)  # type: ignore[arg-type]
+                  **identity)
 
 
-def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | None, **identity: object) -> Target:
+def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | None, **identity: Any) -> Target:
     """Compile ``spec`` and keep what the fleet needs (in the result cache too)."""
     from imagespec import cache
     from imagespec.compiler import compile_spec
@@ -245,7 +245,7 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
     config_inputs = paths.of_notes(config_notes)
     target = Target(tags=_own_tags(compiled), bases=_bases(compiled), platforms=_platforms(compiled, config),
                     build=build, inputs=config_inputs | paths.of_notes(notes) | {str(identity["real"])},
-                    config_inputs=config_inputs, **identity)  # type: ignore[arg-type]
+                    config_inputs=config_inputs, **identity)
     cache.store_facts(cache_root, CACHE_KIND, spec, configs.explicit, [*config_notes, *notes], _to_json(target))
     return target.keep_compiled(compiled, config)
 
@@ -273,8 +273,8 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
     looks: dict[tuple[str, str], object] = {}  # the cache's looks at shared files, taken once
     for spec, real_path in zip(specs, real_specs, strict=True):
         path = names.spec_path(real_path, root)
-        identity = {"name": names.name_of(path), "spec": spec, "real": real_path, "path": path,
-                    "group": names.group_of(path), "config_flag": configs.explicit}
+        identity: dict[str, Any] = {"name": names.name_of(path), "spec": spec, "real": real_path, "path": path,
+                                    "group": names.group_of(path), "config_flag": configs.explicit}
         facts = cache.lookup_facts(cache_root, CACHE_KIND, spec, configs.explicit, looks)
         try:
             target = _from_json(facts, **identity) if facts is not None else None

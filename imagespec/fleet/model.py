@@ -10,7 +10,7 @@ the result cache needs no compile at all. The compiled spec itself is there on d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -131,7 +131,7 @@ class Fleet:
     targets: Mapping[str, Target]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Target]:
         return iter(self.targets.values())
 
     def __len__(self) -> int:
