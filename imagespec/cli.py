@@ -259,13 +259,22 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": built.pushed}
+    if built.platforms:  # several platforms: the id is the index's, each platform's image listed
+        summary["platforms"] = [{"platform": i.platform, "image_id": i.image_id, "tag": i.tag, "digest": i.digest,
+                                 "duration_s": round(i.duration_s, 2)} for i in built.platforms]
     if fmt == "json":
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"built {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
+        for image in built.platforms:
+            click.echo(f"built {image.platform} {image.image_id[:19]} in {image.duration_s:.1f}s: {image.tag}", err=True)
+        what = "index" if built.platforms else "built"
+        click.echo(f"{what} {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
         for tag in result.tags:
             click.echo(tag)
-    if run_verify:
+    if run_verify and built.platforms:
+        images = tuple((i.platform, i.tag) for i in built.platforms)
+        _report_verification(jobs.verify_platforms(built.compiled, built.config, images), fmt)
+    elif run_verify:
         _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
 
 

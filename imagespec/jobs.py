@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from imagespec import cache
-from imagespec.errors import CheckFailed, SpecError
+from imagespec.errors import CheckFailed, Location, SpecError
 from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.explain import Line
     from imagespec.fleet.commands import Baked, Selection
     from imagespec.lint import Finding
+    from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.spec.read_base import LoadedBase
     from imagespec.verify import Report
@@ -210,15 +211,34 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
 
 @dataclass(frozen=True)
 class Built:
+    """``result``: the image built; for several platforms, the index: its digest as the
+    id, the spec's tags (in the registry only) and the builds' total time, with each
+    platform's own image in ``platforms``."""
+
     result: BuildResult
     pushed: dict[str, str]  # reference -> digest, for each tag pushed (none without --push)
     compiled: Compiled
     config: Config
+    platforms: tuple[PlatformImage, ...] = ()
+    index: Index | None = None
 
     @property
     def image(self) -> str:
         """The reference to test: its first tag, else its ID."""
         return self.result.tags[0] if self.result.tags else self.result.image_id
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Every image to test: each platform's local tag, or the one image."""
+        return tuple(image.tag for image in self.platforms) or (self.image,)
+
+
+def platforms_origin(compiled: Compiled, config: Config) -> Location:
+    """Where the effective `platforms:` was written: the spec, else the configuration."""
+    document = compiled.loaded.document
+    if compiled.loaded.spec.platforms or config.document is None:
+        return document.location(("platforms",))
+    return config.document.location(("build", "platforms"))
 
 
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, **options: Any) -> Built:
@@ -230,8 +250,22 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    if len(compiled.plan.platforms) > 1:
+        return _build_platforms(compiled, loaded_config, settings, on_status)
     result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
     return Built(result, pushed, compiled, loaded_config)
+
+
+def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
+    from imagespec import pipeline
+    from imagespec.engine import BuildResult
+
+    images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
+                                                      where=platforms_origin(compiled, config))
+    pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
+    total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
+                        [step for r in results for step in r.steps])
+    return Built(total, pushed, compiled, config, images, index)
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
@@ -266,8 +300,32 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
     compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]
+    if image is None and len(compiled.plan.platforms) > 1:
+        from imagespec.publish.index import platform_tag
+
+        images = tuple((platform, platform_tag(reference, platform)) for platform in compiled.plan.platforms)
+        return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, http_port=http_port,
+                                ready_log=ready_log)
     return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, http_port=http_port,
                            ready_log=ready_log)
+
+
+def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,
+                     size_budget: int | None = None, http_port: int | None = None,
+                     ready_log: str | None = None) -> Report:
+    """Each platform's image (``images``: (platform, reference) pairs) against the spec,
+    another platform's under QEMU, in one report whose checks each name their platform."""
+    import dataclasses
+
+    from imagespec.verify import Report
+
+    checks, duration = [], 0.0
+    for platform, image in images:
+        report = verify_compiled(compiled, config, image, size_budget=size_budget, http_port=http_port,
+                                 ready_log=ready_log)
+        checks += [dataclasses.replace(check, name=f"{check.name} ({platform})") for check in report.checks]
+        duration += report.duration_s
+    return Report(", ".join(image for _, image in images), checks, duration)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test function, though named so

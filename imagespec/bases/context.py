@@ -79,13 +79,13 @@ class BaseBuildRun:
 
 
 def build_options(run: BaseBuildRun, *, tags: tuple[str, ...], epoch: int | None, labels: dict[str, str] | None = None,
-             dockerignore: str | None = None) -> BuildOptions:
+             dockerignore: str | None = None, platform: str | None = None) -> BuildOptions:
     """BuildKit options for a base: the epoch as a build argument, the CA bundle secret."""
     bundle = run.options.ca_bundle
     return BuildOptions(tags=tags, build_args={"SOURCE_DATE_EPOCH": str(epoch)} if epoch else {},
                         no_cache=run.options.force, network=run.options.network, progress=run.options.progress,
                         secrets=(Secret(SECRET_ID, bundle),) if bundle else (), labels=labels or {},
-                        dockerignore=dockerignore)
+                        dockerignore=dockerignore, platform=platform)
 
 
 def find_image(reference: str) -> docker.models.images.Image | None:

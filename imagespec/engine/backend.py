@@ -70,6 +70,9 @@ class BuildOptions:
     #: The .dockerignore for this Dockerfile; written beside it as Dockerfile.dockerignore,
     #: which BuildKit reads before the context's own .dockerignore. None: the context's.
     dockerignore: str | None = None
+    #: ``--platform os/arch[/variant]``: the one platform this build makes (a multi-platform
+    #: image is one build per platform, joined into an index by imagespec.publish.index)
+    platform: str | None = None
 
     def __post_init__(self) -> None:
         # Freeze the mappings too: options are shared between the display and the backend.

@@ -161,6 +161,8 @@ class BuildKitCLIBackend:
                     hint="point it at an existing file, or mark the secret optional",
                 )
             argv += ["--secret", secret.to_flag()]
+        if options.platform:
+            argv += ["--platform", options.platform]
         if options.target:
             argv += ["--target", options.target]
         if options.no_cache:

@@ -170,6 +170,12 @@ class SdkLegacyBackend:
                 "the legacy builder cannot build this Dockerfile: " + ", ".join(problems),
                 hint="use the BuildKit backend (`--backend buildkit`; needs docker-cli and docker-buildx)",
             )
+        if options.platform:
+            raise SpecError(
+                f"the legacy builder cannot build for a platform ({options.platform}): "
+                "it knows no $BUILDPLATFORM and cannot cross-compile",
+                hint="use the BuildKit backend (`--backend buildkit`; needs docker-cli and docker-buildx)",
+            )
         needed = [s.id for s in options.secrets if not (s.optional and not s.src.is_file())]
         if needed:
             raise SpecError(

@@ -113,7 +113,7 @@ def _lower_stage(name: str, stage: s.Stage, base: p.Base, spec: s.Spec) -> p.Sta
         out.append(p.Run(commands=(command,), mounts=mounts, phase=p.Phase.BUILD,
                          origin=p.Origin((*at, "run", i), (), "build step")))
     return p.Stage(name=name, base=base, instructions=tuple(out), artifacts=tuple(stage.artifacts),
-                   origin=p.Origin((*at, "from"), ("BP11",), "build stage: only declared artifacts leave it"))
+                   cross_compile=stage.cross_compile, origin=p.Origin((*at, "from"), ("BP11",), "build stage: only declared artifacts leave it"))
 
 
 def _dest_for(src: str) -> str:
@@ -242,9 +242,11 @@ def _fetch_base(catalog: Catalog) -> p.Base | None:
     return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
 
 
-def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) -> p.Plan:
+def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
+          platforms: tuple[str, ...] | None = None) -> p.Plan:
     """`own_files`: the spec, its Dockerfile and ignore file relative to the build
-    context, which the .dockerignore keeps out of it."""
+    context, which the .dockerignore keeps out of it. `platforms`: the configuration's
+    default when the spec names none (spec.config's `build.platforms`)."""
     catalog = _catalog_with(spec, catalog)
     resolved: dict[str, p.Base] = {}
     stages = {name: _lower_stage(name, stage, _stage_base(name, spec, catalog, resolved), spec)
@@ -276,4 +278,5 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) ->
                   features=frozenset(spec.features), identity=_identity(spec, final_base),
                   dockerignore=dockerignore_for(spec, own_files), helper_base=helper,
                   fetch_base=(_fetch_base(catalog) or helper) if final.init else None,
-                  secrets=tuple((x.id, x.env, x.target) for x in spec.secrets))
+                  secrets=tuple((x.id, x.env, x.target) for x in spec.secrets),
+                  platforms=tuple(spec.platforms or platforms or ()))

@@ -127,6 +127,9 @@ class Arg(Instruction):
 @frozen(kw_only=True)
 class Env(Instruction):
     items: tuple[tuple[str, str], ...]
+    # values are build-arg names, written `${NAME}` (GOARCH=${TARGETARCH}): only passes set
+    # it, never from the spec's text, whose `$` is always literal
+    from_args: bool = False
 
 
 @frozen(kw_only=True)
@@ -195,6 +198,14 @@ class Stage:
     instructions: tuple[Instruction, ...] = ()
     final: bool = False
     artifacts: tuple[str, ...] = ()
+    # FROM --platform=…: `$BUILDPLATFORM` for a stage that cross-compiles (plan/passes/cross_compile.py)
+    platform: str | None = None
+    cross_compile: str | None = None  # the spec's `cross_compile:` toolchain (go, c)
+
+    @property
+    def from_line(self) -> str:
+        flag = f"--platform={self.platform} " if self.platform else ""
+        return f"FROM {flag}{self.base.ref} AS {self.name}"
 
     def with_instructions(self, *more: Instruction) -> Stage:
         return replace(self, instructions=self.instructions + more)
@@ -234,6 +245,7 @@ class Plan:
     # cached across specs and toolchains (BP4, BP12); else the helper base
     fetch_base: Base | None = None
     secrets: tuple[tuple[str, str | None, str | None], ...] = ()  # (id, env, target) from the spec
+    platforms: tuple[str, ...] = ()  # the spec's `platforms:` (or the configuration's); empty: the engine's own
 
     @property
     def final(self) -> Stage:

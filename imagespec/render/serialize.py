@@ -39,6 +39,18 @@ def pairs(items: tuple[tuple[str, str], ...], *, path: tuple[str | int, ...] = (
     return [f"{key}={quoted(value, path=(*path, key))}" for key, value in items]
 
 
+_ARG_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def arg_references(items: tuple[tuple[str, str], ...]) -> list[str]:
+    """`GOARCH=${TARGETARCH}`: ENV values that are build args, expanded by the frontend.
+    Only compiler passes make such items; a value that is not an arg name is a bug."""
+    for key, name in items:
+        if not _ARG_NAME.fullmatch(name):
+            raise ValueError(f"ENV {key}: {name!r} is not a build-arg name")
+    return [f"{key}=${{{name}}}" for key, name in items]
+
+
 # BuildKit reads any word `[fd]<<[-]WORD` as a heredoc, whatever WORD is (`<<1`, `<<&:`,
 # `<<"$X"`), so any `<<` not part of a `<<<` here-string counts
 _HEREDOC = re.compile(r"<<-?\s*['\"]?[A-Za-z_]|(?<!<)<<(?![<\s])")

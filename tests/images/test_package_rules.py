@@ -19,8 +19,8 @@ ROOT = Path(imagespec.engine.__file__).parent.parent
 ALLOWED_THIRD_PARTY = {"docker", "rich", "requests"}
 # the standard library, and typeshed's stub-only module of its protocols (imported under TYPE_CHECKING)
 STDLIB = sys.stdlib_module_names | {"__future__", "_typeshed"}
-_BOTTOM = ("imagespec.errors", "imagespec.reference", "imagespec.contract")  # reference: the grammar of tags;
-# contract: the names (labels, secret id, SBOM paths) every part agrees on
+_BOTTOM = ("imagespec.errors", "imagespec.reference", "imagespec.platform", "imagespec.contract")  # the grammars
+# of tags (reference) and platforms (platform); contract: the names (labels, secret id, SBOM paths) every part agrees on
 # each part of the build half, and what it may import of imagespec (the same rule as LAYER/ONLY in
 # tests/compiler/test_architecture.py, written as module prefixes): the engine is the seam and sees none of
 # the features; every feature may use the engine's connection
