@@ -165,11 +165,73 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
         raise CheckFailed(f"{errors} error(s)")
 
 
+@cli.command("lock")
+@SPECS
+@click.option("--update", is_flag=True, help="Move the pins to what the registry has now (every base, or --base's).")
+@click.option("--base", "update_names", multiple=True, metavar="NAME",
+              help="With --update: only base NAME (a reference, its repository or catalog name; repeatable).")
+@click.option("--min-age", default=None, metavar="DURATION",
+              help="With --update: keep a base republished less than DURATION ago (3d, 12h, 90m).")
+@click.option("--check", "check_only", is_flag=True, help="No network: fail when a lock is missing or not the spec's.")
+@FORMAT
+@CONFIG
+def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str, ...], min_age: str | None,
+                 check_only: bool, fmt: str, config_path: Path | None) -> None:
+    """Pin every base image of each SPEC by digest, in a lock file beside it.
+
+    A base already locked keeps its pin; --update moves pins to what the registry has
+    now. Nothing is written unless every base resolves."""
+    from imagespec.lock import jobs as lock_jobs, report
+
+    if check_only:
+        problems = lock_jobs.check_locks(specs, config=config_path, on_note=_note)
+        if fmt == "json":
+            click.echo(json.dumps({"ok": not problems, "problems": [vars(p) for p in problems]}, indent=2))
+        for line in report.problem_lines(problems):
+            click.echo(line)
+        if problems:
+            raise CheckFailed(f"{len(problems)} lock problem(s)", hint="run `imagespec lock SPEC` and commit the lock")
+        return
+    if (min_age is not None or update_names) and not update:
+        raise SpecError("--min-age and --base go with --update", hint="imagespec lock --update [--base NAME]… SPECS")
+    result = lock_jobs.lock(specs, config=config_path, update=update, names=update_names,
+                            min_age=lock_jobs.parse_age(min_age) if min_age else None, on_note=_note)
+    if fmt == "json":
+        click.echo(json.dumps(report.lock_json(result), indent=2))
+    else:
+        for line in report.lock_lines(result):
+            click.echo(line, err=True)
+
+
+@cli.command()
+@SPECS
+@FORMAT
+@CONFIG
+def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+    """Fail (exit 1) listing the SPECs to rebuild: a locked base moved in its registry, or
+    an image they build on is itself stale. One registry request per distinct base."""
+    from imagespec.lock import jobs as lock_jobs, report
+
+    result = lock_jobs.outdated(specs, config=config_path, on_note=_note)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in report.outdated_lines(result):
+            click.echo(line)
+    if not result.ok:
+        raise CheckFailed(f"{len(result.stale)} of {result.specs} spec(s) to rebuild",
+                          hint="`imagespec lock --update SPECS`, then build, test and push them")
+    if fmt == "text":
+        click.echo(f"{result.specs} spec(s) up to date ({result.bases} base(s), {result.requests} registry request(s))",
+                   err=True)
+
+
 @cli.command()
 @click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable).")
 @click.option("--push", is_flag=True, help="Push every tag; X.Y.Z tags are immutable (BP14).")
-@click.option("--force", is_flag=True, help="With --push: allow moving an existing X.Y.Z tag.")
+@click.option("--force", is_flag=True, help="Build even when the image is up to date with the lock; with --push: "
+              "allow moving an existing X.Y.Z tag.")
 @click.option("--no-cache", is_flag=True)
 @click.option("--build-arg", "build_args", multiple=True, metavar="K=V")
 @click.option("--target", default=None, help="Build only up to this stage.")
@@ -195,9 +257,12 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
                        ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
-               "pushed": built.pushed}
+               "pushed": built.pushed, "up_to_date": built.up_to_date}
     if fmt == "json":
         click.echo(json.dumps(summary))
+    elif built.up_to_date:
+        click.echo(f"up to date: {result.tags[0]} already records this lock's base digest, these inputs and this "
+                   "commit (--force builds anyway)", err=True)
     else:
         click.echo(f"built {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
         for tag in result.tags:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from imagespec.plan.lower import lower
 from imagespec.plan.frozen import frozen
 from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
+from imagespec.plan.pin_bases import pin_bases
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
 from imagespec.spec.config import Config
 from imagespec.spec.load import LoadedSpec
@@ -38,7 +40,10 @@ class Compiled:
     plan: Plan
     dockerfile: str
     dockerignore: str
-    inputs_hash: str
+    inputs_hash: str  # of the spec and its bases as built: pinned ones with their digests
+    # of the spec and its bases as written, before any lock pinned them: what a lock
+    # file records, so that a lock made for another spec (or an older one) is seen as stale
+    lock_inputs: str = ""
 
     def line_map(self) -> LineMap:
         """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
@@ -60,11 +65,14 @@ def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
     return f"sha256:{digest[:16]}"
 
 
-def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = None) -> Compiled:
+def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = None,
+                 pins: Mapping[str, str] | None = None) -> Compiled:
     """`source`: the spec's name in the Dockerfile's header; by default relative to the
-    spec's own `dockerfile`, so the text is the same on every machine."""
+    spec's own `dockerfile`, so the text is the same on every machine. `pins`: base
+    reference -> digest, from the spec's lock file (imagespec.lock), read by the caller."""
     try:
-        plan = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files))
+        unpinned = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files))
+        plan = pin_bases(unpinned, pins or {})
         digest = inputs_hash(loaded, plan)
         source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)
@@ -75,7 +83,8 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
     except SpecPathError as exc:
         raise SpecError(exc.message, location=loaded.document.origin(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)
-    return Compiled(loaded, plan, dockerfile, dockerignore, digest)
+    return Compiled(loaded, plan, dockerfile, dockerignore, digest,
+                    digest if plan is unpinned else inputs_hash(loaded, unpinned))
 
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:

@@ -44,10 +44,12 @@ def config_file(flag: Path | None) -> Path | None:
 
 
 def compile_one(path: Path, config_path: Path | None = None,
-                written_to: Path | None = None) -> tuple[Compiled, Config]:
+                written_to: Path | None = None, *, locked: bool = True) -> tuple[Compiled, Config]:
     """(Compiled, Config): the configuration is found first, since templates and the
-    catalog it names shape the spec."""
+    catalog it names shape the spec. ``locked``: pin the bases to the spec's lock file,
+    when it has one (imagespec.lock; read here, at the boundary, like the catalog)."""
     from imagespec.compiler import compile_spec
+    from imagespec.lock import read_pins
     from imagespec.spec.config import load_config
     from imagespec.spec.load import load_spec
 
@@ -55,7 +57,8 @@ def compile_one(path: Path, config_path: Path | None = None,
     loaded = load_spec(path, config)
     # the header names the spec relative to the file it is written to (generate -o FILE)
     source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
-    return compile_spec(loaded, config, source=source), config
+    pins = read_pins(loaded.lock_path) if locked else {}
+    return compile_spec(loaded, config, source=source, pins=pins), config
 
 
 def specs_only(specs: Sequence[Path], on_note: OnNote = _ignore) -> list[Path]:
@@ -205,6 +208,7 @@ class Built:
     pushed: bool
     compiled: Compiled
     config: Config
+    up_to_date: bool = False  # not built: the image already records this lock and these inputs
 
     @property
     def image(self) -> str:
@@ -221,6 +225,11 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    if not settings.force and not settings.push and (current := pipeline.up_to_date(compiled, settings)):
+        from imagespec.engine import BuildResult, connect
+
+        image_id = connect().images.get(current).id
+        return Built(BuildResult(image_id, (current,), 0.0), {}, compiled, loaded_config, up_to_date=True)
     result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
     return Built(result, pushed, compiled, loaded_config)
 

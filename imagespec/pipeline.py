@@ -59,15 +59,55 @@ def build_secrets(compiled: Compiled, settings: BuildSettings) -> list[tuple[str
     return chosen
 
 
+#: provenance labels beside the OCI ones: what `imagespec test` checks and `imagespec build`
+#: compares to skip a rebuild that would change nothing (imagespec.lock)
+INPUTS_LABEL = "io.imagespec.inputs"
+VERSION_LABEL = "io.imagespec.version"
+
+
+def imagespec_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("imagespec")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "0+unknown"
+
+
+def final_base(compiled: Compiled) -> tuple[str | None, str | None]:
+    """(name, digest) of the final stage's base image: the name as the spec wrote it, the
+    digest its lock pinned (None without a lock); (None, None) for scratch or a stage."""
+    final = compiled.plan.final
+    if final.base.ref == "scratch" or final.base.from_stage:
+        return None, None
+    parsed = grammar.parse(final.base.ref)
+    return str(grammar.Reference(parsed.domain, parsed.path, parsed.tag, None)), parsed.digest
+
+
+def provenance(compiled: Compiled, revision: str | None) -> dict[str, str]:
+    """The labels that say what an image was built from: base digest (when locked), source
+    revision, the spec's input hash and imagespec's version."""
+    from imagespec.publish.tags import OCI
+
+    _, digest = final_base(compiled)
+    labels = {INPUTS_LABEL: compiled.inputs_hash, VERSION_LABEL: imagespec_version()}
+    if digest:
+        labels[OCI + "base.digest"] = digest
+    if revision:
+        labels[OCI + "revision"] = revision
+    return labels
+
+
 def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -> dict[str, str]:
     from imagespec.publish import oci_labels
 
-    spec, final = compiled.loaded.spec, compiled.plan.final
-    base = None if final.base.ref == "scratch" or final.base.from_stage else final.base.ref
-    return oci_labels(title=spec.name, description=spec.description, version=spec.version, revision=revision,
-                      source=spec.source, licenses=spec.license, base_name=base,
-                      base_digest=_base_digest(base),
-                      environ={"SOURCE_DATE_EPOCH": settings.source_date_epoch} if settings.source_date_epoch else {})
+    spec = compiled.loaded.spec
+    base, pinned = final_base(compiled)
+    labels = oci_labels(title=spec.name, description=spec.description, version=spec.version, revision=revision,
+                        source=spec.source, licenses=spec.license, base_name=base,
+                        base_digest=pinned or _base_digest(base),
+                        environ={"SOURCE_DATE_EPOCH": settings.source_date_epoch} if settings.source_date_epoch else {})
+    return labels | provenance(compiled, revision)
 
 
 def _base_digest(base: str | None) -> str | None:
@@ -99,6 +139,27 @@ def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[
                         target=settings.target, no_cache=settings.no_cache, network=settings.network, secrets=secrets,
                         labels=_labels(compiled, revision, settings), progress=settings.progress,
                         builder=settings.builder, extra_args=settings.extra_args, dockerignore=compiled.dockerignore)
+
+
+def up_to_date(compiled: Compiled, settings: BuildSettings) -> str | None:
+    """The spec's image (its first tag) when building again would change nothing it records:
+    its base digest is the lock's, its input hash the spec's, its revision this clean
+    checkout's and imagespec the same (no rebuild loop on a base that did not move). None
+    without a lock, outside git, in a dirty tree, or when any label differs."""
+    from imagespec.engine import connect
+    from imagespec.publish import git_short_sha
+
+    _, pinned = final_base(compiled)
+    revision = git_short_sha(compiled.loaded.folder)
+    if pinned is None or revision is None or revision.endswith("-dirty") or settings.no_cache:
+        return None
+    wanted = provenance(compiled, revision)
+    reference = references(compiled, settings)[0]
+    try:
+        labels = connect().images.get(reference).attrs.get("Config", {}).get("Labels") or {}
+    except Exception:  # not built yet, or no engine: the build says which
+        return None
+    return reference if all(labels.get(key) == value for key, value in wanted.items()) else None
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
@@ -273,6 +334,11 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
     entrypoint = next((i.argv for i in final.instructions if isinstance(i, p.Entrypoint)), None)
     cmd = next((i.argv for i in final.instructions if isinstance(i, p.Cmd)), None)
     labels = dict(next((i.items for i in final.instructions if isinstance(i, p.Label)), ()))
+    from imagespec.publish import git_short_sha
+
+    # provenance is set at build time: the image must carry the values this spec, its lock and
+    # this checkout give now (a mismatch is an image built from something else)
+    labels |= provenance(compiled, git_short_sha(compiled.loaded.folder, mark_dirty=False))
     ports = next((i.ports for i in final.instructions if isinstance(i, p.Expose)), ())
     stop = next((i.signal for i in final.instructions if isinstance(i, p.StopSignal)), None)
     rt = plan.runtime

@@ -28,7 +28,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 # versions: at the bottom, so that the spec's validation and the build's tagging both ask it.
 LAYER = {"errors": 0, "reference": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4,
          "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
-         "pipeline": 6, "jobs": 6, "cli": 7, "__main__": 8}
+         "pipeline": 6, "jobs": 6, "lock": 6, "cli": 7, "__main__": 8}
 _BOTTOM = {"errors", "reference"}
 # engine is the seam (it sees nothing of the features); each feature sees the engine, sbom also verify's probe
 ONLY = {"engine": _BOTTOM | {"engine"}, "publish": _BOTTOM | {"publish", "engine"},
@@ -41,7 +41,7 @@ IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "u
 PURE_PARTS = {"plan", "render", "deploy", "reference"}
 # pathlib (Path, file I/O) only where files are read or written
 PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "jobs",
-                   "bases", "cache", "adopt", "settings"}
+                   "bases", "cache", "adopt", "settings", "lock"}
 
 
 def _part(module: str) -> str:

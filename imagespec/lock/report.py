@@ -1,0 +1,52 @@
+"""The lock jobs' results as text lines and JSON documents (the CLI prints them)."""
+
+from __future__ import annotations
+
+from imagespec.lock.jobs import LockProblem, LockReport, Outdated
+
+
+def _short(digest: str | None) -> str:
+    return digest[:19] if digest else "(none)"
+
+
+def lock_lines(report: LockReport) -> list[str]:
+    lines = []
+    for move in report.moves:
+        if move.skipped:
+            lines.append(f"{move.spec}: {move.image} kept at {_short(move.old)} ({move.skipped}; "
+                         f"the registry has {_short(move.new)})")
+        elif move.old is None:
+            lines.append(f"{move.spec}: {move.image} locked at {move.new}")
+        elif move.moved:
+            lines.append(f"{move.spec}: {move.image} {move.old} -> {move.new}")
+    lines += [f"wrote {path}" for path in report.written]
+    lines += [f"unchanged {path}" for path in report.unchanged]
+    if report.rebuild:
+        lines.append("rebuild, in this order (after pushing a base, `imagespec lock --update` moves the specs on it): "
+                     + ", ".join(report.rebuild))
+    lines.append(f"{report.requests} registry request(s)")
+    return lines
+
+
+def lock_json(report: LockReport) -> dict[str, object]:
+    return {
+        "written": [str(p) for p in report.written], "unchanged": [str(p) for p in report.unchanged],
+        "moves": [{"spec": m.spec, "image": m.image, "old": m.old, "new": m.new, "created": m.created,
+                   "moved": m.moved, "skipped": m.skipped} for m in report.moves],
+        "rebuild": list(report.rebuild), "requests": report.requests,
+    }
+
+
+def problem_lines(problems: list[LockProblem]) -> list[str]:
+    return [f"{p.lock}: {p.reason}" for p in problems]
+
+
+def outdated_lines(result: Outdated) -> list[str]:
+    lines = []
+    for base in result.moved:
+        age = f", locked image {base.age} old" if base.age else ""
+        lines.append(f"{base.image} moved: {base.old} -> {base.new}{age}; {base.affected} image(s) affected")
+    for spec in result.stale:
+        lines.append(f"{spec.spec}: rebuild")
+        lines += [f"  {reason}" for reason in spec.reasons]
+    return lines
