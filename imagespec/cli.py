@@ -92,13 +92,18 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
     checked = jobs.check(specs, config=config_path, use_cache=not no_cache, on_note=_note)
     stale = [{"spec": item.spec, "file": item.file, "diff": item.diff} for item in checked.stale]
     if fmt == "json":
-        click.echo(json.dumps({"ok": not stale, "stale": stale}, indent=2))
+        click.echo(json.dumps({"ok": checked.ok, "stale": stale, "locks": list(checked.locks)}, indent=2))
     else:
         for item in stale:
             click.echo(item["diff"], nl=False)
+        for line in checked.locks:
+            click.echo(line)
     if stale:
         raise CheckFailed(f"{len(stale)} generated file(s) out of date",
                           hint="run `imagespec generate` and commit the result")
+    if checked.locks:
+        raise CheckFailed(f"{len(checked.locks)} lock problem(s): a lock file is not its spec's",
+                          hint="run `imagespec lock SPEC`, then `imagespec generate`, and commit both")
     if fmt == "text":
         click.echo(f"{checked.specs} spec(s) up to date", err=True)
 
@@ -177,9 +182,9 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 @CONFIG
 def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str, ...], min_age: str | None,
                  check_only: bool, fmt: str, config_path: Path | None) -> None:
-    """Pin every base image of each SPEC by digest, in a lock file beside it.
+    """Pin each SPEC's base images by digest in a lock file.
 
-    A base already locked keeps its pin; --update moves pins to what the registry has
+    The lock file is written beside the spec. A base already locked keeps its pin; --update moves pins to what the registry has
     now. Nothing is written unless every base resolves."""
     from imagespec.lock import jobs as lock_jobs, report
 
@@ -208,8 +213,10 @@ def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str,
 @FORMAT
 @CONFIG
 def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
-    """Fail (exit 1) listing the SPECs to rebuild: a locked base moved in its registry, or
-    an image they build on is itself stale. One registry request per distinct base."""
+    """List the SPECs to rebuild because a locked base moved (exit 1).
+
+    A spec is stale when a base in its lock moved in its registry, or when an image it
+    builds on is itself stale. One registry request per distinct base."""
     from imagespec.lock import jobs as lock_jobs, report
 
     result = lock_jobs.outdated(specs, config=config_path, on_note=_note)

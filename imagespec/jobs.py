@@ -177,10 +177,11 @@ class Stale:
 class Checked:
     specs: int
     stale: tuple[Stale, ...]
+    locks: tuple[str, ...] = ()  # lock files that are not their spec's: `lock PATH: why`
 
     @property
     def ok(self) -> bool:
-        return not self.stale
+        return not self.stale and not self.locks
 
 
 def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
@@ -199,7 +200,20 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
                 diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
                                                     f"{path} (committed)", f"{path} (from {result.spec_file})"))
                 stale.append(Stale(result.spec_file, str(path), diff))
-    return Checked(len(results), tuple(stale))
+    return Checked(len(results), tuple(stale), _stale_locks(specs, config, on_note))
+
+
+def _stale_locks(specs: Sequence[Path], config: Path | None, on_note: OnNote) -> tuple[str, ...]:
+    """The lock files (of specs that have one) made for other inputs or other bases: the
+    Dockerfile may match the lock, but the lock no longer matches the spec."""
+    from imagespec.spec.load import lock_path_for
+
+    locked = [path for path in specs_only(specs, on_note) if lock_path_for(path).is_file()]
+    if not locked:
+        return ()
+    from imagespec.lock.jobs import check_locks
+
+    return tuple(f"{p.lock}: {p.reason}" for p in check_locks(locked, config=config, required=False))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,12 @@ from imagespec.spec.validate import validate
 LOCK_SUFFIX = ".lock.yaml"
 
 
+def lock_path_for(spec: Path) -> Path:
+    name = spec.name
+    stem = name.removesuffix(".yaml") if name.endswith(".yaml") else name.removesuffix(".yml")
+    return spec.with_name(stem + LOCK_SUFFIX)
+
+
 @dataclass(frozen=True)
 class LoadedSpec:
     spec: Spec
@@ -51,11 +57,7 @@ class LoadedSpec:
     @property
     def lock_path(self) -> Path | None:
         """Where the spec's lock file is (whether or not it exists); None for a spec given as text."""
-        if self.path is None:
-            return None
-        name = self.path.name
-        stem = name.removesuffix(".yaml") if name.endswith(".yaml") else name.removesuffix(".yml")
-        return self.folder / (stem + LOCK_SUFFIX)
+        return None if self.path is None else lock_path_for(self.folder / self.path.name)
 
     @property
     def own_files(self) -> tuple[str, ...]:

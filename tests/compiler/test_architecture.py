@@ -192,6 +192,8 @@ ENV_ALLOWED = {
                                     "proxies), plus DOCKER_BUILDKIT",
     "imagespec.bootstrap.mmdebstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and "
                                       "TMPDIR",
+    "imagespec.publish.credentials": "DOCKER_CONFIG is docker's own variable: registry look-ups use the docker "
+                                     "client's credentials, where that client would find them",
     "imagespec.publish.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
 }
 _ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
