@@ -40,8 +40,14 @@ def bases_of(compiled: Compiled) -> list[BaseUse]:
         paths, catalog = found.setdefault(stage.base.ref, ([], chosen if isinstance(chosen, str) else None))
         if path not in paths:
             paths.append(path)
-    return [BaseUse(image, tuple(".".join(map(str, p)) for p in paths), catalog, document.location(paths[0]))
+    return [BaseUse(image, tuple(".".join(map(str, p)) for p in paths), catalog, _where(document, paths[0]))
             for image, (paths, catalog) in sorted(found.items())]
+
+
+def _where(document, path: tuple[str | int, ...]) -> Location:  # type: ignore[no-untyped-def]
+    """The reference itself when the spec writes `from: {image: …}`, else the `from:` value."""
+    inner = (*path, "image")
+    return document.location(inner) if inner in document.locations else document.location(path)
 
 
 def catalog_digest(compiled: Compiled, catalog_name: str | None, config_catalog) -> str | None:  # type: ignore[no-untyped-def]
