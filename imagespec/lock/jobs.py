@@ -192,7 +192,12 @@ def _upstream(loaded: list[_Spec]) -> dict[str, set[str]]:
     from imagespec import pipeline
     from imagespec.settings import BuildSettings
 
-    produced = {s.name: pipeline.references(s.compiled, BuildSettings()) for s in loaded}  # type: ignore[arg-type]
+    produced = {}
+    for spec in loaded:
+        try:
+            produced[spec.name] = pipeline.references(spec.compiled, BuildSettings())  # type: ignore[arg-type]
+        except SpecError:  # a spec that would get no tag: no other spec can build on it by name
+            produced[spec.name] = ()
     uses = {s.name: [use.image for use in s.uses] for s in loaded}
     return graph.upstream(produced, uses)
 
