@@ -270,6 +270,8 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     elif built.up_to_date:
         click.echo(f"up to date: {result.tags[0]} already records this lock's base digest, these inputs and this "
                    "commit (--force builds anyway)", err=True)
+        for tag in result.tags:
+            click.echo(tag)
     else:
         click.echo(f"built {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
         for tag in result.tags:

@@ -239,11 +239,14 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
-    if not settings.force and not settings.push and (current := pipeline.up_to_date(compiled, settings)):
-        from imagespec.engine import BuildResult, connect
+    current = None if settings.force else pipeline.up_to_date(compiled, settings)
+    if current is not None:
+        from imagespec.engine import BuildResult
+        from imagespec.publish import push_tags
 
-        image_id = connect().images.get(current).id
-        return Built(BuildResult(image_id, (current,), 0.0), {}, compiled, loaded_config, up_to_date=True)
+        image_id, tags = current
+        pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
+        return Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, up_to_date=True)
     result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
     return Built(result, pushed, compiled, loaded_config)
 

@@ -141,11 +141,12 @@ def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[
                         builder=settings.builder, extra_args=settings.extra_args, dockerignore=compiled.dockerignore)
 
 
-def up_to_date(compiled: Compiled, settings: BuildSettings) -> str | None:
-    """The spec's image (its first tag) when building again would change nothing it records:
-    its base digest is the lock's, its input hash the spec's, its revision this clean
-    checkout's and imagespec the same (no rebuild loop on a base that did not move). None
-    without a lock, outside git, in a dirty tree, or when any label differs."""
+def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[str, ...]] | None:
+    """(image ID, tags) when building again would change nothing the image records: every
+    tag the build would apply names one image whose base digest is the lock's, whose input
+    hash is the spec's, whose revision is this clean checkout's, built by this imagespec
+    (no rebuild loop on a base that did not move). None without a lock, outside git, in a
+    dirty tree, with --no-cache, or when any tag or label differs."""
     from imagespec.engine import connect
     from imagespec.publish import git_short_sha
 
@@ -154,12 +155,16 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> str | None:
     if pinned is None or revision is None or revision.endswith("-dirty") or settings.no_cache:
         return None
     wanted = provenance(compiled, revision)
-    reference = references(compiled, settings)[0]
+    tags = references(compiled, settings)
     try:
-        labels = connect().images.get(reference).attrs.get("Config", {}).get("Labels") or {}
-    except Exception:  # not built yet, or no engine: the build says which
+        client = connect()
+        images = [client.images.get(tag) for tag in tags]
+    except Exception:  # not built (or not tagged) yet, or no engine: the build says which
         return None
-    return reference if all(labels.get(key) == value for key, value in wanted.items()) else None
+    if len({image.id for image in images}) != 1:
+        return None
+    labels = images[0].attrs.get("Config", {}).get("Labels") or {}
+    return (images[0].id, tags) if all(labels.get(key) == value for key, value in wanted.items()) else None
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,

@@ -115,6 +115,10 @@ def test_a_moved_base_is_found_relocked_rebuilt_and_recorded(pushed: Pushed, tmp
     assert code == 0, out + err
     pushed_app = f"127.0.0.1:5000/isx15a/app-{RUN_ID}:1.0.0"
     assert manifest_digest(pushed_app) == second["pushed"][pushed_app]
+    code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--push", "--format", "json")
+    again = json.loads(out)  # the scheduled job runs again: nothing moved, nothing is rebuilt, the push is a no-op
+    assert code == 0 and again["up_to_date"] is True and again["image_id"] == second["image_id"], err
+    assert again["pushed"][pushed_app] == second["pushed"][pushed_app]
     # app is fresh now; company (rebuilt by nobody yet) and downstream remain stale by the graph
     code, out, err = imagespec(capsys, "outdated", "--format", "json", specs[0], specs[1])
     assert code == 0, out
