@@ -143,3 +143,41 @@ def test_test_fails_when_the_provenance_does_not_match(pushed: Pushed, tmp_path:
     assert code == 1
     failed = [c for c in json.loads(out)["checks"] if c["outcome"] != "ok"]
     assert [c["name"] for c in failed] == ["config-labels"] and "base.digest" in json.dumps(failed), failed
+
+
+def test_update_one_base_min_age_and_the_catalogs_digest(pushed: Pushed, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    first = f"127.0.0.1:5000/isx15a/first-{RUN_ID}:1"
+    second = f"127.0.0.1:5000/isx15a/second-{RUN_ID}:1"
+    first_v1, second_v1 = pushed.push(first, "first v1"), pushed.push(second, "second v1")
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / ".git").mkdir()
+    # the catalog records what the fleet built (`imagespec base build --push`): that digest is locked
+    (folder / ".imagespec.yaml").write_text(
+        f'images:\n  company-first: {{image: "{first}", family: debian, digest: "{first_v1}"}}\n')
+    path = folder / "imagespec.yaml"
+    path.write_text(f"name: isx15a/two-{RUN_ID}\nstages:\n  build: {{from: {{image: \"{second}\", family: debian}}, "
+                    f"run: [touch /out], artifacts: [/out]}}\nfinal:\n  from: company-first\n"
+                    f"  copy: [{{from: build, src: /out, dest: /out}}]\n  entrypoint: {ENTRYPOINT}\n")
+    first_v2 = pushed.push(first, "first v2")  # the tag moved after the catalog was written
+    code, out, err = imagespec(capsys, "lock", "--format", "json", str(path))
+    assert code == 0, err
+    lock = (folder / "imagespec.lock.yaml").read_text()
+    assert f'digest: "{first_v1}"' in lock and 'catalog: "company-first"' in lock  # the catalog's, not the tag's
+
+    second_v2 = pushed.push(second, "second v2")
+    code, _, err = imagespec(capsys, "lock", "--update", "--base", "isx15a/nothing", str(path))
+    assert code == 2 and "no spec given builds from it" in err, err
+    code, out, err = imagespec(capsys, "lock", "--update", "--base", "company-first", "--min-age", "1d",
+                               "--format", "json", str(path))
+    assert code == 0, err
+    moves = json.loads(out)["moves"]
+    assert [(m["old"], m["new"], m["moved"]) for m in moves] == [(first_v1, first_v1, False)]
+    assert "under --min-age" in moves[0]["skipped"]
+    code, out, err = imagespec(capsys, "lock", "--update", "--base", "company-first", "--format", "json", str(path))
+    assert [(m["old"], m["new"]) for m in json.loads(out)["moves"]] == [(first_v1, first_v2)]
+    lock = (folder / "imagespec.lock.yaml").read_text()
+    assert f'digest: "{first_v2}"' in lock and f'digest: "{second_v1}"' in lock  # --base: only that one moved
+    assert imagespec(capsys, "lock", "--update", str(path))[0] == 0
+    assert f'digest: "{second_v2}"' in (folder / "imagespec.lock.yaml").read_text()
