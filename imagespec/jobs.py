@@ -219,7 +219,7 @@ def _stale_locks(specs: Sequence[Path], config: Path | None, on_note: OnNote) ->
 @dataclass(frozen=True)
 class Built:
     result: BuildResult
-    pushed: bool
+    pushed: dict[str, str]  # reference -> registry digest, when pushed
     compiled: Compiled
     config: Config
     up_to_date: bool = False  # not built: the image already records this lock and these inputs

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from imagespec.compiler import Compiled
 from imagespec.errors import Location
+from imagespec.spec.catalog import Catalog
+from imagespec.spec.loader import Document
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,13 @@ def bases_of(compiled: Compiled) -> list[BaseUse]:
             for image, (paths, catalog) in sorted(found.items())]
 
 
-def _where(document, path: tuple[str | int, ...]) -> Location:  # type: ignore[no-untyped-def]
+def _where(document: Document, path: tuple[str | int, ...]) -> Location:
     """The reference itself when the spec writes `from: {image: …}`, else the `from:` value."""
     inner = (*path, "image")
     return document.location(inner) if inner in document.locations else document.location(path)
 
 
-def catalog_digest(compiled: Compiled, catalog_name: str | None, config_catalog) -> str | None:  # type: ignore[no-untyped-def]
+def catalog_digest(compiled: Compiled, catalog_name: str | None, config_catalog: Catalog) -> str | None:
     """The `digest:` the catalog records for an entry (what `imagespec base build` built)."""
     if catalog_name is None:
         return None

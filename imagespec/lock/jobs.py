@@ -14,12 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagespec.errors import SpecError
 from imagespec.lock import graph
 from imagespec.lock.bases import BaseUse, bases_of, catalog_digest
 from imagespec.lock.file import LOCK_FORMAT, LockedBase, LockFile, read_lock, render_lock
 from imagespec.lock.resolve import Resolver, pinned_by_spec, with_digest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.compiler import Compiled
+    from imagespec.spec.config import Config
 
 OnNote = Callable[[str], None]
 _DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -63,8 +68,8 @@ def age_text(created: str | None, now: datetime) -> str | None:
 class _Spec:
     path: Path
     name: str  # as shown: the spec's file
-    compiled: object  # Compiled, without the lock
-    config: object
+    compiled: Compiled  # without the lock: the references as the spec and catalog write them
+    config: Config
     uses: tuple[BaseUse, ...]
     lock_path: Path
     lock: LockFile | None
@@ -132,7 +137,7 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
             locked.append(entry)
             if move is not None:
                 moves.append(move)
-        lock_file = LockFile(lock=LOCK_FORMAT, spec=spec.path.name, inputs=spec.compiled.lock_inputs,  # type: ignore[attr-defined]
+        lock_file = LockFile(lock=LOCK_FORMAT, spec=spec.path.name, inputs=spec.compiled.lock_inputs,
                              bases=locked)
         files[spec.lock_path] = render_lock(lock_file, generator="imagespec lock")
     changed = write_atomically(files)
@@ -170,7 +175,7 @@ def _lock_base(spec: _Spec, use: BaseUse, resolver: Resolver, update: bool, min_
     if old is None and not pinned_by_spec(use.image):
         # the catalog's digest, where it records one, is what the fleet built: pin that; an
         # image ID (a base never pushed) is no registry digest, and the tag is looked up instead
-        recorded = catalog_digest(spec.compiled, use.catalog, spec.config.catalog)  # type: ignore[attr-defined]
+        recorded = catalog_digest(spec.compiled, use.catalog, spec.config.catalog)
         if recorded:
             found = resolver.resolve(with_digest(use.image, recorded))
     found = found or resolver.resolve(use.image)
@@ -195,7 +200,7 @@ def _upstream(loaded: list[_Spec]) -> dict[str, set[str]]:
     produced = {}
     for spec in loaded:
         try:
-            produced[spec.name] = pipeline.references(spec.compiled, BuildSettings())  # type: ignore[arg-type]
+            produced[spec.name] = pipeline.references(spec.compiled, BuildSettings())
         except SpecError:  # a spec that would get no tag: no other spec can build on it by name
             produced[spec.name] = ()
     uses = {s.name: [use.image for use in s.uses] for s in loaded}
@@ -223,7 +228,7 @@ def _problems(spec: _Spec, required: bool) -> list[LockProblem]:
     if spec.lock is None:
         return [LockProblem(spec.name, where, "no lock file: run `imagespec lock`")] if required else []
     problems = []
-    inputs = spec.compiled.lock_inputs  # type: ignore[attr-defined]
+    inputs = spec.compiled.lock_inputs
     if spec.lock.inputs != inputs:
         problems.append(LockProblem(spec.name, where, f"made for other inputs ({spec.lock.inputs}, the spec's are "
                                     f"{inputs}): run `imagespec lock`"))

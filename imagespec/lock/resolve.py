@@ -26,9 +26,9 @@ class Resolver:
     def resolve(self, image: str) -> Resolved | None:
         """Index digest, platforms and age of ``image`` (a few requests), remembered."""
         if image not in self._resolved:
-            self._resolved[image] = resolve(image, self.session)
-            if self._resolved[image] is not None:
-                self._heads.setdefault(image, self._resolved[image].digest)  # type: ignore[union-attr]
+            found = self._resolved[image] = resolve(image, self.session)
+            if found is not None:
+                self._heads.setdefault(image, found.digest)
         return self._resolved[image]
 
     def digest_now(self, image: str) -> str | None:

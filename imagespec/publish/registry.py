@@ -33,10 +33,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagespec import reference as grammar
 from imagespec.errors import EngineError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.publish.credentials import Credentials
 
 MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -141,7 +144,7 @@ def resolve(reference: str, session: Session) -> Resolved | None:
 
 
 def _platforms(index: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    found = {}
+    found: dict[str, str] = {}
     for child in index.get("manifests", []):
         if not isinstance(child, dict) or not isinstance(child.get("digest"), str):
             continue
@@ -263,7 +266,7 @@ class Session:
                                   hint="check the registry address and that it runs") from None
         return None
 
-    def _credentials(self, host: str):  # type: ignore[no-untyped-def]
+    def _credentials(self, host: str) -> Credentials | None:
         from imagespec.publish.credentials import for_host
 
         return for_host("docker.io" if host == "registry-1.docker.io" else host, self.environ)
