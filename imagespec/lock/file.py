@@ -48,7 +48,7 @@ def _digest(text: str) -> str:
 
 Reference = Annotated[str, AfterValidator(_reference)]
 Digest = Annotated[str, AfterValidator(_digest)]
-Platform = Annotated[str, Field(pattern=r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")]
+Platform = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}/[a-z0-9_]{1,32}(?:/[a-z0-9_]{1,32})?$")]
 
 
 class LockedBase(Model):

@@ -79,7 +79,8 @@ def _load(specs: Sequence[Path], config: Path | None, on_note: OnNote) -> list[_
     from imagespec import jobs
 
     loaded = []
-    for path in jobs.specs_only(specs, on_note):
+    # a spec named twice (a glob and its file) is one spec: one lock, one line of the report
+    for path in dict.fromkeys(p.resolve() for p in jobs.specs_only(specs, on_note)):
         compiled, cfg = jobs.compile_one(path, config, locked=False)
         lock_path = compiled.loaded.lock_path
         assert lock_path is not None
@@ -103,7 +104,8 @@ class Move:
 
     @property
     def moved(self) -> bool:
-        return self.old != self.new
+        """Whether the lock's pin changed (a skipped one stays, though the registry moved)."""
+        return self.old != self.new and self.skipped is None
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def _lock_base(spec: _Spec, use: BaseUse, resolver: Resolver, update: bool, min_
         published = parse_created(found.created)
         if published is not None and now - published < min_age:
             kept = old.model_copy(update={"used_by": list(use.keys), "catalog": use.catalog})
-            return kept, Move(spec.name, use.image, old.digest, old.digest, found.created,
+            return kept, Move(spec.name, use.image, old.digest, found.digest, found.created,
                               skipped=f"republished {age_text(found.created, now)} ago, under --min-age")
     return entry, Move(spec.name, use.image, old.digest if old else None, found.digest, found.created)
 

@@ -5,16 +5,11 @@ from __future__ import annotations
 from imagespec.lock.jobs import LockProblem, LockReport, Outdated
 
 
-def _short(digest: str | None) -> str:
-    return digest[:19] if digest else "(none)"
-
-
 def lock_lines(report: LockReport) -> list[str]:
     lines = []
     for move in report.moves:
         if move.skipped:
-            lines.append(f"{move.spec}: {move.image} kept at {_short(move.old)} ({move.skipped}; "
-                         f"the registry has {_short(move.new)})")
+            lines.append(f"{move.spec}: {move.image} kept at {move.old} ({move.skipped}; the registry has {move.new})")
         elif move.old is None:
             lines.append(f"{move.spec}: {move.image} locked at {move.new}")
         elif move.moved:

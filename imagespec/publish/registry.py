@@ -55,6 +55,10 @@ _MAX_CHILDREN = 16
 #: A manifest or config larger than this is not one (the spec's limit for manifests is 4 MiB).
 _MAX_DOCUMENT = 4 * 1024 * 1024
 _PREFERRED_PLATFORM = "linux/amd64"
+# what a registry's answer must look like before imagespec writes it anywhere (a lock file)
+_CREATED = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)")
+_MEDIA_TYPE = re.compile(r"[a-z0-9.+/-]{1,255}")
+_PLATFORM_PART = re.compile(r"[a-z0-9_]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,15 @@ def base_url(host: str) -> str:
     return f"{'http' if is_loopback(host) else 'https'}://{host}"
 
 
+def _digest(value: object, url: str) -> str:
+    """A digest the registry sent, checked: a malformed one is the registry's fault (exit 3)."""
+    try:
+        return grammar.digest(str(value))
+    except grammar.Invalid:
+        raise EngineError(f"the registry sent an invalid digest {str(value)[:80]!r} for {url}",
+                          hint="the registry misbehaves: check it, or try again later") from None
+
+
 def _manifest_url(host: str, path: str, tag_or_digest: str) -> str:
     return f"{base_url(host)}/v2/{path}/manifests/{urllib.parse.quote(tag_or_digest, safe=':')}"
 
@@ -111,7 +124,7 @@ def head_digest(reference: str, session: Session) -> str | None:
         return None
     digest = response.headers.get("Docker-Content-Digest")
     if digest:
-        return digest
+        return _digest(digest, url)
     body = session.fetch(url)
     return None if body is None else "sha256:" + hashlib.sha256(_read(body, url)).hexdigest()
 
@@ -125,11 +138,13 @@ def resolve(reference: str, session: Session) -> Resolved | None:
     if response is None:
         return None
     body = _read(response, url)
-    digest = response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest()
+    digest = _digest(response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest(), url)
     document = _json(body, url)
     media_type = str(document.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0])
+    if not _MEDIA_TYPE.fullmatch(media_type):
+        raise EngineError(f"the registry sent no manifest media type for {url}", hint="the registry misbehaves")
     if media_type in INDEX_TYPES or "manifests" in document:
-        platforms = _platforms(document)
+        platforms = _platforms(document, url)
         chosen = dict(platforms).get(_PREFERRED_PLATFORM) or (platforms[0][1] if platforms else None)
         created = None
         if chosen:
@@ -138,46 +153,51 @@ def resolve(reference: str, session: Session) -> Resolved | None:
         return Resolved(digest, media_type, platforms, created)
     config = _config(session, host, path, document)
     platform = _platform_name(config) if config else None
+    return Resolved(digest, media_type, ((platform, digest),) if platform else (), _checked_created(config))
+
+
+def _checked_created(config: Mapping[str, Any] | None) -> str | None:
     created = config.get("created") if config else None
-    return Resolved(digest, media_type, ((platform, digest),) if platform else (),
-                    created if isinstance(created, str) else None)
+    return created if isinstance(created, str) and _CREATED.fullmatch(created) else None
 
 
-def _platforms(index: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _platforms(index: Mapping[str, Any], url: str) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
-    for child in index.get("manifests", []):
+    children = index.get("manifests")
+    for child in children if isinstance(children, list) else []:
         if not isinstance(child, dict) or not isinstance(child.get("digest"), str):
             continue
         annotations = child.get("annotations") or {}
         if annotations.get("vnd.docker.reference.type") == "attestation-manifest":
             continue  # BuildKit's provenance/SBOM attestations: not a platform
-        name = _platform_name(child.get("platform") or {})
+        platform = child.get("platform")
+        name = _platform_name(platform if isinstance(platform, dict) else {})
         if name and name != "unknown/unknown":
-            found.setdefault(name, child["digest"])
+            found.setdefault(name, _digest(child["digest"], url))
     return tuple(sorted(found.items()))
 
 
 def _platform_name(platform: Mapping[str, Any]) -> str | None:
-    os_name, arch = platform.get("os"), platform.get("architecture")
-    if not isinstance(os_name, str) or not isinstance(arch, str):
+    """``linux/arm64/v8``; None for a platform that is not written as one."""
+    parts = [platform.get("os"), platform.get("architecture")]
+    if platform.get("variant"):
+        parts.append(platform.get("variant"))
+    if not all(isinstance(part, str) and _PLATFORM_PART.fullmatch(part) for part in parts):
         return None
-    variant = platform.get("variant")
-    return f"{os_name}/{arch}" + (f"/{variant}" if isinstance(variant, str) and variant else "")
+    return "/".join(parts)  # type: ignore[arg-type]
 
 
 def _config(session: Session, host: str, path: str, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
-    digest = (manifest.get("config") or {}).get("digest")
-    if not isinstance(digest, str):
+    config = manifest.get("config")
+    if not isinstance(config, dict) or "digest" not in config:
         return None
-    url = f"{base_url(host)}/v2/{path}/blobs/{digest}"
+    url = f"{base_url(host)}/v2/{path}/blobs/{_digest(config['digest'], path)}"
     response = session.fetch(url)
     return None if response is None else _json(_read(response, url), url)
 
 
 def _created(session: Session, host: str, path: str, manifest: Mapping[str, Any]) -> str | None:
-    config = _config(session, host, path, manifest)
-    created = config.get("created") if config else None
-    return created if isinstance(created, str) else None
+    return _checked_created(_config(session, host, path, manifest))
 
 
 def _read(response: Any, url: str) -> bytes:

@@ -173,8 +173,9 @@ def test_update_one_base_min_age_and_the_catalogs_digest(pushed: Pushed, tmp_pat
                                "--format", "json", str(path))
     assert code == 0, err
     moves = json.loads(out)["moves"]
-    assert [(m["old"], m["new"], m["moved"]) for m in moves] == [(first_v1, first_v1, False)]
+    assert [(m["old"], m["new"], m["moved"]) for m in moves] == [(first_v1, first_v2, False)]  # new: the registry's
     assert "under --min-age" in moves[0]["skipped"]
+    assert f'digest: "{first_v1}"' in (folder / "imagespec.lock.yaml").read_text()  # kept
     code, out, err = imagespec(capsys, "lock", "--update", "--base", "company-first", "--format", "json", str(path))
     assert [(m["old"], m["new"]) for m in json.loads(out)["moves"]] == [(first_v1, first_v2)]
     lock = (folder / "imagespec.lock.yaml").read_text()

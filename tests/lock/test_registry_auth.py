@@ -168,3 +168,21 @@ def test_credentials_are_looked_up_as_the_docker_client_does(tmp_path: Path) -> 
     broken = _config(tmp_path, {"auths": {"r.example.com": {"auth": "not base64!"}}})
     with pytest.raises(ValueError, match="not base64"):
         credentials.for_host("r.example.com", broken)
+
+
+@pytest.mark.parametrize("header", ["sha256:short", "md5:" + "a" * 32, "../../etc/passwd"])
+def test_a_registry_that_sends_a_bad_digest_is_the_registrys_fault(server, tmp_path: Path, header: str) -> None:  # type: ignore[no-untyped-def]
+    host, handler = server
+    original = handler._send
+
+    def send(self, code, body=b"", headers=None):  # type: ignore[no-untyped-def]
+        if headers and "Docker-Content-Digest" in headers:
+            headers = {**headers, "Docker-Content-Digest": header}
+        original(self, code, body, headers)
+
+    handler._send = send  # type: ignore[method-assign]
+    session = Session(environ=_config(tmp_path, _auths(host)))
+    for look in (resolve, head_digest):
+        with pytest.raises(EngineError, match="invalid digest") as info:
+            look(f"{host}/team/base:1", session)
+        assert info.value.exit_code == 3
