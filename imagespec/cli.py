@@ -249,11 +249,15 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
               help="A build secret the spec declares in `secrets` (repeatable).")
 @click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
+@click.option("--sbom", "sbom", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+              help="Also write the SBOM stored in the image to FILE (BP16).")
+@click.option("--sbom-format", type=click.Choice(["spdx", "cyclonedx"]), default="spdx", show_default=True,
+              help="SBOM format: SPDX 2.3 or CycloneDX 1.5 JSON.")
 @FORMAT
 @CONFIG
 def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
-          config_path: Path | None) -> None:
+          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool,
+          sbom: Path | None, sbom_format: str, fmt: str, config_path: Path | None) -> None:
     """Build SPEC's image with BuildKit, tag it, optionally push.
 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
@@ -261,7 +265,8 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     built = jobs.build(spec, config=config_path, on_status=_note, tags=tags,
                        build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache, push=push,
                        force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
-                       ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets))
+                       ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets), sbom=sbom,
+                       sbom_format=sbom_format)
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": built.pushed, "up_to_date": built.up_to_date}
@@ -473,6 +478,64 @@ def base_sbom(image: str, output: Path | None) -> None:
     else:
         write_atomically({output: sbom_json(document)})
         click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("sbom")
+@click.argument("image")
+@click.option("--format", "fmt", type=click.Choice(["spdx", "cyclonedx"]), default=None,
+              help="SPDX 2.3 or CycloneDX 1.5 JSON (default: the one stored in IMAGE, else spdx).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the SBOM here (default: stdout).")
+def sbom(image: str, fmt: str | None, output: Path | None) -> None:
+    """Print the SBOM of a local IMAGE (BP16).
+
+    The one `imagespec build` stored in it; for another image, one made from its file
+    system now (Debian, Python, npm, Go, Cargo and Maven packages)."""
+    from imagespec.sbom.document import to_json
+    from imagespec.sbom.store import document_of
+
+    document, was_stored = document_of(image, fmt)
+    text = to_json(document)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+        click.echo(f"wrote {output}", err=True)
+    if not was_stored:
+        click.echo(f"{image} carries no {fmt or 'SBOM'} SBOM: this one was made from its file system now", err=True)
+
+
+@cli.command("sbom-diff")
+@click.argument("old")
+@click.argument("new")
+@FORMAT
+def sbom_diff(old: str, new: str, fmt: str) -> None:
+    """Compare two SBOMs: packages added, removed and changed.
+
+    OLD and NEW are SBOM files (SPDX or CycloneDX JSON) or local images."""
+    from imagespec.sbom import diff
+
+    found = diff(_sbom_document(old), _sbom_document(new))
+    if fmt == "json":
+        click.echo(json.dumps(found.to_dict(), indent=2))
+    else:
+        for line in found.lines():
+            click.echo(line)
+        click.echo(f"{len(found.added)} added, {len(found.removed)} removed, {len(found.changed)} changed, "
+                   f"{found.unchanged} unchanged", err=True)
+
+
+def _sbom_document(source: str) -> dict:
+    path = Path(source)
+    if path.is_file():
+        from imagespec.sbom.diff import load
+
+        return load(path)
+    from imagespec.sbom.store import document_of
+
+    return document_of(source)[0]
 
 
 @cli.command()

@@ -222,6 +222,7 @@ class Built:
     pushed: dict[str, str]  # reference -> registry digest, when pushed
     compiled: Compiled
     config: Config
+    sbom: str | None = None  # the SBOM stored in the image (None for a --target build)
     up_to_date: bool = False  # not built: the image already records this lock and these inputs
 
     @property
@@ -230,25 +231,39 @@ class Built:
         return self.result.tags[0] if self.result.tags else self.result.image_id
 
 
-def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, **options: Any) -> Built:
+def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, sbom: Path | None = None,
+          **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
-    engine. ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args,
-    target, no_cache, push, force, progress, ca_bundle, secrets)."""
+    engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
+    ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args, target,
+    no_cache, push, force, progress, ca_bundle, secrets, sbom_format)."""
     from imagespec import pipeline
     from imagespec.settings import build_settings, read_environment
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    if sbom is not None and settings.target:
+        raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
+                        hint="drop --target, or drop --sbom")
     current = None if settings.force else pipeline.up_to_date(compiled, settings)
     if current is not None:
         from imagespec.engine import BuildResult
         from imagespec.publish import push_tags
+        from imagespec.sbom.store import stored
 
         image_id, tags = current
+        kept = stored(image_id) if sbom is not None else None  # the one it already carries: it is that image
+        text = kept[1] if kept else None
         pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
-        return Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, up_to_date=True)
-    result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
-    return Built(result, pushed, compiled, loaded_config)
+        built = Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, text, up_to_date=True)
+    else:
+        result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+        built = Built(result, pushed, compiled, loaded_config, text)
+    if sbom is not None and text is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({sbom: text})
+    return built
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,

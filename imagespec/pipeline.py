@@ -169,24 +169,97 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
           catalog: Catalog | None = None):
-    """Build and tag (and push): returns (BuildResult, pushed digests). ``catalog``
-    (the configuration's) lets a base that cannot be pulled be traced to its entry."""
+    """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
+    digests, the SBOM's text or None). ``catalog`` (the configuration's) lets a base that
+    cannot be pulled be traced to its entry. A ``--target`` build is a stage, not the
+    image the spec describes: it gets no SBOM."""
+    from dataclasses import replace
+
     from imagespec.engine import get_backend
     from imagespec.publish import push_tags
 
     options = build_options(compiled, settings)
     tags = options.tags
+    pending = None if settings.target else _pending_tag(compiled)
     try:
-        result = get_backend(settings.backend).build(compiled.dockerfile, compiled.loaded.context, options)
+        result = get_backend(settings.backend).build(compiled.dockerfile, compiled.loaded.context,
+                                                     replace(options, tags=(pending,)) if pending else options)
     except BuildFailed as failure:
         raise locate_failure(compiled, failure, catalog) from None
+    sbom = None
+    if pending:
+        on_status("SBOM: reading the image's file system (BP16)")
+        try:
+            result, sbom = add_sbom(compiled, settings, options, result, pending)
+        finally:
+            _untag(pending)
     pushed = {}
     if settings.push:
         if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
             raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
                             hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
         pushed = push_tags(tags, force=settings.force, on_status=on_status)
-    return result, pushed
+    return result, pushed, sbom
+
+
+def _pending_tag(compiled: Compiled) -> str:
+    """Where the image waits for its SBOM layer: the real tags go to the image that has
+    it, all or nothing, so a failed SBOM step moves no tag."""
+    import secrets
+
+    return f"imagespec-sbom-pending/{compiled.loaded.spec.name}:{secrets.token_hex(6)}"
+
+
+def _untag(reference: str) -> None:
+    from imagespec.engine import connect
+    from imagespec.engine.client import engine_errors
+
+    with engine_errors(f"remove the tag {reference}"):
+        connect().images.remove(reference, noprune=True)
+
+
+def sbom_app(compiled: Compiled, image: str = ""):  # type: ignore[no-untyped-def]
+    """The SBOM's described package: the spec's name, version and licence."""
+    from imagespec.sbom.document import App
+
+    spec = compiled.loaded.spec
+    return App(spec.name, spec.version or "", spec.license or "", image)
+
+
+def context_lockfiles(compiled: Compiled):  # type: ignore[no-untyped-def]
+    """Records of the build context that the image cannot hold: a Rust binary names no
+    crates (no cargo-auditable here), so the Cargo.lock that `cargo build --locked` used
+    is read from the context root."""
+    from imagespec.sbom.cargo import crates
+
+    lock = compiled.loaded.context / "Cargo.lock"
+    return crates(lock.read_text(encoding="utf-8"), "Cargo.lock of the build context") if lock.is_file() else []
+
+
+def add_sbom(compiled: Compiled, settings: BuildSettings, options, built, pending: str):  # type: ignore[no-untyped-def]
+    """Scan ``pending``, then build one layer on it holding the SBOM (imagespec.sbom.store
+    says why a layer) with the build's tags; returns (BuildResult, SBOM text)."""
+    import tempfile
+
+    from imagespec.engine import BuildOptions, BuildResult, get_backend
+    from imagespec.sbom import store
+    from imagespec.sbom.document import document, to_json
+
+    spec = compiled.loaded.spec
+    fmt = store.check_format(settings.sbom_format)
+    scan = store.scan_cached(pending, settings.sbom_cache)
+    found = scan.components()
+    extra = [] if any(c.ecosystem == "cargo" for c in found) else context_lockfiles(compiled)
+    app = sbom_app(compiled, options.tags[0] if options.tags else spec.name)
+    text = to_json(document(fmt, app, [*found, *extra],
+                            created=store.created_time(pending, settings.source_date_epoch), notes=scan.notes))
+    epoch = int(settings.source_date_epoch) if (settings.source_date_epoch or "").isdigit() else None
+    with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
+        dockerfile, path = store.sbom_layer(Path(scratch), pending, spec.name, text, fmt, epoch)
+        layer = BuildOptions(tags=options.tags, network=options.network, labels={store.LABEL_SBOM: path},
+                             progress="quiet", builder=options.builder, extra_args=options.extra_args)
+        result = get_backend(settings.backend, display=False).build(dockerfile, Path(scratch), layer)
+    return BuildResult(result.image_id, result.tags, built.duration_s + result.duration_s, built.steps), text
 
 
 def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | None = None) -> BuildFailed:

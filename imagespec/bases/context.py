@@ -14,6 +14,7 @@ from imagespec.engine import BuildOptions, Secret
 from imagespec.engine.backend import DEFAULT_NETWORK
 from imagespec.errors import ImageSpecError
 from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+from imagespec.sbom.store import LABEL_SBOM, SBOM_DIR  # noqa: F401  (one place: app images store theirs alike)
 from imagespec.spec.base_load import LoadedBase
 from imagespec.spec.catalog import Catalog, Entry
 from imagespec.spec.config import Config
@@ -27,8 +28,6 @@ LABEL_BASE = "io.imagespec.base"
 LABEL_INPUTS = "io.imagespec.base.inputs"
 LABEL_BUILT = "io.imagespec.base.built"  # the image the SBOM layer was added to
 LABEL_EPOCH = "io.imagespec.source-date-epoch"
-LABEL_SBOM = "io.imagespec.sbom"
-SBOM_DIR = "/usr/share/imagespec/sbom"
 
 
 @dataclass(frozen=True)
