@@ -177,11 +177,13 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
               help="With --update: only base NAME (a reference, its repository or catalog name; repeatable).")
 @click.option("--min-age", default=None, metavar="DURATION",
               help="With --update: keep a base republished less than DURATION ago (3d, 12h, 90m).")
+@click.option("--packages", is_flag=True, help="With --update: list the packages each moved base adds, removes and "
+              "changes, from the SBOMs of its old and new image (pulls both).")
 @click.option("--check", "check_only", is_flag=True, help="No network: fail when a lock is missing or not the spec's.")
 @FORMAT
 @CONFIG
 def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str, ...], min_age: str | None,
-                 check_only: bool, fmt: str, config_path: Path | None) -> None:
+                 packages: bool, check_only: bool, fmt: str, config_path: Path | None) -> None:
     """Pin each SPEC's base images by digest in a lock file.
 
     The lock file is written beside the spec. A base already locked keeps its pin; --update moves pins to what the registry has
@@ -197,9 +199,10 @@ def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str,
         if problems:
             raise CheckFailed(f"{len(problems)} lock problem(s)", hint="run `imagespec lock SPEC` and commit the lock")
         return
-    if (min_age is not None or update_names) and not update:
-        raise SpecError("--min-age and --base go with --update", hint="imagespec lock --update [--base NAME]… SPECS")
-    result = lock_jobs.lock(specs, config=config_path, update=update, names=update_names,
+    if (min_age is not None or update_names or packages) and not update:
+        raise SpecError("--min-age, --base and --packages go with --update",
+                        hint="imagespec lock --update [--base NAME]… [--min-age DURATION] [--packages] SPECS")
+    result = lock_jobs.lock(specs, config=config_path, update=update, names=update_names, packages=packages,
                             min_age=lock_jobs.parse_age(min_age) if min_age else None, on_note=_note)
     if fmt == "json":
         click.echo(json.dumps(report.lock_json(result), indent=2))

@@ -10,7 +10,7 @@ lock file as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from imagespec.lock.resolve import Resolver, pinned_by_spec, with_digest
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
+    from imagespec.sbom import SbomDiff
     from imagespec.spec.config import Config
 
 OnNote = Callable[[str], None]
@@ -115,14 +116,17 @@ class LockReport:
     moves: tuple[Move, ...]
     requests: int  # registry requests made
     rebuild: tuple[str, ...] = ()  # specs to rebuild, in an order where bases come first
+    # (image, old, new) -> the packages that changed, from the SBOMs (with packages=True)
+    packages: Mapping[tuple[str, str, str], SbomDiff] = field(default_factory=dict)
 
 
 def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = False,
          names: Sequence[str] = (), min_age: timedelta | None = None, now: datetime | None = None,
-         resolver: Resolver | None = None, on_note: OnNote = _ignore) -> LockReport:
+         packages: bool = False, resolver: Resolver | None = None, on_note: OnNote = _ignore) -> LockReport:
     """Write each spec's lock file. Without ``update`` a base already locked keeps its pin
     (only new bases are looked up); with it, the bases ``names`` names (all when empty) are
-    looked up again and move, unless republished within ``min_age``."""
+    looked up again and move, unless republished within ``min_age``. ``packages``: compare
+    the SBOMs of each moved base's old and new image (pulls both; before anything is written)."""
     from imagespec.output import write_atomically
 
     now = now or datetime.now(UTC)
@@ -142,6 +146,11 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
         lock_file = LockFile(lock=LOCK_FORMAT, spec=spec.path.name, inputs=spec.compiled.lock_inputs,
                              bases=locked)
         files[spec.lock_path] = render_lock(lock_file, generator="imagespec lock")
+    changes = {}
+    if packages:
+        from imagespec.lock.packages import package_changes
+
+        changes = package_changes(moves, on_note)
     changed = write_atomically(files)
     moved_specs = {m.spec for m in moves if m.moved and m.old is not None}
     up = _upstream(loaded)
@@ -149,7 +158,7 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
     # (whose own pin moves only once that image is pushed: `lock --update` again then)
     rebuild = tuple(graph.build_order(graph.downstream(moved_specs, up), up)) if moved_specs else ()
     return LockReport(tuple(p for p in files if p in changed), tuple(p for p in files if p not in changed),
-                      tuple(moves), resolver.requests, rebuild)
+                      tuple(moves), resolver.requests, rebuild, changes)
 
 
 def _named(use: BaseUse, names: Sequence[str]) -> bool:

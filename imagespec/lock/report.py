@@ -14,6 +14,10 @@ def lock_lines(report: LockReport) -> list[str]:
             lines.append(f"{move.spec}: {move.image} locked at {move.new}")
         elif move.moved:
             lines.append(f"{move.spec}: {move.image} {move.old} -> {move.new}")
+    for (image, old, new), changes in sorted(report.packages.items()):
+        counts = f"{len(changes.added)} added, {len(changes.removed)} removed, {len(changes.changed)} changed"
+        lines.append(f"{image} {old[:19]} -> {new[:19]}: {counts}")
+        lines += [f"  {line}" for line in changes.lines()]
     lines += [f"wrote {path}" for path in report.written]
     lines += [f"unchanged {path}" for path in report.unchanged]
     if report.rebuild:
@@ -29,6 +33,8 @@ def lock_json(report: LockReport) -> dict[str, object]:
         "moves": [{"spec": m.spec, "image": m.image, "old": m.old, "new": m.new, "created": m.created,
                    "moved": m.moved, "skipped": m.skipped} for m in report.moves],
         "rebuild": list(report.rebuild), "requests": report.requests,
+        "packages": [{"image": image, "old": old, "new": new, **changes.to_dict()}
+                     for (image, old, new), changes in sorted(report.packages.items())],
     }
 
 

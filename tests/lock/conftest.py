@@ -43,12 +43,23 @@ class Pushed:
         self.folder = folder
         self.tags: list[str] = []
 
-    def push(self, reference: str, marker: str) -> str:
-        """Build and push ``reference`` holding /etc/isx15a-marker = ``marker``; its registry digest."""
+    def push(self, reference: str, marker: str, package: tuple[str, str] | None = None) -> str:
+        """Build and push ``reference`` holding /etc/isx15a-marker = ``marker`` (and, as
+        installed in dpkg's status, a ``package`` (name, version) with no files); its
+        registry digest."""
         context = self.folder / secrets.token_hex(4)
         context.mkdir()
         (context / "marker").write_text(marker)
-        (context / "Dockerfile").write_text(f"FROM {PYTHON_SLIM}\nCOPY marker /etc/isx15a-marker\n")
+        # a title of its own, as a base `imagespec base build` makes has: the SBOM python-slim's
+        # label names describes python-slim, not this image, which is then read from its files
+        lines = [f"FROM {PYTHON_SLIM}", "LABEL org.opencontainers.image.title=isx15a-base",
+                 "COPY marker /etc/isx15a-marker"]
+        if package:
+            stanza = (f"Package: {package[0]}\nStatus: install ok installed\nPriority: optional\n"
+                      f"Architecture: all\nVersion: {package[1]}\nDescription: isx15a test package\n\n")
+            (context / "stanza").write_text(stanza)
+            lines += ["COPY stanza /tmp/stanza", "RUN cat /tmp/stanza >> /var/lib/dpkg/status && rm /tmp/stanza"]
+        (context / "Dockerfile").write_text("\n".join(lines) + "\n")
         run("docker", "build", "-q", "--network", "host", "-t", reference, str(context))
         self.tags.append(reference)
         run("docker", "push", "-q", reference)

@@ -82,7 +82,7 @@ def test_a_moved_base_is_found_relocked_rebuilt_and_recorded(pushed: Pushed, tmp
     assert code == 0 and json.loads(out)["up_to_date"] is True, "an image on its locked base is not rebuilt"
     assert imagespec(capsys, "outdated", *specs)[0] == 0
 
-    v2 = pushed.push(base, "v2")  # the same tag, moved
+    v2 = pushed.push(base, "v2", package=("isx15a-demo", "1.0-1"))  # the same tag, moved, one package more
     assert v2 != v1
     code, out, err = imagespec(capsys, "outdated", "--format", "json", *specs)
     assert code == 1, err
@@ -95,9 +95,12 @@ def test_a_moved_base_is_found_relocked_rebuilt_and_recorded(pushed: Pushed, tmp
     assert any("company" in reason for reason in stale["downstream"]), stale["downstream"]
     assert report["requests"] == report["bases"] == 3  # one HEAD per distinct base
 
-    code, out, err = imagespec(capsys, "lock", "--update", "--format", "json", *specs)
+    code, out, err = imagespec(capsys, "lock", "--update", "--packages", "--format", "json", *specs)
     assert code == 0, err
     update = json.loads(out)
+    assert [(p["image"], p["old"], p["new"]) for p in update["packages"]] == [(base, v1, v2)]
+    assert update["packages"][0]["added"] == [{"ecosystem": "deb", "name": "isx15a-demo:all", "old": [], "new": ["1.0-1"]}]
+    assert update["packages"][0]["removed"] == [] and update["packages"][0]["changed"] == []
     moved = {(Path(m["spec"]).parent.name, m["old"], m["new"]) for m in update["moves"] if m["moved"]}
     assert moved == {("app", v1, v2), ("company", v1, v2)}
     order = [Path(s).parent.name for s in update["rebuild"]]
