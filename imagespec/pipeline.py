@@ -145,14 +145,16 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     """(image ID, tags) when building again would change nothing the image records: every
     tag the build would apply names one image whose base digest is the lock's, whose input
     hash is the spec's, whose revision is this clean checkout's, built by this imagespec
-    (no rebuild loop on a base that did not move). None without a lock, outside git, in a
-    dirty tree, with --no-cache, or when any tag or label differs."""
+    (no rebuild loop on a base that did not move). None without a lock (nothing pins what
+    the bases are), outside git, in a dirty tree, with --no-cache, or when any tag or label
+    differs. The input hash covers every stage's pinned base, so a moved build-stage base
+    (go-build under a scratch final) rebuilds too."""
     from imagespec.engine import connect
     from imagespec.publish import git_short_sha
 
-    _, pinned = final_base(compiled)
+    locked = compiled.inputs_hash != compiled.lock_inputs  # some base was pinned by the lock
     revision = git_short_sha(compiled.loaded.folder)
-    if pinned is None or revision is None or revision.endswith("-dirty") or settings.no_cache:
+    if not locked or revision is None or revision.endswith("-dirty") or settings.no_cache:
         return None
     wanted = provenance(compiled, revision)
     tags = references(compiled, settings)
