@@ -290,6 +290,7 @@ class Outdated:
             "ok": self.ok, "specs": self.specs, "bases": self.bases, "requests": self.requests,
             "moved": [vars(m) | {"specs": list(m.specs)} for m in self.moved],
             "stale": [{"spec": s.spec, "reasons": list(s.reasons)} for s in self.stale],
+            "missing": list(self.missing),
         }
 
 

@@ -17,6 +17,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -111,6 +112,9 @@ def _from_auth_entry(entry: dict[str, object], path: Path, key: str) -> Credenti
 
 def _from_helper(name: str, host: str) -> Credentials | None:
     """``docker-credential-NAME get`` with the host on stdin; "not found" is anonymous."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):  # a name on PATH, never a path to run
+        raise SpecError(f"the docker client configuration names the credential helper {name!r}, which is not a "
+                        "helper's name", hint="credsStore/credHelpers take a name such as `pass` or `ecr-login`")
     program = f"docker-credential-{name}"
     try:
         done = subprocess.run([program, "get"], input=host, capture_output=True, text=True,

@@ -168,6 +168,11 @@ def test_credentials_are_looked_up_as_the_docker_client_does(tmp_path: Path) -> 
     broken = _config(tmp_path, {"auths": {"r.example.com": {"auth": "not base64!"}}})
     with pytest.raises(ValueError, match="not base64"):
         credentials.for_host("r.example.com", broken)
+    for helper in ("../../bin/sh", "/bin/sh", "-x"):
+        with pytest.raises(ValueError, match="not a helper's name"):
+            credentials.for_host("r.example.com", _config(tmp_path, {"credsStore": helper}))
+    with pytest.raises(ValueError, match="is not on PATH"):
+        credentials.for_host("r.example.com", _config(tmp_path, {"credHelpers": {"r.example.com": "isx15a-absent"}}))
 
 
 @pytest.mark.parametrize("header", ["sha256:short", "md5:" + "a" * 32, "../../etc/passwd"])
