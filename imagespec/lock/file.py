@@ -76,7 +76,10 @@ class LockFile(Model):
         return next((b for b in self.bases if b.image == image), None)
 
 
-_HINTS = {"lock": "`imagespec lock SPEC` rewrites the lock file", "bases": "`imagespec lock SPEC` rewrites the lock file"}
+# a lock imagespec cannot read is never guessed at: the pins it held may be what a release needs
+_REMAKE = ("restore it from version control (`git checkout -- FILE`), or delete it and run `imagespec lock SPEC`, "
+           "which pins what the registry has now")
+_HINTS = {"lock": _REMAKE, "spec": _REMAKE, "inputs": _REMAKE, "bases": _REMAKE}
 
 
 def read_lock(path: Path) -> LockFile | None:
@@ -87,13 +90,13 @@ def read_lock(path: Path) -> LockFile | None:
     document = read_yaml(path, display=str(path))
     if not isinstance(document.data, dict):
         raise SpecError("a lock file must be a mapping", location=document.location(()),
-                        hint="`imagespec lock SPEC` rewrites it")
+                        hint=_REMAKE)
     found = validate(document, LockFile, hints=_HINTS)
     seen: set[str] = set()
     for index, base in enumerate(found.bases):
         if base.image in seen:
             raise SpecError(f"{base.image} is locked twice", location=document.location(("bases", index, "image")),
-                            hint="`imagespec lock SPEC` rewrites the lock file")
+                            hint=_REMAKE)
         seen.add(base.image)
     return found
 
