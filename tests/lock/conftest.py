@@ -42,6 +42,7 @@ class Pushed:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.tags: list[str] = []
+        self.ids: list[str] = []  # by ID too: a tag pushed again leaves the old image untagged
 
     def push(self, reference: str, marker: str, package: tuple[str, str] | None = None) -> str:
         """Build and push ``reference`` holding /etc/isx15a-marker = ``marker`` (and, as
@@ -60,14 +61,16 @@ class Pushed:
             (context / "stanza").write_text(stanza)
             lines += ["COPY stanza /tmp/stanza", "RUN cat /tmp/stanza >> /var/lib/dpkg/status && rm /tmp/stanza"]
         (context / "Dockerfile").write_text("\n".join(lines) + "\n")
-        run("docker", "build", "-q", "--network", "host", "-t", reference, str(context))
+        self.ids.append(run("docker", "build", "-q", "--network", "host", "-t", reference, str(context)).strip())
         self.tags.append(reference)
         run("docker", "push", "-q", reference)
         return manifest_digest(reference)
 
     def remove(self) -> None:
-        for tag in self.tags:
-            subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120, check=False)
+        """Every tag, then every image by ID (with the `name@digest` references a pull by
+        digest gave it)."""
+        for name in (*self.tags, *reversed(self.ids)):
+            subprocess.run(["docker", "rmi", "-f", name], capture_output=True, timeout=120, check=False)
 
 
 def manifest_digest(reference: str) -> str:

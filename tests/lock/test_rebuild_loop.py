@@ -38,6 +38,7 @@ def commit(repo: Path) -> None:
 
 @pytest.fixture()
 def built_tags() -> list[str]:
+    """Tags and image IDs a test built: removed at the end, IDs after tags."""
     tags: list[str] = []
     yield tags
     for tag in tags:
@@ -76,7 +77,7 @@ def test_a_moved_base_is_found_relocked_rebuilt_and_recorded(pushed: Pushed, tmp
     code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--format", "json")
     assert code == 0, err
     first = json.loads(out)
-    built_tags.extend(first["tags"])
+    built_tags.extend([*first["tags"], first["image_id"]])
     assert labels(first["tags"][0])["org.opencontainers.image.base.digest"] == v1
     code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--format", "json")
     assert code == 0 and json.loads(out)["up_to_date"] is True, "an image on its locked base is not rebuilt"
@@ -111,7 +112,7 @@ def test_a_moved_base_is_found_relocked_rebuilt_and_recorded(pushed: Pushed, tmp
     code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--push", "--format", "json")
     assert code == 0, err
     second = json.loads(out)
-    built_tags.extend(second["tags"])
+    built_tags.extend([*second["tags"], second["image_id"]])
     assert second["up_to_date"] is False and second["image_id"] != first["image_id"]
     assert labels(second["tags"][0])["org.opencontainers.image.base.digest"] == v2
     code, out, err = imagespec(capsys, "test", app, "--format", "json")
@@ -138,7 +139,7 @@ def test_test_fails_when_the_provenance_does_not_match(pushed: Pushed, tmp_path:
     assert imagespec(capsys, "lock", str(path))[0] == 0
     code, out, err = imagespec(capsys, "build", str(path), "--progress", "quiet", "--format", "json")
     assert code == 0, err
-    built_tags.extend(json.loads(out)["tags"])
+    built_tags.extend([*json.loads(out)["tags"], json.loads(out)["image_id"]])
     assert labels(json.loads(out)["tags"][0])["org.opencontainers.image.base.digest"] == v1
     pushed.push(base, "prov v2")
     assert imagespec(capsys, "lock", "--update", str(path))[0] == 0  # the lock moved, the image did not
