@@ -24,7 +24,7 @@ from imagespec.plan.passes import run_passes
 from imagespec.plan.pin_bases import pin_bases
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
 from imagespec.spec.config import Config
-from imagespec.spec.load import LoadedSpec
+from imagespec.spec.read_spec import LoadedSpec
 
 if TYPE_CHECKING:
     from imagespec.render.line_map import LineMap

@@ -3,6 +3,8 @@
 Joins the compiler (pure) to the engine (imagespec.engine); the only module besides
 the CLI that knows both. Decides the build-time facts the Dockerfile must not
 hold: tags (BP14), created/revision labels, the CA bundle secret.
+
+May import: both halves and imagespec.settings (it sits at the top, below jobs).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
-from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, LABEL_WRITABLE, SECRET_ID
 from imagespec.settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
@@ -59,12 +61,6 @@ def build_secrets(compiled: Compiled, settings: BuildSettings) -> list[tuple[str
     return chosen
 
 
-#: provenance labels beside the OCI ones: what `imagespec test` checks and `imagespec build`
-#: compares to skip a rebuild that would change nothing (imagespec.lock)
-INPUTS_LABEL = "io.imagespec.inputs"
-VERSION_LABEL = "io.imagespec.version"
-
-
 def imagespec_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -90,7 +86,7 @@ def provenance(compiled: Compiled, revision: str | None) -> dict[str, str]:
     from imagespec.publish.tags import OCI
 
     _, digest = final_base(compiled)
-    labels = {INPUTS_LABEL: compiled.inputs_hash, VERSION_LABEL: imagespec_version()}
+    labels = {LABEL_INPUTS_HASH: compiled.inputs_hash, LABEL_IMAGESPEC_VERSION: imagespec_version()}
     if digest:
         labels[OCI + "base.digest"] = digest
     if revision:
@@ -438,13 +434,12 @@ def expectations_from_image(reference: str, *, http_port: int | None = None, rea
     from imagespec.verify import Expectations
     from imagespec.engine import connect
     from imagespec.engine.client import engine_errors
-    from imagespec.plan.passes.prepare_writable_dirs import LABEL
 
     with engine_errors(f"inspect {reference}"):
         config = connect().images.get(reference).attrs.get("Config") or {}
     labels = config.get("Labels") or {}
     entrypoint = tuple(config.get("Entrypoint") or ())
-    writable = tuple(d for d in (labels.get(LABEL) or "").split(",") if d)
+    writable = tuple(d for d in (labels.get(LABEL_WRITABLE) or "").split(",") if d)
     init = bool(entrypoint) and entrypoint[0].rsplit("/", 1)[-1] in ("tini", "tini-static", "docker-init")
     return Expectations(user=None, writable=writable, init=init, http_port=http_port, ready_log=ready_log,
                         size_budget_bytes=size_budget)

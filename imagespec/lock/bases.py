@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from imagespec.compiler import Compiled
 from imagespec.errors import Location
 from imagespec.spec.catalog import Catalog
-from imagespec.spec.loader import Document
+from imagespec.spec.yaml_source import Document
 
 
 @dataclass(frozen=True)

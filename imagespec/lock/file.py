@@ -30,7 +30,7 @@ from pydantic import AfterValidator, Field
 from imagespec import reference as grammar
 from imagespec.errors import SpecError
 from imagespec.spec import files
-from imagespec.spec.loader import read_yaml
+from imagespec.spec.yaml_source import read_yaml
 from imagespec.spec.model import Model
 from imagespec.spec.validate import validate
 

@@ -119,6 +119,16 @@ class LockReport:
     # (image, old, new) -> the packages that changed, from the SBOMs (with packages=True)
     packages: Mapping[tuple[str, str, str], SbomDiff] = field(default_factory=dict)
 
+    def lines(self) -> list[str]:
+        from imagespec.lock.report import lock_lines
+
+        return lock_lines(self)
+
+    def to_dict(self) -> dict[str, object]:
+        from imagespec.lock.report import lock_json
+
+        return lock_json(self)
+
 
 def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = False,
          names: Sequence[str] = (), min_age: timedelta | None = None, now: datetime | None = None,
@@ -226,6 +236,9 @@ class LockProblem:
     lock: str
     reason: str
 
+    def __str__(self) -> str:
+        return f"{self.lock}: {self.reason}"
+
 
 def check_locks(specs: Sequence[Path], *, config: Path | None = None, required: bool = True,
                 on_note: OnNote = _ignore) -> list[LockProblem]:
@@ -284,6 +297,11 @@ class Outdated:
     @property
     def ok(self) -> bool:
         return not self.stale
+
+    def lines(self) -> list[str]:
+        from imagespec.lock.report import outdated_lines
+
+        return outdated_lines(self)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from imagespec.lock.jobs import LockProblem, LockReport, Outdated
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.lock.jobs import LockReport, Outdated
 
 
 def lock_lines(report: LockReport) -> list[str]:
@@ -36,10 +39,6 @@ def lock_json(report: LockReport) -> dict[str, object]:
         "packages": [{"image": image, "old": old, "new": new, **changes.to_dict()}
                      for (image, old, new), changes in sorted(report.packages.items())],
     }
-
-
-def problem_lines(problems: list[LockProblem]) -> list[str]:
-    return [f"{p.lock}: {p.reason}" for p in problems]
 
 
 def outdated_lines(result: Outdated) -> list[str]:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from imagespec.contract import LABEL_SBOM, SBOM_DIR
 from imagespec.engine.client import connect, engine_errors
 from imagespec.errors import SpecError
 from imagespec.sbom.component import Component
@@ -38,8 +39,6 @@ from imagespec.sbom.spdx import export_with
 if TYPE_CHECKING:  # pragma: no cover
     import docker
 
-LABEL_SBOM = "io.imagespec.sbom"
-SBOM_DIR = "/usr/share/imagespec/sbom"
 #: the image's own fields, for an image imagespec did not build (imagespec sbom IMAGE)
 _TITLE, _VERSION, _LICENSES = ("org.opencontainers.image.title", "org.opencontainers.image.version",
                                "org.opencontainers.image.licenses")
