@@ -44,6 +44,7 @@ class Compiled:
     # of the spec and its bases as written, before any lock pinned them: what a lock
     # file records, so that a lock made for another spec (or an older one) is seen as stale
     lock_inputs: str = ""
+    image_inputs: str = ""  # of what the image holds (no policies, registry, tags): its provenance label
 
     def line_map(self) -> LineMap:
         """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
@@ -53,12 +54,22 @@ class Compiled:
         return line_map(self.plan, self.dockerfile)
 
 
-def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
-    """Hash of what determines the output: the validated spec and the resolved bases."""
+#: spec keys that decide how an image is checked, named and pushed, not what it holds
+_NOT_IN_THE_IMAGE = frozenset({"policies", "registry", "tags"})
+
+
+def inputs_hash(loaded: LoadedSpec, plan: Plan, *, image_only: bool = False) -> str:
+    """Hash of what determines the output: the validated spec and the resolved bases.
+    ``image_only``: without the keys that do not change the image (policies, registry, tags),
+    for the provenance label `imagespec test` compares: a budget tightened after the build
+    is not a different image."""
+    spec = loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    if image_only:
+        spec = {key: value for key, value in spec.items() if key not in _NOT_IN_THE_IMAGE}
     payload = {
         "format": OUTPUT_FORMAT,
         # without defaults: adding an optional field to the format must not change every hash
-        "spec": loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+        "spec": spec,
         "bases": [[s.name, s.base.ref, s.base.family] for s in plan.stages],
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -84,7 +95,8 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         raise SpecError(exc.message, location=loaded.document.origin(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest,
-                    digest if plan is unpinned else inputs_hash(loaded, unpinned))
+                    digest if plan is unpinned else inputs_hash(loaded, unpinned),
+                    inputs_hash(loaded, plan, image_only=True))
 
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:

@@ -86,7 +86,7 @@ def provenance(compiled: Compiled, revision: str | None) -> dict[str, str]:
     from imagespec.publish.tags import OCI
 
     _, digest = final_base(compiled)
-    labels = {LABEL_INPUTS_HASH: compiled.inputs_hash, LABEL_IMAGESPEC_VERSION: imagespec_version()}
+    labels = {LABEL_INPUTS_HASH: compiled.image_inputs, LABEL_IMAGESPEC_VERSION: imagespec_version()}
     if digest:
         labels[OCI + "base.digest"] = digest
     if revision:
