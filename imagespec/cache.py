@@ -32,7 +32,7 @@ import sys
 from functools import cache
 from pathlib import Path
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from imagespec.resources import templates_dir
 from imagespec.spec.files import Note, observe
@@ -93,7 +93,13 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _add_content(digest, path: str) -> None:
+class _Digest(Protocol):
+    """What a hashlib object offers that the fingerprint needs."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
+def _add_content(digest: _Digest, path: str) -> None:
     try:
         with open(path, "rb") as handle:
             body = handle.read()
@@ -103,7 +109,7 @@ def _add_content(digest, path: str) -> None:
         digest.update(f"{path}\0missing\n".encode())
 
 
-def _add_stat(digest, path: str) -> None:
+def _add_stat(digest: _Digest, path: str) -> None:
     try:
         st = os.stat(path)
         digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())

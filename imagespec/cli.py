@@ -253,8 +253,8 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 @FORMAT
 @CONFIG
 def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool,
-          sbom: Path | None, sbom_format: str, fmt: str, config_path: Path | None) -> None:
+          target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None, secrets: tuple[str, ...],
+          run_verify: bool, sbom: Path | None, sbom_format: str, fmt: str, config_path: Path | None) -> None:
     """Build SPEC's image with BuildKit, tag it, optionally push.
 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
@@ -267,6 +267,9 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": built.pushed, "up_to_date": built.up_to_date}
+    if built.platforms:  # several platforms: the id is the index's, each platform's image listed
+        summary["platforms"] = [{"platform": i.platform, "image_id": i.image_id, "tag": i.tag, "digest": i.digest,
+                                 "duration_s": round(i.duration_s, 2)} for i in built.platforms]
     if fmt == "json":
         click.echo(json.dumps(summary))
     elif built.up_to_date:
@@ -275,10 +278,16 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
         for tag in result.tags:
             click.echo(tag)
     else:
-        click.echo(f"built {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
+        for image in built.platforms:
+            click.echo(f"built {image.platform} {image.image_id[:19]} in {image.duration_s:.1f}s: {image.tag}", err=True)
+        what = "index" if built.platforms else "built"
+        click.echo(f"{what} {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
         for tag in result.tags:
             click.echo(tag)
-    if run_verify:
+    if run_verify and built.platforms:
+        images = tuple((i.platform, i.tag) for i in built.platforms)
+        _report_verification(jobs.verify_platforms(built.compiled, built.config, images), fmt)
+    elif run_verify:
         _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
 
 
@@ -299,7 +308,7 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _report_verification(report, fmt: str) -> None:
+def _report_verification(report: jobs.Report, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
     else:
@@ -307,12 +316,12 @@ def _report_verification(report, fmt: str) -> None:
     report.raise_for_failures()
 
 
-class _Size(click.ParamType):
+class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only since click 8.2: no [int, str] at run time
     """A size as the spec's `size_budget` policy reads it (one grammar: spec.model)."""
 
     name = "size"
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: int | str, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         from imagespec.spec.model import SIZE_UNITS, size_in_bytes  # lazy: pydantic costs start-up time
@@ -320,7 +329,8 @@ class _Size(click.ParamType):
         try:
             return size_in_bytes(value)
         except ValueError as error:
-            raise SpecError(f"--{param.name.replace('_', '-')}: {error}",
+            flag = f"--{param.name.replace('_', '-')}: " if param is not None and param.name else ""
+            raise SpecError(f"{flag}{error}",
                             hint=f"bytes, or a number with a unit: {', '.join(SIZE_UNITS)}") from None
 
 
@@ -369,7 +379,7 @@ BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_ty
               show_default=True, help="Where bootstrap logs go.")
 @FORMAT
 @CONFIG
-def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: str,
+def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: jobs.ProgressMode,
                ca_bundle: Path | None, logs: Path, fmt: str, config_path: Path | None) -> None:
     """Build base specs in dependency order and tag them.
 
@@ -546,8 +556,8 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
             click.echo(one_line(f"guessed      {line}"), err=True)
         for line in report.differences:
             click.echo(one_line(f"differs      {line}"), err=True)
-        for line, text, why in sorted(report.comments):
-            click.echo(one_line(f"not expressed Dockerfile:{line}: {text.splitlines()[0][:120]} ({why})"), err=True)
+        for number, text, why in sorted(report.comments):
+            click.echo(one_line(f"not expressed Dockerfile:{number}: {text.splitlines()[0][:120]} ({why})"), err=True)
     click.echo(f"wrote {result.path} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
                f"comments); next: imagespec generate {result.path}", err=True)
 

@@ -66,6 +66,14 @@ def inputs_hash(loaded: LoadedSpec, plan: Plan, *, image_only: bool = False) -> 
     spec = loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     if image_only:
         spec = {key: value for key, value in spec.items() if key not in _NOT_IN_THE_IMAGE}
+    if plan.platforms:
+        # the configuration's default counts as much as the spec's own
+        spec["platforms"] = list(plan.platforms)
+    else:
+        # `cross_compile` changes nothing without platforms: a preset declaring it leaves
+        # every single-platform Dockerfile (and its header) as it was
+        for stage in spec.get("stages", {}).values():
+            stage.pop("cross_compile", None)
     payload = {
         "format": OUTPUT_FORMAT,
         # without defaults: adding an optional field to the format must not change every hash
@@ -82,7 +90,8 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
     spec's own `dockerfile`, so the text is the same on every machine. `pins`: base
     reference -> digest, from the spec's lock file (imagespec.lock), read by the caller."""
     try:
-        unpinned = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files))
+        unpinned = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files,
+                                    platforms=tuple(config.build.platforms or ())))
         plan = pin_bases(unpinned, pins or {})
         digest = inputs_hash(loaded, plan)
         source = source or loaded.display_name()

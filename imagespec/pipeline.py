@@ -9,6 +9,7 @@ May import: both halves and imagespec.settings (it sits at the top, below jobs).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,10 @@ from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
+    from imagespec.engine import BuildOptions, BuildResult
+    from imagespec.publish.index import Index, PlatformImage
     from imagespec.render.line_map import Command, Placed
+    from imagespec.verify import Expectations
 
 
 def repository(compiled: Compiled) -> str:
@@ -120,7 +124,7 @@ def _base_digest(base: str | None) -> str | None:
     return digests[0].split("@", 1)[1] if digests else image.id
 
 
-def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[no-untyped-def]
+def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:
     """The backend's options for this spec, derived from the settings: its tags and
     labels, the CA bundle secret and the secrets the spec declares."""
     from imagespec.engine import BuildOptions, Secret
@@ -166,22 +170,25 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-          catalog: Catalog | None = None):
+          catalog: Catalog | None = None) -> tuple[BuildResult, dict[str, str], str | None]:
     """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
     digests, the SBOM's text or None). ``catalog`` (the configuration's) lets a base that
     cannot be pulled be traced to its entry. A ``--target`` build is a stage, not the
-    image the spec describes: it gets no SBOM."""
-    from dataclasses import replace
-
+    image the spec describes: it gets no SBOM. One platform in `platforms:` is an ordinary
+    build for that platform; several are ``build_platforms``'s."""
     from imagespec.engine import get_backend
     from imagespec.publish import push_tags
 
     options = build_options(compiled, settings)
+    if compiled.plan.platforms:
+        options = dataclasses.replace(options, platform=compiled.plan.platforms[0])
     tags = options.tags
+    if settings.push:
+        _refuse_nowhere_to_push(compiled, tags)
     pending = None if settings.target else _pending_tag(compiled)
     try:
         result = get_backend(settings.backend).build(compiled.dockerfile, compiled.loaded.context,
-                                                     replace(options, tags=(pending,)) if pending else options)
+                                                     dataclasses.replace(options, tags=(pending,)) if pending else options)
     except BuildFailed as failure:
         raise locate_failure(compiled, failure, catalog) from None
     sbom = None
@@ -191,11 +198,8 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
             result, sbom = add_sbom(compiled, settings, options, result, pending)
         finally:
             _untag(pending)
-    pushed = {}
+    pushed: dict[str, str] = {}
     if settings.push:
-        if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
-            raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
-                            hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
         pushed = push_tags(tags, force=settings.force, on_status=on_status)
     return result, pushed, sbom
 
@@ -216,7 +220,7 @@ def _untag(reference: str) -> None:
         connect().images.remove(reference, noprune=True)
 
 
-def sbom_app(compiled: Compiled, image: str = ""):  # type: ignore[no-untyped-def]
+def sbom_app(compiled: Compiled, image: str = ""):  # type: ignore[no-untyped-def]  # sbom's App, imported lazily
     """The SBOM's described package: the spec's name, version and licence."""
     from imagespec.sbom.document import App
 
@@ -224,7 +228,7 @@ def sbom_app(compiled: Compiled, image: str = ""):  # type: ignore[no-untyped-de
     return App(spec.name, spec.version or "", spec.license or "", image)
 
 
-def context_lockfiles(compiled: Compiled):  # type: ignore[no-untyped-def]
+def context_lockfiles(compiled: Compiled):  # type: ignore[no-untyped-def]  # sbom's Components, imported lazily
     """Records of the build context that the image cannot hold: a Rust binary names no
     crates (no cargo-auditable here), so the Cargo.lock that `cargo build --locked` used
     is read from the context root."""
@@ -234,7 +238,7 @@ def context_lockfiles(compiled: Compiled):  # type: ignore[no-untyped-def]
     return crates(lock.read_text(encoding="utf-8"), "Cargo.lock of the build context") if lock.is_file() else []
 
 
-def add_sbom(compiled: Compiled, settings: BuildSettings, options, built, pending: str):  # type: ignore[no-untyped-def]
+def add_sbom(compiled: Compiled, settings: BuildSettings, options, built, pending: str):  # type: ignore[no-untyped-def]  # engine types, imported lazily
     """Scan ``pending``, then build one layer on it holding the SBOM (imagespec.sbom.store
     says why a layer) with the build's tags; returns (BuildResult, SBOM text)."""
     import tempfile
@@ -251,13 +255,68 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options, built, pendin
     app = sbom_app(compiled, options.tags[0] if options.tags else spec.name)
     text = to_json(document(fmt, app, [*found, *extra],
                             created=store.created_time(pending, settings.source_date_epoch), notes=scan.notes))
-    epoch = int(settings.source_date_epoch) if (settings.source_date_epoch or "").isdigit() else None
+    given = settings.source_date_epoch
+    epoch = int(given) if given and given.isdigit() else None
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
         dockerfile, path = store.sbom_layer(Path(scratch), pending, spec.name, text, fmt, epoch)
         layer = BuildOptions(tags=options.tags, network=options.network, labels={store.LABEL_SBOM: path},
                              progress="quiet", builder=options.builder, extra_args=options.extra_args)
         result = get_backend(settings.backend, display=False).build(dockerfile, Path(scratch), layer)
     return BuildResult(result.image_id, result.tags, built.duration_s + result.duration_s, built.steps), text
+
+
+def _refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:
+    if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
+        raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
+                        hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
+
+
+def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
+                    catalog: Catalog | None = None, where: Location | None = None,
+                    ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index]:
+    """Several platforms: one build per platform (``--platform``; the cross-compiling
+    stages run natively, the rest under QEMU), each tagged ``TAG-os-arch`` locally, then
+    all pushed and joined into one index under the spec's tags. Returns (platform
+    images, their build results, the Index). ``where``: the `platforms:` that asked for it (spec or configuration).
+
+    The engine's classic image store cannot hold an index, so the image must go to a
+    registry: without --push nothing is built. Nothing is pushed until every platform
+    has built, and no immutable tag moves (BP14)."""
+    from imagespec.engine import get_backend
+    from imagespec.publish import push_tags
+    from imagespec.publish.index import PlatformImage, create_index, platform_tag, refuse_moving
+
+    platforms = compiled.plan.platforms
+    options = build_options(compiled, settings)
+    # the index exists only in a registry: a tag without one (the spec's own name when
+    # --tag names the registry) cannot name it
+    references = tuple(tag for tag in options.tags if grammar.parse(tag).domain)
+    if not settings.push:
+        raise SpecError(f"{len(platforms)} platforms make one multi-platform image (an index), which the engine's "
+                        "image store cannot hold: it is pushed to a registry or not made", location=where,
+                        hint="pass --push (with the spec's `registry:` or --tag registry/name:tag), or build one "
+                             "platform by listing only it in `platforms:`")
+    if not references:
+        _refuse_nowhere_to_push(compiled, references)
+    backend = get_backend(settings.backend)
+    built, results = [], []
+    for platform in platforms:
+        tag = platform_tag(references[0], platform)
+        on_status(f"building {platform} as {tag}")
+        try:
+            result = backend.build(compiled.dockerfile, compiled.loaded.context,
+                                   dataclasses.replace(options, tags=(tag,), platform=platform))
+        except BuildFailed as failure:
+            located = locate_failure(compiled, failure, catalog)
+            located.message = f"{platform}: {located.message}"
+            raise located from None
+        built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))
+        results.append(result)
+    if not settings.force:
+        refuse_moving(references, [image.image_id for image in built])
+    digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
+    pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
+    return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status)
 
 
 def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | None = None) -> BuildFailed:
@@ -309,7 +368,7 @@ def _point_at_commands(compiled: Compiled, failure: BuildFailed, placed: Placed,
 # and BuildKit does not: which spec key chose the image, which catalog entry (and file)
 # maps that name to the reference, and how to repoint it (BP12: one configuration names
 # every image of a company).
-_PULLING = re.compile(r"(?:\[internal\] )?load metadata for (\S+)|FROM (\S+)")
+_PULLING = re.compile(r"(?:\[internal\] )?load metadata for (\S+)|FROM (?:--platform=\S+ )?(\S+)")
 _REQUEST = re.compile(r'.*failed to do request: \w+ "[^"]*": (.+)', re.S)
 
 
@@ -339,8 +398,8 @@ def explain_pull_failure(compiled: Compiled, failure: BuildFailed, catalog: Cata
     key = ".".join(path)
     image = reference
     if isinstance(chosen, str):
-        image, entry = _catalog_entry(compiled, catalog, chosen)
-        image = image or reference
+        entry_image, entry = _catalog_entry(compiled, catalog, chosen)
+        image = entry_image or reference
         named = f"`{key}: {chosen}` is catalog entry `{chosen}`" + (f" ({entry})" if entry else "")
         repoint = f"`images: {{{chosen}: {{image: REF, family: …}}}}` or `catalog: FILE`"
     else:
@@ -400,7 +459,7 @@ def _reason(failure: BuildFailed, references: tuple[str, ...]) -> str:
 
 
 def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,
-                 size_budget: int | None = None):
+                 size_budget: int | None = None) -> Expectations:
     """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
     from imagespec.verify import Expectations
     from imagespec.verify.build_tools import allowed_by_packages
@@ -427,7 +486,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
 
 
 def expectations_from_image(reference: str, *, http_port: int | None = None, ready_log: str | None = None,
-                            size_budget: int | None = None):
+                            size_budget: int | None = None) -> Expectations:
     """Expectations for an image without its spec: what its own config and labels declare.
     Any non-root user (BP8); tini when the entrypoint starts with it (BP3); tmpfs for the
     directories the `io.imagespec.writable` label names (BP9)."""

@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 MAX_READ = 1 << 20  # a manifest or source file bigger than this is not read
@@ -332,7 +333,7 @@ def detect_service(root: Path) -> Project | None:
     return project
 
 
-def take_metadata(project: Project, table: dict, source: str) -> None:
+def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
     for key in ("name", "version", "license"):
         value = table.get(key)
         if isinstance(value, str) and value.strip():

@@ -26,16 +26,18 @@ def package_changes(moves: Iterable[Move], on_note: Callable[[str], None] = lamb
     from imagespec.engine.client import engine_errors
     from imagespec.sbom import diff, document_of
 
-    wanted = sorted({(m.image, m.old, m.new) for m in moves if m.moved and m.old is not None})
-    client = connect() if wanted else None
+    wanted = sorted({(m.image, m.old, m.new) for m in moves if m.moved and m.old})
     found: dict[Key, SbomDiff] = {}
+    if not wanted:
+        return found
+    client = connect()
     for image, old, new in wanted:
         documents = []
         for digest in (old, new):
             reference = with_digest(image, digest)
             on_note(f"reading the packages of {reference}")
             with engine_errors(f"pull {reference}"):
-                client.images.pull(reference)  # type: ignore[union-attr]
+                client.images.pull(reference)
             documents.append(document_of(reference, client=client)[0])
-        found[(image, old, new)] = diff(*documents)  # type: ignore[arg-type]
+        found[(image, old, new)] = diff(documents[0], documents[1])
     return found

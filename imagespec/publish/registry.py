@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import re
 import urllib.error
@@ -184,7 +185,7 @@ def _platform_name(platform: Mapping[str, Any]) -> str | None:
         parts.append(platform.get("variant"))
     if not all(isinstance(part, str) and _PLATFORM_PART.fullmatch(part) for part in parts):
         return None
-    return "/".join(parts)  # type: ignore[arg-type]
+    return "/".join(parts)  # type: ignore[arg-type]  # every part was checked to be a str above
 
 
 def _config(session: Session, host: str, path: str, manifest: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -238,7 +239,7 @@ def lookup(name: str, tag: str, *, timeout: float = 10.0) -> RemoteImage | None:
 def _config_digests(session: Session, host: str, path: str, manifest: bytes) -> list[str]:
     document = json.loads(manifest or b"{}")
     if document.get("mediaType") in INDEX_TYPES or "manifests" in document:
-        found = []
+        found: list[str] = []
         for child in document.get("manifests", [])[:_MAX_CHILDREN]:
             response = session.fetch(_manifest_url(host, path, child["digest"]))
             if response is not None:
@@ -258,7 +259,8 @@ class Session:
     requests: int = 0
     _auth: dict[str, str] = field(default_factory=dict)  # host -> Authorization header
 
-    def fetch(self, url: str, *, method: str = "GET") -> Any:
+    def fetch(self, url: str, *, method: str = "GET") -> http.client.HTTPResponse | None:
+        """The response (an HTTPResponse: only http(s) URLs come here), None for 404."""
         host = urllib.parse.urlsplit(url).netloc
         for attempt in range(2):
             headers = {"Accept": ", ".join(MANIFEST_TYPES)}

@@ -32,7 +32,7 @@ def distribution(text: str, location: str) -> Component | None:
     return Component("pypi", name, version, _licenses(headers), location=location)
 
 
-def _licenses(headers) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+def _licenses(headers) -> tuple[str, ...]:  # type: ignore[no-untyped-def]  # email.message.Message's headers
     declared = expression(headers.get("License-Expression") or "")
     if declared:
         return (declared,)
