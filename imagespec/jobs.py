@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.explain import Line
     from imagespec.fleet.commands import Baked, Selection
     from imagespec.lint import Finding
+    from imagespec.lock.jobs import LockProblem, LockReport, Outdated
+    from imagespec.sbom import SbomDiff
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.spec.read_base import LoadedBase
@@ -54,10 +56,12 @@ def config_file(flag: Path | None) -> Path | None:
 
 
 def compile_one(path: Path, config_path: Path | None = None,
-                written_to: Path | None = None) -> tuple[Compiled, Config]:
+                written_to: Path | None = None, *, locked: bool = True) -> tuple[Compiled, Config]:
     """(Compiled, Config): the configuration is found first, since templates and the
-    catalog it names shape the spec."""
+    catalog it names shape the spec. ``locked``: pin the bases to the spec's lock file,
+    when it has one (imagespec.lock; read here, at the boundary, like the catalog)."""
     from imagespec.compiler import compile_spec
+    from imagespec.lock import read_pins
     from imagespec.spec.config import load_config
     from imagespec.spec.read_spec import load_spec
 
@@ -65,7 +69,8 @@ def compile_one(path: Path, config_path: Path | None = None,
     loaded = load_spec(path, config)
     # the header names the spec relative to the file it is written to (generate -o FILE)
     source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
-    return compile_spec(loaded, config, source=source), config
+    pins = read_pins(loaded.lock_path) if locked else {}
+    return compile_spec(loaded, config, source=source, pins=pins), config
 
 
 def specs_only(specs: Sequence[Path], on_note: OnNote = _ignore) -> list[Path]:
@@ -184,10 +189,11 @@ class Stale:
 class Checked:
     specs: int
     stale: tuple[Stale, ...]
+    locks: tuple[str, ...] = ()  # lock files that are not their spec's: `lock PATH: why`
 
     @property
     def ok(self) -> bool:
-        return not self.stale
+        return not self.stale and not self.locks
 
 
 def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
@@ -206,7 +212,20 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
                 diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
                                                     f"{path} (committed)", f"{path} (from {result.spec_file})"))
                 stale.append(Stale(result.spec_file, str(path), diff))
-    return Checked(len(results), tuple(stale))
+    return Checked(len(results), tuple(stale), _stale_locks(specs, config, on_note))
+
+
+def _stale_locks(specs: Sequence[Path], config: Path | None, on_note: OnNote) -> tuple[str, ...]:
+    """The lock files (of specs that have one) made for other inputs or other bases: the
+    Dockerfile may match the lock, but the lock no longer matches the spec."""
+    from imagespec.spec.read_spec import lock_path_for
+
+    locked = [path for path in specs_only(specs, on_note) if lock_path_for(path).is_file()]
+    if not locked:
+        return ()
+    from imagespec.lock.jobs import check_locks
+
+    return tuple(str(p) for p in check_locks(locked, config=config, required=False))
 
 
 @dataclass(frozen=True)
@@ -221,6 +240,8 @@ class Built:
     config: Config
     platforms: tuple[PlatformImage, ...] = ()
     index: Index | None = None
+    sbom: str | None = None  # the SBOM stored in the image (None for a --target build)
+    up_to_date: bool = False  # not built: the image already records this lock and these inputs
 
     @property
     def image(self) -> str:
@@ -241,19 +262,41 @@ def platforms_origin(compiled: Compiled, config: Config) -> Location:
     return config.document.location(("build", "platforms"))
 
 
-def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, **options: Any) -> Built:
+def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, sbom: Path | None = None,
+          **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
-    engine. ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args,
-    target, no_cache, push, force, progress, ca_bundle, secrets)."""
+    engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
+    ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args, target,
+    no_cache, push, force, progress, ca_bundle, secrets, sbom_format)."""
     from imagespec import pipeline
     from imagespec.settings import build_settings, read_environment
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    if sbom is not None and settings.target:
+        raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
+                        hint="drop --target, or drop --sbom")
     if len(compiled.plan.platforms) > 1:
         return _build_platforms(compiled, loaded_config, settings, on_status)
-    result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
-    return Built(result, pushed, compiled, loaded_config)
+    current = None if settings.force else pipeline.up_to_date(compiled, settings)
+    if current is not None:
+        from imagespec.engine import BuildResult
+        from imagespec.publish import push_tags
+        from imagespec.sbom.store import stored
+
+        image_id, tags = current
+        kept = stored(image_id) if sbom is not None else None  # the one it already carries: it is that image
+        text = kept[1] if kept else None
+        pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
+        built = Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, sbom=text, up_to_date=True)
+    else:
+        result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+        built = Built(result, pushed, compiled, loaded_config, sbom=text)
+    if sbom is not None and text is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({sbom: text})
+    return built
 
 
 def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
@@ -605,3 +648,65 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
                                 folder=Path(folder), stream=stream or sys.stderr)
     fleet_records.write_state(env.cache_dir, records)
     return FleetBuilt(tuple(records), chosen_builder.name, jobs, time.monotonic() - began)
+
+
+# --- locks (imagespec.lock) and SBOMs (imagespec.sbom) ----------------------------------------
+
+def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = False, bases: Sequence[str] = (),
+         min_age: str | None = None, packages: bool = False, on_note: OnNote = _ignore) -> LockReport:
+    """Write each spec's lock file (imagespec.lock.jobs.lock); ``min_age`` as written (3d, 12h)."""
+    from imagespec.lock import jobs as lock_jobs
+
+    if (min_age is not None or bases or packages) and not update:
+        raise SpecError("--min-age, --base and --packages go with --update",
+                        hint="imagespec lock --update [--base NAME]… [--min-age DURATION] [--packages] SPECS")
+    return lock_jobs.lock(specs, config=config, update=update, names=bases, packages=packages,
+                          min_age=lock_jobs.parse_age(min_age) if min_age else None, on_note=on_note)
+
+
+def lock_check(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[LockProblem]:
+    """Each spec's lock against the spec, without the network: its problems (none: all fresh)."""
+    from imagespec.lock.jobs import check_locks
+
+    return check_locks(specs, config=config, on_note=on_note)
+
+
+def outdated(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> Outdated:
+    """Each lock against the registry now, one request per distinct base."""
+    from imagespec.lock import jobs as lock_jobs
+
+    return lock_jobs.outdated(specs, config=config, on_note=on_note)
+
+
+def sbom(image: str, *, fmt: str | None = None, output: Path | None = None) -> tuple[str, bool]:
+    """(the SBOM of a local image as JSON text, whether it was the one stored in it);
+    written to ``output`` too, when given."""
+    from imagespec.sbom.document import to_json
+    from imagespec.sbom.store import document_of
+
+    document, was_stored = document_of(image, fmt)
+    text = to_json(document)
+    if output is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+    return text, was_stored
+
+
+def sbom_diff(old: str, new: str) -> SbomDiff:
+    """The packages added, removed and changed between two SBOMs, each a file (SPDX or
+    CycloneDX JSON) or a local image."""
+    from imagespec.sbom import diff
+
+    return diff(_sbom_document(old), _sbom_document(new))
+
+
+def _sbom_document(source: str) -> dict[str, Any]:
+    path = Path(source)
+    if path.is_file():
+        from imagespec.sbom.diff import load
+
+        return load(path)
+    from imagespec.sbom.store import document_of
+
+    return document_of(source)[0]

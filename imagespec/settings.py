@@ -95,6 +95,8 @@ class BuildSettings:
     extra_args: tuple[str, ...] = ()  # engine flags from the configuration, never the spec
     backend: BackendName = "auto"
     source_date_epoch: str | None = None  # the `created` label's time (tags.oci_labels checks it)
+    sbom_format: str = "spdx"  # the SBOM stored in the image: spdx (SPDX 2.3) or cyclonedx (CycloneDX 1.5)
+    sbom_cache: Path | None = None  # image file systems already scanned, by layers (None: scan every time)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "configured_secrets", MappingProxyType(dict(self.configured_secrets)))
@@ -103,7 +105,8 @@ class BuildSettings:
 def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = (),
                    build_args: tuple[tuple[str, str], ...] = (), target: str | None = None, no_cache: bool = False,
                    push: bool = False, force: bool = False, progress: ProgressMode = "auto",
-                   ca_bundle: Path | None = None, secrets: tuple[tuple[str, Path], ...] = ()) -> BuildSettings:
+                   ca_bundle: Path | None = None, secrets: tuple[tuple[str, Path], ...] = (),
+                   sbom_format: str = "spdx") -> BuildSettings:
     """The settings of a build from its flags (the keyword arguments), the configuration
     and the environment. Paths in the configuration are taken as written (relative to
     the working directory), as they always were."""
@@ -113,8 +116,9 @@ def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = 
         tags=tags, build_args=build_args, target=target, no_cache=no_cache, push=push, force=force, progress=progress,
         ca_bundle=_first(ca_bundle, configured_bundle, env.ca_bundle),
         secrets=secrets, configured_secrets={key: Path(value) for key, value in build.secrets.items()},
-        network=DEFAULT_NETWORK if build.network is None else build.network, builder=build.builder, extra_args=tuple(build.extra_args),
-        source_date_epoch=env.source_date_epoch,
+        network=DEFAULT_NETWORK if build.network is None else build.network, builder=build.builder,
+        extra_args=tuple(build.extra_args), source_date_epoch=env.source_date_epoch, sbom_format=sbom_format,
+        sbom_cache=env.cache_dir / "sbom" if env.cache_dir else None,
     )
 
 

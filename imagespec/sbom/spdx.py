@@ -22,9 +22,9 @@ import io
 import json
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
 from imagespec.verify.probe import _ChunkReader
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import docker
 
 NOASSERTION = "NOASSERTION"
+T = TypeVar("T")
 IMAGE_SPDXID = "SPDXRef-Image"
 #: Label on the throw-away container, so that a leftover (engine crash) can be found.
 CONTAINER_LABEL = "org.imagespec.sbom"
@@ -46,6 +47,7 @@ __all__ = [
     "Rootfs",
     "SbomSummary",
     "export_rootfs",
+    "export_with",
     "image_sbom",
     "read_rootfs",
     "sbom_json",
@@ -70,6 +72,15 @@ def image_sbom(
 
 def export_rootfs(image: str, *, client: docker.DockerClient | None = None) -> Rootfs:
     """The dpkg records and copyright files of ``image``, read from ``docker export``."""
+    return export_with(image, read_rootfs, client=client)
+
+
+def export_with(image: str, read: Callable[[BinaryIO], T], *, client: docker.DockerClient | None = None) -> T:
+    """``read`` applied to the tar stream of ``image``'s file system (``docker export``).
+
+    The file system comes from a created, never started container (``--network none``,
+    an entrypoint that does not exist); the container is removed whatever happens.
+    """
     client = client or connect()
     container_name = f"imagespec-sbom-{secrets.token_hex(4)}"
     with engine_errors(f"create a container of {image}"):
@@ -86,7 +97,7 @@ def export_rootfs(image: str, *, client: docker.DockerClient | None = None) -> R
             # they come, so a large image never sits in memory or on disk
             stream = io.BufferedReader(_ChunkReader(container.export()), buffer_size=1 << 20)
             try:
-                return read_rootfs(stream)
+                return read(stream)
             except SpecError as error:
                 raise EngineError(f"export {image}: the engine sent {error.message}") from None
     finally:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from compiler_helpers import REPO
 from imagespec.cli import cli
 
-_ROW = re.compile(r"^\| `imagespec ([a-z ]+?)(?: [A-Z[].*?)?` \|")
+_ROW = re.compile(r"^\| `imagespec ([a-z][a-z -]*?)(?: [A-Z[].*?)?` \|")
 _OPTION = re.compile(r"(?<![\w-])(--?[a-z][a-z-]*)")
 
 

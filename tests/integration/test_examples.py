@@ -196,7 +196,7 @@ def test_init_on_a_shell_less_final_adds_tini_and_nothing_else(built, tmp_path) 
     """BP3 without waste (BP7, BP11): `init: true` on a shell-less final (the rust preset,
     on scratch) makes exactly three layers: the passwd/group root, the static tini and the
     program, none of them empty (there was an empty `COPY --from=imagespec-rootfs /rootfs/ /`),
-    and dive finds no byte stored twice."""
+    and dive finds no byte stored twice. A fourth, the SBOM (README "SBOM"), comes on top."""
     import subprocess
 
     from tests import tools
@@ -205,9 +205,10 @@ def test_init_on_a_shell_less_final_adds_tini_and_nothing_else(built, tmp_path) 
     layers = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image).stdout)
     history = docker("history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", image).stdout.splitlines()
     steps = [tuple(row.split("\t", 1)) for row in history if row.split("\t", 1)[1].startswith(("COPY", "RUN", "ADD"))]
-    assert len(steps) == len(layers) == 3, history
-    # newest first: the program, tini, the root with passwd/group for 65532
-    assert [step.split()[1] for _, step in steps] == ["/out/hello-rust", "/usr/bin/tini-static", "/rootfs/"], history
+    assert len(steps) == len(layers) == 4, history
+    # newest first: the SBOM, the program, tini, the root with passwd/group for 65532
+    assert [step.split()[1] for _, step in steps] == ["usr/", "/out/hello-rust", "/usr/bin/tini-static",
+                                                      "/rootfs/"], history
     assert all(size != "0B" for size, _ in steps), steps
     out = tmp_path / "dive.json"
     subprocess.run([tools.require("dive"), image, "--json", str(out)], check=True, capture_output=True, timeout=300)

@@ -1,0 +1,178 @@
+"""An app image's SBOM on the engine: made from its file system, stored in it, read back.
+
+Role: ``image_document`` exports a local image (``docker export`` of a created, never
+started container) and scans it in one pass; ``sbom_layer`` lays out the build context
+and Dockerfile of the one-layer image that stores the document where the bases store
+theirs (``SBOM_DIR``, named by the ``LABEL_SBOM`` label); ``stored`` reads it back.
+
+Why a layer on top: the SBOM describes the built file system, so it can only exist after
+the build; writing it into the image afterwards without a new layer would mean editing
+a layer (and its digest) in place, which the classic docker image store cannot do. The
+extra layer is a few kB, its content is deterministic (so BuildKit's cache reuses it
+when nothing changed), and the tags go to the image that has it, all or nothing.
+
+May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and its
+own package; ``docker`` only inside functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagespec.contract import LABEL_SBOM, SBOM_DIR
+from imagespec.engine.client import connect, engine_errors
+from imagespec.errors import SpecError
+from imagespec.sbom.component import Component
+from imagespec.sbom.document import FORMATS, SUFFIX, App, document
+from imagespec.sbom.scan import SCANNERS, Scan, scan_rootfs
+from imagespec.sbom.spdx import export_with
+
+if TYPE_CHECKING:  # pragma: no cover
+    import docker
+
+#: the image's own fields, for an image imagespec did not build (imagespec sbom IMAGE)
+_TITLE, _VERSION, _LICENSES = ("org.opencontainers.image.title", "org.opencontainers.image.version",
+                               "org.opencontainers.image.licenses")
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise SpecError(f"unknown SBOM format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+def scan_image(image: str, *, client: docker.DockerClient | None = None) -> Scan:
+    """Every package ``image``'s file system records (EngineError for engine trouble)."""
+    return export_with(image, scan_rootfs, client=client)
+
+
+def scan_cached(image: str, cache: Path | None, *, client: docker.DockerClient | None = None) -> Scan:
+    """``scan_image``, remembered under ``cache`` by the image's layers (their diff IDs
+    are hashes of their content): a rebuild that changed only metadata (a label, ENV)
+    has the same file system, and reads it in a few milliseconds instead of exporting it."""
+    if cache is None:
+        return scan_image(image, client=client)
+    layers = _attrs(image, client).get("RootFS", {}).get("Layers") or []
+    key = hashlib.sha256(json.dumps([SCANNERS, layers]).encode()).hexdigest()
+    path = cache / f"{key}.json"
+    try:
+        return _scan_from(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # absent, or written by another version: read the image
+    scan = scan_image(image, client=client)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"components": [asdict(c) for c in scan.components()], "notes": scan.notes}),
+                           encoding="utf-8")
+        partial.replace(path)  # whole or not at all: a reader never sees half a file
+    except OSError:
+        pass  # a cache that cannot be written is only slower
+    return scan
+
+
+def _scan_from(data: dict[str, Any]) -> Scan:
+    found = [Component(**{**c, "licenses": tuple(c["licenses"])}) for c in data["components"]]
+    return Scan(found=found, notes=list(data["notes"]))
+
+
+def created_time(image: str, epoch: str | int | None = None, *, client: docker.DockerClient | None = None) -> str:
+    """SOURCE_DATE_EPOCH when set, else the image's own creation time, as RFC 3339 UTC."""
+    if epoch is not None and str(epoch).isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(_attrs(image, client).get("Created", ""))[:19] + "Z"
+
+
+def image_document(image: str, app: App, fmt: str = "spdx", *, created: str | None = None,
+                   extra: Sequence[Component] = (), client: docker.DockerClient | None = None) -> dict[str, Any]:
+    """The SBOM of a local image: its packages plus ``extra`` (records the image cannot
+    hold, such as the crates of the Cargo.lock a Rust binary was built from)."""
+    scan = scan_image(image, client=client)
+    return document(check_format(fmt), app, [*scan.components(), *extra],
+                    created=created or created_time(image, client=client), notes=scan.notes)
+
+
+def app_of_image(image: str, *, client: docker.DockerClient | None = None) -> App:
+    """The described package of an image from its OCI labels (title, version, licences),
+    else its reference."""
+    labels = _attrs(image, client).get("Config", {}).get("Labels") or {}
+    name = labels.get(_TITLE) or image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
+    return App(name, labels.get(_VERSION, ""), labels.get(_LICENSES, ""), image)
+
+
+def file_name(name: str, fmt: str) -> str:
+    return f"{name}{SUFFIX[fmt]}"
+
+
+def sbom_layer(context: Path, base: str, name: str, text: str, fmt: str, epoch: int | None) -> tuple[str, str]:
+    """Write the SBOM into ``context`` (as it will sit in the image) and return the
+    Dockerfile that adds it on ``base``, and the path in the image."""
+    in_image = f"{SBOM_DIR}/{file_name(name, fmt)}"
+    target = context / in_image.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    mtime = epoch or 0  # the same mtimes every time: the same layer from the same SBOM
+    for path in [target, *target.parents]:
+        if path == context:
+            break
+        os.utime(path, (mtime, mtime))
+    dockerfile = (f"# The SBOM of {name} (BP16), made from the built image's file system by imagespec build\n"
+                  f"FROM {base}\nCOPY usr/ /usr/\n")
+    return dockerfile, in_image
+
+
+def stored(image: str, *, client: docker.DockerClient | None = None) -> tuple[str, str] | None:
+    """(path, text) of the SBOM an image carries (its ``LABEL_SBOM`` label); None without."""
+    labels = _attrs(image, client).get("Config", {}).get("Labels") or {}
+    path = labels.get(LABEL_SBOM)
+    if not path:
+        return None
+    client = client or connect()
+    with engine_errors(f"read {path} from {image}"):
+        container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], network_mode="none")
+        try:
+            chunks, _ = container.get_archive(path)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+                member = archive.next()
+                handle = archive.extractfile(member) if member else None
+                return path, handle.read().decode("utf-8") if handle else ""
+        finally:
+            container.remove(force=True)
+
+
+def format_of(text: str) -> str:
+    return "cyclonedx" if '"bomFormat"' in text[:4096] or '"CycloneDX"' in text else "spdx"
+
+
+def _own(image: str, path: str, client: docker.DockerClient | None) -> bool:
+    """Whether the stored SBOM is the image's own: a label inherited from a base names the
+    base's file (both are named after the image's title), which describes the base only."""
+    labels = _attrs(image, client).get("Config", {}).get("Labels") or {}
+    title = labels.get(_TITLE)
+    return not title or path.rsplit("/", 1)[-1] in (file_name(title, f) for f in FORMATS)
+
+
+def _attrs(image: str, client: docker.DockerClient | None) -> dict[str, Any]:
+    client = client or connect()
+    with engine_errors(f"inspect {image}"):  # a missing image is a SpecError (exit 2)
+        return dict(client.images.get(image).attrs)
+
+
+def document_of(image: str, fmt: str | None = None, *,
+                client: docker.DockerClient | None = None) -> tuple[dict[str, Any], bool]:
+    """(the SBOM of ``image``, whether it was the one stored in it). The stored one when
+    the image carries one (in ``fmt``, when given); otherwise one made from its file
+    system now, named after its OCI labels. SpecError when the image does not exist."""
+    found = stored(image, client=client)
+    if found is not None and _own(image, found[0], client) and (fmt is None or format_of(found[1]) == fmt):
+        return json.loads(found[1]), True
+    return image_document(image, app_of_image(image, client=client), fmt or "spdx", client=client), False

@@ -1,0 +1,151 @@
+"""SPDX 2.3 and CycloneDX 1.5 documents of an app, checked by other people's validators;
+deterministic output; the app as the described package; and diffs of two SBOMs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from imagespec.errors import SpecError
+from imagespec.sbom import diff, diff_files
+from imagespec.sbom.component import Component
+from imagespec.sbom.document import App, document, to_json
+from tests.sbom.validators import cyclonedx_problems, spdx_problems
+
+CREATED = "2024-01-02T03:04:05Z"
+APP = App("shop", "1.4.2", "Apache-2.0", "registry.example/shop:1.4.2")
+COMPONENTS = [
+    Component("deb", "libc6", "2.36-9+deb12u7", ("LGPL-2.1-or-later", "LicenseRef-public-domain"),
+              location="/usr/share/doc/libc6/copyright", architecture="amd64", note="built from glibc"),
+    Component("golang", "example.com/shop", "", location="/usr/local/bin/shop", note="main module"),
+    Component("golang", "stdlib", "1.19.8", location="/usr/local/bin/shop"),
+    Component("golang", "github.com/a/b", "v1.2.3", location="/usr/local/bin/shop"),
+    Component("pypi", "MarkupSafe", "2.1.5", ("BSD-3-Clause",), location="/opt/venv/x.dist-info"),
+    Component("npm", "@types/node", "20.1.0", ("MIT",), location="/app/node_modules/@types/node"),
+    Component("npm", "weird", "1.0.0", ("LicenseRef-Some-Words", "(MIT OR Apache-2.0)"), location="/app/node_modules/w"),
+    Component("maven", "lib", "3.4.5", location="/app/app.jar", group="org.example"),
+    Component("cargo", "itoa", "1.0.11", location="Cargo.lock of the build context"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["spdx", "cyclonedx"])
+def test_documents_pass_the_validators(fmt: str) -> None:
+    produced = document(fmt, APP, COMPONENTS, created=CREATED)
+    problems = spdx_problems(produced) if fmt == "spdx" else cyclonedx_problems(produced)
+    assert problems == []
+
+
+def test_the_validators_can_fail() -> None:
+    """A broken document is refused: the checks above are not vacuous."""
+    spdx = document("spdx", APP, COMPONENTS, created=CREATED)
+    spdx["packages"][1]["licenseDeclared"] = "LicenseRef-Undefined"
+    assert spdx_problems(spdx)
+    cdx = document("cyclonedx", APP, COMPONENTS, created=CREATED)
+    cdx["components"][0]["type"] = "not-a-type"
+    assert cyclonedx_problems(cdx)
+
+
+def test_spdx_describes_the_app_by_the_specs_name_and_version() -> None:
+    produced = document("spdx", APP, COMPONENTS, created=CREATED)
+    (app,) = [p for p in produced["packages"] if p["SPDXID"] in produced["documentDescribes"]]
+    assert (app["name"], app["versionInfo"], app["licenseDeclared"]) == ("shop", "1.4.2", "Apache-2.0")
+    contained = {r["relatedSpdxElement"] for r in produced["relationships"] if r["relationshipType"] == "CONTAINS"}
+    assert contained == {p["SPDXID"] for p in produced["packages"]} - {app["SPDXID"]}
+    versions = {p["name"]: p["versionInfo"] for p in produced["packages"]}
+    assert versions["example.com/shop"] == "1.4.2"  # the Go main module's (devel) is the app's version
+    assert "(devel)" not in json.dumps(produced)
+
+
+def test_cyclonedx_names_the_app_and_every_component() -> None:
+    produced = document("cyclonedx", APP, COMPONENTS, created=CREATED)
+    assert produced["metadata"]["component"]["name"] == "shop"
+    assert produced["metadata"]["component"]["version"] == "1.4.2"
+    purls = {c["purl"] for c in produced["components"]}
+    assert "pkg:npm/%40types/node@20.1.0" in purls and "pkg:maven/org.example/lib@3.4.5" in purls
+    assert "pkg:golang/example.com/shop@1.4.2" in purls
+    assert produced["dependencies"][0]["dependsOn"] == [c["bom-ref"] for c in produced["components"]]
+
+
+@pytest.mark.parametrize("fmt", ["spdx", "cyclonedx"])
+def test_documents_are_deterministic(fmt: str) -> None:
+    first = to_json(document(fmt, APP, COMPONENTS, created=CREATED))
+    assert to_json(document(fmt, APP, list(reversed(COMPONENTS)), created=CREATED)) == first
+    # identity from content: another package list is another namespace / serial number
+    other = document(fmt, APP, COMPONENTS[:-1], created=CREATED)
+    key = "documentNamespace" if fmt == "spdx" else "serialNumber"
+    assert other[key] != json.loads(first)[key]
+
+
+def test_app_without_a_licence_and_empty_list_still_validate() -> None:
+    bare = App("scratch-app", "0.1.0")
+    assert spdx_problems(document("spdx", bare, [], created=CREATED)) == []
+    assert cyclonedx_problems(document("cyclonedx", bare, [], created=CREATED)) == []
+
+
+# -- diff ----------------------------------------------------------------------------------
+
+
+def _bump(components: list[Component]) -> list[Component]:
+    from dataclasses import replace
+
+    changed = [replace(c, version="2.36-9+deb12u8") if c.name == "libc6" else c for c in components]
+    return [c for c in changed if c.name != "lib"] + [Component("deb", "tzdata", "2024a-0+deb12u1", architecture="all")]
+
+
+@pytest.mark.parametrize(("old_fmt", "new_fmt"), [("spdx", "spdx"), ("cyclonedx", "cyclonedx"), ("spdx", "cyclonedx")])
+def test_diff_names_added_removed_and_changed(old_fmt: str, new_fmt: str) -> None:
+    old = document(old_fmt, APP, COMPONENTS, created=CREATED)
+    new = document(new_fmt, APP, _bump(COMPONENTS), created=CREATED)
+    found = diff(old, new)
+    assert [(c.ecosystem, c.name, c.new) for c in found.added] == [("deb", "tzdata:all", ("2024a-0+deb12u1",))]
+    assert [(c.ecosystem, c.name, c.old) for c in found.removed] == [("maven", "org.example/lib", ("3.4.5",))]
+    assert [(c.name, c.old, c.new) for c in found.changed] == [
+        ("libc6:amd64", ("2.36-9+deb12u7",), ("2.36-9+deb12u8",))]
+    assert found.unchanged == len(COMPONENTS) - 2
+    assert found.lines()[0] == "+ deb tzdata:all 2024a-0+deb12u1"
+    assert diff(old, old).empty
+
+
+def test_diff_reads_the_bases_spdx_too() -> None:
+    """Any SPDX document with purls: the bases' (imagespec.sbom.spdx) as well as the apps'."""
+    from imagespec.sbom.dpkg import Package
+    from imagespec.sbom.spdx import spdx_document
+
+    def base(version: str) -> dict:
+        package = Package("libc6", version, "amd64", "glibc", version, "m")
+        return spdx_document(name="b", image="b", packages=[package], created=CREATED, namespace="urn:x:" + version)
+
+    found = diff(base("1"), base("2"))
+    assert [(c.name, c.old, c.new) for c in found.changed] == [("libc6:amd64", ("1",), ("2",))]
+
+
+def test_diff_files_refuses_what_is_not_an_sbom(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"a": 1,\n  oops}')
+    good = tmp_path / "good.json"
+    good.write_text(to_json(document("spdx", APP, COMPONENTS, created=CREATED)))
+    with pytest.raises(SpecError, match=r"broken.json:2:3: not JSON"):
+        diff_files(broken, good)
+    other = tmp_path / "other.json"
+    other.write_text('{"name": "not an sbom"}')
+    with pytest.raises(SpecError, match="not an SPDX or CycloneDX"):
+        diff_files(good, other)
+    assert diff_files(good, good).empty
+
+
+def test_sbom_with_a_target_build_is_refused_before_building(tmp_path: Path) -> None:
+    """A --target build is a stage, not the spec's image: asking for its SBOM is bad
+    input (exit 2), found before anything is built or written."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "sbom.json"
+    result = subprocess.run([sys.executable, "-m", "imagespec", "build", "--config", "scripts/local.imagespec.yaml",
+                             "--target", "build", "--sbom", str(out), "examples/preset-go/imagespec.yaml"],
+                            capture_output=True, text=True, cwd=root, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "--target build is a stage" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
