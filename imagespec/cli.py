@@ -12,11 +12,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from imagespec import jobs
-from imagespec.errors import CheckFailed, ImageSpecError, SpecError, SpecErrors, one_line
+from imagespec.errors import BuildFailed, CheckFailed, ImageSpecError, SpecError, SpecErrors, one_line
 
 
 @dataclass
@@ -141,13 +142,18 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
         if diff is not None:
             stale.append({"spec": " ".join(map(str, specs)), "file": str(bake_file), "diff": diff})
     if fmt == "json":
-        click.echo(json.dumps({"ok": not stale, "stale": stale}, indent=2))
+        click.echo(json.dumps({"ok": checked.ok, "stale": stale, "locks": list(checked.locks)}, indent=2))
     else:
         for item in stale:
             click.echo(item["diff"], nl=False)
+        for line in checked.locks:
+            click.echo(line)
     if stale:
         raise CheckFailed(f"{len(stale)} generated file(s) out of date",
                           hint="run `imagespec generate` and commit the result")
+    if checked.locks:
+        raise CheckFailed(f"{len(checked.locks)} lock problem(s): a lock file is not its spec's",
+                          hint="run `imagespec lock SPEC`, then `imagespec generate`, and commit both")
     if fmt == "text":
         click.echo(f"{checked.specs} spec(s) up to date", err=True)
 
@@ -206,11 +212,73 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_si
         raise CheckFailed(f"{errors} error(s)")
 
 
+@cli.command("lock")
+@SPECS
+@click.option("--update", is_flag=True, help="Move the pins to what the registry has now (every base, or --base's).")
+@click.option("--base", "update_names", multiple=True, metavar="NAME",
+              help="With --update: only base NAME (a reference, its repository or catalog name; repeatable).")
+@click.option("--min-age", default=None, metavar="DURATION",
+              help="With --update: keep a base republished less than DURATION ago (3d, 12h, 90m).")
+@click.option("--packages", is_flag=True, help="With --update: list the packages each moved base adds, removes and "
+              "changes, from the SBOMs of its old and new image (pulls both).")
+@click.option("--check", "check_only", is_flag=True, help="No network: fail when a lock is missing or not the spec's.")
+@FORMAT
+@CONFIG
+def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str, ...], min_age: str | None,
+                 packages: bool, check_only: bool, fmt: str, config_path: Path | None) -> None:
+    """Pin each SPEC's base images by digest in a lock file.
+
+    The lock file is written beside the spec. A base already locked keeps its pin;
+    --update moves pins to what the registry has now. Nothing is written unless every
+    base resolves."""
+    if check_only:
+        problems = jobs.lock_check(specs, config=config_path, on_note=_note)
+        if fmt == "json":
+            click.echo(json.dumps({"ok": not problems, "problems": [vars(p) for p in problems]}, indent=2))
+        else:
+            for problem in problems:
+                click.echo(str(problem))
+        if problems:
+            raise CheckFailed(f"{len(problems)} lock problem(s)", hint="run `imagespec lock SPEC` and commit the lock")
+        return
+    result = jobs.lock(specs, config=config_path, update=update, bases=update_names, min_age=min_age,
+                       packages=packages, on_note=_note)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in result.lines():
+            click.echo(line, err=True)
+
+
 @cli.command()
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable).")
+@SPECS
+@FORMAT
+@CONFIG
+def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+    """List the SPECs to rebuild because a locked base moved (exit 1).
+
+    A spec is stale when a base in its lock moved in its registry, or when an image it
+    builds on is itself stale. One registry request per distinct base."""
+    result = jobs.outdated(specs, config=config_path, on_note=_note)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in result.lines():
+            click.echo(line)
+    if not result.ok:
+        raise CheckFailed(f"{len(result.stale)} of {result.specs} spec(s) to rebuild",
+                          hint="`imagespec lock --update SPECS`, then build, test and push them")
+    if fmt == "text":
+        click.echo(f"{result.specs} spec(s) up to date ({result.bases} base(s), {result.requests} registry request(s))",
+                   err=True)
+
+
+@cli.command()
+@click.argument("specs", metavar="SPEC_OR_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable; one spec only).")
 @click.option("--push", is_flag=True, help="Push every tag; X.Y.Z tags are immutable (BP14).")
-@click.option("--force", is_flag=True, help="With --push: allow moving an existing X.Y.Z tag.")
+@click.option("--force", is_flag=True, help="Build even when the image is up to date with the lock; with --push: "
+              "allow moving an existing X.Y.Z tag.")
 @click.option("--no-cache", is_flag=True)
 @click.option("--build-arg", "build_args", multiple=True, metavar="K=V")
 @click.option("--target", default=None, help="Build only up to this stage.")
@@ -221,19 +289,41 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_si
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
               help="A build secret the spec declares in `secrets` (repeatable).")
 @click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
+@click.option("--jobs", "jobs_", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Several specs: at most N targets build at once, each once its parents built (default 2).")
+@click.option("--rerun-failed", is_flag=True, help="Several specs: only those that failed or were skipped last time.")
+@click.option("--builder", default=None, metavar="NAME",
+              help="Several specs: the buildx builder bake runs on (default: the configuration's build.builder).")
 @click.option("--sbom", "sbom", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
-              help="Also write the SBOM stored in the image to FILE (BP16).")
+              help="Also write the SBOM stored in the image to FILE (BP16; one spec only).")
 @click.option("--sbom-format", type=click.Choice(["spdx", "cyclonedx"]), default="spdx", show_default=True,
               help="SBOM format: SPDX 2.3 or CycloneDX 1.5 JSON.")
 @FORMAT
 @CONFIG
-def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None, secrets: tuple[str, ...],
-          run_verify: bool, sbom: Path | None, sbom_format: str, fmt: str, config_path: Path | None) -> None:
-    """Build SPEC's image with BuildKit, tag it, optionally push.
+@CHANGED_SINCE
+@EXPLAIN
+def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: bool, no_cache: bool,
+          build_args: tuple[str, ...], target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None,
+          secrets: tuple[str, ...], run_verify: bool, jobs_: int | None, rerun_failed: bool, builder: str | None,
+          sbom: Path | None, sbom_format: str, fmt: str, config_path: Path | None, changed_since: str | None,
+          explain: bool) -> None:
+    """Build each SPEC's image with BuildKit, tag it, optionally push.
 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
-    only after a successful build."""
+    only after a successful build. Several specs, or a folder of them (files named
+    imagespec.yaml or *.imagespec.yaml), build as one graph with `docker buildx bake`:
+    see "Fleets" in the README."""
+    if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder or changed_since:
+        if changed_since is not None or explain:
+            specs = _selected(specs, config_path, changed_since, explain)
+            if not specs:
+                return
+        _build_fleet(specs, tags=tags, push=push, force=force, target=target, run_verify=run_verify, sbom=sbom, jobs_=jobs_ or 2,
+                     rerun_failed=rerun_failed, builder=builder, fmt=fmt, config_path=config_path, no_cache=no_cache,
+                     build_args=tuple(_pair(a) for a in build_args), progress=progress, ca_bundle=ca_bundle,
+                     secrets=tuple(_secret(s) for s in secrets))
+        return
+    spec = specs[0]
     built = jobs.build(spec, config=config_path, on_status=_note, tags=tags,
                        build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache, push=push,
                        force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
@@ -241,12 +331,17 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
                        sbom_format=sbom_format)
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
-               "pushed": built.pushed}
+               "pushed": built.pushed, "up_to_date": built.up_to_date}
     if built.platforms:  # several platforms: the id is the index's, each platform's image listed
         summary["platforms"] = [{"platform": i.platform, "image_id": i.image_id, "tag": i.tag, "digest": i.digest,
                                  "duration_s": round(i.duration_s, 2)} for i in built.platforms]
     if fmt == "json":
         click.echo(json.dumps(summary))
+    elif built.up_to_date:
+        click.echo(f"up to date: {result.tags[0]} already records this lock's base digest, these inputs and this "
+                   "commit (--force builds anyway)", err=True)
+        for tag in result.tags:
+            click.echo(tag)
     else:
         for image in built.platforms:
             click.echo(f"built {image.platform} {image.image_id[:19]} in {image.duration_s:.1f}s: {image.tag}", err=True)
@@ -259,6 +354,25 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
         _report_verification(jobs.verify_platforms(built.compiled, built.config, images), fmt)
     elif run_verify:
         _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
+
+
+def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str | None, run_verify: bool,
+                 sbom: Path | None, jobs_: int, fmt: str, **options: Any) -> None:
+    """Several specs: one summary table (or JSON document) on stdout; exit 1 naming the
+    first failed target and where in its spec it failed."""
+    for flag, given in (("-t/--tag", tags), ("--target", target), ("--verify", run_verify), ("--sbom", sbom)):
+        if given:
+            raise SpecError(f"{flag} takes one spec", hint="build that spec alone, or drop the flag")
+    progress = options.pop("progress")
+    fleet = jobs.build_fleet(specs, jobs=jobs_, on_note=_note, progress="json" if fmt == "json" and progress == "auto"
+                             else progress, config=options.pop("config_path"), **options)
+    click.echo(fleet.to_json() if fmt == "json" else fleet.table())
+    if fleet.failed:
+        first = fleet.failed[0]
+        others = f" (and {len(fleet.failed) - 1} more)" if len(fleet.failed) > 1 else ""
+        error = first.failure
+        raise BuildFailed(f"target {first.target}{others} failed: {error.message}", location=error.location,
+                          hint=error.hint)
 
 
 def _secret(text: str) -> tuple[str, Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from imagespec.plan.lower import lower
 from imagespec.plan.frozen import frozen
 from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
+from imagespec.plan.pin_bases import pin_bases
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
 from imagespec.spec.config import Config
 from imagespec.spec.read_spec import LoadedSpec
@@ -38,7 +40,11 @@ class Compiled:
     plan: Plan
     dockerfile: str
     dockerignore: str
-    inputs_hash: str
+    inputs_hash: str  # of the spec and its bases as built: pinned ones with their digests
+    # of the spec and its bases as written, before any lock pinned them: what a lock
+    # file records, so that a lock made for another spec (or an older one) is seen as stale
+    lock_inputs: str = ""
+    image_inputs: str = ""  # of what the image holds (no policies, registry, tags): its provenance label
 
     def line_map(self) -> LineMap:
         """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
@@ -48,9 +54,18 @@ class Compiled:
         return line_map(self.plan, self.dockerfile)
 
 
-def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
-    """Hash of what determines the output: the validated spec and the resolved bases."""
+#: spec keys that decide how an image is checked, named and pushed, not what it holds
+_NOT_IN_THE_IMAGE = frozenset({"policies", "registry", "tags"})
+
+
+def inputs_hash(loaded: LoadedSpec, plan: Plan, *, image_only: bool = False) -> str:
+    """Hash of what determines the output: the validated spec and the resolved bases.
+    ``image_only``: without the keys that do not change the image (policies, registry, tags),
+    for the provenance label `imagespec test` compares: a budget tightened after the build
+    is not a different image."""
     spec = loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    if image_only:
+        spec = {key: value for key, value in spec.items() if key not in _NOT_IN_THE_IMAGE}
     if plan.platforms:
         # the configuration's default counts as much as the spec's own
         spec["platforms"] = list(plan.platforms)
@@ -69,12 +84,15 @@ def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
     return f"sha256:{digest[:16]}"
 
 
-def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = None) -> Compiled:
+def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = None,
+                 pins: Mapping[str, str] | None = None) -> Compiled:
     """`source`: the spec's name in the Dockerfile's header; by default relative to the
-    spec's own `dockerfile`, so the text is the same on every machine."""
+    spec's own `dockerfile`, so the text is the same on every machine. `pins`: base
+    reference -> digest, from the spec's lock file (imagespec.lock), read by the caller."""
     try:
-        plan = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files,
-                                platforms=tuple(config.build.platforms or ())))
+        unpinned = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files,
+                                    platforms=tuple(config.build.platforms or ())))
+        plan = pin_bases(unpinned, pins or {})
         digest = inputs_hash(loaded, plan)
         source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)
@@ -85,7 +103,9 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
     except SpecPathError as exc:
         raise SpecError(exc.message, location=loaded.document.origin(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)
-    return Compiled(loaded, plan, dockerfile, dockerignore, digest)
+    return Compiled(loaded, plan, dockerfile, dockerignore, digest,
+                    digest if plan is unpinned else inputs_hash(loaded, unpinned),
+                    inputs_hash(loaded, plan, image_only=True))
 
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:

@@ -22,6 +22,13 @@ SECRET_PATH = f"/run/secrets/{SECRET_ID}"
 # read by deploy manifests and `imagespec test IMAGE`.
 LABEL_WRITABLE = "io.imagespec.writable"
 
+# Provenance every image imagespec builds carries beside the OCI labels (base digest,
+# revision): the spec's input hash (its lock's pins included) and imagespec's version.
+# `imagespec test` checks them; `imagespec build` compares them to skip a rebuild that
+# would change nothing (imagespec/lock/).
+LABEL_INPUTS_HASH = "io.imagespec.inputs"
+LABEL_IMAGESPEC_VERSION = "io.imagespec.version"
+
 # Labels a base image carries (imagespec/bases/): which base, from which inputs, on which
 # image the SBOM layer was added, its SOURCE_DATE_EPOCH, and where its SBOM is (BP15, BP16).
 LABEL_BASE = "io.imagespec.base"

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.explain import Line
     from imagespec.fleet.commands import Baked, Selection
     from imagespec.lint import Finding
+    from imagespec.lock.jobs import LockProblem, LockReport, Outdated
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.spec.read_base import LoadedBase
@@ -55,10 +56,12 @@ def config_file(flag: Path | None) -> Path | None:
 
 
 def compile_one(path: Path, config_path: Path | None = None,
-                written_to: Path | None = None) -> tuple[Compiled, Config]:
+                written_to: Path | None = None, *, locked: bool = True) -> tuple[Compiled, Config]:
     """(Compiled, Config): the configuration is found first, since templates and the
-    catalog it names shape the spec."""
+    catalog it names shape the spec. ``locked``: pin the bases to the spec's lock file,
+    when it has one (imagespec.lock; read here, at the boundary, like the catalog)."""
     from imagespec.compiler import compile_spec
+    from imagespec.lock import read_pins
     from imagespec.spec.config import load_config
     from imagespec.spec.read_spec import load_spec
 
@@ -66,7 +69,8 @@ def compile_one(path: Path, config_path: Path | None = None,
     loaded = load_spec(path, config)
     # the header names the spec relative to the file it is written to (generate -o FILE)
     source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
-    return compile_spec(loaded, config, source=source), config
+    pins = read_pins(loaded.lock_path) if locked else {}
+    return compile_spec(loaded, config, source=source, pins=pins), config
 
 
 def specs_only(specs: Sequence[Path], on_note: OnNote = _ignore) -> list[Path]:
@@ -185,10 +189,11 @@ class Stale:
 class Checked:
     specs: int
     stale: tuple[Stale, ...]
+    locks: tuple[str, ...] = ()  # lock files that are not their spec's: `lock PATH: why`
 
     @property
     def ok(self) -> bool:
-        return not self.stale
+        return not self.stale and not self.locks
 
 
 def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
@@ -207,7 +212,20 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
                 diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
                                                     f"{path} (committed)", f"{path} (from {result.spec_file})"))
                 stale.append(Stale(result.spec_file, str(path), diff))
-    return Checked(len(results), tuple(stale))
+    return Checked(len(results), tuple(stale), _stale_locks(specs, config, on_note))
+
+
+def _stale_locks(specs: Sequence[Path], config: Path | None, on_note: OnNote) -> tuple[str, ...]:
+    """The lock files (of specs that have one) made for other inputs or other bases: the
+    Dockerfile may match the lock, but the lock no longer matches the spec."""
+    from imagespec.spec.read_spec import lock_path_for
+
+    locked = [path for path in specs_only(specs, on_note) if lock_path_for(path).is_file()]
+    if not locked:
+        return ()
+    from imagespec.lock.jobs import check_locks
+
+    return tuple(str(p) for p in check_locks(locked, config=config, required=False))
 
 
 @dataclass(frozen=True)
@@ -222,7 +240,8 @@ class Built:
     config: Config
     platforms: tuple[PlatformImage, ...] = ()
     index: Index | None = None
-    sbom: str | None = None  # the SBOM stored in the image (None for a --target or multi-platform build)
+    sbom: str | None = None  # the SBOM stored in the image (None for a --target build)
+    up_to_date: bool = False  # not built: the image already records this lock and these inputs
 
     @property
     def image(self) -> str:
@@ -262,12 +281,25 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
     if sbom is not None and settings.target:
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
                         hint="drop --target, or drop --sbom")
-    result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+    current = None if settings.force else pipeline.up_to_date(compiled, settings)
+    if current is not None:
+        from imagespec.engine import BuildResult
+        from imagespec.publish import push_tags
+        from imagespec.sbom.store import stored
+
+        image_id, tags = current
+        kept = stored(image_id) if sbom is not None else None  # the one it already carries: it is that image
+        text = kept[1] if kept else None
+        pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
+        built = Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, sbom=text, up_to_date=True)
+    else:
+        result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+        built = Built(result, pushed, compiled, loaded_config, sbom=text)
     if sbom is not None and text is not None:
         from imagespec.output import write_atomically
 
         write_atomically({sbom: text})
-    return Built(result, pushed, compiled, loaded_config, sbom=text)
+    return built
 
 
 def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
@@ -578,3 +610,108 @@ def stale_bake(specs: Sequence[Path], bake_file: Path, *, config: Path | None = 
     from imagespec.fleet.commands import stale_bake_file
 
     return stale_bake_file(specs, bake_file, config=config, on_note=on_note)
+
+
+@dataclass(frozen=True)
+class FleetBuilt:
+    """A fleet run: one record per target it was asked to build (fleet.records)."""
+
+    records: tuple[Any, ...]
+    builder: str
+    jobs: int
+    duration_s: float
+
+    @property
+    def failed(self) -> tuple[Any, ...]:
+        return tuple(r for r in self.records if r.result == "failed")
+
+    def table(self) -> str:
+        """The summary as text: one line per target, then the counts."""
+        from imagespec.fleet.records import summary_table
+
+        return "\n".join(summary_table(self.records))
+
+    def to_json(self) -> str:
+        from imagespec.fleet.records import summary_json
+
+        return summary_json(self.records, builder=self.builder, jobs=self.jobs, duration_s=self.duration_s)
+
+
+def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int = 2, builder: str | None = None,
+                rerun_failed: bool = False, stream: Any = None,
+                on_note: OnNote = _ignore, **options: Any) -> FleetBuilt:
+    """Build several specs (files, or folders searched for specs) as one graph with
+    ``docker buildx bake`` on ``builder`` (default: the configuration's `build.builder`,
+    else buildx's current one): each target once its parents built, at most ``jobs`` at
+    once, the rest kept going past a failure; tags only on what built (BP14).
+    ``rerun_failed``: only the specs whose last run failed or was skipped (or never ran).
+    A target's parent outside ``specs`` counts as built (its image is used as it is).
+    ``options``:
+    ``imagespec.settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
+    secrets, push, force: each target's tags pushed once it built). Every spec compiles and the builder is found before anything builds (bad
+    input: SpecError)."""
+    import sys
+    import tempfile
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from imagespec.fleet import records as fleet_records
+    from imagespec.fleet.build import build_jobs, definition_for
+    from imagespec.fleet.builder import find_builder
+    from imagespec.fleet.model import load_fleet
+    from imagespec.fleet.run import RunOptions, run_fleet
+    from imagespec.settings import read_environment
+
+    if jobs < 1:
+        raise SpecError(f"--jobs {jobs}: at least one build must be able to run", hint="give --jobs 1 or more")
+    env = read_environment()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # asking buildx (a process, ~0.5 s) overlaps compiling the specs: the flag's builder,
+        # else buildx's current one, which the configuration's `build.builder` may replace
+        asked = pool.submit(find_builder, builder)
+        fleet = load_fleet(specs, config, on_note=on_note)
+        configured = next(iter(fleet)).config.build.builder if len(fleet) else None
+        chosen_builder = find_builder(configured) if configured and not builder else asked.result()
+    chosen = build_jobs(fleet, env, options)
+    if rerun_failed:
+        again = fleet_records.to_rerun((job.spec for job in chosen), fleet_records.read_state(env.cache_dir))
+        chosen = [job for job in chosen if job.spec in again]
+        on_note(f"--rerun-failed: {len(chosen)} target(s) failed, were skipped or never ran last time")
+    began = time.monotonic()
+    run_options = RunOptions(jobs=jobs, progress=options.get("progress", "plain"), no_cache=options.get("no_cache", False),
+                             push=options.get("push", False), force=options.get("force", False))
+    records = []
+    if chosen:
+        with tempfile.TemporaryDirectory(prefix="imagespec-bake-") as folder:
+            records = run_fleet(definition_for(fleet, Path(folder)), chosen, chosen_builder, run_options,
+                                folder=Path(folder), stream=stream or sys.stderr)
+    fleet_records.write_state(env.cache_dir, records)
+    return FleetBuilt(tuple(records), chosen_builder.name, jobs, time.monotonic() - began)
+
+
+# --- locks (imagespec.lock) and SBOMs (imagespec.sbom) ----------------------------------------
+
+def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = False, bases: Sequence[str] = (),
+         min_age: str | None = None, packages: bool = False, on_note: OnNote = _ignore) -> LockReport:
+    """Write each spec's lock file (imagespec.lock.jobs.lock); ``min_age`` as written (3d, 12h)."""
+    from imagespec.lock import jobs as lock_jobs
+
+    if (min_age is not None or bases or packages) and not update:
+        raise SpecError("--min-age, --base and --packages go with --update",
+                        hint="imagespec lock --update [--base NAME]… [--min-age DURATION] [--packages] SPECS")
+    return lock_jobs.lock(specs, config=config, update=update, names=bases, packages=packages,
+                          min_age=lock_jobs.parse_age(min_age) if min_age else None, on_note=on_note)
+
+
+def lock_check(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[LockProblem]:
+    """Each spec's lock against the spec, without the network: its problems (none: all fresh)."""
+    from imagespec.lock.jobs import check_locks
+
+    return check_locks(specs, config=config, on_note=on_note)
+
+
+def outdated(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> Outdated:
+    """Each lock against the registry now, one request per distinct base."""
+    from imagespec.lock import jobs as lock_jobs
+
+    return lock_jobs.outdated(specs, config=config, on_note=on_note)

@@ -19,7 +19,7 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
-from imagespec.contract import LABEL_WRITABLE, SECRET_ID
+from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, LABEL_WRITABLE, SECRET_ID
 from imagespec.settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
@@ -67,15 +67,49 @@ def build_secrets(compiled: Compiled, settings: BuildSettings) -> list[tuple[str
     return chosen
 
 
+def imagespec_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("imagespec")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "0+unknown"
+
+
+def final_base(compiled: Compiled) -> tuple[str | None, str | None]:
+    """(name, digest) of the final stage's base image: the name as the spec wrote it, the
+    digest its lock pinned (None without a lock); (None, None) for scratch or a stage."""
+    final = compiled.plan.final
+    if final.base.ref == "scratch" or final.base.from_stage:
+        return None, None
+    parsed = grammar.parse(final.base.ref)
+    return str(grammar.Reference(parsed.domain, parsed.path, parsed.tag, None)), parsed.digest
+
+
+def provenance(compiled: Compiled, revision: str | None) -> dict[str, str]:
+    """The labels that say what an image was built from: base digest (when locked), source
+    revision, the spec's input hash and imagespec's version."""
+    from imagespec.publish.tags import OCI
+
+    _, digest = final_base(compiled)
+    labels = {LABEL_INPUTS_HASH: compiled.image_inputs, LABEL_IMAGESPEC_VERSION: imagespec_version()}
+    if digest:
+        labels[OCI + "base.digest"] = digest
+    if revision:
+        labels[OCI + "revision"] = revision
+    return labels
+
+
 def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -> dict[str, str]:
     from imagespec.publish import oci_labels
 
-    spec, final = compiled.loaded.spec, compiled.plan.final
-    base = None if final.base.ref == "scratch" or final.base.from_stage else final.base.ref
-    return oci_labels(title=spec.name, description=spec.description, version=spec.version, revision=revision,
-                      source=spec.source, licenses=spec.license, base_name=base,
-                      base_digest=_base_digest(base),
-                      environ={"SOURCE_DATE_EPOCH": settings.source_date_epoch} if settings.source_date_epoch else {})
+    spec = compiled.loaded.spec
+    base, pinned = final_base(compiled)
+    labels = oci_labels(title=spec.name, description=spec.description, version=spec.version, revision=revision,
+                        source=spec.source, licenses=spec.license, base_name=base,
+                        base_digest=pinned or _base_digest(base),
+                        environ={"SOURCE_DATE_EPOCH": settings.source_date_epoch} if settings.source_date_epoch else {})
+    return labels | provenance(compiled, revision)
 
 
 def _base_digest(base: str | None) -> str | None:
@@ -107,6 +141,34 @@ def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:
                         target=settings.target, no_cache=settings.no_cache, network=settings.network, secrets=secrets,
                         labels=_labels(compiled, revision, settings), progress=settings.progress,
                         builder=settings.builder, extra_args=settings.extra_args, dockerignore=compiled.dockerignore)
+
+
+def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[str, ...]] | None:
+    """(image ID, tags) when building again would change nothing the image records: every
+    tag the build would apply names one image whose base digest is the lock's, whose input
+    hash is the spec's, whose revision is this clean checkout's, built by this imagespec
+    (no rebuild loop on a base that did not move). None without a lock (nothing pins what
+    the bases are), outside git, in a dirty tree, with --no-cache, or when any tag or label
+    differs. The input hash covers every stage's pinned base, so a moved build-stage base
+    (go-build under a scratch final) rebuilds too."""
+    from imagespec.engine import connect
+    from imagespec.publish import git_short_sha
+
+    locked = compiled.inputs_hash != compiled.lock_inputs  # some base was pinned by the lock
+    revision = git_short_sha(compiled.loaded.folder)
+    if not locked or revision is None or revision.endswith("-dirty") or settings.no_cache:
+        return None
+    wanted = provenance(compiled, revision)
+    tags = references(compiled, settings)
+    try:
+        client = connect()
+        images = [client.images.get(tag) for tag in tags]
+    except Exception:  # not built (or not tagged) yet, or no engine: the build says which
+        return None
+    if len({image.id for image in images}) != 1:
+        return None
+    labels = images[0].attrs.get("Config", {}).get("Labels") or {}
+    return (images[0].id, tags) if all(labels.get(key) == value for key, value in wanted.items()) else None
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
@@ -198,8 +260,8 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     app = sbom_app(compiled, options.tags[0] if options.tags else spec.name)
     text = to_json(document(fmt, app, [*found, *extra],
                             created=store.created_time(pending, settings.source_date_epoch), notes=scan.notes))
-    raw_epoch = settings.source_date_epoch or ""
-    epoch = int(raw_epoch) if raw_epoch.isdigit() else None
+    given = settings.source_date_epoch
+    epoch = int(given) if given and given.isdigit() else None
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
         dockerfile, path = store.sbom_layer(Path(scratch), pending, spec.name, text, fmt, epoch)
         layer = BuildOptions(tags=options.tags, network=options.network, labels={store.LABEL_SBOM: path},
@@ -413,6 +475,11 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
     entrypoint = next((i.argv for i in final.instructions if isinstance(i, p.Entrypoint)), None)
     cmd = next((i.argv for i in final.instructions if isinstance(i, p.Cmd)), None)
     labels = dict(next((i.items for i in final.instructions if isinstance(i, p.Label)), ()))
+    from imagespec.publish import git_short_sha
+
+    # provenance is set at build time: the image must carry the values this spec, its lock and
+    # this checkout give now (a mismatch is an image built from something else)
+    labels |= provenance(compiled, git_short_sha(compiled.loaded.folder, mark_dirty=False))
     ports = next((i.ports for i in final.instructions if isinstance(i, p.Expose)), ())
     stop = next((i.signal for i in final.instructions if isinstance(i, p.StopSignal)), None)
     rt = plan.runtime

@@ -20,6 +20,17 @@ from imagespec.spec.templates import TemplateResolver, project_template_dirs
 from imagespec.spec.validate import validate
 
 
+#: a spec's lock file is its name with this ending: imagespec.yaml -> imagespec.lock.yaml,
+#: api.imagespec.yaml -> api.imagespec.lock.yaml (imagespec.lock writes and reads it)
+LOCK_SUFFIX = ".lock.yaml"
+
+
+def lock_path_for(spec: Path) -> Path:
+    name = spec.name
+    stem = name.removesuffix(".yaml") if name.endswith(".yaml") else name.removesuffix(".yml")
+    return spec.with_name(stem + LOCK_SUFFIX)
+
+
 @dataclass(frozen=True)
 class LoadedSpec:
     spec: Spec
@@ -48,12 +59,19 @@ class LoadedSpec:
         return self.dockerfile_path.with_name(self.dockerfile_path.name + ".dockerignore")
 
     @property
+    def lock_path(self) -> Path | None:
+        """Where the spec's lock file is (whether or not it exists); None for a spec given as text."""
+        return None if self.path is None else lock_path_for(self.folder / self.path.name)
+
+    @property
     def own_files(self) -> tuple[str, ...]:
-        """The spec, its Dockerfile and its ignore file relative to the build context, for
-        those inside it (POSIX paths, the .dockerignore's syntax): kept out of the context."""
+        """The spec, its Dockerfile, its ignore file and its lock file (when there is one)
+        relative to the build context, for those inside it (POSIX paths, the .dockerignore's
+        syntax): kept out of the context, so that moving a lock re-runs no COPY step."""
         spec = self.folder / self.path.name if self.path else None
+        lock = self.lock_path if self.lock_path and files.is_file(self.lock_path) else None
         inside = []
-        for path in (spec, self.dockerfile_path, self.dockerignore_path):
+        for path in (spec, self.dockerfile_path, self.dockerignore_path, lock):
             relative = os.path.relpath(os.path.normpath(path), self.context) if path else os.pardir
             if relative.split(os.sep)[0] != os.pardir:  # outside the context: never sent to the engine
                 inside.append(Path(relative).as_posix())

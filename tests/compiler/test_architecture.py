@@ -33,7 +33,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 LAYER = {"errors": 0, "reference": 0, "platform": 0, "contract": 0, "resources": 0, "spec": 1, "plan": 2, "render": 3,
          "compiler": 4, "lint": 4, "explain": 4,
          "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
-         "pipeline": 6, "jobs": 6, "fleet": 6, "cli": 7, "__main__": 8}
+         "pipeline": 6, "jobs": 6, "fleet": 6, "lock": 6, "cli": 7, "__main__": 8}
 _BOTTOM = {"errors", "reference", "platform", "contract"}
 # engine is the seam (it sees nothing of the features); each feature sees the engine, sbom also verify's probe
 ONLY = {"engine": _BOTTOM | {"engine"}, "publish": _BOTTOM | {"publish", "engine"},
@@ -48,7 +48,7 @@ IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "u
 PURE_PARTS = {"plan", "render", "deploy", "reference", "platform", "contract"}
 # pathlib (Path, file I/O) only where files are read or written
 PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "jobs",
-                   "bases", "cache", "adopt", "settings", "resources", "fleet"}
+                   "bases", "cache", "adopt", "settings", "resources", "fleet", "lock"}
 
 
 def _part(module: str) -> str:
@@ -229,7 +229,11 @@ ENV_ALLOWED = {
                                     "proxies), plus DOCKER_BUILDKIT",
     "imagespec.bootstrap.mmdebstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and "
                                       "TMPDIR",
+    "imagespec.publish.credentials": "DOCKER_CONFIG is docker's own variable: registry look-ups use the docker "
+                                     "client's credentials, where that client would find them",
     "imagespec.publish.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
+    "imagespec.fleet.run": "docker buildx bake runs with the caller's environment (DOCKER_HOST, BUILDX_BUILDER, "
+                           "proxies), plus BUILDX_METADATA_PROVENANCE",
 }
 _ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 

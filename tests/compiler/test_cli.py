@@ -110,7 +110,7 @@ def test_check_fails_with_a_unified_diff_when_a_dockerfile_was_edited(example: P
 
 def test_check_json_on_fresh_files(example: Path, capsys) -> None:
     code, out, _ = run(capsys, "check", "--format", "json", str(example / "imagespec.yaml"))
-    assert code == 0 and json.loads(out) == {"ok": True, "stale": []}
+    assert code == 0 and json.loads(out) == {"ok": True, "stale": [], "locks": []}
 
 
 # --- schema --------------------------------------------------------------------------------

@@ -1,0 +1,356 @@
+"""The lock jobs: ``lock`` (pin what is not pinned yet), ``lock --update`` (move pins),
+``lock --check`` (is each lock the spec's, with no network) and ``outdated`` (which specs a
+moved base makes stale). Each returns values; printing and exit codes are the CLI's.
+
+Everything is looked up before anything is written: a registry that does not answer
+(exit 3) or an image that does not exist (exit 2, at the spec line naming it) leaves every
+lock file as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagespec.errors import SpecError
+from imagespec.lock import graph
+from imagespec.lock.bases import BaseUse, bases_of, catalog_digest
+from imagespec.lock.file import LOCK_FORMAT, LockedBase, LockFile, read_lock, render_lock
+from imagespec.lock.resolve import Resolver, pinned_by_spec, with_digest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.compiler import Compiled
+    from imagespec.sbom import SbomDiff
+    from imagespec.spec.config import Config
+
+OnNote = Callable[[str], None]
+_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+def parse_age(text: str) -> timedelta:
+    """``3d``, ``12h``, ``1w2d``, ``90m``, ``45s``: --min-age's durations."""
+    match = _DURATION.fullmatch(text)
+    if not text or match is None or not any(match.groups()):
+        raise SpecError(f"--min-age {text!r} is not a duration", hint="write e.g. 3d, 12h, 1w2d, 90m or 45s")
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def parse_created(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def age_text(created: str | None, now: datetime) -> str | None:
+    when = parse_created(created)
+    if when is None:
+        return None
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    path: Path
+    name: str  # as shown: the spec's file
+    compiled: Compiled  # without the lock: the references as the spec and catalog write them
+    config: Config
+    uses: tuple[BaseUse, ...]
+    lock_path: Path
+    lock: LockFile | None
+
+
+def _load(specs: Sequence[Path], config: Path | None, on_note: OnNote) -> list[_Spec]:
+    from imagespec import jobs
+
+    loaded = []
+    # a spec named twice (a glob and its file) is one spec: one lock, one line of the report
+    for path in dict.fromkeys(p.resolve() for p in jobs.specs_only(specs, on_note)):
+        compiled, cfg = jobs.compile_one(path, config, locked=False)
+        lock_path = compiled.loaded.lock_path
+        assert lock_path is not None
+        loaded.append(_Spec(path, compiled.loaded.document.file, compiled, cfg, tuple(bases_of(compiled)),
+                            lock_path, read_lock(lock_path)))
+    return loaded
+
+
+# --- lock, lock --update ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Move:
+    """One base's pin in one spec's lock, before and after."""
+
+    spec: str
+    image: str
+    old: str | None  # None: newly locked
+    new: str
+    created: str | None
+    skipped: str | None = None  # why the pin stayed (--min-age)
+
+    @property
+    def moved(self) -> bool:
+        """Whether the lock's pin changed (a skipped one stays, though the registry moved)."""
+        return self.old != self.new and self.skipped is None
+
+
+@dataclass(frozen=True)
+class LockReport:
+    written: tuple[Path, ...]  # lock files whose text changed
+    unchanged: tuple[Path, ...]
+    moves: tuple[Move, ...]
+    requests: int  # registry requests made
+    rebuild: tuple[str, ...] = ()  # specs to rebuild, in an order where bases come first
+    # (image, old, new) -> the packages that changed, from the SBOMs (with packages=True)
+    packages: Mapping[tuple[str, str, str], SbomDiff] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        from imagespec.lock.report import lock_lines
+
+        return lock_lines(self)
+
+    def to_dict(self) -> dict[str, object]:
+        from imagespec.lock.report import lock_json
+
+        return lock_json(self)
+
+
+def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = False,
+         names: Sequence[str] = (), min_age: timedelta | None = None, now: datetime | None = None,
+         packages: bool = False, resolver: Resolver | None = None, on_note: OnNote = _ignore) -> LockReport:
+    """Write each spec's lock file. Without ``update`` a base already locked keeps its pin
+    (only new bases are looked up); with it, the bases ``names`` names (all when empty) are
+    looked up again and move, unless republished within ``min_age``. ``packages``: compare
+    the SBOMs of each moved base's old and new image (pulls both; before anything is written)."""
+    from imagespec.output import write_atomically
+
+    now = now or datetime.now(UTC)
+    resolver = resolver or Resolver()
+    loaded = _load(specs, config, on_note)
+    if names:
+        _refuse_unknown_names(loaded, names)
+    files: dict[Path, str] = {}
+    moves: list[Move] = []
+    for spec in loaded:
+        locked = []
+        for use in spec.uses:
+            entry, move = _lock_base(spec, use, resolver, update and _named(use, names), min_age, now)
+            locked.append(entry)
+            if move is not None:
+                moves.append(move)
+        lock_file = LockFile(lock=LOCK_FORMAT, spec=spec.path.name, inputs=spec.compiled.lock_inputs,
+                             bases=locked)
+        files[spec.lock_path] = render_lock(lock_file, generator="imagespec lock")
+    changes = {}
+    if packages:
+        from imagespec.lock.packages import package_changes
+
+        changes = package_changes(moves, on_note)
+    changed = write_atomically(files)
+    moved_specs = {m.spec for m in moves if m.moved and m.old is not None}
+    up = _upstream(loaded)
+    # a spec whose pin moved needs a rebuild, and so does every spec built on its image
+    # (whose own pin moves only once that image is pushed: `lock --update` again then)
+    rebuild = tuple(graph.build_order(graph.downstream(moved_specs, up), up)) if moved_specs else ()
+    return LockReport(tuple(p for p in files if p in changed), tuple(p for p in files if p not in changed),
+                      tuple(moves), resolver.requests, rebuild, changes)
+
+
+def _named(use: BaseUse, names: Sequence[str]) -> bool:
+    if not names:
+        return True
+    return any(name in (use.image, use.catalog, graph.normalized(use.image).rpartition(":")[0],
+                        use.image.rpartition(":")[0]) for name in names)
+
+
+def _refuse_unknown_names(loaded: list[_Spec], names: Sequence[str]) -> None:
+    for name in names:
+        if not any(_named(use, (name,)) for spec in loaded for use in spec.uses):
+            known = sorted({use.catalog or use.image for spec in loaded for use in spec.uses})
+            raise SpecError(f"lock --update {name}: no spec given builds from it",
+                            hint=f"name a base as the lock writes it, its repository or its catalog name: "
+                                 f"{', '.join(known) or 'none'}")
+
+
+def _lock_base(spec: _Spec, use: BaseUse, resolver: Resolver, update: bool, min_age: timedelta | None,
+               now: datetime) -> tuple[LockedBase, Move | None]:
+    old = spec.lock.base(use.image) if spec.lock else None
+    if old is not None and not update:
+        return old.model_copy(update={"used_by": list(use.keys), "catalog": use.catalog}), None
+    found = None
+    if old is None and not pinned_by_spec(use.image):
+        # the catalog's digest, where it records one, is what the fleet built: pin that; an
+        # image ID (a base never pushed) is no registry digest, and the tag is looked up instead
+        recorded = catalog_digest(spec.compiled, use.catalog, spec.config.catalog)
+        if recorded:
+            found = resolver.resolve(with_digest(use.image, recorded))
+    found = found or resolver.resolve(use.image)
+    if found is None:
+        raise SpecError(f"image {use.image} does not exist in its registry", location=use.location,
+                        hint="check the name and tag (`docker buildx imagetools inspect IMAGE`), or push it first")
+    entry = LockedBase(image=use.image, digest=found.digest, media_type=found.media_type, created=found.created,
+                       platforms=dict(found.platforms), used_by=list(use.keys), catalog=use.catalog)
+    if old is not None and old.digest != found.digest and min_age is not None:
+        published = parse_created(found.created)
+        if published is not None and now - published < min_age:
+            kept = old.model_copy(update={"used_by": list(use.keys), "catalog": use.catalog})
+            return kept, Move(spec.name, use.image, old.digest, found.digest, found.created,
+                              skipped=f"republished {age_text(found.created, now)} ago, under --min-age")
+    return entry, Move(spec.name, use.image, old.digest if old else None, found.digest, found.created)
+
+
+def _upstream(loaded: list[_Spec]) -> dict[str, set[str]]:
+    from imagespec import pipeline
+    from imagespec.settings import BuildSettings
+
+    produced = {}
+    for spec in loaded:
+        try:
+            produced[spec.name] = pipeline.references(spec.compiled, BuildSettings())
+        except SpecError:  # a spec that would get no tag: no other spec can build on it by name
+            produced[spec.name] = ()
+    uses = {s.name: [use.image for use in s.uses] for s in loaded}
+    return graph.upstream(produced, uses)
+
+
+# --- lock --check -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LockProblem:
+    spec: str
+    lock: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.lock}: {self.reason}"
+
+
+def check_locks(specs: Sequence[Path], *, config: Path | None = None, required: bool = True,
+                on_note: OnNote = _ignore) -> list[LockProblem]:
+    """Each spec's lock against the spec, without the network: missing (when ``required``),
+    made for other inputs, or missing a base the spec now builds from."""
+    return [problem for spec in _load(specs, config, on_note) for problem in _problems(spec, required)]
+
+
+def _problems(spec: _Spec, required: bool) -> list[LockProblem]:
+    where = str(spec.lock_path)
+    if spec.lock is None:
+        return [LockProblem(spec.name, where, "no lock file: run `imagespec lock`")] if required else []
+    problems = []
+    inputs = spec.compiled.lock_inputs
+    if spec.lock.inputs != inputs:
+        problems.append(LockProblem(spec.name, where, f"made for other inputs ({spec.lock.inputs}, the spec's are "
+                                    f"{inputs}): run `imagespec lock`"))
+    wanted = {use.image for use in spec.uses}
+    locked = {base.image for base in spec.lock.bases}
+    for image in sorted(wanted - locked):
+        problems.append(LockProblem(spec.name, where, f"{image} is not locked: run `imagespec lock`"))
+    for image in sorted(locked - wanted):
+        problems.append(LockProblem(spec.name, where, f"{image} is locked but the spec no longer uses it: "
+                                    "run `imagespec lock`"))
+    return problems
+
+
+# --- outdated -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MovedBase:
+    image: str
+    old: str
+    new: str
+    locked_created: str | None  # when the locked image was made
+    age: str | None  # how old the locked image is
+    specs: tuple[str, ...]  # specs locked on it directly
+    affected: int  # specs it makes stale, downstream ones included
+
+
+@dataclass(frozen=True)
+class StaleSpec:
+    spec: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outdated:
+    specs: int
+    bases: int  # distinct bases looked up
+    requests: int
+    moved: tuple[MovedBase, ...]
+    stale: tuple[StaleSpec, ...]
+    missing: tuple[str, ...] = field(default=())  # specs without a lock
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale
+
+    def lines(self) -> list[str]:
+        from imagespec.lock.report import outdated_lines
+
+        return outdated_lines(self)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok, "specs": self.specs, "bases": self.bases, "requests": self.requests,
+            "moved": [vars(m) | {"specs": list(m.specs)} for m in self.moved],
+            "stale": [{"spec": s.spec, "reasons": list(s.reasons)} for s in self.stale],
+            "missing": list(self.missing),
+        }
+
+
+def outdated(specs: Sequence[Path], *, config: Path | None = None, now: datetime | None = None,
+             resolver: Resolver | None = None, on_note: OnNote = _ignore) -> Outdated:
+    """Each lock against the registry now: one HEAD per distinct base across all specs."""
+    now = now or datetime.now(UTC)
+    resolver = resolver or Resolver()
+    loaded = _load(specs, config, on_note)
+    locked: dict[str, list[tuple[_Spec, LockedBase]]] = {}
+    reasons: dict[str, list[str]] = {}
+    for spec in loaded:
+        if spec.lock is None:
+            reasons.setdefault(spec.name, []).append("no lock file: run `imagespec lock`")
+            continue
+        for problem in _problems(spec, required=False):
+            reasons.setdefault(spec.name, []).append(f"the lock is stale: {problem.reason}")
+        for base in spec.lock.bases:
+            locked.setdefault(base.image, []).append((spec, base))
+    looked_up = [image for image in sorted(locked) if not pinned_by_spec(image)]
+    moved_roots: dict[str, tuple[str, str, str]] = {}  # image -> (old, new, created)
+    direct: dict[str, list[str]] = {}
+    for image in looked_up:
+        now_digest = resolver.digest_now(image)
+        for spec, base in locked[image]:
+            if now_digest is None:
+                reasons.setdefault(spec.name, []).append(f"{image} no longer exists in its registry")
+            elif now_digest != base.digest:
+                moved_roots.setdefault(image, (base.digest, now_digest, base.created or ""))
+                direct.setdefault(image, []).append(spec.name)
+                reasons.setdefault(spec.name, []).append(f"{image} moved: {base.digest} -> {now_digest}")
+    up = _upstream(loaded)
+    affected_by: dict[str, dict[str, list[str]]] = {}
+    for image, spec_names in direct.items():
+        affected_by[image] = graph.downstream(spec_names, up)
+        for spec_name, chain in affected_by[image].items():
+            if len(chain) > 1:
+                reasons.setdefault(spec_name, []).append(
+                    f"builds on {' -> '.join(chain[:-1])}, which is stale ({image} moved)")
+    moved = tuple(MovedBase(image, old, new, created or None, age_text(created or None, now),
+                            tuple(sorted(direct[image])), len(affected_by[image]))
+                  for image, (old, new, created) in sorted(moved_roots.items()))
+    stale = tuple(StaleSpec(name, tuple(dict.fromkeys(found))) for name, found in sorted(reasons.items()))
+    return Outdated(len(loaded), len(looked_up), resolver.requests, moved, stale,
+                    tuple(sorted(s.name for s in loaded if s.lock is None)))

@@ -1,0 +1,105 @@
+"""Bad input and a registry that does not answer: one message at the line, the right exit
+code, and no lock file written (#15)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagespec.cli import main
+from imagespec.lock import graph
+from imagespec.lock.file import LOCK_FORMAT, LockedBase, LockFile, render_lock
+from imagespec.lock.jobs import parse_age
+
+SPEC = "name: isx15a/app\nfinal:\n  from: {image: \"%s\", family: debian}\n  entrypoint: [/app]\n"
+DIGEST = "sha256:" + "a" * 64
+
+
+def imagespec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_registry_that_does_not_answer_is_exit_3_and_nothing_is_written(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(SPEC % "127.0.0.1:9/isx15a/base:1")  # the discard port: nothing listens
+    code, _, err = imagespec(capsys, "lock", str(spec))
+    assert code == 3 and "cannot reach the registry" in err, err
+    assert not (tmp_path / "imagespec.lock.yaml").exists()
+
+
+def test_an_image_that_does_not_exist_is_exit_2_at_the_spec_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import urllib.request
+
+    try:
+        urllib.request.urlopen("http://127.0.0.1:5000/v2/", timeout=2).close()
+    except OSError:
+        from tests import tools
+
+        tools.unavailable("no registry on 127.0.0.1:5000; scripts/start-registry.sh starts one")
+    good = tmp_path / "good"
+    good.mkdir()
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(SPEC % "127.0.0.1:5000/isx15a/no-such-image:1")
+    code, _, err = imagespec(capsys, "lock", str(spec))
+    assert code == 2, err
+    assert f"{spec}:3:10: image 127.0.0.1:5000/isx15a/no-such-image:1 does not exist in its registry" in err, err
+    assert not (tmp_path / "imagespec.lock.yaml").exists()
+
+
+def _locked(tmp_path: Path, text: str) -> Path:
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(SPEC % "127.0.0.1:5000/isx15a/base:1")
+    (tmp_path / "imagespec.lock.yaml").write_text(text)
+    return spec
+
+
+@pytest.mark.parametrize(("text", "where", "words"), [
+    ("lock: 1\nspec: imagespec.yaml\ninputs: sha256:0123456789abcdef\nbases:\n- image: \"x:1\"\n  digest: sha256:abc\n"
+     "  media_type: a/b\n", ":6:", "invalid digest"),
+    ("lock: 1\nspec: imagespec.yaml\ninputs: sha256:0123456789abcdef\n<<<<<<< HEAD\n", ":", ""),
+    ("lock: 2\nspec: imagespec.yaml\ninputs: sha256:0123456789abcdef\n", ":1:", ""),
+    ("lock: 1\nspec: imagespec.yaml\ninputs: sha256:0123456789abcdef\nbases:\n- image: \"Not A Ref\"\n  digest: "
+     f"\"{DIGEST}\"\n  media_type: a/b\n", ":5:", "not a valid image reference"),
+    ("- just\n- a list\n", ":1:", "a lock file must be a mapping"),
+])
+def test_a_corrupt_lock_file_is_exit_2_at_its_line(tmp_path: Path, capsys, text: str, where: str,  # type: ignore[no-untyped-def]
+                                                   words: str) -> None:
+    spec = _locked(tmp_path, text)
+    for command in (("generate",), ("lock",), ("lock", "--check"), ("outdated",)):
+        code, _, err = imagespec(capsys, *command, str(spec))
+        assert code == 2, (command, err)
+        assert err.startswith(f"{tmp_path / 'imagespec.lock.yaml'}{where}") and words in err, (command, err)
+        assert "Traceback" not in err
+    assert not (tmp_path / "Dockerfile").exists()
+
+
+def test_the_lock_text_is_deterministic_and_sorted() -> None:
+    bases = [LockedBase(image=f"r.example.com/b{i}:1", digest=DIGEST, media_type="a/b",
+                        platforms={"linux/arm64": DIGEST, "linux/amd64": DIGEST}, used_by=["final.from"])
+             for i in (2, 1)]
+    text = render_lock(LockFile(lock=LOCK_FORMAT, spec="imagespec.yaml", inputs="sha256:0123456789abcdef",
+                                bases=bases), generator="imagespec lock")
+    assert text.index("b1:1") < text.index("b2:1") and text.index("linux/amd64") < text.index("linux/arm64")
+    assert text == render_lock(LockFile(lock=LOCK_FORMAT, spec="imagespec.yaml", inputs="sha256:0123456789abcdef",
+                                        bases=bases[::-1]), generator="imagespec lock")
+
+
+def test_min_age_durations() -> None:
+    assert parse_age("1w2d").days == 9 and parse_age("90m").total_seconds() == 5400
+    for bad in ("", "3", "3 days", "-1d", "1d1w"):
+        with pytest.raises(ValueError):
+            parse_age(bad)
+
+
+def test_the_graph_follows_images_through_specs() -> None:
+    produced = {"company": ["r.example.com/company:1.0.0", "r.example.com/company:1"],
+                "app": ["r.example.com/app:1"], "other": ["r.example.com/other:1"]}
+    uses = {"company": ["r.example.com/debian:12"], "app": ["r.example.com/company:1"],
+            "other": ["r.example.com/debian:13"]}
+    up = graph.upstream(produced, uses)
+    assert up == {"company": set(), "app": {"company"}, "other": set()}
+    assert graph.downstream(["company"], up) == {"company": ["company"], "app": ["company", "app"]}
+    assert graph.build_order(["app", "company"], up) == ["company", "app"]

@@ -1,0 +1,188 @@
+"""The rebuild loop end to end, on the real engine and the local registry (#15, BP13):
+base v1 pushed; two apps locked, generated and built on two bases; v2 pushed under the
+same tag; `outdated` names the app on that base (and the spec built on it, downstream) and
+only those; `lock --update`, `build`, `test`, push; the new image records v2's digest.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from imagespec.cli import main
+from tests.lock.conftest import RUN_ID, Pushed, labels, manifest_digest, run
+
+pytestmark = pytest.mark.engine
+
+ENTRYPOINT = '[python3, -c, "import signal,time; signal.signal(signal.SIGTERM, lambda *a: exit(0)); time.sleep(1e9)"]'
+
+
+def spec(name: str, base: str) -> str:
+    return (f"name: isx15a/{name}\nversion: 1.0.0\nregistry: 127.0.0.1:5000\n"
+            f"final:\n  from: {{image: \"{base}\", family: debian}}\n  entrypoint: {ENTRYPOINT}\n")
+
+
+def imagespec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def commit(repo: Path) -> None:
+    run("git", "add", "-A", cwd=repo)
+    run("git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "state", cwd=repo)
+
+
+@pytest.fixture()
+def built_tags() -> list[str]:
+    """Tags and image IDs a test built: removed at the end, IDs after tags."""
+    tags: list[str] = []
+    yield tags
+    for tag in tags:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120, check=False)
+
+
+def test_a_moved_base_is_found_relocked_rebuilt_and_recorded(pushed: Pushed, tmp_path: Path, built_tags: list[str],
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    base = f"127.0.0.1:5000/isx15a/base-{RUN_ID}:1"
+    other = f"127.0.0.1:5000/isx15a/other-{RUN_ID}:1"
+    v1 = pushed.push(base, "v1")
+    pushed.push(other, "other")
+    repo = tmp_path / "repo"
+    for name, on in (("app", base), ("app2", other), ("company", base)):
+        (repo / name).mkdir(parents=True)
+        (repo / name / "imagespec.yaml").write_text(spec(f"{name}-{RUN_ID}", on))
+    # a spec on the company image: downstream of `company`, so stale whenever it is
+    company_image = f"127.0.0.1:5000/isx15a/company-{RUN_ID}:1.0.0"
+    pushed.push(company_image, "company v1")
+    (repo / "downstream").mkdir()
+    (repo / "downstream" / "imagespec.yaml").write_text(spec(f"downstream-{RUN_ID}", company_image))
+    run("git", "init", "-q", str(repo))
+    specs = [str(repo / name / "imagespec.yaml") for name in ("app", "app2", "company", "downstream")]
+    app = specs[0]
+
+    code, out, err = imagespec(capsys, "lock", *specs)
+    assert code == 0, err
+    lock = (repo / "app" / "imagespec.lock.yaml").read_text()
+    assert f'digest: "{v1}"' in lock and lock.startswith("# Written by `imagespec lock`")
+    assert imagespec(capsys, "generate", *specs)[0] == 0
+    assert f"FROM {base}@{v1} AS final" in (repo / "app" / "Dockerfile").read_text()
+    commit(repo)
+    assert imagespec(capsys, "check", *specs)[0] == 0
+    assert imagespec(capsys, "lock", "--check", *specs)[0] == 0
+
+    code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--format", "json")
+    assert code == 0, err
+    first = json.loads(out)
+    built_tags.extend([*first["tags"], first["image_id"]])
+    assert labels(first["tags"][0])["org.opencontainers.image.base.digest"] == v1
+    code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--format", "json")
+    assert code == 0 and json.loads(out)["up_to_date"] is True, "an image on its locked base is not rebuilt"
+    assert imagespec(capsys, "outdated", *specs)[0] == 0
+
+    v2 = pushed.push(base, "v2", package=("isx15a-demo", "1.0-1"))  # the same tag, moved, one package more
+    assert v2 != v1
+    code, out, err = imagespec(capsys, "outdated", "--format", "json", *specs)
+    assert code == 1, err
+    report = json.loads(out)
+    stale = {Path(s["spec"]).parent.name: s["reasons"] for s in report["stale"]}
+    assert set(stale) == {"app", "company", "downstream"}, stale  # app2 is on another base
+    assert report["moved"] == [{"image": base, "old": v1, "new": v2, "locked_created": report["moved"][0]["locked_created"],
+                                "age": report["moved"][0]["age"], "specs": sorted([str(Path(app)), specs[2]]),
+                                "affected": 3}]
+    assert any("company" in reason for reason in stale["downstream"]), stale["downstream"]
+    assert report["requests"] == report["bases"] == 3  # one HEAD per distinct base
+
+    code, out, err = imagespec(capsys, "lock", "--update", "--packages", "--format", "json", *specs)
+    assert code == 0, err
+    update = json.loads(out)
+    assert [(p["image"], p["old"], p["new"]) for p in update["packages"]] == [(base, v1, v2)]
+    assert update["packages"][0]["added"] == [{"ecosystem": "deb", "name": "isx15a-demo:all", "old": [], "new": ["1.0-1"]}]
+    assert update["packages"][0]["removed"] == [] and update["packages"][0]["changed"] == []
+    moved = {(Path(m["spec"]).parent.name, m["old"], m["new"]) for m in update["moves"] if m["moved"]}
+    assert moved == {("app", v1, v2), ("company", v1, v2)}
+    order = [Path(s).parent.name for s in update["rebuild"]]
+    assert sorted(order) == ["app", "company", "downstream"] and order.index("company") < order.index("downstream")
+    assert imagespec(capsys, "check", *specs)[0] == 1  # the Dockerfiles still name v1
+    assert imagespec(capsys, "generate", *specs)[0] == 0
+    commit(repo)
+    code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--push", "--format", "json")
+    assert code == 0, err
+    second = json.loads(out)
+    built_tags.extend([*second["tags"], second["image_id"]])
+    assert second["up_to_date"] is False and second["image_id"] != first["image_id"]
+    assert labels(second["tags"][0])["org.opencontainers.image.base.digest"] == v2
+    code, out, err = imagespec(capsys, "test", app, "--format", "json")
+    assert code == 0, out + err
+    pushed_app = f"127.0.0.1:5000/isx15a/app-{RUN_ID}:1.0.0"
+    assert manifest_digest(pushed_app) == second["pushed"][pushed_app]
+    code, out, err = imagespec(capsys, "build", app, "--progress", "quiet", "--push", "--format", "json")
+    again = json.loads(out)  # the scheduled job runs again: nothing moved, nothing is rebuilt, the push is a no-op
+    assert code == 0 and again["up_to_date"] is True and again["image_id"] == second["image_id"], err
+    assert again["pushed"][pushed_app] == second["pushed"][pushed_app]
+    # app is fresh now; company (rebuilt by nobody yet) and downstream remain stale by the graph
+    code, out, err = imagespec(capsys, "outdated", "--format", "json", specs[0], specs[1])
+    assert code == 0, out
+
+
+def test_test_fails_when_the_provenance_does_not_match(pushed: Pushed, tmp_path: Path, built_tags: list[str],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    base = f"127.0.0.1:5000/isx15a/prov-{RUN_ID}:1"
+    v1 = pushed.push(base, "prov v1")
+    folder = tmp_path / "prov"
+    folder.mkdir()
+    path = folder / "imagespec.yaml"
+    path.write_text(spec(f"prov-{RUN_ID}", base))
+    assert imagespec(capsys, "lock", str(path))[0] == 0
+    code, out, err = imagespec(capsys, "build", str(path), "--progress", "quiet", "--format", "json")
+    assert code == 0, err
+    built_tags.extend([*json.loads(out)["tags"], json.loads(out)["image_id"]])
+    assert labels(json.loads(out)["tags"][0])["org.opencontainers.image.base.digest"] == v1
+    pushed.push(base, "prov v2")
+    assert imagespec(capsys, "lock", "--update", str(path))[0] == 0  # the lock moved, the image did not
+    code, out, err = imagespec(capsys, "test", str(path), "--format", "json")
+    assert code == 1
+    failed = [c for c in json.loads(out)["checks"] if c["outcome"] != "ok"]
+    assert [c["name"] for c in failed] == ["config-labels"] and "base.digest" in json.dumps(failed), failed
+
+
+def test_update_one_base_min_age_and_the_catalogs_digest(pushed: Pushed, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    first = f"127.0.0.1:5000/isx15a/first-{RUN_ID}:1"
+    second = f"127.0.0.1:5000/isx15a/second-{RUN_ID}:1"
+    first_v1, second_v1 = pushed.push(first, "first v1"), pushed.push(second, "second v1")
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / ".git").mkdir()
+    # the catalog records what the fleet built (`imagespec base build --push`): that digest is locked
+    (folder / ".imagespec.yaml").write_text(
+        f'images:\n  company-first: {{image: "{first}", family: debian, digest: "{first_v1}"}}\n')
+    path = folder / "imagespec.yaml"
+    path.write_text(f"name: isx15a/two-{RUN_ID}\nstages:\n  build: {{from: {{image: \"{second}\", family: debian}}, "
+                    f"run: [touch /out], artifacts: [/out]}}\nfinal:\n  from: company-first\n"
+                    f"  copy: [{{from: build, src: /out, dest: /out}}]\n  entrypoint: {ENTRYPOINT}\n")
+    first_v2 = pushed.push(first, "first v2")  # the tag moved after the catalog was written
+    code, out, err = imagespec(capsys, "lock", "--format", "json", str(path))
+    assert code == 0, err
+    lock = (folder / "imagespec.lock.yaml").read_text()
+    assert f'digest: "{first_v1}"' in lock and 'catalog: "company-first"' in lock  # the catalog's, not the tag's
+
+    second_v2 = pushed.push(second, "second v2")
+    code, _, err = imagespec(capsys, "lock", "--update", "--base", "isx15a/nothing", str(path))
+    assert code == 2 and "no spec given builds from it" in err, err
+    code, out, err = imagespec(capsys, "lock", "--update", "--base", "company-first", "--min-age", "1d",
+                               "--format", "json", str(path))
+    assert code == 0, err
+    moves = json.loads(out)["moves"]
+    assert [(m["old"], m["new"], m["moved"]) for m in moves] == [(first_v1, first_v2, False)]  # new: the registry's
+    assert "under --min-age" in moves[0]["skipped"]
+    assert f'digest: "{first_v1}"' in (folder / "imagespec.lock.yaml").read_text()  # kept
+    code, out, err = imagespec(capsys, "lock", "--update", "--base", "company-first", "--format", "json", str(path))
+    assert [(m["old"], m["new"]) for m in json.loads(out)["moves"]] == [(first_v1, first_v2)]
+    lock = (folder / "imagespec.lock.yaml").read_text()
+    assert f'digest: "{first_v2}"' in lock and f'digest: "{second_v1}"' in lock  # --base: only that one moved
+    assert imagespec(capsys, "lock", "--update", str(path))[0] == 0
+    assert f'digest: "{second_v2}"' in (folder / "imagespec.lock.yaml").read_text()
