@@ -196,21 +196,40 @@ def test_a_stage_without_a_pipe_keeps_the_default_shell() -> None:
 
 # -- BP3: tini comes from the helper stage's own package manager ------------------------------
 
-def test_a_static_tini_is_installed_with_the_helper_stages_package_manager() -> None:
+def test_a_static_tini_is_built_small_with_the_helper_stages_package_manager() -> None:
     plan = compile_text("name: t\nstages:\n  build:\n    from: {image: alpine:3.20, family: alpine}\n"
                         "    run: make\n    artifacts: [/out/app]\n"
                         "final:\n  from: scratch\n  init: true\n"
                         "  copy: [{from: build, src: /out/app, dest: /app}]\n  entrypoint: [/app]\n").plan
     # tini comes from a stage of its own on the catalog's debian-slim (the same on every
-    # spec, so it stays cached), installed with that stage's own package manager
+    # spec, so it stays cached), built with that stage's own apt: Debian's source package,
+    # linked against musl (issue #12: glibc's static tini is 708 KB, a Rust app's half)
     helper = plan.stage(TINI_STAGE)
     assert helper.base.package_manager == "apt"
     commands = [c for i in helper.instructions if isinstance(i, p.Run) for c in i.commands]
-    assert any(c.startswith("apt-get install") and "tini" in c.split() for c in commands), commands
+    assert "apt-get source --download-only tini" in commands, commands
+    assert "apt-get install -y --no-install-recommends musl-tools" in commands, commands
+    assert any(c.startswith("musl-gcc -static") for c in commands), commands
     assert not any(c.startswith("apk") for c in commands), commands
+    assert commands.index("rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin") > commands.index("apt-get update")
     copied = [(i.from_stage, i.sources) for i in plan.final.instructions
               if isinstance(i, p.Copy) and i.dest == "/usr/bin/tini"]
-    assert copied == [(TINI_STAGE, ("/usr/bin/tini-static",))]  # where Debian's tini package puts it
+    assert copied == [(TINI_STAGE, ("/usr/local/bin/tini-static",))]
+    assert helper.artifacts == ("/usr/local/bin/tini-static",)
+
+
+def test_an_apk_helper_takes_alpines_own_static_tini() -> None:
+    """Alpine's tini-static is already linked against musl: installed, not built."""
+    from imagespec.plan.model import replace
+    from imagespec.plan.passes.add_init import _tini_stage
+
+    plan = compile_text("name: t\nstages:\n  build:\n    from: {image: alpine:3.20, family: alpine}\n"
+                        "    run: make\n    artifacts: [/out/app]\n"
+                        "final:\n  from: scratch\n  copy: [{from: build, src: /out/app, dest: /app}]\n"
+                        "  entrypoint: [/app]\n").plan
+    stage, path = _tini_stage(replace(plan, fetch_base=plan.stage("build").base))
+    assert path == "/sbin/tini-static" and stage.artifacts == (path,)
+    assert [i.packages for i in stage.instructions] == [(("tini-static", None),)]
 
 
 # -- BP4/BP15: the generated context holds the declared inputs and nothing else ---------------
