@@ -203,6 +203,24 @@ def detect_python(root: Path) -> Project | None:
     return project
 
 
+def _node_entry(root: Path, package: dict, project: Project) -> str | None:
+    """The file `npm start` runs (how the author starts the app), else package.json's
+    `main` (often a library entry, or a leftover of `npm init`), else a usual name;
+    only a file that exists: a wrong guess would build an image that cannot start."""
+    named: list[str] = []
+    scripts = package.get("scripts")
+    start = scripts.get("start") if isinstance(scripts, dict) else None
+    if isinstance(start, str) and (started := re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())):
+        named.append(started.group(1).removeprefix("./"))
+    if isinstance(package.get("main"), str):
+        named.append(package["main"].removeprefix("./"))
+    for name in named:
+        if (root / name).is_file():
+            return name
+        project.guessed.append(f"{name}: named in package.json but not in the folder, so not the entry file")
+    return next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None)
+
+
 def detect_node(root: Path) -> Project | None:
     text = read(root / "package.json")
     if not text:
@@ -220,15 +238,8 @@ def detect_node(root: Path) -> Project | None:
     if lock is None:
         project.guessed.append("preset node: no lockfile; `npm ci` needs package-lock.json (run `npm install` once)")
     take_metadata(project, package, "package.json")
-    main = package.get("main") if isinstance(package.get("main"), str) else None
-    start = package.get("scripts", {}).get("start") if isinstance(package.get("scripts"), dict) else None
-    if main is None and isinstance(start, str):
-        started = re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())
-        main = started.group(1) if started else None
-    if main is None:
-        main = next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None)
+    main = _node_entry(root, package, project)
     if main:
-        main = main.removeprefix("./")
         if main != "server.js":
             project.with_["main"] = main
         project.found.append(f"{main}: the entry file")
@@ -306,8 +317,8 @@ def detect_c(root: Path) -> Project | None:
         project.with_["name"] = Path(target).name
         project.name = Path(target).name
         project.found.append(f"binary {target}: the build's first target")
-    project.guessed.append("a static binary: the preset's final is the scratch-like `static` image (link with -static,"
-                           " or set final.from: cc for a glibc binary)")
+    project.guessed.append("a static binary: the preset's final is scratch (link with -static, or set final.from: cc"
+                           " for a glibc binary)")
     add_port(project, root, sources[:50])
     return project
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from imagespec.adopt.detect import KNOWN_FILES, Project, detect
+from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError, one_line
 
 SPEC_NAME = "imagespec.yaml"
@@ -80,10 +81,17 @@ def _note_dockerfile(project: Project, folder: Path) -> None:
 def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     _note_dockerfile(project, folder)
     if options.name:
-        project.name = options.name
-    elif project.name is None:
-        project.guessed.append(f"name {image_name(folder.resolve().name)}: the folder's name (--name)")
-    project.name = image_name(project.name or folder.resolve().name)
+        # the user's own name is kept whole (team/api), checked as the spec's `name` is;
+        # only names read from a manifest or the folder are made into one path component
+        try:
+            project.name = grammar.path(options.name)
+        except grammar.Invalid as invalid:
+            raise SpecError(f"--name: {one_line(str(invalid))}", hint="e.g. --name team/api; the registry goes in "
+                            "`registry:` or the configuration") from None
+    else:
+        if project.name is None:
+            project.guessed.append(f"name {image_name(folder.resolve().name)}: the folder's name (--name)")
+        project.name = image_name(project.name or folder.resolve().name)
     if options.version:
         project.version = options.version
     elif project.version is None:

@@ -56,6 +56,15 @@ class RootfsRequest:
     hooks: Path | None = None  # templates/bases/slim: dpkg filters, sweep, customize
     slim: bool = True
     source_date_epoch: int = 0
+    nonroot: bool = False  # the user 65532 made in the root (useradd in a customize hook)
+
+
+# BP8: the same user the compiler's own useradd step makes (plan/passes/add_nonroot_user.py),
+# made while the root is one layer; mmdebstrap runs a hook that is not a file as `sh -c`
+NONROOT_HOOK = ('chroot "$1" groupadd --system --gid 65532 nonroot'
+                ' && chroot "$1" useradd --system --uid 65532 --gid 65532 --home-dir /home/nonroot --create-home'
+                ' --shell /usr/sbin/nologin nonroot'
+                ' && rm -f "$1/etc/passwd-" "$1/etc/group-" "$1/etc/shadow-" "$1/etc/gshadow-"')
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ def mmdebstrap_command(request: RootfsRequest, output: Path) -> list[str]:
                         f"--essential-hook={request.hooks / 'slim-sweep'}",
                         f"--customize-hook={request.hooks / 'slim-sweep'}"]
         command.append(f"--customize-hook={request.hooks / 'customize'}")
+    if request.nonroot:
+        command.append(f"--customize-hook={NONROOT_HOOK}")
     return [*command, request.suite, str(output), *request.sources]
 
 
