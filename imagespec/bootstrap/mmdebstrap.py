@@ -61,6 +61,7 @@ class RootfsRequest:
 
 # BP8: the same user the compiler's own useradd step makes (plan/passes/add_nonroot_user.py),
 # made while the root is one layer; mmdebstrap runs a hook that is not a file as `sh -c`
+MAN1_HOOK = 'mkdir -p "$1/usr/share/man/man1"'
 NONROOT_HOOK = ('chroot "$1" groupadd --system --gid 65532 nonroot'
                 ' && chroot "$1" useradd --system --uid 65532 --gid 65532 --home-dir /home/nonroot --create-home'
                 ' --shell /usr/sbin/nologin nonroot'
@@ -88,6 +89,11 @@ def mmdebstrap_command(request: RootfsRequest, output: Path) -> list[str]:
             command += [f"--dpkgopt={request.hooks / 'dpkg-docker.cfg'}",
                         f"--essential-hook={request.hooks / 'slim-sweep'}",
                         f"--customize-hook={request.hooks / 'slim-sweep'}"]
+            if request.include:
+                # openjdk's postinst links its man pages into man1, which the filters
+                # removed (Debian bug #863199); `customize` keeps it too, but runs after
+                # the included packages are configured
+                command.append(f"--essential-hook={MAN1_HOOK}")
         command.append(f"--customize-hook={request.hooks / 'customize'}")
     if request.nonroot:
         command.append(f"--customize-hook={NONROOT_HOOK}")

@@ -106,3 +106,20 @@ def test_the_small_static_tini_on_scratch_reaps_forwards_and_stops_fast(built, t
                       and row.split("\t")[1].startswith("COPY"))
     size = tini_layer.split("\t")[0]
     assert size.endswith("kB") and float(size[:-2]) < 150, tini_layer  # glibc's tini-static: 708 kB
+
+
+@pytest.mark.engine
+def test_the_c_preset_stops_fast_and_reaps_a_programs_orphans(built, tmp_path: Path) -> None:
+    """A held-out app (#12): a C program that spawns children and installs no SIGTERM
+    handler, on the `c` preset with nothing added. Without an init it ignored `docker
+    stop` for 10 s as PID 1 and left its orphans as zombies; the preset runs it under tini."""
+    (tmp_path / "orphans.c").write_text(ORPHANS_C)
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("extends: c\nwith: {build: 'cc -O2 -static -o orphans orphans.c', binary: orphans, name: orphans}\n"
+                    "name: imagespec-it-c-orphans\ntags: {git_sha: false, semver: false, extra: [preset]}\n")
+    tag = built(spec)["tags"][0]
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--image", tag, "--ready-log", "forked",
+                       "--format", "json", str(spec))
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["zombies-reaped"]["ok"] and checks["stop-graceful"]["ok"], checks
+    assert result.returncode == 0, result.stdout[-2000:]
