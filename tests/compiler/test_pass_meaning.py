@@ -287,10 +287,23 @@ def test_deny_list_context_drops_vcs_data_secrets_and_build_output(tmp_path: Pat
 
 # -- BP5: one index update per stage, installing everything the stage asked for --------------
 
+def _without_helper(text: str) -> p.Plan:
+    """The plan of a spec whose catalog has no debian-slim and no build stage: nowhere to
+    build the static tini, so a final with a package manager installs the distribution's."""
+    from imagespec.plan.lower import lower
+    from imagespec.plan.model import replace
+    from imagespec.plan.passes import run_passes
+    from imagespec.spec.config import load_config
+    from imagespec.spec.load import load_spec_text
+
+    plan = lower(load_spec_text(text).spec, load_config().catalog)
+    return run_passes(replace(plan, fetch_base=None))
+
+
 def test_a_stage_updates_the_package_index_once_for_all_its_packages() -> None:
-    # the final installs curl and, for init: true, tini: two install intents, one update
-    plan = compile_text("name: t\nfinal:\n  from: debian-slim\n  packages: [curl]\n  init: true\n"
-                        "  cmd: [sleep, infinity]\n").plan
+    # the final installs curl and, for init: true with no helper, tini: two install intents, one update
+    plan = _without_helper("name: t\nfinal:\n  from: debian-slim\n  packages: [curl]\n  init: true\n"
+                           "  cmd: [sleep, infinity]\n")
     commands = [c for i in plan.final.instructions if isinstance(i, p.Run) for c in i.commands]
     assert sum(c == "apt-get update" for c in commands) == 1, commands
     installs = [c.split() for c in commands if c.startswith("apt-get install")]
@@ -298,6 +311,15 @@ def test_a_stage_updates_the_package_index_once_for_all_its_packages() -> None:
     # explain attributes the one install to the spec's own `packages`, which it came from first
     step = next(i for i in plan.final.instructions if isinstance(i, p.Run) and "apt-get update" in i.commands)
     assert step.origin.path == ("final", "packages")
+
+
+def test_a_final_with_apt_still_copies_the_small_static_tini() -> None:
+    """With a helper to build it in, tini is the static 60 KB file on every final: an apt
+    install in the final would rewrite the base layer's package database (issue #12)."""
+    plan = compile_text("name: t\nfinal:\n  from: debian-slim\n  init: true\n  cmd: [sleep, infinity]\n").plan
+    assert not [i for i in plan.final.instructions if isinstance(i, p.Run) and "apt-get update" in i.commands]
+    copied = [(i.from_stage, i.sources) for i in plan.final.instructions if isinstance(i, p.Copy)]
+    assert (TINI_STAGE, ("/usr/local/bin/tini-static",)) in copied
 
 
 # -- BP8/BP9/BP3 on shell-less finals: nothing may RUN in an image without a shell -------------

@@ -1,9 +1,10 @@
 """BP3: tini as PID 1 when the spec asks for an init, so orphans are reaped and
 signals forwarded; the application stays the only program (BP1).
 
-On a shell-less final (scratch, distroless) tini must be static. Debian's tini-static
-links glibc statically: 708 KB, half of a Rust program on scratch (issue #12: the rust
-preset at 1.51x the hand-made image). On an apt helper the stage therefore builds
+tini is static, from a stage of its own, on every final: only a final with a package
+manager and no helper to build it in installs the distribution's tini. Debian's
+tini-static links glibc statically: 708 KB, half of a Rust program on scratch (issue
+#12: the rust preset at 1.51x the hand-made image). On an apt helper the stage builds
 tini from Debian's own source package (apt checks it against the signed Release file)
 against musl, as Alpine's tini-static is: 60 KB, the same program. Debian's packaging
 adds no patch to tini, and tini's CMake only writes the version header, written here."""
@@ -82,7 +83,10 @@ def add_init(plan: p.Plan) -> p.Plan:
     if not plan.runtime.init:
         return plan
     final = plan.final
-    if final.base.has_shell and final.base.package_manager:
+    # the static tini's stage whenever there is a helper to build it in, also on a final
+    # with a package manager: one 60 KB file copied, where an install in the final would
+    # rewrite the package database of the base's layer (1.7 MB stored twice, issue #12)
+    if plan.fetch_base is None and final.base.has_shell and final.base.package_manager:
         package, path = _DYNAMIC[final.base.package_manager]
         install = p.InstallPackages(manager=final.base.package_manager, packages=((package, None),),
                                     phase=p.Phase.SYSTEM, origin=_ORIGIN)
