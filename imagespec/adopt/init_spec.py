@@ -54,6 +54,12 @@ def image_name(raw: str) -> str:
 
 def plan_project(folder: Path, options: InitOptions) -> Project:
     project = detect(folder)
+    if project is None and options.preset is None and (folder / "pyproject.toml").is_file():
+        # a pyproject.toml alone names no pinned dependency set the presets can install
+        raise SpecError("pyproject.toml without a lock: the python presets install requirements.txt (pip), "
+                        "uv.lock (python-uv) or poetry.lock (python-poetry)", location=Location(str(folder / "pyproject.toml")),
+                        hint="lock it first: `uv lock`, `poetry lock`, or `pip-compile -o requirements.txt pyproject.toml`;"
+                        " then run init again")
     if project is None and options.preset is None:
         raise SpecError(f"no project imagespec knows in this folder (looked for {', '.join(KNOWN_FILES)})",
                         location=Location(str(folder)),
@@ -103,6 +109,8 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
         project.guessed = [g for g in project.guessed if not g.startswith("port ")]
     if options.entrypoint is not None:
         project.entrypoint = list(options.entrypoint)
+        # the preset's program (a script, an entry file) is not what runs: no guess about it
+        project.guessed = [g for g in project.guessed if not g.startswith(("script ", "main "))]
     project.with_.update(options.with_)
 
 

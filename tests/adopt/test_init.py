@@ -147,3 +147,13 @@ def test_the_users_name_is_kept_whole(project) -> None:
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load((folder / "imagespec.yaml").read_text(encoding="utf-8"))["name"] == \
         "team/api"
+
+
+def test_a_pyproject_without_a_lock_says_what_to_lock(tmp_path: Path) -> None:
+    """A held-out layout (#12): PEP 621 dependencies, no lock, no requirements.txt. It was
+    "no project imagespec knows"; the presets need a pinned set, so init says how to make one."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "svc"\ndependencies = ["uvicorn"]\n')
+    done = run_init(str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}: pyproject.toml without a lock"), done.stderr
+    assert "uv lock" in done.stderr and not (tmp_path / "imagespec.yaml").exists()
