@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from markdown_block import replace_block  # noqa: E402 (bench/, the script's folder)
 
 from imagespec.engine.client import connect  # noqa: E402
-from imagespec.spec.base_load import load_base  # noqa: E402
+from imagespec.spec.read_base import load_base  # noqa: E402
 from imagespec.spec.config import load_config  # noqa: E402
 
 MARKDOWN = ROOT / "BENCHMARKS.md"

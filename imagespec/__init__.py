@@ -1,9 +1,12 @@
 """imagespec: compile short YAML image specs into best-practice Dockerfiles, then
 build, tag, verify and push the images on a real engine.
 
-The public API: one orchestrator per job (``generate``, ``check``, ``build``, ``test``;
-docs/api.md), the loaders and the compiler beneath them, and the error tree. Names load on first use (PEP 562), so importing any part of the
+The public API: one orchestrator per job (``generate``, ``check``, ``build``, ``test``,
+``base_build``, ``base_check``; docs/api.md), the loaders and the compiler beneath them,
+and the error tree. Names load on first use (PEP 562), so importing any part of the
 package, as `imagespec generate` does, pays only for the modules it needs.
+
+May import: every part but the CLI (lazily: each name's module on first use).
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import importlib as _importlib
 _EXPORTS = {
     "imagespec.bases": ("BaseOptions", "build_bases"),
     "imagespec.compiler": ("Compiled", "compile_spec"),
-    "imagespec.jobs": ("build", "check", "generate", "test"),  # one orchestrator per job (docs/api.md)
+    # one orchestrator per job (docs/api.md)
+    "imagespec.jobs": ("base_build", "base_check", "build", "check", "generate", "test"),
     "imagespec.errors": ("BuildFailed", "CheckFailed", "EngineError", "ImageSpecError", "Interrupted", "Location",
                          "PolicyError", "SourceUnreachable", "SpecError", "TagConflict"),
-    "imagespec.spec.base_load": ("load_base",),
+    "imagespec.spec.read_base": ("load_base",),
     "imagespec.spec.base_model": ("BaseSpec",),
     "imagespec.spec.config": ("Config", "load_config"),
-    "imagespec.spec.load": ("LoadedSpec", "load_spec", "load_spec_text"),
+    "imagespec.spec.read_spec": ("LoadedSpec", "load_spec", "load_spec_text"),
     "imagespec.spec.model": ("Final", "Image", "Spec", "Stage"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -45,6 +49,8 @@ __all__ = [
     "SpecError",
     "Stage",
     "TagConflict",
+    "base_build",
+    "base_check",
     "build",
     "build_bases",
     "check",

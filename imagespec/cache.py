@@ -1,8 +1,9 @@
 """The result cache of `imagespec generate` and `imagespec check`.
 
 A pre-commit hook, an editor or a CI step runs these on specs that mostly did not
-change. Compiling needs pydantic, YAML and Jinja, which take ~0.5 s to import on a
-small machine; a spec whose inputs did not change is answered from here instead.
+change. Compiling needs pydantic, YAML and Jinja, whose imports are most of an uncached
+start (BENCHMARKS.md, "Compiler speed"); a spec whose inputs did not change is
+answered from here instead.
 
 An entry is kept per spec path and invocation (working directory, the configuration
 file chosen (--config or IMAGESPEC_CONFIG), -o target). It holds what the compile produced and every look the compiler took
@@ -15,6 +16,9 @@ always reported by the compiler itself.
 Where: $IMAGESPEC_CACHE_DIR, else $XDG_CACHE_HOME/imagespec, else ~/.cache/imagespec.
 IMAGESPEC_NO_CACHE=1 (or --no-cache) neither reads nor writes it. The cache is only an
 optimisation: an unreadable, corrupt or unwritable cache is a miss, never an error.
+
+May import: imagespec.spec.files (the notes it replays), imagespec.resources; nothing that
+compiles (a hit never loads pydantic, YAML or Jinja).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from imagespec.spec.files import Note, observe, templates_dir
+from imagespec.resources import templates_dir
+from imagespec.spec.files import Note, observe
 
 # Bumped when an entry's layout or meaning changes.
 FORMAT = 2
@@ -73,8 +78,8 @@ def code_fingerprint() -> str:
     """imagespec's code, templates, presets and built-in catalog by content, the
     libraries' entry files by size and mtime: an edit, an upgrade or a reinstall changes it.
     By content because an edit can keep a file's size and mtime (a checkout, a copy with
-    preserved times, a same-length fix within the clock's resolution); reading the ~100
-    files (~450 KB) costs a few ms of a ~140 ms cached start (BENCHMARKS.md)."""
+    preserved times, a same-length fix within the clock's resolution); what reading them
+    costs a cached start is in BENCHMARKS.md ("Content fingerprint")."""
     digest = hashlib.sha256(f"{FORMAT} {sys.version} {sys.executable}".encode())
     for root in (Path(__file__).parent, templates_dir()):
         for folder, dirs, names in os.walk(root):

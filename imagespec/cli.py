@@ -1,12 +1,16 @@
 """The command line: a thin layer over the library. Each command is a plain
 function of its arguments; errors become one message and an exit code
 (imagespec.errors), never a traceback.
+
+May import: imagespec.jobs, imagespec.errors, imagespec.console (tables) and the size
+grammar of imagespec.spec.model (tests/compiler/test_architecture.py pins the list).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -14,8 +18,24 @@ import click
 from imagespec import jobs
 from imagespec.errors import CheckFailed, ImageSpecError, SpecError, SpecErrors, one_line
 
+
+@dataclass
+class _Invocation:
+    """What one run of the command line has parsed that its error report needs (passed
+    down as click's context object: one per run, nothing global)."""
+
+    json_errors: bool = False
+
+
+def _remember_format(ctx: click.Context, _: click.Parameter, value: str) -> str:
+    if isinstance(ctx.obj, _Invocation):
+        ctx.obj.json_errors = value == "json"
+    return value
+
+
+# eager: parsed before the other options, so an error in one of them is reported in this format
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                      help="json: one machine-readable document on stdout.")
+                      is_eager=True, callback=_remember_format, help="json: one machine-readable document on stdout.")
 CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
                       help="Configuration file (default: .imagespec.yaml upwards from the spec, or $IMAGESPEC_CONFIG).")
 SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
@@ -25,10 +45,6 @@ NO_CACHE = click.option("--no-cache", is_flag=True,
 
 def _note(text: str) -> None:
     click.echo(text, err=True)
-
-
-def _compile_all(specs: tuple[Path, ...], config_path: Path | None, written_to: Path | None = None):
-    return [jobs.compile_one(path, config_path, written_to)[0] for path in jobs.specs_only(specs, _note)]
 
 
 def _print_exactly(text: str) -> None:
@@ -59,20 +75,15 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force
 
     Atomically and all or nothing: on any error no file is written. A file that
     imagespec did not generate is replaced only with --force."""
-    written_to = Path(output) if output not in (None, "-") else None
     if effective:
-        for c in _compile_all(specs, config_path, written_to):
-            import yaml
-
-            merged = c.loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-            click.echo(f"# {c.loaded.document.file}: the spec with its `extends` chain merged in")
-            click.echo(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=100), nl=False)
+        for file, text in jobs.effective(specs, config=config_path, on_note=_note):
+            click.echo(f"# {file}: the spec with its `extends` chain merged in")
+            click.echo(text, nl=False)
         return
     if output == "-":
-        compiled = jobs.generated(specs, config_path, None, use_cache=not no_cache, on_note=_note)
-        jobs.one_spec_for_output(compiled, output)
-        _print_exactly(compiled[0].dockerfile)
+        _print_exactly(jobs.dockerfile_text(specs, config=config_path, use_cache=not no_cache, on_note=_note))
         return
+    written_to = Path(output) if output is not None else None
     written = jobs.generate(specs, output=written_to, config=config_path, force=force, use_cache=not no_cache,
                             on_note=_note)
     for path, changed in written.items():
@@ -110,15 +121,9 @@ def schema(output: Path | None, base_format: bool) -> None:
     """Print or write the JSON Schema of the spec format.
 
     For editors and CI; the committed copy is specs/imagespec.schema.json."""
-    from imagespec.schema import schema_text
-
-    text = schema_text(base=base_format)
+    text = jobs.schema(base=base_format, output=output)
     if output is None:
         click.echo(text, nl=False)
-    else:
-        from imagespec.output import write_atomically
-
-        write_atomically({output: text})
 
 
 @cli.command()
@@ -130,9 +135,7 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 
     Every generated instruction with the spec location and the practice (BP id) that
     produced it."""
-    from imagespec.explain import explain as explain_lines
-
-    lines = explain_lines(_compile_all((spec,), config_path)[0])
+    lines = jobs.explain(spec, config=config_path, on_note=_note)
     if fmt == "json":
         click.echo(json.dumps([line.to_dict() for line in lines], indent=2, ensure_ascii=False))
         return
@@ -147,11 +150,7 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 @CONFIG
 def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
     """Report findings with locations; exit 1 on errors only."""
-    from imagespec.lint import lint as lint_spec
-    from imagespec.spec.build_context import BuildContext
-
-    findings = [f for c in _compile_all(specs, config_path)
-                for f in lint_spec(c, BuildContext(c.loaded.context) if c.loaded.path else None)]
+    findings = jobs.lint(specs, config=config_path, on_note=_note)
     if fmt == "json":
         click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
@@ -280,22 +279,6 @@ def base_group() -> None:
 BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 
 
-def _base_files(given: tuple[Path, ...]) -> list[Path]:
-    """Files as given; a folder stands for its base specs (*.yaml with a `base:` key)."""
-    from imagespec.spec.base_load import is_base_document
-    from imagespec.spec.loader import read_yaml
-
-    files: list[Path] = []
-    for path in given:
-        if path.is_dir():
-            files += [f for f in sorted(path.glob("*.yaml")) if is_base_document(read_yaml(f))]
-        else:
-            files.append(path)
-    if not files:
-        raise SpecError("no base spec among the paths given", hint="a base spec has `base: NAME` and `image: NAME:TAG`")
-    return files
-
-
 @base_group.command("build")
 @BASES
 @click.option("--catalog", "catalog_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -314,19 +297,9 @@ def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, 
     """Build base specs in dependency order and tag them.
 
     BASES are base spec files or folders of them; tags follow BP14."""
-    from imagespec.bases import build_bases
-    from imagespec.settings import base_options, config_path as chosen_config, read_environment
-    from imagespec.spec.config import load_config
-
-    files = _base_files(bases)
-    env = read_environment()
-    # the catalog this run writes may not exist yet: every base it needs is in the set
-    config = load_config(chosen_config(config_path, env), start=files[0].parent, catalogs_required=False)
-    shown = "quiet" if fmt == "json" else progress
-    options = base_options(config, env, force=force, push=push, progress=shown, ca_bundle=ca_bundle,  # type: ignore[arg-type]
-                           logs=logs)
-    results = build_bases(files, config, options, catalog_path=catalog_path,
-                          on_status=lambda line: click.echo(f"imagespec: {line}", err=True))
+    results = jobs.base_build(bases, catalog=catalog_path, force=force, push=push,
+                              progress="quiet" if fmt == "json" else progress, ca_bundle=ca_bundle, logs=logs,
+                              config=config_path, on_status=lambda line: click.echo(f"imagespec: {line}", err=True))
     if fmt == "json":
         click.echo(json.dumps({"bases": [r.to_dict() for r in results],
                                "catalog": str(catalog_path) if catalog_path else None}, indent=2))
@@ -347,11 +320,7 @@ def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> N
     """Validate base specs and list their build order.
 
     No engine needed."""
-    from imagespec.bases import load_bases
-    from imagespec.spec.config import load_config
-
-    files = _base_files(bases)
-    ordered = load_bases(files, load_config(jobs.config_file(config_path), start=files[0].parent, catalogs_required=False))
+    ordered = jobs.base_check(bases, config=config_path)
     rows = [{"base": b.name, "kind": b.base.kind, "image": b.base.image, "needs": list(b.base.needs()),
              "file": b.document.file} for b in ordered]
     if fmt == "json":
@@ -370,10 +339,7 @@ def base_dockerfile(base: Path, config_path: Path | None) -> None:
     """Print the Dockerfile of a distroless or toolchain base.
 
     For a BASE of kind `distroless` or `spec`."""
-    from imagespec.bases import dockerfile_of
-    from imagespec.spec.config import load_config
-
-    _print_exactly(dockerfile_of(base, load_config(jobs.config_file(config_path), start=base.parent)))
+    _print_exactly(jobs.base_dockerfile(base, config=config_path))
 
 
 @base_group.command("sbom")
@@ -384,20 +350,10 @@ def base_sbom(image: str, output: Path | None) -> None:
     """Print the SPDX SBOM of IMAGE's Debian packages.
 
     Packages, versions and licences (BP16)."""
-    from imagespec.sbom.spdx import image_sbom, sbom_json
-    from imagespec.output import write_atomically
-
-    from imagespec.engine.client import connect, engine_errors
-
-    with engine_errors(f"inspect {image}"):
-        found = connect().images.get(image)
-    # the image's own time and ID: the same image always gives the same document
-    created = str(found.attrs.get("Created", ""))[:19] + "Z"
-    document = image_sbom(image, name=image, created=created, namespace=f"urn:imagespec:image:{found.id}")
+    text = jobs.base_sbom(image, output=output)
     if output is None:
-        click.echo(sbom_json(document), nl=False)
+        click.echo(text, nl=False)
     else:
-        write_atomically({output: sbom_json(document)})
         click.echo(f"wrote {output}", err=True)
 
 
@@ -411,19 +367,10 @@ def base_sbom(image: str, output: Path | None) -> None:
 @CONFIG
 def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, config_path: Path | None) -> None:
     """Print how to run SPEC's image as built (Compose, Kubernetes)."""
-    from imagespec.deploy import render_manifest
-    from imagespec.pipeline import repository
-
-    compiled = jobs.compile_one(spec, config_path)[0]
-    version = compiled.loaded.spec.version
-    reference = image or f"{repository(compiled)}:{version or 'latest'}"
-    text = render_manifest(compiled.plan, reference, fmt, source=compiled.loaded.display_name(Path.cwd()))
+    text = jobs.manifest(spec, fmt, image=image, config=config_path, output=output)
     if output is None:
         click.echo(text, nl=False)
     else:
-        from imagespec.output import write_atomically
-
-        write_atomically({output: text})
         click.echo(f"wrote {output}", err=True)
 
 
@@ -446,16 +393,12 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
     """Write a first spec for FOLDER from its project files."""
     import shlex
 
-    from imagespec.adopt import InitOptions, init_project
-
     try:
         command = tuple(shlex.split(entrypoint)) if entrypoint is not None else None
     except ValueError as exc:
         raise SpecError(f"--entrypoint: {exc}", hint="quote it as a shell would") from None
-    options = InitOptions(preset=preset, name=name, version=version_, license=license_, ports=ports or None,
-                          entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output,
-                          config=jobs.config_file(None))
-    result = init_project(folder, options)
+    result = jobs.init(folder, preset=preset, name=name, version=version_, license=license_, ports=ports or None,
+                       entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output)
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path), "preset": result.preset, "found": list(result.found),
                                "guessed": list(result.guessed)}, indent=2))
@@ -475,9 +418,7 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
 @CONFIG
 def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path: Path | None) -> None:
     """Write the spec that means the same image as DOCKERFILE."""
-    from imagespec.adopt import import_dockerfile
-
-    result = import_dockerfile(dockerfile, output, jobs.config_file(config_path))
+    result = jobs.import_dockerfile(dockerfile, output=output, config=config_path)
     report = result.report
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path),
@@ -517,11 +458,11 @@ def _report(error: ImageSpecError, fmt_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    fmt_json = "--format" in args and "json" in args
+    invocation = _Invocation()
     try:
-        cli.main(args=args, prog_name="imagespec", standalone_mode=False)
+        cli.main(args=args, prog_name="imagespec", standalone_mode=False, obj=invocation)
     except ImageSpecError as error:
-        _report(error, fmt_json)
+        _report(error, invocation.json_errors)
         return error.exit_code
     except click.exceptions.Abort:
         click.echo("imagespec: interrupted", err=True)

@@ -22,7 +22,7 @@ from imagespec.plan.model import Plan
 from imagespec.plan.passes import run_passes
 from imagespec.render.dockerfile import render_dockerfile, render_dockerignore
 from imagespec.spec.config import Config
-from imagespec.spec.load import LoadedSpec
+from imagespec.spec.read_spec import LoadedSpec
 
 if TYPE_CHECKING:
     from imagespec.render.line_map import LineMap

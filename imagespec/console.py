@@ -1,4 +1,7 @@
-"""Terminal presentation with rich; imported only by commands that print tables."""
+"""Terminal presentation with rich; imported only by commands that print tables.
+
+May import: rich; nothing of imagespec (it lays out the values it is given).
+"""
 
 from __future__ import annotations
 

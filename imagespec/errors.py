@@ -1,6 +1,6 @@
 """The one exception tree of imagespec.
 
-Imports nothing from the rest of the package: every layer may raise these.
+May import: nothing of imagespec (every layer may raise these).
 Exit codes are part of the CLI contract (CI reads them):
 0 ok, 1 a check failed (diff, lint error, build or verify failure, tag conflict),
 2 bad input (spec, options, policy), 3 engine trouble, 130 interrupted.
@@ -20,8 +20,9 @@ class Location:
     col: int = 0
 
     def __init__(self, file: str, line: int = 0, col: int = 0) -> None:
-        # the loader makes one per YAML node: written into the instance dict directly, as
-        # one object.__setattr__ per field (the frozen dataclass's own __init__) costs ~3x
+        # the loader makes one per YAML node: written into the instance dict directly,
+        # not through object.__setattr__ per field as a frozen dataclass's __init__ does
+        # (plan/frozen.py has the same reason; BENCHMARKS.md has the measurement)
         values = self.__dict__
         values["file"], values["line"], values["col"] = file, line, col
 

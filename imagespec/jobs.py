@@ -1,5 +1,7 @@
-"""imagespec.jobs: one orchestrator per job — generate, check, build, test — so that every
-front end (the CLI, a script, an editor plugin) calls the same glue instead of copying it.
+"""imagespec.jobs: one orchestrator per job — generate, check, build, test, base build, and
+every other command's (explain, lint, schema, manifest, init, import, base check, dockerfile,
+sbom) — so that every front end (the CLI, a script, an editor plugin) calls the same glue
+instead of copying it.
 
 Role: find the configuration, compile (through the result cache where it applies),
 and hand the result to output/ or the engine. Each function returns values; printing,
@@ -24,9 +26,14 @@ from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
 
 if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.adopt import ImportResult, InitResult
+    from imagespec.bases import BuiltBase
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.explain import Line
+    from imagespec.lint import Finding
     from imagespec.spec.config import Config
+    from imagespec.spec.read_base import LoadedBase
     from imagespec.verify import Report
 
 OnNote = Callable[[str], None]
@@ -49,7 +56,7 @@ def compile_one(path: Path, config_path: Path | None = None,
     catalog it names shape the spec."""
     from imagespec.compiler import compile_spec
     from imagespec.spec.config import load_config
-    from imagespec.spec.load import load_spec
+    from imagespec.spec.read_spec import load_spec
 
     config = load_config(config_file(config_path), start=path.parent)
     loaded = load_spec(path, config)
@@ -259,3 +266,173 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test function, though named so
+
+
+# --- the compiler's other views: the merged spec, explain, lint, the schema, a manifest ------
+
+def effective(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[tuple[str, str]]:
+    """Each spec with its `extends` chain merged in, as YAML: (the spec's file, the text)."""
+    compiled = [compile_one(path, config)[0] for path in specs_only(specs, on_note)]
+    import yaml
+
+    return [(c.loaded.document.file,
+             yaml.safe_dump(c.loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+                            sort_keys=False, allow_unicode=True, width=100)) for c in compiled]
+
+
+def dockerfile_text(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
+                    on_note: OnNote = _ignore) -> str:
+    """One spec's Dockerfile as `generate` would write it, nothing written (`generate -o -`)."""
+    results = generated(specs, config, None, use_cache=use_cache, on_note=on_note)
+    one_spec_for_output(results, "-")
+    return results[0].dockerfile
+
+
+def explain(spec: Path, *, config: Path | None = None, on_note: OnNote = _ignore) -> list[Line]:
+    """Every generated instruction beside the spec location and the practice (BP id) that
+    produced it."""
+    from imagespec.explain import explain as explain_lines
+
+    return explain_lines(compile_one(specs_only((spec,), on_note)[0], config)[0])
+
+
+def lint(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[Finding]:
+    """The findings of every spec, all of them compiled first; the build context is asked
+    only for specs read from a file."""
+    from imagespec.lint import lint as lint_spec
+    from imagespec.spec.build_context import BuildContext
+
+    compiled = [compile_one(path, config)[0] for path in specs_only(specs, on_note)]
+    return [finding for c in compiled
+            for finding in lint_spec(c, BuildContext(c.loaded.context) if c.loaded.path else None)]
+
+
+def schema(*, base: bool = False, output: Path | None = None) -> str:
+    """The JSON Schema of the spec format (``base``: of the base spec format); written to
+    ``output`` too when given."""
+    from imagespec.schema import schema_text
+
+    text = schema_text(base=base)
+    if output is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+    return text
+
+
+def manifest(spec: Path, kind: str, *, image: str | None = None, config: Path | None = None,
+             output: Path | None = None) -> str:
+    """How to run ``spec``'s image as built: a Compose service or a Kubernetes Deployment
+    (``kind``: compose, kubernetes) for ``image`` (default: the spec's
+    registry/name:version, BP14); written to ``output`` too when given."""
+    from imagespec.deploy import render_manifest
+    from imagespec.pipeline import repository
+
+    compiled = compile_one(spec, config)[0]
+    reference = image or f"{repository(compiled)}:{compiled.loaded.spec.version or 'latest'}"
+    text = render_manifest(compiled.plan, reference, kind, source=compiled.loaded.display_name(Path.cwd()))
+    if output is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+    return text
+
+
+# --- adopting a project: init, import ----------------------------------------------------------
+
+def init(folder: Path, *, preset: str | None = None, name: str | None = None, version: str | None = None,
+         license: str | None = None, ports: tuple[int, ...] | None = None,
+         entrypoint: tuple[str, ...] | None = None, with_: dict[str, str] | None = None,
+         output: Path | None = None) -> InitResult:
+    """Write a first spec for ``folder`` from its project files (``imagespec.adopt.InitResult``:
+    the file written, the preset, what was found and what was guessed)."""
+    from imagespec.adopt import InitOptions, init_project
+
+    options = InitOptions(preset=preset, name=name, version=version, license=license, ports=ports,
+                          entrypoint=entrypoint, with_=with_ or {}, output=output, config=config_file(None))
+    return init_project(folder, options)
+
+
+def import_dockerfile(dockerfile: Path, *, output: Path | None = None, config: Path | None = None) -> ImportResult:
+    """Write the spec that means the same image as ``dockerfile`` (``imagespec.adopt``'s
+    result: the file written and the report of what was and was not expressed)."""
+    from imagespec.adopt import import_dockerfile as import_file
+
+    return import_file(dockerfile, output, config_file(config))
+
+
+# --- base images ---------------------------------------------------------------------------
+
+def base_files(given: Sequence[Path]) -> list[Path]:
+    """Files as given; a folder stands for its base specs (*.yaml with a `base:` key)."""
+    from imagespec.spec.read_base import is_base_document
+    from imagespec.spec.yaml_source import read_yaml
+
+    files: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            files += [f for f in sorted(path.glob("*.yaml")) if is_base_document(read_yaml(f))]
+        else:
+            files.append(path)
+    if not files:
+        raise SpecError("no base spec among the paths given", hint="a base spec has `base: NAME` and `image: NAME:TAG`")
+    return files
+
+
+def _base_config(files: list[Path], config: Path | None) -> Config:
+    from imagespec.spec.config import load_config
+
+    # the catalog a base build writes may not exist yet: every base it needs is in the set
+    return load_config(config_file(config), start=files[0].parent, catalogs_required=False)
+
+
+def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: bool = False, push: bool = False,
+               progress: str = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
+               config: Path | None = None, on_status: OnNote = _ignore) -> list[BuiltBase]:
+    """Build base specs (files, or folders of them) in dependency order, tag them (BP14),
+    optionally push, and write ``catalog`` with every base built and its digest once all
+    succeeded. Returns ``imagespec.bases.BuiltBase`` for each, in build order."""
+    from imagespec.bases import build_bases
+    from imagespec.settings import base_options, read_environment
+
+    files = base_files(bases)
+    env = read_environment()
+    loaded_config = _base_config(files, config)
+    options = base_options(loaded_config, env, force=force, push=push, progress=progress,  # type: ignore[arg-type]
+                           ca_bundle=ca_bundle, logs=logs)
+    return build_bases(files, loaded_config, options, catalog_path=catalog, on_status=on_status)
+
+
+def base_check(bases: Sequence[Path], *, config: Path | None = None) -> list[LoadedBase]:
+    """Validate base specs (files, or folders of them), no engine needed; returns them
+    loaded (``imagespec.spec.read_base.LoadedBase``) in build order."""
+    from imagespec.bases import load_bases
+
+    files = base_files(bases)
+    return load_bases(files, _base_config(files, config))
+
+
+def base_dockerfile(base: Path, *, config: Path | None = None) -> str:
+    """The Dockerfile a `distroless` or `spec` base is built from (for review)."""
+    from imagespec.bases import dockerfile_of
+    from imagespec.spec.config import load_config
+
+    return dockerfile_of(base, load_config(config_file(config), start=base.parent))
+
+
+def base_sbom(image: str, *, output: Path | None = None) -> str:
+    """The SPDX JSON SBOM of a local image's Debian packages (BP16); written to
+    ``output`` too when given. The same image always gives the same document: its time and
+    namespace are the image's own creation time and ID."""
+    from imagespec.engine.client import connect, engine_errors
+    from imagespec.sbom.spdx import image_sbom, sbom_json
+
+    with engine_errors(f"inspect {image}"):
+        found = connect().images.get(image)
+    created = str(found.attrs.get("Created", ""))[:19] + "Z"
+    text = sbom_json(image_sbom(image, name=image, created=created, namespace=f"urn:imagespec:image:{found.id}"))
+    if output is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+    return text

@@ -3,6 +3,8 @@
 Joins the compiler (pure) to the engine (imagespec.engine); the only module besides
 the CLI that knows both. Decides the build-time facts the Dockerfile must not
 hold: tags (BP14), created/revision labels, the CA bundle secret.
+
+May import: both halves and imagespec.settings (it sits at the top, below jobs).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
-from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+from imagespec.contract import LABEL_WRITABLE, SECRET_ID
 from imagespec.settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
@@ -292,13 +294,12 @@ def expectations_from_image(reference: str, *, http_port: int | None = None, rea
     from imagespec.verify import Expectations
     from imagespec.engine import connect
     from imagespec.engine.client import engine_errors
-    from imagespec.plan.passes.prepare_writable_dirs import LABEL
 
     with engine_errors(f"inspect {reference}"):
         config = connect().images.get(reference).attrs.get("Config") or {}
     labels = config.get("Labels") or {}
     entrypoint = tuple(config.get("Entrypoint") or ())
-    writable = tuple(d for d in (labels.get(LABEL) or "").split(",") if d)
+    writable = tuple(d for d in (labels.get(LABEL_WRITABLE) or "").split(",") if d)
     init = bool(entrypoint) and entrypoint[0].rsplit("/", 1)[-1] in ("tini", "tini-static", "docker-init")
     return Expectations(user=None, writable=writable, init=init, http_port=http_port, ready_log=ready_log,
                         size_budget_bytes=size_budget)

@@ -1,5 +1,8 @@
 """The JSON Schema of the spec format, generated from the model (never written by
-hand); committed as specs/imagespec.schema.json and checked fresh by a test."""
+hand); committed as specs/imagespec.schema.json and checked fresh by a test.
+
+May import: imagespec.spec (the models the schema is generated from).
+"""
 
 from __future__ import annotations
 

@@ -254,7 +254,7 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     """Read, convert, render, check by compiling in memory, then write (never over a file)."""
     from imagespec.compiler import compile_spec
     from imagespec.spec.config import load_config
-    from imagespec.spec.load import load_spec_text
+    from imagespec.spec.read_spec import load_spec_text
 
     target = output or dockerfile.parent / SPEC_NAME
     if target.exists() or target.is_symlink():

@@ -76,7 +76,7 @@ def plan_project(folder: Path, options: InitOptions) -> Project:
 def _note_dockerfile(project: Project, folder: Path) -> None:
     """A hand-written Dockerfile stays: generate refuses to replace it without --force."""
     from imagespec.adopt.detect import read
-    from imagespec.output import GENERATED_MARK
+    from imagespec.contract import GENERATED_MARK
 
     text = read(folder / "Dockerfile")
     if text and not text.startswith(GENERATED_MARK):
@@ -152,7 +152,7 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
     """Detect, render, check by compiling in memory, then write (never over a file)."""
     from imagespec.compiler import compile_spec
     from imagespec.spec.config import load_config
-    from imagespec.spec.load import load_spec_text
+    from imagespec.spec.read_spec import load_spec_text
 
     if not folder.is_dir():
         raise SpecError("not a folder", location=Location(str(folder)), hint="imagespec init [DIR]: the project's folder")

@@ -4,6 +4,8 @@ that app specs resolve against (BP12-BP16).
 
 Sits beside the pipeline: it joins the spec and compiler (base specs, generated
 Dockerfiles) to the engine (imagespec.engine).
+
+May import: both halves, imagespec.settings and imagespec.pipeline (the top layer).
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imagespec import reference as grammar
-from imagespec.bases.bootstrap import build_bootstrap
+from imagespec.bases.from_mirror import build_bootstrap
 from imagespec.bases.built import build_distroless, build_spec
 from imagespec.bases.catalog_file import entry_for, write_catalog
-from imagespec.bases.context import BaseOptions, Run, find_image, remove_image
+from imagespec.bases.context import BaseBuildRun, BaseOptions, find_image, remove_image
 from imagespec.bases.order import build_order
 from imagespec.errors import SpecError
-from imagespec.spec.base_load import LoadedBase, load_base
+from imagespec.spec.read_base import LoadedBase, load_base
 from imagespec.spec.catalog import catalog_file_entries
 from imagespec.spec.config import Config
-from imagespec.spec.loader import read_yaml
+from imagespec.spec.yaml_source import read_yaml
 from imagespec.spec.model import Image
 
 _BUILDERS = {"bootstrap": build_bootstrap, "distroless": build_distroless, "spec": build_spec}
@@ -64,7 +66,7 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
     connect().close()  # no engine: say so in 2 s, not after a minute of mmdebstrap
     results = []
     with tempfile.TemporaryDirectory(prefix="imagespec-bases.", dir="/var/tmp") as work:
-        run = Run(config, options, Path(work), on_status=on_status)
+        run = BaseBuildRun(config, options, Path(work), on_status=on_status)
         for loaded in ordered:
             on_status(f"{loaded.name}: {loaded.base.kind} -> {loaded.base.image}")
             results.append(_build_one(loaded, run))
@@ -82,7 +84,7 @@ def _check_pushable(loaded: LoadedBase) -> None:
                         hint="write the registry into the reference, e.g. registry.example.com/base/debian:bookworm-slim")
 
 
-def _build_one(loaded: LoadedBase, run: Run) -> BuiltBase:
+def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
     from imagespec.publish import push_tags
 
     began = time.monotonic()
@@ -109,7 +111,7 @@ def dockerfile_of(path: Path, config: Config) -> str:
 
     loaded = load_base(path, config)
     if loaded.base.distroless:
-        return distroless_dockerfile(loaded, Run(config, BaseOptions(), Path(tempfile.gettempdir())))
+        return distroless_dockerfile(loaded, BaseBuildRun(config, BaseOptions(), Path(tempfile.gettempdir())))
     if loaded.base.spec:
         return compile_spec(loaded.app_spec(), config, source=path.name).dockerfile
     raise SpecError("a `bootstrap` base has no Dockerfile: mmdebstrap makes its root",

@@ -14,7 +14,8 @@ import os
 import shutil
 from dataclasses import replace
 
-from imagespec.bases.context import LABEL_EPOCH, Run, build_options, find_image, located
+from imagespec.bases.context import BaseBuildRun, build_options, find_image, located
+from imagespec.contract import LABEL_EPOCH
 from imagespec.bases.finish import finish, temp_tag, untag, verify_in_image
 from imagespec.engine import get_backend
 from imagespec.bootstrap.mmdebstrap import missing_package
@@ -23,11 +24,11 @@ from imagespec.errors import BuildFailed, SpecError
 from imagespec.pipeline import locate_failure
 from imagespec.plan.distroless import TOOL, lower_distroless
 from imagespec.render.dockerfile import render_dockerfile
-from imagespec.spec.base_load import LoadedBase
-from imagespec.spec.files import templates_dir
+from imagespec.spec.read_base import LoadedBase
+from imagespec.resources import templates_dir
 
 
-def distroless_dockerfile(loaded: LoadedBase, run: Run) -> str:
+def distroless_dockerfile(loaded: LoadedBase, run: BaseBuildRun) -> str:
     spec = loaded.base.distroless
     assert spec is not None
     assemble_in = run.resolve(loaded, spec.assemble_in, ("distroless", "assemble_in"))
@@ -38,7 +39,7 @@ def distroless_dockerfile(loaded: LoadedBase, run: Run) -> str:
     return render_dockerfile(plan, source=loaded.path.name, inputs_hash=digest)
 
 
-def _epoch(loaded: LoadedBase, run: Run) -> int | None:
+def _epoch(loaded: LoadedBase, run: BaseBuildRun) -> int | None:
     """SOURCE_DATE_EPOCH for a Dockerfile base: the environment's, else the newest of
     the bases it is built from (their packages come from that mirror state)."""
     given = run.options.source_date_epoch
@@ -49,7 +50,7 @@ def _epoch(loaded: LoadedBase, run: Run) -> int | None:
     return epoch
 
 
-def _labelled_epoch(run: Run, loaded: LoadedBase, name: str) -> int | None:
+def _labelled_epoch(run: BaseBuildRun, loaded: LoadedBase, name: str) -> int | None:
     """The epoch a base built in an earlier run recorded in its label."""
     reference = run.catalog.resolve(name, location=loaded.document.location(("base",))).image
     image = find_image(reference)  # None: not here yet, no epoch to inherit
@@ -57,7 +58,7 @@ def _labelled_epoch(run: Run, loaded: LoadedBase, name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def build_distroless(loaded: LoadedBase, run: Run) -> tuple[str, bool]:
+def build_distroless(loaded: LoadedBase, run: BaseBuildRun) -> tuple[str, bool]:
     spec = loaded.base.distroless
     assert spec is not None
     epoch = _epoch(loaded, run)
@@ -79,7 +80,7 @@ def build_distroless(loaded: LoadedBase, run: Run) -> tuple[str, bool]:
         untag(temp)
 
 
-def build_spec(loaded: LoadedBase, run: Run) -> tuple[str, bool]:
+def build_spec(loaded: LoadedBase, run: BaseBuildRun) -> tuple[str, bool]:
     app = loaded.app_spec()
     compiled = compile_spec(app, replace(run.config, catalog=run.catalog), source=loaded.path.name)
     epoch = _epoch(loaded, run)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from imagespec.output import write_atomically
-from imagespec.spec.base_load import LoadedBase
+from imagespec.spec.read_base import LoadedBase
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.model import NONROOT_UID, Image
 

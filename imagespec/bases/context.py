@@ -10,25 +10,18 @@ from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 from pathlib import Path
 
+from imagespec.contract import SECRET_ID
 from imagespec.engine import BuildOptions, Secret
 from imagespec.engine.backend import DEFAULT_NETWORK
 from imagespec.errors import ImageSpecError
-from imagespec.plan.passes.mount_build_secrets import SECRET_ID
-from imagespec.spec.base_load import LoadedBase
+from imagespec.spec.read_base import LoadedBase
 from imagespec.spec.catalog import Catalog, Entry
 from imagespec.spec.config import Config
-from imagespec.spec.loader import DataPath
+from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.model import Image
 
 if TYPE_CHECKING:
     from imagespec.settings import BuildSettings
-
-LABEL_BASE = "io.imagespec.base"
-LABEL_INPUTS = "io.imagespec.base.inputs"
-LABEL_BUILT = "io.imagespec.base.built"  # the image the SBOM layer was added to
-LABEL_EPOCH = "io.imagespec.source-date-epoch"
-LABEL_SBOM = "io.imagespec.sbom"
-SBOM_DIR = "/usr/share/imagespec/sbom"
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,7 @@ class BaseOptions:
 
 
 @dataclass
-class Run:
+class BaseBuildRun:
     """The state of one `imagespec base build`: the catalog grows as bases are built."""
 
     config: Config
@@ -83,7 +76,7 @@ class Run:
         return self.options.logs / f"{name}.log"
 
 
-def build_options(run: Run, *, tags: tuple[str, ...], epoch: int | None, labels: dict[str, str] | None = None,
+def build_options(run: BaseBuildRun, *, tags: tuple[str, ...], epoch: int | None, labels: dict[str, str] | None = None,
              dockerignore: str | None = None) -> BuildOptions:
     """BuildKit options for a base: the epoch as a build argument, the CA bundle secret."""
     bundle = run.options.ca_bundle

@@ -8,23 +8,13 @@ import hashlib
 import os
 import secrets
 
-from imagespec.bases.context import (
-    LABEL_BASE,
-    LABEL_BUILT,
-    LABEL_EPOCH,
-    LABEL_SBOM,
-    SBOM_DIR,
-    Run,
-    build_options,
-    find_image,
-    remove_image,
-    rfc3339,
-)
+from imagespec.bases.context import BaseBuildRun, build_options, find_image, remove_image, rfc3339
+from imagespec.contract import LABEL_BASE, LABEL_BUILT, LABEL_EPOCH, LABEL_SBOM, SBOM_DIR
 from imagespec.engine import get_backend
 from imagespec.engine.client import connect, engine_errors
 from imagespec.sbom.spdx import export_rootfs, sbom_json, spdx_document
 from imagespec.errors import CheckFailed
-from imagespec.spec.base_load import LoadedBase
+from imagespec.spec.read_base import LoadedBase
 
 TEMP_REPOSITORY = "imagespec-tmp/base"
 
@@ -50,7 +40,7 @@ def verify_in_image(reference: str, argv: tuple[str, ...], loaded: LoadedBase, i
                               hint="the previous image keeps the tag; fix the packages or the check") from None
 
 
-def finish(loaded: LoadedBase, run: Run, built: str, epoch: int | None) -> tuple[str, bool]:
+def finish(loaded: LoadedBase, run: BaseBuildRun, built: str, epoch: int | None) -> tuple[str, bool]:
     """Add the SBOM (file + label) in one more layer and tag the result as the base;
     (image ID, False) when the tagged base was finished from this very build already."""
     name, reference = loaded.name, loaded.base.image

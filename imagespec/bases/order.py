@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from imagespec.errors import SpecError
-from imagespec.spec.base_load import LoadedBase
+from imagespec.spec.read_base import LoadedBase
 from imagespec.spec.catalog import Catalog
 
 

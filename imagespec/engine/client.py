@@ -5,8 +5,8 @@ to start an engine) and map docker/requests exceptions to imagespec's error tree
 they enter (httpx's ``map_httpcore_exceptions`` pattern).
 
 May import: the standard library, ``imagespec.errors``, and ``docker``/``requests`` —
-the latter two only inside functions, so that ``import imagespec`` stays fast (the CLI's
-cold start budget is 200 ms and the SDK alone costs more than that).
+the latter two only inside functions, so that ``import imagespec`` stays fast: a command
+that never talks to the engine (``generate``) does not pay for the SDK (BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ class ProgressDisplay:
 
     def __enter__(self) -> ProgressDisplay:
         if self.rendering == "live":
-            from rich.console import Console  # lazy: rich costs ~50 ms to import
+            from rich.console import Console  # lazy: only a live display pays for rich
             from rich.live import Live
 
             console = Console(file=self.stream, stderr=self.stream is sys.stderr)

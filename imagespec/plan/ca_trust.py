@@ -8,17 +8,17 @@ replaces the store is pointed at BUNDLE, the system bundle plus the company CA,
 built in a tmpfs inside the step (never in a layer); a variable that adds to the
 tool's store (node's NODE_EXTRA_CA_CERTS) gets the secret itself.
 
-May import: imagespec.plan.frozen only (pure data and string functions).
+May import: imagespec.contract, imagespec.plan.frozen (pure data and string functions).
 """
 
 from __future__ import annotations
 
 import shlex
 
+from imagespec.contract import SECRET_PATH
 from imagespec.plan.frozen import frozen
 
-SECRET_ID = "ca-bundle"
-SECRET = f"/run/secrets/{SECRET_ID}"
+SECRET = SECRET_PATH
 TMPFS = "/run/ca"  # a tmpfs mount of the step: what is written there is in no layer
 BUNDLE = f"{TMPFS}/bundle.pem"
 

@@ -1,11 +1,12 @@
 """`@frozen`: a frozen dataclass that is cheaper to make.
 
 A frozen dataclass's generated __init__ sets every field through object.__setattr__
-(the class's own __setattr__ refuses), ~1.3 k CPU instructions a field: a Run has eleven
-fields, and compiling one spec makes ~35 plan objects. The __init__ made here has the same
-signature and defaults but writes the fields into the instance dict directly, the way
-model.replace() copies them; the instances stay as immutable as before (__setattr__ and
-__delattr__ still refuse), and equality, hashing, ordering and repr are dataclasses' own.
+(the class's own __setattr__ refuses), and the passes make plan objects all the time
+(what that costs: BENCHMARKS.md, "Why the compiler is shaped this way"). The __init__
+made here has the same signature and defaults but writes the fields into the instance
+dict directly, the way model.replace() copies them; the instances stay as immutable as
+before (__setattr__ and __delattr__ still refuse), and equality, hashing, ordering and
+repr are dataclasses' own.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import field
 from enum import IntEnum
 
 from imagespec.plan.frozen import frozen
-from imagespec.spec.loader import DataPath
+from imagespec.spec.yaml_source import DataPath
 
 
 def replace(obj, /, **changes):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from imagespec import reference as grammar
 from imagespec.plan import model as p
-from imagespec.spec.loader import DataPath
+from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.model import Policies
 
 

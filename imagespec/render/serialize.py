@@ -18,7 +18,7 @@ import json
 import re
 
 from imagespec.errors import SpecPathError
-from imagespec.spec.values import reads_as_json_array
+from imagespec.contract import reads_as_json_array
 
 
 def exec_form(argv: tuple[str, ...]) -> str:

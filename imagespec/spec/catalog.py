@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from imagespec.errors import Location, SpecError
-from imagespec.spec.files import templates_dir
-from imagespec.spec.loader import Document, read_yaml
+from imagespec.resources import templates_dir
+from imagespec.spec.yaml_source import Document, read_yaml
 from imagespec.spec.model import Image
 
 

@@ -18,7 +18,7 @@ from imagespec.spec import files
 from imagespec.spec.base_model import MirrorUrl
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries
 from imagespec.spec.files import CONFIG_NAME
-from imagespec.spec.loader import Document, read_yaml
+from imagespec.spec.yaml_source import Document, read_yaml
 from imagespec.spec.model import NO_POLICIES, Image, Line, Model, Policies, SecretId
 from imagespec.spec.validate import validate
 

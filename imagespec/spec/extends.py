@@ -27,7 +27,7 @@ from typing import Any
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec import parameters
-from imagespec.spec.loader import MAX_ALIASED_TEXT, DataPath, Document
+from imagespec.spec.yaml_source import MAX_ALIASED_TEXT, DataPath, Document
 
 _PARAM = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _CONSUMED = ("extends", "with", "parameters")

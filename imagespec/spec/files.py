@@ -18,7 +18,6 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 from imagespec.errors import Location, SpecError
@@ -129,12 +128,3 @@ def listdir(path: Path) -> list[Path]:
     names = sorted(os.listdir(path))
     _note("list", path, names)
     return [path / name for name in names]
-
-
-@cache  # where the package is installed does not change while it runs
-def templates_dir() -> Path:
-    """templates/ ships inside the wheel as imagespec/templates; in a checkout it is
-    the repository's templates/ folder. (Not noted: it is part of the installation.)"""
-    here = Path(__file__).resolve().parent.parent
-    installed = here / "templates"
-    return (installed if installed.is_dir() else here.parent / "templates").resolve()

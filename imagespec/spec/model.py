@@ -50,9 +50,9 @@ SecretId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
 def _empty_list() -> list:
-    # what default_factory=list does, but pydantic reads a factory's signature when it
-    # builds the model, and list's (a builtin's text signature, tokenized) costs ~0.5 ms:
-    # 16 fields of it on every start of imagespec
+    # what default_factory=list does, without pydantic tokenizing a builtin's text
+    # signature for every such field at each start (BENCHMARKS.md, "Why the compiler is
+    # shaped this way")
     return []
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagespec.errors import Location, SpecError
-from imagespec.spec.loader import DataPath
+from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.values import CONTROL
 
 _TYPES: dict[str, tuple[re.Pattern[str] | None, str]] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
-from imagespec.spec.load import LoadedSpec
+from imagespec.spec.read_spec import LoadedSpec
 
 
 def repository_root(folder: Path) -> Path:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
-from imagespec.spec.files import templates_dir
-from imagespec.spec.loader import Document
+from imagespec.resources import templates_dir
+from imagespec.spec.yaml_source import Document
 
 SUFFIXES = (".yaml", ".yml")
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from imagespec.errors import SpecError, SpecErrors
 from imagespec.spec import model as spec_model
-from imagespec.spec.loader import DataPath, Document
+from imagespec.spec.yaml_source import DataPath, Document
 
 
 @functools.cache

@@ -7,7 +7,6 @@ those into located SpecErrors.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from functools import lru_cache
@@ -16,6 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
 from imagespec import reference as grammar
+from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
 
 _STAGE = re.compile(r"[a-z][a-z0-9_-]{0,62}")
@@ -148,20 +148,6 @@ def owner(value: str | int) -> str:
     if not _OWNER.fullmatch(text):
         raise ValueError(f"'{value}' is not an owner (uid[:gid] or name[:group])")
     return text
-
-
-def reads_as_json_array(text: str) -> bool:
-    """BuildKit's parseMaybeJSON (RUN, COPY, CMD, ...): an instruction's rest starting
-    with `[` whose first JSON value decodes is the exec/JSON form, whatever follows it
-    (Go's json.Decoder reads one value): `RUN ["id"] && make` runs `id` alone."""
-    rest = text.lstrip()
-    if not rest.startswith("["):
-        return False
-    try:
-        json.JSONDecoder().raw_decode(rest)
-    except ValueError:
-        return False
-    return True
 
 
 def _no_surrounding_space(value: str) -> None:

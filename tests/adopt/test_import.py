@@ -18,7 +18,7 @@ import yaml
 from imagespec.adopt.dockerfile_words import env_pairs, process_word
 from imagespec.compiler import compile_spec
 from imagespec.spec.config import load_config
-from imagespec.spec.load import load_spec
+from imagespec.spec.read_spec import load_spec
 
 GO_APP = """\
 # syntax=docker/dockerfile:1

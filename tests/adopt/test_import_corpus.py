@@ -11,7 +11,7 @@ from imagespec.adopt import import_dockerfile
 from imagespec.compiler import compile_spec
 from imagespec.errors import SpecError
 from imagespec.spec.config import load_config
-from imagespec.spec.load import load_spec
+from imagespec.spec.read_spec import load_spec
 from tests.adopt.corpus_table import README, corpus, with_table
 
 

@@ -20,7 +20,7 @@ from imagespec.plan import model as p
 from imagespec.render.dockerfile import copy_flags
 from imagespec.render.serialize import separate_commands
 from imagespec.spec.config import Config, load_config
-from imagespec.spec.load import load_spec, load_spec_text
+from imagespec.spec.read_spec import load_spec, load_spec_text
 from tests import tools
 
 HERE = Path(__file__).resolve().parent

@@ -26,8 +26,8 @@ import dockerfile
 from imagespec.compiler import compile_spec
 from imagespec.errors import ImageSpecError, PolicyError, SpecError
 from imagespec.spec.config import load_config
-from imagespec.spec.load import load_spec_text
-from imagespec.spec.loader import parse_yaml
+from imagespec.spec.read_spec import load_spec_text
+from imagespec.spec.yaml_source import parse_yaml
 
 SCHEMA = Path(__file__).resolve().parents[2] / "specs" / "imagespec.schema.json"
 KEY = "<key>"  # a slot part: the key itself of a mapping entry

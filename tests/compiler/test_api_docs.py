@@ -30,7 +30,7 @@ def test_api_example_runs(code: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_api_doc_has_examples_of_every_job() -> None:
     text = "".join(blocks(engine=False) + blocks(engine=True))
-    for job in ("generate", "check", "build", "test"):
+    for job in ("generate", "check", "build", "test", "base_build", "base_check"):
         assert f"imagespec.{job}(" in text, job
 
 

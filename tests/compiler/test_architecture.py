@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -14,38 +15,42 @@ import pytest
 
 from compiler_helpers import EXAMPLES, GOLDEN_CASES, REPO
 from imagespec.cli import main
-from imagespec.spec.loader import parse_yaml
+from imagespec.spec.yaml_source import parse_yaml
 
 PACKAGE = REPO / "imagespec"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
-# (errors, reference) ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
+# (errors, reference, contract, resources) ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
 #   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, jobs, bases) ← cli.
 # The build half sits
 # beside the compiler: engine (the seam), publish, verify, sbom, bootstrap — each sees errors, the reference grammar,
 # itself and only the parts named in ONLY (never imagespec.spec/plan/render/cli; see each package's docstring).
 # The package's __init__ is the public API. `reference` is the one grammar of image references, tags, digests and
-# versions: at the bottom, so that the spec's validation and the build's tagging both ask it.
-LAYER = {"errors": 0, "reference": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4,
+# versions: at the bottom, so that the spec's validation and the build's tagging both ask it; `contract` holds the
+# names several parts must agree on (secret id, labels, SBOM paths), so no part imports a pass for a constant;
+# `resources` says where the shipped templates are.
+LAYER = {"errors": 0, "reference": 0, "contract": 0, "resources": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4,
          "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
          "pipeline": 6, "jobs": 6, "cli": 7, "__main__": 8}
-_BOTTOM = {"errors", "reference"}
+_BOTTOM = {"errors", "reference", "contract"}
 # engine is the seam (it sees nothing of the features); each feature sees the engine, sbom also verify's probe
 ONLY = {"engine": _BOTTOM | {"engine"}, "publish": _BOTTOM | {"publish", "engine"},
         "verify": _BOTTOM | {"verify", "engine"}, "sbom": _BOTTOM | {"sbom", "verify", "engine"},
         "bootstrap": _BOTTOM | {"bootstrap", "engine"}}
+# render lays out the plan alone (STYLE.md): what it needs of the spec, lowering puts in the plan
+NEVER = {"render": {"spec"}}
 # plan/ and render/ are pure functions of their inputs: no clock, environment, disk,
 # processes or network (what keeps the output byte-for-byte reproducible)
 IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "uuid", "socket", "pathlib", "shutil",
           "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
-PURE_PARTS = {"plan", "render", "deploy", "reference"}
+PURE_PARTS = {"plan", "render", "deploy", "reference", "contract"}
 # pathlib (Path, file I/O) only where files are read or written
 PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "jobs",
-                   "bases", "cache", "adopt", "settings"}
+                   "bases", "cache", "adopt", "settings", "resources"}
 
 
 def _part(module: str) -> str:
-    """`imagespec.spec.loader` -> `spec`; `imagespec` -> `__init__`."""
+    """`imagespec.spec.yaml_source` -> `spec`; `imagespec` -> `__init__`."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 
@@ -88,6 +93,25 @@ def test_every_module_has_a_place_in_the_layers() -> None:
     assert parts - set(LAYER) - set(ONLY) - {"__init__"} == set(), "classify the new module in LAYER or ONLY"
 
 
+def test_the_readme_table_names_every_part() -> None:
+    """README's "How it is built" is the map a newcomer reads: every part is on it."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### How it is built", 1)[1].split("\n\n")[2]  # the paragraph after the intro
+    named = {name for row in table.splitlines() for name in re.findall(r"`(\w+)/?`", row.split("|")[1])}
+    parts = {_part(_module_name(path)) for path in MODULES}
+    assert parts - named == set(), "add the part to README's How it is built table"
+
+
+def test_every_part_says_what_it_may_import() -> None:
+    """A part's docstring (its __init__'s, or the module's) states its import rule, as README says."""
+    heads = [path for path in MODULES if path.parent == PACKAGE or path.name == "__init__.py" and
+             path.parent.parent == PACKAGE]
+    silent = [str(path.relative_to(REPO)) for path in heads
+              if "may import" not in " ".join((ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "")
+                                              .lower().split())]
+    assert silent == []
+
+
 def test_imports_point_one_way() -> None:
     backward = []
     for path in MODULES:
@@ -96,7 +120,9 @@ def test_imports_point_one_way() -> None:
             if target != "imagespec" and not target.startswith("imagespec."):
                 continue
             there = _part(target)
-            if here in ONLY:
+            if there in NEVER.get(here, ()):
+                ok = False
+            elif here in ONLY:
                 ok = there in ONLY[here]
             elif there in ONLY:  # the build half: only what sits above the compiler may use it
                 ok = here == "__init__" or LAYER.get(here, 0) > LAYER["compiler"]
@@ -107,6 +133,15 @@ def test_imports_point_one_way() -> None:
             if not ok:
                 backward.append(f"{_where(path, line)}: {here} imports {target}")
     assert backward == []
+
+
+# the command line parses, calls one orchestrator, prints: everything else is in jobs (a front end's glue)
+CLI_IMPORTS = {"imagespec", "imagespec.jobs", "imagespec.errors", "imagespec.console", "imagespec.spec.model"}
+
+
+def test_the_cli_only_parses_calls_jobs_and_prints() -> None:
+    found = {target for target, _ in imports_of(PACKAGE / "cli.py") if target.split(".")[0] == "imagespec"}
+    assert found - CLI_IMPORTS == set(), "move the glue into imagespec/jobs.py"
 
 
 def test_plan_and_render_are_pure() -> None:
@@ -139,10 +174,10 @@ DISK_CALLS = {"read_bytes", "read_text", "is_file", "is_dir", "exists", "iterdir
               "samefile", "expanduser", "cwd", "getcwd"}
 # modules compiled specs never reach (`imagespec base` reads base specs, lint asks the build
 # context) and the noting module itself
-NOT_COMPILED = {"imagespec.spec.files", "imagespec.spec.base_load", "imagespec.spec.base_model",
+NOT_COMPILED = {"imagespec.spec.files", "imagespec.spec.read_base", "imagespec.spec.base_model",
                 "imagespec.spec.build_context"}
 # in the cache's key instead: the working directory
-KEYED = {("imagespec.spec.load", "cwd")}
+KEYED = {("imagespec.spec.read_spec", "cwd")}
 
 
 def disk_looks(path: Path) -> list[tuple[str, int]]:
@@ -231,7 +266,7 @@ def test_the_environment_check_catches_a_read(tmp_path: Path) -> None:
 EXPORTED = {
     "BaseOptions", "BaseSpec", "BuildFailed", "CheckFailed", "Compiled", "Config", "EngineError", "Final", "Image",
     "ImageSpecError", "Interrupted", "LoadedSpec", "Location", "PolicyError", "SourceUnreachable", "Spec",
-    "SpecError", "Stage", "TagConflict", "build", "build_bases", "check", "compile_spec", "generate", "load_base",
+    "SpecError", "Stage", "TagConflict", "base_build", "base_check", "build", "build_bases", "check", "compile_spec", "generate", "load_base",
     "load_config", "load_spec", "load_spec_text", "test",
 }
 

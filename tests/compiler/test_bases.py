@@ -17,12 +17,12 @@ from compiler_helpers import REPO, hadolint
 from imagespec.bases import load_bases
 from imagespec.bases.built import distroless_dockerfile
 from imagespec.bases.catalog_file import entry_for, render_catalog
-from imagespec.bases.context import BaseOptions, Run
+from imagespec.bases.context import BaseBuildRun, BaseOptions
 from imagespec.bootstrap.apt_sources import choose_mirror, machine_mirror
 from imagespec.cli import main
 from imagespec.errors import SpecError
 from imagespec.settings import base_options, read_environment
-from imagespec.spec.base_load import load_base
+from imagespec.spec.read_base import load_base
 from imagespec.spec.config import load_config
 
 BASES = REPO / "bases"
@@ -102,7 +102,7 @@ def test_the_repository_bases_build_in_dependency_order(capsys: pytest.CaptureFi
 def distroless_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("distroless")
     config = load_config(start=BASES)  # the public catalog: the text must not depend on the machine
-    run = Run(config, BaseOptions(), folder)
+    run = BaseBuildRun(config, BaseOptions(), folder)
     for name in DISTROLESS:
         loaded = load_base(BASES / f"{name}.yaml", config)
         run.add(loaded, entry_for(loaded, run.catalog, reference=loaded.base.image, digest="sha256:" + "0" * 64))
@@ -191,7 +191,7 @@ def test_committed_base_schema_is_fresh_and_accepts_every_base(capsys: pytest.Ca
 
     import jsonschema
 
-    from imagespec.spec.loader import parse_yaml
+    from imagespec.spec.yaml_source import parse_yaml
 
     assert main(["schema", "--base"]) == 0
     printed = capsys.readouterr().out

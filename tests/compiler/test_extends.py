@@ -12,7 +12,7 @@ import pytest
 from compiler_helpers import REPO, compile_path
 from imagespec.errors import PolicyError, SpecError
 from imagespec.spec.config import load_config
-from imagespec.spec.load import load_spec
+from imagespec.spec.read_spec import load_spec
 
 PRESETS = sorted(p.stem for p in (REPO / "templates" / "presets").glob("*.yaml"))
 COMPANY = REPO / "examples" / "company"
@@ -220,7 +220,7 @@ def test_a_template_declares_each_parameter_with_its_type(tmp_path: Path, declar
 def test_every_preset_parameter_is_typed_and_quoted_where_it_is_used() -> None:
     import re
 
-    from imagespec.spec.loader import read_yaml
+    from imagespec.spec.yaml_source import read_yaml
     from imagespec.spec.templates import builtin_presets
     for preset in sorted(builtin_presets().glob("*.yaml")):
         data = read_yaml(preset).data

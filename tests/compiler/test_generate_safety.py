@@ -106,7 +106,7 @@ def test_generated_and_empty_files_are_replaced_without_force(tmp_path: Path, ca
 
 
 def test_every_output_starts_with_the_generated_mark(tmp_path: Path, capsys) -> None:
-    from imagespec.output import GENERATED_MARK
+    from imagespec.contract import GENERATED_MARK
 
     scratch = tmp_path / "scratch"
     for name in _outputs(tmp_path, capsys):

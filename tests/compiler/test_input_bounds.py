@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from imagespec.errors import SpecError
-from imagespec.spec import loader
-from imagespec.spec.loader import MAX_ALIASED, MAX_ALIASED_TEXT, MAX_BYTES, MAX_DEPTH, parse_yaml
+from imagespec.spec import yaml_source
+from imagespec.spec.yaml_source import MAX_ALIASED, MAX_ALIASED_TEXT, MAX_BYTES, MAX_DEPTH, parse_yaml
 
 LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>[0-9]+):(?P<col>[0-9]+): \S.*$")
 
@@ -149,8 +149,8 @@ def test_other_files_refuse_each_case(case: str, where: str, tmp_path: Path) -> 
 @pytest.fixture(params=["libyaml", "pure"])
 def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "pure":
-        monkeypatch.setattr(loader, "_FAST", None)
-    elif loader._FAST is None:
+        monkeypatch.setattr(yaml_source, "_FAST", None)
+    elif yaml_source._FAST is None:
         pytest.skip("PyYAML built without libyaml")
     return request.param
 

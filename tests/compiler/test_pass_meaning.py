@@ -19,7 +19,7 @@ from compiler_helpers import EXAMPLES, GOLDEN_CASES, compile_path, compile_text,
 from imagespec.plan import model as p
 from imagespec.plan.passes import rootfs
 from imagespec.plan.passes.add_init import STAGE as TINI_STAGE
-from imagespec.plan.passes.mount_build_secrets import SECRET_ID
+from imagespec.contract import SECRET_ID
 
 # -- BP4: the dependency install and the build are separate cache boundaries ----------------
 

@@ -14,7 +14,7 @@ from compiler_helpers import compile_text
 from imagespec import reference as grammar
 from imagespec.publish.tags import tags_for, validate_tag
 from imagespec.errors import PolicyError, SpecError
-from imagespec.spec.load import load_spec_text
+from imagespec.spec.read_spec import load_spec_text
 
 F64 = "f" * 64
 F128 = "f" * 128

@@ -16,7 +16,7 @@ from imagespec.compiler import compile_spec
 from imagespec.pipeline import build_options
 from imagespec.settings import BuildSettings, base_options, build_settings, config_path, read_environment
 from imagespec.spec.config import load_config
-from imagespec.spec.load import load_spec
+from imagespec.spec.read_spec import load_spec
 
 SPEC = """name: app
 version: 1.0.0

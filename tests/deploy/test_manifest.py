@@ -16,7 +16,7 @@ from imagespec.compiler import compile_spec
 from imagespec.deploy import render_manifest
 from imagespec.deploy.kubernetes import seconds
 from imagespec.spec.config import load_config
-from imagespec.spec.load import load_spec
+from imagespec.spec.read_spec import load_spec
 from tests import tools
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,8 @@ from imagespec.verify.model import CheckResult, Report
 
 ROOT = Path(imagespec.engine.__file__).parent.parent
 ALLOWED_THIRD_PARTY = {"docker", "rich", "requests"}
-_BOTTOM = ("imagespec.errors", "imagespec.reference")  # reference: the grammar of tags
+_BOTTOM = ("imagespec.errors", "imagespec.reference", "imagespec.contract")  # reference: the grammar of tags;
+# contract: the names (labels, secret id, SBOM paths) every part agrees on
 # each part of the build half, and what it may import of imagespec (the same rule as LAYER/ONLY in
 # tests/compiler/test_architecture.py, written as module prefixes): the engine is the seam and sees none of
 # the features; every feature may use the engine's connection

@@ -9,11 +9,10 @@ same way, into the same steps only.
 
 from __future__ import annotations
 
+from imagespec.contract import SECRET_ID
 from imagespec.plan import ca_trust
 from imagespec.plan import model as p
 from imagespec.plan.model import replace
-
-SECRET_ID = ca_trust.SECRET_ID
 
 
 def _declared(plan: p.Plan) -> tuple[tuple[p.Mount, ...], tuple[tuple[str, str], ...]]:

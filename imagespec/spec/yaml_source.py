@@ -236,10 +236,11 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
 
 
-# libyaml's parser, when PyYAML was built with it, gives the same nodes and marks about
-# ten times faster. It rejects a few documents the pure parser accepts and words its
-# errors differently, so any document it refuses goes through the pure parser, which
-# alone decides what is valid and how errors read: the same on every machine.
+# libyaml's parser, when PyYAML was built with it, gives the same nodes and marks for
+# much less work (BENCHMARKS.md, "Why the compiler is shaped this way"). It rejects a few
+# documents the pure parser accepts and words its errors differently, so any document it
+# refuses goes through the pure parser, which alone decides what is valid and how errors
+# read: the same on every machine.
 try:
     from yaml.cyaml import CParser as _CParser
 except ImportError:  # PyYAML built without libyaml: the pure parser does everything

@@ -7,17 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from imagespec.bases.context import (
-    LABEL_BASE,
-    LABEL_EPOCH,
-    LABEL_INPUTS,
-    LABEL_SBOM,
-    SBOM_DIR,
-    Run,
-    find_image,
-    located,
-    rfc3339,
-)
+from imagespec.bases.context import BaseBuildRun, find_image, located, rfc3339
+from imagespec.contract import LABEL_BASE, LABEL_EPOCH, LABEL_INPUTS, LABEL_SBOM, SBOM_DIR
 from imagespec.bootstrap.apt_sources import Release, choose_mirror, fetch_release, machine_mirror
 from imagespec.bootstrap.mmdebstrap import (
     ImageConfig,
@@ -30,13 +21,13 @@ from imagespec.bootstrap.mmdebstrap import (
 )
 from imagespec.sbom.spdx import read_rootfs, sbom_json, spdx_document
 from imagespec.errors import ImageSpecError, SpecError
-from imagespec.spec.base_load import LoadedBase
-from imagespec.spec.files import templates_dir
+from imagespec.spec.read_base import LoadedBase
+from imagespec.resources import templates_dir
 
 FORMAT = 1  # bumped when the same spec would bootstrap differently
 
 
-def _releases(loaded: LoadedBase, run: Run) -> tuple[list[str], list[Release]]:
+def _releases(loaded: LoadedBase, run: BaseBuildRun) -> tuple[list[str], list[Release]]:
     """The apt sources and their Release files: the suite, then -updates and -security."""
     spec = loaded.base.bootstrap
     assert spec is not None
@@ -87,7 +78,7 @@ def _up_to_date(reference: str, key: str) -> str | None:
     return image.id if image is not None and (image.labels or {}).get(LABEL_INPUTS) == key else None
 
 
-def build_bootstrap(loaded: LoadedBase, run: Run) -> tuple[str, bool]:
+def build_bootstrap(loaded: LoadedBase, run: BaseBuildRun) -> tuple[str, bool]:
     """(image ID, whether it was built now)."""
     spec, name, reference = loaded.base.bootstrap, loaded.name, loaded.base.image
     assert spec is not None

@@ -13,7 +13,7 @@ from imagespec.errors import SpecError
 from imagespec.spec import files
 from imagespec.spec.config import Config, load_config
 from imagespec.spec.extends import resolve
-from imagespec.spec.loader import Document, parse_yaml, read_yaml
+from imagespec.spec.yaml_source import Document, parse_yaml, read_yaml
 from imagespec.spec.model import Spec
 from imagespec.spec.templates import TemplateResolver, project_template_dirs
 from imagespec.spec.validate import validate
@@ -78,7 +78,7 @@ def display(path: Path, *, resolved: bool = False) -> str:
         return str(path)
 
 
-def _with_parents(document: Document, folder: Path, config: Config, path: Path | None) -> Document:
+def merge_extends(document: Document, folder: Path, config: Config, path: Path | None) -> Document:
     """The document with its `extends` chain merged in (a no-op without `extends`)."""
     if not isinstance(document.data, dict) or "extends" not in document.data:
         if isinstance(document.data, dict) and document.data.get("with"):
@@ -121,7 +121,7 @@ def load_spec(path: Path, config: Config | None = None) -> LoadedSpec:
     """Read, merge (`extends`) and validate a spec; `config` defaults to the one found
     from the spec's folder."""
     config = config if config is not None else load_config(start=path.parent)
-    document = _with_parents(read_yaml(path, display=display(path)), path.parent, config, path)
+    document = merge_extends(read_yaml(path, display=display(path)), path.parent, config, path)
     loaded = LoadedSpec(validate(document), document, path)
     check_context(loaded)
     return loaded
@@ -132,8 +132,8 @@ def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None
     """A spec given as text; `folder` is where it will live (its templates/ folders are
     searched), the working directory by default."""
     config = config if config is not None else load_config()
-    document = _with_parents(parse_yaml(text, name), folder or Path.cwd(), config, None)
+    document = merge_extends(parse_yaml(text, name), folder or Path.cwd(), config, None)
     return LoadedSpec(validate(document), document, None)
 
 
-__all__ = ["LoadedSpec", "SpecError", "load_spec", "load_spec_text"]
+__all__ = ["LoadedSpec", "SpecError", "load_spec", "load_spec_text", "merge_extends"]

@@ -14,8 +14,8 @@ from imagespec import reference as grammar
 from imagespec.errors import SpecError
 from imagespec.spec.base_model import BaseSpec
 from imagespec.spec.config import Config
-from imagespec.spec.load import LoadedSpec, _with_parents, display
-from imagespec.spec.loader import DataPath, Document, read_yaml
+from imagespec.spec.read_spec import LoadedSpec, display, merge_extends
+from imagespec.spec.yaml_source import DataPath, Document, read_yaml
 from imagespec.spec.validate import validate
 
 SPEC_KEY = "spec"
@@ -68,7 +68,7 @@ def _merge_spec_parents(document: Document, folder: Path, config: Config, path: 
     inner = document.data.get(SPEC_KEY)
     if not isinstance(inner, dict) or "extends" not in inner:
         return document
-    merged = _with_parents(sub_document(document, (SPEC_KEY,)), folder, config, path)
+    merged = merge_extends(sub_document(document, (SPEC_KEY,)), folder, config, path)
     locations = {**document.locations, **{(SPEC_KEY, *p): where for p, where in merged.locations.items()}}
     return Document({**document.data, SPEC_KEY: merged.data}, document.file, locations)
 
