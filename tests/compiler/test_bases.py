@@ -235,7 +235,7 @@ def test_runtime_bases_are_one_bootstrapped_layer_with_the_nonroot_user(name: st
 
 
 def test_the_nonroot_hook_runs_only_when_asked_and_leaves_other_keys_alone() -> None:
-    from imagespec.bases.bootstrap import _spec_inputs
+    from imagespec.bases.from_mirror import _spec_inputs
     from imagespec.bootstrap.mmdebstrap import NONROOT_HOOK, RootfsRequest, mmdebstrap_command
 
     plain = RootfsRequest("bookworm", "minbase", ("deb http://m.example/debian bookworm main",))

@@ -294,7 +294,7 @@ def _without_helper(text: str) -> p.Plan:
     from imagespec.plan.model import replace
     from imagespec.plan.passes import run_passes
     from imagespec.spec.config import load_config
-    from imagespec.spec.load import load_spec_text
+    from imagespec.spec.read_spec import load_spec_text
 
     plan = lower(load_spec_text(text).spec, load_config().catalog)
     return run_passes(replace(plan, fetch_base=None))
