@@ -343,6 +343,30 @@ def detect_service(root: Path) -> Project | None:
     return project
 
 
+_SCRIPTS = ("entrypoint.sh", "docker-entrypoint.sh", "start.sh", "run.sh")
+
+
+def detect_script(root: Path) -> Project | None:
+    """A program that is a shell script (an entrypoint script, nothing else known): the
+    `service` preset's slim Debian, the script copied executable and run under tini, since
+    a script that does not `exec` its last command leaves sh as PID 1, which ignores
+    SIGTERM and reaps nothing (BP2, BP3)."""
+    script = next((n for n in _SCRIPTS if read(root / n).startswith("#!")), None)
+    if script is None:
+        return None
+    project = Project("service")
+    project.found.append(f"{script}: a shell script to run (the `service` preset: Debian slim, with a shell)")
+    dest = f"/usr/local/bin/{script}"
+    project.final = {"copy": [{"src": script, "dest": dest}], "init": True}
+    project.entrypoint = [dest]
+    if not (root / script).stat().st_mode & 0o111:  # COPY keeps the mode; a mode of its own needs copy-chmod
+        project.guessed.append(f"{script} is not executable: `chmod +x {script}` (git keeps the bit), or the"
+                               " container cannot start it")
+    project.guessed.append("packages: none; add the Debian packages the script runs (`final.packages`)")
+    add_port(project, root, [root / script])
+    return project
+
+
 def take_metadata(project: Project, table: dict, source: str) -> None:
     for key in ("name", "version", "license"):
         value = table.get(key)
@@ -354,9 +378,11 @@ def take_metadata(project: Project, table: dict, source: str) -> None:
 #: In this order: a manifest beats a bare source folder; Maven before plain java sources.
 DETECTORS: tuple[Callable[[Path], Project | None], ...] = (
     detect_go, detect_rust, detect_python, detect_node, detect_maven, detect_java, detect_c, detect_service,
+    detect_script,
 )
 KNOWN_FILES = ("go.mod", "Cargo.toml", "requirements.txt", "pyproject.toml + uv.lock or poetry.lock", "package.json",
-               "pom.xml", "*.java with main()", "Makefile", "CMakeLists.txt", "*.c", "nginx.conf")
+               "pom.xml", "*.java with main()", "Makefile", "CMakeLists.txt", "*.c", "nginx.conf",
+               "entrypoint.sh")
 
 
 def detect(root: Path) -> Project | None:

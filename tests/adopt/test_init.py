@@ -157,3 +157,18 @@ def test_a_pyproject_without_a_lock_says_what_to_lock(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}: pyproject.toml without a lock"), done.stderr
     assert "uv lock" in done.stderr and not (tmp_path / "imagespec.yaml").exists()
+
+
+def test_an_entrypoint_script_is_run_by_the_service_preset_under_tini(tmp_path: Path) -> None:
+    script = tmp_path / "entrypoint.sh"
+    script.write_text("#!/bin/sh\nexec sleep infinity\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert spec["extends"] == "service"
+    assert spec["final"] == {"copy": [{"src": "entrypoint.sh", "dest": "/usr/local/bin/entrypoint.sh"}], "init": True,
+                             "entrypoint": ["/usr/local/bin/entrypoint.sh"]}
+    assert "entrypoint.sh is not executable" in done.stderr  # COPY keeps the file's mode
+    (tmp_path / "imagespec.yaml").unlink()
+    script.chmod(0o755)
+    assert "not executable" not in run_init(str(tmp_path)).stderr

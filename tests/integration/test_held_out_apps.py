@@ -62,3 +62,19 @@ def test_a_python_app_in_src_run_by_uvicorn_from_the_venv(built, tmp_path: Path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert checks["no-build-tools"]["ok"] and checks["stop-graceful"]["ok"], checks  # no pip, stops fast
     assert dive_wasted(summary["image_id"], tmp_path / "dive.json") == 0
+
+
+@pytest.mark.engine
+def test_an_entrypoint_script_alone(built, tmp_path: Path) -> None:
+    """A folder holding only an entrypoint script was "no project imagespec knows"; now the
+    service preset runs it under tini, read-only, as 65532, and it stops at once."""
+    app = tmp_path / "app"
+    shutil.copytree(APPS / "entry-sh", app)
+    done = imagespec("init", str(app), "--name", "imagespec-it-heldout-script")
+    assert done.returncode == 0, done.stderr
+    summary = built(app / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--image", summary["tags"][0], "--ready-log", "starting",
+                       "--format", "json", str(app / "imagespec.yaml"))
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert checks["pid1-init"]["ok"] and checks["stop-graceful"]["ok"] and checks["runs-read-only"]["ok"], checks
