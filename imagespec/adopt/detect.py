@@ -81,6 +81,10 @@ _PORT_PATTERNS = (
     re.compile(r"""\b(?:listen|PORT|port)\b\s*(?:\(|=|:|\|\|)\s*([0-9]{2,5})\b"""),  # listen(3000), port=8000
     re.compile(r"""\bPORT["']?\s*,\s*["']?([0-9]{2,5})\b"""),  # getenv("PORT", "8080")
     re.compile(r"""^EXPOSE\s+([0-9]{2,5})""", re.MULTILINE),  # an existing Dockerfile
+    # a host and a port as two arguments: new InetSocketAddress("127.0.0.1", 8090) (Java),
+    # HTTPServer(("", 8000), …) (Python); or the port alone: new InetSocketAddress(8090)
+    re.compile(r"""["'](?:[0-9.]*|localhost|::)["']\s*,\s*([0-9]{2,5})\s*\)"""),
+    re.compile(r"""\bInetSocketAddress\(\s*([0-9]{2,5})\s*\)"""),
 )
 
 

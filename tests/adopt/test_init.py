@@ -172,3 +172,16 @@ def test_an_entrypoint_script_is_run_by_the_service_preset_under_tini(tmp_path: 
     (tmp_path / "imagespec.yaml").unlink()
     script.chmod(0o755)
     assert "not executable" not in run_init(str(tmp_path)).stderr
+
+
+@pytest.mark.parametrize(("source", "port"), [
+    ('HttpServer.create(new InetSocketAddress("127.0.0.1", 8090), 0);', 8090),  # a held-out Java app (#12)
+    ("HttpServer.create(new InetSocketAddress(8091), 0);", 8091),
+])
+def test_a_java_servers_port_is_found(tmp_path: Path, source: str, port: int) -> None:
+    folder = tmp_path / "src" / "main" / "java" / "com" / "example"
+    folder.mkdir(parents=True)
+    (folder / "App.java").write_text("package com.example;\npublic class App {\n"
+                                     f"  public static void main(String[] a) throws Exception {{ {source} }}\n}}\n")
+    assert run_init(str(tmp_path)).returncode == 0
+    assert yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]["ports"] == [port]
