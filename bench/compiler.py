@@ -4,11 +4,15 @@ BENCHMARKS.md: in-process throughput (≥ 1,000 specs/s) and the CLI's cold
 
     python bench/compiler.py                   # this checkout
     python bench/compiler.py --baseline REV    # and REV (checked out in a git worktree), interleaved
+    python bench/compiler.py --baseline A --baseline B   # several revisions, all interleaved
     python bench/compiler.py --no-write        # print the block, leave BENCHMARKS.md alone
 
 Throughput: bench/run.py's COMPILE_SCRIPT (load_spec_text + compile_spec over 300 specs
 made from the bench apps and the examples, median of 3 passes), one process per code
-version, the versions alternated for several rounds; the median over rounds.
+version, the versions alternated for several rounds; the median over rounds. Every version
+compiles the same specs: one that some version refuses (an example of a later feature) is
+left out for all. Specs/s is given per wall second and per CPU second of the process: on a
+machine whose cores other processes share, the CPU figure is the steadier.
 
 Cold start: a new process each time, all commands interleaved, medians.
 `generate` is timed twice: answered from the result cache (the usual case in a
@@ -57,14 +61,29 @@ def _env(code: Path, cache: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(code), "IMAGESPEC_CACHE_DIR": str(cache)}
 
 
-def throughput(versions: dict[str, Path], cache: Path, rounds: int, count: int) -> dict[str, dict]:
+def _compile(code: Path, cache: Path, count: int, repeats: int, specs: list[str]) -> dict:
+    done = _run([sys.executable, "-c", COMPILE_SCRIPT, str(count), str(repeats), *specs], _env(code, cache))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def common_specs(versions: dict[str, Path], cache: Path) -> tuple[list[str], list[str]]:
+    """(the specs every version compiles, the ones some version refuses)."""
+    refused = {spec for code in versions.values() for spec in SPECS
+               for line in _compile(code, cache, 1, 1, SPECS)["skipped"] if line.startswith(f"{spec}: ")}
+    return [s for s in SPECS if s not in refused], sorted(refused)
+
+
+def throughput(versions: dict[str, Path], cache: Path, rounds: int, count: int, specs: list[str]) -> dict[str, dict]:
     samples: dict[str, list[float]] = {name: [] for name in versions}
+    cpu: dict[str, list[float]] = {name: [] for name in versions}
     for r in range(rounds):
         order = list(versions) if r % 2 == 0 else list(reversed(versions))
         for name in order:
-            done = _run([sys.executable, "-c", COMPILE_SCRIPT, str(count), "3", *SPECS], _env(versions[name], cache))
-            samples[name].append(json.loads(done.stdout.strip().splitlines()[-1])["specs_per_s"])
-    return {name: {"specs_per_s": values, "median": statistics.median(values)} for name, values in samples.items()}
+            done = _compile(versions[name], cache, count, 3, specs)
+            samples[name].append(done["specs_per_s"])
+            cpu[name].append(done["specs_per_cpu_s"])
+    return {name: {"specs_per_s": values, "median": statistics.median(values), "specs_per_cpu_s": cpu[name],
+                   "cpu_median": statistics.median(cpu[name])} for name, values in samples.items()}
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -114,12 +133,20 @@ def render(result: dict) -> str:
     lines = [BEGIN, "",
              f"Measured {result['date']} with `{result['command']}` ({facts.get('nproc', '?')} CPUs, "
              f"load {result['load_start']:.2f} at the start, {result['load_end']:.2f} at the end).", "",
+             *([("Code: " + ", ".join(f"{name} = `{rev}`" for name, rev in result["commits"].items()) + "."), ""]
+               if result.get("commits") else []),
              f"In-process throughput, {result['rounds']} alternated rounds of {result['count']} specs:", "",
-             "| code | specs/s (median) | rounds | × first |", "|---|---:|---|---:|"]
-    first = next(iter(tp.values()))["median"]
+             "| code | specs/s (median) | rounds | × first | specs per CPU s (median) | × first |",
+             "|---|---:|---|---:|---:|---:|"]
+    first = next(iter(tp.values()))
     for name, row in tp.items():
         rounds = ", ".join(f"{v:.0f}" for v in row["specs_per_s"])
-        lines.append(f"| {name} | {row['median']:.0f} | {rounds} | {row['median'] / first:.2f} |")
+        by_cpu = (f"{row['cpu_median']:.0f} | {row['cpu_median'] / first['cpu_median']:.2f}" if "cpu_median" in row
+                  else "– | –")
+        lines.append(f"| {name} | {row['median']:.0f} | {rounds} | {row['median'] / first['median']:.2f} | {by_cpu} |")
+    if result.get("left_out"):
+        lines += ["", "Left out (refused by some version): " + ", ".join(f"`{Path(s).relative_to(ROOT)}`"
+                                                                        for s in result["left_out"]) + "."]
     lines += ["", f"Cold start, a new process each time, {result['repeats']} interleaved repetitions:", "",
               "| command | median (ms) | × `python -c pass` | CPU median (ms) |", "|---|---:|---:|---:|"]
     bare = cold["python -c pass"]["median_s"]
@@ -141,13 +168,26 @@ def worktree(rev: str, where: Path) -> Path:
     return where
 
 
+def _commit(code: Path) -> str:
+    done = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() + (" (with uncommitted changes)" if _dirty(code) else "")
+
+
+def _dirty(code: Path) -> bool:
+    done = subprocess.run(["git", "-C", str(code), "status", "--porcelain", "--", "imagespec", "templates"],
+                          capture_output=True, text=True)
+    return bool(done.stdout.strip())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--baseline", metavar="REV", help="also measure this git revision, interleaved")
+    parser.add_argument("--baseline", metavar="REV", action="append", default=[],
+                        help="also measure this git revision, interleaved (may be given more than once)")
     parser.add_argument("--rounds", type=int, default=6, help="throughput rounds per version (default 6)")
     parser.add_argument("--count", type=int, default=300, help="specs per throughput pass (default 300)")
     parser.add_argument("--repeats", type=int, default=21, help="cold-start repetitions per command (default 21)")
     parser.add_argument("--no-write", action="store_true", help="print, do not update BENCHMARKS.md")
+    parser.add_argument("--out", type=Path, default=RESULT, help=f"the raw samples (default bench/results/{RESULT.name})")
     parser.add_argument("--report", action="store_true", help=f"only rewrite the block from {RESULT.name}")
     args = parser.parse_args()
     if args.report:
@@ -156,22 +196,24 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "imagespec")], check=True)
     with tempfile.TemporaryDirectory(prefix="imagespec-bench-compiler.") as tmp:
         versions = {"this checkout": ROOT}
-        if args.baseline:
-            versions[f"baseline {args.baseline}"] = worktree(args.baseline, Path(tmp) / "baseline")
         try:
+            for i, rev in enumerate(args.baseline):
+                versions[f"baseline {rev}"] = worktree(rev, Path(tmp) / f"baseline-{i}")
             result = {"command": "python bench/compiler.py" + "".join(f" {a}" for a in sys.argv[1:]),
                       "date": time.strftime("%Y-%m-%d"), "machine": machine_facts(),
                       "load_start": os.getloadavg()[0], "rounds": args.rounds, "count": args.count,
                       "repeats": args.repeats}
-            result["throughput"] = throughput(versions, Path(tmp) / "cache", args.rounds, args.count)
+            result["commits"] = {name: _commit(code) for name, code in versions.items()}
+            specs, result["left_out"] = common_specs(versions, Path(tmp) / "cache")
+            result["throughput"] = throughput(versions, Path(tmp) / "cache", args.rounds, args.count, specs)
             result["cold_start"] = cold_start(versions, Path(tmp) / "cache", args.repeats)
             result["load_end"] = os.getloadavg()[0]
         finally:
-            if args.baseline:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(Path(tmp) / "baseline")],
+            for code in list(versions.values())[1:]:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)],
                                check=False, capture_output=True)
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     block = render(result)
     print(block)
     if not args.no_write:

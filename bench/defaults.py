@@ -151,7 +151,7 @@ def markdown(results: dict) -> str:
         reran = ", ".join(r["env_rebuild_reran"]) or "none"
         fast = "yes" if r["env_rebuild_s"] <= REBUILD_TARGET_S else "**no**"
         lines.append(f"| {r['app']} | {r['preset_bytes']:,} | {r['expert_bytes']:,} | {r['ratio']:.3f}× | "
-                     f"{'≤ %.1f×' % target if target else '-'} | {met} | {_n(r['preset_wasted'])} / "
+                     f"{f'≤ {target:.1f}×' if target else '-'} | {met} | {_n(r['preset_wasted'])} / "
                      f"{_n(r['expert_wasted'])} | {r['env_rebuild_s']:.2f} / {r['env_rebuild_backend_s']:.2f} | "
                      f"{fast} | {reran} |")
     if results.get("examples"):

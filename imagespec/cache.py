@@ -13,6 +13,11 @@ content) and the libraries it compiles with are the same as when the entry was w
 look, taken again, sees the same thing. Compiles that fail are never stored: errors are
 always reported by the compiler itself.
 
+The fleet commands (imagespec.fleet.load) keep another kind of entry under the same rule:
+a spec's facts (tags, bases, inputs, its bake target) with the notes of the compile that
+found them (`store_facts`/`lookup_facts`), so that a fleet whose specs did not change
+loads without a compile.
+
 Where: $IMAGESPEC_CACHE_DIR, else $XDG_CACHE_HOME/imagespec, else ~/.cache/imagespec.
 IMAGESPEC_NO_CACHE=1 (or --no-cache) neither reads nor writes it. The cache is only an
 optimisation: an unreadable, corrupt or unwritable cache is a miss, never an error.
@@ -32,7 +37,7 @@ import sys
 from functools import cache
 from pathlib import Path
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from imagespec.resources import templates_dir
 from imagespec.spec.files import Note, observe
@@ -93,7 +98,13 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _add_content(digest, path: str) -> None:
+class _Digest(Protocol):
+    """What a hashlib object offers that the fingerprint needs."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
+def _add_content(digest: _Digest, path: str) -> None:
     try:
         with open(path, "rb") as handle:
             body = handle.read()
@@ -103,7 +114,7 @@ def _add_content(digest, path: str) -> None:
         digest.update(f"{path}\0missing\n".encode())
 
 
-def _add_stat(digest, path: str) -> None:
+def _add_stat(digest: _Digest, path: str) -> None:
     try:
         st = os.stat(path)
         digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -111,44 +122,87 @@ def _add_stat(digest, path: str) -> None:
         digest.update(f"{path}\0missing\n".encode())
 
 
-def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | None) -> Path:
+def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | None, kind: str = "compile") -> Path:
     invocation = [FORMAT, os.path.abspath(spec), os.getcwd(), config and os.path.abspath(config),
                   written_to and os.path.abspath(written_to)]  # `config`: --config or $IMAGESPEC_CONFIG
     key = hashlib.sha256(json.dumps(invocation).encode()).hexdigest()
     # a folder per installation: two of them (a project's venv, a pre-commit hook's) share
     # the cache without overwriting each other's entries
-    return root / f"compile-v{FORMAT}" / code_fingerprint()[:16] / f"{key}.json"
+    return root / f"{kind}-v{FORMAT}" / code_fingerprint()[:16] / f"{key}.json"
 
 
 def lookup(root: Path | None, spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
     """The stored result in the cache folder `root` when every input is unchanged, else None."""
     if root is None:
         return None
+    entry = _valid_entry(_entry_path(root, spec, config, written_to))
     try:
-        entry = json.loads(_entry_path(root, spec, config, written_to).read_text(encoding="utf-8"))
-        if entry["code"] != code_fingerprint():
+        r = entry["result"] if entry is not None else None
+        if r is None:
             return None
-        if any(observe(kind, path) != seen for kind, path, seen in entry["notes"]):
-            return None
-        r = entry["result"]
         return Result(r["spec_file"], Path(r["dockerfile_path"]), Path(r["dockerignore_path"]),
                       r["dockerfile"], r["dockerignore"], tuple(r["origin"]))
+    except (KeyError, TypeError):
+        return None
+
+
+def _valid_entry(path: Path, looks: dict[tuple[str, str], object] | None = None) -> dict[str, Any] | None:
+    """The entry at `path` when it was written by this code and every look it noted, taken
+    again, sees the same thing; else None (a missing or corrupt entry is a miss). `looks`:
+    what each look saw in this run already (many specs share a configuration, a catalog
+    and templates: each is hashed once per run)."""
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if entry["code"] != code_fingerprint():
+            return None
+        if any(_look(kind, path, looks) != seen for kind, path, seen in entry["notes"]):
+            return None
+        return entry if isinstance(entry, dict) else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+def _look(kind: str, path: str, looks: dict[tuple[str, str], object] | None) -> object:
+    if looks is None:
+        return observe(kind, path)
+    key = (kind, path)
+    if key not in looks:
+        looks[key] = observe(kind, path)
+    return looks[key]
+
+
 def store(root: Path | None, spec: Path, config: Path | None, written_to: Path | None, notes: list[Note],
           result: Result) -> None:
+    payload = {**result._asdict(), "dockerfile_path": str(result.dockerfile_path),
+               "dockerignore_path": str(result.dockerignore_path)}
+    if root is not None:
+        _store_entry(_entry_path(root, spec, config, written_to), notes, "result", payload)
+
+
+def lookup_facts(root: Path | None, kind: str, spec: Path, config: Path | None,
+                 looks: dict[tuple[str, str], object] | None = None) -> dict[str, Any] | None:
+    """Another job's facts about a compiled spec (``kind``: e.g. "fleet"), under the same
+    rule as `lookup`: a hit only when every file and probe the compile noted is unchanged.
+    ``looks``: one dict for the looks of one run over many specs (see _valid_entry)."""
+    if root is None:
+        return None
+    entry = _valid_entry(_entry_path(root, spec, config, None, kind), looks)
+    facts = entry.get("facts") if entry is not None else None
+    return facts if isinstance(facts, dict) else None
+
+
+def store_facts(root: Path | None, kind: str, spec: Path, config: Path | None, notes: list[Note],
+                facts: dict[str, Any]) -> None:
+    if root is not None:
+        _store_entry(_entry_path(root, spec, config, None, kind), notes, "facts", facts)
+
+
+def _store_entry(target: Path, notes: list[Note], key: str, payload: dict[str, Any]) -> None:
     unique: dict[tuple[str, str], object] = {}
     for kind, path, seen in notes:
         if unique.setdefault((kind, path), seen) != seen:
             return  # a file changed while it was compiled: nothing to trust
-    if root is None:
-        return
-    entry = {"code": code_fingerprint(), "notes": [[k, p, s] for (k, p), s in unique.items()],
-             "result": {**result._asdict(), "dockerfile_path": str(result.dockerfile_path),
-                        "dockerignore_path": str(result.dockerignore_path)}}
-    target = _entry_path(root, spec, config, written_to)
+    entry = {"code": code_fingerprint(), "notes": [[k, p, s] for (k, p), s in unique.items()], key: payload}
     staged = target.with_name(f".{target.name}.{os.getpid()}")
     try:
         if not target.parent.is_dir():

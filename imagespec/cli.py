@@ -38,13 +38,32 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), de
                       is_eager=True, callback=_remember_format, help="json: one machine-readable document on stdout.")
 CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
                       help="Configuration file (default: .imagespec.yaml upwards from the spec, or $IMAGESPEC_CONFIG).")
-SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+CHANGED_SINCE = click.option("--changed-since", "changed_since", metavar="REV", default=None,
+                             help="Only the specs whose inputs changed since git revision REV, and those built FROM them.")
+EXPLAIN = click.option("--explain", is_flag=True, help="With --changed-since: say why each spec was selected (stderr).")
 NO_CACHE = click.option("--no-cache", is_flag=True,
                         help="Compile afresh; neither read nor write the result cache (also IMAGESPEC_NO_CACHE=1).")
 
 
 def _note(text: str) -> None:
     click.echo(text, err=True)
+
+
+def _selected(specs: tuple[Path, ...], config_path: Path | None, changed_since: str | None = None,
+              explain: bool = False) -> tuple[Path, ...]:
+    """The spec files SPECS name: folders searched by the file-name rule (README, "Fleets"),
+    with --changed-since only the changed ones (empty: nothing to do)."""
+    if explain and changed_since is None:
+        raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
+    chosen = jobs.select_specs(specs, config=config_path, changed_since=changed_since, on_note=_note)
+    if changed_since is not None:
+        if explain:
+            for line in chosen.explain():
+                _note(one_line(line))
+        if not chosen.specs:
+            _note(f"no spec changed since {changed_since}")
+    return chosen.specs
 
 
 def _print_exactly(text: str) -> None:
@@ -69,12 +88,17 @@ def cli() -> None:
 @click.option("--force", is_flag=True, help="Replace files that imagespec did not generate (no generated header).")
 @CONFIG
 @NO_CACHE
+@CHANGED_SINCE
+@EXPLAIN
 def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force: bool, config_path: Path | None,
-             no_cache: bool) -> None:
+             no_cache: bool, changed_since: str | None, explain: bool) -> None:
     """Write each SPEC's Dockerfile and its ignore file.
 
     Atomically and all or nothing: on any error no file is written. A file that
-    imagespec did not generate is replaced only with --force."""
+    imagespec did not generate is replaced only with --force. A SPEC may be a folder."""
+    specs = _selected(specs, config_path, changed_since, explain)
+    if not specs:
+        return
     if effective:
         for file, text in jobs.effective(specs, config=config_path, on_note=_note):
             click.echo(f"# {file}: the spec with its `extends` chain merged in")
@@ -95,13 +119,27 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force
 @FORMAT
 @CONFIG
 @NO_CACHE
-def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache: bool) -> None:
+@click.option("--bake", "bake_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also check this bake file against `imagespec bake SPECS -o FILE`.")
+@CHANGED_SINCE
+@EXPLAIN
+def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache: bool, bake_file: Path | None,
+          changed_since: str | None, explain: bool) -> None:
     """Fail (exit 1) when generated files are out of date.
 
-    Prints a unified diff for each committed Dockerfile or .dockerignore that no longer
-    matches its spec."""
-    checked = jobs.check(specs, config=config_path, use_cache=not no_cache, on_note=_note)
+    Prints a unified diff for each committed Dockerfile or .dockerignore (and, with
+    --bake, bake file) that no longer matches its spec."""
+    if bake_file is not None and changed_since is not None:
+        raise SpecError("--bake checks the whole fleet's file: it does not go with --changed-since",
+                        hint="check the bake file in a run of its own")
+    chosen = _selected(specs, config_path, changed_since, explain)
+    checked = jobs.check(chosen, config=config_path, use_cache=not no_cache, on_note=_note) if chosen \
+        else jobs.Checked(0, ())
     stale = [{"spec": item.spec, "file": item.file, "diff": item.diff} for item in checked.stale]
+    if bake_file is not None:
+        diff = jobs.stale_bake(specs, bake_file, config=config_path, on_note=_note)
+        if diff is not None:
+            stale.append({"spec": " ".join(map(str, specs)), "file": str(bake_file), "diff": diff})
     if fmt == "json":
         click.echo(json.dumps({"ok": not stale, "stale": stale}, indent=2))
     else:
@@ -148,9 +186,13 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 @SPECS
 @FORMAT
 @CONFIG
-def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
+@CHANGED_SINCE
+@EXPLAIN
+def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_since: str | None,
+         explain: bool) -> None:
     """Report findings with locations; exit 1 on errors only."""
-    findings = jobs.lint(specs, config=config_path, on_note=_note)
+    specs = _selected(specs, config_path, changed_since, explain)
+    findings = jobs.lint(specs, config=config_path, on_note=_note) if specs else []
     if fmt == "json":
         click.echo(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
@@ -182,7 +224,7 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> None:
 @FORMAT
 @CONFIG
 def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: str, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
+          target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
           config_path: Path | None) -> None:
     """Build SPEC's image with BuildKit, tag it, optionally push.
 
@@ -195,13 +237,22 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": built.pushed}
+    if built.platforms:  # several platforms: the id is the index's, each platform's image listed
+        summary["platforms"] = [{"platform": i.platform, "image_id": i.image_id, "tag": i.tag, "digest": i.digest,
+                                 "duration_s": round(i.duration_s, 2)} for i in built.platforms]
     if fmt == "json":
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"built {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
+        for image in built.platforms:
+            click.echo(f"built {image.platform} {image.image_id[:19]} in {image.duration_s:.1f}s: {image.tag}", err=True)
+        what = "index" if built.platforms else "built"
+        click.echo(f"{what} {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
         for tag in result.tags:
             click.echo(tag)
-    if run_verify:
+    if run_verify and built.platforms:
+        images = tuple((i.platform, i.tag) for i in built.platforms)
+        _report_verification(jobs.verify_platforms(built.compiled, built.config, images), fmt)
+    elif run_verify:
         _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
 
 
@@ -222,7 +273,7 @@ def _pair(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _report_verification(report, fmt: str) -> None:
+def _report_verification(report: jobs.Report, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
     else:
@@ -230,12 +281,12 @@ def _report_verification(report, fmt: str) -> None:
     report.raise_for_failures()
 
 
-class _Size(click.ParamType):
+class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only since click 8.2: no [int, str] at run time
     """A size as the spec's `size_budget` policy reads it (one grammar: spec.model)."""
 
     name = "size"
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value: int | str, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         from imagespec.spec.model import SIZE_UNITS, size_in_bytes  # lazy: pydantic costs start-up time
@@ -243,7 +294,8 @@ class _Size(click.ParamType):
         try:
             return size_in_bytes(value)
         except ValueError as error:
-            raise SpecError(f"--{param.name.replace('_', '-')}: {error}",
+            flag = f"--{param.name.replace('_', '-')}: " if param is not None and param.name else ""
+            raise SpecError(f"{flag}{error}",
                             hint=f"bytes, or a number with a unit: {', '.join(SIZE_UNITS)}") from None
 
 
@@ -251,22 +303,84 @@ SIZE = _Size()
 
 
 @cli.command("test")
-@click.argument("target", metavar="SPEC|IMAGE")
-@click.option("--image", default=None, help="Image to test (default: the spec's first tag).")
+@click.argument("targets", nargs=-1, required=True, metavar="SPEC|IMAGE…")
+@click.option("--image", default=None, help="Image to test (default: the spec's first tag); one SPEC only.")
 @click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
 @click.option("--ready-log", default=None, help="A regex the container's log must show.")
 @click.option("--size-budget", type=SIZE, default=None, metavar="SIZE",
               help="Largest allowed image size: bytes, or 25MB, 1.5GiB, … (default: the policies' size_budget).")
 @FORMAT
 @CONFIG
-def test_command(target: str, image: str | None, http_port: int | None, ready_log: str | None,
-                 size_budget: int | None, fmt: str, config_path: Path | None) -> None:
+@CHANGED_SINCE
+@EXPLAIN
+def test_command(targets: tuple[str, ...], image: str | None, http_port: int | None, ready_log: str | None,
+                 size_budget: int | None, fmt: str, config_path: Path | None, changed_since: str | None,
+                 explain: bool) -> None:
     """Verify a built image against SPEC, or IMAGE against its labels.
 
     Checks non-root, PID 1, no zombies, clean stop, read-only root, no shell where none
-    belongs, and the size budget (given an IMAGE: what its config and labels declare)."""
-    _report_verification(jobs.test(target, image=image, config=config_path, http_port=http_port,
-                                   ready_log=ready_log, size_budget=size_budget), fmt)
+    belongs, and the size budget (given an IMAGE: what its config and labels declare).
+    Several SPECs (or folders of them) are each tested against their first tag."""
+    def verified(target: str, image: str | None = None) -> jobs.Report:
+        return jobs.test(target, image=image, config=config_path, http_port=http_port, ready_log=ready_log,
+                         size_budget=size_budget)
+
+    if len(targets) == 1 and changed_since is None and not Path(targets[0]).is_dir():
+        _report_verification(verified(targets[0], image), fmt)
+        return
+    if image is not None:
+        raise SpecError("--image names the image of one SPEC", hint="test several specs against their own tags")
+    specs = _selected(tuple(Path(t) for t in targets), config_path, changed_since, explain)
+    reports = [verified(str(spec)) for spec in specs]
+    if fmt == "json":
+        click.echo(json.dumps([report.to_dict() for report in reports]))
+    else:
+        for report in reports:
+            report.render()
+    failed = [report.image for report in reports if report.failed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(reports)} image(s) failed verification: {', '.join(failed)}")
+
+
+@cli.command()
+@SPECS
+@click.option("-o", "--output", type=str, default=None,
+              help="The bake file to write (default: docker-bake.json; its paths are relative to its folder), "
+                   "or - for stdout.")
+@click.option("--force", is_flag=True, help="Replace a file that imagespec did not generate.")
+@FORMAT
+@CONFIG
+@CHANGED_SINCE
+@EXPLAIN
+def bake(specs: tuple[Path, ...], output: str | None, force: bool, fmt: str, config_path: Path | None,
+         changed_since: str | None, explain: bool) -> None:
+    """Write the bake file (docker buildx bake) of a fleet of specs.
+
+    One target per SPEC (folders are searched for specs), its Dockerfile, context, tags,
+    labels, secrets by id, network, cache, platforms, and `contexts` so that a spec built
+    FROM another spec's image uses the one built in the same run. Deterministic: commit it,
+    `imagespec check --bake FILE` fails when it is stale."""
+    if explain and changed_since is None:
+        raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
+    if changed_since is not None and output is None:
+        raise SpecError("--changed-since makes a bake file of part of the fleet: name it with -o FILE (or -o -)",
+                        hint="the committed docker-bake.json stays the whole fleet's")
+    output = output or "docker-bake.json"
+    to_stdout = output == "-"
+    path = Path("docker-bake.json" if to_stdout else output)
+    baked = jobs.bake(specs, path, config=config_path, force=force, changed_since=changed_since,
+                      write=not to_stdout, on_note=_note)
+    if explain:
+        for line in baked.explain():
+            _note(one_line(line))
+    if to_stdout:
+        _print_exactly(baked.text)
+    elif fmt == "json":
+        click.echo(json.dumps({"file": str(path), "changed": baked.changed, "targets": baked.fleet.order(),
+                               "groups": {k: list(v) for k, v in baked.fleet.groups.items()},
+                               "why": {k: [str(r) for r in v] for k, v in baked.why.items()}}, indent=2))
+    else:
+        click.echo(f"{'wrote' if baked.changed else 'unchanged'} {path} ({len(baked.fleet)} target(s))", err=True)
 
 
 @cli.group("base")
@@ -292,7 +406,7 @@ BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_ty
               show_default=True, help="Where bootstrap logs go.")
 @FORMAT
 @CONFIG
-def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: str,
+def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, push: bool, progress: jobs.ProgressMode,
                ca_bundle: Path | None, logs: Path, fmt: str, config_path: Path | None) -> None:
     """Build base specs in dependency order and tag them.
 
@@ -431,8 +545,8 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
             click.echo(one_line(f"guessed      {line}"), err=True)
         for line in report.differences:
             click.echo(one_line(f"differs      {line}"), err=True)
-        for line, text, why in sorted(report.comments):
-            click.echo(one_line(f"not expressed Dockerfile:{line}: {text.splitlines()[0][:120]} ({why})"), err=True)
+        for number, text, why in sorted(report.comments):
+            click.echo(one_line(f"not expressed Dockerfile:{number}: {text.splitlines()[0][:120]} ({why})"), err=True)
     click.echo(f"wrote {result.path} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
                f"comments); next: imagespec generate {result.path}", err=True)
 

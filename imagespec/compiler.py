@@ -50,10 +50,19 @@ class Compiled:
 
 def inputs_hash(loaded: LoadedSpec, plan: Plan) -> str:
     """Hash of what determines the output: the validated spec and the resolved bases."""
+    spec = loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    if plan.platforms:
+        # the configuration's default counts as much as the spec's own
+        spec["platforms"] = list(plan.platforms)
+    else:
+        # `cross_compile` changes nothing without platforms: a preset declaring it leaves
+        # every single-platform Dockerfile (and its header) as it was
+        for stage in spec.get("stages", {}).values():
+            stage.pop("cross_compile", None)
     payload = {
         "format": OUTPUT_FORMAT,
         # without defaults: adding an optional field to the format must not change every hash
-        "spec": loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+        "spec": spec,
         "bases": [[s.name, s.base.ref, s.base.family] for s in plan.stages],
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -64,7 +73,8 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
     """`source`: the spec's name in the Dockerfile's header; by default relative to the
     spec's own `dockerfile`, so the text is the same on every machine."""
     try:
-        plan = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files))
+        plan = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files,
+                                platforms=tuple(config.build.platforms or ())))
         digest = inputs_hash(loaded, plan)
         source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)

@@ -6,9 +6,14 @@ May import: rich; nothing of imagespec (it lays out the values it is given).
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from imagespec.explain import Line
 
 
 def console(stderr: bool = False) -> Console:
@@ -16,7 +21,7 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, emoji=False, highlight=False, markup=False)
 
 
-def explain_table(lines) -> None:
+def explain_table(lines: Sequence[Line]) -> None:
     """Two lines per instruction, readable at 80 columns: what it does (one line, cut
     with …), then where in the spec it came from, the practice and why, wrapped under it.
     The whole instruction text is in the Dockerfile and in `--format json`."""

@@ -39,7 +39,7 @@ def explain(compiled: Compiled) -> list[Line]:
     doc, plan = compiled.loaded.document, compiled.plan
     lines = []
     for stage in plan.stages:
-        origin = f"FROM {stage.base.ref} AS {stage.name}"
+        origin = stage.from_line
         lines.append(Line(stage.name, origin, (str(doc.location(stage.origin.path)),), stage.origin.practices,
                           stage.origin.why, origin))
         for i in stage.instructions:

@@ -18,10 +18,10 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from imagespec import cache
-from imagespec.errors import CheckFailed, SpecError
+from imagespec.errors import CheckFailed, Location, SpecError
 from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
 
@@ -30,8 +30,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.bases import BuiltBase
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.engine.backend import ProgressMode
     from imagespec.explain import Line
+    from imagespec.fleet.commands import Baked, Selection
     from imagespec.lint import Finding
+    from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.spec.read_base import LoadedBase
     from imagespec.verify import Report
@@ -208,15 +211,34 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
 
 @dataclass(frozen=True)
 class Built:
+    """``result``: the image built; for several platforms, the index: its digest as the
+    id, the spec's tags (in the registry only) and the builds' total time, with each
+    platform's own image in ``platforms``."""
+
     result: BuildResult
-    pushed: bool
+    pushed: dict[str, str]  # reference -> digest, for each tag pushed (none without --push)
     compiled: Compiled
     config: Config
+    platforms: tuple[PlatformImage, ...] = ()
+    index: Index | None = None
 
     @property
     def image(self) -> str:
         """The reference to test: its first tag, else its ID."""
         return self.result.tags[0] if self.result.tags else self.result.image_id
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Every image to test: each platform's local tag, or the one image."""
+        return tuple(image.tag for image in self.platforms) or (self.image,)
+
+
+def platforms_origin(compiled: Compiled, config: Config) -> Location:
+    """Where the effective `platforms:` was written: the spec, else the configuration."""
+    document = compiled.loaded.document
+    if compiled.loaded.spec.platforms or config.document is None:
+        return document.location(("platforms",))
+    return config.document.location(("build", "platforms"))
 
 
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, **options: Any) -> Built:
@@ -228,20 +250,36 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    if len(compiled.plan.platforms) > 1:
+        return _build_platforms(compiled, loaded_config, settings, on_status)
     result, pushed = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
     return Built(result, pushed, compiled, loaded_config)
 
 
+def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
+    from imagespec import pipeline
+    from imagespec.engine import BuildResult
+
+    images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
+                                                      where=platforms_origin(compiled, config))
+    pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
+    total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
+                        [step for r in results for step in r.steps])
+    return Built(total, pushed, compiled, config, images, index)
+
+
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
-                    **options: Any) -> Report:
+                    http_port: int | None = None, ready_log: str | None = None) -> Report:
     """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
     to the spec's policies."""
     from imagespec import pipeline
     from imagespec.compiler import effective_policies
     from imagespec.verify import verify
 
-    budget = size_budget if size_budget is not None else effective_policies(compiled.loaded, config).size_budget
-    return verify(image, pipeline.expectations(compiled, size_budget=budget, **options))
+    # a policy's size_budget is bytes once validated (its validator reads "25MB"), though typed int | str
+    budget = size_budget if size_budget is not None else \
+        cast("int | None", effective_policies(compiled.loaded, config).size_budget)
+    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log))
 
 
 def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
@@ -250,19 +288,44 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
     tag), or an image reference against its own config and labels."""
     from imagespec import pipeline
 
-    options = {"http_port": http_port, "ready_log": ready_log}
     spec = Path(target)
     if not spec.is_file():
         if spec.suffix in (".yaml", ".yml") or image:
             raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
         from imagespec.verify import verify
 
-        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, **options))
+        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
+                                                               ready_log=ready_log))
     from imagespec.settings import BuildSettings
 
     compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]
-    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, **options)
+    if image is None and len(compiled.plan.platforms) > 1:
+        from imagespec.publish.index import platform_tag
+
+        images = tuple((platform, platform_tag(reference, platform)) for platform in compiled.plan.platforms)
+        return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, http_port=http_port,
+                                ready_log=ready_log)
+    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, http_port=http_port,
+                           ready_log=ready_log)
+
+
+def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,
+                     size_budget: int | None = None, http_port: int | None = None,
+                     ready_log: str | None = None) -> Report:
+    """Each platform's image (``images``: (platform, reference) pairs) against the spec,
+    another platform's under QEMU, in one report whose checks each name their platform."""
+    import dataclasses
+
+    from imagespec.verify import Report
+
+    checks, duration = [], 0.0
+    for platform, image in images:
+        report = verify_compiled(compiled, config, image, size_budget=size_budget, http_port=http_port,
+                                 ready_log=ready_log)
+        checks += [dataclasses.replace(check, name=f"{check.name} ({platform})") for check in report.checks]
+        duration += report.duration_s
+    return Report(", ".join(image for _, image in images), checks, duration)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test function, though named so
@@ -387,7 +450,7 @@ def _base_config(files: list[Path], config: Path | None) -> Config:
 
 
 def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: bool = False, push: bool = False,
-               progress: str = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
+               progress: ProgressMode = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
                config: Path | None = None, on_status: OnNote = _ignore) -> list[BuiltBase]:
     """Build base specs (files, or folders of them) in dependency order, tag them (BP14),
     optionally push, and write ``catalog`` with every base built and its digest once all
@@ -398,7 +461,7 @@ def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: boo
     files = base_files(bases)
     env = read_environment()
     loaded_config = _base_config(files, config)
-    options = base_options(loaded_config, env, force=force, push=push, progress=progress,  # type: ignore[arg-type]
+    options = base_options(loaded_config, env, force=force, push=push, progress=progress,
                            ca_bundle=ca_bundle, logs=logs)
     return build_bases(files, loaded_config, options, catalog_path=catalog, on_status=on_status)
 
@@ -436,3 +499,32 @@ def base_sbom(image: str, *, output: Path | None = None) -> str:
 
         write_atomically({output: text})
     return text
+
+
+# -- fleets (imagespec.fleet): several specs and folders, the bake file, --changed-since ---------
+
+def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_since: str | None = None,
+                 on_note: OnNote = _ignore) -> Selection:
+    """The spec files ``specs`` (files and folders) name; with ``changed_since``, those whose
+    inputs changed since that git revision and the specs built FROM them
+    (imagespec.fleet.commands.Selection: ``.specs``, ``.explain()``)."""
+    from imagespec.fleet.commands import select
+
+    return select(specs, config, changed_since=changed_since, on_note=on_note)
+
+
+def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
+    """Write the fleet's bake file (``write=False``: only its text); imagespec.fleet.commands.Baked."""
+    from imagespec.fleet import commands
+
+    return commands.bake(specs, output, config=config, force=force, changed_since=changed_since, write=write,
+                         on_note=on_note)
+
+
+def stale_bake(specs: Sequence[Path], bake_file: Path, *, config: Path | None = None,
+               on_note: OnNote = _ignore) -> str | None:
+    """`check --bake FILE`: a diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
+    from imagespec.fleet.commands import stale_bake_file
+
+    return stale_bake_file(specs, bake_file, config=config, on_note=on_note)

@@ -9,6 +9,7 @@ files, IS010 and IS011, stay silent). May import errors, spec, plan, compiler.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from imagespec import reference as grammar
@@ -16,6 +17,8 @@ from imagespec.compiler import Compiled
 from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
+from imagespec.spec.yaml_source import DataPath
+from imagespec.spec.model import Spec
 
 LEVELS = ("error", "warning", "info")
 _SECRETISH = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)", re.I)
@@ -37,6 +40,9 @@ _SECRET_VALUES = (
 # shells, and env (which finds the interpreter): none is in a scratch or distroless final
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox", "env"})
 _GLOB = frozenset("*?[")
+
+#: lint()'s `add`: (path, level, rule, message, practice, hint) becomes one Finding
+Add = Callable[[DataPath, str, str, str, str, str], None]
 PRIVILEGED_PORTS = 1024  # below it, binding needs root or CAP_NET_BIND_SERVICE (Kubernetes, Podman)
 
 
@@ -68,7 +74,7 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
     spec, doc, plan = compiled.loaded.spec, compiled.loaded.document, compiled.plan
     found: list[Finding] = []
 
-    def add(path: tuple, level: str, rule: str, message: str, practice: str = "", hint: str = "") -> None:
+    def add(path: DataPath, level: str, rule: str, message: str, practice: str = "", hint: str = "") -> None:
         found.append(Finding(doc.location(path), level, rule, message, practice, hint))
 
     for stage in plan.stages:
@@ -81,8 +87,8 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
             if _SECRETISH.search(key):
                 add((*where, key), "error", "IS002", f"'{key}' looks like a secret written into the image",
                     "BP15", "pass secrets at run time, or at build time as a BuildKit secret; ENV stays in the image")
-    for name, stage in spec.stages.items():
-        for key, default in stage.args.items():
+    for name, declared in spec.stages.items():
+        for key, default in declared.args.items():
             if _SECRETISH.search(key) and default:
                 add(("stages", name, "args", key), "error", "IS002", f"build arg '{key}' has a secret-looking default",
                     "BP15", "build args are recorded in the image history; use a build secret")
@@ -123,9 +129,9 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
     return sorted(found)
 
 
-def _secret_values(spec) -> list[tuple[tuple, str]]:
+def _secret_values(spec: Spec) -> list[tuple[DataPath, str]]:
     """(path, what) of each env value, build-arg default and label that holds a secret."""
-    values: list[tuple[tuple, str | None]] = []
+    values: list[tuple[DataPath, str | None]] = []
     for name, stage in spec.stages.items():
         values += [(("stages", name, "env", k), v) for k, v in stage.env.items()]
         values += [(("stages", name, "args", k), v) for k, v in stage.args.items()]
@@ -139,7 +145,7 @@ def _secret_values(spec) -> list[tuple[tuple, str]]:
     return found
 
 
-def _lint_context(spec, plan: p.Plan, context: BuildContext, add) -> None:
+def _lint_context(spec: Spec, plan: p.Plan, context: BuildContext, add: Add) -> None:
     """IS010 (a COPY source missing from the context) and IS011 (a shell script as the
     entrypoint of a shell-less final)."""
     sources = _context_sources(spec)
@@ -152,7 +158,7 @@ def _lint_context(spec, plan: p.Plan, context: BuildContext, add) -> None:
                 "the build fails at this COPY: fix the path, or set `context:` to the folder that holds it")
     if plan.final.base.has_shell:
         return
-    argv = spec.final.entrypoint_argv or spec.final.cmd_argv or ()
+    argv: tuple[str, ...] = spec.final.entrypoint_argv or spec.final.cmd_argv or ()
     key = "entrypoint" if spec.final.entrypoint is not None else "cmd"
     script = _context_file_at(spec, context, argv[0]) if argv else None
     line = context.first_line(script) if script else None
@@ -163,9 +169,9 @@ def _lint_context(spec, plan: p.Plan, context: BuildContext, add) -> None:
             "make the entrypoint the program itself (exec form), or build on a final with a shell")
 
 
-def _context_sources(spec) -> list[tuple[tuple, str]]:
+def _context_sources(spec: Spec) -> list[tuple[DataPath, str]]:
     """(path, source) of every file the spec copies from the build context."""
-    sources: list[tuple[tuple, str]] = []
+    sources: list[tuple[DataPath, str]] = []
     for name, stage in spec.stages.items():
         if stage.dependencies:
             sources += [(("stages", name, "dependencies", "copy", i), s) for i, s in enumerate(stage.dependencies.copy_)]
@@ -175,7 +181,7 @@ def _context_sources(spec) -> list[tuple[tuple, str]]:
     return sources
 
 
-def _context_file_at(spec, context: BuildContext, program: str) -> str | None:
+def _context_file_at(spec: Spec, context: BuildContext, program: str) -> str | None:
     """The context file that lands at `program` in the final image, by COPY's rules: a file
     copied to a path ending in `/` keeps its name; a folder's contents land under dest."""
     for artifact in spec.final.copy_:

@@ -51,17 +51,17 @@ def written_by_hand(path: Path) -> bool:
 def write_atomically(files: dict[Path, str]) -> list[Path]:
     """Write every file via a temp file + rename; returns the paths whose content changed."""
     staged: list[tuple[Path, str]] = []
-    changed = []
+    changed: list[Path] = []
     path = Path()
     try:
         for path, text in files.items():
             if path.exists() and read_current(path) == text:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
-            staged.append((Path(tmp), str(path)))
+            staged.append((Path(tmp_name), str(path)))
         for tmp, target in staged:
             path = Path(target)
             os.chmod(tmp, 0o644)

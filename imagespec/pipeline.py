@@ -9,6 +9,7 @@ May import: both halves and imagespec.settings (it sits at the top, below jobs).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,10 @@ from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
+    from imagespec.engine import BuildOptions, BuildResult
+    from imagespec.publish.index import Index, PlatformImage
     from imagespec.render.line_map import Command, Placed
+    from imagespec.verify import Expectations
 
 
 def repository(compiled: Compiled) -> str:
@@ -86,7 +90,7 @@ def _base_digest(base: str | None) -> str | None:
     return digests[0].split("@", 1)[1] if digests else image.id
 
 
-def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[no-untyped-def]
+def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:
     """The backend's options for this spec, derived from the settings: its tags and
     labels, the CA bundle secret and the secrets the spec declares."""
     from imagespec.engine import BuildOptions, Secret
@@ -104,25 +108,82 @@ def build_options(compiled: Compiled, settings: BuildSettings):  # type: ignore[
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-          catalog: Catalog | None = None):
+          catalog: Catalog | None = None) -> tuple[BuildResult, dict[str, str]]:
     """Build and tag (and push): returns (BuildResult, pushed digests). ``catalog``
-    (the configuration's) lets a base that cannot be pulled be traced to its entry."""
+    (the configuration's) lets a base that cannot be pulled be traced to its entry.
+    One platform in `platforms:` is an ordinary build for that platform; several are
+    ``build_platforms``'s."""
     from imagespec.engine import get_backend
     from imagespec.publish import push_tags
 
     options = build_options(compiled, settings)
+    if compiled.plan.platforms:
+        options = dataclasses.replace(options, platform=compiled.plan.platforms[0])
     tags = options.tags
+    if settings.push:
+        _refuse_nowhere_to_push(compiled, tags)
     try:
         result = get_backend(settings.backend).build(compiled.dockerfile, compiled.loaded.context, options)
     except BuildFailed as failure:
         raise locate_failure(compiled, failure, catalog) from None
-    pushed = {}
+    pushed: dict[str, str] = {}
     if settings.push:
-        if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
-            raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
-                            hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
         pushed = push_tags(tags, force=settings.force, on_status=on_status)
     return result, pushed
+
+
+def _refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:
+    if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
+        raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
+                        hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
+
+
+def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
+                    catalog: Catalog | None = None, where: Location | None = None,
+                    ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index]:
+    """Several platforms: one build per platform (``--platform``; the cross-compiling
+    stages run natively, the rest under QEMU), each tagged ``TAG-os-arch`` locally, then
+    all pushed and joined into one index under the spec's tags. Returns (platform
+    images, their build results, the Index). ``where``: the `platforms:` that asked for it (spec or configuration).
+
+    The engine's classic image store cannot hold an index, so the image must go to a
+    registry: without --push nothing is built. Nothing is pushed until every platform
+    has built, and no immutable tag moves (BP14)."""
+    from imagespec.engine import get_backend
+    from imagespec.publish import push_tags
+    from imagespec.publish.index import PlatformImage, create_index, platform_tag, refuse_moving
+
+    platforms = compiled.plan.platforms
+    options = build_options(compiled, settings)
+    # the index exists only in a registry: a tag without one (the spec's own name when
+    # --tag names the registry) cannot name it
+    references = tuple(tag for tag in options.tags if grammar.parse(tag).domain)
+    if not settings.push:
+        raise SpecError(f"{len(platforms)} platforms make one multi-platform image (an index), which the engine's "
+                        "image store cannot hold: it is pushed to a registry or not made", location=where,
+                        hint="pass --push (with the spec's `registry:` or --tag registry/name:tag), or build one "
+                             "platform by listing only it in `platforms:`")
+    if not references:
+        _refuse_nowhere_to_push(compiled, references)
+    backend = get_backend(settings.backend)
+    built, results = [], []
+    for platform in platforms:
+        tag = platform_tag(references[0], platform)
+        on_status(f"building {platform} as {tag}")
+        try:
+            result = backend.build(compiled.dockerfile, compiled.loaded.context,
+                                   dataclasses.replace(options, tags=(tag,), platform=platform))
+        except BuildFailed as failure:
+            located = locate_failure(compiled, failure, catalog)
+            located.message = f"{platform}: {located.message}"
+            raise located from None
+        built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))
+        results.append(result)
+    if not settings.force:
+        refuse_moving(references, [image.image_id for image in built])
+    digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
+    pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
+    return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status)
 
 
 def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | None = None) -> BuildFailed:
@@ -174,7 +235,7 @@ def _point_at_commands(compiled: Compiled, failure: BuildFailed, placed: Placed,
 # and BuildKit does not: which spec key chose the image, which catalog entry (and file)
 # maps that name to the reference, and how to repoint it (BP12: one configuration names
 # every image of a company).
-_PULLING = re.compile(r"(?:\[internal\] )?load metadata for (\S+)|FROM (\S+)")
+_PULLING = re.compile(r"(?:\[internal\] )?load metadata for (\S+)|FROM (?:--platform=\S+ )?(\S+)")
 _REQUEST = re.compile(r'.*failed to do request: \w+ "[^"]*": (.+)', re.S)
 
 
@@ -204,8 +265,8 @@ def explain_pull_failure(compiled: Compiled, failure: BuildFailed, catalog: Cata
     key = ".".join(path)
     image = reference
     if isinstance(chosen, str):
-        image, entry = _catalog_entry(compiled, catalog, chosen)
-        image = image or reference
+        entry_image, entry = _catalog_entry(compiled, catalog, chosen)
+        image = entry_image or reference
         named = f"`{key}: {chosen}` is catalog entry `{chosen}`" + (f" ({entry})" if entry else "")
         repoint = f"`images: {{{chosen}: {{image: REF, family: …}}}}` or `catalog: FILE`"
     else:
@@ -265,7 +326,7 @@ def _reason(failure: BuildFailed, references: tuple[str, ...]) -> str:
 
 
 def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,
-                 size_budget: int | None = None):
+                 size_budget: int | None = None) -> Expectations:
     """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
     from imagespec.verify import Expectations
     from imagespec.verify.build_tools import allowed_by_packages
@@ -287,7 +348,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
 
 
 def expectations_from_image(reference: str, *, http_port: int | None = None, ready_log: str | None = None,
-                            size_budget: int | None = None):
+                            size_budget: int | None = None) -> Expectations:
     """Expectations for an image without its spec: what its own config and labels declare.
     Any non-root user (BP8); tini when the entrypoint starts with it (BP3); tmpfs for the
     directories the `io.imagespec.writable` label names (BP9)."""

@@ -7,6 +7,7 @@ May import: imagespec.spec (the models the schema is generated from).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from imagespec.spec.model import Spec
 
@@ -14,7 +15,7 @@ SCHEMA_ID = "https://imagespec.dev/schema/v1/imagespec.schema.json"
 BASE_SCHEMA_ID = "https://imagespec.dev/schema/v1/imagespec-base.schema.json"
 
 
-def schema() -> dict:
+def schema() -> dict[str, Any]:
     body = Spec.model_json_schema(by_alias=True, mode="validation")
     # A spec that `extends` a template gets `final` and each `from` from it, so an editor
     # must not flag their absence there; the compiler still requires them after the merge.
@@ -34,11 +35,11 @@ def schema() -> dict:
             "title": "imagespec spec v1"}
 
 
-def _is_list(prop: dict) -> bool:
+def _is_list(prop: dict[str, Any]) -> bool:
     return prop.get("type") == "array" or any(option.get("type") == "array" for option in prop.get("anyOf", []))
 
 
-def _allow_appends(definition: dict) -> None:
+def _allow_appends(definition: dict[str, Any]) -> None:
     """`key+: [...]` appends to an inherited list (extends): editors must accept it."""
     properties = definition.get("properties", {})
     for name, prop in list(properties.items()):
@@ -46,7 +47,7 @@ def _allow_appends(definition: dict) -> None:
             properties[f"{name}+"] = {**prop, "description": f"Appended to the inherited `{name}` (extends)."}
 
 
-def base_schema() -> dict:
+def base_schema() -> dict[str, Any]:
     """The base spec format (`imagespec base`); its `spec:` is the app spec's schema."""
     from imagespec.spec.base_model import BaseSpec
 

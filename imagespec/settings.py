@@ -5,7 +5,8 @@ The CLI makes one frozen value here and passes it down; nothing below reads the
 environment or the configuration's raw text. ``read_environment`` is the one function
 that reads imagespec's variables (tests/compiler/test_architecture.py keeps it so).
 
-May import: ``imagespec.spec.config``, ``imagespec.engine`` (its option types and the
+May import: ``imagespec.spec.config``, ``imagespec.engine`` (its option types, for the
+type checker only: `generate` never loads the engine), ``imagespec.contract`` (the
 network default), ``imagespec.cache`` (where it lives) and ``imagespec.errors``; none of
 them may import pydantic at module level (generate's cached start-up).
 """
@@ -19,11 +20,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
-from imagespec.engine.backend import DEFAULT_NETWORK, ProgressMode
+from imagespec.contract import DEFAULT_NETWORK
 from imagespec.cache import cache_dir
 from imagespec.errors import SpecError
 
 if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generate's result cache)
+    from imagespec.bases.context import BaseOptions
+    from imagespec.engine import BackendName
+    from imagespec.engine.backend import ProgressMode
     from imagespec.spec.config import Config
 
 CONFIG_ENV = "IMAGESPEC_CONFIG"
@@ -72,7 +76,7 @@ def _first(*values: T | None) -> T | None:
 class BuildSettings:
     """How to build one image (never what: that is the spec). Flags win over the
     configuration's `build:`, which wins over the environment, which wins over the
-    defaults (each written once: the network's is build.backend.DEFAULT_NETWORK). The backend's BuildOptions are derived from it
+    defaults (each written once: the network's is contract.DEFAULT_NETWORK). The backend's BuildOptions are derived from it
     (imagespec.pipeline); a base build's from it too (imagespec.bases.BaseOptions)."""
 
     tags: tuple[str, ...] = ()
@@ -89,7 +93,7 @@ class BuildSettings:
     network: str = DEFAULT_NETWORK
     builder: str | None = None
     extra_args: tuple[str, ...] = ()  # engine flags from the configuration, never the spec
-    backend: str = "auto"
+    backend: BackendName = "auto"
     source_date_epoch: str | None = None  # the `created` label's time (tags.oci_labels checks it)
 
     def __post_init__(self) -> None:
@@ -109,7 +113,7 @@ def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = 
         tags=tags, build_args=build_args, target=target, no_cache=no_cache, push=push, force=force, progress=progress,
         ca_bundle=_first(ca_bundle, configured_bundle, env.ca_bundle),
         secrets=secrets, configured_secrets={key: Path(value) for key, value in build.secrets.items()},
-        network=_first(build.network, DEFAULT_NETWORK), builder=build.builder, extra_args=tuple(build.extra_args),
+        network=DEFAULT_NETWORK if build.network is None else build.network, builder=build.builder, extra_args=tuple(build.extra_args),
         source_date_epoch=env.source_date_epoch,
     )
 
@@ -125,7 +129,7 @@ def source_date_epoch(env: Environment) -> int | None:
 
 
 def base_options(config: Config, env: Environment, *, logs: Path, force: bool = False, push: bool = False,
-                 progress: ProgressMode = "auto", ca_bundle: Path | None = None):  # type: ignore[no-untyped-def]
+                 progress: ProgressMode = "auto", ca_bundle: Path | None = None) -> BaseOptions:
     """`imagespec base build`'s options: a build's settings (--force also means no
     cache), the mirror (`bases.mirror`, else $IMAGESPEC_MIRROR) and the epoch."""
     from imagespec.bases.context import BaseOptions

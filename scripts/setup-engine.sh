@@ -13,6 +13,11 @@
 # the machine's own mirror, then installed with `apt-get install ./*.deb`; their
 # dependencies (containerd, runc, iptables) come from the machine's release.
 #
+# Other platforms' programs (RUN steps of an arm64 stage, an arm64 image's `imagespec test`)
+# run under QEMU: Debian's qemu-user-static, registered with the kernel's binfmt_misc
+# (mounted when absent) from the package's own /usr/lib/binfmt.d entries, whose `F` flag
+# keeps the interpreter usable inside containers. No restart of dockerd is needed.
+#
 # dockerd runs without bridge networking (no iptables, no docker0): builds use
 # `--network host`, containers `--network none`. Log: /var/log/imagespec-dockerd.log,
 # PID: /run/imagespec-dockerd.pid.
@@ -125,13 +130,38 @@ start_dockerd() {
   imagespec_log "dockerd answers (PID $(cat "$PIDFILE" 2>/dev/null || echo "$pid"))"
 }
 
+BINFMT=/proc/sys/fs/binfmt_misc
+# the emulators imagespec's platforms need (imagespec/platform.py's `qemu` names)
+QEMU_TARGETS=(aarch64 arm i386 ppc64le s390x x86_64)
+
+register_binfmt() {
+  if [[ ! -e $BINFMT/register ]]; then
+    mount -t binfmt_misc binfmt_misc "$BINFMT" ||
+      imagespec_die "cannot mount binfmt_misc at $BINFMT (needs root and a kernel with binfmt_misc): other platforms' images cannot run"
+  fi
+  local target conf registered=()
+  for target in "${QEMU_TARGETS[@]}"; do
+    conf=/usr/lib/binfmt.d/qemu-$target.conf
+    # the host's own architecture has no entry: it runs natively
+    [[ -f $conf ]] || continue
+    if [[ ! -e $BINFMT/qemu-$target ]]; then
+      # the file is one registration line in the kernel's own format
+      grep -v '^#' "$conf" | grep . >"$BINFMT/register" ||
+        imagespec_die "binfmt_misc refused $conf"
+    fi
+    registered+=("$target")
+  done
+  imagespec_log "QEMU registered with binfmt_misc for: ${registered[*]:-none}"
+}
+
 main() {
   local t0
   t0=$(imagespec_now)
   # Tools the base images and the local registry need, engine or not, and the Debian
   # tools the tests run beside the engine (tests/tools.py lists every tool they run).
   imagespec_install_missing mmdebstrap debootstrap docker-registry curl ca-certificates gcc libc6-dev openssl \
-    debian-archive-keyring
+    debian-archive-keyring qemu-user-static
+  register_binfmt
 
   if engine_answers; then
     imagespec_log "the engine answers already: nothing to install or start"

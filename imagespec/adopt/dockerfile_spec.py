@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import Any
 
 from imagespec.adopt.dockerfile_stage import MANIFEST_GLOBS, MANIFESTS, Report, StageRead, Step
 from imagespec.spec import values as v
@@ -29,7 +30,7 @@ def needed(reads: dict[str, StageRead], last: str) -> list[str]:
     return [name for name in reads if name in seen]
 
 
-def _dependencies(steps: list[Step], report: Report, workdir: str) -> dict | None:
+def _dependencies(steps: list[Step], report: Report, workdir: str) -> dict[str, Any] | None:
     """A COPY of manifests (or their bind mounts) straight followed by the RUN that
     installs from them, at the start of a part: the spec's `dependencies` (BP4). The
     steps it takes are removed from `steps`."""
@@ -68,7 +69,7 @@ def _bound_manifest(source: str, target: str, workdir: str) -> bool:
             and posixpath.normpath(posixpath.join(workdir, target)) == posixpath.join(workdir, source))
 
 
-def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
+def stage_parts(read: StageRead, report: Report) -> dict[str, dict[str, Any]]:
     """Spec stages from a Dockerfile stage's build steps, in order. A spec stage copies
     its sources, then runs its commands, in one working directory; where the Dockerfile
     runs a command before a COPY (`RUN mkdir /app`, then `ADD . /app`) or changes
@@ -88,11 +89,13 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
             part["cache"] = list(read.cache)
         if dependencies:
             part["dependencies"] = dependencies
+        lists: dict[str, list[object]] = {}  # "copy" and "run", in the order the steps first use them
         for step in steps:
             if step.kind == "copy":
-                part.setdefault("copy", []).extend(_source_copies(step, workdir, report))  # type: ignore[union-attr]
+                lists.setdefault("copy", []).extend(_source_copies(step, workdir, report))
             else:
-                part.setdefault("run", []).append(step.data["command"])  # type: ignore[union-attr]
+                lists.setdefault("run", []).append(step.data["command"])
+        part.update(lists)
         parts.append(part)
     _say_how_runs_change(read.name, [step for step in read.steps if step.kind == "run"], report)
     if read.user_before_steps:
@@ -101,14 +104,14 @@ def stage_parts(read: StageRead, report: Report) -> dict[str, dict]:
     names = [*(_part_name(read.name, i) for i in range(1, len(parts))), read.name]
     for i, part in enumerate(parts[1:], 1):
         part["from"] = names[i - 1]
-    return dict(zip(names, parts))
+    return dict(zip(names, parts, strict=True))
 
 
-def _groups(read: StageRead, report: Report) -> list[tuple[str, dict | None, list[Step]]]:
+def _groups(read: StageRead, report: Report) -> list[tuple[str, dict[str, Any] | None, list[Step]]]:
     """The stage's steps cut into parts: (working directory, dependency step, copies
     then runs)."""
     rest = list(read.steps)
-    groups: list[tuple[str, dict | None, list[Step]]] = []
+    groups: list[tuple[str, dict[str, Any] | None, list[Step]]] = []
     while rest:
         workdir = rest[0].workdir
         dependencies = _dependencies(rest, report, workdir)
@@ -157,11 +160,11 @@ def _part_name(name: str, number: int) -> str:
         return f"stage-part{number}"
 
 
-def _packages(packages: dict[str, str | None]) -> list | dict:
+def _packages(packages: dict[str, str | None]) -> list[Any] | dict[str, Any]:
     return sorted(packages) if not any(packages.values()) else dict(sorted(packages.items()))
 
 
-def _source_copies(step: Step, here: str, report: Report) -> list:
+def _source_copies(step: Step, here: str, report: Report) -> list[Any]:
     data = step.data
     if data["owner"] or data["mode"]:
         report.differences.append(f"Dockerfile:{step.line}: the copied files are owned by root with their own "
@@ -169,7 +172,7 @@ def _source_copies(step: Step, here: str, report: Report) -> list:
     dest = data["dest"]
     if len(data["sources"]) > 1 and not dest.endswith("/"):
         dest += "/"
-    out: list = []
+    out: list[Any] = []
     for source in data["sources"]:
         if source in (".", "./") and (dest in (".", "./") or dest.rstrip("/") == here.rstrip("/")):
             out.append(".")
@@ -178,7 +181,7 @@ def _source_copies(step: Step, here: str, report: Report) -> list:
     return out
 
 
-def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, str]) -> list[dict]:
+def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, str]) -> list[dict[str, Any]]:
     """`final.copy`: COPY --from (the source becomes the producer's artifact) and, for a
     final without build steps, its context copies."""
     out = []

@@ -12,6 +12,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 import dockerfile
 
@@ -53,7 +54,7 @@ class Config:
     user: tuple[int, str] | None = None  # (line, USER value)
     ports: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
-    healthcheck: dict | None = None
+    healthcheck: dict[str, Any] | None = None
     stop_signal: str | None = None
     entrypoint: list[str] | None = None
     cmd: list[str] | None = None
@@ -68,7 +69,7 @@ class Step:
     kind: str  # copy | run | artifact
     line: int
     workdir: str
-    data: dict
+    data: dict[str, Any]
 
 
 @dataclass
@@ -228,7 +229,7 @@ class StageReader:
     def on_add(self, command: dockerfile.Command) -> None:
         self.on_copy(command, add=True)
 
-    def _copy_from(self, command: dockerfile.Command, origin: str, data: dict) -> None:
+    def _copy_from(self, command: dockerfile.Command, origin: str, data: dict[str, Any]) -> None:
         producer = self.stages.get(origin.lower())
         if producer is None:
             raise NotExpressed(f"COPY --from={origin}: the spec copies only from its own earlier stages")

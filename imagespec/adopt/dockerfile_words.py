@@ -92,8 +92,9 @@ def _dollar(word: str, i: int, variables: Mapping[str, str], escape: str, out: l
     if operator is None:
         out.append(_known(name, variables))
     elif operator in ("-", ":-"):
-        unset = value is None or (operator == ":-" and value == "")
-        out.append(process_word(alternative, variables, escape) if unset else value)  # type: ignore[arg-type]
+        if value is None or (operator == ":-" and value == ""):  # unset (or, for `:-`, empty too)
+            value = process_word(alternative, variables, escape)
+        out.append(value)
     else:  # + and :+
         set_ = value is not None and (operator == "+" or value != "")
         out.append(process_word(alternative, variables, escape) if set_ else "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from imagespec.adopt.dockerfile_base import image_base
 from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
@@ -106,7 +107,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names
     return read, report
 
 
-def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict, Report]:
+def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict[str, Any], Report]:
     args = _global_args(source)
     names = _spec_names(source)
     reads: dict[str, StageRead] = {}
@@ -138,10 +139,10 @@ def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict, R
 
 
 def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names: dict[str, str], report: Report,
-            name: str, file: str) -> dict:
+            name: str, file: str) -> dict[str, Any]:
     last = reads[last_name]
     split = any(s.kind == "run" for s in last.steps) or bool(last.args or last.cache)
-    stages: dict[str, dict] = {}
+    stages: dict[str, dict[str, Any]] = {}
     features: set[str] = set()
     final = _final(last, reads, names, report, split, file)
     for stage_name in keep:
@@ -166,7 +167,7 @@ def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names:
 
 
 def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], report: Report, split: bool,
-           file: str) -> dict:
+           file: str) -> dict[str, Any]:
     config = read.config
     final: dict[str, object] = {"from": read.name if split else read.from_}
     if not split:
@@ -201,14 +202,14 @@ def _copied_before_a_run(read: StageRead) -> bool:
     return "artifact" in kinds and "run" in kinds[kinds.index("artifact"):]
 
 
-def _with_steps(read: StageRead, steps: list) -> StageRead:
+def _with_steps(read: StageRead, steps: list[Any]) -> StageRead:
     clone = StageRead(read.name, read.line, read.from_, read.manager, read.config)
     clone.steps = steps
     clone.artifacts = read.artifacts
     return clone
 
 
-def _user(user: tuple[int, str] | None, report: Report) -> dict | None:
+def _user(user: tuple[int, str] | None, report: Report) -> dict[str, Any] | None:
     if user is None:
         report.differences.append("the image runs as the non-root user 65532 (the Dockerfile has no USER: root) (BP8)")
         return None
@@ -231,14 +232,14 @@ def _last_component(base: str) -> str:
         return ""
 
 
-def _command(final: dict, config: Config, read: StageRead, report: Report, file: str) -> None:
+def _command(final: dict[str, Any], config: Config, read: StageRead, report: Report, file: str) -> None:
     if config.entrypoint:
         final["entrypoint"] = config.entrypoint
     if config.cmd:
         final["cmd"] = config.cmd
     if config.entrypoint or config.cmd:
         return
-    base = final["from"] if isinstance(final["from"], str) else final["from"]["image"]  # type: ignore[index]
+    base = final["from"] if isinstance(final["from"], str) else final["from"]["image"]
     repository = _last_component(str(base))
     if repository in BASE_COMMANDS:
         final["cmd"] = BASE_COMMANDS[repository]

@@ -4,6 +4,8 @@ instruction the spec cannot express, with its Dockerfile line number."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from imagespec.adopt.dockerfile_stage import Report
@@ -38,7 +40,7 @@ def comment_line(line: int, original: str, why: str) -> str:
     return f"# Dockerfile:{line}: {one_line(first)} (not expressed: {one_line(why)})"
 
 
-def render(data: dict, report: Report, dockerfile: str) -> str:
+def render(data: dict[str, Any], report: Report, dockerfile: str) -> str:
     lines = [f"# Written by `imagespec import` from {one_line(dockerfile)}; README \"imagespec import\" says what maps",
              "# to what. The generated Dockerfile differs where `imagespec import` said so (also listed below)."]
     if report.guessed:

@@ -60,8 +60,9 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
     from imagespec.engine.client import connect
 
     ordered = load_bases(paths, config)
-    if options.push:
-        for loaded in ordered:
+    for loaded in ordered:
+        _check_platforms(loaded, options)
+        if options.push:
             _check_pushable(loaded)
     connect().close()  # no engine: say so in 2 s, not after a minute of mmdebstrap
     results = []
@@ -76,6 +77,15 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
     return results
 
 
+def _check_platforms(loaded: LoadedBase, options: BaseOptions) -> None:
+    """Several platforms make an index, which only a registry holds: checked before any base is built."""
+    if len(loaded.base.platforms) > 1 and not options.push:
+        raise SpecError(f"{loaded.name}: a base for {len(loaded.base.platforms)} platforms is one index, which the "
+                        "engine's image store cannot hold: it is pushed to `image`'s registry or not made",
+                        location=loaded.document.location(("platforms",)),
+                        hint="pass --push (and a registry in `image:`), or drop `platforms:` to build it for this machine")
+
+
 def _check_pushable(loaded: LoadedBase) -> None:
     """--push needs a registry in every reference: never push to Docker Hub by accident."""
     if not grammar.parse(loaded.base.image).domain:
@@ -87,6 +97,8 @@ def _check_pushable(loaded: LoadedBase) -> None:
 def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
     from imagespec.publish import push_tags
 
+    if len(loaded.base.platforms) > 1:
+        return _build_platforms(loaded, run)
     began = time.monotonic()
     previous = _previous_id(loaded.base.image)
     image_id, built = _BUILDERS[loaded.base.kind](loaded, run)
@@ -102,6 +114,37 @@ def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
     found = find_image(image_id)
     size = int(found.attrs.get("Size") or 0) if found is not None else 0
     return BuiltBase(loaded.name, loaded.base.kind, reference, image_id, built, seconds, size, entry)
+
+
+def _build_platforms(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
+    """A distroless base for several platforms: each platform's packages unpacked into
+    its own image (``IMAGE-os-arch``), all pushed, then one index under ``image``; the
+    catalog names the index by digest, so FROM picks each build's platform from it."""
+    from imagespec.bases.built import build_distroless
+    from imagespec.publish import push_tags
+    from imagespec.publish.index import PlatformImage, create_index, platform_tag
+
+    began = time.monotonic()
+    built: list[PlatformImage] = []
+    changed = False
+    for platform in loaded.base.platforms:
+        tag = platform_tag(loaded.base.image, platform)
+        run.on_status(f"{loaded.name}: {platform} -> {tag}")
+        previous = _previous_id(tag)
+        image_id, fresh = build_distroless(loaded, run, platform, tag)
+        _drop_if_untagged(previous, image_id)
+        changed = changed or fresh
+        built.append(PlatformImage(platform, image_id, tag))
+    digests = push_tags([image.tag for image in built], force=True, on_status=run.on_status)
+    members = [PlatformImage(i.platform, i.image_id, i.tag, digests[i.tag]) for i in built]
+    index = create_index([loaded.base.image], members, on_status=run.on_status)
+    reference = f"{loaded.base.image}@{index.digest}"
+    entry = entry_for(loaded, run.catalog, reference=reference, digest=index.digest)
+    run.add(loaded, entry)
+    found = find_image(built[0].image_id)
+    size = int(found.attrs.get("Size") or 0) if found is not None else 0
+    return BuiltBase(loaded.name, loaded.base.kind, reference, built[0].image_id, changed,
+                     time.monotonic() - began, size, entry)
 
 
 def dockerfile_of(path: Path, config: Config) -> str:

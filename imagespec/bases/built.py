@@ -14,6 +14,7 @@ import os
 import shutil
 from dataclasses import replace
 
+from imagespec import platform as platforms
 from imagespec.bases.context import BaseBuildRun, build_options, find_image, located
 from imagespec.contract import LABEL_EPOCH
 from imagespec.bases.finish import finish, temp_tag, untag, verify_in_image
@@ -28,13 +29,18 @@ from imagespec.spec.read_base import LoadedBase
 from imagespec.resources import templates_dir
 
 
-def distroless_dockerfile(loaded: LoadedBase, run: BaseBuildRun) -> str:
+def distroless_dockerfile(loaded: LoadedBase, run: BaseBuildRun, platform: str | None = None) -> str:
     spec = loaded.base.distroless
     assert spec is not None
     assemble_in = run.resolve(loaded, spec.assemble_in, ("distroless", "assemble_in"))
     parent = None if spec.from_ == "scratch" else run.resolve(loaded, spec.from_, ("distroless", "from"))
-    plan = lower_distroless(loaded.name, spec, assemble_in=assemble_in, parent=parent)
-    inputs = json.dumps([loaded.base.model_dump(mode="json"), assemble_in.image, parent and parent.image], sort_keys=True)
+    plan = lower_distroless(loaded.name, spec, assemble_in=assemble_in, parent=parent,
+                            platform=platforms.parse(platform) if platform else None)
+    written = loaded.base.model_dump(mode="json")
+    if not written["platforms"]:
+        del written["platforms"]  # a base for the build machine alone: the same hash as before the field
+    inputs = json.dumps([written, assemble_in.image, parent and parent.image, *([platform] if platform else [])],
+                        sort_keys=True)
     digest = "sha256:" + hashlib.sha256(inputs.encode()).hexdigest()[:16]
     return render_dockerfile(plan, source=loaded.path.name, inputs_hash=digest)
 
@@ -58,24 +64,27 @@ def _labelled_epoch(run: BaseBuildRun, loaded: LoadedBase, name: str) -> int | N
     return int(value) if value.isdigit() else None
 
 
-def build_distroless(loaded: LoadedBase, run: BaseBuildRun) -> tuple[str, bool]:
+def build_distroless(loaded: LoadedBase, run: BaseBuildRun, platform: str | None = None,
+                     reference: str | None = None) -> tuple[str, bool]:
+    """``platform``, ``reference``: one platform's image of a multi-platform base."""
     spec = loaded.base.distroless
     assert spec is not None
     epoch = _epoch(loaded, run)
-    dockerfile = distroless_dockerfile(loaded, run)
-    context = run.scratch(loaded.name)
+    dockerfile = distroless_dockerfile(loaded, run, platform)
+    context = run.scratch(loaded.name + (f"-{platform.replace('/', '-')}" if platform else ""))
     shutil.copyfile(templates_dir() / "bases" / TOOL, context / TOOL)
     os.chmod(context / TOOL, 0o755)  # COPY keeps the mode (COPY --chmod needs a newer frontend)
     temp = temp_tag(loaded)
     try:
         get_backend(display=run.options.progress != "quiet").build(
-            dockerfile, context, build_options(run, tags=(temp,), epoch=epoch, dockerignore=f"*\n!{TOOL}\n"))
+            dockerfile, context, build_options(run, tags=(temp,), epoch=epoch, dockerignore=f"*\n!{TOOL}\n",
+                                               platform=platform))
     except BuildFailed as failure:
         raise _missing_package(failure, loaded) or located(failure, loaded, ("distroless",)) from None
     try:
         for index, argv in enumerate(spec.verify):
             verify_in_image(temp, tuple(argv), loaded, index)
-        return finish(loaded, run, temp, epoch)
+        return finish(loaded, run, temp, epoch, reference=reference, platform=platform)
     finally:
         untag(temp)
 

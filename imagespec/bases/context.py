@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imagespec.contract import SECRET_ID
+from imagespec.contract import DEFAULT_NETWORK, SECRET_ID
 from imagespec.engine import BuildOptions, Secret
-from imagespec.engine.backend import DEFAULT_NETWORK
+from imagespec.engine.backend import ProgressMode
 from imagespec.errors import ImageSpecError
 from imagespec.spec.read_base import LoadedBase
 from imagespec.spec.catalog import Catalog, Entry
@@ -21,6 +21,8 @@ from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.model import Image
 
 if TYPE_CHECKING:
+    import docker.models.images
+
     from imagespec.settings import BuildSettings
 
 
@@ -32,7 +34,7 @@ class BaseOptions:
 
     force: bool = False  # rebuild even when up to date, without the build cache
     push: bool = False
-    progress: str = "auto"
+    progress: ProgressMode = "auto"
     ca_bundle: Path | None = None
     network: str = DEFAULT_NETWORK
     logs: Path = Path("/var/log/imagespec-bases")
@@ -77,16 +79,16 @@ class BaseBuildRun:
 
 
 def build_options(run: BaseBuildRun, *, tags: tuple[str, ...], epoch: int | None, labels: dict[str, str] | None = None,
-             dockerignore: str | None = None) -> BuildOptions:
+             dockerignore: str | None = None, platform: str | None = None) -> BuildOptions:
     """BuildKit options for a base: the epoch as a build argument, the CA bundle secret."""
     bundle = run.options.ca_bundle
     return BuildOptions(tags=tags, build_args={"SOURCE_DATE_EPOCH": str(epoch)} if epoch else {},
-                        no_cache=run.options.force, network=run.options.network, progress=run.options.progress,  # type: ignore[arg-type]
+                        no_cache=run.options.force, network=run.options.network, progress=run.options.progress,
                         secrets=(Secret(SECRET_ID, bundle),) if bundle else (), labels=labels or {},
-                        dockerignore=dockerignore)
+                        dockerignore=dockerignore, platform=platform)
 
 
-def find_image(reference: str):  # type: ignore[no-untyped-def]
+def find_image(reference: str) -> docker.models.images.Image | None:
     """The engine's image for `reference`, or None when it has none (no engine: EngineError)."""
     import docker.errors
 

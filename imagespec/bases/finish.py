@@ -40,10 +40,12 @@ def verify_in_image(reference: str, argv: tuple[str, ...], loaded: LoadedBase, i
                               hint="the previous image keeps the tag; fix the packages or the check") from None
 
 
-def finish(loaded: LoadedBase, run: BaseBuildRun, built: str, epoch: int | None) -> tuple[str, bool]:
+def finish(loaded: LoadedBase, run: BaseBuildRun, built: str, epoch: int | None, *, reference: str | None = None,
+           platform: str | None = None) -> tuple[str, bool]:
     """Add the SBOM (file + label) in one more layer and tag the result as the base;
-    (image ID, False) when the tagged base was finished from this very build already."""
-    name, reference = loaded.name, loaded.base.image
+    (image ID, False) when the tagged base was finished from this very build already.
+    ``reference``, ``platform``: one platform's image of a multi-platform base."""
+    name, reference = loaded.name, reference or loaded.base.image
     built_id = _image_id(built)
     current = find_image(reference)
     if current is not None and (current.labels or {}).get(LABEL_BUILT) == built_id and not run.options.force:
@@ -53,7 +55,7 @@ def finish(loaded: LoadedBase, run: BaseBuildRun, built: str, epoch: int | None)
     sbom = spdx_document(name=name, image=reference, packages=export_rootfs(built).packages(),
                          created=rfc3339(epoch or 0),
                          namespace=f"urn:imagespec:base:{name}:{hashlib.sha256(layers.encode()).hexdigest()[:32]}")
-    context = run.scratch(f"{name}-sbom")
+    context = run.scratch(f"{name}-sbom" + (f"-{platform.replace('/', '-')}" if platform else ""))
     target = context / SBOM_DIR.lstrip("/") / f"{name}.spdx.json"
     target.parent.mkdir(parents=True)
     target.write_text(sbom_json(sbom), encoding="utf-8")
@@ -68,7 +70,7 @@ def finish(loaded: LoadedBase, run: BaseBuildRun, built: str, epoch: int | None)
               **({"org.opencontainers.image.description": loaded.base.description} if loaded.base.description else {})}
     dockerfile = f"# The SBOM of {name} (BP16), written by imagespec base build\nFROM {built}\nCOPY usr/ /usr/\n"
     result = get_backend(display=False).build(dockerfile, context, build_options(run, tags=(reference,), epoch=epoch,
-                                                                              labels=labels))
+                                                                              labels=labels, platform=platform))
     return result.image_id, True
 
 

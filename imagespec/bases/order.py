@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imagespec.errors import SpecError
+from imagespec.errors import Location, SpecError
 from imagespec.spec.read_base import LoadedBase
 from imagespec.spec.catalog import Catalog
 
 
-def _where_needed(loaded: LoadedBase, name: str):
+def _where_needed(loaded: LoadedBase, name: str) -> Location:
     base = loaded.base
     if base.distroless:
         key = "from" if base.distroless.from_ == name else "assemble_in"

@@ -37,7 +37,8 @@ class Release:
 
 
 def _deb822_sources(text: str) -> list[dict[str, str]]:
-    paragraphs, current = [], {}
+    paragraphs: list[dict[str, str]] = []
+    current: dict[str, str] = {}
     for line in [*text.splitlines(), ""]:
         if not line.strip():
             if current:

@@ -5,7 +5,7 @@ Role: plain data and a Protocol — no engine access. Backends live one per modu
 (``buildkit_cli``, ``sdk_legacy``); cross-cutting behaviour (progress display) wraps a
 Backend instead of living inside each one (see ``progress``).
 
-May import: the standard library and ``imagespec.errors``.
+May import: the standard library, ``imagespec.errors`` and ``imagespec.contract``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, Protocol
 
+from imagespec.contract import DEFAULT_NETWORK
 from imagespec.errors import SpecError
 
 ProgressMode = Literal["auto", "plain", "json", "quiet"]
@@ -23,9 +24,6 @@ StepStatus = Literal["started", "done", "cached", "error", "canceled"]
 EventKind = Literal["step", "log", "warning"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
-#: The network RUN steps get unless configured (`build.network`): engines without a
-#: bridge (and corporate set-ups) fail the first RUN otherwise. Written once, here.
-DEFAULT_NETWORK = "host"
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,9 @@ class BuildOptions:
     #: The .dockerignore for this Dockerfile; written beside it as Dockerfile.dockerignore,
     #: which BuildKit reads before the context's own .dockerignore. None: the context's.
     dockerignore: str | None = None
+    #: ``--platform os/arch[/variant]``: the one platform this build makes (a multi-platform
+    #: image is one build per platform, joined into an index by imagespec.publish.index)
+    platform: str | None = None
 
     def __post_init__(self) -> None:
         # Freeze the mappings too: options are shared between the display and the backend.

@@ -246,7 +246,7 @@ class RawJsonParser(_StepTable):
             self._users.setdefault(source, []).append(key)
 
     def _may_restart(self, key: str) -> bool:
-        users = self._users.get(key)
+        users = self._users.get(key, [])
         is_source = not self._inputs.get(key)
         return is_source and bool(users) and not any(self.steps[u].index for u in users if u in self.steps)
 

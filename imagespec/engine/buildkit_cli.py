@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -122,7 +122,7 @@ class BuildKitCLIBackend:
                 (scratch / "Dockerfile.dockerignore").write_text(options.dockerignore, encoding="utf-8")
             iidfile = scratch / "iid"
             argv, env = self.command(dockerfile_path, context, options, iidfile)
-            since = datetime.now(timezone.utc)
+            since = datetime.now(UTC)
             parser = RawJsonParser(since=since) if self.cli.rawjson else PlainParser(since=since)
             returncode = _run(argv, env, parser, on_event, self.transcript)
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
@@ -161,6 +161,8 @@ class BuildKitCLIBackend:
                     hint="point it at an existing file, or mark the secret optional",
                 )
             argv += ["--secret", secret.to_flag()]
+        if options.platform:
+            argv += ["--platform", options.platform]
         if options.target:
             argv += ["--target", options.target]
         if options.no_cache:

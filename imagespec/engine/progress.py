@@ -41,6 +41,7 @@ from imagespec.errors import ImageSpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.live import Live
+    from rich.table import Table
 
 Rendering = Literal["live", "plain", "json", "quiet"]
 
@@ -157,7 +158,7 @@ class _LiveView:
     def __init__(self, display: ProgressDisplay) -> None:
         self.display = display
 
-    def __rich__(self) -> object:
+    def __rich__(self) -> Table:
         from rich.table import Table
         from rich.text import Text
 

@@ -17,7 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagespec.engine.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, ignore_event
+from imagespec.engine.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, StepStatus, ignore_event
 from imagespec.engine.build_output import TAIL_LINES
 from imagespec.engine.buildkit_cli import _outside
 from imagespec.engine.dockerfile_lines import instruction_lines
@@ -94,12 +94,12 @@ class SdkLegacyBackend:
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         image_id = ""
 
-        def finish(status: str, error: str | None = None) -> None:
+        def finish(status: StepStatus, error: str | None = None) -> None:
             nonlocal current
             if current is None:
                 return
             ended = BuildEvent(
-                "step", current.index, current.name, status,  # type: ignore[arg-type]
+                "step", current.index, current.name, status,
                 cached=status == "cached", duration_s=time.monotonic() - current_began, error=error,
             )
             steps.append(ended)
@@ -168,6 +168,12 @@ class SdkLegacyBackend:
         if problems:
             raise SpecError(
                 "the legacy builder cannot build this Dockerfile: " + ", ".join(problems),
+                hint="use the BuildKit backend (`--backend buildkit`; needs docker-cli and docker-buildx)",
+            )
+        if options.platform:
+            raise SpecError(
+                f"the legacy builder cannot build for a platform ({options.platform}): "
+                "it knows no $BUILDPLATFORM and cannot cross-compile",
                 hint="use the BuildKit backend (`--backend buildkit`; needs docker-cli and docker-buildx)",
             )
         needed = [s.id for s in options.secrets if not (s.optional and not s.src.is_file())]

@@ -14,6 +14,7 @@ May import: imagespec.contract, imagespec.plan.frozen (pure data and string func
 from __future__ import annotations
 
 import shlex
+from functools import lru_cache
 
 from imagespec.contract import SECRET_PATH
 from imagespec.plan.frozen import frozen
@@ -60,6 +61,7 @@ _WRAPPERS = {"exec", "env", "command", "time", "nice"}
 _PYTHONS = ("python", "python3")
 
 
+@lru_cache(maxsize=512)  # shlex is slow, and a preset's download commands recur in every spec made from it
 def tools_of(command: str) -> tuple[str, ...]:
     """The programs a shell command runs (each command position, wrappers skipped;
     `python -m pip` runs pip). Unparsable text runs no tool we know of."""

@@ -8,6 +8,7 @@ context, so the Dockerfile reads as the list of what happens to the root.
 
 from __future__ import annotations
 
+from imagespec.platform import Platform
 from imagespec.plan import model as p
 from imagespec.spec.base_model import Distroless
 from imagespec.spec.model import NONROOT_UID, Image
@@ -24,9 +25,14 @@ def _origin(*path: str | int, why: str, practices: tuple[str, ...] = ()) -> p.Or
     return p.Origin((*_WHERE, *path), practices, why)
 
 
-def _assembly_steps(spec: Distroless) -> tuple[str, ...]:
+def _assembly_steps(spec: Distroless, platform: Platform | None) -> tuple[str, ...]:
     scratch = spec.from_ == "scratch"
-    steps = ["apt-get update", f"{TOOL} unpack {ROOT} {' '.join(spec.packages)}", "rm -rf /var/lib/apt/lists/*"]
+    if platform is None:
+        steps = ["apt-get update", f"{TOOL} unpack {ROOT} {' '.join(spec.packages)}", "rm -rf /var/lib/apt/lists/*"]
+    else:  # the build machine's apt fetches the target's packages: nothing runs emulated
+        arch = platform.debian_arch
+        steps = [f"dpkg --add-architecture {arch}", "apt-get update",
+                 f"{TOOL} unpack-for {ROOT} {arch} {' '.join(spec.packages)}", "rm -rf /var/lib/apt/lists/*"]
     if scratch:
         steps.append(f"{TOOL} skeleton {ROOT} {NONROOT_UID}")
     if "ca-certificates" in spec.packages:
@@ -46,7 +52,7 @@ def assembly_stage_name(name: str) -> str:
     return f"{name}-rootfs"
 
 
-def _assembly_stage(name: str, spec: Distroless, assemble_in: Image) -> p.Stage:
+def _assembly_stage(name: str, spec: Distroless, assemble_in: Image, platform: Platform | None) -> p.Stage:
     base = p.Base(assemble_in.image, assemble_in.family, "apt", True)
     instructions: tuple[p.Instruction, ...] = (
         p.Copy(phase=p.Phase.SETUP, origin=_origin("assemble_in", why="the root-making steps, run below"),
@@ -56,10 +62,12 @@ def _assembly_stage(name: str, spec: Distroless, assemble_in: Image) -> p.Stage:
         p.Run(phase=p.Phase.BUILD, origin=_origin("packages", why="unpacked, not installed: no maintainer "
                                                    "script, shell or package manager reaches the root",
                                                    practices=("BP6", "BP11")),
-              commands=_assembly_steps(spec)),
+              commands=_assembly_steps(spec, platform)),
     )
     why = "the root file system, assembled from package contents"
-    return p.Stage(assembly_stage_name(name), base, _origin("assemble_in", why=why), instructions)
+    # for a platform: on the build platform, whose apt unpacks the target's packages
+    return p.Stage(assembly_stage_name(name), base, _origin("assemble_in", why=why), instructions,
+                   platform="$BUILDPLATFORM" if platform else None)
 
 
 def _final_stage(name: str, spec: Distroless, parent: Image | None) -> p.Stage:
@@ -87,10 +95,12 @@ def _final_stage(name: str, spec: Distroless, parent: Image | None) -> p.Stage:
     return p.Stage(name, base, _origin("from", why=f"the image: the root on {what}"), tuple(instructions), final=True)
 
 
-def lower_distroless(name: str, spec: Distroless, *, assemble_in: Image, parent: Image | None) -> p.Plan:
-    """`parent`: the catalog entry of `from` (None for scratch)."""
+def lower_distroless(name: str, spec: Distroless, *, assemble_in: Image, parent: Image | None,
+                     platform: Platform | None = None) -> p.Plan:
+    """`parent`: the catalog entry of `from` (None for scratch). `platform`: one of the
+    base's `platforms:`, whose packages are unpacked (None: the build machine's)."""
     runtime = p.Runtime(uid=NONROOT_UID, gid=NONROOT_UID, user_name="nonroot", root_reason=None, writable=(),
                         init=False, shell_entrypoint=False)
-    stages = (_assembly_stage(name, spec, assemble_in), _final_stage(name, spec, parent))
+    stages = (_assembly_stage(name, spec, assemble_in, platform), _final_stage(name, spec, parent))
     # the context holds the one tool the Dockerfile copies, nothing else
     return p.Plan(name, stages, runtime, dockerignore=("*", f"!{TOOL}"))

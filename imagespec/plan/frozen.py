@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform, overload
 
-T = TypeVar("T", bound=type)
+C = TypeVar("C")
 
 
 class _Factory:
@@ -28,23 +28,32 @@ class _Factory:
 _FACTORY = _Factory()
 
 
-def frozen(cls: T | None = None, /, **options: Any) -> T | Callable[[T], T]:
+# dataclass_transform (PEP 681) tells a type checker that the decorated class is a frozen
+# dataclass: it then knows each class's __init__ from its fields, as for @dataclass
+@overload
+@dataclass_transform(frozen_default=True)
+def frozen(cls: type[C], /) -> type[C]: ...
+@overload
+def frozen(*, kw_only: bool = False) -> Callable[[type[C]], type[C]]: ...
+
+
+def frozen(cls: type[C] | None = None, /, **options: Any) -> type[C] | Callable[[type[C]], type[C]]:
     """`@dataclass(frozen=True, **options)` with the direct __init__; used bare or with options."""
-    def make(cls: T) -> T:
-        cls = dataclasses.dataclass(frozen=True, **options)(cls)
-        cls.__dataclass_init__ = cls.__init__  # what dataclasses made: the test compares the two
-        cls.__init__ = _direct_init(cls)
-        return cls
+    def make(cls: type[C]) -> type[C]:
+        made: Any = dataclasses.dataclass(frozen=True, **options)(cls)  # Any: its __init__ is replaced
+        made.__dataclass_init__ = made.__init__  # what dataclasses made: the test compares the two
+        made.__init__ = _direct_init(made, made.__dataclass_init__)
+        return made
     return make if cls is None else make(cls)
 
 
-def _direct_init(cls: type) -> Callable[..., None]:
+def _direct_init(cls: type, dataclass_init: Callable[..., None]) -> Callable[..., None]:
     fields = dataclasses.fields(cls)
     if any(not f.init for f in fields) or hasattr(cls, "__post_init__"):
         raise TypeError(f"@frozen {cls.__name__}: init=False fields and __post_init__ are not supported")
     namespace: dict[str, Any] = {"FACTORY": _FACTORY}
 
-    def parameter(f: dataclasses.Field) -> str:
+    def parameter(f: dataclasses.Field[Any]) -> str:
         if f.default is not dataclasses.MISSING:
             namespace[f"_default_{f.name}"] = f.default
             return f"{f.name}=_default_{f.name}"
@@ -53,7 +62,7 @@ def _direct_init(cls: type) -> Callable[..., None]:
             return f"{f.name}=FACTORY"
         return f.name
 
-    def store(f: dataclasses.Field) -> str:
+    def store(f: dataclasses.Field[Any]) -> str:
         if f.default_factory is dataclasses.MISSING:
             return f"    values[{f.name!r}] = {f.name}"
         return f"    values[{f.name!r}] = _factory_{f.name}() if {f.name} is FACTORY else {f.name}"
@@ -67,5 +76,5 @@ def _direct_init(cls: type) -> Callable[..., None]:
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
-    init.__annotations__ = {**cls.__dataclass_init__.__annotations__}
+    init.__annotations__ = {**dataclass_init.__annotations__}
     return init

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from functools import lru_cache
+from functools import cache
+from typing import Any
 
 from imagespec.errors import Location, SpecPathError
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
 from imagespec.spec import model as s
 from imagespec.spec.catalog import Catalog, Entry
+from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.values import absolute_path, context_path
 
 _NOWHERE = Location("")
@@ -28,7 +30,7 @@ def _catalog_with(spec: s.Spec, catalog: Catalog) -> Catalog:
     return catalog.merged({name: Entry(image, _NOWHERE) for name, image in spec.images.items()})
 
 
-def _base_for(name: str, from_: str | s.Image, path: tuple, spec: s.Spec, catalog: Catalog,
+def _base_for(name: str, from_: str | s.Image, path: DataPath, spec: s.Spec, catalog: Catalog,
               resolved: dict[str, p.Base], visiting: tuple[str, ...]) -> p.Base:
     if isinstance(from_, s.Image):
         return p.Base(from_.image, from_.family, from_.package_manager, from_.has_shell, from_.user)
@@ -54,7 +56,7 @@ def _stage_base(name: str, spec: s.Spec, catalog: Catalog, resolved: dict[str, p
     return resolved[name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _default_user(uid: int) -> s.User:
     """The user of a final stage that names none: a frozen model, made (and validated)
     once per UID rather than once per spec."""
@@ -66,7 +68,7 @@ def _packages(raw: list[str] | dict[str, str | None]) -> tuple[tuple[str, str | 
     return tuple(sorted(set(items)))  # sorted: reviewable diffs and stable cache keys
 
 
-def _install(base: p.Base, raw: list | dict, path: tuple, practices: tuple[str, ...]) -> tuple[p.Instruction, ...]:
+def _install(base: p.Base, raw: list[Any] | dict[str, Any], path: DataPath, practices: tuple[str, ...]) -> tuple[p.Instruction, ...]:
     packages = _packages(raw)
     if not packages:
         return ()
@@ -111,7 +113,7 @@ def _lower_stage(name: str, stage: s.Stage, base: p.Base, spec: s.Spec) -> p.Sta
         out.append(p.Run(commands=(command,), mounts=mounts, phase=p.Phase.BUILD,
                          origin=p.Origin((*at, "run", i), (), "build step")))
     return p.Stage(name=name, base=base, instructions=tuple(out), artifacts=tuple(stage.artifacts),
-                   origin=p.Origin((*at, "from"), ("BP11",), "build stage: only declared artifacts leave it"))
+                   cross_compile=stage.cross_compile, origin=p.Origin((*at, "from"), ("BP11",), "build stage: only declared artifacts leave it"))
 
 
 def _dest_for(src: str) -> str:
@@ -124,7 +126,7 @@ def _covered(path: str, artifacts: tuple[str, ...]) -> bool:
     return any(path == a.rstrip("/") or path.startswith(a.rstrip("/") + "/") for a in artifacts)
 
 
-def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list, dict[str, list]]:
+def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list[Any], dict[str, list[Any]]]:
     copies: list[p.Instruction] = []
     chmods: dict[str, list[p.Instruction]] = {}
     chmod_flag = "copy-chmod" in spec.features
@@ -240,9 +242,11 @@ def _fetch_base(catalog: Catalog) -> p.Base | None:
     return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
 
 
-def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) -> p.Plan:
+def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
+          platforms: tuple[str, ...] | None = None) -> p.Plan:
     """`own_files`: the spec, its Dockerfile and ignore file relative to the build
-    context, which the .dockerignore keeps out of it."""
+    context, which the .dockerignore keeps out of it. `platforms`: the configuration's
+    default when the spec names none (spec.config's `build.platforms`)."""
     catalog = _catalog_with(spec, catalog)
     resolved: dict[str, p.Base] = {}
     stages = {name: _lower_stage(name, stage, _stage_base(name, spec, catalog, resolved), spec)
@@ -274,4 +278,5 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = ()) ->
                   features=frozenset(spec.features), identity=_identity(spec, final_base),
                   dockerignore=dockerignore_for(spec, own_files), helper_base=helper,
                   fetch_base=(_fetch_base(catalog) or helper) if final.init else None,
-                  secrets=tuple((x.id, x.env, x.target) for x in spec.secrets))
+                  secrets=tuple((x.id, x.env, x.target) for x in spec.secrets),
+                  platforms=tuple(spec.platforms or platforms or ()))

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from dataclasses import field
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from imagespec.plan.frozen import frozen
 from imagespec.spec.yaml_source import DataPath
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def replace(obj, /, **changes):  # type: ignore[no-untyped-def]
+T = TypeVar("T", bound="DataclassInstance")
+
+
+def replace(obj: T, /, **changes: Any) -> T:
     """dataclasses.replace for the plan's frozen dataclasses, without its per-call field
     introspection: the passes copy instructions thousands of times per batch of specs.
     Same contract: only declared fields, and no __post_init__ in this module to rerun."""
@@ -121,6 +127,9 @@ class Arg(Instruction):
 @frozen(kw_only=True)
 class Env(Instruction):
     items: tuple[tuple[str, str], ...]
+    # values are build-arg names, written `${NAME}` (GOARCH=${TARGETARCH}): only passes set
+    # it, never from the spec's text, whose `$` is always literal
+    from_args: bool = False
 
 
 @frozen(kw_only=True)
@@ -189,6 +198,14 @@ class Stage:
     instructions: tuple[Instruction, ...] = ()
     final: bool = False
     artifacts: tuple[str, ...] = ()
+    # FROM --platform=…: `$BUILDPLATFORM` for a stage that cross-compiles (plan/passes/cross_compile.py)
+    platform: str | None = None
+    cross_compile: str | None = None  # the spec's `cross_compile:` toolchain (go, c)
+
+    @property
+    def from_line(self) -> str:
+        flag = f"--platform={self.platform} " if self.platform else ""
+        return f"FROM {flag}{self.base.ref} AS {self.name}"
 
     def with_instructions(self, *more: Instruction) -> Stage:
         return replace(self, instructions=self.instructions + more)
@@ -228,6 +245,7 @@ class Plan:
     # cached across specs and toolchains (BP4, BP12); else the helper base
     fetch_base: Base | None = None
     secrets: tuple[tuple[str, str | None, str | None], ...] = ()  # (id, env, target) from the spec
+    platforms: tuple[str, ...] = ()  # the spec's `platforms:` (or the configuration's); empty: the engine's own
 
     @property
     def final(self) -> Stage:

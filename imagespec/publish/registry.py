@@ -12,6 +12,7 @@ May import: the standard library, ``imagespec.errors`` and ``imagespec.reference
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import re
 import urllib.error
@@ -75,7 +76,7 @@ def lookup(name: str, tag: str, *, timeout: float = 10.0) -> RemoteImage | None:
 def _config_digests(session: _Session, host: str, path: str, manifest: bytes) -> list[str]:
     document = json.loads(manifest or b"{}")
     if document.get("mediaType") in _INDEX_TYPES or "manifests" in document:
-        found = []
+        found: list[str] = []
         for child in document.get("manifests", [])[:_MAX_CHILDREN]:
             response = session.fetch(f"{base_url(host)}/v2/{path}/manifests/{child['digest']}")
             if response is not None:
@@ -92,7 +93,8 @@ class _Session:
         self.timeout = timeout
         self.token: str | None = None
 
-    def fetch(self, url: str, *, method: str = "GET"):  # type: ignore[no-untyped-def]
+    def fetch(self, url: str, *, method: str = "GET") -> http.client.HTTPResponse | None:
+        """The response (an HTTPResponse: only http(s) URLs come here), None for 404."""
         for attempt in range(2):
             headers = {"Accept": ", ".join(MANIFEST_TYPES)}
             if self.token:

@@ -114,6 +114,8 @@ def _copy_args_filter(ctx: jinja2.runtime.Context, copy: p.Copy) -> str:
 
 
 def _pairs_filter(i: p.Env | p.Label) -> list[str]:
+    if isinstance(i, p.Env) and i.from_args:
+        return serialize.arg_references(i.items)
     return serialize.pairs(i.items, path=i.origin.path)
 
 
@@ -149,6 +151,7 @@ def precompiled_module() -> str:
     """The text of render/dockerfile_j2.py for the current template and Jinja
     (tests/compiler/test_precompiled.py fails when the committed one differs)."""
     env = _environment()
+    assert env.loader is not None  # _environment() always gives it a FileSystemLoader
     source, filename, _ = env.loader.get_source(env, TEMPLATE)
     lines = env.compile(source, TEMPLATE, filename, raw=True).split("\n")
     return "".join((
@@ -224,5 +227,5 @@ def render_instruction(plan: p.Plan, stage: p.Stage, instruction: p.Instruction)
     without the comments and the stage's FROM line."""
     alone = p.replace(plan, stages=(p.replace(stage, instructions=(instruction,)),))
     text = render_dockerfile(alone, source="", inputs_hash="")
-    _, _, body = text.partition(f"\nFROM {stage.base.ref} AS {stage.name}\n")
+    _, _, body = text.partition(f"\n{stage.from_line}\n")
     return "\n".join(line for line in body.strip().splitlines() if not line.startswith("#"))

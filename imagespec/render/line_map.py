@@ -59,8 +59,8 @@ class LineMap:
 
     def origins(self) -> dict[int, p.Origin]:
         """Every instruction line (comments and blank lines have none) → its origin."""
-        return {line: self.origin_at(line) for i in self.placed  # type: ignore[misc]
-                for line in range(i.first, i.last + 1)}
+        return {line: origin for i in self.placed for line in range(i.first, i.last + 1)
+                if (origin := self.origin_at(line)) is not None}
 
 
 def line_map(plan: p.Plan, dockerfile: str) -> LineMap:
@@ -100,17 +100,17 @@ def _place_run(plan: p.Plan, run: p.Run, first: int) -> Placed:
     body = run_body(run, plan.features)
     origins = run.origins_of_commands()
     if body.kind == "exec":  # one line: the whole script in a JSON array
-        commands = tuple(Command(first, first, c, o) for c, o in zip(run.commands, origins))
+        commands = tuple(Command(first, first, c, o) for c, o in zip(run.commands, origins, strict=True))
         return Placed(first, first, run.origin, body.kind, commands)
     if body.kind == "shell":
         # `RUN [flags \]` then one `&& item` a line; the flags line only when it ends in `\`
         start = first + (1 if body.flags.endswith("\n    ") else 0) + body.lead
-        commands = tuple(Command(start + k, start + k, c, o) for k, (c, o) in enumerate(zip(run.commands, origins)))
+        commands = tuple(Command(start + k, start + k, c, o) for k, (c, o) in enumerate(zip(run.commands, origins, strict=True)))
         return Placed(first, start + len(run.commands) - 1, run.origin, body.kind, commands)
     # heredoc: `RUN <<EOF`, the script's lines (prelude, `set -eux`, the commands, each
     # maybe several lines or wrapped in a subshell), then the delimiter
     line, placed = first + 1 + body.lead, []
-    for command, origin, laid_out in zip(run.commands, origins, serialize.separate_commands(run.commands)):
+    for command, origin, laid_out in zip(run.commands, origins, serialize.separate_commands(run.commands), strict=True):
         height = laid_out.count("\n") + 1
         placed.append(Command(line, line + height - 1, command, origin))
         line += height

@@ -27,7 +27,7 @@ def exec_form(argv: tuple[str, ...]) -> str:
     return json.dumps(list(argv), ensure_ascii=False)
 
 
-def quoted(value: str, *, path: tuple = ()) -> str:
+def quoted(value: str, *, path: tuple[str | int, ...] = ()) -> str:
     """A double-quoted word for ENV, LABEL and ARG values."""
     if "\n" in value or "\r" in value:
         raise SpecPathError("a newline cannot be written in an ENV, LABEL or ARG value (the Dockerfile has no escape for it)",
@@ -35,8 +35,20 @@ def quoted(value: str, *, path: tuple = ()) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
-def pairs(items: tuple[tuple[str, str], ...], *, path: tuple = ()) -> list[str]:
+def pairs(items: tuple[tuple[str, str], ...], *, path: tuple[str | int, ...] = ()) -> list[str]:
     return [f"{key}={quoted(value, path=(*path, key))}" for key, value in items]
+
+
+_ARG_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def arg_references(items: tuple[tuple[str, str], ...]) -> list[str]:
+    """`GOARCH=${TARGETARCH}`: ENV values that are build args, expanded by the frontend.
+    Only compiler passes make such items; a value that is not an arg name is a bug."""
+    for key, name in items:
+        if not _ARG_NAME.fullmatch(name):
+            raise ValueError(f"ENV {key}: {name!r} is not a build-arg name")
+    return [f"{key}=${{{name}}}" for key, name in items]
 
 
 # BuildKit reads any word `[fd]<<[-]WORD` as a heredoc, whatever WORD is (`<<1`, `<<&:`,

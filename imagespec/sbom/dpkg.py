@@ -74,7 +74,7 @@ class Rootfs:
             # Debian writes one copyright file per source package; a binary package
             # whose doc dir was left out (distroless roots drop libgcc-s1's symlink)
             # shares it with its siblings.
-            path = (by_source.get(source) or [None])[0]
+            path = by_source[source][0] if by_source.get(source) else None
         return Package(
             name=name,
             version=record.get("version", ""),

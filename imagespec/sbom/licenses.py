@@ -181,7 +181,7 @@ def _dep5_licenses(text: str) -> list[str]:
 
 def _fields(paragraph: str) -> dict[str, str]:
     """Field name (lower case) -> first line of its value; continuation lines are dropped."""
-    fields = {}
+    fields: dict[str, str] = {}
     for line in paragraph.splitlines():
         if line[:1] in (" ", "\t") or ":" not in line:
             continue

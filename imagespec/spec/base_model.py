@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from imagespec import reference as grammar
 from imagespec.spec.model import Model, Spec
-from imagespec.spec.values import AbsPath, Argv, EnvKey, Line, PackageName
+from imagespec.spec.values import AbsPath, Argv, EnvKey, Line, PackageName, Platforms
 
 CatalogName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 Suite = Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,31}$")]
@@ -100,6 +100,9 @@ class BaseSpec(Model):
     bootstrap: Bootstrap | None = None
     distroless: Distroless | None = None
     spec: Spec | None = Field(None, description="An ordinary imagespec spec (its `name` defaults to the image's).")
+    platforms: Platforms = Field(default_factory=list, description="(distroless) Platforms to build it for, "
+                                 "each unpacking that platform's packages, joined into one index in the registry "
+                                 "of `image` (needs --push); default: the build machine's alone.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> BaseSpec:
@@ -107,6 +110,9 @@ class BaseSpec(Model):
         if len(kinds) != 1:
             raise ValueError("a base spec has exactly one of `bootstrap`, `distroless` or `spec`"
                              + (f" (found {', '.join(kinds)})" if kinds else ""))
+        if self.platforms and not self.distroless:
+            raise ValueError("`platforms:` is for `distroless` bases, which only unpack packages: a bootstrap or "
+                             "spec base runs the target's programs (build it on that platform)")
         return self
 
     @property

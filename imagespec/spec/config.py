@@ -20,6 +20,7 @@ from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file
 from imagespec.spec.files import CONFIG_NAME
 from imagespec.spec.yaml_source import Document, read_yaml
 from imagespec.spec.model import NO_POLICIES, Image, Line, Model, Policies, SecretId
+from imagespec.spec.values import Platforms
 from imagespec.spec.validate import validate
 
 # BuildKit's --network modes; a network name is not one (buildx: "not supported by buildkit")
@@ -44,6 +45,8 @@ class BuildSection(_Section):
     builder: Line | None = Field(None, description="The buildx builder to use.")
     extra_args: list[Line] = Field(default_factory=list, description="Engine flags (--allow, --cache-from); "
                                    "never the spec's business.")
+    platforms: Platforms | None = Field(None, description="Platforms of every spec that names none "
+                                        "(os/arch[/variant]); a spec's `platforms:` wins.")
 
 
 class BasesSection(_Section):
@@ -67,7 +70,8 @@ class ConfigFile(_Section):
 _HINTS = {
     "images": "`images:` maps a name to {image: REF, family: debian}",
     "catalog": "`catalog:` names a catalog file, or a list of them",
-    "build": "`build: {network: host, ca_bundle: FILE, secrets: {ID: FILE}, builder: NAME, extra_args: [...]}`",
+    "build": "`build: {network: host, ca_bundle: FILE, secrets: {ID: FILE}, builder: NAME, extra_args: [...], "
+             "platforms: [linux/amd64, linux/arm64]}`",
     "templates": "`templates:` lists folders of templates",
     "policies": "the same keys as a spec's `policies:`",
     "bases": "`bases: {mirror: URL}`",

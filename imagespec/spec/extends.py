@@ -20,6 +20,7 @@ Pure: reading files is the caller's `read` function.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -91,7 +92,8 @@ def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Locatio
         here = (*path, key)
         written = below.get(raw_key, {})  # where the child wrote this key and what is under it
         if path == () and key == "policies":
-            before = parent.get(key) if isinstance(parent.get(key), dict) else {}
+            previous = parent.get(key)
+            before = previous if isinstance(previous, dict) else {}
             out[key] = merge_policies(parent.get(key), value)
             # a rule's location stays where it was first made strict: that is the file
             # an app developer has to ask about, not the spec that tried to relax it
@@ -165,7 +167,7 @@ class _Filling:
         """A default may refer to another parameter (java's build command names main_class);
         into a `shell` value, the other is inserted as one quoted word."""
         for _ in range(len(values)):
-            expanded = {name: _PARAM.sub(lambda m, into=name: self._inserted(m, into, values), text)
+            expanded = {name: _PARAM.sub(functools.partial(self._inserted, into=name, values=values), text)
                         for name, text in values.items()}
             if expanded == values:
                 break
@@ -229,10 +231,15 @@ def _declared(chain: list[Document]) -> dict[str, parameters.Parameter]:
             raise SpecError("`parameters` maps names to {type, default, description}",
                             location=doc.location(("parameters",)))
         for name, spec in declared.items():
-            out[str(name)] = parameters.declare(
-                str(name), spec, lambda key, name=name, doc=doc: doc.location(
-                    ("parameters", name) if key is None else ("parameters", name, key)))
+            out[str(name)] = parameters.declare(str(name), spec, _declaration_at(doc, name))
     return out
+
+
+def _declaration_at(doc: Document, name: str | int) -> Callable[[str | None], Location]:
+    """Where a parameter's declaration (key None) or one of its keys is written."""
+    def at(key: str | None) -> Location:
+        return doc.location(("parameters", name) if key is None else ("parameters", name, key))
+    return at
 
 
 def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Document]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,6 +32,7 @@ from imagespec.spec.values import (
     Owner,
     PackageName,
     PackageVersion,
+    Platforms,
     Port,
     RelativePath,
     Registry,
@@ -44,12 +45,14 @@ from imagespec.spec.values import (
 
 Family = Literal["debian", "ubuntu", "alpine", "fedora", "rhel", "centos", "distroless", "scratch"]
 Feature = Literal["heredoc", "copy-link", "copy-chmod"]
+# toolchains whose build stage runs on the build platform and compiles for the target (plan/passes/cross_compile.py)
+CrossCompiler = Literal["go", "c"]
 NONROOT_UID = 65532  # the distroless convention; one UID across every imagespec final (BP8)
 # a BuildKit secret id, as the spec declares it and the configuration's `build.secrets` maps it
 SecretId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
-def _empty_list() -> list:
+def _empty_list() -> list[Any]:
     # what default_factory=list does, without pydantic tokenizing a builtin's text
     # signature for every such field at each start (BENCHMARKS.md, "Why the compiler is
     # shaped this way")
@@ -128,6 +131,10 @@ class Stage(Model):
     copy_: list[ContextPath | SourceCopy] = Field(default_factory=_empty_list, alias="copy", description="Source copied after dependencies.")
     run: Annotated[list[Command], STRING_OR_LIST] = Field(default_factory=_empty_list, description="Build commands, one per item.")
     artifacts: list[AbsPath] = Field(default_factory=_empty_list, description="Paths this stage produces for later stages.")
+    cross_compile: CrossCompiler | None = Field(
+        None, description="With `platforms:`, this stage runs on the build platform and its toolchain compiles for "
+        "each target (go: GOOS/GOARCH; c: Debian's cross gcc as cc); without it the stage runs on each target "
+        "platform, emulated (QEMU) where that is not the build machine's.")
 
     @field_validator("run", mode="before")
     @classmethod
@@ -307,6 +314,9 @@ class Spec(Model):
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
     context: RelativePath = Field(".", description="Build context, relative to the spec file.")
     dockerfile: RelativePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
+    platforms: Platforms = Field(default_factory=_empty_list, description="Platforms to build for (os/arch[/variant], "
+                                 "e.g. [linux/amd64, linux/arm64]): one image per platform under one OCI index; "
+                                 "default: the configuration's `build.platforms`, else the engine's own.")
     features: list[Feature] = Field(default_factory=_empty_list,
                                     description="Opt into newer Dockerfile frontends (heredoc, copy-link, copy-chmod).")
     tags: TagPolicy = Field(default_factory=lambda: DEFAULT_TAGS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from imagespec.errors import SpecError
@@ -25,7 +26,10 @@ class LoadedSpec:
     document: Document
     path: Path | None  # None for specs given as text
 
-    @property
+    # folder and context resolve real paths (a stat per path component): made once per spec,
+    # not once per use (own_files and the ignore file's path ask for them ten times); the
+    # first use is inside the result cache's recording, which notes the look once
+    @cached_property
     def folder(self) -> Path:
         return files.resolve(self.path.parent if self.path else Path.cwd())
 
@@ -55,8 +59,10 @@ class LoadedSpec:
                 inside.append(Path(relative).as_posix())
         return tuple(inside)
 
-    @property
+    @cached_property
     def context(self) -> Path:
+        if self.spec.context == ".":  # the default: the spec's folder, whose real path is known
+            return self.folder
         return files.resolve(self.folder / self.spec.context)
 
     def display_name(self, relative_to: Path | None = None) -> str:

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-from imagespec.errors import SpecError, SpecErrors
+from imagespec.errors import Location, SpecError, SpecErrors
 from imagespec.spec import model as spec_model
 from imagespec.spec.yaml_source import DataPath, Document
 
@@ -75,9 +76,10 @@ def _kind(value: Any) -> str:
             bool: "a boolean", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
 
 
-def _describe(error: dict[str, Any], path: DataPath, model: type[BaseModel]) -> tuple[str, str | None]:
+def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tuple[str, str | None]:
     kind, loc = error["type"], error["loc"]
     key = str(loc[-1]).rstrip("_") if loc else "?"
+    hint: str | None
     if kind == "extra_forbidden":
         if len(path) == 2 and path[0] == "final" and key in _STAGE_ONLY:
             return f"'{key}' is not a key of the final stage, only of build stages", _STAGE_ONLY[key]
@@ -110,28 +112,28 @@ def _describe(error: dict[str, Any], path: DataPath, model: type[BaseModel]) -> 
 MAX_ERRORS = 20  # enough to fix a whole spec in one go; more is noise from one mistake
 
 
-def _is_type_noise(error: dict[str, Any]) -> bool:
+def _is_type_noise(error: ErrorDetails) -> bool:
     return error["type"] in _TYPE_WORDS
 
 
-def _rank(error: dict[str, Any], data: Any) -> tuple[int, int]:
+def _rank(error: ErrorDetails, data: Any) -> tuple[int, int]:
     # Of a union's failed branches, the one that got deepest into the data is the one
     # the author meant; type mismatches of other branches are noise.
     depth = len(_data_path(data, error["loc"]))
     return (-depth, int(_is_type_noise(error)))
 
 
-def _relevant(errors: list[dict[str, Any]], data: Any) -> list[tuple[DataPath, dict[str, Any]]]:
+def _relevant(errors: list[ErrorDetails], data: Any) -> list[tuple[DataPath, ErrorDetails]]:
     """One entry per distinct problem. A union reports every branch that failed: a
     type mismatch at a path is noise when another error lies below it (a branch got
     further into the value) or beside it at the same path with a real reason."""
-    by_path: dict[DataPath, list[dict[str, Any]]] = {}
+    by_path: dict[DataPath, list[ErrorDetails]] = {}
     for error in errors:
         by_path.setdefault(_data_path(data, error["loc"]), []).append(error)
     # a misspelt key also makes the key it meant missing: one mistake, reported once
     misspelt = {(path[:-1], str(path[-1])) for path, group in by_path.items() if path
                 for e in group if e["type"] == "extra_forbidden"}
-    kept = []
+    kept: list[tuple[DataPath, ErrorDetails]] = []
     for path, group in by_path.items():
         group = [e for e in group if not (e["type"] == "missing" and any(
             parent == path and difflib.get_close_matches(str(e["loc"][-1]), [key], n=1, cutoff=0.6)
@@ -147,7 +149,7 @@ def _relevant(errors: list[dict[str, Any]], data: Any) -> list[tuple[DataPath, d
     return kept
 
 
-def validate(document: Document, model: type[M] = spec_model.Spec,  # type: ignore[assignment]
+def validate(document: Document, model: type[M] = spec_model.Spec,  # type: ignore[assignment]  # M is Spec then
              hints: Mapping[str, str] | None = None) -> M:
     """Validate a parsed spec (or base spec, or configuration file); raises SpecError for
     its one problem, or SpecErrors for several (every one, up to MAX_ERRORS, in the order
@@ -159,7 +161,7 @@ def validate(document: Document, model: type[M] = spec_model.Spec,  # type: igno
     try:
         return model.model_validate(document.data)
     except ValidationError as exc:
-        found: dict[tuple[Any, str], SpecError] = {}
+        found: dict[tuple[Location, str], SpecError] = {}
         for path, error in _relevant(exc.errors(), document.data):
             message, hint = _describe(error, path, model)
             if hint is None and hints and path:
@@ -168,7 +170,7 @@ def validate(document: Document, model: type[M] = spec_model.Spec,  # type: igno
             if path in document.origins:
                 message += " (a template put the `with:` value here)"
             found.setdefault((where, message), SpecError(message, location=where, hint=hint))
-        ordered = sorted(found.values(), key=lambda e: (e.location.line, e.location.col))
+        ordered = [found[k] for k in sorted(found, key=lambda k: (k[0].line, k[0].col))]
         if len(ordered) == 1:
             raise ordered[0] from None
         raise SpecErrors(ordered[:MAX_ERRORS], more=max(0, len(ordered) - MAX_ERRORS)) from None

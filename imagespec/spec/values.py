@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
+from imagespec import platform as platforms
 from imagespec import reference as grammar
 from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
@@ -258,6 +260,7 @@ def _shell_split(value: str) -> tuple[str, ...]:
 
 def argv(value: str | list[str]) -> tuple[str, ...]:
     """A string is split as a POSIX shell would split it (BP2: always exec form)."""
+    parts: Sequence[str]
     if isinstance(value, str):
         try:
             parts = _shell_split(value)
@@ -306,4 +309,8 @@ SemanticVersion = Annotated[str, AfterValidator(semantic_version),
 Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]
 Digest = Annotated[str, AfterValidator(grammar.digest), WithJsonSchema({"type": "string", "pattern": grammar.DIGEST_PATTERN})]
 # a registry host[:port] with an optional path: where images are pushed, or come from
+PlatformName = Annotated[str, AfterValidator(platforms.platform),
+                         WithJsonSchema({"type": "string", "pattern": platforms.PLATFORM_PATTERN,
+                                         "examples": list(platforms.KNOWN)})]
+Platforms = Annotated[list[PlatformName], AfterValidator(platforms.platform_list)]
 Registry = Annotated[str, AfterValidator(registry), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]

@@ -236,23 +236,22 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover
 
 
+_DEFAULT_TAGS = {yaml.ScalarNode: yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG,
+                 yaml.SequenceNode: yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+                 yaml.MappingNode: yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG}
+
 # libyaml's parser, when PyYAML was built with it, gives the same nodes and marks for
 # much less work (BENCHMARKS.md, "Why the compiler is shaped this way"). It rejects a few
 # documents the pure parser accepts and words its errors differently, so any document it
 # refuses goes through the pure parser, which alone decides what is valid and how errors
 # read: the same on every machine.
+_FAST: type[CParser] | None = None
 try:
-    from yaml.cyaml import CParser as _CParser
+    from yaml._yaml import CParser  # what yaml.cyaml's loaders are made of
 except ImportError:  # PyYAML built without libyaml: the pure parser does everything
-    _CParser = None
-
-_DEFAULT_TAGS = {yaml.ScalarNode: yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG,
-                 yaml.SequenceNode: yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
-                 yaml.MappingNode: yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG}
-
-_FAST = None
-if _CParser is not None:
-    class _FastComposer(_CParser):
+    pass
+else:
+    class _FastComposer(CParser):
         """libyaml's composer without PyYAML's tag resolver (Python calls for every node):
         _build types the scalars itself and never reads a node's tag."""
 
@@ -275,7 +274,7 @@ class _BoundedLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
             return super().compose_node(parent, index)
         if self._depth > MAX_DEPTH:  # the root is at depth 0, as in _build
@@ -289,10 +288,13 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def _compose(text: str) -> yaml.Node | None:
     if _FAST is not None:
+        composer = _FAST(text)  # what yaml.compose does with a Loader class
         try:
-            return yaml.compose(text, Loader=_FAST)
+            return composer.get_single_node()
         except yaml.YAMLError:
             pass
+        finally:
+            composer.dispose()
     return yaml.compose(text, Loader=_BoundedLoader)
 
 

@@ -46,26 +46,36 @@ class Process:
 def check_config(config: Mapping[str, object], exp: Expectations) -> list[CheckResult]:
     """Checks on ``docker image inspect``'s ``Config``."""
     results = [_user(str(config.get("User") or ""), exp), _exec_form(config, exp)]
-    entrypoint = tuple(config.get("Entrypoint") or ())  # type: ignore[arg-type]
-    cmd = tuple(config.get("Cmd") or ())  # type: ignore[arg-type]
+    entrypoint = _strings(config.get("Entrypoint"))
+    cmd = _strings(config.get("Cmd"))
     if exp.entrypoint is not None:
         results.append(_equal("config-entrypoint", "BP2", entrypoint, tuple(exp.entrypoint)))
     if exp.cmd is not None:
         results.append(_equal("config-cmd", "BP2", cmd, tuple(exp.cmd)))
     if exp.ports is not None:
-        exposed = tuple(sorted(config.get("ExposedPorts") or {}))  # type: ignore[arg-type]
+        exposed = tuple(sorted(_strings(config.get("ExposedPorts"))))
         wanted = tuple(sorted(p if "/" in p else f"{p}/tcp" for p in exp.ports))
         results.append(_equal("config-ports", None, exposed, wanted))
     if exp.env:
-        env = dict(item.split("=", 1) for item in config.get("Env") or () if "=" in item)  # type: ignore[union-attr]
+        env = dict(item.split("=", 1) for item in _strings(config.get("Env")) if "=" in item)
         results.append(_subset("config-env", None, env, exp.env))
     if exp.labels:
-        labels = dict(config.get("Labels") or {})  # type: ignore[call-overload]
+        labels = _string_map(config.get("Labels"))
         results.append(_subset("config-labels", None, labels, exp.labels))
     if exp.stop_signal is not None:
         signal = str(config.get("StopSignal") or "SIGTERM")
         results.append(_equal("config-stop-signal", "BP2", signal, exp.stop_signal))
     return results
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A JSON array's items, or an object's keys (ExposedPorts), as the engine sends them; null: none."""
+    return tuple(str(item) for item in value) if isinstance(value, (list, dict)) else ()
+
+
+def _string_map(value: object) -> dict[str, str]:
+    """A JSON object of strings (Labels); null: empty."""
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _user(user: str, exp: Expectations) -> CheckResult:
@@ -81,8 +91,8 @@ def _user(user: str, exp: Expectations) -> CheckResult:
 
 
 def _exec_form(config: Mapping[str, object], exp: Expectations) -> CheckResult:
-    entrypoint = list(config.get("Entrypoint") or ())  # type: ignore[call-overload]
-    command = entrypoint or list(config.get("Cmd") or ())  # type: ignore[call-overload]
+    entrypoint = list(_strings(config.get("Entrypoint")))
+    command = entrypoint or list(_strings(config.get("Cmd")))
     shell_form = len(command) >= 2 and posixpath.basename(command[0]) in SHELLS and command[1] == "-c"
     if shell_form and exp.shell_entrypoint and len(command) >= 3 and command[2].startswith("exec "):
         # declared in the spec: the shell exec's the program, which then is PID 1 (checked by pid1-app)

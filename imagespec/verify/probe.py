@@ -29,6 +29,7 @@ from imagespec.verify.model import Expectations
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
+    from _typeshed import WriteableBuffer
 
 #: Without a readiness signal, how long a container must stay up to count as running.
 SETTLE_S = 1.0
@@ -259,13 +260,14 @@ class _ChunkReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         while not self._pending:
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
             self._pending = memoryview(chunk)
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
+        view = memoryview(buffer).cast("B")  # tarfile hands a bytearray or a memoryview
+        count = min(len(view), len(self._pending))
+        view[:count] = self._pending[:count]
         self._pending = self._pending[count:]
         return count

@@ -120,8 +120,10 @@ BASELINES: tuple[dict[str, Any], ...] = (
     },
     {
         "name": "fuzz-other",
+        "platforms": ["linux/amd64", "linux/arm64"],
         "stages": {
             "tools": {
+                "cross_compile": "c",
                 "from": {"image": "debian:bookworm-slim", "family": "debian", "libc": "glibc",
                          "description": "Fuzz stage image", "digest": "sha256:" + "ef" * 32},
                 "packages": {"fuzzpinned": "2.0-1"},

@@ -21,18 +21,20 @@ PACKAGE = REPO / "imagespec"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 # (errors, reference, contract, resources) ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
-#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, jobs, bases) ← cli.
+#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, jobs, bases, fleet) ← cli.
 # The build half sits
 # beside the compiler: engine (the seam), publish, verify, sbom, bootstrap — each sees errors, the reference grammar,
 # itself and only the parts named in ONLY (never imagespec.spec/plan/render/cli; see each package's docstring).
 # The package's __init__ is the public API. `reference` is the one grammar of image references, tags, digests and
-# versions: at the bottom, so that the spec's validation and the build's tagging both ask it; `contract` holds the
-# names several parts must agree on (secret id, labels, SBOM paths), so no part imports a pass for a constant;
-# `resources` says where the shipped templates are.
-LAYER = {"errors": 0, "reference": 0, "contract": 0, "resources": 0, "spec": 1, "plan": 2, "render": 3, "compiler": 4, "lint": 4, "explain": 4,
+# versions: at the bottom, so that the spec's validation and the build's tagging both ask it; `platform`, beside it,
+# the one grammar of target platforms (the spec's `platforms:`, the cross-compiling pass, the multi-platform build);
+# `contract` holds the names several parts must agree on (secret id, labels, SBOM paths), so no part imports a pass
+# for a constant; `resources` says where the shipped templates are.
+LAYER = {"errors": 0, "reference": 0, "platform": 0, "contract": 0, "resources": 0, "spec": 1, "plan": 2, "render": 3,
+         "compiler": 4, "lint": 4, "explain": 4,
          "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
-         "pipeline": 6, "jobs": 6, "cli": 7, "__main__": 8}
-_BOTTOM = {"errors", "reference", "contract"}
+         "pipeline": 6, "jobs": 6, "fleet": 6, "cli": 7, "__main__": 8}
+_BOTTOM = {"errors", "reference", "platform", "contract"}
 # engine is the seam (it sees nothing of the features); each feature sees the engine, sbom also verify's probe
 ONLY = {"engine": _BOTTOM | {"engine"}, "publish": _BOTTOM | {"publish", "engine"},
         "verify": _BOTTOM | {"verify", "engine"}, "sbom": _BOTTOM | {"sbom", "verify", "engine"},
@@ -43,10 +45,10 @@ NEVER = {"render": {"spec"}}
 # processes or network (what keeps the output byte-for-byte reproducible)
 IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "uuid", "socket", "pathlib", "shutil",
           "tempfile", "glob", "io", "urllib", "http", "threading", "multiprocessing", "docker", "requests"}
-PURE_PARTS = {"plan", "render", "deploy", "reference", "contract"}
+PURE_PARTS = {"plan", "render", "deploy", "reference", "platform", "contract"}
 # pathlib (Path, file I/O) only where files are read or written
 PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "jobs",
-                   "bases", "cache", "adopt", "settings", "resources"}
+                   "bases", "cache", "adopt", "settings", "resources", "fleet"}
 
 
 def _part(module: str) -> str:

@@ -157,7 +157,7 @@ def test_one_catalog_file_repoints_every_image(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("registry.example.com/base/", "registry.example.com/base-v2/"))
     after = {app: froms(compile_path(company / app / "imagespec.yaml").dockerfile) for app in ("billing", "search")}
     for app in before:
-        changed = [(b, a) for b, a in zip(before[app], after[app]) if b != a]
+        changed = [(b, a) for b, a in zip(before[app], after[app], strict=True) if b != a]
         image_refs = [b for b in before[app] if not b.startswith("imagespec-")]
         assert len(changed) == len(image_refs) > 0, (before[app], after[app])
         assert all(a.startswith("registry.example.com/base-v2/") for _, a in changed)

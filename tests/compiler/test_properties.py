@@ -218,7 +218,7 @@ def test_valid_specs_compile_to_exactly_the_intended_dockerfile(spec: dict[str, 
     assert [c.value for c in final if c.cmd.upper() == "CMD"] == ([cmd] if cmd else [])
     assert all(c.json for c in final if c.cmd.upper() in ("ENTRYPOINT", "CMD"))
     assert _env_of(final) == dict(compiled.loaded.spec.final.env)
-    labels = dict(zip(*(iter(next((c.value for c in final if c.cmd.upper() == "LABEL"), ())),) * 2))
+    labels = dict(zip(*(iter(next((c.value for c in final if c.cmd.upper() == "LABEL"), ())),) * 2, strict=True))
     for key, value in compiled.loaded.spec.final.labels.items():
         assert unquote(labels[key]) == value
     starts = [i for i, c in enumerate(commands) if c.cmd.upper() == "FROM"]

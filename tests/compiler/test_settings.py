@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from imagespec.bases.context import BaseOptions
-from imagespec.engine.backend import DEFAULT_NETWORK, BuildOptions
+from imagespec.contract import DEFAULT_NETWORK
+from imagespec.engine.backend import BuildOptions
 from imagespec.compiler import compile_spec
 from imagespec.pipeline import build_options
 from imagespec.settings import BuildSettings, base_options, build_settings, config_path, read_environment

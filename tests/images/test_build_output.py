@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
@@ -190,7 +190,7 @@ def test_a_vertex_shared_with_an_earlier_build_counts_only_this_builds_time() ->
     """BuildKit runs identical vertices of concurrent builds once and reports the first
     build's start time to both: the second build (fixtures/README.md) began at 21:31:40.714
     and took 3.2 s, but its RUN vertex says it started at 21:31:38.784."""
-    began = datetime(2026, 12, 1, 21, 31, 40, 714007, tzinfo=timezone.utc)
+    began = datetime(2026, 12, 1, 21, 31, 40, 714007, tzinfo=UTC)
     run = next(s for s in _steps(RawJsonParser(since=began)) if "RUN" in s.name)
     assert run.duration_s == pytest.approx(43.370 - 40.714, abs=0.01)
     unbounded = next(s for s in _steps(RawJsonParser()) if "RUN" in s.name)

@@ -318,7 +318,8 @@ def test_each_check_says_what_it_saw() -> None:
 
 
 def test_user_and_exec_form_edge_cases() -> None:
-    def user_ok(user: str, exp: Expectations = Expectations()) -> bool:
+    def user_ok(user: str, exp: Expectations | None = None) -> bool:
+        exp = exp if exp is not None else Expectations()
         return by_name(check_config({"User": user, "Entrypoint": ["/app"]}, exp))["config-user"].ok
 
     assert not user_ok("0:65532") and not user_ok("root:nonroot") and user_ok("65532:0")

@@ -9,6 +9,7 @@ from imagespec.plan.model import Plan
 from imagespec.plan.passes.add_init import add_init
 from imagespec.plan.passes.add_labels import add_labels
 from imagespec.plan.passes.add_nonroot_user import add_nonroot_user
+from imagespec.plan.passes.cross_compile import cross_compile
 from imagespec.plan.passes.expand_package_installs import expand_package_installs
 from imagespec.plan.passes.merge_run_steps import merge_run_steps
 from imagespec.plan.passes.mount_build_secrets import mount_build_secrets
@@ -24,6 +25,7 @@ PASSES: tuple[Pass, ...] = (
     add_init,
     add_nonroot_user,  # BP8; may create the helper stage for shell-less finals
     prepare_writable_dirs,  # BP9; after the user exists, so it can own the directories
+    cross_compile,  # platforms: after the helper stage exists (it runs on the build platform too)
     expand_package_installs,  # BP5, BP11: after every pass that adds packages
     mount_build_secrets,  # before merging: only steps with the same secrets merge
     add_labels,  # before ordering, which puts the LABEL after everything but the start

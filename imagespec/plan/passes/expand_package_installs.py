@@ -35,7 +35,7 @@ def install_commands(manager: str, packages: tuple[tuple[str, str | None], ...])
 
 
 def _expand(instruction: p.InstallPackages) -> p.Run:
-    ignores = ()
+    ignores: tuple[tuple[str, str], ...] = ()
     if any(v is None for _, v in instruction.packages):
         ignores = ((_PIN_RULE[instruction.manager], _PIN_REASON),)
     return p.Run(commands=install_commands(instruction.manager, instruction.packages), ignores=ignores,

@@ -9,8 +9,8 @@ from imagespec.plan import model as p
 from imagespec.plan.model import replace
 
 
-def _joinable(a: p.Instruction, b: p.Instruction) -> bool:
-    return (isinstance(a, p.Run) and isinstance(b, p.Run) and a.mergeable and b.mergeable
+def _joinable(a: p.Run, b: p.Run) -> bool:
+    return (a.mergeable and b.mergeable
             and a.phase == b.phase and a.mounts == b.mounts and a.secret_env == b.secret_env)
 
 
@@ -25,8 +25,9 @@ def merge_run_steps(plan: p.Plan) -> p.Plan:
     for stage in plan.stages:
         out: list[p.Instruction] = []
         for instruction in stage.instructions:
-            if out and _joinable(out[-1], instruction):
-                out[-1] = _merge(out[-1], instruction)  # type: ignore[arg-type]
+            last = out[-1] if out else None
+            if isinstance(last, p.Run) and isinstance(instruction, p.Run) and _joinable(last, instruction):
+                out[-1] = _merge(last, instruction)
             else:
                 out.append(instruction)
         # nothing merged: the stage as it was, without a copy

@@ -9,6 +9,8 @@ same way, into the same steps only.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from imagespec.contract import SECRET_ID
 from imagespec.plan import ca_trust
 from imagespec.plan import model as p
@@ -48,5 +50,5 @@ def mount_build_secrets(plan: p.Plan) -> p.Plan:
     return replace(plan, stages=tuple(map(harden_stage, plan.stages)))
 
 
-def _downloads(i: p.Instruction) -> bool:
+def _downloads(i: p.Instruction) -> TypeGuard[p.Run]:
     return isinstance(i, p.Run) and i.downloads

@@ -1,0 +1,19 @@
+"""imagespec.fleet: many specs as one graph — discovery, target names, the FROM graph,
+the bake file, and which specs changed since a git revision.
+
+Role: the top layer for fleets (issue #14). ``load_fleet(paths, config)`` finds and
+compiles the specs and links them; ``bake.write_bake`` writes the committed bake file;
+``changes.select_changed`` picks the specs whose inputs changed. The fleet build (running
+`docker buildx bake` with keep-going and bounded jobs) uses this API.
+
+May import: both halves, ``settings``, ``pipeline`` (it sits with ``jobs`` at the top);
+never ``cli``. pydantic, YAML and the engine only inside functions.
+"""
+
+from __future__ import annotations
+
+from imagespec.fleet.discover import discover, is_spec_name
+from imagespec.fleet.load import load_fleet
+from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, Secret, Target
+
+__all__ = ["BaseUse", "BuildFacts", "Fleet", "Secret", "Target", "discover", "is_spec_name", "load_fleet"]

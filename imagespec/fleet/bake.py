@@ -1,0 +1,137 @@
+"""The fleet as a bake definition (JSON, the format `docker buildx bake -f FILE` reads),
+deterministic and meant to be committed beside the Dockerfiles.
+
+Paths are relative to the folder the file is written to, and `docker buildx bake`
+resolves them against its working directory: run it in that folder. Nothing that
+changes per commit or per machine goes in: no git-sha tag, no revision or created label
+(the fleet build adds them), no secret's contents or path. A secret is named by id; its
+file comes from a bake variable at build time: ``IMAGESPEC_CA_BUNDLE`` (imagespec's own
+variable for the CA bundle; its default is the configuration's `build.ca_bundle`) and
+``IMAGESPEC_SECRET_<ID>`` for a spec's declared secrets (default: `build.secrets`). An
+unset variable leaves the secret out, as `imagespec build` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from imagespec.errors import CheckFailed, Location
+from imagespec.fleet.load import CA_VARIABLE, secret_variable
+from imagespec.fleet.model import Fleet, Secret, Target
+from imagespec.contract import GENERATED_MARK
+
+HEADER_KEY = "//"  # bake ignores it; the generated mark, like a Dockerfile's header
+HEADER = (f"{GENERATED_MARK} (imagespec bake) from the specs of its targets; do not edit: run `imagespec bake` "
+          "again. Run `docker buildx bake -f FILE` in this file's folder (its paths are relative to it).")
+
+
+def _posix(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def _secret_expression(secrets: tuple[Secret, ...]) -> str:
+    """An HCL expression (bake reads `${…}` in JSON strings too): a secret whose variable
+    is empty is left out, as `imagespec build` leaves out a secret without a file."""
+    parts = [f'{s.variable} == "" ? [] : ["id={s.id},src=${{{s.variable}}}"]' for s in sorted(secrets, key=_by_id)]
+    return "${" + (parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})") + "}"
+
+
+def _by_id(secret: Secret) -> str:
+    return secret.id
+
+
+def target_definition(fleet: Fleet, target: Target, folder: Path) -> dict[str, object]:
+    """One bake target: what `imagespec build` would hand BuildKit for this spec."""
+    build = target.build
+    entry: dict[str, object] = {
+        "context": _posix(build.context, folder),
+        "dockerfile": _posix(build.dockerfile, build.context),
+        "network": build.network,
+    }
+    if target.tags:
+        entry["tags"] = list(target.tags)
+    if build.labels:
+        entry["labels"] = dict(build.labels)
+    if build.secrets:
+        entry["secret"] = _secret_expression(build.secrets)
+    if build.cache_from:
+        entry["cache-from"] = list(build.cache_from)
+    if build.cache_to:
+        entry["cache-to"] = list(build.cache_to)
+    if target.platforms:
+        entry["platforms"] = list(target.platforms)
+    contexts = fleet.contexts(target.name)
+    if contexts:
+        entry["contexts"] = contexts
+    return entry
+
+
+def _variables(fleet: Fleet) -> dict[str, dict[str, str]]:
+    """The secret variables the targets use; each one's default is the file the first
+    configuration (in build order) names for it, else empty."""
+    variables: dict[str, dict[str, str]] = {}
+    for target in fleet:
+        for secret in target.build.secrets:
+            current = variables.setdefault(secret.variable, {"default": ""})
+            if not current["default"] and secret.default:
+                current["default"] = str(secret.default)
+    return dict(sorted(variables.items()))
+
+
+def definition(fleet: Fleet, folder: Path) -> dict[str, object]:
+    """The bake definition of ``fleet`` for a file in ``folder``."""
+    folder = Path(os.path.realpath(folder))
+    document: dict[str, object] = {HEADER_KEY: HEADER}
+    variables = _variables(fleet)
+    if variables:
+        document["variable"] = variables
+    document["group"] = {name: {"targets": list(members)} for name, members in sorted(fleet.groups.items())}
+    document["target"] = {t.name: target_definition(fleet, t, folder) for t in sorted(fleet, key=lambda t: t.name)}
+    return document
+
+
+def bake_text(fleet: Fleet, output: Path) -> str:
+    """The file's exact text: sorted keys, two-space indent, one final newline."""
+    return json.dumps(definition(fleet, output.parent), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def written_by_hand(path: Path) -> bool:
+    """An existing, non-empty file without the generated mark near its top."""
+    try:
+        if not path.is_file():
+            return False
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(text.strip()) and not any(GENERATED_MARK in line for line in text.splitlines()[:3])
+
+
+def write_bake(fleet: Fleet, output: Path, *, force: bool = False) -> bool:
+    """Write the bake file atomically; returns whether it changed. A file imagespec did not
+    generate is replaced only with ``force`` (exit 1 otherwise, nothing written)."""
+    from imagespec.output import write_atomically
+
+    text = bake_text(fleet, output)
+    if not force and written_by_hand(output):
+        raise CheckFailed("not generated by imagespec (no generated mark): bake would replace it",
+                          location=Location(str(output)), hint="pass --force to replace it, or give -o another path")
+    return bool(write_atomically({output: text}))
+
+
+def stale_bake(fleet: Fleet, output: Path) -> str | None:
+    """A unified diff when the committed bake file differs from what bake writes now, else None."""
+    import difflib
+
+    from imagespec.output import read_current
+
+    expected, actual = bake_text(fleet, output), read_current(output)
+    if expected == actual:
+        return None
+    return "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
+                                        f"{output} (committed)", f"{output} (from the specs)"))
+
+
+__all__ = ["CA_VARIABLE", "HEADER", "bake_text", "definition", "secret_variable", "stale_bake", "target_definition",
+           "write_bake"]

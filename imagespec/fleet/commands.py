@@ -1,0 +1,82 @@
+"""The fleet side of the commands (`bake`, and folders and --changed-since for generate,
+check, lint and test): functions of their arguments returning values; printing and exit
+codes stay in imagespec.cli.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imagespec.fleet.changes import Reason, explain_lines, select_changed
+from imagespec.fleet.discover import discover
+from imagespec.fleet.model import Fleet, load_fleet
+
+OnNote = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The specs a command works on, and (with --changed-since) why each was chosen."""
+
+    specs: tuple[Path, ...]
+    why: dict[str, list[Reason]] = field(default_factory=dict)
+    fleet: Fleet | None = None  # loaded only when the graph was needed
+
+    def explain(self) -> list[str]:
+        """`--explain`'s lines: ``TARGET (SPEC): REASON``."""
+        return explain_lines(self.fleet, self.why) if self.fleet is not None else []
+
+
+def select(paths: Sequence[Path], config: Path | None = None, *, changed_since: str | None = None,
+           on_note: OnNote = _ignore) -> Selection:
+    """The specs ``paths`` name (folders searched by the file-name rule); with
+    ``changed_since``, only those whose inputs changed since that git revision, and the
+    specs that build FROM them. Without it nothing is compiled here (generate's result
+    cache stays fast)."""
+    if changed_since is None:
+        return Selection(tuple(discover(paths, on_note)))
+    fleet, why = select_changed(load_fleet(paths, config, on_note=on_note), changed_since)
+    return Selection(tuple(target.spec for target in fleet), why, fleet)
+
+
+@dataclass(frozen=True)
+class Baked:
+    fleet: Fleet
+    text: str
+    changed: bool
+    why: dict[str, list[Reason]] = field(default_factory=dict)
+
+    def explain(self) -> list[str]:
+        return explain_lines(self.fleet, self.why)
+
+
+def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
+    """Write the bake file of the specs ``paths`` name to ``output`` (``write=False``: only
+    make its text). Everything is checked before the file is written."""
+    from imagespec.fleet.bake import bake_text, write_bake
+
+    fleet = load_fleet(paths, config, on_note=on_note)
+    why: dict[str, list[Reason]] = {}
+    if changed_since is not None:
+        fleet, why = select_changed(fleet, changed_since)
+    text = bake_text(fleet, output)
+    changed = write_bake(fleet, output, force=force) if write else False
+    return Baked(fleet, text, changed, why)
+
+
+def stale_bake_file(paths: Sequence[Path], bake_file: Path, *, config: Path | None = None,
+                    on_note: OnNote = _ignore) -> str | None:
+    """`check --bake FILE`: the diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
+    from imagespec.fleet.bake import stale_bake
+
+    return stale_bake(load_fleet(paths, config, on_note=on_note), bake_file)
+
+
+__all__ = ["Baked", "Selection", "bake", "select", "stale_bake_file"]

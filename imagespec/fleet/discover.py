@@ -1,0 +1,80 @@
+"""Which files are specs: the arguments of a fleet command, folders searched recursively.
+
+The rule (README, "Fleets"): a file named ``imagespec.yaml``, or ``NAME.imagespec.yaml``
+(several specs in one folder), is a spec. Folders are searched recursively, except
+hidden ones (``.git``, ``.venv``, …) and the ones that hold other people's files
+(``node_modules``, ``venv``, ``__pycache__``, ``vendor``): a spec there is not the
+project's. A file named on the command line is taken as it is (a spec need not follow
+the rule to be built alone). The result is sorted and each spec appears once, however
+often (or by whichever path) it was named.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from imagespec.errors import Location, SpecError
+from imagespec.spec.files import CONFIG_NAME
+
+SPEC_NAME = "imagespec.yaml"
+SPEC_SUFFIX = ".imagespec.yaml"
+# folders that never hold the project's own specs (besides every hidden one)
+SKIPPED = frozenset({"node_modules", "venv", "__pycache__", "vendor", "site-packages"})
+
+
+def is_spec_name(name: str) -> bool:
+    """The file-name rule for specs found in folders."""
+    return name == SPEC_NAME or (name.endswith(SPEC_SUFFIX) and len(name) > len(SPEC_SUFFIX))
+
+
+def _skipped(folder: str) -> bool:
+    return folder.startswith(".") or folder in SKIPPED
+
+
+def specs_in(folder: Path) -> list[Path]:
+    """Every spec below ``folder`` by the rule, in sorted order (links to folders are not
+    followed: a link loop cannot make the search endless)."""
+    found = []
+    for parent, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not _skipped(d))
+        found += [Path(parent) / name for name in sorted(names) if is_spec_name(name)]
+    return found
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+def discover(paths: Iterable[Path], on_note: Callable[[str], None] = _ignore) -> list[Path]:
+    """The specs that ``paths`` (files and folders) name: sorted by path, each once (by its
+    real path). A path that does not exist, or a folder without a spec, is bad input
+    (exit 2); so is an empty list."""
+    chosen: dict[str, Path] = {}
+    given = list(paths)
+    if not given:
+        raise SpecError("no spec given", hint="name spec files or folders holding imagespec.yaml files")
+    for path in given:
+        if path.is_dir():
+            inside = specs_in(path)
+            if not inside:
+                raise SpecError(f"no spec in folder {path}", location=Location(str(path)),
+                                hint=f"a spec is a file named {SPEC_NAME} or NAME{SPEC_SUFFIX} (hidden folders, "
+                                     f"{', '.join(sorted(SKIPPED))} are not searched)")
+        elif path.is_file() or path.is_symlink():  # a broken or looping link: the loader says which
+            if path.name == CONFIG_NAME:  # a glob such as examples/**/*.yaml matches these too
+                on_note(f"skipped {path}: a configuration file, not a spec")
+                continue
+            inside = [path]
+        else:
+            raise SpecError(f"no such spec or folder: {path}", location=Location(str(path)),
+                            hint="give spec files or folders of them")
+        for spec in inside:
+            chosen.setdefault(os.path.realpath(spec), spec)
+    if not chosen:
+        raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
+    return [chosen[real] for real in sorted(chosen)]
+
+
+__all__ = ["SKIPPED", "SPEC_NAME", "SPEC_SUFFIX", "discover", "is_spec_name", "specs_in"]

@@ -1,0 +1,198 @@
+"""A fleet: many specs, each a bake target, joined into one graph (the values only;
+imagespec.fleet.load makes them).
+
+A Target holds the facts about its spec that the fleet needs — tags, the images it
+builds FROM, platforms, what its build is handed (context, Dockerfile, labels, secrets
+by id, network, cache) and every file its compile read — so that a fleet answered from
+the result cache needs no compile at all. The compiled spec itself is there on demand
+(``Target.compiled``), compiled then if the facts came from the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from imagespec.errors import Location
+from imagespec.fleet import names
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.compiler import Compiled
+    from imagespec.spec.config import Config
+
+OnNote = Callable[[str], None]
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class BaseUse:
+    """An image a spec's stage starts FROM, as the FROM line names it (after the catalog),
+    and the spec key that chose it (where a cycle through it is reported)."""
+
+    ref: str
+    key: tuple[str, ...]  # ("final", "from"), ("stages", NAME, "from"); () for a helper stage imagespec added
+    location: Location
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret the build mounts, by id: the bake variable that names its file at build
+    time, and the file the configuration names (the variable's default), if any."""
+
+    id: str
+    variable: str
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What a build of the spec is handed besides the Dockerfile's text (imagespec.pipeline
+    decides the same for `imagespec build`), minus what changes per build (revision,
+    created, git-sha tag)."""
+
+    context: Path  # real path
+    dockerfile: Path  # the generated Dockerfile's path (committed beside the spec)
+    labels: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    network: str = "host"
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One spec of the fleet: one bake target."""
+
+    name: str
+    spec: Path  # the spec file, as found (relative to the working directory when named so)
+    real: Path  # its real path
+    path: PurePosixPath  # its path in the fleet (names.spec_path)
+    group: str | None
+    tags: tuple[str, ...]  # the spec's own tags, without the git-sha tag (it changes every commit)
+    bases: tuple[BaseUse, ...]
+    platforms: tuple[str, ...]
+    build: BuildFacts
+    inputs: frozenset[str]  # real paths of every file the compile read or probed (the result cache's notes)
+    config_inputs: frozenset[str] = frozenset()  # those of `inputs` that the configuration (and catalogs) read
+    parents: tuple[str, ...] = ()  # targets whose images this one builds FROM
+    config_flag: Path | None = None  # --config or $IMAGESPEC_CONFIG as the fleet was loaded with (None: nearest)
+
+    @property
+    def context(self) -> Path:
+        return self.build.context
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.build.dockerfile
+
+    @property
+    def display(self) -> str:
+        return str(self.spec)
+
+    @cached_property
+    def _compiled(self) -> tuple[Compiled, Config]:
+        from imagespec.jobs import compile_one
+
+        return compile_one(self.spec, self.config_flag)
+
+    @property
+    def compiled(self) -> Compiled:
+        """The compiled spec (for the build's error locations, `imagespec test`'s expectations)."""
+        return self._compiled[0]
+
+    @property
+    def config(self) -> Config:
+        return self._compiled[1]
+
+    def with_parents(self, parents: tuple[str, ...]) -> Target:
+        """This target with its parents set (its compile, if kept, kept too)."""
+        linked = replace(self, parents=parents)
+        if "_compiled" in self.__dict__:
+            linked.__dict__["_compiled"] = self.__dict__["_compiled"]
+        return linked
+
+    def keep_compiled(self, compiled: Compiled, config: Config) -> Target:
+        """This target with its compile kept (no second compile when it is asked for)."""
+        self.__dict__["_compiled"] = (compiled, config)  # what cached_property would store
+        return self
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The targets in build order (every target after its parents; ties by name), the
+    folder the names are relative to, and the groups (folder groups plus ``default``)."""
+
+    root: Path
+    targets: Mapping[str, Target]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Target]:
+        return iter(self.targets.values())
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def order(self) -> list[str]:
+        return list(self.targets)
+
+    def children(self, name: str) -> tuple[str, ...]:
+        return tuple(t.name for t in self.targets.values() if name in t.parents)
+
+    def downstream(self, names_: Iterable[str]) -> set[str]:
+        """``names_`` and every target that builds on one of them, however indirectly."""
+        chosen = set(names_)
+        for target in self.targets.values():  # build order: parents come first
+            if chosen.intersection(target.parents):
+                chosen.add(target.name)
+        return chosen
+
+    def contexts(self, name: str) -> dict[str, str]:
+        """The named-context overrides of a target: each FROM reference another target of
+        the fleet builds -> ``target:PRODUCER`` (BuildKit then uses the image built in this
+        run, without a push)."""
+        made = self.producers
+        found: dict[str, str] = {}
+        for use in self.targets[name].bases:
+            producer = made.get(_normal(use.ref))
+            if producer is not None and producer != name:
+                found[use.ref] = f"target:{producer}"
+        return dict(sorted(found.items()))
+
+    @cached_property
+    def producers(self) -> dict[str, str]:
+        """Each normalized reference the targets' tags produce -> the target (the first by
+        name when two do: imagespec.fleet.graph refuses that where anyone builds on it)."""
+        made: dict[str, str] = {}
+        for target in sorted(self.targets.values(), key=lambda t: t.name):
+            for tag in target.tags:
+                made.setdefault(_normal(tag), target.name)
+        return made
+
+    def subset(self, chosen: Iterable[str]) -> Fleet:
+        """The fleet restricted to ``chosen`` (kept in build order; groups keep their members among them)."""
+        keep = set(chosen)
+        targets = {n: t for n, t in self.targets.items() if n in keep}
+        groups = {g: tuple(m for m in members if m in keep) for g, members in self.groups.items()}
+        return Fleet(self.root, targets, {g: m for g, m in groups.items() if m or g == names.DEFAULT_GROUP})
+
+
+def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: OnNote = _ignore,
+               use_cache: bool = True) -> Fleet:
+    """imagespec.fleet.load.load_fleet (here too: the fleet's one entry point)."""
+    from imagespec.fleet.load import load_fleet as load
+
+    return load(paths, config, on_note=on_note, use_cache=use_cache)
+
+
+def _normal(reference: str) -> str:
+    from imagespec.pipeline import normalized
+
+    return normalized(reference)
+
+
+__all__ = ["BaseUse", "BuildFacts", "Fleet", "Secret", "Target", "load_fleet"]

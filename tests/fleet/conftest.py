@@ -1,0 +1,107 @@
+"""Fixtures for the fleet tests (imagespec.fleet): small fleets written into a temporary
+git repository, the CLI in-process, and the real engine for the bake tests.
+
+Everything a test creates on the engine is named ``isx14a-…`` and removed after it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import tools
+
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_CATALOG = REPO / "bases" / "catalog.local.yaml"
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE_GOLDEN = os.environ.get("IMAGESPEC_UPDATE_GOLDEN") == "1"
+
+# a company base spec and an app FROM its image (the catalog's local debian-slim below)
+BASE_SPEC = """\
+name: isx14a-fleet-base
+version: 1.0.0
+license: MIT
+final:
+  from: debian-slim
+  copy: [{src: motd.txt, dest: /motd.txt}]
+  entrypoint: [/bin/cat, /motd.txt]
+"""
+APP_SPEC = """\
+name: isx14a-fleet-hello
+version: 0.1.0
+license: MIT
+final:
+  from: {image: "isx14a-fleet-base:1.0.0", family: debian, user: 65532}
+  copy: [{src: hello.txt, dest: /hello.txt}]
+  entrypoint: [/bin/cat, /motd.txt, /hello.txt]
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=root,
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+Write = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMAGESPEC_CONFIG", raising=False)
+    monkeypatch.delenv("IMAGESPEC_CA_BUNDLE", raising=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty git repository, the working directory of the test (specs found relative to it)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def write(repo: Path) -> Write:
+    """write("a/imagespec.yaml", text, **more files) -> the path, folders made."""
+    def put(relative: str, text: str) -> Path:
+        path = repo / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return put
+
+
+@pytest.fixture
+def company(repo: Path, write: Write) -> Path:
+    """A two-spec fleet: base/ (a company base spec on the local debian-slim) and
+    apps/hello/ FROM its image, with the local catalog configured."""
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
+    write("base/imagespec.yaml", BASE_SPEC)
+    write("base/motd.txt", "company base\n")
+    write("apps/hello/imagespec.yaml", APP_SPEC)
+    write("apps/hello/hello.txt", "hello\n")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    done = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
+        tools.unavailable("no Docker Engine answers; run scripts/setup-engine.sh")
+
+
+@pytest.fixture
+def remove_images() -> Iterator[list[str]]:
+    """Image references to remove after the test (only this test's isx14a-… ones)."""
+    made: list[str] = []
+    yield made
+    mine = [ref for ref in made if ref.startswith("isx14a-")]
+    if mine:
+        subprocess.run(["docker", "rmi", "-f", *mine], capture_output=True, check=False)

@@ -1,0 +1,156 @@
+"""`--changed-since REV` (and `--explain`) in a git repository: the inputs the compile read
+(the result cache's notes), the build context, and the graph's dependants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagespec.cli import main
+from imagespec.errors import SpecError
+from imagespec.fleet import load_fleet
+from imagespec.fleet.changes import select_changed
+
+from tests.fleet.conftest import LOCAL_CATALOG, Write, git
+
+TEMPLATE = """\
+# the platform team's standard for shell-less apps
+license: Apache-2.0
+final:
+  from: static
+  labels: {com.example.owner: platform-team}
+"""
+
+
+def app(name: str) -> str:
+    return (f"extends: company-app\nname: {name}\nversion: 1.0.0\nfinal:\n  copy: [{{src: {name}, dest: /{name}}}]\n"
+            f"  entrypoint: [/{name}]\n")
+
+
+@pytest.fixture
+def fleet_repo(repo: Path, write: Write) -> Path:
+    """Two apps on the company template, one without it, a base and an app FROM it; committed."""
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n")
+    write("templates/company-app.yaml", TEMPLATE)
+    for name in ("billing", "search"):
+        write(f"apps/{name}/imagespec.yaml", app(name))
+        write(f"apps/{name}/{name}", "binary\n")
+    write("apps/other/imagespec.yaml", "name: other\nversion: 1.0.0\nfinal: {from: static, copy: [{src: o, "
+                                       "dest: /o}], entrypoint: [/o]}\n")
+    write("apps/other/o", "binary\n")
+    write("base/imagespec.yaml", "name: isx14a-base\nversion: 2.0.0\nfinal: {from: debian-slim, copy: [{src: m, "
+                                 "dest: /m}], entrypoint: [/bin/cat, /m]}\n")
+    write("base/m", "motd\n")
+    write("on-base/imagespec.yaml", "name: isx14a-on-base\nversion: 1.0.0\nfinal: {from: {image: "
+                                    "'isx14a-base:2.0', family: debian, user: 65532}, entrypoint: [/bin/true]}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "fleet")
+    return repo
+
+
+def selected(revision: str = "HEAD") -> dict[str, list[str]]:
+    _, why = select_changed(load_fleet([Path(".")]), revision)
+    return {name: [str(reason) for reason in reasons] for name, reasons in why.items()}
+
+
+def test_nothing_changed_selects_nothing(fleet_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert selected() == {}
+    assert main(["check", ".", "--changed-since", "HEAD"]) == 0
+    assert "no spec changed since HEAD" in capsys.readouterr().err
+
+
+def test_a_company_template_change_selects_every_spec_on_it(fleet_repo: Path, write: Write,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    write("templates/company-app.yaml", TEMPLATE.replace("platform-team", "platform"))
+    git(fleet_repo, "commit", "-qam", "template")
+    assert selected("HEAD~1") == {
+        "apps-billing": ["an input of its spec changed (extends, preset, template): templates/company-app.yaml"],
+        "apps-search": ["an input of its spec changed (extends, preset, template): templates/company-app.yaml"],
+    }
+    assert main(["lint", ".", "--changed-since", "HEAD~1", "--explain"]) == 0
+    err = capsys.readouterr().err
+    assert ("apps-billing (apps/billing/imagespec.yaml): an input of its spec changed (extends, preset, template): "
+            "templates/company-app.yaml") in err
+    assert "apps-other" not in err and "base" not in err
+
+
+def test_a_base_specs_context_change_selects_its_dependants(fleet_repo: Path, write: Write) -> None:
+    write("base/m", "new motd\n")  # uncommitted: the work tree counts
+    assert selected() == {"base": ["a file of its build context changed: base/m"],
+                          "on-base": ["it builds FROM the image of selected target: base"]}
+
+
+def test_the_configuration_and_an_untracked_spec_are_inputs(fleet_repo: Path, write: Write) -> None:
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n# a comment changes the file\n")
+    write("apps/new/imagespec.yaml", app("new"))
+    write("apps/new/new", "x\n")
+    chosen = selected()
+    assert sorted(chosen) == ["apps-billing", "apps-new", "apps-other", "apps-search", "base", "on-base"]
+    assert "its configuration or catalog changed: .imagespec.yaml" in chosen["apps-other"]
+    assert "its spec changed: apps/new/imagespec.yaml" in chosen["apps-new"]
+
+
+def test_generate_with_changed_since_writes_only_the_selected(fleet_repo: Path, write: Write) -> None:
+    write("apps/search/imagespec.yaml", app("search").replace("1.0.0", "1.0.1"))
+    assert main(["generate", ".", "--changed-since", "HEAD"]) == 0
+    assert (fleet_repo / "apps/search/Dockerfile").is_file()
+    assert not (fleet_repo / "apps/billing/Dockerfile").exists()
+
+
+@pytest.mark.parametrize("revision", ["no-such-branch", "HEAD~5", "--output=x", "0" * 40])
+def test_an_unknown_revision_is_exit_2_with_a_clear_message(fleet_repo: Path, revision: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bake", ".", "--changed-since", revision, "-o", "changed.json"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"imagespec: --changed-since {revision!r}: not a git revision (commit) of ")
+    assert err[1].startswith("  hint: a commit, branch or tag")
+    assert not (fleet_repo / "changed.json").exists()
+
+
+def test_outside_git_changed_since_is_bad_input(tmp_path: Path, write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = tmp_path / "plain"
+    (outside / "a").mkdir(parents=True)
+    (outside / "a" / "imagespec.yaml").write_text("name: a\nversion: 1.0.0\nfinal: {from: static, copy: [{src: a, "
+                                                  "dest: /a}], entrypoint: [/a]}\n")
+    monkeypatch.chdir(outside)
+    with pytest.raises(SpecError, match="not in a git repository"):
+        select_changed(load_fleet([Path("a")]), "HEAD")
+
+
+def test_explain_needs_changed_since(fleet_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", ".", "--explain"]) == 2
+    assert "--explain needs --changed-since REV" in capsys.readouterr().err
+
+
+def test_a_fleet_from_the_result_cache_is_the_fleet_compiled_and_a_change_is_a_miss(
+        fleet_repo: Path, write: Write) -> None:
+    from imagespec.fleet.bake import bake_text
+
+    compiled = load_fleet([Path(".")])
+    assert all("_compiled" in target.__dict__ for target in compiled)  # compiled, facts stored
+    cached = load_fleet([Path(".")])
+    assert not any("_compiled" in target.__dict__ for target in cached)  # every spec's facts from the cache
+    assert bake_text(cached, Path("docker-bake.json")) == bake_text(compiled, Path("docker-bake.json"))
+    assert [t.inputs for t in cached] == [t.inputs for t in compiled]
+    write("templates/company-app.yaml", TEMPLATE.replace("Apache-2.0", "MIT"))
+    changed = load_fleet([Path(".")])
+    again = {t.name for t in changed if "_compiled" in t.__dict__}
+    assert again == {"apps-billing", "apps-search"}  # the specs on the template, and only they, compile again
+    assert ("org.opencontainers.image.licenses", "MIT") in changed.targets["apps-search"].build.labels
+    assert cached.targets["apps-other"].compiled.loaded.spec.name == "other"  # compiled on demand
+
+
+def test_a_partial_bake_file_needs_its_own_name_and_leaves_unchanged_parents_to_the_registry(
+        fleet_repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    write("on-base/imagespec.yaml", (fleet_repo / "on-base/imagespec.yaml").read_text().replace("1.0.0", "1.0.1"))
+    assert main(["bake", ".", "--changed-since", "HEAD"]) == 2
+    assert "name it with -o FILE" in capsys.readouterr().err
+    assert not (fleet_repo / "docker-bake.json").exists()
+    assert main(["bake", ".", "--changed-since", "HEAD", "--explain", "-o", "changed.json"]) == 0
+    assert "on-base (on-base/imagespec.yaml): its spec changed: on-base/imagespec.yaml" in capsys.readouterr().err
+    document = json.loads((fleet_repo / "changed.json").read_text())
+    assert list(document["target"]) == ["on-base"]
+    assert "contexts" not in document["target"]["on-base"]  # base did not change: FROM its pushed image

@@ -1,0 +1,89 @@
+"""Which files are specs (imagespec.fleet.discover) and the target names they get."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from imagespec.cli import main
+from imagespec.errors import SpecError
+from imagespec.fleet import discover
+from imagespec.fleet.names import group_of, name_of, spec_path
+
+from tests.fleet.conftest import Write
+
+SPEC = "name: {name}\nversion: 1.0.0\nfinal: {{from: static, copy: [{{src: x, dest: /x}}], entrypoint: [/x]}}\n"
+
+
+def test_folders_are_searched_by_the_rule_sorted_and_each_spec_once(repo: Path, write: Write) -> None:
+    for path in ("b/imagespec.yaml", "a/imagespec.yaml", "a/api.imagespec.yaml", "a/deep/er/imagespec.yaml",
+                 "a/.hidden/imagespec.yaml", "a/node_modules/x/imagespec.yaml", "a/.venv/imagespec.yaml",
+                 "a/notes.yaml", "a/imagespec.yml", "a/.imagespec.yaml", "a/x.imagespec.yaml.bak"):
+        write(path, SPEC.format(name="x"))
+    found = discover([Path("b"), Path("a"), Path("a/imagespec.yaml"), Path("./a")])
+    assert [p.as_posix() for p in found] == ["a/api.imagespec.yaml", "a/deep/er/imagespec.yaml", "a/imagespec.yaml",
+                                            "b/imagespec.yaml"]
+
+
+def test_a_file_named_on_the_command_line_is_taken_whatever_its_name(repo: Path, write: Write) -> None:
+    write("apps/go/preset.yaml", SPEC.format(name="x"))
+    assert discover([Path("apps/go/preset.yaml")]) == [Path("apps/go/preset.yaml")]
+
+
+def test_a_folder_without_a_spec_is_bad_input(repo: Path, write: Write) -> None:
+    write("empty/notes.yaml", "a: 1\n")
+    with pytest.raises(SpecError, match="no spec in folder empty"):
+        discover([Path("empty")])
+    with pytest.raises(SpecError, match="no such spec or folder: missing"):
+        discover([Path("missing")])
+
+
+@pytest.mark.parametrize("command", ["generate", "check", "lint", "bake", "test"])
+def test_every_fleet_command_answers_a_folder_without_spec_with_exit_2(
+        command: str, repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    write("empty/readme.md", "nothing\n")
+    write("ok/imagespec.yaml", SPEC.format(name="ok"))
+    assert main([command, "ok", "empty"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("empty: no spec in folder empty") and "hint: a spec is a file named imagespec.yaml" in err
+    assert not (repo / "ok" / "Dockerfile").exists() and not (repo / "docker-bake.json").exists()
+
+
+def test_generate_and_check_take_folders(repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    write("svc/a/imagespec.yaml", SPEC.format(name="a"))
+    write("svc/b.imagespec.yaml", SPEC.format(name="b") + "dockerfile: b.Dockerfile\n")
+    assert main(["generate", "svc"]) == 0
+    assert (repo / "svc/a/Dockerfile").is_file() and (repo / "svc/b.Dockerfile").is_file()
+    assert main(["check", "svc"]) == 0
+    assert "2 spec(s) up to date" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("path", "target", "group"), [
+    ("examples/company/billing/imagespec.yaml", "examples-company-billing", "examples-company"),
+    ("svc/api.imagespec.yaml", "svc-api", "svc"),
+    ("Web.App/imagespec.yaml", "web-app", None),
+    ("imagespec.yaml", "root", None),
+    ("bench/apps/go/preset.yaml", "bench-apps-go-preset", "bench-apps-go"),
+])
+def test_target_and_group_names_come_from_the_spec_path(path: str, target: str, group: str | None) -> None:
+    fleet_path = spec_path(Path("/r") / path, Path("/r"))
+    assert name_of(fleet_path) == target
+    assert group_of(fleet_path) == group
+    assert name_of(PurePosixPath(".")) == "root"
+
+
+def test_test_of_several_specs_takes_no_image(repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    write("a/imagespec.yaml", SPEC.format(name="a"))
+    write("b/imagespec.yaml", SPEC.format(name="b"))
+    assert main(["test", "a", "b", "--image", "isx14a-x:1"]) == 2
+    assert "--image names the image of one SPEC" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_spec_is_exit_2_at_its_line(repo: Path, write: Write,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    write("ok/imagespec.yaml", SPEC.format(name="ok"))
+    write("compose.yaml", "services:\n  web: {image: x}\n")
+    assert main(["bake", "ok", "compose.yaml"]) == 2
+    assert capsys.readouterr().err.startswith("compose.yaml:1:1: missing required key 'name'")
+    assert not (repo / "docker-bake.json").exists()

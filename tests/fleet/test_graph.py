@@ -1,0 +1,122 @@
+"""The fleet's graph: FROM another spec's image is an edge; cycles, clashes and unknown
+platforms are exit 2 with a location, before anything is written (imagespec.fleet.graph)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagespec.cli import main
+from imagespec.errors import SpecError
+from imagespec.fleet import load_fleet
+
+from tests.fleet.conftest import APP_SPEC, LOCAL_CATALOG, Write
+
+
+def spec(name: str, base: str, *, stage_from: str | None = None) -> str:
+    """A spec FROM ``base`` (an image reference), optionally with a build stage FROM another."""
+    stages = ""
+    if stage_from:
+        stages = (f"stages:\n  tools:\n    from: {{image: \"{stage_from}\", family: debian}}\n"
+                  "    run: mkdir -p /out && touch /out/t\n    artifacts: [/out/t]\n")
+    return (f"name: {name}\nversion: 1.0.0\n{stages}final:\n  from: {{image: \"{base}\", family: debian, "
+            "user: 65532}\n  entrypoint: [/bin/true]\n")
+
+
+def test_an_app_from_a_base_specs_image_builds_after_it_with_a_named_context(company: Path) -> None:
+    fleet = load_fleet([Path(".")])
+    assert fleet.order() == ["base", "apps-hello"]
+    assert fleet.targets["apps-hello"].parents == ("base",)
+    assert fleet.contexts("apps-hello") == {"isx14a-fleet-base:1.0.0": "target:base"}
+    assert fleet.contexts("base") == {}
+    assert fleet.children("base") == ("apps-hello",)
+    assert fleet.groups == {"default": ("apps-hello", "base"), "apps": ("apps-hello",)}
+
+
+def test_a_catalog_name_resolving_to_a_fleet_image_is_an_edge_too(company: Path, write: Write) -> None:
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nimages:\n  company-base: {{image: isx14a-fleet-base:1, "
+                             "family: debian, user: 65532}\n")
+    write("apps/hello/imagespec.yaml", APP_SPEC.replace('{image: "isx14a-fleet-base:1.0.0", family: debian, '
+                                                        'user: 65532}', "company-base"))
+    fleet = load_fleet([Path(".")])
+    assert fleet.contexts("apps-hello") == {"isx14a-fleet-base:1": "target:base"}
+
+
+def test_a_build_stage_from_another_specs_image_is_an_edge(repo: Path, write: Write) -> None:
+    write("tools/imagespec.yaml", spec("isx14a-tools", "debian:bookworm-slim"))
+    write("app/imagespec.yaml", spec("isx14a-app", "debian:bookworm-slim", stage_from="isx14a-tools:1.0"))
+    fleet = load_fleet([Path(".")])
+    assert fleet.order() == ["tools", "app"]
+    assert fleet.contexts("app") == {"isx14a-tools:1.0": "target:tools"}
+
+
+def test_a_digest_pinned_reference_is_the_registrys_image_not_an_edge(repo: Path, write: Write) -> None:
+    write("tools/imagespec.yaml", spec("isx14a-tools", "debian:bookworm-slim"))
+    write("app/imagespec.yaml", spec("isx14a-app", "isx14a-tools:1.0.0@sha256:" + "a" * 64))
+    assert load_fleet([Path(".")]).targets["app"].parents == ()
+
+
+def test_a_cycle_is_exit_2_naming_the_chain_at_the_from_line(repo: Path, write: Write,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    write("a/imagespec.yaml", spec("isx14a-a", "isx14a-b:1.0.0"))
+    write("b/imagespec.yaml", spec("isx14a-b", "isx14a-c:1"))
+    write("c/imagespec.yaml", spec("isx14a-c", "isx14a-a:latest"))
+    write("d/imagespec.yaml", spec("isx14a-d", "isx14a-a:1.0"))  # downstream of the cycle, not in it
+    assert main(["bake", "."]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("a/imagespec.yaml:4:3: the specs build FROM each other in a cycle: "
+                      "a/imagespec.yaml -> b/imagespec.yaml -> c/imagespec.yaml -> a/imagespec.yaml")
+    assert err[1].startswith("  hint: X -> Y: X builds FROM an image Y builds")
+    assert not (repo / "docker-bake.json").exists()
+
+
+def test_a_spec_from_its_own_image_is_a_cycle_of_one(repo: Path, write: Write) -> None:
+    write("a/imagespec.yaml", spec("isx14a-a", "isx14a-a:1"))
+    with pytest.raises(SpecError, match=r"cycle: a/imagespec.yaml -> a/imagespec.yaml$"):
+        load_fleet([Path("a")])
+
+
+def test_a_target_name_clash_is_exit_2_with_both_specs(repo: Path, write: Write,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    write("web.app/imagespec.yaml", spec("isx14a-one", "debian:bookworm-slim"))
+    write("web-app/imagespec.yaml", spec("isx14a-two", "debian:bookworm-slim"))
+    assert main(["bake", "."]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("web.app/imagespec.yaml:1:1: target name 'web-app' of web.app/imagespec.yaml is also the "
+                          "name of web-app/imagespec.yaml")
+    assert "web-app/imagespec.yaml:1:1 has it too" in err
+    assert not (repo / "docker-bake.json").exists()
+
+
+def test_a_group_named_like_a_target_gets_the_group_suffix(repo: Path, write: Write) -> None:
+    write("company/imagespec.yaml", spec("isx14a-base", "debian:bookworm-slim"))
+    write("company/billing/imagespec.yaml", spec("isx14a-billing", "isx14a-base:1.0.0"))
+    fleet = load_fleet([Path(".")])
+    assert fleet.groups == {"default": ("company", "company-billing"), "company-group": ("company-billing",)}
+
+
+def test_two_specs_making_the_image_a_third_builds_on_is_ambiguous(repo: Path, write: Write) -> None:
+    write("a/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim"))
+    write("c/imagespec.yaml", spec("isx14a-c", "isx14a-same:1.0.0"))
+    with pytest.raises(SpecError, match="built by both a/imagespec.yaml and b/imagespec.yaml") as caught:
+        load_fleet([Path(".")])
+    assert str(caught.value.location) == "c/imagespec.yaml:4:3"  # final.from
+
+
+def test_platforms_come_from_the_spec_else_the_configuration(repo: Path, write: Write) -> None:
+    write(".imagespec.yaml", "build:\n  platforms: [linux/arm64]\n")
+    write("a/imagespec.yaml", spec("isx14a-pa", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", "platforms: [linux/amd64, linux/arm64]\n" + spec("isx14a-pb", "debian:bookworm-slim"))
+    fleet = load_fleet([Path(".")])
+    assert fleet.targets["a"].platforms == ("linux/arm64",)
+    assert fleet.targets["b"].platforms == ("linux/amd64", "linux/arm64")
+
+
+@pytest.mark.parametrize("bad", ["linux/amd65", "linux", "Linux/AMD64", "linux/arm64 ", "windows/amd64/x/y"])
+def test_an_unknown_platform_is_bad_input_at_its_place(repo: Path, write: Write, bad: str) -> None:
+    write("a/imagespec.yaml", f"platforms: [linux/amd64, \"{bad}\"]\n" + spec("isx14a-pc", "debian:bookworm-slim"))
+    with pytest.raises(SpecError, match="platform") as caught:
+        load_fleet([Path(".")])
+    assert str(caught.value.location).startswith("a/imagespec.yaml:1:")

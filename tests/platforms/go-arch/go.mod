@@ -1,0 +1,3 @@
+module example.com/goarch
+
+go 1.19
