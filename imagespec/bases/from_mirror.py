@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from imagespec.bases.context import BaseBuildRun, find_image, located, rfc3339
 from imagespec.contract import LABEL_BASE, LABEL_EPOCH, LABEL_INPUTS, LABEL_SBOM, SBOM_DIR
@@ -52,7 +53,7 @@ def _releases(loaded: LoadedBase, run: BaseBuildRun) -> tuple[list[str], list[Re
     return sources, releases
 
 
-def _spec_inputs(loaded: LoadedBase) -> dict:
+def _spec_inputs(loaded: LoadedBase) -> dict[str, Any]:
     """The spec as inputs; `nonroot` only when set, so the bases without it keep their key
     (and their image ID) from before the field existed."""
     spec = loaded.base.model_dump(mode="json", exclude={"description"})
