@@ -12,11 +12,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from imagespec import jobs
-from imagespec.errors import CheckFailed, ImageSpecError, SpecError, SpecErrors, one_line
+from imagespec.errors import BuildFailed, CheckFailed, ImageSpecError, SpecError, SpecErrors, one_line
 
 
 @dataclass
@@ -207,8 +208,8 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_si
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable).")
+@click.argument("specs", metavar="SPEC_OR_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable; one spec only).")
 @click.option("--push", is_flag=True, help="Push every tag; X.Y.Z tags are immutable (BP14).")
 @click.option("--force", is_flag=True, help="With --push: allow moving an existing X.Y.Z tag.")
 @click.option("--no-cache", is_flag=True)
@@ -221,15 +222,36 @@ def lint(specs: tuple[Path, ...], fmt: str, config_path: Path | None, changed_si
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
               help="A build secret the spec declares in `secrets` (repeatable).")
 @click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
+@click.option("--jobs", "jobs_", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Several specs: at most N targets build at once, each once its parents built (default 2).")
+@click.option("--rerun-failed", is_flag=True, help="Several specs: only those that failed or were skipped last time.")
+@click.option("--builder", default=None, metavar="NAME",
+              help="Several specs: the buildx builder bake runs on (default: the configuration's build.builder).")
 @FORMAT
 @CONFIG
-def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: bool, build_args: tuple[str, ...],
-          target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None, secrets: tuple[str, ...], run_verify: bool, fmt: str,
-          config_path: Path | None) -> None:
-    """Build SPEC's image with BuildKit, tag it, optionally push.
+@CHANGED_SINCE
+@EXPLAIN
+def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: bool, no_cache: bool,
+          build_args: tuple[str, ...], target: str | None, progress: jobs.ProgressMode, ca_bundle: Path | None,
+          secrets: tuple[str, ...], run_verify: bool, jobs_: int | None, rerun_failed: bool, builder: str | None,
+          fmt: str, config_path: Path | None, changed_since: str | None, explain: bool) -> None:
+    """Build each SPEC's image with BuildKit, tag it, optionally push.
 
     The Dockerfile is generated in memory; tags follow the spec (BP14) and are applied
-    only after a successful build."""
+    only after a successful build. Several specs, or a folder of them (files named
+    imagespec.yaml or *.imagespec.yaml), build as one graph with `docker buildx bake`:
+    see "Fleets" in the README."""
+    if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder or changed_since:
+        if changed_since is not None or explain:
+            specs = _selected(specs, config_path, changed_since, explain)
+            if not specs:
+                return
+        _build_fleet(specs, tags=tags, push=push, force=force, target=target, run_verify=run_verify, jobs_=jobs_ or 2,
+                     rerun_failed=rerun_failed, builder=builder, fmt=fmt, config_path=config_path, no_cache=no_cache,
+                     build_args=tuple(_pair(a) for a in build_args), progress=progress, ca_bundle=ca_bundle,
+                     secrets=tuple(_secret(s) for s in secrets))
+        return
+    spec = specs[0]
     built = jobs.build(spec, config=config_path, on_status=_note, tags=tags,
                        build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache, push=push,
                        force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
@@ -254,6 +276,25 @@ def build(spec: Path, tags: tuple[str, ...], push: bool, force: bool, no_cache: 
         _report_verification(jobs.verify_platforms(built.compiled, built.config, images), fmt)
     elif run_verify:
         _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
+
+
+def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str | None, run_verify: bool,
+                 jobs_: int, fmt: str, **options: Any) -> None:
+    """Several specs: one summary table (or JSON document) on stdout; exit 1 naming the
+    first failed target and where in its spec it failed."""
+    for flag, given in (("-t/--tag", tags), ("--target", target), ("--verify", run_verify)):
+        if given:
+            raise SpecError(f"{flag} takes one spec", hint="build that spec alone, or drop the flag")
+    progress = options.pop("progress")
+    fleet = jobs.build_fleet(specs, jobs=jobs_, on_note=_note, progress="json" if fmt == "json" and progress == "auto"
+                             else progress, config=options.pop("config_path"), **options)
+    click.echo(fleet.to_json() if fmt == "json" else fleet.table())
+    if fleet.failed:
+        first = fleet.failed[0]
+        others = f" (and {len(fleet.failed) - 1} more)" if len(fleet.failed) > 1 else ""
+        error = first.failure
+        raise BuildFailed(f"target {first.target}{others} failed: {error.message}", location=error.location,
+                          hint=error.hint)
 
 
 def _secret(text: str) -> tuple[str, Path]:

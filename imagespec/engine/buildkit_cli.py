@@ -127,7 +127,7 @@ class BuildKitCLIBackend:
             returncode = _run(argv, env, parser, on_event, self.transcript)
             image_id = iidfile.read_text().strip() if iidfile.exists() else ""
         if returncode != 0 or not image_id:
-            raise _failure(parser, returncode, dockerfile)
+            raise build_failure(parser, returncode, dockerfile)
         try:
             tags = apply_tags(client, image_id, options.tags)
         except KeyboardInterrupt:  # apply_tags has put the previous tags back
@@ -229,16 +229,16 @@ def _run(
             on_event(event)
         return proc.wait()
     except KeyboardInterrupt:
-        _stop(proc)
+        stop_process(proc)
         raise Interrupted(
             "build interrupted; the build process was stopped and no tag was applied"
         ) from None
     except BaseException:
-        _stop(proc)
+        stop_process(proc)
         raise
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_process(proc: subprocess.Popen[str]) -> None:
     """Stop the build process group: SIGINT (the CLI cancels the build), then harder."""
     for sig, grace in ((signal.SIGINT, _GRACE_S[0]), (signal.SIGTERM, _GRACE_S[1]), (signal.SIGKILL, None)):
         if proc.poll() is not None:
@@ -259,7 +259,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 _ENGINE_DOWN = ("Cannot connect to the Docker daemon", "error during connect", "connection refused")
 
 
-def _failure(parser: RawJsonParser | PlainParser, returncode: int, dockerfile: str) -> Exception:
+def build_failure(parser: RawJsonParser | PlainParser, returncode: int, dockerfile: str) -> Exception:
     failure = parser.failure()
     line = failure.dockerfile_line
     if line is None and failure.step_name:  # older clients print no "Dockerfile:12"

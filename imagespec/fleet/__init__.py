@@ -3,8 +3,12 @@ the bake file, and which specs changed since a git revision.
 
 Role: the top layer for fleets (issue #14). ``load_fleet(paths, config)`` finds and
 compiles the specs and links them; ``bake.write_bake`` writes the committed bake file;
-``changes.select_changed`` picks the specs whose inputs changed. The fleet build (running
-`docker buildx bake` with keep-going and bounded jobs) uses this API.
+``changes.select_changed`` picks the specs whose inputs changed. The fleet build uses
+this API: ``build`` makes each target's build (tags, labels, secret files, the failure
+mapping), ``run`` drives `docker buildx bake` (keep going, bounded jobs, tags only for
+what built) over the pure ``schedule``, ``builder`` asks buildx which builder it runs on,
+``display`` shows each target's progress, ``records`` the summary and --rerun-failed's
+state.
 
 May import: both halves, ``settings``, ``pipeline`` (it sits with ``jobs`` at the top);
 never ``cli``. pydantic, YAML and the engine only inside functions.

@@ -230,6 +230,8 @@ ENV_ALLOWED = {
     "imagespec.bootstrap.mmdebstrap": "mmdebstrap runs with the caller's environment, plus SOURCE_DATE_EPOCH and "
                                       "TMPDIR",
     "imagespec.publish.tags": "oci_labels' default for library callers; imagespec.pipeline passes the settings' epoch",
+    "imagespec.fleet.run": "docker buildx bake runs with the caller's environment (DOCKER_HOST, BUILDX_BUILDER, "
+                           "proxies), plus BUILDX_METADATA_PROVENANCE",
 }
 _ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 

@@ -1,0 +1,82 @@
+"""From a loaded fleet (fleet.model) to what the executor (fleet.run) builds.
+
+Role: each target's build as `imagespec build` of its spec would make it: the settings
+from the flags and the target's own configuration, its full tags (with the git-sha tag
+the committed bake file leaves out), this build's labels (revision, created, the base's
+digest) and secret files, and the one-image failure mapping (pipeline.locate_failure),
+so that a failed target is reported at its spec line.
+
+May import: ``imagespec.pipeline``, ``imagespec.settings`` and below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagespec.errors import BuildFailed, ImageSpecError, SpecError
+from imagespec.fleet.run import BuildJob, Locate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.fleet.model import Fleet, Target
+    from imagespec.settings import BuildSettings, Environment
+
+
+def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> list[BuildJob]:
+    """One BuildJob per target of ``fleet``. ``options``: build_settings' keyword arguments
+    (flags); a `--secret` no spec of the fleet declares is bad input (exit 2)."""
+    from imagespec.settings import build_settings
+
+    jobs = [_job(target, build_settings(target.config, env, **options)) for target in fleet]
+    given = {secret_id for secret_id, _ in options.get("secrets", ())}
+    declared = {s.id for target in fleet for s in target.compiled.loaded.spec.secrets}
+    for secret_id in sorted(given - declared):
+        raise SpecError(f"--secret {secret_id}: no spec of the fleet declares it",
+                        hint=f"declared: {', '.join(sorted(declared)) or 'none'}; add `secrets: [{{id: {secret_id}}}]` "
+                             "to the specs that need it")
+    return jobs
+
+
+def _job(target: Target, settings: BuildSettings) -> BuildJob:
+    from imagespec import pipeline
+
+    declared = {s.id for s in target.compiled.loaded.spec.secrets}
+    own = dataclasses.replace(settings, secrets=tuple(s for s in settings.secrets if s[0] in declared))
+    options = pipeline.build_options(target.compiled, own)
+    secrets = [s.to_flag() for s in options.secrets if s.src.is_file() or not s.optional]
+    overrides = {"labels": dict(sorted(options.labels.items())), "secret": secrets,
+                 "args": dict(sorted(options.build_args.items())), "network": options.network}
+    compiled = target.compiled
+    if settings.push:
+        _refuse_nowhere_to_push(target, options.tags)
+    return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
+                    _locator(target), overrides)
+
+
+def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:
+    """--push of a spec whose tags name no registry: bad input before anything builds."""
+    from imagespec import reference as grammar
+
+    if not target.compiled.loaded.spec.registry and not any(grammar.parse(tag).domain for tag in tags):
+        raise SpecError(f"--push: {target.spec} has no `registry` to push to",
+                        location=target.compiled.loaded.document.location(("name",)),
+                        hint="set `registry: host:port/team` in the spec, or leave it out of the pushed fleet")
+
+
+def _locator(target: Target) -> Locate:
+    """The one-image failure mapping for this target's spec (and its configuration's catalog)."""
+    from imagespec import pipeline
+
+    def locate(failure: BuildFailed) -> ImageSpecError:
+        return pipeline.locate_failure(target.compiled, failure, target.config.catalog)
+
+    return locate
+
+
+def definition_for(fleet: Fleet, folder: Path) -> dict[str, Any]:
+    """The bake definition `imagespec bake` writes, for a file in ``folder``."""
+    from imagespec.fleet.bake import definition
+
+    return definition(fleet, folder)

@@ -1,0 +1,136 @@
+"""What a fleet run reports: one record per target, the summary table, and the state
+that ``--rerun-failed`` reads back.
+
+Role: plain data and its two renderings (text table, JSON), plus the state file. The
+state is one JSON file per cache folder (``<cache>/fleet-state.json``; the cache folder is
+the result cache's: ``$IMAGESPEC_CACHE_DIR``, else ``$XDG_CACHE_HOME/imagespec``, else
+``~/.cache/imagespec``) mapping each spec file (absolute path) to its last result. It is
+written after every run, atomically; a run only replaces the entries of its own specs.
+
+May import: the standard library and ``imagespec.errors``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from imagespec.errors import ImageSpecError, one_line
+
+Result = Literal["built", "failed", "skipped"]
+STATE_FILE = "fleet-state.json"
+_STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Record:
+    """One target's outcome. ``failure``: the error (with its spec location) of a failed
+    target; ``upstream``: the failed target that stopped a skipped one."""
+
+    target: str
+    spec: str
+    result: Result
+    duration_s: float = 0.0
+    size: int | None = None
+    image_id: str | None = None
+    tags: tuple[str, ...] = ()
+    failure: ImageSpecError | None = field(default=None, compare=False)
+    upstream: str | None = None
+    cached_steps: int = 0
+    steps: int = 0
+    #: seconds from the run's start to this target's bake invocation starting and ending
+    #: (what shows that at most --jobs ran at once, and each after its parents)
+    started_s: float | None = None
+    ended_s: float | None = None
+    pushed: tuple[str, ...] = ()  # the tags pushed (--push)
+
+    @property
+    def reason(self) -> str:
+        if self.result == "skipped":
+            return f"skipped: upstream {self.upstream} failed"
+        if self.failure is not None:
+            return one_line(str(self.failure))
+        return ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "target": self.target, "spec": self.spec, "result": self.result,
+            "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
+            "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
+            "upstream": self.upstream, "pushed": list(self.pushed),
+            "started_s": None if self.started_s is None else round(self.started_s, 3),
+            "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
+            "failure": self.failure.to_dict() if self.failure is not None else None,
+        }
+
+
+def summary_json(records: Sequence[Record], *, builder: str, jobs: int, duration_s: float) -> str:
+    counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}
+    return json.dumps({"builder": builder, "jobs": jobs, "duration_s": round(duration_s, 2), **counts,
+                       "targets": [r.to_dict() for r in sorted(records, key=lambda r: r.target)]}, indent=2)
+
+
+def summary_table(records: Sequence[Record]) -> list[str]:
+    """One line per target (by name), then each failure's location and hint below the table."""
+    rows = [("TARGET", "RESULT", "TIME", "SIZE", "TAGS")]
+    for r in sorted(records, key=lambda r: r.target):
+        time = f"{r.duration_s:.1f}s" if r.result != "skipped" else "-"
+        size = human_size(r.size) if r.size is not None else "-"
+        tags = ", ".join(r.tags) if r.tags else ("-" if r.result == "built" else r.reason)
+        rows.append((r.target, r.result, time, size, tags))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
+    counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}
+    lines.append(f"{counts['built']} built, {counts['failed']} failed, {counts['skipped']} skipped")
+    return lines
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1000
+    return f"{size}B"  # pragma: no cover
+
+
+# -- the state --rerun-failed reads -------------------------------------------------------
+
+def read_state(cache: Path | None) -> dict[str, Result]:
+    """spec file -> its last result; empty when there is no (readable) state."""
+    if cache is None:
+        return {}
+    try:
+        data = json.loads((cache / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _STATE_FORMAT or not isinstance(data.get("specs"), dict):
+        return {}
+    return {str(k): v for k, v in data["specs"].items() if v in ("built", "failed", "skipped")}
+
+
+def write_state(cache: Path | None, records: Iterable[Record]) -> None:
+    """Replace this run's specs' entries (others' stay); a cache folder that cannot be
+    written is ignored, as the result cache ignores it."""
+    if cache is None:
+        return
+    specs = read_state(cache) | {r.spec: r.result for r in records}
+    text = json.dumps({"format": _STATE_FORMAT, "specs": dict(sorted(specs.items()))}, indent=1)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=cache, prefix=".fleet-state-", delete=False,
+                                         encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(handle.name, cache / STATE_FILE)
+    except OSError:
+        return
+
+
+def to_rerun(specs: Iterable[str], state: Mapping[str, Result]) -> set[str]:
+    """The specs that failed or were skipped last time, or never ran."""
+    return {spec for spec in specs if state.get(spec) != "built"}

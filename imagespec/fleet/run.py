@@ -1,0 +1,287 @@
+"""Building a fleet: BuildKit builds every target, imagespec decides when each starts.
+
+Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for the targets whose parents built
+(``schedule``), at most ``jobs`` targets in flight; a failure skips only what is
+downstream of it and everything else still builds. Targets ready together share one
+invocation; since bake is fail-fast (one failing target cancels the others of its
+invocation), the targets of a failed invocation that have no result are built again one
+per invocation, so each outcome is the target's own. The run file is the bake definition
+with this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
+each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
+after that with ``push``; a failed one never is. Progress is BuildKit's own per step
+(engine.build_output), each line marked with its target's name.
+
+May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
+fleet's own modules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
+from imagespec.engine.build_output import RawJsonParser
+from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
+from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
+from imagespec.fleet import bake_file
+from imagespec.fleet.builder import Builder
+from imagespec.fleet.display import Display, split_target
+from imagespec.fleet.records import Record
+from imagespec.fleet.schedule import Schedule
+
+#: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
+Locate = Callable[[BuildFailed], ImageSpecError]
+
+
+@dataclass(frozen=True)
+class BuildJob:
+    """What the executor needs of one target besides its bake definition: the Dockerfile
+    built (compiled in memory; its line map places a failure), its ignore file, the spec
+    file, the tags it gets once built, and what it changes in the bake target (labels and
+    secret files of this build)."""
+
+    name: str
+    spec: str
+    dockerfile: str
+    dockerignore: str | None
+    tags: tuple[str, ...]
+    locate: Locate
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int = 2
+    progress: ProgressMode = "plain"
+    no_cache: bool = False
+    #: push each target's tags once it built and was tagged (BP14: X.Y.Z tags never move unless ``force``)
+    push: bool = False
+    force: bool = False
+
+
+def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder, options: RunOptions,
+              *, folder: Path, stream: IO[str]) -> list[Record]:
+    """Build ``chosen`` (targets of ``definition``, whose paths are relative to ``folder``;
+    any other target counts as built) and return one record per chosen target."""
+    from imagespec.engine import connect
+
+    client = connect()  # fail in 2 s with the engine's own error before anything starts
+    by_name = {t.name: t for t in chosen}
+    graph = bake_file.parents(definition)
+    schedule = Schedule({name: graph[name] for name in sorted(by_name)})
+    display = Display(options.progress, stream)
+    with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
+        scratch = Path(scratch_name)
+        run_file = _write_run_file(definition, chosen, builder, scratch)
+        runner = _Runner(run_file, folder, builder, options, scratch, client, display)
+        return _drive(schedule, by_name, runner, options.jobs)
+
+
+def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder,
+                    scratch: Path) -> Path:
+    """Each chosen target's Dockerfile (and ignore file beside it, which BuildKit reads
+    first) in a folder of its own, and the run's bake definition naming them."""
+    overrides = {}
+    for target in chosen:
+        folder = scratch / target.name
+        folder.mkdir()
+        (folder / "Dockerfile").write_text(target.dockerfile, encoding="utf-8")
+        if target.dockerignore is not None:
+            (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
+        overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
+    tags = {target.name: target.tags for target in chosen}
+    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store)
+    path = scratch / "docker-bake.run.json"
+    path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner, jobs: int) -> list[Record]:
+    """Submit what is ready, at most ``jobs`` targets at once (those ready together go in
+    one invocation); on Ctrl-C stop every build."""
+    records: dict[str, Record] = {}
+    running: dict[Future[list[Record]], list[str]] = {}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
+        try:
+            while not schedule.done:
+                batch = schedule.ready(jobs - schedule.running)
+                if batch:
+                    running[pool.submit(runner.build, [by_name[name] for name in batch])] = batch
+                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    running.pop(future)
+                    for record in future.result():
+                        records[record.target] = record
+                        for skipped in schedule.finished(record.target, record.result == "built"):
+                            records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
+                                                      upstream=schedule.skipped[skipped])
+                            runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+        except BaseException:
+            runner.stop_all()
+            for future in running:
+                future.cancel()
+            raise
+    return [records[name] for name in sorted(records)]
+
+
+class _Runner:
+    """One invocation's build: the bake process, its progress, the tags of what it built.
+
+    Targets that are ready together go to one invocation (one process, one session: a
+    no-op rebuild of a fleet costs a few invocations, not one per target). Bake is
+    fail-fast within an invocation, so when one of several fails, the targets without a
+    result are built again one per invocation: each gets its own outcome (the cache
+    makes the repeat cheap; the failing step runs once more, which names its target)."""
+
+    def __init__(self, run_file: Path, folder: Path, builder: Builder, options: RunOptions,
+                 scratch: Path, client: Any, display: Display) -> None:
+        self.run_file, self.folder, self.builder, self.options, self.scratch = run_file, folder, builder, options, scratch
+        self.client, self.display = client, display
+        self.docker = detect_cli().docker
+        self.began = time.monotonic()
+        self._procs: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._invocations = 0
+
+    def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
+        argv = [self.docker, "buildx", "bake", "-f", str(self.run_file), "--builder", self.builder.name,
+                "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
+        if self.options.no_cache:
+            argv.append("--no-cache")
+        return [*argv, *targets]
+
+    def build(self, batch: Sequence[BuildJob]) -> list[Record]:
+        began = time.monotonic()
+        if len(batch) == 1:
+            return [self._stamped(self._one(batch[0]), began)]
+        ids, parser = self._invoke(batch)
+        done = [self._stamped(self._tag(job, ids[job.name], _steps_of(parser, job.name, batch), began), began)
+                for job in batch if job.name in ids]
+        again = [job for job in batch if job.name not in ids]  # the invocation failed: one by one
+        return done + [self._stamped(self._one(job), time.monotonic()) for job in again]
+
+    def _stamped(self, record: Record, began: float) -> Record:
+        return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
+
+    def _one(self, job: BuildJob) -> Record:
+        began = time.monotonic()
+        ids, parser = self._invoke([job])
+        if job.name in ids:
+            return self._tag(job, ids[job.name], parser.result_steps(), began)
+        failure = build_failure(parser, parser.returncode, job.dockerfile)
+        error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
+        if not isinstance(error, ImageSpecError):
+            error = ImageSpecError(str(error))
+        self.display.failed(job.name, error)
+        return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error)
+
+    def _invoke(self, batch: Sequence[BuildJob]) -> tuple[dict[str, str], _Parser]:
+        """Run one bake invocation: the image ID of each target it built (none when it failed)."""
+        with self._lock:
+            self._invocations += 1
+            metadata = self.scratch / f"metadata-{self._invocations}.json"
+        names = [job.name for job in batch]
+        parser = _Parser(since=datetime.now(UTC))
+        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
+        parser.returncode = self._run(self.command(names, metadata), parser, route)
+        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
+        return ids, parser
+
+    def _tag(self, job: BuildJob, image_id: str, steps: list[BuildEvent], began: float) -> Record:
+        from imagespec.engine.local_tags import apply_tags
+
+        duration = time.monotonic() - began
+        try:
+            applied = apply_tags(self.client, image_id, job.tags)
+            size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
+        except ImageSpecError as error:  # all or nothing: apply_tags put back what it moved
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", duration, image_id=image_id, failure=error)
+        self.display.built(job.name, BuildResult(image_id, applied, duration, steps))
+        built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
+                       cached_steps=sum(s.cached for s in steps), steps=len(steps))
+        return self._push(built) if self.options.push else built
+
+    def _push(self, built: Record) -> Record:
+        """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
+        registry) fails the target, and what is built on it is skipped."""
+        from imagespec.publish import push_tags
+
+        try:
+            pushed = push_tags(built.tags, force=self.options.force, client=self.client,
+                               on_status=lambda line: self.display.note(built.target, line))
+        except ImageSpecError as error:
+            self.display.failed(built.target, error)
+            return dataclasses.replace(built, result="failed", failure=error)
+        return dataclasses.replace(built, pushed=tuple(sorted(pushed)))
+
+    def _run(self, argv: list[str], parser: _Parser, on_event: Callable[[BuildEvent], None]) -> int:
+        with self._lock:
+            if self._stopping:
+                raise Interrupted("interrupted before this target started")
+            # own session: the terminal's Ctrl-C reaches imagespec, which stops each build in order
+            proc = subprocess.Popen(argv, cwd=self.folder, env=_BAKE_ENV, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
+                                    start_new_session=True)
+            self._procs.add(proc)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                for event in parser.feed(line):
+                    on_event(event)
+            for event in parser.finish():
+                on_event(event)
+            return proc.wait()
+        finally:
+            with self._lock:
+                self._procs.discard(proc)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self._stopping = True
+            procs = list(self._procs)
+        for proc in procs:
+            stop_process(proc)
+
+
+#: The metadata file only needs each image's ID: resolving provenance for it is a step per target.
+_BAKE_ENV = {**os.environ, "BUILDX_METADATA_PROVENANCE": "disabled"}
+
+
+class _Parser(RawJsonParser):
+    returncode = 0
+
+
+def _steps_of(parser: _Parser, target: str, batch: Sequence[BuildJob]) -> list[BuildEvent]:
+    """The steps of one target of an invocation (bake names them ``[target …] …``)."""
+    names = [job.name for job in batch]
+    return [dataclasses.replace(step, name=name) for step in parser.result_steps()
+            for owner, name in [split_target(step.name, names)] if owner == target]
+
+
+def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
+    """Each built image's ID from bake's metadata file (``containerimage.config.digest``)."""
+    try:
+        data = json.loads(metadata.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for target in targets:
+        entry = data.get(target) if isinstance(data, dict) else None
+        image_id = entry.get("containerimage.config.digest") if isinstance(entry, dict) else None
+        if isinstance(image_id, str) and image_id.startswith("sha256:"):
+            found[target] = image_id
+    return found

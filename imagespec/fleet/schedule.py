@@ -1,0 +1,106 @@
+"""Which target may start now: a pure schedule over the fleet's dependency graph.
+
+Role: keep going where the graph allows. A target is ready once every parent built (or
+needs no build in this run); a failed target's descendants are skipped with the name of
+the failure that stopped them, and everything else still builds. No processes, no clock:
+the executor (``fleet.run``) asks ``ready()`` and reports ``finished()``.
+
+May import: the standard library and ``imagespec.errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from imagespec.errors import SpecError
+
+
+@dataclass
+class Schedule:
+    """``parents``: each target -> the targets it builds on (only targets of this run:
+    a parent outside it counts as built). Ready targets come in name order, so two runs of
+    one fleet submit in the same order."""
+
+    parents: Mapping[str, frozenset[str]]
+    _waiting: set[str] = field(init=False)
+    _running: set[str] = field(default_factory=set, init=False)
+    built: set[str] = field(default_factory=set, init=False)
+    failed: set[str] = field(default_factory=set, init=False)
+    #: skipped target -> the failed target upstream of it that stopped it
+    skipped: dict[str, str] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.parents = {name: frozenset(p for p in parents if p in self.parents)
+                        for name, parents in self.parents.items()}
+        self._waiting = set(self.parents)
+        _refuse_cycles(self.parents)
+
+    def ready(self, limit: int) -> list[str]:
+        """Up to ``limit`` waiting targets whose parents all built; they count as running."""
+        chosen = sorted(t for t in self._waiting if self.parents[t] <= self.built)[:max(limit, 0)]
+        self._waiting.difference_update(chosen)
+        self._running.update(chosen)
+        return chosen
+
+    def finished(self, target: str, ok: bool) -> list[str]:
+        """Record a target's end; returns the targets skipped because of it (sorted)."""
+        self._running.discard(target)
+        if ok:
+            self.built.add(target)
+            return []
+        self.failed.add(target)
+        stopped = sorted(self.descendants(target) & self._waiting)
+        for name in stopped:
+            self.skipped[name] = target
+        self._waiting.difference_update(stopped)
+        return stopped
+
+    def descendants(self, target: str) -> set[str]:
+        children: dict[str, set[str]] = {}
+        for name, parents in self.parents.items():
+            for parent in parents:
+                children.setdefault(parent, set()).add(name)
+        found: set[str] = set()
+        todo = [target]
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def done(self) -> bool:
+        return not self._waiting and not self._running
+
+
+def _refuse_cycles(parents: Mapping[str, Iterable[str]]) -> None:
+    """A cycle would leave its targets waiting forever: exit 2 naming the chain."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    for start in sorted(parents):
+        stack: list[tuple[str, list[str]]] = [(start, sorted(parents[start]))]
+        path = [start]
+        if state.get(start):
+            continue
+        state[start] = 1
+        while stack:
+            node, todo = stack[-1]
+            if not todo:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+                continue
+            nxt = todo.pop(0)
+            if state.get(nxt) == 1:
+                chain = path[path.index(nxt):] + [nxt]
+                raise SpecError(f"the fleet's targets build on each other in a cycle: {' -> '.join(chain)}",
+                                hint="an image cannot be built from one that is built from it: break one `from:`")
+            if not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, sorted(parents[nxt])))

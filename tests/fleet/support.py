@@ -1,0 +1,91 @@
+"""Fleet builds on the real engine: specs generated in a temporary folder on the local
+bases (scripts/make-bases.sh), built through `imagespec build SPEC_OR_DIR…` (docker buildx
+bake). Every image a test makes is named with the test's own prefix and removed afterwards
+(the ``fleets`` fixture in test_fleet_build.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+#: Image names start with this (and a per-test id); `IMAGESPEC_TEST_PREFIX` renames them.
+PREFIX = os.environ.get("IMAGESPEC_TEST_PREFIX", "imagespec-fleettest")
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=300)
+
+
+def imagespec(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "imagespec", *args], capture_output=True, text=True, timeout=1800,
+                          cwd=cwd)
+
+
+@dataclass
+class Fleet:
+    """A fleet of generated specs in ``root``: ``parents[name]`` is the spec its final
+    image is built FROM (None: the company base's own base, debian-slim)."""
+
+    root: Path
+    prefix: str
+    parents: dict[str, str | None]
+    registry: str | None = None  # `registry:` of every spec (host:port): its images are named there
+
+    def spec(self, name: str) -> Path:
+        return self.root / name / "imagespec.yaml"
+
+    def image(self, name: str) -> str:
+        return f"{self.registry + '/' if self.registry else ''}{self.prefix}/{name}:1.0.0-fleet"
+
+    def write(self, name: str, *, fail: bool = False, token: str = "") -> None:
+        """A tiny spec: a build stage whose one RUN writes a file (exit 7 with ``fail``),
+        and a final FROM its parent's image (the company base: FROM debian-slim) copying it."""
+        parent = self.parents[name]
+        base = f'{{image: "{self.image(parent)}", family: debian, user: 65532}}' if parent else "debian-slim"
+        command = "exit 7" if fail else f"echo {name} {token} > /out/{name}"
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "imagespec.yaml").write_text(
+            f"name: {self.prefix}/{name}\nversion: 1.0.0-fleet\ntags: {{git_sha: false}}\n"
+            + (f"registry: {self.registry}\n" if self.registry else "") +
+            "stages:\n  make:\n    from: debian-slim\n"
+            f"    run:\n      - mkdir -p /out\n      - {command}\n    artifacts: [/out]\n"
+            f"final:\n  from: {base}\n  copy:\n    - {{from: make, src: /out, dest: /fleet/{name}}}\n"
+            f"  cmd: [/bin/cat, /fleet/{name}/{name}]\n", encoding="utf-8")
+
+    def build(self, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
+        """`imagespec build ROOT ARGS… --format json`: the process and the records by target."""
+        done = imagespec("build", str(self.root), "--config", str(LOCAL_CONFIG), "--format", "json",
+                         "--progress", "plain", *args)
+        try:
+            summary = json.loads(done.stdout)
+        except ValueError:
+            pytest.fail(f"no JSON summary (exit {done.returncode}): {done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+        return done, {r["target"]: r for r in summary["targets"]}
+
+    def target(self, name: str) -> str:
+        """The bake target of spec ``name``: its folder's path in the fleet (fleet.names)."""
+        return name
+
+    def tagged(self, name: str) -> bool:
+        return docker("image", "inspect", self.image(name), check=False).returncode == 0
+
+
+def make_fleet(root: Path, parents: dict[str, str | None], *, failing: Sequence[str] = (),
+               prefix: str | None = None, registry: str | None = None) -> Fleet:
+    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents, registry)
+    token = uuid.uuid4().hex
+    for name in parents:
+        fleet.write(name, fail=name in failing, token=token)
+    return fleet

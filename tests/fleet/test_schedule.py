@@ -1,0 +1,91 @@
+"""The fleet's schedule and run file, without an engine: which target may start, what a
+failure skips, and what the run hands bake."""
+
+from __future__ import annotations
+
+import pytest
+
+from imagespec.errors import SpecError
+from imagespec.fleet import bake_file
+from imagespec.fleet.schedule import Schedule
+
+# base <- a <- a1, a2 ; base <- b ; c (alone)
+GRAPH = {"base": frozenset(), "a": frozenset({"base"}), "a1": frozenset({"a"}), "a2": frozenset({"a"}),
+         "b": frozenset({"base"}), "c": frozenset()}
+
+
+def test_a_target_waits_for_all_its_parents_and_at_most_limit_run() -> None:
+    schedule = Schedule(GRAPH)
+    assert schedule.ready(1) == ["base"]
+    assert schedule.ready(5) == ["c"]  # a and b wait for base
+    assert schedule.running == 2
+    assert schedule.finished("base", True) == []
+    assert schedule.ready(1) == ["a"]
+    assert schedule.ready(5) == ["b"]
+
+
+def test_a_failure_skips_exactly_what_is_downstream_and_names_it() -> None:
+    schedule = Schedule(GRAPH)
+    schedule.ready(10)
+    schedule.finished("base", True)
+    schedule.finished("c", True)
+    assert schedule.ready(10) == ["a", "b"]
+    assert schedule.finished("a", False) == ["a1", "a2"]
+    assert schedule.skipped == {"a1": "a", "a2": "a"}
+    schedule.finished("b", True)
+    assert schedule.ready(10) == [] and schedule.done
+    assert schedule.built == {"base", "b", "c"} and schedule.failed == {"a"}
+
+
+def test_a_parent_outside_the_run_counts_as_built() -> None:
+    """--rerun-failed: what built last time is not rebuilt and does not hold its children."""
+    schedule = Schedule({name: GRAPH[name] for name in ("a1", "a2")})
+    assert schedule.ready(10) == ["a1", "a2"]
+
+
+def test_a_cycle_is_bad_input_naming_the_chain() -> None:
+    with pytest.raises(SpecError, match=r"cycle: a -> b -> c -> a"):
+        Schedule({"a": frozenset({"b"}), "b": frozenset({"c"}), "c": frozenset({"a"}), "d": frozenset()})
+
+
+DEFINITION = {"group": {"default": {"targets": ["base", "app"]}}, "target": {
+    "base": {"context": "base", "dockerfile": "Dockerfile", "tags": ["co/base:1", "co/base:latest"],
+             "output": ["type=registry"]},
+    "app": {"context": "app", "dockerfile": "Dockerfile", "tags": ["co/app:1"],
+            "contexts": {"co/base:1": "target:base", "co/base:edge": "target:base", "src": "../shared"}},
+}}
+
+
+def test_the_graph_comes_from_target_contexts() -> None:
+    assert bake_file.parents(DEFINITION) == {"base": frozenset(), "app": frozenset({"base"})}
+    with pytest.raises(SpecError, match="'app' builds on target 'nope'"):
+        bake_file.parents({"target": {"app": {"contexts": {"x": "target:nope"}}}})
+
+
+def test_the_run_file_builds_in_memory_dockerfiles_untagged_from_the_parents_images() -> None:
+    tags = {"base": ("co/base:1", "co/base:latest"), "app": ("co/app:1",)}
+    overrides = {"base": {"dockerfile": "/s/base/Dockerfile", "labels": {"org.opencontainers.image.revision": "abc"}},
+                 "app": {"dockerfile": "/s/app/Dockerfile", "secret": []}}
+    run = bake_file.for_run({**DEFINITION, "variable": {"X": {"default": ""}}}, overrides, tags, local_store=True)
+    assert set(run) == {"target"}  # variables spent, groups unused: targets are named one by one
+    base, app = run["target"]["base"], run["target"]["app"]
+    assert "tags" not in base and "output" not in base and base["dockerfile"] == "/s/base/Dockerfile"
+    assert base["labels"] == {"org.opencontainers.image.revision": "abc"} and "secret" not in app
+    # a FROM that names one of the parent's tags finds it in the engine's store; another name is pointed at it
+    assert app["contexts"] == {"co/base:edge": "docker-image://co/base:1", "src": "../shared"}
+    kept = bake_file.for_run(DEFINITION, {}, tags, local_store=False)["target"]["app"]
+    assert kept["contexts"]["co/base:1"] == "target:base" and kept["dockerfile"] == "Dockerfile"
+    assert DEFINITION["target"]["base"]["tags"] == ["co/base:1", "co/base:latest"]  # the input is not changed
+
+
+def test_steps_of_a_several_target_invocation_are_told_apart() -> None:
+    from imagespec.fleet.display import split_target
+
+    targets = ["web", "web-a"]
+    assert split_target("[web-a 2/3] RUN make", targets) == ("web-a", "[2/3] RUN make")
+    assert split_target("[web internal] load .dockerignore", targets) == ("web", "[internal] load .dockerignore")
+    assert split_target("[web] exporting to image", targets) == ("web", "exporting to image")
+    # bake's own steps, and a one-image name that only looks like a target's, stay as they are
+    assert split_target("[internal] load local bake definitions", targets) == (None,
+                                                                                "[internal] load local bake definitions")
+    assert split_target("[build 2/4] RUN go build", targets) == (None, "[build 2/4] RUN go build")
