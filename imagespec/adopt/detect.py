@@ -82,6 +82,10 @@ _PORT_PATTERNS = (
     re.compile(r"""\b(?:listen|PORT|port)\b\s*(?:\(|=|:|\|\|)\s*([0-9]{2,5})\b"""),  # listen(3000), port=8000
     re.compile(r"""\bPORT["']?\s*,\s*["']?([0-9]{2,5})\b"""),  # getenv("PORT", "8080")
     re.compile(r"""^EXPOSE\s+([0-9]{2,5})""", re.MULTILINE),  # an existing Dockerfile
+    # a host and a port as two arguments: new InetSocketAddress("127.0.0.1", 8090) (Java),
+    # HTTPServer(("", 8000), …) (Python); or the port alone: new InetSocketAddress(8090)
+    re.compile(r"""["'](?:[0-9.]*|localhost|::)["']\s*,\s*([0-9]{2,5})\s*\)"""),
+    re.compile(r"""\bInetSocketAddress\(\s*([0-9]{2,5})\s*\)"""),
 )
 
 
@@ -204,6 +208,24 @@ def detect_python(root: Path) -> Project | None:
     return project
 
 
+def _node_entry(root: Path, package: dict[str, Any], project: Project) -> str | None:
+    """The file `npm start` runs (how the author starts the app), else package.json's
+    `main` (often a library entry, or a leftover of `npm init`), else a usual name;
+    only a file that exists: a wrong guess would build an image that cannot start."""
+    named: list[str] = []
+    scripts = package.get("scripts")
+    start = scripts.get("start") if isinstance(scripts, dict) else None
+    if isinstance(start, str) and (started := re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())):
+        named.append(started.group(1).removeprefix("./"))
+    if isinstance(package.get("main"), str):
+        named.append(package["main"].removeprefix("./"))
+    for name in named:
+        if (root / name).is_file():
+            return name
+        project.guessed.append(f"{name}: named in package.json but not in the folder, so not the entry file")
+    return next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None)
+
+
 def detect_node(root: Path) -> Project | None:
     text = read(root / "package.json")
     if not text:
@@ -221,15 +243,8 @@ def detect_node(root: Path) -> Project | None:
     if lock is None:
         project.guessed.append("preset node: no lockfile; `npm ci` needs package-lock.json (run `npm install` once)")
     take_metadata(project, package, "package.json")
-    main = package.get("main") if isinstance(package.get("main"), str) else None
-    start = package.get("scripts", {}).get("start") if isinstance(package.get("scripts"), dict) else None
-    if main is None and isinstance(start, str):
-        started = re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())
-        main = started.group(1) if started else None
-    if main is None:
-        main = next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None)
+    main = _node_entry(root, package, project)
     if main:
-        main = main.removeprefix("./")
         if main != "server.js":
             project.with_["main"] = main
         project.found.append(f"{main}: the entry file")
@@ -307,8 +322,8 @@ def detect_c(root: Path) -> Project | None:
         project.with_["name"] = Path(target).name
         project.name = Path(target).name
         project.found.append(f"binary {target}: the build's first target")
-    project.guessed.append("a static binary: the preset's final is the scratch-like `static` image (link with -static,"
-                           " or set final.from: cc for a glibc binary)")
+    project.guessed.append("a static binary: the preset's final is scratch (link with -static, or set final.from: cc"
+                           " for a glibc binary)")
     add_port(project, root, sources[:50])
     return project
 
@@ -333,6 +348,30 @@ def detect_service(root: Path) -> Project | None:
     return project
 
 
+_SCRIPTS = ("entrypoint.sh", "docker-entrypoint.sh", "start.sh", "run.sh")
+
+
+def detect_script(root: Path) -> Project | None:
+    """A program that is a shell script (an entrypoint script, nothing else known): the
+    `service` preset's slim Debian, the script copied executable and run under tini, since
+    a script that does not `exec` its last command leaves sh as PID 1, which ignores
+    SIGTERM and reaps nothing (BP2, BP3)."""
+    script = next((n for n in _SCRIPTS if read(root / n).startswith("#!")), None)
+    if script is None:
+        return None
+    project = Project("service")
+    project.found.append(f"{script}: a shell script to run (the `service` preset: Debian slim, with a shell)")
+    dest = f"/usr/local/bin/{script}"
+    project.final = {"copy": [{"src": script, "dest": dest}], "init": True}
+    project.entrypoint = [dest]
+    if not (root / script).stat().st_mode & 0o111:  # COPY keeps the mode; a mode of its own needs copy-chmod
+        project.guessed.append(f"{script} is not executable: `chmod +x {script}` (git keeps the bit), or the"
+                               " container cannot start it")
+    project.guessed.append("packages: none; add the Debian packages the script runs (`final.packages`)")
+    add_port(project, root, [root / script])
+    return project
+
+
 def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
     for key in ("name", "version", "license"):
         value = table.get(key)
@@ -344,9 +383,11 @@ def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
 #: In this order: a manifest beats a bare source folder; Maven before plain java sources.
 DETECTORS: tuple[Callable[[Path], Project | None], ...] = (
     detect_go, detect_rust, detect_python, detect_node, detect_maven, detect_java, detect_c, detect_service,
+    detect_script,
 )
 KNOWN_FILES = ("go.mod", "Cargo.toml", "requirements.txt", "pyproject.toml + uv.lock or poetry.lock", "package.json",
-               "pom.xml", "*.java with main()", "Makefile", "CMakeLists.txt", "*.c", "nginx.conf")
+               "pom.xml", "*.java with main()", "Makefile", "CMakeLists.txt", "*.c", "nginx.conf",
+               "entrypoint.sh")
 
 
 def detect(root: Path) -> Project | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from imagespec.adopt.detect import KNOWN_FILES, Project, detect
+from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError, one_line
 
 SPEC_NAME = "imagespec.yaml"
@@ -53,6 +54,12 @@ def image_name(raw: str) -> str:
 
 def plan_project(folder: Path, options: InitOptions) -> Project:
     project = detect(folder)
+    if project is None and options.preset is None and (folder / "pyproject.toml").is_file():
+        # a pyproject.toml alone names no pinned dependency set the presets can install
+        raise SpecError("pyproject.toml without a lock: the python presets install requirements.txt (pip), "
+                        "uv.lock (python-uv) or poetry.lock (python-poetry)", location=Location(str(folder / "pyproject.toml")),
+                        hint="lock it first: `uv lock`, `poetry lock`, or `pip-compile -o requirements.txt pyproject.toml`;"
+                        " then run init again")
     if project is None and options.preset is None:
         raise SpecError(f"no project imagespec knows in this folder (looked for {', '.join(KNOWN_FILES)})",
                         location=Location(str(folder)),
@@ -80,10 +87,17 @@ def _note_dockerfile(project: Project, folder: Path) -> None:
 def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     _note_dockerfile(project, folder)
     if options.name:
-        project.name = options.name
-    elif project.name is None:
-        project.guessed.append(f"name {image_name(folder.resolve().name)}: the folder's name (--name)")
-    project.name = image_name(project.name or folder.resolve().name)
+        # the user's own name is kept whole (team/api), checked as the spec's `name` is;
+        # only names read from a manifest or the folder are made into one path component
+        try:
+            project.name = grammar.path(options.name)
+        except grammar.Invalid as invalid:
+            raise SpecError(f"--name: {one_line(str(invalid))}", hint="e.g. --name team/api; the registry goes in "
+                            "`registry:` or the configuration") from None
+    else:
+        if project.name is None:
+            project.guessed.append(f"name {image_name(folder.resolve().name)}: the folder's name (--name)")
+        project.name = image_name(project.name or folder.resolve().name)
     if options.version:
         project.version = options.version
     elif project.version is None:
@@ -95,6 +109,8 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
         project.guessed = [g for g in project.guessed if not g.startswith("port ")]
     if options.entrypoint is not None:
         project.entrypoint = list(options.entrypoint)
+        # the preset's program (a script, an entry file) is not what runs: no guess about it
+        project.guessed = [g for g in project.guessed if not g.startswith(("script ", "main "))]
     project.with_.update(options.with_)
 
 

@@ -23,6 +23,8 @@ def entry_for(loaded: LoadedBase, catalog: Catalog, *, reference: str, digest: s
         facts["description"] = base.description
     if base.bootstrap:
         facts |= {"family": base.bootstrap.distribution, "libc": "glibc"}
+        if base.bootstrap.nonroot:  # the passwd entry exists: the compiler adds none (BP8)
+            facts["user"] = NONROOT_UID
     elif base.distroless:
         facts |= {"family": "distroless", "shell": False, "user": NONROOT_UID, "libc": base.distroless.libc}
     else:

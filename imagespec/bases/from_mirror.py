@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from imagespec.bases.context import BaseBuildRun, find_image, located, rfc3339
 from imagespec.contract import LABEL_BASE, LABEL_EPOCH, LABEL_INPUTS, LABEL_SBOM, SBOM_DIR
@@ -52,11 +53,20 @@ def _releases(loaded: LoadedBase, run: BaseBuildRun) -> tuple[list[str], list[Re
     return sources, releases
 
 
+def _spec_inputs(loaded: LoadedBase) -> dict[str, Any]:
+    """The spec as inputs; `nonroot` only when set, so the bases without it keep their key
+    (and their image ID) from before the field existed."""
+    spec = loaded.base.model_dump(mode="json", exclude={"description"})
+    if not spec["bootstrap"]["nonroot"]:
+        del spec["bootstrap"]["nonroot"]
+    return spec
+
+
 def _inputs_key(loaded: LoadedBase, sources: list[str], epoch: int) -> str:
     hooks = templates_dir() / "bases" / "slim"
     payload = {
         "format": FORMAT,
-        "spec": loaded.base.model_dump(mode="json", exclude={"description"}),
+        "spec": _spec_inputs(loaded),
         "sources": sources,
         "epoch": epoch,
         "hooks": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(hooks.iterdir())},
@@ -82,7 +92,7 @@ def build_bootstrap(loaded: LoadedBase, run: BaseBuildRun) -> tuple[str, bool]:
         return existing, False
     work = run.scratch(name)
     request = RootfsRequest(spec.suite, spec.variant, tuple(sources), tuple(spec.include),
-                            templates_dir() / "bases" / "slim", spec.slim, epoch)
+                            templates_dir() / "bases" / "slim", spec.slim, epoch, nonroot=spec.nonroot)
     run.on_status(f"{name}: mmdebstrap {spec.variant} {spec.suite} from {sources[0].split()[1]} "
                   f"(SOURCE_DATE_EPOCH={epoch}, {rfc3339(epoch)})")
     try:

@@ -56,6 +56,16 @@ class RootfsRequest:
     hooks: Path | None = None  # templates/bases/slim: dpkg filters, sweep, customize
     slim: bool = True
     source_date_epoch: int = 0
+    nonroot: bool = False  # the user 65532 made in the root (useradd in a customize hook)
+
+
+# BP8: the same user the compiler's own useradd step makes (plan/passes/add_nonroot_user.py),
+# made while the root is one layer; mmdebstrap runs a hook that is not a file as `sh -c`
+MAN1_HOOK = 'mkdir -p "$1/usr/share/man/man1"'
+NONROOT_HOOK = ('chroot "$1" groupadd --system --gid 65532 nonroot'
+                ' && chroot "$1" useradd --system --uid 65532 --gid 65532 --home-dir /home/nonroot --create-home'
+                ' --shell /usr/sbin/nologin nonroot'
+                ' && rm -f "$1/etc/passwd-" "$1/etc/group-" "$1/etc/shadow-" "$1/etc/gshadow-"')
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,14 @@ def mmdebstrap_command(request: RootfsRequest, output: Path) -> list[str]:
             command += [f"--dpkgopt={request.hooks / 'dpkg-docker.cfg'}",
                         f"--essential-hook={request.hooks / 'slim-sweep'}",
                         f"--customize-hook={request.hooks / 'slim-sweep'}"]
+            if request.include:
+                # openjdk's postinst links its man pages into man1, which the filters
+                # removed (Debian bug #863199); `customize` keeps it too, but runs after
+                # the included packages are configured
+                command.append(f"--essential-hook={MAN1_HOOK}")
         command.append(f"--customize-hook={request.hooks / 'customize'}")
+    if request.nonroot:
+        command.append(f"--customize-hook={NONROOT_HOOK}")
     return [*command, request.suite, str(output), *request.sources]
 
 

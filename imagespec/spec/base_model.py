@@ -58,6 +58,9 @@ class Bootstrap(Model):
     slim: bool = Field(True, description="Like debian:SUITE-slim: dpkg drops docs (but copyright), man pages and "
                        "locales, apt keeps no lists or caches.")
     cmd: Argv = Field(("bash",), description="The image's CMD.")
+    nonroot: bool = Field(False, description="Create the non-root user 65532 (`nonroot`) in the root file system, "
+                          "so an app image on this base needs no useradd step (BP8), whose rewrite of /etc/passwd "
+                          "and its siblings would store them twice (dive).")
 
 
 class Distroless(Model):

@@ -96,7 +96,8 @@ def test_an_existing_spec_is_never_overwritten(project) -> None:
     assert (folder / "imagespec.yaml").read_text(encoding="utf-8") == "# mine\n"
 
 
-@pytest.mark.parametrize("args", [["--with", "nokey"], ["--entrypoint", "'unclosed"], ["--preset", "no-such-preset"]])
+@pytest.mark.parametrize("args", [["--with", "nokey"], ["--entrypoint", "'unclosed"], ["--preset", "no-such-preset"],
+                                  ["--name", "My App"], ["--name", "team//api"]])
 def test_bad_flags_are_exit_2_and_write_nothing(project, args: list[str]) -> None:
     folder = project("preset-go")
     done = run_init(str(folder), *args)
@@ -111,3 +112,76 @@ def test_a_hand_written_dockerfile_is_named_and_kept(project) -> None:
     assert done.returncode == 0 and "Dockerfile: hand-written" in done.stderr
     assert generate(folder / "imagespec.yaml").returncode == 1  # generate keeps it (issue #11)
     assert (folder / "Dockerfile").read_text(encoding="utf-8").startswith("FROM golang:1.22")
+
+
+def test_node_entry_is_what_npm_start_runs_and_exists(tmp_path: Path) -> None:
+    """A held-out app (#12): `npm init` left `"main": "index.js"`, the app lives in
+    src/ and `scripts.start` runs it. The entry must be the file that exists, or the
+    image cannot start; the stale `main` is reported."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "index.js").write_text("require('http').createServer().listen(3000, '127.0.0.1')\n")
+    (tmp_path / "package.json").write_text(json.dumps({
+        "name": "hello-express", "version": "1.2.0", "main": "index.js",
+        "scripts": {"start": "node ./src/index.js", "test": "mocha"},
+        "dependencies": {"express": "4.19.2"}, "devDependencies": {"mocha": "10.4.0"}}))
+    (tmp_path / "package-lock.json").write_text("{}")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert spec["with"] == {"main": "src/index.js"}
+    assert "found    src/index.js: the entry file" in done.stderr
+    # `main` names a file that is not there: never chosen, and said
+    (tmp_path / "package.json").write_text(json.dumps({"name": "x", "main": "lib/gone.js"}))
+    (tmp_path / "imagespec.yaml").unlink()
+    done = run_init(str(tmp_path))
+    assert "lib/gone.js: named in package.json but not in the folder" in done.stderr
+    assert "guessed  main server.js" in done.stderr
+    assert "with" not in yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+
+
+def test_the_users_name_is_kept_whole(project) -> None:
+    """`--name team/api` is what the user wants pushed; init used to keep
+    only `api` (a manifest's `@scope/pkg` becomes `pkg`, a flag is taken as given)."""
+    folder = project("preset-go")
+    done = run_init(str(folder), "--name", "team/api")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load((folder / "imagespec.yaml").read_text(encoding="utf-8"))["name"] == \
+        "team/api"
+
+
+def test_a_pyproject_without_a_lock_says_what_to_lock(tmp_path: Path) -> None:
+    """A held-out layout (#12): PEP 621 dependencies, no lock, no requirements.txt. It was
+    "no project imagespec knows"; the presets need a pinned set, so init says how to make one."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "svc"\ndependencies = ["uvicorn"]\n')
+    done = run_init(str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}: pyproject.toml without a lock"), done.stderr
+    assert "uv lock" in done.stderr and not (tmp_path / "imagespec.yaml").exists()
+
+
+def test_an_entrypoint_script_is_run_by_the_service_preset_under_tini(tmp_path: Path) -> None:
+    script = tmp_path / "entrypoint.sh"
+    script.write_text("#!/bin/sh\nexec sleep infinity\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert spec["extends"] == "service"
+    assert spec["final"] == {"copy": [{"src": "entrypoint.sh", "dest": "/usr/local/bin/entrypoint.sh"}], "init": True,
+                             "entrypoint": ["/usr/local/bin/entrypoint.sh"]}
+    assert "entrypoint.sh is not executable" in done.stderr  # COPY keeps the file's mode
+    (tmp_path / "imagespec.yaml").unlink()
+    script.chmod(0o755)
+    assert "not executable" not in run_init(str(tmp_path)).stderr
+
+
+@pytest.mark.parametrize(("source", "port"), [
+    ('HttpServer.create(new InetSocketAddress("127.0.0.1", 8090), 0);', 8090),  # a held-out Java app (#12)
+    ("HttpServer.create(new InetSocketAddress(8091), 0);", 8091),
+])
+def test_a_java_servers_port_is_found(tmp_path: Path, source: str, port: int) -> None:
+    folder = tmp_path / "src" / "main" / "java" / "com" / "example"
+    folder.mkdir(parents=True)
+    (folder / "App.java").write_text("package com.example;\npublic class App {\n"
+                                     f"  public static void main(String[] a) throws Exception {{ {source} }}\n}}\n")
+    assert run_init(str(tmp_path)).returncode == 0
+    assert yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]["ports"] == [port]

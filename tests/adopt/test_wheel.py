@@ -30,7 +30,7 @@ def test_wheel_installs_and_compiles_a_project(project, tmp_path: Path) -> None:
     done = run(cli, "generate", str(folder / "imagespec.yaml"))
     assert done.returncode == 0, done.stderr
     dockerfile = (folder / "Dockerfile").read_text(encoding="utf-8")
-    assert "npm ci --omit=dev" in dockerfile and 'ENTRYPOINT ["node", "/app/server.js"]' in dockerfile
+    assert "npm ci --omit=dev" in dockerfile and 'ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/server.js"]' in dockerfile
     # the same text as from this checkout: the wheel's templates are these templates
     here = run(sys.executable, "-m", "imagespec", "generate", "-o", "-", str(folder / "imagespec.yaml"))
     assert here.stdout.replace(str(folder), "") == dockerfile.replace(str(folder), "")

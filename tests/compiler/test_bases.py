@@ -6,6 +6,7 @@ The images themselves are built and checked in tests/images/test_bases_engine.py
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 import shutil
 from pathlib import Path
 
@@ -215,3 +216,35 @@ def test_push_needs_a_registry_in_every_reference(tmp_path: Path, monkeypatch: p
     assert main(["base", "build", str(path), "--push"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:3:1: --push: 'company/a:1' names no registry to push to" in err
+
+
+RUNTIMES = ["python-runtime", "node-runtime", "java-runtime"]
+
+
+@pytest.mark.parametrize("name", RUNTIMES)
+def test_runtime_bases_are_one_bootstrapped_layer_with_the_nonroot_user(name: str) -> None:
+    """Issue #12, 0 wasted bytes: a runtime installed by a layer on debian-slim rewrites
+    dpkg's status and debconf's templates of the layer below (1.7 MB stored twice), and
+    the app's useradd rewrites /etc/passwd and its siblings. Bootstrapped with the
+    runtime and the user 65532 in one root, the catalog says so and no app adds a user."""
+    config = load_config(start=BASES)
+    loaded = load_base(BASES / f"{name}.yaml", config)
+    assert loaded.base.bootstrap is not None and loaded.base.bootstrap.nonroot and loaded.base.bootstrap.include
+    entry = entry_for(loaded, config.catalog, reference=loaded.base.image, digest="sha256:" + "0" * 64)
+    assert (entry.family, entry.user, entry.libc) == ("debian", 65532, "glibc")
+
+
+def test_the_nonroot_hook_runs_only_when_asked_and_leaves_other_keys_alone() -> None:
+    from imagespec.bases.from_mirror import _spec_inputs
+    from imagespec.bootstrap.mmdebstrap import NONROOT_HOOK, RootfsRequest, mmdebstrap_command
+
+    plain = RootfsRequest("bookworm", "minbase", ("deb http://m.example/debian bookworm main",))
+    assert f"--customize-hook={NONROOT_HOOK}" not in mmdebstrap_command(plain, Path("/tmp/x.tar"))
+    command = mmdebstrap_command(replace(plain, nonroot=True), Path("/tmp/x.tar"))
+    assert command[-4:-2] == [f"--customize-hook={NONROOT_HOOK}", "bookworm"]  # after every other hook
+    assert "useradd --system --uid 65532 --gid 65532" in NONROOT_HOOK
+    # debian-slim's inputs (so its image ID) are what they were before the field existed
+    slim = _spec_inputs(load_base(BASES / "debian-slim.yaml", load_config(start=BASES)))
+    assert "nonroot" not in slim["bootstrap"]
+    python = _spec_inputs(load_base(BASES / "python-runtime.yaml", load_config(start=BASES)))
+    assert python["bootstrap"]["nonroot"] is True

@@ -196,21 +196,40 @@ def test_a_stage_without_a_pipe_keeps_the_default_shell() -> None:
 
 # -- BP3: tini comes from the helper stage's own package manager ------------------------------
 
-def test_a_static_tini_is_installed_with_the_helper_stages_package_manager() -> None:
+def test_a_static_tini_is_built_small_with_the_helper_stages_package_manager() -> None:
     plan = compile_text("name: t\nstages:\n  build:\n    from: {image: alpine:3.20, family: alpine}\n"
                         "    run: make\n    artifacts: [/out/app]\n"
                         "final:\n  from: scratch\n  init: true\n"
                         "  copy: [{from: build, src: /out/app, dest: /app}]\n  entrypoint: [/app]\n").plan
     # tini comes from a stage of its own on the catalog's debian-slim (the same on every
-    # spec, so it stays cached), installed with that stage's own package manager
+    # spec, so it stays cached), built with that stage's own apt: Debian's source package,
+    # linked against musl (issue #12: glibc's static tini is 708 KB, a Rust app's half)
     helper = plan.stage(TINI_STAGE)
     assert helper.base.package_manager == "apt"
     commands = [c for i in helper.instructions if isinstance(i, p.Run) for c in i.commands]
-    assert any(c.startswith("apt-get install") and "tini" in c.split() for c in commands), commands
+    assert "apt-get source --download-only tini" in commands, commands
+    assert "apt-get install -y --no-install-recommends musl-tools" in commands, commands
+    assert any(c.startswith("musl-gcc -static") for c in commands), commands
     assert not any(c.startswith("apk") for c in commands), commands
+    assert commands.index("rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin") > commands.index("apt-get update")
     copied = [(i.from_stage, i.sources) for i in plan.final.instructions
               if isinstance(i, p.Copy) and i.dest == "/usr/bin/tini"]
-    assert copied == [(TINI_STAGE, ("/usr/bin/tini-static",))]  # where Debian's tini package puts it
+    assert copied == [(TINI_STAGE, ("/usr/local/bin/tini-static",))]
+    assert helper.artifacts == ("/usr/local/bin/tini-static",)
+
+
+def test_an_apk_helper_takes_alpines_own_static_tini() -> None:
+    """Alpine's tini-static is already linked against musl: installed, not built."""
+    from imagespec.plan.model import replace
+    from imagespec.plan.passes.add_init import _tini_stage
+
+    plan = compile_text("name: t\nstages:\n  build:\n    from: {image: alpine:3.20, family: alpine}\n"
+                        "    run: make\n    artifacts: [/out/app]\n"
+                        "final:\n  from: scratch\n  copy: [{from: build, src: /out/app, dest: /app}]\n"
+                        "  entrypoint: [/app]\n").plan
+    stage, path = _tini_stage(replace(plan, fetch_base=plan.stage("build").base))
+    assert path == "/sbin/tini-static" and stage.artifacts == (path,)
+    assert [i.packages for i in stage.instructions] == [(("tini-static", None),)]
 
 
 # -- BP4/BP15: the generated context holds the declared inputs and nothing else ---------------
@@ -268,10 +287,23 @@ def test_deny_list_context_drops_vcs_data_secrets_and_build_output(tmp_path: Pat
 
 # -- BP5: one index update per stage, installing everything the stage asked for --------------
 
+def _without_helper(text: str) -> p.Plan:
+    """The plan of a spec whose catalog has no debian-slim and no build stage: nowhere to
+    build the static tini, so a final with a package manager installs the distribution's."""
+    from imagespec.plan.lower import lower
+    from imagespec.plan.model import replace
+    from imagespec.plan.passes import run_passes
+    from imagespec.spec.config import load_config
+    from imagespec.spec.read_spec import load_spec_text
+
+    plan = lower(load_spec_text(text).spec, load_config().catalog)
+    return run_passes(replace(plan, fetch_base=None))
+
+
 def test_a_stage_updates_the_package_index_once_for_all_its_packages() -> None:
-    # the final installs curl and, for init: true, tini: two install intents, one update
-    plan = compile_text("name: t\nfinal:\n  from: debian-slim\n  packages: [curl]\n  init: true\n"
-                        "  cmd: [sleep, infinity]\n").plan
+    # the final installs curl and, for init: true with no helper, tini: two install intents, one update
+    plan = _without_helper("name: t\nfinal:\n  from: debian-slim\n  packages: [curl]\n  init: true\n"
+                           "  cmd: [sleep, infinity]\n")
     commands = [c for i in plan.final.instructions if isinstance(i, p.Run) for c in i.commands]
     assert sum(c == "apt-get update" for c in commands) == 1, commands
     installs = [c.split() for c in commands if c.startswith("apt-get install")]
@@ -279,6 +311,15 @@ def test_a_stage_updates_the_package_index_once_for_all_its_packages() -> None:
     # explain attributes the one install to the spec's own `packages`, which it came from first
     step = next(i for i in plan.final.instructions if isinstance(i, p.Run) and "apt-get update" in i.commands)
     assert step.origin.path == ("final", "packages")
+
+
+def test_a_final_with_apt_still_copies_the_small_static_tini() -> None:
+    """With a helper to build it in, tini is the static 60 KB file on every final: an apt
+    install in the final would rewrite the base layer's package database (issue #12)."""
+    plan = compile_text("name: t\nfinal:\n  from: debian-slim\n  init: true\n  cmd: [sleep, infinity]\n").plan
+    assert not [i for i in plan.final.instructions if isinstance(i, p.Run) and "apt-get update" in i.commands]
+    copied = [(i.from_stage, i.sources) for i in plan.final.instructions if isinstance(i, p.Copy)]
+    assert (TINI_STAGE, ("/usr/local/bin/tini-static",)) in copied
 
 
 # -- BP8/BP9/BP3 on shell-less finals: nothing may RUN in an image without a shell -------------

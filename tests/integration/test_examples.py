@@ -207,7 +207,7 @@ def test_init_on_a_shell_less_final_adds_tini_and_nothing_else(built, tmp_path) 
     steps = [tuple(row.split("\t", 1)) for row in history if row.split("\t", 1)[1].startswith(("COPY", "RUN", "ADD"))]
     assert len(steps) == len(layers) == 4, history
     # newest first: the SBOM, the program, tini, the root with passwd/group for 65532
-    assert [step.split()[1] for _, step in steps] == ["usr/", "/out/hello-rust", "/usr/bin/tini-static",
+    assert [step.split()[1] for _, step in steps] == ["usr/", "/out/hello-rust", "/usr/local/bin/tini-static",
                                                       "/rootfs/"], history
     assert all(size != "0B" for size, _ in steps), steps
     out = tmp_path / "dive.json"
