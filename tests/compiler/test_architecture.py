@@ -143,7 +143,37 @@ CLI_IMPORTS = {"imagespec", "imagespec.jobs", "imagespec.errors", "imagespec.con
 
 def test_the_cli_only_parses_calls_jobs_and_prints() -> None:
     found = {target for target, _ in imports_of(PACKAGE / "cli.py") if target.split(".")[0] == "imagespec"}
-    assert found - CLI_IMPORTS == set(), "move the glue into imagespec/jobs.py"
+    assert found - CLI_IMPORTS == set(), "move the glue into imagespec/jobs/"
+
+
+# jobs is a package of one module per family of jobs; `imagespec.jobs` re-exports them all (the CLI, the lazy
+# public API, scripts call jobs.X), and the families stand side by side on `compiling` alone
+JOBS = PACKAGE / "jobs"
+
+
+def test_every_public_job_is_on_imagespec_jobs() -> None:
+    jobs = importlib.import_module("imagespec.jobs")
+    missing, shadowed = [], []
+    for path in sorted(JOBS.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        module = importlib.import_module(f"imagespec.jobs.{path.stem}")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+        missing += [f"{path.stem}.{name}" for name in sorted(defined) if not name.startswith("_")
+                    and getattr(jobs, name, None) is not getattr(module, name)]
+        if path.stem in defined or path.stem in jobs.__all__:  # jobs.NAME would be the function, not the module
+            shadowed.append(path.stem)
+    assert missing == [], "re-export it in imagespec/jobs/__init__.py (and __all__)"
+    assert shadowed == []
+    assert sorted(jobs.__all__) == jobs.__all__ and all(hasattr(jobs, name) for name in jobs.__all__)
+
+
+def test_job_families_build_on_compiling_only() -> None:
+    crossing = [f"{_where(path, line)}: {target}" for path in sorted(JOBS.glob("*.py")) if path.name != "__init__.py"
+                for target, line in imports_of(path)
+                if target.startswith("imagespec.jobs") and target != "imagespec.jobs.compiling"]
+    assert crossing == [], "a job family imports another: move what they share into jobs/compiling.py"
 
 
 def test_plan_and_render_are_pure() -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from compiler_helpers import EXAMPLES, REPO
-from imagespec import cache, jobs
+from imagespec import cache
+from imagespec.jobs import compiling
 from imagespec.cli import main
 
 TEMPLATE = "final:\n  from: debian-slim\n  cmd: [sleep, infinity]\n"
@@ -132,7 +133,7 @@ def test_a_hit_does_not_run_the_compiler(repo: Path, cache_dir: Path, capsys, mo
     def no_compiler(*args: object, **kwargs: object) -> None:
         raise AssertionError("the compiler ran on a hit")
 
-    monkeypatch.setattr(jobs, "compile_one", no_compiler)
+    monkeypatch.setattr(compiling, "compile_one", no_compiler)  # where `generated` looks it up
     assert generate(capsys, spec) == first
     code = main(["check", str(spec)])  # the files were never written: check compares from the cache too
     assert code == 1 and "(committed)" in capsys.readouterr().out

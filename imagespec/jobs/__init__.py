@@ -1,0 +1,59 @@
+"""imagespec.jobs: one orchestrator per job — generate, check, build, test, base build, and
+every other command's (explain, lint, schema, manifest, init, import, base check, dockerfile,
+sbom, bake, lock, outdated) — so that every front end (the CLI, a script, an editor plugin)
+calls the same glue instead of copying it.
+
+Role: find the configuration, compile (through the result cache where it applies),
+and hand the result to output/ or the engine. Each function returns values; printing,
+exit codes and the command line's flags stay in ``imagespec.cli``. One module per family of
+jobs: ``compiling`` (the configuration, ``compile_one``, generate, check, explain, lint, schema,
+manifest: every other module builds on it), ``building`` (build, test), ``adopting`` (init,
+import), ``bases`` (base images), ``sboms``, ``fleets`` (bake, the fleet build), ``locks``.
+Every public name is here too: ``jobs.build``, ``imagespec.build``. (A module is never named
+like one of its functions: ``jobs.build`` is the function, not a module it would shadow.)
+
+May import: anything below ``imagespec.cli`` (it sits with ``settings``, ``pipeline`` and
+``bases`` at the top); pydantic, YAML, Jinja and the engine only inside functions, so that
+``imagespec generate`` answered from the cache stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from imagespec.jobs.adopting import import_dockerfile, init
+from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
+from imagespec.jobs.building import Built, build, platforms_origin, test, verify_compiled, verify_platforms
+from imagespec.jobs.compiling import (
+    Checked,
+    OnNote,
+    Stale,
+    check,
+    compile_one,
+    config_file,
+    dockerfile_text,
+    effective,
+    explain,
+    generate,
+    generated,
+    lint,
+    manifest,
+    one_spec_for_output,
+    schema,
+    specs_only,
+)
+from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, select_specs, stale_bake
+from imagespec.jobs.locks import lock, lock_check, outdated
+from imagespec.jobs.sboms import sbom, sbom_diff
+
+if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as jobs.X
+    from imagespec.engine.backend import ProgressMode as ProgressMode
+    from imagespec.verify import Report as Report
+
+__all__ = [
+    "Built", "Checked", "FleetBuilt", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
+    "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file", "dockerfile_text",
+    "effective", "explain", "generate", "generated", "import_dockerfile", "init", "lint", "lock", "lock_check",
+    "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "schema",
+    "select_specs", "specs_only", "stale_bake", "test", "verify_compiled", "verify_platforms",
+]

@@ -1,0 +1,170 @@
+"""imagespec.jobs.building: build one spec's image (one platform, or several as an index)
+and verify an image against what its spec promises (``test``).
+
+May import: as imagespec.jobs; the engine only inside functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from imagespec.errors import Location, SpecError
+from imagespec.jobs.compiling import OnNote, _ignore, compile_one
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.compiler import Compiled
+    from imagespec.engine import BuildResult
+    from imagespec.publish.index import Index, PlatformImage
+    from imagespec.spec.config import Config
+    from imagespec.verify import Report
+
+@dataclass(frozen=True)
+class Built:
+    """``result``: the image built; for several platforms, the index: its digest as the
+    id, the spec's tags (in the registry only) and the builds' total time, with each
+    platform's own image in ``platforms``."""
+
+    result: BuildResult
+    pushed: dict[str, str]  # reference -> digest, for each tag pushed (none without --push)
+    compiled: Compiled
+    config: Config
+    platforms: tuple[PlatformImage, ...] = ()
+    index: Index | None = None
+    sbom: str | None = None  # the SBOM stored in the image (None for a --target build)
+    up_to_date: bool = False  # not built: the image already records this lock and these inputs
+
+    @property
+    def image(self) -> str:
+        """The reference to test: its first tag, else its ID."""
+        return self.result.tags[0] if self.result.tags else self.result.image_id
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Every image to test: each platform's local tag, or the one image."""
+        return tuple(image.tag for image in self.platforms) or (self.image,)
+
+
+def platforms_origin(compiled: Compiled, config: Config) -> Location:
+    """Where the effective `platforms:` was written: the spec, else the configuration."""
+    document = compiled.loaded.document
+    if compiled.loaded.spec.platforms or config.document is None:
+        return document.location(("platforms",))
+    return config.document.location(("build", "platforms"))
+
+
+def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, sbom: Path | None = None,
+          **options: Any) -> Built:
+    """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
+    engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
+    ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args, target,
+    no_cache, push, force, progress, ca_bundle, secrets, sbom_format)."""
+    from imagespec import pipeline
+    from imagespec.settings import build_settings, read_environment
+
+    compiled, loaded_config = compile_one(spec, config)
+    settings = build_settings(loaded_config, read_environment(), **options)
+    if len(compiled.plan.platforms) > 1:
+        if sbom is not None:
+            raise SpecError("--sbom: a multi-platform build stores no SBOM yet (one per platform is not made)",
+                            hint="build one platform at a time for its SBOM")
+        return _build_platforms(compiled, loaded_config, settings, on_status)
+    if sbom is not None and settings.target:
+        raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
+                        hint="drop --target, or drop --sbom")
+    current = None if settings.force else pipeline.up_to_date(compiled, settings)
+    if current is not None:
+        from imagespec.engine import BuildResult
+        from imagespec.publish import push_tags
+        from imagespec.sbom.store import stored
+
+        image_id, tags = current
+        kept = stored(image_id) if sbom is not None else None  # the one it already carries: it is that image
+        text = kept[1] if kept else None
+        pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
+        built = Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, sbom=text, up_to_date=True)
+    else:
+        result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+        built = Built(result, pushed, compiled, loaded_config, sbom=text)
+    if sbom is not None and text is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({sbom: text})
+    return built
+
+
+def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
+    from imagespec import pipeline
+    from imagespec.engine import BuildResult
+
+    images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
+                                                      where=platforms_origin(compiled, config))
+    pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
+    total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
+                        [step for r in results for step in r.steps])
+    return Built(total, pushed, compiled, config, images, index)
+
+
+def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
+                    http_port: int | None = None, ready_log: str | None = None) -> Report:
+    """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
+    to the spec's policies."""
+    from imagespec import pipeline
+    from imagespec.compiler import effective_policies
+    from imagespec.verify import verify
+
+    # a policy's size_budget is bytes once validated (its validator reads "25MB"), though typed int | str
+    budget = size_budget if size_budget is not None else \
+        cast("int | None", effective_policies(compiled.loaded, config).size_budget)
+    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log))
+
+
+def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
+         ready_log: str | None = None, size_budget: int | None = None) -> Report:
+    """Verify a built image against a spec file (``image``: default, the spec's first
+    tag), or an image reference against its own config and labels."""
+    from imagespec import pipeline
+
+    spec = Path(target)
+    if not spec.is_file():
+        if spec.suffix in (".yaml", ".yml") or image:
+            raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
+        from imagespec.verify import verify
+
+        return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
+                                                               ready_log=ready_log))
+    from imagespec.settings import BuildSettings
+
+    compiled, loaded_config = compile_one(spec, config)
+    reference = image or pipeline.references(compiled, BuildSettings())[0]
+    if image is None and len(compiled.plan.platforms) > 1:
+        from imagespec.publish.index import platform_tag
+
+        images = tuple((platform, platform_tag(reference, platform)) for platform in compiled.plan.platforms)
+        return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, http_port=http_port,
+                                ready_log=ready_log)
+    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, http_port=http_port,
+                           ready_log=ready_log)
+
+
+def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,
+                     size_budget: int | None = None, http_port: int | None = None,
+                     ready_log: str | None = None) -> Report:
+    """Each platform's image (``images``: (platform, reference) pairs) against the spec,
+    another platform's under QEMU, in one report whose checks each name their platform."""
+    import dataclasses
+
+    from imagespec.verify import Report
+
+    checks, duration = [], 0.0
+    for platform, image in images:
+        report = verify_compiled(compiled, config, image, size_budget=size_budget, http_port=http_port,
+                                 ready_log=ready_log)
+        checks += [dataclasses.replace(check, name=f"{check.name} ({platform})") for check in report.checks]
+        duration += report.duration_s
+    return Report(", ".join(image for _, image in images), checks, duration)
+
+
+test.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test function, though named so

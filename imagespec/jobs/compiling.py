@@ -1,0 +1,284 @@
+"""imagespec.jobs.compiling: the compiler's jobs — find the configuration, compile one spec
+(``compile_one``, through the result cache where it applies: ``generated``), and what each
+command makes of it: generate, check (the committed files and the lock files), the merged spec,
+explain, lint, the schema, a manifest. Every other job module builds on ``config_file`` and
+``compile_one`` here.
+
+May import: as imagespec.jobs (anything below ``imagespec.cli``; pydantic, YAML and Jinja only
+inside functions, so that ``imagespec generate`` answered from the cache stays fast).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagespec import cache
+from imagespec.errors import CheckFailed, SpecError
+from imagespec.spec.files import CONFIG_NAME, recording
+from imagespec.spec.files import resolve as resolve_noted
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.compiler import Compiled
+    from imagespec.explain import Line
+    from imagespec.lint import Finding
+    from imagespec.spec.config import Config
+
+OnNote = Callable[[str], None]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+def config_file(flag: Path | None) -> Path | None:
+    """The configuration file given, else $IMAGESPEC_CONFIG (None: the nearest .imagespec.yaml)."""
+    from imagespec.settings import config_path, read_environment
+
+    return config_path(flag, read_environment())
+
+
+def compile_one(path: Path, config_path: Path | None = None,
+                written_to: Path | None = None, *, locked: bool = True) -> tuple[Compiled, Config]:
+    """(Compiled, Config): the configuration is found first, since templates and the
+    catalog it names shape the spec. ``locked``: pin the bases to the spec's lock file,
+    when it has one (imagespec.lock; read here, at the boundary, like the catalog)."""
+    from imagespec.compiler import compile_spec
+    from imagespec.lock import read_pins
+    from imagespec.spec.config import load_config
+    from imagespec.spec.read_spec import load_spec
+
+    config = load_config(config_file(config_path), start=path.parent)
+    loaded = load_spec(path, config)
+    # the header names the spec relative to the file it is written to (generate -o FILE)
+    source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
+    pins = read_pins(loaded.lock_path) if locked else {}
+    return compile_spec(loaded, config, source=source, pins=pins), config
+
+
+def specs_only(specs: Sequence[Path], on_note: OnNote = _ignore) -> list[Path]:
+    """The specs among the files given: a glob such as examples/**/*.yaml also matches
+    configuration files, which are skipped (and said so through ``on_note``)."""
+    chosen = [path for path in specs if path.name != CONFIG_NAME]
+    for path in specs:
+        if path.name == CONFIG_NAME:
+            on_note(f"skipped {path}: a configuration file, not a spec")
+    if not chosen:
+        raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
+    return chosen
+
+
+def generated(specs: Sequence[Path], config_path: Path | None = None, written_to: Path | None = None, *,
+              use_cache: bool = True, on_note: OnNote = _ignore) -> list[cache.Result]:
+    """What `generate` and `check` write or compare: from the result cache when nothing
+    the compiler would look at changed (start-up without pydantic, YAML or Jinja)."""
+    from imagespec.settings import config_path as chosen_config, read_environment
+
+    env = read_environment()
+    root = env.cache_dir if use_cache else None
+    config_path = chosen_config(config_path, env)  # the cache keys on the file chosen, however it was named
+    results = []
+    for path in specs_only(specs, on_note):
+        found = cache.lookup(root, path, config_path, written_to)
+        if found is None:
+            with recording() as notes:  # the output paths' looks too: they are part of the result
+                found = _result(compile_one(path, config_path, written_to)[0], written_to)
+            if use_cache:
+                cache.store(root, path, config_path, written_to, notes, found)
+        results.append(found)
+    _refuse_clashes(results)
+    return results
+
+
+def _result(compiled: Compiled, written_to: Path | None) -> cache.Result:
+    """What generate would write for one spec, once it is known to stay in the spec's
+    repository (-o's FILE is the user's own choice: not confined)."""
+    from imagespec.spec.repository import check_confined
+
+    loaded = compiled.loaded
+    origin = loaded.document.location(("dockerfile",))
+    found = cache.Result(loaded.document.file, loaded.dockerfile_path, loaded.dockerignore_path,
+                         compiled.dockerfile, compiled.dockerignore, (origin.file, origin.line, origin.col))
+    check_confined(loaded, [path for path in found.outputs(written_to) if path != written_to])
+    return found
+
+
+def _refuse_clashes(results: list[cache.Result]) -> None:
+    """Two specs of one run may not write the same file: the second would silently win."""
+    from imagespec.errors import Location
+
+    writers: dict[str, cache.Result] = {}
+    for result in results:
+        for path in result.outputs():
+            first = writers.setdefault(os.path.normpath(path), result)
+            if first.spec_file != result.spec_file:  # the same spec named twice is no clash
+                raise SpecError(f"{result.spec_file} and {first.spec_file} both write {path}",
+                                location=Location(*result.origin),
+                                hint="give each spec its own `dockerfile:` (and `context:`), or generate them "
+                                     "in separate runs")
+
+
+def one_spec_for_output(results: list[cache.Result], output: object) -> None:
+    """-o names one file: two specs would both write it."""
+    if output is not None and len(results) > 1:
+        raise SpecError("-o/--output takes one spec", hint="drop -o to write each spec's own `dockerfile`")
+
+
+def generate(specs: Sequence[Path], *, output: Path | None = None, config: Path | None = None, force: bool = False,
+             use_cache: bool = True, on_note: OnNote = _ignore) -> dict[Path, bool]:
+    """Write each spec's Dockerfile and ignore file (``output``: one spec's Dockerfile to
+    that file instead), atomically and all or nothing; a file imagespec did not generate
+    is replaced only with ``force``. Returns each file written -> whether it changed."""
+    results = generated(specs, config, output, use_cache=use_cache, on_note=on_note)
+    one_spec_for_output(results, output)
+    from imagespec.output import write_atomically  # past the compile: `generate -o -` never needs it
+
+    files: dict[Path, str] = {}
+    owners: dict[Path, str] = {}
+    for result in results:
+        outputs = result.outputs(output)
+        files |= outputs
+        owners |= dict.fromkeys(outputs, result.spec_file)
+    if not force:
+        _refuse_hand_written(owners, output)
+    changed = write_atomically(files)
+    return {path: path in changed for path in files}
+
+
+def _refuse_hand_written(owners: dict[Path, str], written_to: Path | None) -> None:
+    """A Dockerfile or ignore file someone wrote by hand is theirs: replacing it unasked
+    loses their work (trying imagespec on an existing project). `owners`: each file to
+    write -> the spec it is for. Checked for every file before any is written."""
+    from imagespec.errors import Location
+    from imagespec.output import written_by_hand
+
+    for path, spec in owners.items():
+        if written_by_hand(path):
+            elsewhere = "give -o another path" if path == written_to else f"set `dockerfile:` in {spec} to another path"
+            raise CheckFailed("not generated by imagespec (no generated header): generate would replace it",
+                              location=Location(str(path)), hint=f"pass --force to replace it, or {elsewhere}")
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A committed generated file that no longer matches its spec."""
+
+    spec: str
+    file: str
+    diff: str  # unified diff, committed -> expected
+
+
+@dataclass(frozen=True)
+class Checked:
+    specs: int
+    stale: tuple[Stale, ...]
+    locks: tuple[str, ...] = ()  # lock files that are not their spec's: `lock PATH: why`
+
+    @property
+    def ok(self) -> bool:
+        return not self.stale and not self.locks
+
+
+def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
+          on_note: OnNote = _ignore) -> Checked:
+    """Compare each spec's committed generated files with what it generates now."""
+    from imagespec.output import read_current
+
+    stale = []
+    results = generated(specs, config, None, use_cache=use_cache, on_note=on_note)
+    for result in results:
+        for path, expected in result.outputs().items():
+            actual = read_current(path)
+            if actual != expected:
+                import difflib
+
+                diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
+                                                    f"{path} (committed)", f"{path} (from {result.spec_file})"))
+                stale.append(Stale(result.spec_file, str(path), diff))
+    return Checked(len(results), tuple(stale), _stale_locks(specs, config, on_note))
+
+
+def _stale_locks(specs: Sequence[Path], config: Path | None, on_note: OnNote) -> tuple[str, ...]:
+    """The lock files (of specs that have one) made for other inputs or other bases: the
+    Dockerfile may match the lock, but the lock no longer matches the spec."""
+    from imagespec.spec.read_spec import lock_path_for
+
+    locked = [path for path in specs_only(specs, on_note) if lock_path_for(path).is_file()]
+    if not locked:
+        return ()
+    from imagespec.lock.jobs import check_locks
+
+    return tuple(str(p) for p in check_locks(locked, config=config, required=False))
+
+
+# --- the compiler's other views: the merged spec, explain, lint, the schema, a manifest ------
+
+def effective(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[tuple[str, str]]:
+    """Each spec with its `extends` chain merged in, as YAML: (the spec's file, the text)."""
+    compiled = [compile_one(path, config)[0] for path in specs_only(specs, on_note)]
+    import yaml
+
+    return [(c.loaded.document.file,
+             yaml.safe_dump(c.loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+                            sort_keys=False, allow_unicode=True, width=100)) for c in compiled]
+
+
+def dockerfile_text(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
+                    on_note: OnNote = _ignore) -> str:
+    """One spec's Dockerfile as `generate` would write it, nothing written (`generate -o -`)."""
+    results = generated(specs, config, None, use_cache=use_cache, on_note=on_note)
+    one_spec_for_output(results, "-")
+    return results[0].dockerfile
+
+
+def explain(spec: Path, *, config: Path | None = None, on_note: OnNote = _ignore) -> list[Line]:
+    """Every generated instruction beside the spec location and the practice (BP id) that
+    produced it."""
+    from imagespec.explain import explain as explain_lines
+
+    return explain_lines(compile_one(specs_only((spec,), on_note)[0], config)[0])
+
+
+def lint(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[Finding]:
+    """The findings of every spec, all of them compiled first; the build context is asked
+    only for specs read from a file."""
+    from imagespec.lint import lint as lint_spec
+    from imagespec.spec.build_context import BuildContext
+
+    compiled = [compile_one(path, config)[0] for path in specs_only(specs, on_note)]
+    return [finding for c in compiled
+            for finding in lint_spec(c, BuildContext(c.loaded.context) if c.loaded.path else None)]
+
+
+def schema(*, base: bool = False, output: Path | None = None) -> str:
+    """The JSON Schema of the spec format (``base``: of the base spec format); written to
+    ``output`` too when given."""
+    from imagespec.schema import schema_text
+
+    text = schema_text(base=base)
+    if output is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+    return text
+
+
+def manifest(spec: Path, kind: str, *, image: str | None = None, config: Path | None = None,
+             output: Path | None = None) -> str:
+    """How to run ``spec``'s image as built: a Compose service or a Kubernetes Deployment
+    (``kind``: compose, kubernetes) for ``image`` (default: the spec's
+    registry/name:version, BP14); written to ``output`` too when given."""
+    from imagespec.deploy import render_manifest
+    from imagespec.pipeline import repository
+
+    compiled = compile_one(spec, config)[0]
+    reference = image or f"{repository(compiled)}:{compiled.loaded.spec.version or 'latest'}"
+    text = render_manifest(compiled.plan, reference, kind, source=compiled.loaded.display_name(Path.cwd()))
+    if output is not None:
+        from imagespec.output import write_atomically
+
+        write_atomically({output: text})
+    return text

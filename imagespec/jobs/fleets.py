@@ -1,0 +1,121 @@
+"""imagespec.jobs.fleets: several specs and folders as one graph (imagespec.fleet) — which
+specs a run takes (--changed-since), the bake file, and the fleet build.
+
+May import: as imagespec.jobs; imagespec.fleet only inside functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imagespec.errors import SpecError
+from imagespec.jobs.compiling import OnNote, _ignore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.fleet.commands import Baked, Selection
+
+def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_since: str | None = None,
+                 on_note: OnNote = _ignore) -> Selection:
+    """The spec files ``specs`` (files and folders) name; with ``changed_since``, those whose
+    inputs changed since that git revision and the specs built FROM them
+    (imagespec.fleet.commands.Selection: ``.specs``, ``.explain()``)."""
+    from imagespec.fleet.commands import select
+
+    return select(specs, config, changed_since=changed_since, on_note=on_note)
+
+
+def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
+    """Write the fleet's bake file (``write=False``: only its text); imagespec.fleet.commands.Baked."""
+    from imagespec.fleet import commands
+
+    return commands.bake(specs, output, config=config, force=force, changed_since=changed_since, write=write,
+                         on_note=on_note)
+
+
+def stale_bake(specs: Sequence[Path], bake_file: Path, *, config: Path | None = None,
+               on_note: OnNote = _ignore) -> str | None:
+    """`check --bake FILE`: a diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
+    from imagespec.fleet.commands import stale_bake_file
+
+    return stale_bake_file(specs, bake_file, config=config, on_note=on_note)
+
+
+@dataclass(frozen=True)
+class FleetBuilt:
+    """A fleet run: one record per target it was asked to build (fleet.records)."""
+
+    records: tuple[Any, ...]
+    builder: str
+    jobs: int
+    duration_s: float
+
+    @property
+    def failed(self) -> tuple[Any, ...]:
+        return tuple(r for r in self.records if r.result == "failed")
+
+    def table(self) -> str:
+        """The summary as text: one line per target, then the counts."""
+        from imagespec.fleet.records import summary_table
+
+        return "\n".join(summary_table(self.records))
+
+    def to_json(self) -> str:
+        from imagespec.fleet.records import summary_json
+
+        return summary_json(self.records, builder=self.builder, jobs=self.jobs, duration_s=self.duration_s)
+
+
+def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int = 2, builder: str | None = None,
+                rerun_failed: bool = False, stream: Any = None,
+                on_note: OnNote = _ignore, **options: Any) -> FleetBuilt:
+    """Build several specs (files, or folders searched for specs) as one graph with
+    ``docker buildx bake`` on ``builder`` (default: the configuration's `build.builder`,
+    else buildx's current one): each target once its parents built, at most ``jobs`` at
+    once, the rest kept going past a failure; tags only on what built (BP14).
+    ``rerun_failed``: only the specs whose last run failed or was skipped (or never ran).
+    A target's parent outside ``specs`` counts as built (its image is used as it is).
+    ``options``:
+    ``imagespec.settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
+    secrets, push, force: each target's tags pushed once it built). Every spec compiles and the builder is found before anything builds (bad
+    input: SpecError)."""
+    import sys
+    import tempfile
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from imagespec.fleet import records as fleet_records
+    from imagespec.fleet.build import build_jobs, definition_for
+    from imagespec.fleet.builder import find_builder
+    from imagespec.fleet.model import load_fleet
+    from imagespec.fleet.run import RunOptions, run_fleet
+    from imagespec.settings import read_environment
+
+    if jobs < 1:
+        raise SpecError(f"--jobs {jobs}: at least one build must be able to run", hint="give --jobs 1 or more")
+    env = read_environment()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # asking buildx (a process, ~0.5 s) overlaps compiling the specs: the flag's builder,
+        # else buildx's current one, which the configuration's `build.builder` may replace
+        asked = pool.submit(find_builder, builder)
+        fleet = load_fleet(specs, config, on_note=on_note)
+        configured = next(iter(fleet)).config.build.builder if len(fleet) else None
+        chosen_builder = find_builder(configured) if configured and not builder else asked.result()
+    chosen = build_jobs(fleet, env, options)
+    if rerun_failed:
+        again = fleet_records.to_rerun((job.spec for job in chosen), fleet_records.read_state(env.cache_dir))
+        chosen = [job for job in chosen if job.spec in again]
+        on_note(f"--rerun-failed: {len(chosen)} target(s) failed, were skipped or never ran last time")
+    began = time.monotonic()
+    run_options = RunOptions(jobs=jobs, progress=options.get("progress", "plain"), no_cache=options.get("no_cache", False),
+                             push=options.get("push", False), force=options.get("force", False))
+    records = []
+    if chosen:
+        with tempfile.TemporaryDirectory(prefix="imagespec-bake-") as folder:
+            records = run_fleet(definition_for(fleet, Path(folder)), chosen, chosen_builder, run_options,
+                                folder=Path(folder), stream=stream or sys.stderr)
+    fleet_records.write_state(env.cache_dir, records)
+    return FleetBuilt(tuple(records), chosen_builder.name, jobs, time.monotonic() - began)
