@@ -4,36 +4,25 @@ image reference (as the catalog resolved it) that the other spec's tags produce.
 The Dockerfiles do not change: in the bake file the dependent target gets a named
 context ``{REF: "target:PRODUCER"}``, so BuildKit uses the image built in the same run.
 A digest-pinned reference names an image in a registry, never one of this run. A cycle
-is bad input, reported at the `from:` that closes it with the chain of specs.
+is bad input, reported at the `from:` that closes it with the chain of specs. The graph
+itself (image names, producers, order, cycles) is ``fleet.links``, the one the locks follow
+too; this module adds the fleet's targets, its refusals and its groups.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping
 from pathlib import Path
 
 from imagespec.errors import Location, SpecError
-from imagespec.fleet import names
-from imagespec.fleet.model import BaseUse, Fleet, Target, _normal
-
-
-def _made_by(targets: Mapping[str, Target]) -> dict[str, list[str]]:
-    made: dict[str, list[str]] = {}
-    for target in targets.values():
-        for tag in target.tags:
-            makers = made.setdefault(_normal(tag), [])
-            if target.name not in makers:
-                makers.append(target.name)
-    return made
+from imagespec.fleet import links, names
+from imagespec.fleet.model import BaseUse, Fleet, Target
 
 
 def _parents(target: Target, made: Mapping[str, list[str]], targets: Mapping[str, Target]) -> tuple[str, ...]:
     found: list[str] = []
     for use in target.bases:
-        if "@" in use.ref:
-            continue  # pinned by digest: the registry's image, whatever this run builds
-        makers = made.get(_normal(use.ref), [])
+        makers = links.makers(use.ref, made)  # pinned by digest: none (the registry's image)
         if len(makers) > 1:
             first, second = (targets[m].spec for m in makers[:2])
             raise SpecError(f"{use.ref} is built by both {first} and {second}: which one {target.spec} builds on "
@@ -46,25 +35,14 @@ def _parents(target: Target, made: Mapping[str, list[str]], targets: Mapping[str
 
 def _use_towards(target: Target, parent: Target) -> BaseUse:
     """The `from:` of ``target`` that names an image ``parent`` builds."""
-    made = {_normal(tag) for tag in parent.tags}
-    return next(use for use in target.bases if _normal(use.ref) in made)
-
-
-def _cycle(start: str, targets: Mapping[str, Target]) -> list[str]:
-    """A cycle through the targets left when no more can be ordered (each has a parent among them)."""
-    path, seen = [start], {start: 0}
-    while True:
-        parent = sorted(p for p in targets[path[-1]].parents if p in targets)[0]
-        if parent in seen:
-            return path[seen[parent]:] + [parent]
-        seen[parent] = len(path)
-        path.append(parent)
+    made = {links.name(tag) for tag in parent.tags}
+    return next(use for use in target.bases if links.key(use.ref) in made)
 
 
 def _refuse_cycle(left: Mapping[str, Target]) -> None:
     """Reported at the `from:` of the chain's first spec, naming the whole chain
     (``a.yaml -> b.yaml``: a builds FROM an image b builds)."""
-    chain = _cycle(min(left), left)
+    chain = links.cycle({name: target.parents for name, target in left.items()})
     files = " -> ".join(str(left[name].spec) for name in chain)
     raise SpecError(f"the specs build FROM each other in a cycle: {files}",
                     location=_use_towards(left[chain[0]], left[chain[1]]).location,
@@ -73,25 +51,11 @@ def _refuse_cycle(left: Mapping[str, Target]) -> None:
 
 
 def _ordered(targets: Mapping[str, Target]) -> dict[str, Target]:
-    """Build order: Kahn's algorithm, the smallest name first among the ready ones (deterministic)."""
-    waiting = {name: set(t.parents) for name, t in targets.items()}
-    children: dict[str, list[str]] = {name: [] for name in targets}
-    for name, target in targets.items():
-        for parent in target.parents:
-            children[parent].append(name)
-    ready = [name for name, parents in waiting.items() if not parents]
-    heapq.heapify(ready)
-    ordered: dict[str, Target] = {}
-    while ready:
-        name = heapq.heappop(ready)
-        ordered[name] = targets[name]
-        for child in children[name]:
-            waiting[child].discard(name)
-            if not waiting[child]:
-                heapq.heappush(ready, child)
-    if len(ordered) < len(targets):
-        _refuse_cycle({n: t for n, t in targets.items() if n not in ordered})
-    return ordered
+    """Build order (links.order: the smallest name first among the ready ones)."""
+    ordered, left = links.order({name: target.parents for name, target in targets.items()})
+    if left:
+        _refuse_cycle({name: targets[name] for name in left})
+    return {name: targets[name] for name in ordered}
 
 
 def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
@@ -122,7 +86,7 @@ def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
         raise SpecError(f"{targets[names.DEFAULT_GROUP].spec} would be target {names.DEFAULT_GROUP!r}, bake's "
                         "default group", location=_start(targets[names.DEFAULT_GROUP]),
                         hint="rename its folder (or the spec file)")
-    made = _made_by(targets)
+    made = links.producers({name: target.tags for name, target in targets.items()})
     linked = {name: t.with_parents(_parents(t, made, targets)) for name, t in targets.items()}
     ordered = _ordered(linked)
     return Fleet(root, ordered, _groups(ordered))

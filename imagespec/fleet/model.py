@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from imagespec.errors import Location
-from imagespec.fleet import names
+from imagespec.fleet import links, names
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
@@ -145,33 +145,24 @@ class Fleet:
 
     def downstream(self, names_: Iterable[str]) -> set[str]:
         """``names_`` and every target that builds on one of them, however indirectly."""
-        chosen = set(names_)
-        for target in self.targets.values():  # build order: parents come first
-            if chosen.intersection(target.parents):
-                chosen.add(target.name)
-        return chosen
+        return set(links.descendants(names_, {name: t.parents for name, t in self.targets.items()}))
 
     def contexts(self, name: str) -> dict[str, str]:
         """The named-context overrides of a target: each FROM reference another target of
         the fleet builds -> ``target:PRODUCER`` (BuildKit then uses the image built in this
         run, without a push)."""
-        made = self.producers
         found: dict[str, str] = {}
         for use in self.targets[name].bases:
-            producer = made.get(_normal(use.ref))
+            producer = next(iter(links.makers(use.ref, self.producers)), None)  # pinned: none
             if producer is not None and producer != name:
                 found[use.ref] = f"target:{producer}"
         return dict(sorted(found.items()))
 
     @cached_property
-    def producers(self) -> dict[str, str]:
-        """Each normalized reference the targets' tags produce -> the target (the first by
-        name when two do: imagespec.fleet.graph refuses that where anyone builds on it)."""
-        made: dict[str, str] = {}
-        for target in sorted(self.targets.values(), key=lambda t: t.name):
-            for tag in target.tags:
-                made.setdefault(_normal(tag), target.name)
-        return made
+    def producers(self) -> dict[str, list[str]]:
+        """Each image name the targets' tags produce -> the targets, by name (the first is
+        the one: imagespec.fleet.graph refuses two where anyone builds on it)."""
+        return links.producers({name: self.targets[name].tags for name in sorted(self.targets)})
 
     def subset(self, chosen: Iterable[str]) -> Fleet:
         """The fleet restricted to ``chosen`` (kept in build order; groups keep their members among them)."""
@@ -187,12 +178,6 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
     from imagespec.fleet.load import load_fleet as load
 
     return load(paths, config, on_note=on_note, use_cache=use_cache)
-
-
-def _normal(reference: str) -> str:
-    from imagespec.pipeline import normalized
-
-    return normalized(reference)
 
 
 __all__ = ["BaseUse", "BuildFacts", "Fleet", "Secret", "Target", "load_fleet"]

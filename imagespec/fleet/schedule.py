@@ -5,7 +5,7 @@ needs no build in this run); a failed target's descendants are skipped with the 
 the failure that stopped them, and everything else still builds. No processes, no clock:
 the executor (``fleet.run``) asks ``ready()`` and reports ``finished()``.
 
-May import: the standard library and ``imagespec.errors``.
+May import: the standard library, ``imagespec.errors`` and the graph (``fleet.links``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from imagespec.errors import SpecError
+from imagespec.fleet import links
 
 
 @dataclass
@@ -57,18 +58,7 @@ class Schedule:
         return stopped
 
     def descendants(self, target: str) -> set[str]:
-        children: dict[str, set[str]] = {}
-        for name, parents in self.parents.items():
-            for parent in parents:
-                children.setdefault(parent, set()).add(name)
-        found: set[str] = set()
-        todo = [target]
-        while todo:
-            for child in children.get(todo.pop(), ()):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-        return found
+        return set(links.descendants([target], self.parents)) - {target}
 
     @property
     def running(self) -> int:
@@ -81,26 +71,8 @@ class Schedule:
 
 def _refuse_cycles(parents: Mapping[str, Iterable[str]]) -> None:
     """A cycle would leave its targets waiting forever: exit 2 naming the chain."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: finished
-    for start in sorted(parents):
-        stack: list[tuple[str, list[str]]] = [(start, sorted(parents[start]))]
-        path = [start]
-        if state.get(start):
-            continue
-        state[start] = 1
-        while stack:
-            node, todo = stack[-1]
-            if not todo:
-                state[node] = 2
-                stack.pop()
-                path.pop()
-                continue
-            nxt = todo.pop(0)
-            if state.get(nxt) == 1:
-                chain = path[path.index(nxt):] + [nxt]
-                raise SpecError(f"the fleet's targets build on each other in a cycle: {' -> '.join(chain)}",
-                                hint="an image cannot be built from one that is built from it: break one `from:`")
-            if not state.get(nxt):
-                state[nxt] = 1
-                path.append(nxt)
-                stack.append((nxt, sorted(parents[nxt])))
+    left = links.order(parents)[1]
+    if left:
+        chain = links.cycle({name: parents[name] for name in left})
+        raise SpecError(f"the fleet's targets build on each other in a cycle: {' -> '.join(chain)}",
+                        hint="an image cannot be built from one that is built from it: break one `from:`")

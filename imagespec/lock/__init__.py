@@ -4,8 +4,9 @@ and move the pins (BP13: rebuild on a patched base, never patch a running contai
 Role: the lock file beside each spec (``file``: its format, read at the boundary and handed
 to the compiler as data, pinned references -> digests), the bases a compiled spec builds from
 (``bases``), their look-up in the registry with one request per distinct base (``resolve``,
-over ``imagespec.publish.registry``), which specs build on which (``graph``), and the jobs
-``lock``, ``lock --check``, ``lock --update`` and ``outdated`` (``jobs``).
+over ``imagespec.publish.registry``), and the jobs ``lock``, ``lock --check``, ``lock --update``
+and ``outdated`` (``jobs``). Which specs build on which is the fleet's graph
+(``imagespec.fleet.links``), following pinned references.
 
 May import: anything below ``imagespec.cli`` (it sits with ``jobs``, ``settings`` and
 ``pipeline`` at the top: it compiles specs and asks registries).

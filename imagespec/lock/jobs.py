@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagespec.errors import SpecError
-from imagespec.lock import graph
+from imagespec.fleet import links
 from imagespec.lock.bases import BaseUse, bases_of, catalog_digest
 from imagespec.lock.file import LOCK_FORMAT, LockedBase, LockFile, read_lock, render_lock
 from imagespec.lock.resolve import Resolver, pinned_by_spec, with_digest
@@ -166,7 +166,9 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
     up = _upstream(loaded)
     # a spec whose pin moved needs a rebuild, and so does every spec built on its image
     # (whose own pin moves only once that image is pushed: `lock --update` again then)
-    rebuild = tuple(graph.build_order(graph.downstream(moved_specs, up), up)) if moved_specs else ()
+    stale = links.descendants(moved_specs, up)
+    ordered, in_cycle = links.order({spec: up.get(spec, set()) for spec in stale})
+    rebuild = tuple(ordered + in_cycle)  # a cycle of tags is not the lock's to refuse: those last
     return LockReport(tuple(p for p in files if p in changed), tuple(p for p in files if p not in changed),
                       tuple(moves), resolver.requests, rebuild, changes)
 
@@ -174,7 +176,7 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
 def _named(use: BaseUse, names: Sequence[str]) -> bool:
     if not names:
         return True
-    return any(name in (use.image, use.catalog, graph.normalized(use.image).rpartition(":")[0],
+    return any(name in (use.image, use.catalog, links.name(use.image).rpartition(":")[0],
                         use.image.rpartition(":")[0]) for name in names)
 
 
@@ -215,6 +217,8 @@ def _lock_base(spec: _Spec, use: BaseUse, resolver: Resolver, update: bool, min_
 
 
 def _upstream(loaded: list[_Spec]) -> dict[str, set[str]]:
+    """spec -> the specs of this run whose images it is locked on (fleet.links, following a
+    pinned reference: a locked spec still builds on the spec whose tag it was locked on)."""
     from imagespec import pipeline
     from imagespec.settings import BuildSettings
 
@@ -224,8 +228,13 @@ def _upstream(loaded: list[_Spec]) -> dict[str, set[str]]:
             produced[spec.name] = pipeline.references(spec.compiled, BuildSettings())
         except SpecError:  # a spec that would get no tag: no other spec can build on it by name
             produced[spec.name] = ()
-    uses = {s.name: [use.image for use in s.uses] for s in loaded}
-    return graph.upstream(produced, uses)
+    made = links.producers(produced)
+    up: dict[str, set[str]] = {}
+    for spec in loaded:
+        # two specs tagging one image: the first given is the one (the fleet refuses it; a lock need not)
+        found = (links.makers(use.image, made, follow_pinned=True)[:1] for use in spec.uses)
+        up[spec.name] = {maker for first in found for maker in first if maker != spec.name}
+    return up
 
 
 # --- lock --check -------------------------------------------------------------------------
@@ -343,7 +352,7 @@ def outdated(specs: Sequence[Path], *, config: Path | None = None, now: datetime
     up = _upstream(loaded)
     affected_by: dict[str, dict[str, list[str]]] = {}
     for image, spec_names in direct.items():
-        affected_by[image] = graph.downstream(spec_names, up)
+        affected_by[image] = links.descendants(spec_names, up)
         for spec_name, chain in affected_by[image].items():
             if len(chain) > 1:
                 reasons.setdefault(spec_name, []).append(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imagespec.cli import main
-from imagespec.lock import graph
+from imagespec.fleet import links
 from imagespec.lock.file import LOCK_FORMAT, LockedBase, LockFile, render_lock
 from imagespec.lock.jobs import parse_age
 
@@ -95,11 +95,15 @@ def test_min_age_durations() -> None:
 
 
 def test_the_graph_follows_images_through_specs() -> None:
+    """What lock and outdated ask of the fleet's graph: a spec locked on another's tag (here
+    pinned, as a lock pins it) is downstream of it, and comes after it in the rebuild."""
     produced = {"company": ["r.example.com/company:1.0.0", "r.example.com/company:1"],
                 "app": ["r.example.com/app:1"], "other": ["r.example.com/other:1"]}
-    uses = {"company": ["r.example.com/debian:12"], "app": ["r.example.com/company:1"],
+    uses = {"company": ["r.example.com/debian:12"], "app": [f"r.example.com/company:1@{DIGEST}"],
             "other": ["r.example.com/debian:13"]}
-    up = graph.upstream(produced, uses)
+    made = links.producers(produced)
+    up = {spec: {m for image in images for m in links.makers(image, made, follow_pinned=True)}
+          for spec, images in uses.items()}
     assert up == {"company": set(), "app": {"company"}, "other": set()}
-    assert graph.downstream(["company"], up) == {"company": ["company"], "app": ["company", "app"]}
-    assert graph.build_order(["app", "company"], up) == ["company", "app"]
+    assert links.descendants(["company"], up) == {"company": ["company"], "app": ["company", "app"]}
+    assert links.order({"app": up["app"], "company": up["company"]}) == (["company", "app"], [])
