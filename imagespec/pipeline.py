@@ -26,6 +26,7 @@ from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
     from imagespec.engine import BuildOptions, BuildResult
+    from imagespec.engine.backend import Backend
     from imagespec.sbom.component import Component
     from imagespec.sbom.document import App
     from imagespec.publish.index import Index, PlatformImage
@@ -172,12 +173,14 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-          catalog: Catalog | None = None) -> tuple[BuildResult, dict[str, str], str | None]:
+          catalog: Catalog | None = None, backend: Backend | None = None) -> tuple[BuildResult, dict[str, str], str | None]:
     """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
     digests, the SBOM's text or None). ``catalog`` (the configuration's) lets a base that
     cannot be pulled be traced to its entry. One platform in `platforms:` is an ordinary
     build for that platform; several are ``build_platforms``'s (no SBOM yet). A
-    ``--target`` build is a stage, not the image the spec describes: it gets no SBOM."""
+    ``--target`` build is a stage, not the image the spec describes: it gets no SBOM.
+    ``backend``: the engine seam (default: ``settings.backend``'s), which a caller or a
+    test may hand in."""
     from imagespec.engine import get_backend
     from imagespec.publish import push_tags
 
@@ -189,8 +192,9 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
         _refuse_nowhere_to_push(compiled, tags)
     pending = None if settings.target else _pending_tag(compiled)
     try:
-        result = get_backend(settings.backend).build(compiled.dockerfile, compiled.loaded.context,
-                                                     dataclasses.replace(options, tags=(pending,)) if pending else options)
+        result = (backend or get_backend(settings.backend)).build(
+            compiled.dockerfile, compiled.loaded.context,
+            dataclasses.replace(options, tags=(pending,)) if pending else options)
     except BuildFailed as failure:
         raise locate_failure(compiled, failure, catalog) from None
     sbom = None

@@ -379,8 +379,15 @@ def run(case: Case) -> Outcome:
         return Outcome(True, "exit", f"{type(error).__name__} (exit {error.exit_code}): {error}")
     except Exception as error:  # noqa: BLE001 - any other exception is a traceback for the user
         return Outcome(True, "traceback", f"{type(error).__name__}: {error}")
+    stand_in = False
     try:
         commands = list(dockerfile.parse_string(compiled.dockerfile))
+    except UnicodeDecodeError:
+        # the Python binding (not BuildKit) fails to hand some characters outside the BMP
+        # back from a flag: the structure is checked on an ASCII stand-in of the same text,
+        # and the value's round trip is not (the binding cannot show it)
+        commands = list(dockerfile.parse_string(re.sub(r"[^\x00-\x7f]", "x", compiled.dockerfile)))
+        stand_in = True
     except Exception as error:  # noqa: BLE001
         return Outcome(False, "structure", f"BuildKit cannot parse it: {error}")
     count, before = _baseline(case.baseline)
@@ -389,7 +396,7 @@ def run(case: Case) -> Outcome:
     base_text = next(t for b, p, k, t in targets() if b == case.baseline and p == case.path and k == case.is_key)
     field = next((p for p in reversed(case.path) if isinstance(p, str)), "")
     expected = case.value.strip("\n") if field == "run" or "run" in case.path else case.value  # block scalars end in \n
-    if (not case.is_key and "fuzz" in base_text and field not in _NORMALISED and not set(case.path) & _NORMALISED
+    if (not stand_in and not case.is_key and "fuzz" in base_text and field not in _NORMALISED and not set(case.path) & _NORMALISED
             and _appears(base_text, before) and not _appears(expected, _texts(commands))
             # the Python binding hands flags over as Latin-1 and loses a trailing \xa0 byte
             # (the second byte of `à`): a cache mount's target is read from the text itself
