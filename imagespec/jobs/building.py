@@ -17,6 +17,7 @@ from imagespec.jobs.compiling import OnNote, _ignore, compile_one
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.engine.backend import Backend
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.verify import Report
@@ -56,11 +57,12 @@ def platforms_origin(compiled: Compiled, config: Config) -> Location:
 
 
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, sbom: Path | None = None,
-          **options: Any) -> Built:
+          backend: Backend | None = None, **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
     engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
     ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args, target,
-    no_cache, push, force, progress, ca_bundle, secrets, sbom_format)."""
+    no_cache, push, force, progress, ca_bundle, secrets, sbom_format). ``backend``: the
+    engine seam (imagespec.engine.Backend) to build with instead of the settings' one."""
     from imagespec import pipeline
     from imagespec.settings import build_settings, read_environment
 
@@ -86,7 +88,8 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
         pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
         built = Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, sbom=text, up_to_date=True)
     else:
-        result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog)
+        result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog,
+                                              backend=backend)
         built = Built(result, pushed, compiled, loaded_config, sbom=text)
     if sbom is not None and text is not None:
         from imagespec.output import write_atomically
@@ -98,6 +101,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
     from imagespec import pipeline
     from imagespec.engine import BuildResult
+    from imagespec.engine.backend import Backend
 
     images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
                                                       where=platforms_origin(compiled, config))
