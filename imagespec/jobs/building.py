@@ -101,7 +101,6 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
     from imagespec import pipeline
     from imagespec.engine import BuildResult
-    from imagespec.engine.backend import Backend
 
     images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
                                                       where=platforms_origin(compiled, config))
