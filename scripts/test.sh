@@ -25,7 +25,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 # the engine was set up above: engine tests must fail, never skip, when it is broken
 export IMAGESPEC_REQUIRE_ENGINE=1
 rc=0
-.venv/bin/python -m pytest -q "$@" || rc=$?
+.venv/bin/python -m pytest -q --durations=20 "$@" || rc=$?
 if ((rc == 5)); then
   imagespec_die "pytest collected no tests (exit 5): that is a failure, not a pass"
 fi

@@ -13,6 +13,7 @@ import shlex
 from functools import cache
 from typing import Any
 
+from imagespec import reference as grammar
 from imagespec.errors import Location, SpecPathError
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
@@ -227,7 +228,10 @@ def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
     items = [(f"{oci}title", spec.name), (f"{oci}description", spec.description), (f"{oci}version", spec.version),
              (f"{oci}source", spec.source), (f"{oci}licenses", spec.license)]
     if final_base.ref != "scratch" and not final_base.from_stage:
-        items.append((f"{oci}base.name", final_base.ref))
+        # the name only: a digest (a catalog's pinned ref) belongs in base.digest, which the
+        # build sets, and the build's own base.name label (pipeline) is written the same way
+        parsed = grammar.parse(final_base.ref)
+        items.append((f"{oci}base.name", str(grammar.Reference(parsed.domain, parsed.path, parsed.tag, None))))
     return tuple((k, v) for k, v in items if v)
 
 

@@ -22,7 +22,7 @@ ENTRYPOINT = '[python3, -c, "import signal,time; signal.signal(signal.SIGTERM, l
 
 def spec(name: str, base: str) -> str:
     return (f"name: isx15a/{name}\nversion: 1.0.0\nregistry: 127.0.0.1:5000\n"
-            f"final:\n  from: {{image: \"{base}\", family: debian}}\n  entrypoint: {ENTRYPOINT}\n")
+            f"final:\n  from: {{image: \"{base}\", family: debian, user: 65532}}\n  entrypoint: {ENTRYPOINT}\n")
 
 
 def imagespec(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
