@@ -84,7 +84,7 @@ def final_base(compiled: Compiled) -> tuple[str | None, str | None]:
     if final.base.ref == "scratch" or final.base.from_stage:
         return None, None
     parsed = grammar.parse(final.base.ref)
-    return str(grammar.Reference(parsed.domain, parsed.path, parsed.tag, None)), parsed.digest
+    return str(parsed.unpinned()), parsed.digest
 
 
 def provenance(compiled: Compiled, revision: str | None) -> dict[str, str]:

@@ -90,6 +90,11 @@ class Reference:
     def __str__(self) -> str:
         return self.name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
 
+    def unpinned(self) -> Reference:
+        """The reference without its digest (``base:1@sha256:…`` → ``base:1``): the name a
+        digest pins, which is what labels and graphs compare."""
+        return Reference(self.domain, self.path, self.tag, None)
+
     def normalize(self) -> Reference:
         """``golang:1.22`` → ``docker.io/library/golang:1.22`` (and ``:latest`` when neither a
         tag nor a digest pins it): the form BuildKit names images in, for comparisons only."""

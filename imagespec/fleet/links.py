@@ -31,7 +31,7 @@ def name(reference: str) -> str:
         parsed = grammar.parse(reference)
     except grammar.Invalid:  # not a reference BuildKit could have pulled: compared as it is
         return reference
-    return str(grammar.Reference(parsed.domain, parsed.path, parsed.tag, None).normalize())
+    return parsed.unpinned().normalized
 
 
 def key(reference: str, *, follow_pinned: bool = False) -> str | None:

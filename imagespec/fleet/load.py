@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import Location, SpecError
+from imagespec.settings import CA_BUNDLE_ENV
 from imagespec.fleet import names
 from imagespec.fleet.discover import discover
 from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, Secret, Target
@@ -30,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OnNote = Callable[[str], None]
 CACHE_KIND = "fleet"
-CA_VARIABLE = "IMAGESPEC_CA_BUNDLE"  # imagespec's own variable for the CA bundle (imagespec.settings)
+# the bake variable naming the CA bundle is imagespec's own environment variable for it
+CA_VARIABLE = CA_BUNDLE_ENV
 SECRET_PREFIX = "IMAGESPEC_SECRET_"
 
 

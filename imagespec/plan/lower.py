@@ -231,7 +231,7 @@ def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
         # the name only: a digest (a catalog's pinned ref) belongs in base.digest, which the
         # build sets, and the build's own base.name label (pipeline) is written the same way
         parsed = grammar.parse(final_base.ref)
-        items.append((f"{oci}base.name", str(grammar.Reference(parsed.domain, parsed.path, parsed.tag, None))))
+        items.append((f"{oci}base.name", str(parsed.unpinned())))
     return tuple((k, v) for k, v in items if v)
 
 
