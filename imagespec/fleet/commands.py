@@ -5,19 +5,14 @@ codes stay in imagespec.cli.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagespec.fleet.changes import Reason, explain_lines, select_changed
 from imagespec.fleet.discover import discover
 from imagespec.fleet.model import Fleet, load_fleet
-
-OnNote = Callable[[str], None]
-
-
-def _ignore(_: str) -> None:
-    return None
+from imagespec.notes import OnNote, ignore
 
 
 @dataclass(frozen=True)
@@ -34,7 +29,7 @@ class Selection:
 
 
 def select(paths: Sequence[Path], config: Path | None = None, *, changed_since: str | None = None,
-           on_note: OnNote = _ignore) -> Selection:
+           on_note: OnNote = ignore) -> Selection:
     """The specs ``paths`` name (folders searched by the file-name rule); with
     ``changed_since``, only those whose inputs changed since that git revision, and the
     specs that build FROM them. Without it nothing is compiled here (generate's result
@@ -57,7 +52,7 @@ class Baked:
 
 
 def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
-         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = ignore) -> Baked:
     """Write the bake file of the specs ``paths`` name to ``output`` (``write=False``: only
     make its text). Everything is checked before the file is written."""
     from imagespec.fleet.bake import bake_text, write_bake
@@ -72,7 +67,7 @@ def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, for
 
 
 def stale_bake_file(paths: Sequence[Path], bake_file: Path, *, config: Path | None = None,
-                    on_note: OnNote = _ignore) -> str | None:
+                    on_note: OnNote = ignore) -> str | None:
     """`check --bake FILE`: the diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
     from imagespec.fleet.bake import stale_bake
 

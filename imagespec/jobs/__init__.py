@@ -26,7 +26,6 @@ from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_f
 from imagespec.jobs.building import Built, build, platforms_origin, test, verify_compiled, verify_platforms
 from imagespec.jobs.compiling import (
     Checked,
-    OnNote,
     Stale,
     check,
     compile_one,
@@ -45,6 +44,7 @@ from imagespec.jobs.compiling import (
 from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, select_specs, stale_bake
 from imagespec.jobs.locks import lock, lock_check, outdated
 from imagespec.jobs.sboms import sbom, sbom_diff
+from imagespec.notes import OnNote
 
 if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as jobs.X
     from imagespec.engine.backend import ProgressMode as ProgressMode
