@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +45,12 @@ class Compiled:
     # of the spec and its bases as written, before any lock pinned them: what a lock
     # file records, so that a lock made for another spec (or an older one) is seen as stale
     lock_inputs: str = ""
-    image_inputs: str = ""  # of what the image holds (no policies, registry, tags): its provenance label
+
+    @cached_property
+    def image_inputs(self) -> str:
+        """Of what the image holds (no policies, registry, tags): its provenance label. Made
+        when asked (a build), so compiling pays nothing for it."""
+        return inputs_hash(self.loaded, self.plan, image_only=True)
 
     def line_map(self) -> LineMap:
         """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
@@ -53,6 +59,9 @@ class Compiled:
 
         return line_map(self.plan, self.dockerfile)
 
+
+# json.dumps(payload, sort_keys=True, ensure_ascii=False) without a new encoder per hash
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 #: spec keys that decide how an image is checked, named and pushed, not what it holds
 _NOT_IN_THE_IMAGE = frozenset({"policies", "registry", "tags"})
@@ -72,8 +81,8 @@ def _dumped(loaded: LoadedSpec) -> dict[str, Any]:
 
 
 def _digest(dumped: dict[str, Any], plan: Plan, *, image_only: bool = False) -> str:
-    """inputs_hash of a spec dumped once (compile_spec takes three hashes of it): `dumped`
-    is read, never changed."""
+    """inputs_hash of a spec dumped once (compile_spec takes two hashes of it when a lock
+    pins a base): `dumped` is read, never changed."""
     spec = {key: value for key, value in dumped.items() if not (image_only and key in _NOT_IN_THE_IMAGE)}
     if plan.platforms:
         # the configuration's default counts as much as the spec's own
@@ -85,7 +94,7 @@ def _digest(dumped: dict[str, Any], plan: Plan, *, image_only: bool = False) -> 
                           for name, stage in spec["stages"].items()}
     payload = {"format": OUTPUT_FORMAT, "spec": spec,
                "bases": [[s.name, s.base.ref, s.base.family] for s in plan.stages]}
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    digest = hashlib.sha256(_JSON.encode(payload).encode()).hexdigest()
     return f"sha256:{digest[:16]}"
 
 
@@ -110,8 +119,7 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         raise SpecError(exc.message, location=loaded.document.origin(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest,
-                    digest if plan is unpinned else _digest(dumped, unpinned),
-                    _digest(dumped, plan, image_only=True))
+                    digest if plan is unpinned else _digest(dumped, unpinned))
 
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:

@@ -55,7 +55,7 @@ class LoadedSpec:
         # every builder knows. Any other Dockerfile gets its own <Dockerfile>.dockerignore
         # beside it, which BuildKit reads instead of the context's: two specs in one
         # folder never share (and fight over) one ignore file.
-        if self.dockerfile_path == self.context / "Dockerfile":
+        if str(self.dockerfile_path) == os.path.join(self.context, "Dockerfile"):  # both normal: == as Paths
             return self.context / ".dockerignore"
         return self.dockerfile_path.with_name(self.dockerfile_path.name + ".dockerignore")
 
@@ -94,11 +94,11 @@ class LoadedSpec:
         return Path(os.path.relpath(self._real_path, base)).as_posix()
 
 
-def _inside(path: Path, context: Path) -> str | None:
-    """`path` relative to `context` (a real path) when it lies inside it, else None (it is
-    never sent to the engine). The same as os.path.relpath for two absolute paths, by
-    prefix: this runs for four paths of every spec compiled."""
-    target, root = os.path.normpath(path), str(context)
+def _inside(path: Path, folder: Path | str) -> str | None:
+    """`path` relative to `folder` (a real path) when it lies inside it, else None. The
+    same as os.path.relpath (and Path.relative_to) for two absolute paths, by prefix:
+    this runs for several paths of every spec compiled."""
+    target, root = os.path.normpath(path), os.fspath(folder)
     if target == root:
         return os.curdir
     prefix = root if root.endswith(os.sep) else root + os.sep
@@ -109,10 +109,8 @@ def display(path: Path, *, resolved: bool = False) -> str:
     """A file's name in messages: relative to the working directory when it is below it.
     `resolved`: the path is real already (no second look at its links)."""
     real = path if resolved else files.resolve(path)
-    try:
-        return str(real.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    below = _inside(real, Path.cwd())  # a real path below the working directory (itself real)
+    return str(path) if below is None else below
 
 
 def merge_extends(document: Document, folder: Path, config: Config, path: Path | None) -> Document:
