@@ -9,10 +9,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagespec.fleet.changes import Reason, explain_lines, select_changed
+from typing import TYPE_CHECKING
+
 from imagespec.fleet.discover import discover
-from imagespec.fleet.model import Fleet, load_fleet
 from imagespec.notes import OnNote, ignore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.fleet.changes import Reason
+    from imagespec.fleet.model import Fleet
+
+# The graph (fleet.model, fleet.changes: git, the compiler) is imported where it is used:
+# select without --changed-since, what `imagespec generate SPECS` asks, only discovers.
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,8 @@ class Selection:
 
     def explain(self) -> list[str]:
         """`--explain`'s lines: ``TARGET (SPEC): REASON``."""
+        from imagespec.fleet.changes import explain_lines
+
         return explain_lines(self.fleet, self.why) if self.fleet is not None else []
 
 
@@ -36,6 +45,9 @@ def select(paths: Sequence[Path], config: Path | None = None, *, changed_since: 
     cache stays fast)."""
     if changed_since is None:
         return Selection(tuple(discover(paths, on_note)))
+    from imagespec.fleet.changes import select_changed
+    from imagespec.fleet.load import load_fleet
+
     fleet, why = select_changed(load_fleet(paths, config, on_note=on_note), changed_since)
     return Selection(tuple(target.spec for target in fleet), why, fleet)
 
@@ -48,6 +60,8 @@ class Baked:
     why: dict[str, list[Reason]] = field(default_factory=dict)
 
     def explain(self) -> list[str]:
+        from imagespec.fleet.changes import explain_lines
+
         return explain_lines(self.fleet, self.why)
 
 
@@ -56,6 +70,8 @@ def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, for
     """Write the bake file of the specs ``paths`` name to ``output`` (``write=False``: only
     make its text). Everything is checked before the file is written."""
     from imagespec.fleet.bake import bake_text, write_bake
+    from imagespec.fleet.changes import select_changed
+    from imagespec.fleet.load import load_fleet
 
     fleet = load_fleet(paths, config, on_note=on_note)
     why: dict[str, list[Reason]] = {}
@@ -70,6 +86,7 @@ def stale_bake_file(paths: Sequence[Path], bake_file: Path, *, config: Path | No
                     on_note: OnNote = ignore) -> str | None:
     """`check --bake FILE`: the diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
     from imagespec.fleet.bake import stale_bake
+    from imagespec.fleet.load import load_fleet
 
     return stale_bake(load_fleet(paths, config, on_note=on_note), bake_file)
 

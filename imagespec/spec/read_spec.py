@@ -43,7 +43,7 @@ class LoadedSpec:
     # first use is inside the result cache's recording, which notes the look once
     @cached_property
     def folder(self) -> Path:
-        return files.resolve(self.path.parent if self.path else Path.cwd())
+        return files.resolve(self.path.parent) if self.path else files.working_directory()
 
     @cached_property
     def dockerfile_path(self) -> Path:
