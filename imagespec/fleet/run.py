@@ -1,15 +1,19 @@
 """Building a fleet: BuildKit builds every target, imagespec decides when each starts.
 
-Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for the targets whose parents built
-(``schedule``), at most ``jobs`` targets in flight; a failure skips only what is
-downstream of it and everything else still builds. Targets ready together share one
-invocation; since bake is fail-fast (one failing target cancels the others of its
-invocation), the targets of a failed invocation that have no result are built again one
-per invocation, so each outcome is the target's own. The run file is the bake definition
-with this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
-each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
-after that with ``push``; a failed one never is. Progress is BuildKit's own per step
-(engine.build_output), each line marked with its target's name.
+Role: run ``docker buildx bake -f RUN_FILE TARGET`` for each target as soon as its parents
+built (``schedule``), at most ``jobs`` in flight; a failure skips only what is downstream
+of it and everything else still builds. One invocation per target: a target's slot and
+its dependants are freed the moment its own build and tags are done, not when the
+slowest target submitted beside it ends (bake reports an invocation's results only when
+all of its targets ended), and each outcome is the target's own (bake is fail-fast
+within an invocation). What is shared is not lost: every invocation solves on the same
+BuildKit, which runs an identical step of concurrent builds once and caches it for the
+later ones. The run file is the bake definition with this build's Dockerfiles (compiled
+in memory), labels and secret files, and no tags: each target is tagged once it built,
+all or nothing (engine.local_tags, BP14), and pushed after that with ``push``; a failed
+one never is. Progress is BuildKit's own per step (engine.build_output), each line
+marked with its target's name. Each record carries where its time went (``Timing``),
+also logged on the ``imagespec.fleet`` logger at DEBUG.
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
 fleet's own modules.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -29,7 +34,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
@@ -37,12 +42,14 @@ from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_proces
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
-from imagespec.fleet.display import Display, split_target
-from imagespec.fleet.records import Record
+from imagespec.fleet.display import Display
+from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
+
+log = logging.getLogger("imagespec.fleet")
 
 
 @dataclass(frozen=True)
@@ -108,26 +115,44 @@ def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], b
     return path
 
 
-def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner, jobs: int) -> list[Record]:
-    """Submit what is ready, at most ``jobs`` targets at once (those ready together go in
-    one invocation); on Ctrl-C stop every build."""
+class Executor(Protocol):
+    """What ``_drive`` needs of the builds: one target's build (its record), its display,
+    and stopping every build on Ctrl-C."""
+
+    display: Display
+
+    def build(self, job: BuildJob) -> Record: ...
+
+    def stop_all(self) -> None: ...
+
+
+def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor, jobs: int) -> list[Record]:
+    """Submit each target once its parents built, at most ``jobs`` at once, and take each
+    result as soon as it is in (a dependant starts while slower, unrelated targets still
+    build); on Ctrl-C stop every build."""
     records: dict[str, Record] = {}
-    running: dict[Future[list[Record]], list[str]] = {}
+    running: dict[Future[Record], str] = {}
+    began = time.monotonic()
+    ready_at: dict[str, float] = {}  # when each target's parents were all done
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
         try:
             while not schedule.done:
-                batch = schedule.ready(jobs - schedule.running)
-                if batch:
-                    running[pool.submit(runner.build, [by_name[name] for name in batch])] = batch
-                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                now = time.monotonic() - began
+                for name in schedule.eligible():
+                    ready_at.setdefault(name, now)
+                for name in schedule.ready(jobs - schedule.running):
+                    log.debug("%.3f %s: start (ready at %.3f)", now, name, ready_at[name])
+                    running[pool.submit(runner.build, by_name[name])] = name
+                finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    running.pop(future)
-                    for record in future.result():
-                        records[record.target] = record
-                        for skipped in schedule.finished(record.target, record.result == "built"):
-                            records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
-                                                      upstream=schedule.skipped[skipped])
-                            runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+                    name = running.pop(future)
+                    record = dataclasses.replace(future.result(), ready_s=ready_at[name])
+                    records[name] = record
+                    log.debug("%.3f %s: %s", time.monotonic() - began, name, record.result)
+                    for skipped in schedule.finished(name, record.result == "built"):
+                        records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
+                                                  upstream=schedule.skipped[skipped])
+                        runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
         except BaseException:
             runner.stop_all()
             for future in running:
@@ -137,13 +162,7 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner,
 
 
 class _Runner:
-    """One invocation's build: the bake process, its progress, the tags of what it built.
-
-    Targets that are ready together go to one invocation (one process, one session: a
-    no-op rebuild of a fleet costs a few invocations, not one per target). Bake is
-    fail-fast within an invocation, so when one of several fails, the targets without a
-    result are built again one per invocation: each gets its own outcome (the cache
-    makes the repeat cheap; the failing step runs once more, which names its target)."""
+    """One target's build: its bake process, its progress, its tags (and push)."""
 
     def __init__(self, run_file: Path, folder: Path, builder: Builder, options: RunOptions,
                  scratch: Path, client: Any, display: Display) -> None:
@@ -154,56 +173,39 @@ class _Runner:
         self._procs: set[subprocess.Popen[str]] = set()
         self._lock = threading.Lock()
         self._stopping = False
-        self._invocations = 0
 
-    def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
+    def command(self, target: str, metadata: Path) -> list[str]:
         argv = [self.docker, "buildx", "bake", "-f", str(self.run_file), "--builder", self.builder.name,
                 "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
         if self.options.no_cache:
             argv.append("--no-cache")
-        return [*argv, *targets]
+        return [*argv, target]
 
-    def build(self, batch: Sequence[BuildJob]) -> list[Record]:
+    def build(self, job: BuildJob) -> Record:
         began = time.monotonic()
-        if len(batch) == 1:
-            return [self._stamped(self._one(batch[0]), began)]
-        ids, parser = self._invoke(batch)
-        done = [self._stamped(self._tag(job, ids[job.name], _steps_of(parser, job.name, batch), began), began)
-                for job in batch if job.name in ids]
-        again = [job for job in batch if job.name not in ids]  # the invocation failed: one by one
-        return done + [self._stamped(self._one(job), time.monotonic()) for job in again]
-
-    def _stamped(self, record: Record, began: float) -> Record:
-        return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
-
-    def _one(self, job: BuildJob) -> Record:
-        began = time.monotonic()
-        ids, parser = self._invoke([job])
-        if job.name in ids:
-            return self._tag(job, ids[job.name], parser.result_steps(), began)
-        failure = build_failure(parser, parser.returncode, job.dockerfile)
-        error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
-        if not isinstance(error, ImageSpecError):
-            error = ImageSpecError(str(error))
-        self.display.failed(job.name, error)
-        return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error)
-
-    def _invoke(self, batch: Sequence[BuildJob]) -> tuple[dict[str, str], _Parser]:
-        """Run one bake invocation: the image ID of each target it built (none when it failed)."""
-        with self._lock:
-            self._invocations += 1
-            metadata = self.scratch / f"metadata-{self._invocations}.json"
-        names = [job.name for job in batch]
+        metadata = self.scratch / f"metadata-{job.name}.json"
         parser = _Parser(since=datetime.now(UTC))
-        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
-        parser.returncode = self._run(self.command(names, metadata), parser, route)
-        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
-        return ids, parser
+        parser.returncode = self._run(self.command(job.name, metadata), parser, self.display.events(job.name))
+        baked = time.monotonic()
+        image_id = _image_ids(metadata, [job.name]).get(job.name) if parser.returncode == 0 else None
+        if image_id is not None:
+            record = self._tag(job, image_id, parser.result_steps(), baked - began)
+        else:
+            failure = build_failure(parser, parser.returncode, job.dockerfile)
+            error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
+            if not isinstance(error, ImageSpecError):
+                error = ImageSpecError(str(error))
+            self.display.failed(job.name, error)
+            record = Record(job.name, job.spec, "failed", baked - began, failure=error)
+        ended = time.monotonic()
+        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked)
+        log.debug("%s: bake %.2f s (BuildKit busy %s s), after it %.2f s", job.name, timing.bake_s,
+                  "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
+        return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
 
-    def _tag(self, job: BuildJob, image_id: str, steps: list[BuildEvent], began: float) -> Record:
+    def _tag(self, job: BuildJob, image_id: str, steps: list[BuildEvent], duration: float) -> Record:
         from imagespec.engine.local_tags import apply_tags
 
-        duration = time.monotonic() - began
         try:
             applied = apply_tags(self.client, image_id, job.tags)
             size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
@@ -263,13 +265,6 @@ _BAKE_ENV = {**os.environ, "BUILDX_METADATA_PROVENANCE": "disabled"}
 
 class _Parser(RawJsonParser):
     returncode = 0
-
-
-def _steps_of(parser: _Parser, target: str, batch: Sequence[BuildJob]) -> list[BuildEvent]:
-    """The steps of one target of an invocation (bake names them ``[target …] …``)."""
-    names = [job.name for job in batch]
-    return [dataclasses.replace(step, name=name) for step in parser.result_steps()
-            for owner, name in [split_target(step.name, names)] if owner == target]
 
 
 def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
