@@ -233,11 +233,13 @@ def main() -> None:
                 loads["bake"] = [round(os.getloadavg()[0], 2)]
                 bake_s, cold = build_fleet(folder, args.jobs, "--no-cache")
                 loads["bake"].append(round(os.getloadavg()[0], 2))
+                print(f"bake --jobs {args.jobs}: {bake_s:.1f} s, load {loads['bake']}: {breakdown(cold, bake_s)}", flush=True)
                 if args.jobs1:
                     loads["jobs1"] = [round(os.getloadavg()[0], 2)]
                     jobs1_s, jobs1_summary = build_fleet(folder, 1, "--no-cache")
                     jobs1 = breakdown(jobs1_summary, jobs1_s)
                     loads["jobs1"].append(round(os.getloadavg()[0], 2))
+                    print(f"bake --jobs 1: {jobs1_s:.1f} s, load {loads['jobs1']}: {jobs1}", flush=True)
                 loads["one_by_one"] = [round(os.getloadavg()[0], 2)]
                 one_by_one_s, one_by_one = build_one_by_one(specs)
                 loads["one_by_one"].append(round(os.getloadavg()[0], 2))

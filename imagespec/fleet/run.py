@@ -120,6 +120,7 @@ class Executor(Protocol):
     and stopping every build on Ctrl-C."""
 
     display: Display
+    began: float  # time.monotonic() at the run's start: what every record's seconds count from
 
     def build(self, job: BuildJob) -> Record: ...
 
@@ -132,7 +133,7 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor
     build); on Ctrl-C stop every build."""
     records: dict[str, Record] = {}
     running: dict[Future[Record], str] = {}
-    began = time.monotonic()
+    began = runner.began
     ready_at: dict[str, float] = {}  # when each target's parents were all done
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
         try:

@@ -4,6 +4,7 @@ failure skips, and what the run hands bake."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 
@@ -107,6 +108,7 @@ class _Events:
         self.lock = threading.Lock()
         self.child_started = threading.Event()
         self.display = Display("quiet", io.StringIO())
+        self.began = time.monotonic()
 
     def build(self, job: BuildJob) -> Record:
         with self.lock:
