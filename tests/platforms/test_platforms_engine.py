@@ -8,84 +8,15 @@ scripts/setup-engine.sh), prints the architecture it was compiled for and passes
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests import tools
 from tests.images.support import RUN_ID
+from tests.platforms.support import (HERE, INDEX_TYPES, NAMESPACE, PLATFORMS, REPO, docker, imagespec, index_of,
+                                     listed_platforms)
 
 pytestmark = pytest.mark.engine
-
-REPO = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-REGISTRY = "127.0.0.1:5000"
-NAMESPACE = f"{REGISTRY}/imagespec-platformtest"
-PLATFORMS = ("linux/amd64", "linux/arm64")
-INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
-
-
-def imagespec(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "IMAGESPEC_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "imagespec", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
-def docker(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-
-
-def _registry_answers() -> None:
-    try:
-        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2).close()
-    except (urllib.error.URLError, OSError) as error:
-        tools.unavailable(f"no registry on {REGISTRY} ({error}); scripts/start-registry.sh starts one")
-
-
-def _qemu_registered() -> None:
-    if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
-        tools.unavailable("QEMU is not registered for arm64 (binfmt_misc); scripts/setup-engine.sh registers it")
-
-
-def index_of(reference: str) -> dict:
-    """The manifest a tag names in the registry, asked for as an index (registry API)."""
-    name, tag = reference.removeprefix(f"{REGISTRY}/").rsplit(":", 1)
-    request = urllib.request.Request(f"http://{REGISTRY}/v2/{name}/manifests/{tag}",
-                                     headers={"Accept": ", ".join(INDEX_TYPES)})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
-def listed_platforms(document: dict) -> list[str]:
-    return sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in document.get("manifests", []))
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory, session_cleanup) -> Path:  # type: ignore[no-untyped-def]
-    """The machine's catalog plus the two-platform static base, built here (only the
-    arm64 base the Go app needs: its packages unpacked on this machine, no emulation)."""
-    _registry_answers()
-    _qemu_registered()
-    work = tmp_path_factory.mktemp("platforms")
-    base = work / "static.yaml"
-    image = f"{NAMESPACE}/static-{RUN_ID}:nonroot"
-    base.write_text((HERE / "bases" / "static.yaml").read_text().replace(f"{NAMESPACE}/static:nonroot", image))
-    catalog = work / "catalog.yaml"
-    built = imagespec("base", "build", str(base), "--push", "--progress", "plain",
-                      "--config", str(REPO / "scripts" / "local.imagespec.yaml"), "--catalog", str(catalog))
-    assert built.returncode == 0, built.stderr[-3000:]
-    for platform in PLATFORMS:
-        session_cleanup.image(f"{image}-{platform.replace('/', '-')}")
-    assert listed_platforms(index_of(image)) == list(PLATFORMS)
-    path = work / "config.yaml"
-    path.write_text(f"catalog: [{REPO / 'bases' / 'catalog.local.yaml'}, {catalog}]\n"
-                    "build: {network: host, ca_bundle: /etc/ssl/certs/ca-certificates.crt}\n")
-    return path
 
 
 @pytest.mark.parametrize(("app", "printed"), [("go-arch", "go-arch linux/{arch}"), ("c-arch", "c-arch {arch}")])
