@@ -8,9 +8,10 @@ every other driver (remote, kubernetes, docker-container) into its own cache.
 
 A ``docker`` driver builder is a docker context: the engine's own BuildKit. When that
 context reaches another engine than the one imagespec tags in (the SDK's, DOCKER_HOST),
-its images land in that engine's store, and buildx refuses ``--builder`` for it ("use
-`docker --context=NAME buildx`"): the fleet then runs bake under ``--context`` and tags
-and pushes there (``Builder.host``).
+its images land in that engine's store (``Builder.host``): the fleet tags and pushes
+them there. buildx refuses ``--builder`` for any context but the current one ("use
+`docker --context=NAME buildx`"), even one that reaches the same engine: bake then runs
+under ``--context`` (``Builder.context``).
 
 May import: the standard library and ``imagespec.errors``.
 """
@@ -33,8 +34,11 @@ class Builder:
     driver: str
     #: the first node's endpoint: for the docker driver, the docker context it builds in
     endpoint: str = ""
-    #: the docker driver on another engine than the local one: that engine's address
-    #: (``unix:///…``, ``tcp://…``), where its images are tagged and pushed from
+    #: the docker driver of a context other than the current one: bake runs in it
+    #: (``docker --context NAME buildx bake``; buildx refuses ``--builder`` there)
+    context: str | None = None
+    #: that context's engine when it is not the local one: its address (``unix:///…``,
+    #: ``tcp://…``), where the images are tagged and pushed from
     host: str | None = None
 
     @property
@@ -68,17 +72,17 @@ def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
         raise EngineError(f"cannot inspect the BuildKit builder: {said}",
                           hint="is the engine running? `docker buildx ls` shows the builders")
     found = Builder(fields.get("Name", name or "default"), fields["Driver"], fields.get("Endpoint", ""))
-    if found.driver == "docker" and found.endpoint:
-        return Builder(found.name, found.driver, found.endpoint, _other_engine(path, found.endpoint))
-    return found
+    if found.driver != "docker" or not found.endpoint:
+        return found
+    current = _run([path, "context", "show"], "docker context show").stdout.strip()
+    if found.endpoint == current:
+        return found
+    return Builder(found.name, found.driver, found.endpoint, found.endpoint, _other_engine(path, found.endpoint, current))
 
 
-def _other_engine(docker: str, context: str) -> str | None:
-    """The address of ``context``'s engine when it is not the current context's (the one
-    the docker CLI and imagespec's SDK client use), else None."""
-    current = _run([docker, "context", "show"], "docker context show").stdout.strip()
-    if context == current:
-        return None
+def _other_engine(docker: str, context: str, current: str) -> str | None:
+    """The address of ``context``'s engine when it differs from the current context's
+    (the engine the docker CLI and imagespec's SDK client use), else None."""
     done = _run([docker, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}", context, current],
                 "docker context inspect")
     hosts = done.stdout.split()

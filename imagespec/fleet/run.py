@@ -163,8 +163,8 @@ class _Runner:
 
     def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
         # buildx refuses --builder for another context's docker driver: run bake in that context
-        where = ["--context", self.builder.endpoint] if self.builder.other_engine else []
-        chosen = [] if self.builder.other_engine else ["--builder", self.builder.name]
+        context = self.builder.context
+        where, chosen = (["--context", context], []) if context else ([], ["--builder", self.builder.name])
         argv = [self.docker, *where, "buildx", "bake", "-f", str(self.run_file), *chosen,
                 "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
         if self.options.no_cache:

@@ -1,5 +1,5 @@
-"""The same fleet on a builder that is not the local engine (docs/fleet.md, "A builder
-that is another engine"): a second dockerd reached through its own docker context
+"""The same fleet on a builder that is not the local engine (docs/fleet.md, "Another
+Docker Engine"): a second dockerd reached through its own docker context
 (tests/fleet/other_engine.py), whose image store lacks the local bases. What changes
 there changes for real: the bases come from the registry, results are pushed, the cache
 goes through the registry, secrets still come from the client. Each pushed image is then
@@ -27,6 +27,9 @@ from tests.fleet.other_engine import REGISTRY, OtherEngine
 from tests.fleet.support import PREFIX, Fleet, docker, imagespec, make_fleet
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "fleet.md"
+#: bake alone on another engine, as docs/fleet.md gives it (checked against the page below)
+RECIPE = ("--push", "--allow network.host", f"--allow fs.read={CA_BUNDLE}")
 TOKEN = "s3cret-token\n"  # its length, not its text, is what the image records
 
 
@@ -57,6 +60,17 @@ def _run_on_main_engine(image: str, *args: str) -> str:
     """Pull ``image`` from the registry into the main engine and run it there."""
     docker("pull", "--quiet", image)
     return docker("run", "--rm", "--network", "none", *args, image).stdout
+
+
+def test_the_docs_recipe_is_the_one_these_tests_run() -> None:
+    """docs/fleet.md's bake command for another engine has the flags `_bake` runs with."""
+    section = DOCS.read_text().split("## Another Docker Engine", 1)[1].split("\n## ", 1)[0]
+    command = next(block for block in section.split("```sh")[1:] if "buildx bake" in block).split("```")[0]
+    command = " ".join(command.replace("\\\n", " ").split())
+    assert "docker --context build-host buildx bake -f docker-bake.json" in command
+    for flag in (*RECIPE, "--set base.cache-to=type=registry,ref=", ",mode=max", "--set base.cache-from=type=registry"):
+        assert flag in command, flag
+    assert "imagespec build fleet/ --builder build-host --push" in section
 
 
 def test_the_other_engine_is_another_image_store(other_engine: OtherEngine, registry_catalog: Path) -> None:
@@ -123,9 +137,9 @@ def _bake(engine: OtherEngine, root: Path, prefix: str) -> subprocess.CompletedP
         "--set", f"{target}.cache-to=type=registry,ref={cache}:{target},mode=max",
         "--set", f"{target}.cache-from=type=registry,ref={cache}:{target}")]
     env = {**os.environ, "IMAGESPEC_CA_BUNDLE": str(CA_BUNDLE), "IMAGESPEC_SECRET_TOKEN": str(root / "token")}
+    recipe = [word for flag in RECIPE for word in flag.split()]
     return subprocess.run(["docker", "--context", engine.context, "buildx", "bake", "-f", "docker-bake.json",
-                           "--push", "--allow", "network.host", "--allow", f"fs.read={CA_BUNDLE}", "--progress",
-                           "plain", *sets],
+                           *recipe, "--progress", "plain", *sets],
                           cwd=root, env=env, capture_output=True, text=True, timeout=1800, check=False)
 
 
@@ -207,5 +221,27 @@ def test_imagespec_build_drives_the_fleet_on_another_engine_and_pushes(
         other.delete_repositories(fleet.prefix)
         listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                         f"reference={REGISTRY}/{fleet.prefix}/*", check=False).stdout.split()
+        if listed:
+            docker("rmi", "--force", *listed, check=False)
+
+
+def test_a_context_that_reaches_the_local_engine_counts_as_it(engine, tmp_path: Path) -> None:
+    """buildx refuses `--builder` for any context but the current one, even on the same
+    engine: bake runs in that context, and the images are tagged here (no --push needed)."""
+    name = f"{PREFIX}-same-{uuid.uuid4().hex[:8]}"
+    current = docker("context", "show").stdout.strip()
+    host = docker("context", "inspect", "--format", "{{.Endpoints.docker.Host}}", current).stdout.strip()
+    docker("context", "create", name, "--docker", f"host={host}")
+    fleet = make_fleet(tmp_path / "same", {"base": None, "app": "base"})
+    try:
+        done, records = fleet.build("--builder", name)
+        assert done.returncode == 0, done.stderr[-4000:]
+        assert {r["result"] for r in records.values()} == {"built"}
+        assert fleet.tagged("base") and fleet.tagged("app")
+        assert docker("run", "--rm", "--network", "none", fleet.image("app")).stdout.startswith("app ")
+    finally:
+        docker("context", "rm", "--force", name, check=False)
+        listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={fleet.prefix}/*",
+                        check=False).stdout.split()
         if listed:
             docker("rmi", "--force", *listed, check=False)
