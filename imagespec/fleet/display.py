@@ -10,14 +10,29 @@ May import: the standard library, ``imagespec.errors`` and ``imagespec.engine``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, cast
 
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.progress import ProgressDisplay
 from imagespec.errors import ImageSpecError
+
+
+_PREFIXED = re.compile(r"\[(\S+?)(?: ([^\]]*))?\] (.*)", re.S)
+
+
+def split_target(name: str, targets: Sequence[str]) -> tuple[str | None, str]:
+    """A step of a several-target bake invocation, ``[web 2/3] RUN make`` or ``[web]
+    exporting to image``: (``web``, ``[2/3] RUN make`` / ``exporting to image``);
+    (None, name) when no target of ``targets`` is named."""
+    match = _PREFIXED.fullmatch(name)
+    if match is None or match[1] not in targets:
+        return None, name
+    return match[1], f"[{match[2]}] {match[3]}" if match[2] else match[3]
 
 
 class _Tagged:
@@ -59,6 +74,17 @@ class Display:
 
         def show(event: BuildEvent) -> None:
             display(event)
+
+        return show
+
+    def demux(self, targets: Sequence[str]) -> Callable[[BuildEvent], None]:
+        """The events of one invocation of several targets, each to its target's display
+        under the name of one image's build (bake's own steps go to the first)."""
+        displays = {target: self._of(target) for target in targets}
+
+        def show(event: BuildEvent) -> None:
+            owner, name = split_target(event.name, targets)
+            displays[owner or targets[0]](dataclasses.replace(event, name=name))
 
         return show
 

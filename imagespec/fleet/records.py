@@ -69,6 +69,9 @@ class Record:
     #: (``started_s - ready_s``: how long it waited for one of the --jobs slots)
     ready_s: float | None = None
     timing: Timing | None = None
+    #: several platforms: the ones built, each image tagged ``TAG-os-arch``; then
+    #: ``image_id`` is the index's digest in the registry and ``tags`` name the index
+    platforms: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -83,7 +86,7 @@ class Record:
             "target": self.target, "spec": self.spec, "result": self.result,
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
-            "upstream": self.upstream, "pushed": list(self.pushed),
+            "upstream": self.upstream, "pushed": list(self.pushed), "platforms": list(self.platforms),
             "started_s": None if self.started_s is None else round(self.started_s, 3),
             "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
             "ready_s": None if self.ready_s is None else round(self.ready_s, 3),

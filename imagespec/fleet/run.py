@@ -1,19 +1,26 @@
 """Building a fleet: BuildKit builds every target, imagespec decides when each starts.
 
-Role: run ``docker buildx bake -f RUN_FILE TARGET`` for each target as soon as its parents
-built (``schedule``), at most ``jobs`` in flight; a failure skips only what is downstream
-of it and everything else still builds. One invocation per target: a target's slot and
-its dependants are freed the moment its own build and tags are done, not when the
-slowest target submitted beside it ends (bake reports an invocation's results only when
-all of its targets ended), and each outcome is the target's own (bake is fail-fast
-within an invocation). What is shared is not lost: every invocation solves on the same
-BuildKit, which runs an identical step of concurrent builds once and caches it for the
-later ones. The run file is the bake definition with this build's Dockerfiles (compiled
-in memory), labels and secret files, and no tags: each target is tagged once it built,
-all or nothing (engine.local_tags, BP14), and pushed after that with ``push``; a failed
-one never is. Progress is BuildKit's own per step (engine.build_output), each line
-marked with its target's name. Each record carries where its time went (``Timing``),
-also logged on the ``imagespec.fleet`` logger at DEBUG.
+Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for each target as soon as its
+parents built (``schedule``), at most ``jobs`` in flight; a failure skips only what is
+downstream of it and everything else still builds. One invocation per target (its run
+targets: one per platform): a target's slot and its dependants are freed the moment its
+own build and tags are done, not when the slowest target submitted beside it ends (bake
+reports an invocation's results only when all of its targets ended), and each outcome is
+the target's own (bake is fail-fast within an invocation). What is shared is not lost:
+every invocation solves on the same BuildKit, which runs an identical step of concurrent
+builds once and caches it for the later ones. The run file is the bake definition with
+this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
+each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
+after that with ``push``; a failed one never is. The engine that tags and pushes is the
+local one, or, for the docker driver of another engine's context, that engine
+(fleet.builder: bake runs under ``--context`` there; the caller requires ``push``). A
+target of several platforms is built as one run target per platform (fleet.bake_file),
+in the same invocation; once all have built, each platform's image is tagged
+``TAG-os-arch``, pushed, and joined into one index under the target's tags
+(publish.index), as `imagespec build` of its spec does. Progress is BuildKit's own per
+step (engine.build_output), each line marked with its target's name (a platform's
+build: its run target's name, ``app--linux-arm64``). Each record says where its time
+went (records.Timing), also logged on the ``imagespec.fleet`` logger at DEBUG.
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
 fleet's own modules.
@@ -42,7 +49,7 @@ from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_proces
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
-from imagespec.fleet.display import Display
+from imagespec.fleet.display import Display, split_target
 from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
 
@@ -66,6 +73,17 @@ class BuildJob:
     tags: tuple[str, ...]
     locate: Locate
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: several platforms: each one's local (and registry) tag, ``repo:1.0.0-linux-arm64``
+    #: (publish.index.platform_tag); the index goes under the ``tags`` that name a registry
+    platform_tags: Mapping[str, str] = field(default_factory=dict)
+    index_tags: tuple[str, ...] = ()  # those of ``tags`` that name a registry: the index's
+
+    @property
+    def run_targets(self) -> dict[str, str]:
+        """The run's targets that build this one -> the platform each builds ('' : as it is)."""
+        if not self.platform_tags:
+            return {self.name: ""}
+        return {bake_file.platform_target(self.name, platform): platform for platform in self.platform_tags}
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,9 @@ def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder
     any other target counts as built) and return one record per chosen target."""
     from imagespec.engine import connect
 
-    client = connect()  # fail in 2 s with the engine's own error before anything starts
+    # the engine that tags (and pushes) what built: the local one, or the builder's own when
+    # it is the docker driver of another engine (fleet.builder); fail in 2 s before anything starts
+    client = connect(host=builder.host)
     by_name = {t.name: t for t in chosen}
     graph = bake_file.parents(definition)
     schedule = Schedule({name: graph[name] for name in sorted(by_name)})
@@ -109,7 +129,8 @@ def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], b
             (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
         overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
     tags = {target.name: target.tags for target in chosen}
-    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store)
+    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store,
+                            platform_tags={target.name: target.platform_tags for target in chosen})
     path = scratch / "docker-bake.run.json"
     path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
     return path
@@ -163,7 +184,8 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor
 
 
 class _Runner:
-    """One target's build: its bake process, its progress, its tags (and push)."""
+    """One target's build: its bake process (all of its run targets), its progress, its
+    tags (and push, or its platforms' index)."""
 
     def __init__(self, run_file: Path, folder: Path, builder: Builder, options: RunOptions,
                  scratch: Path, client: Any, display: Display) -> None:
@@ -175,22 +197,27 @@ class _Runner:
         self._lock = threading.Lock()
         self._stopping = False
 
-    def command(self, target: str, metadata: Path) -> list[str]:
-        argv = [self.docker, "buildx", "bake", "-f", str(self.run_file), "--builder", self.builder.name,
+    def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
+        # buildx refuses --builder for another context's docker driver: run bake in that context
+        context = self.builder.context
+        where, chosen = (["--context", context], []) if context else ([], ["--builder", self.builder.name])
+        argv = [self.docker, *where, "buildx", "bake", "-f", str(self.run_file), *chosen,
                 "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
         if self.options.no_cache:
             argv.append("--no-cache")
-        return [*argv, target]
+        return [*argv, *targets]
 
     def build(self, job: BuildJob) -> Record:
         began = time.monotonic()
+        names = list(job.run_targets)
         metadata = self.scratch / f"metadata-{job.name}.json"
         parser = _Parser(since=datetime.now(UTC))
-        parser.returncode = self._run(self.command(job.name, metadata), parser, self.display.events(job.name))
+        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
+        parser.returncode = self._run(self.command(names, metadata), parser, route)
         baked = time.monotonic()
-        image_id = _image_ids(metadata, [job.name]).get(job.name) if parser.returncode == 0 else None
-        if image_id is not None:
-            record = self._tag(job, image_id, parser.result_steps(), baked - began)
+        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
+        if _built(job, ids):
+            record = self._tag(job, ids, _steps_of(parser, job, [job]), began)
         else:
             failure = build_failure(parser, parser.returncode, job.dockerfile)
             error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
@@ -204,9 +231,13 @@ class _Runner:
                   "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
         return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
 
-    def _tag(self, job: BuildJob, image_id: str, steps: list[BuildEvent], duration: float) -> Record:
+    def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
         from imagespec.engine.local_tags import apply_tags
 
+        if job.platform_tags:
+            return self._index(job, ids, steps, began)
+        image_id = ids[job.name]
+        duration = time.monotonic() - began
         try:
             applied = apply_tags(self.client, image_id, job.tags)
             size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
@@ -217,6 +248,39 @@ class _Runner:
         built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
                        cached_steps=sum(s.cached for s in steps), steps=len(steps))
         return self._push(built) if self.options.push else built
+
+    def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
+        """Several platforms: each one's image tagged ``TAG-os-arch``, pushed (only once
+        every platform built; an X.Y.Z index tag that names other images is not moved,
+        BP14), then the index under the target's registry tags."""
+        from imagespec.engine.local_tags import apply_tags
+        from imagespec.publish import push_tags
+        from imagespec.publish.index import PlatformImage, create_index, refuse_moving
+
+        by_platform = {platform: ids[name] for name, platform in job.run_targets.items()}
+        references = job.index_tags
+        try:
+            for platform, tag in job.platform_tags.items():
+                apply_tags(self.client, by_platform[platform], (tag,))
+            size = sum(int(self.client.images.get(i).attrs.get("Size") or 0) for i in by_platform.values())
+            if not self.options.force:
+                refuse_moving(references, list(by_platform.values()))
+            note = lambda line: self.display.note(job.name, line)  # noqa: E731
+            digests = push_tags(list(job.platform_tags.values()), force=self.options.force, client=self.client,
+                                on_status=note)
+            members = [PlatformImage(platform, by_platform[platform], tag, digest=digests[tag])
+                       for platform, tag in job.platform_tags.items()]
+            index = create_index(references, members, on_status=note)
+        except ImageSpecError as error:
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error,
+                          platforms=tuple(job.platform_tags))
+        duration = time.monotonic() - began
+        self.display.built(job.name, BuildResult(index.digest, references, duration, steps))
+        return Record(job.name, job.spec, "built", duration, size, index.digest, references,
+                      cached_steps=sum(s.cached for s in steps), steps=len(steps),
+                      pushed=tuple(sorted((*references, *job.platform_tags.values()))),
+                      platforms=tuple(job.platform_tags))
 
     def _push(self, built: Record) -> Record:
         """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
@@ -268,8 +332,27 @@ class _Parser(RawJsonParser):
     returncode = 0
 
 
+def _built(job: BuildJob, ids: Mapping[str, str]) -> bool:
+    """Whether every run target of ``job`` built (a platform missing: the target did not)."""
+    return all(name in ids for name in job.run_targets)
+
+
+def _steps_of(parser: _Parser, job: BuildJob, batch: Sequence[BuildJob]) -> list[BuildEvent]:
+    """The steps of one target of an invocation (bake names them ``[target …] …``; a
+    platform's own run target keeps its platform in the step's name)."""
+    names = [name for other in batch for name in other.run_targets]
+    steps = parser.result_steps()
+    if len(names) == 1:
+        return steps
+    own = job.run_targets
+    return [dataclasses.replace(step, name=f"{own[owner]} {name}".lstrip()) for step in steps
+            for owner, name in [split_target(step.name, names)] if owner in own]
+
+
 def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
-    """Each built image's ID from bake's metadata file (``containerimage.config.digest``)."""
+    """Each built image's ID from bake's metadata file: ``containerimage.config.digest``
+    (the classic store's ID), else ``containerimage.digest`` (the containerd image store
+    names an image by its manifest or index digest and writes no config digest)."""
     try:
         data = json.loads(metadata.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -277,7 +360,8 @@ def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
     found = {}
     for target in targets:
         entry = data.get(target) if isinstance(data, dict) else None
-        image_id = entry.get("containerimage.config.digest") if isinstance(entry, dict) else None
+        entry = entry if isinstance(entry, dict) else {}
+        image_id = entry.get("containerimage.config.digest") or entry.get("containerimage.digest")
         if isinstance(image_id, str) and image_id.startswith("sha256:"):
             found[target] = image_id
     return found
