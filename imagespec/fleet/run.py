@@ -59,6 +59,9 @@ class BuildJob:
     tags: tuple[str, ...]
     locate: Locate
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: (image ID, tags) when the image these tags name already records what this build
+    #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
+    current: tuple[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,9 @@ class _Runner:
 
     def build(self, given: Sequence[BuildJob]) -> list[Record]:
         began = time.monotonic()
-        batch, refused = self._refreshed(given)
+        fresh, refused = self._refreshed(given)
+        refused += [self._stamped(self._current(job), began) for job in fresh if job.current is not None]
+        batch = [job for job in fresh if job.current is None]
         if len(batch) <= 1:
             return refused + [self._stamped(self._one(job), began) for job in batch]
         ids, parser = self._invoke(batch)
@@ -215,6 +220,15 @@ class _Runner:
 
     def _stamped(self, record: Record, began: float) -> Record:
         return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
+
+    def _current(self, job: BuildJob) -> Record:
+        """An image already up to date is not built again (no rebuild loop, #15): its tags
+        stand, and are pushed (which moves nothing) with --push."""
+        assert job.current is not None
+        image_id, tags = job.current
+        self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
+        record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True)
+        return self._push(record) if self.options.push else record
 
     def _one(self, job: BuildJob) -> Record:
         began = time.monotonic()

@@ -127,32 +127,43 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
 
 def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Path | None,
                    on_note: OnNote) -> Callable[[Any, Mapping[str, str]], Any]:
-    """The fleet run's refresh (imagespec.fleet.run.Refresh): as a target starts, the pins of
-    its lock on images this run pushed move to the digests pushed (imagespec.lock's
-    ``follow``; #15's cascade: a company base, then everything on it, in one run), its
-    Dockerfile and ignore file are written again (so the lock, the spec and the Dockerfile
-    agree: `imagespec check` passes), and the job is compiled again with the new pins. A
-    target without a lock, or on nothing pushed, builds as it was compiled."""
+    """The fleet run's refresh (imagespec.fleet.run.Refresh), as each target starts. First,
+    the pins of its lock on images this run pushed move to the digests pushed
+    (imagespec.lock's ``follow``; #15's cascade: a company base, then everything on it, in
+    one run), its Dockerfile and ignore file are written again (the lock, the spec and the
+    Dockerfile agree: `imagespec check` passes) and it is compiled again with the new pins.
+    Then, unless --force, an image that already records what this build would make is
+    marked current and not built (pipeline.up_to_date: no rebuild loop)."""
+    from imagespec import pipeline
     from imagespec.fleet import links
     from imagespec.fleet.build import build_job
     from imagespec.jobs.compiling import compile_one, generate
     from imagespec.lock import jobs as lock_jobs
+    from imagespec.settings import build_settings
 
-    def refresh(job: Any, pushed: Mapping[str, str]) -> Any:
-        target = fleet.targets[job.name]
+    def followed(job: Any, target: Any, pushed: Mapping[str, str]) -> tuple[Any, Any]:
         lock_path = target.compiled.loaded.lock_path
         by_name = {links.name(reference): digest for reference, digest in pushed.items()}
         follow = {name: by_name[name] for use in target.bases if (name := links.name(use.ref)) in by_name}
         if not follow or lock_path is None or not lock_path.is_file():
-            return job
+            return job, target
         report = lock_jobs.lock([target.spec], config=config, follow=follow, on_note=on_note)
         moved = [move for move in report.moves if move.moved]
         if not moved:
-            return job
+            return job, target
         for move in moved:
             on_note(f"{move.spec}: {move.image} {move.old} -> {move.new} (pushed by this run)")
         generate([target.spec], config=config, use_cache=False, on_note=on_note)
         compiled, loaded_config = compile_one(target.spec, config)
-        return build_job(dataclasses.replace(target).keep_compiled(compiled, loaded_config), env, options)
+        target = dataclasses.replace(target).keep_compiled(compiled, loaded_config)
+        return build_job(target, env, options), target
+
+    def refresh(job: Any, pushed: Mapping[str, str]) -> Any:
+        job, target = followed(job, fleet.targets[job.name], pushed)
+        compiled = target.compiled
+        if options.get("force") or compiled.inputs_hash == compiled.lock_inputs:  # forced, or no pin to keep
+            return job
+        current = pipeline.up_to_date(compiled, build_settings(target.config, env, **options))
+        return dataclasses.replace(job, current=current) if current is not None else job
 
     return refresh

@@ -229,19 +229,29 @@ def _follow_base(spec: _Spec, use: BaseUse, resolver: Resolver, pushed: str | No
     return entry, Move(spec.name, use.image, old.digest if old else None, found.digest, found.created)
 
 
+def _names_of(use: BaseUse) -> tuple[str, ...]:
+    """What --base may call a base: the reference, its catalog name, its repository (as
+    written, or as BuildKit names it)."""
+    names = (use.image, use.catalog, links.name(use.image).rpartition(":")[0], use.image.rpartition(":")[0])
+    return tuple(name for name in names if name)
+
+
 def _named(use: BaseUse, names: Sequence[str]) -> bool:
-    if not names:
-        return True
-    return any(name in (use.image, use.catalog, links.name(use.image).rpartition(":")[0],
-                        use.image.rpartition(":")[0]) for name in names)
+    return not names or any(name in _names_of(use) for name in names)
 
 
 def _refuse_unknown_names(loaded: list[_Spec], names: Sequence[str]) -> None:
+    """Each --base NAME must name a base of the specs given: a typo moves nothing, and says so (exit 2)."""
+    import difflib
+
     for name in names:
         if not any(_named(use, (name,)) for spec in loaded for use in spec.uses):
             known = sorted({use.catalog or use.image for spec in loaded for use in spec.uses})
-            raise SpecError(f"lock --update {name}: no spec given builds from it",
-                            hint=f"name a base as the lock writes it, its repository or its catalog name: "
+            spellings = sorted({word for spec in loaded for use in spec.uses for word in _names_of(use)})
+            close = difflib.get_close_matches(name, spellings, n=1, cutoff=0.6)
+            guess = f"did you mean {close[0]}? " if close else ""
+            raise SpecError(f"lock --update --base {name}: no spec given builds from it",
+                            hint=f"{guess}name a base as the lock writes it, its repository or its catalog name: "
                                  f"{', '.join(known) or 'none'}")
 
 

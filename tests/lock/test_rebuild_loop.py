@@ -172,7 +172,9 @@ def test_update_one_base_min_age_and_the_catalogs_digest(pushed: Pushed, tmp_pat
 
     second_v2 = pushed.push(second, "second v2")
     code, _, err = imagespec(capsys, "lock", "--update", "--base", "isx15a/nothing", str(path))
-    assert code == 2 and "no spec given builds from it" in err, err
+    assert code == 2 and "no spec given builds from it" in err and "company-first" in err, err
+    code, _, err = imagespec(capsys, "lock", "--update", "--base", "company-frist", str(path))
+    assert code == 2 and "did you mean company-first?" in err, err  # a typo moves nothing
     code, out, err = imagespec(capsys, "lock", "--update", "--base", "company-first", "--min-age", "1d",
                                "--format", "json", str(path))
     assert code == 0, err
@@ -259,3 +261,15 @@ def test_the_cascade_moves_a_company_base_and_the_apps_on_it_in_one_pass(
     code, out, err = imagespec(capsys, "lock", "--update", "--format", "json", str(repo))
     assert code == 0 and json.loads(out)["written"] == [], out
     assert locks == {app: (repo / app / "imagespec.lock.yaml").read_text() for app in (*apps, "company")}
+    # the fleet build rebuilds nothing that is current: at a clean commit, a second build of
+    # the apps finds each image recording its lock, its inputs and this commit
+    commit(repo)
+    app_specs = [str(repo / app / "imagespec.yaml") for app in apps]
+    code, out, err = imagespec(capsys, "build", *app_specs, "--progress", "quiet", "--format", "json")
+    assert code == 0, out + err
+    first_ids = {t["target"]: t["image_id"] for t in json.loads(out)["targets"]}
+    built_tags.extend(first_ids.values())
+    code, out, err = imagespec(capsys, "build", *app_specs, "--progress", "quiet", "--format", "json")
+    assert code == 0, out + err
+    again = json.loads(out)["targets"]
+    assert all(t["up_to_date"] for t in again) and {t["target"]: t["image_id"] for t in again} == first_ids, again
