@@ -83,7 +83,7 @@ def summary_table(records: Sequence[Record]) -> list[str]:
         time = f"{r.duration_s:.1f}s" if r.result != "skipped" else "-"
         size = human_size(r.size) if r.size is not None else "-"
         tags = ", ".join(r.tags) if r.tags else ("-" if r.result == "built" else r.reason)
-        rows.append((r.target, r.result, time, size, tags))
+        rows.append((r.target, "up to date" if r.up_to_date else r.result, time, size, tags))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}

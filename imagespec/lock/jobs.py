@@ -165,19 +165,16 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
     for spec in (by_name[name] for name in ordered + in_cycle):
         locked = []
         for use in spec.uses:
-            waits = _producer(spec, use, made) if update and follow is None else None
+            producer = _producer(spec, use, made) if update and follow is None else None
             if follow is not None:
                 entry, move = _follow_base(spec, use, resolver, follow.get(links.name(use.image)))
-            elif waits in stale:
-                entry, move = _wait_for(spec, use, waits, resolver)
+            elif producer in stale:  # its image is rebuilt first: the fleet build moves this pin
+                entry, move = _wait_for(spec, use, producer, resolver)
             else:
                 entry, move = _lock_base(spec, use, resolver, update and _named(use, names), min_age, now)
             locked.append(entry)
-            if move is not None:
-                moves.append(move)
-                if (move.moved and move.old is not None) or move.waits_for:
-                    stale.add(spec.name)
-        if up.get(spec.name, set()) & stale:
+            moves += [move] if move is not None else []
+        if _rebuilds(spec.name, moves) or up.get(spec.name, set()) & stale:
             stale.add(spec.name)
         lock_file = LockFile(lock=LOCK_FORMAT, spec=spec.path.name, inputs=spec.compiled.lock_inputs,
                              bases=locked)
@@ -189,7 +186,7 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
 
         changes = package_changes(moves, on_note)
     changed = write_atomically(files)
-    moved_specs = {m.spec for m in moves if (m.moved and m.old is not None) or m.waits_for}
+    moved_specs = {m.spec for m in moves if _rebuilds(m.spec, (m,))}
     # a spec whose pin moved needs a rebuild, and so does every spec built on its image
     # (whose pin the fleet build moves once that image is pushed)
     rebuild_set = links.descendants(moved_specs, up)
@@ -198,6 +195,11 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
     given = {spec.name: index for index, spec in enumerate(loaded)}
     return LockReport(tuple(p for p in files if p in changed), tuple(p for p in files if p not in changed),
                       tuple(sorted(moves, key=lambda m: given[m.spec])), resolver.requests, rebuild, changes)
+
+
+def _rebuilds(spec: str, moves: Sequence[Move]) -> bool:
+    """Whether ``moves`` make ``spec``'s image stale: a pin moved (not a new one), or waits."""
+    return any(m.spec == spec and ((m.moved and m.old is not None) or m.waits_for) for m in moves)
 
 
 def _producer(spec: _Spec, use: BaseUse, made: Mapping[str, list[str]]) -> str | None:
