@@ -149,8 +149,8 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
     one run), its Dockerfile and ignore file are written again (the lock, the spec and the
     Dockerfile agree: `imagespec check` passes) and it is compiled again with the new pins.
     Then, unless --force, an image that already records what this build would make is
-    marked current and not built (pipeline.up_to_date: no rebuild loop), when the images
-    land in the ``local`` engine's store, where that is asked."""
+    marked current and not built (pipeline.up_to_date: no rebuild loop), when it is one
+    image that lands in the ``local`` engine's store, where that is asked."""
     from imagespec import pipeline
     from imagespec.fleet import links
     from imagespec.fleet.build import build_job
@@ -178,7 +178,8 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
     def refresh(job: Any, pushed: Mapping[str, str]) -> Any:
         job, target = followed(job, fleet.targets[job.name], pushed)
         compiled = target.compiled
-        if not local or options.get("force") or compiled.inputs_hash == compiled.lock_inputs:  # or no pin to keep
+        # forced, no lock pinning anything, or an index (several platforms: one build's up_to_date is one image's)
+        if not local or options.get("force") or compiled.inputs_hash == compiled.lock_inputs or job.platform_tags:
             return job
         current = pipeline.up_to_date(compiled, build_settings(target.config, env, **options))
         return dataclasses.replace(job, current=current) if current is not None else job
