@@ -66,13 +66,13 @@ class BuildJob:
     tags: tuple[str, ...]
     locate: Locate
     overrides: Mapping[str, Any] = field(default_factory=dict)
-    #: (image ID, tags) when the image these tags name already records what this build
-    #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
-    current: tuple[str, tuple[str, ...]] | None = None
     #: several platforms: each one's local (and registry) tag, ``repo:1.0.0-linux-arm64``
     #: (publish.index.platform_tag); the index goes under the ``tags`` that name a registry
     platform_tags: Mapping[str, str] = field(default_factory=dict)
     index_tags: tuple[str, ...] = ()  # those of ``tags`` that name a registry: the index's
+    #: (image ID, tags) when the image these tags name already records what this build
+    #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
+    current: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def run_targets(self) -> dict[str, str]:
