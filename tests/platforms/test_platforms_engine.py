@@ -3,12 +3,18 @@ app (on scratch) for linux/amd64 and linux/arm64. Each build stage cross-compile
 build machine; the result is one index in the local registry (127.0.0.1:5000) listing both
 platforms, and each platform's image runs (arm64 under QEMU, registered by
 scripts/setup-engine.sh), prints the architecture it was compiled for and passes
-`imagespec test`. Several platforms without --push are refused before anything is built."""
+`imagespec test`. Each platform's image in the registry carries its own SBOM (the label
+and the file, scanned from that platform's file system: the arm64 Go binary's build
+information says arm64, the static base's packages are arm64's), the same one --sbom
+wrote beside the build with the platform in its name, and spdx-tools finds it valid.
+Several platforms without --push are refused before anything is built."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 import subprocess
 import sys
 import urllib.error
@@ -19,6 +25,7 @@ import pytest
 
 from tests import tools
 from tests.images.support import RUN_ID
+from tests.sbom.validators import spdx_problems
 
 pytestmark = pytest.mark.engine
 
@@ -61,6 +68,35 @@ def index_of(reference: str) -> dict:
         return json.load(response)
 
 
+MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
+SBOM_LABEL = "io.imagespec.sbom"
+
+
+def registry_get(name: str, kind: str, reference: str, accept: tuple[str, ...] = ()) -> bytes:
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/{name}/{kind}/{reference}",
+                                     headers={"Accept": ", ".join(accept)} if accept else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return bytes(response.read())
+
+
+def sbom_in_registry(reference: str, platform: str) -> tuple[str, dict]:
+    """(the SBOM label, the SBOM document) of one platform's image, read from the pushed
+    index through the registry API alone: the index, that platform's manifest, its config
+    (the label), its last layer (the file the label names)."""
+    name = reference.removeprefix(f"{REGISTRY}/").rsplit(":", 1)[0]
+    (entry,) = [m for m in index_of(reference)["manifests"]
+                if f"{m['platform']['os']}/{m['platform']['architecture']}" == platform]
+    manifest = json.loads(registry_get(name, "manifests", entry["digest"], MANIFEST_TYPES))
+    config = json.loads(registry_get(name, "blobs", manifest["config"]["digest"]))
+    assert config["architecture"] == platform.split("/")[1]
+    path = config["config"]["Labels"][SBOM_LABEL]
+    layer = registry_get(name, "blobs", manifest["layers"][-1]["digest"])
+    with tarfile.open(fileobj=io.BytesIO(layer), mode="r:*") as archive:
+        handle = archive.extractfile(path.lstrip("/"))
+        assert handle is not None, (path, archive.getnames())
+        return path, json.loads(handle.read())
+
+
 def listed_platforms(document: dict) -> list[str]:
     return sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in document.get("manifests", []))
 
@@ -90,16 +126,20 @@ def config(tmp_path_factory: pytest.TempPathFactory, session_cleanup) -> Path:  
 
 @pytest.mark.parametrize(("app", "printed"), [("go-arch", "go-arch linux/{arch}"), ("c-arch", "c-arch {arch}")])
 def test_a_two_platform_image_is_one_index_whose_images_run_and_pass_imagespec_test(
-        config: Path, session_cleanup, app: str, printed: str) -> None:  # type: ignore[no-untyped-def]
+        config: Path, session_cleanup, tmp_path: Path, app: str, printed: str) -> None:  # type: ignore[no-untyped-def]
     spec = HERE / app / "imagespec.yaml"
     reference = f"{NAMESPACE}/{app}-{RUN_ID}:1.0.0"
     for platform in PLATFORMS:
         session_cleanup.image(f"{reference}-{platform.replace('/', '-')}")
+    sbom = tmp_path / f"{app}.spdx.json"
     built = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--push", "--verify",
-                      "--format", "json", "--progress", "plain")
+                      "--format", "json", "--progress", "plain", "--sbom", str(sbom))
     assert built.returncode == 0, built.stderr[-4000:]
     summary = json.loads(built.stdout.splitlines()[0])
     assert [p["platform"] for p in summary["platforms"]] == list(PLATFORMS)
+    written = {p["platform"]: Path(p["sbom"]) for p in summary["platforms"]}
+    assert written == {p: tmp_path / f"{app}.{p.replace('/', '-')}.spdx.json" for p in PLATFORMS}
+    assert not sbom.exists()  # one document per platform image, none for the index
     assert reference in summary["tags"]
     verified = json.loads(built.stdout.splitlines()[1])
     assert verified["ok"], verified
@@ -120,6 +160,23 @@ def test_a_two_platform_image_is_one_index_whose_images_run_and_pass_imagespec_t
         tested = imagespec("test", str(spec), "--config", str(config), "--image", image, "--format", "json")
         assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr[-2000:]
         assert json.loads(tested.stdout)["ok"]
+
+        path, document = sbom_in_registry(reference, platform)
+        assert path == f"/usr/share/imagespec/sbom/{app}.spdx.json"
+        assert document == json.loads(written[platform].read_text())
+        assert spdx_problems(document) == []
+        purls = [r["referenceLocator"] for p in document["packages"] for r in p.get("externalRefs", [])]
+        if app == "go-arch":  # its own binary's build information, and its own base's packages
+            assert any(u.startswith("pkg:golang/stdlib@") and u.endswith(f"?arch={arch}") for u in purls), purls
+            debs = [u for u in purls if u.startswith("pkg:deb/")]
+            assert debs and all(u.endswith(f"?arch={arch}") or u.endswith("?arch=all") for u in debs), debs
+        else:  # the static C program: its C library where the build stage's image records it
+            libc = [u for u in purls if u.startswith("pkg:deb/debian/libc6-dev")]
+            note = document["creationInfo"].get("comment", "")
+            if arch == "amd64":
+                assert libc and libc[0].endswith("?arch=amd64"), purls
+            else:  # the arm64 cross library is installed while building: not claimed, said so
+                assert libc == [] and "libc6-dev-arm64-cross" in note and "not known" in note, (purls, note)
 
 
 def test_several_platforms_without_push_are_refused_before_anything_is_built(config: Path) -> None:
