@@ -248,7 +248,8 @@ def context_lockfiles(compiled: Compiled) -> list[Component]:
     return crates(lock.read_text(encoding="utf-8"), "Cargo.lock of the build context") if lock.is_file() else []
 
 
-def built_in(compiled: Compiled, scan: Scan, platform: str | None) -> tuple[list[Component], list[str]]:
+def built_in(compiled: Compiled, scan: Scan, platform: str | None,
+             cache: Path | None = None) -> tuple[list[Component], list[str]]:
     """What the build knows that the final's file system does not record
     (imagespec.sbom.origins): tini from the init stage, and the C library each static
     program copied from a build stage was linked with, from that stage's image."""
@@ -274,7 +275,7 @@ def built_in(compiled: Compiled, scan: Scan, platform: str | None) -> tuple[list
         cross = target.cross_libc_package if target and any(s.cross_compile == "c" for s in chain) else ""
         for location in sorted(_copied_to(copy, static)):
             if image not in read:
-                read[image] = _stage_packages(image, ("libc6-dev", "musl-dev", *([cross] if cross else [])))
+                read[image] = _stage_packages(image, ("libc6-dev", "musl-dev", *([cross] if cross else [])), cache)
             found.append(origins.BuildStage(location, copy.from_stage or "", image, read[image], cross,
                                             target.debian_arch if target else ""))
     return origins.built_in(scan.executables, found, init)
@@ -301,7 +302,7 @@ def _copied_to(copy: p.Copy, locations: set[str]) -> set[str]:
     return found
 
 
-def _stage_packages(image: str, names: tuple[str, ...]) -> tuple[Package, ...]:
+def _stage_packages(image: str, names: tuple[str, ...], cache: Path | None) -> tuple[Package, ...]:
     """The C library packages of a build stage's image (pinned by digest when locked: the
     engine knows it by its tag too); none when the engine does not hold it."""
     from imagespec.sbom.store import image_packages
@@ -311,7 +312,7 @@ def _stage_packages(image: str, names: tuple[str, ...]) -> tuple[Package, ...]:
     except grammar.Invalid:  # a reference with a build argument in it: not one the engine holds
         return ()
     for reference in dict.fromkeys(references):
-        packages = image_packages(reference, names)
+        packages = image_packages(reference, names, cache)
         if packages is not None:
             return packages
     return ()
@@ -332,7 +333,7 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     scan = store.scan_cached(pending, settings.sbom_cache)
     found = scan.components()
     extra = [] if any(c.ecosystem == "cargo" for c in found) else context_lockfiles(compiled)
-    linked, notes = built_in(compiled, scan, options.platform)
+    linked, notes = built_in(compiled, scan, options.platform, settings.sbom_cache)
     app = sbom_app(compiled, options.tags[0] if options.tags else spec.name)
     text = to_json(document(fmt, app, [*found, *extra, *linked],
                             created=store.created_time(pending, settings.source_date_epoch),

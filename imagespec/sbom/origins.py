@@ -75,7 +75,7 @@ def _tini(program: Executable, init: InitStage) -> Component:
     return Component(
         "deb", init.source, program.version, (TINI_LICENSE,), location=program.location, architecture="source",
         note=(f"compiled with musl-gcc from the Debian source package {init.source} {program.version}, linked "
-              "statically against musl"),
+              "statically against musl (whose version is not recorded)"),
         evidence=(f"the build plan: imagespec's init stage '{init.stage}' compiles Debian's source package "
                   f"{init.source}; the version is the one compiled into the binary"))
 

@@ -73,15 +73,19 @@ def scan_cached(image: str, cache: Path | None, *, client: docker.DockerClient |
     except (OSError, ValueError, TypeError, KeyError):
         pass  # absent, or written by another version: read the image
     scan = scan_image(image, client=client)
+    _write_cache(path, json.dumps({"components": [asdict(c) for c in scan.components()], "notes": scan.notes,
+                                   "executables": [asdict(e) for e in scan.executables]}))
+    return scan
+
+
+def _write_cache(path: Path, text: str) -> None:
     try:
-        cache.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"components": [asdict(c) for c in scan.components()], "notes": scan.notes,
-                                       "executables": [asdict(e) for e in scan.executables]}), encoding="utf-8")
+        partial.write_text(text, encoding="utf-8")
         partial.replace(path)  # whole or not at all: a reader never sees half a file
     except OSError:
         pass  # a cache that cannot be written is only slower
-    return scan
 
 
 def _scan_from(data: dict[str, Any]) -> Scan:
@@ -198,12 +202,32 @@ def document_of(image: str, fmt: str | None = None, *,
     return image_document(image, app_of_image(image, client=client), fmt or "spdx", client=client), False
 
 
-def image_packages(image: str, names: Sequence[str], *,
+def image_packages(image: str, names: Sequence[str], cache: Path | None = None, *,
                    client: docker.DockerClient | None = None) -> tuple[Package, ...] | None:
     """The Debian packages ``names`` as a local image's dpkg status records them, with the
     licences of their copyright files (two small files read from a created, never started
-    container, not the whole file system); None when the engine has no such image (a
-    build stage's image that BuildKit pulled into its own store only)."""
+    container, not the whole file system; remembered under ``cache`` by the image's ID);
+    None when the engine has no such image (a build stage's image that BuildKit pulled
+    into its own store only)."""
+    try:
+        identity = str(_attrs(image, client).get("Id", ""))
+    except SpecError:
+        return None
+    path = cache / f"packages-{hashlib.sha256(json.dumps([SCANNERS, identity, sorted(names)]).encode()).hexdigest()}.json" \
+        if cache else None
+    try:
+        if path is not None:
+            return tuple(Package(**{**p, "licenses": tuple(p["licenses"])})
+                         for p in json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # absent, or written by another version: read the image
+    found = _read_packages(image, names, client)
+    if path is not None and found is not None:
+        _write_cache(path, json.dumps([asdict(p) for p in found]))
+    return found
+
+
+def _read_packages(image: str, names: Sequence[str], client: docker.DockerClient | None) -> tuple[Package, ...] | None:
     import docker.errors
 
     client = client or connect()

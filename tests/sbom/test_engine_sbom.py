@@ -325,3 +325,20 @@ def test_tini_and_the_static_c_library_are_listed_with_the_versions_they_have(en
         assert base in by_name["libc6-dev"]["annotations"][0]["comment"]
     else:  # node runs on glibc from the final's own package database: nothing static to add
         assert "libc6-dev" not in by_name and "annotations" not in by_name["libc6"]
+
+
+def test_a_build_images_c_library_is_read_once_per_image_id(engine, tmp_path: Path) -> None:
+    """The build stage's dpkg status is read from two files of a created container, then
+    remembered by the image's ID; an image the engine does not hold gives None (nothing
+    is claimed), not an error."""
+    from imagespec.sbom.store import image_packages
+
+    (first,) = image_packages("imagespec-test/gcc:bookworm", ("libc6-dev", "musl-dev"), tmp_path)  # type: ignore[misc]
+    libc = docker("run", "--rm", "--network", "none", "imagespec-test/gcc:bookworm", "dpkg-query", "-W", "-f",
+                  "${Version}", "libc6-dev").stdout
+    assert (first.name, first.version) == ("libc6-dev", libc) and "LGPL-2.1-or-later" in first.licenses
+    (entry,) = tmp_path.glob("packages-*.json")
+    entry.write_text(entry.read_text().replace(libc, "0-doctored"))
+    assert image_packages("imagespec-test/gcc:bookworm", ("libc6-dev", "musl-dev"), tmp_path)[0].version == \
+        "0-doctored"  # type: ignore[index]  # read from the cache, not the image
+    assert image_packages("isx15b-no-such-image:1", ("libc6-dev",), tmp_path) is None
