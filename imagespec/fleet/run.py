@@ -8,8 +8,11 @@ invocation), the targets of a failed invocation that have no result are built ag
 per invocation, so each outcome is the target's own. The run file is the bake definition
 with this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
 each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
-after that with ``push``; a failed one never is. Progress is BuildKit's own per step
-(engine.build_output), each line marked with its target's name.
+after that with ``push``; a failed one never is. The engine that tags and pushes is the
+local one, or, for the docker driver of another engine's context, that engine
+(fleet.builder: bake runs under ``--context`` there; the caller requires ``push``).
+Progress is BuildKit's own per step (engine.build_output), each line marked with its
+target's name.
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
 fleet's own modules.
@@ -77,7 +80,9 @@ def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder
     any other target counts as built) and return one record per chosen target."""
     from imagespec.engine import connect
 
-    client = connect()  # fail in 2 s with the engine's own error before anything starts
+    # the engine that tags (and pushes) what built: the local one, or the builder's own when
+    # it is the docker driver of another engine (fleet.builder); fail in 2 s before anything starts
+    client = connect(host=builder.host)
     by_name = {t.name: t for t in chosen}
     graph = bake_file.parents(definition)
     schedule = Schedule({name: graph[name] for name in sorted(by_name)})
@@ -157,7 +162,10 @@ class _Runner:
         self._invocations = 0
 
     def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
-        argv = [self.docker, "buildx", "bake", "-f", str(self.run_file), "--builder", self.builder.name,
+        # buildx refuses --builder for another context's docker driver: run bake in that context
+        context = self.builder.context
+        where, chosen = (["--context", context], []) if context else ([], ["--builder", self.builder.name])
+        argv = [self.docker, *where, "buildx", "bake", "-f", str(self.run_file), *chosen,
                 "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
         if self.options.no_cache:
             argv.append("--no-cache")
@@ -273,7 +281,9 @@ def _steps_of(parser: _Parser, target: str, batch: Sequence[BuildJob]) -> list[B
 
 
 def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
-    """Each built image's ID from bake's metadata file (``containerimage.config.digest``)."""
+    """Each built image's ID from bake's metadata file: ``containerimage.config.digest``
+    (the classic store's ID), else ``containerimage.digest`` (the containerd image store
+    names an image by its manifest or index digest and writes no config digest)."""
     try:
         data = json.loads(metadata.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -281,7 +291,8 @@ def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
     found = {}
     for target in targets:
         entry = data.get(target) if isinstance(data, dict) else None
-        image_id = entry.get("containerimage.config.digest") if isinstance(entry, dict) else None
+        entry = entry if isinstance(entry, dict) else {}
+        image_id = entry.get("containerimage.config.digest") or entry.get("containerimage.digest")
         if isinstance(image_id, str) and image_id.startswith("sha256:"):
             found[target] = image_id
     return found

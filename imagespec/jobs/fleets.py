@@ -80,8 +80,9 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     A target's parent outside ``specs`` counts as built (its image is used as it is).
     ``options``:
     ``imagespec.settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
-    secrets, push, force: each target's tags pushed once it built). Every spec compiles and the builder is found before anything builds (bad
-    input: SpecError)."""
+    secrets, push, force: each target's tags pushed once it built). Every spec compiles and
+    the builder is found before anything builds (bad input: SpecError); a builder that is
+    another engine's docker driver needs ``push`` (its images are tagged and pushed there)."""
     import sys
     import tempfile
     import time
@@ -104,6 +105,7 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         fleet = load_fleet(specs, config, on_note=on_note)
         configured = next(iter(fleet)).config.build.builder if len(fleet) else None
         chosen_builder = find_builder(configured) if configured and not builder else asked.result()
+    _refuse_images_left_elsewhere(chosen_builder, push=options.get("push", False))
     chosen = build_jobs(fleet, env, options)
     if rerun_failed:
         again = fleet_records.to_rerun((job.spec for job in chosen), fleet_records.read_state(env.cache_dir))
@@ -119,3 +121,15 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
                                 folder=Path(folder), stream=stream or sys.stderr)
     fleet_records.write_state(env.cache_dir, records)
     return FleetBuilt(tuple(records), chosen_builder.name, jobs, time.monotonic() - began)
+
+
+def _refuse_images_left_elsewhere(builder: Any, *, push: bool) -> None:
+    """The docker driver of another engine's context builds into that engine's store:
+    imagespec tags each image there and, with --push, pushes it from there. Without
+    --push the images would stay on that engine where nothing here (test, sbom, run)
+    finds them: bad input, before anything builds (docs/fleet.md)."""
+    if builder.other_engine and not push:
+        raise SpecError(f"builder {builder.name!r} is another Docker Engine ({builder.host}), not the local one: "
+                        "its images would stay in that engine's store",
+                        hint=f"pass --push: each target is tagged on {builder.name!r} once it built and its tags "
+                             "are pushed from there (specs need `registry:`); docs/fleet.md")
