@@ -290,12 +290,14 @@ def _stage_chain(stages: dict[str, p.Stage], name: str) -> list[p.Stage]:
 
 
 def _copied_to(copy: p.Copy, locations: set[str]) -> set[str]:
-    """Which of ``locations`` (paths in the final) the COPY wrote."""
+    """Which of ``locations`` (paths in the final) the COPY wrote as a file of its own. A
+    folder's content is not followed: a virtualenv or node_modules holds programs that
+    were installed in the stage, not compiled there against its C library."""
     found = set()
     for source in copy.sources:
-        if source.endswith("/"):  # a folder's content
-            found |= {path for path in locations if path.startswith(copy.dest.rstrip("/") + "/")}
-        elif copy.dest.endswith("/"):
+        if source.endswith("/"):
+            continue
+        if copy.dest.endswith("/"):
             found |= {copy.dest + source.rsplit("/", 1)[-1]} & locations
         elif len(copy.sources) == 1:
             found |= {copy.dest} & locations
