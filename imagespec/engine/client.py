@@ -41,17 +41,19 @@ def engine_address(environ: Mapping[str, str] | None = None) -> str:
     return env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def connect(*, timeout: float = CONNECT_TIMEOUT_S) -> docker.DockerClient:
-    """A docker SDK client for the engine named by the environment (DOCKER_HOST, …).
+def connect(*, timeout: float = CONNECT_TIMEOUT_S, host: str | None = None) -> docker.DockerClient:
+    """A docker SDK client for the engine named by the environment (DOCKER_HOST, …), or
+    for the engine at ``host`` (a docker context's address: a fleet's builder).
 
     Raises EngineError within ``timeout`` seconds when nothing answers.
     """
     import docker  # lazy: see module docstring
 
-    with engine_errors("connect"):
-        # from_env negotiates the API version, i.e. it already talks to the daemon;
+    with engine_errors("connect" if host is None else f"connect to {host}"):
+        # both negotiate the API version, i.e. they already talk to the daemon;
         # the short timeout bounds that first contact.
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=timeout) if host is None else docker.DockerClient(base_url=host,
+                                                                                           timeout=timeout)
         client.ping()
     # Later calls (push, export) legitimately take long: widen the per-request timeout.
     client.api.timeout = OPERATION_TIMEOUT_S

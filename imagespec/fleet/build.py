@@ -27,9 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> list[BuildJob]:
     """One BuildJob per target of ``fleet``. ``options``: build_settings' keyword arguments
     (flags); a `--secret` no spec of the fleet declares is bad input (exit 2)."""
+    from imagespec.pipeline import remembering
     from imagespec.settings import build_settings
 
-    jobs = [_job(target, build_settings(target.config, env, **options)) for target in fleet]
+    with remembering():  # one git checkout and one digest per base for the whole fleet
+        jobs = [_job(target, build_settings(target.config, env, **options)) for target in fleet]
     given = {secret_id for secret_id, _ in options.get("secrets", ())}
     declared = {s.id for target in fleet for s in target.compiled.loaded.spec.secrets}
     for secret_id in sorted(given - declared):
@@ -37,6 +39,14 @@ def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> li
                         hint=f"declared: {', '.join(sorted(declared)) or 'none'}; add `secrets: [{{id: {secret_id}}}]` "
                              "to the specs that need it")
     return jobs
+
+
+def build_job(target: Target, env: Environment, options: Mapping[str, Any]) -> BuildJob:
+    """One target's BuildJob (``options`` as build_jobs's), e.g. for a target compiled again
+    after its lock moved during the run."""
+    from imagespec.settings import build_settings
+
+    return _job(target, build_settings(target.config, env, **options))
 
 
 def _job(target: Target, settings: BuildSettings) -> BuildJob:
@@ -51,8 +61,24 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     compiled = target.compiled
     if settings.push:
         _refuse_nowhere_to_push(target, options.tags)
+    platform_tags, index_tags = _platform_images(target, own, options.tags)
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
-                    _locator(target), overrides)
+                    _locator(target), overrides, platform_tags, index_tags)
+
+
+def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
+                                                                                               tuple[str, ...]]:
+    """Several platforms: each one's image tag and the index's tags, as `imagespec build`
+    of the spec names them; without --push, bad input at the `platforms:` (nothing builds)."""
+    from imagespec import pipeline
+    from imagespec.publish.index import platform_tag
+
+    platforms = target.compiled.plan.platforms
+    if len(platforms) < 2:
+        return {}, ()
+    where = pipeline.platforms_location(target.compiled, target.config)
+    references = pipeline.index_references(target.compiled, settings, tags, where)
+    return {platform: platform_tag(references[0], platform) for platform in platforms}, references
 
 
 def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:

@@ -1,10 +1,17 @@
 """Which BuildKit builder a fleet runs on, asked before anything builds.
 
-Role: ``docker buildx inspect [NAME]`` gives the builder's name and driver; a name buildx
-does not know is bad input (exit 2), found before any target starts. The driver decides
-how a target sees the images its parents built (``fleet.bake_file``): the ``docker``
-driver builds into the engine's own image store, every other driver (remote, kubernetes,
-docker-container) into its own cache.
+Role: ``docker buildx inspect [NAME]`` gives the builder's name, driver and first node's
+endpoint; a name buildx does not know is bad input (exit 2), found before any target
+starts. The driver decides how a target sees the images its parents built
+(``fleet.bake_file``): the ``docker`` driver builds into an engine's own image store,
+every other driver (remote, kubernetes, docker-container) into its own cache.
+
+A ``docker`` driver builder is a docker context: the engine's own BuildKit. When that
+context reaches another engine than the one imagespec tags in (the SDK's, DOCKER_HOST),
+its images land in that engine's store (``Builder.host``): the fleet tags and pushes
+them there. buildx refuses ``--builder`` for any context but the current one ("use
+`docker --context=NAME buildx`"), even one that reaches the same engine: bake then runs
+under ``--context`` (``Builder.context``).
 
 May import: the standard library and ``imagespec.errors``.
 """
@@ -18,19 +25,32 @@ from dataclasses import dataclass
 
 from imagespec.errors import EngineError, SpecError, one_line
 
-_FIELD = re.compile(r"^(Name|Driver):\s+(\S+)\s*$", re.M)
+_FIELD = re.compile(r"^(Name|Driver|Endpoint):\s+(\S+)\s*$", re.M)
 
 
 @dataclass(frozen=True)
 class Builder:
     name: str
     driver: str
+    #: the first node's endpoint: for the docker driver, the docker context it builds in
+    endpoint: str = ""
+    #: the docker driver of a context other than the current one: bake runs in it
+    #: (``docker --context NAME buildx bake``; buildx refuses ``--builder`` there)
+    context: str | None = None
+    #: that context's engine when it is not the local one: its address (``unix:///…``,
+    #: ``tcp://…``), where the images are tagged and pushed from
+    host: str | None = None
 
     @property
     def local_store(self) -> bool:
-        """Whether built images land in the engine's image store, where the next target's
-        FROM finds them by tag (only the docker driver's)."""
+        """Whether built images land in an engine's image store, where the next target's
+        FROM finds them by tag once imagespec tagged them there (the docker driver's)."""
         return self.driver == "docker"
+
+    @property
+    def other_engine(self) -> bool:
+        """The docker driver of a context that is not the local engine."""
+        return self.host is not None
 
 
 def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
@@ -39,12 +59,10 @@ def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
     if path is None:
         raise EngineError("the docker CLI is not installed (a fleet is built by `docker buildx bake`)",
                           hint="install docker-cli and docker-buildx")
-    argv = [path, "buildx", "inspect", *([name] if name else [])]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise EngineError(f"`docker buildx inspect` did not answer: {error}") from None
-    fields = dict(_FIELD.findall(done.stdout))
+    done = _run([path, "buildx", "inspect", *([name] if name else [])], "docker buildx inspect")
+    fields: dict[str, str] = {}
+    for key, value in _FIELD.findall(done.stdout):
+        fields.setdefault(key, value)  # the builder's own Name first, then its first node's
     if done.returncode != 0 or "Driver" not in fields:
         said = one_line(done.stderr.strip().removeprefix("ERROR: ")) or f"exit {done.returncode}"
         if name and "no builder" in done.stderr:
@@ -53,4 +71,30 @@ def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
                                  "--driver remote|kubernetes|docker-container …` (docs/fleet.md)")
         raise EngineError(f"cannot inspect the BuildKit builder: {said}",
                           hint="is the engine running? `docker buildx ls` shows the builders")
-    return Builder(fields.get("Name", name or "default"), fields["Driver"])
+    found = Builder(fields.get("Name", name or "default"), fields["Driver"], fields.get("Endpoint", ""))
+    if found.driver != "docker" or not found.endpoint:
+        return found
+    current = _run([path, "context", "show"], "docker context show").stdout.strip()
+    if found.endpoint == current:
+        return found
+    return Builder(found.name, found.driver, found.endpoint, found.endpoint, _other_engine(path, found.endpoint, current))
+
+
+def _other_engine(docker: str, context: str, current: str) -> str | None:
+    """The address of ``context``'s engine when it differs from the current context's
+    (the engine the docker CLI and imagespec's SDK client use), else None."""
+    done = _run([docker, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}", context, current],
+                "docker context inspect")
+    hosts = done.stdout.split()
+    if done.returncode != 0 or len(hosts) != 2:
+        raise EngineError(f"cannot read docker context {one_line(context)!r}: "
+                          f"{one_line(done.stderr.strip()) or f'exit {done.returncode}'}",
+                          hint="`docker context ls` lists the contexts")
+    return None if hosts[0] == hosts[1] else hosts[0]
+
+
+def _run(argv: list[str], what: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise EngineError(f"`{what}` did not answer: {error}") from None

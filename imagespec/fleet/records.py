@@ -28,6 +28,23 @@ _STATE_FORMAT = 1
 
 
 @dataclass(frozen=True)
+class Timing:
+    """Where one target's time went. ``bake_s``: its bake process, start to exit;
+    ``solve_s``: the time BuildKit worked on its steps (the union of their intervals, by
+    BuildKit's own clock; None when the progress format has no times), so that
+    ``bake_s - solve_s`` is bake's own overhead (the process, the session, reading the
+    run file) and ``post_s`` imagespec's after the build (the tags, the size, a push)."""
+
+    bake_s: float
+    solve_s: float | None
+    post_s: float
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"bake_s": round(self.bake_s, 3), "solve_s": None if self.solve_s is None else round(self.solve_s, 3),
+                "post_s": round(self.post_s, 3)}
+
+
+@dataclass(frozen=True)
 class Record:
     """One target's outcome. ``failure``: the error (with its spec location) of a failed
     target; ``upstream``: the failed target that stopped a skipped one."""
@@ -48,6 +65,14 @@ class Record:
     started_s: float | None = None
     ended_s: float | None = None
     pushed: tuple[str, ...] = ()  # the tags pushed (--push)
+    #: seconds from the run's start to the moment every parent of this target was done
+    #: (``started_s - ready_s``: how long it waited for one of the --jobs slots)
+    ready_s: float | None = None
+    timing: Timing | None = None
+    #: several platforms: the ones built, each image tagged ``TAG-os-arch``; then
+    #: ``image_id`` is the index's digest in the registry and ``tags`` name the index
+    platforms: tuple[str, ...] = ()
+    up_to_date: bool = False  # not built: the image already records this lock, inputs and commit
 
     @property
     def reason(self) -> str:
@@ -62,9 +87,12 @@ class Record:
             "target": self.target, "spec": self.spec, "result": self.result,
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
-            "upstream": self.upstream, "pushed": list(self.pushed),
+            "upstream": self.upstream, "pushed": list(self.pushed), "platforms": list(self.platforms),
+            "up_to_date": self.up_to_date,
             "started_s": None if self.started_s is None else round(self.started_s, 3),
             "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
+            "ready_s": None if self.ready_s is None else round(self.ready_s, 3),
+            "timing": self.timing.to_dict() if self.timing is not None else None,
             "failure": self.failure.to_dict() if self.failure is not None else None,
         }
 
@@ -82,7 +110,7 @@ def summary_table(records: Sequence[Record]) -> list[str]:
         time = f"{r.duration_s:.1f}s" if r.result != "skipped" else "-"
         size = human_size(r.size) if r.size is not None else "-"
         tags = ", ".join(r.tags) if r.tags else ("-" if r.result == "built" else r.reason)
-        rows.append((r.target, r.result, time, size, tags))
+        rows.append((r.target, "up to date" if r.up_to_date else r.result, time, size, tags))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}

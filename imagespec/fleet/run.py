@@ -1,15 +1,26 @@
 """Building a fleet: BuildKit builds every target, imagespec decides when each starts.
 
-Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for the targets whose parents built
-(``schedule``), at most ``jobs`` targets in flight; a failure skips only what is
-downstream of it and everything else still builds. Targets ready together share one
-invocation; since bake is fail-fast (one failing target cancels the others of its
-invocation), the targets of a failed invocation that have no result are built again one
-per invocation, so each outcome is the target's own. The run file is the bake definition
-with this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
+Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for each target as soon as its
+parents built (``schedule``), at most ``jobs`` in flight; a failure skips only what is
+downstream of it and everything else still builds. One invocation per target (its run
+targets: one per platform): a target's slot and its dependants are freed the moment its
+own build and tags are done, not when the slowest target submitted beside it ends (bake
+reports an invocation's results only when all of its targets ended), and each outcome is
+the target's own (bake is fail-fast within an invocation). What is shared is not lost:
+every invocation solves on the same BuildKit, which runs an identical step of concurrent
+builds once and caches it for the later ones. The run file is the bake definition with
+this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
 each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
-after that with ``push``; a failed one never is. Progress is BuildKit's own per step
-(engine.build_output), each line marked with its target's name.
+after that with ``push``; a failed one never is. The engine that tags and pushes is the
+local one, or, for the docker driver of another engine's context, that engine
+(fleet.builder: bake runs under ``--context`` there; the caller requires ``push``). A
+target of several platforms is built as one run target per platform (fleet.bake_file),
+in the same invocation; once all have built, each platform's image is tagged
+``TAG-os-arch``, pushed, and joined into one index under the target's tags
+(publish.index), as `imagespec build` of its spec does. Progress is BuildKit's own per
+step (engine.build_output), each line marked with its target's name (a platform's
+build: its run target's name, ``app--linux-arm64``). Each record says where its time
+went (records.Timing), also logged on the ``imagespec.fleet`` logger at DEBUG.
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
 fleet's own modules.
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -29,7 +41,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
@@ -38,11 +50,13 @@ from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
 from imagespec.fleet.display import Display, split_target
-from imagespec.fleet.records import Record
+from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
+
+log = logging.getLogger("imagespec.fleet")
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,20 @@ class BuildJob:
     tags: tuple[str, ...]
     locate: Locate
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: several platforms: each one's local (and registry) tag, ``repo:1.0.0-linux-arm64``
+    #: (publish.index.platform_tag); the index goes under the ``tags`` that name a registry
+    platform_tags: Mapping[str, str] = field(default_factory=dict)
+    index_tags: tuple[str, ...] = ()  # those of ``tags`` that name a registry: the index's
+    #: (image ID, tags) when the image these tags name already records what this build
+    #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
+    current: tuple[str, tuple[str, ...]] | None = None
+
+    @property
+    def run_targets(self) -> dict[str, str]:
+        """The run's targets that build this one -> the platform each builds ('' : as it is)."""
+        if not self.platform_tags:
+            return {self.name: ""}
+        return {bake_file.platform_target(self.name, platform): platform for platform in self.platform_tags}
 
 
 @dataclass(frozen=True)
@@ -71,63 +99,104 @@ class RunOptions:
     force: bool = False
 
 
+#: Called as a target's build starts, with each reference this run pushed so far -> its
+#: digest: the job to build (the same one, or one whose lock moved onto what was pushed and
+#: whose Dockerfile was compiled again: a spec built on a spec follows its new image, #15).
+Refresh = Callable[[BuildJob, Mapping[str, str]], BuildJob]
+
+
 def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder, options: RunOptions,
-              *, folder: Path, stream: IO[str]) -> list[Record]:
+              *, folder: Path, stream: IO[str], refresh: Refresh | None = None) -> list[Record]:
     """Build ``chosen`` (targets of ``definition``, whose paths are relative to ``folder``;
-    any other target counts as built) and return one record per chosen target."""
+    any other target counts as built) and return one record per chosen target.
+    ``refresh``: asked for each target as its build starts (see Refresh)."""
     from imagespec.engine import connect
 
-    client = connect()  # fail in 2 s with the engine's own error before anything starts
+    # the engine that tags (and pushes) what built: the local one, or the builder's own when
+    # it is the docker driver of another engine (fleet.builder); fail in 2 s before anything starts
+    client = connect(host=builder.host)
     by_name = {t.name: t for t in chosen}
     graph = bake_file.parents(definition)
     schedule = Schedule({name: graph[name] for name in sorted(by_name)})
     display = Display(options.progress, stream)
     with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
         scratch = Path(scratch_name)
-        run_file = _write_run_file(definition, chosen, builder, scratch)
-        runner = _Runner(run_file, folder, builder, options, scratch, client, display)
+        files = _RunFiles(definition, chosen, builder, scratch)
+        runner = _Runner(files, folder, builder, options, scratch, client, display, refresh)
         return _drive(schedule, by_name, runner, options.jobs)
 
 
-def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder,
-                    scratch: Path) -> Path:
+class _RunFiles:
     """Each chosen target's Dockerfile (and ignore file beside it, which BuildKit reads
-    first) in a folder of its own, and the run's bake definition naming them."""
-    overrides = {}
-    for target in chosen:
-        folder = scratch / target.name
-        folder.mkdir()
+    first) in a folder of its own, and the run's bake definition naming them, written for
+    each invocation as it starts: a target refreshed before its build (Refresh) has its
+    new Dockerfile and labels by then. Callers hold the runner's lock."""
+
+    def __init__(self, definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder,
+                 scratch: Path) -> None:
+        self.definition, self.builder, self.scratch = definition, builder, scratch
+        self.tags = {target.name: target.tags for target in chosen}
+        self.overrides: dict[str, Mapping[str, Any]] = {}
+        self.platform_tags: dict[str, Mapping[str, str]] = {}
+        for target in chosen:
+            self.put(target)
+
+    def put(self, target: BuildJob) -> None:
+        folder = self.scratch / target.name
+        folder.mkdir(exist_ok=True)
         (folder / "Dockerfile").write_text(target.dockerfile, encoding="utf-8")
         if target.dockerignore is not None:
             (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
-        overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
-    tags = {target.name: target.tags for target in chosen}
-    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store)
-    path = scratch / "docker-bake.run.json"
-    path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
-    return path
+        self.overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
+        self.platform_tags[target.name] = target.platform_tags
+
+    def write(self, number: int) -> Path:
+        run = bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
+                                platform_tags=self.platform_tags)
+        path = self.scratch / f"docker-bake.run-{number}.json"
+        path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
+        return path
 
 
-def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner, jobs: int) -> list[Record]:
-    """Submit what is ready, at most ``jobs`` targets at once (those ready together go in
-    one invocation); on Ctrl-C stop every build."""
+class Executor(Protocol):
+    """What ``_drive`` needs of the builds: one target's build (its record), its display,
+    and stopping every build on Ctrl-C."""
+
+    display: Display
+    began: float  # time.monotonic() at the run's start: what every record's seconds count from
+
+    def build(self, job: BuildJob) -> Record: ...
+
+    def stop_all(self) -> None: ...
+
+
+def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor, jobs: int) -> list[Record]:
+    """Submit each target once its parents built, at most ``jobs`` at once, and take each
+    result as soon as it is in (a dependant starts while slower, unrelated targets still
+    build); on Ctrl-C stop every build."""
     records: dict[str, Record] = {}
-    running: dict[Future[list[Record]], list[str]] = {}
+    running: dict[Future[Record], str] = {}
+    began = runner.began
+    ready_at: dict[str, float] = {}  # when each target's parents were all done
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
         try:
             while not schedule.done:
-                batch = schedule.ready(jobs - schedule.running)
-                if batch:
-                    running[pool.submit(runner.build, [by_name[name] for name in batch])] = batch
-                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                now = time.monotonic() - began
+                for name in schedule.eligible():
+                    ready_at.setdefault(name, now)
+                for name in schedule.ready(jobs - schedule.running):
+                    log.debug("%.3f %s: start (ready at %.3f)", now, name, ready_at[name])
+                    running[pool.submit(runner.build, by_name[name])] = name
+                finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    running.pop(future)
-                    for record in future.result():
-                        records[record.target] = record
-                        for skipped in schedule.finished(record.target, record.result == "built"):
-                            records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
-                                                      upstream=schedule.skipped[skipped])
-                            runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+                    name = running.pop(future)
+                    record = dataclasses.replace(future.result(), ready_s=ready_at[name])
+                    records[name] = record
+                    log.debug("%.3f %s: %s", time.monotonic() - began, name, record.result)
+                    for skipped in schedule.finished(name, record.result == "built"):
+                        records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
+                                                  upstream=schedule.skipped[skipped])
+                        runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
         except BaseException:
             runner.stop_all()
             for future in running:
@@ -137,72 +206,103 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner,
 
 
 class _Runner:
-    """One invocation's build: the bake process, its progress, the tags of what it built.
+    """One target's build: its bake process (all of its run targets), its progress, its
+    tags (and push, or its platforms' index)."""
 
-    Targets that are ready together go to one invocation (one process, one session: a
-    no-op rebuild of a fleet costs a few invocations, not one per target). Bake is
-    fail-fast within an invocation, so when one of several fails, the targets without a
-    result are built again one per invocation: each gets its own outcome (the cache
-    makes the repeat cheap; the failing step runs once more, which names its target)."""
-
-    def __init__(self, run_file: Path, folder: Path, builder: Builder, options: RunOptions,
-                 scratch: Path, client: Any, display: Display) -> None:
-        self.run_file, self.folder, self.builder, self.options, self.scratch = run_file, folder, builder, options, scratch
-        self.client, self.display = client, display
+    def __init__(self, files: _RunFiles, folder: Path, builder: Builder, options: RunOptions,
+                 scratch: Path, client: Any, display: Display, refresh: Refresh | None = None) -> None:
+        self.files, self.folder, self.builder, self.options, self.scratch = files, folder, builder, options, scratch
+        self.client, self.display, self.refresh = client, display, refresh
+        self.pushed: dict[str, str] = {}  # each reference this run pushed -> its digest
         self.docker = detect_cli().docker
         self.began = time.monotonic()
         self._procs: set[subprocess.Popen[str]] = set()
         self._lock = threading.Lock()
         self._stopping = False
-        self._invocations = 0
+        self._invocations = 0  # each invocation's run file and metadata file are its own
 
-    def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
-        argv = [self.docker, "buildx", "bake", "-f", str(self.run_file), "--builder", self.builder.name,
+    def command(self, targets: Sequence[str], metadata: Path, run_file: Path) -> list[str]:
+        # buildx refuses --builder for another context's docker driver: run bake in that context
+        context = self.builder.context
+        where, chosen = (["--context", context], []) if context else ([], ["--builder", self.builder.name])
+        argv = [self.docker, *where, "buildx", "bake", "-f", str(run_file), *chosen,
                 "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
         if self.options.no_cache:
             argv.append("--no-cache")
         return [*argv, *targets]
 
-    def build(self, batch: Sequence[BuildJob]) -> list[Record]:
+    def build(self, job: BuildJob) -> Record:
         began = time.monotonic()
-        if len(batch) == 1:
-            return [self._stamped(self._one(batch[0]), began)]
-        ids, parser = self._invoke(batch)
-        done = [self._stamped(self._tag(job, ids[job.name], _steps_of(parser, job.name, batch), began), began)
-                for job in batch if job.name in ids]
-        again = [job for job in batch if job.name not in ids]  # the invocation failed: one by one
-        return done + [self._stamped(self._one(job), time.monotonic()) for job in again]
+        fresh, refused = self._refreshed([job])
+        if refused:
+            return self._stamped(refused[0], began)
+        job = fresh[0]
+        if job.current is not None:
+            return self._stamped(self._current(job), began)
+        names = list(job.run_targets)
+        with self._lock:
+            self._invocations += 1
+            metadata = self.scratch / f"metadata-{self._invocations}.json"
+            run_file = self.files.write(self._invocations)
+        parser = _Parser(since=datetime.now(UTC))
+        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
+        parser.returncode = self._run(self.command(names, metadata, run_file), parser, route)
+        baked = time.monotonic()
+        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
+        if _built(job, ids):
+            record = self._tag(job, ids, _steps_of(parser, job, [job]), began)
+        else:
+            failure = build_failure(parser, parser.returncode, job.dockerfile)
+            error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
+            if not isinstance(error, ImageSpecError):
+                error = ImageSpecError(str(error))
+            self.display.failed(job.name, error)
+            record = Record(job.name, job.spec, "failed", baked - began, failure=error)
+        ended = time.monotonic()
+        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked)
+        log.debug("%s: bake %.2f s (BuildKit busy %s s), after it %.2f s", job.name, timing.bake_s,
+                  "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
+        return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
+
+    def _refreshed(self, batch: Sequence[BuildJob]) -> tuple[list[BuildJob], list[Record]]:
+        """Each job as ``refresh`` makes it, given what this run pushed so far (its parents
+        all finished before it started); one it cannot make fails (bad input at its lock)."""
+        if self.refresh is None:
+            return list(batch), []
+        jobs, refused = [], []
+        for job in batch:
+            with self._lock:
+                pushed = dict(self.pushed)
+            try:
+                fresh = self.refresh(job, pushed)
+            except ImageSpecError as error:
+                self.display.failed(job.name, error)
+                refused.append(Record(job.name, job.spec, "failed", 0.0, failure=error))
+                continue
+            if fresh is not job:
+                with self._lock:
+                    self.files.put(fresh)
+            jobs.append(fresh)
+        return jobs, refused
 
     def _stamped(self, record: Record, began: float) -> Record:
         return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
 
-    def _one(self, job: BuildJob) -> Record:
-        began = time.monotonic()
-        ids, parser = self._invoke([job])
-        if job.name in ids:
-            return self._tag(job, ids[job.name], parser.result_steps(), began)
-        failure = build_failure(parser, parser.returncode, job.dockerfile)
-        error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
-        if not isinstance(error, ImageSpecError):
-            error = ImageSpecError(str(error))
-        self.display.failed(job.name, error)
-        return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error)
+    def _current(self, job: BuildJob) -> Record:
+        """An image already up to date is not built again (no rebuild loop, #15): its tags
+        stand, and are pushed (which moves nothing) with --push."""
+        assert job.current is not None
+        image_id, tags = job.current
+        self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
+        record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True)
+        return self._push(record) if self.options.push else record
 
-    def _invoke(self, batch: Sequence[BuildJob]) -> tuple[dict[str, str], _Parser]:
-        """Run one bake invocation: the image ID of each target it built (none when it failed)."""
-        with self._lock:
-            self._invocations += 1
-            metadata = self.scratch / f"metadata-{self._invocations}.json"
-        names = [job.name for job in batch]
-        parser = _Parser(since=datetime.now(UTC))
-        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
-        parser.returncode = self._run(self.command(names, metadata), parser, route)
-        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
-        return ids, parser
-
-    def _tag(self, job: BuildJob, image_id: str, steps: list[BuildEvent], began: float) -> Record:
+    def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
         from imagespec.engine.local_tags import apply_tags
 
+        if job.platform_tags:
+            return self._index(job, ids, steps, began)
+        image_id = ids[job.name]
         duration = time.monotonic() - began
         try:
             applied = apply_tags(self.client, image_id, job.tags)
@@ -215,6 +315,41 @@ class _Runner:
                        cached_steps=sum(s.cached for s in steps), steps=len(steps))
         return self._push(built) if self.options.push else built
 
+    def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
+        """Several platforms: each one's image tagged ``TAG-os-arch``, pushed (only once
+        every platform built; an X.Y.Z index tag that names other images is not moved,
+        BP14), then the index under the target's registry tags."""
+        from imagespec.engine.local_tags import apply_tags
+        from imagespec.publish import push_tags
+        from imagespec.publish.index import PlatformImage, create_index, refuse_moving
+
+        by_platform = {platform: ids[name] for name, platform in job.run_targets.items()}
+        references = job.index_tags
+        try:
+            for platform, tag in job.platform_tags.items():
+                apply_tags(self.client, by_platform[platform], (tag,))
+            size = sum(int(self.client.images.get(i).attrs.get("Size") or 0) for i in by_platform.values())
+            if not self.options.force:
+                refuse_moving(references, list(by_platform.values()))
+            note = lambda line: self.display.note(job.name, line)  # noqa: E731
+            digests = push_tags(list(job.platform_tags.values()), force=self.options.force, client=self.client,
+                                on_status=note)
+            members = [PlatformImage(platform, by_platform[platform], tag, digest=digests[tag])
+                       for platform, tag in job.platform_tags.items()]
+            index = create_index(references, members, on_status=note)
+        except ImageSpecError as error:
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error,
+                          platforms=tuple(job.platform_tags))
+        duration = time.monotonic() - began
+        with self._lock:  # what the specs on this one follow (Refresh): the index's digest
+            self.pushed.update(dict.fromkeys(references, index.digest))
+        self.display.built(job.name, BuildResult(index.digest, references, duration, steps))
+        return Record(job.name, job.spec, "built", duration, size, index.digest, references,
+                      cached_steps=sum(s.cached for s in steps), steps=len(steps),
+                      pushed=tuple(sorted((*references, *job.platform_tags.values()))),
+                      platforms=tuple(job.platform_tags))
+
     def _push(self, built: Record) -> Record:
         """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
         registry) fails the target, and what is built on it is skipped."""
@@ -226,6 +361,8 @@ class _Runner:
         except ImageSpecError as error:
             self.display.failed(built.target, error)
             return dataclasses.replace(built, result="failed", failure=error)
+        with self._lock:
+            self.pushed.update(pushed)
         return dataclasses.replace(built, pushed=tuple(sorted(pushed)))
 
     def _run(self, argv: list[str], parser: _Parser, on_event: Callable[[BuildEvent], None]) -> int:
@@ -265,15 +402,27 @@ class _Parser(RawJsonParser):
     returncode = 0
 
 
-def _steps_of(parser: _Parser, target: str, batch: Sequence[BuildJob]) -> list[BuildEvent]:
-    """The steps of one target of an invocation (bake names them ``[target …] …``)."""
-    names = [job.name for job in batch]
-    return [dataclasses.replace(step, name=name) for step in parser.result_steps()
-            for owner, name in [split_target(step.name, names)] if owner == target]
+def _built(job: BuildJob, ids: Mapping[str, str]) -> bool:
+    """Whether every run target of ``job`` built (a platform missing: the target did not)."""
+    return all(name in ids for name in job.run_targets)
+
+
+def _steps_of(parser: _Parser, job: BuildJob, batch: Sequence[BuildJob]) -> list[BuildEvent]:
+    """The steps of one target of an invocation (bake names them ``[target …] …``; a
+    platform's own run target keeps its platform in the step's name)."""
+    names = [name for other in batch for name in other.run_targets]
+    steps = parser.result_steps()
+    if len(names) == 1:
+        return steps
+    own = job.run_targets
+    return [dataclasses.replace(step, name=f"{own[owner]} {name}".lstrip()) for step in steps
+            for owner, name in [split_target(step.name, names)] if owner in own]
 
 
 def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
-    """Each built image's ID from bake's metadata file (``containerimage.config.digest``)."""
+    """Each built image's ID from bake's metadata file: ``containerimage.config.digest``
+    (the classic store's ID), else ``containerimage.digest`` (the containerd image store
+    names an image by its manifest or index digest and writes no config digest)."""
     try:
         data = json.loads(metadata.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -281,7 +430,8 @@ def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:
     found = {}
     for target in targets:
         entry = data.get(target) if isinstance(data, dict) else None
-        image_id = entry.get("containerimage.config.digest") if isinstance(entry, dict) else None
+        entry = entry if isinstance(entry, dict) else {}
+        image_id = entry.get("containerimage.config.digest") or entry.get("containerimage.digest")
         if isinstance(image_id, str) and image_id.startswith("sha256:"):
             found[target] = image_id
     return found

@@ -46,7 +46,15 @@ if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as job
     from imagespec.engine.backend import ProgressMode as ProgressMode
     from imagespec.jobs.adopting import import_dockerfile, init
     from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
-    from imagespec.jobs.building import Built, build, platforms_origin, test, verify_compiled, verify_platforms
+    from imagespec.jobs.building import (
+        Built,
+        build,
+        platforms_origin,
+        sbom_file_for,
+        test,
+        verify_compiled,
+        verify_platforms,
+    )
     from imagespec.jobs.locks import lock, lock_check, outdated
     from imagespec.jobs.sboms import sbom, sbom_diff
     from imagespec.verify import Report as Report
@@ -56,7 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as job
 _LAZY = {
     **dict.fromkeys(("import_dockerfile", "init"), "adopting"),
     **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
-    **dict.fromkeys(("Built", "build", "platforms_origin", "test", "verify_compiled", "verify_platforms"), "building"),
+    **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "verify_compiled",
+                     "verify_platforms"), "building"),
     **dict.fromkeys(("lock", "lock_check", "outdated"), "locks"),
     **dict.fromkeys(("sbom", "sbom_diff"), "sboms"),
 }
@@ -73,6 +82,6 @@ __all__ = [
     "Built", "Checked", "FleetBuilt", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
     "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file", "dockerfile_text",
     "effective", "explain", "generate", "generated", "import_dockerfile", "init", "lint", "lock", "lock_check",
-    "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "schema",
+    "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema",
     "select_specs", "specs_only", "stale_bake", "test", "verify_compiled", "verify_platforms",
 ]

@@ -16,6 +16,8 @@ May import: the standard library, ``imagespec.errors`` and its own package;
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -89,6 +91,9 @@ def _same_image(remote: RemoteImage, image: docker.models.images.Image, name: st
     )
 
 
+_STATUS_DIGEST = re.compile(r"\bdigest: (sha256:[0-9a-f]{64})\b")
+
+
 def _push_one(
     client: docker.DockerClient,
     reference: str,
@@ -109,6 +114,9 @@ def _push_one(
             aux = record.get("aux") or {}
             if "Digest" in aux:
                 digest = aux["Digest"]
+            elif digest is None and (said := _STATUS_DIGEST.search(str(record.get("status") or ""))):
+                # the containerd image store says it only in the status line ("TAG: digest: sha256:… size: N")
+                digest = said.group(1)
             if on_status and record.get("status"):
                 layer = f"{record['id']}: " if record.get("id") else ""
                 on_status(f"{layer}{record['status']}")

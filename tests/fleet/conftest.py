@@ -105,3 +105,43 @@ def remove_images() -> Iterator[list[str]]:
     mine = [ref for ref in made if ref.startswith("isx14a-")]
     if mine:
         subprocess.run(["docker", "rmi", "-f", *mine], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def other_engine(engine) -> Iterator[object]:
+    """A second dockerd reached through its own docker context (tests/fleet/other_engine.py),
+    for the whole session; stopped by its PID and its folder and context removed after."""
+    from tests.fleet import other_engine as other
+    from tests.fleet.support import PREFIX
+
+    if not other.DOCKERD.is_file() or os.geteuid() != 0:
+        tools.unavailable(f"a second engine needs {other.DOCKERD} and root (scripts/setup-engine.sh)")
+    if (why := other.registry_up()) is not None:
+        tools.unavailable(why)
+    started = other.start(f"{PREFIX}-engine-{os.getpid()}")
+    yield started
+    other.stop(started)
+
+
+@pytest.fixture(scope="session")
+def registry_catalog(engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A catalog whose debian-slim is the local one pushed to the registry (under a
+    repository of this session's own): what a builder without the local images pulls."""
+    import uuid
+
+    import yaml
+
+    from tests.fleet import other_engine as other
+    from tests.fleet.support import PREFIX
+
+    if (why := other.registry_up()) is not None:
+        tools.unavailable(why)
+    local = yaml.safe_load(LOCAL_CATALOG.read_text())["images"]["debian-slim"]
+    prefix = f"{PREFIX}-{uuid.uuid4().hex[:8]}-bases"
+    reference, digest = other.push_base(local["image"], f"{prefix}/debian")
+    catalog = tmp_path_factory.mktemp("registry-catalog") / "catalog.yaml"
+    entry = {**local, "image": reference, "digest": digest,
+             "description": "the local debian-slim, pushed to the registry for a builder that lacks it"}
+    catalog.write_text(yaml.safe_dump({"images": {"debian-slim": entry}}, sort_keys=True))
+    yield catalog
+    other.delete_repositories(prefix)

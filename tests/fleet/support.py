@@ -41,6 +41,7 @@ class Fleet:
     prefix: str
     parents: dict[str, str | None]
     registry: str | None = None  # `registry:` of every spec (host:port): its images are named there
+    config: Path = LOCAL_CONFIG  # the configuration every build of it uses (its catalog)
 
     def spec(self, name: str) -> Path:
         return self.root / name / "imagespec.yaml"
@@ -66,7 +67,7 @@ class Fleet:
 
     def build(self, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
         """`imagespec build ROOT ARGS… --format json`: the process and the records by target."""
-        done = imagespec("build", str(self.root), "--config", str(LOCAL_CONFIG), "--format", "json",
+        done = imagespec("build", str(self.root), "--config", str(self.config), "--format", "json",
                          "--progress", "plain", *args)
         try:
             summary = json.loads(done.stdout)
@@ -83,8 +84,8 @@ class Fleet:
 
 
 def make_fleet(root: Path, parents: dict[str, str | None], *, failing: Sequence[str] = (),
-               prefix: str | None = None, registry: str | None = None) -> Fleet:
-    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents, registry)
+               prefix: str | None = None, registry: str | None = None, config: Path = LOCAL_CONFIG) -> Fleet:
+    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents, registry, config)
     token = uuid.uuid4().hex
     for name in parents:
         fleet.write(name, fail=name in failing, token=token)
