@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from imagespec.errors import EngineError, SpecError, one_line
 
 _FIELD = re.compile(r"^(Name|Driver|Endpoint):\s+(\S+)\s*$", re.M)
+# what buildx allows in a builder's name and docker in a context's (each builder is one of
+# the two); anything else never reaches `docker buildx inspect`, where `--help` would be a flag
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,15 @@ class Builder:
 
 def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
     """The builder ``name`` (None: buildx's current one). Unknown: SpecError (exit 2)."""
+    if name is not None and not _NAME.fullmatch(name):
+        raise SpecError(f"--builder {one_line(name[:80])!r} is not a builder name",
+                        hint="a buildx builder or docker context name: letters, digits, `_.+-`, starting with a "
+                             "letter or digit (`docker buildx ls` lists them)")
     path = shutil.which(docker)
     if path is None:
         raise EngineError("the docker CLI is not installed (a fleet is built by `docker buildx bake`)",
                           hint="install docker-cli and docker-buildx")
-    done = _run([path, "buildx", "inspect", *([name] if name else [])], "docker buildx inspect")
+    done = _run([path, "buildx", "inspect", *([name] if name is not None else [])], "docker buildx inspect")
     fields: dict[str, str] = {}
     for key, value in _FIELD.findall(done.stdout):
         fields.setdefault(key, value)  # the builder's own Name first, then its first node's
