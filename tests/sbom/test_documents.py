@@ -166,3 +166,36 @@ def test_bad_sbom_arguments_are_exit_2_before_the_engine(args: list[str], messag
                             timeout=60, env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"spdxVersion": "SPDX-2.3", "packages": "x"}', "'packages' must be a list of objects"),
+    ('{"spdxVersion": "SPDX-2.3", "packages": [1, null]}', "packages[0] must be an object"),
+    ('{"spdxVersion": "SPDX-2.3", "packages": [{"name": 5}]}', "packages[0].name must be a string"),
+    ('{"spdxVersion": 5}', "'spdxVersion' must be a string"),
+    ('{"bomFormat": "CycloneDX", "components": {"a": 1}}', "'components' must be a list of objects"),
+    ('{"bomFormat": "CycloneDX", "components": [{"name": "a", "version": {}}]}', "components[0].version must be"),
+    ('{"bomFormat": "CycloneDX", "components": [{"name": "a", "components": "x"}]}',
+     "components[0].components must be a list"),
+])
+def test_diff_files_refuses_an_sbom_of_the_wrong_shape(tmp_path: Path, text: str, words: str) -> None:
+    # redteam: each of these compared as an SBOM of 0 (or nameless) packages, so a broken
+    # file against a good one reported every package removed, exit 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    good = tmp_path / "good.json"
+    good.write_text(to_json(document("spdx", APP, COMPONENTS, created=CREATED)))
+    with pytest.raises(SpecError, match=r"bad.json: ") as caught:
+        diff_files(bad, good)
+    assert words in caught.value.message, caught.value.message
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000,
+                                  '{"bomFormat": "CycloneDX", "components": [' + '{"name": "a", "components": [' * 900
+                                  + "]}" * 900 + "]}"])
+def test_diff_files_refuses_json_nested_too_deeply_without_a_traceback(tmp_path: Path, text: str) -> None:
+    # redteam: json's RecursionError went up as a traceback (exit 1)
+    deep = tmp_path / "deep.json"
+    deep.write_text(text)
+    with pytest.raises(SpecError, match="deep.json: .*nested too deeply"):
+        diff_files(deep, deep)
