@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from imagespec.sbom.component import Component
     from imagespec.sbom.document import App
     from imagespec.publish.index import Index, PlatformImage
+    from imagespec.spec.config import Config
     from imagespec.render.line_map import Command, Placed
     from imagespec.verify import Expectations
 
@@ -281,6 +282,30 @@ def _refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:
                         hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
 
 
+def index_references(compiled: Compiled, settings: BuildSettings, tags: tuple[str, ...],
+                     where: Location | None) -> tuple[str, ...]:
+    """The tags that name a multi-platform image's index: those with a registry (the index
+    exists only in one; the spec's own name when --tag names the registry cannot name it).
+    Without --push, or with no such tag, bad input (``where``: the `platforms:`)."""
+    references = tuple(tag for tag in tags if grammar.parse(tag).domain)
+    if not settings.push:
+        raise SpecError(f"{len(compiled.plan.platforms)} platforms make one multi-platform image (an index), which "
+                        "the engine's image store cannot hold: it is pushed to a registry or not made", location=where,
+                        hint="pass --push (with the spec's `registry:` or --tag registry/name:tag), or build one "
+                             "platform by listing only it in `platforms:`")
+    if not references:
+        _refuse_nowhere_to_push(compiled, references)
+    return references
+
+
+def platforms_location(compiled: Compiled, config: Config) -> Location:
+    """Where the effective `platforms:` was written: the spec, else the configuration."""
+    document = compiled.loaded.document
+    if compiled.loaded.spec.platforms or config.document is None:
+        return document.location(("platforms",))
+    return config.document.location(("build", "platforms"))
+
+
 def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
                     catalog: Catalog | None = None, where: Location | None = None,
                     ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index]:
@@ -298,16 +323,7 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
 
     platforms = compiled.plan.platforms
     options = build_options(compiled, settings)
-    # the index exists only in a registry: a tag without one (the spec's own name when
-    # --tag names the registry) cannot name it
-    references = tuple(tag for tag in options.tags if grammar.parse(tag).domain)
-    if not settings.push:
-        raise SpecError(f"{len(platforms)} platforms make one multi-platform image (an index), which the engine's "
-                        "image store cannot hold: it is pushed to a registry or not made", location=where,
-                        hint="pass --push (with the spec's `registry:` or --tag registry/name:tag), or build one "
-                             "platform by listing only it in `platforms:`")
-    if not references:
-        _refuse_nowhere_to_push(compiled, references)
+    references = index_references(compiled, settings, options.tags, where)
     backend = get_backend(settings.backend)
     built, results = [], []
     for platform in platforms:

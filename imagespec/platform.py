@@ -5,7 +5,7 @@ Role: validate a platform as OCI's image index writes it (`linux/arm64`, `linux/
 against the platforms imagespec can build and test, and give each one's names in the
 toolchains that cross-compile for it: Go's GOARCH is BuildKit's TARGETARCH already;
 Debian's architecture and GNU triplet name its cross compiler (`gcc-aarch64-linux-gnu`)
-and its packages. The spec model reports ``Invalid`` at the spec line; the CLI and the
+and its packages; rustc names it by its own triple (`aarch64-unknown-linux-gnu`). The spec model reports ``Invalid`` at the spec line; the CLI and the
 configuration the same words.
 
 Pure: no I/O. May import: ``imagespec.reference`` (its Invalid), the standard library.
@@ -34,6 +34,7 @@ class Platform:
     debian_arch: str  # dpkg's architecture: the packages of a distroless base, apt's `:arch`
     gnu_type: str  # the GNU triplet: Debian's cross compiler is gcc-<triplet> (`_` as `-`)
     qemu: str  # the qemu-user-static binary that runs its programs on another machine
+    rust_target: str  # rustc's target triple: the standard library to link and cargo's --target
 
     @property
     def os(self) -> str:
@@ -59,6 +60,11 @@ class Platform:
         return "gcc-" + self.gnu_type.replace("_", "-")
 
     @property
+    def cargo_linker_variable(self) -> str:
+        """Cargo's setting of the linker for this target (the target's gcc links Rust's objects)."""
+        return "CARGO_TARGET_" + re.sub(r"[^A-Z0-9]", "_", self.rust_target.upper()) + "_LINKER"
+
+    @property
     def cross_libc_package(self) -> str:
         """The target's C library and headers for a cross compiler (only recommended by it)."""
         return f"libc6-dev-{self.debian_arch}-cross"
@@ -67,12 +73,12 @@ class Platform:
 # The Linux platforms Debian bookworm (the bases' release) ships and Go, gcc and QEMU target.
 # Others (windows/*, linux/riscv64 before trixie, darwin/*) have no local base to run on.
 KNOWN: dict[str, Platform] = {p.name: p for p in (
-    Platform("linux/amd64", "amd64", "x86_64-linux-gnu", "qemu-x86_64"),
-    Platform("linux/arm64", "arm64", "aarch64-linux-gnu", "qemu-aarch64"),
-    Platform("linux/arm/v7", "armhf", "arm-linux-gnueabihf", "qemu-arm"),
-    Platform("linux/386", "i386", "i686-linux-gnu", "qemu-i386"),
-    Platform("linux/ppc64le", "ppc64el", "powerpc64le-linux-gnu", "qemu-ppc64le"),
-    Platform("linux/s390x", "s390x", "s390x-linux-gnu", "qemu-s390x"),
+    Platform("linux/amd64", "amd64", "x86_64-linux-gnu", "qemu-x86_64", "x86_64-unknown-linux-gnu"),
+    Platform("linux/arm64", "arm64", "aarch64-linux-gnu", "qemu-aarch64", "aarch64-unknown-linux-gnu"),
+    Platform("linux/arm/v7", "armhf", "arm-linux-gnueabihf", "qemu-arm", "armv7-unknown-linux-gnueabihf"),
+    Platform("linux/386", "i386", "i686-linux-gnu", "qemu-i386", "i686-unknown-linux-gnu"),
+    Platform("linux/ppc64le", "ppc64el", "powerpc64le-linux-gnu", "qemu-ppc64le", "powerpc64le-unknown-linux-gnu"),
+    Platform("linux/s390x", "s390x", "s390x-linux-gnu", "qemu-s390x", "s390x-unknown-linux-gnu"),
 )}
 # what people write for the same platform (containerd's normalization): said in the hint
 _ALIASES = {"linux/x86_64": "linux/amd64", "linux/x86-64": "linux/amd64", "linux/aarch64": "linux/arm64",

@@ -6,7 +6,11 @@ each target builds the Dockerfile compiled in memory (as `imagespec build` of on
 does), without tags (imagespec applies them only once that target built, all or nothing:
 BP14), and, on a builder whose images land in the engine's store (the docker driver),
 FROM its parents' images as already built and tagged instead of `target:` contexts,
-which would make bake build the parent again inside every child's invocation. Pure.
+which would make bake build the parent again inside every child's invocation. A target
+of several platforms is one target per platform in the run (``NAME--linux-arm64``): no
+builder's ``--load`` takes an index into the engine's classic image store (the docker
+driver refuses even to build one), so each platform's image is loaded, tagged and pushed
+on its own and the index made of them, as `imagespec build` of one spec does. Pure.
 
 May import: the standard library and ``imagespec.errors``.
 """
@@ -22,6 +26,20 @@ from imagespec.errors import SpecError
 TARGET_CONTEXT = "target:"
 #: Keys of a target that this run decides itself: tags after the build, the output by --load.
 _RUN_DECIDES = ("tags", "output", "dockerfile-inline")
+#: between a target's name and its platform's in the run's per-platform targets; fleet
+#: target names never hold two dashes in a row (imagespec.fleet.names), so none clashes
+PLATFORM_SEPARATOR = "--"
+
+
+def platform_target(name: str, platform: str) -> str:
+    """The run's target building ``name`` for ``platform``: ``app--linux-arm-v7``."""
+    return f"{name}{PLATFORM_SEPARATOR}{platform.replace('/', '-')}"
+
+
+def split_platforms(target: Mapping[str, Any]) -> tuple[str, ...]:
+    """The platforms a target is built for one by one (none: it is built as it is)."""
+    found = tuple(str(p) for p in target.get("platforms") or ())
+    return found if len(found) > 1 else ()
 
 
 def targets(definition: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -47,31 +65,62 @@ def parents(definition: Mapping[str, Any]) -> dict[str, frozenset[str]]:
 
 
 def for_run(definition: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]],
-            tags: Mapping[str, tuple[str, ...]], *, local_store: bool) -> dict[str, Any]:
+            tags: Mapping[str, tuple[str, ...]], *, local_store: bool,
+            platform_tags: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """The definition this run writes: each target's ``overrides`` (the Dockerfile compiled
     for it, this build's labels and secret files) replace its committed values; its tags
     (``tags``: what imagespec applies once it built) and outputs are the run's own, and
-    the definition's variables are spent (the overrides name the files)."""
+    the definition's variables are spent (the overrides name the files). A target of
+    several platforms becomes one per platform (``platform_target``); ``platform_tags``:
+    each such target's local tag per platform, which its children's same platform
+    builds FROM on the docker driver."""
+    committed = targets(definition)
+    split = {name: split_platforms(target) for name, target in committed.items()}
     run: dict[str, dict[str, Any]] = {}
-    for name, target in sorted(targets(definition).items()):
+    for name, target in sorted(committed.items()):
         target = copy.deepcopy(target)
         for key in _RUN_DECIDES:
             target.pop(key, None)
         target.update(copy.deepcopy(dict(overrides.get(name, {}))))
-        if local_store and target.get("contexts"):
-            target["contexts"] = _from_store(target["contexts"], tags)
-        run[name] = {key: value for key, value in target.items() if value not in ({}, [], None)}
+        contexts = target.pop("contexts", None) or {}
+        for platform in split[name] or (None,):
+            built = dict(target)
+            if platform is not None:
+                built["platforms"] = [platform]
+            own = platform or _only(built.get("platforms"))
+            built["contexts"] = _contexts(contexts, own, tags, split, platform_tags or {}, local_store=local_store)
+            run[platform_target(name, platform) if platform else name] = {
+                key: value for key, value in built.items() if value not in ({}, [], None)}
     return {"target": run}
 
 
-def _from_store(contexts: Mapping[str, str], all_tags: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    """`target:P` contexts as P's image in the engine's store: nothing to say when the
-    FROM names one of P's tags (the engine resolves it), else P's first tag."""
+def _only(platforms: Any) -> str | None:
+    return str(platforms[0]) if isinstance(platforms, list) and len(platforms) == 1 else None
+
+
+def _contexts(contexts: Mapping[str, str], platform: str | None, all_tags: Mapping[str, tuple[str, ...]],
+              split: Mapping[str, tuple[str, ...]], platform_tags: Mapping[str, Mapping[str, str]], *,
+              local_store: bool) -> dict[str, str]:
+    """A target's contexts for one build of it (``platform``: the one it builds for, if
+    known). A parent of several platforms has no image of the run under its own name: the
+    child's build for one of its platforms takes that platform's (its local tag on the
+    docker driver, its per-platform target elsewhere); any other build, the index the
+    parent pushed before this one started."""
     kept = {}
     for key, value in sorted(contexts.items()):
         parent = str(value).removeprefix(TARGET_CONTEXT) if str(value).startswith(TARGET_CONTEXT) else None
         if parent is None:
             kept[key] = value
+        elif split.get(parent):
+            if platform in split[parent] and not local_store:
+                kept[key] = TARGET_CONTEXT + platform_target(parent, platform)
+            elif platform in split[parent] and platform in platform_tags.get(parent, {}):
+                kept[key] = f"docker-image://{platform_tags[parent][platform]}"
+            elif all_tags.get(parent):
+                kept[key] = f"docker-image://{all_tags[parent][0]}"
+        elif not local_store:
+            kept[key] = value
         elif key not in all_tags.get(parent, ()) and all_tags.get(parent):
+            # the engine resolves a FROM that names one of the parent's tags by itself
             kept[key] = f"docker-image://{all_tags[parent][0]}"
     return kept

@@ -51,8 +51,24 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     compiled = target.compiled
     if settings.push:
         _refuse_nowhere_to_push(target, options.tags)
+    platform_tags, index_tags = _platform_images(target, own, options.tags)
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
-                    _locator(target), overrides)
+                    _locator(target), overrides, platform_tags, index_tags)
+
+
+def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
+                                                                                               tuple[str, ...]]:
+    """Several platforms: each one's image tag and the index's tags, as `imagespec build`
+    of the spec names them; without --push, bad input at the `platforms:` (nothing builds)."""
+    from imagespec import pipeline
+    from imagespec.publish.index import platform_tag
+
+    platforms = target.compiled.plan.platforms
+    if len(platforms) < 2:
+        return {}, ()
+    where = pipeline.platforms_location(target.compiled, target.config)
+    references = pipeline.index_references(target.compiled, settings, tags, where)
+    return {platform: platform_tag(references[0], platform) for platform in platforms}, references
 
 
 def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:

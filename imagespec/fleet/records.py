@@ -48,6 +48,9 @@ class Record:
     started_s: float | None = None
     ended_s: float | None = None
     pushed: tuple[str, ...] = ()  # the tags pushed (--push)
+    #: several platforms: the ones built, each image tagged ``TAG-os-arch``; then
+    #: ``image_id`` is the index's digest in the registry and ``tags`` name the index
+    platforms: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -62,7 +65,7 @@ class Record:
             "target": self.target, "spec": self.spec, "result": self.result,
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
-            "upstream": self.upstream, "pushed": list(self.pushed),
+            "upstream": self.upstream, "pushed": list(self.pushed), "platforms": list(self.platforms),
             "started_s": None if self.started_s is None else round(self.started_s, 3),
             "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
             "failure": self.failure.to_dict() if self.failure is not None else None,

@@ -10,9 +10,13 @@ with this build's Dockerfiles (compiled in memory), labels and secret files, and
 each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
 after that with ``push``; a failed one never is. The engine that tags and pushes is the
 local one, or, for the docker driver of another engine's context, that engine
-(fleet.builder: bake runs under ``--context`` there; the caller requires ``push``).
-Progress is BuildKit's own per step (engine.build_output), each line marked with its
-target's name.
+(fleet.builder: bake runs under ``--context`` there; the caller requires ``push``). A
+target of several platforms is built as one run target per platform (fleet.bake_file),
+in the same invocation; once all have built, each platform's image is tagged
+``TAG-os-arch``, pushed, and joined into one index under the target's tags
+(publish.index), as `imagespec build` of its spec does. Progress is BuildKit's own per
+step (engine.build_output), each line marked with its target's name (a platform's
+build: its run target's name, ``app--linux-arm64``).
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
 fleet's own modules.
@@ -62,6 +66,17 @@ class BuildJob:
     tags: tuple[str, ...]
     locate: Locate
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: several platforms: each one's local (and registry) tag, ``repo:1.0.0-linux-arm64``
+    #: (publish.index.platform_tag); the index goes under the ``tags`` that name a registry
+    platform_tags: Mapping[str, str] = field(default_factory=dict)
+    index_tags: tuple[str, ...] = ()  # those of ``tags`` that name a registry: the index's
+
+    @property
+    def run_targets(self) -> dict[str, str]:
+        """The run's targets that build this one -> the platform each builds ('' : as it is)."""
+        if not self.platform_tags:
+            return {self.name: ""}
+        return {bake_file.platform_target(self.name, platform): platform for platform in self.platform_tags}
 
 
 @dataclass(frozen=True)
@@ -107,7 +122,8 @@ def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], b
             (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
         overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
     tags = {target.name: target.tags for target in chosen}
-    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store)
+    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store,
+                            platform_tags={target.name: target.platform_tags for target in chosen})
     path = scratch / "docker-bake.run.json"
     path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
     return path
@@ -176,9 +192,9 @@ class _Runner:
         if len(batch) == 1:
             return [self._stamped(self._one(batch[0]), began)]
         ids, parser = self._invoke(batch)
-        done = [self._stamped(self._tag(job, ids[job.name], _steps_of(parser, job.name, batch), began), began)
-                for job in batch if job.name in ids]
-        again = [job for job in batch if job.name not in ids]  # the invocation failed: one by one
+        done = [self._stamped(self._tag(job, ids, _steps_of(parser, job, batch), began), began)
+                for job in batch if _built(job, ids)]
+        again = [job for job in batch if not _built(job, ids)]  # the invocation failed: one by one
         return done + [self._stamped(self._one(job), time.monotonic()) for job in again]
 
     def _stamped(self, record: Record, began: float) -> Record:
@@ -187,8 +203,8 @@ class _Runner:
     def _one(self, job: BuildJob) -> Record:
         began = time.monotonic()
         ids, parser = self._invoke([job])
-        if job.name in ids:
-            return self._tag(job, ids[job.name], parser.result_steps(), began)
+        if _built(job, ids):
+            return self._tag(job, ids, _steps_of(parser, job, [job]), began)
         failure = build_failure(parser, parser.returncode, job.dockerfile)
         error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
         if not isinstance(error, ImageSpecError):
@@ -201,16 +217,19 @@ class _Runner:
         with self._lock:
             self._invocations += 1
             metadata = self.scratch / f"metadata-{self._invocations}.json"
-        names = [job.name for job in batch]
+        names = [name for job in batch for name in job.run_targets]
         parser = _Parser(since=datetime.now(UTC))
         route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
         parser.returncode = self._run(self.command(names, metadata), parser, route)
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
         return ids, parser
 
-    def _tag(self, job: BuildJob, image_id: str, steps: list[BuildEvent], began: float) -> Record:
+    def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
         from imagespec.engine.local_tags import apply_tags
 
+        if job.platform_tags:
+            return self._index(job, ids, steps, began)
+        image_id = ids[job.name]
         duration = time.monotonic() - began
         try:
             applied = apply_tags(self.client, image_id, job.tags)
@@ -222,6 +241,39 @@ class _Runner:
         built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
                        cached_steps=sum(s.cached for s in steps), steps=len(steps))
         return self._push(built) if self.options.push else built
+
+    def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
+        """Several platforms: each one's image tagged ``TAG-os-arch``, pushed (only once
+        every platform built; an X.Y.Z index tag that names other images is not moved,
+        BP14), then the index under the target's registry tags."""
+        from imagespec.engine.local_tags import apply_tags
+        from imagespec.publish import push_tags
+        from imagespec.publish.index import PlatformImage, create_index, refuse_moving
+
+        by_platform = {platform: ids[name] for name, platform in job.run_targets.items()}
+        references = job.index_tags
+        try:
+            for platform, tag in job.platform_tags.items():
+                apply_tags(self.client, by_platform[platform], (tag,))
+            size = sum(int(self.client.images.get(i).attrs.get("Size") or 0) for i in by_platform.values())
+            if not self.options.force:
+                refuse_moving(references, list(by_platform.values()))
+            note = lambda line: self.display.note(job.name, line)  # noqa: E731
+            digests = push_tags(list(job.platform_tags.values()), force=self.options.force, client=self.client,
+                                on_status=note)
+            members = [PlatformImage(platform, by_platform[platform], tag, digest=digests[tag])
+                       for platform, tag in job.platform_tags.items()]
+            index = create_index(references, members, on_status=note)
+        except ImageSpecError as error:
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error,
+                          platforms=tuple(job.platform_tags))
+        duration = time.monotonic() - began
+        self.display.built(job.name, BuildResult(index.digest, references, duration, steps))
+        return Record(job.name, job.spec, "built", duration, size, index.digest, references,
+                      cached_steps=sum(s.cached for s in steps), steps=len(steps),
+                      pushed=tuple(sorted((*references, *job.platform_tags.values()))),
+                      platforms=tuple(job.platform_tags))
 
     def _push(self, built: Record) -> Record:
         """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
@@ -273,11 +325,21 @@ class _Parser(RawJsonParser):
     returncode = 0
 
 
-def _steps_of(parser: _Parser, target: str, batch: Sequence[BuildJob]) -> list[BuildEvent]:
-    """The steps of one target of an invocation (bake names them ``[target …] …``)."""
-    names = [job.name for job in batch]
-    return [dataclasses.replace(step, name=name) for step in parser.result_steps()
-            for owner, name in [split_target(step.name, names)] if owner == target]
+def _built(job: BuildJob, ids: Mapping[str, str]) -> bool:
+    """Whether every run target of ``job`` built (a platform missing: the target did not)."""
+    return all(name in ids for name in job.run_targets)
+
+
+def _steps_of(parser: _Parser, job: BuildJob, batch: Sequence[BuildJob]) -> list[BuildEvent]:
+    """The steps of one target of an invocation (bake names them ``[target …] …``; a
+    platform's own run target keeps its platform in the step's name)."""
+    names = [name for other in batch for name in other.run_targets]
+    steps = parser.result_steps()
+    if len(names) == 1:
+        return steps
+    own = job.run_targets
+    return [dataclasses.replace(step, name=f"{own[owner]} {name}".lstrip()) for step in steps
+            for owner, name in [split_target(step.name, names)] if owner in own]
 
 
 def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:

@@ -50,10 +50,9 @@ class Built:
 
 def platforms_origin(compiled: Compiled, config: Config) -> Location:
     """Where the effective `platforms:` was written: the spec, else the configuration."""
-    document = compiled.loaded.document
-    if compiled.loaded.spec.platforms or config.document is None:
-        return document.location(("platforms",))
-    return config.document.location(("build", "platforms"))
+    from imagespec.pipeline import platforms_location
+
+    return platforms_location(compiled, config)
 
 
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, sbom: Path | None = None,

@@ -46,7 +46,7 @@ from imagespec.spec.values import (
 Family = Literal["debian", "ubuntu", "alpine", "fedora", "rhel", "centos", "distroless", "scratch"]
 Feature = Literal["heredoc", "copy-link", "copy-chmod"]
 # toolchains whose build stage runs on the build platform and compiles for the target (plan/passes/cross_compile.py)
-CrossCompiler = Literal["go", "c"]
+CrossCompiler = Literal["go", "c", "rust"]
 NONROOT_UID = 65532  # the distroless convention; one UID across every imagespec final (BP8)
 # a BuildKit secret id, as the spec declares it and the configuration's `build.secrets` maps it
 SecretId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
@@ -133,7 +133,8 @@ class Stage(Model):
     artifacts: list[AbsPath] = Field(default_factory=_empty_list, description="Paths this stage produces for later stages.")
     cross_compile: CrossCompiler | None = Field(
         None, description="With `platforms:`, this stage runs on the build platform and its toolchain compiles for "
-        "each target (go: GOOS/GOARCH; c: Debian's cross gcc as cc); without it the stage runs on each target "
+        "each target (go: GOOS/GOARCH; c: Debian's cross gcc as cc; rust: the target's standard library, "
+        "its gcc as linker, the triple in /usr/local/etc/rust-target for cargo's --target); without it the stage runs on each target "
         "platform, emulated (QEMU) where that is not the build machine's.")
 
     @field_validator("run", mode="before")

@@ -19,6 +19,7 @@ from imagespec.spec.config import load_config
 
 GO = "extends: go\nname: app\nversion: 1.0.0\n"
 C = "extends: c\nname: app\nwith: {binary: hello, name: hello}\n"
+RUST = "extends: rust\nname: app\n"
 TWO = "platforms: [linux/amd64, linux/arm64]\n"
 
 
@@ -51,6 +52,30 @@ def test_c_build_stage_gets_the_targets_cross_gcc_as_cc() -> None:
     assert froms(text)["build"] == ["--platform=$BUILDPLATFORM"]
     assert "arm64) triplet=aarch64-linux-gnu compiler=gcc-aarch64-linux-gnu library=libc6-dev-arm64-cross ;;" in text
     assert "ln -sf \"$(command -v \"$triplet-gcc\")\" /usr/local/bin/cc" in text
+
+
+def test_rust_build_stage_links_with_the_targets_gcc_and_names_its_triple() -> None:
+    text = compile_text(RUST + TWO).dockerfile
+    assert froms(text)["build"] == ["--platform=$BUILDPLATFORM"]
+    build = text.split(" AS build\n", 1)[1].split("\nFROM ", 1)[0]
+    assert ('ENV CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER="x86_64-linux-gnu-gcc" \\\n'
+            '    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER="aarch64-linux-gnu-gcc"\n') in build
+    assert "arm64) rust=aarch64-unknown-linux-gnu arch=arm64 triplet=aarch64-linux-gnu" in build
+    assert 'set -- "libstd-rust-dev:$arch"' in build and 'rustup target add "$rust"' in build
+    # the setup step writes the triple before the preset's build reads it
+    assert build.index("> /usr/local/etc/rust-target\n") < build.index('--target "$(cat /usr/local/etc/rust-target)"')
+    assert '"target/$(cat /usr/local/etc/rust-target)/release/app"' in build
+
+
+def test_the_tini_stage_builds_on_the_build_machine_with_the_targets_musl() -> None:
+    for spec in (C + TWO, RUST + TWO):
+        text = compile_text(spec).dockerfile
+        assert froms(text)["imagespec-tini"] == ["--platform=$BUILDPLATFORM"]
+        tini = text.split(" AS imagespec-tini\n", 1)[1].split("\nFROM ", 1)[0]
+        assert "ARG TARGETARCH\n" in tini and tini.index("ARG TARGETARCH") < tini.index("RUN ")
+        assert 'apt-get install -y --no-install-recommends "musl-dev:$arch"' in tini
+        assert "musl-tools" not in tini.split("\nRUN ", 1)[1] and "musl-gcc -static" in tini
+    assert "--platform" not in compile_text(C).dockerfile.split(" AS imagespec-tini", 1)[0].rsplit("\n", 1)[-1]
 
 
 def test_the_c_case_lists_only_the_specs_platforms_each_once() -> None:
@@ -114,7 +139,7 @@ final:
 
 def test_platform_dockerfiles_are_hadolint_clean(tmp_path: Path) -> None:
     paths = []
-    for name, spec in {"go": GO + TWO, "c": C + TWO}.items():
+    for name, spec in {"go": GO + TWO, "c": C + TWO, "rust": RUST + TWO}.items():
         paths.append(tmp_path / f"{name}.Dockerfile")
         paths[-1].write_text(compile_text(spec).dockerfile)
     assert hadolint(paths) == {str(path): [] for path in paths}

@@ -78,6 +78,34 @@ def test_the_run_file_builds_in_memory_dockerfiles_untagged_from_the_parents_ima
     assert DEFINITION["target"]["base"]["tags"] == ["co/base:1", "co/base:latest"]  # the input is not changed
 
 
+def test_a_target_of_several_platforms_is_one_run_target_per_platform() -> None:
+    two = ["linux/amd64", "linux/arm64"]
+    definition = {"target": {
+        "base": {"context": "base", "dockerfile": "Dockerfile", "platforms": two, "tags": ["r.io/co/base:1"]},
+        "app": {"context": "app", "dockerfile": "Dockerfile", "platforms": two,
+                "contexts": {"r.io/co/base:1": "target:base"}},
+        "one": {"context": "one", "dockerfile": "Dockerfile", "platforms": ["linux/arm64"],
+                "contexts": {"r.io/co/base:1": "target:base"}},
+        "any": {"context": "any", "dockerfile": "Dockerfile", "contexts": {"r.io/co/base:1": "target:base"}}}}
+    tags = {"base": ("r.io/co/base:1",), "app": ("r.io/co/app:1",), "one": ("r.io/co/one:1",),
+            "any": ("r.io/co/any:1",)}
+    platform_tags = {"base": {p: f"r.io/co/base:1-{p.replace('/', '-')}" for p in two},
+                     "app": {p: f"r.io/co/app:1-{p.replace('/', '-')}" for p in two}}
+    run = bake_file.for_run(definition, {}, tags, local_store=True, platform_tags=platform_tags)["target"]
+    assert sorted(run) == ["any", "app--linux-amd64", "app--linux-arm64", "base--linux-amd64", "base--linux-arm64",
+                           "one"]
+    assert run["base--linux-arm64"]["platforms"] == ["linux/arm64"] and "contexts" not in run["base--linux-arm64"]
+    # each platform of a child FROM its parent's image of that platform, as built and tagged in the store
+    assert run["app--linux-arm64"]["contexts"] == {"r.io/co/base:1": "docker-image://r.io/co/base:1-linux-arm64"}
+    assert run["one"]["contexts"] == {"r.io/co/base:1": "docker-image://r.io/co/base:1-linux-arm64"}
+    # a build of no known platform: the index the parent pushed (the engine picks its platform)
+    assert run["any"]["contexts"] == {"r.io/co/base:1": "docker-image://r.io/co/base:1"}
+    # another builder: the parent's run target of that platform, from the builder's cache
+    remote = bake_file.for_run(definition, {}, tags, local_store=False, platform_tags=platform_tags)["target"]
+    assert remote["app--linux-amd64"]["contexts"] == {"r.io/co/base:1": "target:base--linux-amd64"}
+    assert bake_file.platform_target("web", "linux/arm/v7") == "web--linux-arm-v7"
+
+
 def test_steps_of_a_several_target_invocation_are_told_apart() -> None:
     from imagespec.fleet.display import split_target
 

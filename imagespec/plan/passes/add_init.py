@@ -7,9 +7,14 @@ tini-static links glibc statically: 708 KB, half of a Rust program on scratch (i
 #12: the rust preset at 1.51x the hand-made image). On an apt helper the stage builds
 tini from Debian's own source package (apt checks it against the signed Release file)
 against musl, as Alpine's tini-static is: 60 KB, the same program. Debian's packaging
-adds no patch to tini, and tini's CMake only writes the version header, written here."""
+adds no patch to tini, and tini's CMake only writes the version header, written here.
+With `platforms:` the stage runs on the build machine and builds each target's tini with
+Debian's musl for that architecture (`musl-dev:arm64` brings `aarch64-linux-musl-gcc`, a
+wrapper of the cross gcc): no emulation, and no base image of the target's platform."""
 
 from __future__ import annotations
+
+import shlex
 
 from imagespec.errors import SpecPathError
 from imagespec.plan import model as p
@@ -36,6 +41,21 @@ _MUSL_BUILD = (
     " > src/tiniConfig.h",
     f"musl-gcc -static -Os -s -std=gnu99 -Wall -Wextra -Werror -o {MUSL_TINI} src/tini.c",
 )
+
+
+def cross_musl_build(architectures: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The apt helper's build of tini for BuildKit's TARGETARCH (``architectures``: each
+    platform's (TARGETARCH, Debian architecture)), on the build machine: the target's musl
+    through multiarch, whose gcc wrapper becomes `musl-gcc` (one command: the shell
+    variable lives in it), then the same steps as the native build."""
+    cases = " ".join(f"{shlex.quote(target)}) arch={shlex.quote(debian)} ;;" for target, debian in architectures)
+    install = (f'case "$TARGETARCH" in {cases} *) echo "no musl known for $TARGETARCH" >&2; exit 1 ;; esac'
+               ' && dpkg --add-architecture "$arch" && apt-get update'
+               ' && apt-get install -y --no-install-recommends "musl-dev:$arch"'
+               """ && ln -sf "$(dpkg -L "musl-dev:$arch" | grep '^/usr/bin/.*-gcc$')" /usr/local/bin/musl-gcc""")
+    return (_MUSL_BUILD[0], install, *_MUSL_BUILD[3:])
+
+
 _PIN_REASON = "musl-tools follows the helper base's release, as tini's source does (BP13)"
 STAGE = "imagespec-tini"
 _ORIGIN = p.Origin(("final", "init"), ("BP3",), "tini reaps zombies and forwards signals to the application")

@@ -1,0 +1,56 @@
+"""What the platform tests share: the CLI and docker as processes, the local registry's
+API (an index's platforms), and the checks that skip without a registry or QEMU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests import tools
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REGISTRY = "127.0.0.1:5000"
+NAMESPACE = f"{REGISTRY}/imagespec-platformtest"
+PLATFORMS = ("linux/amd64", "linux/arm64")
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+
+
+def imagespec(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "IMAGESPEC_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "imagespec", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def docker(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def registry_answers() -> None:
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2).close()
+    except (urllib.error.URLError, OSError) as error:
+        tools.unavailable(f"no registry on {REGISTRY} ({error}); scripts/start-registry.sh starts one")
+
+
+def qemu_registered() -> None:
+    if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+        tools.unavailable("QEMU is not registered for arm64 (binfmt_misc); scripts/setup-engine.sh registers it")
+
+
+def index_of(reference: str) -> dict:
+    """The manifest a tag names in the registry, asked for as an index (registry API)."""
+    name, tag = reference.removeprefix(f"{REGISTRY}/").rsplit(":", 1)
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/{name}/manifests/{tag}",
+                                     headers={"Accept": ", ".join(INDEX_TYPES)})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def listed_platforms(document: dict) -> list[str]:
+    return sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in document.get("manifests", []))

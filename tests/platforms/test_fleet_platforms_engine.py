@@ -1,0 +1,105 @@
+"""A fleet with two-platform targets on the real engine (docker buildx bake, docker driver,
+whose `--load` takes no index): each platform's image is its own run target, loaded,
+tagged ``TAG-os-arch`` and pushed, then joined into one index under the target's tags, as
+`imagespec build` of one spec does. A child spec FROM a two-platform target builds each
+platform FROM that platform's image of the same run (its arm64 image runs the parent's
+arm64 binary under QEMU). Without --push the fleet is refused before anything builds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.images.support import RUN_ID
+from tests.platforms.support import HERE, PLATFORMS, REGISTRY, docker, imagespec, index_of, listed_platforms
+
+pytestmark = pytest.mark.engine
+
+NAMESPACE = f"{REGISTRY}/imagespec-platformfleet-{RUN_ID}"
+CHILD = """\
+name: on-go-arch
+version: 1.0.0
+license: MIT
+registry: {namespace}
+tags: {{git_sha: false}}
+platforms: [linux/amd64, linux/arm64]
+final:
+  from: {{image: "{namespace}/go-arch:1.0.0", family: distroless, shell: false, user: 65532}}
+  copy: [{{src: hello.txt, dest: /hello.txt}}]
+  entrypoint: [/usr/local/bin/goarch]
+"""
+
+
+def _fleet(root: Path, namespace: str = NAMESPACE) -> Path:
+    """c-arch and go-arch as in tests/platforms, named in the run's registry namespace, and
+    a spec FROM go-arch's image (a target of the same fleet)."""
+    for app in ("c-arch", "go-arch"):
+        shutil.copytree(HERE / app, root / app)
+        spec = root / app / "imagespec.yaml"
+        spec.write_text(spec.read_text().replace("version: 1.0.0\n", f"version: 1.0.0\nregistry: {namespace}\n"
+                                                                     "tags: {git_sha: false}\n"))
+    (root / "on-go-arch").mkdir()
+    (root / "on-go-arch" / "imagespec.yaml").write_text(CHILD.format(namespace=namespace))
+    (root / "on-go-arch" / "hello.txt").write_text("hello\n")
+    return root
+
+
+def _cleanup(session_cleanup) -> None:  # type: ignore[no-untyped-def]
+    for app in ("c-arch", "go-arch", "on-go-arch"):
+        for platform in PLATFORMS:
+            session_cleanup.image(f"{NAMESPACE}/{app}:1.0.0-{platform.replace('/', '-')}")
+
+
+def test_a_fleet_of_two_platform_targets_pushes_one_index_each_whose_images_run(
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = _fleet(tmp_path / "fleet")
+    _cleanup(session_cleanup)
+    done = imagespec("build", str(root), "--config", str(config), "--push", "--format", "json", "--progress", "plain",
+                     "--jobs", "2", cwd=root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    records = {r["target"]: r for r in json.loads(done.stdout)["targets"]}
+    assert set(records) == {"c-arch", "go-arch", "on-go-arch"}
+    # the child started only after its parent's index was pushed
+    assert records["on-go-arch"]["started_s"] >= records["go-arch"]["ended_s"]
+    for app, record in records.items():
+        assert record["result"] == "built", record
+        assert record["platforms"] == list(PLATFORMS)
+        reference = f"{NAMESPACE}/{app}:1.0.0"
+        assert reference in record["tags"] and reference in record["pushed"]
+        document = index_of(reference)
+        assert listed_platforms(document) == list(PLATFORMS)
+        assert record["image_id"] == docker("buildx", "imagetools", "inspect", reference, "--format",
+                                            "{{json .Manifest.Digest}}").stdout.strip().strip('"')
+    for platform in PLATFORMS:
+        arch = platform.split("/")[1]
+        suffix = platform.replace("/", "-")
+        expected = {"c-arch": f"c-arch {arch}", "go-arch": f"go-arch {platform}", "on-go-arch": f"go-arch {platform}"}
+        for app, printed in expected.items():
+            image = f"{NAMESPACE}/{app}:1.0.0-{suffix}"
+            assert docker("image", "inspect", "-f", "{{.Architecture}}", image).stdout.strip() == arch
+            ran = docker("run", "--rm", "--network", "none", "--platform", platform, image)
+            assert ran.returncode == 0, ran.stderr
+            assert ran.stdout.strip() == printed
+        # the child's platform image is on its parent's image of the same platform
+        child = docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", f"{NAMESPACE}/on-go-arch:1.0.0-{suffix}")
+        parent = docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", f"{NAMESPACE}/go-arch:1.0.0-{suffix}")
+        assert json.loads(child.stdout)[:-1] == json.loads(parent.stdout)
+        tested = imagespec("test", str(root / "c-arch" / "imagespec.yaml"), "--config", str(config), "--image",
+                           f"{NAMESPACE}/c-arch:1.0.0-{suffix}", "--format", "json")
+        assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr[-2000:]
+
+
+def test_a_fleet_with_a_two_platform_target_is_refused_without_push(config: Path, tmp_path: Path) -> None:
+    namespace = f"{NAMESPACE}-refused"
+    root = _fleet(tmp_path / "fleet", namespace)
+    done = imagespec("build", str(root), "--config", str(config), "--progress", "plain", cwd=root)
+    assert done.returncode == 2, done.stderr[-3000:]
+    spec = root / "c-arch" / "imagespec.yaml"
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if text.startswith("platforms:"))
+    assert f"c-arch/imagespec.yaml:{line}:1: 2 platforms make one multi-platform image" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    for platform in PLATFORMS:
+        assert docker("image", "inspect", f"{namespace}/c-arch:1.0.0-{platform.replace('/', '-')}").returncode != 0
