@@ -231,6 +231,9 @@ def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str,
     The lock file is written beside the spec. A base already locked keeps its pin;
     --update moves pins to what the registry has now. Nothing is written unless every
     base resolves."""
+    if check_only and (update or update_names or min_age is not None or packages):
+        raise SpecError("--check reads the locks without the network: it does not go with --update, --base, "
+                        "--min-age or --packages", hint="check in one run, update in another")
     if check_only:
         problems = jobs.lock_check(specs, config=config_path, on_note=_note)
         if fmt == "json":

@@ -87,7 +87,10 @@ def read_lock(path: Path) -> LockFile | None:
     not one (a merge conflict left in it, a hand edit)."""
     if not files.is_file(path):
         return None
-    document = read_yaml(path, display=str(path))
+    try:
+        document = read_yaml(path, display=str(path))
+    except SpecError as error:  # the loader's hints are a spec's (`name:`, `extends:`): a lock is remade
+        raise SpecError(error.message, location=error.location, hint=_REMAKE) from None
     if not isinstance(document.data, dict):
         raise SpecError("a lock file must be a mapping", location=document.location(()),
                         hint=_REMAKE)
