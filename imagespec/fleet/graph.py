@@ -11,6 +11,7 @@ too; this module adds the fleet's targets, its refusals and its groups.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -77,6 +78,18 @@ def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
     return groups
 
 
+def _refuse_shared_dockerfiles(targets: Mapping[str, Target]) -> None:
+    """Each target its own Dockerfile, as `generate` demands: the bake file names it, and
+    two specs of one folder that both leave `dockerfile:` unset would build one of them twice."""
+    writers: dict[str, Target] = {}
+    for name in sorted(targets):
+        target = targets[name]
+        first = writers.setdefault(os.path.normpath(target.dockerfile), target)
+        if first is not target:
+            raise SpecError(f"{target.spec} and {first.spec} both write {target.dockerfile}", location=_start(target),
+                            hint="give each spec its own `dockerfile:` (and `context:`)")
+
+
 def _refuse_shared_versions(targets: Mapping[str, Target]) -> None:
     """Two specs of one fleet may share moving tags (``:1``, ``:latest`` of two versions of
     an image), never an X.Y.Z one: BP14 says it names one image, and the second build would
@@ -111,6 +124,7 @@ def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
     made = links.producers({name: target.tags for name, target in targets.items()})
     linked = {name: t.with_parents(_parents(t, made, targets)) for name, t in targets.items()}
     ordered = _ordered(linked)
+    _refuse_shared_dockerfiles(ordered)
     _refuse_shared_versions(ordered)
     return Fleet(root, ordered, _groups(ordered))
 

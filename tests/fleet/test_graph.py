@@ -140,3 +140,17 @@ def test_two_versions_of_one_image_share_only_moving_tags_and_are_fine(repo: Pat
     write("a/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim"))
     write("b/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim").replace("1.0.0", "1.1.0"))
     assert load_fleet([Path(".")]).order() == ["a", "b"]
+
+
+def test_two_specs_writing_one_dockerfile_are_exit_2_as_for_generate(repo: Path, write: Write,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # redteam: `generate` refused two specs of one folder both writing its Dockerfile, `bake`
+    # wrote both targets onto that one Dockerfile (bake alone then built one spec twice)
+    write("a/imagespec.yaml", spec("isx14a-one", "debian:bookworm-slim"))
+    write("a/x.imagespec.yaml", spec("isx14a-other", "debian:bookworm-slim"))
+    assert main(["bake", "."]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("a/x.imagespec.yaml:1:1: a/x.imagespec.yaml and a/imagespec.yaml both write ") and \
+        err[0].endswith("a/Dockerfile"), err
+    assert err[1].startswith("  hint: give each spec its own `dockerfile:`")
+    assert not (repo / "docker-bake.json").exists()
