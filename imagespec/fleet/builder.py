@@ -13,7 +13,8 @@ them there. buildx refuses ``--builder`` for any context but the current one ("u
 `docker --context=NAME buildx`"), even one that reaches the same engine: bake then runs
 under ``--context`` (``Builder.context``).
 
-May import: the standard library and ``imagespec.errors``.
+May import: the standard library, ``imagespec.errors`` and the builder-name grammar
+(``imagespec.spec.values``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ import subprocess
 from dataclasses import dataclass
 
 from imagespec.errors import EngineError, SpecError, one_line
+from imagespec.spec.values import BUILDER_HINT, BUILDER_NAME
 
 _FIELD = re.compile(r"^(Name|Driver|Endpoint):\s+(\S+)\s*$", re.M)
-# what buildx allows in a builder's name and docker in a context's (each builder is one of
-# the two); anything else never reaches `docker buildx inspect`, where `--help` would be a flag
-_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -58,10 +57,8 @@ class Builder:
 
 def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
     """The builder ``name`` (None: buildx's current one). Unknown: SpecError (exit 2)."""
-    if name is not None and not _NAME.fullmatch(name):
-        raise SpecError(f"--builder {one_line(name[:80])!r} is not a builder name",
-                        hint="a buildx builder or docker context name: letters, digits, `_.+-`, starting with a "
-                             "letter or digit (`docker buildx ls` lists them)")
+    if name is not None and not BUILDER_NAME.fullmatch(name):  # the configuration's was checked at its line
+        raise SpecError(f"--builder {one_line(name[:80])!r} is not a builder name", hint=BUILDER_HINT)
     path = shutil.which(docker)
     if path is None:
         raise EngineError("the docker CLI is not installed (a fleet is built by `docker buildx bake`)",

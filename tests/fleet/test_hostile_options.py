@@ -66,3 +66,11 @@ def test_bake_onto_an_empty_path_is_exit_2_not_the_default_file(two: Path, capsy
     code, _, err = run(capsys, "bake", ".", "-o", "")
     assert code == 2 and "-o" in err, err  # `-o ''` wrote docker-bake.json
     assert not (two / "docker-bake.json").exists()
+
+
+def test_a_configured_builder_name_is_checked_at_its_line(two: Path, write: Write, capsys) -> None:  # type: ignore[no-untyped-def]
+    write(".imagespec.yaml", "build:\n  builder: \"--help\"\n")
+    code, out, err = run(capsys, "build", "a", "b", "--format", "json")
+    assert code == 2 and out == "", err
+    error = json.loads(err)
+    assert error["location"].endswith("/.imagespec.yaml:2:3") and "not a builder name" in error["message"], error
