@@ -74,3 +74,13 @@ def test_a_configured_builder_name_is_checked_at_its_line(two: Path, write: Writ
     assert code == 2 and out == "", err
     error = json.loads(err)
     assert error["location"].endswith("/.imagespec.yaml:2:3") and "not a builder name" in error["message"], error
+
+
+def test_a_dockerfile_outside_the_repository_is_exit_2_in_bake_as_in_generate(repo: Path, write: Write,
+                                                                              capsys) -> None:  # type: ignore[no-untyped-def]
+    # redteam: generate refused `dockerfile: ../../x`, bake wrote a target naming it
+    write("a/imagespec.yaml", "dockerfile: ../../outside.Dockerfile\n" + spec("isx14a-ha", "debian:bookworm-slim"))
+    code, _, err = run(capsys, "bake", ".")
+    assert code == 2 and err.startswith("a/imagespec.yaml:1:1: dockerfile: generate would write ") and \
+        "outside the spec's repository" in err, err
+    assert not (repo / "docker-bake.json").exists()
