@@ -67,6 +67,10 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    if sbom is not None:
+        from imagespec.sbom.diff import refuse_replacing
+
+        refuse_replacing(sbom)
     if len(compiled.plan.platforms) > 1:
         if sbom is not None:
             raise SpecError("--sbom: a multi-platform build stores no SBOM yet (one per platform is not made)",

@@ -109,6 +109,22 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
+def refuse_replacing(path: Path) -> None:
+    """An SBOM is written over nothing, an empty file or an older SBOM, never over another
+    file (``--sbom imagespec.yaml`` would have replaced the spec): SpecError before anything
+    is built or asked of the engine."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+    except OSError:
+        return  # what cannot be looked at, the write reports
+    try:
+        load(path)
+    except SpecError:
+        raise SpecError(f"{path}: not an SBOM: writing the SBOM there would replace it",
+                        hint="name a new file (or an SBOM written before, which is replaced)") from None
+
+
 # the fields `packages` reads: each, when present, of this type
 _SPDX_FIELDS = ("SPDXID", "name", "versionInfo")
 _CYCLONEDX_FIELDS = ("name", "group", "version", "purl")

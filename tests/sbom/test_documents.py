@@ -199,3 +199,35 @@ def test_diff_files_refuses_json_nested_too_deeply_without_a_traceback(tmp_path:
     deep.write_text(text)
     with pytest.raises(SpecError, match="deep.json: .*nested too deeply"):
         diff_files(deep, deep)
+
+
+@pytest.mark.parametrize("args", [["build", "examples/preset-go/imagespec.yaml", "--sbom", "{file}"],
+                                  ["sbom", "imagespec-test/debian:bookworm-slim", "-o", "{file}"]])
+def test_an_sbom_never_replaces_a_file_that_is_not_one(tmp_path: Path, args: list[str]) -> None:
+    # redteam: `imagespec build SPEC --sbom SPEC` built, then wrote the SBOM over the spec
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    precious = tmp_path / "imagespec.yaml"
+    precious.write_text("name: mine\n")
+    result = subprocess.run([sys.executable, "-m", "imagespec", *(a.format(file=precious) for a in args),
+                             "--config", "scripts/local.imagespec.yaml"] if args[0] == "build" else
+                            [sys.executable, "-m", "imagespec", *(a.format(file=precious) for a in args)],
+                            capture_output=True, text=True, cwd=root, timeout=120,
+                            env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})  # refused before the engine
+    assert result.returncode == 2, result.stderr
+    assert f"{precious}: not an SBOM" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert precious.read_text() == "name: mine\n"
+
+
+def test_an_sbom_replaces_an_older_sbom_or_an_empty_file(tmp_path: Path) -> None:
+    from imagespec.sbom.diff import refuse_replacing
+
+    old = tmp_path / "old.json"
+    old.write_text(to_json(document("spdx", APP, COMPONENTS, created=CREATED)))
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    for path in (old, empty, tmp_path / "new.json"):
+        refuse_replacing(path)  # no error
