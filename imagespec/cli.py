@@ -734,7 +734,7 @@ def _report(error: ImageSpecError, fmt_json: bool) -> None:
 
 def _asks_json(args: list[str]) -> bool:
     """--format json among arguments click could not parse (the eager option unread)."""
-    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:]))
+    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
 
 
 def main(argv: list[str] | None = None) -> int:

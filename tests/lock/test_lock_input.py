@@ -138,3 +138,22 @@ def test_an_empty_or_bomb_lock_hints_at_the_lock_not_at_a_spec(tmp_path: Path, c
     code, _, err = imagespec(capsys, "lock", "--check", str(spec))
     assert code == 2 and err.startswith(f"{tmp_path / 'imagespec.lock.yaml'}:"), err
     assert "hint: restore it from version control" in err and "spec needs" not in err and "extends" not in err, err
+
+
+@pytest.mark.parametrize("make", ["loop", "dangling", "folder"])
+def test_a_lock_path_that_is_no_file_is_exit_2_not_an_unpinned_build(tmp_path: Path, capsys, make: str) -> None:  # type: ignore[no-untyped-def]
+    # redteam: a lock path that was a link loop, a dangling link or a folder read as "no lock":
+    # generate wrote FROM without the pin, silently
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(SPEC % "127.0.0.1:5000/isx15a/base:1")
+    lock = tmp_path / "imagespec.lock.yaml"
+    if make == "loop":
+        lock.symlink_to(lock.name)
+    elif make == "dangling":
+        lock.symlink_to("nowhere.lock.yaml")
+    else:
+        lock.mkdir()
+    for command in (("generate", "--no-cache"), ("lock", "--check"), ("outdated",)):
+        code, _, err = imagespec(capsys, *command, str(spec))
+        assert code == 2 and err.startswith(f"{lock}: ") and "not a file" in err, (command, err)
+    assert not (tmp_path / "Dockerfile").exists()
