@@ -39,6 +39,14 @@ def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> li
     return jobs
 
 
+def build_job(target: Target, env: Environment, options: Mapping[str, Any]) -> BuildJob:
+    """One target's BuildJob (``options`` as build_jobs's), e.g. for a target compiled again
+    after its lock moved during the run."""
+    from imagespec.settings import build_settings
+
+    return _job(target, build_settings(target.config, env, **options))
+
+
 def _job(target: Target, settings: BuildSettings) -> BuildJob:
     from imagespec import pipeline
 

@@ -229,6 +229,11 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
                     build=build, inputs=config_inputs | paths.of_notes(notes) | {str(identity["real"])},
                     config_inputs=config_inputs, **identity)
     cache.store_facts(cache_root, CACHE_KIND, spec, configs.explicit, [*config_notes, *notes], _to_json(target))
+    lock = compiled.loaded.lock_path
+    if lock is not None and lock.is_file():
+        # the facts (the graph) follow the spec's references as written; what is built is
+        # compiled with its lock's pins, as `imagespec build` of the spec does (Target.compiled)
+        return target
     return target.keep_compiled(compiled, config)
 
 

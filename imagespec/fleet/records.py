@@ -51,6 +51,7 @@ class Record:
     #: several platforms: the ones built, each image tagged ``TAG-os-arch``; then
     #: ``image_id`` is the index's digest in the registry and ``tags`` name the index
     platforms: tuple[str, ...] = ()
+    up_to_date: bool = False  # not built: the image already records this lock, inputs and commit
 
     @property
     def reason(self) -> str:
@@ -66,6 +67,7 @@ class Record:
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
             "upstream": self.upstream, "pushed": list(self.pushed), "platforms": list(self.platforms),
+            "up_to_date": self.up_to_date,
             "started_s": None if self.started_s is None else round(self.started_s, 3),
             "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
             "failure": self.failure.to_dict() if self.failure is not None else None,
@@ -85,7 +87,7 @@ def summary_table(records: Sequence[Record]) -> list[str]:
         time = f"{r.duration_s:.1f}s" if r.result != "skipped" else "-"
         size = human_size(r.size) if r.size is not None else "-"
         tags = ", ".join(r.tags) if r.tags else ("-" if r.result == "built" else r.reason)
-        rows.append((r.target, r.result, time, size, tags))
+        rows.append((r.target, "up to date" if r.up_to_date else r.result, time, size, tags))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}

@@ -70,6 +70,9 @@ class BuildJob:
     #: (publish.index.platform_tag); the index goes under the ``tags`` that name a registry
     platform_tags: Mapping[str, str] = field(default_factory=dict)
     index_tags: tuple[str, ...] = ()  # those of ``tags`` that name a registry: the index's
+    #: (image ID, tags) when the image these tags name already records what this build
+    #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
+    current: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -89,10 +92,17 @@ class RunOptions:
     force: bool = False
 
 
+#: Called as a target's build starts, with each reference this run pushed so far -> its
+#: digest: the job to build (the same one, or one whose lock moved onto what was pushed and
+#: whose Dockerfile was compiled again: a spec built on a spec follows its new image, #15).
+Refresh = Callable[[BuildJob, Mapping[str, str]], BuildJob]
+
+
 def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder, options: RunOptions,
-              *, folder: Path, stream: IO[str]) -> list[Record]:
+              *, folder: Path, stream: IO[str], refresh: Refresh | None = None) -> list[Record]:
     """Build ``chosen`` (targets of ``definition``, whose paths are relative to ``folder``;
-    any other target counts as built) and return one record per chosen target."""
+    any other target counts as built) and return one record per chosen target.
+    ``refresh``: asked for each target as its build starts (see Refresh)."""
     from imagespec.engine import connect
 
     # the engine that tags (and pushes) what built: the local one, or the builder's own when
@@ -104,29 +114,41 @@ def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder
     display = Display(options.progress, stream)
     with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
         scratch = Path(scratch_name)
-        run_file = _write_run_file(definition, chosen, builder, scratch)
-        runner = _Runner(run_file, folder, builder, options, scratch, client, display)
+        files = _RunFiles(definition, chosen, builder, scratch)
+        runner = _Runner(files, folder, builder, options, scratch, client, display, refresh)
         return _drive(schedule, by_name, runner, options.jobs)
 
 
-def _write_run_file(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder,
-                    scratch: Path) -> Path:
+class _RunFiles:
     """Each chosen target's Dockerfile (and ignore file beside it, which BuildKit reads
-    first) in a folder of its own, and the run's bake definition naming them."""
-    overrides = {}
-    for target in chosen:
-        folder = scratch / target.name
-        folder.mkdir()
+    first) in a folder of its own, and the run's bake definition naming them, written for
+    each invocation as it starts: a target refreshed before its build (Refresh) has its
+    new Dockerfile and labels by then. Callers hold the runner's lock."""
+
+    def __init__(self, definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder,
+                 scratch: Path) -> None:
+        self.definition, self.builder, self.scratch = definition, builder, scratch
+        self.tags = {target.name: target.tags for target in chosen}
+        self.overrides: dict[str, Mapping[str, Any]] = {}
+        self.platform_tags: dict[str, Mapping[str, str]] = {}
+        for target in chosen:
+            self.put(target)
+
+    def put(self, target: BuildJob) -> None:
+        folder = self.scratch / target.name
+        folder.mkdir(exist_ok=True)
         (folder / "Dockerfile").write_text(target.dockerfile, encoding="utf-8")
         if target.dockerignore is not None:
             (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
-        overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
-    tags = {target.name: target.tags for target in chosen}
-    run = bake_file.for_run(definition, overrides, tags, local_store=builder.local_store,
-                            platform_tags={target.name: target.platform_tags for target in chosen})
-    path = scratch / "docker-bake.run.json"
-    path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
-    return path
+        self.overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
+        self.platform_tags[target.name] = target.platform_tags
+
+    def write(self, number: int) -> Path:
+        run = bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
+                                platform_tags=self.platform_tags)
+        path = self.scratch / f"docker-bake.run-{number}.json"
+        path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
+        return path
 
 
 def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner, jobs: int) -> list[Record]:
@@ -166,10 +188,11 @@ class _Runner:
     result are built again one per invocation: each gets its own outcome (the cache
     makes the repeat cheap; the failing step runs once more, which names its target)."""
 
-    def __init__(self, run_file: Path, folder: Path, builder: Builder, options: RunOptions,
-                 scratch: Path, client: Any, display: Display) -> None:
-        self.run_file, self.folder, self.builder, self.options, self.scratch = run_file, folder, builder, options, scratch
-        self.client, self.display = client, display
+    def __init__(self, files: _RunFiles, folder: Path, builder: Builder, options: RunOptions,
+                 scratch: Path, client: Any, display: Display, refresh: Refresh | None = None) -> None:
+        self.files, self.folder, self.builder, self.options, self.scratch = files, folder, builder, options, scratch
+        self.client, self.display, self.refresh = client, display, refresh
+        self.pushed: dict[str, str] = {}  # each reference this run pushed -> its digest
         self.docker = detect_cli().docker
         self.began = time.monotonic()
         self._procs: set[subprocess.Popen[str]] = set()
@@ -177,28 +200,61 @@ class _Runner:
         self._stopping = False
         self._invocations = 0
 
-    def command(self, targets: Sequence[str], metadata: Path) -> list[str]:
+    def command(self, targets: Sequence[str], metadata: Path, run_file: Path) -> list[str]:
         # buildx refuses --builder for another context's docker driver: run bake in that context
         context = self.builder.context
         where, chosen = (["--context", context], []) if context else ([], ["--builder", self.builder.name])
-        argv = [self.docker, *where, "buildx", "bake", "-f", str(self.run_file), *chosen,
+        argv = [self.docker, *where, "buildx", "bake", "-f", str(run_file), *chosen,
                 "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
         if self.options.no_cache:
             argv.append("--no-cache")
         return [*argv, *targets]
 
-    def build(self, batch: Sequence[BuildJob]) -> list[Record]:
+    def build(self, given: Sequence[BuildJob]) -> list[Record]:
         began = time.monotonic()
-        if len(batch) == 1:
-            return [self._stamped(self._one(batch[0]), began)]
+        fresh, refused = self._refreshed(given)
+        refused += [self._stamped(self._current(job), began) for job in fresh if job.current is not None]
+        batch = [job for job in fresh if job.current is None]
+        if len(batch) <= 1:
+            return refused + [self._stamped(self._one(job), began) for job in batch]
         ids, parser = self._invoke(batch)
         done = [self._stamped(self._tag(job, ids, _steps_of(parser, job, batch), began), began)
                 for job in batch if _built(job, ids)]
         again = [job for job in batch if not _built(job, ids)]  # the invocation failed: one by one
-        return done + [self._stamped(self._one(job), time.monotonic()) for job in again]
+        return refused + done + [self._stamped(self._one(job), time.monotonic()) for job in again]
+
+    def _refreshed(self, batch: Sequence[BuildJob]) -> tuple[list[BuildJob], list[Record]]:
+        """Each job as ``refresh`` makes it, given what this run pushed so far (its parents
+        all finished before it started); one it cannot make fails (bad input at its lock)."""
+        if self.refresh is None:
+            return list(batch), []
+        jobs, refused = [], []
+        for job in batch:
+            with self._lock:
+                pushed = dict(self.pushed)
+            try:
+                fresh = self.refresh(job, pushed)
+            except ImageSpecError as error:
+                self.display.failed(job.name, error)
+                refused.append(Record(job.name, job.spec, "failed", 0.0, failure=error))
+                continue
+            if fresh is not job:
+                with self._lock:
+                    self.files.put(fresh)
+            jobs.append(fresh)
+        return jobs, refused
 
     def _stamped(self, record: Record, began: float) -> Record:
         return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
+
+    def _current(self, job: BuildJob) -> Record:
+        """An image already up to date is not built again (no rebuild loop, #15): its tags
+        stand, and are pushed (which moves nothing) with --push."""
+        assert job.current is not None
+        image_id, tags = job.current
+        self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
+        record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True)
+        return self._push(record) if self.options.push else record
 
     def _one(self, job: BuildJob) -> Record:
         began = time.monotonic()
@@ -217,10 +273,11 @@ class _Runner:
         with self._lock:
             self._invocations += 1
             metadata = self.scratch / f"metadata-{self._invocations}.json"
+            run_file = self.files.write(self._invocations)
         names = [name for job in batch for name in job.run_targets]
         parser = _Parser(since=datetime.now(UTC))
         route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
-        parser.returncode = self._run(self.command(names, metadata), parser, route)
+        parser.returncode = self._run(self.command(names, metadata, run_file), parser, route)
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
         return ids, parser
 
@@ -269,6 +326,8 @@ class _Runner:
             return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error,
                           platforms=tuple(job.platform_tags))
         duration = time.monotonic() - began
+        with self._lock:  # what the specs on this one follow (Refresh): the index's digest
+            self.pushed.update(dict.fromkeys(references, index.digest))
         self.display.built(job.name, BuildResult(index.digest, references, duration, steps))
         return Record(job.name, job.spec, "built", duration, size, index.digest, references,
                       cached_steps=sum(s.cached for s in steps), steps=len(steps),
@@ -286,6 +345,8 @@ class _Runner:
         except ImageSpecError as error:
             self.display.failed(built.target, error)
             return dataclasses.replace(built, result="failed", failure=error)
+        with self._lock:
+            self.pushed.update(pushed)
         return dataclasses.replace(built, pushed=tuple(sorted(pushed)))
 
     def _run(self, argv: list[str], parser: _Parser, on_event: Callable[[BuildEvent], None]) -> int:

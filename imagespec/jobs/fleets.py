@@ -6,7 +6,8 @@ May import: as imagespec.jobs; imagespec.fleet only inside functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,10 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     ``imagespec.settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
     secrets, push, force: each target's tags pushed once it built). Every spec compiles and
     the builder is found before anything builds (bad input: SpecError); a builder that is
-    another engine's docker driver needs ``push`` (its images are tagged and pushed there)."""
+    another engine's docker driver needs ``push`` (its images are tagged and pushed there).
+    With ``push``, a locked spec built on another spec's image follows it: once that image
+    is pushed, the spec's lock pins what was pushed, its Dockerfile is written again, and it
+    is built on that (``_follow_pushed``)."""
     import sys
     import tempfile
     import time
@@ -118,7 +122,9 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     if chosen:
         with tempfile.TemporaryDirectory(prefix="imagespec-bake-") as folder:
             records = run_fleet(definition_for(fleet, Path(folder)), chosen, chosen_builder, run_options,
-                                folder=Path(folder), stream=stream or sys.stderr)
+                                folder=Path(folder), stream=stream or sys.stderr,
+                                refresh=_follow_pushed(fleet, env, options, config, on_note,
+                                                       local=not chosen_builder.other_engine))
     fleet_records.write_state(env.cache_dir, records)
     return FleetBuilt(tuple(records), chosen_builder.name, jobs, time.monotonic() - began)
 
@@ -133,3 +139,49 @@ def _refuse_images_left_elsewhere(builder: Any, *, push: bool) -> None:
                         "its images would stay in that engine's store",
                         hint=f"pass --push: each target is tagged on {builder.name!r} once it built and its tags "
                              "are pushed from there (specs need `registry:`); docs/fleet.md")
+
+
+def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Path | None, on_note: OnNote,
+                   *, local: bool = True) -> Callable[[Any, Mapping[str, str]], Any]:
+    """The fleet run's refresh (imagespec.fleet.run.Refresh), as each target starts. First,
+    the pins of its lock on images this run pushed move to the digests pushed
+    (imagespec.lock's ``follow``; #15's cascade: a company base, then everything on it, in
+    one run), its Dockerfile and ignore file are written again (the lock, the spec and the
+    Dockerfile agree: `imagespec check` passes) and it is compiled again with the new pins.
+    Then, unless --force, an image that already records what this build would make is
+    marked current and not built (pipeline.up_to_date: no rebuild loop), when it is one
+    image that lands in the ``local`` engine's store, where that is asked."""
+    from imagespec import pipeline
+    from imagespec.fleet import links
+    from imagespec.fleet.build import build_job
+    from imagespec.jobs.compiling import compile_one, generate
+    from imagespec.lock import jobs as lock_jobs
+    from imagespec.settings import build_settings
+
+    def followed(job: Any, target: Any, pushed: Mapping[str, str]) -> tuple[Any, Any]:
+        lock_path = target.compiled.loaded.lock_path
+        by_name = {links.name(reference): digest for reference, digest in pushed.items()}
+        follow = {name: by_name[name] for use in target.bases if (name := links.name(use.ref)) in by_name}
+        if not follow or lock_path is None or not lock_path.is_file():
+            return job, target
+        report = lock_jobs.lock([target.spec], config=config, follow=follow, on_note=on_note)
+        moved = [move for move in report.moves if move.moved]
+        if not moved:
+            return job, target
+        for move in moved:
+            on_note(f"{move.spec}: {move.image} {move.old} -> {move.new} (pushed by this run)")
+        generate([target.spec], config=config, use_cache=False, on_note=on_note)
+        compiled, loaded_config = compile_one(target.spec, config)
+        target = dataclasses.replace(target).keep_compiled(compiled, loaded_config)
+        return build_job(target, env, options), target
+
+    def refresh(job: Any, pushed: Mapping[str, str]) -> Any:
+        job, target = followed(job, fleet.targets[job.name], pushed)
+        compiled = target.compiled
+        # forced, no lock pinning anything, or an index (several platforms: one build's up_to_date is one image's)
+        if not local or options.get("force") or compiled.inputs_hash == compiled.lock_inputs or job.platform_tags:
+            return job
+        current = pipeline.up_to_date(compiled, build_settings(target.config, env, **options))
+        return dataclasses.replace(job, current=current) if current is not None else job
+
+    return refresh

@@ -81,11 +81,13 @@ class _Spec:
 
 
 def _load(specs: Sequence[Path], config: Path | None, on_note: OnNote) -> list[_Spec]:
+    """The specs ``specs`` name (files, and folders searched as the fleet searches them)."""
     from imagespec import jobs
+    from imagespec.fleet import discover
 
     loaded = []
     # a spec named twice (a glob and its file) is one spec: one lock, one line of the report
-    for path in dict.fromkeys(p.resolve() for p in jobs.specs_only(specs, on_note)):
+    for path in dict.fromkeys(p.resolve() for p in discover(specs, on_note)):
         compiled, cfg = jobs.compile_one(path, config, locked=False)
         lock_path = compiled.loaded.lock_path
         assert lock_path is not None
@@ -106,11 +108,14 @@ class Move:
     new: str
     created: str | None
     skipped: str | None = None  # why the pin stayed (--min-age)
+    # the spec of this run that builds this base and is itself to be rebuilt: the pin stays
+    # until the fleet build pushes that spec's image, and then moves to what it pushed
+    waits_for: str | None = None
 
     @property
     def moved(self) -> bool:
-        """Whether the lock's pin changed (a skipped one stays, though the registry moved)."""
-        return self.old != self.new and self.skipped is None
+        """Whether the lock's pin changed (a skipped or waiting one stays)."""
+        return self.old != self.new and self.skipped is None and self.waits_for is None
 
 
 @dataclass(frozen=True)
@@ -136,11 +141,17 @@ class LockReport:
 
 def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = False,
          names: Sequence[str] = (), min_age: timedelta | None = None, now: datetime | None = None,
-         packages: bool = False, resolver: Resolver | None = None, on_note: OnNote = _ignore) -> LockReport:
+         packages: bool = False, follow: Mapping[str, str] | None = None, resolver: Resolver | None = None,
+         on_note: OnNote = _ignore) -> LockReport:
     """Write each spec's lock file. Without ``update`` a base already locked keeps its pin
     (only new bases are looked up); with it, the bases ``names`` names (all when empty) are
-    looked up again and move, unless republished within ``min_age``. ``packages``: compare
-    the SBOMs of each moved base's old and new image (pulls both; before anything is written)."""
+    looked up again and move, unless republished within ``min_age``, or unless another spec
+    given builds that base and is itself to be rebuilt (its pin waits for the fleet build,
+    which moves it once that image is pushed: the cascade, in one run). ``follow``: image
+    name (``links.name``) -> the digest this run pushed under it; only those pins move, to
+    exactly that digest (the fleet build, after pushing a spec's image, moves the specs on
+    it). ``packages``: compare the SBOMs of each moved base's old and new image (pulls both;
+    before anything is written)."""
     from imagespec.output import write_atomically
 
     now = now or datetime.now(UTC)
@@ -148,48 +159,105 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
     loaded = _load(specs, config, on_note)
     if names:
         _refuse_unknown_names(loaded, names)
+    made = links.producers(_tags(loaded))
+    up = _upstream(loaded, made)
     files: dict[Path, str] = {}
     moves: list[Move] = []
-    for spec in loaded:
+    stale: set[str] = set()  # specs of this run to rebuild, decided in build order (producers first)
+    by_name = {spec.name: spec for spec in loaded}
+    ordered, in_cycle = links.order(up)
+    for spec in (by_name[name] for name in ordered + in_cycle):
         locked = []
         for use in spec.uses:
-            entry, move = _lock_base(spec, use, resolver, update and _named(use, names), min_age, now)
+            producer = _producer(spec, use, made) if update and follow is None else None
+            if follow is not None:
+                entry, move = _follow_base(spec, use, resolver, follow.get(links.name(use.image)))
+            elif producer in stale:  # its image is rebuilt first: the fleet build moves this pin
+                entry, move = _wait_for(spec, use, producer, resolver)
+            else:
+                entry, move = _lock_base(spec, use, resolver, update and _named(use, names), min_age, now)
             locked.append(entry)
-            if move is not None:
-                moves.append(move)
+            moves += [move] if move is not None else []
+        if _rebuilds(spec.name, moves) or up.get(spec.name, set()) & stale:
+            stale.add(spec.name)
         lock_file = LockFile(lock=LOCK_FORMAT, spec=spec.path.name, inputs=spec.compiled.lock_inputs,
                              bases=locked)
         files[spec.lock_path] = render_lock(lock_file, generator="imagespec lock")
+    files = {spec.lock_path: files[spec.lock_path] for spec in loaded}  # in the order given
     changes = {}
     if packages:
         from imagespec.lock.packages import package_changes
 
         changes = package_changes(moves, on_note)
     changed = write_atomically(files)
-    moved_specs = {m.spec for m in moves if m.moved and m.old is not None}
-    up = _upstream(loaded)
+    moved_specs = {m.spec for m in moves if _rebuilds(m.spec, (m,))}
     # a spec whose pin moved needs a rebuild, and so does every spec built on its image
-    # (whose own pin moves only once that image is pushed: `lock --update` again then)
-    stale = links.descendants(moved_specs, up)
-    ordered, in_cycle = links.order({spec: up.get(spec, set()) for spec in stale})
+    # (whose pin the fleet build moves once that image is pushed)
+    rebuild_set = links.descendants(moved_specs, up)
+    ordered, in_cycle = links.order({spec: up.get(spec, set()) for spec in rebuild_set})
     rebuild = tuple(ordered + in_cycle)  # a cycle of tags is not the lock's to refuse: those last
+    given = {spec.name: index for index, spec in enumerate(loaded)}
     return LockReport(tuple(p for p in files if p in changed), tuple(p for p in files if p not in changed),
-                      tuple(moves), resolver.requests, rebuild, changes)
+                      tuple(sorted(moves, key=lambda m: given[m.spec])), resolver.requests, rebuild, changes)
+
+
+def _rebuilds(spec: str, moves: Sequence[Move]) -> bool:
+    """Whether ``moves`` make ``spec``'s image stale: a pin moved (not a new one), or waits."""
+    return any(m.spec == spec and ((m.moved and m.old is not None) or m.waits_for) for m in moves)
+
+
+def _producer(spec: _Spec, use: BaseUse, made: Mapping[str, list[str]]) -> str | None:
+    """The spec of this run whose tags make the image ``use`` names (None: none does)."""
+    found = [maker for maker in links.makers(use.image, made, follow_pinned=True) if maker != spec.name]
+    return found[0] if found else None
+
+
+def _wait_for(spec: _Spec, use: BaseUse, producer: str, resolver: Resolver) -> tuple[LockedBase, Move | None]:
+    """A base that ``producer`` (a spec of this run, to be rebuilt) makes: the pin stays as it
+    is, or is looked up when new, until the fleet build pushes that spec's image."""
+    entry, move = _lock_base(spec, use, resolver, False, None, datetime.now(UTC))
+    if move is not None:  # newly locked: the image as it is now, moved by the build later
+        return entry, move
+    return entry, Move(spec.name, use.image, entry.digest, entry.digest, entry.created, waits_for=producer)
+
+
+def _follow_base(spec: _Spec, use: BaseUse, resolver: Resolver, pushed: str | None) -> tuple[LockedBase, Move | None]:
+    """The pin of a base this run pushed moves to the digest pushed; any other stays."""
+    old = spec.lock.base(use.image) if spec.lock else None
+    if pushed is None or (old is not None and old.digest == pushed):
+        return _lock_base(spec, use, resolver, False, None, datetime.now(UTC))
+    found = resolver.resolve(with_digest(use.image, pushed))
+    if found is None:
+        raise SpecError(f"image {use.image} was pushed as {pushed}, which its registry does not have",
+                        location=use.location, hint="push it again (`imagespec build --push`)")
+    entry = LockedBase(image=use.image, digest=found.digest, media_type=found.media_type, created=found.created,
+                       platforms=dict(found.platforms), used_by=list(use.keys), catalog=use.catalog)
+    return entry, Move(spec.name, use.image, old.digest if old else None, found.digest, found.created)
+
+
+def _names_of(use: BaseUse) -> tuple[str, ...]:
+    """What --base may call a base: the reference, its catalog name, its repository (as
+    written, or as BuildKit names it)."""
+    names = (use.image, use.catalog, links.name(use.image).rpartition(":")[0], use.image.rpartition(":")[0])
+    return tuple(name for name in names if name)
 
 
 def _named(use: BaseUse, names: Sequence[str]) -> bool:
-    if not names:
-        return True
-    return any(name in (use.image, use.catalog, links.name(use.image).rpartition(":")[0],
-                        use.image.rpartition(":")[0]) for name in names)
+    return not names or any(name in _names_of(use) for name in names)
 
 
 def _refuse_unknown_names(loaded: list[_Spec], names: Sequence[str]) -> None:
+    """Each --base NAME must name a base of the specs given: a typo moves nothing, and says so (exit 2)."""
+    import difflib
+
     for name in names:
         if not any(_named(use, (name,)) for spec in loaded for use in spec.uses):
             known = sorted({use.catalog or use.image for spec in loaded for use in spec.uses})
-            raise SpecError(f"lock --update {name}: no spec given builds from it",
-                            hint=f"name a base as the lock writes it, its repository or its catalog name: "
+            spellings = sorted({word for spec in loaded for use in spec.uses for word in _names_of(use)})
+            close = difflib.get_close_matches(name, spellings, n=1, cutoff=0.6)
+            guess = f"did you mean {close[0]}? " if close else ""
+            raise SpecError(f"lock --update --base {name}: no spec given builds from it",
+                            hint=f"{guess}name a base as the lock writes it, its repository or its catalog name: "
                                  f"{', '.join(known) or 'none'}")
 
 
@@ -220,25 +288,27 @@ def _lock_base(spec: _Spec, use: BaseUse, resolver: Resolver, update: bool, min_
     return entry, Move(spec.name, use.image, old.digest if old else None, found.digest, found.created)
 
 
-def _upstream(loaded: list[_Spec]) -> dict[str, set[str]]:
-    """spec -> the specs of this run whose images it is locked on (fleet.links, following a
-    pinned reference: a locked spec still builds on the spec whose tag it was locked on)."""
+def _tags(loaded: list[_Spec]) -> dict[str, tuple[str, ...]]:
+    """Each spec -> the references its build tags (the fleet's producers)."""
     from imagespec import pipeline
     from imagespec.settings import BuildSettings
 
-    produced = {}
+    produced: dict[str, tuple[str, ...]] = {}
     for spec in loaded:
         try:
             produced[spec.name] = pipeline.references(spec.compiled, BuildSettings())
         except SpecError:  # a spec that would get no tag: no other spec can build on it by name
             produced[spec.name] = ()
-    made = links.producers(produced)
-    up: dict[str, set[str]] = {}
-    for spec in loaded:
-        # two specs tagging one image: the first given is the one (the fleet refuses it; a lock need not)
-        found = (links.makers(use.image, made, follow_pinned=True)[:1] for use in spec.uses)
-        up[spec.name] = {maker for first in found for maker in first if maker != spec.name}
-    return up
+    return produced
+
+
+def _upstream(loaded: list[_Spec], made: Mapping[str, list[str]] | None = None) -> dict[str, set[str]]:
+    """spec -> the specs of this run whose images it is locked on (fleet.links, following a
+    pinned reference: a locked spec still builds on the spec whose tag it was locked on).
+    Two specs tagging one image: the first given is the one (the fleet refuses it; a lock need not)."""
+    made = links.producers(_tags(loaded)) if made is None else made
+    return {spec.name: {producer for use in spec.uses if (producer := _producer(spec, use, made)) is not None}
+            for spec in loaded}
 
 
 # --- lock --check -------------------------------------------------------------------------

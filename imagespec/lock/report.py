@@ -13,6 +13,9 @@ def lock_lines(report: LockReport) -> list[str]:
     for move in report.moves:
         if move.skipped:
             lines.append(f"{move.spec}: {move.image} kept at {move.old} ({move.skipped}; the registry has {move.new})")
+        elif move.waits_for:
+            lines.append(f"{move.spec}: {move.image} waits for {move.waits_for}: `imagespec build --push` of both "
+                         "moves it to the image that build pushes")
         elif move.old is None:
             lines.append(f"{move.spec}: {move.image} locked at {move.new}")
         elif move.moved:
@@ -24,7 +27,7 @@ def lock_lines(report: LockReport) -> list[str]:
     lines += [f"wrote {path}" for path in report.written]
     lines += [f"unchanged {path}" for path in report.unchanged]
     if report.rebuild:
-        lines.append("rebuild, in this order (after pushing a base, `imagespec lock --update` moves the specs on it): "
+        lines.append("rebuild, in this order (one `imagespec build --push` of them all moves the pins that wait): "
                      + ", ".join(report.rebuild))
     lines.append(f"{report.requests} registry request(s)")
     return lines
@@ -34,7 +37,7 @@ def lock_json(report: LockReport) -> dict[str, object]:
     return {
         "written": [str(p) for p in report.written], "unchanged": [str(p) for p in report.unchanged],
         "moves": [{"spec": m.spec, "image": m.image, "old": m.old, "new": m.new, "created": m.created,
-                   "moved": m.moved, "skipped": m.skipped} for m in report.moves],
+                   "moved": m.moved, "skipped": m.skipped, "waits_for": m.waits_for} for m in report.moves],
         "rebuild": list(report.rebuild), "requests": report.requests,
         "packages": [{"image": image, "old": old, "new": new, **changes.to_dict()}
                      for (image, old, new), changes in sorted(report.packages.items())],

@@ -110,6 +110,7 @@ def test_the_graph_follows_images_through_specs() -> None:
     assert links.descendants(["company"], up) == {"company": ["company"], "app": ["company", "app"]}
     assert links.order({"app": up["app"], "company": up["company"]}) == (["company", "app"], [])
 
+
 def test_a_duration_too_long_for_a_clock_is_bad_input_not_a_traceback() -> None:
     # redteam: --min-age 99999999999999999999d raised OverflowError out of timedelta (exit 1)
     for bad in ("99999999999999999999d", "9999999999w"):
@@ -157,3 +158,21 @@ def test_a_lock_path_that_is_no_file_is_exit_2_not_an_unpinned_build(tmp_path: P
         code, _, err = imagespec(capsys, *command, str(spec))
         assert code == 2 and err.startswith(f"{lock}: ") and "not a file" in err, (command, err)
     assert not (tmp_path / "Dockerfile").exists()
+
+
+def test_a_pin_that_waits_for_the_fleet_build_is_reported_and_not_moved() -> None:
+    """`lock --update` of a company base and an app on its image: the app's pin waits for the
+    fleet build that pushes the company image (#15's cascade), and the report says so."""
+    from imagespec.lock.jobs import LockReport, Move
+
+    waiting = Move("app/imagespec.yaml", "127.0.0.1:5000/c/company:stable", DIGEST, DIGEST, None,
+                   waits_for="company/imagespec.yaml")
+    assert not waiting.moved
+    report = LockReport((), (), (waiting,), 0, ("company/imagespec.yaml", "app/imagespec.yaml"))
+    lines = report.lines()
+    assert lines[0] == ("app/imagespec.yaml: 127.0.0.1:5000/c/company:stable waits for company/imagespec.yaml: "
+                        "`imagespec build --push` of both moves it to the image that build pushes"), lines
+    assert "company/imagespec.yaml, app/imagespec.yaml" in lines[1]
+    assert report.to_dict()["moves"] == [{"spec": "app/imagespec.yaml", "image": "127.0.0.1:5000/c/company:stable",
+                                          "old": DIGEST, "new": DIGEST, "created": None, "moved": False,
+                                          "skipped": None, "waits_for": "company/imagespec.yaml"}]

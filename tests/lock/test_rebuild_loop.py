@@ -172,7 +172,9 @@ def test_update_one_base_min_age_and_the_catalogs_digest(pushed: Pushed, tmp_pat
 
     second_v2 = pushed.push(second, "second v2")
     code, _, err = imagespec(capsys, "lock", "--update", "--base", "isx15a/nothing", str(path))
-    assert code == 2 and "no spec given builds from it" in err, err
+    assert code == 2 and "no spec given builds from it" in err and "company-first" in err, err
+    code, _, err = imagespec(capsys, "lock", "--update", "--base", "company-frist", str(path))
+    assert code == 2 and "did you mean company-first?" in err, err  # a typo moves nothing
     code, out, err = imagespec(capsys, "lock", "--update", "--base", "company-first", "--min-age", "1d",
                                "--format", "json", str(path))
     assert code == 0, err
@@ -186,3 +188,88 @@ def test_update_one_base_min_age_and_the_catalogs_digest(pushed: Pushed, tmp_pat
     assert f'digest: "{first_v2}"' in lock and f'digest: "{second_v1}"' in lock  # --base: only that one moved
     assert imagespec(capsys, "lock", "--update", str(path))[0] == 0
     assert f'digest: "{second_v2}"' in (folder / "imagespec.lock.yaml").read_text()
+
+
+def company_spec(name: str, base: str) -> str:
+    """A company base built in the fleet: a tag that moves when it is rebuilt (`stable`),
+    since X.Y.Z never moves (BP14)."""
+    return (f"name: isx15a/{name}\nregistry: 127.0.0.1:5000\ntags: {{git_sha: false, extra: [stable]}}\n"
+            f"final:\n  from: {{image: \"{base}\", family: debian, user: 65532}}\n  entrypoint: {ENTRYPOINT}\n")
+
+
+def test_the_cascade_moves_a_company_base_and_the_apps_on_it_in_one_pass(
+        pushed: Pushed, tmp_path: Path, built_tags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """#15: `lock --update FLEET` + `build --push FLEET` once, and everything is current:
+    the company base on the moved base, the apps on the company image it just pushed."""
+    base = f"127.0.0.1:5000/isx15a/cbase-{RUN_ID}:1"
+    company = f"127.0.0.1:5000/isx15a/company-c-{RUN_ID}:stable"
+    v1 = pushed.push(base, "cascade v1")
+    repo = tmp_path / "fleet"
+    (repo / "company").mkdir(parents=True)
+    (repo / "company" / "imagespec.yaml").write_text(company_spec(f"company-c-{RUN_ID}", base))
+    run("git", "init", "-q", str(repo))
+    built_tags.append(company)
+    assert imagespec(capsys, "lock", str(repo / "company"))[0] == 0
+    assert imagespec(capsys, "generate", str(repo / "company" / "imagespec.yaml"))[0] == 0
+    commit(repo)
+    code, out, err = imagespec(capsys, "build", str(repo / "company" / "imagespec.yaml"), "--push",
+                               "--progress", "quiet", "--format", "json")
+    assert code == 0, err
+    c1 = json.loads(out)["pushed"][company]
+    built_tags.append(json.loads(out)["image_id"])
+    apps = ("app-a", "app-b")
+    for app in apps:
+        (repo / app).mkdir()
+        (repo / app / "imagespec.yaml").write_text(spec(f"c{app}-{RUN_ID}", company))
+        built_tags.append(f"127.0.0.1:5000/isx15a/c{app}-{RUN_ID}:1.0.0")
+    code, _, err = imagespec(capsys, "lock", str(repo))
+    assert code == 0, err
+    assert all(f'digest: "{c1}"' in (repo / app / "imagespec.lock.yaml").read_text() for app in apps)
+    assert imagespec(capsys, "generate", *(str(repo / app / "imagespec.yaml") for app in apps))[0] == 0
+    commit(repo)
+
+    v2 = pushed.push(base, "cascade v2")
+    assert imagespec(capsys, "outdated", str(repo))[0] == 1
+    code, out, err = imagespec(capsys, "lock", "--update", "--format", "json", str(repo))
+    assert code == 0, err
+    update = json.loads(out)
+    moves = {(Path(m["spec"]).parent.name, m["old"], m["new"], m["moved"], m["waits_for"]) for m in update["moves"]}
+    company_spec_file = str(repo / "company" / "imagespec.yaml")
+    assert moves == {("company", v1, v2, True, None), ("app-a", c1, c1, False, company_spec_file),
+                     ("app-b", c1, c1, False, company_spec_file)}, moves
+    assert [Path(s).parent.name for s in update["rebuild"]] == ["company", "app-a", "app-b"]
+    assert imagespec(capsys, "generate", str(repo))[0] == 0
+
+    code, out, err = imagespec(capsys, "build", str(repo), "--push", "--progress", "quiet", "--format", "json")
+    assert code == 0, out + err
+    fleet = json.loads(out)
+    assert fleet["built"] == 3 and fleet["failed"] == 0, fleet
+    built_tags.extend(t["image_id"] for t in fleet["targets"] if t.get("image_id"))
+    c2 = manifest_digest(company)
+    assert c2 != c1
+    assert labels(company)["org.opencontainers.image.base.digest"] == v2
+    for app in apps:
+        assert f'digest: "{c2}"' in (repo / app / "imagespec.lock.yaml").read_text(), app
+        assert f"FROM {company}@{c2} AS final" in (repo / app / "Dockerfile").read_text(), app
+        assert labels(f"127.0.0.1:5000/isx15a/c{app}-{RUN_ID}:1.0.0")["org.opencontainers.image.base.digest"] == c2
+    code, out, err = imagespec(capsys, "outdated", "--format", "json", str(repo))
+    assert code == 0, out
+    assert imagespec(capsys, "check", str(repo))[0] == 0
+    assert imagespec(capsys, "lock", "--check", str(repo))[0] == 0
+    # what the build wrote is what `lock --update` writes now: deterministic, nothing left to move
+    locks = {app: (repo / app / "imagespec.lock.yaml").read_text() for app in (*apps, "company")}
+    code, out, err = imagespec(capsys, "lock", "--update", "--format", "json", str(repo))
+    assert code == 0 and json.loads(out)["written"] == [], out
+    assert locks == {app: (repo / app / "imagespec.lock.yaml").read_text() for app in (*apps, "company")}
+    # the fleet build rebuilds nothing that is current: at a clean commit, a second build of
+    # the apps finds each image recording its lock, its inputs and this commit
+    commit(repo)
+    app_specs = [str(repo / app / "imagespec.yaml") for app in apps]
+    code, out, err = imagespec(capsys, "build", *app_specs, "--progress", "quiet", "--format", "json")
+    assert code == 0, out + err
+    first_ids = {t["target"]: t["image_id"] for t in json.loads(out)["targets"]}
+    built_tags.extend(first_ids.values())
+    code, out, err = imagespec(capsys, "build", *app_specs, "--progress", "quiet", "--format", "json")
+    assert code == 0, out + err
+    again = json.loads(out)["targets"]
+    assert all(t["up_to_date"] for t in again) and {t["target"]: t["image_id"] for t in again} == first_ids, again
