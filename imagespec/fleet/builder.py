@@ -58,7 +58,7 @@ class Builder:
 def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
     """The builder ``name`` (None: buildx's current one). Unknown: SpecError (exit 2)."""
     if name is not None and not BUILDER_NAME.fullmatch(name):  # the configuration's was checked at its line
-        raise SpecError(f"--builder {one_line(name[:80])!r} is not a builder name", hint=BUILDER_HINT)
+        raise SpecError(f"--builder {name[:80]!r} is not a builder name", hint=BUILDER_HINT)  # repr: escaped once
     path = shutil.which(docker)
     if path is None:
         raise EngineError("the docker CLI is not installed (a fleet is built by `docker buildx bake`)",

@@ -95,3 +95,8 @@ def test_bake_never_writes_over_a_spec_or_dockerfile_of_its_fleet_even_with_forc
     code, _, err = run(capsys, "bake", ".", "-o", onto, "--force")
     assert code == 2 and f"{onto}: " in err and "even with --force" in err, err
     assert (two / onto).read_text() == before
+
+
+def test_a_builder_name_with_a_terminal_escape_is_shown_escaped_once(two: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, "build", "a", "b", "--builder", "a\x1b[31m")
+    assert code == 2 and err.startswith("imagespec: --builder 'a\\x1b[31m' is not a builder name"), err
