@@ -298,7 +298,8 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 @click.option("--builder", default=None, metavar="NAME",
               help="Several specs: the buildx builder bake runs on (default: the configuration's build.builder).")
 @click.option("--sbom", "sbom", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
-              help="Also write the SBOM stored in the image to FILE (BP16; one spec only).")
+              help="Also write the SBOM stored in the image to FILE (BP16; one spec only). Several platforms: "
+                   "one file per platform image, FILE with the platform inserted (app.linux-arm64.spdx.json).")
 @click.option("--sbom-format", type=click.Choice(["spdx", "cyclonedx"]), default="spdx", show_default=True,
               help="SBOM format: SPDX 2.3 or CycloneDX 1.5 JSON.")
 @FORMAT
@@ -337,7 +338,9 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
                "pushed": built.pushed, "up_to_date": built.up_to_date}
     if built.platforms:  # several platforms: the id is the index's, each platform's image listed
         summary["platforms"] = [{"platform": i.platform, "image_id": i.image_id, "tag": i.tag, "digest": i.digest,
-                                 "duration_s": round(i.duration_s, 2)} for i in built.platforms]
+                                 "duration_s": round(i.duration_s, 2)}
+                                | ({"sbom": str(built.sbom_files[i.platform])} if i.platform in built.sbom_files else {})
+                                for i in built.platforms]
     if fmt == "json":
         click.echo(json.dumps(summary))
     elif built.up_to_date:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from imagespec.engine.backend import Backend
     from imagespec.sbom.component import Component
     from imagespec.sbom.document import App
+    from imagespec.sbom.dpkg import Package
+    from imagespec.sbom.scan import Scan
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.render.line_map import Command, Placed
@@ -114,10 +118,37 @@ def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -
     return labels | provenance(compiled, revision)
 
 
+#: While ``remembering()`` runs: base reference -> _base_digest's answer
+_base_digests: ContextVar[dict[str, str | None] | None] = ContextVar("imagespec_base_digests", default=None)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Build options for many specs at once (a fleet): the git checkout's state and each
+    base's digest are asked once for all of them, not once per spec."""
+    from imagespec.publish.tags import one_checkout
+
+    token = _base_digests.set({})
+    try:
+        with one_checkout():
+            yield
+    finally:
+        _base_digests.reset(token)
+
+
 def _base_digest(base: str | None) -> str | None:
     """The base's digest when the engine has it (BP13: know which images use which base)."""
     if base is None:
         return None
+    known = _base_digests.get()
+    if known is None:
+        return _ask_base_digest(base)
+    if base not in known:
+        known[base] = _ask_base_digest(base)
+    return known[base]
+
+
+def _ask_base_digest(base: str) -> str | None:
     from imagespec.engine import connect
 
     try:
@@ -178,7 +209,7 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
     """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
     digests, the SBOM's text or None). ``catalog`` (the configuration's) lets a base that
     cannot be pulled be traced to its entry. One platform in `platforms:` is an ordinary
-    build for that platform; several are ``build_platforms``'s (no SBOM yet). A
+    build for that platform; several are ``build_platforms``'s (an SBOM each). A
     ``--target`` build is a stage, not the image the spec describes: it gets no SBOM.
     ``backend``: the engine seam (default: ``settings.backend``'s), which a caller or a
     test may hand in."""
@@ -247,6 +278,78 @@ def context_lockfiles(compiled: Compiled) -> list[Component]:
     return crates(lock.read_text(encoding="utf-8"), "Cargo.lock of the build context") if lock.is_file() else []
 
 
+def built_in(compiled: Compiled, scan: Scan, platform: str | None,
+             cache: Path | None = None) -> tuple[list[Component], list[str]]:
+    """What the build knows that the final's file system does not record
+    (imagespec.sbom.origins): tini from the init stage, and the C library each static
+    program copied from a build stage was linked with, from that stage's image."""
+    from imagespec.platform import KNOWN
+    from imagespec.plan.passes import rootfs
+    from imagespec.plan.passes.add_init import STAGE as INIT, TINI
+    from imagespec.sbom import origins
+
+    stages = {stage.name: stage for stage in compiled.plan.stages}
+    helper = stages.get(INIT)
+    init = origins.InitStage(TINI, INIT) if helper and helper.base.package_manager == "apt" else None
+    static = {e.location for e in scan.executables if e.static}
+    target = KNOWN.get(platform or "")
+    read: dict[str, tuple[Package, ...]] = {}
+    found = []
+    for copy in compiled.plan.final.instructions:
+        if not isinstance(copy, p.Copy) or copy.from_stage not in stages or copy.from_stage in (INIT, rootfs.NAME):
+            continue
+        chain = _stage_chain(stages, copy.from_stage or "")
+        image = chain[-1].base.ref
+        if image == "scratch":
+            continue
+        cross = target.cross_libc_package if target and any(s.cross_compile in ("c", "rust") for s in chain) else ""
+        for location in sorted(_copied_to(copy, static)):
+            if image not in read:
+                read[image] = _stage_packages(image, ("libc6-dev", "musl-dev", *([cross] if cross else [])), cache)
+            found.append(origins.BuildStage(location, copy.from_stage or "", image, read[image], cross,
+                                            target.debian_arch if target else ""))
+    return origins.built_in(scan.executables, found, init)
+
+
+def _stage_chain(stages: dict[str, p.Stage], name: str) -> list[p.Stage]:
+    """The stage and the stages it starts from, down to the one on an image."""
+    chain = [stages[name]]
+    while chain[-1].base.from_stage in stages and len(chain) <= len(stages):
+        chain.append(stages[chain[-1].base.from_stage or ""])
+    return chain
+
+
+def _copied_to(copy: p.Copy, locations: set[str]) -> set[str]:
+    """Which of ``locations`` (paths in the final) the COPY wrote as a file of its own. A
+    folder's content is not followed: a virtualenv or node_modules holds programs that
+    were installed in the stage, not compiled there against its C library."""
+    found = set()
+    for source in copy.sources:
+        if source.endswith("/"):
+            continue
+        if copy.dest.endswith("/"):
+            found |= {copy.dest + source.rsplit("/", 1)[-1]} & locations
+        elif len(copy.sources) == 1:
+            found |= {copy.dest} & locations
+    return found
+
+
+def _stage_packages(image: str, names: tuple[str, ...], cache: Path | None) -> tuple[Package, ...]:
+    """The C library packages of a build stage's image (pinned by digest when locked: the
+    engine knows it by its tag too); none when the engine does not hold it."""
+    from imagespec.sbom.store import image_packages
+
+    try:
+        references = (image, str(grammar.parse(image).unpinned()))
+    except grammar.Invalid:  # a reference with a build argument in it: not one the engine holds
+        return ()
+    for reference in dict.fromkeys(references):
+        packages = image_packages(reference, names, cache)
+        if packages is not None:
+            return packages
+    return ()
+
+
 def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, built: BuildResult,
              pending: str) -> tuple[BuildResult, str]:
     """Scan ``pending``, then build one layer on it holding the SBOM (imagespec.sbom.store
@@ -262,9 +365,11 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     scan = store.scan_cached(pending, settings.sbom_cache)
     found = scan.components()
     extra = [] if any(c.ecosystem == "cargo" for c in found) else context_lockfiles(compiled)
+    linked, notes = built_in(compiled, scan, options.platform, settings.sbom_cache)
     app = sbom_app(compiled, options.tags[0] if options.tags else spec.name)
-    text = to_json(document(fmt, app, [*found, *extra],
-                            created=store.created_time(pending, settings.source_date_epoch), notes=scan.notes))
+    text = to_json(document(fmt, app, [*found, *extra, *linked],
+                            created=store.created_time(pending, settings.source_date_epoch),
+                            notes=[*scan.notes, *notes]))
     given = settings.source_date_epoch
     epoch = int(given) if given and given.isdigit() else None
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
@@ -308,11 +413,13 @@ def platforms_location(compiled: Compiled, config: Config) -> Location:
 
 def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
                     catalog: Catalog | None = None, where: Location | None = None,
-                    ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index]:
+                    ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index, tuple[str | None, ...]]:
     """Several platforms: one build per platform (``--platform``; the cross-compiling
-    stages run natively, the rest under QEMU), each tagged ``TAG-os-arch`` locally, then
-    all pushed and joined into one index under the spec's tags. Returns (platform
-    images, their build results, the Index). ``where``: the `platforms:` that asked for it (spec or configuration).
+    stages run natively, the rest under QEMU), each with its own SBOM layer (scanned from
+    that platform's file system) and tagged ``TAG-os-arch`` locally, then all pushed and
+    joined into one index under the spec's tags. Returns (platform images, their build
+    results, the Index, each platform's SBOM text, None for a --target build). ``where``: the `platforms:` that asked
+    for it (spec or configuration).
 
     The engine's classic image store cannot hold an index, so the image must go to a
     registry: without --push nothing is built. Nothing is pushed until every platform
@@ -325,24 +432,34 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
     options = build_options(compiled, settings)
     references = index_references(compiled, settings, options.tags, where)
     backend = get_backend(settings.backend)
-    built, results = [], []
+    built, results, sboms = [], [], []
     for platform in platforms:
         tag = platform_tag(references[0], platform)
         on_status(f"building {platform} as {tag}")
+        mine = dataclasses.replace(options, tags=(tag,), platform=platform)
+        pending = None if settings.target else _pending_tag(compiled)  # a stage gets no SBOM, as in `build`
         try:
             result = backend.build(compiled.dockerfile, compiled.loaded.context,
-                                   dataclasses.replace(options, tags=(tag,), platform=platform))
+                                   dataclasses.replace(mine, tags=(pending,)) if pending else mine)
         except BuildFailed as failure:
             located = locate_failure(compiled, failure, catalog)
             located.message = f"{platform}: {located.message}"
             raise located from None
+        sbom = None
+        if pending:
+            on_status(f"SBOM of {platform}: reading its file system (BP16)")
+            try:
+                result, sbom = add_sbom(compiled, settings, mine, result, pending)
+            finally:
+                _untag(pending)
         built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))
         results.append(result)
+        sboms.append(sbom)
     if not settings.force:
         refuse_moving(references, [image.image_id for image in built])
     digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
     pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
-    return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status)
+    return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status), tuple(sboms)
 
 
 def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | None = None) -> BuildFailed:

@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING
 
 from imagespec.jobs.adopting import import_dockerfile, init
 from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
-from imagespec.jobs.building import Built, build, platforms_origin, test, verify_compiled, verify_platforms
+from imagespec.jobs.building import (
+    Built,
+    build,
+    platforms_origin,
+    sbom_file_for,
+    test,
+    verify_compiled,
+    verify_platforms,
+)
 from imagespec.jobs.compiling import (
     Checked,
     OnNote,
@@ -54,6 +62,6 @@ __all__ = [
     "Built", "Checked", "FleetBuilt", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
     "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file", "dockerfile_text",
     "effective", "explain", "generate", "generated", "import_dockerfile", "init", "lint", "lock", "lock_check",
-    "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "schema",
+    "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema",
     "select_specs", "specs_only", "stale_bake", "test", "verify_compiled", "verify_platforms",
 ]

@@ -7,7 +7,7 @@ May import: as imagespec.jobs; the engine only inside functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,6 +35,8 @@ class Built:
     platforms: tuple[PlatformImage, ...] = ()
     index: Index | None = None
     sbom: str | None = None  # the SBOM stored in the image (None for a --target build)
+    #: several platforms: each one's SBOM file written for --sbom (sbom_file_for)
+    sbom_files: dict[str, Path] = field(default_factory=dict)
     up_to_date: bool = False  # not built: the image already records this lock and these inputs
 
     @property
@@ -71,14 +73,11 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
         from imagespec.sbom.diff import refuse_replacing
 
         refuse_replacing(sbom)
-    if len(compiled.plan.platforms) > 1:
-        if sbom is not None:
-            raise SpecError("--sbom: a multi-platform build stores no SBOM yet (one per platform is not made)",
-                            hint="build one platform at a time for its SBOM")
-        return _build_platforms(compiled, loaded_config, settings, on_status)
     if sbom is not None and settings.target:
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
                         hint="drop --target, or drop --sbom")
+    if len(compiled.plan.platforms) > 1:
+        return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
     current = None if settings.force else pipeline.up_to_date(compiled, settings)
     if current is not None:
         from imagespec.engine import BuildResult
@@ -101,16 +100,33 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore
     return built
 
 
-def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote) -> Built:
+def sbom_file_for(path: Path, platform: str) -> Path:
+    """Where --sbom FILE puts one platform's SBOM in a multi-platform build: FILE with the
+    platform inserted before its suffix (``app.spdx.json`` → ``app.linux-arm64.spdx.json``),
+    one document per platform image, as each image stores its own."""
+    tag = platform.replace("/", "-")
+    name = path.name
+    suffix = next((s for s in (".spdx.json", ".cdx.json", ".json") if name.endswith(s) and name != s), "")
+    return path.with_name(f"{name.removesuffix(suffix)}.{tag}{suffix}" if suffix else f"{name}.{tag}")
+
+
+def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote,
+                     sbom: Path | None) -> Built:
     from imagespec import pipeline
     from imagespec.engine import BuildResult
+    from imagespec.output import write_atomically
 
-    images, results, index = pipeline.build_platforms(compiled, settings, on_status=on_status, catalog=config.catalog,
-                                                      where=platforms_origin(compiled, config))
+    images, results, index, texts = pipeline.build_platforms(compiled, settings, on_status=on_status,
+                                                             catalog=config.catalog,
+                                                             where=platforms_origin(compiled, config))
     pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
     total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
                         [step for r in results for step in r.steps])
-    return Built(total, pushed, compiled, config, images, index)
+    files = {image.platform: sbom_file_for(sbom, image.platform) for image in images} if sbom else {}
+    if files:
+        write_atomically({files[image.platform]: text for image, text in zip(images, texts, strict=True)
+                          if text is not None})
+    return Built(total, pushed, compiled, config, images, index, sbom_files=files)
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,

@@ -3,7 +3,9 @@
 Role: ``scan`` reads an image's file system in one pass and routes each file to its
 ecosystem's scanner (``dpkg`` + ``licenses``: Debian packages; ``python``: dist-info;
 ``npm``: node_modules; ``golang``: a Go binary's build information; ``cargo``: Cargo.lock;
-``java``: jars), which return ``component.Component`` records; ``document`` lays them
+``java``: jars; ``executable``: a static program's facts), which return
+``component.Component`` records; ``origins`` adds what the build knows and the image does
+not record (the init stage's tini, a static program's C library); ``document`` lays them
 out as SPDX or CycloneDX with the app as the described package (``spdx``: the bases'
 document of Debian packages); ``store`` does it for a local image through the engine and
 stores the result in it; ``diff`` compares two SBOMs' package lists.

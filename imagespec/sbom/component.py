@@ -19,7 +19,9 @@ class Component:
     path, ``markupsafe``); ``group`` is Maven's groupId; ``licenses`` are SPDX expressions
     (LicenseRef-… where the package's words are not an SPDX id); ``location`` is where in
     the image (or the build) it was read; ``note`` says anything a reader must know (a Go
-    module replaced by a local directory)."""
+    module replaced by a local directory); ``evidence`` is set when the record does not
+    come from the image's file system alone, and says where it came from (a build stage's
+    package database, the build plan): the writers mark such records."""
 
     ecosystem: str
     name: str
@@ -29,6 +31,7 @@ class Component:
     group: str = ""
     architecture: str = ""
     note: str = ""
+    evidence: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:

@@ -27,6 +27,8 @@ FORMATS = ("spdx", "cyclonedx")
 NOASSERTION = "NOASSERTION"
 APP_SPDXID = "SPDXRef-App"
 APP_REF = "app"
+#: how a record that is not read from the image's file system alone begins its evidence
+EVIDENCE = "not read from the image's file system alone; from "
 #: file names in the image and beside the build, by format
 SUFFIX = {"spdx": ".spdx.json", "cyclonedx": ".cdx.json"}
 
@@ -51,7 +53,8 @@ def with_app_version(app: App, components: Iterable[Component]) -> list[Componen
 def digest(app: App, components: Sequence[Component]) -> str:
     """A hash of everything the document says but its creation time: its identity."""
     text = json.dumps([app.name, app.version, app.license, app.image,
-                       [[c.purl, c.licenses, c.location, c.note] for c in sorted(components, key=sort_key)]])
+                       [[c.purl, c.licenses, c.location, c.note, *([c.evidence] if c.evidence else [])]
+                        for c in sorted(components, key=sort_key)]])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -69,7 +72,7 @@ def document(fmt: str, app: App, components: Iterable[Component], *, created: st
 def spdx_document(app: App, components: Sequence[Component], *, created: str,
                   notes: Sequence[str] = ()) -> dict[str, Any]:
     ids = _ids("SPDXRef-", components)
-    packages = [_spdx_app(app)] + [_spdx_package(c, i) for c, i in zip(components, ids, strict=True)]
+    packages = [_spdx_app(app)] + [_spdx_package(c, i, created) for c, i in zip(components, ids, strict=True)]
     relationships = [_relationship("SPDXRef-DOCUMENT", "DESCRIBES", APP_SPDXID)]
     relationships += [_relationship(APP_SPDXID, "CONTAINS", i) for i in ids]
     creation: dict[str, Any] = {"created": created, "creators": ["Tool: imagespec"]}
@@ -110,7 +113,7 @@ def _spdx_app(app: App) -> dict[str, Any]:
     return entry
 
 
-def _spdx_package(component: Component, spdxid: str) -> dict[str, Any]:
+def _spdx_package(component: Component, spdxid: str, created: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "SPDXID": spdxid,
         "name": component.display_name,
@@ -128,6 +131,10 @@ def _spdx_package(component: Component, spdxid: str) -> dict[str, Any]:
         entry["comment"] = f"found at {component.location}" + (f"; {component.note}" if component.note else "")
     elif component.note:
         entry["comment"] = component.note
+    if component.evidence:
+        # SPDX's own way to say who asserted what: a reader sees this record is not the image's
+        entry["annotations"] = [{"annotationDate": created, "annotationType": "OTHER", "annotator": "Tool: imagespec",
+                                 "comment": f"{EVIDENCE}{component.evidence}"}]
     return entry
 
 
@@ -231,6 +238,8 @@ def _cdx_component(component: Component, ref: str) -> dict[str, Any]:
         entry["licenses"] = [{"expression": _declared(component.licenses)}]
     properties = [{"name": "imagespec:location", "value": component.location}] if component.location else []
     properties += [{"name": "imagespec:note", "value": component.note}] if component.note else []
+    properties += [{"name": "imagespec:evidence", "value": f"{EVIDENCE}{component.evidence}"}] \
+        if component.evidence else []
     if properties:
         entry["properties"] = properties
     return entry

@@ -36,6 +36,11 @@ class BuildInfo:
     path: str  # the main package's import path
     main: Module | None
     deps: tuple[Module, ...]
+    #: the `build` lines (Go 1.18+): GOOS, GOARCH, CGO_ENABLED, -ldflags, vcs.revision, …
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def setting(self, key: str) -> str:
+        return next((value for name, value in self.settings if name == key), "")
 
 
 def is_elf(head: bytes) -> bool:
@@ -84,12 +89,15 @@ def _string(data: bytes, offset: int) -> tuple[str | None, int]:
 
 def parse_modinfo(go_version: str, text: str) -> BuildInfo:
     """``path``/``mod``/``dep``/``=>`` lines (tab-separated, as ``go version -m`` prints)."""
-    path, main, deps = "", None, []
+    path, main, deps, settings = "", None, [], []
     for line in text.splitlines():
         fields = line.split("\t")
         kind = fields[0]
         if kind == "path" and len(fields) > 1:
             path = fields[1]
+        elif kind == "build" and len(fields) > 1 and "=" in fields[1]:
+            key, _, value = fields[1].partition("=")
+            settings.append((key, value))
         elif kind in ("mod", "dep") and len(fields) > 2:
             module = Module(fields[1], fields[2])
             if kind == "mod":
@@ -102,15 +110,17 @@ def parse_modinfo(go_version: str, text: str) -> BuildInfo:
                 deps[-1] = Module(deps[-1].path, deps[-1].version, target)
             elif main is not None:
                 main = Module(main.path, main.version, target)
-    return BuildInfo(go_version, path, main, tuple(deps))
+    return BuildInfo(go_version, path, main, tuple(deps), tuple(settings))
 
 
 def modules(info: BuildInfo, location: str) -> list[Component]:
     """The binary's modules as Components: the main module (version "" when it is
     ``(devel)``: the app's own version is filled in by the document), every dependency
     (a replacement by another module version is what was compiled in; a local directory
-    keeps the required version and says so), and the Go standard library."""
-    found = [Component("golang", "stdlib", info.go_version.removeprefix("go").split()[0], location=location)]
+    keeps the required version and says so), and the Go standard library, compiled for
+    the architecture the build information names (GOARCH: each platform's binary its own)."""
+    found = [Component("golang", "stdlib", info.go_version.removeprefix("go").split()[0], location=location,
+                       architecture=info.setting("GOARCH"))]
     if info.main is not None and info.main.path:
         version = "" if info.main.version == DEVEL else info.main.version
         found.append(Component("golang", info.main.path, version, location=location, note="main module"))

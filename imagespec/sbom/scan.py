@@ -10,18 +10,19 @@ standard library, ``imagespec.errors`` and its own package.
 
 from __future__ import annotations
 
+import re
 import tarfile
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from imagespec.errors import SpecError
-from imagespec.sbom import cargo, golang, java, npm, python
+from imagespec.sbom import cargo, executable, golang, java, npm, python
 from imagespec.sbom.component import Component
 from imagespec.sbom.dpkg import Package, Rootfs, _keep, _normal
 
 #: Bumped whenever a scanner reads differently: cached scans (store.scan_cached) of an
 #: older version are not reused.
-SCANNERS = 1
+SCANNERS = 2
 #: Executables and archives bigger than this are not read (a Go binary is 2-100 MB).
 MAX_READ = 512 << 20
 #: Lock files and manifests bigger than this are not package records.
@@ -38,6 +39,8 @@ class Scan:
     rootfs: Rootfs = field(default_factory=Rootfs)
     found: list[Component] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: static executables and those with a known version string (not Go's: no C library)
+    executables: list[executable.Executable] = field(default_factory=list)
 
     def components(self) -> list[Component]:
         """Every package once, sorted (the same package at two paths is one entry, at its
@@ -108,6 +111,11 @@ def _read_executable(archive: tarfile.TarFile, member: tarfile.TarInfo, location
         return
     data = head + handle.read()
     if golang.MAGIC not in data:
+        facts = executable.read(data, location)
+        # a shared library names no loader either, and is no program: not recorded
+        library = re.search(r"\.so(\.[0-9.]+)?$", location) is not None
+        if facts is not None and ((facts.static and not library) or facts.program):
+            scan.executables.append(facts)
         return
     info = golang.read_build_info(data)
     if info is None:

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import re
 import tarfile
 from collections.abc import Sequence
@@ -34,8 +35,10 @@ from imagespec.engine.client import connect, engine_errors
 from imagespec.errors import SpecError
 from imagespec.sbom.component import Component
 from imagespec.sbom.document import FORMATS, SUFFIX, App, document
+from imagespec.sbom.dpkg import Package, Rootfs, _installed, stanzas
+from imagespec.sbom.executable import Executable
 from imagespec.sbom.scan import SCANNERS, Scan, scan_rootfs
-from imagespec.sbom.spdx import export_with
+from imagespec.sbom.spdx import CONTAINER_LABEL, export_with
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
@@ -70,20 +73,25 @@ def scan_cached(image: str, cache: Path | None, *, client: docker.DockerClient |
     except (OSError, ValueError, TypeError, KeyError):
         pass  # absent, or written by another version: read the image
     scan = scan_image(image, client=client)
+    _write_cache(path, json.dumps({"components": [asdict(c) for c in scan.components()], "notes": scan.notes,
+                                   "executables": [asdict(e) for e in scan.executables]}))
+    return scan
+
+
+def _write_cache(path: Path, text: str) -> None:
     try:
-        cache.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"components": [asdict(c) for c in scan.components()], "notes": scan.notes}),
-                           encoding="utf-8")
+        partial.write_text(text, encoding="utf-8")
         partial.replace(path)  # whole or not at all: a reader never sees half a file
     except OSError:
         pass  # a cache that cannot be written is only slower
-    return scan
 
 
 def _scan_from(data: dict[str, Any]) -> Scan:
     found = [Component(**{**c, "licenses": tuple(c["licenses"])}) for c in data["components"]]
-    return Scan(found=found, notes=list(data["notes"]))
+    return Scan(found=found, notes=list(data["notes"]),
+                executables=[Executable(**e) for e in data["executables"]])
 
 
 def created_time(image: str, epoch: str | int | None = None, *, client: docker.DockerClient | None = None) -> str:
@@ -192,3 +200,74 @@ def document_of(image: str, fmt: str | None = None, *,
     if found is not None and _own(image, found[0], client) and (fmt is None or format_of(found[1]) == fmt):
         return json.loads(found[1]), True
     return image_document(image, app_of_image(image, client=client), fmt or "spdx", client=client), False
+
+
+def image_packages(image: str, names: Sequence[str], cache: Path | None = None, *,
+                   client: docker.DockerClient | None = None) -> tuple[Package, ...] | None:
+    """The Debian packages ``names`` as a local image's dpkg status records them, with the
+    licences of their copyright files (two small files read from a created, never started
+    container, not the whole file system; remembered under ``cache`` by the image's ID);
+    None when the engine has no such image (a build stage's image that BuildKit pulled
+    into its own store only)."""
+    try:
+        identity = str(_attrs(image, client).get("Id", ""))
+    except SpecError:
+        return None
+    path = cache / f"packages-{hashlib.sha256(json.dumps([SCANNERS, identity, sorted(names)]).encode()).hexdigest()}.json" \
+        if cache else None
+    try:
+        if path is not None:
+            return tuple(Package(**{**p, "licenses": tuple(p["licenses"])})
+                         for p in json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # absent, or written by another version: read the image
+    found = _read_packages(image, names, client)
+    if path is not None and found is not None:
+        _write_cache(path, json.dumps([asdict(p) for p in found]))
+    return found
+
+
+def _read_packages(image: str, names: Sequence[str], client: docker.DockerClient | None) -> tuple[Package, ...] | None:
+    import docker.errors
+
+    client = client or connect()
+    try:
+        container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], network_mode="none",
+                                             labels={CONTAINER_LABEL: "1"})
+    except docker.errors.ImageNotFound:
+        return None
+    except docker.errors.APIError as error:
+        if error.status_code == 404:  # the engine names a missing image in words, not in a type
+            return None
+        raise
+    try:
+        with engine_errors(f"read the dpkg status of {image}"):
+            rootfs = Rootfs(records=[s for s in stanzas(_file(container, "/var/lib/dpkg/status") or "")
+                                     if s.get("package") in names and _installed(s.get("status", ""))])
+            for record in rootfs.records:
+                path = f"usr/share/doc/{record['package']}/copyright"
+                text = _file(container, f"/{path}")
+                if text is not None:
+                    rootfs.copyrights[path] = text
+    finally:
+        with engine_errors(f"remove the container of {image}"):
+            container.remove(force=True)
+    return tuple(rootfs.packages())
+
+
+def _file(container: Any, path: str) -> str | None:
+    """The text of one file in a container (symlinks followed), None when it is not there."""
+    import docker.errors
+
+    try:
+        chunks, _ = container.get_archive(path)
+        data = b"".join(chunks)
+    except docker.errors.NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        member = archive.next()
+        if member is not None and member.issym():  # the archive holds the link itself
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), member.linkname))
+            return _file(container, target) if target != path else None
+        handle = archive.extractfile(member) if member else None
+        return handle.read(4 << 20).decode("utf-8", "replace") if handle else None

@@ -1,10 +1,13 @@
 """What the platform tests share: the CLI and docker as processes, the local registry's
-API (an index's platforms), and the checks that skip without a registry or QEMU."""
+API (an index's platforms, a platform image's SBOM), and the checks that skip without a
+registry or QEMU."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import tarfile
 import subprocess
 import sys
 import urllib.error
@@ -19,6 +22,8 @@ REGISTRY = "127.0.0.1:5000"
 NAMESPACE = f"{REGISTRY}/imagespec-platformtest"
 PLATFORMS = ("linux/amd64", "linux/arm64")
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
+SBOM_LABEL = "io.imagespec.sbom"
 
 
 def imagespec(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess[str]:
@@ -54,3 +59,28 @@ def index_of(reference: str) -> dict:
 
 def listed_platforms(document: dict) -> list[str]:
     return sorted(f"{m['platform']['os']}/{m['platform']['architecture']}" for m in document.get("manifests", []))
+
+
+def registry_get(name: str, kind: str, reference: str, accept: tuple[str, ...] = ()) -> bytes:
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/{name}/{kind}/{reference}",
+                                     headers={"Accept": ", ".join(accept)} if accept else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return bytes(response.read())
+
+
+def sbom_in_registry(reference: str, platform: str) -> tuple[str, dict]:
+    """(the SBOM label, the SBOM document) of one platform's image, read from the pushed
+    index through the registry API alone: the index, that platform's manifest, its config
+    (the label), its last layer (the file the label names)."""
+    name = reference.removeprefix(f"{REGISTRY}/").rsplit(":", 1)[0]
+    (entry,) = [m for m in index_of(reference)["manifests"]
+                if f"{m['platform']['os']}/{m['platform']['architecture']}" == platform]
+    manifest = json.loads(registry_get(name, "manifests", entry["digest"], MANIFEST_TYPES))
+    config = json.loads(registry_get(name, "blobs", manifest["config"]["digest"]))
+    assert config["architecture"] == platform.split("/")[1]
+    path = config["config"]["Labels"][SBOM_LABEL]
+    layer = registry_get(name, "blobs", manifest["layers"][-1]["digest"])
+    with tarfile.open(fileobj=io.BytesIO(layer), mode="r:*") as archive:
+        handle = archive.extractfile(path.lstrip("/"))
+        assert handle is not None, (path, archive.getnames())
+        return path, json.loads(handle.read())

@@ -195,9 +195,9 @@ def test_preset_sbom_names_the_locked_runtime_dependencies(engine, tmp_path: Pat
     for package in dev:
         assert normal(package) not in found, f"{package} is a dev dependency, absent from the image"
     if name == "preset-c":
-        # a static binary on scratch: no package database, no dependency record; the
-        # libc linked in is the build stage's, which the image cannot show (README says so)
-        assert packages(written) == []
+        # a static binary on scratch: no package database; what is listed is what the build
+        # knows: the C library linked in (the build stage's) and the init stage's tini
+        assert sorted(entry.key[2] for entry in packages(written)) == ["libc6-dev", "tini"]
 
 
 def test_scratch_go_app_lists_its_modules_in_cyclonedx(engine, tmp_path: Path) -> None:
@@ -291,3 +291,54 @@ def test_scans_are_remembered_by_layers(engine, tmp_path: Path) -> None:
     assert scan_cached(image, tmp_path).components()[0].version == "0-doctored"  # read, not re-scanned
     entry.write_text("{half a file")
     assert scan_cached(image, tmp_path).components() == first
+
+
+#: example -> the catalog name of the image its static program is compiled on ("" for none)
+STATIC_INIT = {"preset-c": "gcc-build", "preset-rust": "rust-build", "preset-node": ""}
+
+
+@pytest.mark.parametrize("name", sorted(STATIC_INIT))
+def test_tini_and_the_static_c_library_are_listed_with_the_versions_they_have(engine, tmp_path: Path,
+                                                                              name: str) -> None:
+    """tini, copied from the init stage, is listed with the version the binary itself
+    prints (supplier Debian, MIT, from the Debian source package); a static program's C
+    library with the version the build stage's image has (dpkg-query there); both say
+    that they were not read from the image's file system."""
+    summary = build(EXAMPLES / name / "imagespec.yaml", tmp_path / "sbom.spdx.json")
+    written = json.loads((tmp_path / "sbom.spdx.json").read_text())
+    assert spdx_problems(written) == []
+    image = summary["tags"][0]
+    printed = docker("run", "--rm", "--network", "none", "--entrypoint", "/usr/bin/tini", image, "--version").stdout
+    version = re.fullmatch(r"tini version (\S+)", printed.strip()).group(1)  # type: ignore[union-attr]
+    by_name = {p["name"]: p for p in written["packages"]}
+    tini = by_name["tini"]
+    assert (tini["versionInfo"], tini["licenseDeclared"], tini["supplier"]) == (version, "MIT", "Organization: Debian")
+    assert tini["externalRefs"][0]["referenceLocator"] == f"pkg:deb/debian/tini@{version}?arch=source"
+    assert "not read from the image's file system alone" in tini["annotations"][0]["comment"]
+    catalog = yaml.safe_load((LOCAL_CONFIG.parent / "../bases/catalog.local.yaml").read_text())["images"]
+    if STATIC_INIT[name]:
+        base = catalog[STATIC_INIT[name]]["image"]
+        libc = docker("run", "--rm", "--network", "none", base, "dpkg-query", "-W", "-f", "${Version}",
+                      "libc6-dev").stdout
+        assert by_name["libc6-dev"]["versionInfo"] == libc
+        assert "the build stage 'build'" in by_name["libc6-dev"]["annotations"][0]["comment"]
+        assert base in by_name["libc6-dev"]["annotations"][0]["comment"]
+    else:  # node runs on glibc from the final's own package database: nothing static to add
+        assert "libc6-dev" not in by_name and "annotations" not in by_name["libc6"]
+
+
+def test_a_build_images_c_library_is_read_once_per_image_id(engine, tmp_path: Path) -> None:
+    """The build stage's dpkg status is read from two files of a created container, then
+    remembered by the image's ID; an image the engine does not hold gives None (nothing
+    is claimed), not an error."""
+    from imagespec.sbom.store import image_packages
+
+    (first,) = image_packages("imagespec-test/gcc:bookworm", ("libc6-dev", "musl-dev"), tmp_path)  # type: ignore[misc]
+    libc = docker("run", "--rm", "--network", "none", "imagespec-test/gcc:bookworm", "dpkg-query", "-W", "-f",
+                  "${Version}", "libc6-dev").stdout
+    assert (first.name, first.version) == ("libc6-dev", libc) and "LGPL-2.1-or-later" in first.licenses
+    (entry,) = tmp_path.glob("packages-*.json")
+    entry.write_text(entry.read_text().replace(libc, "0-doctored"))
+    assert image_packages("imagespec-test/gcc:bookworm", ("libc6-dev", "musl-dev"), tmp_path)[0].version == \
+        "0-doctored"  # type: ignore[index]  # read from the cache, not the image
+    assert image_packages("isx15b-no-such-image:1", ("libc6-dev",), tmp_path) is None
