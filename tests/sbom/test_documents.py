@@ -231,3 +231,26 @@ def test_an_sbom_replaces_an_older_sbom_or_an_empty_file(tmp_path: Path) -> None
     empty.write_text("")
     for path in (old, empty, tmp_path / "new.json"):
         refuse_replacing(path)  # no error
+
+
+def test_a_multi_platform_sbom_never_replaces_a_file_that_is_not_one(tmp_path: Path) -> None:
+    # the per-platform files (FILE.linux-arm64.json) are checked too, before the engine
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("name: isx15r/app\nversion: 1.0.0\nplatforms: [linux/amd64, linux/arm64]\nfinal:\n"
+                    "  from: {image: \"127.0.0.1:5000/isx15r/base:1\", family: distroless, user: 65532, libc: none}\n"
+                    "  copy: [{src: a, dest: /a}]\n  entrypoint: [/a]\n")
+    (tmp_path / "a").write_text("x")
+    precious = tmp_path / "sbom.linux-arm64.json"
+    precious.write_text("mine\n")
+    result = subprocess.run([sys.executable, "-m", "imagespec", "build", str(spec), "--sbom",
+                             str(tmp_path / "sbom.json"), "--push", "--tag", "127.0.0.1:5000/isx15r/app:1.0.0"],
+                            capture_output=True, text=True, cwd=root, timeout=120,
+                            env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert result.returncode == 2, result.stderr
+    assert f"{precious}: not an SBOM" in result.stderr, result.stderr
+    assert precious.read_text() == "mine\n"
