@@ -34,6 +34,7 @@ import importlib.machinery
 import json
 import os
 import sys
+import time
 from functools import cache
 from pathlib import Path
 from collections.abc import Mapping
@@ -78,40 +79,100 @@ def cache_dir(environ: Mapping[str, str]) -> Path | None:
     return Path(base) / "imagespec"
 
 
+# A file whose status changed less than this long before it was hashed is hashed again
+# next time instead of being trusted from the hash notes: a same-size rewrite within one
+# tick of the filesystem's clock would leave its status unchanged (git's "racily clean"
+# files). Seconds; a tick is a few milliseconds on Linux filesystems.
+RACY_SECONDS = 2.0
+
+
 @cache  # the installation does not change while the process runs
-def code_fingerprint() -> str:
+def code_fingerprint(root: Path | None = None) -> str:
     """imagespec's code, templates, presets and built-in catalog by content, the
     libraries' entry files by size and mtime: an edit, an upgrade or a reinstall changes it.
     By content because an edit can keep a file's size and mtime (a checkout, a copy with
-    preserved times, a same-length fix within the clock's resolution); what reading them
-    costs a cached start is in BENCHMARKS.md ("Content fingerprint")."""
-    digest = hashlib.sha256(f"{FORMAT} {sys.version} {sys.executable}".encode())
-    for root in (Path(__file__).parent, templates_dir()):
-        for folder, dirs, names in os.walk(root):
+    preserved times, a same-length fix within the clock's resolution). A file's content hash
+    is taken from the hash notes in the cache folder `root` while its status (inode, size,
+    mtime, ctime) is what it was when hashed: no write leaves all four as they were (the
+    ctime cannot be set back), and a file written just before it was hashed is never noted
+    (RACY_SECONDS). Without `root`, every file is read. What this saves a cached start is in
+    BENCHMARKS.md ("No speed regression (issue 13)")."""
+    return _fingerprint(_code_files(), _notes_path(root) if root is not None else None)
+
+
+def _code_files() -> list[str]:
+    found: list[str] = []
+    for top in (Path(__file__).parent, templates_dir()):
+        for folder, dirs, names in os.walk(top):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(names):
-                if not name.endswith((".pyc", ".pyo")):
-                    _add_content(digest, os.path.join(folder, name))
+            found += (os.path.join(folder, name) for name in sorted(names) if not name.endswith((".pyc", ".pyo")))
+    return found
+
+
+def _notes_path(root: Path) -> Path:
+    # one file per installation: its paths are absolute
+    where = hashlib.sha256(f"{sys.executable}\0{Path(__file__).parent}".encode()).hexdigest()[:16]
+    return root / f"code-v{FORMAT}" / f"{where}.json"
+
+
+def _fingerprint(files: list[str], notes_at: Path | None, racy: float = RACY_SECONDS) -> str:
+    digest = hashlib.sha256(f"{FORMAT} {sys.version} {sys.executable}".encode())
+    notes = _read_hash_notes(notes_at) if notes_at is not None else {}
+    trusted_before = time.time() - racy  # taken before any status below
+    fresh = False
+    for path in files:
+        status = _status(path)
+        noted = notes.get(path)
+        if status is None:
+            body_hash = "missing"
+        elif noted is not None and noted[:4] == list(status):
+            body_hash = noted[4]
+        else:
+            body_hash = _content_hash(path)
+            if max(status[2], status[3]) < trusted_before * 1e9 and body_hash != "missing":
+                notes[path], fresh = [*status, body_hash], True
+        digest.update(f"{path}\0{body_hash}\n".encode())
     for library in LIBRARIES:  # a pip upgrade or reinstall rewrites these: their stat is enough
         spec = importlib.machinery.PathFinder.find_spec(library)  # finds, without importing
         _add_stat(digest, spec.origin if spec and spec.origin else library)
+    if fresh and notes_at is not None:
+        kept = set(files)  # a file gone from the installation leaves the notes
+        _write_json(notes_at, {path: noted for path, noted in notes.items() if path in kept})
     return digest.hexdigest()
+
+
+def _status(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _content_hash(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def _read_hash_notes(path: Path) -> dict[str, list[Any]]:
+    """path -> [inode, size, mtime_ns, ctime_ns, sha256]; anything unreadable is no notes."""
+    try:
+        notes = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(notes, dict):
+        return {}
+    return {p: n for p, n in notes.items()
+            if isinstance(n, list) and len(n) == 5 and all(type(v) is int for v in n[:4]) and isinstance(n[4], str)}
 
 
 class _Digest(Protocol):
     """What a hashlib object offers that the fingerprint needs."""
 
     def update(self, data: bytes, /) -> None: ...
-
-
-def _add_content(digest: _Digest, path: str) -> None:
-    try:
-        with open(path, "rb") as handle:
-            body = handle.read()
-        digest.update(f"{path}\0{len(body)}\n".encode())
-        digest.update(body)
-    except OSError:
-        digest.update(f"{path}\0missing\n".encode())
 
 
 def _add_stat(digest: _Digest, path: str) -> None:
@@ -128,14 +189,14 @@ def _entry_path(root: Path, spec: Path, config: Path | None, written_to: Path | 
     key = hashlib.sha256(json.dumps(invocation).encode()).hexdigest()
     # a folder per installation: two of them (a project's venv, a pre-commit hook's) share
     # the cache without overwriting each other's entries
-    return root / f"{kind}-v{FORMAT}" / code_fingerprint()[:16] / f"{key}.json"
+    return root / f"{kind}-v{FORMAT}" / code_fingerprint(root)[:16] / f"{key}.json"
 
 
 def lookup(root: Path | None, spec: Path, config: Path | None, written_to: Path | None) -> Result | None:
     """The stored result in the cache folder `root` when every input is unchanged, else None."""
     if root is None:
         return None
-    entry = _valid_entry(_entry_path(root, spec, config, written_to))
+    entry = _valid_entry(root, _entry_path(root, spec, config, written_to))
     try:
         r = entry["result"] if entry is not None else None
         if r is None:
@@ -146,14 +207,14 @@ def lookup(root: Path | None, spec: Path, config: Path | None, written_to: Path 
         return None
 
 
-def _valid_entry(path: Path, looks: dict[tuple[str, str], object] | None = None) -> dict[str, Any] | None:
+def _valid_entry(root: Path, path: Path, looks: dict[tuple[str, str], object] | None = None) -> dict[str, Any] | None:
     """The entry at `path` when it was written by this code and every look it noted, taken
     again, sees the same thing; else None (a missing or corrupt entry is a miss). `looks`:
     what each look saw in this run already (many specs share a configuration, a catalog
     and templates: each is hashed once per run)."""
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
-        if entry["code"] != code_fingerprint():
+        if entry["code"] != code_fingerprint(root):
             return None
         if any(_look(kind, path, looks) != seen for kind, path, seen in entry["notes"]):
             return None
@@ -176,7 +237,7 @@ def store(root: Path | None, spec: Path, config: Path | None, written_to: Path |
     payload = {**result._asdict(), "dockerfile_path": str(result.dockerfile_path),
                "dockerignore_path": str(result.dockerignore_path)}
     if root is not None:
-        _store_entry(_entry_path(root, spec, config, written_to), notes, "result", payload)
+        _store_entry(root, _entry_path(root, spec, config, written_to), notes, "result", payload)
 
 
 def lookup_facts(root: Path | None, kind: str, spec: Path, config: Path | None,
@@ -186,7 +247,7 @@ def lookup_facts(root: Path | None, kind: str, spec: Path, config: Path | None,
     ``looks``: one dict for the looks of one run over many specs (see _valid_entry)."""
     if root is None:
         return None
-    entry = _valid_entry(_entry_path(root, spec, config, None, kind), looks)
+    entry = _valid_entry(root, _entry_path(root, spec, config, None, kind), looks)
     facts = entry.get("facts") if entry is not None else None
     return facts if isinstance(facts, dict) else None
 
@@ -194,21 +255,25 @@ def lookup_facts(root: Path | None, kind: str, spec: Path, config: Path | None,
 def store_facts(root: Path | None, kind: str, spec: Path, config: Path | None, notes: list[Note],
                 facts: dict[str, Any]) -> None:
     if root is not None:
-        _store_entry(_entry_path(root, spec, config, None, kind), notes, "facts", facts)
+        _store_entry(root, _entry_path(root, spec, config, None, kind), notes, "facts", facts)
 
 
-def _store_entry(target: Path, notes: list[Note], key: str, payload: dict[str, Any]) -> None:
+def _store_entry(root: Path, target: Path, notes: list[Note], key: str, payload: dict[str, Any]) -> None:
     unique: dict[tuple[str, str], object] = {}
     for kind, path, seen in notes:
         if unique.setdefault((kind, path), seen) != seen:
             return  # a file changed while it was compiled: nothing to trust
-    entry = {"code": code_fingerprint(), "notes": [[k, p, s] for (k, p), s in unique.items()], key: payload}
+    entry = {"code": code_fingerprint(root), "notes": [[k, p, s] for (k, p), s in unique.items()], key: payload}
+    if not target.parent.is_dir():
+        _forget_stale_installations(target.parent.parent)
+    _write_json(target, entry)
+
+
+def _write_json(target: Path, value: object) -> None:
     staged = target.with_name(f".{target.name}.{os.getpid()}")
     try:
-        if not target.parent.is_dir():
-            _forget_stale_installations(target.parent.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_text(json.dumps(entry), encoding="utf-8")
+        staged.write_text(json.dumps(value), encoding="utf-8")
         os.replace(staged, target)  # readers see the old entry or the new one, never half
     except OSError:
         with contextlib.suppress(OSError):  # e.g. the folder could not be made: nothing staged
@@ -219,7 +284,6 @@ def _forget_stale_installations(folder: Path, days: float = 14) -> None:
     """Entries of code that changed (or of an installation unused) for `days` go when another
     installation starts its folder: the cache does not grow with every edit of imagespec."""
     import shutil
-    import time
 
     if not folder.is_dir():
         return

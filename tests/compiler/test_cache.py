@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def generate(capsys: pytest.CaptureFixture[str], spec: Path, *extra: str) -> str
 
 
 def entries(folder: Path) -> list[Path]:
-    return sorted(folder.rglob("*.json")) if folder.exists() else []
+    """The cache's entries (not the code fingerprint's hash notes, in code-vN/)."""
+    found = folder.rglob("*.json") if folder.exists() else []
+    return sorted(p for p in found if not p.relative_to(folder).parts[0].startswith("code-"))
 
 
 def _edit_spec(repo: Path) -> None:
@@ -246,6 +249,63 @@ def test_an_edit_to_imagespec_itself_changes_the_fingerprint() -> None:
     assert cache.code_fingerprint() == original
 
 
+def _installation_copy(tmp_path: Path) -> list[str]:
+    """A copy of imagespec's code and templates, and its files as code_fingerprint lists them."""
+    shutil.copytree(REPO / "imagespec", tmp_path / "imagespec", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    files = cache._code_files()
+    copied = [str(tmp_path / Path(f).relative_to(REPO)) for f in files]
+    assert all(os.path.isfile(f) for f in copied) and len(copied) > 100
+    return copied
+
+
+@pytest.mark.parametrize("module", ["imagespec/render/dockerfile.py", "imagespec/plan/passes/__init__.py",
+                                    "imagespec/spec/yaml_source.py", "templates/dockerfile/Dockerfile.j2"])
+def test_hash_notes_never_hide_an_edit_to_the_compiler(module: str, tmp_path: Path) -> None:
+    """The fingerprint takes a file's content hash from the notes while the file's status
+    (inode, size, mtime, ctime) is unchanged. An edit keeping the size, the mtime and the
+    inode still changes the ctime: the edited module is read again and the fingerprint
+    changes, run after run, while the notes of every other file are used."""
+    files = _installation_copy(tmp_path / "install")
+    notes = tmp_path / "cache" / "code.json"
+    by_content = cache._fingerprint(files, None)
+    first = cache._fingerprint(files, notes, racy=0.0)  # trust what was just copied (tests only)
+    assert first == by_content
+    noted = json.loads(notes.read_text(encoding="utf-8"))
+    assert sorted(noted) == sorted(files)
+    assert cache._fingerprint(files, notes, racy=0.0) == first  # from the notes now
+    time.sleep(0.05)  # past the filesystem clock's tick: the edit's ctime differs from the copy's
+    _same_size_same_mtime(tmp_path / "install" / module, b"# ", b"#!")
+    edited = cache._fingerprint(files, notes, racy=0.0)
+    assert edited != first and edited == cache._fingerprint(files, None)
+    assert cache._fingerprint(files, notes, racy=0.0) == edited
+
+
+def test_files_written_just_before_hashing_are_not_noted(tmp_path: Path) -> None:
+    """A same-size rewrite within one tick of the clock keeps every stat: a file changed in the
+    last RACY_SECONDS is hashed on every run until it is older (git's racily-clean files)."""
+    files = _installation_copy(tmp_path / "install")
+    notes = tmp_path / "cache" / "code.json"
+    cache._fingerprint(files, notes)  # all just copied
+    assert not notes.exists()
+    old = time.time() - 3600
+    for f in files[:-1]:
+        os.utime(f, (old, old))  # the ctime stays recent: still not noted
+    cache._fingerprint(files, notes)
+    assert not notes.exists()
+
+
+def test_corrupt_or_lying_hash_notes_are_harmless(tmp_path: Path) -> None:
+    """Unreadable notes are no notes; a note whose status no longer matches is not used."""
+    files = _installation_copy(tmp_path / "install")
+    notes = tmp_path / "cache" / "code.json"
+    notes.parent.mkdir()
+    truth = cache._fingerprint(files, None)
+    for text in ("{", "[]", json.dumps({files[0]: ["x"]}), json.dumps({f: [0, 0, 0, 0, "0" * 64] for f in files})):
+        notes.write_text(text, encoding="utf-8")
+        assert cache._fingerprint(files, notes, racy=0.0) == truth
+
+
 @pytest.mark.parametrize(("installed", "old", "new"), [
     ("templates/dockerfile/Dockerfile.j2", b"Do not edit by hand", b"Do not edit by HAND"),
     ("templates/catalog.yaml", b"bookworm-slim", b"forky-13-slim"),
@@ -287,10 +347,10 @@ def test_two_installations_keep_their_own_entries_and_stale_ones_go(repo: Path, 
     recent = cache_dir / f"compile-v{cache.FORMAT}" / "fedcba9876543210"
     recent.mkdir()
     for installation in ("a", "b"):
-        monkeypatch.setattr(cache, "code_fingerprint", lambda name=installation: name * 64)
+        monkeypatch.setattr(cache, "code_fingerprint", lambda root=None, name=installation: name * 64)
         generate(capsys, spec)
     assert sorted(p.parent.name for p in entries(cache_dir)) == ["a" * 16, "b" * 16]
     assert not stale.exists() and recent.exists()
     for installation in ("a", "b"):  # both still hit
-        monkeypatch.setattr(cache, "code_fingerprint", lambda name=installation: name * 64)
+        monkeypatch.setattr(cache, "code_fingerprint", lambda root=None, name=installation: name * 64)
         assert cache.lookup(cache_dir, spec, None, None) is not None
