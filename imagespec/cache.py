@@ -125,7 +125,7 @@ def _fingerprint(files: list[str], notes_at: Path | None, racy: float = RACY_SEC
         noted = notes.get(path)
         if status is None:
             body_hash = "missing"
-        elif noted is not None and noted[:4] == list(status):
+        elif type(noted) is list and len(noted) == 5 and noted[:4] == [*status] and type(noted[4]) is str:
             body_hash = noted[4]
         else:
             body_hash = _content_hash(path)
@@ -157,16 +157,14 @@ def _content_hash(path: str) -> str:
         return "missing"
 
 
-def _read_hash_notes(path: Path) -> dict[str, list[Any]]:
-    """path -> [inode, size, mtime_ns, ctime_ns, sha256]; anything unreadable is no notes."""
+def _read_hash_notes(path: Path) -> dict[str, Any]:
+    """path -> [inode, size, mtime_ns, ctime_ns, sha256]; anything unreadable is no notes (a
+    malformed note is checked where it is used: it matches no status)."""
     try:
         notes = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(notes, dict):
-        return {}
-    return {p: n for p, n in notes.items()
-            if isinstance(n, list) and len(n) == 5 and all(type(v) is int for v in n[:4]) and isinstance(n[4], str)}
+    return notes if isinstance(notes, dict) else {}
 
 
 class _Digest(Protocol):

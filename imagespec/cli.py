@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,13 @@ from imagespec import jobs
 from imagespec.errors import BuildFailed, CheckFailed, ImageSpecError, SpecError, SpecErrors, one_line
 
 
-@dataclass
 class _Invocation:
     """What one run of the command line has parsed that its error report needs (passed
-    down as click's context object: one per run, nothing global)."""
+    down as click's context object: one per run, nothing global). A plain class: a
+    dataclass would be made at every start."""
 
-    json_errors: bool = False
+    def __init__(self) -> None:
+        self.json_errors = False
 
 
 def _remember_format(ctx: click.Context, _: click.Parameter, value: str) -> str:
@@ -34,12 +34,20 @@ def _remember_format(ctx: click.Context, _: click.Parameter, value: str) -> str:
     return value
 
 
+# The path types, made once: each click.Path looks up its name's translation (gettext
+# probes the disk for catalogs) when it is made, at every start of the command line
+FILE = click.Path(path_type=Path, dir_okay=False)
+EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+EXISTING_PATH = click.Path(path_type=Path, exists=True)
+FOLDER = click.Path(path_type=Path, file_okay=False)
+ANY_PATH = click.Path(path_type=Path)
+
 # eager: parsed before the other options, so an error in one of them is reported in this format
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       is_eager=True, callback=_remember_format, help="json: one machine-readable document on stdout.")
-CONFIG = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+CONFIG = click.option("--config", "config_path", type=FILE, default=None,
                       help="Configuration file (default: .imagespec.yaml upwards from the spec, or $IMAGESPEC_CONFIG).")
-SPECS = click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+SPECS = click.argument("specs", nargs=-1, required=True, type=ANY_PATH)
 CHANGED_SINCE = click.option("--changed-since", "changed_since", metavar="REV", default=None,
                              help="Only the specs whose inputs changed since git revision REV, and those built FROM them.")
 EXPLAIN = click.option("--explain", is_flag=True, help="With --changed-since: say why each spec was selected (stderr).")
@@ -57,13 +65,14 @@ def _selected(specs: tuple[Path, ...], config_path: Path | None, changed_since: 
     with --changed-since only the changed ones (empty: nothing to do)."""
     if explain and changed_since is None:
         raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
+    if changed_since is None:  # no fleet graph: a cached `generate` loads none of it
+        return tuple(jobs.spec_files(specs, on_note=_note))
     chosen = jobs.select_specs(specs, config=config_path, changed_since=changed_since, on_note=_note)
-    if changed_since is not None:
-        if explain:
-            for line in chosen.explain():
-                _note(one_line(line))
-        if not chosen.specs:
-            _note(f"no spec changed since {changed_since}")
+    if explain:
+        for line in chosen.explain():
+            _note(one_line(line))
+    if not chosen.specs:
+        _note(f"no spec changed since {changed_since}")
     return chosen.specs
 
 
@@ -120,7 +129,7 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force
 @FORMAT
 @CONFIG
 @NO_CACHE
-@click.option("--bake", "bake_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--bake", "bake_file", type=FILE, default=None,
               help="Also check this bake file against `imagespec bake SPECS -o FILE`.")
 @CHANGED_SINCE
 @EXPLAIN
@@ -159,7 +168,7 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("-o", "--output", type=FILE, default=None)
 @click.option("--base", "base_format", is_flag=True, help="The base spec format (`imagespec base`) instead.")
 def schema(output: Path | None, base_format: bool) -> None:
     """Print or write the JSON Schema of the spec format.
@@ -171,7 +180,7 @@ def schema(output: Path | None, base_format: bool) -> None:
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("spec", type=FILE)
 @FORMAT
 @CONFIG
 def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
@@ -277,7 +286,7 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 
 
 @cli.command()
-@click.argument("specs", metavar="SPEC_OR_DIR...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("specs", metavar="SPEC_OR_DIR...", nargs=-1, required=True, type=ANY_PATH)
 @click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable; one spec only).")
 @click.option("--push", is_flag=True, help="Push every tag; X.Y.Z tags are immutable (BP14).")
 @click.option("--force", is_flag=True, help="Build even when the image is up to date with the lock; with --push: "
@@ -286,7 +295,7 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 @click.option("--build-arg", "build_args", multiple=True, metavar="K=V")
 @click.option("--target", default=None, help="Build only up to this stage.")
 @click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
-@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+@click.option("--ca-bundle", type=EXISTING_FILE, default=None,
               help="CA bundle mounted into download steps as a BuildKit secret (TLS proxies). "
                    "Default: the configuration's build.ca_bundle, then $IMAGESPEC_CA_BUNDLE.")
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
@@ -297,7 +306,7 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 @click.option("--rerun-failed", is_flag=True, help="Several specs: only those that failed or were skipped last time.")
 @click.option("--builder", default=None, metavar="NAME",
               help="Several specs: the buildx builder bake runs on (default: the configuration's build.builder).")
-@click.option("--sbom", "sbom", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+@click.option("--sbom", "sbom", type=FILE, default=None, metavar="FILE",
               help="Also write the SBOM stored in the image to FILE (BP16; one spec only). Several platforms: "
                    "one file per platform image, FILE with the platform inserted (app.linux-arm64.spdx.json).")
 @click.option("--sbom-format", type=click.Choice(["spdx", "cyclonedx"]), default="spdx", show_default=True,
@@ -517,19 +526,19 @@ def base_group() -> None:
     Build them, show their Dockerfiles and SBOMs (BP12, BP15)."""
 
 
-BASES = click.argument("bases", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+BASES = click.argument("bases", nargs=-1, required=True, type=EXISTING_PATH)
 
 
 @base_group.command("build")
 @BASES
-@click.option("--catalog", "catalog_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--catalog", "catalog_path", type=FILE, default=None,
               help="Write (update) this catalog file with every base built and its digest.")
 @click.option("--force", is_flag=True, help="Rebuild even when up to date, without the build cache.")
 @click.option("--push", is_flag=True, help="Push each base; the catalog then pins the registry digest.")
 @click.option("--progress", type=click.Choice(["auto", "plain", "json", "quiet"]), default="auto", show_default=True)
-@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+@click.option("--ca-bundle", type=EXISTING_FILE, default=None,
               help="CA bundle for download steps (TLS proxies); default: build.ca_bundle, then $IMAGESPEC_CA_BUNDLE.")
-@click.option("--logs", type=click.Path(path_type=Path, file_okay=False), default=Path("/var/log/imagespec-bases"),
+@click.option("--logs", type=FOLDER, default=Path("/var/log/imagespec-bases"),
               show_default=True, help="Where bootstrap logs go.")
 @FORMAT
 @CONFIG
@@ -574,7 +583,7 @@ def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> N
 
 
 @base_group.command("dockerfile")
-@click.argument("base", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("base", type=EXISTING_FILE)
 @CONFIG
 def base_dockerfile(base: Path, config_path: Path | None) -> None:
     """Print the Dockerfile of a distroless or toolchain base.
@@ -585,7 +594,7 @@ def base_dockerfile(base: Path, config_path: Path | None) -> None:
 
 @base_group.command("sbom")
 @click.argument("image")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("-o", "--output", type=FILE, default=None,
               help="Write the SPDX JSON here (default: stdout).")
 def base_sbom(image: str, output: Path | None) -> None:
     """Print the SPDX SBOM of IMAGE's Debian packages.
@@ -602,7 +611,7 @@ def base_sbom(image: str, output: Path | None) -> None:
 @click.argument("image")
 @click.option("--format", "fmt", type=click.Choice(["spdx", "cyclonedx"]), default=None,
               help="SPDX 2.3 or CycloneDX 1.5 JSON (default: the one stored in IMAGE, else spdx).")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("-o", "--output", type=FILE, default=None,
               help="Write the SBOM here (default: stdout).")
 def sbom(image: str, fmt: str | None, output: Path | None) -> None:
     """Print the SBOM of a local IMAGE (BP16).
@@ -637,11 +646,11 @@ def sbom_diff(old: str, new: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("spec", type=FILE)
 @click.option("--format", "fmt", type=click.Choice(["compose", "kubernetes"]), required=True,
               help="compose: a Compose service; kubernetes: an apps/v1 Deployment.")
 @click.option("--image", default=None, help="Image reference (default: the spec's registry/name:version, BP14).")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("-o", "--output", type=FILE, default=None,
               help="Write to FILE instead of stdout.")
 @CONFIG
 def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, config_path: Path | None) -> None:
@@ -654,7 +663,7 @@ def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, confi
 
 
 @cli.command("init")
-@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.argument("folder", type=FOLDER, default=".")
 @click.option("--preset", default=None, help="The preset to extend (default: detected from the project's files).")
 @click.option("--name", default=None, help="Image name (default: the project's name, else the folder's).")
 @click.option("--version", "version_", default=None, help="Version, X.Y.Z (default: the manifest's, else 0.1.0).")
@@ -663,7 +672,7 @@ def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, confi
               help="A port the app listens on (repeat; 0 for none). Default: a number found in the source.")
 @click.option("--entrypoint", default=None, help="The command to run, split like a shell (default: the preset's).")
 @click.option("--with", "with_", multiple=True, metavar="KEY=VALUE", help="A preset parameter (repeat).")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("-o", "--output", type=FILE, default=None,
               help="Where to write the spec (default: FOLDER/imagespec.yaml).")
 @FORMAT
 def init_command(folder: Path, preset: str | None, name: str | None, version_: str | None, license_: str | None,
@@ -690,8 +699,8 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
 
 
 @cli.command("import")
-@click.argument("dockerfile", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.argument("dockerfile", type=FILE)
+@click.option("-o", "--output", type=FILE, default=None,
               help="Where to write the spec (default: imagespec.yaml beside the Dockerfile).")
 @FORMAT
 @CONFIG

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from imagespec.contract import DEFAULT_NETWORK
 from imagespec.cache import cache_dir
@@ -37,8 +37,7 @@ EPOCH_ENV = "SOURCE_DATE_EPOCH"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):  # not a dataclass: made at every start, a cached `generate`'s too
     """imagespec's environment variables, as read once (None: unset or empty)."""
 
     config: Path | None = None  # $IMAGESPEC_CONFIG: the configuration file when --config is not given

@@ -37,12 +37,13 @@ from imagespec.jobs.compiling import (
     manifest,
     one_spec_for_output,
     schema,
+    spec_files,
     specs_only,
 )
-from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, select_specs, stale_bake
 from imagespec.notes import OnNote
 
 if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as jobs.X
+    from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, select_specs, stale_bake
     from imagespec.engine.backend import ProgressMode as ProgressMode
     from imagespec.jobs.adopting import import_dockerfile, init
     from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
@@ -59,13 +60,14 @@ if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as job
     from imagespec.jobs.sboms import sbom, sbom_diff
     from imagespec.verify import Report as Report
 
-# The families the compiler's commands never use are imported on first use (PEP 562):
-# `imagespec generate`, answered from the result cache, loads compiling and fleets only
+# The families a cached `generate` never uses are imported on first use (PEP 562):
+# `imagespec generate`, answered from the result cache, loads compiling only
 _LAZY = {
     **dict.fromkeys(("import_dockerfile", "init"), "adopting"),
     **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
     **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "verify_compiled",
                      "verify_platforms"), "building"),
+    **dict.fromkeys(("FleetBuilt", "bake", "build_fleet", "select_specs", "stale_bake"), "fleets"),
     **dict.fromkeys(("lock", "lock_check", "outdated"), "locks"),
     **dict.fromkeys(("sbom", "sbom_diff"), "sboms"),
 }
@@ -83,5 +85,5 @@ __all__ = [
     "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file", "dockerfile_text",
     "effective", "explain", "generate", "generated", "import_dockerfile", "init", "lint", "lock", "lock_check",
     "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema",
-    "select_specs", "specs_only", "stale_bake", "test", "verify_compiled", "verify_platforms",
+    "select_specs", "spec_files", "specs_only", "stale_bake", "test", "verify_compiled", "verify_platforms",
 ]

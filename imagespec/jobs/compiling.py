@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from imagespec import cache
 from imagespec.errors import CheckFailed, SpecError
@@ -52,6 +51,14 @@ def compile_one(path: Path, config_path: Path | None = None,
     source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
     pins = read_pins(loaded.lock_path) if locked else {}
     return compile_spec(loaded, config, source=source, pins=pins), config
+
+
+def spec_files(paths: Sequence[Path], on_note: OnNote = ignore) -> list[Path]:
+    """The spec files ``paths`` (files and folders) name, folders searched by the file-name
+    rule: what ``select_specs`` chooses without --changed-since, without loading the fleet side."""
+    from imagespec.fleet.discover import discover
+
+    return discover(paths, on_note)
 
 
 def specs_only(specs: Sequence[Path], on_note: OnNote = ignore) -> list[Path]:
@@ -157,8 +164,9 @@ def _refuse_hand_written(owners: dict[Path, str], written_to: Path | None) -> No
                               location=Location(str(path)), hint=f"pass --force to replace it, or {elsewhere}")
 
 
-@dataclass(frozen=True)
-class Stale:
+# NamedTuples, not dataclasses: a class is made at every start, a cached `generate`'s too,
+# and a dataclass costs several times more to make (BENCHMARKS.md, "No speed regression")
+class Stale(NamedTuple):
     """A committed generated file that no longer matches its spec."""
 
     spec: str
@@ -166,8 +174,7 @@ class Stale:
     diff: str  # unified diff, committed -> expected
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     specs: int
     stale: tuple[Stale, ...]
     locks: tuple[str, ...] = ()  # lock files that are not their spec's: `lock PATH: why`
