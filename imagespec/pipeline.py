@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -116,10 +118,37 @@ def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -
     return labels | provenance(compiled, revision)
 
 
+#: While ``remembering()`` runs: base reference -> _base_digest's answer
+_base_digests: ContextVar[dict[str, str | None] | None] = ContextVar("imagespec_base_digests", default=None)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Build options for many specs at once (a fleet): the git checkout's state and each
+    base's digest are asked once for all of them, not once per spec."""
+    from imagespec.publish.tags import one_checkout
+
+    token = _base_digests.set({})
+    try:
+        with one_checkout():
+            yield
+    finally:
+        _base_digests.reset(token)
+
+
 def _base_digest(base: str | None) -> str | None:
     """The base's digest when the engine has it (BP13: know which images use which base)."""
     if base is None:
         return None
+    known = _base_digests.get()
+    if known is None:
+        return _ask_base_digest(base)
+    if base not in known:
+        known[base] = _ask_base_digest(base)
+    return known[base]
+
+
+def _ask_base_digest(base: str) -> str | None:
     from imagespec.engine import connect
 
     try:

@@ -153,6 +153,11 @@ class _StepTable:
             return None
         return self.log(step, "\n")
 
+    def busy_seconds(self) -> float | None:
+        """Seconds in which BuildKit worked on at least one step of this build (their
+        intervals merged, from ``since`` on); None when the format carries no times."""
+        return _merged_seconds([span for s in self.steps.values() for span in s.intervals.values()], self.since)
+
     def result_steps(self) -> list[BuildEvent]:
         ended = [s for s in self.steps.values() if s.status not in (None, "started")]
         return [s.final_event() for s in sorted(ended, key=lambda s: s.index)]

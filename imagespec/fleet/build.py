@@ -27,9 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> list[BuildJob]:
     """One BuildJob per target of ``fleet``. ``options``: build_settings' keyword arguments
     (flags); a `--secret` no spec of the fleet declares is bad input (exit 2)."""
+    from imagespec.pipeline import remembering
     from imagespec.settings import build_settings
 
-    jobs = [_job(target, build_settings(target.config, env, **options)) for target in fleet]
+    with remembering():  # one git checkout and one digest per base for the whole fleet
+        jobs = [_job(target, build_settings(target.config, env, **options)) for target in fleet]
     given = {secret_id for secret_id, _ in options.get("secrets", ())}
     declared = {s.id for target in fleet for s in target.compiled.loaded.spec.secrets}
     for secret_id in sorted(given - declared):

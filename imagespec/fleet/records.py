@@ -28,6 +28,23 @@ _STATE_FORMAT = 1
 
 
 @dataclass(frozen=True)
+class Timing:
+    """Where one target's time went. ``bake_s``: its bake process, start to exit;
+    ``solve_s``: the time BuildKit worked on its steps (the union of their intervals, by
+    BuildKit's own clock; None when the progress format has no times), so that
+    ``bake_s - solve_s`` is bake's own overhead (the process, the session, reading the
+    run file) and ``post_s`` imagespec's after the build (the tags, the size, a push)."""
+
+    bake_s: float
+    solve_s: float | None
+    post_s: float
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"bake_s": round(self.bake_s, 3), "solve_s": None if self.solve_s is None else round(self.solve_s, 3),
+                "post_s": round(self.post_s, 3)}
+
+
+@dataclass(frozen=True)
 class Record:
     """One target's outcome. ``failure``: the error (with its spec location) of a failed
     target; ``upstream``: the failed target that stopped a skipped one."""
@@ -48,6 +65,10 @@ class Record:
     started_s: float | None = None
     ended_s: float | None = None
     pushed: tuple[str, ...] = ()  # the tags pushed (--push)
+    #: seconds from the run's start to the moment every parent of this target was done
+    #: (``started_s - ready_s``: how long it waited for one of the --jobs slots)
+    ready_s: float | None = None
+    timing: Timing | None = None
     #: several platforms: the ones built, each image tagged ``TAG-os-arch``; then
     #: ``image_id`` is the index's digest in the registry and ``tags`` name the index
     platforms: tuple[str, ...] = ()
@@ -70,6 +91,8 @@ class Record:
             "up_to_date": self.up_to_date,
             "started_s": None if self.started_s is None else round(self.started_s, 3),
             "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
+            "ready_s": None if self.ready_s is None else round(self.ready_s, 3),
+            "timing": self.timing.to_dict() if self.timing is not None else None,
             "failure": self.failure.to_dict() if self.failure is not None else None,
         }
 

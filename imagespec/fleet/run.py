@@ -1,12 +1,15 @@
 """Building a fleet: BuildKit builds every target, imagespec decides when each starts.
 
-Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for the targets whose parents built
-(``schedule``), at most ``jobs`` targets in flight; a failure skips only what is
-downstream of it and everything else still builds. Targets ready together share one
-invocation; since bake is fail-fast (one failing target cancels the others of its
-invocation), the targets of a failed invocation that have no result are built again one
-per invocation, so each outcome is the target's own. The run file is the bake definition
-with this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
+Role: run ``docker buildx bake -f RUN_FILE TARGET…`` for each target as soon as its
+parents built (``schedule``), at most ``jobs`` in flight; a failure skips only what is
+downstream of it and everything else still builds. One invocation per target (its run
+targets: one per platform): a target's slot and its dependants are freed the moment its
+own build and tags are done, not when the slowest target submitted beside it ends (bake
+reports an invocation's results only when all of its targets ended), and each outcome is
+the target's own (bake is fail-fast within an invocation). What is shared is not lost:
+every invocation solves on the same BuildKit, which runs an identical step of concurrent
+builds once and caches it for the later ones. The run file is the bake definition with
+this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
 each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
 after that with ``push``; a failed one never is. The engine that tags and pushes is the
 local one, or, for the docker driver of another engine's context, that engine
@@ -16,7 +19,8 @@ in the same invocation; once all have built, each platform's image is tagged
 ``TAG-os-arch``, pushed, and joined into one index under the target's tags
 (publish.index), as `imagespec build` of its spec does. Progress is BuildKit's own per
 step (engine.build_output), each line marked with its target's name (a platform's
-build: its run target's name, ``app--linux-arm64``).
+build: its run target's name, ``app--linux-arm64``). Each record says where its time
+went (records.Timing), also logged on the ``imagespec.fleet`` logger at DEBUG.
 
 May import: the standard library, ``imagespec.errors``, ``imagespec.engine`` and the
 fleet's own modules.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -36,7 +41,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
@@ -45,11 +50,13 @@ from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
 from imagespec.fleet.display import Display, split_target
-from imagespec.fleet.records import Record
+from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
+
+log = logging.getLogger("imagespec.fleet")
 
 
 @dataclass(frozen=True)
@@ -151,26 +158,45 @@ class _RunFiles:
         return path
 
 
-def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner, jobs: int) -> list[Record]:
-    """Submit what is ready, at most ``jobs`` targets at once (those ready together go in
-    one invocation); on Ctrl-C stop every build."""
+class Executor(Protocol):
+    """What ``_drive`` needs of the builds: one target's build (its record), its display,
+    and stopping every build on Ctrl-C."""
+
+    display: Display
+    began: float  # time.monotonic() at the run's start: what every record's seconds count from
+
+    def build(self, job: BuildJob) -> Record: ...
+
+    def stop_all(self) -> None: ...
+
+
+def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor, jobs: int) -> list[Record]:
+    """Submit each target once its parents built, at most ``jobs`` at once, and take each
+    result as soon as it is in (a dependant starts while slower, unrelated targets still
+    build); on Ctrl-C stop every build."""
     records: dict[str, Record] = {}
-    running: dict[Future[list[Record]], list[str]] = {}
+    running: dict[Future[Record], str] = {}
+    began = runner.began
+    ready_at: dict[str, float] = {}  # when each target's parents were all done
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
         try:
             while not schedule.done:
-                batch = schedule.ready(jobs - schedule.running)
-                if batch:
-                    running[pool.submit(runner.build, [by_name[name] for name in batch])] = batch
-                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                now = time.monotonic() - began
+                for name in schedule.eligible():
+                    ready_at.setdefault(name, now)
+                for name in schedule.ready(jobs - schedule.running):
+                    log.debug("%.3f %s: start (ready at %.3f)", now, name, ready_at[name])
+                    running[pool.submit(runner.build, by_name[name])] = name
+                finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    running.pop(future)
-                    for record in future.result():
-                        records[record.target] = record
-                        for skipped in schedule.finished(record.target, record.result == "built"):
-                            records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
-                                                      upstream=schedule.skipped[skipped])
-                            runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+                    name = running.pop(future)
+                    record = dataclasses.replace(future.result(), ready_s=ready_at[name])
+                    records[name] = record
+                    log.debug("%.3f %s: %s", time.monotonic() - began, name, record.result)
+                    for skipped in schedule.finished(name, record.result == "built"):
+                        records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
+                                                  upstream=schedule.skipped[skipped])
+                        runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
         except BaseException:
             runner.stop_all()
             for future in running:
@@ -180,13 +206,8 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: _Runner,
 
 
 class _Runner:
-    """One invocation's build: the bake process, its progress, the tags of what it built.
-
-    Targets that are ready together go to one invocation (one process, one session: a
-    no-op rebuild of a fleet costs a few invocations, not one per target). Bake is
-    fail-fast within an invocation, so when one of several fails, the targets without a
-    result are built again one per invocation: each gets its own outcome (the cache
-    makes the repeat cheap; the failing step runs once more, which names its target)."""
+    """One target's build: its bake process (all of its run targets), its progress, its
+    tags (and push, or its platforms' index)."""
 
     def __init__(self, files: _RunFiles, folder: Path, builder: Builder, options: RunOptions,
                  scratch: Path, client: Any, display: Display, refresh: Refresh | None = None) -> None:
@@ -198,7 +219,7 @@ class _Runner:
         self._procs: set[subprocess.Popen[str]] = set()
         self._lock = threading.Lock()
         self._stopping = False
-        self._invocations = 0
+        self._invocations = 0  # each invocation's run file and metadata file are its own
 
     def command(self, targets: Sequence[str], metadata: Path, run_file: Path) -> list[str]:
         # buildx refuses --builder for another context's docker driver: run bake in that context
@@ -210,18 +231,38 @@ class _Runner:
             argv.append("--no-cache")
         return [*argv, *targets]
 
-    def build(self, given: Sequence[BuildJob]) -> list[Record]:
+    def build(self, job: BuildJob) -> Record:
         began = time.monotonic()
-        fresh, refused = self._refreshed(given)
-        refused += [self._stamped(self._current(job), began) for job in fresh if job.current is not None]
-        batch = [job for job in fresh if job.current is None]
-        if len(batch) <= 1:
-            return refused + [self._stamped(self._one(job), began) for job in batch]
-        ids, parser = self._invoke(batch)
-        done = [self._stamped(self._tag(job, ids, _steps_of(parser, job, batch), began), began)
-                for job in batch if _built(job, ids)]
-        again = [job for job in batch if not _built(job, ids)]  # the invocation failed: one by one
-        return refused + done + [self._stamped(self._one(job), time.monotonic()) for job in again]
+        fresh, refused = self._refreshed([job])
+        if refused:
+            return self._stamped(refused[0], began)
+        job = fresh[0]
+        if job.current is not None:
+            return self._stamped(self._current(job), began)
+        names = list(job.run_targets)
+        with self._lock:
+            self._invocations += 1
+            metadata = self.scratch / f"metadata-{self._invocations}.json"
+            run_file = self.files.write(self._invocations)
+        parser = _Parser(since=datetime.now(UTC))
+        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
+        parser.returncode = self._run(self.command(names, metadata, run_file), parser, route)
+        baked = time.monotonic()
+        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
+        if _built(job, ids):
+            record = self._tag(job, ids, _steps_of(parser, job, [job]), began)
+        else:
+            failure = build_failure(parser, parser.returncode, job.dockerfile)
+            error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
+            if not isinstance(error, ImageSpecError):
+                error = ImageSpecError(str(error))
+            self.display.failed(job.name, error)
+            record = Record(job.name, job.spec, "failed", baked - began, failure=error)
+        ended = time.monotonic()
+        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked)
+        log.debug("%s: bake %.2f s (BuildKit busy %s s), after it %.2f s", job.name, timing.bake_s,
+                  "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
+        return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
 
     def _refreshed(self, batch: Sequence[BuildJob]) -> tuple[list[BuildJob], list[Record]]:
         """Each job as ``refresh`` makes it, given what this run pushed so far (its parents
@@ -255,31 +296,6 @@ class _Runner:
         self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
         record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True)
         return self._push(record) if self.options.push else record
-
-    def _one(self, job: BuildJob) -> Record:
-        began = time.monotonic()
-        ids, parser = self._invoke([job])
-        if _built(job, ids):
-            return self._tag(job, ids, _steps_of(parser, job, [job]), began)
-        failure = build_failure(parser, parser.returncode, job.dockerfile)
-        error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
-        if not isinstance(error, ImageSpecError):
-            error = ImageSpecError(str(error))
-        self.display.failed(job.name, error)
-        return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error)
-
-    def _invoke(self, batch: Sequence[BuildJob]) -> tuple[dict[str, str], _Parser]:
-        """Run one bake invocation: the image ID of each target it built (none when it failed)."""
-        with self._lock:
-            self._invocations += 1
-            metadata = self.scratch / f"metadata-{self._invocations}.json"
-            run_file = self.files.write(self._invocations)
-        names = [name for job in batch for name in job.run_targets]
-        parser = _Parser(since=datetime.now(UTC))
-        route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
-        parser.returncode = self._run(self.command(names, metadata, run_file), parser, route)
-        ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
-        return ids, parser
 
     def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
         from imagespec.engine.local_tags import apply_tags

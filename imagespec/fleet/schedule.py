@@ -20,11 +20,13 @@ from imagespec.fleet import links
 @dataclass
 class Schedule:
     """``parents``: each target -> the targets it builds on (only targets of this run:
-    a parent outside it counts as built). Ready targets come in name order, so two runs of
-    one fleet submit in the same order."""
+    a parent outside it counts as built). Ready targets come those with the most targets
+    built on them first (a company base before an app: what waits on it starts sooner),
+    then in name order, so two runs of one fleet submit in the same order."""
 
     parents: Mapping[str, frozenset[str]]
     _waiting: set[str] = field(init=False)
+    _order: dict[str, tuple[int, str]] = field(init=False)
     _running: set[str] = field(default_factory=set, init=False)
     built: set[str] = field(default_factory=set, init=False)
     failed: set[str] = field(default_factory=set, init=False)
@@ -36,10 +38,16 @@ class Schedule:
                         for name, parents in self.parents.items()}
         self._waiting = set(self.parents)
         _refuse_cycles(self.parents)
+        below = _descendant_counts(self.parents)
+        self._order = {name: (-below[name], name) for name in self.parents}
+
+    def eligible(self) -> list[str]:
+        """The waiting targets whose parents all built, in the order ``ready`` takes them."""
+        return sorted((t for t in self._waiting if self.parents[t] <= self.built), key=self._order.__getitem__)
 
     def ready(self, limit: int) -> list[str]:
         """Up to ``limit`` waiting targets whose parents all built; they count as running."""
-        chosen = sorted(t for t in self._waiting if self.parents[t] <= self.built)[:max(limit, 0)]
+        chosen = self.eligible()[:max(limit, 0)]
         self._waiting.difference_update(chosen)
         self._running.update(chosen)
         return chosen
@@ -76,3 +84,20 @@ def _refuse_cycles(parents: Mapping[str, Iterable[str]]) -> None:
         chain = links.cycle({name: parents[name] for name in left})
         raise SpecError(f"the fleet's targets build on each other in a cycle: {' -> '.join(chain)}",
                         hint="an image cannot be built from one that is built from it: break one `from:`")
+
+
+def _descendant_counts(parents: Mapping[str, Iterable[str]]) -> dict[str, int]:
+    """How many targets build (directly or not) on each one; one walk per target over one
+    children map."""
+    down = links.children(parents)
+    counts = {}
+    for name in parents:
+        seen: set[str] = set()
+        stack = list(down.get(name, ()))
+        while stack:
+            child = stack.pop()
+            if child not in seen:
+                seen.add(child)
+                stack.extend(down.get(child, ()))
+        counts[name] = len(seen)
+    return counts

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -90,14 +92,51 @@ def _semver_tags(version: str, *, latest: bool) -> list[str]:
     return [validate_tag(t) for t in tags]
 
 
+#: While ``one_checkout()`` runs: (the repository's folder, mark_dirty) -> git_short_sha's answer
+_asked: ContextVar[dict[tuple[Path, bool], str | None] | None] = ContextVar("imagespec_git_asked", default=None)
+
+
+@contextmanager
+def one_checkout() -> Iterator[None]:
+    """Inside, ``git_short_sha`` asks git once per repository: the specs of one fleet run
+    share their checkout (three git processes per spec otherwise), and its HEAD and
+    state are read once for all of them, as one build reads them once."""
+    token = _asked.set({})
+    try:
+        yield
+    finally:
+        _asked.reset(token)
+
+
+def _repository_folder(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` holding a ``.git`` (directory, or file of a
+    worktree); None when there is none (git then answers from the environment, if at all)."""
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
 def git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = True) -> str | None:
     """The 12-character commit SHA of HEAD in ``path``'s repository, or None outside one.
 
     Decision: a working tree with uncommitted changes (tracked or untracked-not-ignored,
     since either can enter the build context) gets a ``-dirty`` suffix. A SHA tag
     promises that the image is exactly that commit (BP14); a dirty tree breaks that
-    promise, so the tag says so rather than lying.
+    promise, so the tag says so rather than lying. Inside ``one_checkout()``, once per
+    repository.
     """
+    asked = _asked.get()
+    folder = _repository_folder(Path(path).resolve()) if asked is not None else None
+    if asked is None or folder is None:
+        return _git_short_sha(path, mark_dirty=mark_dirty)
+    if (folder, mark_dirty) not in asked:
+        asked[folder, mark_dirty] = _git_short_sha(path, mark_dirty=mark_dirty)
+    return asked[folder, mark_dirty]
+
+
+def _git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = True) -> str | None:
+    """git_short_sha's answer, from git itself."""
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(

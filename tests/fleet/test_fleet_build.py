@@ -56,6 +56,10 @@ def _after_parents(fleet: Fleet, records: dict[str, dict]) -> None:
         record = records.get(fleet.target(name))
         if parent and record and record["started_s"] is not None and fleet.target(parent) in records:
             assert record["started_s"] >= records[fleet.target(parent)]["ended_s"], f"{name} started before {parent}"
+            # ready once its parent was done, started no earlier than that (one clock for all three)
+            assert records[fleet.target(parent)]["ended_s"] <= record["ready_s"] <= record["started_s"], record
+        if record and record["result"] != "skipped":
+            assert record["timing"]["bake_s"] > 0 and record["timing"]["post_s"] >= 0, record
 
 
 def test_a_hundred_targets_with_one_failure_build_all_but_what_is_downstream(fleets, tmp_path: Path) -> None:

@@ -3,10 +3,15 @@ failure skips, and what the run hands bake."""
 
 from __future__ import annotations
 
+import io
+import time
+
 import pytest
 
 from imagespec.errors import SpecError
 from imagespec.fleet import bake_file
+from imagespec.fleet.records import Record
+from imagespec.fleet.run import BuildJob
 from imagespec.fleet.schedule import Schedule
 
 # base <- a <- a1, a2 ; base <- b ; c (alone)
@@ -117,3 +122,72 @@ def test_steps_of_a_several_target_invocation_are_told_apart() -> None:
     assert split_target("[internal] load local bake definitions", targets) == (None,
                                                                                 "[internal] load local bake definitions")
     assert split_target("[build 2/4] RUN go build", targets) == (None, "[build 2/4] RUN go build")
+
+
+def test_what_others_build_on_is_taken_first_then_names() -> None:
+    """A company base ahead of unrelated apps that sort before it: its dependants can start
+    sooner (the critical path), and the order is still the same in every run."""
+    schedule = Schedule({"aaa": frozenset(), "zbase": frozenset(), "app": frozenset({"zbase"}),
+                         "app2": frozenset({"zbase"}), "bbb": frozenset()})
+    assert schedule.eligible() == ["zbase", "aaa", "bbb"]
+    assert schedule.ready(1) == ["zbase"]
+    assert schedule.ready(5) == ["aaa", "bbb"]
+
+
+class _Events:
+    """A stand-in for the bake processes (the scheduler's executor, not the engine): each
+    target's build records its start and end; ``slow`` holds until ``fast-child`` started,
+    so a scheduler that waits for a whole wave never lets it start (and the test fails
+    after the safety timeout instead of hanging)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from imagespec.fleet.display import Display
+
+        self.events: list[str] = []
+        self.lock = threading.Lock()
+        self.child_started = threading.Event()
+        self.display = Display("quiet", io.StringIO())
+        self.began = time.monotonic()
+
+    def build(self, job: BuildJob) -> Record:
+        with self.lock:
+            self.events.append(f"start {job.name}")
+        if job.name == "fast-child":
+            self.child_started.set()
+        if job.name == "slow":
+            self.child_started.wait(timeout=30)
+        with self.lock:
+            self.events.append(f"end {job.name}")
+        return Record(job.name, job.spec, "failed" if job.name == "broken" else "built")
+
+    def stop_all(self) -> None:
+        pass
+
+
+def _job(name: str) -> BuildJob:
+    return BuildJob(name, f"{name}.yaml", "FROM scratch\n", None, (), lambda failure: failure)
+
+
+def test_a_dependant_of_a_fast_target_starts_while_a_slow_unrelated_one_builds() -> None:
+    """As soon as its parents are done, not when the targets started beside them end:
+    fast and slow start together; fast-child starts once fast is done, while slow builds."""
+    from imagespec.fleet.run import _drive
+
+    parents = {"fast": frozenset(), "slow": frozenset(), "fast-child": frozenset({"fast"}),
+               "broken": frozenset(), "after-broken": frozenset({"broken"})}
+    runner = _Events()
+    records = _drive(Schedule(parents), {name: _job(name) for name in parents}, runner, jobs=3)
+    events = runner.events
+    assert events.index("start fast-child") < events.index("end slow"), events
+    assert events.index("start fast-child") > events.index("end fast"), events
+    assert {r.target: r.result for r in records} == {"fast": "built", "slow": "built", "fast-child": "built",
+                                                    "broken": "failed", "after-broken": "skipped"}
+    assert all(r.ready_s is not None for r in records if r.result != "skipped")
+    # never more than --jobs at once
+    running = most = 0
+    for event in events:
+        running += 1 if event.startswith("start") else -1
+        most = max(most, running)
+    assert 2 <= most <= 3  # slow and fast-child together, never more than --jobs

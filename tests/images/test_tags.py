@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from imagespec.publish.tags import (git_short_sha, is_immutable_tag, oci_labels, split_reference, tags_for,
-                                  validate_repository, validate_tag)
+from imagespec.publish.tags import (git_short_sha, is_immutable_tag, oci_labels, one_checkout, split_reference,
+                                  tags_for, validate_repository, validate_tag)
 from imagespec.errors import SpecError
 
 REPO = "127.0.0.1:5000/team/app"
@@ -111,6 +111,27 @@ def test_git_short_sha(tmp_path: Path) -> None:
     (tmp_path / "new.txt").write_text("uncommitted")
     assert git_short_sha(tmp_path) == f"{sha}-dirty"
     assert git_short_sha(tmp_path, mark_dirty=False) == sha
+
+
+def test_one_checkout_asks_git_once_per_repository(tmp_path: Path) -> None:
+    """A fleet's specs (two folders of one repository) read HEAD once: a commit made in
+    between is not seen inside ``one_checkout``, and is seen again outside it."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@e", *args], check=True,
+                       capture_output=True)
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "one")
+    first = git_short_sha(tmp_path / "a")
+    with one_checkout():
+        assert git_short_sha(tmp_path / "a") == first
+        git("commit", "-q", "--allow-empty", "-m", "two")
+        assert git_short_sha(tmp_path / "b") == first  # the same repository: asked once
+        assert git_short_sha(tmp_path / "b", mark_dirty=False) != first  # asked apart from the dirty mark
+    second = git_short_sha(tmp_path / "b")
+    assert second is not None and second != first
 
 
 def test_labels_use_source_date_epoch() -> None:
