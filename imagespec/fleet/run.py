@@ -46,6 +46,7 @@ from typing import IO, Any, Protocol
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
 from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
+from imagespec.contract import LABEL_SBOM
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
@@ -55,6 +56,9 @@ from imagespec.fleet.schedule import Schedule
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
+#: The SBOM step of one built image (pipeline.store_sbom for that target): (the image bake
+#: built, its platform or '') -> (the untagged image on it that holds the SBOM, its text).
+StoreSbom = Callable[[str, str], tuple[str, str]]
 
 log = logging.getLogger("imagespec.fleet")
 
@@ -80,6 +84,8 @@ class BuildJob:
     #: (image ID, tags) when the image these tags name already records what this build
     #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
     current: tuple[str, tuple[str, ...]] | None = None
+    #: the SBOM layer (BP16) each built image gets before it is tagged; None: none (a --target build)
+    sbom: StoreSbom | None = None
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -249,8 +255,10 @@ class _Runner:
         parser.returncode = self._run(self.command(names, metadata, run_file), parser, route)
         baked = time.monotonic()
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
+        sbom_s = None
         if _built(job, ids):
-            record = self._tag(job, ids, _steps_of(parser, job, [job]), began)
+            ids, unmade, sbom_s = self._sboms(job, ids)
+            record = unmade or self._tag(job, ids, _steps_of(parser, job, [job]), began)
         else:
             failure = build_failure(parser, parser.returncode, job.dockerfile)
             error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
@@ -259,10 +267,33 @@ class _Runner:
             self.display.failed(job.name, error)
             record = Record(job.name, job.spec, "failed", baked - began, failure=error)
         ended = time.monotonic()
-        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked)
+        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked, sbom_s=sbom_s)
         log.debug("%s: bake %.2f s (BuildKit busy %s s), after it %.2f s", job.name, timing.bake_s,
                   "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
         return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
+
+    def _sboms(self, job: BuildJob, ids: Mapping[str, str]) -> tuple[dict[str, str], Record | None, float | None]:
+        """Each built image of ``job`` (one per platform) with its SBOM layer, as `imagespec
+        build` of its spec stores it (pipeline.store_sbom): (run target -> the image to tag,
+        a failed record when one could not be made, the seconds it took). The scan reads
+        the image through the local engine: on another engine's builder (its images stay
+        in that engine's store) there is none, and the display says so."""
+        if job.sbom is None:
+            return dict(ids), None, None
+        if self.builder.other_engine:
+            self.display.note(job.name, f"no SBOM: the image is on {self.builder.name!r} ({self.builder.host}), "
+                                        "which imagespec's SBOM scan does not read (docs/fleet.md)")
+            return dict(ids), None, None
+        began = time.monotonic()
+        layered = {}
+        try:
+            for name, platform in job.run_targets.items():
+                self.display.note(name, "SBOM: reading the image's file system (BP16)")
+                layered[name], _ = job.sbom(ids[name], platform)
+        except ImageSpecError as error:  # no tag moves: the image without its SBOM is not the target's
+            self.display.failed(job.name, error)
+            return dict(ids), Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error), None
+        return layered, None, time.monotonic() - began
 
     def _refreshed(self, batch: Sequence[BuildJob]) -> tuple[list[BuildJob], list[Record]]:
         """Each job as ``refresh`` makes it, given what this run pushed so far (its parents
@@ -294,7 +325,11 @@ class _Runner:
         assert job.current is not None
         image_id, tags = job.current
         self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
-        record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True)
+        try:  # the SBOM it carries (pipeline.up_to_date requires one): kept, not made again
+            sbom = _sbom_label(self.client.images.get(image_id).attrs)
+        except Exception:  # removed since it was found current: the record only lacks the path
+            sbom = None
+        record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True, sbom=sbom)
         return self._push(record) if self.options.push else record
 
     def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
@@ -306,13 +341,14 @@ class _Runner:
         duration = time.monotonic() - began
         try:
             applied = apply_tags(self.client, image_id, job.tags)
-            size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
+            attrs = self.client.images.get(image_id).attrs
+            size = int(attrs.get("Size") or 0)
         except ImageSpecError as error:  # all or nothing: apply_tags put back what it moved
             self.display.failed(job.name, error)
             return Record(job.name, job.spec, "failed", duration, image_id=image_id, failure=error)
         self.display.built(job.name, BuildResult(image_id, applied, duration, steps))
         built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
-                       cached_steps=sum(s.cached for s in steps), steps=len(steps))
+                       cached_steps=sum(s.cached for s in steps), steps=len(steps), sbom=_sbom_label(attrs))
         return self._push(built) if self.options.push else built
 
     def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
@@ -328,7 +364,8 @@ class _Runner:
         try:
             for platform, tag in job.platform_tags.items():
                 apply_tags(self.client, by_platform[platform], (tag,))
-            size = sum(int(self.client.images.get(i).attrs.get("Size") or 0) for i in by_platform.values())
+            attrs = [self.client.images.get(i).attrs for i in by_platform.values()]
+            size = sum(int(a.get("Size") or 0) for a in attrs)
             if not self.options.force:
                 refuse_moving(references, list(by_platform.values()))
             note = lambda line: self.display.note(job.name, line)  # noqa: E731
@@ -348,7 +385,7 @@ class _Runner:
         return Record(job.name, job.spec, "built", duration, size, index.digest, references,
                       cached_steps=sum(s.cached for s in steps), steps=len(steps),
                       pushed=tuple(sorted((*references, *job.platform_tags.values()))),
-                      platforms=tuple(job.platform_tags))
+                      platforms=tuple(job.platform_tags), sbom=_sbom_label(attrs[0]))
 
     def _push(self, built: Record) -> Record:
         """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
@@ -400,6 +437,12 @@ _BAKE_ENV = {**os.environ, "BUILDX_METADATA_PROVENANCE": "disabled"}
 
 class _Parser(RawJsonParser):
     returncode = 0
+
+
+def _sbom_label(attrs: Mapping[str, Any]) -> str | None:
+    """Where an image's SBOM is (its ``io.imagespec.sbom`` label), or None."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return labels.get(LABEL_SBOM) or None
 
 
 def _built(job: BuildJob, ids: Mapping[str, str]) -> bool:

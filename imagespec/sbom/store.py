@@ -167,7 +167,8 @@ def _own(image: str, path: str, client: docker.DockerClient | None) -> bool:
     base's file (both are named after the image's title), which describes the base only."""
     labels = _attrs(image, client).get("Config", {}).get("Labels") or {}
     title = labels.get(_TITLE)
-    return not title or path.rsplit("/", 1)[-1] in (file_name(title, f) for f in FORMATS)
+    # the whole path: a spec named ``team/app`` stores ``…/sbom/team/app.spdx.json``
+    return not title or path in (f"{SBOM_DIR}/{file_name(title, f)}" for f in FORMATS)
 
 
 def _attrs(image: str, client: docker.DockerClient | None) -> dict[str, Any]:
