@@ -10,7 +10,9 @@ the target's own (bake is fail-fast within an invocation). What is shared is not
 every invocation solves on the same BuildKit, which runs an identical step of concurrent
 builds once and caches it for the later ones. The run file is the bake definition with
 this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
-each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
+each image a target built gets its SBOM layer (BuildJob.sbom: pipeline.store_sbom, the
+one-spec build's; not on another engine, whose store the local scan cannot read), then
+the target is tagged, all or nothing (engine.local_tags, BP14), and pushed
 after that with ``push``; a failed one never is. The engine that tags and pushes is the
 local one, or, for the docker driver of another engine's context, that engine
 (fleet.builder: bake runs under ``--context`` there; the caller requires ``push``). A

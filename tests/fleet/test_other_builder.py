@@ -197,6 +197,9 @@ def test_imagespec_build_drives_the_fleet_on_another_engine_and_pushes(
         assert done.returncode == 0, done.stderr[-4000:]
         assert {name: r["result"] for name, r in records.items()} == {"base": "built", "app": "built"}
         assert records["app"]["pushed"] == [fleet.image("app")] and records["app"]["size"] > 0
+        # no SBOM there (the scan reads images through the local engine), and it says so, not faked
+        assert records["base"]["sbom"] is None and records["app"]["sbom"] is None
+        assert "no SBOM: the image is on" in done.stderr
         # tagged on the builder's engine, not here: the main engine has the image only once pulled
         assert not fleet.tagged("app")
         assert other_engine.docker("image", "inspect", fleet.image("app"), check=False).returncode == 0
@@ -238,6 +241,7 @@ def test_a_context_that_reaches_the_local_engine_counts_as_it(engine, tmp_path: 
         assert done.returncode == 0, done.stderr[-4000:]
         assert {r["result"] for r in records.values()} == {"built"}
         assert fleet.tagged("base") and fleet.tagged("app")
+        assert all(r["sbom"] for r in records.values())  # the local engine: each image stores its SBOM
         assert docker("run", "--rm", "--network", "none", fleet.image("app")).stdout.startswith("app ")
     finally:
         docker("context", "rm", "--force", name, check=False)
