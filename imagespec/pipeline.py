@@ -201,9 +201,9 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     if len({image.id for image in images}) != 1:
         return None
     labels = images[0].attrs.get("Config", {}).get("Labels") or {}
-    # an image without its SBOM (BP16; one built before the fleet stored them) is built
-    # again, from the cache, so that the image the tags name carries one
-    with_sbom = bool(settings.target) or bool(labels.get(LABEL_SBOM))
+    # an image without its own SBOM (BP16; one built before the fleet stored them, whose
+    # label is its base's, inherited) is built again, from the cache, so that it has one
+    with_sbom = bool(settings.target) or labels.get(LABEL_SBOM) == own_sbom_path(compiled, settings)
     return (images[0].id, tags) if with_sbom and all(labels.get(key) == value for key, value in wanted.items()) else None
 
 
@@ -383,6 +383,14 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
                              platform=options.platform)
         result = get_backend(settings.backend, display=False).build(dockerfile, Path(scratch), layer)
     return BuildResult(result.image_id, result.tags, built.duration_s + result.duration_s, built.steps), text
+
+
+def own_sbom_path(compiled: Compiled, settings: BuildSettings) -> str:
+    """Where this spec's image keeps its own SBOM (``add_sbom``; the label names it): not a
+    base's, whose label an image inherits until its own layer replaces it."""
+    from imagespec.sbom.store import path_in_image
+
+    return path_in_image(compiled.loaded.spec.name, settings.sbom_format)
 
 
 def store_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str) -> tuple[str, str]:

@@ -297,6 +297,11 @@ class _Runner:
             return dict(ids), Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error), None
         return layered, None, time.monotonic() - began
 
+    def _own_sbom(self, job: BuildJob, attrs: Mapping[str, Any]) -> str | None:
+        """The path of the SBOM this run stored in the image; None when it stored none (the
+        label an image inherits from its base names the base's)."""
+        return _sbom_label(attrs) if job.sbom is not None and not self.builder.other_engine else None
+
     def _refreshed(self, batch: Sequence[BuildJob]) -> tuple[list[BuildJob], list[Record]]:
         """Each job as ``refresh`` makes it, given what this run pushed so far (its parents
         all finished before it started); one it cannot make fails (bad input at its lock)."""
@@ -327,7 +332,7 @@ class _Runner:
         assert job.current is not None
         image_id, tags = job.current
         self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
-        try:  # the SBOM it carries (pipeline.up_to_date requires one): kept, not made again
+        try:  # the SBOM it carries (pipeline.up_to_date requires its own): kept, not made again
             sbom = _sbom_label(self.client.images.get(image_id).attrs)
         except Exception:  # removed since it was found current: the record only lacks the path
             sbom = None
@@ -350,7 +355,7 @@ class _Runner:
             return Record(job.name, job.spec, "failed", duration, image_id=image_id, failure=error)
         self.display.built(job.name, BuildResult(image_id, applied, duration, steps))
         built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
-                       cached_steps=sum(s.cached for s in steps), steps=len(steps), sbom=_sbom_label(attrs))
+                       cached_steps=sum(s.cached for s in steps), steps=len(steps), sbom=self._own_sbom(job, attrs))
         return self._push(built) if self.options.push else built
 
     def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
@@ -387,7 +392,7 @@ class _Runner:
         return Record(job.name, job.spec, "built", duration, size, index.digest, references,
                       cached_steps=sum(s.cached for s in steps), steps=len(steps),
                       pushed=tuple(sorted((*references, *job.platform_tags.values()))),
-                      platforms=tuple(job.platform_tags), sbom=_sbom_label(attrs[0]))
+                      platforms=tuple(job.platform_tags), sbom=self._own_sbom(job, attrs[0]))
 
     def _push(self, built: Record) -> Record:
         """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the

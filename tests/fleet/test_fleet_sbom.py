@@ -185,3 +185,14 @@ def test_an_image_already_up_to_date_keeps_its_sbom(prefix: str, tmp_path: Path,
         assert again[name]["sbom"] == first[name]["sbom"] == f"{SBOM_DIR}/{prefix}/{name}.spdx.json"
         assert again[name]["timing"] is None or again[name]["timing"]["sbom_s"] is None
         assert stored(f"{prefix}/{name}:1.0.0")[0] == first[name]["sbom"]
+    # an image whose SBOM label is its base's (as one built before fleets stored SBOMs,
+    # every other label the same) is not current: built again, it gets its own
+    tags = first["one"]["tags"]
+    inherited = f"{SBOM_DIR}/debian-slim.spdx.json"
+    done = subprocess.run(["docker", "build", "--network", "host", "-q", "--label", f"{LABEL}={inherited}",
+                           *[arg for tag in tags for arg in ("-t", tag)], "-"], input=f"FROM {tags[0]}\n",
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() != first["one"]["image_id"]
+    _, third = build(*specs, config=config)
+    assert not third["one"]["up_to_date"] and third["two"]["up_to_date"], third
+    assert third["one"]["sbom"] == first["one"]["sbom"] == stored(tags[0])[0]
