@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -44,7 +45,12 @@ class Compiled:
     # of the spec and its bases as written, before any lock pinned them: what a lock
     # file records, so that a lock made for another spec (or an older one) is seen as stale
     lock_inputs: str = ""
-    image_inputs: str = ""  # of what the image holds (no policies, registry, tags): its provenance label
+
+    @cached_property
+    def image_inputs(self) -> str:
+        """Of what the image holds (no policies, registry, tags): its provenance label. Made
+        when asked (a build), so compiling pays nothing for it."""
+        return inputs_hash(self.loaded, self.plan, image_only=True)
 
     def line_map(self) -> LineMap:
         """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
@@ -53,6 +59,9 @@ class Compiled:
 
         return line_map(self.plan, self.dockerfile)
 
+
+# json.dumps(payload, sort_keys=True, ensure_ascii=False) without a new encoder per hash
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 #: spec keys that decide how an image is checked, named and pushed, not what it holds
 _NOT_IN_THE_IMAGE = frozenset({"policies", "registry", "tags"})
@@ -63,24 +72,29 @@ def inputs_hash(loaded: LoadedSpec, plan: Plan, *, image_only: bool = False) -> 
     ``image_only``: without the keys that do not change the image (policies, registry, tags),
     for the provenance label `imagespec test` compares: a budget tightened after the build
     is not a different image."""
-    spec = loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    if image_only:
-        spec = {key: value for key, value in spec.items() if key not in _NOT_IN_THE_IMAGE}
+    return _digest(_dumped(loaded), plan, image_only=image_only)
+
+
+def _dumped(loaded: LoadedSpec) -> dict[str, Any]:
+    # without defaults: adding an optional field to the format must not change every hash
+    return loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def _digest(dumped: dict[str, Any], plan: Plan, *, image_only: bool = False) -> str:
+    """inputs_hash of a spec dumped once (compile_spec takes two hashes of it when a lock
+    pins a base): `dumped` is read, never changed."""
+    spec = {key: value for key, value in dumped.items() if not (image_only and key in _NOT_IN_THE_IMAGE)}
     if plan.platforms:
         # the configuration's default counts as much as the spec's own
         spec["platforms"] = list(plan.platforms)
-    else:
+    elif "stages" in spec:
         # `cross_compile` changes nothing without platforms: a preset declaring it leaves
         # every single-platform Dockerfile (and its header) as it was
-        for stage in spec.get("stages", {}).values():
-            stage.pop("cross_compile", None)
-    payload = {
-        "format": OUTPUT_FORMAT,
-        # without defaults: adding an optional field to the format must not change every hash
-        "spec": spec,
-        "bases": [[s.name, s.base.ref, s.base.family] for s in plan.stages],
-    }
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        spec["stages"] = {name: {key: value for key, value in stage.items() if key != "cross_compile"}
+                          for name, stage in spec["stages"].items()}
+    payload = {"format": OUTPUT_FORMAT, "spec": spec,
+               "bases": [[s.name, s.base.ref, s.base.family] for s in plan.stages]}
+    digest = hashlib.sha256(_JSON.encode(payload).encode()).hexdigest()
     return f"sha256:{digest[:16]}"
 
 
@@ -93,7 +107,8 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         unpinned = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files,
                                     platforms=tuple(config.build.platforms or ())))
         plan = pin_bases(unpinned, pins or {})
-        digest = inputs_hash(loaded, plan)
+        dumped = _dumped(loaded)
+        digest = _digest(dumped, plan)
         source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)
         # the ignore file is the context's .dockerignore or <Dockerfile>.dockerignore beside it
@@ -104,8 +119,7 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         raise SpecError(exc.message, location=loaded.document.origin(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest,
-                    digest if plan is unpinned else inputs_hash(loaded, unpinned),
-                    inputs_hash(loaded, plan, image_only=True))
+                    digest if plan is unpinned else _digest(dumped, unpinned))
 
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 class Invalid(ValueError):
@@ -123,6 +124,9 @@ def _split_domain(name: str) -> tuple[str, str]:
     return "", name
 
 
+# a pure function of the text (and a Reference is frozen); each spec's bases are parsed when
+# the spec is validated and again when it is lowered, and a fleet's specs share their bases
+@lru_cache(maxsize=1024)
 def parse(text: str) -> Reference:
     """``[domain/]path[:tag][@digest]``, or Invalid saying which part is wrong."""
     if _IMAGE_ID_RE.fullmatch(text):  # docker reads it as an image ID (normalize.go)

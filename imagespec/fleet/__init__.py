@@ -16,8 +16,27 @@ never ``cli``. pydantic, YAML and the engine only inside functions.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from imagespec.fleet.discover import discover, is_spec_name
-from imagespec.fleet.load import load_fleet
-from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, Secret, Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.fleet.load import load_fleet
+    from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, Secret, Target
+
+# The graph and its loader on first use (PEP 562): `imagespec generate SPECS` answered from
+# the result cache only finds its specs (discover), and pays for no more of the fleet
+_LAZY = {"load_fleet": "imagespec.fleet.load", **dict.fromkeys(("BaseUse", "BuildFacts", "Fleet", "Secret", "Target"),
+                                                                 "imagespec.fleet.model")}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
 
 __all__ = ["BaseUse", "BuildFacts", "Fleet", "Secret", "Target", "discover", "is_spec_name", "load_fleet"]

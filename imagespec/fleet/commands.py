@@ -5,19 +5,21 @@ codes stay in imagespec.cli.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagespec.fleet.changes import Reason, explain_lines, select_changed
+from typing import TYPE_CHECKING
+
 from imagespec.fleet.discover import discover
-from imagespec.fleet.model import Fleet, load_fleet
+from imagespec.notes import OnNote, ignore
 
-OnNote = Callable[[str], None]
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.fleet.changes import Reason
+    from imagespec.fleet.model import Fleet
 
-
-def _ignore(_: str) -> None:
-    return None
+# The graph (fleet.model, fleet.changes: git, the compiler) is imported where it is used:
+# select without --changed-since, what `imagespec generate SPECS` asks, only discovers.
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,22 @@ class Selection:
 
     def explain(self) -> list[str]:
         """`--explain`'s lines: ``TARGET (SPEC): REASON``."""
+        from imagespec.fleet.changes import explain_lines
+
         return explain_lines(self.fleet, self.why) if self.fleet is not None else []
 
 
 def select(paths: Sequence[Path], config: Path | None = None, *, changed_since: str | None = None,
-           on_note: OnNote = _ignore) -> Selection:
+           on_note: OnNote = ignore) -> Selection:
     """The specs ``paths`` name (folders searched by the file-name rule); with
     ``changed_since``, only those whose inputs changed since that git revision, and the
     specs that build FROM them. Without it nothing is compiled here (generate's result
     cache stays fast)."""
     if changed_since is None:
         return Selection(tuple(discover(paths, on_note)))
+    from imagespec.fleet.changes import select_changed
+    from imagespec.fleet.load import load_fleet
+
     fleet, why = select_changed(load_fleet(paths, config, on_note=on_note), changed_since)
     return Selection(tuple(target.spec for target in fleet), why, fleet)
 
@@ -53,14 +60,18 @@ class Baked:
     why: dict[str, list[Reason]] = field(default_factory=dict)
 
     def explain(self) -> list[str]:
+        from imagespec.fleet.changes import explain_lines
+
         return explain_lines(self.fleet, self.why)
 
 
 def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
-         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = ignore) -> Baked:
     """Write the bake file of the specs ``paths`` name to ``output`` (``write=False``: only
     make its text). Everything is checked before the file is written."""
     from imagespec.fleet.bake import bake_text, write_bake
+    from imagespec.fleet.changes import select_changed
+    from imagespec.fleet.load import load_fleet
 
     fleet = load_fleet(paths, config, on_note=on_note)
     why: dict[str, list[Reason]] = {}
@@ -72,9 +83,10 @@ def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, for
 
 
 def stale_bake_file(paths: Sequence[Path], bake_file: Path, *, config: Path | None = None,
-                    on_note: OnNote = _ignore) -> str | None:
+                    on_note: OnNote = ignore) -> str | None:
     """`check --bake FILE`: the diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
     from imagespec.fleet.bake import stale_bake
+    from imagespec.fleet.load import load_fleet
 
     return stale_bake(load_fleet(paths, config, on_note=on_note), bake_file)
 

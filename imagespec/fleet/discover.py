@@ -12,11 +12,12 @@ often (or by whichever path) it was named.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec.files import CONFIG_NAME
+from imagespec.notes import OnNote, ignore
 
 SPEC_NAME = "imagespec.yaml"
 SPEC_SUFFIX = ".imagespec.yaml"
@@ -43,11 +44,7 @@ def specs_in(folder: Path) -> list[Path]:
     return found
 
 
-def _ignore(_: str) -> None:
-    return None
-
-
-def discover(paths: Iterable[Path], on_note: Callable[[str], None] = _ignore) -> list[Path]:
+def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
     """The specs that ``paths`` (files and folders) name: sorted by path, each once (by its
     real path). A path that does not exist, or a folder without a spec, is bad input
     (exit 2); so is an empty list."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,21 +24,16 @@ from imagespec.fleet import names
 from imagespec.fleet.discover import discover
 from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, Secret, Target
 from imagespec.spec.files import Note, recording
+from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.spec.config import Config
 
-OnNote = Callable[[str], None]
 CACHE_KIND = "fleet"
 # the bake variable naming the CA bundle is imagespec's own environment variable for it
 CA_VARIABLE = CA_BUNDLE_ENV
 SECRET_PREFIX = "IMAGESPEC_SECRET_"
-
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 def secret_variable(secret_id: str) -> str:
@@ -234,7 +229,7 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
     return target.keep_compiled(compiled, config)
 
 
-def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: OnNote = _ignore,
+def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: OnNote = ignore,
                use_cache: bool = True) -> Fleet:
     """Discover, compile and link the specs ``paths`` name (files and folders).
     ``config``: --config, else $IMAGESPEC_CONFIG, else each spec's nearest .imagespec.yaml.

@@ -10,7 +10,7 @@ the result cache needs no compile at all. The compiled spec itself is there on d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -18,15 +18,11 @@ from typing import TYPE_CHECKING
 
 from imagespec.errors import Location
 from imagespec.fleet import links, names
+from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.spec.config import Config
-
-OnNote = Callable[[str], None]
-
-def _ignore(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -172,7 +168,7 @@ class Fleet:
         return Fleet(self.root, targets, {g: m for g, m in groups.items() if m or g == names.DEFAULT_GROUP})
 
 
-def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: OnNote = _ignore,
+def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: OnNote = ignore,
                use_cache: bool = True) -> Fleet:
     """imagespec.fleet.load.load_fleet (here too: the fleet's one entry point)."""
     from imagespec.fleet.load import load_fleet as load

@@ -19,22 +19,11 @@ May import: anything below ``imagespec.cli`` (it sits with ``settings``, ``pipel
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
-from imagespec.jobs.adopting import import_dockerfile, init
-from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
-from imagespec.jobs.building import (
-    Built,
-    build,
-    platforms_origin,
-    sbom_file_for,
-    test,
-    verify_compiled,
-    verify_platforms,
-)
 from imagespec.jobs.compiling import (
     Checked,
-    OnNote,
     Stale,
     check,
     compile_one,
@@ -51,12 +40,43 @@ from imagespec.jobs.compiling import (
     specs_only,
 )
 from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, select_specs, stale_bake
-from imagespec.jobs.locks import lock, lock_check, outdated
-from imagespec.jobs.sboms import sbom, sbom_diff
+from imagespec.notes import OnNote
 
 if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as jobs.X
     from imagespec.engine.backend import ProgressMode as ProgressMode
+    from imagespec.jobs.adopting import import_dockerfile, init
+    from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
+    from imagespec.jobs.building import (
+        Built,
+        build,
+        platforms_origin,
+        sbom_file_for,
+        test,
+        verify_compiled,
+        verify_platforms,
+    )
+    from imagespec.jobs.locks import lock, lock_check, outdated
+    from imagespec.jobs.sboms import sbom, sbom_diff
     from imagespec.verify import Report as Report
+
+# The families the compiler's commands never use are imported on first use (PEP 562):
+# `imagespec generate`, answered from the result cache, loads compiling and fleets only
+_LAZY = {
+    **dict.fromkeys(("import_dockerfile", "init"), "adopting"),
+    **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
+    **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "verify_compiled",
+                     "verify_platforms"), "building"),
+    **dict.fromkeys(("lock", "lock_check", "outdated"), "locks"),
+    **dict.fromkeys(("sbom", "sbom_diff"), "sboms"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"imagespec.jobs.{_LAZY[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 __all__ = [
     "Built", "Checked", "FleetBuilt", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",

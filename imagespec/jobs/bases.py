@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagespec.errors import SpecError
-from imagespec.jobs.compiling import OnNote, _ignore, config_file
+from imagespec.jobs.compiling import config_file
+from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.bases import BuiltBase
@@ -44,7 +45,7 @@ def _base_config(files: list[Path], config: Path | None) -> Config:
 
 def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: bool = False, push: bool = False,
                progress: ProgressMode = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
-               config: Path | None = None, on_status: OnNote = _ignore) -> list[BuiltBase]:
+               config: Path | None = None, on_status: OnNote = ignore) -> list[BuiltBase]:
     """Build base specs (files, or folders of them) in dependency order, tag them (BP14),
     optionally push, and write ``catalog`` with every base built and its digest once all
     succeeded. Returns ``imagespec.bases.BuiltBase`` for each, in build order."""

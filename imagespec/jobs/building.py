@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from imagespec.errors import Location, SpecError
-from imagespec.jobs.compiling import OnNote, _ignore, compile_one
+from imagespec.jobs.compiling import compile_one
+from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
@@ -57,7 +58,7 @@ def platforms_origin(compiled: Compiled, config: Config) -> Location:
     return platforms_location(compiled, config)
 
 
-def build(spec: Path, *, config: Path | None = None, on_status: OnNote = _ignore, sbom: Path | None = None,
+def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore, sbom: Path | None = None,
           backend: Backend | None = None, **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
     engine, with its SBOM stored in it (and written to ``sbom`` too, when given).

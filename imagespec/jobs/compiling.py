@@ -11,7 +11,7 @@ inside functions, so that ``imagespec generate`` answered from the cache stays f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,18 +20,13 @@ from imagespec import cache
 from imagespec.errors import CheckFailed, SpecError
 from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
+from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.explain import Line
     from imagespec.lint import Finding
     from imagespec.spec.config import Config
-
-OnNote = Callable[[str], None]
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 def config_file(flag: Path | None) -> Path | None:
@@ -59,7 +54,7 @@ def compile_one(path: Path, config_path: Path | None = None,
     return compile_spec(loaded, config, source=source, pins=pins), config
 
 
-def specs_only(specs: Sequence[Path], on_note: OnNote = _ignore) -> list[Path]:
+def specs_only(specs: Sequence[Path], on_note: OnNote = ignore) -> list[Path]:
     """The specs among the files given: a glob such as examples/**/*.yaml also matches
     configuration files, which are skipped (and said so through ``on_note``)."""
     chosen = [path for path in specs if path.name != CONFIG_NAME]
@@ -72,7 +67,7 @@ def specs_only(specs: Sequence[Path], on_note: OnNote = _ignore) -> list[Path]:
 
 
 def generated(specs: Sequence[Path], config_path: Path | None = None, written_to: Path | None = None, *,
-              use_cache: bool = True, on_note: OnNote = _ignore) -> list[cache.Result]:
+              use_cache: bool = True, on_note: OnNote = ignore) -> list[cache.Result]:
     """What `generate` and `check` write or compare: from the result cache when nothing
     the compiler would look at changed (start-up without pydantic, YAML or Jinja)."""
     from imagespec.settings import config_path as chosen_config, read_environment
@@ -128,7 +123,7 @@ def one_spec_for_output(results: list[cache.Result], output: object) -> None:
 
 
 def generate(specs: Sequence[Path], *, output: Path | None = None, config: Path | None = None, force: bool = False,
-             use_cache: bool = True, on_note: OnNote = _ignore) -> dict[Path, bool]:
+             use_cache: bool = True, on_note: OnNote = ignore) -> dict[Path, bool]:
     """Write each spec's Dockerfile and ignore file (``output``: one spec's Dockerfile to
     that file instead), atomically and all or nothing; a file imagespec did not generate
     is replaced only with ``force``. Returns each file written -> whether it changed."""
@@ -183,7 +178,7 @@ class Checked:
 
 
 def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
-          on_note: OnNote = _ignore) -> Checked:
+          on_note: OnNote = ignore) -> Checked:
     """Compare each spec's committed generated files with what it generates now."""
     from imagespec.output import read_current
 
@@ -216,7 +211,7 @@ def _stale_locks(specs: Sequence[Path], config: Path | None, on_note: OnNote) ->
 
 # --- the compiler's other views: the merged spec, explain, lint, the schema, a manifest ------
 
-def effective(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[tuple[str, str]]:
+def effective(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = ignore) -> list[tuple[str, str]]:
     """Each spec with its `extends` chain merged in, as YAML: (the spec's file, the text)."""
     compiled = [compile_one(path, config)[0] for path in specs_only(specs, on_note)]
     import yaml
@@ -227,14 +222,14 @@ def effective(specs: Sequence[Path], *, config: Path | None = None, on_note: OnN
 
 
 def dockerfile_text(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
-                    on_note: OnNote = _ignore) -> str:
+                    on_note: OnNote = ignore) -> str:
     """One spec's Dockerfile as `generate` would write it, nothing written (`generate -o -`)."""
     results = generated(specs, config, None, use_cache=use_cache, on_note=on_note)
     one_spec_for_output(results, "-")
     return results[0].dockerfile
 
 
-def explain(spec: Path, *, config: Path | None = None, on_note: OnNote = _ignore) -> list[Line]:
+def explain(spec: Path, *, config: Path | None = None, on_note: OnNote = ignore) -> list[Line]:
     """Every generated instruction beside the spec location and the practice (BP id) that
     produced it."""
     from imagespec.explain import explain as explain_lines
@@ -242,7 +237,7 @@ def explain(spec: Path, *, config: Path | None = None, on_note: OnNote = _ignore
     return explain_lines(compile_one(specs_only((spec,), on_note)[0], config)[0])
 
 
-def lint(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = _ignore) -> list[Finding]:
+def lint(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = ignore) -> list[Finding]:
     """The findings of every spec, all of them compiled first; the build context is asked
     only for specs read from a file."""
     from imagespec.lint import lint as lint_spec

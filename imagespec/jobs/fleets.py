@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import SpecError
-from imagespec.jobs.compiling import OnNote, _ignore
+from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.fleet.commands import Baked, Selection
 
 def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_since: str | None = None,
-                 on_note: OnNote = _ignore) -> Selection:
+                 on_note: OnNote = ignore) -> Selection:
     """The spec files ``specs`` (files and folders) name; with ``changed_since``, those whose
     inputs changed since that git revision and the specs built FROM them
     (imagespec.fleet.commands.Selection: ``.specs``, ``.explain()``)."""
@@ -29,7 +29,7 @@ def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_s
 
 
 def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
-         changed_since: str | None = None, write: bool = True, on_note: OnNote = _ignore) -> Baked:
+         changed_since: str | None = None, write: bool = True, on_note: OnNote = ignore) -> Baked:
     """Write the fleet's bake file (``write=False``: only its text); imagespec.fleet.commands.Baked."""
     from imagespec.fleet import commands
 
@@ -38,7 +38,7 @@ def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, for
 
 
 def stale_bake(specs: Sequence[Path], bake_file: Path, *, config: Path | None = None,
-               on_note: OnNote = _ignore) -> str | None:
+               on_note: OnNote = ignore) -> str | None:
     """`check --bake FILE`: a diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
     from imagespec.fleet.commands import stale_bake_file
 
@@ -72,7 +72,7 @@ class FleetBuilt:
 
 def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int = 2, builder: str | None = None,
                 rerun_failed: bool = False, stream: Any = None,
-                on_note: OnNote = _ignore, **options: Any) -> FleetBuilt:
+                on_note: OnNote = ignore, **options: Any) -> FleetBuilt:
     """Build several specs (files, or folders searched for specs) as one graph with
     ``docker buildx bake`` on ``builder`` (default: the configuration's `build.builder`,
     else buildx's current one): each target once its parents built, at most ``jobs`` at

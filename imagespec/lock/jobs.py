@@ -10,7 +10,7 @@ lock file as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,18 +21,14 @@ from imagespec.fleet import links
 from imagespec.lock.bases import BaseUse, bases_of, catalog_digest
 from imagespec.lock.file import LOCK_FORMAT, LockedBase, LockFile, read_lock, render_lock
 from imagespec.lock.resolve import Resolver, pinned_by_spec, with_digest
+from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.sbom import SbomDiff
     from imagespec.spec.config import Config
 
-OnNote = Callable[[str], None]
 _DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-def _ignore(_: str) -> None:
-    return None
 
 
 def parse_age(text: str) -> timedelta:
@@ -138,7 +134,7 @@ class LockReport:
 def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = False,
          names: Sequence[str] = (), min_age: timedelta | None = None, now: datetime | None = None,
          packages: bool = False, follow: Mapping[str, str] | None = None, resolver: Resolver | None = None,
-         on_note: OnNote = _ignore) -> LockReport:
+         on_note: OnNote = ignore) -> LockReport:
     """Write each spec's lock file. Without ``update`` a base already locked keeps its pin
     (only new bases are looked up); with it, the bases ``names`` names (all when empty) are
     looked up again and move, unless republished within ``min_age``, or unless another spec
@@ -320,7 +316,7 @@ class LockProblem:
 
 
 def check_locks(specs: Sequence[Path], *, config: Path | None = None, required: bool = True,
-                on_note: OnNote = _ignore) -> list[LockProblem]:
+                on_note: OnNote = ignore) -> list[LockProblem]:
     """Each spec's lock against the spec, without the network: missing (when ``required``),
     made for other inputs, or missing a base the spec now builds from."""
     return [problem for spec in _load(specs, config, on_note) for problem in _problems(spec, required)]
@@ -392,7 +388,7 @@ class Outdated:
 
 
 def outdated(specs: Sequence[Path], *, config: Path | None = None, now: datetime | None = None,
-             resolver: Resolver | None = None, on_note: OnNote = _ignore) -> Outdated:
+             resolver: Resolver | None = None, on_note: OnNote = ignore) -> Outdated:
     """Each lock against the registry now: one HEAD per distinct base across all specs."""
     now = now or datetime.now(UTC)
     resolver = resolver or Resolver()

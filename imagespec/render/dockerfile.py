@@ -43,30 +43,41 @@ def _mount_flag(mount: p.Mount) -> str:
     return f"--mount=type={mount.kind},target={mount.target}"  # cache, tmpfs
 
 
-def _secret_prelude(run: p.Run) -> tuple[str, ...]:
+def _secret_prelude(secret_env: tuple[tuple[str, str], ...], secret_values: tuple[tuple[str, str], ...],
+                    ca_system: str | None) -> tuple[str, ...]:
     lines = []
-    if run.secret_env:
-        exports = " ".join(f"{k}={v}" for k, v in run.secret_env)
+    if secret_env:
+        exports = " ".join(f"{k}={v}" for k, v in secret_env)
         # the public roots plus the company CA, in the step's tmpfs (never in a layer)
-        combine = f"cat {run.ca_system} {ca_trust.SECRET} >{ca_trust.BUNDLE}; " if run.ca_system else ""
+        combine = f"cat {ca_system} {ca_trust.SECRET} >{ca_trust.BUNDLE}; " if ca_system else ""
         lines.append(f"if [ -f {ca_trust.SECRET} ]; then {combine}export {exports}; fi")
-    for env, path in run.secret_values:
+    for env, path in secret_values:
         lines.append(f'if [ -f {path} ]; then {env}="$(cat {path})" && export {env}; fi')
     # one command: it runs first and unwrapped, so its exports reach the commands after it
     return (" && ".join(lines),) if lines else ()
 
 
 def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
-    flags = "".join(f"{_mount_flag(m)} " for m in run.mounts)
-    prelude = _secret_prelude(run)
-    commands = (*prelude, *run.commands)
-    joinable = len(commands) == 1 or not any(serialize.has_comment(c) for c in commands)
-    if joinable and all(serialize.shell_safe(c) for c in commands):
-        if flags and len(commands) > 1:
+    return _run_body(run.commands, run.mounts, run.secret_env, run.secret_values, run.ca_system, features)
+
+
+# A pure function of the fields it is given (not of the whole Run: its origins differ from
+# spec to spec); specs made from one template or preset have the same steps, and a batch
+# (a fleet, the tests) lays each out once
+@lru_cache(maxsize=1024)
+def _run_body(commands: tuple[str, ...], mounts: tuple[p.Mount, ...], secret_env: tuple[tuple[str, str], ...],
+              secret_values: tuple[tuple[str, str], ...], ca_system: str | None,
+              features: frozenset[str]) -> RunBody:
+    flags = "".join(f"{_mount_flag(m)} " for m in mounts)
+    prelude = _secret_prelude(secret_env, secret_values, ca_system)
+    every = (*prelude, *commands)
+    joinable = len(every) == 1 or not any(serialize.has_comment(c) for c in every)
+    if joinable and all(serialize.shell_safe(c) for c in every):
+        if flags and len(every) > 1:
             flags = flags.rstrip() + " \\\n    "
-        return RunBody("shell", flags, commands=serialize.and_chain(prelude, run.commands), lead=len(prelude))
+        return RunBody("shell", flags, commands=serialize.and_chain(prelude, commands), lead=len(prelude))
     # the prelude before `set -e`: a build image without a system bundle still gets the secret
-    own = serialize.separate_commands(run.commands)
+    own = serialize.separate_commands(commands)
     script = "\n".join((*prelude, "set -eu", *own))
     if "heredoc" in features:
         script = "\n".join((*prelude, "set -eux", *own))

@@ -21,10 +21,14 @@ from imagespec.errors import SpecPathError
 from imagespec.contract import reads_as_json_array
 
 
+# json.dumps(value, ensure_ascii=False) without a new encoder per call
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def exec_form(argv: tuple[str, ...]) -> str:
     """JSON array: the exec form of ENTRYPOINT, CMD, SHELL and HEALTHCHECK (BP2).
-    json.dumps escapes newlines and quotes, so no value can end the line."""
-    return json.dumps(list(argv), ensure_ascii=False)
+    JSON escapes newlines and quotes, so no value can end the line."""
+    return _JSON.encode(list(argv))
 
 
 def quoted(value: str, *, path: tuple[str | int, ...] = ()) -> str:

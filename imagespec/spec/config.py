@@ -8,6 +8,7 @@ entries (one file repoints every image: BP12, BP15) and set build options.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,7 +96,7 @@ class Config:
     def bases(self) -> BasesSection:
         return self.file.bases
 
-    @property
+    @cached_property  # asked for by every compile; merge_policies reads it, never changes it
     def policies(self) -> dict[str, object]:
         """Only the rules the file writes: they add to a spec's (compiler.effective_policies)."""
         return self.file.policies.model_dump(exclude_unset=True)

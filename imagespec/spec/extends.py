@@ -38,6 +38,33 @@ Resolver = Callable[[str, Document], Path]
 Reader = Callable[[Path], Document]
 
 
+class _PerTemplate:
+    """What one pure function made of a parent document, kept while that document is: the
+    reader shares one parse of a template among every spec that extends it (read_yaml's
+    `shared`), so its checks run once per process, not once per spec. Keyed by identity and
+    holding the document, so an id is never reused while its entry lives; a document read
+    anew (not shared) is simply worked out again."""
+
+    LIMIT = 256  # documents: more than the parses the reader shares (yaml_source._parse_shared)
+
+    def __init__(self) -> None:
+        self.made: dict[int, tuple[Document, Any]] = {}
+
+    def __call__(self, doc: Document, make: Callable[[Document], Any]) -> Any:
+        kept = self.made.get(id(doc))
+        if kept is not None and kept[0] is doc:
+            return kept[1]
+        value = make(doc)  # raises as it would each time: errors are never kept
+        if len(self.made) >= self.LIMIT:
+            self.made.clear()
+        self.made[id(doc)] = (doc, value)
+        return value
+
+
+_checked = _PerTemplate()
+_declarations = _PerTemplate()
+
+
 def _subtree(locations: dict[DataPath, Location], path: DataPath) -> dict[DataPath, Location]:
     if not path:
         return dict(locations)
@@ -183,10 +210,16 @@ class _Filling:
         return values[name]
 
     def substitute(self, data: Any, path: DataPath, doc: Document) -> Any:
+        # a copy of every mapping and list (the parents' parts are shared parses); a value
+        # with nothing to fill in is taken as it is, without a call or a path of its own
         if isinstance(data, dict):
-            return {k: self.substitute(v, (*path, k), doc) for k, v in data.items()}
+            return {k: self.substitute(v, (*path, k), doc)
+                    if isinstance(v, (dict, list)) or isinstance(v, str) and "${{" in v else v
+                    for k, v in data.items()}
         if isinstance(data, list):
-            return [self.substitute(v, (*path, i), doc) for i, v in enumerate(data)]
+            return [self.substitute(v, (*path, i), doc)
+                    if isinstance(v, (dict, list)) or isinstance(v, str) and "${{" in v else v
+                    for i, v in enumerate(data)]
         if isinstance(data, str) and "${{" in data:  # what the pattern needs; most strings have none
             shell = parameters.in_shell(path)
 
@@ -226,13 +259,17 @@ def _declared(chain: list[Document]) -> dict[str, parameters.Parameter]:
     """Parameters declared along the chain, the nearest declaration winning."""
     out: dict[str, parameters.Parameter] = {}
     for doc in reversed(chain):
-        declared = doc.data.get("parameters") or {}
-        if not isinstance(declared, dict):
-            raise SpecError("`parameters` maps names to {type, default, description}",
-                            location=doc.location(("parameters",)))
-        for name, spec in declared.items():
-            out[str(name)] = parameters.declare(str(name), spec, _declaration_at(doc, name))
+        out.update(_declarations(doc, _declared_in) if doc is not chain[0] else _declared_in(doc))
     return out
+
+
+def _declared_in(doc: Document) -> dict[str, parameters.Parameter]:
+    declared = doc.data.get("parameters") or {}
+    if not isinstance(declared, dict):
+        raise SpecError("`parameters` maps names to {type, default, description}",
+                        location=doc.location(("parameters",)))
+    return {str(name): parameters.declare(str(name), spec, _declaration_at(doc, name))
+            for name, spec in declared.items()}
 
 
 def _declaration_at(doc: Document, name: str | int) -> Callable[[str | None], Location]:
@@ -267,8 +304,27 @@ def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Docum
     return chain
 
 
+def _has_both(data: Any) -> bool:
+    """Whether some mapping in `data` has `key` and `key+`: a walk without the paths
+    _check_appends keeps for its message, since nearly every document has neither."""
+    pending = [data]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and key.endswith("+") and key[:-1] in node:
+                    return True
+                if isinstance(value, (dict, list)):
+                    pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(item for item in node if isinstance(item, (dict, list)))
+    return False
+
+
 def _check_appends(data: Any, path: DataPath, doc: Document) -> None:
     """`key` and `key+` in one mapping would each decide the list (one silently lost)."""
+    if path == () and not _has_both(data):
+        return
     if isinstance(data, list):
         for i, item in enumerate(data):
             _check_appends(item, (*path, i), doc)
@@ -283,11 +339,17 @@ def _check_appends(data: Any, path: DataPath, doc: Document) -> None:
         _check_appends(value, (*path, key), doc)
 
 
+def _appends_checked(doc: Document) -> bool:
+    _check_appends(doc.data, (), doc)
+    return True
+
+
 def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
     """The document with its whole `extends` chain merged in (parent first)."""
     chain = _chain(document, resolver, reader)
-    for doc in chain:
-        _check_appends(doc.data, (), doc)
+    _check_appends(document.data, (), document)
+    for parent in chain[1:]:
+        _checked(parent, _appends_checked)
     if len(chain) == 1 and not isinstance(document.data, dict):
         return document
     merged: Any = {k: v for k, v in chain[-1].data.items() if k not in _CONSUMED}

@@ -124,6 +124,14 @@ def resolve(path: Path) -> Path:
     return resolved
 
 
+def working_directory() -> Path:
+    """resolve(Path.cwd()), noted the same, without its look at every folder above: the
+    kernel gives the working directory as a real path already (no links in it)."""
+    here = Path.cwd()
+    _note("resolve", here, str(here))
+    return here
+
+
 def listdir(path: Path) -> list[Path]:
     names = sorted(os.listdir(path))
     _note("list", path, names)

@@ -37,24 +37,25 @@ class LoadedSpec:
     document: Document
     path: Path | None  # None for specs given as text
 
-    # folder and context resolve real paths (a stat per path component): made once per spec,
-    # not once per use (own_files and the ignore file's path ask for them ten times); the
+    # folder and context resolve real paths (a stat per path component), and every path
+    # below is made from them: each is made once per spec, not once per use (own_files,
+    # the ignore file's path and the header's name ask for them again and again); the
     # first use is inside the result cache's recording, which notes the look once
     @cached_property
     def folder(self) -> Path:
-        return files.resolve(self.path.parent if self.path else Path.cwd())
+        return files.resolve(self.path.parent) if self.path else files.working_directory()
 
-    @property
+    @cached_property
     def dockerfile_path(self) -> Path:
         return self.folder / self.spec.dockerfile
 
-    @property
+    @cached_property
     def dockerignore_path(self) -> Path:
         # `docker build CONTEXT` reads CONTEXT/Dockerfile and CONTEXT/.dockerignore, which
         # every builder knows. Any other Dockerfile gets its own <Dockerfile>.dockerignore
         # beside it, which BuildKit reads instead of the context's: two specs in one
         # folder never share (and fight over) one ignore file.
-        if self.dockerfile_path == self.context / "Dockerfile":
+        if str(self.dockerfile_path) == os.path.join(self.context, "Dockerfile"):  # both normal: == as Paths
             return self.context / ".dockerignore"
         return self.dockerfile_path.with_name(self.dockerfile_path.name + ".dockerignore")
 
@@ -63,19 +64,15 @@ class LoadedSpec:
         """Where the spec's lock file is (whether or not it exists); None for a spec given as text."""
         return None if self.path is None else lock_path_for(self.folder / self.path.name)
 
-    @property
+    @cached_property
     def own_files(self) -> tuple[str, ...]:
         """The spec, its Dockerfile, its ignore file and its lock file (when there is one)
         relative to the build context, for those inside it (POSIX paths, the .dockerignore's
         syntax): kept out of the context, so that moving a lock re-runs no COPY step."""
-        spec = self.folder / self.path.name if self.path else None
-        lock = self.lock_path if self.lock_path and files.is_file(self.lock_path) else None
-        inside = []
-        for path in (spec, self.dockerfile_path, self.dockerignore_path, lock):
-            relative = os.path.relpath(os.path.normpath(path), self.context) if path else os.pardir
-            if relative.split(os.sep)[0] != os.pardir:  # outside the context: never sent to the engine
-                inside.append(Path(relative).as_posix())
-        return tuple(inside)
+        lock = self.lock_path
+        paths = (self.folder / self.path.name if self.path else None, self.dockerfile_path,
+                 self.dockerignore_path, lock if lock and files.is_file(lock) else None)
+        return tuple(relative for path in paths if path and (relative := _inside(path, self.context)) is not None)
 
     @cached_property
     def context(self) -> Path:
@@ -83,23 +80,37 @@ class LoadedSpec:
             return self.folder
         return files.resolve(self.folder / self.spec.context)
 
+    @cached_property
+    def _real_path(self) -> Path:
+        assert self.path is not None
+        return files.resolve(self.path)
+
     def display_name(self, relative_to: Path | None = None) -> str:
         """The spec's name as written in headers: relative to the Dockerfile's folder,
         so the text is the same on every machine."""
         if self.path is None:
             return self.document.file
         base = relative_to or self.dockerfile_path.parent
-        return Path(os.path.relpath(files.resolve(self.path), base)).as_posix()
+        return Path(os.path.relpath(self._real_path, base)).as_posix()
+
+
+def _inside(path: Path, folder: Path | str) -> str | None:
+    """`path` relative to `folder` (a real path) when it lies inside it, else None. The
+    same as os.path.relpath (and Path.relative_to) for two absolute paths, by prefix:
+    this runs for several paths of every spec compiled."""
+    target, root = os.path.normpath(path), os.fspath(folder)
+    if target == root:
+        return os.curdir
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    return target[len(prefix):] if target.startswith(prefix) else None
 
 
 def display(path: Path, *, resolved: bool = False) -> str:
     """A file's name in messages: relative to the working directory when it is below it.
     `resolved`: the path is real already (no second look at its links)."""
     real = path if resolved else files.resolve(path)
-    try:
-        return str(real.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    below = _inside(real, Path.cwd())  # a real path below the working directory (itself real)
+    return str(path) if below is None else below
 
 
 def merge_extends(document: Document, folder: Path, config: Config, path: Path | None) -> Document:

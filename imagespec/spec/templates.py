@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 from imagespec.errors import SpecError
@@ -20,6 +21,7 @@ from imagespec.spec.yaml_source import Document
 SUFFIXES = (".yaml", ".yml")
 
 
+@cache  # where the package is installed does not change while it runs
 def builtin_presets() -> Path:
     return templates_dir() / "presets"
 
@@ -66,10 +68,11 @@ class TemplateResolver:
         builtin = self.dirs[-1]
         for folder in self.dirs:
             for suffix in SUFFIXES:
-                path = folder / f"{target}{suffix}"
-                if files.is_file(path):
+                # probed as a string (the same one folder / name gives): a Path only for the one found
+                probe = os.path.join(folder, f"{target}{suffix}")
+                if files.is_file(probe):
                     # the built-in presets' folder is a real path already (templates_dir())
-                    return path if folder is builtin else files.resolve(path)
+                    return Path(probe) if folder is builtin else files.resolve(Path(probe))
         names = available(self.dirs)
         close = difflib.get_close_matches(target, names, n=1)
         raise SpecError(f"unknown template '{target}'", location=where,

@@ -29,8 +29,10 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 # versions: at the bottom, so that the spec's validation and the build's tagging both ask it; `platform`, beside it,
 # the one grammar of target platforms (the spec's `platforms:`, the cross-compiling pass, the multi-platform build);
 # `contract` holds the names several parts must agree on (secret id, labels, SBOM paths), so no part imports a pass
-# for a constant; `resources` says where the shipped templates are.
-LAYER = {"errors": 0, "reference": 0, "platform": 0, "contract": 0, "resources": 0, "spec": 1, "plan": 2, "render": 3,
+# for a constant; `resources` says where the shipped templates are; `notes` is the callback every job tells its
+# caller things through.
+LAYER = {"errors": 0, "reference": 0, "platform": 0, "contract": 0, "resources": 0, "notes": 0,
+         "spec": 1, "plan": 2, "render": 3,
          "compiler": 4, "lint": 4, "explain": 4,
          "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
          "pipeline": 6, "jobs": 6, "fleet": 6, "lock": 6, "cli": 7, "__main__": 8}
