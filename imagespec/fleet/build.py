@@ -55,7 +55,8 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     declared = {s.id for s in target.compiled.loaded.spec.secrets}
     own = dataclasses.replace(settings, secrets=tuple(s for s in settings.secrets if s[0] in declared))
     options = pipeline.build_options(target.compiled, own)
-    secrets = [s.to_flag() for s in options.secrets if s.src.is_file() or not s.optional]
+    read = [s for s in options.secrets if s.src.is_file() or not s.optional]
+    secrets = [s.to_flag() for s in read]
     overrides = {"labels": dict(sorted(options.labels.items())), "secret": secrets,
                  "args": dict(sorted(options.build_args.items())), "network": options.network}
     compiled = target.compiled
@@ -63,7 +64,8 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
         _refuse_nowhere_to_push(target, options.tags)
     platform_tags, index_tags = _platform_images(target, own, options.tags)
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
-                    _locator(target), overrides, platform_tags, index_tags)
+                    _locator(target), overrides, platform_tags, index_tags,
+                    secret_files=tuple(str(s.src) for s in read))
 
 
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
