@@ -231,6 +231,9 @@ def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str,
     The lock file is written beside the spec. A base already locked keeps its pin;
     --update moves pins to what the registry has now. Nothing is written unless every
     base resolves."""
+    if check_only and (update or update_names or min_age is not None or packages):
+        raise SpecError("--check reads the locks without the network: it does not go with --update, --base, "
+                        "--min-age or --packages", hint="check in one run, update in another")
     if check_only:
         problems = jobs.lock_check(specs, config=config_path, on_note=_note)
         if fmt == "json":
@@ -315,7 +318,7 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
     only after a successful build. Several specs, or a folder of them (files named
     imagespec.yaml or *.imagespec.yaml), build as one graph with `docker buildx bake`:
     see "Fleets" in the README."""
-    if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder or changed_since:
+    if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder is not None or changed_since:
         if changed_since is not None or explain:
             specs = _selected(specs, config_path, changed_since, explain)
             if not specs:
@@ -492,6 +495,8 @@ def bake(specs: tuple[Path, ...], output: str | None, force: bool, fmt: str, con
     if changed_since is not None and output is None:
         raise SpecError("--changed-since makes a bake file of part of the fleet: name it with -o FILE (or -o -)",
                         hint="the committed docker-bake.json stays the whole fleet's")
+    if output == "":
+        raise SpecError("-o needs a file name (or - for stdout)", hint="drop -o to write docker-bake.json")
     output = output or "docker-bake.json"
     to_stdout = output == "-"
     path = Path("docker-bake.json" if to_stdout else output)
@@ -735,6 +740,11 @@ def _report(error: ImageSpecError, fmt_json: bool) -> None:
         click.echo(f"imagespec: {error.more} more error(s) not shown; fix these first", err=True)
 
 
+def _asks_json(args: list[str]) -> bool:
+    """--format json among arguments click could not parse (the eager option unread)."""
+    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     invocation = _Invocation()
@@ -750,7 +760,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("imagespec: interrupted", err=True)
         return 130
     except click.ClickException as error:
-        error.show()
+        if invocation.json_errors or _asks_json(args):  # the option errors too: one JSON document
+            command = error.ctx.command_path if isinstance(error, click.UsageError) and error.ctx else "imagespec"
+            _report(SpecError(error.format_message(), hint=f"`{command} --help` lists the options"), True)
+        else:
+            error.show()
         return 2
     except click.exceptions.Exit as done:
         return done.exit_code

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from imagespec.contract import GENERATED_MARK
-from imagespec.errors import ImageSpecError, Location
+from imagespec.errors import ImageSpecError, Location, SpecError
 
 # How every file `generate` writes begins (render/dockerfile.py and the Dockerfile
 # template write it; a test holds them to it): a file without it was written by hand.
@@ -22,6 +22,12 @@ _MARK_WITHIN = 3
 def _cannot(action: str, path: Path, exc: OSError | UnicodeDecodeError) -> ImageSpecError:
     # the CLI promises a message, never a traceback: a directory where the Dockerfile
     # should be, a read-only folder or a binary file are the user's to fix
+    if isinstance(exc, IsADirectoryError):  # a path given wrongly (`-o FOLDER`): bad input, exit 2
+        return SpecError(f"cannot {action} this file: it is a directory", location=Location(str(path)),
+                         hint="name a file, not a folder")
+    if isinstance(exc, NotADirectoryError):
+        return SpecError(f"cannot {action} this file: a part of its path is a file, not a folder",
+                         location=Location(str(path)), hint="name a path inside a folder")
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return ImageSpecError(f"cannot {action} this file: {reason}", location=Location(str(path)))
 

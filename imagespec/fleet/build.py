@@ -56,7 +56,8 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     declared = {s.id for s in target.compiled.loaded.spec.secrets}
     own = dataclasses.replace(settings, secrets=tuple(s for s in settings.secrets if s[0] in declared))
     options = pipeline.build_options(target.compiled, own)
-    secrets = [s.to_flag() for s in options.secrets if s.src.is_file() or not s.optional]
+    read = [s for s in options.secrets if s.src.is_file() or not s.optional]
+    secrets = [s.to_flag() for s in read]
     overrides = {"labels": dict(sorted(options.labels.items())), "secret": secrets,
                  "args": dict(sorted(options.build_args.items())), "network": options.network}
     compiled = target.compiled
@@ -65,7 +66,8 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     platform_tags, index_tags = _platform_images(target, own, options.tags)
     sbom = None if settings.target else _sbom_step(target, own, options)
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
-                    _locator(target), overrides, platform_tags, index_tags, sbom=sbom)
+                    _locator(target), overrides, platform_tags, index_tags,
+                    secret_files=tuple(str(s.src) for s in read), sbom=sbom)
 
 
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],

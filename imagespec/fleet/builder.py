@@ -13,7 +13,8 @@ them there. buildx refuses ``--builder`` for any context but the current one ("u
 `docker --context=NAME buildx`"), even one that reaches the same engine: bake then runs
 under ``--context`` (``Builder.context``).
 
-May import: the standard library and ``imagespec.errors``.
+May import: the standard library, ``imagespec.errors`` and the builder-name grammar
+(``imagespec.spec.values``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import subprocess
 from dataclasses import dataclass
 
 from imagespec.errors import EngineError, SpecError, one_line
+from imagespec.spec.values import BUILDER_HINT, BUILDER_NAME
 
 _FIELD = re.compile(r"^(Name|Driver|Endpoint):\s+(\S+)\s*$", re.M)
 
@@ -55,11 +57,13 @@ class Builder:
 
 def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
     """The builder ``name`` (None: buildx's current one). Unknown: SpecError (exit 2)."""
+    if name is not None and not BUILDER_NAME.fullmatch(name):  # the configuration's was checked at its line
+        raise SpecError(f"--builder {name[:80]!r} is not a builder name", hint=BUILDER_HINT)  # repr: escaped once
     path = shutil.which(docker)
     if path is None:
         raise EngineError("the docker CLI is not installed (a fleet is built by `docker buildx bake`)",
                           hint="install docker-cli and docker-buildx")
-    done = _run([path, "buildx", "inspect", *([name] if name else [])], "docker buildx inspect")
+    done = _run([path, "buildx", "inspect", *([name] if name is not None else [])], "docker buildx inspect")
     fields: dict[str, str] = {}
     for key, value in _FIELD.findall(done.stdout):
         fields.setdefault(key, value)  # the builder's own Name first, then its first node's

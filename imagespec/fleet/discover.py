@@ -34,13 +34,20 @@ def _skipped(folder: str) -> bool:
     return folder.startswith(".") or folder in SKIPPED
 
 
+def _not_special(parent: str, name: str) -> bool:
+    """Not a FIFO, socket or device (reading a FIFO waits for a writer for ever); a link that
+    leads nowhere or in a circle stays, for the loader to name."""
+    path = os.path.join(parent, name)
+    return os.path.isfile(path) or not os.path.exists(path)
+
+
 def specs_in(folder: Path) -> list[Path]:
     """Every spec below ``folder`` by the rule, in sorted order (links to folders are not
     followed: a link loop cannot make the search endless)."""
     found = []
     for parent, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not _skipped(d))
-        found += [Path(parent) / name for name in sorted(names) if is_spec_name(name)]
+        found += [Path(parent) / name for name in sorted(names) if is_spec_name(name) and _not_special(parent, name)]
     return found
 
 

@@ -11,9 +11,11 @@ too; this module adds the fleet's targets, its refusals and its groups.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
 from imagespec.fleet import links, names
 from imagespec.fleet.model import BaseUse, Fleet, Target
@@ -76,6 +78,39 @@ def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
     return groups
 
 
+def _refuse_shared_dockerfiles(targets: Mapping[str, Target]) -> None:
+    """Each target its own Dockerfile, as `generate` demands: the bake file names it, and
+    two specs of one folder that both leave `dockerfile:` unset would build one of them twice."""
+    writers: dict[str, Target] = {}
+    for name in sorted(targets):
+        target = targets[name]
+        first = writers.setdefault(os.path.normpath(target.dockerfile), target)
+        if first is not target:
+            raise SpecError(f"{target.spec} and {first.spec} both write {target.dockerfile}", location=_start(target),
+                            hint="give each spec its own `dockerfile:` (and `context:`)")
+
+
+def _refuse_shared_versions(targets: Mapping[str, Target]) -> None:
+    """Two specs of one fleet may share moving tags (``:1``, ``:latest`` of two versions of
+    an image), never an X.Y.Z one: BP14 says it names one image, and the second build would
+    move it (a spec copied beside its original, name and version unchanged)."""
+    owner: dict[str, Target] = {}
+    for name in sorted(targets):
+        target = targets[name]
+        for tag in target.tags:
+            try:
+                parsed = grammar.parse(tag)
+            except grammar.Invalid:
+                continue
+            if parsed.tag is None or not grammar.is_immutable_tag(parsed.tag):
+                continue
+            first = owner.setdefault(links.name(tag), target)
+            if first is not target:
+                raise SpecError(f"{target.spec} and {first.spec} both tag {tag}: an X.Y.Z tag names one image "
+                                "(BP14)", location=_start(target),
+                                hint="give each spec its own name or version, or build one of them in a run of its own")
+
+
 def _start(target: Target) -> Location:
     return Location(str(target.spec), 1, 1)
 
@@ -89,6 +124,8 @@ def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
     made = links.producers({name: target.tags for name, target in targets.items()})
     linked = {name: t.with_parents(_parents(t, made, targets)) for name, t in targets.items()}
     ordered = _ordered(linked)
+    _refuse_shared_dockerfiles(ordered)
+    _refuse_shared_versions(ordered)
     return Fleet(root, ordered, _groups(ordered))
 
 

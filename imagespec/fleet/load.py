@@ -209,12 +209,15 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
     from imagespec import cache
     from imagespec.compiler import compile_spec
     from imagespec.spec.read_spec import load_spec
+    from imagespec.spec.repository import check_confined
 
     spec = identity["spec"]
     assert isinstance(spec, Path)
     config, config_notes = configs.for_spec(spec.parent)
     with recording() as notes:
         compiled = compile_spec(load_spec(spec, config), config)
+        loaded = compiled.loaded  # the bake file names the files generate writes: inside the repository too
+        check_confined(loaded, [loaded.dockerfile_path, loaded.dockerignore_path])
         build = _build_facts(compiled, config)  # the context's resolve is a look too
     config_inputs = paths.of_notes(config_notes)
     target = Target(tags=_own_tags(compiled), bases=_bases(compiled), platforms=_platforms(compiled),

@@ -86,6 +86,8 @@ class BuildJob:
     #: (image ID, tags) when the image these tags name already records what this build
     #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
     current: tuple[str, tuple[str, ...]] | None = None
+    #: the secret files this build reads (each granted to bake: bake_command)
+    secret_files: tuple[str, ...] = ()
     #: the SBOM layer (BP16) each built image gets before it is tagged; None: none (a --target build)
     sbom: StoreSbom | None = None
 
@@ -213,6 +215,23 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor
     return [records[name] for name in sorted(records)]
 
 
+def bake_command(docker: str, builder: Builder, run_file: Path, metadata: Path, targets: Sequence[str], *,
+                 reads: Sequence[str] = (), no_cache: bool = False) -> list[str]:
+    """The bake invocation of one target's run targets. Each secret file is granted with
+    ``--allow fs.read=PATH``: buildx asks for that entitlement for any file outside the bake
+    file's folder (it is a temporary folder here), and enforces it on some progress modes
+    only, so imagespec grants it rather than relying on the mode (docs/fleet.md)."""
+    # buildx refuses --builder for another context's docker driver: run bake in that context
+    context = builder.context
+    where, chosen = (["--context", context], []) if context else ([], ["--builder", builder.name])
+    grants = [flag for path in sorted(set(reads)) for flag in ("--allow", f"fs.read={path}")]
+    argv = [docker, *where, "buildx", "bake", "-f", str(run_file), *chosen,
+            "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host", *grants]
+    if no_cache:
+        argv.append("--no-cache")
+    return [*argv, *targets]
+
+
 class _Runner:
     """One target's build: its bake process (all of its run targets), its progress, its
     tags (and push, or its platforms' index)."""
@@ -229,15 +248,9 @@ class _Runner:
         self._stopping = False
         self._invocations = 0  # each invocation's run file and metadata file are its own
 
-    def command(self, targets: Sequence[str], metadata: Path, run_file: Path) -> list[str]:
-        # buildx refuses --builder for another context's docker driver: run bake in that context
-        context = self.builder.context
-        where, chosen = (["--context", context], []) if context else ([], ["--builder", self.builder.name])
-        argv = [self.docker, *where, "buildx", "bake", "-f", str(run_file), *chosen,
-                "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
-        if self.options.no_cache:
-            argv.append("--no-cache")
-        return [*argv, *targets]
+    def command(self, job: BuildJob, metadata: Path, run_file: Path) -> list[str]:
+        return bake_command(self.docker, self.builder, run_file, metadata, list(job.run_targets),
+                            reads=job.secret_files, no_cache=self.options.no_cache)
 
     def build(self, job: BuildJob) -> Record:
         began = time.monotonic()
@@ -254,7 +267,7 @@ class _Runner:
             run_file = self.files.write(self._invocations)
         parser = _Parser(since=datetime.now(UTC))
         route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
-        parser.returncode = self._run(self.command(names, metadata, run_file), parser, route)
+        parser.returncode = self._run(self.command(job, metadata, run_file), parser, route)
         baked = time.monotonic()
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
         sbom_s = None

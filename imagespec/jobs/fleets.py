@@ -176,7 +176,12 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
         return build_job(target, env, options), target
 
     def refresh(job: Any, pushed: Mapping[str, str]) -> Any:
+        first = job
         job, target = followed(job, fleet.targets[job.name], pushed)
+        if job is first and target.parents and not pipeline.final_base(target.compiled)[1]:
+            # its labels were made before the run, when its parents' images were the old
+            # ones: base.digest (BP13) names the parent's image this run just made
+            job = build_job(target, env, options)
         compiled = target.compiled
         # forced, no lock pinning anything, or an index (several platforms: one build's up_to_date is one image's)
         if not local or options.get("force") or compiled.inputs_hash == compiled.lock_inputs or job.platform_tags:

@@ -25,7 +25,7 @@ def lock(specs: Sequence[Path], *, config: Path | None = None, update: bool = Fa
         raise SpecError("--min-age, --base and --packages go with --update",
                         hint="imagespec lock --update [--base NAME]… [--min-age DURATION] [--packages] SPECS")
     return lock_jobs.lock(specs, config=config, update=update, names=bases, packages=packages,
-                          min_age=lock_jobs.parse_age(min_age) if min_age else None, on_note=on_note)
+                          min_age=lock_jobs.parse_age(min_age) if min_age is not None else None, on_note=on_note)
 
 
 def lock_check(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = ignore) -> list[LockProblem]:

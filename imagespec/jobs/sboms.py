@@ -22,6 +22,10 @@ def sbom(image: str, *, fmt: str | None = None, output: Path | None = None) -> t
     from imagespec.sbom.document import to_json
     from imagespec.sbom.store import document_of
 
+    if output is not None:
+        from imagespec.sbom.diff import refuse_replacing
+
+        refuse_replacing(output)
     document, was_stored = document_of(image, fmt)
     text = to_json(document)
     if output is not None:

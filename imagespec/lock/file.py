@@ -22,13 +22,14 @@ order and values JSON-quoted, so the same resolution is the same bytes.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
 from imagespec import reference as grammar
-from imagespec.errors import SpecError
+from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.yaml_source import read_yaml
 from imagespec.spec.model import Model
@@ -86,8 +87,14 @@ def read_lock(path: Path) -> LockFile | None:
     """The lock file at ``path``, None when there is none; SpecError at its line when it is
     not one (a merge conflict left in it, a hand edit)."""
     if not files.is_file(path):
+        if os.path.lexists(path):  # a folder, a dangling link, a loop: read as no lock, FROM would lose its pin
+            raise SpecError("the lock is not a file (a folder, or a link that leads nowhere)", location=Location(str(path)),
+                            hint="remove it and run `imagespec lock SPEC`, or restore it from version control")
         return None
-    document = read_yaml(path, display=str(path))
+    try:
+        document = read_yaml(path, display=str(path))
+    except SpecError as error:  # the loader's hints are a spec's (`name:`, `extends:`): a lock is remade
+        raise SpecError(error.message, location=error.location, hint=_REMAKE) from None
     if not isinstance(document.data, dict):
         raise SpecError("a lock file must be a mapping", location=document.location(()),
                         hint=_REMAKE)

@@ -37,7 +37,11 @@ def parse_age(text: str) -> timedelta:
     if not text or match is None or not any(match.groups()):
         raise SpecError(f"--min-age {text!r} is not a duration", hint="write e.g. 3d, 12h, 1w2d, 90m or 45s")
     weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:  # more days than a clock holds (timedelta's limit: 999,999,999)
+        raise SpecError(f"--min-age {text!r} is not a duration: longer than any clock counts",
+                        hint="write e.g. 3d, 12h, 1w2d, 90m or 45s") from None
 
 
 def parse_created(text: str | None) -> datetime | None:

@@ -91,13 +91,72 @@ def load(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise SpecError(f"{path}: cannot read: {error.strerror}") from None
+    except RecursionError:  # json's decoder recurses once per level: `[[[…` a hundred thousand deep
+        raise SpecError(f"{path}: JSON nested too deeply to be an SBOM",
+                        hint="give an SPDX 2.3 or CycloneDX 1.5 JSON SBOM") from None
     except ValueError as error:
         raise SpecError(f"{path}:{getattr(error, 'lineno', 1)}:{getattr(error, 'colno', 1)}: not JSON: "
                         f"{getattr(error, 'msg', error)}", hint="give an SPDX 2.3 or CycloneDX 1.5 JSON SBOM") from None
     if not isinstance(data, dict) or not ("spdxVersion" in data or data.get("bomFormat") == "CycloneDX"):
         raise SpecError(f"{path}: not an SPDX or CycloneDX JSON document",
                         hint="give an SPDX 2.3 (spdxVersion) or CycloneDX 1.5 (bomFormat) JSON SBOM")
+    try:
+        problem = _shape_problem(data)
+    except RecursionError:
+        problem = "components nested too deeply"
+    if problem is not None:  # compared anyway, a broken list would read as every package removed
+        raise SpecError(f"{path}: {problem}", hint="give the SBOM as its tool wrote it (SPDX 2.3 or CycloneDX 1.5 JSON)")
     return data
+
+
+def refuse_replacing(path: Path) -> None:
+    """An SBOM is written over nothing, an empty file or an older SBOM, never over another
+    file (``--sbom imagespec.yaml`` would have replaced the spec): SpecError before anything
+    is built or asked of the engine."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+    except OSError:
+        return  # what cannot be looked at, the write reports
+    try:
+        load(path)
+    except SpecError:
+        raise SpecError(f"{path}: not an SBOM: writing the SBOM there would replace it",
+                        hint="name a new file (or an SBOM written before, which is replaced)") from None
+
+
+# the fields `packages` reads: each, when present, of this type
+_SPDX_FIELDS = ("SPDXID", "name", "versionInfo")
+_CYCLONEDX_FIELDS = ("name", "group", "version", "purl")
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What makes ``data`` unreadable as the SBOM it says it is (None: readable)."""
+    if "spdxVersion" in data:
+        if not isinstance(data["spdxVersion"], str):
+            return "'spdxVersion' must be a string"
+        return _list_problem(data, "packages", "packages", _SPDX_FIELDS, nested=None)
+    return _list_problem(data, "components", "components", _CYCLONEDX_FIELDS, nested="components")
+
+
+def _list_problem(owner: dict[str, Any], key: str, where: str, fields: tuple[str, ...], *,
+                  nested: str | None) -> str | None:
+    items = owner.get(key)
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        return f"'{key}' must be a list of objects" if where == key else f"{where} must be a list of objects"
+    for index, item in enumerate(items):
+        here = f"{where}[{index}]"
+        if not isinstance(item, dict):
+            return f"{here} must be an object"
+        wrong = next((f for f in fields if f in item and not isinstance(item[f], str)), None)
+        if wrong is not None:
+            return f"{here}.{wrong} must be a string"
+        if nested is not None and (problem := _list_problem(item, nested, f"{here}.{nested}", fields,
+                                                            nested=nested)) is not None:
+            return problem
+    return None
 
 
 def packages(document: dict[str, Any]) -> list[Entry]:

@@ -21,7 +21,7 @@ from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file
 from imagespec.spec.files import CONFIG_NAME
 from imagespec.spec.yaml_source import Document, read_yaml
 from imagespec.spec.model import NO_POLICIES, Image, Line, Model, Policies, SecretId
-from imagespec.spec.values import Platforms
+from imagespec.spec.values import BuilderName, Platforms
 from imagespec.spec.validate import validate
 
 # BuildKit's --network modes; a network name is not one (buildx: "not supported by buildkit")
@@ -43,7 +43,7 @@ class BuildSection(_Section):
     network: Network | None = Field(None, description="BuildKit's network for RUN steps (default: host).")
     ca_bundle: Line | None = Field(None, description="CA bundle mounted into download steps (TLS proxies).")
     secrets: dict[SecretId, Line] = Field(default_factory=dict, description="Secret id -> file, for declared secrets.")
-    builder: Line | None = Field(None, description="The buildx builder to use.")
+    builder: BuilderName | None = Field(None, description="The buildx builder to use (a builder or docker context name).")
     extra_args: list[Line] = Field(default_factory=list, description="Engine flags (--allow, --cache-from); "
                                    "never the spec's business.")
     platforms: Platforms | None = Field(None, description="Platforms of every spec that names none "

@@ -278,7 +278,22 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
     return tuple(parts)
 
 
+# a buildx builder's name or a docker context's (buildx lists each context as a builder):
+# what `--builder` and the configuration's `build.builder` may be; anything else would reach
+# `docker buildx inspect` as it is (`--help` a flag there)
+BUILDER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,127}")
+BUILDER_HINT = ("a buildx builder or docker context name: letters, digits and `_.+-`, starting with a letter or "
+                "digit (`docker buildx ls` lists them)")
+
+
+def builder_name(value: str) -> str:
+    if not BUILDER_NAME.fullmatch(value):
+        raise ValueError(f"{value[:80]!r} is not a builder name: {BUILDER_HINT}")
+    return value
+
+
 ImageRef = Annotated[str, AfterValidator(image_reference)]
+BuilderName = Annotated[str, AfterValidator(builder_name)]
 ImageName = Annotated[str, AfterValidator(image_name)]
 StageName = Annotated[str, AfterValidator(stage_name)]
 Line = Annotated[str, AfterValidator(no_control_chars)]

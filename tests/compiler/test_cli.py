@@ -77,8 +77,9 @@ def test_generate_reports_an_unwritable_target_without_traceback(example: Path, 
     (example / "Dockerfile").unlink()
     (example / "Dockerfile").mkdir()  # a directory where the Dockerfile goes
     code, out, err = run(capsys, "generate", str(example / "imagespec.yaml"))
-    assert code == 1 and out == ""
-    assert err == f"{example / 'Dockerfile'}: cannot read this file: Is a directory\n"
+    assert code == 2 and out == ""  # a directory where a file goes is the user's input to fix
+    assert err == (f"{example / 'Dockerfile'}: cannot read this file: it is a directory\n"
+                   "  hint: name a file, not a folder\n")
 
 
 # --- check ---------------------------------------------------------------------------------

@@ -87,3 +87,12 @@ def test_a_file_that_is_not_a_spec_is_exit_2_at_its_line(repo: Path, write: Writ
     assert main(["bake", "ok", "compose.yaml"]) == 2
     assert capsys.readouterr().err.startswith("compose.yaml:1:1: missing required key 'name'")
     assert not (repo / "docker-bake.json").exists()
+
+
+def test_a_fifo_named_like_a_spec_is_not_a_spec_and_never_read(repo: Path, write: Write) -> None:
+    # redteam: `mkfifo a/x.imagespec.yaml`; `imagespec bake .` hung for ever reading it
+    import os
+
+    write("a/imagespec.yaml", SPEC.format(name="x"))
+    os.mkfifo(repo / "a" / "x.imagespec.yaml")
+    assert [p.as_posix() for p in discover([Path(".")])] == ["a/imagespec.yaml"]

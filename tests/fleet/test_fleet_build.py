@@ -125,6 +125,11 @@ def test_an_app_builds_on_the_company_base_built_in_the_same_run(fleets, tmp_pat
     shown = docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/cat", fleet.image("app"),
                    "/fleet/base/base").stdout
     assert token in shown
+    # BP13: the app records the base image this run made, not the one there before it
+    base_id = docker("image", "inspect", "--format", "{{.Id}}", fleet.image("base")).stdout.strip()
+    recorded = docker("image", "inspect", "--format", '{{index .Config.Labels "org.opencontainers.image.base.digest"}}',
+                      fleet.image("app")).stdout.strip()
+    assert recorded == base_id
     # progress as for one image: one start and one end line per step, each marked with its target
     lines = [line for line in done.stderr.splitlines() if line.startswith(f"[{fleet.target('app')}] #")]
     starts = [line for line in lines if " | " not in line and not any(m in line for m in (" DONE", " CACHED", " ERROR"))]

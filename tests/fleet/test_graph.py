@@ -120,3 +120,37 @@ def test_an_unknown_platform_is_bad_input_at_its_place(repo: Path, write: Write,
     with pytest.raises(SpecError, match="platform") as caught:
         load_fleet([Path(".")])
     assert str(caught.value.location).startswith("a/imagespec.yaml:1:")
+
+
+def test_two_specs_with_one_version_tag_are_exit_2_naming_both(repo: Path, write: Write,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # redteam: `x.imagespec.yaml` copied beside `imagespec.yaml` (same name and version): both
+    # targets were tagged isx14a-same:1.0.0, the second build moving the X.Y.Z tag (BP14)
+    write("a/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim"))
+    write("a/x.imagespec.yaml", "dockerfile: x.Dockerfile\n" + spec("isx14a-same", "debian:bookworm-slim"))
+    assert main(["bake", "."]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("a/x.imagespec.yaml:1:1: a/x.imagespec.yaml and a/imagespec.yaml both tag "
+                      "isx14a-same:1.0.0: an X.Y.Z tag names one image (BP14)"), err
+    assert err[1].startswith("  hint: give each spec its own name or version")
+    assert not (repo / "docker-bake.json").exists()
+
+
+def test_two_versions_of_one_image_share_only_moving_tags_and_are_fine(repo: Path, write: Write) -> None:
+    write("a/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim").replace("1.0.0", "1.1.0"))
+    assert load_fleet([Path(".")]).order() == ["a", "b"]
+
+
+def test_two_specs_writing_one_dockerfile_are_exit_2_as_for_generate(repo: Path, write: Write,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # redteam: `generate` refused two specs of one folder both writing its Dockerfile, `bake`
+    # wrote both targets onto that one Dockerfile (bake alone then built one spec twice)
+    write("a/imagespec.yaml", spec("isx14a-one", "debian:bookworm-slim"))
+    write("a/x.imagespec.yaml", spec("isx14a-other", "debian:bookworm-slim"))
+    assert main(["bake", "."]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("a/x.imagespec.yaml:1:1: a/x.imagespec.yaml and a/imagespec.yaml both write ") and \
+        err[0].endswith("a/Dockerfile"), err
+    assert err[1].startswith("  hint: give each spec its own `dockerfile:`")
+    assert not (repo / "docker-bake.json").exists()

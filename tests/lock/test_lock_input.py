@@ -3,11 +3,13 @@ code, and no lock file written (#15)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from imagespec.cli import main
+from imagespec.errors import SpecError
 from imagespec.fleet import links
 from imagespec.lock.file import LOCK_FORMAT, LockedBase, LockFile, render_lock
 from imagespec.lock.jobs import parse_age
@@ -107,6 +109,56 @@ def test_the_graph_follows_images_through_specs() -> None:
     assert up == {"company": set(), "app": {"company"}, "other": set()}
     assert links.descendants(["company"], up) == {"company": ["company"], "app": ["company", "app"]}
     assert links.order({"app": up["app"], "company": up["company"]}) == (["company", "app"], [])
+
+
+def test_a_duration_too_long_for_a_clock_is_bad_input_not_a_traceback() -> None:
+    # redteam: --min-age 99999999999999999999d raised OverflowError out of timedelta (exit 1)
+    for bad in ("99999999999999999999d", "9999999999w"):
+        with pytest.raises(SpecError, match="is not a duration"):
+            parse_age(bad)
+
+
+@pytest.mark.parametrize("args", [("--update", "--min-age", ""), ("--check", "--update"), ("--check", "--update",
+                                                                                            "--base", "x")])
+def test_lock_options_that_were_ignored_are_exit_2(tmp_path: Path, capsys, args: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    # redteam: `--min-age ''` locked with no minimum age, `--check --update` checked and
+    # ignored --update (exit 0); neither may touch the network or write a lock
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(SPEC % "127.0.0.1:9/isx15a/base:1")  # nothing listens: a request would be exit 3
+    code, out, err = imagespec(capsys, "lock", *args, str(spec), "--format", "json")
+    assert code == 2 and out == "", err
+    assert json.loads(err)["exit_code"] == 2
+    assert not (tmp_path / "imagespec.lock.yaml").exists()
+
+
+@pytest.mark.parametrize("text", ["", "a: &a [x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 8)}]\n" for i in range(8))])
+def test_an_empty_or_bomb_lock_hints_at_the_lock_not_at_a_spec(tmp_path: Path, capsys, text: str) -> None:  # type: ignore[no-untyped-def]
+    # redteam: an empty lock file said "hint: a spec needs at least `name:` and `final:`"
+    spec = _locked(tmp_path, text)
+    code, _, err = imagespec(capsys, "lock", "--check", str(spec))
+    assert code == 2 and err.startswith(f"{tmp_path / 'imagespec.lock.yaml'}:"), err
+    assert "hint: restore it from version control" in err and "spec needs" not in err and "extends" not in err, err
+
+
+@pytest.mark.parametrize("make", ["loop", "dangling", "folder"])
+def test_a_lock_path_that_is_no_file_is_exit_2_not_an_unpinned_build(tmp_path: Path, capsys, make: str) -> None:  # type: ignore[no-untyped-def]
+    # redteam: a lock path that was a link loop, a dangling link or a folder read as "no lock":
+    # generate wrote FROM without the pin, silently
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(SPEC % "127.0.0.1:5000/isx15a/base:1")
+    lock = tmp_path / "imagespec.lock.yaml"
+    if make == "loop":
+        lock.symlink_to(lock.name)
+    elif make == "dangling":
+        lock.symlink_to("nowhere.lock.yaml")
+    else:
+        lock.mkdir()
+    for command in (("generate", "--no-cache"), ("lock", "--check"), ("outdated",)):
+        code, _, err = imagespec(capsys, *command, str(spec))
+        assert code == 2 and err.startswith(f"{lock}: ") and "not a file" in err, (command, err)
+    assert not (tmp_path / "Dockerfile").exists()
+
 
 def test_a_pin_that_waits_for_the_fleet_build_is_reported_and_not_moved() -> None:
     """`lock --update` of a company base and an app on its image: the app's pin waits for the

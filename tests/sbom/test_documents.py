@@ -166,3 +166,91 @@ def test_bad_sbom_arguments_are_exit_2_before_the_engine(args: list[str], messag
                             timeout=60, env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"spdxVersion": "SPDX-2.3", "packages": "x"}', "'packages' must be a list of objects"),
+    ('{"spdxVersion": "SPDX-2.3", "packages": [1, null]}', "packages[0] must be an object"),
+    ('{"spdxVersion": "SPDX-2.3", "packages": [{"name": 5}]}', "packages[0].name must be a string"),
+    ('{"spdxVersion": 5}', "'spdxVersion' must be a string"),
+    ('{"bomFormat": "CycloneDX", "components": {"a": 1}}', "'components' must be a list of objects"),
+    ('{"bomFormat": "CycloneDX", "components": [{"name": "a", "version": {}}]}', "components[0].version must be"),
+    ('{"bomFormat": "CycloneDX", "components": [{"name": "a", "components": "x"}]}',
+     "components[0].components must be a list"),
+])
+def test_diff_files_refuses_an_sbom_of_the_wrong_shape(tmp_path: Path, text: str, words: str) -> None:
+    # redteam: each of these compared as an SBOM of 0 (or nameless) packages, so a broken
+    # file against a good one reported every package removed, exit 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    good = tmp_path / "good.json"
+    good.write_text(to_json(document("spdx", APP, COMPONENTS, created=CREATED)))
+    with pytest.raises(SpecError, match=r"bad.json: ") as caught:
+        diff_files(bad, good)
+    assert words in caught.value.message, caught.value.message
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000,
+                                  '{"bomFormat": "CycloneDX", "components": [' + '{"name": "a", "components": [' * 900
+                                  + "]}" * 900 + "]}"])
+def test_diff_files_refuses_json_nested_too_deeply_without_a_traceback(tmp_path: Path, text: str) -> None:
+    # redteam: json's RecursionError went up as a traceback (exit 1)
+    deep = tmp_path / "deep.json"
+    deep.write_text(text)
+    with pytest.raises(SpecError, match="deep.json: .*nested too deeply"):
+        diff_files(deep, deep)
+
+
+@pytest.mark.parametrize("args", [["build", "examples/preset-go/imagespec.yaml", "--sbom", "{file}"],
+                                  ["sbom", "imagespec-test/debian:bookworm-slim", "-o", "{file}"]])
+def test_an_sbom_never_replaces_a_file_that_is_not_one(tmp_path: Path, args: list[str]) -> None:
+    # redteam: `imagespec build SPEC --sbom SPEC` built, then wrote the SBOM over the spec
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    precious = tmp_path / "imagespec.yaml"
+    precious.write_text("name: mine\n")
+    result = subprocess.run([sys.executable, "-m", "imagespec", *(a.format(file=precious) for a in args),
+                             "--config", "scripts/local.imagespec.yaml"] if args[0] == "build" else
+                            [sys.executable, "-m", "imagespec", *(a.format(file=precious) for a in args)],
+                            capture_output=True, text=True, cwd=root, timeout=120,
+                            env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})  # refused before the engine
+    assert result.returncode == 2, result.stderr
+    assert f"{precious}: not an SBOM" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert precious.read_text() == "name: mine\n"
+
+
+def test_an_sbom_replaces_an_older_sbom_or_an_empty_file(tmp_path: Path) -> None:
+    from imagespec.sbom.diff import refuse_replacing
+
+    old = tmp_path / "old.json"
+    old.write_text(to_json(document("spdx", APP, COMPONENTS, created=CREATED)))
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    for path in (old, empty, tmp_path / "new.json"):
+        refuse_replacing(path)  # no error
+
+
+def test_a_multi_platform_sbom_never_replaces_a_file_that_is_not_one(tmp_path: Path) -> None:
+    # the per-platform files (FILE.linux-arm64.json) are checked too, before the engine
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("name: isx15r/app\nversion: 1.0.0\nplatforms: [linux/amd64, linux/arm64]\nfinal:\n"
+                    "  from: {image: \"127.0.0.1:5000/isx15r/base:1\", family: distroless, user: 65532, libc: none}\n"
+                    "  copy: [{src: a, dest: /a}]\n  entrypoint: [/a]\n")
+    (tmp_path / "a").write_text("x")
+    precious = tmp_path / "sbom.linux-arm64.json"
+    precious.write_text("mine\n")
+    result = subprocess.run([sys.executable, "-m", "imagespec", "build", str(spec), "--sbom",
+                             str(tmp_path / "sbom.json"), "--push", "--tag", "127.0.0.1:5000/isx15r/app:1.0.0"],
+                            capture_output=True, text=True, cwd=root, timeout=120,
+                            env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert result.returncode == 2, result.stderr
+    assert f"{precious}: not an SBOM" in result.stderr, result.stderr
+    assert precious.read_text() == "mine\n"
