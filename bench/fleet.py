@@ -16,7 +16,7 @@ bench/results/fleet.json and the "Fleet" section of BENCHMARKS.md.
 
 Where the time goes, independent of the load: each fleet target's record says how long
 its bake process ran (``bake_s``), how long BuildKit worked on its steps (``solve_s``,
-BuildKit's own clock), imagespec's work after it (``post_s``: tags, size) and how long it
+BuildKit's own clock), imagespec's work after it (``post_s``: the SBOM layer, ``sbom_s``, tags, size) and how long it
 waited for a --jobs slot once its parents were done; each one-by-one build, its process
 against the build it reports (the rest: Python, compiling, the SBOM scan, tagging).
 ``--jobs1`` adds the fleet built with --jobs 1 (the same work as the bake side, one
@@ -148,10 +148,11 @@ def breakdown(summary: dict, wall: float) -> dict:
     bake = sum(t["timing"]["bake_s"] for t in targets)
     solve = sum(t["timing"]["solve_s"] or 0 for t in targets)
     post = sum(t["timing"]["post_s"] for t in targets)
+    sbom = sum(t["timing"].get("sbom_s") or 0 for t in targets)  # part of post_s: each image's SBOM layer
     waited = sum(t["started_s"] - t["ready_s"] for t in targets if t.get("ready_s") is not None)
     return {"wall_s": round(wall, 1), "run_s": summary["duration_s"], "before_run_s": round(wall - summary["duration_s"], 1),
             "sum_bake_s": round(bake, 1), "sum_solve_s": round(solve, 1), "sum_bake_overhead_s": round(bake - solve, 1),
-            "sum_post_s": round(post, 1), "sum_waited_for_slot_s": round(waited, 1),
+            "sum_post_s": round(post, 1), "sum_sbom_s": round(sbom, 1), "sum_waited_for_slot_s": round(waited, 1),
             "slot_use": round(bake / (summary["jobs"] * summary["duration_s"]), 2) if summary["duration_s"] else None}
 
 

@@ -307,7 +307,8 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 @click.option("--builder", default=None, metavar="NAME",
               help="Several specs: the buildx builder bake runs on (default: the configuration's build.builder).")
 @click.option("--sbom", "sbom", type=FILE, default=None, metavar="FILE",
-              help="Also write the SBOM stored in the image to FILE (BP16; one spec only). Several platforms: "
+              help="Also write the SBOM stored in the image to FILE (BP16; one spec only: a fleet's images each "
+                   "store theirs, read with `imagespec sbom IMAGE`). Several platforms: "
                    "one file per platform image, FILE with the platform inserted (app.linux-arm64.spdx.json).")
 @click.option("--sbom-format", type=click.Choice(["spdx", "cyclonedx"]), default="spdx", show_default=True,
               help="SBOM format: SPDX 2.3 or CycloneDX 1.5 JSON.")
@@ -334,7 +335,7 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
         _build_fleet(specs, tags=tags, push=push, force=force, target=target, run_verify=run_verify, sbom=sbom, jobs_=jobs_ or 2,
                      rerun_failed=rerun_failed, builder=builder, fmt=fmt, config_path=config_path, no_cache=no_cache,
                      build_args=tuple(_pair(a) for a in build_args), progress=progress, ca_bundle=ca_bundle,
-                     secrets=tuple(_secret(s) for s in secrets))
+                     secrets=tuple(_secret(s) for s in secrets), sbom_format=sbom_format)
         return
     spec = specs[0]
     built = jobs.build(spec, config=config_path, on_status=_note, tags=tags,
@@ -375,7 +376,11 @@ def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str 
                  sbom: Path | None, jobs_: int, fmt: str, **options: Any) -> None:
     """Several specs: one summary table (or JSON document) on stdout; exit 1 naming the
     first failed target and where in its spec it failed."""
-    for flag, given in (("-t/--tag", tags), ("--target", target), ("--verify", run_verify), ("--sbom", sbom)):
+    if sbom is not None:  # one FILE cannot hold each image's; each image stores its own (BP16)
+        raise SpecError("--sbom FILE takes one spec: a fleet stores each image's SBOM in the image itself",
+                        hint="drop --sbom and read one image's with `imagespec sbom IMAGE -o FILE`, or build that "
+                             "spec alone with --sbom FILE")
+    for flag, given in (("-t/--tag", tags), ("--target", target), ("--verify", run_verify)):
         if given:
             raise SpecError(f"{flag} takes one spec", hint="build that spec alone, or drop the flag")
     progress = options.pop("progress")

@@ -21,7 +21,7 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
-from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, LABEL_WRITABLE, SECRET_ID
+from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, LABEL_SBOM, LABEL_WRITABLE, SECRET_ID
 from imagespec.settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
@@ -180,7 +180,7 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     """(image ID, tags) when building again would change nothing the image records: every
     tag the build would apply names one image whose base digest is the lock's, whose input
     hash is the spec's, whose revision is this clean checkout's, built by this imagespec
-    (no rebuild loop on a base that did not move). None without a lock (nothing pins what
+    (no rebuild loop on a base that did not move), and that carries its SBOM. None without a lock (nothing pins what
     the bases are), outside git, in a dirty tree, with --no-cache, or when any tag or label
     differs. The input hash covers every stage's pinned base, so a moved build-stage base
     (go-build under a scratch final) rebuilds too."""
@@ -201,7 +201,10 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     if len({image.id for image in images}) != 1:
         return None
     labels = images[0].attrs.get("Config", {}).get("Labels") or {}
-    return (images[0].id, tags) if all(labels.get(key) == value for key, value in wanted.items()) else None
+    # an image without its own SBOM (BP16; one built before the fleet stored them, whose
+    # label is its base's, inherited) is built again, from the cache, so that it has one
+    with_sbom = bool(settings.target) or labels.get(LABEL_SBOM) == own_sbom_path(compiled, settings)
+    return (images[0].id, tags) if with_sbom and all(labels.get(key) == value for key, value in wanted.items()) else None
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
@@ -351,9 +354,10 @@ def _stage_packages(image: str, names: tuple[str, ...], cache: Path | None) -> t
 
 
 def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, built: BuildResult,
-             pending: str) -> tuple[BuildResult, str]:
+             pending: str, *, tag: bool = True) -> tuple[BuildResult, str]:
     """Scan ``pending``, then build one layer on it holding the SBOM (imagespec.sbom.store
-    says why a layer) with the build's tags; returns (BuildResult, SBOM text)."""
+    says why a layer) with the build's tags (``tag=False``: untagged, for a caller that
+    tags it itself); returns (BuildResult, SBOM text)."""
     import tempfile
 
     from imagespec.engine import BuildOptions, BuildResult, get_backend
@@ -374,11 +378,37 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     epoch = int(given) if given and given.isdigit() else None
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
         dockerfile, path = store.sbom_layer(Path(scratch), pending, spec.name, text, fmt, epoch)
-        layer = BuildOptions(tags=options.tags, network=options.network, labels={store.LABEL_SBOM: path},
+        layer = BuildOptions(tags=options.tags if tag else (), network=options.network, labels={store.LABEL_SBOM: path},
                              progress="quiet", builder=options.builder, extra_args=options.extra_args,
                              platform=options.platform)
         result = get_backend(settings.backend, display=False).build(dockerfile, Path(scratch), layer)
     return BuildResult(result.image_id, result.tags, built.duration_s + result.duration_s, built.steps), text
+
+
+def own_sbom_path(compiled: Compiled, settings: BuildSettings) -> str:
+    """Where this spec's image keeps its own SBOM (``add_sbom``; the label names it): not a
+    base's, whose label an image inherits until its own layer replaces it."""
+    from imagespec.sbom.store import path_in_image
+
+    return path_in_image(compiled.loaded.spec.name, settings.sbom_format)
+
+
+def store_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str) -> tuple[str, str]:
+    """A fleet target's SBOM (imagespec.fleet.run: bake built ``image_id``, untagged): the
+    same layer as ``build``'s, made by ``add_sbom`` on the image under a waiting tag.
+    Returns (the untagged image that holds it, the SBOM text): the fleet tags that one,
+    all or nothing, as ``build`` does. ``options``: the target's, with its platform."""
+    from imagespec.engine import BuildResult, connect
+    from imagespec.engine.client import engine_errors
+
+    pending = _pending_tag(compiled)
+    with engine_errors(f"tag {image_id} while its SBOM is made"):
+        connect().images.get(image_id).tag(pending)
+    try:
+        result, text = add_sbom(compiled, settings, options, BuildResult(image_id, (), 0.0), pending, tag=False)
+    finally:
+        _untag(pending)
+    return result.image_id, text
 
 
 def _refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:

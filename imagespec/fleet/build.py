@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import BuildFailed, ImageSpecError, SpecError
-from imagespec.fleet.run import BuildJob, Locate
+from imagespec.fleet.run import BuildJob, Locate, StoreSbom
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.fleet.model import Fleet, Target
+    from imagespec.engine import BuildOptions
     from imagespec.settings import BuildSettings, Environment
 
 
@@ -55,15 +56,18 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     declared = {s.id for s in target.compiled.loaded.spec.secrets}
     own = dataclasses.replace(settings, secrets=tuple(s for s in settings.secrets if s[0] in declared))
     options = pipeline.build_options(target.compiled, own)
-    secrets = [s.to_flag() for s in options.secrets if s.src.is_file() or not s.optional]
+    read = [s for s in options.secrets if s.src.is_file() or not s.optional]
+    secrets = [s.to_flag() for s in read]
     overrides = {"labels": dict(sorted(options.labels.items())), "secret": secrets,
                  "args": dict(sorted(options.build_args.items())), "network": options.network}
     compiled = target.compiled
     if settings.push:
         _refuse_nowhere_to_push(target, options.tags)
     platform_tags, index_tags = _platform_images(target, own, options.tags)
+    sbom = None if settings.target else _sbom_step(target, own, options)
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
-                    _locator(target), overrides, platform_tags, index_tags)
+                    _locator(target), overrides, platform_tags, index_tags,
+                    secret_files=tuple(str(s.src) for s in read), sbom=sbom)
 
 
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
@@ -89,6 +93,21 @@ def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:
         raise SpecError(f"--push: {target.spec} has no `registry` to push to",
                         location=target.compiled.loaded.document.location(("name",)),
                         hint="set `registry: host:port/team` in the spec, or leave it out of the pushed fleet")
+
+
+def _sbom_step(target: Target, settings: BuildSettings, options: BuildOptions) -> StoreSbom:
+    """The SBOM layer of this target's images, by the one-image build's code
+    (pipeline.store_sbom, BP16); a platform's image is scanned as that platform's (the C
+    library its static programs were linked with), as `imagespec build` does."""
+    from imagespec import pipeline
+
+    only = target.compiled.plan.platforms[0] if len(target.compiled.plan.platforms) == 1 else None
+
+    def store(image_id: str, platform: str) -> tuple[str, str]:
+        mine = dataclasses.replace(options, platform=platform or only)
+        return pipeline.store_sbom(target.compiled, settings, mine, image_id)
+
+    return store
 
 
 def _locator(target: Target) -> Locate:

@@ -33,15 +33,17 @@ class Timing:
     ``solve_s``: the time BuildKit worked on its steps (the union of their intervals, by
     BuildKit's own clock; None when the progress format has no times), so that
     ``bake_s - solve_s`` is bake's own overhead (the process, the session, reading the
-    run file) and ``post_s`` imagespec's after the build (the tags, the size, a push)."""
+    run file) and ``post_s`` imagespec's after the build (the SBOM, the tags, the size, a
+    push), of which ``sbom_s`` the SBOM layer (None: none was made)."""
 
     bake_s: float
     solve_s: float | None
     post_s: float
+    sbom_s: float | None = None
 
     def to_dict(self) -> dict[str, float | None]:
         return {"bake_s": round(self.bake_s, 3), "solve_s": None if self.solve_s is None else round(self.solve_s, 3),
-                "post_s": round(self.post_s, 3)}
+                "post_s": round(self.post_s, 3), "sbom_s": None if self.sbom_s is None else round(self.sbom_s, 3)}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,9 @@ class Record:
     #: ``image_id`` is the index's digest in the registry and ``tags`` name the index
     platforms: tuple[str, ...] = ()
     up_to_date: bool = False  # not built: the image already records this lock, inputs and commit
+    #: where the image keeps its SBOM (its ``io.imagespec.sbom`` label; several platforms:
+    #: each platform's image, at the same path); None: the image has none
+    sbom: str | None = None
 
     @property
     def reason(self) -> str:
@@ -88,7 +93,7 @@ class Record:
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
             "upstream": self.upstream, "pushed": list(self.pushed), "platforms": list(self.platforms),
-            "up_to_date": self.up_to_date,
+            "up_to_date": self.up_to_date, "sbom": self.sbom,
             "started_s": None if self.started_s is None else round(self.started_s, 3),
             "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
             "ready_s": None if self.ready_s is None else round(self.ready_s, 3),

@@ -10,7 +10,9 @@ the target's own (bake is fail-fast within an invocation). What is shared is not
 every invocation solves on the same BuildKit, which runs an identical step of concurrent
 builds once and caches it for the later ones. The run file is the bake definition with
 this build's Dockerfiles (compiled in memory), labels and secret files, and no tags:
-each target is tagged once it built, all or nothing (engine.local_tags, BP14), and pushed
+each image a target built gets its SBOM layer (BuildJob.sbom: pipeline.store_sbom, the
+one-spec build's; not on another engine, whose store the local scan cannot read), then
+the target is tagged, all or nothing (engine.local_tags, BP14), and pushed
 after that with ``push``; a failed one never is. The engine that tags and pushes is the
 local one, or, for the docker driver of another engine's context, that engine
 (fleet.builder: bake runs under ``--context`` there; the caller requires ``push``). A
@@ -46,6 +48,7 @@ from typing import IO, Any, Protocol
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
 from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
+from imagespec.contract import LABEL_SBOM
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
@@ -55,6 +58,9 @@ from imagespec.fleet.schedule import Schedule
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
+#: The SBOM step of one built image (pipeline.store_sbom for that target): (the image bake
+#: built, its platform or '') -> (the untagged image on it that holds the SBOM, its text).
+StoreSbom = Callable[[str, str], tuple[str, str]]
 
 log = logging.getLogger("imagespec.fleet")
 
@@ -80,6 +86,10 @@ class BuildJob:
     #: (image ID, tags) when the image these tags name already records what this build
     #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
     current: tuple[str, tuple[str, ...]] | None = None
+    #: the secret files this build reads (each granted to bake: bake_command)
+    secret_files: tuple[str, ...] = ()
+    #: the SBOM layer (BP16) each built image gets before it is tagged; None: none (a --target build)
+    sbom: StoreSbom | None = None
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -205,6 +215,23 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor
     return [records[name] for name in sorted(records)]
 
 
+def bake_command(docker: str, builder: Builder, run_file: Path, metadata: Path, targets: Sequence[str], *,
+                 reads: Sequence[str] = (), no_cache: bool = False) -> list[str]:
+    """The bake invocation of one target's run targets. Each secret file is granted with
+    ``--allow fs.read=PATH``: buildx asks for that entitlement for any file outside the bake
+    file's folder (it is a temporary folder here), and enforces it on some progress modes
+    only, so imagespec grants it rather than relying on the mode (docs/fleet.md)."""
+    # buildx refuses --builder for another context's docker driver: run bake in that context
+    context = builder.context
+    where, chosen = (["--context", context], []) if context else ([], ["--builder", builder.name])
+    grants = [flag for path in sorted(set(reads)) for flag in ("--allow", f"fs.read={path}")]
+    argv = [docker, *where, "buildx", "bake", "-f", str(run_file), *chosen,
+            "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host", *grants]
+    if no_cache:
+        argv.append("--no-cache")
+    return [*argv, *targets]
+
+
 class _Runner:
     """One target's build: its bake process (all of its run targets), its progress, its
     tags (and push, or its platforms' index)."""
@@ -221,15 +248,9 @@ class _Runner:
         self._stopping = False
         self._invocations = 0  # each invocation's run file and metadata file are its own
 
-    def command(self, targets: Sequence[str], metadata: Path, run_file: Path) -> list[str]:
-        # buildx refuses --builder for another context's docker driver: run bake in that context
-        context = self.builder.context
-        where, chosen = (["--context", context], []) if context else ([], ["--builder", self.builder.name])
-        argv = [self.docker, *where, "buildx", "bake", "-f", str(run_file), *chosen,
-                "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host"]
-        if self.options.no_cache:
-            argv.append("--no-cache")
-        return [*argv, *targets]
+    def command(self, job: BuildJob, metadata: Path, run_file: Path) -> list[str]:
+        return bake_command(self.docker, self.builder, run_file, metadata, list(job.run_targets),
+                            reads=job.secret_files, no_cache=self.options.no_cache)
 
     def build(self, job: BuildJob) -> Record:
         began = time.monotonic()
@@ -246,11 +267,13 @@ class _Runner:
             run_file = self.files.write(self._invocations)
         parser = _Parser(since=datetime.now(UTC))
         route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
-        parser.returncode = self._run(self.command(names, metadata, run_file), parser, route)
+        parser.returncode = self._run(self.command(job, metadata, run_file), parser, route)
         baked = time.monotonic()
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
+        sbom_s = None
         if _built(job, ids):
-            record = self._tag(job, ids, _steps_of(parser, job, [job]), began)
+            ids, unmade, sbom_s = self._sboms(job, ids)
+            record = unmade or self._tag(job, ids, _steps_of(parser, job, [job]), began)
         else:
             failure = build_failure(parser, parser.returncode, job.dockerfile)
             error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
@@ -259,10 +282,38 @@ class _Runner:
             self.display.failed(job.name, error)
             record = Record(job.name, job.spec, "failed", baked - began, failure=error)
         ended = time.monotonic()
-        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked)
+        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked, sbom_s=sbom_s)
         log.debug("%s: bake %.2f s (BuildKit busy %s s), after it %.2f s", job.name, timing.bake_s,
                   "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
         return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
+
+    def _sboms(self, job: BuildJob, ids: Mapping[str, str]) -> tuple[dict[str, str], Record | None, float | None]:
+        """Each built image of ``job`` (one per platform) with its SBOM layer, as `imagespec
+        build` of its spec stores it (pipeline.store_sbom): (run target -> the image to tag,
+        a failed record when one could not be made, the seconds it took). The scan reads
+        the image through the local engine: on another engine's builder (its images stay
+        in that engine's store) there is none, and the display says so."""
+        if job.sbom is None:
+            return dict(ids), None, None
+        if self.builder.other_engine:
+            self.display.note(job.name, f"no SBOM: the image is on {self.builder.name!r} ({self.builder.host}), "
+                                        "which imagespec's SBOM scan does not read (docs/fleet.md)")
+            return dict(ids), None, None
+        began = time.monotonic()
+        layered = {}
+        try:
+            for name, platform in job.run_targets.items():
+                self.display.note(name, "SBOM: reading the image's file system (BP16)")
+                layered[name], _ = job.sbom(ids[name], platform)
+        except ImageSpecError as error:  # no tag moves: the image without its SBOM is not the target's
+            self.display.failed(job.name, error)
+            return dict(ids), Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error), None
+        return layered, None, time.monotonic() - began
+
+    def _own_sbom(self, job: BuildJob, attrs: Mapping[str, Any]) -> str | None:
+        """The path of the SBOM this run stored in the image; None when it stored none (the
+        label an image inherits from its base names the base's)."""
+        return _sbom_label(attrs) if job.sbom is not None and not self.builder.other_engine else None
 
     def _refreshed(self, batch: Sequence[BuildJob]) -> tuple[list[BuildJob], list[Record]]:
         """Each job as ``refresh`` makes it, given what this run pushed so far (its parents
@@ -294,7 +345,11 @@ class _Runner:
         assert job.current is not None
         image_id, tags = job.current
         self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
-        record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True)
+        try:  # the SBOM it carries (pipeline.up_to_date requires its own): kept, not made again
+            sbom = _sbom_label(self.client.images.get(image_id).attrs)
+        except Exception:  # removed since it was found current: the record only lacks the path
+            sbom = None
+        record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True, sbom=sbom)
         return self._push(record) if self.options.push else record
 
     def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
@@ -306,13 +361,14 @@ class _Runner:
         duration = time.monotonic() - began
         try:
             applied = apply_tags(self.client, image_id, job.tags)
-            size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
+            attrs = self.client.images.get(image_id).attrs
+            size = int(attrs.get("Size") or 0)
         except ImageSpecError as error:  # all or nothing: apply_tags put back what it moved
             self.display.failed(job.name, error)
             return Record(job.name, job.spec, "failed", duration, image_id=image_id, failure=error)
         self.display.built(job.name, BuildResult(image_id, applied, duration, steps))
         built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
-                       cached_steps=sum(s.cached for s in steps), steps=len(steps))
+                       cached_steps=sum(s.cached for s in steps), steps=len(steps), sbom=self._own_sbom(job, attrs))
         return self._push(built) if self.options.push else built
 
     def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
@@ -328,7 +384,8 @@ class _Runner:
         try:
             for platform, tag in job.platform_tags.items():
                 apply_tags(self.client, by_platform[platform], (tag,))
-            size = sum(int(self.client.images.get(i).attrs.get("Size") or 0) for i in by_platform.values())
+            attrs = [self.client.images.get(i).attrs for i in by_platform.values()]
+            size = sum(int(a.get("Size") or 0) for a in attrs)
             if not self.options.force:
                 refuse_moving(references, list(by_platform.values()))
             note = lambda line: self.display.note(job.name, line)  # noqa: E731
@@ -348,7 +405,7 @@ class _Runner:
         return Record(job.name, job.spec, "built", duration, size, index.digest, references,
                       cached_steps=sum(s.cached for s in steps), steps=len(steps),
                       pushed=tuple(sorted((*references, *job.platform_tags.values()))),
-                      platforms=tuple(job.platform_tags))
+                      platforms=tuple(job.platform_tags), sbom=self._own_sbom(job, attrs[0]))
 
     def _push(self, built: Record) -> Record:
         """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
@@ -400,6 +457,12 @@ _BAKE_ENV = {**os.environ, "BUILDX_METADATA_PROVENANCE": "disabled"}
 
 class _Parser(RawJsonParser):
     returncode = 0
+
+
+def _sbom_label(attrs: Mapping[str, Any]) -> str | None:
+    """Where an image's SBOM is (its ``io.imagespec.sbom`` label), or None."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return labels.get(LABEL_SBOM) or None
 
 
 def _built(job: BuildJob, ids: Mapping[str, str]) -> bool:

@@ -122,10 +122,15 @@ def file_name(name: str, fmt: str) -> str:
     return f"{name}{SUFFIX[fmt]}"
 
 
+def path_in_image(name: str, fmt: str) -> str:
+    """Where an app image named ``name`` keeps its own SBOM (the ``LABEL_SBOM`` label's value)."""
+    return f"{SBOM_DIR}/{file_name(name, fmt)}"
+
+
 def sbom_layer(context: Path, base: str, name: str, text: str, fmt: str, epoch: int | None) -> tuple[str, str]:
     """Write the SBOM into ``context`` (as it will sit in the image) and return the
     Dockerfile that adds it on ``base``, and the path in the image."""
-    in_image = f"{SBOM_DIR}/{file_name(name, fmt)}"
+    in_image = path_in_image(name, fmt)
     target = context / in_image.lstrip("/")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
@@ -167,7 +172,8 @@ def _own(image: str, path: str, client: docker.DockerClient | None) -> bool:
     base's file (both are named after the image's title), which describes the base only."""
     labels = _attrs(image, client).get("Config", {}).get("Labels") or {}
     title = labels.get(_TITLE)
-    return not title or path.rsplit("/", 1)[-1] in (file_name(title, f) for f in FORMATS)
+    # the whole path: a spec named ``team/app`` stores ``…/sbom/team/app.spdx.json``
+    return not title or path in (path_in_image(title, f) for f in FORMATS)
 
 
 def _attrs(image: str, client: docker.DockerClient | None) -> dict[str, Any]:

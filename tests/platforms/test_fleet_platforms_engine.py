@@ -83,10 +83,20 @@ def test_a_fleet_of_two_platform_targets_pushes_one_index_each_whose_images_run(
             ran = docker("run", "--rm", "--network", "none", "--platform", platform, image)
             assert ran.returncode == 0, ran.stderr
             assert ran.stdout.strip() == printed
-        # the child's platform image is on its parent's image of the same platform
+            # each platform's image stores its own SBOM (BP16), of that platform's file system
+            label = docker("image", "inspect", "-f", '{{index .Config.Labels "io.imagespec.sbom"}}', image)
+            assert label.stdout.strip() == records[app]["sbom"] == f"/usr/share/imagespec/sbom/{app}.spdx.json"
+            if app != "c-arch":
+                shown = imagespec("sbom", image)
+                assert shown.returncode == 0 and "carries no SBOM" not in shown.stderr, shown.stderr
+                purls = [ref["referenceLocator"] for package in json.loads(shown.stdout)["packages"]
+                         for ref in package.get("externalRefs", ()) if "stdlib" in ref["referenceLocator"]]
+                assert purls and all(f"arch={arch}" in purl for purl in purls), purls
+        # the child's platform image is on its parent's image of the same platform (its
+        # own layer, then its SBOM's: the parent's SBOM layer is in it too)
         child = docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", f"{NAMESPACE}/on-go-arch:1.0.0-{suffix}")
         parent = docker("image", "inspect", "-f", "{{json .RootFS.Layers}}", f"{NAMESPACE}/go-arch:1.0.0-{suffix}")
-        assert json.loads(child.stdout)[:-1] == json.loads(parent.stdout)
+        assert json.loads(child.stdout)[:-2] == json.loads(parent.stdout)
         tested = imagespec("test", str(root / "c-arch" / "imagespec.yaml"), "--config", str(config), "--image",
                            f"{NAMESPACE}/c-arch:1.0.0-{suffix}", "--format", "json")
         assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr[-2000:]
