@@ -215,6 +215,8 @@ def test_a_hit_imports_neither_pydantic_nor_yaml_nor_jinja(repo: Path, cache_dir
     heavy = {"pydantic", "yaml", "jinja2", "docker"}
     assert heavy & imported(runs[0]) >= {"pydantic", "yaml", "jinja2"}  # the miss compiled
     assert heavy & imported(runs[1]) == set()
+    # nor the fleet side, without --changed-since: the specs are only discovered (issue 13)
+    assert {"imagespec.jobs.fleets", "imagespec.fleet.commands", "imagespec.fleet.model"} & imported(runs[1]) == set()
 
 
 def _same_size_same_mtime(path: Path, old: bytes, new: bytes) -> None:
