@@ -42,6 +42,9 @@ class Fleet:
     parents: dict[str, str | None]
     registry: str | None = None  # `registry:` of every spec (host:port): its images are named there
     config: Path = LOCAL_CONFIG  # the configuration every build of it uses (its catalog)
+    #: the company base's own base: debian-slim (its images run /bin/cat), or `static` for a
+    #: fleet whose images are never run (a few MB: each target's SBOM scan reads that, not 75 MB)
+    root_base: str = "debian-slim"
 
     def spec(self, name: str) -> Path:
         return self.root / name / "imagespec.yaml"
@@ -53,7 +56,9 @@ class Fleet:
         """A tiny spec: a build stage whose one RUN writes a file (exit 7 with ``fail``),
         and a final FROM its parent's image (the company base: FROM debian-slim) copying it."""
         parent = self.parents[name]
-        base = f'{{image: "{self.image(parent)}", family: debian, user: 65532}}' if parent else "debian-slim"
+        runs = self.root_base == "debian-slim"
+        family = "family: debian" if runs else "family: distroless, shell: false"
+        base = f'{{image: "{self.image(parent)}", {family}, user: 65532}}' if parent else self.root_base
         command = "exit 7" if fail else f"echo {name} {token} > /out/{name}"
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -63,7 +68,7 @@ class Fleet:
             "stages:\n  make:\n    from: debian-slim\n"
             f"    run:\n      - mkdir -p /out\n      - {command}\n    artifacts: [/out]\n"
             f"final:\n  from: {base}\n  copy:\n    - {{from: make, src: /out, dest: /fleet/{name}}}\n"
-            f"  cmd: [/bin/cat, /fleet/{name}/{name}]\n", encoding="utf-8")
+            f"  cmd: [/bin/cat, /fleet/{name}/{name}]\n", encoding="utf-8")  # on `static`: never run
 
     def build(self, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
         """`imagespec build ROOT ARGS… --format json`: the process and the records by target."""
@@ -84,8 +89,9 @@ class Fleet:
 
 
 def make_fleet(root: Path, parents: dict[str, str | None], *, failing: Sequence[str] = (),
-               prefix: str | None = None, registry: str | None = None, config: Path = LOCAL_CONFIG) -> Fleet:
-    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents, registry, config)
+               prefix: str | None = None, registry: str | None = None, config: Path = LOCAL_CONFIG,
+               base: str = "debian-slim") -> Fleet:
+    fleet = Fleet(root, prefix or f"{PREFIX}-{uuid.uuid4().hex[:8]}", parents, registry, config, base)
     token = uuid.uuid4().hex
     for name in parents:
         fleet.write(name, fail=name in failing, token=token)

@@ -63,7 +63,8 @@ def _after_parents(fleet: Fleet, records: dict[str, dict]) -> None:
 
 
 def test_a_hundred_targets_with_one_failure_build_all_but_what_is_downstream(fleets, tmp_path: Path) -> None:
-    fleet = make_fleet(tmp_path / "fleet", _hundred(), failing=["team3"])
+    # on `static`: what is under test is the graph's scheduling, not the images' contents
+    fleet = make_fleet(tmp_path / "fleet", _hundred(), failing=["team3"], base="static")
     fleets.append(fleet)
     done, records = fleet.build("--jobs", "4")
     assert done.returncode == 1, done.stderr[-3000:]
