@@ -3,13 +3,17 @@ creates, and the test application's Dockerfile (conftest.py holds the fixtures).
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 from imagespec.engine.backend import BuildOptions
 from imagespec.engine.buildkit_cli import BuildKitCLIBackend
 from tests import tools
 
+REPO = Path(__file__).resolve().parents[2]
 APP_DIR = Path(__file__).parent / "app"
 GOLANG = "imagespec-test/golang:bookworm"
 SLIM = "imagespec-test/debian:bookworm-slim"
@@ -17,6 +21,18 @@ STATIC = "imagespec-test/static:nonroot"
 PREFIX = "imagespec-buildtest"
 #: One run id per session, so parallel sessions never share (or delete) each other's tags.
 RUN_ID = secrets.token_hex(3)
+
+
+def imagespec(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, with the configuration each test names (never the
+    caller's $IMAGESPEC_CONFIG)."""
+    env = {k: v for k, v in os.environ.items() if k != "IMAGESPEC_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "imagespec", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def docker(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def require_images(client, *names: str) -> None:  # type: ignore[no-untyped-def]

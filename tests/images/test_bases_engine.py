@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 import tarfile
 import textwrap
 import urllib.request
@@ -22,27 +20,16 @@ from pathlib import Path
 import pytest
 
 from tests import tools
-from tests.images.support import PREFIX, RUN_ID, SLIM, STATIC, require_images
+from tests.images.support import PREFIX, REPO, RUN_ID, SLIM, STATIC, docker, imagespec, require_images
 
 pytestmark = pytest.mark.engine
 
-REPO = Path(__file__).resolve().parents[2]
 LOCAL_CONFIG = REPO / "scripts" / "local.imagespec.yaml"
 CATALOG = REPO / "bases" / "catalog.local.yaml"
 CC = "imagespec-test/cc:nonroot"
 PYTHON = "imagespec-test/python-distroless:nonroot"
 NODE = "imagespec-test/node-distroless:nonroot"
 SHELL_LESS = [STATIC, CC, PYTHON, NODE]
-
-
-def imagespec(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "IMAGESPEC_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "imagespec", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
-def docker(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def exported(client, image: str) -> dict[str, tarfile.TarInfo]:  # type: ignore[no-untyped-def]

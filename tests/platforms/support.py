@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tests import tools
+from tests.images.support import REPO, docker, imagespec  # noqa: F401 (the platform tests import them from here)
 
-REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 REGISTRY = "127.0.0.1:5000"
 NAMESPACE = f"{REGISTRY}/imagespec-platformtest"
@@ -24,16 +21,6 @@ PLATFORMS = ("linux/amd64", "linux/arm64")
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
 SBOM_LABEL = "io.imagespec.sbom"
-
-
-def imagespec(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "IMAGESPEC_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "imagespec", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
-def docker(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def registry_answers() -> None:
