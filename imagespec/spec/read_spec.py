@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
@@ -31,6 +32,24 @@ def lock_path_for(spec: Path) -> Path:
     return spec.with_name(stem + LOCK_SUFFIX)
 
 
+class _Paths(NamedTuple):
+    """A spec's real context and where its Dockerfile and ignore file go, as text:
+    compiling needs only their names relative to the context (own_files), which strings
+    give without a pathlib object each (pathlib's parsing of these few paths cost more
+    than lowering the spec: BENCHMARKS.md, issue 13)."""
+
+    context: str
+    dockerfile: str
+    dockerignore: str
+
+
+def _lexical(folder: str, relative: str) -> str:
+    """str(Path(folder) / relative) for a real folder and a relative path: pathlib drops
+    empty and `.` parts and keeps `..` (it does not look at the disk to collapse them)."""
+    parts = [part for part in relative.split("/") if part and part != "."]
+    return "/".join([folder.rstrip("/"), *parts]) if parts else folder
+
+
 @dataclass(frozen=True)
 class LoadedSpec:
     spec: Spec
@@ -42,22 +61,40 @@ class LoadedSpec:
     # the ignore file's path and the header's name ask for them again and again); the
     # first use is inside the result cache's recording, which notes the look once
     @cached_property
-    def folder(self) -> Path:
-        return files.resolve(self.path.parent) if self.path else files.working_directory()
+    def _folder(self) -> str:
+        return str(files.resolve(self.path.parent)) if self.path else files.working_directory()
 
     @cached_property
-    def dockerfile_path(self) -> Path:
-        return self.folder / self.spec.dockerfile
-
-    @cached_property
-    def dockerignore_path(self) -> Path:
+    def _paths(self) -> _Paths:
+        folder = self._folder
+        # the default context `.` is the spec's folder, whose real path is known
+        context = folder if self.spec.context == "." else str(files.resolve(Path(folder) / self.spec.context))
+        dockerfile = _lexical(folder, self.spec.dockerfile)
         # `docker build CONTEXT` reads CONTEXT/Dockerfile and CONTEXT/.dockerignore, which
         # every builder knows. Any other Dockerfile gets its own <Dockerfile>.dockerignore
         # beside it, which BuildKit reads instead of the context's: two specs in one
         # folder never share (and fight over) one ignore file.
-        if str(self.dockerfile_path) == os.path.join(self.context, "Dockerfile"):  # both normal: == as Paths
-            return self.context / ".dockerignore"
-        return self.dockerfile_path.with_name(self.dockerfile_path.name + ".dockerignore")
+        if dockerfile == _lexical(context, "Dockerfile"):  # both normal: == as Paths
+            dockerignore = _lexical(context, ".dockerignore")
+        else:
+            dockerignore = dockerfile + ".dockerignore"  # Path.with_name(name + ".dockerignore")
+        return _Paths(context, dockerfile, dockerignore)
+
+    @cached_property
+    def folder(self) -> Path:
+        return Path(self._folder)
+
+    @cached_property
+    def context(self) -> Path:
+        return Path(self._paths.context)
+
+    @cached_property
+    def dockerfile_path(self) -> Path:
+        return Path(self._paths.dockerfile)
+
+    @cached_property
+    def dockerignore_path(self) -> Path:
+        return Path(self._paths.dockerignore)
 
     @property
     def lock_path(self) -> Path | None:
@@ -69,16 +106,11 @@ class LoadedSpec:
         """The spec, its Dockerfile, its ignore file and its lock file (when there is one)
         relative to the build context, for those inside it (POSIX paths, the .dockerignore's
         syntax): kept out of the context, so that moving a lock re-runs no COPY step."""
+        where = self._paths
         lock = self.lock_path
-        paths = (self.folder / self.path.name if self.path else None, self.dockerfile_path,
-                 self.dockerignore_path, lock if lock and files.is_file(lock) else None)
-        return tuple(relative for path in paths if path and (relative := _inside(path, self.context)) is not None)
-
-    @cached_property
-    def context(self) -> Path:
-        if self.spec.context == ".":  # the default: the spec's folder, whose real path is known
-            return self.folder
-        return files.resolve(self.folder / self.spec.context)
+        paths = (os.path.join(self._folder, self.path.name) if self.path else None, where.dockerfile,
+                 where.dockerignore, lock if lock and files.is_file(lock) else None)
+        return tuple(relative for path in paths if path and (relative := _inside(path, where.context)) is not None)
 
     @cached_property
     def _real_path(self) -> Path:
@@ -94,7 +126,7 @@ class LoadedSpec:
         return Path(os.path.relpath(self._real_path, base)).as_posix()
 
 
-def _inside(path: Path, folder: Path | str) -> str | None:
+def _inside(path: Path | str, folder: Path | str) -> str | None:
     """`path` relative to `folder` (a real path) when it lies inside it, else None. The
     same as os.path.relpath (and Path.relative_to) for two absolute paths, by prefix:
     this runs for several paths of every spec compiled."""
