@@ -141,12 +141,13 @@ def display(path: Path, *, resolved: bool = False) -> str:
     """A file's name in messages: relative to the working directory when it is below it.
     `resolved`: the path is real already (no second look at its links)."""
     real = path if resolved else files.resolve(path)
-    below = _inside(real, Path.cwd())  # a real path below the working directory (itself real)
+    below = _inside(real, os.getcwd())  # a real path below the working directory (itself real)
     return str(path) if below is None else below
 
 
-def merge_extends(document: Document, folder: Path, config: Config, path: Path | None) -> Document:
-    """The document with its `extends` chain merged in (a no-op without `extends`)."""
+def merge_extends(document: Document, folder: Path | None, config: Config, path: Path | None) -> Document:
+    """The document with its `extends` chain merged in (a no-op without `extends`);
+    `folder` is where it lives (None: the working directory), whose `templates/` are searched."""
     if not isinstance(document.data, dict) or "extends" not in document.data:
         if isinstance(document.data, dict) and document.data.get("with"):
             raise SpecError("`with` gives values to the parameters of the template a spec extends, "
@@ -199,7 +200,7 @@ def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None
     """A spec given as text; `folder` is where it will live (its templates/ folders are
     searched), the working directory by default."""
     config = config if config is not None else load_config()
-    document = merge_extends(parse_yaml(text, name), folder or Path.cwd(), config, None)
+    document = merge_extends(parse_yaml(text, name), folder, config, None)
     return LoadedSpec(validate(document), document, None)
 
 
