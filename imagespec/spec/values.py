@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Annotated
 
@@ -292,14 +292,21 @@ def builder_name(value: str) -> str:
     return value
 
 
-ImageRef = Annotated[str, AfterValidator(image_reference)]
-BuilderName = Annotated[str, AfterValidator(builder_name)]
-ImageName = Annotated[str, AfterValidator(image_name)]
-StageName = Annotated[str, AfterValidator(stage_name)]
-Line = Annotated[str, AfterValidator(no_control_chars)]
-EnvKey = Annotated[str, AfterValidator(env_key)]
-LabelKey = Annotated[str, AfterValidator(label_key)]
-Duration = Annotated[str, AfterValidator(duration)]
+def _once(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A check of one string, run once per distinct value in a process: specs made from
+    one preset or template repeat their paths, commands and names, and a check is a pure
+    function of the text (a refused value raises again: errors are not kept)."""
+    return lru_cache(maxsize=4096)(check)
+
+
+ImageRef = Annotated[str, AfterValidator(_once(image_reference))]
+BuilderName = Annotated[str, AfterValidator(_once(builder_name))]
+ImageName = Annotated[str, AfterValidator(_once(image_name))]
+StageName = Annotated[str, AfterValidator(_once(stage_name))]
+Line = Annotated[str, AfterValidator(_once(no_control_chars))]
+EnvKey = Annotated[str, AfterValidator(_once(env_key))]
+LabelKey = Annotated[str, AfterValidator(_once(label_key))]
+Duration = Annotated[str, AfterValidator(_once(duration))]
 # The JSON Schema describes what a spec may be written as (editors check specs against
 # it), which for the values normalised by a BeforeValidator is more than the result type:
 # `ports: [8080]`, `stop_signal: 15`, `run: make` (one command), `cmd: curl -f URL`.
@@ -310,22 +317,22 @@ Port = Annotated[str, BeforeValidator(port), STRING_OR_INTEGER]
 Signal = Annotated[str, BeforeValidator(stop_signal), STRING_OR_INTEGER]
 Mode = Annotated[str, BeforeValidator(mode), STRING_OR_INTEGER]
 Owner = Annotated[str, BeforeValidator(owner), STRING_OR_INTEGER]
-PackageName = Annotated[str, AfterValidator(package_name)]
-PackageVersion = Annotated[str, AfterValidator(package_version)]
-AbsPath = Annotated[str, AfterValidator(absolute_path)]
-ContextPath = Annotated[str, AfterValidator(context_path)]
-CopyDest = Annotated[str, AfterValidator(copy_destination)]
-RelativePath = Annotated[str, AfterValidator(relative_path)]
-MountTarget = Annotated[str, AfterValidator(mount_target)]
-Command = Annotated[str, AfterValidator(command_line)]
+PackageName = Annotated[str, AfterValidator(_once(package_name))]
+PackageVersion = Annotated[str, AfterValidator(_once(package_version))]
+AbsPath = Annotated[str, AfterValidator(_once(absolute_path))]
+ContextPath = Annotated[str, AfterValidator(_once(context_path))]
+CopyDest = Annotated[str, AfterValidator(_once(copy_destination))]
+RelativePath = Annotated[str, AfterValidator(_once(relative_path))]
+MountTarget = Annotated[str, AfterValidator(_once(mount_target))]
+Command = Annotated[str, AfterValidator(_once(command_line))]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
-SemanticVersion = Annotated[str, AfterValidator(semantic_version),
+SemanticVersion = Annotated[str, AfterValidator(_once(semantic_version)),
                             WithJsonSchema({"type": "string", "pattern": grammar.SEMVER_PATTERN})]
-Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]
-Digest = Annotated[str, AfterValidator(grammar.digest), WithJsonSchema({"type": "string", "pattern": grammar.DIGEST_PATTERN})]
+Tag = Annotated[str, AfterValidator(_once(docker_tag)), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]
+Digest = Annotated[str, AfterValidator(_once(grammar.digest)), WithJsonSchema({"type": "string", "pattern": grammar.DIGEST_PATTERN})]
 # a registry host[:port] with an optional path: where images are pushed, or come from
-PlatformName = Annotated[str, AfterValidator(platforms.platform),
+PlatformName = Annotated[str, AfterValidator(_once(platforms.platform)),
                          WithJsonSchema({"type": "string", "pattern": platforms.PLATFORM_PATTERN,
                                          "examples": list(platforms.KNOWN)})]
 Platforms = Annotated[list[PlatformName], AfterValidator(platforms.platform_list)]
-Registry = Annotated[str, AfterValidator(registry), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]
+Registry = Annotated[str, AfterValidator(_once(registry)), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]
