@@ -36,14 +36,24 @@ _OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]
 RESERVED_STAGES = {"scratch", "context"}
 
 
+def _once(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A check of one string, run once per distinct value in a process: specs made from
+    one preset or template repeat their paths, commands and names, and a check is a pure
+    function of the text (a refused value raises again: errors are not kept)."""
+    return lru_cache(maxsize=4096)(check)
+
+
+@_once
 def image_reference(value: str) -> str:
     return value if value == "scratch" else grammar.reference(value)
 
 
+@_once
 def image_name(value: str) -> str:
     return grammar.path(value)
 
 
+@_once
 def stage_name(value: str) -> str:
     if not _STAGE.fullmatch(value):
         raise Invalid(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)",
@@ -55,6 +65,7 @@ def stage_name(value: str) -> str:
     return value
 
 
+@_once
 def no_control_chars(value: str) -> str:
     """Single-line strings: a newline here would start a new Dockerfile instruction."""
     bad = CONTROL.search(value)
@@ -67,6 +78,7 @@ def no_control_chars(value: str) -> str:
     return value
 
 
+@_once
 def env_key(value: str) -> str:
     if not _ENV_KEY.fullmatch(value):
         raise Invalid(f"'{value}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
@@ -74,6 +86,7 @@ def env_key(value: str) -> str:
     return value
 
 
+@_once
 def label_key(value: str) -> str:
     if not _LABEL_KEY.fullmatch(value):
         raise Invalid(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')",
@@ -81,6 +94,7 @@ def label_key(value: str) -> str:
     return value
 
 
+@_once
 def duration(value: str) -> str:
     if not _DURATION.fullmatch(value):
         raise ValueError(f"'{value}' is not a duration (examples: 30s, 1m30s, 500ms)")
@@ -130,6 +144,7 @@ def mode(value: str | int) -> str:
     return text.rjust(4, "0")
 
 
+@_once
 def package_name(value: str) -> str:
     """Package names reach the install command as words: anything else would be shell."""
     if not _PACKAGE.fullmatch(value):
@@ -138,6 +153,7 @@ def package_name(value: str) -> str:
     return value
 
 
+@_once
 def package_version(value: str) -> str:
     if not _PACKAGE_VERSION.fullmatch(value):
         raise Invalid(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')",
@@ -164,6 +180,7 @@ def _no_surrounding_space(value: str) -> None:
 _WORD_SPECIALS = re.compile(r"[\\$\"']")
 
 
+@_once
 def absolute_path(value: str) -> str:
     no_control_chars(value)
     _no_surrounding_space(value)
@@ -174,6 +191,7 @@ def absolute_path(value: str) -> str:
     return value
 
 
+@_once
 def context_path(value: str) -> str:
     """A path inside the build context: relative, no '..' escape (the engine cannot see it)."""
     no_control_chars(value)
@@ -199,6 +217,7 @@ def context_path(value: str) -> str:
     return value
 
 
+@_once
 def copy_destination(value: str) -> str:
     """Where a source copy lands, relative to the workdir or absolute."""
     no_control_chars(value)
@@ -214,6 +233,7 @@ def copy_destination(value: str) -> str:
     return value
 
 
+@_once
 def relative_path(value: str) -> str:
     """The spec's own context and Dockerfile: relative to the spec file, so the spec
     means the same on every machine and `generate` never writes outside the checkout."""
@@ -228,6 +248,7 @@ def relative_path(value: str) -> str:
 _MOUNT_SPECIALS = re.compile(r"[\s,\"']")
 
 
+@_once
 def mount_target(value: str) -> str:
     """A cache mount target: written into `--mount=type=cache,target=…`, where a comma
     starts another mount option and a space ends the flag."""
@@ -237,6 +258,7 @@ def mount_target(value: str) -> str:
     return value
 
 
+@_once
 def command_line(value: str) -> str:
     """A shell command; rejected only when it could not be rendered safely."""
     if not value.strip():
@@ -286,27 +308,21 @@ BUILDER_HINT = ("a buildx builder or docker context name: letters, digits and `_
                 "digit (`docker buildx ls` lists them)")
 
 
+@_once
 def builder_name(value: str) -> str:
     if not BUILDER_NAME.fullmatch(value):
         raise ValueError(f"{value[:80]!r} is not a builder name: {BUILDER_HINT}")
     return value
 
 
-def _once(check: Callable[[str], str]) -> Callable[[str], str]:
-    """A check of one string, run once per distinct value in a process: specs made from
-    one preset or template repeat their paths, commands and names, and a check is a pure
-    function of the text (a refused value raises again: errors are not kept)."""
-    return lru_cache(maxsize=4096)(check)
-
-
-ImageRef = Annotated[str, AfterValidator(_once(image_reference))]
-BuilderName = Annotated[str, AfterValidator(_once(builder_name))]
-ImageName = Annotated[str, AfterValidator(_once(image_name))]
-StageName = Annotated[str, AfterValidator(_once(stage_name))]
-Line = Annotated[str, AfterValidator(_once(no_control_chars))]
-EnvKey = Annotated[str, AfterValidator(_once(env_key))]
-LabelKey = Annotated[str, AfterValidator(_once(label_key))]
-Duration = Annotated[str, AfterValidator(_once(duration))]
+ImageRef = Annotated[str, AfterValidator(image_reference)]
+BuilderName = Annotated[str, AfterValidator(builder_name)]
+ImageName = Annotated[str, AfterValidator(image_name)]
+StageName = Annotated[str, AfterValidator(stage_name)]
+Line = Annotated[str, AfterValidator(no_control_chars)]
+EnvKey = Annotated[str, AfterValidator(env_key)]
+LabelKey = Annotated[str, AfterValidator(label_key)]
+Duration = Annotated[str, AfterValidator(duration)]
 # The JSON Schema describes what a spec may be written as (editors check specs against
 # it), which for the values normalised by a BeforeValidator is more than the result type:
 # `ports: [8080]`, `stop_signal: 15`, `run: make` (one command), `cmd: curl -f URL`.
@@ -317,14 +333,14 @@ Port = Annotated[str, BeforeValidator(port), STRING_OR_INTEGER]
 Signal = Annotated[str, BeforeValidator(stop_signal), STRING_OR_INTEGER]
 Mode = Annotated[str, BeforeValidator(mode), STRING_OR_INTEGER]
 Owner = Annotated[str, BeforeValidator(owner), STRING_OR_INTEGER]
-PackageName = Annotated[str, AfterValidator(_once(package_name))]
-PackageVersion = Annotated[str, AfterValidator(_once(package_version))]
-AbsPath = Annotated[str, AfterValidator(_once(absolute_path))]
-ContextPath = Annotated[str, AfterValidator(_once(context_path))]
-CopyDest = Annotated[str, AfterValidator(_once(copy_destination))]
-RelativePath = Annotated[str, AfterValidator(_once(relative_path))]
-MountTarget = Annotated[str, AfterValidator(_once(mount_target))]
-Command = Annotated[str, AfterValidator(_once(command_line))]
+PackageName = Annotated[str, AfterValidator(package_name)]
+PackageVersion = Annotated[str, AfterValidator(package_version)]
+AbsPath = Annotated[str, AfterValidator(absolute_path)]
+ContextPath = Annotated[str, AfterValidator(context_path)]
+CopyDest = Annotated[str, AfterValidator(copy_destination)]
+RelativePath = Annotated[str, AfterValidator(relative_path)]
+MountTarget = Annotated[str, AfterValidator(mount_target)]
+Command = Annotated[str, AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
 SemanticVersion = Annotated[str, AfterValidator(_once(semantic_version)),
                             WithJsonSchema({"type": "string", "pattern": grammar.SEMVER_PATTERN})]
