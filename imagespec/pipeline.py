@@ -22,7 +22,7 @@ from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, BuildStepFailed, Location, SpecError
 from imagespec.plan import model as p
 from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, LABEL_SBOM, LABEL_WRITABLE, SECRET_ID
-from imagespec.settings import BuildSettings
+from imagespec.build_settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
 

@@ -62,11 +62,12 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
           backend: Backend | None = None, **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
     engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
-    ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args, target,
+    ``options`` are ``imagespec.build_settings.build_settings``'s (tags, build_args, target,
     no_cache, push, force, progress, ca_bundle, secrets, sbom_format). ``backend``: the
     engine seam (imagespec.engine.Backend) to build with instead of the settings' one."""
     from imagespec import pipeline
-    from imagespec.settings import build_settings, read_environment
+    from imagespec.build_settings import build_settings
+    from imagespec.settings import read_environment
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
@@ -160,7 +161,7 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
         return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
                                                                ready_log=ready_log))
-    from imagespec.settings import BuildSettings
+    from imagespec.build_settings import BuildSettings
 
     compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]

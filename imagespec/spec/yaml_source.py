@@ -256,6 +256,8 @@ try:
 except ImportError:  # PyYAML built without libyaml: the pure parser does everything
     pass
 else:
+    _NOTHING: dict[object, object] = {}
+
     class _FastComposer(CParser):
         """libyaml's composer without PyYAML's tag resolver (Python calls for every node):
         _build types the scalars itself and never reads a node's tag."""
@@ -266,8 +268,8 @@ else:
         # called around every collection node and their results unused: builtins that
         # take the same arguments and do nothing (a Python function's frame costs more
         # than the composing of a small node: BENCHMARKS.md, issue 13)
-        descend_resolver = staticmethod({}.get)  # (parent, index) -> None
-        ascend_resolver = staticmethod(tuple)  # () -> ()
+        descend_resolver: staticmethod[[object, object], object] = staticmethod(_NOTHING.get)  # (parent, index) -> None
+        ascend_resolver: staticmethod[[], object] = staticmethod(tuple)  # () -> ()
 
     _FAST = _FastComposer
 
