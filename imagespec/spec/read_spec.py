@@ -141,7 +141,7 @@ def display(path: Path, *, resolved: bool = False) -> str:
     """A file's name in messages: relative to the working directory when it is below it.
     `resolved`: the path is real already (no second look at its links)."""
     real = path if resolved else files.resolve(path)
-    below = _inside(real, Path.cwd())  # a real path below the working directory (itself real)
+    below = _inside(real, os.getcwd())  # a real path below the working directory (itself real)
     return str(path) if below is None else below
 
 

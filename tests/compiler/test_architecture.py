@@ -211,8 +211,8 @@ DISK_CALLS = {"read_bytes", "read_text", "is_file", "is_dir", "exists", "iterdir
 # context) and the noting module itself
 NOT_COMPILED = {"imagespec.spec.files", "imagespec.spec.read_base", "imagespec.spec.base_model",
                 "imagespec.spec.build_context"}
-# in the cache's key instead: the working directory
-KEYED = {("imagespec.spec.read_spec", "cwd")}
+# in the cache's key instead: the working directory (as a Path, or as text)
+KEYED = {("imagespec.spec.read_spec", "cwd"), ("imagespec.spec.read_spec", "getcwd")}
 
 
 def disk_looks(path: Path) -> list[tuple[str, int]]:
