@@ -1,0 +1,27 @@
+"""The main job's glue: a compiled spec built, tagged, given its SBOM and pushed.
+
+Joins the compiler (pure) to the engine (imagespec.engine); with ``jobs`` and ``bases`` the
+only part besides the CLI that knows both. Decides the build-time facts the Dockerfile must
+not hold: tags (BP14), created/revision labels, the CA bundle secret. One module per role:
+
+- ``options``: a spec's build options (tags, labels, secrets) and its provenance labels;
+- ``image``: one image on the local engine (``up_to_date``, ``build``);
+- ``sbom_layer``: the SBOM scan and the layer that stores it (BP16);
+- ``platforms``: several platforms as one pushed index;
+- ``failures``: a failed build pointed back at the spec line (through the line map);
+- ``expectations``: what ``imagespec test`` checks.
+
+May import: both halves and imagespec.settings (it sits at the top, below jobs).
+"""
+
+from imagespec.pipeline.expectations import expectations, expectations_from_image
+from imagespec.pipeline.failures import locate_failure
+from imagespec.pipeline.image import build, refuse_nowhere_to_push, up_to_date
+from imagespec.pipeline.options import (build_options, final_base, imagespec_version, provenance, references,
+                                        remembering, repository)
+from imagespec.pipeline.platforms import build_platforms, index_references, platforms_location
+from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, store_sbom
+
+__all__ = ["add_sbom", "build", "build_options", "build_platforms", "expectations", "expectations_from_image",
+           "final_base", "imagespec_version", "index_references", "locate_failure", "own_sbom_path", "platforms_location",
+           "provenance", "references", "refuse_nowhere_to_push", "remembering", "repository", "store_sbom", "up_to_date"]

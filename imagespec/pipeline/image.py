@@ -1,0 +1,98 @@
+"""One spec's image on the local engine: whether it is up to date, and the build that
+stores its SBOM and applies its tags all or nothing (BP14, BP16).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from imagespec import reference as grammar
+from imagespec.compiler import Compiled
+from imagespec.contract import LABEL_SBOM
+from imagespec.errors import BuildFailed, SpecError
+from imagespec.pipeline.failures import locate_failure
+from imagespec.pipeline.options import build_options, provenance, references
+from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, pending_tag, untag
+from imagespec.build_settings import BuildSettings
+from imagespec.spec.catalog import Catalog
+
+if TYPE_CHECKING:
+    from imagespec.engine import BuildResult
+    from imagespec.engine.backend import Backend
+
+
+def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[str, ...]] | None:
+    """(image ID, tags) when building again would change nothing the image records: every
+    tag the build would apply names one image whose base digest is the lock's, whose input
+    hash is the spec's, whose revision is this clean checkout's, built by this imagespec
+    (no rebuild loop on a base that did not move), and that carries its SBOM. None without a lock (nothing pins what
+    the bases are), outside git, in a dirty tree, with --no-cache, or when any tag or label
+    differs. The input hash covers every stage's pinned base, so a moved build-stage base
+    (go-build under a scratch final) rebuilds too."""
+    from imagespec.engine import connect
+    from imagespec.publish import git_short_sha
+
+    locked = compiled.inputs_hash != compiled.lock_inputs  # some base was pinned by the lock
+    revision = git_short_sha(compiled.loaded.folder)
+    if not locked or revision is None or revision.endswith("-dirty") or settings.no_cache:
+        return None
+    wanted = provenance(compiled, revision)
+    tags = references(compiled, settings)
+    try:
+        client = connect()
+        images = [client.images.get(tag) for tag in tags]
+    except Exception:  # not built (or not tagged) yet, or no engine: the build says which
+        return None
+    if len({image.id for image in images}) != 1:
+        return None
+    labels = images[0].attrs.get("Config", {}).get("Labels") or {}
+    # an image without its own SBOM (BP16; one built before the fleet stored them, whose
+    # label is its base's, inherited) is built again, from the cache, so that it has one
+    with_sbom = bool(settings.target) or labels.get(LABEL_SBOM) == own_sbom_path(compiled, settings)
+    return (images[0].id, tags) if with_sbom and all(labels.get(key) == value for key, value in wanted.items()) else None
+
+
+def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
+          catalog: Catalog | None = None, backend: Backend | None = None) -> tuple[BuildResult, dict[str, str], str | None]:
+    """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
+    digests, the SBOM's text or None). ``catalog`` (the configuration's) lets a base that
+    cannot be pulled be traced to its entry. One platform in `platforms:` is an ordinary
+    build for that platform; several are ``build_platforms``'s (an SBOM each). A
+    ``--target`` build is a stage, not the image the spec describes: it gets no SBOM.
+    ``backend``: the engine seam (default: ``settings.backend``'s), which a caller or a
+    test may hand in."""
+    from imagespec.engine import get_backend
+    from imagespec.publish import push_tags
+
+    options = build_options(compiled, settings)
+    if compiled.plan.platforms:
+        options = dataclasses.replace(options, platform=compiled.plan.platforms[0])
+    tags = options.tags
+    if settings.push:
+        refuse_nowhere_to_push(compiled, tags)
+    pending = None if settings.target else pending_tag(compiled)
+    try:
+        result = (backend or get_backend(settings.backend)).build(
+            compiled.dockerfile, compiled.loaded.context,
+            dataclasses.replace(options, tags=(pending,)) if pending else options)
+    except BuildFailed as failure:
+        raise locate_failure(compiled, failure, catalog) from None
+    sbom = None
+    if pending:
+        on_status("SBOM: reading the image's file system (BP16)")
+        try:
+            result, sbom = add_sbom(compiled, settings, options, result, pending)
+        finally:
+            untag(pending)
+    pushed: dict[str, str] = {}
+    if settings.push:
+        pushed = push_tags(tags, force=settings.force, on_status=on_status)
+    return result, pushed, sbom
+
+
+def refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:
+    if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
+        raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
+                        hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")

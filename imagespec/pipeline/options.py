@@ -1,0 +1,158 @@
+"""Build options for one compiled spec: its tags (BP14), labels (provenance, OCI, the
+base's digest, BP13) and secrets (the CA bundle, BP10), decided at build time, never in
+the Dockerfile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagespec import reference as grammar
+from imagespec.compiler import Compiled
+from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, SECRET_ID
+from imagespec.errors import SpecError
+from imagespec.build_settings import BuildSettings
+
+if TYPE_CHECKING:
+    from imagespec.engine import BuildOptions
+
+
+def repository(compiled: Compiled) -> str:
+    spec = compiled.loaded.spec
+    return f"{spec.registry.rstrip('/')}/{spec.name}" if spec.registry else spec.name
+
+
+def references(compiled: Compiled, settings: BuildSettings) -> tuple[str, ...]:
+    from imagespec.publish import git_short_sha, tags_for
+
+    spec = compiled.loaded.spec
+    sha = git_short_sha(compiled.loaded.folder) if spec.tags.git_sha else None
+    version = spec.version if spec.tags.semver else None
+    extra = (*spec.tags.extra, *settings.tags)
+    return tags_for(repository(compiled), version, sha, extra)
+
+
+def build_secrets(compiled: Compiled, settings: BuildSettings) -> list[tuple[str, Path]]:
+    """Sources for the spec's declared secrets: --secret first, then the configuration's
+    `build.secrets: {id: file}`. A declared secret with no source is left out: its steps
+    run without it, as on a machine that does not need it."""
+    declared = [s.id for s in compiled.loaded.spec.secrets]
+    given = dict(settings.secrets)
+    for secret_id in given:
+        if secret_id not in declared and secret_id != SECRET_ID:
+            raise SpecError(f"--secret {secret_id}: the spec declares no such secret",
+                            location=compiled.loaded.document.location(("secrets",)),
+                            hint=f"declared: {', '.join(declared) or 'none'}; add `secrets: [{{id: {secret_id}}}]`")
+    chosen = []
+    for secret_id in declared:
+        source = given.get(secret_id) or settings.configured_secrets.get(secret_id)
+        if source:
+            chosen.append((secret_id, source))
+    return chosen
+
+
+def imagespec_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("imagespec")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "0+unknown"
+
+
+def final_base(compiled: Compiled) -> tuple[str | None, str | None]:
+    """(name, digest) of the final stage's base image: the name as the spec wrote it, the
+    digest its lock pinned (None without a lock); (None, None) for scratch or a stage."""
+    final = compiled.plan.final
+    if final.base.ref == "scratch" or final.base.from_stage:
+        return None, None
+    parsed = grammar.parse(final.base.ref)
+    return str(parsed.unpinned()), parsed.digest
+
+
+def provenance(compiled: Compiled, revision: str | None) -> dict[str, str]:
+    """The labels that say what an image was built from: base digest (when locked), source
+    revision, the spec's input hash and imagespec's version."""
+    from imagespec.publish.tags import OCI
+
+    _, digest = final_base(compiled)
+    labels = {LABEL_INPUTS_HASH: compiled.image_inputs, LABEL_IMAGESPEC_VERSION: imagespec_version()}
+    if digest:
+        labels[OCI + "base.digest"] = digest
+    if revision:
+        labels[OCI + "revision"] = revision
+    return labels
+
+
+def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -> dict[str, str]:
+    from imagespec.publish import oci_labels
+
+    spec = compiled.loaded.spec
+    base, pinned = final_base(compiled)
+    labels = oci_labels(title=spec.name, description=spec.description, version=spec.version, revision=revision,
+                        source=spec.source, licenses=spec.license, base_name=base,
+                        base_digest=pinned or _base_digest(base),
+                        environ={"SOURCE_DATE_EPOCH": settings.source_date_epoch} if settings.source_date_epoch else {})
+    return labels | provenance(compiled, revision)
+
+
+#: While ``remembering()`` runs: base reference -> _base_digest's answer
+_base_digests: ContextVar[dict[str, str | None] | None] = ContextVar("imagespec_base_digests", default=None)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Build options for many specs at once (a fleet): the git checkout's state and each
+    base's digest are asked once for all of them, not once per spec."""
+    from imagespec.publish.tags import one_checkout
+
+    token = _base_digests.set({})
+    try:
+        with one_checkout():
+            yield
+    finally:
+        _base_digests.reset(token)
+
+
+def _base_digest(base: str | None) -> str | None:
+    """The base's digest when the engine has it (BP13: know which images use which base)."""
+    if base is None:
+        return None
+    known = _base_digests.get()
+    if known is None:
+        return _ask_base_digest(base)
+    if base not in known:
+        known[base] = _ask_base_digest(base)
+    return known[base]
+
+
+def _ask_base_digest(base: str) -> str | None:
+    from imagespec.engine import connect
+
+    try:
+        image = connect().images.get(base)
+    except Exception:  # not pulled yet or no engine: the build itself will say so
+        return None
+    digests = image.attrs.get("RepoDigests") or []
+    return digests[0].split("@", 1)[1] if digests else image.id
+
+
+def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:
+    """The backend's options for this spec, derived from the settings: its tags and
+    labels, the CA bundle secret and the secrets the spec declares."""
+    from imagespec.engine import BuildOptions, Secret
+    from imagespec.publish import git_short_sha
+
+    tags = references(compiled, settings)
+    secrets = tuple(Secret(secret_id, path) for secret_id, path in build_secrets(compiled, settings))
+    if settings.ca_bundle is not None:
+        secrets = (Secret(SECRET_ID, settings.ca_bundle, optional=False), *secrets)
+    revision = git_short_sha(compiled.loaded.folder, mark_dirty=False)
+    return BuildOptions(tags=tags, build_args=dict(settings.build_args),
+                        target=settings.target, no_cache=settings.no_cache, network=settings.network, secrets=secrets,
+                        labels=_labels(compiled, revision, settings), progress=settings.progress,
+                        builder=settings.builder, extra_args=settings.extra_args, dockerignore=compiled.dockerignore)

@@ -1,0 +1,99 @@
+"""Several platforms: one build per platform, each with its own SBOM, pushed and joined
+into one index (an OCI image index).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from imagespec import reference as grammar
+from imagespec.compiler import Compiled
+from imagespec.errors import BuildFailed, Location, SpecError
+from imagespec.pipeline.failures import locate_failure
+from imagespec.pipeline.image import refuse_nowhere_to_push
+from imagespec.pipeline.options import build_options
+from imagespec.pipeline.sbom_layer import add_sbom, pending_tag, untag
+from imagespec.build_settings import BuildSettings
+from imagespec.spec.catalog import Catalog
+
+if TYPE_CHECKING:
+    from imagespec.engine import BuildResult
+    from imagespec.publish.index import Index, PlatformImage
+    from imagespec.spec.config import Config
+
+
+def index_references(compiled: Compiled, settings: BuildSettings, tags: tuple[str, ...],
+                     where: Location | None) -> tuple[str, ...]:
+    """The tags that name a multi-platform image's index: those with a registry (the index
+    exists only in one; the spec's own name when --tag names the registry cannot name it).
+    Without --push, or with no such tag, bad input (``where``: the `platforms:`)."""
+    references = tuple(tag for tag in tags if grammar.parse(tag).domain)
+    if not settings.push:
+        raise SpecError(f"{len(compiled.plan.platforms)} platforms make one multi-platform image (an index), which "
+                        "the engine's image store cannot hold: it is pushed to a registry or not made", location=where,
+                        hint="pass --push (with the spec's `registry:` or --tag registry/name:tag), or build one "
+                             "platform by listing only it in `platforms:`")
+    if not references:
+        refuse_nowhere_to_push(compiled, references)
+    return references
+
+
+def platforms_location(compiled: Compiled, config: Config) -> Location:
+    """Where the effective `platforms:` was written: the spec, else the configuration."""
+    document = compiled.loaded.document
+    if compiled.loaded.spec.platforms or config.document is None:
+        return document.location(("platforms",))
+    return config.document.location(("build", "platforms"))
+
+
+def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
+                    catalog: Catalog | None = None, where: Location | None = None,
+                    ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index, tuple[str | None, ...]]:
+    """Several platforms: one build per platform (``--platform``; the cross-compiling
+    stages run natively, the rest under QEMU), each with its own SBOM layer (scanned from
+    that platform's file system) and tagged ``TAG-os-arch`` locally, then all pushed and
+    joined into one index under the spec's tags. Returns (platform images, their build
+    results, the Index, each platform's SBOM text, None for a --target build). ``where``: the `platforms:` that asked
+    for it (spec or configuration).
+
+    The engine's classic image store cannot hold an index, so the image must go to a
+    registry: without --push nothing is built. Nothing is pushed until every platform
+    has built, and no immutable tag moves (BP14)."""
+    from imagespec.engine import get_backend
+    from imagespec.publish import push_tags
+    from imagespec.publish.index import PlatformImage, create_index, platform_tag, refuse_moving
+
+    platforms = compiled.plan.platforms
+    options = build_options(compiled, settings)
+    references = index_references(compiled, settings, options.tags, where)
+    backend = get_backend(settings.backend)
+    built, results, sboms = [], [], []
+    for platform in platforms:
+        tag = platform_tag(references[0], platform)
+        on_status(f"building {platform} as {tag}")
+        mine = dataclasses.replace(options, tags=(tag,), platform=platform)
+        pending = None if settings.target else pending_tag(compiled)  # a stage gets no SBOM, as in `build`
+        try:
+            result = backend.build(compiled.dockerfile, compiled.loaded.context,
+                                   dataclasses.replace(mine, tags=(pending,)) if pending else mine)
+        except BuildFailed as failure:
+            located = locate_failure(compiled, failure, catalog)
+            located.message = f"{platform}: {located.message}"
+            raise located from None
+        sbom = None
+        if pending:
+            on_status(f"SBOM of {platform}: reading its file system (BP16)")
+            try:
+                result, sbom = add_sbom(compiled, settings, mine, result, pending)
+            finally:
+                untag(pending)
+        built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))
+        results.append(result)
+        sboms.append(sbom)
+    if not settings.force:
+        refuse_moving(references, [image.image_id for image in built])
+    digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
+    pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
+    return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status), tuple(sboms)
