@@ -6,10 +6,10 @@ The only place (with config.py and catalog.py) that reads files for the compiler
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
@@ -30,6 +30,31 @@ def lock_path_for(spec: Path) -> Path:
     name = spec.name
     stem = name.removesuffix(".yaml") if name.endswith(".yaml") else name.removesuffix(".yml")
     return spec.with_name(stem + LOCK_SUFFIX)
+
+
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):
+    """functools.cached_property without its lock: Python 3.11's takes an RLock at each
+    first use, which costs more than making most of the paths it keeps here (3.12 dropped
+    the lock). Made once per spec, on the thread that compiles it."""
+
+    def __init__(self, make: Callable[[Any], _T]) -> None:
+        self.make, self.__doc__ = make, make.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, spec: None, owner: type | None = None) -> _once[_T]: ...
+    @overload
+    def __get__(self, spec: object, owner: type | None = None) -> _T: ...
+    def __get__(self, spec: object | None, owner: type | None = None) -> _T | _once[_T]:
+        if spec is None:
+            return self
+        value = vars(spec)[self.name] = self.make(spec)  # read from the instance's dict from now on
+        return value
 
 
 class _Paths(NamedTuple):
@@ -60,11 +85,11 @@ class LoadedSpec:
     # below is made from them: each is made once per spec, not once per use (own_files,
     # the ignore file's path and the header's name ask for them again and again); the
     # first use is inside the result cache's recording, which notes the look once
-    @cached_property
+    @_once
     def _folder(self) -> str:
         return str(files.resolve(self.path.parent)) if self.path else files.working_directory()
 
-    @cached_property
+    @_once
     def _paths(self) -> _Paths:
         folder = self._folder
         # the default context `.` is the spec's folder, whose real path is known
@@ -80,19 +105,19 @@ class LoadedSpec:
             dockerignore = dockerfile + ".dockerignore"  # Path.with_name(name + ".dockerignore")
         return _Paths(context, dockerfile, dockerignore)
 
-    @cached_property
+    @_once
     def folder(self) -> Path:
         return Path(self._folder)
 
-    @cached_property
+    @_once
     def context(self) -> Path:
         return Path(self._paths.context)
 
-    @cached_property
+    @_once
     def dockerfile_path(self) -> Path:
         return Path(self._paths.dockerfile)
 
-    @cached_property
+    @_once
     def dockerignore_path(self) -> Path:
         return Path(self._paths.dockerignore)
 
@@ -101,7 +126,7 @@ class LoadedSpec:
         """Where the spec's lock file is (whether or not it exists); None for a spec given as text."""
         return None if self.path is None else lock_path_for(self.folder / self.path.name)
 
-    @cached_property
+    @_once
     def own_files(self) -> tuple[str, ...]:
         """The spec, its Dockerfile, its ignore file and its lock file (when there is one)
         relative to the build context, for those inside it (POSIX paths, the .dockerignore's
@@ -112,7 +137,7 @@ class LoadedSpec:
                  where.dockerignore, lock if lock and files.is_file(lock) else None)
         return tuple(relative for path in paths if path and (relative := _inside(path, where.context)) is not None)
 
-    @cached_property
+    @_once
     def _real_path(self) -> Path:
         assert self.path is not None
         return files.resolve(self.path)
