@@ -15,7 +15,7 @@ from imagespec.sbom.document import App, document, to_json
 from tests.sbom.validators import cyclonedx_problems, spdx_problems
 
 CREATED = "2024-01-02T03:04:05Z"
-APP = App("shop", "1.4.2", "Apache-2.0", "registry.example/shop:1.4.2")
+APP = App("shop", "1.4.2", "Apache-2.0", "registry.example/shop:1.4.2", programs=("/usr/local/bin/shop",))
 COMPONENTS = [
     Component("deb", "libc6", "2.36-9+deb12u7", ("LGPL-2.1-or-later", "LicenseRef-public-domain"),
               location="/usr/share/doc/libc6/copyright", architecture="amd64", note="built from glibc"),
@@ -254,3 +254,51 @@ def test_a_multi_platform_sbom_never_replaces_a_file_that_is_not_one(tmp_path: P
     assert result.returncode == 2, result.stderr
     assert f"{precious}: not an SBOM" in result.stderr, result.stderr
     assert precious.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("fmt", ["spdx", "cyclonedx"])
+def test_a_base_images_go_binary_keeps_its_own_version(fmt: str) -> None:
+    """Issue 15: an app built FROM a company Go image holds that image's binary too. Its
+    main module's version is what its build information says ((devel): unknown), never
+    the described app's: only the app's own programs get the spec's version."""
+    parent = [Component("golang", "example.com/parent", "", location="/usr/local/bin/parent", note="main module"),
+              Component("golang", "example.com/tagged", "v0.9.0", location="/usr/local/bin/tagged",
+                        note="main module")]
+    produced = to_json(document(fmt, APP, [*COMPONENTS, *parent], created=CREATED))
+    assert "pkg:golang/example.com/shop@1.4.2" in produced  # the app's own binary
+    assert "example.com/parent@1.4.2" not in produced and '"1.4.2"' in produced
+    assert "pkg:golang/example.com/tagged@v0.9.0" in produced
+    # without knowing the app's programs (an image scanned without its spec), none is the app
+    unknown = to_json(document(fmt, App("shop", "1.4.2"), COMPONENTS, created=CREATED))
+    assert "example.com/shop@1.4.2" not in unknown
+
+
+def test_the_apps_programs_are_where_the_finals_own_copies_put_them() -> None:
+    """What the spec's final copies in (from its stages or the context) is the app's;
+    what its base image brings is not (a parent spec's binary at /usr/local/bin/parent)."""
+    from imagespec.compiler import compile_spec
+    from imagespec.pipeline.sbom_layer import own_programs, sbom_app
+    from imagespec.spec.config import load_config
+    from imagespec.spec.read_spec import load_spec_text
+
+    compiled = compile_spec(load_spec_text("""\
+name: child
+version: 2.0.0
+stages:
+  build:
+    from: go-build
+    copy: [.]
+    run: go build -o /out/child ./cmd/child && mkdir -p /out/tools && go build -o /out/tools/ ./cmd/...
+    artifacts: [/out/child, /out/tools/]
+final:
+  from: {image: "registry.example/company/parent-go:1.0.0", family: distroless}
+  copy:
+    - {from: build, src: /out/child, dest: /usr/local/bin/child}
+    - {from: build, src: /out/tools/, dest: /opt/tools/}
+    - {src: config.toml, dest: /etc/child/}
+  entrypoint: [/usr/local/bin/child]
+"""), load_config())
+    assert own_programs(compiled) == ("/usr/local/bin/child", "/opt/tools/", "/etc/child/config.toml")
+    app = sbom_app(compiled)
+    assert app.owns("/usr/local/bin/child") and app.owns("/opt/tools/lint")
+    assert not app.owns("/usr/local/bin/parent") and not app.owns("/usr/local/bin/child2")
