@@ -71,10 +71,12 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
     if sbom is not None:  # every file --sbom would write, checked before anything builds
+        from imagespec.output import refuse_unwritable
         from imagespec.sbom.diff import refuse_replacing
 
         several = compiled.plan.platforms if len(compiled.plan.platforms) > 1 else ()
         for path in [sbom_file_for(sbom, platform) for platform in several] or [sbom]:
+            refuse_unwritable(path, option="--sbom")
             refuse_replacing(path)
     if sbom is not None and settings.target:
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",

@@ -302,3 +302,55 @@ final:
     app = sbom_app(compiled)
     assert app.owns("/usr/local/bin/child") and app.owns("/opt/tools/lint")
     assert not app.owns("/usr/local/bin/parent") and not app.owns("/usr/local/bin/child2")
+
+
+def _build_refused(tmp_path: Path, sbom: Path, *extra: str, spec: str = "examples/preset-go/imagespec.yaml"):
+    """`imagespec build SPEC --sbom FILE` with no engine to reach: only a refusal that
+    comes before anything builds can be exit 2 (a build would be the engine's exit 3)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "imagespec", "build", spec, "--sbom", str(sbom),
+                           "--config", str(root / "scripts/local.imagespec.yaml"), *extra],
+                          capture_output=True, text=True, cwd=root, timeout=120,
+                          env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
+
+
+@pytest.mark.parametrize("case", ["fifo", "through-a-file", "folder-takes-no-files"])
+def test_an_sbom_file_that_cannot_be_written_is_refused_before_the_build(tmp_path: Path, case: str) -> None:
+    """Issue 15: `--sbom` to a place the write would fail (or hang, on a FIFO) was found
+    only after the build, the image tagged (exit 1): now bad input (exit 2), nothing built."""
+    import os
+
+    if case == "fifo":
+        sbom = tmp_path / "sbom.json"
+        os.mkfifo(sbom)
+    elif case == "through-a-file":
+        (tmp_path / "file").write_text("x")
+        sbom = tmp_path / "file" / "sbom.json"
+    elif case == "folder-takes-no-files":
+        # sysfs takes no new files, for root too (a chmod would not stop root)
+        sbom = Path("/sys/isx15-sbom.json")
+    else:  # a folder: click's own check says so (the multi-platform files below are ours)
+        raise AssertionError(case)
+    result = _build_refused(tmp_path, sbom)
+    assert result.returncode == 2, result.stderr
+    assert "--sbom" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert str(sbom) in result.stderr.splitlines()[0], result.stderr
+    assert "hint:" in result.stderr
+
+
+def test_each_platforms_sbom_file_is_checked_before_the_build(tmp_path: Path) -> None:
+    """The multi-platform variant writes FILE.linux-arm64.json etc.: each is checked."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("name: isx15r/app\nversion: 1.0.0\nplatforms: [linux/amd64, linux/arm64]\nfinal:\n"
+                    "  from: {image: \"127.0.0.1:5000/isx15r/base:1\", family: distroless, user: 65532, libc: none}\n"
+                    "  copy: [{src: a, dest: /a}]\n  entrypoint: [/a]\n")
+    (tmp_path / "a").write_text("x")
+    (tmp_path / "sbom.linux-arm64.json").mkdir()
+    result = _build_refused(tmp_path, tmp_path / "sbom.json", "--push", "--tag", "127.0.0.1:5000/isx15r/app:1.0.0",
+                            spec=str(spec))
+    assert result.returncode == 2, result.stderr
+    assert f"{tmp_path / 'sbom.linux-arm64.json'} is a folder" in result.stderr, result.stderr
