@@ -135,9 +135,9 @@ def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_statu
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
-                    http_port: int | None = None, ready_log: str | None = None) -> Report:
+                    http_port: int | None = None, ready_log: str | None = None, stage: bool = False) -> Report:
     """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
-    to the spec's policies."""
+    to the spec's policies. ``stage``: built with --target (a stage has no SBOM to check)."""
     from imagespec import pipeline
     from imagespec.compiler import effective_policies
     from imagespec.verify import verify
@@ -145,7 +145,8 @@ def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budg
     # a policy's size_budget is bytes once validated (its validator reads "25MB"), though typed int | str
     budget = size_budget if size_budget is not None else \
         cast("int | None", effective_policies(compiled.loaded, config).size_budget)
-    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log))
+    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log,
+                                               stage=stage))
 
 
 def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
@@ -178,7 +179,7 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
 def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,
                      size_budget: int | None = None, http_port: int | None = None,
-                     ready_log: str | None = None) -> Report:
+                     ready_log: str | None = None, stage: bool = False) -> Report:
     """Each platform's image (``images``: (platform, reference) pairs) against the spec,
     another platform's under QEMU, in one report whose checks each name their platform."""
     import dataclasses
@@ -188,7 +189,7 @@ def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[
     checks, duration = [], 0.0
     for platform, image in images:
         report = verify_compiled(compiled, config, image, size_budget=size_budget, http_port=http_port,
-                                 ready_log=ready_log)
+                                 ready_log=ready_log, stage=stage)
         checks += [dataclasses.replace(check, name=f"{check.name} ({platform})") for check in report.checks]
         duration += report.duration_s
     return Report(", ".join(image for _, image in images), checks, duration)
