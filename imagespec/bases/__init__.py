@@ -29,7 +29,11 @@ from imagespec.spec.config import Config
 from imagespec.spec.yaml_source import read_yaml
 from imagespec.spec.model import Image
 
+# each builds the base for the machine, or one platform's image of it under its own tag
 _BUILDERS = {"bootstrap": build_bootstrap, "distroless": build_distroless, "spec": build_spec}
+# what runs the target's programs in each kind's build (said when they cannot run here)
+_WHAT_RUNS = {"bootstrap": "the packages' maintainer scripts", "distroless": "its `verify` commands",
+              "spec": "its RUN steps"}
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,22 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
 
 
 def _check_platforms(loaded: LoadedBase, options: BaseOptions) -> None:
-    """Several platforms make an index, which only a registry holds: checked before any base is built."""
+    """Several platforms make an index, which only a registry holds, and a base whose build
+    runs the target's programs needs them to run here: checked before any base is built."""
+    from imagespec.engine.emulation import SETUP_HINT, emulation_problem
+
     if len(loaded.base.platforms) > 1 and not options.push:
         raise SpecError(f"{loaded.name}: a base for {len(loaded.base.platforms)} platforms is one index, which the "
                         "engine's image store cannot hold: it is pushed to `image`'s registry or not made",
                         location=loaded.document.location(("platforms",)),
                         hint="pass --push (and a registry in `image:`), or drop `platforms:` to build it for this machine")
+    if not loaded.base.runs_target_programs:
+        return
+    for index, platform in enumerate(loaded.base.platforms):
+        if problem := emulation_problem(platform):
+            raise SpecError(f"{loaded.name}: a {loaded.base.kind} base runs {platform} programs while it is built "
+                            f"({_WHAT_RUNS[loaded.base.kind]}), but {problem}",
+                            location=loaded.document.location(("platforms", index)), hint=SETUP_HINT)
 
 
 def _check_pushable(loaded: LoadedBase) -> None:
@@ -101,7 +115,8 @@ def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
         return _build_platforms(loaded, run)
     began = time.monotonic()
     previous = _previous_id(loaded.base.image)
-    image_id, built = _BUILDERS[loaded.base.kind](loaded, run)
+    # one platform alone (`platforms: [linux/arm64]`) is an ordinary base of that platform
+    image_id, built = _BUILDERS[loaded.base.kind](loaded, run, *loaded.base.platforms)
     seconds = time.monotonic() - began
     _drop_if_untagged(previous, image_id)
     reference, digest = loaded.base.image, image_id
@@ -117,10 +132,11 @@ def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
 
 
 def _build_platforms(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
-    """A distroless base for several platforms: each platform's packages unpacked into
-    its own image (``IMAGE-os-arch``), all pushed, then one index under ``image``; the
-    catalog names the index by digest, so FROM picks each build's platform from it."""
-    from imagespec.bases.built import build_distroless
+    """A base for several platforms: each platform's image under its own tag
+    (``IMAGE-os-arch``: a bootstrap root of that architecture, a spec built FROM its
+    parent's index, a distroless root of that platform's packages), all pushed once every
+    platform has built, then one index under ``image``; the catalog names the index by
+    digest, so FROM picks each build's platform from it."""
     from imagespec.publish import push_tags
     from imagespec.publish.index import PlatformImage, create_index, platform_tag
 
@@ -131,7 +147,7 @@ def _build_platforms(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
         tag = platform_tag(loaded.base.image, platform)
         run.on_status(f"{loaded.name}: {platform} -> {tag}")
         previous = _previous_id(tag)
-        image_id, fresh = build_distroless(loaded, run, platform, tag)
+        image_id, fresh = _BUILDERS[loaded.base.kind](loaded, run, platform, tag)
         _drop_if_untagged(previous, image_id)
         changed = changed or fresh
         built.append(PlatformImage(platform, image_id, tag))

@@ -32,9 +32,13 @@ class LoadedBase:
         return self.base.base
 
     def app_spec(self) -> LoadedSpec:
-        """The `spec:` of a toolchain base as an app spec (errors located in this file)."""
+        """The `spec:` of a toolchain base as an app spec (errors located in this file), for
+        the base's `platforms:`: compiled as `imagespec build` compiles a spec of several."""
         assert self.base.spec is not None, "only `spec` bases have one"
-        return LoadedSpec(self.base.spec, sub_document(self.document, (SPEC_KEY,)), self.path)
+        spec = self.base.spec
+        if self.base.platforms:
+            spec = spec.model_copy(update={"platforms": list(self.base.platforms)})
+        return LoadedSpec(spec, sub_document(self.document, (SPEC_KEY,)), self.path)
 
 
 def is_base_document(document: Document) -> bool:
