@@ -28,7 +28,7 @@ def build_bases(work: Path, bases: dict[str, str], session_cleanup) -> Path:  # 
     """`imagespec base build --push` of tests/platforms/bases/NAME.yaml (NAME -> its tag),
     each image renamed for this session; the config naming the machine's catalog and theirs."""
     paths = []
-    for name, tag in bases.items():
+    for name in bases:
         text = (HERE / "bases" / f"{name}.yaml").read_text()
         for other, other_tag in bases.items():  # the images, never the catalog names bases refer to
             text = text.replace(f"{NAMESPACE}/{other}:{other_tag}", base_image(other, other_tag))
