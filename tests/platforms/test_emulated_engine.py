@@ -47,6 +47,20 @@ def test_bootstrapped_and_spec_bases_are_one_index_of_each_platforms_own_image(e
             assert all(u.endswith((f"?arch={arch}", "?arch=all")) for u in debs), debs
 
 
+def test_an_emulated_platforms_program_is_given_longer_to_start(emulated_config: Path) -> None:
+    """imagespec test without a readiness signal: 1 s for the machine's own image, 10 s
+    for one that runs under QEMU (its SIGTERM handler comes late; verify/probe.py)."""
+    from imagespec.engine.client import connect
+    from imagespec.engine.emulation import runs_natively
+    from imagespec.verify.probe import EMULATED_SETTLE_S, SETTLE_S, _settle_s
+
+    client = connect()
+    given = {platform: _settle_s(client, f"{base_image('slim', 'bookworm')}-{platform.replace('/', '-')}")
+             for platform in PLATFORMS}
+    assert given == {p: SETTLE_S if runs_natively(p) else EMULATED_SETTLE_S for p in PLATFORMS}
+    assert set(given.values()) == {SETTLE_S, EMULATED_SETTLE_S}  # amd64 or arm64: one is the machine's, one not
+
+
 def test_a_stage_without_cross_compile_runs_on_each_target_platform_under_qemu(
         emulated_config: Path, session_cleanup) -> None:  # type: ignore[no-untyped-def]
     spec = HERE / "qemu-arch" / "imagespec.yaml"
