@@ -25,7 +25,7 @@ _ALSO_NATIVE = {"x86_64": ("qemu-i386",)}
 # uname's machine where it is not QEMU's name for the same CPU
 _UNAME_TO_QEMU = {"armv7l": "arm", "armv8l": "arm", "i686": "i386", "i586": "i386"}
 SETUP_HINT = ("install Debian's qemu-user-static and register its /usr/lib/binfmt.d entries "
-              "(scripts/setup-engine.sh does both, as root), or build this base on a machine of that platform")
+              "(scripts/setup-engine.sh does both, as root), or build on a machine of that platform")
 
 
 def machine() -> str:
@@ -42,17 +42,17 @@ def runs_natively(platform: str, *, host: str | None = None) -> bool:
 
 def emulation_problem(platform: str, *, host: str | None = None, binfmt: Path | None = None) -> str | None:
     """None when programs of ``platform`` run here; else what is missing, in one sentence."""
-    binfmt = binfmt or BINFMT
+    binfmt, host = binfmt or BINFMT, host or machine()
     if runs_natively(platform, host=host):
         return None
     emulator = platforms.parse(platform).qemu
     if not (binfmt / "register").exists():
-        return f"{platform} programs cannot run on this {host or machine()} machine: binfmt_misc is not mounted at {binfmt}"
+        return f"{platform} programs cannot run on this {host} machine: binfmt_misc is not mounted at {binfmt}"
     entry = binfmt / emulator
     try:
         lines = entry.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return f"{platform} programs cannot run on this {host or machine()} machine: no {emulator} is registered with binfmt_misc"
+        return f"{platform} programs cannot run on this {host} machine: no {emulator} is registered with binfmt_misc"
     if not lines or lines[0].strip() != "enabled":
         return f"{platform} programs cannot run here: {entry} is registered but disabled"
     flags = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("flags:")), "")

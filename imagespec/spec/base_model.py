@@ -114,9 +114,6 @@ class BaseSpec(Model):
         if len(kinds) != 1:
             raise ValueError("a base spec has exactly one of `bootstrap`, `distroless` or `spec`"
                              + (f" (found {', '.join(kinds)})" if kinds else ""))
-        if self.spec is not None and self.spec.platforms:
-            raise ValueError("a spec base is built for the base's `platforms:` (top level), not its spec's: "
-                             "move `platforms:` out of `spec:`")
         return self
 
     @property

@@ -84,4 +84,10 @@ def load_base(path: Path, config: Config, document: Document | None = None) -> L
                         hint="a base spec starts with `base: NAME` and `image: NAME:TAG`; app specs are built with "
                              "`imagespec build`")
     document = _merge_spec_parents(_with_default_name(document), path.parent, config, path)
-    return LoadedBase(validate(document, BaseSpec), document, path)
+    loaded = LoadedBase(validate(document, BaseSpec), document, path)
+    if loaded.base.spec is not None and loaded.base.spec.platforms:
+        # app_spec() gives the spec the base's platforms: one list, where base build reads it
+        raise SpecError("a spec base is built for the base's `platforms:`, not its spec's",
+                        location=document.location((SPEC_KEY, "platforms")),
+                        hint="move `platforms:` out of `spec:` to the base's top level")
+    return loaded

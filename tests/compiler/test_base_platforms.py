@@ -113,8 +113,10 @@ def test_a_distroless_base_without_verify_unpacks_and_needs_no_qemu(tmp_path: Pa
 def test_platforms_inside_a_spec_bases_spec_are_refused(tmp_path: Path) -> None:
     path = base_file(tmp_path, "spec:\n  platforms: [linux/arm64]\n  final: {from: debian-slim, cmd: [bash]}\n",
                      platforms="")
-    with pytest.raises(SpecError, match="a spec base is built for the base's `platforms:` .top level., not its spec's"):
+    with pytest.raises(SpecError, match="a spec base is built for the base's `platforms:`, not its spec's") as raised:
         load_base(path, load_config(start=REPO / "bases"))
+    assert raised.value.location is not None and (raised.value.location.line, raised.value.location.col) == (5, 3)
+    assert raised.value.hint == "move `platforms:` out of `spec:` to the base's top level"
 
 
 def test_a_spec_base_compiles_its_spec_for_the_bases_platforms(tmp_path: Path) -> None:
