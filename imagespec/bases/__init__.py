@@ -141,16 +141,13 @@ def _build_platforms(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
     from imagespec.publish.index import PlatformImage, create_index, platform_tag
 
     began = time.monotonic()
-    built: list[PlatformImage] = []
-    changed = False
-    for platform in loaded.base.platforms:
-        tag = platform_tag(loaded.base.image, platform)
-        run.on_status(f"{loaded.name}: {platform} -> {tag}")
-        previous = _previous_id(tag)
-        image_id, fresh = _BUILDERS[loaded.base.kind](loaded, run, platform, tag)
-        _drop_if_untagged(previous, image_id)
-        changed = changed or fresh
-        built.append(PlatformImage(platform, image_id, tag))
+    tags = {platform: platform_tag(loaded.base.image, platform) for platform in loaded.base.platforms}
+    previous = {platform: _previous_id(tag) for platform, tag in tags.items()}
+    made = _each_platform(loaded, run, tags)
+    built = [PlatformImage(platform, made[platform][0], tag) for platform, tag in tags.items()]
+    changed = any(fresh for _, fresh in made.values())
+    for image in built:
+        _drop_if_untagged(previous[image.platform], image.image_id)
     digests = push_tags([image.tag for image in built], force=True, on_status=run.on_status)
     members = [PlatformImage(i.platform, i.image_id, i.tag, digests[i.tag]) for i in built]
     index = create_index([loaded.base.image], members, on_status=run.on_status)
@@ -161,6 +158,24 @@ def _build_platforms(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
     size = int(found.attrs.get("Size") or 0) if found is not None else 0
     return BuiltBase(loaded.name, loaded.base.kind, reference, built[0].image_id, changed,
                      time.monotonic() - began, size, entry)
+
+
+def _each_platform(loaded: LoadedBase, run: BaseBuildRun, tags: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    """Each platform's (image ID, built now). mmdebstrap runs outside the engine, and a
+    foreign root keeps about one CPU busy with QEMU: bootstrap roots are made side by side
+    (the machine's own is done while the emulated one's scripts run). Builds through
+    BuildKit run one after the other, so that each one's progress stays readable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def build(platform: str) -> tuple[str, bool]:
+        run.on_status(f"{loaded.name}: {platform} -> {tags[platform]}")
+        return _BUILDERS[loaded.base.kind](loaded, run, platform, tags[platform])
+
+    if loaded.base.kind != "bootstrap":
+        return {platform: build(platform) for platform in tags}
+    with ThreadPoolExecutor(max_workers=len(tags), thread_name_prefix="imagespec-bootstrap") as pool:
+        running = {platform: pool.submit(build, platform) for platform in tags}
+        return {platform: future.result() for platform, future in running.items()}
 
 
 def dockerfile_of(path: Path, config: Config) -> str:
