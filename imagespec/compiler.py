@@ -60,8 +60,9 @@ class Compiled:
         return line_map(self.plan, self.dockerfile)
 
 
-# json.dumps(payload, sort_keys=True, ensure_ascii=False) without a new encoder per hash
-_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+# json.dumps(payload, sort_keys=True, ensure_ascii=False) without a new encoder per hash,
+# and without its check for cycles: a payload is a fresh tree of a dump's dicts and lists
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, check_circular=False)
 
 #: spec keys that decide how an image is checked, named and pushed, not what it holds
 _NOT_IN_THE_IMAGE = frozenset({"policies", "registry", "tags"})
@@ -116,7 +117,8 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         ignore_source = loaded.display_name(loaded.dockerignore_path.parent) if loaded.path else source
         dockerignore = render_dockerignore(plan, source=ignore_source)
     except SpecPathError as exc:
-        raise SpecError(exc.message, location=loaded.document.origin(exc.path), hint=exc.hint) from None
+        # the core's errors are about what a key says (a stage name, a path, a catalog name)
+        raise SpecError(exc.message, location=loaded.document.value_origin(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest,
                     digest if plan is unpinned else _digest(dumped, unpinned))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.plan import model as p
-from imagespec.settings import BuildSettings
+from imagespec.build_settings import BuildSettings
 
 if TYPE_CHECKING:
     from imagespec.engine import BuildOptions, BuildResult
@@ -44,7 +44,28 @@ def sbom_app(compiled: Compiled, image: str = "") -> App:
     from imagespec.sbom.document import App
 
     spec = compiled.loaded.spec
-    return App(spec.name, spec.version or "", spec.license or "", image)
+    return App(spec.name, spec.version or "", spec.license or "", image, programs=own_programs(compiled))
+
+
+def own_programs(compiled: Compiled) -> tuple[str, ...]:
+    """Where the final's own COPYs (from its build stages or the context) put files: the
+    app's programs, as against its base's (a parent spec's Go binary is not this app)."""
+    from imagespec.plan.passes import rootfs
+    from imagespec.plan.passes.add_init import STAGE as INIT
+
+    found: list[str] = []
+    for copy in compiled.plan.final.instructions:
+        if not isinstance(copy, p.Copy) or copy.from_stage in (INIT, rootfs.NAME):
+            continue
+        folder = copy.dest if copy.dest.endswith("/") else copy.dest + "/"
+        for source in copy.sources:
+            if source.endswith("/") or source in (".", "./"):
+                found.append(folder)
+            elif copy.dest.endswith("/") or len(copy.sources) > 1:
+                found.append(folder + source.rstrip("/").rsplit("/", 1)[-1])
+            else:
+                found.append(copy.dest)
+    return tuple(dict.fromkeys(found))
 
 
 def context_lockfiles(compiled: Compiled) -> list[Component]:
