@@ -145,3 +145,22 @@ def test_a_stage_that_must_run_under_qemu_is_refused_when_qemu_cannot_run_it(
             assert "qemu-user-static" in (error.hint or "")
         else:
             assert not refused, f"{example}: not refused"
+
+
+def test_one_foreign_platform_is_checked_too(config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`platforms: [linux/arm64]` alone on this amd64 machine: the python preset's bases
+    are amd64 only, and BuildKit would build on them with a warning. Bad input at the
+    `platforms:` line, nothing built, nothing tagged."""
+    app = tmp_path / "app"
+    shutil.copytree(REPO / "examples" / "preset-python", app)
+    spec = app / "imagespec.yaml"
+    spec.write_text(spec.read_text() + "platforms: [linux/arm64]\n")
+    reference = f"{NAMESPACE}/lead-onearm-{RUN_ID}:1.0.0"
+    session_cleanup.image(reference)
+    done = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--progress", "plain")
+    assert done.returncode == 2, done.stderr[-3000:]
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"{spec}:{_platforms_line(spec)}:1: no base image to build on: "), done.stderr
+    assert "imagespec-test/python:bookworm (stages.venv.from) for linux/arm64" in first, first
+    assert "#1 " not in done.stderr  # BuildKit never started
+    assert docker("image", "inspect", reference).returncode != 0
