@@ -8,6 +8,9 @@ Regenerate (after a deliberate change): `python tests/compiler/test_cli_help.py 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -47,3 +50,21 @@ def test_a_short_help_flag_is_the_long_one() -> None:
 
 if __name__ == "__main__":
     print(_all_help(), end="")
+
+
+def test_a_command_loads_its_family_only(tmp_path: Path) -> None:
+    # what the lazy group is for: `generate` builds no other family's options
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    script = ("import sys; from imagespec.cli import main; code = main(['generate', '--no-cache', '-o', '-', sys.argv[1]]); "
+              "print(sorted(m for m in sys.modules if m.startswith('imagespec.cli.')), code, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", script, str(spec)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert done.stdout.startswith("# ") and done.stderr.splitlines()[-1] == (
+        "['imagespec.cli.common', 'imagespec.cli.generating'] 0")
+
+
+def test_shell_completion_lists_the_commands_not_yet_loaded() -> None:
+    env = {**os.environ, "_IMAGESPEC_COMPLETE": "bash_complete", "COMP_WORDS": "imagespec s", "COMP_CWORD": "1"}
+    done = subprocess.run([sys.executable, "-c", "from imagespec.cli import run; run()"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.stdout.split() == ["plain,sbom", "plain,sbom-diff", "plain,schema"]
