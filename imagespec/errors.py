@@ -8,12 +8,17 @@ Exit codes are part of the CLI contract (CI reads them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class Location:
-    """A place in a source file; line and col are 1-based, 0 when unknown."""
+class Location(NamedTuple):
+    """A place in a source file; line and col are 1-based, 0 when unknown.
+
+    Behaves as the frozen, ordered dataclass it was (equal, ordered and hashed by file,
+    line and col; immutable; its repr): the loader makes one per YAML node, and a tuple is
+    made by one C call where a class instance needs a dict and a write per field
+    (BENCHMARKS.md, issue 13's fifth pass, has the measurement)."""
 
     file: str
     line: int = 0
@@ -21,26 +26,56 @@ class Location:
     # A mapping key's location also says where its scalar value starts (0: not a scalar, or
     # unknown): an error about the value points there (`name: café` at 1:7, not 1:1), one
     # about the key at the key. Not compared: it is the same place in the file.
-    value_line: int = field(default=0, compare=False, repr=False)
-    value_col: int = field(default=0, compare=False, repr=False)
-
-    def __init__(self, file: str, line: int = 0, col: int = 0, value_line: int = 0, value_col: int = 0) -> None:
-        # the loader makes one per YAML node: written into the instance dict directly,
-        # not through object.__setattr__ per field as a frozen dataclass's __init__ does
-        # (plan/frozen.py has the same reason; BENCHMARKS.md has the measurement)
-        values = self.__dict__
-        values["file"], values["line"], values["col"] = file, line, col
-        values["value_line"], values["value_col"] = value_line, value_col
+    value_line: int = 0
+    value_col: int = 0
 
     def __str__(self) -> str:
         if not self.line:
             return self.file
         return f"{self.file}:{self.line}:{self.col or 1}"
 
+    def __repr__(self) -> str:
+        return f"Location(file={self.file!r}, line={self.line!r}, col={self.col!r})"
+
     def of_value(self) -> Location:
         """Where the scalar value of the key written here starts; the key's own location
         when it has none (a mapping or list value, a list item, a document)."""
         return Location(self.file, self.value_line, self.value_col) if self.value_line else self
+
+    # Compared as the dataclass compared: by (file, line, col), and only with another
+    # Location (never equal to a plain tuple, which a tuple's own comparison would allow).
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Location and self[:3] == other[:3]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:3])
+
+    def __lt__(self, other: object) -> bool:
+        return self[:3] < _key(other)
+
+    def __le__(self, other: object) -> bool:
+        return self[:3] <= _key(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self[:3] > _key(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self[:3] >= _key(other)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _key(other: object) -> tuple[str, int, int]:
+    if type(other) is not Location:
+        raise TypeError(f"a Location is ordered against another Location, not {type(other).__name__}")
+    return other[:3]
 
 
 class ImageSpecError(Exception):

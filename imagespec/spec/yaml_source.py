@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ MAX_ALIASED = 10_000  # values produced by expanding aliases, over the whole fil
 # counted (cheap: no look-up per scalar), and cannot amplify much: the aliases take room.
 MAX_ALIASED_TEXT = 256 * 1024
 _LONG = 64
+# A node's Location made by C calls alone (Location is a NamedTuple: its fields in order),
+# without the Python frame of Location.__new__: the reader makes one per YAML node.
+_location = partial(tuple.__new__, Location)
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -204,7 +207,7 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
         for i, item in enumerate(node.value):
             here = (*path, i)
             mark = item.start_mark
-            locations[here] = Location(file, mark.line + 1, mark.column + 1)
+            locations[here] = _location((file, mark.line + 1, mark.column + 1, 0, 0))
             if type(item) is yaml.ScalarNode:
                 if expansion is not None and len(item.value) > _LONG:
                     expansion.long(item)
@@ -241,12 +244,12 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
             mark = key_node.start_mark
             if type(value_node) is yaml.ScalarNode:
                 at = value_node.start_mark
-                locations[here] = Location(file, mark.line + 1, mark.column + 1, at.line + 1, at.column + 1)
+                locations[here] = _location((file, mark.line + 1, mark.column + 1, at.line + 1, at.column + 1))
                 if expansion is not None and len(value_node.value) > _LONG:
                     expansion.long(value_node)
                 result[key] = _scalar(value_node, file)
             else:
-                locations[here] = Location(file, mark.line + 1, mark.column + 1)
+                locations[here] = _location((file, mark.line + 1, mark.column + 1, 0, 0))
                 result[key] = _build(value_node, here, file, locations, expansion)
         return result
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover

@@ -22,7 +22,11 @@ _OPTION = re.compile(r"(?<![\w-])(--?[a-z][a-z-]*)")
 
 def _commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    # the commands as click lists them (the top group loads each command's module then)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None
         if isinstance(command, click.Group):
             found |= _commands(command, (*path, name))
         else:
@@ -66,17 +70,19 @@ def test_help_shows_each_commands_first_line_whole(group: tuple[str, ...]) -> No
     assert result.exit_code == 0
     listing = result.output.split("Commands:", 1)[1].strip().splitlines()
     assert listing and not [line for line in listing if line.endswith("...")]
-    command = cli if not group else cli.commands[group[0]]
+    command = cli if not group else cli.get_command(click.Context(cli), group[0])
     assert isinstance(command, click.Group)
     for line in listing:
         name, description = line.split(None, 1)
-        first_line = (command.commands[name].help or "").split("\n\n", 1)[0].strip()
+        sub = command.get_command(click.Context(command), name)
+        assert sub is not None
+        first_line = (sub.help or "").split("\n\n", 1)[0].strip()
         assert description == first_line
 
 
 @pytest.mark.parametrize(("text", "size"), [("10", 10), ("10MB", 10_000_000), ("1.5GiB", 1_610_612_736), ("25 KB", 25_000)])
 def test_size_budget_option_reads_the_policy_size_grammar(text: str, size: int) -> None:
-    from imagespec.cli import SIZE
+    from imagespec.cli.building import SIZE
     from imagespec.spec.model import size_in_bytes
 
     assert SIZE.convert(text, None, None) == size == size_in_bytes(text)

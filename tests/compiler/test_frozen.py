@@ -4,6 +4,7 @@ cheaper __init__. Checked against the __init__ dataclasses generated for each cl
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import inspect
 
 import pytest
@@ -52,3 +53,18 @@ def test_location_keeps_the_frozen_dataclass_behaviour() -> None:
     assert hash(where) == hash(Location("spec.yaml", 3, 5))
     with pytest.raises(dataclasses.FrozenInstanceError):
         where.line = 4  # type: ignore[misc]
+
+
+def test_location_as_a_tuple_still_compares_as_the_dataclass_did() -> None:
+    # a NamedTuple since issue 13's fifth pass: the value's position is not compared or
+    # hashed, a plain tuple is never equal to it, and it survives pickling whole
+    key, same_key = Location("spec.yaml", 3, 5, 3, 11), Location("spec.yaml", 3, 5)
+    assert key == same_key and hash(key) == hash(same_key) and not key != same_key
+    assert key != ("spec.yaml", 3, 5, 3, 11) and ("spec.yaml", 3, 5, 3, 11) != key
+    assert repr(key) == "Location(file='spec.yaml', line=3, col=5)"
+    assert str(key.of_value()) == "spec.yaml:3:11" and key.of_value() != key
+    copy = pickle.loads(pickle.dumps(key))
+    assert copy == key and (copy.value_line, copy.value_col) == (3, 11)
+    assert sorted([key, Location("a", 9), Location("spec.yaml", 1, 1)])[0] == Location("a", 9)
+    with pytest.raises(TypeError):
+        assert key < ("spec.yaml", 4, 1)  # type: ignore[operator]

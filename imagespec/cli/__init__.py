@@ -1,0 +1,111 @@
+"""The command line: a thin layer over the library. Each command is a plain
+function of its arguments; errors become one message and an exit code
+(imagespec.errors), never a traceback.
+
+One module per command family; a command's module is imported when that command runs
+(all of them for `--help` and shell completion, which list every command): click builds
+a command's options when its module is imported, and a cached `generate` should not pay
+for the other twenty commands' (BENCHMARKS.md, issue 13's fifth pass).
+
+May import: imagespec.jobs, imagespec.errors, imagespec.console (tables) and the size
+grammar of imagespec.spec.model (tests/compiler/test_architecture.py pins the list).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import click
+
+from imagespec.cli.common import Invocation
+from imagespec.errors import ImageSpecError, SpecError, SpecErrors, one_line
+
+# command name -> (its module under imagespec.cli, the click command in it)
+_COMMANDS = {
+    "bake": ("baking", "bake"),
+    "base": ("bases", "base_group"),
+    "build": ("building", "build"),
+    "check": ("generating", "check"),
+    "explain": ("diagnosing", "explain"),
+    "generate": ("generating", "generate"),
+    "import": ("projects", "import_command"),
+    "init": ("projects", "init_command"),
+    "lint": ("diagnosing", "lint"),
+    "lock": ("locking", "lock_command"),
+    "manifest": ("projects", "manifest"),
+    "outdated": ("locking", "outdated"),
+    "sbom": ("sboms", "sbom"),
+    "sbom-diff": ("sboms", "sbom_diff"),
+    "schema": ("diagnosing", "schema"),
+    "test": ("building", "test_command"),
+}
+
+
+class _Commands(click.Group):
+    """The top-level group: its commands found in _COMMANDS, each module imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = _COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        command = getattr(importlib.import_module(f"imagespec.cli.{where[0]}"), where[1])
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="imagespec")
+def cli() -> None:
+    """Compile short YAML image specs into best-practice Dockerfiles; build, verify and push them."""
+
+
+def _report(error: ImageSpecError, fmt_json: bool) -> None:
+    if fmt_json:
+        click.echo(json.dumps(error.to_dict()), err=True)
+        return
+    for each in error.errors if isinstance(error, SpecErrors) else (error,):
+        click.echo(one_line(f"{each}" if each.location else f"imagespec: {each}"), err=True)
+        if each.hint:
+            click.echo(f"  hint: {one_line(each.hint)}", err=True)
+    if isinstance(error, SpecErrors) and error.more:
+        click.echo(f"imagespec: {error.more} more error(s) not shown; fix these first", err=True)
+
+
+def _asks_json(args: list[str]) -> bool:
+    """--format json among arguments click could not parse (the eager option unread)."""
+    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    invocation = Invocation()
+    try:
+        cli.main(args=args, prog_name="imagespec", standalone_mode=False, obj=invocation)
+    except ImageSpecError as error:
+        _report(error, invocation.json_errors)
+        return error.exit_code
+    except click.exceptions.Abort:
+        click.echo("imagespec: interrupted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("imagespec: interrupted", err=True)
+        return 130
+    except click.ClickException as error:
+        if invocation.json_errors or _asks_json(args):  # the option errors too: one JSON document
+            command = error.ctx.command_path if isinstance(error, click.UsageError) and error.ctx else "imagespec"
+            _report(SpecError(error.format_message(), hint=f"`{command} --help` lists the options"), True)
+        else:
+            error.show()
+        return 2
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
