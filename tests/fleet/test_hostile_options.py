@@ -73,7 +73,7 @@ def test_a_configured_builder_name_is_checked_at_its_line(two: Path, write: Writ
     code, out, err = run(capsys, "build", "a", "b", "--format", "json")
     assert code == 2 and out == "", err
     error = json.loads(err)
-    assert error["location"].endswith("/.imagespec.yaml:2:3") and "not a builder name" in error["message"], error
+    assert error["location"].endswith("/.imagespec.yaml:2:12") and "not a builder name" in error["message"], error
 
 
 def test_a_dockerfile_outside_the_repository_is_exit_2_in_bake_as_in_generate(repo: Path, write: Write,
