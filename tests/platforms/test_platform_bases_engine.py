@@ -22,6 +22,15 @@ def _platforms_line(spec: Path) -> int:
     return next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if text.startswith("platforms:"))
 
 
+def _example_on(tmp_path: Path, example: str, platforms: str) -> Path:
+    """A copy of examples/EXAMPLE with `platforms: PLATFORMS` added: its spec's path."""
+    app = tmp_path / example
+    shutil.copytree(REPO / "examples" / example, app)
+    spec = app / "imagespec.yaml"
+    spec.write_text(spec.read_text() + f"platforms: {platforms}\n")
+    return spec
+
+
 def _untagged(reference: str) -> None:
     for platform in PLATFORMS:
         tag = f"{reference}-{platform.replace('/', '-')}"
@@ -32,10 +41,7 @@ def test_a_base_the_engine_has_for_one_platform_only_is_refused_before_anything_
         config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The python preset's bases exist here for linux/amd64 only (bases/catalog.local.yaml
     has no arm64 python): both stages run on the target platform."""
-    app = tmp_path / "app"
-    shutil.copytree(REPO / "examples" / "preset-python", app)
-    spec = app / "imagespec.yaml"
-    spec.write_text(spec.read_text() + "platforms: [linux/amd64, linux/arm64]\n")
+    spec = _example_on(tmp_path, "preset-python", "[linux/amd64, linux/arm64]")
     reference = f"{NAMESPACE}/smallfix-nobase-{RUN_ID}:1.0.0"
     for platform in PLATFORMS:
         session_cleanup.image(f"{reference}-{platform.replace('/', '-')}")
@@ -130,10 +136,7 @@ def test_a_stage_that_must_run_under_qemu_is_refused_when_qemu_cannot_run_it(
 
     monkeypatch.setattr(emulation, "BINFMT", tmp_path / "no-binfmt")
     for example, refused in (("preset-python", True), ("preset-go", False)):
-        app = tmp_path / example
-        shutil.copytree(REPO / "examples" / example, app)
-        spec = app / "imagespec.yaml"
-        spec.write_text(spec.read_text() + "platforms: [linux/amd64, linux/arm64]\n")
+        spec = _example_on(tmp_path, example, "[linux/amd64, linux/arm64]")
         compiled, _ = compile_one(spec, config)
         where = Location(str(spec), _platforms_line(spec), 1)
         try:
@@ -151,10 +154,7 @@ def test_one_foreign_platform_is_checked_too(config: Path, session_cleanup, tmp_
     """`platforms: [linux/arm64]` alone on this amd64 machine: the python preset's bases
     are amd64 only, and BuildKit would build on them with a warning. Bad input at the
     `platforms:` line, nothing built, nothing tagged."""
-    app = tmp_path / "app"
-    shutil.copytree(REPO / "examples" / "preset-python", app)
-    spec = app / "imagespec.yaml"
-    spec.write_text(spec.read_text() + "platforms: [linux/arm64]\n")
+    spec = _example_on(tmp_path, "preset-python", "[linux/arm64]")
     reference = f"{NAMESPACE}/lead-onearm-{RUN_ID}:1.0.0"
     session_cleanup.image(reference)
     done = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--progress", "plain")
