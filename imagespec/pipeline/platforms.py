@@ -14,7 +14,7 @@ from imagespec.errors import BuildFailed, Location, SpecError
 from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.image import refuse_nowhere_to_push
 from imagespec.pipeline.options import build_options
-from imagespec.pipeline.sbom_layer import add_sbom, pending_tag, untag
+from imagespec.pipeline.sbom_layer import pending_tag, sbom_layered, untag
 from imagespec.settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 
@@ -84,9 +84,9 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
             raise located from None
         sbom = None
         if pending:
-            on_status(f"SBOM of {platform}: reading its file system (BP16)")
-            try:
-                result, sbom = add_sbom(compiled, settings, mine, result, pending)
+            on_status(f"SBOM of {platform} (BP16)")
+            try:  # reused when the platform's tag already holds it for this output (sbom_layered)
+                result, sbom, _ = sbom_layered(compiled, settings, mine, result, pending)
             finally:
                 untag(pending)
         built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))

@@ -41,14 +41,20 @@ def _hundred() -> dict[str, str | None]:
 
 
 def _overlap(records: dict[str, dict]) -> int:
-    """The most bake invocations that ran at the same time."""
+    """The most bake invocations that ran at the same time (what --jobs bounds: a target's
+    SBOM step and tags, after its bake, are out of its slot)."""
     edges = sorted((t, kind) for r in records.values() if r["started_s"] is not None
-                   for t, kind in ((r["started_s"], 1), (r["ended_s"], -1)))
+                   for t, kind in ((r["started_s"], 1), (r["started_s"] + _bake_s(r), -1)))
     running = most = 0
     for _, kind in sorted(edges, key=lambda e: (e[0], e[1])):  # an end before a start at the same instant
         running += kind
         most = max(most, running)
     return most
+
+
+def _bake_s(record: dict) -> float:
+    """How long the target's bake invocation ran (0 for one not built: up to date, refused)."""
+    return record["timing"]["bake_s"] if record.get("timing") else 0.0
 
 
 def _after_parents(fleet: Fleet, records: dict[str, dict]) -> None:
