@@ -12,6 +12,7 @@ May import: ``imagespec.pipeline``, ``imagespec.settings`` and below.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,9 +66,11 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
         _refuse_nowhere_to_push(target, options.tags)
     platform_tags, index_tags = _platform_images(target, own, options.tags)
     sbom = None if settings.target else _sbom_step(target, own, options, platform_tags)
+    facts = json.dumps(pipeline.sbom_settings(compiled, own, options)) if sbom else ""
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
                     _locator(target), overrides, platform_tags, index_tags,
-                    secret_files=tuple(str(s.src) for s in read), sbom=sbom)
+                    secret_files=tuple(str(s.src) for s in read), sbom=sbom,
+                    sbom_path=pipeline.own_sbom_path(compiled, own) if sbom else None, facts=facts)
 
 
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
@@ -106,10 +109,10 @@ def _sbom_step(target: Target, settings: BuildSettings, options: BuildOptions,
 
     only = target.compiled.plan.platforms[0] if len(target.compiled.plan.platforms) == 1 else None
 
-    def store(image_id: str, platform: str) -> tuple[str, bool]:
+    def store(image_id: str, platform: str, labels: Mapping[str, str]) -> tuple[str, bool]:
         mine = dataclasses.replace(options, platform=platform or only)
         candidates = (platform_tags[platform],) if platform else options.tags[:1]
-        return pipeline.store_sbom(target.compiled, settings, mine, image_id, candidates)
+        return pipeline.store_sbom(target.compiled, settings, mine, image_id, candidates, labels)
 
     return store
 

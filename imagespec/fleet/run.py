@@ -48,20 +48,22 @@ from typing import IO, Any, Protocol
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
 from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
-from imagespec.contract import LABEL_SBOM
+from imagespec.contract import LABEL_BUILD_INPUTS, LABEL_SBOM
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
 from imagespec.fleet.display import Display, split_target
 from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
+from imagespec.fleet.unchanged import inputs_hash, unchanged
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
 #: The SBOM step of one built image (pipeline.store_sbom for that target): (the image bake
-#: built, its platform or '') -> (the untagged image on it that holds the SBOM, whether it
-#: is one an earlier run made on this very output, reused without a scan).
-StoreSbom = Callable[[str, str], tuple[str, bool]]
+#: built, its platform or '', the layer's labels besides its own) -> (the untagged image
+#: that holds the SBOM, whether it is one an earlier run made on an image built the same
+#: way, kept without a scan).
+StoreSbom = Callable[[str, str, Mapping[str, str]], tuple[str, bool]]
 
 log = logging.getLogger("imagespec.fleet")
 
@@ -91,6 +93,10 @@ class BuildJob:
     secret_files: tuple[str, ...] = ()
     #: the SBOM layer (BP16) each built image gets before it is tagged; None: none (a --target build)
     sbom: StoreSbom | None = None
+    sbom_path: str | None = None  # where the image keeps it (its io.imagespec.sbom label)
+    #: what the built image and its SBOM depend on that the run file does not show (the
+    #: SBOM's settings, the scanners' version: pipeline.sbom_settings), for fleet.unchanged
+    facts: str = ""
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -161,11 +167,13 @@ class _RunFiles:
         self.overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
         self.platform_tags[target.name] = target.platform_tags
 
+    def run(self) -> dict[str, Any]:
+        return bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
+                                 platform_tags=self.platform_tags)
+
     def write(self, number: int) -> Path:
-        run = bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
-                                platform_tags=self.platform_tags)
         path = self.scratch / f"docker-bake.run-{number}.json"
-        path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
+        path.write_text(json.dumps(self.run(), indent=1, sort_keys=True), encoding="utf-8")
         return path
 
 
@@ -287,6 +295,10 @@ class _Runner:
         job = fresh[0]
         if job.current is not None:
             return self._stamped(self._current(job), began)
+        inputs = self._inputs(job)
+        kept = unchanged(self.client, job.tags[0], inputs, job.sbom_path or "") if inputs else None
+        if kept is not None:
+            return self._stamped(self._unchanged(job, kept), began)
         names = list(job.run_targets)
         with self._lock:
             self._invocations += 1
@@ -299,7 +311,7 @@ class _Runner:
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
         if _built(job, ids):
             steps, solve_s = _steps_of(parser, job, [job]), parser.busy_seconds()
-            return Baked(lambda: self._finish(job, ids, steps, (began, baked), solve_s))
+            return Baked(lambda: self._finish(job, ids, steps, (began, baked), solve_s, inputs))
         failure = build_failure(parser, parser.returncode, job.dockerfile)
         error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
         if not isinstance(error, ImageSpecError):
@@ -309,11 +321,12 @@ class _Runner:
         return self._timed(record, began, baked, parser.busy_seconds(), None)
 
     def _finish(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], times: tuple[float, float],
-                solve_s: float | None) -> Record:
-        """After a target's bake build, outside its slot: the SBOM of each image, then the
-        tags (and push), all or nothing."""
+                solve_s: float | None, inputs: str | None) -> Record:
+        """After a target's bake build, outside its slot: the SBOM of each image (its layer
+        records ``inputs``, the hash of what bake read), then the tags (and push), all or
+        nothing."""
         began, baked = times
-        layered, unmade, sbom_s, reused = self._sboms(job, ids)
+        layered, unmade, sbom_s, reused = self._sboms(job, ids, {LABEL_BUILD_INPUTS: inputs} if inputs else {})
         record = unmade or dataclasses.replace(self._tag(job, layered, steps, began), sbom_reused=reused)
         return self._timed(record, began, baked, solve_s, sbom_s)
 
@@ -325,8 +338,8 @@ class _Runner:
                   "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
         return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
 
-    def _sboms(self, job: BuildJob,
-               ids: Mapping[str, str]) -> tuple[dict[str, str], Record | None, float | None, bool]:
+    def _sboms(self, job: BuildJob, ids: Mapping[str, str],
+               labels: Mapping[str, str]) -> tuple[dict[str, str], Record | None, float | None, bool]:
         """Each built image of ``job`` (one per platform) with its SBOM layer, as `imagespec
         build` of its spec stores it (pipeline.store_sbom): (run target -> the image to tag,
         a failed record when one could not be made, the seconds it took, whether every
@@ -343,7 +356,7 @@ class _Runner:
         layered, reused = {}, []
         try:
             for name, platform in job.run_targets.items():
-                layered[name], kept = job.sbom(ids[name], platform)
+                layered[name], kept = job.sbom(ids[name], platform, labels)
                 reused.append(kept)
                 self.display.note(name, "SBOM: reused, the tagged image holds this build's (BP16)" if kept
                                   else "SBOM: read from the image's file system (BP16)")
@@ -381,6 +394,38 @@ class _Runner:
 
     def _stamped(self, record: Record, began: float) -> Record:
         return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
+
+    def _inputs(self, job: BuildJob) -> str | None:
+        """The hash of what this target's bake build would read (fleet.unchanged), or None
+        where it is not worked out: no SBOM layer to record it (a --target build), several
+        platforms, a builder whose images are not the local engine's, --no-cache."""
+        if job.sbom is None or job.platform_tags or not job.tags or self.options.no_cache \
+                or not self.builder.local_store or self.builder.other_engine:
+            return None
+        with self._lock:
+            entry = self.files.run()["target"][job.name]
+        return inputs_hash(entry, job.dockerfile, job.dockerignore, job.facts, folder=self.folder,
+                           builder=self.builder.name, client=self.client)
+
+    def _unchanged(self, job: BuildJob, kept: tuple[str, str | None]) -> Record:
+        """The image the target's tag names was built from exactly these inputs and holds
+        its SBOM: bake is left out (it would solve every step from its cache and return an
+        image built the same way), the tags stay on that image (all of them: one moved
+        since is put back), and with --push it is pushed (which moves nothing)."""
+        from imagespec.engine.local_tags import apply_tags
+
+        image_id, sbom = kept
+        self.display.note(job.name, "up to date: the tagged image was built from these very inputs and holds "
+                                    "its SBOM (no bake)")
+        try:
+            tags = apply_tags(self.client, image_id, job.tags)
+            size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
+        except ImageSpecError as error:
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", 0.0, image_id=image_id, failure=error)
+        record = Record(job.name, job.spec, "built", 0.0, size, image_id, tags, up_to_date=True, sbom=sbom,
+                        sbom_reused=True)
+        return self._push(record) if self.options.push else record
 
     def _current(self, job: BuildJob) -> Record:
         """An image already up to date is not built again (no rebuild loop, #15): its tags

@@ -150,10 +150,10 @@ def _engine_references(image: str) -> tuple[str, ...]:
 
 
 def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, built: BuildResult,
-             pending: str, *, tag: bool = True) -> tuple[BuildResult, str]:
+             pending: str, *, tag: bool = True, labels: Mapping[str, str] | None = None) -> tuple[BuildResult, str]:
     """Scan ``pending``, then build one layer on it holding the SBOM (imagespec.sbom.store
     says why a layer) with the build's tags (``tag=False``: untagged, for a caller that
-    tags it itself); returns (BuildResult, SBOM text)."""
+    tags it itself) and ``labels`` besides its own; returns (BuildResult, SBOM text)."""
     import tempfile
 
     from imagespec.engine import BuildOptions, BuildResult, get_backend
@@ -176,7 +176,7 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
         dockerfile, path = store.sbom_layer(Path(scratch), pending, spec.name, text, fmt, epoch)
         layer = BuildOptions(tags=options.tags if tag else (), network=options.network,
-                             labels={LABEL_SBOM: path, **made_on},
+                             labels={**(labels or {}), LABEL_SBOM: path, **made_on},
                              progress="quiet", builder=options.builder, extra_args=options.extra_args,
                              platform=options.platform)
         result = get_backend(settings.backend, display=False).build(dockerfile, Path(scratch), layer)
@@ -204,20 +204,29 @@ def sbom_key(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
 
     from imagespec.engine import connect
     from imagespec.engine.client import engine_errors
-    from imagespec.pipeline.options import imagespec_version
-    from imagespec.sbom.scan import SCANNERS
 
-    spec = compiled.loaded.spec
     lock = compiled.loaded.context / "Cargo.lock"
     client = connect()
     with engine_errors(f"inspect {image_id}"):
         built = _as_built(client.images.get(image_id).attrs)
     stage_images = sorted({chain[-1].base.ref for _, chain in _copied_stages(compiled)})
-    facts = [built, SCANNERS, imagespec_version(), settings.sbom_format, settings.source_date_epoch or "",
-             spec.name, spec.version or "", spec.license or "", options.tags[0] if options.tags else spec.name,
-             options.platform or "", hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "",
+    facts = [built, sbom_settings(compiled, settings, options),
+             hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "",
              [[image, _image_id(client, image)] for image in stage_images]]
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def sbom_settings(compiled: Compiled, settings: BuildSettings, options: BuildOptions) -> list[str | int]:
+    """What an SBOM document depends on besides the image and the build context: the
+    scanners' and imagespec's versions, the format and path, SOURCE_DATE_EPOCH, the app
+    described (name, version, licence, first tag) and the platform."""
+    from imagespec.pipeline.options import imagespec_version
+    from imagespec.sbom.scan import SCANNERS
+
+    spec = compiled.loaded.spec
+    return [SCANNERS, imagespec_version(), settings.sbom_format, own_sbom_path(compiled, settings),
+            settings.source_date_epoch or "", spec.name, spec.version or "", spec.license or "",
+            options.tags[0] if options.tags else spec.name, options.platform or ""]
 
 
 def _as_built(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -296,12 +305,13 @@ def sbom_layered(compiled: Compiled, settings: BuildSettings, options: BuildOpti
 
 
 def store_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str,
-               candidates: Sequence[str] = ()) -> tuple[str, bool]:
+               candidates: Sequence[str] = (), labels: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """A fleet target's SBOM (imagespec.fleet.run: bake built ``image_id``, untagged): the
     same layer as ``build``'s, made by ``add_sbom`` on the image under a waiting tag, or
     the image under ``candidates`` that already holds it (``reusable_sbom``). Returns (the
     untagged image that holds it, whether it was reused): the fleet tags that one, all or
-    nothing, as ``build`` does. ``options``: the target's, with its platform."""
+    nothing, as ``build`` does. ``options``: the target's, with its platform; ``labels``:
+    the layer's besides its own (a reused image keeps those it has)."""
     from imagespec.engine import BuildResult, connect
     from imagespec.engine.client import engine_errors
 
@@ -312,7 +322,8 @@ def store_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOption
     with engine_errors(f"tag {image_id} while its SBOM is made"):
         connect().images.get(image_id).tag(pending)
     try:
-        result, _ = add_sbom(compiled, settings, options, BuildResult(image_id, (), 0.0), pending, tag=False)
+        result, _ = add_sbom(compiled, settings, options, BuildResult(image_id, (), 0.0), pending, tag=False,
+                             labels=labels)
     finally:
         untag(pending)
     return result.image_id, False
