@@ -256,14 +256,16 @@ def _image_id(client: docker.DockerClient, image: str) -> str:
 
 
 def reusable_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str,
-                  candidates: Sequence[str]) -> str | None:
+                  candidates: Sequence[str], labels: Mapping[str, str] | None = None) -> str | None:
     """The ID of an image under one of ``candidates`` (the tags an earlier build gave its
     result) whose SBOM layer was made with this SBOM's path and key (``sbom_key``) on an
     image built as ``image_id`` was: the layered image this build would make again but
     for its ``created`` label (the layer is deterministic), so it is kept as it is, with
     no scan and no layer build (#14), and its tags do not move (an X.Y.Z pushed before
     is the same digest, BP14). None when there is none: any change to what was built
-    gives a new SBOM (BP16)."""
+    gives a new SBOM (BP16). ``labels``: the layer's own besides the SBOM's, which the
+    kept image must carry too (a fleet's build-inputs hash: one kept without it would
+    never let the next run leave bake out, fleet.unchanged)."""
     from imagespec.engine import connect
 
     client = connect()
@@ -273,8 +275,9 @@ def reusable_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOpt
             found.append(client.images.get(reference).attrs)
         except Exception:  # never built, or removed since: nothing to reuse under this tag
             continue
-    path = own_sbom_path(compiled, settings)
-    mine = [attrs for attrs in found if ((attrs.get("Config") or {}).get("Labels") or {}).get(LABEL_SBOM) == path]
+    wanted = {**(labels or {}), LABEL_SBOM: own_sbom_path(compiled, settings)}
+    mine = [attrs for attrs in found
+            if all(((attrs.get("Config") or {}).get("Labels") or {}).get(k) == v for k, v in wanted.items())]
     if not mine:  # the common first build: no key to compute
         return None
     key = sbom_key(compiled, settings, options, image_id)
@@ -311,11 +314,11 @@ def store_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOption
     the image under ``candidates`` that already holds it (``reusable_sbom``). Returns (the
     untagged image that holds it, whether it was reused): the fleet tags that one, all or
     nothing, as ``build`` does. ``options``: the target's, with its platform; ``labels``:
-    the layer's besides its own (a reused image keeps those it has)."""
+    the layer's besides its own (an image is reused only when it carries them too)."""
     from imagespec.engine import BuildResult, connect
     from imagespec.engine.client import engine_errors
 
-    reused = reusable_sbom(compiled, settings, options, image_id, candidates)
+    reused = reusable_sbom(compiled, settings, options, image_id, candidates, labels)
     if reused is not None:
         return reused, True
     pending = pending_tag(compiled)
