@@ -6,9 +6,9 @@ entry in the run's bake definition (context, named contexts, args, labels but
 ``created``, secrets by id and file, network, cache settings), every file under its
 context (path, type, mode, content or link target: nothing is left out, so no reading of
 the ignore file here can differ from BuildKit's), the ID the engine gives each image the
-Dockerfile and the named contexts name, SOURCE_DATE_EPOCH (buildx passes it on), the
-builder, and the job's own facts (its SBOM's path and settings, imagespec's and the
-scanners' versions: BuildJob.facts). The SBOM layer records the hash it was made with
+Dockerfile and the named contexts name, the builder, and the job's own facts (its SBOM's
+path and settings, SOURCE_DATE_EPOCH, which buildx passes on to the build too,
+imagespec's and the scanners' versions: BuildJob.facts). The SBOM layer records the hash it was made with
 (``LABEL_BUILD_INPUTS``); when the image under the target's first tag records this one,
 BuildKit would solve every step from its cache and return an image built the same way,
 whose SBOM the tagged image holds: bake is not run (a process, a session and a solve per
@@ -58,7 +58,7 @@ def inputs_hash(entry: Mapping[str, Any], dockerfile: str, dockerignore: str | N
         return None
     run = {key: value for key, value in entry.items() if key not in _RUN_ONLY}
     run["labels"] = {k: v for k, v in (entry.get("labels") or {}).items() if k != _CREATED}
-    facts_now = [facts, dockerfile, dockerignore, run, tree, ids, os.environ.get("SOURCE_DATE_EPOCH", ""), builder]
+    facts_now = [facts, dockerfile, dockerignore, run, tree, ids, builder]
     return hashlib.sha256(json.dumps(facts_now, sort_keys=True).encode()).hexdigest()
 
 
