@@ -34,7 +34,8 @@ class Timing:
     BuildKit's own clock; None when the progress format has no times), so that
     ``bake_s - solve_s`` is bake's own overhead (the process, the session, reading the
     run file) and ``post_s`` imagespec's after the build (the SBOM, the tags, the size, a
-    push), of which ``sbom_s`` the SBOM layer (None: none was made)."""
+    push: outside the --jobs slot, from the bake's end to the target's, a wait for the
+    pool that does it included), of which ``sbom_s`` the SBOM layer (None: none was made)."""
 
     bake_s: float
     solve_s: float | None
