@@ -15,7 +15,8 @@ whose SBOM the tagged image holds: bake is not run (a process, a session and a s
 target, about a second). Whatever cannot be hashed surely and cheaply answers None and
 bake runs as before: several platforms, a builder whose images do not land in the local
 engine's store, --no-cache, a context over the limits, an image the engine lacks (an
-``ARG`` in a FROM, a base BuildKit must pull).
+``ARG`` in a FROM, a base BuildKit must pull), an ``ADD`` (whose source BuildKit may
+fetch again).
 
 May import: the standard library, ``imagespec.contract`` and ``imagespec.engine``.
 """
@@ -40,12 +41,15 @@ MAX_BYTES = 512 << 20
 _RUN_ONLY = ("dockerfile",)
 _CREATED = "org.opencontainers.image.created"  # "now" on every build without SOURCE_DATE_EPOCH
 _STAGE = re.compile(r"(?im)^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$")
+_REMOTE = re.compile(r"(?im)^ADD\s")  # imagespec writes none; a Dockerfile that has one is not hashed
 _FROM_FLAG = re.compile(r"--from=([^\s,]+)|[\s,]from=([^\s,]+)")
 
 
 def inputs_hash(entry: Mapping[str, Any], dockerfile: str, dockerignore: str | None, facts: str, *,
                 folder: Path, builder: str, client: Any) -> str | None:
     """The hash of what one target's bake build reads (see the module), or None."""
+    if _REMOTE.search(dockerfile):  # BuildKit fetches an ADD's URL or repository again on every build
+        return None
     images = _images(dockerfile, entry)
     ids = {}
     for image in images:

@@ -79,3 +79,4 @@ def test_the_hash_follows_every_input_but_the_created_label(engine, tmp_path: Pa
     others.append(hashed())
     assert None not in others and len({first, *others}) == len(others) + 1
     assert hashed(dockerfile="FROM isx14-no-such-image:1\n") is None  # bake decides (a pull, an error)
+    assert hashed(dockerfile=dockerfile + "ADD https://example.invalid/x /x\n") is None  # fetched every build
