@@ -367,9 +367,9 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
             click.echo(tag)
     if run_verify and built.platforms:
         images = tuple((i.platform, i.tag) for i in built.platforms)
-        _report_verification(jobs.verify_platforms(built.compiled, built.config, images), fmt)
+        _report_verification(jobs.verify_platforms(built.compiled, built.config, images, stage=bool(target)), fmt)
     elif run_verify:
-        _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image), fmt)
+        _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image, stage=bool(target)), fmt)
 
 
 def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str | None, run_verify: bool,

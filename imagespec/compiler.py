@@ -116,7 +116,8 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         ignore_source = loaded.display_name(loaded.dockerignore_path.parent) if loaded.path else source
         dockerignore = render_dockerignore(plan, source=ignore_source)
     except SpecPathError as exc:
-        raise SpecError(exc.message, location=loaded.document.origin(exc.path), hint=exc.hint) from None
+        # the core's errors are about what a key says (a stage name, a path, a catalog name)
+        raise SpecError(exc.message, location=loaded.document.value_origin(exc.path), hint=exc.hint) from None
     enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest,
                     digest if plan is unpinned else _digest(dumped, unpinned))

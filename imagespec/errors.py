@@ -8,7 +8,7 @@ Exit codes are part of the CLI contract (CI reads them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
@@ -18,18 +18,29 @@ class Location:
     file: str
     line: int = 0
     col: int = 0
+    # A mapping key's location also says where its scalar value starts (0: not a scalar, or
+    # unknown): an error about the value points there (`name: café` at 1:7, not 1:1), one
+    # about the key at the key. Not compared: it is the same place in the file.
+    value_line: int = field(default=0, compare=False, repr=False)
+    value_col: int = field(default=0, compare=False, repr=False)
 
-    def __init__(self, file: str, line: int = 0, col: int = 0) -> None:
+    def __init__(self, file: str, line: int = 0, col: int = 0, value_line: int = 0, value_col: int = 0) -> None:
         # the loader makes one per YAML node: written into the instance dict directly,
         # not through object.__setattr__ per field as a frozen dataclass's __init__ does
         # (plan/frozen.py has the same reason; BENCHMARKS.md has the measurement)
         values = self.__dict__
         values["file"], values["line"], values["col"] = file, line, col
+        values["value_line"], values["value_col"] = value_line, value_col
 
     def __str__(self) -> str:
         if not self.line:
             return self.file
         return f"{self.file}:{self.line}:{self.col or 1}"
+
+    def of_value(self) -> Location:
+        """Where the scalar value of the key written here starts; the key's own location
+        when it has none (a mapping or list value, a list item, a document)."""
+        return Location(self.file, self.value_line, self.value_col) if self.value_line else self
 
 
 class ImageSpecError(Exception):

@@ -80,3 +80,31 @@ def write_atomically(files: dict[Path, str]) -> list[Path]:
             if tmp.exists():
                 tmp.unlink()
     return changed
+
+
+def refuse_unwritable(path: Path, *, option: str) -> None:
+    """SpecError (bad input, exit 2) unless a file can be written at ``path``: checked
+    before a long job whose result goes there (a build), so a wrong ``option`` (--sbom
+    FILE) fails at once, with nothing built, not after the build (BP14: nothing
+    half-done). A new regular file or one to replace, in a folder that exists or can be
+    made and takes new files; never a folder, a FIFO or a device, which the write would
+    block on or replace."""
+    where = Location(str(path))
+    if path.is_dir():
+        raise SpecError(f"{option}: {path} is a folder", location=where, hint="name a file, not a folder")
+    if path.exists() and not path.is_file():
+        raise SpecError(f"{option}: {path} is not a regular file (a FIFO, socket or device)", location=where,
+                        hint="name a new file, or an SBOM written before (which is replaced)")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:  # write_atomically makes the missing folders
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SpecError(f"{option}: a part of {path}'s path is a file, not a folder", location=where,
+                        hint="name a path inside a folder")
+    try:  # what the write does first: permissions, a read-only file system, root or not
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise SpecError(f"{option}: cannot write in {folder}: {exc.strerror or exc}", location=where,
+                        hint="name a file in a folder you can write to") from None
+    os.close(handle)
+    os.unlink(probe)

@@ -74,10 +74,12 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
     if sbom is not None:  # every file --sbom would write, checked before anything builds
+        from imagespec.output import refuse_unwritable
         from imagespec.sbom.diff import refuse_replacing
 
         several = compiled.plan.platforms if len(compiled.plan.platforms) > 1 else ()
         for path in [sbom_file_for(sbom, platform) for platform in several] or [sbom]:
+            refuse_unwritable(path, option="--sbom")
             refuse_replacing(path)
     if sbom is not None and settings.target:
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
@@ -137,9 +139,9 @@ def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_statu
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
-                    http_port: int | None = None, ready_log: str | None = None) -> Report:
+                    http_port: int | None = None, ready_log: str | None = None, stage: bool = False) -> Report:
     """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
-    to the spec's policies."""
+    to the spec's policies. ``stage``: built with --target (a stage has no SBOM to check)."""
     from imagespec import pipeline
     from imagespec.compiler import effective_policies
     from imagespec.verify import verify
@@ -147,7 +149,8 @@ def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budg
     # a policy's size_budget is bytes once validated (its validator reads "25MB"), though typed int | str
     budget = size_budget if size_budget is not None else \
         cast("int | None", effective_policies(compiled.loaded, config).size_budget)
-    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log))
+    return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log,
+                                               stage=stage))
 
 
 def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
@@ -180,7 +183,7 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
 def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,
                      size_budget: int | None = None, http_port: int | None = None,
-                     ready_log: str | None = None) -> Report:
+                     ready_log: str | None = None, stage: bool = False) -> Report:
     """Each platform's image (``images``: (platform, reference) pairs) against the spec,
     another platform's under QEMU, in one report whose checks each name their platform."""
     import dataclasses
@@ -190,7 +193,7 @@ def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[
     checks, duration = [], 0.0
     for platform, image in images:
         report = verify_compiled(compiled, config, image, size_budget=size_budget, http_port=http_port,
-                                 ready_log=ready_log)
+                                 ready_log=ready_log, stage=stage)
         checks += [dataclasses.replace(check, name=f"{check.name} ({platform})") for check in report.checks]
         duration += report.duration_s
     return Report(", ".join(image for _, image in images), checks, duration)

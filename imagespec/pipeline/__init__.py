@@ -8,6 +8,7 @@ not hold: tags (BP14), created/revision labels, the CA bundle secret. One module
 - ``image``: one image on the local engine (``up_to_date``, ``build``);
 - ``sbom_layer``: the SBOM scan and the layer that stores it (BP16);
 - ``platforms``: several platforms as one pushed index;
+- ``platform_bases``: each platform's base images, there before a multi-platform build;
 - ``failures``: a failed build pointed back at the spec line (through the line map);
 - ``expectations``: what ``imagespec test`` checks.
 

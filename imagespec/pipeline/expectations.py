@@ -15,8 +15,12 @@ if TYPE_CHECKING:
 
 
 def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log: str | None = None,
-                 size_budget: int | None = None) -> Expectations:
-    """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9)."""
+                 size_budget: int | None = None, stage: bool = False) -> Expectations:
+    """What `imagespec test` checks, derived from the plan (BP2, BP3, BP6-BP9), and the
+    image's own SBOM (BP16) in either format `imagespec build` stores; ``stage``: a
+    ``--target`` build, which has no SBOM."""
+    from imagespec.sbom.document import FORMATS
+    from imagespec.sbom.store import path_in_image
     from imagespec.verify import Expectations
     from imagespec.verify.build_tools import allowed_by_packages
 
@@ -38,6 +42,7 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
                         init=rt.init, shell_expected=final.base.has_shell, stop_signal=stop,
                         allowed_tools=allowed_by_packages(spec.final.packages),
                         shell_entrypoint=rt.shell_entrypoint,
+                        sbom_paths=tuple(path_in_image(spec.name, fmt) for fmt in FORMATS), sbom_checked=not stage,
                         size_budget_bytes=size_budget, http_port=http_port, ready_log=ready_log)
 
 

@@ -5,21 +5,24 @@ into one index (an OCI image index).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
-from imagespec.errors import BuildFailed, Location, SpecError
+from imagespec.errors import BuildFailed, ImageSpecError, Location, SpecError
 from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.image import refuse_nowhere_to_push
 from imagespec.pipeline.options import build_options
+from imagespec.pipeline.platform_bases import refuse_missing_bases
 from imagespec.pipeline.sbom_layer import pending_tag, sbom_layered, untag
 from imagespec.settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 
 if TYPE_CHECKING:
-    from imagespec.engine import BuildResult
+    from imagespec.engine import BuildOptions, BuildResult
+    from imagespec.engine.backend import Backend
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
 
@@ -63,37 +66,66 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
     has built, and no immutable tag moves (BP14)."""
     from imagespec.engine import get_backend
     from imagespec.publish import push_tags
-    from imagespec.publish.index import PlatformImage, create_index, platform_tag, refuse_moving
+    from imagespec.publish.index import create_index, refuse_moving
 
     platforms = compiled.plan.platforms
     options = build_options(compiled, settings)
     references = index_references(compiled, settings, options.tags, where)
+    refuse_missing_bases(compiled, settings.target, where)
     backend = get_backend(settings.backend)
-    built, results, sboms = [], [], []
-    for platform in platforms:
-        tag = platform_tag(references[0], platform)
-        on_status(f"building {platform} as {tag}")
-        mine = dataclasses.replace(options, tags=(tag,), platform=platform)
-        pending = None if settings.target else pending_tag(compiled)  # a stage gets no SBOM, as in `build`
-        try:
-            result = backend.build(compiled.dockerfile, compiled.loaded.context,
-                                   dataclasses.replace(mine, tags=(pending,)) if pending else mine)
-        except BuildFailed as failure:
-            located = locate_failure(compiled, failure, catalog)
-            located.message = f"{platform}: {located.message}"
-            raise located from None
-        sbom = None
-        if pending:
-            on_status(f"SBOM of {platform} (BP16)")
-            try:  # reused when the platform's tag already holds it for this output (sbom_layered)
-                result, sbom, _ = sbom_layered(compiled, settings, mine, result, pending)
-            finally:
-                untag(pending)
-        built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))
-        results.append(result)
-        sboms.append(sbom)
+    built: list[PlatformImage] = []
+    results: list[BuildResult] = []
+    sboms: list[str | None] = []
+    with _untagged_on_failure(built):
+        for platform in platforms:
+            _build_one(compiled, settings, backend, options, references[0], platform, on_status, catalog,
+                       built, results, sboms)
     if not settings.force:
         refuse_moving(references, [image.image_id for image in built])
     digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
     pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
     return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status), tuple(sboms)
+
+
+@contextmanager
+def _untagged_on_failure(built: list[PlatformImage]) -> Iterator[None]:
+    """A platform that fails after others built leaves none of this run's `TAG-os-arch`
+    tags behind (BP14: nothing half-tagged). A tag already there from an earlier run was
+    moved by this one, and is removed with the rest: it named an image of another build."""
+    try:
+        yield
+    except BaseException:
+        for image in built:
+            with suppress(ImageSpecError):  # the failure that got here is the one to report
+                untag(image.tag)
+        raise
+
+
+def _build_one(compiled: Compiled, settings: BuildSettings, backend: Backend, options: BuildOptions, reference: str,
+               platform: str, on_status: Callable[[str], None], catalog: Catalog | None, built: list[PlatformImage],
+               results: list[BuildResult], sboms: list[str | None]) -> None:
+    """One platform's image, tagged ``TAG-os-arch``, with its SBOM: appended to ``built``,
+    ``results`` and ``sboms`` as soon as it is tagged (``_untagged_on_failure`` reads them)."""
+    from imagespec.publish.index import PlatformImage, platform_tag
+
+    tag = platform_tag(reference, platform)
+    on_status(f"building {platform} as {tag}")
+    mine = dataclasses.replace(options, tags=(tag,), platform=platform)
+    pending = None if settings.target else pending_tag(compiled)  # a stage gets no SBOM, as in `build`
+    try:
+        result = backend.build(compiled.dockerfile, compiled.loaded.context,
+                               dataclasses.replace(mine, tags=(pending,)) if pending else mine)
+    except BuildFailed as failure:
+        located = locate_failure(compiled, failure, catalog)
+        located.message = f"{platform}: {located.message}"
+        raise located from None
+    sbom = None
+    if pending:
+        on_status(f"SBOM of {platform} (BP16)")
+        try:  # kept when the platform's tag already holds it for an image built the same way (sbom_layered)
+            result, sbom, _ = sbom_layered(compiled, settings, mine, result, pending)
+        finally:
+            untag(pending)
+    built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))
+    results.append(result)
+    sboms.append(sbom)

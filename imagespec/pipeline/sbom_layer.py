@@ -48,7 +48,28 @@ def sbom_app(compiled: Compiled, image: str = "") -> App:
     from imagespec.sbom.document import App
 
     spec = compiled.loaded.spec
-    return App(spec.name, spec.version or "", spec.license or "", image)
+    return App(spec.name, spec.version or "", spec.license or "", image, programs=own_programs(compiled))
+
+
+def own_programs(compiled: Compiled) -> tuple[str, ...]:
+    """Where the final's own COPYs (from its build stages or the context) put files: the
+    app's programs, as against its base's (a parent spec's Go binary is not this app)."""
+    from imagespec.plan.passes import rootfs
+    from imagespec.plan.passes.add_init import STAGE as INIT
+
+    found: list[str] = []
+    for copy in compiled.plan.final.instructions:
+        if not isinstance(copy, p.Copy) or copy.from_stage in (INIT, rootfs.NAME):
+            continue
+        folder = copy.dest if copy.dest.endswith("/") else copy.dest + "/"
+        for source in copy.sources:
+            if source.endswith("/") or source in (".", "./"):
+                found.append(folder)
+            elif copy.dest.endswith("/") or len(copy.sources) > 1:
+                found.append(folder + source.rstrip("/").rsplit("/", 1)[-1])
+            else:
+                found.append(copy.dest)
+    return tuple(dict.fromkeys(found))
 
 
 def context_lockfiles(compiled: Compiled) -> list[Component]:
@@ -218,13 +239,17 @@ def sbom_key(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
 
 def sbom_settings(compiled: Compiled, settings: BuildSettings, options: BuildOptions) -> list[str | int]:
     """What an SBOM document depends on besides the image and the build context: the
-    scanners' and imagespec's versions, the format and path, SOURCE_DATE_EPOCH, the app
+    scanners' and imagespec's versions and imagespec's code (by content: the document's
+    writers change between versions too), the format and path, SOURCE_DATE_EPOCH, the app
     described (name, version, licence, first tag) and the platform."""
+    from imagespec.cache import code_fingerprint
     from imagespec.pipeline.options import imagespec_version
     from imagespec.sbom.scan import SCANNERS
 
     spec = compiled.loaded.spec
-    return [SCANNERS, imagespec_version(), settings.sbom_format, own_sbom_path(compiled, settings),
+    notes = settings.sbom_cache.parent if settings.sbom_cache else None  # the result cache's hash notes
+    return [SCANNERS, imagespec_version(), code_fingerprint(notes), settings.sbom_format,
+            own_sbom_path(compiled, settings),
             settings.source_date_epoch or "", spec.name, spec.version or "", spec.license or "",
             options.tags[0] if options.tags else spec.name, options.platform or ""]
 

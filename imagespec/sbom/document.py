@@ -41,12 +41,23 @@ class App:
     version: str
     license: str = ""
     image: str = ""
+    #: where the app's own build put its programs in the image: files, or folders ending
+    #: in "/" (a COPY of a folder). Not the base's programs: an app built FROM a company
+    #: image also holds that image's binaries, which are not this app (or its version).
+    programs: tuple[str, ...] = ()
+
+    def owns(self, location: str) -> bool:
+        return any(location == program or (program.endswith("/") and location.startswith(program))
+                   for program in self.programs)
 
 
 def with_app_version(app: App, components: Iterable[Component]) -> list[Component]:
     """A Go main module built outside a tagged checkout says ``(devel)`` (read as ""):
-    it is the app, whose version the spec gives."""
-    return [replace(c, version=app.version) if c.ecosystem == "golang" and c.note == "main module" and not c.version
+    when the binary is one the app's own build made, it is the app, whose version the
+    spec gives; any other (a base image's) stays unknown: its build information is all
+    there is to say about it."""
+    return [replace(c, version=app.version)
+            if c.ecosystem == "golang" and c.note == "main module" and not c.version and app.owns(c.location)
             else c for c in components]
 
 

@@ -166,7 +166,10 @@ def validate(document: Document, model: type[M] = spec_model.Spec,  # type: igno
             message, hint = _describe(error, path, model)
             if hint is None and hints and path:
                 hint = hints.get(str(path[0]))
-            where = document.origin(path)
+            # an unknown, missing or invalid key (pydantic ends a mapping key's loc with
+            # "[key]") is the key's problem; every other, its value's
+            about_key = error["type"] in ("extra_forbidden", "missing") or error["loc"][-1:] == ("[key]",)
+            where = document.origin(path) if about_key else document.value_origin(path)
             if path in document.origins:
                 message += " (a template put the `with:` value here)"
             found.setdefault((where, message), SpecError(message, location=where, hint=hint))

@@ -58,6 +58,14 @@ class Document:
         """Where the value at `path` came from: its `with:` value, or where it is written."""
         return self.origins.get(path) or self.location(path)
 
+    def value_origin(self, path: DataPath) -> Location:
+        """Where the value at `path` came from, at the value itself when it is a scalar
+        written after its key (an error about the value, not the key, points there)."""
+        if path in self.origins:
+            return self.origins[path]
+        exact = self.locations.get(path)
+        return exact.of_value() if exact is not None else self.location(path)
+
     def location(self, path: DataPath) -> Location:
         """The location of `path`, or of its nearest ancestor that has one."""
         for end in range(len(path), -1, -1):
@@ -223,14 +231,17 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
                     hint="a key may appear once in a mapping; remove or merge one of them",
                 )
             here = (*path, key)
-            # the key's own position is more useful than the value's for "unknown key"
+            # the key's own position is more useful than the value's for "unknown key";
+            # a scalar value's position comes along, for errors about the value
             mark = key_node.start_mark
-            locations[here] = Location(file, mark.line + 1, mark.column + 1)
             if type(value_node) is yaml.ScalarNode:
+                at = value_node.start_mark
+                locations[here] = Location(file, mark.line + 1, mark.column + 1, at.line + 1, at.column + 1)
                 if len(value_node.value) > _LONG:
                     expansion.long(value_node)
                 result[key] = _scalar(value_node, file)
             else:
+                locations[here] = Location(file, mark.line + 1, mark.column + 1)
                 result[key] = _build(value_node, here, file, locations, expansion)
         return result
     raise SpecError(f"unsupported YAML node {node.tag}", location=_mark(file, node))  # pragma: no cover

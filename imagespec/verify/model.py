@@ -55,6 +55,12 @@ class Expectations:
     #: The spec opted into `/bin/sh -c 'exec …'` (shell: true): shell form is declared,
     #: and PID 1 must still be the application the shell exec'd (BP2).
     shell_entrypoint: bool = False
+    #: BP16: the paths the image's own SBOM label (``contract.LABEL_SBOM``) may name, one per
+    #: format: the label must name one of them, the file be there and parse as that format.
+    #: Empty: no SBOM is promised (an image tested without its spec): checked only when the
+    #: image has the label. ``sbom_checked`` False: a stage (``--target``), which has none.
+    sbom_paths: tuple[str, ...] = ()
+    sbom_checked: bool = True
     #: `docker stop` must return faster than this (BP2: SIGTERM handled, no SIGKILL).
     stop_max_s: float = 2.0
     ready_timeout_s: float = 10.0
@@ -69,6 +75,7 @@ class Expectations:
         object.__setattr__(self, "writable", tuple(self.writable))
         object.__setattr__(self, "run_args", tuple(self.run_args))
         object.__setattr__(self, "allowed_tools", frozenset(self.allowed_tools))
+        object.__setattr__(self, "sbom_paths", tuple(self.sbom_paths))
 
 
 @dataclass(frozen=True)

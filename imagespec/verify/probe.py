@@ -234,18 +234,32 @@ def _from_top(container: docker.models.containers.Container) -> tuple[Process | 
 # -- file system --------------------------------------------------------------------------
 
 
-def image_paths(client: docker.DockerClient, image: str) -> list[str]:
+#: a file ``image_paths`` reads is a small document (an SBOM), not a layer's worth
+MAX_READ = 64 << 20
+
+
+def image_paths(client: docker.DockerClient, image: str, read: str | None = None) -> tuple[list[str], bytes | None]:
     """Every path in the image's flattened file system, from a created (never started)
-    container's export: works for images without a shell or even a command."""
+    container's export: works for images without a shell or even a command. ``read``:
+    an absolute path whose bytes to keep on the way (None when it is not a regular file
+    of the image): one pass over the export for both."""
     import tarfile  # lazy: only ``imagespec test`` needs it
 
+    wanted = read.lstrip("/") if read else None
+    content = None
     name = f"imagespec-verify-fs-{secrets.token_hex(4)}"
     with engine_errors(f"export {image}"):
         container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], name=name, network_mode="none")
         try:
             stream = io.BufferedReader(_ChunkReader(container.export()), buffer_size=1 << 20)
+            paths = []
             with tarfile.open(fileobj=stream, mode="r|") as archive:
-                return [member.name for member in archive]
+                for member in archive:
+                    paths.append(member.name)
+                    if wanted and member.name.removeprefix("./") == wanted and member.isfile() and member.size <= MAX_READ:
+                        handle = archive.extractfile(member)
+                        content = handle.read() if handle else None
+            return paths, content
         finally:
             container.remove(force=True)
 

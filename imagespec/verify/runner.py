@@ -8,6 +8,7 @@ Checks, by name (stable: tests and CI read them):
   config-user, config-exec-form, config-entrypoint, config-cmd, config-ports,
   config-env, config-labels, config-stop-signal, size-budget     (image config)
   no-shell, no-package-manager, no-sudo, no-build-tools            (file system)
+  sbom                                                             (its own SBOM, BP16)
   runs-read-only, ready, pid1-init, pid1-app, process-user,
   stop-graceful                                                    (smoke run)
 
@@ -37,6 +38,7 @@ from imagespec.verify.checks import (
     parse_passwd,
 )
 from imagespec.verify.model import CheckResult, Expectations, Report
+from imagespec.verify.own_sbom import check_sbom, sbom_label
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
@@ -63,7 +65,12 @@ def verify(
     size = check_size(int(image.attrs.get("Size") or 0), exp.size_budget_bytes)
     if size is not None:
         checks.append(size)
-    checks += check_filesystem(image_paths(client, image.id), exp)
+    labels = (image.attrs.get("Config") or {}).get("Labels") or {}
+    paths, sbom = image_paths(client, image.id, read=sbom_label(labels, exp))
+    checks += check_filesystem(paths, exp)
+    own = check_sbom(labels, sbom, exp)
+    if own is not None:
+        checks.append(own)
     checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout)
     return Report(image_ref, checks, time.monotonic() - began)
 

@@ -22,13 +22,14 @@ CASES = {  # name -> (files, expected first line of stderr, relative to the fold
     "catalog-unknown-key": ({"catalog.yaml": "images: {}\nimagess:\n  x: {image: 'a:1', family: debian}\n"},
                             "catalog.yaml:2:1: unknown key 'imagess' in a catalog file"),
     # the configuration file is validated by one pydantic model (spec.config.ConfigFile),
-    # through the spec's located-error path: each problem at its own line, with a hint
+    # through the spec's located-error path: each problem at its own line, with a hint;
+    # a key's problem at the key, a scalar value's at the value
     "build-unknown-key": ({".imagespec.yaml": "build: {netwrok: host}\n"},
                           ".imagespec.yaml:1:9: unknown key 'netwrok'"),
     "build-bad-network": ({".imagespec.yaml": "catalog: catalog.yaml\nbuild:\n  network: bridgee\n"},
-                          ".imagespec.yaml:3:3: build.network: 'bridgee' is not one of the allowed values"),
+                          ".imagespec.yaml:3:12: build.network: 'bridgee' is not one of the allowed values"),
     "build-extra-args-not-a-list": ({".imagespec.yaml": "build:\n  extra_args: --pull=false\n"},
-                                    ".imagespec.yaml:2:3: 'build.extra_args' must be a list, not a string"),
+                                    ".imagespec.yaml:2:15: 'build.extra_args' must be a list, not a string"),
     "build-bad-secret-id": ({".imagespec.yaml": "build:\n  secrets: {'a b': token.txt}\n"},
                             ".imagespec.yaml:2:13: build.secrets.a b: 'a b' is not valid here"),
     "unknown-top-level-key": ({".imagespec.yaml": "catalog: catalog.yaml\nbuidl: {}\n"},
@@ -38,7 +39,7 @@ CASES = {  # name -> (files, expected first line of stderr, relative to the fold
     "policies-unknown-rule": ({".imagespec.yaml": "policies:\n  no_shel: true\n"},
                               ".imagespec.yaml:2:3: unknown key 'no_shel'"),
     "bases-bad-mirror": ({".imagespec.yaml": "bases:\n  mirror: ftp://mirror.example/debian\n"},
-                         ".imagespec.yaml:2:3: bases.mirror: 'ftp://mirror.example/debian' is not valid here"),
+                         ".imagespec.yaml:2:11: bases.mirror: 'ftp://mirror.example/debian' is not valid here"),
     "image-without-family": ({".imagespec.yaml": "images:\n  debian-slim: {image: 'corp.example/debian:12'}\n"},
                              ".imagespec.yaml:2:3: missing required key 'family'"),
 }

@@ -198,7 +198,7 @@ final: {from: scratch, copy: [{from: build, src: /out/app, dest: /app}], entrypo
 """)
     assert main(["generate", str(spec)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"{spec}:6:5: `cross_compile: c` installs Debian's cross compilers"), err
+    assert err.startswith(f"{spec}:6:20: `cross_compile: c` installs Debian's cross compilers"), err
     assert not (tmp_path / "Dockerfile").exists()
 
 

@@ -358,3 +358,44 @@ def test_only_a_tini_double_dash_is_skipped_to_find_the_program() -> None:
 
 def test_a_bare_shell_in_exec_form_is_not_shell_form() -> None:
     assert by_name(check_config({"User": "1", "Cmd": ["/bin/sh"]}, Expectations()))["config-exec-form"].ok
+
+
+# -- the image's own SBOM (BP16) --------------------------------------------------------
+
+OWN = ("/usr/share/imagespec/sbom/app.spdx.json", "/usr/share/imagespec/sbom/app.cdx.json")
+SPDX = b'{"spdxVersion": "SPDX-2.3", "packages": [{"name": "app"}, {"name": "libc6"}]}'
+CDX = b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}'
+
+
+@pytest.mark.parametrize(("labels", "content", "exp", "outcome"), [
+    # from the spec: the image's own SBOM is promised
+    ({"io.imagespec.sbom": OWN[0]}, SPDX, Expectations(sbom_paths=OWN), "ok"),
+    ({"io.imagespec.sbom": OWN[1]}, CDX, Expectations(sbom_paths=OWN), "ok"),
+    ({}, None, Expectations(sbom_paths=OWN), "no io.imagespec.sbom label"),
+    ({"io.imagespec.sbom": "/usr/share/imagespec/sbom/static.spdx.json"}, SPDX, Expectations(sbom_paths=OWN),
+     "not this image's own SBOM"),  # a base's label, inherited
+    ({"io.imagespec.sbom": OWN[0]}, None, Expectations(sbom_paths=OWN), "is not a file in the image"),
+    ({"io.imagespec.sbom": OWN[0]}, b"{not json", Expectations(sbom_paths=OWN), "not JSON"),
+    ({"io.imagespec.sbom": OWN[0]}, CDX, Expectations(sbom_paths=OWN), "not an SPDX document"),
+    ({"io.imagespec.sbom": OWN[1]}, SPDX, Expectations(sbom_paths=OWN), "not a CycloneDX document"),
+    # a stage (--target) has none: not checked, whatever it inherited
+    ({"io.imagespec.sbom": OWN[0]}, None, Expectations(sbom_paths=OWN, sbom_checked=False), None),
+    # an image without its spec: checked only when it has the label
+    ({}, None, Expectations(), None),
+    ({"io.imagespec.sbom": "/x.spdx.json"}, SPDX, Expectations(), "ok"),
+    ({"io.imagespec.sbom": "/x.spdx.json"}, None, Expectations(), "is not a file in the image"),
+])
+def test_the_sbom_check_wants_the_images_own_readable_sbom(labels: dict[str, str], content: bytes | None,
+                                                           exp: Expectations, outcome: str | None) -> None:
+    from imagespec.verify.own_sbom import check_sbom, sbom_label
+
+    result = check_sbom(labels, content, exp)
+    if outcome is None:
+        assert result is None and sbom_label(labels, exp) is None
+        return
+    assert result is not None and result.name == "sbom" and result.bp == "BP16"
+    if outcome == "ok":
+        assert result.ok, result
+        assert sbom_label(labels, exp) == labels["io.imagespec.sbom"]
+    else:
+        assert not result.ok and outcome in result.detail, result

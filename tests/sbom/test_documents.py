@@ -15,7 +15,7 @@ from imagespec.sbom.document import App, document, to_json
 from tests.sbom.validators import cyclonedx_problems, spdx_problems
 
 CREATED = "2024-01-02T03:04:05Z"
-APP = App("shop", "1.4.2", "Apache-2.0", "registry.example/shop:1.4.2")
+APP = App("shop", "1.4.2", "Apache-2.0", "registry.example/shop:1.4.2", programs=("/usr/local/bin/shop",))
 COMPONENTS = [
     Component("deb", "libc6", "2.36-9+deb12u7", ("LGPL-2.1-or-later", "LicenseRef-public-domain"),
               location="/usr/share/doc/libc6/copyright", architecture="amd64", note="built from glibc"),
@@ -254,3 +254,103 @@ def test_a_multi_platform_sbom_never_replaces_a_file_that_is_not_one(tmp_path: P
     assert result.returncode == 2, result.stderr
     assert f"{precious}: not an SBOM" in result.stderr, result.stderr
     assert precious.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("fmt", ["spdx", "cyclonedx"])
+def test_a_base_images_go_binary_keeps_its_own_version(fmt: str) -> None:
+    """Issue 15: an app built FROM a company Go image holds that image's binary too. Its
+    main module's version is what its build information says ((devel): unknown), never
+    the described app's: only the app's own programs get the spec's version."""
+    parent = [Component("golang", "example.com/parent", "", location="/usr/local/bin/parent", note="main module"),
+              Component("golang", "example.com/tagged", "v0.9.0", location="/usr/local/bin/tagged",
+                        note="main module")]
+    produced = to_json(document(fmt, APP, [*COMPONENTS, *parent], created=CREATED))
+    assert "pkg:golang/example.com/shop@1.4.2" in produced  # the app's own binary
+    assert "example.com/parent@1.4.2" not in produced and '"1.4.2"' in produced
+    assert "pkg:golang/example.com/tagged@v0.9.0" in produced
+    # without knowing the app's programs (an image scanned without its spec), none is the app
+    unknown = to_json(document(fmt, App("shop", "1.4.2"), COMPONENTS, created=CREATED))
+    assert "example.com/shop@1.4.2" not in unknown
+
+
+def test_the_apps_programs_are_where_the_finals_own_copies_put_them() -> None:
+    """What the spec's final copies in (from its stages or the context) is the app's;
+    what its base image brings is not (a parent spec's binary at /usr/local/bin/parent)."""
+    from imagespec.compiler import compile_spec
+    from imagespec.pipeline.sbom_layer import own_programs, sbom_app
+    from imagespec.spec.config import load_config
+    from imagespec.spec.read_spec import load_spec_text
+
+    compiled = compile_spec(load_spec_text("""\
+name: child
+version: 2.0.0
+stages:
+  build:
+    from: go-build
+    copy: [.]
+    run: go build -o /out/child ./cmd/child && mkdir -p /out/tools && go build -o /out/tools/ ./cmd/...
+    artifacts: [/out/child, /out/tools/]
+final:
+  from: {image: "registry.example/company/parent-go:1.0.0", family: distroless}
+  copy:
+    - {from: build, src: /out/child, dest: /usr/local/bin/child}
+    - {from: build, src: /out/tools/, dest: /opt/tools/}
+    - {src: config.toml, dest: /etc/child/}
+  entrypoint: [/usr/local/bin/child]
+"""), load_config())
+    assert own_programs(compiled) == ("/usr/local/bin/child", "/opt/tools/", "/etc/child/config.toml")
+    app = sbom_app(compiled)
+    assert app.owns("/usr/local/bin/child") and app.owns("/opt/tools/lint")
+    assert not app.owns("/usr/local/bin/parent") and not app.owns("/usr/local/bin/child2")
+
+
+def _build_refused(tmp_path: Path, sbom: Path, *extra: str, spec: str = "examples/preset-go/imagespec.yaml"):
+    """`imagespec build SPEC --sbom FILE` with no engine to reach: only a refusal that
+    comes before anything builds can be exit 2 (a build would be the engine's exit 3)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "imagespec", "build", spec, "--sbom", str(sbom),
+                           "--config", str(root / "scripts/local.imagespec.yaml"), *extra],
+                          capture_output=True, text=True, cwd=root, timeout=120,
+                          env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
+
+
+@pytest.mark.parametrize("case", ["fifo", "through-a-file", "folder-takes-no-files"])
+def test_an_sbom_file_that_cannot_be_written_is_refused_before_the_build(tmp_path: Path, case: str) -> None:
+    """Issue 15: `--sbom` to a place the write would fail (or hang, on a FIFO) was found
+    only after the build, the image tagged (exit 1): now bad input (exit 2), nothing built."""
+    import os
+
+    if case == "fifo":
+        sbom = tmp_path / "sbom.json"
+        os.mkfifo(sbom)
+    elif case == "through-a-file":
+        (tmp_path / "file").write_text("x")
+        sbom = tmp_path / "file" / "sbom.json"
+    elif case == "folder-takes-no-files":
+        # sysfs takes no new files, for root too (a chmod would not stop root)
+        sbom = Path("/sys/isx15-sbom.json")
+    else:  # a folder: click's own check says so (the multi-platform files below are ours)
+        raise AssertionError(case)
+    result = _build_refused(tmp_path, sbom)
+    assert result.returncode == 2, result.stderr
+    assert "--sbom" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert str(sbom) in result.stderr.splitlines()[0], result.stderr
+    assert "hint:" in result.stderr
+
+
+def test_each_platforms_sbom_file_is_checked_before_the_build(tmp_path: Path) -> None:
+    """The multi-platform variant writes FILE.linux-arm64.json etc.: each is checked."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("name: isx15r/app\nversion: 1.0.0\nplatforms: [linux/amd64, linux/arm64]\nfinal:\n"
+                    "  from: {image: \"127.0.0.1:5000/isx15r/base:1\", family: distroless, user: 65532, libc: none}\n"
+                    "  copy: [{src: a, dest: /a}]\n  entrypoint: [/a]\n")
+    (tmp_path / "a").write_text("x")
+    (tmp_path / "sbom.linux-arm64.json").mkdir()
+    result = _build_refused(tmp_path, tmp_path / "sbom.json", "--push", "--tag", "127.0.0.1:5000/isx15r/app:1.0.0",
+                            spec=str(spec))
+    assert result.returncode == 2, result.stderr
+    assert f"{tmp_path / 'sbom.linux-arm64.json'} is a folder" in result.stderr, result.stderr

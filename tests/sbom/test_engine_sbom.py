@@ -374,3 +374,41 @@ def test_a_build_images_c_library_is_read_once_per_image_id(engine, tmp_path: Pa
     assert image_packages("imagespec-test/gcc:bookworm", ("libc6-dev", "musl-dev"), tmp_path)[0].version == \
         "0-doctored"  # type: ignore[index]  # read from the cache, not the image
     assert image_packages("isx15b-no-such-image:1", ("libc6-dev",), tmp_path) is None
+
+
+def test_imagespec_test_checks_the_images_own_sbom(engine, tmp_path: Path) -> None:
+    """Issue 15 (BP16): `imagespec test SPEC` reports the `sbom` check, in text and JSON:
+    the image `imagespec build` made carries its own SBOM; the same Dockerfile built by
+    docker alone (no SBOM layer, no label) fails it."""
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(EXAMPLES / "go-hello", app)
+    spec = app / "imagespec.yaml"
+    spec.write_text(spec.read_text().replace("name: go-hello", "name: smallfix-sbomcheck"))
+    tags = [f"smallfix-sbomcheck:{tag}" for tag in ("1.4.2", "1.4", "1", "latest")]
+    bare = "smallfix-sbomcheck-bare:1"
+    try:
+        built = imagespec("build", str(spec), "--config", str(LOCAL_CONFIG), "--progress", "quiet")
+        assert built.returncode == 0, built.stderr[-3000:]
+        tested = imagespec("test", str(spec), "--config", str(LOCAL_CONFIG), "--format", "json")
+        assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
+        (check,) = [c for c in json.loads(tested.stdout)["checks"] if c["name"] == "sbom"]
+        assert check["ok"] and check["bp"] == "BP16", check
+        assert check["detail"].startswith("/usr/share/imagespec/sbom/smallfix-sbomcheck.spdx.json: SPDX-2.3, ")
+        text = imagespec("test", str(spec), "--config", str(LOCAL_CONFIG))
+        assert text.returncode == 0 and re.search(r"sbom\s.*ok\s.*BP16", text.stdout), text.stdout
+
+        dockerfile = imagespec("generate", str(spec), "--config", str(LOCAL_CONFIG), "-o", "-")
+        assert dockerfile.returncode == 0, dockerfile.stderr
+        (app / "Dockerfile").write_text(dockerfile.stdout)
+        docker("buildx", "build", "--network", "host", "--load", "--quiet", "-t", bare, str(app), timeout=600)
+        failed = imagespec("test", str(spec), "--config", str(LOCAL_CONFIG), "--image", bare, "--format", "json")
+        assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-2000:]
+        (check,) = [c for c in json.loads(failed.stdout)["checks"] if c["name"] == "sbom"]
+        assert not check["ok"] and "no io.imagespec.sbom label" in check["detail"], check
+        # an image tested without its spec: not checked when it has no label
+        alone = imagespec("test", bare, "--format", "json")
+        assert "sbom" not in [c["name"] for c in json.loads(alone.stdout)["checks"]], alone.stdout[-2000:]
+    finally:
+        docker("rmi", *tags, bare, check=False)

@@ -1,0 +1,111 @@
+"""Before a multi-platform build: every base image a stage runs on exists for each target
+platform, so that a missing one fails before anything is built or tagged (BP14), not
+after the first platforms built.
+
+A stage that cross-compiles (``FROM --platform=$BUILDPLATFORM``) runs on the build
+machine: its base is the build machine's, whatever the targets. Every other stage runs
+on the target platform (under QEMU when it is not the machine's), so its base must be
+there for it: as an engine image of that os/arch, or in its registry (an index listing
+the platform, or a manifest of it), which the engine answers for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from imagespec import reference as grammar
+from imagespec.compiler import Compiled
+from imagespec.errors import Location, SpecError
+from imagespec.plan import model as p
+from imagespec.platform import KNOWN
+
+if TYPE_CHECKING:
+    import docker
+
+
+def running_on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
+    """The stages the build runs (the final's, or ``--target``'s, and those they need)
+    whose base is an image run on the target platform, each base once."""
+    stages = {stage.name: stage for stage in plan.stages}
+    wanted = [target if target in stages else plan.final.name]
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen or name not in stages:
+            continue
+        seen.add(name)
+        wanted.extend(stages[name].depends_on())
+    found: dict[str, p.Stage] = {}
+    for stage in plan.stages:
+        if stage.name in seen and not stage.base.from_stage and not stage.platform and stage.base.ref != "scratch":
+            found.setdefault(stage.base.ref, stage)
+    return list(found.values())
+
+
+def refuse_missing_bases(compiled: Compiled, target: str | None, where: Location | None) -> None:
+    """SpecError (exit 2, at the `platforms:` that asked) naming each base and platform
+    the engine cannot build on. Bad input rather than engine trouble: the engine and
+    registry answered, and the fix is in the inputs (build that base for the platform,
+    point the catalog at one that has it, cross-compile the stage, or list fewer
+    platforms), as for a catalog name that names nothing."""
+    from imagespec.engine import connect
+    from imagespec.engine.client import engine_errors
+
+    missing: list[str] = []
+    with engine_errors("look up the base images of each platform"):
+        client = connect()
+        for stage in running_on_target(compiled.plan, target):
+            for platform in compiled.plan.platforms:
+                reason = _absent(client, stage.base.ref, platform)
+                if reason is not None:
+                    missing.append(f"{stage.base.ref} ({_key(stage)}) for {platform}: {reason}")
+    if missing:
+        raise SpecError("no base image to build on: " + "; ".join(missing), location=where,
+                        hint="make that base for the platform too: a base spec with `platforms: [linux/amd64, "
+                             "linux/arm64]` built with `imagespec base build BASE --push` (tests/platforms/bases/"
+                             "static.yaml is one) and named in the catalog; or cross-compile the stage "
+                             "(`cross_compile:`), or drop the platform from `platforms:`")
+
+
+def _key(stage: p.Stage) -> str:
+    """The spec key that chose the stage's base (a helper stage: its name)."""
+    path = stage.origin.path
+    if not path or path[0] not in ("final", "stages"):
+        return stage.name
+    return ".".join(str(part) for part in (path if path[-1] == "from" else (*path, "from")))
+
+
+def _absent(client: docker.DockerClient, ref: str, platform: str) -> str | None:
+    """None when the engine holds ``ref`` for ``platform`` or its registry has it; else why not."""
+    import docker.errors as de
+
+    try:
+        parsed = grammar.parse(ref)
+    except grammar.Invalid:  # a build argument in it: only the build knows what it names
+        return None
+    local = []
+    for name in dict.fromkeys((ref, str(parsed.unpinned()))):
+        try:
+            image = client.images.get(name)
+        except de.ImageNotFound:
+            continue
+        local.append(_platform_of(image.attrs))
+        if local[-1] == platform:
+            return None
+    try:
+        if client.images.get_registry_data(ref).has_platform(platform):
+            return None
+        answer = "its registry has it for other platforms only"
+    except de.NotFound:
+        answer = "its registry has no such image"
+    except de.APIError as exc:  # the registry could not be asked (Docker Hub from an offline machine)
+        answer = f"its registry cannot be asked ({exc.explanation or exc})"
+    held = f"the engine holds it for {', '.join(local)} only" if local else "the engine does not hold it"
+    return f"{held}, and {answer}"
+
+
+def _platform_of(attrs: dict[str, object]) -> str:
+    parts = (attrs.get("Os") or "linux", attrs.get("Architecture") or "", attrs.get("Variant") or "")
+    name = "/".join(str(part) for part in parts if part)
+    # the engine says linux/arm64/v8 for what an index and BuildKit call linux/arm64
+    return name if name in KNOWN else name.rsplit("/", 1)[0] if name.rsplit("/", 1)[0] in KNOWN else name

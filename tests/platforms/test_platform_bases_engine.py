@@ -1,0 +1,117 @@
+"""Issue 15: a multi-platform build whose base image is missing for one platform built the
+first platforms, then failed at that one (exit 1), leaving `TAG-linux-amd64` behind. Now
+every base a stage runs on (not the cross-compiling stages', which run on the build
+machine) is looked up for each platform first, on the engine or in its registry: a
+missing one is bad input at the `platforms:` line, nothing built. And a platform that
+fails anyway takes this run's `TAG-os-arch` tags with it (BP14: nothing half-tagged)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.images.support import RUN_ID
+from tests.platforms.support import HERE, NAMESPACE, PLATFORMS, REPO, docker, imagespec
+
+pytestmark = pytest.mark.engine
+
+
+def _platforms_line(spec: Path) -> int:
+    return next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if text.startswith("platforms:"))
+
+
+def _untagged(reference: str) -> None:
+    for platform in PLATFORMS:
+        tag = f"{reference}-{platform.replace('/', '-')}"
+        assert docker("image", "inspect", tag).returncode != 0, f"{tag} was left behind"
+
+
+def test_a_base_the_engine_has_for_one_platform_only_is_refused_before_anything_builds(
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The python preset's bases exist here for linux/amd64 only (bases/catalog.local.yaml
+    has no arm64 python): both stages run on the target platform."""
+    app = tmp_path / "app"
+    shutil.copytree(REPO / "examples" / "preset-python", app)
+    spec = app / "imagespec.yaml"
+    spec.write_text(spec.read_text() + "platforms: [linux/amd64, linux/arm64]\n")
+    reference = f"{NAMESPACE}/smallfix-nobase-{RUN_ID}:1.0.0"
+    for platform in PLATFORMS:
+        session_cleanup.image(f"{reference}-{platform.replace('/', '-')}")
+    done = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--push",
+                     "--progress", "plain")
+    assert done.returncode == 2, done.stderr[-3000:]
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"{spec}:{_platforms_line(spec)}:1: no base image to build on: "), done.stderr
+    assert "imagespec-test/python:bookworm (stages.venv.from) for linux/arm64" in first, first
+    assert "imagespec-test/python-slim:bookworm (final.from) for linux/arm64" in first, first
+    assert ") for linux/amd64" not in first  # the engine has those
+    assert "hint:" in done.stderr and "tests/platforms/bases/static.yaml" in done.stderr
+    assert "#1 " not in done.stderr  # BuildKit never started
+    _untagged(reference)
+
+
+def test_a_registry_base_of_one_platform_is_refused_and_a_cross_compiling_stage_is_not(
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The final's base is a registry reference to one platform's manifest (the static
+    base's amd64 image, under a tag of its own): the registry answers for it. The build
+    stage, on the amd64-only go-build, cross-compiles: it is not named."""
+    one = f"{NAMESPACE}/smallfix-static-{RUN_ID}:amd64-only"
+    session_cleanup.image(one)
+    assert docker("tag", f"{NAMESPACE}/static-{RUN_ID}:nonroot-linux-amd64", one).returncode == 0
+    assert docker("push", one).returncode == 0
+    assert docker("image", "rm", one).returncode == 0  # the registry alone answers
+    app = tmp_path / "app"
+    shutil.copytree(HERE / "go-arch", app)
+    spec = app / "imagespec.yaml"
+    spec.write_text(spec.read_text().replace(
+        "  from: static ", f'  from: {{image: "{one}", family: distroless, user: 65532, libc: none}} '))
+    reference = f"{NAMESPACE}/smallfix-onebase-{RUN_ID}:1.0.0"
+    for platform in PLATFORMS:
+        session_cleanup.image(f"{reference}-{platform.replace('/', '-')}")
+    done = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--push")
+    assert done.returncode == 2, done.stderr[-3000:]
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"{spec}:{_platforms_line(spec)}:1: no base image to build on: {one} (final.from) "
+                            "for linux/arm64: the engine does not hold it, and its registry has it for other "
+                            "platforms only"), first
+    assert "golang" not in first and ") for linux/amd64" not in first
+    _untagged(reference)
+
+
+def test_a_platform_that_fails_after_another_built_leaves_no_platform_tag(
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every base is there; the arm64 build itself fails (its cross-compiling RUN refuses
+    GOARCH=arm64) after amd64 built and was tagged `TAG-linux-amd64`: that tag goes."""
+    app = tmp_path / "app"
+    app.mkdir()
+    for name in ("go.mod", "main.go"):
+        shutil.copy(HERE / "go-arch" / name, app / name)
+    spec = app / "imagespec.yaml"
+    spec.write_text("""\
+name: smallfix-halfway
+version: 1.0.0
+platforms: [linux/amd64, linux/arm64]
+stages:
+  build:
+    from: go-build
+    cross_compile: go
+    env: {CGO_ENABLED: "0"}
+    copy: [.]
+    run: test "$GOARCH" != arm64 && go build -o /out/goarch .
+    artifacts: [/out/goarch]
+final:
+  from: static
+  copy: [{from: build, src: /out/goarch, dest: /usr/local/bin/goarch}]
+  entrypoint: [/usr/local/bin/goarch]
+""")
+    reference = f"{NAMESPACE}/smallfix-halfway-{RUN_ID}:1.0.0"
+    for platform in PLATFORMS:
+        session_cleanup.image(f"{reference}-{platform.replace('/', '-')}")
+    done = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--push",
+                     "--progress", "plain")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "linux/arm64: build failed" in done.stderr, done.stderr[-3000:]
+    assert "building linux/amd64" in done.stderr  # amd64 did build (and was tagged) first
+    _untagged(reference)
