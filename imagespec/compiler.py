@@ -60,8 +60,9 @@ class Compiled:
         return line_map(self.plan, self.dockerfile)
 
 
-# json.dumps(payload, sort_keys=True, ensure_ascii=False) without a new encoder per hash
-_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+# json.dumps(payload, sort_keys=True, ensure_ascii=False) without a new encoder per hash,
+# and without its check for cycles: a payload is a fresh tree of a dump's dicts and lists
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, check_circular=False)
 
 #: spec keys that decide how an image is checked, named and pushed, not what it holds
 _NOT_IN_THE_IMAGE = frozenset({"policies", "registry", "tags"})

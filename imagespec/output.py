@@ -56,6 +56,7 @@ def written_by_hand(path: Path) -> bool:
 
 def write_atomically(files: dict[Path, str]) -> list[Path]:
     """Write every file via a temp file + rename; returns the paths whose content changed."""
+    _refuse_special(files)
     staged: list[tuple[Path, str]] = []
     changed: list[Path] = []
     path = Path()
@@ -80,6 +81,18 @@ def write_atomically(files: dict[Path, str]) -> list[Path]:
             if tmp.exists():
                 tmp.unlink()
     return changed
+
+
+def _refuse_special(files: dict[Path, str]) -> None:
+    """Bad input (exit 2), before anything is read or written: a device, FIFO or socket
+    where a file goes. The rename that makes a write atomic would replace it with a
+    regular file (`-o /dev/null` run as root would leave the machine without a null
+    device), and reading a FIFO to compare would block."""
+    for path in files:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise SpecError("cannot write this file: it is not a regular file (a device, FIFO or socket), which the "
+                            "atomic write would replace", location=Location(str(path)),
+                            hint="name a regular file; `-o -` prints to standard output")
 
 
 def refuse_unwritable(path: Path, *, option: str) -> None:

@@ -1,40 +1,27 @@
-"""How to build, decided once at the boundary: command-line flags, then the configuration
-file, then the environment, then the defaults (apko's `Options`, copier's `Settings`).
+"""The environment, read once at the boundary: ``read_environment`` is the one function
+that reads imagespec's variables (tests/compiler/test_architecture.py keeps it so), and
+the value is passed down; nothing below reads the environment. How to build is decided
+from it, the flags and the configuration in imagespec.build_settings, a module of its
+own so that a cached `generate` (which reads the environment) never makes that dataclass.
 
-The CLI makes one frozen value here and passes it down; nothing below reads the
-environment or the configuration's raw text. ``read_environment`` is the one function
-that reads imagespec's variables (tests/compiler/test_architecture.py keeps it so).
-
-May import: ``imagespec.spec.config``, ``imagespec.engine`` (its option types, for the
-type checker only: `generate` never loads the engine), ``imagespec.contract`` (the
-network default), ``imagespec.cache`` (where it lives) and ``imagespec.errors``; none of
-them may import pydantic at module level (generate's cached start-up).
+May import: ``imagespec.cache`` (where it lives) and ``imagespec.errors``; neither may
+import pydantic at module level (generate's cached start-up).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import NamedTuple
 
-from imagespec.contract import DEFAULT_NETWORK
 from imagespec.cache import cache_dir
 from imagespec.errors import SpecError
-
-if TYPE_CHECKING:  # pydantic stays unimported until a command needs it (generate's result cache)
-    from imagespec.bases.context import BaseOptions
-    from imagespec.engine import BackendName
-    from imagespec.engine.backend import ProgressMode
-    from imagespec.spec.config import Config
 
 CONFIG_ENV = "IMAGESPEC_CONFIG"
 CA_BUNDLE_ENV = "IMAGESPEC_CA_BUNDLE"
 MIRROR_ENV = "IMAGESPEC_MIRROR"  # named in imagespec.bootstrap.apt_sources' messages too
 EPOCH_ENV = "SOURCE_DATE_EPOCH"
-T = TypeVar("T")
 
 
 class Environment(NamedTuple):  # not a dataclass: made at every start, a cached `generate`'s too
@@ -66,61 +53,6 @@ def config_path(flag: Path | None, env: Environment) -> Path | None:
     return flag or env.config
 
 
-def _first(*values: T | None) -> T | None:
-    """The first value that is set: the order of the arguments is the precedence."""
-    return next((v for v in values if v is not None), None)
-
-
-@dataclass(frozen=True)
-class BuildSettings:
-    """How to build one image (never what: that is the spec). Flags win over the
-    configuration's `build:`, which wins over the environment, which wins over the
-    defaults (each written once: the network's is contract.DEFAULT_NETWORK). The backend's BuildOptions are derived from it
-    (imagespec.pipeline); a base build's from it too (imagespec.bases.BaseOptions)."""
-
-    tags: tuple[str, ...] = ()
-    build_args: tuple[tuple[str, str], ...] = ()
-    target: str | None = None
-    no_cache: bool = False
-    push: bool = False
-    force: bool = False
-    progress: ProgressMode = "auto"
-    ca_bundle: Path | None = None
-    secrets: tuple[tuple[str, Path], ...] = ()  # --secret id=ID,src=FILE: must be declared by the spec
-    configured_secrets: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))  # build.secrets
-    # engines without a bridge (and corporate set-ups) fail the first RUN otherwise
-    network: str = DEFAULT_NETWORK
-    builder: str | None = None
-    extra_args: tuple[str, ...] = ()  # engine flags from the configuration, never the spec
-    backend: BackendName = "auto"
-    source_date_epoch: str | None = None  # the `created` label's time (tags.oci_labels checks it)
-    sbom_format: str = "spdx"  # the SBOM stored in the image: spdx (SPDX 2.3) or cyclonedx (CycloneDX 1.5)
-    sbom_cache: Path | None = None  # image file systems already scanned, by layers (None: scan every time)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "configured_secrets", MappingProxyType(dict(self.configured_secrets)))
-
-
-def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = (),
-                   build_args: tuple[tuple[str, str], ...] = (), target: str | None = None, no_cache: bool = False,
-                   push: bool = False, force: bool = False, progress: ProgressMode = "auto",
-                   ca_bundle: Path | None = None, secrets: tuple[tuple[str, Path], ...] = (),
-                   sbom_format: str = "spdx") -> BuildSettings:
-    """The settings of a build from its flags (the keyword arguments), the configuration
-    and the environment. Paths in the configuration are taken as written (relative to
-    the working directory), as they always were."""
-    build = config.build
-    configured_bundle = Path(build.ca_bundle) if build.ca_bundle else None
-    return BuildSettings(
-        tags=tags, build_args=build_args, target=target, no_cache=no_cache, push=push, force=force, progress=progress,
-        ca_bundle=_first(ca_bundle, configured_bundle, env.ca_bundle),
-        secrets=secrets, configured_secrets={key: Path(value) for key, value in build.secrets.items()},
-        network=DEFAULT_NETWORK if build.network is None else build.network, builder=build.builder,
-        extra_args=tuple(build.extra_args), source_date_epoch=env.source_date_epoch, sbom_format=sbom_format,
-        sbom_cache=env.cache_dir / "sbom" if env.cache_dir else None,
-    )
-
-
 def source_date_epoch(env: Environment) -> int | None:
     """$SOURCE_DATE_EPOCH as seconds; a value that is not one is a usage error."""
     raw = env.source_date_epoch
@@ -129,15 +61,3 @@ def source_date_epoch(env: Environment) -> int | None:
     if not raw.isdigit():
         raise SpecError(f"{EPOCH_ENV}={raw!r} is not a number of seconds", hint="unset it or give an integer")
     return int(raw)
-
-
-def base_options(config: Config, env: Environment, *, logs: Path, force: bool = False, push: bool = False,
-                 progress: ProgressMode = "auto", ca_bundle: Path | None = None) -> BaseOptions:
-    """`imagespec base build`'s options: a build's settings (--force also means no
-    cache), the mirror (`bases.mirror`, else $IMAGESPEC_MIRROR) and the epoch."""
-    from imagespec.bases.context import BaseOptions
-
-    settings = build_settings(config, env, no_cache=force, force=force, push=push, progress=progress,
-                              ca_bundle=ca_bundle)
-    return BaseOptions.from_settings(settings, logs=logs, mirror=_first(config.bases.mirror, env.mirror),
-                                     source_date_epoch=source_date_epoch(env))

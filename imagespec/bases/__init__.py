@@ -29,7 +29,11 @@ from imagespec.spec.config import Config
 from imagespec.spec.yaml_source import read_yaml
 from imagespec.spec.model import Image
 
+# each builds the base for the machine, or one platform's image of it under its own tag
 _BUILDERS = {"bootstrap": build_bootstrap, "distroless": build_distroless, "spec": build_spec}
+# what runs the target's programs in each kind's build (said when they cannot run here)
+_WHAT_RUNS = {"bootstrap": "the packages' maintainer scripts", "distroless": "its `verify` commands",
+              "spec": "its RUN steps"}
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,22 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
 
 
 def _check_platforms(loaded: LoadedBase, options: BaseOptions) -> None:
-    """Several platforms make an index, which only a registry holds: checked before any base is built."""
+    """Several platforms make an index, which only a registry holds, and a base whose build
+    runs the target's programs needs them to run here: checked before any base is built."""
+    from imagespec.engine.emulation import SETUP_HINT, emulation_problem
+
     if len(loaded.base.platforms) > 1 and not options.push:
         raise SpecError(f"{loaded.name}: a base for {len(loaded.base.platforms)} platforms is one index, which the "
                         "engine's image store cannot hold: it is pushed to `image`'s registry or not made",
                         location=loaded.document.location(("platforms",)),
                         hint="pass --push (and a registry in `image:`), or drop `platforms:` to build it for this machine")
+    if not loaded.base.runs_target_programs:
+        return
+    for index, platform in enumerate(loaded.base.platforms):
+        if problem := emulation_problem(platform):
+            raise SpecError(f"{loaded.name}: a {loaded.base.kind} base runs {platform} programs while it is built "
+                            f"({_WHAT_RUNS[loaded.base.kind]}), but {problem}",
+                            location=loaded.document.location(("platforms", index)), hint=SETUP_HINT)
 
 
 def _check_pushable(loaded: LoadedBase) -> None:
@@ -101,7 +115,8 @@ def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
         return _build_platforms(loaded, run)
     began = time.monotonic()
     previous = _previous_id(loaded.base.image)
-    image_id, built = _BUILDERS[loaded.base.kind](loaded, run)
+    # one platform alone (`platforms: [linux/arm64]`) is an ordinary base of that platform
+    image_id, built = _BUILDERS[loaded.base.kind](loaded, run, *loaded.base.platforms)
     seconds = time.monotonic() - began
     _drop_if_untagged(previous, image_id)
     reference, digest = loaded.base.image, image_id
@@ -117,24 +132,22 @@ def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
 
 
 def _build_platforms(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
-    """A distroless base for several platforms: each platform's packages unpacked into
-    its own image (``IMAGE-os-arch``), all pushed, then one index under ``image``; the
-    catalog names the index by digest, so FROM picks each build's platform from it."""
-    from imagespec.bases.built import build_distroless
+    """A base for several platforms: each platform's image under its own tag
+    (``IMAGE-os-arch``: a bootstrap root of that architecture, a spec built FROM its
+    parent's index, a distroless root of that platform's packages), all pushed once every
+    platform has built, then one index under ``image``; the catalog names the index by
+    digest, so FROM picks each build's platform from it."""
     from imagespec.publish import push_tags
     from imagespec.publish.index import PlatformImage, create_index, platform_tag
 
     began = time.monotonic()
-    built: list[PlatformImage] = []
-    changed = False
-    for platform in loaded.base.platforms:
-        tag = platform_tag(loaded.base.image, platform)
-        run.on_status(f"{loaded.name}: {platform} -> {tag}")
-        previous = _previous_id(tag)
-        image_id, fresh = build_distroless(loaded, run, platform, tag)
-        _drop_if_untagged(previous, image_id)
-        changed = changed or fresh
-        built.append(PlatformImage(platform, image_id, tag))
+    tags = {platform: platform_tag(loaded.base.image, platform) for platform in loaded.base.platforms}
+    previous = {platform: _previous_id(tag) for platform, tag in tags.items()}
+    made = _each_platform(loaded, run, tags)
+    built = [PlatformImage(platform, made[platform][0], tag) for platform, tag in tags.items()]
+    changed = any(fresh for _, fresh in made.values())
+    for image in built:
+        _drop_if_untagged(previous[image.platform], image.image_id)
     digests = push_tags([image.tag for image in built], force=True, on_status=run.on_status)
     members = [PlatformImage(i.platform, i.image_id, i.tag, digests[i.tag]) for i in built]
     index = create_index([loaded.base.image], members, on_status=run.on_status)
@@ -145,6 +158,24 @@ def _build_platforms(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:
     size = int(found.attrs.get("Size") or 0) if found is not None else 0
     return BuiltBase(loaded.name, loaded.base.kind, reference, built[0].image_id, changed,
                      time.monotonic() - began, size, entry)
+
+
+def _each_platform(loaded: LoadedBase, run: BaseBuildRun, tags: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    """Each platform's (image ID, built now). mmdebstrap runs outside the engine, and a
+    foreign root keeps about one CPU busy with QEMU: bootstrap roots are made side by side
+    (the machine's own is done while the emulated one's scripts run). Builds through
+    BuildKit run one after the other, so that each one's progress stays readable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def build(platform: str) -> tuple[str, bool]:
+        run.on_status(f"{loaded.name}: {platform} -> {tags[platform]}")
+        return _BUILDERS[loaded.base.kind](loaded, run, platform, tags[platform])
+
+    if loaded.base.kind != "bootstrap":
+        return {platform: build(platform) for platform in tags}
+    with ThreadPoolExecutor(max_workers=len(tags), thread_name_prefix="imagespec-bootstrap") as pool:
+        running = {platform: pool.submit(build, platform) for platform in tags}
+        return {platform: future.result() for platform, future in running.items()}
 
 
 def dockerfile_of(path: Path, config: Config) -> str:

@@ -89,18 +89,26 @@ def build_distroless(loaded: LoadedBase, run: BaseBuildRun, platform: str | None
         untag(temp)
 
 
-def build_spec(loaded: LoadedBase, run: BaseBuildRun) -> tuple[str, bool]:
+def build_spec(loaded: LoadedBase, run: BaseBuildRun, platform: str | None = None,
+               reference: str | None = None) -> tuple[str, bool]:
+    """``platform``, ``reference``: one platform's image of a multi-platform base, built
+    FROM the parent's index (BuildKit picks that platform's image from it); the steps of a
+    stage that does not cross-compile run under QEMU where the platform is not the machine's."""
     app = loaded.app_spec()
     compiled = compile_spec(app, replace(run.config, catalog=run.catalog), source=loaded.path.name)
     epoch = _epoch(loaded, run)
     temp = temp_tag(loaded)
     try:
         get_backend(display=run.options.progress != "quiet").build(
-            compiled.dockerfile, app.context, build_options(run, tags=(temp,), epoch=epoch, dockerignore=compiled.dockerignore))
+            compiled.dockerfile, app.context, build_options(run, tags=(temp,), epoch=epoch,
+                                                            dockerignore=compiled.dockerignore, platform=platform))
     except BuildFailed as failure:
-        raise locate_failure(compiled, failure) from None
+        located_failure = locate_failure(compiled, failure)
+        if platform:
+            located_failure.message = f"{platform}: {located_failure.message}"
+        raise located_failure from None
     try:
-        return finish(loaded, run, temp, epoch)
+        return finish(loaded, run, temp, epoch, reference=reference, platform=platform)
     finally:
         untag(temp)
 

@@ -23,13 +23,13 @@ from imagespec.spec.model import Image
 if TYPE_CHECKING:
     import docker.models.images
 
-    from imagespec.settings import BuildSettings
+    from imagespec.build_settings import BuildSettings
 
 
 @dataclass(frozen=True)
 class BaseOptions:
     """How to build the bases (never what: that is the base specs). Made at the boundary
-    from a build's settings (imagespec.settings.base_options): flags, then the
+    from a build's settings (imagespec.build_settings.base_options): flags, then the
     configuration, then the environment."""
 
     force: bool = False  # rebuild even when up to date, without the build cache

@@ -34,6 +34,7 @@ class Release:
     codename: str
     date: int  # seconds since the epoch: a reproducible SOURCE_DATE_EPOCH for this mirror state
     components: tuple[str, ...]
+    architectures: tuple[str, ...] = ()  # Debian's names (amd64, arm64): the packages the mirror has
 
 
 def _deb822_sources(text: str) -> list[dict[str, str]]:
@@ -142,4 +143,5 @@ def _parse_release(mirror: str, suite: str, text: str) -> Release:
     except (KeyError, TypeError, ValueError):
         raise SourceUnreachable(f"{mirror}/dists/{suite}: a Release file without a valid Date",
                                 hint="the mirror may be broken or not a Debian archive") from None
-    return Release(mirror, suite, fields.get("Codename", suite), date, tuple(fields.get("Components", "main").split()))
+    return Release(mirror, suite, fields.get("Codename", suite), date, tuple(fields.get("Components", "main").split()),
+                   tuple(fields.get("Architectures", "").split()))

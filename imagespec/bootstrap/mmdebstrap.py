@@ -57,6 +57,7 @@ class RootfsRequest:
     slim: bool = True
     source_date_epoch: int = 0
     nonroot: bool = False  # the user 65532 made in the root (useradd in a customize hook)
+    architecture: str | None = None  # Debian's name (arm64): one platform's root; None: the machine's
 
 
 # BP8: the same user the compiler's own useradd step makes (plan/passes/add_nonroot_user.py),
@@ -80,6 +81,11 @@ class ImageConfig:
 def mmdebstrap_command(request: RootfsRequest, output: Path) -> list[str]:
     command = ["mmdebstrap", f"--variant={request.variant}", "--mode=root", "--format=tar",
                "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr"]
+    if request.architecture:
+        # a foreign root's maintainer scripts run under QEMU through binfmt_misc, which
+        # imagespec checked itself (engine/emulation.py, the check every build that runs
+        # the target's programs makes); mmdebstrap's own check needs arch-test installed
+        command += [f"--architectures={request.architecture}", "--skip=check/qemu"]
     if request.include:
         command.append("--include=" + ",".join(request.include))
     if request.hooks is not None:
@@ -145,10 +151,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def image_config(config: ImageConfig, diff_id: str, architecture: str) -> bytes:
+def image_config(config: ImageConfig, diff_id: str, architecture: str, variant: str | None = None) -> bytes:
     created = datetime.fromtimestamp(config.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    document = {
+    document: dict[str, object] = {
         "architecture": architecture,
+        **({"variant": variant} if variant else {}),
         "config": {"Env": [PATH_ENV], "Cmd": list(config.cmd), "Labels": dict(sorted(config.labels.items()))},
         "created": created,
         "history": [{"created": created, "created_by": config.created_by},
@@ -159,10 +166,11 @@ def image_config(config: ImageConfig, diff_id: str, architecture: str) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
-def load_image(tarball: Path, config: ImageConfig, *, architecture: str) -> str:
-    """Load `tarball` as a one-layer image tagged `config.reference`; returns its ID."""
+def load_image(tarball: Path, config: ImageConfig, *, architecture: str, variant: str | None = None) -> str:
+    """Load `tarball` as a one-layer image tagged `config.reference`; returns its ID.
+    ``architecture``, ``variant``: OCI's (arm64; arm and v7), what FROM --platform matches."""
     diff_id = _sha256(tarball)
-    blob = image_config(config, diff_id, architecture)
+    blob = image_config(config, diff_id, architecture, variant)
     config_id = hashlib.sha256(blob).hexdigest()
     manifest = [{"Config": f"{config_id}.json", "RepoTags": [config.reference], "Layers": [f"{diff_id}/layer.tar"]}]
     archive = tarball.with_suffix(".archive.tar")

@@ -8,7 +8,8 @@ place where SDK errors are translated) and the progress display (``progress``,
 tagging of a built image (``local_tags``). It works from plain inputs
 (Dockerfile text, a context, options), so it can be used and tested without the compiler.
 
-May import: the standard library, ``imagespec.errors``, ``imagespec.reference`` and
+May import: the standard library, ``imagespec.errors``, ``imagespec.reference``,
+``imagespec.platform`` (``emulation``: can this machine run a platform's programs) and
 ``imagespec.engine`` itself; ``docker``, ``requests`` and ``rich`` only inside functions,
 so that ``import imagespec`` stays fast. Never the compiler (spec/plan/render), the
 features built on the engine (publish, verify, sbom, bootstrap) or the CLI.

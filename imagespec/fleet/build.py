@@ -23,14 +23,15 @@ from imagespec.fleet.run import BuildJob, Locate, StoreSbom
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.fleet.model import Fleet, Target
     from imagespec.engine import BuildOptions
-    from imagespec.settings import BuildSettings, Environment
+    from imagespec.build_settings import BuildSettings
+    from imagespec.settings import Environment
 
 
 def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> list[BuildJob]:
     """One BuildJob per target of ``fleet``. ``options``: build_settings' keyword arguments
     (flags); a `--secret` no spec of the fleet declares is bad input (exit 2)."""
     from imagespec.pipeline import remembering
-    from imagespec.settings import build_settings
+    from imagespec.build_settings import build_settings
 
     with remembering():  # one git checkout and one digest per base for the whole fleet
         jobs = [_job(target, build_settings(target.config, env, **options)) for target in fleet]
@@ -46,7 +47,7 @@ def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> li
 def build_job(target: Target, env: Environment, options: Mapping[str, Any]) -> BuildJob:
     """One target's BuildJob (``options`` as build_jobs's), e.g. for a target compiled again
     after its lock moved during the run."""
-    from imagespec.settings import build_settings
+    from imagespec.build_settings import build_settings
 
     return _job(target, build_settings(target.config, env, **options))
 

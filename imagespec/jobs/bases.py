@@ -50,7 +50,8 @@ def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: boo
     optionally push, and write ``catalog`` with every base built and its digest once all
     succeeded. Returns ``imagespec.bases.BuiltBase`` for each, in build order."""
     from imagespec.bases import build_bases
-    from imagespec.settings import base_options, read_environment
+    from imagespec.build_settings import base_options
+    from imagespec.settings import read_environment
 
     files = base_files(bases)
     env = read_environment()

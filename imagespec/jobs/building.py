@@ -18,6 +18,7 @@ from imagespec.notes import OnNote, ignore
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.build_settings import BuildSettings
     from imagespec.engine.backend import Backend
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
@@ -65,11 +66,12 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
           backend: Backend | None = None, **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
     engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
-    ``options`` are ``imagespec.settings.build_settings``'s (tags, build_args, target,
+    ``options`` are ``imagespec.build_settings.build_settings``'s (tags, build_args, target,
     no_cache, push, force, progress, ca_bundle, secrets, sbom_format). ``backend``: the
     engine seam (imagespec.engine.Backend) to build with instead of the settings' one."""
     from imagespec import pipeline
-    from imagespec.settings import build_settings, read_environment
+    from imagespec.build_settings import build_settings
+    from imagespec.settings import read_environment
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
@@ -86,6 +88,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
                         hint="drop --target, or drop --sbom")
     if len(compiled.plan.platforms) > 1:
         return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
+    _refuse_foreign_without_bases(compiled, loaded_config, settings)
     current = None if settings.force else pipeline.up_to_date(compiled, settings)
     if current is not None:
         from imagespec.engine import BuildResult
@@ -107,6 +110,18 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
 
         write_atomically({sbom: text})
     return built
+
+
+def _refuse_foreign_without_bases(compiled: Compiled, config: Config, settings: BuildSettings) -> None:
+    """One platform, not this machine's (`platforms: [linux/arm64]` on amd64): its bases
+    are checked as a multi-platform build's are, since BuildKit would build on an amd64
+    base it finds instead, with a warning only, and QEMU must be able to run its stages."""
+    from imagespec.engine.emulation import runs_natively
+    from imagespec.pipeline.platform_bases import refuse_missing_bases
+
+    platforms = compiled.plan.platforms
+    if len(platforms) == 1 and not runs_natively(platforms[0]):
+        refuse_missing_bases(compiled, settings.target, platforms_origin(compiled, config))
 
 
 def sbom_file_for(path: Path, platform: str) -> Path:
@@ -167,7 +182,7 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
         return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
                                                                ready_log=ready_log))
-    from imagespec.settings import BuildSettings
+    from imagespec.build_settings import BuildSettings
 
     compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]

@@ -80,7 +80,7 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     ``rerun_failed``: only the specs whose last run failed or was skipped (or never ran).
     A target's parent outside ``specs`` counts as built (its image is used as it is).
     ``options``:
-    ``imagespec.settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
+    ``imagespec.build_settings.build_settings``'s (build_args, no_cache, progress, ca_bundle,
     secrets, push, force: each target's tags pushed once it built). Every spec compiles and
     the builder is found before anything builds (bad input: SpecError); a builder that is
     another engine's docker driver needs ``push`` (its images are tagged and pushed there).
@@ -156,7 +156,7 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
     from imagespec.fleet.build import build_job
     from imagespec.jobs.compiling import compile_one, generate
     from imagespec.lock import jobs as lock_jobs
-    from imagespec.settings import build_settings
+    from imagespec.build_settings import build_settings
 
     def followed(job: Any, target: Any, pushed: Mapping[str, str]) -> tuple[Any, Any]:
         lock_path = target.compiled.loaded.lock_path

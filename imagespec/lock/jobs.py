@@ -287,7 +287,7 @@ def _lock_base(spec: _Spec, use: BaseUse, resolver: Resolver, update: bool, min_
 def _tags(loaded: list[_Spec]) -> dict[str, tuple[str, ...]]:
     """Each spec -> the references its build tags (the fleet's producers)."""
     from imagespec import pipeline
-    from imagespec.settings import BuildSettings
+    from imagespec.build_settings import BuildSettings
 
     produced: dict[str, tuple[str, ...]] = {}
     for spec in loaded:

@@ -15,7 +15,7 @@ from imagespec.errors import BuildFailed, SpecError
 from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.options import build_options, provenance, references
 from imagespec.pipeline.sbom_layer import own_sbom_path, pending_tag, sbom_layered, untag
-from imagespec.settings import BuildSettings
+from imagespec.build_settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 
 if TYPE_CHECKING:

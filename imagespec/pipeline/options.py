@@ -15,7 +15,7 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, SECRET_ID
 from imagespec.errors import SpecError
-from imagespec.settings import BuildSettings
+from imagespec.build_settings import BuildSettings
 
 if TYPE_CHECKING:
     from imagespec.engine import BuildOptions

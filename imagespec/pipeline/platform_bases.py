@@ -17,15 +17,16 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import Location, SpecError
 from imagespec.plan import model as p
+from imagespec.engine.emulation import SETUP_HINT, emulation_problem
 from imagespec.platform import KNOWN
 
 if TYPE_CHECKING:
     import docker
 
 
-def running_on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
+def _on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
     """The stages the build runs (the final's, or ``--target``'s, and those they need)
-    whose base is an image run on the target platform, each base once."""
+    on the target platform: all but the cross-compiling ones."""
     stages = {stage.name: stage for stage in plan.stages}
     wanted = [target if target in stages else plan.final.name]
     seen: set[str] = set()
@@ -35,11 +36,23 @@ def running_on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
             continue
         seen.add(name)
         wanted.extend(stages[name].depends_on())
+    return [stage for stage in plan.stages if stage.name in seen and not stage.platform]
+
+
+def running_on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
+    """Of those stages, the ones whose base is an image, each base once."""
     found: dict[str, p.Stage] = {}
-    for stage in plan.stages:
-        if stage.name in seen and not stage.base.from_stage and not stage.platform and stage.base.ref != "scratch":
+    for stage in _on_target(plan, target):
+        if not stage.base.from_stage and stage.base.ref != "scratch":
             found.setdefault(stage.base.ref, stage)
     return list(found.values())
+
+
+def _runs_commands(plan: p.Plan, target: str | None) -> p.Stage | None:
+    """The first stage run on the target platform with a command in it (a RUN, a package
+    install): for a platform not the machine's, QEMU runs it."""
+    return next((stage for stage in _on_target(plan, target)
+                 if any(isinstance(i, (p.Run, p.InstallPackages)) for i in stage.instructions)), None)
 
 
 def refuse_missing_bases(compiled: Compiled, target: str | None, where: Location | None) -> None:
@@ -59,11 +72,18 @@ def refuse_missing_bases(compiled: Compiled, target: str | None, where: Location
                 reason = _absent(client, stage.base.ref, platform)
                 if reason is not None:
                     missing.append(f"{stage.base.ref} ({_key(stage)}) for {platform}: {reason}")
+    emulated = _runs_commands(compiled.plan, target)
+    problems = [problem for platform in compiled.plan.platforms
+                if emulated is not None and (problem := emulation_problem(platform)) is not None]
+    if emulated is not None and problems:
+        raise SpecError(f"stage `{emulated.name}` runs commands on the target platform, under QEMU for a platform not "
+                        f"this machine's: {'; '.join(problems)}", location=where,
+                        hint=f"{SETUP_HINT}; or cross-compile the stage (`cross_compile:`)")
     if missing:
         raise SpecError("no base image to build on: " + "; ".join(missing), location=where,
                         hint="make that base for the platform too: a base spec with `platforms: [linux/amd64, "
-                             "linux/arm64]` built with `imagespec base build BASE --push` (tests/platforms/bases/"
-                             "static.yaml is one) and named in the catalog; or cross-compile the stage "
+                             "linux/arm64]` built with `imagespec base build BASE --push` and named in the catalog "
+                             "(README, \"Bases for several platforms\"); or cross-compile the stage "
                              "(`cross_compile:`), or drop the platform from `platforms:`")
 
 

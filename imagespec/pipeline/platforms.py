@@ -17,7 +17,7 @@ from imagespec.pipeline.image import refuse_nowhere_to_push
 from imagespec.pipeline.options import build_options
 from imagespec.pipeline.platform_bases import refuse_missing_bases
 from imagespec.pipeline.sbom_layer import pending_tag, sbom_layered, untag
-from imagespec.settings import BuildSettings
+from imagespec.build_settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.contract import LABEL_SBOM, LABEL_SBOM_IMAGE, LABEL_SBOM_KEY
 from imagespec.plan import model as p
-from imagespec.settings import BuildSettings
+from imagespec.build_settings import BuildSettings
 
 if TYPE_CHECKING:
     import docker

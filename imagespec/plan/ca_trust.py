@@ -88,6 +88,7 @@ def tools_of(command: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=512)  # a pure function of the commands, which recur as tools_of's do
 def variables_for(commands: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(variable, file) for the tools the commands run, in table order; FALLBACK when
     none is known (a downloading step that runs, say, `make deps`)."""

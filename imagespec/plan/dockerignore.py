@@ -8,7 +8,8 @@ ignore file are instructions for the build, never part of the application (BP6).
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
+import re
+from fnmatch import translate
 
 from imagespec.spec import model as s
 
@@ -36,9 +37,14 @@ def _normal(path: str) -> str:
     return path.removeprefix("./").rstrip("/") or "."
 
 
-def _covered(path: str, patterns: tuple[str, ...]) -> bool:
+# the patterns above as one expression (fnmatch's own translation of each): one match per
+# file, not one fnmatch call per pattern
+_GENERATED_NAME = re.compile("|".join(translate(pattern) for pattern in _GENERATED))
+
+
+def _generated(path: str) -> bool:
     # a top-level name only: `*` never crosses a `/` in the engine's matcher
-    return "/" not in path and any(fnmatchcase(path, pattern) for pattern in patterns)
+    return "/" not in path and _GENERATED_NAME.match(path) is not None
 
 
 def dockerignore_for(spec: s.Spec, own_files: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -47,7 +53,7 @@ def dockerignore_for(spec: s.Spec, own_files: tuple[str, ...] = ()) -> tuple[str
     sources = [_normal(src) for src in _context_sources(spec)]
     extra = tuple(spec.ignore)
     if "." in sources:
-        own = tuple(path for path in own_files if not _covered(path, _GENERATED))
+        own = tuple(path for path in own_files if not _generated(path))
         return (*_DENY, *_GENERATED, *own, *extra)
     allowed = tuple(f"!{src}" for src in dict.fromkeys(sources))
     # only a copied folder can let one of them in: then it is named after the exceptions

@@ -247,12 +247,17 @@ class Plan:
     secrets: tuple[tuple[str, str | None, str | None], ...] = ()  # (id, env, target) from the spec
     platforms: tuple[str, ...] = ()  # the spec's `platforms:` (or the configuration's); empty: the engine's own
 
+    # loops and a list rather than generators: every pass asks for the final stage, most
+    # replace one, and a generator's frame costs more than the few stages it walks
     @property
     def final(self) -> Stage:
-        return next(s for s in self.stages if s.final)
+        for s in self.stages:
+            if s.final:
+                return s
+        raise ValueError(f"plan {self.name!r} has no final stage")
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
 
     def replace_stage(self, stage: Stage) -> Plan:
-        return replace(self, stages=tuple(stage if s.name == stage.name else s for s in self.stages))
+        return replace(self, stages=tuple([stage if s.name == stage.name else s for s in self.stages]))

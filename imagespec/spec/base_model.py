@@ -100,9 +100,13 @@ class BaseSpec(Model):
     bootstrap: Bootstrap | None = None
     distroless: Distroless | None = None
     spec: Spec | None = Field(None, description="An ordinary imagespec spec (its `name` defaults to the image's).")
-    platforms: Platforms = Field(default_factory=list, description="(distroless) Platforms to build it for, "
-                                 "each unpacking that platform's packages, joined into one index in the registry "
-                                 "of `image` (needs --push); default: the build machine's alone.")
+    platforms: Platforms = Field(default_factory=list, description="Platforms to build it for, one image each, "
+                                 "joined into one index in the registry of `image` (needs --push): a bootstrap "
+                                 "base is mmdebstrap's root of that architecture, a spec base one build per "
+                                 "platform FROM its parent's index, a distroless base that platform's packages "
+                                 "unpacked; what runs the target's programs (maintainer scripts, RUN steps, "
+                                 "`verify`) runs under QEMU where that is not the build machine's. Default: the "
+                                 "build machine's alone.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> BaseSpec:
@@ -110,10 +114,14 @@ class BaseSpec(Model):
         if len(kinds) != 1:
             raise ValueError("a base spec has exactly one of `bootstrap`, `distroless` or `spec`"
                              + (f" (found {', '.join(kinds)})" if kinds else ""))
-        if self.platforms and not self.distroless:
-            raise ValueError("`platforms:` is for `distroless` bases, which only unpack packages: a bootstrap or "
-                             "spec base runs the target's programs (build it on that platform)")
         return self
+
+    @property
+    def runs_target_programs(self) -> bool:
+        """Whether building it runs programs of each platform (emulated where that is not the
+        machine's): mmdebstrap's maintainer scripts, a spec's RUN steps, `verify` commands.
+        A distroless root is only unpacked."""
+        return self.distroless is None or bool(self.distroless.verify)
 
     @property
     def kind(self) -> str:

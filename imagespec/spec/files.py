@@ -124,11 +124,11 @@ def resolve(path: Path) -> Path:
     return resolved
 
 
-def working_directory() -> Path:
-    """resolve(Path.cwd()), noted the same, without its look at every folder above: the
-    kernel gives the working directory as a real path already (no links in it)."""
-    here = Path.cwd()
-    _note("resolve", here, str(here))
+def working_directory() -> str:
+    """str(resolve(Path.cwd())), noted the same, without its look at every folder above:
+    the kernel gives the working directory as a real path already (no links in it)."""
+    here = os.getcwd()
+    _note("resolve", here, here)
     return here
 
 

@@ -32,9 +32,13 @@ class LoadedBase:
         return self.base.base
 
     def app_spec(self) -> LoadedSpec:
-        """The `spec:` of a toolchain base as an app spec (errors located in this file)."""
+        """The `spec:` of a toolchain base as an app spec (errors located in this file), for
+        the base's `platforms:`: compiled as `imagespec build` compiles a spec of several."""
         assert self.base.spec is not None, "only `spec` bases have one"
-        return LoadedSpec(self.base.spec, sub_document(self.document, (SPEC_KEY,)), self.path)
+        spec = self.base.spec
+        if self.base.platforms:
+            spec = spec.model_copy(update={"platforms": list(self.base.platforms)})
+        return LoadedSpec(spec, sub_document(self.document, (SPEC_KEY,)), self.path)
 
 
 def is_base_document(document: Document) -> bool:
@@ -80,4 +84,10 @@ def load_base(path: Path, config: Config, document: Document | None = None) -> L
                         hint="a base spec starts with `base: NAME` and `image: NAME:TAG`; app specs are built with "
                              "`imagespec build`")
     document = _merge_spec_parents(_with_default_name(document), path.parent, config, path)
-    return LoadedBase(validate(document, BaseSpec), document, path)
+    loaded = LoadedBase(validate(document, BaseSpec), document, path)
+    if loaded.base.spec is not None and loaded.base.spec.platforms:
+        # app_spec() gives the spec the base's platforms: one list, where base build reads it
+        raise SpecError("a spec base is built for the base's `platforms:`, not its spec's",
+                        location=document.location((SPEC_KEY, "platforms")),
+                        hint="move `platforms:` out of `spec:` to the base's top level")
+    return loaded

@@ -6,9 +6,10 @@ The only place (with config.py and catalog.py) that reads files for the compiler
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
@@ -31,6 +32,49 @@ def lock_path_for(spec: Path) -> Path:
     return spec.with_name(stem + LOCK_SUFFIX)
 
 
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):
+    """functools.cached_property without its lock: Python 3.11's takes an RLock at each
+    first use, which costs more than making most of the paths it keeps here (3.12 dropped
+    the lock). Made once per spec, on the thread that compiles it."""
+
+    def __init__(self, make: Callable[[Any], _T]) -> None:
+        self.make, self.__doc__ = make, make.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, spec: None, owner: type | None = None) -> _once[_T]: ...
+    @overload
+    def __get__(self, spec: object, owner: type | None = None) -> _T: ...
+    def __get__(self, spec: object | None, owner: type | None = None) -> _T | _once[_T]:
+        if spec is None:
+            return self
+        value = vars(spec)[self.name] = self.make(spec)  # read from the instance's dict from now on
+        return value
+
+
+class _Paths(NamedTuple):
+    """A spec's real context and where its Dockerfile and ignore file go, as text:
+    compiling needs only their names relative to the context (own_files), which strings
+    give without a pathlib object each (pathlib's parsing of these few paths cost more
+    than lowering the spec: BENCHMARKS.md, issue 13)."""
+
+    context: str
+    dockerfile: str
+    dockerignore: str
+
+
+def _lexical(folder: str, relative: str) -> str:
+    """str(Path(folder) / relative) for a real folder and a relative path: pathlib drops
+    empty and `.` parts and keeps `..` (it does not look at the disk to collapse them)."""
+    parts = [part for part in relative.split("/") if part and part != "."]
+    return "/".join([folder.rstrip("/"), *parts]) if parts else folder
+
+
 @dataclass(frozen=True)
 class LoadedSpec:
     spec: Spec
@@ -41,46 +85,59 @@ class LoadedSpec:
     # below is made from them: each is made once per spec, not once per use (own_files,
     # the ignore file's path and the header's name ask for them again and again); the
     # first use is inside the result cache's recording, which notes the look once
-    @cached_property
-    def folder(self) -> Path:
-        return files.resolve(self.path.parent) if self.path else files.working_directory()
+    @_once
+    def _folder(self) -> str:
+        return str(files.resolve(self.path.parent)) if self.path else files.working_directory()
 
-    @cached_property
-    def dockerfile_path(self) -> Path:
-        return self.folder / self.spec.dockerfile
-
-    @cached_property
-    def dockerignore_path(self) -> Path:
+    @_once
+    def _paths(self) -> _Paths:
+        folder = self._folder
+        # the default context `.` is the spec's folder, whose real path is known
+        context = folder if self.spec.context == "." else str(files.resolve(Path(folder) / self.spec.context))
+        dockerfile = _lexical(folder, self.spec.dockerfile)
         # `docker build CONTEXT` reads CONTEXT/Dockerfile and CONTEXT/.dockerignore, which
         # every builder knows. Any other Dockerfile gets its own <Dockerfile>.dockerignore
         # beside it, which BuildKit reads instead of the context's: two specs in one
         # folder never share (and fight over) one ignore file.
-        if str(self.dockerfile_path) == os.path.join(self.context, "Dockerfile"):  # both normal: == as Paths
-            return self.context / ".dockerignore"
-        return self.dockerfile_path.with_name(self.dockerfile_path.name + ".dockerignore")
+        if dockerfile == _lexical(context, "Dockerfile"):  # both normal: == as Paths
+            dockerignore = _lexical(context, ".dockerignore")
+        else:
+            dockerignore = dockerfile + ".dockerignore"  # Path.with_name(name + ".dockerignore")
+        return _Paths(context, dockerfile, dockerignore)
+
+    @_once
+    def folder(self) -> Path:
+        return Path(self._folder)
+
+    @_once
+    def context(self) -> Path:
+        return Path(self._paths.context)
+
+    @_once
+    def dockerfile_path(self) -> Path:
+        return Path(self._paths.dockerfile)
+
+    @_once
+    def dockerignore_path(self) -> Path:
+        return Path(self._paths.dockerignore)
 
     @property
     def lock_path(self) -> Path | None:
         """Where the spec's lock file is (whether or not it exists); None for a spec given as text."""
         return None if self.path is None else lock_path_for(self.folder / self.path.name)
 
-    @cached_property
+    @_once
     def own_files(self) -> tuple[str, ...]:
         """The spec, its Dockerfile, its ignore file and its lock file (when there is one)
         relative to the build context, for those inside it (POSIX paths, the .dockerignore's
         syntax): kept out of the context, so that moving a lock re-runs no COPY step."""
+        where = self._paths
         lock = self.lock_path
-        paths = (self.folder / self.path.name if self.path else None, self.dockerfile_path,
-                 self.dockerignore_path, lock if lock and files.is_file(lock) else None)
-        return tuple(relative for path in paths if path and (relative := _inside(path, self.context)) is not None)
+        paths = (os.path.join(self._folder, self.path.name) if self.path else None, where.dockerfile,
+                 where.dockerignore, lock if lock and files.is_file(lock) else None)
+        return tuple(relative for path in paths if path and (relative := _inside(path, where.context)) is not None)
 
-    @cached_property
-    def context(self) -> Path:
-        if self.spec.context == ".":  # the default: the spec's folder, whose real path is known
-            return self.folder
-        return files.resolve(self.folder / self.spec.context)
-
-    @cached_property
+    @_once
     def _real_path(self) -> Path:
         assert self.path is not None
         return files.resolve(self.path)
@@ -94,7 +151,7 @@ class LoadedSpec:
         return Path(os.path.relpath(self._real_path, base)).as_posix()
 
 
-def _inside(path: Path, folder: Path | str) -> str | None:
+def _inside(path: Path | str, folder: Path | str) -> str | None:
     """`path` relative to `folder` (a real path) when it lies inside it, else None. The
     same as os.path.relpath (and Path.relative_to) for two absolute paths, by prefix:
     this runs for several paths of every spec compiled."""
@@ -109,12 +166,13 @@ def display(path: Path, *, resolved: bool = False) -> str:
     """A file's name in messages: relative to the working directory when it is below it.
     `resolved`: the path is real already (no second look at its links)."""
     real = path if resolved else files.resolve(path)
-    below = _inside(real, Path.cwd())  # a real path below the working directory (itself real)
+    below = _inside(real, os.getcwd())  # a real path below the working directory (itself real)
     return str(path) if below is None else below
 
 
-def merge_extends(document: Document, folder: Path, config: Config, path: Path | None) -> Document:
-    """The document with its `extends` chain merged in (a no-op without `extends`)."""
+def merge_extends(document: Document, folder: Path | None, config: Config, path: Path | None) -> Document:
+    """The document with its `extends` chain merged in (a no-op without `extends`);
+    `folder` is where it lives (None: the working directory), whose `templates/` are searched."""
     if not isinstance(document.data, dict) or "extends" not in document.data:
         if isinstance(document.data, dict) and document.data.get("with"):
             raise SpecError("`with` gives values to the parameters of the template a spec extends, "
@@ -167,7 +225,7 @@ def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None
     """A spec given as text; `folder` is where it will live (its templates/ folders are
     searched), the working directory by default."""
     config = config if config is not None else load_config()
-    document = merge_extends(parse_yaml(text, name), folder or Path.cwd(), config, None)
+    document = merge_extends(parse_yaml(text, name), folder, config, None)
     return LoadedSpec(validate(document), document, None)
 
 

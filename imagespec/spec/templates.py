@@ -26,11 +26,13 @@ def builtin_presets() -> Path:
     return templates_dir() / "presets"
 
 
-def project_template_dirs(start: Path) -> list[Path]:
-    """Every `templates/` folder from `start` up to the repository root (or /), nearest first.
-    Walked as strings: this runs for every spec that extends a template."""
+def project_template_dirs(start: Path | None) -> list[Path]:
+    """Every `templates/` folder from `start` (None: the working directory) up to the
+    repository root (or /), nearest first. Walked as strings: this runs for every spec
+    that extends a template."""
     found = []
-    folder, builtin = str(files.resolve(start)), templates_dir()
+    folder = str(files.resolve(start)) if start is not None else files.working_directory()
+    builtin = templates_dir()
     while True:
         candidate = os.path.join(folder, "templates")
         if files.is_dir(candidate) and files.resolve(Path(candidate)) != builtin:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Annotated
 
@@ -36,14 +36,24 @@ _OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]
 RESERVED_STAGES = {"scratch", "context"}
 
 
+def _once(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A check of one string, run once per distinct value in a process: specs made from
+    one preset or template repeat their paths, commands and names, and a check is a pure
+    function of the text (a refused value raises again: errors are not kept)."""
+    return lru_cache(maxsize=4096)(check)
+
+
+@_once
 def image_reference(value: str) -> str:
     return value if value == "scratch" else grammar.reference(value)
 
 
+@_once
 def image_name(value: str) -> str:
     return grammar.path(value)
 
 
+@_once
 def stage_name(value: str) -> str:
     if not _STAGE.fullmatch(value):
         raise Invalid(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)",
@@ -55,6 +65,7 @@ def stage_name(value: str) -> str:
     return value
 
 
+@_once
 def no_control_chars(value: str) -> str:
     """Single-line strings: a newline here would start a new Dockerfile instruction."""
     bad = CONTROL.search(value)
@@ -67,6 +78,7 @@ def no_control_chars(value: str) -> str:
     return value
 
 
+@_once
 def env_key(value: str) -> str:
     if not _ENV_KEY.fullmatch(value):
         raise Invalid(f"'{value}' is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
@@ -74,6 +86,7 @@ def env_key(value: str) -> str:
     return value
 
 
+@_once
 def label_key(value: str) -> str:
     if not _LABEL_KEY.fullmatch(value):
         raise Invalid(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')",
@@ -81,6 +94,7 @@ def label_key(value: str) -> str:
     return value
 
 
+@_once
 def duration(value: str) -> str:
     if not _DURATION.fullmatch(value):
         raise ValueError(f"'{value}' is not a duration (examples: 30s, 1m30s, 500ms)")
@@ -130,6 +144,7 @@ def mode(value: str | int) -> str:
     return text.rjust(4, "0")
 
 
+@_once
 def package_name(value: str) -> str:
     """Package names reach the install command as words: anything else would be shell."""
     if not _PACKAGE.fullmatch(value):
@@ -138,6 +153,7 @@ def package_name(value: str) -> str:
     return value
 
 
+@_once
 def package_version(value: str) -> str:
     if not _PACKAGE_VERSION.fullmatch(value):
         raise Invalid(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')",
@@ -164,6 +180,7 @@ def _no_surrounding_space(value: str) -> None:
 _WORD_SPECIALS = re.compile(r"[\\$\"']")
 
 
+@_once
 def absolute_path(value: str) -> str:
     no_control_chars(value)
     _no_surrounding_space(value)
@@ -174,6 +191,7 @@ def absolute_path(value: str) -> str:
     return value
 
 
+@_once
 def context_path(value: str) -> str:
     """A path inside the build context: relative, no '..' escape (the engine cannot see it)."""
     no_control_chars(value)
@@ -199,6 +217,7 @@ def context_path(value: str) -> str:
     return value
 
 
+@_once
 def copy_destination(value: str) -> str:
     """Where a source copy lands, relative to the workdir or absolute."""
     no_control_chars(value)
@@ -214,6 +233,7 @@ def copy_destination(value: str) -> str:
     return value
 
 
+@_once
 def relative_path(value: str) -> str:
     """The spec's own context and Dockerfile: relative to the spec file, so the spec
     means the same on every machine and `generate` never writes outside the checkout."""
@@ -228,6 +248,7 @@ def relative_path(value: str) -> str:
 _MOUNT_SPECIALS = re.compile(r"[\s,\"']")
 
 
+@_once
 def mount_target(value: str) -> str:
     """A cache mount target: written into `--mount=type=cache,target=…`, where a comma
     starts another mount option and a space ends the flag."""
@@ -237,6 +258,7 @@ def mount_target(value: str) -> str:
     return value
 
 
+@_once
 def command_line(value: str) -> str:
     """A shell command; rejected only when it could not be rendered safely."""
     if not value.strip():
@@ -286,6 +308,7 @@ BUILDER_HINT = ("a buildx builder or docker context name: letters, digits and `_
                 "digit (`docker buildx ls` lists them)")
 
 
+@_once
 def builder_name(value: str) -> str:
     if not BUILDER_NAME.fullmatch(value):
         raise ValueError(f"{value[:80]!r} is not a builder name: {BUILDER_HINT}")
@@ -319,13 +342,13 @@ RelativePath = Annotated[str, AfterValidator(relative_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
-SemanticVersion = Annotated[str, AfterValidator(semantic_version),
+SemanticVersion = Annotated[str, AfterValidator(_once(semantic_version)),
                             WithJsonSchema({"type": "string", "pattern": grammar.SEMVER_PATTERN})]
-Tag = Annotated[str, AfterValidator(docker_tag), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]
-Digest = Annotated[str, AfterValidator(grammar.digest), WithJsonSchema({"type": "string", "pattern": grammar.DIGEST_PATTERN})]
+Tag = Annotated[str, AfterValidator(_once(docker_tag)), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]
+Digest = Annotated[str, AfterValidator(_once(grammar.digest)), WithJsonSchema({"type": "string", "pattern": grammar.DIGEST_PATTERN})]
 # a registry host[:port] with an optional path: where images are pushed, or come from
-PlatformName = Annotated[str, AfterValidator(platforms.platform),
+PlatformName = Annotated[str, AfterValidator(_once(platforms.platform)),
                          WithJsonSchema({"type": "string", "pattern": platforms.PLATFORM_PATTERN,
                                          "examples": list(platforms.KNOWN)})]
 Platforms = Annotated[list[PlatformName], AfterValidator(platforms.platform_list)]
-Registry = Annotated[str, AfterValidator(registry), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]
+Registry = Annotated[str, AfterValidator(_once(registry)), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]

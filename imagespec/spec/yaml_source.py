@@ -179,12 +179,17 @@ def _scalar(node: yaml.ScalarNode, file: str) -> Any:
 
 
 def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location],
-           expansion: _Expansion) -> Any:
+           expansion: _Expansion | None) -> Any:
     """The data of `node`, recording where everything under it was written; the caller
     records `node`'s own location (a mapping value's is its key's). Scalars are typed
-    here, not in a call of _build each: most nodes are scalars."""
+    here, not in a call of _build each: most nodes are scalars. `expansion` is None for
+    a text without anchors: with no alias, no node is met twice, and depth is all to bound."""
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file)
+    if expansion is None:
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(node.start_mark)
+        return _build_collection(node, path, file, locations, None)
     expansion.enter(node, len(path))
     try:
         return _build_collection(node, path, file, locations, expansion)
@@ -193,7 +198,7 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
 
 
 def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath, Location],
-                      expansion: _Expansion) -> Any:
+                      expansion: _Expansion | None) -> Any:
     if isinstance(node, yaml.SequenceNode):
         items = []
         for i, item in enumerate(node.value):
@@ -201,7 +206,7 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
             mark = item.start_mark
             locations[here] = Location(file, mark.line + 1, mark.column + 1)
             if type(item) is yaml.ScalarNode:
-                if len(item.value) > _LONG:
+                if expansion is not None and len(item.value) > _LONG:
                     expansion.long(item)
                 items.append(_scalar(item, file))
             else:
@@ -213,7 +218,7 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node))
             key = key_node.value
-            if len(key) > _LONG:
+            if expansion is not None and len(key) > _LONG:
                 expansion.long(key_node)
             if not key.isascii() or "\x00" in key:  # rare: _text checks and repairs it
                 key = _text(key_node, file)
@@ -237,7 +242,7 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
             if type(value_node) is yaml.ScalarNode:
                 at = value_node.start_mark
                 locations[here] = Location(file, mark.line + 1, mark.column + 1, at.line + 1, at.column + 1)
-                if len(value_node.value) > _LONG:
+                if expansion is not None and len(value_node.value) > _LONG:
                     expansion.long(value_node)
                 result[key] = _scalar(value_node, file)
             else:
@@ -262,6 +267,8 @@ try:
 except ImportError:  # PyYAML built without libyaml: the pure parser does everything
     pass
 else:
+    _NOTHING: dict[object, object] = {}
+
     class _FastComposer(CParser):
         """libyaml's composer without PyYAML's tag resolver (Python calls for every node):
         _build types the scalars itself and never reads a node's tag."""
@@ -269,11 +276,11 @@ else:
         def resolve(self, kind: type[yaml.Node], value: object, implicit: object) -> str:
             return _DEFAULT_TAGS[kind]
 
-        def descend_resolver(self, parent: object, index: object) -> None:
-            pass
-
-        def ascend_resolver(self) -> None:
-            pass
+        # called around every collection node and their results unused: builtins that
+        # take the same arguments and do nothing (a Python function's frame costs more
+        # than the composing of a small node: BENCHMARKS.md, issue 13)
+        descend_resolver: staticmethod[[object, object], object] = staticmethod(_NOTHING.get)  # (parent, index) -> None
+        ascend_resolver: staticmethod[[], object] = staticmethod(tuple)  # () -> ()
 
     _FAST = _FastComposer
 
@@ -319,7 +326,9 @@ def parse_yaml(text: str, file: str) -> Document:
             raise SpecError("the file is empty", location=Location(file, 1, 1),
                             hint="a spec needs at least `name:` and `final:`")
         locations: dict[DataPath, Location] = {(): _mark(file, node)}
-        data = _build(node, (), file, locations, _Expansion())
+        # an alias needs an anchor, and an anchor is written with `&`: without one in the
+        # text (most specs), what aliases could expand needs no bookkeeping
+        data = _build(node, (), file, locations, _Expansion() if "&" in text else None)
     except _Exceeded as exc:
         raise SpecError(exc.message, location=Location(file, exc.mark.line + 1, exc.mark.column + 1),
                         hint=exc.hint) from None

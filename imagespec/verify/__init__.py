@@ -6,8 +6,9 @@ observations to results), ``runner`` (``verify``: gathers and checks), ``build_t
 (the names of compilers and package managers) and ``structure_test`` (the same
 expectations as a container-structure-test config).
 
-May import: the standard library, ``imagespec.errors``, ``imagespec.reference`` and
-``imagespec.verify`` itself and ``imagespec.engine`` (the connection); ``docker``/``rich``
+May import: the standard library, ``imagespec.errors``, ``imagespec.reference``,
+``imagespec.platform``, ``imagespec.verify`` itself and ``imagespec.engine`` (the
+connection; whether an image's platform is emulated here); ``docker``/``rich``
 only inside functions. Never the compiler, publish, sbom or the CLI.
 """
 

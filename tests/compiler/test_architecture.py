@@ -21,7 +21,8 @@ PACKAGE = REPO / "imagespec"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 # (errors, reference, contract, resources) ← spec ← plan ← render ← (compiler, lint, explain, schema, output, console)
-#   ← adopt (init reads a project, compiles what it writes) ← (settings, pipeline, jobs, bases, fleet) ← cli.
+#   ← adopt (init reads a project, compiles what it writes) ← (settings, build_settings, pipeline, jobs, bases, fleet)
+#   ← cli.
 # The build half sits
 # beside the compiler: engine (the seam), publish, verify, sbom, bootstrap — each sees errors, the reference grammar,
 # itself and only the parts named in ONLY (never imagespec.spec/plan/render/cli; see each package's docstring).
@@ -34,7 +35,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 LAYER = {"errors": 0, "reference": 0, "platform": 0, "contract": 0, "resources": 0, "notes": 0,
          "spec": 1, "plan": 2, "render": 3,
          "compiler": 4, "lint": 4, "explain": 4,
-         "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6,
+         "schema": 4, "bases": 6, "cache": 4, "output": 4, "console": 4, "adopt": 5, "deploy": 5, "settings": 6, "build_settings": 6,
          "pipeline": 6, "jobs": 6, "fleet": 6, "lock": 6, "cli": 7, "__main__": 8}
 _BOTTOM = {"errors", "reference", "platform", "contract"}
 # engine is the seam (it sees nothing of the features); each feature sees the engine, sbom also verify's probe
@@ -50,7 +51,7 @@ IMPURE = {"os", "sys", "subprocess", "time", "datetime", "random", "secrets", "u
 PURE_PARTS = {"plan", "render", "deploy", "reference", "platform", "contract"}
 # pathlib (Path, file I/O) only where files are read or written
 PATHLIB_ALLOWED = {"spec", "engine", "publish", "verify", "sbom", "bootstrap", "output", "cli", "pipeline", "jobs",
-                   "bases", "cache", "adopt", "settings", "resources", "fleet", "lock"}
+                   "bases", "cache", "adopt", "settings", "build_settings", "resources", "fleet", "lock"}
 
 
 def _part(module: str) -> str:
@@ -210,8 +211,8 @@ DISK_CALLS = {"read_bytes", "read_text", "is_file", "is_dir", "exists", "iterdir
 # context) and the noting module itself
 NOT_COMPILED = {"imagespec.spec.files", "imagespec.spec.read_base", "imagespec.spec.base_model",
                 "imagespec.spec.build_context"}
-# in the cache's key instead: the working directory
-KEYED = {("imagespec.spec.read_spec", "cwd")}
+# in the cache's key instead: the working directory (as a Path, or as text)
+KEYED = {("imagespec.spec.read_spec", "cwd"), ("imagespec.spec.read_spec", "getcwd")}
 
 
 def disk_looks(path: Path) -> list[tuple[str, int]]:

@@ -21,7 +21,8 @@ from imagespec.bases.context import BaseBuildRun, BaseOptions
 from imagespec.bootstrap.apt_sources import choose_mirror, machine_mirror
 from imagespec.cli import main
 from imagespec.errors import SpecError
-from imagespec.settings import base_options, read_environment
+from imagespec.build_settings import base_options
+from imagespec.settings import read_environment
 from imagespec.spec.read_base import load_base
 from imagespec.spec.config import load_config
 

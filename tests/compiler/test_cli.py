@@ -82,6 +82,31 @@ def test_generate_reports_an_unwritable_target_without_traceback(example: Path, 
                    "  hint: name a file, not a folder\n")
 
 
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize("command", [["generate", "imagespec.yaml", "-o"], ["schema", "-o"], ["bake", ".", "-o"]])
+def test_a_device_or_fifo_is_never_replaced_by_a_written_file(example: Path, kind: str, command: list[str]) -> None:
+    """`-o /dev/null` run as root replaced the null device with a regular file (the write
+    is a temporary file renamed over the target), and `-o FIFO` blocked reading it to
+    compare: both are bad input now, nothing read or written. Made in tmp_path: a
+    regression here must not break this machine's /dev/null."""
+    import os
+    import stat
+
+    target = example / "special"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a null device of our own (tests run as root)
+    done = subprocess.run([sys.executable, "-m", "imagespec", *command, str(target)], cwd=example,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"{target}: cannot write this file: it is not a regular file"), done.stderr
+    assert "hint: name a regular file" in done.stderr and "Traceback" not in done.stderr
+    mode = target.lstat().st_mode
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISCHR(mode)
+    assert not list(example.glob(".special.*"))
+
+
 # --- check ---------------------------------------------------------------------------------
 
 def test_check_passes_on_every_example(capsys) -> None:

@@ -173,14 +173,17 @@ def test_a_distroless_base_for_another_platform_unpacks_its_packages_on_the_buil
     assert native.stages[0].platform is None and "unpack /rootfs" in native.stages[0].instructions[-1].commands[1]
 
 
-def test_platforms_on_a_base_that_runs_programs_is_refused() -> None:
-    from pydantic import ValidationError
-
+def test_platforms_on_a_base_that_runs_programs_is_accepted_and_says_it_needs_emulation() -> None:
+    """A bootstrap or spec base runs the target's programs (under QEMU where that is not the
+    machine's: tests/compiler/test_base_platforms.py); a distroless one only unpacks."""
     from imagespec.spec.base_model import BaseSpec
 
-    with pytest.raises(ValidationError, match="`platforms:` is for `distroless` bases"):
-        BaseSpec.model_validate({"base": "x", "image": "r.example/x:1", "platforms": ["linux/arm64"],
-                                 "bootstrap": {"suite": "bookworm"}})
+    bootstrap = BaseSpec.model_validate({"base": "x", "image": "r.example/x:1", "platforms": ["linux/arm64"],
+                                         "bootstrap": {"suite": "bookworm"}})
+    assert bootstrap.platforms == ["linux/arm64"] and bootstrap.runs_target_programs
+    unpacked = BaseSpec.model_validate({"base": "x", "image": "r.example/x:1", "platforms": ["linux/arm64"],
+                                        "distroless": {"assemble_in": "y", "packages": ["base-files"]}})
+    assert not unpacked.runs_target_programs
 
 
 def test_c_cross_compiling_needs_a_debian_build_image(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from imagespec.contract import DEFAULT_NETWORK
 from imagespec.engine.backend import BuildOptions
 from imagespec.compiler import compile_spec
 from imagespec.pipeline import build_options
-from imagespec.settings import BuildSettings, base_options, build_settings, config_path, read_environment
+from imagespec.build_settings import BuildSettings, base_options, build_settings
+from imagespec.settings import config_path, read_environment
 from imagespec.spec.config import load_config
 from imagespec.spec.read_spec import load_spec
 

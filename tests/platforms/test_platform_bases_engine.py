@@ -47,7 +47,7 @@ def test_a_base_the_engine_has_for_one_platform_only_is_refused_before_anything_
     assert "imagespec-test/python:bookworm (stages.venv.from) for linux/arm64" in first, first
     assert "imagespec-test/python-slim:bookworm (final.from) for linux/arm64" in first, first
     assert ") for linux/amd64" not in first  # the engine has those
-    assert "hint:" in done.stderr and "tests/platforms/bases/static.yaml" in done.stderr
+    assert "hint:" in done.stderr and "Bases for several platforms" in done.stderr
     assert "#1 " not in done.stderr  # BuildKit never started
     _untagged(reference)
 
@@ -115,3 +115,52 @@ final:
     assert "linux/arm64: build failed" in done.stderr, done.stderr[-3000:]
     assert "building linux/amd64" in done.stderr  # amd64 did build (and was tagged) first
     _untagged(reference)
+
+
+def test_a_stage_that_must_run_under_qemu_is_refused_when_qemu_cannot_run_it(
+        config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The python preset's venv stage runs pip on the target platform (no cross-compiling):
+    with no QEMU registered (binfmt_misc pointed at an empty folder), the build is bad
+    input at `platforms:` naming that stage, before any base lookup's verdict or build.
+    The go preset cross-compiles onto scratch, where nothing runs: no emulation asked of it."""
+    from imagespec.engine import emulation
+    from imagespec.jobs.compiling import compile_one
+    from imagespec.pipeline.platform_bases import refuse_missing_bases
+    from imagespec.errors import Location, SpecError
+
+    monkeypatch.setattr(emulation, "BINFMT", tmp_path / "no-binfmt")
+    for example, refused in (("preset-python", True), ("preset-go", False)):
+        app = tmp_path / example
+        shutil.copytree(REPO / "examples" / example, app)
+        spec = app / "imagespec.yaml"
+        spec.write_text(spec.read_text() + "platforms: [linux/amd64, linux/arm64]\n")
+        compiled, _ = compile_one(spec, config)
+        where = Location(str(spec), _platforms_line(spec), 1)
+        try:
+            refuse_missing_bases(compiled, None, where)
+        except SpecError as error:
+            assert refused, f"{example}: {error.message}"
+            assert error.message.startswith("stage `venv` runs commands on the target platform"), error.message
+            assert "binfmt_misc is not mounted" in error.message and error.location == where
+            assert "qemu-user-static" in (error.hint or "")
+        else:
+            assert not refused, f"{example}: not refused"
+
+
+def test_one_foreign_platform_is_checked_too(config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`platforms: [linux/arm64]` alone on this amd64 machine: the python preset's bases
+    are amd64 only, and BuildKit would build on them with a warning. Bad input at the
+    `platforms:` line, nothing built, nothing tagged."""
+    app = tmp_path / "app"
+    shutil.copytree(REPO / "examples" / "preset-python", app)
+    spec = app / "imagespec.yaml"
+    spec.write_text(spec.read_text() + "platforms: [linux/arm64]\n")
+    reference = f"{NAMESPACE}/lead-onearm-{RUN_ID}:1.0.0"
+    session_cleanup.image(reference)
+    done = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--progress", "plain")
+    assert done.returncode == 2, done.stderr[-3000:]
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"{spec}:{_platforms_line(spec)}:1: no base image to build on: "), done.stderr
+    assert "imagespec-test/python:bookworm (stages.venv.from) for linux/arm64" in first, first
+    assert "#1 " not in done.stderr  # BuildKit never started
+    assert docker("image", "inspect", reference).returncode != 0
