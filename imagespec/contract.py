@@ -37,6 +37,18 @@ LABEL_BUILT = "io.imagespec.base.built"
 LABEL_EPOCH = "io.imagespec.source-date-epoch"
 LABEL_SBOM = "io.imagespec.sbom"
 SBOM_DIR = "/usr/share/imagespec/sbom"
+# Labels of an app image's SBOM layer (pipeline.sbom_layer): the ID of the image the SBOM
+# was made on (the build's output under the layer), and a hash of that image as built
+# (all but its `created` label) and of everything else the document depends on (format,
+# SOURCE_DATE_EPOCH, the described app, the scanners' version, the context's Cargo.lock,
+# the build-stage images read). A rebuild whose output hashes the same keeps the layered
+# image under its tags: no scan, no layer build (#14).
+LABEL_SBOM_IMAGE = "io.imagespec.sbom.image"
+LABEL_SBOM_KEY = "io.imagespec.sbom.key"
+# On the same layer, in a fleet build: a hash of everything the target's bake build read
+# (fleet.unchanged: its Dockerfile, run definition, context files, the IDs of the images it
+# names). A later run whose hash is the same leaves bake out for that target (#14).
+LABEL_BUILD_INPUTS = "io.imagespec.build.inputs"
 
 # The network RUN steps get unless configured (`build.network`): engines without a bridge
 # (and corporate set-ups) fail the first RUN otherwise. The settings, the engine's options

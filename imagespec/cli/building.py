@@ -83,7 +83,7 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
                        sbom_format=sbom_format)
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
-               "pushed": built.pushed, "up_to_date": built.up_to_date}
+               "pushed": built.pushed, "up_to_date": built.up_to_date, "sbom_reused": built.sbom_reused}
     if built.platforms:  # several platforms: the id is the index's, each platform's image listed
         summary["platforms"] = [{"platform": i.platform, "image_id": i.image_id, "tag": i.tag, "digest": i.digest,
                                  "duration_s": round(i.duration_s, 2)}

@@ -12,6 +12,7 @@ May import: ``imagespec.pipeline``, ``imagespec.settings`` and below.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,10 +66,12 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     if settings.push:
         _refuse_nowhere_to_push(target, options.tags)
     platform_tags, index_tags = _platform_images(target, own, options.tags)
-    sbom = None if settings.target else _sbom_step(target, own, options)
+    sbom = None if settings.target else _sbom_step(target, own, options, platform_tags)
+    facts = json.dumps(pipeline.sbom_settings(compiled, own, options)) if sbom else ""
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
                     _locator(target), overrides, platform_tags, index_tags,
-                    secret_files=tuple(str(s.src) for s in read), sbom=sbom)
+                    secret_files=tuple(str(s.src) for s in read), sbom=sbom,
+                    sbom_path=pipeline.own_sbom_path(compiled, own) if sbom else None, facts=facts)
 
 
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
@@ -96,17 +99,21 @@ def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:
                         hint="set `registry: host:port/team` in the spec, or leave it out of the pushed fleet")
 
 
-def _sbom_step(target: Target, settings: BuildSettings, options: BuildOptions) -> StoreSbom:
+def _sbom_step(target: Target, settings: BuildSettings, options: BuildOptions,
+               platform_tags: Mapping[str, str]) -> StoreSbom:
     """The SBOM layer of this target's images, by the one-image build's code
     (pipeline.store_sbom, BP16); a platform's image is scanned as that platform's (the C
-    library its static programs were linked with), as `imagespec build` does."""
+    library its static programs were linked with), as `imagespec build` does. The image
+    the target's tag names (a platform's: its ``TAG-os-arch``) is reused when its layer
+    was made on this very bake output (pipeline.sbom_layer.reusable_sbom)."""
     from imagespec import pipeline
 
     only = target.compiled.plan.platforms[0] if len(target.compiled.plan.platforms) == 1 else None
 
-    def store(image_id: str, platform: str) -> tuple[str, str]:
+    def store(image_id: str, platform: str, labels: Mapping[str, str]) -> tuple[str, bool]:
         mine = dataclasses.replace(options, platform=platform or only)
-        return pipeline.store_sbom(target.compiled, settings, mine, image_id)
+        candidates = (platform_tags[platform],) if platform else options.tags[:1]
+        return pipeline.store_sbom(target.compiled, settings, mine, image_id, candidates, labels)
 
     return store
 

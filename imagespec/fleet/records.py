@@ -34,7 +34,8 @@ class Timing:
     BuildKit's own clock; None when the progress format has no times), so that
     ``bake_s - solve_s`` is bake's own overhead (the process, the session, reading the
     run file) and ``post_s`` imagespec's after the build (the SBOM, the tags, the size, a
-    push), of which ``sbom_s`` the SBOM layer (None: none was made)."""
+    push: outside the --jobs slot, from the bake's end to the target's, a wait for the
+    pool that does it included), of which ``sbom_s`` the SBOM layer (None: none was made)."""
 
     bake_s: float
     solve_s: float | None
@@ -78,6 +79,9 @@ class Record:
     #: where the image keeps its SBOM (its ``io.imagespec.sbom`` label; several platforms:
     #: each platform's image, at the same path); None: the image has none
     sbom: str | None = None
+    #: built, and each image's SBOM layer was one an earlier run made on this very bake
+    #: output, reused as it is (no scan, no layer build: pipeline.sbom_layer.reusable_sbom)
+    sbom_reused: bool = False
 
     @property
     def reason(self) -> str:
@@ -93,7 +97,7 @@ class Record:
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
             "upstream": self.upstream, "pushed": list(self.pushed), "platforms": list(self.platforms),
-            "up_to_date": self.up_to_date, "sbom": self.sbom,
+            "up_to_date": self.up_to_date, "sbom": self.sbom, "sbom_reused": self.sbom_reused,
             "started_s": None if self.started_s is None else round(self.started_s, 3),
             "ended_s": None if self.ended_s is None else round(self.ended_s, 3),
             "ready_s": None if self.ready_s is None else round(self.ready_s, 3),

@@ -48,19 +48,22 @@ from typing import IO, Any, Protocol
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
 from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
-from imagespec.contract import LABEL_SBOM
+from imagespec.contract import LABEL_BUILD_INPUTS, LABEL_SBOM
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
 from imagespec.fleet.display import Display, split_target
 from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
+from imagespec.fleet.unchanged import inputs_hash, unchanged
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
 #: The SBOM step of one built image (pipeline.store_sbom for that target): (the image bake
-#: built, its platform or '') -> (the untagged image on it that holds the SBOM, its text).
-StoreSbom = Callable[[str, str], tuple[str, str]]
+#: built, its platform or '', the layer's labels besides its own) -> (the untagged image
+#: that holds the SBOM, whether it is one an earlier run made on an image built the same
+#: way, kept without a scan).
+StoreSbom = Callable[[str, str, Mapping[str, str]], tuple[str, bool]]
 
 log = logging.getLogger("imagespec.fleet")
 
@@ -90,6 +93,10 @@ class BuildJob:
     secret_files: tuple[str, ...] = ()
     #: the SBOM layer (BP16) each built image gets before it is tagged; None: none (a --target build)
     sbom: StoreSbom | None = None
+    sbom_path: str | None = None  # where the image keeps it (its io.imagespec.sbom label)
+    #: what the built image and its SBOM depend on that the run file does not show (the
+    #: SBOM's settings, the scanners' version: pipeline.sbom_settings), for fleet.unchanged
+    facts: str = ""
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -160,35 +167,51 @@ class _RunFiles:
         self.overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
         self.platform_tags[target.name] = target.platform_tags
 
+    def run(self) -> dict[str, Any]:
+        return bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
+                                 platform_tags=self.platform_tags)
+
     def write(self, number: int) -> Path:
-        run = bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
-                                platform_tags=self.platform_tags)
         path = self.scratch / f"docker-bake.run-{number}.json"
-        path.write_text(json.dumps(run, indent=1, sort_keys=True), encoding="utf-8")
+        path.write_text(json.dumps(self.run(), indent=1, sort_keys=True), encoding="utf-8")
         return path
 
 
+@dataclass(frozen=True)
+class Baked:
+    """A target whose bake build succeeded and whose SBOM, tags and push (``finish``, which
+    returns its record) are still to come. Its --jobs slot is free from now on: the slot
+    bounds BuildKit's work, and the SBOM step is imagespec's own. Its dependants still
+    wait for ``finish``: they build FROM its tagged, SBOM-layered image (BP14, BP16)."""
+
+    finish: Callable[[], Record]
+
+
 class Executor(Protocol):
-    """What ``_drive`` needs of the builds: one target's build (its record), its display,
-    and stopping every build on Ctrl-C."""
+    """What ``_drive`` needs of the builds: one target's build (its record, or the Baked
+    step that makes it outside the slot), its display, and stopping every build on Ctrl-C."""
 
     display: Display
     began: float  # time.monotonic() at the run's start: what every record's seconds count from
 
-    def build(self, job: BuildJob) -> Record: ...
+    def build(self, job: BuildJob) -> Record | Baked: ...
 
     def stop_all(self) -> None: ...
 
 
 def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor, jobs: int) -> list[Record]:
-    """Submit each target once its parents built, at most ``jobs`` at once, and take each
-    result as soon as it is in (a dependant starts while slower, unrelated targets still
-    build); on Ctrl-C stop every build."""
+    """Submit each target once its parents built, at most ``jobs`` bake builds at once, and
+    take each result as soon as it is in (a dependant starts while slower, unrelated
+    targets still build). A Baked target frees its slot at once and finishes (SBOM, tags)
+    on a pool of its own; only then do its dependants become ready. On Ctrl-C stop every
+    build."""
     records: dict[str, Record] = {}
-    running: dict[Future[Record], str] = {}
+    running: dict[Future[Record | Baked], str] = {}  # bake builds, each in a slot
+    finishing: dict[Future[Record | Baked], str] = {}  # SBOM and tags of the Baked ones (a Record)
     began = runner.began
     ready_at: dict[str, float] = {}  # when each target's parents were all done
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool:
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet") as pool, \
+            ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="imagespec-fleet-after") as after:
         try:
             while not schedule.done:
                 now = time.monotonic() - began
@@ -197,22 +220,34 @@ def _drive(schedule: Schedule, by_name: Mapping[str, BuildJob], runner: Executor
                 for name in schedule.ready(jobs - schedule.running):
                     log.debug("%.3f %s: start (ready at %.3f)", now, name, ready_at[name])
                     running[pool.submit(runner.build, by_name[name])] = name
-                finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                finished, _ = wait([*running, *finishing], timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    name = running.pop(future)
-                    record = dataclasses.replace(future.result(), ready_s=ready_at[name])
-                    records[name] = record
-                    log.debug("%.3f %s: %s", time.monotonic() - began, name, record.result)
-                    for skipped in schedule.finished(name, record.result == "built"):
-                        records[skipped] = Record(skipped, by_name[skipped].spec, "skipped",
-                                                  upstream=schedule.skipped[skipped])
-                        runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+                    name, outcome = (running.pop(future) if future in running else finishing.pop(future),
+                                     future.result())
+                    if isinstance(outcome, Baked):
+                        log.debug("%.3f %s: baked, slot free", time.monotonic() - began, name)
+                        schedule.release(name)
+                        finishing[after.submit(outcome.finish)] = name
+                        continue
+                    _settle(schedule, records, by_name, runner,
+                            dataclasses.replace(outcome, ready_s=ready_at[name]), began)
         except BaseException:
             runner.stop_all()
-            for future in running:
+            for future in (*running, *finishing):
                 future.cancel()
             raise
     return [records[name] for name in sorted(records)]
+
+
+def _settle(schedule: Schedule, records: dict[str, Record], by_name: Mapping[str, BuildJob], runner: Executor,
+            record: Record, began: float) -> None:
+    """A target's end: its record, and the targets its failure skips."""
+    name = record.target
+    records[name] = record
+    log.debug("%.3f %s: %s", time.monotonic() - began, name, record.result)
+    for skipped in schedule.finished(name, record.result == "built"):
+        records[skipped] = Record(skipped, by_name[skipped].spec, "skipped", upstream=schedule.skipped[skipped])
+        runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
 
 
 def bake_command(docker: str, builder: Builder, run_file: Path, metadata: Path, targets: Sequence[str], *,
@@ -252,7 +287,7 @@ class _Runner:
         return bake_command(self.docker, self.builder, run_file, metadata, list(job.run_targets),
                             reads=job.secret_files, no_cache=self.options.no_cache)
 
-    def build(self, job: BuildJob) -> Record:
+    def build(self, job: BuildJob) -> Record | Baked:
         began = time.monotonic()
         fresh, refused = self._refreshed([job])
         if refused:
@@ -260,6 +295,10 @@ class _Runner:
         job = fresh[0]
         if job.current is not None:
             return self._stamped(self._current(job), began)
+        inputs = self._inputs(job)
+        kept = unchanged(self.client, job.tags[0], inputs, job.sbom_path or "") if inputs else None
+        if kept is not None:
+            return self._stamped(self._unchanged(job, kept), began)
         names = list(job.run_targets)
         with self._lock:
             self._invocations += 1
@@ -270,45 +309,62 @@ class _Runner:
         parser.returncode = self._run(self.command(job, metadata, run_file), parser, route)
         baked = time.monotonic()
         ids = _image_ids(metadata, names) if parser.returncode == 0 else {}
-        sbom_s = None
         if _built(job, ids):
-            ids, unmade, sbom_s = self._sboms(job, ids)
-            record = unmade or self._tag(job, ids, _steps_of(parser, job, [job]), began)
-        else:
-            failure = build_failure(parser, parser.returncode, job.dockerfile)
-            error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
-            if not isinstance(error, ImageSpecError):
-                error = ImageSpecError(str(error))
-            self.display.failed(job.name, error)
-            record = Record(job.name, job.spec, "failed", baked - began, failure=error)
+            steps, solve_s = _steps_of(parser, job, [job]), parser.busy_seconds()
+            return Baked(lambda: self._finish(job, ids, steps, (began, baked), solve_s, inputs))
+        failure = build_failure(parser, parser.returncode, job.dockerfile)
+        error = job.locate(failure) if isinstance(failure, BuildFailed) else failure
+        if not isinstance(error, ImageSpecError):
+            error = ImageSpecError(str(error))
+        self.display.failed(job.name, error)
+        record = Record(job.name, job.spec, "failed", baked - began, failure=error)
+        return self._timed(record, began, baked, parser.busy_seconds(), None)
+
+    def _finish(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], times: tuple[float, float],
+                solve_s: float | None, inputs: str | None) -> Record:
+        """After a target's bake build, outside its slot: the SBOM of each image (its layer
+        records ``inputs``, the hash of what bake read), then the tags (and push), all or
+        nothing."""
+        began, baked = times
+        layered, unmade, sbom_s, reused = self._sboms(job, ids, {LABEL_BUILD_INPUTS: inputs} if inputs else {})
+        record = unmade or dataclasses.replace(self._tag(job, layered, steps, began), sbom_reused=reused)
+        return self._timed(record, began, baked, solve_s, sbom_s)
+
+    def _timed(self, record: Record, began: float, baked: float, solve_s: float | None,
+               sbom_s: float | None) -> Record:
         ended = time.monotonic()
-        timing = Timing(bake_s=baked - began, solve_s=parser.busy_seconds(), post_s=ended - baked, sbom_s=sbom_s)
-        log.debug("%s: bake %.2f s (BuildKit busy %s s), after it %.2f s", job.name, timing.bake_s,
+        timing = Timing(bake_s=baked - began, solve_s=solve_s, post_s=ended - baked, sbom_s=sbom_s)
+        log.debug("%s: bake %.2f s (BuildKit busy %s s), after it %.2f s", record.target, timing.bake_s,
                   "?" if timing.solve_s is None else f"{timing.solve_s:.2f}", timing.post_s)
         return dataclasses.replace(record, started_s=began - self.began, ended_s=ended - self.began, timing=timing)
 
-    def _sboms(self, job: BuildJob, ids: Mapping[str, str]) -> tuple[dict[str, str], Record | None, float | None]:
+    def _sboms(self, job: BuildJob, ids: Mapping[str, str],
+               labels: Mapping[str, str]) -> tuple[dict[str, str], Record | None, float | None, bool]:
         """Each built image of ``job`` (one per platform) with its SBOM layer, as `imagespec
         build` of its spec stores it (pipeline.store_sbom): (run target -> the image to tag,
-        a failed record when one could not be made, the seconds it took). The scan reads
+        a failed record when one could not be made, the seconds it took, whether every
+        image's was reused from an earlier run on the same bake output). The scan reads
         the image through the local engine: on another engine's builder (its images stay
         in that engine's store) there is none, and the display says so."""
         if job.sbom is None:
-            return dict(ids), None, None
+            return dict(ids), None, None, False
         if self.builder.other_engine:
             self.display.note(job.name, f"no SBOM: the image is on {self.builder.name!r} ({self.builder.host}), "
                                         "which imagespec's SBOM scan does not read (docs/fleet.md)")
-            return dict(ids), None, None
+            return dict(ids), None, None, False
         began = time.monotonic()
-        layered = {}
+        layered, reused = {}, []
         try:
             for name, platform in job.run_targets.items():
-                self.display.note(name, "SBOM: reading the image's file system (BP16)")
-                layered[name], _ = job.sbom(ids[name], platform)
+                layered[name], kept = job.sbom(ids[name], platform, labels)
+                reused.append(kept)
+                self.display.note(name, "SBOM: reused, the tagged image holds this build's (BP16)" if kept
+                                  else "SBOM: read from the image's file system (BP16)")
         except ImageSpecError as error:  # no tag moves: the image without its SBOM is not the target's
             self.display.failed(job.name, error)
-            return dict(ids), Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error), None
-        return layered, None, time.monotonic() - began
+            failed = Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error)
+            return dict(ids), failed, None, False
+        return layered, None, time.monotonic() - began, all(reused)
 
     def _own_sbom(self, job: BuildJob, attrs: Mapping[str, Any]) -> str | None:
         """The path of the SBOM this run stored in the image; None when it stored none (the
@@ -338,6 +394,38 @@ class _Runner:
 
     def _stamped(self, record: Record, began: float) -> Record:
         return dataclasses.replace(record, started_s=began - self.began, ended_s=time.monotonic() - self.began)
+
+    def _inputs(self, job: BuildJob) -> str | None:
+        """The hash of what this target's bake build would read (fleet.unchanged), or None
+        where it is not worked out: no SBOM layer to record it (a --target build), several
+        platforms, a builder whose images are not the local engine's, --no-cache."""
+        if job.sbom is None or job.platform_tags or not job.tags or self.options.no_cache \
+                or not self.builder.local_store or self.builder.other_engine:
+            return None
+        with self._lock:
+            entry = self.files.run()["target"][job.name]
+        return inputs_hash(entry, job.dockerfile, job.dockerignore, job.facts, folder=self.folder,
+                           builder=self.builder.name, client=self.client)
+
+    def _unchanged(self, job: BuildJob, kept: tuple[str, str | None]) -> Record:
+        """The image the target's tag names was built from exactly these inputs and holds
+        its SBOM: bake is left out (it would solve every step from its cache and return an
+        image built the same way), the tags stay on that image (all of them: one moved
+        since is put back), and with --push it is pushed (which moves nothing)."""
+        from imagespec.engine.local_tags import apply_tags
+
+        image_id, sbom = kept
+        self.display.note(job.name, "up to date: the tagged image was built from these very inputs and holds "
+                                    "its SBOM (no bake)")
+        try:
+            tags = apply_tags(self.client, image_id, job.tags)
+            size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
+        except ImageSpecError as error:
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", 0.0, image_id=image_id, failure=error)
+        record = Record(job.name, job.spec, "built", 0.0, size, image_id, tags, up_to_date=True, sbom=sbom,
+                        sbom_reused=True)
+        return self._push(record) if self.options.push else record
 
     def _current(self, job: BuildJob) -> Record:
         """An image already up to date is not built again (no rebuild loop, #15): its tags

@@ -28,6 +28,8 @@ class Schedule:
     _waiting: set[str] = field(init=False)
     _order: dict[str, tuple[int, str]] = field(init=False)
     _running: set[str] = field(default_factory=set, init=False)
+    #: built by BuildKit, slot freed, not finished yet (its SBOM and tags): dependants wait
+    _finishing: set[str] = field(default_factory=set, init=False)
     built: set[str] = field(default_factory=set, init=False)
     failed: set[str] = field(default_factory=set, init=False)
     #: skipped target -> the failed target upstream of it that stopped it
@@ -52,9 +54,17 @@ class Schedule:
         self._running.update(chosen)
         return chosen
 
+    def release(self, target: str) -> None:
+        """A running target no longer counts against ``ready``'s limit (its build is done;
+        what is left of it is imagespec's own work), but is not finished: its dependants
+        wait for ``finished``."""
+        self._running.discard(target)
+        self._finishing.add(target)
+
     def finished(self, target: str, ok: bool) -> list[str]:
         """Record a target's end; returns the targets skipped because of it (sorted)."""
         self._running.discard(target)
+        self._finishing.discard(target)
         if ok:
             self.built.add(target)
             return []
@@ -74,7 +84,7 @@ class Schedule:
 
     @property
     def done(self) -> bool:
-        return not self._waiting and not self._running
+        return not self._waiting and not self._running and not self._finishing
 
 
 def _refuse_cycles(parents: Mapping[str, Iterable[str]]) -> None:

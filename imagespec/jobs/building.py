@@ -36,10 +36,13 @@ class Built:
     config: Config
     platforms: tuple[PlatformImage, ...] = ()
     index: Index | None = None
-    sbom: str | None = None  # the SBOM stored in the image (None for a --target build)
+    sbom: str | None = None  # the SBOM stored in the image (None for a --target build, or a reused one without --sbom)
     #: several platforms: each one's SBOM file written for --sbom (sbom_file_for)
     sbom_files: dict[str, Path] = field(default_factory=dict)
     up_to_date: bool = False  # not built: the image already records this lock and these inputs
+    #: built, and the SBOM layer the tagged image held for this very build output was kept
+    #: (no scan, no layer build: pipeline.sbom_layer.sbom_layered); ``sbom`` is read only for --sbom
+    sbom_reused: bool = False
 
     @property
     def image(self) -> str:
@@ -98,9 +101,10 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
         pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
         built = Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, sbom=text, up_to_date=True)
     else:
-        result, pushed, text = pipeline.build(compiled, settings, on_status=on_status, catalog=loaded_config.catalog,
-                                              backend=backend)
-        built = Built(result, pushed, compiled, loaded_config, sbom=text)
+        result, pushed, text, reused = pipeline.build(compiled, settings, on_status=on_status,
+                                                      catalog=loaded_config.catalog, backend=backend,
+                                                      want_sbom=sbom is not None)
+        built = Built(result, pushed, compiled, loaded_config, sbom=text, sbom_reused=reused)
     if sbom is not None and text is not None:
         from imagespec.output import write_atomically
 

@@ -21,8 +21,9 @@ from imagespec.pipeline.image import build, refuse_nowhere_to_push, up_to_date
 from imagespec.pipeline.options import (build_options, final_base, imagespec_version, provenance, references,
                                         remembering, repository)
 from imagespec.pipeline.platforms import build_platforms, index_references, platforms_location
-from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, store_sbom
+from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, sbom_settings, store_sbom
 
 __all__ = ["add_sbom", "build", "build_options", "build_platforms", "expectations", "expectations_from_image",
            "final_base", "imagespec_version", "index_references", "locate_failure", "own_sbom_path", "platforms_location",
-           "provenance", "references", "refuse_nowhere_to_push", "remembering", "repository", "store_sbom", "up_to_date"]
+           "provenance", "references", "refuse_nowhere_to_push", "remembering", "repository", "sbom_settings",
+           "store_sbom", "up_to_date"]

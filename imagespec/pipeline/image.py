@@ -14,7 +14,7 @@ from imagespec.contract import LABEL_SBOM
 from imagespec.errors import BuildFailed, SpecError
 from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.options import build_options, provenance, references
-from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, pending_tag, untag
+from imagespec.pipeline.sbom_layer import own_sbom_path, pending_tag, sbom_layered, untag
 from imagespec.build_settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 
@@ -55,14 +55,16 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-          catalog: Catalog | None = None, backend: Backend | None = None) -> tuple[BuildResult, dict[str, str], str | None]:
+          catalog: Catalog | None = None, backend: Backend | None = None,
+          want_sbom: bool = True) -> tuple[BuildResult, dict[str, str], str | None, bool]:
     """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
-    digests, the SBOM's text or None). ``catalog`` (the configuration's) lets a base that
+    digests, the SBOM's text or None, whether the SBOM was reused). ``catalog`` (the configuration's) lets a base that
     cannot be pulled be traced to its entry. One platform in `platforms:` is an ordinary
     build for that platform; several are ``build_platforms``'s (an SBOM each). A
     ``--target`` build is a stage, not the image the spec describes: it gets no SBOM.
     ``backend``: the engine seam (default: ``settings.backend``'s), which a caller or a
-    test may hand in."""
+    test may hand in. An SBOM the tagged image already holds for this very build output
+    is reused (sbom_layer.sbom_layered), and its text read back only with ``want_sbom``."""
     from imagespec.engine import get_backend
     from imagespec.publish import push_tags
 
@@ -79,17 +81,18 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
             dataclasses.replace(options, tags=(pending,)) if pending else options)
     except BuildFailed as failure:
         raise locate_failure(compiled, failure, catalog) from None
-    sbom = None
+    sbom, reused = None, False
     if pending:
-        on_status("SBOM: reading the image's file system (BP16)")
         try:
-            result, sbom = add_sbom(compiled, settings, options, result, pending)
+            result, sbom, reused = sbom_layered(compiled, settings, options, result, pending, want_text=want_sbom)
         finally:
             untag(pending)
+        on_status(f"SBOM: reused, {tags[0]} already holds this build's (BP16)" if reused
+                  else "SBOM: read from the image's file system (BP16)")
     pushed: dict[str, str] = {}
     if settings.push:
         pushed = push_tags(tags, force=settings.force, on_status=on_status)
-    return result, pushed, sbom
+    return result, pushed, sbom, reused
 
 
 def refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:

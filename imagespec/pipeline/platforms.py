@@ -16,7 +16,7 @@ from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.image import refuse_nowhere_to_push
 from imagespec.pipeline.options import build_options
 from imagespec.pipeline.platform_bases import refuse_missing_bases
-from imagespec.pipeline.sbom_layer import add_sbom, pending_tag, untag
+from imagespec.pipeline.sbom_layer import pending_tag, sbom_layered, untag
 from imagespec.build_settings import BuildSettings
 from imagespec.spec.catalog import Catalog
 
@@ -121,9 +121,9 @@ def _build_one(compiled: Compiled, settings: BuildSettings, backend: Backend, op
         raise located from None
     sbom = None
     if pending:
-        on_status(f"SBOM of {platform}: reading its file system (BP16)")
-        try:
-            result, sbom = add_sbom(compiled, settings, mine, result, pending)
+        on_status(f"SBOM of {platform} (BP16)")
+        try:  # kept when the platform's tag already holds it for an image built the same way (sbom_layered)
+            result, sbom, _ = sbom_layered(compiled, settings, mine, result, pending)
         finally:
             untag(pending)
     built.append(PlatformImage(platform, result.image_id, tag, duration_s=result.duration_s))

@@ -5,15 +5,19 @@ stores the document, under a waiting tag so a failed step moves no real tag.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
+from imagespec.contract import LABEL_SBOM, LABEL_SBOM_IMAGE, LABEL_SBOM_KEY
 from imagespec.plan import model as p
 from imagespec.build_settings import BuildSettings
 
 if TYPE_CHECKING:
+    import docker
+
     from imagespec.engine import BuildOptions, BuildResult
     from imagespec.sbom.component import Component
     from imagespec.sbom.document import App
@@ -83,7 +87,6 @@ def built_in(compiled: Compiled, scan: Scan, platform: str | None,
     """What the build knows that the final's file system does not record
     (imagespec.sbom.origins): tini from the init stage, and the C library each static
     program copied from a build stage was linked with, from that stage's image."""
-    from imagespec.plan.passes import rootfs
     from imagespec.plan.passes.add_init import STAGE as INIT
     from imagespec.plan.passes.add_init import TINI
     from imagespec.platform import KNOWN
@@ -96,13 +99,8 @@ def built_in(compiled: Compiled, scan: Scan, platform: str | None,
     target = KNOWN.get(platform or "")
     read: dict[str, tuple[Package, ...]] = {}
     found = []
-    for copy in compiled.plan.final.instructions:
-        if not isinstance(copy, p.Copy) or copy.from_stage not in stages or copy.from_stage in (INIT, rootfs.NAME):
-            continue
-        chain = _stage_chain(stages, copy.from_stage or "")
+    for copy, chain in _copied_stages(compiled):
         image = chain[-1].base.ref
-        if image == "scratch":
-            continue
         cross = target.cross_libc_package if target and any(s.cross_compile in ("c", "rust") for s in chain) else ""
         for location in sorted(_copied_to(copy, static)):
             if image not in read:
@@ -110,6 +108,22 @@ def built_in(compiled: Compiled, scan: Scan, platform: str | None,
             found.append(origins.BuildStage(location, copy.from_stage or "", image, read[image], cross,
                                             target.debian_arch if target else ""))
     return origins.built_in(scan.executables, found, init)
+
+
+def _copied_stages(compiled: Compiled) -> Iterator[tuple[p.Copy, list[p.Stage]]]:
+    """Each COPY of the final from a build stage that starts from an image (not the init
+    or rootfs helpers, not scratch), with that stage's chain down to the image: where
+    ``built_in`` looks for the C library a static program was linked with."""
+    from imagespec.plan.passes import rootfs
+    from imagespec.plan.passes.add_init import STAGE as INIT
+
+    stages = {stage.name: stage for stage in compiled.plan.stages}
+    for copy in compiled.plan.final.instructions:
+        if not isinstance(copy, p.Copy) or copy.from_stage not in stages or copy.from_stage in (INIT, rootfs.NAME):
+            continue
+        chain = _stage_chain(stages, copy.from_stage or "")
+        if chain[-1].base.ref != "scratch":
+            yield copy, chain
 
 
 def _stage_chain(stages: dict[str, p.Stage], name: str) -> list[p.Stage]:
@@ -140,22 +154,27 @@ def _stage_packages(image: str, names: tuple[str, ...], cache: Path | None) -> t
     engine knows it by its tag too); none when the engine does not hold it."""
     from imagespec.sbom.store import image_packages
 
-    try:
-        references = (image, str(grammar.parse(image).unpinned()))
-    except grammar.Invalid:  # a reference with a build argument in it: not one the engine holds
-        return ()
-    for reference in dict.fromkeys(references):
+    for reference in _engine_references(image):
         packages = image_packages(reference, names, cache)
         if packages is not None:
             return packages
     return ()
 
 
+def _engine_references(image: str) -> tuple[str, ...]:
+    """How the engine may know a stage's image: as written (pinned by digest when locked),
+    then by its tag; none for a reference with a build argument in it."""
+    try:
+        return tuple(dict.fromkeys((image, str(grammar.parse(image).unpinned()))))
+    except grammar.Invalid:
+        return ()
+
+
 def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, built: BuildResult,
-             pending: str, *, tag: bool = True) -> tuple[BuildResult, str]:
+             pending: str, *, tag: bool = True, labels: Mapping[str, str] | None = None) -> tuple[BuildResult, str]:
     """Scan ``pending``, then build one layer on it holding the SBOM (imagespec.sbom.store
     says why a layer) with the build's tags (``tag=False``: untagged, for a caller that
-    tags it itself); returns (BuildResult, SBOM text)."""
+    tags it itself) and ``labels`` besides its own; returns (BuildResult, SBOM text)."""
     import tempfile
 
     from imagespec.engine import BuildOptions, BuildResult, get_backend
@@ -164,6 +183,7 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
 
     spec = compiled.loaded.spec
     fmt = store.check_format(settings.sbom_format)
+    made_on = {LABEL_SBOM_IMAGE: built.image_id, LABEL_SBOM_KEY: sbom_key(compiled, settings, options, built.image_id)}
     scan = store.scan_cached(pending, settings.sbom_cache)
     found = scan.components()
     extra = [] if any(c.ecosystem == "cargo" for c in found) else context_lockfiles(compiled)
@@ -176,7 +196,8 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     epoch = int(given) if given and given.isdigit() else None
     with tempfile.TemporaryDirectory(prefix="imagespec-sbom-") as scratch:
         dockerfile, path = store.sbom_layer(Path(scratch), pending, spec.name, text, fmt, epoch)
-        layer = BuildOptions(tags=options.tags if tag else (), network=options.network, labels={store.LABEL_SBOM: path},
+        layer = BuildOptions(tags=options.tags if tag else (), network=options.network,
+                             labels={**(labels or {}), LABEL_SBOM: path, **made_on},
                              progress="quiet", builder=options.builder, extra_args=options.extra_args,
                              platform=options.platform)
         result = get_backend(settings.backend, display=False).build(dockerfile, Path(scratch), layer)
@@ -191,19 +212,146 @@ def own_sbom_path(compiled: Compiled, settings: BuildSettings) -> str:
     return path_in_image(compiled.loaded.spec.name, settings.sbom_format)
 
 
-def store_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str) -> tuple[str, str]:
+def sbom_key(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str) -> str:
+    """A hash of everything the SBOM layer made on ``image_id`` (``add_sbom``) depends on:
+    that image as built (``_as_built``: its layers, configuration and labels, all but
+    the ``created`` label), the format, SOURCE_DATE_EPOCH, the described app (name,
+    version, licence, first tag), the platform, the scanners' and imagespec's versions,
+    the context's Cargo.lock and the ID of each build-stage image whose C library
+    ``built_in`` may read. Equal keys give the same document and the same layered image
+    but for its ``created`` label."""
+    import hashlib
+    import json
+
+    from imagespec.engine import connect
+    from imagespec.engine.client import engine_errors
+
+    lock = compiled.loaded.context / "Cargo.lock"
+    client = connect()
+    with engine_errors(f"inspect {image_id}"):
+        built = _as_built(client.images.get(image_id).attrs)
+    stage_images = sorted({chain[-1].base.ref for _, chain in _copied_stages(compiled)})
+    facts = [built, sbom_settings(compiled, settings, options),
+             hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "",
+             [[image, _image_id(client, image)] for image in stage_images]]
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def sbom_settings(compiled: Compiled, settings: BuildSettings, options: BuildOptions) -> list[str | int]:
+    """What an SBOM document depends on besides the image and the build context: the
+    scanners' and imagespec's versions and imagespec's code (by content: the document's
+    writers change between versions too), the format and path, SOURCE_DATE_EPOCH, the app
+    described (name, version, licence, first tag) and the platform."""
+    from imagespec.cache import code_fingerprint
+    from imagespec.pipeline.options import imagespec_version
+    from imagespec.sbom.scan import SCANNERS
+
+    spec = compiled.loaded.spec
+    notes = settings.sbom_cache.parent if settings.sbom_cache else None  # the result cache's hash notes
+    return [SCANNERS, imagespec_version(), code_fingerprint(notes), settings.sbom_format,
+            own_sbom_path(compiled, settings),
+            settings.source_date_epoch or "", spec.name, spec.version or "", spec.license or "",
+            options.tags[0] if options.tags else spec.name, options.platform or ""]
+
+
+def _as_built(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """What an image is, but for when it was built: its layers, platform, BuildKit's
+    ``Created`` (which the SBOM's own date is; a cached build repeats it) and its whole
+    configuration with every label but ``org.opencontainers.image.created``. That label
+    is "now" on every build without SOURCE_DATE_EPOCH (publish.tags.oci_labels), so two
+    builds of the same inputs differ in it alone; every other change (a layer, the
+    revision, the base's digest, an ENV) is a different image here."""
+    from imagespec.publish.tags import OCI
+
+    config = dict(attrs.get("Config") or {})
+    config["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if k != OCI + "created"}
+    return {"layers": (attrs.get("RootFS") or {}).get("Layers") or [], "config": config,
+            "created": attrs.get("Created"), "platform": [attrs.get("Os"), attrs.get("Architecture"),
+                                                          attrs.get("Variant")]}
+
+
+def _image_id(client: docker.DockerClient, image: str) -> str:
+    """The ID under which the engine holds a stage's image; '' when it holds none."""
+    for reference in _engine_references(image):
+        try:
+            return str(client.images.get(reference).id)
+        except Exception:  # not in the engine's store (BuildKit pulled it into its own): try the tag
+            continue
+    return ""
+
+
+def reusable_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str,
+                  candidates: Sequence[str], labels: Mapping[str, str] | None = None) -> str | None:
+    """The ID of an image under one of ``candidates`` (the tags an earlier build gave its
+    result) whose SBOM layer was made with this SBOM's path and key (``sbom_key``) on an
+    image built as ``image_id`` was: the layered image this build would make again but
+    for its ``created`` label (the layer is deterministic), so it is kept as it is, with
+    no scan and no layer build (#14), and its tags do not move (an X.Y.Z pushed before
+    is the same digest, BP14). None when there is none: any change to what was built
+    gives a new SBOM (BP16). ``labels``: the layer's own besides the SBOM's, which the
+    kept image must carry too (a fleet's build-inputs hash: one kept without it would
+    never let the next run leave bake out, fleet.unchanged)."""
+    from imagespec.engine import connect
+
+    client = connect()
+    found = []
+    for reference in candidates:
+        try:
+            found.append(client.images.get(reference).attrs)
+        except Exception:  # never built, or removed since: nothing to reuse under this tag
+            continue
+    wanted = {**(labels or {}), LABEL_SBOM: own_sbom_path(compiled, settings)}
+    mine = [attrs for attrs in found
+            if all(((attrs.get("Config") or {}).get("Labels") or {}).get(k) == v for k, v in wanted.items())]
+    if not mine:  # the common first build: no key to compute
+        return None
+    key = sbom_key(compiled, settings, options, image_id)
+    for attrs in mine:
+        if attrs["Config"]["Labels"].get(LABEL_SBOM_KEY) == key:
+            return str(attrs["Id"])
+    return None
+
+
+def sbom_layered(compiled: Compiled, settings: BuildSettings, options: BuildOptions, built: BuildResult,
+                 pending: str, *, want_text: bool = True) -> tuple[BuildResult, str | None, bool]:
+    """``add_sbom`` with the build's tags, or, when the image under its first tag already
+    holds this SBOM on this very output (``reusable_sbom``), that image with the tags
+    applied. Returns (BuildResult, the SBOM's text, whether it was reused); a reused
+    SBOM is read back from the image only when ``want_text`` (``--sbom FILE``)."""
+    from imagespec.engine import BuildResult, connect
+    from imagespec.engine.local_tags import apply_tags
+    from imagespec.sbom.store import stored
+
+    reused = reusable_sbom(compiled, settings, options, built.image_id, options.tags[:1])
+    if reused is None:
+        result, text = add_sbom(compiled, settings, options, built, pending)
+        return result, text, False
+    client = connect()
+    applied = apply_tags(client, reused, options.tags)
+    found = stored(reused, client=client) if want_text else None
+    return BuildResult(reused, applied, built.duration_s, built.steps), found[1] if found else None, True
+
+
+def store_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions, image_id: str,
+               candidates: Sequence[str] = (), labels: Mapping[str, str] | None = None) -> tuple[str, bool]:
     """A fleet target's SBOM (imagespec.fleet.run: bake built ``image_id``, untagged): the
-    same layer as ``build``'s, made by ``add_sbom`` on the image under a waiting tag.
-    Returns (the untagged image that holds it, the SBOM text): the fleet tags that one,
-    all or nothing, as ``build`` does. ``options``: the target's, with its platform."""
+    same layer as ``build``'s, made by ``add_sbom`` on the image under a waiting tag, or
+    the image under ``candidates`` that already holds it (``reusable_sbom``). Returns (the
+    untagged image that holds it, whether it was reused): the fleet tags that one, all or
+    nothing, as ``build`` does. ``options``: the target's, with its platform; ``labels``:
+    the layer's besides its own (an image is reused only when it carries them too)."""
     from imagespec.engine import BuildResult, connect
     from imagespec.engine.client import engine_errors
 
+    reused = reusable_sbom(compiled, settings, options, image_id, candidates, labels)
+    if reused is not None:
+        return reused, True
     pending = pending_tag(compiled)
     with engine_errors(f"tag {image_id} while its SBOM is made"):
         connect().images.get(image_id).tag(pending)
     try:
-        result, text = add_sbom(compiled, settings, options, BuildResult(image_id, (), 0.0), pending, tag=False)
+        result, _ = add_sbom(compiled, settings, options, BuildResult(image_id, (), 0.0), pending, tag=False,
+                             labels=labels)
     finally:
         untag(pending)
-    return result.image_id, text
+    return result.image_id, False

@@ -196,3 +196,59 @@ def test_an_image_already_up_to_date_keeps_its_sbom(prefix: str, tmp_path: Path,
     _, third = build(*specs, config=config)
     assert not third["one"]["up_to_date"] and third["two"]["up_to_date"], third
     assert third["one"]["sbom"] == first["one"]["sbom"] == stored(tags[0])[0]
+
+
+def test_a_no_op_rebuild_reuses_each_sbom_and_a_change_makes_new_ones_downstream(prefix: str, tmp_path: Path) -> None:
+    """#14: nothing changed: each tagged image's SBOM layer records the hash of what its
+    bake build read, so bake is left out and the image kept (same ID, no scan). A file of
+    a context that no instruction copies: bake runs, returns an image built the same way,
+    and the tagged image is kept with its SBOM (no scan, no layer build). A change to one
+    target's input gives it and what is built FROM it a new image and a new SBOM; the
+    others keep theirs."""
+    from tests.fleet.support import make_fleet
+
+    fleet = make_fleet(tmp_path / "fleet", {"base": None, "app": "base", "other": None}, prefix=prefix, base="static")
+    done, first = fleet.build()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not any(r["sbom_reused"] or r["up_to_date"] for r in first.values()), first
+    made_on = {name: _sbom_labels(fleet.image(name)) for name in first}
+    _, app_document = stored(fleet.image("app"))
+    for name, record in first.items():  # the layer records the bake output it was made on
+        assert made_on[name]["io.imagespec.sbom.image"].startswith("sha256:"), made_on[name]
+        assert made_on[name]["io.imagespec.sbom.image"] != record["image_id"]  # the layer is on top of it
+        assert made_on[name]["io.imagespec.build.inputs"]
+
+    done, again = fleet.build()  # nothing changed: no bake, no scan
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name, record in again.items():
+        assert record["result"] == "built" and record["up_to_date"] and record["sbom_reused"], record
+        assert record["timing"] is None and record["image_id"] == first[name]["image_id"], record
+        assert record["sbom"] == first[name]["sbom"] and _sbom_labels(fleet.image(name)) == made_on[name]
+    assert "no bake" in done.stderr and "SBOM: read from" not in done.stderr
+
+    (fleet.root / "other" / "unused.txt").write_text("copied by nothing\n")  # bake reads it: bake runs
+    done, third = fleet.build()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not third["other"]["up_to_date"] and third["other"]["timing"]["bake_s"] > 0, third["other"]
+    # an image built the same way, whose layer now records the new build inputs (kept, the
+    # old one would send every later run to bake again)
+    assert not third["other"]["sbom_reused"] and third["other"]["image_id"] != first["other"]["image_id"]
+    assert _sbom_labels(fleet.image("other"))["io.imagespec.sbom.image"] != made_on["other"]["io.imagespec.sbom.image"]
+    assert third["base"]["up_to_date"] and third["app"]["up_to_date"]
+
+    fleet.write("base", token="changed")  # a new RUN: base's bake output changes, so does app's (FROM base)
+    done, fourth = fleet.build()
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("base", "app"):
+        assert not fourth[name]["sbom_reused"] and fourth[name]["image_id"] != first[name]["image_id"], fourth[name]
+        labels = _sbom_labels(fleet.image(name))
+        assert labels["io.imagespec.sbom.image"] != made_on[name]["io.imagespec.sbom.image"]
+        assert labels[LABEL] == first[name]["sbom"] and fourth[name]["timing"]["sbom_s"] > 0
+    assert fourth["other"]["up_to_date"] and fourth["other"]["image_id"] == third["other"]["image_id"]
+    # a document made again, of the new image (not the old one read back)
+    assert stored(fleet.image("app"))[1] != app_document
+
+
+def _sbom_labels(image: str) -> dict[str, str]:
+    labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout)
+    return {key: value for key, value in labels.items() if key.startswith((LABEL, "io.imagespec.build."))}

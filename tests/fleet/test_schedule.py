@@ -11,7 +11,7 @@ import pytest
 from imagespec.errors import SpecError
 from imagespec.fleet import bake_file
 from imagespec.fleet.records import Record
-from imagespec.fleet.run import BuildJob
+from imagespec.fleet.run import Baked, BuildJob
 from imagespec.fleet.schedule import Schedule
 
 # base <- a <- a1, a2 ; base <- b ; c (alone)
@@ -191,3 +191,59 @@ def test_a_dependant_of_a_fast_target_starts_while_a_slow_unrelated_one_builds()
         running += 1 if event.startswith("start") else -1
         most = max(most, running)
     assert 2 <= most <= 3  # slow and fast-child together, never more than --jobs
+
+
+def test_a_released_target_frees_its_slot_but_its_dependants_wait_for_it() -> None:
+    schedule = Schedule({"a": frozenset(), "b": frozenset(), "a-child": frozenset({"a"})})
+    slots = lambda: 1 - schedule.running  # noqa: E731  (one --jobs slot, as fleet.run asks)
+    assert schedule.ready(slots()) == ["a"] and schedule.ready(slots()) == []
+    schedule.release("a")  # built by BuildKit, its SBOM and tags still to come
+    assert schedule.running == 0 and not schedule.done
+    assert schedule.ready(slots()) == ["b"]  # the slot is free for an unrelated target ...
+    schedule.finished("b", True)
+    assert schedule.ready(slots()) == [] and not schedule.done  # ... but not for a's dependant
+    assert schedule.finished("a", True) == [] and schedule.ready(slots()) == ["a-child"]
+
+
+class _Baking(_Events):
+    """Each build returns Baked (its bake is done): ``a``'s SBOM-and-tags step holds until
+    ``b`` started, which only a slot freed when a's bake ended allows with jobs=1 (a
+    scheduler that keeps the slot through the SBOM step fails after the safety timeout)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        super().__init__()
+        self.b_started = threading.Event()
+
+    def build(self, job: BuildJob) -> Record | Baked:
+        with self.lock:
+            self.events.append(f"bake {job.name}")
+        if job.name == "b":
+            self.b_started.set()
+        return Baked(lambda: self.finish(job))
+
+    def finish(self, job: BuildJob) -> Record:
+        if job.name == "a":
+            self.b_started.wait(timeout=30)
+        with self.lock:
+            self.events.append(f"tagged {job.name}")
+        return Record(job.name, job.spec, "failed" if job.name == "broken" else "built")
+
+
+def test_the_sbom_step_is_out_of_the_slot_and_dependants_start_after_the_tags() -> None:
+    """Events, not timing: with one slot, b's bake starts while a's SBOM step runs, and
+    a-child's bake only after a is tagged (it builds FROM a's tagged image: nothing
+    half-tagged is ever built on); a failure in the step skips what is downstream."""
+    from imagespec.fleet.run import _drive
+
+    parents = {"a": frozenset(), "b": frozenset(), "a-child": frozenset({"a"}), "broken": frozenset(),
+               "after-broken": frozenset({"broken"})}
+    runner = _Baking()
+    records = _drive(Schedule(parents), {name: _job(name) for name in parents}, runner, jobs=1)
+    events = runner.events
+    assert events.index("bake b") < events.index("tagged a"), events
+    assert events.index("bake a-child") > events.index("tagged a"), events
+    assert "bake after-broken" not in events
+    assert {r.target: r.result for r in records} == {"a": "built", "b": "built", "a-child": "built",
+                                                    "broken": "failed", "after-broken": "skipped"}

@@ -250,8 +250,40 @@ final:
         again = build(app / "imagespec.yaml", tmp_path / "again.cdx.json", "--sbom-format", "cyclonedx", env=epoch)
         assert (tmp_path / "again.cdx.json").read_text() == out.read_text()
         assert _layers(again["image_id"])[-1] == first_layer
+        # ... and it is the same image, kept (#14): --sbom FILE was read back from it
+        assert again["sbom_reused"] and again["image_id"] == summary["image_id"], again
     finally:
         docker("rmi", *summary["tags"], check=False)
+
+
+def test_a_rebuild_of_the_same_inputs_keeps_the_image_and_its_sbom(engine, tmp_path: Path) -> None:
+    """#14: without SOURCE_DATE_EPOCH each build's `created` label is "now", and that is all
+    a rebuild of unchanged inputs changes: the image already tagged, whose SBOM layer was
+    made on an image built the same way, is kept (same ID, no scan, no layer build). A
+    changed input is a new image with a new SBOM of its own file system."""
+    import uuid
+
+    name = f"isx14-keep-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "note.txt").write_text("one\n")
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(f"name: {name}\nversion: 1.0.0\nlicense: MIT\ntags: {{git_sha: false}}\n"
+                    "final:\n  from: static\n  copy: [{src: note.txt, dest: /note.txt}]\n"
+                    "  entrypoint: [/note]\n")
+    try:
+        first = build(spec, tmp_path / "first.spdx.json")
+        again = build(spec, tmp_path / "again.spdx.json")
+        assert not first["sbom_reused"] and again["sbom_reused"], again
+        assert again["image_id"] == first["image_id"] and again["tags"] == first["tags"]
+        assert (tmp_path / "again.spdx.json").read_text() == (tmp_path / "first.spdx.json").read_text()
+        (tmp_path / "note.txt").write_text("two\n")
+        changed = build(spec, tmp_path / "changed.spdx.json")
+        assert not changed["sbom_reused"] and changed["image_id"] != first["image_id"], changed
+        made_on = '{{index .Config.Labels "io.imagespec.sbom.image"}}'
+        assert docker("image", "inspect", "--format", made_on, f"{name}:1.0.0").stdout != \
+            docker("image", "inspect", "--format", made_on, first["image_id"]).stdout
+        assert (tmp_path / "changed.spdx.json").read_text() != (tmp_path / "first.spdx.json").read_text()
+    finally:
+        docker("rmi", "--force", f"{name}:1.0.0", f"{name}:1.0", f"{name}:1", f"{name}:latest", check=False)
 
 
 def _layers(image: str) -> list[str]:
