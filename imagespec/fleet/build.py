@@ -77,7 +77,8 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
                                                                                                tuple[str, ...]]:
     """Several platforms: each one's image tag and the index's tags, as `imagespec build`
-    of the spec names them; without --push, bad input at the `platforms:` (nothing builds)."""
+    of the spec names them; without --push, or with a base missing for a platform (as for
+    `imagespec build` of the spec), bad input at the `platforms:` (nothing builds)."""
     from imagespec import pipeline
     from imagespec.publish.index import platform_tag
 
@@ -86,6 +87,10 @@ def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, .
         return {}, ()
     where = pipeline.platforms_location(target.compiled, target.config)
     references = pipeline.index_references(target.compiled, settings, tags, where)
+    if not target.parents:  # a parent's index is made in this run: BuildKit finds it then
+        from imagespec.pipeline.platform_bases import refuse_missing_bases
+
+        refuse_missing_bases(target.compiled, settings.target, where)
     return {platform: platform_tag(references[0], platform) for platform in platforms}, references
 
 

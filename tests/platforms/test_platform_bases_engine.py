@@ -164,3 +164,17 @@ def test_one_foreign_platform_is_checked_too(config: Path, session_cleanup, tmp_
     assert "imagespec-test/python:bookworm (stages.venv.from) for linux/arm64" in first, first
     assert "#1 " not in done.stderr  # BuildKit never started
     assert docker("image", "inspect", reference).returncode != 0
+
+
+def test_a_fleet_target_on_a_base_of_one_platform_is_refused_before_the_fleet_builds(
+        config: Path, tmp_path: Path) -> None:
+    """`imagespec build DIR --push` of a fleet whose multi-platform target (no parent in
+    the fleet) stands on amd64-only bases: exit 2 at its `platforms:`, as `imagespec build`
+    of the spec is, and BuildKit never starts for any target of the fleet."""
+    spec = _example_on(tmp_path, "preset-python", "[linux/amd64, linux/arm64]")
+    spec.write_text(spec.read_text().replace("name: preset-python\n",
+                                             f"name: lead-fleetnobase-{RUN_ID}\nregistry: {NAMESPACE}\n"))
+    done = imagespec("build", str(tmp_path), "--config", str(config), "--push", "--progress", "plain")
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"imagespec.yaml:{_platforms_line(spec)}:1: no base image to build on: " in done.stderr, done.stderr
+    assert "for linux/arm64" in done.stderr and "#1 " not in done.stderr
