@@ -10,6 +10,8 @@ emulator when it is registered); Debian's qemu-user-static writes its entries wi
 and scripts/setup-engine.sh registers them. Checked here, once, before anything is built,
 so that a missing emulator is one clear sentence instead of "exec format error" minutes
 into a build.
+
+May import: the standard library and imagespec.platform (the grammar of platforms).
 """
 
 from __future__ import annotations
