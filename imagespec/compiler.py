@@ -106,7 +106,7 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
     reference -> digest, from the spec's lock file (imagespec.lock), read by the caller."""
     try:
         unpinned = run_passes(lower(loaded.spec, config.catalog, own_files=loaded.own_files,
-                                    platforms=tuple(config.build.platforms or ())))
+                                    platforms=config.platforms))
         plan = pin_bases(unpinned, pins or {})
         dumped = _dumped(loaded)
         digest = _digest(dumped, plan)

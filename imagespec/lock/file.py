@@ -108,12 +108,6 @@ def read_lock(path: Path) -> LockFile | None:
     return found
 
 
-def read_pins(lock_path: Path | None) -> dict[str, str]:
-    """reference -> digest from a spec's lock file; {} without one."""
-    found = read_lock(lock_path) if lock_path is not None else None
-    return found.pins if found else {}
-
-
 def _q(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 

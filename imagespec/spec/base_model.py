@@ -19,12 +19,11 @@ from pydantic import AfterValidator, Field, model_validator
 
 from imagespec import reference as grammar
 from imagespec.spec.model import Model, Spec
-from imagespec.spec.values import AbsPath, Argv, EnvKey, Line, PackageName, Platforms
+from imagespec.spec.values import AbsPath, Argv, EnvKey, Line, MirrorUrl, PackageName, Platforms
 
 CatalogName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 Suite = Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,31}$")]
 Component = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
-MirrorUrl = Annotated[str, Field(pattern=r"^(https?|file)://[^\s\"'\\]+$")]
 # mmdebstrap's variants that leave a working dpkg (extract/custom do not run dpkg at all)
 Variant = Literal["essential", "apt", "required", "minbase", "buildd", "important", "standard"]
 

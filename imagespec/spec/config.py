@@ -8,98 +8,54 @@ entries (one file repoints every image: BP12, BP15) and set build options.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import Field, model_validator
+from typing import TYPE_CHECKING
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
-from imagespec.spec.base_model import MirrorUrl
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries
 from imagespec.spec.files import CONFIG_NAME
 from imagespec.spec.yaml_source import Document, read_yaml
-from imagespec.spec.model import NO_POLICIES, Image, Line, Model, Policies, SecretId
-from imagespec.spec.values import BuilderName, Platforms
 from imagespec.spec.validate import validate
 
-# BuildKit's --network modes; a network name is not one (buildx: "not supported by buildkit")
-Network = Literal["default", "host", "none"]
-
-
-class _Section(Model):
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_nulls(cls, data: Any) -> Any:
-        # `build:` or `secrets:` written with nothing after it means "none", as it always has
-        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
-
-
-class BuildSection(_Section):
-    """`build:` — how this repository's images are built; flags win over it, it wins over
-    the environment (imagespec.settings). None: not set here."""
-
-    network: Network | None = Field(None, description="BuildKit's network for RUN steps (default: host).")
-    ca_bundle: Line | None = Field(None, description="CA bundle mounted into download steps (TLS proxies).")
-    secrets: dict[SecretId, Line] = Field(default_factory=dict, description="Secret id -> file, for declared secrets.")
-    builder: BuilderName | None = Field(None, description="The buildx builder to use (a builder or docker context name).")
-    extra_args: list[Line] = Field(default_factory=list, description="Engine flags (--allow, --cache-from); "
-                                   "never the spec's business.")
-    platforms: Platforms | None = Field(None, description="Platforms of every spec that names none "
-                                        "(os/arch[/variant]); a spec's `platforms:` wins.")
-
-
-class BasesSection(_Section):
-    """`bases:` — `imagespec base build` settings."""
-
-    mirror: MirrorUrl | None = Field(None, description="The Debian mirror bases are bootstrapped from.")
-
-
-class ConfigFile(_Section):
-    """A configuration file (.imagespec.yaml) as written: validated once, like a spec."""
-
-    images: dict[Line, Image] = Field(default_factory=dict, description="Catalog entries; they win over `catalog:`.")
-    catalog: Line | list[Line] = Field(default_factory=list, description="Catalog files `imagespec base build` wrote.")
-    build: BuildSection = Field(default_factory=BuildSection)
-    templates: list[Line] = Field(default_factory=list, description="Template folders, searched first.")
-    policies: Policies = NO_POLICIES
-    bases: BasesSection = Field(default_factory=BasesSection)
-
-
-# shown when pydantic's own words have no hint: what each top-level key takes
-_HINTS = {
-    "images": "`images:` maps a name to {image: REF, family: debian}",
-    "catalog": "`catalog:` names a catalog file, or a list of them",
-    "build": "`build: {network: host, ca_bundle: FILE, secrets: {ID: FILE}, builder: NAME, extra_args: [...], "
-             "platforms: [linux/amd64, linux/arm64]}`",
-    "templates": "`templates:` lists folders of templates",
-    "policies": "the same keys as a spec's `policies:`",
-    "bases": "`bases: {mirror: URL}`",
-}
-_NO_FILE = ConfigFile()
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.spec.config_file import BasesSection, BuildSection, ConfigFile
 
 
 @dataclass(frozen=True)
 class Config:
     catalog: Catalog
     path: Path | None = None
-    file: ConfigFile = _NO_FILE  # the file as validated; its paths still relative to `path`
+    file: ConfigFile | None = None  # the file as validated (None: no file); its paths still relative to `path`
     templates: tuple[Path, ...] = ()  # a company's shared template folders, searched first
     document: Document | None = None  # for the locations of its policies
 
     @property
     def build(self) -> BuildSection:
-        return self.file.build
+        return (self.file or _no_file()).build
 
     @property
     def bases(self) -> BasesSection:
-        return self.file.bases
+        return (self.file or _no_file()).bases
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """`build.platforms`: those of every spec that names none (a compile asks, with no file too)."""
+        return tuple(self.file.build.platforms or ()) if self.file else ()
 
     @cached_property  # asked for by every compile; merge_policies reads it, never changes it
     def policies(self) -> dict[str, object]:
         """Only the rules the file writes: they add to a spec's (compiler.effective_policies)."""
-        return self.file.policies.model_dump(exclude_unset=True)
+        return self.file.policies.model_dump(exclude_unset=True) if self.file else {}
+
+
+@cache
+def _no_file() -> ConfigFile:
+    """The sections as no file sets them (every default), made when a build asks."""
+    from imagespec.spec.config_file import ConfigFile
+
+    return ConfigFile()
 
 
 def find_config(start: Path) -> Path | None:
@@ -124,11 +80,13 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
         path = find_config(start)
     if path is None:
         return Config(builtin_catalog())
+    from imagespec.spec.config_file import HINTS, ConfigFile
+
     document = read_yaml(path)
     if not isinstance(document.data, dict):
         raise SpecError("a configuration file must be a mapping", location=document.location(()),
                         hint=f"keys: {', '.join(ConfigFile.model_fields)}")
-    written = validate(document, ConfigFile, hints=_HINTS)
+    written = validate(document, ConfigFile, hints=HINTS)
     templates = tuple(files.resolve(path.parent / folder) for folder in written.templates)
     for where, folder in enumerate(templates):
         if not files.is_dir(folder):

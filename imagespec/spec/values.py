@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from imagespec import platform as platforms
 from imagespec import reference as grammar
@@ -352,3 +352,6 @@ PlatformName = Annotated[str, AfterValidator(_once(platforms.platform)),
                                          "examples": list(platforms.KNOWN)})]
 Platforms = Annotated[list[PlatformName], AfterValidator(platforms.platform_list)]
 Registry = Annotated[str, AfterValidator(_once(registry)), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]
+# a Debian mirror: a base spec's `bootstrap.mirror` and the configuration's `bases.mirror` (here,
+# not in spec/base_model.py, so that reading a configuration does not make the base spec's models)
+MirrorUrl = Annotated[str, Field(pattern=r"^(https?|file)://[^\s\"'\\]+$")]

@@ -21,7 +21,7 @@ CASES = {  # name -> (files, expected first line of stderr, relative to the fold
                               "catalog.yaml:1:1: a catalog file must be a mapping"),
     "catalog-unknown-key": ({"catalog.yaml": "images: {}\nimagess:\n  x: {image: 'a:1', family: debian}\n"},
                             "catalog.yaml:2:1: unknown key 'imagess' in a catalog file"),
-    # the configuration file is validated by one pydantic model (spec.config.ConfigFile),
+    # the configuration file is validated by one pydantic model (spec.config_file.ConfigFile),
     # through the spec's located-error path: each problem at its own line, with a hint;
     # a key's problem at the key, a scalar value's at the value
     "build-unknown-key": ({".imagespec.yaml": "build: {netwrok: host}\n"},
