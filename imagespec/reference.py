@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 
 class Invalid(ValueError):
@@ -51,13 +51,11 @@ REGISTRY = rf"{DOMAIN}(?:/{PATH})?/?"
 TAG_PATTERN = rf"^{TAG}$"
 REGISTRY_PATTERN = rf"^{REGISTRY}$"
 
-_REFERENCE_RE = re.compile(REFERENCE)
-_PATH_RE = re.compile(PATH)
-_NAME_RE = re.compile(NAME)
-_TAG_RE = re.compile(TAG)
-_REGISTRY_RE = re.compile(REGISTRY)
-_DIGEST_RE = re.compile(DIGEST)
-_IMAGE_ID_RE = re.compile(r"[a-f0-9]{64}")
+_IMAGE_ID = r"[a-f0-9]{64}"
+# Each expression is compiled when first matched (a C-level cache in front of re.compile):
+# most runs match a few of these grammars, and compiling them all cost more than compiling
+# a whole spec (BENCHMARKS.md, issue 13, sixth pass)
+_regex = cache(re.compile)
 
 NAME_MAX = 255  # distribution's NameTotalLengthMax, domain included
 # the algorithms go-digest registers and the length of their lower-case hex encoding
@@ -129,12 +127,12 @@ def _split_domain(name: str) -> tuple[str, str]:
 @lru_cache(maxsize=1024)
 def parse(text: str) -> Reference:
     """``[domain/]path[:tag][@digest]``, or Invalid saying which part is wrong."""
-    if _IMAGE_ID_RE.fullmatch(text):  # docker reads it as an image ID (normalize.go)
+    if _regex(_IMAGE_ID).fullmatch(text):  # docker reads it as an image ID (normalize.go)
         raise Invalid(f"'{text}' is an image ID, not an image reference", "name the image: NAME[:TAG][@sha256:DIGEST]")
-    match = _REFERENCE_RE.fullmatch(text)
+    match = _regex(REFERENCE).fullmatch(text)
     if match is None:
         name, tag_text = split(text.partition("@")[0])
-        if tag_text is not None and _NAME_RE.fullmatch(name) and not _TAG_RE.fullmatch(tag_text):
+        if tag_text is not None and _regex(NAME).fullmatch(name) and not _regex(TAG).fullmatch(tag_text):
             raise Invalid(f"'{text}' is not a valid image reference: invalid tag '{tag_text}'", _TAG_HINT)
         raise Invalid(f"'{text}' is not a valid image reference ({_REFERENCE_HINT})")
     if len(match["name"]) > NAME_MAX:
@@ -161,9 +159,9 @@ def split(text: str) -> tuple[str, str | None]:
 
 def repository(text: str) -> str:
     """``text`` if it is a repository name (``[domain/]path``, no tag), else Invalid."""
-    if not _NAME_RE.fullmatch(text) or len(text) > NAME_MAX:
+    if not _regex(NAME).fullmatch(text) or len(text) > NAME_MAX:
         hint = "image names are lowercase: letters, digits, '.', '_', '-' and '/'"
-        if text != text.lower() and _NAME_RE.fullmatch(text.lower()):
+        if text != text.lower() and _regex(NAME).fullmatch(text.lower()):
             hint = f"use lowercase: {text.lower()!r}"
         raise Invalid(f"invalid image name {text!r}", hint)
     return text
@@ -171,14 +169,14 @@ def repository(text: str) -> str:
 
 def path(text: str) -> str:
     """``text`` if it is the path of a repository (``team/app``: no registry, no tag)."""
-    if not _PATH_RE.fullmatch(text) or len(text) > NAME_MAX:
+    if not _regex(PATH).fullmatch(text) or len(text) > NAME_MAX:
         raise Invalid(f"'{text}' is not a valid image name (lower-case letters, digits, '.', '_', '-', '/')")
     return text
 
 
 def tag(text: str) -> str:
     """``text`` if docker accepts it as a tag, else Invalid."""
-    if not _TAG_RE.fullmatch(text):
+    if not _regex(TAG).fullmatch(text):
         raise Invalid(f"invalid tag {text!r}", _TAG_HINT)
     return text
 
@@ -186,7 +184,7 @@ def tag(text: str) -> str:
 def digest(text: str) -> str:
     """``algorithm:hex`` with a registered algorithm and the length its hash has."""
     algorithm, _, encoded = text.partition(":")
-    if not _DIGEST_RE.fullmatch(text):
+    if not _regex(DIGEST).fullmatch(text):
         raise Invalid(f"invalid digest {text!r}", "a digest is sha256: and 64 lower-case hex digits")
     if algorithm not in DIGEST_LENGTHS:
         raise Invalid(f"invalid digest {text!r}: unsupported algorithm '{algorithm}'",
@@ -199,7 +197,7 @@ def digest(text: str) -> str:
 
 def registry(text: str) -> str:
     """``host[:port][/path]``: where images are pushed, or a registry a policy allows."""
-    if not _REGISTRY_RE.fullmatch(text) or len(text) > NAME_MAX:
+    if not _regex(REGISTRY).fullmatch(text) or len(text) > NAME_MAX:
         raise Invalid(f"'{text}' is not a registry",
                       "write host[:port][/path] with a lower-case path, e.g. registry.example.com/team or 127.0.0.1:5000")
     return text
@@ -213,7 +211,6 @@ SEMVER = (rf"(?P<major>{_NUMBER})\.(?P<minor>{_NUMBER})\.(?P<patch>{_NUMBER})"
           rf"(?:-(?P<pre>{_IDENTIFIER}(?:\.{_IDENTIFIER})*))?"
           r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?")
 SEMVER_PATTERN = "^" + re.sub(r"\?P<\w+>", "?:", SEMVER) + "$"  # for a JSON Schema: no group names
-_SEMVER_RE = re.compile(SEMVER)
 VERSION_MAX = 128  # longer would not fit in a tag
 _VERSION_HINT = ("write three numbers without a leading 'v' or leading zeros, e.g. 1.4.2 or 2.0.0-rc.1: "
                  "it becomes the X.Y.Z, X.Y and X tags (BP14)")
@@ -236,7 +233,7 @@ class Version:
 def parse_version(text: str, *, leading_v: bool = False) -> Version:
     """A semantic version, or Invalid. ``leading_v``: accept git's `v1.2.3` habit."""
     bare = text[1:] if leading_v and text.startswith("v") else text
-    match = _SEMVER_RE.fullmatch(bare)
+    match = _regex(SEMVER).fullmatch(bare)
     if match is None or len(text) > VERSION_MAX:
         raise Invalid(f"'{text}' is not a semantic version MAJOR.MINOR.PATCH", _VERSION_HINT)
     return Version(match["major"], match["minor"], match["patch"], match["pre"], match["build"])
@@ -259,4 +256,4 @@ def version_tags(version: str, *, latest: bool = True) -> list[str]:
 
 def is_immutable_tag(text: str) -> bool:
     """True for a full semantic version (``X.Y.Z`` or ``X.Y.Z-pre``): BP14 says it never moves."""
-    return _SEMVER_RE.fullmatch(text) is not None and len(text) <= VERSION_MAX
+    return _regex(SEMVER).fullmatch(text) is not None and len(text) <= VERSION_MAX
