@@ -17,8 +17,8 @@ May import: the standard library only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 
 class Invalid(ValueError):
@@ -70,8 +70,9 @@ _TAG_HINT = ("a tag is 1-128 characters of ASCII letters, digits, '_', '.' and '
              "(semver build metadata '+…' is not allowed)")
 
 
-@dataclass(frozen=True)
-class Reference:
+# NamedTuples, not frozen dataclasses: the class is made at every start that checks a spec,
+# and a frozen dataclass costs about four times as much to make (BENCHMARKS.md, issue 13)
+class Reference(NamedTuple):
     """One parsed image reference. ``domain`` is what docker reads as the registry (the first
     component when it has a `.` or `:`, is `localhost` or has upper case), "" when the
     reference leaves Docker Hub implied; ``str()`` gives back the text it was parsed from."""
@@ -216,8 +217,9 @@ _VERSION_HINT = ("write three numbers without a leading 'v' or leading zeros, e.
                  "it becomes the X.Y.Z, X.Y and X tags (BP14)")
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):
+    """A semantic version's parts (semver.org 2.0.0), as written."""
+
     major: str
     minor: str
     patch: str

@@ -8,24 +8,25 @@ replaces the store is pointed at BUNDLE, the system bundle plus the company CA,
 built in a tmpfs inside the step (never in a layer); a variable that adds to the
 tool's store (node's NODE_EXTRA_CA_CERTS) gets the secret itself.
 
-May import: imagespec.contract, imagespec.plan.frozen (pure data and string functions).
+May import: imagespec.contract (pure data and string functions).
 """
 
 from __future__ import annotations
 
 import shlex
 from functools import lru_cache
+from typing import NamedTuple
 
 from imagespec.contract import SECRET_PATH
-from imagespec.plan.frozen import frozen
 
 SECRET = SECRET_PATH
 TMPFS = "/run/ca"  # a tmpfs mount of the step: what is written there is in no layer
 BUNDLE = f"{TMPFS}/bundle.pem"
 
 
-@frozen
-class Trust:
+class Trust(NamedTuple):  # a NamedTuple: cheaper to make than a frozen dataclass (reference.Reference)
+    """The CA variables one tool reads."""
+
     variables: tuple[str, ...]
     adds: bool  # the variable extends the tool's own store: the secret alone is enough
 

@@ -78,9 +78,6 @@ class Document:
         return Location(self.file)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 class _Exceeded(Exception):
     """A bound above was crossed at `mark`; parse_yaml makes it a SpecError."""
 
@@ -153,7 +150,7 @@ def _text(node: yaml.ScalarNode, file: str) -> str:
     if "\x00" in value:
         raise SpecError("a NUL character cannot be written into a Dockerfile", location=_mark(file, node),
                         hint="remove the \\0 / \\x00 escape")
-    if _SURROGATE.search(value):
+    if re.search("[\ud800-\udfff]", value):  # compiled (and kept by re) at the first non-ASCII text
         # a pair written as two \\u escapes (JSON style) is one character; only halves are wrong
         try:
             value = value.encode("utf-16", "surrogatepass").decode("utf-16")
