@@ -1,6 +1,7 @@
-"""The precompiled Dockerfile template (render/dockerfile_j2.py) is what Jinja makes of
-templates/dockerfile/Dockerfile.j2 now, and it is what renders: a stale one would only
-cost start-up time (the template is then compiled as before), so this test says so."""
+"""The precompiled Dockerfile template (render/dockerfile_j2_code.py, and render/dockerfile_j2.py
+naming its template) is what Jinja makes of templates/dockerfile/Dockerfile.j2 now, and it is what
+renders: a stale one would only cost start-up time (the template is then compiled as before), so
+this test says so."""
 
 from __future__ import annotations
 
@@ -11,23 +12,25 @@ from compiler_helpers import EXAMPLES, REPO, compile_path
 from imagespec.plan import model as p
 from imagespec.render import dockerfile
 
-MODULE = REPO / "imagespec" / "render" / "dockerfile_j2.py"
-REGENERATE = ("python -c 'from imagespec.render.dockerfile import precompiled_module as m; print(m(), end=\"\")' "
-              "> imagespec/render/dockerfile_j2.py")
+RENDER = REPO / "imagespec" / "render"
 
 
-def test_precompiled_template_is_current() -> None:
-    assert MODULE.read_text(encoding="utf-8") == dockerfile.precompiled_module(), \
-        f"imagespec/render/dockerfile_j2.py is stale (template or Jinja changed): run `{REGENERATE}`"
+@pytest.mark.parametrize("name", ["dockerfile_j2.py", "dockerfile_j2_code.py"])
+def test_precompiled_template_is_current(name: str) -> None:
+    assert (RENDER / name).read_text(encoding="utf-8") == dockerfile.precompiled_modules()[name], \
+        f"imagespec/render/{name} is stale (template or Jinja changed): run `{dockerfile.PRECOMPILED_REGENERATE}`"
 
 
 def test_the_template_is_not_compiled_at_run_time(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("Dockerfile.j2 was compiled instead of taken from dockerfile_j2.py")
+        raise AssertionError("Dockerfile.j2 was compiled instead of taken from dockerfile_j2_code.py")
 
     env = dockerfile._environment.__wrapped__()  # a fresh environment: nothing cached yet
     monkeypatch.setattr(env, "compile", refuse)
-    assert env.get_template(dockerfile.TEMPLATE) is not None
+    template = env.get_template(dockerfile.TEMPLATE)
+    # its code is named after the template, as Environment.compile names it (Jinja's tracebacks)
+    assert template.filename == str(dockerfile.templates_dir() / "dockerfile" / dockerfile.TEMPLATE)
+    assert template.root_render_func.__code__.co_filename == template.filename
 
 
 def test_another_text_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
