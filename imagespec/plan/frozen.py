@@ -6,12 +6,16 @@ A frozen dataclass's generated __init__ sets every field through object.__setatt
 made here has the same signature and defaults but writes the fields into the instance
 dict directly, the way model.replace() copies them; the instances stay as immutable as
 before (__setattr__ and __delattr__ still refuse), and equality, hashing, ordering and
-repr are dataclasses' own.
+repr are dataclasses' own. Dataclasses is asked for no __init__ of its own (init=False):
+each method it generates is compiled from source when the class is made, at every start that
+compiles a spec, and one that would be replaced is wasted (tests/compiler/test_frozen.py holds
+the __init__ made here to the one dataclasses makes).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform, overload
 
@@ -40,14 +44,19 @@ def frozen(*, kw_only: bool = False) -> Callable[[type[C]], type[C]]: ...
 def frozen(cls: type[C] | None = None, /, **options: Any) -> type[C] | Callable[[type[C]], type[C]]:
     """`@dataclass(frozen=True, **options)` with the direct __init__; used bare or with options."""
     def make(cls: type[C]) -> type[C]:
-        made: Any = dataclasses.dataclass(frozen=True, **options)(cls)  # Any: its __init__ is replaced
-        made.__dataclass_init__ = made.__init__  # what dataclasses made: the test compares the two
-        made.__init__ = _direct_init(made, made.__dataclass_init__)
+        documented = bool(cls.__doc__)
+        if not documented:  # dataclasses would read the signature of an __init__ not made yet
+            cls.__doc__ = cls.__name__
+        made: Any = dataclasses.dataclass(frozen=True, init=False, **options)(cls)  # Any: __init__ set below
+        made.__init__ = _direct_init(made)
+        made.__frozen_options__ = options  # how the test makes the dataclass to compare with
+        if not documented:  # what dataclasses writes into a class without a docstring
+            made.__doc__ = made.__name__ + str(inspect.signature(made)).replace(" -> None", "")
         return made
     return make if cls is None else make(cls)
 
 
-def _direct_init(cls: type, dataclass_init: Callable[..., None]) -> Callable[..., None]:
+def _direct_init(cls: type) -> Callable[..., None]:
     fields = dataclasses.fields(cls)
     if any(not f.init for f in fields) or hasattr(cls, "__post_init__"):
         raise TypeError(f"@frozen {cls.__name__}: init=False fields and __post_init__ are not supported")
@@ -68,13 +77,15 @@ def _direct_init(cls: type, dataclass_init: Callable[..., None]) -> Callable[...
         return f"    values[{f.name!r}] = _factory_{f.name}() if {f.name} is FACTORY else {f.name}"
 
     # dataclasses' order: the positional fields, then the keyword-only ones
-    positional = [parameter(f) for f in fields if not f.kw_only]
-    keyword = [parameter(f) for f in fields if f.kw_only]
+    ordered = [f for f in fields if not f.kw_only] + [f for f in fields if f.kw_only]
+    positional = [parameter(f) for f in ordered if not f.kw_only]
+    keyword = [parameter(f) for f in ordered if f.kw_only]
     signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     source = "\n".join([f"def __init__({signature}):", "    values = self.__dict__", *map(store, fields)])
     exec(source, namespace)  # how dataclasses makes its own __init__
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
-    init.__annotations__ = {**dataclass_init.__annotations__}
+    # as dataclasses annotates its __init__: each field's type, in the signature's order
+    init.__annotations__ = {**{f.name: f.type for f in ordered}, "return": None}
     return init
