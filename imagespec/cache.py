@@ -36,6 +36,7 @@ import os
 import sys
 import time
 from functools import cache
+from operator import attrgetter
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
@@ -103,10 +104,31 @@ def code_fingerprint(root: Path | None = None) -> str:
 def _code_files() -> list[str]:
     found: list[str] = []
     for top in (Path(__file__).parent, templates_dir()):
-        for folder, dirs, names in os.walk(top):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            found += (os.path.join(folder, name) for name in sorted(names) if not name.endswith((".pyc", ".pyo")))
+        _add_files(str(top), found)
     return found
+
+
+def _add_files(folder: str, found: list[str]) -> None:
+    """The files under `folder` in os.walk's order (a folder's files by name, then each
+    subfolder's), no __pycache__ or compiled file, links to folders not followed: one
+    scandir per folder, without os.walk's generator and a second look at each link."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=_NAME)
+    except OSError:  # as os.walk: a folder that cannot be listed has no files
+        return
+    folders = []
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name != "__pycache__" and not entry.is_symlink():
+                folders.append(entry.path)
+        elif not entry.name.endswith((".pyc", ".pyo")):
+            found.append(entry.path)
+    for path in folders:
+        _add_files(path, found)
+
+
+_NAME = attrgetter("name")
 
 
 def _notes_path(root: Path) -> Path:
@@ -120,18 +142,23 @@ def _fingerprint(files: list[str], notes_at: Path | None, racy: float = RACY_SEC
     notes = _read_hash_notes(notes_at) if notes_at is not None else {}
     trusted_before = time.time() - racy  # taken before any status below
     fresh = False
+    lines = []  # hashed at once: the same digest as one update per file
     for path in files:
-        status = _status(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            lines.append(f"{path}\0missing\n")
+            continue
+        status = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]  # a list: as the notes hold it (JSON)
         noted = notes.get(path)
-        if status is None:
-            body_hash = "missing"
-        elif type(noted) is list and len(noted) == 5 and noted[:4] == [*status] and type(noted[4]) is str:
+        if type(noted) is list and len(noted) == 5 and noted[:4] == status and type(noted[4]) is str:
             body_hash = noted[4]
         else:
             body_hash = _content_hash(path)
             if max(status[2], status[3]) < trusted_before * 1e9 and body_hash != "missing":
                 notes[path], fresh = [*status, body_hash], True
-        digest.update(f"{path}\0{body_hash}\n".encode())
+        lines.append(f"{path}\0{body_hash}\n")
+    digest.update("".join(lines).encode())
     for library in LIBRARIES:  # a pip upgrade or reinstall rewrites these: their stat is enough
         spec = importlib.machinery.PathFinder.find_spec(library)  # finds, without importing
         _add_stat(digest, spec.origin if spec and spec.origin else library)
@@ -139,14 +166,6 @@ def _fingerprint(files: list[str], notes_at: Path | None, racy: float = RACY_SEC
         kept = set(files)  # a file gone from the installation leaves the notes
         _write_json(notes_at, {path: noted for path, noted in notes.items() if path in kept})
     return digest.hexdigest()
-
-
-def _status(path: str) -> tuple[int, int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _content_hash(path: str) -> str:

@@ -28,12 +28,19 @@ def remember_format(ctx: click.Context, _: click.Parameter, value: str) -> str:
 
 
 # The path types, made once: each click.Path looks up its name's translation (gettext
-# probes the disk for catalogs) when it is made, at every start of the command line
+# probes the disk for catalogs) when it is made. The two every command takes (a spec, a
+# configuration file) at every start; the others when a command's module asks (PEP 562)
 FILE = click.Path(path_type=Path, dir_okay=False)
-EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
-EXISTING_PATH = click.Path(path_type=Path, exists=True)
-FOLDER = click.Path(path_type=Path, file_okay=False)
 ANY_PATH = click.Path(path_type=Path)
+_MORE_PATHS = {"EXISTING_FILE": {"dir_okay": False, "exists": True}, "EXISTING_PATH": {"exists": True},
+               "FOLDER": {"file_okay": False}}
+
+
+def __getattr__(name: str) -> click.Path:
+    if name not in _MORE_PATHS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    made = globals()[name] = click.Path(path_type=Path, **_MORE_PATHS[name])
+    return made
 
 # eager: parsed before the other options, so an error in one of them is reported in this format
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,

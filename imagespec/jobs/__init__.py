@@ -6,8 +6,8 @@ calls the same glue instead of copying it.
 Role: find the configuration, compile (through the result cache where it applies),
 and hand the result to output/ or the engine. Each function returns values; printing,
 exit codes and the command line's flags stay in ``imagespec.cli``. One module per family of
-jobs: ``compiling`` (the configuration, ``compile_one``, generate, check, explain, lint, schema,
-manifest: every other module builds on it), ``building`` (build, test), ``adopting`` (init,
+jobs: ``compiling`` (the configuration, ``compile_one``, generate, explain, lint, schema,
+manifest: every other module builds on it), ``checking`` (check), ``building`` (build, test), ``adopting`` (init,
 import), ``bases`` (base images), ``sboms``, ``fleets`` (bake, the fleet build), ``locks``.
 Every public name is here too: ``jobs.build``, ``imagespec.build``. (A module is never named
 like one of its functions: ``jobs.build`` is the function, not a module it would shadow.)
@@ -23,9 +23,6 @@ import importlib
 from typing import TYPE_CHECKING
 
 from imagespec.jobs.compiling import (
-    Checked,
-    Stale,
-    check,
     compile_one,
     config_file,
     dockerfile_text,
@@ -46,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as job
     from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, select_specs, stale_bake
     from imagespec.engine.backend import ProgressMode as ProgressMode
     from imagespec.jobs.adopting import import_dockerfile, init
+    from imagespec.jobs.checking import Checked, Stale, check
     from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
     from imagespec.jobs.building import (
         Built,
@@ -63,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as job
 # The families a cached `generate` never uses are imported on first use (PEP 562):
 # `imagespec generate`, answered from the result cache, loads compiling only
 _LAZY = {
+    **dict.fromkeys(("Checked", "Stale", "check"), "checking"),
     **dict.fromkeys(("import_dockerfile", "init"), "adopting"),
     **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
     **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "verify_compiled",
