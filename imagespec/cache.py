@@ -39,7 +39,7 @@ from functools import cache
 from operator import attrgetter
 from pathlib import Path
 from collections.abc import Mapping
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from imagespec.resources import templates_dir
 from imagespec.spec.files import Note, observe
@@ -186,10 +186,11 @@ def _read_hash_notes(path: Path) -> dict[str, Any]:
     return notes if isinstance(notes, dict) else {}
 
 
-class _Digest(Protocol):
-    """What a hashlib object offers that the fingerprint needs."""
+if TYPE_CHECKING:  # pragma: no cover  # a class made at every start, for the type checker only
+    class _Digest(Protocol):
+        """What a hashlib object offers that the fingerprint needs."""
 
-    def update(self, data: bytes, /) -> None: ...
+        def update(self, data: bytes, /) -> None: ...
 
 
 def _add_stat(digest: _Digest, path: str) -> None:

@@ -27,7 +27,7 @@ _COMMANDS = {
     "bake": ("baking", "bake"),
     "base": ("bases", "base_group"),
     "build": ("building", "build"),
-    "check": ("generating", "check"),
+    "check": ("checking", "check"),
     "explain": ("diagnosing", "explain"),
     "generate": ("generating", "generate"),
     "import": ("projects", "import_command"),
