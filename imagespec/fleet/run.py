@@ -176,16 +176,7 @@ class _RunFiles:
         self.secret_files[target.name] = target.secret_files
 
     def reads(self, name: str) -> list[str]:
-        """The secret files bake reads for target ``name``'s invocation: its own and, where
-        the ``target:`` contexts stay (a builder with no image store of the engine's), those
-        of every target it builds on, which bake solves in the same invocation."""
-        found, todo, seen = list(self.secret_files.get(name, ())), [name], {name}
-        while todo and not self.builder.local_store:
-            for parent in sorted(self.graph.get(todo.pop(), ()) - seen):
-                seen.add(parent)
-                todo.append(parent)
-                found += self.secret_files.get(parent, ())
-        return found
+        return secret_reads(name, self.graph, self.secret_files, local_store=self.builder.local_store)
 
     def run(self) -> dict[str, Any]:
         return bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
@@ -268,6 +259,20 @@ def _settle(schedule: Schedule, records: dict[str, Record], by_name: Mapping[str
     for skipped in schedule.finished(name, record.result == "built"):
         records[skipped] = Record(skipped, by_name[skipped].spec, "skipped", upstream=schedule.skipped[skipped])
         runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
+
+
+def secret_reads(name: str, graph: Mapping[str, frozenset[str]], secret_files: Mapping[str, Sequence[str]], *,
+                 local_store: bool) -> list[str]:
+    """The secret files bake reads in target ``name``'s invocation: its own and, where the
+    ``target:`` contexts stay (not ``local_store``: fleet.bake_file), those of every target
+    it builds on, directly or not, which bake solves in the same invocation."""
+    found, todo, seen = list(secret_files.get(name, ())), [name], {name}
+    while todo and not local_store:
+        for parent in sorted(graph.get(todo.pop(), frozenset()) - seen):
+            seen.add(parent)
+            todo.append(parent)
+            found += secret_files.get(parent, ())
+    return found
 
 
 def bake_command(docker: str, builder: Builder, run_file: Path, metadata: Path, targets: Sequence[str], *,
