@@ -159,8 +159,9 @@ def remote_builder(other_engine) -> Iterator[str]:
     bridge = remote.start(other_engine.root.joinpath("docker.sock").as_posix(), f"{PREFIX}-bridge")
     docker = ["docker", "buildx"]
     try:
-        subprocess.run([*docker, "create", "--name", name, "--driver", "remote", bridge.endpoint],
-                       capture_output=True, text=True, timeout=60, check=True)
+        made = subprocess.run([*docker, "create", "--name", name, "--driver", "remote", bridge.endpoint],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert made.returncode == 0, made.stderr
         up = subprocess.run([*docker, "inspect", "--bootstrap", name], capture_output=True, text=True, timeout=60,
                             check=False)
         assert up.returncode == 0 and "Status:           running" in up.stdout, \
