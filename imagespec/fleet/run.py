@@ -97,6 +97,8 @@ class BuildJob:
     #: what the built image and its SBOM depend on that the run file does not show (the
     #: SBOM's settings, the scanners' version: pipeline.sbom_settings), for fleet.unchanged
     facts: str = ""
+    #: the ids of the BuildKit cache mounts its steps use (the schedule's ``caches``)
+    caches: frozenset[str] = frozenset()
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -139,7 +141,8 @@ def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder
     client = connect(host=builder.host)
     by_name = {t.name: t for t in chosen}
     graph = bake_file.parents(definition)
-    schedule = Schedule({name: graph[name] for name in sorted(by_name)})
+    schedule = Schedule({name: graph[name] for name in sorted(by_name)},
+                        caches={name: job.caches for name, job in by_name.items()})
     display = Display(options.progress, stream)
     with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
         scratch = Path(scratch_name)
