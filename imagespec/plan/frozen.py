@@ -89,3 +89,18 @@ def _direct_init(cls: type) -> Callable[..., None]:
     # as dataclasses annotates its __init__: each field's type, in the signature's order
     init.__annotations__ = {**{f.name: f.type for f in ordered}, "return": None}
     return init
+
+
+def as_dataclass(cls: type) -> Any:
+    """The class `dataclass(frozen=True)` alone makes of what @frozen made (the same bases, own
+    fields with their defaults, and options): what an @frozen class is held to
+    (tests/compiler/test_frozen.py) and measured against (bench/shape.py)."""
+    own = cls.__dict__["__annotations__"]
+    namespace: dict[str, Any] = {"__annotations__": dict(own), "__module__": cls.__module__}
+    for f in dataclasses.fields(cls):
+        if f.name in own and f.default is not dataclasses.MISSING:
+            namespace[f.name] = f.default
+        elif f.name in own and f.default_factory is not dataclasses.MISSING:
+            namespace[f.name] = dataclasses.field(default_factory=f.default_factory)
+    options = cls.__dict__["__frozen_options__"]
+    return dataclasses.dataclass(frozen=True, **options)(type(cls.__name__, cls.__bases__, namespace))

@@ -7,29 +7,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import pickle
-from typing import Any
 
 import pytest
 
 from imagespec.errors import Location
 from imagespec.plan import model as p
+from imagespec.plan.frozen import as_dataclass
 from imagespec.render.dockerfile import RunBody
 
 FROZEN = [cls for cls in vars(p).values() if isinstance(cls, type) and "__frozen_options__" in vars(cls)] + [RunBody]
-
-
-def dataclass_twin(cls: type) -> Any:
-    """The class `dataclass(frozen=True)` alone makes of what @frozen made: a dataclass of the
-    same bases, own fields (with their defaults) and options."""
-    own = cls.__dict__["__annotations__"]
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name in own}
-    namespace: dict[str, Any] = {"__annotations__": dict(own), "__module__": cls.__module__}
-    for name, f in fields.items():
-        if f.default is not dataclasses.MISSING:
-            namespace[name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            namespace[name] = dataclasses.field(default_factory=f.default_factory)
-    return dataclasses.dataclass(frozen=True, **cls.__frozen_options__)(type(cls.__name__, cls.__bases__, namespace))
 
 
 def test_the_plan_classes_are_made_by_frozen() -> None:
@@ -38,7 +24,7 @@ def test_the_plan_classes_are_made_by_frozen() -> None:
 
 @pytest.mark.parametrize("cls", FROZEN, ids=lambda cls: cls.__name__)
 def test_same_signature_annotations_and_doc_as_the_dataclass(cls: type) -> None:
-    twin = dataclass_twin(cls)
+    twin = as_dataclass(cls)
     assert str(inspect.signature(cls.__init__)) == str(inspect.signature(twin.__init__))
     assert list(cls.__init__.__annotations__.items()) == list(twin.__init__.__annotations__.items())
     if cls.__doc__.startswith(f"{cls.__name__}("):  # no docstring of its own: the one dataclasses writes
@@ -54,7 +40,7 @@ def test_same_object_as_the_dataclass_init(cls: type, with_defaults: bool) -> No
     keyword = {f.name: f"{f.name}-value" for f in fields if f.kw_only}
     made = cls(*positional, **keyword)
     reference = object.__new__(cls)
-    dataclass_twin(cls).__init__(reference, *positional, **keyword)
+    as_dataclass(cls).__init__(reference, *positional, **keyword)
     assert made == reference and vars(made) == vars(reference) and hash(made) == hash(reference)
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(made, fields[0].name, "changed")
