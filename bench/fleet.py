@@ -3,16 +3,24 @@
 after another, side by side in one run; the no-op rebuild of the whole fleet; and the
 bytes the engine stores for the fleet against the sum of its image sizes (BP12).
 
-    python bench/fleet.py [--jobs 4] [--no-report] [--quick] [--jobs1]
+    python bench/fleet.py [--jobs 2] [--cold no-cache|empty] [--no-report] [--quick] [--jobs1]
 
 The fleet (copied into a temporary folder, each spec's `name:` prefixed so that no tag of
 the repository's own images moves): ten examples (go, C, presets, tini, nginx, Python,
 Node), the go and C benchmark apps, and a company base spec with eight apps built FROM its
 image in the same run: 21 specs. (examples/company's apps pin registry.example.com by
-policy: they cannot build on the local bases.) Cold is `--no-cache` on both sides (the
-engine's cache cannot be emptied for one fleet alone); the bake side runs first, so any
-warmth (cache mounts, the page cache) favours the one-by-one side. Writes
-bench/results/fleet.json and the "Fleet" section of BENCHMARKS.md.
+policy: they cannot build on the local bases.) Two meanings of cold, both sides the same:
+
+- ``--cold no-cache`` (the default): every build with `--no-cache`. BuildKit then also
+  starts each cache mount empty, so no build reuses another's (the Go build cache:
+  each Go target compiles the standard library again).
+- ``--cold empty``: the engine's whole build cache is removed before each side
+  (`docker builder prune --all --force`: every build cache record and cache mount on the
+  engine, not only this fleet's; images stay), then built without `--no-cache`: a CI
+  runner's first build, where later builds reuse what earlier ones put in a cache mount.
+
+The bake side runs first. Writes bench/results/fleet.json (``--cold empty``:
+fleet-empty.json) and the "Fleet" section of BENCHMARKS.md.
 
 Where the time goes, independent of the load: each fleet target's record says how long
 its bake process ran (``bake_s``), how long BuildKit worked on its steps (``solve_s``,
@@ -130,12 +138,12 @@ def build_fleet(folder: Path, jobs: int, *extra: str, cache: Path | None = None)
     return seconds, json.loads(done.stdout)
 
 
-def build_one_by_one(specs: list[Path], cache: Path | None = None) -> tuple[float, list[dict]]:
+def build_one_by_one(specs: list[Path], *extra: str, cache: Path | None = None) -> tuple[float, list[dict]]:
     """The total, and per spec: the process's seconds and the build's own (``duration_s``:
     BuildKit's build and the SBOM layer's)."""
     total, each = 0.0, []
     for spec in specs:
-        seconds, done = imagespec("build", str(spec), "--config", str(CONFIG), "--no-cache", "--progress", "quiet",
+        seconds, done = imagespec("build", str(spec), "--config", str(CONFIG), *extra, "--progress", "quiet",
                                   "--format", "json", cache=cache)
         if done.returncode != 0:
             sys.exit(f"{spec} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
@@ -199,6 +207,14 @@ def _layer_size(chain: str) -> int:
         return 0
 
 
+def empty_build_cache() -> None:
+    """--cold empty: no image of the fleet (without --no-cache, a build whose tagged image
+    records the same inputs would keep it) and every build cache record and cache mount of
+    the engine, gone."""
+    remove_images()
+    subprocess.run(["docker", "builder", "prune", "--all", "--force"], capture_output=True, check=True)
+
+
 def remove_images() -> None:
     listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                              f"reference={PREFIX}/*"], capture_output=True, text=True, check=False).stdout.split()
@@ -210,7 +226,10 @@ def remove_images() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=2, help="the fleet's --jobs (default 2, the CLI's)")
+    parser.add_argument("--cold", choices=("no-cache", "empty"), default="no-cache",
+                        help="cold builds with --no-cache (default), or on an emptied build cache (removes the "
+                             "engine's whole build cache before each side; images stay)")
     parser.add_argument("--no-report", action="store_true", help="print the numbers; leave BENCHMARKS.md alone")
     parser.add_argument("--quick", action="store_true", help="a 10-spec subset without Go; implies --no-report")
     parser.add_argument("--jobs1", action="store_true",
@@ -224,7 +243,10 @@ def main() -> None:
     loads: dict[str, list[float]] = {}
     jobs1: dict | None = None
     one_by_one: list[dict] = []
-    out = ROOT / "bench" / "results" / ("fleet-quick.json" if args.quick else "fleet.json")
+    out = ROOT / "bench" / "results" / ("fleet-quick.json" if args.quick else
+                                        "fleet-empty.json" if args.cold == "empty" else "fleet.json")
+    cold_flags = ("--no-cache",) if args.cold == "no-cache" else ()
+    cold_start = empty_build_cache if args.cold == "empty" else (lambda: None)
     previous = json.loads(out.read_text()) if args.skip_cold else None
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as name, \
             tempfile.TemporaryDirectory(prefix=f"{PREFIX}-caches-") as caches_name:
@@ -239,18 +261,21 @@ def main() -> None:
                 bake_s, one_by_one_s = previous["bake_cold_s"], previous["one_by_one_cold_s"]
                 cold = {"targets": [{"duration_s": t["cold_s"]} for t in previous["targets"]]}
             else:
+                cold_start()
                 loads["bake"] = [round(os.getloadavg()[0], 2)]
-                bake_s, cold = build_fleet(folder, args.jobs, "--no-cache", cache=caches["bake"])
+                bake_s, cold = build_fleet(folder, args.jobs, *cold_flags, cache=caches["bake"])
                 loads["bake"].append(round(os.getloadavg()[0], 2))
                 print(f"bake --jobs {args.jobs}: {bake_s:.1f} s, load {loads['bake']}: {breakdown(cold, bake_s)}", flush=True)
                 if args.jobs1:
+                    cold_start()
                     loads["jobs1"] = [round(os.getloadavg()[0], 2)]
-                    jobs1_s, jobs1_summary = build_fleet(folder, 1, "--no-cache", cache=caches["jobs1"])
+                    jobs1_s, jobs1_summary = build_fleet(folder, 1, *cold_flags, cache=caches["jobs1"])
                     jobs1 = breakdown(jobs1_summary, jobs1_s)
                     loads["jobs1"].append(round(os.getloadavg()[0], 2))
                     print(f"bake --jobs 1: {jobs1_s:.1f} s, load {loads['jobs1']}: {jobs1}", flush=True)
+                cold_start()
                 loads["one_by_one"] = [round(os.getloadavg()[0], 2)]
-                one_by_one_s, one_by_one = build_one_by_one(specs, caches["one_by_one"])
+                one_by_one_s, one_by_one = build_one_by_one(specs, *cold_flags, cache=caches["one_by_one"])
                 loads["one_by_one"].append(round(os.getloadavg()[0], 2))
             print(f"cold: bake {bake_s:.1f} s, one by one {one_by_one_s:.1f} s", flush=True)
             noop = [build_fleet(folder, args.jobs, cache=caches["bake"]) for _ in range(3)]
@@ -262,7 +287,7 @@ def main() -> None:
     result = {
         "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_at_start": [round(x, 2) for x in load],
         "cold_measured": previous["cold_measured"] if previous else None,
-        "specs": len(specs), "jobs": args.jobs, "bake_cold_s": round(bake_s, 1), "one_by_one_cold_s": round(one_by_one_s, 1),
+        "specs": len(specs), "jobs": args.jobs, "cold": args.cold, "bake_cold_s": round(bake_s, 1), "one_by_one_cold_s": round(one_by_one_s, 1),
         "ratio": round(bake_s / one_by_one_s, 3), "loads": loads,
         "bake_breakdown": breakdown(cold, bake_s) if "targets" in cold and cold["targets"] and
         cold["targets"][0].get("timing") else None,
@@ -301,7 +326,10 @@ def report(r: dict) -> str:
            if r.get("cold_measured") and r["cold_measured"]["at"] != r["measured"] else "") + ". "
         f"{r['specs']} specs: {len(EXAMPLES)} examples, the go and C "
         f"benchmark apps, a company base spec and {COMPANY_APPS} apps built FROM its image in the same run. "
-        "Cold: `--no-cache` on both sides, each from its own empty cache folder (SBOM scans, results); "
+        + ("Cold: `--no-cache` on both sides (each cache mount starts empty too)" if r.get("cold", "no-cache") == "no-cache"
+           else "Cold: the engine's build cache emptied before each side (`--cold empty`; cache mounts fill as each "
+                "side builds)")
+        + ", each side from its own empty cache folder (SBOM scans, results); "
         "the bake side ran first. The no-op rebuilds follow the one-by-one side, which retagged every image.",
         "",
         "| measure | value | target | met |",

@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING, Any
 from imagespec.errors import BuildFailed, ImageSpecError, SpecError
 from imagespec.fleet.run import BuildJob, Locate, StoreSbom
 
+from imagespec.plan.model import Run
+
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.fleet.model import Fleet, Target
+    from imagespec.plan.model import Plan
     from imagespec.engine import BuildOptions
     from imagespec.build_settings import BuildSettings
     from imagespec.settings import Environment
@@ -79,7 +82,15 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
     return BuildJob(target.name, str(target.real), compiled.dockerfile, compiled.dockerignore, options.tags,
                     _locator(target), overrides, platform_tags, index_tags,
                     secret_files=tuple(str(s.src) for s in read), sbom=sbom,
-                    sbom_path=pipeline.own_sbom_path(compiled, own) if sbom else None, facts=facts)
+                    sbom_path=pipeline.own_sbom_path(compiled, own) if sbom else None, facts=facts,
+                    caches=_cache_mounts(compiled.plan))
+
+
+def _cache_mounts(plan: Plan) -> frozenset[str]:
+    """The ids of the cache mounts of the plan's RUN steps: a mount without ``id`` is
+    BuildKit's by its target path, shared by every build on the builder that mounts it."""
+    return frozenset(m.id or m.target for stage in plan.stages for step in stage.instructions
+                     if isinstance(step, Run) for m in step.mounts if m.kind == "cache")
 
 
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],

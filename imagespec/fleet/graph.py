@@ -168,6 +168,28 @@ def _refuse_shared_versions(targets: Mapping[str, Target]) -> None:
                                 hint="give each spec its own name or version, or build one of them in a run of its own")
 
 
+def _refuse_second_user(targets: Mapping[str, Target]) -> None:
+    """An app whose final stage starts FROM another spec's image and makes its non-root
+    user (BP8) would add a user that image already has (imagespec made it there): groupadd
+    and useradd refuse a name or ID that exists, so the build would fail at that step.
+    Said before anything builds, at the app's `final.from`."""
+    for target in targets.values():
+        mine = target.runs_as
+        if mine is None or not mine.makes:
+            continue
+        for parent_name in target.parents:
+            parent = targets[parent_name]
+            use, theirs = _use_towards(target, parent), parent.runs_as
+            if use.key != ("final", "from") or theirs is None or (mine.uid != theirs.uid and mine.name != theirs.name):
+                continue
+            raise SpecError(f"{use.ref} already has the user {theirs.name} ({theirs.uid}): {parent.spec} makes it "
+                            "there, and this spec's final stage would make its user again (groupadd and useradd "
+                            "refuse a name or ID that exists)", location=use.location,
+                            hint=f"say the base has it: `user: {theirs.uid}` in this `from:` (the app then runs "
+                                 f"as {theirs.uid} with no useradd step, BP8)"
+                                 + ("" if mine.uid == theirs.uid else ", or give this spec's `user:` another name"))
+
+
 def _start(target: Target) -> Location:
     return Location(str(target.spec), 1, 1)
 
@@ -184,6 +206,7 @@ def link(root: Path, targets: Mapping[str, Target], *, native: str | None = None
     ordered = _ordered(linked)
     _refuse_shared_dockerfiles(ordered)
     _refuse_shared_versions(ordered)
+    _refuse_second_user(ordered)
     _refuse_platforms_parents_lack(ordered, made, native)
     return Fleet(root, ordered, _groups(ordered))
 

@@ -22,7 +22,7 @@ from imagespec.errors import Location, SpecError
 from imagespec.settings import CA_BUNDLE_ENV
 from imagespec.fleet import names
 from imagespec.fleet.discover import discover
-from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, Secret, Target
+from imagespec.fleet.model import BaseUse, BuildFacts, Fleet, RunsAs, Secret, Target
 from imagespec.spec.files import Note, recording
 from imagespec.notes import OnNote, ignore
 
@@ -139,6 +139,18 @@ def _bases(compiled: Compiled) -> tuple[BaseUse, ...]:
     return tuple(uses)
 
 
+def _runs_as(compiled: Compiled) -> RunsAs | None:
+    """The final image's user, and whether the final stage makes it: the add_nonroot_user
+    pass's step, by its origin, so this does not repeat the pass's rule."""
+    from imagespec.plan.model import Run
+
+    runtime, final = compiled.plan.runtime, compiled.plan.final
+    if runtime.uid == 0:
+        return None
+    makes = any(isinstance(step, Run) and step.origin.path == ("final", "user") for step in final.instructions)
+    return RunsAs(runtime.uid, runtime.user_name, makes)
+
+
 def _platforms(compiled: Compiled) -> tuple[str, ...]:
     """The platforms the spec builds for: its `platforms:`, else the configuration's
     `build.platforms` (the plan holds the effective list, validated by imagespec.platform)."""
@@ -205,7 +217,9 @@ def _to_json(target: Target) -> dict[str, Any]:
             "inputs": sorted(target.inputs), "config_inputs": sorted(target.config_inputs),
             "build": {"context": str(b.context), "dockerfile": str(b.dockerfile), "labels": [list(i) for i in b.labels],
                       "secrets": [[s.id, s.variable, s.default] for s in b.secrets], "network": b.network,
-                      "cache_from": list(b.cache_from), "cache_to": list(b.cache_to)}}
+                      "cache_from": list(b.cache_from), "cache_to": list(b.cache_to)},
+            "runs_as": None if target.runs_as is None else [target.runs_as.uid, target.runs_as.name,
+                                                            target.runs_as.makes]}
 
 
 def _from_json(facts: dict[str, Any], **identity: Any) -> Target:
@@ -217,10 +231,11 @@ def _from_json(facts: dict[str, Any], **identity: Any) -> Target:
     bases = tuple(BaseUse(ref, tuple(key), Location(file, line, col), runs)
                   for ref, key, file, line, col, runs in facts["bases"])
     at = facts["platforms_at"]
+    user = facts["runs_as"]
     return Target(tags=tuple(facts["tags"]), bases=bases, platforms=tuple(facts["platforms"]), build=build,
                   platforms_at=Location(*at) if at is not None else None,
                   inputs=frozenset(facts["inputs"]), config_inputs=frozenset(facts["config_inputs"]),
-                  **identity)
+                  runs_as=None if user is None else RunsAs(int(user[0]), str(user[1]), bool(user[2])), **identity)
 
 
 def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | None, **identity: Any) -> Target:
@@ -240,8 +255,9 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
         build = _build_facts(compiled, config)  # the context's resolve is a look too
     config_inputs = paths.of_notes(config_notes)
     target = Target(tags=_own_tags(compiled), bases=_bases(compiled), platforms=_platforms(compiled),
-                    platforms_at=_platforms_at(compiled, config), build=build, inputs=config_inputs | paths.of_notes(notes) | {str(identity["real"])},
-                    config_inputs=config_inputs, **identity)
+                    platforms_at=_platforms_at(compiled, config), build=build,
+                    inputs=config_inputs | paths.of_notes(notes) | {str(identity["real"])},
+                    config_inputs=config_inputs, runs_as=_runs_as(compiled), **identity)
     cache.store_facts(cache_root, CACHE_KIND, spec, configs.explicit, [*config_notes, *notes], _to_json(target))
     lock = compiled.loaded.lock_path
     if lock is not None and lock.is_file():

@@ -64,6 +64,17 @@ class BuildFacts:
 
 
 @dataclass(frozen=True)
+class RunsAs:
+    """The non-root user a spec's image runs as, and whether the spec's final stage makes
+    it (a groupadd/useradd step on a base that has a shell and a package manager): an
+    image built FROM another spec's image already has that spec's user (BP8)."""
+
+    uid: int
+    name: str
+    makes: bool
+
+
+@dataclass(frozen=True)
 class Target:
     """One spec of the fleet: one bake target."""
 
@@ -80,6 +91,7 @@ class Target:
     config_inputs: frozenset[str] = frozenset()  # those of `inputs` that the configuration (and catalogs) read
     parents: tuple[str, ...] = ()  # targets whose images this one builds FROM
     config_flag: Path | None = None  # --config or $IMAGESPEC_CONFIG as the fleet was loaded with (None: nearest)
+    runs_as: RunsAs | None = None  # None: root
     platforms_at: Location | None = None  # where `platforms:` was written (the spec or its configuration), if anywhere
 
     @property

@@ -97,6 +97,8 @@ class BuildJob:
     #: what the built image and its SBOM depend on that the run file does not show (the
     #: SBOM's settings, the scanners' version: pipeline.sbom_settings), for fleet.unchanged
     facts: str = ""
+    #: the ids of the BuildKit cache mounts its steps use (the schedule's ``caches``)
+    caches: frozenset[str] = frozenset()
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -123,10 +125,15 @@ Refresh = Callable[[BuildJob, Mapping[str, str]], BuildJob]
 
 
 def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder, options: RunOptions,
-              *, folder: Path, stream: IO[str], refresh: Refresh | None = None) -> list[Record]:
+              *, folder: Path, stream: IO[str], refresh: Refresh | None = None,
+              built: Sequence[BuildJob] = ()) -> list[Record]:
     """Build ``chosen`` (targets of ``definition``, whose paths are relative to ``folder``;
     any other target counts as built) and return one record per chosen target.
-    ``refresh``: asked for each target as its build starts (see Refresh)."""
+    ``refresh``: asked for each target as its build starts (see Refresh). ``built``: the
+    jobs of other targets of ``definition`` (``--rerun-failed`` leaves them out): on a
+    builder that keeps ``target:`` contexts, bake solves a chosen target's parents inside
+    its invocation, from their entries in the run file, which must then be this run's
+    (the Dockerfile compiled in memory, labels, secret files) and not the committed ones."""
     from imagespec.engine import connect
 
     # the engine that tags (and pushes) what built: the local one, or the builder's own when
@@ -134,11 +141,12 @@ def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder
     client = connect(host=builder.host)
     by_name = {t.name: t for t in chosen}
     graph = bake_file.parents(definition)
-    schedule = Schedule({name: graph[name] for name in sorted(by_name)})
+    schedule = Schedule({name: graph[name] for name in sorted(by_name)},
+                        caches={name: job.caches for name, job in by_name.items()})
     display = Display(options.progress, stream)
     with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
         scratch = Path(scratch_name)
-        files = _RunFiles(definition, chosen, builder, scratch)
+        files = _RunFiles(definition, [*built, *chosen], builder, scratch)
         runner = _Runner(files, folder, builder, options, scratch, client, display, refresh)
         return _drive(schedule, by_name, runner, options.jobs)
 
@@ -149,13 +157,15 @@ class _RunFiles:
     each invocation as it starts: a target refreshed before its build (Refresh) has its
     new Dockerfile and labels by then. Callers hold the runner's lock."""
 
-    def __init__(self, definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder: Builder,
+    def __init__(self, definition: Mapping[str, Any], jobs: Sequence[BuildJob], builder: Builder,
                  scratch: Path) -> None:
         self.definition, self.builder, self.scratch = definition, builder, scratch
-        self.tags = {target.name: target.tags for target in chosen}
+        self.graph = bake_file.parents(definition)
+        self.tags = {target.name: target.tags for target in jobs}
         self.overrides: dict[str, Mapping[str, Any]] = {}
         self.platform_tags: dict[str, Mapping[str, str]] = {}
-        for target in chosen:
+        self.secret_files: dict[str, tuple[str, ...]] = {}
+        for target in jobs:
             self.put(target)
 
     def put(self, target: BuildJob) -> None:
@@ -166,6 +176,10 @@ class _RunFiles:
             (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
         self.overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
         self.platform_tags[target.name] = target.platform_tags
+        self.secret_files[target.name] = target.secret_files
+
+    def reads(self, name: str) -> list[str]:
+        return secret_reads(name, self.graph, self.secret_files, local_store=self.builder.local_store)
 
     def run(self) -> dict[str, Any]:
         return bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
@@ -250,6 +264,20 @@ def _settle(schedule: Schedule, records: dict[str, Record], by_name: Mapping[str
         runner.display.note(skipped, f"skipped: upstream {schedule.skipped[skipped]} failed")
 
 
+def secret_reads(name: str, graph: Mapping[str, frozenset[str]], secret_files: Mapping[str, Sequence[str]], *,
+                 local_store: bool) -> list[str]:
+    """The secret files bake reads in target ``name``'s invocation: its own and, where the
+    ``target:`` contexts stay (not ``local_store``: fleet.bake_file), those of every target
+    it builds on, directly or not, which bake solves in the same invocation."""
+    found, todo, seen = list(secret_files.get(name, ())), [name], {name}
+    while todo and not local_store:
+        for parent in sorted(graph.get(todo.pop(), frozenset()) - seen):
+            seen.add(parent)
+            todo.append(parent)
+            found += secret_files.get(parent, ())
+    return found
+
+
 def bake_command(docker: str, builder: Builder, run_file: Path, metadata: Path, targets: Sequence[str], *,
                  reads: Sequence[str] = (), no_cache: bool = False) -> list[str]:
     """The bake invocation of one target's run targets. Each secret file is granted with
@@ -284,8 +312,10 @@ class _Runner:
         self._invocations = 0  # each invocation's run file and metadata file are its own
 
     def command(self, job: BuildJob, metadata: Path, run_file: Path) -> list[str]:
+        with self._lock:
+            reads = self.files.reads(job.name)
         return bake_command(self.docker, self.builder, run_file, metadata, list(job.run_targets),
-                            reads=job.secret_files, no_cache=self.options.no_cache)
+                            reads=reads, no_cache=self.options.no_cache)
 
     def build(self, job: BuildJob) -> Record | Baked:
         began = time.monotonic()

@@ -116,10 +116,10 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         else:
             chosen_builder = asked.result()
     _refuse_images_left_elsewhere(chosen_builder, push=options.get("push", False))
-    chosen = build_jobs(fleet, env, options)
+    chosen = every = build_jobs(fleet, env, options)
     if rerun_failed:
         again = fleet_records.to_rerun((job.spec for job in chosen), fleet_records.read_state(env.cache_dir))
-        chosen = [job for job in chosen if job.spec in again]
+        chosen = [job for job in every if job.spec in again]
         on_note(f"--rerun-failed: {len(chosen)} target(s) failed, were skipped or never ran last time")
     began = time.monotonic()
     run_options = RunOptions(jobs=jobs, progress=options.get("progress", "plain"), no_cache=options.get("no_cache", False),
@@ -130,7 +130,8 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
             records = run_fleet(definition_for(fleet, Path(folder)), chosen, chosen_builder, run_options,
                                 folder=Path(folder), stream=stream or sys.stderr,
                                 refresh=_follow_pushed(fleet, env, options, config, on_note,
-                                                       local=not chosen_builder.other_engine))
+                                                       local=not chosen_builder.other_engine),
+                                built=[job for job in every if job.name not in {c.name for c in chosen}])
     fleet_records.write_state(env.cache_dir, records)
     return FleetBuilt(tuple(records), chosen_builder.name, jobs, time.monotonic() - began)
 

@@ -28,7 +28,26 @@ def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | 
     placed = compiled.line_map().instruction_at(line) if line else None
     if placed is not None:
         _point_at_commands(compiled, failure, placed, _failed_commands(placed, getattr(failure, "log_tail", ())))
+        _explain_existing_user(compiled, failure, placed)
     return failure
+
+
+#: groupadd/useradd (shadow) and BusyBox's addgroup/adduser refusing a name or ID the base has
+_EXISTS = re.compile(r".*\b(?:already exists|is not unique|in use)\b.*")
+
+
+def _explain_existing_user(compiled: Compiled, failure: BuildFailed, placed: Placed) -> None:
+    """BP8's step that makes the final image's user failed because the base already has
+    that user (an image imagespec built, a base made with it): the fix is in the spec's
+    `final.from`, so the failure points there and says what to write."""
+    if all(command.origin.path != ("final", "user") for command in placed.commands) or \
+            not any(_EXISTS.fullmatch(line) for line in getattr(failure, "log_tail", ())):
+        return
+    runtime = compiled.plan.runtime
+    failure.location = compiled.loaded.document.location(("final", "from"))
+    failure.hint = (f"the base image already has the user {runtime.user_name} or the ID {runtime.uid}: say so with "
+                    f"`user: {runtime.uid}` in `final.from` (`from: {{image: REF, family: …, user: {runtime.uid}}}`; "
+                    "the app then runs as that user with no useradd step, BP8), or choose another `final.user`")
 
 
 def _failed_commands(placed: Placed, log_tail: tuple[str, ...]) -> tuple[Command, ...]:

@@ -145,3 +145,28 @@ def registry_catalog(engine, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     catalog.write_text(yaml.safe_dump({"images": {"debian-slim": entry}}, sort_keys=True))
     yield catalog
     other.delete_repositories(prefix)
+
+
+@pytest.fixture(scope="session")
+def remote_builder(other_engine) -> Iterator[str]:
+    """A buildx builder of the `remote` driver, for the whole session: the second engine's
+    BuildKit reached through tests/fleet/remote_builder.py's bridge. Its name; removed
+    (`docker buildx rm`) and the bridge stopped after."""
+    from tests.fleet import remote_builder as remote
+    from tests.fleet.support import PREFIX
+
+    name = f"{PREFIX}-remote-{os.getpid()}"
+    bridge = remote.start(other_engine.root.joinpath("docker.sock").as_posix(), f"{PREFIX}-bridge")
+    docker = ["docker", "buildx"]
+    try:
+        made = subprocess.run([*docker, "create", "--name", name, "--driver", "remote", bridge.endpoint],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert made.returncode == 0, made.stderr
+        up = subprocess.run([*docker, "inspect", "--bootstrap", name], capture_output=True, text=True, timeout=60,
+                            check=False)
+        assert up.returncode == 0 and "Status:           running" in up.stdout, \
+            f"{up.stdout}{up.stderr}\nbridge: {bridge.server.refused}"
+        yield name
+    finally:
+        subprocess.run([*docker, "rm", name], capture_output=True, text=True, timeout=60, check=False)
+        bridge.stop()

@@ -1,14 +1,15 @@
 """The bake invocation of one target (fleet.run.bake_command): every secret file it reads
 is granted with ``--allow fs.read`` (buildx asks for that entitlement for files outside the
-bake file's folder, and enforces it on some progress modes only), the builder is chosen the
-way buildx accepts, and nothing else changes. Pure."""
+bake file's folder, and enforces it on some progress modes only), also those of the parents
+bake solves in the same invocation on a builder that keeps `target:` contexts; the builder
+is chosen the way buildx accepts, and nothing else changes. Pure."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from imagespec.fleet.builder import Builder
-from imagespec.fleet.run import bake_command
+from imagespec.fleet.run import bake_command, secret_reads
 
 RUN, META = Path("/tmp/run.json"), Path("/tmp/meta.json")
 
@@ -35,3 +36,18 @@ def test_no_secret_no_file_grant() -> None:
 def test_another_contexts_docker_driver_runs_in_that_context() -> None:
     argv = bake_command("docker", Builder("other", "docker", context="other"), RUN, META, ["app"])
     assert argv[:3] == ["docker", "--context", "other"] and "--builder" not in argv
+
+
+GRAPH = {"base": frozenset(), "mid": frozenset({"base"}), "app": frozenset({"mid"}), "other": frozenset()}
+FILES = {"base": ("/ca.crt", "/token"), "mid": (), "app": ("/npmrc",), "other": ("/elsewhere",)}
+
+
+def test_where_target_contexts_stay_a_target_reads_its_ancestors_secrets_too() -> None:
+    # a remote, kubernetes or docker-container builder: bake solves mid and base in app's invocation
+    assert secret_reads("app", GRAPH, FILES, local_store=False) == ["/npmrc", "/ca.crt", "/token"]
+    assert secret_reads("base", GRAPH, FILES, local_store=False) == ["/ca.crt", "/token"]
+
+
+def test_on_the_docker_driver_a_target_reads_only_its_own() -> None:
+    # its parents are images already built and tagged in the engine's store, not solved again
+    assert secret_reads("app", GRAPH, FILES, local_store=True) == ["/npmrc"]

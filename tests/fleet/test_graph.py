@@ -154,3 +154,35 @@ def test_two_specs_writing_one_dockerfile_are_exit_2_as_for_generate(repo: Path,
         err[0].endswith("a/Dockerfile"), err
     assert err[1].startswith("  hint: give each spec its own `dockerfile:`")
     assert not (repo / "docker-bake.json").exists()
+
+
+def test_an_app_that_would_make_its_base_specs_user_again_is_exit_2_at_its_from(
+        repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    """BP8: the base spec's image has the user 65532 (imagespec made it there); an app FROM
+    it that does not say so would run groupadd/useradd again, which fail on an existing
+    name or ID. Said before anything builds, at the app's `final.from`, with the fix."""
+    write("base/imagespec.yaml", "name: isx14a-ubase\nversion: 1.0.0\nfinal:\n  from: {image: \"debian:bookworm-slim\", "
+                                 "family: debian}\n  entrypoint: [/bin/true]\n")
+    write("app/imagespec.yaml", "name: isx14a-uapp\nversion: 1.0.0\nfinal:\n  from: {image: \"isx14a-ubase:1.0.0\", "
+                                "family: debian}\n  entrypoint: [/bin/true]\n")
+    assert main(["bake", "."]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("app/imagespec.yaml:4:3: isx14a-ubase:1.0.0 already has the user nonroot (65532): "
+                      "base/imagespec.yaml makes it there, and this spec's final stage would make its user again "
+                      "(groupadd and useradd refuse a name or ID that exists)"), err
+    assert err[1] == ("  hint: say the base has it: `user: 65532` in this `from:` (the app then runs as 65532 with "
+                      "no useradd step, BP8)")
+    assert not (repo / "docker-bake.json").exists()
+    # another name and ID is a second user, which useradd makes beside the first
+    write("app/imagespec.yaml", "name: isx14a-uapp\nversion: 1.0.0\nfinal:\n  from: {image: \"isx14a-ubase:1.0.0\", "
+                                "family: debian}\n  user: {uid: 1000, name: app}\n  entrypoint: [/bin/true]\n")
+    assert load_fleet([Path(".")]).targets["app"].parents == ("base",)
+    # the same name with another ID clashes too; saying the base's user is the fix
+    write("app/imagespec.yaml", "name: isx14a-uapp\nversion: 1.0.0\nfinal:\n  from: {image: \"isx14a-ubase:1.0.0\", "
+                                "family: debian}\n  user: {uid: 1000, name: nonroot}\n  entrypoint: [/bin/true]\n")
+    with pytest.raises(SpecError, match=r"already has the user nonroot \(65532\)") as caught:
+        load_fleet([Path(".")])
+    assert "or give this spec's `user:` another name" in str(caught.value.hint)
+    write("app/imagespec.yaml", "name: isx14a-uapp\nversion: 1.0.0\nfinal:\n  from: {image: \"isx14a-ubase:1.0.0\", "
+                                "family: debian, user: 65532}\n  entrypoint: [/bin/true]\n")
+    assert load_fleet([Path(".")]).targets["app"].runs_as.makes is False

@@ -53,6 +53,29 @@ def test_a_cycle_is_bad_input_naming_the_chain() -> None:
         Schedule({"a": frozenset({"b"}), "b": frozenset({"c"}), "c": frozenset({"a"}), "d": frozenset()})
 
 
+GO = frozenset({"/root/.cache/go-build", "/root/go/pkg/mod"})
+
+
+def test_a_target_sharing_a_cache_mount_with_a_running_one_goes_after_those_that_share_none() -> None:
+    """BP4, BP12: two Go builds started together on an empty cache both compile the standard
+    library; one after the other, the second finds it in the mount."""
+    schedule = Schedule({name: frozenset() for name in ("go-a", "go-b", "go-c", "node", "z-c")},
+                        caches={"go-a": GO, "go-b": GO, "go-c": frozenset({"/root/.cache/go-build"}),
+                                "node": frozenset({"/root/.npm"})})
+    assert schedule.ready(2) == ["go-a", "node"]  # go-b would share go-a's mounts: name order yields
+    assert schedule.ready(1) == ["z-c"]
+    schedule.release("go-a")  # its BuildKit build is over: the mount is free
+    assert schedule.ready(1) == ["go-b"]
+    schedule.release("node")
+    schedule.release("z-c")
+    assert schedule.ready(1) == ["go-c"]  # nothing else is ready: it starts rather than leave a slot idle
+
+
+def test_without_cache_mounts_the_order_is_unchanged() -> None:
+    plain, mounted = Schedule(GRAPH), Schedule(GRAPH, caches={name: frozenset() for name in GRAPH})
+    assert plain.ready(3) == mounted.ready(3) == ["base", "c"]
+
+
 DEFINITION = {"group": {"default": {"targets": ["base", "app"]}}, "target": {
     "base": {"context": "base", "dockerfile": "Dockerfile", "tags": ["co/base:1", "co/base:latest"],
              "output": ["type=registry"]},
@@ -247,3 +270,17 @@ def test_the_sbom_step_is_out_of_the_slot_and_dependants_start_after_the_tags() 
     assert "bake after-broken" not in events
     assert {r.target: r.result for r in records} == {"a": "built", "b": "built", "a-child": "built",
                                                     "broken": "failed", "after-broken": "skipped"}
+
+
+def test_a_jobs_cache_mounts_are_those_its_dockerfile_mounts() -> None:
+    """What the schedule keeps apart is what BuildKit shares: each `--mount=type=cache` of
+    the Dockerfile, by target path (the id BuildKit gives a mount without one)."""
+    import re
+
+    from imagespec.fleet.build import _cache_mounts
+    from tests.compiler.compiler_helpers import REPO, compile_path
+
+    for name, expected in (("go-hello", {"/root/go/pkg/mod", "/root/.cache/go-build"}), ("shell-opt-in", set())):
+        compiled = compile_path(REPO / "examples" / name / "imagespec.yaml")
+        mounted = set(re.findall(r"--mount=type=cache,target=(\S+)", compiled.dockerfile))
+        assert _cache_mounts(compiled.plan) == mounted == expected

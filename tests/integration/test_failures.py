@@ -202,3 +202,48 @@ def test_a_failure_in_a_merged_heredoc_run_is_named_by_its_trace(engine, tmp_pat
     stderr = _build_fails(tmp_path, HEREDOC_FAILS)
     assert "+ test -f /out/missing" in stderr  # set -eux traced it: the last command run
     assert _reported_at(stderr) == "11", stderr[-2000:]  # the second command, not the first (line 8)
+
+
+USER_BASE = """\
+name: imagespec-it-ubase
+version: 1.0.0
+final:
+  from: debian-slim
+  cmd: [/bin/true]
+"""
+USER_APP = """\
+name: imagespec-it-uapp
+version: 1.0.0
+final:
+  from: {image: "imagespec-it-ubase:1.0.0", family: debian%s}
+  cmd: [/usr/bin/id, -u]
+"""
+
+
+@pytest.mark.engine
+def test_an_app_making_a_user_its_base_has_is_pointed_at_its_from_with_the_fix(engine, tmp_path: Path) -> None:
+    """BP8: one `imagespec build` of an app FROM an image imagespec built (its user 65532
+    made there) fails at the useradd step; the failure names `final.from`, where the fix
+    goes, and says it; with the fix the app runs as the base's user."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "imagespec.yaml").write_text(USER_BASE)
+    try:
+        done = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "quiet", "base/imagespec.yaml",
+                         cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        stderr = _build_fails(tmp_path, USER_APP % "")
+        assert _reported_at(stderr) == "4", stderr[-2000:]  # final.from, not the `final:` the step came from
+        assert "already exists" in stderr
+        hint = next(line for line in stderr.splitlines() if line.strip().startswith("hint: the base image already"))
+        assert "`user: 65532` in `final.from`" in hint, hint
+        assert docker("images", "-q", "imagespec-it-uapp").stdout.strip() == ""
+        (tmp_path / "imagespec.yaml").write_text(USER_APP % ", user: 65532")
+        done = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "quiet", "imagespec.yaml", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        ran = docker("run", "--rm", "--network", "none", "imagespec-it-uapp:1.0.0")
+        assert ran.stdout.strip() == "65532", ran.stderr
+    finally:
+        for repo in ("imagespec-it-uapp", "imagespec-it-ubase"):
+            tags = docker("images", "--format", "{{.Repository}}:{{.Tag}}", repo).stdout.split()
+            if tags:
+                docker("rmi", "--force", *tags)
