@@ -90,6 +90,10 @@ def parse(text: str) -> Platform:
     """A known platform, or Invalid naming the closest one."""
     if text in KNOWN:
         return KNOWN[text]
+    if text != text.lower() and (text.lower() in KNOWN or text.lower() in _ALIASES):
+        written = _ALIASES.get(text.lower(), text.lower())
+        raise Invalid(f"unknown platform '{text}': imagespec writes it '{written}'",
+                      f"write '{written}' (lower case, the name an OCI index and BuildKit use)")
     if not _PLATFORM_RE.fullmatch(text):
         raise Invalid(f"'{text}' is not a platform: write os/arch[/variant], e.g. linux/arm64", _HINT)
     if text in _ALIASES:
@@ -106,7 +110,13 @@ def platform(text: str) -> str:
 
 
 def platform_list(values: list[str]) -> list[str]:
-    """Each platform once: the same one twice would build (and push) it twice."""
+    """Each platform once: the same one twice would build (and push) it twice. An empty
+    list builds for none: it is bad input rather than "unset" (which `[]` would silently
+    mean, taking the configuration's `build.platforms` or the engine's own)."""
+    if not values:
+        raise Invalid("an empty list of platforms builds for none",
+                      "leave `platforms:` out to build for the engine's own platform (or the configuration's), "
+                      "or list the platforms to build")
     seen: set[str] = set()
     for value in values:
         if value in seen:

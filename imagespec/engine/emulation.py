@@ -36,6 +36,14 @@ def machine() -> str:
     return _UNAME_TO_QEMU.get(found, found)
 
 
+def native_platform(*, host: str | None = None) -> str | None:
+    """The platform BuildKit builds for here when none is asked (its default, and
+    $BUILDPLATFORM): this CPU's own, not the older one it also runs (amd64, not 386).
+    None on a CPU imagespec knows no platform of."""
+    host = host or machine()
+    return next((p.name for p in platforms.KNOWN.values() if p.qemu == f"qemu-{host}"), None)
+
+
 def runs_natively(platform: str, *, host: str | None = None) -> bool:
     emulator = platforms.parse(platform).qemu
     host = host or machine()
@@ -64,4 +72,4 @@ def emulation_problem(platform: str, *, host: str | None = None, binfmt: Path | 
     return None
 
 
-__all__ = ["BINFMT", "SETUP_HINT", "emulation_problem", "machine", "runs_natively"]
+__all__ = ["BINFMT", "SETUP_HINT", "emulation_problem", "machine", "native_platform", "runs_natively"]

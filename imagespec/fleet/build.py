@@ -33,11 +33,19 @@ if TYPE_CHECKING:  # pragma: no cover
 def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> list[BuildJob]:
     """One BuildJob per target of ``fleet``. ``options``: build_settings' keyword arguments
     (flags); a `--secret` no spec of the fleet declares is bad input (exit 2)."""
-    from imagespec.pipeline import remembering
+    from imagespec import pipeline
     from imagespec.build_settings import build_settings
+    from imagespec.fleet import links
+    from imagespec.pipeline import remembering
 
+    jobs = []
     with remembering():  # one git checkout and one digest per base for the whole fleet
-        jobs = [_job(target, build_settings(target.config, env, **options)) for target in fleet]
+        for target in fleet:
+            settings = build_settings(target.config, env, **options)
+            jobs.append(_job(target, settings))
+            # its parents' images are made in this run: fleet.graph checked their platforms
+            made = frozenset(links.name(reference) for reference in fleet.contexts(target.name))
+            pipeline.refuse_missing_bases(target.compiled, target.config, settings.target, made_in_run=made)
     given = {secret_id for secret_id, _ in options.get("secrets", ())}
     declared = {s.id for target in fleet for s in target.compiled.loaded.spec.secrets}
     for secret_id in sorted(given - declared):
@@ -67,7 +75,7 @@ def _job(target: Target, settings: BuildSettings) -> BuildJob:
                  "args": dict(sorted(options.build_args.items())), "network": options.network}
     compiled = target.compiled
     if settings.push:
-        _refuse_nowhere_to_push(target, options.tags)
+        pipeline.refuse_nowhere_to_push(compiled, options.tags)
     platform_tags, index_tags = _platform_images(target, own, options.tags)
     sbom = None if settings.target else _sbom_step(target, own, options, platform_tags)
     facts = json.dumps(pipeline.sbom_settings(compiled, own, options)) if sbom else ""
@@ -88,31 +96,16 @@ def _cache_mounts(plan: Plan) -> frozenset[str]:
 def _platform_images(target: Target, settings: BuildSettings, tags: tuple[str, ...]) -> tuple[dict[str, str],
                                                                                                tuple[str, ...]]:
     """Several platforms: each one's image tag and the index's tags, as `imagespec build`
-    of the spec names them; without --push, or with a base missing for a platform (as for
-    `imagespec build` of the spec), bad input at the `platforms:` (nothing builds)."""
+    of the spec names them; without --push, bad input at the `platforms:` (nothing builds)."""
     from imagespec import pipeline
     from imagespec.publish.index import platform_tag
 
     platforms = target.compiled.plan.platforms
     if len(platforms) < 2:
         return {}, ()
-    where = pipeline.platforms_location(target.compiled, target.config)
-    references = pipeline.index_references(target.compiled, settings, tags, where)
-    if not target.parents:  # a parent's index is made in this run: BuildKit finds it then
-        from imagespec.pipeline.platform_bases import refuse_missing_bases
-
-        refuse_missing_bases(target.compiled, settings.target, where)
+    references = pipeline.index_references(target.compiled, settings, tags,
+                                           pipeline.platforms_location(target.compiled, target.config))
     return {platform: platform_tag(references[0], platform) for platform in platforms}, references
-
-
-def _refuse_nowhere_to_push(target: Target, tags: tuple[str, ...]) -> None:
-    """--push of a spec whose tags name no registry: bad input before anything builds."""
-    from imagespec import reference as grammar
-
-    if not target.compiled.loaded.spec.registry and not any(grammar.parse(tag).domain for tag in tags):
-        raise SpecError(f"--push: {target.spec} has no `registry` to push to",
-                        location=target.compiled.loaded.document.location(("name",)),
-                        hint="set `registry: host:port/team` in the spec, or leave it out of the pushed fleet")
 
 
 def _sbom_step(target: Target, settings: BuildSettings, options: BuildOptions,

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from imagespec.errors import EngineError, SpecError, one_line
+from imagespec.errors import EngineError, Location, SpecError, one_line
 from imagespec.spec.values import BUILDER_HINT, BUILDER_NAME
 
 _FIELD = re.compile(r"^(Name|Driver|Endpoint):\s+(\S+)\s*$", re.M)
@@ -55,8 +55,9 @@ class Builder:
         return self.host is not None
 
 
-def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
-    """The builder ``name`` (None: buildx's current one). Unknown: SpecError (exit 2)."""
+def find_builder(name: str | None, *, docker: str = "docker", where: Location | None = None) -> Builder:
+    """The builder ``name`` (None: buildx's current one). Unknown: SpecError (exit 2), at
+    ``where`` (the configuration's `build.builder` that named it; None: the flag)."""
     if name is not None and not BUILDER_NAME.fullmatch(name):  # the configuration's was checked at its line
         raise SpecError(f"--builder {name[:80]!r} is not a builder name", hint=BUILDER_HINT)  # repr: escaped once
     path = shutil.which(docker)
@@ -70,7 +71,7 @@ def find_builder(name: str | None, *, docker: str = "docker") -> Builder:
     if done.returncode != 0 or "Driver" not in fields:
         said = one_line(done.stderr.strip().removeprefix("ERROR: ")) or f"exit {done.returncode}"
         if name and "no builder" in done.stderr:
-            raise SpecError(f"unknown builder {one_line(name)!r}: {said}",
+            raise SpecError(f"unknown builder {one_line(name)!r}: {said}", location=where,
                             hint="`docker buildx ls` lists the builders; create one with `docker buildx create "
                                  "--driver remote|kubernetes|docker-container …` (docs/fleet.md)")
         raise EngineError(f"cannot inspect the BuildKit builder: {said}",

@@ -4,7 +4,9 @@ image reference (as the catalog resolved it) that the other spec's tags produce.
 The Dockerfiles do not change: in the bake file the dependent target gets a named
 context ``{REF: "target:PRODUCER"}``, so BuildKit uses the image built in the same run.
 A digest-pinned reference names an image in a registry, never one of this run. A cycle
-is bad input, reported at the `from:` that closes it with the chain of specs. The graph
+is bad input, reported at the `from:` that closes it with the chain of specs; so is a
+platform a spec builds for (a target without `platforms:`: the build machine's) that the
+target whose image it starts FROM does not build, before anything builds. The graph
 itself (image names, producers, order, cycles) is ``fleet.links``, the one the locks follow
 too; this module adds the fleet's targets, its refusals and its groups.
 """
@@ -60,6 +62,54 @@ def _ordered(targets: Mapping[str, Target]) -> dict[str, Target]:
     return {name: targets[name] for name in ordered}
 
 
+def _refuse_platforms_parents_lack(targets: Mapping[str, Target], made: Mapping[str, list[str]],
+                                   native: str | None) -> None:
+    """A stage FROM another target's image runs on that image, built in the same run, for
+    each platform the stage runs on: the spec's platforms (none listed: the build machine's,
+    BuildKit's default, ``native``), or the build machine's alone for a stage that
+    cross-compiles. A platform the parent does not build has no image to start from:
+    BuildKit would fail after other targets built, or build on the parent's image of another
+    platform. Bad input at the `platforms:` that asked for it (the spec's, or its
+    configuration's), else at the `from:`."""
+    for child in targets.values():
+        for use in sorted(child.bases, key=lambda use: not use.key):  # the spec's own stages first
+            makers = links.makers(use.ref, made)
+            if not makers or makers[0] == child.name or use.runs == "unused":
+                continue
+            parent = targets[makers[0]]
+            needed = (native,) if use.runs == "build" or not child.platforms else child.platforms
+            built = parent.platforms or (native,)
+            missing = [platform for platform in needed if platform is not None and platform not in built]
+            if missing:
+                raise _lacking(child, use, parent, missing, native)
+
+
+def _lacking(child: Target, use: BaseUse, parent: Target, missing: list[str], native: str | None) -> SpecError:
+    lacks = ", ".join(missing)
+    if parent.platforms:
+        builds = f"its `platforms:` ({parent.platforms_at}) lists {', '.join(parent.platforms)} only"
+    else:
+        builds = f"it has no `platforms:`, so it builds this machine's platform ({native}) only"
+    stage = ("the final stage" if use.key[:1] == ("final",) else f"stage `{use.key[1]}`" if use.key
+             else "a helper stage imagespec adds")
+    made = f"starts FROM {use.ref}, which {parent.spec} (target {parent.name!r}) builds in this run, but not for " \
+           f"{lacks}: {builds}"
+    add = f"add {lacks} to the `platforms:` of {parent.spec}"
+    if use.runs == "build":
+        return SpecError(f"{stage} cross-compiles on this machine's platform ({lacks}) and {made}",
+                         location=use.location,
+                         hint=f"{add}: a cross-compiling stage runs on the build machine's platform, whatever the "
+                              "spec's platforms")
+    if not child.platforms:
+        return SpecError(f"no `platforms:`: this spec builds for this machine's platform ({lacks}), and {stage} "
+                         f"{made}", location=use.location,
+                         hint=f"list in this spec's `platforms:` the platforms to build (ones its parent builds), or "
+                              f"{add}")
+    return SpecError(f"{lacks}: {stage} {made}", location=child.platforms_at,
+                     hint=f"{add}, or drop {lacks} from these `platforms:`: each platform's build starts FROM the "
+                          "parent's image of that platform (README, \"Building a fleet\")")
+
+
 def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
     """One group per folder (names.group_of) and ``default`` with every target."""
     members: dict[str, list[str]] = {}
@@ -67,6 +117,7 @@ def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
         if target.group is not None:
             members.setdefault(target.group, []).append(target.name)
     groups: dict[str, tuple[str, ...]] = {names.DEFAULT_GROUP: tuple(sorted(targets))}
+    made_of: dict[str, str] = {}  # group name -> the folder group it was named after
     for folder, inside in sorted(members.items()):
         name = folder + names.GROUP_SUFFIX if folder in targets or folder == names.DEFAULT_GROUP else folder
         if name in targets:
@@ -74,6 +125,12 @@ def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
             raise SpecError(f"group {name!r} (the folder of {targets[inside[0]].spec}) has the name of target "
                             f"{target.spec}", location=_start(target),
                             hint="rename one of the folders: a group and a target cannot share a name")
+        if name in made_of:  # `x/` renamed `x-group` (target x has its name) beside a folder `x-group/`
+            first = targets[groups[name][0]]
+            raise SpecError(f"group {name!r} would be the group of two folders: that of {first.spec} and that of "
+                            f"{targets[inside[0]].spec}", location=_start(targets[inside[0]]),
+                            hint="rename one of the folders: each folder's specs are one group")
+        made_of[name] = folder
         groups[name] = tuple(sorted(inside))
     return groups
 
@@ -137,8 +194,9 @@ def _start(target: Target) -> Location:
     return Location(str(target.spec), 1, 1)
 
 
-def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
-    """The fleet of ``targets`` with each one's parents, in build order, with its groups."""
+def link(root: Path, targets: Mapping[str, Target], *, native: str | None = None) -> Fleet:
+    """The fleet of ``targets`` with each one's parents, in build order, with its groups.
+    ``native``: the build machine's platform, what a target without `platforms:` builds."""
     if names.DEFAULT_GROUP in targets:
         raise SpecError(f"{targets[names.DEFAULT_GROUP].spec} would be target {names.DEFAULT_GROUP!r}, bake's "
                         "default group", location=_start(targets[names.DEFAULT_GROUP]),
@@ -149,6 +207,7 @@ def link(root: Path, targets: Mapping[str, Target]) -> Fleet:
     _refuse_shared_dockerfiles(ordered)
     _refuse_shared_versions(ordered)
     _refuse_second_user(ordered)
+    _refuse_platforms_parents_lack(ordered, made, native)
     return Fleet(root, ordered, _groups(ordered))
 
 

@@ -120,6 +120,8 @@ def _own_tags(compiled: Compiled) -> tuple[str, ...]:
 
 
 def _bases(compiled: Compiled) -> tuple[BaseUse, ...]:
+    from imagespec.pipeline.platform_bases import runs_on
+
     spec, document = compiled.loaded.spec, compiled.loaded.document
     uses = []
     for stage in compiled.plan.stages:
@@ -131,7 +133,9 @@ def _bases(compiled: Compiled) -> tuple[BaseUse, ...]:
             key = ("stages", stage.name, "from")
         else:
             key = ()
-        uses.append(BaseUse(stage.base.ref, key, document.location(key)))
+        # a helper stage is located at the key that made imagespec add it (its final.from)
+        where = document.location(key or stage.origin.path)
+        uses.append(BaseUse(stage.base.ref, key, where, runs_on(compiled.plan, stage)))
     return tuple(uses)
 
 
@@ -151,6 +155,16 @@ def _platforms(compiled: Compiled) -> tuple[str, ...]:
     """The platforms the spec builds for: its `platforms:`, else the configuration's
     `build.platforms` (the plan holds the effective list, validated by imagespec.platform)."""
     return compiled.plan.platforms
+
+
+def _platforms_at(compiled: Compiled, config: Config) -> Location | None:
+    from imagespec.pipeline import platforms_location
+
+    return platforms_location(compiled, config) if compiled.plan.platforms else None
+
+
+def _location_json(location: Location | None) -> list[Any] | None:
+    return None if location is None else [location.file, location.line, location.col]
 
 
 def _flag_values(args: Sequence[str], flag: str) -> tuple[str, ...]:
@@ -197,7 +211,9 @@ def _build_facts(compiled: Compiled, config: Config) -> BuildFacts:
 def _to_json(target: Target) -> dict[str, Any]:
     b = target.build
     return {"tags": list(target.tags), "platforms": list(target.platforms),
-            "bases": [[u.ref, list(u.key), u.location.file, u.location.line, u.location.col] for u in target.bases],
+            "platforms_at": _location_json(target.platforms_at),
+            "bases": [[u.ref, list(u.key), u.location.file, u.location.line, u.location.col, u.runs]
+                      for u in target.bases],
             "inputs": sorted(target.inputs), "config_inputs": sorted(target.config_inputs),
             "build": {"context": str(b.context), "dockerfile": str(b.dockerfile), "labels": [list(i) for i in b.labels],
                       "secrets": [[s.id, s.variable, s.default] for s in b.secrets], "network": b.network,
@@ -212,9 +228,12 @@ def _from_json(facts: dict[str, Any], **identity: Any) -> Target:
                        labels=tuple((k, v) for k, v in b["labels"]),
                        secrets=tuple(Secret(i, v, d) for i, v, d in b["secrets"]), network=b["network"],
                        cache_from=tuple(b["cache_from"]), cache_to=tuple(b["cache_to"]))
-    bases = tuple(BaseUse(ref, tuple(key), Location(file, line, col)) for ref, key, file, line, col in facts["bases"])
+    bases = tuple(BaseUse(ref, tuple(key), Location(file, line, col), runs)
+                  for ref, key, file, line, col, runs in facts["bases"])
+    at = facts["platforms_at"]
     user = facts["runs_as"]
     return Target(tags=tuple(facts["tags"]), bases=bases, platforms=tuple(facts["platforms"]), build=build,
+                  platforms_at=Location(*at) if at is not None else None,
                   inputs=frozenset(facts["inputs"]), config_inputs=frozenset(facts["config_inputs"]),
                   runs_as=None if user is None else RunsAs(int(user[0]), str(user[1]), bool(user[2])), **identity)
 
@@ -236,7 +255,8 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
         build = _build_facts(compiled, config)  # the context's resolve is a look too
     config_inputs = paths.of_notes(config_notes)
     target = Target(tags=_own_tags(compiled), bases=_bases(compiled), platforms=_platforms(compiled),
-                    build=build, inputs=config_inputs | paths.of_notes(notes) | {str(identity["real"])},
+                    platforms_at=_platforms_at(compiled, config), build=build,
+                    inputs=config_inputs | paths.of_notes(notes) | {str(identity["real"])},
                     config_inputs=config_inputs, runs_as=_runs_as(compiled), **identity)
     cache.store_facts(cache_root, CACHE_KIND, spec, configs.explicit, [*config_notes, *notes], _to_json(target))
     lock = compiled.loaded.lock_path
@@ -254,8 +274,9 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
     ``use_cache``: take each spec's facts from the result cache when none of its inputs
     changed (imagespec's cache folder, unless IMAGESPEC_NO_CACHE). Raises SpecError (exit 2)
     for bad input: no spec, a spec that does not compile, a target name clash, a cycle, an
-    unknown platform."""
+    unknown platform, a platform a spec's parent in the fleet does not build."""
     from imagespec import cache
+    from imagespec.engine.emulation import native_platform
     from imagespec.fleet.graph import link
     from imagespec.settings import config_path, read_environment
 
@@ -286,7 +307,7 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
                             hint=f"{first.spec}:1:1 has it too; target names come from spec paths "
                                  "(README, \"Fleets\"): rename a folder, or use NAME.imagespec.yaml")
         targets[target.name] = target
-    return link(root, targets)
+    return link(root, targets, native=native_platform())
 
 
 __all__ = ["CA_VARIABLE", "fleet_root", "load_fleet", "secret_variable"]

@@ -28,11 +28,14 @@ if TYPE_CHECKING:  # pragma: no cover
 @dataclass(frozen=True)
 class BaseUse:
     """An image a spec's stage starts FROM, as the FROM line names it (after the catalog),
-    and the spec key that chose it (where a cycle through it is reported)."""
+    the spec key that chose it (where a cycle through it is reported), and where the
+    stage runs (pipeline.platform_bases.runs_on): on each of the spec's platforms, on the
+    build machine (a cross-compiling stage), or not at all (a stage the image does not use)."""
 
     ref: str
     key: tuple[str, ...]  # ("final", "from"), ("stages", NAME, "from"); () for a helper stage imagespec added
     location: Location
+    runs: str = "target"  # "target", "build" or "unused" (platform_bases.ON_TARGET, ON_BUILD_MACHINE, UNUSED)
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,14 @@ class Target:
     group: str | None
     tags: tuple[str, ...]  # the spec's own tags, without the git-sha tag (it changes every commit)
     bases: tuple[BaseUse, ...]
-    platforms: tuple[str, ...]
+    platforms: tuple[str, ...]  # empty: the build machine's platform (BuildKit's default)
     build: BuildFacts
     inputs: frozenset[str]  # real paths of every file the compile read or probed (the result cache's notes)
     config_inputs: frozenset[str] = frozenset()  # those of `inputs` that the configuration (and catalogs) read
     parents: tuple[str, ...] = ()  # targets whose images this one builds FROM
     config_flag: Path | None = None  # --config or $IMAGESPEC_CONFIG as the fleet was loaded with (None: nearest)
     runs_as: RunsAs | None = None  # None: root
+    platforms_at: Location | None = None  # where `platforms:` was written (the spec or its configuration), if anywhere
 
     @property
     def context(self) -> Path:

@@ -18,7 +18,6 @@ from imagespec.notes import OnNote, ignore
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
-    from imagespec.build_settings import BuildSettings
     from imagespec.engine.backend import Backend
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
@@ -71,6 +70,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     engine seam (imagespec.engine.Backend) to build with instead of the settings' one."""
     from imagespec import pipeline
     from imagespec.build_settings import build_settings
+    from imagespec.pipeline.platform_bases import refuse_missing_bases
     from imagespec.settings import read_environment
 
     compiled, loaded_config = compile_one(spec, config)
@@ -88,7 +88,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
                         hint="drop --target, or drop --sbom")
     if len(compiled.plan.platforms) > 1:
         return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
-    _refuse_foreign_without_bases(compiled, loaded_config, settings)
+    refuse_missing_bases(compiled, loaded_config, settings.target)
     current = None if settings.force else pipeline.up_to_date(compiled, settings)
     if current is not None:
         from imagespec.engine import BuildResult
@@ -112,18 +112,6 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     return built
 
 
-def _refuse_foreign_without_bases(compiled: Compiled, config: Config, settings: BuildSettings) -> None:
-    """One platform, not this machine's (`platforms: [linux/arm64]` on amd64): its bases
-    are checked as a multi-platform build's are, since BuildKit would build on an amd64
-    base it finds instead, with a warning only, and QEMU must be able to run its stages."""
-    from imagespec.engine.emulation import runs_natively
-    from imagespec.pipeline.platform_bases import refuse_missing_bases
-
-    platforms = compiled.plan.platforms
-    if len(platforms) == 1 and not runs_natively(platforms[0]):
-        refuse_missing_bases(compiled, settings.target, platforms_origin(compiled, config))
-
-
 def sbom_file_for(path: Path, platform: str) -> Path:
     """Where --sbom FILE puts one platform's SBOM in a multi-platform build: FILE with the
     platform inserted before its suffix (``app.spdx.json`` → ``app.linux-arm64.spdx.json``),
@@ -142,7 +130,7 @@ def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_statu
 
     images, results, index, texts = pipeline.build_platforms(compiled, settings, on_status=on_status,
                                                              catalog=config.catalog,
-                                                             where=platforms_origin(compiled, config))
+                                                             config=config)
     pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
     total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
                         [step for r in results for step in r.steps])

@@ -107,8 +107,14 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         # else buildx's current one, which the configuration's `build.builder` may replace
         asked = pool.submit(find_builder, builder)
         fleet = load_fleet(specs, config, on_note=on_note)
-        configured = next(iter(fleet)).config.build.builder if len(fleet) else None
-        chosen_builder = find_builder(configured) if configured and not builder else asked.result()
+        first = next(iter(fleet)).config if len(fleet) else None
+        configured = first.build.builder if first is not None else None
+        if configured and not builder and first is not None:
+            document = first.document  # an unknown name is reported at its value there
+            where = document.location(("build", "builder")).of_value() if document is not None else None
+            chosen_builder = find_builder(configured, where=where)
+        else:
+            chosen_builder = asked.result()
     _refuse_images_left_elsewhere(chosen_builder, push=options.get("push", False))
     chosen = every = build_jobs(fleet, env, options)
     if rerun_failed:

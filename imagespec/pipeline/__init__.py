@@ -20,10 +20,11 @@ from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.image import build, refuse_nowhere_to_push, up_to_date
 from imagespec.pipeline.options import (build_options, final_base, imagespec_version, provenance, references,
                                         remembering, repository)
-from imagespec.pipeline.platforms import build_platforms, index_references, platforms_location
+from imagespec.pipeline.platform_bases import platforms_location, refuse_missing_bases
+from imagespec.pipeline.platforms import build_platforms, index_references
 from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, sbom_settings, store_sbom
 
 __all__ = ["add_sbom", "build", "build_options", "build_platforms", "expectations", "expectations_from_image",
            "final_base", "imagespec_version", "index_references", "locate_failure", "own_sbom_path", "platforms_location",
-           "provenance", "references", "refuse_nowhere_to_push", "remembering", "repository", "sbom_settings",
+           "provenance", "references", "refuse_missing_bases", "refuse_nowhere_to_push", "remembering", "repository", "sbom_settings",
            "store_sbom", "up_to_date"]

@@ -96,6 +96,10 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
 
 
 def refuse_nowhere_to_push(compiled: Compiled, tags: tuple[str, ...]) -> None:
+    """--push of a spec none of whose ``tags`` names a registry: bad input at its `name:`,
+    before anything builds (one spec, one of several platforms, a fleet's target)."""
     if not compiled.loaded.spec.registry and not any(grammar.parse(t).domain for t in tags):
-        raise SpecError("nothing to push to: the spec has no `registry`", location=compiled.loaded.document.location(("name",)),
-                        hint="set `registry: host:port/team` in the spec, or pass --tag host/name:tag")
+        raise SpecError("--push: nothing to push to: the spec has no `registry`",
+                        location=compiled.loaded.document.location(("name",)),
+                        hint="set `registry: host:port/team` in the spec; or pass --tag host/name:tag (one spec), "
+                             "or leave the spec out of a pushed fleet")

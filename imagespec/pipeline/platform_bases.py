@@ -7,26 +7,36 @@ machine: its base is the build machine's, whatever the targets. Every other stag
 on the target platform (under QEMU when it is not the machine's), so its base must be
 there for it: as an engine image of that os/arch, or in its registry (an index listing
 the platform, or a manifest of it), which the engine answers for.
+
+``refuse_missing_bases`` is the one entry point: every build (one spec, one spec of several
+platforms, a fleet's target) calls it, and it decides itself whether there is anything to
+check (several platforms, or one not this machine's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import Location, SpecError
 from imagespec.plan import model as p
-from imagespec.engine.emulation import SETUP_HINT, emulation_problem
+from imagespec.engine.emulation import SETUP_HINT, emulation_problem, native_platform
 from imagespec.platform import KNOWN
 
 if TYPE_CHECKING:
     import docker
 
+    from imagespec.spec.config import Config
 
-def _on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
-    """The stages the build runs (the final's, or ``--target``'s, and those they need)
-    on the target platform: all but the cross-compiling ones."""
+#: where a stage runs (``runs_on``): on each target platform, on the build machine (it
+#: cross-compiles: ``FROM --platform=$BUILDPLATFORM``), or nowhere (the image does not need it)
+ON_TARGET, ON_BUILD_MACHINE, UNUSED = "target", "build", "unused"
+
+
+def _needed(plan: p.Plan, target: str | None) -> set[str]:
+    """The stages the build runs: the final's (or ``--target``'s) and those they need."""
     stages = {stage.name: stage for stage in plan.stages}
     wanted = [target if target in stages else plan.final.name]
     seen: set[str] = set()
@@ -36,7 +46,28 @@ def _on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
             continue
         seen.add(name)
         wanted.extend(stages[name].depends_on())
+    return seen
+
+
+def runs_on(plan: p.Plan, stage: p.Stage) -> str:
+    """Where ``stage`` of the image's build runs: ON_TARGET, ON_BUILD_MACHINE or UNUSED."""
+    if stage.name not in _needed(plan, None):
+        return UNUSED
+    return ON_BUILD_MACHINE if stage.platform else ON_TARGET
+
+
+def _on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
+    """The stages the build runs on the target platform: all it needs but the cross-compiling ones."""
+    seen = _needed(plan, target)
     return [stage for stage in plan.stages if stage.name in seen and not stage.platform]
+
+
+def platforms_location(compiled: Compiled, config: Config) -> Location:
+    """Where the effective `platforms:` was written: the spec, else the configuration."""
+    document = compiled.loaded.document
+    if compiled.loaded.spec.platforms or config.document is None:
+        return document.location(("platforms",))
+    return config.document.location(("build", "platforms"))
 
 
 def running_on_target(plan: p.Plan, target: str | None) -> list[p.Stage]:
@@ -55,12 +86,29 @@ def _runs_commands(plan: p.Plan, target: str | None) -> p.Stage | None:
                  if any(isinstance(i, (p.Run, p.InstallPackages)) for i in stage.instructions)), None)
 
 
-def refuse_missing_bases(compiled: Compiled, target: str | None, where: Location | None) -> None:
-    """SpecError (exit 2, at the `platforms:` that asked) naming each base and platform
-    the engine cannot build on. Bad input rather than engine trouble: the engine and
-    registry answered, and the fix is in the inputs (build that base for the platform,
-    point the catalog at one that has it, cross-compile the stage, or list fewer
-    platforms), as for a catalog name that names nothing."""
+def refuse_missing_bases(compiled: Compiled, config: Config, target: str | None = None, *,
+                         made_in_run: Collection[str] = ()) -> None:
+    """Before a build of ``compiled`` (``target``: its --target stage): SpecError (exit 2,
+    at the `platforms:` that asked, in the spec or ``config``) naming each base and
+    platform the engine cannot build on, or the platform QEMU cannot run a stage's
+    commands for. Nothing to check without `platforms:`, or with this machine's platform
+    alone: BuildKit builds on the engine's own bases. One foreign platform is checked as
+    several are: BuildKit would build on a base of this machine's platform instead, with a
+    warning only. ``made_in_run``: the images (by name, ``Reference.normalized`` without a
+    digest: a lock pins the spec's references) a fleet run builds before this one, whose
+    platforms fleet.graph checked against what their specs build.
+
+    Bad input rather than engine trouble: the engine and registry answered, and the fix is
+    in the inputs (build that base for the platform, point the catalog at one that has it,
+    cross-compile the stage, or list fewer platforms), as for a catalog name that names
+    nothing."""
+    platforms = compiled.plan.platforms
+    if not platforms or platforms == (native_platform(),):
+        return
+    _refuse_missing(compiled, target, platforms_location(compiled, config), made_in_run)
+
+
+def _refuse_missing(compiled: Compiled, target: str | None, where: Location, made_in_run: Collection[str]) -> None:
     from imagespec.engine import connect
     from imagespec.engine.client import engine_errors
 
@@ -68,6 +116,8 @@ def refuse_missing_bases(compiled: Compiled, target: str | None, where: Location
     with engine_errors("look up the base images of each platform"):
         client = connect()
         for stage in running_on_target(compiled.plan, target):
+            if _name(stage.base.ref) in made_in_run:
+                continue
             for platform in compiled.plan.platforms:
                 reason = _absent(client, stage.base.ref, platform)
                 if reason is not None:
@@ -85,6 +135,13 @@ def refuse_missing_bases(compiled: Compiled, target: str | None, where: Location
                              "linux/arm64]` built with `imagespec base build BASE --push` and named in the catalog "
                              "(README, \"Bases for several platforms\"); or cross-compile the stage "
                              "(`cross_compile:`), or drop the platform from `platforms:`")
+
+
+def _name(ref: str) -> str:
+    try:
+        return grammar.parse(ref).unpinned().normalized
+    except grammar.Invalid:  # a build argument in it: compared as written
+        return ref
 
 
 def _key(stage: p.Stage) -> str:

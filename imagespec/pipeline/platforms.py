@@ -15,7 +15,7 @@ from imagespec.errors import BuildFailed, ImageSpecError, Location, SpecError
 from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.image import refuse_nowhere_to_push
 from imagespec.pipeline.options import build_options
-from imagespec.pipeline.platform_bases import refuse_missing_bases
+from imagespec.pipeline.platform_bases import platforms_location, refuse_missing_bases
 from imagespec.pipeline.sbom_layer import pending_tag, sbom_layered, untag
 from imagespec.build_settings import BuildSettings
 from imagespec.spec.catalog import Catalog
@@ -43,23 +43,15 @@ def index_references(compiled: Compiled, settings: BuildSettings, tags: tuple[st
     return references
 
 
-def platforms_location(compiled: Compiled, config: Config) -> Location:
-    """Where the effective `platforms:` was written: the spec, else the configuration."""
-    document = compiled.loaded.document
-    if compiled.loaded.spec.platforms or config.document is None:
-        return document.location(("platforms",))
-    return config.document.location(("build", "platforms"))
-
-
 def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-                    catalog: Catalog | None = None, where: Location | None = None,
+                    catalog: Catalog | None = None, config: Config,
                     ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index, tuple[str | None, ...]]:
     """Several platforms: one build per platform (``--platform``; the cross-compiling
     stages run natively, the rest under QEMU), each with its own SBOM layer (scanned from
     that platform's file system) and tagged ``TAG-os-arch`` locally, then all pushed and
     joined into one index under the spec's tags. Returns (platform images, their build
-    results, the Index, each platform's SBOM text, None for a --target build). ``where``: the `platforms:` that asked
-    for it (spec or configuration).
+    results, the Index, each platform's SBOM text, None for a --target build). ``config``:
+    the spec's configuration (its `build.platforms` may be what asked for several).
 
     The engine's classic image store cannot hold an index, so the image must go to a
     registry: without --push nothing is built. Nothing is pushed until every platform
@@ -70,8 +62,8 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
 
     platforms = compiled.plan.platforms
     options = build_options(compiled, settings)
-    references = index_references(compiled, settings, options.tags, where)
-    refuse_missing_bases(compiled, settings.target, where)
+    references = index_references(compiled, settings, options.tags, platforms_location(compiled, config))
+    refuse_missing_bases(compiled, config, settings.target)
     backend = get_backend(settings.backend)
     built: list[PlatformImage] = []
     results: list[BuildResult] = []

@@ -153,7 +153,10 @@ def test_the_platform_grammar() -> None:
         platforms.parse("linux/arm46")
     assert raised.value.hint and raised.value.hint.startswith("did you mean 'linux/arm64'?")
     with pytest.raises(Invalid, match="os/arch"):
+        platforms.parse("Linux-AMD64")
+    with pytest.raises(Invalid, match="imagespec writes it 'linux/amd64'") as raised:  # upper case: said so
         platforms.parse("Linux/AMD64")
+    assert raised.value.hint and "lower case" in raised.value.hint
 
 
 def test_a_distroless_base_for_another_platform_unpacks_its_packages_on_the_build_machine() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,98 @@ def test_a_fleet_with_a_two_platform_target_is_refused_without_push(config: Path
     assert "Traceback" not in done.stderr
     for platform in PLATFORMS:
         assert docker("image", "inspect", f"{namespace}/c-arch:1.0.0-{platform.replace('/', '-')}").returncode != 0
+
+
+TOOLCHAIN = """\
+name: toolchain
+version: 1.0.0
+license: MIT
+registry: {namespace}
+tags: {{git_sha: false}}
+{platforms}final:
+  from: go-build
+  user: {{uid: 0, name: root, root_reason: "a build toolchain: the stages on it write anywhere"}}
+  entrypoint: [/usr/bin/go, version]
+"""
+CROSS_APP = """\
+name: cross-app
+version: 1.0.0
+license: MIT
+registry: {namespace}
+tags: {{git_sha: false}}
+platforms: [linux/amd64, linux/arm64]
+stages:
+  build:
+    from: {{image: "{namespace}/toolchain:1.0.0", family: debian}}
+    cross_compile: go
+    copy: [go.mod, main.go]
+    run: go build -o /out/goarch .
+    artifacts: [/out/goarch]
+final:
+  from: scratch
+  copy: [{{from: build, src: /out/goarch, dest: /usr/local/bin/goarch}}]
+  entrypoint: [/usr/local/bin/goarch]
+"""
+
+
+def _toolchain_fleet(root: Path, namespace: str, toolchain_platforms: str) -> Path:
+    """A Go toolchain spec (this machine's platform unless ``toolchain_platforms``) and an
+    app of two platforms whose build stage cross-compiles on the toolchain's image, built
+    in the same run: the stage runs on the build machine, so the toolchain of its platform
+    is all it needs (fleet.graph's check lets it build)."""
+    for folder, text in (("toolchain", TOOLCHAIN.format(namespace=namespace, platforms=toolchain_platforms)),
+                         ("app", CROSS_APP.format(namespace=namespace))):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "imagespec.yaml").write_text(text)
+    for name in ("go.mod", "main.go"):
+        shutil.copy(HERE / "go-arch" / name, root / "app" / name)
+    return root
+
+
+def test_a_cross_compiling_child_builds_on_its_in_fleet_parent_of_this_machines_platform(
+        session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.platforms.support import qemu_registered, registry_answers
+
+    registry_answers()
+    qemu_registered()
+    namespace = f"{NAMESPACE}-crosschild"
+    root = _toolchain_fleet(tmp_path / "fleet", namespace, "")
+    session_cleanup.image(f"{namespace}/toolchain:1.0.0")
+    for platform in PLATFORMS:
+        session_cleanup.image(f"{namespace}/cross-app:1.0.0-{platform.replace('/', '-')}")
+    config = HERE.parents[1] / "scripts" / "local.imagespec.yaml"
+    done = imagespec("build", str(root), "--config", str(config), "--push", "--format", "json",
+                     "--progress", "plain", cwd=root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    records = {r["target"]: r for r in json.loads(done.stdout)["targets"]}
+    assert records["app"]["result"] == "built" and records["app"]["platforms"] == list(PLATFORMS), records
+    for platform in PLATFORMS:
+        image = f"{namespace}/cross-app:1.0.0-{platform.replace('/', '-')}"
+        ran = docker("run", "--rm", "--network", "none", "--platform", platform, image)
+        assert ran.returncode == 0 and ran.stdout.strip() == f"go-arch {platform}", ran.stdout + ran.stderr
+
+
+def test_a_platform_its_in_fleet_parent_lacks_is_refused_before_anything_builds(tmp_path: Path) -> None:
+    """The toolchain built for arm64 alone: the app's cross-compiling stage needs it for this
+    amd64 machine. Exit 2 at that stage's `from:`, nothing built, tagged or pushed. (Before
+    the check, a spec of two platforms FROM a parent of one got the parent's amd64 image as
+    its arm64 base: BuildKit warned InvalidBaseImagePlatform and the pushed arm64 image ran
+    x86-64 programs.)"""
+    from tests.platforms.support import registry_answers
+
+    registry_answers()
+    namespace = f"{NAMESPACE}-lackingparent"
+    root = _toolchain_fleet(tmp_path / "fleet", namespace, "platforms: [linux/arm64]\n")
+    config = HERE.parents[1] / "scripts" / "local.imagespec.yaml"
+    done = imagespec("build", str(root), "--config", str(config), "--push", "--progress", "plain", cwd=root)
+    assert done.returncode == 2, done.stderr[-3000:]
+    spec = root / "app" / "imagespec.yaml"
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if text.lstrip().startswith("from: {"))
+    assert done.stderr.startswith(f"app/imagespec.yaml:{line}:5: stage `build` cross-compiles on this machine's "
+                                  "platform (linux/amd64)"), done.stderr
+    assert "toolchain/imagespec.yaml" in done.stderr and "lists linux/arm64 only" in done.stderr
+    assert "#1 " not in done.stderr and "Traceback" not in done.stderr
+    for reference in (f"{namespace}/toolchain:1.0.0", f"{namespace}/cross-app:1.0.0-linux-amd64"):
+        assert docker("image", "inspect", reference).returncode != 0, reference
+    with pytest.raises(urllib.error.HTTPError):
+        index_of(f"{namespace}/toolchain:1.0.0")

@@ -137,10 +137,10 @@ def test_a_stage_that_must_run_under_qemu_is_refused_when_qemu_cannot_run_it(
     monkeypatch.setattr(emulation, "BINFMT", tmp_path / "no-binfmt")
     for example, refused in (("preset-python", True), ("preset-go", False)):
         spec = _example_on(tmp_path, example, "[linux/amd64, linux/arm64]")
-        compiled, _ = compile_one(spec, config)
+        compiled, loaded_config = compile_one(spec, config)
         where = Location(str(spec), _platforms_line(spec), 1)
         try:
-            refuse_missing_bases(compiled, None, where)
+            refuse_missing_bases(compiled, loaded_config)
         except SpecError as error:
             assert refused, f"{example}: {error.message}"
             assert error.message.startswith("stage `venv` runs commands on the target platform"), error.message

@@ -1,0 +1,143 @@
+"""Fleets a stranger writes wrong (issue #14, tried one by one; the ones marked "was" were
+bugs): each is exit 2 with one located message and a hint, and nothing is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from imagespec.cli import main
+
+from tests.fleet.conftest import Write
+from tests.fleet.test_graph import spec
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys: pytest.CaptureFixture[str], repo: Path, *args: str) -> str:
+    """`imagespec bake . ARGS`: exit 2, nothing on stdout, no bake file; the error text."""
+    code, out, err = run(capsys, "bake", ".", *args)
+    assert code == 2 and out == "", err
+    assert not (repo / "docker-bake.json").exists()
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_renamed_folder_group_that_meets_a_folder_of_that_name_is_exit_2(repo: Path, write: Write,
+                                                                            capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: x/'s group is renamed x-group (target x has its name) and x-group/'s group took
+    # its place in the bake file: x-y silently left every folder group
+    write("x/imagespec.yaml", spec("isx14a-x", "debian:bookworm-slim"))
+    write("x/y/imagespec.yaml", spec("isx14a-xy", "debian:bookworm-slim"))
+    write("x-group/z/imagespec.yaml", spec("isx14a-xgz", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    assert err.startswith("x-group/z/imagespec.yaml:1:1: group 'x-group' would be the group of two folders: that of "
+                          "x/y/imagespec.yaml and that of x-group/z/imagespec.yaml"), err
+    assert "hint: rename one of the folders" in err
+
+
+@pytest.mark.parametrize(("first", "second"), [("Web/imagespec.yaml", "web/imagespec.yaml"),
+                                               ("a/b.imagespec.yaml", "a/b/imagespec.yaml"),
+                                               ("a-b/imagespec.yaml", "a/b/imagespec.yaml"),
+                                               ("---/imagespec.yaml", "imagespec.yaml")])
+def test_two_folders_with_one_target_name_are_exit_2_naming_both(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                                  first: str, second: str) -> None:
+    write(first, spec("isx14a-one", "debian:bookworm-slim"))
+    write(second, spec("isx14a-two", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    assert "target name" in err and first in err and second in err, err
+
+
+@pytest.mark.parametrize(("platforms", "said"), [
+    ("[linux/arm64/v8/x]", "platforms.0: 'linux/arm64/v8/x' is not a platform"),
+    ("[linux/AMD64]", "platforms.0: unknown platform 'linux/AMD64': imagespec writes it 'linux/amd64'"),  # was: no hint
+    ("[Linux/AArch64]", "imagespec writes it 'linux/arm64'"),
+    ("[]", "platforms: an empty list of platforms builds for none"),  # was: built for the configuration's
+    ("linux/amd64", "'platforms' must be a list, not a string"),
+    ("[linux/amd64, linux/amd64]", "platform 'linux/amd64' is listed twice"),
+    ("[null]", "'platforms.0' must be a string"),
+])
+def test_a_bad_platforms_value_is_exit_2_at_its_place(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                      platforms: str, said: str) -> None:
+    write("a/imagespec.yaml", f"platforms: {platforms}\n" + spec("isx14a-a", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    assert err.startswith("a/imagespec.yaml:1:") and said in err, err
+
+
+def test_an_empty_platforms_list_in_the_configuration_is_exit_2_there(repo: Path, write: Write,
+                                                                       capsys) -> None:  # type: ignore[no-untyped-def]
+    write(".imagespec.yaml", "build:\n  platforms: []\n")
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    assert err.startswith(f"{repo / '.imagespec.yaml'}:2:3: build.platforms: an empty list of platforms"), err
+
+
+def test_thousands_of_platforms_are_refused_with_twenty_messages_at_most(repo: Path, write: Write,
+                                                                          capsys) -> None:  # type: ignore[no-untyped-def]
+    listed = ", ".join(f"linux/x{i}" for i in range(5000))
+    write("a/imagespec.yaml", f"platforms: [{listed}]\n" + spec("isx14a-a", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    located = [line for line in err.splitlines() if line.startswith("a/imagespec.yaml:1:")]
+    assert 1 <= len(located) <= 20 and "unknown platform 'linux/x0'" in located[0], err[:2000]
+    write("a/imagespec.yaml", f"platforms: [{', '.join(['linux/amd64', 'linux/arm64'] * 5000)}]\n" +
+          spec("isx14a-a", "debian:bookworm-slim"))
+    assert "platform 'linux/amd64' is listed twice" in refused(capsys, repo)
+
+
+def test_a_cycle_through_extends_and_from_is_located_in_the_template(repo: Path, write: Write,
+                                                                     capsys) -> None:  # type: ignore[no-untyped-def]
+    write("t/base.yaml", 'final:\n  from: {image: "isx14a-b:1.0.0", family: debian, user: 65532}\n')
+    write("a/imagespec.yaml", "extends: ../t/base.yaml\nname: isx14a-a\nversion: 1.0.0\n"
+                              "final:\n  entrypoint: [/bin/true]\n")
+    write("b/imagespec.yaml", spec("isx14a-b", "isx14a-a:1.0.0"))
+    err = refused(capsys, repo)
+    assert err.startswith("t/base.yaml:2:3: the specs build FROM each other in a cycle: a/imagespec.yaml -> "
+                          "b/imagespec.yaml -> a/imagespec.yaml"), err
+
+
+def test_a_spec_from_its_own_image_through_a_build_stage_is_a_cycle(repo: Path, write: Write,
+                                                                    capsys) -> None:  # type: ignore[no-untyped-def]
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim", stage_from="isx14a-a:latest"))
+    err = refused(capsys, repo)
+    assert err.startswith("a/imagespec.yaml:5:5: the specs build FROM each other in a cycle: a/imagespec.yaml -> "
+                          "a/imagespec.yaml"), err
+
+
+def test_an_unknown_configured_builder_is_exit_2_at_its_value(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                              engine) -> None:
+    # was: "imagespec: unknown builder …", no location, though the configuration named it
+    write(".imagespec.yaml", "build:\n  builder: isx14a-no-such-builder\n")
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
+    code, out, err = run(capsys, "build", "a", "b", "--format", "json")
+    assert code == 2 and out == "", err
+    error = json.loads(err)
+    assert error["location"] == f"{repo / '.imagespec.yaml'}:2:12", error
+    assert error["message"].startswith("unknown builder 'isx14a-no-such-builder'"), error
+
+
+def test_an_unknown_builder_flag_is_exit_2_before_anything_builds(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                                  engine) -> None:
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
+    code, out, err = run(capsys, "build", "a", "b", "--builder", "isx14a-no-such-builder", "--progress", "plain")
+    assert code == 2 and out == "" and err.startswith("imagespec: unknown builder 'isx14a-no-such-builder'"), err
+    assert "#1 " not in err
+
+
+def test_push_without_a_registry_says_so_once_for_one_spec_and_for_a_fleet(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                                           engine) -> None:
+    # one message for both (pipeline.refuse_nowhere_to_push): the fleet had a copy of its own
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
+    for args in (("a/imagespec.yaml",), ("a", "b")):
+        code, out, err = run(capsys, "build", *args, "--push", "--progress", "plain")
+        assert code == 2 and out == "", err
+        assert err.startswith("a/imagespec.yaml:1:1: --push: nothing to push to: the spec has no `registry`"), err
+        assert "#1 " not in err
