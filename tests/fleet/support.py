@@ -96,3 +96,50 @@ def make_fleet(root: Path, parents: dict[str, str | None], *, failing: Sequence[
     for name in parents:
         fleet.write(name, fail=name in failing, token=token)
     return fleet
+
+
+#: A company base spec whose download step records what reached the builder from the client
+#: (the secret `token`'s size, whether the CA bundle came), and an app on its image that
+#: prints it all: the fleet test_other_builder.py and test_remote_builder.py build on other
+#: builders. Format with ``prefix`` and ``registry`` ("" for none: the base is then found
+#: by its local name).
+SEEN_BASE = """\
+name: {prefix}/base
+version: 1.0.0
+license: MIT
+{registry_line}tags: {{git_sha: false}}
+secrets: [{{id: token}}]
+stages:
+  seen:
+    from: debian-slim
+    dependencies:
+      copy: [seen.txt]
+      run: "mkdir -p /out && wc -c < /run/secrets/token > /out/token-bytes && if [ -f /run/secrets/ca-bundle ]; then echo ca > /out/ca; fi"
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy:
+    - {{src: motd.txt, dest: /motd.txt}}
+    - {{from: seen, src: /out, dest: /seen}}
+  entrypoint: [/bin/cat, /motd.txt]
+"""
+SEEN_APP = """\
+name: {prefix}/hello
+version: 0.1.0
+license: MIT
+{registry_line}tags: {{git_sha: false}}
+final:
+  from: {{image: "{base}:1.0.0", family: debian, user: 65532}}
+  copy: [{{src: hello.txt, dest: /hello.txt}}]
+  entrypoint: [/bin/cat, /motd.txt, /hello.txt, /seen/token-bytes, /seen/ca]
+"""
+
+
+def seen_fleet(prefix: str, registry: str = "") -> dict[str, str]:
+    """The files of SEEN_BASE (in base/) and SEEN_APP (in apps/hello/), by path."""
+    line = f"registry: {registry}\n" if registry else ""
+    base = f"{registry}/{prefix}/base" if registry else f"{prefix}/base"
+    return {"base/imagespec.yaml": SEEN_BASE.format(prefix=prefix, registry_line=line),
+            "base/motd.txt": "company base\n", "base/seen.txt": "\n",
+            "apps/hello/imagespec.yaml": SEEN_APP.format(prefix=prefix, registry_line=line, base=base),
+            "apps/hello/hello.txt": "hello\n"}

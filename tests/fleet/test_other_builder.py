@@ -24,7 +24,7 @@ import yaml
 
 from tests.fleet import other_engine as other
 from tests.fleet.other_engine import REGISTRY, OtherEngine
-from tests.fleet.support import PREFIX, Fleet, docker, imagespec, make_fleet
+from tests.fleet.support import PREFIX, Fleet, docker, imagespec, make_fleet, seen_fleet
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fleet.md"
@@ -82,47 +82,12 @@ def test_the_other_engine_is_another_image_store(other_engine: OtherEngine, regi
     assert other_engine.docker("pull", "--quiet", base).returncode == 0
 
 
-BASE = """\
-name: {prefix}/base
-version: 1.0.0
-license: MIT
-registry: {registry}
-tags: {{git_sha: false}}
-secrets: [{{id: token}}]
-stages:
-  seen:
-    from: debian-slim
-    dependencies:
-      copy: [seen.txt]
-      # what reached the builder from the client: the secret's size and whether the CA came
-      run: "mkdir -p /out && wc -c < /run/secrets/token > /out/token-bytes && if [ -f /run/secrets/ca-bundle ]; then echo ca > /out/ca; fi"
-    artifacts: [/out]
-final:
-  from: debian-slim
-  copy:
-    - {{src: motd.txt, dest: /motd.txt}}
-    - {{from: seen, src: /out, dest: /seen}}
-  entrypoint: [/bin/cat, /motd.txt]
-"""
-APP = """\
-name: {prefix}/hello
-version: 0.1.0
-license: MIT
-registry: {registry}
-tags: {{git_sha: false}}
-final:
-  from: {{image: "{registry}/{prefix}/base:1.0.0", family: debian, user: 65532}}
-  copy: [{{src: hello.txt, dest: /hello.txt}}]
-  entrypoint: [/bin/cat, /motd.txt, /hello.txt, /seen/token-bytes, /seen/ca]
-"""
 
 
 def _company(root: Path, prefix: str, catalog: Path) -> Path:
     """A company base spec (on the registry's debian-slim) and an app on its image."""
     _config(root, catalog)
-    files = {"base/imagespec.yaml": BASE.format(prefix=prefix, registry=REGISTRY), "base/motd.txt": "company base\n",
-             "base/seen.txt": "\n", "apps/hello/imagespec.yaml": APP.format(prefix=prefix, registry=REGISTRY),
-             "apps/hello/hello.txt": "hello\n", "token": TOKEN}
+    files = {**seen_fleet(prefix, REGISTRY), "token": TOKEN}
     for relative, text in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text)

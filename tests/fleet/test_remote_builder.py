@@ -24,7 +24,7 @@ import pytest
 
 from tests.fleet import other_engine as other
 from tests.fleet.other_engine import REGISTRY
-from tests.fleet.support import PREFIX, docker, imagespec
+from tests.fleet.support import PREFIX, docker, imagespec, seen_fleet
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fleet.md"
@@ -32,37 +32,6 @@ TOKEN = "s3cret-token\n"  # its length, not its text, is what the image records
 #: bake alone on a remote builder, as docs/fleet.md gives it (checked against the page below)
 RECIPE = ("--load", "--allow network.host", f"--allow fs.read={CA_BUNDLE}")
 
-BASE = """\
-name: {prefix}/base
-version: 1.0.0
-license: MIT
-tags: {{git_sha: false}}
-secrets: [{{id: token}}]
-stages:
-  seen:
-    from: debian-slim
-    dependencies:
-      copy: [seen.txt]
-      # the download step: what reached the builder from the client (the secret's size, the CA)
-      run: "mkdir -p /out && wc -c < /run/secrets/token > /out/token-bytes && if [ -f /run/secrets/ca-bundle ]; then echo ca > /out/ca; fi"
-    artifacts: [/out]
-final:
-  from: debian-slim
-  copy:
-    - {{src: motd.txt, dest: /motd.txt}}
-    - {{from: seen, src: /out, dest: /seen}}
-  entrypoint: [/bin/cat, /motd.txt]
-"""
-APP = """\
-name: {prefix}/hello
-version: 0.1.0
-license: MIT
-tags: {{git_sha: false}}
-final:
-  from: {{image: "{prefix}/base:1.0.0", family: debian, user: 65532}}
-  copy: [{{src: hello.txt, dest: /hello.txt}}]
-  entrypoint: [/bin/cat, /motd.txt, /hello.txt, /seen/token-bytes, /seen/ca]
-"""
 BROKEN = """\
 name: {prefix}/broken
 version: 0.1.0
@@ -108,9 +77,7 @@ def _company(root: Path, prefix: str, catalog: Path, *, broken: bool) -> Path:
     """A company base (reading the CA and a declared secret), an app on it and, with
     ``broken``, a target that fails and one built on that."""
     files = {".imagespec.yaml": f"catalog: {catalog}\nbuild:\n  network: host\n",
-             "base/imagespec.yaml": BASE.format(prefix=prefix), "base/motd.txt": "company base\n",
-             "base/seen.txt": "\n", "apps/hello/imagespec.yaml": APP.format(prefix=prefix),
-             "apps/hello/hello.txt": "hello\n", "token": TOKEN}
+             **seen_fleet(prefix), "token": TOKEN}
     if broken:
         files |= {"apps/broken/imagespec.yaml": BROKEN.format(prefix=prefix),
                   "apps/leaf/imagespec.yaml": LEAF.format(prefix=prefix), "apps/leaf/leaf.txt": "leaf\n"}
