@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import BuildFailed, ImageSpecError, SpecError
 from imagespec.fleet.run import BuildJob, Locate, StoreSbom
-
 from imagespec.plan.model import Run
 
 if TYPE_CHECKING:  # pragma: no cover

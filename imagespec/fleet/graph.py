@@ -37,10 +37,14 @@ def _parents(target: Target, made: Mapping[str, list[str]], targets: Mapping[str
     return tuple(found)
 
 
-def _use_towards(target: Target, parent: Target) -> BaseUse:
-    """The `from:` of ``target`` that names an image ``parent`` builds."""
+def _uses_towards(target: Target, parent: Target) -> list[BaseUse]:
+    """The `from:`s of ``target`` that name an image ``parent`` builds."""
     made = {links.name(tag) for tag in parent.tags}
-    return next(use for use in target.bases if links.key(use.ref) in made)
+    return [use for use in target.bases if links.key(use.ref) in made]
+
+
+def _use_towards(target: Target, parent: Target) -> BaseUse:
+    return _uses_towards(target, parent)[0]
 
 
 def _refuse_cycle(left: Mapping[str, Target]) -> None:
@@ -178,9 +182,10 @@ def _refuse_second_user(targets: Mapping[str, Target]) -> None:
         if mine is None or not mine.makes:
             continue
         for parent_name in target.parents:
-            parent = targets[parent_name]
-            use, theirs = _use_towards(target, parent), parent.runs_as
-            if use.key != ("final", "from") or theirs is None or (mine.uid != theirs.uid and mine.name != theirs.name):
+            parent, theirs = targets[parent_name], targets[parent_name].runs_as
+            # the final stage's base, not a build stage's that names the same spec's image
+            use = next((u for u in _uses_towards(target, parent) if u.key == ("final", "from")), None)
+            if use is None or theirs is None or (mine.uid != theirs.uid and mine.name != theirs.name):
                 continue
             raise SpecError(f"{use.ref} already has the user {theirs.name} ({theirs.uid}): {parent.spec} makes it "
                             "there, and this spec's final stage would make its user again (groupadd and useradd "

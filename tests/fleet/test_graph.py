@@ -186,3 +186,16 @@ def test_an_app_that_would_make_its_base_specs_user_again_is_exit_2_at_its_from(
     write("app/imagespec.yaml", "name: isx14a-uapp\nversion: 1.0.0\nfinal:\n  from: {image: \"isx14a-ubase:1.0.0\", "
                                 "family: debian, user: 65532}\n  entrypoint: [/bin/true]\n")
     assert load_fleet([Path(".")]).targets["app"].runs_as.makes is False
+
+
+def test_the_second_user_is_found_when_a_build_stage_starts_from_the_base_too(repo: Path, write: Write) -> None:
+    """The build stage's `from:` comes first in the spec; the final one still makes the user."""
+    write("base/imagespec.yaml", "name: isx14a-ubase\nversion: 1.0.0\nfinal:\n  from: {image: \"debian:bookworm-slim\", "
+                                 "family: debian}\n  entrypoint: [/bin/true]\n")
+    write("app/imagespec.yaml", "name: isx14a-uapp\nversion: 1.0.0\nstages:\n  tools:\n    from: {image: "
+                                "\"isx14a-ubase:1.0.0\", family: debian}\n    run: mkdir -p /out && touch /out/t\n"
+                                "    artifacts: [/out/t]\nfinal:\n  from: {image: \"isx14a-ubase:1.0.0\", family: debian}\n"
+                                "  copy: [{from: tools, src: /out/t, dest: /t}]\n  entrypoint: [/bin/true]\n")
+    with pytest.raises(SpecError, match=r"already has the user nonroot \(65532\)") as caught:
+        load_fleet([Path(".")])
+    assert str(caught.value.location) == "app/imagespec.yaml:9:3"  # final.from, not the build stage's
