@@ -4,6 +4,7 @@ start-up answered from the cache does not build this command's options)."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
@@ -35,12 +36,12 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
     checked = jobs.check(chosen, config=config_path, use_cache=not no_cache, on_note=note) if chosen \
         else jobs.Checked(0, ())
     stale = [{"spec": item.spec, "file": item.file, "diff": item.diff} for item in checked.stale]
-    if bake_file is not None:
-        diff = jobs.stale_bake(specs, bake_file, config=config_path, on_note=note)
-        if diff is not None:
-            stale.append({"spec": " ".join(map(str, specs)), "file": str(bake_file), "diff": diff})
-    if fmt == "json":
-        click.echo(json.dumps({"ok": checked.ok, "stale": stale, "locks": list(checked.locks)}, indent=2))
+    bake_diff = jobs.stale_bake(specs, bake_file, config=config_path, on_note=note) if bake_file is not None else None
+    if bake_diff is not None:
+        stale.append({"spec": " ".join(map(str, specs)), "file": str(bake_file), "diff": bake_diff})
+    if fmt == "json":  # `ok` is the exit status's: a stale bake file fails the check too
+        click.echo(json.dumps({"ok": checked.ok and bake_diff is None, "stale": stale, "locks": list(checked.locks)},
+                              indent=2))
     else:
         for item in stale:
             click.echo(item["diff"], nl=False)
@@ -48,9 +49,20 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
             click.echo(line)
     if stale:
         raise CheckFailed(f"{len(stale)} generated file(s) out of date",
-                          hint="run `imagespec generate` and commit the result")
+                          hint=_regenerate(bool(checked.stale), bake_file if bake_diff is not None else None, specs,
+                                           config_path))
     if checked.locks:
         raise CheckFailed(f"{len(checked.locks)} lock problem(s): a lock file is not its spec's",
                           hint="run `imagespec lock SPEC`, then `imagespec generate`, and commit both")
     if fmt == "text":
         click.echo(f"{checked.specs} spec(s) up to date", err=True)
+
+
+def _regenerate(dockerfiles: bool, bake_file: Path | None, specs: tuple[Path, ...], config: Path | None) -> str:
+    """The commands that write the stale files again: `generate` does not write the bake
+    file, so a stale bake file names `bake` with this check's specs, path and configuration."""
+    commands = ["`imagespec generate`"] if dockerfiles else []
+    if bake_file is not None:
+        words = [*map(str, specs), "-o", str(bake_file), *(["--config", str(config)] if config else [])]
+        commands.append(f"`imagespec bake {shlex.join(words)}`")
+    return f"run {' and '.join(commands)} and commit the result"

@@ -141,3 +141,20 @@ def test_push_without_a_registry_says_so_once_for_one_spec_and_for_a_fleet(repo:
         assert code == 2 and out == "", err
         assert err.startswith("a/imagespec.yaml:1:1: --push: nothing to push to: the spec has no `registry`"), err
         assert "#1 " not in err
+
+
+def test_a_stale_bake_file_fails_check_with_json_ok_false_and_the_bake_command_as_the_fix(
+        repo: Path, write: Write, capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: `--format json` said "ok": true beside exit 1 and the stale bake file, and the
+    # hint said `imagespec generate`, which does not write a bake file (check stayed red)
+    write("a b/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    assert main(["generate", "a b"]) == 0
+    write("docker-bake.json", "{}\n")
+    code, out, err = run(capsys, "check", "a b", "--bake", "docker-bake.json", "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["ok"] is False and [item["file"] for item in report["stale"]] == ["docker-bake.json"], report
+    code, out, err = run(capsys, "check", "a b", "--bake", "docker-bake.json")
+    assert code == 1 and "hint: run `imagespec bake 'a b' -o docker-bake.json` and commit the result" in err, err
+    assert main(["bake", "a b", "-o", "docker-bake.json", "--force"]) == 0
+    assert main(["check", "a b", "--bake", "docker-bake.json"]) == 0
