@@ -256,6 +256,17 @@ def version_tags(version: str, *, latest: bool = True) -> list[str]:
     return [parsed.exact, f"{parsed.major}.{parsed.minor}", parsed.major] + (["latest"] if latest else [])
 
 
+def precedence(version: Version) -> tuple[object, ...]:
+    """A sort key that orders versions as semver.org 2.0.0 (item 11) does: by the numbers,
+    a pre-release before its release, its identifiers compared one by one (numbers below
+    words, numerically), build metadata ignored."""
+    numbers = (int(version.major), int(version.minor), int(version.patch))
+    if version.pre is None:
+        return (*numbers, 1)
+    identifiers = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in version.pre.split("."))
+    return (*numbers, 0, identifiers)
+
+
 def is_immutable_tag(text: str) -> bool:
     """True for a full semantic version (``X.Y.Z`` or ``X.Y.Z-pre``): BP14 says it never moves."""
     return _regex(SEMVER).fullmatch(text) is not None and len(text) <= VERSION_MAX

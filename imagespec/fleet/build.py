@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagespec.errors import BuildFailed, ImageSpecError, SpecError
+from imagespec.errors import BuildFailed, ImageSpecError, Location, SpecError
 from imagespec.fleet.run import BuildJob, Locate, StoreSbom
+from imagespec.fleet import shared_tags
 from imagespec.plan.model import Run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,14 +38,21 @@ def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> li
     from imagespec.fleet import links
     from imagespec.pipeline import remembering
 
-    jobs = []
+    jobs, settings_of = [], {}
     with remembering():  # one git checkout and one digest per base for the whole fleet
         for target in fleet:
-            settings = build_settings(target.config, env, **options)
+            settings = settings_of[target.name] = build_settings(target.config, env, **options)
             jobs.append(_job(target, settings))
             # its parents' images are made in this run: fleet.graph checked their platforms
             made = frozenset(links.name(reference) for reference in fleet.contexts(target.name))
             pipeline.refuse_missing_bases(target.compiled, target.config, settings.target, made_in_run=made)
+        # the git-sha tag (not in the fleet's tags) of two versions of one image from one
+        # commit: the newest keeps it, as fleet.graph settled the moving tags
+        claims = {job.name: shared_tags.Claim(job.tags, target.version, Location(str(target.spec), 1, 1))
+                  for job, target in zip(jobs, fleet, strict=True)}
+        lost = shared_tags.withheld(claims)
+        jobs = [_job(fleet.targets[job.name], settings_of[job.name], lost[job.name]) if lost[job.name] else job
+                for job in jobs]
     given = {secret_id for secret_id, _ in options.get("secrets", ())}
     declared = {s.id for target in fleet for s in target.compiled.loaded.spec.secrets}
     for secret_id in sorted(given - declared):
@@ -62,12 +70,15 @@ def build_job(target: Target, env: Environment, options: Mapping[str, Any]) -> B
     return _job(target, build_settings(target.config, env, **options))
 
 
-def _job(target: Target, settings: BuildSettings) -> BuildJob:
+def _job(target: Target, settings: BuildSettings, withheld: frozenset[str] = frozenset()) -> BuildJob:
+    """``withheld``: tags a newer version in this run keeps, besides the fleet's (Target.withheld)."""
     from imagespec import pipeline
 
     declared = {s.id for s in target.compiled.loaded.spec.secrets}
     own = dataclasses.replace(settings, secrets=tuple(s for s in settings.secrets if s[0] in declared))
     options = pipeline.build_options(target.compiled, own)
+    lost = target.withheld | withheld
+    options = dataclasses.replace(options, tags=tuple(t for t in options.tags if t not in lost)) if lost else options
     read = [s for s in options.secrets if s.src.is_file() or not s.optional]
     secrets = [s.to_flag() for s in read]
     overrides = {"labels": dict(sorted(options.labels.items())), "secret": secrets,

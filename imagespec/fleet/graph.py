@@ -8,7 +8,8 @@ is bad input, reported at the `from:` that closes it with the chain of specs; so
 platform a spec builds for (a target without `platforms:`: the build machine's) that the
 target whose image it starts FROM does not build, before anything builds. The graph
 itself (image names, producers, order, cycles) is ``fleet.links``, the one the locks follow
-too; this module adds the fleet's targets, its refusals and its groups.
+too; this module adds the fleet's targets, its refusals, its groups and which target keeps
+a tag two versions of one image share (``fleet.shared_tags``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
-from imagespec.fleet import links, names
+from imagespec.fleet import links, names, shared_tags
 from imagespec.fleet.model import BaseUse, Fleet, Target
 
 
@@ -213,7 +214,16 @@ def link(root: Path, targets: Mapping[str, Target], *, native: str | None = None
     _refuse_shared_versions(ordered)
     _refuse_second_user(ordered)
     _refuse_platforms_parents_lack(ordered, made, native)
-    return Fleet(root, ordered, _groups(ordered))
+    return Fleet(root, _newest_keeps_shared_tags(ordered), _groups(ordered))
+
+
+def _newest_keeps_shared_tags(targets: Mapping[str, Target]) -> dict[str, Target]:
+    """Two versions of one image in the fleet: the moving tags they share stay on the newest
+    (fleet.shared_tags, BP14), in the bake file and in the build alike. After the graph is
+    linked: a FROM that names a shared tag is refused there as two specs' image."""
+    claims = {name: shared_tags.Claim(t.tags, t.version, _start(t)) for name, t in targets.items()}
+    lost = shared_tags.withheld(claims)
+    return {name: t.without_tags(lost[name]) if lost[name] else t for name, t in targets.items()}
 
 
 __all__ = ["link"]

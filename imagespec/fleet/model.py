@@ -20,6 +20,9 @@ from imagespec.errors import Location
 from imagespec.fleet import links, names
 from imagespec.notes import OnNote, ignore
 
+#: the OCI label holding the spec's `version:` (plan.lower writes it)
+VERSION_LABEL = "org.opencontainers.image.version"
+
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.spec.config import Config
@@ -93,6 +96,9 @@ class Target:
     config_flag: Path | None = None  # --config or $IMAGESPEC_CONFIG as the fleet was loaded with (None: nearest)
     runs_as: RunsAs | None = None  # None: root
     platforms_at: Location | None = None  # where `platforms:` was written (the spec or its configuration), if anywhere
+    #: tags of the spec that a newer version of its image in the fleet keeps (fleet.shared_tags,
+    #: BP14): left out of ``tags`` and never applied to this target's image
+    withheld: frozenset[str] = frozenset()
 
     @property
     def context(self) -> Path:
@@ -121,12 +127,24 @@ class Target:
     def config(self) -> Config:
         return self._compiled[1]
 
+    @property
+    def version(self) -> str | None:
+        """The spec's `version:` (its image's OCI version label), None without one."""
+        return dict(self.build.labels).get(VERSION_LABEL)
+
     def with_parents(self, parents: tuple[str, ...]) -> Target:
         """This target with its parents set (its compile, if kept, kept too)."""
-        linked = replace(self, parents=parents)
+        return self._replaced(parents=parents)
+
+    def without_tags(self, withheld: frozenset[str]) -> Target:
+        """This target without the ``withheld`` tags, which a newer version keeps."""
+        return self._replaced(tags=tuple(t for t in self.tags if t not in withheld), withheld=self.withheld | withheld)
+
+    def _replaced(self, **changes: object) -> Target:
+        changed = replace(self, **changes)  # type: ignore[arg-type]
         if "_compiled" in self.__dict__:
-            linked.__dict__["_compiled"] = self.__dict__["_compiled"]
-        return linked
+            changed.__dict__["_compiled"] = self.__dict__["_compiled"]
+        return changed
 
     def keep_compiled(self, compiled: Compiled, config: Config) -> Target:
         """This target with its compile kept (no second compile when it is asked for)."""

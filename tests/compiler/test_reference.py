@@ -230,6 +230,14 @@ def test_the_spec_takes_only_semantic_versions(version: str) -> None:
         grammar.semantic_version(version)
 
 
+def test_versions_sort_by_semver_precedence() -> None:
+    # semver.org item 11's own example, build metadata ignored, numbers compared as numbers
+    order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11",
+             "1.0.0-rc.1", "1.0.0+build.9", "1.2.0", "1.10.0", "2.0.0"]
+    assert sorted(reversed(order), key=lambda v: grammar.precedence(grammar.parse_version(v))) == order
+    assert grammar.precedence(grammar.parse_version("1.0.0+a")) == grammar.precedence(grammar.parse_version("1.0.0"))
+
+
 def test_immutable_tags_are_exact_versions() -> None:
     assert grammar.is_immutable_tag("1.4.2") and grammar.is_immutable_tag("1.5.0-rc.1")
     assert not any(map(grammar.is_immutable_tag, ["1.4", "1", "latest", "0123456789ab", "v1.4.2", "1.4.2\n"]))

@@ -4,13 +4,14 @@ bugs): each is exit 2 with one located message and a hint, and nothing is writte
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from imagespec.cli import main
 
-from tests.fleet.conftest import Write
+from tests.fleet.conftest import LOCAL_CATALOG, Write, git
 from tests.fleet.test_graph import spec
 
 
@@ -158,3 +159,66 @@ def test_a_stale_bake_file_fails_check_with_json_ok_false_and_the_bake_command_a
     assert code == 1 and "hint: run `imagespec bake 'a b' -o docker-bake.json` and commit the result" in err, err
     assert main(["bake", "a b", "-o", "docker-bake.json", "--force"]) == 0
     assert main(["check", "a b", "--bake", "docker-bake.json"]) == 0
+
+
+def two_versions(write: Write, *, old_run: str = "sleep 0", git_sha: bool = False) -> None:
+    """old/ and new/: versions 1.0.0 and 1.1.0 of one image (README, "Fleets": they may
+    share the moving tags); the older one's build stage runs ``old_run``."""
+    for folder, version, run_ in (("old", "1.0.0", old_run), ("new", "1.1.0", "sleep 0")):
+        write(f"{folder}/imagespec.yaml", f"name: isx14a-two\nversion: {version}\n"
+              f"tags: {{git_sha: {'true' if git_sha else 'false'}}}\n"
+              f"stages:\n  s:\n    from: debian-slim\n    run: [{run_}, mkdir -p /o, touch /o/{version}]\n"
+              f"    artifacts: [/o]\nfinal:\n  from: debian-slim\n  copy: [{{from: s, src: /o, dest: /o}}]\n"
+              "  cmd: [/bin/true]\n")
+
+
+def test_the_moving_tags_two_versions_share_are_the_newest_ones_in_the_bake_file(
+        repo: Path, write: Write, capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: both targets listed :1 and :latest, and bake (or imagespec build) left them on
+    # whichever build ended last, the older release as often as not (BP14)
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n")
+    two_versions(write)
+    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    assert code == 0, err
+    targets = json.loads(out)["target"]
+    assert targets["new"]["tags"] == ["isx14a-two:1.1.0", "isx14a-two:1.1", "isx14a-two:1", "isx14a-two:latest"]
+    assert targets["old"]["tags"] == ["isx14a-two:1.0.0", "isx14a-two:1.0"]
+
+
+def test_a_tag_two_specs_share_with_no_newer_one_is_exit_2(repo: Path, write: Write,
+                                                           capsys) -> None:  # type: ignore[no-untyped-def]
+    # no `version:`, one extra tag: nothing says which of the two `isx14a-x:edge` names
+    for folder in ("a", "b"):
+        write(f"{folder}/imagespec.yaml", "name: isx14a-x\ntags: {extra: [edge]}\n"
+              "final:\n  from: {image: \"debian:bookworm-slim\", family: debian}\n  cmd: [/bin/true]\n")
+    err = refused(capsys, repo)
+    assert err.startswith("a/imagespec.yaml:1:1: this spec and b/imagespec.yaml both tag isx14a-x:edge, and no version "
+                          "says which image it names (versions: none, none)"), err
+    assert "hint: give each spec its own name" in err
+
+
+def test_the_newest_version_keeps_the_moving_and_git_sha_tags_whichever_build_ends_last(
+        repo: Path, write: Write, capsys, engine, remove_images: list[str]) -> None:  # type: ignore[no-untyped-def]
+    # was: the older release, whose build ends last, took :1, :latest and the commit's tag
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
+    two_versions(write, old_run="sleep 4", git_sha=True)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "two versions")
+    sha = git(repo, "rev-parse", "--short=12", "HEAD").strip()
+    moving = ["isx14a-two:1", "isx14a-two:latest", f"isx14a-two:{sha}"]
+    remove_images += ["isx14a-two:1.0.0", "isx14a-two:1.0", "isx14a-two:1.1.0", "isx14a-two:1.1", *moving]
+    code, out, err = run(capsys, "build", ".", "--jobs", "2", "--progress", "plain", "--format", "json")
+    assert code == 0, err
+    records = {r["target"]: r for r in json.loads(out)["targets"]}
+    assert records["old"]["ended_s"] > records["new"]["ended_s"], records  # the race the old code lost
+    assert records["old"]["tags"] == ["isx14a-two:1.0.0", "isx14a-two:1.0"], records["old"]
+    assert records["new"]["tags"] == ["isx14a-two:1.1.0", "isx14a-two:1.1", *moving], records["new"]
+    ids = {ref: docker_id(ref) for ref in ["isx14a-two:1.0.0", "isx14a-two:1.1.0", *moving]}
+    assert {ids[ref] for ref in moving} == {ids["isx14a-two:1.1.0"]} != {ids["isx14a-two:1.0.0"]}, ids
+
+
+def docker_id(reference: str) -> str:
+    done = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", reference], capture_output=True,
+                          text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
