@@ -9,6 +9,7 @@ Norway problem).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -356,6 +357,15 @@ def _refuse_size(head: str, file: str) -> None:
                     hint="a spec, a configuration or a catalog is a few KB; split it (`extends:`)")
 
 
+def _missing(path: Path, shown: str) -> SpecError:
+    """A file that is not there; a link that leads nowhere is named as given (its real
+    path, which ``shown`` may be, is the missing target) with where it points."""
+    if path.is_symlink():
+        return SpecError(f"a symbolic link to {os.readlink(path)}, which does not exist", location=Location(str(path)),
+                         hint="point the link at an existing file, or remove it")
+    return SpecError(f"no such file: {path}", location=Location(shown))
+
+
 def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -> Document:
     """Read and parse a YAML file; `display` is the name shown in messages. `shared`: the
     file (a template) is parsed once per process for each text it has, and the Document
@@ -364,7 +374,7 @@ def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -
     try:
         raw = files.read_bytes(path, limit=MAX_BYTES)
     except FileNotFoundError:
-        raise SpecError(f"no such file: {path}", location=Location(shown)) from None
+        raise _missing(path, shown) from None
     except OSError as exc:
         raise SpecError(f"cannot read {path}: {exc}", location=Location(shown)) from None
     if len(raw) > MAX_BYTES:

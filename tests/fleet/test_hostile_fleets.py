@@ -222,3 +222,17 @@ def docker_id(reference: str) -> str:
                           text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+@pytest.mark.parametrize("command", [("bake", "."), ("generate", "."), ("lint", "a/imagespec.yaml")])
+def test_a_spec_link_that_leads_nowhere_is_named_as_found_with_its_target(
+        repo: Path, write: Write, capsys, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    # was: "gone.yaml: no such file: a/imagespec.yaml", the missing target as the location
+    (repo / "a").mkdir()
+    (repo / "a" / "imagespec.yaml").symlink_to("../gone.yaml")
+    write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
+    code, out, err = run(capsys, *command)
+    assert code == 2 and out == "", err
+    assert err == ("a/imagespec.yaml: a symbolic link to ../gone.yaml, which does not exist\n"
+                   "  hint: point the link at an existing file, or remove it\n"), err
+    assert not (repo / "docker-bake.json").exists() and not (repo / "b" / "Dockerfile").exists()
