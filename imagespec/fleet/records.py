@@ -158,14 +158,17 @@ def write_state(cache: Path | None, records: Iterable[Record]) -> None:
         return
     specs = read_state(cache) | {r.spec: r.result for r in records}
     text = json.dumps({"format": _STATE_FORMAT, "specs": dict(sorted(specs.items()))}, indent=1)
+    staged = None
     try:
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=cache, prefix=".fleet-state-", delete=False,
                                          encoding="utf-8") as handle:
+            staged = handle.name
             handle.write(text)
-        os.replace(handle.name, cache / STATE_FILE)
-    except OSError:
-        return
+        os.replace(staged, cache / STATE_FILE)
+    except OSError:  # a full disk, or a folder where the file goes: no stray temporary file left
+        if staged is not None and os.path.lexists(staged):
+            os.unlink(staged)
 
 
 def to_rerun(specs: Iterable[str], state: Mapping[str, Result]) -> set[str]:

@@ -236,3 +236,22 @@ def test_a_spec_link_that_leads_nowhere_is_named_as_found_with_its_target(
     assert err == ("a/imagespec.yaml: a symbolic link to ../gone.yaml, which does not exist\n"
                    "  hint: point the link at an existing file, or remove it\n"), err
     assert not (repo / "docker-bake.json").exists() and not (repo / "b" / "Dockerfile").exists()
+
+
+def test_a_record_folder_where_the_record_file_goes_leaves_no_temporary_file(tmp_path: Path) -> None:
+    # was: each run left a .fleet-state-XXXX file in the cache folder
+    from imagespec.fleet.records import STATE_FILE, Record, read_state, write_state
+
+    (tmp_path / STATE_FILE).mkdir()
+    write_state(tmp_path, [Record("a", "/x/a/imagespec.yaml", "built")])
+    assert read_state(tmp_path) == {} and sorted(p.name for p in tmp_path.iterdir()) == [STATE_FILE]
+
+
+@pytest.mark.parametrize("text", ["\xff{garbage", '{"format": 1, "specs": []}', "[]", '{"format": 1, "specs": {"/a": 7}}'])
+def test_a_corrupted_record_file_counts_as_no_previous_run_and_is_replaced(tmp_path: Path, text: str) -> None:
+    from imagespec.fleet.records import STATE_FILE, Record, read_state, to_rerun, write_state
+
+    (tmp_path / STATE_FILE).write_text(text, encoding="utf-8")
+    assert to_rerun(["/a"], read_state(tmp_path)) == {"/a"}
+    write_state(tmp_path, [Record("a", "/a", "built")])
+    assert read_state(tmp_path) == {"/a": "built"}
