@@ -6,6 +6,7 @@ May import: imagespec.errors, imagespec.contract (the generated-file header).
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +30,12 @@ def _cannot(action: str, path: Path, exc: OSError | UnicodeDecodeError) -> Image
         return SpecError(f"cannot {action} this file: a part of its path is a file, not a folder",
                          location=Location(str(path)), hint="name a path inside a folder")
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == errno.EROFS):
+        # a path the user may not write (-o in a read-only folder): bad input, as
+        # refuse_unwritable says it for --sbom FILE
+        return SpecError(f"cannot {action} this file: {reason}", location=Location(str(path)),
+                         hint="name a file in a folder you can write to, or make this one writable"
+                         if action == "write" else "make the file readable, or name another")
     return ImageSpecError(f"cannot {action} this file: {reason}", location=Location(str(path)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,28 @@ def test_a_corrupted_record_file_counts_as_no_previous_run_and_is_replaced(tmp_p
     assert to_rerun(["/a"], read_state(tmp_path)) == {"/a"}
     write_state(tmp_path, [Record("a", "/a", "built")])
     assert read_state(tmp_path) == {"/a": "built"}
+
+
+@pytest.fixture
+def immutable(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody, root included, can write in (`chattr +i`: root ignores file modes)."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i is not supported here: {done.stderr.strip()}")
+    yield folder
+    subprocess.run(["chattr", "-i", str(folder)], capture_output=True, check=True)
+
+
+@pytest.mark.parametrize("command", ["bake", "generate"])
+def test_an_output_in_a_folder_that_cannot_be_written_is_exit_2_with_a_hint(
+        repo: Path, write: Write, capsys, immutable: Path, command: str) -> None:  # type: ignore[no-untyped-def]
+    # was: exit 1 (a failed check, by the README's codes) and no hint
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    target = immutable / ("docker-bake.json" if command == "bake" else "Dockerfile")
+    code, out, err = run(capsys, command, "a/imagespec.yaml" if command == "generate" else "a", "-o", str(target))
+    assert code == 2 and out == "", err
+    assert err == (f"{target}: cannot write this file: Operation not permitted\n"
+                   "  hint: name a file in a folder you can write to, or make this one writable\n"), err
+    assert list(immutable.iterdir()) == []
