@@ -28,6 +28,7 @@ from imagespec.errors import EngineError, Location, SpecError, one_line
 from imagespec.spec.values import BUILDER_HINT, BUILDER_NAME
 
 _FIELD = re.compile(r"^(Name|Driver|Endpoint):\s+(\S+)\s*$", re.M)
+_ERROR = re.compile(r"^Error:[ \t]+(\S.*?)\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,10 @@ def find_builder(name: str | None, *, docker: str = "docker", where: Location | 
     for key, value in _FIELD.findall(done.stdout):
         fields.setdefault(key, value)  # the builder's own Name first, then its first node's
     if done.returncode != 0 or "Driver" not in fields:
-        said = one_line(done.stderr.strip().removeprefix("ERROR: ")) or f"exit {done.returncode}"
+        # an engine that does not answer: buildx exits 0 with an empty Driver and says why in its Error field
+        error = _ERROR.search(done.stdout)
+        said = one_line(done.stderr.strip().removeprefix("ERROR: ") or (error[1] if error else "")) \
+            or f"exit {done.returncode}"
         if name and "no builder" in done.stderr:
             raise SpecError(f"unknown builder {one_line(name)!r}: {said}", location=where,
                             hint="`docker buildx ls` lists the builders; create one with `docker buildx create "

@@ -281,3 +281,16 @@ def test_an_output_in_a_folder_that_cannot_be_written_is_exit_2_with_a_hint(
     assert err == (f"{target}: cannot write this file: Operation not permitted\n"
                    "  hint: name a file in a folder you can write to, or make this one writable\n"), err
     assert list(immutable.iterdir()) == []
+
+
+def test_an_engine_that_does_not_answer_is_exit_3_saying_why(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                              monkeypatch: pytest.MonkeyPatch, engine) -> None:
+    # was: "cannot inspect the BuildKit builder: exit 0" (buildx exits 0 and says why in its Error field)
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{repo / 'no-engine.sock'}")
+    code, out, err = run(capsys, "build", ".", "--progress", "plain")
+    assert code == 3 and out == "", err
+    assert err.startswith(f"imagespec: cannot inspect the BuildKit builder: Cannot connect to the Docker daemon at "
+                          f"unix://{repo / 'no-engine.sock'}"), err
+    assert "hint: is the engine running?" in err and "#1 " not in err
