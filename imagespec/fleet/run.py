@@ -31,6 +31,7 @@ fleet's own modules.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -169,7 +170,7 @@ class _RunFiles:
             self.put(target)
 
     def put(self, target: BuildJob) -> None:
-        folder = self.scratch / target.name
+        folder = self.scratch / _folder_name(target.name)
         folder.mkdir(exist_ok=True)
         (folder / "Dockerfile").write_text(target.dockerfile, encoding="utf-8")
         if target.dockerignore is not None:
@@ -189,6 +190,18 @@ class _RunFiles:
         path = self.scratch / f"docker-bake.run-{number}.json"
         path.write_text(json.dumps(self.run(), indent=1, sort_keys=True), encoding="utf-8")
         return path
+
+
+def _folder_name(target: str) -> str:
+    """The scratch folder of a target's Dockerfile: its name, unless the file system would
+    refuse it (a name is a spec's whole path, and a file name at most 255 bytes): then its
+    start and a hash of it, unique as the name is."""
+    if len(target) <= _FOLDER_MAX:
+        return target
+    return f"{target[:_FOLDER_MAX - 17]}-{hashlib.sha256(target.encode()).hexdigest()[:16]}"
+
+
+_FOLDER_MAX = 100
 
 
 @dataclass(frozen=True)

@@ -294,3 +294,19 @@ def test_an_engine_that_does_not_answer_is_exit_3_saying_why(repo: Path, write: 
     assert err.startswith(f"imagespec: cannot inspect the BuildKit builder: Cannot connect to the Docker daemon at "
                           f"unix://{repo / 'no-engine.sock'}"), err
     assert "hint: is the engine running?" in err and "#1 " not in err
+
+
+def test_a_spec_path_longer_than_a_file_name_builds(repo: Path, write: Write, capsys, engine,  # type: ignore[no-untyped-def]
+                                                     remove_images: list[str]) -> None:
+    # was: a traceback (OSError: File name too long) from the run's scratch folder named
+    # after the target, whose name is the spec's whole path; bake itself takes the name
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
+    folder = "/".join(["a" * 120, "b" * 120, "c" * 120])
+    write(f"{folder}/imagespec.yaml", "name: isx14a-long\nversion: 1.0.0\ntags: {git_sha: false}\n"
+          "final:\n  from: debian-slim\n  cmd: [/bin/true]\n")
+    remove_images += [f"isx14a-long:{tag}" for tag in ("1.0.0", "1.0", "1", "latest")]
+    code, out, err = run(capsys, "build", ".", "--progress", "plain", "--format", "json")
+    assert code == 0, err
+    record, = json.loads(out)["targets"]
+    assert record["target"] == folder.replace("/", "-") and len(record["target"]) > 255, record
+    assert record["result"] == "built" and record["tags"][0] == "isx14a-long:1.0.0", record
