@@ -8,6 +8,7 @@ import click
 
 from imagespec import jobs
 from imagespec.cli.common import CHANGED_SINCE, CONFIG, EXPLAIN, NO_CACHE, SPECS, note, print_exactly, selected
+from imagespec.errors import SpecError
 
 
 @click.command("generate")
@@ -26,6 +27,9 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force
 
     Atomically and all or nothing: on any error no file is written. A file that
     imagespec did not generate is replaced only with --force. A SPEC may be a folder."""
+    if effective and output not in (None, "-"):  # it prints: a FILE would be silently left unwritten
+        raise SpecError(f"--effective prints the merged spec: it does not write -o {output}",
+                        hint=f"redirect it: `imagespec generate SPEC --effective > {output}`")
     specs = selected(specs, config_path, changed_since, explain)
     if not specs:
         return

@@ -310,3 +310,17 @@ def test_a_spec_path_longer_than_a_file_name_builds(repo: Path, write: Write, ca
     record, = json.loads(out)["targets"]
     assert record["target"] == folder.replace("/", "-") and len(record["target"]) > 255, record
     assert record["result"] == "built" and record["tags"][0] == "isx14a-long:1.0.0", record
+
+
+@pytest.mark.parametrize("specs", [("a/imagespec.yaml",), (".",)])
+def test_effective_with_an_output_file_is_exit_2_not_a_file_left_unwritten(
+        repo: Path, write: Write, capsys, specs: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    # was: exit 0, the merged specs printed and -o FILE silently not written
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
+    code, out, err = run(capsys, "generate", *specs, "--effective", "-o", "merged.yaml")
+    assert code == 2 and out == "" and not (repo / "merged.yaml").exists(), err
+    assert err == ("imagespec: --effective prints the merged spec: it does not write -o merged.yaml\n"
+                   "  hint: redirect it: `imagespec generate SPEC --effective > merged.yaml`\n"), err
+    code, out, err = run(capsys, "generate", *specs, "--effective", "-o", "-")
+    assert code == 0 and out.startswith("# a/imagespec.yaml: the spec with its `extends` chain merged in\n"), err
