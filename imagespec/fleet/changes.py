@@ -88,18 +88,41 @@ def reasons(fleet: Fleet, changed: frozenset[str], root: Path) -> dict[str, list
 
     chosen: dict[str, list[Reason]] = {}
     under = _by_folder(changed)
+    # a submodule or a nested repository: git names its folder, not the files changed in it
+    folders = tuple(sorted(path for path in changed if os.path.isdir(path)))
     for target in fleet:  # build order: a target's parents were decided before it
         found: list[Reason] = []
         own = str(target.real)
-        for path in sorted(target.inputs & changed):
+        for path, at in sorted(_changed_inputs(target.inputs, changed, folders)):
             kind = "spec" if path == own else "config" if path in target.config_inputs else "input"
-            found.append(Reason(kind, shown(path)))
+            found.append(Reason(kind, shown(path) if at == path else f"{shown(path)} (in {shown(at)})"))
         inputs = target.inputs
         found += [Reason("context", shown(path)) for path in under.get(str(target.context), ()) if path not in inputs]
+        context = str(target.context)
+        found += [Reason("context", shown(folder)) for folder in folders
+                  if _within(context, folder) or _within(folder, context)]
         found += [Reason("upstream", parent) for parent in target.parents if parent in chosen]
         if found:
             chosen[target.name] = found
     return chosen
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _changed_inputs(inputs: frozenset[str], changed: frozenset[str],
+                    folders: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(input, the change that names it): the input itself, or a changed folder holding it
+    (a folder the compile looked at is not a changed input: only a file inside it is)."""
+    found = [(path, path) for path in inputs & changed]
+    for path in inputs - changed if folders else ():
+        holder = next((folder for folder in folders if _within(path, folder)), None)
+        if holder is not None and os.path.isdir(path):
+            continue
+        if holder is not None:
+            found.append((path, holder))
+    return found
 
 
 def select_changed(fleet: Fleet, revision: str) -> tuple[Fleet, dict[str, list[Reason]]]:

@@ -154,3 +154,32 @@ def test_a_partial_bake_file_needs_its_own_name_and_leaves_unchanged_parents_to_
     document = json.loads((fleet_repo / "changed.json").read_text())
     assert list(document["target"]) == ["on-base"]
     assert "contexts" not in document["target"]["on-base"]  # base did not change: FROM its pushed image
+
+
+def test_a_template_in_a_submodule_selects_its_specs_when_the_submodule_moves(
+        repo: Path, write: Write, tmp_path: Path) -> None:
+    # was: git names the submodule's folder, not its files: "no spec changed", though the
+    # company template the apps extend had changed (README: a template change selects them)
+    company = tmp_path / "company"
+    (company / "templates").mkdir(parents=True)
+    (company / "templates" / "company-app.yaml").write_text(TEMPLATE, encoding="utf-8")
+    git(company, "init", "-q", "-b", "main")
+    git(company, "add", "-A")
+    git(company, "commit", "-qm", "template")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(company), "company")
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\ntemplates: [company/templates]\n")
+    write("apps/billing/imagespec.yaml", app("billing"))
+    write("apps/billing/billing", "binary\n")
+    write("apps/other/imagespec.yaml", "name: other\nversion: 1.0.0\nfinal: {from: static, copy: [{src: o, "
+                                       "dest: /o}], entrypoint: [/o]}\n")
+    write("apps/other/o", "binary\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "fleet")
+    assert selected() == {}
+    template = repo / "company" / "templates" / "company-app.yaml"
+    template.write_text(TEMPLATE.replace("platform-team", "platform"), encoding="utf-8")  # the work tree
+    assert "apps-billing" in selected() and "apps-other" not in selected()
+    git(repo / "company", "commit", "-qam", "owner")  # a new commit of the submodule
+    assert selected()["apps-billing"][-1] == ("an input of its spec changed (extends, preset, template): "
+                                              "company/templates/company-app.yaml (in company)")
+    assert "apps-other" not in selected()
