@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import Location
 from imagespec.fleet import links, names
@@ -140,8 +140,8 @@ class Target:
         """This target without the ``withheld`` tags, which a newer version keeps."""
         return self._replaced(tags=tuple(t for t in self.tags if t not in withheld), withheld=self.withheld | withheld)
 
-    def _replaced(self, **changes: object) -> Target:
-        changed = replace(self, **changes)  # type: ignore[arg-type]
+    def _replaced(self, **changes: Any) -> Target:
+        changed = replace(self, **changes)
         if "_compiled" in self.__dict__:
             changed.__dict__["_compiled"] = self.__dict__["_compiled"]
         return changed

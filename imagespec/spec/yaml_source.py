@@ -9,7 +9,6 @@ Norway problem).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -358,10 +357,10 @@ def _refuse_size(head: str, file: str) -> None:
 
 
 def _missing(path: Path, shown: str) -> SpecError:
-    """A file that is not there; a link that leads nowhere is named as given (its real
-    path, which ``shown`` may be, is the missing target) with where it points."""
+    """A file that is not there; a link that leads nowhere is located at the link as given,
+    naming the missing file it leads to (``shown``: the display of its real path)."""
     if path.is_symlink():
-        return SpecError(f"a symbolic link to {os.readlink(path)}, which does not exist", location=Location(str(path)),
+        return SpecError(f"a symbolic link to {shown}, which does not exist", location=Location(str(path)),
                          hint="point the link at an existing file, or remove it")
     return SpecError(f"no such file: {path}", location=Location(shown))
 
