@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -153,6 +154,39 @@ def build_one_by_one(specs: list[Path], *extra: str, cache: Path | None = None) 
     return total, each
 
 
+def cpu_now() -> dict[str, float]:
+    """CPU seconds so far: the whole machine's (/proc/stat: user, nice, system, irq and
+    softirq; neither idle nor I/O wait), dockerd's (with BuildKit in it) and this
+    benchmark's finished children's (imagespec with its docker CLI and buildx
+    processes). What a side adds to each says where its work went: the machine's minus
+    the other two is the processes BuildKit ran (compilers, apt, pip, npm)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    dockerd = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1:text.rindex(")")] == "dockerd":
+            after = text.rsplit(")", 1)[1].split()
+            dockerd += int(after[11]) + int(after[12])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"machine": (sum(fields[:3]) + fields[5] + fields[6]) / ticks, "dockerd": dockerd / ticks,
+            "imagespec": children.ru_utime + children.ru_stime}
+
+
+def cpu_spent(before: dict[str, float], wall: float) -> dict[str, float]:
+    """The CPU seconds a side used since ``before`` (see cpu_now), and how many of the
+    cores it kept busy on average (machine CPU ÷ wall): near 2 on this 2-core machine,
+    the side could not have gone faster by overlapping more."""
+    after = cpu_now()
+    spent = {key: round(after[key] - before[key], 1) for key in before}
+    spent["buildkit_steps"] = round(spent["machine"] - spent["dockerd"] - spent["imagespec"], 1)
+    spent["cores_busy"] = round(spent["machine"] / wall, 2) if wall else 0.0
+    return spent
+
+
 def breakdown(summary: dict, wall: float) -> dict:
     """Where the fleet run's time went, summed over its targets (seconds; load-independent
     in the sense that each is a share of the target's own work, not of the machine)."""
@@ -241,6 +275,7 @@ def main() -> None:
     args.no_report = args.no_report or args.quick
     load = os.getloadavg()
     loads: dict[str, list[float]] = {}
+    cpu: dict[str, dict[str, float]] = {}
     jobs1: dict | None = None
     one_by_one: list[dict] = []
     out = ROOT / "bench" / "results" / ("fleet-quick.json" if args.quick else
@@ -259,11 +294,14 @@ def main() -> None:
             if previous:
                 build_fleet(folder, args.jobs, cache=caches["bake"])  # with the cache: what the no-op repeats
                 bake_s, one_by_one_s = previous["bake_cold_s"], previous["one_by_one_cold_s"]
+                cpu = previous.get("cpu") or {}
                 cold = {"targets": [{"duration_s": t["cold_s"]} for t in previous["targets"]]}
             else:
                 cold_start()
                 loads["bake"] = [round(os.getloadavg()[0], 2)]
+                before = cpu_now()
                 bake_s, cold = build_fleet(folder, args.jobs, *cold_flags, cache=caches["bake"])
+                cpu["bake"] = cpu_spent(before, bake_s)
                 loads["bake"].append(round(os.getloadavg()[0], 2))
                 print(f"bake --jobs {args.jobs}: {bake_s:.1f} s, load {loads['bake']}: {breakdown(cold, bake_s)}", flush=True)
                 if args.jobs1:
@@ -275,7 +313,9 @@ def main() -> None:
                     print(f"bake --jobs 1: {jobs1_s:.1f} s, load {loads['jobs1']}: {jobs1}", flush=True)
                 cold_start()
                 loads["one_by_one"] = [round(os.getloadavg()[0], 2)]
+                before = cpu_now()
                 one_by_one_s, one_by_one = build_one_by_one(specs, *cold_flags, cache=caches["one_by_one"])
+                cpu["one_by_one"] = cpu_spent(before, one_by_one_s)
                 loads["one_by_one"].append(round(os.getloadavg()[0], 2))
             print(f"cold: bake {bake_s:.1f} s, one by one {one_by_one_s:.1f} s", flush=True)
             noop = [build_fleet(folder, args.jobs, cache=caches["bake"]) for _ in range(3)]
@@ -288,7 +328,7 @@ def main() -> None:
         "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "load_at_start": [round(x, 2) for x in load],
         "cold_measured": previous["cold_measured"] if previous else None,
         "specs": len(specs), "jobs": args.jobs, "cold": args.cold, "bake_cold_s": round(bake_s, 1), "one_by_one_cold_s": round(one_by_one_s, 1),
-        "ratio": round(bake_s / one_by_one_s, 3), "loads": loads,
+        "ratio": round(bake_s / one_by_one_s, 3), "loads": loads, "cpu": cpu or None,
         "bake_breakdown": breakdown(cold, bake_s) if "targets" in cold and cold["targets"] and
         cold["targets"][0].get("timing") else None,
         "jobs1": jobs1,
@@ -371,10 +411,37 @@ def report(r: dict) -> str:
             f"| waiting for a slot once ready | {b['sum_waited_for_slot_s']} |"
             + (f" {j['sum_waited_for_slot_s']} |" if j else "") + " |",
             f"| slots busy (Σ bake ÷ jobs × run) | {b['slot_use']} |" + (f" {j['slot_use']} |" if j else "") + " |",
-            "",
         ]
+        lines += cpu_rows(r.get("cpu") or {}, bool(j))
+        lines.append("")
     lines.append(END)
     return "\n".join(lines)
+
+
+def cpu_rows(cpu: dict[str, dict[str, float]], jobs1: bool) -> list[str]:
+    """The CPU rows of the breakdown and, under it, the least wall time the bake side's
+    CPU allows on this machine's cores: the ratio that no schedule can beat."""
+    bake, one = cpu.get("bake"), cpu.get("one_by_one")
+    if not bake or not one:
+        return []
+    gap = " |" if jobs1 else ""
+    rows = [
+        f"| CPU, whole machine (s) | {bake['machine']} |{gap} {one['machine']} |",
+        f"| of which the steps' processes (compilers, apt, pip, npm) | {bake['buildkit_steps']} |{gap} "
+        f"{one['buildkit_steps']} |",
+        f"| of which dockerd (BuildKit, image export, SBOM export) | {bake['dockerd']} |{gap} {one['dockerd']} |",
+        f"| of which imagespec, docker CLI and buildx | {bake['imagespec']} |{gap} {one['imagespec']} |",
+        f"| cores busy on average (CPU ÷ wall; {os.cpu_count()} cores) | {bake['cores_busy']} |{gap} "
+        f"{one['cores_busy']} |",
+    ]
+    cores = os.cpu_count() or 1
+    floor = bake["machine"] / cores
+    one_wall = one["machine"] / one["cores_busy"] if one["cores_busy"] else 0
+    if one_wall:
+        rows += ["", f"With every core busy the bake side's {bake['machine']} CPU seconds need at least "
+                     f"{floor:.1f} s of wall time here: a ratio of {floor / one_wall:.2f} against the one-by-one side's "
+                     f"{one_wall:.1f} s is the best any schedule could reach on this fleet and machine."]
+    return rows
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ May import: the standard library, ``imagespec.errors`` and its own package;
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import re
@@ -68,17 +69,26 @@ def detect_cli(docker: str = "docker") -> CliInfo:
             "the docker CLI is not installed (needed for BuildKit builds)",
             hint="install docker-cli and docker-buildx, or use the 'legacy' backend",
         )
+    return CliInfo(path, _buildx_version(path, os.environ.get("DOCKER_CONFIG", "")))
+
+
+@functools.cache
+def _buildx_version(path: str, docker_config: str) -> tuple[int, int] | None:
+    """The buildx plugin's version as ``path`` finds it (DOCKER_CONFIG holds plugins too),
+    asked once per process: a fleet builds each target's SBOM layer with a backend of
+    its own, and each asking starts the docker CLI and the plugin twice."""
+    del docker_config  # part of the cache key only: the CLI reads it from the environment
     try:
         done = subprocess.run(
             [path, "buildx", "version"], capture_output=True, text=True, timeout=10, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
-        return CliInfo(path, None)
+        return None
     # "github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4" or "… v0.12.1 <commit>"
     match = re.search(r"\sv?(\d+)\.(\d+)", done.stdout)
     if done.returncode != 0 or match is None:
-        return CliInfo(path, None)
-    return CliInfo(path, (int(match.group(1)), int(match.group(2))))
+        return None
+    return int(match.group(1)), int(match.group(2))
 
 
 class BuildKitCLIBackend:

@@ -123,7 +123,11 @@ def summary_table(records: Sequence[Record]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}
-    lines.append(f"{counts['built']} built, {counts['failed']} failed, {counts['skipped']} skipped")
+    # a kept image is a result of "built" (its tags are this run's), but a reader of the
+    # line asks what was built: the table's "up to date" rows are counted apart here
+    kept = sum(r.result == "built" and r.up_to_date for r in records)
+    built = f"{counts['built'] - kept} built" + (f", {kept} up to date" if kept else "")
+    lines.append(f"{built}, {counts['failed']} failed, {counts['skipped']} skipped")
     return lines
 
 

@@ -93,7 +93,7 @@ def _semver_tags(version: str, *, latest: bool) -> list[str]:
 
 
 #: While ``one_checkout()`` runs: (the repository's folder, mark_dirty) -> git_short_sha's answer
-_asked: ContextVar[dict[tuple[Path, bool], str | None] | None] = ContextVar("imagespec_git_asked", default=None)
+_asked: ContextVar[dict[tuple[Path | None, bool], str | None] | None] = ContextVar("imagespec_git_asked", default=None)
 
 
 @contextmanager
@@ -127,9 +127,10 @@ def git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = True
     repository.
     """
     asked = _asked.get()
-    folder = _repository_folder(Path(path).resolve()) if asked is not None else None
-    if asked is None or folder is None:
+    if asked is None:
         return _git_short_sha(path, mark_dirty=mark_dirty)
+    # None: no .git above the path; git then answers from the environment, alike for all
+    folder = _repository_folder(Path(path).resolve())
     if (folder, mark_dirty) not in asked:
         asked[folder, mark_dirty] = _git_short_sha(path, mark_dirty=mark_dirty)
     return asked[folder, mark_dirty]

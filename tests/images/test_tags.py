@@ -134,6 +134,27 @@ def test_one_checkout_asks_git_once_per_repository(tmp_path: Path) -> None:
     assert second is not None and second != first
 
 
+def test_one_checkout_asks_once_outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Specs with no .git above them (a fleet in a temporary folder) share one answer:
+    git answers from the environment alike for all of them."""
+    from imagespec.publish import tags
+
+    calls: list[list[str]] = []
+    run = subprocess.run
+
+    def counted(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        return run(argv, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setattr(tags.subprocess, "run", counted)
+    with one_checkout():
+        assert [git_short_sha(tmp_path / name) for name in ("a", "b", "c")] == [None, None, None]
+    assert len(calls) == 1, calls
+    assert git_short_sha(tmp_path / "a") is None and len(calls) == 2  # outside, asked every time
+
+
 def test_labels_use_source_date_epoch() -> None:
     labels = oci_labels(
         title="app", version="1.4.2", revision="abc", licenses="Apache-2.0",

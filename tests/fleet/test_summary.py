@@ -1,0 +1,28 @@
+"""The fleet's summary table (imagespec.fleet.records): what a reader of `imagespec build
+DIR` sees at the end. Pure: records in, lines out."""
+
+from __future__ import annotations
+
+from imagespec.fleet.records import Record, summary_table
+
+
+def test_the_count_line_tells_kept_images_from_built_ones() -> None:
+    """A target whose image already recorded its inputs is a result of "built" (its tags
+    are this run's) but was not built: the table says "up to date" and the count line
+    counts it apart, so "3 built" never means two builds and one image kept."""
+    records = [
+        Record("base", "base/imagespec.yaml", "built", tags=("co/base:1.0.0",), up_to_date=True),
+        Record("app1", "app1/imagespec.yaml", "built", 4.2, tags=("co/app1:1.0.0",)),
+        Record("app2", "app2/imagespec.yaml", "skipped", upstream="app3"),
+        Record("app3", "app3/imagespec.yaml", "failed", 1.0),
+    ]
+    lines = summary_table(records)
+    assert lines[-1] == "1 built, 1 up to date, 1 failed, 1 skipped"
+    rows = {line.split()[0]: line.split()[1:3] for line in lines[1:-1]}
+    assert rows["base"] == ["up", "to"] and rows["app1"] == ["built", "4.2s"]
+    assert "skipped: upstream app3 failed" in next(line for line in lines if line.startswith("app2"))
+
+
+def test_the_count_line_names_no_kept_images_when_there_are_none() -> None:
+    records = [Record("app", "app/imagespec.yaml", "built", 2.0, tags=("co/app:1.0.0",))]
+    assert summary_table(records)[-1] == "1 built, 0 failed, 0 skipped"
