@@ -10,7 +10,9 @@ which would make bake build the parent again inside every child's invocation. A 
 of several platforms is one target per platform in the run (``NAME--linux-arm64``): no
 builder's ``--load`` takes an index into the engine's classic image store (the docker
 driver refuses even to build one), so each platform's image is loaded, tagged and pushed
-on its own and the index made of them, as `imagespec build` of one spec does. Pure.
+on its own and the index made of them, as `imagespec build` of one spec does; a child's
+build whose cross-compiling stage starts FROM such a target takes its pushed index instead
+(a named context is one image for every stage: BuildKit picks each stage's platform). Pure.
 
 May import: the standard library and ``imagespec.errors``.
 """
@@ -66,14 +68,16 @@ def parents(definition: Mapping[str, Any]) -> dict[str, frozenset[str]]:
 
 def for_run(definition: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]],
             tags: Mapping[str, tuple[str, ...]], *, local_store: bool,
-            platform_tags: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+            platform_tags: Mapping[str, Mapping[str, str]] | None = None,
+            on_build_machine: Mapping[str, frozenset[str]] | None = None) -> dict[str, Any]:
     """The definition this run writes: each target's ``overrides`` (the Dockerfile compiled
     for it, this build's labels and secret files) replace its committed values; its tags
     (``tags``: what imagespec applies once it built) and outputs are the run's own, and
     the definition's variables are spent (the overrides name the files). A target of
     several platforms becomes one per platform (``platform_target``); ``platform_tags``:
     each such target's local tag per platform, which its children's same platform
-    builds FROM on the docker driver."""
+    builds FROM on the docker driver; ``on_build_machine``: each target's FROM references
+    that a stage of it running on the build machine (cross-compiling) starts from."""
     committed = targets(definition)
     split = {name: split_platforms(target) for name, target in committed.items()}
     run: dict[str, dict[str, Any]] = {}
@@ -88,7 +92,8 @@ def for_run(definition: Mapping[str, Any], overrides: Mapping[str, Mapping[str, 
             if platform is not None:
                 built["platforms"] = [platform]
             own = platform or _only(built.get("platforms"))
-            built["contexts"] = _contexts(contexts, own, tags, split, platform_tags or {}, local_store=local_store)
+            built["contexts"] = _contexts(contexts, own, tags, split, platform_tags or {},
+                                          (on_build_machine or {}).get(name, frozenset()), local_store=local_store)
             run[platform_target(name, platform) if platform else name] = {
                 key: value for key, value in built.items() if value not in ({}, [], None)}
     return {"target": run}
@@ -99,12 +104,13 @@ def _only(platforms: Any) -> str | None:
 
 
 def _contexts(contexts: Mapping[str, str], platform: str | None, all_tags: Mapping[str, tuple[str, ...]],
-              split: Mapping[str, tuple[str, ...]], platform_tags: Mapping[str, Mapping[str, str]], *,
-              local_store: bool) -> dict[str, str]:
+              split: Mapping[str, tuple[str, ...]], platform_tags: Mapping[str, Mapping[str, str]],
+              on_build_machine: frozenset[str], *, local_store: bool) -> dict[str, str]:
     """A target's contexts for one build of it (``platform``: the one it builds for, if
     known). A parent of several platforms has no image of the run under its own name: the
     child's build for one of its platforms takes that platform's (its local tag on the
-    docker driver, its per-platform target elsewhere); any other build, the index the
+    docker driver, its per-platform target elsewhere); any other build, and any build where
+    a cross-compiling stage starts FROM the parent (``on_build_machine``), the index the
     parent pushed before this one started."""
     kept = {}
     for key, value in sorted(contexts.items()):
@@ -112,7 +118,14 @@ def _contexts(contexts: Mapping[str, str], platform: str | None, all_tags: Mappi
         if parent is None:
             kept[key] = value
         elif split.get(parent):
-            if platform in split[parent] and not local_store:
+            if key in on_build_machine and all_tags.get(parent):
+                # A named context is one image for every stage naming the reference: the
+                # arm64 build's platform image would reach the stage that runs on the build
+                # machine too (an arm64 toolchain under QEMU, silently). The index (pushed:
+                # a parent of several platforms is refused without --push) lets BuildKit
+                # pick each stage's platform: the build machine's for this one.
+                kept[key] = f"docker-image://{all_tags[parent][0]}"
+            elif platform in split[parent] and not local_store:
                 kept[key] = TARGET_CONTEXT + platform_target(parent, platform)
             elif platform in split[parent] and platform in platform_tags.get(parent, {}):
                 kept[key] = f"docker-image://{platform_tags[parent][platform]}"

@@ -93,7 +93,16 @@ def _job(target: Target, settings: BuildSettings, withheld: frozenset[str] = fro
                     _locator(target), overrides, platform_tags, index_tags,
                     secret_files=tuple(str(s.src) for s in read), sbom=sbom,
                     sbom_path=pipeline.own_sbom_path(compiled, own) if sbom else None, facts=facts,
-                    caches=_cache_mounts(compiled.plan))
+                    caches=_cache_mounts(compiled.plan), on_build_machine=_on_build_machine(target))
+
+
+def _on_build_machine(target: Target) -> frozenset[str]:
+    """The FROM references of the target's stages that run on the build machine (they
+    cross-compile): fleet.bake_file gives such a reference the parent's index, not one
+    platform's image."""
+    from imagespec.pipeline.platform_bases import ON_BUILD_MACHINE
+
+    return frozenset(use.ref for use in target.bases if use.runs == ON_BUILD_MACHINE)
 
 
 def _cache_mounts(plan: Plan) -> frozenset[str]:

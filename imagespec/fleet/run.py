@@ -100,6 +100,8 @@ class BuildJob:
     facts: str = ""
     #: the ids of the BuildKit cache mounts its steps use (the schedule's ``caches``)
     caches: frozenset[str] = frozenset()
+    #: the FROM references of its stages that run on the build machine (cross-compiling)
+    on_build_machine: frozenset[str] = frozenset()
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -165,6 +167,7 @@ class _RunFiles:
         self.tags = {target.name: target.tags for target in jobs}
         self.overrides: dict[str, Mapping[str, Any]] = {}
         self.platform_tags: dict[str, Mapping[str, str]] = {}
+        self.on_build_machine: dict[str, frozenset[str]] = {}
         self.secret_files: dict[str, tuple[str, ...]] = {}
         for target in jobs:
             self.put(target)
@@ -177,6 +180,7 @@ class _RunFiles:
             (folder / "Dockerfile.dockerignore").write_text(target.dockerignore, encoding="utf-8")
         self.overrides[target.name] = {**target.overrides, "dockerfile": str(folder / "Dockerfile")}
         self.platform_tags[target.name] = target.platform_tags
+        self.on_build_machine[target.name] = target.on_build_machine
         self.secret_files[target.name] = target.secret_files
 
     def reads(self, name: str) -> list[str]:
@@ -184,7 +188,7 @@ class _RunFiles:
 
     def run(self) -> dict[str, Any]:
         return bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
-                                 platform_tags=self.platform_tags)
+                                 platform_tags=self.platform_tags, on_build_machine=self.on_build_machine)
 
     def write(self, number: int) -> Path:
         path = self.scratch / f"docker-bake.run-{number}.json"

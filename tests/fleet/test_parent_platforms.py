@@ -176,3 +176,22 @@ def test_build_refuses_it_before_anything_builds(repo: Path, write: Write, capsy
     for reference in (PARENT_REF, PARENT_REF.replace("parent:", "child:")):
         found = subprocess.run(["docker", "image", "inspect", reference], capture_output=True, check=False)
         assert found.returncode != 0, reference
+
+
+def test_a_cross_compiling_stage_on_a_parent_of_several_platforms_is_marked_for_its_index(
+        repo: Path, write: Write) -> None:
+    """The references the build machine's stages start FROM reach the run's bake file
+    (fleet.bake_file gives them the parent's index: a named context is one image for every
+    stage); the final's reference, run on each target platform, is not among them."""
+    from imagespec.fleet.build import _on_build_machine
+    from imagespec.fleet.model import load_fleet
+
+    write("parent/imagespec.yaml", parent((NATIVE, OTHER)))
+    text = cross_child((NATIVE, OTHER)).replace(
+        "final:\n  from: scratch\n", f"final:\n  from: {{image: \"{PARENT_REF}\", family: debian, user: 65532}}\n")
+    write("child/imagespec.yaml", text)
+    fleet = load_fleet([repo], use_cache=False)
+    child_target = fleet.targets["child"]
+    assert sorted(use.runs for use in child_target.bases) == ["build", "target"], child_target.bases
+    assert _on_build_machine(child_target) == frozenset({PARENT_REF})
+    assert _on_build_machine(fleet.targets["parent"]) == frozenset()

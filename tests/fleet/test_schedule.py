@@ -134,6 +134,35 @@ def test_a_target_of_several_platforms_is_one_run_target_per_platform() -> None:
     assert bake_file.platform_target("web", "linux/arm/v7") == "web--linux-arm-v7"
 
 
+def test_a_stage_cross_compiling_on_a_parent_of_several_platforms_gets_its_index() -> None:
+    """Named contexts are one image per reference for every stage of a build: the arm64
+    build's platform image would reach the stage that runs on the build machine too (it ran
+    `uname -m` as aarch64, under QEMU). Such a build takes the index the parent pushed
+    (BuildKit picks each stage's platform), on every builder; the child's other builds keep
+    the parent's platform image."""
+    two = ["linux/amd64", "linux/arm64"]
+    definition = {"target": {
+        "base": {"context": "base", "dockerfile": "Dockerfile", "platforms": two, "tags": ["r.io/co/base:1"]},
+        "tool": {"context": "tool", "dockerfile": "Dockerfile", "platforms": two, "tags": ["r.io/co/tool:1"]},
+        "app": {"context": "app", "dockerfile": "Dockerfile", "platforms": two,
+                "contexts": {"r.io/co/base:1": "target:base", "r.io/co/tool:1": "target:tool"}}}}
+    tags = {"base": ("r.io/co/base:1",), "tool": ("r.io/co/tool:1",), "app": ("r.io/co/app:1",)}
+    platform_tags = {name: {p: f"r.io/co/{name}:1-{p.replace('/', '-')}" for p in two} for name in tags}
+    cross = {"app": frozenset({"r.io/co/tool:1"})}  # its build stage cross-compiles on tool's image
+    for local_store in (True, False):
+        run = bake_file.for_run(definition, {}, tags, local_store=local_store, platform_tags=platform_tags,
+                                on_build_machine=cross)["target"]
+        for platform in two:
+            contexts = run[bake_file.platform_target("app", platform)]["contexts"]
+            assert contexts["r.io/co/tool:1"] == "docker-image://r.io/co/tool:1", (local_store, contexts)
+            suffix = platform.replace("/", "-")
+            assert contexts["r.io/co/base:1"] == (f"docker-image://r.io/co/base:1-{suffix}" if local_store
+                                                  else f"target:base--{suffix}"), contexts
+    # without the references, each build takes the parent's platform image (the bug's mapping)
+    unmarked = bake_file.for_run(definition, {}, tags, local_store=True, platform_tags=platform_tags)["target"]
+    assert unmarked["app--linux-arm64"]["contexts"]["r.io/co/tool:1"] == "docker-image://r.io/co/tool:1-linux-arm64"
+
+
 def test_steps_of_a_several_target_invocation_are_told_apart() -> None:
     from imagespec.fleet.display import split_target
 

@@ -209,3 +209,71 @@ def test_a_platform_its_in_fleet_parent_lacks_is_refused_before_anything_builds(
         assert docker("image", "inspect", reference).returncode != 0, reference
     with pytest.raises(urllib.error.HTTPError):
         index_of(f"{namespace}/toolchain:1.0.0")
+
+
+SHELL_PARENT = """\
+name: shell-parent
+version: 1.0.0
+license: MIT
+registry: {namespace}
+tags: {{git_sha: false}}
+platforms: [linux/amd64, linux/arm64]
+final:
+  from: shell
+  entrypoint: [/bin/uname, -m]
+"""
+#: its build stage cross-compiles (runs on the build machine) on the parent's image, whose
+#: busybox says where it ran; the final, on the parent's image of each platform, keeps that
+WHERE_CHILD = """\
+name: where-child
+version: 1.0.0
+license: MIT
+registry: {namespace}
+tags: {{git_sha: false}}
+platforms: [linux/amd64, linux/arm64]
+stages:
+  build:
+    from: {{image: "{namespace}/shell-parent:1.0.0", family: distroless, shell: true}}
+    cross_compile: go
+    run: mkdir -p /tmp/out && uname -m > /tmp/out/arch
+    artifacts: [/tmp/out/arch]
+final:
+  from: {{image: "{namespace}/shell-parent:1.0.0", family: distroless, shell: false, user: 65532}}
+  copy: [{{from: build, src: /tmp/out/arch, dest: /build-arch}}]
+  entrypoint: [/bin/cat, /build-arch]
+"""
+MACHINES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}  # uname -m of each
+
+
+def test_a_cross_compiling_stage_on_a_two_platform_parent_runs_on_the_build_machine(
+        session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A named context is one image for every stage naming the reference: the child's arm64
+    build once gave its cross-compiling stage the parent's arm64 image (`uname -m` said
+    aarch64: QEMU, silently). It takes the parent's pushed index, so BuildKit gives that
+    stage the build machine's image and the final the parent's image of its platform."""
+    from imagespec.engine.emulation import native_platform
+    from tests.platforms.conftest import build_bases
+    from tests.platforms.support import qemu_registered, registry_answers
+
+    registry_answers()
+    qemu_registered()
+    (tmp_path / "bases").mkdir()
+    config = build_bases(tmp_path / "bases", {"shell": "busybox"}, session_cleanup)
+    namespace = f"{NAMESPACE}-crossparent"
+    root = tmp_path / "fleet"
+    for folder, text in (("parent", SHELL_PARENT), ("child", WHERE_CHILD)):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "imagespec.yaml").write_text(text.format(namespace=namespace))
+    for app in ("shell-parent", "where-child"):
+        for platform in PLATFORMS:
+            session_cleanup.image(f"{namespace}/{app}:1.0.0-{platform.replace('/', '-')}")
+    done = imagespec("build", str(root), "--config", str(config), "--push", "--progress", "plain", cwd=root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    machine = MACHINES[native_platform() or "linux/amd64"]
+    for platform in PLATFORMS:
+        image = f"{namespace}/where-child:1.0.0-{platform.replace('/', '-')}"
+        built_on = docker("run", "--rm", "--network", "none", "--platform", platform, image)
+        assert built_on.returncode == 0 and built_on.stdout.strip() == machine, (platform, built_on)
+        runs_on = docker("run", "--rm", "--network", "none", "--platform", platform, "--entrypoint", "/bin/uname",
+                         image, "-m")
+        assert runs_on.returncode == 0 and runs_on.stdout.strip() == MACHINES[platform], (platform, runs_on)
