@@ -110,10 +110,29 @@ def _explanation(exc: Any) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    # requests nests the real cause several levels deep ("Max retries exceeded … (Caused
-    # by …(FileNotFoundError(2, 'No such file or directory')))"): keep the innermost part.
+    """Why the engine could not be reached, in the system's words ("No such file or
+    directory", "Connection refused"): the operating system's error that requests and
+    urllib3 wrap several levels deep, in causes and in arguments; else the innermost part
+    of the message."""
+    found = _os_error(exc, set())
+    if found is not None:
+        return found.strerror or str(found)
     text = str(exc)
     for marker in ("Caused by ", "Error while fetching server API version: "):
         if marker in text:
             text = text.rsplit(marker, 1)[1]
     return text.strip(" ()'\"") or type(exc).__name__
+
+
+def _os_error(exc: BaseException, seen: set[int]) -> OSError | None:
+    """The innermost OSError with a system error number under ``exc``, depth first."""
+    if id(exc) in seen:
+        return None
+    seen.add(id(exc))
+    inner = [exc.__cause__, exc.__context__, getattr(exc, "reason", None), *exc.args]
+    for nested in inner:
+        if isinstance(nested, BaseException):
+            found = _os_error(nested, seen)
+            if found is not None:
+                return found
+    return exc if isinstance(exc, OSError) and exc.errno is not None else None

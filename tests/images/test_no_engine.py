@@ -23,7 +23,8 @@ def test_connect_fails_fast_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None
     assert time.monotonic() - began < 2.0
     error = info.value
     assert error.exit_code == 3
-    assert str(error).startswith(f"cannot reach the Docker Engine at {NOWHERE}: ")
+    # the system's words, not the repr requests and urllib3 wrap them in
+    assert str(error) == f"cannot reach the Docker Engine at {NOWHERE}: No such file or directory"
     assert "scripts/setup-engine.sh" in (error.hint or "") and "DOCKER_HOST" in (error.hint or "")
 
 
@@ -48,6 +49,18 @@ def test_hung_engine_times_out_within_the_budget(monkeypatch: pytest.MonkeyPatch
         connect()
     assert time.monotonic() - began < 2.0
     server.close()
+
+
+def test_a_refused_connection_is_said_in_the_systems_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
+    with pytest.raises(EngineError) as info:
+        connect()
+    assert str(info.value) == f"cannot reach the Docker Engine at tcp://127.0.0.1:{port}: Connection refused"
 
 
 def test_importing_the_package_does_not_import_the_sdk() -> None:
