@@ -144,8 +144,9 @@ def run_fleet(definition: Mapping[str, Any], chosen: Sequence[BuildJob], builder
     client = connect(host=builder.host)
     by_name = {t.name: t for t in chosen}
     graph = bake_file.parents(definition)
-    schedule = Schedule({name: graph[name] for name in sorted(by_name)},
-                        caches={name: job.caches for name, job in by_name.items()})
+    # --no-cache starts every build's cache mounts empty: no build can fill one for another
+    caches = {} if options.no_cache else {name: job.caches for name, job in by_name.items()}
+    schedule = Schedule({name: graph[name] for name in sorted(by_name)}, caches=caches)
     display = Display(options.progress, stream)
     with tempfile.TemporaryDirectory(prefix="imagespec-fleet-") as scratch_name:
         scratch = Path(scratch_name)

@@ -24,17 +24,23 @@ class Schedule:
     built on them first (a company base before an app: what waits on it starts sooner),
     then in name order, so two runs of one fleet submit in the same order.
 
-    ``caches``: each target -> the BuildKit cache mounts its steps use (their ids). A ready
-    target that shares one with a target in BuildKit now goes after those that share none:
-    started together, two Go builds on an empty cache both compile the standard library;
-    one after the other, the second finds it in the mount (BP4, BP12). It is a preference,
-    not a lock: with nothing else ready it starts, so no slot waits idle."""
+    ``caches``: each target -> the BuildKit cache mounts its steps use (their ids). Started
+    together, two Go builds on an empty cache both compile the standard library; one after
+    the other, the second finds it in the mount (BP4, BP12). So a ready target that shares
+    a mount with a target in BuildKit goes after those that share none, and while the
+    mount's first user of the run is still in BuildKit (the mount may be empty: that build
+    fills it) it waits, even with a slot free: a slot idle for one build costs less than
+    every sharer compiling again on a busy builder. Once a user of the mount has left
+    BuildKit, sharers run side by side (a full mount serves them all). The executor gives
+    no caches under --no-cache: each build's mounts then start empty anyway."""
 
     parents: Mapping[str, frozenset[str]]
     caches: Mapping[str, frozenset[str]] = field(default_factory=dict)
     _waiting: set[str] = field(init=False)
     _order: dict[str, tuple[int, str]] = field(init=False)
     _running: set[str] = field(default_factory=set, init=False)
+    #: the cache mounts a target of this run has used and left BuildKit with: filled
+    _filled: set[str] = field(default_factory=set, init=False)
     #: built by BuildKit, slot freed, not finished yet (its SBOM and tags): dependants wait
     _finishing: set[str] = field(default_factory=set, init=False)
     built: set[str] = field(default_factory=set, init=False)
@@ -60,6 +66,10 @@ class Schedule:
         left = self.eligible()
         while left and len(chosen) < limit:
             busy = set().union(*(self.caches.get(t, frozenset()) for t in self._running))
+            filling = busy - self._filled
+            left = [t for t in left if not self.caches.get(t, frozenset()) & filling]
+            if not left:
+                break
             name = next((t for t in left if not self.caches.get(t, frozenset()) & busy), left[0])
             left.remove(name)
             chosen.append(name)
@@ -73,9 +83,12 @@ class Schedule:
         wait for ``finished``."""
         self._running.discard(target)
         self._finishing.add(target)
+        self._filled |= self.caches.get(target, frozenset())
 
     def finished(self, target: str, ok: bool) -> list[str]:
         """Record a target's end; returns the targets skipped because of it (sorted)."""
+        if target in self._running:  # ended without a release (failed or refused): its build left BuildKit too
+            self._filled |= self.caches.get(target, frozenset())
         self._running.discard(target)
         self._finishing.discard(target)
         if ok:
