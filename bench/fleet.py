@@ -439,8 +439,10 @@ def cpu_rows(cpu: dict[str, dict[str, float]], jobs1: bool) -> list[str]:
     one_wall = one["machine"] / one["cores_busy"] if one["cores_busy"] else 0
     if one_wall:
         rows += ["", f"With every core busy the bake side's {bake['machine']} CPU seconds need at least "
-                     f"{floor:.1f} s of wall time here: a ratio of {floor / one_wall:.2f} against the one-by-one side's "
-                     f"{one_wall:.1f} s is the best any schedule could reach on this fleet and machine."]
+                     f"{floor:.1f} s of wall time here: at that CPU no schedule gets the ratio below "
+                     f"{floor / one_wall:.2f} (the one-by-one side took {one_wall:.1f} s). The steps' CPU is the same "
+                     "work on both sides: what the bake side's is above the other's, two builds at once cost it on "
+                     "these two shared cores."]
     return rows
 
 
