@@ -22,6 +22,13 @@ SECRET_PATH = f"/run/secrets/{SECRET_ID}"
 # read by deploy manifests and `imagespec test IMAGE`.
 LABEL_WRITABLE = "io.imagespec.writable"
 
+# OCI labels that publish.tags writes (its OCI prefix + key) and other parts read back:
+# the SBOM of an image imagespec did not build (sbom.store), and which of two versions of
+# one image in a fleet is the newer (fleet.model).
+LABEL_OCI_TITLE = "org.opencontainers.image.title"
+LABEL_OCI_VERSION = "org.opencontainers.image.version"
+LABEL_OCI_LICENSES = "org.opencontainers.image.licenses"
+
 # Provenance every image imagespec builds carries beside the OCI labels (base digest,
 # revision): the spec's input hash (its lock's pins included) and imagespec's version.
 # `imagespec test` checks them; `imagespec build` compares them to skip a rebuild that

@@ -16,12 +16,10 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from imagespec.contract import LABEL_OCI_VERSION
 from imagespec.errors import Location
 from imagespec.fleet import links, names
 from imagespec.notes import OnNote, ignore
-
-#: the OCI label holding the spec's `version:` (plan.lower writes it)
-VERSION_LABEL = "org.opencontainers.image.version"
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
@@ -130,7 +128,7 @@ class Target:
     @property
     def version(self) -> str | None:
         """The spec's `version:` (its image's OCI version label), None without one."""
-        return dict(self.build.labels).get(VERSION_LABEL)
+        return dict(self.build.labels).get(LABEL_OCI_VERSION)
 
     def with_parents(self, parents: tuple[str, ...]) -> Target:
         """This target with its parents set (its compile, if kept, kept too)."""

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagespec.contract import LABEL_SBOM, SBOM_DIR
+from imagespec.contract import LABEL_OCI_LICENSES, LABEL_OCI_TITLE, LABEL_OCI_VERSION, LABEL_SBOM, SBOM_DIR
 from imagespec.engine.client import connect, engine_errors
 from imagespec.errors import SpecError
 from imagespec.sbom.component import Component
@@ -44,8 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import docker
 
 #: the image's own fields, for an image imagespec did not build (imagespec sbom IMAGE)
-_TITLE, _VERSION, _LICENSES = ("org.opencontainers.image.title", "org.opencontainers.image.version",
-                               "org.opencontainers.image.licenses")
+_TITLE, _VERSION, _LICENSES = LABEL_OCI_TITLE, LABEL_OCI_VERSION, LABEL_OCI_LICENSES
 
 
 def check_format(fmt: str) -> str:

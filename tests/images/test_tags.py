@@ -10,6 +10,7 @@ import pytest
 
 from imagespec.publish.tags import (git_short_sha, is_immutable_tag, oci_labels, one_checkout, split_reference,
                                   tags_for, validate_repository, validate_tag)
+from imagespec.contract import LABEL_OCI_LICENSES, LABEL_OCI_TITLE, LABEL_OCI_VERSION
 from imagespec.errors import SpecError
 
 REPO = "127.0.0.1:5000/team/app"
@@ -169,6 +170,8 @@ def test_labels_use_source_date_epoch() -> None:
         "org.opencontainers.image.title": "app",
         "org.opencontainers.image.version": "1.4.2",
     }
+    # the names other parts read back (contract): the same as written here
+    assert {LABEL_OCI_TITLE, LABEL_OCI_VERSION, LABEL_OCI_LICENSES} <= set(labels)
     assert list(labels) == sorted(labels)
 
 
