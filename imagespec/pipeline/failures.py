@@ -29,6 +29,7 @@ def locate_failure(compiled: Compiled, failure: BuildFailed, catalog: Catalog | 
     if placed is not None:
         _point_at_commands(compiled, failure, placed, _failed_commands(placed, getattr(failure, "log_tail", ())))
         _explain_existing_user(compiled, failure, placed)
+        _explain_stage_user(compiled, failure, placed)
     return failure
 
 
@@ -48,6 +49,27 @@ def _explain_existing_user(compiled: Compiled, failure: BuildFailed, placed: Pla
     failure.hint = (f"the base image already has the user {runtime.user_name} or the ID {runtime.uid}: say so with "
                     f"`user: {runtime.uid}` in `final.from` (`from: {{image: REF, family: …, user: {runtime.uid}}}`; "
                     "the app then runs as that user with no useradd step, BP8), or choose another `final.user`")
+
+
+def _explain_stage_user(compiled: Compiled, failure: BuildFailed, placed: Placed) -> None:
+    """A build stage's step refused for permissions, where the stage starts FROM an image
+    (not a catalog build image, which runs as root): that image's USER runs the step, and
+    an image imagespec built (a company base spec's) runs as a non-root user (BP8). Said,
+    since the log shows only `Permission denied`."""
+    from imagespec.spec.model import Image
+
+    path = placed.origin.path
+    if len(path) < 2 or path[0] != "stages" or \
+            not any("Permission denied" in line for line in getattr(failure, "log_tail", ())):
+        return
+    stage = compiled.loaded.spec.stages.get(str(path[1]))
+    if stage is None or not isinstance(stage.from_, Image):
+        return
+    who = f"as user {stage.from_.user} (its `from: user:`)" if stage.from_.user else \
+        "as that image's own USER (an image imagespec built runs as 65532, BP8)"
+    failure.hint = "; ".join(filter(None, (
+        failure.hint, f"stage `{path[1]}` starts FROM {stage.from_.image}, so its RUN steps run {who}: write where "
+        "that user may (/tmp, its home), or start the stage FROM a build image of the catalog (they run as root)")))
 
 
 def _failed_commands(placed: Placed, log_tail: tuple[str, ...]) -> tuple[Command, ...]:

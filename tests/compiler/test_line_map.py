@@ -149,3 +149,37 @@ final:
   copy: [{from: build, src: /out, dest: /a}]
   cmd: [sleep, "1"]
 """
+
+
+ON_AN_IMAGE = """\
+name: app
+version: 1.0.0
+stages:
+  build:
+    from: {{image: "co/base:1.0.0", family: debian{user}}}
+    run: mkdir -p /out && touch /out/app
+    artifacts: [/out/app]
+final:
+  from: scratch
+  copy: [{{from: build, src: /out/app, dest: /app}}]
+  entrypoint: [/app]
+"""
+DENIED = "mkdir: cannot create directory '/out': Permission denied"
+
+
+@pytest.mark.parametrize("user, who", [("", "as that image's own USER (an image imagespec built runs as 65532"),
+                                       (", user: 65532", "as user 65532 (its `from: user:`)")])
+def test_permission_denied_in_a_stage_on_an_image_names_the_images_user(user: str, who: str) -> None:
+    """A stranger's build stage FROM a company base spec's image: its steps run as that
+    image's non-root user (BP8) and the log says only `Permission denied`."""
+    compiled = compile_text(ON_AN_IMAGE.format(user=user))
+    failure = _failed_at(compiled, _run_line(compiled, "build", "touch /out/app"), DENIED)
+    assert failure.location.line == 6
+    assert f"stage `build` starts FROM co/base:1.0.0, so its RUN steps run {who}" in failure.hint, failure.hint
+    assert "/tmp" in failure.hint and "build image of the catalog" in failure.hint
+
+
+def test_permission_denied_in_a_stage_on_a_catalog_build_image_adds_no_user_hint() -> None:
+    compiled = compile_text(MERGED)
+    failure = _failed_at(compiled, _run_line(compiled, "check", "echo one"), DENIED)
+    assert "starts FROM" not in (failure.hint or "")
