@@ -123,6 +123,10 @@ class SpecErrors(SpecError):
         return {**super().to_dict(), "errors": [e.to_dict() for e in self.errors], "more": self.more}
 
 
+class ImageMissing(SpecError):
+    """An image the command reads is not in the engine (not built yet, or a wrong name)."""
+
+
 class PolicyError(SpecError):
     """A spec breaks a rule set by a template or the configuration."""
 

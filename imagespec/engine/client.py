@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from imagespec.errors import EngineError, SpecError
+from imagespec.errors import EngineError, ImageMissing, SpecError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import docker
@@ -85,7 +85,7 @@ def translate(exc: BaseException, action: str) -> Exception | None:
 
     address = engine_address()
     if isinstance(exc, de.ImageNotFound):
-        return SpecError(
+        return ImageMissing(
             f"{action}: no such image ({_explanation(exc)})",
             hint="build it first (`imagespec build`), or check the name and tag",
         )

@@ -6,12 +6,14 @@ May import: as imagespec.jobs; the engine only inside functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shlex
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from imagespec.errors import Location, SpecError
+from imagespec.errors import ImageMissing, Location, SpecError
 from imagespec.jobs.compiling import compile_one
 from imagespec.notes import OnNote, ignore
 
@@ -174,14 +176,31 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
     compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]
-    if image is None and len(compiled.plan.platforms) > 1:
-        from imagespec.publish.index import platform_tag
+    with _built_first(compiled, [target, *(["--config", str(config)] if config else [])], given=image is not None):
+        if image is None and len(compiled.plan.platforms) > 1:
+            from imagespec.publish.index import platform_tag
 
-        images = tuple((platform, platform_tag(reference, platform)) for platform in compiled.plan.platforms)
-        return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, http_port=http_port,
-                                ready_log=ready_log)
-    return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, http_port=http_port,
-                           ready_log=ready_log)
+            images = tuple((platform, platform_tag(reference, platform)) for platform in compiled.plan.platforms)
+            return verify_platforms(compiled, loaded_config, images, size_budget=size_budget, http_port=http_port,
+                                    ready_log=ready_log)
+        return verify_compiled(compiled, loaded_config, reference, size_budget=size_budget, http_port=http_port,
+                               ready_log=ready_log)
+
+
+@contextmanager
+def _built_first(compiled: Compiled, build_args: list[str], *, given: bool) -> Iterator[None]:
+    """The spec's own image not in the engine: a spec not built yet (or built under other
+    tags). Said at the spec's `name:`, which with `version:` makes the tag tested, with the
+    command that builds it (``build_args``: the spec and configuration this test was given);
+    an image named with --image is the user's own word."""
+    try:
+        yield
+    except ImageMissing as missing:
+        if given:
+            raise
+        raise ImageMissing(missing.message, location=compiled.loaded.document.location(("name",)),
+                           hint=f"build it first: `imagespec build {shlex.join(build_args)}` (it tags the image from "
+                                "`name:` and `version:`), or name the image to test with --image") from None
 
 
 def verify_platforms(compiled: Compiled, config: Config, images: Sequence[tuple[str, str]], *,

@@ -247,3 +247,22 @@ def test_an_app_making_a_user_its_base_has_is_pointed_at_its_from_with_the_fix(e
             tags = docker("images", "--format", "{{.Repository}}:{{.Tag}}", repo).stdout.split()
             if tags:
                 docker("rmi", "--force", *tags)
+
+
+@pytest.mark.engine
+def test_testing_a_spec_never_built_points_at_its_name_with_the_build_command(engine, tmp_path: Path) -> None:
+    """`imagespec test SPEC` before `imagespec build SPEC`: the tag it reads comes from the
+    spec's `name:` and `version:`, so that is where the message points, and the hint is the
+    build command with the same spec and configuration."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(FAILING.replace("imagespec-it-fails", "imagespec-it-never-built"))
+    result = imagespec("test", str(spec), "--config", str(LOCAL_CONFIG), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    first, hint = result.stderr.strip().splitlines()[:2]
+    assert first.startswith("imagespec.yaml:1:1: inspect imagespec-it-never-built:0.0.1: no such image"), first
+    assert hint.strip() == (f"hint: build it first: `imagespec build {spec} --config {LOCAL_CONFIG}` (it tags the image "
+                            "from `name:` and `version:`), or name the image to test with --image")
+    given = imagespec("test", str(spec), "--image", "imagespec-it-never-built:9.9.9", "--config", str(LOCAL_CONFIG),
+                      cwd=tmp_path)
+    assert given.returncode == 2 and given.stderr.startswith("imagespec: inspect imagespec-it-never-built:9.9.9: ")
+    assert "Traceback" not in result.stderr + given.stderr
