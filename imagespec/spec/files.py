@@ -109,8 +109,14 @@ def exists(path: str | Path) -> bool:
 
 
 class LinkLoop(SpecError):
-    """A path whose symbolic links lead in a circle; callers that know the spec key which
-    named it report it there."""
+    """A path whose symbolic links lead in a circle, located at the path (the message does
+    not repeat it); callers that know the spec key which named it report it there, naming
+    ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__("its symbolic links lead in a circle", location=Location(str(path)),
+                         hint="point the link at a real file or folder")
+        self.path = path
 
 
 def resolve(path: Path) -> Path:
@@ -118,8 +124,7 @@ def resolve(path: Path) -> Path:
     try:
         resolved = path.resolve()
     except (RuntimeError, OSError):  # a loop of links: RuntimeError before Python 3.13, OSError after
-        raise LinkLoop(f"{path}: its symbolic links lead in a circle", location=Location(str(path)),
-                       hint="point the link at a real file or folder") from None
+        raise LinkLoop(path) from None
     _note("resolve", path, str(resolved))
     return resolved
 

@@ -199,7 +199,7 @@ def check_context(loaded: LoadedSpec) -> None:
     try:
         context = loaded.context
     except files.LinkLoop as exc:
-        raise SpecError(f"context: {exc.message}", location=loaded.document.location(("context",)),
+        raise SpecError(f"context: {exc.path}: {exc.message}", location=loaded.document.location(("context",)),
                         hint=exc.hint) from None
     if files.is_dir(context):
         return

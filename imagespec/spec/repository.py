@@ -37,7 +37,7 @@ def check_confined(loaded: LoadedSpec, outputs: Iterable[Path]) -> None:
         try:
             real = files.resolve(path.parent) / path.name  # a linked folder may lead out; the name is replaced
         except files.LinkLoop as exc:
-            raise SpecError(f"{key}: {exc.message}", location=loaded.document.location((key,)), hint=exc.hint) from None
+            raise SpecError(f"{key}: {exc.path}: {exc.message}", location=loaded.document.location((key,)), hint=exc.hint) from None
         if real.is_relative_to(root):
             continue
         # relative to the working directory: the message reads the same on every machine
