@@ -6,13 +6,15 @@ the file's stem for a spec named on the command line that does not follow the
 rule): ``examples/company/billing/imagespec.yaml`` -> ``examples/company/billing``. The
 target name is that path lower-cased, each part's characters outside ``[a-z0-9_]``
 replaced by ``-``, parts joined by ``-``: ``examples-company-billing`` (bake allows
-``[a-zA-Z0-9_-]`` only). The spec at the root itself is ``root``. A spec's group is its
+``[a-zA-Z0-9_-]`` only); a part left with none is ``x`` and 8 hex digits of its hash.
+The spec at the root itself is ``root``. A spec's group is its
 path's parent folder (``examples-company``), named the same way; when a target already has
 that name (a company base spec in the folder of its apps), the group is ``NAME-group``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path, PurePosixPath
 
@@ -37,9 +39,15 @@ def spec_path(spec: Path, root: Path) -> PurePosixPath:
 
 def name_of(path: PurePosixPath) -> str:
     """``a/B.c/d`` -> ``a-b-c-d``; the empty path -> ``root``."""
-    parts = [re.sub(r"[^a-z0-9_]+", "-", part.lower()).strip("-") for part in path.parts if part != "."]
-    name = "-".join(part for part in parts if part)
-    return name or ROOT_TARGET
+    return "-".join(_part(part) for part in path.parts if part != ".") or ROOT_TARGET
+
+
+def _part(part: str) -> str:
+    """One folder of the path as a name: a folder with none of bake's characters (``ü``,
+    ``-``, ``日本``) is ``x`` and 8 hex digits of its name's hash, not dropped: dropped, the
+    spec in it would be named as its parent (or ``root``)."""
+    cleaned = re.sub(r"[^a-z0-9_]+", "-", part.lower()).strip("-")
+    return cleaned or "x" + hashlib.sha256(part.encode()).hexdigest()[:8]
 
 
 def group_of(path: PurePosixPath) -> str | None:

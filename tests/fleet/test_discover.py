@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -65,6 +66,9 @@ def test_generate_and_check_take_folders(repo: Path, write: Write, capsys: pytes
     ("Web.App/imagespec.yaml", "web-app", None),
     ("imagespec.yaml", "root", None),
     ("bench/apps/go/preset.yaml", "bench-apps-go-preset", "bench-apps-go"),
+    # a folder with none of bake's characters keeps a name of its own (it was dropped: `root`)
+    ("ü/imagespec.yaml", "x" + hashlib.sha256("ü".encode()).hexdigest()[:8], None),
+    ("apps/日本/imagespec.yaml", "apps-x" + hashlib.sha256("日本".encode()).hexdigest()[:8], "apps"),
 ])
 def test_target_and_group_names_come_from_the_spec_path(path: str, target: str, group: str | None) -> None:
     fleet_path = spec_path(Path("/r") / path, Path("/r"))

@@ -48,7 +48,7 @@ def test_a_renamed_folder_group_that_meets_a_folder_of_that_name_is_exit_2(repo:
 @pytest.mark.parametrize(("first", "second"), [("Web/imagespec.yaml", "web/imagespec.yaml"),
                                                ("a/b.imagespec.yaml", "a/b/imagespec.yaml"),
                                                ("a-b/imagespec.yaml", "a/b/imagespec.yaml"),
-                                               ("---/imagespec.yaml", "imagespec.yaml")])
+                                               ("a-/imagespec.yaml", "a/imagespec.yaml")])
 def test_two_folders_with_one_target_name_are_exit_2_naming_both(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
                                                                   first: str, second: str) -> None:
     write(first, spec("isx14a-one", "debian:bookworm-slim"))
