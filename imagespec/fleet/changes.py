@@ -129,9 +129,29 @@ def select_changed(fleet: Fleet, revision: str) -> tuple[Fleet, dict[str, list[R
     """The part of ``fleet`` whose inputs changed since ``revision`` (with its dependants),
     and why each target is in it."""
     start = fleet.root if fleet.root.is_dir() else Path.cwd()
-    root, changed = changed_files(revision, start)
+    try:
+        root, changed = changed_files(revision, start)
+    except SpecError:
+        _refuse_several_repositories(fleet, revision)
+        raise
     why = reasons(fleet, changed, root)
     return fleet.subset(why), why
+
+
+def _refuse_several_repositories(fleet: Fleet, revision: str) -> None:
+    """Specs of two repositories given together: their common folder is in neither, and a
+    revision names a commit of one repository only. Said as that, not as "not in git"."""
+    tops = set()
+    for target in fleet:
+        folder = Path(target.real).parent
+        top = next((f for f in (folder, *folder.parents) if (f / ".git").exists()), None)
+        if top is not None:
+            tops.add(top)
+    if len(tops) > 1:
+        shown = sorted(map(str, tops))
+        raise SpecError(f"--changed-since {revision}: the specs are in {len(shown)} git repositories "
+                        f"({', '.join(shown[:3])}{', …' if len(shown) > 3 else ''}), and a revision is a commit "
+                        "of one of them", hint="run it once per repository, with that repository's specs")
 
 
 def explain_lines(fleet: Fleet, why: dict[str, list[Reason]]) -> list[str]:

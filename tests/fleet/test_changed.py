@@ -118,6 +118,20 @@ def test_outside_git_changed_since_is_bad_input(tmp_path: Path, write: Write, mo
         select_changed(load_fleet([Path("a")]), "HEAD")
 
 
+def test_specs_of_two_repositories_are_said_to_be_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their common folder is in neither repository; "/tmp/… is not in a git repository"
+    was true but no help: a revision is a commit of one repository."""
+    for name in ("one", "two"):
+        (tmp_path / name / "a").mkdir(parents=True)
+        (tmp_path / name / "a" / "imagespec.yaml").write_text(f"name: {name}\nversion: 1.0.0\nfinal: {{from: static, "
+                                                             f"copy: [{{src: a, dest: /a}}], entrypoint: [/a]}}\n")
+        git(tmp_path / name, "init", "-q")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match=r"the specs are in 2 git repositories \(.*one, .*two\)") as info:
+        select_changed(load_fleet([Path("one"), Path("two")]), "HEAD")
+    assert info.value.hint == "run it once per repository, with that repository's specs"
+
+
 def test_explain_needs_changed_since(fleet_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", ".", "--explain"]) == 2
     assert "--explain needs --changed-since REV" in capsys.readouterr().err
