@@ -20,12 +20,10 @@ from tests.platforms.support import HERE, PLATFORMS, REGISTRY, docker, imagespec
 pytestmark = pytest.mark.engine
 
 NAMESPACE = f"{REGISTRY}/imagespec-platformfleet-{RUN_ID}"
-CHILD = """\
-name: on-go-arch
-version: 1.0.0
-license: MIT
-registry: {namespace}
-tags: {{git_sha: false}}
+#: the first lines of every spec written here: version 1.0.0 in the run's registry
+#: namespace (``{namespace}`` stays a field of the spec text), no git-sha tag
+_HEAD = "name: {name}\nversion: 1.0.0\nlicense: MIT\nregistry: {{namespace}}\ntags: {{{{git_sha: false}}}}\n"
+CHILD = _HEAD.format(name="on-go-arch") + """\
 platforms: [linux/amd64, linux/arm64]
 final:
   from: {{image: "{namespace}/go-arch:1.0.0", family: distroless, shell: false, user: 65532}}
@@ -48,10 +46,27 @@ def _fleet(root: Path, namespace: str = NAMESPACE) -> Path:
     return root
 
 
-def _cleanup(session_cleanup) -> None:  # type: ignore[no-untyped-def]
-    for app in ("c-arch", "go-arch", "on-go-arch"):
+def _platform_image(namespace: str, app: str, platform: str) -> str:
+    """The local tag of one platform's image of ``app`` 1.0.0 (``TAG-os-arch``)."""
+    return f"{namespace}/{app}:1.0.0-{platform.replace('/', '-')}"
+
+
+def _forget_images(session_cleanup, namespace: str, *apps: str) -> None:  # type: ignore[no-untyped-def]
+    for app in apps:
         for platform in PLATFORMS:
-            session_cleanup.image(f"{NAMESPACE}/{app}:1.0.0-{platform.replace('/', '-')}")
+            session_cleanup.image(_platform_image(namespace, app, platform))
+
+
+def _write_specs(root: Path, specs: dict[str, str]) -> Path:
+    """Each folder's imagespec.yaml under ``root``."""
+    for folder, text in specs.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / "imagespec.yaml").write_text(text)
+    return root
+
+
+def _cleanup(session_cleanup) -> None:  # type: ignore[no-untyped-def]
+    _forget_images(session_cleanup, NAMESPACE, "c-arch", "go-arch", "on-go-arch")
 
 
 def test_a_fleet_of_two_platform_targets_pushes_one_index_each_whose_images_run(
@@ -113,26 +128,16 @@ def test_a_fleet_with_a_two_platform_target_is_refused_without_push(config: Path
     assert f"c-arch/imagespec.yaml:{line}:1: 2 platforms make one multi-platform image" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     for platform in PLATFORMS:
-        assert docker("image", "inspect", f"{namespace}/c-arch:1.0.0-{platform.replace('/', '-')}").returncode != 0
+        assert docker("image", "inspect", _platform_image(namespace, "c-arch", platform)).returncode != 0
 
 
-TOOLCHAIN = """\
-name: toolchain
-version: 1.0.0
-license: MIT
-registry: {namespace}
-tags: {{git_sha: false}}
+TOOLCHAIN = _HEAD.format(name="toolchain") + """\
 {platforms}final:
   from: go-build
   user: {{uid: 0, name: root, root_reason: "a build toolchain: the stages on it write anywhere"}}
   entrypoint: [/usr/bin/go, version]
 """
-CROSS_APP = """\
-name: cross-app
-version: 1.0.0
-license: MIT
-registry: {namespace}
-tags: {{git_sha: false}}
+CROSS_APP = _HEAD.format(name="cross-app") + """\
 platforms: [linux/amd64, linux/arm64]
 stages:
   build:
@@ -153,10 +158,8 @@ def _toolchain_fleet(root: Path, namespace: str, toolchain_platforms: str) -> Pa
     app of two platforms whose build stage cross-compiles on the toolchain's image, built
     in the same run: the stage runs on the build machine, so the toolchain of its platform
     is all it needs (fleet.graph's check lets it build)."""
-    for folder, text in (("toolchain", TOOLCHAIN.format(namespace=namespace, platforms=toolchain_platforms)),
-                         ("app", CROSS_APP.format(namespace=namespace))):
-        (root / folder).mkdir(parents=True)
-        (root / folder / "imagespec.yaml").write_text(text)
+    _write_specs(root, {"toolchain": TOOLCHAIN.format(namespace=namespace, platforms=toolchain_platforms),
+                        "app": CROSS_APP.format(namespace=namespace)})
     for name in ("go.mod", "main.go"):
         shutil.copy(HERE / "go-arch" / name, root / "app" / name)
     return root
@@ -171,8 +174,7 @@ def test_a_cross_compiling_child_builds_on_its_in_fleet_parent_of_this_machines_
     namespace = f"{NAMESPACE}-crosschild"
     root = _toolchain_fleet(tmp_path / "fleet", namespace, "")
     session_cleanup.image(f"{namespace}/toolchain:1.0.0")
-    for platform in PLATFORMS:
-        session_cleanup.image(f"{namespace}/cross-app:1.0.0-{platform.replace('/', '-')}")
+    _forget_images(session_cleanup, namespace, "cross-app")
     config = HERE.parents[1] / "scripts" / "local.imagespec.yaml"
     done = imagespec("build", str(root), "--config", str(config), "--push", "--format", "json",
                      "--progress", "plain", cwd=root)
@@ -180,7 +182,7 @@ def test_a_cross_compiling_child_builds_on_its_in_fleet_parent_of_this_machines_
     records = {r["target"]: r for r in json.loads(done.stdout)["targets"]}
     assert records["app"]["result"] == "built" and records["app"]["platforms"] == list(PLATFORMS), records
     for platform in PLATFORMS:
-        image = f"{namespace}/cross-app:1.0.0-{platform.replace('/', '-')}"
+        image = _platform_image(namespace, "cross-app", platform)
         ran = docker("run", "--rm", "--network", "none", "--platform", platform, image)
         assert ran.returncode == 0 and ran.stdout.strip() == f"go-arch {platform}", ran.stdout + ran.stderr
 
@@ -211,12 +213,7 @@ def test_a_platform_its_in_fleet_parent_lacks_is_refused_before_anything_builds(
         index_of(f"{namespace}/toolchain:1.0.0")
 
 
-SHELL_PARENT = """\
-name: shell-parent
-version: 1.0.0
-license: MIT
-registry: {namespace}
-tags: {{git_sha: false}}
+SHELL_PARENT = _HEAD.format(name="shell-parent") + """\
 platforms: [linux/amd64, linux/arm64]
 final:
   from: shell
@@ -224,12 +221,7 @@ final:
 """
 #: its build stage cross-compiles (runs on the build machine) on the parent's image, whose
 #: busybox says where it ran; the final, on the parent's image of each platform, keeps that
-WHERE_CHILD = """\
-name: where-child
-version: 1.0.0
-license: MIT
-registry: {namespace}
-tags: {{git_sha: false}}
+WHERE_CHILD = _HEAD.format(name="where-child") + """\
 platforms: [linux/amd64, linux/arm64]
 stages:
   build:
@@ -260,18 +252,14 @@ def test_a_cross_compiling_stage_on_a_two_platform_parent_runs_on_the_build_mach
     (tmp_path / "bases").mkdir()
     config = build_bases(tmp_path / "bases", {"shell": "busybox"}, session_cleanup)
     namespace = f"{NAMESPACE}-crossparent"
-    root = tmp_path / "fleet"
-    for folder, text in (("parent", SHELL_PARENT), ("child", WHERE_CHILD)):
-        (root / folder).mkdir(parents=True)
-        (root / folder / "imagespec.yaml").write_text(text.format(namespace=namespace))
-    for app in ("shell-parent", "where-child"):
-        for platform in PLATFORMS:
-            session_cleanup.image(f"{namespace}/{app}:1.0.0-{platform.replace('/', '-')}")
+    root = _write_specs(tmp_path / "fleet", {"parent": SHELL_PARENT.format(namespace=namespace),
+                                             "child": WHERE_CHILD.format(namespace=namespace)})
+    _forget_images(session_cleanup, namespace, "shell-parent", "where-child")
     done = imagespec("build", str(root), "--config", str(config), "--push", "--progress", "plain", cwd=root)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     machine = MACHINES[native_platform() or "linux/amd64"]
     for platform in PLATFORMS:
-        image = f"{namespace}/where-child:1.0.0-{platform.replace('/', '-')}"
+        image = _platform_image(namespace, "where-child", platform)
         built_on = docker("run", "--rm", "--network", "none", "--platform", platform, image)
         assert built_on.returncode == 0 and built_on.stdout.strip() == machine, (platform, built_on)
         runs_on = docker("run", "--rm", "--network", "none", "--platform", platform, "--entrypoint", "/bin/uname",
