@@ -1,7 +1,7 @@
 """Connection to the Docker Engine, and the one place where SDK errors are translated.
 
-Role: open a docker SDK client quickly (or fail within ~2 s with a message that says how
-to start an engine) and map docker/requests exceptions to imagespec's error tree where
+Role: open a docker SDK client quickly (or fail within CONNECT_TIMEOUT_S with a message
+that says how to start an engine) and map docker/requests exceptions to imagespec's error tree where
 they enter (httpx's ``map_httpcore_exceptions`` pattern).
 
 May import: the standard library, ``imagespec.errors``, and ``docker``/``requests`` —
@@ -12,6 +12,7 @@ that never talks to the engine (``generate``) does not pay for the SDK (BENCHMAR
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -22,12 +23,15 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import docker
 
 #: Seconds allowed for the first contact (version negotiation + ping), so that an engine
-#: that accepts but never answers is reported within 2 s. A daemon that
+#: that accepts but never answers is reported at once ("no answer within 1.5 s"). A daemon that
 #: does not answer in this time is reported as unreachable rather than waited for.
 CONNECT_TIMEOUT_S = 1.5
 #: Seconds allowed per API call once connected: pushes, saves and exports of large
 #: images are slow, and the SDK applies this per request.
 OPERATION_TIMEOUT_S = 600
+
+#: the seconds urllib3 names when a read timed out
+_READ_TIMEOUT = re.compile(r"read timeout=([0-9.]+)")
 
 START_HINT = (
     "start it (scripts/setup-engine.sh, or `sudo systemctl start docker`), "
@@ -118,6 +122,11 @@ def _short(exc: BaseException) -> str:
     if found is not None:
         return found.strerror or str(found)
     text = str(exc)
+    # urllib3's "HTTPConnectionPool(host=…, port=…): Read timed out. (read timeout=1.5)":
+    # an engine that took the connection and never answered
+    waited = _READ_TIMEOUT.search(text)
+    if waited is not None:
+        return f"no answer within {waited.group(1)} s"
     for marker in ("Caused by ", "Error while fetching server API version: "):
         if marker in text:
             text = text.rsplit(marker, 1)[1]

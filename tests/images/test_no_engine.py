@@ -1,15 +1,17 @@
-"""Without an engine, imagespec says so within 2 s and says how to start one."""
+"""Without an engine, imagespec says so at once and says how to start one: no retries, and
+an engine that takes the connection and never answers is given CONNECT_TIMEOUT_S, named
+in the message. (How long these take is the benchmarks' business, not these tests'.)"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from imagespec.engine import BuildOptions, connect, get_backend
+from imagespec.engine.client import CONNECT_TIMEOUT_S
 from imagespec.errors import EngineError
 
 NOWHERE = "unix:///nonexistent.sock"
@@ -17,10 +19,8 @@ NOWHERE = "unix:///nonexistent.sock"
 
 def test_connect_fails_fast_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", NOWHERE)
-    began = time.monotonic()
     with pytest.raises(EngineError) as info:
         connect()
-    assert time.monotonic() - began < 2.0
     error = info.value
     assert error.exit_code == 3
     # the system's words, not the repr requests and urllib3 wrap them in
@@ -30,25 +30,28 @@ def test_connect_fails_fast_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_build_fails_fast_before_running_the_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", NOWHERE)
-    began = time.monotonic()
-    with pytest.raises(EngineError):
+    with pytest.raises(EngineError) as info:
         get_backend("buildkit", display=False).build("FROM scratch\n", tmp_path, BuildOptions())
-    assert time.monotonic() - began < 2.0
+    # the engine check's words, not buildx's failure after starting a build
+    assert str(info.value) == f"cannot reach the Docker Engine at {NOWHERE}: No such file or directory"
 
 
-def test_hung_engine_times_out_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A local listener that accepts and never answers: a hung daemon.
+def test_a_hung_engine_is_given_the_connect_timeout_and_no_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A local listener that accepts and never answers: a hung daemon. The read timeout
+    # that ends the wait is the one connect() set, named in the message.
     import socket
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{server.getsockname()[1]}")
-    began = time.monotonic()
-    with pytest.raises(EngineError):
-        connect()
-    assert time.monotonic() - began < 2.0
-    server.close()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        monkeypatch.setenv("DOCKER_HOST", address)
+        with pytest.raises(EngineError) as info:
+            connect()
+        assert str(info.value) == f"cannot reach the Docker Engine at {address}: no answer within {CONNECT_TIMEOUT_S} s"
+        with pytest.raises(EngineError) as info:
+            connect(timeout=0.2)
+        assert str(info.value).endswith(": no answer within 0.2 s")
 
 
 def test_a_refused_connection_is_said_in_the_systems_words(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,8 +81,6 @@ def test_base_build_says_no_engine_before_bootstrapping(monkeypatch: pytest.Monk
     monkeypatch.setenv("DOCKER_HOST", NOWHERE)
     spec = tmp_path / "slim.yaml"
     spec.write_text("base: slim\nimage: company/debian:bookworm-slim\nbootstrap: {suite: bookworm}\n")
-    began = time.monotonic()
     assert main(["base", "build", str(spec), "--force", "--logs", str(tmp_path / "logs")]) == 3
-    assert time.monotonic() - began < 5.0
     assert "cannot reach the Docker Engine" in capsys.readouterr().err
     assert not (tmp_path / "logs").exists()

@@ -32,15 +32,14 @@ final:
 """
 
 
-def test_no_engine_is_exit_3_within_two_seconds(tmp_path: Path) -> None:
+def test_no_engine_is_exit_3_with_the_systems_words(tmp_path: Path) -> None:
     spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
-    began = time.monotonic()
     result = imagespec("build", "--config", str(LOCAL_CONFIG), str(spec),
                        env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
-    elapsed = time.monotonic() - began
     assert result.returncode == 3, result.stderr
-    assert "Docker Engine" in result.stderr and "Traceback" not in result.stderr
-    assert elapsed < 2.0 + 1.5  # 2 s budget for the engine check, plus interpreter start-up
+    assert f"cannot reach the Docker Engine at unix://{tmp_path}/no-such.sock: No such file or directory" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.engine
