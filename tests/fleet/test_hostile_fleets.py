@@ -345,3 +345,33 @@ def test_a_spec_named_against_the_file_name_rule_is_said_skipped(repo: Path, wri
     code, out, err = run(capsys, "bake", "b", "-o", "-")
     assert code == 2 and out == "" and err.startswith("b: no spec in folder b\n"), err
     assert err.endswith("; rename b/imagespec.yml, or name it on the command line\n"), err
+
+
+def test_every_broken_spec_of_a_fleet_is_reported_in_one_run(repo: Path, write: Write,
+                                                             capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: only the first broken spec, so a template change that broke forty specs took
+    # forty runs to see
+    write("a/imagespec.yaml", spec("isx14b-a", "debian:bookworm-slim").replace("final:\n  from:", "final:\n  fromm:"))
+    write("b/imagespec.yaml", spec("isx14b-b", "debian:bookworm-slim"))
+    write("c/imagespec.yaml", spec("isx14b-c", "debian:bookworm-slim").replace("  entrypoint: [/bin/true]\n", ""))
+    write("d/imagespec.yaml", "name: isx14b-d\nversion: [1\n")
+    err = refused(capsys, repo)
+    located = [line.split(":", 3)[:3] for line in err.splitlines() if not line.startswith("  hint:")]
+    assert [where[0] for where in located] == ["a/imagespec.yaml", "c/imagespec.yaml", "d/imagespec.yaml"], err
+    assert "unknown key 'fromm'" in err and "hint: did you mean 'from'?" in err
+    assert "needs an `entrypoint` or a `cmd`" in err
+    code, out, err = run(capsys, "build", ".", "--format", "json")
+    assert code == 2 and out == ""
+    report = json.loads(err)
+    assert [e["location"].split(":")[0] for e in report["errors"]] == ["a/imagespec.yaml", "c/imagespec.yaml",
+                                                                       "d/imagespec.yaml"]
+    assert report["exit_code"] == 2 and report["more"] == 0
+
+
+def test_a_broken_configuration_under_every_spec_is_said_once(repo: Path, write: Write,
+                                                              capsys) -> None:  # type: ignore[no-untyped-def]
+    write(".imagespec.yaml", "build:\n  netwrk: host\n")
+    for name in ("a", "b", "c"):
+        write(f"{name}/imagespec.yaml", spec(f"isx14b-{name}", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    assert len(err.splitlines()) == 2 and err.startswith(f"{repo / '.imagespec.yaml'}:2:3: "), err
