@@ -69,7 +69,8 @@ def parents(definition: Mapping[str, Any]) -> dict[str, frozenset[str]]:
 def for_run(definition: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]],
             tags: Mapping[str, tuple[str, ...]], *, local_store: bool,
             platform_tags: Mapping[str, Mapping[str, str]] | None = None,
-            on_build_machine: Mapping[str, frozenset[str]] | None = None) -> dict[str, Any]:
+            on_build_machine: Mapping[str, frozenset[str]] | None = None,
+            pushed: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The definition this run writes: each target's ``overrides`` (the Dockerfile compiled
     for it, this build's labels and secret files) replace its committed values; its tags
     (``tags``: what imagespec applies once it built) and outputs are the run's own, and
@@ -77,7 +78,9 @@ def for_run(definition: Mapping[str, Any], overrides: Mapping[str, Mapping[str, 
     several platforms becomes one per platform (``platform_target``); ``platform_tags``:
     each such target's local tag per platform, which its children's same platform
     builds FROM on the docker driver; ``on_build_machine``: each target's FROM references
-    that a stage of it running on the build machine (cross-compiling) starts from."""
+    that a stage of it running on the build machine (cross-compiling) starts from;
+    ``pushed``: each reference this run pushed -> its digest (a parent's index is named by
+    it, so no other image under that tag can stand in for what this run built)."""
     committed = targets(definition)
     split = {name: split_platforms(target) for name, target in committed.items()}
     run: dict[str, dict[str, Any]] = {}
@@ -93,10 +96,18 @@ def for_run(definition: Mapping[str, Any], overrides: Mapping[str, Mapping[str, 
                 built["platforms"] = [platform]
             own = platform or _only(built.get("platforms"))
             built["contexts"] = _contexts(contexts, own, tags, split, platform_tags or {},
-                                          (on_build_machine or {}).get(name, frozenset()), local_store=local_store)
+                                          (on_build_machine or {}).get(name, frozenset()), pushed or {},
+                                          local_store=local_store)
             run[platform_target(name, platform) if platform else name] = {
                 key: value for key, value in built.items() if value not in ({}, [], None)}
     return {"target": run}
+
+
+def _pushed_index(reference: str, pushed: Mapping[str, str]) -> str:
+    """A parent's index as a named context: ``reference@digest`` once this run pushed it
+    (an older image the builder holds under the tag cannot stand in for it), else by tag."""
+    digest = pushed.get(reference)
+    return f"docker-image://{reference}@{digest}" if digest else f"docker-image://{reference}"
 
 
 def _only(platforms: Any) -> str | None:
@@ -105,13 +116,13 @@ def _only(platforms: Any) -> str | None:
 
 def _contexts(contexts: Mapping[str, str], platform: str | None, all_tags: Mapping[str, tuple[str, ...]],
               split: Mapping[str, tuple[str, ...]], platform_tags: Mapping[str, Mapping[str, str]],
-              on_build_machine: frozenset[str], *, local_store: bool) -> dict[str, str]:
+              on_build_machine: frozenset[str], pushed: Mapping[str, str], *, local_store: bool) -> dict[str, str]:
     """A target's contexts for one build of it (``platform``: the one it builds for, if
     known). A parent of several platforms has no image of the run under its own name: the
     child's build for one of its platforms takes that platform's (its local tag on the
     docker driver, its per-platform target elsewhere); any other build, and any build where
     a cross-compiling stage starts FROM the parent (``on_build_machine``), the index the
-    parent pushed before this one started."""
+    parent pushed before this one started, by its digest when ``pushed`` has it."""
     kept = {}
     for key, value in sorted(contexts.items()):
         parent = str(value).removeprefix(TARGET_CONTEXT) if str(value).startswith(TARGET_CONTEXT) else None
@@ -124,13 +135,13 @@ def _contexts(contexts: Mapping[str, str], platform: str | None, all_tags: Mappi
                 # machine too (an arm64 toolchain under QEMU, silently). The index (pushed:
                 # a parent of several platforms is refused without --push) lets BuildKit
                 # pick each stage's platform: the build machine's for this one.
-                kept[key] = f"docker-image://{all_tags[parent][0]}"
+                kept[key] = _pushed_index(all_tags[parent][0], pushed)
             elif platform in split[parent] and not local_store:
                 kept[key] = TARGET_CONTEXT + platform_target(parent, platform)
             elif platform in split[parent] and platform in platform_tags.get(parent, {}):
                 kept[key] = f"docker-image://{platform_tags[parent][platform]}"
             elif all_tags.get(parent):
-                kept[key] = f"docker-image://{all_tags[parent][0]}"
+                kept[key] = _pushed_index(all_tags[parent][0], pushed)
         elif not local_store:
             kept[key] = value
         elif key not in all_tags.get(parent, ()) and all_tags.get(parent):

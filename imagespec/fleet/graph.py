@@ -28,6 +28,11 @@ def _parents(target: Target, made: Mapping[str, list[str]], targets: Mapping[str
     found: list[str] = []
     for use in target.bases:
         makers = links.makers(use.ref, made)  # pinned by digest: none (the registry's image)
+        # a moving tag two versions of one image share (`same:1`) names the newest one's
+        # image, which alone gets it (_newest_keeps_shared_tags)
+        newest = shared_tags.keeper(makers, _claims({m: targets[m] for m in makers})) if len(makers) > 1 else None
+        if newest is not None:
+            makers = [newest]
         if len(makers) > 1:
             first, second = (targets[m].spec for m in makers[:2])
             raise SpecError(f"{use.ref} is built by both {first} and {second}: which one {target.spec} builds on "
@@ -78,7 +83,8 @@ def _refuse_platforms_parents_lack(targets: Mapping[str, Target], made: Mapping[
     configuration's), else at the `from:`."""
     for child in targets.values():
         for use in sorted(child.bases, key=lambda use: not use.key):  # the spec's own stages first
-            makers = links.makers(use.ref, made)
+            # the parent it was linked to (of two versions sharing a tag, the newest)
+            makers = [m for m in links.makers(use.ref, made) if m in child.parents or m == child.name]
             if not makers or makers[0] == child.name or use.runs == "unused":
                 continue
             parent = targets[makers[0]]
@@ -217,12 +223,15 @@ def link(root: Path, targets: Mapping[str, Target], *, native: str | None = None
     return Fleet(root, _newest_keeps_shared_tags(ordered), _groups(ordered))
 
 
+def _claims(targets: Mapping[str, Target]) -> dict[str, shared_tags.Claim]:
+    return {name: shared_tags.Claim(t.tags, t.version, _start(t)) for name, t in targets.items()}
+
+
 def _newest_keeps_shared_tags(targets: Mapping[str, Target]) -> dict[str, Target]:
     """Two versions of one image in the fleet: the moving tags they share stay on the newest
     (fleet.shared_tags, BP14), in the bake file and in the build alike. After the graph is
-    linked: a FROM that names a shared tag is refused there as two specs' image."""
-    claims = {name: shared_tags.Claim(t.tags, t.version, _start(t)) for name, t in targets.items()}
-    lost = shared_tags.withheld(claims)
+    linked: a FROM that names a shared tag builds on the newest one (_parents)."""
+    lost = shared_tags.withheld(_claims(targets))
     return {name: t.without_tags(lost[name]) if lost[name] else t for name, t in targets.items()}
 
 

@@ -187,13 +187,15 @@ class _RunFiles:
     def reads(self, name: str) -> list[str]:
         return secret_reads(name, self.graph, self.secret_files, local_store=self.builder.local_store)
 
-    def run(self) -> dict[str, Any]:
+    def run(self, pushed: Mapping[str, str]) -> dict[str, Any]:
         return bake_file.for_run(self.definition, self.overrides, self.tags, local_store=self.builder.local_store,
-                                 platform_tags=self.platform_tags, on_build_machine=self.on_build_machine)
+                                 platform_tags=self.platform_tags, on_build_machine=self.on_build_machine,
+                                 pushed=pushed)
 
-    def write(self, number: int) -> Path:
+    def write(self, number: int, pushed: Mapping[str, str]) -> Path:
+        """The run file of invocation ``number``; ``pushed``: what the run pushed so far."""
         path = self.scratch / f"docker-bake.run-{number}.json"
-        path.write_text(json.dumps(self.run(), indent=1, sort_keys=True), encoding="utf-8")
+        path.write_text(json.dumps(self.run(pushed), indent=1, sort_keys=True), encoding="utf-8")
         return path
 
 
@@ -351,7 +353,7 @@ class _Runner:
         with self._lock:
             self._invocations += 1
             metadata = self.scratch / f"metadata-{self._invocations}.json"
-            run_file = self.files.write(self._invocations)
+            run_file = self.files.write(self._invocations, self.pushed)
         parser = _Parser(since=datetime.now(UTC))
         route = self.display.events(names[0]) if len(names) == 1 else self.display.demux(names)
         parser.returncode = self._run(self.command(job, metadata, run_file), parser, route)
@@ -451,7 +453,7 @@ class _Runner:
                 or not self.builder.local_store or self.builder.other_engine:
             return None
         with self._lock:
-            entry = self.files.run()["target"][job.name]
+            entry = self.files.run(self.pushed)["target"][job.name]
         return inputs_hash(entry, job.dockerfile, job.dockerignore, job.facts, folder=self.folder,
                            builder=self.builder.name, client=self.client)
 

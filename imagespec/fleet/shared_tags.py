@@ -52,11 +52,21 @@ def withheld(claims: Mapping[str, Claim]) -> dict[str, frozenset[str]]:
     return {name: frozenset(tags) for name, tags in lost.items()}
 
 
+def keeper(names: Sequence[str], claims: Mapping[str, Claim]) -> str | None:
+    """Of targets that all make one reference, the one that keeps it (the newest version),
+    or None when their versions do not order them (a FROM naming it is then ambiguous)."""
+    ordered = sorted(names, key=lambda n: _order(claims[n].version), reverse=True)
+    if len(ordered) > 1 and _order(claims[ordered[0]].version) == _order(claims[ordered[1]].version):
+        return None
+    return ordered[0]
+
+
 def _newest(tag: str, names: Sequence[str], claims: Mapping[str, Claim]) -> str:
     """The claimant of ``tag`` with the highest version; bad input when there is no single one."""
-    ordered = sorted(names, key=lambda n: _order(claims[n].version), reverse=True)
-    first, second = ordered[0], ordered[1]
-    if _order(claims[first].version) == _order(claims[second].version):
+    first = keeper(names, claims)
+    if first is None:
+        ordered = sorted(names, key=lambda n: _order(claims[n].version), reverse=True)
+        first, second = ordered[0], ordered[1]
         raise SpecError(f"this spec and {claims[second].location.file} both tag {tag}, and no version says which "
                         f"image it names (versions: {claims[first].version or 'none'}, "
                         f"{claims[second].version or 'none'})", location=claims[first].location,
@@ -75,4 +85,4 @@ def _order(version: str | None) -> tuple[object, ...]:
         return ()
 
 
-__all__ = ["Claim", "withheld"]
+__all__ = ["Claim", "keeper", "withheld"]

@@ -375,3 +375,23 @@ def test_a_broken_configuration_under_every_spec_is_said_once(repo: Path, write:
         write(f"{name}/imagespec.yaml", spec(f"isx14b-{name}", "debian:bookworm-slim"))
     err = refused(capsys, repo)
     assert len(err.splitlines()) == 2 and err.startswith(f"{repo / '.imagespec.yaml'}:2:3: "), err
+
+
+def test_a_from_naming_a_moving_tag_two_versions_share_builds_on_the_newest(
+        repo: Path, write: Write, capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: exit 2, "isx14a-two:1 is built by both …: ambiguous", though the newest version
+    # alone gets the tag (BP14); an X.Y.Z tag still names its own version
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n")
+    two_versions(write)
+    write("app/imagespec.yaml", spec("isx14a-app", "isx14a-two:1"))
+    write("pinned/imagespec.yaml", spec("isx14a-pinned", "isx14a-two:1.0.0"))
+    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    assert code == 0, err
+    targets = json.loads(out)["target"]
+    assert targets["app"]["contexts"] == {"isx14a-two:1": "target:new"}
+    assert targets["pinned"]["contexts"] == {"isx14a-two:1.0.0": "target:old"}
+    # two specs of one version still leave the tag without an owner: ambiguous at the FROM
+    write("old/imagespec.yaml", (repo / "old/imagespec.yaml").read_text().replace("1.0.0", "1.1.0"))
+    err = refused(capsys, repo)
+    assert err.startswith("app/imagespec.yaml:4:3: isx14a-two:1 is built by both new/imagespec.yaml and "
+                          "old/imagespec.yaml"), err

@@ -147,8 +147,13 @@ def test_a_target_of_several_platforms_is_one_run_target_per_platform() -> None:
     # each platform of a child FROM its parent's image of that platform, as built and tagged in the store
     assert run["app--linux-arm64"]["contexts"] == {"r.io/co/base:1": "docker-image://r.io/co/base:1-linux-arm64"}
     assert run["one"]["contexts"] == {"r.io/co/base:1": "docker-image://r.io/co/base:1-linux-arm64"}
-    # a build of no known platform: the index the parent pushed (the engine picks its platform)
+    # a build of no known platform: the index the parent pushed (the engine picks its
+    # platform), by its digest once the run pushed it
     assert run["any"]["contexts"] == {"r.io/co/base:1": "docker-image://r.io/co/base:1"}
+    digest = "sha256:" + "cd" * 32
+    pinned = bake_file.for_run(definition, {}, tags, local_store=True, platform_tags=platform_tags,
+                               pushed={"r.io/co/base:1": digest})["target"]
+    assert pinned["any"]["contexts"] == {"r.io/co/base:1": f"docker-image://r.io/co/base:1@{digest}"}
     # another builder: the parent's run target of that platform, from the builder's cache
     remote = bake_file.for_run(definition, {}, tags, local_store=False, platform_tags=platform_tags)["target"]
     assert remote["app--linux-amd64"]["contexts"] == {"r.io/co/base:1": "target:base--linux-amd64"}
@@ -179,6 +184,12 @@ def test_a_stage_cross_compiling_on_a_parent_of_several_platforms_gets_its_index
             suffix = platform.replace("/", "-")
             assert contexts["r.io/co/base:1"] == (f"docker-image://r.io/co/base:1-{suffix}" if local_store
                                                   else f"target:base--{suffix}"), contexts
+    # once the run pushed the parent's index, by its digest: no older image under the tag stands in
+    digest = "sha256:" + "ab" * 32
+    pinned = bake_file.for_run(definition, {}, tags, local_store=True, platform_tags=platform_tags,
+                               on_build_machine=cross, pushed={"r.io/co/tool:1": digest})["target"]
+    assert pinned["app--linux-arm64"]["contexts"]["r.io/co/tool:1"] == f"docker-image://r.io/co/tool:1@{digest}"
+    assert pinned["app--linux-arm64"]["contexts"]["r.io/co/base:1"] == "docker-image://r.io/co/base:1-linux-arm64"
     # without the references, each build takes the parent's platform image (the bug's mapping)
     unmarked = bake_file.for_run(definition, {}, tags, local_store=True, platform_tags=platform_tags)["target"]
     assert unmarked["app--linux-arm64"]["contexts"]["r.io/co/tool:1"] == "docker-image://r.io/co/tool:1-linux-arm64"
