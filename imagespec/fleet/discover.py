@@ -49,17 +49,27 @@ def _near_miss(name: str) -> bool:
     return meant and not is_spec_name(name) and lower not in (CONFIG_NAME, ".imagespec.yml")  # those configure
 
 
-def specs_in(folder: Path, near: list[Path] | None = None) -> list[Path]:
+def specs_in(folder: Path, missed: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Every spec below ``folder`` by the rule, in sorted order (links to folders are not
-    followed: a link loop cannot make the search endless); near misses go to ``near``."""
+    followed: a link loop cannot make the search endless). What looks meant as a spec and
+    is left out goes to ``missed``, with why: a near-miss name, or a spec name on a folder,
+    FIFO, socket or device."""
     found = []
     for parent, dirs, names in os.walk(folder):
+        for name in dirs:
+            if missed is not None and is_spec_name(name) and not _skipped(name):
+                missed.append((Path(parent) / name, "a folder, not a spec file (it is searched as a folder)"))
         dirs[:] = sorted(d for d in dirs if not _skipped(d))
         for name in sorted(names):
             if is_spec_name(name) and _not_special(parent, name):
                 found.append(Path(parent) / name)
-            elif near is not None and _near_miss(name):
-                near.append(Path(parent) / name)
+            elif missed is None:
+                continue
+            elif is_spec_name(name):
+                missed.append((Path(parent) / name, "not a regular file (a FIFO, socket or device, or a link to one)"))
+            elif _near_miss(name):
+                missed.append((Path(parent) / name, f"a spec in a folder is named {SPEC_NAME} or NAME{SPEC_SUFFIX} "
+                                                    "(name the file on the command line to use it as it is)"))
     return found
 
 
@@ -68,19 +78,19 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
     real path). A path that does not exist, or a folder without a spec, is bad input
     (exit 2); so is an empty list."""
     chosen: dict[str, Path] = {}
-    near: list[Path] = []
+    near: list[tuple[Path, str]] = []
     given = list(paths)
     if not given:
         raise SpecError("no spec given", hint="name spec files or folders holding imagespec.yaml files")
     for path in given:
         if path.is_dir():
-            missed: list[Path] = []
+            missed: list[tuple[Path, str]] = []
             inside = specs_in(path, missed)
             if not inside:
                 raise SpecError(f"no spec in folder {path}", location=Location(str(path)),
                                 hint=f"a spec is a file named {SPEC_NAME} or NAME{SPEC_SUFFIX} (hidden folders, "
                                      f"{', '.join(sorted(SKIPPED))} are not searched)"
-                                     + (f"; rename {missed[0]}, or name it on the command line" if missed else ""))
+                                     + (f"; {missed[0][0]} was left out: {missed[0][1]}" if missed else ""))
             near += missed
         elif path.is_file() or path.is_symlink():  # a broken or looping link: the loader says which
             if path.name == CONFIG_NAME:  # a glob such as examples/**/*.yaml matches these too
@@ -92,10 +102,9 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
                             hint="give spec files or folders of them")
         for spec in inside:
             chosen.setdefault(os.path.realpath(spec), spec)
-    for path in near:
+    for path, why in near:
         if os.path.realpath(path) not in chosen:  # named on the command line too: a spec after all
-            on_note(f"skipped {path}: a spec in a folder is named {SPEC_NAME} or NAME{SPEC_SUFFIX} (name the file "
-                    "on the command line to use it as it is)")
+            on_note(f"skipped {path}: {why}")
     if not chosen:
         raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
     return [chosen[real] for real in sorted(chosen)]

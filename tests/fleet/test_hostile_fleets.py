@@ -344,7 +344,26 @@ def test_a_spec_named_against_the_file_name_rule_is_said_skipped(repo: Path, wri
     assert "skipped b/" not in err and "skipped c/Web.Imagespec.yaml" in err, err
     code, out, err = run(capsys, "bake", "b", "-o", "-")
     assert code == 2 and out == "" and err.startswith("b: no spec in folder b\n"), err
-    assert err.endswith("; rename b/imagespec.yml, or name it on the command line\n"), err
+    assert err.endswith("; b/imagespec.yml was left out: a spec in a folder is named imagespec.yaml or "
+                        "NAME.imagespec.yaml (name the file on the command line to use it as it is)\n"), err
+
+
+def test_a_spec_name_on_a_fifo_or_a_folder_is_said_skipped(repo: Path, write: Write,
+                                                          capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: left out without a word, and "no spec in folder b" beside b/imagespec.yaml
+    import os
+
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    (repo / "b").mkdir()
+    os.mkfifo(repo / "b" / "imagespec.yaml")  # reading it would wait for a writer for ever
+    (repo / "c" / "web.imagespec.yaml").mkdir(parents=True)
+    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    assert code == 0 and list(json.loads(out)["target"]) == ["a"], err
+    assert "skipped b/imagespec.yaml: not a regular file (a FIFO, socket or device, or a link to one)\n" in err, err
+    assert "skipped c/web.imagespec.yaml: a folder, not a spec file (it is searched as a folder)\n" in err, err
+    code, out, err = run(capsys, "bake", "b", "-o", "-")
+    assert code == 2 and err.startswith("b: no spec in folder b\n"), err
+    assert "; b/imagespec.yaml was left out: not a regular file" in err, err
 
 
 def test_every_broken_spec_of_a_fleet_is_reported_in_one_run(repo: Path, write: Write,
