@@ -36,7 +36,8 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
     checked = jobs.check(chosen, config=config_path, use_cache=not no_cache, on_note=note) if chosen \
         else jobs.Checked(0, ())
     stale = [{"spec": item.spec, "file": item.file, "diff": item.diff} for item in checked.stale]
-    bake_diff = jobs.stale_bake(specs, bake_file, config=config_path, on_note=note) if bake_file is not None else None
+    bake_diff, beyond = jobs.stale_bake(specs, bake_file, config=config_path, on_note=note) \
+        if bake_file is not None else (None, [])
     if bake_diff is not None:
         stale.append({"spec": " ".join(map(str, specs)), "file": str(bake_file), "diff": bake_diff})
     if fmt == "json":  # `ok` is the exit status's: a stale bake file fails the check too
@@ -48,6 +49,11 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
         for line in checked.locks:
             click.echo(line)
     if stale:
+        if beyond:  # baked from more specs: `bake SPECS -o FILE` would drop the others' targets
+            raise CheckFailed(f"{len(stale)} generated file(s) out of date; {bake_file} has target(s) these specs "
+                              f"do not make: {', '.join(beyond[:5])}{' …' if len(beyond) > 5 else ''}",
+                              hint=f"check {bake_file} against every spec it was baked from (`imagespec check DIR "
+                                   f"--bake {bake_file}`); baking these specs alone into it would drop the others")
         raise CheckFailed(f"{len(stale)} generated file(s) out of date",
                           hint=_regenerate(bool(checked.stale), bake_file if bake_diff is not None else None, specs,
                                            config_path))

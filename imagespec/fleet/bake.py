@@ -145,5 +145,18 @@ def stale_bake(fleet: Fleet, output: Path) -> str | None:
                                         f"{output} (committed)", f"{output} (from the specs)"))
 
 
+def targets_beyond(fleet: Fleet, output: Path) -> list[str]:
+    """The committed bake file's targets that ``fleet`` does not make: a file baked from
+    more specs than the ones checked against it (none when it cannot be read as JSON)."""
+    from imagespec.output import read_current
+
+    try:
+        committed = json.loads(read_current(output)).get("target", {})
+    except (ValueError, AttributeError):
+        return []
+    made = {target.name for target in fleet}
+    return sorted(name for name in committed if name not in made) if isinstance(committed, dict) else []
+
+
 __all__ = ["CA_VARIABLE", "HEADER", "bake_text", "definition", "secret_variable", "stale_bake", "target_definition",
-           "write_bake"]
+           "targets_beyond", "write_bake"]

@@ -83,12 +83,15 @@ def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, for
 
 
 def stale_bake_file(paths: Sequence[Path], bake_file: Path, *, config: Path | None = None,
-                    on_note: OnNote = ignore) -> str | None:
-    """`check --bake FILE`: the diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
-    from imagespec.fleet.bake import stale_bake
+                    on_note: OnNote = ignore) -> tuple[str | None, list[str]]:
+    """`check --bake FILE`: the diff when FILE is not what `imagespec bake SPECS -o FILE`
+    writes (else None), and FILE's targets those specs do not make."""
+    from imagespec.fleet.bake import stale_bake, targets_beyond
     from imagespec.fleet.load import load_fleet
 
-    return stale_bake(load_fleet(paths, config, on_note=on_note), bake_file)
+    fleet = load_fleet(paths, config, on_note=on_note)
+    diff = stale_bake(fleet, bake_file)
+    return diff, targets_beyond(fleet, bake_file) if diff is not None else []
 
 
 __all__ = ["Baked", "Selection", "bake", "select", "stale_bake_file"]

@@ -38,8 +38,9 @@ def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, for
 
 
 def stale_bake(specs: Sequence[Path], bake_file: Path, *, config: Path | None = None,
-               on_note: OnNote = ignore) -> str | None:
-    """`check --bake FILE`: a diff when FILE is not what `imagespec bake SPECS -o FILE` writes."""
+               on_note: OnNote = ignore) -> tuple[str | None, list[str]]:
+    """`check --bake FILE`: a diff when FILE is not what `imagespec bake SPECS -o FILE`
+    writes (else None), and FILE's targets those specs do not make."""
     from imagespec.fleet.commands import stale_bake_file
 
     return stale_bake_file(specs, bake_file, config=config, on_note=on_note)

@@ -161,6 +161,14 @@ def test_a_stale_bake_file_fails_check_with_json_ok_false_and_the_bake_command_a
     assert code == 1 and "hint: run `imagespec bake 'a b' -o docker-bake.json` and commit the result" in err, err
     assert main(["bake", "a b", "-o", "docker-bake.json", "--force"]) == 0
     assert main(["check", "a b", "--bake", "docker-bake.json"]) == 0
+    # checked against some of the specs it was baked from: not "bake these alone into it"
+    # (was: that hint, which would drop the other targets)
+    write("c/imagespec.yaml", spec("isx14a-c", "debian:bookworm-slim"))
+    assert main(["generate", "c"]) == 0 and main(["bake", ".", "-o", "docker-bake.json", "--force"]) == 0
+    code, out, err = run(capsys, "check", "c", "--bake", "docker-bake.json")
+    assert code == 1 and "docker-bake.json has target(s) these specs do not make: a-b" in err, err
+    assert "hint: check docker-bake.json against every spec it was baked from" in err and "imagespec bake" not in err
+    assert main(["check", ".", "--bake", "docker-bake.json"]) == 0
 
 
 def two_versions(write: Write, *, old_run: str = "sleep 0", git_sha: bool = False) -> None:
