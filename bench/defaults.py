@@ -34,7 +34,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 from markdown_block import replace_block  # noqa: E402
 
-LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = ROOT / "scripts" / "local-config.yaml"
 CA_BUNDLE = Path(os.environ.get("IMAGESPEC_BENCH_CA", "/etc/ssl/certs/ca-certificates.crt"))
 APPS = ("go", "c", "rust", "python", "node")
 SIZE_TARGET = {"go": 1.1, "c": 1.1, "rust": 1.1}  # × the expert's image

@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from markdown_block import replace_block  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+CONFIG = ROOT / "scripts" / "local-config.yaml"
 PREFIX = os.environ.get("IMAGESPEC_BENCH_PREFIX", "imagespec-bench-fleet")
 EXAMPLES = ("go-hello", "c-tool", "preset-go", "preset-c", "worker-init", "shell-opt-in", "odd-values",
             "nginx-debian", "python-web", "node-app")

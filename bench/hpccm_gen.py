@@ -8,7 +8,7 @@ Runs hpccm's own CLI (`hpccm --recipe variants/hpccm_recipe.py --format docker`,
 package `hpccm`), then substitutes the base images: the recipes name the public images
 of imagespec's default catalog (templates/catalog.yaml), exactly as an hpccm user would,
 and this machine can pull none of them, so each is replaced by the local base that
-scripts/local.imagespec.yaml gives the same logical name. The header of the written
+scripts/local-config.yaml gives the same logical name. The header of the written
 file lists every substitution.
 """
 
@@ -27,7 +27,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 APPS = BENCH / "apps"
 CATALOG = ROOT / "templates" / "catalog.yaml"
-LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = ROOT / "scripts" / "local-config.yaml"
 
 
 def image_map() -> dict[str, dict[str, str]]:

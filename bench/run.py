@@ -8,7 +8,7 @@
 
 Variants per app (bench/apps/<app>/): `imagespec` (its spec through `imagespec build`),
 `naive`, `conventional` and `hpccm` (variants/<name>.Dockerfile through `docker build`).
-All use the local bases (scripts/local.imagespec.yaml) and the same build options:
+All use the local bases (scripts/local-config.yaml) and the same build options:
 `--network host` and the CA bundle as the BuildKit secret `ca-bundle`.
 
 Per run, each step is run for every variant before the next step starts (variants
@@ -47,7 +47,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 APPS_DIR = BENCH / "apps"
 RESULTS = BENCH / "results"
-LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = ROOT / "scripts" / "local-config.yaml"
 MARKDOWN = ROOT / "BENCHMARKS.md"
 CA_BUNDLE = Path(os.environ.get("IMAGESPEC_BENCH_CA", "/etc/ssl/certs/ca-certificates.crt"))
 PREFIX = "imagespec-bench"

@@ -31,7 +31,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 from markdown_block import replace_block  # noqa: E402
 
-LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = ROOT / "scripts" / "local-config.yaml"
 EXAMPLES = ("preset-go", "preset-c", "preset-rust", "preset-python", "preset-python-distroless", "preset-node",
             "preset-node-distroless", "preset-java-maven")
 PREFIX = "isx15b-bench"

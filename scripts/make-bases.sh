@@ -7,7 +7,7 @@
 #   scripts/make-bases.sh debian-slim go-build     # only these (and their catalog entries)
 #   FORCE=1 scripts/make-bases.sh static           # rebuild without any cache
 #
-# Writes bases/catalog.local.yaml, which scripts/local.imagespec.yaml names, so every
+# Writes bases/catalog.local.yaml, which scripts/local-config.yaml names, so every
 # `from: go-build`, `from: static`, ... of the examples resolves to what was built here.
 # A bootstrap base (debian-slim) whose inputs did not change is not rebuilt; Dockerfile
 # bases reuse BuildKit's cache. Bootstrap logs: /var/log/imagespec-bases/NAME.log.
@@ -29,4 +29,4 @@ declare -a force=()
 [[ ${FORCE:-0} == 1 ]] && force=(--force)
 
 .venv/bin/imagespec base build "${bases[@]}" "${force[@]}" --progress plain \
-  --config scripts/local.imagespec.yaml --catalog bases/catalog.local.yaml
+  --config scripts/local-config.yaml --catalog bases/catalog.local.yaml

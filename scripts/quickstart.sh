@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/imagespec ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q -e .
 fi
-config=scripts/local.imagespec.yaml
+config=scripts/local-config.yaml
 .venv/bin/imagespec build --config "$config" --tag imagespec-quickstart/go-hello:demo examples/go-hello/imagespec.yaml
 .venv/bin/imagespec test --config "$config" --image imagespec-quickstart/go-hello:demo --http-port 8080 \
     examples/go-hello/imagespec.yaml

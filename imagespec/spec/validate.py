@@ -76,6 +76,15 @@ def _kind(value: Any) -> str:
             bool: "a boolean", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
 
 
+@functools.cache
+def _configuration_only_keys() -> frozenset[str]:
+    """The top-level keys of a configuration file that a spec does not have (catalog,
+    build, …): a configuration read as a spec says so."""
+    from imagespec.spec.config_file import ConfigFile  # lazy: it builds on the spec's model
+
+    return frozenset(ConfigFile.model_fields) - frozenset(spec_model.Spec.model_fields)
+
+
 def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tuple[str, str | None]:
     kind, loc = error["type"], error["loc"]
     key = str(loc[-1]).rstrip("_") if loc else "?"
@@ -83,6 +92,10 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
     if kind == "extra_forbidden":
         if len(path) == 2 and path[0] == "final" and key in _STAGE_ONLY:
             return f"'{key}' is not a key of the final stage, only of build stages", _STAGE_ONLY[key]
+        if len(path) == 1 and model is spec_model.Spec and key in _configuration_only_keys():
+            return f"unknown key '{key}'", (f"'{key}' is a key of the configuration, not of a spec: name this file "
+                                            ".imagespec.yaml, or pass it with --config (a file named "
+                                            "NAME.imagespec.yaml is a spec)")
         close = difflib.get_close_matches(key, _known_keys(model), n=1, cutoff=0.6)
         if close and close[0] == key:
             hint = f"'{key}' is a key of another mapping, not of this one; `imagespec schema` lists where each key goes"

@@ -91,7 +91,7 @@ def test_a_base_that_runs_the_targets_programs_without_qemu_is_exit_2_at_that_pl
     monkeypatch.setattr(emulation, "machine", lambda: "x86_64")
     path = base_file(tmp_path, body)
     catalog = tmp_path / "catalog.yaml"
-    assert main(["base", "build", str(path), "--push", "--config", str(REPO / "scripts" / "local.imagespec.yaml"),
+    assert main(["base", "build", str(path), "--push", "--config", str(REPO / "scripts" / "local-config.yaml"),
                  "--catalog", str(catalog)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{path}:4:26: slim: a {kind} base runs linux/arm64 programs while it is built ({what}), "
@@ -106,7 +106,7 @@ def test_a_distroless_base_without_verify_unpacks_and_needs_no_qemu(tmp_path: Pa
     monkeypatch.setattr(emulation, "BINFMT", binfmt(tmp_path, mounted=False, flags=None))
     monkeypatch.setattr(emulation, "machine", lambda: "x86_64")
     path = base_file(tmp_path, "distroless: {assemble_in: debian-slim, packages: [base-files]}\n")
-    assert main(["base", "build", str(path), "--push", "--config", str(REPO / "scripts" / "local.imagespec.yaml")]) == 3
+    assert main(["base", "build", str(path), "--push", "--config", str(REPO / "scripts" / "local-config.yaml")]) == 3
     assert "engine" in capsys.readouterr().err.lower()  # got past every check: the missing engine is all that stops it
 
 

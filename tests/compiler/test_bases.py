@@ -91,7 +91,7 @@ def test_a_base_outside_the_set_must_be_in_the_catalog(tmp_path: Path, capsys: p
 
 
 def test_the_repository_bases_build_in_dependency_order(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["base", "check", str(BASES), "--config", str(REPO / "scripts" / "local.imagespec.yaml")]) == 0
+    assert main(["base", "check", str(BASES), "--config", str(REPO / "scripts" / "local-config.yaml")]) == 0
     order = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert order[0] == "debian-slim"
     assert order.index("static") < order.index("cc") < order.index("python-distroless")

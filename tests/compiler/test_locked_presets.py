@@ -18,7 +18,7 @@ from imagespec.plan.passes.add_init import STAGE as TINI_STAGE
 from imagespec.spec.config import load_config
 
 EXAMPLES = REPO / "examples"
-LOCAL_CONFIG = REPO / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = REPO / "scripts" / "local-config.yaml"
 
 # preset -> (manifests copied before the install, the install command, what leaves the build stage)
 LOCKED = {

@@ -18,7 +18,7 @@ import pytest
 
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = ROOT / "scripts" / "local-config.yaml"
 #: Image names start with this (and a per-test id); `IMAGESPEC_TEST_PREFIX` renames them.
 PREFIX = os.environ.get("IMAGESPEC_TEST_PREFIX", "imagespec-fleettest")
 

@@ -24,7 +24,7 @@ from tests.images.support import PREFIX, REPO, RUN_ID, SLIM, STATIC, docker, ima
 
 pytestmark = pytest.mark.engine
 
-LOCAL_CONFIG = REPO / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = REPO / "scripts" / "local-config.yaml"
 CATALOG = REPO / "bases" / "catalog.local.yaml"
 CC = "imagespec-test/cc:nonroot"
 PYTHON = "imagespec-test/python-distroless:nonroot"

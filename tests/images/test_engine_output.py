@@ -263,7 +263,7 @@ def test_the_cli_in_ci_plain_output_to_a_file(
     spec.write_text(SPEC)
     cleanup.image(f"imagespec-buildtest/output-cli-{RUN_ID}:test")
     log = tmp_path / "build.log"
-    config = Path(__file__).parents[2] / "scripts" / "local.imagespec.yaml"
+    config = Path(__file__).parents[2] / "scripts" / "local-config.yaml"
     with log.open("w") as stderr:
         done = subprocess.run([sys.executable, "-m", "imagespec", "build", "--progress", "plain", "--config", str(config),
                                *no_cache, str(spec)], stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=300)

@@ -19,7 +19,7 @@ from tests import tools
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-LOCAL_CONFIG = ROOT / "scripts" / "local.imagespec.yaml"
+LOCAL_CONFIG = ROOT / "scripts" / "local-config.yaml"
 
 
 def imagespec(*args: str, env: dict | None = None, timeout: float = 900, cwd: Path | None = None):

@@ -36,7 +36,7 @@ def build_bases(work: Path, bases: dict[str, str], session_cleanup) -> Path:  # 
         paths[-1].write_text(text)
     catalog = work / "catalog.yaml"
     built = imagespec("base", "build", *map(str, paths), "--push", "--progress", "plain", "--logs", str(work / "logs"),
-                      "--config", str(REPO / "scripts" / "local.imagespec.yaml"), "--catalog", str(catalog))
+                      "--config", str(REPO / "scripts" / "local-config.yaml"), "--catalog", str(catalog))
     for name, tag in bases.items():
         for platform in PLATFORMS:
             session_cleanup.image(f"{base_image(name, tag)}-{platform.replace('/', '-')}")

@@ -175,7 +175,7 @@ def test_a_cross_compiling_child_builds_on_its_in_fleet_parent_of_this_machines_
     root = _toolchain_fleet(tmp_path / "fleet", namespace, "")
     session_cleanup.image(f"{namespace}/toolchain:1.0.0")
     _forget_images(session_cleanup, namespace, "cross-app")
-    config = HERE.parents[1] / "scripts" / "local.imagespec.yaml"
+    config = HERE.parents[1] / "scripts" / "local-config.yaml"
     done = imagespec("build", str(root), "--config", str(config), "--push", "--format", "json",
                      "--progress", "plain", cwd=root)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
@@ -198,7 +198,7 @@ def test_a_platform_its_in_fleet_parent_lacks_is_refused_before_anything_builds(
     registry_answers()
     namespace = f"{NAMESPACE}-lackingparent"
     root = _toolchain_fleet(tmp_path / "fleet", namespace, "platforms: [linux/arm64]\n")
-    config = HERE.parents[1] / "scripts" / "local.imagespec.yaml"
+    config = HERE.parents[1] / "scripts" / "local-config.yaml"
     done = imagespec("build", str(root), "--config", str(config), "--push", "--progress", "plain", cwd=root)
     assert done.returncode == 2, done.stderr[-3000:]
     spec = root / "app" / "imagespec.yaml"

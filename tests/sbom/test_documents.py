@@ -143,7 +143,7 @@ def test_sbom_with_a_target_build_is_refused_before_building(tmp_path: Path) -> 
 
     root = Path(__file__).resolve().parents[2]
     out = tmp_path / "sbom.json"
-    result = subprocess.run([sys.executable, "-m", "imagespec", "build", "--config", "scripts/local.imagespec.yaml",
+    result = subprocess.run([sys.executable, "-m", "imagespec", "build", "--config", "scripts/local-config.yaml",
                              "--target", "build", "--sbom", str(out), "examples/preset-go/imagespec.yaml"],
                             capture_output=True, text=True, cwd=root, timeout=120)
     assert result.returncode == 2, result.stderr
@@ -213,7 +213,7 @@ def test_an_sbom_never_replaces_a_file_that_is_not_one(tmp_path: Path, args: lis
     precious = tmp_path / "imagespec.yaml"
     precious.write_text("name: mine\n")
     result = subprocess.run([sys.executable, "-m", "imagespec", *(a.format(file=precious) for a in args),
-                             "--config", "scripts/local.imagespec.yaml"] if args[0] == "build" else
+                             "--config", "scripts/local-config.yaml"] if args[0] == "build" else
                             [sys.executable, "-m", "imagespec", *(a.format(file=precious) for a in args)],
                             capture_output=True, text=True, cwd=root, timeout=120,
                             env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})  # refused before the engine
@@ -313,7 +313,7 @@ def _build_refused(tmp_path: Path, sbom: Path, *extra: str, spec: str = "example
 
     root = Path(__file__).resolve().parents[2]
     return subprocess.run([sys.executable, "-m", "imagespec", "build", spec, "--sbom", str(sbom),
-                           "--config", str(root / "scripts/local.imagespec.yaml"), *extra],
+                           "--config", str(root / "scripts/local-config.yaml"), *extra],
                           capture_output=True, text=True, cwd=root, timeout=120,
                           env={**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"})
 
