@@ -101,7 +101,9 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
             raise SpecError(f"no such spec or folder: {path}", location=Location(str(path)),
                             hint="give spec files or folders of them")
         for spec in inside:
-            chosen.setdefault(os.path.realpath(spec), spec)
+            first = chosen.setdefault(os.path.realpath(spec), spec)
+            if first.is_symlink() and not spec.is_symlink():  # a spec and a link to it: the spec names it
+                chosen[os.path.realpath(spec)] = spec
     for path, why in near:
         if os.path.realpath(path) not in chosen:  # named on the command line too: a spec after all
             on_note(f"skipped {path}: {why}")

@@ -69,12 +69,16 @@ class _RealPaths:
             known = self.paths[path] = self._real(path)
         return known
 
-    def _real(self, path: str) -> str:
-        folder, name = os.path.split(os.path.abspath(path))
+    def folder(self, path: str) -> str:
+        """The real path of ``path``'s folder (the file itself, a link or not, is not followed)."""
+        folder = os.path.dirname(os.path.abspath(path))
         real = self.folders.get(folder)
         if real is None:
             real = self.folders[folder] = os.path.realpath(folder)
-        joined = os.path.join(real, name)
+        return real
+
+    def _real(self, path: str) -> str:
+        joined = os.path.join(self.folder(path), os.path.basename(path))
         # the file itself may be a link (a spec linked from elsewhere): its own target counts
         return os.path.realpath(joined) if os.path.islink(joined) else joined
 
@@ -286,12 +290,15 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
     real = _RealPaths()
     configs = _Configs(config_path(config, env))
     real_specs = [Path(real.of(str(spec))) for spec in specs]
-    root = fleet_root(real_specs)
+    # a spec file that is a link is named, and its context found, where the link is: one
+    # leading out of the repository must not move the fleet's root (and every name)
+    placed = [Path(real.folder(str(spec))) / spec.name for spec in specs]
+    root = fleet_root(placed)
     targets: dict[str, Target] = {}
     broken: list[SpecError] = []  # every spec that does not compile, reported together
     looks: dict[tuple[str, str], object] = {}  # the cache's looks at shared files, taken once
-    for spec, real_path in zip(specs, real_specs, strict=True):
-        path = names.spec_path(real_path, root)
+    for spec, real_path, place in zip(specs, real_specs, placed, strict=True):
+        path = names.spec_path(place, root)
         identity: dict[str, Any] = {"name": names.name_of(path), "spec": spec, "real": real_path, "path": path,
                                     "group": names.group_of(path), "config_flag": configs.explicit}
         facts = cache.lookup_facts(cache_root, CACHE_KIND, spec, configs.explicit, looks)

@@ -440,3 +440,22 @@ def test_two_secret_ids_one_bake_variable_would_name_are_exit_2(repo: Path, writ
     write("a/imagespec.yaml", "secrets: [{id: pip-index}]\n" + spec("isx14c-a", "debian:bookworm-slim"))
     write("b/imagespec.yaml", "secrets: [{id: pip-index}]\n" + spec("isx14c-b", "debian:bookworm-slim"))
     assert run(capsys, "bake", ".", "-o", "-")[0] == 0
+
+
+def test_a_spec_linked_from_outside_the_repository_is_named_where_the_link_is(
+        repo: Path, write: Write, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: the fleet's root became the common folder of the repository and the link's
+    # target (/tmp), and every target's name changed ("b" became "tmp-…-repo-b")
+    write("b/imagespec.yaml", spec("isx14d-b", "debian:bookworm-slim"))
+    outside = tmp_path / "outside" / "spec.yaml"
+    outside.parent.mkdir()
+    outside.write_text(spec("isx14d-c", "debian:bookworm-slim"))
+    (repo / "c.imagespec.yaml").symlink_to(outside)
+    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    assert code == 0, err
+    assert sorted(json.loads(out)["target"]) == ["b", "c"]
+    # a spec and a link to it in the fleet: one target, named after the spec
+    (repo / "a").mkdir()
+    (repo / "a" / "imagespec.yaml").symlink_to(repo / "b" / "imagespec.yaml")
+    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    assert code == 0 and sorted(json.loads(out)["target"]) == ["b", "c"], err
