@@ -10,7 +10,8 @@ is given here as a SpecError) and ``imagespec.engine.client``; ``docker`` only f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from imagespec import reference as grammar
@@ -52,29 +53,51 @@ def check_references(references: Sequence[str]) -> None:
         validate_tag(tag)
 
 
-def apply_tags(client: docker.DockerClient, image_id: str, references: Sequence[str]) -> tuple[str, ...]:
-    """Point each reference at ``image_id``; on any failure restore the previous state."""
+def current_ids(client: docker.DockerClient, references: Sequence[str]) -> dict[str, str | None]:
+    """The image each reference names now (None: none), for ``restore_tags``."""
     import docker.errors  # lazy
 
+    found: dict[str, str | None] = {}
+    with engine_errors("inspect " + ", ".join(references[:3])):
+        for reference in references:
+            try:
+                found[reference] = client.images.get(reference).id
+            except docker.errors.ImageNotFound:
+                found[reference] = None
+    return found
+
+
+@contextmanager
+def put_back_on_error(client: docker.DockerClient, references: Sequence[str]) -> Iterator[None]:
+    """Tags moved inside the block return to what they named before it when it raises:
+    an image whose push the registry refused (an X.Y.Z tag it holds for another image,
+    BP14) is not left under its tags here, as if it had been published."""
+    previous = current_ids(client, references)
+    try:
+        yield
+    except BaseException:
+        restore_tags(client, previous)
+        raise
+
+
+def apply_tags(client: docker.DockerClient, image_id: str, references: Sequence[str]) -> tuple[str, ...]:
+    """Point each reference at ``image_id``; on any failure restore the previous state."""
     previous: dict[str, str | None] = {}
     with engine_errors(f"tag {image_id}"):
         image = client.images.get(image_id)
         try:
             for reference in references:
                 name, tag = split_reference(reference)
-                try:
-                    previous[reference] = client.images.get(reference).id
-                except docker.errors.ImageNotFound:
-                    previous[reference] = None
+                previous.update(current_ids(client, [reference]))
                 if not image.tag(name, tag):
                     raise SpecError(f"the engine refused tag {reference!r}")
         except BaseException:
-            _restore(client, previous)
+            restore_tags(client, previous)
             raise
     return tuple(references)
 
 
-def _restore(client: docker.DockerClient, previous: dict[str, str | None]) -> None:
+def restore_tags(client: docker.DockerClient, previous: dict[str, str | None]) -> None:
     for reference, old_id in previous.items():
         try:
             if old_id is None:

@@ -313,7 +313,23 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
                                  "(README, \"Fleets\"): rename a folder, or use NAME.imagespec.yaml")
         targets[target.name] = target
     raise_together(broken)
+    _refuse_shared_secret_variables(targets)
     return link(root, targets, native=native_platform())
+
+
+def _refuse_shared_secret_variables(targets: dict[str, Target]) -> None:
+    """Two secret ids that one bake variable would name (`pip-index` and `pip_index`:
+    IMAGESPEC_SECRET_PIP_INDEX) would be handed one file: bad input, not a silent mix-up.
+    One id in several specs is one secret, one variable."""
+    seen: dict[str, tuple[str, Target]] = {}
+    for target in targets.values():
+        for secret in target.build.secrets:
+            first = seen.setdefault(secret.variable, (secret.id, target))
+            if first[0] != secret.id:
+                raise SpecError(f"secrets {first[0]!r} ({first[1].spec}) and {secret.id!r} would both be read "
+                                f"from the bake variable {secret.variable}", location=Location(str(target.spec), 1, 1),
+                                hint="rename one of the ids: the variable is the id upper-cased, every character "
+                                     "outside A-Z, 0-9 and _ turned into _")
 
 
 __all__ = ["CA_VARIABLE", "fleet_root", "load_fleet", "secret_variable"]

@@ -106,8 +106,19 @@ class Record:
         }
 
 
+def _shown(record: Record) -> str:
+    """The result a reader is told: a kept image is a result of "built" (its tags are this
+    run's) but was not built; one kept whose push then failed is failed."""
+    return "up to date" if record.result == "built" and record.up_to_date else record.result
+
+
+def _counts(records: Sequence[Record]) -> dict[str, int]:
+    return {result: sum(_shown(r) == result for r in records) for result in ("built", "up to date", "failed",
+                                                                              "skipped")}
+
+
 def summary_json(records: Sequence[Record], *, builder: str, jobs: int, duration_s: float) -> str:
-    counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}
+    counts = {key.replace(" ", "_"): value for key, value in _counts(records).items()}
     return json.dumps({"builder": builder, "jobs": jobs, "duration_s": round(duration_s, 2), **counts,
                        "targets": [r.to_dict() for r in sorted(records, key=lambda r: r.target)]}, indent=2)
 
@@ -118,16 +129,14 @@ def summary_table(records: Sequence[Record]) -> list[str]:
     for r in sorted(records, key=lambda r: r.target):
         time = f"{r.duration_s:.1f}s" if r.result != "skipped" else "-"
         size = human_size(r.size) if r.size is not None else "-"
-        tags = ", ".join(r.tags) if r.tags else ("-" if r.result == "built" else r.reason)
-        rows.append((r.target, "up to date" if r.up_to_date else r.result, time, size, tags))
+        # a failed target's tags moved nothing (what it had was put back): its reason instead
+        tags = r.reason if r.result != "built" else ", ".join(r.tags) or "-"
+        rows.append((r.target, _shown(r), time, size, tags))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
-    counts = {result: sum(r.result == result for r in records) for result in ("built", "failed", "skipped")}
-    # a kept image is a result of "built" (its tags are this run's), but a reader of the
-    # line asks what was built: the table's "up to date" rows are counted apart here
-    kept = sum(r.result == "built" and r.up_to_date for r in records)
-    built = f"{counts['built'] - kept} built" + (f", {kept} up to date" if kept else "")
-    lines.append(f"{built}, {counts['failed']} failed, {counts['skipped']} skipped")
+    counts = _counts(records)
+    kept = f", {counts['up to date']} up to date" if counts["up to date"] else ""
+    lines.append(f"{counts['built']} built{kept}, {counts['failed']} failed, {counts['skipped']} skipped")
     return lines
 
 

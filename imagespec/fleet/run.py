@@ -462,12 +462,13 @@ class _Runner:
         its SBOM: bake is left out (it would solve every step from its cache and return an
         image built the same way), the tags stay on that image (all of them: one moved
         since is put back), and with --push it is pushed (which moves nothing)."""
-        from imagespec.engine.local_tags import apply_tags
+        from imagespec.engine.local_tags import apply_tags, current_ids
 
         image_id, sbom = kept
         self.display.note(job.name, "up to date: the tagged image was built from these very inputs and holds "
                                     "its SBOM (no bake)")
         try:
+            before = current_ids(self.client, job.tags) if self.options.push else {}
             tags = apply_tags(self.client, image_id, job.tags)
             size = int(self.client.images.get(image_id).attrs.get("Size") or 0)
         except ImageSpecError as error:
@@ -475,7 +476,7 @@ class _Runner:
             return Record(job.name, job.spec, "failed", 0.0, image_id=image_id, failure=error)
         record = Record(job.name, job.spec, "built", 0.0, size, image_id, tags, up_to_date=True, sbom=sbom,
                         sbom_reused=True)
-        return self._push(record) if self.options.push else record
+        return self._push(record, before) if self.options.push else record
 
     def _current(self, job: BuildJob) -> Record:
         """An image already up to date is not built again (no rebuild loop, #15): its tags
@@ -488,16 +489,17 @@ class _Runner:
         except Exception:  # removed since it was found current: the record only lacks the path
             sbom = None
         record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True, sbom=sbom)
-        return self._push(record) if self.options.push else record
+        return self._push(record, {}) if self.options.push else record
 
     def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
-        from imagespec.engine.local_tags import apply_tags
+        from imagespec.engine.local_tags import apply_tags, current_ids
 
         if job.platform_tags:
             return self._index(job, ids, steps, began)
         image_id = ids[job.name]
         duration = time.monotonic() - began
         try:
+            before = current_ids(self.client, job.tags) if self.options.push else {}
             applied = apply_tags(self.client, image_id, job.tags)
             attrs = self.client.images.get(image_id).attrs
             size = int(attrs.get("Size") or 0)
@@ -507,7 +509,7 @@ class _Runner:
         self.display.built(job.name, BuildResult(image_id, applied, duration, steps))
         built = Record(job.name, job.spec, "built", duration, size, image_id, applied,
                        cached_steps=sum(s.cached for s in steps), steps=len(steps), sbom=self._own_sbom(job, attrs))
-        return self._push(built) if self.options.push else built
+        return self._push(built, before) if self.options.push else built
 
     def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
         """Several platforms: each one's image tagged ``TAG-os-arch``, pushed (only once
@@ -545,17 +547,21 @@ class _Runner:
                       pushed=tuple(sorted((*references, *job.platform_tags.values()))),
                       platforms=tuple(job.platform_tags), sbom=self._own_sbom(job, attrs[0]))
 
-    def _push(self, built: Record) -> Record:
+    def _push(self, built: Record, before: Mapping[str, str | None]) -> Record:
         """Push a built target's tags; one that cannot be pushed (a moved X.Y.Z, the
-        registry) fails the target, and what is built on it is skipped."""
+        registry) fails the target, and what is built on it is skipped. ``before``: what
+        its tags named before this run moved them, put back on failure: the refused image
+        is not left under them here (a rerun would find it "up to date")."""
+        from imagespec.engine.local_tags import restore_tags
         from imagespec.publish import push_tags
 
         try:
             pushed = push_tags(built.tags, force=self.options.force, client=self.client,
                                on_status=lambda line: self.display.note(built.target, line))
         except ImageSpecError as error:
+            restore_tags(self.client, dict(before))
             self.display.failed(built.target, error)
-            return dataclasses.replace(built, result="failed", failure=error)
+            return dataclasses.replace(built, result="failed", failure=error, tags=() if before else built.tags)
         with self._lock:
             self.pushed.update(pushed)
         return dataclasses.replace(built, pushed=tuple(sorted(pushed)))

@@ -4,6 +4,8 @@ stores its SBOM and applies its tags all or nothing (BP14, BP16).
 
 from __future__ import annotations
 
+import contextlib
+
 import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -65,7 +67,8 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
     ``backend``: the engine seam (default: ``settings.backend``'s), which a caller or a
     test may hand in. An SBOM the tagged image already holds for this very build output
     is reused (sbom_layer.sbom_layered), and its text read back only with ``want_sbom``."""
-    from imagespec.engine import get_backend
+    from imagespec.engine import connect, get_backend
+    from imagespec.engine.local_tags import put_back_on_error
     from imagespec.publish import push_tags
 
     options = build_options(compiled, settings)
@@ -75,23 +78,27 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
     if settings.push:
         refuse_nowhere_to_push(compiled, tags)
     pending = None if settings.target else pending_tag(compiled)
-    try:
-        result = (backend or get_backend(settings.backend)).build(
-            compiled.dockerfile, compiled.loaded.context,
-            dataclasses.replace(options, tags=(pending,)) if pending else options)
-    except BuildFailed as failure:
-        raise locate_failure(compiled, failure, catalog) from None
-    sbom, reused = None, False
-    if pending:
+    # a push the registry refuses (an X.Y.Z it holds for another image, BP14) leaves the
+    # tags here on what they named before, not on an image that was not published
+    with put_back_on_error(connect(), tags) if settings.push else contextlib.nullcontext():
         try:
-            result, sbom, reused = sbom_layered(compiled, settings, options, result, pending, want_text=want_sbom)
-        finally:
-            untag(pending)
-        on_status(f"SBOM: reused, {tags[0]} already holds this build's (BP16)" if reused
-                  else "SBOM: read from the image's file system (BP16)")
-    pushed: dict[str, str] = {}
-    if settings.push:
-        pushed = push_tags(tags, force=settings.force, on_status=on_status)
+            result = (backend or get_backend(settings.backend)).build(
+                compiled.dockerfile, compiled.loaded.context,
+                dataclasses.replace(options, tags=(pending,)) if pending else options)
+        except BuildFailed as failure:
+            raise locate_failure(compiled, failure, catalog) from None
+        sbom, reused = None, False
+        if pending:
+            try:
+                result, sbom, reused = sbom_layered(compiled, settings, options, result, pending,
+                                                    want_text=want_sbom)
+            finally:
+                untag(pending)
+            on_status(f"SBOM: reused, {tags[0]} already holds this build's (BP16)" if reused
+                      else "SBOM: read from the image's file system (BP16)")
+        pushed: dict[str, str] = {}
+        if settings.push:
+            pushed = push_tags(tags, force=settings.force, on_status=on_status)
     return result, pushed, sbom, reused
 
 

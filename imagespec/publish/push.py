@@ -71,7 +71,9 @@ def push_tags(
         if conflicts:
             raise TagConflict(
                 "refusing to move an immutable version tag (BP14): " + "; ".join(conflicts),
-                hint="release a new version (X.Y.Z never moves), or push with --force to overwrite",
+                hint="release a new version (X.Y.Z never moves); a rebuild from another commit is another image "
+                     "(its revision label), so in CI build only the specs that changed (--changed-since REV); "
+                     "or push with --force to overwrite",
             )
 
     digests = {}

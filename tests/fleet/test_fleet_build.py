@@ -194,6 +194,38 @@ def test_push_sends_only_what_built(fleets, tmp_path: Path) -> None:
         "base": ["1.0.0-fleet"], "app": ["1.0.0-fleet"], "broken": [], "after": []}
 
 
+def _image_id(reference: str) -> str:
+    return docker("image", "inspect", "--format", "{{.Id}}", reference).stdout.strip()
+
+
+def test_a_push_the_registry_refuses_leaves_the_local_tags_where_they_were(fleets, tmp_path: Path) -> None:
+    """BP14: a target whose X.Y.Z push is refused (the registry holds another image under
+    it) fails, and its tags here stay on the image that was published, for a fleet and for
+    one spec. Was: the refused image kept the tags, and the next run called it up to date."""
+    fleet = make_fleet(tmp_path / "refused", {"base": None, "app": None}, registry=REGISTRY, base="static")
+    fleets.append(fleet)
+    done, _ = fleet.build("--push")
+    assert done.returncode == 0, done.stderr[-3000:]
+    published = _image_id(fleet.image("base"))
+    fleet.write("base", token="changed")  # a new image under the same version
+    for attempt in ("first", "again"):
+        done, records = fleet.build("--push")
+        assert done.returncode == 1, done.stderr[-3000:]
+        assert records["base"]["result"] == "failed" and not records["base"]["up_to_date"], attempt
+        assert "refusing to move an immutable version tag (BP14)" in records["base"]["failure"]["message"]
+        assert records["base"]["tags"] == [] and records["app"]["result"] == "built"
+        assert _image_id(fleet.image("base")) == published, attempt
+        summary = json.loads(done.stdout)
+        assert (summary["built"], summary["up_to_date"], summary["failed"]) == (0, 1, 1), attempt
+    table = imagespec("build", str(fleet.root), "--config", str(fleet.config), "--push", "--progress", "quiet")
+    row = next(line for line in table.stdout.splitlines() if line.startswith("base "))
+    assert row.split()[1] == "failed" and "refusing to move an immutable version tag" in row, table.stdout
+    # one spec: the same
+    one = imagespec("build", str(fleet.spec("base")), "--config", str(fleet.config), "--push", "--progress", "quiet")
+    assert one.returncode == 1 and "refusing to move an immutable version tag (BP14)" in one.stderr, one.stderr
+    assert _image_id(fleet.image("base")) == published
+
+
 def test_changed_since_builds_what_changed_and_what_is_built_on_it(fleets, tmp_path: Path) -> None:
     import subprocess
 

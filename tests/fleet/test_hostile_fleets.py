@@ -395,3 +395,21 @@ def test_a_from_naming_a_moving_tag_two_versions_share_builds_on_the_newest(
     err = refused(capsys, repo)
     assert err.startswith("app/imagespec.yaml:4:3: isx14a-two:1 is built by both new/imagespec.yaml and "
                           "old/imagespec.yaml"), err
+
+
+@pytest.mark.parametrize("where", ["one spec", "two specs"])
+def test_two_secret_ids_one_bake_variable_would_name_are_exit_2(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                                  where: str) -> None:
+    # was: both read IMAGESPEC_SECRET_PIP_INDEX, so both got one file, silently
+    ids = {"a": ["pip-index", "pip_index"]} if where == "one spec" else {"a": ["pip-index"], "b": ["pip_index"]}
+    for folder, declared in ids.items():
+        write(f"{folder}/imagespec.yaml", f"secrets: [{', '.join('{id: ' + i + '}' for i in declared)}]\n"
+              + spec(f"isx14c-{folder}", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    assert "secrets 'pip-index' (a/imagespec.yaml) and 'pip_index' would both be read from the bake variable " \
+           "IMAGESPEC_SECRET_PIP_INDEX" in err, err
+    assert "hint: rename one of the ids" in err
+    # one id in two specs is one secret
+    write("a/imagespec.yaml", "secrets: [{id: pip-index}]\n" + spec("isx14c-a", "debian:bookworm-slim"))
+    write("b/imagespec.yaml", "secrets: [{id: pip-index}]\n" + spec("isx14c-b", "debian:bookworm-slim"))
+    assert run(capsys, "bake", ".", "-o", "-")[0] == 0

@@ -26,3 +26,27 @@ def test_the_count_line_tells_kept_images_from_built_ones() -> None:
 def test_the_count_line_names_no_kept_images_when_there_are_none() -> None:
     records = [Record("app", "app/imagespec.yaml", "built", 2.0, tags=("co/app:1.0.0",))]
     assert summary_table(records)[-1] == "1 built, 0 failed, 0 skipped"
+
+
+def test_a_failed_target_shows_its_reason_not_the_tags_it_would_have_had() -> None:
+    """A kept image whose push was refused is failed, not "up to date", and its row says
+    why; the JSON counts are the table's."""
+    import json
+
+    from imagespec.errors import TagConflict
+    from imagespec.fleet.records import summary_json
+
+    refused = TagConflict("refusing to move an immutable version tag (BP14): r/base:1.0.0 is sha256:aa …")
+    records = [
+        Record("base", "base/imagespec.yaml", "failed", tags=(), up_to_date=True, failure=refused),
+        Record("app", "app/imagespec.yaml", "built", tags=("r/app:1.0.0",), up_to_date=True),
+        Record("web", "web/imagespec.yaml", "built", 2.0, tags=("r/web:1.0.0",)),
+    ]
+    lines = summary_table(records)
+    row = next(line for line in lines if line.startswith("base "))
+    assert row.split()[1] == "failed" and row.endswith("refusing to move an immutable version tag (BP14): "
+                                                       "r/base:1.0.0 is sha256:aa …")
+    assert lines[-1] == "1 built, 1 up to date, 1 failed, 0 skipped"
+    counts = json.loads(summary_json(records, builder="default", jobs=2, duration_s=1.0))
+    assert {k: counts[k] for k in ("built", "up_to_date", "failed", "skipped")} == {
+        "built": 1, "up_to_date": 1, "failed": 1, "skipped": 0}
