@@ -8,8 +8,14 @@ Exit codes are part of the CLI contract (CI reads them):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import FrozenInstanceError
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_ERRORS = 20  # enough to fix a whole spec (or a fleet) in one go; more is noise from one mistake
 
 
 class Location(NamedTuple):
@@ -121,6 +127,41 @@ class SpecErrors(SpecError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "errors": [e.to_dict() for e in self.errors], "more": self.more}
+
+
+def raise_together(errors: Iterable[SpecError]) -> None:
+    """Raise the problems of several specs as one report, so that fixing a template's
+    fallout across many specs takes one run, not one per spec; returns when there are none.
+    One problem is raised as it is; a problem several specs share (a broken configuration
+    or template under each) is said once; a SpecErrors is flattened into its errors; up to
+    MAX_ERRORS are shown, the rest counted in ``more``."""
+    # keyed by everything said: identical reports are the same problem met again
+    unique = list({tuple((str(one), one.hint) for one in _each(error)): error for error in errors}.values())
+    if len(unique) == 1:
+        raise unique[0]
+    each = [one for error in unique for one in _each(error)]
+    if each:
+        more = sum(error.more for error in unique if isinstance(error, SpecErrors))
+        raise SpecErrors(each[:MAX_ERRORS], more=more + max(0, len(each) - MAX_ERRORS))
+
+
+def each_or_together(items: Iterable[T], do: Callable[[T], R]) -> list[R]:
+    """``do`` of every item, in order; the SpecErrors of all the items that fail are raised
+    together after the last one (``raise_together``). Any other error (the engine's, an
+    interrupt) stops at once: it is not the input's fault, and the next item would meet it too."""
+    done: list[R] = []
+    broken: list[SpecError] = []
+    for item in items:
+        try:
+            done.append(do(item))
+        except SpecError as error:
+            broken.append(error)
+    raise_together(broken)
+    return done
+
+
+def _each(error: SpecError) -> tuple[SpecError, ...]:
+    return error.errors if isinstance(error, SpecErrors) else (error,)
 
 
 class ImageMissing(SpecError):

@@ -198,17 +198,15 @@ def test_command(targets: tuple[str, ...], image: str | None, http_port: int | N
     Checks non-root, PID 1, no zombies, clean stop, read-only root, no shell where none
     belongs, and the size budget (given an IMAGE: what its config and labels declare).
     Several SPECs (or folders of them) are each tested against their first tag."""
-    def verified(target: str, image: str | None = None) -> jobs.Report:
-        return jobs.test(target, image=image, config=config_path, http_port=http_port, ready_log=ready_log,
-                         size_budget=size_budget)
-
     if len(targets) == 1 and changed_since is None and not Path(targets[0]).is_dir():
-        _report_verification(verified(targets[0], image), fmt)
+        _report_verification(jobs.test(targets[0], image=image, config=config_path, http_port=http_port,
+                                       ready_log=ready_log, size_budget=size_budget), fmt)
         return
     if image is not None:
         raise SpecError("--image names the image of one SPEC", hint="test several specs against their own tags")
     specs = selected(tuple(Path(t) for t in targets), config_path, changed_since, explain)
-    reports = [verified(str(spec)) for spec in specs]
+    reports = jobs.test_specs(specs, config=config_path, http_port=http_port, ready_log=ready_log,
+                              size_budget=size_budget)
     if fmt == "json":
         click.echo(json.dumps([report.to_dict() for report in reports]))
     else:

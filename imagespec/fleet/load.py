@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagespec.errors import Location, SpecError, SpecErrors
+from imagespec.errors import Location, SpecError, raise_together
 from imagespec.settings import CA_BUNDLE_ENV
 from imagespec.fleet import names
 from imagespec.fleet.discover import discover
@@ -319,7 +319,7 @@ def load_fleet(paths: Iterable[Path], config: Path | None = None, *, on_note: On
                             hint=f"{first.spec}:1:1 has it too; target names come from spec paths "
                                  "(README, \"Fleets\"): rename a folder, or use NAME.imagespec.yaml")
         targets[target.name] = target
-    _refuse_broken(broken)
+    raise_together(broken)
     _refuse_shared_secret_variables(targets)
     return link(root, targets, native=native_platform())
 
@@ -337,21 +337,6 @@ def _refuse_shared_secret_variables(targets: dict[str, Target]) -> None:
                                 f"from the bake variable {secret.variable}", location=Location(str(target.spec), 1, 1),
                                 hint="rename one of the ids: the variable is the id upper-cased, every character "
                                      "outside A-Z, 0-9 and _ turned into _")
-
-
-def _refuse_broken(broken: list[SpecError]) -> None:
-    """Every broken spec of the fleet at once, so that a platform team fixing a template's
-    fallout across many specs needs one run, not one per spec."""
-    from imagespec.spec.validate import MAX_ERRORS
-
-    # a broken configuration or template breaks each spec on it alike: said once
-    unique = list({(str(error), error.hint): error for error in broken}.values())
-    if len(unique) == 1:
-        raise unique[0]
-    each = [one for error in unique for one in (error.errors if isinstance(error, SpecErrors) else (error,))]
-    if each:
-        more = sum(error.more for error in unique if isinstance(error, SpecErrors))
-        raise SpecErrors(each[:MAX_ERRORS], more=more + max(0, len(each) - MAX_ERRORS))
 
 
 __all__ = ["CA_VARIABLE", "fleet_root", "load_fleet", "secret_variable"]

@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as job
         platforms_origin,
         sbom_file_for,
         test,
+        test_specs,
         verify_compiled,
         verify_platforms,
     )
@@ -64,8 +65,8 @@ _LAZY = {
     **dict.fromkeys(("Checked", "Stale", "check"), "checking"),
     **dict.fromkeys(("import_dockerfile", "init"), "adopting"),
     **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
-    **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "verify_compiled",
-                     "verify_platforms"), "building"),
+    **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "test_specs",
+                     "verify_compiled", "verify_platforms"), "building"),
     **dict.fromkeys(("FleetBuilt", "bake", "build_fleet", "select_specs", "stale_bake"), "fleets"),
     **dict.fromkeys(("lock", "lock_check", "outdated"), "locks"),
     **dict.fromkeys(("sbom", "sbom_diff"), "sboms"),
@@ -84,5 +85,6 @@ __all__ = [
     "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file", "dockerfile_text",
     "effective", "explain", "generate", "generated", "import_dockerfile", "init", "lint", "lock", "lock_check",
     "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema",
-    "select_specs", "spec_files", "specs_only", "stale_bake", "test", "verify_compiled", "verify_platforms",
+    "select_specs", "spec_files", "specs_only", "stale_bake", "test", "test_specs",
+    "verify_compiled", "verify_platforms",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from imagespec.errors import ImageMissing, Location, SpecError
+from imagespec.errors import ImageMissing, Location, SpecError, each_or_together
 from imagespec.jobs.compiling import compile_one
 from imagespec.notes import OnNote, ignore
 
@@ -172,9 +172,27 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
 
         return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
                                                                ready_log=ready_log))
+    compiled, loaded_config = compile_one(spec, config)
+    return _test_compiled(compiled, loaded_config, target, image=image, config=config, http_port=http_port,
+                          ready_log=ready_log, size_budget=size_budget)
+
+
+def test_specs(specs: Sequence[Path], *, config: Path | None = None, http_port: int | None = None,
+               ready_log: str | None = None, size_budget: int | None = None) -> list[Report]:
+    """Verify each spec's image (its first tag), in order. Every spec is compiled first, so
+    that all those that do not compile are reported together before any image is run."""
+    compiled = each_or_together(specs, lambda path: compile_one(path, config))
+    return [_test_compiled(one, loaded_config, str(path), image=None, config=config, http_port=http_port,
+                           ready_log=ready_log, size_budget=size_budget)
+            for path, (one, loaded_config) in zip(specs, compiled, strict=True)]
+
+
+def _test_compiled(compiled: Compiled, loaded_config: Config, target: str, *, image: str | None,
+                   config: Path | None, http_port: int | None, ready_log: str | None,
+                   size_budget: int | None) -> Report:
+    from imagespec import pipeline
     from imagespec.build_settings import BuildSettings
 
-    compiled, loaded_config = compile_one(spec, config)
     reference = image or pipeline.references(compiled, BuildSettings())[0]
     with _built_first(compiled, [target, *(["--config", str(config)] if config else [])], given=image is not None):
         if image is None and len(compiled.plan.platforms) > 1:

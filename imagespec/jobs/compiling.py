@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagespec import cache
-from imagespec.errors import CheckFailed, SpecError
+from imagespec.errors import CheckFailed, SpecError, each_or_together
 from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
 from imagespec.notes import OnNote, ignore
@@ -53,6 +53,12 @@ def compile_one(path: Path, config_path: Path | None = None,
     return compile_spec(loaded, config, source=source, pins=pins), config
 
 
+def _compiled_each(specs: Sequence[Path], config_path: Path | None = None) -> list[Compiled]:
+    """Every spec compiled; those that do not compile are all reported in one error
+    (imagespec.errors.each_or_together), not only the first."""
+    return each_or_together(specs, lambda path: compile_one(path, config_path)[0])
+
+
 def spec_files(paths: Sequence[Path], on_note: OnNote = ignore) -> list[Path]:
     """The spec files ``paths`` (files and folders) name, folders searched by the file-name
     rule: what ``select_specs`` chooses without --changed-since, without loading the fleet side."""
@@ -82,15 +88,17 @@ def generated(specs: Sequence[Path], config_path: Path | None = None, written_to
     env = read_environment()
     root = env.cache_dir if use_cache else None
     config_path = chosen_config(config_path, env)  # the cache keys on the file chosen, however it was named
-    results = []
-    for path in specs_only(specs, on_note):
+
+    def result(path: Path) -> cache.Result:
         found = cache.lookup(root, path, config_path, written_to)
         if found is None:
             with recording() as notes:  # the output paths' looks too: they are part of the result
                 found = _result(compile_one(path, config_path, written_to)[0], written_to)
             if use_cache:
                 cache.store(root, path, config_path, written_to, notes, found)
-        results.append(found)
+        return found
+
+    results = each_or_together(specs_only(specs, on_note), result)  # every broken spec in one run
     _refuse_clashes(results)
     return results
 
@@ -168,7 +176,7 @@ def _refuse_hand_written(owners: dict[Path, str], written_to: Path | None) -> No
 
 def effective(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = ignore) -> list[tuple[str, str]]:
     """Each spec with its `extends` chain merged in, as YAML: (the spec's file, the text)."""
-    compiled = [compile_one(path, config)[0] for path in specs_only(specs, on_note)]
+    compiled = _compiled_each(specs_only(specs, on_note), config)
     import yaml
 
     return [(c.loaded.document.file,
@@ -198,7 +206,7 @@ def lint(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote =
     from imagespec.lint import lint as lint_spec
     from imagespec.spec.build_context import BuildContext
 
-    compiled = [compile_one(path, config)[0] for path in specs_only(specs, on_note)]
+    compiled = _compiled_each(specs_only(specs, on_note), config)
     return [finding for c in compiled
             for finding in lint_spec(c, BuildContext(c.loaded.context) if c.loaded.path else None)]
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from imagespec.errors import Location, SpecError, SpecErrors
+from imagespec.errors import MAX_ERRORS, Location, SpecError, SpecErrors
 from imagespec.spec import model as spec_model
 from imagespec.spec.yaml_source import DataPath, Document
 
@@ -120,9 +120,6 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
         message = f"'{error.get('input')}' is not valid here"
         hint = f"it must match {error.get('ctx', {}).get('pattern', '')}"
     return (f"{field}: {message}" if field else message), hint
-
-
-MAX_ERRORS = 20  # enough to fix a whole spec in one go; more is noise from one mistake
 
 
 def _is_type_noise(error: ErrorDetails) -> bool:
