@@ -3,7 +3,8 @@
 A spec's inputs are what its compile read or probed — the spec, what it extends,
 presets and templates, the configuration and catalogs — as the result cache records
 them (imagespec.spec.files notes every look; imagespec.fleet.model keeps them per
-target), plus the files of its build context. The changed files are git's: committed
+target), plus the files of its build context that its ignore file lets in (not the
+Dockerfile or ignore file imagespec writes there). The changed files are git's: committed
 since REV, changed in the work tree, and untracked ones git does not ignore. A target
 on a selected target (it builds FROM its image) is selected too, with that as reason.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from imagespec.errors import SpecError
-from imagespec.fleet.model import Fleet
+from imagespec.fleet.model import Fleet, Target
+from imagespec.plan.dockerignore import generated_name
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ def reasons(fleet: Fleet, changed: frozenset[str], root: Path) -> dict[str, list
             kind = "spec" if path == own else "config" if path in target.config_inputs else "input"
             found.append(Reason(kind, shown(path) if at == path else f"{shown(path)} (in {shown(at)})"))
         inputs = target.inputs
-        found += [Reason("context", shown(path)) for path in under.get(str(target.context), ()) if path not in inputs]
+        sent = _sent(target)
+        found += [Reason("context", shown(path)) for path in under.get(str(target.context), ())
+                  if path not in inputs and sent(path)]
         context = str(target.context)
         found += [Reason("context", shown(folder)) for folder in folders
                   if _within(context, folder) or _within(folder, context)]
@@ -105,6 +110,23 @@ def reasons(fleet: Fleet, changed: frozenset[str], root: Path) -> dict[str, list
         if found:
             chosen[target.name] = found
     return chosen
+
+
+def _sent(target: Target) -> Callable[[str], bool]:
+    """Whether a changed file of the target's context folder reaches the build: not one
+    its ignore file keeps out (docker's own .dockerignore matcher, from the docker SDK),
+    nor one of the files imagespec writes beside a spec (the Dockerfile, the ignore file:
+    instructions for the build, never part of it, BP6)."""
+    from docker.utils.build import PatternMatcher  # lazy: the SDK is imported only here
+
+    kept_out = PatternMatcher(list(target.build.ignore))
+    context = str(target.context)
+
+    def sent(path: str) -> bool:
+        relative = os.path.relpath(path, context)
+        return not kept_out.matches(relative) and not generated_name(relative)
+
+    return sent
 
 
 def _within(path: str, folder: str) -> bool:

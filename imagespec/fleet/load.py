@@ -207,7 +207,8 @@ def _build_facts(compiled: Compiled, config: Config) -> BuildFacts:
     loaded = compiled.loaded
     return BuildFacts(context=loaded.context, dockerfile=loaded.dockerfile_path, labels=_labels(compiled),
                       secrets=tuple(secrets), network=build.network or DEFAULT_NETWORK,
-                      cache_from=_flag_values(extra, "--cache-from"), cache_to=_flag_values(extra, "--cache-to"))
+                      cache_from=_flag_values(extra, "--cache-from"), cache_to=_flag_values(extra, "--cache-to"),
+                      ignore=tuple(compiled.plan.dockerignore))
 
 
 # -- the facts as the result cache keeps them (JSON) ---------------------------------------
@@ -221,7 +222,7 @@ def _to_json(target: Target) -> dict[str, Any]:
             "inputs": sorted(target.inputs), "config_inputs": sorted(target.config_inputs),
             "build": {"context": str(b.context), "dockerfile": str(b.dockerfile), "labels": [list(i) for i in b.labels],
                       "secrets": [[s.id, s.variable, s.default] for s in b.secrets], "network": b.network,
-                      "cache_from": list(b.cache_from), "cache_to": list(b.cache_to)},
+                      "cache_from": list(b.cache_from), "cache_to": list(b.cache_to), "ignore": list(b.ignore)},
             "runs_as": None if target.runs_as is None else [target.runs_as.uid, target.runs_as.name,
                                                             target.runs_as.makes]}
 
@@ -231,7 +232,7 @@ def _from_json(facts: dict[str, Any], **identity: Any) -> Target:
     build = BuildFacts(context=Path(b["context"]), dockerfile=Path(b["dockerfile"]),
                        labels=tuple((k, v) for k, v in b["labels"]),
                        secrets=tuple(Secret(i, v, d) for i, v, d in b["secrets"]), network=b["network"],
-                       cache_from=tuple(b["cache_from"]), cache_to=tuple(b["cache_to"]))
+                       cache_from=tuple(b["cache_from"]), cache_to=tuple(b["cache_to"]), ignore=tuple(b["ignore"]))
     bases = tuple(BaseUse(ref, tuple(key), Location(file, line, col), runs)
                   for ref, key, file, line, col, runs in facts["bases"])
     at = facts["platforms_at"]

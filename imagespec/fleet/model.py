@@ -62,6 +62,9 @@ class BuildFacts:
     network: str = "host"
     cache_from: tuple[str, ...] = ()
     cache_to: tuple[str, ...] = ()
+    #: the ignore file's patterns (plan.dockerignore): a change to a file they keep out of
+    #: the context changes nothing the build reads (fleet.changes)
+    ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,10 @@ def _normal(path: str) -> str:
 _GENERATED_NAME = re.compile("|".join(translate(pattern) for pattern in _GENERATED))
 
 
-def _generated(path: str) -> bool:
-    # a top-level name only: `*` never crosses a `/` in the engine's matcher
+def generated_name(path: str) -> bool:
+    """A file imagespec writes or reads beside a spec (the spec, its Dockerfile and ignore
+    file), by its path relative to the context: never part of the application (BP6).
+    A top-level name only: `*` never crosses a `/` in the engine's matcher."""
     return "/" not in path and _GENERATED_NAME.match(path) is not None
 
 
@@ -53,7 +55,7 @@ def dockerignore_for(spec: s.Spec, own_files: tuple[str, ...] = ()) -> tuple[str
     sources = [_normal(src) for src in _context_sources(spec)]
     extra = tuple(spec.ignore)
     if "." in sources:
-        own = tuple(path for path in own_files if not _generated(path))
+        own = tuple(path for path in own_files if not generated_name(path))
         return (*_DENY, *_GENERATED, *own, *extra)
     allowed = tuple(f"!{src}" for src in dict.fromkeys(sources))
     # only a copied folder can let one of them in: then it is named after the exceptions

@@ -75,6 +75,21 @@ def test_a_company_template_change_selects_every_spec_on_it(fleet_repo: Path, wr
     assert "apps-other" not in err and "base" not in err
 
 
+def test_a_file_its_ignore_file_keeps_out_of_the_context_selects_nothing(fleet_repo: Path, write: Write) -> None:
+    # was: every file under the spec's folder selected it (and all built on it), the
+    # generated Dockerfile and ignore file too, though none reaches the build
+    assert main(["generate", "."]) == 0
+    git(fleet_repo, "add", "-A")
+    git(fleet_repo, "commit", "-qm", "generated")
+    write("base/NOTES.md", "not copied: the allow-list keeps it out\n")
+    write("base/Dockerfile", (fleet_repo / "base" / "Dockerfile").read_text() + "# edited\n")
+    write("base/.dockerignore", (fleet_repo / "base" / ".dockerignore").read_text() + "# edited\n")
+    assert selected() == {}
+    assert selected("HEAD~1") == {}  # the generated files added since: not inputs either
+    write("base/m", "copied: it is sent\n")
+    assert list(selected()) == ["base", "on-base"]
+
+
 def test_a_base_specs_context_change_selects_its_dependants(fleet_repo: Path, write: Write) -> None:
     write("base/m", "new motd\n")  # uncommitted: the work tree counts
     assert selected() == {"base": ["a file of its build context changed: base/m"],
