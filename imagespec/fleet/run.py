@@ -102,6 +102,8 @@ class BuildJob:
     caches: frozenset[str] = frozenset()
     #: the FROM references of its stages that run on the build machine (cross-compiling)
     on_build_machine: frozenset[str] = frozenset()
+    #: puts back the files its refresh (Refresh) wrote, should its build fail
+    undo: Callable[[], None] | None = None
 
     @property
     def run_targets(self) -> dict[str, str]:
@@ -343,6 +345,21 @@ class _Runner:
         if refused:
             return self._stamped(refused[0], began)
         job = fresh[0]
+        outcome = self._outcome(job, began)
+        if isinstance(outcome, Baked):
+            return Baked(lambda: self._settled(job, outcome.finish()))
+        return self._settled(job, outcome)
+
+    def _settled(self, job: BuildJob, record: Record) -> Record:
+        """A failed target's refresh undone (BuildJob.undo): the lock and Dockerfile it
+        moved onto a parent's new image are put back, as nothing was built on it."""
+        if record.result == "failed" and job.undo is not None:
+            job.undo()
+            self.display.note(job.name, "its lock and Dockerfile are as they were: nothing was built on the new pins")
+        return record
+
+    def _outcome(self, job: BuildJob, began: float) -> Record | Baked:
+        """``job``'s build (it is its refreshed self): kept, up to date, or baked."""
         if job.current is not None:
             return self._stamped(self._current(job), began)
         inputs = self._inputs(job)

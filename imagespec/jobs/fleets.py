@@ -149,6 +149,23 @@ def _refuse_images_left_elsewhere(builder: Any, *, push: bool) -> None:
                              "are pushed from there (specs need `registry:`); docs/fleet.md")
 
 
+def _put_back(paths: list[Path]) -> Callable[[], None]:
+    """A function that returns ``paths`` to what they hold now (a file absent now is
+    removed): a lock and Dockerfile moved for a build that then failed must not say the
+    spec is on an image nothing was built on (`imagespec outdated` would miss it)."""
+    from imagespec.output import write_atomically
+
+    held = {path: path.read_text(encoding="utf-8") if path.is_file() else None for path in paths}
+
+    def undo() -> None:
+        write_atomically({path: text for path, text in held.items() if text is not None})
+        for path, text in held.items():
+            if text is None:
+                path.unlink(missing_ok=True)
+
+    return undo
+
+
 def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Path | None, on_note: OnNote,
                    *, local: bool = True) -> Callable[[Any, Mapping[str, str]], Any]:
     """The fleet run's refresh (imagespec.fleet.run.Refresh), as each target starts. First,
@@ -172,16 +189,19 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
         follow = {name: by_name[name] for use in target.bases if (name := links.name(use.ref)) in by_name}
         if not follow or lock_path is None or not lock_path.is_file():
             return job, target
+        loaded = target.compiled.loaded
+        undo = _put_back([lock_path, loaded.dockerfile_path, loaded.dockerignore_path])
         report = lock_jobs.lock([target.spec], config=config, follow=follow, on_note=on_note)
         moved = [move for move in report.moves if move.moved]
         if not moved:
             return job, target
         for move in moved:
-            on_note(f"{move.spec}: {move.image} {move.old} -> {move.new} (pushed by this run)")
+            was = move.old or "not pinned before"
+            on_note(f"{move.spec}: {move.image} {was} -> {move.new} (pushed by this run)")
         generate([target.spec], config=config, use_cache=False, on_note=on_note)
         compiled, loaded_config = compile_one(target.spec, config)
         target = dataclasses.replace(target).keep_compiled(compiled, loaded_config)
-        return build_job(target, env, options), target
+        return dataclasses.replace(build_job(target, env, options), undo=undo), target
 
     def refresh(job: Any, pushed: Mapping[str, str]) -> Any:
         first = job

@@ -273,3 +273,49 @@ def test_the_cascade_moves_a_company_base_and_the_apps_on_it_in_one_pass(
     assert code == 0, out + err
     again = json.loads(out)["targets"]
     assert all(t["up_to_date"] for t in again) and {t["target"]: t["image_id"] for t in again} == first_ids, again
+
+
+def test_a_locked_app_whose_build_fails_keeps_its_lock_and_dockerfile(
+        pushed: Pushed, tmp_path: Path, built_tags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """The fleet build moves an app's lock onto the company image it just pushed; when the
+    app then fails (here: its X.Y.Z is in the registry as another image, BP14), its lock
+    and Dockerfile are put back, so `outdated` still lists it. Was: they said it was on an
+    image nothing was built on, and `outdated` was satisfied."""
+    base = f"127.0.0.1:5000/isx15a/fbase-{RUN_ID}:1"
+    company = f"127.0.0.1:5000/isx15a/company-f-{RUN_ID}:stable"
+    pushed.push(base, "failing v1")
+    repo = tmp_path / "fleet"
+    (repo / "company").mkdir(parents=True)
+    (repo / "company" / "imagespec.yaml").write_text(company_spec(f"company-f-{RUN_ID}", base))
+    (repo / "app").mkdir()
+    (repo / "app" / "imagespec.yaml").write_text(spec(f"fapp-{RUN_ID}", company))
+    built_tags.extend([company, f"127.0.0.1:5000/isx15a/fapp-{RUN_ID}:1.0.0"])
+    run("git", "init", "-q", str(repo))
+    assert imagespec(capsys, "lock", str(repo / "company"))[0] == 0
+    commit(repo)
+    code, out, err = imagespec(capsys, "build", str(repo / "company" / "imagespec.yaml"), "--push",
+                               "--progress", "quiet", "--format", "json")
+    assert code == 0, err
+    assert imagespec(capsys, "lock", str(repo / "app"))[0] == 0
+    assert imagespec(capsys, "generate", str(repo))[0] == 0
+    commit(repo)
+    code, out, err = imagespec(capsys, "build", str(repo / "app" / "imagespec.yaml"), "--push", "--progress", "quiet",
+                               "--format", "json")
+    assert code == 0, err
+
+    pushed.push(base, "failing v2")
+    assert imagespec(capsys, "lock", "--update", str(repo))[0] == 0  # the company moves; the app waits for it
+    generated = imagespec(capsys, "generate", str(repo))
+    assert generated[0] == 0, generated
+    commit(repo)
+    before = {name: (repo / "app" / name).read_text() for name in ("imagespec.lock.yaml", "Dockerfile")}
+    code, out, err = imagespec(capsys, "build", str(repo), "--push", "--progress", "quiet", "--format", "json")
+    assert code == 1, out + err
+    results = {t["target"]: t for t in json.loads(out)["targets"]}
+    built_tags.extend(t["image_id"] for t in results.values() if t.get("image_id"))
+    assert results["company"]["result"] == "built" and results["app"]["result"] == "failed", results
+    assert "refusing to move an immutable version tag (BP14)" in results["app"]["failure"]["message"]
+    assert {name: (repo / "app" / name).read_text() for name in before} == before
+    assert "not pinned before" not in err and " None -> " not in err
+    code, out, _ = imagespec(capsys, "outdated", "--format", "json", str(repo))
+    assert code == 1 and "app" in out, out
