@@ -28,6 +28,9 @@ LABEL_WRITABLE = "io.imagespec.writable"
 LABEL_OCI_TITLE = "org.opencontainers.image.title"
 LABEL_OCI_VERSION = "org.opencontainers.image.version"
 LABEL_OCI_LICENSES = "org.opencontainers.image.licenses"
+#: the base image's reference (BP13): `imagespec test` reads the ports it exposes, which
+#: an image built on it inherits and cannot un-expose
+LABEL_OCI_BASE_NAME = "org.opencontainers.image.base.name"
 
 # Provenance every image imagespec builds carries beside the OCI labels (base digest,
 # revision): the spec's input hash (its lock's pins included) and imagespec's version.

@@ -134,9 +134,7 @@ def summary_table(records: Sequence[Record]) -> list[str]:
         rows.append((r.target, _shown(r), time, size, tags))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
-    counts = _counts(records)
-    kept = f", {counts['up to date']} up to date" if counts["up to date"] else ""
-    lines.append(f"{counts['built']} built{kept}, {counts['failed']} failed, {counts['skipped']} skipped")
+    lines.append(", ".join(f"{count} {result}" for result, count in _counts(records).items()))
     return lines
 
 

@@ -10,7 +10,7 @@ May import: the standard library, ``imagespec.verify.model`` and ``imagespec.ver
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from imagespec.verify import build_tools
@@ -43,8 +43,10 @@ class Process:
 # -- image configuration -------------------------------------------------------------
 
 
-def check_config(config: Mapping[str, object], exp: Expectations) -> list[CheckResult]:
-    """Checks on ``docker image inspect``'s ``Config``."""
+def check_config(config: Mapping[str, object], exp: Expectations,
+                 inherited: Sequence[str] = ()) -> list[CheckResult]:
+    """Checks on ``docker image inspect``'s ``Config``. ``inherited``: the ports the base
+    image exposes (a Dockerfile cannot take an EXPOSE back: they are not the spec's error)."""
     results = [_user(str(config.get("User") or ""), exp), _exec_form(config, exp)]
     entrypoint = _strings(config.get("Entrypoint"))
     cmd = _strings(config.get("Cmd"))
@@ -53,9 +55,7 @@ def check_config(config: Mapping[str, object], exp: Expectations) -> list[CheckR
     if exp.cmd is not None:
         results.append(_equal("config-cmd", "BP2", cmd, tuple(exp.cmd)))
     if exp.ports is not None:
-        exposed = tuple(sorted(_strings(config.get("ExposedPorts"))))
-        wanted = tuple(sorted(p if "/" in p else f"{p}/tcp" for p in exp.ports))
-        results.append(_equal("config-ports", None, exposed, wanted))
+        results.append(_ports(_strings(config.get("ExposedPorts")), exp.ports, inherited))
     if exp.env:
         env = dict(item.split("=", 1) for item in _strings(config.get("Env")) if "=" in item)
         results.append(_subset("config-env", None, env, exp.env))
@@ -105,6 +105,21 @@ def _exec_form(config: Mapping[str, object], exp: Expectations) -> CheckResult:
             "BP2",
         )
     return CheckResult("config-exec-form", True, f"exec form: {command!r}", "BP2")
+
+
+def _ports(exposed: Sequence[str], declared: Sequence[str], inherited: Sequence[str]) -> CheckResult:
+    """The spec's ports are exposed, and any other one comes from the base image."""
+    def full(port: str) -> str:
+        return port if "/" in port else f"{port}/tcp"
+
+    have, want = tuple(sorted(exposed)), tuple(sorted(full(p) for p in declared))
+    from_base = {full(p) for p in inherited}
+    if set(want) <= set(have) and set(have) - set(want) <= from_base:
+        extra = sorted(set(have) - set(want))
+        return CheckResult("config-ports", True, f"{have!r}" + (f" ({', '.join(extra)} from the base image)"
+                                                                 if extra else ""), None)
+    said = f" (the base image exposes {tuple(sorted(from_base))!r})" if from_base else ""
+    return CheckResult("config-ports", False, f"is {have!r}, expected {want!r}{said}", None)
 
 
 def _equal(name: str, bp: str | None, have: object, want: object) -> CheckResult:

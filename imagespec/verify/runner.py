@@ -24,7 +24,7 @@ May import: the standard library, ``imagespec.errors`` and its own package;
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagespec.verify.probe import Observation, image_paths, run_and_observe
 from imagespec.engine.client import connect, engine_errors
@@ -61,7 +61,7 @@ def verify(
     with engine_errors(f"inspect {image_ref}"):
         image = client.images.get(image_ref)
     exp = expectations
-    checks: list[CheckResult] = check_config(image.attrs.get("Config") or {}, exp)
+    checks: list[CheckResult] = check_config(image.attrs.get("Config") or {}, exp, _base_ports(client, image.attrs))
     size = check_size(int(image.attrs.get("Size") or 0), exp.size_budget_bytes)
     if size is not None:
         checks.append(size)
@@ -73,6 +73,23 @@ def verify(
         checks.append(own)
     checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout)
     return Report(image_ref, checks, time.monotonic() - began)
+
+
+def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str, ...]:
+    """The ports the image's base exposes, when its base.name label (BP13) names an image
+    this engine has (none is pulled for this): an image inherits them."""
+    import docker.errors  # lazy
+
+    from imagespec.contract import LABEL_OCI_BASE_NAME
+
+    base = ((attrs.get("Config") or {}).get("Labels") or {}).get(LABEL_OCI_BASE_NAME)
+    if not base:
+        return ()
+    try:
+        config = client.images.get(base).attrs.get("Config") or {}
+    except (docker.errors.DockerException, ValueError):  # not here, or not a reference
+        return ()
+    return tuple(sorted(config.get("ExposedPorts") or {}))
 
 
 def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int) -> list[CheckResult]:

@@ -23,9 +23,9 @@ def test_the_count_line_tells_kept_images_from_built_ones() -> None:
     assert "skipped: upstream app3 failed" in next(line for line in lines if line.startswith("app2"))
 
 
-def test_the_count_line_names_no_kept_images_when_there_are_none() -> None:
+def test_the_count_line_gives_every_count_even_zero() -> None:
     records = [Record("app", "app/imagespec.yaml", "built", 2.0, tags=("co/app:1.0.0",))]
-    assert summary_table(records)[-1] == "1 built, 0 failed, 0 skipped"
+    assert summary_table(records)[-1] == "1 built, 0 up to date, 0 failed, 0 skipped"
 
 
 def test_a_failed_target_shows_its_reason_not_the_tags_it_would_have_had() -> None:

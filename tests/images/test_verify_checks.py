@@ -67,6 +67,23 @@ def test_each_config_difference_fails_its_check(change: dict[str, object], faili
     assert [name for name, r in results.items() if not r.ok] == failing.split()
 
 
+def test_ports_the_base_image_exposes_are_inherited_not_the_specs_error() -> None:
+    """A Dockerfile cannot take back its base's EXPOSE: an app on a company image that
+    exposes 8080 declaring none (or 9090) passes; a port neither declares still fails."""
+    inherited = by_name(check_config(GOOD_CONFIG | {"ExposedPorts": {"8080/tcp": {}, "9090/tcp": {}}},
+                                     EXP, inherited=("9090/tcp",)))["config-ports"]
+    assert inherited.ok and inherited.detail == "('8080/tcp', '9090/tcp') (9090/tcp from the base image)"
+    none_declared = Expectations(ports=())
+    assert by_name(check_config({"User": "1", "ExposedPorts": {"8080/tcp": {}}}, none_declared,
+                                inherited=("8080/tcp",)))["config-ports"].ok
+    stray = by_name(check_config(GOOD_CONFIG | {"ExposedPorts": {"8080/tcp": {}, "22/tcp": {}}}, EXP,
+                                 inherited=("9090/tcp",)))["config-ports"]
+    assert not stray.ok and "the base image exposes ('9090/tcp',)" in stray.detail
+    missing = by_name(check_config(GOOD_CONFIG | {"ExposedPorts": {"9090/tcp": {}}}, EXP,
+                                   inherited=("9090/tcp",)))["config-ports"]
+    assert not missing.ok  # the spec's own port must be there
+
+
 def test_any_non_root_user_when_none_is_declared() -> None:
     assert by_name(check_config({"User": "nonroot"}, Expectations()))["config-user"].ok
     root = by_name(check_config({"User": "root"}, Expectations()))["config-user"]

@@ -226,6 +226,22 @@ final:
 
 
 @pytest.mark.engine
+def test_a_port_the_base_image_exposes_is_inherited_not_a_failure(built, tmp_path) -> None:
+    """An app FROM an image that exposes a port (a company base, a fleet parent) cannot
+    take the EXPOSE back: `imagespec test` accepts it as the base's. Was: config-ports
+    failed, "is ('8080/tcp',), expected ()"."""
+    base = built(EXAMPLES / "go-hello" / "imagespec.yaml")["tags"][0]
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(f"name: isx-on-go-hello-{tmp_path.name[-8:].lower()}\nversion: 1.0.0\nlicense: Apache-2.0\n"
+                    f"final:\n  from: {{image: \"{base}\", family: distroless, shell: false, user: 65532}}\n"
+                    "  entrypoint: [/usr/local/bin/hello]\n  cmd: --listen 127.0.0.1:8080\n")
+    built(spec)
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", str(spec))
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["config-ports"]["ok"], checks["config-ports"]
+    assert "8080/tcp from the base image" in checks["config-ports"]["detail"]
+
+
 def test_imagespec_test_takes_an_image_reference_alone(built, tmp_path) -> None:
     """Without a spec, the image's own config and labels are the expectations: a good
     image passes, a root one fails the user check (BP8)."""
