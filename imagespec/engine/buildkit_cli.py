@@ -282,11 +282,18 @@ def build_failure(parser: RawJsonParser | PlainParser, returncode: int, dockerfi
         message = f"build failed at {failure.instruction}: {failure.message}"
     else:
         message = f"build failed (exit {returncode}): {failure.message}"
-    where = f"Dockerfile line {line}" if line else None
     return BuildStepFailed(
         message,
         instruction=failure.instruction,
         step=line,
         log_tail=failure.log_tail,
-        hint=f"the failing instruction is at {where}" if where else None,
+        hint=failing_line_hint(line),
     )
+
+
+def failing_line_hint(line: int | None) -> str | None:
+    """Where the failed instruction is: the Dockerfile built is compiled in memory, and
+    may not be on disk (a fleet's, one never generated), so say how to see it."""
+    if not line:
+        return None
+    return f"the failing instruction is at line {line} of the Dockerfile built (`imagespec generate SPEC -o -` prints it)"

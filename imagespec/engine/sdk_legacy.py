@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from imagespec.engine.backend import BuildEvent, BuildOptions, BuildResult, OnEvent, StepStatus, ignore_event
 from imagespec.engine.build_output import TAIL_LINES
-from imagespec.engine.buildkit_cli import _outside
+from imagespec.engine.buildkit_cli import _outside, failing_line_hint
 from imagespec.engine.dockerfile_lines import instruction_lines
 from imagespec.engine.client import connect, engine_errors
 from imagespec.engine.local_tags import apply_tags, check_references
@@ -138,7 +138,7 @@ class SdkLegacyBackend:
                             instruction=instruction,
                             step=step_line,
                             log_tail=tuple(tail),
-                            hint=f"the failing instruction is at Dockerfile line {step_line}" if step_line else None,
+                            hint=failing_line_hint(step_line),
                         )
                     if "aux" in chunk and "ID" in chunk["aux"]:
                         image_id = chunk["aux"]["ID"]
