@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagespec.errors import BuildFailed, ImageSpecError, Location, SpecError
+from imagespec.errors import BuildFailed, ImageSpecError, Location, SpecError, each_or_together
 from imagespec.fleet.run import BuildJob, Locate, StoreSbom
 from imagespec.fleet import shared_tags
 from imagespec.plan.model import Run
@@ -38,14 +38,18 @@ def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> li
     from imagespec.fleet import links
     from imagespec.pipeline import remembering
 
-    jobs, settings_of = [], {}
+    settings_of = {}
+
+    def job_of(target: Target) -> BuildJob:
+        settings = settings_of[target.name] = build_settings(target.config, env, **options)
+        job = _job(target, settings)
+        # its parents' images are made in this run: fleet.graph checked their platforms
+        made = frozenset(links.name(reference) for reference in fleet.contexts(target.name))
+        pipeline.refuse_missing_bases(target.compiled, target.config, settings.target, made_in_run=made)
+        return job
+
     with remembering():  # one git checkout and one digest per base for the whole fleet
-        for target in fleet:
-            settings = settings_of[target.name] = build_settings(target.config, env, **options)
-            jobs.append(_job(target, settings))
-            # its parents' images are made in this run: fleet.graph checked their platforms
-            made = frozenset(links.name(reference) for reference in fleet.contexts(target.name))
-            pipeline.refuse_missing_bases(target.compiled, target.config, settings.target, made_in_run=made)
+        jobs = each_or_together(list(fleet), job_of)  # every target's bad input in one run
         # the git-sha tag (not in the fleet's tags) of two versions of one image from one
         # commit: the newest keeps it, as fleet.graph settled the moving tags
         claims = {job.name: shared_tags.Claim(job.tags, target.version, Location(str(target.spec), 1, 1))
