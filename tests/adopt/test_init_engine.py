@@ -33,3 +33,33 @@ def test_init_spec_builds_and_passes_imagespec_test(project, built, example: str
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     checks = {c["name"] for c in json.loads(result.stdout)["checks"] if c["ok"] and not c["skipped"]}
     assert {"process-user", "pid1-app", "stop-graceful", "zombies-reaped"} <= checks
+
+
+NO_DEPS_SERVER = """\
+const http = require("http");
+const server = http.createServer((_, res) => res.end("ok\\n"));
+server.listen(Number(process.env.PORT || 3000), "127.0.0.1", () => console.log("listening"));
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
+"""
+
+
+@pytest.mark.engine
+def test_a_node_app_with_no_dependencies_builds_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """npm ci makes no node_modules when the lockfile lists nothing to install; the preset
+    copies that folder into the final (was: "/src/node_modules": not found, at the preset)."""
+    folder = tmp_path / "plain-node"
+    (folder / "src").mkdir(parents=True)
+    (folder / "package.json").write_text(json.dumps({"name": "plain-node", "version": "1.0.0", "dependencies": {},
+                                                     "scripts": {"start": "node src/server.js"}}))
+    (folder / "package-lock.json").write_text(json.dumps({"name": "plain-node", "version": "1.0.0",
+                                                          "lockfileVersion": 3, "requires": True, "packages": {
+                                                              "": {"name": "plain-node", "version": "1.0.0"}}}))
+    (folder / "src" / "server.js").write_text(NO_DEPS_SERVER)
+    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", "imagespec-inittest-nodeps"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert summary["tags"]
