@@ -179,11 +179,26 @@ class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only since cl
 SIZE = _Size()
 
 
+def _regex(value: str | None, flag: str) -> str | None:
+    """A flag's regular expression, checked before any container starts (exit 2)."""
+    import re
+
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise SpecError(f"{flag} {value!r} is not a regular expression: {error}",
+                            hint="write a Python regular expression; escape ( [ * + ? with a backslash to match "
+                                 "them as they are") from None
+    return value
+
+
 @click.command("test")
 @click.argument("targets", nargs=-1, required=True, metavar="SPEC|IMAGE…")
 @click.option("--image", default=None, help="Image to test (default: the spec's first tag); one SPEC only.")
 @click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
-@click.option("--ready-log", default=None, help="A regex the container's log must show.")
+@click.option("--ready-log", default=None, callback=lambda _ctx, _param, value: _regex(value, "--ready-log"),
+              help="A regex the container's log must show.")
 @click.option("--size-budget", type=SIZE, default=None, metavar="SIZE",
               help="Largest allowed image size: bytes, or 25MB, 1.5GiB, … (default: the policies' size_budget).")
 @FORMAT

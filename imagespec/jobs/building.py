@@ -88,6 +88,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     if sbom is not None and settings.target:
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
                         hint="drop --target, or drop --sbom")
+    _refuse_unknown_target(compiled, settings.target)
     if len(compiled.plan.platforms) > 1:
         return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
     refuse_missing_bases(compiled, loaded_config, settings.target)
@@ -175,6 +176,19 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
     compiled, loaded_config = compile_one(spec, config)
     return _test_compiled(compiled, loaded_config, target, image=image, config=config, http_port=http_port,
                           ready_log=ready_log, size_budget=size_budget)
+
+
+def _refuse_unknown_target(compiled: Compiled, target: str | None) -> None:
+    """--target names a stage of the Dockerfile built: bad input (exit 2) before BuildKit
+    answers "target stage could not be found" as a failed build."""
+    import difflib
+
+    stages = [stage.name for stage in compiled.plan.stages if stage.name]
+    if target is None or target in stages:
+        return
+    close = difflib.get_close_matches(target, stages, n=1)
+    raise SpecError(f"--target {target!r}: no stage of that name",
+                    hint=(f"did you mean {close[0]!r}? " if close else "") + f"the stages: {', '.join(stages)}")
 
 
 def test_specs(specs: Sequence[Path], *, config: Path | None = None, http_port: int | None = None,

@@ -265,3 +265,22 @@ def test_testing_a_spec_never_built_points_at_its_name_with_the_build_command(en
                       cwd=tmp_path)
     assert given.returncode == 2 and given.stderr.startswith("imagespec: inspect imagespec-it-never-built:9.9.9: ")
     assert "Traceback" not in result.stderr + given.stderr
+
+
+def test_an_unknown_target_stage_is_bad_input_naming_the_stages(tmp_path: Path) -> None:
+    """Was: exit 1, BuildKit's "target stage could not be found" after the build started."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), str(spec), "--target", "buld",
+                       env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})  # refused before the engine
+    assert result.returncode == 2, result.stderr
+    assert "--target 'buld': no stage of that name" in result.stderr
+    assert "hint: did you mean 'build'?" in result.stderr and "final" in result.stderr
+
+
+def test_a_ready_log_that_is_not_a_regex_is_bad_input_before_any_container(tmp_path: Path) -> None:
+    """Was: a traceback (re.error), exit 1, once the container had started."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), str(spec), "--ready-log", "(",
+                       env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
+    assert result.returncode == 2, result.stderr
+    assert "--ready-log '(' is not a regular expression" in result.stderr and "Traceback" not in result.stderr
