@@ -201,8 +201,11 @@ def check_context(loaded: LoadedSpec) -> None:
     except files.LinkLoop as exc:
         raise SpecError(f"context: {exc.path}: {exc.message}", location=loaded.document.location(("context",)),
                         hint=exc.hint) from None
-    if files.is_dir(context):
+    if files.is_dir(context) and context.parent != context:
         return
+    if files.is_dir(context):  # `..` enough times: a build would send every file of the machine
+        raise SpecError("context: resolves to / (the whole file system)", location=loaded.document.location(("context",)),
+                        hint="name the folder the build reads, relative to the spec (default: `.`)")
     shown = display(context, resolved=True)
     problem = "is a file, not a folder" if files.exists(context) else "does not exist"
     raise SpecError(f"context: {shown} {problem}",

@@ -38,8 +38,12 @@ def check_confined(loaded: LoadedSpec, outputs: Iterable[Path]) -> None:
             real = files.resolve(path.parent) / path.name  # a linked folder may lead out; the name is replaced
         except files.LinkLoop as exc:
             raise SpecError(f"{key}: {exc.path}: {exc.message}", location=loaded.document.location((key,)), hint=exc.hint) from None
-        if real.is_relative_to(root):
+        if real.is_relative_to(root) and ".git" not in real.relative_to(root).parts:
             continue
+        if real.is_relative_to(root):  # git's own files (hooks, config): never a build's
+            raise SpecError(f"{key}: generate would write {os.path.relpath(real)}, inside .git",
+                            location=loaded.document.location((key,)),
+                            hint="keep `dockerfile:` and `context:` out of .git")
         # relative to the working directory: the message reads the same on every machine
         raise SpecError(f"{key}: generate would write {os.path.relpath(real)}, outside the spec's repository",
                         location=loaded.document.location((key,)),

@@ -126,6 +126,17 @@ def test_a_dockerfile_outside_the_repository_is_refused_at_its_key(tmp_path: Pat
     assert not (tmp_path / "x").exists(), "no folder made outside the repository"
 
 
+def test_a_dockerfile_inside_git_s_own_folder_is_refused(tmp_path: Path, capsys) -> None:
+    """Was: `dockerfile: .git/hooks/pre-commit` wrote a hook file."""
+    spec = _repository(tmp_path / "repo", SPEC.replace("final:", "dockerfile: .git/hooks/pre-commit\nfinal:"))
+    (spec.parent / ".git" / "hooks").mkdir(parents=True, exist_ok=True)
+    code, _, err = run(capsys, str(spec))
+    assert code == 2
+    assert err.startswith(f"{spec}:2:1: dockerfile: generate would write "
+                          f"{os.path.relpath(spec.parent / '.git' / 'hooks' / 'pre-commit')}, inside .git"), err
+    assert not (spec.parent / ".git" / "hooks" / "pre-commit").exists()
+
+
 def test_inside_the_repository_but_above_the_spec_is_fine(tmp_path: Path, capsys) -> None:
     spec = _repository(tmp_path / "repo" / "app", SPEC.replace("final:", "dockerfile: ../out/Dockerfile\nfinal:"))
     (spec.parent / ".git").rmdir()
