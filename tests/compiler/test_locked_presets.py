@@ -86,7 +86,8 @@ def test_python_distroless_makes_the_venv_with_the_runtime_interpreter(config: P
     assert "/usr/bin/python3.11 -m venv --without-pip /opt/venv" in venv
     assert "/usr/bin/python3.11 -m pip --python /opt/venv/bin/python3 install" in venv
     assert "RUN " not in final  # the runtime has no shell to run anything with
-    assert 'ENTRYPOINT ["/opt/venv/bin/python3", "/app/app.py"]' in final
+    # under tini (the preset's init: Python as PID 1 ignores SIGTERM)
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--", "/opt/venv/bin/python3", "/app/app.py"]' in final
     assert compiled.plan.final.base.has_shell is False
 
 
