@@ -63,3 +63,32 @@ def test_a_node_app_with_no_dependencies_builds_from_its_init_spec(tmp_path, bui
                        str(folder / "imagespec.yaml"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert summary["tags"]
+
+
+PLAIN_PYTHON_SERVER = """\
+import http.server
+import os
+
+server = http.server.HTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8000"))), http.server.SimpleHTTPRequestHandler)
+print("listening", flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.mark.engine
+def test_a_plain_python_server_stops_at_once_under_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """A server that installs no SIGTERM handler: the python preset runs it under tini, so
+    `docker stop` ends it at once (was: 10 s, then SIGKILL: stop-graceful failed)."""
+    folder = tmp_path / "plain-python"
+    folder.mkdir()
+    (folder / "app.py").write_text(PLAIN_PYTHON_SERVER)
+    (folder / "requirements.txt").write_text("")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name",
+                           "imagespec-inittest-plainpy"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["stop-graceful"]["ok"] and checks["pid1-init"]["ok"], checks
