@@ -37,7 +37,7 @@ class RunBody:
     script: str = ""
     delimiter: str = ""
     # items (shell) or script lines (heredoc) before the step's own commands: the
-    # secret prelude and `set -eux`; render/line_map.py places the commands after them
+    # secret prelude and `set -ex`; render/line_map.py places the commands after them
     lead: int = 0
 
 
@@ -82,11 +82,13 @@ def _run_body(commands: tuple[str, ...], mounts: tuple[p.Mount, ...], secret_env
         if flags and len(every) > 1:
             flags = flags.rstrip() + " \\\n    "
         return RunBody("shell", flags, commands=serialize.and_chain(prelude, commands), lead=len(prelude))
-    # the prelude before `set -e`: a build image without a system bundle still gets the secret
+    # the prelude before `set -e`: a build image without a system bundle still gets the secret.
+    # `-e` so that no line fails silently; not `-u`: a RUN of its own (the && form) reads an
+    # unset variable as empty, and so must the same command written over several lines
     own = serialize.separate_commands(commands)
-    script = "\n".join((*prelude, "set -eu", *own))
+    script = "\n".join((*prelude, "set -e", *own))
     if "heredoc" in features:
-        script = "\n".join((*prelude, "set -eux", *own))
+        script = "\n".join((*prelude, "set -ex", *own))
         return RunBody("heredoc", flags, script=script, delimiter=serialize.heredoc_delimiter(script),
                        lead=len(prelude) + 1)
     # exec form: JSON keeps newlines and backslashes exactly; the shell sees the script as written

@@ -107,7 +107,7 @@ def _place_run(plan: p.Plan, run: p.Run, first: int) -> Placed:
         start = first + (1 if body.flags.endswith("\n    ") else 0) + body.lead
         commands = tuple(Command(start + k, start + k, c, o) for k, (c, o) in enumerate(zip(run.commands, origins, strict=True)))
         return Placed(first, start + len(run.commands) - 1, run.origin, body.kind, commands)
-    # heredoc: `RUN <<EOF`, the script's lines (prelude, `set -eux`, the commands, each
+    # heredoc: `RUN <<EOF`, the script's lines (prelude, `set -ex`, the commands, each
     # maybe several lines or wrapped in a subshell), then the delimiter
     line, placed = first + 1 + body.lead, []
     for command, origin, laid_out in zip(run.commands, origins, serialize.separate_commands(run.commands), strict=True):

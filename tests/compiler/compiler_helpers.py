@@ -123,10 +123,10 @@ def _check_run(command: dockerfile.Command, run: p.Run, features: frozenset[str]
         assert "heredoc" in features, "a heredoc without `features: [heredoc]`"
         assert command.value == (f"<<{command.heredocs[0].name}",)
         script = separate_commands(run.commands)
-        assert command.heredocs[0].content == "\n".join((*_prelude(run), "set -eux", *script)) + "\n"
+        assert command.heredocs[0].content == "\n".join((*_prelude(run), "set -ex", *script)) + "\n"
     elif command.json:
         script = separate_commands(run.commands)
-        assert command.value == ("/bin/sh", "-c", "\n".join((*_prelude(run), "set -eu", *script)))
+        assert command.value == ("/bin/sh", "-c", "\n".join((*_prelude(run), "set -e", *script)))
     else:
         assert len(command.value) == 1
         assert _is_and_chain(command.value[0], commands), command.original

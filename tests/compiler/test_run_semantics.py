@@ -125,6 +125,14 @@ def test_merged_steps_fail_and_run_like_separate_steps(commands: list[str], tmp_
     assert_same_effect(commands, tmp_path, [])
 
 
+@pytest.mark.parametrize("features", [[], ["heredoc"]])
+def test_an_unset_variable_reads_as_empty_in_the_script_form_too(tmp_path: Path, features: list[str]) -> None:
+    """A comment makes the step a script (`set -e`); a RUN of its own reads an unset
+    variable as empty, and so does the script (was `set -eu`: "parameter not set")."""
+    ok, out, forms = merged(["echo one  # note", 'echo "[$IMAGESPEC_NEVER_SET]"'], tmp_path, features)
+    assert forms == (["heredoc"] if features else ["exec"]) and (ok, out) == (True, "one\n[]\n"), (forms, out)
+
+
 def test_a_comment_never_swallows_the_next_command(tmp_path: Path) -> None:
     ok, out, _ = merged(["echo one # note", "echo two"], tmp_path, [])
     assert (ok, out) == (True, "one\ntwo\n")

@@ -199,7 +199,7 @@ final:
 @pytest.mark.engine
 def test_a_failure_in_a_merged_heredoc_run_is_named_by_its_trace(engine, tmp_path: Path) -> None:
     stderr = _build_fails(tmp_path, HEREDOC_FAILS)
-    assert "+ test -f /out/missing" in stderr  # set -eux traced it: the last command run
+    assert "+ test -f /out/missing" in stderr  # set -ex traced it: the last command run
     assert _reported_at(stderr) == "11", stderr[-2000:]  # the second command, not the first (line 8)
 
 
