@@ -83,8 +83,8 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
             add(stage.origin.path, "warning", "IS001", f"'{ref}' floats: it has no version tag",
                 "BP13", "name a version tag (and a digest) so rebuilds are deliberate")
     for where, env in [(("stages", n, "env"), st.env) for n, st in spec.stages.items()] + [(("final", "env"), spec.final.env)]:
-        for key in env:
-            if _SECRETISH.search(key):
+        for key, value in env.items():
+            if _SECRETISH.search(key) and not _names_a_file(key, value):
                 add((*where, key), "error", "IS002", f"'{key}' looks like a secret written into the image",
                     "BP15", "pass secrets at run time, or at build time as a BuildKit secret; ENV stays in the image")
     for name, declared in spec.stages.items():
@@ -129,9 +129,16 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
     return sorted(found)
 
 
+def _names_a_file(key: str, value: str | None) -> bool:
+    """`PASSWORD_FILE=/run/secrets/db`: the variable names where a secret is mounted at run
+    time, the way to pass one (BP15), not the secret itself."""
+    return key.upper().endswith(("_FILE", "_PATH")) and bool(value) and str(value).startswith("/")
+
+
 def _secret_values(spec: Spec) -> list[tuple[DataPath, str]]:
-    """(path, what) of each env value, build-arg default and label that holds a secret."""
-    values: list[tuple[DataPath, str | None]] = []
+    """(path, what) of each env value, build-arg default and label that holds a secret;
+    `source` and `description` become labels too (org.opencontainers.image.*)."""
+    values: list[tuple[DataPath, str | None]] = [(("source",), spec.source), (("description",), spec.description)]
     for name, stage in spec.stages.items():
         values += [(("stages", name, "env", k), v) for k, v in stage.env.items()]
         values += [(("stages", name, "args", k), v) for k, v in stage.args.items()]

@@ -268,6 +268,24 @@ def test_is013_secret_by_value(kind: str, where: str) -> None:
     assert value not in finding.message and value not in finding.hint  # the report does not repeat the secret
 
 
+@pytest.mark.parametrize("key", ["source", "description"])
+def test_is013_reads_the_fields_that_become_labels(key: str) -> None:
+    """`source` and `description` are written as OCI labels: a token there is in the image.
+    Was: not read, so a clone URL with its token passed lint."""
+    value = "https://oauth2:" + SECRET_VALUES["GitLab token"] + "@gitlab.example.com/team/app" if key == "source" \
+        else SECRET_VALUES["AWS access key ID"]
+    finding = only(CLEAN.replace("final:", f"{key}: '{value}'\nfinal:", 1), "IS013")
+    assert finding.location.line == CLEAN.split("final:")[0].count("\n") + 1
+
+
+def test_is002_accepts_a_variable_that_names_where_a_secret_is_mounted() -> None:
+    """`PASSWORD_FILE=/run/secrets/db` is how a secret is passed at run time (BP15), not
+    a secret. Was: IS002, an error, so CI failed for doing it right."""
+    assert "IS002" not in rules(CLEAN.replace("  entrypoint:", "  env:\n    PASSWORD_FILE: /run/secrets/db\n"
+                                                               "    API_KEY_PATH: /run/secrets/key\n  entrypoint:"))
+    assert "IS002" in rules(CLEAN.replace("  entrypoint:", "  env:\n    PASSWORD_FILE: hunter2\n  entrypoint:"))
+
+
 @pytest.mark.parametrize("value", HARMLESS)
 def test_is013_no_false_positive_on_ordinary_values(value: str) -> None:
     assert "IS013" not in rules(CLEAN.replace("  entrypoint:", f"  env:\n    SETTING: '{value}'\n  entrypoint:"))
