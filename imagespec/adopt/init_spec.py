@@ -148,6 +148,15 @@ def _dump_key(key: str, value: object) -> str:
     return yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, default_flow_style=flow, width=100)
 
 
+def _not_written(error: SpecError, target: Path) -> SpecError:
+    """The spec init would write does not compile: said of that unwritten spec, not at a
+    line of it (or of a preset) the user cannot open; the flags are what change it."""
+    where = f" (at {error.location})" if error.location and error.location.file != str(target) else ""
+    return SpecError(f"the spec for {target} (not written) does not compile: {error.message}{where}",
+                     hint=error.hint or "the preset and its parameters come from the flags: --preset, --with "
+                                        "KEY=VALUE, --entrypoint 'PROGRAM ARG…' (imagespec init --help)")
+
+
 def init_project(folder: Path, options: InitOptions) -> InitResult:
     """Detect, render, check by compiling in memory, then write (never over a file)."""
     from imagespec.compiler import compile_spec
@@ -164,7 +173,10 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
     project = plan_project(folder, options)
     text = render(project)
     config = load_config(options.config, start=folder)
-    compile_spec(load_spec_text(text, name=str(target), config=config, folder=target.parent), config)  # a spec that generates, or an error
+    try:  # a spec that generates, or an error about what was asked for (nothing is written)
+        compile_spec(load_spec_text(text, name=str(target), config=config, folder=target.parent), config)
+    except SpecError as error:
+        raise _not_written(error, target) from None
     try:
         with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared
             handle.write(text)

@@ -105,6 +105,23 @@ def test_bad_flags_are_exit_2_and_write_nothing(project, args: list[str]) -> Non
     assert "Traceback" not in done.stderr and not (folder / "imagespec.yaml").exists()
 
 
+def test_a_spec_init_cannot_make_is_said_of_the_flags_not_of_a_file_never_written(tmp_path: Path) -> None:
+    """Was: `x.yaml:8:1: unknown template` (x.yaml was never written), and the service
+    preset's own file named as where the missing entrypoint was."""
+    (tmp_path / "index.html").write_text("<h1>hi</h1>\n")
+    done = run_init(str(tmp_path), "--preset", "nope", "-o", str(tmp_path / "x.yaml"))
+    assert done.returncode == 2 and done.stderr.startswith(
+        f"imagespec: the spec for {tmp_path / 'x.yaml'} (not written) does not compile: unknown template 'nope'"), \
+        done.stderr
+    assert "hint: did you mean 'node'?" in done.stderr
+    done = run_init(str(tmp_path), "--preset", "service")
+    assert done.returncode == 2 and "needs an `entrypoint` or a `cmd`" in done.stderr, done.stderr
+    assert "hint: the preset and its parameters come from the flags" in done.stderr and "--entrypoint" in done.stderr
+    assert not (tmp_path / "imagespec.yaml").exists() and not (tmp_path / "x.yaml").exists()
+    assert run_init(str(tmp_path), "--preset", "service", "--entrypoint", "/usr/sbin/nginx -g 'daemon off;'")\
+        .returncode == 0
+
+
 def test_a_hand_written_dockerfile_is_named_and_kept(project) -> None:
     folder = project("preset-go")
     (folder / "Dockerfile").write_text("FROM golang:1.22\nRUN go build ./...\n", encoding="utf-8")
