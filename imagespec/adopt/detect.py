@@ -129,11 +129,22 @@ def detect_go(root: Path) -> Project | None:
         if len(folders) > 1:
             others = ", ".join("./" + rel(root, f) for f in folders[1:4])
             project.guessed.append(f"package {package}: the shallowest of several main packages ({others}; --with package=…)")
-        base = chosen.name if chosen != root else (module.group(1).rsplit("/", 1)[-1] if module else root.name)
+        named = _module_name(module.group(1)) if module else None
+        base = chosen.name if chosen != root else (named or root.name)
         project.with_["binary"] = base
-        project.name = base
+        if named:  # the manifest names the project (README "init"): not the main package's folder
+            project.name = named
+            project.found.append(f"name {named}: go.mod's module")
     add_port(project, root, mains)
     return project
+
+
+def _module_name(module: str) -> str:
+    """A Go module path's last element, not its major-version suffix (`…/api/v2`: api)."""
+    parts = [part for part in module.split("/") if part]
+    if len(parts) > 1 and re.fullmatch(r"v[0-9]+", parts[-1]):
+        parts.pop()
+    return parts[-1] if parts else module
 
 
 def detect_rust(root: Path) -> Project | None:

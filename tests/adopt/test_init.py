@@ -202,3 +202,18 @@ def test_a_java_servers_port_is_found(tmp_path: Path, source: str, port: int) ->
                                      f"  public static void main(String[] a) throws Exception {{ {source} }}\n}}\n")
     assert run_init(str(tmp_path)).returncode == 0
     assert yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]["ports"] == [port]
+
+
+@pytest.mark.parametrize(("module", "name"), [("example.com/gosvc", "gosvc"), ("example.com/team/api/v2", "api")])
+def test_a_go_project_is_named_by_its_module_not_its_main_folder(tmp_path: Path, module: str, name: str) -> None:
+    """README: name from the manifest, else the folder. Was: the main package's folder
+    (`cmd/server`: "server"), listed nowhere."""
+    folder = tmp_path / "j"
+    (folder / "cmd" / "server").mkdir(parents=True)
+    (folder / "go.mod").write_text(f"module {module}\n\ngo 1.19\n")
+    (folder / "cmd" / "server" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    done = run_init(str(folder))
+    assert done.returncode == 0, done.stderr
+    written = yaml.safe_load((folder / "imagespec.yaml").read_text())
+    assert written["name"] == name and written["with"]["binary"] == "server", written
+    assert f"name {name}: go.mod's module" in done.stdout + done.stderr
