@@ -106,7 +106,12 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
         return f"missing required key '{key}'", f"add `{key}:` here"
     if kind in _TYPE_WORDS:
         field = ".".join(str(p) for p in path) or "the document"
-        return f"'{field}' must be {_TYPE_WORDS[kind]}, not {_kind(error.get('input'))}", None
+        said = f"'{field}' must be {_TYPE_WORDS[kind]}, not {_kind(error.get('input'))}"
+        if path[:2] == ("final", "copy") and isinstance(error.get("input"), str):  # a build stage's copy takes paths
+            source = error["input"]
+            return said, (f"the final stage copies into a place of its own: write `{{src: {source}, dest: "
+                          f"/app/{source.rstrip('/').rsplit('/', 1)[-1]}}}`")
+        return said, None
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     field = ".".join(str(p) for p in path)
     hint = getattr(error.get("ctx", {}).get("error"), "hint", None)
