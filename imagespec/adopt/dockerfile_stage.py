@@ -173,7 +173,9 @@ class StageReader:
             raise NotExpressed("; ".join(mounts.refused))
         for note in mounts.notes:
             self.differ(command, note)
-        if self.stage.config.user and self.stage.user_before_steps is None:
+        user = self.stage.config.user
+        # a USER other than root ran this RUN; a spec stage runs as root (`USER root`: the same)
+        if user and user[1].split(":", 1)[0] not in ("root", "0") and self.stage.user_before_steps is None:
             self.stage.user_before_steps = command.start_line
         text = _run_text(command)
         first = not any(s.kind in ("run", "copy") for s in self.stage.steps)

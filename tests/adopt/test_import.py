@@ -223,3 +223,13 @@ def test_a_command_before_a_copy_keeps_its_place_and_globbed_manifests_are_a_dep
     assert stages["stage0-part1"]["run"] == ["npm install -g nodemon"]
     assert stages["stage0"] == {"from": "stage0-part1", "workdir": "/app", "copy": ["."],
                                 "dependencies": {"copy": ["package*.json"], "run": "npm ci"}}
+
+
+@pytest.mark.parametrize(("user", "said"), [("root", False), ("0:0", False), ("app", True)])
+def test_a_run_after_user_root_is_no_difference(tmp_path: Path, user: str, said: bool) -> None:
+    """A spec stage runs as root: a RUN after `USER root` runs as it did. Was: reported as
+    a difference ("this RUN ran as the USER set before it")."""
+    text = f"FROM debian:bookworm-slim\nUSER {user}\nRUN echo hi > /tmp/x\nUSER 65532\nCMD [\"/bin/true\"]\n"
+    done, _ = run_import(tmp_path, text)
+    assert done.returncode == 0, done.stderr
+    assert ("this RUN ran as the USER set before it" in done.stdout + done.stderr) == said, done.stdout + done.stderr
