@@ -100,9 +100,10 @@ def reasons(fleet: Fleet, changed: frozenset[str], root: Path) -> dict[str, list
             kind = "spec" if path == own else "config" if path in target.config_inputs else "input"
             found.append(Reason(kind, shown(path) if at == path else f"{shown(path)} (in {shown(at)})"))
         inputs = target.inputs
-        sent = _sent(target)
-        found += [Reason("context", shown(path)) for path in under.get(str(target.context), ())
-                  if path not in inputs and sent(path)]
+        in_context = [path for path in under.get(str(target.context), ()) if path not in inputs]
+        if in_context:  # the matcher (and the SDK it comes from) only where a context file changed
+            sent = _sent(target)
+            found += [Reason("context", shown(path)) for path in in_context if sent(path)]
         context = str(target.context)
         found += [Reason("context", shown(folder)) for folder in folders
                   if _within(context, folder) or _within(folder, context)]
