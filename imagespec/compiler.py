@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from imagespec.errors import PolicyError, SpecError, SpecPathError
+from imagespec.errors import PolicyError, SpecError, SpecErrors, SpecPathError
 from imagespec.plan.policy import check_policies
 from imagespec.spec.extends import merge_policies
 from imagespec.spec.model import Policies
@@ -117,11 +117,20 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         ignore_source = loaded.display_name(loaded.dockerignore_path.parent) if loaded.path else source
         dockerignore = render_dockerignore(plan, source=ignore_source)
     except SpecPathError as exc:
-        # the core's errors are about what a key says (a stage name, a path, a catalog name)
-        raise SpecError(exc.message, location=loaded.document.value_origin(exc.path), hint=exc.hint) from None
+        raise _located(loaded, exc) from None
+    except SpecErrors as exc:  # several entries of one list, each wrong (final.copy)
+        raise SpecErrors([_located(loaded, one) for one in exc.errors], more=exc.more) from None
     enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest,
                     digest if plan is unpinned else _digest(dumped, unpinned))
+
+
+def _located(loaded: LoadedSpec, error: SpecError) -> SpecError:
+    """The core's errors are about what a key says (a stage name, a path, a catalog name):
+    the spec's document knows where that key's value is."""
+    if not isinstance(error, SpecPathError):
+        return error
+    return SpecError(error.message, location=loaded.document.value_origin(error.path), hint=error.hint)
 
 
 def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:

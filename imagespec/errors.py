@@ -192,9 +192,18 @@ class SourceUnreachable(ImageSpecError, ConnectionError):
 
 
 class BuildFailed(ImageSpecError):
-    """A build step failed; the message names the instruction and its spec location."""
+    """A build step failed; the message names the instruction and its spec location.
+    In a fleet, ``targets`` names every target that failed (CI reads them from the JSON)."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None,
+                 targets: tuple[str, ...] = ()) -> None:
+        super().__init__(message, location=location, hint=hint)
+        self.targets = targets
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), **({"targets": list(self.targets)} if self.targets else {})}
 
 
 class TagConflict(ImageSpecError):

@@ -130,7 +130,7 @@ def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str 
         others = f" (and {len(fleet.failed) - 1} more)" if len(fleet.failed) > 1 else ""
         error = first.failure
         raise BuildFailed(f"target {first.target}{others} failed: {error.message}", location=error.location,
-                          hint=error.hint)
+                          hint=error.hint, targets=tuple(one.target for one in fleet.failed))
 
 
 def _secret(text: str) -> tuple[str, Path]:

@@ -40,6 +40,7 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
           on_note: OnNote = ignore) -> Checked:
     """Compare each spec's committed generated files with what it generates now."""
     from imagespec.output import read_current
+    from imagespec.spec.read_spec import display
 
     stale = []
     results = generated(specs, config, None, use_cache=use_cache, on_note=on_note)
@@ -49,9 +50,10 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
             if actual != expected:
                 import difflib
 
+                shown = display(path)  # named as the spec is: from the working directory
                 diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
-                                                    f"{path} (committed)", f"{path} (from {result.spec_file})"))
-                stale.append(Stale(result.spec_file, str(path), diff))
+                                                    f"{shown} (committed)", f"{shown} (from {result.spec_file})"))
+                stale.append(Stale(result.spec_file, shown, diff))
     return Checked(len(results), tuple(stale), _stale_locks(specs, config, on_note))
 
 

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from imagespec import reference as grammar
-from imagespec.errors import Location, SpecPathError
+from imagespec.errors import Location, SpecPathError, each_or_together
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
 from imagespec.spec import model as s
@@ -128,47 +128,62 @@ def _covered(path: str, artifacts: tuple[str, ...]) -> bool:
 
 
 def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list[Any], dict[str, list[Any]]]:
-    copies: list[p.Instruction] = []
-    chmods: dict[str, list[p.Instruction]] = {}
     chmod_flag = "copy-chmod" in spec.features
-    for i, artifact in enumerate(spec.final.copy_):
-        at = ("final", "copy", i)
-        if artifact.from_ is not None:
-            producer = stages.get(artifact.from_)
-            if producer is None:
-                close = difflib.get_close_matches(artifact.from_, list(stages), n=1)
-                raise SpecPathError(f"no stage named '{artifact.from_}'", path=(*at, "from"),
-                                    hint=f"did you mean '{close[0]}'?" if close else
-                                    f"stages: {', '.join(stages) or 'none declared'}")
-            try:
-                # the artifact check below compares text: `/out/../etc` must not pass as "under /out"
-                absolute_path(artifact.src)
-            except ValueError as exc:
-                raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src")) from None
-            if not _covered(artifact.src, producer.artifacts):
-                declared = ", ".join(producer.artifacts) or "none"
-                raise SpecPathError(f"stage '{artifact.from_}' does not produce '{artifact.src}' (its artifacts: {declared})",
-                                    path=(*at, "src"), hint=f"add it to stages.{artifact.from_}.artifacts (BP7, BP11)")
+    # every artifact's problem in one report: a list of copies is often wrong in several places
+    lowered = each_or_together(enumerate(spec.final.copy_),
+                               lambda item: _lower_artifact(item[0], item[1], stages, chmod_flag))
+    chmods: dict[str, list[p.Instruction]] = {}
+    for _, artifact, chmod_run in lowered:
+        if chmod_run is not None and artifact.from_ is not None:
+            chmods.setdefault(artifact.from_, []).append(chmod_run)
+    return [copy for copy, _, _ in lowered], chmods
+
+
+def _lower_artifact(i: int, artifact: s.Artifact, stages: dict[str, p.Stage],
+                    chmod_flag: bool) -> tuple[p.Copy, s.Artifact, p.Run | None]:
+    """One `final.copy` entry: its COPY, and the chmod its producing stage runs when
+    COPY --chmod is not available."""
+    at = ("final", "copy", i)
+    if artifact.from_ is not None:
+        _check_stage_artifact(artifact, stages, at)
+    else:
+        try:
+            context_path(artifact.src)
+        except ValueError as exc:
+            raise SpecPathError(str(exc), path=(*at, "src")) from None
+    chmod, chmod_run = None, None
+    if artifact.mode:
+        if chmod_flag:
+            chmod = artifact.mode
+        elif artifact.from_ is not None:
+            chmod_run = p.Run(
+                commands=(f"chmod {artifact.mode} {shlex.quote(artifact.src)}",), phase=p.Phase.BUILD,
+                origin=p.Origin((*at, "mode"), (), "the mode is set where the file is made: COPY --chmod needs a newer frontend"))
         else:
-            try:
-                context_path(artifact.src)
-            except ValueError as exc:
-                raise SpecPathError(str(exc), path=(*at, "src")) from None
-        chmod = None
-        if artifact.mode:
-            if chmod_flag:
-                chmod = artifact.mode
-            elif artifact.from_ is not None:
-                chmods.setdefault(artifact.from_, []).append(p.Run(
-                    commands=(f"chmod {artifact.mode} {shlex.quote(artifact.src)}",), phase=p.Phase.BUILD,
-                    origin=p.Origin((*at, "mode"), (), "the mode is set where the file is made: COPY --chmod needs a newer frontend")))
-            else:
-                raise SpecPathError("a mode on a build-context file needs `features: [copy-chmod]`",
-                                    path=(*at, "mode"), hint="or set the mode on the file in the repository (git keeps +x)")
-        copies.append(p.Copy(sources=(artifact.src,), dest=artifact.dest, from_stage=artifact.from_,
-                             chown=artifact.owner, chmod=chmod, phase=p.Phase.ARTIFACTS,
-                             origin=p.Origin(at, ("BP7", "BP11"), "only the declared artifact reaches the final image")))
-    return copies, chmods
+            raise SpecPathError("a mode on a build-context file needs `features: [copy-chmod]`",
+                                path=(*at, "mode"), hint="or set the mode on the file in the repository (git keeps +x)")
+    copy = p.Copy(sources=(artifact.src,), dest=artifact.dest, from_stage=artifact.from_,
+                  chown=artifact.owner, chmod=chmod, phase=p.Phase.ARTIFACTS,
+                  origin=p.Origin(at, ("BP7", "BP11"), "only the declared artifact reaches the final image"))
+    return copy, artifact, chmod_run
+
+
+def _check_stage_artifact(artifact: s.Artifact, stages: dict[str, p.Stage], at: tuple[Any, ...]) -> None:
+    producer = stages.get(artifact.from_ or "")
+    if producer is None:
+        close = difflib.get_close_matches(artifact.from_ or "", list(stages), n=1)
+        raise SpecPathError(f"no stage named '{artifact.from_}'", path=(*at, "from"),
+                            hint=f"did you mean '{close[0]}'?" if close else
+                            f"stages: {', '.join(stages) or 'none declared'}")
+    try:
+        # the artifact check below compares text: `/out/../etc` must not pass as "under /out"
+        absolute_path(artifact.src)
+    except ValueError as exc:
+        raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src")) from None
+    if not _covered(artifact.src, producer.artifacts):
+        declared = ", ".join(producer.artifacts) or "none"
+        raise SpecPathError(f"stage '{artifact.from_}' does not produce '{artifact.src}' (its artifacts: {declared})",
+                            path=(*at, "src"), hint=f"add it to stages.{artifact.from_}.artifacts (BP7, BP11)")
 
 
 def _shell_script(value: str | list[str] | None) -> str:

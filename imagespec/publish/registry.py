@@ -284,8 +284,7 @@ class Session:
                                   hint="the registry misbehaves: try again later") from None
             except (urllib.error.URLError, OSError) as error:
                 reason = getattr(error, "reason", error)
-                raise EngineError(f"cannot reach the registry for {url}: {reason}",
-                                  hint="check the registry address and that it runs") from None
+                raise EngineError(f"cannot reach the registry for {url}: {reason}", hint=_unreachable_hint(host)) from None
         return None
 
     def _credentials(self, host: str) -> Credentials | None:
@@ -333,4 +332,12 @@ class Session:
         self._auth[host] = f"Bearer {token}"
         return True
 
+
+def _unreachable_hint(host: str) -> str:
+    if host != "registry-1.docker.io":
+        return "check the registry address and that it runs"
+    # the usual way here: bases built into the engine (`imagespec base build`) and never pushed
+    return ("the image names no registry, so Docker Hub was asked; an image only in the local engine has no "
+            "registry digest: push it to a registry this machine reaches (`imagespec base build BASES --push`, "
+            "with names under that registry) and name it there in the catalog")
 

@@ -134,6 +134,19 @@ def test_check_fails_with_a_unified_diff_when_a_dockerfile_was_edited(example: P
     assert json.loads(err)["exit_code"] == 1
 
 
+def test_check_names_a_stale_file_as_it_names_its_spec(example: Path, capsys, monkeypatch) -> None:
+    """From the spec's folder both are relative, as `bake` names its file (was: the spec
+    relative, the Dockerfile absolute, in the JSON report and the diff's header)."""
+    dockerfile = example / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE 8080", "EXPOSE 9090"), encoding="utf-8")
+    monkeypatch.chdir(example)
+    code, out, _ = run(capsys, "check", "--format", "json", "imagespec.yaml")
+    assert code == 1
+    assert [(item["spec"], item["file"]) for item in json.loads(out)["stale"]] == [("imagespec.yaml", "Dockerfile")]
+    code, out, _ = run(capsys, "check", "imagespec.yaml")
+    assert code == 1 and out.startswith("--- Dockerfile (committed)\n+++ Dockerfile (from imagespec.yaml)\n"), out
+
+
 def test_check_json_on_fresh_files(example: Path, capsys) -> None:
     code, out, _ = run(capsys, "check", "--format", "json", str(example / "imagespec.yaml"))
     assert code == 0 and json.loads(out) == {"ok": True, "stale": [], "locks": []}

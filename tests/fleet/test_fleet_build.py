@@ -217,6 +217,8 @@ def test_a_push_the_registry_refuses_leaves_the_local_tags_where_they_were(fleet
         assert _image_id(fleet.image("base")) == published, attempt
         summary = json.loads(done.stdout)
         assert (summary["built"], summary["up_to_date"], summary["failed"]) == (0, 1, 1), attempt
+        # the run's error, the last line on stderr, names the failed targets for CI
+        assert json.loads(done.stderr.strip().splitlines()[-1])["targets"] == ["base"], attempt
     table = imagespec("build", str(fleet.root), "--config", str(fleet.config), "--push", "--progress", "quiet")
     row = next(line for line in table.stdout.splitlines() if line.startswith("base "))
     assert row.split()[1] == "failed" and "refusing to move an immutable version tag" in row, table.stdout

@@ -32,6 +32,15 @@ def test_a_registry_that_does_not_answer_is_exit_3_and_nothing_is_written(tmp_pa
     assert not (tmp_path / "imagespec.lock.yaml").exists()
 
 
+def test_an_image_that_names_no_registry_and_cannot_be_asked_hints_at_pushing_the_bases() -> None:
+    """A lock of the bases `imagespec base build` made (in the engine, never pushed) asks
+    Docker Hub for them: the hint says why that fails and how to give them a registry."""
+    from imagespec.publish.registry import _unreachable_hint
+
+    assert "imagespec base build BASES --push" in _unreachable_hint("registry-1.docker.io")
+    assert _unreachable_hint("127.0.0.1:5000") == "check the registry address and that it runs"
+
+
 def test_an_image_that_does_not_exist_is_exit_2_at_the_spec_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     import urllib.request
 
