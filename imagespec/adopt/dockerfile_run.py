@@ -171,6 +171,13 @@ def housekeeping(item: str) -> bool:
     return any(pattern.fullmatch(" ".join(item.split())) for pattern in _HOUSEKEEPING)
 
 
+def only_housekeeping(text: str) -> bool:
+    """A RUN of nothing but what imagespec's install step does itself (`RUN apt-get
+    update` on its own line, before the `RUN apt-get install` it serves)."""
+    items = split_and(text)
+    return bool(items) and all(housekeeping(item) for item in items or ())
+
+
 def read_run(text: str, manager: str | None) -> RunRead:
     """The packages at the head of the chain (for `manager`, the base image's), the
     housekeeping around them, and what remains."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import dockerfile
 
-from imagespec.adopt.dockerfile_run import read_mounts, read_run
+from imagespec.adopt.dockerfile_run import only_housekeeping, read_mounts, read_run
 from imagespec.adopt.dockerfile_words import Unknown, env_pairs, process_word
 from imagespec.spec import values as v
 
@@ -178,10 +178,13 @@ class StageReader:
         if user and user[1].split(":", 1)[0] not in ("root", "0") and self.stage.user_before_steps is None:
             self.stage.user_before_steps = command.start_line
         text = _run_text(command)
-        first = not any(s.kind in ("run", "copy") for s in self.stage.steps)
+        # packages are read from the stage's first RUN, or from the first after RUNs of
+        # housekeeping alone (`RUN apt-get update` then `RUN apt-get install …`)
+        first = all(s.data.get("housekeeping") for s in self.stage.steps if s.kind in ("run", "copy"))
         read = read_run(text, self.stage.manager if first else None)
         if read.packages:
             self.stage.packages.update(read.packages)
+            self._drop_housekeeping()
             self.differ(command, f"{read.manager} packages ({', '.join(read.packages)}) are installed by imagespec's "
                         "install step (no recommends, caches and lists removed in the same layer)")
         if read.rest is None:
@@ -195,8 +198,19 @@ class StageReader:
             v.context_path(source or ".")
             v.copy_destination(target)
         binds = [(source or ".", target) for source, target in mounts.binds]
+        lone = bool(self.stage.manager) and not mounts.cache and not binds and only_housekeeping(read.rest)
         self.stage.steps.append(Step("run", command.start_line, self.here(),
-                                     {"command": _self_contained(read.rest), "binds": binds}))
+                                     {"command": _self_contained(read.rest), "binds": binds, "housekeeping": lone}))
+
+    def _drop_housekeeping(self) -> None:
+        """The RUNs of housekeeping alone before the install read into `packages`: its
+        step updates the lists and cleans up itself, in its one layer."""
+        for step in self.stage.steps:
+            if step.data.get("housekeeping"):
+                self.report.differences.append(
+                    f"Dockerfile:{step.line}: `{step.data['command']}` is done by imagespec's install step, in the "
+                    "same layer as the install (a separate RUN keeps stale lists in the build cache)")
+        self.stage.steps = [step for step in self.stage.steps if not step.data.get("housekeeping")]
 
     def on_copy(self, command: dockerfile.Command, add: bool = False) -> None:
         if command.heredocs:

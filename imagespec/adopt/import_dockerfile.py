@@ -257,8 +257,9 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     from imagespec.spec.config import load_config
     from imagespec.spec.read_spec import load_spec_text
 
-    target = output or dockerfile.parent / SPEC_NAME
-    if target.exists() or target.is_symlink():
+    to_stdout = output is not None and str(output) == "-"  # the spec as if beside the Dockerfile
+    target = dockerfile.parent / SPEC_NAME if to_stdout or output is None else output
+    if not to_stdout and (target.exists() or target.is_symlink()):
         raise SpecError("a file exists here already; import never overwrites", location=Location(str(target), 1, 1),
                         hint="write the spec elsewhere with -o FILE, or remove the file first")
     text = read_text(dockerfile)
@@ -277,6 +278,8 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     spec_text = render(data, report, str(dockerfile))
     loaded = load_spec_text(spec_text, name=str(target), config=config, folder=target.parent)
     compile_spec(loaded, config)
+    if to_stdout:
+        return ImportResult(Path("-"), spec_text, report)
     try:
         with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared
             handle.write(spec_text)

@@ -165,8 +165,9 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
 
     if not folder.is_dir():
         raise SpecError("not a folder", location=Location(str(folder)), hint="imagespec init [DIR]: the project's folder")
-    target = options.output or folder / SPEC_NAME
-    if target.exists() or target.is_symlink():
+    to_stdout = options.output is not None and str(options.output) == "-"  # the spec as if in FOLDER
+    target = folder / SPEC_NAME if to_stdout or options.output is None else options.output
+    if not to_stdout and (target.exists() or target.is_symlink()):
         raise SpecError("a spec exists here already; init never overwrites", location=Location(str(target), 1, 1),
                         hint=f"it is ready to use (imagespec generate {target}); to start over, remove it first,"
                         " or write another one with -o FILE")
@@ -177,6 +178,8 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
         compile_spec(load_spec_text(text, name=str(target), config=config, folder=target.parent), config)
     except SpecError as error:
         raise _not_written(error, target) from None
+    if to_stdout:
+        return InitResult(Path("-"), text, project.preset, tuple(project.found), tuple(project.guessed))
     try:
         with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared
             handle.write(text)

@@ -13,6 +13,7 @@ from imagespec.cli.common import (
     FILE,
     FOLDER,
     FORMAT,
+    print_exactly,
 )
 from imagespec.errors import SpecError, one_line
 
@@ -23,10 +24,12 @@ from imagespec.errors import SpecError, one_line
               help="compose: a Compose service; kubernetes: an apps/v1 Deployment.")
 @click.option("--image", default=None, help="Image reference (default: the spec's registry/name:version, BP14).")
 @click.option("-o", "--output", type=FILE, default=None,
-              help="Write to FILE instead of stdout.")
+              help="Write to FILE instead of stdout (-: stdout).")
 @CONFIG
 def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, config_path: Path | None) -> None:
     """Print how to run SPEC's image as built (Compose, Kubernetes)."""
+    if output is not None and str(output) == "-":  # `-o -` is stdout, as for generate and bake
+        output = None
     text = jobs.manifest(spec, fmt, image=image, config=config_path, output=output)
     if output is None:
         click.echo(text, nl=False)
@@ -45,7 +48,7 @@ def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, confi
 @click.option("--entrypoint", default=None, help="The command to run, split like a shell (default: the preset's).")
 @click.option("--with", "with_", multiple=True, metavar="KEY=VALUE", help="A preset parameter (repeat).")
 @click.option("-o", "--output", type=FILE, default=None,
-              help="Where to write the spec (default: FOLDER/imagespec.yaml).")
+              help="Where to write the spec (default: FOLDER/imagespec.yaml; - prints it).")
 @FORMAT
 def init_command(folder: Path, preset: str | None, name: str | None, version_: str | None, license_: str | None,
                  ports: tuple[int, ...], entrypoint: str | None, with_: tuple[str, ...], output: Path | None,
@@ -59,42 +62,56 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
         raise SpecError(f"--entrypoint: {exc}", hint="quote it as a shell would") from None
     result = jobs.init(folder, preset=preset, name=name, version=version_, license=license_, ports=ports or None,
                        entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output)
+    to_stdout = str(result.path) == "-"
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path), "preset": result.preset, "found": list(result.found),
-                               "guessed": list(result.guessed)}, indent=2))
+                               "guessed": list(result.guessed)} | ({"text": result.text} if to_stdout else {}),
+                              indent=2))
     else:
         for line in result.found:
             click.echo(f"found    {line}", err=True)
         for line in result.guessed:
             click.echo(f"guessed  {line}", err=True)
-    click.echo(f"wrote {result.path} (preset {result.preset}); next: imagespec generate {result.path}", err=True)
+        if to_stdout:
+            print_exactly(result.text)
+    done = "printed the spec" if to_stdout else f"wrote {result.path}"
+    click.echo(f"{done} (preset {result.preset}); next: imagespec generate {_spec_named(result.path)}", err=True)
 
 
 @click.command("import")
 @click.argument("dockerfile", type=FILE)
 @click.option("-o", "--output", type=FILE, default=None,
-              help="Where to write the spec (default: imagespec.yaml beside the Dockerfile).")
+              help="Where to write the spec (default: imagespec.yaml beside the Dockerfile; - prints it).")
 @FORMAT
 @CONFIG
 def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path: Path | None) -> None:
     """Write the spec that means the same image as DOCKERFILE."""
     result = jobs.import_dockerfile(dockerfile, output=output, config=config_path)
     report = result.report
+    to_stdout = str(result.path) == "-"
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path),
                                "expressed": [{"line": line, "instruction": kind} for line, kind in report.expressed],
                                "not_expressed": [{"line": line, "instruction": text, "why": why}
                                                  for line, text, why in sorted(report.comments)],
-                               "differences": report.differences, "guessed": report.guessed}, indent=2))
+                               "differences": report.differences, "guessed": report.guessed}
+                              | ({"text": result.text} if to_stdout else {}), indent=2))
     else:
+        if to_stdout:
+            print_exactly(result.text)
         for line in report.guessed:
             click.echo(one_line(f"guessed      {line}"), err=True)
         for line in report.differences:
             click.echo(one_line(f"differs      {line}"), err=True)
         for number, text, why in sorted(report.comments):
             click.echo(one_line(f"not expressed Dockerfile:{number}: {text.splitlines()[0][:120]} ({why})"), err=True)
-    click.echo(f"wrote {result.path} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
-               f"comments); next: imagespec generate {result.path}", err=True)
+    done = "printed the spec" if to_stdout else f"wrote {result.path}"
+    click.echo(f"{done} ({len(report.expressed)} instructions expressed, {len(report.comments)} left as "
+               f"comments); next: imagespec generate {_spec_named(result.path)}", err=True)
+
+
+def _spec_named(path: Path) -> str:
+    return "SPEC (save what was printed first)" if str(path) == "-" else str(path)
 
 
 def _with_value(text: str) -> tuple[str, str]:

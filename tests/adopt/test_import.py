@@ -233,3 +233,34 @@ def test_a_run_after_user_root_is_no_difference(tmp_path: Path, user: str, said:
     done, _ = run_import(tmp_path, text)
     assert done.returncode == 0, done.stderr
     assert ("this RUN ran as the USER set before it" in done.stdout + done.stderr) == said, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("install", "taken"), [
+    ("apt-get install -y --no-install-recommends curl ca-certificates", True),
+    ("apt-get install -y -t bookworm-backports curl", False),  # stays a command: it needs the lists
+])
+def test_apt_get_update_in_a_run_of_its_own_goes_with_the_install_that_follows(
+        tmp_path: Path, install: str, taken: bool) -> None:
+    """`RUN apt-get update` then `RUN apt-get install …`, as people write them: the packages,
+    with the update said to be done by imagespec's install step. An install that stays a
+    command keeps the update before it. Was: both RUNs kept as commands, no packages."""
+    text = f"FROM debian:bookworm-slim\nRUN apt-get update\nRUN {install}\nCOPY app.sh /app.sh\nCMD [\"/app.sh\"]\n"
+    done, spec = run_import(tmp_path, text)
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    runs = [step for stage in data.get("stages", {}).values() for step in stage.get("run", [])]
+    if taken:
+        assert data["final"]["packages"] == ["ca-certificates", "curl"] and runs == []
+        assert "Dockerfile:2: `apt-get update` is done by imagespec's install step" in done.stderr
+    else:
+        assert "packages" not in data["final"] and runs == ["apt-get update", install], data
+        assert "is done by imagespec's install step" not in done.stderr
+
+
+def test_dash_o_dash_prints_the_spec_and_writes_nothing(tmp_path: Path) -> None:
+    """`-o -` is stdout, as for generate and bake (was: a file named '-')."""
+    done, spec = run_import(tmp_path, GO_APP, "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"]["entrypoint"] == ["/usr/local/bin/app"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile"]
+    assert "printed the spec" in done.stderr

@@ -43,6 +43,16 @@ def test_init_reads_name_version_licence_and_port_from_the_manifest(project) -> 
     assert (spec["name"], spec["version"], spec["license"], spec["final"]["ports"]) == ("preset-node", "1.0.0", "MIT", [8080])
 
 
+def test_dash_o_dash_prints_the_spec_and_writes_nothing(project) -> None:
+    """`-o -` is stdout, as for generate and bake (was: a file named '-')."""
+    folder = project("preset-node")
+    before = sorted(p.name for p in folder.iterdir())
+    done = run_init(str(folder), "-o", "-", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["name"] == "preset-node"
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def test_every_guess_is_overridable_by_a_flag(project) -> None:
     folder = project("preset-go")
     done = run_init(str(folder), "--name", "api-server", "--version", "2.3.4", "--license", "MIT", "--port", "9090",
