@@ -26,7 +26,9 @@ _TRACE = re.compile(r"\++ (?P<command>\S.*)")
 def program_not_run(log_tail: tuple[str, ...]) -> str | None:
     """The program the shell could not run (not found, not executable), if it said so."""
     for line in reversed(log_tail):
-        match = _NOT_RUNNABLE.fullmatch(line.strip())
+        # from the line's start only: BuildKit's log glues the other stream's output onto
+        # it when both write at once (`…: not foundstep one`)
+        match = _NOT_RUNNABLE.match(line.strip())
         if match:
             return match["name"]
     return None

@@ -14,6 +14,7 @@ from imagespec.engine.shell_messages import last_traced, program_not_run, runs_p
     "/bin/bash: line 1: foo: command not found",  # bash, as SHELL
     "bash: foo: command not found",
     "/bin/sh: 1: foo: Permission denied",  # not executable
+    "/bin/sh: 1: foo: not foundstep one",  # BuildKit glued the other stream's output on (seen in CI)
 ])
 def test_the_shell_names_the_program_it_could_not_run(line: str) -> None:
     assert program_not_run(("building", line, "")) == "foo"
