@@ -135,16 +135,16 @@ def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict[st
             report.comments.append((stage.line, f"FROM {stage.base}" + (f" AS {stage.name}" if stage.name else "")
                                     + f" … (lines {stage.line}-{end})",
                                     f"the stage is not part of the image `docker build` makes (--target {spec_name})"))
-    return _layout(reads, keep, last_name, names, report, name, source.file), report
+    return _layout(reads, keep, last_name, report, name, source.file), report
 
 
-def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names: dict[str, str], report: Report,
-            name: str, file: str) -> dict[str, Any]:
+def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, report: Report, name: str,
+            file: str) -> dict[str, Any]:
     last = reads[last_name]
     split = any(s.kind == "run" for s in last.steps) or bool(last.args or last.cache)
     stages: dict[str, dict[str, Any]] = {}
     features: set[str] = set()
-    final = _final(last, reads, names, report, split, file)
+    final = _final(last, reads, report, split, file)
     for stage_name in keep:
         read = reads[stage_name]
         features |= read.features
@@ -166,8 +166,7 @@ def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names:
     return data
 
 
-def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], report: Report, split: bool,
-           file: str) -> dict[str, Any]:
+def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: bool, file: str) -> dict[str, Any]:
     config = read.config
     final: dict[str, object] = {"from": read.name if split else read.from_}
     if not split:
@@ -179,7 +178,7 @@ def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], 
         if _copied_before_a_run(read):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
                                       "final stage copies artifacts onto the stage that ran them)")
-    copies = final_copies(_with_steps(read, steps), reads, names)
+    copies = final_copies(_with_steps(read, steps), reads)
     if copies:
         final["copy"] = copies
     user = _user(config.user, report)

@@ -264,3 +264,36 @@ def test_dash_o_dash_prints_the_spec_and_writes_nothing(tmp_path: Path) -> None:
     assert yaml.safe_load(done.stdout)["final"]["entrypoint"] == ["/usr/local/bin/app"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile"]
     assert "printed the spec" in done.stderr
+
+
+@pytest.mark.parametrize(("stage", "origin"), [
+    ("", "0"),  # by index: the stage becomes stage0
+    (" AS a.b", "a.b"),  # a name the spec refuses (a dot)
+    (" AS imagespec-x", "imagespec-x"),  # imagespec's own prefix
+    (" AS final", "final"),  # the spec's final stage's name, on a stage that is not the last
+])
+def test_copy_from_a_renamed_stage_names_its_spec_name(tmp_path: Path, stage: str, origin: str) -> None:
+    """A stage whose name a spec cannot hold is renamed; `final.copy` copies from the new
+    name. Was: KeyError 'stage0' (a traceback, exit 1)."""
+    text = (f"FROM debian:bookworm-slim{stage}\nRUN mkdir -p /r/etc\nFROM scratch\nCOPY --from={origin} /r/ /\n"
+            "CMD [\"/x\"]\n")
+    done, spec = run_import(tmp_path, text)
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert list(data["stages"]) == ["stage0"]
+    assert data["final"]["copy"] == [{"from": "stage0", "src": "/r", "dest": "/"}]
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*/Dockerfile"))
+
+
+@pytest.mark.parametrize("dockerfile", EXAMPLES, ids=[path.parent.name for path in EXAMPLES])
+def test_every_committed_example_dockerfile_imports(tmp_path: Path, dockerfile: Path) -> None:
+    """The Dockerfiles imagespec generated itself (`COPY --from=imagespec-rootfs`) read back:
+    a spec, or a located exit 2, never a traceback. Was: KeyError 'stage0' for most."""
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(dockerfile), "-o", str(tmp_path / "s.yaml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 2), done.stderr
+    assert "Traceback" not in done.stderr
+    if done.returncode == 2:
+        assert re.match(r"\S+:\d+:\d+: ", done.stderr), done.stderr
