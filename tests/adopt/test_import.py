@@ -297,3 +297,36 @@ def test_every_committed_example_dockerfile_imports(tmp_path: Path, dockerfile: 
     assert "Traceback" not in done.stderr
     if done.returncode == 2:
         assert re.match(r"\S+:\d+:\d+: ", done.stderr), done.stderr
+
+
+def test_the_values_of_an_instruction_a_spec_can_hold_are_kept_and_the_others_stay_a_comment(tmp_path: Path) -> None:
+    """One `$PATH` in an ENV, a port range in an EXPOSE, a bad key in a LABEL: the rest of
+    the line is expressed, the value alone is a comment, and a later reference to a
+    variable of that value names the line. Was: the whole line a comment, and
+    `$APP_HOME/` then "not set by the Dockerfile"."""
+    text = ("ARG VERSION=1.2\nFROM debian:bookworm-slim\nARG VERSION\n"
+            "ENV APP_VERSION=${VERSION} APP_HOME=/opt/app PATH=/opt/app/bin:$PATH\nADD hello.txt $APP_HOME/\n"
+            "EXPOSE 8080-8082 9090/udp\nLABEL \"bad key\"=v description=hi\nARG A=1 B=$NOPE\nENV X=$PATH\nCMD [\"/x\"]\n")
+    done, spec = run_import(tmp_path, text, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    stage = data["stages"]["stage0"]
+    assert stage["env"] == {"APP_VERSION": "1.2", "APP_HOME": "/opt/app"}
+    assert stage["copy"] == [{"src": "hello.txt", "dest": "/opt/app/"}]
+    assert stage["args"] == {"VERSION": "1.2", "A": "1"}
+    assert data["final"]["ports"] == ["9090/udp"] and data["final"]["labels"] == {"description": "hi"}
+    left = {item["line"]: (item["instruction"], item["why"]) for item in json.loads(done.stdout)["not_expressed"]}
+    assert {line: instruction for line, (instruction, _) in left.items()} == {
+        4: "ENV PATH=/opt/app/bin:$PATH", 6: "EXPOSE 8080-8082", 7: 'LABEL "bad key"=v', 8: "ARG B=$NOPE",
+        9: "ENV X=$PATH"}
+    assert left[9][1] == "$PATH is set by the ENV on line 4, which is not expressed"
+
+
+def test_the_pairs_of_one_env_read_the_variables_from_before_it(tmp_path: Path) -> None:
+    """`ENV A=2 B=$A` sets B to the A from before the line (BuildKit, checked on Docker
+    Engine 28.5: the pairs of one ENV are expanded together), an ARG left to right."""
+    text = "FROM debian:bookworm-slim\nARG C=0\nARG C=1 D=$C\nENV A=1\nENV A=2 B=$A E=$D\nCMD [\"/x\"]\n"
+    done, spec = run_import(tmp_path, text)
+    assert done.returncode == 0, done.stderr
+    stage = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]["stage0"]
+    assert stage["env"] == {"A": "2", "B": "1", "E": "1"}
