@@ -138,6 +138,11 @@ HOSTILE = {
     "no-command": ("FROM debian:bookworm-slim\nRUN true\n", r":1:1: the Dockerfile names no CMD"),
     "flag-on-cmd": ("FROM debian:bookworm-slim\nCMD --listen :8080\n", r":2:1: CMD has no flag --listen"),
     "bad-escape": ("# escape=x\nFROM debian:bookworm-slim\n", r":1:1: invalid escape directive"),
+    # the parser's own messages name no line (were all at :1:1): the line it stops at
+    "parser-env-comment": ("FROM golang:1.22\nWORKDIR /src\nRUN true\n\n# a comment\nRUN echo\nENV CGO_ENABLED=0 \\\n"
+                           "    GOFLAGS=\"-mod=readonly\" # trailing comment\nCMD [\"x\"]\n",
+                           r":8:29: BuildKit's parser refuses the Dockerfile: Syntax error - can't find = in \"#\""),
+    "parser-label": ("FROM debian:bookworm-slim\nRUN true\nLABEL a\nCMD [\"x\"]\n", r":3:1: .*LABEL must have two"),
 }
 
 
