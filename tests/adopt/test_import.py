@@ -335,3 +335,29 @@ def test_the_pairs_of_one_env_read_the_variables_from_before_it(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     stage = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]["stage0"]
     assert stage["env"] == {"A": "2", "B": "1", "E": "1"}
+
+
+@pytest.mark.parametrize(("run", "expected"), [("RUN pip install flask\n", "python-build"), ("", "python-runtime")])
+def test_of_two_catalog_names_for_one_image_a_stage_that_runs_commands_gets_the_build_one(
+        tmp_path: Path, run: str, expected: str) -> None:
+    """python-build and python-runtime are one public image, but a configuration may point
+    python-runtime at an interpreter without pip. Was: the last stage got python-runtime
+    even when it ran `pip install`."""
+    done, spec = run_import(tmp_path, f"FROM python:3.11-slim-bookworm\n{run}CMD [\"python3\"]\n")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert (data["stages"]["stage0"] if run else data["final"])["from"] == expected
+
+
+def test_a_guess_is_said_once_and_an_arg_written_into_a_from_is_a_difference(tmp_path: Path) -> None:
+    """Two stages FROM one image the catalog lacks: one guess (was: listed twice). An ARG
+    before FROM whose default is written into the base: a difference (was: silent)."""
+    text = ("ARG GO_VERSION=1.22\nFROM golang:${GO_VERSION}-bookworm AS build\nRUN go build -o /y\n"
+            "FROM node:18-bookworm-slim AS a\nRUN touch /x\nFROM node:18-bookworm-slim\nCOPY --from=a /x /x\n"
+            "COPY --from=build /y /y\nCMD [\"node\"]\n")
+    done, _ = run_import(tmp_path, text, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert sum("node:18-bookworm-slim" in guess for guess in report["guessed"]) == 1, report["guessed"]
+    assert any(d.startswith("Dockerfile:2: FROM golang:${GO_VERSION}-bookworm: the ARG GO_VERSION's default (1.22)")
+               for d in report["differences"]), report["differences"]
