@@ -36,25 +36,27 @@ def _candidates(reference: str) -> set[str]:
         return {reference}
 
 
-def catalog_name(reference: str, catalogs: list[Catalog], final: bool) -> tuple[str, Image] | None:
-    """The catalog entry whose image is this reference; of several, the runtime entry for
-    the final stage and a build entry for the others (python-build and python-runtime
-    may be one image)."""
+def catalog_name(reference: str, catalogs: list[Catalog], runtime: bool) -> tuple[str, Image] | None:
+    """The catalog entry whose image is this reference; of several (python-build and
+    python-runtime may be one image), the runtime entry for a stage that only ships
+    (the final stage, running no command) and a build entry for a stage that runs
+    commands: a configuration may point the runtime name at an image without pip."""
     wanted = _candidates(reference)
     for catalog in catalogs:
         names = sorted(name for name, entry in catalog.entries.items() if _candidates(entry.image.image) & wanted)
         if names:
-            prefer = "runtime" if final else "build"
+            prefer = "runtime" if runtime else "build"
             best = next((n for n in names if prefer in n), names[0])
             return best, catalog.entries[best].image
     return None
 
 
-def image_base(reference: str, catalogs: list[Catalog], final: bool) -> tuple[object, str, str | None, str | None]:
-    """(the spec's `from`, its family, the package manager, a guess to report or None)."""
+def image_base(reference: str, catalogs: list[Catalog], runtime: bool) -> tuple[object, str, str | None, str | None]:
+    """(the spec's `from`, its family, the package manager, a guess to report or None);
+    `runtime`: the stage only ships (see catalog_name)."""
     if reference == "scratch":
         return "scratch", "scratch", None, None
-    found = catalog_name(reference, catalogs, final)
+    found = catalog_name(reference, catalogs, runtime)
     if found:
         name, image = found
         return name, image.family, image.package_manager if image.has_shell else None, None

@@ -110,7 +110,29 @@ def _error_line(text: str, name: str, message: str) -> Location:
         for number, line in reversed(list(enumerate(text.splitlines(), 1))):
             if "<<" in line:
                 return Location(name, number, line.find("<<") + 1)
-    return Location(name, 1, 1)
+    return _first_refused_line(text, name, message)
+
+
+def _first_refused_line(text: str, name: str, message: str) -> Location:
+    """The parser's message names no line: the shortest run of the file's first lines it
+    refuses with the same message ends at the line it refuses (it stops at its first
+    error), found by bisection. A token the message quotes (`can't find = in "#"`) gives
+    the column."""
+    lines = text.splitlines(keepends=True)
+    good, bad = 0, len(lines)  # the first `good` lines parse (or fail otherwise); the first `bad` fail the same
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        try:
+            dockerfile.parse_string("".join(lines[:middle]))
+        except dockerfile.GoParseError as exc:
+            if str(exc) == message:
+                bad = middle
+                continue
+        good = middle
+    line = lines[bad - 1] if lines else ""
+    quoted = re.search(r' in "(.+?)"', message)
+    token = re.search(rf"(?<!\S){re.escape(quoted.group(1))}(?!\S)", line) if quoted else None
+    return Location(name, max(bad, 1), token.start() + 1 if token else 1)
 
 
 def parse(text: str, name: str) -> Source:

@@ -181,7 +181,7 @@ def _source_copies(step: Step, here: str, report: Report) -> list[Any]:
     return out
 
 
-def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, str]) -> list[dict[str, Any]]:
+def final_copies(read: StageRead, reads: dict[str, StageRead]) -> list[dict[str, Any]]:
     """`final.copy`: COPY --from (the source becomes the producer's artifact) and, for a
     final without build steps, its context copies."""
     out = []
@@ -197,7 +197,7 @@ def final_copies(read: StageRead, reads: dict[str, StageRead], names: dict[str, 
                 src = posixpath.normpath("/" + source.lstrip("/"))
                 if src not in producer.artifacts:
                     producer.artifacts.append(src)
-                item["from"] = names[data["from"]]
+                item["from"] = data["from"]  # the producer's spec name, already renamed
             else:
                 src = source
             item["src"], item["dest"] = src, dest

@@ -37,6 +37,21 @@ class NotExpressed(Exception):
     """An instruction the spec cannot say; its reason goes into the comment."""
 
 
+class PartlyExpressed(Exception):
+    """Some values of an instruction were expressed (`ENV A=1 PATH=/x:$PATH` keeps A);
+    `rest` is the instruction with the others alone, as written, for the comment."""
+
+    def __init__(self, rest: str, why: str) -> None:
+        super().__init__(why)
+        self.rest = rest
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, (NotExpressed, Unknown)):
+        return str(exc)
+    return f"a spec cannot hold it: {exc}"
+
+
 @dataclass
 class Report:
     expressed: list[tuple[int, str]] = field(default_factory=list)
@@ -58,10 +73,11 @@ class Config:
     stop_signal: str | None = None
     entrypoint: list[str] | None = None
     cmd: list[str] | None = None
+    env_not_expressed: dict[str, int] = field(default_factory=dict)  # ENV name -> the line that set it
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
-                      self.stop_signal, self.entrypoint, self.cmd)
+                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed))
 
 
 @dataclass
@@ -101,7 +117,13 @@ class StageReader:
 
     # --- helpers ------------------------------------------------------------------------
     def word(self, text: str) -> str:
-        return process_word(text, self.stage.variables, self.escape)
+        try:
+            return process_word(text, self.stage.variables, self.escape)
+        except Unknown as exc:
+            line = self.stage.config.env_not_expressed.get(exc.name or "")
+            if line is None:
+                raise
+            raise Unknown(f"${exc.name} is set by the ENV on line {line}, which is not expressed", exc.name) from None
 
     def here(self) -> str:
         return self.stage.config.workdir or "/"
@@ -118,6 +140,17 @@ class StageReader:
     def differ(self, command: dockerfile.Command, text: str) -> None:
         self.report.differences.append(f"Dockerfile:{command.start_line}: {text}")
 
+    @staticmethod
+    def leave(command: dockerfile.Command, left: list[tuple[str, str]], total: int) -> None:
+        """The values of an instruction a spec cannot hold, (as written, why), of `total`:
+        all of them leave the instruction a comment, some of them a comment of their own."""
+        if not left:
+            return
+        why = "; ".join(dict.fromkeys(reason for _, reason in left))
+        if len(left) == total:
+            raise NotExpressed(why)
+        raise PartlyExpressed(f"{command.cmd.upper()} {' '.join(text for text, _ in left)}", why)
+
     # --- the instructions ---------------------------------------------------------------
     def read(self, command: dockerfile.Command) -> None:
         handler = getattr(self, f"on_{command.cmd.lower()}", None)
@@ -125,39 +158,66 @@ class StageReader:
             if handler is None:
                 raise NotExpressed(_NO_KEY.get(command.cmd.upper(), "the spec has no key for it"))
             handler(command)
-        except NotExpressed as exc:
-            self.report.comments.append((command.start_line, command.original, str(exc)))
-        except Unknown as exc:
-            self.report.comments.append((command.start_line, command.original, str(exc)))
-        except ValueError as exc:
-            self.report.comments.append((command.start_line, command.original, f"a spec cannot hold it: {exc}"))
+        except PartlyExpressed as exc:
+            self.report.comments.append((command.start_line, exc.rest, str(exc)))
+            self.report.expressed.append((command.start_line, command.cmd.upper()))
+        except (NotExpressed, ValueError) as exc:
+            self.report.comments.append((command.start_line, command.original, _why(exc)))
         else:
             self.report.expressed.append((command.start_line, command.cmd.upper()))
 
     def on_arg(self, command: dockerfile.Command) -> None:
+        """Each name on its own; left to right, as BuildKit reads ARG (`ARG A=1 B=$A`: B is 1)."""
+        left: list[tuple[str, str]] = []
         for item in command.value:
             name, eq, raw = item.partition("=")
-            v.env_key(name)
-            default = self.word(raw) if eq else self.global_args.get(name)
-            if default is not None:
-                v.no_control_chars(default)
+            try:
+                v.env_key(name)
+                default = self.word(raw) if eq else self.global_args.get(name)
+                if default is not None:
+                    v.no_control_chars(default)
+            except ValueError as exc:
+                self.stage.variables.pop(name, None)  # its value is no longer the one known before
+                left.append((item, _why(exc)))
+                continue
             self.stage.args[name] = default
             if default is not None:  # without one, `--build-arg` decides: a reference stays unknown
                 self.stage.variables[name] = default
+        self.leave(command, left, len(command.value))
 
     def on_env(self, command: dockerfile.Command) -> None:
-        pairs = [(v.env_key(k), self.word(raw)) for k, raw in env_pairs(command.value)]
+        """Each pair on its own. BuildKit expands every pair of one ENV with the variables
+        from before it (`ENV A=2 B=$A`: B is the old A), so the values are read first,
+        then set."""
+        pairs = env_pairs(command.value)
         if not pairs:
             raise NotExpressed("ENV without a value")
-        for key, value in pairs:
-            if "\n" in value or "\r" in value:
-                raise NotExpressed("a newline in an ENV value")
+        values: dict[str, str] = {}
+        left: list[tuple[str, str]] = []
+        failed: list[str] = []
+        for key, raw in pairs:
+            try:
+                value = self.word(raw)
+                if "\n" in value or "\r" in value:
+                    raise NotExpressed("a newline in an ENV value")
+                values[v.env_key(key)] = value
+            except (NotExpressed, ValueError) as exc:
+                values.pop(key, None)  # a later pair wins: an earlier one's value is not the image's
+                failed.append(key)
+                left.append((f"{key}={raw}", _why(exc)))
+        for key in failed:
+            if key not in values:
+                self.stage.variables.pop(key, None)  # a later reference must not read the old value
+                self.stage.config.env_not_expressed[key] = command.start_line
+        for key, value in values.items():
             self.stage.own_env[key] = value
             self.stage.config.env[key] = value
             self.stage.variables[key] = value
-        if not self.stage.env_moved and any(s.kind == "run" for s in self.stage.steps):
+            self.stage.config.env_not_expressed.pop(key, None)
+        if values and not self.stage.env_moved and any(s.kind == "run" for s in self.stage.steps):
             self.stage.env_moved = True  # said once per stage
             self.differ(command, "ENV is set before the stage's RUN steps (the spec's env applies to all of them)")
+        self.leave(command, left, len(pairs))
 
     def on_workdir(self, command: dockerfile.Command) -> None:
         if len(command.value) != 1:
@@ -263,15 +323,34 @@ class StageReader:
         self.stage.config.user = (command.start_line, self.word(command.value[0]))
 
     def on_expose(self, command: dockerfile.Command) -> None:
-        ports = [v.port(self.word(word)) for word in command.value]
-        self.stage.config.ports += [p for p in ports if p not in self.stage.config.ports]
+        left: list[tuple[str, str]] = []
+        for word in command.value:
+            try:
+                port = v.port(self.word(word))
+            except ValueError as exc:
+                left.append((word, _why(exc)))
+                continue
+            if port not in self.stage.config.ports:
+                self.stage.config.ports.append(port)
+        self.leave(command, left, len(command.value))
 
     def on_label(self, command: dockerfile.Command) -> None:
-        for key, raw in env_pairs(command.value):
-            key, value = v.label_key(self.word(key)), self.word(raw)
-            if "\n" in value or "\r" in value:
-                raise NotExpressed("a newline in a LABEL value")
-            self.stage.config.labels[key] = value
+        """Each pair on its own; as ENV's, every pair is expanded with the variables from
+        before the instruction (labels set none)."""
+        pairs = env_pairs(command.value)
+        labels: dict[str, str] = {}
+        left: list[tuple[str, str]] = []
+        for raw_key, raw in pairs:
+            try:
+                key, value = v.label_key(self.word(raw_key)), self.word(raw)
+                if "\n" in value or "\r" in value:
+                    raise NotExpressed("a newline in a LABEL value")
+                labels[key] = value
+            except (NotExpressed, ValueError) as exc:
+                labels.pop(raw_key, None)  # a later pair wins
+                left.append((f"{raw_key}={raw}", _why(exc)))
+        self.stage.config.labels.update(labels)
+        self.leave(command, left, len(pairs))
 
     def on_stopsignal(self, command: dockerfile.Command) -> None:
         self.stage.config.stop_signal = v.stop_signal(self.word(" ".join(command.value)))

@@ -19,7 +19,12 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Unknown(ValueError):
-    """A word refers to a variable whose value is not known from the Dockerfile."""
+    """A word refers to a variable whose value is not known from the Dockerfile; `name`
+    is the variable's, where one is named."""
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 def process_word(word: str, variables: Mapping[str, str], escape: str = "\\") -> str:
@@ -104,7 +109,7 @@ def _dollar(word: str, i: int, variables: Mapping[str, str], escape: str, out: l
 def _known(name: str, variables: Mapping[str, str]) -> str:
     value = _lookup(name, variables)
     if value is None:
-        raise Unknown(f"${name} is not set by the Dockerfile (a base image or build-time value)")
+        raise Unknown(f"${name} is not set by the Dockerfile (a base image or build-time value)", name)
     return value
 
 

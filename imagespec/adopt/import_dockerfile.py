@@ -11,6 +11,7 @@ existing file is never overwritten.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,17 @@ def _spec_names(source: Source) -> dict[str, str]:
     return names
 
 
+_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _pinned_args(stage: Stage, known: dict[str, str]) -> list[str]:
+    """A FROM that uses an ARG from before the first FROM: the spec's base is that ARG's
+    default, written in; a `--build-arg` no longer changes it."""
+    used = dict.fromkeys(name for name in _REFERENCE.findall(stage.base) if name in known)
+    return [f"Dockerfile:{stage.line}: FROM {stage.base}: the ARG {name}'s default ({known[name]}) is written into "
+            f"the base image; `--build-arg {name}=…` no longer changes it" for name in used]
+
+
 def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names: dict[str, str],
                 catalogs: list[Catalog], args: dict[str, str | None], last: bool) -> tuple[StageRead, Report]:
     report = Report()
@@ -81,6 +93,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names
     except Unknown as exc:
         raise SpecError(f"FROM {stage.base}: {exc}", location=Location(source.file, stage.line, 1),
                         hint="give the ARG it uses a default (ARG NAME=value before the first FROM)") from None
+    report.differences += _pinned_args(stage, known)
     own = names[str(stage.index)]
     parent = reads.get(names.get(base.lower(), ""))
     if parent is not None:
@@ -89,7 +102,8 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names
         read.directories = set(parent.directories)
     else:
         try:
-            from_, _family, manager, guess = image_base(base, catalogs, last)
+            runtime = last and not any(command.cmd.upper() == "RUN" for command in stage.instructions)
+            from_, _family, manager, guess = image_base(base, catalogs, runtime)
         except ValueError as exc:
             raise SpecError(f"FROM {base}: {exc}", location=Location(source.file, stage.line, 1),
                             hint="name the base image as docker would") from None
@@ -129,22 +143,22 @@ def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict[st
             report.expressed += part.expressed
             report.comments += part.comments
             report.differences += part.differences
-            report.guessed += part.guessed
+            report.guessed += [guess for guess in part.guessed if guess not in report.guessed]  # a base used twice
         else:
             end = stage.instructions[-1].end_line if stage.instructions else stage.line
             report.comments.append((stage.line, f"FROM {stage.base}" + (f" AS {stage.name}" if stage.name else "")
                                     + f" … (lines {stage.line}-{end})",
                                     f"the stage is not part of the image `docker build` makes (--target {spec_name})"))
-    return _layout(reads, keep, last_name, names, report, name, source.file), report
+    return _layout(reads, keep, last_name, report, name, source.file), report
 
 
-def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names: dict[str, str], report: Report,
-            name: str, file: str) -> dict[str, Any]:
+def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, report: Report, name: str,
+            file: str) -> dict[str, Any]:
     last = reads[last_name]
     split = any(s.kind == "run" for s in last.steps) or bool(last.args or last.cache)
     stages: dict[str, dict[str, Any]] = {}
     features: set[str] = set()
-    final = _final(last, reads, names, report, split, file)
+    final = _final(last, reads, report, split, file)
     for stage_name in keep:
         read = reads[stage_name]
         features |= read.features
@@ -166,8 +180,7 @@ def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, names:
     return data
 
 
-def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], report: Report, split: bool,
-           file: str) -> dict[str, Any]:
+def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: bool, file: str) -> dict[str, Any]:
     config = read.config
     final: dict[str, object] = {"from": read.name if split else read.from_}
     if not split:
@@ -179,7 +192,7 @@ def _final(read: StageRead, reads: dict[str, StageRead], names: dict[str, str], 
         if _copied_before_a_run(read):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
                                       "final stage copies artifacts onto the stage that ran them)")
-    copies = final_copies(_with_steps(read, steps), reads, names)
+    copies = final_copies(_with_steps(read, steps), reads)
     if copies:
         final["copy"] = copies
     user = _user(config.user, report)

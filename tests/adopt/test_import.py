@@ -138,6 +138,11 @@ HOSTILE = {
     "no-command": ("FROM debian:bookworm-slim\nRUN true\n", r":1:1: the Dockerfile names no CMD"),
     "flag-on-cmd": ("FROM debian:bookworm-slim\nCMD --listen :8080\n", r":2:1: CMD has no flag --listen"),
     "bad-escape": ("# escape=x\nFROM debian:bookworm-slim\n", r":1:1: invalid escape directive"),
+    # the parser's own messages name no line (were all at :1:1): the line it stops at
+    "parser-env-comment": ("FROM golang:1.22\nWORKDIR /src\nRUN true\n\n# a comment\nRUN echo\nENV CGO_ENABLED=0 \\\n"
+                           "    GOFLAGS=\"-mod=readonly\" # trailing comment\nCMD [\"x\"]\n",
+                           r":8:29: BuildKit's parser refuses the Dockerfile: Syntax error - can't find = in \"#\""),
+    "parser-label": ("FROM debian:bookworm-slim\nRUN true\nLABEL a\nCMD [\"x\"]\n", r":3:1: .*LABEL must have two"),
 }
 
 
@@ -264,3 +269,95 @@ def test_dash_o_dash_prints_the_spec_and_writes_nothing(tmp_path: Path) -> None:
     assert yaml.safe_load(done.stdout)["final"]["entrypoint"] == ["/usr/local/bin/app"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile"]
     assert "printed the spec" in done.stderr
+
+
+@pytest.mark.parametrize(("stage", "origin"), [
+    ("", "0"),  # by index: the stage becomes stage0
+    (" AS a.b", "a.b"),  # a name the spec refuses (a dot)
+    (" AS imagespec-x", "imagespec-x"),  # imagespec's own prefix
+    (" AS final", "final"),  # the spec's final stage's name, on a stage that is not the last
+])
+def test_copy_from_a_renamed_stage_names_its_spec_name(tmp_path: Path, stage: str, origin: str) -> None:
+    """A stage whose name a spec cannot hold is renamed; `final.copy` copies from the new
+    name. Was: KeyError 'stage0' (a traceback, exit 1)."""
+    text = (f"FROM debian:bookworm-slim{stage}\nRUN mkdir -p /r/etc\nFROM scratch\nCOPY --from={origin} /r/ /\n"
+            "CMD [\"/x\"]\n")
+    done, spec = run_import(tmp_path, text)
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert list(data["stages"]) == ["stage0"]
+    assert data["final"]["copy"] == [{"from": "stage0", "src": "/r", "dest": "/"}]
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*/Dockerfile"))
+
+
+@pytest.mark.parametrize("dockerfile", EXAMPLES, ids=[path.parent.name for path in EXAMPLES])
+def test_every_committed_example_dockerfile_imports(tmp_path: Path, dockerfile: Path) -> None:
+    """The Dockerfiles imagespec generated itself (`COPY --from=imagespec-rootfs`) read back:
+    a spec, or a located exit 2, never a traceback. Was: KeyError 'stage0' for most."""
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(dockerfile), "-o", str(tmp_path / "s.yaml")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 2), done.stderr
+    assert "Traceback" not in done.stderr
+    if done.returncode == 2:
+        assert re.match(r"\S+:\d+:\d+: ", done.stderr), done.stderr
+
+
+def test_the_values_of_an_instruction_a_spec_can_hold_are_kept_and_the_others_stay_a_comment(tmp_path: Path) -> None:
+    """One `$PATH` in an ENV, a port range in an EXPOSE, a bad key in a LABEL: the rest of
+    the line is expressed, the value alone is a comment, and a later reference to a
+    variable of that value names the line. Was: the whole line a comment, and
+    `$APP_HOME/` then "not set by the Dockerfile"."""
+    text = ("ARG VERSION=1.2\nFROM debian:bookworm-slim\nARG VERSION\n"
+            "ENV APP_VERSION=${VERSION} APP_HOME=/opt/app PATH=/opt/app/bin:$PATH\nADD hello.txt $APP_HOME/\n"
+            "EXPOSE 8080-8082 9090/udp\nLABEL \"bad key\"=v description=hi\nARG A=1 B=$NOPE\nENV X=$PATH\nCMD [\"/x\"]\n")
+    done, spec = run_import(tmp_path, text, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    stage = data["stages"]["stage0"]
+    assert stage["env"] == {"APP_VERSION": "1.2", "APP_HOME": "/opt/app"}
+    assert stage["copy"] == [{"src": "hello.txt", "dest": "/opt/app/"}]
+    assert stage["args"] == {"VERSION": "1.2", "A": "1"}
+    assert data["final"]["ports"] == ["9090/udp"] and data["final"]["labels"] == {"description": "hi"}
+    left = {item["line"]: (item["instruction"], item["why"]) for item in json.loads(done.stdout)["not_expressed"]}
+    assert {line: instruction for line, (instruction, _) in left.items()} == {
+        4: "ENV PATH=/opt/app/bin:$PATH", 6: "EXPOSE 8080-8082", 7: 'LABEL "bad key"=v', 8: "ARG B=$NOPE",
+        9: "ENV X=$PATH"}
+    assert left[9][1] == "$PATH is set by the ENV on line 4, which is not expressed"
+
+
+def test_the_pairs_of_one_env_read_the_variables_from_before_it(tmp_path: Path) -> None:
+    """`ENV A=2 B=$A` sets B to the A from before the line (BuildKit, checked on Docker
+    Engine 28.5: the pairs of one ENV are expanded together), an ARG left to right."""
+    text = "FROM debian:bookworm-slim\nARG C=0\nARG C=1 D=$C\nENV A=1\nENV A=2 B=$A E=$D\nCMD [\"/x\"]\n"
+    done, spec = run_import(tmp_path, text)
+    assert done.returncode == 0, done.stderr
+    stage = yaml.safe_load(spec.read_text(encoding="utf-8"))["stages"]["stage0"]
+    assert stage["env"] == {"A": "2", "B": "1", "E": "1"}
+
+
+@pytest.mark.parametrize(("run", "expected"), [("RUN pip install flask\n", "python-build"), ("", "python-runtime")])
+def test_of_two_catalog_names_for_one_image_a_stage_that_runs_commands_gets_the_build_one(
+        tmp_path: Path, run: str, expected: str) -> None:
+    """python-build and python-runtime are one public image, but a configuration may point
+    python-runtime at an interpreter without pip. Was: the last stage got python-runtime
+    even when it ran `pip install`."""
+    done, spec = run_import(tmp_path, f"FROM python:3.11-slim-bookworm\n{run}CMD [\"python3\"]\n")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert (data["stages"]["stage0"] if run else data["final"])["from"] == expected
+
+
+def test_a_guess_is_said_once_and_an_arg_written_into_a_from_is_a_difference(tmp_path: Path) -> None:
+    """Two stages FROM one image the catalog lacks: one guess (was: listed twice). An ARG
+    before FROM whose default is written into the base: a difference (was: silent)."""
+    text = ("ARG GO_VERSION=1.22\nFROM golang:${GO_VERSION}-bookworm AS build\nRUN go build -o /y\n"
+            "FROM node:18-bookworm-slim AS a\nRUN touch /x\nFROM node:18-bookworm-slim\nCOPY --from=a /x /x\n"
+            "COPY --from=build /y /y\nCMD [\"node\"]\n")
+    done, _ = run_import(tmp_path, text, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert sum("node:18-bookworm-slim" in guess for guess in report["guessed"]) == 1, report["guessed"]
+    assert any(d.startswith("Dockerfile:2: FROM golang:${GO_VERSION}-bookworm: the ARG GO_VERSION's default (1.22)")
+               for d in report["differences"]), report["differences"]
