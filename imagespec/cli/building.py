@@ -196,7 +196,8 @@ def _regex(value: str | None, flag: str) -> str | None:
 @click.command("test")
 @click.argument("targets", nargs=-1, required=True, metavar="SPEC|IMAGE…")
 @click.option("--image", default=None, help="Image to test (default: the spec's first tag); one SPEC only.")
-@click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
+@click.option("--http-port", type=click.IntRange(1, 65535), default=None, metavar="PORT",
+              help="GET http://127.0.0.1:PORT/ must answer (host network).")
 @click.option("--ready-log", default=None, callback=lambda _ctx, _param, value: _regex(value, "--ready-log"),
               help="A regex the container's log must show.")
 @click.option("--size-budget", type=SIZE, default=None, metavar="SIZE",

@@ -284,3 +284,26 @@ def test_a_ready_log_that_is_not_a_regex_is_bad_input_before_any_container(tmp_p
                        env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
     assert result.returncode == 2, result.stderr
     assert "--ready-log '(' is not a regular expression" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-5"])
+def test_an_http_port_out_of_range_is_bad_input_before_any_container(tmp_path: Path, port: str) -> None:
+    """Was: a container started, 10 s of waiting for an answer on no port, exit 1."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), str(spec), "--http-port", port,
+                       env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
+    assert result.returncode == 2, result.stderr
+    assert "'--http-port'" in result.stderr and "1<=x<=65535" in result.stderr
+
+
+@pytest.mark.parametrize("image", ["NOT VALID", "app@sha256:abc", "app:1\nname: x"])
+def test_an_invalid_image_to_test_is_bad_input_from_the_reference_grammar(tmp_path: Path, image: str) -> None:
+    """Was: exit 3 with the engine's 400 (the engine asked first); as `build -t 'BAD TAG'`."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+    for args in (("--image", image, str(spec)), (image,)):
+        result = imagespec("test", "--config", str(LOCAL_CONFIG), *args, env=no_engine)
+        assert result.returncode == 2, result.stderr
+        flag = "--image" if len(args) > 1 else "IMAGE"
+        assert result.stderr.startswith(f"imagespec: {flag}: "), result.stderr
+        assert len(result.stderr.splitlines()) == 2 and "\n  hint: " in result.stderr, result.stderr
