@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
     from imagespec.engine.backend import Backend
+    from imagespec.fleet.builder import Builder
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.verify import Report
@@ -63,6 +64,19 @@ def platforms_origin(compiled: Compiled, config: Config) -> Location:
     return platforms_location(compiled, config)
 
 
+def configured_builder(config: Config) -> Builder | None:
+    """The builder the configuration's `build.builder` names (None: it names none), asked of
+    buildx before anything builds: an unknown name is bad input (exit 2) at that value, for
+    one spec as for a fleet, instead of a build that fails saying `no builder found`."""
+    from imagespec.fleet.builder import find_builder
+
+    name = config.build.builder
+    if not name:
+        return None
+    document = config.document  # an unknown name is reported at its value there
+    return find_builder(name, where=document.location(("build", "builder")).of_value() if document else None)
+
+
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore, sbom: Path | None = None,
           backend: Backend | None = None, **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
@@ -89,6 +103,8 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
                         hint="drop --target, or drop --sbom")
     _refuse_unknown_target(compiled, settings.target)
+    if backend is None:  # the builder is buildx's: a backend given by the caller chose its own
+        configured_builder(loaded_config)
     if len(compiled.plan.platforms) > 1:
         return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
     refuse_missing_bases(compiled, loaded_config, settings.target)

@@ -112,17 +112,19 @@ def test_a_spec_from_its_own_image_through_a_build_stage_is_a_cycle(repo: Path, 
                           "a/imagespec.yaml"), err
 
 
-def test_an_unknown_configured_builder_is_exit_2_at_its_value(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
-                                                              engine) -> None:
+def test_an_unknown_configured_builder_is_exit_2_at_its_value_for_a_fleet_and_one_spec(  # type: ignore[no-untyped-def]
+        repo: Path, write: Write, capsys, engine) -> None:
     # was: "imagespec: unknown builder …", no location, though the configuration named it
     write(".imagespec.yaml", "build:\n  builder: isx14a-no-such-builder\n")
     write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
     write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
-    code, out, err = run(capsys, "build", "a", "b", "--format", "json")
-    assert code == 2 and out == "", err
-    error = json.loads(err)
-    assert error["location"] == f"{repo / '.imagespec.yaml'}:2:12", error
-    assert error["message"].startswith("unknown builder 'isx14a-no-such-builder'"), error
+    # one spec alike (was: "build failed (exit 1): no builder … found", no location), by the same check
+    for targets in (("a", "b"), ("a/imagespec.yaml",)):
+        code, out, err = run(capsys, "build", *targets, "--format", "json")
+        assert code == 2 and out == "", err
+        error = json.loads(err)
+        assert error["location"] == f"{repo / '.imagespec.yaml'}:2:12", error
+        assert error["message"].startswith("unknown builder 'isx14a-no-such-builder'"), error
 
 
 def test_an_unknown_builder_flag_is_exit_2_before_anything_builds(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
