@@ -101,6 +101,24 @@ final:
         subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
 
 
+@pytest.mark.engine
+def test_a_quiet_push_of_one_spec_prints_its_tags_and_nothing_else(engine, tmp_path: Path) -> None:
+    """README: quiet "prints nothing unless the build fails". Was: `SBOM: read from…`, all of
+    docker push's progress and the `built …` line on stderr (a fleet's push was quiet)."""
+    if not _registry_up():
+        tools.unavailable("no registry on 127.0.0.1:5000; run scripts/start-registry.sh")
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(f"name: imagespec-it-quiet\nregistry: 127.0.0.1:5000/imagespec-it\nversion: 1.0.{time.time_ns() % 10**6}\n"
+                    "tags: {git_sha: false}\nfinal:\n  from: debian-slim\n  cmd: [sleep, '1']\n")
+    done = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", "--progress", "quiet", str(spec), cwd=tmp_path)
+    tags = done.stdout.split()
+    try:
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stderr == "" and len(tags) == 4 and all(t.startswith("127.0.0.1:5000/") for t in tags), done
+    finally:
+        subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
+
+
 MERGED_FAILS = """\
 name: imagespec-it-merged-fails
 version: 0.0.1
