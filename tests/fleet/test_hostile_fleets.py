@@ -173,6 +173,26 @@ def test_a_stale_bake_file_fails_check_with_json_ok_false_and_the_bake_command_a
     assert main(["check", ".", "--bake", "docker-bake.json"]) == 0
 
 
+def test_a_stale_bake_file_shows_only_the_lines_that_changed(repo: Path, write: Write,
+                                                             capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: on a bake file of 200 lines or more, unchanged lines (`}`, `"network": "host"`,
+    # seen in every target) shown removed and added again: difflib's autojunk
+    for letter in "abcdefghijklmn":
+        write(f"{letter}/imagespec.yaml", spec(f"isx14a-{letter}", "debian:bookworm-slim"))
+    assert main(["generate", "."]) == 0 and main(["bake", ".", "-o", "docker-bake.json"]) == 0
+    assert len((repo / "docker-bake.json").read_text().splitlines()) >= 200  # where autojunk starts
+    write("e/imagespec.yaml", spec("isx14a-e", "debian:bookworm-slim").replace("1.0.0", "1.1.0"))
+    assert main(["generate", "e"]) == 0
+    code, out, err = run(capsys, "check", ".", "--bake", "docker-bake.json", "--format", "json")
+    assert code == 1, err
+    (stale,) = [item for item in json.loads(out)["stale"] if item["file"] == "docker-bake.json"]
+    changed = [line for line in stale["diff"].splitlines()[2:] if line[:1] in "+-"]
+    # the version label and the tags 1.0.0 and 1.0 (was: 12 lines, `1` and `latest` among them)
+    assert len(changed) == 6, stale["diff"]
+    assert all("1.0" in line for line in changed if line[0] == "-"), stale["diff"]
+    assert all("1.1" in line for line in changed if line[0] == "+"), stale["diff"]
+
+
 def two_versions(write: Write, *, old_run: str = "sleep 0", git_sha: bool = False) -> None:
     """old/ and new/: versions 1.0.0 and 1.1.0 of one image (README, "Fleets": they may
     share the moving tags); the older one's build stage runs ``old_run``."""
