@@ -339,6 +339,11 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        if isinstance(exc, yaml.composer.ComposerError) and exc.problem == "but found another document":
+            # yaml's words ("expected a single document…") name no fix; the mark is the second `---`
+            raise SpecError("a spec is one YAML document: a second one starts here", location=where,
+                            hint="remove the second `---` (every imagespec file, a configuration or a catalog "
+                                 "too, is one document)") from None
         problem = exc.problem or exc.context or "malformed YAML"
         raise SpecError(f"malformed YAML: {problem}", location=where,
                         hint="check indentation and quoting near this position") from None
