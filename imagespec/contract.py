@@ -55,10 +55,6 @@ SBOM_DIR = "/usr/share/imagespec/sbom"
 # image under its tags: no scan, no layer build (#14).
 LABEL_SBOM_IMAGE = "io.imagespec.sbom.image"
 LABEL_SBOM_KEY = "io.imagespec.sbom.key"
-# On the same layer, in a fleet build: a hash of everything the target's bake build read
-# (fleet.unchanged: its Dockerfile, run definition, context files, the IDs of the images it
-# names). A later run whose hash is the same leaves bake out for that target (#14).
-LABEL_BUILD_INPUTS = "io.imagespec.build.inputs"
 
 # The network RUN steps get unless configured (`build.network`): engines without a bridge
 # (and corporate set-ups) fail the first RUN otherwise. The settings, the engine's options

@@ -49,14 +49,14 @@ from typing import IO, Any, Protocol
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
 from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
-from imagespec.contract import LABEL_BUILD_INPUTS, LABEL_SBOM
+from imagespec.contract import LABEL_SBOM
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
 from imagespec.fleet.display import Display, split_target
 from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
-from imagespec.fleet.unchanged import inputs_hash, unchanged
+from imagespec.fleet.unchanged import inputs_hash, remember, unchanged
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
@@ -121,6 +121,8 @@ class RunOptions:
     #: push each target's tags once it built and was tagged (BP14: X.Y.Z tags never move unless ``force``)
     push: bool = False
     force: bool = False
+    #: where the build inputs of each image a run made are kept (fleet.unchanged); None: nowhere
+    records: Path | None = None
 
 
 #: Called as a target's build starts, with each reference this run pushed so far -> its
@@ -325,6 +327,7 @@ class _Runner:
                  scratch: Path, client: Any, display: Display, refresh: Refresh | None = None) -> None:
         self.files, self.folder, self.builder, self.options, self.scratch = files, folder, builder, options, scratch
         self.client, self.display, self.refresh = client, display, refresh
+        self.records = options.records
         self.pushed: dict[str, str] = {}  # each reference this run pushed -> its digest
         self.docker = detect_cli().docker
         self.began = time.monotonic()
@@ -363,7 +366,7 @@ class _Runner:
         if job.current is not None:
             return self._stamped(self._current(job), began)
         inputs = self._inputs(job)
-        kept = unchanged(self.client, job.tags[0], inputs, job.sbom_path or "") if inputs else None
+        kept = unchanged(self.client, job.tags[0], inputs, job.sbom_path or "", self.records) if inputs else None
         if kept is not None:
             return self._stamped(self._unchanged(job, kept), began)
         names = list(job.run_targets)
@@ -393,8 +396,10 @@ class _Runner:
         records ``inputs``, the hash of what bake read), then the tags (and push), all or
         nothing."""
         began, baked = times
-        layered, unmade, sbom_s, reused = self._sboms(job, ids, {LABEL_BUILD_INPUTS: inputs} if inputs else {})
+        layered, unmade, sbom_s, reused = self._sboms(job, ids, {})
         record = unmade or dataclasses.replace(self._tag(job, layered, steps, began), sbom_reused=reused)
+        if inputs and record.result == "built" and len(layered) == 1:  # what the next run's `unchanged` reads
+            remember(self.records, next(iter(layered.values())), inputs)
         return self._timed(record, began, baked, solve_s, sbom_s)
 
     def _timed(self, record: Record, began: float, baked: float, solve_s: float | None,

@@ -8,8 +8,9 @@ context (path, type, mode, content or link target: nothing is left out, so no re
 the ignore file here can differ from BuildKit's), the ID the engine gives each image the
 Dockerfile and the named contexts name, the builder, and the job's own facts (its SBOM's
 path and settings, SOURCE_DATE_EPOCH, which buildx passes on to the build too,
-imagespec's and the scanners' versions: BuildJob.facts). The SBOM layer records the hash it was made with
-(``LABEL_BUILD_INPUTS``); when the image under the target's first tag records this one,
+imagespec's and the scanners' versions: BuildJob.facts). A fleet run keeps, per image it
+tagged, the hash it was made with (``remember``, in the result cache's folder, not in a
+label); when the image under the target's first tag was made with this one,
 BuildKit would solve every step from its cache and return an image built the same way,
 whose SBOM the tagged image holds: bake is not run (a process, a session and a solve per
 target, about a second). Whatever cannot be hashed surely and cheaply answers None and
@@ -32,7 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from imagespec.contract import LABEL_BUILD_INPUTS, LABEL_SBOM
+from imagespec.contract import LABEL_SBOM
 
 #: past these a context is not hashed (bake reads it; a no-op rebuild pays for its bake)
 MAX_FILES = 20_000
@@ -66,17 +67,48 @@ def inputs_hash(entry: Mapping[str, Any], dockerfile: str, dockerignore: str | N
     return hashlib.sha256(json.dumps(facts_now, sort_keys=True).encode()).hexdigest()
 
 
-def unchanged(client: Any, reference: str, inputs: str, sbom_path: str) -> tuple[str, str | None] | None:
-    """(image ID, its SBOM's path) of the image ``reference`` names when its SBOM layer
-    was made with these build inputs (``inputs_hash``) and is at ``sbom_path``; else None."""
+def unchanged(client: Any, reference: str, inputs: str, sbom_path: str,
+              records: Path | None) -> tuple[str, str | None] | None:
+    """(image ID, its SBOM's path) of the image ``reference`` names when a fleet run made
+    it from these build inputs (``inputs_hash``, as ``remember`` kept it in ``records``)
+    and its SBOM is at ``sbom_path``; else None."""
+    if records is None:
+        return None
     try:
         attrs = client.images.get(reference).attrs
     except Exception:  # never built, or removed since
         return None
     labels = (attrs.get("Config") or {}).get("Labels") or {}
-    if labels.get(LABEL_BUILD_INPUTS) != inputs or labels.get(LABEL_SBOM) != sbom_path:
+    if labels.get(LABEL_SBOM) != sbom_path or _recalled(records, str(attrs["Id"])) != inputs:
         return None
     return str(attrs["Id"]), labels.get(LABEL_SBOM)
+
+
+def remember(records: Path | None, image_id: str, inputs: str) -> None:
+    """Keep, on this machine, that the image ``image_id`` was made from ``inputs``. Not a
+    label: the same spec built alone (`imagespec build SPEC`, no bake) must be the same
+    image, or its X.Y.Z could not be pushed after the fleet's (BP14)."""
+    if records is None:
+        return
+    path = _record_path(records, image_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(inputs, encoding="ascii")
+        os.replace(partial, path)  # whole or not at all: a reader never sees half a hash
+    except OSError:  # a cache that cannot be written only costs the next run its bake
+        pass
+
+
+def _recalled(records: Path, image_id: str) -> str | None:
+    try:
+        return _record_path(records, image_id).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _record_path(records: Path, image_id: str) -> Path:
+    return records / image_id.removeprefix("sha256:")
 
 
 def _images(dockerfile: str, entry: Mapping[str, Any]) -> list[str]:

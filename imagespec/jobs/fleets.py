@@ -120,7 +120,8 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         on_note(f"--rerun-failed: {len(chosen)} target(s) failed, were skipped or never ran last time")
     began = time.monotonic()
     run_options = RunOptions(jobs=jobs, progress=options.get("progress", "plain"), no_cache=options.get("no_cache", False),
-                             push=options.get("push", False), force=options.get("force", False))
+                             push=options.get("push", False), force=options.get("force", False),
+                             records=env.cache_dir / "fleet-inputs" if env.cache_dir else None)
     records = []
     if chosen:
         with tempfile.TemporaryDirectory(prefix="imagespec-bake-") as folder:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from imagespec.compiler import Compiled
 from imagespec.contract import LABEL_WRITABLE
-from imagespec.pipeline.options import provenance
+from imagespec.pipeline.options import provenance, revision
 from imagespec.plan import model as p
 
 if TYPE_CHECKING:
@@ -29,11 +29,9 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
     entrypoint = next((i.argv for i in final.instructions if isinstance(i, p.Entrypoint)), None)
     cmd = next((i.argv for i in final.instructions if isinstance(i, p.Cmd)), None)
     labels = dict(next((i.items for i in final.instructions if isinstance(i, p.Label)), ()))
-    from imagespec.publish import git_short_sha
-
     # provenance is set at build time: the image must carry the values this spec, its lock and
     # this checkout give now (a mismatch is an image built from something else)
-    labels |= provenance(compiled, git_short_sha(compiled.loaded.folder, mark_dirty=False))
+    labels |= provenance(compiled, revision(compiled))
     ports = next((i.ports for i in final.instructions if isinstance(i, p.Expose)), ())
     stop = next((i.signal for i in final.instructions if isinstance(i, p.StopSignal)), None)
     rt = plan.runtime

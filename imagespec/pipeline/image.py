@@ -15,7 +15,7 @@ from imagespec.compiler import Compiled
 from imagespec.contract import LABEL_SBOM
 from imagespec.errors import BuildFailed, SpecError
 from imagespec.pipeline.failures import locate_failure
-from imagespec.pipeline.options import build_options, provenance, references
+from imagespec.pipeline.options import build_options, provenance, references, revision
 from imagespec.pipeline.sbom_layer import own_sbom_path, pending_tag, sbom_layered, untag
 from imagespec.build_settings import BuildSettings
 from imagespec.spec.catalog import Catalog
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[str, ...]] | None:
     """(image ID, tags) when building again would change nothing the image records: every
     tag the build would apply names one image whose base digest is the lock's, whose input
-    hash is the spec's, whose revision is this clean checkout's, built by this imagespec
+    hash is the spec's, whose revision is the last commit of its inputs in this clean checkout, built by this imagespec
     (no rebuild loop on a base that did not move), and that carries its SBOM. None without a lock (nothing pins what
     the bases are), outside git, in a dirty tree, with --no-cache, or when any tag or label
     differs. The input hash covers every stage's pinned base, so a moved build-stage base
@@ -37,10 +37,10 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     from imagespec.publish import git_short_sha
 
     locked = compiled.inputs_hash != compiled.lock_inputs  # some base was pinned by the lock
-    revision = git_short_sha(compiled.loaded.folder)
-    if not locked or revision is None or revision.endswith("-dirty") or settings.no_cache:
+    head = git_short_sha(compiled.loaded.folder)
+    if not locked or head is None or head.endswith("-dirty") or settings.no_cache:
         return None
-    wanted = provenance(compiled, revision)
+    wanted = provenance(compiled, revision(compiled))
     tags = references(compiled, settings)
     try:
         client = connect()

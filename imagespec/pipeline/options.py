@@ -141,18 +141,36 @@ def _ask_base_digest(base: str) -> str | None:
     return digests[0].split("@", 1)[1] if digests else image.id
 
 
+def revision(compiled: Compiled) -> str | None:
+    """The commit an image records (its revision label): the last one that changed the
+    spec, its lock or its context's folder, so that a commit elsewhere in the repository
+    leaves the same inputs the same image (its X.Y.Z can be pushed again, `imagespec test`
+    passes, a lock cascade does not move a company base that did not change). HEAD's when
+    git cannot say (nothing committed yet). The SHA tag stays HEAD's (publish.tags).
+    Anything else a spec reads (templates, catalog) reaches the image's input hash."""
+    from imagespec.publish import git_short_sha
+    from imagespec.publish.tags import last_change
+
+    loaded = compiled.loaded
+    head = git_short_sha(loaded.folder, mark_dirty=False)
+    if head is None or loaded.path is None:
+        return head
+    inputs = [loaded.folder / loaded.path.name, loaded.context]
+    if loaded.lock_path is not None:
+        inputs.append(loaded.lock_path)
+    return last_change(loaded.folder, inputs) or head
+
+
 def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:
     """The backend's options for this spec, derived from the settings: its tags and
     labels, the CA bundle secret and the secrets the spec declares."""
     from imagespec.engine import BuildOptions, Secret
-    from imagespec.publish import git_short_sha
 
     tags = references(compiled, settings)
     secrets = tuple(Secret(secret_id, path) for secret_id, path in build_secrets(compiled, settings))
     if settings.ca_bundle is not None:
         secrets = (Secret(SECRET_ID, settings.ca_bundle, optional=False), *secrets)
-    revision = git_short_sha(compiled.loaded.folder, mark_dirty=False)
     return BuildOptions(tags=tags, build_args=dict(settings.build_args),
                         target=settings.target, no_cache=settings.no_cache, network=settings.network, secrets=secrets,
-                        labels=_labels(compiled, revision, settings), progress=settings.progress,
+                        labels=_labels(compiled, revision(compiled), settings), progress=settings.progress,
                         builder=settings.builder, extra_args=settings.extra_args, dockerignore=compiled.dockerignore)

@@ -71,8 +71,8 @@ def push_tags(
         if conflicts:
             raise TagConflict(
                 "refusing to move an immutable version tag (BP14): " + "; ".join(conflicts),
-                hint="release a new version (X.Y.Z never moves); a rebuild from another commit is another image "
-                     "(its revision label), so in CI build only the specs that changed (--changed-since REV); "
+                hint="release a new version (X.Y.Z never moves): a change to the spec, its lock, its context or its "
+                     "bases makes another image (a commit of its context's folder is its revision label); "
                      "or push with --force to overwrite",
             )
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from imagespec import reference as grammar
 from imagespec.engine.local_tags import split_reference, validate_repository, validate_tag
@@ -93,7 +93,7 @@ def _semver_tags(version: str, *, latest: bool) -> list[str]:
 
 
 #: While ``one_checkout()`` runs: (the repository's folder, mark_dirty) -> git_short_sha's answer
-_asked: ContextVar[dict[tuple[Path | None, bool], str | None] | None] = ContextVar("imagespec_git_asked", default=None)
+_asked: ContextVar[dict[tuple[Path | None, Any], str | None] | None] = ContextVar("imagespec_git_asked", default=None)
 
 
 @contextmanager
@@ -153,6 +153,32 @@ def _git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = Tru
     if mark_dirty and git("status", "--porcelain"):
         return f"{sha}-dirty"
     return sha
+
+
+def last_change(folder: Path, paths: Sequence[Path]) -> str | None:
+    """The 12-character SHA of the newest commit at or before HEAD that changed any of
+    ``paths`` (files or folders); None when git cannot say (outside a repository, or
+    nothing of them committed yet). The revision an image records: a commit elsewhere in
+    the repository does not make the same inputs another image (BP14's X.Y.Z stays put).
+    Inside ``one_checkout()``, once per repository and set of paths."""
+    root = _repository_folder(folder.resolve())
+    inside = sorted({os.path.relpath(p.resolve(), root) for p in paths
+                     if root is not None and p.resolve().is_relative_to(root)})
+    if root is None or not inside:
+        return None
+    asked = _asked.get()
+    key = (root, tuple(inside))
+    if asked is not None and key in asked:
+        return asked[key]
+    try:
+        done = subprocess.run(["git", "log", "-1", "--format=%H", "--", *inside], cwd=root, capture_output=True,
+                              text=True, timeout=30, check=False)
+        sha = done.stdout.strip()[:12] if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired):
+        sha = None
+    if asked is not None:
+        asked[key] = sha or None
+    return sha or None
 
 
 OCI = "org.opencontainers.image."

@@ -11,13 +11,14 @@ import re
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from imagespec.spec.values import (
     AbsPath,
-    Argv,
     argv,
     Command,
+    ExecArgv,
+    exec_argv,
     ContextPath,
     CopyDest,
     Digest,
@@ -174,7 +175,7 @@ class User(Model):
 
 
 class Healthcheck(Model):
-    cmd: Argv | None = Field(None, description="Exec-form probe; omit with `disable: true` for HEALTHCHECK NONE.")
+    cmd: ExecArgv | None = Field(None, description="Exec-form probe; omit with `disable: true` for HEALTHCHECK NONE.")
     disable: bool = False
     interval: Duration | None = None
     timeout: Duration | None = None
@@ -202,19 +203,22 @@ class Final(Model):
                                     description="Directories the app writes; the rest can be read-only (BP9).")
     healthcheck: Healthcheck | None = None
     stop_signal: Signal | None = None
+    # before entrypoint and cmd: their validator reads it
+    shell: bool = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
     entrypoint: str | list[str] | None = Field(
         None, description="Exec form (BP2). A string is split as a shell would; with `shell: true` it is the script.")
     cmd: str | list[str] | None = None
-    shell: bool = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
     init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
     labels: dict[LabelKey, Line] = Field(default_factory=dict)
 
     @field_validator("entrypoint", "cmd")
     @classmethod
-    def _splittable(cls, value: str | list[str] | None) -> str | list[str] | None:
-        # a field validator, so an unsplittable string is reported at its own line
+    def _splittable(cls, value: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+        # a field validator, so an unsplittable string is reported at its own line; a string
+        # entrypoint under `shell: true` is the script, where shell syntax is what is meant
         if value is not None:
-            argv(value)
+            script = info.field_name == "entrypoint" and info.data.get("shell")
+            (argv if script else exec_argv)(value)
         return value
 
     @model_validator(mode="after")

@@ -31,6 +31,7 @@ def check_confined(loaded: LoadedSpec, outputs: Iterable[Path]) -> None:
     if loaded.path is None:
         return
     root = repository_root(loaded.folder)
+    own = _own_inputs(loaded)
     for path in outputs:
         key = "dockerfile" if os.path.normpath(path.parent) == os.path.normpath(loaded.dockerfile_path.parent) \
             else "context"
@@ -38,6 +39,10 @@ def check_confined(loaded: LoadedSpec, outputs: Iterable[Path]) -> None:
             real = files.resolve(path.parent) / path.name  # a linked folder may lead out; the name is replaced
         except files.LinkLoop as exc:
             raise SpecError(f"{key}: {exc.path}: {exc.message}", location=loaded.document.location((key,)), hint=exc.hint) from None
+        if real in own:  # `dockerfile: imagespec.yaml`: --force would replace the spec with its output
+            raise SpecError(f"{key}: generate would write over {os.path.relpath(real)}, the spec's own "
+                            f"{own[real]}", location=loaded.document.location((key,)),
+                            hint="name another file (the default is Dockerfile beside the spec)")
         if real.is_relative_to(root) and ".git" not in real.relative_to(root).parts:
             continue
         if real.is_relative_to(root):  # git's own files (hooks, config): never a build's
@@ -49,3 +54,13 @@ def check_confined(loaded: LoadedSpec, outputs: Iterable[Path]) -> None:
                         location=loaded.document.location((key,)),
                         hint=f"keep `dockerfile:` and `context:` inside {os.path.relpath(root)} "
                              "(the git root; outside git, the spec's own folder)")
+
+
+def _own_inputs(loaded: LoadedSpec) -> dict[Path, str]:
+    """The files a spec is read from, which no output may replace: the spec and its lock."""
+    from imagespec.spec.read_spec import lock_path_for
+
+    assert loaded.path is not None
+    spec = files.resolve(loaded.path)
+    return {spec: "file", files.resolve(lock_path_for(spec).parent) / lock_path_for(spec).name: "lock file"}
+

@@ -300,6 +300,54 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
     return tuple(parts)
 
 
+#: what only a shell does: exec form (BP2) would hand these to the program as arguments
+_OPERATORS = set("|&;<>()")
+_EXPANSION = re.compile(r"\$[A-Za-z_{(]")
+
+
+def _shell_syntax(value: str) -> str | None:
+    """The first shell-only construct of a command string, as a shell reads quoting: an
+    operator (`>`, `&&`, `|`, `;`) outside quotes, or an expansion (`$VAR`, `$(…)`, a
+    backquote) outside single quotes; None when the string is plain words."""
+    quote, escaped = "", False
+    for i, char in enumerate(value):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote == "'":
+            quote = "" if char == "'" else quote
+        elif char == "`" or _EXPANSION.match(value, i):
+            return value[i:i + 2] if char == "$" else char
+        elif quote == '"':
+            quote = "" if char == '"' else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _OPERATORS:
+            end = i
+            while end < len(value) and value[end] in _OPERATORS:
+                end += 1
+            return value[i:end]  # the whole operator: `&&`, `||`, `>&`
+    return None
+
+
+def exec_argv(value: str | list[str]) -> tuple[str, ...]:
+    """A command the image runs in exec form (BP2): as ``argv``, and a string must not rely
+    on a shell, which exec form does not start (`a > log` would pass '>' to the program)."""
+    parts = argv(value)
+    found = _shell_syntax(value) if isinstance(value, str) else None
+    if found is not None:
+        raise Invalid(f"'{value}' uses shell syntax ({found!r}), and exec form (BP2) starts no shell: "
+                      "the program would get it as an argument",
+                      hint="write the arguments as a list; where a shell is meant, say so: `[sh, -c, '…']` on a base "
+                           "with a shell, or `shell: true` for the entrypoint")
+    if isinstance(value, list) and parts[0] in ("CMD-SHELL", "CMD", "NONE"):
+        raise Invalid(f"'{parts[0]}' is Compose's and the Dockerfile's marker, not a program: the list is "
+                      "the probe's own arguments",
+                      hint="write `cmd: [program, arg]`; `disable: true` turns the base's health check off")
+    return parts
+
+
 # a buildx builder's name or a docker context's (buildx lists each context as a builder):
 # what `--builder` and the configuration's `build.builder` may be; anything else would reach
 # `docker buildx inspect` as it is (`--help` a flag there)
@@ -342,6 +390,7 @@ RelativePath = Annotated[str, AfterValidator(relative_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
+ExecArgv = Annotated[tuple[str, ...], BeforeValidator(exec_argv), STRING_OR_LIST]
 SemanticVersion = Annotated[str, AfterValidator(_once(semantic_version)),
                             WithJsonSchema({"type": "string", "pattern": grammar.SEMVER_PATTERN})]
 Tag = Annotated[str, AfterValidator(_once(docker_tag)), WithJsonSchema({"type": "string", "pattern": grammar.TAG_PATTERN})]

@@ -51,3 +51,30 @@ def test_semantic_versions(version: str) -> None:
 def test_not_semantic_versions(version: str) -> None:
     with pytest.raises(ValueError):
         values.semantic_version(version)
+
+
+@pytest.mark.parametrize(("command", "found"), [
+    ("serve > /tmp/log 2>&1", ">"), ("a && b", "&&"), ("a || exit 1", "||"), ("a | b", "|"), ("a; b", ";"),
+    ("echo $HOME", "$H"), ('echo "$HOME"', "$H"), ("echo ${X}", "${"), ("echo $(id)", "$("), ("echo `id`", "`"),
+    ("run (sub)", "("),
+])
+def test_a_command_string_that_needs_a_shell_is_refused(command: str, found: str) -> None:
+    """BP2: exec form starts no shell, so '>' or '$HOME' would reach the program as text."""
+    with pytest.raises(ValueError, match="uses shell syntax") as raised:
+        values.exec_argv(command)
+    assert f"({found!r})" in str(raised.value)
+    assert values.exec_argv(command.split()) == tuple(command.split())  # a list is literal arguments, as written
+
+
+@pytest.mark.parametrize("command", [
+    "--listen 127.0.0.1:8080", "echo '$HOME' 'a > b'", 'echo "a > b; c"', r"echo a\>b \$HOME", "app --price=5$",
+    "node server.js", "python -m http.server 8000",
+])
+def test_a_command_string_of_plain_words_is_split(command: str) -> None:
+    assert values.exec_argv(command) == values.argv(command)
+
+
+@pytest.mark.parametrize("marker", ["CMD-SHELL", "CMD", "NONE"])
+def test_a_compose_health_check_marker_is_refused(marker: str) -> None:
+    with pytest.raises(ValueError, match=f"'{marker}' is Compose's"):
+        values.exec_argv([marker, "curl", "-f", "http://127.0.0.1/"])

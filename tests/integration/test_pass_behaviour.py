@@ -145,6 +145,22 @@ def test_the_user_owns_its_home_and_the_declared_writable_directory(build, final
     assert elsewhere.returncode == 1 and "Read-only file system" in elsewhere.stderr  # the root really is read-only
 
 
+@pytest.mark.parametrize("final", ["debian-slim", "scratch"])
+def test_a_user_in_group_0_joins_the_root_group(build, final: str) -> None:
+    """`USER 1000:0`, OpenShift's way (any uid, group root): the base's group 0 is joined,
+    not made again. Was: `groupadd --gid 0` failed the build (GID '0' already exists)."""
+    spec = WRITER.format(name=name(f"gid0-{final}"), tags=TAGS, final=final, uid=1000, user="app")
+    spec = spec.replace("user: {uid: 1000, name: app}", "user: {uid: 1000, gid: 0, name: app}")
+    result, ref = build(spec, {"writer.c": WRITER_C})
+    assert ref, result.stderr[-3000:]
+    assert docker("image", "inspect", "--format", "{{.Config.User}}", ref).stdout.strip() == "1000:0"
+    home = docker("run", "--rm", "--network", "none", ref, "~/probe", check=False)
+    assert home.returncode == 0 and "wrote /home/app/probe as uid 1000" in home.stdout, home.stdout + home.stderr
+    if final == "debian-slim":
+        ids = docker("run", "--rm", "--network", "none", "--entrypoint", "id", ref).stdout.strip()
+        assert ids == "uid=1000(app) gid=0(root) groups=0(root)", ids
+
+
 # -- BP4/BP15 (dockerignore): an allow-list context holds the declared files, never junk --------
 
 CONTEXT = """\

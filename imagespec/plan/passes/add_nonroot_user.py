@@ -12,21 +12,25 @@ _WHY = "a non-root numeric user with a passwd entry"
 
 def _create_user_commands(manager: str, rt: p.Runtime) -> tuple[str, ...]:
     home = f"/home/{rt.user_name}"
+    # gid 0 (the OpenShift way: any uid, group root) is the base's own root group: joined, not made
+    own_group = rt.gid != 0
     if manager == "apk":
-        return (f"addgroup -S -g {rt.gid} {rt.user_name}",
-                f"adduser -S -D -u {rt.uid} -G {rt.user_name} -h {home} -s /sbin/nologin {rt.user_name}")
-    return (f"groupadd --system --gid {rt.gid} {rt.user_name}",
-            f"useradd --system --uid {rt.uid} --gid {rt.gid} --home-dir {home} --create-home "
-            f"--shell /usr/sbin/nologin {rt.user_name}")
+        group = rt.user_name if own_group else "root"
+        return ((f"addgroup -S -g {rt.gid} {rt.user_name}",) if own_group else ()) + (
+            f"adduser -S -D -u {rt.uid} -G {group} -h {home} -s /sbin/nologin {rt.user_name}",)
+    return ((f"groupadd --system --gid {rt.gid} {rt.user_name}",) if own_group else ()) + (
+        f"useradd --system --uid {rt.uid} --gid {rt.gid} --home-dir {home} --create-home "
+        f"--shell /usr/sbin/nologin {rt.user_name}",)
 
 
 def _passwd_commands(rt: p.Runtime) -> tuple[str, ...]:
     root = rootfs.ROOT
     home = f"/home/{rt.user_name}"
+    groups = "'root:x:0:'" + (f" '{rt.user_name}:x:{rt.gid}:'" if rt.gid != 0 else "")  # gid 0: root's group
     return (f"mkdir -p {root}/etc {root}{home} {root}/tmp",
             f"printf '%s\\n' 'root:x:0:0:root:/root:/sbin/nologin' "
             f"'{rt.user_name}:x:{rt.uid}:{rt.gid}:{rt.user_name}:{home}:/sbin/nologin' > {root}/etc/passwd",
-            f"printf '%s\\n' 'root:x:0:' '{rt.user_name}:x:{rt.gid}:' > {root}/etc/group",
+            f"printf '%s\\n' {groups} > {root}/etc/group",
             f"chown {rt.uid}:{rt.gid} {root}{home}",
             f"chmod 0700 {root}{home}",
             f"chmod 1777 {root}/tmp")
