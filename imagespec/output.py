@@ -60,14 +60,15 @@ def stale_diff(committed: str, expected: str, committed_name: str, expected_name
     and added again."""
     import difflib
 
-    matcher = difflib.SequenceMatcher(None, committed.splitlines(True), expected.splitlines(True), autojunk=False)
-    return "".join(_unified(matcher, committed_name, expected_name))
+    a, b = committed.splitlines(True), expected.splitlines(True)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return "".join(_unified(matcher, a, b, committed_name, expected_name))
 
 
-def _unified(matcher: difflib.SequenceMatcher[str], from_name: str, to_name: str, context: int = 3) -> Iterator[str]:
-    """difflib.unified_diff's text for the opcodes of ``matcher`` (unified_diff makes its own
-    matcher, with autojunk on, and takes no other)."""
-    a, b = matcher.a, matcher.b
+def _unified(matcher: difflib.SequenceMatcher[str], a: list[str], b: list[str], from_name: str, to_name: str,
+             context: int = 3) -> Iterator[str]:
+    """difflib.unified_diff's text for the opcodes of ``matcher`` over ``a`` and ``b``
+    (unified_diff makes its own matcher, with autojunk on, and takes no other)."""
     started = False
     for group in matcher.get_grouped_opcodes(context):
         if not started:

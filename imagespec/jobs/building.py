@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from imagespec.errors import ImageMissing, Location, SpecError, each_or_together
-from imagespec.jobs.compiling import compile_one, image_option
+from imagespec.jobs.compiling import compile_one, configured_builder, image_option
 from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
     from imagespec.engine.backend import Backend
-    from imagespec.fleet.builder import Builder
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.verify import Report
@@ -62,19 +61,6 @@ def platforms_origin(compiled: Compiled, config: Config) -> Location:
     from imagespec.pipeline import platforms_location
 
     return platforms_location(compiled, config)
-
-
-def configured_builder(config: Config) -> Builder | None:
-    """The builder the configuration's `build.builder` names (None: it names none), asked of
-    buildx before anything builds: an unknown name is bad input (exit 2) at that value, for
-    one spec as for a fleet, instead of a build that fails saying `no builder found`."""
-    from imagespec.fleet.builder import find_builder
-
-    name = config.build.builder
-    if not name:
-        return None
-    document = config.document  # an unknown name is reported at its value there
-    return find_builder(name, where=document.location(("build", "builder")).of_value() if document else None)
 
 
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore, sbom: Path | None = None,

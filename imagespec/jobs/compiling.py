@@ -24,6 +24,7 @@ from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
+    from imagespec.fleet.builder import Builder
     from imagespec.explain import Line
     from imagespec.lint import Finding
     from imagespec.spec.config import Config
@@ -68,6 +69,19 @@ def image_option(flag: str, text: str, *, local: bool = False) -> str:
     except grammar.Invalid as invalid:
         raise SpecError(f"{flag}: {invalid}", hint=invalid.hint or (
             "e.g. registry.example.com/team/api:1.4.2, or pinned: NAME@sha256:<the 64 hex digits of the digest>")) from None
+
+
+def configured_builder(config: Config) -> Builder | None:
+    """The builder the configuration's `build.builder` names (None: it names none), asked of
+    buildx before anything builds: an unknown name is bad input (exit 2) at that value, for
+    one spec as for a fleet, instead of a build that fails saying `no builder found`."""
+    from imagespec.fleet.builder import find_builder
+
+    name = config.build.builder
+    if not name:
+        return None
+    document = config.document  # an unknown name is reported at its value there
+    return find_builder(name, where=document.location(("build", "builder")).of_value() if document else None)
 
 
 def _compiled_each(specs: Sequence[Path], config_path: Path | None = None) -> list[Compiled]:

@@ -98,7 +98,7 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     from imagespec.fleet.builder import find_builder
     from imagespec.fleet.model import load_fleet
     from imagespec.fleet.run import RunOptions, run_fleet
-    from imagespec.jobs.building import configured_builder
+    from imagespec.jobs.compiling import configured_builder
     from imagespec.settings import read_environment
 
     if jobs < 1:
