@@ -9,10 +9,15 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagespec.contract import GENERATED_MARK
 from imagespec.errors import ImageSpecError, Location, SpecError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import difflib
 
 # How every file `generate` writes begins (render/dockerfile.py and the Dockerfile
 # template write it; a test holds them to it): a file without it was written by hand.
@@ -45,6 +50,48 @@ def read_current(path: Path) -> str:
         return path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise _cannot("read", path, exc) from None
+
+
+def stale_diff(committed: str, expected: str, committed_name: str, expected_name: str) -> str:
+    """The unified diff `check` shows from a committed generated file to what is generated
+    now, as small as the change: difflib's autojunk heuristic (on by default) treats any
+    line seen in over 1% of a file of 200 lines or more as junk, and a bake file repeats
+    `}` and `"network": "host"` in every target, so an unchanged line showed as removed
+    and added again."""
+    import difflib
+
+    a, b = committed.splitlines(True), expected.splitlines(True)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return "".join(_unified(matcher, a, b, committed_name, expected_name))
+
+
+def _unified(matcher: difflib.SequenceMatcher[str], a: list[str], b: list[str], from_name: str, to_name: str,
+             context: int = 3) -> Iterator[str]:
+    """difflib.unified_diff's text for the opcodes of ``matcher`` over ``a`` and ``b``
+    (unified_diff makes its own matcher, with autojunk on, and takes no other)."""
+    started = False
+    for group in matcher.get_grouped_opcodes(context):
+        if not started:
+            started = True
+            yield f"--- {from_name}\n"
+            yield f"+++ {to_name}\n"
+        first, last = group[0], group[-1]
+        yield f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n"
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                yield from (" " + line for line in a[i1:i2])
+                continue
+            if tag in ("replace", "delete"):
+                yield from ("-" + line for line in a[i1:i2])
+            if tag in ("replace", "insert"):
+                yield from ("+" + line for line in b[j1:j2])
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's range as unified_diff writes it (difflib._format_range_unified)."""
+    length = stop - start
+    beginning = start + 1 if length else start
+    return str(beginning) if length == 1 else f"{beginning},{length}"
 
 
 def written_by_hand(path: Path) -> bool:

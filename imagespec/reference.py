@@ -132,7 +132,10 @@ def parse(text: str) -> Reference:
         raise Invalid(f"'{text}' is an image ID, not an image reference", "name the image: NAME[:TAG][@sha256:DIGEST]")
     match = _regex(REFERENCE).fullmatch(text)
     if match is None:
-        name, tag_text = split(text.partition("@")[0])
+        before, at, after = text.partition("@")
+        if at and _regex(rf"{NAME}(?::{TAG})?").fullmatch(before):
+            digest(after)  # the name is right: say what is wrong with the digest (a truncated copy)
+        name, tag_text = split(before)
         if tag_text is not None and _regex(NAME).fullmatch(name) and not _regex(TAG).fullmatch(tag_text):
             raise Invalid(f"'{text}' is not a valid image reference: invalid tag '{tag_text}'", _TAG_HINT)
         raise Invalid(f"'{text}' is not a valid image reference ({_REFERENCE_HINT})")

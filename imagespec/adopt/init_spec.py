@@ -157,6 +157,18 @@ def _not_written(error: SpecError, target: Path) -> SpecError:
                                         "KEY=VALUE, --entrypoint 'PROGRAM ARG…' (imagespec init --help)")
 
 
+def _taken(target: Path) -> SpecError:
+    """Why init writes nothing at ``target``, which exists: a spec is there (a file, or a
+    link to one or to nothing), or something no spec can be written to."""
+    if target.is_file() or not target.exists():  # a broken link: what it names may appear
+        return SpecError("a spec exists here already; init never overwrites", location=Location(str(target), 1, 1),
+                         hint=f"it is ready to use (imagespec generate {target}); to start over, remove it first,"
+                         " or write another one with -o FILE")
+    what = "a folder" if target.is_dir() else "not a regular file (a device, a pipe or a socket)"
+    return SpecError(f"this is {what}: init writes the spec into a new file", location=Location(str(target)),
+                     hint="name a new file with -o FILE, or print the spec with -o -")
+
+
 def init_project(folder: Path, options: InitOptions) -> InitResult:
     """Detect, render, check by compiling in memory, then write (never over a file)."""
     from imagespec.compiler import compile_spec
@@ -168,9 +180,7 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
     to_stdout = options.output is not None and str(options.output) == "-"  # the spec as if in FOLDER
     target = folder / SPEC_NAME if to_stdout or options.output is None else options.output
     if not to_stdout and (target.exists() or target.is_symlink()):
-        raise SpecError("a spec exists here already; init never overwrites", location=Location(str(target), 1, 1),
-                        hint=f"it is ready to use (imagespec generate {target}); to start over, remove it first,"
-                        " or write another one with -o FILE")
+        raise _taken(target)
     project = plan_project(folder, options)
     text = render(project)
     config = load_config(options.config, start=folder)

@@ -76,7 +76,9 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
                      secrets=tuple(_secret(s) for s in secrets), sbom_format=sbom_format)
         return
     spec = specs[0]
-    built = jobs.build(spec, config=config_path, on_status=note, tags=tags,
+    # quiet prints nothing unless the build fails (README "Build output"): no SBOM or push
+    # progress, no summary line; the tags on stdout are the result, not progress
+    built = jobs.build(spec, config=config_path, on_status=_silent if progress == "quiet" else note, tags=tags,
                        build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache, push=push,
                        force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
                        ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets), sbom=sbom,
@@ -91,16 +93,9 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
                                 for i in built.platforms]
     if fmt == "json":
         click.echo(json.dumps(summary))
-    elif built.up_to_date:
-        click.echo(f"up to date: {result.tags[0]} already records this lock's base digest, these inputs and this "
-                   "commit (--force builds anyway)", err=True)
-        for tag in result.tags:
-            click.echo(tag)
     else:
-        for image in built.platforms:
-            click.echo(f"built {image.platform} {image.image_id[:19]} in {image.duration_s:.1f}s: {image.tag}", err=True)
-        what = "index" if built.platforms else "built"
-        click.echo(f"{what} {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
+        if progress != "quiet":
+            _say_what_was_built(built)
         for tag in result.tags:
             click.echo(tag)
     if run_verify and built.platforms:
@@ -108,6 +103,23 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
         _report_verification(jobs.verify_platforms(built.compiled, built.config, images, stage=bool(target)), fmt)
     elif run_verify:
         _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image, stage=bool(target)), fmt)
+
+
+def _say_what_was_built(built: jobs.Built) -> None:
+    """On stderr: the image built (each platform's), or why nothing was."""
+    result = built.result
+    if built.up_to_date:
+        click.echo(f"up to date: {result.tags[0]} already records this lock's base digest, these inputs and this "
+                   "commit (--force builds anyway)", err=True)
+        return
+    for image in built.platforms:
+        click.echo(f"built {image.platform} {image.image_id[:19]} in {image.duration_s:.1f}s: {image.tag}", err=True)
+    what = "index" if built.platforms else "built"
+    click.echo(f"{what} {result.image_id[:19]} in {result.duration_s:.1f}s", err=True)
+
+
+def _silent(_: str) -> None:
+    """--progress quiet: the notes of a build (its SBOM, each push) are progress too."""
 
 
 def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str | None, run_verify: bool,
@@ -196,7 +208,8 @@ def _regex(value: str | None, flag: str) -> str | None:
 @click.command("test")
 @click.argument("targets", nargs=-1, required=True, metavar="SPEC|IMAGE…")
 @click.option("--image", default=None, help="Image to test (default: the spec's first tag); one SPEC only.")
-@click.option("--http-port", type=int, default=None, help="GET http://127.0.0.1:PORT/ must answer (host network).")
+@click.option("--http-port", type=click.IntRange(1, 65535), default=None, metavar="PORT",
+              help="GET http://127.0.0.1:PORT/ must answer (host network).")
 @click.option("--ready-log", default=None, callback=lambda _ctx, _param, value: _regex(value, "--ready-log"),
               help="A regex the container's log must show.")
 @click.option("--size-budget", type=SIZE, default=None, metavar="SIZE",

@@ -134,15 +134,12 @@ def write_bake(fleet: Fleet, output: Path, *, force: bool = False) -> bool:
 
 def stale_bake(fleet: Fleet, output: Path) -> str | None:
     """A unified diff when the committed bake file differs from what bake writes now, else None."""
-    import difflib
-
-    from imagespec.output import read_current
+    from imagespec.output import read_current, stale_diff
 
     expected, actual = bake_text(fleet, output), read_current(output)
     if expected == actual:
         return None
-    return "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
-                                        f"{output} (committed)", f"{output} (from the specs)"))
+    return stale_diff(actual, expected, f"{output} (committed)", f"{output} (from the specs)")
 
 
 def targets_beyond(fleet: Fleet, output: Path) -> list[str]:

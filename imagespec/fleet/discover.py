@@ -97,6 +97,9 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
                 on_note(f"skipped {path}: a configuration file, not a spec")
                 continue
             inside = [path]
+        elif path.exists():  # /dev/null, a pipe, a socket: there, but no file to read a spec from
+            raise SpecError(f"not a regular file or a folder: {path}", location=Location(str(path)),
+                            hint="give spec files or folders of them")
         else:
             raise SpecError(f"no such spec or folder: {path}", location=Location(str(path)),
                             hint="give spec files or folders of them")

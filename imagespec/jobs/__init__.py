@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING
 from imagespec.jobs.compiling import (
     compile_one,
     config_file,
+    configured_builder,
     dockerfile_text,
     effective,
     explain,
     generate,
     generated,
+    image_option,
     lint,
     manifest,
     one_spec_for_output,
@@ -82,9 +84,9 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "Built", "Checked", "FleetBuilt", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
-    "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file", "dockerfile_text",
-    "effective", "explain", "generate", "generated", "import_dockerfile", "init", "lint", "lock", "lock_check",
-    "manifest", "one_spec_for_output", "outdated", "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema",
-    "select_specs", "spec_files", "specs_only", "stale_bake", "test", "test_specs",
-    "verify_compiled", "verify_platforms",
+    "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file",
+    "configured_builder", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
+    "import_dockerfile", "init", "lint", "lock", "lock_check", "manifest", "one_spec_for_output", "outdated",
+    "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema", "select_specs", "spec_files",
+    "specs_only", "stale_bake", "test", "test_specs", "verify_compiled", "verify_platforms",
 ]

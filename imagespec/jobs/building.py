@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from imagespec.errors import ImageMissing, Location, SpecError, each_or_together
-from imagespec.jobs.compiling import compile_one
+from imagespec.jobs.compiling import compile_one, configured_builder, image_option
 from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,6 +89,8 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
                         hint="drop --target, or drop --sbom")
     _refuse_unknown_target(compiled, settings.target)
+    if backend is None:  # the builder is buildx's: a backend given by the caller chose its own
+        configured_builder(loaded_config)
     if len(compiled.plan.platforms) > 1:
         return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
     refuse_missing_bases(compiled, loaded_config, settings.target)
@@ -166,9 +168,12 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
     from imagespec import pipeline
 
     spec = Path(target)
+    if image is not None:  # before a build or a container starts: the engine's 400 is no hint
+        image_option("--image", image, local=True)
     if not spec.is_file():
         if spec.suffix in (".yaml", ".yml") or image:
             raise SpecError(f"no such spec: {target}", hint="give a spec file, or an image reference alone")
+        image_option("IMAGE", target, local=True)
         from imagespec.verify import verify
 
         return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,

@@ -39,7 +39,7 @@ class Checked(NamedTuple):
 def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
           on_note: OnNote = ignore) -> Checked:
     """Compare each spec's committed generated files with what it generates now."""
-    from imagespec.output import read_current
+    from imagespec.output import read_current, stale_diff
     from imagespec.spec.read_spec import display
 
     stale = []
@@ -48,11 +48,8 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
         for path, expected in result.outputs().items():
             actual = read_current(path)
             if actual != expected:
-                import difflib
-
                 shown = display(path)  # named as the spec is: from the working directory
-                diff = "".join(difflib.unified_diff(actual.splitlines(True), expected.splitlines(True),
-                                                    f"{shown} (committed)", f"{shown} (from {result.spec_file})"))
+                diff = stale_diff(actual, expected, f"{shown} (committed)", f"{shown} (from {result.spec_file})")
                 stale.append(Stale(result.spec_file, shown, diff))
     return Checked(len(results), tuple(stale), _stale_locks(specs, config, on_note))
 

@@ -11,6 +11,7 @@ inside functions, so that ``imagespec generate`` answered from the cache stays f
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
+    from imagespec.fleet.builder import Builder
     from imagespec.explain import Line
     from imagespec.lint import Finding
     from imagespec.spec.config import Config
@@ -51,6 +53,35 @@ def compile_one(path: Path, config_path: Path | None = None,
     source = loaded.display_name(resolve_noted(written_to).parent) if written_to else None
     pins = read_pins(loaded.lock_path) if locked else {}
     return compile_spec(loaded, config, source=source, pins=pins), config
+
+
+def image_option(flag: str, text: str, *, local: bool = False) -> str:
+    """``text`` if it is an image reference (imagespec.reference, the one grammar), else a
+    SpecError (exit 2) naming ``flag``, before anything is compiled, written or run.
+    ``local``: an image ID of a local image is accepted too (docker runs it; a manifest
+    deployed elsewhere could not pull it)."""
+    from imagespec import reference as grammar
+
+    if local and re.fullmatch(r"(sha256:)?[a-f0-9]{12,64}", text):
+        return text
+    try:
+        return grammar.reference(text)
+    except grammar.Invalid as invalid:
+        raise SpecError(f"{flag}: {invalid}", hint=invalid.hint or (
+            "e.g. registry.example.com/team/api:1.4.2, or pinned: NAME@sha256:<the 64 hex digits of the digest>")) from None
+
+
+def configured_builder(config: Config) -> Builder | None:
+    """The builder the configuration's `build.builder` names (None: it names none), asked of
+    buildx before anything builds: an unknown name is bad input (exit 2) at that value, for
+    one spec as for a fleet, instead of a build that fails saying `no builder found`."""
+    from imagespec.fleet.builder import find_builder
+
+    name = config.build.builder
+    if not name:
+        return None
+    document = config.document  # an unknown name is reported at its value there
+    return find_builder(name, where=document.location(("build", "builder")).of_value() if document else None)
 
 
 def _compiled_each(specs: Sequence[Path], config_path: Path | None = None) -> list[Compiled]:
@@ -232,6 +263,8 @@ def manifest(spec: Path, kind: str, *, image: str | None = None, config: Path | 
     from imagespec.deploy import render_manifest
     from imagespec.pipeline import repository
 
+    if image is not None:
+        image_option("--image", image)
     compiled = compile_one(spec, config)[0]
     reference = image or f"{repository(compiled)}:{compiled.loaded.spec.version or 'latest'}"
     text = render_manifest(compiled.plan, reference, kind, source=compiled.loaded.display_name(Path.cwd()))

@@ -98,6 +98,7 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     from imagespec.fleet.builder import find_builder
     from imagespec.fleet.model import load_fleet
     from imagespec.fleet.run import RunOptions, run_fleet
+    from imagespec.jobs.compiling import configured_builder
     from imagespec.settings import read_environment
 
     if jobs < 1:
@@ -109,13 +110,8 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         asked = pool.submit(find_builder, builder)
         fleet = load_fleet(specs, config, on_note=on_note)
         first = next(iter(fleet)).config if len(fleet) else None
-        configured = first.build.builder if first is not None else None
-        if configured and not builder and first is not None:
-            document = first.document  # an unknown name is reported at its value there
-            where = document.location(("build", "builder")).of_value() if document is not None else None
-            chosen_builder = find_builder(configured, where=where)
-        else:
-            chosen_builder = asked.result()
+        configured = configured_builder(first) if first is not None and not builder else None
+        chosen_builder = configured or asked.result()
     _refuse_images_left_elsewhere(chosen_builder, push=options.get("push", False))
     chosen = every = build_jobs(fleet, env, options)
     if rerun_failed:

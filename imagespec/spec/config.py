@@ -82,7 +82,9 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
         return Config(builtin_catalog())
     from imagespec.spec.config_file import HINTS, ConfigFile
 
-    document = read_yaml(path)
+    # an empty file is no settings, as for most tools' configuration files: `touch
+    # .imagespec.yaml` marks where a project's configuration will be
+    document = read_yaml(path, empty_ok=True)
     if not isinstance(document.data, dict):
         raise SpecError("a configuration file must be a mapping", location=document.location(()),
                         hint=f"keys: {', '.join(ConfigFile.model_fields)}")

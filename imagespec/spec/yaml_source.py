@@ -316,12 +316,16 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=_BoundedLoader)
 
 
-def parse_yaml(text: str, file: str) -> Document:
-    """Parse one YAML document; every failure is a SpecError with a location."""
+def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
+    """Parse one YAML document; every failure is a SpecError with a location. ``empty_ok``:
+    a file with no document (empty, or comments only) reads as an empty mapping (a
+    configuration: no settings), else it is an error."""
     if len(text) > MAX_BYTES:  # characters, at most as many as bytes: the same bound for text given as text
         _refuse_size(text[:MAX_BYTES], file)
     try:
         node = _compose(text)
+        if node is None and empty_ok:
+            return Document({}, file, {(): Location(file, 1, 1)})
         if node is None:
             raise SpecError("the file is empty", location=Location(file, 1, 1),
                             hint="a spec needs at least `name:` and `final:`")
@@ -335,6 +339,11 @@ def parse_yaml(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        if isinstance(exc, yaml.composer.ComposerError) and exc.problem == "but found another document":
+            # yaml's words ("expected a single document…") name no fix; the mark is the second `---`
+            raise SpecError("a spec is one YAML document: a second one starts here", location=where,
+                            hint="remove the second `---` (every imagespec file, a configuration or a catalog "
+                                 "too, is one document)") from None
         problem = exc.problem or exc.context or "malformed YAML"
         raise SpecError(f"malformed YAML: {problem}", location=where,
                         hint="check indentation and quoting near this position") from None
@@ -365,10 +374,10 @@ def _missing(path: Path, shown: str) -> SpecError:
     return SpecError(f"no such file: {path}", location=Location(shown))
 
 
-def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -> Document:
+def read_yaml(path: Path, *, display: str | None = None, shared: bool = False, empty_ok: bool = False) -> Document:
     """Read and parse a YAML file; `display` is the name shown in messages. `shared`: the
     file (a template) is parsed once per process for each text it has, and the Document
-    is shared, so the caller must not change it."""
+    is shared, so the caller must not change it. `empty_ok`: as parse_yaml's."""
     shown = display or str(path)
     try:
         raw = files.read_bytes(path, limit=MAX_BYTES)
@@ -385,7 +394,7 @@ def read_yaml(path: Path, *, display: str | None = None, shared: bool = False) -
         raise SpecError(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
                         location=Location(shown, len(before), len(before[-1].decode("utf-8", "replace")) + 1),
                         hint="save it as UTF-8") from None
-    return _parse_shared(text, shown) if shared else parse_yaml(text, shown)
+    return _parse_shared(text, shown) if shared else parse_yaml(text, shown, empty_ok=empty_ok)
 
 
 # A long-lived process (the tests, a benchmark, a library user) compiles many specs on

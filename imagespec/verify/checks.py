@@ -279,12 +279,16 @@ def check_zombies(zombies: list[int], init: bool) -> CheckResult:
     return CheckResult("zombies-reaped", False, f"{len(zombies)} zombie process(es) stay unreaped{hint}", "BP3")
 
 
-def check_stop(elapsed_s: float, exit_code: int | None, max_s: float, timeout_s: int) -> CheckResult:
+def check_stop(elapsed_s: float, exit_code: int | None, max_s: float, timeout_s: int,
+               signal: str = "SIGTERM") -> CheckResult:
+    """BP2: `docker stop` sends ``signal`` (the image's StopSignal, as written: a name or a
+    number) and the program exits before the grace period ends in SIGKILL (exit 137)."""
     killed = exit_code == 137
     ok = elapsed_s < max_s and not killed
     detail = f"`docker stop` took {elapsed_s:.2f}s, exit code {exit_code}"
     if killed:
-        detail += f" (SIGKILL after the {timeout_s}s grace period: SIGTERM was not handled)"
+        sent = f"signal {signal}" if signal.isdigit() else signal
+        detail += f" (SIGKILL after the {timeout_s}s grace period: {sent} was not handled)"
     elif not ok:
         detail += f" (expected < {max_s:g}s)"
     return CheckResult("stop-graceful", ok, detail, "BP2")

@@ -71,7 +71,10 @@ def verify(
     own = check_sbom(labels, sbom, exp)
     if own is not None:
         checks.append(own)
-    checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout)
+    # what `docker stop` sends: the image's STOPSIGNAL (the container is run without --stop-signal)
+    stop_signal = str((image.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM")
+    checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout,
+                          stop_signal)
     return Report(image_ref, checks, time.monotonic() - began)
 
 
@@ -92,7 +95,7 @@ def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str
     return tuple(sorted(config.get("ExposedPorts") or {}))
 
 
-def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int) -> list[CheckResult]:
+def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_signal: str) -> list[CheckResult]:
     writable = ", ".join(exp.writable) or "none"
     setup = f"--read-only, tmpfs: {writable}, network: {'host' if exp.http_port else 'none'}"
     if not seen.ran:
@@ -129,7 +132,8 @@ def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int) -> list
             if name != "stop-graceful"
         ]
     if seen.stop_elapsed_s is not None:
-        results.append(check_stop(seen.stop_elapsed_s, seen.stop_exit_code, exp.stop_max_s, stop_timeout))
+        results.append(check_stop(seen.stop_elapsed_s, seen.stop_exit_code, exp.stop_max_s, stop_timeout,
+                                  stop_signal))
     else:
         results.append(CheckResult("stop-graceful", False, "not observed: the container was not running", "BP2"))
     return results

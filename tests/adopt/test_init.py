@@ -106,6 +106,15 @@ def test_an_existing_spec_is_never_overwritten(project) -> None:
     assert (folder / "imagespec.yaml").read_text(encoding="utf-8") == "# mine\n"
 
 
+def test_an_output_that_is_no_regular_file_is_named_so(project) -> None:
+    """Was: "a spec exists here already", hinting `imagespec generate /dev/null`."""
+    folder = project("preset-go")
+    done = run_init(str(folder), "-o", "/dev/null")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("/dev/null: this is not a regular file") and "generate" not in done.stderr
+    assert "hint: name a new file with -o FILE" in done.stderr
+
+
 @pytest.mark.parametrize("args", [["--with", "nokey"], ["--entrypoint", "'unclosed"], ["--preset", "no-such-preset"],
                                   ["--name", "My App"], ["--name", "team//api"]])
 def test_bad_flags_are_exit_2_and_write_nothing(project, args: list[str]) -> None:

@@ -71,3 +71,18 @@ def test_a_good_catalog_file_still_repoints_images(tmp_path: Path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 0
     assert "FROM corp.example/debian:12 AS final" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["", "# settings come later\n", "\n\n"])
+def test_an_empty_configuration_file_is_no_settings(text: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    """As most tools read theirs (`touch .imagespec.yaml`). Was: `the file is empty`, exit 2,
+    with a spec's hint (`a spec needs at least name: and final:`)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app.yaml").write_text(SPEC, encoding="utf-8")
+    (tmp_path / ".imagespec.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 0, capsys.readouterr().err
+    with_none = capsys.readouterr().out
+    (tmp_path / ".imagespec.yaml").unlink()
+    assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 0
+    assert capsys.readouterr().out == with_none  # the built-in catalog and every default, as with no file

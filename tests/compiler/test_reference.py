@@ -183,7 +183,9 @@ def test_valid_digests(digest: str) -> None:
 def test_invalid_digests(digest: str, why: str) -> None:
     with pytest.raises(grammar.Invalid, match=why):
         grammar.digest(digest)
-    with pytest.raises(ValueError):
+    # a reference with a right name says what is wrong with its digest (was: the generic
+    # "not a valid image reference" for a truncated digest)
+    with pytest.raises(grammar.Invalid, match=why):
         grammar.parse(f"debian:12@{digest}")
 
 

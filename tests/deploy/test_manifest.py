@@ -128,3 +128,25 @@ def test_image_option_and_bad_spec(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "imagespec", "manifest", str(bad), "--format", "compose"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.startswith(f"{bad}:")
+
+
+@pytest.mark.parametrize("image", ["BAD IMAGE", "team/api@sha256:abc", "ok:1\nname: injected #", "Team/API:1"])
+def test_an_invalid_image_is_bad_input_and_nothing_is_written(tmp_path: Path, image: str) -> None:
+    """Was: exit 0, the text written as it was; a newline broke out of the header comment
+    and `docker compose config` showed a top-level `name: injected`."""
+    spec = ROOT / "examples/preset-go/imagespec.yaml"
+    out = tmp_path / "compose.yaml"
+    done = subprocess.run([sys.executable, "-m", "imagespec", "manifest", str(spec), "--format", "compose",
+                           "--image", image, "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("imagespec: --image: ") and "\n  hint: " in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) == 2 and not out.exists()
+
+
+def test_quoted_text_stays_inside_the_header_comment() -> None:
+    """What the header quotes (the spec's path, the image) is one inert line, whatever it holds."""
+    plan = plan_of(ROOT / "examples/preset-go/imagespec.yaml")
+    text = render_manifest(plan, "app:1\nname: injected #", "compose", source="odd\nname: also\u2028x.yaml")
+    header = text.split("services:")[0]
+    assert all(line.startswith("# ") for line in header.splitlines()), header
+    assert set(yaml.safe_load(text)) == {"services"}

@@ -38,6 +38,9 @@ def test_a_folder_without_a_spec_is_bad_input(repo: Path, write: Write) -> None:
         discover([Path("empty")])
     with pytest.raises(SpecError, match="no such spec or folder: missing"):
         discover([Path("missing")])
+    # there, but neither a file nor a folder (was: "no such spec or folder: /dev/null")
+    with pytest.raises(SpecError, match="not a regular file or a folder: /dev/null"):
+        discover([Path("/dev/null")])
 
 
 @pytest.mark.parametrize("command", ["generate", "check", "lint", "bake", "test"])

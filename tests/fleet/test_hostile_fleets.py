@@ -112,17 +112,19 @@ def test_a_spec_from_its_own_image_through_a_build_stage_is_a_cycle(repo: Path, 
                           "a/imagespec.yaml"), err
 
 
-def test_an_unknown_configured_builder_is_exit_2_at_its_value(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
-                                                              engine) -> None:
+def test_an_unknown_configured_builder_is_exit_2_at_its_value_for_a_fleet_and_one_spec(  # type: ignore[no-untyped-def]
+        repo: Path, write: Write, capsys, engine) -> None:
     # was: "imagespec: unknown builder …", no location, though the configuration named it
     write(".imagespec.yaml", "build:\n  builder: isx14a-no-such-builder\n")
     write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
     write("b/imagespec.yaml", spec("isx14a-b", "debian:bookworm-slim"))
-    code, out, err = run(capsys, "build", "a", "b", "--format", "json")
-    assert code == 2 and out == "", err
-    error = json.loads(err)
-    assert error["location"] == f"{repo / '.imagespec.yaml'}:2:12", error
-    assert error["message"].startswith("unknown builder 'isx14a-no-such-builder'"), error
+    # one spec alike (was: "build failed (exit 1): no builder … found", no location), by the same check
+    for targets in (("a", "b"), ("a/imagespec.yaml",)):
+        code, out, err = run(capsys, "build", *targets, "--format", "json")
+        assert code == 2 and out == "", err
+        error = json.loads(err)
+        assert error["location"] == f"{repo / '.imagespec.yaml'}:2:12", error
+        assert error["message"].startswith("unknown builder 'isx14a-no-such-builder'"), error
 
 
 def test_an_unknown_builder_flag_is_exit_2_before_anything_builds(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
@@ -169,6 +171,26 @@ def test_a_stale_bake_file_fails_check_with_json_ok_false_and_the_bake_command_a
     assert code == 1 and "docker-bake.json has target(s) these specs do not make: a-b" in err, err
     assert "hint: check docker-bake.json against every spec it was baked from" in err and "imagespec bake" not in err
     assert main(["check", ".", "--bake", "docker-bake.json"]) == 0
+
+
+def test_a_stale_bake_file_shows_only_the_lines_that_changed(repo: Path, write: Write,
+                                                             capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: on a bake file of 200 lines or more, unchanged lines (`}`, `"network": "host"`,
+    # seen in every target) shown removed and added again: difflib's autojunk
+    for letter in "abcdefghijklmn":
+        write(f"{letter}/imagespec.yaml", spec(f"isx14a-{letter}", "debian:bookworm-slim"))
+    assert main(["generate", "."]) == 0 and main(["bake", ".", "-o", "docker-bake.json"]) == 0
+    assert len((repo / "docker-bake.json").read_text().splitlines()) >= 200  # where autojunk starts
+    write("e/imagespec.yaml", spec("isx14a-e", "debian:bookworm-slim").replace("1.0.0", "1.1.0"))
+    assert main(["generate", "e"]) == 0
+    code, out, err = run(capsys, "check", ".", "--bake", "docker-bake.json", "--format", "json")
+    assert code == 1, err
+    (stale,) = [item for item in json.loads(out)["stale"] if item["file"] == "docker-bake.json"]
+    changed = [line for line in stale["diff"].splitlines()[2:] if line[:1] in "+-"]
+    # the version label and the tags 1.0.0 and 1.0 (was: 12 lines, `1` and `latest` among them)
+    assert len(changed) == 6, stale["diff"]
+    assert all("1.0" in line for line in changed if line[0] == "-"), stale["diff"]
+    assert all("1.1" in line for line in changed if line[0] == "+"), stale["diff"]
 
 
 def two_versions(write: Write, *, old_run: str = "sleep 0", git_sha: bool = False) -> None:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests import tools
-from tests.images.support import STATIC, Cleanup, build_app, require_images
+from tests.images.support import SLIM, STATIC, Cleanup, build_app, require_images
 from imagespec.verify import Expectations, verify
 from imagespec.verify.structure_test import to_structure_test_config
 
@@ -72,6 +72,16 @@ def test_shell_form_cmd_fails_pid1_and_stop(client, app_images: dict[str, str]) 
     stop = report["stop-graceful"]
     assert "exit code 137" in stop.detail and "SIGKILL" in stop.detail
     assert report["pid1-app"].detail.startswith("PID 1 is a shell ('/bin/sh -c echo starting && /app')")
+
+
+def test_a_stop_signal_that_is_not_handled_is_named_as_the_one_sent(client, cleanup: Cleanup) -> None:  # type: ignore[no-untyped-def]
+    """`docker stop` sends the image's STOPSIGNAL: a shell as PID 1 ignores SIGINT as it
+    ignores SIGTERM. Was: "SIGTERM was not handled" whatever the signal sent."""
+    require_images(client, SLIM)
+    image = build_app(client, cleanup, "stop-int", f"FROM {SLIM}\nCOPY --from=build /app /app\nSTOPSIGNAL SIGINT\n"
+                                                  "CMD echo starting && /app\n")
+    stop = verify(image, Expectations(), client, stop_timeout=1)["stop-graceful"]
+    assert not stop.ok and stop.detail.endswith("(SIGKILL after the 1s grace period: SIGINT was not handled)"), stop
 
 
 def test_a_slow_shutdown_fails_the_stop_check_within_the_grace_period(client, app_images: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

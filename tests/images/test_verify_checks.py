@@ -124,7 +124,10 @@ def test_process_checks() -> None:
 def test_stop_and_size_checks() -> None:
     assert check_stop(0.3, 0, 2.0, 10).ok
     killed = check_stop(10.2, 137, 2.0, 10)
-    assert not killed.ok and "SIGKILL" in killed.detail
+    assert not killed.ok and "SIGKILL" in killed.detail and "SIGTERM was not handled" in killed.detail
+    # the signal `docker stop` sent, as the image's STOPSIGNAL writes it (a name or a number)
+    assert check_stop(10.2, 137, 2.0, 10, "SIGINT").detail.endswith("grace period: SIGINT was not handled)")
+    assert check_stop(10.2, 137, 2.0, 10, "2").detail.endswith("grace period: signal 2 was not handled)")
     assert not check_stop(2.5, 0, 2.0, 10).ok
     assert check_size(10, None) is None
     assert check_size(10, 10).ok and not check_size(11, 10).ok  # type: ignore[union-attr]

@@ -101,6 +101,24 @@ final:
         subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
 
 
+@pytest.mark.engine
+def test_a_quiet_push_of_one_spec_prints_its_tags_and_nothing_else(engine, tmp_path: Path) -> None:
+    """README: quiet "prints nothing unless the build fails". Was: `SBOM: read from…`, all of
+    docker push's progress and the `built …` line on stderr (a fleet's push was quiet)."""
+    if not _registry_up():
+        tools.unavailable("no registry on 127.0.0.1:5000; run scripts/start-registry.sh")
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(f"name: imagespec-it-quiet\nregistry: 127.0.0.1:5000/imagespec-it\nversion: 1.0.{time.time_ns() % 10**6}\n"
+                    "tags: {git_sha: false}\nfinal:\n  from: debian-slim\n  cmd: [sleep, '1']\n")
+    done = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", "--progress", "quiet", str(spec), cwd=tmp_path)
+    tags = done.stdout.split()
+    try:
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stderr == "" and len(tags) == 4 and all(t.startswith("127.0.0.1:5000/") for t in tags), done
+    finally:
+        subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
+
+
 MERGED_FAILS = """\
 name: imagespec-it-merged-fails
 version: 0.0.1
@@ -284,3 +302,26 @@ def test_a_ready_log_that_is_not_a_regex_is_bad_input_before_any_container(tmp_p
                        env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
     assert result.returncode == 2, result.stderr
     assert "--ready-log '(' is not a regular expression" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-5"])
+def test_an_http_port_out_of_range_is_bad_input_before_any_container(tmp_path: Path, port: str) -> None:
+    """Was: a container started, 10 s of waiting for an answer on no port, exit 1."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), str(spec), "--http-port", port,
+                       env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})
+    assert result.returncode == 2, result.stderr
+    assert "'--http-port'" in result.stderr and "1<=x<=65535" in result.stderr
+
+
+@pytest.mark.parametrize("image", ["NOT VALID", "app@sha256:abc", "app:1\nname: x"])
+def test_an_invalid_image_to_test_is_bad_input_from_the_reference_grammar(tmp_path: Path, image: str) -> None:
+    """Was: exit 3 with the engine's 400 (the engine asked first); as `build -t 'BAD TAG'`."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+    for args in (("--image", image, str(spec)), (image,)):
+        result = imagespec("test", "--config", str(LOCAL_CONFIG), *args, env=no_engine)
+        assert result.returncode == 2, result.stderr
+        flag = "--image" if len(args) > 1 else "IMAGE"
+        assert result.stderr.startswith(f"imagespec: {flag}: "), result.stderr
+        assert len(result.stderr.splitlines()) == 2 and "\n  hint: " in result.stderr, result.stderr
