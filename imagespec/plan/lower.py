@@ -200,9 +200,11 @@ def _start(final: s.Final, base: p.Base) -> tuple[p.Instruction, ...]:
         if not base.has_shell:
             raise SpecPathError(f"`shell: true` needs /bin/sh, which '{base.ref}' does not have",
                                 path=("final", "shell"), hint="drop `shell: true` and give the program directly (BP2)")
-        script = " ".join(part for part in (_shell_script(final.entrypoint), _shell_script(final.cmd)) if part)
-        # `exec` replaces the shell, so the application is PID 1 and gets SIGTERM (BP2)
-        entrypoint, cmd = ("/bin/sh", "-c", f"exec {script}"), None
+        # `exec` replaces the shell, so the application is PID 1 and gets SIGTERM (BP2); "$@"
+        # passes on the CMD (kept as it is, so `docker run IMAGE ARGS` replaces it), with
+        # `sh` as the script's $0
+        script = " ".join(part for part in (_shell_script(final.entrypoint), '"$@"') if part)
+        entrypoint = ("/bin/sh", "-c", f"exec {script}", "sh")
     why = "exec form: the application is PID 1 and receives SIGTERM"
     if entrypoint:
         out.append(p.Entrypoint(argv=entrypoint, phase=p.Phase.START,

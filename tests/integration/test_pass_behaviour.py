@@ -161,6 +161,19 @@ def test_a_user_in_group_0_joins_the_root_group(build, final: str) -> None:
         assert ids == "uid=1000(app) gid=0(root) groups=0(root)", ids
 
 
+def test_a_shell_entrypoint_keeps_its_cmd_and_takes_docker_run_arguments(build) -> None:
+    """`shell: true`: the script exec's the app with "$@", so the CMD stays the image's CMD
+    and `docker run IMAGE ARGS` replaces it. Was: the CMD was folded into the script, and
+    the arguments given to `docker run` were silently dropped."""
+    spec = (f"name: {name('shell-cmd')}\n{TAGS}\nfinal:\n  from: debian-slim\n  shell: true\n"
+            "  entrypoint: printf '%s|' \"home=$HOME\"\n  cmd: [a, \"b c\"]\n")
+    result, ref = build(spec, {})
+    assert ref, result.stderr[-3000:]
+    run = ("run", "--rm", "--network", "none", ref)
+    assert docker(*run).stdout == "home=/home/nonroot|a|b c|"
+    assert docker(*run, "x y", "z").stdout == "home=/home/nonroot|x y|z|"
+
+
 # -- BP4/BP15 (dockerignore): an allow-list context holds the declared files, never junk --------
 
 CONTEXT = """\
