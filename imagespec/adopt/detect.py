@@ -384,9 +384,18 @@ def detect_script(root: Path) -> Project | None:
 
 
 def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
+    from imagespec.spec.values import license_expression
+
     for key in ("name", "version", "license"):
         value = table.get(key)
         if isinstance(value, str) and value.strip():
+            if key == "license":
+                try:  # npm's "SEE LICENSE IN FILE" and the like: no label value
+                    license_expression(value.strip())
+                except ValueError:
+                    project.guessed.append(f"no license: {source}'s {value.strip()[:80]!r} is not an SPDX "
+                                           "expression (--license)")
+                    continue
             setattr(project, key, value.strip())
             project.found.append(f"{source}: {key} {value.strip()}")
 

@@ -27,6 +27,7 @@ from imagespec.spec.values import (
     ImageName,
     ImageRef,
     LabelKey,
+    License,
     Line,
     Mode,
     MountTarget,
@@ -314,7 +315,7 @@ class Spec(Model):
     description: Line | None = None
     version: SemanticVersion | None = Field(None, description="MAJOR.MINOR.PATCH (semver 2.0); drives the tags (BP14).")
     source: Line | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
-    license: Line | None = Field(None, description="SPDX expression (BP16).")
+    license: License | None = Field(None, description="SPDX expression (BP16).")
     registry: Registry | None = Field(
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
     context: RelativePath = Field(".", description="Build context, relative to the spec file.")

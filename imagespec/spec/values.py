@@ -367,7 +367,50 @@ ImageRef = Annotated[str, AfterValidator(image_reference)]
 BuilderName = Annotated[str, AfterValidator(builder_name)]
 ImageName = Annotated[str, AfterValidator(image_name)]
 StageName = Annotated[str, AfterValidator(stage_name)]
+#: an SPDX license or exception id, `+` for "or later", and the LicenseRef/DocumentRef forms
+_SPDX_ID = re.compile(r"(?:DocumentRef-[A-Za-z0-9.-]+:)?(?:LicenseRef-)?[A-Za-z0-9.-]+\+?")
+_SPDX_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+
+
+def license_expression(value: str) -> str:
+    """An SPDX license expression (BP16): ids joined by AND / OR, WITH an exception,
+    parentheses. The syntax is checked, not the ids: a company's `LicenseRef-…` or
+    `Proprietary` is the author's to name; `NOT A LICENSE(((` is no expression."""
+    no_control_chars(value)
+    tokens = _SPDX_TOKEN.findall(value)
+    if not tokens or not _spdx_compound(tokens, 0, depth=0) == len(tokens):
+        raise Invalid(f"{value[:120]!r} is not an SPDX license expression",
+                      hint="an id such as MIT or Apache-2.0, joined by AND / OR, e.g. `MIT OR Apache-2.0` "
+                           "(https://spdx.org/licenses/); LicenseRef-NAME for a license of your own")
+    return value
+
+
+def _spdx_compound(tokens: list[str], at: int, *, depth: int) -> int:
+    """Where a compound expression starting at ``at`` ends; -1 when there is none."""
+    at = _spdx_term(tokens, at, depth=depth)
+    while at > 0 and at < len(tokens) and tokens[at].upper() in ("AND", "OR"):
+        at = _spdx_term(tokens, at + 1, depth=depth)
+    return at
+
+
+def _spdx_term(tokens: list[str], at: int, *, depth: int) -> int:
+    if at < 0 or at >= len(tokens) or depth > 32:
+        return -1
+    if tokens[at] == "(":
+        end = _spdx_compound(tokens, at + 1, depth=depth + 1)
+        return end + 1 if 0 < end < len(tokens) and tokens[end] == ")" else -1
+    if tokens[at].upper() in ("AND", "OR", "WITH") or not _SPDX_ID.fullmatch(tokens[at]):
+        return -1
+    if at + 1 < len(tokens) and tokens[at + 1].upper() == "WITH":
+        exception = at + 2
+        ok = exception < len(tokens) and tokens[exception].upper() not in ("AND", "OR", "WITH") \
+            and _SPDX_ID.fullmatch(tokens[exception])
+        return exception + 1 if ok else -1
+    return at + 1
+
+
 Line = Annotated[str, AfterValidator(no_control_chars)]
+License = Annotated[str, AfterValidator(license_expression)]
 EnvKey = Annotated[str, AfterValidator(env_key)]
 LabelKey = Annotated[str, AfterValidator(label_key)]
 Duration = Annotated[str, AfterValidator(duration)]

@@ -43,6 +43,17 @@ def test_init_reads_name_version_licence_and_port_from_the_manifest(project) -> 
     assert (spec["name"], spec["version"], spec["license"], spec["final"]["ports"]) == ("preset-node", "1.0.0", "MIT", [8080])
 
 
+def test_a_manifest_license_that_is_not_spdx_is_left_out_and_said(project) -> None:
+    """npm's "SEE LICENSE IN FILE": not a label value; the spec still generates."""
+    folder = project("preset-node")
+    manifest = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+    (folder / "package.json").write_text(json.dumps({**manifest, "license": "SEE LICENSE IN LICENSE.txt"}))
+    done = run_init(str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "license" not in yaml.safe_load((folder / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert "is not an SPDX expression (--license)" in done.stderr
+
+
 def test_dash_o_dash_prints_the_spec_and_writes_nothing(project) -> None:
     """`-o -` is stdout, as for generate and bake (was: a file named '-')."""
     folder = project("preset-node")

@@ -240,8 +240,9 @@ def intended_start(compiled: Compiled) -> tuple[tuple[str, ...] | None, tuple[st
             if value is None:
                 return ""
             return value.strip() if isinstance(value, str) else shlex.join(value)
-        text = " ".join(part for part in (script(final.entrypoint), script(final.cmd)) if part)
-        entrypoint, cmd = ("/bin/sh", "-c", f"exec {text}"), None
+        # the CMD stays the image's, the script's arguments ("$@"), as docker run passes them
+        text = " ".join(part for part in (script(final.entrypoint), '"$@"') if part)
+        entrypoint = ("/bin/sh", "-c", f"exec {text}", "sh")
     if final.init:
         tini = next(i for i in compiled.plan.final.instructions if isinstance(i, p.Entrypoint)).argv[0]
         assert tini.endswith("tini") or tini.endswith("tini-static")

@@ -78,3 +78,16 @@ def test_a_command_string_of_plain_words_is_split(command: str) -> None:
 def test_a_compose_health_check_marker_is_refused(marker: str) -> None:
     with pytest.raises(ValueError, match=f"'{marker}' is Compose's"):
         values.exec_argv([marker, "curl", "-f", "http://127.0.0.1/"])
+
+
+@pytest.mark.parametrize("text", ["MIT", "MIT OR Apache-2.0", "(MIT OR Apache-2.0) AND BSD-3-Clause", "GPL-2.0+",
+                                  "GPL-2.0-or-later WITH Classpath-exception-2.0", "LicenseRef-acme", "Proprietary"])
+def test_spdx_expressions(text: str) -> None:
+    assert values.license_expression(text) == text
+
+
+@pytest.mark.parametrize("text", ["NOT A LICENSE(((", "SEE LICENSE IN LICENSE.txt", "MIT OR", "(MIT", "MIT)",
+                                  "AND", "MIT WITH", "MIT, Apache-2.0", "", "MIT AND AND X", "(" * 40 + "MIT" + ")" * 40])
+def test_not_spdx_expressions(text: str) -> None:
+    with pytest.raises(ValueError, match="is not an SPDX license expression"):
+        values.license_expression(text)
