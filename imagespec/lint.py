@@ -17,8 +17,8 @@ from imagespec.compiler import Compiled
 from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
-from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.model import Spec
+from imagespec.spec.yaml_source import DataPath
 
 LEVELS = ("error", "warning", "info")
 _SECRETISH = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)", re.I)
@@ -69,6 +69,19 @@ def _floats(ref: str) -> bool:
     return not parsed.digest and parsed.tag in (None, "latest")
 
 
+def _final_packages(spec: Spec) -> list[tuple[DataPath, list[str]]]:
+    """The packages that end up in the final image: its own, and those of each stage its
+    `from:` chain goes through (`final: {from: tools}` keeps all of tools' packages)."""
+    found: list[tuple[DataPath, list[str]]] = [(("final", "packages"), list(spec.final.packages))]
+    seen: set[str] = set()
+    parent = spec.final.from_
+    while isinstance(parent, str) and parent in spec.stages and parent not in seen:
+        seen.add(parent)
+        found.append((("stages", parent, "packages"), list(spec.stages[parent].packages)))
+        parent = spec.stages[parent].from_
+    return found
+
+
 def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Finding]:
     """`context`: the spec's build context, for the rules that look at its files."""
     spec, doc, plan = compiled.loaded.spec, compiled.loaded.document, compiled.plan
@@ -92,10 +105,11 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
             if _SECRETISH.search(key) and default:
                 add(("stages", name, "args", key), "error", "IS002", f"build arg '{key}' has a secret-looking default",
                     "BP15", "build args are recorded in the image history; use a build secret")
-    packages = spec.final.packages if isinstance(spec.final.packages, list) else list(spec.final.packages)
-    for tool in sorted(set(packages) & _TOOLS):
-        add(("final", "packages"), "warning", "IS003", f"'{tool}' in the final image is a tool for an attacker",
-            "BP6", "install it in a build stage, or drop it")
+    for at, packages in _final_packages(spec):
+        for tool in sorted(set(packages) & _TOOLS):
+            add(at, "warning", "IS003", f"'{tool}' in the final image is a tool for an attacker"
+                + (f" (from stage '{at[1]}', which the final image is built FROM)" if at[0] == "stages" else ""),
+                "BP6", "install it in a build stage that only hands over artifacts, or drop it")
     if not spec.license:
         add(("name",), "warning", "IS004", "no `license`: the image's license label will be empty", "BP16",
             "set `license:` to an SPDX expression")

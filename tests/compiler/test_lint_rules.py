@@ -96,6 +96,11 @@ def test_is003_attack_tool_in_the_final_image() -> None:
                                              "    artifacts: [/out]\nfinal:").replace(
         "  entrypoint:", "  copy: [{from: fetch, src: /out, dest: /out}]\n  entrypoint:")
     assert "IS003" not in rules(in_build_stage)
+    # a stage the final image is built FROM hands over everything, its packages too (was: unseen)
+    built_on = CLEAN.replace("final:\n  from: debian-slim", "stages:\n  tools:\n    from: debian-slim\n"
+                             "    packages: [curl]\n  base:\n    from: tools\nfinal:\n  from: base")
+    finding = only(built_on, "IS003")
+    assert finding.location.line == 7 and "from stage 'tools'" in finding.message, finding
 
 
 def test_is004_no_license() -> None:
