@@ -143,7 +143,7 @@ def _ask_base_digest(base: str) -> str | None:
 
 def revision(compiled: Compiled) -> str | None:
     """The commit an image records (its revision label): the last one that changed the
-    spec, its lock or its context's folder, so that a commit elsewhere in the repository
+    spec or its context's folder (but for the files made from the spec), so that a commit elsewhere in the repository
     leaves the same inputs the same image (its X.Y.Z can be pushed again, `imagespec test`
     passes, a lock cascade does not move a company base that did not change). HEAD's when
     git cannot say (nothing committed yet). The SHA tag stays HEAD's (publish.tags).
@@ -155,10 +155,12 @@ def revision(compiled: Compiled) -> str | None:
     head = git_short_sha(loaded.folder, mark_dirty=False)
     if head is None or loaded.path is None:
         return head
-    inputs = [loaded.folder / loaded.path.name, loaded.context]
-    if loaded.lock_path is not None:
-        inputs.append(loaded.lock_path)
-    return last_change(loaded.folder, inputs) or head
+    spec = loaded.folder / loaded.path.name
+    # not what a build reads from the checkout: the Dockerfile and ignore file are made in
+    # memory, and the lock's pins are in the input hash. A commit of a relocked app's lock
+    # and Dockerfile (`build --push` of a lock cascade) leaves its image the one it built.
+    made = [loaded.dockerfile_path, loaded.dockerignore_path, *([loaded.lock_path] if loaded.lock_path else [])]
+    return last_change(loaded.folder, [spec, loaded.context], excluded=made) or head
 
 
 def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:

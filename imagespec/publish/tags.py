@@ -155,17 +155,21 @@ def _git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = Tru
     return sha
 
 
-def last_change(folder: Path, paths: Sequence[Path]) -> str | None:
+def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = ()) -> str | None:
     """The 12-character SHA of the newest commit at or before HEAD that changed any of
     ``paths`` (files or folders); None when git cannot say (outside a repository, or
     nothing of them committed yet). The revision an image records: a commit elsewhere in
     the repository does not make the same inputs another image (BP14's X.Y.Z stays put).
     Inside ``one_checkout()``, once per repository and set of paths."""
     root = _repository_folder(folder.resolve())
-    inside = sorted({os.path.relpath(p.resolve(), root) for p in paths
-                     if root is not None and p.resolve().is_relative_to(root)})
-    if root is None or not inside:
+    if root is None:
         return None
+    inside = sorted({os.path.relpath(p.resolve(), root) for p in paths if p.resolve().is_relative_to(root)})
+    if not inside:
+        return None
+    # ``excluded``: files under ``paths`` whose commits change nothing the image is made of
+    inside += sorted({f":(exclude,literal){os.path.relpath(p.resolve(), root)}" for p in excluded
+                      if p.resolve().is_relative_to(root)})
     asked = _asked.get()
     key = (root, tuple(inside))
     if asked is not None and key in asked:

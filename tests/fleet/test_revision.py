@@ -43,8 +43,12 @@ def test_a_commit_elsewhere_leaves_the_image_and_its_pushed_version_as_they_were
     assert {revision for _, revision in built.values()} == {first}
 
     (fleet.root / "NOTES.md").write_text("a commit that touches no spec\n")
+    # nor do the files made from a spec (the build makes them in memory): a lock cascade
+    # commits relocked apps' locks and Dockerfiles, and their images stay the ones it built
+    made = imagespec("generate", str(fleet.spec("app")), "--config", str(fleet.config))
+    assert made.returncode == 0 and (fleet.root / "app" / "Dockerfile").is_file(), made.stderr
     _git(fleet.root, "add", "-A")
-    _git(fleet.root, "commit", "-q", "-m", "notes")
+    _git(fleet.root, "commit", "-q", "-m", "notes and generated files")
     done, records = fleet.build("--push")  # the fleet: every X.Y.Z pushed again, the same digest
     assert done.returncode == 0, done.stderr[-3000:]
     assert {name: _label(fleet.image(name)) for name in records} == built

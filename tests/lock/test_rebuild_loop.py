@@ -261,18 +261,18 @@ def test_the_cascade_moves_a_company_base_and_the_apps_on_it_in_one_pass(
     code, out, err = imagespec(capsys, "lock", "--update", "--format", "json", str(repo))
     assert code == 0 and json.loads(out)["written"] == [], out
     assert locks == {app: (repo / app / "imagespec.lock.yaml").read_text() for app in (*apps, "company")}
-    # the fleet build rebuilds nothing that is current: at a clean commit, a second build of
-    # the apps finds each image recording its lock, its inputs and this commit
+    # committed (the relocked apps' locks and Dockerfiles), the next `build --push` of the
+    # fleet rebuilds nothing: each image records its lock, its inputs and its revision
+    # (which the commit of files made from the spec does not move). Was: the company base
+    # and the apps built again, `stable` moved, and the apps' X.Y.Z push was refused.
+    ids = {t["target"]: t["image_id"] for t in fleet["targets"]}
     commit(repo)
-    app_specs = [str(repo / app / "imagespec.yaml") for app in apps]
-    code, out, err = imagespec(capsys, "build", *app_specs, "--progress", "quiet", "--format", "json")
+    code, out, err = imagespec(capsys, "build", str(repo), "--push", "--progress", "quiet", "--format", "json")
     assert code == 0, out + err
-    first_ids = {t["target"]: t["image_id"] for t in json.loads(out)["targets"]}
-    built_tags.extend(first_ids.values())
-    code, out, err = imagespec(capsys, "build", *app_specs, "--progress", "quiet", "--format", "json")
-    assert code == 0, out + err
-    again = json.loads(out)["targets"]
-    assert all(t["up_to_date"] for t in again) and {t["target"]: t["image_id"] for t in again} == first_ids, again
+    again = json.loads(out)
+    assert again["built"] == 0 and again["up_to_date"] == 3, again
+    assert {t["target"]: t["image_id"] for t in again["targets"]} == ids and manifest_digest(company) == c2
+    assert imagespec(capsys, "outdated", str(repo))[0] == 0
 
 
 def test_a_locked_app_whose_build_fails_keeps_its_lock_and_dockerfile(
