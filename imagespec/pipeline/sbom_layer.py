@@ -289,8 +289,7 @@ def reusable_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOpt
     no scan and no layer build (#14), and its tags do not move (an X.Y.Z pushed before
     is the same digest, BP14). None when there is none: any change to what was built
     gives a new SBOM (BP16). ``labels``: the layer's own besides the SBOM's, which the
-    kept image must carry too (a fleet's build-inputs hash: one kept without it would
-    never let the next run leave bake out, fleet.unchanged)."""
+    kept image must carry too."""
     from imagespec.engine import connect
 
     client = connect()
