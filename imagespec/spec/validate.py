@@ -71,6 +71,11 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> DataPath:
     return tuple(path)
 
 
+def _as_written(value: Any) -> str:
+    """A YAML scalar as the author most likely wrote it."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", int: "an integer",
             bool: "a boolean", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
@@ -111,7 +116,18 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
             source = error["input"]
             return said, (f"the final stage copies into a place of its own: write `{{src: {source}, dest: "
                           f"/app/{source.rstrip('/').rsplit('/', 1)[-1]}}}`")
+        if kind == "string_type" and isinstance(error.get("input"), (bool, int, float)):
+            # YAML reads true, yes, on, 1.10 as booleans and numbers: the author meant the text
+            return said, f"quote it: \"{_as_written(error['input'])}\""
         return said, None
+    if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
+        bound = error.get("ctx", {}).get("le", error.get("ctx", {}).get("ge", error.get("ctx", {}).get(
+            "lt", error.get("ctx", {}).get("gt"))))
+        words = {"less_than_equal": "at most", "greater_than_equal": "at least", "less_than": "less than",
+                 "greater_than": "more than"}[kind]
+        field = ".".join(str(p) for p in path)
+        return f"{field}: {error.get('input')!r} is out of range: it must be {words} {bound}", \
+            f"give a number {words} {bound}"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     field = ".".join(str(p) for p in path)
     hint = getattr(error.get("ctx", {}).get("error"), "hint", None)
