@@ -164,7 +164,9 @@ def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = 
     root = _repository_folder(folder.resolve())
     if root is None:
         return None
-    inside = sorted({os.path.relpath(p.resolve(), root) for p in paths if p.resolve().is_relative_to(root)})
+    # pathspecs read literally: a folder named `app[1]` is no glob
+    inside = sorted({f":(literal){os.path.relpath(p.resolve(), root)}" for p in paths
+                     if p.resolve().is_relative_to(root)})
     if not inside:
         return None
     # ``excluded``: files under ``paths`` whose commits change nothing the image is made of

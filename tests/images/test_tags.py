@@ -201,3 +201,33 @@ def test_a_tag_with_a_trailing_newline_is_refused(bad: str) -> None:
 def test_a_repository_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(SpecError):
         validate_repository("team/app\n")
+
+
+def test_last_change_is_the_newest_commit_of_the_paths_but_the_excluded_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The revision an image records (pipeline.options.revision): a commit elsewhere, or of
+    an excluded file (the Dockerfile made in memory), does not move it; a folder name with
+    glob characters is read literally."""
+    import subprocess
+
+    from imagespec.publish.tags import last_change
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(tmp_path),
+                               *args], check=True, capture_output=True, text=True).stdout.strip()
+
+    app = tmp_path / "app[1]"
+    app.mkdir()
+    (app / "main.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "app1").mkdir()  # what `app[1]` would match as a glob
+    (tmp_path / "app1" / "x").write_text("x\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "one")
+    first = git("rev-parse", "--short=12", "HEAD")
+    for name, folder in (("README", tmp_path), ("Dockerfile", app), ("y", tmp_path / "app1")):
+        (folder / name).write_text("changed\n")
+        git("add", "-A")
+        git("commit", "-q", "-m", name)
+    assert last_change(tmp_path, [app], excluded=[app / "Dockerfile"]) == first
+    assert last_change(tmp_path, [app]) == git("rev-parse", "--short=12", "HEAD~1")
+    assert last_change(tmp_path, [tmp_path / "elsewhere"]) is None  # nothing of it committed
