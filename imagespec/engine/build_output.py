@@ -47,7 +47,10 @@ class _Step:
     #: The terminal event went out; a later restart only updates the final state.
     closed: bool = False
     intervals: dict[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)
-    partial: str = ""  # log bytes after the last newline, waiting for the rest
+    #: per output stream (1 stdout, 2 stderr): log bytes after its last newline, waiting for
+    #: the rest. One buffer for both glued a shell's trace onto the program's output
+    #: (`+ made /out` then `echo made /out`) whenever the two wrote at once.
+    partial: dict[int, str] = field(default_factory=dict)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
     def final_event(self) -> BuildEvent:
@@ -138,10 +141,11 @@ class _StepTable:
         """Whether a pending end needs more than an update about other steps to be final."""
         return False
 
-    def log(self, step: _Step, text: str) -> BuildEvent | None:
-        """Add output to a step; returns a log event with the complete lines, if any."""
-        text = step.partial + text
-        *lines, step.partial = text.split("\n")
+    def log(self, step: _Step, text: str, stream: int = 1) -> BuildEvent | None:
+        """Add output of one stream to a step; returns a log event with the complete
+        lines, if any."""
+        text = step.partial.get(stream, "") + text
+        *lines, step.partial[stream] = text.split("\n")
         lines = [line.rstrip("\r") for line in lines]
         if not lines:
             return None
@@ -149,9 +153,12 @@ class _StepTable:
         return BuildEvent("log", step.index, step.name, lines=tuple(lines))
 
     def flush(self, step: _Step) -> BuildEvent | None:
-        if not step.partial:
-            return None
-        return self.log(step, "\n")
+        lines: list[str] = []
+        for stream in sorted(step.partial):
+            if step.partial[stream]:
+                event = self.log(step, "\n", stream)
+                lines += event.lines if event else ()
+        return BuildEvent("log", step.index, step.name, lines=tuple(lines)) if lines else None
 
     def busy_seconds(self) -> float | None:
         """Seconds in which BuildKit worked on at least one step of this build (their
@@ -212,7 +219,8 @@ class RawJsonParser(_StepTable):
             step = self.steps.get(log.get("vertex", ""))
             if step is not None:
                 events += self.open(step)
-                event = self.log(step, _b64(log.get("data")))
+                stream = log.get("stream")
+                event = self.log(step, _b64(log.get("data")), stream if isinstance(stream, int) else 1)
                 if event:
                     events.append(event)
         for warning in status.get("warnings") or ():

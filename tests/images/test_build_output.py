@@ -113,6 +113,26 @@ def test_partial_log_lines_are_joined_and_flushed_at_completion() -> None:
     assert events[-1].duration_s == pytest.approx(1.5)
 
 
+def test_the_two_streams_are_lines_of_their_own() -> None:
+    """A shell's `set -x` trace (stderr) and the program's output (stdout) written at once
+    reach BuildKit in pieces: each stream's lines are joined on their own. Was: one buffer
+    for both, so `+ echo made /out` and `made /out` came out as `+ made /out` and
+    `echo made /out`, and the failing command's trace could be lost (a flaky CI test)."""
+    p = RawJsonParser()
+    vertex = {"digest": "sha256:cc", "name": "[1/1] RUN x", "started": "2026-01-01T00:00:00Z"}
+    p.feed(json.dumps({"vertexes": [vertex]}))
+
+    def log(stream: int, text: str) -> list[BuildEvent]:
+        data = base64.b64encode(text.encode()).decode()
+        return p.feed(json.dumps({"logs": [{"vertex": "sha256:cc", "stream": stream, "data": data}]}))
+
+    lines = [line for piece in ((2, "+ "), (1, "made /out\n"), (2, "echo made /out\n+ test -f /out/missing"))
+             for event in log(*piece) for line in event.lines]
+    events = p.feed(json.dumps({"vertexes": [vertex | {"completed": "2026-01-01T00:00:01Z", "error": "exit code: 1"}]}))
+    lines += [line for event in events + p.finish() if event.kind == "log" for line in event.lines]
+    assert lines == ["made /out", "+ echo made /out", "+ test -f /out/missing"]
+
+
 def test_trailer_parse_error_and_legacy_messages() -> None:
     line, message = parse_trailer(["ERROR: failed to solve: dockerfile parse error on line 7: unknown instruction: FOO"])
     assert (line, message) == (7, "dockerfile parse error on line 7: unknown instruction: FOO")
