@@ -20,6 +20,7 @@ from imagespec.notes import OnNote, ignore
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
     from imagespec.engine import BuildResult
+    from imagespec.build_settings import BuildSettings
     from imagespec.engine.backend import Backend
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
@@ -94,6 +95,16 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     if len(compiled.plan.platforms) > 1:
         return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
     refuse_missing_bases(compiled, loaded_config, settings.target)
+    # the checkout (HEAD, its state, the revision of the spec's inputs) is asked once: the
+    # up-to-date check and the build's tags and labels read the same answers
+    with pipeline.remembering():
+        return _build_one(compiled, loaded_config, settings, on_status, sbom, backend)
+
+
+def _build_one(compiled: Compiled, loaded_config: Config, settings: BuildSettings, on_status: OnNote,
+               sbom: Path | None, backend: Backend | None) -> Built:
+    from imagespec import pipeline
+
     current = None if settings.force else pipeline.up_to_date(compiled, settings)
     if current is not None:
         from imagespec.engine import BuildResult
