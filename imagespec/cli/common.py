@@ -65,8 +65,11 @@ def selected(specs: tuple[Path, ...], config_path: Path | None, changed_since: s
     with --changed-since only the changed ones (empty: nothing to do)."""
     if explain and changed_since is None:
         raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
-    if changed_since is None:  # no fleet graph: a cached `generate` loads none of it
-        return tuple(jobs.spec_files(specs, on_note=note))
+    if changed_since is None:  # one spec, no fleet graph: a cached `generate` loads none of it
+        files = tuple(jobs.spec_files(specs, on_note=note))
+        if len(files) > 1:  # several are one graph: a cycle in it is bad input here too
+            jobs.link_specs(files, config=config_path)
+        return files
     chosen = jobs.select_specs(specs, config=config_path, changed_since=changed_since, on_note=note)
     if explain:
         for line in chosen.explain():

@@ -42,7 +42,7 @@ from imagespec.jobs.compiling import (
 from imagespec.notes import OnNote
 
 if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as jobs.X
-    from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, select_specs, stale_bake
+    from imagespec.jobs.fleets import FleetBuilt, bake, build_fleet, link_specs, select_specs, stale_bake
     from imagespec.engine.backend import ProgressMode as ProgressMode
     from imagespec.jobs.adopting import import_dockerfile, init
     from imagespec.jobs.checking import Checked, Stale, check
@@ -69,7 +69,7 @@ _LAZY = {
     **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
     **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "test_specs",
                      "verify_compiled", "verify_platforms"), "building"),
-    **dict.fromkeys(("FleetBuilt", "bake", "build_fleet", "select_specs", "stale_bake"), "fleets"),
+    **dict.fromkeys(("FleetBuilt", "bake", "build_fleet", "link_specs", "select_specs", "stale_bake"), "fleets"),
     **dict.fromkeys(("lock", "lock_check", "outdated"), "locks"),
     **dict.fromkeys(("sbom", "sbom_diff"), "sboms"),
 }
@@ -86,7 +86,7 @@ __all__ = [
     "Built", "Checked", "FleetBuilt", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
     "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file",
     "configured_builder", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
-    "import_dockerfile", "init", "lint", "lock", "lock_check", "manifest", "one_spec_for_output", "outdated",
+    "import_dockerfile", "init", "link_specs", "lint", "lock", "lock_check", "manifest", "one_spec_for_output", "outdated",
     "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema", "select_specs", "spec_files",
     "specs_only", "stale_bake", "test", "test_specs", "verify_compiled", "verify_platforms",
 ]

@@ -17,6 +17,8 @@ from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.fleet.commands import Baked, Selection
+    from imagespec.fleet.model import Fleet
+
 
 def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_since: str | None = None,
                  on_note: OnNote = ignore) -> Selection:
@@ -26,6 +28,17 @@ def select_specs(specs: Sequence[Path], *, config: Path | None = None, changed_s
     from imagespec.fleet.commands import select
 
     return select(specs, config, changed_since=changed_since, on_note=on_note)
+
+
+def link_specs(specs: Sequence[Path], *, config: Path | None = None) -> Fleet:
+    """The spec files ``specs`` as one graph (imagespec.fleet.load, from the result cache's
+    facts where nothing changed). Raises SpecError (exit 2) for what no build of them
+    could do — a cycle, a platform a parent lacks, two specs moving one X.Y.Z tag (BP14) —
+    so that generate, check, lint and test of several specs refuse it as bake and build do
+    (issue 14: "a cycle is exit 2 naming the chain")."""
+    from imagespec.fleet.load import load_fleet
+
+    return load_fleet(specs, config)
 
 
 def bake(specs: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,

@@ -71,6 +71,22 @@ def test_a_cycle_is_exit_2_naming_the_chain_at_the_from_line(repo: Path, write: 
     assert not (repo / "docker-bake.json").exists()
 
 
+@pytest.mark.parametrize("command", ["generate", "check", "lint", "test"])
+def test_a_cycle_is_exit_2_for_every_command_on_several_specs(repo: Path, write: Write, command: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Each Dockerfile of a cycle is valid alone: the graph of the specs given together
+    refuses it, before anything is written or run (cli.common.selected)."""
+    write("a/imagespec.yaml", spec("isx14a-a", "isx14a-b:1.0.0"))
+    write("b/imagespec.yaml", spec("isx14a-b", "isx14a-a:1"))
+    assert main([command, "a", "b/imagespec.yaml"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "a/imagespec.yaml:4:3: the specs build FROM each other in a cycle: a/imagespec.yaml -> b/imagespec.yaml -> "
+        "a/imagespec.yaml\n  hint: X -> Y")
+    assert sorted(path.name for path in repo.rglob("*") if path.is_file() and ".git" not in path.parts) == \
+        ["imagespec.yaml", "imagespec.yaml"]
+    assert main(["generate", "a"]) == 0  # one spec alone is no cycle: its Dockerfile is written
+
+
 def test_a_spec_from_its_own_image_is_a_cycle_of_one(repo: Path, write: Write) -> None:
     write("a/imagespec.yaml", spec("isx14a-a", "isx14a-a:1"))
     with pytest.raises(SpecError, match=r"cycle: a/imagespec.yaml -> a/imagespec.yaml$"):
