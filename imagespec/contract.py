@@ -91,3 +91,15 @@ WILDCARDS = frozenset("*?")
 def as_pattern(path: str) -> str:
     """A spec's path (its wildcards `*` and `?` kept) as BuildKit's matcher must see it."""
     return path.replace("[", "[[]")
+
+
+def writable_tmpfs(user: str | None) -> str:
+    """The options of the tmpfs on a writable directory (BP9) for a container running as
+    ``user`` (a USER value: `65532:65532`, `65532`, a name, None): the engine mounts a
+    tmpfs as root's, mode 0755, whatever the image's directory, so the app could not
+    write there. A numeric user owns it; for a name (not known here) it is open to all
+    with the sticky bit, as /tmp is."""
+    uid, _, gid = (user or "").partition(":")
+    if uid.isdigit() and (gid.isdigit() or not gid):
+        return f"uid={uid},gid={gid or uid}"
+    return "mode=1777"
