@@ -79,3 +79,15 @@ def reads_as_json_array(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# A spec's paths know two wildcards, `*` and `?` (README, "copy"); BuildKit matches COPY
+# sources and ignore-file lines with Go's filepath.Match, which also reads `[…]` as a
+# character class: `data[1].txt` would copy data1.txt. So a `[` is written `[[]` (a class
+# holding `[` alone), which matches the name itself, on every BuildKit since Engine 20.10.
+WILDCARDS = frozenset("*?")
+
+
+def as_pattern(path: str) -> str:
+    """A spec's path (its wildcards `*` and `?` kept) as BuildKit's matcher must see it."""
+    return path.replace("[", "[[]")
