@@ -481,3 +481,19 @@ def test_a_spec_linked_from_outside_the_repository_is_named_where_the_link_is(
     (repo / "a" / "imagespec.yaml").symlink_to(repo / "b" / "imagespec.yaml")
     code, out, err = run(capsys, "bake", ".", "-o", "-")
     assert code == 0 and sorted(json.loads(out)["target"]) == ["b", "c"], err
+    assert "skipped a/imagespec.yaml: the same file as b/imagespec.yaml, built once" in err
+
+
+def test_two_links_to_one_spec_give_one_target_whatever_the_order(  # type: ignore[no-untyped-def]
+        repo: Path, write: Write, capsys) -> None:
+    """Was: the first argument's link won (`bake one two` and `bake two one` built two
+    contexts under one tag), and the other was dropped without a word."""
+    write("real/imagespec.yaml", spec("isx14d-r", "debian:bookworm-slim"))
+    for folder in ("one", "two"):
+        (repo / folder).mkdir()
+        (repo / folder / "imagespec.yaml").symlink_to(repo / "real" / "imagespec.yaml")
+    for order in (("one", "two"), ("two", "one")):
+        code, out, err = run(capsys, "bake", *order, "-o", "-")
+        assert code == 0 and list(json.loads(out)["target"]) == ["one"], err
+        assert err == ("skipped two/imagespec.yaml: the same file as one/imagespec.yaml, built once (a link to a spec "
+                       "is that spec)\n")
