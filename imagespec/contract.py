@@ -79,3 +79,27 @@ def reads_as_json_array(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# A spec's paths know two wildcards, `*` and `?` (README, "copy"); BuildKit matches COPY
+# sources and ignore-file lines with Go's filepath.Match, which also reads `[…]` as a
+# character class: `data[1].txt` would copy data1.txt. So a `[` is written `[[]` (a class
+# holding `[` alone), which matches the name itself, on every BuildKit since Engine 20.10.
+WILDCARDS = frozenset("*?")
+
+
+def as_pattern(path: str) -> str:
+    """A spec's path (its wildcards `*` and `?` kept) as BuildKit's matcher must see it."""
+    return path.replace("[", "[[]")
+
+
+def writable_tmpfs(user: str | None) -> str:
+    """The options of the tmpfs on a writable directory (BP9) for a container running as
+    ``user`` (a USER value: `65532:65532`, `65532`, a name, None): the engine mounts a
+    tmpfs as root's, mode 0755, whatever the image's directory, so the app could not
+    write there. A numeric user owns it; for a name (not known here) it is open to all
+    with the sticky bit, as /tmp is."""
+    uid, _, gid = (user or "").partition(":")
+    if uid.isdigit() and (gid.isdigit() or not gid):
+        return f"uid={uid},gid={gid or uid}"
+    return "mode=1777"

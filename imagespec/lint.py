@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
+from imagespec.contract import WILDCARDS
 from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
@@ -39,7 +40,6 @@ _SECRET_VALUES = (
 )
 # shells, and env (which finds the interpreter): none is in a scratch or distroless final
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox", "env"})
-_GLOB = frozenset("*?[")
 
 #: lint()'s `add`: (path, level, rule, message, practice, hint) becomes one Finding
 Add = Callable[[DataPath, str, str, str, str, str], None]
@@ -173,10 +173,12 @@ def _lint_context(spec: Spec, plan: p.Plan, context: BuildContext, add: Add) -> 
     present = {path[:-1] for path, source in sources if context.matches(source)}
     for path, source in sources:
         # a pattern may match nothing when another source of its COPY does (`go.sum*`: optional)
-        optional = not _GLOB.isdisjoint(source) and path[:-1] in present
+        optional = not WILDCARDS.isdisjoint(source) and path[:-1] in present
         if not optional and not context.matches(source):
+            fails = "a pattern that matches nothing copies nothing, and the build passes without it" \
+                if not WILDCARDS.isdisjoint(source) else "the build fails at this COPY"
             add(path, "error", "IS010", f"'{source}' is not in the build context ({context.root.name}/)", "BP4",
-                "the build fails at this COPY: fix the path, or set `context:` to the folder that holds it")
+                f"{fails}: fix the path, or set `context:` to the folder that holds it")
     if plan.final.base.has_shell:
         return
     argv: tuple[str, ...] = spec.final.entrypoint_argv or spec.final.cmd_argv or ()
@@ -198,7 +200,8 @@ def _context_sources(spec: Spec) -> list[tuple[DataPath, str]]:
             sources += [(("stages", name, "dependencies", "copy", i), s) for i, s in enumerate(stage.dependencies.copy_)]
         for i, item in enumerate(stage.copy_):
             sources.append((("stages", name, "copy", i), item if isinstance(item, str) else item.src))
-    sources += [(("final", "copy", i), a.src) for i, a in enumerate(spec.final.copy_) if a.from_ is None]
+    # each final.copy entry is a COPY of its own: its path names it alone (IS010's group)
+    sources += [(("final", "copy", i, "src"), a.src) for i, a in enumerate(spec.final.copy_) if a.from_ is None]
     return sources
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from imagespec.contract import writable_tmpfs
 from imagespec.deploy.profile import RunProfile
 
 
@@ -14,7 +15,9 @@ def compose_service(profile: RunProfile) -> dict[str, object]:
         "security_opt": ["no-new-privileges:true"],
     }
     if profile.writable:
-        service["tmpfs"] = list(profile.writable)
+        # `PATH:OPTIONS`: owned by the app's user, else root's and not writable to it
+        options = writable_tmpfs(f"{profile.uid}:{profile.gid}")
+        service["tmpfs"] = [f"{path}:{options}" for path in profile.writable]
     if profile.ports:
         service["ports"] = [f"{port}:{port}" + ("/udp" if proto == "UDP" else "/sctp" if proto == "SCTP" else "")
                             for port, proto in profile.ports]

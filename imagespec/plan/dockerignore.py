@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from fnmatch import translate
 
+from imagespec.contract import as_pattern
 from imagespec.spec import model as s
 
 # What never belongs in a context: VCS data, local environments, build output, editor junk.
@@ -57,7 +58,7 @@ def dockerignore_for(spec: s.Spec, own_files: tuple[str, ...] = ()) -> tuple[str
     if "." in sources:
         own = tuple(path for path in own_files if not generated_name(path))
         return (*_DENY, *_GENERATED, *own, *extra)
-    allowed = tuple(f"!{src}" for src in dict.fromkeys(sources))
+    allowed = tuple(f"!{as_pattern(src)}" for src in dict.fromkeys(sources))
     # only a copied folder can let one of them in: then it is named after the exceptions
     inside = tuple(path for path in own_files if any(path.startswith(src + "/") for src in sources))
     # `*` then exceptions: only what the spec copies reaches the engine; the deny

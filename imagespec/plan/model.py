@@ -145,6 +145,9 @@ class Workdir(Instruction):
 @frozen(kw_only=True)
 class User(Instruction):
     user: str
+    # a later USER of the stage replaces it (root for a stage's steps, then the image's
+    # user): hadolint's DL3002 is about the last one, so no ignore comment is needed
+    temporary: bool = False
 
 
 @frozen(kw_only=True)

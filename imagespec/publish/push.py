@@ -72,8 +72,10 @@ def push_tags(
             raise TagConflict(
                 "refusing to move an immutable version tag (BP14): " + "; ".join(conflicts),
                 hint="release a new version (X.Y.Z never moves): a change to the spec, its lock, its context or its "
-                     "bases makes another image (a commit of its context's folder is its revision label); "
-                     "or push with --force to overwrite",
+                     "bases makes another image (a commit of its context's folder is its revision label); a spec "
+                     "without a lock file is built again on every run, as nothing pins its bases: `imagespec lock "
+                     "SPEC` lets a run that changed nothing take the registry's image; or push with --force to "
+                     "overwrite",
             )
 
     digests = {}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 import jinja2
 
-from imagespec.contract import GENERATED_MARK
+from imagespec.contract import GENERATED_MARK, as_pattern
 from imagespec.plan import model as p
 from imagespec.plan.frozen import frozen
 from imagespec.plan import ca_trust
@@ -115,7 +115,8 @@ def copy_flags(copy: p.Copy, features: frozenset[str]) -> tuple[str, ...]:
 
 
 def copy_args(copy: p.Copy, features: frozenset[str]) -> str:
-    return " ".join((*copy_flags(copy, features), _path_list((*copy.sources, copy.dest))))
+    # the sources are patterns to BuildKit, the destination a path
+    return " ".join((*copy_flags(copy, features), _path_list((*map(as_pattern, copy.sources), copy.dest))))
 
 
 def _expose_port(port: str) -> str:

@@ -159,7 +159,11 @@ def root(context, missing=missing, environment=environment):
                 yield str(environment.getattr(l_2_i, 'path'))
             elif ((undefined(name='kind') if l_2_kind is missing else l_2_kind) == 'User'):
                 pass
-                if (environment.getattr(l_2_i, 'user') in ('0', 'root')):
+                if environment.getattr(l_2_i, 'temporary'):
+                    pass
+                    yield '\n# '
+                    yield str(environment.getattr(environment.getattr(l_2_i, 'origin'), 'why'))
+                elif (environment.getattr(l_2_i, 'user') in ('0', 'root')):
                     pass
                     yield '\n# DL3002: '
                     yield str(environment.getattr(environment.getattr(l_2_i, 'origin'), 'why'))
@@ -215,7 +219,7 @@ def root(context, missing=missing, environment=environment):
     yield '\n'
 
 blocks = {}
-debug_info = '5=75&7=77&8=79&9=83&10=87&11=88&12=93&13=95&14=98&15=99&16=101&17=105&19=109&20=112&22=113&23=115&24=118&25=122&26=124&27=126&28=129&30=134&32=136&33=139&34=140&35=143&36=148&37=151&38=152&39=155&40=156&41=159&42=160&43=162&44=165&47=168&48=169&49=172&50=173&51=175&54=181&56=192&57=195&58=196&59=199&60=200&61=203&62=204&63=207&65=211'
+debug_info = '5=75&7=77&8=79&9=83&10=87&11=88&12=93&13=95&14=98&15=99&16=101&17=105&19=109&20=112&22=113&23=115&24=118&25=122&26=124&27=126&28=129&30=134&32=136&33=139&34=140&35=143&36=148&37=151&38=152&39=155&40=156&41=159&42=160&43=162&44=165&45=166&46=169&49=172&50=173&51=176&52=177&53=179&56=185&58=196&59=199&60=200&61=203&62=204&63=207&64=208&65=211&67=215'
 
 # The Python code Jinja 3.1.6 makes of templates/dockerfile/Dockerfile.j2, the
 # template's text being the one render/dockerfile_j2.py names. Not a module to import: Jinja runs

@@ -11,7 +11,8 @@ import glob
 import os
 from pathlib import Path
 
-_GLOB = frozenset("*?[")
+from imagespec.contract import WILDCARDS, as_pattern
+
 
 
 class BuildContext:
@@ -29,10 +30,11 @@ class BuildContext:
 
     def matches(self, source: str) -> bool:
         """Whether a COPY source (a path or a pattern, relative to the context) names anything."""
-        if _GLOB.isdisjoint(source):
+        if WILDCARDS.isdisjoint(source):
             path = self._inside(source)
             return path is not None and path.exists()
-        return bool(glob.glob(source, root_dir=self.root, include_hidden=True))
+        # Python's glob reads `[` as BuildKit's does: written `[[]`, it is the name's own
+        return bool(glob.glob(as_pattern(source), root_dir=self.root, include_hidden=True))
 
     def is_file(self, source: str) -> bool:
         path = self._inside(source)

@@ -8,7 +8,7 @@ this works for shell-less images too; ``docker top`` is the fallback for a remot
 engine), times ``docker stop``, and lists the image's files by exporting a created,
 never-started container. Every container is named ``imagespec-verify-…`` and removed.
 
-May import: the standard library, ``imagespec.errors``, ``imagespec.platform``, its own
+May import: the standard library, ``imagespec.errors``, ``imagespec.contract``, ``imagespec.platform``, its own
 package and ``imagespec.engine`` (the connection, whether a platform is emulated here);
 ``docker`` only lazily.
 """
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imagespec.contract import writable_tmpfs
 from imagespec.engine.client import engine_errors
 from imagespec.verify.checks import Process
 from imagespec.verify.model import Expectations
@@ -70,7 +71,7 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
             command=list(exp.run_args) or None,
             name=name,
             read_only=True,
-            tmpfs={path: "" for path in exp.writable},
+            tmpfs={path: writable_tmpfs(_image_user(client, image)) for path in exp.writable},
             network_mode="host" if exp.http_port else "none",
             labels={"org.imagespec.verify": "1"},
         )
@@ -101,6 +102,12 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
     finally:
         with engine_errors(f"remove {name}"):
             container.remove(force=True)
+
+
+def _image_user(client: docker.DockerClient, image: str) -> str | None:
+    """The user the image runs as (its config's USER), who must own its writable tmpfs."""
+    with engine_errors(f"inspect {image}"):
+        return client.images.get(image).attrs.get("Config", {}).get("User") or None
 
 
 def _settle_s(client: docker.DockerClient, image: str) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dockerfile
 
+from imagespec.contract import as_pattern
 from imagespec.compiler import Compiled, compile_spec
 from imagespec.plan import model as p
 from imagespec.render.dockerfile import copy_flags
@@ -157,7 +158,8 @@ def _check_pairs(command: dockerfile.Command, items: tuple[tuple[str, str], ...]
 def _check_copy(command: dockerfile.Command, copy: p.Copy, features: frozenset[str]) -> None:
     # the flags the renderer meant, as BuildKit's parser reads them back
     assert command.flags == copy_flags(copy, features), command.original
-    assert command.value == (*copy.sources, copy.dest), command.original
+    # the sources as BuildKit's matcher must see them (a `[` is a name's own: contract.as_pattern)
+    assert command.value == (*map(as_pattern, copy.sources), copy.dest), command.original
     assert all(map(_literal_word, command.value)), command.original
 
 

@@ -190,10 +190,22 @@ def test_is010_copy_source_missing_from_the_context(tmp_path: Path) -> None:
     assert (finding.location.line, finding.location.col) == (8, 18)  # `main.go` in `copy: [cmd/, main.go]`
     # negatives: present files, and an optional pattern beside a present file (go.sum* without go.sum)
     assert "IS010" not in {f.rule for f in on_disk(tmp_path, GO, {"main.go": "package main\n"})}
-    # a pattern alone that matches nothing does fail the build
+    # a pattern alone that matches nothing copies nothing: BuildKit builds on without it
     alone = GO.replace("[go.mod, go.sum*]", "[go.sum*]")
     assert [f.message for f in on_disk(tmp_path, alone, {}) if f.rule == "IS010"] == [
         "'go.sum*' is not in the build context (" + tmp_path.name + "/)"]
+
+
+def test_is010_each_final_copy_is_a_copy_of_its_own(tmp_path: Path) -> None:
+    """A pattern of one `final.copy` entry that matches nothing is not made optional by
+    another entry's file (each is its own COPY); a `[` is a name's own, not a class."""
+    spec = ("name: app\nversion: 1.0.0\nlicense: MIT\nfinal:\n  from: debian-slim\n  copy:\n"
+            "    - {src: a.txt, dest: /a.txt}\n    - {src: \"b?.txt\", dest: /b/}\n"
+            "    - {src: \"data[1].txt\", dest: /d.txt}\n  cmd: [/bin/true]\n")
+    found = [f for f in on_disk(tmp_path, spec, {"a.txt": "", "data1.txt": ""}) if f.rule == "IS010"]
+    assert [(f.message.split(" is ")[0], f.location.line) for f in found] == [("'b?.txt'", 8), ("'data[1].txt'", 9)]
+    assert found[0].hint.startswith("a pattern that matches nothing copies nothing")
+    assert found[1].hint.startswith("the build fails at this COPY")
 
 
 def test_is010_is_silent_without_a_context() -> None:

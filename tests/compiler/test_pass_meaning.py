@@ -372,3 +372,51 @@ def test_the_merged_label_keeps_the_spec_labels_origin_and_the_spec_wins() -> No
     items = dict(labels[0].items)
     assert items["org.opencontainers.image.version"] == "1.0.0-custom" and items["team"] == "core"
     assert items["org.opencontainers.image.title"] == "t" and items["io.imagespec.writable"] == "/data"
+
+
+# -- BP8: steps on an image that runs as its non-root user run as root ----------------------
+
+STEPS_ON_NONROOT = """\
+name: t
+stages:
+  tools:
+    from: {image: "company/base:1", family: debian, user: 65532}
+    run: [mkdir -p /out, touch /out/t]
+    artifacts: [/out]
+  more:
+    from: tools
+    run: touch /out/u
+    artifacts: [/out]
+final:
+  from: {image: "company/base:1", family: debian, user: 65532}
+  packages: [netbase]
+  copy: [{from: more, src: /out, dest: /srv}]
+  entrypoint: [/bin/true]
+"""
+
+
+def _users(stage: p.Stage) -> list[str]:
+    return [i.user for i in sorted(stage.instructions, key=lambda i: i.phase) if isinstance(i, p.User)]
+
+
+def test_steps_on_a_base_that_declares_a_nonroot_user_run_as_root_and_the_image_as_that_user(
+        tmp_path: Path) -> None:
+    """A base spec's image ends with USER 65532: its `from:` says `user: 65532`. A stage
+    with steps on it says USER 0 first (apt-get as 65532: Permission denied); a stage FROM
+    that stage starts as root already; the final's last USER is still 65532, and hadolint
+    has nothing to say (the final's USER 0 is not its last, DL3002)."""
+    compiled = compile_text(STEPS_ON_NONROOT)
+    plan = compiled.plan
+    assert _users(plan.stage("tools")) == ["0"]
+    assert _users(plan.stage("more")) == []
+    assert _users(plan.final) == ["0", "65532:65532"]
+    written = tmp_path / "Dockerfile"
+    written.write_text(compiled.dockerfile)
+    assert hadolint([written]) == {str(written): []}
+    no_steps = compile_text(STEPS_ON_NONROOT.replace("  packages: [netbase]\n", ""))
+    assert _users(no_steps.plan.final) == ["65532:65532"]  # nothing to run: no USER 0
+
+
+def test_steps_on_a_base_without_a_declared_user_get_no_user_line() -> None:
+    plan = compile_text(STEPS_ON_NONROOT.replace(", user: 65532}", "}")).plan
+    assert _users(plan.stage("tools")) == [] and _users(plan.final)[0] != "0"

@@ -66,7 +66,8 @@ def test_compose_services_are_valid_and_match_the_plan(written) -> None:  # type
         rt = plan_of(spec).runtime
         assert service["user"] == f"{rt.uid}:{rt.gid}" and service["read_only"] is True
         assert service["cap_drop"] == ["ALL"] and service["security_opt"] == ["no-new-privileges:true"]
-        assert service.get("tmpfs", []) == list(rt.writable)
+        # each tmpfs owned by the app's user: the engine's is root's 0755 whatever the image's folder
+        assert service.get("tmpfs", []) == [f"{path}:uid={rt.uid},gid={rt.gid}" for path in rt.writable]
 
 
 def test_kubernetes_deployments_are_valid_and_match_the_plan(written) -> None:  # type: ignore[no-untyped-def]
@@ -150,3 +151,12 @@ def test_quoted_text_stays_inside_the_header_comment() -> None:
     header = text.split("services:")[0]
     assert all(line.startswith("# ") for line in header.splitlines()), header
     assert set(yaml.safe_load(text)) == {"services"}
+
+
+@pytest.mark.parametrize(("user", "options"), [("65532:65532", "uid=65532,gid=65532"), ("1000", "uid=1000,gid=1000"),
+                                               ("1000:0", "uid=1000,gid=0"), ("nonroot", "mode=1777"),
+                                               (None, "mode=1777"), ("1000:staff", "mode=1777")])
+def test_a_writable_tmpfs_is_the_users_or_open_to_all(user: str | None, options: str) -> None:
+    from imagespec.contract import writable_tmpfs
+
+    assert writable_tmpfs(user) == options

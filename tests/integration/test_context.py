@@ -87,3 +87,29 @@ def test_committed_files_of_two_specs_in_one_folder_keep_each_other_out(engine, 
     instead of the context's .dockerignore, and neither image holds a spec, a Dockerfile
     or an ignore file of either spec."""
     build_two_specs_from_their_committed_files(tmp_path)
+
+
+BRACKETS = """\
+name: imagespec-it-brackets
+tags: {git_sha: false, semver: false, extra: [test]}
+final:
+  from: debian-slim
+  copy:
+    - {src: "data[1].txt", dest: /d.txt}
+    - {src: "logs/*.txt", dest: /logs/}
+  cmd: [/bin/cat, /d.txt, /logs/a.txt]
+"""
+
+
+@pytest.mark.engine
+def test_a_bracket_in_a_copied_name_is_the_names_own_not_a_pattern(built, tmp_path: Path) -> None:
+    """A spec's paths have the wildcards `*` and `?` only: `data[1].txt` is that file, in
+    the COPY and in the ignore file's allow-list (contract.as_pattern). Was: BuildKit read
+    `[1]` as a character class and copied data1.txt, or nothing with exit 0."""
+    (tmp_path / "imagespec.yaml").write_text(BRACKETS)
+    (tmp_path / "data[1].txt").write_text("the file named\n")
+    (tmp_path / "data1.txt").write_text("what [1] would match\n")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.txt").write_text("a pattern still matches\n")
+    ref = built(tmp_path / "imagespec.yaml")["tags"][0]
+    assert docker("run", "--rm", "--network", "none", ref).stdout == "the file named\na pattern still matches\n"

@@ -81,3 +81,30 @@ def test_declared_directories_are_writable_under_a_plain_read_only_run(engine, f
         assert [(m["Type"], m["Destination"]) for m in mounts] == [("volume", "/tmp")]
     finally:
         docker("rm", "-f", name, check=False)
+
+
+WRITER = """\
+name: isdr-writer
+tags: {git_sha: false, semver: false, extra: [test]}
+final:
+  from: debian-slim
+  writable: [/var/cache/app]
+  cmd: [/bin/sh, -c, "touch /var/cache/app/made && exec sleep 60"]
+"""
+
+
+@pytest.mark.engine
+def test_imagespec_test_mounts_each_writable_directory_for_the_apps_user(engine, tmp_path: Path) -> None:
+    """The smoke run's tmpfs is the app user's (contract.writable_tmpfs): the engine mounts
+    it as root's 0755 whatever the image's folder, and the app's write failed with
+    Permission denied (runs-read-only: exited with 1)."""
+    (tmp_path / "imagespec.yaml").write_text(WRITER)
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), "--format", "json", str(tmp_path / "imagespec.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    ref = json.loads(result.stdout.strip().splitlines()[-1])["tags"][0]
+    try:
+        tested = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", str(tmp_path / "imagespec.yaml"))
+        checks = {check["name"]: check for check in json.loads(tested.stdout)["checks"]}
+        assert checks["runs-read-only"]["ok"], checks["runs-read-only"]
+    finally:
+        docker("rmi", ref, check=False)

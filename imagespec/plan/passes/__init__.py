@@ -16,6 +16,7 @@ from imagespec.plan.passes.mount_build_secrets import mount_build_secrets
 from imagespec.plan.passes.order_for_cache import order_for_cache
 from imagespec.plan.passes.order_stages import order_stages
 from imagespec.plan.passes.prepare_writable_dirs import prepare_writable_dirs
+from imagespec.plan.passes.run_steps_as_root import run_steps_as_root
 from imagespec.plan.passes.set_pipefail import set_pipefail
 
 Pass = Callable[[Plan], Plan]
@@ -28,6 +29,7 @@ PASSES: tuple[Pass, ...] = (
     cross_compile,  # platforms: after the helper stage exists (it runs on the build platform too)
     expand_package_installs,  # BP5, BP11: after every pass that adds packages
     mount_build_secrets,  # before merging: only steps with the same secrets merge
+    run_steps_as_root,  # BP8: after every pass that adds a RUN step
     add_labels,  # before ordering, which puts the LABEL after everything but the start
     order_for_cache,  # BP4: before merging, so steps of one phase become adjacent
     merge_run_steps,
