@@ -169,8 +169,11 @@ def _lower_artifact(i: int, artifact: s.Artifact, stages: dict[str, p.Stage],
     else:
         try:
             context_path(artifact.src)
-        except ValueError as exc:
-            raise SpecPathError(str(exc), path=(*at, "src")) from None
+        except grammar.Invalid as exc:
+            hint = exc.hint
+            if artifact.src.startswith("/"):  # the final stage's absolute paths are most often a build stage's
+                hint = f"{hint}, or take it from a build stage: `{{from: STAGE, src: {artifact.src}, dest: {artifact.dest}}}`"
+            raise SpecPathError(str(exc), path=(*at, "src"), hint=hint) from None
     chmod, chmod_run = None, None
     if artifact.mode:
         if chmod_flag:
@@ -198,8 +201,8 @@ def _check_stage_artifact(artifact: s.Artifact, stages: dict[str, p.Stage], at: 
     try:
         # the artifact check below compares text: `/out/../etc` must not pass as "under /out"
         absolute_path(artifact.src)
-    except ValueError as exc:
-        raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src")) from None
+    except grammar.Invalid as exc:
+        raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src"), hint=exc.hint) from None
     if not _covered(artifact.src, producer.artifacts):
         declared = ", ".join(producer.artifacts) or "none"
         raise SpecPathError(f"stage '{artifact.from_}' does not produce '{artifact.src}' (its artifacts: {declared})",
@@ -295,7 +298,8 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
     for name, stage in spec.stages.items():
         for i, item in enumerate(stage.copy_):
             if not isinstance(item, str) and item.src.startswith("/"):
-                raise SpecPathError("a source copy takes a path in the build context", path=("stages", name, "copy", i, "src"))
+                raise SpecPathError("a source copy takes a path in the build context", path=("stages", name, "copy", i, "src"),
+                                    hint=f"name it from the context's top: '{item.src.lstrip('/')}'")
     final = spec.final
     final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
     user = final.user or _default_user(final_base.provided_user or s.NONROOT_UID)
