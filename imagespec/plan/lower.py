@@ -150,7 +150,7 @@ def _lower_artifact(i: int, artifact: s.Artifact, stages: dict[str, p.Stage],
         try:
             context_path(artifact.src)
         except ValueError as exc:
-            raise SpecPathError(str(exc), path=(*at, "src")) from None
+            raise SpecPathError(str(exc), path=(*at, "src"), hint=getattr(exc, "hint", None)) from None
     chmod, chmod_run = None, None
     if artifact.mode:
         if chmod_flag:
