@@ -93,7 +93,8 @@ class Record:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "target": self.target, "spec": self.spec, "result": self.result,
+            # a kept image reads as the counts and the table say (was "built", with up_to_date)
+            "target": self.target, "spec": self.spec, "result": _shown(self).replace(" ", "_"),
             "duration_s": round(self.duration_s, 2), "size": self.size, "image_id": self.image_id,
             "tags": list(self.tags), "cached_steps": self.cached_steps, "steps": self.steps,
             "upstream": self.upstream, "pushed": list(self.pushed), "platforms": list(self.platforms),

@@ -223,7 +223,7 @@ def test_a_no_op_rebuild_reuses_each_sbom_and_a_change_makes_new_ones_downstream
     done, again = fleet.build()  # nothing changed: no bake, no scan
     assert done.returncode == 0, done.stderr[-3000:]
     for name, record in again.items():
-        assert record["result"] == "built" and record["up_to_date"] and record["sbom_reused"], record
+        assert record["result"] == "up_to_date" and record["up_to_date"] and record["sbom_reused"], record
         assert record["timing"] is None and record["image_id"] == first[name]["image_id"], record
         assert record["sbom"] == first[name]["sbom"] and _sbom_labels(fleet.image(name)) == made_on[name]
     assert "no bake" in done.stderr and "SBOM: read from" not in done.stderr

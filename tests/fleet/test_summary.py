@@ -50,3 +50,6 @@ def test_a_failed_target_shows_its_reason_not_the_tags_it_would_have_had() -> No
     counts = json.loads(summary_json(records, builder="default", jobs=2, duration_s=1.0))
     assert {k: counts[k] for k in ("built", "up_to_date", "failed", "skipped")} == {
         "built": 1, "up_to_date": 1, "failed": 1, "skipped": 0}
+    # each target's result agrees with the counts (was "built" for a kept image)
+    assert {t["target"]: t["result"] for t in counts["targets"]} == {"base": "failed", "app": "up_to_date",
+                                                                     "web": "built"}

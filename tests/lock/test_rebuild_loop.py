@@ -135,7 +135,7 @@ def test_test_fails_when_the_provenance_does_not_match(pushed: Pushed, tmp_path:
     folder = tmp_path / "prov"
     folder.mkdir()
     path = folder / "imagespec.yaml"
-    path.write_text(spec(f"prov-{RUN_ID}", base))
+    path.write_text(spec(f"prov-app-{RUN_ID}", base))  # another name than the base: FROM its own image is refused
     assert imagespec(capsys, "lock", str(path))[0] == 0
     code, out, err = imagespec(capsys, "build", str(path), "--progress", "quiet", "--format", "json")
     assert code == 0, err
