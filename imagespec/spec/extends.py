@@ -11,9 +11,12 @@ inherited field points at the file that wrote it. Rules (documented in the READM
 - `${{ name }}` in any string is replaced by a `with: {name: value}` given along the
   chain (the nearest to the app wins) or the `parameters: {name: {type, default}}` some
   template declared; the value is checked against its type at its `with:` line and is
-  one quoted word where it lands in a shell command (parameters.py); a `with:` name no
-  template declares, or that nothing uses any more, is an error. The `${{ }}` syntax
-  cannot clash with the shell's `${VAR}`.
+  one quoted word where it lands in a shell command (parameters.py), so a `${{ }}`
+  inside a command's own quotes is an error; a `with:` name no template declares, or
+  that nothing uses any more, is an error. A parameter's type and pattern are those of
+  its first declaration (a spec cannot make `binary` a `shell` parameter). A `with:`
+  value is written as it is (a `${{ }}` in it is an error); a default may name other
+  parameters. The `${{ }}` syntax cannot clash with the shell's `${VAR}`.
 Pure: reading files is the caller's `read` function.
 """
 
@@ -30,7 +33,7 @@ from imagespec.errors import Location, SpecError
 from imagespec.spec import parameters
 from imagespec.spec.yaml_source import MAX_ALIASED_TEXT, DataPath, Document
 
-_PARAM = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_PARAM = parameters.PLACEHOLDER
 _CONSUMED = ("extends", "with", "parameters")
 MAX_DEPTH = 16
 
@@ -175,9 +178,22 @@ class _Filling:
                                     hint=f"did you mean '{close[0]}'?" if close else
                                     f"declared parameters: {', '.join(self.declared) or 'none'}")
                 raw[name] = parameters.check(self.declared[name], value, where)
+                if "${{" in raw[name]:
+                    raise SpecError(f"with.{name}: a `with:` value is written as it is, and ${{{{ }}}} in it would "
+                                    "stay as text", location=where, hint="write the value itself (`./cmd/pay`, not "
+                                    "`./cmd/${{ binary }}`): only a template's defaults name other parameters")
                 self.given_at[name] = where
         self.refers = {name: set(_PARAM.findall(text)) for name, text in raw.items()}
         self.values = self._expanded(raw)
+        for name, text in self.values.items():
+            left = _PARAM.search(text)  # in a default: a name no template declares, or given no value
+            if left is not None:
+                missing = left.group(1)
+                default_at = self.declared[name].declared_at
+                raise SpecError(f"parameters.{name}.default names ${{{{ {missing} }}}}, which has no value",
+                                location=default_at, hint=f"declare '{missing}' with a default in a template of the "
+                                f"chain, or pass it with `with: {{{missing}: …}}`" if missing in self.declared else
+                                f"no template in the chain declares '{missing}'")
         self.origins: dict[DataPath, Location] = {}
         self.used: set[str] = set()
         self.inserted = 0  # characters substitution added: bounded like text repeated by aliases
@@ -193,7 +209,8 @@ class _Filling:
 
     def _expanded(self, values: dict[str, str]) -> dict[str, str]:
         """A default may refer to another parameter (java's build command names main_class);
-        into a `shell` value, the other is inserted as one quoted word."""
+        into a `shell` value, the other is inserted as one quoted word. A `with:` value has
+        no `${{ }}` (refused above): it is written as it is."""
         for _ in range(len(values)):
             expanded = {name: _PARAM.sub(functools.partial(self._inserted, into=name, values=values), text)
                         for name, text in values.items()}
@@ -257,11 +274,31 @@ class _Filling:
 
 
 def _declared(chain: list[Document]) -> dict[str, parameters.Parameter]:
-    """Parameters declared along the chain, the nearest declaration winning."""
+    """Parameters declared along the chain. The first declaration (the template furthest
+    up) owns a parameter's type and pattern: a later one may change its default or
+    description, never how its value is checked and quoted, or an app spec could declare
+    `binary` a `shell` parameter and paste a command into the template's RUN."""
     out: dict[str, parameters.Parameter] = {}
+    first: dict[str, parameters.Parameter] = {}
     for doc in reversed(chain):
-        out.update(_declarations(doc, _declared_in) if doc is not chain[0] else _declared_in(doc))
+        for name, again in (_declarations(doc, _declared_in) if doc is not chain[0] else _declared_in(doc)).items():
+            owner = first.setdefault(name, again)
+            if (owner.type, _pattern(owner)) != (again.type, _pattern(again)):
+                raise SpecError(f"parameter '{name}' is declared at {owner.declared_at} as {_kind(owner)}; "
+                                f"it is redeclared here as {_kind(again)}", location=again.declared_at,
+                                hint="a parameter's type and pattern are the template's that declares it first: "
+                                     "remove this declaration (a default or description may be restated)")
+            out[name] = again
     return out
+
+
+def _pattern(parameter: parameters.Parameter) -> str | None:
+    return None if parameter.pattern is None else parameter.pattern.pattern
+
+
+def _kind(parameter: parameters.Parameter) -> str:
+    pattern = _pattern(parameter)
+    return f"`{parameter.type}`" + ("" if pattern is None else f" with pattern {pattern!r}")
 
 
 def _declared_in(doc: Document) -> dict[str, parameters.Parameter]:
@@ -345,17 +382,29 @@ def _check_appends(data: Any, path: DataPath, doc: Document) -> None:
         _check_appends(value, (*path, key), doc)
 
 
-def _appends_checked(doc: Document) -> bool:
+def _check_quotes(doc: Document) -> None:
+    """A `${{ }}` inside a shell command's own quotes: the value is quoted as one word
+    there, and its quotes would close the author's (`echo '${{ s }}'` with `s: "x'; id; '"`)."""
+    for path, command in parameters.shell_paths(doc.data):
+        quoted = parameters.quoted_placeholder(command) if "${{" in command else None
+        if quoted is not None:
+            raise SpecError(f"${{{{ {quoted} }}}} stands inside quotes of a shell command: its value is quoted as "
+                            "one word there, and its quotes would end these", location=doc.value_origin(path),
+                            hint=parameters.UNQUOTED % quoted)
+
+
+def _document_checked(doc: Document) -> bool:
     _check_appends(doc.data, (), doc)
+    _check_quotes(doc)
     return True
 
 
 def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
     """The document with its whole `extends` chain merged in (parent first)."""
     chain = _chain(document, resolver, reader)
-    _check_appends(document.data, (), document)
+    _document_checked(document)
     for parent in chain[1:]:
-        _checked(parent, _appends_checked)
+        _checked(parent, _document_checked)
     if len(chain) == 1 and not isinstance(document.data, dict):
         return document
     merged: Any = {k: v for k, v in chain[-1].data.items() if k not in _CONSUMED}

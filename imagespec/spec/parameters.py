@@ -18,6 +18,8 @@ An optional `pattern` (a regular expression) must match the whole value as well.
 Where a `${{ name }}` stands in a shell command (`run`, `dependencies.run`, a string
 `entrypoint`/`cmd`/healthcheck `cmd`), the value is quoted as one shell word (a `shell`
 value excepted); elsewhere it is written as it is and the field's own grammar checks it.
+So a placeholder inside the command's own quotes is refused (`quoted_placeholder`): the
+value's quotes would close the author's (`echo '${{ s }}'` became `echo ''true; id''`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import re
 import shlex
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from imagespec.errors import Location, SpecError
@@ -44,6 +46,8 @@ _TYPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
 }
 TYPES = tuple(_TYPES)
 _KEYS = ("type", "default", "description", "pattern")
+PLACEHOLDER = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+UNQUOTED = "write ${{ %s }} without quotes: imagespec quotes the value as one word (a `shell` value is written as it is)"
 
 
 class Parameter(NamedTuple):  # a NamedTuple: cheaper to make than a frozen dataclass (reference.Reference)
@@ -90,6 +94,12 @@ def declare(name: str, raw: Any, at: Callable[[str | None], Location]) -> Parame
                             location=at("pattern"), hint="a Python regular expression the whole value must match, "
                                                          "quoted in YAML, e.g. `pattern: '[a-z][a-z0-9-]*'`") from None
     parameter = Parameter(name, kind, None, pattern, where)
+    if kind == "shell" and isinstance(raw.get("default"), str):
+        # another parameter named in a shell default is quoted as one word there too
+        quoted = quoted_placeholder(raw["default"])
+        if quoted is not None:
+            raise SpecError(f"parameters.{name}.default: ${{{{ {quoted} }}}} stands inside quotes of the command",
+                            location=at("default"), hint=UNQUOTED % quoted)
     default = raw.get("default")
     if default is not None:
         # a default against the template's own pattern: the pattern is the line to look at
@@ -130,6 +140,50 @@ def in_shell(path: DataPath) -> bool:
         case ("final", "entrypoint" | "cmd") | ("final", "healthcheck", "cmd"):
             return True
     return False
+
+
+def shell_paths(data: Any) -> Iterator[tuple[DataPath, str]]:
+    """Every string of a spec or template that is a shell command once merged (`in_shell`
+    of its path, `run+:` read as the `run` it appends to), with its path as written."""
+    pending: list[tuple[DataPath, DataPath, Any]] = [((key,), (key,), data[key]) for key in ("stages", "final")
+                                                     if isinstance(data, dict) and key in data]
+    while pending:
+        path, merged, value = pending.pop()
+        if isinstance(value, str):
+            if in_shell(merged):
+                yield path, value
+        elif isinstance(value, dict) and len(path) < 4:  # stages.NAME.dependencies.run is the deepest
+            pending += [((*path, k), (*merged, k[:-1] if isinstance(k, str) and k.endswith("+") else k), v)
+                        for k, v in value.items()]
+        elif isinstance(value, list):
+            pending += [((*path, i), (*merged, i), v) for i, v in enumerate(value)]
+
+
+def quoted_placeholder(command: str) -> str | None:
+    """The name of the first `${{ name }}` that stands inside quotes of `command` (single or
+    double), else None. A scanner of the quote state the shell is in, not a pattern: a
+    `$( )` or backquotes open unquoted words again (`"$(cat ${{ f }})"` is unquoted)."""
+    stack: list[str] = []  # the open contexts, innermost last: ' " ( `
+    i = 0
+    for match in PLACEHOLDER.finditer(command):
+        while i < match.start():
+            char, top = command[i], stack[-1] if stack else ""
+            if top == "'":
+                if char == "'":
+                    stack.pop()
+            elif char == "\\":
+                i += 1  # the next character is taken as it is
+            elif char == '"' and top == '"' or char == "`" and top == "`" or char == ")" and top == "(":
+                stack.pop()
+            elif char == "`" or char == "(" and (top != '"' or command[i - 1:i] == "$"):
+                stack.append(char)
+            elif char in "'\"" and top != '"':
+                stack.append(char)
+            i += 1
+        if stack and stack[-1] in "'\"":
+            return match.group(1)
+        i = match.end()
+    return None
 
 
 def shell_word(parameter: Parameter, value: str) -> str:

@@ -17,7 +17,7 @@ from imagespec.spec.config import Config, load_config
 from imagespec.spec.extends import resolve
 from imagespec.spec.yaml_source import Document, parse_yaml, read_yaml
 from imagespec.spec.model import Spec
-from imagespec.spec.templates import TemplateResolver, project_template_dirs
+from imagespec.spec.templates import TemplateResolver
 from imagespec.spec.validate import validate
 
 
@@ -179,7 +179,7 @@ def merge_extends(document: Document, folder: Path | None, config: Config, path:
                             "and this spec extends none", location=document.location(("with",)),
                             hint="add `extends: TEMPLATE`, or write the values where they go")
         return document
-    resolver = TemplateResolver([*config.templates, *project_template_dirs(folder)])
+    resolver = TemplateResolver(config.templates, folder, show=display)
     if path is not None:
         resolver.remember(document.file, path)
 

@@ -1,15 +1,16 @@
 """Finding what `extends:` names: a spec path, or a template by name.
 
-Search order for a name: the configuration's `templates:` folders (a company's
-shared repo), every `templates/` folder from the spec's folder up to the repository
-root (the project's own), then imagespec's built-in presets.
+Search order for a name in a spec: the configuration's `templates:` folders (a
+company's shared repo), every `templates/` folder from the spec's folder up to the
+repository root (the project's own), then imagespec's built-in presets. A name in a
+template: the template's own folder first, then the same order from there.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -48,14 +49,39 @@ def available(dirs: Sequence[Path]) -> list[str]:
 
 
 class TemplateResolver:
-    """Maps an `extends:` value, seen in a document, to a file."""
+    """Maps an `extends:` value, seen in a document of one spec's chain, to a file.
 
-    def __init__(self, dirs: Sequence[Path]) -> None:
-        self.dirs = [*dirs, builtin_presets()]
+    A name is looked up from the place of the document that writes it: the spec's from
+    its folder; a template's in its own folder first, then as from a spec beside it
+    (`search`). So a company template's `extends: company-base` is always the company's,
+    whatever an app keeps in its own `templates/` folder; and a name that a folder searched
+    from the spec would serve from another file is refused (`_refuse_shadow`): the app's
+    copy would look as if it replaced part of the template's chain, and it does not."""
+
+    def __init__(self, configured: Sequence[Path], folder: Path | None, show: Callable[[Path], str] = str) -> None:
+        self.configured = list(configured)
+        self.folder = folder  # the spec's (None: the working directory)
+        self.show = show  # a file's name in messages
         self.files: dict[str, Path] = {}  # displayed name -> path, for relative extends
+        self.by_name: set[Path] = set()  # the templates found by name
+        self._searched: dict[tuple[Path | None, bool], list[Path]] = {}
 
     def remember(self, display: str, path: Path) -> None:
         self.files[display] = path
+
+    def search(self, current: Document) -> list[Path]:
+        """The folders a name written in `current` is looked up in, in order."""
+        origin = self.files.get(current.file)
+        return self._dirs(self.folder if origin is None else origin.parent, origin in self.by_name)
+
+    def _dirs(self, folder: Path | None, own_first: bool) -> list[Path]:
+        key = (folder, own_first)
+        if key not in self._searched:
+            # the presets are imagespec's own: nothing around the installed package is searched
+            around = [] if folder == builtin_presets() else project_template_dirs(folder)
+            own = [folder] if own_first and folder is not None else []
+            self._searched[key] = list(dict.fromkeys([*own, *self.configured, *around, builtin_presets()]))
+        return self._searched[key]
 
     def __call__(self, target: str, current: Document) -> Path:
         """The file's real path (links followed)."""
@@ -67,15 +93,43 @@ class TemplateResolver:
                 raise SpecError(f"no spec at '{target}'", location=where,
                                 hint="a path is relative to the file that extends it")
             return path
-        builtin = self.dirs[-1]
-        for folder in self.dirs:
-            for suffix in SUFFIXES:
-                # probed as a string (the same one folder / name gives): a Path only for the one found
-                probe = os.path.join(folder, f"{target}{suffix}")
-                if files.is_file(probe):
-                    # the built-in presets' folder is a real path already (templates_dir())
-                    return Path(probe) if folder is builtin else files.resolve(Path(probe))
-        names = available(self.dirs)
-        close = difflib.get_close_matches(target, names, n=1)
-        raise SpecError(f"unknown template '{target}'", location=where,
-                        hint=f"did you mean '{close[0]}'?" if close else f"templates: {', '.join(names)}")
+        dirs = self.search(current)
+        found = _find(target, dirs)
+        if found is None:
+            names = available(dirs)
+            close = difflib.get_close_matches(target, names, n=1)
+            raise SpecError(f"unknown template '{target}'", location=where,
+                            hint=f"did you mean '{close[0]}'?" if close else f"templates: {', '.join(names)}")
+        self._refuse_shadow(target, current, found[1], dirs)
+        self.by_name.add(found[1])
+        return found[1]
+
+    def _refuse_shadow(self, target: str, current: Document, found: Path, dirs: list[Path]) -> None:
+        """A file of the name in a folder searched from the spec but not from `current`
+        (an app's `templates/`, below the template's own place) that the spec's own lookup
+        would have taken."""
+        spec = self._dirs(self.folder, False)
+        nearer = _find(target, spec) if spec != dirs else None
+        if nearer is None or nearer[1] == found or nearer[0] in dirs:
+            return
+        served = f"the preset '{target}'" if found.parent == builtin_presets() else self.show(found)
+        shadow = self.show(nearer[1])
+        raise SpecError(f"`extends: {target}` here names {served}, but {shadow} (in a template folder of the "
+                        "spec's) has the same name: a template's chain is not replaced from the spec's folders",
+                        location=current.location(("extends",)),
+                        hint=f"rename or remove {shadow}: a template's `extends` is looked up in its own "
+                             "folder first, then from there (README, \"Presets, templates and `extends`\"); a "
+                             "spec changes what it inherits by overriding fields")
+
+
+def _find(target: str, dirs: Sequence[Path]) -> tuple[Path, Path] | None:
+    """(the folder, the file's real path) of the first template `target` in `dirs`."""
+    builtin = builtin_presets()
+    for folder in dirs:
+        for suffix in SUFFIXES:
+            # probed as a string (the same one folder / name gives): a Path only for the one found
+            probe = os.path.join(folder, f"{target}{suffix}")
+            if files.is_file(probe):
+                # the built-in presets' folder is a real path already (templates_dir())
+                return folder, Path(probe) if folder == builtin else files.resolve(Path(probe))
+    return None

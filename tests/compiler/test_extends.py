@@ -218,17 +218,16 @@ def test_a_template_declares_each_parameter_with_its_type(tmp_path: Path, declar
 
 
 def test_every_preset_parameter_is_typed_and_quoted_where_it_is_used() -> None:
-    import re
-
-    from imagespec.spec.yaml_source import read_yaml
+    from imagespec.spec.parameters import quoted_placeholder, shell_paths
     from imagespec.spec.templates import builtin_presets
+    from imagespec.spec.yaml_source import read_yaml
     for preset in sorted(builtin_presets().glob("*.yaml")):
         data = read_yaml(preset).data
         for name, declared in (data.get("parameters") or {}).items():
             assert isinstance(declared, dict) and declared.get("type"), f"{preset.name}: {name} has no type"
         # a use site inside shell quotes would get a second quoting: `'${{ x }}'` -> `''x''`
-        assert not re.search(r"""["']\$\{\{|\}\}["']""", preset.read_text(encoding="utf-8").replace(
-            '"${{', "").replace('}}"', "")), preset.name
+        for path, command in shell_paths(data):
+            assert quoted_placeholder(command) is None, (preset.name, path)
 
 
 def test_parameters_cannot_blow_up_the_output(tmp_path: Path) -> None:

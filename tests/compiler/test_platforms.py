@@ -64,7 +64,7 @@ def test_rust_build_stage_links_with_the_targets_gcc_and_names_its_triple() -> N
     assert 'set -- "libstd-rust-dev:$arch"' in build and 'rustup target add "$rust"' in build
     # the setup step writes the triple before the preset's build reads it
     assert build.index("> /usr/local/etc/rust-target\n") < build.index('--target "$(cat /usr/local/etc/rust-target)"')
-    assert '"target/$(cat /usr/local/etc/rust-target)/release/app"' in build
+    assert '"target/$(cat /usr/local/etc/rust-target)/release/"app' in build
 
 
 def test_the_tini_stage_builds_on_the_build_machine_with_the_targets_musl() -> None:
