@@ -12,12 +12,11 @@ from functools import cached_property
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from imagespec.errors import PolicyError, SpecError, SpecErrors, SpecPathError
-from imagespec.plan.policy import check_policies
-from imagespec.spec.extends import merge_policies
-from imagespec.spec.model import Policies
+from imagespec.errors import Location, PolicyError, PolicyErrors, SpecError, SpecErrors, SpecPathError, raise_together
+from imagespec.plan.policy import Violation, check_policies
+from imagespec.spec.model import NO_POLICIES, Policies
+from imagespec.spec.policy_levels import POLICIES, tighten
+from imagespec.spec.yaml_source import DataPath, Document
 from imagespec.plan.lower import lower
 from imagespec.plan.frozen import frozen
 from imagespec.plan.model import Plan
@@ -133,39 +132,65 @@ def _located(loaded: LoadedSpec, error: SpecError) -> SpecError:
     return SpecError(error.message, location=loaded.document.value_origin(error.path), hint=error.hint)
 
 
-def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:
-    """The spec's (and its templates') policies plus the configuration's: rules only add up."""
+@frozen
+class EffectivePolicies:
+    """The rules a spec is held to, and where each (each entry of a list) was made as strict as it is."""
+
+    policies: Policies
+    places: Mapping[DataPath, Location]
+
+    def set_at(self, rule: DataPath) -> Location | None:
+        return self.places.get(rule) or self.places.get(rule[:2])
+
+
+def _policy_places(document: Document | None) -> dict[DataPath, Location]:
+    if document is None:
+        return {}
+    return {path: loc for path, loc in document.locations.items() if path[:1] == (POLICIES,)}
+
+
+def effective_policies(loaded: LoadedSpec, config: Config) -> EffectivePolicies:
+    """The spec's (and its templates') policies, tightened by the configuration's
+    (spec.policy_levels): only what the spec itself writes is held to the configuration's
+    rules, a template being written apart from it."""
     if not config.policies:
-        # nothing to add: the spec's own policies were validated with the spec
-        return loaded.spec.policies
-    merged = merge_policies(config.policies, loaded.spec.policies.model_dump(exclude_defaults=True))
-    try:
-        return Policies.model_validate(merged)
-    except ValidationError as exc:
-        where = config.document.location(("policies",)) if config.document else None
-        raise SpecError(f"invalid policies: {exc.errors()[0]['msg']}", location=where,
-                        hint="the configuration's `policies:` add to the spec's: each rule takes what it takes in a "
-                             "spec (`imagespec schema`)") from None
+        spec = loaded.spec.policies
+        return EffectivePolicies(spec, {} if spec is NO_POLICIES else _policy_places(loaded.document))
+    # as written (`25MB`, for the messages), each side validated already
+    merged, places = tighten(_written(config.document), _policy_places(config.document),
+                             _written(loaded.document), _policy_places(loaded.document),
+                             strict=lambda loc: loc is not None and loc.file == loaded.document.file)
+    return EffectivePolicies(Policies.model_validate(merged or {}), places)
+
+
+def _written(document: Document | None) -> object:
+    return document.data.get(POLICIES) if document is not None and isinstance(document.data, dict) else None
 
 
 def enforce_policies(loaded: LoadedSpec, config: Config, plan: Plan) -> None:
-    """A violation is a compile error at the breaking spec line, naming the rule and
-    where the rule was written (a template or the configuration) (BP15)."""
-    policies = effective_policies(loaded, config)
-    spec = loaded.spec
-    packages = tuple(spec.final.packages if isinstance(spec.final.packages, list) else spec.final.packages)
-    violations = check_policies(plan, policies, packages)
-    if not violations:
-        return
-    first = violations[0]
-    rule_path = ("policies", first.rule)
-    if rule_path in loaded.document.locations:
-        defined = loaded.document.locations[rule_path]
-    elif config.document is not None:
-        defined = config.document.location(rule_path)
-    else:
-        defined = None
-    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-    raise PolicyError(f"{first.message}: policy `{first.rule}`" + (f" set at {defined}" if defined else "") + more,
-                      location=loaded.document.location(first.path),
-                      hint="change the spec to follow the rule; rules from a template cannot be switched off")
+    """Every violation is a compile error at the spec value that breaks the rule, naming the
+    rule and where it was written (a template, the configuration or the spec) (BP15);
+    they are reported together, in the order of the spec's lines."""
+    effective = effective_policies(loaded, config)
+    violations = check_policies(plan, effective.policies, loaded.spec)
+    errors = [_violation_error(loaded, effective, violation) for violation in violations]
+    raise_together(sorted(errors, key=lambda error: error.location or Location("")), together=PolicyErrors)
+
+
+def _violation_error(loaded: LoadedSpec, effective: EffectivePolicies, violation: Violation) -> PolicyError:
+    defined = effective.set_at(violation.rule)
+    return PolicyError(f"{violation.message}: policy `{violation.rule[1]}`" + (f" set at {defined}" if defined else ""),
+                       location=_in_spec(loaded.document, violation.path) if violation.lacking
+                       else loaded.document.origin(violation.path).of_value(),
+                       hint="change the spec to follow the rule (policies only tighten: a spec cannot loosen "
+                            "a rule of its templates or the configuration)")
+
+
+def _in_spec(document: Document, path: DataPath) -> Location:
+    """Where the spec itself writes `path`, or its nearest part the spec writes: what lacks a
+    label is the spec, even where a template wrote the rest of its `final`."""
+    for end in range(len(path), -1, -1):
+        found = document.locations.get(path[:end])
+        if found is not None and found.file == document.file:
+            return found.of_value()  # a scalar's value (`from: debian-slim`), else the key
+    return Location(document.file, 1, 1)

@@ -129,12 +129,13 @@ class SpecErrors(SpecError):
         return {**super().to_dict(), "errors": [e.to_dict() for e in self.errors], "more": self.more}
 
 
-def raise_together(errors: Iterable[SpecError]) -> None:
+def raise_together(errors: Iterable[SpecError], *, together: type[SpecErrors] = SpecErrors) -> None:
     """Raise the problems of several specs as one report, so that fixing a template's
     fallout across many specs takes one run, not one per spec; returns when there are none.
     One problem is raised as it is; a problem several specs share (a broken configuration
     or template under each) is said once; a SpecErrors is flattened into its errors; up to
-    MAX_ERRORS are shown, the rest counted in ``more``."""
+    MAX_ERRORS are shown, the rest counted in ``more``. ``together``: the class of a report
+    of several (PolicyErrors, so that callers catching PolicyError catch it too)."""
     # keyed by everything said: identical reports are the same problem met again
     unique = list({tuple((str(one), one.hint) for one in _each(error)): error for error in errors}.values())
     if len(unique) == 1:
@@ -142,7 +143,7 @@ def raise_together(errors: Iterable[SpecError]) -> None:
     each = [one for error in unique for one in _each(error)]
     if each:
         more = sum(error.more for error in unique if isinstance(error, SpecErrors))
-        raise SpecErrors(each[:MAX_ERRORS], more=more + max(0, len(each) - MAX_ERRORS))
+        raise together(each[:MAX_ERRORS], more=more + max(0, len(each) - MAX_ERRORS))
 
 
 def each_or_together(items: Iterable[T], do: Callable[[T], R]) -> list[R]:
@@ -170,6 +171,10 @@ class ImageMissing(SpecError):
 
 class PolicyError(SpecError):
     """A spec breaks a rule set by a template or the configuration."""
+
+
+class PolicyErrors(SpecErrors, PolicyError):
+    """A spec breaks several rules: each reported at its own place (raise_together)."""
 
 
 class CheckFailed(ImageSpecError):

@@ -231,6 +231,14 @@ def registry(text: str) -> str:
     return text
 
 
+def within(name: str, registry: str) -> bool:
+    """Whether ``name`` (an image's name, or a registry) is ``registry`` or lies under it:
+    ``registry.example.com/team`` is under ``registry.example.com``; ``registry.example.com.evil.io``
+    is not (a prefix of the text is not a prefix of the path)."""
+    name, registry = name.rstrip("/"), registry.rstrip("/")
+    return name == registry or name.startswith(registry + "/")
+
+
 # --- semantic versions (semver.org 2.0.0) and the tags BP14 derives from them ------------------
 
 _NUMBER = r"0|[1-9][0-9]*"

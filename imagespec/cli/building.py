@@ -217,7 +217,8 @@ def _regex(value: str | None, flag: str) -> str | None:
 @click.option("--ready-log", default=None, callback=lambda _ctx, _param, value: _regex(value, "--ready-log"),
               help="A regex the container's log must show.")
 @click.option("--size-budget", type=SIZE, default=None, metavar="SIZE",
-              help="Largest allowed image size: bytes, or 25MB, 1.5GiB, … (default: the policies' size_budget).")
+              help="Largest allowed image size: bytes, or 25MB, 1.5GiB, … (default: the policies' size_budget, which "
+                   "it may lower, never raise).")
 @FORMAT
 @CONFIG
 @CHANGED_SINCE

@@ -193,14 +193,21 @@ def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_statu
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,
                     http_port: int | None = None, ready_log: str | None = None, stage: bool = False) -> Report:
     """Check ``image`` against what ``compiled``'s spec promises; the size budget defaults
-    to the spec's policies. ``stage``: built with --target (a stage has no SBOM to check)."""
+    to the spec's policies, which --size-budget may lower, never raise (policies only tighten).
+    ``stage``: built with --target (a stage has no SBOM to check)."""
     from imagespec import pipeline
     from imagespec.compiler import effective_policies
     from imagespec.verify import verify
+    from imagespec.verify.checks import readable_size
 
+    effective = effective_policies(compiled.loaded, config)
     # a policy's size_budget is bytes once validated (its validator reads "25MB"), though typed int | str
-    budget = size_budget if size_budget is not None else \
-        cast("int | None", effective_policies(compiled.loaded, config).size_budget)
+    policy = cast("int | None", effective.policies.size_budget)
+    if size_budget is not None and policy is not None and size_budget > policy:
+        raise SpecError(f"--size-budget {readable_size(size_budget)} is larger than the policy `size_budget` "
+                        f"({readable_size(policy)}) set at {effective.set_at(('policies', 'size_budget'))}",
+                        hint="policies only tighten: --size-budget may lower the budget, never raise it")
+    budget = policy if size_budget is None else size_budget
     return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log,
                                                stage=stage))
 

@@ -1,8 +1,8 @@
 """Company rules checked at compile time (BP6, BP8, BP15): allowed registries,
 required labels, packages forbidden in final images, no shell in the final image,
-non-root required. A rule is data in a template or the configuration; a violation
-names the spec path that breaks it and the rule's key, so the caller can show
-where each was written.
+non-root required. A rule is data in a template, the configuration or the spec; a
+violation names the spec path that breaks it and the rule's key (or the entry of a list
+that makes the demand), so the caller can show where each was written.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from imagespec import reference as grammar
 from imagespec.plan import model as p
 from imagespec.spec.yaml_source import DataPath
-from imagespec.spec.model import Policies
+from imagespec.spec.model import Policies, Spec
 
 
 @dataclass(frozen=True)
 class Violation:
     path: DataPath  # what breaks the rule
-    rule: str  # the policies key
+    rule: DataPath  # the policies key, or the entry of a list that makes the demand
     message: str
+    lacking: bool = False  # the spec lacks something (a label): said at the spec, not at a template
 
 
 def _registry_ok(ref: str, allowed: list[str]) -> bool:
@@ -29,33 +30,47 @@ def _registry_ok(ref: str, allowed: list[str]) -> bool:
         names = {ref, grammar.parse(ref).normalized}
     except grammar.Invalid:  # a build argument (`${BASE}`): only as written
         names = {ref}
-    return any(name == prefix or name.startswith(prefix.rstrip("/") + "/") for name in names for prefix in allowed)
+    return any(grammar.within(name, prefix) for name in names for prefix in allowed)
 
 
-def check_policies(plan: p.Plan, policies: Policies, final_packages: tuple[str, ...]) -> list[Violation]:
+def _image_written(stage: p.Stage, spec: Spec) -> DataPath:
+    """Where the image of `stage` is written: the spec's own `images:` entry when its `from`
+    names one (the value that breaks the rule), else the `from` (its `image` line when
+    `from` is a mapping: a location falls back to `from`)."""
+    at = stage.origin.path
+    written = spec.final.from_ if at == ("final", "from") else \
+        spec.stages[at[1]].from_ if at[:1] == ("stages",) and at[1] in spec.stages else None
+    if isinstance(written, str) and written in spec.images:
+        return ("images", written, "image")
+    return (*at, "image")
+
+
+def check_policies(plan: p.Plan, policies: Policies, spec: Spec) -> list[Violation]:
+    """Every violation, in the order the rules are listed (the caller reports them together)."""
     found: list[Violation] = []
     if policies.allowed_registries:
         for stage in plan.stages:
             ref = stage.base.ref
             if stage.base.from_stage or ref == "scratch" or _registry_ok(ref, policies.allowed_registries):
                 continue
-            # the `image` line when `from` is a mapping (a location falls back to `from`)
-            where = ("final", "from", "image") if stage.final else (*stage.origin.path, "image")
-            found.append(Violation(where, "allowed_registries",
+            found.append(Violation(_image_written(stage, spec), ("policies", "allowed_registries"),
                                    f"image '{ref}' is not from an allowed registry "
                                    f"({', '.join(policies.allowed_registries)})"))
     if policies.required_labels:
         labels = {k for i in plan.final.instructions if isinstance(i, p.Label) for k, _ in i.items}
-        for label in policies.required_labels:
+        for index, label in enumerate(policies.required_labels):
             if label not in labels:
-                found.append(Violation(("final", "labels"), "required_labels", f"the final image needs the label '{label}'"))
-    for package in final_packages:
+                found.append(Violation(("final", "labels"), ("policies", "required_labels", index),
+                                       f"the final image needs the label '{label}'", lacking=True))
+    packages = spec.final.packages  # a list, or a mapping name -> version pin
+    for key, package in enumerate(packages) if isinstance(packages, list) else ((name, name) for name in packages):
         if package in policies.forbidden_packages:
-            found.append(Violation(("final", "packages"), "forbidden_packages",
+            found.append(Violation(("final", "packages", key),
+                                   ("policies", "forbidden_packages", policies.forbidden_packages.index(package)),
                                    f"package '{package}' is forbidden in final images (BP6)"))
     if policies.no_shell and plan.final.base.has_shell:
-        found.append(Violation(("final", "from"), "no_shell",
+        found.append(Violation(("final", "from"), ("policies", "no_shell"),
                                f"the final image '{plan.final.base.ref}' has a shell; use scratch or a distroless-style base (BP6)"))
     if policies.non_root and plan.runtime.uid == 0:
-        found.append(Violation(("final", "user"), "non_root", "the final image must not run as root (BP8)"))
+        found.append(Violation(("final", "user"), ("policies", "non_root"), "the final image must not run as root (BP8)"))
     return found

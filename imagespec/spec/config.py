@@ -44,9 +44,10 @@ class Config:
         """`build.platforms`: those of every spec that names none (a compile asks, with no file too)."""
         return tuple(self.file.build.platforms or ()) if self.file else ()
 
-    @cached_property  # asked for by every compile; merge_policies reads it, never changes it
+    @cached_property  # asked for by every compile
     def policies(self) -> dict[str, object]:
-        """Only the rules the file writes: they add to a spec's (compiler.effective_policies)."""
+        """Only the rules the file writes: a spec's are tightened by them, as written in
+        `document` (compiler.effective_policies, spec.policy_levels)."""
         return self.file.policies.model_dump(exclude_unset=True) if self.file else {}
 
 

@@ -6,8 +6,8 @@ inherited field points at the file that wrote it. Rules (documented in the READM
 - lists replace by default; `key+: [...]` appends to the parent's list (`key` and
   `key+` in one mapping is an error);
 - `key: null` removes an inherited key;
-- `policies` only accumulate (lists union, flags OR, budgets min): an app spec cannot
-  switch off a rule its company template set (BP15);
+- `policies` only tighten (policy_levels.py): an app spec cannot switch off or loosen a
+  rule its company template set (BP15), nor make one a `${{ parameter }}`;
 - `${{ name }}` in any string is replaced by a `with: {name: value}` given along the
   chain (the nearest to the app wins) or the `parameters: {name: {type, default}}` some
   template declared; the value is checked against its type at its `with:` line and is
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from imagespec.errors import Location, SpecError
-from imagespec.spec import parameters
+from imagespec.spec import parameters, policy_levels
 from imagespec.spec.yaml_source import MAX_ALIASED_TEXT, DataPath, Document
 
 _PARAM = parameters.PLACEHOLDER
@@ -81,21 +81,6 @@ def _drop(locations: dict[DataPath, Location], path: DataPath) -> None:
         del locations[key]
 
 
-def merge_policies(parent: Any, child: Any) -> Any:
-    if isinstance(parent, dict) and isinstance(child, dict):
-        out = dict(parent)
-        for key, value in child.items():
-            out[key] = merge_policies(parent[key], value) if key in parent else value
-        return out
-    if isinstance(parent, list) and isinstance(child, list):
-        return parent + [v for v in child if v not in parent]
-    if isinstance(parent, bool) and isinstance(child, bool):
-        return parent or child
-    if isinstance(parent, int) and isinstance(child, int):
-        return min(parent, child)
-    return parent if child is None else child
-
-
 def _by_key(locations: dict[DataPath, Location], depth: int) -> dict[str | int, dict[DataPath, Location]]:
     """Locations that all lie under one path of length `depth`, grouped by the key that
     follows that path: each group is the subtree of that key, found in one pass."""
@@ -114,6 +99,8 @@ def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Locatio
         _drop(locs, path)
         locs.update(child_locs)
         return child
+    if path in child_locs:  # a mapping both write is where the nearer author (the app) wrote it
+        locs[path] = child_locs[path]
     below = _by_key(child_locs, len(path))
     out = dict(parent)
     for raw_key, value in child.items():
@@ -122,15 +109,15 @@ def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Locatio
         here = (*path, key)
         written = below.get(raw_key, {})  # where the child wrote this key and what is under it
         if path == () and key == "policies":
-            previous = parent.get(key)
-            before = previous if isinstance(previous, dict) else {}
-            out[key] = merge_policies(parent.get(key), value)
-            # a rule's location stays where it was first made strict: that is the file
-            # an app developer has to ask about, not the spec that tried to relax it
-            for p, loc in written.items():
-                rule = p[len(here)] if len(p) > len(here) else None
-                if rule is None or not before.get(rule):
-                    locs[p] = loc
+            # a rule's location is where it was made as strict as it is: the file an app
+            # developer has to ask about, not the spec that tried to relax it
+            merged, where = policy_levels.tighten(parent.get(key), _subtree(locs, here), value, written)
+            _drop(locs, here)
+            locs.update(where)
+            if merged is None:
+                out.pop(key, None)
+            else:
+                out[key] = merged
             continue
         if append:
             base = parent.get(key, [])
@@ -239,6 +226,9 @@ class _Filling:
                     if isinstance(v, (dict, list)) or isinstance(v, str) and "${{" in v else v
                     for i, v in enumerate(data)]
         if isinstance(data, str) and "${{" in data:  # what the pattern needs; most strings have none
+            if path[:1] == (policy_levels.POLICIES,):
+                raise SpecError("a policy takes no `${{ parameter }}`: a `with:` value could loosen it",
+                                location=doc.location(path), hint="write the rule as it is (policies only tighten)")
             shell = parameters.in_shell(path)
 
             def replace(match: re.Match[str]) -> str:

@@ -272,8 +272,8 @@ def size_in_bytes(value: int | str) -> int:
 
 
 class Policies(Model):
-    """Company rules checked at compile time (BP6, BP8, BP15). Inherited policies only
-    accumulate: an extending spec cannot switch a rule off."""
+    """Company rules checked at compile time (BP6, BP8, BP15). Policies only tighten: a spec
+    may add rules or make its templates' and the configuration's stricter, never looser."""
 
     allowed_registries: list[Registry] = Field(default_factory=_empty_list,
                                            description="Every base image must come from one of these (host[/path]).")
