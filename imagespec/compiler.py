@@ -143,7 +143,9 @@ def effective_policies(loaded: LoadedSpec, config: Config) -> Policies:
         return Policies.model_validate(merged)
     except ValidationError as exc:
         where = config.document.location(("policies",)) if config.document else None
-        raise SpecError(f"invalid policies: {exc.errors()[0]['msg']}", location=where) from None
+        raise SpecError(f"invalid policies: {exc.errors()[0]['msg']}", location=where,
+                        hint="the configuration's `policies:` add to the spec's: each rule takes what it takes in a "
+                             "spec (`imagespec schema`)") from None
 
 
 def enforce_policies(loaded: LoadedSpec, config: Config, plan: Plan) -> None:

@@ -17,6 +17,7 @@ May import: the standard library only.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -65,7 +66,7 @@ DIGEST_PATTERN = "^(?:" + "|".join(f"{name}:[0-9a-f]{{{length}}}" for name, leng
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io"}
 
-_REFERENCE_HINT = "expected [registry/]name[:tag][@sha256:digest], lower-case name"
+_REFERENCE_HINT = "write [registry/]name[:tag][@sha256:digest] with a lower-case name, e.g. registry.example.com/team/app:1.0"
 _TAG_HINT = ("a tag is 1-128 characters of ASCII letters, digits, '_', '.' and '-', not starting with '.' or '-' "
              "(semver build metadata '+…' is not allowed)")
 
@@ -138,13 +139,25 @@ def parse(text: str) -> Reference:
         name, tag_text = split(before)
         if tag_text is not None and _regex(NAME).fullmatch(name) and not _regex(TAG).fullmatch(tag_text):
             raise Invalid(f"'{text}' is not a valid image reference: invalid tag '{tag_text}'", _TAG_HINT)
-        raise Invalid(f"'{text}' is not a valid image reference ({_REFERENCE_HINT})")
+        raise Invalid(f"'{text}' is not a valid image reference", _lower_case(text) or _REFERENCE_HINT)
     if len(match["name"]) > NAME_MAX:
-        raise Invalid(f"'{text}' is not a valid image reference: its name is longer than {NAME_MAX} characters")
+        raise Invalid(f"'{text}' is not a valid image reference: its name is longer than {NAME_MAX} characters",
+                      "registries take names of at most 255 characters, registry included: shorten the path")
     if match["digest"]:
         digest(match["digest"])
     domain, path = _split_domain(match["name"])
     return Reference(domain, path, match["tag"], match["digest"])
+
+
+def _lower_case(text: str) -> str | None:
+    """The hint for a reference whose only fault is upper case in its name: the
+    reference written right (a tag may have upper case, and keeps it)."""
+    before, at, digest_text = text.partition("@")
+    name, tag_text = split(before)
+    fixed = name.lower() + (f":{tag_text}" if tag_text is not None else "") + at + digest_text
+    if fixed != text and _regex(REFERENCE).fullmatch(fixed):
+        return f"image names are lower case: '{fixed}'"
+    return None
 
 
 def reference(text: str) -> str:
@@ -174,8 +187,19 @@ def repository(text: str) -> str:
 def path(text: str) -> str:
     """``text`` if it is the path of a repository (``team/app``: no registry, no tag)."""
     if not _regex(PATH).fullmatch(text) or len(text) > NAME_MAX:
-        raise Invalid(f"'{text}' is not a valid image name (lower-case letters, digits, '.', '_', '-', '/')")
+        raise Invalid(f"'{text}' is not a valid image name", _path_hint(text))
     return text
+
+
+def _path_hint(text: str) -> str:
+    """What to write for an image name: the same name in its grammar when it can be made so
+    (`Café App` -> `cafe-app`), else the grammar."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    fixed = re.sub(r"-*([./_])-*", r"\1", re.sub(r"[^a-z0-9./_-]+", "-", ascii_text)).strip("-./_")
+    how = "lower-case letters and digits, with '.', '_' or '-' between them and '/' between parts"
+    if fixed and fixed != text and _regex(PATH).fullmatch(fixed) and len(fixed) <= NAME_MAX:
+        return f"{how}: '{fixed}'"
+    return f"{how}, e.g. team/app"
 
 
 def tag(text: str) -> str:

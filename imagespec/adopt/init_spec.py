@@ -152,9 +152,11 @@ def _not_written(error: SpecError, target: Path) -> SpecError:
     """The spec init would write does not compile: said of that unwritten spec, not at a
     line of it (or of a preset) the user cannot open; the flags are what change it."""
     where = f" (at {error.location})" if error.location and error.location.file != str(target) else ""
+    flags = ("the preset and its parameters come from the flags: --preset, --with KEY=VALUE, --entrypoint "
+             "'PROGRAM ARG…' (imagespec init --help)")
+    # the error's own hint says what the spec needs (nearly every error has one); the flags say how
     return SpecError(f"the spec for {target} (not written) does not compile: {error.message}{where}",
-                     hint=error.hint or "the preset and its parameters come from the flags: --preset, --with "
-                                        "KEY=VALUE, --entrypoint 'PROGRAM ARG…' (imagespec init --help)")
+                     hint=f"{error.hint}; {flags}" if error.hint else flags)
 
 
 def _taken(target: Path) -> SpecError:

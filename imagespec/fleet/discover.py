@@ -73,11 +73,18 @@ def specs_in(folder: Path, missed: list[tuple[Path, str]] | None = None) -> list
     return found
 
 
+def _named_by(paths: Iterable[Path]) -> Path:
+    """Which path of one spec file names it (its folder is its context and target name):
+    the file itself over a link to it, else the first in sorted order, whatever the order
+    of the arguments (two links to one spec give one target, always the same)."""
+    return min(paths, key=lambda path: (path.is_symlink(), str(path)))
+
+
 def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
     """The specs that ``paths`` (files and folders) name: sorted by path, each once (by its
     real path). A path that does not exist, or a folder without a spec, is bad input
     (exit 2); so is an empty list."""
-    chosen: dict[str, Path] = {}
+    named: dict[str, dict[str, Path]] = {}  # real path -> the paths naming it, each once
     near: list[tuple[Path, str]] = []
     given = list(paths)
     if not given:
@@ -104,9 +111,13 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
             raise SpecError(f"no such spec or folder: {path}", location=Location(str(path)),
                             hint="give spec files or folders of them")
         for spec in inside:
-            first = chosen.setdefault(os.path.realpath(spec), spec)
-            if first.is_symlink() and not spec.is_symlink():  # a spec and a link to it: the spec names it
-                chosen[os.path.realpath(spec)] = spec
+            named.setdefault(os.path.realpath(spec), {}).setdefault(os.path.normpath(spec), spec)
+    chosen: dict[str, Path] = {}
+    for real, paths in named.items():
+        chosen[real] = _named_by(paths.values())
+        for other in sorted(map(str, paths.values())):
+            if other != str(chosen[real]):
+                on_note(f"skipped {other}: the same file as {chosen[real]}, built once (a link to a spec is that spec)")
     for path, why in near:
         if os.path.realpath(path) not in chosen:  # named on the command line too: a spec after all
             on_note(f"skipped {path}: {why}")

@@ -536,23 +536,26 @@ class _Runner:
     def _index(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
         """Several platforms: each one's image tagged ``TAG-os-arch``, pushed (only once
         every platform built; an X.Y.Z index tag that names other images is not moved,
-        BP14), then the index under the target's registry tags."""
-        from imagespec.engine.local_tags import apply_tags
+        BP14), then the index under the target's registry tags. Until the push, a failure
+        puts each ``TAG-os-arch`` back on what it named before (as `imagespec build` of
+        its spec does): the refused images are not left under them here."""
+        from imagespec.engine.local_tags import apply_tags, put_back_on_error
         from imagespec.publish import push_tags
         from imagespec.publish.index import PlatformImage, create_index, refuse_moving
 
         by_platform = {platform: ids[name] for name, platform in job.run_targets.items()}
         references = job.index_tags
+        note = lambda line: self.display.note(job.name, line)  # noqa: E731
         try:
-            for platform, tag in job.platform_tags.items():
-                apply_tags(self.client, by_platform[platform], (tag,))
-            attrs = [self.client.images.get(i).attrs for i in by_platform.values()]
-            size = sum(int(a.get("Size") or 0) for a in attrs)
-            if not self.options.force:
-                refuse_moving(references, list(by_platform.values()))
-            note = lambda line: self.display.note(job.name, line)  # noqa: E731
-            digests = push_tags(list(job.platform_tags.values()), force=self.options.force, client=self.client,
-                                on_status=note)
+            with put_back_on_error(self.client, list(job.platform_tags.values())):
+                for platform, tag in job.platform_tags.items():
+                    apply_tags(self.client, by_platform[platform], (tag,))
+                attrs = [self.client.images.get(i).attrs for i in by_platform.values()]
+                size = sum(int(a.get("Size") or 0) for a in attrs)
+                if not self.options.force:
+                    refuse_moving(references, list(by_platform.values()))
+                digests = push_tags(list(job.platform_tags.values()), force=self.options.force,
+                                    client=self.client, on_status=note)
             members = [PlatformImage(platform, by_platform[platform], tag, digest=digests[tag])
                        for platform, tag in job.platform_tags.items()]
             index = create_index(references, members, on_status=note)

@@ -32,7 +32,8 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     (no rebuild loop on a base that did not move), and that carries its SBOM. None without a lock (nothing pins what
     the bases are), outside git, in a dirty tree, with --no-cache, or when any tag or label
     differs. The input hash covers every stage's pinned base, so a moved build-stage base
-    (go-build under a scratch final) rebuilds too."""
+    (go-build under a scratch final) rebuilds too. With --push and no such image here, the
+    registry's X.Y.Z image when it records all that (``_pulled``)."""
     from imagespec.engine import connect
     from imagespec.publish import git_short_sha
 
@@ -41,19 +42,51 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     if not locked or head is None or head.endswith("-dirty") or settings.no_cache:
         return None
     wanted = provenance(compiled, revision(compiled))
+    # an image without its own SBOM (BP16; one built before the fleet stored them, whose
+    # label is its base's, inherited) is built again, from the cache, so that it has one
+    if not settings.target:
+        wanted[LABEL_SBOM] = own_sbom_path(compiled, settings)
     tags = references(compiled, settings)
     try:
         client = connect()
         images = [client.images.get(tag) for tag in tags]
     except Exception:  # not built (or not tagged) yet, or no engine: the build says which
-        return None
+        return _pulled(tags, wanted) if settings.push else None
     if len({image.id for image in images}) != 1:
         return None
     labels = images[0].attrs.get("Config", {}).get("Labels") or {}
-    # an image without its own SBOM (BP16; one built before the fleet stored them, whose
-    # label is its base's, inherited) is built again, from the cache, so that it has one
-    with_sbom = bool(settings.target) or labels.get(LABEL_SBOM) == own_sbom_path(compiled, settings)
-    return (images[0].id, tags) if with_sbom and all(labels.get(key) == value for key, value in wanted.items()) else None
+    return (images[0].id, tags) if _records(labels, wanted) else None
+
+
+def _records(labels: dict[str, str], wanted: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in wanted.items())
+
+
+def _pulled(tags: tuple[str, ...], wanted: dict[str, str]) -> tuple[str, tuple[str, ...]] | None:
+    """A push whose image is not here (a CI runner starts empty): when the registry's
+    X.Y.Z tags name one image that records these very inputs, that image is pulled and
+    tagged here, instead of a rebuild that differs in its timestamps and whose push of
+    the X.Y.Z would be refused (BP14). None when no X.Y.Z tag is in the registry yet, or
+    they name another image (the push then says so)."""
+    from imagespec.engine import connect
+    from imagespec.engine.client import engine_errors
+    from imagespec.publish import registry
+    from imagespec.publish.tags import is_immutable_tag, split_reference
+
+    versions = [tag for tag in tags if is_immutable_tag(split_reference(tag)[1] or "")]
+    present = {tag: found for tag in versions if (found := registry.image_labels(tag)) is not None}
+    if not present or len({digest for digest, _ in present.values()}) != 1:
+        return None
+    source, (_, labels) = next(iter(present.items()))
+    if not _records(labels, wanted):
+        return None
+    name, version = split_reference(source)
+    client = connect()
+    with engine_errors(f"pull {name}:{version}"):
+        image = client.images.pull(name, tag=version)
+        for tag in tags:
+            image.tag(*split_reference(tag))
+    return image.id, tags
 
 
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,

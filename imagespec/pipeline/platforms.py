@@ -5,13 +5,12 @@ into one index (an OCI image index).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
-from imagespec.errors import BuildFailed, ImageSpecError, Location, SpecError
+from imagespec.errors import BuildFailed, Location, SpecError
 from imagespec.pipeline.failures import locate_failure
 from imagespec.pipeline.image import refuse_nowhere_to_push
 from imagespec.pipeline.options import build_options
@@ -55,10 +54,14 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
 
     The engine's classic image store cannot hold an index, so the image must go to a
     registry: without --push nothing is built. Nothing is pushed until every platform
-    has built, and no immutable tag moves (BP14)."""
-    from imagespec.engine import get_backend
+    has built, and no immutable tag moves (BP14). Until the platforms' images are
+    pushed, a failure (a platform's build, a refused push) puts every `TAG-os-arch` back
+    on what it named before this run, as ``build`` does with its tags: none is left
+    half-moved, nor on an image the registry never took."""
+    from imagespec.engine import connect, get_backend
+    from imagespec.engine.local_tags import put_back_on_error
     from imagespec.publish import push_tags
-    from imagespec.publish.index import create_index, refuse_moving
+    from imagespec.publish.index import create_index, platform_tag, refuse_moving
 
     platforms = compiled.plan.platforms
     options = build_options(compiled, settings)
@@ -68,39 +71,24 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
     built: list[PlatformImage] = []
     results: list[BuildResult] = []
     sboms: list[str | None] = []
-    with _untagged_on_failure(built):
-        for platform in platforms:
-            _build_one(compiled, settings, backend, options, references[0], platform, on_status, catalog,
-                       built, results, sboms)
-    if not settings.force:
-        refuse_moving(references, [image.image_id for image in built])
-    digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
+    tags = {platform: platform_tag(references[0], platform) for platform in platforms}
+    with put_back_on_error(connect(), list(tags.values())):
+        for platform, tag in tags.items():
+            _build_one(compiled, settings, backend, options, tag, platform, on_status, catalog, built, results, sboms)
+        if not settings.force:
+            refuse_moving(references, [image.image_id for image in built])
+        digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
     pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
     return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status), tuple(sboms)
 
 
-@contextmanager
-def _untagged_on_failure(built: list[PlatformImage]) -> Iterator[None]:
-    """A platform that fails after others built leaves none of this run's `TAG-os-arch`
-    tags behind (BP14: nothing half-tagged). A tag already there from an earlier run was
-    moved by this one, and is removed with the rest: it named an image of another build."""
-    try:
-        yield
-    except BaseException:
-        for image in built:
-            with suppress(ImageSpecError):  # the failure that got here is the one to report
-                untag(image.tag)
-        raise
-
-
-def _build_one(compiled: Compiled, settings: BuildSettings, backend: Backend, options: BuildOptions, reference: str,
+def _build_one(compiled: Compiled, settings: BuildSettings, backend: Backend, options: BuildOptions, tag: str,
                platform: str, on_status: Callable[[str], None], catalog: Catalog | None, built: list[PlatformImage],
                results: list[BuildResult], sboms: list[str | None]) -> None:
-    """One platform's image, tagged ``TAG-os-arch``, with its SBOM: appended to ``built``,
-    ``results`` and ``sboms`` as soon as it is tagged (``_untagged_on_failure`` reads them)."""
-    from imagespec.publish.index import PlatformImage, platform_tag
+    """One platform's image, tagged ``tag`` (``TAG-os-arch``), with its SBOM: appended to
+    ``built``, ``results`` and ``sboms``."""
+    from imagespec.publish.index import PlatformImage
 
-    tag = platform_tag(reference, platform)
     on_status(f"building {platform} as {tag}")
     mine = dataclasses.replace(options, tags=(tag,), platform=platform)
     pending = None if settings.target else pending_tag(compiled)  # a stage gets no SBOM, as in `build`

@@ -31,9 +31,28 @@ def _catalog_with(spec: s.Spec, catalog: Catalog) -> Catalog:
     return catalog.merged({name: Entry(image, _NOWHERE) for name, image in spec.images.items()})
 
 
+def _image_name(reference: str) -> str | None:
+    try:
+        return grammar.parse(reference).normalize().name
+    except grammar.Invalid:  # scratch, or a name the grammar refused where it was read
+        return None
+
+
+def _refuse_own_image(image: str, path: DataPath, spec: s.Spec) -> None:
+    """A stage FROM the image this spec builds (any tag of it) would start from the image
+    it replaces: the layers pile up release after release, and the spec's first build has
+    nothing to start from. A fleet calls it a cycle of one; one spec says so too."""
+    own = f"{spec.registry}/{spec.name}" if spec.registry else spec.name
+    if _image_name(image) is not None and _image_name(image) == _image_name(own):
+        raise SpecPathError(f"{image} is this spec's own image ({own}): a stage cannot start FROM the image it builds",
+                            path=path, hint="start FROM the image's base instead (a catalog name, or the base spec's "
+                                            "image), and build the new version from the source")
+
+
 def _base_for(name: str, from_: str | s.Image, path: DataPath, spec: s.Spec, catalog: Catalog,
               resolved: dict[str, p.Base], visiting: tuple[str, ...]) -> p.Base:
     if isinstance(from_, s.Image):
+        _refuse_own_image(from_.image, path, spec)
         return p.Base(from_.image, from_.family, from_.package_manager, from_.has_shell, from_.user)
     if from_ in spec.stages:
         if from_ in visiting or from_ == name:
@@ -46,6 +65,7 @@ def _base_for(name: str, from_: str | s.Image, path: DataPath, spec: s.Spec, cat
     image = catalog.find(from_)
     if image is None:  # located by the compiler from the spec path (the plan knows no positions)
         raise SpecPathError(catalog.unknown(from_), path=path, hint=catalog.suggest(from_))
+    _refuse_own_image(image.image, path, spec)
     return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
 
 
@@ -149,8 +169,11 @@ def _lower_artifact(i: int, artifact: s.Artifact, stages: dict[str, p.Stage],
     else:
         try:
             context_path(artifact.src)
-        except ValueError as exc:
-            raise SpecPathError(str(exc), path=(*at, "src")) from None
+        except grammar.Invalid as exc:
+            hint = exc.hint
+            if artifact.src.startswith("/"):  # the final stage's absolute paths are most often a build stage's
+                hint = f"{hint}, or take it from a build stage: `{{from: STAGE, src: {artifact.src}, dest: {artifact.dest}}}`"
+            raise SpecPathError(str(exc), path=(*at, "src"), hint=hint) from None
     chmod, chmod_run = None, None
     if artifact.mode:
         if chmod_flag:
@@ -178,8 +201,8 @@ def _check_stage_artifact(artifact: s.Artifact, stages: dict[str, p.Stage], at: 
     try:
         # the artifact check below compares text: `/out/../etc` must not pass as "under /out"
         absolute_path(artifact.src)
-    except ValueError as exc:
-        raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src")) from None
+    except grammar.Invalid as exc:
+        raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src"), hint=exc.hint) from None
     if not _covered(artifact.src, producer.artifacts):
         declared = ", ".join(producer.artifacts) or "none"
         raise SpecPathError(f"stage '{artifact.from_}' does not produce '{artifact.src}' (its artifacts: {declared})",
@@ -275,7 +298,8 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
     for name, stage in spec.stages.items():
         for i, item in enumerate(stage.copy_):
             if not isinstance(item, str) and item.src.startswith("/"):
-                raise SpecPathError("a source copy takes a path in the build context", path=("stages", name, "copy", i, "src"))
+                raise SpecPathError("a source copy takes a path in the build context", path=("stages", name, "copy", i, "src"),
+                                    hint=f"name it from the context's top: '{item.src.lstrip('/')}'")
     final = spec.final
     final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
     user = final.user or _default_user(final_base.provided_user or s.NONROOT_UID)

@@ -10,7 +10,7 @@ would break every CI re-run. Pushing itself goes through the docker SDK.
 The check-then-push is not atomic: two concurrent releases of the same version can
 still race; the registry itself would have to enforce immutability to close that.
 
-May import: the standard library, ``imagespec.errors`` and its own package;
+May import: the standard library, ``imagespec.errors``, ``imagespec.reference`` and its own package;
 ``docker`` only lazily (through ``engine``).
 """
 
@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from imagespec import reference as grammar
 from imagespec.engine.client import connect, engine_errors
 from imagespec.publish.tags import is_immutable_tag, split_reference
 from imagespec.errors import EngineError, SpecError, TagConflict
@@ -47,8 +48,13 @@ def push_tags(
     from imagespec.publish import registry  # lazy: only a push pays for urllib.request
 
     client = client or connect()
+    # a name without a registry host (`app:1.0.0` of a spec with no `registry:`) is a local
+    # tag: pushing it would go to Docker Hub's library, which no user of a spec meant
+    local = [reference for reference in references if not grammar.parse(reference).domain]
+    if local and on_status:
+        on_status(f"not pushed (no registry in the name: a local tag): {', '.join(local)}")
     parsed = []
-    for reference in references:
+    for reference in (reference for reference in references if reference not in local):
         name, tag = split_reference(reference)
         if tag is None:
             raise SpecError(f"cannot push {reference!r} without a tag", hint="write it as name:tag")
@@ -72,8 +78,10 @@ def push_tags(
             raise TagConflict(
                 "refusing to move an immutable version tag (BP14): " + "; ".join(conflicts),
                 hint="release a new version (X.Y.Z never moves): a change to the spec, its lock, its context or its "
-                     "bases makes another image (a commit of its context's folder is its revision label); "
-                     "or push with --force to overwrite",
+                     "bases makes another image (a commit of its context's folder is its revision label); a spec "
+                     "without a lock file is built again on every run, as nothing pins its bases: `imagespec lock "
+                     "SPEC` lets a run that changed nothing take the registry's image; or push with --force to "
+                     "overwrite",
             )
 
     digests = {}

@@ -236,6 +236,30 @@ def lookup(name: str, tag: str, *, timeout: float = 10.0) -> RemoteImage | None:
     return RemoteImage(digest, frozenset(_config_digests(session, host, path, data)))
 
 
+def image_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[str, str]] | None:
+    """(the digest, the image config's labels) of the one image ``reference`` names in its
+    registry: what a rebuild compares to know it would make that image again. None when
+    the tag does not exist, or names an index of several platforms' images."""
+    host, path, wanted = _target(reference)
+    session = Session(timeout=timeout)
+    url = _manifest_url(host, path, wanted)
+    response = session.fetch(url)
+    if response is None:
+        return None
+    body = _read(response, url)
+    digest = _digest(response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest(), url)
+    document = _json(body, url)
+    if document.get("mediaType") in INDEX_TYPES or "manifests" in document:
+        platforms = _platforms(document, url)  # attestations left out
+        child = session.fetch(_manifest_url(host, path, platforms[0][1])) if len(platforms) == 1 else None
+        if child is None:
+            return None
+        document = _json(_read(child, url), url)
+    config = _config(session, host, path, document) or {}
+    labels = (config.get("config") or {}).get("Labels") if isinstance(config.get("config"), dict) else None
+    return digest, {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
 def _config_digests(session: Session, host: str, path: str, manifest: bytes) -> list[str]:
     document = json.loads(manifest or b"{}")
     if document.get("mediaType") in INDEX_TYPES or "manifests" in document:

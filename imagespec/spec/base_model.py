@@ -31,10 +31,15 @@ Variant = Literal["essential", "apt", "required", "minbase", "buildd", "importan
 def _tagged(value: str) -> str:
     """The reference a base is tagged with: a name and a tag, never a digest (the digest
     is what the build produces) and never `scratch`."""
-    if value == "scratch" or grammar.parse(value).digest:
-        raise ValueError("a base is tagged NAME:TAG; the digest is recorded in the catalog after the build")
+    if value == "scratch":
+        raise grammar.Invalid("a base is tagged NAME:TAG, not scratch", "name the image it is tagged as, "
+                                                                        "e.g. company/debian:bookworm-slim")
+    if grammar.parse(value).digest:
+        raise grammar.Invalid("a base is tagged NAME:TAG, not with a digest",
+                              f"drop the digest: '{value.partition('@')[0]}' (the build records it in the catalog)")
     if not grammar.parse(value).tag:
-        raise ValueError("give the tag too, e.g. company/debian:bookworm-slim (BP14: no implicit latest)")
+        raise grammar.Invalid("an image without a tag would be tagged latest (BP14: no implicit latest)",
+                              "give the tag too, e.g. company/debian:bookworm-slim")
     return value
 
 
@@ -85,7 +90,8 @@ class Distroless(Model):
     @model_validator(mode="after")
     def _scratch_needs_base_files(self) -> Distroless:
         if self.from_ == "scratch" and "base-files" not in self.packages:
-            raise ValueError("a root built from scratch needs base-files (/etc/os-release, the FHS directories)")
+            raise grammar.Invalid("a root built from scratch needs base-files (/etc/os-release, the FHS directories)",
+                                  "add it to `packages:`, e.g. `packages: [base-files, tzdata, ca-certificates]`")
         return self
 
 
@@ -111,8 +117,12 @@ class BaseSpec(Model):
     def _one_kind(self) -> BaseSpec:
         kinds = [k for k in ("bootstrap", "distroless", "spec") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a base spec has exactly one of `bootstrap`, `distroless` or `spec`"
-                             + (f" (found {', '.join(kinds)})" if kinds else ""))
+            hint = ("keep the one that makes this base: `bootstrap:` (a Debian root from a mirror), `distroless:` "
+                    "(packages unpacked, no shell) or `spec:` (an imagespec spec)" if kinds else
+                    "e.g. `bootstrap: {suite: bookworm}` for a Debian root from a mirror; `distroless:` unpacks "
+                    "packages, `spec:` builds an imagespec spec")
+            raise grammar.Invalid("a base spec has exactly one of `bootstrap`, `distroless` or `spec`"
+                                  + (f" (found {', '.join(kinds)})" if kinds else ""), hint)
         return self
 
     @property

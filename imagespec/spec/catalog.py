@@ -63,7 +63,8 @@ def entries_from(document: Document, path: tuple[str, ...] = ("images",)) -> dic
         return {}
     if not isinstance(node, dict):
         raise SpecError("the catalog must be a mapping of name -> {image, family}",
-                        location=document.location(path))
+                        location=document.location(path),
+                        hint="one entry per name, e.g. `debian-slim: {image: debian:bookworm-slim, family: debian}`")
     entries = {}
     for name, raw in node.items():
         where = document.location((*path, name))

@@ -165,7 +165,8 @@ class _Filling:
         for doc in reversed(chain):  # the app's own `with` is applied last, so it wins
             given = doc.data.get("with") or {}
             if not isinstance(given, dict):
-                raise SpecError("`with` maps template parameters to values", location=doc.location(("with",)))
+                raise SpecError("`with` maps template parameters to values", location=doc.location(("with",)),
+                                hint="one value per parameter of the template, e.g. `with: {port: 8080}`")
             for name, value in given.items():
                 where = doc.location(("with", name))
                 if name not in self.declared:
@@ -267,7 +268,8 @@ def _declared_in(doc: Document) -> dict[str, parameters.Parameter]:
     declared = doc.data.get("parameters") or {}
     if not isinstance(declared, dict):
         raise SpecError("`parameters` maps names to {type, default, description}",
-                        location=doc.location(("parameters",)))
+                        location=doc.location(("parameters",)),
+                        hint='e.g. `parameters: {binary: {type: name, default: app, description: "…"}}`')
     return {str(name): parameters.declare(str(name), spec, _declaration_at(doc, name))
             for name, spec in declared.items()}
 
@@ -288,7 +290,9 @@ def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Docum
         target = current.data["extends"]
         where = current.location(("extends",))
         if not isinstance(target, str):
-            raise SpecError("`extends` takes one template name or spec path", location=where)
+            raise SpecError("`extends` takes one template name or spec path", location=where,
+                            hint="e.g. `extends: python` (a template) or `extends: ../base.imagespec.yaml` (relative "
+                                 "to this file); a list is not taken: a template may extend another")
         parent = reader(resolver(target, current))
         if parent.file in seen:
             cycle = " -> ".join([*seen, parent.file])
@@ -298,7 +302,9 @@ def _chain(document: Document, resolver: Resolver, reader: Reader) -> list[Docum
             raise SpecError(f"`extends` goes more than {MAX_DEPTH} templates deep (from {seen[0]})", location=where,
                             hint="merge some of the templates: a chain is a few templates long")
         if not isinstance(parent.data, dict):
-            raise SpecError("an extended spec must be a mapping", location=parent.location(()))
+            raise SpecError("an extended spec must be a mapping", location=parent.location(()),
+                            hint="`extends:` names a spec or template, a mapping of keys such as `final:`; check "
+                                 "that it names the right file")
         seen.append(parent.file)
         chain.append(parent)
     return chain

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from imagespec.reference import Invalid
 from imagespec.spec.values import (
     AbsPath,
     argv,
@@ -165,13 +166,17 @@ class User(Model):
     @classmethod
     def _a_reason_says_something(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError("an empty root_reason is no reason (BP8): say why the app must run as root")
+            raise Invalid("an empty root_reason is no reason (BP8)",
+                          "say why the app must run as root, or drop `uid: 0` (the default user is the "
+                          "non-root 65532)")
         return value
 
     @model_validator(mode="after")
     def _root_needs_reason(self) -> User:
         if self.uid == 0 and not (self.root_reason or "").strip():
-            raise ValueError("running as root needs a reason (BP8): set `root_reason: \"…\"`")
+            raise Invalid("running as root needs a reason (BP8)",
+                          "drop `uid: 0` (the default user is the non-root 65532), or say why: "
+                          '`user: {uid: 0, root_reason: "…"}`')
         return self
 
 
@@ -185,8 +190,13 @@ class Healthcheck(Model):
 
     @model_validator(mode="after")
     def _cmd_or_disable(self) -> Healthcheck:
-        if (self.cmd is None) == (not self.disable):
-            raise ValueError("give either `cmd` or `disable: true`")
+        if self.cmd is not None and self.disable:
+            raise Invalid("a health check with `cmd` cannot also be `disable: true`",
+                          "keep `cmd:` to probe the application, or only `disable: true` to turn the base's "
+                          "health check off")
+        if self.cmd is None and not self.disable:
+            raise Invalid("a health check needs `cmd` or `disable: true`",
+                          "e.g. `healthcheck: {cmd: [/app, --health]}`; `disable: true` turns the base's check off")
         return self
 
 
@@ -225,7 +235,8 @@ class Final(Model):
     @model_validator(mode="after")
     def _something_to_run(self) -> Final:
         if self.entrypoint is None and self.cmd is None:
-            raise ValueError("the final stage needs an `entrypoint` or a `cmd` (BP1: one application)")
+            raise Invalid("the final stage needs an `entrypoint` or a `cmd` (BP1: one application)",
+                          "name the program the container runs, in exec form (BP2): `entrypoint: [/app]`")
         return self
 
     @property
@@ -254,7 +265,8 @@ SIZE_UNITS = tuple(unit for unit in _UNITS if unit)
 def size_in_bytes(value: int | str) -> int:
     match = _SIZE.fullmatch(str(value))
     if not match:
-        raise ValueError(f"'{value}' is not a size (examples: 25MB, 1.5GiB, 3000000)")
+        raise Invalid(f"'{value}' is not a size", f"bytes, or a number with a unit: {', '.join(SIZE_UNITS)}, "
+                                                  "e.g. 25MB or 1.5GiB")
     return int(float(match[1]) * _UNITS[match[2]])
 
 

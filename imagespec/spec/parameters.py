@@ -77,7 +77,8 @@ def declare(name: str, raw: Any, at: Callable[[str | None], Location]) -> Parame
                         hint="the type says what a `with:` value may be and how it is quoted in a shell command")
     for key in ("description", "pattern"):
         if raw.get(key) is not None and (not isinstance(raw[key], str) or CONTROL.search(raw[key])):
-            raise SpecError(f"parameters.{name}.{key} must be one line of text", location=at(key))
+            raise SpecError(f"parameters.{name}.{key} must be one line of text", location=at(key),
+                            hint=f"write it as one quoted line, e.g. `{key}: \"…\"`")
     pattern = None
     if raw.get("pattern") is not None:
         try:
@@ -86,7 +87,8 @@ def declare(name: str, raw: Any, at: Callable[[str | None], Location]) -> Parame
                 pattern = re.compile(raw["pattern"])
         except re.error as exc:
             raise SpecError(f"parameter '{name}': pattern is not a regular expression ({exc})",
-                            location=at("pattern")) from None
+                            location=at("pattern"), hint="a Python regular expression the whole value must match, "
+                                                         "quoted in YAML, e.g. `pattern: '[a-z][a-z0-9-]*'`") from None
     parameter = Parameter(name, kind, None, pattern, where)
     default = raw.get("default")
     if default is not None:

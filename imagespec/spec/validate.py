@@ -54,6 +54,10 @@ _TYPE_WORDS = {
 }
 
 
+# what a value of each type looks like, for the hint of a value of another type
+_TYPE_EXAMPLES = {"a string": '"…"', "an integer": "3", "a list": "[…]", "a mapping": "{…}"}
+
+
 def _data_path(data: Any, loc: tuple[Any, ...]) -> DataPath:
     """Keep the parts of pydantic's loc that exist in the data (drops union branch names)."""
     path: list[str | int] = []
@@ -143,6 +147,21 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
     return (f"{field}: {message}" if field else message), hint
 
 
+def _fallback_hint(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> str | None:
+    """A hint for a problem nothing more specific has one for: for a value of the wrong
+    type, the right one written out at its key; of a spec, where its format is described."""
+    schema = "`imagespec schema` shows what each key takes" if model is spec_model.Spec else None
+    words = _TYPE_WORDS.get(error["type"])
+    key = path[-1] if path else None
+    if words is None or key is None:
+        return schema and f"see the spec format: {schema}"
+    if words == "true or false":
+        written = f"`{key}: true` or `{key}: false`" if isinstance(key, str) else "`true` or `false`"
+    else:
+        written = f"`{key}: {_TYPE_EXAMPLES[words]}`" if isinstance(key, str) else f"`- {_TYPE_EXAMPLES[words]}`"
+    return "; ".join(filter(None, (f"write {written}", schema)))
+
+
 def _is_type_noise(error: ErrorDetails) -> bool:
     return error["type"] in _TYPE_WORDS
 
@@ -197,6 +216,8 @@ def validate(document: Document, model: type[M] = spec_model.Spec,  # type: igno
             message, hint = _describe(error, path, model)
             if hint is None and hints and path:
                 hint = hints.get(str(path[0]))
+            if hint is None:
+                hint = _fallback_hint(error, path, model)
             # an unknown, missing or invalid key (pydantic ends a mapping key's loc with
             # "[key]") is the key's problem; every other, its value's
             about_key = error["type"] in ("extra_forbidden", "missing") or error["loc"][-1:] == ("[key]",)

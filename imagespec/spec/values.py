@@ -1,12 +1,13 @@
 """Validators for the small value types of a spec: image references, ports, signals,
 paths, durations and strings that must not break the Dockerfile they land in.
 
-Each raises ValueError with a message written for the spec's author; the model turns
-those into located SpecErrors.
+Each raises Invalid (a ValueError) with a message for the spec's author, what is wrong,
+and a hint, what to write instead; the model turns those into located SpecErrors.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from collections.abc import Callable, Sequence
@@ -59,9 +60,13 @@ def stage_name(value: str) -> str:
         raise Invalid(f"'{value}' is not a valid stage name (lower-case letter first, then a-z 0-9 _ -)",
                       "a stage name is one word, e.g. build or deps (it becomes `FROM … AS NAME`)")
     if value in RESERVED_STAGES:
-        raise ValueError(f"'{value}' is reserved by the Dockerfile syntax and cannot name a stage")
+        raise Invalid(f"'{value}' is reserved by the Dockerfile syntax and cannot name a stage",
+                      "name the stage after what it does, e.g. build or deps (`from: scratch` starts a stage "
+                      "from the empty image)")
     if value == "final" or value.startswith("imagespec-"):
-        raise ValueError(f"'{value}' is reserved for the stages imagespec writes itself")
+        raise Invalid(f"'{value}' is reserved for the stages imagespec writes itself",
+                      "the runtime stage is the top-level `final:`; name a build stage after what it does, "
+                      "e.g. build or deps")
     return value
 
 
@@ -97,7 +102,8 @@ def label_key(value: str) -> str:
 @_once
 def duration(value: str) -> str:
     if not _DURATION.fullmatch(value):
-        raise ValueError(f"'{value}' is not a duration (examples: 30s, 1m30s, 500ms)")
+        raise Invalid(f"'{value}' is not a duration",
+                      _trim_first(value, "a number and a unit (ns, us, ms, s, m, h), e.g. 30s, 1m30s or 500ms"))
     return value
 
 
@@ -105,7 +111,9 @@ def port(value: int | str) -> str:
     """'8080', 8080, '53/udp' -> '8080/tcp' or '53/udp'."""
     match = _PORT.fullmatch(str(value).lower())
     if not match or not 1 <= int(match["port"]) <= 65535:
-        raise ValueError(f"'{value}' is not a port (1-65535, optionally /tcp, /udp or /sctp)")
+        raise Invalid(f"'{value}' is not a port",
+                      _trim_first(value, "a number 1-65535, optionally with /tcp, /udp or /sctp, "
+                                         "e.g. `ports: [8080, 53/udp]`"))
     return f"{int(match['port'])}/{match['proto'] or 'tcp'}"
 
 
@@ -140,7 +148,9 @@ def stop_signal(value: str | int) -> str:
 def mode(value: str | int) -> str:
     text = str(value)
     if not _MODE.fullmatch(text):
-        raise ValueError(f"'{value}' is not an octal file mode (e.g. \"0755\"; quote it in YAML)")
+        raise Invalid(f"'{value}' is not an octal file mode",
+                      _trim_first(value, 'three or four octal digits, quoted so that YAML keeps the leading 0: '
+                                         '`mode: "0755"`'))
     return text.rjust(4, "0")
 
 
@@ -164,20 +174,33 @@ def package_version(value: str) -> str:
 def owner(value: str | int) -> str:
     text = str(value)
     if not _OWNER.fullmatch(text):
-        raise ValueError(f"'{value}' is not an owner (uid[:gid] or name[:group])")
+        raise Invalid(f"'{value}' is not an owner",
+                      _trim_first(value, "a user id or name, optionally with :group, e.g. `owner: 65532:65532` "
+                                         "or `owner: app:app`"))
     return text
+
+
+def _trim_first(value: str | int, how: str) -> str:
+    """The hint for a value that is wrong only for the blanks around it (a YAML block
+    scalar ends in a newline): the value without them; else ``how`` to write one."""
+    text = str(value)
+    return f"remove the blank or newline around it: {text.strip()!r}" if text.strip() != text and text.strip() else how
 
 
 def _no_surrounding_space(value: str) -> None:
     # BuildKit's parser trims any Unicode space at both ends of a line, and an unquoted
     # path can end one (WORKDIR, COPY's destination): the path would silently change
     if value != value.strip():
-        raise ValueError(f"{value!r} must not start or end with a space")
+        raise Invalid(f"{value!r} must not start or end with a space",
+                      f"BuildKit trims blanks at the ends of a line, so the path would silently change: "
+                      f"write {value.strip()!r}")
 
 
 # WORKDIR and COPY run their arguments through BuildKit's word processing, which expands
 # `$`, removes quotes and consumes backslashes: a path holding one would silently change
 _WORD_SPECIALS = re.compile(r"[\\$\"']")
+_WORD_HINT = ("WORKDIR and COPY expand '$', remove quotes and read a backslash as an escape, so the path would "
+              "silently change: write the path as it is on disk, unquoted (a space needs no quotes), with '/'")
 
 
 @_once
@@ -185,10 +208,16 @@ def absolute_path(value: str) -> str:
     no_control_chars(value)
     _no_surrounding_space(value)
     if not value.startswith("/"):
-        raise ValueError(f"'{value}' must be an absolute path (start with /)")
-    if _WORD_SPECIALS.search(value) or ".." in value.split("/"):
-        raise ValueError(f"'{value}' must not contain '..', '$', quotes or backslashes")
+        raise Invalid(f"'{value}' must be an absolute path", f"start it at the root: '/{value.removeprefix('./')}'")
+    if ".." in value.split("/"):
+        # compared as text (an artifact must lie under what its stage declares): no way back up
+        raise Invalid(f"'{value}' must not contain '..'", f"write the path it leads to: '{posixpath.normpath(value)}'")
+    if _WORD_SPECIALS.search(value):
+        raise Invalid(f"'{value}' must not contain '$', quotes or backslashes", _WORD_HINT)
     return value
+
+
+_HEREDOC_HINT = "COPY would take the lines after it as a file's text: rename the file, or copy the folder that holds it"
 
 
 @_once
@@ -196,24 +225,31 @@ def context_path(value: str) -> str:
     """A path inside the build context: relative, no '..' escape (the engine cannot see it)."""
     no_control_chars(value)
     if not value.strip():
-        raise ValueError("a path must not be empty (`.` is the whole context)")
+        raise Invalid("a path must not be empty", "name a file or folder of the build context, e.g. `app`; "
+                                                  "`.` is the whole context")
     _no_surrounding_space(value)
     if reads_as_json_array(value):  # the first COPY source: COPY would read its JSON form
-        raise ValueError(f"'{value}' would be read as COPY's JSON form; write it as './{value}'")
+        raise Invalid(f"'{value}' would be read as COPY's JSON form", f"start it with './': './{value}'")
     if value.startswith("/") or value.startswith("~"):
-        raise ValueError(f"'{value}' must be relative to the build context")
+        raise Invalid(f"'{value}' must be relative to the build context",
+                      f"name it from the context's top: '{value.lstrip('/~') or '.'}'")
     # COPY reads its arguments with the shell lexer: a backslash is an escape there, and
     # one at the end of the line would continue the instruction onto the next line
     if "\\" in value:
-        raise ValueError(f"'{value}': write paths with '/' (a backslash is an escape in the Dockerfile)")
+        raise Invalid(f"'{value}' holds a backslash, which is an escape in the Dockerfile",
+                      f"write paths with '/': '{value.replace(chr(92), '/')}'")
     if ".." in value.split("/"):
-        raise ValueError(f"'{value}' points outside the build context")
+        raise Invalid(f"'{value}' points outside the build context",
+                      "a build sees only its context: move the file into it, or set `context:` (relative to the "
+                      "spec) to a folder that holds both")
     if any(c in value for c in "\"'$`"):
-        raise ValueError(f"'{value}': quotes, '$' and backquotes are not allowed in context paths")
+        raise Invalid(f"'{value}': quotes, '$' and backquotes are not allowed in context paths",
+                      "COPY would expand or remove them and copy another file: rename the file, or copy the "
+                      "folder that holds it (a space needs no quotes)")
     if value.startswith("-"):  # COPY would read it as a flag (`--from=…`, `--chmod=…`)
-        raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
+        raise Invalid(f"'{value}' would be read as a COPY flag", f"start it with './': './{value}'")
     if "<<" in value:  # COPY reads `<<WORD` as a heredoc and takes the following lines
-        raise ValueError(f"'{value}': '<<' starts a heredoc in COPY")
+        raise Invalid(f"'{value}': '<<' starts a heredoc in COPY", _HEREDOC_HINT)
     return value
 
 
@@ -222,14 +258,15 @@ def copy_destination(value: str) -> str:
     """Where a source copy lands, relative to the workdir or absolute."""
     no_control_chars(value)
     if not value.strip():
-        raise ValueError("a destination must not be empty")
+        raise Invalid("a destination must not be empty", "name where it lands: `./` (the workdir) or a path, "
+                                                         "e.g. `/app/`")
     _no_surrounding_space(value)
     if _WORD_SPECIALS.search(value):
-        raise ValueError(f"'{value}' must not contain '$', quotes or backslashes (COPY would expand or remove them)")
+        raise Invalid(f"'{value}' must not contain '$', quotes or backslashes", _WORD_HINT)
     if value.startswith("-"):
-        raise ValueError(f"'{value}' would be read as a COPY flag; write it as './{value}'")
+        raise Invalid(f"'{value}' would be read as a COPY flag", f"start it with './': './{value}'")
     if "<<" in value:
-        raise ValueError(f"'{value}': '<<' starts a heredoc in COPY")
+        raise Invalid(f"'{value}': '<<' starts a heredoc in COPY", _HEREDOC_HINT)
     return value
 
 
@@ -239,9 +276,10 @@ def relative_path(value: str) -> str:
     means the same on every machine and `generate` never writes outside the checkout."""
     no_control_chars(value)
     if not value.strip():
-        raise ValueError("a path must not be empty (`.` is the spec's folder)")
+        raise Invalid("a path must not be empty", "`.` is the spec's folder")
     if value.startswith("/") or value.startswith("~") or re.match(r"[A-Za-z]:[\\/]", value):
-        raise ValueError(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)")
+        raise Invalid(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)",
+                      "name it from the spec's folder, e.g. `context: .` or `context: ../app`")
     return value
 
 
@@ -254,7 +292,9 @@ def mount_target(value: str) -> str:
     starts another mount option and a space ends the flag."""
     absolute_path(value)
     if _MOUNT_SPECIALS.search(value):
-        raise ValueError(f"'{value}': a cache path cannot hold spaces, commas or quotes (it becomes a --mount option)")
+        raise Invalid(f"'{value}': a cache path cannot hold spaces, commas or quotes (it becomes a --mount option)",
+                      f"give the folder alone, e.g. '{_MOUNT_SPECIALS.split(value)[0] or '/root/.cache'}': "
+                      "the mount takes BuildKit's defaults (its id is the folder, sharing=shared)")
     return value
 
 
@@ -262,9 +302,9 @@ def mount_target(value: str) -> str:
 def command_line(value: str) -> str:
     """A shell command; rejected only when it could not be rendered safely."""
     if not value.strip():
-        raise ValueError("a command must not be empty")
+        raise Invalid("a command must not be empty", "write the command, or remove the item")
     if "\x00" in value:
-        raise ValueError("a command must not contain NUL bytes")
+        raise Invalid("a command must not contain NUL bytes", "remove the \\0 / \\x00 escape")
     return value.strip("\n")  # YAML block scalars end in a newline that means nothing
 
 
@@ -287,16 +327,18 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
         try:
             parts = _shell_split(value)
         except ValueError as exc:
-            raise ValueError(f"cannot split '{value}' into arguments: {exc}") from None
+            raise Invalid(f"cannot split '{value}' into arguments: {str(exc).lower()}",
+                          "close the quote, or write the arguments as a list: `[/app, --name, my name]` "
+                          "(an item needs no quotes for its spaces)") from None
     else:
         parts = list(value)
     if not parts:
-        raise ValueError("must name a program to run")
+        raise Invalid("must name a program to run", "give the program and its arguments, e.g. `[/app, --port, '8080']`")
     for part in parts:
         if not isinstance(part, str):
-            raise ValueError("every argument must be a string")
+            raise Invalid("every argument must be a string", "quote numbers and true/false: `[/app, --port, '8080']`")
         if "\x00" in part:
-            raise ValueError("arguments must not contain NUL bytes")
+            raise Invalid("arguments must not contain NUL bytes", "remove the \\0 / \\x00 escape")
     return tuple(parts)
 
 
@@ -359,7 +401,7 @@ BUILDER_HINT = ("a buildx builder or docker context name: letters, digits and `_
 @_once
 def builder_name(value: str) -> str:
     if not BUILDER_NAME.fullmatch(value):
-        raise ValueError(f"{value[:80]!r} is not a builder name: {BUILDER_HINT}")
+        raise Invalid(f"{value[:80]!r} is not a builder name", BUILDER_HINT)
     return value
 
 

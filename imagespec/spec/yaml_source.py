@@ -216,7 +216,9 @@ def _build_collection(node: yaml.Node, path: DataPath, file: str, locations: dic
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node))
+                raise SpecError("a mapping key must be a plain value", location=_mark(file, key_node),
+                                hint="write the key as plain text, e.g. `name:`; a list or a mapping cannot be a key "
+                                     "(`? ` starts a complex key in YAML)")
             key = key_node.value
             if expansion is not None and len(key) > _LONG:
                 expansion.long(key_node)
@@ -354,7 +356,8 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
                         hint='write it as an escape inside double quotes, e.g. "\\x1b"') from None
     except yaml.YAMLError as exc:
         # one line: the CLI prints exactly one error line
-        raise SpecError(f"malformed YAML: {' '.join(str(exc).split())}", location=Location(file, 1, 1)) from None
+        raise SpecError(f"malformed YAML: {' '.join(str(exc).split())}", location=Location(file, 1, 1),
+                        hint="check indentation and quoting") from None
     return Document(data=data, file=file, locations=locations)
 
 
@@ -371,7 +374,8 @@ def _missing(path: Path, shown: str) -> SpecError:
     if path.is_symlink():
         return SpecError(f"a symbolic link to {shown}, which does not exist", location=Location(str(path)),
                          hint="point the link at an existing file, or remove it")
-    return SpecError(f"no such file: {path}", location=Location(shown))
+    return SpecError(f"no such file: {path}", location=Location(shown),
+                     hint="check the name; a path written in a file is relative to that file")
 
 
 def read_yaml(path: Path, *, display: str | None = None, shared: bool = False, empty_ok: bool = False) -> Document:
@@ -384,7 +388,8 @@ def read_yaml(path: Path, *, display: str | None = None, shared: bool = False, e
     except FileNotFoundError:
         raise _missing(path, shown) from None
     except OSError as exc:
-        raise SpecError(f"cannot read {path}: {exc}", location=Location(shown)) from None
+        raise SpecError(f"cannot read {path}: {exc}", location=Location(shown),
+                        hint="name a readable file (not a folder)") from None
     if len(raw) > MAX_BYTES:
         _refuse_size(raw[:MAX_BYTES].decode("utf-8", "replace"), shown)
     try:

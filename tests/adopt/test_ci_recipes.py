@@ -38,3 +38,17 @@ def test_gitlab_job_passes_gitlabs_schema(tmp_path: Path) -> None:
     broken = tmp_path / ".gitlab-ci.yml"
     broken.write_text(job.read_text().replace("when: always", "when: sometimes"))
     assert gitlab_schema(broken).returncode == 1
+
+
+def test_the_hooks_take_specs_and_never_the_configuration_file() -> None:
+    """A commit of .imagespec.yaml alone ran the hooks on it: `no spec among the files given`, exit 2."""
+    import re
+
+    import yaml
+
+    hooks = yaml.safe_load((DOCS.parents[1] / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    for hook in hooks:
+        taken = [path for path in ("imagespec.yaml", "a/imagespec.yaml", "a/api.imagespec.yaml", "api.imagespec.yml",
+                                   ".imagespec.yaml", "a/.imagespec.yaml", "a/imagespec.yaml.bak", "a/Dockerfile")
+                 if re.search(hook["files"], path)]
+        assert taken == ["imagespec.yaml", "a/imagespec.yaml", "a/api.imagespec.yaml", "api.imagespec.yml"], hook["id"]

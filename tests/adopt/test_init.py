@@ -146,7 +146,10 @@ def test_a_spec_init_cannot_make_is_said_of_the_flags_not_of_a_file_never_writte
     assert "hint: did you mean 'node'?" in done.stderr
     done = run_init(str(tmp_path), "--preset", "service")
     assert done.returncode == 2 and "needs an `entrypoint` or a `cmd`" in done.stderr, done.stderr
-    assert "hint: the preset and its parameters come from the flags" in done.stderr and "--entrypoint" in done.stderr
+    # the error's own hint (what the spec needs), then how the flags give it
+    hint = done.stderr.splitlines()[-1]
+    assert hint.startswith("  hint: ") and "`entrypoint: [/app]`" in hint, done.stderr
+    assert "the preset and its parameters come from the flags" in hint and "--entrypoint" in hint
     assert not (tmp_path / "imagespec.yaml").exists() and not (tmp_path / "x.yaml").exists()
     assert run_init(str(tmp_path), "--preset", "service", "--entrypoint", "/usr/sbin/nginx -g 'daemon off;'")\
         .returncode == 0

@@ -1,7 +1,8 @@
 """Invalid inputs by file name: invalid/<case>.yaml next to <case>.err, the exact
-message the CLI prints: `file:line:col: what is wrong` and, when there is one, a
-`  hint:` line. Each runs `imagespec generate` in a temporary copy: exit code 2, no
-traceback, and not a single file written."""
+message the CLI prints: `file:line:col: what is wrong` and under it a `  hint:` line,
+what to write instead. Each runs `imagespec generate` in a temporary copy: exit code
+2, no traceback, and not a single file written. IMAGESPEC_UPDATE_GOLDEN=1 rewrites
+the .err files (review the diff)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,21 @@ def test_corpus_is_complete() -> None:
     assert REQUIRED <= names
     assert len(names) >= 20
     assert {p.stem for p in INVALID.glob("*.err")} == names, "every case needs its .err (and no stray .err)"
+
+
+# every corpus of bad input: the specs' and the base specs' (tests/compiler/test_bases.py)
+REPORTS = sorted(INVALID.glob("*.err")) + sorted((INVALID.parent / "invalid_bases").glob("*.err"))
+
+
+@pytest.mark.parametrize("report", REPORTS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_error_has_a_hint(report: Path) -> None:
+    """The project's rule for bad input: each error says what is wrong, at its place in
+    the file, and the line under it what to do; a new case without a hint fails here."""
+    lines = report.read_text(encoding="utf-8").splitlines()
+    assert lines and len(lines) % 2 == 0, f"{report.name}: every error needs one `  hint:` line under it"
+    for message, hint in zip(lines[::2], lines[1::2], strict=True):
+        assert re.match(rf"{re.escape(report.stem)}\.yaml:[1-9][0-9]*:[1-9][0-9]*: \S", message), message
+        assert hint.startswith("  hint: ") and hint[len("  hint: "):].strip(), f"{report.name}: {message!r} has no hint"
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)

@@ -87,10 +87,14 @@ def test_a_cycle_is_exit_2_for_every_command_on_several_specs(repo: Path, write:
     assert main(["generate", "a"]) == 0  # one spec alone is no cycle: its Dockerfile is written
 
 
-def test_a_spec_from_its_own_image_is_a_cycle_of_one(repo: Path, write: Write) -> None:
+def test_a_spec_from_its_own_image_is_refused_alone_as_in_a_fleet(repo: Path, write: Write,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     write("a/imagespec.yaml", spec("isx14a-a", "isx14a-a:1"))
-    with pytest.raises(SpecError, match=r"cycle: a/imagespec.yaml -> a/imagespec.yaml$"):
+    with pytest.raises(SpecError, match=r"isx14a-a:1 is this spec's own image \(isx14a-a\)"):
         load_fleet([Path("a")])
+    for command in ("generate", "lint", "bake"):  # was: generate and lint of it alone exit 0
+        assert main([command, "a/imagespec.yaml"]) == 2, command
+        assert "a/imagespec.yaml:4:3: isx14a-a:1 is this spec's own image" in capsys.readouterr().err
 
 
 def test_a_target_name_clash_is_exit_2_with_both_specs(repo: Path, write: Write,

@@ -69,6 +69,18 @@ def test_immutable_version_tag_is_never_moved_silently(client, cleanup: Cleanup,
     assert forced[exact] == moved[moving] == lookup(name, "1.0.0").digest  # type: ignore[union-attr]
 
 
+def test_a_tag_without_a_registry_is_local_and_not_pushed(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Was: `build --push -t REGISTRY/x:1` of a spec without `registry:` pushed its own
+    `name:1` too, to Docker Hub's library: exit 3, with a hint about base images."""
+    name = f"{REGISTRY}/{PREFIX}/local-{RUN_ID}-{secrets.token_hex(3)}"
+    local = cleanup.image(f"{PREFIX}-local-{RUN_ID}:1.0.0")
+    remote = cleanup.image(f"{name}:1.0.0")
+    cleanup.image_id(build(client, tmp_path, "local", (local, remote)))
+    said: list[str] = []
+    assert list(push_tags([local, remote], client=client, on_status=said.append)) == [remote]
+    assert said[0] == f"not pushed (no registry in the name: a local tag): {local}"
+
+
 def test_unreachable_registry_is_an_engine_error() -> None:
     with pytest.raises(EngineError, match="cannot reach the registry"):
         lookup("127.0.0.1:9/imagespec-nothing/app", "1.0.0", timeout=2)

@@ -4,6 +4,7 @@ it generated, even where none is committed: nothing is written into the context.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,34 @@ def test_a_bracket_in_a_copied_name_is_the_names_own_not_a_pattern(built, tmp_pa
     (tmp_path / "logs" / "a.txt").write_text("a pattern still matches\n")
     ref = built(tmp_path / "imagespec.yaml")["tags"][0]
     assert docker("run", "--rm", "--network", "none", ref).stdout == "the file named\na pattern still matches\n"
+
+
+@pytest.mark.engine
+def test_a_binary_left_by_a_host_build_stays_out_of_the_c_presets_context(built, tmp_path: Path) -> None:
+    """The c preset ignores its `binary` and object files: `make` in the stage found a host
+    build's `hello` up to date and installed it (a dynamic host binary on scratch: exec
+    failed). Here the stand-in is a script, newer than main.c, that prints something else."""
+    import os
+    import shutil
+
+    project = tmp_path / "preset-c"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "preset-c", project)
+    for name in ("Dockerfile", ".dockerignore"):
+        (project / name).unlink(missing_ok=True)
+    host_build = project / "hello"
+    host_build.write_text("#!/bin/sh\necho built on the host\n")
+    host_build.chmod(0o755)
+    (project / "main.o").write_text("not an object\n")
+    later = (project / "main.c").stat().st_mtime + 3600
+    os.utime(host_build, (later, later))
+    ref = built(project / "imagespec.yaml")["tags"][0]
+    container = docker("run", "-d", "--network", "none", ref).stdout.strip()  # a server: it keeps running
+    try:
+        for _ in range(20):
+            out = docker("logs", container).stdout
+            if out:
+                break
+            time.sleep(0.25)
+        assert "preset-c ready" in out and "built on the host" not in out, out
+    finally:
+        docker("rm", "-f", container, check=False)
