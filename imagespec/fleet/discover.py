@@ -113,9 +113,9 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
         for spec in inside:
             named.setdefault(os.path.realpath(spec), {}).setdefault(os.path.normpath(spec), spec)
     chosen: dict[str, Path] = {}
-    for real, paths in named.items():
-        chosen[real] = _named_by(paths.values())
-        for other in sorted(map(str, paths.values())):
+    for real, naming in named.items():
+        chosen[real] = _named_by(naming.values())
+        for other in sorted(map(str, naming.values())):
             if other != str(chosen[real]):
                 on_note(f"skipped {other}: the same file as {chosen[real]}, built once (a link to a spec is that spec)")
     for path, why in near:

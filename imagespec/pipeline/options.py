@@ -5,7 +5,9 @@ the Dockerfile.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -148,6 +150,7 @@ def revision(compiled: Compiled) -> str | None:
     passes, a lock cascade does not move a company base that did not change). HEAD's when
     git cannot say (nothing committed yet). The SHA tag stays HEAD's (publish.tags).
     Anything else a spec reads (templates, catalog) reaches the image's input hash."""
+    from imagespec.plan.dockerignore import context_inputs
     from imagespec.publish import git_short_sha
     from imagespec.publish.tags import last_change
 
@@ -160,7 +163,17 @@ def revision(compiled: Compiled) -> str | None:
     # memory, and the lock's pins are in the input hash. A commit of a relocked app's lock
     # and Dockerfile (`build --push` of a lock cascade) leaves its image the one it built.
     made = [loaded.dockerfile_path, loaded.dockerignore_path, *([loaded.lock_path] if loaded.lock_path else [])]
-    return last_change(loaded.folder, [spec, loaded.context], excluded=made) or head
+    inputs = context_inputs(compiled.plan.dockerignore)
+    if inputs is None:  # the whole context goes into the build
+        return last_change(loaded.folder, [spec, loaded.context], excluded=made) or head
+    # an allow-list: only what it lets in (a commit of the folder's README is no new image);
+    # a pattern that would leave out the spec itself is not applied to it
+    allowed, denied = inputs
+    own = os.path.relpath(spec.resolve(), loaded.context.resolve())
+    kept_out = [pattern for pattern in denied if not fnmatchcase(own, pattern.removeprefix("**/"))
+                and not fnmatchcase(own, pattern)]
+    return last_change(loaded.folder, [spec], excluded=made, within=loaded.context, matching=allowed,
+                       skipping=kept_out) or head
 
 
 def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:

@@ -64,3 +64,23 @@ def dockerignore_for(spec: s.Spec, own_files: tuple[str, ...] = ()) -> tuple[str
     # `*` then exceptions: only what the spec copies reaches the engine; the deny
     # patterns after the exceptions still drop junk inside an allowed directory.
     return ("*", *allowed, *(d for d in _DENY if d.startswith("**/")), *inside, *extra)
+
+
+def context_inputs(lines: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """What of the context an allow-list lets into the build, in its own patterns: (those
+    a file must match, those it must not), for the revision an image records
+    (pipeline.options.revision): a commit of a README the build never sees is no new image.
+    None for a deny-list (the whole context goes in) or for lines not in the shape
+    ``dockerignore_for`` writes — `*`, the `!` exceptions, then patterns that only leave
+    out — since the engine's last-match-wins order is no set of pathspecs then."""
+    if not lines or lines[0] != "*":
+        return None
+    allowed = []
+    for line in lines[1:]:
+        if not line.startswith("!"):
+            break
+        allowed.append(line[1:])
+    denied = tuple(line.lstrip("/") for line in lines[1 + len(allowed):])
+    if any(line.startswith("!") or ".." in line.split("/") for line in (*denied, *allowed)):
+        return None
+    return tuple(allowed), denied

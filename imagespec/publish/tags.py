@@ -10,6 +10,7 @@ May import: the standard library, ``imagespec.errors`` and ``imagespec.reference
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -155,23 +156,39 @@ def _git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = Tru
     return sha
 
 
-def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = ()) -> str | None:
+def _globs(within: Path, root: Path, patterns: Sequence[str], magic: str) -> list[str]:
+    """Ignore-file patterns of the folder ``within`` as git pathspecs: the folder's own
+    path escaped (a folder `app[1]` is no glob), each pattern as it is and, as a folder,
+    with everything under it (dockerignore's patterns take a folder's files with it)."""
+    prefix = re.sub(r"([*?\[\\])", r"\\\1", os.path.relpath(within.resolve(), root))
+    joined = [pattern if prefix == "." else f"{prefix}/{pattern}" for pattern in patterns]
+    return [f":({magic}){path}{tail}" for path in joined for tail in ("", "/**")]
+
+
+def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = (), *, within: Path | None = None,
+                matching: Sequence[str] = (), skipping: Sequence[str] = ()) -> str | None:
     """The 12-character SHA of the newest commit at or before HEAD that changed any of
-    ``paths`` (files or folders); None when git cannot say (outside a repository, or
-    nothing of them committed yet). The revision an image records: a commit elsewhere in
-    the repository does not make the same inputs another image (BP14's X.Y.Z stays put).
-    Inside ``one_checkout()``, once per repository and set of paths."""
+    ``paths`` (files or folders), or of the files of folder ``within`` that match one of
+    the ignore-file patterns ``matching`` and none of ``skipping``; None when git cannot
+    say (outside a repository, or nothing of them committed yet). The revision an image
+    records: a commit elsewhere in the repository does not make the same inputs another
+    image (BP14's X.Y.Z stays put). Inside ``one_checkout()``, once per repository and set
+    of paths."""
     root = _repository_folder(folder.resolve())
     if root is None:
         return None
     # pathspecs read literally: a folder named `app[1]` is no glob
     inside = sorted({f":(literal){os.path.relpath(p.resolve(), root)}" for p in paths
                      if p.resolve().is_relative_to(root)})
+    if within is not None and within.resolve().is_relative_to(root):
+        inside += _globs(within, root, matching, "glob")
     if not inside:
         return None
     # ``excluded``: files under ``paths`` whose commits change nothing the image is made of
     inside += sorted({f":(exclude,literal){os.path.relpath(p.resolve(), root)}" for p in excluded
                       if p.resolve().is_relative_to(root)})
+    if within is not None and within.resolve().is_relative_to(root):
+        inside += _globs(within, root, skipping, "exclude,glob")
     asked = _asked.get()
     key = (root, tuple(inside))
     if asked is not None and key in asked:

@@ -324,6 +324,8 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
     configuration: no settings), else it is an error."""
     if len(text) > MAX_BYTES:  # characters, at most as many as bytes: the same bound for text given as text
         _refuse_size(text[:MAX_BYTES], file)
+    if "<<<<<<<" in text:
+        _refuse_conflict(text, file)
     try:
         node = _compose(text)
         if node is None and empty_ok:
@@ -359,6 +361,22 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
         raise SpecError(f"malformed YAML: {' '.join(str(exc).split())}", location=Location(file, 1, 1),
                         hint="check indentation and quoting") from None
     return Document(data=data, file=file, locations=locations)
+
+
+# git's conflict markers, each alone at the start of its line
+_CONFLICT = re.compile(r"^(?:<{7}|>{7})(?: .*)?$|^={7}$", re.M)
+
+
+def _refuse_conflict(text: str, file: str) -> None:
+    """A file left half-merged: said at its first marker (YAML would report some later
+    line, or even parse it), not as malformed YAML."""
+    marker = _CONFLICT.search(text)
+    if marker is not None:
+        line = text.count("\n", 0, marker.start()) + 1
+        raise SpecError("the file holds git's merge conflict markers: it was left half-merged",
+                        location=Location(file, line, 1),
+                        hint="resolve the conflict (keep one side, remove the markers); a lock file can be written "
+                             "again with `imagespec lock SPEC`")
 
 
 def _refuse_size(head: str, file: str) -> None:

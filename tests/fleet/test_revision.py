@@ -43,6 +43,7 @@ def test_a_commit_elsewhere_leaves_the_image_and_its_pushed_version_as_they_were
     assert {revision for _, revision in built.values()} == {first}
 
     (fleet.root / "NOTES.md").write_text("a commit that touches no spec\n")
+    (fleet.root / "app" / "README.md").write_text("nor does a file the app's ignore file keeps out\n")
     # nor do the files made from a spec (the build makes them in memory): a lock cascade
     # commits relocked apps' locks and Dockerfiles, and their images stay the ones it built
     made = imagespec("generate", str(fleet.spec("app")), "--config", str(fleet.config))

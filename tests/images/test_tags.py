@@ -231,3 +231,57 @@ def test_last_change_is_the_newest_commit_of_the_paths_but_the_excluded_ones(tmp
     assert last_change(tmp_path, [app], excluded=[app / "Dockerfile"]) == first
     assert last_change(tmp_path, [app]) == git("rev-parse", "--short=12", "HEAD~1")
     assert last_change(tmp_path, [tmp_path / "elsewhere"]) is None  # nothing of it committed
+
+
+def test_last_change_within_a_folder_follows_its_ignore_patterns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An allow-list's patterns (plan.dockerignore.context_inputs): a commit of what the
+    build never sees (README, __pycache__) does not move the revision; one of a file let
+    in does, in a folder whose name has glob characters, with a `[` pattern of a name."""
+    import subprocess
+
+    from imagespec.publish.tags import last_change
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(tmp_path),
+                               *args], check=True, capture_output=True, text=True).stdout.strip()
+
+    app = tmp_path / "app[1]"
+    (app / "src" / "__pycache__").mkdir(parents=True)
+    files = {"src/x.py": "x", "src/__pycache__/x.pyc": "c", "README.md": "r", "data[1].txt": "d", "data1.txt": "e",
+             "imagespec.yaml": "s"}
+    for name, text in files.items():
+        (app / name).write_text(text)
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "one")
+
+    def revision() -> str | None:
+        return last_change(tmp_path, [app / "imagespec.yaml"], within=app, matching=["src", "data[[]1].txt"],
+                           skipping=["**/__pycache__"])
+
+    def commit(name: str) -> str:
+        (app / name).write_text((app / name).read_text() + "+")
+        git("commit", "-q", "-am", name)
+        return git("rev-parse", "--short=12", "HEAD")
+
+    first = revision()
+    assert first == git("rev-parse", "--short=12", "HEAD")
+    for unseen in ("README.md", "src/__pycache__/x.pyc", "data1.txt"):
+        commit(unseen)
+        assert revision() == first, unseen
+    for seen in ("src/x.py", "data[1].txt", "imagespec.yaml"):
+        made = commit(seen)
+        assert revision() == made != first, seen
+
+
+@pytest.mark.parametrize(("lines", "inputs"), [
+    (("*", "!src", "!go.mod", "**/.git", "src/Dockerfile"), (("src", "go.mod"), ("**/.git", "src/Dockerfile"))),
+    (("*",), ((), ())),
+    ((".git", "**/.git", "imagespec*.yaml"), None),  # a deny-list: the whole context
+    (("*", "!src", "**/.git", "!src/keep"), None),  # an exception after a deny pattern: order matters
+    (("*", "!../elsewhere"), None),
+])
+def test_context_inputs_read_only_the_allow_list_shape(lines, inputs) -> None:  # type: ignore[no-untyped-def]
+    from imagespec.plan.dockerignore import context_inputs
+
+    assert context_inputs(lines) == inputs
