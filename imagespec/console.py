@@ -27,14 +27,14 @@ def explain_table(lines: Sequence[Line]) -> None:
     The whole instruction text is in the Dockerfile and in `--format json`."""
     out = console()
     width = max(60, min(out.width, 160))
-    stage_width = min(12, max(len(line.stage) for line in lines))
+    stage_width = max(len(line.stage) for line in lines)  # whole: a cut name (imagespec-ro) names no stage
     indent = " " * (stage_width + 2)
+    room = max(width - len(indent), 40)  # a long stage name takes columns, never the instruction's all
     for line in lines:
         head = line.summary or line.instruction.splitlines()[0]
-        room = width - len(indent)
         if len(head) > room:
             head = head[: room - 1] + "…"
-        out.print(Text(f"{line.stage[:stage_width]:<{stage_width}}  {head}"), soft_wrap=True)
+        out.print(Text(f"{line.stage:<{stage_width}}  {head}"), soft_wrap=True)
         detail = " · ".join(part for part in (", ".join(line.locations), " ".join(line.practices), line.why) if part)
         for wrapped in textwrap.wrap(detail, width=room, break_long_words=True, break_on_hyphens=False):
             out.print(Text(f"{indent}{wrapped}", style="dim"), soft_wrap=True)

@@ -103,3 +103,13 @@ def writable_tmpfs(user: str | None) -> str:
     if uid.isdigit() and (gid.isdigit() or not gid):
         return f"uid={uid},gid={gid or uid}"
     return "mode=1777"
+
+
+# The shells an image may start its program through: `imagespec test` fails a `SHELL -c`
+# start that the spec did not declare (`shell: true`), and lint says so before a build (BP2).
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+
+
+def starts_a_shell(argv: tuple[str, ...] | list[str]) -> bool:
+    """An ENTRYPOINT (or CMD) of the form `SHELL -c SCRIPT …`: the shell is PID 1."""
+    return len(argv) >= 2 and argv[0].rsplit("/", 1)[-1] in SHELLS and argv[1] == "-c"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
-from imagespec.contract import WILDCARDS
+from imagespec.contract import SHELLS, WILDCARDS, starts_a_shell
 from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
@@ -38,8 +38,7 @@ _SECRET_VALUES = (
     # scheme://user:password@host; a password that is a variable reference (`${DB_PASSWORD}`) is no secret
     ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:(?![$%{])[^\s/@]+@[^\s/@]")),
 )
-# shells, and env (which finds the interpreter): none is in a scratch or distroless final
-_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox", "env"})
+_INTERPRETERS = SHELLS | {"env"}  # env finds the interpreter: none is in a scratch or distroless final
 
 #: lint()'s `add`: (path, level, rule, message, practice, hint) becomes one Finding
 Add = Callable[[DataPath, str, str, str, str, str], None]
@@ -118,6 +117,13 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
     if spec.final.shell:
         add(("final", "shell"), "warning", "IS006", "the entrypoint runs through /bin/sh (exec keeps PID 1, "
             "but the image needs a shell)", "BP2", "give the program and its arguments directly")
+    started = spec.final.entrypoint_argv or (spec.final.cmd_argv if spec.final.entrypoint is None else None) or ()
+    if not spec.final.shell and starts_a_shell(started):
+        key = "entrypoint" if spec.final.entrypoint is not None else "cmd"
+        add(("final", key), "error", "IS014", f"`{' '.join(started[:2])} …`: the shell is PID 1, and SIGTERM does "
+            "not reach the program (`imagespec test` fails config-exec-form)", "BP2",
+            "give the program and its arguments directly (exec form); where a shell must prepare the start, write "
+            "the command in `entrypoint` with `shell: true`: it execs the program")
     if plan.runtime.uid == 0:
         add(("final", "user"), "warning", "IS007", f"the image runs as root ({plan.runtime.root_reason})", "BP8")
     used = _reachable(plan)
@@ -186,7 +192,7 @@ def _lint_context(spec: Spec, plan: p.Plan, context: BuildContext, add: Add) -> 
     script = _context_file_at(spec, context, argv[0]) if argv else None
     line = context.first_line(script) if script else None
     interpreter = _interpreter(line) if line else None
-    if interpreter in _SHELLS:
+    if interpreter in _INTERPRETERS:
         add(("final", key), "error", "IS011", f"{argv[0]} is a script for {interpreter} (`#!`), but the final "
             "image has no shell: it cannot start", "BP2",
             "make the entrypoint the program itself (exec form), or build on a final with a shell")

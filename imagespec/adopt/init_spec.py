@@ -30,7 +30,7 @@ class InitOptions:
     version: str | None = None
     license: str | None = None
     ports: tuple[int, ...] | None = None  # () or (0,) means: no ports
-    entrypoint: tuple[str, ...] | None = None
+    entrypoint: str | tuple[str, ...] | None = None  # a string: a command line (`--entrypoint`)
     with_: dict[str, str] = field(default_factory=dict)
     output: Path | None = None
     config: Path | None = None  # $IMAGESPEC_CONFIG; None: the nearest .imagespec.yaml
@@ -108,10 +108,24 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
         project.ports = [p for p in options.ports if p]
         project.guessed = [g for g in project.guessed if not g.startswith("port ")]
     if options.entrypoint is not None:
-        project.entrypoint = list(options.entrypoint)
+        project.entrypoint = list(_entrypoint(options.entrypoint))
         # the preset's program (a script, an entry file) is not what runs: no guess about it
         project.guessed = [g for g in project.guessed if not g.startswith(("script ", "main "))]
     project.with_.update(options.with_)
+
+
+def _entrypoint(command: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A command line is what a spec's entrypoint string is (init writes it as a list, where
+    shell syntax would reach the program as arguments): checked by the spec's own rule."""
+    if not isinstance(command, str):
+        return command
+    from imagespec.spec.values import exec_argv
+
+    try:
+        return exec_argv(command)
+    except ValueError as exc:
+        raise SpecError(f"--entrypoint: {one_line(str(exc))}",
+                        hint=getattr(exc, "hint", None) or "quote it as a shell would") from None
 
 
 def render(project: Project) -> str:

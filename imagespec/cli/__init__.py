@@ -43,6 +43,12 @@ _COMMANDS = {
 }
 
 
+# the commands whose `--format json` document CI keeps as a file (`lint --format json >
+# lint.json`): bad input (exit 2) writes its error report there, so the file is never empty;
+# the message for people goes to stderr, as without --format json
+_DOCUMENT_EVEN_ON_BAD_INPUT = frozenset({"lint", "check"})
+
+
 class _Commands(click.Group):
     """The top-level group: its commands found in _COMMANDS, each module imported on first use."""
 
@@ -53,6 +59,8 @@ class _Commands(click.Group):
         where = _COMMANDS.get(cmd_name)
         if where is None:
             return None
+        if isinstance(ctx.obj, Invocation):
+            ctx.obj.command = cmd_name
         command = getattr(importlib.import_module(f"imagespec.cli.{where[0]}"), where[1])
         assert isinstance(command, click.Command)
         return command
@@ -64,7 +72,10 @@ def cli() -> None:
     """Compile short YAML image specs into best-practice Dockerfiles; build, verify and push them."""
 
 
-def _report(error: ImageSpecError, fmt_json: bool) -> None:
+def _report(error: ImageSpecError, fmt_json: bool, command: str | None = None) -> None:
+    if fmt_json and error.exit_code == 2 and command in _DOCUMENT_EVEN_ON_BAD_INPUT:
+        click.echo(json.dumps(error.to_dict()))
+        fmt_json = False
     if fmt_json:
         click.echo(json.dumps(error.to_dict()), err=True)
         return
@@ -87,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=args, prog_name="imagespec", standalone_mode=False, obj=invocation)
     except ImageSpecError as error:
-        _report(error, invocation.json_errors)
+        _report(error, invocation.json_errors, invocation.command)
         return error.exit_code
     except click.exceptions.Abort:
         click.echo("imagespec: interrupted", err=True)
@@ -98,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as error:
         if invocation.json_errors or _asks_json(args):  # the option errors too: one JSON document
             command = error.ctx.command_path if isinstance(error, click.UsageError) and error.ctx else "imagespec"
-            _report(SpecError(error.format_message(), hint=f"`{command} --help` lists the options"), True)
+            _report(SpecError(error.format_message(), hint=f"`{command} --help` lists the options"), True,
+                    invocation.command)
         else:
             error.show()
         return 2

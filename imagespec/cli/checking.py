@@ -55,7 +55,7 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
                               hint=f"check {bake_file} against every spec it was baked from (`imagespec check DIR "
                                    f"--bake {bake_file}`); baking these specs alone into it would drop the others")
         raise CheckFailed(f"{len(stale)} generated file(s) out of date",
-                          hint=_regenerate(bool(checked.stale), bake_file if bake_diff is not None else None, specs,
+                          hint=_regenerate(checked.stale, bake_file if bake_diff is not None else None, specs,
                                            config_path))
     if checked.locks:
         raise CheckFailed(f"{len(checked.locks)} lock problem(s): a lock file is not its spec's",
@@ -64,10 +64,14 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
         click.echo(f"{checked.specs} spec(s) up to date", err=True)
 
 
-def _regenerate(dockerfiles: bool, bake_file: Path | None, specs: tuple[Path, ...], config: Path | None) -> str:
+def _regenerate(stale: tuple[jobs.Stale, ...], bake_file: Path | None, specs: tuple[Path, ...],
+                config: Path | None) -> str:
     """The commands that write the stale files again: `generate` does not write the bake
-    file, so a stale bake file names `bake` with this check's specs, path and configuration."""
-    commands = ["`imagespec generate`"] if dockerfiles else []
+    file, so a stale bake file names `bake` with this check's specs, path and configuration;
+    a file that lost its generated header, `generate --force`, as generate refuses it otherwise."""
+    force = [item.file for item in stale if item.hand_written]
+    commands = [f"`imagespec generate --force` ({', '.join(force)} lost the generated header, so generate replaces "
+                "it only with --force)" if force else "`imagespec generate`"] if stale else []
     if bake_file is not None:
         words = [*map(str, specs), "-o", str(bake_file), *(["--config", str(config)] if config else [])]
         commands.append(f"`imagespec bake {shlex.join(words)}`")

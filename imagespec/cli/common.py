@@ -19,6 +19,7 @@ class Invocation:
 
     def __init__(self) -> None:
         self.json_errors = False
+        self.command: str | None = None  # the command's name, once the group has found it
 
 
 def remember_format(ctx: click.Context, _: click.Parameter, value: str) -> str:

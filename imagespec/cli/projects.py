@@ -54,14 +54,8 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
                  ports: tuple[int, ...], entrypoint: str | None, with_: tuple[str, ...], output: Path | None,
                  fmt: str) -> None:
     """Write a first spec for FOLDER from its project files."""
-    import shlex
-
-    try:
-        command = tuple(shlex.split(entrypoint)) if entrypoint is not None else None
-    except ValueError as exc:
-        raise SpecError(f"--entrypoint: {exc}", hint="quote it as a shell would") from None
     result = jobs.init(folder, preset=preset, name=name, version=version_, license=license_, ports=ports or None,
-                       entrypoint=command, with_=dict(_with_value(text) for text in with_), output=output)
+                       entrypoint=entrypoint, with_=dict(_with_value(text) for text in with_), output=output)
     to_stdout = str(result.path) == "-"
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path), "preset": result.preset, "found": list(result.found),

@@ -16,10 +16,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def init(folder: Path, *, preset: str | None = None, name: str | None = None, version: str | None = None,
          license: str | None = None, ports: tuple[int, ...] | None = None,
-         entrypoint: tuple[str, ...] | None = None, with_: dict[str, str] | None = None,
+         entrypoint: str | tuple[str, ...] | None = None, with_: dict[str, str] | None = None,
          output: Path | None = None) -> InitResult:
     """Write a first spec for ``folder`` from its project files (``imagespec.adopt.InitResult``:
-    the file written, the preset, what was found and what was guessed)."""
+    the file written, the preset, what was found and what was guessed). A string
+    ``entrypoint`` is a command line, split and checked as a spec's entrypoint string is."""
     from imagespec.adopt import InitOptions, init_project
 
     options = InitOptions(preset=preset, name=name, version=version, license=license, ports=ports,

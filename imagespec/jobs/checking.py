@@ -24,6 +24,7 @@ class Stale(NamedTuple):
     spec: str
     file: str
     diff: str  # unified diff, committed -> expected
+    hand_written: bool = False  # no generated header: `generate` replaces it only with --force
 
 
 class Checked(NamedTuple):
@@ -39,7 +40,7 @@ class Checked(NamedTuple):
 def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,
           on_note: OnNote = ignore) -> Checked:
     """Compare each spec's committed generated files with what it generates now."""
-    from imagespec.output import read_current, stale_diff
+    from imagespec.output import read_current, stale_diff, written_by_hand
     from imagespec.spec.read_spec import display
 
     stale = []
@@ -50,7 +51,7 @@ def check(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool 
             if actual != expected:
                 shown = display(path)  # named as the spec is: from the working directory
                 diff = stale_diff(actual, expected, f"{shown} (committed)", f"{shown} (from {result.spec_file})")
-                stale.append(Stale(result.spec_file, shown, diff))
+                stale.append(Stale(result.spec_file, shown, diff, written_by_hand(path)))
     return Checked(len(results), tuple(stale), _stale_locks(specs, config, on_note))
 
 

@@ -130,9 +130,9 @@ def head_digest(reference: str, session: Session) -> str | None:
     return None if body is None else "sha256:" + hashlib.sha256(_read(body, url)).hexdigest()
 
 
-def resolve(reference: str, session: Session) -> Resolved | None:
-    """The index (or manifest) digest of ``reference``, each platform's manifest digest and
-    the image's `created`, or None if the registry does not have it."""
+def _manifest(reference: str, session: Session) -> tuple[str, str, str, str, dict[str, Any], Any] | None:
+    """(host, path, URL, digest, document, response) of what ``reference`` names in its
+    registry (an index or a manifest), or None if the registry does not have it."""
     host, path, wanted = _target(reference)
     url = _manifest_url(host, path, wanted)
     response = session.fetch(url)
@@ -140,7 +140,16 @@ def resolve(reference: str, session: Session) -> Resolved | None:
         return None
     body = _read(response, url)
     digest = _digest(response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest(), url)
-    document = _json(body, url)
+    return host, path, url, digest, _json(body, url), response
+
+
+def resolve(reference: str, session: Session) -> Resolved | None:
+    """The index (or manifest) digest of ``reference``, each platform's manifest digest and
+    the image's `created`, or None if the registry does not have it."""
+    found = _manifest(reference, session)
+    if found is None:
+        return None
+    host, path, url, digest, document, response = found
     media_type = str(document.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0])
     if not _MEDIA_TYPE.fullmatch(media_type):
         raise EngineError(f"the registry sent no manifest media type for {url}", hint="the registry misbehaves")
@@ -240,15 +249,11 @@ def image_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[st
     """(the digest, the image config's labels) of the one image ``reference`` names in its
     registry: what a rebuild compares to know it would make that image again. None when
     the tag does not exist, or names an index of several platforms' images."""
-    host, path, wanted = _target(reference)
     session = Session(timeout=timeout)
-    url = _manifest_url(host, path, wanted)
-    response = session.fetch(url)
-    if response is None:
+    found = _manifest(reference, session)
+    if found is None:
         return None
-    body = _read(response, url)
-    digest = _digest(response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest(), url)
-    document = _json(body, url)
+    host, path, url, digest, document, _ = found
     if document.get("mediaType") in INDEX_TYPES or "manifests" in document:
         platforms = _platforms(document, url)  # attestations left out
         child = session.fetch(_manifest_url(host, path, platforms[0][1])) if len(platforms) == 1 else None

@@ -104,7 +104,44 @@ def duration(value: str) -> str:
     if not _DURATION.fullmatch(value):
         raise Invalid(f"'{value}' is not a duration",
                       _trim_first(value, "a number and a unit (ns, us, ms, s, m, h), e.g. 30s, 1m30s or 500ms"))
+    # every duration of a spec is a HEALTHCHECK flag, which BuildKit reads with Go's
+    # time.ParseDuration and then refuses below 1ms unless it is 0 (the default)
+    nanoseconds = _go_nanoseconds(value)
+    if nanoseconds is None:
+        raise Invalid(f"'{value}' is too long for the engine (a Go time.Duration ends at 2562047h47m)",
+                      "a health check's durations are seconds or minutes, e.g. 30s or 5m")
+    if 0 < nanoseconds < _MILLISECOND:
+        raise Invalid(f"'{value}' is shorter than 1ms, the least the engine takes for a health check duration",
+                      "write 1ms or more (e.g. 500ms, 30s), or 0s for the engine's default")
     return value
+
+
+_UNIT_NANOSECONDS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_DURATION_PART = re.compile(r"([0-9]+)(?:\.([0-9]+))?(ns|us|ms|s|m|h)")
+_MILLISECOND = 10**6
+_GO_LIMIT = 1 << 63  # Go's time.Duration is an int64 of nanoseconds
+
+
+def _go_nanoseconds(value: str) -> int | None:
+    """The nanoseconds Go's time.ParseDuration makes of a duration _DURATION matched, None
+    where it fails as out of range; a port of its arithmetic (a fraction goes through a
+    float64 and is truncated), so that 0.9999999999999999999ms is what the engine says."""
+    total = 0
+    for whole, fraction, unit in _DURATION_PART.findall(value):
+        scale, nanoseconds = _UNIT_NANOSECONDS[unit], int(whole)
+        if nanoseconds > _GO_LIMIT // scale:
+            return None
+        nanoseconds *= scale
+        digits, tenths = 0, 1.0
+        for digit in fraction:  # Go ignores the digits past the ones an int64 holds
+            if digits > (_GO_LIMIT - 1) // 10 or digits * 10 + int(digit) > _GO_LIMIT:
+                break
+            digits, tenths = digits * 10 + int(digit), tenths * 10
+        nanoseconds += int(float(digits) * (float(scale) / tenths))
+        total += nanoseconds
+        if nanoseconds > _GO_LIMIT or total > _GO_LIMIT:
+            return None
+    return total if total < _GO_LIMIT else None
 
 
 def port(value: int | str) -> str:
@@ -239,6 +276,11 @@ def context_path(value: str) -> str:
         raise Invalid(f"'{value}' holds a backslash, which is an escape in the Dockerfile",
                       f"write paths with '/': '{value.replace(chr(92), '/')}'")
     if ".." in value.split("/"):
+        inside = posixpath.normpath(value)
+        if inside != ".." and not inside.startswith("../"):  # the COPY would work, but say it plainly
+            inside += "/" if value.endswith("/") and inside != "." else ""  # a folder stays one
+            raise Invalid(f"'{value}': '..' is not allowed in a context path",
+                          f"write the path it stands for, '{inside}'")
         raise Invalid(f"'{value}' points outside the build context",
                       "a build sees only its context: move the file into it, or set `context:` (relative to the "
                       "spec) to a folder that holds both")

@@ -4,7 +4,8 @@ Role: compare what was observed (image config, file list, processes, stop timing
 the Expectations, one ``CheckResult`` per check, each citing the practice it enforces.
 Nothing here talks to the engine; ``verify`` gathers the observations.
 
-May import: the standard library, ``imagespec.verify.model`` and ``imagespec.verify.build_tools``.
+May import: the standard library, ``imagespec.contract``, ``imagespec.verify.model`` and
+``imagespec.verify.build_tools``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from imagespec import contract
 from imagespec.verify import build_tools
 from imagespec.verify.model import CheckResult, Expectations
 
-SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+SHELLS = contract.SHELLS
 #: The OS's package managers, checked on shell-less finals; pip, npm and the other
 #: language tools are checked on every final (``no-build-tools``, build_tools.py).
 PACKAGE_MANAGERS = frozenset({"apt", "apt-get", "dpkg", "apk", "dnf", "yum", "microdnf", "rpm", "zypper"})
@@ -93,7 +95,7 @@ def _user(user: str, exp: Expectations) -> CheckResult:
 def _exec_form(config: Mapping[str, object], exp: Expectations) -> CheckResult:
     entrypoint = list(_strings(config.get("Entrypoint")))
     command = entrypoint or list(_strings(config.get("Cmd")))
-    shell_form = len(command) >= 2 and posixpath.basename(command[0]) in SHELLS and command[1] == "-c"
+    shell_form = contract.starts_a_shell(command)
     if shell_form and exp.shell_entrypoint and len(command) >= 3 and command[2].startswith("exec "):
         # declared in the spec: the shell exec's the program, which then is PID 1 (checked by pid1-app)
         return CheckResult("config-exec-form", True, f"declared shell entrypoint that execs: {command!r}", "BP2")

@@ -135,6 +135,20 @@ def test_bad_flags_are_exit_2_and_write_nothing(project, args: list[str]) -> Non
     assert "Traceback" not in done.stderr and not (folder / "imagespec.yaml").exists()
 
 
+@pytest.mark.parametrize(("command", "found"), [("/bin/x && y", "'&&'"), ("serve > /tmp/log", "'>'"),
+                                               ("echo $HOME", "'$H'")])
+def test_an_entrypoint_with_shell_syntax_is_refused_as_in_a_spec(project, command: str, found: str) -> None:
+    """Was: `entrypoint: [/bin/x, '&&', y]` written, exit 0, though the same string in a
+    spec is exit 2; a quoted operator is the program's own argument, as in a spec."""
+    folder = project("preset-go")
+    done = run_init(str(folder), "--entrypoint", command)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"imagespec: --entrypoint: '{command}' uses shell syntax ({found})"), done.stderr
+    assert "\n  hint: write the arguments as a list" in done.stderr and not (folder / "imagespec.yaml").exists()
+    done = run_init(str(folder), "--entrypoint", "/bin/x '&&' y", "-o", "-")
+    assert done.returncode == 0 and "entrypoint: [/bin/x, '&&', y]" in done.stdout, done.stderr
+
+
 def test_a_spec_init_cannot_make_is_said_of_the_flags_not_of_a_file_never_written(tmp_path: Path) -> None:
     """Was: `x.yaml:8:1: unknown template` (x.yaml was never written), and the service
     preset's own file named as where the missing entrypoint was."""

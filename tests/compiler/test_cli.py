@@ -152,6 +152,41 @@ def test_check_json_on_fresh_files(example: Path, capsys) -> None:
     assert code == 0 and json.loads(out) == {"ok": True, "stale": [], "locks": []}
 
 
+def test_check_hints_force_only_where_a_dockerfile_lost_its_header(example: Path, capsys) -> None:
+    """Was: "run `imagespec generate`", which then refused the header-less file (exit 1)."""
+    dockerfile = example / "Dockerfile"
+    text = dockerfile.read_text(encoding="utf-8")
+    dockerfile.write_text("\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n",
+                          encoding="utf-8")
+    code, _, err = run(capsys, "check", str(example / "imagespec.yaml"))
+    assert code == 1
+    assert err.splitlines()[1] == (f"  hint: run `imagespec generate --force` ({dockerfile} lost the generated header, "
+                                   "so generate replaces it only with --force) and commit the result")
+    assert run(capsys, "generate", str(example / "imagespec.yaml"))[0] == 1  # as the hint says
+    assert run(capsys, "generate", "--force", str(example / "imagespec.yaml"))[0] == 0
+    assert run(capsys, "check", str(example / "imagespec.yaml"))[0] == 0
+
+
+@pytest.mark.parametrize("command", ["lint", "check"])
+@pytest.mark.parametrize("flags", [[], ["--no-such-flag"]])
+def test_lint_and_check_json_on_bad_input_is_a_document_on_stdout(tmp_path: Path, capsys, command: str,
+                                                                  flags: list[str]) -> None:
+    """`lint --format json > lint.json` on bad input (exit 2) left an empty file: the
+    error report was on stderr. The message for people stays there."""
+    spec = _spec(tmp_path, "name: app\nfinal:\n  from: debian-slim\n  stop_signal: SIGKILL\n  entrypoint: [/app]\n")
+    code, out, err = run(capsys, command, "--format", "json", spec, *flags)
+    assert code == 2
+    report = json.loads(out)
+    assert report["exit_code"] == 2 and report["hint"]
+    if flags:
+        assert report["message"] == "No such option '--no-such-flag'." and report["location"] is None
+        assert err.startswith("imagespec: No such option '--no-such-flag'.\n  hint: "), err
+    else:
+        assert report["location"] == f"{spec}:4:16" and "'SIGKILL' is not a signal" in report["message"]
+        assert err.startswith(f"{spec}:4:16: final.stop_signal: 'SIGKILL' is not a signal"), err
+        assert "\n  hint: the engine knows SIGTERM" in err
+
+
 # --- schema --------------------------------------------------------------------------------
 
 def test_schema_prints_json_and_writes_it(tmp_path: Path, capsys) -> None:
@@ -194,6 +229,20 @@ def test_explain_text_shows_the_table(capsys, monkeypatch) -> None:
     code, out, _ = run(capsys, "explain", str(EXAMPLE / "imagespec.yaml"))
     assert code == 0
     assert "ENTRYPOINT" in out and "BP5 BP6 BP11" in out and "imagespec.yaml:11:3" in out
+
+
+@pytest.mark.parametrize("columns", ["80", "250"])
+def test_explain_names_every_stage_whole(capsys, monkeypatch, columns: str) -> None:
+    """Was: `imagespec-ro` for the helper stage of a scratch final (cut to 12 characters)."""
+    monkeypatch.setenv("COLUMNS", columns)
+    spec = str(REPO / "examples" / "go-hello" / "imagespec.yaml")
+    code, out, _ = run(capsys, "explain", spec)
+    assert code == 0
+    stages = {line.split()[0] for line in out.splitlines() if not line.startswith(" ")}
+    assert stages == {"imagespec-rootfs", "build", "final"}, stages
+    assert max(len(line) for line in out.splitlines()) <= int(columns)
+    code, out, _ = run(capsys, "explain", "--format", "json", spec)
+    assert code == 0 and {line["stage"] for line in json.loads(out)} == {"imagespec-rootfs", "build", "final"}
 
 
 # --- lint ----------------------------------------------------------------------------------

@@ -118,6 +118,23 @@ def test_is006_shell_entrypoint() -> None:
     assert (finding.level, finding.practice, finding.location.line) == ("warning", "BP2", 6)
 
 
+@pytest.mark.parametrize(("start", "line"), [("  entrypoint: [/bin/sh, -c, 'mkdir -p /tmp/x && /app']", 6),
+                                             ("  entrypoint: [bash, -c, 'exec /app']", 6),
+                                             ("  cmd: [/usr/bin/dash, -c, /app]", 6)])
+def test_is014_a_shell_as_pid_1(start: str, line: int) -> None:
+    """What `imagespec test` fails (config-exec-form) said before a build: was lint-clean."""
+    finding = only(CLEAN.replace("  entrypoint: [/app]", start), "IS014")
+    assert (finding.level, finding.practice, finding.location.line) == ("error", "BP2", line)
+    assert "shell: true" in finding.hint
+
+
+@pytest.mark.parametrize("start", ["  entrypoint: [/app, -c, x]", "  entrypoint: [/bin/sh, /app.sh]",
+                                   "  entrypoint: [/bin/sh, -c, x]\n  shell: true",
+                                   "  entrypoint: [/app]\n  cmd: [sh, -c, x]"])  # cmd: the entrypoint's arguments
+def test_is014_not_for_a_program_its_script_or_a_declared_shell(start: str) -> None:
+    assert "IS014" not in rules(CLEAN.replace("  entrypoint: [/app]", start))
+
+
 def test_is007_root_user() -> None:
     text = CLEAN.replace("  entrypoint:", "  user: {uid: 0, root_reason: binds port 80}\n  entrypoint:")
     finding = only(text, "IS007")
