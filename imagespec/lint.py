@@ -22,7 +22,17 @@ from imagespec.spec.model import Spec
 from imagespec.spec.yaml_source import DataPath
 
 LEVELS = ("error", "warning", "info")
-_SECRETISH = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)", re.I)
+# a name's words (split at `_`, `-`, `.` and camelCase): one of these words, or API/PRIVATE
+# then KEY, names a secret; unless the next word makes it a setting about one
+# (PASSWORD_MIN_LENGTH, TOKEN_URL, SECRET_NAME), or it is part of a longer word (TOKENIZER)
+_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "CREDENTIAL",
+                           "CREDENTIALS"})
+_KEY_OF = frozenset({"API", "PRIVATE"})
+_ABOUT_A_SECRET = frozenset({"LENGTH", "LEN", "MIN", "MAX", "POLICY", "PATTERN", "REGEX", "EXPIRY", "EXPIRES", "TTL",
+                             "LIFETIME", "AGE", "TIMEOUT", "ROUNDS", "COST", "ALGORITHM", "HEADER", "NAME", "URL",
+                             "URI", "ENDPOINT", "ENABLED", "REQUIRED", "COUNT", "FORMAT", "TYPE", "ID", "VERSION"})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_FLAGS = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1", ""})
 # tools an attacker would love to find in a final image (BP6)
 _TOOLS = {"curl", "wget", "netcat", "netcat-openbsd", "netcat-traditional", "ncat", "nmap", "socat", "sudo",
           "gcc", "g++", "make", "git", "ssh", "openssh-client", "openssh-server", "vim", "nano", "telnet",
@@ -96,12 +106,12 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
                 "BP13", "name a version tag (and a digest) so rebuilds are deliberate")
     for where, env in [(("stages", n, "env"), st.env) for n, st in spec.stages.items()] + [(("final", "env"), spec.final.env)]:
         for key, value in env.items():
-            if _SECRETISH.search(key) and not _names_a_file(key, value):
+            if _secretish(key) and str(value).lower() not in _FLAGS and not _names_a_file(key, value):
                 add((*where, key), "error", "IS002", f"'{key}' looks like a secret written into the image",
                     "BP15", "pass secrets at run time, or at build time as a BuildKit secret; ENV stays in the image")
     for name, declared in spec.stages.items():
         for key, default in declared.args.items():
-            if _SECRETISH.search(key) and default:
+            if _secretish(key) and default and str(default).lower() not in _FLAGS:
                 add(("stages", name, "args", key), "error", "IS002", f"build arg '{key}' has a secret-looking default",
                     "BP15", "build args are recorded in the image history; use a build secret")
     for at, packages in _final_packages(spec):
@@ -147,6 +157,16 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
     if context is not None:
         _lint_context(spec, plan, context, add)
     return sorted(found)
+
+
+def _secretish(key: str) -> bool:
+    """Whether an env or build-arg name looks like it holds a secret (IS002)."""
+    words = [word.upper() for word in _WORD.findall(key)]
+    for i, word in enumerate(words):
+        secret = word in _SECRET_WORDS or (word == "KEY" and i > 0 and words[i - 1] in _KEY_OF)
+        if secret and (i + 1 == len(words) or words[i + 1] not in _ABOUT_A_SECRET):
+            return True
+    return False
 
 
 def _names_a_file(key: str, value: str | None) -> bool:

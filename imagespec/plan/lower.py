@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from imagespec import reference as grammar
+from imagespec.contract import WILDCARDS
 from imagespec.errors import Location, SpecPathError, each_or_together
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
@@ -128,7 +129,7 @@ def _lower_stage(name: str, stage: s.Stage, base: p.Base, spec: s.Spec) -> p.Sta
                              origin=p.Origin((*where, "run", i), ("BP4",), "dependency install, cached by its manifests")))
     for i, item in enumerate(stage.copy_):
         src, dest = (item, None) if isinstance(item, str) else (item.src, item.dest)
-        out.append(p.Copy(sources=(src,), dest=dest or _dest_for(src), phase=p.Phase.SOURCE,
+        out.append(p.Copy(sources=(src,), dest=dest or _dest_for(src, (*at, "copy", i)), phase=p.Phase.SOURCE,
                           origin=p.Origin((*at, "copy", i), ("BP4",), "the source, as late as possible")))
     for i, command in enumerate(stage.run):
         out.append(p.Run(commands=(command,), mounts=mounts, phase=p.Phase.BUILD,
@@ -137,9 +138,22 @@ def _lower_stage(name: str, stage: s.Stage, base: p.Base, spec: s.Spec) -> p.Sta
                    cross_compile=stage.cross_compile, origin=p.Origin((*at, "from"), ("BP11",), "build stage: only declared artifacts leave it"))
 
 
-def _dest_for(src: str) -> str:
+def _dest_for(src: str, path: DataPath) -> str:
+    """Where a build stage's source lands: at its own path under the workdir. A pattern's
+    matches land in the folder that holds them (`conf/*.conf` in ./conf/): COPY puts every
+    match in its destination, so the pattern itself would name one file, holding the last
+    match. A wildcard in a folder's name would put files of several folders in one."""
     clean = src.removeprefix("./").rstrip("/")
-    return "./" if clean in ("", ".") else f"./{clean}" + ("/" if src.endswith("/") else "")
+    if clean in ("", "."):
+        return "./"
+    if WILDCARDS.isdisjoint(clean):
+        return f"./{clean}" + ("/" if src.endswith("/") else "")
+    folder, _, _ = clean.rpartition("/")
+    if not WILDCARDS.isdisjoint(folder):
+        raise SpecPathError(f"'{src}': a wildcard in a folder's name would copy the matches of every folder into one",
+                            path=path, hint="copy the folder that holds them, or list each folder's pattern: "
+                                            "wildcards belong in the last part of a path")
+    return f"./{folder}/" if folder else "./"
 
 
 def _covered(path: str, artifacts: tuple[str, ...]) -> bool:

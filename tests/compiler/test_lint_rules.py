@@ -338,3 +338,17 @@ def test_lint_survives_a_loop_of_links_in_the_context(tmp_path: Path) -> None:
     found = on_disk(tmp_path, GO, {"go.mod": "module app\n", "cmd/x.go": ""})
     assert [f.message for f in found if f.rule == "IS010"] == [
         f"'main.go' is not in the build context ({tmp_path.name}/)"]
+
+
+@pytest.mark.parametrize("key", ["DB_PASSWORD", "dbPassword", "apiToken", "API_KEY", "APIKEY", "SSH_PRIVATE_KEY",
+                                 "AWS_SECRET_ACCESS_KEY", "CLIENT_SECRET", "OAUTH_TOKEN_SECRET", "CREDENTIALS"])
+def test_is002_names_a_secret_by_its_words(key: str) -> None:
+    assert "IS002" in rules(CLEAN.replace("  entrypoint:", f"  env:\n    {key}: s3cr3t-value\n  entrypoint:"))
+
+
+@pytest.mark.parametrize(("key", "value"), [("TOKENIZER", "bert"), ("PASSWORD_MIN_LENGTH", "12"),
+                                            ("TOKEN_URL", "https://auth.example.com/token"), ("SECRET_NAME", "db"),
+                                            ("REQUIRE_PASSWORD", "true"), ("PASSWORDLESS", "1"), ("KEYBOARD", "us")])
+def test_is002_not_for_a_setting_about_a_secret(key: str, value: str) -> None:
+    """Was: an error (`lint` exit 1 in CI) for any name that merely contains TOKEN or PASSWORD."""
+    assert "IS002" not in rules(CLEAN.replace("  entrypoint:", f"  env:\n    {key}: '{value}'\n  entrypoint:"))

@@ -73,6 +73,9 @@ label_key = _word(LOWER, LOWER + DIGITS + ".-", 12)
 path_part = _word(LOWER + UPPER + DIGITS + "_", LOWER + UPPER + DIGITS + "_. -#*&;()=@!%+,~<>[]{}^|?:üß世", 6).filter(
     lambda s: not s.endswith(" ") and "<<" not in s)
 context_path = st.lists(path_part, min_size=1, max_size=3).map("/".join)
+# a build stage's source without `dest`: a wildcard only in its last part (its matches land in
+# the folder above; in a folder's name it is bad input, plan.lower._dest_for)
+stage_source = context_path.filter(lambda path: not set("*?") & set(path.rpartition("/")[0]))
 abs_path = st.lists(path_part, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
 package = _word(LOWER + DIGITS, LOWER + DIGITS + "+.-", 10, min_size=1)
 version = _word(DIGITS, LOWER + DIGITS + ".+~-", 8)  # a package version (Debian allows ~)
@@ -109,7 +112,7 @@ def stage_dicts(draw, name: str, earlier: list[str], first: bool, features: list
         stage["dependencies"] = {"copy": draw(st.lists(context_path, min_size=1, max_size=2)),
                                  "run": draw(st.lists(command, min_size=1, max_size=2)),
                                  "downloads": draw(st.booleans())}
-    copies = draw(st.lists(st.one_of(context_path, st.just("."),
+    copies = draw(st.lists(st.one_of(stage_source, st.just("."),
                                      st.fixed_dictionaries({"src": context_path, "dest": abs_path})), max_size=2))
     if copies:
         stage["copy"] = copies

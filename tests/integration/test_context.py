@@ -145,3 +145,31 @@ def test_a_binary_left_by_a_host_build_stays_out_of_the_c_presets_context(built,
         assert "preset-c ready" in out and "built on the host" not in out, out
     finally:
         docker("rm", "-f", container, check=False)
+
+
+PATTERNS = """\
+name: imagespec-it-patterns
+tags: {git_sha: false, semver: false, extra: [test]}
+stages:
+  build:
+    from: debian-slim
+    copy: ["*.txt", "conf/*.conf"]
+    run: mkdir -p /out && find . -type f | sort > /out/files
+    artifacts: [/out/files]
+final:
+  from: debian-slim
+  copy: [{from: build, src: /out/files, dest: /files}]
+  cmd: [/bin/cat, /files]
+"""
+
+
+@pytest.mark.engine
+def test_a_build_stages_pattern_copies_every_match_into_its_folder(built, tmp_path: Path) -> None:
+    """Was: `COPY *.txt ./*.txt`, one file named `*.txt` holding the last match."""
+    (tmp_path / "imagespec.yaml").write_text(PATTERNS)
+    for name in ("a.txt", "b.txt", "conf/x.conf", "conf/y.conf", "conf/z.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(name)
+    ref = built(tmp_path / "imagespec.yaml")["tags"][0]
+    assert docker("run", "--rm", "--network", "none", ref).stdout.split() == [
+        "./a.txt", "./b.txt", "./conf/x.conf", "./conf/y.conf"]
