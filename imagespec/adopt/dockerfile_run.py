@@ -34,6 +34,7 @@ _HOUSEKEEPING = (  # steps imagespec's install step does itself: dropped, said s
                r"( /var/lib/apt/lists/\*| /var/cache/apt/\*| /var/cache/apt/archives/\*| /tmp/\*| /var/tmp/\*)*"),
 )
 _UNSPLITTABLE = re.compile(r"[\n`(){}#]|\$\(|<<")
+_BRACED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")  # `${UID}`: a word, not a `{ …; }` group
 
 
 @dataclass
@@ -88,7 +89,7 @@ def _one_mount(value: str, mounts: Mounts) -> None:
 def split_and(text: str) -> list[str] | None:
     """The top-level `a && b && c` items of a shell command, or None when the text has
     syntax this reader does not follow (a newline, subshell, heredoc, substitution)."""
-    if _UNSPLITTABLE.search(text):
+    if _UNSPLITTABLE.search(_BRACED_VARIABLE.sub("", text)):
         return None
     items, current, quote, i = [], [], "", 0
     while i < len(text):

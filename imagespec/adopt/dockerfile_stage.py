@@ -17,6 +17,7 @@ from typing import Any
 import dockerfile
 
 from imagespec.adopt.dockerfile_run import only_housekeeping, read_mounts, read_run
+from imagespec.adopt.dockerfile_user import take_accounts
 from imagespec.adopt.dockerfile_words import Unknown, env_pairs, process_word
 from imagespec.spec import values as v
 
@@ -107,6 +108,7 @@ class StageRead:
     artifacts: list[str] = field(default_factory=list)
     env_moved: bool = False
     directories: set[str] = field(default_factory=set)  # WORKDIRs: they exist once set
+    created_user: dict[str, Any] | None = None  # final.user from the Dockerfile's own useradd (import_user.py)
 
 
 class StageReader:
@@ -259,8 +261,12 @@ class StageReader:
             v.copy_destination(target)
         binds = [(source or ".", target) for source, target in mounts.binds]
         lone = bool(self.stage.manager) and not mounts.cache and not binds and only_housekeeping(read.rest)
-        self.stage.steps.append(Step("run", command.start_line, self.here(),
-                                     {"command": _self_contained(read.rest), "binds": binds, "housekeeping": lone}))
+        # the users and groups it creates are set apart: import_user.py decides whether they are final.user
+        accounts, rest = take_accounts(read.rest, self.stage.manager, lambda w: self.word(w) if "$" in w else w)
+        data = {"command": _self_contained(rest) if rest else "", "binds": binds, "housekeeping": lone}
+        if accounts:
+            data.update(accounts=accounts, with_accounts=_self_contained(read.rest))
+        self.stage.steps.append(Step("run", command.start_line, self.here(), data))
 
     def _drop_housekeeping(self) -> None:
         """The RUNs of housekeeping alone before the install read into `packages`: its
@@ -277,10 +283,10 @@ class StageReader:
             raise NotExpressed("a heredoc COPY: the spec copies files of the build context")
         flags = dict(f.lstrip("-").partition("=")[::2] for f in command.flags)
         for flag in sorted(set(flags) - {"from", "chown", "chmod", "link"}):
-            raise NotExpressed(f"COPY --{flag} cannot be written in a spec")
+            raise NotExpressed(f"{command.cmd.upper()} --{flag} cannot be written in a spec")
         words = list(command.value) if command.json else [self.word(w) for w in command.value]
         if len(words) < 2:
-            raise NotExpressed("COPY needs a source and a destination")
+            raise NotExpressed(f"{command.cmd.upper()} needs a source and a destination")
         *sources, dest = words
         if add and any(re.match(r"[a-z]+://", s) or re.search(r"\.(tar|tgz|tar\.\w+)$", s) or s.startswith("git@")
                        for s in sources):

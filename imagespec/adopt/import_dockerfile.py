@@ -22,6 +22,7 @@ from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
 from imagespec.adopt.import_render import render
+from imagespec.adopt.import_user import settle_accounts
 from imagespec.adopt.init_spec import DEFAULT_VERSION, image_name
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
@@ -54,23 +55,32 @@ def _global_args(source: Source) -> dict[str, str | None]:
     return found
 
 
-def _spec_names(source: Source) -> dict[str, str]:
-    """Dockerfile stage name or index -> a valid spec stage name, unique."""
-    names: dict[str, str] = {}
-    used: set[str] = set()
+def _spec_names(source: Source) -> list[str]:
+    """Each stage's valid spec stage name, unique, by index."""
+    names: list[str] = []
     for stage in source.stages:
         wanted = stage.name or f"stage{stage.index}"
         try:
             chosen = v.stage_name(wanted)
         except ValueError:
             chosen = f"stage{stage.index}"
-        while chosen in used:
+        while chosen in names:
             chosen = f"{chosen}-{stage.index}"
-        used.add(chosen)
-        names[str(stage.index)] = chosen
-        if stage.name:
-            names[stage.name] = chosen
+        names.append(chosen)
     return names
+
+
+def _name_stage(stage: Stage, own: str, earlier: dict[str, str], lines: dict[str, int], report: Report) -> None:
+    """Make the stage one that later FROM and COPY --from can name. As in BuildKit, a name
+    means the latest stage of that name before the reference: `FROM b AS b` builds on an
+    earlier stage b, and the stages after it see the new one (DuplicateStageName)."""
+    earlier[str(stage.index)] = own
+    if stage.name:
+        if stage.name in lines:
+            report.differences.append(f"Dockerfile:{stage.line}: a stage named {stage.name} is on line "
+                                      f"{lines[stage.name]} too (BuildKit warns DuplicateStageName): the stages "
+                                      f"after line {stage.line} that name it mean this one, the spec's {own}")
+        earlier[stage.name], lines[stage.name] = own, stage.line
 
 
 _REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -84,8 +94,9 @@ def _pinned_args(stage: Stage, known: dict[str, str]) -> list[str]:
             f"the base image; `--build-arg {name}=…` no longer changes it" for name in used]
 
 
-def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names: dict[str, str],
+def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: str, earlier: dict[str, str],
                 catalogs: list[Catalog], args: dict[str, str | None], last: bool) -> tuple[StageRead, Report]:
+    """`earlier`: the stage names and indexes the stage can refer to -> their spec names."""
     report = Report()
     known = {k: x for k, x in args.items() if x is not None}
     try:
@@ -94,8 +105,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names
         raise SpecError(f"FROM {stage.base}: {exc}", location=Location(source.file, stage.line, 1),
                         hint="give the ARG it uses a default (ARG NAME=value before the first FROM)") from None
     report.differences += _pinned_args(stage, known)
-    own = names[str(stage.index)]
-    parent = reads.get(names.get(base.lower(), ""))
+    parent = reads.get(earlier.get(base.lower(), ""))  # `FROM x AS x` with no earlier stage x: the image x
     if parent is not None:
         read = StageRead(own, stage.line, parent.name, parent.manager, parent.config.copy())
         read.variables = dict(parent.config.env)
@@ -113,8 +123,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], names
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
-    earlier = {key: spec_name for key, spec_name in names.items() if spec_name in reads}  # COPY --from an earlier stage
-    reader = StageReader(read, earlier, source.file, source.escape, report, args, last)
+    reader = StageReader(read, dict(earlier), source.file, source.escape, report, args, last)
     for command in stage.instructions:
         reader.read(command)
     report.expressed.insert(0, (stage.line, "FROM"))
@@ -126,18 +135,23 @@ def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict[st
     names = _spec_names(source)
     reads: dict[str, StageRead] = {}
     reports: dict[str, Report] = {}
+    earlier: dict[str, str] = {}
+    lines: dict[str, int] = {}
     for stage in source.stages:
         last = stage is source.stages[-1]
-        read, reports[names[str(stage.index)]] = _read_stage(stage, source, reads, names, catalogs, args, last)
+        own = names[stage.index]
+        read, reports[own] = _read_stage(stage, source, reads, own, earlier, catalogs, args, last)
         reads[read.name] = read
+        _name_stage(stage, own, earlier, lines, reports[own])
     if source.syntax:
-        reports[names["0"]].differences.append(f"Dockerfile:1: `# syntax={source.syntax}` is not kept: the generated "
-                                               "Dockerfile is written for the engine's built-in frontend")
-    last_name = names[str(source.stages[-1].index)]
+        reports[names[0]].differences.append(f"Dockerfile:1: `# syntax={source.syntax}` is not kept: the generated "
+                                             "Dockerfile is written for the engine's built-in frontend")
+    last_name = names[-1]
+    settle_accounts(reads, last_name, reports)
     keep = needed(reads, last_name)
     report = Report()
     for stage in source.stages:
-        spec_name = names[str(stage.index)]
+        spec_name = names[stage.index]
         if spec_name in keep:
             part = reports[spec_name]
             report.expressed += part.expressed
@@ -195,7 +209,7 @@ def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: 
     copies = final_copies(_with_steps(read, steps), reads)
     if copies:
         final["copy"] = copies
-    user = _user(config.user, report)
+    user = read.created_user or _user(config.user, report)
     if user:
         final["user"] = user
     if config.workdir:
@@ -231,6 +245,10 @@ def _user(user: tuple[int, str] | None, report: Report) -> dict[str, Any] | None
     if name in ("root", "0"):
         return {"uid": 0, "root_reason": f"the Dockerfile runs as root (USER {value}, line {line})"}
     if name.isdigit() and int(name) < 2**31 and (not group or group.isdigit() and int(group) < 2**31):
+        if not group:
+            report.differences.append(f"Dockerfile:{line}: USER {value} names no group: docker runs it with the "
+                                      "group of the user's passwd entry, or gid 0 without one; the spec's user runs "
+                                      f"with gid {name} (set final.user.gid to keep another)")
         return {"uid": int(name), **({"gid": int(group)} if group else {})}
     report.differences.append(f"Dockerfile:{line}: USER {value} becomes imagespec's non-root user 65532 (a spec "
                               "names users by number; set final.user.uid to the user's UID)")

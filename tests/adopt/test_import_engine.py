@@ -106,3 +106,35 @@ def test_imported_spec_builds_the_same_program_as_the_dockerfile(tmp_path: Path,
         assert _config(image)["User"] == "65532:65532" and _config(original)["User"] in ("", "0", "root")
     finally:
         docker("rmi", original, check=False)
+
+
+# the user the image runs as, created by the Dockerfile itself: imagespec creates it (BP8),
+# so import maps the RUN to final.user (was: a second groupadd, `GID '10001' already exists`)
+USER_DOCKERFILE = """FROM debian:bookworm-slim
+RUN groupadd -g 10001 app && useradd -u 10001 -g app -m app
+COPY app.sh /usr/local/bin/app.sh
+USER 10001:10001
+ENTRYPOINT ["/usr/local/bin/app.sh"]
+"""
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("options", "said", "name"), [
+    ("-m", "is final.user {uid: 10001, gid: 10001, name: app}", "app"),
+    # a login shell imagespec's user has not: not expressed, and imagespec's own user 10001 still builds
+    ("-m -s /bin/bash", "its login shell is /bin/bash", "nonroot"),
+])
+def test_a_dockerfile_that_creates_its_user_imports_to_a_spec_that_builds_and_runs_as_it(
+        tmp_path: Path, built, options: str, said: str, name: str) -> None:
+    folder = tmp_path / "imagespec-importtest-user"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(USER_DOCKERFILE.replace("-m", options), encoding="utf-8")
+    (folder / "app.sh").write_text("#!/bin/sh\nid -u\nid -g\nid -un\necho ~\n", encoding="utf-8")
+    (folder / "app.sh").chmod(0o755)
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    assert said in imported.stderr
+    shutil.move(folder / "Dockerfile", tmp_path / "user.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["10001", "10001", name, f"/home/{name}"]
+    assert _config(image)["User"] == "10001:10001"

@@ -1,0 +1,67 @@
+"""The users and groups a Dockerfile's RUN steps create (adopt/dockerfile_user.py),
+settled once every stage is read: in the stages the image is built on, with a non-root
+USER, they are the runtime user `final.user` (imagespec creates it itself, BP8) or not
+expressed, never left to clash with imagespec's own useradd; elsewhere (a build stage,
+an image that runs as root) they stay in their RUN, as written."""
+
+from __future__ import annotations
+
+from imagespec.adopt.dockerfile_stage import Report, StageRead, Step
+from imagespec.adopt.dockerfile_user import creates_accounts, runtime_user
+
+
+def _chain(reads: dict[str, StageRead], last: str) -> list[str]:
+    """The last stage and the stages it is built FROM, the first base first."""
+    chain = [last]
+    while isinstance(reads[chain[-1]].from_, str) and reads[chain[-1]].from_ in reads:
+        chain.append(str(reads[chain[-1]].from_))
+    return chain[::-1]
+
+
+def _keep(step: Step) -> None:
+    step.data["command"] = step.data.pop("with_accounts")
+    del step.data["accounts"]
+
+
+def settle_accounts(reads: dict[str, StageRead], last: str, reports: dict[str, Report]) -> None:
+    chain = _chain(reads, last)
+    runs = [(name, step) for name in chain for step in reads[name].steps if step.kind == "run"]
+    making = [(name, step) for name, step in runs if "accounts" in step.data]
+    user = reads[last].config.user
+    for name, read in reads.items():
+        for step in read.steps:
+            if "accounts" in step.data and (name not in chain or user is None or _root(user[1])):
+                _keep(step)
+    if user is None or _root(user[1]):
+        return
+    for name, step in runs:
+        if "accounts" not in step.data and creates_accounts(step.data["command"]):
+            reports[name].differences.append(
+                f"Dockerfile:{step.line}: this RUN creates a user or group in a form import does not take apart; "
+                "imagespec creates final.user itself, so the build fails where the ids or names are the same: "
+                "create the user with final.user instead")
+    if not making:
+        return
+    first = runs.index(making[0])
+    later = [step.data["command"] for _, step in runs[first:]]
+    found = runtime_user(user[1], [a for _, step in making for a in step.data["accounts"]], later)
+    for name, step in making:
+        made = " && ".join(" ".join(account.text.split()) for account in step.data["accounts"])  # one line
+        if isinstance(found, str):
+            reports[name].comments.append((step.line, made, f"{found}; imagespec creates final.user instead"))
+            if not step.data["command"]:  # the RUN did nothing else: a comment alone
+                reports[name].expressed.remove((step.line, "RUN"))
+        else:
+            notes = "".join(f"; {note}" for note in found[1])
+            described = ", ".join(f"{key}: {value}" for key, value in found[0].items())
+            reports[name].differences.append(f"Dockerfile:{step.line}: `{made}` is final.user {{{described}}}: "
+                                              f"imagespec creates the user in the final stage (BP8){notes}")
+        del step.data["accounts"], step.data["with_accounts"]
+        if not step.data["command"]:
+            reads[name].steps.remove(step)
+    if not isinstance(found, str):
+        reads[last].created_user = found[0]
+
+
+def _root(user: str) -> bool:
+    return user.split(":", 1)[0] in ("root", "0")
