@@ -38,7 +38,9 @@ from imagespec.errors import BuildFailed, CheckFailed, SpecError
                    "Default: the configuration's build.ca_bundle, then $IMAGESPEC_CA_BUNDLE.")
 @click.option("--secret", "secrets", multiple=True, metavar="id=ID,src=FILE",
               help="A build secret the spec declares in `secrets` (repeatable).")
-@click.option("--verify", "run_verify", is_flag=True, help="Run `imagespec test` on the image after building.")
+@click.option("--verify", "run_verify", is_flag=True,
+              help="Run `imagespec test` on the image after building (with --push: before pushing; nothing is pushed "
+                   "when a check fails).")
 @click.option("--jobs", "jobs_", type=click.IntRange(min=1), default=None, metavar="N",
               help="Several specs: at most N targets build at once, each once its parents built (default 2).")
 @click.option("--rerun-failed", is_flag=True, help="Several specs: only those that failed or were skipped last time.")
@@ -78,11 +80,16 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
     spec = specs[0]
     # quiet prints nothing unless the build fails (README "Build output"): no SBOM or push
     # progress, no summary line; the tags on stdout are the result, not progress
-    built = jobs.build(spec, config=config_path, on_status=_silent if progress == "quiet" else note, tags=tags,
-                       build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache, push=push,
-                       force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
-                       ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets), sbom=sbom,
-                       sbom_format=sbom_format)
+    try:
+        built = jobs.build(spec, config=config_path, on_status=_silent if progress == "quiet" else note, tags=tags,
+                           build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache,
+                           push=push, force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
+                           ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets), sbom=sbom,
+                           sbom_format=sbom_format, verify=run_verify)
+    except jobs.NotPushed as refused:  # --verify --push: the checks ran before the push
+        note(f"not pushed: {refused.report.image} failed verification (--verify checks before --push)")
+        _report_verification(refused.report, fmt)
+        raise
     result = built.result
     summary = {"image_id": result.image_id, "tags": list(result.tags), "duration_s": round(result.duration_s, 2),
                "pushed": built.pushed, "up_to_date": built.up_to_date, "sbom_reused": built.sbom_reused}
@@ -98,11 +105,8 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
             _say_what_was_built(built)
         for tag in result.tags:
             click.echo(tag)
-    if run_verify and built.platforms:
-        images = tuple((i.platform, i.tag) for i in built.platforms)
-        _report_verification(jobs.verify_platforms(built.compiled, built.config, images, stage=bool(target)), fmt)
-    elif run_verify:
-        _report_verification(jobs.verify_compiled(built.compiled, built.config, built.image, stage=bool(target)), fmt)
+    if built.report is not None:
+        _report_verification(built.report, fmt)
 
 
 def _say_what_was_built(built: jobs.Built) -> None:

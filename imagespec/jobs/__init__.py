@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as job
     from imagespec.jobs.bases import base_build, base_check, base_dockerfile, base_files, base_sbom
     from imagespec.jobs.building import (
         Built,
+        NotPushed,
         build,
         platforms_origin,
         sbom_file_for,
@@ -67,7 +68,7 @@ _LAZY = {
     **dict.fromkeys(("Checked", "Stale", "check"), "checking"),
     **dict.fromkeys(("import_dockerfile", "init"), "adopting"),
     **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
-    **dict.fromkeys(("Built", "build", "platforms_origin", "sbom_file_for", "test", "test_specs",
+    **dict.fromkeys(("Built", "NotPushed", "build", "platforms_origin", "sbom_file_for", "test", "test_specs",
                      "verify_compiled", "verify_platforms"), "building"),
     **dict.fromkeys(("FleetBuilt", "bake", "build_fleet", "link_specs", "select_specs", "stale_bake"), "fleets"),
     **dict.fromkeys(("lock", "lock_check", "outdated"), "locks"),
@@ -83,7 +84,7 @@ def __getattr__(name: str) -> object:
     return value
 
 __all__ = [
-    "Built", "Checked", "FleetBuilt", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
+    "Built", "Checked", "FleetBuilt", "NotPushed", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
     "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file",
     "configured_builder", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
     "import_dockerfile", "init", "link_specs", "lint", "lock", "lock_check", "manifest", "one_spec_for_output", "outdated",

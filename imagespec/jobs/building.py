@@ -6,6 +6,7 @@ May import: as imagespec.jobs; the engine only inside functions.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.engine import BuildResult
     from imagespec.build_settings import BuildSettings
     from imagespec.engine.backend import Backend
+    from imagespec.pipeline.image import BeforePush
     from imagespec.publish.index import Index, PlatformImage
     from imagespec.spec.config import Config
     from imagespec.verify import Report
@@ -45,6 +47,7 @@ class Built:
     #: built, and the SBOM layer the tagged image held for this very build output was kept
     #: (no scan, no layer build: pipeline.sbom_layer.sbom_layered); ``sbom`` is read only for --sbom
     sbom_reused: bool = False
+    report: Report | None = None  # --verify's, when asked
 
     @property
     def image(self) -> str:
@@ -64,13 +67,24 @@ def platforms_origin(compiled: Compiled, config: Config) -> Location:
     return platforms_location(compiled, config)
 
 
+class NotPushed(Exception):
+    """--verify found the image broken before its push: nothing was pushed."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report.image)
+        self.report = report
+
+
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore, sbom: Path | None = None,
-          backend: Backend | None = None, **options: Any) -> Built:
+          backend: Backend | None = None, verify: bool = False, **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
     engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
     ``options`` are ``imagespec.build_settings.build_settings``'s (tags, build_args, target,
     no_cache, push, force, progress, ca_bundle, secrets, sbom_format). ``backend``: the
-    engine seam (imagespec.engine.Backend) to build with instead of the settings' one."""
+    engine seam (imagespec.engine.Backend) to build with instead of the settings' one.
+    ``verify``: check the image as `imagespec test` does (``Built.report``); with push,
+    before anything is pushed: a failed check raises NotPushed, and the registry keeps
+    what it had (an X.Y.Z never names an image that failed)."""
     from imagespec import pipeline
     from imagespec.build_settings import build_settings
     from imagespec.pipeline.platform_bases import refuse_missing_bases
@@ -92,17 +106,34 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     _refuse_unknown_target(compiled, settings.target)
     if backend is None:  # the builder is buildx's: a backend given by the caller chose its own
         configured_builder(loaded_config)
+    reports: list[Report] = []
+
+    def check(images: tuple[tuple[str, str], ...]) -> None:
+        report = verify_platforms(compiled, loaded_config, images, stage=bool(settings.target)) \
+            if len(compiled.plan.platforms) > 1 else \
+            verify_compiled(compiled, loaded_config, images[0][1], stage=bool(settings.target))
+        reports.append(report)
+        if report.failed:
+            raise NotPushed(report)
+
+    before_push = check if verify and settings.push else None
     if len(compiled.plan.platforms) > 1:
-        return _build_platforms(compiled, loaded_config, settings, on_status, sbom)
-    refuse_missing_bases(compiled, loaded_config, settings.target)
-    # the checkout (HEAD, its state, the revision of the spec's inputs) is asked once: the
-    # up-to-date check and the build's tags and labels read the same answers
-    with pipeline.remembering():
-        return _build_one(compiled, loaded_config, settings, on_status, sbom, backend)
+        built = _build_platforms(compiled, loaded_config, settings, on_status, sbom, before_push)
+    else:
+        refuse_missing_bases(compiled, loaded_config, settings.target)
+        # the checkout (HEAD, its state, the revision of the spec's inputs) is asked once: the
+        # up-to-date check and the build's tags and labels read the same answers
+        with pipeline.remembering():
+            built = _build_one(compiled, loaded_config, settings, on_status, sbom, backend, before_push)
+    if verify and not reports:  # not pushed: checked once built
+        reports.append(verify_platforms(compiled, loaded_config, tuple((i.platform, i.tag) for i in built.platforms),
+                                        stage=bool(settings.target)) if built.platforms
+                       else verify_compiled(compiled, loaded_config, built.image, stage=bool(settings.target)))
+    return dataclasses.replace(built, report=reports[0]) if reports else built
 
 
 def _build_one(compiled: Compiled, loaded_config: Config, settings: BuildSettings, on_status: OnNote,
-               sbom: Path | None, backend: Backend | None) -> Built:
+               sbom: Path | None, backend: Backend | None, before_push: BeforePush | None) -> Built:
     from imagespec import pipeline
 
     current = None if settings.force else pipeline.up_to_date(compiled, settings)
@@ -114,12 +145,14 @@ def _build_one(compiled: Compiled, loaded_config: Config, settings: BuildSetting
         image_id, tags = current
         kept = stored(image_id) if sbom is not None else None  # the one it already carries: it is that image
         text = kept[1] if kept else None
+        if settings.push and before_push is not None:
+            before_push((("", tags[0]),))
         pushed = push_tags(tags, force=False, on_status=on_status) if settings.push else {}
         built = Built(BuildResult(image_id, tags, 0.0), pushed, compiled, loaded_config, sbom=text, up_to_date=True)
     else:
         result, pushed, text, reused = pipeline.build(compiled, settings, on_status=on_status,
                                                       catalog=loaded_config.catalog, backend=backend,
-                                                      want_sbom=sbom is not None)
+                                                      want_sbom=sbom is not None, before_push=before_push)
         built = Built(result, pushed, compiled, loaded_config, sbom=text, sbom_reused=reused)
     if sbom is not None and text is not None:
         from imagespec.output import write_atomically
@@ -139,14 +172,14 @@ def sbom_file_for(path: Path, platform: str) -> Path:
 
 
 def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote,
-                     sbom: Path | None) -> Built:
+                     sbom: Path | None, before_push: BeforePush | None) -> Built:
     from imagespec import pipeline
     from imagespec.engine import BuildResult
     from imagespec.output import write_atomically
 
     images, results, index, texts = pipeline.build_platforms(compiled, settings, on_status=on_status,
                                                              catalog=config.catalog,
-                                                             config=config)
+                                                             config=config, before_push=before_push)
     pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
     total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
                         [step for r in results for step in r.steps])

@@ -89,9 +89,15 @@ def _pulled(tags: tuple[str, ...], wanted: dict[str, str]) -> tuple[str, tuple[s
     return image.id, tags
 
 
+#: Called with each (platform, local tag) of what is about to be pushed, once it is built
+#: and tagged here (--verify checks the image there: a failure raises, nothing is pushed)
+BeforePush = Callable[[tuple[tuple[str, str], ...]], None]
+
+
 def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
           catalog: Catalog | None = None, backend: Backend | None = None,
-          want_sbom: bool = True) -> tuple[BuildResult, dict[str, str], str | None, bool]:
+          want_sbom: bool = True, before_push: BeforePush | None = None,
+          ) -> tuple[BuildResult, dict[str, str], str | None, bool]:
     """Build, store the SBOM in the image, tag (and push): returns (BuildResult, pushed
     digests, the SBOM's text or None, whether the SBOM was reused). ``catalog`` (the configuration's) lets a base that
     cannot be pulled be traced to its entry. One platform in `platforms:` is an ordinary
@@ -131,6 +137,8 @@ def build(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str]
                       else "SBOM: read from the image's file system (BP16)")
         pushed: dict[str, str] = {}
         if settings.push:
+            if before_push is not None:
+                before_push((("", tags[0]),))
             pushed = push_tags(tags, force=settings.force, on_status=on_status)
     return result, pushed, sbom, reused
 

@@ -12,7 +12,7 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, Location, SpecError
 from imagespec.pipeline.failures import locate_failure
-from imagespec.pipeline.image import refuse_nowhere_to_push
+from imagespec.pipeline.image import BeforePush, refuse_nowhere_to_push
 from imagespec.pipeline.options import build_options
 from imagespec.pipeline.platform_bases import platforms_location, refuse_missing_bases
 from imagespec.pipeline.sbom_layer import pending_tag, sbom_layered, untag
@@ -43,7 +43,7 @@ def index_references(compiled: Compiled, settings: BuildSettings, tags: tuple[st
 
 
 def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
-                    catalog: Catalog | None = None, config: Config,
+                    catalog: Catalog | None = None, config: Config, before_push: BeforePush | None = None,
                     ) -> tuple[tuple[PlatformImage, ...], tuple[BuildResult, ...], Index, tuple[str | None, ...]]:
     """Several platforms: one build per platform (``--platform``; the cross-compiling
     stages run natively, the rest under QEMU), each with its own SBOM layer (scanned from
@@ -57,7 +57,9 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
     has built, and no immutable tag moves (BP14). Until the platforms' images are
     pushed, a failure (a platform's build, a refused push) puts every `TAG-os-arch` back
     on what it named before this run, as ``build`` does with its tags: none is left
-    half-moved, nor on an image the registry never took."""
+    half-moved, nor on an image the registry never took. ``before_push``: called with each
+    (platform, local tag) once all are built, before anything is pushed (--verify: a
+    failing check raises, and nothing is pushed)."""
     from imagespec.engine import connect, get_backend
     from imagespec.engine.local_tags import put_back_on_error
     from imagespec.publish import push_tags
@@ -77,6 +79,8 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
             _build_one(compiled, settings, backend, options, tag, platform, on_status, catalog, built, results, sboms)
         if not settings.force:
             refuse_moving(references, [image.image_id for image in built])
+        if before_push is not None:
+            before_push(tuple((image.platform, image.tag) for image in built))
         digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
     pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
     return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status), tuple(sboms)
