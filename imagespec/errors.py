@@ -198,14 +198,17 @@ class SourceUnreachable(ImageSpecError, ConnectionError):
 
 class BuildFailed(ImageSpecError):
     """A build step failed; the message names the instruction and its spec location.
-    In a fleet, ``targets`` names every target that failed (CI reads them from the JSON)."""
+    In a fleet, ``targets`` names every target that failed (CI reads them from the JSON),
+    and ``exit_code`` is 3 when each of them failed for the engine's or a registry's
+    trouble (exit 3 alone): CI retries on 3, which would not mend a failed build."""
 
     exit_code = 1
 
     def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None,
-                 targets: tuple[str, ...] = ()) -> None:
+                 targets: tuple[str, ...] = (), exit_code: int = 1) -> None:
         super().__init__(message, location=location, hint=hint)
         self.targets = targets
+        self.exit_code = exit_code
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), **({"targets": list(self.targets)} if self.targets else {})}

@@ -67,6 +67,8 @@ DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io"}
 
 _REFERENCE_HINT = "write [registry/]name[:tag][@sha256:digest] with a lower-case name, e.g. registry.example.com/team/app:1.0"
+_NAME_MAX_HINT = (f"registries take names of at most {NAME_MAX} characters, registry included: shorten the name "
+                  "(or the registry's path)")
 _TAG_HINT = ("a tag is 1-128 characters of ASCII letters, digits, '_', '.' and '-', not starting with '.' or '-' "
              "(semver build metadata '+…' is not allowed)")
 
@@ -142,7 +144,7 @@ def parse(text: str) -> Reference:
         raise Invalid(f"'{text}' is not a valid image reference", _lower_case(text) or _REFERENCE_HINT)
     if len(match["name"]) > NAME_MAX:
         raise Invalid(f"'{text}' is not a valid image reference: its name is longer than {NAME_MAX} characters",
-                      "registries take names of at most 255 characters, registry included: shorten the path")
+                      _NAME_MAX_HINT)
     if match["digest"]:
         digest(match["digest"])
     domain, path = _split_domain(match["name"])
@@ -176,12 +178,27 @@ def split(text: str) -> tuple[str, str | None]:
 
 def repository(text: str) -> str:
     """``text`` if it is a repository name (``[domain/]path``, no tag), else Invalid."""
-    if not _regex(NAME).fullmatch(text) or len(text) > NAME_MAX:
+    if len(text) > NAME_MAX and _regex(NAME).fullmatch(text):
+        raise Invalid(f"invalid image name: it is {len(text)} characters, over {NAME_MAX}", _NAME_MAX_HINT)
+    if not _regex(NAME).fullmatch(text):
         hint = "image names are lowercase: letters, digits, '.', '_', '-' and '/'"
         if text != text.lower() and _regex(NAME).fullmatch(text.lower()):
             hint = f"use lowercase: {text.lower()!r}"
         raise Invalid(f"invalid image name {text!r}", hint)
     return text
+
+
+def full_name(registry: str | None, name: str) -> str:
+    """The repository a spec's images get: ``registry/name`` (a trailing ``/`` of the
+    registry dropped), or the name alone without a registry; Invalid when the two together
+    are longer than registries take (each alone may fit)."""
+    if not registry:
+        return name
+    full = f"{registry.rstrip('/')}/{name}"
+    if len(full) > NAME_MAX:
+        raise Invalid(f"the full name registry/name ('{registry.rstrip('/')}/' and the {len(name)}-character name) "
+                      f"is {len(full)} characters, over {NAME_MAX}", _NAME_MAX_HINT)
+    return full
 
 
 def path(text: str) -> str:
@@ -300,6 +317,17 @@ def precedence(version: Version) -> tuple[object, ...]:
         return (*numbers, 1)
     identifiers = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in version.pre.split("."))
     return (*numbers, 0, identifiers)
+
+
+def version_order(text: str | None) -> tuple[object, ...]:
+    """``precedence`` of a version as a label or a spec writes it (a leading ``v`` taken);
+    ``()``, below every version, when there is none or it is not a semantic one."""
+    if text is None:
+        return ()
+    try:
+        return precedence(parse_version(text, leading_v=True))
+    except Invalid:
+        return ()
 
 
 def is_immutable_tag(text: str) -> bool:

@@ -129,7 +129,8 @@ def _silent(_: str) -> None:
 def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str | None, run_verify: bool,
                  sbom: Path | None, jobs_: int, fmt: str, **options: Any) -> None:
     """Several specs: one summary table (or JSON document) on stdout; exit 1 naming the
-    first failed target and where in its spec it failed."""
+    first failed target and where in its spec it failed (3 when every failure is the
+    engine's or a registry's trouble)."""
     if sbom is not None:  # one FILE cannot hold each image's; each image stores its own (BP16)
         raise SpecError("--sbom FILE takes one spec: a fleet stores each image's SBOM in the image itself",
                         hint="drop --sbom and read one image's with `imagespec sbom IMAGE -o FILE`, or build that "
@@ -146,7 +147,8 @@ def _build_fleet(specs: tuple[Path, ...], *, tags: tuple[str, ...], target: str 
         others = f" (and {len(fleet.failed) - 1} more)" if len(fleet.failed) > 1 else ""
         error = first.failure
         raise BuildFailed(f"target {first.target}{others} failed: {error.message}", location=error.location,
-                          hint=error.hint, targets=tuple(one.target for one in fleet.failed))
+                          hint=error.hint, targets=tuple(one.target for one in fleet.failed),
+                          exit_code=fleet.exit_code)
 
 
 def _secret(text: str) -> tuple[str, Path]:

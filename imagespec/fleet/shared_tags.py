@@ -75,14 +75,8 @@ def _newest(tag: str, names: Sequence[str], claims: Mapping[str, Claim]) -> str:
     return first
 
 
-def _order(version: str | None) -> tuple[object, ...]:
-    """The version's precedence; below every version when there is none (or not a semantic one)."""
-    if version is None:
-        return ()
-    try:
-        return grammar.precedence(grammar.parse_version(version, leading_v=True))
-    except grammar.Invalid:
-        return ()
+# a version's precedence; below every version when there is none (or not a semantic one)
+_order = grammar.version_order
 
 
 __all__ = ["Claim", "keeper", "withheld"]

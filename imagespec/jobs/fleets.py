@@ -72,6 +72,14 @@ class FleetBuilt:
     def failed(self) -> tuple[Any, ...]:
         return tuple(r for r in self.records if r.result == "failed")
 
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing failed; 3 when every failure is the engine's or a registry's trouble
+        (exit 3, as for one spec: a retry may pass); else 1 (a build failed: a retry would not mend it)."""
+        if not self.failed:
+            return 0
+        return 3 if all(r.failure is not None and r.failure.exit_code == 3 for r in self.failed) else 1
+
     def table(self) -> str:
         """The summary as text: one line per target, then the counts."""
         from imagespec.fleet.records import summary_table

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def repository(compiled: Compiled) -> str:
     spec = compiled.loaded.spec
-    return f"{spec.registry.rstrip('/')}/{spec.name}" if spec.registry else spec.name
+    return grammar.full_name(spec.registry, spec.name)
 
 
 def references(compiled: Compiled, settings: BuildSettings) -> tuple[str, ...]:

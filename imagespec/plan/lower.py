@@ -43,7 +43,7 @@ def _refuse_own_image(image: str, path: DataPath, spec: s.Spec) -> None:
     """A stage FROM the image this spec builds (any tag of it) would start from the image
     it replaces: the layers pile up release after release, and the spec's first build has
     nothing to start from. A fleet calls it a cycle of one; one spec says so too."""
-    own = f"{spec.registry}/{spec.name}" if spec.registry else spec.name
+    own = grammar.full_name(spec.registry, spec.name)
     if _image_name(image) is not None and _image_name(image) == _image_name(own):
         raise SpecPathError(f"{image} is this spec's own image ({own}): a stage cannot start FROM the image it builds",
                             path=path, hint="start FROM the image's base instead (a catalog name, or the base spec's "

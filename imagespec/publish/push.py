@@ -5,12 +5,16 @@ Role: before anything is pushed, look up every exact-version tag (``X.Y.Z``,
 both digests (``TagConflict``) unless ``force=True``. Moving tags (``X.Y``, ``X``,
 ``latest``) and commit-SHA tags are pushed as they are: a SHA tag is traceable by
 construction, but a rebuild of the same commit is rarely bit-identical, so refusing it
-would break every CI re-run. Pushing itself goes through the docker SDK.
+would break every CI re-run. A moving tag never goes back, though: one that names a newer
+version in the registry (its version label) stays there, said through ``on_status``, so
+that a re-run of an older pipeline, or the older of two specs of one image, cannot take
+``latest``, ``X`` or ``X.Y`` from the newest release (BP14). Pushing itself goes through
+the docker SDK.
 
 The check-then-push is not atomic: two concurrent releases of the same version can
 still race; the registry itself would have to enforce immutability to close that.
 
-May import: the standard library, ``imagespec.errors``, ``imagespec.reference`` and its own package;
+May import: the standard library, ``imagespec.errors``, ``imagespec.reference``, ``imagespec.contract`` and its own package;
 ``docker`` only lazily (through ``engine``).
 """
 
@@ -18,10 +22,11 @@ from __future__ import annotations
 
 import re
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from imagespec import reference as grammar
+from imagespec.contract import LABEL_OCI_VERSION
 from imagespec.engine.client import connect, engine_errors
 from imagespec.publish.tags import is_immutable_tag, split_reference
 from imagespec.errors import EngineError, SpecError, TagConflict
@@ -85,9 +90,38 @@ def push_tags(
             )
 
     digests = {}
-    for reference, name, tag, _image in parsed:
+    for reference, name, tag, image in parsed:
+        newer = _newer_in_registry(reference, tag, image, registry_timeout)
+        if newer is not None:
+            if on_status:
+                on_status(f"kept {tag} on {newer}: newer than {_version(image.attrs)}")
+            continue
         digests[reference] = _push_one(client, reference, name, tag, on_status)
     return digests
+
+
+def _version(attrs: Mapping[str, Any]) -> str | None:
+    """The version label of a local image (``attrs``: what the engine says of it)."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return labels.get(LABEL_OCI_VERSION)
+
+
+def _newer_in_registry(reference: str, tag: str, image: docker.models.images.Image, timeout: float) -> str | None:
+    """The version ``reference`` names in the registry when it is a moving tag of the local
+    image's version (``X.Y``, ``X``, ``latest``) and that version is higher; else None (no
+    version label on either side, or not a higher one: the tag is pushed)."""
+    from imagespec.publish import registry
+
+    version = _version(image.attrs)
+    try:
+        moving = grammar.version_tags(version)[1:] if version else []
+    except grammar.Invalid:
+        return None
+    if tag not in moving:
+        return None
+    remote = registry.image_labels(reference, timeout=timeout)
+    there = remote[1].get(LABEL_OCI_VERSION) if remote else None
+    return there if grammar.version_order(there) > grammar.version_order(version) else None
 
 
 def _same_image(remote: RemoteImage, image: docker.models.images.Image, name: str) -> bool:

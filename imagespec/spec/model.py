@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from imagespec.reference import Invalid
+from imagespec.reference import Invalid, full_name
 from imagespec.spec.accounts import new_account_name
 from imagespec.spec.values import (
     AbsPath,
@@ -344,6 +344,14 @@ class Spec(Model):
     ignore: list[Line] = Field(default_factory=_empty_list, description="Extra .dockerignore patterns.")
     stages: dict[StageName, Stage] = Field(default_factory=dict)
     final: Final
+
+    @field_validator("registry")
+    @classmethod
+    def _full_name_fits(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # at `registry:`, read after `name:`: each may fit alone, and a push needs both in 255 characters
+        if "name" in info.data:
+            full_name(value, info.data["name"])
+        return value
 
 
 __all__ = ["Artifact", "BuildSecret", "Dependencies", "Final", "Healthcheck", "Image", "Parameter", "Policies", "Spec", "Stage",

@@ -240,6 +240,24 @@ def test_versions_sort_by_semver_precedence() -> None:
     assert grammar.precedence(grammar.parse_version("1.0.0+a")) == grammar.precedence(grammar.parse_version("1.0.0"))
 
 
+def test_version_order_puts_no_version_below_every_version() -> None:
+    assert grammar.version_order(None) == grammar.version_order("not-a-version") == () < grammar.version_order("0.0.1")
+    assert grammar.version_order("v1.0.3") == grammar.version_order("1.0.3") > grammar.version_order("1.0.3-rc.1")
+
+
+def test_a_full_name_over_255_characters_says_so_at_the_registry() -> None:
+    """Was: 248 characters of `name:` under `registry: 127.0.0.1:5000/mine-q4` passed generate,
+    then failed at build without a location: "image names are lowercase" (QA)."""
+    registry, name = "127.0.0.1:5000/mine-q4/", "a" * 248
+    with pytest.raises(grammar.Invalid, match="registry/name .* is 271 characters, over 255"):
+        grammar.full_name(registry, name)
+    assert grammar.full_name(registry, "a" * 232) == "127.0.0.1:5000/mine-q4/" + "a" * 232  # 255: fits
+    assert grammar.full_name(None, name) == name
+    with pytest.raises(grammar.Invalid, match="271 characters, over 255") as info:
+        grammar.repository(f"127.0.0.1:5000/mine-q4/{name}")
+    assert "lowercase" not in (info.value.hint or "")
+
+
 def test_immutable_tags_are_exact_versions() -> None:
     assert grammar.is_immutable_tag("1.4.2") and grammar.is_immutable_tag("1.5.0-rc.1")
     assert not any(map(grammar.is_immutable_tag, ["1.4", "1", "latest", "0123456789ab", "v1.4.2", "1.4.2\n"]))

@@ -228,6 +228,27 @@ def test_a_push_the_registry_refuses_leaves_the_local_tags_where_they_were(fleet
     assert _image_id(fleet.image("base")) == published
 
 
+def test_a_fleet_whose_every_failure_is_the_registry_exits_3_as_one_spec_does(fleets, tmp_path: Path) -> None:
+    """Was: an unreachable registry was exit 3 for one spec but exit 1 for a fleet (CI retries
+    on 3, docs/locks.md). A failed build among them keeps exit 1: a retry would not mend it.
+    Nothing listens on 127.0.0.1:5999 (nothing may be started there)."""
+    fleet = make_fleet(tmp_path / "nowhere", {"one": None, "two": None}, registry="127.0.0.1:5999", base="static")
+    fleets.append(fleet)
+    done, records = fleet.build("--push")
+    assert done.returncode == 3, done.stderr[-3000:]
+    for name in ("one", "two"):
+        assert records[name]["result"] == "failed", records[name]
+        assert "cannot reach the registry" in records[name]["failure"]["message"]
+        assert records[name]["failure"]["exit_code"] == 3
+    error = json.loads(done.stderr.strip().splitlines()[-1])
+    assert error["exit_code"] == 3 and error["targets"] == ["one", "two"], error
+    fleet.parents["broken"] = None
+    fleet.write("broken", fail=True)  # a build failure besides: exit 1
+    done, records = fleet.build("--push")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert {name: r["result"] for name, r in records.items()} == dict.fromkeys(("broken", "one", "two"), "failed")
+
+
 def test_changed_since_builds_what_changed_and_what_is_built_on_it(fleets, tmp_path: Path) -> None:
     import subprocess
 

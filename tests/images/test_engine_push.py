@@ -15,6 +15,7 @@ from imagespec.engine import BuildOptions
 from imagespec.publish import push_tags
 from imagespec.engine.buildkit_cli import BuildKitCLIBackend
 from imagespec.publish.registry import lookup
+from imagespec.contract import LABEL_OCI_VERSION
 from imagespec.errors import EngineError, TagConflict
 
 pytestmark = pytest.mark.engine
@@ -30,12 +31,13 @@ def _registry() -> None:
         tools.unavailable(f"no registry on {REGISTRY} ({error}); scripts/start-registry.sh starts one")
 
 
-def build(client, tmp_path: Path, content: str, tags: tuple[str, ...]) -> str:  # type: ignore[no-untyped-def]
+def build(client, tmp_path: Path, content: str, tags: tuple[str, ...], version: str | None = None) -> str:  # type: ignore[no-untyped-def]
     context = tmp_path / content
     context.mkdir()
     (context / "payload.txt").write_text(content)
     dockerfile = "FROM scratch\nCOPY payload.txt /payload.txt\n"
-    return BuildKitCLIBackend(client).build(dockerfile, context, BuildOptions(tags=tags)).image_id
+    labels = {LABEL_OCI_VERSION: version} if version else {}
+    return BuildKitCLIBackend(client).build(dockerfile, context, BuildOptions(tags=tags, labels=labels)).image_id
 
 
 def tags_list(name: str) -> list[str]:
@@ -67,6 +69,32 @@ def test_immutable_version_tag_is_never_moved_silently(client, cleanup: Cleanup,
     assert moved[moving] != first[moving]
     forced = push_tags([exact], client=client, force=True)
     assert forced[exact] == moved[moving] == lookup(name, "1.0.0").digest  # type: ignore[union-attr]
+
+
+def test_a_moving_tag_never_goes_back_to_an_older_version(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Was: re-running the pipeline of 1.0.2 after 1.0.3 was released (or building the
+    older of two specs of one image last) moved latest, 1 and 1.0 back to 1.0.2 (QA)."""
+    name = f"{REGISTRY}/{PREFIX}/moving-{RUN_ID}-{secrets.token_hex(3)}"
+
+    def release(version: str, *, exact: bool = True) -> tuple[dict[str, str], list[str]]:
+        tags = tuple(cleanup.image(f"{name}:{tag}") for tag in ((version,) * exact + ("1.0", "1", "latest")))
+        cleanup.image_id(build(client, tmp_path, f"{version}-{len(tags)}", tags, version=version))
+        said: list[str] = []
+        return push_tags(tags, client=client, on_status=said.append), said
+
+    newest, _ = release("1.0.3")
+    older, said = release("1.0.2")
+    assert list(older) == [f"{name}:1.0.2"] and older[f"{name}:1.0.2"] != newest[f"{name}:1.0.3"]
+    assert lookup(name, "1.0.2").digest == older[f"{name}:1.0.2"]  # type: ignore[union-attr]
+    for tag in ("1.0", "1", "latest"):
+        assert lookup(name, tag).digest == newest[f"{name}:1.0.3"]  # type: ignore[union-attr]
+        assert f"kept {tag} on 1.0.3: newer than 1.0.2" in said
+
+    # a rebuild of the same version (its X.Y.Z left out: it would be refused): its moving tags are pushed
+    again, said = release("1.0.3", exact=False)
+    assert set(again) == {f"{name}:{tag}" for tag in ("1.0", "1", "latest")}
+    assert lookup(name, "latest").digest == again[f"{name}:latest"] != newest[f"{name}:1.0.3"]  # type: ignore[union-attr]
+    assert not [line for line in said if line.startswith("kept")]
 
 
 def test_a_tag_without_a_registry_is_local_and_not_pushed(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
