@@ -160,8 +160,14 @@ class Artifact(Model):
 class User(Model):
     uid: int = Field(NONROOT_UID, ge=0, le=2**31 - 1)
     gid: int | None = Field(None, ge=0, le=2**31 - 1)
-    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$"), AfterValidator(new_account_name)] = "nonroot"
+    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "nonroot"
     root_reason: Line | None = Field(None, description="Required when uid is 0 (BP8).")
+
+    @field_validator("name")
+    @classmethod
+    def _a_user_of_its_own(cls, value: str, info: ValidationInfo) -> str:
+        # uid 0 is the base's root, made by no step: `name: root` names it
+        return value if info.data.get("uid") == 0 else new_account_name(value)
 
     @field_validator("root_reason")
     @classmethod

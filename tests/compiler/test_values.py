@@ -121,3 +121,13 @@ def test_a_context_path_through_dot_dot_that_stays_inside_is_asked_for_as_it_rea
 def test_a_context_path_outside_the_context_is_said_so(path: str) -> None:
     with pytest.raises(ValueError, match="points outside the build context"):
         values.context_path(path)
+
+
+def test_uid_0_may_be_named_root_as_it_is_the_bases_own() -> None:
+    """The check that a user's name is not one the base has (spec.accounts) is for the user
+    imagespec makes; uid 0 is made by no step. Was: `{uid: 0, name: root}` refused."""
+    from compiler_helpers import compile_text
+
+    spec = ("name: r\nversion: 1.0.0\nfinal:\n  from: debian-slim\n"
+            "  user: {uid: 0, name: root, root_reason: a build image}\n  cmd: [/bin/true]\n")
+    assert "USER 0" in compile_text(spec).dockerfile
