@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
-from imagespec.spec.read_spec import LoadedSpec
+
+if TYPE_CHECKING:  # pragma: no cover  # annotations only: fleet_root asks for the root without pydantic
+    from imagespec.spec.read_spec import LoadedSpec
 
 
 def repository_root(folder: Path) -> Path:
