@@ -108,13 +108,17 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
         configured_builder(loaded_config)
     reports: list[Report] = []
 
-    def check(images: tuple[tuple[str, str], ...]) -> None:
+    def verified(images: tuple[tuple[str, str], ...]) -> Report:
+        """Each (platform, local tag) checked; one spec's single image is the report itself."""
         report = verify_platforms(compiled, loaded_config, images, stage=bool(settings.target)) \
             if len(compiled.plan.platforms) > 1 else \
             verify_compiled(compiled, loaded_config, images[0][1], stage=bool(settings.target))
         reports.append(report)
-        if report.failed:
-            raise NotPushed(report)
+        return report
+
+    def check(images: tuple[tuple[str, str], ...]) -> None:
+        if verified(images).failed:
+            raise NotPushed(reports[-1])
 
     before_push = check if verify and settings.push else None
     if len(compiled.plan.platforms) > 1:
@@ -126,9 +130,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
         with pipeline.remembering():
             built = _build_one(compiled, loaded_config, settings, on_status, sbom, backend, before_push)
     if verify and not reports:  # not pushed: checked once built
-        reports.append(verify_platforms(compiled, loaded_config, tuple((i.platform, i.tag) for i in built.platforms),
-                                        stage=bool(settings.target)) if built.platforms
-                       else verify_compiled(compiled, loaded_config, built.image, stage=bool(settings.target)))
+        verified(tuple((i.platform, i.tag) for i in built.platforms) or (("", built.image),))
     return dataclasses.replace(built, report=reports[0]) if reports else built
 
 

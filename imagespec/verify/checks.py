@@ -18,7 +18,6 @@ from imagespec import contract
 from imagespec.verify import build_tools
 from imagespec.verify.model import CheckResult, Expectations
 
-SHELLS = contract.SHELLS
 #: The OS's package managers, checked on shell-less finals; pip, npm and the other
 #: language tools are checked on every final (``no-build-tools``, build_tools.py).
 PACKAGE_MANAGERS = frozenset({"apt", "apt-get", "dpkg", "apk", "dnf", "yum", "microdnf", "rpm", "zypper"})
@@ -175,7 +174,7 @@ def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResul
 
     results = []
     if not exp.shell_expected:
-        shells = hits(SHELLS)
+        shells = hits(contract.SHELLS)
         results.append(
             CheckResult("no-shell", not shells, "shells: " + ", ".join(shells) if shells else "no shell", "BP6")
         )
@@ -251,7 +250,7 @@ def check_processes(
     # program, the shell *is* the application (it gets the signals), not a wrapper.
     declared = _declared_program(exp)
     script = len(app.argv) > 1 and declared is not None and app.argv[1] == declared
-    shell = app.program in SHELLS and not script
+    shell = app.program in contract.SHELLS and not script
     role = "PID 1" if app is pid1 else "the application process"
     results.append(
         CheckResult(

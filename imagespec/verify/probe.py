@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagespec.contract import writable_tmpfs
 from imagespec.engine.client import engine_errors
@@ -65,13 +65,17 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
 
     seen = Observation()
     name = f"imagespec-verify-{secrets.token_hex(4)}"
+    with engine_errors(f"inspect {image}"):
+        attrs = client.images.get(image).attrs  # asked once: its user and its platform
+    # each writable directory's tmpfs is owned by the user the image runs as (its USER)
+    tmpfs = writable_tmpfs(attrs.get("Config", {}).get("User") or None)
     with engine_errors(f"run {image}"):
         container = client.containers.create(
             image,
             command=list(exp.run_args) or None,
             name=name,
             read_only=True,
-            tmpfs={path: writable_tmpfs(_image_user(client, image)) for path in exp.writable},
+            tmpfs=dict.fromkeys(exp.writable, tmpfs),
             network_mode="host" if exp.http_port else "none",
             labels={"org.imagespec.verify": "1"},
         )
@@ -82,7 +86,7 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
             seen.start_error = str(getattr(error, "explanation", None) or error)
             return seen
         seen.ran = True
-        seen.running, seen.ready = _wait_ready(container, exp, _settle_s(client, image))
+        seen.running, seen.ready = _wait_ready(container, exp, _settle_s(attrs))
         container.reload()
         state = container.attrs["State"]
         if state.get("Running"):
@@ -104,21 +108,13 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
             container.remove(force=True)
 
 
-def _image_user(client: docker.DockerClient, image: str) -> str | None:
-    """The user the image runs as (its config's USER), who must own its writable tmpfs."""
-    with engine_errors(f"inspect {image}"):
-        return client.images.get(image).attrs.get("Config", {}).get("User") or None
-
-
-def _settle_s(client: docker.DockerClient, image: str) -> float:
+def _settle_s(attrs: dict[str, Any]) -> float:
     """How long a program without a readiness signal is given to start: longer when the
     image is another platform's, emulated here."""
     from imagespec import platform as platforms
     from imagespec.engine.emulation import runs_natively
     from imagespec.reference import Invalid
 
-    with engine_errors(f"inspect {image}"):
-        attrs = client.images.get(image).attrs
     name = "/".join(part for part in (attrs.get("Os"), attrs.get("Architecture"), attrs.get("Variant")) if part)
     try:
         platforms.parse(name)

@@ -4,7 +4,7 @@ Role: let teams that already run ``container-structure-test`` (BP15: enforce com
 standards on images) get the same expectations in its format. Pure.
 
 May import: the standard library and ``imagespec.verify.model``.
-The absent-file lists are a subset of ``verify_checks.SHELLS``/``PACKAGE_MANAGERS``
+The absent-file lists are a subset of ``contract.SHELLS``/``PACKAGE_MANAGERS``
 (a test keeps them so).
 """
 

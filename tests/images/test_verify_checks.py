@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from imagespec.contract import SHELLS
 from imagespec.verify.build_tools import allowed_by_packages, classify
 from imagespec.verify.structure_test import to_structure_test_config
 from imagespec.verify.checks import (
     PACKAGE_MANAGERS,
-    SHELLS,
     Process,
     check_build_tools,
     check_config,

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.lock.conftest import REGISTRY, registry  # noqa: F401 - the fixture: the local registry answers
 from .conftest import LOCAL_CONFIG, docker, imagespec
-
-REGISTRY = "127.0.0.1:5000"
 
 
 def _tags(name: str) -> list[str]:
@@ -27,11 +26,7 @@ def _tags(name: str) -> list[str]:
 
 
 @pytest.mark.engine
-def test_an_image_that_fails_verification_is_not_pushed(engine, tmp_path: Path) -> None:
-    try:
-        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=2).close()
-    except OSError as error:
-        pytest.fail(f"no registry on {REGISTRY} ({error}): scripts/start-registry.sh starts one")
+def test_an_image_that_fails_verification_is_not_pushed(engine, registry: str, tmp_path: Path) -> None:  # noqa: F811
     team = f"isvp-{secrets.token_hex(3)}"
     spec = tmp_path / "imagespec.yaml"
     # sleep as PID 1 ignores SIGTERM: `docker stop` waits for SIGKILL (stop-graceful, BP2)
