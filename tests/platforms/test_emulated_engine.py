@@ -55,7 +55,7 @@ def test_an_emulated_platforms_program_is_given_longer_to_start(emulated_config:
     from imagespec.verify.probe import EMULATED_SETTLE_S, SETTLE_S, _settle_s
 
     client = connect()
-    given = {platform: _settle_s(client, f"{base_image('slim', 'bookworm')}-{platform.replace('/', '-')}")
+    given = {platform: _settle_s(client.images.get(f"{base_image('slim', 'bookworm')}-{platform.replace('/', '-')}").attrs)
              for platform in PLATFORMS}
     assert given == {p: SETTLE_S if runs_natively(p) else EMULATED_SETTLE_S for p in PLATFORMS}
     assert set(given.values()) == {SETTLE_S, EMULATED_SETTLE_S}  # amd64 or arm64: one is the machine's, one not
