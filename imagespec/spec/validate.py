@@ -10,6 +10,7 @@ import difflib
 import functools
 import re
 import sys
+import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -32,6 +33,56 @@ def _known_keys(model: type[BaseModel]) -> list[str]:
         if isinstance(cls, type) and issubclass(cls, BaseModel)
         for name, field in cls.model_fields.items()
     })
+
+
+def _models_in(annotation: Any, suffix: str = "") -> list[tuple[str, type[BaseModel]]]:
+    """The models a field's type holds, each with what its key adds to a path (`.NAME`
+    for the values of a mapping; nothing for a list's items or a union's branches)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [(suffix, annotation)]
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is dict and len(args) == 2:
+        return _models_in(args[1], suffix + ".NAME")
+    return [found for arg in args for found in _models_in(arg, suffix)]
+
+
+@functools.cache
+def _places(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
+    """Every key of ``model``'s format → the dotted places it is a key of, shallowest
+    first (`from` → `final.from`, `stages.NAME.from`, …): where a key put at the wrong
+    level belongs."""
+    found: dict[str, list[str]] = {}
+
+    def visit(current: type[BaseModel], prefix: str, seen: frozenset[type[BaseModel]]) -> None:
+        for name, field in current.model_fields.items():
+            key = field.alias or name
+            path = f"{prefix}.{key}" if prefix else key
+            found.setdefault(key, []).append(path)
+            for suffix, inner in _models_in(field.annotation):
+                if inner not in seen:
+                    visit(inner, path + suffix, seen | {inner})
+
+    visit(model, "", frozenset({model}))
+    return {key: tuple(sorted(paths, key=lambda p: (p.count("."), p))) for key, paths in found.items()}
+
+
+def _dotted(path: DataPath) -> str:
+    """A data path as `_places` writes it (a mapping's own keys, stage names, as NAME)."""
+    return ".".join("NAME" if i and path[i - 1] in ("stages", "images") else str(part)
+                    for i, part in enumerate(path) if not isinstance(part, int))
+
+
+# keys other tools use (Compose, devcontainer, other image builders) for what a spec says
+# with another key: the unknown key's hint names the spec's own
+_OTHER_WORDS = {
+    "preset": "a preset is a template: write `extends: NAME` (its values under `with:`)",
+    "template": "write `extends: NAME` (its values under `with:`)",
+    "base": "the base image is `final.from` (and `stages.NAME.from` for a build stage)",
+    "expose": "write the ports under `final.ports`",
+    "environment": "write the variables under `final.env` (a build stage's under `stages.NAME.env`)",
+    "command": "the program is `final.entrypoint` (exec form: a list), its default arguments `final.cmd`",
+    "volumes": "folders the app writes to are `final.writable` (the rest of the file system is read-only)",
+}
 M = TypeVar("M", bound=BaseModel)
 # keys of a build stage that the final stage does not take, and what to do instead:
 # the final image gets only the artifacts of a stage (BP6, BP11)
@@ -105,8 +156,16 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
             return f"unknown key '{key}'", (f"'{key}' is a key of the configuration, not of a spec: name this file "
                                             ".imagespec.yaml, or pass it with --config (a file named "
                                             "NAME.imagespec.yaml is a spec)")
+        if key in _OTHER_WORDS:
+            value = error.get("input")
+            name = value if isinstance(value, str) and re.fullmatch(r"[\w./-]{1,64}", value) else "NAME"
+            return f"unknown key '{key}'", _OTHER_WORDS[key].replace("NAME", name, 1)
         close = difflib.get_close_matches(key, _known_keys(model), n=1, cutoff=0.6)
-        if close and close[0] == key:
+        elsewhere = [place for place in _places(model).get(key, ()) if place.rsplit(".", 1)[0] != _dotted(path[:-1])]
+        if close and close[0] == key and elsewhere:
+            others = f" (or {', '.join(f'`{place}`' for place in elsewhere[1:3])})" if elsewhere[1:] else ""
+            hint = f"move it to `{elsewhere[0]}`{others}: that is where '{key}' goes"
+        elif close and close[0] == key:
             hint = f"'{key}' is a key of another mapping, not of this one; `imagespec schema` lists where each key goes"
         else:
             hint = f"did you mean '{close[0]}'?" if close else "remove it; `imagespec schema` lists the keys"
