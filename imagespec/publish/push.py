@@ -48,7 +48,8 @@ def push_tags(
     """Push ``name:tag`` references (already tagged locally); returns reference → digest.
 
     Raises TagConflict (before pushing anything) when an immutable tag already holds a
-    different image in the registry, unless ``force``.
+    different image in the registry, unless ``force``. A moving tag (X.Y, X, latest) whose
+    image in the registry has a higher version stays there, unless ``force`` (a rollback).
     """
     from imagespec.publish import registry  # lazy: only a push pays for urllib.request
 
@@ -91,7 +92,8 @@ def push_tags(
 
     digests = {}
     for reference, name, tag, image in parsed:
-        newer = _newer_in_registry(reference, tag, image, registry_timeout)
+        # --force is how a release is rolled back: it moves a moving tag back too
+        newer = None if force else _newer_in_registry(reference, tag, image, registry_timeout)
         if newer is not None:
             if on_status:
                 on_status(f"kept {tag} on {newer}: newer than {_version(image.attrs)}")

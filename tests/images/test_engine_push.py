@@ -96,6 +96,14 @@ def test_a_moving_tag_never_goes_back_to_an_older_version(client, cleanup: Clean
     assert lookup(name, "latest").digest == again[f"{name}:latest"] != newest[f"{name}:1.0.3"]  # type: ignore[union-attr]
     assert not [line for line in said if line.startswith("kept")]
 
+    # a rollback: --force moves them back to the older version, as it moves an X.Y.Z
+    tags = tuple(f"{name}:{tag}" for tag in ("1.0.2", "1.0", "1", "latest"))
+    for tag in tags:
+        client.images.get(f"{name}:1.0.2").tag(tag)
+    rolled = push_tags(tags, client=client, force=True)
+    for tag in ("1.0", "1", "latest"):
+        assert lookup(name, tag).digest == rolled[f"{name}:{tag}"] == older[f"{name}:1.0.2"]  # type: ignore[union-attr]
+
 
 def test_a_tag_without_a_registry_is_local_and_not_pushed(client, cleanup: Cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Was: `build --push -t REGISTRY/x:1` of a spec without `registry:` pushed its own
