@@ -200,10 +200,6 @@ def runtime_user(user: str, accounts: list[Account], later: list[str]) -> tuple[
         return f"USER {user}'s group is not {account.name}'s ({group_name}, gid {gid})"
     if groups and groups[0].name != group_name:
         return f"it creates the group {groups[0].name}, which is not {account.name}'s"
-    used = _used_by_name(later, {account.name, group_name} - {"root"})
-    if used:
-        return (f"`{used}` names the user before imagespec creates it (after the stage's commands): write the ids "
-                f"({account.id}:{gid})")
     try:
         User(uid=account.id, gid=gid, name=account.name)
     except ValidationError as exc:
@@ -211,6 +207,8 @@ def runtime_user(user: str, accounts: list[Account], later: list[str]) -> tuple[
     notes = [] if account.home_made else [f"the user also gets the home /home/{account.name} (HOME)"]
     if group_name not in (account.name, "root"):
         notes.append(f"its group {gid} is named {account.name}, not {group_name}")
+    if any(group.name == group_name and group.id is None for group in groups):
+        notes.append(f"its group gets gid {gid}, the uid (the Dockerfile left the gid to the tool)")
     return {"uid": account.id, "gid": gid, "name": account.name}, notes
 
 
@@ -222,21 +220,25 @@ def _primary_group(account: Account, groups: list[Account]) -> tuple[int, str] |
     made = next((g for g in groups if account.group in (g.name, str(g.id))), None)
     if made is None:
         return f"its group {account.group} is the base image's; imagespec's user gets a group of its own"
-    if made.id is None:
-        return f"the gid of {made.name} is left to the tool (no gid given)"
-    return made.id, made.name
+    # a gid left to groupadd is whichever was free: the uid's number is as good a choice
+    return (account.id if made.id is None else made.id) or 0, made.name
 
 
 _CHOWN = re.compile(r"\b(chown|chgrp)\s+(?:-\S+\s+)*([^\s:.]*)(?:[:.](\S*))?")
 
 
-def _used_by_name(commands: list[str], names: set[str]) -> str | None:
-    """The first chown or chgrp that names one of the accounts (a number needs no entry)."""
-    for command in commands:
-        for match in _CHOWN.finditer(command):
-            tool, first, second = match.groups()
-            owners = {second} if tool == "chown" and second else set()
-            owners.add(first)
-            if owners & names:
-                return match.group(0)
-    return None
+def by_ids(command: str, users: dict[str, int], groups: dict[str, int]) -> str:
+    """``command`` with every chown or chgrp that names one of the accounts written with
+    its ids: imagespec creates final.user after the stage's commands, where a name has no
+    entry yet and a number needs none (`chown -R app:app /srv` → `chown -R 10001:10001 /srv`)."""
+    def ids(match: re.Match[str]) -> str:
+        tool, first, second = match.groups()
+        owner = (users if tool == "chown" else groups).get(first, first) if first else first
+        group = groups.get(second, second) if second and tool == "chown" else second
+        text = match.group(0)
+        start = match.start()
+        spans = [(match.span(2), owner)] + ([(match.span(3), group)] if second else [])
+        for (begin, end), value in reversed(spans):
+            text = text[:begin - start] + str(value) + text[end - start:]
+        return text
+    return _CHOWN.sub(ids, command)

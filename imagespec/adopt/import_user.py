@@ -6,8 +6,10 @@ an image that runs as root) they stay in their RUN, as written."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from imagespec.adopt.dockerfile_stage import Report, StageRead, Step
-from imagespec.adopt.dockerfile_user import creates_accounts, runtime_user
+from imagespec.adopt.dockerfile_user import Account, by_ids, creates_accounts, runtime_user
 
 
 def _chain(reads: dict[str, StageRead], last: str) -> list[str]:
@@ -61,6 +63,26 @@ def settle_accounts(reads: dict[str, StageRead], last: str, reports: dict[str, R
             reads[name].steps.remove(step)
     if not isinstance(found, str):
         reads[last].created_user = found[0]
+        _named_by_ids(runs[first:], found[0], [a for _, step in making for a in step.data.get("accounts", ())],
+                      reports)
+
+
+def _named_by_ids(later: list[tuple[str, Step]], user: dict[str, Any], accounts: list[Account],
+                  reports: dict[str, Report]) -> None:
+    """The stage's commands that name the user or its group (chown, chgrp) use its ids:
+    imagespec creates it after them."""
+    users = {user["name"]: user["uid"]}
+    named = {user["name"]: user["gid"]} | {account.name: user["gid"] for account in accounts
+                                           if account.kind == "group" and account.id in (None, user["gid"])}
+    for name, step in later:
+        command = step.data["command"]
+        written = [by_ids(part, users, named) for part in command] if isinstance(command, list) else \
+            by_ids(command, users, named)
+        if written != command:
+            step.data["command"] = written
+            reports[name].differences.append(
+                f"Dockerfile:{step.line}: chown/chgrp of {user['name']} written with its ids "
+                f"({user['uid']}:{user['gid']}): imagespec creates the user after the stage's commands")
 
 
 def _root(user: str) -> bool:

@@ -90,7 +90,6 @@ def test_each_tool_form_maps(tmp_path: Path, run: str, user: str, expected: dict
     ("useradd -u 10001 -G sudo app", "useradd -G: an option import does not read"),
     ("useradd -u 10001 -g users app", "its group users is the base image's"),
     ("useradd -m app", "the uid of app is left to the tool"),
-    ("useradd -u 10001 app && chown -R app:app /srv", "`chown -R app:app` names the user before imagespec creates"),
     ("adduser --disabled-password --gecos '' --uid 10001 app", "its login shell is /bin/bash"),
 ])
 def test_a_user_it_cannot_map_is_not_expressed_and_the_spec_still_builds_its_own(tmp_path: Path, run: str,
@@ -102,6 +101,27 @@ def test_a_user_it_cannot_map_is_not_expressed_and_the_spec_still_builds_its_own
     assert "# Dockerfile:2: " in text and "(not expressed: " in text
     left = " ".join(runs(data))
     assert "mkdir /data" in left and not any(tool in left for tool in ("useradd", "groupadd", "adduser"))
+
+
+def test_a_gid_left_to_groupadd_is_the_uid_and_chown_by_name_is_written_with_ids(tmp_path: Path) -> None:
+    """Was: not expressed (the gid left to the tool), the image fell back to user 65532,
+    and `chown -R app:app` stayed in a stage where imagespec had not yet made app: the
+    imported spec failed to build at that chown (QA)."""
+    data, _, report = imported(tmp_path, """FROM debian:bookworm-slim
+RUN groupadd -r app && useradd -r -g app -u 10001 app
+RUN mkdir /data && chown -R app:app /data && chgrp app /data && chown app /data && chown 0:app /data
+RUN chown -R appx:app_other /data || true
+USER app
+CMD ["true"]
+""")
+    assert data["final"]["user"] == {"uid": 10001, "gid": 10001, "name": "app"}
+    assert runs(data) == ["mkdir /data && chown -R 10001:10001 /data && chgrp 10001 /data && chown 10001 /data "
+                          "&& chown 0:10001 /data", "chown -R appx:app_other /data || true"]
+    assert any(d.endswith("its group gets gid 10001, the uid (the Dockerfile left the gid to the tool)")
+               for d in report.differences)
+    assert any(d.startswith("Dockerfile:3: chown/chgrp of app written with its ids (10001:10001)")
+               for d in report.differences)
+    assert not any(d.startswith("Dockerfile:4:") for d in report.differences) and not report.comments
 
 
 def test_a_run_that_only_creates_an_unmapped_user_is_a_comment_alone(tmp_path: Path) -> None:
