@@ -12,6 +12,7 @@ says why they are not expressed.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 import shlex
@@ -22,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from imagespec.adopt.dockerfile_run import split_and
-from imagespec.spec.model import User
+from imagespec.spec.model import NONROOT_UID, User
 
 #: option -> (what it sets, whether it takes a value); "" is an option that changes
 #: nothing imagespec's user means (a system account, a comment, no password)
@@ -188,8 +189,13 @@ def runtime_user(user: str, accounts: list[Account], later: list[str]) -> tuple[
                 "image runs as, with a group of its own")
     account = users[0]
     name, _, group_part = user.partition(":")
-    if account.id is None:
-        return f"the uid of {account.name} is left to the tool (no uid given), so it may not be USER {user}'s"
+    notes: list[str] = []
+    if account.id is None:  # the tool takes the first free uid (1000 on most bases): the USER's number, or ours
+        uid = int(name) if name.isdigit() else NONROOT_UID
+        whose = "" if name.isdigit() else " (imagespec's default)"
+        notes.append(f"its uid is {uid}{whose}: the Dockerfile left it to the tool, which takes the first free one "
+                     "(1000 on most bases); set final.user.uid if files outside the image expect another")
+        account = dataclasses.replace(account, id=uid)
     if name not in (account.name, str(account.id)):
         return f"it creates {account.name} (uid {account.id}), not the user USER {user} runs as"
     primary = _primary_group(account, groups)
@@ -204,7 +210,7 @@ def runtime_user(user: str, accounts: list[Account], later: list[str]) -> tuple[
         User(uid=account.id, gid=gid, name=account.name)
     except ValidationError as exc:
         return f"a spec's user cannot be it: {exc.errors()[0]['msg']}"
-    notes = [] if account.home_made else [f"the user also gets the home /home/{account.name} (HOME)"]
+    notes += [] if account.home_made else [f"the user also gets the home /home/{account.name} (HOME)"]
     if group_name not in (account.name, "root"):
         notes.append(f"its group {gid} is named {account.name}, not {group_name}")
     if any(group.name == group_name and group.id is None for group in groups):

@@ -138,3 +138,26 @@ def test_a_dockerfile_that_creates_its_user_imports_to_a_spec_that_builds_and_ru
     image = built(folder / "imagespec.yaml")["tags"][0]
     assert _run(image) == ["10001", "10001", name, f"/home/{name}"]
     assert _config(image)["User"] == "10001:10001"
+
+
+@pytest.mark.engine
+def test_a_user_made_without_ids_and_chowned_by_name_imports_to_a_spec_that_builds(tmp_path: Path, built) -> None:
+    """Was: the uid or gid left to useradd/groupadd made the user not expressed, and the
+    `chown -R app:app` left in the stage failed the build (`invalid user`) (QA)."""
+    folder = tmp_path / "imagespec-importtest-chown"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("""FROM debian:bookworm-slim
+RUN mkdir /data && groupadd -r app && useradd -r -g app app && chown -R app:app /data
+COPY app.sh /usr/local/bin/app.sh
+USER app
+ENTRYPOINT ["/usr/local/bin/app.sh"]
+""", encoding="utf-8")
+    (folder / "app.sh").write_text("#!/bin/sh\nid -un\ntouch /data/written && stat -c %U:%G /data/written\n",
+                                   encoding="utf-8")
+    (folder / "app.sh").chmod(0o755)
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    assert "chown/chgrp of app written with its ids (65532:65532)" in imported.stderr
+    shutil.move(folder / "Dockerfile", tmp_path / "chown.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["app", "app:app"]

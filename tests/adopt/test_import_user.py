@@ -77,6 +77,9 @@ CMD ["true"]
     ("useradd -rm -u10001 --shell=/usr/sbin/nologin app", "10001", {"uid": 10001, "gid": 10001, "name": "app"}),
     ("useradd -u 10001 -g 0 app", "10001:0", {"uid": 10001, "gid": 0, "name": "app"}),  # the root group, joined
     ("adduser --system --uid 10001 --group app", "app:app", {"uid": 10001, "gid": 10001, "name": "app"}),
+    # no uid given (the tool takes the first free one): the USER's number, else imagespec's default
+    ("useradd -m app", "10001", {"uid": 10001, "gid": 10001, "name": "app"}),
+    ("useradd -m app", "app", {"uid": 65532, "gid": 65532, "name": "app"}),
 ])
 def test_each_tool_form_maps(tmp_path: Path, run: str, user: str, expected: dict) -> None:
     data, _, _ = imported(tmp_path, f'FROM debian:bookworm-slim\nRUN {run}\nUSER {user}\nCMD ["true"]\n')
@@ -89,7 +92,6 @@ def test_each_tool_form_maps(tmp_path: Path, run: str, user: str, expected: dict
     ("useradd -u 10001 -m -s /bin/bash app", "its login shell is /bin/bash"),
     ("useradd -u 10001 -G sudo app", "useradd -G: an option import does not read"),
     ("useradd -u 10001 -g users app", "its group users is the base image's"),
-    ("useradd -m app", "the uid of app is left to the tool"),
     ("adduser --disabled-password --gecos '' --uid 10001 app", "its login shell is /bin/bash"),
 ])
 def test_a_user_it_cannot_map_is_not_expressed_and_the_spec_still_builds_its_own(tmp_path: Path, run: str,
