@@ -324,6 +324,9 @@ class StageReader:
         self.stage.steps.append(Step("artifact", command.start_line, self.here(), data))
 
     def on_user(self, command: dockerfile.Command) -> None:
+        # a USER that cannot be read still replaces the one before it: the image does not run
+        # as an earlier `USER 0` (the spec then says imagespec's non-root user, BP8)
+        self.stage.config.user = (command.start_line, " ".join(command.value))
         if len(command.value) != 1:
             raise NotExpressed("USER takes one user")
         self.stage.config.user = (command.start_line, self.word(command.value[0]))

@@ -33,6 +33,10 @@ SPEC_NAME = "imagespec.yaml"
 #: what a few official images run when the Dockerfile names no command (a guess, said so)
 BASE_COMMANDS = {"nginx": ["nginx", "-g", "daemon off;"], "httpd": ["httpd-foreground"], "python": ["python3"],
                  "node": ["node"], "redis": ["redis-server"]}
+#: the WORKDIR a few official images set, where a stage that sets none runs its steps (a
+#: guess by the image's name, said so); any other image: `/` unless it sets one
+BASE_WORKDIRS = {"golang": "/go", "php": "/var/www/html", "httpd": "/usr/local/apache2", "tomcat": "/usr/local/tomcat",
+                 "wordpress": "/var/www/html", "drupal": "/opt/drupal"}
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,16 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
                             hint="name the base image as docker would") from None
         if guess:
             report.guessed.append(guess)
-        read = StageRead(own, stage.line, from_, manager, Config())
+        read = StageRead(own, stage.line, from_, manager, Config(workdir=BASE_WORKDIRS.get(_last_component(base))))
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
     reader = StageReader(read, dict(earlier), source.file, source.escape, report, args, last)
     for command in stage.instructions:
         reader.read(command)
+    relative = [step for step in read.steps if step.kind == "run" or not str(step.data.get("dest", "/")).startswith("/")]
+    if parent is None and relative and not read.workdir_set:  # steps that run in the base image's WORKDIR
+        report.guessed.append(_base_workdir(own, base, read.config.workdir))
     report.expressed.insert(0, (stage.line, "FROM"))
     return read, report
 
@@ -253,6 +260,14 @@ def _user(user: tuple[int, str] | None, report: Report) -> dict[str, Any] | None
     report.differences.append(f"Dockerfile:{line}: USER {value} becomes imagespec's non-root user 65532 (a spec "
                               "names users by number; set final.user.uid to the user's UID)")
     return None
+
+
+def _base_workdir(stage: str, base: str, workdir: str | None) -> str:
+    """The guess a stage that sets no WORKDIR makes: its steps run in the base image's."""
+    if workdir:
+        return f"workdir {workdir} for stage {stage}: the Dockerfile sets none, and {base} sets {workdir} (by its name)"
+    return (f"workdir / for stage {stage}: the Dockerfile sets none, so its steps run in {base}'s WORKDIR, which is / "
+            f"unless the image sets one (check it: docker image inspect -f '{{{{.Config.WorkingDir}}}}' {base})")
 
 
 def _last_component(base: str) -> str:

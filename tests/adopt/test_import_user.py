@@ -219,3 +219,34 @@ CMD ["true"]
     assert not report.comments  # no stage dropped
     assert any(d.startswith("Dockerfile:3: a stage named b is on line 1 too (BuildKit warns DuplicateStageName)")
                for d in report.differences)
+
+
+@pytest.mark.parametrize("before", ["USER 0\n", ""])
+def test_a_user_import_cannot_read_is_still_the_last_user_not_an_earlier_root(tmp_path: Path, before: str) -> None:
+    """Was: `USER 0 … USER $APP_UID` (a value the base image sets) imported as root, with
+    the reason "the Dockerfile runs as root (USER 0)", or "has no USER" without it (QA)."""
+    data, _, report = imported(tmp_path, f'FROM debian:bookworm-slim\n{before}RUN true\nUSER $APP_UID\n'
+                                         'CMD ["true"]\n')
+    assert "user" not in data["final"]  # imagespec's non-root 65532 (BP8)
+    line = 3 + bool(before)
+    assert any(d.startswith(f"Dockerfile:{line}: USER $APP_UID becomes imagespec's non-root user 65532")
+               for d in report.differences)
+    assert [c[0] for c in report.comments] == [line]
+    assert not any("has no USER" in d for d in report.differences)
+
+
+@pytest.mark.parametrize(("base", "workdir", "said"), [
+    ("golang:1.22-alpine", "/go", "and golang:1.22-alpine sets /go (by its name)"),
+    ("mycorp/base:1", "/", "which is / unless the image sets one"),
+])
+def test_a_stage_without_workdir_runs_in_the_base_images_and_the_guess_is_said(tmp_path: Path, base: str,
+                                                                               workdir: str, said: str) -> None:
+    """Was: `workdir: /` written silently, over the golang image's /go: `go build -o app`
+    then wrote /app, and the final's COPY --from of /go/app failed (QA)."""
+    data, _, report = imported(tmp_path, f'FROM {base} AS build\nCOPY . .\nRUN go build -o app .\n'
+                                         f'FROM scratch\nCOPY --from=build {workdir.rstrip("/")}/app /app\n'
+                                         'ENTRYPOINT ["/app"]\n')
+    assert data["stages"]["build"]["workdir"] == workdir
+    assert data["stages"]["build"]["artifacts"] == [f"{workdir.rstrip('/')}/app"]
+    assert any(g.startswith(f"workdir {workdir} for stage build: the Dockerfile sets none") and said in g
+               for g in report.guessed)
