@@ -22,6 +22,7 @@ from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
 from imagespec.adopt.import_render import render
+from imagespec.adopt.import_order import settle_copy_order
 from imagespec.adopt.import_user import settle_accounts
 from imagespec.adopt.init_spec import DEFAULT_VERSION, image_name
 from imagespec import reference as grammar
@@ -209,6 +210,7 @@ def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: 
             final["packages"] = sorted(read.packages) if not any(read.packages.values()) else dict(read.packages)
         steps = read.steps
     else:
+        settle_copy_order(read, report)
         steps = [s for s in read.steps if s.kind == "artifact"]
         if _copied_before_a_run(read):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "

@@ -362,3 +362,32 @@ def test_a_guess_is_said_once_and_an_arg_written_into_a_from_is_a_difference(tmp
     assert sum("node:18-bookworm-slim" in guess for guess in families) == 1, report["guessed"]
     assert any(d.startswith("Dockerfile:2: FROM golang:${GO_VERSION}-bookworm: the ARG GO_VERSION's default (1.22)")
                for d in report["differences"]), report["differences"]
+
+
+COPY_THEN_RUN = """FROM debian:bookworm-slim AS bin
+RUN echo tini > /tini && echo cfg > /cfg
+FROM debian:bookworm-slim
+COPY --from=bin /tini /usr/bin/tini
+COPY --from=bin /cfg /etc/app.cfg
+COPY dockit /usr/bin/dockit
+RUN chmod +x /usr/bin/tini /usr/bin/dockit && mkdir /data
+RUN cat /etc/app.cfg > /data/cfg && apt-get update
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/dockit"]
+"""
+
+
+def test_a_run_that_uses_what_a_copy_from_put_before_it_is_not_left_to_fail_the_build(tmp_path: Path) -> None:
+    """The spec's final stage copies artifacts after the stage's RUN steps. Was: `chmod +x
+    /usr/bin/tini` kept before the copy of tini, and the build failed (`cannot access`) (QA)."""
+    (tmp_path / "dockit").write_text("#!/bin/sh\n", encoding="utf-8")
+    done, spec = run_import(tmp_path, COPY_THEN_RUN)
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert data["stages"]["stage1"]["run"] == ["chmod +x /usr/bin/dockit && mkdir /data", "apt-get update"]
+    copies = {copy["dest"]: copy for copy in data["final"]["copy"]}
+    assert copies["/usr/bin/tini"]["mode"] == "0755" and "mode" not in copies["/etc/app.cfg"]
+    assert "copy-chmod" in data["features"]
+    assert "Dockerfile:7: `chmod +x /usr/bin/tini /usr/bin/dockit` is `mode: \"0755\"`" in done.stderr
+    assert "Dockerfile:8: cat /etc/app.cfg > /data/cfg (it uses /etc/app.cfg, which the COPY --from on line 5" \
+        in done.stderr
+    compile_spec(load_spec(spec), config=load_config(None, start=tmp_path))  # the spec compiles

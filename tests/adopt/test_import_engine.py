@@ -161,3 +161,25 @@ ENTRYPOINT ["/usr/local/bin/app.sh"]
     shutil.move(folder / "Dockerfile", tmp_path / "chown.Dockerfile")
     image = built(folder / "imagespec.yaml")["tags"][0]
     assert _run(image) == ["app", "app:app"]
+
+
+@pytest.mark.engine
+def test_a_run_after_a_copy_from_of_what_it_uses_imports_to_a_spec_that_builds(tmp_path: Path, built) -> None:
+    """Was: the last stage's `chmod +x` of a file a COPY --from put there ran before the
+    spec's final copied it: `chmod: cannot access '/usr/bin/tini'` (QA)."""
+    folder = tmp_path / "imagespec-importtest-order"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("""FROM debian:bookworm-slim AS bin
+RUN printf '#!/bin/sh\\necho tool ran\\n' > /tool
+FROM debian:bookworm-slim
+COPY --from=bin /tool /usr/local/bin/tool
+COPY app.sh /usr/local/bin/app.sh
+RUN chmod +x /usr/local/bin/tool /usr/local/bin/app.sh
+ENTRYPOINT ["/usr/local/bin/app.sh"]
+""", encoding="utf-8")
+    (folder / "app.sh").write_text("#!/bin/sh\n/usr/local/bin/tool\n", encoding="utf-8")
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    shutil.move(folder / "Dockerfile", tmp_path / "order.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["tool ran"]
