@@ -63,8 +63,9 @@ def _leads_out(path: str, root: Path) -> str | None:
         real = outside(Path(path), root)
     except SpecError:  # a loop of links: the loader says so, and reads nothing
         return None
-    return real and (f"a link to a file outside the repository ({root}), not read; name the file on the command "
-                     "line to use it as it is")
+    if real is None:
+        return None
+    return f"a link to a file outside the repository ({root}), not read; name the file on the command line to use it as it is"
 
 
 def specs_in(folder: Path, missed: list[tuple[Path, str]] | None = None) -> list[Path]:
