@@ -77,7 +77,10 @@ def _report(error: ImageSpecError, fmt_json: bool, command: str | None = None) -
         click.echo(json.dumps(error.to_dict()))
         fmt_json = False
     if fmt_json:
-        click.echo(json.dumps(error.to_dict()), err=True)
+        # a build's JSON progress (the default under --format json) ended with this error
+        # as its last event, on the same stream: one error, one document
+        if not getattr(error, "in_progress_stream", False):
+            click.echo(json.dumps(error.to_dict()), err=True)
         return
     for each in error.errors if isinstance(error, SpecErrors) else (error,):
         click.echo(one_line(f"{each}" if each.location else f"imagespec: {each}"), err=True)

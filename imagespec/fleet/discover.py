@@ -6,7 +6,9 @@ hidden ones (``.git``, ``.venv``, …) and the ones that hold other people's fil
 (``node_modules``, ``venv``, ``__pycache__``, ``vendor``): a spec there is not the
 project's. A file named on the command line is taken as it is (a spec need not follow
 the rule to be built alone). The result is sorted and each spec appears once, however
-often (or by whichever path) it was named.
+often (or by whichever path) it was named. A spec found in a folder is read only when it
+lies in the folder's repository (imagespec.spec.repository): a committed link to a file
+elsewhere (`svc/imagespec.yaml -> /etc/shadow`) is left out, never read.
 """
 
 from __future__ import annotations
@@ -49,21 +51,46 @@ def _near_miss(name: str) -> bool:
     return meant and not is_spec_name(name) and lower not in (CONFIG_NAME, ".imagespec.yml")  # those configure
 
 
+def _leads_out(path: str, root: Path) -> str | None:
+    """Why a spec found in a folder is not read: a link leading out of the repository
+    ``root``, whose contents a spec's errors would echo. Only a link can: the walk follows
+    none to folders."""
+    from imagespec.spec.repository import outside  # lazy: discovery runs on the cached path
+
+    if not os.path.islink(path):
+        return None
+    try:
+        real = outside(Path(path), root)
+    except SpecError:  # a loop of links: the loader says so, and reads nothing
+        return None
+    if real is None:
+        return None
+    return f"a link to a file outside the repository ({root}), not read; name the file on the command line to use it as it is"
+
+
 def specs_in(folder: Path, missed: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Every spec below ``folder`` by the rule, in sorted order (links to folders are not
     followed: a link loop cannot make the search endless). What looks meant as a spec and
-    is left out goes to ``missed``, with why: a near-miss name, or a spec name on a folder,
-    FIFO, socket or device."""
+    is left out goes to ``missed``, with why: a near-miss name, a spec name on a folder,
+    FIFO, socket or device, or on a link leading out of the repository (the git root;
+    outside git, ``folder``)."""
+    from imagespec.spec.repository import repository_root
+
     found = []
+    root = repository_root(Path(os.path.realpath(folder)))
     for parent, dirs, names in os.walk(folder):
         for name in dirs:
             if missed is not None and is_spec_name(name) and not _skipped(name):
                 missed.append((Path(parent) / name, "a folder, not a spec file (it is searched as a folder)"))
         dirs[:] = sorted(d for d in dirs if not _skipped(d))
         for name in sorted(names):
-            if is_spec_name(name) and _not_special(parent, name):
+            away = is_spec_name(name) and _leads_out(os.path.join(parent, name), root)
+            if is_spec_name(name) and _not_special(parent, name) and not away:
                 found.append(Path(parent) / name)
             elif missed is None:
+                continue
+            elif away:
+                missed.append((Path(parent) / name, away))
                 continue
             elif is_spec_name(name):
                 missed.append((Path(parent) / name, "not a regular file (a FIFO, socket or device, or a link to one)"))

@@ -136,14 +136,14 @@ def generated(specs: Sequence[Path], config_path: Path | None = None, written_to
 
 def _result(compiled: Compiled, written_to: Path | None) -> cache.Result:
     """What generate would write for one spec, once it is known to stay in the spec's
-    repository (-o's FILE is the user's own choice: not confined)."""
+    repository (-o's FILE too)."""
     from imagespec.spec.repository import check_confined
 
     loaded = compiled.loaded
     origin = loaded.document.location(("dockerfile",))
     found = cache.Result(loaded.document.file, loaded.dockerfile_path, loaded.dockerignore_path,
                          compiled.dockerfile, compiled.dockerignore, (origin.file, origin.line, origin.col))
-    check_confined(loaded, [path for path in found.outputs(written_to) if path != written_to])
+    check_confined(loaded, found.outputs(written_to), written_to)
     return found
 
 

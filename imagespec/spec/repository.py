@@ -1,6 +1,9 @@
-"""Where `generate` may write: what it writes stays inside the repository that holds the spec (its git root, or the spec's
-own folder outside git). A spec from someone else's repository cannot make
-`imagespec generate` create or replace files elsewhere on the machine.
+"""The repository a spec lives in (its git root; outside git, the folder it was found in),
+and the one rule about it: what imagespec reads or writes for a spec stays inside it, links
+followed. A spec from someone else's repository (a pull request in CI) cannot make
+`imagespec generate` create or replace files elsewhere on the machine, nor make imagespec
+read a file from elsewhere (`extends: /etc/shadow`, a committed link to it found in a
+folder) and echo its lines as "unknown key" errors into a public log.
 
 Reads the disk through imagespec.spec.files, so the result cache replays each look.
 """
@@ -12,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagespec.errors import SpecError
+from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 
 if TYPE_CHECKING:  # pragma: no cover  # annotations only: fleet_root asks for the root without pydantic
@@ -28,35 +31,55 @@ def repository_root(folder: Path) -> Path:
     return folder
 
 
-def check_confined(loaded: LoadedSpec, outputs: Iterable[Path]) -> None:
+def real_place(path: Path, *, replaced: bool = False) -> Path:
+    """Where `path` really is. Links are followed, since a committed link may lead anywhere;
+    `replaced`: the file is written over (the atomic rename replaces a link itself), so only
+    its folder's links count. Raises files.LinkLoop for links in a circle."""
+    return files.resolve(path.parent) / path.name if replaced else files.resolve(path)
+
+
+def outside(path: Path, root: Path, *, replaced: bool = False) -> Path | None:
+    """`path`'s real place when it lies outside `root` (a real folder), else None: the one
+    test of confinement, for what is read and what is written."""
+    real = real_place(path, replaced=replaced)
+    return None if real.is_relative_to(root) else real
+
+
+def check_confined(loaded: LoadedSpec, outputs: Iterable[Path], written_to: Path | None = None) -> None:
     """Every path `generate` would write for this spec lies inside the spec's repository.
-    An output beside the Dockerfile comes from `dockerfile:`, any other from `context:`."""
+    An output beside the Dockerfile comes from `dockerfile:`, any other from `context:`;
+    `written_to` is -o's FILE, which the rule holds for too (README: generate never writes
+    outside the repository that holds the spec)."""
     if loaded.path is None:
         return
     root = repository_root(loaded.folder)
     own = _own_inputs(loaded)
     for path in outputs:
-        key = "dockerfile" if os.path.normpath(path.parent) == os.path.normpath(loaded.dockerfile_path.parent) \
-            else "context"
+        if path == written_to:
+            key, where, keep = "-o", Location(str(path)), "-o's FILE"
+        else:
+            key = "dockerfile" if os.path.normpath(path.parent) == os.path.normpath(loaded.dockerfile_path.parent) \
+                else "context"
+            where, keep = loaded.document.location((key,)), "`dockerfile:` and `context:`"
         try:
-            real = files.resolve(path.parent) / path.name  # a linked folder may lead out; the name is replaced
+            real = real_place(path, replaced=True)
         except files.LinkLoop as exc:
-            raise SpecError(f"{key}: {exc.path}: {exc.message}", location=loaded.document.location((key,)), hint=exc.hint) from None
+            raise SpecError(f"{key}: {exc.path}: {exc.message}", location=where, hint=exc.hint) from None
+        inside = real.is_relative_to(root)  # outside()'s test, on the path as written over
         if real in own:  # `dockerfile: imagespec.yaml`: --force would replace the spec with its output
             raise SpecError(f"{key}: generate would write over {os.path.relpath(real)}, the spec's own "
-                            f"{own[real]}", location=loaded.document.location((key,)),
+                            f"{own[real]}", location=where,
                             hint="name another file (the default is Dockerfile beside the spec)")
-        if real.is_relative_to(root) and ".git" not in real.relative_to(root).parts:
+        if inside and ".git" not in real.relative_to(root).parts:
             continue
-        if real.is_relative_to(root):  # git's own files (hooks, config): never a build's
+        if inside:  # git's own files (hooks, config): never a build's
             raise SpecError(f"{key}: generate would write {os.path.relpath(real)}, inside .git",
-                            location=loaded.document.location((key,)),
-                            hint="keep `dockerfile:` and `context:` out of .git")
+                            location=where, hint=f"keep {keep} out of .git")
         # relative to the working directory: the message reads the same on every machine
         raise SpecError(f"{key}: generate would write {os.path.relpath(real)}, outside the spec's repository",
-                        location=loaded.document.location((key,)),
-                        hint=f"keep `dockerfile:` and `context:` inside {os.path.relpath(root)} "
-                             "(the git root; outside git, the spec's own folder)")
+                        location=where,
+                        hint=f"keep {keep} inside {os.path.relpath(root)} (the git root; outside git, the spec's "
+                             "own folder)" + ("; `-o -` prints the Dockerfile" if key == "-o" else ""))
 
 
 def _own_inputs(loaded: LoadedSpec) -> dict[Path, str]:

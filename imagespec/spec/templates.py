@@ -4,6 +4,11 @@ Search order for a name in a spec: the configuration's `templates:` folders (a
 company's shared repo), every `templates/` folder from the spec's folder up to the
 repository root (the project's own), then imagespec's built-in presets. A name in a
 template: the template's own folder first, then the same order from there.
+
+What a file's `extends` reaches stays in that file's repository (imagespec.spec.repository:
+the git root; outside git, its folder), links followed, or is a template found by name in a
+configured folder or among the presets (in that folder's repository): a spec from a pull
+request cannot read /etc/shadow and echo its lines as errors.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
+from imagespec.spec.repository import outside, repository_root
 from imagespec.resources import templates_dir
 from imagespec.spec.yaml_source import Document
 
@@ -65,6 +71,7 @@ class TemplateResolver:
         self.files: dict[str, Path] = {}  # displayed name -> path, for relative extends
         self.by_name: set[Path] = set()  # the templates found by name
         self._searched: dict[tuple[Path | None, bool], list[Path]] = {}
+        self._roots: dict[Path, Path] = {}  # real folder -> its repository
 
     def remember(self, display: str, path: Path) -> None:
         self.files[display] = path
@@ -83,12 +90,34 @@ class TemplateResolver:
             self._searched[key] = list(dict.fromkeys([*own, *self.configured, *around, builtin_presets()]))
         return self._searched[key]
 
+    def _root(self, folder: Path) -> Path:
+        real = files.resolve(folder)
+        if real not in self._roots:
+            self._roots[real] = repository_root(real)
+        return self._roots[real]
+
+    def _confine(self, target: str, current: Document, path: Path, found_in: Path | None = None) -> None:
+        """Refuse, before reading it, a file that `current`'s `extends` reaches outside the
+        writer's repository; a template found by name (`found_in`: its folder) may also lie in
+        the repository of the folder holding that folder (a company's templates live in theirs,
+        the presets in imagespec's), but a link there leads nowhere else."""
+        writer = self.files.get(current.file, Path(current.file))
+        root = self._root(writer.parent)
+        if outside(path, root) is None or (found_in is not None and outside(path, self._root(found_in.parent)) is None):
+            return
+        raise SpecError(f"`extends: {target}` leads outside the repository ({self.show(root)}): not read",
+                        location=current.location(("extends",)),
+                        hint="extend files of the spec's own repository (its git root; outside git, its folder), "
+                             "or a template by name from the configuration's `templates:` folders or the presets "
+                             "(README, \"Presets, templates and `extends`\")")
+
     def __call__(self, target: str, current: Document) -> Path:
         """The file's real path (links followed)."""
         where = current.location(("extends",))
         if "/" in target or target.endswith(SUFFIXES):
             origin = self.files.get(current.file, Path(current.file))
             path = files.resolve(origin.parent / target)
+            self._confine(target, current, path)
             if not files.is_file(path):
                 raise SpecError(f"no spec at '{target}'", location=where,
                                 hint="a path is relative to the file that extends it")
@@ -100,6 +129,7 @@ class TemplateResolver:
             close = difflib.get_close_matches(target, names, n=1)
             raise SpecError(f"unknown template '{target}'", location=where,
                             hint=f"did you mean '{close[0]}'?" if close else f"templates: {', '.join(names)}")
+        self._confine(target, current, found[1], found[0])
         self._refuse_shadow(target, current, found[1], dirs)
         self.by_name.add(found[1])
         return found[1]

@@ -258,6 +258,27 @@ def _relevant(errors: list[ErrorDetails], data: Any) -> list[tuple[DataPath, Err
     return kept
 
 
+# what each model reads, for a file that is none of them
+_FORMATS = {"Spec": "an imagespec spec", "ConfigFile": "an imagespec configuration file",
+            "BaseSpec": "an imagespec base spec", "LockFile": "an imagespec lock file"}
+
+
+def _refuse_foreign(document: Document, model: type[BaseModel]) -> None:
+    """One error for a mapping none of whose top-level keys is, or nearly is, a key of the
+    format (or of the configuration): another file altogether, a CI workflow or a link to
+    /etc/shadow, whose every line an "unknown key" each would echo into a log. Its keys
+    are not named: they may be what a log must not show."""
+    keys = [str(key) for key in document.data]
+    known = [*_known_keys(model), *_configuration_only_keys()]
+    if not keys or any(difflib.get_close_matches(key, known, n=1, cutoff=0.6) for key in keys):
+        return
+    what = _FORMATS.get(model.__name__, "a file imagespec reads")
+    raise SpecError(f"this is not {what}: none of its {len(keys)} top-level key(s) is a key of the format",
+                    location=document.location(()),
+                    hint="name the right file; `imagespec schema` lists a spec's keys (a spec starts with "
+                         "`name: myapp`)" if model is spec_model.Spec else "name the right file")
+
+
 def validate(document: Document, model: type[M] = spec_model.Spec,  # type: ignore[assignment]  # M is Spec then
              hints: Mapping[str, str] | None = None) -> M:
     """Validate a parsed spec (or base spec, or configuration file); raises SpecError for
@@ -267,6 +288,7 @@ def validate(document: Document, model: type[M] = spec_model.Spec,  # type: igno
         first_key = "name: myapp" if model is spec_model.Spec else "base: debian-slim"
         raise SpecError(f"a spec must be a mapping, not {_kind(document.data)}",
                         location=document.location(()), hint=f"start with `{first_key}`")
+    _refuse_foreign(document, model)
     try:
         return model.model_validate(document.data)
     except ValidationError as exc:

@@ -55,6 +55,7 @@ final:
   healthcheck: {cmd: [/bin/true]}
   cmd: [sleep, infinity]
 """)
+    (tmp_path / ".git").mkdir()  # a path stays in the spec's repository (outside git: its folder)
     spec = write(tmp_path, "app/imagespec.yaml", """\
 extends: ../base.yaml
 name: app
@@ -99,9 +100,11 @@ def test_a_multi_level_chain_and_its_cycle(tmp_path: Path) -> None:
 
 
 def test_configured_template_folders_come_first(tmp_path: Path) -> None:
-    write(tmp_path, "shared/go.yaml", "extends: ../other.yaml\n")  # shadows the built-in `go`
-    write(tmp_path, "other.yaml", "final:\n  from: debian-slim\n  cmd: [/company-app]\n")
-    write(tmp_path, "repo/.imagespec.yaml", "templates: [../shared]\n")
+    (tmp_path / "company").mkdir()
+    (tmp_path / "company/.git").mkdir()  # the company's own checkout: its templates extend within it
+    write(tmp_path, "company/shared/go.yaml", "extends: ../other.yaml\n")  # shadows the built-in `go`
+    write(tmp_path, "company/other.yaml", "final:\n  from: debian-slim\n  cmd: [/company-app]\n")
+    write(tmp_path, "repo/.imagespec.yaml", "templates: [../company/shared]\n")
     spec = write(tmp_path, "repo/app/imagespec.yaml", "extends: go\nname: app\n")
     assert 'CMD ["/company-app"]' in compile_path(spec).dockerfile
 

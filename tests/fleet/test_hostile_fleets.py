@@ -289,9 +289,10 @@ def test_a_corrupted_record_file_counts_as_no_previous_run_and_is_replaced(tmp_p
 
 
 @pytest.fixture
-def immutable(tmp_path: Path) -> Iterator[Path]:
-    """A folder nobody, root included, can write in (`chattr +i`: root ignores file modes)."""
-    folder = tmp_path / "locked"
+def immutable(repo: Path) -> Iterator[Path]:
+    """A folder of the repository nobody, root included, can write in (`chattr +i`: root
+    ignores file modes). In the repository: generate -o writes nowhere else."""
+    folder = repo / "locked"
     folder.mkdir()
     done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -473,13 +474,16 @@ def test_a_spec_linked_from_outside_the_repository_is_named_where_the_link_is(
     outside.parent.mkdir()
     outside.write_text(spec("isx14d-c", "debian:bookworm-slim"))
     (repo / "c.imagespec.yaml").symlink_to(outside)
-    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    code, out, err = run(capsys, "bake", ".", "c.imagespec.yaml", "-o", "-")  # named: found, it is not read
     assert code == 0, err
     assert sorted(json.loads(out)["target"]) == ["b", "c"]
+    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    assert code == 0 and sorted(json.loads(out)["target"]) == ["b"], err
+    assert "skipped c.imagespec.yaml: a link to a file outside the repository" in err
     # a spec and a link to it in the fleet: one target, named after the spec
     (repo / "a").mkdir()
     (repo / "a" / "imagespec.yaml").symlink_to(repo / "b" / "imagespec.yaml")
-    code, out, err = run(capsys, "bake", ".", "-o", "-")
+    code, out, err = run(capsys, "bake", ".", "c.imagespec.yaml", "-o", "-")
     assert code == 0 and sorted(json.loads(out)["target"]) == ["b", "c"], err
     assert "skipped a/imagespec.yaml: the same file as b/imagespec.yaml, built once" in err
 

@@ -4,6 +4,8 @@ in the message. (How long these take is the benchmarks' business, not these test
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +86,18 @@ def test_base_build_says_no_engine_before_bootstrapping(monkeypatch: pytest.Monk
     assert main(["base", "build", str(spec), "--force", "--logs", str(tmp_path / "logs")]) == 3
     assert "cannot reach the Docker Engine" in capsys.readouterr().err
     assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize("progress", [[], ["--progress", "json"], ["--progress", "plain"]])
+def test_build_format_json_reports_an_unreachable_engine_in_one_document(progress: list[str], tmp_path: Path) -> None:
+    """stderr was the progress stream's error event and then the CLI's error document: two
+    documents, which `python -m json.tool` (or one json.loads) refuses."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("name: app\nversion: 1.0.0\nfinal:\n  from: debian-slim\n  cmd: [sleep, infinity]\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "build", str(spec), "--format", "json", *progress],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "DOCKER_HOST": NOWHERE})
+    assert done.returncode == 3, done.stderr
+    error = json.loads(done.stderr)  # one document, or this raises
+    assert error["error"] == "EngineError" and error["exit_code"] == 3
+    assert error["message"] == f"cannot reach the Docker Engine at {NOWHERE}: No such file or directory"
+    assert done.stdout == ""
