@@ -105,11 +105,14 @@ class TemplateResolver:
         root = self._root(writer.parent)
         if outside(path, root) is None or (found_in is not None and outside(path, self._root(found_in.parent)) is None):
             return
+        # outside git the spec's folder is all there is: `git init` at the top makes the project one
+        not_git = "" if files.exists(root / ".git") else "; the spec is not in git: `git init` in the project's top " \
+            "folder makes it the repository"
         raise SpecError(f"`extends: {target}` leads outside the repository ({self.show(root)}): not read",
                         location=current.location(("extends",)),
                         hint="extend files of the spec's own repository (its git root; outside git, its folder), "
                              "or a template by name from the configuration's `templates:` folders or the presets "
-                             "(README, \"Presets, templates and `extends`\")")
+                             f"(README, \"Presets, templates and `extends`\"){not_git}")
 
     def __call__(self, target: str, current: Document) -> Path:
         """The file's real path (links followed)."""
