@@ -300,6 +300,18 @@ def _fetch_base(catalog: Catalog) -> p.Base | None:
     return p.Base(image.image, image.family, image.package_manager, image.has_shell, image.user)
 
 
+def _refuse_base_user_name(user: s.User, base: p.Base) -> None:
+    """A base that declares its non-root user (distroless-style: `nonroot`, the name imagespec's
+    own bases give it too) has that name already: a user of another uid is made afresh and
+    would fail the build at its groupadd (`group 'nonroot' already exists`, BP8)."""
+    default = s.User.model_fields["name"].default
+    if base.provided_user is not None and user.uid not in (0, base.provided_user) and user.name == default:
+        raise SpecPathError(f"user {user.uid} would be named '{default}', which {base.ref} has already for its own "
+                            f"user {base.provided_user}: making it again fails the build", path=("final", "user"),
+                            hint=f"name your user (`name: app`), or run as the base's own (`uid: {base.provided_user}`, "
+                                 "nothing to create)")
+
+
 def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
           platforms: tuple[str, ...] | None = None) -> p.Plan:
     """`own_files`: the spec, its Dockerfile and ignore file relative to the build
@@ -317,6 +329,7 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
     final = spec.final
     final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
     user = final.user or _default_user(final_base.provided_user or s.NONROOT_UID)
+    _refuse_base_user_name(user, final_base)
     copies, chmods = _lower_artifacts(spec, stages)
     for stage_name, runs in chmods.items():
         stages[stage_name] = stages[stage_name].with_instructions(*runs)
