@@ -88,6 +88,9 @@ class ImageSpecError(Exception):
     """Base of every error imagespec reports to a user."""
 
     exit_code = 1
+    #: already written to the user as the last event of a JSON progress stream: the CLI
+    #: does not print it a second time (one error per stream)
+    reported = False
 
     def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None) -> None:
         super().__init__(message)

@@ -79,7 +79,7 @@ def _report(error: ImageSpecError, fmt_json: bool, command: str | None = None) -
     if fmt_json:
         # a build's JSON progress (the default under --format json) ended with this error
         # as its last event, on the same stream: one error, one document
-        if not getattr(error, "in_progress_stream", False):
+        if not error.reported:
             click.echo(json.dumps(error.to_dict()), err=True)
         return
     for each in error.errors if isinstance(error, SpecErrors) else (error,):

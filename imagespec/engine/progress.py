@@ -111,7 +111,7 @@ class ProgressDisplay:
         if self.rendering == "json":
             self._write_json({"event": "error", **error.to_dict()})
             # said once: under --format json the CLI prints no second error document after it
-            error.in_progress_stream = True  # type: ignore[attr-defined]
+            error.reported = True
             return
         self._after_live()
         # quiet too: a failed build's last output is what a CI log is read for
