@@ -302,10 +302,13 @@ def _fetch_base(catalog: Catalog) -> p.Base | None:
 
 def _refuse_base_user_name(user: s.User, base: p.Base) -> None:
     """A base that declares its non-root user (distroless-style: `nonroot`, the name imagespec's
-    own bases give it too) has that name already: a user of another uid is made afresh and
-    would fail the build at its groupadd (`group 'nonroot' already exists`, BP8)."""
+    own bases give it too) has that name already: a user of another uid is made afresh, on a
+    base with a shell by groupadd/useradd in the final stage, which fails the build (`group
+    'nonroot' already exists`, BP8). A shell-less final gets its passwd whole from the helper
+    stage, where the name is free."""
     default = s.User.model_fields["name"].default
-    if base.provided_user is not None and user.uid not in (0, base.provided_user) and user.name == default:
+    if base.provided_user is not None and base.has_shell and user.uid not in (0, base.provided_user) \
+            and user.name == default:
         raise SpecPathError(f"user {user.uid} would be named '{default}', which {base.ref} has already for its own "
                             f"user {base.provided_user}: making it again fails the build", path=("final", "user"),
                             hint=f"name your user (`name: app`), or run as the base's own (`uid: {base.provided_user}`, "
