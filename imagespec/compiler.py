@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from imagespec.errors import Location, PolicyError, PolicyErrors, SpecError, SpecErrors, SpecPathError, raise_together
 from imagespec.plan.policy import Violation, check_policies
 from imagespec.spec.model import NO_POLICIES, Policies
-from imagespec.spec.policy_levels import POLICIES, tighten
+from imagespec.spec.policy_levels import tighten, written_policies
 from imagespec.spec.yaml_source import DataPath, Document
 from imagespec.plan.lower import lower
 from imagespec.plan.frozen import frozen
@@ -143,28 +143,18 @@ class EffectivePolicies:
         return self.places.get(rule) or self.places.get(rule[:2])
 
 
-def _policy_places(document: Document | None) -> dict[DataPath, Location]:
-    if document is None:
-        return {}
-    return {path: loc for path, loc in document.locations.items() if path[:1] == (POLICIES,)}
-
-
 def effective_policies(loaded: LoadedSpec, config: Config) -> EffectivePolicies:
     """The spec's (and its templates') policies, tightened by the configuration's
     (spec.policy_levels): only what the spec itself writes is held to the configuration's
     rules, a template being written apart from it."""
+    written, places = written_policies(loaded.document)
     if not config.policies:
         spec = loaded.spec.policies
-        return EffectivePolicies(spec, {} if spec is NO_POLICIES else _policy_places(loaded.document))
+        return EffectivePolicies(spec, {} if spec is NO_POLICIES else places)
     # as written (`25MB`, for the messages), each side validated already
-    merged, places = tighten(_written(config.document), _policy_places(config.document),
-                             _written(loaded.document), _policy_places(loaded.document),
+    merged, places = tighten(config.rules, config.rules_at, written, places,
                              strict=lambda loc: loc is not None and loc.file == loaded.document.file)
     return EffectivePolicies(Policies.model_validate(merged or {}), places)
-
-
-def _written(document: Document | None) -> object:
-    return document.data.get(POLICIES) if document is not None and isinstance(document.data, dict) else None
 
 
 def enforce_policies(loaded: LoadedSpec, config: Config, plan: Plan) -> None:

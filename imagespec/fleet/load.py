@@ -96,14 +96,16 @@ class _Configs:
 
     def for_spec(self, folder: Path) -> tuple[Config, list[Note]]:
         """The configuration of a spec in ``folder``, and the looks that chose and read it."""
-        from imagespec.spec.config import find_config, load_config
+        from imagespec.spec.config import find_config, load_config, load_found_config
 
         with recording() as notes:
             path = self.explicit or find_config(folder)
         key = str(path)
         if key not in self.loaded:
             with recording() as more:
-                config = load_config(path)
+                # a found file holds under the ones above it (their looks start at its folder:
+                # they are the same for every spec that shares it)
+                config = load_config(path) if self.explicit or path is None else load_found_config(path)
             self.loaded[key] = (config, list(more))
         config, read = self.loaded[key]
         return config, [*notes, *read]

@@ -393,18 +393,25 @@ class Outdated:
 
 def outdated(specs: Sequence[Path], *, config: Path | None = None, now: datetime | None = None,
              resolver: Resolver | None = None, on_note: OnNote = ignore) -> Outdated:
-    """Each lock against the registry now: one HEAD per distinct base across all specs."""
+    """Each lock against the registry now: one HEAD per distinct base across all specs. A
+    spec built on a stale one's image is stale too, whatever made that one stale."""
     now = now or datetime.now(UTC)
     resolver = resolver or Resolver()
     loaded = _load(specs, config, on_note)
     locked: dict[str, list[tuple[_Spec, LockedBase]]] = {}
     reasons: dict[str, list[str]] = {}
+    causes: dict[str, list[str]] = {}  # a spec stale on its own -> why, for the specs built on it
+
+    def on_its_own(spec: _Spec, reason: str, cause: str) -> None:
+        reasons.setdefault(spec.name, []).append(reason)
+        causes.setdefault(spec.name, []).append(cause)
+
     for spec in loaded:
         if spec.lock is None:
-            reasons.setdefault(spec.name, []).append("no lock file: run `imagespec lock`")
+            on_its_own(spec, "no lock file: run `imagespec lock`", "no lock file")
             continue
         for problem in _problems(spec, required=False):
-            reasons.setdefault(spec.name, []).append(f"the lock is stale: {problem.reason}")
+            on_its_own(spec, f"the lock is stale: {problem.reason}", "its lock is stale")
         for base in spec.lock.bases:
             locked.setdefault(base.image, []).append((spec, base))
     looked_up = [image for image in sorted(locked) if not pinned_by_spec(image)]
@@ -414,19 +421,22 @@ def outdated(specs: Sequence[Path], *, config: Path | None = None, now: datetime
         now_digest = resolver.digest_now(image)
         for spec, base in locked[image]:
             if now_digest is None:
-                reasons.setdefault(spec.name, []).append(f"{image} no longer exists in its registry")
+                gone = f"{image} no longer exists in its registry"
+                on_its_own(spec, gone, gone)
             elif now_digest != base.digest:
                 moved_roots.setdefault(image, (base.digest, now_digest, base.created or ""))
                 direct.setdefault(image, []).append(spec.name)
-                reasons.setdefault(spec.name, []).append(f"{image} moved: {base.digest} -> {now_digest}")
+                on_its_own(spec, f"{image} moved: {base.digest} -> {now_digest}", f"{image} moved")
     up = _upstream(loaded)
-    affected_by: dict[str, dict[str, list[str]]] = {}
-    for image, spec_names in direct.items():
-        affected_by[image] = links.descendants(spec_names, up)
-        for spec_name, chain in affected_by[image].items():
-            if len(chain) > 1:
-                reasons.setdefault(spec_name, []).append(
-                    f"builds on {' -> '.join(chain[:-1])}, which is stale ({image} moved)")
+    passed_on: set[tuple[str, str]] = set()  # (spec, cause): one chain each, from the first root by name
+    for root, why in sorted(causes.items()):
+        for spec_name, chain in links.descendants([root], up).items():
+            for cause in why if len(chain) > 1 else ():
+                if (spec_name, cause) not in passed_on:
+                    passed_on.add((spec_name, cause))
+                    reasons.setdefault(spec_name, []).append(
+                        f"builds on {' -> '.join(chain[:-1])}, which is stale ({cause})")
+    affected_by = {image: links.descendants(spec_names, up) for image, spec_names in direct.items()}
     moved = tuple(MovedBase(image, old, new, created or None, age_text(created or None, now),
                             tuple(sorted(direct[image])), len(affected_by[image]))
                   for image, (old, new, created) in sorted(moved_roots.items()))

@@ -32,6 +32,51 @@ def _catalog_with(spec: s.Spec, catalog: Catalog) -> Catalog:
     return catalog.merged({name: Entry(image, _NOWHERE) for name, image in spec.images.items()})
 
 
+def _written_images(spec: s.Spec) -> list[tuple[DataPath, s.Image]]:
+    """The images the spec (or a template of its chain) describes itself, with their facts."""
+    written: list[tuple[DataPath, s.Image]] = [(("images", name), image) for name, image in spec.images.items()]
+    written += [(("stages", name, "from"), stage.from_) for name, stage in spec.stages.items()
+                if isinstance(stage.from_, s.Image)]
+    if isinstance(spec.final.from_, s.Image):
+        written.append((("final", "from"), spec.final.from_))
+    return written
+
+
+def _identities(image: s.Image) -> set[str]:
+    """What identifies an image for comparing two descriptions of it: its name and tag
+    (a digest dropped: a pin of the same tag), and its name and digest where one is known."""
+    try:
+        ref = grammar.parse(image.image).normalize()
+    except grammar.Invalid:  # scratch
+        return set()
+    digests = {ref.digest, image.digest} - {None}
+    return ({str(ref.unpinned())} if ref.tag else set()) | {f"{ref.name}@{digest}" for digest in digests}
+
+
+def _refuse_false_shell_facts(spec: s.Spec, catalog: Catalog) -> None:
+    """An image the configuration's catalog describes as having a shell cannot be declared
+    shell-less by the spec: the `no_shell` policy (BP6) and the checks that read the plan
+    would believe the declaration, and only `build --verify` would look at the image. An
+    image the catalog does not know is taken as declared (`--verify` checks it)."""
+    written = _written_images(spec)
+    if all(image.has_shell for _, image in written):
+        return  # the usual spec: nothing to compare
+    with_shell = {key: (name, entry) for name, entry in catalog.entries.items() if entry.image.has_shell
+                  for key in _identities(entry.image)}
+    for path, image in written:
+        known = next((with_shell[key] for key in _identities(image) if key in with_shell), None)
+        if image.has_shell or known is None:
+            continue
+        name, entry = known
+        said = "`shell: false`" if image.shell is False else f"`family: {image.family}` (no shell)"
+        raise SpecPathError(f"{said}, but '{image.image}' has a shell: the catalog entry '{name}' "
+                            f"({entry.origin}) says so, and a spec cannot say otherwise",
+                            path=(*path, "shell" if image.shell is False else "family"),
+                            hint="remove it, or start from a shell-less base (scratch, or a distroless-style "
+                                 "catalog image such as `static` or `cc`): the `no_shell` policy (BP6) reads this "
+                                 "fact, and only `imagespec build --verify` would find the shell")
+
+
 def _image_name(reference: str) -> str | None:
     try:
         return grammar.parse(reference).normalize().name
@@ -320,6 +365,7 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
     """`own_files`: the spec, its Dockerfile and ignore file relative to the build
     context, which the .dockerignore keeps out of it. `platforms`: the configuration's
     default when the spec names none (spec.config's `build.platforms`)."""
+    _refuse_false_shell_facts(spec, catalog)  # before the spec's own `images:` join it
     catalog = _catalog_with(spec, catalog)
     resolved: dict[str, p.Base] = {}
     stages = {name: _lower_stage(name, stage, _stage_base(name, spec, catalog, resolved), spec)

@@ -57,11 +57,17 @@ def check_policies(plan: p.Plan, policies: Policies, spec: Spec) -> list[Violati
                                    f"image '{ref}' is not from an allowed registry "
                                    f"({', '.join(policies.allowed_registries)})"))
     if policies.required_labels:
-        labels = {k for i in plan.final.instructions if isinstance(i, p.Label) for k, _ in i.items}
+        labels = {k: v for i in plan.final.instructions if isinstance(i, p.Label) for k, v in i.items}
         for index, label in enumerate(policies.required_labels):
+            rule = ("policies", "required_labels", index)
             if label not in labels:
-                found.append(Violation(("final", "labels"), ("policies", "required_labels", index),
-                                       f"the final image needs the label '{label}'", lacking=True))
+                found.append(Violation(("final", "labels"), rule, f"the final image needs the label '{label}'",
+                                       lacking=True))
+            elif not labels[label].strip():  # an owner of "" is no owner: the rule asks for a value
+                written = label in spec.final.labels
+                found.append(Violation(("final", "labels", label) if written else ("final", "labels"), rule,
+                                       f"the label '{label}' is required and needs a value, not an empty one",
+                                       lacking=not written))
     packages = spec.final.packages  # a list, or a mapping name -> version pin
     for key, package in enumerate(packages) if isinstance(packages, list) else ((name, name) for name in packages):
         if package in policies.forbidden_packages:

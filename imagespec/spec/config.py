@@ -3,20 +3,27 @@
 Found as `.imagespec.yaml` in the spec's folder or the nearest parent up to the
 repository root, or named by --config / IMAGESPEC_CONFIG. It may override catalog
 entries (one file repoints every image: BP12, BP15) and set build options.
+
+A found file's settings are its own, but the company's rules are not: the policies and
+template folders of every configuration file above it, up to the repository root, still
+hold (policies only tighten: spec.policy_levels), else an app folder's own
+`.imagespec.yaml` would switch the company's off.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache, cached_property
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries
 from imagespec.spec.files import CONFIG_NAME
-from imagespec.spec.yaml_source import Document, read_yaml
+from imagespec.spec.policy_levels import written_policies, tighten
+from imagespec.spec.yaml_source import DataPath, Document, read_yaml
 from imagespec.spec.validate import validate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +36,11 @@ class Config:
     path: Path | None = None
     file: ConfigFile | None = None  # the file as validated (None: no file); its paths still relative to `path`
     templates: tuple[Path, ...] = ()  # a company's shared template folders, searched first
-    document: Document | None = None  # for the locations of its policies
+    document: Document | None = None  # for the locations of its values
+    # the rules as written (`25MB`, for the messages) of this file and every one above it,
+    # tightened, and where each was made as strict as it is (spec.policy_levels.tighten)
+    rules: Any = None
+    rules_at: Mapping[DataPath, Location] = field(default_factory=dict)
 
     @property
     def build(self) -> BuildSection:
@@ -44,11 +55,11 @@ class Config:
         """`build.platforms`: those of every spec that names none (a compile asks, with no file too)."""
         return tuple(self.file.build.platforms or ()) if self.file else ()
 
-    @cached_property  # asked for by every compile
+    @property
     def policies(self) -> dict[str, object]:
-        """Only the rules the file writes: a spec's are tightened by them, as written in
-        `document` (compiler.effective_policies, spec.policy_levels)."""
-        return self.file.policies.model_dump(exclude_unset=True) if self.file else {}
+        """Only the rules the files write: a spec's are tightened by them, as written (`rules`:
+        compiler.effective_policies, spec.policy_levels)."""
+        return self.rules if isinstance(self.rules, dict) else {}
 
 
 @cache
@@ -61,26 +72,61 @@ def _no_file() -> ConfigFile:
 
 def find_config(start: Path) -> Path | None:
     """The nearest .imagespec.yaml from `start` upwards, stopping at a repository root."""
-    folder = files.resolve(start)
+    return next(_configs_from(files.resolve(start)), None)
+
+
+def _configs_from(folder: Path) -> Iterator[Path]:
+    """Every .imagespec.yaml from `folder` upwards to the repository root, nearest first."""
     for candidate in (folder, *folder.parents):
         found = candidate / CONFIG_NAME
         if files.is_file(found):
-            return found
+            yield found
         if files.exists(candidate / ".git"):
-            return None
-    return None
+            return
 
 
 def load_config(explicit: Path | None = None, *, start: Path | None = None, catalogs_required: bool = True) -> Config:
     """`explicit`: --config or $IMAGESPEC_CONFIG, chosen by the caller (imagespec.settings);
-    else the nearest file from `start`. `catalogs_required=False` (for `imagespec base
-    build`, which writes the catalog): a named catalog file that does not exist yet is
-    skipped, not an error."""
-    path = explicit
-    if path is None and start is not None:
-        path = find_config(start)
-    if path is None:
-        return Config(builtin_catalog())
+    else the nearest file from `start` (load_found_config). `catalogs_required=False` (for
+    `imagespec base build`, which writes the catalog): a named catalog file that does not
+    exist yet is skipped, not an error."""
+    if explicit is not None:
+        return _load(explicit, (), catalogs_required=catalogs_required)
+    path = find_config(start) if start is not None else None
+    return Config(builtin_catalog()) if path is None else load_found_config(path, catalogs_required=catalogs_required)
+
+
+def load_found_config(path: Path, *, catalogs_required: bool = True) -> Config:
+    """A file found from a spec's folder (find_config), under every configuration file
+    above it up to the repository root: their policies hold, tightened only, and their
+    template folders are searched too (a nested file may add its own)."""
+    folder = files.resolve(path).parent
+    top = folder.parent == folder or files.exists(folder / ".git")
+    outer = [] if top else list(_configs_from(folder.parent))
+    return _load(path, tuple(reversed(outer)), catalogs_required=catalogs_required)
+
+
+def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool) -> Config:
+    """`path`'s settings; the rules and template folders of `outer` (outermost first) and then
+    `path`'s, each file's rules tightening those above it (a looser one is an error there)."""
+    rules: Any = None
+    rules_at: dict[DataPath, Location] = {}
+    templates: list[Path] = []
+    for layer in (*outer, path):
+        document, written, folders = _read(layer)
+        rules, rules_at = tighten(rules, rules_at, *written_policies(document))
+        templates[:0] = folders  # the nearest file's folders first
+    catalog = builtin_catalog()
+    for name in _catalog_files(written, document, path, required=catalogs_required):
+        catalog = catalog.merged(catalog_file_entries(read_yaml(name, display=str(name))))
+    # the file's own `images` win over the catalogs it names: one line repoints an image
+    catalog = catalog.merged({name: Entry(image, document.location(("images", name)))
+                              for name, image in written.images.items()})
+    return Config(catalog, path, written, tuple(dict.fromkeys(templates)), document, rules, rules_at)
+
+
+def _read(path: Path) -> tuple[Document, ConfigFile, list[Path]]:
+    """A configuration file, validated, and its template folders (each one there)."""
     from imagespec.spec.config_file import HINTS, ConfigFile
 
     # an empty file is no settings, as for most tools' configuration files: `touch
@@ -90,19 +136,13 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
         raise SpecError("a configuration file must be a mapping", location=document.location(()),
                         hint=f"keys: {', '.join(ConfigFile.model_fields)}")
     written = validate(document, ConfigFile, hints=HINTS)
-    templates = tuple(files.resolve(path.parent / folder) for folder in written.templates)
+    templates = [files.resolve(path.parent / folder) for folder in written.templates]
     for where, folder in enumerate(templates):
         if not files.is_dir(folder):
             raise SpecError(f"template folder {folder} does not exist",
                             location=document.location(("templates", where)),
                             hint="template folders are relative to the configuration file")
-    catalog = builtin_catalog()
-    for name in _catalog_files(written, document, path, required=catalogs_required):
-        catalog = catalog.merged(catalog_file_entries(read_yaml(name, display=str(name))))
-    # the file's own `images` win over the catalogs it names: one line repoints an image
-    catalog = catalog.merged({name: Entry(image, document.location(("images", name)))
-                              for name, image in written.images.items()})
-    return Config(catalog, path, written, templates, document)
+    return document, written, templates
 
 
 def _catalog_files(written: ConfigFile, document: Document, path: Path, *, required: bool) -> list[Path]:

@@ -28,12 +28,20 @@ from typing import Any
 from imagespec.errors import Location, SpecError, raise_together
 from imagespec.reference import Invalid, within
 from imagespec.spec.model import size_in_bytes
-from imagespec.spec.yaml_source import DataPath
+from imagespec.spec.yaml_source import DataPath, Document
 
 POLICIES = "policies"
 Strict = Callable[[Location | None], bool]
 Places = dict[DataPath, Location]
 _HINT = "policies only tighten"
+
+
+def written_policies(document: Document | None) -> tuple[Any, Places]:
+    """A document's `policies` as written, and the locations of their parts."""
+    if document is None or not isinstance(document.data, dict):
+        return None, {}
+    return document.data.get(POLICIES), {path: loc for path, loc in document.locations.items()
+                                         if path[:1] == (POLICIES,)}
 
 
 def _everywhere(_: Location | None) -> bool:

@@ -9,13 +9,18 @@ What a file's `extends` reaches stays in that file's repository (imagespec.spec.
 the git root; outside git, its folder), links followed, or is a template found by name in a
 configured folder or among the presets (in that folder's repository): a spec from a pull
 request cannot read /etc/shadow and echo its lines as errors.
+
+One rule keeps a company's templates the company's: a name is served by one file of the
+folders searched (from the document that writes it, and from the spec), but for a
+built-in preset, which the file a lookup takes may override. Nearest-first order alone
+would let an app's `templates/company-go.yaml` replace the company's, policies and all.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -59,10 +64,11 @@ class TemplateResolver:
 
     A name is looked up from the place of the document that writes it: the spec's from
     its folder; a template's in its own folder first, then as from a spec beside it
-    (`search`). So a company template's `extends: company-base` is always the company's,
-    whatever an app keeps in its own `templates/` folder; and a name that a folder searched
-    from the spec would serve from another file is refused (`_refuse_shadow`): the app's
-    copy would look as if it replaced part of the template's chain, and it does not."""
+    (`search`). So a company template's `extends: company-base` is always the company's.
+    A second file of the name in a folder searched from there or from the spec is refused
+    (`_refuse_shadow`), unless it is a built-in preset: an app's copy of a company template
+    would replace the company's rules (a spec's lookup is nearest first), and an app's copy
+    of a template's base would look as if it replaced part of the template's chain."""
 
     def __init__(self, configured: Sequence[Path], folder: Path | None, show: Callable[[Path], str] = str) -> None:
         self.configured = list(configured)
@@ -138,25 +144,42 @@ class TemplateResolver:
         return found[1]
 
     def _refuse_shadow(self, target: str, current: Document, found: Path, dirs: list[Path]) -> None:
-        """A file of the name in a folder searched from the spec but not from `current`
-        (an app's `templates/`, below the template's own place) that the spec's own lookup
-        would have taken."""
+        """Any other file of the name in the folders searched from `current` or from the
+        spec (a nested `templates/`, another configured folder): only a built-in preset
+        may be overridden, and only by the file this lookup takes."""
         spec = self._dirs(self.folder, False)
-        nearer = _find(target, spec) if spec != dirs else None
-        if nearer is None or nearer[1] == found or nearer[0] in dirs:
+        builtin = builtin_presets()
+        other = next((path for folder, path in _find_all(target, [*dirs, *(d for d in spec if d not in dirs)])
+                      if path != found and folder != builtin), None)
+        if other is None:
             return
-        served = f"the preset '{target}'" if found.parent == builtin_presets() else self.show(found)
-        shadow = self.show(nearer[1])
-        raise SpecError(f"`extends: {target}` here names {served}, but {shadow} (in a template folder of the "
-                        "spec's) has the same name: a template's chain is not replaced from the spec's folders",
+        served = f"the preset '{target}'" if found.parent == builtin else self.show(found)
+        shadow = self.show(other)
+        raise SpecError(f"`extends: {target}` here names {served}, but {shadow} (in another template folder "
+                        "searched from here or from the spec) has the same name: a template is never replaced "
+                        "by a file of its name in another folder",
                         location=current.location(("extends",)),
-                        hint=f"rename or remove {shadow}: a template's `extends` is looked up in its own "
-                             "folder first, then from there (README, \"Presets, templates and `extends`\"); a "
+                        hint="rename or remove the app's own copy of the two: a name is looked up in the "
+                             "configuration's folders and every `templates/` up to the repository root, and only a "
+                             "built-in preset may be overridden (README, \"Presets, templates and `extends`\"); a "
                              "spec changes what it inherits by overriding fields")
 
 
 def _find(target: str, dirs: Sequence[Path]) -> tuple[Path, Path] | None:
     """(the folder, the file's real path) of the first template `target` in `dirs`."""
+    return next(_found(target, dirs), None)
+
+
+def _find_all(target: str, dirs: Sequence[Path]) -> list[tuple[Path, Path]]:
+    """Every (folder, real path) of a template `target` in `dirs`, each file once (a
+    folder linked into two places holds one template)."""
+    first: dict[Path, tuple[Path, Path]] = {}
+    for folder, path in _found(target, dirs):
+        first.setdefault(path, (folder, path))
+    return list(first.values())
+
+
+def _found(target: str, dirs: Sequence[Path]) -> Iterator[tuple[Path, Path]]:
     builtin = builtin_presets()
     for folder in dirs:
         for suffix in SUFFIXES:
@@ -164,5 +187,5 @@ def _find(target: str, dirs: Sequence[Path]) -> tuple[Path, Path] | None:
             probe = os.path.join(folder, f"{target}{suffix}")
             if files.is_file(probe):
                 # the built-in presets' folder is a real path already (templates_dir())
-                return folder, Path(probe) if folder == builtin else files.resolve(Path(probe))
-    return None
+                yield folder, Path(probe) if folder == builtin else files.resolve(Path(probe))
+                break  # `NAME.yml` beside `NAME.yaml` is the folder's own business

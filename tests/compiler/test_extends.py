@@ -145,6 +145,20 @@ def test_each_policy_rule(tmp_path: Path, policy: str, final: str, words: str) -
     assert ".imagespec.yaml:2:" in caught.value.message
 
 
+@pytest.mark.parametrize("value", ['""', "' '"])
+def test_a_required_label_needs_a_value(tmp_path: Path, value: str) -> None:
+    """An empty owner is no owner: the label is there, the demand is not met (QA)."""
+    write(tmp_path, "templates/owned.yaml", "policies:\n  required_labels: [com.example.owner]\n")
+    spec = write(tmp_path, "imagespec.yaml", "extends: owned\nname: app\nfinal:\n  from: debian-slim\n"
+                 f"  cmd: [sleep, infinity]\n  labels:\n    com.example.owner: {value}\n")
+    with pytest.raises(PolicyError, match="the label 'com.example.owner' is required and needs a value") as caught:
+        compile_path(spec)
+    assert (caught.value.location.file, caught.value.location.line, caught.value.location.col) == (str(spec), 7, 24)
+    assert "templates/owned.yaml:2:21" in caught.value.message
+    spec.write_text(spec.read_text().replace(value, "team-a"), encoding="utf-8")
+    assert 'com.example.owner="team-a"' in compile_path(spec).dockerfile
+
+
 def test_company_apps_follow_the_company_template() -> None:
     for app in ("billing", "search"):
         compiled = compile_path(COMPANY / app / "imagespec.yaml")

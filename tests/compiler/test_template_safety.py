@@ -48,11 +48,7 @@ def test_the_company_base_is_the_companys_and_an_app_copy_is_refused(tmp_path: P
     with pytest.raises(PolicyError, match="no_shell"):  # the company's base: its rules hold
         compile_path(spec)
     write(tmp_path, "apps/evil/templates/company-base.yaml", "final:\n  labels: {evil: '1'}\n")
-    if configured:  # the configuration's folders come first for the spec too: nothing shadows
-        with pytest.raises(PolicyError, match="no_shell"):
-            compile_path(spec)
-        return
-    with pytest.raises(SpecError) as caught:
+    with pytest.raises(SpecError) as caught:  # also where the configuration's folders come first
         compile_path(spec)
     error = caught.value
     assert (Path(error.location.file).as_posix().endswith("templates/company-go.yaml"), error.location.line) == (True, 1)
@@ -94,6 +90,38 @@ def test_a_template_reached_by_path_looks_names_up_from_its_own_place(tmp_path: 
     with pytest.raises(SpecError, match="has the same name") as caught:
         compile_path(spec)
     assert caught.value.location.file.endswith("shared/base.yaml")
+
+
+COMPANY_GO = ("extends: go\nregistry: registry.example.com/apps\nfinal:\n  from: static\n"
+              "policies:\n  forbidden_packages: [curl, bash, sudo]\n  no_shell: true\n  non_root: true\n")
+EVIL = ("extends: company-go\nname: evil\nversion: 1.0.0\nfinal:\n  from: debian-slim\n  packages: [curl, bash, sudo]\n"
+        "  user: {uid: 0, root_reason: because}\n")
+
+
+@pytest.mark.parametrize("copy", ["sandbox/evil/templates", "sandbox/templates", "sandbox/evil/mine"])
+def test_an_app_copy_of_a_company_template_is_refused_at_its_extends(tmp_path: Path, copy: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The spec's own lookup is nearest first: an app's `templates/company-go.yaml` (or one
+    in a folder its own configuration adds) would replace the company's, policies and all."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, "templates/company-go.yaml", COMPANY_GO)
+    spec = write(tmp_path, "sandbox/evil/imagespec.yaml", EVIL)
+    write(tmp_path, f"{copy}/company-go.yaml", "extends: go\nregistry: registry.example.com/apps\n")
+    if copy.endswith("mine"):
+        write(tmp_path, "sandbox/evil/.imagespec.yaml", "templates: [mine]\n")
+    assert main(["generate", "--no-cache", "-o", "-", str(spec)]) == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith(f"{spec}:1:1: `extends: company-go` here names ")
+    assert f"{copy}/company-go.yaml" in first and f"{tmp_path}/templates/company-go.yaml" in first
+
+
+def test_a_template_linked_into_two_folders_is_one_template(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, "templates/svc.yaml", "final:\n  from: debian-slim\n  cmd: [x]\n")
+    (tmp_path / "app" / "templates").mkdir(parents=True)
+    (tmp_path / "app" / "templates" / "svc.yaml").symlink_to(tmp_path / "templates" / "svc.yaml")
+    spec = write(tmp_path, "app/imagespec.yaml", "extends: svc\nname: app\n")
+    assert 'CMD ["x"]' in compile_path(spec).dockerfile
 
 
 # 2. A placeholder inside the command's own quotes
