@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from imagespec.errors import SpecError
+
 from .conftest import LOCAL_CONFIG, docker, imagespec
 
 SPEC = """\
@@ -173,3 +175,79 @@ def test_a_build_stages_pattern_copies_every_match_into_its_folder(built, tmp_pa
     ref = built(tmp_path / "imagespec.yaml")["tags"][0]
     assert docker("run", "--rm", "--network", "none", ref).stdout.split() == [
         "./a.txt", "./b.txt", "./conf/x.conf", "./conf/y.conf"]
+
+
+# --- an ignore file written by hand: honoured or the build stops --------------------------
+
+MINE = """\
+name: imagespec-it-hand-ignore
+tags: {git_sha: false, semver: false, extra: [test]}
+final:
+  from: debian-slim
+  copy: [{src: ., dest: /app/}]
+  cmd: [ls, -A, /app]
+"""
+
+
+def _project(folder: Path, spec: str = MINE) -> Path:
+    (folder / "imagespec.yaml").write_text(spec)
+    (folder / "app.txt").write_text("keep\n")
+    (folder / "secret.env").write_text("TOKEN=never in the image\n")
+    (folder / ".dockerignore").write_text("# mine\nsecret.env\n")  # no generated header: the user's
+    return folder / "imagespec.yaml"
+
+
+@pytest.mark.parametrize(("dockerfile", "fleet"), [("", False), ("dockerfile: Dockerfile.other\n", False), ("", True)])
+def test_a_hand_written_ignore_the_build_would_not_honour_stops_it(dockerfile: str, fleet: bool,
+                                                                    tmp_path: Path) -> None:
+    """Was: the build handed BuildKit the spec's own ignore file and the user's
+    `.dockerignore` was never read: secret.env went into the image (exit 0), also with
+    `dockerfile:` elsewhere, as generate's hint said. Now exit 2 at the pattern, before
+    the engine is asked anything; the hint says how to make it the spec's. A folder
+    (`fleet`) is built by bake: the same check."""
+    spec = _project(tmp_path, MINE + dockerfile)
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), str(tmp_path if fleet else spec), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    message, hint = result.stderr.splitlines()
+    assert message.startswith(f"{tmp_path / '.dockerignore'}:2:1: `secret.env` keeps secret.env out of the build "
+                              "context, but `imagespec build` does not read this file"), message
+    assert hint.startswith("  hint: add the pattern to the spec's ignore list in imagespec.yaml "
+                           '(`ignore: ["secret.env"]`)'), hint
+    assert ("generate --force" in hint) is not bool(dockerfile)  # generate replaces only a file it would write
+
+
+def test_a_hand_written_ignore_is_checked_against_what_the_build_sends(tmp_path: Path) -> None:
+    """Only files the spec's ignore file lets in count: an allow-list that copies app.txt
+    alone sends no secret.env; a later `!` exception of the user's lets a file in again;
+    the spec's own `ignore:` honours the pattern. None of these is refused."""
+    from imagespec.jobs.compiling import compile_one
+    from imagespec.pipeline import refuse_unhonoured_ignores
+
+    def refused(spec: Path) -> bool:
+        try:
+            refuse_unhonoured_ignores(compile_one(spec, LOCAL_CONFIG)[0])
+        except SpecError:
+            return True
+        return False
+
+    spec = _project(tmp_path)
+    assert refused(spec)
+    (tmp_path / "imagespec.yaml").write_text(MINE.replace("{src: ., dest: /app/}", "{src: app.txt, dest: /app/}"))
+    assert not refused(spec)
+    (tmp_path / "imagespec.yaml").write_text(MINE)
+    (tmp_path / ".dockerignore").write_text("*.env\n!secret.env\n")
+    assert not refused(spec)
+    (tmp_path / ".dockerignore").write_text("secrets/\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db.key").write_text("key\n")
+    assert refused(spec)
+    (tmp_path / "imagespec.yaml").write_text(MINE + "ignore: [secrets/]\n")
+    assert not refused(spec)
+
+
+@pytest.mark.engine
+def test_a_hand_written_ignore_whose_patterns_are_the_specs_builds(built, tmp_path: Path) -> None:
+    """The fix the hint gives: the pattern in `ignore:`; the user's file may stay."""
+    spec = _project(tmp_path, MINE + "ignore: [secret.env]\n")
+    ref = built(spec)["tags"][0]
+    assert docker("run", "--rm", "--network", "none", ref).stdout.split() == ["app.txt"]
