@@ -251,3 +251,21 @@ def test_a_hand_written_ignore_whose_patterns_are_the_specs_builds(built, tmp_pa
     spec = _project(tmp_path, MINE + "ignore: [secret.env]\n")
     ref = built(spec)["tags"][0]
     assert docker("run", "--rm", "--network", "none", ref).stdout.split() == ["app.txt"]
+
+
+@pytest.mark.engine
+def test_credentials_and_a_venv_stay_out_of_a_whole_context_copy(built, tmp_path: Path) -> None:
+    """BuildKit's own reading of the default deny-list (`copy: [.]`, as the python and
+    node presets copy the source): dotenv variants, npm/PyPI/netrc credentials, a
+    virtualenv named venv (its pip failed `imagespec test`'s no-build-tools) and test
+    caches stay out; the top-level dotenv template, which an app may read, goes in."""
+    (tmp_path / "imagespec.yaml").write_text(SPEC.replace("imagespec-it-context", "imagespec-it-context-defaults")
+                                             .replace('ignore: [secret.txt, "*.log"]\n', "")
+                                             .replace("cmd: [ls, -A, /app]", "cmd: [find, /app, -mindepth, 1]"))
+    for name in ("app.txt", ".env.example", ".env.local", ".env.production", "sub/.env.development", ".npmrc",
+                 ".pypirc", ".netrc", "venv/bin/pip", "sub/venv/pyvenv.cfg", ".pytest_cache/v/x", "sub/keep.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    ref = built(tmp_path / "imagespec.yaml")["tags"][0]
+    listing = sorted(docker("run", "--rm", "--network", "none", ref).stdout.split())
+    assert listing == ["/app/.env.example", "/app/app.txt", "/app/sub", "/app/sub/keep.txt"], listing
