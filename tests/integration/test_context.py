@@ -269,3 +269,32 @@ def test_credentials_and_a_venv_stay_out_of_a_whole_context_copy(built, tmp_path
     ref = built(tmp_path / "imagespec.yaml")["tags"][0]
     listing = sorted(docker("run", "--rm", "--network", "none", ref).stdout.split())
     assert listing == ["/app/.env.example", "/app/app.txt", "/app/sub", "/app/sub/keep.txt"], listing
+
+
+DEPENDENCIES = """\
+name: imagespec-it-dependency-paths
+tags: {git_sha: false, semver: false, extra: [test]}
+stages:
+  deps:
+    from: debian-slim
+    dependencies:
+      copy: [top.txt, reqs/prod.txt, "my reqs/a b.txt"]
+      run: mkdir -p /out && cat top.txt reqs/prod.txt "my reqs/a b.txt" > /out/deps.txt
+    artifacts: [/out/deps.txt]
+final:
+  from: debian-slim
+  copy: [{from: deps, src: /out/deps.txt, dest: /deps.txt}]
+  cmd: [cat, /deps.txt]
+"""
+
+
+@pytest.mark.engine
+def test_dependency_manifests_in_folders_are_where_the_install_reads_them(built, tmp_path: Path) -> None:
+    """Was: `COPY reqs/prod.txt ./`, and the python preset's `pip install --requirement
+    reqs/prod.txt` failed ("Could not open requirements file"); a space in a name too."""
+    (tmp_path / "imagespec.yaml").write_text(DEPENDENCIES)
+    for name in ("top.txt", "reqs/prod.txt", "my reqs/a b.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name + "\n")
+    ref = built(tmp_path / "imagespec.yaml")["tags"][0]
+    assert docker("run", "--rm", "--network", "none", ref).stdout == "top.txt\nreqs/prod.txt\nmy reqs/a b.txt\n"
