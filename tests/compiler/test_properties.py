@@ -170,7 +170,8 @@ def valid_specs(draw) -> dict[str, Any]:
     if draw(st.booleans()):
         final["workdir"] = draw(abs_path)
     if draw(st.booleans()):
-        final["writable"] = draw(st.lists(abs_path, max_size=2))
+        # no comma: the label io.imagespec.writable separates them by commas (spec.values.writable_dir)
+        final["writable"] = draw(st.lists(abs_path.filter(lambda path: "," not in path), max_size=2))
     final["init"] = draw(st.booleans())
     final["shell"] = not shell_less and draw(st.booleans())
     entrypoint = draw(st.one_of(st.none(), st.lists(any_text, min_size=1, max_size=3)))
