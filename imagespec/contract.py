@@ -21,6 +21,17 @@ SECRET_PATH = f"/run/secrets/{SECRET_ID}"
 # Labels an app image carries: the directories its read-only root needs writable (BP9),
 # read by deploy manifests and `imagespec test IMAGE`.
 LABEL_WRITABLE = "io.imagespec.writable"
+# Its directories are joined by commas (every image built so far reads so); a writable
+# directory's path holds none (spec.values.writable_dir), so the list reads back whole.
+WRITABLE_SEPARATOR = ","
+
+
+def writable_label(directories: tuple[str, ...] | list[str]) -> str:
+    return WRITABLE_SEPARATOR.join(directories)
+
+
+def writable_directories(label: str | None) -> tuple[str, ...]:
+    return tuple(d for d in (label or "").split(WRITABLE_SEPARATOR) if d)
 
 # OCI labels that publish.tags writes (its OCI prefix + key) and other parts read back:
 # the SBOM of an image imagespec did not build (sbom.store), and which of two versions of

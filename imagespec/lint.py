@@ -49,6 +49,9 @@ _SECRET_VALUES = (
     ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:(?![$%{])[^\s/@]+@[^\s/@]")),
 )
 _INTERPRETERS = SHELLS | {"env"}  # env finds the interpreter: none is in a scratch or distroless final
+# what a health check usually probes with, none of which a shell-less final has unless the
+# spec puts it there (final.packages, final.copy): distroless images ship no HTTP client (BP6)
+_PROBE_TOOLS = frozenset({"curl", "wget", "nc", "netcat", "ncat"})
 
 #: lint()'s `add`: (path, level, rule, message, practice, hint) becomes one Finding
 Add = Callable[[DataPath, str, str, str, str, str], None]
@@ -134,6 +137,7 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
             "not reach the program (`imagespec test` fails config-exec-form)", "BP2",
             "give the program and its arguments directly (exec form); where a shell must prepare the start, write "
             "the command in `entrypoint` with `shell: true`: it execs the program")
+    _lint_healthcheck(spec, plan, add)
     if plan.runtime.uid == 0:
         add(("final", "user"), "warning", "IS007", f"the image runs as root ({plan.runtime.root_reason})", "BP8")
     used = _reachable(plan)
@@ -157,6 +161,52 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
     if context is not None:
         _lint_context(spec, plan, context, add)
     return sorted(found)
+
+
+def _lint_healthcheck(spec: Spec, plan: p.Plan, add: Add) -> None:
+    """IS015: a health check whose program a shell-less final cannot have (a shell, `env`,
+    an HTTP client it was not given; on scratch, anything final.copy does not put there):
+    lint-clean and `imagespec test`-clean before, the container then stayed unhealthy."""
+    check = spec.final.healthcheck
+    if check is None or not check.cmd or plan.final.base.has_shell:
+        return
+    program = check.cmd[0]
+    name = program.rsplit("/", 1)[-1]
+    base = plan.final.base.ref
+    if name in _INTERPRETERS:
+        missing = f"the final image ({base}) has no shell"
+    elif _copied_to(spec, program) or name in _final_package_names(spec):
+        return
+    elif name in _PROBE_TOOLS:
+        missing = f"the final image ({base}) has no {name}"
+    elif base == "scratch":
+        missing = "a scratch final holds only what `final.copy` puts there, and nothing lands at " + program
+    else:
+        return
+    add(("final", "healthcheck", "cmd"), "error", "IS015",
+        f"healthcheck `{' '.join(check.cmd[:2])} …`: {missing}, so the check can never pass and the container "
+        "stays unhealthy (`imagespec test` fails healthcheck-program)", "BP6",
+        "probe with the application itself (`cmd: [/app, --health]`) or a static probe copied from a build stage "
+        "(`final.copy`); a `sh -c` or curl probe needs a final with a shell and curl (BP6, BP10)")
+
+
+def _copied_to(spec: Spec, program: str) -> bool:
+    """Whether a final.copy may put a file at `program` (a path, or a name on PATH: any file
+    of that name), by COPY's rules: into a destination ending in `/` a file keeps its name.
+    Generous where the spec cannot tell (a source may be a folder): lint flags only what
+    is certainly absent."""
+    for artifact in spec.final.copy_:
+        name = artifact.src.rstrip("/").rsplit("/", 1)[-1]
+        landed = artifact.dest + name if artifact.dest.endswith("/") else artifact.dest
+        if "/" not in program and landed.rsplit("/", 1)[-1] == program:
+            return True
+        if landed == program or program.startswith(artifact.dest.rstrip("/") + "/"):
+            return True  # the file itself, or anything under a destination (a folder's contents land there)
+    return False
+
+
+def _final_package_names(spec: Spec) -> set[str]:
+    return {name for _, packages in _final_packages(spec) for name in packages}
 
 
 def _secretish(key: str) -> bool:

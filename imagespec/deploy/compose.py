@@ -32,4 +32,18 @@ def compose_service(profile: RunProfile) -> dict[str, object]:
             if value is not None:
                 health[key] = value
         service["healthcheck"] = health
-    return {"services": {profile.name: service}}
+    return {"services": {profile.name: _literal(service)}}
+
+
+def _literal(value: object) -> object:
+    """Every string of the service with `$` written `$$`: Compose interpolates `$VAR`,
+    `${VAR}` and `$$` in every value of the file (`price$5 ${HOME}` ran as `price$5
+    /root`), and `$$` is its one escape for a literal `$`. The image's values are meant
+    as they are: the file only restates them."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, list):
+        return [_literal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    return value

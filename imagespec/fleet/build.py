@@ -46,6 +46,7 @@ def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> li
         # its parents' images are made in this run: fleet.graph checked their platforms
         made = frozenset(links.name(reference) for reference in fleet.contexts(target.name))
         pipeline.refuse_missing_bases(target.compiled, target.config, settings.target, made_in_run=made)
+        pipeline.refuse_unhonoured_ignores(target.compiled)
         return job
 
     with remembering():  # one git checkout and one digest per base for the whole fleet

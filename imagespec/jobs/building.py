@@ -92,6 +92,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    pipeline.refuse_unhonoured_ignores(compiled)
     if sbom is not None:  # every file --sbom would write, checked before anything builds
         from imagespec.output import refuse_unwritable
         from imagespec.sbom.diff import refuse_replacing

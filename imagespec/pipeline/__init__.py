@@ -9,6 +9,7 @@ not hold: tags (BP14), created/revision labels, the CA bundle secret. One module
 - ``sbom_layer``: the SBOM scan and the layer that stores it (BP16);
 - ``platforms``: several platforms as one pushed index;
 - ``platform_bases``: each platform's base images, there before a multi-platform build;
+- ``hand_ignore``: an ignore file written by hand, which the build does not read, honoured or refused;
 - ``failures``: a failed build pointed back at the spec line (through the line map);
 - ``expectations``: what ``imagespec test`` checks.
 
@@ -17,6 +18,7 @@ May import: both halves and imagespec.settings (it sits at the top, below jobs).
 
 from imagespec.pipeline.expectations import expectations, expectations_from_image
 from imagespec.pipeline.failures import locate_failure
+from imagespec.pipeline.hand_ignore import refuse_unhonoured_ignores
 from imagespec.pipeline.image import build, refuse_nowhere_to_push, up_to_date
 from imagespec.pipeline.options import (build_options, final_base, imagespec_version, provenance, references,
                                         remembering, repository)
@@ -26,5 +28,5 @@ from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, sbom_settings
 
 __all__ = ["add_sbom", "build", "build_options", "build_platforms", "expectations", "expectations_from_image",
            "final_base", "imagespec_version", "index_references", "locate_failure", "own_sbom_path", "platforms_location",
-           "provenance", "references", "refuse_missing_bases", "refuse_nowhere_to_push", "remembering", "repository", "sbom_settings",
-           "store_sbom", "up_to_date"]
+           "provenance", "references", "refuse_missing_bases", "refuse_nowhere_to_push", "refuse_unhonoured_ignores",
+           "remembering", "repository", "sbom_settings", "store_sbom", "up_to_date"]

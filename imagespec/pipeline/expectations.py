@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from imagespec.compiler import Compiled
-from imagespec.contract import LABEL_WRITABLE
+from imagespec.contract import LABEL_WRITABLE, writable_directories
 from imagespec.pipeline.options import provenance, revision
 from imagespec.plan import model as p
 
@@ -57,7 +57,7 @@ def expectations_from_image(reference: str, *, http_port: int | None = None, rea
         config = connect().images.get(reference).attrs.get("Config") or {}
     labels = config.get("Labels") or {}
     entrypoint = tuple(config.get("Entrypoint") or ())
-    writable = tuple(d for d in (labels.get(LABEL_WRITABLE) or "").split(",") if d)
+    writable = writable_directories(labels.get(LABEL_WRITABLE))
     init = bool(entrypoint) and entrypoint[0].rsplit("/", 1)[-1] in ("tini", "tini-static", "docker-init")
     return Expectations(user=None, writable=writable, init=init, http_port=http_port, ready_log=ready_log,
                         size_budget_bytes=size_budget)

@@ -14,9 +14,21 @@ from fnmatch import translate
 from imagespec.contract import as_pattern
 from imagespec.spec import model as s
 
-# What never belongs in a context: VCS data, local environments, build output, editor junk.
-_DENY = (".git", "**/.git", ".imagespec*", "**/__pycache__", "**/*.py[co]", "**/.venv", "**/node_modules",
-         "**/.DS_Store", "**/*.swp", ".env", "**/.env")
+# What never belongs in a context: VCS data, local environments, build output, editor junk,
+# and files that hold credentials (BP15): dotenv files but for their committed templates
+# (_TEMPLATES), npm's and PyPI's auth files, netrc. A virtualenv under either usual name
+# (`venv`, `.venv`) is the host's, built for its interpreter: in an image it brings pip
+# (`imagespec test`'s no-build-tools, BP6) and breaks. The `**/` entries apply at any
+# depth, and after an allow-list's exceptions too: junk inside a copied folder stays out.
+_DENY = (".git", "**/.git", ".imagespec*", "**/__pycache__", "**/*.py[co]", "**/.venv", "**/venv",
+         "**/node_modules", "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", "**/.tox",
+         "**/.DS_Store", "**/*.swp", ".env", "**/.env", "**/.env.*", "**/.npmrc", "**/.pypirc", "**/.netrc")
+# Dotenv templates hold variable names, not values, and an app may read one at run time
+# (dotenv-safe checks the environment against .env.example): let back in after `.env.*`.
+# At the top only: an exception that could match at any depth makes BuildKit walk every
+# folder kept out (node_modules, .git) looking for it.
+_TEMPLATES = ("!.env.example", "!.env.sample", "!.env.template")
+_TEMPLATE_NAMES = frozenset(pattern.removeprefix("!") for pattern in _TEMPLATES)
 # What imagespec writes and reads beside a spec, whichever spec of the folder it belongs
 # to: two specs in one folder keep each other's files out too. Top level only: an
 # application's own `templates/Dockerfile.j2` is not one of them.
@@ -57,13 +69,17 @@ def dockerignore_for(spec: s.Spec, own_files: tuple[str, ...] = ()) -> tuple[str
     extra = tuple(spec.ignore)
     if "." in sources:
         own = tuple(path for path in own_files if not generated_name(path))
-        return (*_DENY, *_GENERATED, *own, *extra)
+        return (*_DENY, *_TEMPLATES, *_GENERATED, *own, *extra)
     allowed = tuple(f"!{as_pattern(src)}" for src in dict.fromkeys(sources))
     # only a copied folder can let one of them in: then it is named after the exceptions
     inside = tuple(path for path in own_files if any(path.startswith(src + "/") for src in sources))
+    # a dotenv template the spec names, anywhere, is let in again after `**/.env.*`. Rare,
+    # and the only `!` after the deny patterns (context_inputs gives up then). A credential
+    # file it names stays out (the COPY fails, BP15): `secrets:` mounts one for a build step.
+    named = tuple(f"!{as_pattern(src)}" for src in dict.fromkeys(sources) if src.rpartition("/")[2] in _TEMPLATE_NAMES)
     # `*` then exceptions: only what the spec copies reaches the engine; the deny
     # patterns after the exceptions still drop junk inside an allowed directory.
-    return ("*", *allowed, *(d for d in _DENY if d.startswith("**/")), *inside, *extra)
+    return ("*", *allowed, *(d for d in _DENY if d.startswith("**/")), *inside, *named, *extra)
 
 
 def context_inputs(lines: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:

@@ -165,9 +165,10 @@ def _lower_stage(name: str, stage: s.Stage, base: p.Base, spec: s.Spec) -> p.Sta
     mounts = tuple(p.Mount("cache", target) for target in stage.cache)
     if stage.dependencies:
         deps, where = stage.dependencies, (*at, "dependencies")
-        out.append(p.Copy(sources=tuple(deps.copy_), dest="./", phase=p.Phase.DEPENDENCIES,
-                          origin=p.Origin((*where, "copy"), ("BP4",), "dependency manifests before the source, so "
-                                          "the install below stays cached until they change")))
+        for folder, sources in _by_folder(deps.copy_, (*where, "copy")).items():
+            out.append(p.Copy(sources=sources, dest=folder, phase=p.Phase.DEPENDENCIES,
+                              origin=p.Origin((*where, "copy"), ("BP4",), "dependency manifests before the source, "
+                                              "so the install below stays cached until they change")))
         for i, command in enumerate(deps.run):
             out.append(p.Run(commands=(command,), mounts=mounts, downloads=deps.downloads,
                              phase=p.Phase.DEPENDENCIES,
@@ -199,6 +200,25 @@ def _dest_for(src: str, path: DataPath) -> str:
                             path=path, hint="copy the folder that holds them, or list each folder's pattern: "
                                             "wildcards belong in the last part of a path")
     return f"./{folder}/" if folder else "./"
+
+
+def _by_folder(sources: list[str], path: DataPath) -> dict[str, tuple[str, ...]]:
+    """Dependency manifests grouped by where they land, in the order written: each at its
+    own path under the workdir, as a stage's `copy` puts the source, so that the install
+    command names it as the project does (`pip install -r reqs/prod.txt`; `COPY
+    reqs/prod.txt ./` put it at ./prod.txt). One COPY per folder: a path without a
+    trailing `/` is a file, and lands in the folder that holds it; a folder (`vendor/`)
+    lands at its own path."""
+    grouped: dict[str, tuple[str, ...]] = {}
+    for i, src in enumerate(sources):
+        clean = src.removeprefix("./").rstrip("/")
+        if src.endswith("/") or clean in ("", ".") or not WILDCARDS.isdisjoint(clean):
+            dest = _dest_for(src, (*path, i))  # a folder, or a pattern's folder (a wildcard in one is an error)
+        else:
+            folder = clean.rpartition("/")[0]
+            dest = f"./{folder}/" if folder else "./"
+        grouped[dest] = (*grouped.get(dest, ()), src)
+    return grouped
 
 
 def _covered(path: str, artifacts: tuple[str, ...]) -> bool:

@@ -17,6 +17,7 @@ from imagespec.reference import Invalid, full_name
 from imagespec.spec.accounts import new_account_name
 from imagespec.spec.values import (
     AbsPath,
+    WritableDir,
     argv,
     Command,
     ExecArgv,
@@ -217,7 +218,7 @@ class Final(Model):
     workdir: AbsPath | None = None
     env: dict[EnvKey, Line] = Field(default_factory=dict)
     ports: list[Port] = Field(default_factory=_empty_list)
-    writable: list[AbsPath] = Field(default_factory=_empty_list,
+    writable: list[WritableDir] = Field(default_factory=_empty_list,
                                     description="Directories the app writes; the rest can be read-only (BP9).")
     healthcheck: Healthcheck | None = None
     stop_signal: Signal | None = None

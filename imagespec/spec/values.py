@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from imagespec import platform as platforms
 from imagespec import reference as grammar
+from imagespec.contract import LABEL_WRITABLE, WRITABLE_SEPARATOR
 from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
 
@@ -340,6 +341,17 @@ def mount_target(value: str) -> str:
     return value
 
 
+def writable_dir(value: str) -> str:
+    """A directory the app writes under a read-only root (BP9): an absolute path without
+    a comma, which the image's label `io.imagespec.writable` separates them by (contract)."""
+    absolute_path(value)
+    if WRITABLE_SEPARATOR in value:
+        raise Invalid(f"'{value}': a writable directory cannot hold a comma (the image's label "
+                      f"{LABEL_WRITABLE} lists them separated by commas)",
+                      "rename the directory, or declare the one above it")
+    return value
+
+
 @_once
 def command_line(value: str) -> str:
     """A shell command; rejected only when it could not be rendered safely."""
@@ -511,6 +523,7 @@ Owner = Annotated[str, BeforeValidator(owner), STRING_OR_INTEGER]
 PackageName = Annotated[str, AfterValidator(package_name)]
 PackageVersion = Annotated[str, AfterValidator(package_version)]
 AbsPath = Annotated[str, AfterValidator(absolute_path)]
+WritableDir = Annotated[str, AfterValidator(writable_dir)]
 ContextPath = Annotated[str, AfterValidator(context_path)]
 CopyDest = Annotated[str, AfterValidator(copy_destination)]
 RelativePath = Annotated[str, AfterValidator(relative_path)]

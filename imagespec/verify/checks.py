@@ -25,6 +25,11 @@ INITS = frozenset({"tini", "tini-static", "docker-init", "dumb-init", "catatonit
 #: Where an executable would be found on PATH: a shell elsewhere is not a usable shell.
 BIN_DIRS = frozenset({"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin"})
 ROOT_USERS = frozenset({"", "0", "root"})
+#: Where the engine looks up a bare program name when the image sets no PATH (runc's default).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: Merged /usr: on current distributions /bin, /sbin and /lib are links into /usr, and the
+#: file list names each file once, under /usr.
+_MERGED_USR = ("bin/", "sbin/", "lib/")
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,34 @@ def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResul
     results.append(CheckResult("no-sudo", not sudo, ", ".join(sudo) if sudo else "no sudo", "BP8"))
     results.append(check_build_tools(paths, exp.allowed_tools))
     return results
+
+
+def check_healthcheck(config: Mapping[str, object], paths: Iterable[str]) -> CheckResult | None:
+    """BP6: the program of the image's HEALTHCHECK (its own or its base's) is in the image:
+    `curl` or `sh -c` on a shell-less final never runs, and the container stays unhealthy
+    however well the app serves. None when the image has no health check. The file list
+    says it statically: no waiting for the check's interval."""
+    health = config.get("Healthcheck")
+    test = _strings(health.get("Test")) if isinstance(health, Mapping) else ()
+    if len(test) < 2 or test[0] not in ("CMD", "CMD-SHELL"):
+        return None  # none, NONE (disabled), or inherited as it is
+    program = test[1] if test[0] == "CMD" else "/bin/sh"  # CMD-SHELL runs `/bin/sh -c TEXT`
+    env = dict(item.split("=", 1) for item in _strings(config.get("Env")) if "=" in item)
+    if program.startswith("/"):
+        candidates = [program]
+    elif "/" in program:  # relative to the working directory
+        candidates = [posixpath.join(str(config.get("WorkingDir") or "/"), program)]
+    else:
+        candidates = [posixpath.join(folder, program) for folder in env.get("PATH", DEFAULT_PATH).split(":") if folder]
+    files = {path.removeprefix("./").strip("/") for path in paths}
+    for candidate in candidates:
+        relative = posixpath.normpath(candidate).strip("/")
+        if relative in files or (relative.startswith(_MERGED_USR) and f"usr/{relative}" in files):
+            return CheckResult("healthcheck-program", True, f"the health check's program {candidate} is there", "BP6")
+    where = "" if len(candidates) == 1 else f" (PATH: {':'.join(posixpath.dirname(c) for c in candidates)})"
+    return CheckResult("healthcheck-program", False,
+                       f"the health check runs {program!r}, which is not in the image{where}: the container "
+                       "can never become healthy; probe with the application itself", "BP6")
 
 
 def check_build_tools(paths: Iterable[str], allowed: frozenset[str] = frozenset()) -> CheckResult:

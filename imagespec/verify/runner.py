@@ -7,7 +7,8 @@ the Report (table or JSON) and exits 1 when ``report.ok`` is false.
 Checks, by name (stable: tests and CI read them):
   config-user, config-exec-form, config-entrypoint, config-cmd, config-ports,
   config-env, config-labels, config-stop-signal, size-budget     (image config)
-  no-shell, no-package-manager, no-sudo, no-build-tools            (file system)
+  no-shell, no-package-manager, no-sudo, no-build-tools,
+  healthcheck-program                                              (file system)
   sbom                                                             (its own SBOM, BP16)
   runs-read-only, ready, pid1-init, pid1-app, process-user,
   stop-graceful                                                    (smoke run)
@@ -31,6 +32,7 @@ from imagespec.engine.client import connect, engine_errors
 from imagespec.verify.checks import (
     check_config,
     check_filesystem,
+    check_healthcheck,
     check_processes,
     check_size,
     check_stop,
@@ -68,6 +70,9 @@ def verify(
     labels = (image.attrs.get("Config") or {}).get("Labels") or {}
     paths, sbom = image_paths(client, image.id, read=sbom_label(labels, exp))
     checks += check_filesystem(paths, exp)
+    health = check_healthcheck(image.attrs.get("Config") or {}, paths)
+    if health is not None:
+        checks.append(health)
     own = check_sbom(labels, sbom, exp)
     if own is not None:
         checks.append(own)

@@ -352,3 +352,48 @@ def test_is002_names_a_secret_by_its_words(key: str) -> None:
 def test_is002_not_for_a_setting_about_a_secret(key: str, value: str) -> None:
     """Was: an error (`lint` exit 1 in CI) for any name that merely contains TOKEN or PASSWORD."""
     assert "IS002" not in rules(CLEAN.replace("  entrypoint:", f"  env:\n    {key}: '{value}'\n  entrypoint:"))
+
+
+SHELL_LESS = """\
+name: app
+version: 1.0.0
+license: MIT
+stages:
+  build:
+    from: go-build
+    run: go build -o /out/app .
+    artifacts: [/out/app]
+final:
+  from: FINAL
+  copy: [{from: build, src: /out/app, dest: /usr/local/bin/app}]
+  entrypoint: [/usr/local/bin/app]
+  healthcheck: {cmd: CMD}
+"""
+
+
+@pytest.mark.parametrize(("final", "cmd"), [("static", "[curl, -f, 'http://127.0.0.1:8080/']"),
+                                            ("scratch", "[sh, -c, 'wget -q -O- http://127.0.0.1:8080/']"),
+                                            ("static", "[/usr/bin/env, probe]"),
+                                            ("scratch", "[/bin/probe]")])
+def test_is015_a_healthcheck_a_shell_less_final_cannot_run(final: str, cmd: str) -> None:
+    """Was lint-clean and passed `imagespec test`'s 17 checks; the container stayed unhealthy."""
+    finding = only(SHELL_LESS.replace("FINAL", final).replace("CMD", cmd), "IS015")
+    assert (finding.level, finding.practice, finding.location.line) == ("error", "BP6", 13)
+    assert "application itself" in finding.hint
+
+
+@pytest.mark.parametrize(("final", "cmd"), [("static", "[/usr/local/bin/app, --health]"),
+                                            ("scratch", "[app, --health]"),
+                                            ("static", "[/nodejs/bin/node, health.js]"),  # the base's own program
+                                            ("debian-slim", "[curl, -f, 'http://127.0.0.1:8080/']"),
+                                            ("debian-slim", "[sh, -c, 'test -f /tmp/ok']")])
+def test_is015_not_for_the_app_the_bases_program_or_a_final_with_a_shell(final: str, cmd: str) -> None:
+    assert "IS015" not in rules(SHELL_LESS.replace("FINAL", final).replace("CMD", cmd))
+
+
+def test_is015_not_for_a_probe_the_spec_puts_there() -> None:
+    text = SHELL_LESS.replace("FINAL", "static").replace("CMD", "[curl, -f, 'http://127.0.0.1:8080/']")
+    copied = text.replace("dest: /usr/local/bin/app}]", "dest: /usr/local/bin/app}, "
+                                                         "{from: build, src: /out/curl, dest: /usr/bin/}]")
+    copied = copied.replace("artifacts: [/out/app]", "artifacts: [/out/app, /out/curl]")
+    assert "IS015" not in rules(copied)

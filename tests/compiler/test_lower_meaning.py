@@ -65,3 +65,27 @@ def test_explain_attributes_the_entrypoint_to_the_field_that_made_it(shell: bool
     plan = compile_text(_final(f"  from: debian-slim\n  shell: {str(shell).lower()}\n  entrypoint: [/app]\n")).plan
     entrypoint = next(i for i in plan.final.instructions if isinstance(i, p.Entrypoint))
     assert entrypoint.origin.path == ("final", field)
+
+
+def test_dependency_manifests_keep_their_paths_one_copy_per_folder() -> None:
+    """Was: every manifest went to `./` (`COPY reqs/prod.txt ./`), so the install command,
+    which names it as the project does (`pip install -r reqs/prod.txt`), found nothing. A
+    stage's `copy` keeps paths; so do its dependencies now, grouped by folder (BP4: still
+    one COPY for the top-level manifests)."""
+    stages = ("stages:\n  build:\n    from: debian-slim\n    dependencies:\n"
+              "      copy: [go.mod, reqs/prod.txt, go.sum, 'my reqs/a b.txt', reqs/dev.txt, vendor/, 'conf/*.toml']\n"
+              "      run: make deps\n    artifacts: [/out]\n")
+    plan = compile_text(_final("  from: debian-slim\n  copy: [{from: build, src: /out, dest: /out}]\n"
+                               "  cmd: [/out/app]\n", stages)).plan
+    copies = [(i.sources, i.dest) for i in plan.stage("build").instructions if isinstance(i, p.Copy)]
+    assert copies == [(("go.mod", "go.sum"), "./"), (("reqs/prod.txt", "reqs/dev.txt"), "./reqs/"),
+                      (("my reqs/a b.txt",), "./my reqs/"), (("vendor/",), "./vendor/"), (("conf/*.toml",), "./conf/")]
+
+
+def test_a_wildcard_in_a_dependency_folders_name_is_refused_at_its_item() -> None:
+    stages = ("stages:\n  build:\n    from: debian-slim\n    dependencies:\n"
+              "      copy: [go.mod, 'svc*/go.mod']\n      run: make deps\n    artifacts: [/out]\n")
+    with pytest.raises(SpecError, match="a wildcard in a folder's name") as info:
+        compile_text(_final("  from: debian-slim\n  copy: [{from: build, src: /out, dest: /out}]\n"
+                            "  cmd: [/out/app]\n", stages))
+    assert info.value.location is not None and info.value.location[1:3] == (6, 22), info.value.location

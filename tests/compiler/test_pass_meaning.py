@@ -236,7 +236,14 @@ def test_an_apk_helper_takes_alpines_own_static_tini() -> None:
 
 TREE = ("app.txt", "go.mod", "src/main.go", "src/.env", "src/.git/HEAD", "src/__pycache__/m.cpython-311.pyc",
         "src/lib.pyc", "src/node_modules/left-pad/index.js", "src/.venv/bin/python", "src/notes.swp",
-        ".env", ".git/HEAD", "secret.txt", "build.log", "Dockerfile", "imagespec.yaml", "node_modules/x/index.js")
+        ".env", ".git/HEAD", "secret.txt", "build.log", "Dockerfile", "imagespec.yaml", "node_modules/x/index.js",
+        # credentials and junk the defaults missed (a stranger's QA report): dotenv variants,
+        # npm's and PyPI's auth files, netrc, a virtualenv named venv (pip in the image), caches
+        ".env.local", ".env.production", "src/.env.development", ".npmrc", "src/.npmrc", ".pypirc", ".netrc",
+        "venv/bin/pip", "src/venv/pyvenv.cfg", ".pytest_cache/v/cache/nodeids", "src/.mypy_cache/x.json",
+        ".ruff_cache/x", ".tox/py311/bin/pip",
+        # a dotenv template holds names, not values: the top-level one stays with `copy: [.]`
+        ".env.example", "src/.env.example")
 
 
 def _context(tmp_path: Path, patterns: tuple[str, ...]) -> set[str]:
@@ -282,7 +289,15 @@ def test_allow_list_context_honours_the_specs_own_ignores(tmp_path: Path) -> Non
 def test_deny_list_context_drops_vcs_data_secrets_and_build_output(tmp_path: Path) -> None:
     plan = compile_text(_spec("[.]", ignore="['*.log', secret.txt]")).plan
     # imagespec's own files (spec, Dockerfiles, ignore files) never enter the context either
-    assert _context(tmp_path, plan.dockerignore) == {"app.txt", "go.mod", "src/main.go"}
+    assert _context(tmp_path, plan.dockerignore) == {"app.txt", "go.mod", "src/main.go", ".env.example"}
+
+
+def test_allow_list_lets_in_a_dotenv_template_it_names(tmp_path: Path) -> None:
+    """`**/.env.*` keeps `.env.local` out of a copied folder; a template the spec names
+    itself (an app that reads .env.example at run time) still reaches its COPY."""
+    plan = compile_text(_spec("[src/, .env.example, src/.env.example]")).plan
+    assert _context(tmp_path, plan.dockerignore) == {"app.txt", "go.mod", "src/main.go", ".env.example",
+                                                     "src/.env.example"}
 
 
 # -- BP5: one index update per stage, installing everything the stage asked for --------------

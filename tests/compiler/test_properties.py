@@ -73,8 +73,8 @@ label_key = _word(LOWER, LOWER + DIGITS + ".-", 12)
 path_part = _word(LOWER + UPPER + DIGITS + "_", LOWER + UPPER + DIGITS + "_. -#*&;()=@!%+,~<>[]{}^|?:üß世", 6).filter(
     lambda s: not s.endswith(" ") and "<<" not in s)
 context_path = st.lists(path_part, min_size=1, max_size=3).map("/".join)
-# a build stage's source without `dest`: a wildcard only in its last part (its matches land in
-# the folder above; in a folder's name it is bad input, plan.lower._dest_for)
+# a build stage's source without `dest`, or a dependency manifest: a wildcard only in its last
+# part (its matches land in the folder above; in a folder's name it is bad input, plan.lower._dest_for)
 stage_source = context_path.filter(lambda path: not set("*?") & set(path.rpartition("/")[0]))
 abs_path = st.lists(path_part, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
 package = _word(LOWER + DIGITS, LOWER + DIGITS + "+.-", 10, min_size=1)
@@ -109,7 +109,7 @@ def stage_dicts(draw, name: str, earlier: list[str], first: bool, features: list
     if draw(st.booleans()):
         stage["cache"] = draw(st.lists(cache_path, max_size=2, unique=True))
     if draw(st.booleans()):
-        stage["dependencies"] = {"copy": draw(st.lists(context_path, min_size=1, max_size=2)),
+        stage["dependencies"] = {"copy": draw(st.lists(stage_source, min_size=1, max_size=2)),
                                  "run": draw(st.lists(command, min_size=1, max_size=2)),
                                  "downloads": draw(st.booleans())}
     copies = draw(st.lists(st.one_of(stage_source, st.just("."),
@@ -170,7 +170,8 @@ def valid_specs(draw) -> dict[str, Any]:
     if draw(st.booleans()):
         final["workdir"] = draw(abs_path)
     if draw(st.booleans()):
-        final["writable"] = draw(st.lists(abs_path, max_size=2))
+        # no comma: the label io.imagespec.writable separates them by commas (spec.values.writable_dir)
+        final["writable"] = draw(st.lists(abs_path.filter(lambda path: "," not in path), max_size=2))
     final["init"] = draw(st.booleans())
     final["shell"] = not shell_less and draw(st.booleans())
     entrypoint = draw(st.one_of(st.none(), st.lists(any_text, min_size=1, max_size=3)))

@@ -5,6 +5,7 @@ stop signal, healthcheck)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,31 @@ def test_a_writable_tmpfs_is_the_users_or_open_to_all(user: str | None, options:
     from imagespec.contract import writable_tmpfs
 
     assert writable_tmpfs(user) == options
+
+
+DOLLARS = """\
+name: dollars
+final:
+  from: debian-slim
+  entrypoint: [/bin/sleep, infinity]
+  healthcheck: {cmd: [/bin/echo, "price$5 ${HOME} $$ $"]}
+"""
+
+
+def test_a_dollar_reaches_compose_as_itself(tmp_path: Path) -> None:
+    """Compose interpolates `$VAR` and `${VAR}` in every value of its file: the probe's
+    `price$5 ${HOME}` became `price$5 /root` under `docker compose config` (that is
+    `price$$5 /root` in its output, which writes a literal `$` as `$$`). Every `$` the
+    file holds is written `$$`: Compose reads back the image's values unchanged."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(DOLLARS, encoding="utf-8")
+    out = tmp_path / "compose.yaml"
+    service = manifest(spec, "compose", out)["services"]["dollars"]
+    assert service["healthcheck"]["test"] == ["CMD", "/bin/echo", "price$$5 $${HOME} $$$$ $$"]
+    config = subprocess.run(["docker", "compose", "-f", str(out), "config", "--format", "json"], capture_output=True,
+                            text=True, timeout=120)  # HOME is set: `${HOME}` would be replaced
+    if "is not a docker command" in config.stderr:
+        tools.unavailable("docker compose is missing: install with scripts/setup-engine.sh (docker-compose)")
+    assert config.returncode == 0, config.stderr
+    read = json.loads(config.stdout)["services"]["dollars"]["healthcheck"]["test"]
+    assert read == ["CMD", "/bin/echo", "price$$5 $${HOME} $$$$ $$"]  # its output's `$$`: a literal `$`

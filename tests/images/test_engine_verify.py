@@ -176,3 +176,23 @@ def test_missing_init_fails_pid1_init(client, app_images: dict[str, str]) -> Non
     report = verify(app_images["good"], Expectations(user="65532", init=True), client)
     assert [c.name for c in report.failed] == ["pid1-init"]
     assert report["pid1-init"].detail == "PID 1 is 'app'"
+
+
+def test_a_healthcheck_whose_program_is_not_in_the_image_fails(client, cleanup: Cleanup) -> None:  # type: ignore[no-untyped-def]
+    """BP6: `curl` or `sh -c` on a shell-less final: the container stays unhealthy
+    forever. Was: the 17 checks passed, none of them looked at the health check. The app
+    probing itself passes; so does a shell probe on a final with a shell."""
+    require_images(client, STATIC, SLIM)
+    probes = {  # name: (base, HEALTHCHECK's arguments, passes)
+        "curl": (STATIC, 'CMD ["curl", "-f", "http://127.0.0.1:8080/"]', False),
+        "sh": (STATIC, 'CMD ["sh", "-c", "test -f /tmp/ok"]', False),
+        "shell-form": (STATIC, "CMD test -f /tmp/ok", False),  # CMD-SHELL: /bin/sh
+        "self": (STATIC, 'CMD ["/app", "-exit", "0"]', True),
+        "slim-sh": (SLIM, 'CMD ["sh", "-c", "test -f /tmp/ok"]', True),  # on PATH; /bin is /usr/bin there
+    }
+    for name, (base, probe, passes) in probes.items():
+        ref = build_app(client, cleanup, f"health-{name}",
+                        f'FROM {base}\nCOPY --from=build /app /app\nUSER 65532\nHEALTHCHECK {probe}\n'
+                        'ENTRYPOINT ["/app"]\n')
+        check = verify(ref, Expectations(), client)["healthcheck-program"]
+        assert check.ok is passes, (name, check)

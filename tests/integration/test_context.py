@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from imagespec.errors import SpecError
+
 from .conftest import LOCAL_CONFIG, docker, imagespec
 
 SPEC = """\
@@ -173,3 +175,126 @@ def test_a_build_stages_pattern_copies_every_match_into_its_folder(built, tmp_pa
     ref = built(tmp_path / "imagespec.yaml")["tags"][0]
     assert docker("run", "--rm", "--network", "none", ref).stdout.split() == [
         "./a.txt", "./b.txt", "./conf/x.conf", "./conf/y.conf"]
+
+
+# --- an ignore file written by hand: honoured or the build stops --------------------------
+
+MINE = """\
+name: imagespec-it-hand-ignore
+tags: {git_sha: false, semver: false, extra: [test]}
+final:
+  from: debian-slim
+  copy: [{src: ., dest: /app/}]
+  cmd: [ls, -A, /app]
+"""
+
+
+def _project(folder: Path, spec: str = MINE) -> Path:
+    (folder / "imagespec.yaml").write_text(spec)
+    (folder / "app.txt").write_text("keep\n")
+    (folder / "secret.env").write_text("TOKEN=never in the image\n")
+    (folder / ".dockerignore").write_text("# mine\nsecret.env\n")  # no generated header: the user's
+    return folder / "imagespec.yaml"
+
+
+@pytest.mark.parametrize(("dockerfile", "fleet"), [("", False), ("dockerfile: Dockerfile.other\n", False), ("", True)])
+def test_a_hand_written_ignore_the_build_would_not_honour_stops_it(dockerfile: str, fleet: bool,
+                                                                    tmp_path: Path) -> None:
+    """Was: the build handed BuildKit the spec's own ignore file and the user's
+    `.dockerignore` was never read: secret.env went into the image (exit 0), also with
+    `dockerfile:` elsewhere, as generate's hint said. Now exit 2 at the pattern, before
+    the engine is asked anything; the hint says how to make it the spec's. A folder
+    (`fleet`) is built by bake: the same check."""
+    spec = _project(tmp_path, MINE + dockerfile)
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), str(tmp_path if fleet else spec), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    message, hint = result.stderr.splitlines()
+    assert message.startswith(f"{tmp_path / '.dockerignore'}:2:1: `secret.env` keeps secret.env out of the build "
+                              "context, but `imagespec build` does not read this file"), message
+    assert hint.startswith("  hint: add the pattern to the spec's ignore list in imagespec.yaml "
+                           '(`ignore: ["secret.env"]`)'), hint
+    assert ("generate --force" in hint) is not bool(dockerfile)  # generate replaces only a file it would write
+
+
+def test_a_hand_written_ignore_is_checked_against_what_the_build_sends(tmp_path: Path) -> None:
+    """Only files the spec's ignore file lets in count: an allow-list that copies app.txt
+    alone sends no secret.env; a later `!` exception of the user's lets a file in again;
+    the spec's own `ignore:` honours the pattern. None of these is refused."""
+    from imagespec.jobs.compiling import compile_one
+    from imagespec.pipeline import refuse_unhonoured_ignores
+
+    def refused(spec: Path) -> bool:
+        try:
+            refuse_unhonoured_ignores(compile_one(spec, LOCAL_CONFIG)[0])
+        except SpecError:
+            return True
+        return False
+
+    spec = _project(tmp_path)
+    assert refused(spec)
+    (tmp_path / "imagespec.yaml").write_text(MINE.replace("{src: ., dest: /app/}", "{src: app.txt, dest: /app/}"))
+    assert not refused(spec)
+    (tmp_path / "imagespec.yaml").write_text(MINE)
+    (tmp_path / ".dockerignore").write_text("*.env\n!secret.env\n")
+    assert not refused(spec)
+    (tmp_path / ".dockerignore").write_text("secrets/\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db.key").write_text("key\n")
+    assert refused(spec)
+    (tmp_path / "imagespec.yaml").write_text(MINE + "ignore: [secrets/]\n")
+    assert not refused(spec)
+
+
+@pytest.mark.engine
+def test_a_hand_written_ignore_whose_patterns_are_the_specs_builds(built, tmp_path: Path) -> None:
+    """The fix the hint gives: the pattern in `ignore:`; the user's file may stay."""
+    spec = _project(tmp_path, MINE + "ignore: [secret.env]\n")
+    ref = built(spec)["tags"][0]
+    assert docker("run", "--rm", "--network", "none", ref).stdout.split() == ["app.txt"]
+
+
+@pytest.mark.engine
+def test_credentials_and_a_venv_stay_out_of_a_whole_context_copy(built, tmp_path: Path) -> None:
+    """BuildKit's own reading of the default deny-list (`copy: [.]`, as the python and
+    node presets copy the source): dotenv variants, npm/PyPI/netrc credentials, a
+    virtualenv named venv (its pip failed `imagespec test`'s no-build-tools) and test
+    caches stay out; the top-level dotenv template, which an app may read, goes in."""
+    (tmp_path / "imagespec.yaml").write_text(SPEC.replace("imagespec-it-context", "imagespec-it-context-defaults")
+                                             .replace('ignore: [secret.txt, "*.log"]\n', "")
+                                             .replace("cmd: [ls, -A, /app]", "cmd: [find, /app, -mindepth, 1]"))
+    for name in ("app.txt", ".env.example", ".env.local", ".env.production", "sub/.env.development", ".npmrc",
+                 ".pypirc", ".netrc", "venv/bin/pip", "sub/venv/pyvenv.cfg", ".pytest_cache/v/x", "sub/keep.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    ref = built(tmp_path / "imagespec.yaml")["tags"][0]
+    listing = sorted(docker("run", "--rm", "--network", "none", ref).stdout.split())
+    assert listing == ["/app/.env.example", "/app/app.txt", "/app/sub", "/app/sub/keep.txt"], listing
+
+
+DEPENDENCIES = """\
+name: imagespec-it-dependency-paths
+tags: {git_sha: false, semver: false, extra: [test]}
+stages:
+  deps:
+    from: debian-slim
+    dependencies:
+      copy: [top.txt, reqs/prod.txt, "my reqs/a b.txt"]
+      run: mkdir -p /out && cat top.txt reqs/prod.txt "my reqs/a b.txt" > /out/deps.txt
+    artifacts: [/out/deps.txt]
+final:
+  from: debian-slim
+  copy: [{from: deps, src: /out/deps.txt, dest: /deps.txt}]
+  cmd: [cat, /deps.txt]
+"""
+
+
+@pytest.mark.engine
+def test_dependency_manifests_in_folders_are_where_the_install_reads_them(built, tmp_path: Path) -> None:
+    """Was: `COPY reqs/prod.txt ./`, and the python preset's `pip install --requirement
+    reqs/prod.txt` failed ("Could not open requirements file"); a space in a name too."""
+    (tmp_path / "imagespec.yaml").write_text(DEPENDENCIES)
+    for name in ("top.txt", "reqs/prod.txt", "my reqs/a b.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name + "\n")
+    ref = built(tmp_path / "imagespec.yaml")["tags"][0]
+    assert docker("run", "--rm", "--network", "none", ref).stdout == "top.txt\nreqs/prod.txt\nmy reqs/a b.txt\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 
-from imagespec.contract import LABEL_WRITABLE
+from imagespec.contract import LABEL_WRITABLE, writable_label
 from imagespec.plan import model as p
 from imagespec.plan.passes import rootfs
 
@@ -36,5 +36,5 @@ def prepare_writable_dirs(plan: p.Plan) -> p.Plan:
                          phase=p.Phase.BUILD, origin=origin)
             plan = rootfs.add_to_rootfs(plan, step, reason="the writable directories")
     volume = p.Volume(paths=rt.writable, phase=p.Phase.RUNTIME, origin=origin)
-    label = p.Label(items=((LABEL_WRITABLE, ",".join(rt.writable)),), phase=p.Phase.METADATA, origin=origin)
+    label = p.Label(items=((LABEL_WRITABLE, writable_label(rt.writable)),), phase=p.Phase.METADATA, origin=origin)
     return plan.replace_stage(plan.final.with_instructions(volume, label))
