@@ -152,17 +152,48 @@ def test_an_unchanged_two_platform_spec_is_up_to_date_on_an_empty_runner(
 def test_an_older_version_leaves_the_moving_tags_of_a_two_platform_image_on_the_newer(
         shell_config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """1.1.0 pushed, then 1.0.0 (an older pipeline run again): 1.0.0 and 1.0 name the
-    older index; `latest` and `1` stay on 1.1.0's, said as for one platform's push."""
+    older index; `latest` and `1` stay on 1.1.0's, said as for one platform's push. Then
+    1.0.1 as a fleet's target: the same."""
     namespace = _namespace("older")
     app = f"{namespace}/hello"
-    _forget(session_cleanup, f"{app}:1.1.0", f"{app}:1.0.0")
-    for version in ("1.1.0", "1.0.0"):
+    _forget(session_cleanup, *(f"{app}:{version}" for version in ("1.1.0", "1.0.0", "1.0.1")))
+    for version, built in (("1.1.0", "SPEC"), ("1.0.0", "SPEC"), ("1.0.1", "DIR")):
         spec = _hello(tmp_path / version, namespace, version, git_sha=False)
-        done = imagespec("build", str(spec), "--config", str(shell_config), "--push", "--progress", "plain")
+        done = imagespec("build", str(spec if built == "SPEC" else spec.parent), "--config", str(shell_config),
+                         "--push", "--progress", "plain")
         assert done.returncode == 0, done.stderr[-4000:]
-    for tag in ("latest", "1"):
-        assert f"kept {tag} on 1.1.0: newer than 1.0.0" in done.stderr, done.stderr
-    newer, older = _digest(f"{app}:1.1.0"), _digest(f"{app}:1.0.0")
-    assert newer != older
-    assert [_digest(f"{app}:{tag}") for tag in ("latest", "1", "1.1", "1.0")] == [newer, newer, newer, older]
-    assert done.stdout.split() == [f"{app}:1.0.0", f"{app}:1.0"]  # the tags that name what it made
+        if version == "1.1.0":
+            continue
+        for tag in ("latest", "1"):
+            assert f"kept {tag} on 1.1.0: newer than {version}" in done.stderr, (built, done.stderr)
+        newer, older = _digest(f"{app}:1.1.0"), _digest(f"{app}:{version}")
+        assert newer != older
+        assert [_digest(f"{app}:{tag}") for tag in ("latest", "1", "1.1", "1.0")] == [newer, newer, newer, older]
+        if built == "SPEC":  # the tags that name what it made
+            assert done.stdout.split() == [f"{app}:{version}", f"{app}:1.0"]
+
+
+def test_a_fleet_finds_its_unchanged_two_platform_target_up_to_date_on_an_empty_runner(
+        shell_config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`imagespec build DIR --push`, as CI builds a repository of specs: the same answer."""
+    namespace = _namespace("fleet")
+    repo = tmp_path / "repo"
+    _committed(repo, shell_config, _hello(repo / "hello", namespace))
+    app = f"{namespace}/hello"
+    tags = _forget(session_cleanup, f"{app}:1.0.0")
+    argv = ("build", str(repo), "--config", str(shell_config), "--push", "--format", "json", "--progress", "plain")
+    first = imagespec(*argv, cwd=repo)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-4000:]
+    assert "[hello--linux-arm64]" in first.stderr  # a platform's run target's progress
+    pushed = _digest(f"{app}:1.0.0")
+    _empty_runner(tags)
+    again = imagespec(*argv, cwd=repo)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-4000:]
+    (record,) = json.loads(again.stdout)["targets"]
+    assert record["result"] == "up_to_date" and record["image_id"] == pushed, record
+    assert record["platforms"] == list(PLATFORMS) and record["sbom"] == "/usr/share/imagespec/sbom/hello.spdx.json"
+    assert "--linux-" not in again.stderr, again.stderr  # none was baked
+    for tag in ("1.0.0", "1.0", "1", "latest", _git(repo, "rev-parse", "--short=12", "HEAD")):
+        assert _digest(f"{app}:{tag}") == pushed, tag
+    for tag in tags:
+        assert docker("image", "inspect", tag).returncode == 0, tag
