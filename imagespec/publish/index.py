@@ -93,8 +93,8 @@ def create_index(references: Sequence[str], members: Sequence[PlatformImage], *,
     name = grammar.parse(references[0]).name
     moving = _may_move(references, version, on_status)
     _imagetools_create(moving, [f"{name}@{member.digest}" for member in members], docker=docker)
-    if on_status:
-        on_status(f"index {references[0]} ({', '.join(m.platform for m in members)})")
+    if on_status and moving:
+        on_status(f"index {moving[0]} ({', '.join(m.platform for m in members)})")
     listed = index_platforms(moving[0], docker=docker) if moving else ("", sorted(m.platform for m in members))
     return Index(tuple(moving), listed[0], tuple(listed[1]))
 

@@ -129,11 +129,14 @@ def test_an_unchanged_two_platform_spec_is_up_to_date_on_an_empty_runner(
     # as CI runs it (--verify: the checks need each platform's image here), on a runner
     # without the images; then on one that still has them, with the summary in words
     _empty_runner(tags)
-    again = imagespec(*argv, "--verify", cwd=repo)
+    again = imagespec(*argv, "--verify", "--sbom", str(tmp_path / "hello.spdx.json"), cwd=repo)
     assert again.returncode == 0, again.stderr[-4000:]
     summary, verified = map(json.loads, again.stdout.splitlines())
     assert summary["up_to_date"] is True and summary["image_id"] == pushed, summary
     assert verified["ok"], verified
+    for platform in PLATFORMS:  # --sbom FILE: the SBOM each image carries, one file per platform
+        written = json.loads((tmp_path / f"hello.{platform.replace('/', '-')}.spdx.json").read_text())
+        assert written["name"].startswith("hello"), written["name"]
     said = imagespec(*argv[:-4], "--progress", "plain", cwd=repo)
     assert said.returncode == 0, said.stderr[-4000:]
     assert f"up to date: {app}:1.0.0 is the registry's index {pushed[:19]} of linux/amd64, linux/arm64" in said.stderr
