@@ -588,7 +588,9 @@ class _Runner:
                                     client=self.client, on_status=note)
             members = [PlatformImage(platform, by_platform[platform], tag, digest=digests[tag])
                        for platform, tag in job.platform_tags.items()]
-            index = create_index(references, members, version=_version(attrs[0]), on_status=note)
+            # --force rolls a release back: its moving tags too, as push_tags does
+            version = None if self.options.force else _version(attrs[0])
+            index = create_index(references, members, version=version, on_status=note)
         except ImageSpecError as error:
             self.display.failed(job.name, error)
             return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error,

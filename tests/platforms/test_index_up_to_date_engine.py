@@ -156,7 +156,7 @@ def test_an_older_version_leaves_the_moving_tags_of_a_two_platform_image_on_the_
         shell_config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """1.1.0 pushed, then 1.0.0 (an older pipeline run again): 1.0.0 and 1.0 name the
     older index; `latest` and `1` stay on 1.1.0's, said as for one platform's push. Then
-    1.0.1 as a fleet's target: the same."""
+    1.0.1 as a fleet's target: the same. With --force (a rollback) they move back."""
     namespace = _namespace("older")
     app = f"{namespace}/hello"
     _forget(session_cleanup, *(f"{app}:{version}" for version in ("1.1.0", "1.0.0", "1.0.1")))
@@ -174,6 +174,11 @@ def test_an_older_version_leaves_the_moving_tags_of_a_two_platform_image_on_the_
         assert [_digest(f"{app}:{tag}") for tag in ("latest", "1", "1.1", "1.0")] == [newer, newer, newer, older]
         if built == "SPEC":  # the tags that name what it made
             assert done.stdout.split() == [f"{app}:{version}", f"{app}:1.0"]
+    # a rollback: --force moves them back too, as for one platform's push
+    rolled = imagespec("build", str(tmp_path / "1.0.0" / "imagespec.yaml"), "--config", str(shell_config), "--push",
+                       "--force", "--progress", "plain")
+    assert rolled.returncode == 0 and "kept" not in rolled.stderr, rolled.stderr[-4000:]
+    assert {_digest(f"{app}:{tag}") for tag in ("1.0.0", "latest", "1", "1.0")} == {_digest(f"{app}:1.0.0")}
 
 
 def test_a_fleet_finds_its_unchanged_two_platform_target_up_to_date_on_an_empty_runner(
