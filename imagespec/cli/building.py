@@ -112,6 +112,12 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
 def _say_what_was_built(built: jobs.Built) -> None:
     """On stderr: the image built (each platform's), or why nothing was."""
     result = built.result
+    if built.up_to_date and built.platforms:
+        platforms = ", ".join(image.platform for image in built.platforms)
+        click.echo(f"up to date: {result.tags[0]} is the registry's index {result.image_id[:19]} of {platforms}, "
+                   "each image recording this lock's base digest, these inputs and this commit (--force builds "
+                   "anyway)", err=True)
+        return
     if built.up_to_date:
         click.echo(f"up to date: {result.tags[0]} already records this lock's base digest, these inputs and this "
                    "commit (--force builds anyway)", err=True)

@@ -44,12 +44,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from imagespec.engine.backend import BuildEvent, BuildResult, ProgressMode
 from imagespec.engine.build_output import RawJsonParser
 from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_process
-from imagespec.contract import LABEL_SBOM
+from imagespec.contract import LABEL_OCI_VERSION, LABEL_SBOM
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
 from imagespec.fleet.builder import Builder
@@ -57,6 +57,9 @@ from imagespec.fleet.display import Display, split_target
 from imagespec.fleet.records import Record, Timing
 from imagespec.fleet.schedule import Schedule
 from imagespec.fleet.unchanged import inputs_hash, remember, unchanged
+
+if TYPE_CHECKING:  # pragma: no cover
+    from imagespec.publish.index import Published
 
 #: A failed build, pointed back at its spec (pipeline.locate_failure for that target).
 Locate = Callable[[BuildFailed], ImageSpecError]
@@ -90,6 +93,9 @@ class BuildJob:
     #: (image ID, tags) when the image these tags name already records what this build
     #: would (pipeline.up_to_date: its lock's base digest, inputs, clean commit): not built
     current: tuple[str, tuple[str, ...]] | None = None
+    #: several platforms: the registry's index that is ``current`` (pipeline.current_index:
+    #: each platform's image records what this build would), named by its X.Y.Z
+    published: Published | None = None
     #: the secret files this build reads (each granted to bake: bake_command)
     secret_files: tuple[str, ...] = ()
     #: the SBOM layer (BP16) each built image gets before it is tagged; None: none (a --target build)
@@ -504,6 +510,8 @@ class _Runner:
         """An image already up to date is not built again (no rebuild loop, #15): its tags
         stand, and are pushed (which moves nothing) with --push."""
         assert job.current is not None
+        if job.published is not None:
+            return self._current_index(job, job.published)
         image_id, tags = job.current
         self.display.note(job.name, "up to date: the image records this lock, these inputs and this commit")
         try:  # the SBOM it carries (pipeline.up_to_date requires its own): kept, not made again
@@ -512,6 +520,28 @@ class _Runner:
             sbom = None
         record = Record(job.name, job.spec, "built", 0.0, image_id=image_id, tags=tags, up_to_date=True, sbom=sbom)
         return self._push(record, {}) if self.options.push else record
+
+    def _current_index(self, job: BuildJob, index: Published) -> Record:
+        """Several platforms, whose index in the registry is up to date: nothing is built or
+        pushed; each platform's image is pulled and tagged ``TAG-os-arch`` here (as a build
+        leaves it), and the target's other tags name that index (a moving tag never back to
+        an older version, BP14), which the specs built on it follow."""
+        from imagespec.publish.index import name_index, pull_platforms
+
+        note = lambda line: self.display.note(job.name, line)  # noqa: E731
+        note("up to date: the registry's index records this lock, these inputs and this commit for each platform")
+        try:
+            images = pull_platforms(self.client, index, job.platform_tags)
+            attrs = [self.client.images.get(image.image_id).attrs for image in images]
+            named = name_index(job.index_tags, index, version=index.label(LABEL_OCI_VERSION), on_status=note)
+        except ImageSpecError as error:
+            self.display.failed(job.name, error)
+            return Record(job.name, job.spec, "failed", 0.0, failure=error, platforms=tuple(job.platform_tags))
+        with self._lock:
+            self.pushed.update(dict.fromkeys(named.references, named.digest))
+        return Record(job.name, job.spec, "built", 0.0, sum(int(a.get("Size") or 0) for a in attrs), named.digest,
+                      named.references, up_to_date=True, pushed=tuple(sorted(named.references)),
+                      platforms=tuple(job.platform_tags), sbom=_sbom_label(attrs[0]))
 
     def _tag(self, job: BuildJob, ids: Mapping[str, str], steps: list[BuildEvent], began: float) -> Record:
         from imagespec.engine.local_tags import apply_tags, current_ids
@@ -558,18 +588,20 @@ class _Runner:
                                     client=self.client, on_status=note)
             members = [PlatformImage(platform, by_platform[platform], tag, digest=digests[tag])
                        for platform, tag in job.platform_tags.items()]
-            index = create_index(references, members, on_status=note)
+            # --force rolls a release back: its moving tags too, as push_tags does
+            version = None if self.options.force else _version(attrs[0])
+            index = create_index(references, members, version=version, on_status=note)
         except ImageSpecError as error:
             self.display.failed(job.name, error)
             return Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error,
                           platforms=tuple(job.platform_tags))
         duration = time.monotonic() - began
         with self._lock:  # what the specs on this one follow (Refresh): the index's digest
-            self.pushed.update(dict.fromkeys(references, index.digest))
-        self.display.built(job.name, BuildResult(index.digest, references, duration, steps))
-        return Record(job.name, job.spec, "built", duration, size, index.digest, references,
+            self.pushed.update(dict.fromkeys(index.references, index.digest))
+        self.display.built(job.name, BuildResult(index.digest, index.references, duration, steps))
+        return Record(job.name, job.spec, "built", duration, size, index.digest, index.references,
                       cached_steps=sum(s.cached for s in steps), steps=len(steps),
-                      pushed=tuple(sorted((*references, *job.platform_tags.values()))),
+                      pushed=tuple(sorted((*index.references, *job.platform_tags.values()))),
                       platforms=tuple(job.platform_tags), sbom=self._own_sbom(job, attrs[0]))
 
     def _push(self, built: Record, before: Mapping[str, str | None]) -> Record:
@@ -632,6 +664,12 @@ def _sbom_label(attrs: Mapping[str, Any]) -> str | None:
     """Where an image's SBOM is (its ``io.imagespec.sbom`` label), or None."""
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     return labels.get(LABEL_SBOM) or None
+
+
+def _version(attrs: Mapping[str, Any]) -> str | None:
+    """An image's version label: what its moving tags are (BP14: never back to an older one)."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return labels.get(LABEL_OCI_VERSION) or None
 
 
 def _built(job: BuildJob, ids: Mapping[str, str]) -> bool:

@@ -176,21 +176,41 @@ def sbom_file_for(path: Path, platform: str) -> Path:
 
 def _build_platforms(compiled: Compiled, config: Config, settings: Any, on_status: OnNote,
                      sbom: Path | None, before_push: BeforePush | None) -> Built:
+    """Several platforms: built, pushed and joined into one index; or, when the registry's
+    index is what that would make again (pipeline.current_index), that index, its
+    platforms' images pulled and named by the spec's other tags (``up_to_date``)."""
     from imagespec import pipeline
     from imagespec.engine import BuildResult
     from imagespec.output import write_atomically
 
-    images, results, index, texts = pipeline.build_platforms(compiled, settings, on_status=on_status,
-                                                             catalog=config.catalog,
-                                                             config=config, before_push=before_push)
-    pushed = {image.tag: image.digest or "" for image in images} | dict.fromkeys(index.references, index.digest)
+    # the checkout is asked once: the up-to-date check and the build's tags and labels agree
+    with pipeline.remembering():
+        current = pipeline.current_index(compiled, settings)
+        if current is not None:
+            images, index = pipeline.keep_index(compiled, settings, current, on_status, before_push=before_push)
+            results: tuple[BuildResult, ...] = ()
+            texts = _stored_sboms(images) if sbom else tuple(None for _ in images)
+        else:
+            images, results, index, texts = pipeline.build_platforms(compiled, settings, on_status=on_status,
+                                                                     catalog=config.catalog,
+                                                                     config=config, before_push=before_push)
+    pushed = dict.fromkeys(index.references, index.digest)
+    if current is None:  # each platform's image too, when this run pushed it
+        pushed = {image.tag: image.digest or "" for image in images} | pushed
     total = BuildResult(index.digest, index.references, sum(r.duration_s for r in results),
                         [step for r in results for step in r.steps])
     files = {image.platform: sbom_file_for(sbom, image.platform) for image in images} if sbom else {}
     if files:
         write_atomically({files[image.platform]: text for image, text in zip(images, texts, strict=True)
                           if text is not None})
-    return Built(total, pushed, compiled, config, images, index, sbom_files=files)
+    return Built(total, pushed, compiled, config, images, index, sbom_files=files, up_to_date=current is not None)
+
+
+def _stored_sboms(images: Sequence[PlatformImage]) -> tuple[str | None, ...]:
+    """The SBOM each platform's image carries (an image found up to date is that image)."""
+    from imagespec.sbom.store import stored
+
+    return tuple((kept[1] if (kept := stored(image.image_id)) else None) for image in images)
 
 
 def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budget: int | None = None,

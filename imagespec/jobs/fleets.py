@@ -193,7 +193,8 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
     Dockerfile agree: `imagespec check` passes) and it is compiled again with the new pins.
     Then, unless --force, an image that already records what this build would make is
     marked current and not built (pipeline.up_to_date: no rebuild loop), when it is one
-    image that lands in the ``local`` engine's store, where that is asked."""
+    image that lands in the ``local`` engine's store, where that is asked; for several
+    platforms, the registry's index (pipeline.current_index)."""
     from imagespec import pipeline
     from imagespec.fleet import links
     from imagespec.fleet.build import build_job
@@ -229,10 +230,14 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
             # ones: base.digest (BP13) names the parent's image this run just made
             job = build_job(target, env, options)
         compiled = target.compiled
-        # forced, no lock pinning anything, or an index (several platforms: one build's up_to_date is one image's)
-        if not local or options.get("force") or compiled.inputs_hash == compiled.lock_inputs or job.platform_tags:
+        if options.get("force") or compiled.inputs_hash == compiled.lock_inputs:  # forced, or no lock pins anything
             return job
-        current = pipeline.up_to_date(compiled, build_settings(target.config, env, **options))
+        settings = build_settings(target.config, env, **options)
+        if job.platform_tags:  # an index, in the registry alone: asked there, whichever engine builds
+            index = pipeline.current_index(compiled, settings)
+            return job if index is None else dataclasses.replace(job, current=(index.digest, job.index_tags),
+                                                                  published=index)
+        current = pipeline.up_to_date(compiled, settings) if local else None
         return dataclasses.replace(job, current=current) if current is not None else job
 
     return refresh

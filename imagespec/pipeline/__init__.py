@@ -7,7 +7,7 @@ not hold: tags (BP14), created/revision labels, the CA bundle secret. One module
 - ``options``: a spec's build options (tags, labels, secrets) and its provenance labels;
 - ``image``: one image on the local engine (``up_to_date``, ``build``);
 - ``sbom_layer``: the SBOM scan and the layer that stores it (BP16);
-- ``platforms``: several platforms as one pushed index;
+- ``platforms``: several platforms as one pushed index (``current_index``: one already there);
 - ``platform_bases``: each platform's base images, there before a multi-platform build;
 - ``hand_ignore``: an ignore file written by hand, which the build does not read, honoured or refused;
 - ``failures``: a failed build pointed back at the spec line (through the line map);
@@ -23,10 +23,11 @@ from imagespec.pipeline.image import build, refuse_nowhere_to_push, up_to_date
 from imagespec.pipeline.options import (build_options, final_base, imagespec_version, provenance, references,
                                         remembering, repository)
 from imagespec.pipeline.platform_bases import platforms_location, refuse_missing_bases
-from imagespec.pipeline.platforms import build_platforms, index_references
+from imagespec.pipeline.platforms import build_platforms, current_index, index_references, keep_index
 from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, sbom_settings, store_sbom
 
-__all__ = ["add_sbom", "build", "build_options", "build_platforms", "expectations", "expectations_from_image",
-           "final_base", "imagespec_version", "index_references", "locate_failure", "own_sbom_path", "platforms_location",
-           "provenance", "references", "refuse_missing_bases", "refuse_nowhere_to_push", "refuse_unhonoured_ignores",
-           "remembering", "repository", "sbom_settings", "store_sbom", "up_to_date"]
+__all__ = ["add_sbom", "build", "build_options", "build_platforms", "current_index", "expectations",
+           "expectations_from_image", "final_base", "imagespec_version", "index_references", "keep_index",
+           "locate_failure", "own_sbom_path", "platforms_location", "provenance", "references", "refuse_missing_bases",
+           "refuse_nowhere_to_push", "refuse_unhonoured_ignores", "remembering", "repository", "sbom_settings",
+           "store_sbom", "up_to_date"]

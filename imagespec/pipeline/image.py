@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from imagespec import reference as grammar
@@ -27,14 +27,34 @@ if TYPE_CHECKING:
 
 def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[str, ...]] | None:
     """(image ID, tags) when building again would change nothing the image records: every
-    tag the build would apply names one image whose base digest is the lock's, whose input
-    hash is the spec's, whose revision is the last commit of its inputs in this clean checkout, built by this imagespec
-    (no rebuild loop on a base that did not move), and that carries its SBOM. None without a lock (nothing pins what
-    the bases are), outside git, in a dirty tree, with --no-cache, or when any tag or label
-    differs. The input hash covers every stage's pinned base, so a moved build-stage base
-    (go-build under a scratch final) rebuilds too. With --push and no such image here, the
-    registry's X.Y.Z image when it records all that (``_pulled``)."""
+    tag the build would apply names one image that records ``wanted_labels`` (no rebuild
+    loop on a base that did not move). None when those cannot be known, or when any tag or
+    label differs. With --push and no such image here, the registry's X.Y.Z image when it
+    records all that (``_pulled``). Several platforms: ``platforms.current_index``."""
     from imagespec.engine import connect
+
+    wanted = wanted_labels(compiled, settings)
+    if wanted is None:
+        return None
+    tags = references(compiled, settings)
+    try:
+        client = connect()
+        images = [client.images.get(tag) for tag in tags]
+    except Exception:  # not built (or not tagged) yet, or no engine: the build says which
+        return _pulled(tags, wanted) if settings.push else None
+    if len({image.id for image in images}) != 1:
+        return None
+    labels = images[0].attrs.get("Config", {}).get("Labels") or {}
+    return (images[0].id, tags) if records(labels, wanted) else None
+
+
+def wanted_labels(compiled: Compiled, settings: BuildSettings) -> dict[str, str] | None:
+    """The labels an image records when building it again would change nothing: its base
+    digest is the lock's, its input hash the spec's, its revision the last commit of its
+    inputs in this clean checkout, built by this imagespec, and it carries its own SBOM.
+    None when nothing can say that: without a lock (nothing pins what the bases are),
+    outside git, in a dirty tree, with --no-cache. The input hash covers every stage's
+    pinned base, so a moved build-stage base (go-build under a scratch final) rebuilds too."""
     from imagespec.publish import git_short_sha
 
     locked = compiled.inputs_hash != compiled.lock_inputs  # some base was pinned by the lock
@@ -46,19 +66,11 @@ def up_to_date(compiled: Compiled, settings: BuildSettings) -> tuple[str, tuple[
     # label is its base's, inherited) is built again, from the cache, so that it has one
     if not settings.target:
         wanted[LABEL_SBOM] = own_sbom_path(compiled, settings)
-    tags = references(compiled, settings)
-    try:
-        client = connect()
-        images = [client.images.get(tag) for tag in tags]
-    except Exception:  # not built (or not tagged) yet, or no engine: the build says which
-        return _pulled(tags, wanted) if settings.push else None
-    if len({image.id for image in images}) != 1:
-        return None
-    labels = images[0].attrs.get("Config", {}).get("Labels") or {}
-    return (images[0].id, tags) if _records(labels, wanted) else None
+    return wanted
 
 
-def _records(labels: dict[str, str], wanted: dict[str, str]) -> bool:
+def records(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """Whether an image's ``labels`` record every one of ``wanted_labels``."""
     return all(labels.get(key) == value for key, value in wanted.items())
 
 
@@ -78,7 +90,7 @@ def _pulled(tags: tuple[str, ...], wanted: dict[str, str]) -> tuple[str, tuple[s
     if not present or len({digest for digest, _ in present.values()}) != 1:
         return None
     source, (_, labels) = next(iter(present.items()))
-    if not _records(labels, wanted):
+    if not records(labels, wanted):
         return None
     name, version = split_reference(source)
     client = connect()

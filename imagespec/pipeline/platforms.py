@@ -1,5 +1,6 @@
 """Several platforms: one build per platform, each with its own SBOM, pushed and joined
-into one index (an OCI image index).
+into one index (an OCI image index); or none, when the registry's index of the spec's
+X.Y.Z is what the builds would make again.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from imagespec import reference as grammar
 from imagespec.compiler import Compiled
 from imagespec.errors import BuildFailed, Location, SpecError
 from imagespec.pipeline.failures import locate_failure
-from imagespec.pipeline.image import BeforePush, refuse_nowhere_to_push
-from imagespec.pipeline.options import build_options
+from imagespec.contract import LABEL_OCI_VERSION
+from imagespec.pipeline.image import BeforePush, records, refuse_nowhere_to_push, wanted_labels
+from imagespec.pipeline.options import build_options, references
 from imagespec.pipeline.platform_bases import platforms_location, refuse_missing_bases
 from imagespec.pipeline.sbom_layer import pending_tag, sbom_layered, untag
 from imagespec.build_settings import BuildSettings
@@ -22,7 +24,7 @@ from imagespec.spec.catalog import Catalog
 if TYPE_CHECKING:
     from imagespec.engine import BuildOptions, BuildResult
     from imagespec.engine.backend import Backend
-    from imagespec.publish.index import Index, PlatformImage
+    from imagespec.publish.index import Index, PlatformImage, Published
     from imagespec.spec.config import Config
 
 
@@ -31,15 +33,60 @@ def index_references(compiled: Compiled, settings: BuildSettings, tags: tuple[st
     """The tags that name a multi-platform image's index: those with a registry (the index
     exists only in one; the spec's own name when --tag names the registry cannot name it).
     Without --push, or with no such tag, bad input (``where``: the `platforms:`)."""
-    references = tuple(tag for tag in tags if grammar.parse(tag).domain)
+    chosen = tuple(tag for tag in tags if grammar.parse(tag).domain)
     if not settings.push:
         raise SpecError(f"{len(compiled.plan.platforms)} platforms make one multi-platform image (an index), which "
                         "the engine's image store cannot hold: it is pushed to a registry or not made", location=where,
                         hint="pass --push (with the spec's `registry:` or --tag registry/name:tag), or build one "
                              "platform by listing only it in `platforms:`")
-    if not references:
-        refuse_nowhere_to_push(compiled, references)
-    return references
+    if not chosen:
+        refuse_nowhere_to_push(compiled, chosen)
+    return chosen
+
+
+def current_index(compiled: Compiled, settings: BuildSettings) -> Published | None:
+    """The registry's index of this spec when building its platforms again would change
+    nothing (no rebuild loop: a rebuild differs in its timestamps, and an X.Y.Z index of
+    those images would be refused, BP14): with --push, the spec's X.Y.Z tags name one
+    index listing exactly the spec's platforms, and each platform's image records
+    ``wanted_labels``, as one image must to be up to date (this lock, these inputs, this
+    clean commit, this imagespec, and its own SBOM: every platform's build adds that
+    layer, labelled with one path, so an image without it was not made this way). Asked
+    in the registry whether or not the engine still has the platforms' images: the index
+    lives only there. None otherwise: the platforms are built as without it. ``--force``
+    builds."""
+    from imagespec.publish.index import published
+
+    wanted = None if settings.force or not settings.push else wanted_labels(compiled, settings)
+    if wanted is None:
+        return None
+    found = published(_registry_tags(compiled, settings))
+    if found is None or sorted(found.images) != sorted(compiled.plan.platforms):
+        return None
+    return found if all(records(labels, wanted) for _, labels in found.images.values()) else None
+
+
+def keep_index(compiled: Compiled, settings: BuildSettings, index: Published,
+               on_status: Callable[[str], None] = lambda _: None, *, before_push: BeforePush | None = None,
+               ) -> tuple[tuple[PlatformImage, ...], Index]:
+    """The registry's index found current (``current_index``), not built: each platform's
+    image pulled and tagged ``TAG-os-arch`` here (what `imagespec test` runs; a CI runner
+    starts without them), checked by ``before_push`` (--verify: a failing check raises
+    before any tag moves), then named by every other tag of the spec (a moving tag never
+    back to an older version, BP14). Returns (the platform images, the Index)."""
+    from imagespec.engine import connect
+    from imagespec.publish.index import name_index, platform_tag, pull_platforms
+
+    tags = _registry_tags(compiled, settings)
+    images = pull_platforms(connect(), index, {p: platform_tag(tags[0], p) for p in compiled.plan.platforms})
+    if before_push is not None:
+        before_push(tuple((image.platform, image.tag) for image in images))
+    return images, name_index(tags, index, version=index.label(LABEL_OCI_VERSION), on_status=on_status)
+
+
+def _registry_tags(compiled: Compiled, settings: BuildSettings) -> tuple[str, ...]:
+    """The spec's tags that can name an index (``index_references``' choice)."""
+    return tuple(tag for tag in references(compiled, settings) if grammar.parse(tag).domain)
 
 
 def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,
@@ -54,7 +101,8 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
 
     The engine's classic image store cannot hold an index, so the image must go to a
     registry: without --push nothing is built. Nothing is pushed until every platform
-    has built, and no immutable tag moves (BP14). Until the platforms' images are
+    has built, no immutable tag moves, and no moving one goes back to an older version
+    (BP14). Until the platforms' images are
     pushed, a failure (a platform's build, a refused push) puts every `TAG-os-arch` back
     on what it named before this run, as ``build`` does with its tags: none is left
     half-moved, nor on an image the registry never took. ``before_push``: called with each
@@ -67,23 +115,26 @@ def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Call
 
     platforms = compiled.plan.platforms
     options = build_options(compiled, settings)
-    references = index_references(compiled, settings, options.tags, platforms_location(compiled, config))
+    tagged = index_references(compiled, settings, options.tags, platforms_location(compiled, config))
     refuse_missing_bases(compiled, config, settings.target)
     backend = get_backend(settings.backend)
     built: list[PlatformImage] = []
     results: list[BuildResult] = []
     sboms: list[str | None] = []
-    tags = {platform: platform_tag(references[0], platform) for platform in platforms}
+    tags = {platform: platform_tag(tagged[0], platform) for platform in platforms}
     with put_back_on_error(connect(), list(tags.values())):
         for platform, tag in tags.items():
             _build_one(compiled, settings, backend, options, tag, platform, on_status, catalog, built, results, sboms)
         if not settings.force:
-            refuse_moving(references, [image.image_id for image in built])
+            refuse_moving(tagged, [image.image_id for image in built])
         if before_push is not None:
             before_push(tuple((image.platform, image.tag) for image in built))
         digests = push_tags([image.tag for image in built], force=settings.force, on_status=on_status)
     pushed = [dataclasses.replace(image, digest=digests[image.tag]) for image in built]
-    return tuple(pushed), tuple(results), create_index(references, pushed, on_status=on_status), tuple(sboms)
+    # --force rolls a release back: its moving tags too, as push_tags does
+    version = None if settings.force else options.labels.get(LABEL_OCI_VERSION)
+    index = create_index(tagged, pushed, version=version, on_status=on_status)
+    return tuple(pushed), tuple(results), index, tuple(sboms)
 
 
 def _build_one(compiled: Compiled, settings: BuildSettings, backend: Backend, options: BuildOptions, tag: str,

@@ -93,10 +93,8 @@ def push_tags(
     digests = {}
     for reference, name, tag, image in parsed:
         # --force is how a release is rolled back: it moves a moving tag back too
-        newer = None if force else _newer_in_registry(reference, tag, image, registry_timeout)
-        if newer is not None:
-            if on_status:
-                on_status(f"kept {tag} on {newer}: newer than {_version(image.attrs)}")
+        if not force and moving_back(reference, _version(image.attrs), timeout=registry_timeout,
+                                     on_status=on_status):
             continue
         digests[reference] = _push_one(client, reference, name, tag, on_status)
     return digests
@@ -108,22 +106,31 @@ def _version(attrs: Mapping[str, Any]) -> str | None:
     return labels.get(LABEL_OCI_VERSION)
 
 
-def _newer_in_registry(reference: str, tag: str, image: docker.models.images.Image, timeout: float) -> str | None:
-    """The version ``reference`` names in the registry when it is a moving tag of the local
-    image's version (``X.Y``, ``X``, ``latest``) and that version is higher; else None (no
-    version label on either side, or not a higher one: the tag is pushed)."""
+def moving_back(reference: str, version: str | None, *, timeout: float = 10.0,
+                on_status: Callable[[str], None] | None = None) -> bool:
+    """True (said through ``on_status``) when ``reference`` is a moving tag of ``version``
+    (``X.Y``, ``X``, ``latest``) that names a higher version in the registry: pushing it
+    would take it back (BP14), so it stays. False when it may move: not a moving tag of
+    ``version``, no version label on either side, or not a higher one. Whatever the tag
+    names there, one image or an index, its images' version label says (an index's
+    platforms are one build: the highest, should they differ)."""
     from imagespec.publish import registry
 
-    version = _version(image.attrs)
     try:
         moving = grammar.version_tags(version)[1:] if version else []
     except grammar.Invalid:
-        return None
+        return False
+    tag = split_reference(reference)[1]
     if tag not in moving:
-        return None
-    remote = registry.image_labels(reference, timeout=timeout)
-    there = remote[1].get(LABEL_OCI_VERSION) if remote else None
-    return there if grammar.version_order(there) > grammar.version_order(version) else None
+        return False
+    remote = registry.platform_labels(reference, timeout=timeout)
+    versions = [labels.get(LABEL_OCI_VERSION) for _, labels in remote[1].values()] if remote else []
+    there = max(versions, key=grammar.version_order, default=None)
+    if grammar.version_order(there) <= grammar.version_order(version):
+        return False
+    if on_status:
+        on_status(f"kept {tag} on {there}: newer than {version}")
+    return True
 
 
 def _same_image(remote: RemoteImage, image: docker.models.images.Image, name: str) -> bool:

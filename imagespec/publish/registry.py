@@ -3,7 +3,8 @@ place imagespec speaks registry HTTP.
 
 Role: the digest a tag has now (``HEAD /v2/<name>/manifests/<tag>``), the digests of each
 platform behind an index, and the image config's ``created`` (how old a base is); the
-config digests behind a tag, so that ``push`` can refuse to move an immutable tag (BP14).
+config digests behind a tag, so that ``push`` can refuse to move an immutable tag (BP14);
+the labels of each platform's image behind a tag (what it was built from, its version).
 Every request names the four manifest media types (OCI index and manifest, Docker manifest
 list and manifest v2) in its Accept header, so the registry answers with what it stores and
 the digest is the one `docker pull` and BuildKit see. Registries on loopback (127.0.0.0/8,
@@ -248,7 +249,7 @@ def lookup(name: str, tag: str, *, timeout: float = 10.0) -> RemoteImage | None:
 def image_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[str, str]] | None:
     """(the digest, the image config's labels) of the one image ``reference`` names in its
     registry: what a rebuild compares to know it would make that image again. None when
-    the tag does not exist, or names an index of several platforms' images."""
+    the tag does not exist, or names an index of several platforms' images (``platform_labels``)."""
     session = Session(timeout=timeout)
     found = _manifest(reference, session)
     if found is None:
@@ -260,9 +261,36 @@ def image_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[st
         if child is None:
             return None
         document = _json(_read(child, url), url)
-    config = _config(session, host, path, document) or {}
-    labels = (config.get("config") or {}).get("Labels") if isinstance(config.get("config"), dict) else None
-    return digest, {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+    return digest, _labels(_config(session, host, path, document))
+
+
+def platform_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[str, tuple[str, dict[str, str]]]] | None:
+    """(the digest ``reference`` names in its registry, each platform -> (its image's
+    manifest digest, that image config's labels)): every platform of an index
+    (attestations left out), or one image under its own platform (its digest twice).
+    What says whether an index is the one a multi-platform build would make again, and
+    which version a moving tag names. None when the tag does not exist."""
+    session = Session(timeout=timeout)
+    found = _manifest(reference, session)
+    if found is None:
+        return None
+    host, path, url, digest, document, _ = found
+    if not (document.get("mediaType") in INDEX_TYPES or "manifests" in document):
+        config = _config(session, host, path, document)
+        return digest, {(_platform_name(config) if config else None) or "": (digest, _labels(config))}
+    images = {}
+    for platform, child_digest in _platforms(document, url)[:_MAX_CHILDREN]:
+        child = session.fetch(_manifest_url(host, path, child_digest))
+        if child is not None:  # listed, but gone: that platform is not there
+            images[platform] = (child_digest, _labels(_config(session, host, path, _json(_read(child, url), url))))
+    return digest, images
+
+
+def _labels(config: Mapping[str, Any] | None) -> dict[str, str]:
+    """An image config's labels (none for a config that is not one)."""
+    inner = (config or {}).get("config")
+    labels = inner.get("Labels") if isinstance(inner, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def _config_digests(session: Session, host: str, path: str, manifest: bytes) -> list[str]:
