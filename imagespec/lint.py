@@ -19,6 +19,7 @@ from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
 from imagespec.spec.model import Spec
+from imagespec.spec.values import variables
 from imagespec.spec.yaml_source import DataPath
 
 LEVELS = ("error", "warning", "info")
@@ -151,12 +152,31 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
                 f"port {number} is privileged: user {plan.runtime.uid} may not bind it", "BP8",
                 f"listen on a port from {PRIVILEGED_PORTS} up (e.g. 8080) and publish it as {number}; Docker "
                 "allows it since 20.10, Kubernetes and Podman without root do not")
+    _lint_unexpanded(spec, add)
     for path, what in _secret_values(spec):
         add(path, "error", "IS013", f"this value holds {what}: it is written into the image", "BP15",
             "pass secrets at run time, or at build time as a BuildKit secret (`secrets:`); rotate this one")
     if context is not None:
         _lint_context(spec, plan, context, add)
     return sorted(found)
+
+
+def _lint_unexpanded(spec: Spec, add: Add) -> None:
+    """IS015: a `$VAR` in an exec-form argument, which no shell expands (BP2)."""
+    final = spec.final
+    lists: list[tuple[DataPath, object]] = [(("final", "cmd"), final.cmd)]  # with `shell: true` too: "$@" keeps them
+    if not final.shell:  # `shell: true` runs the entrypoint string through sh, which expands it
+        lists.append((("final", "entrypoint"), final.entrypoint))
+    if final.healthcheck is not None:
+        lists.append((("final", "healthcheck", "cmd"), final.healthcheck.cmd))
+    for at, value in lists:
+        for index, argument in enumerate(value if isinstance(value, (list, tuple)) else ()):
+            names = variables(argument)
+            if names:
+                add((*at, index), "warning", "IS015", f"{argument!r} reaches the program as it is: exec form starts "
+                    f"no shell, so ${names[0]} is never expanded", "BP2",
+                    "write the value itself (a port: the number, and `env: {PORT: '8080'}` where the app reads it "
+                    "too), or run the entrypoint string through a shell with `shell: true`: it execs the program")
 
 
 def _secretish(key: str) -> bool:

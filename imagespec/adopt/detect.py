@@ -32,6 +32,12 @@ class Project:
     with_: dict[str, str] = field(default_factory=dict)
     ports: list[int] = field(default_factory=list)
     entrypoint: list[str] | None = None
+    # a command line read from the project (a Procfile's `web:`), split and checked as
+    # `--entrypoint` is, after its $PORT is given the image's port (adopt/init_spec.py)
+    command: str | None = None
+    # the preset parameter that names the program its own entrypoint runs (python's
+    # `script`): not written when the entrypoint is another
+    program_parameter: str | None = None
     final: dict[str, object] = field(default_factory=dict)  # more final-stage keys (service preset)
     found: list[str] = field(default_factory=list)  # "file: what it told us"
     guessed: list[str] = field(default_factory=list)  # "what: why it is only a guess"
@@ -208,13 +214,12 @@ def detect_python(root: Path) -> Project | None:
         if script != "app.py":
             project.with_["script"] = script
         project.found.append(f"{script}: the program to run")
+    project.program_parameter = "script"
     procfile = read(root / "Procfile")
-    web = re.search(r"^web:\s*(.+)$", procfile, re.MULTILINE)
-    if web:
-        words = web.group(1).split()
-        if words and words[0] in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
-            project.entrypoint = [f"/opt/venv/bin/{words[0]}", *words[1:]]
-            project.found.append(f"Procfile: web runs {words[0]} (entrypoint from the venv)")
+    web = re.search(r"^web:[ \t]*(\S+)(.*)$", procfile, re.MULTILINE)
+    if web and web.group(1) in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
+        project.command = f"/opt/venv/bin/{web.group(1)}{web.group(2).rstrip()}"
+        project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
     add_port(project, root, [root / "Procfile", *sources])
     return project
 

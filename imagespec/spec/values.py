@@ -387,6 +387,14 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
 #: what only a shell does: exec form (BP2) would hand these to the program as arguments
 _OPERATORS = set("|&;<>()")
 _EXPANSION = re.compile(r"\$[A-Za-z_{(]")
+#: a variable reference as a shell or the Dockerfile writes it: `$NAME`, `${NAME}`, `${NAME:-default}`;
+#: group 1 or 2 is the name. Exec form and spec values expand none of them (what lint says).
+VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?+=-][^}]*)?\})")
+
+
+def variables(text: str) -> list[str]:
+    """The names `text` refers to as variables, in order, each once."""
+    return list(dict.fromkeys(m.group(1) or m.group(2) for m in VARIABLE.finditer(text)))
 
 
 def _shell_syntax(value: str) -> str | None:

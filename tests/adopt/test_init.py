@@ -264,3 +264,50 @@ def test_a_go_project_is_named_by_its_module_not_its_main_folder(tmp_path: Path,
     written = yaml.safe_load((folder / "imagespec.yaml").read_text())
     assert written["name"] == name and written["with"]["binary"] == "server", written
     assert f"name {name}: go.mod's module" in done.stdout + done.stderr
+
+
+def _procfile_app(folder: Path, web: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "app.py").write_text("def app(environ, start_response):\n    return []\n")
+    (folder / "requirements.txt").write_text("gunicorn==21.2.0\n")
+    (folder / "Procfile").write_text(f"web: {web}\n")
+
+
+def test_a_procfiles_port_variable_becomes_the_images_port(tmp_path: Path) -> None:
+    """Heroku's `$PORT` (QA): was `entrypoint: [gunicorn, …, '0.0.0.0:$PORT']` with no port,
+    and the container failed ("'$PORT' is not a valid port number"): exec form expands nothing."""
+    _procfile_app(tmp_path, "gunicorn app:app --bind 0.0.0.0:$PORT")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert spec["final"] == {"env": {"PORT": "8000"}, "ports": [8000],
+                             "entrypoint": ["/opt/venv/bin/gunicorn", "app:app", "--bind", "0.0.0.0:8000"]}
+    assert "with" not in spec  # the preset's script is not what runs
+    assert "guessed  $PORT in the Procfile's command: 8000" in done.stderr
+    # the port given wins; `${PORT}` in --entrypoint too (was exit 2, shell syntax)
+    done = run_init(str(tmp_path), "--port", "9000", "-o", "-", "--entrypoint",
+                    "/opt/venv/bin/uvicorn app:app --port ${PORT}")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"] == {"env": {"PORT": "9000"}, "ports": [9000], "entrypoint": [
+        "/opt/venv/bin/uvicorn", "app:app", "--port", "9000"]}
+
+
+def test_a_procfile_command_a_spec_cannot_say_is_left_out_and_said(tmp_path: Path) -> None:
+    _procfile_app(tmp_path, "gunicorn app:app --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2}")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "entrypoint" not in yaml.safe_load(done.stdout).get("final", {})
+    assert "guessed  Procfile: its web command is not the entrypoint" in done.stderr and "'${'" in done.stderr
+    assert "found    Procfile" not in done.stderr
+
+
+def test_a_procfile_beside_a_script_the_preset_would_run_makes_a_spec_that_compiles(tmp_path: Path) -> None:
+    """Was exit 2: init's own spec said `with.script` that the Procfile's entrypoint left unused."""
+    _procfile_app(tmp_path, "gunicorn web:app")
+    (tmp_path / "app.py").unlink()
+    (tmp_path / "web.py").write_text("app = None\nif __name__ == '__main__':\n    pass\n")
+    done = run_init(str(tmp_path), "--port", "0", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "with" not in yaml.safe_load(done.stdout)
+    # a parameter the user gives is theirs: kept, and its error said
+    assert run_init(str(tmp_path), "--with", "script=web.py", "-o", "-").returncode == 2

@@ -135,6 +135,25 @@ def test_is014_not_for_a_program_its_script_or_a_declared_shell(start: str) -> N
     assert "IS014" not in rules(CLEAN.replace("  entrypoint: [/app]", start))
 
 
+@pytest.mark.parametrize(("start", "line", "col"), [
+    ("  entrypoint: [/app, --bind, '0.0.0.0:$PORT']", 6, 30),  # a stranger's Procfile, as init wrote it
+    ("  entrypoint: [/app]\n  cmd: [--home, '${HOME}']", 7, 17),
+    ("  shell: true\n  entrypoint: /app\n  cmd: [$PORT]", 8, 9),  # the script's arguments: "$@" keeps them
+    ("  entrypoint: [/app]\n  healthcheck: {cmd: [/app, -port, $PORT]}", 7, 36)])
+def test_is015_a_variable_in_an_exec_form_argument(start: str, line: int, col: int) -> None:
+    """Was lint-clean: the container failed ("'$PORT' is not a valid port number")."""
+    finding = only(CLEAN.replace("  entrypoint: [/app]", start), "IS015")
+    assert (finding.level, finding.practice, finding.location.line, finding.location.col) == \
+        ("warning", "BP2", line, col), finding
+    assert "never expanded" in finding.message and "shell: true" in finding.hint
+
+
+@pytest.mark.parametrize("start", ["  entrypoint: [/app, 'costs $5', '$1.50', '\\\\$']",
+                                   "  shell: true\n  entrypoint: /app --port $PORT"])
+def test_is015_not_for_a_dollar_that_names_nothing_or_a_shell_entrypoint(start: str) -> None:
+    assert "IS015" not in rules(CLEAN.replace("  entrypoint: [/app]", start))
+
+
 def test_is007_root_user() -> None:
     text = CLEAN.replace("  entrypoint:", "  user: {uid: 0, root_reason: binds port 80}\n  entrypoint:")
     finding = only(text, "IS007")
