@@ -210,11 +210,19 @@ def detect_python(root: Path) -> Project | None:
             project.guessed.append(f"script {script}: the first file with `if __name__ == \"__main__\"`")
     if script is None:
         project.guessed.append("script app.py: no app.py, main.py or `__main__` block found (--with script=…)")
-    else:
+    module = _python_module(root, script) if script else None
+    if module is not None:  # `python FILE` puts FILE's folder first on the path: its package's imports fail
+        project.entrypoint = ["/opt/venv/bin/python3", "-m", module[0]]
+        project.found.append(f"{script}: the program to run, as `python -m {module[0]}` (it is in a package)")
+    elif script is not None:
         if script != "app.py":
             project.with_["script"] = script
         project.found.append(f"{script}: the program to run")
     project.program_parameter = "script"
+    packages = module[1] if module else ("src" if any(walk_packages(root / "src")) else ".")
+    if packages != ".":  # the source is copied to /app (the python preset)
+        project.final["env"] = {"PYTHONPATH": f"/app/{packages}"}
+        project.found.append(f"{packages}/: the packages' folder (src layout): PYTHONPATH /app/{packages}")
     procfile = read(root / "Procfile")
     web = re.search(r"^web:[ \t]*(\S+)(.*)$", procfile, re.MULTILINE)
     if web and web.group(1) in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
@@ -222,6 +230,32 @@ def detect_python(root: Path) -> Project | None:
         project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
     add_port(project, root, [root / "Procfile", *sources])
     return project
+
+
+def walk_packages(folder: Path) -> Iterator[Path]:
+    """The Python packages (folders with `__init__.py`) right in `folder`."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return
+    yield from (e for e in entries if not e.is_symlink() and e.is_dir() and (e / "__init__.py").is_file())
+
+
+def _python_module(root: Path, script: str) -> tuple[str, str] | None:
+    """(`python -m` name, the folder its top package is in, relative to root) for a
+    script inside a package (`src/webapp/__main__.py`: webapp, src); None otherwise."""
+    path = root / script
+    if path.parent == root or not (path.parent / "__init__.py").is_file():
+        return None
+    top = path.parent
+    while top.parent != root and (top.parent / "__init__.py").is_file():
+        top = top.parent
+    parts = list(path.relative_to(top.parent).with_suffix("").parts)
+    if parts[-1] == "__main__":  # `python -m pkg` runs pkg/__main__.py
+        parts.pop()
+    if not all(part.isidentifier() for part in parts):
+        return None
+    return ".".join(parts), rel(root, top.parent) if top.parent != root else "."
 
 
 def _node_entry(root: Path, package: dict[str, Any], project: Project) -> str | None:
@@ -393,6 +427,10 @@ def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
 
     for key in ("name", "version", "license"):
         value = table.get(key)
+        if key == "license" and isinstance(value, dict):  # PEP 621's table: {text = "MIT"} or {file = "LICENSE"}
+            if isinstance(value.get("file"), str):
+                project.guessed.append(f"no license: {source} names the file {value['file'][:80]!r} (--license)")
+            value = value.get("text")
         if isinstance(value, str) and value.strip():
             if key == "license":
                 try:  # npm's "SEE LICENSE IN FILE" and the like: no label value

@@ -108,6 +108,8 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     if options.ports is not None:
         project.ports = [p for p in options.ports if p]
         project.guessed = [g for g in project.guessed if not g.startswith("port ")]
+    if project.program_parameter in options.with_:  # the preset's program, as the user says: not the one found
+        project.entrypoint = project.command = None
     if options.entrypoint is not None:
         command = options.entrypoint
         port = _port_for(command, project, options)
@@ -164,6 +166,9 @@ def _take_command(project: Project, command: str, options: InitOptions) -> None:
         project.guessed.append(f"Procfile: its web command is not the entrypoint, the preset's program is: "
                                f"{error.message.removeprefix('--entrypoint: ')} (--entrypoint)")
         return
+    # the program the preset would run is not what runs: nothing said about it
+    project.found = [f for f in project.found if ": the program to run" not in f]
+    project.guessed = [g for g in project.guessed if not g.startswith("script ")]
     if port:
         _set_port(project, port, options, "the Procfile")
 

@@ -311,3 +311,82 @@ def test_a_procfile_beside_a_script_the_preset_would_run_makes_a_spec_that_compi
     assert "with" not in yaml.safe_load(done.stdout)
     # a parameter the user gives is theirs: kept, and its error said
     assert run_init(str(tmp_path), "--with", "script=web.py", "-o", "-").returncode == 2
+
+
+SRC_MAIN = """\
+import http.server
+import os
+
+from webapp import GREETING
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(GREETING.encode())
+
+
+if __name__ == "__main__":
+    server = http.server.HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Hello)
+    print("listening", flush=True)
+    server.serve_forever()
+"""
+
+
+def src_layout_app(folder: Path) -> Path:
+    """A `src/` layout package whose __main__ imports its own package (QA)."""
+    (folder / "src" / "webapp").mkdir(parents=True)
+    (folder / "src" / "webapp" / "__init__.py").write_text('GREETING = "hello from webapp"\n')
+    (folder / "src" / "webapp" / "__main__.py").write_text(SRC_MAIN)
+    (folder / "pyproject.toml").write_text('[project]\nname = "webapp"\nversion = "1.2.3"\nlicense = {text = "MIT"}\n')
+    (folder / "requirements.txt").write_text("")
+    return folder
+
+
+def test_a_src_layout_package_runs_as_a_module_on_its_import_path(tmp_path: Path) -> None:
+    """Was `with: {script: src/webapp/__main__.py}`: `python FILE` puts src/webapp first on
+    the path, and `from webapp import …` failed (ModuleNotFoundError) at start."""
+    done = run_init(str(src_layout_app(tmp_path)), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert "with" not in spec
+    assert spec["final"] == {"env": {"PYTHONPATH": "/app/src"}, "ports": [8000],
+                             "entrypoint": ["/opt/venv/bin/python3", "-m", "webapp"]}
+    assert spec["license"] == "MIT"  # PEP 621's {text = …} (was: only a plain string was read)
+    assert "as `python -m webapp`" in done.stderr and "PYTHONPATH /app/src" in done.stderr
+    # --with script=… is the user's choice of program: the preset runs it
+    done = run_init(str(tmp_path), "--with", "script=src/webapp/__main__.py", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "entrypoint" not in yaml.safe_load(done.stdout)["final"]
+
+
+def test_a_src_layout_with_a_procfile_makes_a_spec_that_compiles(tmp_path: Path) -> None:
+    """Was exit 2: `with.script is not used` (the Procfile's entrypoint replaced the preset's)."""
+    src_layout_app(tmp_path)
+    (tmp_path / "Procfile").write_text("web: gunicorn webapp:app --bind 0.0.0.0:$PORT\n")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert "with" not in spec and spec["final"]["env"] == {"PYTHONPATH": "/app/src", "PORT": "8000"}
+    assert spec["final"]["entrypoint"] == ["/opt/venv/bin/gunicorn", "webapp:app", "--bind", "0.0.0.0:8000"]
+    assert "the program to run" not in done.stderr  # the preset's program is not what runs
+
+
+def test_a_package_at_the_root_runs_as_a_module_without_an_import_path(tmp_path: Path) -> None:
+    (tmp_path / "svc" / "api").mkdir(parents=True)
+    (tmp_path / "svc" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "api" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "api" / "serve.py").write_text("from svc import api\nif __name__ == '__main__':\n    pass\n")
+    (tmp_path / "requirements.txt").write_text("")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"] == {"entrypoint": ["/opt/venv/bin/python3", "-m", "svc.api.serve"]}
+
+
+def test_a_pyproject_license_file_is_said(tmp_path: Path) -> None:
+    src_layout_app(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "webapp"\nlicense = {file = "LICENSE"}\n')
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0 and "license" not in yaml.safe_load(done.stdout)
+    assert "guessed  no license: pyproject.toml names the file 'LICENSE' (--license)" in done.stderr
