@@ -39,6 +39,7 @@ class Project:
     # `script`): not written when the entrypoint is another
     program_parameter: str | None = None
     final: dict[str, object] = field(default_factory=dict)  # more final-stage keys (service preset)
+    stages: dict[str, object] = field(default_factory=dict)  # build stages of the spec's own
     found: list[str] = field(default_factory=list)  # "file: what it told us"
     guessed: list[str] = field(default_factory=list)  # "what: why it is only a guess"
 
@@ -85,12 +86,14 @@ def rel(root: Path, path: Path) -> str:
 
 _PORT_PATTERNS = (
     re.compile(r"""["'](?:[0-9.]*|localhost|\[::\])?:([0-9]{2,5})["']"""),  # ":8080", "0.0.0.0:8080"
-    re.compile(r"""\b(?:listen|PORT|port)\b\s*(?:\(|=|:|\|\|)\s*([0-9]{2,5})\b"""),  # listen(3000), port=8000
+    # listen(3000), port=8000, PORT || '3000'
+    re.compile(r"""\b(?:listen|PORT|port)\b\s*(?:\(|=|:|\|\||\?\?)\s*["']?([0-9]{2,5})\b"""),
     re.compile(r"""\bPORT["']?\s*,\s*["']?([0-9]{2,5})\b"""),  # getenv("PORT", "8080")
     re.compile(r"""^EXPOSE\s+([0-9]{2,5})""", re.MULTILINE),  # an existing Dockerfile
     # a host and a port as two arguments: new InetSocketAddress("127.0.0.1", 8090) (Java),
     # HTTPServer(("", 8000), …) (Python); or the port alone: new InetSocketAddress(8090)
-    re.compile(r"""["'](?:[0-9.]*|localhost|::)["']\s*,\s*([0-9]{2,5})\s*\)"""),
+    # (the host an address or empty: in parseInt(PORT || '3000', 10) the 10 is the radix)
+    re.compile(r"""["'](?:|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|localhost|::)["']\s*,\s*([0-9]{2,5})\s*\)"""),
     re.compile(r"""\bInetSocketAddress\(\s*([0-9]{2,5})\s*\)"""),
 )
 
@@ -258,22 +261,52 @@ def _python_module(root: Path, script: str) -> tuple[str, str] | None:
     return ".".join(parts), rel(root, top.parent) if top.parent != root else "."
 
 
-def _node_entry(root: Path, package: dict[str, Any], project: Project) -> str | None:
-    """The file `npm start` runs (how the author starts the app), else package.json's
-    `main` (often a library entry, or a leftover of `npm init`), else a usual name;
-    only a file that exists: a wrong guess would build an image that cannot start."""
+def _node_entry(root: Path, package: dict[str, Any], project: Project) -> tuple[str | None, bool]:
+    """(the entry file, whether `npm run build` makes it). The file `npm start` runs (how the
+    author starts the app), else package.json's `main` (often a library entry, or a leftover
+    of `npm init`), else a usual name; only a file that exists, or one the `build` script
+    makes (`dist/server.js`): a wrong guess would build an image that cannot start."""
     named: list[str] = []
-    scripts = package.get("scripts")
-    start = scripts.get("start") if isinstance(scripts, dict) else None
+    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    start = scripts.get("start")
     if isinstance(start, str) and (started := re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())):
         named.append(started.group(1).removeprefix("./"))
     if isinstance(package.get("main"), str):
         named.append(package["main"].removeprefix("./"))
+    named = list(dict.fromkeys(named))  # `start` and `main` often name one file: one note
     for name in named:
         if (root / name).is_file():
-            return name
+            return name, False
+    builds = isinstance(scripts.get("build"), str)
+    for name in named:
+        if builds and ".." not in Path(name).parts:
+            return name, True
         project.guessed.append(f"{name}: named in package.json but not in the folder, so not the entry file")
-    return next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None)
+    return next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None), False
+
+
+def _build_stage(project: Project, main: str, lock: str | None) -> None:
+    """`npm run build` in a stage of its own, with every dependency (the build's tools are
+    devDependencies), and only its output copied into the final next to the source: the
+    node preset's final list again, since a spec's list replaces the template's (BP11)."""
+    output = Path(main).parts[0]
+    if lock != "package-lock.json":  # pnpm and yarn install differently: the spec says what npm does
+        project.guessed.append(f"{main}: made by the `build` script, which the {project.preset} preset does not run:"
+                               f" add a stage that runs it (as init writes for npm) and copy its {output} into /app")
+        return
+    project.stages["build"] = {
+        "from": "node-build",
+        "cache": ["/root/.npm"],
+        "dependencies": {"copy": ["package.json", lock], "run": "npm ci --no-audit --no-fund"},
+        "copy": ["."],
+        "run": "npm run build",
+        "artifacts": [f"/src/{output}"],
+    }
+    project.final["copy"] = [{"from": "deps", "src": "/src/node_modules", "dest": "/app/node_modules"},
+                             {"src": ".", "dest": "/app/"},
+                             {"from": "build", "src": f"/src/{output}", "dest": f"/app/{output}"}]
+    project.found.append(f"{main}: the entry file, made by `npm run build` (package.json's `build` script) in the "
+                         f"stage `build`, its {output} copied to /app/{output}")
 
 
 def detect_node(root: Path) -> Project | None:
@@ -293,14 +326,19 @@ def detect_node(root: Path) -> Project | None:
     if lock is None:
         project.guessed.append("preset node: no lockfile; `npm ci` needs package-lock.json (run `npm install` once)")
     take_metadata(project, package, "package.json")
-    main = _node_entry(root, package, project)
+    project.program_parameter = "main"
+    main, built = _node_entry(root, package, project)
+    if main and built:
+        _build_stage(project, main, lock)
+        main = main if project.stages else None
     if main:
         if main != "server.js":
             project.with_["main"] = main
-        project.found.append(f"{main}: the entry file")
+        if not built:
+            project.found.append(f"{main}: the entry file")
     else:
         project.guessed.append("main server.js: no `main`, `start` script or usual entry file (--with main=…)")
-    add_port(project, root, [root / main] if main else list(walk(root, (".js",)))[:20])
+    add_port(project, root, [root / main] if main and not built else list(walk(root, (".js",)))[:20])
     return project
 
 

@@ -197,6 +197,8 @@ def render(project: Project) -> str:
     data["version"] = project.version or DEFAULT_VERSION
     if project.license:
         data["license"] = project.license
+    if project.stages:
+        data["stages"] = project.stages
     final: dict[str, object] = dict(project.final)
     if project.ports:
         final["ports"] = sorted(set(project.ports))

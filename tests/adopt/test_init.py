@@ -390,3 +390,56 @@ def test_a_pyproject_license_file_is_said(tmp_path: Path) -> None:
     done = run_init(str(tmp_path), "-o", "-")
     assert done.returncode == 0 and "license" not in yaml.safe_load(done.stdout)
     assert "guessed  no license: pyproject.toml names the file 'LICENSE' (--license)" in done.stderr
+
+
+BUILT_NODE_SERVER = """\
+const http = require("http");
+const port = parseInt(process.env.PORT || '3000', 10);
+const server = http.createServer((_, res) => res.end("ok\\n"));
+server.listen(port, "0.0.0.0", () => console.log("listening"));
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
+"""
+
+
+def built_node_app(folder: Path, lock: str = "package-lock.json") -> Path:
+    """`main: dist/server.js`, made from src/ by the `build` script (QA)."""
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "server.js").write_text(BUILT_NODE_SERVER)
+    (folder / "package.json").write_text(json.dumps({
+        "name": "tsapp", "version": "2.0.0", "license": "MIT", "main": "dist/server.js", "dependencies": {},
+        "scripts": {"build": "mkdir -p dist && cp src/server.js dist/server.js", "start": "node dist/server.js"}}))
+    (folder / lock).write_text(json.dumps({"name": "tsapp", "version": "2.0.0", "lockfileVersion": 3,
+                                           "requires": True, "packages": {"": {"name": "tsapp", "version": "2.0.0"}}}))
+    return folder
+
+
+def test_a_node_entry_the_build_script_makes_is_built_in_a_stage(tmp_path: Path) -> None:
+    """Was: port 10 (parseInt's radix), main `server.js` (no such file), the missing
+    dist/server.js said twice and the build script not at all."""
+    done = run_init(str(built_node_app(tmp_path)), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert spec["with"] == {"main": "dist/server.js"} and spec["final"]["ports"] == [3000]
+    assert spec["stages"]["build"]["run"] == "npm run build" and spec["stages"]["build"]["artifacts"] == ["/src/dist"]
+    assert spec["final"]["copy"][-1] == {"from": "build", "src": "/src/dist", "dest": "/app/dist"}
+    assert done.stderr.count("dist/server.js") == 1 and "made by `npm run build`" in done.stderr
+
+
+def test_a_built_node_entry_with_another_package_manager_is_said_once(tmp_path: Path) -> None:
+    done = run_init(str(built_node_app(tmp_path, lock="yarn.lock")), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "stages" not in yaml.safe_load(done.stdout)
+    assert done.stderr.count("dist/server.js") == 1
+    assert "made by the `build` script, which the node-yarn preset does not run" in done.stderr
+
+
+@pytest.mark.parametrize(("source", "port"), [("const port = parseInt(process.env.PORT || '3000', 10);", 3000),
+                                              ("const port = process.env.PORT ?? 4000;", 4000),
+                                              ("app.listen(5000, '0.0.0.0');", 5000),
+                                              ('x.listen(Number(process.env.PORT || "3001"))', 3001)])
+def test_a_node_port_is_the_default_not_the_radix(tmp_path: Path, source: str, port: int) -> None:
+    (tmp_path / "server.js").write_text(source + "\n")
+    (tmp_path / "package.json").write_text('{"name": "p"}')
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"]["ports"] == [port]

@@ -108,3 +108,19 @@ def test_a_src_layout_package_starts_from_its_init_spec(tmp_path, built) -> None
     result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
                        str(folder / "imagespec.yaml"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.mark.engine
+def test_a_node_entry_made_by_the_build_script_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """`main: dist/server.js` made by `npm run build`: init's build stage makes it (was: main
+    server.js, a file that does not exist)."""
+    from tests.adopt.test_init import built_node_app
+
+    folder = built_node_app(tmp_path / "builtnode")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", "imagespec-inittest-nodebuild"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
