@@ -309,8 +309,10 @@ def test_a_procfile_beside_a_script_the_preset_would_run_makes_a_spec_that_compi
     done = run_init(str(tmp_path), "--port", "0", "-o", "-")
     assert done.returncode == 0, done.stderr
     assert "with" not in yaml.safe_load(done.stdout)
-    # a parameter the user gives is theirs: kept, and its error said
-    assert run_init(str(tmp_path), "--with", "script=web.py", "-o", "-").returncode == 2
+    # a script the user names is the program: the preset runs it, not the Procfile's server
+    done = run_init(str(tmp_path), "--with", "script=web.py", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["with"] == {"script": "web.py"}
 
 
 SRC_MAIN = """\
@@ -443,3 +445,4 @@ def test_a_node_port_is_the_default_not_the_radix(tmp_path: Path, source: str, p
     done = run_init(str(tmp_path), "-o", "-")
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["final"]["ports"] == [port]
+
