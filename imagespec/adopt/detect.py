@@ -390,8 +390,10 @@ def detect_c(root: Path) -> Project | None:
     target = None
     if makefile:
         project.found.append("Makefile: built with make")
-        target = next((m.group(1) for m in re.finditer(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*:(?!=)", makefile, re.MULTILINE)
-                       if m.group(1) not in ("all", "clean", "install", "test", "check") and not m.group(1).startswith(".")), None)
+        target = _make_target(makefile)
+        if target is None:
+            project.guessed.append("binary app: no Makefile target names a file (a `$(BIN):` target is not read;"
+                                   " --with binary=PATH, the file make builds)")
     elif cmake:
         project.found.append("CMakeLists.txt: built with CMake")
         exe = re.search(r"add_executable\s*\(\s*([A-Za-z0-9_.-]+)", cmake)
@@ -406,7 +408,7 @@ def detect_c(root: Path) -> Project | None:
         project.with_["build"] = f"cc -O2 -static -o app {names}"
         project.guessed.append("build: one cc -static command over the sources (--with build=…)")
     if target:
-        project.with_.setdefault("binary", target)
+        project.with_.setdefault("binary", target)  # the path make writes, relative to /src
         project.with_["name"] = Path(target).name
         project.name = Path(target).name
         project.found.append(f"binary {target}: the build's first target")
@@ -414,6 +416,22 @@ def detect_c(root: Path) -> Project | None:
                            " for a glibc binary)")
     add_port(project, root, sources[:50])
     return project
+
+
+#: targets that name no file the build makes, by convention
+_NOT_BUILT = frozenset({"all", "clean", "distclean", "install", "uninstall", "test", "check", "lint", "format"})
+
+
+def _make_target(makefile: str) -> str | None:
+    """The first target that names a file (`bin/wc-tool`), not a phony one (`.PHONY:`, `all`),
+    a pattern (`%.o`) or a variable (`$(BIN)`)."""
+    phony = {word for line in re.findall(r"^\.PHONY\s*:(.*)$", makefile, re.MULTILINE) for word in line.split()}
+    for match in re.finditer(r"^([A-Za-z0-9_][A-Za-z0-9_./-]*)\s*:(?![=:])", makefile, re.MULTILINE):
+        target = match.group(1).removeprefix("./")
+        if target not in _NOT_BUILT and target not in phony and not target.endswith((".o", "/")) \
+                and ".." not in target.split("/"):
+            return target
+    return None
 
 
 def detect_service(root: Path) -> Project | None:

@@ -446,3 +446,25 @@ def test_a_node_port_is_the_default_not_the_radix(tmp_path: Path, source: str, p
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["final"]["ports"] == [port]
 
+
+@pytest.mark.parametrize(("makefile", "binary"), [
+    ("CFLAGS = -O2 -static\n\nbin/wc-tool: wc.c\n\tmkdir -p bin\n\t$(CC) $(CFLAGS) -o $@ wc.c\n", "bin/wc-tool"),
+    (".PHONY: build\nbuild: out/tool\nout/tool: wc.c\n\t$(CC) -static -o $@ wc.c\n", "out/tool"),
+    ("all: ./wc\nwc: wc.c\n\t$(CC) -static -o $@ wc.c\n", "wc")])
+def test_a_make_target_in_a_folder_is_the_binary(tmp_path: Path, makefile: str, binary: str) -> None:
+    """Was `binary: app` kept silently (the target `bin/wc-tool` was not read), and the
+    build failed inside the preset: "install: cannot stat 'app'"."""
+    (tmp_path / "wc.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "Makefile").write_text(makefile)
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    name = binary.rsplit("/", 1)[-1]
+    assert yaml.safe_load(done.stdout)["with"] == {"binary": binary, "name": name}
+
+
+def test_a_makefile_whose_targets_name_no_file_says_the_binary_is_a_guess(tmp_path: Path) -> None:
+    (tmp_path / "wc.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "Makefile").write_text("BIN = wc\n$(BIN): wc.c\n\t$(CC) -static -o $@ wc.c\n")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "guessed  binary app: no Makefile target names a file" in done.stderr and "--with binary=" in done.stderr
