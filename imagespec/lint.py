@@ -54,6 +54,11 @@ _INTERPRETERS = SHELLS | {"env"}  # env finds the interpreter: none is in a scra
 #: lint()'s `add`: (path, level, rule, message, practice, hint) becomes one Finding
 Add = Callable[[DataPath, str, str, str, str, str], None]
 PRIVILEGED_PORTS = 1024  # below it, binding needs root or CAP_NET_BIND_SERVICE (Kubernetes, Podman)
+#: variables every container has a value for (the engine sets HOME and HOSTNAME, and PATH
+#: when the image has none): a value naming one meant to extend or use it (IS016)
+_RUNTIME_VARIABLES = frozenset({"PATH", "HOME", "HOSTNAME"})
+#: the PATH of Debian's images, and the engine's when an image sets none
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True, order=True)
@@ -162,7 +167,8 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
 
 
 def _lint_unexpanded(spec: Spec, add: Add) -> None:
-    """IS015: a `$VAR` in an exec-form argument, which no shell expands (BP2)."""
+    """IS015: a `$VAR` in an exec-form argument, which no shell expands (BP2); IS016: an env
+    value naming a variable the container has (`PATH: /x/bin:$PATH`), written as it is."""
     final = spec.final
     lists: list[tuple[DataPath, object]] = [(("final", "cmd"), final.cmd)]  # with `shell: true` too: "$@" keeps them
     if not final.shell:  # `shell: true` runs the entrypoint string through sh, which expands it
@@ -177,6 +183,17 @@ def _lint_unexpanded(spec: Spec, add: Add) -> None:
                     f"no shell, so ${names[0]} is never expanded", "BP2",
                     "write the value itself (a port: the number, and `env: {PORT: '8080'}` where the app reads it "
                     "too), or run the entrypoint string through a shell with `shell: true`: it execs the program")
+    envs = [(("stages", n, "env"), st.env) for n, st in spec.stages.items()] + [(("final", "env"), final.env)]
+    for where, env in envs:
+        for key, value in env.items():
+            meant = [n for n in variables(value or "") if n == key or n in env or n in _RUNTIME_VARIABLES]
+            if meant:
+                whole = (value or "").replace(f"${{{meant[0]}}}", DEFAULT_PATH).replace(f"${meant[0]}", DEFAULT_PATH) \
+                    if meant[0] == "PATH" else None
+                add((*where, key), "warning", "IS016", f"${meant[0]} in {key} is not expanded: env values are written "
+                    f"as they are, so {key} is {value!r}", "",
+                    f"write the whole value: `{key}: {whole}` (Debian's and the engine's PATH; `docker image inspect "
+                    "BASE` shows the base's)" if whole else "write the value itself, not a reference to another")
 
 
 def _secretish(key: str) -> bool:
