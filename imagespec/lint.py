@@ -19,6 +19,7 @@ from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
 from imagespec.spec.model import Spec
+from imagespec.spec.values import variables
 from imagespec.spec.yaml_source import DataPath
 
 LEVELS = ("error", "warning", "info")
@@ -56,6 +57,11 @@ _PROBE_TOOLS = frozenset({"curl", "wget", "nc", "netcat", "ncat"})
 #: lint()'s `add`: (path, level, rule, message, practice, hint) becomes one Finding
 Add = Callable[[DataPath, str, str, str, str, str], None]
 PRIVILEGED_PORTS = 1024  # below it, binding needs root or CAP_NET_BIND_SERVICE (Kubernetes, Podman)
+#: variables every container has a value for (the engine sets HOME and HOSTNAME, and PATH
+#: when the image has none): a value naming one meant to extend or use it (IS016)
+_RUNTIME_VARIABLES = frozenset({"PATH", "HOME", "HOSTNAME"})
+#: the PATH of Debian's images, and the engine's when an image sets none
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True, order=True)
@@ -155,6 +161,7 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
                 f"port {number} is privileged: user {plan.runtime.uid} may not bind it", "BP8",
                 f"listen on a port from {PRIVILEGED_PORTS} up (e.g. 8080) and publish it as {number}; Docker "
                 "allows it since 20.10, Kubernetes and Podman without root do not")
+    _lint_unexpanded(spec, add)
     for path, what in _secret_values(spec):
         add(path, "error", "IS013", f"this value holds {what}: it is written into the image", "BP15",
             "pass secrets at run time, or at build time as a BuildKit secret (`secrets:`); rotate this one")
@@ -207,6 +214,34 @@ def _copied_to(spec: Spec, program: str) -> bool:
 
 def _final_package_names(spec: Spec) -> set[str]:
     return {name for _, packages in _final_packages(spec) for name in packages}
+def _lint_unexpanded(spec: Spec, add: Add) -> None:
+    """IS017: a `$VAR` in an exec-form argument, which no shell expands (BP2); IS016: an env
+    value naming a variable the container has (`PATH: /x/bin:$PATH`), written as it is."""
+    final = spec.final
+    lists: list[tuple[DataPath, object]] = [(("final", "cmd"), final.cmd)]  # with `shell: true` too: "$@" keeps them
+    if not final.shell:  # `shell: true` runs the entrypoint string through sh, which expands it
+        lists.append((("final", "entrypoint"), final.entrypoint))
+    if final.healthcheck is not None:
+        lists.append((("final", "healthcheck", "cmd"), final.healthcheck.cmd))
+    for at, value in lists:
+        for index, argument in enumerate(value if isinstance(value, (list, tuple)) else ()):
+            names = variables(argument)
+            if names:
+                add((*at, index), "warning", "IS017", f"{argument!r} reaches the program as it is: exec form starts "
+                    f"no shell, so ${names[0]} is never expanded", "BP2",
+                    "write the value itself (a port: the number, and `env: {PORT: '8080'}` where the app reads it "
+                    "too), or run the entrypoint string through a shell with `shell: true`: it execs the program")
+    envs = [(("stages", n, "env"), st.env) for n, st in spec.stages.items()] + [(("final", "env"), final.env)]
+    for where, env in envs:
+        for key, value in env.items():
+            meant = [n for n in variables(value or "") if n == key or n in env or n in _RUNTIME_VARIABLES]
+            if meant:
+                whole = (value or "").replace(f"${{{meant[0]}}}", DEFAULT_PATH).replace(f"${meant[0]}", DEFAULT_PATH) \
+                    if meant[0] == "PATH" else None
+                add((*where, key), "warning", "IS016", f"${meant[0]} in {key} is not expanded: env values are written "
+                    f"as they are, so {key} is {value!r}", "",
+                    f"write the whole value: `{key}: {whole}` (Debian's and the engine's PATH; `docker image inspect "
+                    "BASE` shows the base's)" if whole else "write the value itself, not a reference to another")
 
 
 def _secretish(key: str) -> bool:

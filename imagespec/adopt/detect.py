@@ -32,7 +32,14 @@ class Project:
     with_: dict[str, str] = field(default_factory=dict)
     ports: list[int] = field(default_factory=list)
     entrypoint: list[str] | None = None
+    # a command line read from the project (a Procfile's `web:`), split and checked as
+    # `--entrypoint` is, after its $PORT is given the image's port (adopt/init_spec.py)
+    command: str | None = None
+    # the preset parameter that names the program its own entrypoint runs (python's
+    # `script`): not written when the entrypoint is another
+    program_parameter: str | None = None
     final: dict[str, object] = field(default_factory=dict)  # more final-stage keys (service preset)
+    stages: dict[str, object] = field(default_factory=dict)  # build stages of the spec's own
     found: list[str] = field(default_factory=list)  # "file: what it told us"
     guessed: list[str] = field(default_factory=list)  # "what: why it is only a guess"
 
@@ -79,12 +86,14 @@ def rel(root: Path, path: Path) -> str:
 
 _PORT_PATTERNS = (
     re.compile(r"""["'](?:[0-9.]*|localhost|\[::\])?:([0-9]{2,5})["']"""),  # ":8080", "0.0.0.0:8080"
-    re.compile(r"""\b(?:listen|PORT|port)\b\s*(?:\(|=|:|\|\|)\s*([0-9]{2,5})\b"""),  # listen(3000), port=8000
+    # listen(3000), port=8000, PORT || '3000'
+    re.compile(r"""\b(?:listen|PORT|port)\b\s*(?:\(|=|:|\|\||\?\?)\s*["']?([0-9]{2,5})\b"""),
     re.compile(r"""\bPORT["']?\s*,\s*["']?([0-9]{2,5})\b"""),  # getenv("PORT", "8080")
     re.compile(r"""^EXPOSE\s+([0-9]{2,5})""", re.MULTILINE),  # an existing Dockerfile
     # a host and a port as two arguments: new InetSocketAddress("127.0.0.1", 8090) (Java),
     # HTTPServer(("", 8000), …) (Python); or the port alone: new InetSocketAddress(8090)
-    re.compile(r"""["'](?:[0-9.]*|localhost|::)["']\s*,\s*([0-9]{2,5})\s*\)"""),
+    # (the host an address or empty: in parseInt(PORT || '3000', 10) the 10 is the radix)
+    re.compile(r"""["'](?:|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|localhost|::)["']\s*,\s*([0-9]{2,5})\s*\)"""),
     re.compile(r"""\bInetSocketAddress\(\s*([0-9]{2,5})\s*\)"""),
 )
 
@@ -204,37 +213,100 @@ def detect_python(root: Path) -> Project | None:
             project.guessed.append(f"script {script}: the first file with `if __name__ == \"__main__\"`")
     if script is None:
         project.guessed.append("script app.py: no app.py, main.py or `__main__` block found (--with script=…)")
-    else:
+    module = _python_module(root, script) if script else None
+    if module is not None:  # `python FILE` puts FILE's folder first on the path: its package's imports fail
+        project.entrypoint = ["/opt/venv/bin/python3", "-m", module[0]]
+        project.found.append(f"{script}: the program to run, as `python -m {module[0]}` (it is in a package)")
+    elif script is not None:
         if script != "app.py":
             project.with_["script"] = script
         project.found.append(f"{script}: the program to run")
+    project.program_parameter = "script"
+    packages = module[1] if module else ("src" if any(walk_packages(root / "src")) else ".")
+    if packages != ".":  # the source is copied to /app (the python preset)
+        project.final["env"] = {"PYTHONPATH": f"/app/{packages}"}
+        project.found.append(f"{packages}/: the packages' folder (src layout): PYTHONPATH /app/{packages}")
     procfile = read(root / "Procfile")
-    web = re.search(r"^web:\s*(.+)$", procfile, re.MULTILINE)
-    if web:
-        words = web.group(1).split()
-        if words and words[0] in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
-            project.entrypoint = [f"/opt/venv/bin/{words[0]}", *words[1:]]
-            project.found.append(f"Procfile: web runs {words[0]} (entrypoint from the venv)")
+    web = re.search(r"^web:[ \t]*(\S+)(.*)$", procfile, re.MULTILINE)
+    if web and web.group(1) in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
+        project.command = f"/opt/venv/bin/{web.group(1)}{web.group(2).rstrip()}"
+        project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
     add_port(project, root, [root / "Procfile", *sources])
     return project
 
 
-def _node_entry(root: Path, package: dict[str, Any], project: Project) -> str | None:
-    """The file `npm start` runs (how the author starts the app), else package.json's
-    `main` (often a library entry, or a leftover of `npm init`), else a usual name;
-    only a file that exists: a wrong guess would build an image that cannot start."""
+def walk_packages(folder: Path) -> Iterator[Path]:
+    """The Python packages (folders with `__init__.py`) right in `folder`."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return
+    yield from (e for e in entries if not e.is_symlink() and e.is_dir() and (e / "__init__.py").is_file())
+
+
+def _python_module(root: Path, script: str) -> tuple[str, str] | None:
+    """(`python -m` name, the folder its top package is in, relative to root) for a
+    script inside a package (`src/webapp/__main__.py`: webapp, src); None otherwise."""
+    path = root / script
+    if path.parent == root or not (path.parent / "__init__.py").is_file():
+        return None
+    top = path.parent
+    while top.parent != root and (top.parent / "__init__.py").is_file():
+        top = top.parent
+    parts = list(path.relative_to(top.parent).with_suffix("").parts)
+    if parts[-1] == "__main__":  # `python -m pkg` runs pkg/__main__.py
+        parts.pop()
+    if not all(part.isidentifier() for part in parts):
+        return None
+    return ".".join(parts), rel(root, top.parent) if top.parent != root else "."
+
+
+def _node_entry(root: Path, package: dict[str, Any], project: Project) -> tuple[str | None, bool]:
+    """(the entry file, whether `npm run build` makes it). The file `npm start` runs (how the
+    author starts the app), else package.json's `main` (often a library entry, or a leftover
+    of `npm init`), else a usual name; only a file that exists, or one the `build` script
+    makes (`dist/server.js`): a wrong guess would build an image that cannot start."""
     named: list[str] = []
-    scripts = package.get("scripts")
-    start = scripts.get("start") if isinstance(scripts, dict) else None
+    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    start = scripts.get("start")
     if isinstance(start, str) and (started := re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())):
         named.append(started.group(1).removeprefix("./"))
     if isinstance(package.get("main"), str):
         named.append(package["main"].removeprefix("./"))
+    named = list(dict.fromkeys(named))  # `start` and `main` often name one file: one note
     for name in named:
         if (root / name).is_file():
-            return name
+            return name, False
+    builds = isinstance(scripts.get("build"), str)
+    for name in named:
+        if builds and ".." not in Path(name).parts:
+            return name, True
         project.guessed.append(f"{name}: named in package.json but not in the folder, so not the entry file")
-    return next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None)
+    return next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None), False
+
+
+def _build_stage(project: Project, main: str, lock: str | None) -> None:
+    """`npm run build` in a stage of its own, with every dependency (the build's tools are
+    devDependencies), and only its output copied into the final next to the source: the
+    node preset's final list again, since a spec's list replaces the template's (BP11)."""
+    output = Path(main).parts[0]
+    if lock != "package-lock.json":  # pnpm and yarn install differently: the spec says what npm does
+        project.guessed.append(f"{main}: made by the `build` script, which the {project.preset} preset does not run:"
+                               f" add a stage that runs it (as init writes for npm) and copy its {output} into /app")
+        return
+    project.stages["build"] = {
+        "from": "node-build",
+        "cache": ["/root/.npm"],
+        "dependencies": {"copy": ["package.json", lock], "run": "npm ci --no-audit --no-fund"},
+        "copy": ["."],
+        "run": "npm run build",
+        "artifacts": [f"/src/{output}"],
+    }
+    project.final["copy"] = [{"from": "deps", "src": "/src/node_modules", "dest": "/app/node_modules"},
+                             {"src": ".", "dest": "/app/"},
+                             {"from": "build", "src": f"/src/{output}", "dest": f"/app/{output}"}]
+    project.found.append(f"{main}: the entry file, made by `npm run build` (package.json's `build` script) in the "
+                         f"stage `build`, its {output} copied to /app/{output}")
 
 
 def detect_node(root: Path) -> Project | None:
@@ -254,14 +326,19 @@ def detect_node(root: Path) -> Project | None:
     if lock is None:
         project.guessed.append("preset node: no lockfile; `npm ci` needs package-lock.json (run `npm install` once)")
     take_metadata(project, package, "package.json")
-    main = _node_entry(root, package, project)
+    project.program_parameter = "main"
+    main, built = _node_entry(root, package, project)
+    if main and built:
+        _build_stage(project, main, lock)
+        main = main if project.stages else None
     if main:
         if main != "server.js":
             project.with_["main"] = main
-        project.found.append(f"{main}: the entry file")
+        if not built:
+            project.found.append(f"{main}: the entry file")
     else:
         project.guessed.append("main server.js: no `main`, `start` script or usual entry file (--with main=…)")
-    add_port(project, root, [root / main] if main else list(walk(root, (".js",)))[:20])
+    add_port(project, root, [root / main] if main and not built else list(walk(root, (".js",)))[:20])
     return project
 
 
@@ -313,8 +390,10 @@ def detect_c(root: Path) -> Project | None:
     target = None
     if makefile:
         project.found.append("Makefile: built with make")
-        target = next((m.group(1) for m in re.finditer(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*:(?!=)", makefile, re.MULTILINE)
-                       if m.group(1) not in ("all", "clean", "install", "test", "check") and not m.group(1).startswith(".")), None)
+        target = _make_target(makefile)
+        if target is None:
+            project.guessed.append("binary app: no Makefile target names a file (a `$(BIN):` target is not read;"
+                                   " --with binary=PATH, the file make builds)")
     elif cmake:
         project.found.append("CMakeLists.txt: built with CMake")
         exe = re.search(r"add_executable\s*\(\s*([A-Za-z0-9_.-]+)", cmake)
@@ -329,7 +408,7 @@ def detect_c(root: Path) -> Project | None:
         project.with_["build"] = f"cc -O2 -static -o app {names}"
         project.guessed.append("build: one cc -static command over the sources (--with build=…)")
     if target:
-        project.with_.setdefault("binary", target)
+        project.with_.setdefault("binary", target)  # the path make writes, relative to /src
         project.with_["name"] = Path(target).name
         project.name = Path(target).name
         project.found.append(f"binary {target}: the build's first target")
@@ -337,6 +416,22 @@ def detect_c(root: Path) -> Project | None:
                            " for a glibc binary)")
     add_port(project, root, sources[:50])
     return project
+
+
+#: targets that name no file the build makes, by convention
+_NOT_BUILT = frozenset({"all", "clean", "distclean", "install", "uninstall", "test", "check", "lint", "format"})
+
+
+def _make_target(makefile: str) -> str | None:
+    """The first target that names a file (`bin/wc-tool`), not a phony one (`.PHONY:`, `all`),
+    a pattern (`%.o`) or a variable (`$(BIN)`)."""
+    phony = {word for line in re.findall(r"^\.PHONY\s*:(.*)$", makefile, re.MULTILINE) for word in line.split()}
+    for match in re.finditer(r"^([A-Za-z0-9_][A-Za-z0-9_./-]*)\s*:(?![=:])", makefile, re.MULTILINE):
+        target = match.group(1).removeprefix("./")
+        if target not in _NOT_BUILT and target not in phony and not target.endswith((".o", "/")) \
+                and ".." not in target.split("/"):
+            return target
+    return None
 
 
 def detect_service(root: Path) -> Project | None:
@@ -388,6 +483,10 @@ def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
 
     for key in ("name", "version", "license"):
         value = table.get(key)
+        if key == "license" and isinstance(value, dict):  # PEP 621's table: {text = "MIT"} or {file = "LICENSE"}
+            if isinstance(value.get("file"), str):
+                project.guessed.append(f"no license: {source} names the file {value['file'][:80]!r} (--license)")
+            value = value.get("text")
         if isinstance(value, str) and value.strip():
             if key == "license":
                 try:  # npm's "SEE LICENSE IN FILE" and the like: no label value

@@ -19,6 +19,7 @@ from imagespec.errors import Location, SpecError, one_line
 
 SPEC_NAME = "imagespec.yaml"
 DEFAULT_VERSION = "0.1.0"
+DEFAULT_PORT = 8000  # gunicorn's and uvicorn's own default, for a `$PORT` nothing else gives
 
 
 @dataclass(frozen=True)
@@ -107,11 +108,69 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     if options.ports is not None:
         project.ports = [p for p in options.ports if p]
         project.guessed = [g for g in project.guessed if not g.startswith("port ")]
+    if project.program_parameter in options.with_:  # the preset's program, as the user says: not the one found
+        project.entrypoint = project.command = None
     if options.entrypoint is not None:
-        project.entrypoint = list(_entrypoint(options.entrypoint))
+        command = options.entrypoint
+        port = _port_for(command, project, options)
+        project.entrypoint = list(_entrypoint(_port_given(command, port) if port else command))
+        if port:
+            _set_port(project, port, options, "--entrypoint")
         # the preset's program (a script, an entry file) is not what runs: no guess about it
         project.guessed = [g for g in project.guessed if not g.startswith(("script ", "main "))]
+    elif project.command is not None:
+        _take_command(project, project.command, options)
+    if project.entrypoint and project.program_parameter not in options.with_:
+        project.with_.pop(project.program_parameter or "", None)  # nothing says ${{ script }} any more
     project.with_.update(options.with_)
+
+
+def _port_for(command: str | tuple[str, ...], project: Project, options: InitOptions) -> int | None:
+    """The port a command's `$PORT` stands for (Heroku's convention: the platform names the
+    port): the one given or found, else DEFAULT_PORT; None when it names no $PORT."""
+    from imagespec.spec.values import variables
+
+    if not isinstance(command, str) or "PORT" not in variables(command):
+        return None
+    return project.ports[0] if project.ports else DEFAULT_PORT
+
+
+def _port_given(command: str, port: int) -> str:
+    """`$PORT` (and `${PORT}`) replaced by the number: exec form (BP2) starts no shell
+    that would expand it, and the program would get '$PORT' itself."""
+    from imagespec.spec.values import VARIABLE
+
+    return VARIABLE.sub(lambda m: str(port) if "PORT" in (m.group(1), m.group(2)) else m.group(0), command)
+
+
+def _set_port(project: Project, port: int, options: InitOptions, source: str) -> None:
+    """The image listens on `port` and says so to the app too (env PORT), as the platform
+    would; --port 0 (no ports) still sets the variable the command used."""
+    if options.ports is None and port not in project.ports:
+        project.ports.append(port)
+    env = project.final.setdefault("env", {})
+    assert isinstance(env, dict)
+    env["PORT"] = str(port)
+    project.guessed.append(f"$PORT in {source}'s command: {port}, written in its place and as env PORT (exec form "
+                           "expands no variable; --port to change)")
+
+
+def _take_command(project: Project, command: str, options: InitOptions) -> None:
+    """The project's own start command as the entrypoint, when a spec can say it: one with
+    other shell syntax (`${WORKERS:-2}`, `&&`) is left out and said, never written to fail."""
+    port = _port_for(command, project, options)
+    try:
+        project.entrypoint = list(_entrypoint(_port_given(command, port) if port else command))
+    except SpecError as error:
+        project.found = [f for f in project.found if not f.startswith("Procfile:")]
+        project.guessed.append(f"Procfile: its web command is not the entrypoint, the preset's program is: "
+                               f"{error.message.removeprefix('--entrypoint: ')} (--entrypoint)")
+        return
+    # the program the preset would run is not what runs: nothing said about it
+    project.found = [f for f in project.found if ": the program to run" not in f]
+    project.guessed = [g for g in project.guessed if not g.startswith("script ")]
+    if port:
+        _set_port(project, port, options, "the Procfile")
 
 
 def _entrypoint(command: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -138,6 +197,8 @@ def render(project: Project) -> str:
     data["version"] = project.version or DEFAULT_VERSION
     if project.license:
         data["license"] = project.license
+    if project.stages:
+        data["stages"] = project.stages
     final: dict[str, object] = dict(project.final)
     if project.ports:
         final["ports"] = sorted(set(project.ports))

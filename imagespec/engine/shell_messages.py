@@ -34,6 +34,18 @@ def program_not_run(log_tail: tuple[str, ...]) -> str | None:
     return None
 
 
+# a tool's message about itself: `install: cannot stat 'app'`, `make: *** [all] Error 1`
+_SAID = re.compile(r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_.+-]*): \S.*")
+
+
+def program_said(log_tail: tuple[str, ...]) -> str | None:
+    """The program the last line of output names as its writer, as most tools start their
+    error messages; a caller takes it only when it is a command of the step."""
+    line = next((line.strip() for line in reversed(log_tail) if line.strip()), "")
+    match = _SAID.fullmatch(line)
+    return match["name"] if match else None
+
+
 def last_traced(log_tail: tuple[str, ...]) -> str | None:
     """The program of the last ``set -x`` trace line (``+ make -j4`` → ``make``)."""
     for line in reversed(log_tail):

@@ -14,6 +14,7 @@ from imagespec.spec.catalog import Catalog
 from imagespec.spec.files import CONFIG_NAME
 
 if TYPE_CHECKING:
+    from imagespec.plan.model import Origin
     from imagespec.render.line_map import Command, Placed
 
 
@@ -76,10 +77,12 @@ def _failed_commands(placed: Placed, log_tail: tuple[str, ...]) -> tuple[Command
     """The commands of a failed RUN that may have failed. BuildKit says which RUN and its
     exit code, not which `&&` item: the shell's own words narrow it down (a program it
     could not run, the heredoc's last `set -x` trace); otherwise it is any of them."""
-    from imagespec.engine.shell_messages import last_traced, program_not_run, runs_program
+    from imagespec.engine.shell_messages import last_traced, program_not_run, program_said, runs_program
 
     program = program_not_run(log_tail) or (last_traced(log_tail) if placed.form == "heredoc" else None)
     named = tuple(c for c in placed.commands if program and runs_program(c.text, program))
+    said = program_said(log_tail)  # `install: cannot stat 'app'`: one command's own words
+    named = named or tuple(c for c in placed.commands if said and runs_program(c.text, said))
     return named or placed.commands
 
 
@@ -90,6 +93,7 @@ def _point_at_commands(compiled: Compiled, failure: BuildFailed, placed: Placed,
     origins = tuple(dict.fromkeys(c.origin for c in commands)) or (placed.origin,)
     if len(origins) == 1:
         failure.location = document.location(origins[0].path)
+        _at_the_spec(compiled, failure, origins)
         return
     paths = [o.path for o in origins]
     common = next((paths[0][:n] for n in range(min(map(len, paths)), 0, -1)
@@ -99,6 +103,23 @@ def _point_at_commands(compiled: Compiled, failure: BuildFailed, placed: Placed,
     failure.hint = "; ".join(filter(None, (
         f"one of the commands merged into this RUN failed, at {where} (BuildKit reports the RUN and its exit "
         "code, not which `&&` command): the step's last output may tell which", failure.hint)))
+    _at_the_spec(compiled, failure, origins)
+
+
+def _at_the_spec(compiled: Compiled, failure: BuildFailed, origins: tuple[Origin, ...]) -> None:
+    """A failed step a template wrote (the c preset's `install … ${{ binary }}`) is fixed in
+    the spec that extends it: reported at the `with:` value that filled it, else at the
+    spec's `extends:`, naming the template's line and the parameters the step uses."""
+    document = compiled.loaded.document
+    if failure.location is None or failure.location.file == document.file or ("extends",) not in document.locations:
+        return
+    given = next((document.origins[o.path] for o in origins if o.path in document.origins), None)
+    names = sorted({name for o in origins for name in document.parameters.get(o.path, ())})
+    template, failure.location = failure.location, given or document.location(("extends",))
+    uses = ", ".join(f"`${{{{ {name} }}}}`" for name in names)
+    fix = (f"it uses {uses}: give your project's values with `with: {{{': …, '.join(names)}: …}}` (`imagespec "
+           "generate --effective SPEC` shows the values used)") if names else "override that key in this spec"
+    failure.hint = "; ".join(filter(None, (f"the failed step is the template's, at {template}: {fix}", failure.hint)))
 
 
 # -- a base image the engine cannot pull ------------------------------------------------

@@ -182,6 +182,7 @@ class _Filling:
                                 f"chain, or pass it with `with: {{{missing}: …}}`" if missing in self.declared else
                                 f"no template in the chain declares '{missing}'")
         self.origins: dict[DataPath, Location] = {}
+        self.filled: dict[DataPath, tuple[str, ...]] = {}
         self.used: set[str] = set()
         self.inserted = 0  # characters substitution added: bounded like text repeated by aliases
 
@@ -239,6 +240,7 @@ class _Filling:
                                     hint=f"did you mean '{close[0]}'?" if close and name not in self.declared else
                                     f"pass it with `with: {{{name}: …}}` in the spec that extends the template")
                 self.used.add(name)
+                self.filled[path] = (*self.filled.get(path, ()), name)
                 if name in self.given_at:
                     self.origins.setdefault(path, self.given_at[name])
                 value = self.values[name]
@@ -404,8 +406,11 @@ def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
                         (), locations, child.locations)  # at the root, every location is under the path
     for path in [p for p in locations if p and p[0] in _CONSUMED]:  # one pass for the three keys
         del locations[path]
+    if ("extends",) in document.locations:  # where a failed step a template wrote is reported (pipeline/failures)
+        locations[("extends",)] = document.locations[("extends",)]
     merged_doc = Document(data=merged, file=document.file, locations=locations)
     filling = _Filling(chain)
     data = filling.substitute(merged, (), merged_doc)
     filling.check_all_used()
-    return Document(data=data, file=document.file, locations=locations, origins=filling.origins)
+    return Document(data=data, file=document.file, locations=locations, origins=filling.origins,
+                    parameters=filling.filled)

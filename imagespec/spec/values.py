@@ -225,13 +225,20 @@ def _trim_first(value: str | int, how: str) -> str:
     return f"remove the blank or newline around it: {text.strip()!r}" if text.strip() != text and text.strip() else how
 
 
-def _no_surrounding_space(value: str) -> None:
+def _no_surrounding_space(value: str, *, on_disk: bool = False) -> None:
     # BuildKit's parser trims any Unicode space at both ends of a line, and an unquoted
     # path can end one (WORKDIR, COPY's destination): the path would silently change
     if value != value.strip():
+        trimmed = value.strip()
+        # a file's name may really start with a blank: the trimmed name is another file's
+        # (a block scalar's newline at the end is no part of a name: the trimmed one is meant)
+        other = on_disk and value.rstrip("\n") != trimmed
         raise Invalid(f"{value!r} must not start or end with a space",
+                      f"BuildKit trims blanks at the ends of a line, so COPY would look for {trimmed!r} instead: "
+                      "a name that starts or ends with a blank cannot be named in COPY, so rename it, or copy the "
+                      f"folder that holds it (or write {trimmed!r}, if that is the one meant)" if other else
                       f"BuildKit trims blanks at the ends of a line, so the path would silently change: "
-                      f"write {value.strip()!r}")
+                      f"write {trimmed!r}")
 
 
 # WORKDIR and COPY run their arguments through BuildKit's word processing, which expands
@@ -265,7 +272,7 @@ def context_path(value: str) -> str:
     if not value.strip():
         raise Invalid("a path must not be empty", "name a file or folder of the build context, e.g. `app`; "
                                                   "`.` is the whole context")
-    _no_surrounding_space(value)
+    _no_surrounding_space(value, on_disk=True)
     if reads_as_json_array(value):  # the first COPY source: COPY would read its JSON form
         raise Invalid(f"'{value}' would be read as COPY's JSON form", f"start it with './': './{value}'")
     if value.startswith("/") or value.startswith("~"):
@@ -289,6 +296,9 @@ def context_path(value: str) -> str:
         raise Invalid(f"'{value}': quotes, '$' and backquotes are not allowed in context paths",
                       "COPY would expand or remove them and copy another file: rename the file, or copy the "
                       "folder that holds it (a space needs no quotes)")
+    if value.startswith("!"):  # BuildKit sends the context's files by pattern, and `!` starts an exclusion
+        raise Invalid(f"'{value}': a leading '!' makes BuildKit read the path as an exclusion pattern, and the build "
+                      "finds no such file", "rename the file, or copy the folder that holds it")
     if value.startswith("-"):  # COPY would read it as a flag (`--from=…`, `--chmod=…`)
         raise Invalid(f"'{value}' would be read as a COPY flag", f"start it with './': './{value}'")
     if "<<" in value:  # COPY reads `<<WORD` as a heredoc and takes the following lines
@@ -399,6 +409,14 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
 #: what only a shell does: exec form (BP2) would hand these to the program as arguments
 _OPERATORS = set("|&;<>()")
 _EXPANSION = re.compile(r"\$[A-Za-z_{(]")
+#: a variable reference as a shell or the Dockerfile writes it: `$NAME`, `${NAME}`, `${NAME:-default}`;
+#: group 1 or 2 is the name. Exec form and spec values expand none of them (what lint says).
+VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?+=-][^}]*)?\})")
+
+
+def variables(text: str) -> list[str]:
+    """The names `text` refers to as variables, in order, each once."""
+    return list(dict.fromkeys(m.group(1) or m.group(2) for m in VARIABLE.finditer(text)))
 
 
 def _shell_syntax(value: str) -> str | None:

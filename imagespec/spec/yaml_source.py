@@ -56,6 +56,9 @@ class Document:
     # strings a template filled in from a `with:` value: a problem with one is reported
     # at that `with:` line of the author's spec, not inside the template
     origins: dict[DataPath, Location] = field(default_factory=dict)
+    # the template parameters filled into the string at a path (`install … ${{ binary }}`):
+    # a failed step a template wrote names the `with:` keys that change it
+    parameters: dict[DataPath, tuple[str, ...]] = field(default_factory=dict)
 
     def origin(self, path: DataPath) -> Location:
         """Where the value at `path` came from: its `with:` value, or where it is written."""

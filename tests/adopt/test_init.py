@@ -264,3 +264,207 @@ def test_a_go_project_is_named_by_its_module_not_its_main_folder(tmp_path: Path,
     written = yaml.safe_load((folder / "imagespec.yaml").read_text())
     assert written["name"] == name and written["with"]["binary"] == "server", written
     assert f"name {name}: go.mod's module" in done.stdout + done.stderr
+
+
+def _procfile_app(folder: Path, web: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "app.py").write_text("def app(environ, start_response):\n    return []\n")
+    (folder / "requirements.txt").write_text("gunicorn==21.2.0\n")
+    (folder / "Procfile").write_text(f"web: {web}\n")
+
+
+def test_a_procfiles_port_variable_becomes_the_images_port(tmp_path: Path) -> None:
+    """Heroku's `$PORT` (QA): was `entrypoint: [gunicorn, …, '0.0.0.0:$PORT']` with no port,
+    and the container failed ("'$PORT' is not a valid port number"): exec form expands nothing."""
+    _procfile_app(tmp_path, "gunicorn app:app --bind 0.0.0.0:$PORT")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert spec["final"] == {"env": {"PORT": "8000"}, "ports": [8000],
+                             "entrypoint": ["/opt/venv/bin/gunicorn", "app:app", "--bind", "0.0.0.0:8000"]}
+    assert "with" not in spec  # the preset's script is not what runs
+    assert "guessed  $PORT in the Procfile's command: 8000" in done.stderr
+    # the port given wins; `${PORT}` in --entrypoint too (was exit 2, shell syntax)
+    done = run_init(str(tmp_path), "--port", "9000", "-o", "-", "--entrypoint",
+                    "/opt/venv/bin/uvicorn app:app --port ${PORT}")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"] == {"env": {"PORT": "9000"}, "ports": [9000], "entrypoint": [
+        "/opt/venv/bin/uvicorn", "app:app", "--port", "9000"]}
+
+
+def test_a_procfile_command_a_spec_cannot_say_is_left_out_and_said(tmp_path: Path) -> None:
+    _procfile_app(tmp_path, "gunicorn app:app --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2}")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "entrypoint" not in yaml.safe_load(done.stdout).get("final", {})
+    assert "guessed  Procfile: its web command is not the entrypoint" in done.stderr and "'${'" in done.stderr
+    assert "found    Procfile" not in done.stderr
+
+
+def test_a_procfile_beside_a_script_the_preset_would_run_makes_a_spec_that_compiles(tmp_path: Path) -> None:
+    """Was exit 2: init's own spec said `with.script` that the Procfile's entrypoint left unused."""
+    _procfile_app(tmp_path, "gunicorn web:app")
+    (tmp_path / "app.py").unlink()
+    (tmp_path / "web.py").write_text("app = None\nif __name__ == '__main__':\n    pass\n")
+    done = run_init(str(tmp_path), "--port", "0", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "with" not in yaml.safe_load(done.stdout)
+    # a script the user names is the program: the preset runs it, not the Procfile's server
+    done = run_init(str(tmp_path), "--with", "script=web.py", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["with"] == {"script": "web.py"}
+
+
+SRC_MAIN = """\
+import http.server
+import os
+
+from webapp import GREETING
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(GREETING.encode())
+
+
+if __name__ == "__main__":
+    server = http.server.HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Hello)
+    print("listening", flush=True)
+    server.serve_forever()
+"""
+
+
+def src_layout_app(folder: Path) -> Path:
+    """A `src/` layout package whose __main__ imports its own package (QA)."""
+    (folder / "src" / "webapp").mkdir(parents=True)
+    (folder / "src" / "webapp" / "__init__.py").write_text('GREETING = "hello from webapp"\n')
+    (folder / "src" / "webapp" / "__main__.py").write_text(SRC_MAIN)
+    (folder / "pyproject.toml").write_text('[project]\nname = "webapp"\nversion = "1.2.3"\nlicense = {text = "MIT"}\n')
+    (folder / "requirements.txt").write_text("")
+    return folder
+
+
+def test_a_src_layout_package_runs_as_a_module_on_its_import_path(tmp_path: Path) -> None:
+    """Was `with: {script: src/webapp/__main__.py}`: `python FILE` puts src/webapp first on
+    the path, and `from webapp import …` failed (ModuleNotFoundError) at start."""
+    done = run_init(str(src_layout_app(tmp_path)), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert "with" not in spec
+    assert spec["final"] == {"env": {"PYTHONPATH": "/app/src"}, "ports": [8000],
+                             "entrypoint": ["/opt/venv/bin/python3", "-m", "webapp"]}
+    assert spec["license"] == "MIT"  # PEP 621's {text = …} (was: only a plain string was read)
+    assert "as `python -m webapp`" in done.stderr and "PYTHONPATH /app/src" in done.stderr
+    # --with script=… is the user's choice of program: the preset runs it
+    done = run_init(str(tmp_path), "--with", "script=src/webapp/__main__.py", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "entrypoint" not in yaml.safe_load(done.stdout)["final"]
+
+
+def test_a_src_layout_with_a_procfile_makes_a_spec_that_compiles(tmp_path: Path) -> None:
+    """Was exit 2: `with.script is not used` (the Procfile's entrypoint replaced the preset's)."""
+    src_layout_app(tmp_path)
+    (tmp_path / "Procfile").write_text("web: gunicorn webapp:app --bind 0.0.0.0:$PORT\n")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert "with" not in spec and spec["final"]["env"] == {"PYTHONPATH": "/app/src", "PORT": "8000"}
+    assert spec["final"]["entrypoint"] == ["/opt/venv/bin/gunicorn", "webapp:app", "--bind", "0.0.0.0:8000"]
+    assert "the program to run" not in done.stderr  # the preset's program is not what runs
+
+
+def test_a_package_at_the_root_runs_as_a_module_without_an_import_path(tmp_path: Path) -> None:
+    (tmp_path / "svc" / "api").mkdir(parents=True)
+    (tmp_path / "svc" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "api" / "__init__.py").write_text("")
+    (tmp_path / "svc" / "api" / "serve.py").write_text("from svc import api\nif __name__ == '__main__':\n    pass\n")
+    (tmp_path / "requirements.txt").write_text("")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"] == {"entrypoint": ["/opt/venv/bin/python3", "-m", "svc.api.serve"]}
+
+
+def test_a_pyproject_license_file_is_said(tmp_path: Path) -> None:
+    src_layout_app(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "webapp"\nlicense = {file = "LICENSE"}\n')
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0 and "license" not in yaml.safe_load(done.stdout)
+    assert "guessed  no license: pyproject.toml names the file 'LICENSE' (--license)" in done.stderr
+
+
+BUILT_NODE_SERVER = """\
+const http = require("http");
+const port = parseInt(process.env.PORT || '3000', 10);
+const server = http.createServer((_, res) => res.end("ok\\n"));
+server.listen(port, "0.0.0.0", () => console.log("listening"));
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
+"""
+
+
+def built_node_app(folder: Path, lock: str = "package-lock.json") -> Path:
+    """`main: dist/server.js`, made from src/ by the `build` script (QA)."""
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "server.js").write_text(BUILT_NODE_SERVER)
+    (folder / "package.json").write_text(json.dumps({
+        "name": "tsapp", "version": "2.0.0", "license": "MIT", "main": "dist/server.js", "dependencies": {},
+        "scripts": {"build": "mkdir -p dist && cp src/server.js dist/server.js", "start": "node dist/server.js"}}))
+    (folder / lock).write_text(json.dumps({"name": "tsapp", "version": "2.0.0", "lockfileVersion": 3,
+                                           "requires": True, "packages": {"": {"name": "tsapp", "version": "2.0.0"}}}))
+    return folder
+
+
+def test_a_node_entry_the_build_script_makes_is_built_in_a_stage(tmp_path: Path) -> None:
+    """Was: port 10 (parseInt's radix), main `server.js` (no such file), the missing
+    dist/server.js said twice and the build script not at all."""
+    done = run_init(str(built_node_app(tmp_path)), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert spec["with"] == {"main": "dist/server.js"} and spec["final"]["ports"] == [3000]
+    assert spec["stages"]["build"]["run"] == "npm run build" and spec["stages"]["build"]["artifacts"] == ["/src/dist"]
+    assert spec["final"]["copy"][-1] == {"from": "build", "src": "/src/dist", "dest": "/app/dist"}
+    assert done.stderr.count("dist/server.js") == 1 and "made by `npm run build`" in done.stderr
+
+
+def test_a_built_node_entry_with_another_package_manager_is_said_once(tmp_path: Path) -> None:
+    done = run_init(str(built_node_app(tmp_path, lock="yarn.lock")), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "stages" not in yaml.safe_load(done.stdout)
+    assert done.stderr.count("dist/server.js") == 1
+    assert "made by the `build` script, which the node-yarn preset does not run" in done.stderr
+
+
+@pytest.mark.parametrize(("source", "port"), [("const port = parseInt(process.env.PORT || '3000', 10);", 3000),
+                                              ("const port = process.env.PORT ?? 4000;", 4000),
+                                              ("app.listen(5000, '0.0.0.0');", 5000),
+                                              ('x.listen(Number(process.env.PORT || "3001"))', 3001)])
+def test_a_node_port_is_the_default_not_the_radix(tmp_path: Path, source: str, port: int) -> None:
+    (tmp_path / "server.js").write_text(source + "\n")
+    (tmp_path / "package.json").write_text('{"name": "p"}')
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"]["ports"] == [port]
+
+
+@pytest.mark.parametrize(("makefile", "binary"), [
+    ("CFLAGS = -O2 -static\n\nbin/wc-tool: wc.c\n\tmkdir -p bin\n\t$(CC) $(CFLAGS) -o $@ wc.c\n", "bin/wc-tool"),
+    (".PHONY: build\nbuild: out/tool\nout/tool: wc.c\n\t$(CC) -static -o $@ wc.c\n", "out/tool"),
+    ("all: ./wc\nwc: wc.c\n\t$(CC) -static -o $@ wc.c\n", "wc")])
+def test_a_make_target_in_a_folder_is_the_binary(tmp_path: Path, makefile: str, binary: str) -> None:
+    """Was `binary: app` kept silently (the target `bin/wc-tool` was not read), and the
+    build failed inside the preset: "install: cannot stat 'app'"."""
+    (tmp_path / "wc.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "Makefile").write_text(makefile)
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    name = binary.rsplit("/", 1)[-1]
+    assert yaml.safe_load(done.stdout)["with"] == {"binary": binary, "name": name}
+
+
+def test_a_makefile_whose_targets_name_no_file_says_the_binary_is_a_guess(tmp_path: Path) -> None:
+    (tmp_path / "wc.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "Makefile").write_text("BIN = wc\n$(BIN): wc.c\n\t$(CC) -static -o $@ wc.c\n")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "guessed  binary app: no Makefile target names a file" in done.stderr and "--with binary=" in done.stderr

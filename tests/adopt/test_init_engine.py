@@ -92,3 +92,35 @@ def test_a_plain_python_server_stops_at_once_under_its_init_spec(tmp_path, built
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["stop-graceful"]["ok"] and checks["pid1-init"]["ok"], checks
+
+
+@pytest.mark.engine
+def test_a_src_layout_package_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """`src/webapp/__main__.py` importing `webapp`: run as `python -m webapp` with /app/src on
+    the import path (was `python /app/src/webapp/__main__.py`: ModuleNotFoundError at start)."""
+    from tests.adopt.test_init import src_layout_app
+
+    folder = src_layout_app(tmp_path / "srcapp")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", "imagespec-inittest-srcpy"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.mark.engine
+def test_a_node_entry_made_by_the_build_script_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """`main: dist/server.js` made by `npm run build`: init's build stage makes it (was: main
+    server.js, a file that does not exist)."""
+    from tests.adopt.test_init import built_node_app
+
+    folder = built_node_app(tmp_path / "builtnode")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", "imagespec-inittest-nodebuild"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -125,6 +125,29 @@ def test_a_failure_in_an_unmerged_run_names_its_spec_line() -> None:
     assert _failed_at(compiled, _run_line(compiled, "check", "echo one"), "oops").location.line == 12
 
 
+C_PRESET = "extends: c\n{with_}name: wc\nversion: 1.0.0\n"
+
+
+@pytest.mark.parametrize(("with_", "line", "col"), [("", 1, 1), ("with: {binary: bin/wc}\n", 2, 8)])
+def test_a_failed_step_of_a_preset_is_reported_at_the_spec_with_its_parameters(with_: str, line: int, col: int) -> None:
+    """The c preset's `install … ${{ binary }}` found no file (QA): was reported inside
+    templates/presets/c.yaml only, a file the user did not write; now at the spec's `with:`
+    value that filled it, else its `extends:`, naming the parameters to set."""
+    compiled = compile_text(C_PRESET.format(with_=with_))
+    failure = _failed_at(compiled, _run_line(compiled, "build", "make"),
+                         "cc -o bin/wc wc.c", "install: cannot stat 'app': No such file or directory")
+    assert (failure.location.file, failure.location.line, failure.location.col) == ("<spec>", line, col), failure
+    assert failure.hint.startswith("the failed step is the template's, at ") and "c.yaml:24:" in failure.hint
+    assert "`with: {binary: …, name: …}`" in failure.hint, failure.hint
+
+
+def test_an_unnamed_failure_of_a_presets_merged_run_is_reported_at_the_spec() -> None:
+    compiled = compile_text(C_PRESET.format(with_=""))
+    failure = _failed_at(compiled, _run_line(compiled, "build", "make"), "something went wrong")
+    assert failure.location.line == 1 and "c.yaml:23:" in failure.hint and "c.yaml:24:" in failure.hint, failure.hint
+    assert "`${{ build }}`" in failure.hint
+
+
 def test_the_heredoc_trace_names_the_failed_command() -> None:
     compiled = compile_text(HEREDOC)
     start = next(n for n, line in enumerate(compiled.dockerfile.split("\n"), 1) if line.startswith("RUN <<EOF"))

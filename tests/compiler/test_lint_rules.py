@@ -135,6 +135,47 @@ def test_is014_not_for_a_program_its_script_or_a_declared_shell(start: str) -> N
     assert "IS014" not in rules(CLEAN.replace("  entrypoint: [/app]", start))
 
 
+@pytest.mark.parametrize(("start", "line", "col"), [
+    ("  entrypoint: [/app, --bind, '0.0.0.0:$PORT']", 6, 30),  # a stranger's Procfile, as init wrote it
+    ("  entrypoint: [/app]\n  cmd: [--home, '${HOME}']", 7, 17),
+    ("  shell: true\n  entrypoint: /app\n  cmd: [$PORT]", 8, 9),  # the script's arguments: "$@" keeps them
+    ("  entrypoint: [/app]\n  healthcheck: {cmd: [/app, -port, $PORT]}", 7, 36)])
+def test_is017_a_variable_in_an_exec_form_argument(start: str, line: int, col: int) -> None:
+    """Was lint-clean: the container failed ("'$PORT' is not a valid port number")."""
+    finding = only(CLEAN.replace("  entrypoint: [/app]", start), "IS017")
+    assert (finding.level, finding.practice, finding.location.line, finding.location.col) == \
+        ("warning", "BP2", line, col), finding
+    assert "never expanded" in finding.message and "shell: true" in finding.hint
+
+
+@pytest.mark.parametrize("start", ["  entrypoint: [/app, 'costs $5', '$1.50', '\\\\$']",
+                                   "  shell: true\n  entrypoint: /app --port $PORT"])
+def test_is017_not_for_a_dollar_that_names_nothing_or_a_shell_entrypoint(start: str) -> None:
+    assert "IS017" not in rules(CLEAN.replace("  entrypoint: [/app]", start))
+
+
+def test_is016_an_env_value_naming_a_variable_the_container_has() -> None:
+    """Was lint-clean: PATH was literally '/app/node_modules/.bin:$PATH', node was not found
+    (tini: exec failed, 127). A value is written as it is (README)."""
+    finding = only(CLEAN.replace("  entrypoint:", "  env: {PATH: '/app/node_modules/.bin:$PATH'}\n  entrypoint:"),
+                   "IS016")
+    assert (finding.level, finding.location.line) == ("warning", 6)
+    assert "not expanded" in finding.message and "'/app/node_modules/.bin:$PATH'" in finding.message
+    assert "`PATH: /app/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`" \
+        in finding.hint
+    # its own name, another key of the same env, a build stage's env
+    assert rules(CLEAN.replace("  entrypoint:", "  env: {LD_LIBRARY_PATH: '/opt/lib:${LD_LIBRARY_PATH}'}\n"
+                               "  entrypoint:")).count("IS016") == 1
+    assert rules(CLEAN.replace("  entrypoint:", "  env: {DATA: /srv, CACHE: '$DATA/cache'}\n  entrypoint:"))\
+        .count("IS016") == 1
+
+
+@pytest.mark.parametrize("env", ["{GREETING: 'hello $USER'}", "{PRICE: '$5'}", "{MOTTO: 'a $ sign'}"])
+def test_is016_not_for_text_with_a_dollar(env: str) -> None:
+    """odd-values' literal values: a name the container has no value for is text."""
+    assert "IS016" not in rules(CLEAN.replace("  entrypoint:", f"  env: {env}\n  entrypoint:"))
+
+
 def test_is007_root_user() -> None:
     text = CLEAN.replace("  entrypoint:", "  user: {uid: 0, root_reason: binds port 80}\n  entrypoint:")
     finding = only(text, "IS007")

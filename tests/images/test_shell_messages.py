@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from imagespec.engine.shell_messages import last_traced, program_not_run, runs_program
+from imagespec.engine.shell_messages import last_traced, program_not_run, program_said, runs_program
 
 
 @pytest.mark.parametrize("line", [
@@ -37,3 +37,12 @@ def test_a_program_is_one_of_the_commands_words() -> None:
     assert runs_program("(make; foo)", "foo")
     assert not runs_program("foobar --x", "foo")
     assert runs_program("echo 'unbalanced", "echo")  # words split on blanks when quotes do not close
+
+
+@pytest.mark.parametrize(("tail", "program"), [
+    (("cc -o bin/wc wc.c", "install: cannot stat 'app': No such file or directory"), "install"),
+    (("wc.c:1: error: x", "make: *** [Makefile:4: bin/wc] Error 1", ""), "make"),
+    (("install: cannot stat 'app'", "done"), None),  # only the last line says who stopped the step
+    (("/bin/sh: 1: foo: not found",), None)])
+def test_a_tool_names_itself_at_the_start_of_its_last_message(tail: tuple[str, ...], program: str | None) -> None:
+    assert program_said(tail) == program

@@ -130,7 +130,7 @@ def test_odd_values_reach_the_container_exactly(built) -> None:
     assert out.splitlines() == [
         "argv[0]=/printargs",
         "argv[1]=two words",
-        "argv[2]=$HOME",
+        "argv[2]=$1.50",
         "argv[3]=back\\slash",
         'argv[4]=q"uote',
         "argv[5]=new",

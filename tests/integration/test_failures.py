@@ -325,3 +325,16 @@ def test_an_invalid_image_to_test_is_bad_input_from_the_reference_grammar(tmp_pa
         flag = "--image" if len(args) > 1 else "IMAGE"
         assert result.stderr.startswith(f"imagespec: {flag}: "), result.stderr
         assert len(result.stderr.splitlines()) == 2 and "\n  hint: " in result.stderr, result.stderr
+
+
+@pytest.mark.engine
+def test_a_failed_step_of_a_preset_is_reported_at_the_spec_that_extends_it(engine, tmp_path: Path) -> None:
+    """The c preset's `install -D -m 0755 ${{ binary }} …` with the default binary `app`
+    where make builds bin/wc (QA): was reported at templates/presets/c.yaml:22:5 only."""
+    (tmp_path / "wc.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "Makefile").write_text("bin/wc: wc.c\n\tmkdir -p bin\n\t$(CC) -static -o $@ wc.c\n")
+    stderr = _build_fails(tmp_path, "extends: c\nname: imagespec-it-preset-step\nversion: 0.0.1\n")
+    assert "install: cannot stat 'app'" in stderr, stderr[-2000:]
+    assert _reported_at(stderr) == "1", stderr[-2000:]  # the spec's `extends: c`
+    hint = next(line for line in stderr.splitlines() if line.strip().startswith("hint: the failed step is the template's"))
+    assert "presets/c.yaml:24:" in hint and "`with: {binary: …, name: …}`" in hint, hint
