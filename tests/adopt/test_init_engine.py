@@ -94,20 +94,24 @@ def test_a_plain_python_server_stops_at_once_under_its_init_spec(tmp_path, built
     assert checks["stop-graceful"]["ok"] and checks["pid1-init"]["ok"], checks
 
 
-@pytest.mark.engine
-def test_a_src_layout_package_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
-    """`src/webapp/__main__.py` importing `webapp`: run as `python -m webapp` with /app/src on
-    the import path (was `python /app/src/webapp/__main__.py`: ModuleNotFoundError at start)."""
-    from tests.adopt.test_init import src_layout_app
-
-    folder = src_layout_app(tmp_path / "srcapp")
-    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", "imagespec-inittest-srcpy"],
+def _init_build_and_test(folder, name: str, built) -> None:  # type: ignore[no-untyped-def]
+    """`init` the folder, build its spec and pass `imagespec test` (the app logs "listening")."""
+    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", name],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     built(folder / "imagespec.yaml")
     result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
                        str(folder / "imagespec.yaml"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.mark.engine
+def test_a_src_layout_package_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """`src/webapp/__main__.py` importing `webapp`: run as `python -m webapp` with /app/src on
+    the import path (was `python /app/src/webapp/__main__.py`: ModuleNotFoundError at start)."""
+    from tests.adopt.test_init import src_layout_app
+
+    _init_build_and_test(src_layout_app(tmp_path / "srcapp"), "imagespec-inittest-srcpy", built)
 
 
 @pytest.mark.engine
@@ -116,11 +120,4 @@ def test_a_node_entry_made_by_the_build_script_starts_from_its_init_spec(tmp_pat
     server.js, a file that does not exist)."""
     from tests.adopt.test_init import built_node_app
 
-    folder = built_node_app(tmp_path / "builtnode")
-    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", "imagespec-inittest-nodebuild"],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    built(folder / "imagespec.yaml")
-    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
-                       str(folder / "imagespec.yaml"))
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    _init_build_and_test(built_node_app(tmp_path / "builtnode"), "imagespec-inittest-nodebuild", built)
