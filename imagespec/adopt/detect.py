@@ -267,7 +267,8 @@ def _node_entry(root: Path, package: dict[str, Any], project: Project) -> tuple[
     of `npm init`), else a usual name; only a file that exists, or one the `build` script
     makes (`dist/server.js`): a wrong guess would build an image that cannot start."""
     named: list[str] = []
-    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    given = package.get("scripts")
+    scripts: dict[str, Any] = given if isinstance(given, dict) else {}
     start = scripts.get("start")
     if isinstance(start, str) and (started := re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())):
         named.append(started.group(1).removeprefix("./"))

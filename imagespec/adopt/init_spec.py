@@ -113,7 +113,8 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     if options.entrypoint is not None:
         command = options.entrypoint
         port = _port_for(command, project, options)
-        project.entrypoint = list(_entrypoint(_port_given(command, port) if port else command))
+        project.entrypoint = list(_entrypoint(_port_given(command, port) if port and isinstance(command, str)
+                                              else command))
         if port:
             _set_port(project, port, options, "--entrypoint")
         # the preset's program (a script, an entry file) is not what runs: no guess about it
@@ -160,7 +161,8 @@ def _take_command(project: Project, command: str, options: InitOptions) -> None:
     other shell syntax (`${WORKERS:-2}`, `&&`) is left out and said, never written to fail."""
     port = _port_for(command, project, options)
     try:
-        project.entrypoint = list(_entrypoint(_port_given(command, port) if port else command))
+        project.entrypoint = list(_entrypoint(_port_given(command, port) if port and isinstance(command, str)
+                                              else command))
     except SpecError as error:
         project.found = [f for f in project.found if not f.startswith("Procfile:")]
         project.guessed.append(f"Procfile: its web command is not the entrypoint, the preset's program is: "
