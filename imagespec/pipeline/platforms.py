@@ -33,7 +33,7 @@ def index_references(compiled: Compiled, settings: BuildSettings, tags: tuple[st
     """The tags that name a multi-platform image's index: those with a registry (the index
     exists only in one; the spec's own name when --tag names the registry cannot name it).
     Without --push, or with no such tag, bad input (``where``: the `platforms:`)."""
-    chosen = tuple(tag for tag in tags if grammar.parse(tag).domain)
+    chosen = _with_registry(tags)
     if not settings.push:
         raise SpecError(f"{len(compiled.plan.platforms)} platforms make one multi-platform image (an index), which "
                         "the engine's image store cannot hold: it is pushed to a registry or not made", location=where,
@@ -86,7 +86,12 @@ def keep_index(compiled: Compiled, settings: BuildSettings, index: Published,
 
 def _registry_tags(compiled: Compiled, settings: BuildSettings) -> tuple[str, ...]:
     """The spec's tags that can name an index (``index_references``' choice)."""
-    return tuple(tag for tag in references(compiled, settings) if grammar.parse(tag).domain)
+    return _with_registry(references(compiled, settings))
+
+
+def _with_registry(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The tags that name a registry: only there can an index live."""
+    return tuple(tag for tag in tags if grammar.parse(tag).domain)
 
 
 def build_platforms(compiled: Compiled, settings: BuildSettings, on_status: Callable[[str], None] = lambda _: None, *,

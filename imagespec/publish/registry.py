@@ -250,18 +250,11 @@ def image_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[st
     """(the digest, the image config's labels) of the one image ``reference`` names in its
     registry: what a rebuild compares to know it would make that image again. None when
     the tag does not exist, or names an index of several platforms' images (``platform_labels``)."""
-    session = Session(timeout=timeout)
-    found = _manifest(reference, session)
-    if found is None:
+    found = platform_labels(reference, timeout=timeout)
+    if found is None or len(found[1]) != 1:
         return None
-    host, path, url, digest, document, _ = found
-    if document.get("mediaType") in INDEX_TYPES or "manifests" in document:
-        platforms = _platforms(document, url)  # attestations left out
-        child = session.fetch(_manifest_url(host, path, platforms[0][1])) if len(platforms) == 1 else None
-        if child is None:
-            return None
-        document = _json(_read(child, url), url)
-    return digest, _labels(_config(session, host, path, document))
+    digest, images = found
+    return digest, next(iter(images.values()))[1]
 
 
 def platform_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[str, tuple[str, dict[str, str]]]] | None:
