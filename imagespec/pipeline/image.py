@@ -82,17 +82,13 @@ def _pulled(tags: tuple[str, ...], wanted: dict[str, str]) -> tuple[str, tuple[s
     they name another image (the push then says so)."""
     from imagespec.engine import connect
     from imagespec.engine.client import engine_errors
-    from imagespec.publish import registry
-    from imagespec.publish.tags import is_immutable_tag, split_reference
+    from imagespec.publish.index import published
+    from imagespec.publish.tags import split_reference
 
-    versions = [tag for tag in tags if is_immutable_tag(split_reference(tag)[1] or "")]
-    present = {tag: found for tag in versions if (found := registry.image_labels(tag)) is not None}
-    if not present or len({digest for digest, _ in present.values()}) != 1:
+    found = published(tags)  # what the X.Y.Z tags name there: one image, or None
+    if found is None or len(found.images) != 1 or not records(next(iter(found.images.values()))[1], wanted):
         return None
-    source, (_, labels) = next(iter(present.items()))
-    if not records(labels, wanted):
-        return None
-    name, version = split_reference(source)
+    name, version = split_reference(found.references[0])
     client = connect()
     with engine_errors(f"pull {name}:{version}"):
         image = client.images.pull(name, tag=version)

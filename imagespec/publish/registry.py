@@ -246,17 +246,6 @@ def lookup(name: str, tag: str, *, timeout: float = 10.0) -> RemoteImage | None:
     return RemoteImage(digest, frozenset(_config_digests(session, host, path, data)))
 
 
-def image_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[str, str]] | None:
-    """(the digest, the image config's labels) of the one image ``reference`` names in its
-    registry: what a rebuild compares to know it would make that image again. None when
-    the tag does not exist, or names an index of several platforms' images (``platform_labels``)."""
-    found = platform_labels(reference, timeout=timeout)
-    if found is None or len(found[1]) != 1:
-        return None
-    digest, images = found
-    return digest, next(iter(images.values()))[1]
-
-
 def platform_labels(reference: str, *, timeout: float = 10.0) -> tuple[str, dict[str, tuple[str, dict[str, str]]]] | None:
     """(the digest ``reference`` names in its registry, each platform -> (its image's
     manifest digest, that image config's labels)): every platform of an index
