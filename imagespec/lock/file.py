@@ -31,6 +31,7 @@ from pydantic import AfterValidator, Field
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
+from imagespec.spec.repository import refuse_link_out
 from imagespec.spec.yaml_source import read_yaml
 from imagespec.spec.model import Model
 from imagespec.spec.validate import validate
@@ -91,6 +92,7 @@ def read_lock(path: Path) -> LockFile | None:
             raise SpecError("the lock is not a file (a folder, or a link that leads nowhere)", location=Location(str(path)),
                             hint="remove it and run `imagespec lock SPEC`, or restore it from version control")
         return None
+    refuse_link_out(path, "lock file", _REMAKE)
     try:
         document = read_yaml(path, display=str(path))
     except SpecError as error:  # the loader's hints are a spec's (`name:`, `extends:`): a lock is remade

@@ -22,6 +22,7 @@ from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries
 from imagespec.spec.files import CONFIG_NAME
+from imagespec.spec.repository import refuse_link_out
 from imagespec.spec.policy_levels import written_policies, tighten
 from imagespec.spec.yaml_source import DataPath, Document, read_yaml
 from imagespec.spec.validate import validate
@@ -103,6 +104,9 @@ def load_found_config(path: Path, *, catalogs_required: bool = True) -> Config:
     folder = files.resolve(path).parent
     top = folder.parent == folder or files.exists(folder / ".git")
     outer = [] if top else list(_configs_from(folder.parent))
+    for found in (*outer, path):
+        refuse_link_out(found, "configuration file", "keep the company's configuration in the repository (a copy, "
+                        "or a git submodule), or name it with --config or IMAGESPEC_CONFIG")
     return _load(path, tuple(reversed(outer)), catalogs_required=catalogs_required)
 
 

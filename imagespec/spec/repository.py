@@ -45,6 +45,19 @@ def outside(path: Path, root: Path, *, replaced: bool = False) -> Path | None:
     return None if real.is_relative_to(root) else real
 
 
+def refuse_link_out(path: Path, what: str, hint: str) -> None:
+    """Refuse, before reading it, a file imagespec finds by name beside a spec (a
+    `.imagespec.yaml`, a lock) that is a link leading outside its repository: a committed
+    link would make imagespec read any file on the CI machine as settings or pins."""
+    try:
+        real = outside(path, repository_root(files.resolve(path.parent)))
+    except files.LinkLoop:
+        return  # the reader reports the loop at the file itself
+    if real is not None:
+        raise SpecError(f"the {what} is a link to {real}, outside its repository: not read",
+                        location=Location(os.path.relpath(path)), hint=hint)
+
+
 def check_confined(loaded: LoadedSpec, outputs: Iterable[Path], written_to: Path | None = None) -> None:
     """Every path `generate` would write for this spec lies inside the spec's repository.
     An output beside the Dockerfile comes from `dockerfile:`, any other from `context:`;

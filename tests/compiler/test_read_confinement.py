@@ -101,3 +101,27 @@ def test_a_file_named_on_the_command_line_that_is_no_spec_is_one_error(repo: Pat
     assert said.splitlines()[0].endswith(":1:1: this is not an imagespec spec: none of its 30 top-level key(s) is a "
                                          "key of the format"), said
     assert len(said.splitlines()) == 2
+
+
+@pytest.mark.parametrize("name", [".imagespec.yaml", "app/.imagespec.yaml", "app/imagespec.lock.yaml"])
+def test_a_settings_or_lock_file_linked_out_of_the_repository_is_refused_unread(
+        repo: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by name beside the spec, so a committed link would make imagespec take any
+    file on the CI machine as the company's settings (another registry's images, looser
+    policies) or as pins: a file that would be read as valid ones is refused unread."""
+    outside = repo.parent / "elsewhere.yaml"
+    outside.write_text("images:\n  debian-slim: {image: evil.example/debian:12, family: debian}\n" if name.endswith(".imagespec.yaml")
+                       else "lock: 1\nspec: app\nbases: []\n", encoding="utf-8")
+    (repo / name).symlink_to(outside)
+    code, said = run(capsys, "generate", "app", "-o", "-", "--no-cache")
+    what = "lock file" if name.endswith(".lock.yaml") else "configuration file"
+    assert code == 2, said
+    assert said.splitlines()[0] == f"{name}: the {what} is a link to {outside}, outside its repository: not read", said
+    assert "evil.example" not in said
+
+
+def test_a_settings_file_linked_within_the_repository_is_read(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "company.yaml").write_text("images:\n  debian-slim: {image: registry.example.com/debian:12, family: debian}\n", encoding="utf-8")
+    (repo / "app/.imagespec.yaml").symlink_to(repo / "company.yaml")
+    code, said = run(capsys, "generate", "app", "-o", "-", "--no-cache")
+    assert code == 0 and "FROM registry.example.com/debian:12" in said, said
