@@ -51,6 +51,16 @@ class Compiled:
         when asked (a build), so compiling pays nothing for it."""
         return inputs_hash(self.loaded, self.plan, image_only=True)
 
+    @property
+    def bases_pinned(self) -> bool:
+        """Every image this one builds from is pinned by digest (by the lock, or written
+        `@sha256:` in the spec or the catalog), or there is none (scratch, files of the
+        context): what a build starts from is known, so an image recording these inputs
+        is one a rebuild would not change (BP13). A spec whose catalog pins every base
+        needs no lock for that."""
+        return all(stage.base.from_stage or stage.base.ref == "scratch" or "@" in stage.base.ref
+                   for stage in self.plan.stages)
+
     def line_map(self) -> LineMap:
         """Each Dockerfile line's spec origin (render/line_map.py): made when asked (a
         failed build), so compiling pays nothing for it, not even the import."""

@@ -230,7 +230,7 @@ def _follow_pushed(fleet: Any, env: Any, options: Mapping[str, Any], config: Pat
             # ones: base.digest (BP13) names the parent's image this run just made
             job = build_job(target, env, options)
         compiled = target.compiled
-        if options.get("force") or compiled.inputs_hash == compiled.lock_inputs:  # forced, or no lock pins anything
+        if options.get("force") or not compiled.bases_pinned:  # forced, or a base may have moved
             return job
         settings = build_settings(target.config, env, **options)
         if job.platform_tags:  # an index, in the registry alone: asked there, whichever engine builds

@@ -52,14 +52,14 @@ def wanted_labels(compiled: Compiled, settings: BuildSettings) -> dict[str, str]
     """The labels an image records when building it again would change nothing: its base
     digest is the lock's, its input hash the spec's, its revision the last commit of its
     inputs in this clean checkout, built by this imagespec, and it carries its own SBOM.
-    None when nothing can say that: without a lock (nothing pins what the bases are),
-    outside git, in a dirty tree, with --no-cache. The input hash covers every stage's
-    pinned base, so a moved build-stage base (go-build under a scratch final) rebuilds too."""
+    None when nothing can say that: a base not pinned by digest (by the lock or as the
+    catalog writes it: Compiled.bases_pinned), outside git, in a dirty tree, with
+    --no-cache. The input hash covers every stage's pinned base, so a moved build-stage
+    base (go-build under a scratch final) rebuilds too."""
     from imagespec.publish import git_short_sha
 
-    locked = compiled.inputs_hash != compiled.lock_inputs  # some base was pinned by the lock
     head = git_short_sha(compiled.loaded.folder)
-    if not locked or head is None or head.endswith("-dirty") or settings.no_cache:
+    if not compiled.bases_pinned or head is None or head.endswith("-dirty") or settings.no_cache:
         return None
     wanted = provenance(compiled, revision(compiled))
     # an image without its own SBOM (BP16; one built before the fleet stored them, whose

@@ -319,3 +319,29 @@ def test_a_locked_app_whose_build_fails_keeps_its_lock_and_dockerfile(
     assert "not pinned before" not in err and " None -> " not in err
     code, out, _ = imagespec(capsys, "outdated", "--format", "json", str(repo))
     assert code == 1 and "app" in out, out
+
+
+def test_a_base_the_catalog_pins_by_digest_needs_no_lock_to_be_up_to_date(
+        pushed: Pushed, tmp_path: Path, built_tags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A platform team's catalog may write each base `@sha256:` itself: nothing is left for
+    a lock to pin, and the image was rebuilt on every run (its build counted as unlocked)."""
+    base = f"127.0.0.1:5000/isx15a/pinned-{RUN_ID}:1"
+    digest = pushed.push(base, "pinned")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".imagespec.yaml").write_text(
+        f'images:\n  company-base: {{image: "{base}@{digest}", family: debian, user: 65532}}\n')
+    (repo / "imagespec.yaml").write_text(f"name: isx15a/pinned-app-{RUN_ID}\nversion: 1.0.0\n"
+                                         f"final:\n  from: company-base\n  entrypoint: {ENTRYPOINT}\n")
+    run("git", "init", "-q", str(repo))
+    spec = str(repo / "imagespec.yaml")
+    assert imagespec(capsys, "generate", spec)[0] == 0
+    commit(repo)
+    code, out, err = imagespec(capsys, "build", spec, "--progress", "quiet", "--format", "json")
+    assert code == 0, err
+    first = json.loads(out)
+    built_tags.extend([*first["tags"], first["image_id"]])
+    assert first["up_to_date"] is False
+    code, out, err = imagespec(capsys, "build", spec, "--progress", "quiet", "--format", "json")
+    again = json.loads(out)
+    assert code == 0 and again["up_to_date"] is True and again["image_id"] == first["image_id"], err
