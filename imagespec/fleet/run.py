@@ -572,6 +572,7 @@ class _Runner:
         from imagespec.engine.local_tags import apply_tags, put_back_on_error
         from imagespec.publish import push_tags
         from imagespec.publish.index import PlatformImage, create_index, refuse_moving
+        from imagespec.publish.push import image_version
 
         by_platform = {platform: ids[name] for name, platform in job.run_targets.items()}
         references = job.index_tags
@@ -589,7 +590,7 @@ class _Runner:
             members = [PlatformImage(platform, by_platform[platform], tag, digest=digests[tag])
                        for platform, tag in job.platform_tags.items()]
             # --force rolls a release back: its moving tags too, as push_tags does
-            version = None if self.options.force else _version(attrs[0])
+            version = None if self.options.force else image_version(attrs[0])
             index = create_index(references, members, version=version, on_status=note)
         except ImageSpecError as error:
             self.display.failed(job.name, error)
@@ -664,12 +665,6 @@ def _sbom_label(attrs: Mapping[str, Any]) -> str | None:
     """Where an image's SBOM is (its ``io.imagespec.sbom`` label), or None."""
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     return labels.get(LABEL_SBOM) or None
-
-
-def _version(attrs: Mapping[str, Any]) -> str | None:
-    """An image's version label: what its moving tags are (BP14: never back to an older one)."""
-    labels = (attrs.get("Config") or {}).get("Labels") or {}
-    return labels.get(LABEL_OCI_VERSION) or None
 
 
 def _built(job: BuildJob, ids: Mapping[str, str]) -> bool:

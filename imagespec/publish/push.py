@@ -93,17 +93,18 @@ def push_tags(
     digests = {}
     for reference, name, tag, image in parsed:
         # --force is how a release is rolled back: it moves a moving tag back too
-        if not force and moving_back(reference, _version(image.attrs), timeout=registry_timeout,
+        if not force and moving_back(reference, image_version(image.attrs), timeout=registry_timeout,
                                      on_status=on_status):
             continue
         digests[reference] = _push_one(client, reference, name, tag, on_status)
     return digests
 
 
-def _version(attrs: Mapping[str, Any]) -> str | None:
-    """The version label of a local image (``attrs``: what the engine says of it)."""
+def image_version(attrs: Mapping[str, Any]) -> str | None:
+    """The version label of a local image (``attrs``: what the engine says of it): what
+    its moving tags are (BP14: never back to an older one)."""
     labels = (attrs.get("Config") or {}).get("Labels") or {}
-    return labels.get(LABEL_OCI_VERSION)
+    return labels.get(LABEL_OCI_VERSION) or None
 
 
 def moving_back(reference: str, version: str | None, *, timeout: float = 10.0,
