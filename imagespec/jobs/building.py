@@ -105,6 +105,10 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
         raise SpecError("--sbom: a --target build is a stage, not the spec's image, and has no SBOM",
                         hint="drop --target, or drop --sbom")
     _refuse_unknown_target(compiled, settings.target)
+    if settings.target and settings.push:
+        raise SpecError(f"--push: a --target build is the stage {settings.target!r}, not the spec's image, and is "
+                        "never pushed", hint="drop --target to build and push the spec's image; --target builds a "
+                        f"stage to run here (tagged {pipeline.references(compiled, settings)[0]}, or -t's tags)")
     if backend is None:  # the builder is buildx's: a backend given by the caller chose its own
         configured_builder(loaded_config)
     reports: list[Report] = []

@@ -29,9 +29,14 @@ def repository(compiled: Compiled) -> str:
 
 
 def references(compiled: Compiled, settings: BuildSettings) -> tuple[str, ...]:
+    """The tags a build applies. A --target build is a stage, not the spec's image: it gets
+    `-t`'s tags alone, or `REPOSITORY:stage-NAME`, never a release tag (X.Y.Z, latest, the
+    commit's SHA, the spec's own), which would name a toolchain image as the release."""
     from imagespec.publish import git_short_sha, tags_for
 
     spec = compiled.loaded.spec
+    if settings.target:
+        return tags_for(repository(compiled), None, None, settings.tags or (f"stage-{settings.target}",))
     sha = git_short_sha(compiled.loaded.folder) if spec.tags.git_sha else None
     version = spec.version if spec.tags.semver else None
     extra = (*spec.tags.extra, *settings.tags)

@@ -295,6 +295,43 @@ def test_an_unknown_target_stage_is_bad_input_naming_the_stages(tmp_path: Path) 
     assert "hint: did you mean 'build'?" in result.stderr and "final" in result.stderr
 
 
+def test_a_target_stage_is_never_pushed(tmp_path: Path) -> None:
+    """Was (stranger QA): `--target build --push` pushed the Go toolchain stage as the
+    release's X.Y.Z and moved latest, past every policy of the final."""
+    spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), str(spec), "--target", "build", "--push",
+                       env={"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"})  # refused before the engine
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("imagespec: --push: a --target build is the stage 'build', not the spec's image, "
+                                    "and is never pushed\n"), result.stderr
+    assert "tagged go-hello:stage-build, or -t's tags" in result.stderr, result.stderr
+
+
+def test_a_target_stage_gets_a_stage_tag_and_no_release_tag(engine, tmp_path: Path) -> None:
+    """A stage is not the release: its build leaves X.Y.Z, latest and the spec's tags
+    where they were, and is tagged REPOSITORY:stage-NAME (or with -t's tags alone)."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("name: imagespec-it-stage\nversion: 1.2.3\nstages:\n  build:\n    from: debian-slim\n"
+                    "    run: [\"echo built > /built\"]\n    artifacts: [/built]\nfinal:\n  from: static\n  copy: [{from: build, src: /built, "
+                    "dest: /built}]\n  cmd: [/built]\n")
+    try:
+        result = imagespec("build", "--config", str(LOCAL_CONFIG), str(spec), "--target", "build", "--progress",
+                           "quiet", "--format", "json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["tags"] == ["imagespec-it-stage:stage-build"]
+        named = imagespec("build", "--config", str(LOCAL_CONFIG), str(spec), "--target", "build", "-t",
+                          "imagespec-it-stage:debug", "--progress", "quiet", "--format", "json", cwd=tmp_path)
+        assert json.loads(named.stdout)["tags"] == ["imagespec-it-stage:debug"], named.stderr
+        listed = docker("images", "--format", "{{.Tag}}", "imagespec-it-stage").stdout.split()
+        assert sorted(listed) == ["debug", "stage-build"]
+        ran = docker("run", "--rm", "--pull", "never", "--network", "none", "imagespec-it-stage:debug", "cat", "/built")
+        assert ran.stdout == "built\n"
+    finally:  # every tag of the repository: a regression would have applied the release's
+        left = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "imagespec-it-stage").stdout.split()
+        if left:
+            docker("rmi", *left, check=False)
+
+
 def test_a_ready_log_that_is_not_a_regex_is_bad_input_before_any_container(tmp_path: Path) -> None:
     """Was: a traceback (re.error), exit 1, once the container had started."""
     spec = Path(__file__).resolve().parents[2] / "examples" / "go-hello" / "imagespec.yaml"
