@@ -17,6 +17,7 @@ from imagespec.spec.config import Config, load_config
 from imagespec.spec.extends import resolve
 from imagespec.spec.yaml_source import Document, parse_yaml, read_yaml
 from imagespec.spec.model import Spec
+from imagespec.spec.repository import repository_root
 from imagespec.spec.templates import TemplateResolver
 from imagespec.spec.validate import validate
 
@@ -202,7 +203,18 @@ def check_context(loaded: LoadedSpec) -> None:
         raise SpecError(f"context: {exc.path}: {exc.message}", location=loaded.document.location(("context",)),
                         hint=exc.hint) from None
     if files.is_dir(context) and context.parent != context:
-        return
+        if loaded.spec.context == ".":  # the spec's folder: the repository's, or the repository
+            return
+        root = repository_root(loaded.folder)
+        if context.is_relative_to(root):  # `context` is real (links followed): outside()'s test
+            return
+        # a build sends every file of the context to the engine, and the spec's COPY steps
+        # put any of them in an image: a pull request could ship the CI runner's files
+        raise SpecError(f"context: {display(context, resolved=True)} is outside the spec's repository "
+                        f"({display(root, resolved=True)})", location=loaded.document.location(("context",)),
+                        hint="name a folder of the spec's repository (its git root; outside git, the spec's own "
+                             "folder" + ("" if files.exists(root / ".git") else ": `git init` in the project's top "
+                                         "folder makes it the repository") + ")")
     if files.is_dir(context):  # `..` enough times: a build would send every file of the machine
         raise SpecError("context: resolves to / (the whole file system)", location=loaded.document.location(("context",)),
                         hint="name the folder the build reads, relative to the spec (default: `.`)")
