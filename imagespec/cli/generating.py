@@ -17,12 +17,14 @@ from imagespec.errors import SpecError
               help="Dockerfile path, or - for stdout (one spec only). Default: the spec's `dockerfile`.")
 @click.option("--effective", is_flag=True, help="Print the spec with its `extends` chain merged in (YAML).")
 @click.option("--force", is_flag=True, help="Replace files that imagespec did not generate (no generated header).")
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when a file was written (the pre-commit hook: a new file is not one git tracks yet).")
 @CONFIG
 @NO_CACHE
 @CHANGED_SINCE
 @EXPLAIN
-def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force: bool, config_path: Path | None,
-             no_cache: bool, changed_since: str | None, explain: bool) -> None:
+def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force: bool, exit_code: bool,
+             config_path: Path | None, no_cache: bool, changed_since: str | None, explain: bool) -> None:
     """Write each SPEC's Dockerfile and its ignore file.
 
     Atomically and all or nothing: on any error no file is written. A file that
@@ -46,3 +48,7 @@ def generate(specs: tuple[Path, ...], output: str | None, effective: bool, force
                             on_note=note)
     for path, changed in written.items():
         click.echo(f"{'wrote' if changed else 'unchanged'} {path}", err=True)
+    # pre-commit fails a hook that changed a tracked file, but a Dockerfile a new spec gets
+    # is untracked: without this the commit went in without it
+    if exit_code and any(written.values()):
+        raise SystemExit(1)

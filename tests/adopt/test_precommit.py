@@ -61,3 +61,14 @@ def test_hooks_keep_a_repository_green(project, tmp_path: Path) -> None:
     git(folder, "add", "-A")
     again = run("--files", "imagespec.yaml")
     assert again.returncode == 0, again.stdout + again.stderr
+    # a new spec: its Dockerfile is a new, untracked file, which pre-commit alone does not
+    # see as a change (stranger QA: the commit went in without it)
+    (folder / "svc2").mkdir()
+    (folder / "svc2/imagespec.yaml").write_text("name: svc2\nversion: 1.0.0\nfinal:\n  from: debian-slim\n"
+                                                "  cmd: [sleep, infinity]\n")
+    git(folder, "add", "svc2/imagespec.yaml")
+    new = run("--files", "svc2/imagespec.yaml")
+    assert new.returncode == 1, new.stdout + new.stderr
+    assert (folder / "svc2/Dockerfile").is_file()
+    git(folder, "add", "-A")
+    assert run("--files", "svc2/imagespec.yaml").returncode == 0
