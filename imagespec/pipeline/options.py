@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
-from imagespec.contract import LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, SECRET_ID
+from imagespec.contract import IMAGE_OWN_LABELS, LABEL_IMAGESPEC_VERSION, LABEL_INPUTS_HASH, SECRET_ID
 from imagespec.errors import SpecError
 from imagespec.build_settings import BuildSettings
 
@@ -104,7 +104,21 @@ def _labels(compiled: Compiled, revision: str | None, settings: BuildSettings) -
                         source=spec.source, licenses=spec.license, base_name=base,
                         base_digest=pinned or _base_digest(base),
                         environ={"SOURCE_DATE_EPOCH": settings.source_date_epoch} if settings.source_date_epoch else {})
-    return labels | provenance(compiled, revision)
+    labels |= provenance(compiled, revision)
+    return _inherited_blanked(compiled) | labels
+
+
+def _inherited_blanked(compiled: Compiled) -> dict[str, str]:
+    """An empty value for each label of contract.IMAGE_OWN_LABELS that the final's base
+    may carry and neither the Dockerfile's LABEL nor this build sets (a --label would
+    override the Dockerfile's): none on scratch, which has none to pass on."""
+    from imagespec.plan.model import Label
+
+    final = compiled.plan.final
+    if final.base.ref == "scratch" and not final.base.from_stage:
+        return {}
+    written = {key for step in final.instructions if isinstance(step, Label) for key, _ in step.items}
+    return {key: "" for key in IMAGE_OWN_LABELS if key not in written}
 
 
 #: While ``remembering()`` runs: base reference -> _base_digest's answer
