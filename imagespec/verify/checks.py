@@ -138,6 +138,10 @@ def _subset(name: str, bp: str | None, have: Mapping[str, str], want: Mapping[st
     if not wrong:
         return CheckResult(name, True, f"{len(want)} expected entries present", bp)
     detail = ", ".join(f"{k}={v!r} (expected {want[k]!r})" for k, v in wrong.items())
+    if wrong.get(contract.LABEL_INPUTS_HASH):
+        # the commonest cause: built with another --config (its catalog is in the hash)
+        detail += ("; the image was built from other inputs than the spec's here: another version of the spec "
+                   "or its templates, or another configuration (--config, IMAGESPEC_CONFIG) than this test's")
     return CheckResult(name, False, detail, bp)
 
 

@@ -419,3 +419,15 @@ def test_the_sbom_check_wants_the_images_own_readable_sbom(labels: dict[str, str
         assert sbom_label(labels, exp) == labels["io.imagespec.sbom"]
     else:
         assert not result.ok and outcome in result.detail, result
+
+
+def test_an_image_built_from_other_inputs_says_what_may_differ() -> None:
+    """Stranger QA: built with `--config scripts/local-config.yaml`, tested without it, the
+    only word was two hashes; the configuration (its catalog) is in the input hash."""
+    want = {"io.imagespec.inputs": "sha256:aaaa", "org.opencontainers.image.version": "1.0.0"}
+    config = GOOD_CONFIG | {"Labels": {"io.imagespec.inputs": "sha256:bbbb", "org.opencontainers.image.version": "1.0.0"}}
+    result = by_name(check_config(config, Expectations(user="65532", labels=want)))["config-labels"]
+    assert not result.ok
+    assert result.detail == ("io.imagespec.inputs='sha256:bbbb' (expected 'sha256:aaaa'); the image was built from "
+                             "other inputs than the spec's here: another version of the spec or its templates, or "
+                             "another configuration (--config, IMAGESPEC_CONFIG) than this test's")
