@@ -19,7 +19,7 @@ from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
 from imagespec.spec.model import Spec
-from imagespec.spec.values import variables
+from imagespec.spec.values import argv as split_argv, variables
 from imagespec.spec.yaml_source import DataPath
 
 LEVELS = ("error", "warning", "info")
@@ -224,7 +224,12 @@ def _lint_unexpanded(spec: Spec, add: Add) -> None:
     if final.healthcheck is not None:
         lists.append((("final", "healthcheck", "cmd"), final.healthcheck.cmd))
     for at, value in lists:
+        first = at != ("final", "cmd") or final.entrypoint is None  # cmd alone names the program
+        if isinstance(value, str):  # split as a shell would, but for `#`: at the string's own line
+            for index, argument in enumerate(split_argv(value)):
+                _lint_shell_word(at, argument, add, program=first and index == 0)
         for index, argument in enumerate(value if isinstance(value, (list, tuple)) else ()):
+            _lint_shell_word((*at, index), argument, add, program=first and index == 0)
             names = variables(argument)
             if names:
                 add((*at, index), "warning", "IS017", f"{argument!r} reaches the program as it is: exec form starts "
@@ -242,6 +247,30 @@ def _lint_unexpanded(spec: Spec, add: Add) -> None:
                     f"as they are, so {key} is {value!r}", "",
                     f"write the whole value: `{key}: {whole}` (Debian's and the engine's PATH; `docker image inspect "
                     "BASE` shows the base's)" if whole else "write the value itself, not a reference to another")
+
+
+#: `NAME=value` before a program: the shell's way to set a variable for it
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
+
+
+def _lint_shell_word(at: DataPath, argument: object, add: Add, *, program: bool) -> None:
+    """IS018: shell syntax in an exec-form argument, which reaches the program as it is
+    (BP2): `FOO=1` as the program (exec looks for a program of that name), a `~` no shell
+    turns into a home folder, a `#` word that would have begun a comment."""
+    if not isinstance(argument, str):
+        return
+    if program and _ASSIGNMENT.fullmatch(argument):
+        said, hint = f"{argument!r} is run as the program: exec form sets no variable", \
+            f"set it in `env:` ({argument.split('=', 1)[0]}: …) and start the list with the program"
+    elif argument == "~" or argument.startswith("~/"):
+        said, hint = f"{argument!r} reaches the program as it is: exec form starts no shell to expand `~`", \
+            "write the folder itself (the user's home, e.g. /home/app, or WORKDIR's path)"
+    elif argument.startswith("#"):
+        said, hint = f"{argument!r} and what follows reach the program: in exec form `#` begins no comment", \
+            "drop the words meant as a comment"
+    else:
+        return
+    add(at, "warning", "IS018", said, "BP2", hint)
 
 
 def _secretish(key: str) -> bool:

@@ -438,3 +438,23 @@ def test_is015_not_for_a_probe_the_spec_puts_there() -> None:
                                                          "{from: build, src: /out/curl, dest: /usr/bin/}]")
     copied = copied.replace("artifacts: [/out/app]", "artifacts: [/out/app, /out/curl]")
     assert "IS015" not in rules(copied)
+
+
+@pytest.mark.parametrize(("start", "line", "col", "said"), [
+    ("  entrypoint: FOO=1 /app", 6, 3, "'FOO=1' is run as the program"),  # a string: split as a shell would
+    ("  entrypoint: [/app]\n  cmd: [--config, ~/app.yaml]", 7, 19, "exec form starts no shell to expand `~`"),
+    ("  entrypoint: [/app, --fast, '# the default']", 6, 30, "in exec form `#` begins no comment"),
+    ("  entrypoint: [/app]\n  cmd: '--fast # the default'", 7, 3, "in exec form `#` begins no comment"),
+    ("  entrypoint: [/app]\n  healthcheck: {cmd: ['X=1', /app]}", 7, 23, "'X=1' is run as the program")])
+def test_is018_shell_syntax_in_an_exec_form_argument(start: str, line: int, col: int, said: str) -> None:
+    """Stranger QA: `entrypoint: "FOO=1 app"` made FOO=1 the program, `~` and `#` reached it as they are."""
+    finding = only(CLEAN.replace("  entrypoint: [/app]", start), "IS018")
+    assert (finding.level, finding.practice, finding.location.line, finding.location.col) == \
+        ("warning", "BP2", line, col), finding
+    assert said in finding.message, finding.message
+
+
+@pytest.mark.parametrize("start", ["  entrypoint: [/app, --define, 'X=1', --home, /x/~user, 'a#b']",
+                                   "  entrypoint: [/app]\n  cmd: ['MODE=fast']"])  # the program's own argument
+def test_is018_not_for_words_a_program_takes_as_they_are(start: str) -> None:
+    assert "IS018" not in rules(CLEAN.replace("  entrypoint: [/app]", start))
