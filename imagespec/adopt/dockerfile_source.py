@@ -17,9 +17,11 @@ from pathlib import Path
 import dockerfile
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec.repository import refuse_link_out
 
 MAX_BYTES = 4 << 20  # a Dockerfile larger than this is not a Dockerfile a person maintains
 MAX_INSTRUCTIONS = 20_000
+MAX_WORD = 16  # characters of an unknown instruction's word quoted in its error (HEALTHCHECK is 11)
 INSTRUCTIONS = frozenset({"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
                           "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
                           "WORKDIR"})
@@ -55,6 +57,9 @@ def where(source: str, command: dockerfile.Command | None = None, line: int | No
 
 
 def read_text(path: Path) -> str:
+    """The Dockerfile's text. A committed link leading out of its repository is refused
+    unread: its lines would be echoed in errors (`unknown instruction`) into a public log."""
+    refuse_link_out(path, "Dockerfile", "import the file itself (a copy inside the repository), not a link to it")
     try:
         raw = path.read_bytes() if path.is_file() else None
     except OSError as exc:
@@ -154,7 +159,7 @@ def _stages(commands: tuple[dockerfile.Command, ...], name: str, escape: str, sy
     for command in commands:
         kind = command.cmd.upper()
         if kind not in INSTRUCTIONS:
-            raise SpecError(f"unknown instruction: {command.cmd}", location=where(name, command),
+            raise SpecError(f"unknown instruction: {_word(command.cmd)}", location=where(name, command),
                             hint=f"Dockerfile instructions: {', '.join(sorted(INSTRUCTIONS))}")
         _check_flags(command, kind, name)
         if kind == "FROM":
@@ -170,6 +175,13 @@ def _stages(commands: tuple[dockerfile.Command, ...], name: str, escape: str, sy
         raise SpecError("no FROM: the Dockerfile has no stage", location=Location(name, 1, 1),
                         hint="a Dockerfile starts with FROM IMAGE")
     return source
+
+
+def _word(cmd: str) -> str:
+    """The instruction word of a line BuildKit does not know, never the rest of it: the line
+    may be a secret (`DB_PASSWORD=…`) of a file imported by mistake, and errors go to logs."""
+    word = re.split(r"[\s=]", cmd, maxsplit=1)[0]
+    return word if len(word) <= MAX_WORD else word[:MAX_WORD] + "…"
 
 
 def _check_flags(command: dockerfile.Command, kind: str, name: str) -> None:

@@ -364,6 +364,53 @@ def test_a_guess_is_said_once_and_an_arg_written_into_a_from_is_a_difference(tmp
                for d in report["differences"]), report["differences"]
 
 
+LEAKED = "FROM debian:bookworm-slim\nDB_PASSWORD=FAKEhunter2\n"
+
+
+@pytest.mark.parametrize("git", [True, False])
+def test_a_dockerfile_linked_out_of_its_repository_is_refused_unread(tmp_path: Path, git: bool) -> None:
+    """The repository is the git root; outside git, the Dockerfile's folder. Was: the link
+    followed, and the file's second line echoed as `unknown instruction: DB_PASSWORD=…`
+    (a link to /etc/shadow printed its first line) (stranger QA)."""
+    (tmp_path / "secret").write_text(LEAKED, encoding="utf-8")
+    folder = tmp_path / "repo" / "app"
+    folder.mkdir(parents=True)
+    if git:
+        (tmp_path / "repo" / ".git").mkdir()
+    (folder / "Dockerfile").symlink_to(tmp_path / "secret")
+    for fmt in ("text", "json"):
+        done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(folder / "Dockerfile"), "-o", "-",
+                               "--format", fmt], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "FAKEhunter2" not in done.stdout + done.stderr and "DB_PASSWORD" not in done.stdout + done.stderr
+        assert "is a link to " + str(tmp_path / "secret") + ", outside its repository: not read" in done.stderr
+
+
+def test_a_dockerfile_linked_within_its_repository_is_imported(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile.real").write_text('FROM debian:bookworm-slim\nCMD ["true"]\n', encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").symlink_to(tmp_path / "docker" / "Dockerfile.real")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(tmp_path / "app" / "Dockerfile"), "-o", "-"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"]["cmd"] == ["true"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_an_unknown_instruction_is_named_by_its_word_alone(tmp_path: Path, fmt: str) -> None:
+    """Was: the whole line, `unknown instruction: DB_PASSWORD=FAKEhunter2` (stranger QA)."""
+    text = LEAKED + "root:$6$saltsalt$FAKEHASHFAKEHASH:20228:0:99999:7:::\n"
+    for content, word in ((text, "DB_PASSWORD"), ("FROM x\n" + text.split("\n")[2], "root:$6$saltsalt…"),
+                           ("FROM x\nSECRET_TOKEN abc def\n", "SECRET_TOKEN")):
+        done, _ = run_import(tmp_path / word[:4], content, "--format", fmt)
+        assert done.returncode == 2, done.stderr
+        said = json.loads(done.stderr)["message"] if fmt == "json" else done.stderr.splitlines()[0]
+        assert said.endswith(f"unknown instruction: {word}"), said
+        assert "FAKE" not in done.stderr and "abc" not in done.stderr
+
+
 COPY_THEN_RUN = """FROM debian:bookworm-slim AS bin
 RUN echo tini > /tini && echo cfg > /cfg
 FROM debian:bookworm-slim
