@@ -114,6 +114,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
     if parent is not None:
         read = StageRead(own, stage.line, parent.name, parent.manager, parent.config.copy())
         read.variables = dict(parent.config.env)
+        read.arg_sources = {k: s for k, s in parent.arg_sources.items() if k in parent.config.env}  # its ARGs end
         read.directories = set(parent.directories)
     else:
         try:

@@ -411,6 +411,30 @@ def test_an_unknown_instruction_is_named_by_its_word_alone(tmp_path: Path, fmt: 
         assert "FAKE" not in done.stderr and "abc" not in done.stderr
 
 
+def test_an_env_or_label_value_that_used_an_arg_is_a_difference(tmp_path: Path) -> None:
+    """The spec's value is literal: `--build-arg BUILD_ID=42` no longer changes it (docker
+    build of the original gives 42). Was: silent (stranger QA). An ENV that reads such an
+    ENV in a later stage, and an unset ARG's `${NAME:-word}`, depend on the ARG too; an ENV
+    of the ARG's name hides it."""
+    text = ("ARG BUILD_ID=dev\nFROM debian:bookworm-slim AS b\nARG BUILD_ID\nARG VERSION\n"
+            "ENV BUILD_ID=${BUILD_ID} APP_VERSION=${VERSION:-0} PLAIN=1\nLABEL build=\"$BUILD_ID\" x=y\n"
+            "FROM b\nENV Z=$BUILD_ID\nENV BUILD_ID=fixed\nENV W=$BUILD_ID\nCMD [\"x\"]\n")
+    done, spec = run_import(tmp_path, text, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert data["stages"]["b"]["env"] == {"BUILD_ID": "dev", "APP_VERSION": "0", "PLAIN": "1"}
+    said = [d for d in json.loads(done.stdout)["differences"] if "--build-arg" in d]
+    assert said == [
+        "Dockerfile:5: ENV BUILD_ID: the ARG BUILD_ID's default (dev) is written into the value; "
+        "`--build-arg BUILD_ID=…` no longer changes it",
+        "Dockerfile:5: ENV APP_VERSION: its value without the ARG VERSION (which has no default) is written in; "
+        "`--build-arg VERSION=…` no longer changes it",
+        "Dockerfile:6: LABEL build: the ARG BUILD_ID's default (dev) is written into the value; "
+        "`--build-arg BUILD_ID=…` no longer changes it",
+        "Dockerfile:8: ENV Z: the ARG BUILD_ID's default (dev) is written into the value; "
+        "`--build-arg BUILD_ID=…` no longer changes it"], said
+
+
 COPY_THEN_RUN = """FROM debian:bookworm-slim AS bin
 RUN echo tini > /tini && echo cfg > /cfg
 FROM debian:bookworm-slim
