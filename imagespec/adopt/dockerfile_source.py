@@ -30,6 +30,7 @@ FLAGS = {"FROM": {"platform"}, "RUN": {"mount", "network", "security"},
          "COPY": {"from", "chown", "chmod", "link", "exclude", "parents"},
          "ADD": {"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack"},
          "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"}}
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _DIRECTIVE = re.compile(r"#\s*([A-Za-z]+)\s*=\s*(.*?)\s*")
 
 
@@ -90,7 +91,7 @@ def _refuse_nul(text: str, name: str) -> None:
 def directives(text: str) -> dict[str, str]:
     """`# syntax=` and `# escape=` at the top of the file, before any other line."""
     found: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in _lines(text):
         match = _DIRECTIVE.fullmatch(line)
         if not match or match.group(1).lower() in found:
             break
@@ -106,13 +107,20 @@ def _parse(text: str, name: str) -> tuple[dockerfile.Command, ...]:
                         hint="`docker build` fails the same way; fix the Dockerfile first") from None
 
 
+def _lines(text: str, *, keepends: bool = False) -> list[str]:
+    """The Dockerfile's lines as BuildKit counts them: they end at \\n (\\r\\n) only, not at
+    the other breaks str.splitlines() knows (U+2028, U+0085, \\x0b, \\x0c, \\x1c-\\x1e)."""
+    lines = _LINE.findall(text)
+    return lines if keepends else [line.removesuffix("\n").removesuffix("\r") for line in lines]
+
+
 def _error_line(text: str, name: str, message: str) -> Location:
     if "max allowed size" in message:  # bufio's token limit: the first line longer than it
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(_lines(text), 1):
             if len(line.encode("utf-8")) >= 65535:
                 return Location(name, number, 65535)
     if "heredoc" in message:  # the last `<<WORD` is the one that is never closed
-        for number, line in reversed(list(enumerate(text.splitlines(), 1))):
+        for number, line in reversed(list(enumerate(_lines(text), 1))):
             if "<<" in line:
                 return Location(name, number, line.find("<<") + 1)
     return _first_refused_line(text, name, message)
@@ -123,7 +131,7 @@ def _first_refused_line(text: str, name: str, message: str) -> Location:
     refuses with the same message ends at the line it refuses (it stops at its first
     error), found by bisection. A token the message quotes (`can't find = in "#"`) gives
     the column."""
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text, keepends=True)
     good, bad = 0, len(lines)  # the first `good` lines parse (or fail otherwise); the first `bad` fail the same
     while bad - good > 1:
         middle = (good + bad) // 2

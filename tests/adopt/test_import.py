@@ -158,6 +158,20 @@ def test_bad_dockerfiles_are_exit_2_at_a_location(tmp_path: Path, case: str) -> 
     assert not spec.exists()
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"])
+def test_a_line_ends_only_at_a_newline(tmp_path: Path, separator: str) -> None:
+    """As BuildKit counts lines (Docker Engine 28: `ENV K=x<U+2028>y` refused at line 2).
+    Was: str.splitlines() counted U+2028 and the others as line breaks, so the location
+    was a line or more late (stranger QA)."""
+    text = f"FROM debian:bookworm-slim\nLABEL a=\"x{separator * 3}y\"\nLABEL b\nCMD [\"x\"]\n"
+    done, _ = run_import(tmp_path, text)
+    assert done.returncode == 2 and re.search(r"Dockerfile:3:1: .*LABEL must have two", done.stderr), done.stderr
+    if separator in "\u2028\u2029\x85\x0b\x0c":  # Go's unicode.IsSpace: the words split there
+        done, _ = run_import(tmp_path, f"FROM debian:bookworm-slim\nENV K=x{separator}y\nCMD [\"x\"]\n")
+        assert done.returncode == 2 and 'Dockerfile:2:9: BuildKit\'s parser refuses the Dockerfile: Syntax error - ' \
+            'can\'t find = in "y"' in done.stderr, done.stderr
+
+
 def test_thousands_of_instructions_and_quoted_values(tmp_path: Path) -> None:
     lines = ["FROM debian:bookworm-slim"] + [f'ENV V{i}="a \\"{i}\\" $ b"' for i in range(3000)]
     lines += [f"RUN echo {i} 'it''s' \"$V{i}\"" for i in range(1000)] + ['CMD ["true"]']
