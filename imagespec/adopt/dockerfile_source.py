@@ -10,7 +10,9 @@ NUL byte would silently end the file there: it is refused first.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,15 +63,7 @@ def read_text(path: Path) -> str:
     """The Dockerfile's text. A committed link leading out of its repository is refused
     unread: its lines would be echoed in errors (`unknown instruction`) into a public log."""
     refuse_link_out(path, "Dockerfile", "import the file itself (a copy inside the repository), not a link to it")
-    try:
-        raw = path.read_bytes() if path.is_file() else None
-    except OSError as exc:
-        raise SpecError(f"cannot read the Dockerfile: {exc.strerror or exc}", location=Location(str(path))) from None
-    if raw is None:
-        raise SpecError("no such Dockerfile", location=Location(str(path)), hint="imagespec import PATH/TO/Dockerfile")
-    if len(raw) > MAX_BYTES:
-        raise SpecError(f"the Dockerfile is {len(raw)} bytes; import reads at most {MAX_BYTES}",
-                        location=Location(str(path), 1, 1), hint="is this a Dockerfile?")
+    raw = _read_regular(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -77,6 +71,41 @@ def read_text(path: Path) -> str:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError("the Dockerfile is not UTF-8 text", location=Location(str(path), line, col),
                         hint="save it as UTF-8") from None
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file. Anything else is refused by what it is, before it is
+    opened (a FIFO would block the read, a device may act on being opened), and again
+    on the open file, which O_NONBLOCK keeps from waiting for a FIFO's writer."""
+    try:
+        _refuse_other_than_file(path, os.stat(path).st_mode)
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise SpecError("no such Dockerfile", location=Location(str(path)),
+                        hint="imagespec import PATH/TO/Dockerfile") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the Dockerfile: {exc.strerror or exc}", location=Location(str(path)),
+                        hint="check the path and its permissions") from None
+    with os.fdopen(handle, "rb") as opened:
+        status = os.fstat(opened.fileno())
+        _refuse_other_than_file(path, status.st_mode)
+        raw = opened.read(MAX_BYTES + 1)
+    if max(len(raw), status.st_size) > MAX_BYTES:
+        raise SpecError(f"the Dockerfile is {max(len(raw), status.st_size)} bytes; import reads at most {MAX_BYTES}",
+                        location=Location(str(path), 1, 1), hint="is this a Dockerfile?")
+    return raw
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_other_than_file(path: Path, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "no file")
+    raise SpecError(f"the Dockerfile is not a regular file ({kind})", location=Location(str(path)),
+                    hint="name the Dockerfile itself: imagespec import PATH/TO/Dockerfile")
 
 
 def _refuse_nul(text: str, name: str) -> None:

@@ -5,6 +5,7 @@ with nothing written."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -170,6 +171,23 @@ def test_a_line_ends_only_at_a_newline(tmp_path: Path, separator: str) -> None:
         done, _ = run_import(tmp_path, f"FROM debian:bookworm-slim\nENV K=x{separator}y\nCMD [\"x\"]\n")
         assert done.returncode == 2 and 'Dockerfile:2:9: BuildKit\'s parser refuses the Dockerfile: Syntax error - ' \
             'can\'t find = in "y"' in done.stderr, done.stderr
+
+
+def test_a_dockerfile_that_is_no_regular_file_is_said_to_be_none_and_never_blocks(tmp_path: Path) -> None:
+    """Was: "no such Dockerfile" for a FIFO or a device; a FIFO must not block the read."""
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "linked").symlink_to(tmp_path / "fifo")
+    for path, kind in ((tmp_path / "fifo", "a FIFO"), (tmp_path / "linked", "a FIFO"),
+                       (Path("/dev/null"), "a character device")):
+        done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(path), "-o", "-"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines()[0].endswith(f"the Dockerfile is not a regular file ({kind})"), done.stderr
+        assert done.stderr.splitlines()[1].startswith("  hint: ")
+    (tmp_path / "zero").symlink_to("/dev/zero")  # outside the folder (no git): refused as such, unread
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(tmp_path / "zero"), "-o", "-"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "is a link to /dev/zero, outside its repository: not read" in done.stderr
 
 
 def test_thousands_of_instructions_and_quoted_values(tmp_path: Path) -> None:
