@@ -75,10 +75,11 @@ class Config:
     entrypoint: list[str] | None = None
     cmd: list[str] | None = None
     env_not_expressed: dict[str, int] = field(default_factory=dict)  # ENV name -> the line that set it
+    base_user: int | None = None  # the non-root uid the first base image runs as, by the catalog
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
-                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed))
+                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user)
 
 
 @dataclass
