@@ -51,17 +51,19 @@ def catalog_name(reference: str, catalogs: list[Catalog], runtime: bool) -> tupl
     return None
 
 
-def image_base(reference: str, catalogs: list[Catalog], runtime: bool) -> tuple[object, str, str | None, str | None]:
-    """(the spec's `from`, its family, the package manager, a guess to report or None);
+def image_base(reference: str, catalogs: list[Catalog],
+               runtime: bool) -> tuple[object, str, str | None, str | None, int | None]:
+    """(the spec's `from`, its family, the package manager, a guess to report or None, the
+    non-root uid the image runs as by the catalog, or None: root, or not known);
     `runtime`: the stage only ships (see catalog_name)."""
     if reference == "scratch":
-        return "scratch", "scratch", None, None
+        return "scratch", "scratch", None, None, None
     found = catalog_name(reference, catalogs, runtime)
     if found:
         name, image = found
-        return name, image.family, image.package_manager if image.has_shell else None, None
+        return name, image.family, image.package_manager if image.has_shell else None, None, image.user
     image_reference(reference)
     family = guess_family(reference)
     guess = (f"family {family} for {reference}: guessed from the image's name; check it "
              "(it decides the package manager)")
-    return {"image": reference, "family": family}, family, PACKAGE_MANAGERS.get(family), guess
+    return {"image": reference, "family": family}, family, PACKAGE_MANAGERS.get(family), guess, None

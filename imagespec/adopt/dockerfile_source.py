@@ -10,16 +10,20 @@ NUL byte would silently end the file there: it is refused first.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dockerfile
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec.repository import refuse_link_out
 
 MAX_BYTES = 4 << 20  # a Dockerfile larger than this is not a Dockerfile a person maintains
 MAX_INSTRUCTIONS = 20_000
+MAX_WORD = 16  # characters of an unknown instruction's word quoted in its error (HEALTHCHECK is 11)
 INSTRUCTIONS = frozenset({"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
                           "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
                           "WORKDIR"})
@@ -28,6 +32,7 @@ FLAGS = {"FROM": {"platform"}, "RUN": {"mount", "network", "security"},
          "COPY": {"from", "chown", "chmod", "link", "exclude", "parents"},
          "ADD": {"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack"},
          "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"}}
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _DIRECTIVE = re.compile(r"#\s*([A-Za-z]+)\s*=\s*(.*?)\s*")
 
 
@@ -55,15 +60,10 @@ def where(source: str, command: dockerfile.Command | None = None, line: int | No
 
 
 def read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes() if path.is_file() else None
-    except OSError as exc:
-        raise SpecError(f"cannot read the Dockerfile: {exc.strerror or exc}", location=Location(str(path))) from None
-    if raw is None:
-        raise SpecError("no such Dockerfile", location=Location(str(path)), hint="imagespec import PATH/TO/Dockerfile")
-    if len(raw) > MAX_BYTES:
-        raise SpecError(f"the Dockerfile is {len(raw)} bytes; import reads at most {MAX_BYTES}",
-                        location=Location(str(path), 1, 1), hint="is this a Dockerfile?")
+    """The Dockerfile's text. A committed link leading out of its repository is refused
+    unread: its lines would be echoed in errors (`unknown instruction`) into a public log."""
+    refuse_link_out(path, "Dockerfile", "import the file itself (a copy inside the repository), not a link to it")
+    raw = _read_regular(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -71,6 +71,41 @@ def read_text(path: Path) -> str:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError("the Dockerfile is not UTF-8 text", location=Location(str(path), line, col),
                         hint="save it as UTF-8") from None
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file. Anything else is refused by what it is, before it is
+    opened (a FIFO would block the read, a device may act on being opened), and again
+    on the open file, which O_NONBLOCK keeps from waiting for a FIFO's writer."""
+    try:
+        _refuse_other_than_file(path, os.stat(path).st_mode)
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise SpecError("no such Dockerfile", location=Location(str(path)),
+                        hint="imagespec import PATH/TO/Dockerfile") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the Dockerfile: {exc.strerror or exc}", location=Location(str(path)),
+                        hint="check the path and its permissions") from None
+    with os.fdopen(handle, "rb") as opened:
+        status = os.fstat(opened.fileno())
+        _refuse_other_than_file(path, status.st_mode)
+        raw = opened.read(MAX_BYTES + 1)
+    if max(len(raw), status.st_size) > MAX_BYTES:
+        raise SpecError(f"the Dockerfile is {max(len(raw), status.st_size)} bytes; import reads at most {MAX_BYTES}",
+                        location=Location(str(path), 1, 1), hint="is this a Dockerfile?")
+    return raw
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_other_than_file(path: Path, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "no file")
+    raise SpecError(f"the Dockerfile is not a regular file ({kind})", location=Location(str(path)),
+                    hint="name the Dockerfile itself: imagespec import PATH/TO/Dockerfile")
 
 
 def _refuse_nul(text: str, name: str) -> None:
@@ -85,7 +120,7 @@ def _refuse_nul(text: str, name: str) -> None:
 def directives(text: str) -> dict[str, str]:
     """`# syntax=` and `# escape=` at the top of the file, before any other line."""
     found: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in _lines(text):
         match = _DIRECTIVE.fullmatch(line)
         if not match or match.group(1).lower() in found:
             break
@@ -101,13 +136,20 @@ def _parse(text: str, name: str) -> tuple[dockerfile.Command, ...]:
                         hint="`docker build` fails the same way; fix the Dockerfile first") from None
 
 
+def _lines(text: str, *, keepends: bool = False) -> list[str]:
+    """The Dockerfile's lines as BuildKit counts them: they end at \\n (\\r\\n) only, not at
+    the other breaks str.splitlines() knows (U+2028, U+0085, \\x0b, \\x0c, \\x1c-\\x1e)."""
+    lines = _LINE.findall(text)
+    return lines if keepends else [line.removesuffix("\n").removesuffix("\r") for line in lines]
+
+
 def _error_line(text: str, name: str, message: str) -> Location:
     if "max allowed size" in message:  # bufio's token limit: the first line longer than it
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(_lines(text), 1):
             if len(line.encode("utf-8")) >= 65535:
                 return Location(name, number, 65535)
     if "heredoc" in message:  # the last `<<WORD` is the one that is never closed
-        for number, line in reversed(list(enumerate(text.splitlines(), 1))):
+        for number, line in reversed(list(enumerate(_lines(text), 1))):
             if "<<" in line:
                 return Location(name, number, line.find("<<") + 1)
     return _first_refused_line(text, name, message)
@@ -118,7 +160,7 @@ def _first_refused_line(text: str, name: str, message: str) -> Location:
     refuses with the same message ends at the line it refuses (it stops at its first
     error), found by bisection. A token the message quotes (`can't find = in "#"`) gives
     the column."""
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text, keepends=True)
     good, bad = 0, len(lines)  # the first `good` lines parse (or fail otherwise); the first `bad` fail the same
     while bad - good > 1:
         middle = (good + bad) // 2
@@ -154,7 +196,7 @@ def _stages(commands: tuple[dockerfile.Command, ...], name: str, escape: str, sy
     for command in commands:
         kind = command.cmd.upper()
         if kind not in INSTRUCTIONS:
-            raise SpecError(f"unknown instruction: {command.cmd}", location=where(name, command),
+            raise SpecError(f"unknown instruction: {_word(command.cmd)}", location=where(name, command),
                             hint=f"Dockerfile instructions: {', '.join(sorted(INSTRUCTIONS))}")
         _check_flags(command, kind, name)
         if kind == "FROM":
@@ -170,6 +212,13 @@ def _stages(commands: tuple[dockerfile.Command, ...], name: str, escape: str, sy
         raise SpecError("no FROM: the Dockerfile has no stage", location=Location(name, 1, 1),
                         hint="a Dockerfile starts with FROM IMAGE")
     return source
+
+
+def _word(cmd: str) -> str:
+    """The instruction word of a line BuildKit does not know, never the rest of it: the line
+    may be a secret (`DB_PASSWORD=…`) of a file imported by mistake, and errors go to logs."""
+    word = re.split(r"[\s=]", cmd, maxsplit=1)[0]
+    return word if len(word) <= MAX_WORD else word[:MAX_WORD] + "…"
 
 
 def _check_flags(command: dockerfile.Command, kind: str, name: str) -> None:

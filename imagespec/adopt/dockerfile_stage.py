@@ -18,7 +18,7 @@ import dockerfile
 
 from imagespec.adopt.dockerfile_run import only_housekeeping, read_mounts, read_run
 from imagespec.adopt.dockerfile_user import take_accounts
-from imagespec.adopt.dockerfile_words import Unknown, env_pairs, process_word
+from imagespec.adopt.dockerfile_words import Unknown, env_pairs, read_word
 from imagespec.spec import values as v
 
 #: files a dependency step installs from (BP4): a COPY of only these, then a RUN
@@ -75,10 +75,11 @@ class Config:
     entrypoint: list[str] | None = None
     cmd: list[str] | None = None
     env_not_expressed: dict[str, int] = field(default_factory=dict)  # ENV name -> the line that set it
+    base_user: int | None = None  # the non-root uid the first base image runs as, by the catalog
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
-                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed))
+                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user)
 
 
 @dataclass
@@ -109,6 +110,9 @@ class StageRead:
     env_moved: bool = False
     directories: set[str] = field(default_factory=set)  # WORKDIRs: they exist once set
     created_user: dict[str, Any] | None = None  # final.user from the Dockerfile's own useradd (import_user.py)
+    #: variable -> the ARGs its value came from, with their defaults: an ENV or LABEL value that
+    #: used one is written with the default, which a `--build-arg` then no longer changes (said)
+    arg_sources: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 class StageReader:
@@ -116,16 +120,31 @@ class StageReader:
                  global_args: dict[str, str | None], last: bool) -> None:
         self.stage, self.stages, self.source, self.escape = stage, stages, source, escape
         self.report, self.global_args, self.last = report, global_args, last
+        self.used: list[str] = []  # the variables the words read since it was last emptied
 
     # --- helpers ------------------------------------------------------------------------
     def word(self, text: str) -> str:
         try:
-            return process_word(text, self.stage.variables, self.escape)
+            value, names = read_word(text, self.stage.variables, self.escape)
         except Unknown as exc:
             line = self.stage.config.env_not_expressed.get(exc.name or "")
             if line is None:
                 raise
             raise Unknown(f"${exc.name} is set by the ENV on line {line}, which is not expressed", exc.name) from None
+        self.used += names
+        return value
+
+    def args_used(self) -> dict[str, str | None]:
+        """The ARGs (with their defaults) the words read since `used` was emptied depend on;
+        empties it."""
+        names, self.used = self.used, []
+        return {arg: default for name in names for arg, default in self.stage.arg_sources.get(name, {}).items()}
+
+    def say_args_written(self, command: dockerfile.Command, what: str, args: dict[str, str | None]) -> None:
+        for name, default in args.items():
+            written = f"the ARG {name}'s default ({default}) is written into the value" if default is not None \
+                else f"its value without the ARG {name} (which has no default) is written in"
+            self.differ(command, f"{command.cmd.upper()} {what}: {written}; `--build-arg {name}=…` no longer changes it")
 
     def here(self) -> str:
         return self.stage.config.workdir or "/"
@@ -173,6 +192,7 @@ class StageReader:
         left: list[tuple[str, str]] = []
         for item in command.value:
             name, eq, raw = item.partition("=")
+            self.used = []
             try:
                 v.env_key(name)
                 default = self.word(raw) if eq else self.global_args.get(name)
@@ -180,9 +200,11 @@ class StageReader:
                     v.no_control_chars(default)
             except ValueError as exc:
                 self.stage.variables.pop(name, None)  # its value is no longer the one known before
+                self.stage.arg_sources.pop(name, None)
                 left.append((item, _why(exc)))
                 continue
             self.stage.args[name] = default
+            self.stage.arg_sources[name] = {name: default, **self.args_used()}
             if default is not None:  # without one, `--build-arg` decides: a reference stays unknown
                 self.stage.variables[name] = default
         self.leave(command, left, len(command.value))
@@ -195,14 +217,17 @@ class StageReader:
         if not pairs:
             raise NotExpressed("ENV without a value")
         values: dict[str, str] = {}
+        sources: dict[str, dict[str, str | None]] = {}
         left: list[tuple[str, str]] = []
         failed: list[str] = []
         for key, raw in pairs:
+            self.used = []
             try:
                 value = self.word(raw)
                 if "\n" in value or "\r" in value:
                     raise NotExpressed("a newline in an ENV value")
                 values[v.env_key(key)] = value
+                sources[key] = self.args_used()
             except (NotExpressed, ValueError) as exc:
                 values.pop(key, None)  # a later pair wins: an earlier one's value is not the image's
                 failed.append(key)
@@ -210,12 +235,15 @@ class StageReader:
         for key in failed:
             if key not in values:
                 self.stage.variables.pop(key, None)  # a later reference must not read the old value
+                self.stage.arg_sources.pop(key, None)
                 self.stage.config.env_not_expressed[key] = command.start_line
         for key, value in values.items():
             self.stage.own_env[key] = value
             self.stage.config.env[key] = value
             self.stage.variables[key] = value
+            self.stage.arg_sources[key] = sources[key]  # the ENV hides an ARG of its name
             self.stage.config.env_not_expressed.pop(key, None)
+            self.say_args_written(command, key, sources[key])
         if values and not self.stage.env_moved and any(s.kind == "run" for s in self.stage.steps):
             self.stage.env_moved = True  # said once per stage
             self.differ(command, "ENV is set before the stage's RUN steps (the spec's env applies to all of them)")
@@ -349,16 +377,20 @@ class StageReader:
         pairs = env_pairs(command.value)
         labels: dict[str, str] = {}
         left: list[tuple[str, str]] = []
+        sources: dict[str, dict[str, str | None]] = {}
         for raw_key, raw in pairs:
+            self.used = []
             try:
                 key, value = v.label_key(self.word(raw_key)), self.word(raw)
                 if "\n" in value or "\r" in value:
                     raise NotExpressed("a newline in a LABEL value")
-                labels[key] = value
+                labels[key], sources[key] = value, self.args_used()
             except (NotExpressed, ValueError) as exc:
                 labels.pop(raw_key, None)  # a later pair wins
                 left.append((f"{raw_key}={raw}", _why(exc)))
         self.stage.config.labels.update(labels)
+        for key in labels:
+            self.say_args_written(command, key, sources[key])
         self.leave(command, left, len(pairs))
 
     def on_stopsignal(self, command: dockerfile.Command) -> None:

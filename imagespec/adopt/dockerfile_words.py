@@ -13,7 +13,7 @@ frontend/dockerfile/shell/lex.go for the forms Dockerfiles use.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -54,6 +54,31 @@ def process_word(word: str, variables: Mapping[str, str], escape: str = "\\") ->
             out.append(ch)
             i += 1
     return "".join(out)
+
+
+def read_word(word: str, variables: Mapping[str, str], escape: str = "\\") -> tuple[str, list[str]]:
+    """process_word's value, and the names of the variables it looked up (set or not: an
+    unset ARG's `${NAME:-word}` fallback depends on NAME too), in order."""
+    looked = _Looked(variables)
+    return process_word(word, looked, escape), looked.names
+
+
+class _Looked(Mapping[str, str]):
+    """`variables`, noting each name asked for."""
+
+    def __init__(self, variables: Mapping[str, str]) -> None:
+        self.variables = variables
+        self.names: list[str] = []
+
+    def __getitem__(self, name: str) -> str:
+        self.names.append(name)
+        return self.variables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.variables)
+
+    def __len__(self) -> int:
+        return len(self.variables)
 
 
 def _double_quoted(word: str, i: int, variables: Mapping[str, str], escape: str, out: list[str]) -> int:

@@ -114,17 +114,19 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
     if parent is not None:
         read = StageRead(own, stage.line, parent.name, parent.manager, parent.config.copy())
         read.variables = dict(parent.config.env)
+        read.arg_sources = {k: s for k, s in parent.arg_sources.items() if k in parent.config.env}  # its ARGs end
         read.directories = set(parent.directories)
     else:
         try:
             runtime = last and not any(command.cmd.upper() == "RUN" for command in stage.instructions)
-            from_, _family, manager, guess = image_base(base, catalogs, runtime)
+            from_, _family, manager, guess, base_user = image_base(base, catalogs, runtime)
         except ValueError as exc:
             raise SpecError(f"FROM {base}: {exc}", location=Location(source.file, stage.line, 1),
                             hint="name the base image as docker would") from None
         if guess:
             report.guessed.append(guess)
-        read = StageRead(own, stage.line, from_, manager, Config(workdir=BASE_WORKDIRS.get(_last_component(base))))
+        read = StageRead(own, stage.line, from_, manager,
+                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user))
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
@@ -218,7 +220,7 @@ def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: 
     copies = final_copies(_with_steps(read, steps), reads)
     if copies:
         final["copy"] = copies
-    user = read.created_user or _user(config.user, report)
+    user = read.created_user or _user(config.user, config.base_user, report)
     if user:
         final["user"] = user
     if config.workdir:
@@ -245,9 +247,13 @@ def _with_steps(read: StageRead, steps: list[Any]) -> StageRead:
     return clone
 
 
-def _user(user: tuple[int, str] | None, report: Report) -> dict[str, Any] | None:
+def _user(user: tuple[int, str] | None, base_user: int | None, report: Report) -> dict[str, Any] | None:
+    """final.user from the last USER; `base_user`: the non-root uid the base image runs as,
+    which a spec without a user runs as too (lower's default), as the Dockerfile did."""
     if user is None:
-        report.differences.append("the image runs as the non-root user 65532 (the Dockerfile has no USER: root) (BP8)")
+        if base_user is None:
+            report.differences.append("the image runs as the non-root user 65532 (the Dockerfile has no USER: "
+                                      "root) (BP8)")
         return None
     line, value = user
     name, _, group = value.partition(":")

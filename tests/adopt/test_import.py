@@ -5,6 +5,7 @@ with nothing written."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -156,6 +157,37 @@ def test_bad_dockerfiles_are_exit_2_at_a_location(tmp_path: Path, case: str) -> 
     assert re.search(r"Dockerfile" + message, first), first
     assert hint.startswith("  hint: ")
     assert not spec.exists()
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"])
+def test_a_line_ends_only_at_a_newline(tmp_path: Path, separator: str) -> None:
+    """As BuildKit counts lines (Docker Engine 28: `ENV K=x<U+2028>y` refused at line 2).
+    Was: str.splitlines() counted U+2028 and the others as line breaks, so the location
+    was a line or more late (stranger QA)."""
+    text = f"FROM debian:bookworm-slim\nLABEL a=\"x{separator * 3}y\"\nLABEL b\nCMD [\"x\"]\n"
+    done, _ = run_import(tmp_path, text)
+    assert done.returncode == 2 and re.search(r"Dockerfile:3:1: .*LABEL must have two", done.stderr), done.stderr
+    if separator in "\u2028\u2029\x85\x0b\x0c":  # Go's unicode.IsSpace: the words split there
+        done, _ = run_import(tmp_path, f"FROM debian:bookworm-slim\nENV K=x{separator}y\nCMD [\"x\"]\n")
+        assert done.returncode == 2 and 'Dockerfile:2:9: BuildKit\'s parser refuses the Dockerfile: Syntax error - ' \
+            'can\'t find = in "y"' in done.stderr, done.stderr
+
+
+def test_a_dockerfile_that_is_no_regular_file_is_said_to_be_none_and_never_blocks(tmp_path: Path) -> None:
+    """Was: "no such Dockerfile" for a FIFO or a device; a FIFO must not block the read."""
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "linked").symlink_to(tmp_path / "fifo")
+    for path, kind in ((tmp_path / "fifo", "a FIFO"), (tmp_path / "linked", "a FIFO"),
+                       (Path("/dev/null"), "a character device")):
+        done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(path), "-o", "-"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines()[0].endswith(f"the Dockerfile is not a regular file ({kind})"), done.stderr
+        assert done.stderr.splitlines()[1].startswith("  hint: ")
+    (tmp_path / "zero").symlink_to("/dev/zero")  # outside the folder (no git): refused as such, unread
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(tmp_path / "zero"), "-o", "-"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "is a link to /dev/zero, outside its repository: not read" in done.stderr
 
 
 def test_thousands_of_instructions_and_quoted_values(tmp_path: Path) -> None:
@@ -362,6 +394,77 @@ def test_a_guess_is_said_once_and_an_arg_written_into_a_from_is_a_difference(tmp
     assert sum("node:18-bookworm-slim" in guess for guess in families) == 1, report["guessed"]
     assert any(d.startswith("Dockerfile:2: FROM golang:${GO_VERSION}-bookworm: the ARG GO_VERSION's default (1.22)")
                for d in report["differences"]), report["differences"]
+
+
+LEAKED = "FROM debian:bookworm-slim\nDB_PASSWORD=FAKEhunter2\n"
+
+
+@pytest.mark.parametrize("git", [True, False])
+def test_a_dockerfile_linked_out_of_its_repository_is_refused_unread(tmp_path: Path, git: bool) -> None:
+    """The repository is the git root; outside git, the Dockerfile's folder. Was: the link
+    followed, and the file's second line echoed as `unknown instruction: DB_PASSWORD=…`
+    (a link to /etc/shadow printed its first line) (stranger QA)."""
+    (tmp_path / "secret").write_text(LEAKED, encoding="utf-8")
+    folder = tmp_path / "repo" / "app"
+    folder.mkdir(parents=True)
+    if git:
+        (tmp_path / "repo" / ".git").mkdir()
+    (folder / "Dockerfile").symlink_to(tmp_path / "secret")
+    for fmt in ("text", "json"):
+        done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(folder / "Dockerfile"), "-o", "-",
+                               "--format", fmt], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "FAKEhunter2" not in done.stdout + done.stderr and "DB_PASSWORD" not in done.stdout + done.stderr
+        assert "is a link to " + str(tmp_path / "secret") + ", outside its repository: not read" in done.stderr
+
+
+def test_a_dockerfile_linked_within_its_repository_is_imported(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile.real").write_text('FROM debian:bookworm-slim\nCMD ["true"]\n', encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").symlink_to(tmp_path / "docker" / "Dockerfile.real")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(tmp_path / "app" / "Dockerfile"), "-o", "-"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"]["cmd"] == ["true"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_an_unknown_instruction_is_named_by_its_word_alone(tmp_path: Path, fmt: str) -> None:
+    """Was: the whole line, `unknown instruction: DB_PASSWORD=FAKEhunter2` (stranger QA)."""
+    text = LEAKED + "root:$6$saltsalt$FAKEHASHFAKEHASH:20228:0:99999:7:::\n"
+    for content, word in ((text, "DB_PASSWORD"), ("FROM x\n" + text.split("\n")[2], "root:$6$saltsalt…"),
+                           ("FROM x\nSECRET_TOKEN abc def\n", "SECRET_TOKEN")):
+        done, _ = run_import(tmp_path / word[:4], content, "--format", fmt)
+        assert done.returncode == 2, done.stderr
+        said = json.loads(done.stderr)["message"] if fmt == "json" else done.stderr.splitlines()[0]
+        assert said.endswith(f"unknown instruction: {word}"), said
+        assert "FAKE" not in done.stderr and "abc" not in done.stderr
+
+
+def test_an_env_or_label_value_that_used_an_arg_is_a_difference(tmp_path: Path) -> None:
+    """The spec's value is literal: `--build-arg BUILD_ID=42` no longer changes it (docker
+    build of the original gives 42). Was: silent (stranger QA). An ENV that reads such an
+    ENV in a later stage, and an unset ARG's `${NAME:-word}`, depend on the ARG too; an ENV
+    of the ARG's name hides it."""
+    text = ("ARG BUILD_ID=dev\nFROM debian:bookworm-slim AS b\nARG BUILD_ID\nARG VERSION\n"
+            "ENV BUILD_ID=${BUILD_ID} APP_VERSION=${VERSION:-0} PLAIN=1\nLABEL build=\"$BUILD_ID\" x=y\n"
+            "FROM b\nENV Z=$BUILD_ID\nENV BUILD_ID=fixed\nENV W=$BUILD_ID\nCMD [\"x\"]\n")
+    done, spec = run_import(tmp_path, text, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert data["stages"]["b"]["env"] == {"BUILD_ID": "dev", "APP_VERSION": "0", "PLAIN": "1"}
+    said = [d for d in json.loads(done.stdout)["differences"] if "--build-arg" in d]
+    assert said == [
+        "Dockerfile:5: ENV BUILD_ID: the ARG BUILD_ID's default (dev) is written into the value; "
+        "`--build-arg BUILD_ID=…` no longer changes it",
+        "Dockerfile:5: ENV APP_VERSION: its value without the ARG VERSION (which has no default) is written in; "
+        "`--build-arg VERSION=…` no longer changes it",
+        "Dockerfile:6: LABEL build: the ARG BUILD_ID's default (dev) is written into the value; "
+        "`--build-arg BUILD_ID=…` no longer changes it",
+        "Dockerfile:8: ENV Z: the ARG BUILD_ID's default (dev) is written into the value; "
+        "`--build-arg BUILD_ID=…` no longer changes it"], said
 
 
 COPY_THEN_RUN = """FROM debian:bookworm-slim AS bin

@@ -250,3 +250,19 @@ def test_a_stage_without_workdir_runs_in_the_base_images_and_the_guess_is_said(t
     assert data["stages"]["build"]["artifacts"] == [f"{workdir.rstrip('/')}/app"]
     assert any(g.startswith(f"workdir {workdir} for stage build: the Dockerfile sets none") and said in g
                for g in report.guessed)
+
+
+@pytest.mark.parametrize(("base", "said"), [
+    ("gcr.io/distroless/cc-debian12:nonroot", False),  # the catalog: it runs as 65532 already
+    ("debian:bookworm-slim", True),  # root
+])
+def test_no_user_on_a_base_that_runs_as_its_non_root_user_is_no_difference(tmp_path: Path, base: str,
+                                                                            said: bool) -> None:
+    """Was: "differs: the image runs as the non-root user 65532 (the Dockerfile has no USER:
+    root)" for a distroless :nonroot base, which ran as 65532 already (stranger QA); a stage
+    built FROM it runs as it too."""
+    for text in (f'FROM {base}\nCOPY app /app\nCMD ["/app"]\n',
+                 f'FROM {base} AS b\nFROM b\nCOPY app /app\nCMD ["/app"]\n'):
+        data, _, report = imported(tmp_path, text)
+        assert "user" not in data["final"]
+        assert any("has no USER" in d for d in report.differences) is said, report.differences
