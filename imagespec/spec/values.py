@@ -351,14 +351,44 @@ def mount_target(value: str) -> str:
     return value
 
 
+# Folders of the system that stay root's: a writable directory is made the runtime user's
+# (and a VOLUME), so `/` would leave the container nothing to start from and `/etc` would let
+# the app rewrite /etc/passwd. A path equal to one, or above one (`/usr` holds /usr/bin), is
+# refused; the app's own folders below them (/var/cache/app, /run/app, /home/app) are not.
+_SYSTEM_DIRS = frozenset({
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run", "/sbin",
+    "/sys", "/usr", "/usr/bin", "/usr/lib", "/usr/libexec", "/usr/local/bin", "/usr/local/lib", "/usr/local/sbin",
+    "/usr/sbin", "/var", "/var/lib",
+})
+
+
+def _system_dir_within(path: str) -> str | None:
+    """The system folder `path` is or holds (its own path as written normalised), else None."""
+    folder = _folder(path)
+    inside = "/" if folder == "/" else folder + "/"
+    return folder if folder in _SYSTEM_DIRS else next((d for d in sorted(_SYSTEM_DIRS) if d.startswith(inside)), None)
+
+
+def _folder(path: str) -> str:
+    """An absolute path as the file system reads it: `//usr/` is /usr."""
+    return posixpath.normpath(re.sub("/+", "/", path))
+
+
 def writable_dir(value: str) -> str:
     """A directory the app writes under a read-only root (BP9): an absolute path without
-    a comma, which the image's label `io.imagespec.writable` separates them by (contract)."""
+    a comma, which the image's label `io.imagespec.writable` separates them by (contract),
+    and none of the system's own folders, which the runtime user would then own."""
     absolute_path(value)
     if WRITABLE_SEPARATOR in value:
         raise Invalid(f"'{value}': a writable directory cannot hold a comma (the image's label "
                       f"{LABEL_WRITABLE} lists them separated by commas)",
                       "rename the directory, or declare the one above it")
+    system = _system_dir_within(value)
+    if system is not None:
+        what = "is" if _folder(value) == system else "holds"
+        raise Invalid(f"'{value}' {what} the system folder {system}, which must stay root's: a writable "
+                      "directory is made the app user's own (BP8, BP9)",
+                      "name the app's own folder, e.g. `writable: [/var/cache/app]`, `/app/data` or `/tmp`")
     return value
 
 

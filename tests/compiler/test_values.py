@@ -131,3 +131,18 @@ def test_uid_0_may_be_named_root_as_it_is_the_bases_own() -> None:
     spec = ("name: r\nversion: 1.0.0\nfinal:\n  from: debian-slim\n"
             "  user: {uid: 0, name: root, root_reason: a build image}\n  cmd: [/bin/true]\n")
     assert "USER 0" in compile_text(spec).dockerfile
+
+
+@pytest.mark.parametrize("folder", ["/", "//", "/etc", "/etc/", "/usr", "/usr/", "//usr", "/usr/bin", "/usr/local",
+                                    "/bin", "/sbin", "/lib", "/lib64", "/boot", "/dev", "/proc", "/sys", "/run", "/var",
+                                    "/var/lib", "/root", "/home", "/./etc"])
+def test_a_writable_directory_is_no_system_folder_nor_above_one(folder: str) -> None:
+    # the runtime user owns a writable directory: `/` cannot start, `/etc` lets the app rewrite /etc/passwd
+    with pytest.raises(ValueError, match="must stay root's"):
+        values.writable_dir(folder)
+
+
+@pytest.mark.parametrize("folder", ["/tmp", "/var/tmp", "/var/cache/x", "/app/data", "/home/x", "/run/app", "/data",
+                                    "/usr/share/app", "/var/lib/app", "/etcetera"])
+def test_the_apps_own_folders_may_be_writable(folder: str) -> None:
+    assert values.writable_dir(folder) == folder
