@@ -13,6 +13,7 @@ import shlex
 from functools import cache
 from typing import Any
 
+from imagespec import contract
 from imagespec import reference as grammar
 from imagespec.contract import WILDCARDS
 from imagespec.errors import Location, SpecPathError, each_or_together
@@ -343,14 +344,14 @@ def _runtime_steps(final: s.Final) -> list[p.Instruction]:
 
 
 def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
-    oci = "org.opencontainers.image."
-    items = [(f"{oci}title", spec.name), (f"{oci}description", spec.description), (f"{oci}version", spec.version),
-             (f"{oci}source", spec.source), (f"{oci}licenses", spec.license)]
+    items = [(contract.LABEL_OCI_TITLE, spec.name), (contract.LABEL_OCI_DESCRIPTION, spec.description),
+             (contract.LABEL_OCI_VERSION, spec.version), (contract.LABEL_OCI_SOURCE, spec.source),
+             (contract.LABEL_OCI_LICENSES, spec.license)]
     if final_base.ref != "scratch" and not final_base.from_stage:
         # the name only: a digest (a catalog's pinned ref) belongs in base.digest, which the
         # build sets, and the build's own base.name label (pipeline) is written the same way
         parsed = grammar.parse(final_base.ref)
-        items.append((f"{oci}base.name", str(parsed.unpinned())))
+        items.append((contract.LABEL_OCI_BASE_NAME, str(parsed.unpinned())))
     return tuple((k, v) for k, v in items if v)
 
 

@@ -43,6 +43,7 @@ from imagespec.spec.values import (
     Registry,
     SemanticVersion,
     Signal,
+    SpecLabelKey,
     STRING_OR_LIST,
     StageName,
     Tag,
@@ -228,7 +229,9 @@ class Final(Model):
         None, description="Exec form (BP2). A string is split as a shell would; with `shell: true` it is the script.")
     cmd: str | list[str] | None = None
     init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
-    labels: dict[LabelKey, Line] = Field(default_factory=dict)
+    labels: dict[SpecLabelKey, Line] = Field(default_factory=dict, description="Labels of the spec's own; "
+                                             "not the OCI ones imagespec derives from the spec (version, title, …) "
+                                             "nor io.imagespec.*.")
 
     @field_validator("entrypoint", "cmd")
     @classmethod

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from imagespec import platform as platforms
 from imagespec import reference as grammar
-from imagespec.contract import LABEL_WRITABLE, WRITABLE_SEPARATOR
+from imagespec.contract import DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR
 from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
 
@@ -97,6 +97,23 @@ def label_key(value: str) -> str:
     if not _LABEL_KEY.fullmatch(value):
         raise Invalid(f"'{value}' is not a valid label key (letters, digits, '.', '-', '/', '_')",
                       "use reverse-DNS keys such as com.example.team (OCI: org.opencontainers.image.*)")
+    return value
+
+
+@_once
+def spec_label_key(value: str) -> str:
+    """A label of the spec's own: none that imagespec sets itself (contract.DERIVED_LABELS)."""
+    label_key(value)
+    if value in DERIVED_LABELS:
+        raise Invalid(f"the label '{value}' is imagespec's: it is set from {DERIVED_LABELS[value]}, and the build's "
+                      "value would replace this one", f"set {DERIVED_LABELS[value]} instead, or use a label of "
+                      "your own, e.g. com.example.NAME" if DERIVED_LABELS[value].startswith("`") else
+                      "remove it: every build sets it; use a label of your own for anything else, e.g. com.example.NAME")
+    if value.startswith(IMAGESPEC_LABEL_PREFIX):
+        raise Invalid(f"the label '{value}' is imagespec's ({IMAGESPEC_LABEL_PREFIX}*): the build and `imagespec test` "
+                      "read them as imagespec wrote them",
+                      "remove it; `final.writable` declares writable directories; use a label of your own for "
+                      "anything else, e.g. com.example.NAME")
     return value
 
 
@@ -557,6 +574,7 @@ Line = Annotated[str, AfterValidator(no_control_chars)]
 License = Annotated[str, AfterValidator(license_expression)]
 EnvKey = Annotated[str, AfterValidator(env_key)]
 LabelKey = Annotated[str, AfterValidator(label_key)]
+SpecLabelKey = Annotated[str, AfterValidator(spec_label_key)]
 Duration = Annotated[str, AfterValidator(duration)]
 # The JSON Schema describes what a spec may be written as (editors check specs against
 # it), which for the values normalised by a BeforeValidator is more than the result type:

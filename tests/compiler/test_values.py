@@ -146,3 +146,21 @@ def test_a_writable_directory_is_no_system_folder_nor_above_one(folder: str) -> 
                                     "/usr/share/app", "/var/lib/app", "/etcetera"])
 def test_the_apps_own_folders_may_be_writable(folder: str) -> None:
     assert values.writable_dir(folder) == folder
+
+
+@pytest.mark.parametrize("key", ["org.opencontainers.image.version", "org.opencontainers.image.title",
+                                 "org.opencontainers.image.description", "org.opencontainers.image.licenses",
+                                 "org.opencontainers.image.source", "org.opencontainers.image.revision",
+                                 "org.opencontainers.image.created", "org.opencontainers.image.base.name",
+                                 "org.opencontainers.image.base.digest", "io.imagespec.writable", "io.imagespec.inputs",
+                                 "io.imagespec.anything"])
+def test_a_spec_cannot_set_a_label_imagespec_sets(key: str) -> None:
+    # the build's value wins (`--label`) and `imagespec test` reads io.imagespec.*: the spec's would silently differ
+    with pytest.raises(ValueError, match="is imagespec's"):
+        values.spec_label_key(key)
+
+
+@pytest.mark.parametrize("key", ["com.example.team", "org.opencontainers.image.vendor",
+                                 "org.opencontainers.image.url", "io.imagespecial"])
+def test_a_spec_sets_labels_of_its_own(key: str) -> None:
+    assert values.spec_label_key(key) == key
