@@ -240,7 +240,9 @@ class Final(Model):
         # entrypoint under `shell: true` is the script, where shell syntax is what is meant
         if value is not None:
             script = info.field_name == "entrypoint" and info.data.get("shell")
-            (argv if script else exec_argv)(value)
+            # a cmd after an entrypoint is its arguments (an empty one is an argument); alone, the program
+            program = info.field_name == "entrypoint" or info.data.get("entrypoint", "") is None
+            argv(value) if script else exec_argv(value, program=program)
         return value
 
     @model_validator(mode="after")

@@ -162,11 +162,16 @@ def _go_nanoseconds(value: str) -> int | None:
     return total if total < _GO_LIMIT else None
 
 
+def as_written(value: object) -> str:
+    """A YAML scalar as the author most likely wrote it (`true`, not Python's 'True')."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def port(value: int | str) -> str:
     """'8080', 8080, '53/udp' -> '8080/tcp' or '53/udp'."""
-    match = _PORT.fullmatch(str(value).lower())
+    match = _PORT.fullmatch(as_written(value).lower())
     if not match or not 1 <= int(match["port"]) <= 65535:
-        raise Invalid(f"'{value}' is not a port",
+        raise Invalid(f"'{as_written(value)}' is not a port",
                       _trim_first(value, "a number 1-65535, optionally with /tcp, /udp or /sctp, "
                                          "e.g. `ports: [8080, 53/udp]`"))
     return f"{int(match['port'])}/{match['proto'] or 'tcp'}"
@@ -194,7 +199,7 @@ def stop_signal(value: str | int) -> str:
             return text
     elif text.removeprefix("SIG") in _SIGNAL_NAMES:
         return "SIG" + text.removeprefix("SIG")
-    raise Invalid(f"'{value}' is not a signal a container can be stopped with",
+    raise Invalid(f"'{as_written(value)}' is not a signal a container can be stopped with",
                   "the engine knows SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, ... SIGRTMIN+1 to +15, SIGRTMAX-14 "
                   "to -1, or a number 1-64; not SIGKILL or SIGSTOP (9, 19), which the application cannot "
                   "handle (BP2)")
@@ -203,7 +208,7 @@ def stop_signal(value: str | int) -> str:
 def mode(value: str | int) -> str:
     text = str(value)
     if not _MODE.fullmatch(text):
-        raise Invalid(f"'{value}' is not an octal file mode",
+        raise Invalid(f"'{as_written(value)}' is not an octal file mode",
                       _trim_first(value, 'three or four octal digits, quoted so that YAML keeps the leading 0: '
                                          '`mode: "0755"`'))
     return text.rjust(4, "0")
@@ -229,7 +234,7 @@ def package_version(value: str) -> str:
 def owner(value: str | int) -> str:
     text = str(value)
     if not _OWNER.fullmatch(text):
-        raise Invalid(f"'{value}' is not an owner",
+        raise Invalid(f"'{as_written(value)}' is not an owner",
                       _trim_first(value, "a user id or name, optionally with :group, e.g. `owner: 65532:65532` "
                                          "or `owner: app:app`"))
     return text
@@ -409,6 +414,15 @@ def writable_dir(value: str) -> str:
     return value
 
 
+def a_command(value: object) -> object:
+    """A command is text: YAML reads `42` or `true` as a number or boolean, which would
+    otherwise become the command `42` (`&& 42` in a merged RUN)."""
+    if not isinstance(value, str):
+        raise Invalid(f"every command must be a string, not {as_written(value)!r}",
+                      f"quote it if it is meant: \"{as_written(value)}\"; else remove the item")
+    return value
+
+
 @_once
 def command_line(value: str) -> str:
     """A shell command; rejected only when it could not be rendered safely."""
@@ -492,10 +506,14 @@ def _shell_syntax(value: str) -> str | None:
     return None
 
 
-def exec_argv(value: str | list[str]) -> tuple[str, ...]:
+def exec_argv(value: str | list[str], *, program: bool = True) -> tuple[str, ...]:
     """A command the image runs in exec form (BP2): as ``argv``, and a string must not rely
-    on a shell, which exec form does not start (`a > log` would pass '>' to the program)."""
+    on a shell, which exec form does not start (`a > log` would pass '>' to the program).
+    ``program``: its first word is the program (a `cmd` after an entrypoint is arguments)."""
     parts = argv(value)
+    if program and not parts[0].strip():
+        raise Invalid("must name a program to run: the first item is empty",
+                      "give the program first, then its arguments, e.g. `[/app, --port, '8080']`")
     found = _shell_syntax(value) if isinstance(value, str) else None
     if found is not None:
         raise Invalid(f"'{value}' uses shell syntax ({found!r}), and exec form (BP2) starts no shell: "
@@ -594,7 +612,7 @@ ContextPath = Annotated[str, AfterValidator(context_path)]
 CopyDest = Annotated[str, AfterValidator(copy_destination)]
 RelativePath = Annotated[str, AfterValidator(relative_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
-Command = Annotated[str, AfterValidator(command_line)]
+Command = Annotated[str, BeforeValidator(a_command), AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
 ExecArgv = Annotated[tuple[str, ...], BeforeValidator(exec_argv), STRING_OR_LIST]
 SemanticVersion = Annotated[str, AfterValidator(_once(semantic_version)),

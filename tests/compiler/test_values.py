@@ -164,3 +164,27 @@ def test_a_spec_cannot_set_a_label_imagespec_sets(key: str) -> None:
                                  "org.opencontainers.image.url", "io.imagespecial"])
 def test_a_spec_sets_labels_of_its_own(key: str) -> None:
     assert values.spec_label_key(key) == key
+
+
+@pytest.mark.parametrize("command", [["", "x"], [" ", "x"], '"" x'])
+def test_an_empty_program_is_refused(command: str | list[str]) -> None:
+    with pytest.raises(ValueError, match="must name a program"):
+        values.exec_argv(command)
+
+
+def test_an_empty_argument_after_the_program_is_an_argument() -> None:
+    assert values.exec_argv(["", "x"], program=False) == ("", "x")
+    assert values.exec_argv(["/app", ""]) == ("/app", "")
+
+
+@pytest.mark.parametrize("item", [42, 1.5, True, None])
+def test_a_command_that_is_no_string_is_refused(item: object) -> None:
+    with pytest.raises(ValueError, match="every command must be a string"):
+        values.a_command(item)
+
+
+@pytest.mark.parametrize(("check", "value"), [(values.port, True), (values.stop_signal, False), (values.mode, True),
+                                              (values.owner, True)])
+def test_a_boolean_is_reported_as_yaml_writes_it(check, value: bool) -> None:
+    with pytest.raises(ValueError, match=f"'{str(value).lower()}' is not"):
+        check(value)
