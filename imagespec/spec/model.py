@@ -22,8 +22,10 @@ from imagespec.spec.values import (
     Command,
     ExecArgv,
     exec_argv,
+    ContextFolder,
     ContextPath,
     CopyDest,
+    DockerfilePath,
     Digest,
     Duration,
     EnvKey,
@@ -39,7 +41,6 @@ from imagespec.spec.values import (
     PackageVersion,
     Platforms,
     Port,
-    RelativePath,
     Registry,
     SemanticVersion,
     Signal,
@@ -343,8 +344,8 @@ class Spec(Model):
     license: License | None = Field(None, description="SPDX expression (BP16).")
     registry: Registry | None = Field(
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
-    context: RelativePath = Field(".", description="Build context, relative to the spec file.")
-    dockerfile: RelativePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
+    context: ContextFolder = Field(".", description="Build context, relative to the spec file.")
+    dockerfile: DockerfilePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
     platforms: Platforms = Field(default_factory=_empty_list, description="Platforms to build for (os/arch[/variant], "
                                  "e.g. [linux/amd64, linux/arm64]): one image per platform under one OCI index; "
                                  "default: the configuration's `build.platforms`, else the engine's own.")

@@ -275,13 +275,24 @@ def absolute_path(value: str) -> str:
     no_control_chars(value)
     _no_surrounding_space(value)
     if not value.startswith("/"):
-        raise Invalid(f"'{value}' must be an absolute path", f"start it at the root: '/{value.removeprefix('./')}'")
+        raise Invalid(f"'{value}' must be an absolute path", _from_the_root(value))
     if ".." in value.split("/"):
         # compared as text (an artifact must lie under what its stage declares): no way back up
         raise Invalid(f"'{value}' must not contain '..'", f"write the path it leads to: '{posixpath.normpath(value)}'")
     if _WORD_SPECIALS.search(value):
         raise Invalid(f"'{value}' must not contain '$', quotes or backslashes", _WORD_HINT)
     return value
+
+
+def _from_the_root(value: str) -> str:
+    """The hint for a relative path: the absolute one it most likely means (`../app` is
+    /app), when that one is valid; else how to write one."""
+    meant = posixpath.normpath("/" + value) + ("/" if value.endswith("/") else "")  # a folder stays one
+    try:
+        valid = meant.strip("/") != "" and absolute_path(meant) == meant
+    except Invalid:
+        valid = False
+    return f"start it at the root: '{meant}'" if valid else "write the path from the root, e.g. '/app'"
 
 
 _HEREDOC_HINT = "COPY would take the lines after it as a file's text: rename the file, or copy the folder that holds it"
@@ -345,17 +356,24 @@ def copy_destination(value: str) -> str:
     return value
 
 
-@_once
-def relative_path(value: str) -> str:
-    """The spec's own context and Dockerfile: relative to the spec file, so the spec
-    means the same on every machine and `generate` never writes outside the checkout."""
-    no_control_chars(value)
-    if not value.strip():
-        raise Invalid("a path must not be empty", "`.` is the spec's folder")
-    if value.startswith("/") or value.startswith("~") or re.match(r"[A-Za-z]:[\\/]", value):
-        raise Invalid(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)",
-                      "name it from the spec's folder, e.g. `context: .` or `context: ../app`")
-    return value
+def _relative_to_spec(example: str) -> Callable[[str], str]:
+    """The check of the spec's own context or Dockerfile: relative to the spec file, so the
+    spec means the same on every machine and `generate` never writes outside the checkout.
+    ``example``: what the hint suggests, in the key's own words."""
+    @_once
+    def relative_path(value: str) -> str:
+        no_control_chars(value)
+        if not value.strip():
+            raise Invalid("a path must not be empty", f"name it from the spec's folder, e.g. {example}")
+        if value.startswith("/") or value.startswith("~") or re.match(r"[A-Za-z]:[\\/]", value):
+            raise Invalid(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)",
+                          f"name it from the spec's folder, e.g. {example}")
+        return value
+    return relative_path
+
+
+context_folder = _relative_to_spec("`context: .` or `context: ../app`")
+dockerfile_path = _relative_to_spec("`dockerfile: Dockerfile` (beside the spec) or `dockerfile: build/Dockerfile`")
 
 
 _MOUNT_SPECIALS = re.compile(r"[\s,\"']")
@@ -610,7 +628,8 @@ AbsPath = Annotated[str, AfterValidator(absolute_path)]
 WritableDir = Annotated[str, AfterValidator(writable_dir)]
 ContextPath = Annotated[str, AfterValidator(context_path)]
 CopyDest = Annotated[str, AfterValidator(copy_destination)]
-RelativePath = Annotated[str, AfterValidator(relative_path)]
+ContextFolder = Annotated[str, AfterValidator(context_folder)]
+DockerfilePath = Annotated[str, AfterValidator(dockerfile_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
 Command = Annotated[str, BeforeValidator(a_command), AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]

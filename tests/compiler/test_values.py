@@ -188,3 +188,25 @@ def test_a_command_that_is_no_string_is_refused(item: object) -> None:
 def test_a_boolean_is_reported_as_yaml_writes_it(check, value: bool) -> None:
     with pytest.raises(ValueError, match=f"'{str(value).lower()}' is not"):
         check(value)
+
+
+@pytest.mark.parametrize(("path", "meant"), [("../app", "/app"), ("./srv", "/srv"), ("srv/", "/srv/"),
+                                             ("a/../b", "/b"), ("x", "/x")])
+def test_a_relative_path_is_hinted_at_the_absolute_one_it_means(path: str, meant: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        values.absolute_path(path)
+    assert getattr(refused.value, "hint", None) == f"start it at the root: '{meant}'"
+    assert values.absolute_path(meant) == meant  # the hint's path is valid itself
+
+
+@pytest.mark.parametrize("path", ["..", ".", "a$b", "it's"])
+def test_a_relative_path_with_no_valid_absolute_one_is_hinted_without_one(path: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        values.absolute_path(path)
+    assert "start it at the root" not in str(getattr(refused.value, "hint", ""))
+
+
+def test_the_dockerfiles_hint_speaks_of_dockerfile() -> None:
+    with pytest.raises(ValueError) as refused:
+        values.dockerfile_path("/etc/Dockerfile")
+    assert "`dockerfile:" in str(getattr(refused.value, "hint", "")) and "context" not in str(refused.value.hint)
