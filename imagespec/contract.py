@@ -140,6 +140,15 @@ def writable_tmpfs(user: str | None) -> str:
 # The shells an image may start its program through: `imagespec test` fails a `SHELL -c`
 # start that the spec did not declare (`shell: true`), and lint says so before a build (BP2).
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+#: Where an executable would be found on PATH: a shell elsewhere is not a usable shell.
+#: `imagespec test` looks for SHELLS there in a shell-less final (BP6); a copy there is refused.
+BIN_DIRS = frozenset({"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin"})
+
+
+def is_shell_path(path: str) -> bool:
+    """Whether an absolute path is a shell on PATH (`/bin/sh`, `/usr/local/bin/bash`)."""
+    folder, name = path.strip("/").rpartition("/")[::2]
+    return folder in BIN_DIRS and name in SHELLS
 
 
 def starts_a_shell(argv: tuple[str, ...] | list[str]) -> bool:
