@@ -11,7 +11,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
@@ -38,11 +38,33 @@ _OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]
 RESERVED_STAGES = {"scratch", "context"}
 
 
+# BuildKit reads a Dockerfile line by line and refuses a line over 64 KiB ("dockerfile line
+# greater than max allowed size of 65535"), after a whole generate. A value is written on one
+# line (each line of a multi-line command on its own), behind a key or flags, and escaping
+# may double it (`"` is `\"` in ENV): a line of a value is held to a quarter of that.
+MAX_VALUE_LINE_BYTES = 16 * 1024
+
+
+def fits_a_line(value: str) -> str:
+    if len(value) * 4 > MAX_VALUE_LINE_BYTES:  # else no line of it can be too long, whatever its characters
+        longest = max(len(line.encode("utf-8", "surrogatepass")) for line in value.split("\n"))
+        if longest > MAX_VALUE_LINE_BYTES:
+            raise Invalid(f"{value[:40]!r}… has a line of {longest} bytes, more than the "
+                          f"{MAX_VALUE_LINE_BYTES // 1024} KiB a value may have: a Dockerfile line holds at most "
+                          "64 KiB, and the build would fail on it",
+                          "ship long content as a file (`final.copy` from the context) and pass its path")
+    return value
+
+
 def _once(check: Callable[[str], str]) -> Callable[[str], str]:
     """A check of one string, run once per distinct value in a process: specs made from
     one preset or template repeat their paths, commands and names, and a check is a pure
-    function of the text (a refused value raises again: errors are not kept)."""
-    return lru_cache(maxsize=4096)(check)
+    function of the text (a refused value raises again: errors are not kept). Every such
+    value may reach the Dockerfile, so each is held to a Dockerfile line first."""
+    def bounded(value: str) -> str:
+        fits_a_line(value)
+        return check(value)
+    return lru_cache(maxsize=4096)(wraps(check)(bounded))
 
 
 @_once
@@ -482,6 +504,8 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
             raise Invalid("every argument must be a string", "quote numbers and true/false: `[/app, --port, '8080']`")
         if "\x00" in part:
             raise Invalid("arguments must not contain NUL bytes", "remove the \\0 / \\x00 escape")
+        fits_a_line(part)
+    fits_a_line(" ".join(parts).replace("\n", " "))  # exec form writes them all on one line
     return tuple(parts)
 
 

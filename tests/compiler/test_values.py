@@ -210,3 +210,23 @@ def test_the_dockerfiles_hint_speaks_of_dockerfile() -> None:
     with pytest.raises(ValueError) as refused:
         values.dockerfile_path("/etc/Dockerfile")
     assert "`dockerfile:" in str(getattr(refused.value, "hint", "")) and "context" not in str(refused.value.hint)
+
+
+def test_a_value_longer_than_a_dockerfile_line_holds_is_refused() -> None:
+    # BuildKit refuses a line over 64 KiB after a whole generate; each value is held to 16 KiB a line
+    assert values.no_control_chars("x" * values.MAX_VALUE_LINE_BYTES)
+    for check in (values.no_control_chars, values.command_line, values.env_key, values.absolute_path):
+        with pytest.raises(ValueError, match="a Dockerfile line holds"):
+            check("/" + "x" * values.MAX_VALUE_LINE_BYTES)
+    with pytest.raises(ValueError, match="a Dockerfile line holds"):
+        values.no_control_chars("é" * (values.MAX_VALUE_LINE_BYTES // 2 + 1))  # bytes, not characters
+
+
+def test_a_long_multi_line_command_is_held_to_its_lines() -> None:
+    script = "\n".join(["echo " + "x" * 1000] * 40)  # 40 KB, each line short: written line by line
+    assert values.command_line(script) == script
+
+
+def test_an_exec_form_command_is_held_to_one_line_altogether() -> None:
+    with pytest.raises(ValueError, match="a Dockerfile line holds"):
+        values.exec_argv(["/app", *["x" * 6000] * 3])
