@@ -217,6 +217,14 @@ def _fallback_hint(error: ErrorDetails, path: DataPath, model: type[BaseModel]) 
     return "; ".join(filter(None, (f"write {written}", schema)))
 
 
+def _part(path: DataPath, error: ErrorDetails, data: Any) -> DataPath:
+    """The path of the part of the value an error is about (values.InvalidPart: the empty
+    program of a list), where the data has that part; else the value's."""
+    at = getattr(error.get("ctx", {}).get("error"), "at", ())
+    inner = (*path, *at)
+    return inner if at and _data_path(data, inner) == inner else path
+
+
 def _is_type_noise(error: ErrorDetails) -> bool:
     return error["type"] in _TYPE_WORDS
 
@@ -290,6 +298,7 @@ def validate(document: Document, model: type[M] = spec_model.Spec,  # type: igno
     except ValidationError as exc:
         found: dict[tuple[Location, str], SpecError] = {}
         for path, error in _relevant(exc.errors(), document.data):
+            path = _part(path, error, document.data)
             message, hint = _describe(error, path, model)
             if hint is None and hints and path:
                 hint = hints.get(str(path[0]))

@@ -56,6 +56,15 @@ def fits_a_line(value: str) -> str:
     return value
 
 
+class InvalidPart(Invalid):
+    """An Invalid about one part of the value (`at`: an item of a list), which spec/validate.py
+    locates there when the value is written so (a string's words have no place of their own)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, at: tuple[int | str, ...]) -> None:
+        super().__init__(message, hint)
+        self.at = at
+
+
 def _once(check: Callable[[str], str]) -> Callable[[str], str]:
     """A check of one string, run once per distinct value in a process: specs made from
     one preset or template repeat their paths, commands and names, and a check is a pure
@@ -554,8 +563,8 @@ def exec_argv(value: str | list[str], *, program: bool = True) -> tuple[str, ...
     ``program``: its first word is the program (a `cmd` after an entrypoint is arguments)."""
     parts = argv(value)
     if program and not parts[0].strip():
-        raise Invalid("must name a program to run: the first item is empty",
-                      "give the program first, then its arguments, e.g. `[/app, --port, '8080']`")
+        raise InvalidPart("must name a program to run: the first item is empty",
+                          "give the program first, then its arguments, e.g. `[/app, --port, '8080']`", at=(0,))
     found = _shell_syntax(value) if isinstance(value, str) else None
     if found is not None:
         raise Invalid(f"'{value}' uses shell syntax ({found!r}), and exec form (BP2) starts no shell: "
