@@ -36,12 +36,33 @@ def writable_directories(label: str | None) -> tuple[str, ...]:
 # OCI labels that publish.tags writes (its OCI prefix + key) and other parts read back:
 # the SBOM of an image imagespec did not build (sbom.store), and which of two versions of
 # one image in a fleet is the newer (fleet.model).
-LABEL_OCI_TITLE = "org.opencontainers.image.title"
-LABEL_OCI_VERSION = "org.opencontainers.image.version"
-LABEL_OCI_LICENSES = "org.opencontainers.image.licenses"
+OCI_PREFIX = "org.opencontainers.image."
+LABEL_OCI_TITLE = OCI_PREFIX + "title"
+LABEL_OCI_DESCRIPTION = OCI_PREFIX + "description"
+LABEL_OCI_VERSION = OCI_PREFIX + "version"
+LABEL_OCI_SOURCE = OCI_PREFIX + "source"
+LABEL_OCI_LICENSES = OCI_PREFIX + "licenses"
 #: the base image's reference (BP13): `imagespec test` reads the ports it exposes, which
 #: an image built on it inherits and cannot un-expose
-LABEL_OCI_BASE_NAME = "org.opencontainers.image.base.name"
+LABEL_OCI_BASE_NAME = OCI_PREFIX + "base.name"
+
+# The labels imagespec sets itself, and what sets each: the spec's field (the compiler
+# writes it into the Dockerfile) or the build (`--label`, which wins over the Dockerfile's).
+# A spec's own `labels:` may set none of them (spec.values.spec_label_key): its value would
+# silently differ from the image's, and `imagespec test` reads the io.imagespec ones.
+DERIVED_LABELS = {
+    LABEL_OCI_TITLE: "`name:`",
+    LABEL_OCI_DESCRIPTION: "`description:`",
+    LABEL_OCI_VERSION: "`version:`",
+    LABEL_OCI_SOURCE: "`source:`",
+    LABEL_OCI_LICENSES: "`license:`",
+    LABEL_OCI_BASE_NAME: "`final.from`",
+    OCI_PREFIX + "base.digest": "the base's digest, which `imagespec build` reads from the catalog or the lock",
+    OCI_PREFIX + "revision": "the git commit, which `imagespec build` reads",
+    OCI_PREFIX + "created": "the build time (SOURCE_DATE_EPOCH), which `imagespec build` reads",
+}
+#: every label under it is imagespec's own (the ones below, and any a later version adds)
+IMAGESPEC_LABEL_PREFIX = "io.imagespec."
 
 # Provenance every image imagespec builds carries beside the OCI labels (base digest,
 # revision): the spec's input hash (its lock's pins included) and imagespec's version.
@@ -127,6 +148,15 @@ def writable_tmpfs(user: str | None) -> str:
 # The shells an image may start its program through: `imagespec test` fails a `SHELL -c`
 # start that the spec did not declare (`shell: true`), and lint says so before a build (BP2).
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+#: Where an executable would be found on PATH: a shell elsewhere is not a usable shell.
+#: `imagespec test` looks for SHELLS there in a shell-less final (BP6); a copy there is refused.
+BIN_DIRS = frozenset({"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin"})
+
+
+def is_shell_path(path: str) -> bool:
+    """Whether an absolute path is a shell on PATH (`/bin/sh`, `/usr/local/bin/bash`)."""
+    folder, name = path.strip("/").rpartition("/")[::2]
+    return folder in BIN_DIRS and name in SHELLS
 
 
 def starts_a_shell(argv: tuple[str, ...] | list[str]) -> bool:

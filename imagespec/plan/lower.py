@@ -13,8 +13,9 @@ import shlex
 from functools import cache
 from typing import Any
 
+from imagespec import contract
 from imagespec import reference as grammar
-from imagespec.contract import WILDCARDS
+from imagespec.contract import BIN_DIRS, WILDCARDS, is_shell_path
 from imagespec.errors import Location, SpecPathError, each_or_together
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
@@ -226,11 +227,12 @@ def _covered(path: str, artifacts: tuple[str, ...]) -> bool:
     return any(path == a.rstrip("/") or path.startswith(a.rstrip("/") + "/") for a in artifacts)
 
 
-def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list[Any], dict[str, list[Any]]]:
+def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage],
+                     final_base: p.Base) -> tuple[list[Any], dict[str, list[Any]]]:
     chmod_flag = "copy-chmod" in spec.features
     # every artifact's problem in one report: a list of copies is often wrong in several places
     lowered = each_or_together(enumerate(spec.final.copy_),
-                               lambda item: _lower_artifact(item[0], item[1], stages, chmod_flag))
+                               lambda item: _lower_artifact(item[0], item[1], stages, chmod_flag, final_base))
     chmods: dict[str, list[p.Instruction]] = {}
     for _, artifact, chmod_run in lowered:
         if chmod_run is not None and artifact.from_ is not None:
@@ -239,10 +241,12 @@ def _lower_artifacts(spec: s.Spec, stages: dict[str, p.Stage]) -> tuple[list[Any
 
 
 def _lower_artifact(i: int, artifact: s.Artifact, stages: dict[str, p.Stage],
-                    chmod_flag: bool) -> tuple[p.Copy, s.Artifact, p.Run | None]:
+                    chmod_flag: bool, final_base: p.Base) -> tuple[p.Copy, s.Artifact, p.Run | None]:
     """One `final.copy` entry: its COPY, and the chmod its producing stage runs when
     COPY --chmod is not available."""
     at = ("final", "copy", i)
+    if not final_base.has_shell:
+        _refuse_shell_copy(artifact, final_base, at)
     if artifact.from_ is not None:
         _check_stage_artifact(artifact, stages, at)
     else:
@@ -268,6 +272,20 @@ def _lower_artifact(i: int, artifact: s.Artifact, stages: dict[str, p.Stage],
                   chown=artifact.owner, chmod=chmod, phase=p.Phase.ARTIFACTS,
                   origin=p.Origin(at, ("BP7", "BP11"), "only the declared artifact reaches the final image"))
     return copy, artifact, chmod_run
+
+
+def _refuse_shell_copy(artifact: s.Artifact, final_base: p.Base, at: tuple[Any, ...]) -> None:
+    """A shell-less final stays one (BP6): the `no_shell` policy and the checks that read the
+    plan take it at its word, and `imagespec test` fails a shell on PATH in it."""
+    lands = artifact.dest
+    if artifact.dest.endswith("/") or artifact.dest.strip("/") in BIN_DIRS:  # COPY puts the file into the folder
+        lands = f"{artifact.dest.rstrip('/')}/{artifact.src.rstrip('/').rpartition('/')[2]}"
+    if is_shell_path(lands):
+        raise SpecPathError(f"'{lands}' is a shell, and the final image '{final_base.ref}' has none: a shell copied "
+                            "in breaks BP6 (no shell in the final image); `imagespec test` fails it, and the `no_shell` "
+                            "policy reads this final as shell-less", path=(*at, "dest"),
+                            hint="copy the program alone; a final that needs a shell starts from a base with one "
+                                 "(e.g. `from: debian-slim`), where the `no_shell` policy is not set")
 
 
 def _check_stage_artifact(artifact: s.Artifact, stages: dict[str, p.Stage], at: tuple[Any, ...]) -> None:
@@ -343,14 +361,14 @@ def _runtime_steps(final: s.Final) -> list[p.Instruction]:
 
 
 def _identity(spec: s.Spec, final_base: p.Base) -> tuple[tuple[str, str], ...]:
-    oci = "org.opencontainers.image."
-    items = [(f"{oci}title", spec.name), (f"{oci}description", spec.description), (f"{oci}version", spec.version),
-             (f"{oci}source", spec.source), (f"{oci}licenses", spec.license)]
+    items = [(contract.LABEL_OCI_TITLE, spec.name), (contract.LABEL_OCI_DESCRIPTION, spec.description),
+             (contract.LABEL_OCI_VERSION, spec.version), (contract.LABEL_OCI_SOURCE, spec.source),
+             (contract.LABEL_OCI_LICENSES, spec.license)]
     if final_base.ref != "scratch" and not final_base.from_stage:
         # the name only: a digest (a catalog's pinned ref) belongs in base.digest, which the
         # build sets, and the build's own base.name label (pipeline) is written the same way
         parsed = grammar.parse(final_base.ref)
-        items.append((f"{oci}base.name", str(parsed.unpinned())))
+        items.append((contract.LABEL_OCI_BASE_NAME, str(parsed.unpinned())))
     return tuple((k, v) for k, v in items if v)
 
 
@@ -399,7 +417,7 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
     final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
     user = final.user or _default_user(final_base.provided_user or s.NONROOT_UID)
     _refuse_base_user_name(user, final_base)
-    copies, chmods = _lower_artifacts(spec, stages)
+    copies, chmods = _lower_artifacts(spec, stages, final_base)
     for stage_name, runs in chmods.items():
         stages[stage_name] = stages[stage_name].with_instructions(*runs)
     steps = [*_install(final_base, final.packages, ("final", "packages"), ("BP5", "BP6", "BP11")),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from imagespec import reference as grammar
+from imagespec.contract import OCI_PREFIX
 from imagespec.engine.local_tags import split_reference, validate_repository, validate_tag
 from imagespec.errors import SpecError
 
@@ -204,7 +205,7 @@ def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = 
     return sha or None
 
 
-OCI = "org.opencontainers.image."
+OCI = OCI_PREFIX
 
 
 def oci_labels(

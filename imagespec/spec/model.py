@@ -22,8 +22,10 @@ from imagespec.spec.values import (
     Command,
     ExecArgv,
     exec_argv,
+    ContextFolder,
     ContextPath,
     CopyDest,
+    DockerfilePath,
     Digest,
     Duration,
     EnvKey,
@@ -39,10 +41,10 @@ from imagespec.spec.values import (
     PackageVersion,
     Platforms,
     Port,
-    RelativePath,
     Registry,
     SemanticVersion,
     Signal,
+    SpecLabelKey,
     STRING_OR_LIST,
     StageName,
     Tag,
@@ -228,7 +230,9 @@ class Final(Model):
         None, description="Exec form (BP2). A string is split as a shell would; with `shell: true` it is the script.")
     cmd: str | list[str] | None = None
     init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
-    labels: dict[LabelKey, Line] = Field(default_factory=dict)
+    labels: dict[SpecLabelKey, Line] = Field(default_factory=dict, description="Labels of the spec's own; "
+                                             "not the OCI ones imagespec derives from the spec (version, title, …) "
+                                             "nor io.imagespec.*.")
 
     @field_validator("entrypoint", "cmd")
     @classmethod
@@ -237,7 +241,9 @@ class Final(Model):
         # entrypoint under `shell: true` is the script, where shell syntax is what is meant
         if value is not None:
             script = info.field_name == "entrypoint" and info.data.get("shell")
-            (argv if script else exec_argv)(value)
+            # a cmd after an entrypoint is its arguments (an empty one is an argument); alone, the program
+            program = info.field_name == "entrypoint" or info.data.get("entrypoint", "") is None
+            argv(value) if script else exec_argv(value, program=program)
         return value
 
     @model_validator(mode="after")
@@ -338,8 +344,8 @@ class Spec(Model):
     license: License | None = Field(None, description="SPDX expression (BP16).")
     registry: Registry | None = Field(
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")
-    context: RelativePath = Field(".", description="Build context, relative to the spec file.")
-    dockerfile: RelativePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
+    context: ContextFolder = Field(".", description="Build context, relative to the spec file.")
+    dockerfile: DockerfilePath = Field("Dockerfile", description="Where `generate` writes, relative to the spec file.")
     platforms: Platforms = Field(default_factory=_empty_list, description="Platforms to build for (os/arch[/variant], "
                                  "e.g. [linux/amd64, linux/arm64]): one image per platform under one OCI index; "
                                  "default: the configuration's `build.platforms`, else the engine's own.")

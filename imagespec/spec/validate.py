@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from imagespec.errors import MAX_ERRORS, Location, SpecError, SpecErrors
 from imagespec.spec import model as spec_model
+from imagespec.spec.values import as_written
 from imagespec.spec.yaml_source import DataPath, Document
 
 
@@ -126,11 +127,6 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> DataPath:
     return tuple(path)
 
 
-def _as_written(value: Any) -> str:
-    """A YAML scalar as the author most likely wrote it."""
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
 def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", int: "an integer",
             bool: "a boolean", type(None): "nothing (null)"}.get(type(value), type(value).__name__)
@@ -181,7 +177,7 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
                           f"/app/{source.rstrip('/').rsplit('/', 1)[-1]}}}`")
         if kind == "string_type" and isinstance(error.get("input"), (bool, int, float)):
             # YAML reads true, yes, on, 1.10 as booleans and numbers: the author meant the text
-            return said, f"quote it: \"{_as_written(error['input'])}\""
+            return said, f"quote it: \"{as_written(error['input'])}\""
         return said, None
     if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
         bound = error.get("ctx", {}).get("le", error.get("ctx", {}).get("ge", error.get("ctx", {}).get(
@@ -219,6 +215,14 @@ def _fallback_hint(error: ErrorDetails, path: DataPath, model: type[BaseModel]) 
     else:
         written = f"`{key}: {_TYPE_EXAMPLES[words]}`" if isinstance(key, str) else f"`- {_TYPE_EXAMPLES[words]}`"
     return "; ".join(filter(None, (f"write {written}", schema)))
+
+
+def _part(path: DataPath, error: ErrorDetails, data: Any) -> DataPath:
+    """The path of the part of the value an error is about (values.InvalidPart: the empty
+    program of a list), where the data has that part; else the value's."""
+    at = getattr(error.get("ctx", {}).get("error"), "at", ())
+    inner = (*path, *at)
+    return inner if at and _data_path(data, inner) == inner else path
 
 
 def _is_type_noise(error: ErrorDetails) -> bool:
@@ -294,6 +298,7 @@ def validate(document: Document, model: type[M] = spec_model.Spec,  # type: igno
     except ValidationError as exc:
         found: dict[tuple[Location, str], SpecError] = {}
         for path, error in _relevant(exc.errors(), document.data):
+            path = _part(path, error, document.data)
             message, hint = _describe(error, path, model)
             if hint is None and hints and path:
                 hint = hints.get(str(path[0]))

@@ -11,14 +11,14 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from imagespec import platform as platforms
 from imagespec import reference as grammar
-from imagespec.contract import LABEL_WRITABLE, WRITABLE_SEPARATOR
+from imagespec.contract import DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR
 from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
 
@@ -38,11 +38,42 @@ _OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]
 RESERVED_STAGES = {"scratch", "context"}
 
 
+# BuildKit reads a Dockerfile line by line and refuses a line over 64 KiB ("dockerfile line
+# greater than max allowed size of 65535"), after a whole generate. A value is written on one
+# line (each line of a multi-line command on its own), behind a key or flags, and escaping
+# may double it (`"` is `\"` in ENV): a line of a value is held to a quarter of that.
+MAX_VALUE_LINE_BYTES = 16 * 1024
+
+
+def fits_a_line(value: str) -> str:
+    if len(value) * 4 > MAX_VALUE_LINE_BYTES:  # else no line of it can be too long, whatever its characters
+        longest = max(len(line.encode("utf-8", "surrogatepass")) for line in value.split("\n"))
+        if longest > MAX_VALUE_LINE_BYTES:
+            raise Invalid(f"{value[:40]!r}… has a line of {longest} bytes, more than the "
+                          f"{MAX_VALUE_LINE_BYTES // 1024} KiB a value may have: a Dockerfile line holds at most "
+                          "64 KiB, and the build would fail on it",
+                          "ship long content as a file (`final.copy` from the context) and pass its path")
+    return value
+
+
+class InvalidPart(Invalid):
+    """An Invalid about one part of the value (`at`: an item of a list), which spec/validate.py
+    locates there when the value is written so (a string's words have no place of their own)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, at: tuple[int | str, ...]) -> None:
+        super().__init__(message, hint)
+        self.at = at
+
+
 def _once(check: Callable[[str], str]) -> Callable[[str], str]:
     """A check of one string, run once per distinct value in a process: specs made from
     one preset or template repeat their paths, commands and names, and a check is a pure
-    function of the text (a refused value raises again: errors are not kept)."""
-    return lru_cache(maxsize=4096)(check)
+    function of the text (a refused value raises again: errors are not kept). Every such
+    value may reach the Dockerfile, so each is held to a Dockerfile line first."""
+    def bounded(value: str) -> str:
+        fits_a_line(value)
+        return check(value)
+    return lru_cache(maxsize=4096)(wraps(check)(bounded))
 
 
 @_once
@@ -101,6 +132,23 @@ def label_key(value: str) -> str:
 
 
 @_once
+def spec_label_key(value: str) -> str:
+    """A label of the spec's own: none that imagespec sets itself (contract.DERIVED_LABELS)."""
+    label_key(value)
+    if value in DERIVED_LABELS:
+        raise Invalid(f"the label '{value}' is imagespec's: it is set from {DERIVED_LABELS[value]}, and the build's "
+                      "value would replace this one", f"set {DERIVED_LABELS[value]} instead, or use a label of "
+                      "your own, e.g. com.example.NAME" if DERIVED_LABELS[value].startswith("`") else
+                      "remove it: every build sets it; use a label of your own for anything else, e.g. com.example.NAME")
+    if value.startswith(IMAGESPEC_LABEL_PREFIX):
+        raise Invalid(f"the label '{value}' is imagespec's ({IMAGESPEC_LABEL_PREFIX}*): the build and `imagespec test` "
+                      "read them as imagespec wrote them",
+                      "remove it; `final.writable` declares writable directories; use a label of your own for "
+                      "anything else, e.g. com.example.NAME")
+    return value
+
+
+@_once
 def duration(value: str) -> str:
     if not _DURATION.fullmatch(value):
         raise Invalid(f"'{value}' is not a duration",
@@ -145,11 +193,16 @@ def _go_nanoseconds(value: str) -> int | None:
     return total if total < _GO_LIMIT else None
 
 
+def as_written(value: object) -> str:
+    """A YAML scalar as the author most likely wrote it (`true`, not Python's 'True')."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def port(value: int | str) -> str:
     """'8080', 8080, '53/udp' -> '8080/tcp' or '53/udp'."""
-    match = _PORT.fullmatch(str(value).lower())
+    match = _PORT.fullmatch(as_written(value).lower())
     if not match or not 1 <= int(match["port"]) <= 65535:
-        raise Invalid(f"'{value}' is not a port",
+        raise Invalid(f"'{as_written(value)}' is not a port",
                       _trim_first(value, "a number 1-65535, optionally with /tcp, /udp or /sctp, "
                                          "e.g. `ports: [8080, 53/udp]`"))
     return f"{int(match['port'])}/{match['proto'] or 'tcp'}"
@@ -177,7 +230,7 @@ def stop_signal(value: str | int) -> str:
             return text
     elif text.removeprefix("SIG") in _SIGNAL_NAMES:
         return "SIG" + text.removeprefix("SIG")
-    raise Invalid(f"'{value}' is not a signal a container can be stopped with",
+    raise Invalid(f"'{as_written(value)}' is not a signal a container can be stopped with",
                   "the engine knows SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, ... SIGRTMIN+1 to +15, SIGRTMAX-14 "
                   "to -1, or a number 1-64; not SIGKILL or SIGSTOP (9, 19), which the application cannot "
                   "handle (BP2)")
@@ -186,7 +239,7 @@ def stop_signal(value: str | int) -> str:
 def mode(value: str | int) -> str:
     text = str(value)
     if not _MODE.fullmatch(text):
-        raise Invalid(f"'{value}' is not an octal file mode",
+        raise Invalid(f"'{as_written(value)}' is not an octal file mode",
                       _trim_first(value, 'three or four octal digits, quoted so that YAML keeps the leading 0: '
                                          '`mode: "0755"`'))
     return text.rjust(4, "0")
@@ -212,7 +265,7 @@ def package_version(value: str) -> str:
 def owner(value: str | int) -> str:
     text = str(value)
     if not _OWNER.fullmatch(text):
-        raise Invalid(f"'{value}' is not an owner",
+        raise Invalid(f"'{as_written(value)}' is not an owner",
                       _trim_first(value, "a user id or name, optionally with :group, e.g. `owner: 65532:65532` "
                                          "or `owner: app:app`"))
     return text
@@ -253,13 +306,24 @@ def absolute_path(value: str) -> str:
     no_control_chars(value)
     _no_surrounding_space(value)
     if not value.startswith("/"):
-        raise Invalid(f"'{value}' must be an absolute path", f"start it at the root: '/{value.removeprefix('./')}'")
+        raise Invalid(f"'{value}' must be an absolute path", _from_the_root(value))
     if ".." in value.split("/"):
         # compared as text (an artifact must lie under what its stage declares): no way back up
         raise Invalid(f"'{value}' must not contain '..'", f"write the path it leads to: '{posixpath.normpath(value)}'")
     if _WORD_SPECIALS.search(value):
         raise Invalid(f"'{value}' must not contain '$', quotes or backslashes", _WORD_HINT)
     return value
+
+
+def _from_the_root(value: str) -> str:
+    """The hint for a relative path: the absolute one it most likely means (`../app` is
+    /app), when that one is valid; else how to write one."""
+    meant = posixpath.normpath("/" + value) + ("/" if value.endswith("/") else "")  # a folder stays one
+    try:
+        valid = meant.strip("/") != "" and absolute_path(meant) == meant
+    except Invalid:
+        valid = False
+    return f"start it at the root: '{meant}'" if valid else "write the path from the root, e.g. '/app'"
 
 
 _HEREDOC_HINT = "COPY would take the lines after it as a file's text: rename the file, or copy the folder that holds it"
@@ -323,17 +387,24 @@ def copy_destination(value: str) -> str:
     return value
 
 
-@_once
-def relative_path(value: str) -> str:
-    """The spec's own context and Dockerfile: relative to the spec file, so the spec
-    means the same on every machine and `generate` never writes outside the checkout."""
-    no_control_chars(value)
-    if not value.strip():
-        raise Invalid("a path must not be empty", "`.` is the spec's folder")
-    if value.startswith("/") or value.startswith("~") or re.match(r"[A-Za-z]:[\\/]", value):
-        raise Invalid(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)",
-                      "name it from the spec's folder, e.g. `context: .` or `context: ../app`")
-    return value
+def _relative_to_spec(example: str) -> Callable[[str], str]:
+    """The check of the spec's own context or Dockerfile: relative to the spec file, so the
+    spec means the same on every machine and `generate` never writes outside the checkout.
+    ``example``: what the hint suggests, in the key's own words."""
+    @_once
+    def relative_path(value: str) -> str:
+        no_control_chars(value)
+        if not value.strip():
+            raise Invalid("a path must not be empty", f"name it from the spec's folder, e.g. {example}")
+        if value.startswith("/") or value.startswith("~") or re.match(r"[A-Za-z]:[\\/]", value):
+            raise Invalid(f"'{value}' must be relative to the spec file (an absolute path differs on every machine)",
+                          f"name it from the spec's folder, e.g. {example}")
+        return value
+    return relative_path
+
+
+context_folder = _relative_to_spec("`context: .` or `context: ../app`")
+dockerfile_path = _relative_to_spec("`dockerfile: Dockerfile` (beside the spec) or `dockerfile: build/Dockerfile`")
 
 
 _MOUNT_SPECIALS = re.compile(r"[\s,\"']")
@@ -351,14 +422,53 @@ def mount_target(value: str) -> str:
     return value
 
 
+# Folders of the system that stay root's: a writable directory is made the runtime user's
+# (and a VOLUME), so `/` would leave the container nothing to start from and `/etc` would let
+# the app rewrite /etc/passwd. A path equal to one, or above one (`/usr` holds /usr/bin), is
+# refused; the app's own folders below them (/var/cache/app, /run/app, /home/app) are not.
+_SYSTEM_DIRS = frozenset({
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run", "/sbin",
+    "/sys", "/usr", "/usr/bin", "/usr/lib", "/usr/libexec", "/usr/local/bin", "/usr/local/lib", "/usr/local/sbin",
+    "/usr/sbin", "/var", "/var/lib",
+})
+
+
+def _system_dir_within(path: str) -> str | None:
+    """The system folder `path` is or holds (its own path as written normalised), else None."""
+    folder = _folder(path)
+    inside = "/" if folder == "/" else folder + "/"
+    return folder if folder in _SYSTEM_DIRS else next((d for d in sorted(_SYSTEM_DIRS) if d.startswith(inside)), None)
+
+
+def _folder(path: str) -> str:
+    """An absolute path as the file system reads it: `//usr/` is /usr."""
+    return posixpath.normpath(re.sub("/+", "/", path))
+
+
 def writable_dir(value: str) -> str:
     """A directory the app writes under a read-only root (BP9): an absolute path without
-    a comma, which the image's label `io.imagespec.writable` separates them by (contract)."""
+    a comma, which the image's label `io.imagespec.writable` separates them by (contract),
+    and none of the system's own folders, which the runtime user would then own."""
     absolute_path(value)
     if WRITABLE_SEPARATOR in value:
         raise Invalid(f"'{value}': a writable directory cannot hold a comma (the image's label "
                       f"{LABEL_WRITABLE} lists them separated by commas)",
                       "rename the directory, or declare the one above it")
+    system = _system_dir_within(value)
+    if system is not None:
+        what = "is" if _folder(value) == system else "holds"
+        raise Invalid(f"'{value}' {what} the system folder {system}, which must stay root's: a writable "
+                      "directory is made the app user's own (BP8, BP9)",
+                      "name the app's own folder, e.g. `writable: [/var/cache/app]`, `/app/data` or `/tmp`")
+    return value
+
+
+def a_command(value: object) -> object:
+    """A command is text: YAML reads `42` or `true` as a number or boolean, which would
+    otherwise become the command `42` (`&& 42` in a merged RUN)."""
+    if not isinstance(value, str):
+        raise Invalid(f"every command must be a string, not {as_written(value)!r}",
+                      f"quote it if it is meant: \"{as_written(value)}\"; else remove the item")
     return value
 
 
@@ -403,6 +513,8 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
             raise Invalid("every argument must be a string", "quote numbers and true/false: `[/app, --port, '8080']`")
         if "\x00" in part:
             raise Invalid("arguments must not contain NUL bytes", "remove the \\0 / \\x00 escape")
+        fits_a_line(part)
+    fits_a_line(" ".join(parts).replace("\n", " "))  # exec form writes them all on one line
     return tuple(parts)
 
 
@@ -445,10 +557,14 @@ def _shell_syntax(value: str) -> str | None:
     return None
 
 
-def exec_argv(value: str | list[str]) -> tuple[str, ...]:
+def exec_argv(value: str | list[str], *, program: bool = True) -> tuple[str, ...]:
     """A command the image runs in exec form (BP2): as ``argv``, and a string must not rely
-    on a shell, which exec form does not start (`a > log` would pass '>' to the program)."""
+    on a shell, which exec form does not start (`a > log` would pass '>' to the program).
+    ``program``: its first word is the program (a `cmd` after an entrypoint is arguments)."""
     parts = argv(value)
+    if program and not parts[0].strip():
+        raise InvalidPart("must name a program to run: the first item is empty",
+                          "give the program first, then its arguments, e.g. `[/app, --port, '8080']`", at=(0,))
     found = _shell_syntax(value) if isinstance(value, str) else None
     if found is not None:
         raise Invalid(f"'{value}' uses shell syntax ({found!r}), and exec form (BP2) starts no shell: "
@@ -527,6 +643,7 @@ Line = Annotated[str, AfterValidator(no_control_chars)]
 License = Annotated[str, AfterValidator(license_expression)]
 EnvKey = Annotated[str, AfterValidator(env_key)]
 LabelKey = Annotated[str, AfterValidator(label_key)]
+SpecLabelKey = Annotated[str, AfterValidator(spec_label_key)]
 Duration = Annotated[str, AfterValidator(duration)]
 # The JSON Schema describes what a spec may be written as (editors check specs against
 # it), which for the values normalised by a BeforeValidator is more than the result type:
@@ -544,9 +661,10 @@ AbsPath = Annotated[str, AfterValidator(absolute_path)]
 WritableDir = Annotated[str, AfterValidator(writable_dir)]
 ContextPath = Annotated[str, AfterValidator(context_path)]
 CopyDest = Annotated[str, AfterValidator(copy_destination)]
-RelativePath = Annotated[str, AfterValidator(relative_path)]
+ContextFolder = Annotated[str, AfterValidator(context_folder)]
+DockerfilePath = Annotated[str, AfterValidator(dockerfile_path)]
 MountTarget = Annotated[str, AfterValidator(mount_target)]
-Command = Annotated[str, AfterValidator(command_line)]
+Command = Annotated[str, BeforeValidator(a_command), AfterValidator(command_line)]
 Argv = Annotated[tuple[str, ...], BeforeValidator(argv), STRING_OR_LIST]
 ExecArgv = Annotated[tuple[str, ...], BeforeValidator(exec_argv), STRING_OR_LIST]
 SemanticVersion = Annotated[str, AfterValidator(_once(semantic_version)),

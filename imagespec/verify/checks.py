@@ -22,8 +22,7 @@ from imagespec.verify.model import CheckResult, Expectations
 #: language tools are checked on every final (``no-build-tools``, build_tools.py).
 PACKAGE_MANAGERS = frozenset({"apt", "apt-get", "dpkg", "apk", "dnf", "yum", "microdnf", "rpm", "zypper"})
 INITS = frozenset({"tini", "tini-static", "docker-init", "dumb-init", "catatonit"})
-#: Where an executable would be found on PATH: a shell elsewhere is not a usable shell.
-BIN_DIRS = frozenset({"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin"})
+BIN_DIRS = contract.BIN_DIRS
 ROOT_USERS = frozenset({"", "0", "root"})
 #: Where the engine looks up a bare program name when the image sets no PATH (runc's default).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -378,14 +378,15 @@ def test_every_spec_compiles_now_to_a_hadolint_clean_dockerfile(tmp_path: Path) 
 
 # -- explain: the merged LABEL is attributed to the spec's own `labels` -----------------------
 
-def test_the_merged_label_keeps_the_spec_labels_origin_and_the_spec_wins() -> None:
+def test_the_merged_label_keeps_the_spec_labels_origin_and_both_kinds() -> None:
+    # a spec cannot set a label imagespec derives (spec.values.spec_label_key): the two never disagree
     plan = compile_text("name: t\nversion: 1.0.0\nfinal:\n  from: debian-slim\n  writable: [/data]\n"
-                        "  labels: {org.opencontainers.image.version: 1.0.0-custom, team: core}\n"
+                        "  labels: {team: core}\n"
                         "  cmd: [sleep, infinity]\n").plan
     labels = [i for i in plan.final.instructions if isinstance(i, p.Label)]
     assert len(labels) == 1 and labels[0].origin.path == ("final", "labels")
     items = dict(labels[0].items)
-    assert items["org.opencontainers.image.version"] == "1.0.0-custom" and items["team"] == "core"
+    assert items["org.opencontainers.image.version"] == "1.0.0" and items["team"] == "core"
     assert items["org.opencontainers.image.title"] == "t" and items["io.imagespec.writable"] == "/data"
 
 

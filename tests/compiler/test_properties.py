@@ -53,6 +53,8 @@ def _mixed(char: st.SearchStrategy[str], extra: list[str], max_parts: int = 6) -
 # ENV and LABEL values: one line, no control character but the tab, by design
 one_line = _mixed(_NO_CONTROL, []).map(lambda s: "".join(c for c in s if c == "\t" or unicodedata.category(c) != "Cc"))
 any_text = _mixed(_CHAR, ["\n", "\r\n", "\n\n\n", "\\\n"])  # argv items: anything but NUL
+#: a program: the first item of an exec form that runs one names it (an empty one is exit 2)
+a_program = st.lists(any_text, min_size=1, max_size=3).filter(lambda argv: bool(argv[0].strip()))
 command = _mixed(_CHAR, ["\n", "\n\n\n", " \\", "\\\n", "\n  indented", "\nEOF\n", "echo a && echo b",
                          "cd /x || exit 1", "# comment", "a | b"]).filter(lambda c: c.strip())
 plain_line = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)  # `Line` fields
@@ -160,7 +162,7 @@ def valid_specs(draw) -> dict[str, Any]:
     if draw(st.booleans()):
         final["healthcheck"] = draw(st.one_of(
             st.just({"disable": True}),
-            st.fixed_dictionaries({"cmd": st.lists(any_text, min_size=1, max_size=3)},
+            st.fixed_dictionaries({"cmd": a_program},
                                   optional={"interval": st.just("30s"), "timeout": st.just("1m30s"),
                                             "start_period": st.just("500ms"), "retries": st.integers(1, 100)})))
     if draw(st.booleans()):
@@ -174,8 +176,9 @@ def valid_specs(draw) -> dict[str, Any]:
         final["writable"] = draw(st.lists(abs_path.filter(lambda path: "," not in path), max_size=2))
     final["init"] = draw(st.booleans())
     final["shell"] = not shell_less and draw(st.booleans())
-    entrypoint = draw(st.one_of(st.none(), st.lists(any_text, min_size=1, max_size=3)))
-    cmd = draw(st.one_of(st.none(), st.lists(any_text, min_size=1, max_size=3)))
+    entrypoint = draw(st.one_of(st.none(), a_program))
+    # after an entrypoint, cmd is its arguments (an empty one is an argument); alone, the program
+    cmd = draw(st.one_of(st.none(), st.lists(any_text, min_size=1, max_size=3) if entrypoint else a_program))
     if entrypoint is None and cmd is None:
         entrypoint = ["/app"]
     if entrypoint is not None:

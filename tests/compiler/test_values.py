@@ -131,3 +131,102 @@ def test_uid_0_may_be_named_root_as_it_is_the_bases_own() -> None:
     spec = ("name: r\nversion: 1.0.0\nfinal:\n  from: debian-slim\n"
             "  user: {uid: 0, name: root, root_reason: a build image}\n  cmd: [/bin/true]\n")
     assert "USER 0" in compile_text(spec).dockerfile
+
+
+@pytest.mark.parametrize("folder", ["/", "//", "/etc", "/etc/", "/usr", "/usr/", "//usr", "/usr/bin", "/usr/local",
+                                    "/bin", "/sbin", "/lib", "/lib64", "/boot", "/dev", "/proc", "/sys", "/run", "/var",
+                                    "/var/lib", "/root", "/home", "/./etc"])
+def test_a_writable_directory_is_no_system_folder_nor_above_one(folder: str) -> None:
+    # the runtime user owns a writable directory: `/` cannot start, `/etc` lets the app rewrite /etc/passwd
+    with pytest.raises(ValueError, match="must stay root's"):
+        values.writable_dir(folder)
+
+
+@pytest.mark.parametrize("folder", ["/tmp", "/var/tmp", "/var/cache/x", "/app/data", "/home/x", "/run/app", "/data",
+                                    "/usr/share/app", "/var/lib/app", "/etcetera"])
+def test_the_apps_own_folders_may_be_writable(folder: str) -> None:
+    assert values.writable_dir(folder) == folder
+
+
+@pytest.mark.parametrize("key", ["org.opencontainers.image.version", "org.opencontainers.image.title",
+                                 "org.opencontainers.image.description", "org.opencontainers.image.licenses",
+                                 "org.opencontainers.image.source", "org.opencontainers.image.revision",
+                                 "org.opencontainers.image.created", "org.opencontainers.image.base.name",
+                                 "org.opencontainers.image.base.digest", "io.imagespec.writable", "io.imagespec.inputs",
+                                 "io.imagespec.anything"])
+def test_a_spec_cannot_set_a_label_imagespec_sets(key: str) -> None:
+    # the build's value wins (`--label`) and `imagespec test` reads io.imagespec.*: the spec's would silently differ
+    with pytest.raises(ValueError, match="is imagespec's"):
+        values.spec_label_key(key)
+
+
+@pytest.mark.parametrize("key", ["com.example.team", "org.opencontainers.image.vendor",
+                                 "org.opencontainers.image.url", "io.imagespecial"])
+def test_a_spec_sets_labels_of_its_own(key: str) -> None:
+    assert values.spec_label_key(key) == key
+
+
+@pytest.mark.parametrize("command", [["", "x"], [" ", "x"], '"" x'])
+def test_an_empty_program_is_refused(command: str | list[str]) -> None:
+    with pytest.raises(ValueError, match="must name a program"):
+        values.exec_argv(command)
+
+
+def test_an_empty_argument_after_the_program_is_an_argument() -> None:
+    assert values.exec_argv(["", "x"], program=False) == ("", "x")
+    assert values.exec_argv(["/app", ""]) == ("/app", "")
+
+
+@pytest.mark.parametrize("item", [42, 1.5, True, None])
+def test_a_command_that_is_no_string_is_refused(item: object) -> None:
+    with pytest.raises(ValueError, match="every command must be a string"):
+        values.a_command(item)
+
+
+@pytest.mark.parametrize(("check", "value"), [(values.port, True), (values.stop_signal, False), (values.mode, True),
+                                              (values.owner, True)])
+def test_a_boolean_is_reported_as_yaml_writes_it(check, value: bool) -> None:
+    with pytest.raises(ValueError, match=f"'{str(value).lower()}' is not"):
+        check(value)
+
+
+@pytest.mark.parametrize(("path", "meant"), [("../app", "/app"), ("./srv", "/srv"), ("srv/", "/srv/"),
+                                             ("a/../b", "/b"), ("x", "/x")])
+def test_a_relative_path_is_hinted_at_the_absolute_one_it_means(path: str, meant: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        values.absolute_path(path)
+    assert getattr(refused.value, "hint", None) == f"start it at the root: '{meant}'"
+    assert values.absolute_path(meant) == meant  # the hint's path is valid itself
+
+
+@pytest.mark.parametrize("path", ["..", ".", "a$b", "it's"])
+def test_a_relative_path_with_no_valid_absolute_one_is_hinted_without_one(path: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        values.absolute_path(path)
+    assert "start it at the root" not in str(getattr(refused.value, "hint", ""))
+
+
+def test_the_dockerfiles_hint_speaks_of_dockerfile() -> None:
+    with pytest.raises(ValueError) as refused:
+        values.dockerfile_path("/etc/Dockerfile")
+    assert "`dockerfile:" in str(getattr(refused.value, "hint", "")) and "context" not in str(refused.value.hint)
+
+
+def test_a_value_longer_than_a_dockerfile_line_holds_is_refused() -> None:
+    # BuildKit refuses a line over 64 KiB after a whole generate; each value is held to 16 KiB a line
+    assert values.no_control_chars("x" * values.MAX_VALUE_LINE_BYTES)
+    for check in (values.no_control_chars, values.command_line, values.env_key, values.absolute_path):
+        with pytest.raises(ValueError, match="a Dockerfile line holds"):
+            check("/" + "x" * values.MAX_VALUE_LINE_BYTES)
+    with pytest.raises(ValueError, match="a Dockerfile line holds"):
+        values.no_control_chars("é" * (values.MAX_VALUE_LINE_BYTES // 2 + 1))  # bytes, not characters
+
+
+def test_a_long_multi_line_command_is_held_to_its_lines() -> None:
+    script = "\n".join(["echo " + "x" * 1000] * 40)  # 40 KB, each line short: written line by line
+    assert values.command_line(script) == script
+
+
+def test_an_exec_form_command_is_held_to_one_line_altogether() -> None:
+    with pytest.raises(ValueError, match="a Dockerfile line holds"):
+        values.exec_argv(["/app", *["x" * 6000] * 3])
