@@ -84,9 +84,7 @@ SBOM_DIR = "/usr/share/imagespec/sbom"
 #: blanks each one it does not set itself, else an app would claim its base's description,
 #: licence, revision or base digest, or to be a base (pipeline.options._labels). Docker has
 #: no way to remove an inherited label; an empty one is its "unset".
-IMAGE_OWN_LABELS = tuple(f"org.opencontainers.image.{key}" for key in (
-    "base.digest", "base.name", "created", "description", "licenses", "revision", "source", "title", "version",
-)) + (LABEL_BASE, LABEL_INPUTS, LABEL_BUILT, LABEL_EPOCH)
+IMAGE_OWN_LABELS = (*sorted(DERIVED_LABELS), LABEL_BASE, LABEL_INPUTS, LABEL_BUILT, LABEL_EPOCH)
 # Labels of an app image's SBOM layer (pipeline.sbom_layer): the ID of the image the SBOM
 # was made on (the build's output under the layer), and a hash of that image as built
 # (all but its `created` label) and of everything else the document depends on (format,
