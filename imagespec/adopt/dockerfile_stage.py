@@ -19,6 +19,7 @@ import dockerfile
 from imagespec.adopt.dockerfile_run import only_housekeeping, read_mounts, read_run
 from imagespec.adopt.dockerfile_user import take_accounts
 from imagespec.adopt.dockerfile_words import Unknown, env_pairs, read_word
+from imagespec.contract import DEFAULT_PATH
 from imagespec.spec import values as v
 
 #: files a dependency step installs from (BP4): a COPY of only these, then a RUN
@@ -76,10 +77,12 @@ class Config:
     cmd: list[str] | None = None
     env_not_expressed: dict[str, int] = field(default_factory=dict)  # ENV name -> the line that set it
     base_user: int | None = None  # the non-root uid the first base image runs as, by the catalog
+    base_image: str = ""  # the first base image, as the FROM names it (for what import says of it)
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
-                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user)
+                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user,
+                      self.base_image)
 
 
 @dataclass
@@ -123,9 +126,9 @@ class StageReader:
         self.used: list[str] = []  # the variables the words read since it was last emptied
 
     # --- helpers ------------------------------------------------------------------------
-    def word(self, text: str) -> str:
+    def word(self, text: str, variables: dict[str, str] | None = None) -> str:
         try:
-            value, names = read_word(text, self.stage.variables, self.escape)
+            value, names = read_word(text, self.stage.variables if variables is None else variables, self.escape)
         except Unknown as exc:
             line = self.stage.config.env_not_expressed.get(exc.name or "")
             if line is None:
@@ -223,7 +226,7 @@ class StageReader:
         for key, raw in pairs:
             self.used = []
             try:
-                value = self.word(raw)
+                value = self._path(command, raw) if key == "PATH" else self.word(raw)
                 if "\n" in value or "\r" in value:
                     raise NotExpressed("a newline in an ENV value")
                 values[v.env_key(key)] = value
@@ -248,6 +251,22 @@ class StageReader:
             self.stage.env_moved = True  # said once per stage
             self.differ(command, "ENV is set before the stage's RUN steps (the spec's env applies to all of them)")
         self.leave(command, left, len(pairs))
+
+    def _path(self, command: dockerfile.Command, raw: str) -> str:
+        """An ENV PATH value; its `$PATH`, where no earlier ENV set one, is the base
+        image's PATH written out (a spec's values are literal), which for an image the
+        Dockerfile cannot tell is Debian's default (a guess, said): dropped, the
+        `/opt/venv/bin:$PATH` of a venv would leave pip the system's."""
+        variables = self.stage.variables
+        if "PATH" in variables or "PATH" in self.stage.config.env_not_expressed:
+            return self.word(raw)
+        value = self.word(raw, {**variables, "PATH": DEFAULT_PATH})
+        if "PATH" in self.used:
+            base = self.stage.config.base_image
+            self.report.guessed.append(
+                f"PATH: $PATH in the ENV PATH on Dockerfile:{command.start_line} is {base}'s PATH, written as Debian's "
+                f"default {DEFAULT_PATH}; `docker image inspect -f '{{{{.Config.Env}}}}' {base}` shows the base's")
+        return value
 
     def on_workdir(self, command: dockerfile.Command) -> None:
         if len(command.value) != 1:

@@ -126,7 +126,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
         if guess:
             report.guessed.append(guess)
         read = StageRead(own, stage.line, from_, manager,
-                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user))
+                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user, base_image=base))
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")

@@ -183,3 +183,39 @@ ENTRYPOINT ["/usr/local/bin/app.sh"]
     shutil.move(folder / "Dockerfile", tmp_path / "order.Dockerfile")
     image = built(folder / "imagespec.yaml")["tags"][0]
     assert _run(image) == ["tool ran"]
+
+
+# Python's venv pattern: `$PATH` is the base's, which a spec cannot reference
+VENV_DOCKERFILE = """FROM imagespec-test/python:bookworm AS build
+RUN python3 -m venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY app.py .
+
+FROM imagespec-test/python-slim:bookworm
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+ENV PATH="/opt/venv/bin:${PATH}"
+WORKDIR /app
+CMD ["python", "app.py"]
+"""
+
+
+@pytest.mark.engine
+def test_the_venv_pattern_imports_to_a_spec_whose_pip_and_python_are_the_venvs(tmp_path: Path, built) -> None:
+    """Was: both `ENV PATH=/opt/venv/bin:$PATH` not expressed ($PATH is the base's), so
+    the system pip ran and failed (externally-managed-environment) (stranger QA)."""
+    folder = tmp_path / "imagespec-importtest-venv"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(VENV_DOCKERFILE, encoding="utf-8")
+    (folder / "requirements.txt").write_text("# nothing to download: no network here\n", encoding="utf-8")
+    (folder / "app.py").write_text("import shutil, sys\nprint(sys.prefix)\nprint(shutil.which('pip') or 'no pip')\n",
+                                   encoding="utf-8")
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    assert "written as Debian's default" in imported.stderr  # a guess, said
+    shutil.move(folder / "Dockerfile", tmp_path / "venv.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["/opt/venv", "/opt/venv/bin/pip"]
