@@ -78,11 +78,15 @@ class Config:
     env_not_expressed: dict[str, int] = field(default_factory=dict)  # ENV name -> the line that set it
     base_user: int | None = None  # the non-root uid the first base image runs as, by the catalog
     base_image: str = ""  # the first base image, as the FROM names it (for what import says of it)
+    base_shell: bool = True  # the first base image has /bin/sh
+    #: "CMD"/"ENTRYPOINT" -> (line, text) of the one in shell form whose shell syntax needs a shell
+    #: (its argv is `/bin/sh -c text`; import_dockerfile._command decides how the spec says it)
+    scripts: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
                       self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user,
-                      self.base_image)
+                      self.base_image, self.base_shell, dict(self.scripts))
 
 
 @dataclass
@@ -436,10 +440,10 @@ class StageReader:
     def on_entrypoint(self, command: dockerfile.Command) -> None:
         argv = self._argv(command)
         config = self.stage.config
-        if not command.json:
-            config.cmd = None  # the shell form ignores CMD
-        elif config.cmd is not None and not self._set_here("CMD"):
-            config.cmd = None  # ENTRYPOINT resets a CMD inherited from the base (Dockerfile reference)
+        if not command.json or config.cmd is not None and not self._set_here("CMD"):
+            # the shell form ignores CMD; ENTRYPOINT resets a CMD inherited from the base (Dockerfile reference)
+            config.cmd = None
+            config.scripts.pop("CMD", None)
         config.entrypoint = argv
 
     def on_cmd(self, command: dockerfile.Command) -> None:
@@ -447,14 +451,14 @@ class StageReader:
         self._mark("CMD")
 
     def _argv(self, command: dockerfile.Command) -> list[str]:
+        self.stage.config.scripts.pop(command.cmd.upper(), None)
         if command.json:
             argv = list(command.value)
         else:
             text = command.value[0] if command.value else ""
             if _SHELL_SYNTAX.search(text) or '"' in text or "'" in text:
                 argv = ["/bin/sh", "-c", text]
-                self.differ(command, f"{command.cmd.upper()} in shell form runs through /bin/sh -c, as before: the "
-                            "shell, not the program, is PID 1 (BP2); write it in exec form where it can be")
+                self.stage.config.scripts[command.cmd.upper()] = (command.start_line, text)
             else:
                 argv = shlex.split(text)
                 if argv[:1] == ["exec"]:  # `CMD exec app`: the shell's exec, which exec form is already

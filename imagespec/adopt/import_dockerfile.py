@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,14 +120,14 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
     else:
         try:
             runtime = last and not any(command.cmd.upper() == "RUN" for command in stage.instructions)
-            from_, _family, manager, guess, base_user = image_base(base, catalogs, runtime)
+            from_, _family, manager, guess, base_user, shell = image_base(base, catalogs, runtime)
         except ValueError as exc:
             raise SpecError(f"FROM {base}: {exc}", location=Location(source.file, stage.line, 1),
                             hint="name the base image as docker would") from None
         if guess:
             report.guessed.append(guess)
         read = StageRead(own, stage.line, from_, manager,
-                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user, base_image=base))
+                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user, base_image=base, base_shell=shell))
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
@@ -286,7 +287,57 @@ def _last_component(base: str) -> str:
         return ""
 
 
+#: a list of commands, a pipe or a background job: `exec` before it would run its first
+#: command alone (`exec a && b` never runs b)
+_LIST = re.compile(r"&&|\|\||[;&|\n]")
+
+
+def _script(config: Config, report: Report) -> str | None:
+    """The `entrypoint` (with `shell: true`) for a start command in shell form whose shell
+    syntax needs a shell (`CMD java $JAVA_OPTS -jar app.jar`): imagespec runs it through
+    /bin/sh -c 'exec …', so the program is PID 1 (BP2) where `[/bin/sh, -c, …]` keeps the
+    shell there (lint IS014). None where the spec keeps the Dockerfile's argv: a base
+    without a shell, or a shell-form CMD that is an ENTRYPOINT's arguments."""
+    kind = "ENTRYPOINT" if config.entrypoint else "CMD"
+    if kind not in config.scripts or not config.base_shell:
+        return None
+    line, text = config.scripts[kind]
+    replaced = "; `docker run IMAGE ARGS` now hands ARGS to it " + \
+        ("(the shell form ignored them)" if kind == "ENTRYPOINT" else "instead of replacing it")
+    words = _operators(text)
+    if words is None or _LIST.search(" ".join(words)):
+        report.differences.append(
+            f"Dockerfile:{line}: {kind} in shell form is `entrypoint` with `shell: true`, run by a shell of its own "
+            f"(`/bin/sh -c …`: a list of commands or a pipe), which stays PID 1 as before unless its last command "
+            f"is run with `exec`, so that the program gets SIGTERM (BP2){replaced}")
+        return f"/bin/sh -c {shlex.quote(text)}"
+    report.differences.append(
+        f"Dockerfile:{line}: {kind} in shell form is `entrypoint` with `shell: true`: imagespec runs it through "
+        f"/bin/sh -c 'exec …', so the program, not the shell, is PID 1 and gets SIGTERM (BP2){replaced}")
+    return re.sub(r"^\s*exec\s+", "", text)  # the shell's exec: imagespec writes its own
+
+
+def _operators(text: str) -> list[str] | None:
+    """The text's operators (`&&`, `;`, `|`, a newline) outside quotes; None when it cannot
+    be read."""
+    lexer = shlex.shlex(text.replace("\n", " ; "), posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    try:
+        return [token for token in lexer if token and set(token) <= set(";&|")]
+    except ValueError:
+        return None
+
+
 def _command(final: dict[str, Any], config: Config, read: StageRead, report: Report, file: str) -> None:
+    script = _script(config, report)
+    if script is not None:
+        final["shell"], final["entrypoint"] = True, script
+        return
+    for kind, (line, _) in config.scripts.items():
+        if config.entrypoint if kind == "ENTRYPOINT" else config.cmd:
+            report.differences.append(f"Dockerfile:{line}: {kind} in shell form runs through /bin/sh -c, as before: "
+                                      "the shell, not the program, is PID 1 (BP2); write it in exec form where it can "
+                                      "be")
     if config.entrypoint:
         final["entrypoint"] = config.entrypoint
     if config.cmd:

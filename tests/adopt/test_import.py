@@ -137,6 +137,30 @@ def test_shell_form_entrypoint_ignores_cmd_as_docker_does(tmp_path: Path) -> Non
     assert "cmd" not in final
 
 
+@pytest.mark.parametrize(("start", "expected"), [
+    ("CMD java $JAVA_OPTS -jar app.jar", {"shell": True, "entrypoint": "java $JAVA_OPTS -jar app.jar"}),
+    ("CMD exec java $JAVA_OPTS -jar app.jar", {"shell": True, "entrypoint": "java $JAVA_OPTS -jar app.jar"}),
+    ("ENTRYPOINT app > /tmp/log", {"shell": True, "entrypoint": "app > /tmp/log"}),
+    # `exec` before a list would run its first command alone: a shell of its own runs it
+    ("CMD cd /srv && exec app", {"shell": True, "entrypoint": "/bin/sh -c 'cd /srv && exec app'"}),
+    # a shell-form CMD under an exec-form ENTRYPOINT is its arguments: kept as docker reads it
+    ('ENTRYPOINT ["/app"]\nCMD serve $PORT', {"entrypoint": ["/app"], "cmd": ["/bin/sh", "-c", "serve $PORT"]}),
+])
+def test_a_shell_form_start_that_needs_a_shell_is_an_entrypoint_with_shell_true(
+        tmp_path: Path, start: str, expected: dict) -> None:
+    """Was: `cmd: [/bin/sh, -c, …]`, which imagespec's own lint refuses (IS014, the shell
+    is PID 1) and `imagespec test` fails (config-exec-form) (stranger QA)."""
+    done, spec = run_import(tmp_path / "start", f"FROM debian:bookworm-slim\n{start}\n")
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
+    assert {key: final[key] for key in ("shell", "entrypoint", "cmd") if key in final} == expected
+    if "shell" in expected:
+        assert "in shell form is `entrypoint` with `shell: true`" in done.stderr
+        linted = subprocess.run([sys.executable, "-m", "imagespec", "lint", str(spec)], capture_output=True, text=True,
+                                timeout=120)
+        assert linted.returncode == 0 and ": error:" not in linted.stdout + linted.stderr, linted.stdout
+
+
 HOSTILE = {
     "nul": (b"FROM debian:bookworm-slim\nCMD [\"a\"]\x00\nUSER 0\n", r":2:10: a NUL byte"),
     "not-utf8": (b"FROM debian:bookworm-slim\nCMD [\"\xff\"]\n", r":2:7: the Dockerfile is not UTF-8"),

@@ -219,3 +219,20 @@ def test_the_venv_pattern_imports_to_a_spec_whose_pip_and_python_are_the_venvs(t
     shutil.move(folder / "Dockerfile", tmp_path / "venv.Dockerfile")
     image = built(folder / "imagespec.yaml")["tags"][0]
     assert _run(image) == ["/opt/venv", "/opt/venv/bin/pip"]
+
+
+@pytest.mark.engine
+def test_a_shell_form_cmd_with_a_variable_imports_to_a_program_that_is_pid_1(tmp_path: Path, built) -> None:
+    """`CMD /app.sh $GREETING`: the spec's `entrypoint` with `shell: true` expands the
+    variable and execs the program (was: `cmd: [/bin/sh, -c, …]`, lint IS014) (stranger QA)."""
+    folder = tmp_path / "imagespec-importtest-shellcmd"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM debian:bookworm-slim\nENV GREETING=hello\nCOPY app.sh /app.sh\n"
+                                       "CMD /app.sh $GREETING\n", encoding="utf-8")
+    (folder / "app.sh").write_text('#!/bin/sh\necho "$1 from pid $$"\n', encoding="utf-8")
+    (folder / "app.sh").chmod(0o755)
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    shutil.move(folder / "Dockerfile", tmp_path / "shellcmd.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["hello from pid 1"]
