@@ -30,6 +30,7 @@ from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
 from imagespec.spec import values as v
 from imagespec.spec.catalog import Catalog, builtin_catalog
+from imagespec.spec.model import NONROOT_UID
 
 SPEC_NAME = "imagespec.yaml"
 #: what a few official images run when the Dockerfile names no command (a guess, said so)
@@ -218,10 +219,11 @@ def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: 
         if _copied_before_a_run(read):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
                                       "final stage copies artifacts onto the stage that ran them)")
+    user = read.created_user or _user(config.user, config.base_user, report)
+    _owners_by_ids(steps, config.user, user, report)
     copies = final_copies(_with_steps(read, steps), reads)
     if copies:
         final["copy"] = copies
-    user = read.created_user or _user(config.user, config.base_user, report)
     if user:
         final["user"] = user
     if config.workdir:
@@ -269,6 +271,31 @@ def _user(user: tuple[int, str] | None, base_user: int | None, report: Report) -
     report.differences.append(f"Dockerfile:{line}: USER {value} becomes imagespec's non-root user 65532 (a spec "
                               "names users by number; set final.user.uid to the user's UID)")
     return None
+
+
+def _owners_by_ids(steps: list[Any], user: tuple[int, str] | None, final_user: dict[str, Any] | None,
+                   report: Report) -> None:
+    """A COPY --chown naming the USER by name (`USER node`, `--chown=node:node`) follows it
+    to final.user's ids: the spec's user is a number (imagespec's 65532 for a name it
+    cannot take), so the name would leave the app's files another's, or fail the build on
+    a base without that user."""
+    value = user[1] if user else ""
+    name, _, group = value.partition(":")
+    if not name or name.isdigit() or name in ("root", "0"):
+        return
+    uid = final_user["uid"] if final_user else NONROOT_UID
+    gid = final_user.get("gid", uid) if final_user else NONROOT_UID
+    for step in steps:
+        owner = step.data.get("owner")
+        if not owner:
+            continue
+        who, colon, whose = owner.partition(":")
+        written = (str(uid) if who == name else who) + \
+            (colon + (str(gid) if whose in (name, group) and whose else whose))
+        if written != owner:
+            step.data["owner"] = written
+            report.differences.append(f"Dockerfile:{step.line}: COPY --chown={owner} is owner {written}: "
+                                      f"final.user's ids, as USER {value} became (a spec's user is a number)")
 
 
 def _base_workdir(stage: str, base: str, workdir: str | None) -> str:

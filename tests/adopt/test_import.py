@@ -161,6 +161,19 @@ def test_a_shell_form_start_that_needs_a_shell_is_an_entrypoint_with_shell_true(
         assert linted.returncode == 0 and ": error:" not in linted.stdout + linted.stderr, linted.stdout
 
 
+def test_a_copy_chown_to_the_user_by_name_follows_the_user_to_its_ids(tmp_path: Path) -> None:
+    """`USER node` becomes 65532; a `COPY --chown=node:node` kept the name, so the app
+    could not write its own files, or the build failed without a `node` user (stranger QA)."""
+    text = ("FROM debian:bookworm-slim AS build\nRUN touch /out\nFROM debian:bookworm-slim\nUSER node\n"
+            "COPY --chown=node:node src /app/\nCOPY --from=build --chown=node /out /out\n"
+            "COPY --chown=1:staff x /x\nCMD [\"x\"]\n")
+    done, spec = run_import(tmp_path / "chown", text)
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
+    assert [item.get("owner") for item in final["copy"]] == ["65532:65532", "65532", "1:staff"]
+    assert "COPY --chown=node:node is owner 65532:65532: final.user's ids" in done.stderr
+
+
 HOSTILE = {
     "nul": (b"FROM debian:bookworm-slim\nCMD [\"a\"]\x00\nUSER 0\n", r":2:10: a NUL byte"),
     "not-utf8": (b"FROM debian:bookworm-slim\nCMD [\"\xff\"]\n", r":2:7: the Dockerfile is not UTF-8"),

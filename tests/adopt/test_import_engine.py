@@ -236,3 +236,21 @@ def test_a_shell_form_cmd_with_a_variable_imports_to_a_program_that_is_pid_1(tmp
     shutil.move(folder / "Dockerfile", tmp_path / "shellcmd.Dockerfile")
     image = built(folder / "imagespec.yaml")["tags"][0]
     assert _run(image) == ["hello from pid 1"]
+
+
+@pytest.mark.engine
+def test_a_copy_chown_to_a_named_user_imports_to_files_the_user_owns(tmp_path: Path, built) -> None:
+    """`USER node` with `COPY --chown=node:node`: the user is 65532, and so is the owner
+    of its files (was: `owner: node:node`, which fails where the base has no node) (stranger QA)."""
+    folder = tmp_path / "imagespec-importtest-copychown"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM debian:bookworm-slim\nUSER node\n"
+                                       "COPY --chown=node:node app.sh /app/app.sh\nCMD [\"/app/app.sh\"]\n",
+                                       encoding="utf-8")
+    (folder / "app.sh").write_text("#!/bin/sh\nid -u\nstat -c %u:%g /app/app.sh\n", encoding="utf-8")
+    (folder / "app.sh").chmod(0o755)
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    shutil.move(folder / "Dockerfile", tmp_path / "copychown.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["65532", "65532:65532"]
