@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
-from imagespec.contract import SHELLS, WILDCARDS, starts_a_shell
+from imagespec.contract import DEFAULT_PATH, SHELLS, WILDCARDS, starts_a_shell
 from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.spec.build_context import BuildContext
@@ -60,8 +60,6 @@ PRIVILEGED_PORTS = 1024  # below it, binding needs root or CAP_NET_BIND_SERVICE 
 #: variables every container has a value for (the engine sets HOME and HOSTNAME, and PATH
 #: when the image has none): a value naming one meant to extend or use it (IS016)
 _RUNTIME_VARIABLES = frozenset({"PATH", "HOME", "HOSTNAME"})
-#: the PATH of Debian's images, and the engine's when an image sets none
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True, order=True)

@@ -8,7 +8,7 @@ import re
 
 from imagespec import reference as grammar
 from imagespec.spec.catalog import Catalog
-from imagespec.spec.model import PACKAGE_MANAGERS, Image
+from imagespec.spec.model import Image
 from imagespec.spec.values import image_reference
 
 _FAMILIES = (  # first match wins: `python:3.12-alpine` is alpine, not debian
@@ -52,18 +52,20 @@ def catalog_name(reference: str, catalogs: list[Catalog], runtime: bool) -> tupl
 
 
 def image_base(reference: str, catalogs: list[Catalog],
-               runtime: bool) -> tuple[object, str, str | None, str | None, int | None]:
+               runtime: bool) -> tuple[object, str, str | None, str | None, int | None, bool]:
     """(the spec's `from`, its family, the package manager, a guess to report or None, the
-    non-root uid the image runs as by the catalog, or None: root, or not known);
-    `runtime`: the stage only ships (see catalog_name)."""
+    non-root uid the image runs as by the catalog, or None: root, or not known, whether it
+    has /bin/sh); `runtime`: the stage only ships (see catalog_name)."""
     if reference == "scratch":
-        return "scratch", "scratch", None, None, None
+        return "scratch", "scratch", None, None, None, False
     found = catalog_name(reference, catalogs, runtime)
     if found:
         name, image = found
-        return name, image.family, image.package_manager if image.has_shell else None, None, image.user
+        return name, image.family, image.package_manager if image.has_shell else None, None, image.user, \
+            image.has_shell
     image_reference(reference)
     family = guess_family(reference)
     guess = (f"family {family} for {reference}: guessed from the image's name; check it "
              "(it decides the package manager)")
-    return {"image": reference, "family": family}, family, PACKAGE_MANAGERS.get(family), guess, None
+    image = Image(image=reference, family=family)
+    return {"image": reference, "family": family}, family, image.package_manager, guess, None, image.has_shell

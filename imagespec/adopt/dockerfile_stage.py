@@ -19,6 +19,7 @@ import dockerfile
 from imagespec.adopt.dockerfile_run import only_housekeeping, read_mounts, read_run
 from imagespec.adopt.dockerfile_user import take_accounts
 from imagespec.adopt.dockerfile_words import Unknown, env_pairs, read_word
+from imagespec.contract import DEFAULT_PATH
 from imagespec.spec import values as v
 
 #: files a dependency step installs from (BP4): a COPY of only these, then a RUN
@@ -76,10 +77,16 @@ class Config:
     cmd: list[str] | None = None
     env_not_expressed: dict[str, int] = field(default_factory=dict)  # ENV name -> the line that set it
     base_user: int | None = None  # the non-root uid the first base image runs as, by the catalog
+    base_image: str = ""  # the first base image, as the FROM names it (for what import says of it)
+    base_shell: bool = True  # the first base image has /bin/sh
+    #: "CMD"/"ENTRYPOINT" -> (line, text) of the one in shell form whose shell syntax needs a shell
+    #: (its argv is `/bin/sh -c text`; import_dockerfile._command decides how the spec says it)
+    scripts: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
-                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user)
+                      self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user,
+                      self.base_image, self.base_shell, dict(self.scripts))
 
 
 @dataclass
@@ -123,9 +130,9 @@ class StageReader:
         self.used: list[str] = []  # the variables the words read since it was last emptied
 
     # --- helpers ------------------------------------------------------------------------
-    def word(self, text: str) -> str:
+    def word(self, text: str, variables: dict[str, str] | None = None) -> str:
         try:
-            value, names = read_word(text, self.stage.variables, self.escape)
+            value, names = read_word(text, self.stage.variables if variables is None else variables, self.escape)
         except Unknown as exc:
             line = self.stage.config.env_not_expressed.get(exc.name or "")
             if line is None:
@@ -223,7 +230,7 @@ class StageReader:
         for key, raw in pairs:
             self.used = []
             try:
-                value = self.word(raw)
+                value = self._path(command, raw) if key == "PATH" else self.word(raw)
                 if "\n" in value or "\r" in value:
                     raise NotExpressed("a newline in an ENV value")
                 values[v.env_key(key)] = value
@@ -248,6 +255,22 @@ class StageReader:
             self.stage.env_moved = True  # said once per stage
             self.differ(command, "ENV is set before the stage's RUN steps (the spec's env applies to all of them)")
         self.leave(command, left, len(pairs))
+
+    def _path(self, command: dockerfile.Command, raw: str) -> str:
+        """An ENV PATH value; its `$PATH`, where no earlier ENV set one, is the base
+        image's PATH written out (a spec's values are literal), which for an image the
+        Dockerfile cannot tell is Debian's default (a guess, said): dropped, the
+        `/opt/venv/bin:$PATH` of a venv would leave pip the system's."""
+        variables = self.stage.variables
+        if "PATH" in variables or "PATH" in self.stage.config.env_not_expressed:
+            return self.word(raw)
+        value = self.word(raw, {**variables, "PATH": DEFAULT_PATH})
+        if "PATH" in self.used:
+            base = self.stage.config.base_image
+            self.report.guessed.append(
+                f"PATH: $PATH in the ENV PATH on Dockerfile:{command.start_line} is {base}'s PATH, written as Debian's "
+                f"default {DEFAULT_PATH}; `docker image inspect -f '{{{{.Config.Env}}}}' {base}` shows the base's")
+        return value
 
     def on_workdir(self, command: dockerfile.Command) -> None:
         if len(command.value) != 1:
@@ -417,10 +440,10 @@ class StageReader:
     def on_entrypoint(self, command: dockerfile.Command) -> None:
         argv = self._argv(command)
         config = self.stage.config
-        if not command.json:
-            config.cmd = None  # the shell form ignores CMD
-        elif config.cmd is not None and not self._set_here("CMD"):
-            config.cmd = None  # ENTRYPOINT resets a CMD inherited from the base (Dockerfile reference)
+        if not command.json or config.cmd is not None and not self._set_here("CMD"):
+            # the shell form ignores CMD; ENTRYPOINT resets a CMD inherited from the base (Dockerfile reference)
+            config.cmd = None
+            config.scripts.pop("CMD", None)
         config.entrypoint = argv
 
     def on_cmd(self, command: dockerfile.Command) -> None:
@@ -428,14 +451,14 @@ class StageReader:
         self._mark("CMD")
 
     def _argv(self, command: dockerfile.Command) -> list[str]:
+        self.stage.config.scripts.pop(command.cmd.upper(), None)
         if command.json:
             argv = list(command.value)
         else:
             text = command.value[0] if command.value else ""
             if _SHELL_SYNTAX.search(text) or '"' in text or "'" in text:
                 argv = ["/bin/sh", "-c", text]
-                self.differ(command, f"{command.cmd.upper()} in shell form runs through /bin/sh -c, as before: the "
-                            "shell, not the program, is PID 1 (BP2); write it in exec form where it can be")
+                self.stage.config.scripts[command.cmd.upper()] = (command.start_line, text)
             else:
                 argv = shlex.split(text)
                 if argv[:1] == ["exec"]:  # `CMD exec app`: the shell's exec, which exec form is already

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
 from imagespec.spec import values as v
 from imagespec.spec.catalog import Catalog, builtin_catalog
+from imagespec.spec.model import NONROOT_UID
 
 SPEC_NAME = "imagespec.yaml"
 #: what a few official images run when the Dockerfile names no command (a guess, said so)
@@ -119,14 +121,14 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
     else:
         try:
             runtime = last and not any(command.cmd.upper() == "RUN" for command in stage.instructions)
-            from_, _family, manager, guess, base_user = image_base(base, catalogs, runtime)
+            from_, _family, manager, guess, base_user, shell = image_base(base, catalogs, runtime)
         except ValueError as exc:
             raise SpecError(f"FROM {base}: {exc}", location=Location(source.file, stage.line, 1),
                             hint="name the base image as docker would") from None
         if guess:
             report.guessed.append(guess)
         read = StageRead(own, stage.line, from_, manager,
-                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user))
+                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user, base_image=base, base_shell=shell))
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
@@ -217,10 +219,11 @@ def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: 
         if _copied_before_a_run(read):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
                                       "final stage copies artifacts onto the stage that ran them)")
+    user = read.created_user or _user(config.user, config.base_user, report)
+    _owners_by_ids(steps, config.user, user, report)
     copies = final_copies(_with_steps(read, steps), reads)
     if copies:
         final["copy"] = copies
-    user = read.created_user or _user(config.user, config.base_user, report)
     if user:
         final["user"] = user
     if config.workdir:
@@ -270,6 +273,31 @@ def _user(user: tuple[int, str] | None, base_user: int | None, report: Report) -
     return None
 
 
+def _owners_by_ids(steps: list[Any], user: tuple[int, str] | None, final_user: dict[str, Any] | None,
+                   report: Report) -> None:
+    """A COPY --chown naming the USER by name (`USER node`, `--chown=node:node`) follows it
+    to final.user's ids: the spec's user is a number (imagespec's 65532 for a name it
+    cannot take), so the name would leave the app's files another's, or fail the build on
+    a base without that user."""
+    value = user[1] if user else ""
+    name, _, group = value.partition(":")
+    if not name or name.isdigit() or name in ("root", "0"):
+        return
+    uid = final_user["uid"] if final_user else NONROOT_UID
+    gid = final_user.get("gid", uid) if final_user else NONROOT_UID
+    for step in steps:
+        owner = step.data.get("owner")
+        if not owner:
+            continue
+        who, colon, whose = owner.partition(":")
+        written = (str(uid) if who == name else who) + \
+            (colon + (str(gid) if whose in (name, group) and whose else whose))
+        if written != owner:
+            step.data["owner"] = written
+            report.differences.append(f"Dockerfile:{step.line}: COPY --chown={owner} is owner {written}: "
+                                      f"final.user's ids, as USER {value} became (a spec's user is a number)")
+
+
 def _base_workdir(stage: str, base: str, workdir: str | None) -> str:
     """The guess a stage that sets no WORKDIR makes: its steps run in the base image's."""
     if workdir:
@@ -286,7 +314,57 @@ def _last_component(base: str) -> str:
         return ""
 
 
+#: a list of commands, a pipe or a background job: `exec` before it would run its first
+#: command alone (`exec a && b` never runs b)
+_LIST = re.compile(r"&&|\|\||[;&|\n]")
+
+
+def _script(config: Config, report: Report) -> str | None:
+    """The `entrypoint` (with `shell: true`) for a start command in shell form whose shell
+    syntax needs a shell (`CMD java $JAVA_OPTS -jar app.jar`): imagespec runs it through
+    /bin/sh -c 'exec …', so the program is PID 1 (BP2) where `[/bin/sh, -c, …]` keeps the
+    shell there (lint IS014). None where the spec keeps the Dockerfile's argv: a base
+    without a shell, or a shell-form CMD that is an ENTRYPOINT's arguments."""
+    kind = "ENTRYPOINT" if config.entrypoint else "CMD"
+    if kind not in config.scripts or not config.base_shell:
+        return None
+    line, text = config.scripts[kind]
+    replaced = "; `docker run IMAGE ARGS` now hands ARGS to it " + \
+        ("(the shell form ignored them)" if kind == "ENTRYPOINT" else "instead of replacing it")
+    words = _operators(text)
+    if words is None or _LIST.search(" ".join(words)):
+        report.differences.append(
+            f"Dockerfile:{line}: {kind} in shell form is `entrypoint` with `shell: true`, run by a shell of its own "
+            f"(`/bin/sh -c …`: a list of commands or a pipe), which stays PID 1 as before unless its last command "
+            f"is run with `exec`, so that the program gets SIGTERM (BP2){replaced}")
+        return f"/bin/sh -c {shlex.quote(text)}"
+    report.differences.append(
+        f"Dockerfile:{line}: {kind} in shell form is `entrypoint` with `shell: true`: imagespec runs it through "
+        f"/bin/sh -c 'exec …', so the program, not the shell, is PID 1 and gets SIGTERM (BP2){replaced}")
+    return re.sub(r"^\s*exec\s+", "", text)  # the shell's exec: imagespec writes its own
+
+
+def _operators(text: str) -> list[str] | None:
+    """The text's operators (`&&`, `;`, `|`, a newline) outside quotes; None when it cannot
+    be read."""
+    lexer = shlex.shlex(text.replace("\n", " ; "), posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    try:
+        return [token for token in lexer if token and set(token) <= set(";&|")]
+    except ValueError:
+        return None
+
+
 def _command(final: dict[str, Any], config: Config, read: StageRead, report: Report, file: str) -> None:
+    script = _script(config, report)
+    if script is not None:
+        final["shell"], final["entrypoint"] = True, script
+        return
+    for kind, (line, _) in config.scripts.items():
+        if config.entrypoint if kind == "ENTRYPOINT" else config.cmd:
+            report.differences.append(f"Dockerfile:{line}: {kind} in shell form runs through /bin/sh -c, as before: "
+                                      "the shell, not the program, is PID 1 (BP2); write it in exec form where it can "
+                                      "be")
     if config.entrypoint:
         final["entrypoint"] = config.entrypoint
     if config.cmd:

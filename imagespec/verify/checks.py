@@ -24,8 +24,6 @@ PACKAGE_MANAGERS = frozenset({"apt", "apt-get", "dpkg", "apk", "dnf", "yum", "mi
 INITS = frozenset({"tini", "tini-static", "docker-init", "dumb-init", "catatonit"})
 BIN_DIRS = contract.BIN_DIRS
 ROOT_USERS = frozenset({"", "0", "root"})
-#: Where the engine looks up a bare program name when the image sets no PATH (runc's default).
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Merged /usr: on current distributions /bin, /sbin and /lib are links into /usr, and the
 #: file list names each file once, under /usr.
 _MERGED_USR = ("bin/", "sbin/", "lib/")
@@ -215,7 +213,7 @@ def check_healthcheck(config: Mapping[str, object], paths: Iterable[str]) -> Che
     elif "/" in program:  # relative to the working directory
         candidates = [posixpath.join(str(config.get("WorkingDir") or "/"), program)]
     else:
-        candidates = [posixpath.join(folder, program) for folder in env.get("PATH", DEFAULT_PATH).split(":") if folder]
+        candidates = [posixpath.join(folder, program) for folder in env.get("PATH", contract.DEFAULT_PATH).split(":") if folder]
     files = {path.removeprefix("./").strip("/") for path in paths}
     for candidate in candidates:
         relative = posixpath.normpath(candidate).strip("/")

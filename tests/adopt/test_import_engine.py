@@ -183,3 +183,74 @@ ENTRYPOINT ["/usr/local/bin/app.sh"]
     shutil.move(folder / "Dockerfile", tmp_path / "order.Dockerfile")
     image = built(folder / "imagespec.yaml")["tags"][0]
     assert _run(image) == ["tool ran"]
+
+
+# Python's venv pattern: `$PATH` is the base's, which a spec cannot reference
+VENV_DOCKERFILE = """FROM imagespec-test/python:bookworm AS build
+RUN python3 -m venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH"
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY app.py .
+
+FROM imagespec-test/python-slim:bookworm
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+ENV PATH="/opt/venv/bin:${PATH}"
+WORKDIR /app
+CMD ["python", "app.py"]
+"""
+
+
+@pytest.mark.engine
+def test_the_venv_pattern_imports_to_a_spec_whose_pip_and_python_are_the_venvs(tmp_path: Path, built) -> None:
+    """Was: both `ENV PATH=/opt/venv/bin:$PATH` not expressed ($PATH is the base's), so
+    the system pip ran and failed (externally-managed-environment) (stranger QA)."""
+    folder = tmp_path / "imagespec-importtest-venv"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(VENV_DOCKERFILE, encoding="utf-8")
+    (folder / "requirements.txt").write_text("# nothing to download: no network here\n", encoding="utf-8")
+    (folder / "app.py").write_text("import shutil, sys\nprint(sys.prefix)\nprint(shutil.which('pip') or 'no pip')\n",
+                                   encoding="utf-8")
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    assert "written as Debian's default" in imported.stderr  # a guess, said
+    shutil.move(folder / "Dockerfile", tmp_path / "venv.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["/opt/venv", "/opt/venv/bin/pip"]
+
+
+@pytest.mark.engine
+def test_a_shell_form_cmd_with_a_variable_imports_to_a_program_that_is_pid_1(tmp_path: Path, built) -> None:
+    """`CMD /app.sh $GREETING`: the spec's `entrypoint` with `shell: true` expands the
+    variable and execs the program (was: `cmd: [/bin/sh, -c, …]`, lint IS014) (stranger QA)."""
+    folder = tmp_path / "imagespec-importtest-shellcmd"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM debian:bookworm-slim\nENV GREETING=hello\nCOPY app.sh /app.sh\n"
+                                       "CMD /app.sh $GREETING\n", encoding="utf-8")
+    (folder / "app.sh").write_text('#!/bin/sh\necho "$1 from pid $$"\n', encoding="utf-8")
+    (folder / "app.sh").chmod(0o755)
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    shutil.move(folder / "Dockerfile", tmp_path / "shellcmd.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["hello from pid 1"]
+
+
+@pytest.mark.engine
+def test_a_copy_chown_to_a_named_user_imports_to_files_the_user_owns(tmp_path: Path, built) -> None:
+    """`USER node` with `COPY --chown=node:node`: the user is 65532, and so is the owner
+    of its files (was: `owner: node:node`, which fails where the base has no node) (stranger QA)."""
+    folder = tmp_path / "imagespec-importtest-copychown"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM debian:bookworm-slim\nUSER node\n"
+                                       "COPY --chown=node:node app.sh /app/app.sh\nCMD [\"/app/app.sh\"]\n",
+                                       encoding="utf-8")
+    (folder / "app.sh").write_text("#!/bin/sh\nid -u\nstat -c %u:%g /app/app.sh\n", encoding="utf-8")
+    (folder / "app.sh").chmod(0o755)
+    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+    assert imported.returncode == 0, imported.stderr
+    shutil.move(folder / "Dockerfile", tmp_path / "copychown.Dockerfile")
+    image = built(folder / "imagespec.yaml")["tags"][0]
+    assert _run(image) == ["65532", "65532:65532"]
