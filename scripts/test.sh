@@ -25,10 +25,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 # the engine was set up above: engine tests must fail, never skip, when it is broken
 export IMAGESPEC_REQUIRE_ENGINE=1
 rc=0
-# two workers (the machine's two cores): most engine tests wait on the engine, not the CPU;
-# the files that share images run on one worker (tests/conftest.py: SERIAL_GROUPS).
-# IMAGESPEC_TEST_WORKERS=0 runs in this process, one test after another.
-.venv/bin/python -m pytest -q --durations=20 -n "${IMAGESPEC_TEST_WORKERS:-2}" --dist loadgroup "$@" || rc=$?
+.venv/bin/python -m pytest -q --durations=20 "$@" || rc=$?
 if ((rc == 5)); then
   imagespec_die "pytest collected no tests (exit 5): that is a failure, not a pass"
 fi
