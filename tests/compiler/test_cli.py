@@ -224,6 +224,19 @@ def test_explain_json_gives_every_instruction_a_location_and_its_practices(capsy
     assert any(where.endswith(":11:3") for where in apt["locations"])  # `packages:` in the spec
 
 
+@pytest.mark.parametrize(("start", "pid1"), [("  entrypoint: [/app]\n  cmd: [--fast]", "the application is PID 1"),
+                                             ("  init: true\n  entrypoint: [/app]\n  cmd: [--fast]", "tini is PID 1"),
+                                             ("  init: true\n  cmd: [/app]", "tini is PID 1")])
+def test_explain_says_which_process_is_pid_1(capsys, tmp_path: Path, start: str, pid1: str) -> None:
+    """Stranger QA: under `init: true` explain said "the application is PID 1"; tini is."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(f"name: app\nversion: 1.0.0\nfinal:\n  from: debian-slim\n{start}\n", encoding="utf-8")
+    code, out, _ = run(capsys, "explain", "--format", "json", str(spec))
+    assert code == 0
+    starts = [line for line in json.loads(out) if line["instruction"].split()[0] in ("ENTRYPOINT", "CMD")]
+    assert starts and all(pid1 in line["why"] for line in starts), starts
+
+
 def test_explain_text_shows_the_table(capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")
     code, out, _ = run(capsys, "explain", str(EXAMPLE / "imagespec.yaml"))

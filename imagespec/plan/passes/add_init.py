@@ -59,6 +59,7 @@ def cross_musl_build(architectures: tuple[tuple[str, str], ...]) -> tuple[str, .
 _PIN_REASON = "musl-tools follows the helper base's release, as tini's source does (BP13)"
 STAGE = "imagespec-tini"
 _ORIGIN = p.Origin(("final", "init"), ("BP3",), "tini reaps zombies and forwards signals to the application")
+_PID1 = "exec form: tini is PID 1 (`init: true`): it reaps zombies and forwards SIGTERM to the application, its child"
 _STAGE_ORIGIN = p.Origin(("final", "init"), ("BP3", "BP4"),
                          "a static tini (built against musl on apt: 60 KB), in a stage of its own: the same on every spec, so it stays cached")
 
@@ -67,13 +68,17 @@ def _prefix_entrypoint(stage: p.Stage, tini: str) -> p.Stage:
     out: list[p.Instruction] = []
     has_entrypoint = any(isinstance(i, p.Entrypoint) for i in stage.instructions)
     for instruction in stage.instructions:
-        if isinstance(instruction, p.Entrypoint):
-            instruction = replace(instruction, argv=(tini, "--", *instruction.argv))
+        if isinstance(instruction, p.Entrypoint):  # tini, not the application, is PID 1 now
+            instruction = replace(instruction, argv=(tini, "--", *instruction.argv), origin=replace(
+                instruction.origin, practices=("BP1", "BP2", "BP3"), why=_PID1))
+        elif isinstance(instruction, p.Cmd):
+            instruction = replace(instruction, origin=replace(instruction.origin, why=_PID1))
         out.append(instruction)
     if not has_entrypoint:  # cmd only: tini becomes the entrypoint, cmd its argument
         # written before CMD, like every other ENTRYPOINT: the reader sees `tini -- CMD`
         first_cmd = next((n for n, i in enumerate(out) if isinstance(i, p.Cmd)), len(out))
-        out.insert(first_cmd, p.Entrypoint(argv=(tini, "--"), phase=p.Phase.START, origin=_ORIGIN))
+        out.insert(first_cmd, p.Entrypoint(argv=(tini, "--"), phase=p.Phase.START,
+                                           origin=replace(_ORIGIN, practices=("BP2", "BP3"), why=_PID1)))
     return replace(stage, instructions=tuple(out))
 
 
