@@ -90,6 +90,7 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     if options.name:
         # the user's own name is kept whole (team/api), checked as the spec's `name` is;
         # only names read from a manifest or the folder are made into one path component
+        project.found = [line for line in project.found if not line.startswith("name ")]  # --name replaced it
         try:
             project.name = grammar.path(options.name)
         except grammar.Invalid as invalid:

@@ -266,6 +266,18 @@ def test_a_go_project_is_named_by_its_module_not_its_main_folder(tmp_path: Path,
     assert f"name {name}: go.mod's module" in done.stdout + done.stderr
 
 
+def test_a_name_given_with_name_is_not_said_to_be_found(tmp_path: Path) -> None:
+    """Stranger QA: `init --name mine-go` still listed "Found: name wcli: go.mod's module"."""
+    folder = tmp_path / "wcli"
+    folder.mkdir()
+    (folder / "go.mod").write_text("module example.com/wcli\n\ngo 1.19\n")
+    (folder / "main.go").write_text("package main\n\nfunc main() {}\n")
+    done = run_init(str(folder), "--name", "mine-go")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load((folder / "imagespec.yaml").read_text())["name"] == "mine-go"
+    assert "name wcli" not in done.stdout + done.stderr + (folder / "imagespec.yaml").read_text()
+
+
 def _procfile_app(folder: Path, web: str) -> None:
     folder.mkdir(exist_ok=True)
     (folder / "app.py").write_text("def app(environ, start_response):\n    return []\n")
