@@ -225,32 +225,28 @@ def test_the_venv_pattern_imports_to_a_spec_whose_pip_and_python_are_the_venvs(t
 def test_a_shell_form_cmd_with_a_variable_imports_to_a_program_that_is_pid_1(tmp_path: Path, built) -> None:
     """`CMD /app.sh $GREETING`: the spec's `entrypoint` with `shell: true` expands the
     variable and execs the program (was: `cmd: [/bin/sh, -c, …]`, lint IS014) (stranger QA)."""
-    folder = tmp_path / "imagespec-importtest-shellcmd"
-    folder.mkdir()
-    (folder / "Dockerfile").write_text("FROM debian:bookworm-slim\nENV GREETING=hello\nCOPY app.sh /app.sh\n"
-                                       "CMD /app.sh $GREETING\n", encoding="utf-8")
-    (folder / "app.sh").write_text('#!/bin/sh\necho "$1 from pid $$"\n', encoding="utf-8")
-    (folder / "app.sh").chmod(0o755)
-    imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
-    assert imported.returncode == 0, imported.stderr
-    shutil.move(folder / "Dockerfile", tmp_path / "shellcmd.Dockerfile")
-    image = built(folder / "imagespec.yaml")["tags"][0]
-    assert _run(image) == ["hello from pid 1"]
+    dockerfile = "FROM debian:bookworm-slim\nENV GREETING=hello\nCOPY app.sh /app.sh\nCMD /app.sh $GREETING\n"
+    assert _imported_app_says(tmp_path / "imagespec-importtest-shellcmd", dockerfile,
+                              '#!/bin/sh\necho "$1 from pid $$"\n', built) == ["hello from pid 1"]
 
 
 @pytest.mark.engine
 def test_a_copy_chown_to_a_named_user_imports_to_files_the_user_owns(tmp_path: Path, built) -> None:
     """`USER node` with `COPY --chown=node:node`: the user is 65532, and so is the owner
     of its files (was: `owner: node:node`, which fails where the base has no node) (stranger QA)."""
-    folder = tmp_path / "imagespec-importtest-copychown"
+    dockerfile = "FROM debian:bookworm-slim\nUSER node\nCOPY --chown=node:node app.sh /app/app.sh\nCMD [\"/app/app.sh\"]\n"
+    assert _imported_app_says(tmp_path / "imagespec-importtest-copychown", dockerfile,
+                              "#!/bin/sh\nid -u\nstat -c %u:%g /app/app.sh\n", built) == ["65532", "65532:65532"]
+
+
+def _imported_app_says(folder: Path, dockerfile: str, app_sh: str, built) -> list[str]:  # type: ignore[no-untyped-def]  # the fixture's builder
+    """Import `dockerfile` (beside an executable app.sh), build the spec with the
+    Dockerfile moved away (generate writes its own), and run the image: its output lines."""
     folder.mkdir()
-    (folder / "Dockerfile").write_text("FROM debian:bookworm-slim\nUSER node\n"
-                                       "COPY --chown=node:node app.sh /app/app.sh\nCMD [\"/app/app.sh\"]\n",
-                                       encoding="utf-8")
-    (folder / "app.sh").write_text("#!/bin/sh\nid -u\nstat -c %u:%g /app/app.sh\n", encoding="utf-8")
+    (folder / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+    (folder / "app.sh").write_text(app_sh, encoding="utf-8")
     (folder / "app.sh").chmod(0o755)
     imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
     assert imported.returncode == 0, imported.stderr
-    shutil.move(folder / "Dockerfile", tmp_path / "copychown.Dockerfile")
-    image = built(folder / "imagespec.yaml")["tags"][0]
-    assert _run(image) == ["65532", "65532:65532"]
+    shutil.move(folder / "Dockerfile", folder.parent / f"{folder.name}.Dockerfile")
+    return _run(built(folder / "imagespec.yaml")["tags"][0])
