@@ -51,21 +51,40 @@ def catalog_name(reference: str, catalogs: list[Catalog], runtime: bool) -> tupl
     return None
 
 
+#: distroless's `:nonroot` tags (`nonroot`, `debug-nonroot`, `latest-nonroot-amd64`) run as
+#: this uid by the project's documentation; an image outside the catalog is only guessed to
+_NONROOT_TAG = re.compile(r"(.*-)?nonroot(-.*)?")
+DISTROLESS_NONROOT = 65532
+
+
 def image_base(reference: str, catalogs: list[Catalog],
-               runtime: bool) -> tuple[object, str, str | None, str | None, int | None, bool]:
-    """(the spec's `from`, its family, the package manager, a guess to report or None, the
-    non-root uid the image runs as by the catalog, or None: root, or not known, whether it
-    has /bin/sh); `runtime`: the stage only ships (see catalog_name)."""
+               runtime: bool) -> tuple[object, str, str | None, list[str], int | None, bool]:
+    """(the spec's `from`, its family, the package manager, the guesses to report (none: the
+    catalog's facts), the non-root uid the image runs as, or None: root, or not known, whether
+    it has /bin/sh); `runtime`: the stage only ships (see catalog_name)."""
     if reference == "scratch":
-        return "scratch", "scratch", None, None, None, False
+        return "scratch", "scratch", None, [], None, False
     found = catalog_name(reference, catalogs, runtime)
     if found:
         name, image = found
-        return name, image.family, image.package_manager if image.has_shell else None, None, image.user, \
+        return name, image.family, image.package_manager if image.has_shell else None, [], image.user, \
             image.has_shell
     image_reference(reference)
     family = guess_family(reference)
-    guess = (f"family {family} for {reference}: guessed from the image's name; check it "
-             "(it decides the package manager)")
+    guesses = [f"family {family} for {reference}: guessed from the image's name; check it "
+               "(it decides the package manager)"]
+    written: dict[str, object] = {"image": reference, "family": family}
+    user = None
+    if family == "distroless" and _NONROOT_TAG.fullmatch(_tag(reference)):
+        user = written["user"] = DISTROLESS_NONROOT
+        guesses.append(f"user {user} for {reference}: distroless's `:nonroot` images run as {user} (by its tag; "
+                       f"check it: docker image inspect -f '{{{{.Config.User}}}}' {reference})")
     image = Image(image=reference, family=family)
-    return {"image": reference, "family": family}, family, image.package_manager, guess, None, image.has_shell
+    return written, family, image.package_manager, guesses, user, image.has_shell
+
+
+def _tag(reference: str) -> str:
+    try:
+        return grammar.parse(reference).tag or ""
+    except grammar.Invalid:
+        return ""

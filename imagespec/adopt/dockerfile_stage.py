@@ -82,11 +82,14 @@ class Config:
     #: "CMD"/"ENTRYPOINT" -> (line, text) of the one in shell form whose shell syntax needs a shell
     #: (its argv is `/bin/sh -c text`; import_dockerfile._command decides how the spec says it)
     scripts: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: the catalog knows the first base image's user (base_user), or it is scratch's root;
+    #: False: an image outside the catalog, whose USER import cannot know (`:nonroot`)
+    base_user_known: bool = True
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
                       self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user,
-                      self.base_image, self.base_shell, dict(self.scripts))
+                      self.base_image, self.base_shell, dict(self.scripts), self.base_user_known)
 
 
 @dataclass
@@ -182,6 +185,7 @@ class StageReader:
     # --- the instructions ---------------------------------------------------------------
     def read(self, command: dockerfile.Command) -> None:
         handler = getattr(self, f"on_{command.cmd.lower()}", None)
+        self.used = []  # each instruction's ARGs on their own (say_args_written)
         try:
             if handler is None:
                 raise NotExpressed(_NO_KEY.get(command.cmd.upper(), "the spec has no key for it"))
@@ -279,6 +283,7 @@ class StageReader:
         self.stage.config.workdir = v.absolute_path(path)
         self.stage.directories.add(path)
         self.stage.workdir_set = True
+        self.say_args_written(command, command.value[0], self.args_used())
 
     def on_run(self, command: dockerfile.Command) -> None:
         mounts = read_mounts(command.flags)
@@ -356,6 +361,7 @@ class StageReader:
                 v.context_path(source)
             v.copy_destination(dest if len(sources) == 1 or dest.endswith("/") else dest + "/")
             self.stage.steps.append(Step("copy", command.start_line, self.here(), data))
+        self.say_args_written(command, " ".join((*command.flags, *command.value)), self.args_used())
         if add:
             self.differ(command, "ADD of local files written as COPY (the same files; no archive unpacking or URLs)")
 
@@ -381,10 +387,12 @@ class StageReader:
         if len(command.value) != 1:
             raise NotExpressed("USER takes one user")
         self.stage.config.user = (command.start_line, self.word(command.value[0]))
+        self.say_args_written(command, command.value[0], self.args_used())
 
     def on_expose(self, command: dockerfile.Command) -> None:
         left: list[tuple[str, str]] = []
         for word in command.value:
+            self.used = []
             try:
                 port = v.port(self.word(word))
             except ValueError as exc:
@@ -392,6 +400,7 @@ class StageReader:
                 continue
             if port not in self.stage.config.ports:
                 self.stage.config.ports.append(port)
+            self.say_args_written(command, word, self.args_used())
         self.leave(command, left, len(command.value))
 
     def on_label(self, command: dockerfile.Command) -> None:
@@ -418,6 +427,7 @@ class StageReader:
 
     def on_stopsignal(self, command: dockerfile.Command) -> None:
         self.stage.config.stop_signal = v.stop_signal(self.word(" ".join(command.value)))
+        self.say_args_written(command, " ".join(command.value), self.args_used())
 
     def on_healthcheck(self, command: dockerfile.Command) -> None:
         if command.value and command.value[0].upper() == "NONE":

@@ -121,14 +121,14 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
     else:
         try:
             runtime = last and not any(command.cmd.upper() == "RUN" for command in stage.instructions)
-            from_, _family, manager, guess, base_user, shell = image_base(base, catalogs, runtime)
+            from_, _family, manager, guesses, base_user, shell = image_base(base, catalogs, runtime)
         except ValueError as exc:
             raise SpecError(f"FROM {base}: {exc}", location=Location(source.file, stage.line, 1),
                             hint="name the base image as docker would") from None
-        if guess:
-            report.guessed.append(guess)
+        report.guessed += guesses
         read = StageRead(own, stage.line, from_, manager,
-                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user, base_image=base, base_shell=shell))
+                         Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user, base_image=base,
+                                base_shell=shell, base_user_known=not guesses or base_user is not None))
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
@@ -219,7 +219,7 @@ def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: 
         if _copied_before_a_run(read):
             report.differences.append("the last stage's COPY --from steps come after its RUN steps (the spec's "
                                       "final stage copies artifacts onto the stage that ran them)")
-    user = read.created_user or _user(config.user, config.base_user, report)
+    user = read.created_user or _user(config, report)
     _owners_by_ids(steps, config.user, user, report)
     copies = final_copies(_with_steps(read, steps), reads)
     if copies:
@@ -250,11 +250,14 @@ def _with_steps(read: StageRead, steps: list[Any]) -> StageRead:
     return clone
 
 
-def _user(user: tuple[int, str] | None, base_user: int | None, report: Report) -> dict[str, Any] | None:
-    """final.user from the last USER; `base_user`: the non-root uid the base image runs as,
-    which a spec without a user runs as too (lower's default), as the Dockerfile did."""
+def _user(config: Config, report: Report) -> dict[str, Any] | None:
+    """final.user from the last USER; `config.base_user`: the non-root uid the base image
+    runs as, which a spec without a user runs as too (lower's default), as the Dockerfile did."""
+    user = config.user
     if user is None:
-        if base_user is None:
+        if not config.base_user_known:
+            report.differences.append(_unknown_base_user(config.base_image))
+        elif config.base_user is None:
             report.differences.append("the image runs as the non-root user 65532 (the Dockerfile has no USER: "
                                       "root) (BP8)")
         return None
@@ -271,6 +274,15 @@ def _user(user: tuple[int, str] | None, base_user: int | None, report: Report) -
     report.differences.append(f"Dockerfile:{line}: USER {value} becomes imagespec's non-root user 65532 (a spec "
                               "names users by number; set final.user.uid to the user's UID)")
     return None
+
+
+def _unknown_base_user(base: str) -> str:
+    """No USER on a base outside the catalog: it ran as that image's own USER, which only
+    the image knows (a `:nonroot` tag suggests one, never proves it): say what is known."""
+    check = f"`docker image inspect -f '{{{{.Config.User}}}}' {base}` shows it"
+    return (f"the image runs as the non-root user 65532 (BP8); the Dockerfile has no USER, so it ran as {base}'s own "
+            f"user, which imagespec does not know ({check}; root if it is empty; an image that runs as another "
+            "non-root user: set final.user, or add the image to the catalog with its `user`)")
 
 
 def _owners_by_ids(steps: list[Any], user: tuple[int, str] | None, final_user: dict[str, Any] | None,
