@@ -19,6 +19,7 @@ import dockerfile
 from imagespec.adopt.dockerfile_run import only_housekeeping, read_mounts, read_run
 from imagespec.adopt.dockerfile_user import take_accounts
 from imagespec.adopt.dockerfile_words import Unknown, env_pairs, read_word
+from imagespec.adopt.import_heredoc import HeredocFiles, HeredocRefused, run_script
 from imagespec.contract import DEFAULT_PATH
 from imagespec.spec import values as v
 
@@ -127,8 +128,9 @@ class StageRead:
 
 class StageReader:
     def __init__(self, stage: StageRead, stages: dict[str, str], source: str, escape: str, report: Report,
-                 global_args: dict[str, str | None], last: bool) -> None:
+                 global_args: dict[str, str | None], last: bool, heredocs: HeredocFiles | None = None) -> None:
         self.stage, self.stages, self.source, self.escape = stage, stages, source, escape
+        self.heredocs = heredocs  # where COPY heredocs become context files; None: they stay comments
         self.report, self.global_args, self.last = report, global_args, last
         self.used: list[str] = []  # the variables the words read since it was last emptied
 
@@ -193,6 +195,8 @@ class StageReader:
         except PartlyExpressed as exc:
             self.report.comments.append((command.start_line, exc.rest, str(exc)))
             self.report.expressed.append((command.start_line, command.cmd.upper()))
+        except HeredocRefused as exc:
+            self.report.comments.append((command.start_line, command.original, str(exc)))
         except (NotExpressed, ValueError) as exc:
             self.report.comments.append((command.start_line, command.original, _why(exc)))
         else:
@@ -335,12 +339,13 @@ class StageReader:
         self.stage.steps = [step for step in self.stage.steps if not step.data.get("housekeeping")]
 
     def on_copy(self, command: dockerfile.Command, add: bool = False) -> None:
-        if command.heredocs:
-            raise NotExpressed("a heredoc COPY: the spec copies files of the build context")
         flags = dict(f.lstrip("-").partition("=")[::2] for f in command.flags)
         for flag in sorted(set(flags) - {"from", "chown", "chmod", "link"}):
             raise NotExpressed(f"{command.cmd.upper()} --{flag} cannot be written in a spec")
-        words = list(command.value) if command.json else [self.word(w) for w in command.value]
+        if command.heredocs:
+            words = self._heredoc_words(command, flags)
+        else:
+            words = list(command.value) if command.json else [self.word(w) for w in command.value]
         if len(words) < 2:
             raise NotExpressed(f"{command.cmd.upper()} needs a source and a destination")
         *sources, dest = words
@@ -364,6 +369,20 @@ class StageReader:
         self.say_args_written(command, " ".join((*command.flags, *command.value)), self.args_used())
         if add:
             self.differ(command, "ADD of local files written as COPY (the same files; no archive unpacking or URLs)")
+
+    def _heredoc_words(self, command: dockerfile.Command, flags: dict[str, str]) -> list[str]:
+        """`COPY <<EOF /path`: the context files import writes the heredocs as, then the
+        destination (import_heredoc.py)."""
+        if self.heredocs is None or "from" in flags or command.cmd.upper() != "COPY" or len(command.value) < 2:
+            raise NotExpressed(f"a heredoc {command.cmd.upper()}: the spec copies files of the build context")
+        *words, dest = command.value
+        chmod = flags.get("chmod", "")
+        sources = self.heredocs.sources(command, words, int(chmod, 8) if re.fullmatch("[0-7]{3,4}", chmod) else 0o644)
+        many = len(sources) > 1
+        self.differ(command, f"the text of its heredoc{'s' * many} is the context file{'s' * many} "
+                    f"{', '.join(sources)}, written by import beside the Dockerfile (a spec copies files of the build "
+                    f"context); commit {'them' if many else 'it'} with the spec")
+        return [*sources, self.word(dest)]
 
     def on_add(self, command: dockerfile.Command) -> None:
         self.on_copy(command, add=True)
@@ -501,8 +520,9 @@ def _run_text(command: dockerfile.Command) -> str:
     if command.json:
         return shlex.join(command.value)  # exec form: the same argv, through sh
     text = command.value[0] if command.value else ""
-    if command.heredocs and text.strip() == f"<<{command.heredocs[0].name}".strip() and len(command.heredocs) == 1:
-        return command.heredocs[0].content.rstrip("\n")  # `RUN <<EOF`: the heredoc is the script
+    script = run_script(command, text) if command.heredocs else None
+    if script is not None:
+        return script  # `RUN <<EOF`: the heredoc is the script
     if command.heredocs:  # `RUN python3 <<EOF`: the shell reads the heredocs, as BuildKit's did
         return "\n".join((text, *(h.content + h.name for h in command.heredocs)))
     return text

@@ -22,6 +22,8 @@ from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
 from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
+from imagespec.adopt.import_heredoc import HeredocFiles, remove
+from imagespec.adopt.import_ignore import CarriedIgnore, IgnoreComment, carry
 from imagespec.adopt.import_render import render
 from imagespec.adopt.import_order import settle_copy_order
 from imagespec.adopt.import_user import settle_accounts
@@ -102,7 +104,8 @@ def _pinned_args(stage: Stage, known: dict[str, str]) -> list[str]:
 
 
 def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: str, earlier: dict[str, str],
-                catalogs: list[Catalog], args: dict[str, str | None], last: bool) -> tuple[StageRead, Report]:
+                catalogs: list[Catalog], args: dict[str, str | None], last: bool,
+                heredocs: HeredocFiles | None) -> tuple[StageRead, Report]:
     """`earlier`: the stage names and indexes the stage can refer to -> their spec names."""
     report = Report()
     known = {k: x for k, x in args.items() if x is not None}
@@ -132,7 +135,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
     if stage.platform:
         report.differences.append(f"Dockerfile:{stage.line}: FROM --platform={stage.platform} dropped: "
                                   "imagespec builds for the build's platform")
-    reader = StageReader(read, dict(earlier), source.file, source.escape, report, args, last)
+    reader = StageReader(read, dict(earlier), source.file, source.escape, report, args, last, heredocs)
     for command in stage.instructions:
         reader.read(command)
     relative = [step for step in read.steps if step.kind == "run" or not str(step.data.get("dest", "/")).startswith("/")]
@@ -142,7 +145,9 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
     return read, report
 
 
-def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict[str, Any], Report]:
+def convert(source: Source, catalogs: list[Catalog], name: str,
+            heredocs: HeredocFiles | None = None) -> tuple[dict[str, Any], Report]:
+    """`heredocs`: where COPY heredocs become context files (None: they stay comments)."""
     args = _global_args(source)
     names = _spec_names(source)
     reads: dict[str, StageRead] = {}
@@ -152,7 +157,7 @@ def convert(source: Source, catalogs: list[Catalog], name: str) -> tuple[dict[st
     for stage in source.stages:
         last = stage is source.stages[-1]
         own = names[stage.index]
-        read, reports[own] = _read_stage(stage, source, reads, own, earlier, catalogs, args, last)
+        read, reports[own] = _read_stage(stage, source, reads, own, earlier, catalogs, args, last, heredocs)
         reads[read.name] = read
         _name_stage(stage, own, earlier, lines, reports[own])
     if source.syntax:
@@ -395,6 +400,27 @@ def _command(final: dict[str, Any], config: Config, read: StageRead, report: Rep
                     "stage (what the base image runs), then import again")
 
 
+def _with_ignore(data: dict[str, Any], carried: CarriedIgnore | None, report: Report,
+                 written: list[str]) -> dict[str, Any]:
+    """The ignore file's patterns (and comments) as `ignore:`, after name and version; the
+    heredoc files import writes (`written`) let in again where a pattern keeps them out."""
+    if carried is None:
+        return data
+    report.differences += [f"{carried.path}:{line}: not carried into `ignore:` ({why})" for line, why in carried.left]
+    if not carried.patterns:
+        return data
+    kept_out = carried.kept_out(written)
+    if kept_out:
+        carried.entries.extend([IgnoreComment("# written by imagespec import: the text of a COPY heredoc"),
+                                *(f"!{path}" for path in kept_out)])
+    report.differences.append(
+        f"{carried.path}: its {len(carried.patterns)} patterns are the spec's `ignore:`, after imagespec's own, which "
+        "keep .git, .env and other credential files out too (BP15); `imagespec generate` replaces a hand-written "
+        "ignore file at the spec's ignore file's path only with --force")
+    head = {key: data[key] for key in ("name", "version", "features") if key in data}
+    return {**head, "ignore": carried.entries, **{k: x for k, x in data.items() if k not in head}}
+
+
 def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path: Path | None = None) -> ImportResult:
     """Read, convert, render, check by compiling in memory, then write (never over a file)."""
     from imagespec.compiler import compile_spec
@@ -410,9 +436,11 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     source = parse(text, str(dockerfile))
     config = load_config(config_path, start=target.parent)
     name = image_name(dockerfile.resolve().parent.name)
-    data, report = convert(source, [config.catalog, builtin_catalog()], name)
+    heredocs = HeredocFiles(dockerfile.resolve().parent, write=not to_stdout)
+    data, report = convert(source, [config.catalog, builtin_catalog()], name, heredocs)
     report.guessed[:0] = [f"name {name}: the Dockerfile's folder",
                           f"version {DEFAULT_VERSION}: a Dockerfile has no version (it decides the tags, BP14)"]
+    data = _with_ignore(data, carry(dockerfile), report, list(heredocs.texts))
     context = os.path.relpath(dockerfile.resolve().parent, target.resolve().parent)
     if context != ".":
         data = {"name": data.pop("name"), "context": Path(context).as_posix(), **data}
@@ -424,10 +452,12 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     compile_spec(loaded, config)
     if to_stdout:
         return ImportResult(Path("-"), spec_text, report)
+    written = heredocs.write_all(str(target))
     try:
         with open(target, "x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file that appeared
             handle.write(spec_text)
     except OSError as exc:
+        remove(written)  # a heredoc's file without the spec that copies it is nobody's
         raise SpecError(f"cannot write the spec: {exc.strerror or exc}", location=Location(str(target)),
                         hint="write it into an existing folder (-o FILE)") from None
     return ImportResult(target, spec_text, report)

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from imagespec.adopt.dockerfile_stage import Report
+from imagespec.adopt.import_ignore import IgnoreComment
 from imagespec.errors import one_line
 
 MAX_QUOTED = 160  # a comment quotes at most this much of an instruction
@@ -28,9 +29,23 @@ _Dumper.add_representer(str, _str)
 
 
 def _dump_key(key: str, value: object) -> str:
+    if key == "ignore":
+        return _dump_ignore(value)  # type: ignore[arg-type]
     flow = None if isinstance(value, (dict, list)) else False
     return yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=flow,
                      width=100)
+
+
+def _dump_ignore(entries: list[str]) -> str:
+    """`ignore:` as a block list whose comments are the ignore file's, where they were."""
+    lines = ["ignore:"]
+    for entry in entries:
+        if isinstance(entry, IgnoreComment):
+            lines.append(one_line(entry))
+        else:
+            lines.append(yaml.dump([entry], Dumper=_Dumper, allow_unicode=True, default_flow_style=False,
+                                   width=1000).rstrip("\n"))
+    return "\n".join(lines) + "\n"
 
 
 def comment_line(line: int, original: str, why: str) -> str:

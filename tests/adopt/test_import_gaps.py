@@ -78,3 +78,168 @@ def test_no_user_on_a_base_outside_the_catalog_is_not_claimed_to_be_root(tmp_pat
 def test_a_catalog_base_without_user_is_still_said_to_run_as_root(tmp_path: Path) -> None:
     _, _, report = imported(tmp_path, 'FROM debian:bookworm-slim\nCOPY app /app\nCMD ["/app"]\n')
     assert "the image runs as the non-root user 65532 (the Dockerfile has no USER: root) (BP8)" in report.differences
+
+
+def import_to_file(folder: Path, text: str, files: dict[str, str] | None = None) -> tuple[dict, str, Report]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Dockerfile").write_text(text, encoding="utf-8")
+    for name, content in (files or {}).items():
+        (folder / name).write_text(content, encoding="utf-8", newline="")
+    result = import_dockerfile(folder / "Dockerfile", folder / "imagespec.yaml")
+    return yaml.safe_load(result.text), result.text, result.report
+
+
+IGNORE = "# build output\nnode_modules\n/dist/\n\n  !dist/keep.txt \n*.md\n!README*.md\n #odd\n./a/../b\n# tail\r\n"
+
+
+def test_the_dockerignore_beside_the_dockerfile_is_carried_into_ignore_with_its_comments(tmp_path: Path) -> None:
+    """Was: not carried; `imagespec build` reads only the spec's ignore file, so the build
+    sent what the Dockerfile's never saw, or stopped at each pattern (hand_ignore)."""
+    data, text, report = import_to_file(tmp_path / "app", 'FROM debian:bookworm-slim\nCOPY . /app\nCMD ["/app/r"]\n',
+                                        {".dockerignore": IGNORE})
+    # as the engine reads them (trimmed, cleaned, relative); ` #odd` is a pattern, escaped
+    assert data["ignore"] == ["node_modules", "dist", "!dist/keep.txt", "*.md", "!README*.md", "[#]odd", "b"]
+    assert "ignore:\n# build output\n- node_modules\n" in text and "- b\n# tail\nfinal:" in text
+    assert any(d.endswith(".dockerignore: its 7 patterns are the spec's `ignore:`, after imagespec's own, which "
+                          "keep .git, .env and other credential files out too (BP15); `imagespec generate` replaces "
+                          "a hand-written ignore file at the spec's ignore file's path only with --force")
+               for d in report.differences)
+
+
+def test_the_carried_patterns_keep_out_what_the_dockerfiles_build_kept_out(tmp_path: Path) -> None:
+    """The spec's ignore file, read by docker's own matcher over a context: every file the
+    original .dockerignore kept out stays out, and only those (nothing here is imagespec's)."""
+    from docker.utils.build import PatternMatcher
+
+    from imagespec.compiler import compile_spec
+    from imagespec.spec.config import load_config
+    from imagespec.spec.read_spec import load_spec
+
+    folder = tmp_path / "ctx"
+    for name in ("app.py", "README.md", "README-dev.md", "notes.md", "dist/x.js", "dist/keep.txt", "b/y",
+                 "#odd", "node_modules/m/i.js", "src/node_modules/n.js", "sub/c.md"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("x", encoding="utf-8")
+    import_to_file(folder, 'FROM debian:bookworm-slim\nCOPY . /app\nCMD ["/app/r"]\n', {".dockerignore": IGNORE})
+    config = load_config(start=folder)
+    plan = compile_spec(load_spec(folder / "imagespec.yaml", config), config).plan
+    ours = {*PatternMatcher(list(plan.dockerignore)).walk(str(folder))}
+    theirs = {*PatternMatcher([p.strip() for p in IGNORE.splitlines() if p.strip() and not p.startswith("#")])
+              .walk(str(folder))}
+    mine = {"imagespec.yaml", "Dockerfile", ".dockerignore"}
+    assert ours - mine == theirs - mine - {"src/node_modules", "src/node_modules/n.js"}  # BP6: never node_modules
+    assert "#odd" not in ours and "dist/keep.txt" in ours and "README-dev.md" in ours
+
+
+def test_a_dockerfile_specific_ignore_file_wins_as_in_buildkit(tmp_path: Path) -> None:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "Dockerfile.dockerignore").write_text("only-this\n", encoding="utf-8")
+    data, _, _ = import_to_file(folder, 'FROM debian:bookworm-slim\nCOPY . /app\nCMD ["/app/r"]\n',
+                                {".dockerignore": "not-this\n"})
+    assert data["ignore"] == ["only-this"]
+
+
+def test_without_an_ignore_file_or_with_comments_only_nothing_is_carried(tmp_path: Path) -> None:
+    data, _, _ = import_to_file(tmp_path / "a", 'FROM debian:bookworm-slim\nCOPY . /app\nCMD ["/app/r"]\n')
+    assert "ignore" not in data
+    data, _, _ = import_to_file(tmp_path / "b", 'FROM debian:bookworm-slim\nCOPY . /app\nCMD ["/app/r"]\n',
+                                {".dockerignore": "# nothing\n\n"})
+    assert "ignore" not in data
+
+
+HEREDOC_RUNS = """FROM debian:bookworm-slim
+RUN <<'EOT'
+echo one
+EOT
+RUN <<-EOT
+\techo two
+\tEOT
+RUN <<"EOT"
+echo three
+echo four
+EOT
+RUN cat <<EOT > /x
+$HOME
+EOT
+RUN <<EOT
+#!/usr/bin/env python3
+print("five")
+EOT
+CMD ["x"]
+"""
+
+
+def test_a_heredoc_run_is_its_script_whatever_its_word_and_a_shebang_one_is_said(tmp_path: Path) -> None:
+    """Was: `RUN <<'EOT'` and `RUN <<-EOT` became `<<'EOT' … EOT` in the spec's run, a heredoc
+    with no command, which the shell skips: `echo one` never ran; a `#!` script ran as sh."""
+    data, _, report = imported(tmp_path, HEREDOC_RUNS)
+    assert data["stages"]["stage0"]["run"] == [
+        "echo one", "echo two", "(\nset +eu\necho three\necho four\n)", "(\nset +eu\ncat <<EOT > /x\n$HOME\nEOT\n)"]
+    assert report.comments == [(15, HEREDOC_RUNS.split("\n", 14)[14].split("CMD")[0], report.comments[0][2])]
+    assert report.comments[0][2].startswith("a heredoc script with a `#!` line, which BuildKit runs as a file")
+
+
+COPY_HEREDOCS = """FROM debian:bookworm-slim AS build
+COPY <<'EOF' <<B /etc/demo/
+$literal
+EOF
+b
+B
+COPY --chmod=755 <<-EOF /usr/local/bin/hi
+\t#!/bin/sh
+\techo hi
+\tEOF
+RUN /usr/local/bin/hi
+FROM debian:bookworm-slim
+COPY --from=build /etc/demo /etc/demo
+COPY <<EOF /etc/app.conf
+a=1
+EOF
+COPY <<EOF /etc/expanded.conf
+home=$HOME
+EOF
+CMD ["x"]
+"""
+
+
+def test_a_heredoc_copy_is_a_context_file_written_by_import_and_copied(tmp_path: Path) -> None:
+    """Was: every heredoc COPY a comment, so the image lacked its files."""
+    folder = tmp_path / "hd"
+    data, text, report = import_to_file(folder, COPY_HEREDOCS)
+    written = sorted(str(p.relative_to(folder)) for p in (folder / "dockerfile-heredocs").rglob("*") if p.is_file())
+    assert written == ["dockerfile-heredocs/14/EOF", "dockerfile-heredocs/2/B", "dockerfile-heredocs/2/EOF",
+                       "dockerfile-heredocs/7/EOF"]
+    assert (folder / "dockerfile-heredocs/2/EOF").read_text() == "$literal\n"  # quoted: not expanded
+    assert (folder / "dockerfile-heredocs/7/EOF").read_text() == "#!/bin/sh\necho hi\n"  # <<-: tabs chomped
+    assert (folder / "dockerfile-heredocs/7/EOF").stat().st_mode & 0o777 == 0o755
+    assert (folder / "dockerfile-heredocs/14/EOF").stat().st_mode & 0o777 == 0o644
+    stage = data["stages"]["build"]
+    assert stage["copy"] == [{"src": "dockerfile-heredocs/2/EOF", "dest": "/etc/demo/"},
+                             {"src": "dockerfile-heredocs/2/B", "dest": "/etc/demo/"},
+                             {"src": "dockerfile-heredocs/7/EOF", "dest": "/usr/local/bin/hi"}]
+    assert {"src": "dockerfile-heredocs/14/EOF", "dest": "/etc/app.conf"} in data["final"]["copy"]
+    assert any(d.startswith("Dockerfile:14: the text of its heredoc is the context file dockerfile-heredocs/14/EOF, "
+                            "written by import") for d in report.differences)
+    # an unquoted word's `$` is expanded by BuildKit: said, not guessed
+    assert [c[0] for c in report.comments] == [17] and "which BuildKit expands" in report.comments[0][2]
+    assert "# Dockerfile:17: COPY <<EOF /etc/expanded.conf … (not expressed: the text of <<EOF has `$`" in text
+
+
+def test_a_heredoc_copy_printed_with_dash_o_writes_nothing_and_is_said(tmp_path: Path) -> None:
+    _, _, report = imported(tmp_path, 'FROM debian:bookworm-slim\nCOPY <<EOF /a\nx\nEOF\nCMD ["x"]\n')
+    assert not (tmp_path / "dockerfile-heredocs").exists()
+    assert report.comments[0][0] == 2 and "not with -o -" in report.comments[0][2]
+
+
+def test_a_heredoc_file_is_never_written_over_and_a_kept_out_one_is_let_in(tmp_path: Path) -> None:
+    folder = tmp_path / "hd"
+    (folder / "dockerfile-heredocs/2").mkdir(parents=True)
+    (folder / "dockerfile-heredocs/2/EOF").write_text("mine\n", encoding="utf-8")
+    _, _, report = import_to_file(folder, 'FROM debian:bookworm-slim\nCOPY <<EOF /a\nx\nEOF\nCMD ["x"]\n')
+    assert (folder / "dockerfile-heredocs/2/EOF").read_text() == "mine\n"
+    assert "exists already with other content" in report.comments[0][2]
+    other = tmp_path / "ignored"
+    data, _, _ = import_to_file(other, 'FROM debian:bookworm-slim\nCOPY . /app\nCOPY <<EOF /a\nx\nEOF\nCMD ["x"]\n',
+                                {".dockerignore": "*\n!app.py\n"})
+    assert data["ignore"] == ["*", "!app.py", "!dockerfile-heredocs/3/EOF"]
