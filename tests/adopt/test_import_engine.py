@@ -250,3 +250,53 @@ def _imported_app_says(folder: Path, dockerfile: str, app_sh: str, built) -> lis
     assert imported.returncode == 0, imported.stderr
     shutil.move(folder / "Dockerfile", folder.parent / f"{folder.name}.Dockerfile")
     return _run(built(folder / "imagespec.yaml")["tags"][0])
+
+
+# heredocs BuildKit runs and writes, and an ignore file that keeps a secret out: the spec's
+# image must have the same files (modes too) and still lack the secret
+HEREDOC_DOCKERFILE = """FROM imagespec-test/debian:bookworm-slim
+RUN <<'EOT'
+echo quoted > /ran-quoted
+EOT
+RUN <<-EOT
+\techo chomped > /ran-chomped
+\tEOT
+COPY --chmod=755 <<'EOF' /usr/local/bin/app.sh
+#!/bin/sh
+cat /ran-quoted /ran-chomped /etc/app.conf
+stat -c %a /etc/app.conf /usr/local/bin/app.sh
+ls /ctx
+EOF
+COPY <<EOF /etc/app.conf
+greeting=hi
+EOF
+COPY . /ctx
+ENTRYPOINT ["/usr/local/bin/app.sh"]
+"""
+
+
+@pytest.mark.engine
+def test_heredocs_and_the_ignore_file_import_to_an_image_with_the_same_files(tmp_path: Path, built) -> None:
+    """Was: `RUN <<'EOT'` imported as a heredoc the shell skipped, each COPY heredoc a
+    comment (the image lacked its files), the .dockerignore left behind (task: import gaps)."""
+    folder = tmp_path / "dvi-import-heredoc"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(HEREDOC_DOCKERFILE, encoding="utf-8")
+    (folder / "kept.txt").write_text("k\n", encoding="utf-8")
+    (folder / "secret.env").write_text("TOKEN=x\n", encoding="utf-8")
+    (folder / ".dockerignore").write_text("# credentials\nsecret.env\nDockerfile\n.dockerignore\n", encoding="utf-8")
+    original = "dvi-import-heredoc-original:latest"
+    done = docker("build", "--network", "host", "-t", original, str(folder), check=False, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    try:
+        imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+        assert imported.returncode == 0, imported.stderr
+        shutil.move(folder / "Dockerfile", tmp_path / "heredoc.Dockerfile")
+        (folder / ".dockerignore").unlink()  # generate writes the spec's own (it does not replace a hand-written one)
+        image = built(folder / "imagespec.yaml")["tags"][0]
+        before, after = _run(original), _run(image)
+        assert before == ["quoted", "chomped", "greeting=hi", "644", "755", "kept.txt"]
+        # the spec's context also holds the heredocs' files and the spec itself is kept out
+        assert after == before[:-1] + ["dockerfile-heredocs", "kept.txt"]
+    finally:
+        docker("rmi", original, check=False)
