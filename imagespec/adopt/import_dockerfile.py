@@ -400,6 +400,29 @@ def _command(final: dict[str, Any], config: Config, read: StageRead, report: Rep
                     "stage (what the base image runs), then import again")
 
 
+def _own_name(name: str, source: Source) -> tuple[str, str | None]:
+    """The spec's name: the folder's, unless an image the Dockerfile builds FROM is that
+    name (a `node/` folder's `FROM node:20`), which a spec cannot build FROM (its own
+    image): then NAME-app, and the image it clashed with."""
+    known = {k: x for k, x in _global_args(source).items() if x is not None}
+    own = _repository(name)
+    for stage in source.stages:
+        try:
+            base = process_word(stage.base, known, source.escape)
+        except Unknown:
+            continue  # FROM refuses it, at its line
+        if own is not None and _repository(base) == own:
+            return f"{name}-app", base
+    return name, None
+
+
+def _repository(reference: str) -> str | None:
+    try:
+        return grammar.parse(reference).normalize().name
+    except grammar.Invalid:  # scratch, `${BASE}`
+        return None
+
+
 def _with_ignore(data: dict[str, Any], carried: CarriedIgnore | None, report: Report,
                  written: list[str]) -> dict[str, Any]:
     """The ignore file's patterns (and comments) as `ignore:`, after name and version; the
@@ -435,10 +458,11 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     text = read_text(dockerfile)
     source = parse(text, str(dockerfile))
     config = load_config(config_path, start=target.parent)
-    name = image_name(dockerfile.resolve().parent.name)
+    name, clash = _own_name(image_name(dockerfile.resolve().parent.name), source)
     heredocs = HeredocFiles(dockerfile.resolve().parent, write=not to_stdout)
     data, report = convert(source, [config.catalog, builtin_catalog()], name, heredocs)
-    report.guessed[:0] = [f"name {name}: the Dockerfile's folder",
+    report.guessed[:0] = [f"name {name}: the Dockerfile's folder" + (f", with -app: {clash} is an image it builds FROM"
+                                                                     if clash else ""),
                           f"version {DEFAULT_VERSION}: a Dockerfile has no version (it decides the tags, BP14)"]
     data = _with_ignore(data, carry(dockerfile), report, list(heredocs.texts))
     context = os.path.relpath(dockerfile.resolve().parent, target.resolve().parent)

@@ -243,3 +243,13 @@ def test_a_heredoc_file_is_never_written_over_and_a_kept_out_one_is_let_in(tmp_p
     data, _, _ = import_to_file(other, 'FROM debian:bookworm-slim\nCOPY . /app\nCOPY <<EOF /a\nx\nEOF\nCMD ["x"]\n',
                                 {".dockerignore": "*\n!app.py\n"})
     assert data["ignore"] == ["*", "!app.py", "!dockerfile-heredocs/3/EOF"]
+
+
+@pytest.mark.parametrize("folder", ["node", "rust"])
+def test_a_folder_named_like_an_image_it_builds_from_names_the_spec_name_app(tmp_path: Path, folder: str) -> None:
+    """Was: exit 2 for a `node/` folder's `FROM node:${V}-slim`: the spec named `node`
+    built FROM its own image (found importing real-world Dockerfiles)."""
+    text = f'ARG V=1\nFROM {folder}:${{V}}-slim AS b\nRUN true\nFROM debian:bookworm-slim\nCOPY --from=b /x /x\nCMD ["/x"]\n'
+    data, _, report = import_to_file(tmp_path / folder, text)
+    assert data["name"] == f"{folder}-app"
+    assert report.guessed[0] == f"name {folder}-app: the Dockerfile's folder, with -app: {folder}:1-slim is an image it builds FROM"
