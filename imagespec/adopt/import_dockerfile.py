@@ -440,7 +440,7 @@ def _with_ignore(data: dict[str, Any], carried: CarriedIgnore | None, report: Re
         f"{carried.path}: its {len(carried.patterns)} patterns are the spec's `ignore:`, after imagespec's own, which "
         "keep .git, .env and other credential files out too (BP15); `imagespec generate` replaces a hand-written "
         "ignore file at the spec's ignore file's path only with --force")
-    head = {key: data[key] for key in ("name", "version", "features") if key in data}
+    head: dict[str, Any] = {key: data[key] for key in ("name", "version", "features") if key in data}
     return {**head, "ignore": carried.entries, **{k: x for k, x in data.items() if k not in head}}
 
 

@@ -74,7 +74,7 @@ class HeredocFiles:
         for word in words:
             match = _WORD.fullmatch(word)
             heredoc = by_name.get(match["name"]) if match else None
-            if heredoc is None:
+            if match is None or heredoc is None:
                 raise HeredocRefused("a COPY of heredocs and context files together: copy the files in a COPY of "
                                      "their own")
             text = chomp(heredoc.content) if match["chomp"] else heredoc.content
@@ -96,7 +96,7 @@ class HeredocFiles:
     def write_all(self, file: str) -> list[Path]:
         """Write each text that is not there yet (mode 0644, as BuildKit makes a COPY heredoc's
         file, or its --chmod); the paths written, for taking back when the spec cannot be written."""
-        written = []
+        written: list[Path] = []
         for path, text in self.texts.items():
             there = self.folder / path
             if there.exists():

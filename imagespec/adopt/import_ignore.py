@@ -61,13 +61,13 @@ def carry(dockerfile: Path) -> CarriedIgnore | None:
     try:
         text = raw.decode("utf-8-sig")  # the engine trims a BOM too
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise SpecError("the ignore file is not UTF-8 text", location=Location(str(path), line, 1),
+        at = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError("the ignore file is not UTF-8 text", location=Location(str(path), at, 1),
                         hint="save it as UTF-8") from None
     entries: list[str] = []
     left: list[tuple[int, str]] = []
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.removesuffix("\r")  # bufio.ScanLines drops a CR before the LF
+    for number, read in enumerate(text.split("\n"), 1):
+        line = read.removesuffix("\r")  # bufio.ScanLines drops a CR before the LF
         try:
             no_control_chars(line)
         except ValueError as exc:
