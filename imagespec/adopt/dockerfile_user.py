@@ -40,7 +40,8 @@ _GROUPADD: _Options = {"-g": ("gid", True), "--gid": ("gid", True), "-r": ("", F
 _BUSYBOX_ADDUSER: _Options = {
     "-u": ("uid", True), "--uid": ("uid", True), "-G": ("group", True), "--ingroup": ("group", True),
     "-h": ("home", True), "--home": ("home", True), "-s": ("shell", True), "--shell": ("shell", True),
-    "-H": ("no_home", False), "--no-create-home": ("no_home", False), "-S": ("", False), "--system": ("", False),
+    "-H": ("no_home", False), "--no-create-home": ("no_home", False), "-S": ("system", False),
+    "--system": ("system", False),
     "-D": ("", False), "--disabled-password": ("", False), "-g": ("", True), "--gecos": ("", True)}
 _BUSYBOX_ADDGROUP: _Options = {"-g": ("gid", True), "--gid": ("gid", True), "-S": ("", False),
                                "--system": ("", False)}
@@ -140,7 +141,10 @@ def _user(account: Account, found: dict[str, str], dialect: str) -> Account:
     home, shell = found.get("home"), found.get("shell")
     system = "system" in found
     if dialect.startswith("busybox"):
-        made, own = "no_home" not in found, False
+        # busybox's adduser: no -G makes a group of the user's own name, but -S puts a
+        # system user in nogroup (loginutils/adduser.c)
+        made, own = "no_home" not in found, group is None and not system
+        group = group if group is not None or own else "nogroup"
     elif dialect.startswith("Debian"):
         made, own = not system and "no_home" not in found, "own_group" in found or not system
         group = group if group is not None or own else "nogroup"  # where --system puts a user by default

@@ -105,6 +105,21 @@ def test_a_user_it_cannot_map_is_not_expressed_and_the_spec_still_builds_its_own
     assert "mkdir /data" in left and not any(tool in left for tool in ("useradd", "groupadd", "adduser"))
 
 
+@pytest.mark.parametrize(("flags", "expected"), [
+    # busybox's adduser: no -G makes a group of the user's name; -S puts the user in nogroup
+    ("-D -u 10001", {"uid": 10001, "gid": 10001, "name": "app"}),
+    ("-S -D -u 10001", None),
+])
+def test_busybox_adduser_without_a_group(tmp_path: Path, flags: str, expected: dict | None) -> None:
+    """Was: "its group None is the base image's" for both (QA)."""
+    data, _, report = imported(tmp_path, f'FROM alpine:3.20\nRUN adduser {flags} app\nUSER app\nCMD ["true"]\n')
+    if expected:
+        assert data["final"]["user"] == expected and not report.comments
+    else:
+        assert "its group nogroup is the base image's" in report.comments[0][2]
+        assert "None" not in report.comments[0][2]
+
+
 def test_a_gid_left_to_groupadd_is_the_uid_and_chown_by_name_is_written_with_ids(tmp_path: Path) -> None:
     """Was: not expressed (the gid left to the tool), the image fell back to user 65532,
     and `chown -R app:app` stayed in a stage where imagespec had not yet made app: the
