@@ -182,8 +182,8 @@ def _violation_error(loaded: LoadedSpec, effective: EffectivePolicies, violation
     return PolicyError(f"{violation.message}: policy `{violation.rule[1]}`" + (f" set at {defined}" if defined else ""),
                        location=_in_spec(loaded.document, violation.path) if violation.lacking
                        else loaded.document.origin(violation.path).of_value(),
-                       hint="change the spec to follow the rule (policies only tighten: a spec cannot loosen "
-                            "a rule of its templates or the configuration)")
+                       hint=violation.hint or "change the spec to follow the rule (policies only tighten: a spec "
+                                              "cannot loosen a rule of its templates or the configuration)")
 
 
 def _in_spec(document: Document, path: DataPath) -> Location:
