@@ -209,3 +209,15 @@ def test_without_clean_push_a_dirty_push_is_a_warning(tmp_path: Path) -> None:
     assert warning is not None and warning.startswith("warning: pushing from a checkout with uncommitted changes")
     assert "file0.txt, file1.txt, file2.txt, file3.txt, file4.txt, and 2 more" in warning
     assert "-dirty" in warning and "clean_push: true" in warning
+
+
+def test_generate_effective_shows_the_configuration_push_rules_too(tmp_path: Path, capsys) -> None:
+    """Was: `--effective` showed the spec's and its templates' rules only, though the
+    README said it shows the merged rules: a company's push rules were not there."""
+    write(tmp_path / ".imagespec.yaml", "policies:\n  push_registries: [127.0.0.1:5000]\n  clean_push: true\n")
+    spec = write(tmp_path / "imagespec.yaml", "name: app\nregistry: 127.0.0.1:5000/team\npolicies:\n"
+                 "  push_registries: [127.0.0.1:5000/team]\nfinal:\n"
+                 "  from: {image: \"127.0.0.1:5000/static:1\", family: distroless, user: 65532}\n  cmd: [/app]\n")
+    assert main(["generate", "--no-cache", "--effective", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "policies:\n  push_registries:\n  - 127.0.0.1:5000/team\n  clean_push: true\nname: app\n" in out
