@@ -190,7 +190,7 @@ def test_clean_push_passes_a_clean_checkout_and_refuses_one_outside_git(tmp_path
     committed(tmp_path / "repo")
     compiled, config = _compiled(spec)
     refuse_push(compiled, config, ["127.0.0.1:5000/team/app:1.0.0"])
-    assert dirty_push_warning(compiled) is None
+    assert dirty_push_warning(compiled.loaded.folder) is None
     outside = app(tmp_path / "plain", "registry: 127.0.0.1:5000/team\n")
     compiled, config = _compiled(outside)
     with pytest.raises(PolicyError, match="not in a git checkout, so the image would trace to no commit"):
@@ -205,7 +205,7 @@ def test_without_clean_push_a_dirty_push_is_a_warning(tmp_path: Path) -> None:
         write(tmp_path / f"file{number}.txt", "x\n")
     compiled, config = _compiled(spec)
     refuse_push(compiled, config, ["127.0.0.1:5000/team/app:1"])  # not refused
-    warning = dirty_push_warning(compiled)
+    warning = dirty_push_warning(compiled.loaded.folder)
     assert warning is not None and warning.startswith("warning: pushing from a checkout with uncommitted changes")
     assert "file0.txt, file1.txt, file2.txt, file3.txt, file4.txt, and 2 more" in warning
     assert "-dirty" in warning and "clean_push: true" in warning
@@ -221,3 +221,29 @@ def test_generate_effective_shows_the_configuration_push_rules_too(tmp_path: Pat
     assert main(["generate", "--no-cache", "--effective", str(spec)]) == 0
     out = capsys.readouterr().out
     assert "policies:\n  push_registries:\n  - 127.0.0.1:5000/team\n  clean_push: true\nname: app\n" in out
+
+
+# --- base build --push keeps the configuration's push rules -------------------------------
+
+BASE = "imagespec: 1\nbase: debian-slim\nimage: {image}\nbootstrap:\n  suite: bookworm\n  variant: minbase\n"
+
+
+def test_base_build_push_outside_push_registries_is_refused_at_its_image(tmp_path: Path, capsys) -> None:
+    config = write(tmp_path / "config.yaml", "policies:\n  push_registries: [127.0.0.1:5000/base]\n")
+    base = write(tmp_path / "debian-slim.yaml", BASE.format(image="127.0.0.1:5000/other/debian:bookworm-slim"))
+    assert main(["base", "build", "--push", "--config", str(config), str(base)]) == 2
+    err = capsys.readouterr().err
+    assert f"{base}:3:8: --push: '127.0.0.1:5000/other/debian:bookworm-slim' is not under a registry the image may " \
+           f"be pushed to (127.0.0.1:5000/base): policy `push_registries` set at {config}:2:3" in err
+    assert "hint: push to one of those: image 127.0.0.1:5000/base/debian:bookworm-slim" in err
+
+
+def test_base_build_push_from_a_dirty_checkout_is_refused_under_clean_push(tmp_path: Path, capsys) -> None:
+    config = write(tmp_path / "config.yaml", "policies:\n  clean_push: true\n")
+    base = write(tmp_path / "bases" / "debian-slim.yaml", BASE.format(image="127.0.0.1:5000/base/debian:bookworm"))
+    committed(tmp_path)
+    write(tmp_path / "bases" / "extra.txt", "x\n")
+    assert main(["base", "build", "--push", "--config", str(config), str(base)]) == 2
+    err = capsys.readouterr().err
+    assert f"{base}:3:1: --push: the checkout has uncommitted changes (bases/extra.txt)" in err
+    assert f"policy `clean_push` set at {config}:2:3" in err
