@@ -290,10 +290,15 @@ class Policies(Model):
 
     allowed_registries: list[Registry] = Field(default_factory=_empty_list,
                                            description="Every base image must come from one of these (host[/path]).")
+    push_registries: list[Registry] = Field(
+        default_factory=_empty_list, description="`--push` may push only to these (host[/path]): the spec's "
+        "`registry:` and every `--tag` that names a registry (BP15).")
     required_labels: list[LabelKey] = Field(default_factory=_empty_list, description="Labels the final image must carry.")
     forbidden_packages: list[Line] = Field(default_factory=_empty_list, description="Packages not allowed in final images.")
     no_shell: bool = Field(False, description="The final image must have no shell (scratch or distroless-style).")
     non_root: bool = Field(False, description="The final image must not run as root, whatever the reason.")
+    clean_push: bool = Field(False, description="`--push` only from a clean git checkout (nothing uncommitted or "
+                             "untracked): a pushed image traces to its commit (BP14).")
     size_budget: Annotated[int | str, AfterValidator(size_in_bytes)] | None = Field(
         None, description="Largest final image, checked by `imagespec test` (e.g. 25MB).")
 

@@ -80,6 +80,7 @@ BASELINES: tuple[dict[str, Any], ...] = (
         "features": ["copy-chmod"], "tags": {"extra": ["fuzzextra"]},
         "ignore": ["fuzzignored"],
         "policies": {"allowed_registries": ["docker.io", "registry.example.com"],
+                     "push_registries": ["registry.example.com"],
                      "required_labels": ["com.example.team"], "forbidden_packages": ["telnetd"],
                      "size_budget": "900MB"},
         "secrets": [{"id": "fuzzsecret", "env": "FUZZ_TOKEN", "target": "/run/fuzzsecret"}],
