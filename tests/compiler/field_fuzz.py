@@ -75,7 +75,7 @@ def slots() -> tuple[tuple[str, ...], ...]:
 BASELINES: tuple[dict[str, Any], ...] = (
     {
         "imagespec": 1, "name": "team/fuzz-app", "description": "Fuzz baseline description",
-        "version": "1.2.3", "source": "https://example.com/fuzz.git", "license": "MIT",
+        "kind": "app", "version": "1.2.3", "source": "https://example.com/fuzz.git", "license": "MIT",
         "registry": "registry.example.com/team", "context": ".", "dockerfile": "Dockerfile",
         "features": ["copy-chmod"], "tags": {"extra": ["fuzzextra"]},
         "ignore": ["fuzzignored"],
