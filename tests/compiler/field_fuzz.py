@@ -295,8 +295,9 @@ def _utf8(text: str) -> str:
 
 
 def _unquote(body: str) -> str:
-    """Inside BuildKit's double quotes `\\\\`, `\\"` and `\\$` are escapes."""
-    return re.sub(r'\\([\\"$])', r"\1", body)
+    """Inside BuildKit's double quotes `\\\\`, `\\"` and `\\$` are escapes; between two quoted
+    parts (serialize.quoted: a run of backslashes before a quote or the end) `\\\\` is one."""
+    return re.sub(r'\\([\\"$])', r"\1", re.sub(r'"((?:\\\\)+)"', r"\1", body))
 
 
 def _count(commands: list[dockerfile.Command]) -> int:
