@@ -78,9 +78,19 @@ def verify(
         checks.append(own)
     # what `docker stop` sends: the image's STOPSIGNAL (the container is run without --stop-signal)
     stop_signal = str((image.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM")
-    checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout,
-                          stop_signal)
+    if not exp.runs:
+        checks += _not_run()
+    else:
+        checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout,
+                              stop_signal)
     return Report(image_ref, checks, time.monotonic() - began)
+
+
+def _not_run() -> list[CheckResult]:
+    """The smoke run's checks for a base image: skipped, since it starts no application (its
+    inherited CMD, if any, is not the spec's) and the specs built FROM it are run instead."""
+    why = "skipped: a base image (kind: base) runs no application; the specs built FROM it are run"
+    return [CheckResult(name, True, why, bp, skipped=True) for name, bp in (("runs-read-only", "BP9"), *_bp_of_run())]
 
 
 def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str, ...]:
