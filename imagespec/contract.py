@@ -162,6 +162,26 @@ def is_shell_path(path: str) -> bool:
     return folder in BIN_DIRS and name in SHELLS
 
 
+#: What a copy's source may name to take a shell out of an image that has one: a shell on
+#: PATH, a folder of BIN_DIRS, or a folder above one (`/`, `/usr`, `/usr/local`).
+_HOLDS_SHELLS = frozenset({
+    *BIN_DIRS, *(f"{folder}/{shell}" for folder in BIN_DIRS for shell in SHELLS),
+    *(folder.rpartition("/")[0] for folder in BIN_DIRS), "usr/local", "",
+})
+
+
+def copies_shells(source: str) -> bool:
+    """Whether an absolute source path of a copy from an image with a shell (its wildcards
+    `*` and `?` read as matching any characters, `/` too: wider than BuildKit, never
+    narrower) takes a shell along, whatever the copy's destination calls it: `/usr/bin/dash`,
+    `/bin/`, `/usr/bin/*`, `/usr`, `/`."""
+    import fnmatch
+    import posixpath
+
+    pattern = posixpath.normpath("/" + source).strip("/")
+    return any(fnmatch.fnmatchcase(path, pattern) for path in _HOLDS_SHELLS)
+
+
 def starts_a_shell(argv: tuple[str, ...] | list[str]) -> bool:
     """An ENTRYPOINT (or CMD) of the form `SHELL -c SCRIPT …`: the shell is PID 1."""
     return len(argv) >= 2 and argv[0].rsplit("/", 1)[-1] in SHELLS and argv[1] == "-c"

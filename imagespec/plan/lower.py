@@ -15,7 +15,7 @@ from typing import Any
 
 from imagespec import contract
 from imagespec import reference as grammar
-from imagespec.contract import BIN_DIRS, WILDCARDS, is_shell_path
+from imagespec.contract import BIN_DIRS, WILDCARDS, copies_shells, is_shell_path
 from imagespec.errors import Location, SpecPathError, each_or_together
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
@@ -23,7 +23,7 @@ from imagespec.spec import model as s
 from imagespec.spec.accounts import debian_id_taken
 from imagespec.spec.catalog import Catalog, Entry
 from imagespec.spec.yaml_source import DataPath
-from imagespec.spec.values import absolute_path, context_path
+from imagespec.spec.values import absolute_path, context_path, debian_package_name
 
 _NOWHERE = Location("")
 
@@ -145,6 +145,12 @@ def _install(base: p.Base, raw: list[Any] | dict[str, Any], path: DataPath, prac
         raise SpecPathError(f"'{base.ref}' ({base.family}) has no package manager to install packages with",
                             path=path, hint="install them in a build stage and copy the files, "
                             "or start from a slim distribution image (BP10)")
+    if base.package_manager == "apt":
+        for key, name in enumerate(raw) if isinstance(raw, list) else ((name, name) for name in raw):
+            try:
+                debian_package_name(name)
+            except grammar.Invalid as exc:
+                raise SpecPathError(str(exc), path=(*path, key), hint=exc.hint) from None
     return (p.InstallPackages(manager=base.package_manager, packages=packages, phase=p.Phase.SYSTEM,
                               origin=p.Origin(path, practices, "OS packages: update, install and clean up in one step")),)
 
@@ -250,6 +256,8 @@ def _lower_artifact(i: int, artifact: s.Artifact, stages: dict[str, p.Stage],
         _refuse_shell_copy(artifact, final_base, at)
     if artifact.from_ is not None:
         _check_stage_artifact(artifact, stages, at)
+        if not final_base.has_shell:
+            _refuse_shell_source(artifact, stages[artifact.from_], final_base, at)
     else:
         try:
             context_path(artifact.src)
@@ -287,6 +295,20 @@ def _refuse_shell_copy(artifact: s.Artifact, final_base: p.Base, at: tuple[Any, 
                             "policy reads this final as shell-less", path=(*at, "dest"),
                             hint="copy the program alone; a final that needs a shell starts from a base with one "
                                  "(e.g. `from: debian-slim`), where the `no_shell` policy is not set")
+
+
+def _refuse_shell_source(artifact: s.Artifact, producer: p.Stage, final_base: p.Base, at: tuple[Any, ...]) -> None:
+    """A shell taken from a stage that has one reaches a shell-less final under any name
+    (`/usr/bin/dash` as `/usr/local/bin/x-helper`, or a whole `/bin/`): the destination says
+    nothing, the source does (BP6)."""
+    if producer.base.has_shell and copies_shells(artifact.src):
+        raise SpecPathError(f"'{artifact.src}' of stage '{artifact.from_}' is or holds a shell, and the final image "
+                            f"'{final_base.ref}' has none: copied in under any name it breaks BP6 (no shell in the "
+                            "final image); `imagespec test` fails it, and the `no_shell` policy reads this final as "
+                            "shell-less", path=(*at, "src"),
+                            hint="copy the program the stage built (its artifact, e.g. /out/app), not a system "
+                                 "folder; a final that needs a shell starts from a base with one (e.g. "
+                                 "`from: debian-slim`), where the `no_shell` policy is not set")
 
 
 def _check_stage_artifact(artifact: s.Artifact, stages: dict[str, p.Stage], at: tuple[Any, ...]) -> None:

@@ -15,6 +15,7 @@ from imagespec import reference as grammar
 from imagespec.plan import model as p
 from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.model import Policies, Spec
+from imagespec.spec.values import package_identity
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,17 @@ def check_policies(plan: p.Plan, policies: Policies, spec: Spec) -> list[Violati
                                        f"the label '{label}' is required and needs a value, not an empty one",
                                        lacking=not written))
     packages = spec.final.packages  # a list, or a mapping name -> version pin
+    # compared as the packages they mean: `curl:amd64` (or `CURL`, `curl@edge`) is curl
+    forbidden = {}
+    for index, entry in enumerate(policies.forbidden_packages):
+        forbidden.setdefault(package_identity(entry), index)
     for key, package in enumerate(packages) if isinstance(packages, list) else ((name, name) for name in packages):
-        if package in policies.forbidden_packages:
-            found.append(Violation(("final", "packages", key),
-                                   ("policies", "forbidden_packages", policies.forbidden_packages.index(package)),
-                                   f"package '{package}' is forbidden in final images (BP6)"))
+        index = forbidden.get(package_identity(package))
+        if index is not None:
+            meant = package_identity(package)
+            said = f"package '{package}'" + (f" (that is '{meant}')" if meant != package else "")
+            found.append(Violation(("final", "packages", key), ("policies", "forbidden_packages", index),
+                                   f"{said} is forbidden in final images (BP6)"))
     if policies.no_shell and plan.final.base.has_shell:
         found.append(Violation(("final", "from"), ("policies", "no_shell"),
                                f"the final image '{plan.final.base.ref}' has a shell; use scratch or a distroless-style base (BP6)"))

@@ -236,12 +236,24 @@ def stop_signal(value: str | int) -> str:
                   "handle (BP2)")
 
 
+#: The set-user-ID and set-group-ID bits: a file with either runs as its owner (group),
+#: root's for the default `owner`, whatever USER the image names (BP8).
+PRIVILEGE_BITS = 0o6000
+
+
 def mode(value: str | int) -> str:
     text = str(value)
     if not _MODE.fullmatch(text):
         raise Invalid(f"'{as_written(value)}' is not an octal file mode",
                       _trim_first(value, 'three or four octal digits, quoted so that YAML keeps the leading 0: '
                                          '`mode: "0755"`'))
+    if int(text, 8) & PRIVILEGE_BITS:
+        # Refused always, not under `non_root` alone: the app needs no privilege its user
+        # lacks, and a setuid-root file undoes the non-root USER for anyone who runs it.
+        raise Invalid(f"'{as_written(value)}' sets the set-user-ID or set-group-ID bit (04000, 02000): the file "
+                      "would run as its owner, root by default, whatever user the image runs as (BP8)",
+                      f"drop the leading digit: `mode: \"0{text[-3:]}\"`; a program that needs a privilege "
+                      "gets it from the runtime (a capability), not from the image")
     return text.rjust(4, "0")
 
 
@@ -252,6 +264,30 @@ def package_name(value: str) -> str:
         raise Invalid(f"'{value}' is not a package name (letters, digits, '.', '_', '+', ':', '@', '-')",
                       "one package per item, as the package manager names it; commands go in `run:`")
     return value
+
+
+# Debian's name grammar (Policy 5.6.7: lower case, at least two characters), with apt's
+# `:ARCH` multiarch qualifier: what apt-get installs by name. Anything else apt may read as
+# a glob or a regular expression, or dpkg refuses.
+_DEBIAN_PACKAGE = re.compile(r"(?P<name>[a-z0-9][a-z0-9+.-]+)(?::(?P<arch>[a-z0-9][a-z0-9-]*))?")
+
+
+def debian_package_name(value: str) -> str:
+    """A package name apt-get takes as one name and nothing else (the apt family's rule;
+    `package_name` is every family's)."""
+    if not _DEBIAN_PACKAGE.fullmatch(value):
+        raise Invalid(f"'{value}' is not a Debian package name (lower-case letters, digits, '+', '.', '-', at least "
+                      "two characters, optionally `:ARCH`)",
+                      "the name as `apt-cache show` prints it, e.g. `ca-certificates` or `libc6:amd64`; a version "
+                      "goes in the mapping form, `packages: {curl: 7.88.1-10+deb12u5}`")
+    return value
+
+
+def package_identity(value: str) -> str:
+    """The package a name means, whatever qualifies it: apt's `NAME:ARCH`, `NAME=VERSION` and
+    `NAME/RELEASE`, apk's `NAME@TAG` and `NAME=VERSION`, in any case: what a
+    `forbidden_packages` entry and a package are compared as (BP6), so `curl:amd64` is `curl`."""
+    return re.split(r"[:=/@<>~]", value.strip(), maxsplit=1)[0].lower()
 
 
 @_once

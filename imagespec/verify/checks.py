@@ -31,16 +31,80 @@ _MERGED_USR = ("bin/", "sbin/", "lib/")
 
 @dataclass(frozen=True)
 class Process:
-    """A process seen from the host: argv and real/effective ids."""
+    """A process seen from the host: argv and its real ids, with the effective and saved
+    ones (/proc/PID/status `Uid: real effective saved fs`) when they differ: a set-user-ID
+    program run as 65532 has the real uid 65532 and the effective uid of its file's owner."""
 
     pid: int
     argv: tuple[str, ...]
     uid: int
     gid: int
+    euid: int | None = None  # None: as uid
+    suid: int | None = None
 
     @property
     def program(self) -> str:
         return posixpath.basename(self.argv[0]) if self.argv else ""
+
+    @property
+    def uids(self) -> tuple[int, int, int]:
+        """Real, effective and saved uid: the process holds the privilege of each (it may
+        switch its effective uid back to the saved one at any time)."""
+        euid = self.uid if self.euid is None else self.euid
+        return self.uid, euid, euid if self.suid is None else self.suid
+
+
+#: The set-user-ID and set-group-ID bits of a file's mode (BP8; spec.values refuses them
+#: in a spec's modes, and `no-setuid` finds them in the image however they got there).
+PRIVILEGE_BITS = 0o6000
+#: The set-user-ID and set-group-ID programs of Debian's own packages (login, passwd,
+#: util-linux's mount, su; shadow's chage, expiry and PAM's unix_chkpwd set-group-ID
+#: shadow), found on the catalog's Debian bases (debian-slim and every image on it): a
+#: final FROM one keeps them, since a later layer cannot take a file away (BP11). Any other
+#: one was put there by the image's own steps. Shell-less bases carry none.
+DEBIAN_PRIVILEGED = frozenset({
+    "usr/bin/chage", "usr/bin/chfn", "usr/bin/chsh", "usr/bin/expiry", "usr/bin/gpasswd", "usr/bin/mount",
+    "usr/bin/newgrp", "usr/bin/passwd", "usr/bin/su", "usr/bin/umount", "usr/sbin/unix_chkpwd",
+})
+
+#: What every POSIX shell binary holds, whatever its file is named: the variables it sets
+#: (PS1, PS2, PS4, OPTIND) and its `getopts` builtin. Found in Debian's dash and bash and in
+#: no other ELF executable of the catalog's bases (python3, node, java, go, gcc, rustc, …:
+#: about 2,000 files), so a renamed shell (`/usr/local/bin/x-helper` copied from dash) is
+#: still one. BusyBox names itself.
+SHELL_SIGNATURES = (b"PS1", b"PS2", b"PS4", b"OPTIND", b"getopts")
+BUSYBOX_SIGNATURE = b"BusyBox v"
+_ELF = b"\x7fELF"
+
+
+class ShellScan:
+    """Whether one executable's bytes, read in chunks, are a shell's (SHELL_SIGNATURES)."""
+
+    _overlap = max(len(s) for s in (*SHELL_SIGNATURES, BUSYBOX_SIGNATURE)) - 1
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+        self._tail = b""
+        self._elf: bool | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._tail + chunk
+        if self._elf is None and len(data) >= 4:
+            self._elf = data.startswith(_ELF)
+        if self._elf is False:
+            return
+        self._seen.update(s for s in (*SHELL_SIGNATURES, BUSYBOX_SIGNATURE) if s not in self._seen and s in data)
+        self._tail = data[-self._overlap:]
+
+    @property
+    def is_shell(self) -> bool:
+        return bool(self._elf) and (BUSYBOX_SIGNATURE in self._seen or set(SHELL_SIGNATURES) <= self._seen)
+
+
+def is_shell_binary(data: bytes) -> bool:
+    scan = ShellScan()
+    scan.feed(data)
+    return scan.is_shell
 
 
 # -- image configuration -------------------------------------------------------------
@@ -165,8 +229,12 @@ def readable_size(size: int) -> str:
 # -- file system -------------------------------------------------------------------------
 
 
-def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResult]:
-    """Checks on the flattened file list of the image (no shell needed to get it)."""
+def check_filesystem(paths: Iterable[str], exp: Expectations, *, shell_binaries: Iterable[str] = (),
+                     privileged: Mapping[str, int] | None = None) -> list[CheckResult]:
+    """Checks on the flattened file list of the image (no shell needed to get it).
+    ``shell_binaries``: the executables whose content is a shell's (ShellScan), whatever
+    their names; ``privileged``: every set-user-ID or set-group-ID file and its mode (None:
+    not looked at)."""
     paths = list(paths)
     found: dict[str, list[str]] = {}
     for path in paths:
@@ -180,7 +248,7 @@ def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResul
 
     results = []
     if not exp.shell_expected:
-        shells = hits(contract.SHELLS)
+        shells = sorted({*hits(contract.SHELLS), *("/" + p.removeprefix("./").strip("/") for p in shell_binaries)})
         results.append(
             CheckResult("no-shell", not shells, "shells: " + ", ".join(shells) if shells else "no shell", "BP6")
         )
@@ -193,8 +261,25 @@ def check_filesystem(paths: Iterable[str], exp: Expectations) -> list[CheckResul
         )
     sudo = hits(frozenset({"sudo", "doas"}))
     results.append(CheckResult("no-sudo", not sudo, ", ".join(sudo) if sudo else "no sudo", "BP8"))
+    if privileged is not None:
+        results.append(check_privileged(privileged))
     results.append(check_build_tools(paths, exp.allowed_tools))
     return results
+
+
+def check_privileged(privileged: Mapping[str, int]) -> CheckResult:
+    """BP8: no file runs as its owner's user or group (set-user-ID, set-group-ID) but the
+    ones a Debian base ships (DEBIAN_PRIVILEGED): one such file undoes the non-root USER,
+    since whoever runs it gets its owner's (root's) effective uid."""
+    files = {path.removeprefix("./").strip("/"): mode for path, mode in privileged.items()}
+    base = sorted(path for path in files if path in DEBIAN_PRIVILEGED)
+    own = sorted(path for path in files if path not in DEBIAN_PRIVILEGED)
+    from_base = f" (the Debian base's own: {len(base)})" if base else ""
+    if not own:
+        return CheckResult("no-setuid", True, "no set-user-ID or set-group-ID file" + from_base, "BP8")
+    shown = ", ".join(f"/{path} ({files[path] & 0o7777:04o})" for path in own[:8]) + (" …" if len(own) > 8 else "")
+    return CheckResult("no-setuid", False, f"set-user-ID or set-group-ID files: {shown}: they run as their "
+                       f"owner whatever the image's user{from_base}", "BP8")
 
 
 def check_healthcheck(config: Mapping[str, object], paths: Iterable[str]) -> CheckResult | None:
@@ -299,10 +384,14 @@ def check_processes(
         results.append(CheckResult("process-user", False, f"user {exp.user!r} is not in the image's /etc/passwd", "BP8"))
     else:
         # An explicit uid 0 is a declared exception to BP8 (the config check holds it to
-        # that declaration); without a declaration, any non-root uid passes.
-        ok = app.uid == want if want is not None else app.uid != 0
+        # that declaration); without a declaration, any non-root uid passes. Each of the
+        # real, effective and saved uids must be it: a set-user-ID root program run as
+        # 65532 has the effective uid 0, root's power (BP8).
+        uids = app.uids
+        ok = all(uid == want for uid in uids) if want is not None else 0 not in uids
         expected = f", expected {want}" if want is not None else ", expected non-root"
-        results.append(CheckResult("process-user", ok, f"runs as uid {app.uid} gid {app.gid}{expected}", "BP8"))
+        shown = f"uid {app.uid}" if len(set(uids)) == 1 else "uids {} (real), {} (effective), {} (saved)".format(*uids)
+        results.append(CheckResult("process-user", ok, f"runs as {shown} gid {app.gid}{expected}", "BP8"))
     return results
 
 

@@ -22,11 +22,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from imagespec.contract import writable_tmpfs
 from imagespec.engine.client import engine_errors
-from imagespec.verify.checks import Process
+from imagespec.verify.checks import PRIVILEGE_BITS, Process, ShellScan
 from imagespec.verify.model import Expectations
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -220,7 +220,8 @@ def _read_process(path: Path) -> Process | None:
     except OSError:  # exited meanwhile
         return None
     ids = {k: v.split() for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)}
-    return Process(int(path.name), argv, int(ids["Uid"][0]), int(ids["Gid"][0]))
+    uid = [int(value) for value in ids["Uid"][:3]]  # real, effective, saved (then the fs uid)
+    return Process(int(path.name), argv, uid[0], int(ids["Gid"][0]), euid=uid[1], suid=uid[2])
 
 
 def _children(proc: Path, pid: int) -> list[Path]:
@@ -244,7 +245,7 @@ def _children(proc: Path, pid: int) -> list[Path]:
 def _from_top(container: docker.models.containers.Container) -> tuple[Process | None, list[Process], str]:
     """Remote engine: ``docker top`` (ps on the engine's host) gives pid, ppid, uid, argv."""
     with engine_errors("docker top"):
-        top = container.top(ps_args="-o pid,ppid,uid,gid,args")
+        top = container.top(ps_args="-o pid,ppid,ruid,euid,suid,gid,args")
     rows = [dict(zip(top["Titles"], row, strict=False)) for row in top.get("Processes") or ()]
     if not rows:
         return None, [], ""
@@ -253,7 +254,8 @@ def _from_top(container: docker.models.containers.Container) -> tuple[Process | 
 
     def process(row: dict[str, str]) -> Process:
         command = row.get("COMMAND") or row.get("CMD") or ""
-        return Process(int(row["PID"]), tuple(command.split()), int(row["UID"]), int(row["GID"]))
+        return Process(int(row["PID"]), tuple(command.split()), int(row["RUID"]), int(row["GID"]),
+                       euid=int(row["EUID"]), suid=int(row["SUID"]))
 
     return process(root), [process(r) for r in rows if r["PPID"] == root["PID"]], ""
 
@@ -261,32 +263,63 @@ def _from_top(container: docker.models.containers.Container) -> tuple[Process | 
 # -- file system --------------------------------------------------------------------------
 
 
-#: a file ``image_paths`` reads is a small document (an SBOM), not a layer's worth
+#: a file ``image_files`` reads is a small document (an SBOM), not a layer's worth
 MAX_READ = 64 << 20
 
 
-def image_paths(client: docker.DockerClient, image: str, read: str | None = None) -> tuple[list[str], bytes | None]:
+@dataclass
+class FileSystem:
+    """What one pass over an image's export showed."""
+
+    paths: list[str] = field(default_factory=list)
+    content: bytes | None = None  # the file asked for, when it is a regular file of the image
+    shell_binaries: list[str] = field(default_factory=list)  # executables whose bytes are a shell's
+    privileged: dict[str, int] = field(default_factory=dict)  # set-user-ID / set-group-ID files: mode
+
+
+#: how much of an executable is read at once while looking for a shell's signature
+_SCAN_CHUNK = 1 << 20
+
+
+def _is_shell(handle: IO[bytes]) -> bool:
+    scan = ShellScan()
+    while chunk := handle.read(_SCAN_CHUNK):
+        scan.feed(chunk)
+        if scan.is_shell:
+            return True
+    return False
+
+
+def image_files(client: docker.DockerClient, image: str, read: str | None = None) -> FileSystem:
     """Every path in the image's flattened file system, from a created (never started)
     container's export: works for images without a shell or even a command. ``read``:
     an absolute path whose bytes to keep on the way (None when it is not a regular file
-    of the image): one pass over the export for both."""
+    of the image). On the same pass: the set-user-ID and set-group-ID files, and the
+    executables that are shells by their content (a renamed dash is one: BP6)."""
     import tarfile  # lazy: only ``imagespec test`` needs it
 
     wanted = read.lstrip("/") if read else None
-    content = None
+    seen = FileSystem()
     name = f"imagespec-verify-fs-{secrets.token_hex(4)}"
     with engine_errors(f"export {image}"):
         container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], name=name, network_mode="none")
         try:
             stream = io.BufferedReader(_ChunkReader(container.export()), buffer_size=1 << 20)
-            paths = []
             with tarfile.open(fileobj=stream, mode="r|") as archive:
                 for member in archive:
-                    paths.append(member.name)
-                    if wanted and member.name.removeprefix("./") == wanted and member.isfile() and member.size <= MAX_READ:
+                    seen.paths.append(member.name)
+                    if (member.isfile() or member.islnk()) and member.mode & PRIVILEGE_BITS:
+                        seen.privileged[member.name] = member.mode
+                    if not member.isfile():
+                        continue
+                    if wanted and member.name.removeprefix("./") == wanted and member.size <= MAX_READ:
                         handle = archive.extractfile(member)
-                        content = handle.read() if handle else None
-            return paths, content
+                        seen.content = handle.read() if handle else None
+                    elif member.mode & 0o111:
+                        handle = archive.extractfile(member)
+                        if handle is not None and _is_shell(handle):
+                            seen.shell_binaries.append(member.name)
+            return seen
         finally:
             container.remove(force=True)
 

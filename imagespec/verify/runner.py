@@ -7,7 +7,7 @@ the Report (table or JSON) and exits 1 when ``report.ok`` is false.
 Checks, by name (stable: tests and CI read them):
   config-user, config-exec-form, config-entrypoint, config-cmd, config-ports,
   config-env, config-labels, config-stop-signal, size-budget     (image config)
-  no-shell, no-package-manager, no-sudo, no-build-tools,
+  no-shell, no-package-manager, no-sudo, no-setuid, no-build-tools,
   healthcheck-program                                              (file system)
   sbom                                                             (its own SBOM, BP16)
   runs-read-only, ready, pid1-init, pid1-app, process-user,
@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from imagespec.verify.probe import Observation, image_paths, run_and_observe
+from imagespec.verify.probe import Observation, image_files, run_and_observe
 from imagespec.engine.client import connect, engine_errors
 from imagespec.verify.checks import (
     check_config,
@@ -68,8 +68,9 @@ def verify(
     if size is not None:
         checks.append(size)
     labels = (image.attrs.get("Config") or {}).get("Labels") or {}
-    paths, sbom = image_paths(client, image.id, read=sbom_label(labels, exp))
-    checks += check_filesystem(paths, exp)
+    files = image_files(client, image.id, read=sbom_label(labels, exp))
+    paths, sbom = files.paths, files.content
+    checks += check_filesystem(paths, exp, shell_binaries=files.shell_binaries, privileged=files.privileged)
     health = check_healthcheck(image.attrs.get("Config") or {}, paths)
     if health is not None:
         checks.append(health)

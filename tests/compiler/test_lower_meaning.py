@@ -89,3 +89,16 @@ def test_a_wildcard_in_a_dependency_folders_name_is_refused_at_its_item() -> Non
         compile_text(_final("  from: debian-slim\n  copy: [{from: build, src: /out, dest: /out}]\n"
                             "  cmd: [/out/app]\n", stages))
     assert info.value.location is not None and info.value.location[1:3] == (6, 22), info.value.location
+
+
+def test_a_copy_source_that_holds_a_shell_is_known_whatever_its_destination() -> None:
+    """BP6: the source of a copy from a stage with a shell, not its destination, says whether
+    a shell comes along (was: only a destination named like a shell was refused)."""
+    from imagespec.contract import copies_shells
+
+    for source in ("/usr/bin/dash", "/bin/sh", "/bin/", "/usr/bin", "/usr/bin/*", "/usr/bin/da?h", "/usr", "/",
+                   "/usr/local/", "/sbin/../bin/bash", "/*"):
+        assert copies_shells(source), source
+    for source in ("/out/app", "/usr/bin/tini", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/local/bin/app",
+                   "/opt/venv/", "/usr/share/zoneinfo/", "/out/*"):
+        assert not copies_shells(source), source

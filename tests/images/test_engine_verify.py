@@ -43,7 +43,7 @@ def test_good_image_passes_every_check(client, app_images: dict[str, str]) -> No
     assert report.ok, report.to_json()
     assert report.names() == [
         "config-user", "config-exec-form", "config-entrypoint", "config-cmd", "config-ports", "size-budget",
-        "no-shell", "no-package-manager", "no-sudo", "no-build-tools",
+        "no-shell", "no-package-manager", "no-sudo", "no-setuid", "no-build-tools",
         "runs-read-only", "ready", "pid1-app", "process-user", "zombies-reaped", "stop-graceful",
     ]
     assert "uid 65532" in report["process-user"].detail
@@ -196,3 +196,33 @@ def test_a_healthcheck_whose_program_is_not_in_the_image_fails(client, cleanup: 
                         'ENTRYPOINT ["/app"]\n')
         check = verify(ref, Expectations(), client)["healthcheck-program"]
         assert check.ok is passes, (name, check)
+
+
+def test_a_setuid_root_program_fails_process_user_and_no_setuid(client, cleanup: Cleanup) -> None:  # type: ignore[no-untyped-def]
+    """BP8: a set-user-ID root program under `USER 65532` runs with the effective uid 0.
+    Was: "process-user ok: runs as uid 65532" (the real uid alone was read) and nothing
+    looked at file modes. The Debian base's own set-user-ID programs (su, passwd, mount…)
+    are its, and pass."""
+    require_images(client, STATIC, SLIM)
+    setuid = build_app(client, cleanup, "setuid", f"FROM {STATIC}\nCOPY --from=build --chown=0:0 --chmod=4755 /app /app\n"
+                       'USER 65532:65532\nENTRYPOINT ["/app"]\n')
+    report = verify(setuid, Expectations(user="65532:65532", shell_expected=False), client)
+    assert not report["process-user"].ok, report.to_json()
+    assert "65532 (real), 0 (effective), 0 (saved)" in report["process-user"].detail
+    assert not report["no-setuid"].ok and "/app (4755)" in report["no-setuid"].detail
+    slim = build_app(client, cleanup, "slim-setuid-base", f'FROM {SLIM}\nCOPY --from=build /app /app\nUSER 65532\n'
+                     'ENTRYPOINT ["/app"]\n')
+    base = verify(slim, Expectations(user="65532"), client)
+    assert base["no-setuid"].ok and "the Debian base's own: 11" in base["no-setuid"].detail, base.to_json()
+    assert base["process-user"].ok and base["process-user"].detail.startswith("runs as uid 65532 ")
+
+
+def test_a_renamed_shell_fails_no_shell(client, cleanup: Cleanup) -> None:  # type: ignore[no-untyped-def]
+    """BP6: dash copied from a Debian build stage as /usr/local/bin/x-helper is a shell by
+    its content. Was: `no-shell` compared file names only, and passed."""
+    require_images(client, STATIC)
+    ref = build_app(client, cleanup, "renamed-shell", f"FROM {STATIC}\nCOPY --from=build /usr/bin/dash /usr/local/bin/x-helper\n"
+                    f"COPY --from=build /bin/bash /opt/tool\nCOPY --from=build /app /app\nUSER 65532\nENTRYPOINT [\"/app\"]\n")
+    report = verify(ref, Expectations(shell_expected=False), client)
+    assert not report["no-shell"].ok
+    assert report["no-shell"].detail == "shells: /opt/tool, /usr/local/bin/x-helper"

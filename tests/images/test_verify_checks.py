@@ -431,3 +431,46 @@ def test_an_image_built_from_other_inputs_says_what_may_differ() -> None:
     assert result.detail == ("io.imagespec.inputs='sha256:bbbb' (expected 'sha256:aaaa'); the image was built from "
                              "other inputs than the spec's here: another version of the spec or its templates, or "
                              "another configuration (--config, IMAGESPEC_CONFIG) than this test's")
+
+
+def test_process_user_reads_the_effective_and_saved_uids() -> None:
+    """BP8: a set-user-ID root program run as 65532 has the effective (and saved) uid 0.
+    Was: the real uid alone was read, and such a process passed as "uid 65532"."""
+    setuid = Process(1, ("/app",), 65532, 65532, euid=0, suid=0)
+    for exp in (Expectations(user="65532"), Expectations()):
+        check = by_name(check_processes(setuid, [], exp, {}))["process-user"]
+        assert not check.ok and "uids 65532 (real), 0 (effective), 0 (saved)" in check.detail
+    saved = Process(1, ("/app",), 65532, 65532, euid=65532, suid=0)  # may switch back to root at will
+    assert not by_name(check_processes(saved, [], Expectations(), {}))["process-user"].ok
+    plain = Process(1, ("/app",), 65532, 65532, euid=65532, suid=65532)
+    assert by_name(check_processes(plain, [], Expectations(user="65532"), {}))["process-user"].detail == \
+        "runs as uid 65532 gid 65532, expected 65532"
+
+
+def test_no_setuid_allows_the_debian_bases_own_files_only() -> None:
+    from imagespec.verify.checks import check_privileged
+
+    assert check_privileged({}).ok
+    debian = {"usr/bin/su": 0o104755, "./usr/bin/passwd": 0o104755, "usr/sbin/unix_chkpwd": 0o102755}
+    assert check_privileged(debian).ok and "the Debian base's own: 3" in check_privileged(debian).detail
+    smuggled = check_privileged({**debian, "usr/local/bin/app": 0o104755, "opt/g": 0o102711})
+    assert not smuggled.ok and smuggled.bp == "BP8"
+    assert "/opt/g (2711), /usr/local/bin/app (4755)" in smuggled.detail
+    found = by_name(check_filesystem(["app"], Expectations(), privileged={"app": 0o104755}))
+    assert not found["no-setuid"].ok
+
+
+def test_a_shell_is_known_by_its_content() -> None:
+    from imagespec.verify.checks import ShellScan, is_shell_binary
+
+    shell = b"\x7fELF" + b"\0" * 100 + b"PS1\0PS2\0PS4\0OPTIND\0getopts\0"
+    assert is_shell_binary(shell) and is_shell_binary(b"\x7fELF..BusyBox v1.36.1")
+    assert not is_shell_binary(shell.replace(b"getopts", b"get"))  # a program naming some of them
+    assert not is_shell_binary(b"#!/bin/sh\nPS1 PS2 PS4 OPTIND getopts")  # not an executable binary
+    scan = ShellScan()  # signatures cut across the chunks an export is read in
+    for start in range(0, len(shell), 3):
+        scan.feed(shell[start:start + 3])
+    assert scan.is_shell
+    renamed = by_name(check_filesystem(["usr/local/bin/x-helper", "app"], Expectations(shell_expected=False),
+                                       shell_binaries=["./usr/local/bin/x-helper"]))
+    assert not renamed["no-shell"].ok and renamed["no-shell"].detail == "shells: /usr/local/bin/x-helper"
