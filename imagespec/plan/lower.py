@@ -21,7 +21,7 @@ from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
 from imagespec.spec import model as s
 from imagespec.spec.accounts import debian_id_taken
-from imagespec.spec.catalog import Catalog, Entry
+from imagespec.spec.catalog import Catalog, Entry, false_shell_fact
 from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.values import absolute_path, context_path, debian_package_name
 
@@ -44,39 +44,16 @@ def _written_images(spec: s.Spec) -> list[tuple[DataPath, s.Image]]:
     return written
 
 
-def _identities(image: s.Image) -> set[str]:
-    """What identifies an image for comparing two descriptions of it: its name and tag
-    (a digest dropped: a pin of the same tag), and its name and digest where one is known."""
-    try:
-        ref = grammar.parse(image.image).normalize()
-    except grammar.Invalid:  # scratch
-        return set()
-    digests = {ref.digest, image.digest} - {None}
-    return ({str(ref.unpinned())} if ref.tag else set()) | {f"{ref.name}@{digest}" for digest in digests}
-
-
 def _refuse_false_shell_facts(spec: s.Spec, catalog: Catalog) -> None:
-    """An image the configuration's catalog describes as having a shell cannot be declared
-    shell-less by the spec: the `no_shell` policy (BP6) and the checks that read the plan
-    would believe the declaration, and only `build --verify` would look at the image. An
-    image the catalog does not know is taken as declared (`--verify` checks it)."""
-    written = _written_images(spec)
-    if all(image.has_shell for _, image in written):
-        return  # the usual spec: nothing to compare
-    with_shell = {key: (name, entry) for name, entry in catalog.entries.items() if entry.image.has_shell
-                  for key in _identities(entry.image)}
-    for path, image in written:
-        known = next((with_shell[key] for key in _identities(image) if key in with_shell), None)
-        if image.has_shell or known is None:
+    """An image the configuration's catalog (any level of it) describes as having a shell
+    cannot be declared shell-less by the spec: the `no_shell` policy (BP6) and the checks that
+    read the plan would believe the declaration, and only `build --verify` would look at the
+    image. An image the catalog does not know is taken as declared (`--verify` checks it)."""
+    for path, image in _written_images(spec):
+        known = catalog.shell_known(image)
+        if known is None:
             continue
-        name, entry = known
-        said = "`shell: false`" if image.shell is False else f"`family: {image.family}` (no shell)"
-        raise SpecPathError(f"{said}, but '{image.image}' has a shell: the catalog entry '{name}' "
-                            f"({entry.origin}) says so, and a spec cannot say otherwise",
-                            path=(*path, "shell" if image.shell is False else "family"),
-                            hint="remove it, or start from a shell-less base (scratch, or a distroless-style "
-                                 "catalog image such as `static` or `cc`): the `no_shell` policy (BP6) reads this "
-                                 "fact, and only `imagespec build --verify` would find the shell")
+        raise false_shell_fact(image, known, path)
 
 
 def _image_name(reference: str) -> str | None:

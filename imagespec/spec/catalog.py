@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from imagespec.errors import Location, SpecError
+from imagespec.errors import Location, SpecError, SpecPathError
 from imagespec.resources import templates_dir
 from imagespec.spec.yaml_source import Document, read_yaml
 from imagespec.spec.model import Image
@@ -25,9 +25,25 @@ class Entry:
     origin: Location  # where this entry was defined: shown when it is wrong
 
 
+def identities(image: Image) -> set[str]:
+    """What identifies an image for comparing two descriptions of it: its name and tag
+    (a digest dropped: a pin of the same tag), and its name and digest where one is known."""
+    from imagespec import reference as grammar
+
+    try:
+        ref = grammar.parse(image.image).normalize()
+    except grammar.Invalid:  # scratch
+        return set()
+    digests = {ref.digest, image.digest} - {None}
+    return ({str(ref.unpinned())} if ref.tag else set()) | {f"{ref.name}@{digest}" for digest in digests}
+
+
 @dataclass(frozen=True)
 class Catalog:
     entries: Mapping[str, Entry] = field(default_factory=dict)
+    #: entries of configuration levels that a nearer one replaced, still known: an image one
+    #: level says has a shell cannot be declared shell-less by another (BP6, `shell_known`)
+    overridden: tuple[tuple[str, Entry], ...] = ()
 
     def resolve(self, name: str, *, location: Location) -> Image:
         image = self.find(name)
@@ -51,7 +67,32 @@ class Catalog:
                 f"({', '.join(sorted(self.entries))}), or write {{image: REF, family: debian}}")
 
     def merged(self, more: Mapping[str, Entry]) -> Catalog:
-        return Catalog({**self.entries, **more})
+        return Catalog({**self.entries, **more}, self.overridden)
+
+    def with_overridden(self, entries: tuple[tuple[str, Entry], ...]) -> Catalog:
+        return Catalog(self.entries, (*self.overridden, *entries))
+
+    def shell_known(self, image: Image) -> tuple[str, Entry] | None:
+        """For an image described as shell-less, an entry (this catalog's, or one a nearer
+        configuration replaced) that says the same image has a shell: the `no_shell` policy
+        and the checks would believe the description (BP6)."""
+        if image.has_shell:
+            return None
+        mine = identities(image)
+        return next(((name, entry) for name, entry in (*self.entries.items(), *self.overridden)
+                     if entry.image.has_shell and identities(entry.image) & mine), None)
+
+
+def false_shell_fact(image: Image, known: tuple[str, Entry], path: tuple[object, ...]) -> SpecPathError:
+    """The error at a claim that `image` has no shell, where `known` says it has one."""
+    name, entry = known
+    said = "`shell: false`" if image.shell is False else f"`family: {image.family}` (no shell)"
+    return SpecPathError(f"{said}, but '{image.image}' has a shell: the catalog entry '{name}' "
+                         f"({entry.origin}) says so, and a spec cannot say otherwise",
+                         path=(*path, "shell" if image.shell is False else "family"),
+                         hint="remove it, or start from a shell-less base (scratch, or a distroless-style "
+                              "catalog image such as `static` or `cc`): the `no_shell` policy (BP6) reads this "
+                              "fact, and only `imagespec build --verify` would find the shell")
 
 
 def entries_from(document: Document, path: tuple[str, ...] = ("images",)) -> dict[str, Entry]:

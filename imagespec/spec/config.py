@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
-from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries
+from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries, false_shell_fact
 from imagespec.spec.files import CONFIG_NAME
 from imagespec.spec.repository import refuse_link_out
 from imagespec.spec.policy_levels import written_policies, tighten
@@ -116,17 +116,40 @@ def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool) -> Co
     rules: Any = None
     rules_at: dict[DataPath, Location] = {}
     templates: list[Path] = []
+    catalogs: list[Catalog] = []
+    claims: list[tuple[str, Entry]] = []  # every level's own `images:` entries
     for layer in (*outer, path):
         document, written, folders = _read(layer)
         rules, rules_at = tighten(rules, rules_at, *written_policies(document))
         templates[:0] = folders  # the nearest file's folders first
+        catalogs.append(_layer_catalog(layer, document, written, required=catalogs_required and layer == path))
+        claims += [(name, catalogs[-1].entries[name]) for name in written.images]
+    # what every level knows of an image stays known where a nearer level renames it (BP6)
+    known = tuple((name, entry) for level in catalogs[:-1] for name, entry in level.entries.items())
+    catalog = catalogs[-1].with_overridden(known)
+    _refuse_false_shell_claims(catalog, claims)
+    return Config(catalog, path, written, tuple(dict.fromkeys(templates)), document, rules, rules_at)
+
+
+def _layer_catalog(path: Path, document: Document, written: ConfigFile, *, required: bool) -> Catalog:
     catalog = builtin_catalog()
-    for name in _catalog_files(written, document, path, required=catalogs_required):
+    for name in _catalog_files(written, document, path, required=required):
         catalog = catalog.merged(catalog_file_entries(read_yaml(name, display=str(name))))
     # the file's own `images` win over the catalogs it names: one line repoints an image
-    catalog = catalog.merged({name: Entry(image, document.location(("images", name)))
-                              for name, image in written.images.items()})
-    return Config(catalog, path, written, tuple(dict.fromkeys(templates)), document, rules, rules_at)
+    return catalog.merged({name: Entry(image, document.location(("images", name)))
+                           for name, image in written.images.items()})
+
+
+def _refuse_false_shell_claims(catalog: Catalog, claims: list[tuple[str, Entry]]) -> None:
+    """A configuration file's `images:` entry that calls an image shell-less which another
+    entry, of any level, says has a shell (an app folder's `.imagespec.yaml` repointing
+    `static` at the company's Debian image): the same check a spec's own `images:` gets."""
+    for name, entry in claims:
+        known = catalog.shell_known(entry.image)
+        if known is not None:
+            error = false_shell_fact(entry.image, known, ("images", name))
+            raise SpecError(error.message.replace("a spec cannot", "a configuration cannot"),
+                            location=entry.origin, hint=error.hint)
 
 
 def _read(path: Path) -> tuple[Document, ConfigFile, list[Path]]:

@@ -89,3 +89,38 @@ def test_a_configuration_named_on_the_command_line_stands_alone(repo: Path, caps
     chosen = write(repo.parent, "ci.yaml", "images: {}\n")
     assert main(["generate", "--no-cache", "-o", "-", "--config", str(chosen),
                  str(repo / "sandbox/evil/imagespec.yaml")]) == 0
+
+
+ROOT_IMAGES = """images:
+  debian-slim: {image: "registry.example.com/base/debian:bookworm-slim", family: debian}
+"""
+NO_SHELL_APP = """name: app
+version: 1.0.0
+policies: {no_shell: true}
+final:
+  from: static
+  entrypoint: [/app]
+"""
+
+
+@pytest.mark.parametrize("target", ["app/imagespec.yaml", "app"])
+def test_a_nested_configuration_cannot_call_a_known_shell_image_shell_less(
+        tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """BP6: the root configuration knows the company's Debian image has a shell (its
+    `debian-slim`); an app folder's `.imagespec.yaml` repointing `static` at it with
+    `shell: false` is exit 2 at that claim. Was: only the nearest file's catalog was read,
+    and the no_shell policy passed on a Debian final."""
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, ".imagespec.yaml", ROOT_IMAGES)
+    nested = write(tmp_path, "app/.imagespec.yaml", 'images:\n  static: {image: "registry.example.com/base/'
+                   'debian:bookworm-slim", family: distroless, shell: false, user: 65532}\n')
+    write(tmp_path, "app/imagespec.yaml", NO_SHELL_APP)
+    code, err = generate(tmp_path / target, capsys)
+    assert code == 2
+    assert err[0] == (f"{nested}:2:3: `shell: false`, but 'registry.example.com/base/debian:bookworm-slim' has a "
+                      f"shell: the catalog entry 'debian-slim' ({tmp_path}/.imagespec.yaml:2:3) says so, and a "
+                      "configuration cannot say otherwise")
+    # the same entry naming the real shell-less image is fine
+    write(tmp_path, "app/.imagespec.yaml", 'images:\n  static: {image: "registry.example.com/base/static:nonroot", '
+                    'family: distroless, shell: false, user: 65532}\n')
+    assert generate(tmp_path / target, capsys)[0] == 0
