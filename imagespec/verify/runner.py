@@ -39,6 +39,7 @@ from imagespec.verify.checks import (
     check_zombies,
     parse_passwd,
 )
+from imagespec.verify.loader import failed_program, missing_interpreter
 from imagespec.verify.model import CheckResult, Expectations, Report
 from imagespec.verify.own_sbom import check_sbom, sbom_label
 
@@ -78,9 +79,19 @@ def verify(
         checks.append(own)
     # what `docker stop` sends: the image's STOPSIGNAL (the container is run without --stop-signal)
     stop_signal = str((image.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM")
-    checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout,
-                          stop_signal)
+    seen = run_and_observe(client, image.id, exp, stop_timeout=stop_timeout)
+    checks += _run_checks(seen, exp, stop_timeout, stop_signal, _start_failure_cause(client, image.id, seen, paths))
     return Report(image_ref, checks, time.monotonic() - began)
+
+
+def _start_failure_cause(client: docker.DockerClient, image: str, seen: Observation, paths: list[str]) -> str | None:
+    """Why the program "does not exist" when it does: its loader or `#!` interpreter is not
+    in the image (a dynamically linked binary on scratch). Read only on that failure."""
+    program = None if seen.running else failed_program(seen.start_error or seen.logs_tail)
+    if program is None or program.lstrip("/") not in {p.removeprefix("./") for p in paths}:
+        return None
+    _, content = image_paths(client, image, read=program)
+    return missing_interpreter(program, content, paths) if content else None
 
 
 def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str, ...]:
@@ -100,11 +111,13 @@ def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str
     return tuple(sorted(config.get("ExposedPorts") or {}))
 
 
-def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_signal: str) -> list[CheckResult]:
+def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_signal: str,
+                cause: str | None = None) -> list[CheckResult]:
     writable = ", ".join(exp.writable) or "none"
     setup = f"--read-only, tmpfs: {writable}, network: {'host' if exp.http_port else 'none'}"
+    because = f"; {cause}" if cause else ""
     if not seen.ran:
-        detail = f"the container did not start: {seen.start_error}"
+        detail = f"the container did not start: {seen.start_error}{because}"
         return [CheckResult("runs-read-only", False, detail, "BP9")] + [
             CheckResult(name, False, "not observed: the container did not start", bp) for name, bp in _bp_of_run()
         ]
@@ -116,7 +129,8 @@ def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_si
         results.append(CheckResult("runs-read-only", True, f"exited 0 at once ({setup}): a one-shot program", "BP9"))
     else:
         tail = seen.logs_tail.strip().splitlines()[-3:]
-        detail = f"exited with {seen.exit_code} ({setup})" + (f"; last output: {' | '.join(tail)}" if tail else "")
+        detail = f"exited with {seen.exit_code} ({setup})" + (f"; last output: {' | '.join(tail)}" if tail else "") \
+            + because
         results.append(CheckResult("runs-read-only", False, detail, "BP9"))
     if seen.ready is not None:
         results.append(CheckResult("ready", seen.ready[0], seen.ready[1], None))
