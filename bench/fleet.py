@@ -70,11 +70,11 @@ COMPANY_BASE = """\
 name: {prefix}/company-base
 version: 1.0.0
 license: MIT
+kind: base
 tags: {{git_sha: false}}
 final:
   from: debian-slim
   copy: [{{src: motd.txt, dest: /etc/company-motd}}]
-  cmd: [/bin/cat, /etc/company-motd]
 """
 COMPANY_APP = """\
 name: {prefix}/company-app{index}

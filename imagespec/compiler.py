@@ -167,6 +167,12 @@ def effective_policies(loaded: LoadedSpec, config: Config) -> EffectivePolicies:
     return EffectivePolicies(Policies.model_validate(merged or {}), places)
 
 
+def configured_policies(config: Config) -> EffectivePolicies:
+    """The configuration's rules alone (its files' tightened: spec.config), for what no spec
+    holds: a base image pushed by `imagespec base build --push`."""
+    return EffectivePolicies(Policies.model_validate(config.policies), config.rules_at)
+
+
 def enforce_policies(loaded: LoadedSpec, config: Config, plan: Plan) -> None:
     """Every violation is a compile error at the spec value that breaks the rule, naming the
     rule and where it was written (a template, the configuration or the spec) (BP15);
@@ -182,8 +188,8 @@ def _violation_error(loaded: LoadedSpec, effective: EffectivePolicies, violation
     return PolicyError(f"{violation.message}: policy `{violation.rule[1]}`" + (f" set at {defined}" if defined else ""),
                        location=_in_spec(loaded.document, violation.path) if violation.lacking
                        else loaded.document.origin(violation.path).of_value(),
-                       hint="change the spec to follow the rule (policies only tighten: a spec cannot loosen "
-                            "a rule of its templates or the configuration)")
+                       hint=violation.hint or "change the spec to follow the rule (policies only tighten: a spec "
+                                              "cannot loosen a rule of its templates or the configuration)")
 
 
 def _in_spec(document: Document, path: DataPath) -> Location:

@@ -62,12 +62,16 @@ def build_bases(paths: Sequence[Path], config: Config, options: BaseOptions, *, 
     """Build every base in `paths` (after the ones it needs); the catalog file is
     written once all of them succeeded, so it never names a base that failed."""
     from imagespec.engine.client import connect
+    from imagespec.pipeline.push_rules import dirty_push_warning
 
     ordered = load_bases(paths, config)
     for loaded in ordered:
         _check_platforms(loaded, options)
         if options.push:
-            _check_pushable(loaded)
+            _check_pushable(loaded, config)
+    if options.push:  # said once per checkout, not once per base in it
+        for warning in dict.fromkeys(filter(None, (dirty_push_warning(loaded.path.parent) for loaded in ordered))):
+            on_status(warning)
     connect().close()  # no engine: say so in 2 s, not after a minute of mmdebstrap
     results = []
     with tempfile.TemporaryDirectory(prefix="imagespec-bases.", dir="/var/tmp") as work:
@@ -100,12 +104,20 @@ def _check_platforms(loaded: LoadedBase, options: BaseOptions) -> None:
                             location=loaded.document.location(("platforms", index)), hint=SETUP_HINT)
 
 
-def _check_pushable(loaded: LoadedBase) -> None:
-    """--push needs a registry in every reference: never push to Docker Hub by accident."""
+def _check_pushable(loaded: LoadedBase, config: Config) -> None:
+    """--push needs a registry in every reference: never push to Docker Hub by accident;
+    and the configuration's push rules hold (pipeline.push_rules: `push_registries`,
+    `clean_push`), as for an app's image."""
+    from imagespec.compiler import configured_policies
+    from imagespec.pipeline.push_rules import refuse_base_destination, refuse_unclean
+
+    where = loaded.document.location(("image",))
     if not grammar.parse(loaded.base.image).domain:
-        raise SpecError(f"--push: '{loaded.base.image}' names no registry to push to",
-                        location=loaded.document.location(("image",)),
+        raise SpecError(f"--push: '{loaded.base.image}' names no registry to push to", location=where,
                         hint="write the registry into the reference, e.g. registry.example.com/base/debian:bookworm-slim")
+    rules = configured_policies(config)
+    refuse_base_destination(rules, loaded.base.image, where.of_value() if where else None)
+    refuse_unclean(loaded.path.parent, rules, where)
 
 
 def _build_one(loaded: LoadedBase, run: BaseBuildRun) -> BuiltBase:

@@ -33,6 +33,7 @@ _COMMANDS = {
     "import": ("projects", "import_command"),
     "init": ("projects", "init_command"),
     "lint": ("diagnosing", "lint"),
+    "list": ("listing", "list_command"),
     "lock": ("locking", "lock_command"),
     "manifest": ("projects", "manifest"),
     "outdated": ("locking", "outdated"),

@@ -26,7 +26,8 @@ from imagespec.errors import BuildFailed, CheckFailed, SpecError
 @click.command("build")
 @click.argument("specs", metavar="SPEC_OR_DIR...", nargs=-1, required=True, type=ANY_PATH)
 @click.option("-t", "--tag", "tags", multiple=True, help="Extra tag or full reference (repeatable; one spec only).")
-@click.option("--push", is_flag=True, help="Push every tag; X.Y.Z tags are immutable (BP14).")
+@click.option("--push", is_flag=True, help="Push every tag; X.Y.Z tags are immutable (BP14); the policies "
+              "push_registries and clean_push hold.")
 @click.option("--force", is_flag=True, help="Build even when the image is up to date with the lock; with --push: "
               "allow moving an existing X.Y.Z tag.")
 @click.option("--no-cache", is_flag=True)

@@ -15,7 +15,8 @@ from imagespec.errors import SpecError
 @SPECS
 @click.option("-o", "--output", type=str, default=None,
               help="Dockerfile path, or - for stdout (one spec only). Default: the spec's `dockerfile`.")
-@click.option("--effective", is_flag=True, help="Print the spec with its `extends` chain merged in (YAML).")
+@click.option("--effective", is_flag=True, help="Print the spec with its `extends` chain merged in and the "
+              "policies it is held to, the configuration's too (YAML).")
 @click.option("--force", is_flag=True, help="Replace files that imagespec did not generate (no generated header).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when a file was written (the pre-commit hook: a new file is not one git tracks yet).")

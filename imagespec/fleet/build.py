@@ -90,7 +90,7 @@ def _job(target: Target, settings: BuildSettings, withheld: frozenset[str] = fro
                  "args": dict(sorted(options.build_args.items())), "network": options.network}
     compiled = target.compiled
     if settings.push:
-        pipeline.refuse_nowhere_to_push(compiled, options.tags)
+        pipeline.refuse_push(compiled, target.config, options.tags)
     platform_tags, index_tags = _platform_images(target, own, options.tags)
     sbom = None if settings.target else _sbom_step(target, own, options, platform_tags)
     facts = json.dumps(pipeline.sbom_settings(compiled, own, options)) if sbom else ""

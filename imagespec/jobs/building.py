@@ -109,6 +109,10 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
         raise SpecError(f"--push: a --target build is the stage {settings.target!r}, not the spec's image, and is "
                         "never pushed", hint="drop --target to build and push the spec's image; --target builds a "
                         f"stage to run here (tagged {pipeline.references(compiled, settings)[0]}, or -t's tags)")
+    if settings.push:  # before anything builds, or an up-to-date image is pushed
+        pipeline.refuse_push(compiled, loaded_config, pipeline.references(compiled, settings))
+        if warning := pipeline.dirty_push_warning(compiled.loaded.folder):
+            on_status(warning)
     if backend is None:  # the builder is buildx's: a backend given by the caller chose its own
         configured_builder(loaded_config)
     reports: list[Report] = []

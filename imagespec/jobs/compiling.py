@@ -214,13 +214,21 @@ def _refuse_hand_written(owners: dict[Path, str], written_to: Path | None, ignor
 # --- the compiler's other views: the merged spec, explain, lint, the schema, a manifest ------
 
 def effective(specs: Sequence[Path], *, config: Path | None = None, on_note: OnNote = ignore) -> list[tuple[str, str]]:
-    """Each spec with its `extends` chain merged in, as YAML: (the spec's file, the text)."""
-    compiled = _compiled_each(specs_only(specs, on_note), config)
+    """Each spec with its `extends` chain merged in, as YAML: (the spec's file, the text).
+    Its `policies` are the rules it is held to: its templates' and its own, tightened by
+    the configuration's (compiler.effective_policies), which the spec does not repeat."""
+    from imagespec.compiler import effective_policies
+
+    each = each_or_together(specs_only(specs, on_note), lambda path: compile_one(path, config))
     import yaml
 
-    return [(c.loaded.document.file,
-             yaml.safe_dump(c.loaded.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
-                            sort_keys=False, allow_unicode=True, width=100)) for c in compiled]
+    def text(compiled: Compiled, settings: Config) -> str:
+        held = effective_policies(compiled.loaded, settings).policies
+        spec = compiled.loaded.spec.model_copy(update={"policies": held})
+        return yaml.safe_dump(spec.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+                              sort_keys=False, allow_unicode=True, width=100)
+
+    return [(compiled.loaded.document.file, text(compiled, settings)) for compiled, settings in each]
 
 
 def dockerfile_text(specs: Sequence[Path], *, config: Path | None = None, use_cache: bool = True,

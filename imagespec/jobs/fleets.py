@@ -114,6 +114,7 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     import time
     from concurrent.futures import ThreadPoolExecutor
 
+    from imagespec import pipeline
     from imagespec.fleet import records as fleet_records
     from imagespec.fleet.build import build_jobs, definition_for
     from imagespec.fleet.builder import find_builder
@@ -135,6 +136,10 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         chosen_builder = configured or asked.result()
     _refuse_images_left_elsewhere(chosen_builder, push=options.get("push", False))
     chosen = every = build_jobs(fleet, env, options)
+    if options.get("push", False):  # said once per checkout, not once per spec in it
+        warnings = (pipeline.dirty_push_warning(target.compiled.loaded.folder) for target in fleet)
+        for warning in dict.fromkeys(filter(None, warnings)):
+            on_note(warning)
     if rerun_failed:
         again = fleet_records.to_rerun((job.spec for job in chosen), fleet_records.read_state(env.cache_dir))
         chosen = [job for job in every if job.spec in again]

@@ -10,6 +10,7 @@ not hold: tags (BP14), created/revision labels, the CA bundle secret. One module
 - ``platforms``: several platforms as one pushed index (``current_index``: one already there);
 - ``platform_bases``: each platform's base images, there before a multi-platform build;
 - ``hand_ignore``: an ignore file written by hand, which the build does not read, honoured or refused;
+- ``push_rules``: what a push must keep (the `push_registries` and `clean_push` policies);
 - ``failures``: a failed build pointed back at the spec line (through the line map);
 - ``expectations``: what ``imagespec test`` checks.
 
@@ -24,10 +25,11 @@ from imagespec.pipeline.options import (build_options, final_base, imagespec_ver
                                         remembering, repository)
 from imagespec.pipeline.platform_bases import platforms_location, refuse_missing_bases
 from imagespec.pipeline.platforms import build_platforms, current_index, index_references, keep_index
+from imagespec.pipeline.push_rules import dirty_push_warning, refuse_push
 from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, sbom_settings, store_sbom
 
-__all__ = ["add_sbom", "build", "build_options", "build_platforms", "current_index", "expectations",
-           "expectations_from_image", "final_base", "imagespec_version", "index_references", "keep_index",
-           "locate_failure", "own_sbom_path", "platforms_location", "provenance", "references", "refuse_missing_bases",
-           "refuse_nowhere_to_push", "refuse_unhonoured_ignores", "remembering", "repository", "sbom_settings",
-           "store_sbom", "up_to_date"]
+__all__ = ["add_sbom", "build", "build_options", "build_platforms", "current_index", "dirty_push_warning",
+           "expectations", "expectations_from_image", "final_base", "imagespec_version", "index_references",
+           "keep_index", "locate_failure", "own_sbom_path", "platforms_location", "provenance", "references",
+           "refuse_missing_bases", "refuse_nowhere_to_push", "refuse_push", "refuse_unhonoured_ignores",
+           "remembering", "repository", "sbom_settings", "store_sbom", "up_to_date"]

@@ -41,7 +41,8 @@ def expectations(compiled: Compiled, *, http_port: int | None = None, ready_log:
                         allowed_tools=allowed_by_packages(spec.final.packages),
                         shell_entrypoint=rt.shell_entrypoint,
                         sbom_paths=tuple(path_in_image(spec.name, fmt) for fmt in FORMATS), sbom_checked=not stage,
-                        size_budget_bytes=size_budget, http_port=http_port, ready_log=ready_log)
+                        size_budget_bytes=size_budget, http_port=http_port, ready_log=ready_log,
+                        runs=spec.kind != "base")
 
 
 def expectations_from_image(reference: str, *, http_port: int | None = None, ready_log: str | None = None,

@@ -20,6 +20,7 @@ from imagespec.errors import Location, SpecPathError, each_or_together
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
 from imagespec.spec import model as s
+from imagespec.spec.accounts import debian_id_taken
 from imagespec.spec.catalog import Catalog, Entry
 from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.values import absolute_path, context_path
@@ -398,6 +399,21 @@ def _refuse_base_user_name(user: s.User, base: p.Base) -> None:
                                  "nothing to create)")
 
 
+def _refuse_base_ids(user: s.User, base: p.Base) -> None:
+    """An apt base (Debian, Ubuntu) has base-passwd's static users and groups: a uid or gid of
+    theirs for the app's user fails groupadd/useradd, after the rest of the build (BP8)."""
+    gid = user.gid if user.gid is not None else user.uid
+    if base.package_manager != "apt" or not base.has_shell or user.uid in (0, base.provided_user):
+        return
+    taken = debian_id_taken(user.uid, gid)
+    if taken is not None:
+        raise SpecPathError(f"user {user.uid}: {base.ref} has it already ({taken}, Debian's base-passwd): making "
+                            "the user fails the build", path=("final", "user"),
+                            hint="choose an ID of your own (the default is 65532; Debian keeps 0-99 and 65534 for "
+                                 "its system accounts)" + ("" if taken.startswith("uid") else
+                                                           ", or `gid: 0` to join root's group without making one"))
+
+
 def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
           platforms: tuple[str, ...] | None = None) -> p.Plan:
     """`own_files`: the spec, its Dockerfile and ignore file relative to the build
@@ -417,6 +433,7 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
     final_base = _base_for("final", final.from_, ("final", "from"), spec, catalog, resolved, ())
     user = final.user or _default_user(final_base.provided_user or s.NONROOT_UID)
     _refuse_base_user_name(user, final_base)
+    _refuse_base_ids(user, final_base)
     copies, chmods = _lower_artifacts(spec, stages, final_base)
     for stage_name, runs in chmods.items():
         stages[stage_name] = stages[stage_name].with_instructions(*runs)

@@ -1,8 +1,10 @@
-"""Company rules checked at compile time (BP6, BP8, BP15): allowed registries,
-required labels, packages forbidden in final images, no shell in the final image,
-non-root required. A rule is data in a template, the configuration or the spec; a
-violation names the spec path that breaks it and the rule's key (or the entry of a list
-that makes the demand), so the caller can show where each was written.
+"""Company rules checked at compile time (BP6, BP8, BP15): allowed registries (of
+bases, and of the spec's push destination), required labels, packages forbidden in
+final images, no shell in the final image, non-root required. (`clean_push` and a
+`--tag`'s destination are the push's to check: pipeline.push_rules.) A rule is data in
+a template, the configuration or the spec; a violation names the spec path that breaks
+it and the rule's key (or the entry of a list that makes the demand), so the caller can
+show where each was written.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ class Violation:
     rule: DataPath  # the policies key, or the entry of a list that makes the demand
     message: str
     lacking: bool = False  # the spec lacks something (a label): said at the spec, not at a template
+    hint: str | None = None  # how to follow this rule, where the general hint says too little
 
 
-def _registry_ok(ref: str, allowed: list[str]) -> bool:
+def registry_ok(ref: str, allowed: list[str]) -> bool:
     """`ref` as written or as docker names it (`debian` is `docker.io/library/debian:latest`,
-    so `docker.io` allows it) lies under one of the allowed registries."""
+    so `docker.io` allows it) lies under one of the allowed registries: the one reading
+    of both allow-lists, `allowed_registries` (bases) and `push_registries` (pushes)."""
     try:
         names = {ref, grammar.parse(ref).normalized}
     except grammar.Invalid:  # a build argument (`${BASE}`): only as written
@@ -51,11 +55,22 @@ def check_policies(plan: p.Plan, policies: Policies, spec: Spec) -> list[Violati
     if policies.allowed_registries:
         for stage in plan.stages:
             ref = stage.base.ref
-            if stage.base.from_stage or ref == "scratch" or _registry_ok(ref, policies.allowed_registries):
+            if stage.base.from_stage or ref == "scratch" or registry_ok(ref, policies.allowed_registries):
                 continue
             found.append(Violation(_image_written(stage, spec), ("policies", "allowed_registries"),
                                    f"image '{ref}' is not from an allowed registry "
                                    f"({', '.join(policies.allowed_registries)})"))
+    if policies.push_registries and spec.registry:
+        # where `build --push` sends the spec's own tags; a `--tag` is checked at push time
+        # (pipeline.push_rules), a name without a registry is a local tag and never pushed
+        destination = grammar.full_name(spec.registry, spec.name)
+        if not registry_ok(destination, policies.push_registries):
+            found.append(Violation(("registry",), ("policies", "push_registries"),
+                                   f"the image would be pushed to '{destination}', which is not under a registry "
+                                   f"it may be pushed to ({', '.join(policies.push_registries)})",
+                                   hint=f"set `registry:` to one of those (or a path under one, e.g. "
+                                        f"{policies.push_registries[0]}/team), or ask the rule's owner to allow "
+                                        f"'{spec.registry}'"))
     if policies.required_labels:
         labels = {k: v for i in plan.final.instructions if isinstance(i, p.Label) for k, v in i.items}
         for index, label in enumerate(policies.required_labels):

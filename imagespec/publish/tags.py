@@ -138,23 +138,41 @@ def git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = True
     return asked[folder, mark_dirty]
 
 
+def _git(path: str | os.PathLike[str], *args: str, strip: bool = True) -> str | None:
+    """git's output in ``path`` (``strip``: without the spaces around it), None when git
+    fails or cannot run."""
+    try:
+        done = subprocess.run(["git", *args], cwd=Path(path), capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (done.stdout.strip() if strip else done.stdout) if done.returncode == 0 else None
+
+
 def _git_short_sha(path: str | os.PathLike[str] = ".", *, mark_dirty: bool = True) -> str | None:
     """git_short_sha's answer, from git itself."""
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=Path(path), capture_output=True, text=True, timeout=10, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    sha = git("rev-parse", "--short=12", "HEAD")
+    sha = _git(path, "rev-parse", "--short=12", "HEAD")
     if not sha:
         return None
-    if mark_dirty and git("status", "--porcelain"):
+    if mark_dirty and _git(path, "status", "--porcelain"):
         return f"{sha}-dirty"
     return sha
+
+
+def uncommitted(path: str | os.PathLike[str] = ".") -> tuple[str, ...]:
+    """The files of ``path``'s checkout that make it dirty (git_short_sha's ``-dirty``):
+    changed, staged or untracked and not ignored, as git names them from its root."""
+    # as written: a status column may be a space (" M app.go")
+    listed = _git(path, "status", "--porcelain", "--untracked-files=all", "-z", strip=False)
+    # each entry is "XY NAME", a rename's old name following as an entry of its own
+    entries = (listed or "").split("\0")
+    names, skip = [], False
+    for entry in entries:
+        if skip or len(entry) < 4:
+            skip = False
+            continue
+        skip = entry[0] in "RC"
+        names.append(entry[3:])
+    return tuple(names)
 
 
 def _globs(within: Path, root: Path, patterns: Sequence[str], magic: str) -> list[str]:

@@ -7,9 +7,13 @@ Facts relied on (BuildKit's shell lexer, checked on Engine 20.10 and 28.x): insi
 double quotes `\\\\`, `\\"` and `\\$` are escapes and any other backslash is literal;
 there is no escape for a newline in ENV, LABEL or ARG.
 
-Known limitation of hadolint (2.12 to 2.15 at least; not of the output): its parser rejects a quoted
-value ending in an escaped backslash (`ENV A="x\\\\"`, "unexpected '\"'"), which BuildKit
-reads as `x\\`. Keep such values out of files that hadolint checks.
+hadolint's parser (2.12 to 2.15 at least) reads a backslash before a quote as escaping that
+quote, even when the backslash is itself escaped: it rejects `ENV A="x\\\\"` and
+`ENV A="a\\\\\\"b"` ("unexpected '\"'"), and takes `["x\\\\"]` for a shell-form CMD (DL3025),
+though BuildKit reads them as `x\\`, `a\\"b` and `x\\`. So a run of backslashes that comes
+before a quote or the value's end is written where no quote follows it: outside the
+double quotes (`"x"\\\\""`: an unquoted `\\\\` is a backslash to BuildKit too), and in JSON
+as `\\u005c`. Everything else is written as before.
 """
 
 from __future__ import annotations
@@ -25,18 +29,44 @@ from imagespec.contract import reads_as_json_array
 _JSON = json.JSONEncoder(ensure_ascii=False)
 
 
+# a run of backslashes before a quote or the end: hadolint misreads it in quotes (module docstring)
+_BACKSLASHES_BEFORE_QUOTE = re.compile(r'(\\+)(?="|$)')
+
+
 def exec_form(argv: tuple[str, ...]) -> str:
     """JSON array: the exec form of ENTRYPOINT, CMD, SHELL and HEALTHCHECK (BP2).
     JSON escapes newlines and quotes, so no value can end the line."""
-    return _JSON.encode(list(argv))
+    text = _JSON.encode(list(argv))
+    if "\\" not in text:
+        return text
+    return "[" + ", ".join(_json_string(item) for item in argv) + "]"
+
+
+def _json_string(value: str) -> str:
+    """One JSON string, each backslash before a quote or the end written `\\u005c`."""
+    parts = _BACKSLASHES_BEFORE_QUOTE.split(value)  # odd items: the runs of backslashes
+    return '"' + "".join("\\u005c" * len(part) if odd else _JSON.encode(part)[1:-1]
+                         for odd, part in _alternating(parts)) + '"'
+
+
+def _alternating(parts: list[str]) -> list[tuple[bool, str]]:
+    return [(index % 2 == 1, part) for index, part in enumerate(parts)]
 
 
 def quoted(value: str, *, path: tuple[str | int, ...] = ()) -> str:
-    """A double-quoted word for ENV, LABEL and ARG values."""
+    """A double-quoted word for ENV, LABEL and ARG values; a run of backslashes before a
+    quote or the end is written unquoted between two quoted parts (`"C:\\\\dir"\\\\""`)."""
     if "\n" in value or "\r" in value:
         raise SpecPathError("a newline cannot be written in an ENV, LABEL or ARG value (the Dockerfile has no escape for it)",
                             path=path, hint="split the value into several variables, or ship it as a file")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+    parts = _BACKSLASHES_BEFORE_QUOTE.split(value) if "\\" in value else [value]
+    return '"' + "".join('"' + "\\\\" * len(part) + '"' if odd else _escaped(part)
+                         for odd, part in _alternating(parts)) + '"'
+
+
+def _escaped(text: str) -> str:
+    """Text inside double quotes: `\\`, `"` and `$` escaped (BuildKit's three escapes there)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
 
 
 def pairs(items: tuple[tuple[str, str], ...], *, path: tuple[str | int, ...] = ()) -> list[str]:

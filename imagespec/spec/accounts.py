@@ -39,3 +39,26 @@ def new_account_name(value: str) -> str:
                       "pick a name of your own, e.g. `app` (the default is `nonroot`); `gid: 0` joins root's group "
                       "without naming it")
     return value
+
+
+# The IDs Debian's base-passwd 3.6 gives its static users and groups (bookworm's
+# /etc/passwd and /etc/group, plus apt's `_apt`): groupadd/useradd refuse an ID taken
+# (`GID '33' already exists`, `UID 65534 is not unique`), after the rest of the build.
+DEBIAN_UIDS = {1: "daemon", 2: "bin", 3: "sys", 4: "sync", 5: "games", 6: "man", 7: "lp", 8: "mail", 9: "news",
+               10: "uucp", 13: "proxy", 33: "www-data", 34: "backup", 38: "list", 39: "irc", 42: "_apt",
+               65534: "nobody"}
+DEBIAN_GIDS = {1: "daemon", 2: "bin", 3: "sys", 4: "adm", 5: "tty", 6: "disk", 7: "lp", 8: "mail", 9: "news",
+               10: "uucp", 12: "man", 13: "proxy", 15: "kmem", 20: "dialout", 21: "fax", 22: "voice", 24: "cdrom",
+               25: "floppy", 26: "tape", 27: "sudo", 29: "audio", 30: "dip", 33: "www-data", 34: "backup",
+               37: "operator", 38: "list", 39: "irc", 40: "src", 42: "shadow", 43: "utmp", 44: "video", 45: "sasl",
+               46: "plugdev", 50: "staff", 60: "games", 100: "users", 65534: "nogroup"}
+
+
+def debian_id_taken(uid: int, gid: int) -> str | None:
+    """What a Debian or Ubuntu base already has under the new user's uid, or under the gid
+    of the group made for it (gid 0 is root's, joined, not made): None when both are free."""
+    if uid in DEBIAN_UIDS:
+        return f"uid {uid} is the user '{DEBIAN_UIDS[uid]}'"
+    if gid != 0 and gid in DEBIAN_GIDS:
+        return f"gid {gid} is the group '{DEBIAN_GIDS[gid]}'"
+    return None

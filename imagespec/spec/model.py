@@ -54,6 +54,8 @@ Family = Literal["debian", "ubuntu", "alpine", "fedora", "rhel", "centos", "dist
 Feature = Literal["heredoc", "copy-link", "copy-chmod"]
 # toolchains whose build stage runs on the build platform and compiles for the target (plan/passes/cross_compile.py)
 CrossCompiler = Literal["go", "c", "rust"]
+# what an image is for: one application (BP1), or a base that specs build FROM and nobody runs
+Kind = Literal["app", "base"]
 NONROOT_UID = 65532  # the distroless convention; one UID across every imagespec final (BP8)
 # a BuildKit secret id, as the spec declares it and the configuration's `build.secrets` maps it
 SecretId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
@@ -246,13 +248,6 @@ class Final(Model):
             argv(value) if script else exec_argv(value, program=program)
         return value
 
-    @model_validator(mode="after")
-    def _something_to_run(self) -> Final:
-        if self.entrypoint is None and self.cmd is None:
-            raise Invalid("the final stage needs an `entrypoint` or a `cmd` (BP1: one application)",
-                          "name the program the container runs, in exec form (BP2): `entrypoint: [/app]`")
-        return self
-
     @property
     def entrypoint_argv(self) -> tuple[str, ...] | None:
         return None if self.entrypoint is None else argv(self.entrypoint)
@@ -290,10 +285,15 @@ class Policies(Model):
 
     allowed_registries: list[Registry] = Field(default_factory=_empty_list,
                                            description="Every base image must come from one of these (host[/path]).")
+    push_registries: list[Registry] = Field(
+        default_factory=_empty_list, description="`--push` may push only to these (host[/path]): the spec's "
+        "`registry:` and every `--tag` that names a registry (BP15).")
     required_labels: list[LabelKey] = Field(default_factory=_empty_list, description="Labels the final image must carry.")
     forbidden_packages: list[Line] = Field(default_factory=_empty_list, description="Packages not allowed in final images.")
     no_shell: bool = Field(False, description="The final image must have no shell (scratch or distroless-style).")
     non_root: bool = Field(False, description="The final image must not run as root, whatever the reason.")
+    clean_push: bool = Field(False, description="`--push` only from a clean git checkout (nothing uncommitted or "
+                             "untracked): a pushed image traces to its commit (BP14).")
     size_budget: Annotated[int | str, AfterValidator(size_in_bytes)] | None = Field(
         None, description="Largest final image, checked by `imagespec test` (e.g. 25MB).")
 
@@ -338,6 +338,10 @@ class Spec(Model):
     secrets: list[BuildSecret] = Field(default_factory=_empty_list,
                                        description="Build secrets for download steps (besides the CA bundle).")
     name: ImageName
+    # before final, whose validator reads it
+    kind: Kind = Field("app", description="`app`: the image runs one application (BP1), so `final` names it "
+                       "(`entrypoint` or `cmd`). `base`: an image that exists to be built FROM (a company base): "
+                       "it runs nothing of its own, and `imagespec test` checks it without running it.")
     description: Line | None = None
     version: SemanticVersion | None = Field(None, description="MAJOR.MINOR.PATCH (semver 2.0); drives the tags (BP14).")
     source: Line | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
@@ -357,6 +361,26 @@ class Spec(Model):
     ignore: list[Line] = Field(default_factory=_empty_list, description="Extra .dockerignore patterns.")
     stages: dict[StageName, Stage] = Field(default_factory=dict)
     final: Final
+
+    @field_validator("final")
+    @classmethod
+    def _something_to_run(cls, final: Final, info: ValidationInfo) -> Final:
+        # at `final:`, where the program is missing; `kind` is read before it (absent: invalid, said at its line)
+        kind = info.data.get("kind")
+        if kind is None:
+            return final
+        if kind == "base":
+            started = [key for key, on in (("init", final.init), ("shell", final.shell)) if on]
+            if started:
+                raise Invalid(f"`{started[0]}: true` starts the application, and a base image (`kind: base`) "
+                              "runs none of its own", f"drop `{started[0]}: true` here and set it in the specs "
+                              "built FROM this image, which name their program")
+            return final
+        if final.entrypoint is None and final.cmd is None:
+            raise Invalid("the final stage needs an `entrypoint` or a `cmd` (BP1: one application)",
+                          "name the program the container runs, in exec form (BP2): `entrypoint: [/app]`; an "
+                          "image that is only built FROM (a company base) says `kind: base`")
+        return final
 
     @field_validator("registry")
     @classmethod

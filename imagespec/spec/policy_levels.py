@@ -2,11 +2,12 @@
 extends, or make one stricter, never looser; so may a spec, against its templates and
 the configuration. What "stricter" means, rule by rule, is this one table:
 
-- `allowed_registries` (an allow-list) narrows: each registry a level names must be one
-  the level above allows, or lie under one (`registry.example.com/team` under
-  `registry.example.com`); the narrower list is the rule from then on;
+- `allowed_registries`, `push_registries` (allow-lists: of bases, of push destinations)
+  narrow: each registry a level names must be one the level above allows, or lie under
+  one (`registry.example.com/team` under `registry.example.com`); the narrower list is
+  the rule from then on;
 - `required_labels`, `forbidden_packages` (lists of demands) add up;
-- `no_shell`, `non_root` (switches) stay on once a level turns them on;
+- `no_shell`, `non_root`, `clean_push` (switches) stay on once a level turns them on;
 - `size_budget` (a limit) may only go down: the smallest holds.
 
 A rule's default (`[]`, `false`, `null`) says nothing: the rule above stays as it is. A
@@ -187,9 +188,11 @@ def _limit(rule: str, above: Any, above_at: Places, below: Any, below_at: Places
 
 RULES: dict[str, Rule] = {  # one per key of spec.model.Policies (a test checks)
     "allowed_registries": _allow,
+    "push_registries": _allow,
     "required_labels": _demands,
     "forbidden_packages": _demands,
     "no_shell": _switch,
     "non_root": _switch,
+    "clean_push": _switch,
     "size_budget": _limit,
 }

@@ -17,7 +17,7 @@ from imagespec.spec.config import Config, load_config
 from imagespec.spec.extends import resolve
 from imagespec.spec.yaml_source import Document, parse_yaml, read_yaml
 from imagespec.spec.model import Spec
-from imagespec.spec.repository import repository_root
+from imagespec.spec.repository import outside_git_hint, repository_root
 from imagespec.spec.templates import TemplateResolver
 from imagespec.spec.validate import validate
 
@@ -210,11 +210,11 @@ def check_context(loaded: LoadedSpec) -> None:
             return
         # a build sends every file of the context to the engine, and the spec's COPY steps
         # put any of them in an image: a pull request could ship the CI runner's files
+        not_git = outside_git_hint(root)
         raise SpecError(f"context: {display(context, resolved=True)} is outside the spec's repository "
                         f"({display(root, resolved=True)})", location=loaded.document.location(("context",)),
                         hint="name a folder of the spec's repository (its git root; outside git, the spec's own "
-                             "folder" + ("" if files.exists(root / ".git") else ": `git init` in the project's top "
-                                         "folder makes it the repository") + ")")
+                             "folder)" + (f"; {not_git}" if not_git else ""))
     if files.is_dir(context):  # `..` enough times: a build would send every file of the machine
         raise SpecError("context: resolves to / (the whole file system)", location=loaded.document.location(("context",)),
                         hint="name the folder the build reads, relative to the spec (default: `.`)")

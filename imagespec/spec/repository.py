@@ -31,6 +31,14 @@ def repository_root(folder: Path) -> Path:
     return folder
 
 
+def outside_git_hint(root: Path) -> str | None:
+    """The advice for a spec refused for leaving its repository when that repository is
+    only its folder (no `.git` at `root`): the one wording, for `extends` and `context`."""
+    if files.exists(root / ".git"):
+        return None
+    return "the spec is not in git: `git init` in the project's top folder makes it the repository"
+
+
 def real_place(path: Path, *, replaced: bool = False) -> Path:
     """Where `path` really is. Links are followed, since a committed link may lead anywhere;
     `replaced`: the file is written over (the atomic rename replaces a link itself), so only

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from imagespec.errors import SpecError
 from imagespec.spec import files
-from imagespec.spec.repository import outside, repository_root
+from imagespec.spec.repository import outside, outside_git_hint, repository_root
 from imagespec.resources import templates_dir
 from imagespec.spec.yaml_source import Document
 
@@ -112,13 +112,12 @@ class TemplateResolver:
         if outside(path, root) is None or (found_in is not None and outside(path, self._root(found_in.parent)) is None):
             return
         # outside git the spec's folder is all there is: `git init` at the top makes the project one
-        not_git = "" if files.exists(root / ".git") else "; the spec is not in git: `git init` in the project's top " \
-            "folder makes it the repository"
+        not_git = outside_git_hint(root)
         raise SpecError(f"`extends: {target}` leads outside the repository ({self.show(root)}): not read",
                         location=current.location(("extends",)),
                         hint="extend files of the spec's own repository (its git root; outside git, its folder), "
                              "or a template by name from the configuration's `templates:` folders or the presets "
-                             f"(README, \"Presets, templates and `extends`\"){not_git}")
+                             "(README, \"Presets, templates and `extends`\")" + (f"; {not_git}" if not_git else ""))
 
     def __call__(self, target: str, current: Document) -> Path:
         """The file's real path (links followed)."""

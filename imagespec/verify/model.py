@@ -61,6 +61,9 @@ class Expectations:
     #: image has the label. ``sbom_checked`` False: a stage (``--target``), which has none.
     sbom_paths: tuple[str, ...] = ()
     sbom_checked: bool = True
+    #: False: a base image (a spec's ``kind: base``), only built FROM: it has no application
+    #: to run, so the smoke run's checks are skipped and the rest (user, labels, files) hold.
+    runs: bool = True
     #: `docker stop` must return faster than this (BP2: SIGTERM handled, no SIGKILL).
     stop_max_s: float = 2.0
     ready_timeout_s: float = 10.0

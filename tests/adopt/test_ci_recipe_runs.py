@@ -38,7 +38,7 @@ def _steps(env: dict[str, str]) -> list[tuple[str, str, dict[str, str]]]:
     (job,) = workflow["jobs"].values()
     steps = {step.get("name"): step for step in job["steps"]}
     # the step's own `env:` holds GitHub expressions: PUSH is what it says on the default branch
-    return [(name, steps[name]["run"], {**env, **workflow["env"], "PUSH": "--push", "RUNNER_TEMP": env["RUNNER_TEMP"]})
+    return [(name, steps[name]["run"], {**env, **workflow.get("env", {}), "PUSH": "--push", "RUNNER_TEMP": env["RUNNER_TEMP"]})
             for name in STEPS]
 
 

@@ -51,20 +51,26 @@ def case_id(path: Path) -> str:
 # --- reading values back the way BuildKit does -------------------------------------------
 
 def unquote(word: str) -> str:
-    """A double-quoted ENV/LABEL/ARG word as BuildKit's lexer reads it: inside double
-    quotes `\\\\`, `\\"` and `\\$` are escapes, any other backslash is literal."""
+    """An ENV/LABEL/ARG word as BuildKit's lexer reads it, of the parts serialize.quoted
+    writes: double-quoted parts, where `\\\\`, `\\"` and `\\$` are escapes and any other
+    backslash is literal, and between them unquoted escaped backslashes (`"C:\\\\dir"\\\\""`)."""
     assert len(word) >= 2 and word[0] == '"' and word[-1] == '"', f"not a double-quoted word: {word!r}"
-    body, out, i = word[1:-1], [], 0
-    while i < len(body):
-        char = body[i]
-        if char == "\\" and i + 1 < len(body) and body[i + 1] in '\\"$':
-            out.append(body[i + 1])
+    out, i, inside = [], 0, False
+    while i < len(word):
+        char = word[i]
+        if char == '"':
+            inside = not inside
+            i += 1
+            continue
+        if char == "\\" and i + 1 < len(word) and (word[i + 1] in '\\"$' if inside else word[i + 1] == "\\"):
+            out.append(word[i + 1])
             i += 2
             continue
-        assert char != '"', f"unescaped quote inside {word!r}"
+        assert inside, f"unquoted {char!r} in {word!r}"
         assert not (char == "$"), f"unescaped $ inside {word!r}: BuildKit would expand it"
         out.append(char)
         i += 1
+    assert not inside, f"unbalanced quotes in {word!r}"
     return "".join(out)
 
 

@@ -75,11 +75,12 @@ def slots() -> tuple[tuple[str, ...], ...]:
 BASELINES: tuple[dict[str, Any], ...] = (
     {
         "imagespec": 1, "name": "team/fuzz-app", "description": "Fuzz baseline description",
-        "version": "1.2.3", "source": "https://example.com/fuzz.git", "license": "MIT",
+        "kind": "app", "version": "1.2.3", "source": "https://example.com/fuzz.git", "license": "MIT",
         "registry": "registry.example.com/team", "context": ".", "dockerfile": "Dockerfile",
         "features": ["copy-chmod"], "tags": {"extra": ["fuzzextra"]},
         "ignore": ["fuzzignored"],
         "policies": {"allowed_registries": ["docker.io", "registry.example.com"],
+                     "push_registries": ["registry.example.com"],
                      "required_labels": ["com.example.team"], "forbidden_packages": ["telnetd"],
                      "size_budget": "900MB"},
         "secrets": [{"id": "fuzzsecret", "env": "FUZZ_TOKEN", "target": "/run/fuzzsecret"}],
@@ -295,8 +296,9 @@ def _utf8(text: str) -> str:
 
 
 def _unquote(body: str) -> str:
-    """Inside BuildKit's double quotes `\\\\`, `\\"` and `\\$` are escapes."""
-    return re.sub(r'\\([\\"$])', r"\1", body)
+    """Inside BuildKit's double quotes `\\\\`, `\\"` and `\\$` are escapes; between two quoted
+    parts (serialize.quoted: a run of backslashes before a quote or the end) `\\\\` is one."""
+    return re.sub(r'\\([\\"$])', r"\1", re.sub(r'"((?:\\\\)+)"', r"\1", body))
 
 
 def _count(commands: list[dockerfile.Command]) -> int:

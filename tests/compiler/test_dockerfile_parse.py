@@ -67,11 +67,27 @@ def test_hadolint_check_can_fail(tmp_path: Path) -> None:
     assert {"DL3008", "DL3009", "DL3025"} <= codes
 
 
-def test_values_ending_in_a_backslash_round_trip_through_buildkit() -> None:
-    """hadolint cannot parse these (documented in render/serialize.py); BuildKit can."""
-    spec = ('name: app\nfinal:\n  from: debian-slim\n  env:\n    DIR: \'C:\\\\\'\n    ONE: \'\\\'\n'
-            '  labels: {com.example.path: \'a\\\\b\\\'}\n  entrypoint: [/app]\n')
-    compiled = compile_text(spec)
+BACKSLASHES = ('name: app\nfinal:\n  from: debian-slim\n  env:\n    DIR: \'C:\\dir\\\'\n    ONE: \'\\\'\n'
+               '    TWO: \'a\\\\\'\n    QUOTE: \'a\\"b $x\'\n'
+               '  labels: {com.example.path: \'a\\b\\\'}\n'
+               '  entrypoint: [/app, \'C:\\dir\\\', \'a\\"b\']\n'
+               '  healthcheck: {cmd: [/app, \'x\\\']}\n')
+
+
+def test_values_ending_in_a_backslash_round_trip_through_buildkit(tmp_path: Path) -> None:
+    """A value ending in a backslash, or with one before a quote: BuildKit reads it back
+    exactly, and hadolint parses the file (it failed on `ENV DIR="C:\\\\dir\\\\"`, and took
+    `["C:\\\\dir\\\\"]` for a shell-form ENTRYPOINT)."""
+    compiled = compile_text(BACKSLASHES)
     assert_matches_plan(compiled.dockerfile, compiled.plan)
-    env = next(c for c in parse(compiled.dockerfile) if c.cmd == "ENV")
-    assert [unquote(v) for v in env.value[1::2]] == ["C:\\\\", "\\"]
+    commands = parse(compiled.dockerfile)
+    env = next(c for c in commands if c.cmd == "ENV")
+    assert dict(zip(env.value[::2], map(unquote, env.value[1::2]), strict=True)) == {
+        "DIR": "C:\\dir\\", "ONE": "\\", "TWO": "a\\\\", "QUOTE": 'a\\"b $x'}
+    label = next(c for c in commands if c.cmd == "LABEL" and "com.example.path" in c.value)
+    assert unquote(label.value[label.value.index("com.example.path") + 1]) == "a\\b\\"
+    entrypoint = next(c for c in commands if c.cmd == "ENTRYPOINT")
+    assert entrypoint.json and list(entrypoint.value) == ["/app", "C:\\dir\\", 'a\\"b']
+    written = tmp_path / "Dockerfile"
+    written.write_text(compiled.dockerfile, encoding="utf-8")
+    assert hadolint([written]) == {str(written): []}

@@ -284,3 +284,27 @@ def test_a_spec_that_is_a_loop_of_links_is_exit_2(tmp_path: Path, capsys) -> Non
     code, _, err = run(capsys, str(tmp_path / "loop.yaml"))
     # located at the link, said once (it read "loop.yaml: loop.yaml: its symbolic links …")
     assert code == 2 and err.splitlines()[0] == f"{tmp_path / 'loop.yaml'}: its symbolic links lead in a circle", err
+
+
+def test_outside_git_both_refusals_give_one_git_init_advice(tmp_path: Path, capsys) -> None:
+    """`extends` and `context` leaving a spec's folder outside git: the same advice, worded once
+    (imagespec.spec.repository.outside_git_hint); was two wordings, ": `git init` …" in one."""
+    from imagespec.spec.repository import outside_git_hint
+
+    folder = tmp_path / "project" / "app"
+    folder.mkdir(parents=True)
+    advice = outside_git_hint(folder)
+    assert advice == "the spec is not in git: `git init` in the project's top folder makes it the repository"
+    hints = []
+    for key in ("context: ..", "extends: ../base.yaml"):
+        (folder / "app.yaml").write_text(SPEC.replace("final:", f"{key}\nfinal:"), encoding="utf-8")
+        (folder.parent / "base.yaml").write_text(SPEC, encoding="utf-8")
+        code, _, err = run(capsys, str(folder / "app.yaml"))
+        assert code == 2, err
+        (hint,) = [line for line in err.splitlines() if line.startswith("  hint: ")]
+        hints.append(hint)
+    assert all(hint.endswith(f"; {advice}") for hint in hints), hints
+    (folder / ".git").mkdir()
+    assert outside_git_hint(folder) is None
+    code, _, err = run(capsys, str(folder / "app.yaml"))
+    assert code == 2 and "git init" not in err, err

@@ -29,6 +29,7 @@ from compiler_helpers import (
     unquote,
 )
 from imagespec.errors import SpecError
+from imagespec.spec.accounts import debian_id_taken
 
 # ~60 ms per valid spec, ~50 ms per invalid one: together well under a minute (a run of
 # 2,500 each found nothing more once the bugs these tests found were fixed)
@@ -167,7 +168,9 @@ def valid_specs(draw) -> dict[str, Any]:
                                             "start_period": st.just("500ms"), "retries": st.integers(1, 100)})))
     if draw(st.booleans()):
         final["user"] = draw(st.one_of(
-            st.fixed_dictionaries({"uid": st.integers(1, 2**31 - 1)}, optional={"gid": st.integers(0, 65535)}),
+            # not an ID Debian's base-passwd already gives an account (exit 2: accounts.debian_id_taken)
+            st.fixed_dictionaries({"uid": st.integers(1, 2**31 - 1)}, optional={"gid": st.integers(0, 65535)}).filter(
+                lambda user: debian_id_taken(user["uid"], user.get("gid", user["uid"])) is None),
             st.fixed_dictionaries({"uid": st.just(0), "root_reason": plain_line.filter(str.strip)})))
     if draw(st.booleans()):
         final["workdir"] = draw(abs_path)

@@ -136,13 +136,16 @@ def test_odd_values_reach_the_container_exactly(built) -> None:
         "argv[5]=new",
         "line",
         "argv[6]=ünïcödé",
+        "argv[7]=dir\\",  # a backslash at the end, or before a quote: written so that hadolint parses it
+        'argv[8]=a\\"b',
         'env GREETING=say "hello" to $USER',
         "env PRICE=$5 & 10% off; `not a command`",
-        "env WINDOWS_PATH=C:\\Program Files\\app\\bin",
+        "env WINDOWS_PATH=C:\\Program Files\\app\\bin\\",
         "env MOTTO=Grüße, 世界 🚀",
     ]
     labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}", summary["tags"][0]).stdout)
     assert labels["com.example.note"] == "it's \"quoted\" $HOME \\n stays literal"
+    assert labels["com.example.dir"] == "C:\\dir\\"
     assert labels["org.opencontainers.image.description"] == (
         "Quotes \"double\" and 'single', a $dollar, a back\\slash and ünïcödé")
     user = docker("image", "inspect", "--format", "{{.Config.User}}", summary["tags"][0]).stdout.strip()
