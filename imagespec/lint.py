@@ -113,12 +113,12 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
                 "BP13", "name a version tag (and a digest) so rebuilds are deliberate")
     for where, env in [(("stages", n, "env"), st.env) for n, st in spec.stages.items()] + [(("final", "env"), spec.final.env)]:
         for key, value in env.items():
-            if _secretish(key) and str(value).lower() not in _FLAGS and not _names_a_file(key, value):
+            if looks_like_secret(key) and str(value).lower() not in _FLAGS and not _names_a_file(key, value):
                 add((*where, key), "error", "IS002", f"'{key}' looks like a secret written into the image",
                     "BP15", "pass secrets at run time, or at build time as a BuildKit secret; ENV stays in the image")
     for name, declared in spec.stages.items():
         for key, default in declared.args.items():
-            if _secretish(key) and default and str(default).lower() not in _FLAGS:
+            if looks_like_secret(key) and default and str(default).lower() not in _FLAGS:
                 add(("stages", name, "args", key), "error", "IS002", f"build arg '{key}' has a secret-looking default",
                     "BP15", "build args are recorded in the image history; use a build secret")
     for at, packages in _final_packages(spec):
@@ -271,7 +271,7 @@ def _lint_shell_word(at: DataPath, argument: object, add: Add, *, program: bool)
     add(at, "warning", "IS018", said, "BP2", hint)
 
 
-def _secretish(key: str) -> bool:
+def looks_like_secret(key: str) -> bool:
     """Whether an env or build-arg name looks like it holds a secret (IS002)."""
     words = [word.upper() for word in _WORD.findall(key)]
     for i, word in enumerate(words):

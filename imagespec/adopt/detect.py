@@ -9,15 +9,18 @@ folder, none larger than MAX_READ, and follows no link out of it.
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
+from imagespec.adopt.node_start import NodeStart, read_start
+from imagespec.adopt.pip_requirements import included_files
+from imagespec.adopt.manifest import parse_json, parse_toml, parse_xml, semantic_version
+from imagespec.errors import Location, SpecError
+
+DEFAULT_VERSION = "0.1.0"  # a project's version when its manifest states none a spec can take
 MAX_READ = 1 << 20  # a manifest or source file bigger than this is not read
 MAX_FILES = 2000  # files looked at per search, so a huge tree cannot stall init
 SKIP_DIRS = frozenset({".git", "node_modules", "target", "vendor", ".venv", "venv", "__pycache__", "dist", "build"})
@@ -40,6 +43,9 @@ class Project:
     program_parameter: str | None = None
     final: dict[str, object] = field(default_factory=dict)  # more final-stage keys (service preset)
     stages: dict[str, object] = field(default_factory=dict)  # build stages of the spec's own
+    # why the program to run could not be found: init's exit 2, unless a flag names it
+    # (`--with` the program parameter, or `--entrypoint`)
+    unresolved: SpecError | None = None
     found: list[str] = field(default_factory=list)  # "file: what it told us"
     guessed: list[str] = field(default_factory=list)  # "what: why it is only a guess"
 
@@ -160,10 +166,7 @@ def detect_rust(root: Path) -> Project | None:
     text = read(root / "Cargo.toml")
     if not text:
         return None
-    try:
-        cargo = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return None
+    cargo = parse_toml(root / "Cargo.toml", text)
     project = Project("rust")
     package = cargo.get("package", {}) if isinstance(cargo.get("package"), dict) else {}
     bins = [b.get("name") for b in cargo.get("bin", []) if isinstance(b, dict) and isinstance(b.get("name"), str)]
@@ -194,13 +197,11 @@ def detect_python(root: Path) -> Project | None:
     elif has_requirements:
         project = Project("python")
         project.found.append("requirements.txt: pip requirements")
+        _copy_included_requirements(root, project)
     else:
         return None
     if pyproject_text:
-        try:
-            meta = tomllib.loads(pyproject_text)
-        except tomllib.TOMLDecodeError:
-            meta = {}
+        meta = parse_toml(root / "pyproject.toml", pyproject_text)
         table = meta.get("project") or meta.get("tool", {}).get("poetry") or {}
         if isinstance(table, dict):
             take_metadata(project, table, "pyproject.toml")
@@ -211,8 +212,12 @@ def detect_python(root: Path) -> Project | None:
         if runnable:
             script = rel(root, runnable[0])
             project.guessed.append(f"script {script}: the first file with `if __name__ == \"__main__\"`")
-    if script is None:
-        project.guessed.append("script app.py: no app.py, main.py or `__main__` block found (--with script=…)")
+    if script is None:  # a Procfile's command may still name the program (init_spec._apply)
+        project.unresolved = SpecError(
+            f"no program to run: no {', '.join(_PY_SCRIPTS[:-1])} or file with an `if __name__ == \"__main__\"` "
+            "block", location=Location(str(root)),
+            hint="name it: --with script=FILE (relative to the folder), or the whole command: "
+            "--entrypoint '/opt/venv/bin/python3 -m PACKAGE'")
     module = _python_module(root, script) if script else None
     if module is not None:  # `python FILE` puts FILE's folder first on the path: its package's imports fail
         project.entrypoint = ["/opt/venv/bin/python3", "-m", module[0]]
@@ -233,6 +238,16 @@ def detect_python(root: Path) -> Project | None:
         project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
     add_port(project, root, [root / "Procfile", *sources])
     return project
+
+
+def _copy_included_requirements(root: Path, project: Project) -> None:
+    """The files requirements.txt includes (`-r requirements/base.txt`), copied into the
+    dependency step beside it (the preset copies requirements.txt alone, BP4)."""
+    files, notes = included_files(root, "requirements.txt")
+    project.guessed += notes
+    if files:
+        project.stages["venv"] = {"dependencies": {"copy+": files}}
+        project.found.append(f"requirements.txt includes {', '.join(files)}: copied into the dependency step too")
 
 
 def walk_packages(folder: Path) -> Iterator[Path]:
@@ -261,29 +276,84 @@ def _python_module(root: Path, script: str) -> tuple[str, str] | None:
     return ".".join(parts), rel(root, top.parent) if top.parent != root else "."
 
 
-def _node_entry(root: Path, package: dict[str, Any], project: Project) -> tuple[str | None, bool]:
-    """(the entry file, whether `npm run build` makes it). The file `npm start` runs (how the
-    author starts the app), else package.json's `main` (often a library entry, or a leftover
-    of `npm init`), else a usual name; only a file that exists, or one the `build` script
-    makes (`dist/server.js`): a wrong guess would build an image that cannot start."""
+def _node_entry(root: Path, package: dict[str, Any], project: Project) -> tuple[str | None, bool, NodeStart]:
+    """(the entry file, whether `npm run build` makes it, the start script's command). The
+    file `npm start` runs (how the author starts the app), else package.json's `main` (often
+    a library entry, or a leftover of `npm init`), else a usual name; only a file that
+    exists, or one the `build` script makes (`dist/server.js`): a wrong guess would build
+    an image that cannot start."""
     named: list[str] = []
     given = package.get("scripts")
     scripts: dict[str, Any] = given if isinstance(given, dict) else {}
-    start = scripts.get("start")
-    if isinstance(start, str) and (started := re.fullmatch(r"node\s+(\S+\.[cm]?js)", start.strip())):
-        named.append(started.group(1).removeprefix("./"))
+    start = NodeStart()
+    if isinstance(scripts.get("start"), str):
+        start = read_start(scripts["start"])
+        if start.file is None:
+            project.guessed.append(f"package.json's start script: {start.note}, so it names no entry file")
+        else:
+            start.file = _node_file(root, start.file)
+            named.append(start.file)
     if isinstance(package.get("main"), str):
-        named.append(package["main"].removeprefix("./"))
+        named.append(_node_file(root, package["main"].removeprefix("./")))
     named = list(dict.fromkeys(named))  # `start` and `main` often name one file: one note
     for name in named:
-        if (root / name).is_file():
-            return name, False
+        if _confined(name) and (root / name).is_file():
+            return name, False, start
     builds = isinstance(scripts.get("build"), str)
     for name in named:
-        if builds and ".." not in Path(name).parts:
-            return name, True
+        if builds and _confined(name):
+            return name, True, start
         project.guessed.append(f"{name}: named in package.json but not in the folder, so not the entry file")
-    return next((n for n in ("server.js", "index.js", "app.js", "main.js") if (root / n).is_file()), None), False
+    usual = next((n for n in _NODE_ENTRIES if (root / n).is_file()), None)
+    if usual is None:  # a guessed file that is not there would build an image that cannot start
+        named_but_missing = f"package.json names {', '.join(named)}, not in the folder" if named else \
+            "no `node FILE` in package.json's start script and no `main`"
+        project.unresolved = SpecError(
+            f"no entry file: {named_but_missing}; no {', '.join(_NODE_ENTRIES)} either",
+            location=Location(str(root / "package.json")),
+            hint="name the file node runs: --with main=FILE (relative to the folder), or the whole command: "
+            "--entrypoint 'node /app/FILE'")
+    return usual, False, start
+
+
+_NODE_ENTRIES = ("server.js", "index.js", "app.js", "main.js")  # the usual names, in the order tried
+
+
+def _confined(name: str) -> bool:
+    """A path inside the project (the image has it at /app/NAME), not `/srv/x.js` or `../x.js`."""
+    return bool(name) and not name.startswith("/") and ".." not in Path(name).parts
+
+
+def _node_file(root: Path, name: str) -> str:
+    """`node srv` runs srv.js when there is no file `srv` (node's own resolution)."""
+    if _confined(name) and not (root / name).is_file() and (root / f"{name}.js").is_file():
+        return f"{name}.js"
+    return name
+
+
+def _take_start_command(project: Project, start: NodeStart, main: str) -> None:
+    """The start script's variables as the final's env, and node's options before the file
+    in the entrypoint, when it runs the entry file: the image starts the app as `npm start`
+    does, without npm as PID 1 (BP2). A value the shell would expand (`$HOME`), or one
+    under a secret's name (BP15: never written into an image), is left out and said."""
+    from imagespec.lint import looks_like_secret
+
+    env: dict[str, str] = {}
+    for key, value in start.env.items():
+        if "$" in value or "`" in value:
+            project.guessed.append(f"env {key}: the start script's value {value[:80]!r} is expanded by a shell; "
+                                   "not written (set final.env)")
+        elif looks_like_secret(key):
+            project.guessed.append(f"env {key}: the start script sets a secret; not written into the image (BP15: "
+                                   "pass it at run time)")
+        else:
+            env[key] = value
+    if env:
+        project.final["env"] = env
+        project.found.append("package.json's start script: env " + " ".join(f"{k}={v}" for k, v in env.items()))
+    if start.options:
+        project.entrypoint = ["node", *start.options, f"/app/{main}"]
+        project.found.append(f"package.json's start script: node {' '.join(start.options)} (in the entrypoint)")
 
 
 def _build_stage(project: Project, main: str, lock: str | None) -> None:
@@ -314,10 +384,7 @@ def detect_node(root: Path) -> Project | None:
     text = read(root / "package.json")
     if not text:
         return None
-    try:
-        package = json.loads(text)
-    except json.JSONDecodeError:
-        return None
+    package = parse_json(root / "package.json", text)
     if not isinstance(package, dict):
         return None
     locks = {"pnpm-lock.yaml": "node-pnpm", "yarn.lock": "node-yarn", "package-lock.json": "node"}
@@ -328,17 +395,23 @@ def detect_node(root: Path) -> Project | None:
         project.guessed.append("preset node: no lockfile; `npm ci` needs package-lock.json (run `npm install` once)")
     take_metadata(project, package, "package.json")
     project.program_parameter = "main"
-    main, built = _node_entry(root, package, project)
+    main, built, start = _node_entry(root, package, project)
     if main and built:
         _build_stage(project, main, lock)
-        main = main if project.stages else None
+        if not project.stages:  # made by a build the preset does not run: no file to name
+            project.unresolved = SpecError(
+                f"no entry file: {main} is made by package.json's `build` script, which the {project.preset} "
+                "preset does not run", location=Location(str(root / "package.json")),
+                hint=f"add a stage that runs the build (as init writes for npm) and copies its {Path(main).parts[0]}"
+                " into /app, then --with main=FILE; or --entrypoint 'node /app/FILE' for a file in the folder")
+            main = None
+    if main and main == start.file:
+        _take_start_command(project, start, main)
     if main:
         if main != "server.js":
             project.with_["main"] = main
         if not built:
             project.found.append(f"{main}: the entry file")
-    else:
-        project.guessed.append("main server.js: no `main`, `start` script or usual entry file (--with main=…)")
     add_port(project, root, [root / main] if main and not built else list(walk(root, (".js",)))[:20])
     return project
 
@@ -349,15 +422,11 @@ def detect_maven(root: Path) -> Project | None:
         return None
     project = Project("java-maven")
     project.found.append("pom.xml: a Maven project")
-    try:
-        pom = ElementTree.fromstring(text)
-    except ElementTree.ParseError:
-        pom = None
-    if pom is not None:
-        ns = {"m": pom.tag[1:].split("}")[0]} if pom.tag.startswith("{") else {}
-        tag = (lambda t: f"m:{t}") if ns else (lambda t: t)
-        name, version = pom.findtext(tag("artifactId"), None, ns), pom.findtext(tag("version"), None, ns)
-        take_metadata(project, {"name": name, "version": version}, "pom.xml")
+    pom = parse_xml(root / "pom.xml", text)
+    ns = {"m": pom.tag[1:].split("}")[0]} if pom.tag.startswith("{") else {}
+    tag = (lambda t: f"m:{t}") if ns else (lambda t: t)
+    name, version = pom.findtext(tag("artifactId"), None, ns), pom.findtext(tag("version"), None, ns)
+    take_metadata(project, {"name": name, "version": version}, "pom.xml")
     project.guessed.append("Maven reaches Maven Central for plugins and dependencies; where it cannot, see the "
                            "java-maven preset's `maven` parameter (offline with Debian's packaged plugins)")
     add_port(project, root, list(walk(root / "src", (".java",)))[:50])
@@ -413,10 +482,38 @@ def detect_c(root: Path) -> Project | None:
         project.with_["name"] = Path(target).name
         project.name = Path(target).name
         project.found.append(f"binary {target}: the build's first target")
-    project.guessed.append("a static binary: the preset's final is scratch (link with -static, or set final.from: cc"
-                           " for a glibc binary)")
+    if makefile:
+        _choose_c_final(project, _static_link(makefile, "Makefile"))
+    else:  # init's own build command links with -static: the preset's scratch final fits
+        project.found.append("a static binary (init's build command links with -static): the preset's scratch final")
     add_port(project, root, sources[:50])
     return project
+
+
+#: `-static` (or `-static-pie`) as a word of its own: not -static-libgcc or
+#: -static-libstdc++, which leave the binary needing the dynamic loader
+_STATIC = re.compile(r"(?<![\w-])-static(?:-pie)?(?![\w-])")
+
+
+def _static_link(build_file: str, name: str) -> str | None:
+    """`FILE:LINE` of the first `-static` outside a comment, or None."""
+    for number, line in enumerate(build_file.splitlines(), 1):
+        if _STATIC.search(line.split("#", 1)[0]):
+            return f"{name}:{number}"
+    return None
+
+
+def _choose_c_final(project: Project, static_at: str | None) -> None:
+    """A binary linked without -static needs glibc's dynamic loader at run time, which the
+    preset's scratch final lacks ("exec …: no such file or directory" at start): then the
+    catalog's distroless glibc runtime, cc (BP10: still no shell, no package manager)."""
+    if static_at:
+        project.found.append(f"{static_at}: links with -static, so the binary runs alone: the preset's scratch final")
+        return
+    project.final["from"] = "cc"
+    project.guessed.append("final.from cc: the Makefile links without -static, so the binary needs glibc's dynamic "
+                           "loader, which scratch has not; cc is distroless with glibc (link with -static and drop "
+                           "final.from for scratch)")
 
 
 #: targets that name no file the build makes, by convention
@@ -489,6 +586,9 @@ def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
                 project.guessed.append(f"no license: {source} names the file {value['file'][:80]!r} (--license)")
             value = value.get("text")
         if isinstance(value, str) and value.strip():
+            if key == "version":
+                take_version(project, value.strip(), source)
+                continue
             if key == "license":
                 try:  # npm's "SEE LICENSE IN FILE" and the like: no label value
                     license_expression(value.strip())
@@ -498,6 +598,23 @@ def take_metadata(project: Project, table: dict[str, Any], source: str) -> None:
                     continue
             setattr(project, key, value.strip())
             project.found.append(f"{source}: {key} {value.strip()}")
+
+
+def take_version(project: Project, written: str, source: str) -> None:
+    """The manifest's version, as a semantic version (BP14's tags need one): PEP 440's
+    `0.1` or Maven's `1.0-SNAPSHOT` mapped and said; one with no clean mapping
+    (`1.0.0.post1`) gives way to DEFAULT_VERSION, said too, never an exit 2."""
+    version = semantic_version(written)
+    if version == written:
+        project.version = version
+        project.found.append(f"{source}: version {version}")
+    elif version is not None:
+        project.version = version
+        project.guessed.append(f"version {version}: {source}'s {written[:80]!r} as a semantic version (--version)")
+    else:
+        project.version = DEFAULT_VERSION
+        project.guessed.append(f"version {DEFAULT_VERSION}: {source}'s {written[:80]!r} is not a semantic version "
+                               "and maps to none that orders as it does (--version)")
 
 
 #: In this order: a manifest beats a bare source folder; Maven before plain java sources.

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import yaml
 
-from imagespec.adopt.detect import KNOWN_FILES, Project, detect
+from imagespec.adopt.detect import DEFAULT_VERSION, KNOWN_FILES, Project, detect, read
+from imagespec.adopt.manifest import parse_toml
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError, one_line
 
 SPEC_NAME = "imagespec.yaml"
-DEFAULT_VERSION = "0.1.0"
 DEFAULT_PORT = 8000  # gunicorn's and uvicorn's own default, for a `$PORT` nothing else gives
 
 
@@ -56,6 +56,7 @@ def image_name(raw: str) -> str:
 def plan_project(folder: Path, options: InitOptions) -> Project:
     project = detect(folder)
     if project is None and options.preset is None and (folder / "pyproject.toml").is_file():
+        parse_toml(folder / "pyproject.toml", read(folder / "pyproject.toml"))  # broken: said first, located
         # a pyproject.toml alone names no pinned dependency set the presets can install
         raise SpecError("pyproject.toml without a lock: the python presets install requirements.txt (pip), "
                         "uv.lock (python-uv) or poetry.lock (python-poetry)", location=Location(str(folder / "pyproject.toml")),
@@ -76,7 +77,6 @@ def plan_project(folder: Path, options: InitOptions) -> Project:
 
 def _note_dockerfile(project: Project, folder: Path) -> None:
     """A hand-written Dockerfile stays: generate refuses to replace it without --force."""
-    from imagespec.adopt.detect import read
     from imagespec.contract import GENERATED_MARK
 
     text = read(folder / "Dockerfile")
@@ -101,7 +101,11 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
             project.guessed.append(f"name {image_name(folder.resolve().name)}: the folder's name (--name)")
         project.name = image_name(project.name or folder.resolve().name)
     if options.version:
-        project.version = options.version
+        try:  # said of the flag, not of a spec init never wrote
+            project.version = grammar.semantic_version(options.version)
+        except grammar.Invalid as invalid:
+            raise SpecError(f"--version: {one_line(str(invalid))}", hint=invalid.hint) from None
+        project.guessed = [g for g in project.guessed if not g.startswith("version ")]  # the flag replaced it
     elif project.version is None:
         project.guessed.append(f"version {DEFAULT_VERSION}: no version in the project's manifest (--version)")
     if options.license:
@@ -125,6 +129,8 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     if project.entrypoint and project.program_parameter not in options.with_:
         project.with_.pop(project.program_parameter or "", None)  # nothing says ${{ script }} any more
     project.with_.update(options.with_)
+    if project.unresolved is not None and not project.entrypoint and project.program_parameter not in project.with_:
+        raise project.unresolved  # a guess would be a file that is not there: an image that cannot start
 
 
 def _port_for(command: str | tuple[str, ...], project: Project, options: InitOptions) -> int | None:

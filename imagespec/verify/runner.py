@@ -39,6 +39,7 @@ from imagespec.verify.checks import (
     check_zombies,
     parse_passwd,
 )
+from imagespec.verify.loader import failed_program, missing_interpreter
 from imagespec.verify.model import CheckResult, Expectations, Report
 from imagespec.verify.own_sbom import check_sbom, sbom_label
 
@@ -82,8 +83,9 @@ def verify(
     if not exp.runs:
         checks += _not_run()
     else:
-        checks += _run_checks(run_and_observe(client, image.id, exp, stop_timeout=stop_timeout), exp, stop_timeout,
-                              stop_signal)
+        seen = run_and_observe(client, image.id, exp, stop_timeout=stop_timeout)
+        checks += _run_checks(seen, exp, stop_timeout, stop_signal,
+                              _start_failure_cause(client, image.id, seen, paths))
     return Report(image_ref, checks, time.monotonic() - began)
 
 
@@ -92,6 +94,16 @@ def _not_run() -> list[CheckResult]:
     inherited CMD, if any, is not the spec's) and the specs built FROM it are run instead."""
     why = "skipped: a base image (kind: base) runs no application; the specs built FROM it are run"
     return [CheckResult(name, True, why, bp, skipped=True) for name, bp in (("runs-read-only", "BP9"), *_bp_of_run())]
+
+
+def _start_failure_cause(client: docker.DockerClient, image: str, seen: Observation, paths: list[str]) -> str | None:
+    """Why the program "does not exist" when it does: its loader or `#!` interpreter is not
+    in the image (a dynamically linked binary on scratch). Read only on that failure."""
+    program = None if seen.running else failed_program(seen.start_error or seen.logs_tail)
+    if program is None or program.lstrip("/") not in {p.removeprefix("./") for p in paths}:
+        return None
+    _, content = image_paths(client, image, read=program)
+    return missing_interpreter(program, content, paths) if content else None
 
 
 def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str, ...]:
@@ -111,11 +123,13 @@ def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str
     return tuple(sorted(config.get("ExposedPorts") or {}))
 
 
-def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_signal: str) -> list[CheckResult]:
+def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_signal: str,
+                cause: str | None = None) -> list[CheckResult]:
     writable = ", ".join(exp.writable) or "none"
     setup = f"--read-only, tmpfs: {writable}, network: {'host' if exp.http_port else 'none'}"
+    because = f"; {cause}" if cause else ""
     if not seen.ran:
-        detail = f"the container did not start: {seen.start_error}"
+        detail = f"the container did not start: {seen.start_error}{because}"
         return [CheckResult("runs-read-only", False, detail, "BP9")] + [
             CheckResult(name, False, "not observed: the container did not start", bp) for name, bp in _bp_of_run()
         ]
@@ -127,7 +141,8 @@ def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_si
         results.append(CheckResult("runs-read-only", True, f"exited 0 at once ({setup}): a one-shot program", "BP9"))
     else:
         tail = seen.logs_tail.strip().splitlines()[-3:]
-        detail = f"exited with {seen.exit_code} ({setup})" + (f"; last output: {' | '.join(tail)}" if tail else "")
+        detail = f"exited with {seen.exit_code} ({setup})" + (f"; last output: {' | '.join(tail)}" if tail else "") \
+            + because
         results.append(CheckResult("runs-read-only", False, detail, "BP9"))
     if seen.ready is not None:
         results.append(CheckResult("ready", seen.ready[0], seen.ready[1], None))

@@ -93,12 +93,12 @@ def test_hostile_manifest_values_are_made_safe(project) -> None:
     package["main"] = "server.js"
     (folder / "package.json").write_text(json.dumps(package), encoding="utf-8")
     done = run_init(str(folder))
-    assert done.returncode in (0, 2), done.stderr
-    assert "Traceback" not in done.stderr
-    if done.returncode == 0:
-        spec = yaml.safe_load((folder / "imagespec.yaml").read_text(encoding="utf-8"))
-        assert spec["name"] == "name-rm-rf"
-        assert "user" not in spec.get("final", {})
+    # the version is no semantic version: 0.1.0 instead, said (it was exit 2, so nothing here ran)
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((folder / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert spec["name"] == "app"  # its last part (after the `/` of `rm -rf /`) is empty: image_name's fallback
+    assert spec["version"] == "0.1.0" and "user" not in spec.get("final", {})
+    assert "guessed  version 0.1.0: package.json's '1.0.0\\nfinal: " in done.stderr
 
 
 def test_a_folder_with_nothing_it_knows_is_exit_2(tmp_path: Path) -> None:
@@ -198,9 +198,11 @@ def test_node_entry_is_what_npm_start_runs_and_exists(tmp_path: Path) -> None:
     (tmp_path / "package.json").write_text(json.dumps({"name": "x", "main": "lib/gone.js"}))
     (tmp_path / "imagespec.yaml").unlink()
     done = run_init(str(tmp_path))
-    assert "lib/gone.js: named in package.json but not in the folder" in done.stderr
-    assert "guessed  main server.js" in done.stderr
-    assert "with" not in yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+    # and no usual file either: exit 2, never a spec naming server.js, which is not there either
+    assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists()
+    assert done.stderr.startswith(f"{tmp_path / 'package.json'}: no entry file: package.json names lib/gone.js, not "
+                                  "in the folder; no server.js, index.js, app.js, main.js either"), done.stderr
+    assert "hint: name the file node runs: --with main=FILE" in done.stderr and "--entrypoint" in done.stderr
 
 
 def test_the_users_name_is_kept_whole(project) -> None:
@@ -440,10 +442,16 @@ def test_a_node_entry_the_build_script_makes_is_built_in_a_stage(tmp_path: Path)
 
 
 def test_a_built_node_entry_with_another_package_manager_is_said_once(tmp_path: Path) -> None:
+    """The entry is made by a build the node-yarn preset does not run: exit 2 (was: a spec
+    naming server.js, a file that is not there, exit 0)."""
     done = run_init(str(built_node_app(tmp_path, lock="yarn.lock")), "-o", "-")
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.count("dist/server.js") == 1
+    assert "made by package.json's `build` script, which the node-yarn preset does not run" in done.stderr
+    # a file the user names is taken, and the build is still said
+    done = run_init(str(tmp_path), "-o", "-", "--with", "main=src/server.js")
     assert done.returncode == 0, done.stderr
     assert "stages" not in yaml.safe_load(done.stdout)
-    assert done.stderr.count("dist/server.js") == 1
     assert "made by the `build` script, which the node-yarn preset does not run" in done.stderr
 
 

@@ -121,3 +121,76 @@ def test_a_node_entry_made_by_the_build_script_starts_from_its_init_spec(tmp_pat
     from tests.adopt.test_init import built_node_app
 
     _init_build_and_test(built_node_app(tmp_path / "builtnode"), "imagespec-inittest-nodebuild", built)
+
+
+C_SERVER = """\
+#include <stdio.h>
+#include <unistd.h>
+
+int main(void) {
+    puts("listening");
+    fflush(stdout);
+    pause(); /* until a signal: tini forwards docker stop's SIGTERM */
+    return 0;
+}
+"""
+
+
+@pytest.mark.engine
+def test_a_dynamically_linked_c_program_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """A Makefile that links without -static: init picks the glibc final (cc). Was scratch,
+    and the container failed at start: `exec …: no such file or directory` (no loader)."""
+    folder = tmp_path / "dyn-c"
+    folder.mkdir()
+    (folder / "main.c").write_text(C_SERVER)
+    (folder / "Makefile").write_text("server: main.c\n\t$(CC) -O2 -o $@ main.c\n")
+    _init_build_and_test(folder, "dvn-init-dyn-c", built)
+
+
+@pytest.mark.engine
+def test_included_requirements_build_from_the_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """`-r requirements/base.txt` and `-c constraints.txt`: copied into the dependency step
+    (was: only requirements.txt, and pip failed: "Could not open requirements file")."""
+    folder = tmp_path / "reqs-py"
+    (folder / "requirements").mkdir(parents=True)
+    (folder / "app.py").write_text(PLAIN_PYTHON_SERVER)
+    (folder / "requirements.txt").write_text("-r requirements/base.txt\n")
+    (folder / "requirements" / "base.txt").write_text("-c ../constraints.txt\n")
+    (folder / "constraints.txt").write_text("# nothing pinned yet\n")
+    _init_build_and_test(folder, "dvn-init-reqs", built)
+
+
+@pytest.mark.engine
+def test_a_start_script_with_variables_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """`NODE_ENV=production GREETING=hi node srv.js`: srv.js is the entry, GREETING is in
+    the image's env (was: main server.js, a file that does not exist)."""
+    folder = tmp_path / "start-node"
+    folder.mkdir()
+    (folder / "package.json").write_text(json.dumps({"name": "start-node", "version": "1.0", "dependencies": {},
+                                                     "scripts": {"start": "GREETING=hi node srv.js"}}))
+    (folder / "package-lock.json").write_text(json.dumps({"name": "start-node", "version": "1.0.0",
+                                                          "lockfileVersion": 3, "requires": True, "packages": {
+                                                              "": {"name": "start-node", "version": "1.0.0"}}}))
+    (folder / "srv.js").write_text("if (process.env.GREETING !== 'hi') process.exit(3);\n" + NO_DEPS_SERVER)
+    _init_build_and_test(folder, "dvn-init-start", built)
+
+
+@pytest.mark.engine
+def test_imagespec_test_names_a_missing_dynamic_loader(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """The spec init wrote before the fix (scratch for a dynamically linked binary): the
+    failure names the cause, not only "exec …: No such file or directory"."""
+    folder = tmp_path / "dyn-c-scratch"
+    folder.mkdir()
+    (folder / "main.c").write_text(C_SERVER)
+    (folder / "Makefile").write_text("server: main.c\n\t$(CC) -O2 -o $@ main.c\n")
+    (folder / "imagespec.yaml").write_text("extends: c\nwith: {binary: server, name: server}\n"
+                                           "name: dvn-verify-dyn-c\nversion: 0.1.0\n")
+    built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", str(folder / "imagespec.yaml"))
+    assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-2000:]
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert not checks["runs-read-only"]["ok"]
+    detail = checks["runs-read-only"]["detail"]
+    assert "/usr/local/bin/server is dynamically linked (its loader /lib" in detail, detail  # /lib64/ld-linux-…
+    assert "but the final has no dynamic loader: link it statically (-static), or build on a final with glibc " \
+           "(final.from: cc)" in detail
