@@ -89,6 +89,16 @@ def exposed_placeholder(script: str) -> Exposed | None:
     return next(_Scanner(script).exposed(), None)
 
 
+def list_operator(script: str) -> str | None:
+    """The first operator that makes `script` a list of commands at its top level (`&&`,
+    `||`, `;`, `|`, `&`, a newline) or a `#` that starts a comment there, else None; inside
+    quotes, `$( )` or a heredoc they belong to one command."""
+    scanner = _Scanner(script)
+    for _ in scanner.exposed():
+        pass
+    return scanner.lists[0] if scanner.lists else None
+
+
 class _Scanner:
     """A walk through the shell's states (quotes, substitutions, heredocs, words of the
     current command): not a pattern, which cannot tell `"$(cat ${{ f }})"` (one word)
@@ -99,6 +109,7 @@ class _Scanner:
         self.i = 0
         self.stack = [_Frame("top")]
         self.heredocs: list[tuple[str, bool]] = []  # delimiters waiting for the next line; strip tabs
+        self.lists: list[str] = []  # the operators that join commands at the top level, in order
 
     def exposed(self) -> Iterator[Exposed]:
         text = self.text
@@ -198,6 +209,7 @@ class _Scanner:
             self.i += 2
             return
         if char == "#" and top.word is None:
+            self._joins(top, "#")
             end = text.find("\n", i)
             self.i = len(text) if end < 0 else end
             return
@@ -235,15 +247,31 @@ class _Scanner:
         if char in " \t":
             self._end_word(top)
         elif char == "\n":
+            self._joins(top, "a newline")
             self._end_command(top)
             self.i += 1
             yield from self._heredoc_bodies()
             return
+        elif char in ";&|" and not self._redirection(i):
+            operator = char + text[i + 1] if text[i + 1:i + 2] == char else char  # && || ;;
+            self._joins(top, operator)
+            self._end_command(top)
+            self.i += len(operator)
+            return
         elif char in ";&|<>":
-            self._end_command(top) if char in ";&|" else self._end_word(top)
+            self._end_word(top)
         else:
             self._add(char)
         self.i += 1
+
+    def _redirection(self, i: int) -> bool:
+        """`&` or `|` as part of a redirection (`2>&1`, `<&0`, `&>log`, `>|log`), not a list."""
+        text = self.text
+        return text[i - 1:i] in ("<", ">") or (text[i] == "&" and text[i + 1:i + 2] == ">")
+
+    def _joins(self, top: _Frame, operator: str) -> None:
+        if top.kind == "top":
+            self.lists.append(operator)
 
     def _add_to(self, frame: _Frame, char: str) -> None:
         if frame.word is None:

@@ -21,6 +21,7 @@ from imagespec import reference as grammar
 from imagespec.contract import DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR
 from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
+from imagespec.spec import shell_scan
 
 _STAGE = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -575,6 +576,24 @@ def exec_argv(value: str | list[str], *, program: bool = True) -> tuple[str, ...
         raise Invalid(f"'{parts[0]}' is Compose's and the Dockerfile's marker, not a program: the list is "
                       "the probe's own arguments",
                       hint="write `cmd: [program, arg]`; `disable: true` turns the base's health check off")
+    return parts
+
+
+def shell_entrypoint(value: str | list[str]) -> tuple[str, ...]:
+    """The entrypoint under `shell: true`: one command, run as `exec COMMAND "$@"` (BP2).
+    A list of commands (`a && b`, `a; b`) would exec the first and drop the rest and the
+    cmd's arguments; a comment would swallow the "$@" written after it."""
+    parts = argv(value)
+    found = shell_scan.list_operator(value.strip()) if isinstance(value, str) else None
+    if found is not None:
+        if found == "#":
+            raise Invalid(f"'{value}' has a comment ('#'): the cmd's arguments (\"$@\"), written after it, would be "
+                          "part of it", hint="write the comment in YAML, after the value: `entrypoint: /app --x  # why`")
+        raise Invalid(f"'{value}' is a list of commands ({found!r}): it runs as `exec …`, which replaces the shell "
+                      "with the first command, so the ones after it and the cmd's arguments never run",
+                      hint="a `shell: true` entrypoint is one command, exec'd as PID 1 (BP2): set up with `workdir:` "
+                           "and `env:`, or put the commands in a script that ends with `exec PROGRAM \"$@\"` and make "
+                           "the script the entrypoint")
     return parts
 
 

@@ -3,6 +3,8 @@ value, so a trailing newline never slips through a pattern's `$`."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from imagespec.spec import values
@@ -72,6 +74,25 @@ def test_a_command_string_that_needs_a_shell_is_refused(command: str, found: str
 ])
 def test_a_command_string_of_plain_words_is_split(command: str) -> None:
     assert values.exec_argv(command) == values.argv(command)
+
+
+@pytest.mark.parametrize(("script", "found"), [
+    ("/usr/bin/printf 'A' first && /usr/bin/printf 'B'", "'&&'"), ("a || b", "'||'"), ("a; b", "';'"),
+    ("a | b", "'|'"), ("a &", "'&'"), ("cd /srv\n/app", "'a newline'"), ("/app --x # why", "a comment"),
+])
+def test_a_shell_entrypoint_that_is_a_list_is_refused(script: str, found: str) -> None:
+    """QA: `exec A && B "$@"` replaced the shell with A: B and the cmd's arguments never ran (BP2)."""
+    with pytest.raises(ValueError, match=f"{re.escape(found)}") as raised:
+        values.shell_entrypoint(script)
+    assert raised.value.hint
+
+
+@pytest.mark.parametrize("script", [
+    "/app --port $PORT", "/app >/tmp/log 2>&1", "/app &>/tmp/log", "/app \"$(cat /etc/x; echo y)\" 'a;b'",
+    "/bin/sh -c 'cd /srv && exec /app'", "/app a#b", "/app --x\n",
+])
+def test_a_shell_entrypoint_of_one_command_is_taken(script: str) -> None:
+    assert values.shell_entrypoint(script) == values.argv(script)
 
 
 @pytest.mark.parametrize("marker", ["CMD-SHELL", "CMD", "NONE"])
