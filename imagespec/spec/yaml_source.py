@@ -2,8 +2,9 @@
 
 A hand-rolled constructor over yaml's composer, because the stock loaders forget
 where each value came from and silently keep the last of two duplicate keys.
-Only `true`/`false`, `null` and decimal integers are typed: everything else stays a
-string, so `version: 1.10` keeps its zero and `country: no` stays "no" (YAML 1.1's
+Only `true`/`false`, `null` and decimal integers written as the number itself (`12`,
+`-3`; not `1_000` or `+1`) are typed: everything else stays a string, so `version: 1.10`
+keeps its zero, `H: 1_000` its underscore and `country: no` stays "no" (YAML 1.1's
 Norway problem).
 """
 
@@ -22,7 +23,10 @@ from imagespec.spec import files
 
 DataPath = tuple[str | int, ...]
 
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
+# an integer only where its text is the number's own (`str(int(text)) == text`): `1_000`,
+# `+1` and `-0` stay text, as `1.10` and `010` do, so an env value keeps what was written;
+# a field that takes a number still reads them (pydantic parses "1_000")
+_INT = re.compile(r"(-?[1-9][0-9]*|0)\Z")
 
 # Bounds on what one file may make the loader do. A spec, a configuration or a catalog
 # is a few KB nested a few levels deep; without bounds a small file of nested aliases
@@ -177,7 +181,7 @@ def _scalar(node: yaml.ScalarNode, file: str) -> Any:
     if value in _WORDS:
         return _WORDS[value]
     if value[0] in _INT_START and _INT.match(value):  # the pattern only for what can be a number
-        return int(value.replace("_", ""))
+        return int(value)
     return value
 
 

@@ -251,3 +251,16 @@ def test_a_long_multi_line_command_is_held_to_its_lines() -> None:
 def test_an_exec_form_command_is_held_to_one_line_altogether() -> None:
     with pytest.raises(ValueError, match="a Dockerfile line holds"):
         values.exec_argv(["/app", *["x" * 6000] * 3])
+
+
+def test_an_env_value_keeps_its_text_as_written() -> None:
+    """QA: `H: 1_000` became ENV H="1000" (YAML 1.1 reads it as a number) while 1.10, NO,
+    0x10, 010 and .inf kept their text; a field that takes a number still reads it."""
+    from compiler_helpers import compile_text
+    env = {"H": "1_000", "P": "+1", "Z": "-0", "V": "1.10", "N": "NO", "X": "0x10", "O": "010", "I": ".inf",
+           "D": "12", "M": "-3"}
+    text = compile_text("name: app\nfinal:\n  from: debian-slim\n  entrypoint: [/app]\n  user: {uid: 10_001}\n"
+                        "  env: {" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "}\n").dockerfile
+    for key, value in env.items():
+        assert f'{key}="{value}"' in text
+    assert "USER 10001:" in text
