@@ -415,11 +415,18 @@ _MOUNT_SPECIALS = re.compile(r"[\s,\"']")
 def mount_target(value: str) -> str:
     """A cache mount target: written into `--mount=type=cache,target=…`, where a comma
     starts another mount option and a space ends the flag."""
-    absolute_path(value)
+    no_control_chars(value)
+    _no_surrounding_space(value)
+    # before the path's own checks: in `/root/.cache,id=../../etc` the comma is what is
+    # wrong, and the folder before it is what was meant
     if _MOUNT_SPECIALS.search(value):
+        folder = _MOUNT_SPECIALS.split(value)[0]
+        if not folder.startswith("/") or ".." in folder.split("/"):
+            folder = "/root/.cache"
         raise Invalid(f"'{value}': a cache path cannot hold spaces, commas or quotes (it becomes a --mount option)",
-                      f"give the folder alone, e.g. '{_MOUNT_SPECIALS.split(value)[0] or '/root/.cache'}': "
-                      "the mount takes BuildKit's defaults (its id is the folder, sharing=shared)")
+                      f"give the folder alone, e.g. '{folder}': the mount takes BuildKit's defaults (its id is the "
+                      "folder, sharing=shared)")
+    absolute_path(value)
     return value
 
 

@@ -172,7 +172,22 @@ _WORDS: dict[str, Any] = {**dict.fromkeys(_NULL), **dict.fromkeys(_TRUE, True), 
 _INT_START = frozenset("+-0123456789")
 
 
+# the tags YAML's own schema gives (the pure parser resolves plain scalars to them); any
+# other, `!!python/object/apply:os.system` or `!custom`, names a type imagespec has not
+_YAML_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in (
+    "str", "int", "float", "bool", "null", "timestamp", "value", "merge", "seq", "map")) | {"!"}
+
+
+def _unsupported_tag(node: yaml.Node, file: str) -> SpecError:
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    return SpecError(f"unsupported YAML tag {tag}: imagespec reads plain values (text, numbers, true/false, lists "
+                     "and mappings)", location=_mark(file, node),
+                     hint="remove the tag; to write the text as it is, quote it")
+
+
 def _scalar(node: yaml.ScalarNode, file: str) -> Any:
+    if node.tag not in _YAML_TAGS:
+        raise _unsupported_tag(node, file)
     value = node.value
     if not value.isascii() or "\x00" in value:  # rare: _text checks and repairs it
         value = _text(node, file)
@@ -193,6 +208,8 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
     a text without anchors: with no alias, no node is met twice, and depth is all to bound."""
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file)
+    if node.tag not in _YAML_TAGS:
+        raise _unsupported_tag(node, file)
     if expansion is None:
         if len(path) > MAX_DEPTH:
             raise _too_deep(node.start_mark)
@@ -355,6 +372,12 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
             raise SpecError("a spec is one YAML document: a second one starts here", location=where,
                             hint="remove the second `---` (every imagespec file, a configuration or a catalog "
                                  "too, is one document)") from None
+        long_key = _long_key(text, mark) if mark is not None else None
+        if mark is not None and long_key is not None:
+            raise SpecError(f"a mapping key of {long_key:,} characters: YAML reads a key of at most "
+                            f"{MAX_KEY:,}", location=Location(file, mark.line + 1, mark.column + 1 - long_key),
+                            hint="a key is a name (an env or label key is a short word): shorten it, and put long "
+                                 "text in the value") from None
         problem = exc.problem or exc.context or "malformed YAML"
         raise SpecError(f"malformed YAML: {problem}", location=where,
                         hint="check indentation and quoting near this position") from None
@@ -368,6 +391,20 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
         raise SpecError(f"malformed YAML: {' '.join(str(exc).split())}", location=Location(file, 1, 1),
                         hint="check indentation and quoting") from None
     return Document(data=data, file=file, locations=locations)
+
+
+# YAML's limit on a key written without `? ` (an implicit key): past it the parser reads the
+# `:` after the key as a stray one and says "mapping values are not allowed here"
+MAX_KEY = 1024
+
+
+def _long_key(text: str, mark: yaml.Mark) -> int | None:
+    """The length of the key before the `:` at `mark`, when it is past YAML's limit."""
+    if text[mark.index:mark.index + 1] != ":":
+        return None
+    line_start = text.rfind("\n", 0, mark.index) + 1
+    key = re.split(r"[{,\[]", text[line_start:mark.index])[-1].strip().removeprefix("- ").removeprefix("? ")
+    return len(key) if len(key) > MAX_KEY else None
 
 
 # git's conflict markers, each alone at the start of its line

@@ -264,3 +264,19 @@ def test_an_env_value_keeps_its_text_as_written() -> None:
     for key, value in env.items():
         assert f'{key}="{value}"' in text
     assert "USER 10001:" in text
+
+
+def test_a_cache_path_with_mount_options_hints_at_its_folder() -> None:
+    """QA: `/root/.cache,id=../../etc` was told to write '/root/etc' (the '..' resolved
+    across the comma); the comma is what is wrong, the folder before it what was meant."""
+    with pytest.raises(ValueError, match="cannot hold spaces, commas or quotes") as raised:
+        values.mount_target("/root/.cache,id=../../etc")
+    assert raised.value.hint.startswith("give the folder alone, e.g. '/root/.cache'")
+    with pytest.raises(ValueError, match="must not contain '..'"):
+        values.mount_target("/root/../x")
+
+
+def test_an_image_name_past_the_registries_limit_says_so() -> None:
+    with pytest.raises(ValueError, match="it is 300 characters, over 255") as raised:
+        values.image_name("a" * 300)
+    assert "at most 255 characters" in raised.value.hint
