@@ -83,8 +83,9 @@ def _named_by_ids(later: list[tuple[str, Step]], user: dict[str, Any], accounts:
             # each change as written: `chown app` names the user alone, so it becomes `chown 10001`
             changes = [f"`{before[0]}` → `{after[0]}`"
                        for old, new in zip(command if isinstance(command, list) else [command],
-                                           written if isinstance(written, list) else [written])
-                       for before, after in zip(CHOWN.finditer(old), CHOWN.finditer(new)) if before[0] != after[0]]
+                                           written if isinstance(written, list) else [written], strict=True)
+                       for before, after in zip(CHOWN.finditer(old), CHOWN.finditer(new), strict=True)
+                       if before[0] != after[0]]
             reports[name].differences.append(
                 f"Dockerfile:{step.line}: chown/chgrp of {user['name']} written with its ids "
                 f"({', '.join(changes)}): imagespec creates the user after the stage's commands")

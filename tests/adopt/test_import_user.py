@@ -297,3 +297,25 @@ def test_run_security_sandbox_is_the_default_and_is_dropped(tmp_path: Path) -> N
     data, _, report = imported(tmp_path, "FROM debian:bookworm-slim\nRUN --security=insecure mkdir /x\n"
                                          "CMD [\"true\"]\n")
     assert report.comments  # insecure needs an entitlement a spec cannot grant
+
+
+def test_a_relative_workdir_names_the_base_workdir_it_assumes(tmp_path: Path) -> None:
+    """QA: `FROM golang…` + `WORKDIR app` became /go/app without saying it assumed the
+    official image's WORKDIR /go; an unknown base's is / and said so too."""
+    data, _, report = imported(tmp_path, "FROM golang:1.22 AS build\nWORKDIR app\nRUN go build -o /out/x .\n"
+                                         "FROM debian:bookworm-slim\nWORKDIR srv\nCOPY --from=build /out/x /x\n"
+                                         "CMD [\"/x\"]\n")
+    assert data["stages"]["build"]["workdir"] == "/go/app" and data["final"]["workdir"] == "/srv"
+    assert any(g.startswith("workdir /go/app: WORKDIR app on Dockerfile:2 is relative to golang:1.22's WORKDIR, /go "
+                            "by the image's name") for g in report.guessed), report.guessed
+    assert any(g.startswith("workdir /srv: WORKDIR srv on Dockerfile:5 is relative to debian:bookworm-slim's "
+                            "WORKDIR, / unless the image sets one") for g in report.guessed)
+
+
+def test_an_env_pair_naming_an_earlier_pair_of_the_same_env_says_what_docker_reads(tmp_path: Path) -> None:
+    """QA: `ENV A=1 B="$A-x"`: BuildKit reads $A from before the instruction (B=-x here),
+    which the report now says instead of leaving the reader to think B=1-x was meant."""
+    data, _, report = imported(tmp_path, 'FROM debian:bookworm-slim\nENV A=1 B="$A-x"\nCMD ["/x"]\n')
+    assert data["final"]["env"] == {"A": "1"}
+    assert any(why.endswith("the A this ENV sets is not it: BuildKit expands each of an ENV's values with the "
+                            "variables from before the instruction") for _, _, why in report.comments), report.comments
