@@ -230,7 +230,7 @@ def _lint_unexpanded(spec: Spec, add: Add) -> None:
             _lint_shell_word((*at, index), argument, add, program=first and index == 0)
             names = variables(argument)
             if names:
-                add((*at, index), "warning", "IS017", f"{argument!r} reaches the program as it is: exec form starts "
+                add((*at, index), "warning", "IS017", f"{_shown(argument)} reaches the program as it is: exec form starts "
                     f"no shell, so ${names[0]} is never expanded", "BP2",
                     "write the value itself (a port: the number, and `env: {PORT: '8080'}` where the app reads it "
                     "too), or run the entrypoint string through a shell with `shell: true`: it execs the program")
@@ -242,9 +242,14 @@ def _lint_unexpanded(spec: Spec, add: Add) -> None:
                 whole = (value or "").replace(f"${{{meant[0]}}}", DEFAULT_PATH).replace(f"${meant[0]}", DEFAULT_PATH) \
                     if meant[0] == "PATH" else None
                 add((*where, key), "warning", "IS016", f"${meant[0]} in {key} is not expanded: env values are written "
-                    f"as they are, so {key} is {value!r}", "",
+                    f"as they are, so {key} is {_shown(value)}", "",
                     f"write the whole value: `{key}: {whole}` (Debian's and the engine's PATH; `docker image inspect "
                     "BASE` shows the base's)" if whole else "write the value itself, not a reference to another")
+
+
+def _shown(value: str | None) -> str:
+    """A value in quotes as the spec's author reads it: repr would double each backslash."""
+    return f"'{value or ''}'"
 
 
 #: `NAME=value` before a program: the shell's way to set a variable for it
@@ -258,13 +263,13 @@ def _lint_shell_word(at: DataPath, argument: object, add: Add, *, program: bool)
     if not isinstance(argument, str):
         return
     if program and _ASSIGNMENT.fullmatch(argument):
-        said, hint = f"{argument!r} is run as the program: exec form sets no variable", \
+        said, hint = f"{_shown(argument)} is run as the program: exec form sets no variable", \
             f"set it in `env:` ({argument.split('=', 1)[0]}: …) and start the list with the program"
     elif argument == "~" or argument.startswith("~/"):
-        said, hint = f"{argument!r} reaches the program as it is: exec form starts no shell to expand `~`", \
+        said, hint = f"{_shown(argument)} reaches the program as it is: exec form starts no shell to expand `~`", \
             "write the folder itself (the user's home, e.g. /home/app, or WORKDIR's path)"
     elif argument.startswith("#"):
-        said, hint = f"{argument!r} and what follows reach the program: in exec form `#` begins no comment", \
+        said, hint = f"{_shown(argument)} and what follows reach the program: in exec form `#` begins no comment", \
             "drop the words meant as a comment"
     else:
         return

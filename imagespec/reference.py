@@ -203,7 +203,10 @@ def full_name(registry: str | None, name: str) -> str:
 
 def path(text: str) -> str:
     """``text`` if it is the path of a repository (``team/app``: no registry, no tag)."""
-    if not _regex(PATH).fullmatch(text) or len(text) > NAME_MAX:
+    if len(text) > NAME_MAX and _regex(PATH).fullmatch(text):
+        raise Invalid(f"'{text}' is not a valid image name: it is {len(text)} characters, over {NAME_MAX}",
+                      _NAME_MAX_HINT)
+    if not _regex(PATH).fullmatch(text):
         raise Invalid(f"'{text}' is not a valid image name", _path_hint(text))
     return text
 

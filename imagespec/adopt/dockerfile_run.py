@@ -61,6 +61,8 @@ def read_mounts(flags: tuple[str, ...]) -> Mounts:
             _one_mount(value, mounts)
         elif key == "--network":
             mounts.notes.append(f"{flag} dropped: imagespec builds with the build's network")
+        elif flag == "--security=sandbox":  # `insecure` needs an entitlement a spec cannot grant: refused below
+            mounts.notes.append(f"{flag} dropped: the sandbox is BuildKit's default")
         else:
             mounts.refused.append(f"RUN {flag} cannot be written in a spec")
     return mounts

@@ -246,7 +246,11 @@ class StageReader:
             except (NotExpressed, ValueError) as exc:
                 values.pop(key, None)  # a later pair wins: an earlier one's value is not the image's
                 failed.append(key)
-                left.append((f"{key}={raw}", _why(exc)))
+                # `ENV A=1 B=$A`: BuildKit reads B with the A from before the instruction
+                same = [k for k, _ in pairs[:pairs.index((key, raw))] if re.search(rf"\$\{{?{k}\b", raw)]
+                left.append((f"{key}={raw}", _why(exc) + (
+                    f"; the {same[0]} this ENV sets is not it: BuildKit expands each of an ENV's values with the "
+                    "variables from before the instruction" if same else "")))
         for key in failed:
             if key not in values:
                 self.stage.variables.pop(key, None)  # a later reference must not read the old value
@@ -283,7 +287,15 @@ class StageReader:
     def on_workdir(self, command: dockerfile.Command) -> None:
         if len(command.value) != 1:
             raise NotExpressed("WORKDIR takes one path")
-        path = posixpath.normpath(self.absolute(self.word(command.value[0])))
+        word = self.word(command.value[0])
+        path = posixpath.normpath(self.absolute(word))
+        if not word.startswith("/") and not self.stage.workdir_set:
+            # relative to the base image's WORKDIR, which the Dockerfile does not show
+            base, known = self.stage.config.base_image, self.stage.config.workdir
+            self.report.guessed.append(
+                f"workdir {path}: WORKDIR {word} on Dockerfile:{command.start_line} is relative to {base}'s WORKDIR, "
+                + (f"{known} by the image's name" if known else "/ unless the image sets one")
+                + f" (check it: docker image inspect -f '{{{{.Config.WorkingDir}}}}' {base})")
         self.stage.config.workdir = v.absolute_path(path)
         self.stage.directories.add(path)
         self.stage.workdir_set = True

@@ -234,7 +234,8 @@ def _primary_group(account: Account, groups: list[Account]) -> tuple[int, str] |
     return (account.id if made.id is None else made.id) or 0, made.name
 
 
-_CHOWN = re.compile(r"\b(chown|chgrp)\s+(?:-\S+\s+)*([^\s:.]*)(?:[:.](\S*))?")
+#: a chown or chgrp and the owner it names (import_user reports each it rewrites)
+CHOWN = re.compile(r"\b(chown|chgrp)\s+(?:-\S+\s+)*([^\s:.]*)(?:[:.](\S*))?")
 
 
 def by_ids(command: str, users: dict[str, int], groups: dict[str, int]) -> str:
@@ -251,4 +252,4 @@ def by_ids(command: str, users: dict[str, int], groups: dict[str, int]) -> str:
         for (begin, end), value in reversed(spans):
             text = text[:begin - start] + str(value) + text[end - start:]
         return text
-    return _CHOWN.sub(ids, command)
+    return CHOWN.sub(ids, command)

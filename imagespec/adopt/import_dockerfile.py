@@ -30,6 +30,7 @@ from imagespec.adopt.import_user import settle_accounts
 from imagespec.adopt.init_spec import DEFAULT_VERSION, image_name
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
+from imagespec.spec import shell_scan
 from imagespec.spec import values as v
 from imagespec.spec.catalog import Catalog, builtin_catalog
 from imagespec.spec.model import NONROOT_UID
@@ -331,11 +332,6 @@ def _last_component(base: str) -> str:
         return ""
 
 
-#: a list of commands, a pipe or a background job: `exec` before it would run its first
-#: command alone (`exec a && b` never runs b)
-_LIST = re.compile(r"&&|\|\||[;&|\n]")
-
-
 def _script(config: Config, report: Report) -> str | None:
     """The `entrypoint` (with `shell: true`) for a start command in shell form whose shell
     syntax needs a shell (`CMD java $JAVA_OPTS -jar app.jar`): imagespec runs it through
@@ -348,11 +344,12 @@ def _script(config: Config, report: Report) -> str | None:
     line, text = config.scripts[kind]
     replaced = "; `docker run IMAGE ARGS` now hands ARGS to it " + \
         ("(the shell form ignored them)" if kind == "ENTRYPOINT" else "instead of replacing it")
-    words = _operators(text)
-    if words is None or _LIST.search(" ".join(words)):
+    # a list, a pipe or a comment cannot follow `exec` (the values check refuses it), nor can
+    # text whose quotes do not close: the shell of its own runs them as the Dockerfile did
+    if not _splits(text) or shell_scan.list_operator(text) is not None:
         report.differences.append(
             f"Dockerfile:{line}: {kind} in shell form is `entrypoint` with `shell: true`, run by a shell of its own "
-            f"(`/bin/sh -c …`: a list of commands or a pipe), which stays PID 1 as before unless its last command "
+            f"(`/bin/sh -c …`: a list of commands, a pipe or a comment), which stays PID 1 as before unless its last command "
             f"is run with `exec`, so that the program gets SIGTERM (BP2){replaced}")
         return f"/bin/sh -c {shlex.quote(text)}"
     report.differences.append(
@@ -361,15 +358,13 @@ def _script(config: Config, report: Report) -> str | None:
     return re.sub(r"^\s*exec\s+", "", text)  # the shell's exec: imagespec writes its own
 
 
-def _operators(text: str) -> list[str] | None:
-    """The text's operators (`&&`, `;`, `|`, a newline) outside quotes; None when it cannot
-    be read."""
-    lexer = shlex.shlex(text.replace("\n", " ; "), posix=True, punctuation_chars=";&|")
-    lexer.whitespace_split = True
+def _splits(text: str) -> bool:
+    """Whether the text's quotes close (what `exec TEXT "$@"` needs)."""
     try:
-        return [token for token in lexer if token and set(token) <= set(";&|")]
+        shlex.split(text)
     except ValueError:
-        return None
+        return False
+    return True
 
 
 def _command(final: dict[str, Any], config: Config, read: StageRead, report: Report, file: str) -> None:

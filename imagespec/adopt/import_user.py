@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from imagespec.adopt.dockerfile_stage import Report, StageRead, Step
-from imagespec.adopt.dockerfile_user import Account, by_ids, creates_accounts, runtime_user
+from imagespec.adopt.dockerfile_user import CHOWN, Account, by_ids, creates_accounts, runtime_user
 
 
 def _chain(reads: dict[str, StageRead], last: str) -> list[str]:
@@ -80,9 +80,15 @@ def _named_by_ids(later: list[tuple[str, Step]], user: dict[str, Any], accounts:
             by_ids(command, users, named)
         if written != command:
             step.data["command"] = written
+            # each change as written: `chown app` names the user alone, so it becomes `chown 10001`
+            changes = [f"`{before[0]}` → `{after[0]}`"
+                       for old, new in zip(command if isinstance(command, list) else [command],
+                                           written if isinstance(written, list) else [written], strict=True)
+                       for before, after in zip(CHOWN.finditer(old), CHOWN.finditer(new), strict=True)
+                       if before[0] != after[0]]
             reports[name].differences.append(
                 f"Dockerfile:{step.line}: chown/chgrp of {user['name']} written with its ids "
-                f"({user['uid']}:{user['gid']}): imagespec creates the user after the stage's commands")
+                f"({', '.join(changes)}): imagespec creates the user after the stage's commands")
 
 
 def _root(user: str) -> bool:

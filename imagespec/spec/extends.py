@@ -12,7 +12,8 @@ inherited field points at the file that wrote it. Rules (documented in the READM
   chain (the nearest to the app wins) or the `parameters: {name: {type, default}}` some
   template declared; the value is checked against its type at its `with:` line and is
   one quoted word where it lands in a shell command (parameters.py), so a `${{ }}`
-  inside a command's own quotes is an error; a `with:` name no template declares, or
+  where quotes protect nothing (a command's own quotes, a heredoc body, backquotes,
+  `$(( ))`, `eval`, `sh -c`: shell_scan.py) is an error; a `with:` name no template declares, or
   that nothing uses any more, is an error. A parameter's type and pattern are those of
   its first declaration (a spec cannot make `binary` a `shell` parameter). A `with:`
   value is written as it is (a `${{ }}` in it is an error); a default may name other
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from imagespec.errors import Location, SpecError
-from imagespec.spec import parameters, policy_levels
+from imagespec.spec import parameters, policy_levels, shell_scan
 from imagespec.spec.yaml_source import MAX_ALIASED_TEXT, DataPath, Document
 
 _PARAM = parameters.PLACEHOLDER
@@ -374,20 +375,33 @@ def _check_appends(data: Any, path: DataPath, doc: Document) -> None:
         _check_appends(value, (*path, key), doc)
 
 
-def _check_quotes(doc: Document) -> None:
-    """A `${{ }}` inside a shell command's own quotes: the value is quoted as one word
-    there, and its quotes would close the author's (`echo '${{ s }}'` with `s: "x'; id; '"`)."""
-    for path, command in parameters.shell_paths(doc.data):
-        quoted = parameters.quoted_placeholder(command) if "${{" in command else None
-        if quoted is not None:
-            raise SpecError(f"${{{{ {quoted} }}}} stands inside quotes of a shell command: its value is quoted as "
-                            "one word there, and its quotes would end these", location=doc.value_origin(path),
-                            hint=parameters.UNQUOTED % quoted)
+def _check_shell_contexts(doc: Document) -> None:
+    """A `${{ }}` where quoting it as one word protects nothing (shell_scan.py): inside the
+    command's own quotes its quotes would close the author's (`echo '${{ s }}'` with
+    `s: "x'; id; '"`); in a heredoc body, backquotes, `$(( ))`, or after `eval` or `sh -c`
+    the shell runs what the value says."""
+    for items in parameters.shell_scripts(doc.data):
+        if not any("${{" in command for _, command in items):
+            continue
+        exposed = shell_scan.exposed_placeholder("\n".join(command for _, command in items))
+        if exposed is not None:
+            raise SpecError(exposed.message(), location=doc.value_origin(_holding(items, exposed.offset)),
+                            hint=exposed.hint())
+
+
+def _holding(items: list[tuple[DataPath, str]], offset: int) -> DataPath:
+    """The path of the item that holds `offset` of the items joined by newlines."""
+    start = 0
+    for path, command in items:
+        if offset <= start + len(command):
+            return path
+        start += len(command) + 1
+    return items[-1][0]
 
 
 def _document_checked(doc: Document) -> bool:
     _check_appends(doc.data, (), doc)
-    _check_quotes(doc)
+    _check_shell_contexts(doc)
     return True
 
 

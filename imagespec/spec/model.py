@@ -19,6 +19,7 @@ from imagespec.spec.values import (
     AbsPath,
     WritableDir,
     argv,
+    shell_entrypoint,
     Command,
     ExecArgv,
     exec_argv,
@@ -245,7 +246,14 @@ class Final(Model):
             script = info.field_name == "entrypoint" and info.data.get("shell")
             # a cmd after an entrypoint is its arguments (an empty one is an argument); alone, the program
             program = info.field_name == "entrypoint" or info.data.get("entrypoint", "") is None
-            argv(value) if script else exec_argv(value, program=program)
+            try:
+                shell_entrypoint(value) if script else exec_argv(value, program=program)
+            except Invalid as exc:
+                if type(exc) is Invalid and info.field_name == "cmd" and info.data.get("shell"):
+                    # the script's arguments ("$@"), in exec form: the usual hint offers `shell: true`
+                    raise Invalid(str(exc), "with `shell: true` the cmd is the entrypoint's arguments (\"$@\"), "
+                                            "as they are: write shell syntax in the entrypoint") from None
+                raise
         return value
 
     @property

@@ -18,8 +18,9 @@ An optional `pattern` (a regular expression) must match the whole value as well.
 Where a `${{ name }}` stands in a shell command (`run`, `dependencies.run`, a string
 `entrypoint`/`cmd`/healthcheck `cmd`), the value is quoted as one shell word (a `shell`
 value excepted); elsewhere it is written as it is and the field's own grammar checks it.
-So a placeholder inside the command's own quotes is refused (`quoted_placeholder`): the
-value's quotes would close the author's (`echo '${{ s }}'` became `echo ''true; id''`).
+So a placeholder where quoting protects nothing is refused (shell_scan.py): inside the
+command's own quotes (`echo '${{ s }}'` became `echo ''true; id''`), a heredoc body,
+backquotes, `$(( ))`, or code the shell parses again (`eval`, `sh -c`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec import shell_scan
 from imagespec.spec.yaml_source import DataPath
 from imagespec.spec.values import CONTROL
 
@@ -46,8 +48,7 @@ _TYPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
 }
 TYPES = tuple(_TYPES)
 _KEYS = ("type", "default", "description", "pattern")
-PLACEHOLDER = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-UNQUOTED = "write ${{ %s }} without quotes: imagespec quotes the value as one word (a `shell` value is written as it is)"
+PLACEHOLDER = shell_scan.PLACEHOLDER
 
 
 class Parameter(NamedTuple):  # a NamedTuple: cheaper to make than a frozen dataclass (reference.Reference)
@@ -96,10 +97,10 @@ def declare(name: str, raw: Any, at: Callable[[str | None], Location]) -> Parame
     parameter = Parameter(name, kind, None, pattern, where)
     if kind == "shell" and isinstance(raw.get("default"), str):
         # another parameter named in a shell default is quoted as one word there too
-        quoted = quoted_placeholder(raw["default"])
-        if quoted is not None:
-            raise SpecError(f"parameters.{name}.default: ${{{{ {quoted} }}}} stands inside quotes of the command",
-                            location=at("default"), hint=UNQUOTED % quoted)
+        exposed = shell_scan.exposed_placeholder(raw["default"])
+        if exposed is not None:
+            raise SpecError(f"parameters.{name}.default: {exposed.message()}", location=at("default"),
+                            hint=exposed.hint())
     default = raw.get("default")
     if default is not None:
         # a default against the template's own pattern: the pattern is the line to look at
@@ -159,31 +160,14 @@ def shell_paths(data: Any) -> Iterator[tuple[DataPath, str]]:
             pending += [((*path, i), (*merged, i), v) for i, v in enumerate(value)]
 
 
-def quoted_placeholder(command: str) -> str | None:
-    """The name of the first `${{ name }}` that stands inside quotes of `command` (single or
-    double), else None. A scanner of the quote state the shell is in, not a pattern: a
-    `$( )` or backquotes open unquoted words again (`"$(cat ${{ f }})"` is unquoted)."""
-    stack: list[str] = []  # the open contexts, innermost last: ' " ( `
-    i = 0
-    for match in PLACEHOLDER.finditer(command):
-        while i < match.start():
-            char, top = command[i], stack[-1] if stack else ""
-            if top == "'":
-                if char == "'":
-                    stack.pop()
-            elif char == "\\":
-                i += 1  # the next character is taken as it is
-            elif char == '"' and top == '"' or char == "`" and top == "`" or char == ")" and top == "(":
-                stack.pop()
-            elif char == "`" or char == "(" and (top != '"' or command[i - 1:i] == "$"):
-                stack.append(char)
-            elif char in "'\"" and top != '"':
-                stack.append(char)
-            i += 1
-        if stack and stack[-1] in "'\"":
-            return match.group(1)
-        i = match.end()
-    return None
+def shell_scripts(data: Any) -> Iterator[list[tuple[DataPath, str]]]:
+    """The commands of `shell_paths`, the items of one list together and in order: they are
+    lines of one script (a heredoc opened in one item reads the next ones as its body)."""
+    scripts: dict[DataPath, list[tuple[DataPath, str]]] = {}
+    for path, command in shell_paths(data):
+        scripts.setdefault(path[:-1] if isinstance(path[-1], int) else path, []).append((path, command))
+    for items in scripts.values():
+        yield sorted(items, key=lambda item: item[0][-1] if isinstance(item[0][-1], int) else 0)
 
 
 def shell_word(parameter: Parameter, value: str) -> str:

@@ -21,6 +21,7 @@ from imagespec import reference as grammar
 from imagespec.contract import DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR
 from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
+from imagespec.spec import shell_scan
 
 _STAGE = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -450,11 +451,18 @@ _MOUNT_SPECIALS = re.compile(r"[\s,\"']")
 def mount_target(value: str) -> str:
     """A cache mount target: written into `--mount=type=cache,target=…`, where a comma
     starts another mount option and a space ends the flag."""
-    absolute_path(value)
+    no_control_chars(value)
+    _no_surrounding_space(value)
+    # before the path's own checks: in `/root/.cache,id=../../etc` the comma is what is
+    # wrong, and the folder before it is what was meant
     if _MOUNT_SPECIALS.search(value):
+        folder = _MOUNT_SPECIALS.split(value)[0]
+        if not folder.startswith("/") or ".." in folder.split("/"):
+            folder = "/root/.cache"
         raise Invalid(f"'{value}': a cache path cannot hold spaces, commas or quotes (it becomes a --mount option)",
-                      f"give the folder alone, e.g. '{_MOUNT_SPECIALS.split(value)[0] or '/root/.cache'}': "
-                      "the mount takes BuildKit's defaults (its id is the folder, sharing=shared)")
+                      f"give the folder alone, e.g. '{folder}': the mount takes BuildKit's defaults (its id is the "
+                      "folder, sharing=shared)")
+    absolute_path(value)
     return value
 
 
@@ -611,6 +619,24 @@ def exec_argv(value: str | list[str], *, program: bool = True) -> tuple[str, ...
         raise Invalid(f"'{parts[0]}' is Compose's and the Dockerfile's marker, not a program: the list is "
                       "the probe's own arguments",
                       hint="write `cmd: [program, arg]`; `disable: true` turns the base's health check off")
+    return parts
+
+
+def shell_entrypoint(value: str | list[str]) -> tuple[str, ...]:
+    """The entrypoint under `shell: true`: one command, run as `exec COMMAND "$@"` (BP2).
+    A list of commands (`a && b`, `a; b`) would exec the first and drop the rest and the
+    cmd's arguments; a comment would swallow the "$@" written after it."""
+    parts = argv(value)
+    found = shell_scan.list_operator(value.strip()) if isinstance(value, str) else None
+    if found is not None:
+        if found == "#":
+            raise Invalid(f"'{value}' has a comment ('#'): the cmd's arguments (\"$@\"), written after it, would be "
+                          "part of it", hint="write the comment in YAML, after the value: `entrypoint: /app --x  # why`")
+        raise Invalid(f"'{value}' is a list of commands ({found!r}): it runs as `exec …`, which replaces the shell "
+                      "with the first command, so the ones after it and the cmd's arguments never run",
+                      hint="a `shell: true` entrypoint is one command, exec'd as PID 1 (BP2): set up with `workdir:` "
+                           "and `env:`, or put the commands in a script that ends with `exec PROGRAM \"$@\"` and make "
+                           "the script the entrypoint")
     return parts
 
 

@@ -2,8 +2,9 @@
 
 A hand-rolled constructor over yaml's composer, because the stock loaders forget
 where each value came from and silently keep the last of two duplicate keys.
-Only `true`/`false`, `null` and decimal integers are typed: everything else stays a
-string, so `version: 1.10` keeps its zero and `country: no` stays "no" (YAML 1.1's
+Only `true`/`false`, `null` and decimal integers written as the number itself (`12`,
+`-3`; not `1_000` or `+1`) are typed: everything else stays a string, so `version: 1.10`
+keeps its zero, `H: 1_000` its underscore and `country: no` stays "no" (YAML 1.1's
 Norway problem).
 """
 
@@ -22,7 +23,10 @@ from imagespec.spec import files
 
 DataPath = tuple[str | int, ...]
 
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)\Z")
+# an integer only where its text is the number's own (`str(int(text)) == text`): `1_000`,
+# `+1` and `-0` stay text, as `1.10` and `010` do, so an env value keeps what was written;
+# a field that takes a number still reads them (pydantic parses "1_000")
+_INT = re.compile(r"(-?[1-9][0-9]*|0)\Z")
 
 # Bounds on what one file may make the loader do. A spec, a configuration or a catalog
 # is a few KB nested a few levels deep; without bounds a small file of nested aliases
@@ -168,7 +172,22 @@ _WORDS: dict[str, Any] = {**dict.fromkeys(_NULL), **dict.fromkeys(_TRUE, True), 
 _INT_START = frozenset("+-0123456789")
 
 
+# the tags YAML's own schema gives (the pure parser resolves plain scalars to them); any
+# other, `!!python/object/apply:os.system` or `!custom`, names a type imagespec has not
+_YAML_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in (
+    "str", "int", "float", "bool", "null", "timestamp", "value", "merge", "seq", "map")) | {"!"}
+
+
+def _unsupported_tag(node: yaml.Node, file: str) -> SpecError:
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    return SpecError(f"unsupported YAML tag {tag}: imagespec reads plain values (text, numbers, true/false, lists "
+                     "and mappings)", location=_mark(file, node),
+                     hint="remove the tag; to write the text as it is, quote it")
+
+
 def _scalar(node: yaml.ScalarNode, file: str) -> Any:
+    if node.tag not in _YAML_TAGS:
+        raise _unsupported_tag(node, file)
     value = node.value
     if not value.isascii() or "\x00" in value:  # rare: _text checks and repairs it
         value = _text(node, file)
@@ -177,7 +196,7 @@ def _scalar(node: yaml.ScalarNode, file: str) -> Any:
     if value in _WORDS:
         return _WORDS[value]
     if value[0] in _INT_START and _INT.match(value):  # the pattern only for what can be a number
-        return int(value.replace("_", ""))
+        return int(value)
     return value
 
 
@@ -189,6 +208,8 @@ def _build(node: yaml.Node, path: DataPath, file: str, locations: dict[DataPath,
     a text without anchors: with no alias, no node is met twice, and depth is all to bound."""
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, file)
+    if node.tag not in _YAML_TAGS:
+        raise _unsupported_tag(node, file)
     if expansion is None:
         if len(path) > MAX_DEPTH:
             raise _too_deep(node.start_mark)
@@ -351,6 +372,12 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
             raise SpecError("a spec is one YAML document: a second one starts here", location=where,
                             hint="remove the second `---` (every imagespec file, a configuration or a catalog "
                                  "too, is one document)") from None
+        long_key = _long_key(text, mark) if mark is not None else None
+        if mark is not None and long_key is not None:
+            raise SpecError(f"a mapping key of {long_key:,} characters: YAML reads a key of at most "
+                            f"{MAX_KEY:,}", location=Location(file, mark.line + 1, mark.column + 1 - long_key),
+                            hint="a key is a name (an env or label key is a short word): shorten it, and put long "
+                                 "text in the value") from None
         problem = exc.problem or exc.context or "malformed YAML"
         raise SpecError(f"malformed YAML: {problem}", location=where,
                         hint="check indentation and quoting near this position") from None
@@ -364,6 +391,20 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
         raise SpecError(f"malformed YAML: {' '.join(str(exc).split())}", location=Location(file, 1, 1),
                         hint="check indentation and quoting") from None
     return Document(data=data, file=file, locations=locations)
+
+
+# YAML's limit on a key written without `? ` (an implicit key): past it the parser reads the
+# `:` after the key as a stray one and says "mapping values are not allowed here"
+MAX_KEY = 1024
+
+
+def _long_key(text: str, mark: yaml.Mark) -> int | None:
+    """The length of the key before the `:` at `mark`, when it is past YAML's limit."""
+    if text[mark.index:mark.index + 1] != ":":
+        return None
+    line_start = text.rfind("\n", 0, mark.index) + 1
+    key = re.split(r"[{,\[]", text[line_start:mark.index])[-1].strip().removeprefix("- ").removeprefix("? ")
+    return len(key) if len(key) > MAX_KEY else None
 
 
 # git's conflict markers, each alone at the start of its line

@@ -143,6 +143,9 @@ def test_shell_form_entrypoint_ignores_cmd_as_docker_does(tmp_path: Path) -> Non
     ("ENTRYPOINT app > /tmp/log", {"shell": True, "entrypoint": "app > /tmp/log"}),
     # `exec` before a list would run its first command alone: a shell of its own runs it
     ("CMD cd /srv && exec app", {"shell": True, "entrypoint": "/bin/sh -c 'cd /srv && exec app'"}),
+    # so does a comment, which would swallow the "$@" after it (the values check refuses it)
+    ("CMD app --x # why", {"shell": True, "entrypoint": "/bin/sh -c 'app --x # why'"}),
+    ("CMD app 2>&1", {"shell": True, "entrypoint": "app 2>&1"}),  # a redirection is no list
     # a shell-form CMD under an exec-form ENTRYPOINT is its arguments: kept as docker reads it
     ('ENTRYPOINT ["/app"]\nCMD serve $PORT', {"entrypoint": ["/app"], "cmd": ["/bin/sh", "-c", "serve $PORT"]}),
 ])

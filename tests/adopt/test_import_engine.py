@@ -157,7 +157,7 @@ ENTRYPOINT ["/usr/local/bin/app.sh"]
     (folder / "app.sh").chmod(0o755)
     imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
     assert imported.returncode == 0, imported.stderr
-    assert "chown/chgrp of app written with its ids (65532:65532)" in imported.stderr
+    assert "chown/chgrp of app written with its ids (`chown -R app:app` → `chown -R 65532:65532`)" in imported.stderr
     shutil.move(folder / "Dockerfile", tmp_path / "chown.Dockerfile")
     image = built(folder / "imagespec.yaml")["tags"][0]
     assert _run(image) == ["app", "app:app"]

@@ -136,8 +136,10 @@ CMD ["true"]
                           "&& chown 0:10001 /data", "chown -R appx:app_other /data || true"]
     assert any(d.endswith("its group gets gid 10001, the uid (the Dockerfile left the gid to the tool)")
                for d in report.differences)
-    assert any(d.startswith("Dockerfile:3: chown/chgrp of app written with its ids (10001:10001)")
-               for d in report.differences)
+    # the report says what each became (QA: it said 10001:10001 where the spec has `chown 10001`)
+    assert "Dockerfile:3: chown/chgrp of app written with its ids (`chown -R app:app` → `chown -R 10001:10001`, " \
+        "`chgrp app` → `chgrp 10001`, `chown app` → `chown 10001`, `chown 0:app` → `chown 0:10001`): imagespec " \
+        "creates the user after the stage's commands" in report.differences
     assert not any(d.startswith("Dockerfile:4:") for d in report.differences) and not report.comments
 
 
@@ -281,3 +283,39 @@ def test_no_user_on_a_base_that_runs_as_its_non_root_user_is_no_difference(tmp_p
         data, _, report = imported(tmp_path, text)
         assert "user" not in data["final"]
         assert any("has no USER" in d for d in report.differences) is said, report.differences
+
+
+def test_run_security_sandbox_is_the_default_and_is_dropped(tmp_path: Path) -> None:
+    """QA: `RUN --security=sandbox …` stayed a comment; sandbox is what every RUN gets."""
+    data, text, report = imported(tmp_path, "FROM debian:bookworm-slim AS build\n"
+                                            "RUN --security=sandbox mkdir /out && touch /out/x\n"
+                                            "FROM debian:bookworm-slim\nCOPY --from=build /out/x /x\nCMD [\"true\"]\n")
+    assert runs(data) == ["mkdir /out && touch /out/x"] and "--security" not in "".join(runs(data))
+    assert not report.comments
+    assert any("--security=sandbox dropped: the sandbox is BuildKit's default" in d for d in report.differences), \
+        report.differences
+    data, _, report = imported(tmp_path, "FROM debian:bookworm-slim\nRUN --security=insecure mkdir /x\n"
+                                         "CMD [\"true\"]\n")
+    assert report.comments  # insecure needs an entitlement a spec cannot grant
+
+
+def test_a_relative_workdir_names_the_base_workdir_it_assumes(tmp_path: Path) -> None:
+    """QA: `FROM golang…` + `WORKDIR app` became /go/app without saying it assumed the
+    official image's WORKDIR /go; an unknown base's is / and said so too."""
+    data, _, report = imported(tmp_path, "FROM golang:1.22 AS build\nWORKDIR app\nRUN go build -o /out/x .\n"
+                                         "FROM debian:bookworm-slim\nWORKDIR srv\nCOPY --from=build /out/x /x\n"
+                                         "CMD [\"/x\"]\n")
+    assert data["stages"]["build"]["workdir"] == "/go/app" and data["final"]["workdir"] == "/srv"
+    assert any(g.startswith("workdir /go/app: WORKDIR app on Dockerfile:2 is relative to golang:1.22's WORKDIR, /go "
+                            "by the image's name") for g in report.guessed), report.guessed
+    assert any(g.startswith("workdir /srv: WORKDIR srv on Dockerfile:5 is relative to debian:bookworm-slim's "
+                            "WORKDIR, / unless the image sets one") for g in report.guessed)
+
+
+def test_an_env_pair_naming_an_earlier_pair_of_the_same_env_says_what_docker_reads(tmp_path: Path) -> None:
+    """QA: `ENV A=1 B="$A-x"`: BuildKit reads $A from before the instruction (B=-x here),
+    which the report now says instead of leaving the reader to think B=1-x was meant."""
+    data, _, report = imported(tmp_path, 'FROM debian:bookworm-slim\nENV A=1 B="$A-x"\nCMD ["/x"]\n')
+    assert data["final"]["env"] == {"A": "1"}
+    assert any(why.endswith("the A this ENV sets is not it: BuildKit expands each of an ENV's values with the "
+                            "variables from before the instruction") for _, _, why in report.comments), report.comments

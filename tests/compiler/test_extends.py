@@ -236,16 +236,18 @@ def test_a_template_declares_each_parameter_with_its_type(tmp_path: Path, declar
 
 
 def test_every_preset_parameter_is_typed_and_quoted_where_it_is_used() -> None:
-    from imagespec.spec.parameters import quoted_placeholder, shell_paths
+    from imagespec.spec.parameters import shell_scripts
+    from imagespec.spec.shell_scan import exposed_placeholder
     from imagespec.spec.templates import builtin_presets
     from imagespec.spec.yaml_source import read_yaml
     for preset in sorted(builtin_presets().glob("*.yaml")):
         data = read_yaml(preset).data
         for name, declared in (data.get("parameters") or {}).items():
             assert isinstance(declared, dict) and declared.get("type"), f"{preset.name}: {name} has no type"
-        # a use site inside shell quotes would get a second quoting: `'${{ x }}'` -> `''x''`
-        for path, command in shell_paths(data):
-            assert quoted_placeholder(command) is None, (preset.name, path)
+        # a use site inside shell quotes would get a second quoting: `'${{ x }}'` -> `''x''`;
+        # one in a heredoc, backquotes or after `eval` would run the value (shell_scan.py)
+        for items in shell_scripts(data):
+            assert exposed_placeholder("\n".join(command for _, command in items)) is None, (preset.name, items)
 
 
 def test_parameters_cannot_blow_up_the_output(tmp_path: Path) -> None:

@@ -197,3 +197,33 @@ def test_a_long_extends_chain_is_not_called_a_cycle(tmp_path: Path, monkeypatch:
     assert main(["generate", "--no-cache", "app.yaml"]) == 2
     first = capsys.readouterr().err.splitlines()[0]
     assert first == f"t{MAX_CHAIN - 1}.yaml:1:1: `extends` goes more than {MAX_CHAIN} templates deep (from app.yaml)"
+
+
+@pytest.mark.parametrize("text", [
+    "env: {" + "K" * 70_000 + ": 1}\n", "env:\n  " + "K" * 1100 + ": 1\n", "env:\n  '" + "K" * 1100 + "': 1\n",
+    "- " + "K" * 1100 + ": 1\n",
+])
+def test_a_key_past_yamls_limit_is_said_so(text: str, parser: str) -> None:
+    """QA: a 70,000-character key read as "malformed YAML: expected ',' or '}'"."""
+    with pytest.raises(SpecError, match=r"a mapping key of [0-9,]+ characters: YAML reads a key of at most 1,024") \
+            as caught:
+        parse_yaml(text, "f.yaml")
+    assert caught.value.hint.startswith("a key is a name")
+    assert parse_yaml("env: {" + "K" * 1000 + ": 1}\n", "f.yaml").data["env"]["K" * 1000] == 1
+
+
+@pytest.mark.parametrize(("text", "tag"), [
+    ('env: {A: !!python/object/apply:os.system ["touch /tmp/x"]}\n', "!!python/object/apply:os.system"),
+    ("env: !!python/object:os.system {A: x}\n", "!!python/object:os.system"), ("a: !custom x\n", "!custom"),
+    ("a: !!binary aGk=\n", "!!binary"), ("a: !!omap [b: 1]\n", "!!omap"),
+])
+def test_a_yaml_tag_outside_yamls_schema_is_named(text: str, tag: str, parser: str) -> None:
+    """QA: `A: !!python/object/apply:os.system [...]` said "must be a string, not a list"."""
+    with pytest.raises(SpecError, match=f"unsupported YAML tag {re.escape(tag)}:") as caught:
+        parse_yaml(text, "f.yaml")
+    assert caught.value.location.line == 1 and "remove the tag" in caught.value.hint
+
+
+def test_the_schemas_own_tags_read_as_untagged(parser: str) -> None:
+    assert parse_yaml("a: !!str x\nb: ! y\nc: !!int 5\nd: !!map {e: !!seq [f]}\n", "f.yaml").data == \
+        {"a": "x", "b": "y", "c": 5, "d": {"e": ["f"]}}

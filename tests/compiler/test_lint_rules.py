@@ -170,6 +170,12 @@ def test_is016_an_env_value_naming_a_variable_the_container_has() -> None:
         .count("IS016") == 1
 
 
+def test_is016_shows_the_value_as_written() -> None:
+    """QA: a value ending in one backslash was shown as Python's repr, with two."""
+    finding = only(CLEAN.replace("  entrypoint:", "  env: {A: '${HOME} \\'}\n  entrypoint:"), "IS016")
+    assert finding.message.endswith("so A is '${HOME} \\'")
+
+
 @pytest.mark.parametrize("env", ["{GREETING: 'hello $USER'}", "{PRICE: '$5'}", "{MOTTO: 'a $ sign'}"])
 def test_is016_not_for_text_with_a_dollar(env: str) -> None:
     """odd-values' literal values: a name the container has no value for is text."""

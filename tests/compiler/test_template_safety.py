@@ -1,6 +1,7 @@
 """What an app spec can and cannot do to the templates it extends (QA's security
 findings): a template's own `extends` is not served from the app's folders, a
-placeholder inside a command's own quotes is refused, a parameter keeps the type its
+placeholder where quoting protects nothing (a command's own quotes, a heredoc, backquotes,
+`$(( ))`, `eval`, `sh -c`) is refused, a parameter keeps the type its
 template gave it, and a `with:` value is written as it is. Each with real template
 folders, compiled as `imagespec generate` would."""
 
@@ -14,7 +15,7 @@ import pytest
 from compiler_helpers import compile_path
 from imagespec.cli import main
 from imagespec.errors import PolicyError, SpecError
-from imagespec.spec.parameters import quoted_placeholder
+from imagespec.spec.shell_scan import exposed_placeholder
 
 BASE = "policies:\n  no_shell: true\n  non_root: true\n"
 GO = "extends: company-base\nparameters:\n  s: {type: string, default: x}\nfinal:\n  from: debian-slim\n  cmd: [sleep, infinity]\n"
@@ -174,16 +175,82 @@ def test_a_shell_default_names_other_parameters_unquoted(tmp_path: Path) -> None
     assert caught.value.location.file.endswith("templates/t.yaml") and caught.value.location.line == 3
 
 
-@pytest.mark.parametrize(("command", "quoted"), [
-    ("echo ${{ s }}", None), ("echo \"${{ s }}\"", "s"), ("echo '${{ s }}'", "s"),
+@pytest.mark.parametrize(("command", "exposed"), [
+    ("echo ${{ s }}", None), ("echo \"${{ s }}\"", "quotes"), ("echo '${{ s }}'", "quotes"),
     ("echo \"it's\" ${{ s }}", None), ("echo 'say \"hi\"' ${{ s }}", None),
-    ("echo \"$(cat ${{ s }})\"", None), ("echo \"$(cat \"${{ s }}\")\"", "s"),
-    ("echo \\\"${{ s }}", None), ("echo \"a\\\"${{ s }}\"", "s"), ("x=`echo ${{ s }}`", None),
-    ("echo ${{ a }} '${{ b }}'", "b"), ("( cd x && make ) && echo \"${{ s }}\"", "s"),
-    ("echo \"(\" ${{ s }}", None),
+    ("echo \"$(cat ${{ s }})\"", None), ("echo \"$(cat \"${{ s }}\")\"", "quotes"),
+    ("echo \\\"${{ s }}", None), ("echo \"a\\\"${{ s }}\"", "quotes"),
+    ("echo ${{ a }} '${{ b }}'", "quotes"), ("( cd x && make ) && echo \"${{ s }}\"", "quotes"),
+    ("echo \"(\" ${{ s }}", None), ("echo \"${x:-${{ s }}}\"", "quotes"), ("echo $'${{ s }}'", "quotes"),
+    ("echo $'a\\'b' ${{ s }}", None), ("# it's ${{ s }}\necho ${{ s }}", None),
+    # a heredoc body or delimiter, quoted or not; the lines after its end are commands again
+    ("cat <<EOF >>/out.txt\n${{ s }}\nEOF", "heredoc"), ("cat <<'EOF' >>/out.txt\n${{ s }}\nEOF", "heredoc"),
+    ("cat <<-EOF\n\t${{ s }}\n\tEOF", "heredoc"), ("x=$(cat <<EOF\n${{ s }}\nEOF\n)", "heredoc"),
+    ("cat <<${{ s }}\nx\n", "heredoc"), ("cat <<-EOF\n\tx\n\tEOF\necho ${{ s }}", None),
+    ("cat <<EOF\nEOFX\nEOF\necho ${{ s }}", None), ("cat <<< ${{ s }}", None), ("echo $((1<<2)) ${{ s }}", None),
+    # backquotes: a backquote in the value ends them
+    ("x=`echo ${{ s }}`", "backquotes"), ("echo \"`echo ${{ s }}`\"", "backquotes"),
+    # arithmetic: $( ) runs inside it whatever its quotes
+    ("echo $(( ${{ s }} + 1 ))", "arithmetic"), ("echo $(( $(cat ${{ s }}) ))", "arithmetic"),
+    ("(( x = ${{ s }} ))", "arithmetic"), ("echo $(( 1 + 2 )) ${{ s }}", None),
+    # code parsed again
+    ("eval echo ${{ s }}", "eval"), ("if eval ${{ s }}; then :; fi", "eval"), ("X=1 eval ${{ s }}", "eval"),
+    ("trap ${{ s }} EXIT", "eval"), ("let x=${{ s }}", "eval"), ("echo eval ${{ s }}", None),
+    ("sh -c ${{ s }}", "shell -c"), ("/bin/bash -ec ${{ s }}", "shell -c"), ("env sh -e -c -- ${{ s }}", "shell -c"),
+    ("su -c ${{ s }} app", "shell -c"), ("su --command=${{ s }}", "shell -c"),
+    ("sh -c 'printf %s \"$1\"' sh ${{ s }}", None), ("grep -c ${{ s }} f", None),
+    ("a=$(echo ${{ s }}) && sh -c \"$a\"", None),
+    # a case pattern and ${VAR:-…} read a quoted word as one literal word
+    ("case ${{ s }} in ${{ s }}) echo m;; esac", None), ("echo ${x:-${{ s }}}", None),
 ])
-def test_the_quote_scanner(command: str, quoted: str | None) -> None:
-    assert quoted_placeholder(command) == quoted
+def test_the_shell_context_scanner(command: str, exposed: str | None) -> None:
+    found = exposed_placeholder(command)
+    assert (found and found.context) == exposed
+
+
+HOSTILE = "a'b\"c $(touch /tmp/P1) `touch /tmp/P2` ; touch /tmp/P3 \\"
+
+
+@pytest.mark.parametrize(("run", "line", "context"), [
+    ('"cat <<EOF >> /out.txt\\n${{ msg }}\\nEOF"', 8, "stands in a heredoc: quoting means nothing there"),
+    ("|\n        cat <<'EOF' >/out.txt\n        ${{ msg }}\n        EOF", 8, "stands in a heredoc"),
+    ("cat <<EOF >/out.txt\n      - ${{ msg }}\n      - EOF", 9, "stands in a heredoc"),  # the next item is its body
+    ("echo `echo ${{ msg }}` >/out.txt", 8, "stands inside backquotes"),
+    ("echo $(( ${{ msg }} )) >/out.txt", 8, "inside an arithmetic expression"),
+    ("eval echo ${{ msg }} >/out.txt", 8, "is an argument of `eval`"),
+    ("sh -c ${{ msg }}", 8, "is the command string of a shell's `-c`"),
+])
+def test_a_placeholder_where_quotes_protect_nothing_is_refused(tmp_path: Path, run: str, line: int, context: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """QA: `cat <<EOF\n${{ msg }}\nEOF` ran a `with:` value's `$( )` and backquotes."""
+    write(tmp_path, "templates/t.yaml", "parameters:\n  msg: {type: string, default: hi}\nstages:\n  build:\n"
+          "    from: debian-slim\n    artifacts: [/out.txt]\n    run:\n      - " + run + "\n"
+          "final:\n  from: debian-slim\n  copy: [{from: build, src: /out.txt, dest: /out.txt}]\n"
+          "  entrypoint: [/bin/cat, /out.txt]\n")
+    spec = write(tmp_path, "imagespec.yaml", "extends: t\nwith:\n  msg: " + repr_yaml(HOSTILE) + "\nname: app\n")
+    assert main(["generate", "--no-cache", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path}/templates/t.yaml:{line}:") and context in err, err
+    assert "${{ msg }}" in err.splitlines()[0] and "hint:" in err
+    assert not (tmp_path / "Dockerfile").exists()
+
+
+def test_the_heredoc_hint_names_what_works(tmp_path: Path) -> None:
+    write(tmp_path, "templates/t.yaml", "parameters:\n  msg: {type: string, default: hi}\nstages:\n  build:\n"
+          "    from: debian-slim\n    run: \"cat <<EOF >/o\\n${{ msg }}\\nEOF\"\nfinal:\n  from: debian-slim\n"
+          "  cmd: [x]\n")
+    with pytest.raises(SpecError) as caught:
+        compile_path(write(tmp_path, "imagespec.yaml", "extends: t\nname: app\n"))
+    assert "printf '%s\\n' ${{ msg }}" in caught.value.hint and "env:" in caught.value.hint
+
+
+def test_a_shell_default_in_a_heredoc_is_refused_at_the_default(tmp_path: Path) -> None:
+    write(tmp_path, "templates/t.yaml", "parameters:\n  s: {type: string, default: x}\n"
+          "  build: {type: shell, default: \"cat <<EOF >f\\n${{ s }}\\nEOF\"}\nfinal:\n  from: debian-slim\n"
+          "  cmd: [x]\n")
+    with pytest.raises(SpecError, match=r"parameters.build.default: \$\{\{ s \}\} stands in a heredoc") as caught:
+        compile_path(write(tmp_path, "imagespec.yaml", "extends: t\nname: app\n"))
+    assert caught.value.location.line == 3
 
 
 # 3. A parameter keeps the type its template declared

@@ -3,6 +3,8 @@ value, so a trailing newline never slips through a pattern's `$`."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from imagespec.spec import values
@@ -72,6 +74,25 @@ def test_a_command_string_that_needs_a_shell_is_refused(command: str, found: str
 ])
 def test_a_command_string_of_plain_words_is_split(command: str) -> None:
     assert values.exec_argv(command) == values.argv(command)
+
+
+@pytest.mark.parametrize(("script", "found"), [
+    ("/usr/bin/printf 'A' first && /usr/bin/printf 'B'", "'&&'"), ("a || b", "'||'"), ("a; b", "';'"),
+    ("a | b", "'|'"), ("a &", "'&'"), ("cd /srv\n/app", "'a newline'"), ("/app --x # why", "a comment"),
+])
+def test_a_shell_entrypoint_that_is_a_list_is_refused(script: str, found: str) -> None:
+    """QA: `exec A && B "$@"` replaced the shell with A: B and the cmd's arguments never ran (BP2)."""
+    with pytest.raises(ValueError, match=f"{re.escape(found)}") as raised:
+        values.shell_entrypoint(script)
+    assert raised.value.hint
+
+
+@pytest.mark.parametrize("script", [
+    "/app --port $PORT", "/app >/tmp/log 2>&1", "/app &>/tmp/log", "/app \"$(cat /etc/x; echo y)\" 'a;b'",
+    "/bin/sh -c 'cd /srv && exec /app'", "/app a#b", "/app --x\n",
+])
+def test_a_shell_entrypoint_of_one_command_is_taken(script: str) -> None:
+    assert values.shell_entrypoint(script) == values.argv(script)
 
 
 @pytest.mark.parametrize("marker", ["CMD-SHELL", "CMD", "NONE"])
@@ -230,3 +251,32 @@ def test_a_long_multi_line_command_is_held_to_its_lines() -> None:
 def test_an_exec_form_command_is_held_to_one_line_altogether() -> None:
     with pytest.raises(ValueError, match="a Dockerfile line holds"):
         values.exec_argv(["/app", *["x" * 6000] * 3])
+
+
+def test_an_env_value_keeps_its_text_as_written() -> None:
+    """QA: `H: 1_000` became ENV H="1000" (YAML 1.1 reads it as a number) while 1.10, NO,
+    0x10, 010 and .inf kept their text; a field that takes a number still reads it."""
+    from compiler_helpers import compile_text
+    env = {"H": "1_000", "P": "+1", "Z": "-0", "V": "1.10", "N": "NO", "X": "0x10", "O": "010", "I": ".inf",
+           "D": "12", "M": "-3"}
+    text = compile_text("name: app\nfinal:\n  from: debian-slim\n  entrypoint: [/app]\n  user: {uid: 10_001}\n"
+                        "  env: {" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "}\n").dockerfile
+    for key, value in env.items():
+        assert f'{key}="{value}"' in text
+    assert "USER 10001:" in text
+
+
+def test_a_cache_path_with_mount_options_hints_at_its_folder() -> None:
+    """QA: `/root/.cache,id=../../etc` was told to write '/root/etc' (the '..' resolved
+    across the comma); the comma is what is wrong, the folder before it what was meant."""
+    with pytest.raises(ValueError, match="cannot hold spaces, commas or quotes") as raised:
+        values.mount_target("/root/.cache,id=../../etc")
+    assert raised.value.hint.startswith("give the folder alone, e.g. '/root/.cache'")
+    with pytest.raises(ValueError, match="must not contain '..'"):
+        values.mount_target("/root/../x")
+
+
+def test_an_image_name_past_the_registries_limit_says_so() -> None:
+    with pytest.raises(ValueError, match="it is 300 characters, over 255") as raised:
+        values.image_name("a" * 300)
+    assert "at most 255 characters" in raised.value.hint
