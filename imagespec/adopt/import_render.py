@@ -30,7 +30,7 @@ _Dumper.add_representer(str, _str)
 
 def _dump_key(key: str, value: object) -> str:
     if key == "ignore":
-        return _dump_ignore(value)  # type: ignore[arg-type]
+        return _dump_ignore(value)  # type: ignore[arg-type]  # import_ignore writes `ignore:` as a list of str
     flow = None if isinstance(value, (dict, list)) else False
     return yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=flow,
                      width=100)
