@@ -86,15 +86,15 @@ def check_policies(plan: p.Plan, policies: Policies, spec: Spec) -> list[Violati
                                        lacking=not written))
     packages = spec.final.packages  # a list, or a mapping name -> version pin
     # compared as the packages they mean: `curl:amd64` (or `CURL`, `curl@edge`) is curl
-    forbidden = {}
+    forbidden: dict[str, int] = {}
     for index, entry in enumerate(policies.forbidden_packages):
         forbidden.setdefault(package_identity(entry), index)
     for key, package in enumerate(packages) if isinstance(packages, list) else ((name, name) for name in packages):
-        index = forbidden.get(package_identity(package))
-        if index is not None:
+        entry_at = forbidden.get(package_identity(package))
+        if entry_at is not None:
             meant = package_identity(package)
             said = f"package '{package}'" + (f" (that is '{meant}')" if meant != package else "")
-            found.append(Violation(("final", "packages", key), ("policies", "forbidden_packages", index),
+            found.append(Violation(("final", "packages", key), ("policies", "forbidden_packages", entry_at),
                                    f"{said} is forbidden in final images (BP6)"))
     if policies.no_shell and plan.final.base.has_shell:
         found.append(Violation(("final", "from"), ("policies", "no_shell"),

@@ -83,7 +83,7 @@ class Catalog:
                      if entry.image.has_shell and identities(entry.image) & mine), None)
 
 
-def false_shell_fact(image: Image, known: tuple[str, Entry], path: tuple[object, ...]) -> SpecPathError:
+def false_shell_fact(image: Image, known: tuple[str, Entry], path: tuple[str | int, ...]) -> SpecPathError:
     """The error at a claim that `image` has no shell, where `known` says it has one."""
     name, entry = known
     said = "`shell: false`" if image.shell is False else f"`family: {image.family}` (no shell)"

@@ -102,7 +102,7 @@ def _start_failure_cause(client: docker.DockerClient, image: str, seen: Observat
     program = None if seen.running else failed_program(seen.start_error or seen.logs_tail)
     if program is None or program.lstrip("/") not in {p.removeprefix("./") for p in paths}:
         return None
-    _, content = image_paths(client, image, read=program)
+    content = image_files(client, image, read=program).content
     return missing_interpreter(program, content, paths) if content else None
 
 
