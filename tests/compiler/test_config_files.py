@@ -28,8 +28,27 @@ CASES = {  # name -> (files, expected first line of stderr, relative to the fold
                           ".imagespec.yaml:1:9: unknown key 'netwrok'"),
     "build-bad-network": ({".imagespec.yaml": "catalog: catalog.yaml\nbuild:\n  network: bridgee\n"},
                           ".imagespec.yaml:3:12: build.network: 'bridgee' is not one of the allowed values"),
-    "build-extra-args-not-a-list": ({".imagespec.yaml": "build:\n  extra_args: --pull=false\n"},
+    "build-extra-args-not-a-list": ({".imagespec.yaml": "build:\n  extra_args: --no-cache\n"},
                                     ".imagespec.yaml:2:15: 'build.extra_args' must be a list, not a string"),
+    # extra_args is an allow-list (spec.engine_flags): a flag that changes what is built is
+    # refused at the item naming it; was: accepted, and the base swapped under the labels
+    "build-extra-args-build-context": ({".imagespec.yaml": "build:\n  extra_args: [--no-cache, "
+                                                           "'--build-context=debian-slim=docker-image://evil:1']\n"},
+                                       ".imagespec.yaml:2:28: build.extra_args.1: '--build-context' may change what is "
+                                       "built (its base, Dockerfile, inputs or labels), and the image's labels "
+                                       "would not say so"),
+    "build-extra-args-file-split": ({".imagespec.yaml": "build:\n  extra_args:\n    - --cache-from\n    - x\n"
+                                                        "    - -f\n    - other.Dockerfile\n"},
+                                    ".imagespec.yaml:5:7: build.extra_args.2: '-f' may change what is built (its "
+                                    "base, Dockerfile, inputs or labels), and the image's labels would not say so"),
+    "build-extra-args-positional": ({".imagespec.yaml": "build:\n  extra_args: [/other]\n"},
+                                    ".imagespec.yaml:2:16: build.extra_args.0: '/other' is not a flag: `docker buildx "
+                                    "build` would read it as a second build context"),
+    "build-extra-args-pull": ({".imagespec.yaml": "build:\n  extra_args: [--pull=false]\n"},
+                              ".imagespec.yaml:2:16: build.extra_args.0: '--pull' may change what is built (its "
+                              "base, Dockerfile, inputs or labels), and the image's labels would not say so"),
+    "build-extra-args-no-value": ({".imagespec.yaml": "build:\n  extra_args: [--cache-to]\n"},
+                                  ".imagespec.yaml:2:16: build.extra_args.0: '--cache-to' needs a value"),
     "build-bad-secret-id": ({".imagespec.yaml": "build:\n  secrets: {'a b': token.txt}\n"},
                             ".imagespec.yaml:2:13: build.secrets.a b: 'a b' is not valid here"),
     "unknown-top-level-key": ({".imagespec.yaml": "catalog: catalog.yaml\nbuidl: {}\n"},
