@@ -175,6 +175,15 @@ def uncommitted(path: str | os.PathLike[str] = ".") -> tuple[str, ...]:
     return tuple(names)
 
 
+def untracked(folder: str | os.PathLike[str]) -> dict[str, str]:
+    """Every file under ``folder`` git does not track, those it ignores too: their path
+    relative to ``folder`` -> as git names them from its root. Empty outside git. An
+    ignored file is no change to git (``uncommitted``), yet a build context sends it."""
+    prefix = _git(folder, "rev-parse", "--show-prefix")
+    listed = _git(folder, "ls-files", "--others", "-z", strip=False) if prefix is not None else None
+    return {name: prefix + name for name in (listed or "").split("\0") if name}
+
+
 def _globs(within: Path, root: Path, patterns: Sequence[str], magic: str) -> list[str]:
     """Ignore-file patterns of the folder ``within`` as git pathspecs: the folder's own
     path escaped (a folder `app[1]` is no glob), each pattern as it is and, as a folder,
