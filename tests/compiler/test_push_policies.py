@@ -243,6 +243,24 @@ def test_without_clean_push_the_warning_lists_the_untracked_files_the_context_se
         "warning: pushing from a checkout whose build context sends files git does not track (app/cmd/local.go)")
 
 
+@pytest.mark.parametrize("change", ["clean", "modified", "ignored-in-context"])
+def test_the_revision_label_of_a_build_from_a_dirty_checkout_says_so(tmp_path: Path, change: str) -> None:
+    """Was: the label named the clean commit while the tag said `-dirty`; the image held
+    what no commit does. Now marked as the tag is (`git describe --dirty`'s mark)."""
+    from imagespec.pipeline.options import revision
+
+    spec = _ignored_go_file(tmp_path)
+    (tmp_path / "app" / "cmd" / "local.go").unlink()
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=tmp_path, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    if change == "modified":
+        write(tmp_path / "app" / "cmd" / "main.go", "package main\n// changed\n")
+    elif change == "ignored-in-context":
+        write(tmp_path / "app" / "cmd" / "local.go", "package main\n")
+    compiled, _ = _compiled(spec)
+    assert revision(compiled) == (head if change == "clean" else f"{head}-dirty")
+
+
 def test_clean_push_passes_a_clean_checkout_and_refuses_one_outside_git(tmp_path: Path) -> None:
     spec = app(tmp_path / "repo", "registry: 127.0.0.1:5000/team\n")
     committed(tmp_path / "repo")
