@@ -152,6 +152,10 @@ def test_clean_push_refuses_a_git_ignored_file_the_build_context_would_send(engi
         assert "warning: pushing from a checkout whose build context sends files git does not track " \
                "(conf/local.conf)" in done.stderr
         image = f"{REGISTRY}/{team}/app:1.0.0"
+        head = _git(repo, "rev-parse", "--short=12", "HEAD")
+        label = docker("image", "inspect", "--format", '{{index .Config.Labels "org.opencontainers.image.revision"}}',
+                       image).stdout.strip()
+        assert label == f"{head}-dirty"  # was: the clean commit, which does not hold local.conf
         assert docker("create", "--name", f"{team}-probe", image, "/nothing").returncode == 0
         try:  # the file git does not track is in the image: what the warning is about
             copied = docker("cp", f"{team}-probe:/conf/local.conf", str(tmp_path / "local.conf"), check=False)
