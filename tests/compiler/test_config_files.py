@@ -105,3 +105,34 @@ def test_an_empty_configuration_file_is_no_settings(text: str, tmp_path: Path, m
     (tmp_path / ".imagespec.yaml").unlink()
     assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 0
     assert capsys.readouterr().out == with_none  # the built-in catalog and every default, as with no file
+
+
+@pytest.mark.parametrize("how", ["--config", "IMAGESPEC_CONFIG"])
+def test_a_configuration_that_is_a_fifo_is_exit_2_not_a_hang(how: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    """Was: the read waited for a writer for ever."""
+    import os
+
+    (tmp_path / "app.yaml").write_text(SPEC, encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo")
+    monkeypatch.chdir(tmp_path)
+    if how == "--config":
+        code = main(["generate", "--no-cache", "-o", "-", "--config", "fifo", "app.yaml"])
+    else:
+        monkeypatch.setenv("IMAGESPEC_CONFIG", "fifo")
+        code = main(["generate", "--no-cache", "-o", "-", "app.yaml"])
+    assert code == 2
+    assert "cannot read fifo: it is not a regular file (a FIFO)" in capsys.readouterr().err
+
+
+def test_a_template_that_is_a_fifo_is_said_as_what_it_is(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Was: "unknown template 'x'", hint "did you mean 'x'?"."""
+    import os
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "templates").mkdir()
+    os.mkfifo(tmp_path / "templates" / "x.yaml")
+    (tmp_path / "app.yaml").write_text("extends: x\n" + SPEC, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "template 'x' is " in err and "not a regular file (a FIFO)" in err and "did you mean" not in err
