@@ -311,6 +311,21 @@ def version_tags(version: str, *, latest: bool = True) -> list[str]:
     return [parsed.exact, f"{parsed.major}.{parsed.minor}", parsed.major] + (["latest"] if latest else [])
 
 
+# what a reader takes for a release: X, X.Y, X.Y.Z, a pre-release X.Y.Z-rc.1; a `v` or not.
+# `2-alpine` is a variant's name, not a version
+_READS_AS_VERSION = re.compile(r"v?[0-9]+(?:\.[0-9]+){0,2}|v?[0-9]+\.[0-9]+\.[0-9]+-[0-9A-Za-z.-]+")
+
+
+def foreign_version_tag(tag: str, version: str | None) -> bool:
+    """Whether ``tag`` reads as a release (``2``, ``2.0``, ``2.0.0``, ``v2.0.0-rc.1``) other than
+    ``version``'s own tags (its X.Y.Z, X.Y and X, with a `v` or not): an image tagged so says
+    it is a version it is not, and the real one's X.Y.Z push is later refused (BP14)."""
+    if not _READS_AS_VERSION.fullmatch(tag):
+        return False
+    own = set(version_tags(version, latest=False)) if version is not None else set()
+    return tag.removeprefix("v") not in own
+
+
 def precedence(version: Version) -> tuple[object, ...]:
     """A sort key that orders versions as semver.org 2.0.0 (item 11) does: by the numbers,
     a pre-release before its release, its identifiers compared one by one (numbers below

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dockerfile
 
 from imagespec.errors import Location, SpecError
+from imagespec.spec import files
 from imagespec.spec.repository import refuse_link_out
 
 MAX_BYTES = 4 << 20  # a Dockerfile larger than this is not a Dockerfile a person maintains
@@ -96,14 +96,10 @@ def _read_regular(path: Path) -> bytes:
     return raw
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
 def _refuse_other_than_file(path: Path, mode: int) -> None:
-    if stat.S_ISREG(mode):
+    kind = files.kind_of(mode)
+    if kind is None:
         return
-    kind = next((name for test, name in _KINDS if test(mode)), "no file")
     raise SpecError(f"the Dockerfile is not a regular file ({kind})", location=Location(str(path)),
                     hint="name the Dockerfile itself: imagespec import PATH/TO/Dockerfile")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
@@ -61,3 +62,5 @@ def bake(specs: tuple[Path, ...], output: str | None, force: bool, fmt: str, con
                                "why": {k: [str(r) for r in v] for k, v in baked.why.items()}}, indent=2))
     else:
         click.echo(f"{'wrote' if baked.changed else 'unchanged'} {path} ({len(baked.fleet)} target(s))", err=True)
+        # the entitlements the file needs are the fleet's (its CA bundle's file): say the whole command
+        click.echo(f"build it in {path.parent}/: {shlex.join(baked.build_command(path))}", err=True)

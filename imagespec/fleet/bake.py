@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from imagespec.errors import CheckFailed, Location, SpecError
@@ -78,6 +79,26 @@ def _variables(fleet: Fleet) -> dict[str, dict[str, str]]:
             if not current["default"] and secret.default:
                 current["default"] = str(secret.default)
     return dict(sorted(variables.items()))
+
+
+def read_grants(paths: Iterable[str]) -> list[str]:
+    """``--allow fs.read=PATH`` for each file bake reads from outside its file's folder: buildx
+    asks for that entitlement ("additional privileges requested") before it builds."""
+    return [flag for path in sorted(set(paths)) for flag in ("--allow", f"fs.read={path}")]
+
+
+def build_command(fleet: Fleet, output: Path) -> list[str]:
+    """The command that builds the bake file ``output``, run in its folder (README, "Fleets"):
+    host networking for RUN steps, a read grant for each secret's default file outside the
+    folder (the CA bundle, /etc/ssl/certs/…), the images loaded into the engine."""
+    folder = os.path.realpath(output.parent)
+    outside = []
+    for variable in _variables(fleet).values():
+        default = variable["default"]
+        where = os.path.normpath(os.path.join(folder, default)) if default else ""
+        if where and not (where + os.sep).startswith(folder.rstrip(os.sep) + os.sep):
+            outside.append(where)
+    return ["docker", "buildx", "bake", "-f", output.name, "--allow", "network.host", *read_grants(outside), "--load"]
 
 
 def definition(fleet: Fleet, folder: Path) -> dict[str, object]:
@@ -155,5 +176,5 @@ def targets_beyond(fleet: Fleet, output: Path) -> list[str]:
     return sorted(name for name in committed if name not in made) if isinstance(committed, dict) else []
 
 
-__all__ = ["CA_VARIABLE", "HEADER", "bake_text", "definition", "secret_variable", "stale_bake", "target_definition",
+__all__ = ["CA_VARIABLE", "HEADER", "bake_text", "build_command", "read_grants", "definition", "secret_variable", "stale_bake", "target_definition",
            "targets_beyond", "write_bake"]

@@ -64,6 +64,12 @@ class Baked:
 
         return explain_lines(self.fleet, self.why)
 
+    def build_command(self, output: Path) -> list[str]:
+        """The command that builds the bake file ``output``, in its folder (fleet.bake.build_command)."""
+        from imagespec.fleet.bake import build_command
+
+        return build_command(self.fleet, output)
+
 
 def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, force: bool = False,
          changed_since: str | None = None, write: bool = True, on_note: OnNote = ignore) -> Baked:

@@ -52,6 +52,7 @@ from imagespec.engine.buildkit_cli import build_failure, detect_cli, stop_proces
 from imagespec.contract import LABEL_OCI_VERSION, LABEL_SBOM
 from imagespec.errors import BuildFailed, ImageSpecError, Interrupted
 from imagespec.fleet import bake_file
+from imagespec.fleet.bake import read_grants
 from imagespec.fleet.builder import Builder
 from imagespec.fleet.display import Display, split_target
 from imagespec.fleet.records import Record, Timing
@@ -317,7 +318,7 @@ def bake_command(docker: str, builder: Builder, run_file: Path, metadata: Path, 
     # buildx refuses --builder for another context's docker driver: run bake in that context
     context = builder.context
     where, chosen = (["--context", context], []) if context else ([], ["--builder", builder.name])
-    grants = [flag for path in sorted(set(reads)) for flag in ("--allow", f"fs.read={path}")]
+    grants = read_grants(reads)
     argv = [docker, *where, "buildx", "bake", "-f", str(run_file), *chosen,
             "--progress", "rawjson", "--metadata-file", str(metadata), "--load", "--allow", "network.host", *grants]
     if no_cache:

@@ -111,7 +111,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
                         f"stage to run here (tagged {pipeline.references(compiled, settings)[0]}, or -t's tags)")
     if settings.push:  # before anything builds, or an up-to-date image is pushed
         pipeline.refuse_push(compiled, loaded_config, pipeline.references(compiled, settings))
-        if warning := pipeline.dirty_push_warning(compiled.loaded.folder):
+        if warning := pipeline.dirty_push_warning(compiled.loaded.folder, pipeline.untracked_sent(compiled)):
             on_status(warning)
     if backend is None:  # the builder is buildx's: a backend given by the caller chose its own
         configured_builder(loaded_config)

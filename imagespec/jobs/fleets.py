@@ -137,7 +137,8 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     _refuse_images_left_elsewhere(chosen_builder, push=options.get("push", False))
     chosen = every = build_jobs(fleet, env, options)
     if options.get("push", False):  # said once per checkout, not once per spec in it
-        warnings = (pipeline.dirty_push_warning(target.compiled.loaded.folder) for target in fleet)
+        warnings = (pipeline.dirty_push_warning(target.compiled.loaded.folder, pipeline.untracked_sent(target.compiled))
+                    for target in fleet)
         for warning in dict.fromkeys(filter(None, warnings)):
             on_note(warning)
     if rerun_failed:

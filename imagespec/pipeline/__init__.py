@@ -25,11 +25,11 @@ from imagespec.pipeline.options import (build_options, final_base, imagespec_ver
                                         remembering, repository)
 from imagespec.pipeline.platform_bases import platforms_location, refuse_missing_bases
 from imagespec.pipeline.platforms import build_platforms, current_index, index_references, keep_index
-from imagespec.pipeline.push_rules import dirty_push_warning, refuse_push
+from imagespec.pipeline.push_rules import dirty_push_warning, refuse_push, untracked_sent
 from imagespec.pipeline.sbom_layer import add_sbom, own_sbom_path, sbom_settings, store_sbom
 
 __all__ = ["add_sbom", "build", "build_options", "build_platforms", "current_index", "dirty_push_warning",
            "expectations", "expectations_from_image", "final_base", "imagespec_version", "index_references",
            "keep_index", "locate_failure", "own_sbom_path", "platforms_location", "provenance", "references",
            "refuse_missing_bases", "refuse_nowhere_to_push", "refuse_push", "refuse_unhonoured_ignores",
-           "remembering", "repository", "sbom_settings", "store_sbom", "up_to_date"]
+           "remembering", "repository", "sbom_settings", "store_sbom", "untracked_sent", "up_to_date"]

@@ -163,6 +163,23 @@ def _ask_base_digest(base: str) -> str | None:
 
 
 def revision(compiled: Compiled) -> str | None:
+    """The revision label's value: the commit of the image's inputs (committed_revision),
+    marked ``-dirty`` as the commit's tag is when the checkout has uncommitted changes, or
+    when the build context sends files git does not track (a git-ignored one too): the
+    image then holds what that commit does not (OCI: the label identifies the "source
+    control revision" of what is packaged, and no commit is). `git describe --dirty`'s mark."""
+    from imagespec.pipeline.push_rules import untracked_sent
+    from imagespec.publish import git_short_sha
+
+    committed = committed_revision(compiled)
+    if committed is None:
+        return None
+    head = git_short_sha(compiled.loaded.folder)
+    dirty = (head is not None and head.endswith("-dirty")) or bool(untracked_sent(compiled))
+    return f"{committed}-dirty" if dirty else committed
+
+
+def committed_revision(compiled: Compiled) -> str | None:
     """The commit an image records (its revision label): the last one that changed the
     spec or its context's folder (but for the files made from the spec), so that a commit elsewhere in the repository
     leaves the same inputs the same image (its X.Y.Z can be pushed again, `imagespec test`

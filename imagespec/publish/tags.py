@@ -175,6 +175,23 @@ def uncommitted(path: str | os.PathLike[str] = ".") -> tuple[str, ...]:
     return tuple(names)
 
 
+def untracked(folder: str | os.PathLike[str]) -> dict[str, str]:
+    """Every file under ``folder`` git does not track, those it ignores too: their path
+    relative to ``folder`` -> as git names them from its root. Empty outside git. An
+    ignored file is no change to git (``uncommitted``), yet a build context sends it.
+    Inside ``one_checkout()``, once per folder."""
+    asked = _asked.get()
+    key = (Path(folder).resolve(), "untracked")
+    if asked is not None and key in asked:
+        return dict(asked[key])  # type: ignore[arg-type]
+    prefix = _git(folder, "rev-parse", "--show-prefix")
+    listed = _git(folder, "ls-files", "--others", "-z", strip=False) if prefix is not None else None
+    found = {name: prefix + name for name in (listed or "").split("\0") if name}
+    if asked is not None:
+        asked[key] = found  # type: ignore[assignment]
+    return found
+
+
 def _globs(within: Path, root: Path, patterns: Sequence[str], magic: str) -> list[str]:
     """Ignore-file patterns of the folder ``within`` as git pathspecs: the folder's own
     path escaped (a folder `app[1]` is no glob), each pattern as it is and, as a folder,

@@ -7,11 +7,12 @@ with no configuration file, the usual case, never makes these models.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from imagespec.spec.model import NO_POLICIES, Image, Line, Model, Policies, SecretId
+from imagespec.spec.engine_flags import engine_flags
 from imagespec.spec.values import BuilderName, MirrorUrl, Platforms
 
 # BuildKit's --network modes; a network name is not one (buildx: "not supported by buildkit")
@@ -34,8 +35,9 @@ class BuildSection(_Section):
     ca_bundle: Line | None = Field(None, description="CA bundle mounted into download steps (TLS proxies).")
     secrets: dict[SecretId, Line] = Field(default_factory=dict, description="Secret id -> file, for declared secrets.")
     builder: BuilderName | None = Field(None, description="The buildx builder to use (a builder or docker context name).")
-    extra_args: list[Line] = Field(default_factory=list, description="Engine flags (--allow, --cache-from); "
-                                   "never the spec's business.")
+    extra_args: Annotated[list[Line], AfterValidator(engine_flags)] = Field(
+        default_factory=list, description="Engine flags that change how a build runs, not what it builds "
+        "(--cache-from, --cache-to, --no-cache, --no-cache-filter, --shm-size, --ulimit).")
     platforms: Platforms | None = Field(None, description="Platforms of every spec that names none "
                                         "(os/arch[/variant]); a spec's `platforms:` wins.")
 

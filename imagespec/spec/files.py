@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,26 @@ def recording() -> Iterator[list[Note]]:
         yield _notes
     finally:
         _notes = outer
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def kind_of(mode: int) -> str | None:
+    """What a file of ``mode`` is when it is not a regular file (None when it is): reading
+    a FIFO waits for a writer for ever, a device may act on being opened."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "no regular file")
+
+
+def not_regular(path: str | Path) -> str | None:
+    """``kind_of`` the file at ``path`` (links followed); None when it is regular or absent."""
+    try:
+        return kind_of(os.stat(path).st_mode)
+    except OSError:
+        return None
 
 
 def read_bytes(path: Path, *, limit: int | None = None) -> bytes:

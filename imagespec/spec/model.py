@@ -13,10 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from imagespec.reference import Invalid, full_name
+from imagespec.reference import Invalid, foreign_version_tag, full_name, version_tags
 from imagespec.spec.accounts import new_account_name
 from imagespec.spec.values import (
     AbsPath,
+    InvalidPart,
     WritableDir,
     argv,
     shell_entrypoint,
@@ -389,6 +390,25 @@ class Spec(Model):
                           "name the program the container runs, in exec form (BP2): `entrypoint: [/app]`; an "
                           "image that is only built FROM (a company base) says `kind: base`")
         return final
+
+    @field_validator("tags")
+    @classmethod
+    def _no_other_version(cls, tags: TagPolicy, info: ValidationInfo) -> TagPolicy:
+        # at the extra tag: `version: 1.0.0` with `extra: [2.0.0]` would push a 2.0.0 whose
+        # version label says 1.0.0, and refuse the real 2.0.0 later (BP14). `version` is read
+        # before `tags`; an invalid one is said at its own line
+        if "version" not in info.data:
+            return tags
+        version = info.data["version"]
+        for index, extra in enumerate(tags.extra):
+            if foreign_version_tag(extra, version):
+                own = (f"this spec's version {version} tags {', '.join(version_tags(version, latest=False))}"
+                       if version else "this spec has no `version:`")
+                raise InvalidPart(f"'{extra}' reads as a version, and {own}: the image would carry that tag "
+                                  "while its labels say otherwise, and a later release of it would be refused (BP14)",
+                                  "set `version:` to release that version; an extra tag names something else "
+                                  "(`stable`, `edge`, `2-alpine`)", at=("extra", index))
+        return tags
 
     @field_validator("registry")
     @classmethod

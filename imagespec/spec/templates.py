@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
-from imagespec.errors import SpecError
+from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.repository import outside, outside_git_hint, repository_root
 from imagespec.resources import templates_dir
@@ -133,6 +133,7 @@ class TemplateResolver:
         dirs = self.search(current)
         found = _find(target, dirs)
         if found is None:
+            self._refuse_not_regular(target, dirs, where)
             names = available(dirs)
             close = difflib.get_close_matches(target, names, n=1)
             raise SpecError(f"unknown template '{target}'", location=where,
@@ -141,6 +142,18 @@ class TemplateResolver:
         self._refuse_shadow(target, current, found[1], dirs)
         self.by_name.add(found[1])
         return found[1]
+
+    @staticmethod
+    def _refuse_not_regular(target: str, dirs: list[Path], where: Location) -> None:
+        """A FIFO, folder or device of the template's name: said as what it is, never read
+        (was: "unknown template 'x'", "did you mean 'x'?")."""
+        for folder in dirs:
+            for suffix in SUFFIXES:
+                probe = os.path.join(folder, f"{target}{suffix}")
+                kind = files.not_regular(probe)
+                if kind is not None:
+                    raise SpecError(f"template '{target}' is {probe}, which is not a regular file ({kind})",
+                                    location=where, hint="make it a YAML file, or remove it")
 
     def _refuse_shadow(self, target: str, current: Document, found: Path, dirs: list[Path]) -> None:
         """Any other file of the name in the folders searched from `current` or from the

@@ -445,6 +445,10 @@ def read_yaml(path: Path, *, display: str | None = None, shared: bool = False, e
     file (a template) is parsed once per process for each text it has, and the Document
     is shared, so the caller must not change it. `empty_ok`: as parse_yaml's."""
     shown = display or str(path)
+    kind = files.not_regular(path)
+    if kind is not None:  # a FIFO (`--config /tmp/fifo`) would wait for a writer for ever
+        raise SpecError(f"cannot read {path}: it is not a regular file ({kind})", location=Location(shown),
+                        hint="name a YAML file")
     try:
         raw = files.read_bytes(path, limit=MAX_BYTES)
     except FileNotFoundError:

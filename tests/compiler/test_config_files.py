@@ -28,8 +28,27 @@ CASES = {  # name -> (files, expected first line of stderr, relative to the fold
                           ".imagespec.yaml:1:9: unknown key 'netwrok'"),
     "build-bad-network": ({".imagespec.yaml": "catalog: catalog.yaml\nbuild:\n  network: bridgee\n"},
                           ".imagespec.yaml:3:12: build.network: 'bridgee' is not one of the allowed values"),
-    "build-extra-args-not-a-list": ({".imagespec.yaml": "build:\n  extra_args: --pull=false\n"},
+    "build-extra-args-not-a-list": ({".imagespec.yaml": "build:\n  extra_args: --no-cache\n"},
                                     ".imagespec.yaml:2:15: 'build.extra_args' must be a list, not a string"),
+    # extra_args is an allow-list (spec.engine_flags): a flag that changes what is built is
+    # refused at the item naming it; was: accepted, and the base swapped under the labels
+    "build-extra-args-build-context": ({".imagespec.yaml": "build:\n  extra_args: [--no-cache, "
+                                                           "'--build-context=debian-slim=docker-image://evil:1']\n"},
+                                       ".imagespec.yaml:2:28: build.extra_args.1: '--build-context' may change what is "
+                                       "built (its base, Dockerfile, inputs or labels), and the image's labels "
+                                       "would not say so"),
+    "build-extra-args-file-split": ({".imagespec.yaml": "build:\n  extra_args:\n    - --cache-from\n    - x\n"
+                                                        "    - -f\n    - other.Dockerfile\n"},
+                                    ".imagespec.yaml:5:7: build.extra_args.2: '-f' may change what is built (its "
+                                    "base, Dockerfile, inputs or labels), and the image's labels would not say so"),
+    "build-extra-args-positional": ({".imagespec.yaml": "build:\n  extra_args: [/other]\n"},
+                                    ".imagespec.yaml:2:16: build.extra_args.0: '/other' is not a flag: `docker buildx "
+                                    "build` would read it as a second build context"),
+    "build-extra-args-pull": ({".imagespec.yaml": "build:\n  extra_args: [--pull=false]\n"},
+                              ".imagespec.yaml:2:16: build.extra_args.0: '--pull' may change what is built (its "
+                              "base, Dockerfile, inputs or labels), and the image's labels would not say so"),
+    "build-extra-args-no-value": ({".imagespec.yaml": "build:\n  extra_args: [--cache-to]\n"},
+                                  ".imagespec.yaml:2:16: build.extra_args.0: '--cache-to' needs a value"),
     "build-bad-secret-id": ({".imagespec.yaml": "build:\n  secrets: {'a b': token.txt}\n"},
                             ".imagespec.yaml:2:13: build.secrets.a b: 'a b' is not valid here"),
     "unknown-top-level-key": ({".imagespec.yaml": "catalog: catalog.yaml\nbuidl: {}\n"},
@@ -86,3 +105,34 @@ def test_an_empty_configuration_file_is_no_settings(text: str, tmp_path: Path, m
     (tmp_path / ".imagespec.yaml").unlink()
     assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 0
     assert capsys.readouterr().out == with_none  # the built-in catalog and every default, as with no file
+
+
+@pytest.mark.parametrize("how", ["--config", "IMAGESPEC_CONFIG"])
+def test_a_configuration_that_is_a_fifo_is_exit_2_not_a_hang(how: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    """Was: the read waited for a writer for ever."""
+    import os
+
+    (tmp_path / "app.yaml").write_text(SPEC, encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo")
+    monkeypatch.chdir(tmp_path)
+    if how == "--config":
+        code = main(["generate", "--no-cache", "-o", "-", "--config", "fifo", "app.yaml"])
+    else:
+        monkeypatch.setenv("IMAGESPEC_CONFIG", "fifo")
+        code = main(["generate", "--no-cache", "-o", "-", "app.yaml"])
+    assert code == 2
+    assert "cannot read fifo: it is not a regular file (a FIFO)" in capsys.readouterr().err
+
+
+def test_a_template_that_is_a_fifo_is_said_as_what_it_is(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Was: "unknown template 'x'", hint "did you mean 'x'?"."""
+    import os
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "templates").mkdir()
+    os.mkfifo(tmp_path / "templates" / "x.yaml")
+    (tmp_path / "app.yaml").write_text("extends: x\n" + SPEC, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--no-cache", "-o", "-", "app.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "template 'x' is " in err and "not a regular file (a FIFO)" in err and "did you mean" not in err

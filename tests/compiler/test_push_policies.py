@@ -17,7 +17,7 @@ from compiler_helpers import compile_path
 from imagespec.cli import main
 from imagespec.compiler import effective_policies
 from imagespec.errors import PolicyError, SpecError, SpecErrors
-from imagespec.pipeline import dirty_push_warning, refuse_push
+from imagespec.pipeline import dirty_push_warning, refuse_push, untracked_sent
 from imagespec.spec.config import load_config
 
 COMPANY = """\
@@ -183,6 +183,82 @@ def test_clean_push_refuses_a_dirty_checkout(tmp_path: Path, change: str) -> Non
     assert "templates/company.yaml:6:3" in error.message
     assert error.location.file.endswith("app/imagespec.yaml") and error.location.line == 2
     assert (error.hint or "").startswith("commit first")
+    assert ".gitignore entry alone still sends it into the image" in error.hint  # was: "list them in .gitignore"
+
+
+GO_APP = """\
+stages:
+  build:
+    from: {image: "127.0.0.1:5000/go:1", family: debian}
+    copy: [cmd/]
+    run: go build -o /out/app ./cmd
+    artifacts: [/out/app]
+final:
+  copy:
+    - {from: build, src: /out/app, dest: /app}
+"""
+
+
+def _ignored_go_file(folder: Path, lines: str = "") -> Path:
+    """A committed app whose build context holds a git-ignored, never committed cmd/local.go."""
+    spec = app(folder, "registry: 127.0.0.1:5000/team\n" + GO_APP + lines)
+    write(folder / "app" / "cmd" / "main.go", "package main\n")
+    write(folder / ".gitignore", "local.go\nscratch.txt\n")
+    committed(folder)
+    write(folder / "app" / "cmd" / "local.go", "package main\n// not committed\n")
+    write(folder / "app" / "scratch.txt", "ignored, and the build context does not send it\n")
+    return spec
+
+
+def test_clean_push_refuses_a_git_ignored_file_the_build_context_sends(tmp_path: Path) -> None:
+    """Was: git says nothing of an ignored file, so the checkout was 'clean' while the
+    uncommitted cmd/local.go went into the image the push named a commit."""
+    spec = _ignored_go_file(tmp_path)
+    compiled, config = _compiled(spec)
+    with pytest.raises(PolicyError) as caught:
+        refuse_push(compiled, config, ["127.0.0.1:5000/team/app:1.0.0"])
+    error = caught.value
+    assert error.exit_code == 2 and "-dirty" not in error.message
+    assert "--push: the build context sends files git does not track (app/cmd/local.go), so the image would " \
+           "not be the commit it records" in error.message
+    assert "scratch.txt" not in error.message  # ignored, but kept out of the context by the spec: not in the image
+    assert "policy `clean_push` set at" in error.message and error.location.file.endswith("app/imagespec.yaml")
+
+
+def test_a_file_the_spec_ignores_is_no_obstacle_to_a_clean_push(tmp_path: Path) -> None:
+    spec = _ignored_go_file(tmp_path, "ignore: [cmd/local.go]\n")
+    compiled, config = _compiled(spec)
+    refuse_push(compiled, config, ["127.0.0.1:5000/team/app:1.0.0"])
+    assert untracked_sent(compiled) == ()
+
+
+def test_without_clean_push_the_warning_lists_the_untracked_files_the_context_sends(tmp_path: Path) -> None:
+    spec = _ignored_go_file(tmp_path)
+    write(tmp_path / "templates" / "company.yaml", COMPANY.replace("  clean_push: true\n", ""))
+    git(tmp_path, "commit", "-qam", "no clean_push")
+    compiled, config = _compiled(spec)
+    refuse_push(compiled, config, ["127.0.0.1:5000/team/app:1.0.0"])  # not refused
+    warning = dirty_push_warning(compiled.loaded.folder, untracked_sent(compiled))
+    assert warning is not None and warning.startswith(
+        "warning: pushing from a checkout whose build context sends files git does not track (app/cmd/local.go)")
+
+
+@pytest.mark.parametrize("change", ["clean", "modified", "ignored-in-context"])
+def test_the_revision_label_of_a_build_from_a_dirty_checkout_says_so(tmp_path: Path, change: str) -> None:
+    """Was: the label named the clean commit while the tag said `-dirty`; the image held
+    what no commit does. Now marked as the tag is (`git describe --dirty`'s mark)."""
+    from imagespec.pipeline.options import revision
+
+    spec = _ignored_go_file(tmp_path)
+    (tmp_path / "app" / "cmd" / "local.go").unlink()
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=tmp_path, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    if change == "modified":
+        write(tmp_path / "app" / "cmd" / "main.go", "package main\n// changed\n")
+    elif change == "ignored-in-context":
+        write(tmp_path / "app" / "cmd" / "local.go", "package main\n")
+    compiled, _ = _compiled(spec)
+    assert revision(compiled) == (head if change == "clean" else f"{head}-dirty")
 
 
 def test_clean_push_passes_a_clean_checkout_and_refuses_one_outside_git(tmp_path: Path) -> None:

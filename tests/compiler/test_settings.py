@@ -79,13 +79,13 @@ def test_the_backend_options_come_from_the_settings(tmp_path: Path) -> None:
     (tmp_path / "app.yaml").write_text(SPEC, encoding="utf-8")
     (tmp_path / "token.txt").write_text("t", encoding="utf-8")
     config = _config(tmp_path, f"build:\n  secrets: {{token: {tmp_path / 'token.txt'}, unused: /x}}\n"
-                               "  builder: mine\n  extra_args: [--pull=false]\n")
+                               "  builder: mine\n  extra_args: [--no-cache-filter=final]\n")
     compiled = compile_spec(load_spec(tmp_path / "app.yaml", config), config)
     settings = build_settings(config, read_environment({"IMAGESPEC_CA_BUNDLE": "/env/ca.pem"}), tags=("extra",),
                               no_cache=True)
     options = build_options(compiled, settings)
     assert (options.network, options.builder, options.extra_args, options.no_cache) == (
-        "host", "mine", ("--pull=false",), True)
+        "host", "mine", ("--no-cache-filter=final",), True)
     assert [(s.id, s.src, s.optional) for s in options.secrets] == [
         ("ca-bundle", Path("/env/ca.pem"), False), ("token", tmp_path / "token.txt", False)]
     assert options.tags[0] == "app:1.0.0" and options.tags[-1] == "app:extra"  # the spec's tags, then the flags'

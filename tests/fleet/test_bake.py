@@ -129,3 +129,77 @@ def test_a_base_built_in_the_same_run_feeds_the_app_through_the_bake_file(
     run = subprocess.run(["docker", "run", "--rm", "--network", "none", "isx14a-fleet-hello:0.1.0"],
                          capture_output=True, text=True, timeout=60, check=False)
     assert run.stdout == "company base\nhello\n", run.stderr
+
+
+CA_SPEC = """\
+name: dvs2-bake-ca
+version: 1.0.0
+license: MIT
+stages:
+  build:
+    from: debian-slim
+    dependencies:
+      copy: [x.txt]
+      run: curl --version || true
+    run: mkdir -p /out && echo built > /out/hi
+    artifacts: [/out/hi]
+final:
+  from: debian-slim
+  copy: [{from: build, src: /out/hi, dest: /hi}]
+  entrypoint: [/bin/cat, /hi]
+"""
+
+
+def _printed_command(err: str) -> str:
+    [line] = [line for line in err.splitlines() if line.startswith("build it in ./: ")]
+    return line.removeprefix("build it in ./: ")
+
+
+def _readme_command() -> str:
+    """The bake command README's "Fleets" section shows, without its comment."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    [line] = [line for line in text.splitlines() if line.startswith("docker buildx bake -f docker-bake.json")]
+    return line.split("#", 1)[0].strip()
+
+
+def test_bake_prints_the_command_readme_shows_with_the_ca_bundle_read_grant(repo: Path, write: Write,
+                                                                            capsys) -> None:
+    """Was: README's `--allow network.host --load` alone, which buildx refuses for a fleet
+    with build.ca_bundle ("additional privileges requested": the bundle is outside the
+    file's folder). `imagespec bake` prints the whole command; README shows that one."""
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n")
+    write("app/imagespec.yaml", CA_SPEC)
+    write("app/x.txt", "x\n")
+    assert main(["bake", "."]) == 0
+    printed = _printed_command(capsys.readouterr().err)
+    assert printed == ("docker buildx bake -f docker-bake.json --allow network.host "
+                       "--allow fs.read=/etc/ssl/certs/ca-certificates.crt --load")
+    assert printed == _readme_command()
+
+
+def test_without_a_secret_file_outside_the_folder_no_read_grant_is_printed(repo: Path, write: Write, capsys) -> None:
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  secrets: {{netrc: secrets/netrc}}\n")
+    write("app/imagespec.yaml", CA_SPEC.replace("version:", "secrets: [{id: netrc}]\nversion:"))
+    write("app/x.txt", "x\n")
+    assert main(["bake", "."]) == 0
+    assert _printed_command(capsys.readouterr().err) == \
+        "docker buildx bake -f docker-bake.json --allow network.host --load"
+
+
+@pytest.mark.engine
+def test_the_printed_command_builds_a_fleet_with_a_ca_bundle(engine: None, repo: Path, write: Write, capsys) -> None:
+    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n")
+    write("app/imagespec.yaml", CA_SPEC)
+    write("app/x.txt", "x\n")
+    assert main(["generate", "."]) == 0 and main(["bake", "."]) == 0
+    printed = _printed_command(capsys.readouterr().err)
+    assert "id=ca-bundle" in (repo / "app" / "Dockerfile").read_text()  # the step mounts the bundle
+    tags = [f"dvs2-bake-ca:{tag}" for tag in ("1.0.0", "1.0", "1", "latest")]
+    try:
+        done = _bake(*printed.split()[3:], "--progress", "plain", cwd=repo)
+        assert done.returncode == 0, done.stderr[-3000:]
+        run = subprocess.run(["docker", "run", "--rm", "--pull", "never", "--network", "none", tags[0]],
+                             capture_output=True, text=True, timeout=60, check=False)
+        assert run.stdout == "built\n", run.stderr
+    finally:
+        subprocess.run(["docker", "rmi", *tags], capture_output=True, check=False)

@@ -23,14 +23,14 @@ def test_buildx_with_rawjson(tmp_path: Path) -> None:
     options = BuildOptions(
         tags=("team/app:1.0.0",), build_args={"B": "2", "A": "1"}, target="final", no_cache=True,
         secrets=(Secret("ca-bundle", bundle), Secret("absent", tmp_path / "nope", optional=True)),
-        labels={"k": "v w"}, extra_args=("--pull=false",), builder="mine",
+        labels={"k": "v w"}, extra_args=("--no-cache-filter=final",), builder="mine",
     )
     argv, env = command(CliInfo("/usr/bin/docker", (0, 29)), options)
     assert argv == [
         "/usr/bin/docker", "buildx", "build", "--load", "--builder", "mine",
         "--progress", "rawjson", "--iidfile", str(IID), "-f", str(DF), "--network", "host",
         "--build-arg", "A=1", "--build-arg", "B=2", "--label", "k=v w",
-        "--secret", f"id=ca-bundle,src={bundle}", "--target", "final", "--no-cache", "--pull=false", str(CTX),
+        "--secret", f"id=ca-bundle,src={bundle}", "--target", "final", "--no-cache", "--no-cache-filter=final", str(CTX),
     ]
     assert "-t" not in argv and "--tag" not in argv  # tags come after success, all or nothing
     assert "DOCKER_BUILDKIT" not in env or env["DOCKER_BUILDKIT"] != "0"

@@ -119,3 +119,51 @@ def test_a_fleet_push_from_a_dirty_checkout_is_refused_for_each_spec_under_clean
         assert f"{repo / name / 'imagespec.yaml'}:1:1: --push: the checkout has uncommitted changes " \
                "(one/imagespec.yaml)" in done.stderr
     assert _tags(f"{team}/one") == [] and _tags(f"{team}/two") == []
+
+
+@pytest.mark.engine
+def test_clean_push_refuses_a_git_ignored_file_the_build_context_would_send(engine, registry: str,  # noqa: F811
+                                                                            tmp_path: Path) -> None:
+    """Was: git lists no ignored file, so `conf/local.conf` (ignored, never committed) went
+    into the image while the push counted the checkout clean and labelled the commit."""
+    team = f"dvs2-{secrets.token_hex(3)}"
+    repo = tmp_path / "repo"
+    (repo / "conf").mkdir(parents=True)
+    spec = repo / "imagespec.yaml"
+    spec.write_text(f"name: app\nversion: 1.0.0\nlicense: MIT\nregistry: {REGISTRY}/{team}\n"
+                    "final:\n  from: static\n  copy: [{src: conf/, dest: /conf}]\n  cmd: [/nothing]\n")
+    (repo / "conf" / "app.conf").write_text("committed\n")
+    (repo / ".gitignore").write_text("push-config.yaml\nlocal.conf\n")
+    strict = _config(repo, "  clean_push: true\n")
+    _git(repo, "init", "-q", ".")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "app")
+    (repo / "conf" / "local.conf").write_text("never committed\n")
+    try:
+        done = _push(spec, strict)
+        assert done.returncode == 2, done.stderr[-3000:]
+        assert f"{spec}:1:1: --push: the build context sends files git does not track (conf/local.conf)" \
+               in done.stderr
+        assert _tags(f"{team}/app") == []
+
+        lenient = _config(repo, "  non_root: true\n")
+        done = _push(spec, lenient)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "warning: pushing from a checkout whose build context sends files git does not track " \
+               "(conf/local.conf)" in done.stderr
+        image = f"{REGISTRY}/{team}/app:1.0.0"
+        head = _git(repo, "rev-parse", "--short=12", "HEAD")
+        label = docker("image", "inspect", "--format", '{{index .Config.Labels "org.opencontainers.image.revision"}}',
+                       image).stdout.strip()
+        assert label == f"{head}-dirty"  # was: the clean commit, which does not hold local.conf
+        assert docker("create", "--name", f"{team}-probe", image, "/nothing").returncode == 0
+        try:  # the file git does not track is in the image: what the warning is about
+            copied = docker("cp", f"{team}-probe:/conf/local.conf", str(tmp_path / "local.conf"), check=False)
+            assert copied.returncode == 0, copied.stderr
+        finally:
+            docker("rm", f"{team}-probe", check=False)
+    finally:
+        listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                        f"reference={REGISTRY}/{team}/*").stdout.split()
+        if listed:
+            docker("rmi", *listed, check=False)
