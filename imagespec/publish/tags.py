@@ -183,12 +183,12 @@ def untracked(folder: str | os.PathLike[str]) -> dict[str, str]:
     asked = _asked.get()
     key = (Path(folder).resolve(), "untracked")
     if asked is not None and key in asked:
-        return dict(asked[key])  # type: ignore[arg-type]
+        return dict(asked[key])  # type: ignore[arg-type]  # the "untracked" key holds the dict stored below
     prefix = _git(folder, "rev-parse", "--show-prefix")
     listed = _git(folder, "ls-files", "--others", "-z", strip=False) if prefix is not None else None
-    found = {name: prefix + name for name in (listed or "").split("\0") if name}
+    found = {name: (prefix or "") + name for name in (listed or "").split("\0") if name}
     if asked is not None:
-        asked[key] = found  # type: ignore[assignment]
+        asked[key] = found  # type: ignore[assignment]  # one cache for git's answers; this key's is a dict
     return found
 
 
