@@ -28,6 +28,22 @@ def imagespec(*args: str, env: dict | None = None, timeout: float = 900, cwd: Pa
                           timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
 
 
+def registry_tags(name: str) -> list[str]:
+    """The tags the local registry (tests.lock.conftest.REGISTRY) holds for ``name``; [] when
+    it has no such repository."""
+    import urllib.error
+    import urllib.request
+
+    from tests.lock.conftest import REGISTRY
+
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/{name}/tags/list", timeout=5) as response:
+            return sorted(json.load(response).get("tags") or [])
+    except urllib.error.HTTPError as error:
+        assert error.code == 404, error
+        return []
+
+
 def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 

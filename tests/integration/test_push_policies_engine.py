@@ -5,28 +5,16 @@ Each refusal is exit 2 before anything builds or is pushed: the registry keeps w
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.lock.conftest import REGISTRY, registry  # noqa: F401 - the fixture: the local registry answers
-from .conftest import ROOT, docker, imagespec
+from .conftest import ROOT, docker, imagespec, registry_tags
 
 CATALOG = ROOT / "bases" / "catalog.local.yaml"
-
-
-def _tags(name: str) -> list[str]:
-    try:
-        with urllib.request.urlopen(f"http://{REGISTRY}/v2/{name}/tags/list", timeout=5) as response:
-            return sorted(json.load(response).get("tags") or [])
-    except urllib.error.HTTPError as error:
-        assert error.code == 404, error
-        return []
 
 
 def _git(folder: Path, *args: str) -> str:
@@ -63,7 +51,7 @@ def test_push_registries_and_clean_push_decide_what_is_pushed(engine, registry: 
     try:
         done = _push(spec, strict)
         assert done.returncode == 0, done.stderr[-3000:]
-        assert _tags(f"{team}/app") == sorted(["1", "1.0", "1.0.0", "latest", head])
+        assert registry_tags(f"{team}/app") == sorted(["1", "1.0", "1.0.0", "latest", head])
         assert "warning: pushing from a checkout" not in done.stderr
 
         # a --tag outside the allowed registries: refused before anything builds or is pushed,
@@ -72,7 +60,7 @@ def test_push_registries_and_clean_push_decide_what_is_pushed(engine, registry: 
         assert done.returncode == 2, done.stderr[-3000:]
         assert f"--push --tag {REGISTRY}/{other}/app:1.0.0: not under a registry the image may be pushed to " \
                f"({REGISTRY}/{team}): policy `push_registries` set at {strict}:5:3" in done.stderr
-        assert _tags(f"{other}/app") == []
+        assert registry_tags(f"{other}/app") == []
 
         # uncommitted changes: refused under clean_push, the files named
         (repo / "notes.txt").write_text("not committed\n")
@@ -81,7 +69,7 @@ def test_push_registries_and_clean_push_decide_what_is_pushed(engine, registry: 
         assert f"{spec}:1:1: --push: the checkout has uncommitted changes (notes.txt)" in done.stderr
         assert f"the commit it records ({head}-dirty, BP14)" in done.stderr and f"set at {strict}:6:3" in done.stderr
         assert "hint: commit first" in done.stderr
-        assert _tags(f"{team}/app") == sorted(["1", "1.0", "1.0.0", "latest", head])
+        assert registry_tags(f"{team}/app") == sorted(["1", "1.0", "1.0.0", "latest", head])
 
         # without clean_push the same push goes ahead, saying that it traces to no commit
         lenient = _config(repo, f"  push_registries: [{REGISTRY}/{team}]\n")
@@ -89,7 +77,7 @@ def test_push_registries_and_clean_push_decide_what_is_pushed(engine, registry: 
         assert done.returncode == 0, done.stderr[-3000:]
         assert "warning: pushing from a checkout with uncommitted changes (notes.txt): the image does not trace " \
                f"to a commit ({head}-dirty, BP14)" in done.stderr
-        assert f"{head}-dirty" in _tags(f"{team}/app")
+        assert f"{head}-dirty" in registry_tags(f"{team}/app")
     finally:
         listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                         f"reference={REGISTRY}/{team}/*").stdout.split()
@@ -118,7 +106,7 @@ def test_a_fleet_push_from_a_dirty_checkout_is_refused_for_each_spec_under_clean
     for name in ("one", "two"):  # the checkout is the same: every spec under the rule is refused
         assert f"{repo / name / 'imagespec.yaml'}:1:1: --push: the checkout has uncommitted changes " \
                "(one/imagespec.yaml)" in done.stderr
-    assert _tags(f"{team}/one") == [] and _tags(f"{team}/two") == []
+    assert registry_tags(f"{team}/one") == [] and registry_tags(f"{team}/two") == []
 
 
 @pytest.mark.engine
@@ -144,7 +132,7 @@ def test_clean_push_refuses_a_git_ignored_file_the_build_context_would_send(engi
         assert done.returncode == 2, done.stderr[-3000:]
         assert f"{spec}:1:1: --push: the build context sends files git does not track (conf/local.conf)" \
                in done.stderr
-        assert _tags(f"{team}/app") == []
+        assert registry_tags(f"{team}/app") == []
 
         lenient = _config(repo, "  non_root: true\n")
         done = _push(spec, lenient)

@@ -4,25 +4,13 @@ pushed first, verified after, exit 1 with the broken 1.0.0 already in the regist
 
 from __future__ import annotations
 
-import json
 import secrets
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.lock.conftest import REGISTRY, registry  # noqa: F401 - the fixture: the local registry answers
-from .conftest import LOCAL_CONFIG, docker, imagespec
-
-
-def _tags(name: str) -> list[str]:
-    try:
-        with urllib.request.urlopen(f"http://{REGISTRY}/v2/{name}/tags/list", timeout=5) as response:
-            return sorted(json.load(response).get("tags") or [])
-    except urllib.error.HTTPError as error:
-        assert error.code == 404, error
-        return []
+from .conftest import LOCAL_CONFIG, docker, imagespec, registry_tags
 
 
 @pytest.mark.engine
@@ -37,12 +25,12 @@ def test_an_image_that_fails_verification_is_not_pushed(engine, registry: str, t
                          str(spec))
         assert done.returncode == 1, done.stderr[-3000:]
         assert "not pushed: " in done.stderr and "stop-graceful" in done.stderr, done.stderr[-3000:]
-        assert _tags(f"{team}/app") == []
+        assert registry_tags(f"{team}/app") == []
         spec.write_text(spec.read_text().replace("cmd: [/bin/sleep, infinity]", "cmd: [/bin/true]\n  init: true"))
         done = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", "--verify", "--progress", "quiet",
                          "--format", "json", str(spec))
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        assert _tags(f"{team}/app") == ["1", "1.0", "1.0.0", "latest"]
+        assert registry_tags(f"{team}/app") == ["1", "1.0", "1.0.0", "latest"]
     finally:
         listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                         f"reference={REGISTRY}/{team}/*").stdout.split()
