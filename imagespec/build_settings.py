@@ -6,7 +6,8 @@ configuration's raw text or the environment (imagespec.settings reads it). Apart
 imagespec.settings because a dataclass is made when its module is imported, and a
 cached `generate` needs the environment but never this (BENCHMARKS.md, issue 13).
 
-May import: ``imagespec.settings``, ``imagespec.spec.config`` and ``imagespec.engine``
+May import: ``imagespec.errors``, ``imagespec.settings``, ``imagespec.spec.values`` (the
+variable-name grammar of build args), ``imagespec.spec.config`` and ``imagespec.engine``
 (for the type checker only), ``imagespec.contract`` (the network default) and
 ``imagespec.bases.context`` (inside base_options).
 """
@@ -74,6 +75,8 @@ def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = 
     """The settings of a build from its flags (the keyword arguments), the configuration
     and the environment. Paths in the configuration are taken as written (relative to
     the working directory), as they always were."""
+    for key, _ in build_args:
+        _refuse_bad_arg_name(key)
     build = config.build
     configured_bundle = Path(build.ca_bundle) if build.ca_bundle else None
     return BuildSettings(
@@ -84,6 +87,22 @@ def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = 
         extra_args=tuple(build.extra_args), source_date_epoch=env.source_date_epoch, sbom_format=sbom_format,
         sbom_cache=env.cache_dir / "sbom" if env.cache_dir else None,
     )
+
+
+def _refuse_bad_arg_name(key: str) -> None:
+    """A build arg's name is a variable's, as a spec's `args:` keys are: BuildKit fails the
+    build on an empty one ("invalid key-value pair", exit 1), after the compile; bad input is
+    exit 2 before anything runs."""
+    from imagespec.errors import SpecError
+    from imagespec.reference import Invalid
+    from imagespec.spec.values import env_key
+
+    try:
+        env_key(key)
+    except Invalid as exc:
+        raise SpecError(f"--build-arg {key}=…: {exc}" if key else "--build-arg =…: the name before '=' is empty",
+                        hint="write NAME=VALUE, NAME being an ARG of the Dockerfile (`imagespec generate SPEC -o -` "
+                             "shows them); a spec declares them under `stages.NAME.args`") from None
 
 
 def base_options(config: Config, env: Environment, *, logs: Path, force: bool = False, push: bool = False,

@@ -139,7 +139,10 @@ def _located(loaded: LoadedSpec, error: SpecError) -> SpecError:
     the spec's document knows where that key's value is."""
     if not isinstance(error, SpecPathError):
         return error
-    return SpecError(error.message, location=loaded.document.value_origin(error.path), hint=error.hint)
+    document = loaded.document
+    places = [document.value_origin(path) for path in (error.path, *error.or_at)]
+    own = next((place for place in places if place.file == document.file), places[0])
+    return SpecError(error.message, location=own, hint=error.hint)
 
 
 @frozen

@@ -260,9 +260,13 @@ class SpecPathError(SpecError):
     """Raised by the pure compiler core, which knows spec paths but not file
     positions; the compile entry point turns `path` into a location."""
 
-    def __init__(self, message: str, *, path: tuple[str | int, ...], hint: str | None = None) -> None:
+    def __init__(self, message: str, *, path: tuple[str | int, ...], hint: str | None = None,
+                 or_at: tuple[tuple[str | int, ...], ...] = ()) -> None:
         super().__init__(message, hint=hint)
         self.path = path
+        # other keys the error is as much about: it is reported at the first of path, *or_at that
+        # the spec's own file writes (not a template it extends), else at path
+        self.or_at = or_at
 
 
 def one_line(text: str) -> str:

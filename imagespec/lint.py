@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
-from imagespec.contract import DEFAULT_PATH, SHELLS, WILDCARDS, starts_a_shell
+from imagespec.contract import DEFAULT_PATH, WILDCARDS, starts_a_shell
 from imagespec.errors import Location
 from imagespec.plan import model as p
+from imagespec.plan.final_contents import INTERPRETERS, missing_program
 from imagespec.spec.build_context import BuildContext
 from imagespec.spec.model import Spec
 from imagespec.spec.values import argv as split_argv, variables
@@ -49,10 +50,6 @@ _SECRET_VALUES = (
     # scheme://user:password@host; a password that is a variable reference (`${DB_PASSWORD}`) is no secret
     ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:(?![$%{])[^\s/@]+@[^\s/@]")),
 )
-_INTERPRETERS = SHELLS | {"env"}  # env finds the interpreter: none is in a scratch or distroless final
-# what a health check usually probes with, none of which a shell-less final has unless the
-# spec puts it there (final.packages, final.copy): distroless images ship no HTTP client (BP6)
-_PROBE_TOOLS = frozenset({"curl", "wget", "nc", "netcat", "ncat"})
 
 #: lint()'s `add`: (path, level, rule, message, practice, hint) becomes one Finding
 Add = Callable[[DataPath, str, str, str, str, str], None]
@@ -173,41 +170,17 @@ def _lint_healthcheck(spec: Spec, plan: p.Plan, add: Add) -> None:
     an HTTP client it was not given; on scratch, anything final.copy does not put there):
     lint-clean and `imagespec test`-clean before, the container then stayed unhealthy."""
     check = spec.final.healthcheck
-    if check is None or not check.cmd or plan.final.base.has_shell:
+    if check is None or not check.cmd:
         return
-    program = check.cmd[0]
-    name = program.rsplit("/", 1)[-1]
-    base = plan.final.base.ref
-    if name in _INTERPRETERS:
-        missing = f"the final image ({base}) has no shell"
-    elif _copied_to(spec, program) or name in _final_package_names(spec):
-        return
-    elif name in _PROBE_TOOLS:
-        missing = f"the final image ({base}) has no {name}"
-    elif base == "scratch":
-        missing = "a scratch final holds only what `final.copy` puts there, and nothing lands at " + program
-    else:
+    missing = missing_program(check.cmd[0], base=plan.final.base.ref, has_shell=plan.final.base.has_shell,
+                              copies=spec.final.copy_, packages=_final_package_names(spec))
+    if missing is None:
         return
     add(("final", "healthcheck", "cmd"), "error", "IS015",
         f"healthcheck `{' '.join(check.cmd[:2])} …`: {missing}, so the check can never pass and the container "
         "stays unhealthy (`imagespec test` fails healthcheck-program)", "BP6",
         "probe with the application itself (`cmd: [/app, --health]`) or a static probe copied from a build stage "
         "(`final.copy`); a `sh -c` or curl probe needs a final with a shell and curl (BP6, BP10)")
-
-
-def _copied_to(spec: Spec, program: str) -> bool:
-    """Whether a final.copy may put a file at `program` (a path, or a name on PATH: any file
-    of that name), by COPY's rules: into a destination ending in `/` a file keeps its name.
-    Generous where the spec cannot tell (a source may be a folder): lint flags only what
-    is certainly absent."""
-    for artifact in spec.final.copy_:
-        name = artifact.src.rstrip("/").rsplit("/", 1)[-1]
-        landed = artifact.dest + name if artifact.dest.endswith("/") else artifact.dest
-        if "/" not in program and landed.rsplit("/", 1)[-1] == program:
-            return True
-        if landed == program or program.startswith(artifact.dest.rstrip("/") + "/"):
-            return True  # the file itself, or anything under a destination (a folder's contents land there)
-    return False
 
 
 def _final_package_names(spec: Spec) -> set[str]:
@@ -329,7 +302,7 @@ def _lint_context(spec: Spec, plan: p.Plan, context: BuildContext, add: Add) -> 
     script = _context_file_at(spec, context, argv[0]) if argv else None
     line = context.first_line(script) if script else None
     interpreter = _interpreter(line) if line else None
-    if interpreter in _INTERPRETERS:
+    if interpreter in INTERPRETERS:
         add(("final", key), "error", "IS011", f"{argv[0]} is a script for {interpreter} (`#!`), but the final "
             "image has no shell: it cannot start", "BP2",
             "make the entrypoint the program itself (exec form), or build on a final with a shell")

@@ -33,9 +33,11 @@ OPERATION_TIMEOUT_S = 600
 #: the seconds urllib3 names when a read timed out
 _READ_TIMEOUT = re.compile(r"read timeout=([0-9.]+)")
 
+# said to a user who installed the wheel (no scripts/ folder) as well as to a clone's
 START_HINT = (
-    "start it (scripts/setup-engine.sh, or `sudo systemctl start docker`), "
-    "or set DOCKER_HOST to an engine that runs"
+    "start the engine (`sudo systemctl start docker`, or `dockerd` where no systemd runs it; Docker Desktop: "
+    "open it), or set DOCKER_HOST to an engine that runs; in a clone of imagespec, scripts/setup-engine.sh "
+    "installs and starts one"
 )
 
 

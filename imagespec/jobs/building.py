@@ -92,6 +92,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
+    _warn_undeclared_args(compiled, settings.build_args, on_status)
     pipeline.refuse_unhonoured_ignores(compiled)
     if sbom is not None:  # every file --sbom would write, checked before anything builds
         from imagespec.output import refuse_unwritable
@@ -141,6 +142,23 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     if verify and not reports:  # not pushed: checked once built
         verified(tuple((i.platform, i.tag) for i in built.platforms) or (("", built.image),))
     return dataclasses.replace(built, report=reports[0]) if reports else built
+
+
+#: build args BuildKit takes without an ARG (the proxies, the build's time, its own settings)
+_PREDEFINED_ARGS = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "SOURCE_DATE_EPOCH"})
+
+
+def _warn_undeclared_args(compiled: Compiled, build_args: tuple[tuple[str, str], ...], on_status: OnNote) -> None:
+    """A --build-arg no ARG of the Dockerfile declares changes nothing (BuildKit ignores it
+    with a warning lost in its progress output): said, with the ARGs there are."""
+    from imagespec.plan import model as p
+
+    declared = sorted({step.name for stage in compiled.plan.stages for step in stage.instructions
+                       if isinstance(step, p.Arg)})
+    for key, _ in build_args:
+        if key not in declared and key.upper() not in _PREDEFINED_ARGS and not key.startswith("BUILDKIT_"):
+            on_status(f"warning: --build-arg {key}: no ARG {key} in the Dockerfile, so it changes nothing "
+                      f"(its ARGs: {', '.join(declared) or 'none'}; a spec declares them under `stages.NAME.args`)")
 
 
 def _build_one(compiled: Compiled, loaded_config: Config, settings: BuildSettings, on_status: OnNote,

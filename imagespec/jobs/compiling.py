@@ -173,6 +173,11 @@ def generate(specs: Sequence[Path], *, output: Path | None = None, config: Path 
     """Write each spec's Dockerfile and ignore file (``output``: one spec's Dockerfile to
     that file instead), atomically and all or nothing; a file imagespec did not generate
     is replaced only with ``force``. Returns each file written -> whether it changed."""
+    if output is not None and output.is_dir():  # was: "cannot read this file: it is a directory", after the compile
+        from imagespec.errors import Location
+
+        raise SpecError("-o: this is a folder, and -o names the Dockerfile to write", location=Location(str(output)),
+                        hint=f"name the file, e.g. `-o {output / 'Dockerfile'}`, or `-o -` to print it")
     results = generated(specs, config, output, use_cache=use_cache, on_note=on_note)
     one_spec_for_output(results, output)
     from imagespec.output import write_atomically  # past the compile: `generate -o -` never needs it

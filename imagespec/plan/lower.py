@@ -19,6 +19,7 @@ from imagespec.contract import BIN_DIRS, WILDCARDS, copies_shells, is_shell_path
 from imagespec.errors import Location, SpecPathError, each_or_together
 from imagespec.plan import model as p
 from imagespec.plan.dockerignore import dockerignore_for
+from imagespec.plan.final_contents import missing_program
 from imagespec.spec import model as s
 from imagespec.spec.accounts import debian_id_taken
 from imagespec.spec.catalog import Catalog, Entry, false_shell_fact
@@ -334,6 +335,28 @@ def _start(final: s.Final, base: p.Base) -> tuple[p.Instruction, ...]:
     return tuple(out)
 
 
+def _refuse_absent_program(final: s.Final, base: p.Base) -> None:
+    """The program the final starts must be in it (BP2). On scratch only `final.copy` puts
+    files there, and a spec's own `copy:` replaces a template's list: before, the binary's
+    copy was dropped without a word, and the image failed at run (exec: not found, 127)."""
+    if final.shell:  # the program is the script's; `shell: true` needs a base with a shell anyway
+        return
+    key, argv, written = (("entrypoint", final.entrypoint_argv, final.entrypoint) if final.entrypoint is not None
+                          else ("cmd", final.cmd_argv, final.cmd))
+    if not argv:
+        return
+    missing = missing_program(argv[0], base=base.ref, has_shell=base.has_shell, copies=final.copy_,
+                              packages={name for name, _ in _packages(final.packages)})
+    if missing is None:
+        return
+    # at the `copy:` that leaves it out when the spec wrote it (its own list replaced a template's), else at the program
+    program = ("final", key, 0) if isinstance(written, list) else ("final", key)
+    raise SpecPathError(f"the {key} runs {argv[0]}, but {missing}: the container would fail to start "
+                        "(exec: not found)", path=("final", "copy") if final.copy_ else program, or_at=(program,),
+                        hint="copy the program there (`final.copy`); a spec's own `copy:` replaces a template's "
+                             "list: use `copy+:` to add to the template's list")
+
+
 def _runtime_steps(final: s.Final) -> list[p.Instruction]:
     at = ("final",)
     out: list[p.Instruction] = []
@@ -438,6 +461,7 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
         stages[stage_name] = stages[stage_name].with_instructions(*runs)
     steps = [*_install(final_base, final.packages, ("final", "packages"), ("BP5", "BP6", "BP11")),
              *copies, *_runtime_steps(final), *_start(final, final_base)]
+    _refuse_absent_program(final, final_base)  # after the errors above, which say more about such a final
     final_stage = p.Stage(name="final", base=final_base, instructions=tuple(steps), final=True,
                           origin=p.Origin(("final", "from"), ("BP7", "BP10"), "the runtime stage: only what the app needs"))
     runtime = p.Runtime(uid=user.uid, gid=user.gid if user.gid is not None else user.uid, user_name=user.name,

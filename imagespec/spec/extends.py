@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from imagespec.errors import Location, SpecError
+from imagespec.errors import Location, SpecError, SpecErrors
 from imagespec.spec import parameters, policy_levels, shell_scan
 from imagespec.spec.yaml_source import MAX_ALIASED_TEXT, DataPath, Document
 
@@ -146,12 +146,31 @@ def _merge(parent: Any, child: Any, path: DataPath, locs: dict[DataPath, Locatio
     return out
 
 
+class RejectedValues(SpecErrors):
+    """Invalid `with:` values, and the merged spec with stand-ins for them (`document`), so
+    the spec's other errors are reported with them: every invalid value at once."""
+
+    def __init__(self, errors: list[SpecError], document: Document) -> None:
+        super().__init__(errors)
+        self.document = document
+
+
+def _stand_in(parameter: parameters.Parameter, value: Any) -> str:
+    """What fills a rejected value's places while the rest of the spec is checked: the
+    template's default, else the text as given (errors at its places are the `with:` line's,
+    which is reported already)."""
+    if parameter.default is not None:
+        return parameter.default
+    return value.replace("${{", "$ {{") if isinstance(value, str) else str(value) if isinstance(value, int) else "x"
+
+
 class _Filling:
     """The parameter values of one `extends` chain, and what substituting them found."""
 
     def __init__(self, chain: list[Document]) -> None:
         self.declared = _declared(chain)
         self.given_at: dict[str, Location] = {}  # the `with:` line each given value came from
+        self.rejected: list[SpecError] = []  # invalid `with:` values
         raw = {name: p.default for name, p in self.declared.items() if p.default is not None}
         for doc in reversed(chain):  # the app's own `with` is applied last, so it wins
             given = doc.data.get("with") or {}
@@ -162,14 +181,17 @@ class _Filling:
                 where = doc.location(("with", name))
                 if name not in self.declared:
                     close = difflib.get_close_matches(str(name), list(self.declared), n=1)
-                    raise SpecError(f"no template in the chain has a parameter '{name}'", location=where,
-                                    hint=f"did you mean '{close[0]}'?" if close else
-                                    f"declared parameters: {', '.join(self.declared) or 'none'}")
-                raw[name] = parameters.check(self.declared[name], value, where)
-                if "${{" in raw[name]:
-                    raise SpecError(f"with.{name}: a `with:` value is written as it is, and ${{{{ }}}} in it would "
-                                    "stay as text", location=where, hint="write the value itself (`./cmd/pay`, not "
-                                    "`./cmd/${{ binary }}`): only a template's defaults name other parameters")
+                    self.rejected.append(SpecError(f"no template in the chain has a parameter '{name}'", location=where,
+                                                   hint=f"did you mean '{close[0]}'?" if close else
+                                                   f"declared parameters: {', '.join(self.declared) or 'none'}"))
+                    continue
+                try:
+                    raw[name] = self._given(name, value, where)
+                except SpecError as error:
+                    # reported with the spec's other errors (RejectedValues): the merged spec is still
+                    # validated, the template's default (or the text as given) standing in for the value
+                    self.rejected.append(error)
+                    raw[name] = _stand_in(self.declared[name], value)
                 self.given_at[name] = where
         self.refers = {name: set(_PARAM.findall(text)) for name, text in raw.items()}
         self.values = self._expanded(raw)
@@ -186,6 +208,14 @@ class _Filling:
         self.filled: dict[DataPath, tuple[str, ...]] = {}
         self.used: set[str] = set()
         self.inserted = 0  # characters substitution added: bounded like text repeated by aliases
+
+    def _given(self, name: str, value: Any, where: Location) -> str:
+        text = parameters.check(self.declared[name], value, where)
+        if "${{" in text:
+            raise SpecError(f"with.{name}: a `with:` value is written as it is, and ${{{{ }}}} in it would "
+                            "stay as text", location=where, hint="write the value itself (`./cmd/pay`, not "
+                            "`./cmd/${{ binary }}`): only a template's defaults name other parameters")
+        return text
 
     def _grow(self, name: str, value: str, where: Location) -> None:
         """A long value used in many places would make the output huge (a 30 KB value in
@@ -426,5 +456,8 @@ def resolve(document: Document, resolver: Resolver, reader: Reader) -> Document:
     filling = _Filling(chain)
     data = filling.substitute(merged, (), merged_doc)
     filling.check_all_used()
-    return Document(data=data, file=document.file, locations=locations, origins=filling.origins,
-                    parameters=filling.filled)
+    resolved = Document(data=data, file=document.file, locations=locations, origins=filling.origins,
+                        parameters=filling.filled)
+    if filling.rejected:
+        raise RejectedValues(filling.rejected, resolved)
+    return resolved

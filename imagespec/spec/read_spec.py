@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar, overload
 
-from imagespec.errors import SpecError
+from imagespec.errors import SpecError, SpecErrors, raise_together
 from imagespec.spec import files
 from imagespec.spec.config import Config, load_config
-from imagespec.spec.extends import resolve
+from imagespec.spec.extends import RejectedValues, resolve
 from imagespec.spec.yaml_source import Document, parse_yaml, read_yaml
 from imagespec.spec.model import Spec
 from imagespec.spec.repository import outside_git_hint, repository_root
@@ -225,12 +225,31 @@ def check_context(loaded: LoadedSpec) -> None:
                     hint="name the folder the build reads, relative to the spec (default: `.`)")
 
 
+def _merged_and_valid(read: Callable[[], Document]) -> tuple[Document, Spec]:
+    """The merged document and its Spec. Invalid `with:` values are reported together with
+    the spec's other errors, found in the document merged with stand-ins for them; an error
+    at a rejected value's own `with:` line (a field it filled) is that value's, said once."""
+    try:
+        document = read()
+    except RejectedValues as rejected:
+        said = {error.location for error in rejected.errors}
+        try:
+            validate(rejected.document)
+        except SpecError as invalid:
+            others = [error for error in (invalid.errors if isinstance(invalid, SpecErrors) else (invalid,))
+                      if error.location not in said]
+            raise_together([*rejected.errors, *others])
+        raise
+    return document, validate(document)
+
+
 def load_spec(path: Path, config: Config | None = None) -> LoadedSpec:
     """Read, merge (`extends`) and validate a spec; `config` defaults to the one found
     from the spec's folder."""
     config = config if config is not None else load_config(start=path.parent)
-    document = merge_extends(read_yaml(path, display=display(path)), path.parent, config, path)
-    loaded = LoadedSpec(validate(document), document, path)
+    document, spec = _merged_and_valid(
+        lambda: merge_extends(read_yaml(path, display=display(path)), path.parent, config, path))
+    loaded = LoadedSpec(spec, document, path)
     check_context(loaded)
     return loaded
 
@@ -240,8 +259,8 @@ def load_spec_text(text: str, name: str = "<spec>", config: Config | None = None
     """A spec given as text; `folder` is where it will live (its templates/ folders are
     searched), the working directory by default."""
     config = config if config is not None else load_config()
-    document = merge_extends(parse_yaml(text, name), folder, config, None)
-    return LoadedSpec(validate(document), document, None)
+    document, spec = _merged_and_valid(lambda: merge_extends(parse_yaml(text, name), folder, config, None))
+    return LoadedSpec(spec, document, None)
 
 
 __all__ = ["LoadedSpec", "SpecError", "load_spec", "load_spec_text", "merge_extends"]

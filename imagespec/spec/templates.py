@@ -114,14 +114,14 @@ class TemplateResolver:
         # outside git the spec's folder is all there is: `git init` at the top makes the project one
         not_git = outside_git_hint(root)
         raise SpecError(f"`extends: {target}` leads outside the repository ({self.show(root)}): not read",
-                        location=current.location(("extends",)),
+                        location=current.value_origin(("extends",)),
                         hint="extend files of the spec's own repository (its git root; outside git, its folder), "
                              "or a template by name from the configuration's `templates:` folders or the presets "
                              "(README, \"Presets, templates and `extends`\")" + (f"; {not_git}" if not_git else ""))
 
     def __call__(self, target: str, current: Document) -> Path:
         """The file's real path (links followed)."""
-        where = current.location(("extends",))
+        where = current.value_origin(("extends",))  # at the name, the part to fix (was: at the key, 1:1)
         if "/" in target or target.endswith(SUFFIXES):
             origin = self.files.get(current.file, Path(current.file))
             path = files.resolve(origin.parent / target)
@@ -135,7 +135,9 @@ class TemplateResolver:
         if found is None:
             self._refuse_not_regular(target, dirs, where)
             names = available(dirs)
-            close = difflib.get_close_matches(target, names, n=1)
+            # or the longest name the target begins with: golang is go, nodejs node, python3 python
+            close = difflib.get_close_matches(target, names, n=1) or sorted(
+                (name for name in names if len(name) > 1 and target.startswith(name)), key=len)[-1:]
             raise SpecError(f"unknown template '{target}'", location=where,
                             hint=f"did you mean '{close[0]}'?" if close else f"templates: {', '.join(names)}")
         self._confine(target, current, found[1], found[0])

@@ -83,7 +83,17 @@ _OTHER_WORDS = {
     "environment": "write the variables under `final.env` (a build stage's under `stages.NAME.env`)",
     "command": "the program is `final.entrypoint` (exec form: a list), its default arguments `final.cmd`",
     "volumes": "folders the app writes to are `final.writable` (the rest of the file system is read-only)",
+    "restart": "a restart policy is set where the container runs (Compose's `restart:`, `docker run --restart`), "
+               "not in the image",
 }
+# keys other tools use at one place of their format (the mapping's dotted place, the key), as above
+_OTHER_WORDS_AT = {
+    ("final.healthcheck", "test"): "Compose's `test: [CMD, …]` is `cmd:` here: the probe's own arguments, without "
+                                   "CMD or CMD-SHELL (e.g. `cmd: [/app, --health]`)",
+}
+# a did-you-mean names a key of the same mapping this close to the unknown one (difflib's
+# ratio), or one typo away (restart is not registry, nor test dest; evn is env)
+_CLOSE = 0.7
 M = TypeVar("M", bound=BaseModel)
 # keys of a build stage that the final stage does not take, and what to do instead:
 # the final image gets only the artifacts of a stage (BP6, BP11)
@@ -108,6 +118,39 @@ _TYPE_WORDS = {
 
 # what a value of each type looks like, for the hint of a value of another type
 _TYPE_EXAMPLES = {"a string": '"…"', "an integer": "3", "a list": "[…]", "a mapping": "{…}"}
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys of the mapping that holds the key at `loc` (pydantic's), following the
+    fields of `model` down to it: a did-you-mean names only these, never a key of another
+    mapping (final.healthcheck's `test` is not final.copy's `dest`)."""
+    models, keyed = [model], False
+    for part in loc[:-1]:
+        if isinstance(part, int) or keyed:  # a list's index, or a key of a mapping of models (a stage's name)
+            keyed = False
+            continue
+        fields = [field for cls in models for name, field in cls.model_fields.items() if part in (name, field.alias)]
+        models = [inner for field in fields for _, inner in _models_in(field.annotation)]
+        keyed = any(typing.get_origin(kind) is dict for field in fields
+                    for kind in (field.annotation, *typing.get_args(field.annotation)))
+    return sorted({field.alias or name for cls in models for name, field in cls.model_fields.items()})
+
+
+def _closest(key: str, keys: list[str]) -> str | None:
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=_CLOSE)
+    return close[0] if close else next((known for known in keys if _one_typo(key, known)), None)
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """One letter changed, added, dropped, or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                    and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> DataPath:
@@ -152,19 +195,21 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
             return f"unknown key '{key}'", (f"'{key}' is a key of the configuration, not of a spec: name this file "
                                             ".imagespec.yaml, or pass it with --config (a file named "
                                             "NAME.imagespec.yaml is a spec)")
+        if (_dotted(path[:-1]), key) in _OTHER_WORDS_AT:
+            return f"unknown key '{key}'", _OTHER_WORDS_AT[_dotted(path[:-1]), key]
         if key in _OTHER_WORDS:
             value = error.get("input")
             name = value if isinstance(value, str) and re.fullmatch(r"[\w./-]{1,64}", value) else "NAME"
             return f"unknown key '{key}'", _OTHER_WORDS[key].replace("NAME", name, 1)
-        close = difflib.get_close_matches(key, _known_keys(model), n=1, cutoff=0.6)
         elsewhere = [place for place in _places(model).get(key, ()) if place.rsplit(".", 1)[0] != _dotted(path[:-1])]
-        if close and close[0] == key and elsewhere:
+        suggestion = _closest(key, _keys_at(model, loc))
+        if elsewhere:
             others = f" (or {', '.join(f'`{place}`' for place in elsewhere[1:3])})" if elsewhere[1:] else ""
             hint = f"move it to `{elsewhere[0]}`{others}: that is where '{key}' goes"
-        elif close and close[0] == key:
+        elif key in _known_keys(model):
             hint = f"'{key}' is a key of another mapping, not of this one; `imagespec schema` lists where each key goes"
         else:
-            hint = f"did you mean '{close[0]}'?" if close else "remove it; `imagespec schema` lists the keys"
+            hint = f"did you mean '{suggestion}'?" if suggestion else "remove it; `imagespec schema` lists the keys"
         return f"unknown key '{key}'", hint
     if kind == "missing":
         return f"missing required key '{key}'", f"add `{key}:` here"

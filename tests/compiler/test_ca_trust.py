@@ -21,6 +21,7 @@ PRESETS = {
     "preset-node-pnpm": "NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle",
     "preset-node-yarn": "NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle",
     "preset-go": "SSL_CERT_FILE=/run/ca/bundle.pem",
+    "preset-rust": "CARGO_HTTP_CAINFO=/run/ca/bundle.pem",
 }
 EXPORT = re.compile(r"if \[ -f /run/secrets/ca-bundle \]; then (?:(cat \S+ \S+ >\S+); )?export ([^;]+); fi")
 
@@ -40,6 +41,21 @@ def test_each_preset_step_exports_only_its_tools_variables(example: str, exports
     # a reviewer reads it at a glance: about 170 characters for one tool (the old prefix exported
     # seven variables whatever the tool, about 400)
     assert len(line) <= 175 + 40 * (exports.count("=") - 1), line
+
+
+def test_rust_preset_fetches_crates_from_the_manifests_before_the_source_then_builds_offline() -> None:
+    """The fetch is the one step that downloads (secret, cargo's caches), from Cargo.toml
+    and Cargo.lock alone (BP4); the build after the source has no secret and stays offline.
+    Before it, `cargo build --offline` failed on any crate not already in the cache."""
+    text = compile_text("extends: rust\nname: app\n").dockerfile
+    build = text.split(" AS build\n", 1)[1].split("\nFROM ", 1)[0]
+    fetch = build.index("cargo fetch --locked")
+    assert build.index("COPY Cargo.toml Cargo.lock ./") < fetch < build.index("COPY . ./") < build.index("--offline")
+    fetch_step = build[build.rindex("\nRUN ", 0, fetch):fetch]
+    assert "--mount=type=secret,id=ca-bundle" in fetch_step
+    assert "--mount=type=cache,target=/usr/local/cargo/registry" in fetch_step
+    assert "--mount=type=cache,target=/usr/local/cargo/git" in fetch_step
+    assert "secret" not in build[build.index("COPY . ./"):]
 
 
 @pytest.mark.parametrize(("command", "tools"), [

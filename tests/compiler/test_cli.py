@@ -82,6 +82,16 @@ def test_generate_reports_an_unwritable_target_without_traceback(example: Path, 
                    "  hint: name a file, not a folder\n")
 
 
+def test_generate_o_a_folder_says_o_names_the_file(example: Path, capsys) -> None:
+    """Was: "DIR: cannot read this file: it is a directory", as if -o were read."""
+    (example / "out").mkdir()
+    code, out, err = run(capsys, "generate", str(example / "imagespec.yaml"), "-o", str(example / "out"))
+    assert code == 2 and out == ""
+    assert err == (f"{example / 'out'}: -o: this is a folder, and -o names the Dockerfile to write\n"
+                   f"  hint: name the file, e.g. `-o {example / 'out' / 'Dockerfile'}`, or `-o -` to print it\n")
+    assert list((example / "out").iterdir()) == []
+
+
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 @pytest.mark.parametrize("command", [["generate", "imagespec.yaml", "-o"], ["schema", "-o"], ["bake", ".", "-o"]])
 def test_a_device_or_fifo_is_never_replaced_by_a_written_file(example: Path, kind: str, command: list[str]) -> None:
@@ -411,3 +421,15 @@ def test_check_skips_configuration_files_a_glob_picks_up(capsys) -> None:
     assert code == 0 and "skipped" in err and "1 spec(s) up to date" in err
     code, _, err = run(capsys, "check", str(company / ".imagespec.yaml"))
     assert code == 2 and "no spec among the files given" in err
+
+
+# --- build's flags --------------------------------------------------------------------------
+@pytest.mark.parametrize(("arg", "said"), [("=1", "--build-arg =…: the name before '=' is empty"),
+                                           ("MY VAR=1", "--build-arg MY VAR=…: 'MY VAR' is not a valid variable name")])
+def test_a_build_arg_without_a_valid_name_is_exit_2_before_the_engine_is_asked(
+        example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], arg: str, said: str) -> None:
+    """Was: "build failed (exit 1): invalid key-value pair", from BuildKit, after the compile."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")  # the engine asked would be exit 3
+    code, _, err = run(capsys, "build", str(example / "imagespec.yaml"), "--build-arg", arg)
+    assert code == 2, err
+    assert said in err and "hint: write NAME=VALUE" in err, err

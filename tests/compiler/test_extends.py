@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from compiler_helpers import REPO, compile_path
-from imagespec.errors import PolicyError, SpecError
+from imagespec.errors import PolicyError, SpecError, SpecErrors
 from imagespec.spec.config import load_config
 from imagespec.spec.read_spec import load_spec
 
@@ -78,6 +78,40 @@ def test_parameters_fill_the_template(tmp_path: Path) -> None:
     spec = write(tmp_path, "imagespec.yaml", "extends: go\nwith: {package: ./cmd/api, binary: api}\nname: app\n")
     text = compile_path(spec).dockerfile
     assert "-o /out/api ./cmd/api" in text and 'ENTRYPOINT ["/usr/local/bin/api"]' in text
+
+
+def test_a_final_copy_that_drops_the_templates_binary_is_refused_and_copy_plus_keeps_it(tmp_path: Path) -> None:
+    """Lists replace: `final.copy` of a spec on the go preset dropped the binary's copy
+    without an error (lint said only IS008), and the scratch image failed at run (127)."""
+    extra = "    - {src: config.yaml, dest: /etc/api/config.yaml}\n"
+    replaced = write(tmp_path, "replaced/imagespec.yaml", "extends: go\nwith: {binary: api}\nname: api\nfinal:\n  copy:\n" + extra)
+    with pytest.raises(SpecError) as caught:
+        compile_path(replaced)
+    assert caught.value.location.file == str(replaced) and caught.value.location.line == 5  # at the spec's `copy:`
+    assert "/usr/local/bin/api" in str(caught.value) and "use `copy+:`" in caught.value.hint
+    appended = write(tmp_path, "appended/imagespec.yaml", "extends: go\nwith: {binary: api}\nname: api\nfinal:\n  copy+:\n" + extra)
+    assert "COPY --from=build /out/api /usr/local/bin/api" in compile_path(appended).dockerfile
+    # the spec's own entrypoint, with the template's copy: reported at the entrypoint the spec wrote
+    entry = write(tmp_path, "entry/imagespec.yaml", "extends: go\nname: api\nfinal:\n  entrypoint: [/bin/api]\n")
+    with pytest.raises(SpecError) as caught:
+        compile_path(entry)
+    assert caught.value.location.file == str(entry) and caught.value.location.line == 4
+    # a base with a shell holds programs the spec does not copy (debian-slim's /bin/cat)
+    slim = write(tmp_path, "slim/imagespec.yaml", "name: app\nfinal:\n  from: debian-slim\n  entrypoint: [/bin/cat]\n")
+    assert 'ENTRYPOINT ["/bin/cat"]' in compile_path(slim).dockerfile
+
+
+def test_an_invalid_with_value_is_reported_with_the_specs_other_errors(tmp_path: Path) -> None:
+    """Was: the `with:` error alone, hiding every other invalid value of the spec. A field the
+    rejected value fills is not reported again (its error is the `with:` line's)."""
+    write(tmp_path, "templates/web.yaml", "parameters:\n  port: {type: name}\n"
+          "final:\n  from: debian-slim\n  ports: [\"${{ port }}\"]\n  cmd: [/bin/true]\n")
+    spec = write(tmp_path, "imagespec.yaml", "extends: web\nwith: {port: \"a b\"}\nname: app\ncolour: red\n"
+                 "final:\n  stop_signal: SIGNOPE\n")
+    with pytest.raises(SpecErrors) as caught:
+        compile_path(spec)
+    assert [(e.location.line, e.message.split(":")[0]) for e in caught.value.errors] == [
+        (2, "with.port"), (4, "unknown key 'colour'"), (6, "final.stop_signal")]
 
 
 def test_errors_inside_a_template_point_at_the_template(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import unicodedata
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from compiler_helpers import (
@@ -29,6 +29,7 @@ from compiler_helpers import (
     unquote,
 )
 from imagespec.errors import SpecError
+from imagespec.plan.final_contents import INTERPRETERS, PROBE_TOOLS
 from imagespec.spec.accounts import debian_id_taken
 
 # ~60 ms per valid spec, ~50 ms per invalid one: together well under a minute (a run of
@@ -184,6 +185,15 @@ def valid_specs(draw) -> dict[str, Any]:
     cmd = draw(st.one_of(st.none(), st.lists(any_text, min_size=1, max_size=3) if entrypoint else a_program))
     if entrypoint is None and cmd is None:
         entrypoint = ["/app"]
+    if final_from == "scratch":  # only final.copy puts files there: the program must be copied (plan.final_contents)
+        program = draw(abs_path)
+        if entrypoint is not None:
+            entrypoint = [program, *entrypoint[1:]]
+        else:
+            cmd = [program, *cmd[1:]]
+        copies.append({"src": draw(context_path), "dest": program})
+    started = (entrypoint or cmd)[0]
+    assume(final_from not in SHELL_LESS or started.rsplit("/", 1)[-1] not in INTERPRETERS | PROBE_TOOLS)
     if entrypoint is not None:
         final["entrypoint"] = argv_value(entrypoint, draw(st.booleans()))
     if cmd is not None:

@@ -72,7 +72,7 @@ def test_extends_outside_the_repository_is_refused_at_its_line(repo: Path, targe
     (repo / "app/imagespec.yaml").write_text(f"# a comment\nextends: {target}\n" + SPEC, encoding="utf-8")
     code, said = run(capsys, "lint", "app/imagespec.yaml")
     assert code == 2
-    assert said.splitlines()[0] == (f"app/imagespec.yaml:2:1: `extends: {target}` leads outside the repository (.): "
+    assert said.splitlines()[0] == (f"app/imagespec.yaml:2:10: `extends: {target}` leads outside the repository (.): "
                                     "not read"), said
 
 
@@ -87,7 +87,7 @@ def test_a_template_extends_within_its_own_repository_only(tmp_path: Path, repo:
     (repo / ".imagespec.yaml").write_text("templates: [../company/templates]\n", encoding="utf-8")
     (repo / "app/imagespec.yaml").write_text("extends: company-go\n" + SPEC, encoding="utf-8")
     code, said = run(capsys, "lint", "app/imagespec.yaml")
-    assert code == 2 and ":1:1: `extends: ../../secret` leads outside the repository (" in said, said
+    assert code == 2 and ":1:10: `extends: ../../secret` leads outside the repository (" in said, said
     (company / "templates/company-go.yaml").write_text("final:\n  env: {COMPANY: '1'}\n", encoding="utf-8")
     assert run(capsys, "lint", "app/imagespec.yaml")[0] == 0
 

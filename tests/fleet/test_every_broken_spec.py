@@ -22,7 +22,7 @@ LOAD_ERRORS = {
     "a list": (b"- name: x\n", "o/imagespec.yaml:1:1: a spec must be a mapping, not a list"),
     "not UTF-8": (b"name: caf\xe9\n", "o/imagespec.yaml:1:10: the file is not UTF-8 text"),
     "a missing extends target": (GOOD.format(name="mine-qa-o").replace("name:", "extends: ./gone.yaml\nname:", 1)
-                                 .encode(), "o/imagespec.yaml:1:1: no spec at './gone.yaml'"),
+                                 .encode(), "o/imagespec.yaml:1:10: no spec at './gone.yaml'"),
 }
 
 

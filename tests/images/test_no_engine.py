@@ -27,7 +27,10 @@ def test_connect_fails_fast_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None
     assert error.exit_code == 3
     # the system's words, not the repr requests and urllib3 wrap them in
     assert str(error) == f"cannot reach the Docker Engine at {NOWHERE}: No such file or directory"
-    assert "scripts/setup-engine.sh" in (error.hint or "") and "DOCKER_HOST" in (error.hint or "")
+    assert "DOCKER_HOST" in (error.hint or "")
+    # a pip-installed user has no scripts/ folder: how to start dockerd first, the repo script only for a clone
+    assert "`sudo systemctl start docker`, or `dockerd` where no systemd runs it" in (error.hint or "")
+    assert "in a clone of imagespec, scripts/setup-engine.sh" in (error.hint or "")
 
 
 def test_build_fails_fast_before_running_the_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ tags: {{git_sha: false}}
   from: scratch
   user: {{uid: 0, name: root, root_reason: "a file to push, never run"}}
   copy: [{{src: hello.txt, dest: /hello.txt}}]
-  entrypoint: [/hello]
+  entrypoint: [/hello.txt]  # never run; a program no copy provides would be refused (plan.final_contents)
 """
 TWO = f"platforms: [{', '.join(PLATFORMS)}]\n"
 VERSION_TAGS = ("1.0.0", "1.0", "1", "latest")
