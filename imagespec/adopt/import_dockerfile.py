@@ -23,6 +23,7 @@ from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
 from imagespec.adopt.import_heredoc import HeredocFiles, remove
+from imagespec.adopt.import_labels import take_own_labels
 from imagespec.adopt.import_ignore import CarriedIgnore, IgnoreComment, carry
 from imagespec.adopt.import_render import render
 from imagespec.adopt.import_order import settle_copy_order
@@ -204,6 +205,11 @@ def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, report
     if any("mode" in c for c in final.get("copy", [])):
         features.add("copy-chmod")
     data: dict[str, object] = {"name": name, "version": DEFAULT_VERSION}
+    if "labels" in final:
+        final["labels"], fields = take_own_labels(final["labels"], report.differences)
+        data.update(fields)
+        if not final["labels"]:
+            del final["labels"]
     if features:
         data["features"] = sorted(features)
     if stages:
@@ -458,7 +464,8 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     data, report = convert(source, [config.catalog, builtin_catalog()], name, heredocs)
     report.guessed[:0] = [f"name {name}: the Dockerfile's folder" + (f", with -app: {clash} is an image it builds FROM"
                                                                      if clash else ""),
-                          f"version {DEFAULT_VERSION}: a Dockerfile has no version (it decides the tags, BP14)"]
+                          *([] if data["version"] != DEFAULT_VERSION else  # else its version label's
+                            [f"version {DEFAULT_VERSION}: a Dockerfile has no version (it decides the tags, BP14)"])]
     data = _with_ignore(data, carry(dockerfile), report, list(heredocs.texts))
     context = os.path.relpath(dockerfile.resolve().parent, target.resolve().parent)
     if context != ".":

@@ -38,6 +38,7 @@ from imagespec.spec.values import (
     Line,
     Mode,
     MountTarget,
+    SourceUrl,
     Owner,
     PackageName,
     PackageVersion,
@@ -353,7 +354,7 @@ class Spec(Model):
                        "it runs nothing of its own, and `imagespec test` checks it without running it.")
     description: Line | None = None
     version: SemanticVersion | None = Field(None, description="MAJOR.MINOR.PATCH (semver 2.0); drives the tags (BP14).")
-    source: Line | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
+    source: SourceUrl | None = Field(None, description="Source repository URL (org.opencontainers.image.source).")
     license: License | None = Field(None, description="SPDX expression (BP16).")
     registry: Registry | None = Field(
         None, description="Where `imagespec build --push` pushes, e.g. registry.example.com/team.")

@@ -701,7 +701,22 @@ def _spdx_term(tokens: list[str], at: int, *, depth: int) -> int:
     return at + 1
 
 
+#: where the source is: a URL git or a browser opens (https://, http://, ssh://, git://), or
+#: git's scp-like `user@host:path`; no blank, so the label is one word a reviewer can follow
+_SOURCE = re.compile(r"(?:(?:https?|ssh|git)://[^\s/@]+(?:@[^\s/]+)?|[\w.-]+@[\w.-]+:)[^\s]*")
+
+
+def source_url(value: str) -> str:
+    """`source:` (org.opencontainers.image.source, BP13): the repository an image traces to."""
+    if not _SOURCE.fullmatch(value):
+        raise Invalid(f"'{value}' is not a source repository URL",
+                      "the repository's address, e.g. `source: https://git.example.com/team/app` "
+                      "(https://, http://, ssh://, git:// or git@host:path)")
+    return value
+
+
 Line = Annotated[str, AfterValidator(no_control_chars)]
+SourceUrl = Annotated[str, AfterValidator(no_control_chars), AfterValidator(source_url)]
 License = Annotated[str, AfterValidator(license_expression)]
 EnvKey = Annotated[str, AfterValidator(env_key)]
 LabelKey = Annotated[str, AfterValidator(label_key)]

@@ -253,3 +253,27 @@ def test_a_folder_named_like_an_image_it_builds_from_names_the_spec_name_app(tmp
     data, _, report = import_to_file(tmp_path / folder, text)
     assert data["name"] == f"{folder}-app"
     assert report.guessed[0] == f"name {folder}-app: the Dockerfile's folder, with -app: {folder}:1-slim is an image it builds FROM"
+
+
+@pytest.mark.parametrize(("labels", "fields", "kept", "said"), [
+    ('org.opencontainers.image.source="https://github.com/x/y" org.opencontainers.image.description="A tool" '
+     'org.opencontainers.image.licenses="Apache-2.0" org.opencontainers.image.version="2.1.0" com.example.team=pay',
+     {"source": "https://github.com/x/y", "description": "A tool", "license": "Apache-2.0", "version": "2.1.0"},
+     {"com.example.team": "pay"}, []),
+    ("org.opencontainers.image.revision=abc org.opencontainers.image.title=t io.imagespec.base=x",
+     {"version": "0.1.0"}, None, ["image.revision is not carried", "image.title is not carried: imagespec sets it "
+                                  "from `name:`", "io.imagespec.base is not carried"]),
+    ("org.opencontainers.image.source=github.com/x org.opencontainers.image.version=v2", {"version": "0.1.0"}, None,
+     ["'github.com/x' is not a source repository URL", "'v2' is not a semantic version"]),
+])
+def test_imagespecs_own_labels_in_a_dockerfile(tmp_path: Path, labels: str, fields: dict, kept: dict | None,
+                                              said: list[str]) -> None:
+    """Was: exit 2, the imported spec did not compile (`labels:` may not name a label the
+    build sets, contract.DERIVED_LABELS), for the common `LABEL org.opencontainers.image.source=…`.
+    Those a spec field sets move to it; the rest are said, as is a value the field refuses."""
+    data, _, report = imported(tmp_path, f'FROM debian:bookworm-slim\nLABEL {labels}\nCMD ["true"]\n')
+    assert {key: data[key] for key in ("source", "description", "license", "version") if key in data} == fields
+    assert data["final"].get("labels") == kept
+    for text in said:
+        assert any(text in line for line in report.differences), (text, report.differences)
+    assert any(g.startswith("version 0.1.0") for g in report.guessed) == (fields["version"] == "0.1.0")
