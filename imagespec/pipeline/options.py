@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imagespec import reference as grammar
 from imagespec.compiler import Compiled
@@ -163,37 +163,38 @@ def _ask_base_digest(base: str) -> str | None:
 
 
 def revision(compiled: Compiled) -> str | None:
-    """The revision label's value: the commit of the image's inputs (committed_revision),
-    marked ``-dirty`` as the commit's tag is when the checkout has uncommitted changes, or
-    when the build context sends files git does not track (a git-ignored one too): the
-    image then holds what that commit does not (OCI: the label identifies the "source
-    control revision" of what is packaged, and no commit is). `git describe --dirty`'s mark."""
+    """The revision label's value: the commit of the image's inputs (``_inputs``), marked
+    ``-dirty`` when those inputs have uncommitted changes, or when the build context sends
+    files git does not track (a git-ignored one too): the image then holds what that commit
+    does not (OCI: the label identifies the "source control revision" of what is packaged,
+    and no commit is). A change elsewhere in the checkout, or to the Dockerfile and lock a
+    lock cascade rewrites, is none of the image's: its label stays the commit's."""
     from imagespec.pipeline.push_rules import untracked_sent
     from imagespec.publish import git_short_sha
-
-    committed = committed_revision(compiled)
-    if committed is None:
-        return None
-    head = git_short_sha(compiled.loaded.folder)
-    dirty = (head is not None and head.endswith("-dirty")) or bool(untracked_sent(compiled))
-    return f"{committed}-dirty" if dirty else committed
-
-
-def committed_revision(compiled: Compiled) -> str | None:
-    """The commit an image records (its revision label): the last one that changed the
-    spec or its context's folder (but for the files made from the spec), so that a commit elsewhere in the repository
-    leaves the same inputs the same image (its X.Y.Z can be pushed again, `imagespec test`
-    passes, a lock cascade does not move a company base that did not change). HEAD's when
-    git cannot say (nothing committed yet). The SHA tag stays HEAD's (publish.tags).
-    Anything else a spec reads (templates, catalog) reaches the image's input hash."""
-    from imagespec.plan.dockerignore import context_inputs
-    from imagespec.publish import git_short_sha
-    from imagespec.publish.tags import last_change
+    from imagespec.publish.tags import inputs_uncommitted, last_change
 
     loaded = compiled.loaded
     head = git_short_sha(loaded.folder, mark_dirty=False)
     if head is None or loaded.path is None:
         return head
+    paths, options = _inputs(compiled)
+    committed = last_change(loaded.folder, paths, **options) or head
+    dirty = inputs_uncommitted(loaded.folder, paths, **options) or bool(untracked_sent(compiled))
+    return f"{committed}-dirty" if dirty else committed
+
+
+def _inputs(compiled: Compiled) -> tuple[list[Path], dict[str, Any]]:
+    """What the image's revision is the last commit of (publish.tags.last_change's
+    arguments): the spec, and its context's folder but for the files made from the spec,
+    so that a commit elsewhere in the repository leaves the same inputs the same image (its
+    X.Y.Z can be pushed again, `imagespec test` passes, a lock cascade does not move a
+    company base that did not change). HEAD's commit when git cannot say (nothing
+    committed yet). The SHA tag stays HEAD's (publish.tags). Anything else a spec reads
+    (templates, catalog) reaches the image's input hash."""
+    from imagespec.plan.dockerignore import context_inputs
+
+    loaded = compiled.loaded
+    assert loaded.path is not None  # revision() asks only for a spec read from a file
     spec = loaded.folder / loaded.path.name
     # not what a build reads from the checkout: the Dockerfile and ignore file are made in
     # memory, and the lock's pins are in the input hash. A commit of a relocked app's lock
@@ -201,15 +202,14 @@ def committed_revision(compiled: Compiled) -> str | None:
     made = [loaded.dockerfile_path, loaded.dockerignore_path, *([loaded.lock_path] if loaded.lock_path else [])]
     inputs = context_inputs(compiled.plan.dockerignore)
     if inputs is None:  # the whole context goes into the build
-        return last_change(loaded.folder, [spec, loaded.context], excluded=made) or head
+        return [spec, loaded.context], {"excluded": made}
     # an allow-list: only what it lets in (a commit of the folder's README is no new image);
     # a pattern that would leave out the spec itself is not applied to it
     allowed, denied = inputs
     own = os.path.relpath(spec.resolve(), loaded.context.resolve())
     kept_out = [pattern for pattern in denied if not fnmatchcase(own, pattern.removeprefix("**/"))
                 and not fnmatchcase(own, pattern)]
-    return last_change(loaded.folder, [spec], excluded=made, within=loaded.context, matching=allowed,
-                       skipping=kept_out) or head
+    return [spec], {"excluded": made, "within": loaded.context, "matching": allowed, "skipping": kept_out}
 
 
 def build_options(compiled: Compiled, settings: BuildSettings) -> BuildOptions:

@@ -201,6 +201,25 @@ def _globs(within: Path, root: Path, patterns: Sequence[str], magic: str) -> lis
     return [f":({magic}){path}{tail}" for path in joined for tail in ("", "/**")]
 
 
+def _inputs_pathspecs(root: Path, paths: Sequence[Path], excluded: Sequence[Path], within: Path | None,
+                      matching: Sequence[str], skipping: Sequence[str]) -> list[str]:
+    """git pathspecs for an image's inputs (last_change): ``paths`` and the files of
+    ``within`` that ``matching`` lets in, without ``excluded`` and what ``skipping`` keeps out."""
+    # pathspecs read literally: a folder named `app[1]` is no glob
+    inside = sorted({f":(literal){os.path.relpath(p.resolve(), root)}" for p in paths
+                     if p.resolve().is_relative_to(root)})
+    if within is not None and within.resolve().is_relative_to(root):
+        inside += _globs(within, root, matching, "glob")
+    if not inside:
+        return []
+    # ``excluded``: files under ``paths`` whose commits change nothing the image is made of
+    inside += sorted({f":(exclude,literal){os.path.relpath(p.resolve(), root)}" for p in excluded
+                      if p.resolve().is_relative_to(root)})
+    if within is not None and within.resolve().is_relative_to(root):
+        inside += _globs(within, root, skipping, "exclude,glob")
+    return inside
+
+
 def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = (), *, within: Path | None = None,
                 matching: Sequence[str] = (), skipping: Sequence[str] = ()) -> str | None:
     """The 12-character SHA of the newest commit at or before HEAD that changed any of
@@ -213,18 +232,9 @@ def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = 
     root = _repository_folder(folder.resolve())
     if root is None:
         return None
-    # pathspecs read literally: a folder named `app[1]` is no glob
-    inside = sorted({f":(literal){os.path.relpath(p.resolve(), root)}" for p in paths
-                     if p.resolve().is_relative_to(root)})
-    if within is not None and within.resolve().is_relative_to(root):
-        inside += _globs(within, root, matching, "glob")
+    inside = _inputs_pathspecs(root, paths, excluded, within, matching, skipping)
     if not inside:
         return None
-    # ``excluded``: files under ``paths`` whose commits change nothing the image is made of
-    inside += sorted({f":(exclude,literal){os.path.relpath(p.resolve(), root)}" for p in excluded
-                      if p.resolve().is_relative_to(root)})
-    if within is not None and within.resolve().is_relative_to(root):
-        inside += _globs(within, root, skipping, "exclude,glob")
     asked = _asked.get()
     key = (root, tuple(inside))
     if asked is not None and key in asked:
@@ -238,6 +248,21 @@ def last_change(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = 
     if asked is not None:
         asked[key] = sha or None
     return sha or None
+
+
+def inputs_uncommitted(folder: Path, paths: Sequence[Path], excluded: Sequence[Path] = (), *,
+                       within: Path | None = None, matching: Sequence[str] = (),
+                       skipping: Sequence[str] = ()) -> bool:
+    """Whether the checkout holds uncommitted changes (changed, staged, or untracked and not
+    ignored) to the inputs ``last_change`` reads with the same arguments: the revision an
+    image records is then not all of what it holds. A change elsewhere in the checkout, or
+    to an ``excluded`` file (a Dockerfile or lock imagespec writes), is none of its inputs."""
+    root = _repository_folder(folder.resolve())
+    inside = _inputs_pathspecs(root, paths, excluded, within, matching, skipping) if root else []
+    if root is None or not inside:
+        return False
+    listed = _git(root, "status", "--porcelain", "--untracked-files=all", "-z", "--", *inside, strip=False)
+    return bool(listed)
 
 
 OCI = OCI_PREFIX

@@ -243,10 +243,14 @@ def test_without_clean_push_the_warning_lists_the_untracked_files_the_context_se
         "warning: pushing from a checkout whose build context sends files git does not track (app/cmd/local.go)")
 
 
-@pytest.mark.parametrize("change", ["clean", "modified", "ignored-in-context"])
+@pytest.mark.parametrize("change", ["clean", "modified", "ignored-in-context", "elsewhere", "made-from-the-spec"])
 def test_the_revision_label_of_a_build_from_a_dirty_checkout_says_so(tmp_path: Path, change: str) -> None:
     """Was: the label named the clean commit while the tag said `-dirty`; the image held
-    what no commit does. Now marked as the tag is (`git describe --dirty`'s mark)."""
+    what no commit does. Now marked as the tag is (`git describe --dirty`'s mark), but only
+    for the image's own inputs: a change elsewhere in the checkout, or to the Dockerfile a
+    lock cascade rewrites, leaves the label the commit's (was, for a moment: `-dirty`, so
+    the relocked apps of a cascade were rebuilt after their commit and their X.Y.Z push
+    refused, tests/lock/test_rebuild_loop.py)."""
     from imagespec.pipeline.options import revision
 
     spec = _ignored_go_file(tmp_path)
@@ -257,8 +261,13 @@ def test_the_revision_label_of_a_build_from_a_dirty_checkout_says_so(tmp_path: P
         write(tmp_path / "app" / "cmd" / "main.go", "package main\n// changed\n")
     elif change == "ignored-in-context":
         write(tmp_path / "app" / "cmd" / "local.go", "package main\n")
+    elif change == "elsewhere":
+        write(tmp_path / "NOTES.md", "not the app's\n")
+    elif change == "made-from-the-spec":
+        write(tmp_path / "app" / "Dockerfile", "FROM scratch\n")
     compiled, _ = _compiled(spec)
-    assert revision(compiled) == (head if change == "clean" else f"{head}-dirty")
+    dirty = change in ("modified", "ignored-in-context")
+    assert revision(compiled) == (f"{head}-dirty" if dirty else head)
 
 
 def test_clean_push_passes_a_clean_checkout_and_refuses_one_outside_git(tmp_path: Path) -> None:
