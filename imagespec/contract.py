@@ -64,6 +64,12 @@ DERIVED_LABELS = {
 #: every label under it is imagespec's own (the ones below, and any a later version adds)
 IMAGESPEC_LABEL_PREFIX = "io.imagespec."
 
+
+def imagespecs_own_label(key: str) -> bool:
+    """A label imagespec sets itself: none a spec's `labels:` may write (spec.values), and
+    none `imagespec import` carries into them (adopt.import_labels)."""
+    return key in DERIVED_LABELS or key.startswith(IMAGESPEC_LABEL_PREFIX)
+
 # Provenance every image imagespec builds carries beside the OCI labels (base digest,
 # revision): the spec's input hash (its lock's pins included) and imagespec's version.
 # `imagespec test` checks them; `imagespec build` compares them to skip a rebuild that

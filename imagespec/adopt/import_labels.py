@@ -25,16 +25,12 @@ _FIELDS: dict[str, tuple[str, Callable[[str], str]]] = {
 }
 
 
-def imagespecs_own(key: str) -> bool:
-    return key in contract.DERIVED_LABELS or key.startswith(contract.IMAGESPEC_LABEL_PREFIX)
-
-
 def take_own_labels(labels: dict[str, str], differences: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """``labels`` without imagespec's own, and the spec fields those become ({field: value})."""
     kept: dict[str, str] = {}
     fields: dict[str, str] = {}
     for key, value in labels.items():
-        if not imagespecs_own(key):
+        if not contract.imagespecs_own_label(key):
             kept[key] = value
             continue
         field, check = _FIELDS.get(key, (None, None))

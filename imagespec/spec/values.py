@@ -18,7 +18,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from imagespec import platform as platforms
 from imagespec import reference as grammar
-from imagespec.contract import DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR
+from imagespec.contract import (DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR,
+                                imagespecs_own_label)
 from imagespec.contract import reads_as_json_array
 from imagespec.reference import Invalid
 from imagespec.spec import shell_scan
@@ -136,17 +137,17 @@ def label_key(value: str) -> str:
 def spec_label_key(value: str) -> str:
     """A label of the spec's own: none that imagespec sets itself (contract.DERIVED_LABELS)."""
     label_key(value)
+    if not imagespecs_own_label(value):
+        return value
     if value in DERIVED_LABELS:
         raise Invalid(f"the label '{value}' is imagespec's: it is set from {DERIVED_LABELS[value]}, and the build's "
                       "value would replace this one", f"set {DERIVED_LABELS[value]} instead, or use a label of "
                       "your own, e.g. com.example.NAME" if DERIVED_LABELS[value].startswith("`") else
                       "remove it: every build sets it; use a label of your own for anything else, e.g. com.example.NAME")
-    if value.startswith(IMAGESPEC_LABEL_PREFIX):
-        raise Invalid(f"the label '{value}' is imagespec's ({IMAGESPEC_LABEL_PREFIX}*): the build and `imagespec test` "
-                      "read them as imagespec wrote them",
-                      "remove it; `final.writable` declares writable directories; use a label of your own for "
-                      "anything else, e.g. com.example.NAME")
-    return value
+    raise Invalid(f"the label '{value}' is imagespec's ({IMAGESPEC_LABEL_PREFIX}*): the build and `imagespec test` "
+                  "read them as imagespec wrote them",
+                  "remove it; `final.writable` declares writable directories; use a label of your own for "
+                  "anything else, e.g. com.example.NAME")
 
 
 @_once
