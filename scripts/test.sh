@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: the engine, the local registry and the base images first (each
-# step does nothing when already done), then a virtualenv .venv with imagespec[test]
+# The whole test suite: the engine, the local registry and the base images (the
+# machine's and the platform tests' two-platform ones) first (each step does nothing
+# when already done), then a virtualenv .venv with imagespec[test]
 # installed in editable mode, then pytest. Arguments go to pytest:
 #   scripts/test.sh                      # everything
 #   scripts/test.sh tests/compiler -x    # a part
@@ -14,6 +15,7 @@ if [[ ${IMAGESPEC_SKIP_SETUP:-0} != 1 ]]; then
   bash scripts/setup-engine.sh
   bash scripts/start-registry.sh
   bash scripts/make-bases.sh
+  bash scripts/make-test-bases.sh
 fi
 
 imagespec_venv
@@ -25,7 +27,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 # the engine was set up above: engine tests must fail, never skip, when it is broken
 export IMAGESPEC_REQUIRE_ENGINE=1
 rc=0
-.venv/bin/python -m pytest -q --durations=20 "$@" || rc=$?
+.venv/bin/python -m pytest -q --durations=40 "$@" || rc=$?
 if ((rc == 5)); then
   imagespec_die "pytest collected no tests (exit 5): that is a failure, not a pass"
 fi

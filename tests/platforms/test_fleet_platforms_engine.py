@@ -239,19 +239,13 @@ MACHINES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}  # uname -m of ea
 
 
 def test_a_cross_compiling_stage_on_a_two_platform_parent_runs_on_the_build_machine(
-        session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A named context is one image for every stage naming the reference: the child's arm64
     build once gave its cross-compiling stage the parent's arm64 image (`uname -m` said
     aarch64: QEMU, silently). It takes the parent's pushed index, so BuildKit gives that
     stage the build machine's image and the final the parent's image of its platform."""
     from imagespec.engine.emulation import native_platform
-    from tests.platforms.conftest import build_bases
-    from tests.platforms.support import qemu_registered, registry_answers
 
-    registry_answers()
-    qemu_registered()
-    (tmp_path / "bases").mkdir()
-    config = build_bases(tmp_path / "bases", {"shell": "busybox"}, session_cleanup)
     namespace = f"{NAMESPACE}-crossparent"
     root = _write_specs(tmp_path / "fleet", {"parent": SHELL_PARENT.format(namespace=namespace),
                                              "child": WHERE_CHILD.format(namespace=namespace)})

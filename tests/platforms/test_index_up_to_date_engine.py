@@ -56,16 +56,6 @@ final:
 """
 
 
-@pytest.fixture(scope="module")
-def shell_config(tmp_path_factory: pytest.TempPathFactory, session_cleanup) -> Path:  # type: ignore[no-untyped-def]
-    from tests.platforms.conftest import build_bases
-    from tests.platforms.support import qemu_registered, registry_answers
-
-    registry_answers()
-    qemu_registered()
-    return build_bases(tmp_path_factory.mktemp("shell"), {"shell": "busybox"}, session_cleanup)
-
-
 def _hello(folder: Path, namespace: str, version: str = "1.0.0", git_sha: bool = True) -> Path:
     """The spec of ``hello`` VERSION in ``namespace``, with its file, in ``folder``."""
     folder.mkdir(parents=True)
@@ -108,8 +98,7 @@ def _digest(reference: str) -> str:
 
 
 def test_an_unchanged_two_platform_spec_is_up_to_date_on_an_empty_runner(
-        shell_config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    config = shell_config
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     namespace = _namespace("one")
     repo = tmp_path / "repo"
     spec = _hello(repo / "app", namespace)
@@ -153,7 +142,7 @@ def test_an_unchanged_two_platform_spec_is_up_to_date_on_an_empty_runner(
 
 
 def test_an_older_version_leaves_the_moving_tags_of_a_two_platform_image_on_the_newer(
-        shell_config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """1.1.0 pushed, then 1.0.0 (an older pipeline run again): 1.0.0 and 1.0 name the
     older index; `latest` and `1` stay on 1.1.0's, said as for one platform's push. Then
     1.0.1 as a fleet's target: the same. With --force (a rollback) they move back."""
@@ -162,7 +151,7 @@ def test_an_older_version_leaves_the_moving_tags_of_a_two_platform_image_on_the_
     _forget(session_cleanup, *(f"{app}:{version}" for version in ("1.1.0", "1.0.0", "1.0.1")))
     for version, built in (("1.1.0", "SPEC"), ("1.0.0", "SPEC"), ("1.0.1", "DIR")):
         spec = _hello(tmp_path / version, namespace, version, git_sha=False)
-        done = imagespec("build", str(spec if built == "SPEC" else spec.parent), "--config", str(shell_config),
+        done = imagespec("build", str(spec if built == "SPEC" else spec.parent), "--config", str(config),
                          "--push", "--progress", "plain")
         assert done.returncode == 0, done.stderr[-4000:]
         if version == "1.1.0":
@@ -175,21 +164,21 @@ def test_an_older_version_leaves_the_moving_tags_of_a_two_platform_image_on_the_
         if built == "SPEC":  # the tags that name what it made
             assert done.stdout.split() == [f"{app}:{version}", f"{app}:1.0"]
     # a rollback: --force moves them back too, as for one platform's push
-    rolled = imagespec("build", str(tmp_path / "1.0.0" / "imagespec.yaml"), "--config", str(shell_config), "--push",
+    rolled = imagespec("build", str(tmp_path / "1.0.0" / "imagespec.yaml"), "--config", str(config), "--push",
                        "--force", "--progress", "plain")
     assert rolled.returncode == 0 and "kept" not in rolled.stderr, rolled.stderr[-4000:]
     assert {_digest(f"{app}:{tag}") for tag in ("1.0.0", "latest", "1", "1.0")} == {_digest(f"{app}:1.0.0")}
 
 
 def test_a_fleet_finds_its_unchanged_two_platform_target_up_to_date_on_an_empty_runner(
-        shell_config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        config: Path, session_cleanup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """`imagespec build DIR --push`, as CI builds a repository of specs: the same answer."""
     namespace = _namespace("fleet")
     repo = tmp_path / "repo"
-    _committed(repo, shell_config, _hello(repo / "hello", namespace))
+    _committed(repo, config, _hello(repo / "hello", namespace))
     app = f"{namespace}/hello"
     tags = _forget(session_cleanup, f"{app}:1.0.0")
-    argv = ("build", str(repo), "--config", str(shell_config), "--push", "--format", "json", "--progress", "plain")
+    argv = ("build", str(repo), "--config", str(config), "--push", "--format", "json", "--progress", "plain")
     first = imagespec(*argv, cwd=repo)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-4000:]
     assert "[hello--linux-arm64]" in first.stderr  # a platform's run target's progress

@@ -14,6 +14,7 @@ import pytest
 
 from tests.images.support import RUN_ID
 from tests.platforms.support import HERE, NAMESPACE, PLATFORMS, REPO, docker, imagespec
+from tests.platforms.conftest import base_image
 
 pytestmark = pytest.mark.engine
 
@@ -65,7 +66,7 @@ def test_a_registry_base_of_one_platform_is_refused_and_a_cross_compiling_stage_
     stage, on the amd64-only go-build, cross-compiles: it is not named."""
     one = f"{NAMESPACE}/smallfix-static-{RUN_ID}:amd64-only"
     session_cleanup.image(one)
-    assert docker("tag", f"{NAMESPACE}/static-{RUN_ID}:nonroot-linux-amd64", one).returncode == 0
+    assert docker("tag", f"{base_image('static', 'nonroot')}-linux-amd64", one).returncode == 0
     assert docker("push", one).returncode == 0
     assert docker("image", "rm", one).returncode == 0  # the registry alone answers
     app = tmp_path / "app"
