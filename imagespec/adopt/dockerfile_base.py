@@ -71,6 +71,12 @@ def image_base(reference: str, catalogs: list[Catalog],
             image.has_shell
     image_reference(reference)
     family = guess_family(reference)
+    variant = _nonroot_variant(reference, catalogs, runtime) if family == "distroless" else None
+    if variant:  # the same files; only the default user differs, and imagespec sets one (BP8)
+        name, image = variant
+        return name, image.family, None, [
+            f"{name} for {reference}: the catalog's {image.image}, the same image with its user nonroot "
+            f"({image.user}) as the default; the Dockerfile's ran as root (BP8)"], image.user, image.has_shell
     guesses = [f"family {family} for {reference}: guessed from the image's name; check it "
                "(it decides the package manager)"]
     written: dict[str, object] = {"image": reference, "family": family}
@@ -79,8 +85,37 @@ def image_base(reference: str, catalogs: list[Catalog],
         user = written["user"] = DISTROLESS_NONROOT
         guesses.append(f"user {user} for {reference}: distroless's `:nonroot` images run as {user} (by its tag; "
                        f"check it: docker image inspect -f '{{{{.Config.User}}}}' {reference})")
+    elif family == "distroless" and reference.startswith(_WITH_NONROOT_USER):
+        # without it the spec did not compile: a shell-less final cannot make its user
+        user = written["user"] = DISTROLESS_NONROOT
+        guesses.append(f"user {user} for {reference}: every image of {_publisher(reference)} has the user nonroot "
+                       f"({user}); the spec runs as it (BP8), the Dockerfile's ran as "
+                       f"{'root' if 'distroless' in reference else 'its default user'} (check it: "
+                       f"docker image inspect -f '{{{{.Config.User}}}}' {reference})")
     image = Image(image=reference, family=family)
     return written, family, image.package_manager, guesses, user, image.has_shell
+
+
+#: publishers whose every image has the user nonroot, 65532 (distroless: in /etc/passwd of
+#: each tag, `:nonroot` only makes it the default; Chainguard's images run as it)
+_WITH_NONROOT_USER = ("gcr.io/distroless/", "cgr.dev/chainguard/")
+
+
+def _publisher(reference: str) -> str:
+    return next(p for p in _WITH_NONROOT_USER if reference.startswith(p)).rstrip("/")
+
+
+def _nonroot_variant(reference: str, catalogs: list[Catalog], runtime: bool) -> tuple[str, Image] | None:
+    """The catalog entry of the `:nonroot` tag of a distroless image written with another
+    tag (`static-debian12`, `:latest`, `:debug` -> `:nonroot`, `:debug-nonroot`)."""
+    try:
+        parsed = grammar.parse(reference)
+    except grammar.Invalid:
+        return None
+    if parsed.digest or not reference.startswith(_WITH_NONROOT_USER[0]):
+        return None
+    tag = parsed.tag or "latest"
+    return catalog_name(f"{parsed.name}:{'nonroot' if tag == 'latest' else tag + '-nonroot'}", catalogs, runtime)
 
 
 def _tag(reference: str) -> str:

@@ -277,3 +277,30 @@ def test_imagespecs_own_labels_in_a_dockerfile(tmp_path: Path, labels: str, fiel
     for text in said:
         assert any(text in line for line in report.differences), (text, report.differences)
     assert any(g.startswith("version 0.1.0") for g in report.guessed) == (fields["version"] == "0.1.0")
+
+
+@pytest.mark.parametrize(("base", "written"), [
+    ("gcr.io/distroless/static-debian12", "static"),  # the catalog's `:nonroot` tag of the image
+    ("gcr.io/distroless/static-debian12:latest", "static"),
+    ("gcr.io/distroless/cc-debian12", "cc"),
+    ("gcr.io/distroless/base-debian12", {"image": "gcr.io/distroless/base-debian12", "family": "distroless",
+                                         "user": 65532}),
+    ("cgr.dev/chainguard/static:latest", {"image": "cgr.dev/chainguard/static:latest", "family": "distroless",
+                                          "user": 65532}),
+])
+def test_a_distroless_base_without_its_nonroot_tag_imports_to_a_spec_that_compiles(tmp_path: Path, base: str,
+                                                                                   written: object) -> None:
+    """Was: exit 2 at `generate` ("the final image has no shell, so the user 65532 must be
+    prepared in another stage"): a distroless image written without `:nonroot` (the same
+    files, run as root) and no build stage. Its user nonroot is in every tag (BP8)."""
+    from imagespec.compiler import compile_spec
+    from imagespec.spec.config import load_config
+    from imagespec.spec.read_spec import load_spec
+
+    folder = tmp_path / "svc"
+    data, _, report = import_to_file(folder, f'FROM {base}\nCOPY app /app\nENTRYPOINT ["/app"]\n', {"app": "x"})
+    assert data["final"]["from"] == written and "user" not in data["final"]
+    assert any(base in g and "65532" in g and "BP8" in g for g in report.guessed), report.guessed
+    config = load_config(start=folder)
+    dockerfile = compile_spec(load_spec(folder / "imagespec.yaml", config), config).dockerfile
+    assert "\nUSER 65532:65532\n" in dockerfile and 'ENTRYPOINT ["/app"]' in dockerfile, dockerfile
