@@ -277,6 +277,12 @@ _DEBIAN_PACKAGE = re.compile(r"(?P<name>[a-z0-9][a-z0-9+.-]+)(?::(?P<arch>[a-z0-
 def debian_package_name(value: str) -> str:
     """A package name apt-get takes as one name and nothing else (the apt family's rule;
     `package_name` is every family's)."""
+    if value.endswith("-"):
+        # Policy allows it, but apt-get reads `NAME-` as "remove NAME" when no package has
+        # that exact name: an item meant to add a package took one out of the image.
+        raise Invalid(f"'{value}' ends with '-', which apt-get reads as \"remove {value[:-1]}\"",
+                      "write the package's name alone; to keep a package out, leave it out (the base's own: "
+                      "a `forbidden_packages` policy finds it, BP6)")
     if not _DEBIAN_PACKAGE.fullmatch(value):
         raise Invalid(f"'{value}' is not a Debian package name (lower-case letters, digits, '+', '.', '-', at least "
                       "two characters, optionally `:ARCH`)",

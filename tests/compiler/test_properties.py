@@ -81,7 +81,8 @@ context_path = st.lists(path_part, min_size=1, max_size=3).map("/".join)
 # part (its matches land in the folder above; in a folder's name it is bad input, plan.lower._dest_for)
 stage_source = context_path.filter(lambda path: not set("*?") & set(path.rpartition("/")[0]))
 abs_path = st.lists(path_part, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
-package = _word(LOWER + DIGITS, LOWER + DIGITS + "+.-", 10, min_size=1)
+# Debian's grammar, but for a last "-": apt-get reads `NAME-` as "remove NAME"
+package = _word(LOWER + DIGITS, LOWER + DIGITS + "+.-", 10, min_size=1).filter(lambda n: not n.endswith("-"))
 version = _word(DIGITS, LOWER + DIGITS + ".+~-", 8)  # a package version (Debian allows ~)
 spec_version = st.builds("{}.{}.{}{}".format, st.integers(0, 99), st.integers(0, 99), st.integers(0, 999),
                          st.sampled_from(["", "-rc.1", "-alpha", "+build.7", "-0.x-y+z"]))  # semver 2.0
