@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from imagespec import reference as grammar
 from imagespec.spec.model import Model, Spec
-from imagespec.spec.values import AbsPath, Argv, EnvKey, Line, MirrorUrl, PackageName, Platforms
+from imagespec.spec.values import AbsPath, Argv, DebianPackageName, EnvKey, Line, MirrorUrl, Platforms
 
 CatalogName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 Suite = Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,31}$")]
@@ -58,7 +58,7 @@ class Bootstrap(Model):
                                      "then the machine's apt sources.")
     components: list[Component] = Field(default_factory=lambda: ["main"], min_length=1)
     updates: bool = Field(True, description="Also SUITE-updates and SUITE-security (when the machine has a source for it).")
-    include: list[PackageName] = Field(default_factory=list, description="Packages beyond the variant's set.")
+    include: list[DebianPackageName] = Field(default_factory=list, description="Packages beyond the variant's set.")
     slim: bool = Field(True, description="Like debian:SUITE-slim: dpkg drops docs (but copyright), man pages and "
                        "locales, apt keeps no lists or caches.")
     cmd: Argv = Field(("bash",), description="The image's CMD.")
@@ -76,7 +76,7 @@ class Distroless(Model):
         "scratch", alias="from",
         description="scratch, or the base this one adds packages to (its layers are shared, BP12).")
     assemble_in: CatalogName = Field(description="An apt-based base whose apt downloads and unpacks the packages.")
-    packages: list[PackageName] = Field(min_length=1, description="Unpacked as they are: dependencies are not "
+    packages: list[DebianPackageName] = Field(min_length=1, description="Unpacked as they are: dependencies are not "
                                         "resolved, so list every library the root needs.")
     libc: Literal["glibc", "musl", "none"] = "none"
     timezone: Line | None = Field("Etc/UTC", description="/etc/localtime (a base from scratch with tzdata).")

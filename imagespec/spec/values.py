@@ -740,6 +740,8 @@ Signal = Annotated[str, BeforeValidator(stop_signal), STRING_OR_INTEGER]
 Mode = Annotated[str, BeforeValidator(mode), STRING_OR_INTEGER]
 Owner = Annotated[str, BeforeValidator(owner), STRING_OR_INTEGER]
 PackageName = Annotated[str, AfterValidator(package_name)]
+#: a base spec's packages: apt installs or unpacks them, always (bootstrap, distroless)
+DebianPackageName = Annotated[str, AfterValidator(package_name), AfterValidator(debian_package_name)]
 PackageVersion = Annotated[str, AfterValidator(package_version)]
 AbsPath = Annotated[str, AfterValidator(absolute_path)]
 WritableDir = Annotated[str, AfterValidator(writable_dir)]
