@@ -16,6 +16,7 @@ from imagespec.cli.common import (
     FORMAT,
     SPECS,
     note,
+    note_unread_configs,
     print_exactly,
 )
 from imagespec.errors import SpecError, one_line
@@ -49,6 +50,7 @@ def bake(specs: tuple[Path, ...], output: str | None, force: bool, fmt: str, con
     output = output or "docker-bake.json"
     to_stdout = output == "-"
     path = Path("docker-bake.json" if to_stdout else output)
+    note_unread_configs(specs, config_path)
     baked = jobs.bake(specs, path, config=config_path, force=force, changed_since=changed_since,
                       write=not to_stdout, on_note=note)
     if explain:

@@ -18,6 +18,7 @@ from imagespec.cli.common import (
     FILE,
     FORMAT,
     note,
+    note_unread_configs,
     selected,
 )
 from imagespec.errors import BuildFailed, CheckFailed, SpecError
@@ -73,16 +74,21 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
             specs = selected(specs, config_path, changed_since, explain)
             if not specs:
                 return
+        else:
+            note_unread_configs(specs, config_path)
         _build_fleet(specs, tags=tags, push=push, force=force, target=target, run_verify=run_verify, sbom=sbom, jobs_=jobs_ or 2,
                      rerun_failed=rerun_failed, builder=builder, fmt=fmt, config_path=config_path, no_cache=no_cache,
                      build_args=tuple(_pair(a) for a in build_args), progress=progress, ca_bundle=ca_bundle,
                      secrets=tuple(_secret(s) for s in secrets), sbom_format=sbom_format)
         return
     spec = specs[0]
-    # quiet prints nothing unless the build fails (README "Build output"): no SBOM or push
-    # progress, no summary line; the tags on stdout are the result, not progress
+    note_unread_configs(specs, config_path)
+    # quiet prints no progress (README "Build output"): no SBOM or push progress, no summary
+    # line; the tags on stdout are the result, and warnings about the input (on_warning) are
+    # no progress either: they print whatever --progress says
     try:
-        built = jobs.build(spec, config=config_path, on_status=_silent if progress == "quiet" else note, tags=tags,
+        built = jobs.build(spec, config=config_path, on_status=_silent if progress == "quiet" else note,
+                           on_warning=note, tags=tags,
                            build_args=tuple(_pair(a) for a in build_args), target=target, no_cache=no_cache,
                            push=push, force=force, progress="json" if fmt == "json" and progress == "auto" else progress,
                            ca_bundle=ca_bundle, secrets=tuple(_secret(s) for s in secrets), sbom=sbom,
@@ -241,6 +247,7 @@ def test_command(targets: tuple[str, ...], image: str | None, http_port: int | N
     belongs, and the size budget (given an IMAGE: what its config and labels declare).
     Several SPECs (or folders of them) are each tested against their first tag."""
     if len(targets) == 1 and changed_since is None and not Path(targets[0]).is_dir():
+        note_unread_configs([Path(targets[0])], config_path)  # an IMAGE names no file: no note
         _report_verification(jobs.test(targets[0], image=image, config=config_path, http_port=http_port,
                                        ready_log=ready_log, size_budget=size_budget), fmt)
         return

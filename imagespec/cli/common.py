@@ -60,6 +60,12 @@ def note(text: str) -> None:
     click.echo(text, err=True)
 
 
+def note_unread_configs(paths: tuple[Path, ...] | list[Path], config_path: Path | None) -> None:
+    """Once per run, before the specs compile: the .imagespec.yaml files that --config (or
+    $IMAGESPEC_CONFIG) leaves unread for them, with the policies that therefore do not hold."""
+    jobs.note_unread_configs(paths, config_path, note)
+
+
 def selected(specs: tuple[Path, ...], config_path: Path | None, changed_since: str | None = None,
               explain: bool = False) -> tuple[Path, ...]:
     """The spec files SPECS name: folders searched by the file-name rule (README, "Fleets"),
@@ -68,9 +74,11 @@ def selected(specs: tuple[Path, ...], config_path: Path | None, changed_since: s
         raise SpecError("--explain needs --changed-since REV", hint="add --changed-since origin/main (or another revision)")
     if changed_since is None:  # one spec, no fleet graph: a cached `generate` loads none of it
         files = tuple(jobs.spec_files(specs, on_note=note))
+        note_unread_configs(files, config_path)
         if len(files) > 1:  # several are one graph: a cycle in it is bad input here too
             jobs.link_specs(files, config=config_path)
         return files
+    note_unread_configs(specs, config_path)
     chosen = jobs.select_specs(specs, config=config_path, changed_since=changed_since, on_note=note)
     if explain:
         for line in chosen.explain():

@@ -16,6 +16,7 @@ from imagespec.cli.common import (
     FORMAT,
     SPECS,
     note,
+    note_unread_configs,
     selected,
 )
 from imagespec.errors import CheckFailed
@@ -42,6 +43,7 @@ def explain(spec: Path, fmt: str, config_path: Path | None) -> None:
 
     Every generated instruction with the spec location and the practice (BP id) that
     produced it."""
+    note_unread_configs([spec], config_path)
     lines = jobs.explain(spec, config=config_path, on_note=note)
     if fmt == "json":
         click.echo(json.dumps([line.to_dict() for line in lines], indent=2, ensure_ascii=False))

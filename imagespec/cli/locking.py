@@ -13,6 +13,7 @@ from imagespec.cli.common import (
     FORMAT,
     SPECS,
     note,
+    note_unread_configs,
 )
 from imagespec.errors import CheckFailed, SpecError
 
@@ -39,6 +40,7 @@ def lock_command(specs: tuple[Path, ...], update: bool, update_names: tuple[str,
     if check_only and (update or update_names or min_age is not None or packages):
         raise SpecError("--check reads the locks without the network: it does not go with --update, --base, "
                         "--min-age or --packages", hint="check in one run, update in another")
+    note_unread_configs(specs, config_path)
     if check_only:
         problems = jobs.lock_check(specs, config=config_path, on_note=note)
         if fmt == "json":
@@ -67,6 +69,7 @@ def outdated(specs: tuple[Path, ...], fmt: str, config_path: Path | None) -> Non
 
     A spec is stale when a base in its lock moved in its registry, or when an image it
     builds on is itself stale. One registry request per distinct base."""
+    note_unread_configs(specs, config_path)
     result = jobs.outdated(specs, config=config_path, on_note=note)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))

@@ -13,6 +13,7 @@ from imagespec.cli.common import (
     FILE,
     FOLDER,
     FORMAT,
+    note_unread_configs,
     print_exactly,
 )
 from imagespec.errors import SpecError, one_line
@@ -30,6 +31,7 @@ def manifest(spec: Path, fmt: str, image: str | None, output: Path | None, confi
     """Print how to run SPEC's image as built (Compose, Kubernetes)."""
     if output is not None and str(output) == "-":  # `-o -` is stdout, as for generate and bake
         output = None
+    note_unread_configs([spec], config_path)
     text = jobs.manifest(spec, fmt, image=image, config=config_path, output=output)
     if output is None:
         click.echo(text, nl=False)

@@ -34,6 +34,7 @@ from imagespec.jobs.compiling import (
     image_option,
     lint,
     manifest,
+    note_unread_configs,
     one_spec_for_output,
     schema,
     spec_files,
@@ -87,7 +88,8 @@ __all__ = [
     "Built", "Checked", "FleetBuilt", "NotPushed", "OnNote", "Stale", "bake", "base_build", "base_check", "base_dockerfile",
     "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file",
     "configured_builder", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
-    "import_dockerfile", "init", "link_specs", "lint", "lock", "lock_check", "manifest", "one_spec_for_output", "outdated",
+    "import_dockerfile", "init", "link_specs", "lint", "lock", "lock_check", "manifest", "note_unread_configs",
+    "one_spec_for_output", "outdated",
     "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema", "select_specs", "spec_files",
     "specs_only", "stale_bake", "test", "test_specs", "verify_compiled", "verify_platforms",
 ]

@@ -76,7 +76,8 @@ class NotPushed(Exception):
 
 
 def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore, sbom: Path | None = None,
-          backend: Backend | None = None, verify: bool = False, **options: Any) -> Built:
+          backend: Backend | None = None, verify: bool = False, on_warning: OnNote | None = None,
+          **options: Any) -> Built:
     """Compile ``spec`` in memory and build, tag and (``push=True``) push its image on the
     engine, with its SBOM stored in it (and written to ``sbom`` too, when given).
     ``options`` are ``imagespec.build_settings.build_settings``'s (tags, build_args, target,
@@ -84,7 +85,9 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     engine seam (imagespec.engine.Backend) to build with instead of the settings' one.
     ``verify``: check the image as `imagespec test` does (``Built.report``); with push,
     before anything is pushed: a failed check raises NotPushed, and the registry keeps
-    what it had (an X.Y.Z never names an image that failed)."""
+    what it had (an X.Y.Z never names an image that failed). ``on_warning``: what is said
+    of the input (a --build-arg no ARG declares, a push from a dirty checkout), which is not
+    progress: a caller that silences ``on_status`` still hears it (None: ``on_status``)."""
     from imagespec import pipeline
     from imagespec.build_settings import build_settings
     from imagespec.pipeline.platform_bases import refuse_missing_bases
@@ -92,7 +95,9 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
-    _warn_undeclared_args(compiled, settings.build_args, on_status)
+    warn = on_warning or on_status
+    for said in pipeline.undeclared_arg_warnings(compiled, settings.build_args):
+        warn(said)
     pipeline.refuse_unhonoured_ignores(compiled)
     if sbom is not None:  # every file --sbom would write, checked before anything builds
         from imagespec.output import refuse_unwritable
@@ -113,7 +118,7 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     if settings.push:  # before anything builds, or an up-to-date image is pushed
         pipeline.refuse_push(compiled, loaded_config, pipeline.references(compiled, settings))
         if warning := pipeline.dirty_push_warning(compiled.loaded.folder, pipeline.untracked_sent(compiled)):
-            on_status(warning)
+            warn(warning)
     if backend is None:  # the builder is buildx's: a backend given by the caller chose its own
         configured_builder(loaded_config)
     reports: list[Report] = []
@@ -142,23 +147,6 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     if verify and not reports:  # not pushed: checked once built
         verified(tuple((i.platform, i.tag) for i in built.platforms) or (("", built.image),))
     return dataclasses.replace(built, report=reports[0]) if reports else built
-
-
-#: build args BuildKit takes without an ARG (the proxies, the build's time, its own settings)
-_PREDEFINED_ARGS = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "SOURCE_DATE_EPOCH"})
-
-
-def _warn_undeclared_args(compiled: Compiled, build_args: tuple[tuple[str, str], ...], on_status: OnNote) -> None:
-    """A --build-arg no ARG of the Dockerfile declares changes nothing (BuildKit ignores it
-    with a warning lost in its progress output): said, with the ARGs there are."""
-    from imagespec.plan import model as p
-
-    declared = sorted({step.name for stage in compiled.plan.stages for step in stage.instructions
-                       if isinstance(step, p.Arg)})
-    for key, _ in build_args:
-        if key not in declared and key.upper() not in _PREDEFINED_ARGS and not key.startswith("BUILDKIT_"):
-            on_status(f"warning: --build-arg {key}: no ARG {key} in the Dockerfile, so it changes nothing "
-                      f"(its ARGs: {', '.join(declared) or 'none'}; a spec declares them under `stages.NAME.args`)")
 
 
 def _build_one(compiled: Compiled, loaded_config: Config, settings: BuildSettings, on_status: OnNote,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from imagespec import cache
 from imagespec.errors import CheckFailed, SpecError, each_or_together
+from imagespec.spec import files
 from imagespec.spec.files import CONFIG_NAME, recording
 from imagespec.spec.files import resolve as resolve_noted
 from imagespec.notes import OnNote, ignore
@@ -35,6 +36,58 @@ def config_file(flag: Path | None) -> Path | None:
     from imagespec.settings import config_path, read_environment
 
     return config_path(flag, read_environment())
+
+
+def note_unread_configs(paths: Sequence[Path], flag: Path | None, on_note: OnNote) -> None:
+    """One note, through ``on_note``, naming every .imagespec.yaml a spec among ``paths``
+    (spec files, folders of them) would have been configured by but is not, because --config
+    or $IMAGESPEC_CONFIG names another file, which stands alone (README "Catalog and
+    configuration"): a company's `policies:` there would otherwise stop holding unseen.
+    Nothing when no file is named, or when the one named is the file found."""
+    from imagespec.fleet.discover import specs_in
+    from imagespec.settings import config_path, read_environment
+
+    named = config_path(flag, read_environment())
+    if named is None:
+        return
+    folders = dict.fromkeys(spec.parent for path in paths
+                            for spec in (specs_in(path) if path.is_dir() else [path] if path.is_file() else []))
+    try:
+        chosen = resolve_noted(named)
+        unread = dict.fromkeys(found for folder in folders for found in files.configs_from(resolve_noted(folder))
+                               if resolve_noted(found) != chosen)
+    except files.LinkLoop:
+        return  # the command reports the loop where it reads the path
+    if not unread:
+        return
+    given = f"--config {named}" if flag is not None else f"$IMAGESPEC_CONFIG={named}"
+    shown = " and ".join(f"{_shown(found)} ({_policies_of(found)})" for found in unread)
+    one = len(unread) == 1
+    on_note(f"imagespec: note: {given} stands alone: {shown} {'is' if one else 'are'} not read, so "
+            f"{'its' if one else 'their'} settings and policies do not apply to these specs")
+
+
+def _shown(path: Path) -> str:
+    """Relative to the working directory when inside it (`./.imagespec.yaml`), else whole."""
+    here = Path.cwd()
+    return f"./{path.relative_to(here)}" if path.is_relative_to(here) else str(path)
+
+
+def _policies_of(path: Path) -> str:
+    """The policy names the file writes, for the note; what cannot be read is said so (the
+    file is not the run's configuration: its errors are not this run's)."""
+    from imagespec.spec.repository import refuse_link_out
+    from imagespec.spec.yaml_source import read_yaml
+
+    try:
+        refuse_link_out(path, "configuration file", "")  # a link out of the repository is never read
+        data = read_yaml(path, empty_ok=True).data
+    except SpecError:
+        return "not readable"
+    written = data.get("policies") if isinstance(data, dict) else None
+    if not isinstance(written, dict) or not written:
+        return "no policies"
+    return f"its policies: {', '.join(str(name) for name in written)}"
 
 
 def compile_one(path: Path, config_path: Path | None = None,
@@ -287,6 +340,12 @@ def manifest(spec: Path, kind: str, *, image: str | None = None, config: Path | 
     if image is not None:
         image_option("--image", image)
     compiled = compile_one(spec, config)[0]
+    if compiled.loaded.spec.kind == "base":  # runs nothing of its own: a service of it would start no program
+        label = {"compose": "Compose service", "kubernetes": "Kubernetes Deployment"}.get(kind, "manifest")
+        raise SpecError(f"a base image (`kind: base`) is built FROM and runs nothing of its own: it has no {label}",
+                        location=compiled.loaded.document.origin(("kind",)),
+                        hint="a base image is built FROM, not deployed: write the manifest of an app spec on it "
+                             f"(`imagespec manifest APP/imagespec.yaml --format {kind}`)")
     reference = image or f"{repository(compiled)}:{compiled.loaded.spec.version or 'latest'}"
     text = render_manifest(compiled.plan, reference, kind, source=compiled.loaded.display_name(Path.cwd()))
     if output is not None:

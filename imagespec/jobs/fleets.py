@@ -131,6 +131,10 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
         # else buildx's current one, which the configuration's `build.builder` may replace
         asked = pool.submit(find_builder, builder)
         fleet = load_fleet(specs, config, on_note=on_note)
+        # said before the builder answers: a warning about the flags, not the engine
+        for warning in pipeline.fleet_arg_warnings({target.name: target.compiled for target in fleet},
+                                                   options.get("build_args", ())):
+            on_note(warning)
         first = next(iter(fleet)).config if len(fleet) else None
         configured = configured_builder(first) if first is not None and not builder else None
         chosen_builder = configured or asked.result()

@@ -12,7 +12,7 @@ hold (policies only tighten: spec.policy_levels), else an app folder's own
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries, false_shell_fact
-from imagespec.spec.files import CONFIG_NAME
 from imagespec.spec.repository import refuse_link_out
 from imagespec.spec.policy_levels import written_policies, tighten
 from imagespec.spec.yaml_source import DataPath, Document, read_yaml
@@ -73,17 +72,7 @@ def _no_file() -> ConfigFile:
 
 def find_config(start: Path) -> Path | None:
     """The nearest .imagespec.yaml from `start` upwards, stopping at a repository root."""
-    return next(_configs_from(files.resolve(start)), None)
-
-
-def _configs_from(folder: Path) -> Iterator[Path]:
-    """Every .imagespec.yaml from `folder` upwards to the repository root, nearest first."""
-    for candidate in (folder, *folder.parents):
-        found = candidate / CONFIG_NAME
-        if files.is_file(found):
-            yield found
-        if files.exists(candidate / ".git"):
-            return
+    return next(files.configs_from(files.resolve(start)), None)
 
 
 def load_config(explicit: Path | None = None, *, start: Path | None = None, catalogs_required: bool = True) -> Config:
@@ -103,7 +92,7 @@ def load_found_config(path: Path, *, catalogs_required: bool = True) -> Config:
     template folders are searched too (a nested file may add its own)."""
     folder = files.resolve(path).parent
     top = folder.parent == folder or files.exists(folder / ".git")
-    outer = [] if top else list(_configs_from(folder.parent))
+    outer = [] if top else list(files.configs_from(folder.parent))
     for found in (*outer, path):
         refuse_link_out(found, "configuration file", "keep the company's configuration in the repository (a copy, "
                         "or a git submodule), or name it with --config or IMAGESPEC_CONFIG")

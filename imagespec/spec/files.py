@@ -158,6 +158,18 @@ def working_directory() -> str:
     return here
 
 
+def configs_from(folder: Path) -> Iterator[Path]:
+    """Every .imagespec.yaml from `folder` (real) upwards to the repository root, nearest
+    first: the files a spec there is configured by (spec.config), and those a --config
+    file leaves unread (jobs.compiling.note_unread_configs), found the one way."""
+    for candidate in (folder, *folder.parents):
+        found = candidate / CONFIG_NAME
+        if is_file(found):
+            yield found
+        if exists(candidate / ".git"):
+            return
+
+
 def listdir(path: Path) -> list[Path]:
     names = sorted(os.listdir(path))
     _note("list", path, names)

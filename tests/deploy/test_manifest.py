@@ -145,6 +145,34 @@ def test_an_invalid_image_is_bad_input_and_nothing_is_written(tmp_path: Path, im
     assert len(done.stderr.splitlines()) == 2 and not out.exists()
 
 
+BASE_SPEC = "name: company-base\nversion: 1.0.0\nkind: base\nfinal:\n  from: debian-slim\n"
+
+
+@pytest.mark.parametrize("fmt", ["compose", "kubernetes"])
+@pytest.mark.parametrize("where", ["spec", "template"])
+def test_a_base_spec_has_no_manifest(tmp_path: Path, fmt: str, where: str) -> None:
+    """Was: exit 0, a service of an image that starts no program (`kind: base` has no
+    entrypoint or cmd). Now bad input at the `kind:` key (the template's, when it says so),
+    nothing written."""
+    spec = tmp_path / "imagespec.yaml"
+    if where == "template":
+        (tmp_path / "company-base.yaml").write_text(BASE_SPEC.replace("name: company-base\nversion: 1.0.0\n", ""))
+        spec.write_text("extends: ./company-base.yaml\nname: company-base\nversion: 1.0.0\n")
+    else:
+        spec.write_text(BASE_SPEC)
+    out = tmp_path / "out.yaml"
+    done = subprocess.run([sys.executable, "-m", "imagespec", "manifest", str(spec), "--format", fmt, "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    written = f"{tmp_path}/company-base.yaml:1:1" if where == "template" else f"{spec}:3:1"
+    label = "Compose service" if fmt == "compose" else "Kubernetes Deployment"
+    assert done.stderr.splitlines() == [
+        f"{written}: a base image (`kind: base`) is built FROM and runs nothing of its own: it has no {label}",
+        "  hint: a base image is built FROM, not deployed: write the manifest of an app spec on it "
+        f"(`imagespec manifest APP/imagespec.yaml --format {fmt}`)"]
+    assert not out.exists()
+
+
 def test_quoted_text_stays_inside_the_header_comment() -> None:
     """What the header quotes (the spec's path, the image) is one inert line, whatever it holds."""
     plan = plan_of(ROOT / "examples/preset-go/imagespec.yaml")
