@@ -124,8 +124,10 @@ def _lacking(child: Target, use: BaseUse, parent: Target, missing: list[str], na
 def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
     """One group per folder (names.group_of) and ``default`` with every target."""
     members: dict[str, list[str]] = {}
+    folders: dict[str, Target] = {}  # group name -> a target of the folder it was first named after
     for target in targets.values():
         if target.group is not None:
+            _refuse_two_folders(target, folders.setdefault(target.group, target))
             members.setdefault(target.group, []).append(target.name)
     groups: dict[str, tuple[str, ...]] = {names.DEFAULT_GROUP: tuple(sorted(targets))}
     made_of: dict[str, str] = {}  # group name -> the folder group it was named after
@@ -144,6 +146,16 @@ def _groups(targets: Mapping[str, Target]) -> dict[str, tuple[str, ...]]:
         made_of[name] = folder
         groups[name] = tuple(sorted(inside))
     return groups
+
+
+def _refuse_two_folders(target: Target, first: Target) -> None:
+    """Two folders whose names give one group name (`Web/` and `web/`, `a/b/` and `a-b/`):
+    bake would build both folders' specs under one group, each folder's name for it."""
+    if target.path.parent != first.path.parent:
+        raise SpecError(f"group {target.group!r} would be the group of two folders: that of {first.spec} and that "
+                        f"of {target.spec}", location=_start(target),
+                        hint="rename one of the folders: group names come from folder paths (README, \"Fleets\"), "
+                             "and each folder's specs are one group")
 
 
 def _refuse_shared_dockerfiles(targets: Mapping[str, Target]) -> None:

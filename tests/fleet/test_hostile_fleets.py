@@ -45,6 +45,19 @@ def test_a_renamed_folder_group_that_meets_a_folder_of_that_name_is_exit_2(repo:
     assert "hint: rename one of the folders" in err
 
 
+@pytest.mark.parametrize(("first", "second"), [("Web/x.imagespec.yaml", "web/y.imagespec.yaml"),
+                                               ("a/b/x.imagespec.yaml", "a-b/y.imagespec.yaml")])
+def test_two_folders_with_one_group_name_are_exit_2_naming_both(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                                first: str, second: str) -> None:
+    # was: both folders' specs silently made one group `web` (`a-b`), so `docker buildx
+    # bake web` built the specs of two folders
+    write(first, spec("isx14a-one", "debian:bookworm-slim"))
+    write(second, spec("isx14a-two", "debian:bookworm-slim"))
+    err = refused(capsys, repo)
+    assert "would be the group of two folders" in err and first in err and second in err, err
+    assert "hint: rename one of the folders" in err
+
+
 @pytest.mark.parametrize(("first", "second"), [("Web/imagespec.yaml", "web/imagespec.yaml"),
                                                ("a/b.imagespec.yaml", "a/b/imagespec.yaml"),
                                                ("a-b/imagespec.yaml", "a/b/imagespec.yaml"),
