@@ -29,6 +29,9 @@ def check(specs: tuple[Path, ...], fmt: str, config_path: Path | None, no_cache:
 
     Prints a unified diff for each committed Dockerfile or .dockerignore (and, with
     --bake, bake file) that no longer matches its spec."""
+    if bake_file is not None and str(bake_file) == "-":  # bake's `-o -` prints; there is no file to compare
+        raise SpecError("--bake names the committed bake file: '-' is none (it is stdout for `imagespec bake -o -`)",
+                        hint="give the bake file's path: --bake docker-bake.json")
     if bake_file is not None and changed_since is not None:
         raise SpecError("--bake checks the whole fleet's file: it does not go with --changed-since",
                         hint="check the bake file in a run of its own")
@@ -73,6 +76,10 @@ def _regenerate(stale: tuple[jobs.Stale, ...], bake_file: Path | None, specs: tu
     commands = [f"`imagespec generate --force` ({', '.join(force)} lost the generated header, so generate replaces "
                 "it only with --force)" if force else "`imagespec generate`"] if stale else []
     if bake_file is not None:
-        words = [*map(str, specs), "-o", str(bake_file), *(["--config", str(config)] if config else [])]
-        commands.append(f"`imagespec bake {shlex.join(words)}`")
+        by_hand = jobs.bake_by_hand(bake_file)  # bake refuses to replace it without --force (exit 1)
+        words = [*map(str, specs), "-o", str(bake_file), *(["--force"] if by_hand else []),
+                 *(["--config", str(config)] if config else [])]
+        commands.append(f"`imagespec bake {shlex.join(words)}`"
+                        + (f" ({bake_file} has no generated mark, so bake replaces it only with --force)"
+                           if by_hand else ""))
     return f"run {' and '.join(commands)} and commit the result"

@@ -173,7 +173,8 @@ def test_a_stale_bake_file_fails_check_with_json_ok_false_and_the_bake_command_a
     report = json.loads(out)
     assert report["ok"] is False and [item["file"] for item in report["stale"]] == ["docker-bake.json"], report
     code, out, err = run(capsys, "check", "a b", "--bake", "docker-bake.json")
-    assert code == 1 and "hint: run `imagespec bake 'a b' -o docker-bake.json` and commit the result" in err, err
+    assert code == 1 and "hint: run `imagespec bake 'a b' -o docker-bake.json --force` (docker-bake.json has no " \
+                         "generated mark, so bake replaces it only with --force) and commit the result" in err, err
     assert main(["bake", "a b", "-o", "docker-bake.json", "--force"]) == 0
     assert main(["check", "a b", "--bake", "docker-bake.json"]) == 0
     # checked against some of the specs it was baked from: not "bake these alone into it"
@@ -184,6 +185,32 @@ def test_a_stale_bake_file_fails_check_with_json_ok_false_and_the_bake_command_a
     assert code == 1 and "docker-bake.json has target(s) these specs do not make: a-b" in err, err
     assert "hint: check docker-bake.json against every spec it was baked from" in err and "imagespec bake" not in err
     assert main(["check", ".", "--bake", "docker-bake.json"]) == 0
+
+
+def test_a_hand_written_bake_file_gets_a_fix_that_replaces_it(repo: Path, write: Write,
+                                                              capsys) -> None:  # type: ignore[no-untyped-def]
+    # was: the hint named `imagespec bake a -o docker-bake.json`, which refuses a file
+    # without the generated mark (exit 1), so following it left check red
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    assert main(["generate", "a"]) == 0
+    write("docker-bake.json", '{"target": {}}\n')
+    code, out, err = run(capsys, "check", "a", "--bake", "docker-bake.json")
+    assert code == 1 and "hint: run `imagespec bake a -o docker-bake.json --force` (docker-bake.json has no " \
+                         "generated mark" in err, err
+    assert main(["bake", "a", "-o", "docker-bake.json", "--force"]) == 0
+    assert main(["check", "a", "--bake", "docker-bake.json"]) == 0
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_check_bake_of_stdout_is_exit_2_not_a_missing_file(repo: Path, write: Write, capsys,  # type: ignore[no-untyped-def]
+                                                           fmt: str) -> None:
+    # was: `--bake -` compared a file named '-' (exit 1, every line "added") and the hint
+    # said `imagespec bake a -o -`, which prints the file instead of writing one
+    write("a/imagespec.yaml", spec("isx14a-a", "debian:bookworm-slim"))
+    assert main(["generate", "a"]) == 0
+    code, out, err = run(capsys, "check", "a", "--bake", "-", "--format", fmt)
+    assert code == 2 and "--bake names the committed bake file" in err and "+{" not in out, (out, err)
+    assert "Traceback" not in err
 
 
 def test_a_stale_bake_file_shows_only_the_lines_that_changed(repo: Path, write: Write,
