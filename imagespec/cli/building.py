@@ -72,7 +72,9 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
     if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder is not None or changed_since:
         if changed_since is not None or explain:
             specs = selected(specs, config_path, changed_since, explain)
-            if not specs:
+            if not specs:  # the summary still, with no target: `> build.json` stays a document
+                if fmt == "json":  # no builder was asked (nothing builds): the flag's name, if any
+                    click.echo(jobs.FleetBuilt((), builder or "", jobs_ or 2, 0.0).to_json())
                 return
         else:
             note_unread_configs(specs, config_path)

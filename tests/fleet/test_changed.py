@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,18 @@ def test_nothing_changed_selects_nothing(fleet_repo: Path, capsys: pytest.Captur
     assert main(["check", ".", "--changed-since", "HEAD"]) == 0
     assert "no spec changed since HEAD" in capsys.readouterr().err
 
+
+
+@pytest.mark.parametrize("command", ["build", "check", "lint", "test"])
+def test_nothing_changed_is_still_one_json_document_on_stdout(fleet_repo: Path, capsys: pytest.CaptureFixture[str],
+                                                              command: str) -> None:
+    # was: `build --format json` printed nothing at all (`> build.json` left an empty file,
+    # not JSON), while check, lint and test printed their empty report
+    assert main([command, ".", "--changed-since", "HEAD", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) is not None and "no spec changed since HEAD" in err, (out, err)
+    if command == "build":
+        assert json.loads(out)["targets"] == [] and json.loads(out)["built"] == 0, out
 
 def test_a_company_template_change_selects_every_spec_on_it(fleet_repo: Path, write: Write,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
