@@ -103,8 +103,15 @@ def specs_in(folder: Path, missed: list[tuple[Path, str]] | None = None) -> list
 def _named_by(paths: Iterable[Path]) -> Path:
     """Which path of one spec file names it (its folder is its context and target name):
     the file itself over a link to it, else the first in sorted order, whatever the order
-    of the arguments (two links to one spec give one target, always the same)."""
-    return min(paths, key=lambda path: (path.is_symlink(), str(path)))
+    of the arguments (two links to one spec give one target, always the same). A path
+    through a linked folder (`pay-link/api/imagespec.yaml`) is a link too: `sorted` alone
+    would name the file by it and say the file itself was skipped."""
+    return min(paths, key=lambda path: (path.is_symlink(), _through_link(path), str(path)))
+
+
+def _through_link(path: Path) -> bool:
+    folder = os.path.abspath(path.parent)
+    return os.path.realpath(folder) != folder
 
 
 def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:

@@ -541,3 +541,15 @@ def test_two_links_to_one_spec_give_one_target_whatever_the_order(  # type: igno
         assert code == 0 and list(json.loads(out)["target"]) == ["one"], err
         assert err == ("skipped two/imagespec.yaml: the same file as one/imagespec.yaml, built once (a link to a spec "
                        "is that spec)\n")
+
+
+def test_a_spec_named_through_a_linked_folder_and_as_itself_is_named_as_itself(  # type: ignore[no-untyped-def]
+        repo: Path, write: Write, capsys) -> None:
+    """Was: `list pay services` named the spec pay/api/imagespec.yaml (first in sorted order)
+    and said services/payments/api/imagespec.yaml, the file itself, was skipped as a link."""
+    write("services/payments/api/imagespec.yaml", spec("isx14d-api", "debian:bookworm-slim"))
+    (repo / "pay").symlink_to(repo / "services" / "payments")
+    code, out, err = run(capsys, "list", "pay", "services")
+    assert code == 0 and out == "services/payments/api/imagespec.yaml\n", (out, err)
+    assert err == ("skipped pay/api/imagespec.yaml: the same file as services/payments/api/imagespec.yaml, built "
+                   "once (a link to a spec is that spec)\n")
