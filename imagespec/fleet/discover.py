@@ -151,7 +151,9 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
         chosen[real] = _named_by(naming.values())
         for other in sorted(map(str, naming.values())):
             if other != str(chosen[real]):
-                on_note(f"skipped {other}: the same file as {chosen[real]}, built once (a link to a spec is that spec)")
+                linked = Path(other).is_symlink() or _through_link(Path(other))
+                on_note(f"skipped {other}: the same file as {chosen[real]}, built once "
+                        f"({'a link to a spec is that spec' if linked else 'one spec, named twice'})")
     for path, why in near:
         if os.path.realpath(path) not in chosen:  # named on the command line too: a spec after all
             on_note(f"skipped {path}: {why}")

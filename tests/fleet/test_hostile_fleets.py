@@ -553,3 +553,13 @@ def test_a_spec_named_through_a_linked_folder_and_as_itself_is_named_as_itself( 
     assert code == 0 and out == "services/payments/api/imagespec.yaml\n", (out, err)
     assert err == ("skipped pay/api/imagespec.yaml: the same file as services/payments/api/imagespec.yaml, built "
                    "once (a link to a spec is that spec)\n")
+
+
+def test_one_spec_named_twice_without_a_link_is_not_said_to_be_a_link(  # type: ignore[no-untyped-def]
+        repo: Path, write: Write, capsys) -> None:
+    """Was: "(a link to a spec is that spec)" for any second name of one file, an absolute
+    and a relative path to it too (fleet QA)."""
+    write("one/imagespec.yaml", spec("isx14d-one", "debian:bookworm-slim"))
+    code, out, err = run(capsys, "list", str(repo / "one" / "imagespec.yaml"), "one")
+    assert code == 0 and len(out.splitlines()) == 1, (out, err)
+    assert err.endswith("built once (one spec, named twice)\n") and "link" not in err, err
