@@ -59,13 +59,13 @@ def stale_bake(specs: Sequence[Path], bake_file: Path, *, config: Path | None = 
     return stale_bake_file(specs, bake_file, config=config, on_note=on_note)
 
 
-
 def bake_by_hand(bake_file: Path) -> bool:
     """Whether ``bake_file`` lacks the generated mark (a hand-written file): `imagespec bake
     -o FILE` replaces it only with --force, so the fix `check --bake` names must say so."""
     from imagespec.fleet.bake import written_by_hand
 
     return written_by_hand(bake_file)
+
 
 @dataclass(frozen=True)
 class FleetBuilt:

@@ -1,6 +1,5 @@
 """The engine tests here share tests/images' rules: they skip without an engine unless
-IMAGESPEC_REQUIRE_ENGINE is set (CI), and remove what they made. ``config`` (and
-``emulated_config``, the same file, named for what the tests on QEMU need): the
+IMAGESPEC_REQUIRE_ENGINE is set (CI), and remove what they made. ``config``: the
 machine's catalog plus the two-platform bases of tests/platforms/bases, which
 scripts/make-test-bases.sh builds once per machine and pushes to the local registry
 (tests/platforms/catalog.local.yaml): `static` and the busybox `shell` (each platform's
@@ -21,7 +20,7 @@ from tests.images.conftest import client, cleanup, pytest_collection_modifyitems
 from tests.platforms.support import HERE, NAMESPACE, PLATFORMS, REPO, index_of, listed_platforms
 from tests.platforms.support import qemu_registered, registry_answers
 
-__all__ = ["cleanup", "client", "config", "emulated_config", "pytest_collection_modifyitems", "session_cleanup"]
+__all__ = ["cleanup", "client", "config", "pytest_collection_modifyitems", "session_cleanup"]
 
 #: what scripts/make-test-bases.sh writes
 CATALOG = HERE / "catalog.local.yaml"
@@ -57,8 +56,3 @@ def _machine_bases(work: Path) -> Path:
 @pytest.fixture(scope="session")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _machine_bases(tmp_path_factory.mktemp("platforms"))
-
-
-@pytest.fixture(scope="session")
-def emulated_config(config: Path) -> Path:
-    return config

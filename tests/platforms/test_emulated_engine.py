@@ -8,7 +8,7 @@ writes what `uname -m` says: every one of those steps ran on the target platform
 arm64 image prints `arm64 aarch64`, which no build on this amd64 machine could write
 otherwise. Each is one index in the local registry; each platform's image carries its
 own architecture and SBOM and runs (arm64 under QEMU), and the app passes `imagespec test`.
-The bases are built by the session fixture `emulated_config` (conftest.py)."""
+The bases are scripts/make-test-bases.sh's (the `config` fixture, conftest.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.engine
 SAYS = {"linux/amd64": "amd64 x86_64", "linux/arm64": "arm64 aarch64"}
 
 
-def test_bootstrapped_and_spec_bases_are_one_index_of_each_platforms_own_image(emulated_config: Path) -> None:
+def test_bootstrapped_and_spec_bases_are_one_index_of_each_platforms_own_image(config: Path) -> None:
     for name in ("slim", "probe"):
         reference = base_image(name, "bookworm")
         assert listed_platforms(index_of(reference)) == list(PLATFORMS)
@@ -47,7 +47,7 @@ def test_bootstrapped_and_spec_bases_are_one_index_of_each_platforms_own_image(e
             assert all(u.endswith((f"?arch={arch}", "?arch=all")) for u in debs), debs
 
 
-def test_an_emulated_platforms_program_is_given_longer_to_start(emulated_config: Path) -> None:
+def test_an_emulated_platforms_program_is_given_longer_to_start(config: Path) -> None:
     """imagespec test without a readiness signal: 1 s for the machine's own image, 10 s
     for one that runs under QEMU (its SIGTERM handler comes late; verify/probe.py)."""
     from imagespec.engine.client import connect
@@ -62,12 +62,12 @@ def test_an_emulated_platforms_program_is_given_longer_to_start(emulated_config:
 
 
 def test_a_stage_without_cross_compile_runs_on_each_target_platform_under_qemu(
-        emulated_config: Path, session_cleanup) -> None:  # type: ignore[no-untyped-def]
+        config: Path, session_cleanup) -> None:  # type: ignore[no-untyped-def]
     spec = HERE / "qemu-arch" / "imagespec.yaml"
     reference = f"{NAMESPACE}/qemu-arch-{RUN_ID}:1.0.0"
     for platform in PLATFORMS:
         session_cleanup.image(f"{reference}-{platform.replace('/', '-')}")
-    built = imagespec("build", str(spec), "--config", str(emulated_config), "--tag", reference, "--push", "--verify",
+    built = imagespec("build", str(spec), "--config", str(config), "--tag", reference, "--push", "--verify",
                       "--format", "json", "--progress", "plain")
     assert built.returncode == 0, built.stderr[-4000:]
     summary = json.loads(built.stdout.splitlines()[0])
@@ -81,6 +81,6 @@ def test_a_stage_without_cross_compile_runs_on_each_target_platform_under_qemu(
         ran = docker("run", "--rm", "--network", "none", "--platform", platform, image)
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.strip() == SAYS[platform]
-        tested = imagespec("test", str(spec), "--config", str(emulated_config), "--image", image, "--format", "json")
+        tested = imagespec("test", str(spec), "--config", str(config), "--image", image, "--format", "json")
         assert tested.returncode == 0, tested.stdout[-2000:] + tested.stderr[-2000:]
         assert json.loads(tested.stdout)["ok"]
