@@ -43,7 +43,7 @@ from imagespec.errors import BuildFailed, CheckFailed, SpecError
 @click.option("--verify", "run_verify", is_flag=True,
               help="Run `imagespec test` on the image after building (with --push: before pushing; nothing is pushed "
                    "when a check fails).")
-@click.option("--jobs", "jobs_", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--jobs", "jobs_", type=click.IntRange(min=1, max=jobs.MAX_JOBS), default=None, metavar="N",
               help="Several specs: at most N targets build at once, each once its parents built (default 2).")
 @click.option("--rerun-failed", is_flag=True, help="Several specs: only those that failed or were skipped last time.")
 @click.option("--builder", default=None, metavar="NAME",
@@ -73,8 +73,10 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
         if changed_since is not None or explain:
             specs = selected(specs, config_path, changed_since, explain)
             if not specs:  # the summary still, with no target: `> build.json` stays a document
-                if fmt == "json":  # no builder was asked (nothing builds): the flag's name, if any
-                    click.echo(jobs.FleetBuilt((), builder or "", jobs_ or 2, 0.0).to_json())
+                # a --builder flag is asked all the same: misspelt, it fails this run, not the first that builds
+                name = jobs.builder_name(builder) if builder is not None else ""
+                if fmt == "json":
+                    click.echo(jobs.FleetBuilt((), name, jobs_ or 2, 0.0).to_json())
                 return
         else:
             note_unread_configs(specs, config_path)

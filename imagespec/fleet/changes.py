@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from imagespec.errors import SpecError
 from imagespec.fleet.model import Fleet, Target
+from imagespec.notes import OnNote, ignore
 from imagespec.plan.dockerignore import generated_name
 
 
@@ -148,17 +149,31 @@ def _changed_inputs(inputs: frozenset[str], changed: frozenset[str],
     return found
 
 
-def select_changed(fleet: Fleet, revision: str) -> tuple[Fleet, dict[str, list[Reason]]]:
+def select_changed(fleet: Fleet, revision: str, *, folders: Sequence[Path] = (),
+                   on_note: OnNote = ignore) -> tuple[Fleet, dict[str, list[Reason]]]:
     """The part of ``fleet`` whose inputs changed since ``revision`` (with its dependants),
-    and why each target is in it."""
+    and why each target is in it. A spec deleted since then from one of the ``folders``
+    searched is said (``on_note``): it selects nothing, but its target leaves the bake file."""
     start = fleet.root if fleet.root.is_dir() else Path.cwd()
     try:
         root, changed = changed_files(revision, start)
     except SpecError:
         _refuse_several_repositories(fleet, revision)
         raise
+    for gone in deleted_specs(changed, folders):
+        on_note(f"{os.path.relpath(gone)}: deleted since {revision}; its target is no longer in the fleet "
+                "(`imagespec bake` takes it out of the bake file, `check --bake` says so; its images stay)")
     why = reasons(fleet, changed, root)
     return fleet.subset(why), why
+
+
+def deleted_specs(changed: frozenset[str], folders: Sequence[Path]) -> list[str]:
+    """The changed paths that are gone and that searching ``folders`` would have found."""
+    from imagespec.fleet.discover import searched_for
+
+    real = [os.path.realpath(folder) for folder in folders]
+    return sorted(path for path in changed if not os.path.lexists(path)
+                  and any(searched_for(path, folder) for folder in real))
 
 
 def _refuse_several_repositories(fleet: Fleet, revision: str) -> None:
@@ -182,4 +197,4 @@ def explain_lines(fleet: Fleet, why: dict[str, list[Reason]]) -> list[str]:
     return [f"{name} ({fleet.targets[name].spec}): {reason}" for name, found in why.items() for reason in found]
 
 
-__all__ = ["Reason", "changed_files", "explain_lines", "reasons", "select_changed"]
+__all__ = ["Reason", "changed_files", "deleted_specs", "explain_lines", "reasons", "select_changed"]

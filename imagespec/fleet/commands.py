@@ -48,7 +48,8 @@ def select(paths: Sequence[Path], config: Path | None = None, *, changed_since: 
     from imagespec.fleet.changes import select_changed
     from imagespec.fleet.load import load_fleet
 
-    fleet, why = select_changed(load_fleet(paths, config, on_note=on_note), changed_since)
+    fleet, why = select_changed(load_fleet(paths, config, on_note=on_note), changed_since,
+                                folders=[path for path in paths if path.is_dir()], on_note=on_note)
     return Selection(tuple(target.spec for target in fleet), why, fleet)
 
 
@@ -82,7 +83,8 @@ def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, for
     fleet = load_fleet(paths, config, on_note=on_note)
     why: dict[str, list[Reason]] = {}
     if changed_since is not None:
-        fleet, why = select_changed(fleet, changed_since)
+        fleet, why = select_changed(fleet, changed_since, folders=[path for path in paths if path.is_dir()],
+                                    on_note=on_note)
     text = bake_text(fleet, output)
     changed = write_bake(fleet, output, force=force) if write else False
     return Baked(fleet, text, changed, why)

@@ -100,6 +100,15 @@ def specs_in(folder: Path, missed: list[tuple[Path, str]] | None = None) -> list
     return found
 
 
+def searched_for(path: str, folder: str) -> bool:
+    """Whether ``specs_in(folder)`` would take a file at ``path`` (both real paths) by the
+    rule: under ``folder``, through no hidden or skipped folder, named as a spec. For a file
+    that is gone (--changed-since names a deleted spec)."""
+    relative = os.path.relpath(path, folder)
+    *folders, name = Path(relative).parts or ("",)
+    return not relative.startswith("..") and is_spec_name(name) and not any(map(_skipped, folders))
+
+
 def _named_by(paths: Iterable[Path]) -> Path:
     """Which path of one spec file names it (its folder is its context and target name):
     the file itself over a link to it, else the first in sorted order, whatever the order
@@ -162,4 +171,4 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
     return [chosen[real] for real in sorted(chosen)]
 
 
-__all__ = ["SKIPPED", "SPEC_NAME", "SPEC_SUFFIX", "discover", "is_spec_name", "specs_in"]
+__all__ = ["SKIPPED", "SPEC_NAME", "SPEC_SUFFIX", "discover", "is_spec_name", "searched_for", "specs_in"]

@@ -23,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from imagespec.jobs.compiling import (
+    MAX_JOBS,
     compile_one,
     config_file,
     configured_builder,
@@ -43,7 +44,7 @@ from imagespec.jobs.compiling import (
 from imagespec.notes import OnNote
 
 if TYPE_CHECKING:  # pragma: no cover  # the types the command line names as jobs.X
-    from imagespec.jobs.fleets import FleetBuilt, bake, bake_by_hand, build_fleet, link_specs, select_specs, stale_bake
+    from imagespec.jobs.fleets import FleetBuilt, bake, bake_by_hand, build_fleet, builder_name, link_specs, select_specs, stale_bake
     from imagespec.engine.backend import ProgressMode as ProgressMode
     from imagespec.jobs.adopting import import_dockerfile, init
     from imagespec.jobs.checking import Checked, Stale, check
@@ -71,7 +72,7 @@ _LAZY = {
     **dict.fromkeys(("base_build", "base_check", "base_dockerfile", "base_files", "base_sbom"), "bases"),
     **dict.fromkeys(("Built", "NotPushed", "build", "platforms_origin", "sbom_file_for", "test", "test_specs",
                      "verify_compiled", "verify_platforms"), "building"),
-    **dict.fromkeys(("FleetBuilt", "bake", "bake_by_hand", "build_fleet", "link_specs", "select_specs", "stale_bake"), "fleets"),
+    **dict.fromkeys(("FleetBuilt", "bake", "bake_by_hand", "build_fleet", "builder_name", "link_specs", "select_specs", "stale_bake"), "fleets"),
     **dict.fromkeys(("lock", "lock_check", "outdated"), "locks"),
     **dict.fromkeys(("sbom", "sbom_diff"), "sboms"),
 }
@@ -85,8 +86,8 @@ def __getattr__(name: str) -> object:
     return value
 
 __all__ = [
-    "Built", "Checked", "FleetBuilt", "NotPushed", "OnNote", "Stale", "bake", "bake_by_hand", "base_build", "base_check", "base_dockerfile",
-    "base_files", "base_sbom", "build", "build_fleet", "check", "compile_one", "config_file",
+    "Built", "Checked", "FleetBuilt", "MAX_JOBS", "NotPushed", "OnNote", "Stale", "bake", "bake_by_hand", "base_build", "base_check", "base_dockerfile",
+    "base_files", "base_sbom", "build", "build_fleet", "builder_name", "check", "compile_one", "config_file",
     "configured_builder", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
     "import_dockerfile", "init", "link_specs", "lint", "lock", "lock_check", "manifest", "note_unread_configs",
     "one_spec_for_output", "outdated",

@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from imagespec.lint import Finding
     from imagespec.spec.config import Config
 
+#: the most fleet targets that may build at once (`build --jobs N`, jobs.fleets): far above
+#: what one BuildKit runs well, low enough that a typo (a digit too many) is refused, not echoed
+MAX_JOBS = 256
+
 
 def config_file(flag: Path | None) -> Path | None:
     """The configuration file given, else $IMAGESPEC_CONFIG (None: the nearest .imagespec.yaml)."""

@@ -67,6 +67,15 @@ def bake_by_hand(bake_file: Path) -> bool:
     return written_by_hand(bake_file)
 
 
+def builder_name(name: str | None) -> str:
+    """The builder a fleet build would run on (``name``; None: buildx's current one), asked
+    even when nothing is to build, so a misspelt ``--builder`` fails every CI run, not only
+    the first one that has something to build. Unknown: SpecError (exit 2)."""
+    from imagespec.fleet.builder import find_builder
+
+    return find_builder(name).name
+
+
 @dataclass(frozen=True)
 class FleetBuilt:
     """A fleet run: one record per target it was asked to build (fleet.records)."""
@@ -131,8 +140,11 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     from imagespec.jobs.compiling import configured_builder
     from imagespec.settings import read_environment
 
-    if jobs < 1:
-        raise SpecError(f"--jobs {jobs}: at least one build must be able to run", hint="give --jobs 1 or more")
+    from imagespec.jobs.compiling import MAX_JOBS
+
+    if not 1 <= jobs <= MAX_JOBS:
+        raise SpecError(f"--jobs {jobs}: at least one build must be able to run, at most {MAX_JOBS}",
+                        hint=f"give --jobs between 1 and {MAX_JOBS}")
     env = read_environment()
     with ThreadPoolExecutor(max_workers=1) as pool:
         # asking buildx (a process, ~0.5 s) overlaps compiling the specs: the flag's builder,

@@ -73,6 +73,35 @@ def test_nothing_changed_is_still_one_json_document_on_stdout(fleet_repo: Path, 
     if command == "build":
         assert json.loads(out)["targets"] == [] and json.loads(out)["built"] == 0, out
 
+def test_nothing_changed_still_asks_for_the_builder_flag(fleet_repo: Path, capsys: pytest.CaptureFixture[str],
+                                                        engine: object) -> None:
+    # was: `build --changed-since HEAD --builder typo` passed while nothing changed, and the
+    # typo failed the first CI run that had something to build
+    assert main(["build", ".", "--changed-since", "HEAD", "--builder", "isx14a-no-such-builder"]) == 2
+    assert "unknown builder 'isx14a-no-such-builder'" in capsys.readouterr().err
+    assert main(["build", ".", "--changed-since", "HEAD", "--builder", "default", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["builder"] == "default"
+
+
+def test_a_spec_deleted_since_the_revision_is_said_where_its_folder_was_searched(
+        fleet_repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    # was: nothing said; the bake file kept the deleted spec's target until `check --bake`
+    git(fleet_repo, "rm", "-q", "apps/search/imagespec.yaml", "apps/other/imagespec.yaml")
+    write("node_modules/x/imagespec.yaml", "name: x\n")  # never searched, so never said
+    git(fleet_repo, "add", "-f", "node_modules")
+    git(fleet_repo, "commit", "-qm", "gone")
+    git(fleet_repo, "rm", "-q", "node_modules/x/imagespec.yaml")
+    git(fleet_repo, "commit", "-qm", "gone too")
+    assert main(["check", ".", "--changed-since", "HEAD~2", "--explain"]) == 0
+    err = capsys.readouterr().err
+    for gone in ("apps/other/imagespec.yaml", "apps/search/imagespec.yaml"):
+        assert f"{gone}: deleted since HEAD~2; its target is no longer in the fleet" in err, err
+    assert "node_modules" not in err, err
+    # named files, not a folder searched: nothing was asked of the deleted ones
+    assert main(["check", "apps/billing/imagespec.yaml", "base", "--changed-since", "HEAD~2"]) == 0
+    assert "deleted since" not in capsys.readouterr().err
+
+
 def test_a_company_template_change_selects_every_spec_on_it(fleet_repo: Path, write: Write,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     write("templates/company-app.yaml", TEMPLATE.replace("platform-team", "platform"))

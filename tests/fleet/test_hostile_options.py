@@ -39,7 +39,7 @@ def test_a_builder_name_buildx_cannot_have_is_exit_2_before_buildx_is_asked(two:
     assert not (two / "x").exists()
 
 
-@pytest.mark.parametrize("jobs", ["0", "-1", "abc"])
+@pytest.mark.parametrize("jobs", ["0", "-1", "abc", "257", "99999999999999999999"])
 def test_a_bad_jobs_value_is_a_json_error_with_format_json(two: Path, capsys, jobs: str) -> None:  # type: ignore[no-untyped-def]
     # click's usage errors were printed as text ("Usage: …") whatever --format said
     code, out, err = run(capsys, "build", "a", "b", "--format", "json", "--jobs", jobs)
