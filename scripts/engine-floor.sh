@@ -47,6 +47,11 @@ running_pid() {
 fetch() {
   [[ -x $PKG/usr/sbin/dockerd ]] && return 0
   local codename work
+  # one unpacker at a time (two test workers may ask at once): the others wait, then find it
+  mkdir -p "$FLOOR"
+  exec 9>"$FLOOR/.fetch.lock"
+  flock 9
+  if [[ -x $PKG/usr/sbin/dockerd ]]; then exec 9>&-; return 0; fi
   codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-bookworm}")
   work=$(mktemp -d /tmp/imagespec-floor.XXXXXX)
   # shellcheck disable=SC2064
@@ -58,6 +63,7 @@ fetch() {
   rm -rf "$PKG" && mv "$PKG.tmp" "$PKG"
   rm -rf "$work"
   imagespec_log "unpacked $("$PKG/usr/sbin/dockerd" --version)"
+  exec 9>&-  # not held on by the dockerd started next
 }
 
 start() {

@@ -27,7 +27,12 @@ export PATH="$PWD/.venv/bin:$PATH"
 # the engine was set up above: engine tests must fail, never skip, when it is broken
 export IMAGESPEC_REQUIRE_ENGINE=1
 rc=0
-.venv/bin/python -m pytest -q --durations=40 "$@" || rc=$?
+# two workers (IMAGESPEC_TEST_WORKERS; 0: one process): most engine tests wait on BuildKit,
+# containers and a registry, so a second file runs beside them. Each file is one unit of
+# work, the files that share names on the engine one unit together (tests/conftest.py).
+workers=${IMAGESPEC_TEST_WORKERS:-2}
+[[ $workers =~ ^[0-9]+$ ]] || imagespec_die "IMAGESPEC_TEST_WORKERS must be a number, not '$workers'"
+.venv/bin/python -m pytest -q --durations=40 -n "$workers" --dist loadgroup --no-loadscope-reorder "$@" || rc=$?
 if ((rc == 5)); then
   imagespec_die "pytest collected no tests (exit 5): that is a failure, not a pass"
 fi

@@ -2,15 +2,59 @@
 temporary folder, never in the developer's ~/.cache, so no run sees another's entries;
 and under IMAGESPEC_REQUIRE_ENGINE=1 (scripts/test.sh, CI) the run refuses to start when
 a tool the suite runs is missing, with one line per tool saying how to install it
-(tests/tools.py), instead of dozens of failures or silent skips later."""
+(tests/tools.py), instead of dozens of failures or silent skips later.
+
+Run in several workers (pytest-xdist, `-n N --dist loadgroup`: scripts/test.sh), each
+test file is one unit of work, as with `--dist loadfile` (its module fixtures are built
+once), except the files of ``ONE_WORKER``, which share one unit."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from tests import tools
+
+#: Test files that use fixed names on the one engine, so two of them must not run at once:
+#: they build examples/ specs (or copies keeping the example's name) under the examples' own
+#: tags and remove those tags when done, which would pull the image from under another
+#: file's test; or they run `imagespec test --http-port` on a fixed port of the host
+#: network (8080, 3000, 8000). Every other file's names are its own (a random run ID, the
+#: process ID, a free port). Under xdist these run in one worker, one after the other.
+ONE_WORKER = frozenset({
+    "tests/adopt/test_init_engine.py",  # `imagespec init` on copies of examples: their names
+    "tests/deploy/test_manifest_engine.py",
+    "tests/integration/test_examples.py",
+    "tests/integration/test_held_out_apps.py",  # ports 3000 and 8000
+    "tests/integration/test_read_only_defaults.py",  # port 8080
+    "tests/integration/test_rebuild_cache.py",  # copies of the preset examples
+    "tests/sbom/test_engine_sbom.py",
+})
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _unit(item: pytest.Item) -> str:
+    path = Path(item.path).resolve().relative_to(_ROOT).as_posix()
+    return "one-worker" if path in ONE_WORKER else path
+
+
+def _first(item: pytest.Item) -> int:
+    """The order units are handed out in (with --no-loadscope-reorder): the shared unit,
+    the longest, first; then the engine's files; the compiler's quick files last, where
+    they fill the time one worker waits for the other's last file."""
+    unit = _unit(item)
+    return 0 if unit == "one-worker" else 2 if unit.startswith("tests/compiler/") or unit.count("/") == 1 else 1
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_unit(item)))
+    items.sort(key=_first)  # stable: each file's own order is kept
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

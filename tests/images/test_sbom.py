@@ -486,23 +486,34 @@ def test_no_engine_is_an_engine_error(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the real bases --------------------------------------------------------------------------
 
 
-def _containers(client, **filters: str) -> set[str]:  # type: ignore[no-untyped-def]
-    """`docker ps -aq` (with ``label=…`` filters)."""
-    return {c.id for c in client.containers.list(all=True, filters=filters)}
+@pytest.fixture
+def created(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the containers this test asks the engine for. The engine is shared
+    with other runs (another test worker may be scanning an image this very moment), so
+    "what appeared meanwhile" is not this test's; the names it asked for are."""
+    from docker.models.containers import ContainerCollection
+
+    names: list[str] = []
+    real = ContainerCollection.create
+
+    def create(self, image, command=None, **kwargs):  # type: ignore[no-untyped-def]
+        names.append(kwargs["name"])  # export_with names each one (imagespec-sbom-…)
+        return real(self, image, command, **kwargs)
+
+    monkeypatch.setattr(ContainerCollection, "create", create)
+    return names
 
 
-def _left_behind(client, before: set[str]) -> set[str]:  # type: ignore[no-untyped-def]
-    # the engine is shared: only containers that appeared and carry the SBOM label are ours
-    return (_containers(client) - before) & _containers(client, label=CONTAINER_LABEL)
+def _left_behind(client, names: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    return [name for name in names if client.containers.list(all=True, filters={"name": f"^/{name}$"})]
 
 
-def _real_sbom(client, image: str) -> tuple[dict[str, Any], float]:  # type: ignore[no-untyped-def]
+def _real_sbom(client, image: str, created: list[str]) -> tuple[dict[str, Any], float]:  # type: ignore[no-untyped-def]
     require_images(client, image)
-    before = _containers(client)
     began = time.monotonic()
     doc = image_sbom(image, name=image, created=CREATED, namespace=NAMESPACE, client=client)
     elapsed = time.monotonic() - began
-    assert _left_behind(client, before) == set(), "the SBOM's container was left behind"
+    assert len(created) == 1 and _left_behind(client, created) == [], f"the SBOM's container was left behind: {created}"
     assert spdx_problems(doc) == []
     return doc, elapsed
 
@@ -512,8 +523,8 @@ def _licences(doc: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.engine
-def test_slim_base_lists_its_packages_with_licences(client) -> None:  # type: ignore[no-untyped-def]
-    doc, elapsed = _real_sbom(client, SLIM)
+def test_slim_base_lists_its_packages_with_licences(client, created) -> None:  # type: ignore[no-untyped-def]
+    doc, elapsed = _real_sbom(client, SLIM, created)
     licences = _licences(doc)
     assert 80 <= len(licences) <= 100, sorted(licences)
     assert {"base-files", "dpkg", "libc6", "bash", "apt"} <= set(licences)
@@ -526,8 +537,8 @@ def test_slim_base_lists_its_packages_with_licences(client) -> None:  # type: ig
 
 
 @pytest.mark.engine
-def test_static_base_lists_its_four_packages(client) -> None:  # type: ignore[no-untyped-def]
-    doc, _ = _real_sbom(client, STATIC)
+def test_static_base_lists_its_four_packages(client, created) -> None:  # type: ignore[no-untyped-def]
+    doc, _ = _real_sbom(client, STATIC, created)
     licences = _licences(doc)
     assert set(licences) == {"base-files", "netbase", "tzdata", "ca-certificates"}
     assert licences["tzdata"] == "LicenseRef-public-domain"
@@ -535,8 +546,8 @@ def test_static_base_lists_its_four_packages(client) -> None:  # type: ignore[no
 
 
 @pytest.mark.engine
-def test_cc_base_adds_the_c_libraries(client) -> None:  # type: ignore[no-untyped-def]
-    doc, _ = _real_sbom(client, CC)
+def test_cc_base_adds_the_c_libraries(client, created) -> None:  # type: ignore[no-untyped-def]
+    doc, _ = _real_sbom(client, CC, created)
     licences = _licences(doc)
     assert {"base-files", "netbase", "tzdata", "ca-certificates", "libc6", "libgcc-s1", "libstdc++6"} <= set(licences)
     assert "LGPL-2.1-or-later" in licences["libc6"]
@@ -545,8 +556,7 @@ def test_cc_base_adds_the_c_libraries(client) -> None:  # type: ignore[no-untype
 
 
 @pytest.mark.engine
-def test_a_missing_image_is_bad_input_and_leaves_no_container(client) -> None:  # type: ignore[no-untyped-def]
-    before = _containers(client)
+def test_a_missing_image_is_bad_input_and_leaves_no_container(client, created) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SpecError, match="no such image"):
         image_sbom("imagespec-test/no-such-image:0", name="x", created=CREATED, namespace=NAMESPACE, client=client)
-    assert _left_behind(client, before) == set()
+    assert _left_behind(client, created) == []
