@@ -101,7 +101,8 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
         else:
             seen.running = False
             seen.exit_code = state.get("ExitCode")
-        seen.logs_tail = container.logs(tail=20).decode("utf-8", "replace")
+        # enough for the error line above a stack (runner.last_output), not a whole log
+        seen.logs_tail = container.logs(tail=60).decode("utf-8", "replace")
         return seen
     finally:
         with engine_errors(f"remove {name}"):

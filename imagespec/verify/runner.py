@@ -24,6 +24,7 @@ May import: the standard library, ``imagespec.errors`` and its own package;
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +124,24 @@ def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str
     return tuple(sorted(config.get("ExposedPorts") or {}))
 
 
+# a line that says what went wrong: Node's `Error: listen EADDRINUSE …` (not its `throw er;
+# // Unhandled 'error' event` above it), Go's `panic: …`, Java's `Exception in thread "main" …`,
+# a log line at level ERROR or FATAL
+_ERROR_LINE = re.compile(r"^\s*[\w.$]*(?:Error|Exception)\b|^panic: |^fatal error: |^Exception in thread "
+                         r"|\b(?:ERROR|FATAL)\b|\blevel=(?:error|fatal)\b")
+
+
+def last_output(logs: str, lines: int = 3) -> list[str]:
+    """What a program that exited printed last, for the report: its last ``lines``
+    non-blank lines, after the first earlier line that names an error. Node and Go print
+    the error first, then a stack or an object dump, so the last lines alone may be
+    `} | Node.js v18.20.4` and never say what failed."""
+    printed = [line.rstrip() for line in logs.splitlines() if line.strip()]
+    tail = printed[-lines:]
+    cause = next((line for line in printed[:-lines] if _ERROR_LINE.search(line)), None)
+    return [cause, "…", *tail] if cause is not None else tail
+
+
 def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_signal: str,
                 cause: str | None = None) -> list[CheckResult]:
     writable = ", ".join(exp.writable) or "none"
@@ -140,7 +159,7 @@ def _run_checks(seen: Observation, exp: Expectations, stop_timeout: int, stop_si
     elif one_shot:
         results.append(CheckResult("runs-read-only", True, f"exited 0 at once ({setup}): a one-shot program", "BP9"))
     else:
-        tail = seen.logs_tail.strip().splitlines()[-3:]
+        tail = last_output(seen.logs_tail)
         detail = f"exited with {seen.exit_code} ({setup})" + (f"; last output: {' | '.join(tail)}" if tail else "") \
             + because
         results.append(CheckResult("runs-read-only", False, detail, "BP9"))
