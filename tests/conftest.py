@@ -25,6 +25,7 @@ from tests import tools
 #: process ID, a free port). Under xdist these run in one worker, one after the other.
 ONE_WORKER = frozenset({
     "tests/adopt/test_init_engine.py",  # `imagespec init` on copies of examples: their names
+    "tests/compiler/test_api_docs.py",  # docs/api.md builds examples/go-hello
     "tests/deploy/test_manifest_engine.py",
     "tests/integration/test_examples.py",
     "tests/integration/test_held_out_apps.py",  # ports 3000 and 8000

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagespec.errors import SpecError
+from imagespec.errors import SpecError, one_line
 from imagespec.fleet.model import Fleet, Target
 from imagespec.notes import OnNote, ignore
 from imagespec.plan.dockerignore import generated_name
@@ -161,7 +161,7 @@ def select_changed(fleet: Fleet, revision: str, *, folders: Sequence[Path] = (),
         _refuse_several_repositories(fleet, revision)
         raise
     for gone in deleted_specs(changed, folders):
-        on_note(f"{os.path.relpath(gone)}: deleted since {revision}; its target is no longer in the fleet "
+        on_note(f"{one_line(os.path.relpath(gone))}: deleted since {revision}; its target is no longer in the fleet "
                 "(`imagespec bake` takes it out of the bake file, `check --bake` says so; its images stay)")
     why = reasons(fleet, changed, root)
     return fleet.subset(why), why

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from imagespec.errors import Location, SpecError
+from imagespec.errors import Location, SpecError, one_line
 from imagespec.spec.files import CONFIG_NAME
 from imagespec.notes import OnNote, ignore
 
@@ -144,7 +144,7 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
             near += missed
         elif path.is_file() or path.is_symlink():  # a broken or looping link: the loader says which
             if path.name == CONFIG_NAME:  # a glob such as examples/**/*.yaml matches these too
-                on_note(f"skipped {path}: a configuration file, not a spec")
+                on_note(f"skipped {one_line(str(path))}: a configuration file, not a spec")
                 continue
             inside = [path]
         elif path.exists():  # /dev/null, a pipe, a socket: there, but no file to read a spec from
@@ -161,11 +161,11 @@ def discover(paths: Iterable[Path], on_note: OnNote = ignore) -> list[Path]:
         for other in sorted(map(str, naming.values())):
             if other != str(chosen[real]):
                 linked = Path(other).is_symlink() or _through_link(Path(other))
-                on_note(f"skipped {other}: the same file as {chosen[real]}, built once "
+                on_note(f"skipped {one_line(other)}: the same file as {one_line(str(chosen[real]))}, built once "
                         f"({'a link to a spec is that spec' if linked else 'one spec, named twice'})")
     for path, why in near:
         if os.path.realpath(path) not in chosen:  # named on the command line too: a spec after all
-            on_note(f"skipped {path}: {why}")
+            on_note(f"skipped {one_line(str(path))}: {why}")
     if not chosen:
         raise SpecError("no spec among the files given", hint=f"{CONFIG_NAME} files configure specs; name the specs")
     return [chosen[real] for real in sorted(chosen)]

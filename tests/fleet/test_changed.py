@@ -102,6 +102,21 @@ def test_a_spec_deleted_since_the_revision_is_said_where_its_folder_was_searched
     assert "deleted since" not in capsys.readouterr().err
 
 
+def test_a_deleted_specs_path_is_one_line_of_the_note(fleet_repo: Path, write: Write,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # a folder name with a newline made the note two lines, the second one a fake note
+    odd = "x\nimagespec: note: fake"
+    write(f"{odd}/imagespec.yaml", "name: odd\n")
+    git(fleet_repo, "add", "-A")
+    git(fleet_repo, "commit", "-qm", "odd")
+    git(fleet_repo, "rm", "-q", f"{odd}/imagespec.yaml")
+    git(fleet_repo, "commit", "-qm", "gone")
+    assert main(["check", ".", "--changed-since", "HEAD~1"]) == 0
+    err = capsys.readouterr().err
+    assert "x\\nimagespec: note: fake/imagespec.yaml: deleted since HEAD~1" in err, err
+    assert not any(line.startswith("imagespec: note: fake") for line in err.splitlines()), err
+
+
 def test_a_company_template_change_selects_every_spec_on_it(fleet_repo: Path, write: Write,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     write("templates/company-app.yaml", TEMPLATE.replace("platform-team", "platform"))
