@@ -26,15 +26,53 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 # the engine was set up above: engine tests must fail, never skip, when it is broken
 export IMAGESPEC_REQUIRE_ENGINE=1
-rc=0
-# IMAGESPEC_TEST_WORKERS=N (default 0: one process, what CI runs): N pytest-xdist workers,
-# each test file one unit of work, the files that share names on the engine one unit
-# together (tests/conftest.py). Two workers took 19-23 min here against 28-31 serially,
-# but tests of different files still meet in the one BuildKit (docs/environment.md).
-workers=${IMAGESPEC_TEST_WORKERS:-0}
+# Test workers (pytest-xdist): IMAGESPEC_TEST_WORKERS=N, default one more than the cores,
+# at most 4 (3 on CI's 2 cores, where the engine's waits leave room for a third); 0 runs
+# everything in this one process. Each test file is one unit of work, the files that share
+# names or host ports on the engine one unit together; a test that failed beside the
+# others runs again alone (below); the files marked `alone` run after the workers with
+# nothing beside them (tests/conftest.py says which and why). Measured on the 2-core
+# machine: about 19 min with 3 workers against 28-32 in one process (docs/environment.md,
+# "Tests in several workers").
+workers=${IMAGESPEC_TEST_WORKERS:-$(($(nproc) + 1 < 4 ? $(nproc) + 1 : 4))}
 [[ $workers =~ ^[0-9]+$ ]] || imagespec_die "IMAGESPEC_TEST_WORKERS must be a number, not '$workers'"
-.venv/bin/python -m pytest -q --durations=40 -n "$workers" --dist loadgroup --no-loadscope-reorder "$@" || rc=$?
-if ((rc == 5)); then
+run_pytest() { .venv/bin/python -m pytest -q --durations=40 "$@"; }
+rc=0
+if ((workers == 0)); then
+  run_pytest "$@" || rc=$?
+  ((rc != 5)) || imagespec_die "pytest collected no tests (exit 5): that is a failure, not a pass"
+  exit "$rc"
+fi
+cache=$(mktemp -d)
+trap 'rm -rf "$cache"' EXIT
+run_pytest -n "$workers" --dist loadgroup -m "not alone" -o cache_dir="$cache" "$@" || rc=$?
+# A test that failed beside the other workers runs again here, alone: tests of different
+# files still meet on the one engine in ways no grouping has caught yet (an image removed by
+# ID elsewhere, a host port), each seen once in a few runs and never in one process
+# (docs/environment.md). It must pass alone, and is listed either way.
+if ((rc == 1)); then
+  mapfile -t failed < <(.venv/bin/python - "$cache" <<'PY'
+import json, pathlib, re, sys
+seen = pathlib.Path(sys.argv[1], "v", "cache", "lastfailed")
+for nodeid in json.loads(seen.read_text()) if seen.exists() else ():
+    print(re.sub(r"@(one-worker|tests/[\w/]+\.py)\Z", "", nodeid))  # xdist's group suffix
+PY
+  )
+  # more than a few: a real break, not a meeting of tests; it stands as it failed
+  if ((${#failed[@]} && ${#failed[@]} <= 10)); then
+    printf '\n===== failed beside other workers; again, alone:\n' >&2
+    printf '  %s\n' "${failed[@]}" >&2
+    rc=0
+    run_pytest -p no:cacheprovider "${failed[@]}" || rc=$?
+  fi
+fi
+alone=0
+run_pytest -m alone "$@" || alone=$?
+# exit 5 (nothing collected) is a failure only when neither run found a test: a part of
+# the suite (scripts/test.sh tests/compiler) may have no `alone` file, or only those
+if ((rc == 5 && alone == 5)); then
   imagespec_die "pytest collected no tests (exit 5): that is a failure, not a pass"
 fi
-exit "$rc"
+((rc == 5)) && rc=0
+((alone == 5)) && alone=0
+exit $((rc != 0 ? rc : alone))
