@@ -55,7 +55,8 @@ if ((rc == 1)); then
 import json, pathlib, re, sys
 seen = pathlib.Path(sys.argv[1], "v", "cache", "lastfailed")
 for nodeid in json.loads(seen.read_text()) if seen.exists() else ():
-    print(re.sub(r"@(one-worker|tests/[\w/]+\.py)\Z", "", nodeid))  # xdist's group suffix
+    # loadgroup appends "@GROUP" to every node ID; a parameter's own "@" sits inside [...]
+    print(re.sub(r"@[^@\[\]]*\Z", "", nodeid))
 PY
   )
   # more than a few: a real break, not a meeting of tests; it stands as it failed
