@@ -15,6 +15,7 @@ from imagespec.cli.common import (
     FILE,
     FOLDER,
     FORMAT,
+    note,
     print_exactly,
 )
 
@@ -49,7 +50,8 @@ def base_build(bases: tuple[Path, ...], catalog_path: Path | None, force: bool, 
     BASES are base spec files or folders of them; tags follow BP14."""
     results = jobs.base_build(bases, catalog=catalog_path, force=force, push=push,
                               progress="quiet" if fmt == "json" else progress, ca_bundle=ca_bundle, logs=logs,
-                              config=config_path, on_status=lambda line: click.echo(f"imagespec: {line}", err=True))
+                              config=config_path, on_status=lambda line: click.echo(f"imagespec: {line}", err=True),
+                              on_note=note)
     if fmt == "json":
         click.echo(json.dumps({"bases": [r.to_dict() for r in results],
                                "catalog": str(catalog_path) if catalog_path else None}, indent=2))
@@ -70,7 +72,7 @@ def base_check(bases: tuple[Path, ...], fmt: str, config_path: Path | None) -> N
     """Validate base specs and list their build order.
 
     No engine needed."""
-    ordered = jobs.base_check(bases, config=config_path)
+    ordered = jobs.base_check(bases, config=config_path, on_note=note)
     rows = [{"base": b.name, "kind": b.base.kind, "image": b.base.image, "needs": list(b.base.needs()),
              "file": b.document.file} for b in ordered]
     if fmt == "json":
@@ -89,7 +91,7 @@ def base_dockerfile(base: Path, config_path: Path | None) -> None:
     """Print the Dockerfile of a distroless or toolchain base.
 
     For a BASE of kind `distroless` or `spec`."""
-    print_exactly(jobs.base_dockerfile(base, config=config_path))
+    print_exactly(jobs.base_dockerfile(base, config=config_path, on_note=note))
 
 
 @base_group.command("sbom")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagespec.errors import SpecError
-from imagespec.jobs.compiling import config_file
+from imagespec.jobs.compiling import config_file, note_unread_configs
 from imagespec.notes import OnNote, ignore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,16 +36,19 @@ def base_files(given: Sequence[Path]) -> list[Path]:
     return files
 
 
-def _base_config(files: list[Path], config: Path | None) -> Config:
+def _base_config(files: list[Path], config: Path | None, on_note: OnNote) -> Config:
     from imagespec.spec.config import load_config
 
+    # the configuration is the one found from the first base's folder: the file --config
+    # leaves unread there is named, as for an app's spec
+    note_unread_configs(files[:1], config, on_note)
     # the catalog a base build writes may not exist yet: every base it needs is in the set
     return load_config(config_file(config), start=files[0].parent, catalogs_required=False)
 
 
 def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: bool = False, push: bool = False,
                progress: ProgressMode = "auto", ca_bundle: Path | None = None, logs: Path = Path("/var/log/imagespec-bases"),
-               config: Path | None = None, on_status: OnNote = ignore) -> list[BuiltBase]:
+               config: Path | None = None, on_status: OnNote = ignore, on_note: OnNote = ignore) -> list[BuiltBase]:
     """Build base specs (files, or folders of them) in dependency order, tag them (BP14),
     optionally push, and write ``catalog`` with every base built and its digest once all
     succeeded. Returns ``imagespec.bases.BuiltBase`` for each, in build order."""
@@ -55,26 +58,27 @@ def base_build(bases: Sequence[Path], *, catalog: Path | None = None, force: boo
 
     files = base_files(bases)
     env = read_environment()
-    loaded_config = _base_config(files, config)
+    loaded_config = _base_config(files, config, on_note)
     options = base_options(loaded_config, env, force=force, push=push, progress=progress,
                            ca_bundle=ca_bundle, logs=logs)
     return build_bases(files, loaded_config, options, catalog_path=catalog, on_status=on_status)
 
 
-def base_check(bases: Sequence[Path], *, config: Path | None = None) -> list[LoadedBase]:
+def base_check(bases: Sequence[Path], *, config: Path | None = None, on_note: OnNote = ignore) -> list[LoadedBase]:
     """Validate base specs (files, or folders of them), no engine needed; returns them
     loaded (``imagespec.spec.read_base.LoadedBase``) in build order."""
     from imagespec.bases import load_bases
 
     files = base_files(bases)
-    return load_bases(files, _base_config(files, config))
+    return load_bases(files, _base_config(files, config, on_note))
 
 
-def base_dockerfile(base: Path, *, config: Path | None = None) -> str:
+def base_dockerfile(base: Path, *, config: Path | None = None, on_note: OnNote = ignore) -> str:
     """The Dockerfile a `distroless` or `spec` base is built from (for review)."""
     from imagespec.bases import dockerfile_of
     from imagespec.spec.config import load_config
 
+    note_unread_configs([base], config, on_note)
     return dockerfile_of(base, load_config(config_file(config), start=base.parent))
 
 

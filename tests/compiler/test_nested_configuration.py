@@ -160,3 +160,30 @@ def test_a_nested_configuration_cannot_call_a_known_shell_image_shell_less(
     write(tmp_path, "app/.imagespec.yaml", 'images:\n  static: {image: "registry.example.com/base/static:nonroot", '
                     'family: distroless, shell: false, user: 65532}\n')
     assert generate(tmp_path / target, capsys)[0] == 0
+
+
+BASE_SPEC = """imagespec: 1
+base: tiny
+image: registry.example.com/base/tiny:1
+distroless:
+  assemble_in: debian-slim
+  packages: [base-files]
+"""
+
+
+@pytest.mark.parametrize("command", [["base", "check"], ["base", "dockerfile"]])
+def test_a_base_command_names_the_configuration_its_config_leaves_unread(repo: Path, command: list[str],
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Base specs are configured from their folder as apps are (the first base's): --config
+    naming another file leaves the company's unread, and says so, on stderr only."""
+    base = write(repo, "bases/tiny.yaml", BASE_SPEC)
+    chosen = write(repo.parent, "ci.yaml", "images: {}\n")
+    code = main([*command, "--config", str(chosen), str(base)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "note:" not in out
+    assert err.splitlines()[0] == (f"imagespec: note: --config {chosen} stands alone: {repo}/.imagespec.yaml (its "
+                                   "policies: allowed_registries) is not read, so its settings and policies do not "
+                                   "apply to these specs")
+    main([*command, str(base)])  # the files found are read: nothing to say
+    assert "note:" not in capsys.readouterr().err
