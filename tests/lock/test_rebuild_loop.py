@@ -7,6 +7,7 @@ only those; `lock --update`, `build`, `test`, push; the new image records v2's d
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -38,11 +39,22 @@ def commit(repo: Path) -> None:
 
 @pytest.fixture()
 def built_tags() -> list[str]:
-    """Tags and image IDs a test built: removed at the end, IDs after tags."""
+    """Tags and image IDs a test built: removed at the end, every tag of each tag's
+    repository (a build also moved 1, 1.0, latest and the commit's tag), then the IDs,
+    without force: an image another test holds under a tag of its own keeps it."""
     tags: list[str] = []
     yield tags
-    for tag in tags:
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=120, check=False)
+    # image IDs and name@digest references (a pull by digest) are removed as they are
+    ids = [t for t in tags if re.fullmatch(r"(sha256:)?[0-9a-f]{12,64}", t) or "@" in t]
+    # a tag's repository, never an empty one: `docker images ""` would list every image
+    repositories = dict.fromkeys(t.rpartition(":")[0] for t in tags if t not in ids and ":" in t.rpartition("/")[2])
+    for repository in repositories:
+        listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository],
+                                capture_output=True, text=True, timeout=120, check=False).stdout.split()
+        if listed:
+            subprocess.run(["docker", "rmi", *listed], capture_output=True, timeout=120, check=False)
+    for image in ids:
+        subprocess.run(["docker", "rmi", image], capture_output=True, timeout=120, check=False)
 
 
 def test_a_moved_base_is_found_relocked_rebuilt_and_recorded(pushed: Pushed, tmp_path: Path, built_tags: list[str],
@@ -296,6 +308,7 @@ def test_a_locked_app_whose_build_fails_keeps_its_lock_and_dockerfile(
     code, out, err = imagespec(capsys, "build", str(repo / "company" / "imagespec.yaml"), "--push",
                                "--progress", "quiet", "--format", "json")
     assert code == 0, err
+    built_tags.append(json.loads(out)["image_id"])  # moved off its tags below, kept by its pushed digest
     assert imagespec(capsys, "lock", str(repo / "app"))[0] == 0
     assert imagespec(capsys, "generate", str(repo))[0] == 0
     commit(repo)

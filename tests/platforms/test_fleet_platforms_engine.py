@@ -174,7 +174,8 @@ def test_a_cross_compiling_child_builds_on_its_in_fleet_parent_of_this_machines_
     qemu_registered()
     namespace = f"{NAMESPACE}-crosschild"
     root = _toolchain_fleet(tmp_path / "fleet", namespace, "")
-    session_cleanup.image(f"{namespace}/toolchain:1.0.0")
+    for tag in ("1.0.0", "1.0", "1", "latest"):  # the release and the moving tags it moved (BP14)
+        session_cleanup.image(f"{namespace}/toolchain:{tag}")
     _forget_images(session_cleanup, namespace, "cross-app")
     config = HERE.parents[1] / "scripts" / "local-config.yaml"
     done = imagespec("build", str(root), "--config", str(config), "--push", "--format", "json",
