@@ -85,6 +85,8 @@ def import_command(dockerfile: Path, output: Path | None, fmt: str, config_path:
     result = jobs.import_dockerfile(dockerfile, output=output, config=config_path)
     report = result.report
     to_stdout = str(result.path) == "-"
+    # the spec's folder (the Dockerfile's when it is printed) finds the configuration it will have
+    note_unread_configs([dockerfile if to_stdout else result.path], config_path)
     if fmt == "json":
         click.echo(json.dumps({"spec": str(result.path),
                                "expressed": [{"line": line, "instruction": kind} for line, kind in report.expressed],

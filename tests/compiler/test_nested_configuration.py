@@ -187,3 +187,19 @@ def test_a_base_command_names_the_configuration_its_config_leaves_unread(repo: P
                                    "apply to these specs")
     main([*command, str(base)])  # the files found are read: nothing to say
     assert "note:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output", ["imagespec.yaml", "-"])
+def test_import_names_the_configuration_its_config_leaves_unread(repo: Path, output: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The imported spec's folder has the company's file; --config naming another leaves it
+    unread for the spec written there (or printed), and the note says so on stderr."""
+    dockerfile = write(repo, "svc/Dockerfile", "FROM debian:bookworm-slim\nUSER 65532\nCMD [\"sleep\", \"1\"]\n")
+    chosen = write(repo.parent, "ci.yaml", "images: {}\n")
+    code = main(["import", "--config", str(chosen), "-o", output if output == "-" else str(repo / "svc" / output),
+                 str(dockerfile)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "note:" not in out
+    assert (f"imagespec: note: --config {chosen} stands alone: {repo}/.imagespec.yaml (its policies: "
+            "allowed_registries) is not read") in err, err
