@@ -111,9 +111,10 @@ def is_shell_binary(data: bytes) -> bool:
 
 
 def check_config(config: Mapping[str, object], exp: Expectations,
-                 inherited: Sequence[str] = ()) -> list[CheckResult]:
+                 inherited: Sequence[str] | None = ()) -> list[CheckResult]:
     """Checks on ``docker image inspect``'s ``Config``. ``inherited``: the ports the base
-    image exposes (a Dockerfile cannot take an EXPOSE back: they are not the spec's error)."""
+    image exposes (a Dockerfile cannot take an EXPOSE back: they are not the spec's error);
+    None when the base its label names is not in the engine, so they are unknown."""
     results = [_user(str(config.get("User") or ""), exp), _exec_form(config, exp)]
     entrypoint = _strings(config.get("Entrypoint"))
     cmd = _strings(config.get("Cmd"))
@@ -174,18 +175,20 @@ def _exec_form(config: Mapping[str, object], exp: Expectations) -> CheckResult:
     return CheckResult("config-exec-form", True, f"exec form: {command!r}", "BP2")
 
 
-def _ports(exposed: Sequence[str], declared: Sequence[str], inherited: Sequence[str]) -> CheckResult:
+def _ports(exposed: Sequence[str], declared: Sequence[str], inherited: Sequence[str] | None) -> CheckResult:
     """The spec's ports are exposed, and any other one comes from the base image."""
     def full(port: str) -> str:
         return port if "/" in port else f"{port}/tcp"
 
     have, want = tuple(sorted(exposed)), tuple(sorted(full(p) for p in declared))
-    from_base = {full(p) for p in inherited}
+    from_base = {full(p) for p in inherited or ()}
     if set(want) <= set(have) and set(have) - set(want) <= from_base:
         extra = sorted(set(have) - set(want))
         return CheckResult("config-ports", True, f"{have!r}" + (f" ({', '.join(extra)} from the base image)"
                                                                  if extra else ""), None)
-    said = f" (the base image exposes {tuple(sorted(from_base))!r})" if from_base else ""
+    said = (f" (the base image exposes {tuple(sorted(from_base))!r})" if from_base
+            else " (the base image its label names is not in this engine: what it exposes is unknown; build or "
+                 "pull it, then test again)" if inherited is None else "")
     return CheckResult("config-ports", False, f"is {have!r}, expected {want!r}{said}", None)
 
 

@@ -107,9 +107,10 @@ def _start_failure_cause(client: docker.DockerClient, image: str, seen: Observat
     return missing_interpreter(program, content, paths) if content else None
 
 
-def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str, ...]:
+def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str, ...] | None:
     """The ports the image's base exposes, when its base.name label (BP13) names an image
-    this engine has (none is pulled for this): an image inherits them."""
+    this engine has (none is pulled for this): an image inherits them. None when the label
+    names one the engine does not have (removed, or never pulled here): they are unknown."""
     import docker.errors  # lazy
 
     from imagespec.contract import LABEL_OCI_BASE_NAME
@@ -119,7 +120,9 @@ def _base_ports(client: docker.DockerClient, attrs: dict[str, Any]) -> tuple[str
         return ()
     try:
         config = client.images.get(base).attrs.get("Config") or {}
-    except (docker.errors.DockerException, ValueError):  # not here, or not a reference
+    except docker.errors.ImageNotFound:
+        return None
+    except (docker.errors.DockerException, ValueError):  # not a reference
         return ()
     return tuple(sorted(config.get("ExposedPorts") or {}))
 

@@ -82,6 +82,11 @@ def test_ports_the_base_image_exposes_are_inherited_not_the_specs_error() -> Non
     missing = by_name(check_config(GOOD_CONFIG | {"ExposedPorts": {"9090/tcp": {}}}, EXP,
                                    inherited=("9090/tcp",)))["config-ports"]
     assert not missing.ok  # the spec's own port must be there
+    # the base its label names is gone from the engine: still a failure, which says why it may be one
+    unknown = by_name(check_config({"User": "1", "ExposedPorts": {"8080/tcp": {}}}, none_declared,
+                                   inherited=None))["config-ports"]
+    assert not unknown.ok and unknown.detail.startswith("is ('8080/tcp',), expected () (the base image its label "
+                                                        "names is not in this engine"), unknown.detail
 
 
 def test_any_non_root_user_when_none_is_declared() -> None:

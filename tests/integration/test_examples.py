@@ -243,6 +243,12 @@ def test_a_port_the_base_image_exposes_is_inherited_not_a_failure(built, tmp_pat
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["config-ports"]["ok"], checks["config-ports"]
     assert "8080/tcp from the base image" in checks["config-ports"]["detail"]
+    # the base's tag gone from the engine: what it exposed is unknown, and the failure says so
+    docker("rmi", base)
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", str(spec))
+    ports = next(c for c in json.loads(result.stdout)["checks"] if c["name"] == "config-ports")
+    assert result.returncode == 1 and not ports["ok"], ports
+    assert "the base image its label names is not in this engine" in ports["detail"], ports
 
 
 def test_imagespec_test_takes_an_image_reference_alone(built, tmp_path) -> None:
