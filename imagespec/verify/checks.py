@@ -188,7 +188,7 @@ def _ports(exposed: Sequence[str], declared: Sequence[str], inherited: Sequence[
                                                                  if extra else ""), None)
     said = (f" (the base image exposes {tuple(sorted(from_base))!r})" if from_base
             else " (the base image its label names is not in this engine: what it exposes is unknown; build or "
-                 "pull it, then test again)" if inherited is None else "")
+                 "pull it, then test again)" if inherited is None and set(have) - set(want) else "")
     return CheckResult("config-ports", False, f"is {have!r}, expected {want!r}{said}", None)
 
 

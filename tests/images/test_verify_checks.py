@@ -87,6 +87,8 @@ def test_ports_the_base_image_exposes_are_inherited_not_the_specs_error() -> Non
                                    inherited=None))["config-ports"]
     assert not unknown.ok and unknown.detail.startswith("is ('8080/tcp',), expected () (the base image its label "
                                                         "names is not in this engine"), unknown.detail
+    own_missing = by_name(check_config({"User": "1"}, EXP, inherited=None))["config-ports"]
+    assert not own_missing.ok and "not in this engine" not in own_missing.detail  # not the base's doing
 
 
 def test_any_non_root_user_when_none_is_declared() -> None:
