@@ -82,6 +82,14 @@ def connect(*, timeout: float = CONNECT_TIMEOUT_S, host: str | None = None) -> d
     return client
 
 
+def remove_container(container: Any) -> None:
+    """Remove a container imagespec created (to export, read or probe an image), with its
+    anonymous volumes: an image's VOLUMEs (the writable folders, BP9) each get one when
+    the container is created, and ``remove`` without ``v`` leaves them in the engine, one
+    per scan and probe, for ever."""
+    container.remove(force=True, v=True)
+
+
 @contextmanager
 def engine_errors(action: str) -> Iterator[None]:
     """Translate docker SDK / requests exceptions raised inside the block.

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
 from imagespec.verify.probe import _ChunkReader
-from imagespec.engine.client import connect, engine_errors
+from imagespec.engine.client import connect, engine_errors, remove_container
 from imagespec.sbom.dpkg import Package, Rootfs, read_rootfs
 from imagespec.sbom.licenses import is_compound
 from imagespec.errors import EngineError, SpecError
@@ -102,7 +102,7 @@ def export_with(image: str, read: Callable[[BinaryIO], T], *, client: docker.Doc
                 raise EngineError(f"export {image}: the engine sent {error.message}") from None
     finally:
         with engine_errors(f"remove {container_name}"):
-            container.remove(force=True)
+            remove_container(container)
 
 
 def spdx_document(

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagespec.contract import LABEL_OCI_LICENSES, LABEL_OCI_TITLE, LABEL_OCI_VERSION, LABEL_SBOM, SBOM_DIR
-from imagespec.engine.client import connect, engine_errors
+from imagespec.engine.client import connect, engine_errors, remove_container
 from imagespec.errors import SpecError
 from imagespec.sbom.component import Component
 from imagespec.sbom.document import FORMATS, SUFFIX, App, document
@@ -159,7 +159,7 @@ def stored(image: str, *, client: docker.DockerClient | None = None) -> tuple[st
                 handle = archive.extractfile(member) if member else None
                 return path, handle.read().decode("utf-8") if handle else ""
         finally:
-            container.remove(force=True)
+            remove_container(container)
 
 
 def format_of(text: str) -> str:
@@ -256,7 +256,7 @@ def _read_packages(image: str, names: Sequence[str], client: docker.DockerClient
                     rootfs.copyrights[path] = text
     finally:
         with engine_errors(f"remove the container of {image}"):
-            container.remove(force=True)
+            remove_container(container)
     return tuple(rootfs.packages())
 
 

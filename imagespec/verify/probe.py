@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from imagespec.contract import writable_tmpfs
-from imagespec.engine.client import engine_errors
+from imagespec.engine.client import engine_errors, remove_container
 from imagespec.verify.checks import PRIVILEGE_BITS, Process, ShellScan
 from imagespec.verify.model import Expectations
 
@@ -106,7 +106,7 @@ def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, 
         return seen
     finally:
         with engine_errors(f"remove {name}"):
-            container.remove(force=True)
+            remove_container(container)
 
 
 def _settle_s(attrs: dict[str, Any]) -> float:
@@ -322,7 +322,7 @@ def image_files(client: docker.DockerClient, image: str, read: str | None = None
                             seen.shell_binaries.append(member.name)
             return seen
         finally:
-            container.remove(force=True)
+            remove_container(container)
 
 
 class _ChunkReader(io.RawIOBase):

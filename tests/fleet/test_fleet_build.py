@@ -25,8 +25,13 @@ def fleets(engine, tmp_path: Path) -> Iterator[list[Fleet]]:
         where = f"{fleet.registry}/{fleet.prefix}/*" if fleet.registry else f"{fleet.prefix}/*"
         listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f"reference={where}",
                         check=False).stdout.split()
-        if listed:
-            docker("rmi", "--force", *listed, check=False)
+        if tagged := [ref for ref in listed if not ref.endswith(":<none>")]:
+            docker("rmi", "--force", *tagged, check=False)
+        # an image pushed and then replaced under its tags is still known by its digest
+        digests = docker("images", "--digests", "--format", "{{.Repository}}@{{.Digest}}", "--filter",
+                         f"reference={where}", check=False).stdout.split()
+        if pushed := [ref for ref in digests if not ref.endswith("@<none>")]:
+            docker("rmi", *pushed, check=False)
 
 
 TEAMS, APPS = 9, 10  # the company base, 9 team images on it, 10 apps on each: 100 targets

@@ -53,7 +53,7 @@ def stored(image: str) -> tuple[str, dict]:
     try:
         text = docker("cp", f"{container}:{path}", "-").stdout  # a tar of the one file
     finally:
-        docker("rm", "-f", container, check=False)
+        docker("rm", "-f", "-v", container, check=False)
     body = text[512:]  # after the tar header: the JSON document, padded with NUL bytes
     return path, json.loads(body.rstrip("\0"))
 

@@ -38,7 +38,7 @@ def exported(client, image: str) -> dict[str, tarfile.TarInfo]:  # type: ignore[
     try:
         data = b"".join(container.export())
     finally:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         return {m.name.removeprefix("./").rstrip("/"): m for m in tar.getmembers()}
 
@@ -54,7 +54,7 @@ def read_file(client, image: str, path: str) -> bytes:  # type: ignore[no-untype
             assert extracted is not None
             return extracted.read()
     finally:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
 
 
 # --- the bases of bases/ -------------------------------------------------------------------

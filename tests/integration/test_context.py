@@ -146,7 +146,7 @@ def test_a_binary_left_by_a_host_build_stays_out_of_the_c_presets_context(built,
             time.sleep(0.25)
         assert "preset-c ready" in out and "built on the host" not in out, out
     finally:
-        docker("rm", "-f", container, check=False)
+        docker("rm", "-f", "-v", container, check=False)
 
 
 PATTERNS = """\

@@ -160,7 +160,7 @@ def test_worker_init_reaps_orphans(built) -> None:
     """BP3: the worker leaves an orphan every second; tini must reap them."""
     summary = built(EXAMPLES / "worker-init" / "imagespec.yaml")
     name = "imagespec-it-worker"
-    docker("rm", "-f", name, check=False)
+    docker("rm", "-f", "-v", name, check=False)
     docker("run", "-d", "--name", name, "--network", "none", "--read-only", summary["tags"][0])
     try:
         import time
@@ -172,7 +172,7 @@ def test_worker_init_reaps_orphans(built) -> None:
         pid1 = docker("exec", name, "cat", "/proc/1/cmdline").stdout.split("\0")[0]
         assert pid1 == "/usr/bin/tini"
     finally:
-        docker("rm", "-f", name, check=False)
+        docker("rm", "-f", "-v", name, check=False)
 
 
 @pytest.mark.engine

@@ -99,6 +99,16 @@ final:
         assert forced.returncode == 0, forced.stderr[-2000:]
     finally:
         subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
+        # the first image lost its tags to the forced one but keeps its pushed digest
+        _remove_digests("127.0.0.1:5000/imagespec-it/imagespec-it-push")
+
+
+def _remove_digests(repository: str) -> None:
+    """What is left of ``repository`` after its tags went: images known by a pushed digest."""
+    left = docker("images", "--digests", "--format", "{{.Repository}}@{{.Digest}}", repository, check=False)
+    found = [ref for ref in left.stdout.split() if not ref.endswith("@<none>")]
+    if found:
+        docker("rmi", *found, check=False)
 
 
 @pytest.mark.engine

@@ -149,7 +149,7 @@ def test_clean_push_refuses_a_git_ignored_file_the_build_context_would_send(engi
             copied = docker("cp", f"{team}-probe:/conf/local.conf", str(tmp_path / "local.conf"), check=False)
             assert copied.returncode == 0, copied.stderr
         finally:
-            docker("rm", f"{team}-probe", check=False)
+            docker("rm", "-v", f"{team}-probe", check=False)
     finally:
         listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                         f"reference={REGISTRY}/{team}/*").stdout.split()

@@ -66,7 +66,7 @@ def test_a_python_preset_app_passes_imagespec_test_without_a_writable_line(engin
 def test_declared_directories_are_writable_under_a_plain_read_only_run(engine, flask_image) -> None:
     """No tmpfs, no volume flag: only what the image itself declares."""
     name = "isdr-flask-read-only"
-    docker("rm", "-f", name, check=False)
+    docker("rm", "-f", "-v", name, check=False)
     docker("run", "-d", "--rm", "--name", name, "--read-only", "--network", "none", flask_image[0])
     try:
         out = ""
@@ -80,7 +80,7 @@ def test_declared_directories_are_writable_under_a_plain_read_only_run(engine, f
         mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", name).stdout)
         assert [(m["Type"], m["Destination"]) for m in mounts] == [("volume", "/tmp")]
     finally:
-        docker("rm", "-f", name, check=False)
+        docker("rm", "-f", "-v", name, check=False)
 
 
 WRITER = """\
@@ -108,3 +108,45 @@ def test_imagespec_test_mounts_each_writable_directory_for_the_apps_user(engine,
         assert checks["runs-read-only"]["ok"], checks["runs-read-only"]
     finally:
         docker("rmi", ref, check=False)
+
+
+@pytest.mark.engine
+def test_the_containers_imagespec_makes_leave_no_volume_behind(engine, tmp_path: Path, monkeypatch) -> None:
+    """A writable directory is a VOLUME (BP9), so every container of the image gets an
+    anonymous volume when it is created: the SBOM scan's, the SBOM and package readers'
+    and `imagespec test`'s. They were removed without theirs, a volume per scan and probe
+    left in the engine for ever (1,016 on this machine after a few weeks of tests)."""
+    from docker.models.containers import ContainerCollection
+
+    from imagespec.engine import connect
+    from imagespec.sbom.store import image_packages, scan_image, stored
+    from imagespec.verify.model import Expectations
+    from imagespec.verify.probe import image_files, run_and_observe
+
+    (tmp_path / "imagespec.yaml").write_text(WRITER.replace("isdr-writer", "isdr-volumes"))
+    result = imagespec("build", "--config", str(LOCAL_CONFIG), "--format", "json", str(tmp_path / "imagespec.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    ref = json.loads(result.stdout.strip().splitlines()[-1])["tags"][0]
+    volumes: dict[str, list[str]] = {}
+    real = ContainerCollection.create
+
+    def create(self, image, command=None, **kwargs):  # type: ignore[no-untyped-def]
+        container = real(self, image, command, **kwargs)
+        volumes[container.id] = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
+        return container
+
+    monkeypatch.setattr(ContainerCollection, "create", create)
+    client = connect()
+    try:
+        scan_image(ref, client=client)
+        assert stored(ref, client=client) is not None
+        assert image_packages(ref, ["base-files"], client=client)
+        image_files(client, ref)
+        # no writable expectation, so no tmpfs covers the VOLUME (as `imagespec test IMAGE`)
+        run_and_observe(client, ref, Expectations(), stop_timeout=2)
+    finally:
+        docker("rmi", ref, check=False)
+    made = [name for names in volumes.values() for name in names]
+    assert len(volumes) == 5 and len(made) == 5, volumes  # one VOLUME in each container
+    left = [name for name in made if docker("volume", "inspect", name, check=False).returncode == 0]
+    assert left == [], f"volumes left behind: {left}"

@@ -14,7 +14,7 @@ import json
 import re
 import tomllib
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -140,11 +140,27 @@ PRESETS: dict[str, tuple[str, Callable[[Path], tuple[Pins, Pins]]]] = {
 }
 
 
+#: every tag ``build`` applied in the running test (the examples' own names among them)
+_APPLIED: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_applied_tags() -> Iterator[None]:
+    """The tags a test's builds applied go after it (the examples' 1, 1.0, 1.0.0, latest and
+    the commit's stayed behind, one set per commit the suite ran on)."""
+    yield
+    if _APPLIED:
+        docker("rmi", *dict.fromkeys(_APPLIED), check=False)
+        _APPLIED.clear()
+
+
 def build(spec: Path, out: Path, *extra: str, env: dict | None = None) -> dict:
     result = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "plain", "--format", "json",
                        "--sbom", str(out), *extra, str(spec), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    _APPLIED.extend(summary["tags"])
+    return summary
 
 
 def stored(image: str) -> tuple[str, dict]:
