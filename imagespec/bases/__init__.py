@@ -20,8 +20,9 @@ from imagespec import reference as grammar
 from imagespec.bases.from_mirror import build_bootstrap
 from imagespec.bases.built import build_distroless, build_spec
 from imagespec.bases.catalog_file import entry_for, write_catalog
-from imagespec.bases.context import BaseBuildRun, BaseOptions, find_image, remove_image
+from imagespec.bases.context import BaseBuildRun, BaseOptions, find_image
 from imagespec.bases.order import build_order
+from imagespec.engine.client import remove_image
 from imagespec.errors import SpecError
 from imagespec.spec.read_base import LoadedBase, load_base
 from imagespec.spec.catalog import catalog_file_entries

@@ -101,21 +101,6 @@ def find_image(reference: str) -> docker.models.images.Image | None:
             return None
 
 
-def remove_image(reference: str, *, only_untagged: bool = False) -> None:
-    """Remove an image of ours; one still in use (or already gone) is left as it is."""
-    import docker.errors
-
-    from imagespec.engine.client import connect
-
-    try:
-        client = connect()
-        if only_untagged and client.images.get(reference).tags:
-            return
-        client.images.remove(reference, noprune=False)
-    except docker.errors.APIError:  # in use by a container or another image, or gone
-        pass
-
-
 def rfc3339(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

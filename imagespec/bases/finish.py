@@ -8,10 +8,10 @@ import hashlib
 import os
 import secrets
 
-from imagespec.bases.context import BaseBuildRun, build_options, find_image, remove_image, rfc3339
+from imagespec.bases.context import BaseBuildRun, build_options, find_image, rfc3339
 from imagespec.contract import LABEL_BASE, LABEL_BUILT, LABEL_EPOCH, LABEL_SBOM, SBOM_DIR
 from imagespec.engine import get_backend
-from imagespec.engine.client import connect, engine_errors
+from imagespec.engine.client import connect, engine_errors, remove_image
 from imagespec.sbom.spdx import export_rootfs, sbom_json, spdx_document
 from imagespec.errors import CheckFailed
 from imagespec.spec.read_base import LoadedBase

@@ -82,6 +82,20 @@ def connect(*, timeout: float = CONNECT_TIMEOUT_S, host: str | None = None) -> d
     return client
 
 
+def remove_image(reference: str, *, only_untagged: bool = False) -> None:
+    """Remove an image of ours (``only_untagged``: only when no tag names it); one still in
+    use (or already gone) is left as it is."""
+    import docker.errors
+
+    try:
+        client = connect()
+        if only_untagged and client.images.get(reference).tags:
+            return
+        client.images.remove(reference, noprune=False)
+    except docker.errors.APIError:  # in use by a container or another image, or gone
+        pass
+
+
 def remove_container(container: Any) -> None:
     """Remove a container imagespec created (to export, read or probe an image), with its
     anonymous volumes: an image's VOLUMEs (the writable folders, BP9) each get one when

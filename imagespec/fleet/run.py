@@ -39,7 +39,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -442,7 +442,9 @@ class _Runner:
         except ImageSpecError as error:  # no tag moves: the image without its SBOM is not the target's
             self.display.failed(job.name, error)
             failed = Record(job.name, job.spec, "failed", time.monotonic() - began, failure=error)
+            _drop_untagged(ids.values())
             return dict(ids), failed, None, False
+        _drop_untagged(image for name, image in ids.items() if layered[name] != image)
         return layered, None, time.monotonic() - began, all(reused)
 
     def _own_sbom(self, job: BuildJob, attrs: Mapping[str, Any]) -> str | None:
@@ -683,6 +685,17 @@ def _steps_of(parser: _Parser, job: BuildJob, batch: Sequence[BuildJob]) -> list
     own = job.run_targets
     return [dataclasses.replace(step, name=f"{own[owner]} {name}".lstrip()) for step in steps
             for owner, name in [split_target(step.name, names)] if owner in own]
+
+
+def _drop_untagged(images: Iterable[str]) -> None:
+    """Bake's outputs once their SBOM layer is made (or could not be): bake loads each one
+    untagged, and the image that gets the tags is the one on top of it. The SBOM step
+    removes the output it layered on, but one whose layer was reused from an earlier run
+    (a no-op rebuild) stayed behind, a dangling image per target and run."""
+    from imagespec.engine.client import remove_image
+
+    for image in images:
+        remove_image(image, only_untagged=True)
 
 
 def _image_ids(metadata: Path, targets: Sequence[str]) -> dict[str, str]:

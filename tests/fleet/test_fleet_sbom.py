@@ -220,6 +220,8 @@ def test_a_no_op_rebuild_reuses_each_sbom_and_a_change_makes_new_ones_downstream
         # alone makes this same image, so either can push its X.Y.Z after the other (BP14)
         assert not any(key.startswith("io.imagespec.build.") for key in made_on[name]), made_on[name]
 
+    assert _dangling(fleet) == []  # bake's outputs, once layered, are gone: the tagged images stay
+
     done, again = fleet.build()  # nothing changed: no bake, no scan
     assert done.returncode == 0, done.stderr[-3000:]
     for name, record in again.items():
@@ -241,6 +243,7 @@ def test_a_no_op_rebuild_reuses_each_sbom_and_a_change_makes_new_ones_downstream
     # inputs are remembered for it (the old ones would send every later run to bake again)
     assert third["other"]["sbom_reused"] and third["other"]["image_id"] == first["other"]["image_id"]
     assert third["base"]["up_to_date"] and third["app"]["up_to_date"]
+    assert _dangling(fleet) == []  # was: that bake output, left untagged beside the kept image
 
     fleet.write("base", token="changed")  # a new RUN: base's bake output changes, so does app's (FROM base)
     done, fourth = fleet.build()
@@ -253,6 +256,15 @@ def test_a_no_op_rebuild_reuses_each_sbom_and_a_change_makes_new_ones_downstream
     assert fourth["other"]["up_to_date"] and fourth["other"]["image_id"] == third["other"]["image_id"]
     # a document made again, of the new image (not the old one read back)
     assert stored(fleet.image("app"))[1] != app_document
+
+
+def _dangling(fleet) -> list[str]:  # type: ignore[no-untyped-def]
+    """The fleet's images that no tag names (found by the title label their specs give them)."""
+    found = []
+    for name in fleet.parents:
+        found += docker("images", "-q", "--filter", "dangling=true", "--filter",
+                        f"label=org.opencontainers.image.title={fleet.prefix}/{name}").stdout.split()
+    return found
 
 
 def _sbom_labels(image: str) -> dict[str, str]:

@@ -443,8 +443,8 @@ class _FakeContainer:
     def export(self) -> Any:
         return iter(self.chunks)
 
-    def remove(self, force: bool = False) -> None:
-        self.removed = force
+    def remove(self, force: bool = False, v: bool = False) -> None:
+        self.removed = force and v  # forced, with its anonymous volumes (engine.client.remove_container)
 
 
 class _FakeClient:
