@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 
 from imagespec.contract import DEFAULT_NETWORK
-from imagespec.settings import Environment, source_date_epoch
+from imagespec.settings import Environment, scans_cache, source_date_epoch
 
 if TYPE_CHECKING:  # pydantic stays unimported until a command needs it
     from imagespec.bases.context import BaseOptions
@@ -85,7 +85,7 @@ def build_settings(config: Config, env: Environment, *, tags: tuple[str, ...] = 
         secrets=secrets, configured_secrets={key: Path(value) for key, value in build.secrets.items()},
         network=DEFAULT_NETWORK if build.network is None else build.network, builder=build.builder,
         extra_args=tuple(build.extra_args), source_date_epoch=env.source_date_epoch, sbom_format=sbom_format,
-        sbom_cache=env.cache_dir / "sbom" if env.cache_dir else None,
+        sbom_cache=scans_cache(env),
     )
 
 

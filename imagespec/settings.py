@@ -48,6 +48,13 @@ def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
                        mirror=value(MIRROR_ENV), source_date_epoch=value(EPOCH_ENV), cache_dir=cache_dir(env))
 
 
+def scans_cache(env: Environment) -> Path | None:
+    """Where what was read from images' file systems is remembered by their layers: the SBOM
+    scans (sbom.store) and `imagespec test`'s file facts (verify.files), which a build
+    gathers on the same pass. None when the cache is switched off."""
+    return env.cache_dir / "sbom" if env.cache_dir else None
+
+
 def config_path(flag: Path | None, env: Environment) -> Path | None:
     """--config, else $IMAGESPEC_CONFIG; None: the nearest .imagespec.yaml (spec.config)."""
     return flag or env.config

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from imagespec.errors import ImageMissing, Location, SpecError, each_or_together
 from imagespec.jobs.compiling import compile_one, configured_builder, image_option
 from imagespec.notes import OnNote, ignore
+from imagespec.settings import read_environment, scans_cache
 
 if TYPE_CHECKING:  # pragma: no cover
     from imagespec.compiler import Compiled
@@ -91,7 +92,6 @@ def build(spec: Path, *, config: Path | None = None, on_status: OnNote = ignore,
     from imagespec import pipeline
     from imagespec.build_settings import build_settings
     from imagespec.pipeline.platform_bases import refuse_missing_bases
-    from imagespec.settings import read_environment
 
     compiled, loaded_config = compile_one(spec, config)
     settings = build_settings(loaded_config, read_environment(), **options)
@@ -246,7 +246,7 @@ def verify_compiled(compiled: Compiled, config: Config, image: str, *, size_budg
                         hint="policies only tighten: --size-budget may lower the budget, never raise it")
     budget = policy if size_budget is None else size_budget
     return verify(image, pipeline.expectations(compiled, size_budget=budget, http_port=http_port, ready_log=ready_log,
-                                               stage=stage))
+                                               stage=stage), files_cache=scans_cache(read_environment()))
 
 
 def test(target: str, *, image: str | None = None, config: Path | None = None, http_port: int | None = None,
@@ -265,7 +265,8 @@ def test(target: str, *, image: str | None = None, config: Path | None = None, h
         from imagespec.verify import verify
 
         return verify(target, pipeline.expectations_from_image(target, size_budget=size_budget, http_port=http_port,
-                                                               ready_log=ready_log))
+                                                               ready_log=ready_log),
+                      files_cache=scans_cache(read_environment()))
     compiled, loaded_config = compile_one(spec, config)
     return _test_compiled(compiled, loaded_config, target, image=image, config=config, http_port=http_port,
                           ready_log=ready_log, size_budget=size_budget)

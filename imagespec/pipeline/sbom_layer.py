@@ -14,6 +14,7 @@ from imagespec.compiler import Compiled
 from imagespec.contract import LABEL_SBOM, LABEL_SBOM_IMAGE, LABEL_SBOM_KEY
 from imagespec.plan import model as p
 from imagespec.build_settings import BuildSettings
+from imagespec.verify import files
 
 if TYPE_CHECKING:
     import docker
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from imagespec.sbom.document import App
     from imagespec.sbom.dpkg import Package
     from imagespec.sbom.scan import Scan
+    from imagespec.verify.files import FileSystem
 
 
 def pending_tag(compiled: Compiled) -> str:
@@ -184,7 +186,14 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     spec = compiled.loaded.spec
     fmt = store.check_format(settings.sbom_format)
     made_on = {LABEL_SBOM_IMAGE: built.image_id, LABEL_SBOM_KEY: sbom_key(compiled, settings, options, built.image_id)}
-    scan = store.scan_cached(pending, settings.sbom_cache)
+    layers = store.layers_of(pending)
+    seen = files.remembered(settings.sbom_cache, layers)
+    # `imagespec test`'s file facts, gathered on the scan's own pass over the export
+    reader = files.FilesReader() if seen is None and settings.sbom_cache else None
+    scan = store.scan_cached(pending, settings.sbom_cache, visit=reader.visit if reader else None)
+    if reader is not None:
+        seen = reader.seen
+        files.remember(settings.sbom_cache, layers, seen)
     found = scan.components()
     extra = [] if any(c.ecosystem == "cargo" for c in found) else context_lockfiles(compiled)
     linked, notes = built_in(compiled, scan, options.platform, settings.sbom_cache)
@@ -201,7 +210,21 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
                              progress="quiet", builder=options.builder, extra_args=options.extra_args,
                              platform=options.platform)
         result = get_backend(settings.backend, display=False).build(dockerfile, Path(scratch), layer)
+    if seen is not None:
+        _remember_layered(settings.sbom_cache, layers, seen, result.image_id, path)
     return BuildResult(result.image_id, result.tags, built.duration_s + result.duration_s, built.steps), text
+
+
+def _remember_layered(cache: Path | None, below: list[str], seen: FileSystem, image_id: str, path: str) -> None:
+    """What the layered image's file system holds, for `imagespec test` of it: what was
+    read below plus the one file (and its folders) of the layer this build made itself,
+    by the layered image's diff IDs. Nothing when its layers are not those below and one
+    more (a builder that squashed them, say): the test then reads the image."""
+    from imagespec.sbom import store
+
+    layered = store.layers_of(image_id)
+    if layered[:-1] == below and len(layered) == len(below) + 1:
+        files.remember(cache, layered, files.with_file(seen, path))
 
 
 def own_sbom_path(compiled: Compiled, settings: BuildSettings) -> str:

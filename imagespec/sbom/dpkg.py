@@ -15,9 +15,11 @@ May import: the standard library, ``imagespec.errors`` and its own package.
 from __future__ import annotations
 
 import posixpath
+from functools import partial
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from imagespec.sbom.licenses import copyright_licenses
 from imagespec.errors import SpecError
@@ -114,7 +116,7 @@ def read_rootfs(stream: BinaryIO) -> Rootfs:
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as archive:
             for member in archive:
-                _keep(archive, member, rootfs, kept)
+                _keep(partial(archive.extractfile, member), member, rootfs, kept)
     except (tarfile.TarError, EOFError) as exc:
         raise SpecError(
             f"not a readable root file system tar: {exc}",
@@ -123,7 +125,9 @@ def read_rootfs(stream: BinaryIO) -> Rootfs:
     return rootfs
 
 
-def _keep(archive: tarfile.TarFile, member: tarfile.TarInfo, rootfs: Rootfs, kept: dict[str, str]) -> None:
+def _keep(opened: Callable[[], IO[bytes] | None], member: tarfile.TarInfo, rootfs: Rootfs,
+          kept: dict[str, str]) -> None:
+    """``opened``: the member's bytes (read once here, if at all)."""
     path = _normal(member.name)
     wanted = path == _STATUS or _is_status_d(path) or _is_copyright(path)
     if member.issym() and path.startswith(_DOC):
@@ -134,7 +138,7 @@ def _keep(archive: tarfile.TarFile, member: tarfile.TarInfo, rootfs: Rootfs, kep
     if member.islnk():
         text = kept.get(_normal(member.linkname))
     elif member.isfile():
-        handle = archive.extractfile(member)
+        handle = opened()
         text = handle.read(_MAX_COPYRIGHT_BYTES).decode("utf-8", "replace") if handle else None
     else:
         return

@@ -10,10 +10,12 @@ standard library, ``imagespec.errors`` and its own package.
 
 from __future__ import annotations
 
+import io
 import re
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from imagespec.errors import SpecError
 from imagespec.sbom import cargo, executable, golang, java, npm, python
@@ -65,8 +67,10 @@ def from_debian(package: Package) -> Component:
                      architecture=package.architecture, note=source)
 
 
-def scan_rootfs(stream: BinaryIO) -> Scan:
-    """Read a root file system tar (any compression tarfile knows) in one pass.
+def scan_rootfs(stream: BinaryIO, visit: Visit | None = None) -> Scan:
+    """Read a root file system tar (any compression tarfile knows) in one pass; ``visit``
+    sees every member too, with a way to read its bytes (read from the stream once, for
+    whichever reader asks first: imagespec test's file checks on a build's export).
 
     Raises SpecError when the stream is not a tar archive."""
     scan = Scan()
@@ -74,42 +78,62 @@ def scan_rootfs(stream: BinaryIO) -> Scan:
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as archive:
             for member in archive:
-                _keep(archive, member, scan.rootfs, kept)
-                # a member dpkg's reader took is read already (a stream does not rewind)
+                opened = _Opened(archive, member)
+                if visit is not None:
+                    visit(member, opened)
+                _keep(opened, member, scan.rootfs, kept)
+                # dpkg's records are read already, as what they are
                 if member.isfile() and 0 < member.size <= MAX_READ and _normal(member.name) not in kept:
-                    _read(archive, member, scan)
+                    _read(opened, member, scan)
     except (tarfile.TarError, EOFError) as exc:
         raise SpecError(f"not a readable root file system tar: {exc}",
                         hint="pass the output of `docker export` or a rootfs tarball") from None
     return scan
 
 
-def _read(archive: tarfile.TarFile, member: tarfile.TarInfo, scan: Scan) -> None:
+#: what else reads each member of the scan's pass: (the member, its bytes when asked)
+Visit = Callable[[tarfile.TarInfo, Callable[[], "IO[bytes] | None"]], None]
+
+
+class _Opened:
+    """A regular member's bytes, read from the stream on the first call (a stream does not
+    rewind) and handed to every later caller from memory; None for any other member and
+    for one bigger than MAX_READ."""
+
+    def __init__(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        self._archive, self._member = archive, member
+        self._data: bytes | None = None
+
+    def __call__(self) -> IO[bytes] | None:
+        if self._data is None:
+            if not self._member.isfile() or self._member.size > MAX_READ:
+                return None
+            handle = self._archive.extractfile(self._member)
+            self._data = handle.read() if handle else b""
+        return io.BytesIO(self._data)
+
+
+def _read(opened: _Opened, member: tarfile.TarInfo, scan: Scan) -> None:
     path = _normal(member.name)
     location = f"/{path}"
     if python.is_metadata(path) and member.size <= MAX_TEXT:
-        found = python.distribution(_text(archive, member), location.removesuffix("/METADATA"))
+        found = python.distribution(_text(opened), location.removesuffix("/METADATA"))
         scan.found += [found] if found else []
     elif npm.is_manifest(path) and member.size <= MAX_TEXT:
-        found = npm.package(_text(archive, member), location.removesuffix("/package.json"))
+        found = npm.package(_text(opened), location.removesuffix("/package.json"))
         scan.found += [found] if found else []
     elif path.rpartition("/")[2] == "Cargo.lock" and member.size <= MAX_TEXT and not any(
             cache in location for cache in _CARGO_CACHES):
-        scan.found += cargo.crates(_text(archive, member), location)
+        scan.found += cargo.crates(_text(opened), location)
     elif java.is_archive(path):
-        scan.found += java.archives(_bytes(archive, member), location)
+        scan.found += java.archives(_bytes(opened), location)
     elif member.mode & 0o111:
-        _read_executable(archive, member, location, scan)
+        _read_executable(_bytes(opened), location, scan)
 
 
-def _read_executable(archive: tarfile.TarFile, member: tarfile.TarInfo, location: str, scan: Scan) -> None:
-    handle = archive.extractfile(member)
-    if handle is None:
+def _read_executable(data: bytes, location: str, scan: Scan) -> None:
+    if not golang.is_elf(data[:4]):
         return
-    head = handle.read(4)
-    if not golang.is_elf(head):
-        return
-    data = head + handle.read()
     if golang.MAGIC not in data:
         facts = executable.read(data, location)
         # a shared library names no loader either, and is no program: not recorded
@@ -124,10 +148,10 @@ def _read_executable(archive: tarfile.TarFile, member: tarfile.TarInfo, location
         scan.found += golang.modules(info, location)
 
 
-def _bytes(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
-    handle = archive.extractfile(member)
+def _bytes(opened: _Opened) -> bytes:
+    handle = opened()
     return handle.read() if handle else b""
 
 
-def _text(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
-    return _bytes(archive, member).decode("utf-8", "replace")
+def _text(opened: _Opened) -> str:
+    return _bytes(opened).decode("utf-8", "replace")

@@ -37,8 +37,9 @@ from imagespec.sbom.component import Component
 from imagespec.sbom.document import FORMATS, SUFFIX, App, document
 from imagespec.sbom.dpkg import Package, Rootfs, _installed, stanzas
 from imagespec.sbom.executable import Executable
-from imagespec.sbom.scan import SCANNERS, Scan, scan_rootfs
+from imagespec.sbom.scan import SCANNERS, Scan, Visit, scan_rootfs
 from imagespec.sbom.spdx import CONTAINER_LABEL, export_with
+from imagespec.verify.files import write_whole
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
@@ -53,38 +54,37 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def scan_image(image: str, *, client: docker.DockerClient | None = None) -> Scan:
-    """Every package ``image``'s file system records (EngineError for engine trouble)."""
-    return export_with(image, scan_rootfs, client=client)
+def scan_image(image: str, *, client: docker.DockerClient | None = None, visit: Visit | None = None) -> Scan:
+    """Every package ``image``'s file system records (EngineError for engine trouble);
+    ``visit`` sees each member of the same pass (scan.scan_rootfs)."""
+    return export_with(image, lambda stream: scan_rootfs(stream, visit), client=client)
 
 
-def scan_cached(image: str, cache: Path | None, *, client: docker.DockerClient | None = None) -> Scan:
+def layers_of(image: str, *, client: docker.DockerClient | None = None) -> list[str]:
+    """The image's layer diff IDs: hashes of their content, what its file system is made of."""
+    return list(_attrs(image, client).get("RootFS", {}).get("Layers") or [])
+
+
+def scan_cached(image: str, cache: Path | None, *, client: docker.DockerClient | None = None,
+                visit: Visit | None = None) -> Scan:
     """``scan_image``, remembered under ``cache`` by the image's layers (their diff IDs
     are hashes of their content): a rebuild that changed only metadata (a label, ENV)
-    has the same file system, and reads it in a few milliseconds instead of exporting it."""
+    has the same file system, and reads it in a few milliseconds instead of exporting it.
+    With ``visit`` the image is read (and the scan remembered again): its caller wants
+    every member."""
     if cache is None:
-        return scan_image(image, client=client)
-    layers = _attrs(image, client).get("RootFS", {}).get("Layers") or []
-    key = hashlib.sha256(json.dumps([SCANNERS, layers]).encode()).hexdigest()
+        return scan_image(image, client=client, visit=visit)
+    key = hashlib.sha256(json.dumps([SCANNERS, layers_of(image, client=client)]).encode()).hexdigest()
     path = cache / f"{key}.json"
-    try:
-        return _scan_from(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, KeyError):
-        pass  # absent, or written by another version: read the image
-    scan = scan_image(image, client=client)
-    _write_cache(path, json.dumps({"components": [asdict(c) for c in scan.components()], "notes": scan.notes,
-                                   "executables": [asdict(e) for e in scan.executables]}))
+    if visit is None:
+        try:
+            return _scan_from(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # absent, or written by another version: read the image
+    scan = scan_image(image, client=client, visit=visit)
+    write_whole(path, json.dumps({"components": [asdict(c) for c in scan.components()], "notes": scan.notes,
+                                  "executables": [asdict(e) for e in scan.executables]}))
     return scan
-
-
-def _write_cache(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)  # whole or not at all: a reader never sees half a file
-    except OSError:
-        pass  # a cache that cannot be written is only slower
 
 
 def _scan_from(data: dict[str, Any]) -> Scan:
@@ -228,7 +228,7 @@ def image_packages(image: str, names: Sequence[str], cache: Path | None = None, 
         pass  # absent, or written by another version: read the image
     found = _read_packages(image, names, client)
     if path is not None and found is not None:
-        _write_cache(path, json.dumps([asdict(p) for p in found]))
+        write_whole(path, json.dumps([asdict(p) for p in found]))
     return found
 
 

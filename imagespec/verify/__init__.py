@@ -1,7 +1,9 @@
 """imagespec.verify: check a built image against what its spec promises (``imagespec test``).
 
 Role: ``model`` (Expectations in, CheckResult/Report out), ``probe`` (the observations:
-image config, file list, one hardened smoke run), ``checks`` (pure functions from
+image config, file list, one hardened smoke run), ``files`` (the file list's facts, one
+tar member at a time, remembered by the image's layers; a build gathers them on its SBOM
+scan's pass), ``checks`` (pure functions from
 observations to results), ``runner`` (``verify``: gathers and checks), ``build_tools``
 (the names of compilers and package managers) and ``structure_test`` (the same
 expectations as a container-structure-test config).

@@ -19,14 +19,17 @@ import io
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from imagespec.contract import writable_tmpfs
 from imagespec.engine.client import engine_errors, remove_container
-from imagespec.verify.checks import PRIVILEGE_BITS, Process, ShellScan
+from imagespec.verify import files
+from imagespec.verify.checks import Process
+from imagespec.verify.files import FileSystem
 from imagespec.verify.model import Expectations
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -264,43 +267,23 @@ def _from_top(container: docker.models.containers.Container) -> tuple[Process | 
 # -- file system --------------------------------------------------------------------------
 
 
-#: a file ``image_files`` reads is a small document (an SBOM), not a layer's worth
-MAX_READ = 64 << 20
-
-
-@dataclass
-class FileSystem:
-    """What one pass over an image's export showed."""
-
-    paths: list[str] = field(default_factory=list)
-    content: bytes | None = None  # the file asked for, when it is a regular file of the image
-    shell_binaries: list[str] = field(default_factory=list)  # executables whose bytes are a shell's
-    privileged: dict[str, int] = field(default_factory=dict)  # set-user-ID / set-group-ID files: mode
-
-
-#: how much of an executable is read at once while looking for a shell's signature
-_SCAN_CHUNK = 1 << 20
-
-
-def _is_shell(handle: IO[bytes]) -> bool:
-    scan = ShellScan()
-    while chunk := handle.read(_SCAN_CHUNK):
-        scan.feed(chunk)
-        if scan.is_shell:
-            return True
-    return False
-
-
-def image_files(client: docker.DockerClient, image: str, read: str | None = None) -> FileSystem:
+def image_files(client: docker.DockerClient, image: str, read: str | None = None, *,
+                layers: Sequence[str] = (), cache: Path | None = None) -> FileSystem:
     """Every path in the image's flattened file system, from a created (never started)
     container's export: works for images without a shell or even a command. ``read``:
     an absolute path whose bytes to keep on the way (None when it is not a regular file
     of the image). On the same pass: the set-user-ID and set-group-ID files, and the
-    executables that are shells by their content (a renamed dash is one: BP6)."""
+    executables that are shells by their content (a renamed dash is one: BP6).
+    ``layers``: the image's diff IDs, under which ``cache`` remembers what the pass saw
+    (files.remembered), as the build's own SBOM scan did for the images it made: then
+    only ``read`` is read, with no export."""
     import tarfile  # lazy: only ``imagespec test`` needs it
 
-    wanted = read.lstrip("/") if read else None
-    seen = FileSystem()
+    known = files.remembered(cache, layers)
+    if known is not None:
+        known.content = _one_file(client, image, read) if read else None
+        return known
+    reader = files.FilesReader(read)
     name = f"imagespec-verify-fs-{secrets.token_hex(4)}"
     with engine_errors(f"export {image}"):
         container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], name=name, network_mode="none")
@@ -308,19 +291,34 @@ def image_files(client: docker.DockerClient, image: str, read: str | None = None
             stream = io.BufferedReader(_ChunkReader(container.export()), buffer_size=1 << 20)
             with tarfile.open(fileobj=stream, mode="r|") as archive:
                 for member in archive:
-                    seen.paths.append(member.name)
-                    if (member.isfile() or member.islnk()) and member.mode & PRIVILEGE_BITS:
-                        seen.privileged[member.name] = member.mode
-                    if not member.isfile():
-                        continue
-                    if wanted and member.name.removeprefix("./") == wanted and member.size <= MAX_READ:
-                        handle = archive.extractfile(member)
-                        seen.content = handle.read() if handle else None
-                    elif member.mode & 0o111:
-                        handle = archive.extractfile(member)
-                        if handle is not None and _is_shell(handle):
-                            seen.shell_binaries.append(member.name)
-            return seen
+                    reader.visit(member, partial(archive.extractfile, member))
+        finally:
+            remove_container(container)
+    files.remember(cache, layers, reader.seen)
+    return reader.seen
+
+
+def _one_file(client: docker.DockerClient, image: str, path: str) -> bytes | None:
+    """The bytes of one regular file of ``image`` (None: not one, or bigger than files.MAX_READ)."""
+    import tarfile  # lazy
+
+    import docker.errors
+
+    name = f"imagespec-verify-fs-{secrets.token_hex(4)}"
+    with engine_errors(f"read {path} from {image}"):
+        container = client.containers.create(image, entrypoint=["/imagespec-never-runs"], name=name, network_mode="none")
+        try:
+            try:
+                chunks, _ = container.get_archive(path)
+            except docker.errors.NotFound:
+                return None
+            stream = io.BufferedReader(_ChunkReader(chunks), buffer_size=1 << 20)
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                member = archive.next()
+                if member is None or not member.isfile() or member.size > files.MAX_READ:
+                    return None
+                handle = archive.extractfile(member)
+                return handle.read() if handle else None
         finally:
             remove_container(container)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagespec.verify.probe import Observation, image_files, run_and_observe
@@ -56,10 +57,12 @@ def verify(
     client: docker.DockerClient | None = None,
     *,
     stop_timeout: int = 10,
+    files_cache: Path | None = None,
 ) -> Report:
     """Check ``image_ref`` (a local image) against ``expectations``; never raises for a
     failed check (read ``report.ok`` / ``report.raise_for_failures()``), only for an
-    engine problem (EngineError) or a missing image (SpecError)."""
+    engine problem (EngineError) or a missing image (SpecError). ``files_cache``: where the
+    file systems of images already read are remembered by their layers (verify.files)."""
     began = time.monotonic()
     client = client or connect()
     with engine_errors(f"inspect {image_ref}"):
@@ -70,7 +73,8 @@ def verify(
     if size is not None:
         checks.append(size)
     labels = (image.attrs.get("Config") or {}).get("Labels") or {}
-    files = image_files(client, image.id, read=sbom_label(labels, exp))
+    layers = (image.attrs.get("RootFS") or {}).get("Layers") or []
+    files = image_files(client, image.id, read=sbom_label(labels, exp), layers=layers, cache=files_cache)
     paths, sbom = files.paths, files.content
     checks += check_filesystem(paths, exp, shell_binaries=files.shell_binaries, privileged=files.privileged)
     health = check_healthcheck(image.attrs.get("Config") or {}, paths)
