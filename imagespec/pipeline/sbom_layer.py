@@ -191,7 +191,7 @@ def add_sbom(compiled: Compiled, settings: BuildSettings, options: BuildOptions,
     # `imagespec test`'s file facts, gathered on the scan's own pass over the export
     reader = files.FilesReader() if seen is None and settings.sbom_cache else None
     scan = store.scan_cached(pending, settings.sbom_cache, visit=reader.visit if reader else None)
-    if reader is not None:
+    if reader is not None and not reader.unread:
         seen = reader.seen
         files.remember(settings.sbom_cache, layers, seen)
     found = scan.components()

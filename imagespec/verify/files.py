@@ -54,6 +54,9 @@ class FilesReader:
     def __init__(self, wanted: str | None = None) -> None:
         self.seen = FileSystem()
         self._wanted = wanted.lstrip("/") if wanted else None
+        #: executables whose bytes the pass did not hand over (the SBOM scan's reads none
+        #: bigger than its limit): what was seen is then not the whole story, not kept
+        self.unread: list[str] = []
 
     def visit(self, member: tarfile.TarInfo, opened: Opener) -> None:
         seen = self.seen
@@ -67,7 +70,9 @@ class FilesReader:
             seen.content = handle.read() if handle else None
         elif member.mode & 0o111:
             handle = opened()
-            if handle is not None and _is_shell(handle):
+            if handle is None:
+                self.unread.append(member.name)
+            elif _is_shell(handle):
                 seen.shell_binaries.append(member.name)
 
 

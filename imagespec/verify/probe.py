@@ -294,7 +294,8 @@ def image_files(client: docker.DockerClient, image: str, read: str | None = None
                     reader.visit(member, partial(archive.extractfile, member))
         finally:
             remove_container(container)
-    files.remember(cache, layers, reader.seen)
+    if not reader.unread:
+        files.remember(cache, layers, reader.seen)
     return reader.seen
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests import tools
 from tests.fleet.support import LOCAL_CONFIG, Fleet, docker, imagespec, make_fleet
+from tests.leftovers import remove_untagged
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def fleets(engine, tmp_path: Path) -> Iterator[list[Fleet]]:
                          f"reference={where}", check=False).stdout.split()
         if pushed := [ref for ref in digests if not ref.endswith("@<none>")]:
             docker("rmi", *pushed, check=False)
+    remove_untagged(*(f"{fleet.prefix}/" for fleet in made))  # images a rebuild took the tags of
 
 
 TEAMS, APPS = 9, 10  # the company base, 9 team images on it, 10 apps on each: 100 targets

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet.support import LOCAL_CONFIG, PREFIX, docker, imagespec
+from tests.leftovers import remove_untagged
 from tests.sbom.validators import spdx_problems
 
 pytestmark = pytest.mark.engine
@@ -33,6 +34,7 @@ def prefix(engine) -> Iterator[str]:
                         check=False).stdout.split()
         if listed:
             docker("rmi", "--force", *listed, check=False)
+    remove_untagged(f"{name}/")  # images a rebuild took the tags of
 
 
 def git(root: Path, *args: str) -> None:

@@ -63,13 +63,17 @@ def _rootfs() -> bytes:
     return buffer.getvalue()
 
 
-def _alone(data: bytes, wanted: str | None = None) -> files.FileSystem:
+def _alone_reader(data: bytes, wanted: str | None = None) -> files.FilesReader:
     """What `imagespec test` gathers on an export of its own (probe.image_files' loop)."""
     reader = files.FilesReader(wanted)
     with tarfile.open(fileobj=io.BufferedReader(_OneWay(data)), mode="r|") as archive:
         for member in archive:
             reader.visit(member, lambda: archive.extractfile(member))  # noqa: B023 - called at once
-    return reader.seen
+    return reader
+
+
+def _alone(data: bytes, wanted: str | None = None) -> files.FileSystem:
+    return _alone_reader(data, wanted).seen
 
 
 def test_the_scans_pass_gathers_what_a_pass_of_its_own_does_and_the_scan_is_unchanged() -> None:
@@ -83,6 +87,18 @@ def test_the_scans_pass_gathers_what_a_pass_of_its_own_does_and_the_scan_is_unch
     # the scan reads the members the reader read too (one read from the stream for both)
     assert visited.components() == scan_rootfs(io.BufferedReader(_OneWay(data))).components()
     assert {(c.ecosystem, c.name) for c in visited.components()} == {("deb", "dash"), ("pypi", "markupsafe")}
+
+
+def test_an_executable_the_scan_does_not_read_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan reads no member bigger than its limit: a shell that big would go unseen, so
+    the pass says which executables it did not hand over (and the build keeps nothing)."""
+    from imagespec.sbom import scan
+
+    monkeypatch.setattr(scan, "MAX_READ", 40)
+    reader = files.FilesReader()
+    scan_rootfs(io.BufferedReader(_OneWay(_rootfs())), reader.visit)
+    assert reader.unread == ["bin/sh", "usr/local/bin/start.sh"] and reader.seen.shell_binaries == ["bin/busybox"]
+    assert files.FilesReader().unread == [] and _alone_reader(_rootfs()).unread == []
 
 
 def test_a_wanted_file_is_kept_on_the_way() -> None:

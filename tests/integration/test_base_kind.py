@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import LOCAL_CONFIG, docker, imagespec
+from tests.leftovers import remove_untagged
 
 pytestmark = pytest.mark.engine
 RUN_CHECKS = {"runs-read-only", "pid1-app", "process-user", "stop-graceful"}
@@ -48,3 +49,4 @@ def test_a_base_spec_is_checked_without_being_run_and_its_app_is_run(engine, tmp
         assert config["User"] == "65532:65532" and config["Labels"]["com.example.team"] == "platform"
     finally:
         docker("rmi", *tags, check=False)
+        remove_untagged(f"{prefix}-")  # the base built alone, whose tags the fleet's build took

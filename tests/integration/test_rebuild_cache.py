@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.leftovers import remove_untagged
+
 from .conftest import EXAMPLES, LOCAL_CONFIG, docker, imagespec
 
 def _write(spec: Path, text: str, preset: str) -> None:
@@ -72,3 +74,4 @@ def test_final_metadata_change_reruns_no_build_stage_step(engine, tmp_path: Path
             before = again["image_id"]
     finally:
         docker("rmi", *first["tags"], check=False)
+        remove_untagged(f"isdr-rebuild-{preset}")  # each change's build took the tag of the one before

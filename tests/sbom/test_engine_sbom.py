@@ -22,6 +22,7 @@ import yaml
 
 from imagespec.sbom.diff import packages
 from tests.integration.conftest import EXAMPLES, LOCAL_CONFIG, docker, imagespec
+from tests.leftovers import remove_untagged
 from tests.sbom.validators import cyclonedx_problems, spdx_problems
 
 pytestmark = pytest.mark.engine
@@ -300,6 +301,7 @@ def test_a_rebuild_of_the_same_inputs_keeps_the_image_and_its_sbom(engine, tmp_p
         assert (tmp_path / "changed.spdx.json").read_text() != (tmp_path / "first.spdx.json").read_text()
     finally:
         docker("rmi", "--force", f"{name}:1.0.0", f"{name}:1.0", f"{name}:1", f"{name}:latest", check=False)
+        remove_untagged(name)  # the first image, whose tags the changed one took
 
 
 def _layers(image: str) -> list[str]:
