@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import tools
+from tests.leftovers import remove_untagged
 
 from .conftest import LOCAL_CONFIG, docker, imagespec
 
@@ -101,6 +102,7 @@ final:
         subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
         # the first image lost its tags to the forced one but keeps its pushed digest
         _remove_digests("127.0.0.1:5000/imagespec-it/imagespec-it-push")
+        remove_untagged("imagespec-it-push")  # the refused one: built, its tags put back on the first
 
 
 def _remove_digests(repository: str) -> None:
