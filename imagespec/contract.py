@@ -18,6 +18,12 @@ import json
 SECRET_ID = "ca-bundle"
 SECRET_PATH = f"/run/secrets/{SECRET_ID}"
 
+#: The set-user-ID and set-group-ID bits of a file's mode: a file with either runs as its
+#: owner (group), root's by default, whatever USER the image names (BP8). A spec's modes
+#: may not set them (spec.values.mode); `imagespec test`'s `no-setuid` finds them in the
+#: image however they got there (verify.checks, verify.files).
+PRIVILEGE_BITS = 0o6000
+
 # Labels an app image carries: the directories its read-only root needs writable (BP9),
 # read by deploy manifests and `imagespec test IMAGE`.
 LABEL_WRITABLE = "io.imagespec.writable"

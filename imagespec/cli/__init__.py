@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import sys
 
 import click
@@ -123,5 +124,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+#: The exit code of a run that SIGTERM stopped (128 + its number, as a shell reports it).
+TERMINATED = 128 + signal.SIGTERM
+
+
+class _Terminated:
+    """SIGTERM (a CI job cancelled, `docker stop` of a CI container, systemd) stops a run
+    the way Ctrl-C does: the build process stopped, the waiting SBOM tag removed, no tag
+    applied. Python's default for it is to die at once, and the build process, in a session
+    of its own (so that a terminal's Ctrl-C reaches imagespec alone, which stops it), would
+    then run on, orphaned, while a waiting tag stayed behind."""
+
+    received = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+
 def run() -> None:
-    sys.exit(main())
+    on_term = _Terminated()
+    signal.signal(signal.SIGTERM, on_term)
+    code = main()
+    sys.exit(TERMINATED if on_term.received and code == 130 else code)

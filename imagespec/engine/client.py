@@ -82,13 +82,13 @@ def connect(*, timeout: float = CONNECT_TIMEOUT_S, host: str | None = None) -> d
     return client
 
 
-def remove_image(reference: str, *, only_untagged: bool = False) -> None:
-    """Remove an image of ours (``only_untagged``: only when no tag names it); one still in
-    use (or already gone) is left as it is."""
+def remove_image(reference: str, *, only_untagged: bool = False, client: Any = None) -> None:
+    """Remove an image of ours (``only_untagged``: only when no tag names it) from the local
+    engine, or ``client``'s; one still in use (or already gone) is left as it is."""
     import docker.errors
 
     try:
-        client = connect()
+        client = client or connect()
         if only_untagged and client.images.get(reference).tags:
             return
         client.images.remove(reference, noprune=False)

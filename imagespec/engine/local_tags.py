@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from imagespec import reference as grammar
-from imagespec.engine.client import engine_errors
+from imagespec.engine.client import engine_errors, remove_image
 from imagespec.errors import SpecError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,6 +98,14 @@ def apply_tags(client: docker.DockerClient, image_id: str, references: Sequence[
 
 
 def restore_tags(client: docker.DockerClient, previous: dict[str, str | None]) -> None:
+    """Each reference back on the image it named before (none: the tag removed). The image
+    they were moved to goes when no tag names it any more (a build whose push was refused):
+    nobody's then, it would stay in the engine's store for ever; its layers stay in
+    BuildKit's cache, so a rebuild of it costs nothing."""
+    try:
+        moved = set(current_ids(client, list(previous)).values()) - {None, *previous.values()}
+    except Exception:  # noqa: BLE001 - the engine's trouble: the error being raised says so
+        moved = set()
     for reference, old_id in previous.items():
         try:
             if old_id is None:
@@ -107,3 +115,5 @@ def restore_tags(client: docker.DockerClient, previous: dict[str, str | None]) -
                 client.images.get(old_id).tag(name, tag)
         except Exception:  # noqa: BLE001 - best effort while another error propagates
             pass
+    for image_id in sorted(i for i in moved if i):
+        remove_image(image_id, only_untagged=True, client=client)

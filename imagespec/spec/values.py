@@ -20,7 +20,7 @@ from imagespec import platform as platforms
 from imagespec import reference as grammar
 from imagespec.contract import (DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR,
                                 imagespecs_own_label)
-from imagespec.contract import reads_as_json_array
+from imagespec.contract import PRIVILEGE_BITS, reads_as_json_array
 from imagespec.reference import Invalid
 from imagespec.spec import shell_scan
 
@@ -236,11 +236,6 @@ def stop_signal(value: str | int) -> str:
                   "the engine knows SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, ... SIGRTMIN+1 to +15, SIGRTMAX-14 "
                   "to -1, or a number 1-64; not SIGKILL or SIGSTOP (9, 19), which the application cannot "
                   "handle (BP2)")
-
-
-#: The set-user-ID and set-group-ID bits: a file with either runs as its owner (group),
-#: root's for the default `owner`, whatever USER the image names (BP8).
-PRIVILEGE_BITS = 0o6000
 
 
 def mode(value: str | int) -> str:

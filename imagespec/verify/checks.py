@@ -54,9 +54,6 @@ class Process:
         return self.uid, euid, euid if self.suid is None else self.suid
 
 
-#: The set-user-ID and set-group-ID bits of a file's mode (BP8; spec.values refuses them
-#: in a spec's modes, and `no-setuid` finds them in the image however they got there).
-PRIVILEGE_BITS = 0o6000
 #: The set-user-ID and set-group-ID programs of Debian's own packages (login, passwd,
 #: util-linux's mount, su; shadow's chage, expiry and PAM's unix_chkpwd set-group-ID
 #: shadow), found on the catalog's Debian bases (debian-slim and every image on it): a

@@ -9,7 +9,8 @@ the same image exports it once, not twice. ``remembered``/``remember`` keep the 
 under the image's layer diff IDs: hashes of the layers' content, so an image with the
 same list has the same file system, whatever its tags or labels say.
 
-May import: the standard library and its own package (``checks``: the shell signature).
+May import: the standard library, ``imagespec.contract`` (the privilege bits) and its own
+package (``checks``: the shell signature).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from imagespec.verify.checks import PRIVILEGE_BITS, ShellScan
+from imagespec.contract import PRIVILEGE_BITS
+from imagespec.verify.checks import ShellScan
 
 #: a file the reader keeps is a small document (an SBOM), not a layer's worth
 MAX_READ = 64 << 20

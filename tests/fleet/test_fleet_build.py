@@ -14,7 +14,7 @@ import pytest
 
 from tests import tools
 from tests.fleet.support import LOCAL_CONFIG, Fleet, docker, imagespec, make_fleet
-from tests.leftovers import remove_untagged
+from tests.leftovers import remove_untagged, untagged
 
 
 @pytest.fixture
@@ -222,6 +222,7 @@ def test_a_push_the_registry_refuses_leaves_the_local_tags_where_they_were(fleet
         assert "refusing to move an immutable version tag (BP14)" in records["base"]["failure"]["message"]
         assert records["base"]["tags"] == [] and records["app"]["result"] == "up_to_date"
         assert _image_id(fleet.image("base")) == published, attempt
+        assert untagged(f"{fleet.prefix}/base") == [], "the refused image, which no tag names, stays"
         summary = json.loads(done.stdout)
         assert (summary["built"], summary["up_to_date"], summary["failed"]) == (0, 1, 1), attempt
         # the run's error, the last line on stderr, names the failed targets for CI

@@ -14,6 +14,7 @@ import pytest
 
 from tests import tools
 from tests.images.support import SLIM, Cleanup, require_images
+from tests.leftovers import processes_with
 from imagespec.engine import BuildEvent, BuildOptions, Secret, get_backend
 from imagespec.engine.buildkit_cli import BuildKitCLIBackend, CliInfo, detect_cli
 from imagespec.engine.sdk_legacy import SdkLegacyBackend
@@ -120,18 +121,6 @@ class RecordingBackend(BuildKitCLIBackend):
         return super().command(dockerfile, context, options, iidfile)
 
 
-def _processes_with(marker: str) -> list[int]:
-    hits = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    hits.append(int(entry.name))
-            except OSError:
-                continue
-    return hits
-
-
 def test_ctrl_c_stops_the_build_and_applies_no_tag(client, cleanup: Cleanup, context: Path, sigint_raises) -> None:  # type: ignore[no-untyped-def]
     marker = f"imagespec-interrupt-{secrets.token_hex(4)}"
     tag = cleanup.name("interrupted")
@@ -145,7 +134,7 @@ def test_ctrl_c_stops_the_build_and_applies_no_tag(client, cleanup: Cleanup, con
             threading.Timer(1.0, interrupt).start()
 
     def interrupt() -> None:
-        seen_running.extend(_processes_with(marker))  # positive control for the check below
+        seen_running.extend(processes_with(marker))  # positive control for the check below
         signal.pthread_kill(main, signal.SIGINT)
 
     seen_running: list[int] = []
@@ -159,12 +148,12 @@ def test_ctrl_c_stops_the_build_and_applies_no_tag(client, cleanup: Cleanup, con
     assert time.monotonic() - began < 15  # nowhere near the 30 s sleep
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(tag)
-    assert recorded.iidfiles and all(_processes_with(str(path)) == [] for path in recorded.iidfiles)
+    assert recorded.iidfiles and all(processes_with(str(path)) == [] for path in recorded.iidfiles)
     # BuildKit cancels the RUN container once the client is gone.
     deadline = time.monotonic() + 10
-    while _processes_with(marker) and time.monotonic() < deadline:
+    while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_secret_is_usable_in_run_and_absent_from_the_image(client, cleanup: Cleanup, context: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -268,7 +257,7 @@ def test_sigint_to_a_process_running_a_build(client, cleanup: Cleanup, context: 
         if line.startswith("step started") and "sleep 30" in line:
             break
     time.sleep(1.0)
-    assert _processes_with(marker), "positive control: the RUN step's shell is visible in /proc"
+    assert processes_with(marker), "positive control: the RUN step's shell is visible in /proc"
     began = time.monotonic()
     child.send_signal(signal.SIGINT)
     assert child.wait(timeout=15) == 130
@@ -277,9 +266,9 @@ def test_sigint_to_a_process_running_a_build(client, cleanup: Cleanup, context: 
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(tag)
     deadline = time.monotonic() + 10
-    while _processes_with(marker) and time.monotonic() < deadline:
+    while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []
 
 
 FLOOR_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "engine-floor.sh"
@@ -321,7 +310,7 @@ def test_ctrl_c_stops_a_legacy_build(client, context: Path, sigint_raises) -> No
     seen_running: list[int] = []
 
     def interrupt() -> None:
-        seen_running.extend(_processes_with(marker))
+        seen_running.extend(processes_with(marker))
         signal.pthread_kill(main, signal.SIGINT)
 
     def on_event(event: BuildEvent) -> None:
@@ -333,6 +322,6 @@ def test_ctrl_c_stops_a_legacy_build(client, context: Path, sigint_raises) -> No
         SdkLegacyBackend(client).build(f"FROM {SLIM}\nRUN sleep 30 && echo {marker}\n", context, BuildOptions(), on_event)
     assert seen_running and time.monotonic() - began < 15
     deadline = time.monotonic() + 10
-    while _processes_with(marker) and time.monotonic() < deadline:
+    while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _processes_with(marker) == []
+    assert processes_with(marker) == []

@@ -4,6 +4,7 @@ conflict on push. Each ends in one clear message and its own exit code."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import time
 import urllib.request
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import tools
-from tests.leftovers import remove_untagged
+from tests.leftovers import processes_with, untagged
 
 from .conftest import LOCAL_CONFIG, docker, imagespec
 
@@ -95,6 +96,8 @@ final:
         second = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", str(spec), cwd=tmp_path)
         assert second.returncode == 1, second.stderr[-2000:]
         assert "sha256:" in second.stderr and "--force" in second.stderr, second.stderr[-2000:]
+        # its tags went back to the first image, and the refused one, nobody's, with them
+        assert untagged("imagespec-it-push") == []
         forced = imagespec("build", "--config", str(LOCAL_CONFIG), "--push", "--force", "--format", "json", str(spec),
                            cwd=tmp_path)
         assert forced.returncode == 0, forced.stderr[-2000:]
@@ -102,7 +105,6 @@ final:
         subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
         # the first image lost its tags to the forced one but keeps its pushed digest
         _remove_digests("127.0.0.1:5000/imagespec-it/imagespec-it-push")
-        remove_untagged("imagespec-it-push")  # the refused one: built, its tags put back on the first
 
 
 def _remove_digests(repository: str) -> None:
@@ -387,3 +389,84 @@ def test_a_failed_step_of_a_preset_is_reported_at_the_spec_that_extends_it(engin
     assert _reported_at(stderr) == "1", stderr[-2000:]  # the spec's `extends: c`
     hint = next(line for line in stderr.splitlines() if line.strip().startswith("hint: the failed step is the template's"))
     assert "presets/c.yaml:24:" in hint and "`with: {binary: …, name: …}`" in hint, hint
+
+
+SLOW = """\
+name: imagespec-it-sigterm-{which}
+version: 0.0.1
+stages:
+  build:
+    from: debian-slim
+    run:
+      - mkdir -p /out && sleep 120 && echo {marker} > /out/done
+    artifacts: [/out]
+final:
+  from: debian-slim
+  copy: [{{from: build, src: /out, dest: /out}}]
+  cmd: [sleep, "1"]
+"""
+
+
+def _terminated_mid_step(folder: Path, markers: list[str], *args: str) -> tuple[int, str]:
+    """Start `imagespec build ARGS` in ``folder``, send it SIGTERM (what a cancelled CI job
+    or `docker stop` sends) once every marker's step runs, and return its exit code and
+    stderr after making sure those steps' processes ended."""
+    import signal
+    import sys
+
+    err = folder / "stderr.txt"
+    with err.open("w") as stderr:
+        child = subprocess.Popen([sys.executable, "-m", "imagespec", "build", "--config", str(LOCAL_CONFIG),
+                                  "--progress", "plain", *args], stdout=subprocess.DEVNULL, stderr=stderr,
+                                 stdin=subprocess.DEVNULL, cwd=folder)
+        try:
+            deadline = time.monotonic() + 300
+            while not all(processes_with(m) for m in markers):
+                assert child.poll() is None, err.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the sleeping steps never started: " + err.read_text()[-3000:]
+                time.sleep(0.3)
+            began = time.monotonic()
+            child.send_signal(signal.SIGTERM)
+            code = child.wait(timeout=60)
+            stopped_in = time.monotonic() - began
+        finally:
+            if child.poll() is None:
+                child.kill()
+    deadline = time.monotonic() + 15
+    while any(processes_with(m) for m in markers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # without the handler Python died at once and the build, in a session of its own, ran on
+    assert [m for m in markers if processes_with(m)] == [], "a build step outlived the run"
+    assert stopped_in < 30, stopped_in
+    return code, err.read_text()
+
+
+def _tags_of(*names: str) -> list[str]:
+    listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    return [ref for ref in listed if ref.rsplit(":", 1)[0].endswith(names)]
+
+
+@pytest.mark.engine
+def test_sigterm_stops_the_build_as_ctrl_c_does(engine, tmp_path: Path) -> None:
+    """Exit 143 (128 + SIGTERM), the build process and its step stopped, no tag applied,
+    no waiting SBOM tag left."""
+    marker = f"imagespec-sigterm-{secrets.token_hex(4)}"
+    (tmp_path / "imagespec.yaml").write_text(SLOW.format(which="one", marker=marker))
+    code, err = _terminated_mid_step(tmp_path, [marker], str(tmp_path / "imagespec.yaml"))
+    assert code == 143, err[-3000:]
+    assert "Traceback" not in err
+    assert "interrupted" in err.lower(), err[-2000:]
+    assert _tags_of("imagespec-it-sigterm-one") == []
+
+
+@pytest.mark.engine
+def test_sigterm_stops_every_build_of_a_fleet(engine, tmp_path: Path) -> None:
+    """Both targets' bake processes (each in a session of its own) stop with the run."""
+    markers = [f"imagespec-sigterm-{which}-{secrets.token_hex(4)}" for which in ("a", "b")]
+    for which, marker in zip(("a", "b"), markers, strict=True):
+        (tmp_path / which).mkdir()
+        (tmp_path / which / "imagespec.yaml").write_text(SLOW.format(which=which, marker=marker))
+    code, err = _terminated_mid_step(tmp_path, markers, "--jobs", "2", str(tmp_path))
+    assert code == 143, err[-3000:]
+    assert "Traceback" not in err
+    assert _tags_of("imagespec-it-sigterm-a", "imagespec-it-sigterm-b") == []
