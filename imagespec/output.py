@@ -45,11 +45,29 @@ def _cannot(action: str, path: Path, exc: OSError | UnicodeDecodeError) -> Image
 
 
 def read_current(path: Path) -> str:
-    """A generated file's current text; empty when it does not exist yet."""
+    """A generated file's current text; empty when it does not exist yet. A link or a
+    FIFO, device or socket where the file goes is never read (``not_a_file``): a committed
+    `Dockerfile -> /etc/shadow` would put that file's lines into `check`'s diff on a CI
+    machine, and reading a FIFO blocks for ever."""
+    odd = not_a_file(path)
+    if odd:
+        return odd
     try:
         return path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise _cannot("read", path, exc) from None
+
+
+def not_a_file(path: Path) -> str:
+    """What stands where a generated file goes when it is not a regular file (a link, a
+    FIFO, a device, a socket), as the one line `check` shows for its text; '' otherwise
+    (a regular file, nothing, or a folder, which the read reports). The atomic write
+    replaces a link itself, never the file it leads to, so a link is simply stale."""
+    if path.is_symlink():
+        return f"(a symbolic link, to {os.readlink(path)!r}, not read: imagespec generate writes a regular file here)\n"
+    if path.exists() and not path.is_file() and not path.is_dir():
+        return "(a FIFO, device or socket, not read: imagespec generate writes a regular file here)\n"
+    return ""
 
 
 def stale_diff(committed: str, expected: str, committed_name: str, expected_name: str) -> str:
@@ -96,7 +114,10 @@ def _range(start: int, stop: int) -> str:
 
 def written_by_hand(path: Path) -> bool:
     """Whether `path` holds something imagespec did not generate, which `generate` must not
-    replace unasked: an existing, non-empty file without the generated header."""
+    replace unasked: an existing, non-empty file without the generated header, or a link
+    (someone put it there; what it leads to is not read: ``read_current``)."""
+    if path.is_symlink():
+        return True
     try:
         if not path.is_file():
             return False

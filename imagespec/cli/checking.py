@@ -73,8 +73,8 @@ def _regenerate(stale: tuple[jobs.Stale, ...], bake_file: Path | None, specs: tu
     file, so a stale bake file names `bake` with this check's specs, path and configuration;
     a file that lost its generated header, `generate --force`, as generate refuses it otherwise."""
     force = [item.file for item in stale if item.hand_written]
-    commands = [f"`imagespec generate --force` ({', '.join(force)} lost the generated header, so generate replaces "
-                "it only with --force)" if force else "`imagespec generate`"] if stale else []
+    commands = [f"`imagespec generate --force` ({', '.join(force)} lost the generated header or is a link, so "
+                "generate replaces it only with --force)" if force else "`imagespec generate`"] if stale else []
     if bake_file is not None:
         by_hand = jobs.bake_by_hand(bake_file)  # bake refuses to replace it without --force (exit 1)
         words = [*map(str, specs), "-o", str(bake_file), *(["--force"] if by_hand else []),

@@ -25,5 +25,5 @@ def list_command(specs: tuple[Path, ...], null: bool) -> None:
     A script that loops over specs asks this instead of a glob of its own, so it takes
     exactly the fleet's specs."""
     end = "\0" if null else "\n"
-    sys.stdout.write("".join(f"{spec}{end}" for spec in jobs.spec_files(specs, on_note=note)))
+    sys.stdout.write("".join(f"{spec}{end}" for spec in jobs.listed_spec_files(specs, on_note=note)))
     sys.stdout.flush()

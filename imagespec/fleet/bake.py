@@ -24,7 +24,8 @@ from imagespec.fleet.model import Fleet, Secret, Target
 from imagespec.contract import GENERATED_MARK
 
 HEADER_KEY = "//"  # bake ignores it; the generated mark, like a Dockerfile's header
-HEADER = (f"{GENERATED_MARK} (imagespec bake) from the specs of its targets; do not edit: run `imagespec bake` "
+HEADER_MARK = f"{GENERATED_MARK} (imagespec bake)"  # what every bake file imagespec wrote begins its "//" with
+HEADER = (f"{HEADER_MARK} from the specs of its targets; do not edit: run `imagespec bake` "
           "again. Run `docker buildx bake -f FILE` in this file's folder (its paths are relative to it).")
 
 
@@ -119,22 +120,32 @@ def bake_text(fleet: Fleet, output: Path) -> str:
 
 
 def written_by_hand(path: Path) -> bool:
-    """An existing, non-empty file without the generated mark near its top."""
+    """An existing, non-empty file that is not a bake file imagespec wrote: JSON whose
+    ``"//"`` begins with the bake file's own mark. A Dockerfile or ignore file that `generate`
+    wrote carries the generated mark too, but is not this file: `-o app/.dockerignore`
+    would have replaced the ignore file's patterns with JSON (the whole context sent)."""
     try:
         if not path.is_file():
             return False
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return bool(text.strip()) and not any(GENERATED_MARK in line for line in text.splitlines()[:3])
+    # by its text, not as JSON: a bake file with a merge's conflict markers is still ours
+    # (its "//" is the first key, sorted, on the second line)
+    mark = f"{json.dumps(HEADER_KEY)}: {json.dumps(HEADER_MARK)[:-1]}"  # the value's text, unclosed
+    return bool(text.strip()) and not any(line.strip().startswith(mark) for line in text.splitlines()[:3])
 
 
 def _refuse_own_inputs(fleet: Fleet, output: Path) -> None:
-    """A spec of the fleet or its Dockerfile is never the bake file, --force or not: `-o`
-    named the wrong file, and replacing it would lose the spec."""
+    """A spec of the fleet, its Dockerfile or its ignore file is never the bake file,
+    --force or not: `-o` named the wrong file, and replacing it would lose the spec (or
+    send the whole context to every build)."""
+    from imagespec.spec.read_spec import ignore_file_for
+
     where = os.path.realpath(output)
     for target in fleet.targets.values():
-        for kind, path in (("spec", target.real), ("Dockerfile", target.dockerfile)):
+        ignore = ignore_file_for(str(target.context), str(target.dockerfile))
+        for kind, path in (("spec", target.real), ("Dockerfile", target.dockerfile), ("ignore file", Path(ignore))):
             if os.path.realpath(path) == where:
                 raise SpecError(f"-o names the {kind} of target {target.name}: bake would replace it, even with --force",
                                 location=Location(str(output)), hint="give -o the bake file's path (docker-bake.json)")

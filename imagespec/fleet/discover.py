@@ -28,8 +28,11 @@ SKIPPED = frozenset({"node_modules", "venv", "__pycache__", "vendor", "site-pack
 
 
 def is_spec_name(name: str) -> bool:
-    """The file-name rule for specs found in folders."""
-    return name == SPEC_NAME or (name.endswith(SPEC_SUFFIX) and len(name) > len(SPEC_SUFFIX))
+    """The file-name rule for specs found in folders. A hidden file is not one, as a hidden
+    folder is not searched: an editor's lock or backup (Emacs's `.#api.imagespec.yaml`, a
+    link that leads nowhere while the spec is edited) would fail every fleet command."""
+    return name == SPEC_NAME or (name.endswith(SPEC_SUFFIX) and len(name) > len(SPEC_SUFFIX)
+                                 and not name.startswith("."))
 
 
 def _skipped(folder: str) -> bool:
@@ -47,8 +50,10 @@ def _near_miss(name: str) -> bool:
     """A file meant as a spec whose name the rule does not take (``imagespec.yml``,
     ``Imagespec.yaml``, ``app.imagespec.yml``): said, not silently left out of the fleet."""
     lower = name.lower()
+    if lower.startswith("."):  # hidden: an editor's file, or a configuration (`.imagespec.yaml`)
+        return False
     meant = lower in (SPEC_NAME, "imagespec.yml") or lower.endswith((SPEC_SUFFIX, ".imagespec.yml"))
-    return meant and not is_spec_name(name) and lower not in (CONFIG_NAME, ".imagespec.yml")  # those configure
+    return meant and not is_spec_name(name)
 
 
 def _leads_out(path: str, root: Path) -> str | None:

@@ -155,6 +155,18 @@ def spec_files(paths: Sequence[Path], on_note: OnNote = ignore) -> list[Path]:
     return discover(paths, on_note)
 
 
+def listed_spec_files(paths: Sequence[Path], on_note: OnNote = ignore) -> list[Path]:
+    """``spec_files`` for `imagespec list`, which reads none of them: a link among them that
+    leads nowhere or in a circle is exit 2 there too, as every other fleet command's load
+    of it is (a script looping over the list would fail at it, one spec later)."""
+    from imagespec.errors import raise_together
+    from imagespec.spec.yaml_source import broken_link
+
+    found = spec_files(paths, on_note)
+    raise_together([error for error in map(broken_link, found) if error is not None])
+    return found
+
+
 def specs_only(specs: Sequence[Path], on_note: OnNote = ignore) -> list[Path]:
     """The specs among the files given: a glob such as examples/**/*.yaml also matches
     configuration files, which are skipped (and said so through ``on_note``)."""

@@ -156,9 +156,18 @@ def and_chain(head: tuple[str, ...], commands: tuple[str, ...]) -> tuple[str, ..
     items, last = list(head), len(commands) - 1
     for i, command in enumerate(commands):
         first = not items
-        wrap = (not first and _is_list(command)) or _isolated(command, last=i == last)
+        wrap = (not first and _is_list(command)) or _isolated(command, last=i == last) or \
+            (i < last and _ends_in_a_terminator(command))
         items.append(f"( {command} )" if wrap else command)
     return tuple(items)
+
+
+def _ends_in_a_terminator(command: str) -> bool:
+    """`echo a;` or `serve &`: valid alone, but `echo a; && next` is a syntax error. The
+    first command needs no parentheses otherwise (`a; b && c` runs c when b succeeded, as
+    RUN c after RUN a; b does)."""
+    end = command.rstrip()
+    return end.endswith(";") or (end.endswith("&") and not end.endswith("&&"))
 
 
 def _is_list(command: str) -> bool:

@@ -69,6 +69,17 @@ class _Paths(NamedTuple):
     dockerignore: str
 
 
+def ignore_file_for(context: str, dockerfile: str) -> str:
+    """The ignore file the build of ``dockerfile`` reads (both normalized, absolute).
+    `docker build CONTEXT` reads CONTEXT/Dockerfile and CONTEXT/.dockerignore, which every
+    builder knows. Any other Dockerfile gets its own <Dockerfile>.dockerignore beside it,
+    which BuildKit reads instead of the context's: two specs in one folder never share (and
+    fight over) one ignore file."""
+    if dockerfile == _lexical(context, "Dockerfile"):  # both normal: == as Paths
+        return _lexical(context, ".dockerignore")
+    return dockerfile + ".dockerignore"  # Path.with_name(name + ".dockerignore")
+
+
 def _lexical(folder: str, relative: str) -> str:
     """str(Path(folder) / relative) for a real folder and a relative path: pathlib drops
     empty and `.` parts and keeps `..` (it does not look at the disk to collapse them)."""
@@ -96,15 +107,7 @@ class LoadedSpec:
         # the default context `.` is the spec's folder, whose real path is known
         context = folder if self.spec.context == "." else str(files.resolve(Path(folder) / self.spec.context))
         dockerfile = _lexical(folder, self.spec.dockerfile)
-        # `docker build CONTEXT` reads CONTEXT/Dockerfile and CONTEXT/.dockerignore, which
-        # every builder knows. Any other Dockerfile gets its own <Dockerfile>.dockerignore
-        # beside it, which BuildKit reads instead of the context's: two specs in one
-        # folder never share (and fight over) one ignore file.
-        if dockerfile == _lexical(context, "Dockerfile"):  # both normal: == as Paths
-            dockerignore = _lexical(context, ".dockerignore")
-        else:
-            dockerignore = dockerfile + ".dockerignore"  # Path.with_name(name + ".dockerignore")
-        return _Paths(context, dockerfile, dockerignore)
+        return _Paths(context, dockerfile, ignore_file_for(context, dockerfile))
 
     @_once
     def folder(self) -> Path:

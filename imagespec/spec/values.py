@@ -525,7 +525,33 @@ def command_line(value: str) -> str:
         raise Invalid("a command must not be empty", "write the command, or remove the item")
     if "\x00" in value:
         raise Invalid("a command must not contain NUL bytes", "remove the \\0 / \\x00 escape")
+    ends_in = unfinished(value)
+    if ends_in:
+        raise Invalid(f"the command ends in `{ends_in}`, so the shell reads the next command as its rest: "
+                      "merged with the next item (BP3) it would run another command than written, and alone "
+                      "it is a syntax error",
+                      "finish the command within its item, or write the whole pipeline or `&&` chain as one item")
     return value.strip("\n")  # YAML block scalars end in a newline that means nothing
+
+
+def unfinished(command: str) -> str:
+    """The operator an unfinished command ends in (a pipe, `&&`, `||`, a line continuation
+    by an odd number of backslashes), '' for a whole one. Its last line with a comment is
+    left alone: the operator may be the comment's."""
+    last = command.rstrip().rsplit("\n", 1)[-1]
+    if "#" in last:
+        return ""
+    if _escaped(last, len(last)):
+        return "\\"
+    op = next((op for op in ("&&", "||", "|") if last.endswith(op)), "")
+    return "" if op and _escaped(last, len(last) - len(op)) else op  # `echo a\|` prints a pipe
+
+
+def _escaped(text: str, end: int) -> bool:
+    """Whether an odd number of backslashes ends ``text[:end]``: the character after them
+    is taken literally (at the end of the text: the line goes on)."""
+    head = text[:end]
+    return (len(head) - len(head.rstrip("\\"))) % 2 == 1
 
 
 # `version` becomes the X.Y.Z, X.Y and X tags (BP14), so anything else would fail only when

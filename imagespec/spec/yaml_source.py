@@ -10,6 +10,7 @@ Norway problem).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -438,6 +439,19 @@ def _missing(path: Path, shown: str) -> SpecError:
                          hint="point the link at an existing file, or remove it")
     return SpecError(f"no such file: {path}", location=Location(shown),
                      hint="check the name; a path written in a file is relative to that file")
+
+
+def broken_link(path: Path) -> SpecError | None:
+    """What reading ``path`` would say when it is a link that leads nowhere or in a circle
+    (None for anything else), without reading: for `imagespec list`, which names the
+    specs the other fleet commands refuse such a link among."""
+    if not path.is_symlink() or files.exists(path):
+        return None
+    try:
+        real = files.resolve(path)
+    except files.LinkLoop as loop:
+        return loop
+    return _missing(path, os.path.relpath(real))
 
 
 def read_yaml(path: Path, *, display: str | None = None, shared: bool = False, empty_ok: bool = False) -> Document:

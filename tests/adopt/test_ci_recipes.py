@@ -43,7 +43,8 @@ def test_gitlab_job_passes_gitlabs_schema(tmp_path: Path) -> None:
 
 
 # paths a repository may hold, and which of them fleet discovery takes as specs
-SAMPLE = ("imagespec.yaml", "a/imagespec.yaml", "a/api.imagespec.yaml", "a/..imagespec.yaml", "api.imagespec.yml",
+SAMPLE = ("imagespec.yaml", "a/imagespec.yaml", "a/api.imagespec.yaml", "a/..imagespec.yaml", "a/.#api.imagespec.yaml",
+          "api.imagespec.yml",
           "a/imagespec.yml", "Imagespec.yaml", ".imagespec.yaml", "a/.imagespec.yaml", "a/imagespec.yaml.bak",
           "a/myimagespec.yaml", "a/Dockerfile", ".github/imagespec.yaml", "a/.hidden/x.imagespec.yaml",
           "node_modules/p/imagespec.yaml", "a/vendor/imagespec.yaml", "venv/imagespec.yaml",
@@ -68,8 +69,7 @@ def test_the_hooks_take_the_files_fleet_discovery_takes(tmp_path: Path) -> None:
     import yaml
 
     expected = _discovered(tmp_path)
-    assert expected == ["a/..imagespec.yaml", "a/api.imagespec.yaml", "a/imagespec.yaml", "imagespec.yaml",
-                        "vendored/imagespec.yaml"]
+    assert expected == ["a/api.imagespec.yaml", "a/imagespec.yaml", "imagespec.yaml", "vendored/imagespec.yaml"]
     hooks = yaml.safe_load((DOCS.parents[1] / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     for hook in hooks:
         taken = sorted(path for path in SAMPLE

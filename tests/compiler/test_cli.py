@@ -170,11 +170,43 @@ def test_check_hints_force_only_where_a_dockerfile_lost_its_header(example: Path
                           encoding="utf-8")
     code, _, err = run(capsys, "check", str(example / "imagespec.yaml"))
     assert code == 1
-    assert err.splitlines()[1] == (f"  hint: run `imagespec generate --force` ({dockerfile} lost the generated header, "
-                                   "so generate replaces it only with --force) and commit the result")
+    assert err.splitlines()[1] == (f"  hint: run `imagespec generate --force` ({dockerfile} lost the generated header "
+                                   "or is a link, so generate replaces it only with --force) and commit the result")
     assert run(capsys, "generate", str(example / "imagespec.yaml"))[0] == 1  # as the hint says
     assert run(capsys, "generate", "--force", str(example / "imagespec.yaml"))[0] == 0
     assert run(capsys, "check", str(example / "imagespec.yaml"))[0] == 0
+
+
+@pytest.mark.parametrize("generated", ["Dockerfile", ".dockerignore"])
+def test_check_never_reads_what_a_committed_link_at_a_generated_file_leads_to(example: Path, tmp_path: Path,
+                                                                               generated: str, capsys) -> None:
+    """Was: `Dockerfile -> /etc/shadow` committed (git stores links) put that file's lines
+    into check's diff, on the CI machine, as root. The link is stale (generate replaces the
+    link itself, with --force: someone put it there), and its target is never read."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-LINE-1\nSECRET-LINE-2\n", encoding="utf-8")
+    link = example / generated
+    link.unlink()
+    link.symlink_to(secret)
+    for fmt in ("text", "json"):
+        code, out, err = run(capsys, "check", "--format", fmt, str(example / "imagespec.yaml"))
+        assert code == 1
+        assert "SECRET-LINE" not in out + err
+        assert f"a symbolic link, to '{secret}', not read" in out + err
+    assert run(capsys, "generate", str(example / "imagespec.yaml"))[0] == 1  # not replaced unasked
+    assert run(capsys, "generate", "--force", str(example / "imagespec.yaml"))[0] == 0
+    assert not link.is_symlink() and secret.read_text(encoding="utf-8").startswith("SECRET-LINE-1")
+    assert run(capsys, "check", str(example / "imagespec.yaml"))[0] == 0
+
+
+def test_check_does_not_block_on_a_fifo_at_a_generated_file(example: Path, capsys) -> None:
+    """Was: check opened it to compare and waited for a writer for ever."""
+    import os
+
+    (example / "Dockerfile").unlink()
+    os.mkfifo(example / "Dockerfile")
+    code, out, err = run(capsys, "check", str(example / "imagespec.yaml"))
+    assert code == 1 and "(a FIFO, device or socket, not read" in out + err
 
 
 @pytest.mark.parametrize("command", ["lint", "check"])

@@ -33,6 +33,9 @@ FRAGMENTS = [
     "echo {n} && false",
     "(exit 3)",
     "echo {n} & wait",
+    # ends in a terminator: `echo a; && next` was a syntax error when it came first (QA)
+    "echo {n};",
+    "true &",
     "if true; then echo {n}; fi",
     "echo {n} 2>&1",
     "echo '{n};x'",

@@ -103,3 +103,34 @@ def test_a_fifo_named_like_a_spec_is_not_a_spec_and_never_read(repo: Path, write
     write("a/imagespec.yaml", SPEC.format(name="x"))
     os.mkfifo(repo / "a" / "x.imagespec.yaml")
     assert [p.as_posix() for p in discover([Path(".")])] == ["a/imagespec.yaml"]
+
+
+def test_a_hidden_file_is_no_spec_as_a_hidden_folder_is_not_searched(repo: Path, write: Write,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """QA: Emacs's lock file `.#api.imagespec.yaml` (a link that leads nowhere while the spec
+    is edited) was taken as a spec, and every fleet command failed on it."""
+    write("a/api.imagespec.yaml", SPEC.format(name="api"))
+    (repo / "a" / ".#api.imagespec.yaml").symlink_to("root@host.1234:1700000000")
+    write("a/.old.imagespec.yaml", SPEC.format(name="old"))
+    assert discover([Path("a")]) == [Path("a/api.imagespec.yaml")]
+    assert main(["list", "a"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "a/api.imagespec.yaml\n" and err == ""  # not a near miss to note either
+
+
+def test_list_refuses_a_link_that_leads_nowhere_as_every_other_fleet_command_does(
+        repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    """QA: `list` printed a dangling link and a loop of links (exit 0) that `generate`,
+    `lint`, `check` and `bake` refuse (exit 2), though it finds specs "as every fleet
+    command finds them"."""
+    write("a/imagespec.yaml", SPEC.format(name="a"))
+    (repo / "loop").mkdir()
+    (repo / "loop" / "x.imagespec.yaml").symlink_to("y.imagespec.yaml")
+    (repo / "loop" / "y.imagespec.yaml").symlink_to("x.imagespec.yaml")
+    (repo / "loop" / "z.imagespec.yaml").symlink_to("nowhere.yaml")
+    for command in ("list", "generate"):
+        assert main([command, "a", "loop"]) == 2, command
+        err = capsys.readouterr().err
+        assert "loop/x.imagespec.yaml: its symbolic links lead in a circle" in err, (command, err)
+        assert "loop/z.imagespec.yaml: a symbolic link to loop/nowhere.yaml, which does not exist" in err, err
+    assert not (repo / "a" / "Dockerfile").exists()
