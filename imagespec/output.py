@@ -31,7 +31,8 @@ def _cannot(action: str, path: Path, exc: OSError | UnicodeDecodeError) -> Image
     if isinstance(exc, IsADirectoryError):  # a path given wrongly (`-o FOLDER`): bad input, exit 2
         return SpecError(f"cannot {action} this file: it is a directory", location=Location(str(path)),
                          hint="name a file, not a folder")
-    if isinstance(exc, NotADirectoryError):
+    # mkdir of the file's folders meets a file where a folder goes (`dockerfile: imagespec.yaml/Dockerfile`)
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
         return SpecError(f"cannot {action} this file: a part of its path is a file, not a folder",
                          location=Location(str(path)), hint="name a path inside a folder")
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -465,3 +465,15 @@ def test_a_build_arg_without_a_valid_name_is_exit_2_before_the_engine_is_asked(
     code, _, err = run(capsys, "build", str(example / "imagespec.yaml"), "--build-arg", arg)
     assert code == 2, err
     assert said in err and "hint: write NAME=VALUE" in err, err
+
+
+def test_a_dockerfile_path_through_a_file_is_bad_input_and_nothing_is_written(example: Path, capsys) -> None:
+    """QA: `dockerfile: imagespec.yaml/Dockerfile` was exit 1, "File exists" (the folder
+    could not be made), as if the engine or the disk had failed."""
+    spec = example / "imagespec.yaml"
+    spec.write_text("dockerfile: imagespec.yaml/Dockerfile\n" + spec.read_text(encoding="utf-8"), encoding="utf-8")
+    before = _listing(example)
+    code, _, err = run(capsys, "generate", str(spec))
+    assert code == 2, err
+    assert "imagespec.yaml/Dockerfile: cannot write this file: a part of its path is a file, not a folder" in err
+    assert _listing(example) == before
