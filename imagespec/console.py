@@ -31,7 +31,7 @@ def explain_table(lines: Sequence[Line]) -> None:
     indent = " " * (stage_width + 2)
     room = max(width - len(indent), 40)  # a long stage name takes columns, never the instruction's all
     for line in lines:
-        head = line.summary or line.instruction.splitlines()[0]
+        head = line.summary or line.instruction.split("\n", 1)[0]
         if len(head) > room:
             head = head[: room - 1] + "…"
         out.print(Text(f"{line.stage:<{stage_width}}  {head}"), soft_wrap=True)

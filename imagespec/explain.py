@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagespec.compiler import Compiled
+from imagespec.errors import one_line
 from imagespec.plan import model as p
-from imagespec.render.dockerfile import render_instruction
+from imagespec.render.dockerfile import render_instruction, run_body
+from imagespec.render.serialize import separate_commands
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,18 @@ class Line:
 
 
 def summary(rendered: str, instruction: p.Instruction | None) -> str:
-    """One line a reader can scan: a RUN is its commands (mounts and the CA-bundle
-    preamble are in the Dockerfile and the JSON output), anything else its first line."""
+    """One line a reader can scan, as inert text (a newline or U+2028 in a value shows
+    escaped: it made a second, made-up instruction line): a RUN is its commands (mounts
+    and the CA-bundle preamble are in the Dockerfile and the JSON output) as the Dockerfile
+    joins them, `&&` or, for a script (a command with a comment or a newline), ` ⏎ `
+    between its lines: `echo a # c && echo b` read as if the comment took the rest.
+    Anything else is its first line."""
     if isinstance(instruction, p.Run):
-        return "RUN " + " && ".join(instruction.commands)
-    return rendered.splitlines()[0].rstrip(" \\")
+        body = run_body(instruction, frozenset())
+        if body.kind == "shell":
+            return one_line("RUN " + " && ".join(body.commands[body.lead:]))
+        return one_line("RUN (a script) " + " ⏎ ".join(separate_commands(instruction.commands)))
+    return one_line(rendered.split("\n", 1)[0].rstrip(" \\"))  # not splitlines(): it splits at U+2028
 
 
 def explain(compiled: Compiled) -> list[Line]:

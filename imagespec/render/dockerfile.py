@@ -280,4 +280,6 @@ def render_instruction(plan: p.Plan, stage: p.Stage, instruction: p.Instruction)
     alone = p.replace(plan, stages=(p.replace(stage, instructions=(instruction,)),))
     text = render_dockerfile(alone, source="", inputs_hash="")
     _, _, body = text.partition(f"\n{stage.from_line}\n")
-    return "\n".join(line for line in body.strip().splitlines() if not line.startswith("#"))
+    # split at newlines only: splitlines() also splits at U+2028 and the like, which a value
+    # may hold and the Dockerfile keeps on its line (explain showed a made-up second line)
+    return "\n".join(line for line in body.strip().split("\n") if not line.startswith("#"))
