@@ -44,7 +44,9 @@ def _git(root: Path, *args: str) -> None:
 def make_fleet(root: Path, count: int) -> None:
     (root / "templates").mkdir(parents=True)
     (root / "templates" / "company-app.yaml").write_text(TEMPLATE)
-    (root / ".imagespec.yaml").write_text(f"catalog: {CATALOG}\nbuild: {{network: host}}\n")
+    # the catalog committed with the fleet: a found configuration names catalogs in its repository only
+    (root / "catalog.yaml").write_text(CATALOG.read_text())
+    (root / ".imagespec.yaml").write_text("catalog: catalog.yaml\nbuild: {network: host}\n")
     for index in range(count):
         folder = root / f"team{index // 50:03d}" / f"app{index:05d}"
         folder.mkdir(parents=True)

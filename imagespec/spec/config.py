@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries, false_shell_fact
-from imagespec.spec.repository import refuse_link_out
+from imagespec.spec.repository import refuse_link_out, repository_root
 from imagespec.spec.policy_levels import written_policies, tighten
 from imagespec.spec.yaml_source import DataPath, Document, read_yaml
 from imagespec.spec.validate import validate
@@ -81,7 +81,7 @@ def load_config(explicit: Path | None = None, *, start: Path | None = None, cata
     `imagespec base build`, which writes the catalog): a named catalog file that does not
     exist yet is skipped, not an error."""
     if explicit is not None:
-        return _load(explicit, (), catalogs_required=catalogs_required)
+        return _load(explicit, (), catalogs_required=catalogs_required, found=False)
     path = find_config(start) if start is not None else None
     return Config(builtin_catalog()) if path is None else load_found_config(path, catalogs_required=catalogs_required)
 
@@ -96,12 +96,14 @@ def load_found_config(path: Path, *, catalogs_required: bool = True) -> Config:
     for found in (*outer, path):
         refuse_link_out(found, "configuration file", "keep the company's configuration in the repository (a copy, "
                         "or a git submodule), or name it with --config or IMAGESPEC_CONFIG")
-    return _load(path, tuple(reversed(outer)), catalogs_required=catalogs_required)
+    return _load(path, tuple(reversed(outer)), catalogs_required=catalogs_required, found=True)
 
 
-def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool) -> Config:
+def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool, found: bool) -> Config:
     """`path`'s settings; the rules and template folders of `outer` (outermost first) and then
-    `path`'s, each file's rules tightening those above it (a looser one is an error there)."""
+    `path`'s, each file's rules tightening those above it (a looser one is an error there).
+    ``found``: the files were found beside the specs (not named by --config), so the catalogs
+    they name must lie in their repository (``_refuse_outside``)."""
     rules: Any = None
     rules_at: dict[DataPath, Location] = {}
     templates: list[Path] = []
@@ -111,7 +113,8 @@ def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool) -> Co
         document, written, folders = _read(layer)
         rules, rules_at = tighten(rules, rules_at, *written_policies(document))
         templates[:0] = folders  # the nearest file's folders first
-        catalogs.append(_layer_catalog(layer, document, written, required=catalogs_required and layer == path))
+        catalogs.append(_layer_catalog(layer, document, written, required=catalogs_required and layer == path,
+                                       confined=found))
         claims += [(name, catalogs[-1].entries[name]) for name in written.images]
     # what every level knows of an image stays known where a nearer level renames it (BP6)
     known = tuple((name, entry) for level in catalogs[:-1] for name, entry in level.entries.items())
@@ -120,9 +123,10 @@ def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool) -> Co
     return Config(catalog, path, written, tuple(dict.fromkeys(templates)), document, rules, rules_at)
 
 
-def _layer_catalog(path: Path, document: Document, written: ConfigFile, *, required: bool) -> Catalog:
+def _layer_catalog(path: Path, document: Document, written: ConfigFile, *, required: bool,
+                   confined: bool) -> Catalog:
     catalog = builtin_catalog()
-    for name in _catalog_files(written, document, path, required=required):
+    for name in _catalog_files(written, document, path, required=required, confined=confined):
         catalog = catalog.merged(catalog_file_entries(read_yaml(name, display=str(name))))
     # the file's own `images` win over the catalogs it names: one line repoints an image
     return catalog.merged({name: Entry(image, document.location(("images", name)))
@@ -161,11 +165,16 @@ def _read(path: Path) -> tuple[Document, ConfigFile, list[Path]]:
     return document, written, templates
 
 
-def _catalog_files(written: ConfigFile, document: Document, path: Path, *, required: bool) -> list[Path]:
+def _catalog_files(written: ConfigFile, document: Document, path: Path, *, required: bool,
+                   confined: bool) -> list[Path]:
     """`catalog: FILE` (or a list): catalogs written by `imagespec base build`."""
     raw = written.catalog
     names = [raw] if isinstance(raw, str) else raw
     found = [files.resolve(path.parent / name) for name in names]
+    for where, file in enumerate(found):
+        if confined:
+            _refuse_outside(path, file, "catalog file", document.location(
+                ("catalog",) if isinstance(raw, str) else ("catalog", where)))
     present = [file for file in found if files.is_file(file)]
     for where, file in enumerate(found):
         if file not in present and required:
@@ -173,6 +182,22 @@ def _catalog_files(written: ConfigFile, document: Document, path: Path, *, requi
             raise SpecError(f"catalog file {file} does not exist", location=document.location(index),
                             hint="`imagespec base build BASES --catalog FILE` writes it")
     return present
+
+
+def _refuse_outside(config: Path, real: Path, what: str, where: Location) -> None:
+    """A found configuration names catalog files only in its own repository (its git root;
+    outside git, its folder), as a found configuration file may not itself be a link out of
+    it: a committed `.imagespec.yaml` with `catalog: /etc/shadow` made imagespec read that
+    file on the CI machine and echo its lines as unknown keys. One named by --config (the
+    machine's own, chosen by whoever runs imagespec) may name any. Template folders may lie
+    beside the repository (a company's templates checked out next to it): a spec reads only
+    its `extends: NAME`'s NAME.yaml there, and a template extends within its own
+    repository only (spec.extends)."""
+    root = repository_root(files.resolve(config.parent))
+    if not real.is_relative_to(root):
+        raise SpecError(f"{what} {real} is outside the configuration's repository ({root}): not read",
+                        location=where, hint="keep it in the repository (a copy, or a git submodule), or name "
+                                             "this configuration with --config or IMAGESPEC_CONFIG")
 
 
 def config_location(config: Config) -> Location:

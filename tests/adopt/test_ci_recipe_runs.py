@@ -48,8 +48,9 @@ def test_the_github_recipe_passes_again_on_an_empty_runner(registry: str, tmp_pa
     app = f"{team}/app"
     repo = tmp_path / "repo"
     (repo / "app").mkdir(parents=True)
-    catalog = (ROOT / "bases" / "catalog.local.yaml").resolve()
-    (repo / ".imagespec.yaml").write_text(f"catalog: {catalog}\nbuild: {{network: host}}\n")
+    # the company's catalog, committed: a found configuration names catalogs in its repository only
+    (repo / "catalog.yaml").write_text((ROOT / "bases" / "catalog.local.yaml").read_text())
+    (repo / ".imagespec.yaml").write_text("catalog: catalog.yaml\nbuild: {network: host}\n")
     (repo / "app" / "imagespec.yaml").write_text(
         f"name: app\nversion: 1.0.0\nlicense: MIT\nregistry: {team}\nfinal:\n"
         f"  from: {{image: \"{base}\", family: debian}}\n  copy: [{{src: hello.txt, dest: /hello.txt}}]\n"

@@ -125,3 +125,34 @@ def test_a_settings_file_linked_within_the_repository_is_read(repo: Path, capsys
     (repo / "app/.imagespec.yaml").symlink_to(repo / "company.yaml")
     code, said = run(capsys, "generate", "app", "-o", "-", "--no-cache")
     assert code == 0 and "FROM registry.example.com/debian:12" in said, said
+
+
+@pytest.mark.parametrize("written", ["{secret}", "../../secret", "../inside-link"])
+@pytest.mark.parametrize("command", [["generate", "app"], ["lint", "app"], ["bake", "app", "-o", "-"]])
+def test_a_found_configurations_catalog_outside_the_repository_is_refused_unread(
+        repo: Path, tmp_path: Path, written: str, command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """QA: a committed `.imagespec.yaml` with `catalog: /etc/shadow` (or a path or a link out
+    to it) was read, and its lines echoed as `unknown key '_apt:*:20228…'`. A configuration
+    named by --config is the machine's own and may still name any catalog."""
+    (repo / "inside-link").symlink_to(tmp_path / "secret")
+    (repo / "app" / ".imagespec.yaml").write_text(f"catalog: {written.format(secret=tmp_path / 'secret')}\n",
+                                                  encoding="utf-8")
+    code, said = run(capsys, *command)
+    assert code == 2, said
+    assert said.startswith(f"{repo}/app/.imagespec.yaml:1:1: catalog file {tmp_path / 'secret'} is outside the "
+                           f"configuration's repository ({repo}): not read"), said
+    assert "--config" in said
+    assert not (repo / "app" / "Dockerfile").exists()
+
+
+def test_a_catalog_named_by_a_config_given_with_the_flag_is_the_machines_own_choice(
+        repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    catalog = tmp_path / "company-catalog.yaml"
+    catalog.write_text("images:\n  debian-slim: {image: \"corp.example/debian:12\", family: debian}\n",
+                       encoding="utf-8")
+    (repo / "app" / ".imagespec.yaml").write_text(f"catalog: {catalog}\n", encoding="utf-8")
+    assert run(capsys, "generate", "app")[0] == 2  # found: refused
+    config = tmp_path / "ci.yaml"
+    config.write_text(f"catalog: {catalog}\n", encoding="utf-8")
+    code, said = run(capsys, "generate", "--config", str(config), "-o", "-", "app/imagespec.yaml")
+    assert code == 0 and "FROM corp.example/debian:12 AS final" in said, said

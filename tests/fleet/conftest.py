@@ -17,6 +17,9 @@ from tests import tools
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_CATALOG = REPO / "bases" / "catalog.local.yaml"
+#: The ``repo`` fixture's copy of LOCAL_CATALOG, at its root (git ignores it): a found
+#: ``.imagespec.yaml`` names catalogs in its own repository only (spec.config)
+CATALOG = "catalog.local.yaml"
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("IMAGESPEC_UPDATE_GOLDEN") == "1"
 
@@ -62,6 +65,10 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
+    if LOCAL_CATALOG.is_file():
+        (root / CATALOG).write_bytes(LOCAL_CATALOG.read_bytes())
+        with (root / ".git" / "info" / "exclude").open("a", encoding="utf-8") as exclude:
+            exclude.write(f"/{CATALOG}\n")
     monkeypatch.chdir(root)
     return root
 
@@ -82,7 +89,7 @@ def write(repo: Path) -> Write:
 def company(repo: Path, write: Write) -> Path:
     """A two-spec fleet: base/ (a company base spec on the local debian-slim) and
     apps/hello/ FROM its image, with the local catalog configured."""
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  network: host\n")
     write("base/imagespec.yaml", BASE_SPEC)
     write("base/motd.txt", "company base\n")
     write("apps/hello/imagespec.yaml", APP_SPEC)

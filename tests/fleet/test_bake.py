@@ -15,7 +15,7 @@ from imagespec.cli import main
 from imagespec.fleet import load_fleet
 from imagespec.fleet.bake import CA_VARIABLE, bake_text, secret_variable
 
-from tests.fleet.conftest import GOLDEN, LOCAL_CATALOG, REPO, UPDATE_GOLDEN, Write
+from tests.fleet.conftest import CATALOG, GOLDEN, REPO, UPDATE_GOLDEN, Write
 
 def test_the_bake_file_of_a_base_and_an_app_is_the_golden(company: Path) -> None:
     assert main(["bake", "."]) == 0
@@ -68,7 +68,7 @@ def test_check_bake_fails_when_the_committed_file_is_stale(company: Path, write:
 
 
 def test_secrets_are_named_by_id_and_take_their_file_from_a_variable(company: Path, write: Write) -> None:
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n"
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n"
                              "  secrets: {netrc: secrets/netrc}\n  extra_args: [--cache-from, 'type=local,src=/c', "
                              "'--cache-to=type=local,dest=/c,mode=max']\n")
     write("secrets/netrc", "machine example.com password s3cret-content\n")
@@ -167,7 +167,7 @@ def test_bake_prints_the_command_readme_shows_with_the_ca_bundle_read_grant(repo
     """Was: README's `--allow network.host --load` alone, which buildx refuses for a fleet
     with build.ca_bundle ("additional privileges requested": the bundle is outside the
     file's folder). `imagespec bake` prints the whole command; README shows that one."""
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n")
     write("app/imagespec.yaml", CA_SPEC)
     write("app/x.txt", "x\n")
     assert main(["bake", "."]) == 0
@@ -178,7 +178,7 @@ def test_bake_prints_the_command_readme_shows_with_the_ca_bundle_read_grant(repo
 
 
 def test_without_a_secret_file_outside_the_folder_no_read_grant_is_printed(repo: Path, write: Write, capsys) -> None:
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  secrets: {{netrc: secrets/netrc}}\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  secrets: {{netrc: secrets/netrc}}\n")
     write("app/imagespec.yaml", CA_SPEC.replace("version:", "secrets: [{id: netrc}]\nversion:"))
     write("app/x.txt", "x\n")
     assert main(["bake", "."]) == 0
@@ -188,7 +188,7 @@ def test_without_a_secret_file_outside_the_folder_no_read_grant_is_printed(repo:
 
 @pytest.mark.engine
 def test_the_printed_command_builds_a_fleet_with_a_ca_bundle(engine: None, repo: Path, write: Write, capsys) -> None:
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  ca_bundle: /etc/ssl/certs/ca-certificates.crt\n")
     write("app/imagespec.yaml", CA_SPEC)
     write("app/x.txt", "x\n")
     assert main(["generate", "."]) == 0 and main(["bake", "."]) == 0

@@ -13,7 +13,7 @@ from imagespec.errors import SpecError
 from imagespec.fleet import load_fleet
 from imagespec.fleet.changes import select_changed
 
-from tests.fleet.conftest import LOCAL_CATALOG, Write, git
+from tests.fleet.conftest import CATALOG, Write, git
 
 TEMPLATE = """\
 # the platform team's standard for shell-less apps
@@ -32,7 +32,7 @@ def app(name: str) -> str:
 @pytest.fixture
 def fleet_repo(repo: Path, write: Write) -> Path:
     """Two apps on the company template, one without it, a base and an app FROM it; committed."""
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\n")
     write("templates/company-app.yaml", TEMPLATE)
     for name in ("billing", "search"):
         write(f"apps/{name}/imagespec.yaml", app(name))
@@ -154,7 +154,7 @@ def test_a_base_specs_context_change_selects_its_dependants(fleet_repo: Path, wr
 
 
 def test_the_configuration_and_an_untracked_spec_are_inputs(fleet_repo: Path, write: Write) -> None:
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n# a comment changes the file\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\n# a comment changes the file\n")
     write("apps/new/imagespec.yaml", app("new"))
     write("apps/new/new", "x\n")
     chosen = selected()
@@ -253,7 +253,7 @@ def test_a_template_in_a_submodule_selects_its_specs_when_the_submodule_moves(
     git(company, "add", "-A")
     git(company, "commit", "-qm", "template")
     git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(company), "company")
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\ntemplates: [company/templates]\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\ntemplates: [company/templates]\n")
     write("apps/billing/imagespec.yaml", app("billing"))
     write("apps/billing/billing", "binary\n")
     write("apps/other/imagespec.yaml", "name: other\nversion: 1.0.0\nfinal: {from: static, copy: [{src: o, "

@@ -12,7 +12,7 @@ import pytest
 
 from imagespec.errors import EngineError, SpecError, SpecErrors, each_or_together
 
-from tests.fleet.conftest import LOCAL_CATALOG, Write
+from tests.fleet.conftest import CATALOG, Write
 from tests.fleet.test_hostile_fleets import run
 
 GOOD = "name: {name}\nversion: 1.0.0\nlicense: MIT\nfinal: {{from: static, entrypoint: [/x]}}\n"
@@ -29,7 +29,7 @@ LOAD_ERRORS = {
 @pytest.fixture
 def fleet(repo: Path, write: Write) -> Path:
     """g/ compiles; n/ has an invalid name, o/ an invalid version."""
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\n")
     write("g/imagespec.yaml", GOOD.format(name="mine-qa-g"))
     write("n/imagespec.yaml", GOOD.format(name="Mine-QA-Bad"))
     write("o/imagespec.yaml", GOOD.format(name="mine-qa-o").replace("1.0.0", "1.0.0.0"))

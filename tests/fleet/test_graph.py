@@ -11,7 +11,7 @@ from imagespec.cli import main
 from imagespec.errors import SpecError
 from imagespec.fleet import load_fleet
 
-from tests.fleet.conftest import APP_SPEC, LOCAL_CATALOG, Write
+from tests.fleet.conftest import APP_SPEC, CATALOG, Write
 
 
 def spec(name: str, base: str, *, stage_from: str | None = None) -> str:
@@ -35,7 +35,7 @@ def test_an_app_from_a_base_specs_image_builds_after_it_with_a_named_context(com
 
 
 def test_a_catalog_name_resolving_to_a_fleet_image_is_an_edge_too(company: Path, write: Write) -> None:
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nimages:\n  company-base: {{image: isx14a-fleet-base:1, "
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nimages:\n  company-base: {{image: isx14a-fleet-base:1, "
                              "family: debian, user: 65532}\n")
     write("apps/hello/imagespec.yaml", APP_SPEC.replace('{image: "isx14a-fleet-base:1.0.0", family: debian, '
                                                         'user: 65532}', "company-base"))
@@ -82,8 +82,8 @@ def test_a_cycle_is_exit_2_for_every_command_on_several_specs(repo: Path, write:
     assert capsys.readouterr().err.startswith(
         "a/imagespec.yaml:4:3: the specs build FROM each other in a cycle: a/imagespec.yaml -> b/imagespec.yaml -> "
         "a/imagespec.yaml\n  hint: X -> Y")
-    assert sorted(path.name for path in repo.rglob("*") if path.is_file() and ".git" not in path.parts) == \
-        ["imagespec.yaml", "imagespec.yaml"]
+    assert sorted(path.name for path in repo.rglob("*") if path.is_file() and ".git" not in path.parts
+                  and path.name != CATALOG) == ["imagespec.yaml", "imagespec.yaml"]
     assert main(["generate", "a"]) == 0  # one spec alone is no cycle: its Dockerfile is written
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from imagespec.cli import main
 
-from tests.fleet.conftest import LOCAL_CATALOG, Write, git
+from tests.fleet.conftest import CATALOG, Write, git
 from tests.fleet.test_graph import spec
 
 
@@ -248,7 +248,7 @@ def test_the_moving_tags_two_versions_share_are_the_newest_ones_in_the_bake_file
         repo: Path, write: Write, capsys) -> None:  # type: ignore[no-untyped-def]
     # was: both targets listed :1 and :latest, and bake (or imagespec build) left them on
     # whichever build ended last, the older release as often as not (BP14)
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\n")
     two_versions(write)
     code, out, err = run(capsys, "bake", ".", "-o", "-")
     assert code == 0, err
@@ -272,7 +272,7 @@ def test_a_tag_two_specs_share_with_no_newer_one_is_exit_2(repo: Path, write: Wr
 def test_the_newest_version_keeps_the_moving_and_git_sha_tags_whichever_build_ends_last(
         repo: Path, write: Write, capsys, engine, remove_images: list[str]) -> None:  # type: ignore[no-untyped-def]
     # was: the older release, whose build ends last, took :1, :latest and the commit's tag
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  network: host\n")
     two_versions(write, old_run=f"sleep 4.{uuid.uuid4().int % 10**6:06d}", git_sha=True)  # never cached: ends last
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "two versions")
@@ -371,7 +371,7 @@ def test_a_spec_path_longer_than_a_file_name_builds(repo: Path, write: Write, ca
                                                      remove_images: list[str]) -> None:
     # was: a traceback (OSError: File name too long) from the run's scratch folder named
     # after the target, whose name is the spec's whole path; bake itself takes the name
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\nbuild:\n  network: host\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  network: host\n")
     folder = "/".join(["a" * 120, "b" * 120, "c" * 120])
     write(f"{folder}/imagespec.yaml", "name: isx14a-long\nversion: 1.0.0\ntags: {git_sha: false}\n"
           "final:\n  from: debian-slim\n  cmd: [/bin/true]\n")
@@ -471,7 +471,7 @@ def test_a_from_naming_a_moving_tag_two_versions_share_builds_on_the_newest(
         repo: Path, write: Write, capsys) -> None:  # type: ignore[no-untyped-def]
     # was: exit 2, "isx14a-two:1 is built by both …: ambiguous", though the newest version
     # alone gets the tag (BP14); an X.Y.Z tag still names its own version
-    write(".imagespec.yaml", f"catalog: {LOCAL_CATALOG}\n")
+    write(".imagespec.yaml", f"catalog: {CATALOG}\n")
     two_versions(write)
     write("app/imagespec.yaml", spec("isx14a-app", "isx14a-two:1"))
     write("pinned/imagespec.yaml", spec("isx14a-pinned", "isx14a-two:1.0.0"))

@@ -49,7 +49,9 @@ def prefix() -> Iterator[str]:
 def _config(folder: Path, catalog: Path, *extra: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".imagespec.yaml"
-    lines = [f"catalog: {catalog}", "build:", "  network: host"]
+    # the catalog copied in: a found configuration names catalogs in its own repository only
+    (folder / "catalog.yaml").write_text(catalog.read_text())
+    lines = ["catalog: catalog.yaml", "build:", "  network: host"]
     if extra:
         lines.append(f"  extra_args: {json.dumps(list(extra))}")
     path.write_text("\n".join(lines) + "\n")

@@ -76,8 +76,9 @@ def prefix() -> Iterator[str]:
 def _company(root: Path, prefix: str, catalog: Path, *, broken: bool) -> Path:
     """A company base (reading the CA and a declared secret), an app on it and, with
     ``broken``, a target that fails and one built on that."""
-    files = {".imagespec.yaml": f"catalog: {catalog}\nbuild:\n  network: host\n",
-             **seen_fleet(prefix), "token": TOKEN}
+    # the catalog copied in: a found configuration names catalogs in its own repository only
+    files = {".imagespec.yaml": "catalog: catalog.yaml\nbuild:\n  network: host\n",
+             "catalog.yaml": catalog.read_text(), **seen_fleet(prefix), "token": TOKEN}
     if broken:
         files |= {"apps/broken/imagespec.yaml": BROKEN.format(prefix=prefix),
                   "apps/leaf/imagespec.yaml": LEAF.format(prefix=prefix), "apps/leaf/leaf.txt": "leaf\n"}

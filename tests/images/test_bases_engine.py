@@ -346,7 +346,8 @@ def test_a_pushed_base_is_pinned_by_its_registry_digest_and_an_app_builds_on_it(
 
     app = tmp_path / "app"
     app.mkdir()
-    (app / ".imagespec.yaml").write_text("catalog: ../catalog.yaml\nbuild: {network: host}\n")
+    (app / "catalog.yaml").write_text(catalog.read_text())  # a found configuration's catalog lies in its repository
+    (app / ".imagespec.yaml").write_text("catalog: catalog.yaml\nbuild: {network: host}\n")
     (app / "imagespec.yaml").write_text("name: imagespec-buildtest/on-pushed\nfinal:\n  from: pushed-root\n"
                                         "  cmd: [/nonexistent]\n")
     generated = imagespec("generate", "-o", "-", str(app / "imagespec.yaml"))
