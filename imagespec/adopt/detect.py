@@ -125,13 +125,19 @@ def add_port(project: Project, root: Path, candidates: list[Path]) -> None:
 
 # --- one detector per ecosystem --------------------------------------------------------
 
+#: go.mod's module path: bare, or a Go string (`module "example.com/foo"`, QA: the quote
+#: stayed in the binary's name and the spec did not compile)
+_GO_MODULE = re.compile(r'^module\s+(?:"([^"]+)"|`([^`]+)`|(\S+))', re.MULTILINE)
+
+
 def detect_go(root: Path) -> Project | None:
     mod = read(root / "go.mod")
     if not mod:
         return None
     project = Project("go")
-    module = re.search(r"^module\s+(\S+)", mod, re.MULTILINE)
-    project.found.append("go.mod: a Go module" + (f" ({module.group(1)})" if module else ""))
+    found = _GO_MODULE.search(mod)
+    module = next(path for path in found.groups() if path is not None) if found else None
+    project.found.append("go.mod: a Go module" + (f" ({module})" if module else ""))
     mains = [p for p in walk(root, (".go",)) if not p.name.endswith("_test.go")
              and re.search(r"^package\s+main\b", read(p), re.MULTILINE)]
     folders = sorted({p.parent for p in mains}, key=lambda d: (len(d.parts), str(d)))
@@ -144,7 +150,7 @@ def detect_go(root: Path) -> Project | None:
         if len(folders) > 1:
             others = ", ".join("./" + rel(root, f) for f in folders[1:4])
             project.guessed.append(f"package {package}: the shallowest of several main packages ({others}; --with package=…)")
-        named = _module_name(module.group(1)) if module else None
+        named = _module_name(module) if module else None
         base = chosen.name if chosen != root else (named or root.name)
         project.with_["binary"] = base
         if named:  # the manifest names the project (README "init"): not the main package's folder

@@ -34,6 +34,8 @@ MANIFEST_GLOBS = frozenset({"package*.json", "requirements*.txt", "go.*", "Cargo
 # shell state a command may change: merged with others, it must not leak into them
 _STATEFUL = re.compile(r"(^|[\s;&|(])(cd|exit|export|set|unset|umask|source|shopt|alias|exec|return|trap|\.)(\s|$)")
 _SHELL_SYNTAX = re.compile(r"[$&|;<>()`*?\[\]~#{}\n\\]")
+#: A word that sets a variable for the command after it (`NODE_ENV=production node app.js`)
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
 
 class NotExpressed(Exception):
@@ -468,7 +470,13 @@ class StageReader:
         for flag in command.flags:
             key, _, value = flag.lstrip("-").partition("=")
             if key == "retries":
-                check["retries"] = int(value)
+                retries = int(value)
+                if retries == 0:  # what no flag means too (QA: it was refused in the spec not written)
+                    self.differ(command, "HEALTHCHECK --retries=0 is the engine's default (3): left out")
+                    continue
+                if not 1 <= retries <= 100:
+                    raise NotExpressed(f"HEALTHCHECK --retries={value}: a spec's healthcheck retries are 1 to 100")
+                check["retries"] = retries
             elif key in ("interval", "timeout", "start-period"):
                 check[key.replace("-", "_")] = v.duration(value)
             else:
@@ -504,6 +512,8 @@ class StageReader:
                 argv = shlex.split(text)
                 if argv[:1] == ["exec"]:  # `CMD exec app`: the shell's exec, which exec form is already
                     argv = argv[1:]
+                if argv and ASSIGNMENT.match(argv[0]):  # `CMD NODE_ENV=production node app.js`
+                    argv = ["env", *argv]  # env sets them and execs the program: no program named NODE_ENV=…
                 self.differ(command, f"{command.cmd.upper()} shell form became exec form {argv}: the program is PID 1 "
                             "and gets SIGTERM (BP2)")
         if not argv:

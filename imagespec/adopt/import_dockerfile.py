@@ -20,7 +20,7 @@ from typing import Any
 from imagespec.adopt.dockerfile_base import image_base
 from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
 from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
-from imagespec.adopt.dockerfile_stage import Config, Report, StageRead, StageReader
+from imagespec.adopt.dockerfile_stage import ASSIGNMENT, Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
 from imagespec.adopt.import_heredoc import HeredocFiles, remove
 from imagespec.adopt.import_labels import take_own_labels
@@ -350,9 +350,13 @@ def _script(config: Config, report: Report) -> str | None:
     line, text = config.scripts[kind]
     replaced = "; `docker run IMAGE ARGS` now hands ARGS to it " + \
         ("(the shell form ignored them)" if kind == "ENTRYPOINT" else "instead of replacing it")
+    # imagespec writes `exec TEXT "$@"`: a trailing "$@" of the text's own would pass every
+    # argument twice, and any other use of the arguments ($0, $1, $*) means something else there
+    own_args = re.sub(r'\s*"\$@"\s*$', "", text)
+    positional = _POSITIONAL.search(own_args) is not None
     # a list, a pipe or a comment cannot follow `exec` (the values check refuses it), nor can
     # text whose quotes do not close: the shell of its own runs them as the Dockerfile did
-    if not _splits(text) or shell_scan.list_operator(text) is not None:
+    if not _splits(text) or shell_scan.list_operator(text) is not None or positional:
         report.differences.append(
             f"Dockerfile:{line}: {kind} in shell form is `entrypoint` with `shell: true`, run by a shell of its own "
             f"(`/bin/sh -c …`: a list of commands, a pipe or a comment), which stays PID 1 as before unless its last command "
@@ -361,7 +365,13 @@ def _script(config: Config, report: Report) -> str | None:
     report.differences.append(
         f"Dockerfile:{line}: {kind} in shell form is `entrypoint` with `shell: true`: imagespec runs it through "
         f"/bin/sh -c 'exec …', so the program, not the shell, is PID 1 and gets SIGTERM (BP2){replaced}")
-    return re.sub(r"^\s*exec\s+", "", text)  # the shell's exec: imagespec writes its own
+    command = re.sub(r"^\s*exec\s+", "", own_args)  # the shell's exec: imagespec writes its own
+    # `exec NODE_ENV=production node …` would run a program named NODE_ENV=production
+    return f"env {command}" if ASSIGNMENT.match(command) else command
+
+
+#: The start command's own use of its arguments: "$@" at its end is what imagespec adds anyway
+_POSITIONAL = re.compile(r"\$(?:[@*#0-9]|\{[@*#0-9])")
 
 
 def _splits(text: str) -> bool:
@@ -473,9 +483,11 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     if (target.resolve().parent / "Dockerfile") == dockerfile.resolve():
         report.differences.append(f"`imagespec generate {target}` writes the generated Dockerfile over {dockerfile}"
                                   " (keep the original in git, or set `dockerfile:` in the spec)")
-    spec_text = render(data, report, str(dockerfile))
-    loaded = load_spec_text(spec_text, name=str(target), config=config, folder=target.parent)
-    compile_spec(loaded, config)
+    spec_text = render(data, report, str(dockerfile), "imagespec.yaml" if to_stdout else str(target))
+    try:
+        compile_spec(load_spec_text(spec_text, name=str(target), config=config, folder=target.parent), config)
+    except SpecError as error:
+        raise _not_compiled(error, target, dockerfile) from None
     if to_stdout:
         return ImportResult(Path("-"), spec_text, report)
     written = heredocs.write_all(str(target))
@@ -487,3 +499,14 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
         raise SpecError(f"cannot write the spec: {exc.strerror or exc}", location=Location(str(target)),
                         hint="write it into an existing folder (-o FILE)") from None
     return ImportResult(target, spec_text, report)
+
+
+def _not_compiled(error: SpecError, target: Path, dockerfile: Path) -> SpecError:
+    """The spec import would write does not compile: said at the Dockerfile, which the user
+    can open, not at a line of the spec that was never written (QA: `FROM scratch` alone
+    was `imagespec.yaml:10:9: …`)."""
+    where = f" (at {error.location})" if error.location and error.location.file != str(target) else ""
+    return SpecError(f"the spec for {target} (not written) does not compile: {error.message}{where}",
+                     location=Location(str(dockerfile), 1, 1),
+                     hint=(f"{error.hint}; " if error.hint else "") + "nothing was written: change the Dockerfile, "
+                          "or write the spec by hand (README \"Spec reference\")")

@@ -4,6 +4,7 @@ instruction the spec cannot express, with its Dockerfile line number."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import yaml
@@ -55,12 +56,12 @@ def comment_line(line: int, original: str, why: str) -> str:
     return f"# Dockerfile:{line}: {one_line(first)} (not expressed: {one_line(why)})"
 
 
-def render(data: dict[str, Any], report: Report, dockerfile: str) -> str:
+def render(data: dict[str, Any], report: Report, dockerfile: str, spec: str = "imagespec.yaml") -> str:
     lines = [f"# Written by `imagespec import` from {one_line(dockerfile)}; README \"imagespec import\" says what maps",
              "# to what. The generated Dockerfile differs where `imagespec import` said so (also listed below)."]
     if report.guessed:
         lines += ["# Guessed (check these):", *(f"#   {one_line(g)}" for g in report.guessed)]
-    lines += ["# Next: imagespec generate imagespec.yaml (it writes the Dockerfile beside the spec)", ""]
+    lines += [f"# Next: imagespec generate {one_line(shlex.quote(spec))} (it writes the Dockerfile beside the spec)", ""]
     body = "".join(_dump_key(key, value) for key, value in data.items())
     tail = []
     if report.comments:

@@ -8,6 +8,7 @@ is written, so init never leaves a spec that does not generate. It never overwri
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,7 +197,7 @@ def _entrypoint(command: str | tuple[str, ...]) -> tuple[str, ...]:
                         hint=getattr(exc, "hint", None) or "quote it as a shell would") from None
 
 
-def render(project: Project) -> str:
+def render(project: Project, spec: str = SPEC_NAME) -> str:
     """The spec's text: a comment block that says what was read and guessed, then YAML
     written by the YAML library (every value quoted as it must be)."""
     data: dict[str, object] = {"extends": project.preset}
@@ -220,8 +221,8 @@ def render(project: Project) -> str:
              "# Found:", *(f"#   {one_line(line)}" for line in project.found)]
     if project.guessed:
         lines += ["# Guessed (check these):", *(f"#   {one_line(line)}" for line in project.guessed)]
-    lines += ["# Next: imagespec generate imagespec.yaml && imagespec build imagespec.yaml && imagespec test imagespec.yaml",
-              ""]
+    named = one_line(shlex.quote(spec))  # where -o put it (QA: the header named imagespec.yaml whatever -o said)
+    lines += [f"# Next: imagespec generate {named} && imagespec build {named} && imagespec test {named}", ""]
     return "\n".join(lines) + "".join(_dump_key(key, value) for key, value in data.items())
 
 
@@ -268,7 +269,7 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
     if not to_stdout and (target.exists() or target.is_symlink()):
         raise _taken(target)
     project = plan_project(folder, options)
-    text = render(project)
+    text = render(project, SPEC_NAME if to_stdout else str(target))
     config = load_config(options.config, start=folder)
     try:  # a spec that generates, or an error about what was asked for (nothing is written)
         compile_spec(load_spec_text(text, name=str(target), config=config, folder=target.parent), config)

@@ -129,6 +129,16 @@ def test_heredoc_continuations_and_escape_directive(tmp_path: Path) -> None:
     assert runs[1] == '(\nset +eu\ncd /tmp\necho "$HOME" > /tmp/x\n)'
 
 
+@pytest.mark.parametrize("start", ["CMD", "ENTRYPOINT"])
+def test_a_simple_start_with_variable_assignments_sets_them_with_env(tmp_path: Path, start: str) -> None:
+    """QA: `CMD NODE_ENV=production node server.js` became `[NODE_ENV=production, node,
+    server.js]`, a program that does not exist; env sets them and execs node (PID 1)."""
+    done, spec = run_import(tmp_path / "env", f"FROM debian:bookworm-slim\n{start} NODE_ENV=production node s.js\n")
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
+    assert final[start.lower()] == ["env", "NODE_ENV=production", "node", "s.js"]
+
+
 def test_shell_form_entrypoint_ignores_cmd_as_docker_does(tmp_path: Path) -> None:
     done, spec = run_import(tmp_path / "shell", 'FROM debian:bookworm-slim\nCMD ["ignored"]\nENTRYPOINT exec app --flag\n')
     assert done.returncode == 0, done.stderr
@@ -146,6 +156,12 @@ def test_shell_form_entrypoint_ignores_cmd_as_docker_does(tmp_path: Path) -> Non
     # so does a comment, which would swallow the "$@" after it (the values check refuses it)
     ("CMD app --x # why", {"shell": True, "entrypoint": "/bin/sh -c 'app --x # why'"}),
     ("CMD app 2>&1", {"shell": True, "entrypoint": "app 2>&1"}),  # a redirection is no list
+    # QA: assignments before the program were taken for the program (`exec NODE_ENV=… node`)
+    ("CMD JAVA_OPTS=$X java -jar app.jar", {"shell": True, "entrypoint": "env JAVA_OPTS=$X java -jar app.jar"}),
+    # QA: imagespec adds "$@" itself (every argument went twice); other uses of them stay the text's own
+    ('ENTRYPOINT exec /usr/bin/app "$@"', {"shell": True, "entrypoint": "/usr/bin/app"}),
+    ('ENTRYPOINT exec "$0" "$@"', {"shell": True, "entrypoint": """/bin/sh -c 'exec "$0" "$@"'"""}),
+    ("CMD app --port $1", {"shell": True, "entrypoint": "/bin/sh -c 'app --port $1'"}),
     # a shell-form CMD under an exec-form ENTRYPOINT is its arguments: kept as docker reads it
     ('ENTRYPOINT ["/app"]\nCMD serve $PORT', {"entrypoint": ["/app"], "cmd": ["/bin/sh", "-c", "serve $PORT"]}),
 ])
@@ -545,3 +561,41 @@ def test_a_run_that_uses_what_a_copy_from_put_before_it_is_not_left_to_fail_the_
     assert "Dockerfile:8: cat /etc/app.cfg > /data/cfg (it uses /etc/app.cfg, which the COPY --from on line 5" \
         in done.stderr
     compile_spec(load_spec(spec), config=load_config(None, start=tmp_path))  # the spec compiles
+
+
+@pytest.mark.parametrize(("flag", "expected", "said"), [
+    ("--retries=0", None, "HEALTHCHECK --retries=0 is the engine's default (3): left out"),
+    ("--retries=500", "absent", "a spec's healthcheck retries are 1 to 100"),
+])
+def test_healthcheck_retries_the_spec_cannot_hold_are_said_not_an_error_in_an_unwritten_file(
+        tmp_path: Path, flag: str, expected: str | None, said: str) -> None:
+    """QA: `--retries=0` (BuildKit's default) was exit 2 at `s.yaml:13:14`, a file never written."""
+    done, spec = run_import(tmp_path / "hc", f'FROM debian:bookworm-slim\nHEALTHCHECK {flag} CMD ["/bin/true"]\n'
+                                             'CMD ["app"]\n')
+    assert done.returncode == 0, done.stderr
+    assert said in done.stderr
+    final = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
+    if expected == "absent":
+        assert "healthcheck" not in final
+    else:
+        assert final["healthcheck"] == {"cmd": ["/bin/true"]}
+
+
+def test_a_spec_that_would_not_compile_is_said_at_the_dockerfile_and_nothing_is_written(tmp_path: Path) -> None:
+    """QA: a one-stage `FROM scratch` Dockerfile was exit 2 at `imagespec.yaml:10:9`, a line
+    of a spec that was never written."""
+    folder = tmp_path / "scratch"
+    done, spec = run_import(folder, 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"{folder / 'Dockerfile'}:1:1: the spec for {spec} (not written) does not compile: "
+                                  "the final image 'scratch' has no shell"), done.stderr
+    assert "Traceback" not in done.stderr and not spec.exists()
+
+
+def test_the_header_names_the_spec_where_o_puts_it(tmp_path: Path) -> None:
+    """QA: `-o x.yaml` still said `Next: imagespec generate imagespec.yaml`."""
+    target = tmp_path / "spec dir" / "web.imagespec.yaml"
+    target.parent.mkdir()
+    done, _ = run_import(tmp_path / "app", 'FROM debian:bookworm-slim\nCMD ["app"]\n', "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    assert f"# Next: imagespec generate '{target}' (it writes" in target.read_text(encoding="utf-8")

@@ -254,7 +254,9 @@ def test_a_java_servers_port_is_found(tmp_path: Path, source: str, port: int) ->
     assert yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]["ports"] == [port]
 
 
-@pytest.mark.parametrize(("module", "name"), [("example.com/gosvc", "gosvc"), ("example.com/team/api/v2", "api")])
+@pytest.mark.parametrize(("module", "name"), [("example.com/gosvc", "gosvc"), ("example.com/team/api/v2", "api"),
+                                            # a Go string is a module path too (QA: the quote stayed in the name)
+                                            ('"example.com/quoted"', "quoted"), ("`example.com/raw`", "raw")])
 def test_a_go_project_is_named_by_its_module_not_its_main_folder(tmp_path: Path, module: str, name: str) -> None:
     """README: name from the manifest, else the folder. Was: the main package's folder
     (`cmd/server`: "server"), listed nowhere."""
