@@ -31,6 +31,8 @@ MANIFESTS = re.compile(r"(requirements[\w.-]*\.txt|package(-lock)?\.json|npm-shr
 #: the globs Dockerfiles copy manifests with (`COPY package*.json ./`)
 MANIFEST_GLOBS = frozenset({"package*.json", "requirements*.txt", "go.*", "Cargo.*", "Gemfile*", "composer.*",
                             "Pipfile*", "pyproject.toml", "poetry.lock*"})
+#: a COPY source's character class (`yarn.loc[k]`), which a spec's sources cannot say (contract.as_pattern)
+_CHARACTER_CLASS = re.compile(r"\[[^\]/]+\]")
 # shell state a command may change: merged with others, it must not leak into them
 _STATEFUL = re.compile(r"(^|[\s;&|(])(cd|exit|export|set|unset|umask|source|shopt|alias|exec|return|trap|\.)(\s|$)")
 _SHELL_SYNTAX = re.compile(r"[$&|;<>()`*?\[\]~#{}\n\\]")
@@ -363,6 +365,10 @@ class StageReader:
         if len(words) < 2:
             raise NotExpressed(f"{command.cmd.upper()} needs a source and a destination")
         *sources, dest = words
+        classes = [source for source in sources if _CHARACTER_CLASS.search(source)]
+        if classes:  # QA: `yarn.loc[k]` became a file of that name, silently
+            raise NotExpressed(f"a source with a [...] pattern ({', '.join(classes)}; often a file copied only where it "
+                               "exists): a spec's source names files, whose [ is their own; copy the file by its name")
         if add and any(re.match(r"[a-z]+://", s) or re.search(r"\.(tar|tgz|tar\.\w+)$", s) or s.startswith("git@")
                        for s in sources):
             raise NotExpressed("ADD of a URL, repository or archive (unpacked by ADD): the spec copies files as they are")

@@ -599,3 +599,14 @@ def test_the_header_names_the_spec_where_o_puts_it(tmp_path: Path) -> None:
     done, _ = run_import(tmp_path / "app", 'FROM debian:bookworm-slim\nCMD ["app"]\n', "-o", str(target))
     assert done.returncode == 0, done.stderr
     assert f"# Next: imagespec generate '{target}' (it writes" in target.read_text(encoding="utf-8")
+
+
+def test_a_copy_source_with_a_character_class_is_said_not_copied_as_a_file_of_that_name(tmp_path: Path) -> None:
+    """QA: `COPY package.json yarn.loc[k] ./` (yarn.lock where it exists) became the source
+    `yarn.loc[k]`, which the generated Dockerfile copies as a file named so: yarn.lock
+    never reached the build, and nothing was said."""
+    done, spec = run_import(tmp_path / "node", "FROM debian:bookworm-slim\nWORKDIR /app\n"
+                                               "COPY package.json yarn.loc[k] ./\nCMD [\"node\", \"s.js\"]\n")
+    assert done.returncode == 0, done.stderr
+    assert "not expressed Dockerfile:3:" in done.stderr and "[...] pattern (yarn.loc[k]" in done.stderr
+    assert "yarn.loc[k]" not in json.dumps(yaml.safe_load(spec.read_text(encoding="utf-8"))["final"])
