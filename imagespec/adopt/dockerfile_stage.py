@@ -141,7 +141,8 @@ class StageReader:
     # --- helpers ------------------------------------------------------------------------
     def word(self, text: str, variables: dict[str, str] | None = None) -> str:
         try:
-            value, names = read_word(text, self.stage.variables if variables is None else variables, self.escape)
+            value, names = read_word(text, self.stage.variables if variables is None else variables, self.escape,
+                                     declared=self.stage.args)  # an ARG without a default: unset, known to be
         except Unknown as exc:
             line = self.stage.config.env_not_expressed.get(exc.name or "")
             if line is None:

@@ -13,7 +13,7 @@ frontend/dockerfile/shell/lex.go for the forms Dockerfiles use.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -56,19 +56,28 @@ def process_word(word: str, variables: Mapping[str, str], escape: str = "\\") ->
     return "".join(out)
 
 
-def read_word(word: str, variables: Mapping[str, str], escape: str = "\\") -> tuple[str, list[str]]:
+def read_word(word: str, variables: Mapping[str, str], escape: str = "\\",
+              declared: Collection[str] | None = None) -> tuple[str, list[str]]:
     """process_word's value, and the names of the variables it looked up (set or not: an
-    unset ARG's `${NAME:-word}` fallback depends on NAME too), in order."""
-    looked = _Looked(variables)
+    unset ARG's `${NAME:-word}` fallback depends on NAME too), in order. ``declared``: the
+    names the Dockerfile declares without a value (an ARG with no default); any other
+    name not in ``variables`` may be the base image's, so `${NAME:-word}` of it is Unknown
+    as `$NAME` is (QA: `${GOPATH:-/x}` read as unset, `/x`, without a word)."""
+    looked = _Looked(variables, declared)
     return process_word(word, looked, escape), looked.names
 
 
 class _Looked(Mapping[str, str]):
     """`variables`, noting each name asked for."""
 
-    def __init__(self, variables: Mapping[str, str]) -> None:
+    def __init__(self, variables: Mapping[str, str], declared: Collection[str] | None = None) -> None:
         self.variables = variables
+        self.declared = declared
         self.names: list[str] = []
+
+    def unknown(self, name: str) -> bool:
+        """Whether ``name`` may be set where the Dockerfile cannot tell (the base image)."""
+        return self.declared is not None and name not in self.variables and name not in self.declared
 
     def __getitem__(self, name: str) -> str:
         self.names.append(name)
@@ -119,6 +128,8 @@ def _dollar(word: str, i: int, variables: Mapping[str, str], escape: str, out: l
         raise Unknown(f"${{{body}}}: only ${{NAME}}, ${{NAME:-word}} and ${{NAME:+word}} are read")
     name, operator, alternative = braced.groups()
     value = _lookup(name, variables)
+    if value is None and operator is not None and isinstance(variables, _Looked) and variables.unknown(name):
+        raise Unknown(f"${{{body}}}: ${name} is not set by the Dockerfile (a base image or build-time value)", name)
     if operator is None:
         out.append(_known(name, variables))
     elif operator in ("-", ":-"):

@@ -80,7 +80,10 @@ def test_each_instruction_maps_to_its_spec_key(tmp_path: Path) -> None:
 def test_values_mean_what_buildkit_read(tmp_path: Path) -> None:
     """ENV values with quotes, `$` and backslashes: the generated Dockerfile, read back by
     BuildKit's parser and word rules, sets exactly what the original did."""
-    original = ('FROM debian:bookworm-slim\nENV A="q\\"uote \\$x" B=\'$single\' C=${UNSET:-dflt} D=a\\ b E="back\\\\slash"\n'
+    # UNSET is declared (an ARG with no default), so the Dockerfile knows it unset; a name it does
+    # not declare may be the base image's, and `${NAME:-…}` of it is not expressed
+    original = ('FROM debian:bookworm-slim\nARG UNSET\nENV A="q\\"uote \\$x" B=\'$single\' C=${UNSET:-dflt} D=a\\ b '
+                'E="back\\\\slash"\n'
                 'ENV F="$A-$C"\nCMD ["true"]\n')
     done, spec = run_import(tmp_path / "values", original)
     assert done.returncode == 0, done.stderr
@@ -610,3 +613,18 @@ def test_a_copy_source_with_a_character_class_is_said_not_copied_as_a_file_of_th
     assert done.returncode == 0, done.stderr
     assert "not expressed Dockerfile:3:" in done.stderr and "[...] pattern (yarn.loc[k]" in done.stderr
     assert "yarn.loc[k]" not in json.dumps(yaml.safe_load(spec.read_text(encoding="utf-8"))["final"])
+
+
+def test_a_default_of_a_variable_the_base_image_may_set_is_not_taken_for_its_value(tmp_path: Path) -> None:
+    """QA: `${GOPATH:-/usr/local/go-tools}` read GOPATH as unset and wrote the default,
+    silently (golang's image sets GOPATH=/go); `$GOPATH` alone was rightly not expressed.
+    An ARG without a default is known to be unset: its `${V:-dflt}` is read."""
+    done, spec = run_import(tmp_path / "go", "FROM golang:1.22-bookworm\nARG V\n"
+                                             "ENV TOOLS=${GOPATH:-/usr/local/go-tools}/bin W=${V:-dflt}\n"
+                                             "ENV NODE=${NODE_VERSION:+node}\nCMD [\"app\"]\n")
+    assert done.returncode == 0, done.stderr
+    written = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    envs = [part["env"] for part in (written["final"], *written.get("stages", {}).values()) if "env" in part]
+    assert envs == [{"W": "dflt"}], written
+    assert "${GOPATH:-/usr/local/go-tools}: $GOPATH is not set by the Dockerfile" in done.stderr
+    assert "${NODE_VERSION:+node}: $NODE_VERSION is not set by the Dockerfile" in done.stderr
