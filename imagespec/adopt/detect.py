@@ -10,6 +10,7 @@ folder, none larger than MAX_READ, and follows no link out of it.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -357,9 +358,17 @@ def _take_start_command(project: Project, start: NodeStart, main: str) -> None:
     if env:
         project.final["env"] = env
         project.found.append("package.json's start script: env " + " ".join(f"{k}={v}" for k, v in env.items()))
-    if start.options:
-        project.entrypoint = ["node", *start.options, f"/app/{main}"]
-        project.found.append(f"package.json's start script: node {' '.join(start.options)} (in the entrypoint)")
+    expanded = [word for word in (*start.options, *start.args) if "$" in word or "`" in word]
+    if expanded:  # exec form would pass `$PORT` as it is written
+        project.guessed.append(f"package.json's start script: {shlex.join(expanded)[:80]} is expanded by a shell; "
+                               "node's options and arguments not written (--entrypoint)")
+    elif start.options or start.args:  # as `npm start` runs it (QA: `--port 8080` after the file was lost)
+        project.entrypoint = ["node", *start.options, f"/app/{main}", *start.args]
+        project.found.append(f"package.json's start script: node {shlex.join([*start.options, main, *start.args])} "
+                             "(the entrypoint)")
+    for other in start.others:
+        project.guessed.append(f"package.json's start script also runs {other[:120]!r}, which the image does not "
+                               "(it starts node alone, as PID 1): put it in --entrypoint, or in a build step")
 
 
 def _build_stage(project: Project, main: str, lock: str | None) -> None:

@@ -30,27 +30,38 @@ class NodeStart:
     options: list[str] = field(default_factory=list)  # node's own, before the file
     env: dict[str, str] = field(default_factory=dict)  # assigned for that command (or exported before it)
     note: str | None = None
+    args: list[str] = field(default_factory=list)  # the program's, after the file (`--port 8080`)
+    #: what else the script runs, which an image that starts `node FILE` does not (said by init)
+    others: list[str] = field(default_factory=list)
 
 
 def read_start(script: str) -> NodeStart:
     """The first `node FILE` command among the script's commands (`a && b`, `a; b`)."""
     try:
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
+        # a newline ends a command as `;` does (`DEBUG=1⏎node srv.js`: DEBUG is the shell's, not node's)
+        lexer = shlex.shlex(script.replace("\n", " ; "), posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         words = list(lexer)
     except ValueError as error:  # an unclosed quote
         return NodeStart(note=f"the start script cannot be split ({error})")
     exported: dict[str, str] = {}
+    found: NodeStart | None = None
+    others: list[str] = []
     for command in _commands(words):
         env, rest = _assignments(command)
-        if rest[:1] == ["export"] and all(_ASSIGNMENT.fullmatch(w) for w in rest[1:]):
+        if found is None and rest[:1] == ["export"] and all(_ASSIGNMENT.fullmatch(w) for w in rest[1:]):
             exported.update(_assignments(rest[1:])[0])  # `export X=1 && node …`: for what follows
-            continue
-        if rest[:1] == ["node"]:
-            start = _node_command(rest[1:])
-            start.env = {**exported, **env}
-            return start
-    return NodeStart(note="the start script runs no `node FILE` command")
+        elif found is None and rest[:1] == ["node"]:
+            found = _node_command(rest[1:])
+            found.env = {**exported, **env}
+        else:
+            others.append(shlex.join(command))
+    if found is None:
+        return NodeStart(note="the start script runs no `node FILE` command")
+    if "$(" in script or "`" in script:  # split into pieces above (`FOO=$`, `id`): said whole
+        others = [f"a command substitution ($(…) or `…`) in {script[:80]!r}"]
+    found.others = others
+    return found
 
 
 def _commands(words: list[str]) -> list[list[str]]:
@@ -87,7 +98,7 @@ def _node_command(arguments: list[str]) -> NodeStart:
         if word in _NO_FILE:
             return NodeStart(note=f"the start script's node runs no file ({word})")
         if not word.startswith("-"):
-            return NodeStart(file=word.removeprefix("./"), options=options)
+            return NodeStart(file=word.removeprefix("./"), options=options, args=arguments[index + 1:])
         options.append(word)
         if word in _WITH_VALUE and index + 1 < len(arguments):
             options.append(arguments[index + 1])

@@ -237,3 +237,21 @@ def test_a_broken_pyproject_is_exit_2_at_its_line(tmp_path: Path, lock: str | No
     done = run_init(str(tmp_path))
     assert done.returncode == 2 and done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}:3:"), done.stderr
     assert "not valid TOML" in done.stderr
+
+
+@pytest.mark.parametrize(("start", "final", "guessed"), [
+    # QA: the arguments after the file were lost (the app listened elsewhere)
+    ("node srv.js --port 8080", {"ports": [3000], "entrypoint": ["node", "/app/srv.js", "--port", "8080"]}, None),
+    ("node srv.js --port $PORT", {"ports": [3000]}, "'$PORT' is expanded by a shell; node's options and arguments"),
+    # QA: a variable on a line of its own is the shell's, not node's; it was written into env
+    ("DEBUG=1\nnode srv.js", {"ports": [3000]}, "also runs 'DEBUG=1', which the image does not"),
+    # QA: dropped without a word
+    ("FOO=$(id) node srv.js", {"ports": [3000]}, "also runs \"a command substitution"),
+    ("node srv.js && node other.js", {"ports": [3000]}, "also runs 'node other.js', which the image does not"),
+])
+def test_what_a_start_script_runs_besides_node_file_is_carried_or_said(tmp_path: Path, start: str, final: dict,
+                                                                       guessed: str | None) -> None:
+    spec, said = spec_of(node_project(tmp_path / "n", start, "srv.js"))
+    assert spec["final"] == final
+    if guessed:
+        assert "guessed  package.json's start script" in said and guessed in said, said
