@@ -188,8 +188,12 @@ def _entrypoint(command: str | tuple[str, ...]) -> tuple[str, ...]:
     shell syntax would reach the program as arguments): checked by the spec's own rule."""
     if not isinstance(command, str):
         return command
+    from imagespec.spec.shell_scan import list_operator
     from imagespec.spec.values import exec_argv
 
+    if list_operator(command) == "#":  # QA: a Procfile's `# comment` became arguments `#`, `comment`
+        raise SpecError(f"--entrypoint: {one_line(command[:80])!r} holds a comment (#), which a shell reads and exec "
+                        "form would pass to the program as arguments", hint="name the program and its arguments alone")
     try:
         return exec_argv(command)
     except ValueError as exc:

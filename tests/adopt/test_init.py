@@ -309,12 +309,18 @@ def test_a_procfiles_port_variable_becomes_the_images_port(tmp_path: Path) -> No
         "/opt/venv/bin/uvicorn", "app:app", "--port", "9000"]}
 
 
-def test_a_procfile_command_a_spec_cannot_say_is_left_out_and_said(tmp_path: Path) -> None:
-    _procfile_app(tmp_path, "gunicorn app:app --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2}")
+@pytest.mark.parametrize(("web", "why"), [
+    ("gunicorn app:app --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2}", "'${'"),
+    # QA: the comment became the arguments `#`, `comment`
+    ("gunicorn app:app --bind 0.0.0.0:$PORT # comment", "holds a comment (#)"),
+    ("gunicorn app:app && echo started", "uses shell syntax ('&&')"),
+])
+def test_a_procfile_command_a_spec_cannot_say_is_left_out_and_said(tmp_path: Path, web: str, why: str) -> None:
+    _procfile_app(tmp_path, web)
     done = run_init(str(tmp_path), "-o", "-")
     assert done.returncode == 0, done.stderr
     assert "entrypoint" not in yaml.safe_load(done.stdout).get("final", {})
-    assert "guessed  Procfile: its web command is not the entrypoint" in done.stderr and "'${'" in done.stderr
+    assert "guessed  Procfile: its web command is not the entrypoint" in done.stderr and why in done.stderr
     assert "found    Procfile" not in done.stderr
 
 
