@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from imagespec.adopt.node_start import NodeStart, read_start
-from imagespec.adopt.pip_requirements import included_files
+from imagespec.adopt.pip_requirements import included_files, local_installs
 from imagespec.adopt.manifest import parse_json, parse_toml, parse_xml, semantic_version
 from imagespec.errors import Location, SpecError
 
@@ -251,7 +251,7 @@ def _copy_included_requirements(root: Path, project: Project) -> None:
     """The files requirements.txt includes (`-r requirements/base.txt`), copied into the
     dependency step beside it (the preset copies requirements.txt alone, BP4)."""
     files, notes = included_files(root, "requirements.txt")
-    project.guessed += notes
+    project.guessed += notes + local_installs(root, ["requirements.txt", *files])
     if files:
         project.stages["venv"] = {"dependencies": {"copy+": files}}
         project.found.append(f"requirements.txt includes {', '.join(files)}: copied into the dependency step too")

@@ -18,6 +18,10 @@ MAX_FILES = 50  # included files followed, so a strange tree cannot stall init
 # pip's own spellings: -r FILE, -rFILE, --requirement FILE, --requirement=FILE; -c likewise
 _INCLUDE = re.compile(r"(?:-[rc]\s*|--(?:requirement|constraint)(?:\s*=\s*|\s+))(\S+)")
 _COMMENT = re.compile(r"(?:^|\s+)#.*$")
+_EDITABLE = re.compile(r"^(?:-e\s*|--editable(?:\s*=\s*|\s+))")
+#: a requirement that is a path of the folder: `.`, `./x`, `../x`, `/x`, `file:…` (pip reads
+#: one only when it starts with these; `name @ file:…` too)
+_LOCAL = re.compile(r"(?:\.{1,2}(?:/|$)|/|file:|[A-Za-z0-9_.-]+\s*@\s*file:)")
 
 
 def included_files(root: Path, name: str) -> tuple[list[str], list[str]]:
@@ -50,8 +54,31 @@ def included_files(root: Path, name: str) -> tuple[list[str], list[str]]:
     return files, notes
 
 
+def local_installs(root: Path, names: list[str]) -> list[str]:
+    """A note for each requirement of ``names`` that installs code of the folder (`-e .`,
+    `./libs/x`, `file:…`): the dependency step holds the requirements files alone (BP4),
+    so pip fails there ("does not appear to be a Python project"; QA: init said nothing)."""
+    notes = []
+    for name in names:
+        for number, line in _lines(root / name):
+            target = _EDITABLE.sub("", line)
+            if target != line and re.match(r"[\w+.-]+://|git\+", target):
+                continue  # `-e git+https://…`: a repository pip clones, not the folder
+            if _LOCAL.match(target):
+                notes.append(f"{name}:{number}: {line[:80]!r} installs code of the folder, which the dependency step "
+                             "does not hold (it copies the requirements alone, BP4): pip fails there; install it "
+                             "after the source is copied (a build stage's run), or list its packages")
+    return notes
+
+
 def _includes(path: Path) -> list[tuple[int, str]]:
     """(line number, included path) of each -r/-c line, continuations joined as pip does."""
+    return [(number, match.group(1)) for number, line in _lines(path) if (match := _INCLUDE.fullmatch(line))]
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """(first line number, text) of each logical line, continuations joined and comments
+    removed as pip does; none for a file that cannot be read or is too big."""
     try:
         if path.stat().st_size > MAX_READ:
             return []
@@ -66,9 +93,9 @@ def _includes(path: Path) -> list[tuple[int, str]]:
         if line.endswith("\\"):
             logical += line[:-1]
             continue
-        match = _INCLUDE.fullmatch(_COMMENT.sub("", logical + line).strip())
-        if match:
-            found.append((start, match.group(1)))
+        whole = _COMMENT.sub("", logical + line).strip()
+        if whole:
+            found.append((start, whole))
         logical = ""
     return found
 

@@ -255,3 +255,19 @@ def test_what_a_start_script_runs_besides_node_file_is_carried_or_said(tmp_path:
     assert spec["final"] == final
     if guessed:
         assert "guessed  package.json's start script" in said and guessed in said, said
+
+
+def test_a_requirement_that_installs_code_of_the_folder_is_said(tmp_path: Path) -> None:
+    """QA: `-e .` (or `./libs/x`) in requirements.txt: the dependency step copies the
+    requirements alone, and pip failed there ("does not appear to be a Python project"),
+    with nothing said by init. A repository pip clones is no local code."""
+    folder = tmp_path / "p"
+    (folder / "libs").mkdir(parents=True)
+    (folder / "app.py").write_text("print('hi')\n")
+    (folder / "base.txt").write_text("./libs/x  # a local package\n")
+    (folder / "requirements.txt").write_text("flask==3.0.3\n-r base.txt\n--editable .\n"
+                                            "-e git+https://example.com/a/b#egg=b\nfoo @ file:///srv/foo\n")
+    spec, said = spec_of(folder)
+    notes = [line for line in said.splitlines() if "installs code of the folder" in line]
+    assert [note.split(": '")[0] for note in notes] == [
+        "guessed  requirements.txt:3", "guessed  requirements.txt:5", "guessed  base.txt:1"], said
