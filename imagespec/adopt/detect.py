@@ -157,6 +157,13 @@ def detect_go(root: Path) -> Project | None:
         if named:  # the manifest names the project (README "init"): not the main package's folder
             project.name = named
             project.found.append(f"name {named}: go.mod's module")
+    else:  # QA: `go build .` of a library, an image that cannot start, exit 0
+        project.program_parameter = "package"  # what names it (init_spec._apply)
+        project.unresolved = SpecError(
+            "no program to build: no `package main` in the module's .go files (a library?)",
+            location=Location(str(root / "go.mod")),
+            hint="name it: --with package=./cmd/NAME (the folder of its main package), or the whole command: "
+                 "--entrypoint '/usr/local/bin/NAME'")
     add_port(project, root, mains)
     return project
 
@@ -182,6 +189,12 @@ def detect_rust(root: Path) -> Project | None:
     if isinstance(binary, str):
         project.with_["binary"] = binary
         project.name = binary
+    else:  # QA: a `[workspace]` alone built `--bin app`, which no member has, exit 0
+        project.program_parameter = "binary"  # what names it (init_spec._apply)
+        project.unresolved = SpecError(
+            "no program to build: Cargo.toml has no [package] or [[bin]] (a workspace names its members)",
+            location=Location(str(root / "Cargo.toml")),
+            hint="name it: --with binary=NAME (a binary of a member), or run init in the member's folder")
     take_metadata(project, package, "Cargo.toml")
     if not (root / "Cargo.lock").is_file():
         project.guessed.append("Cargo.lock is missing: the preset builds with --locked; run `cargo generate-lockfile`")

@@ -271,3 +271,23 @@ def test_a_requirement_that_installs_code_of_the_folder_is_said(tmp_path: Path) 
     notes = [line for line in said.splitlines() if "installs code of the folder" in line]
     assert [note.split(": '")[0] for note in notes] == [
         "guessed  requirements.txt:3", "guessed  requirements.txt:5", "guessed  base.txt:1"], said
+
+
+@pytest.mark.parametrize(("files", "manifest", "flag", "written"), [
+    # QA: a module without `package main` built `.` into app, an image that cannot start, exit 0
+    ({"go.mod": "module example.com/lib\n\ngo 1.22\n", "lib.go": "package lib\n"}, "go.mod",
+     "package=./cmd/x", {"package": "./cmd/x"}),
+    # QA: a workspace alone built `--bin app`, which no member has, exit 0
+    ({"Cargo.toml": "[workspace]\nmembers = [\"a\"]\n"}, "Cargo.toml", "binary=a", {"binary": "a"}),
+])
+def test_no_program_to_build_is_exit_2_until_a_flag_names_it(tmp_path: Path, files: dict[str, str], manifest: str,
+                                                              flag: str, written: dict[str, str]) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    done = run_init(str(folder))
+    assert done.returncode == 2 and done.stderr.startswith(f"{folder / manifest}: no program to build: "), done.stderr
+    assert f"--with {flag.split('=')[0]}=" in done.stderr and not (folder / "imagespec.yaml").exists()
+    spec, _ = spec_of(folder, "--with", flag)
+    assert spec["with"] == written
