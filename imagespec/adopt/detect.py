@@ -9,6 +9,7 @@ folder, none larger than MAX_READ, and follows no link out of it.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Callable, Iterator
@@ -52,8 +53,12 @@ class Project:
 
 
 def read(path: Path) -> str:
-    """A small text file's content; '' when absent, too large, not text, or a link out."""
+    """A small text file's content; '' when absent, too large, not text, or a link out of
+    its folder (QA: `package.json -> /elsewhere/package.json` gave the spec that file's name
+    and version; import refuses such links too)."""
     try:
+        if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(path.parent)):
+            return ""
         if not path.is_file() or path.stat().st_size > MAX_READ:
             return ""
         return path.read_text(encoding="utf-8")

@@ -291,3 +291,17 @@ def test_no_program_to_build_is_exit_2_until_a_flag_names_it(tmp_path: Path, fil
     assert f"--with {flag.split('=')[0]}=" in done.stderr and not (folder / "imagespec.yaml").exists()
     spec, _ = spec_of(folder, "--with", flag)
     assert spec["with"] == written
+
+
+def test_a_manifest_linked_out_of_the_folder_is_not_read(tmp_path: Path) -> None:
+    """QA: `package.json -> ../other/package.json` named the spec after that file (its name
+    and version); init reads no file through a link out of the folder, as import does not."""
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "package.json").write_text(json.dumps({"name": "elsewhere", "version": "9.9.9"}))
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "package.json").symlink_to("../other/package.json")
+    (folder / "server.js").write_text("require('http')\n")
+    done = run_init(str(folder), "-o", "-")
+    assert done.returncode == 2 and "elsewhere" not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert "no project imagespec knows in this folder" in done.stderr
