@@ -585,14 +585,31 @@ def test_healthcheck_retries_the_spec_cannot_hold_are_said_not_an_error_in_an_un
 
 
 def test_a_spec_that_would_not_compile_is_said_at_the_dockerfile_and_nothing_is_written(tmp_path: Path) -> None:
-    """QA: a one-stage `FROM scratch` Dockerfile was exit 2 at `imagespec.yaml:10:9`, a line
-    of a spec that was never written."""
+    """QA: such a Dockerfile was exit 2 at `imagespec.yaml:10:9`, a line of a spec that was
+    never written. Here: a scratch image's own user, which no stage of it can make."""
     folder = tmp_path / "scratch"
-    done, spec = run_import(folder, 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+    done, spec = run_import(folder, 'FROM scratch\nCOPY app /app\nUSER 10001:10001\nENTRYPOINT ["/app"]\n')
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"{folder / 'Dockerfile'}:1:1: the spec for {spec} (not written) does not compile: "
-                                  "the final image 'scratch' has no shell"), done.stderr
+                                  "the final image "), done.stderr
+    assert "the user 10001 must be prepared in another stage" in done.stderr
     assert "Traceback" not in done.stderr and not spec.exists()
+
+
+def test_a_one_stage_scratch_image_is_on_the_catalogs_static(tmp_path: Path) -> None:
+    """QA: the usual goreleaser Dockerfile (FROM scratch, COPY the binary, ENTRYPOINT) could
+    not be imported: scratch has no /etc/passwd for the non-root user (BP8) and no stage had
+    a shell to make one. `static` is that empty system with the user, said."""
+    folder = tmp_path / "scratch"
+    done, spec = run_import(folder, 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+    assert done.returncode == 0, done.stderr
+    assert "FROM scratch is `from: static`, the catalog's distroless static image" in done.stderr
+    final = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
+    assert final == {"from": "static", "copy": [{"src": "app", "dest": "/app"}], "entrypoint": ["/app"]}
+    (folder / "app").write_text("")
+    config = load_config(start=spec.parent)
+    generated = compile_spec(load_spec(spec, config), config).dockerfile
+    assert "USER 65532:65532" in generated and 'ENTRYPOINT ["/app"]' in generated
 
 
 def test_the_header_names_the_spec_where_o_puts_it(tmp_path: Path) -> None:

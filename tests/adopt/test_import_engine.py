@@ -300,3 +300,42 @@ def test_heredocs_and_the_ignore_file_import_to_an_image_with_the_same_files(tmp
         assert after == before[:-1] + ["dockerfile-heredocs", "kept.txt"]
     finally:
         docker("rmi", original, check=False)
+
+
+HELLO_C = """#include <stdio.h>
+#include <unistd.h>
+int main(void) { printf("hello from scratch\\nuid %d\\n", (int)getuid()); return 0; }
+"""
+
+
+@pytest.mark.engine
+def test_a_one_stage_scratch_image_imports_onto_static_and_runs_the_same_program_as_non_root(
+        tmp_path: Path, built) -> None:
+    """The goreleaser shape: FROM scratch, COPY a static binary, ENTRYPOINT. Import puts it on
+    the catalog's `static` (scratch has no /etc/passwd for the non-root user, BP8): both
+    images print the same, the imported one as uid 65532."""
+    import subprocess
+
+    from tests import tools
+
+    folder = tmp_path / "imagespec-importtest-scratch"
+    folder.mkdir()
+    (folder / "hello.c").write_text(HELLO_C, encoding="utf-8")
+    cc = tools.require("gcc")
+    subprocess.run([cc, "-static", "-O2", "-o", str(folder / "app"), str(folder / "hello.c")], check=True,
+                   capture_output=True, timeout=120)
+    (folder / "Dockerfile").write_text('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n', encoding="utf-8")
+    original = "imagespec-importtest-scratch-original:latest"
+    done = docker("build", "-t", original, str(folder), check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    try:
+        imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
+        assert imported.returncode == 0, imported.stderr
+        assert "FROM scratch is `from: static`" in imported.stderr
+        shutil.move(folder / "Dockerfile", tmp_path / "scratch.Dockerfile")  # what builds now is the spec
+        image = built(folder / "imagespec.yaml")["tags"][0]
+        assert _run(original) == ["hello from scratch", "uid 0"]
+        assert _run(image) == ["hello from scratch", "uid 65532"]  # … now as the non-root user (BP8)
+        assert _config(image)["User"] == "65532:65532"
+    finally:
+        docker("rmi", original, check=False)

@@ -14,6 +14,9 @@ from imagespec.plan.model import replace
 
 NAME = "imagespec-rootfs"
 ROOT = "/rootfs"
+#: what the refusal of a shell-less final with nothing to make its files in says (import
+#: reads it to put a one-stage `FROM scratch` on the catalog's `static` instead)
+NO_HELPER = "must be prepared in another stage"
 
 
 def needs_helper(plan: p.Plan) -> bool:
@@ -29,7 +32,7 @@ def add_to_rootfs(plan: p.Plan, *instructions: p.Instruction, reason: str) -> p.
     base = plan.helper_base
     if base is None:
         raise SpecPathError(
-            f"the final image '{plan.final.base.ref}' has no shell, so {reason} must be prepared in another stage, "
+            f"the final image '{plan.final.base.ref}' has no shell, so {reason} {NO_HELPER}, "
             "and this spec has no build stage with a shell and a package manager",
             path=("final", "from"),
             hint="add a build stage (e.g. `from: debian-slim`), or use a base that already provides the user "
