@@ -19,9 +19,9 @@ MAX_FILES = 50  # included files followed, so a strange tree cannot stall init
 _INCLUDE = re.compile(r"(?:-[rc]\s*|--(?:requirement|constraint)(?:\s*=\s*|\s+))(\S+)")
 _COMMENT = re.compile(r"(?:^|\s+)#.*$")
 _EDITABLE = re.compile(r"^(?:-e\s*|--editable(?:\s*=\s*|\s+))")
-#: a requirement that is a path of the folder: `.`, `./x`, `../x`, `/x`, `file:…` (pip reads
-#: one only when it starts with these; `name @ file:…` too)
-_LOCAL = re.compile(r"(?:\.{1,2}(?:/|$)|/|file:|[A-Za-z0-9_.-]+\s*@\s*file:)")
+#: a requirement that is a path of the folder: `.`, `.[dev]`, `./x`, `../x`, `/x`, `file:…`
+#: (pip reads one only when it starts with these; `name @ file:…` too)
+_LOCAL = re.compile(r"(?:\.{1,2}(?:/|\[|$)|/|file:|[A-Za-z0-9_.-]+\s*@\s*file:)")
 
 
 def included_files(root: Path, name: str) -> tuple[list[str], list[str]]:

@@ -266,11 +266,12 @@ def test_a_requirement_that_installs_code_of_the_folder_is_said(tmp_path: Path) 
     (folder / "app.py").write_text("print('hi')\n")
     (folder / "base.txt").write_text("./libs/x  # a local package\n")
     (folder / "requirements.txt").write_text("flask==3.0.3\n-r base.txt\n--editable .\n"
-                                            "-e git+https://example.com/a/b#egg=b\nfoo @ file:///srv/foo\n")
+                                            "-e git+https://example.com/a/b#egg=b\nfoo @ file:///srv/foo\n-e .[dev]\n")
     spec, said = spec_of(folder)
     notes = [line for line in said.splitlines() if "installs code of the folder" in line]
     assert [note.split(": '")[0] for note in notes] == [
-        "guessed  requirements.txt:3", "guessed  requirements.txt:5", "guessed  base.txt:1"], said
+        "guessed  requirements.txt:3", "guessed  requirements.txt:5", "guessed  requirements.txt:6",
+        "guessed  base.txt:1"], said
 
 
 @pytest.mark.parametrize(("files", "manifest", "flag", "written"), [
