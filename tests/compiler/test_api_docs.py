@@ -5,6 +5,8 @@ drift from the one imagespec exports."""
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -18,14 +20,17 @@ def blocks(engine: bool) -> list[str]:
     return [code for marker, code in BLOCK.findall(API_DOC.read_text(encoding="utf-8")) if bool(marker) == engine]
 
 
-def _run(code: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _run(code: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(REPO)
+    # the examples make their folders with tempfile.mkdtemp(), as a reader would: here in the
+    # test's own folder, not left in /tmp after every run of the suite
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     exec(compile(code, str(API_DOC), "exec"), {})  # noqa: S102 - the documentation's own examples
 
 
 @pytest.mark.parametrize("code", blocks(engine=False), ids=lambda code: code.splitlines()[-1][:40])
-def test_api_example_runs(code: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    _run(code, monkeypatch)
+def test_api_example_runs(code: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _run(code, monkeypatch, tmp_path)
 
 
 def test_the_api_doc_has_examples_of_every_job() -> None:
@@ -36,5 +41,5 @@ def test_the_api_doc_has_examples_of_every_job() -> None:
 
 @pytest.mark.engine
 @pytest.mark.parametrize("code", blocks(engine=True))
-def test_api_engine_example_runs(code: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    _run(code, monkeypatch)
+def test_api_engine_example_runs(code: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _run(code, monkeypatch, tmp_path)
