@@ -34,11 +34,11 @@ from imagespec.jobs.compiling import (
     generated,
     image_option,
     lint,
+    listed_spec_files,
     manifest,
     note_unread_configs,
     one_spec_for_output,
     schema,
-    listed_spec_files,
     spec_files,
     specs_only,
 )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries, false_shell_fact
-from imagespec.spec.repository import refuse_link_out, repository_root
+from imagespec.spec.repository import outside, refuse_link_out, repository_root
 from imagespec.spec.policy_levels import written_policies, tighten
 from imagespec.spec.yaml_source import DataPath, Document, read_yaml
 from imagespec.spec.validate import validate
@@ -171,10 +171,9 @@ def _catalog_files(written: ConfigFile, document: Document, path: Path, *, requi
     raw = written.catalog
     names = [raw] if isinstance(raw, str) else raw
     found = [files.resolve(path.parent / name) for name in names]
-    for where, file in enumerate(found):
-        if confined:
-            _refuse_outside(path, file, "catalog file", document.location(
-                ("catalog",) if isinstance(raw, str) else ("catalog", where)))
+    for where, file in enumerate(found if confined else ()):
+        _refuse_outside(path, file, "catalog file", document.location(
+            ("catalog",) if isinstance(raw, str) else ("catalog", where)))
     present = [file for file in found if files.is_file(file)]
     for where, file in enumerate(found):
         if file not in present and required:
@@ -194,7 +193,7 @@ def _refuse_outside(config: Path, real: Path, what: str, where: Location) -> Non
     its `extends: NAME`'s NAME.yaml there, and a template extends within its own
     repository only (spec.extends)."""
     root = repository_root(files.resolve(config.parent))
-    if not real.is_relative_to(root):
+    if outside(real, root) is not None:
         raise SpecError(f"{what} {real} is outside the configuration's repository ({root}): not read",
                         location=where, hint="keep it in the repository (a copy, or a git submodule), or name "
                                              "this configuration with --config or IMAGESPEC_CONFIG")
