@@ -8,6 +8,7 @@ files, IS010 and IS011, stay silent). May import errors, spec, plan, compiler.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,6 +147,7 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
         if name not in used:
             add(("stages", name), "warning", "IS008", f"stage '{name}' is not used by the final image",
                 "BP11", "copy an artifact from it, or remove it")
+    _lint_unused_copies(spec, plan, add)
     if spec.final.healthcheck is None and spec.final.ports:
         add(("final", "ports"), "info", "IS009", "a server without a healthcheck", "BP1",
             "add `healthcheck: {cmd: [...]}` so the orchestrator can tell a hung app from a live one")
@@ -347,6 +349,35 @@ def _interpreter(line: str) -> str | None:
     words = line[2:].split()
     # printable only: the name is quoted in the finding, and the file is anyone's
     return "".join(c for c in words[0].rsplit("/", 1)[-1] if c.isprintable()) if words else None
+
+
+def _lint_unused_copies(spec: Spec, plan: p.Plan, add: Add) -> None:
+    """IS019: a build stage's copy of context files that no step after it reads and no
+    artifact comes from: a COPY layer, and a cache key that changes with every edit of
+    those files, for nothing (the mistake of copying the source into a stage whose
+    artifact is the dependency install)."""
+    built_on = {stage.base.from_stage for stage in plan.stages}
+    for stage in plan.stages:
+        if stage.final or stage.name not in spec.stages or stage.name in built_on:
+            continue  # a stage built FROM this one may run on what it copied
+        workdir, unused = "/", []
+        for instruction in stage.instructions:
+            if isinstance(instruction, p.Workdir):
+                workdir = posixpath.join(workdir, instruction.path)
+            elif isinstance(instruction, (p.Run, p.InstallPackages)):
+                unused = []
+            elif isinstance(instruction, p.Copy) and instruction.from_stage is None:
+                unused.append((instruction, posixpath.normpath(posixpath.join(workdir, instruction.dest))))
+        for copy, dest in unused:
+            if not any(_within(artifact, dest) or _within(dest, artifact) for artifact in stage.artifacts):
+                add(copy.origin.path, "warning", "IS019", f"stage '{stage.name}' copies {', '.join(copy.sources)} "
+                    f"to {dest}, but no step after it reads it and no artifact comes from it", "BP4",
+                    "remove it from the stage's `copy:`, or list what the stage makes of it in `artifacts:`")
+
+
+def _within(path: str, folder: str) -> bool:
+    path, folder = posixpath.normpath(path), posixpath.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _reachable(plan: p.Plan) -> set[str]:

@@ -10,6 +10,7 @@ existing file is never overwritten.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -182,7 +183,15 @@ def convert(source: Source, catalogs: list[Catalog], name: str,
             report.comments.append((stage.line, f"FROM {stage.base}" + (f" AS {stage.name}" if stage.name else "")
                                     + f" … (lines {stage.line}-{end})",
                                     f"the stage is not part of the image `docker build` makes (--target {spec_name})"))
-    return _layout(reads, keep, last_name, report, name, source.file), report
+    data = _layout(reads, keep, last_name, report, name, source.file)
+    report.differences.sort(key=_by_line)  # a reviewer reads them beside the Dockerfile, top to bottom
+    return data, report
+
+
+def _by_line(difference: str) -> float:
+    """A difference's Dockerfile line; one about the whole file (no line) after them all."""
+    line = re.match(r"Dockerfile:([0-9]+):", difference)
+    return int(line[1]) if line else math.inf
 
 
 def _layout(reads: dict[str, StageRead], keep: list[str], last_name: str, report: Report, name: str,
@@ -480,9 +489,6 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     context = os.path.relpath(dockerfile.resolve().parent, target.resolve().parent)
     if context != ".":
         data = {"name": data.pop("name"), "context": Path(context).as_posix(), **data}
-    if (target.resolve().parent / "Dockerfile") == dockerfile.resolve():
-        report.differences.append(f"`imagespec generate {target}` writes the generated Dockerfile over {dockerfile}"
-                                  " (keep the original in git, or set `dockerfile:` in the spec)")
     shown = "imagespec.yaml" if to_stdout else str(target)
     spec_text = render(data, report, str(dockerfile), shown)
     try:
@@ -495,6 +501,9 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
             compile_spec(load_spec_text(spec_text, name=str(target), config=config, folder=target.parent), config)
     except SpecError as error:
         raise _not_compiled(error, target, dockerfile) from None
+    if (target.resolve().parent / "Dockerfile") == dockerfile.resolve():  # said now, not written in the spec
+        report.differences.append(f"`imagespec generate {target}` writes the generated Dockerfile over {dockerfile}"
+                                  " (keep the original in git, or set `dockerfile:` in the spec)")
     if to_stdout:
         return ImportResult(Path("-"), spec_text, report)
     written = heredocs.write_all(str(target))

@@ -57,8 +57,10 @@ def comment_line(line: int, original: str, why: str) -> str:
 
 
 def render(data: dict[str, Any], report: Report, dockerfile: str, spec: str = "imagespec.yaml") -> str:
-    lines = [f"# Written by `imagespec import` from {one_line(dockerfile)}; README \"imagespec import\" says what maps",
-             "# to what. The generated Dockerfile differs where `imagespec import` said so (also listed below)."]
+    lines = [f"# Written by `imagespec import` from {one_line(dockerfile)} (README \"imagespec import\": what maps "
+             "to what)."]
+    if report.differences:
+        lines += ["# The generated Dockerfile differs from it:", *(f"#   {one_line(d)}" for d in report.differences)]
     if report.guessed:
         lines += ["# Guessed (check these):", *(f"#   {one_line(g)}" for g in report.guessed)]
     lines += [f"# Next: imagespec generate {one_line(shlex.quote(spec))} (it writes the Dockerfile beside the spec)", ""]

@@ -220,6 +220,8 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
             source = error["input"]
             return said, (f"the final stage copies into a place of its own: write `{{src: {source}, dest: "
                           f"/app/{source.rstrip('/').rsplit('/', 1)[-1]}}}`")
+        if path == ("final", "user") and kind in ("model_type", "model_attributes_type"):
+            return said, _user_written(error.get("input"))
         if kind == "string_type" and isinstance(error.get("input"), (bool, int, float)):
             # YAML reads true, yes, on, 1.10 as booleans and numbers: the author meant the text
             return said, f"quote it: \"{as_written(error['input'])}\""
@@ -245,6 +247,23 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
         message = f"'{error.get('input')}' is not valid here"
         hint = f"it must match {error.get('ctx', {}).get('pattern', '')}"
     return (f"{field}: {message}" if field else message), hint
+
+
+def _user_written(value: Any) -> str:
+    """How a user written as Docker's USER takes it (a name, a uid, `uid:gid`) is written
+    as final.user: imagespec makes the user, so it needs the ids and the name apart."""
+    example = "{uid: 10001, gid: 10001, name: app}"
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    ids = re.fullmatch(r"([0-9]{1,10})(?::([0-9]{1,10}))?", text)
+    if ids and ids[1] == "0":
+        return 'root needs a reason (BP8): write `user: {uid: 0, root_reason: "…"}`, or leave `user:` out for the ' \
+            "non-root 65532"
+    if ids:
+        example = f"{{uid: {ids[1]}, gid: {ids[2] or ids[1]}}}"
+    elif re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", text):
+        example = f"{{uid: 10001, gid: 10001, name: {text}}}"
+    return (f"write `user: {example}`: imagespec creates the user (BP8), so it takes the ids and the name "
+            "apart (without `user:`, the non-root 65532)")
 
 
 def _fallback_hint(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> str | None:

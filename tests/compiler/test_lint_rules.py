@@ -464,3 +464,52 @@ def test_is018_shell_syntax_in_an_exec_form_argument(start: str, line: int, col:
                                    "  entrypoint: [/app]\n  cmd: ['MODE=fast']"])  # the program's own argument
 def test_is018_not_for_words_a_program_takes_as_they_are(start: str) -> None:
     assert "IS018" not in rules(CLEAN.replace("  entrypoint: [/app]", start))
+
+
+COPIED = """\
+name: app
+version: 1.0.0
+license: MIT
+stages:
+  deps:
+    from: python-build
+    dependencies:
+      copy: [requirements.txt]
+      run: pip install --prefix=/install -r requirements.txt
+    copy: COPIES
+    RUN
+    artifacts: ARTIFACTS
+final:
+  from: python-runtime
+  copy: [{from: deps, src: /install, dest: /usr/local}]
+  entrypoint: [python3, -m, app]
+"""
+
+
+def test_is019_a_stage_copies_files_nothing_reads() -> None:
+    """Stranger QA: the source copied into a stage whose artifact is the dependency install,
+    after the last step: a COPY layer and a cache key for nothing."""
+    text = COPIED.replace("COPIES", "[src/, {src: conf/app.toml, dest: /etc/app/}]").replace("    RUN\n", "")
+    found = [f for f in findings(text.replace("ARTIFACTS", "[/install]")) if f.rule == "IS019"]
+    assert [(f.level, f.practice, f.location.line, f.location.col) for f in found] == \
+        [("warning", "BP4", 10, 12), ("warning", "BP4", 10, 18)], found
+    assert "copies src/ to /src/src, but no step after it reads it" in found[0].message
+    assert "copies conf/app.toml to /etc/app" in found[1].message
+
+
+@pytest.mark.parametrize(("run", "artifacts"), [
+    ("    run: python -m compileall src\n", "[/install]"),  # a step after the copy reads it
+    ("", "[/install, /src/src]"),  # the copy is an artifact
+    ("", "[/install, /src]"),  # in an artifact's folder
+    ("", "[/install, /src/src/app.py]"),  # an artifact inside it
+])
+def test_is019_not_for_a_copy_a_step_or_an_artifact_uses(run: str, artifacts: str) -> None:
+    text = COPIED.replace("COPIES", "[src/]").replace("    RUN\n", run).replace("ARTIFACTS", artifacts)
+    assert "IS019" not in rules(text)
+
+
+def test_is019_not_for_a_stage_another_stage_builds_on() -> None:
+    text = COPIED.replace("COPIES", "[src/]").replace("    RUN\n", "").replace("ARTIFACTS", "[/install]")
+    text = text.replace("final:\n", "  app:\n    from: deps\n    run: python -m compileall src\n"
+                        "    artifacts: [/install]\nfinal:\n").replace("{from: deps,", "{from: app,")
+    assert "IS019" not in rules(text)
