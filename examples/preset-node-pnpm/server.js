@@ -11,5 +11,8 @@ server.listen(Number(process.env.PORT || 8080), process.env.HOST || "127.0.0.1",
   console.log(`listening on ${JSON.stringify(server.address())}`);
 });
 for (const signal of ["SIGTERM", "SIGINT"]) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();  // an idle keep-alive connection would hold the exit (Node 18.2+)
+  });
 }

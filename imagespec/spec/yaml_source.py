@@ -380,8 +380,10 @@ def parse_yaml(text: str, file: str, *, empty_ok: bool = False) -> Document:
                             hint="a key is a name (an env or label key is a short word): shorten it, and put long "
                                  "text in the value") from None
         problem = exc.problem or exc.context or "malformed YAML"
+        tab = mark is not None and text[mark.index:mark.index + 1] == "\t"
         raise SpecError(f"malformed YAML: {problem}", location=where,
-                        hint="check indentation and quoting near this position") from None
+                        hint="indent with spaces: YAML does not take a tab as indentation" if tab else
+                        "check indentation and quoting near this position") from None
     except yaml.reader.ReaderError as exc:  # a character YAML forbids; it has a position, not a mark
         before = re.split(r"\r\n|[\n\r\x85\u2028\u2029]", text[: exc.position])
         raise SpecError(f"malformed YAML: the character {chr(exc.character)!r} is not allowed in a YAML file",

@@ -15,6 +15,7 @@ package and ``imagespec.engine`` (the connection, whether a platform is emulated
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import secrets
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from imagespec.contract import writable_tmpfs
 from imagespec.engine.client import engine_errors, remove_container
-from imagespec.verify import files
+from imagespec.verify import files, host_port
 from imagespec.verify.checks import Process
 from imagespec.verify.files import FileSystem
 from imagespec.verify.model import Expectations
@@ -64,6 +65,13 @@ class Observation:
 
 
 def run_and_observe(client: docker.DockerClient, image: str, exp: Expectations, *, stop_timeout: int) -> Observation:
+    """Run the image once and observe it; with an HTTP probe, on the host network, holding
+    the probe's port (host_port) from before the container starts until it is gone."""
+    with host_port.held(exp.http_port) if exp.http_port else contextlib.nullcontext():
+        return _observe(client, image, exp, stop_timeout)
+
+
+def _observe(client: docker.DockerClient, image: str, exp: Expectations, stop_timeout: int) -> Observation:
     import docker.errors  # lazy
 
     seen = Observation()

@@ -28,6 +28,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import docker_cli
+
 DOCKERD = Path("/usr/sbin/dockerd")
 REGISTRY = "127.0.0.1:5000"
 WAIT_S = 90
@@ -39,7 +41,7 @@ MANIFEST_TYPES = ", ".join((
 
 
 def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+    return docker_cli.docker(*args, check=check, timeout=timeout)
 
 
 @dataclass

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import docker_cli
+
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_CONFIG = ROOT / "scripts" / "local-config.yaml"
@@ -24,7 +26,7 @@ PREFIX = os.environ.get("IMAGESPEC_TEST_PREFIX", "imagespec-fleettest")
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=300)
+    return docker_cli.docker(*args, check=check, timeout=300)
 
 
 def imagespec(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import tools
+from tests.docker_cli import docker  # noqa: F401 - the test files import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -44,8 +45,6 @@ def registry_tags(name: str) -> list[str]:
         return []
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -263,3 +263,42 @@ def test_imagespec_test_takes_an_image_reference_alone(built, tmp_path) -> None:
     assert result.returncode == 1
     failed = {c["name"] for c in json.loads(result.stdout)["checks"] if not c["ok"]}
     assert "process-user" in failed, failed
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("name", ["node-app", "preset-node", "preset-node-distroless"])
+def test_a_node_example_stops_at_once_with_an_idle_keep_alive_connection_open(built, name: str) -> None:
+    """BP2: `server.close()` waits for every open connection, and Node 18 keeps an idle
+    keep-alive one (a load balancer's) open: SIGTERM then ended in SIGKILL after the grace
+    period. The examples close idle connections on SIGTERM. `imagespec test`'s probe sends
+    `Connection: close`, so only a client that keeps its connection shows it."""
+    import http.client
+    import socket
+    import time
+
+    image = built(EXAMPLES / name / "imagespec.yaml")["tags"][0]
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    container = docker("run", "-d", "--network", "host", "-e", f"PORT={port}", image).stdout.strip()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                connection.request("GET", "/")  # HTTP/1.1: the connection stays open after the answer
+                break
+            except OSError:
+                connection.close()
+                assert time.monotonic() < deadline, docker("logs", container, check=False).stderr
+                time.sleep(0.2)
+        answer = connection.getresponse()
+        assert answer.status == 200 and answer.read().startswith(f"hello from {name}".encode())
+        began = time.monotonic()
+        docker("stop", "--time", "10", container)
+        stopped = time.monotonic() - began
+        state = json.loads(docker("inspect", "--format", "{{json .State}}", container).stdout)
+        connection.close()
+        assert state["ExitCode"] == 0 and stopped < 2, (stopped, state)  # imagespec test's stop-graceful bound
+    finally:
+        docker("rm", "--force", container, check=False)
