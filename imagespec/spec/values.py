@@ -258,6 +258,12 @@ def mode(value: str | int) -> str:
 def package_name(value: str) -> str:
     """Package names reach the install command as words: anything else would be shell."""
     if not _PACKAGE.fullmatch(value):
+        name, equals, version = value.partition("=")
+        if equals and _PACKAGE.fullmatch(name) and _PACKAGE_VERSION.fullmatch(version):
+            # apt's and apk's NAME=VERSION: the pin has a form of its own, checked as a version
+            raise Invalid(f"'{value}' is a package with a version pin: a list item names the package alone",
+                          f"pin it in the mapping form: `packages: {{{name}: \"{version}\"}}` (every item then a "
+                          "`name: version` entry; `name: null` leaves one unpinned)")
         raise Invalid(f"'{value}' is not a package name (letters, digits, '.', '_', '+', ':', '@', '-')",
                       "one package per item, as the package manager names it; commands go in `run:`")
     return value
