@@ -21,6 +21,7 @@ from imagespec.adopt.dockerfile_user import take_accounts
 from imagespec.adopt.dockerfile_words import Unknown, env_pairs, read_word
 from imagespec.adopt.import_heredoc import HeredocFiles, HeredocRefused, run_script
 from imagespec.contract import DEFAULT_PATH
+from imagespec.render.serialize import changes_shell_state
 from imagespec.spec import values as v
 
 #: files a dependency step installs from (BP4): a COPY of only these, then a RUN
@@ -34,7 +35,6 @@ MANIFEST_GLOBS = frozenset({"package*.json", "requirements*.txt", "go.*", "Cargo
 #: a COPY source's character class (`yarn.loc[k]`), which a spec's sources cannot say (contract.as_pattern)
 _CHARACTER_CLASS = re.compile(r"\[[^\]/]+\]")
 # shell state a command may change: merged with others, it must not leak into them
-_STATEFUL = re.compile(r"(^|[\s;&|(])(cd|exit|export|set|unset|umask|source|shopt|alias|exec|return|trap|\.)(\s|$)")
 _SHELL_SYNTAX = re.compile(r"[$&|;<>()`*?\[\]~#{}\n\\]")
 #: A word that sets a variable for the command after it (`NODE_ENV=production node app.js`)
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
@@ -562,6 +562,6 @@ def _self_contained(command: str) -> str:
     share (`cd`, `export`, `exit`), and a script must keep running without `set -e`."""
     if "\n" in command:
         return f"(\nset +eu\n{command}\n)"
-    if _STATEFUL.search(command):
+    if changes_shell_state(command):  # the one test of it, the generated RUN's too
         return f"( {command} )"
     return command

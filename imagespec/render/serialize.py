@@ -128,7 +128,8 @@ def has_comment(command: str) -> bool:
 # afresh in the stage's WORKDIR: such a command runs in a subshell when another follows.
 # Names only at the start of a simple command; an assignment with no command after it.
 _STATEFUL = re.compile(
-    r"(?:^|[;&|(){}\n]|\bthen|\bdo|\belse)\s*"
+    # a line continuation is a blank too
+    r"(?:(?:^|[;&|(){}\n!])(?:\s|\\\n)*|\b(?:then|do|else|if|elif|while|until)(?:\s|\\\n)+)"
     r"(?:(?:cd|pushd|popd|export|unset|set|umask|source|\.|alias|unalias|shopt|exit|exec|trap|ulimit|readonly"
     r"|declare|typeset|eval|shift|return|hash|enable)(?=[\s;&|)]|$)"
     r"|[A-Za-z_][A-Za-z0-9_]*=(?:\S*)(?=\s*(?:$|[;&|)\n])))")

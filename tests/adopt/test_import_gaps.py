@@ -304,3 +304,23 @@ def test_a_distroless_base_without_its_nonroot_tag_imports_to_a_spec_that_compil
     config = load_config(start=folder)
     dockerfile = compile_spec(load_spec(folder / "imagespec.yaml", config), config).dockerfile
     assert "\nUSER 65532:65532\n" in dockerfile and 'ENTRYPOINT ["/app"]' in dockerfile, dockerfile
+
+
+@pytest.mark.parametrize(("run", "written"), [
+    # `.` an argument, not the shell's `source`: was `( CGO_ENABLED=0 go build -o /app . )`
+    ("CGO_ENABLED=0 go build -o /app .", "CGO_ENABLED=0 go build -o /app ."),
+    ("pip install --no-deps .", "pip install --no-deps ."),
+    ("find / -name '*.pyc' -exec rm {} +", "find / -name '*.pyc' -exec rm {} +"),
+    # the shell's own state changed: the commands merged after it must not see it
+    ("make && \\\n    cd /tmp && ls", "( make &&     cd /tmp && ls )"),
+    ("if cd /opt/app; then make; fi", "( if cd /opt/app; then make; fi )"),
+    (". /opt/venv/bin/activate && pip list", "( . /opt/venv/bin/activate && pip list )"),
+])
+def test_a_run_is_a_subshell_only_when_it_changes_the_shell(tmp_path: Path, run: str, written: str) -> None:
+    """Merged with the stage's other RUN steps, a command that changes the shell (`cd`,
+    `.`, `export`) runs in a subshell; one that only names `.` as an argument does not
+    (stranger QA: the import of `RUN CGO_ENABLED=0 go build -o /app .`). One test of it
+    for import and the generated RUN (render.serialize.changes_shell_state)."""
+    data, _, _ = imported(tmp_path, f"FROM debian:bookworm-slim AS build\nRUN {run}\nRUN echo done\n"
+                                    "FROM debian:bookworm-slim\nCOPY --from=build /etc/hostname /x\nCMD [\"/x\"]\n")
+    assert data["stages"]["build"]["run"] == [written, "echo done"]
