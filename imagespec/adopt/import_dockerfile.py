@@ -492,13 +492,7 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     shown = "imagespec.yaml" if to_stdout else str(target)
     spec_text = render(data, report, str(dockerfile), shown)
     try:
-        try:
-            compile_spec(load_spec_text(spec_text, name=str(target), config=config, folder=target.parent), config)
-        except SpecError as error:
-            if not _user_needs_a_shell(error, data):
-                raise
-            data, spec_text = _on_static(data, report, str(dockerfile), shown)
-            compile_spec(load_spec_text(spec_text, name=str(target), config=config, folder=target.parent), config)
+        compile_spec(load_spec_text(spec_text, name=str(target), config=config, folder=target.parent), config)
     except SpecError as error:
         raise _not_compiled(error, target, dockerfile) from None
     if (target.resolve().parent / "Dockerfile") == dockerfile.resolve():  # said now, not written in the spec
@@ -528,22 +522,3 @@ def _not_compiled(error: SpecError, target: Path, dockerfile: Path) -> SpecError
                           "or write the spec by hand (README \"Spec reference\")")
 
 
-def _user_needs_a_shell(error: SpecError, data: dict[str, Any]) -> bool:
-    """The compile's refusal of a scratch final whose non-root user no stage can make (no
-    build stage has a shell): a one-stage `FROM scratch` image, as goreleaser writes them."""
-    from imagespec.plan.passes.rootfs import NO_HELPER
-
-    final = data.get("final") or {}
-    return final.get("from") == "scratch" and NO_HELPER in error.message and "user" in error.message
-
-
-def _on_static(data: dict[str, Any], report: Report, dockerfile: str, shown: str) -> tuple[dict[str, Any], str]:
-    """The spec with its scratch final on the catalog's `static` (distroless static: the
-    same empty file system plus /etc/passwd with the non-root user 65532, CA certificates
-    and tzdata), which needs no stage to make the user (BP8); said."""
-    final = {**data["final"], "from": "static"}
-    report.differences.append("FROM scratch is `from: static`, the catalog's distroless static image: the same empty "
-                              "system plus /etc/passwd with the non-root user 65532 (BP8), CA certificates and tzdata; "
-                              "scratch has no user file, and no stage here has a shell to make one")
-    data = {**data, "final": final}
-    return data, render(data, report, dockerfile, shown)

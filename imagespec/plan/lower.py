@@ -473,6 +473,9 @@ def lower(spec: s.Spec, catalog: Catalog, *, own_files: tuple[str, ...] = (),
                    if not st.base.from_stage and st.base.has_shell and st.base.package_manager), None)
     if helper is None and final_base.has_shell and final_base.package_manager and not final_base.from_stage:
         helper = final_base
+    # else the catalog's smallest image with a shell (one download, which no layer of the
+    # final holds): a scratch final of a binary built elsewhere still gets its user (BP8)
+    helper = helper or _fetch_base(catalog)
     return p.Plan(name=spec.name, stages=(*stages.values(), final_stage), runtime=runtime,
                   features=frozenset(spec.features), identity=_identity(spec, final_base),
                   dockerignore=dockerignore_for(spec, own_files), helper_base=helper,

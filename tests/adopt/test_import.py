@@ -586,30 +586,38 @@ def test_healthcheck_retries_the_spec_cannot_hold_are_said_not_an_error_in_an_un
 
 def test_a_spec_that_would_not_compile_is_said_at_the_dockerfile_and_nothing_is_written(tmp_path: Path) -> None:
     """QA: such a Dockerfile was exit 2 at `imagespec.yaml:10:9`, a line of a spec that was
-    never written. Here: a scratch image's own user, which no stage of it can make."""
+    never written. Here: a scratch image whose entrypoint no COPY puts there."""
     folder = tmp_path / "scratch"
-    done, spec = run_import(folder, 'FROM scratch\nCOPY app /app\nUSER 10001:10001\nENTRYPOINT ["/app"]\n')
+    done, spec = run_import(folder, 'FROM scratch\nCOPY app /app\nUSER 10001:10001\nENTRYPOINT ["/bin/app"]\n')
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"{folder / 'Dockerfile'}:1:1: the spec for {spec} (not written) does not compile: "
-                                  "the final image "), done.stderr
-    assert "the user 10001 must be prepared in another stage" in done.stderr
+                                  ), done.stderr
+    assert "/bin/app" in done.stderr.splitlines()[0]
     assert "Traceback" not in done.stderr and not spec.exists()
 
 
-def test_a_one_stage_scratch_image_is_on_the_catalogs_static(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("user", "final_user", "written"), [
+    ("", None, "USER 65532:65532"),
+    ("USER 10001:10001\n", {"uid": 10001, "gid": 10001}, "USER 10001:10001"),
+])
+def test_a_one_stage_scratch_image_stays_on_scratch_with_its_user(
+        tmp_path: Path, user: str, final_user: dict | None, written: str) -> None:
     """QA: the usual goreleaser Dockerfile (FROM scratch, COPY the binary, ENTRYPOINT) could
     not be imported: scratch has no /etc/passwd for the non-root user (BP8) and no stage had
-    a shell to make one. `static` is that empty system with the user, said."""
+    a shell to make one (it became the catalog's `static`, and with its own USER 10001 it
+    was exit 2). The helper stage that writes passwd now starts from the catalog's
+    debian-slim: the image is scratch, its binary and its user."""
     folder = tmp_path / "scratch"
-    done, spec = run_import(folder, 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+    done, spec = run_import(folder, f'FROM scratch\nCOPY app /app\n{user}ENTRYPOINT ["/app"]\n')
     assert done.returncode == 0, done.stderr
-    assert "FROM scratch is `from: static`, the catalog's distroless static image" in done.stderr
     final = yaml.safe_load(spec.read_text(encoding="utf-8"))["final"]
-    assert final == {"from": "static", "copy": [{"src": "app", "dest": "/app"}], "entrypoint": ["/app"]}
+    assert final == {"from": "scratch", "copy": [{"src": "app", "dest": "/app"}], "entrypoint": ["/app"],
+                     **({"user": final_user} if final_user else {})}
     (folder / "app").write_text("")
     config = load_config(start=spec.parent)
     generated = compile_spec(load_spec(spec, config), config).dockerfile
-    assert "USER 65532:65532" in generated and 'ENTRYPOINT ["/app"]' in generated
+    assert "FROM scratch AS final" in generated and " AS imagespec-rootfs" in generated
+    assert written in generated and 'ENTRYPOINT ["/app"]' in generated
 
 
 def test_the_header_names_the_spec_where_o_puts_it(tmp_path: Path) -> None:

@@ -309,33 +309,45 @@ int main(void) { printf("hello from scratch\\nuid %d\\n", (int)getuid()); return
 
 
 @pytest.mark.engine
-def test_a_one_stage_scratch_image_imports_onto_static_and_runs_the_same_program_as_non_root(
-        tmp_path: Path, built) -> None:
-    """The goreleaser shape: FROM scratch, COPY a static binary, ENTRYPOINT. Import puts it on
-    the catalog's `static` (scratch has no /etc/passwd for the non-root user, BP8): both
-    images print the same, the imported one as uid 65532."""
+@pytest.mark.parametrize(("user", "uid", "name"), [("", "65532", "default"), ("USER 10001\n", "10001", "own")])
+def test_a_one_stage_scratch_image_imports_and_runs_the_same_program_as_non_root(
+        tmp_path: Path, built, user: str, uid: str, name: str) -> None:
+    """The goreleaser shape: FROM scratch, COPY a static binary, (USER,) ENTRYPOINT. Import
+    keeps scratch; the passwd for the non-root user (BP8) is made in a helper stage on the
+    catalog's debian-slim: both images print the same, the imported one as its user."""
+    import io
     import subprocess
+    import tarfile
 
     from tests import tools
 
-    folder = tmp_path / "imagespec-importtest-scratch"
+    folder = tmp_path / f"imagespec-importtest-scratch-{name}"
     folder.mkdir()
     (folder / "hello.c").write_text(HELLO_C, encoding="utf-8")
     cc = tools.require("gcc")
     subprocess.run([cc, "-static", "-O2", "-o", str(folder / "app"), str(folder / "hello.c")], check=True,
                    capture_output=True, timeout=120)
-    (folder / "Dockerfile").write_text('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n', encoding="utf-8")
-    original = "imagespec-importtest-scratch-original:latest"
+    (folder / "Dockerfile").write_text(f'FROM scratch\nCOPY app /app\n{user}ENTRYPOINT ["/app"]\n', encoding="utf-8")
+    original = f"imagespec-importtest-scratch-{name}-original:latest"
     done = docker("build", "-t", original, str(folder), check=False, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     try:
         imported = imagespec("import", "--config", str(LOCAL_CONFIG), str(folder / "Dockerfile"))
         assert imported.returncode == 0, imported.stderr
-        assert "FROM scratch is `from: static`" in imported.stderr
         shutil.move(folder / "Dockerfile", tmp_path / "scratch.Dockerfile")  # what builds now is the spec
+        generated = imagespec("generate", "-o", "-", "--config", str(LOCAL_CONFIG), str(folder / "imagespec.yaml"))
+        assert "FROM scratch AS final" in generated.stdout, generated.stdout + generated.stderr
         image = built(folder / "imagespec.yaml")["tags"][0]
-        assert _run(original) == ["hello from scratch", "uid 0"]
-        assert _run(image) == ["hello from scratch", "uid 65532"]  # … now as the non-root user (BP8)
-        assert _config(image)["User"] == "65532:65532"
+        assert _run(original) == ["hello from scratch", f"uid {uid if user else 0}"]
+        assert _run(image) == ["hello from scratch", f"uid {uid}"]  # … as the non-root user (BP8)
+        assert _config(image)["User"] == f"{uid}:{uid}"
+        files = docker("create", image).stdout.strip()
+        try:  # scratch: the binary and the user's files, nothing of the helper's debian-slim
+            exported = subprocess.run(["docker", "export", files], capture_output=True, check=True, timeout=120)
+        finally:
+            docker("rm", files, check=False)
+        listed = tarfile.open(fileobj=io.BytesIO(exported.stdout)).getnames()
+        assert not [path for path in listed if path.startswith(("bin", "usr/bin", "var/lib/dpkg"))], listed
+        assert "app" in listed and "etc/passwd" in listed
     finally:
         docker("rmi", original, check=False)

@@ -31,10 +31,22 @@ def test_the_helper_stage_starts_from_an_image_with_a_shell_and_a_package_manage
     assert helper.base.has_shell and helper.base.package_manager == "apt", helper.base
 
 
-def test_a_shell_less_final_without_any_stage_to_prepare_it_is_refused() -> None:
+def test_a_shell_less_final_without_any_stage_to_prepare_it_has_the_catalogs_debian_slim() -> None:
+    """Stranger QA: `from: scratch` with a binary built elsewhere (copied from the context)
+    was exit 2, "add a build stage": its user (BP8) is made on the catalog's debian-slim."""
+    plan = compile_text(_final("  from: scratch\n  copy: [{src: app, dest: /app}]\n  entrypoint: [/app]\n"
+                               "  user: {uid: 10001}\n")).plan
+    helper = plan.stage(rootfs.NAME)
+    assert helper.base.ref == "debian:bookworm-slim" and helper.base.package_manager == "apt", helper.base
+    assert [s.name for s in plan.stages] == [rootfs.NAME, "final"]
+    assert plan.runtime.uid == 10001
+
+
+def test_a_shell_less_final_is_refused_when_not_even_the_catalog_has_a_shell() -> None:
+    images = "images:\n  debian-slim: {image: 'example.com/slim:1', family: distroless, shell: false}\n"
     with pytest.raises(SpecError, match="has no shell, so the user 65532 must be prepared in another stage") as info:
-        compile_text(_final("  from: scratch\n  copy: [{src: app, dest: /app}]\n  entrypoint: [/app]\n"))
-    assert "add a build stage" in (info.value.hint or "")
+        compile_text(_final("  from: scratch\n  copy: [{src: app, dest: /app}]\n  entrypoint: [/app]\n", images))
+    assert "add a build stage" in (info.value.hint or "") and "`debian-slim` entry" in (info.value.hint or "")
 
 
 @pytest.mark.parametrize("base", ["static", SHELL_LESS_DEBIAN])

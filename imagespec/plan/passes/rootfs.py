@@ -3,7 +3,9 @@
 here must create the folders it writes (`mkdir -p`, `install -d`).
 
 Not a pass: a shared mechanism for the passes that need it. The stage starts from
-an image the spec already uses, so it costs no extra download (BP12).
+an image the spec already uses, so it costs no extra download (BP12); a spec with no such
+image (a scratch final of a binary built elsewhere) has the catalog's `debian-slim`
+(plan.helper_base).
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ from imagespec.plan.model import replace
 
 NAME = "imagespec-rootfs"
 ROOT = "/rootfs"
-#: what the refusal of a shell-less final with nothing to make its files in says (import
-#: reads it to put a one-stage `FROM scratch` on the catalog's `static` instead)
-NO_HELPER = "must be prepared in another stage"
 
 
 def needs_helper(plan: p.Plan) -> bool:
@@ -32,11 +31,12 @@ def add_to_rootfs(plan: p.Plan, *instructions: p.Instruction, reason: str) -> p.
     base = plan.helper_base
     if base is None:
         raise SpecPathError(
-            f"the final image '{plan.final.base.ref}' has no shell, so {reason} {NO_HELPER}, "
-            "and this spec has no build stage with a shell and a package manager",
+            f"the final image '{plan.final.base.ref}' has no shell, so {reason} must be prepared in another "
+            "stage, and neither a stage of this spec nor the catalog's `debian-slim` has a shell and a package "
+            "manager",
             path=("final", "from"),
-            hint="add a build stage (e.g. `from: debian-slim`), or use a base that already provides the user "
-                 "(catalog `user: 65532`)")
+            hint="add a build stage (e.g. `from: {image: debian:bookworm-slim, family: debian}`), give the catalog a "
+                 "`debian-slim` entry, or use a base that already provides the user (catalog `user: 65532`)")
     # no WORKDIR and no `mkdir -p /rootfs` of its own: every step writes absolute paths and
     # makes the folders it writes into, so the stage exists only when it has something to add
     stage = p.Stage(name=NAME, base=base, artifacts=(ROOT,),
