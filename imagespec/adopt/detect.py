@@ -479,8 +479,45 @@ def detect_java(root: Path) -> Project | None:
     project.found.append(f"{rel(root, mains[0])}: main() in {main_class}")
     if len(mains) > 1:
         project.guessed.append(f"main_class {main_class}: the first of {len(mains)} classes with main() (--with main_class=…)")
+    _gradle(root, project)
     add_port(project, root, sources[:50])
     return project
+
+
+#: a dependency of the app's own class path in a Gradle build file (Groovy or Kotlin DSL);
+#: `classpath` (the build script's) and the test configurations are not the app's
+_GRADLE_DEPENDENCY = re.compile(r"^[ \t]*(implementation|api|compile|runtimeOnly|compileOnly|annotationProcessor)"
+                                r"\b[ \t]*\(?[ \t]*['\"]?([^'\"\s)]*)", re.MULTILINE)
+_GRADLE_VALUE = r"^[ \t]*{key}[ \t]*=?[ \t]*['\"]([^'\"\n]+)['\"]"
+
+
+def _gradle(root: Path, project: Project) -> None:
+    """A Gradle build: its name (settings.gradle's rootProject.name) and version; Gradle
+    itself does not run (the java preset compiles with javac alone, and no Gradle image is
+    in the catalog), so a build that declares dependencies is refused, located: its spec
+    would fail at javac's first import of them."""
+    build = next((root / name for name in ("build.gradle", "build.gradle.kts") if (root / name).is_file()), None)
+    if build is None:
+        return
+    text = read(build)
+    dependency = _GRADLE_DEPENDENCY.search(text)
+    if dependency:
+        start = dependency.start(1)
+        line, column = text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+        raise SpecError(f"{build.name} declares dependencies ({dependency.group(1)} "
+                        f"{dependency.group(2)[:80] or '…'}): the java preset compiles with javac alone, which "
+                        "cannot fetch them", location=Location(str(build), line, column),
+                        hint="write the spec with a build stage that runs Gradle (`from: {image: gradle:8-jdk17, "
+                             "family: debian}`, `run: gradle installDist --no-daemon`), or build with Maven (a "
+                             "pom.xml: the java-maven preset)")
+    project.found.append(f"{build.name}: a Gradle build without dependencies, compiled with javac (Gradle does not run)")
+    settings = next((read(root / name) for name in ("settings.gradle", "settings.gradle.kts") if read(root / name)), "")
+    name = re.search(_GRADLE_VALUE.format(key=r"rootProject\.name"), settings, re.MULTILINE)
+    version = re.search(_GRADLE_VALUE.format(key="version"), text, re.MULTILINE)
+    if name:
+        take_metadata(project, {"name": name.group(1)}, "settings.gradle")
+    if version:
+        take_metadata(project, {"version": version.group(1)}, build.name)
 
 
 def detect_c(root: Path) -> Project | None:

@@ -497,3 +497,40 @@ def test_a_makefile_whose_targets_name_no_file_says_the_binary_is_a_guess(tmp_pa
     done = run_init(str(tmp_path), "-o", "-")
     assert done.returncode == 0, done.stderr
     assert "guessed  binary app: no Makefile target names a file" in done.stderr and "--with binary=" in done.stderr
+
+
+def _java_app(root: Path) -> None:
+    folder = root / "src" / "main" / "java" / "com" / "example"
+    folder.mkdir(parents=True)
+    (folder / "App.java").write_text("package com.example;\npublic class App {\n"
+                                     "  public static void main(String[] a) { System.out.println(1); }\n}\n")
+
+
+@pytest.mark.parametrize(("build", "settings"), [
+    ("build.gradle", "plugins { id 'application' }\nversion = '2.1.0'\n"),
+    ("build.gradle.kts", 'plugins { application }\nversion = "2.1.0"\n'),
+])
+def test_a_gradle_build_without_dependencies_is_named_by_its_files(tmp_path: Path, build: str, settings: str) -> None:
+    """Stranger QA: a Gradle project's name and version (settings.gradle, build.gradle)
+    were not read (the folder's name and 0.1.0), and nothing said that Gradle never runs."""
+    _java_app(tmp_path)
+    (tmp_path / build).write_text(settings + "dependencies {\n    testImplementation 'junit:junit:4.13.2'\n}\n")
+    (tmp_path / "settings.gradle").write_text("rootProject.name = 'inventory'\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert (spec["extends"], spec["name"], spec["version"]) == ("java", "inventory", "2.1.0")
+    assert f"{build}: a Gradle build without dependencies, compiled with javac (Gradle does not run)" in done.stderr
+
+
+def test_a_gradle_build_with_dependencies_is_refused_at_the_first(tmp_path: Path) -> None:
+    """javac alone cannot fetch them: the spec init wrote failed at the build's first import."""
+    _java_app(tmp_path)
+    (tmp_path / "build.gradle").write_text("plugins { id 'application' }\ndependencies {\n"
+                                           "    testImplementation 'junit:junit:4.13.2'\n"
+                                           "    implementation 'com.google.guava:guava:33.0-jre'\n}\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists(), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'build.gradle'}:4:5: build.gradle declares dependencies "
+                                  "(implementation com.google.guava:guava:33.0-jre)"), done.stderr
+    assert "hint: write the spec with a build stage that runs Gradle" in done.stderr and "Traceback" not in done.stderr
