@@ -48,6 +48,8 @@ def _dependencies(steps: list[Step], report: Report, workdir: str) -> dict[str, 
         elif binds:
             return None
         if files:
+            for step in steps[:copies]:
+                _say_owner_dropped(step, report)
             del steps[:copies + 1]
             return {"copy": files, "run": run.data["command"]}
     return None
@@ -56,8 +58,9 @@ def _dependencies(steps: list[Step], report: Report, workdir: str) -> dict[str, 
 def _manifest_copy(step: Step, workdir: str) -> bool:
     into_workdir = step.workdir == workdir and \
         (step.data["absolute"].rstrip("/") or "/") == (step.workdir.rstrip("/") or "/")
-    plain = not step.data["owner"] and not step.data["mode"]
-    return into_workdir and plain and all(_manifest(source.removeprefix("./")) for source in step.data["sources"])
+    # `--chown=node:node package*.json`, as the official images' guides write it: a spec's
+    # copies are root's either way (said), and the files are still the install's manifests
+    return into_workdir and all(_manifest(source.removeprefix("./")) for source in step.data["sources"])
 
 
 def _manifest(source: str) -> bool:
@@ -153,6 +156,12 @@ def _binds_as_copies(step: Step) -> list[Step]:
     return [*copies, step]
 
 
+def _say_owner_dropped(step: Step, report: Report) -> None:
+    if step.data["owner"] or step.data["mode"]:
+        report.differences.append(f"Dockerfile:{step.line}: the copied files are owned by root with their own "
+                                  "modes (a stage's source copy takes no --chown/--chmod)")
+
+
 def _part_name(name: str, number: int) -> str:
     try:
         return v.stage_name(f"{name}-part{number}")
@@ -166,9 +175,7 @@ def _packages(packages: dict[str, str | None]) -> list[Any] | dict[str, Any]:
 
 def _source_copies(step: Step, here: str, report: Report) -> list[Any]:
     data = step.data
-    if data["owner"] or data["mode"]:
-        report.differences.append(f"Dockerfile:{step.line}: the copied files are owned by root with their own "
-                                  "modes (a stage's source copy takes no --chown/--chmod)")
+    _say_owner_dropped(step, report)
     dest = data["dest"]
     if len(data["sources"]) > 1 and not dest.endswith("/"):
         dest += "/"

@@ -324,3 +324,19 @@ def test_a_run_is_a_subshell_only_when_it_changes_the_shell(tmp_path: Path, run:
     data, _, _ = imported(tmp_path, f"FROM debian:bookworm-slim AS build\nRUN {run}\nRUN echo done\n"
                                     "FROM debian:bookworm-slim\nCOPY --from=build /etc/hostname /x\nCMD [\"/x\"]\n")
     assert data["stages"]["build"]["run"] == [written, "echo done"]
+
+
+def test_a_manifest_copy_with_chown_is_still_the_dependency_step(tmp_path: Path) -> None:
+    """Stranger QA: Node's own guide writes `COPY --chown=node:node package*.json ./` before
+    `RUN npm ci`; the --chown made it a copy like any other, so the install was a stage part
+    of its own, re-run on every source change (BP4). The owner is dropped, as for every
+    copy of a stage, and said."""
+    data, _, report = imported(tmp_path, "FROM node:20-bookworm-slim\nWORKDIR /app\n"
+                                         "COPY --chown=node:node package*.json ./\nRUN npm ci --omit=dev\n"
+                                         "COPY --chown=node:node . .\nUSER node\nCMD [\"node\", \"index.js\"]\n")
+    stage = next(iter(data["stages"].values()))
+    assert len(data["stages"]) == 1, data["stages"]
+    assert stage["dependencies"] == {"copy": ["package*.json"], "run": "npm ci --omit=dev"}
+    assert stage["copy"] == ["."] and "run" not in stage
+    owned = [d for d in report.differences if "owned by root" in d]
+    assert [d.split(":", 2)[1] for d in owned] == ["3", "5"], report.differences
