@@ -37,9 +37,11 @@ class Project:
     with_: dict[str, str] = field(default_factory=dict)
     ports: list[int] = field(default_factory=list)
     entrypoint: list[str] | None = None
-    # a command line read from the project (a Procfile's `web:`), split and checked as
-    # `--entrypoint` is, after its $PORT is given the image's port (adopt/init_spec.py)
+    # a command line read from the project (a Procfile's `web:`, the server of a web app's
+    # module), split and checked as `--entrypoint` is, after its $PORT is given the image's
+    # port (adopt/init_spec.py); command_source says whose command it is
     command: str | None = None
+    command_source: str = "the Procfile's command"
     # the preset parameter that names the program its own entrypoint runs (python's
     # `script`): not written when the entrypoint is another
     program_parameter: str | None = None
@@ -225,6 +227,7 @@ def detect_python(root: Path) -> Project | None:
         _copy_included_requirements(root, project)
     else:
         return None
+    meta: dict[str, Any] = {}
     if pyproject_text:
         meta = parse_toml(root / "pyproject.toml", pyproject_text)
         table = meta.get("project") or meta.get("tool", {}).get("poetry") or {}
@@ -259,10 +262,47 @@ def detect_python(root: Path) -> Project | None:
     procfile = read(root / "Procfile")
     web = re.search(r"^web:[ \t]*(\S+)(.*)$", procfile, re.MULTILINE)
     if web and web.group(1) in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
-        project.command = f"/opt/venv/bin/{web.group(1)}{web.group(2).rstrip()}"
+        project.command = f"{_VENV_BIN}/{web.group(1)}{web.group(2).rstrip()}"
         project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
+    elif not web:
+        _serve_the_app(root, project, script if module is None else None, meta)
     add_port(project, root, [root / "Procfile", *sources])
     return project
+
+
+_VENV_BIN = "/opt/venv/bin"  # where the python presets' venv puts the servers a project installs
+
+
+def _serve_the_app(root: Path, project: Project, script: str | None, meta: dict[str, Any]) -> None:
+    """A web app's module (FastAPI, Flask, a Django project) is no program of its own:
+    its server's command is the entrypoint, or, with no server installed, init is exit 2
+    saying which to add (adopt/python_server.py)."""
+    from imagespec.adopt.python_server import served
+
+    serving = served(root, script, _python_requirements(root, meta), _VENV_BIN, read)
+    if serving is None:
+        return
+    project.found = [f for f in project.found if ": the program to run" not in f]
+    project.found.append(serving.found)
+    project.with_.pop("script", None)
+    if serving.command is None:
+        project.unresolved = serving.missing
+        return
+    project.command, project.command_source = serving.command, serving.source
+
+
+def _python_requirements(root: Path, meta: dict[str, Any]) -> list[str]:
+    """The requirement lines the project installs: requirements.txt's (and the files it
+    includes), pyproject.toml's dependencies, Poetry's table."""
+    files, _ = included_files(root, "requirements.txt")
+    lines = [line for name in ("requirements.txt", *files) for line in read(root / name).splitlines()
+             if line.strip() and not line.lstrip().startswith(("#", "-"))]
+    project = meta.get("project") if isinstance(meta.get("project"), dict) else {}
+    lines += [d for d in project.get("dependencies") or () if isinstance(d, str)]
+    poetry = meta.get("tool", {}).get("poetry", {}) if isinstance(meta.get("tool"), dict) else {}
+    dependencies = poetry.get("dependencies") if isinstance(poetry, dict) else None
+    lines += [str(name) for name in dependencies] if isinstance(dependencies, dict) else []
+    return lines
 
 
 def _copy_included_requirements(root: Path, project: Project) -> None:

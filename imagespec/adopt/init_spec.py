@@ -122,7 +122,7 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
         project.entrypoint = list(_entrypoint(_port_given(command, port) if port and isinstance(command, str)
                                               else command))
         if port:
-            _set_port(project, port, options, "--entrypoint")
+            _set_port(project, port, options, "--entrypoint's command")
         # the preset's program (a script, an entry file) is not what runs: no guess about it
         project.guessed = [g for g in project.guessed if not g.startswith(("script ", "main "))]
     elif project.command is not None:
@@ -160,7 +160,7 @@ def _set_port(project: Project, port: int, options: InitOptions, source: str) ->
     env = project.final.setdefault("env", {})
     assert isinstance(env, dict)
     env["PORT"] = str(port)
-    project.guessed.append(f"$PORT in {source}'s command: {port}, written in its place and as env PORT (exec form "
+    project.guessed.append(f"$PORT in {source}: {port}, written in its place and as env PORT (exec form "
                            "expands no variable; --port to change)")
 
 
@@ -180,7 +180,7 @@ def _take_command(project: Project, command: str, options: InitOptions) -> None:
     project.found = [f for f in project.found if ": the program to run" not in f]
     project.guessed = [g for g in project.guessed if not g.startswith("script ")]
     if port:
-        _set_port(project, port, options, "the Procfile")
+        _set_port(project, port, options, project.command_source)
 
 
 def _entrypoint(command: str | tuple[str, ...]) -> tuple[str, ...]:

@@ -534,3 +534,59 @@ def test_a_gradle_build_with_dependencies_is_refused_at_the_first(tmp_path: Path
     assert done.stderr.startswith(f"{tmp_path / 'build.gradle'}:4:5: build.gradle declares dependencies "
                                   "(implementation com.google.guava:guava:33.0-jre)"), done.stderr
     assert "hint: write the spec with a build stage that runs Gradle" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("files", "entrypoint", "found"), [
+    ({"main.py": "from fastapi import FastAPI\napp = FastAPI()\n", "requirements.txt": "fastapi\nuvicorn[standard]>=0.30\n"},
+     ["/opt/venv/bin/uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"],
+     "main.py: a FastAPI app (`app`), served by uvicorn"),
+    ({"app.py": "import flask\napi = flask.Flask(__name__)\n", "requirements.txt": "Flask==3.0\nwaitress\n"},
+     ["/opt/venv/bin/waitress-serve", "--listen=0.0.0.0:8000", "app:api"],
+     "app.py: a Flask app (`api`), served by waitress"),
+    ({"manage.py": "if __name__ == '__main__':\n    pass\n", "site/__init__.py": "",
+      "site/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
+      "requirements.txt": "Django\ngunicorn\n"},
+     ["/opt/venv/bin/gunicorn", "--bind", "0.0.0.0:8000", "site.wsgi:application"],
+     "site/wsgi.py: a Django project's WSGI application, served by gunicorn"),
+])
+def test_a_web_apps_module_is_started_by_its_server(tmp_path: Path, files: dict, entrypoint: list, found: str) -> None:
+    """Stranger QA: `python main.py` of a module that only defines the app exits at once
+    (and `python manage.py` prints Django's help): init ran them. The server the project
+    installs runs the app object; its port is $PORT's (8000, uvicorn's and gunicorn's)."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]
+    assert final["entrypoint"] == entrypoint and final["ports"] == [8000] and final["env"] == {"PORT": "8000"}
+    assert f"found    {found}" in done.stderr and "the program to run" not in done.stderr
+
+
+def test_a_web_app_with_no_server_installed_is_exit_2_naming_the_one_to_add(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists(), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'app.py'}:1:1: app.py defines a Flask app (`app`), but nothing the "
+                                  "project installs serves it (gunicorn or waitress)"), done.stderr
+    assert "hint: add gunicorn" in done.stderr
+    # the command named by hand is taken, as the hint says
+    named = run_init(str(tmp_path), "--entrypoint", "/opt/venv/bin/flask --app app run --host 0.0.0.0")
+    assert named.returncode == 0, named.stderr
+
+
+@pytest.mark.parametrize("files", [
+    # a program of its own: it serves itself
+    {"app.py": "from flask import Flask\napp = Flask(__name__)\nif __name__ == \"__main__\":\n    app.run()\n",
+     "requirements.txt": "flask\n"},
+    # the Procfile names the command
+    {"app.py": "from flask import Flask\napp = Flask(__name__)\n", "requirements.txt": "flask\ngunicorn\n",
+     "Procfile": "web: gunicorn -w 2 app:app\n"},
+])
+def test_a_web_app_that_names_its_own_start_keeps_it(tmp_path: Path, files: dict) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "served by" not in done.stderr

@@ -194,3 +194,37 @@ def test_imagespec_test_names_a_missing_dynamic_loader(tmp_path, built) -> None:
     assert "/usr/local/bin/server is dynamically linked (its loader /lib" in detail, detail  # /lib64/ld-linux-…
     assert "but the final has no dynamic loader: link it statically (-static), or build on a final with glibc " \
            "(final.from: cc)" in detail
+
+
+FASTAPI_MODULE = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+def root() -> dict:
+    return {"served": "by uvicorn"}
+"""
+
+
+@pytest.mark.engine
+def test_a_web_apps_module_is_served_by_the_server_the_project_installs(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """Stranger QA: a FastAPI `main.py` (no `if __name__ == "__main__"`) was run as `python
+    main.py`, which defines the app and exits: the image could not start. init now finds
+    the app object and the server in requirements.txt, and uvicorn serves it."""
+    folder = tmp_path / "fastapi-app"
+    folder.mkdir()
+    (folder / "main.py").write_text(FASTAPI_MODULE)
+    (folder / "requirements.txt").write_text("fastapi==0.111.0\nuvicorn==0.30.1\n")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name",
+                           "imagespec-inittest-fastapi"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "main.py: a FastAPI app (`app`), served by uvicorn" in done.stderr
+    built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--http-port", "8000",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["ready"]["detail"] == "GET http://127.0.0.1:8000/ → 200", checks["ready"]
+    assert "/opt/venv/bin/uvicorn" in checks["config-entrypoint"]["detail"], checks["config-entrypoint"]
