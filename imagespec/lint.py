@@ -360,7 +360,7 @@ def _lint_unused_copies(spec: Spec, plan: p.Plan, add: Add) -> None:
     for stage in plan.stages:
         if stage.final or stage.name not in spec.stages or stage.name in built_on:
             continue  # a stage built FROM this one may run on what it copied
-        workdir, unused = "/", []
+        workdir, unused = "/", list[tuple[p.Copy, str]]()
         for instruction in stage.instructions:
             if isinstance(instruction, p.Workdir):
                 workdir = posixpath.join(workdir, instruction.path)

@@ -297,11 +297,12 @@ def _python_requirements(root: Path, meta: dict[str, Any]) -> list[str]:
     files, _ = included_files(root, "requirements.txt")
     lines = [line for name in ("requirements.txt", *files) for line in read(root / name).splitlines()
              if line.strip() and not line.lstrip().startswith(("#", "-"))]
-    project = meta.get("project") if isinstance(meta.get("project"), dict) else {}
-    lines += [d for d in project.get("dependencies") or () if isinstance(d, str)]
-    poetry = meta.get("tool", {}).get("poetry", {}) if isinstance(meta.get("tool"), dict) else {}
-    dependencies = poetry.get("dependencies") if isinstance(poetry, dict) else None
-    lines += [str(name) for name in dependencies] if isinstance(dependencies, dict) else []
+    project, tool = meta.get("project"), meta.get("tool")
+    listed = project.get("dependencies") if isinstance(project, dict) else None
+    lines += [d for d in listed if isinstance(d, str)] if isinstance(listed, list) else []
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    table = poetry.get("dependencies") if isinstance(poetry, dict) else None
+    lines += [str(name) for name in table] if isinstance(table, dict) else []
     return lines
 
 
