@@ -15,7 +15,7 @@ import pytest
 from imagespec.engine.client import connect
 from imagespec.errors import EngineError
 from tests import tools
-from tests.images.support import GOLANG, SLIM, Cleanup, build_app, require_images
+from tests.images.support import GOLANG, RUN_ID, SLIM, Cleanup, build_app, require_images
 
 
 def _engine_error() -> str | None:
@@ -72,4 +72,7 @@ def app_images(client, session_cleanup) -> dict[str, str]:  # type: ignore[no-un
         "shell-form": f"FROM {SLIM}\nCOPY --from=build /app /app\nCMD echo starting && /app\n",
         "root": 'FROM scratch\nCOPY --from=build /app /app\nENTRYPOINT ["/app"]\n',
     }
-    return {name: build_app(client, session_cleanup, name, final) for name, final in finals.items()}
+    # this run's own images: without the label, identical builds of another worker or run
+    # are one image ID, and a check for this run's containers of it would see theirs
+    own = f'LABEL org.imagespec.test-run="{RUN_ID}"\n'
+    return {name: build_app(client, session_cleanup, name, final + own) for name, final in finals.items()}
