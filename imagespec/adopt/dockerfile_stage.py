@@ -90,11 +90,13 @@ class Config:
     #: the catalog knows the first base image's user (base_user), or it is scratch's root;
     #: False: an image outside the catalog, whose USER import cannot know (`:nonroot`)
     base_user_known: bool = True
+    #: the line of the ENTRYPOINT in shell form that runs: it passes no CMD to its program
+    shell_entrypoint: int | None = None
 
     def copy(self) -> Config:
         return Config(dict(self.env), self.workdir, self.user, list(self.ports), dict(self.labels), self.healthcheck,
                       self.stop_signal, self.entrypoint, self.cmd, dict(self.env_not_expressed), self.base_user,
-                      self.base_image, self.base_shell, dict(self.scripts), self.base_user_known)
+                      self.base_image, self.base_shell, dict(self.scripts), self.base_user_known, self.shell_entrypoint)
 
 
 @dataclass
@@ -498,11 +500,23 @@ class StageReader:
         config = self.stage.config
         if not command.json or config.cmd is not None and not self._set_here("CMD"):
             # the shell form ignores CMD; ENTRYPOINT resets a CMD inherited from the base (Dockerfile reference)
+            if not command.json and config.cmd is not None and self._set_here("CMD"):
+                self.differ(command, "the CMD before it is not kept: an ENTRYPOINT in shell form never passes CMD "
+                            "to its program")
             config.cmd = None
             config.scripts.pop("CMD", None)
         config.entrypoint = argv
+        config.shell_entrypoint = None if command.json else command.start_line
 
     def on_cmd(self, command: dockerfile.Command) -> None:
+        shell_entrypoint = self.stage.config.shell_entrypoint
+        if shell_entrypoint is not None:
+            # `/bin/sh -c TEXT CMD…` makes CMD the shell's $0, $1…, which TEXT never names: the
+            # program never got it, and the exec form the spec writes would pass it on
+            self.differ(command, f"{command.cmd.upper()} is not kept: the ENTRYPOINT in shell form (line "
+                        f"{shell_entrypoint}) never passed it to its program")
+            self._mark("CMD")
+            return
         self.stage.config.cmd = self._argv(command)
         self._mark("CMD")
 

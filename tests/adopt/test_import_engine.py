@@ -231,6 +231,23 @@ def test_a_shell_form_cmd_with_a_variable_imports_to_a_program_that_is_pid_1(tmp
 
 
 @pytest.mark.engine
+@pytest.mark.parametrize(("name", "start"), [
+    ("after", 'ENTRYPOINT /app.sh --flag\nCMD ["--default"]\n'),
+    ("before", 'CMD ["--default"]\nENTRYPOINT /app.sh --flag\n'),
+])
+def test_a_cmd_a_shell_form_entrypoint_never_passed_on_is_not_passed_by_the_spec(
+        tmp_path: Path, built, name: str, start: str) -> None:
+    """`ENTRYPOINT /app.sh --flag` with `CMD ["--default"]`: the shell form runs `sh -c
+    '/app.sh --flag' --default`, where --default is the shell's $0, never the program's.
+    Was (stranger QA): the spec's exec form entrypoint plus that cmd gave the program
+    `--default` as a second argument."""
+    dockerfile = f"FROM debian:bookworm-slim\nCOPY app.sh /app.sh\n{start}"
+    said = _imported_app_says(tmp_path / f"imagespec-importtest-shellentry-{name}", dockerfile,
+                              '#!/bin/sh\necho "args: $*"\n', built)
+    assert said == ["args: --flag"]
+
+
+@pytest.mark.engine
 def test_a_copy_chown_to_a_named_user_imports_to_files_the_user_owns(tmp_path: Path, built) -> None:
     """`USER node` with `COPY --chown=node:node`: the user is 65532, and so is the owner
     of its files (was: `owner: node:node`, which fails where the base has no node) (stranger QA)."""
