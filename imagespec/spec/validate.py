@@ -243,6 +243,9 @@ def _describe(error: ErrorDetails, path: DataPath, model: type[BaseModel]) -> tu
         close = difflib.get_close_matches(str(error.get("input")), choices, n=1, cutoff=0.6)
         message = f"'{error.get('input')}' is not one of the allowed values"
         hint = (f"did you mean '{close[0]}'? " if close else "") + f"allowed: {expected}"
+        if path[-1:] == ("kind",) and error.get("input") in ("template", "preset"):
+            hint = ("a template is a spec without `kind:` (with `parameters:` for its `${{ name }}` values): remove "
+                    "this line; an app uses it with `extends: PATH`")
     elif kind == "string_pattern_mismatch":
         message = f"'{error.get('input')}' is not valid here"
         hint = f"it must match {error.get('ctx', {}).get('pattern', '')}"
