@@ -168,7 +168,7 @@ def detect_go(root: Path) -> Project | None:
         project.program_parameter = "package"  # what names it (init_spec._apply)
         project.unresolved = SpecError(
             "no program to build: no `package main` in the module's .go files (a library?)",
-            location=Location(str(root / "go.mod")),
+            location=Location(str(root / "go.mod"), 1, 1),
             hint="name it: --with package=./cmd/NAME (the folder of its main package), or the whole command: "
                  "--entrypoint '/usr/local/bin/NAME'")
     add_port(project, root, mains)
@@ -200,7 +200,7 @@ def detect_rust(root: Path) -> Project | None:
         project.program_parameter = "binary"  # what names it (init_spec._apply)
         project.unresolved = SpecError(
             "no program to build: Cargo.toml has no [package] or [[bin]] (a workspace names its members)",
-            location=Location(str(root / "Cargo.toml")),
+            location=Location(str(root / "Cargo.toml"), 1, 1),
             hint="name it: --with binary=NAME (a binary of a member), or run init in the member's folder")
     take_metadata(project, package, "Cargo.toml")
     if not (root / "Cargo.lock").is_file():
@@ -376,7 +376,7 @@ def _node_entry(root: Path, package: dict[str, Any], project: Project) -> tuple[
             "no `node FILE` in package.json's start script and no `main`"
         project.unresolved = SpecError(
             f"no entry file: {named_but_missing}; no {', '.join(_NODE_ENTRIES)} either",
-            location=Location(str(root / "package.json")),
+            location=Location(str(root / "package.json"), 1, 1),
             hint="name the file node runs: --with main=FILE (relative to the folder), or the whole command: "
             "--entrypoint 'node /app/FILE'")
     return usual, False, start
@@ -475,7 +475,7 @@ def detect_node(root: Path) -> Project | None:
         if not project.stages:  # made by a build the preset does not run: no file to name
             project.unresolved = SpecError(
                 f"no entry file: {main} is made by package.json's `build` script, which the {project.preset} "
-                "preset does not run", location=Location(str(root / "package.json")),
+                "preset does not run", location=Location(str(root / "package.json"), 1, 1),
                 hint=f"add a stage that runs the build (as init writes for npm) and copies its {Path(main).parts[0]}"
                 " into /app, then --with main=FILE; or --entrypoint 'node /app/FILE' for a file in the folder")
             main = None

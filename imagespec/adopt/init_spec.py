@@ -60,7 +60,7 @@ def plan_project(folder: Path, options: InitOptions) -> Project:
         parse_toml(folder / "pyproject.toml", read(folder / "pyproject.toml"))  # broken: said first, located
         # a pyproject.toml alone names no pinned dependency set the presets can install
         raise SpecError("pyproject.toml without a lock: the python presets install requirements.txt (pip), "
-                        "uv.lock (python-uv) or poetry.lock (python-poetry)", location=Location(str(folder / "pyproject.toml")),
+                        "uv.lock (python-uv) or poetry.lock (python-poetry)", location=Location(str(folder / "pyproject.toml"), 1, 1),
                         hint="lock it first: `uv lock`, `poetry lock`, or `pip-compile -o requirements.txt pyproject.toml`;"
                         " then run init again")
     if project is None and options.preset is None:

@@ -201,7 +201,7 @@ def test_node_entry_is_what_npm_start_runs_and_exists(tmp_path: Path) -> None:
     done = run_init(str(tmp_path))
     # and no usual file either: exit 2, never a spec naming server.js, which is not there either
     assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists()
-    assert done.stderr.startswith(f"{tmp_path / 'package.json'}: no entry file: package.json names lib/gone.js, not "
+    assert done.stderr.startswith(f"{tmp_path / 'package.json'}:1:1: no entry file: package.json names lib/gone.js, not "
                                   "in the folder; no server.js, index.js, app.js, main.js either"), done.stderr
     assert "hint: name the file node runs: --with main=FILE" in done.stderr and "--entrypoint" in done.stderr
 
@@ -222,7 +222,7 @@ def test_a_pyproject_without_a_lock_says_what_to_lock(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "svc"\ndependencies = ["uvicorn"]\n')
     done = run_init(str(tmp_path))
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}: pyproject.toml without a lock"), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}:1:1: pyproject.toml without a lock"), done.stderr
     assert "uv lock" in done.stderr and not (tmp_path / "imagespec.yaml").exists()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,12 +81,7 @@ def test_a_plain_python_server_stops_at_once_under_its_init_spec(tmp_path, built
     """A server that installs no SIGTERM handler: the python preset runs it under tini, so
     `docker stop` ends it at once (was: 10 s, then SIGKILL: stop-graceful failed)."""
     folder = tmp_path / "plain-python"
-    folder.mkdir()
-    (folder / "app.py").write_text(PLAIN_PYTHON_SERVER)
-    (folder / "requirements.txt").write_text("")
-    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name",
-                           "imagespec-inittest-plainpy"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    _init(folder, {"app.py": PLAIN_PYTHON_SERVER, "requirements.txt": ""}, "imagespec-inittest-plainpy")
     built(folder / "imagespec.yaml")
     result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
                        str(folder / "imagespec.yaml"))
@@ -94,11 +90,24 @@ def test_a_plain_python_server_stops_at_once_under_its_init_spec(tmp_path, built
     assert checks["stop-graceful"]["ok"] and checks["pid1-init"]["ok"], checks
 
 
-def _init_build_and_test(folder, name: str, built) -> None:  # type: ignore[no-untyped-def]
-    """`init` the folder, build its spec and pass `imagespec test` (the app logs "listening")."""
+def _init(folder: Path, files: dict[str, str], name: str) -> subprocess.CompletedProcess[str]:
+    """Write `files` into a new `folder` and `init` it as `name` (exit 0)."""
+    folder.mkdir()
+    for file, text in files.items():
+        (folder / file).write_text(text)
+    return _init_folder(folder, name)
+
+
+def _init_folder(folder: Path, name: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name", name],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def _init_build_and_test(folder, name: str, built) -> None:  # type: ignore[no-untyped-def]
+    """`init` the folder, build its spec and pass `imagespec test` (the app logs "listening")."""
+    _init_folder(folder, name)
     built(folder / "imagespec.yaml")
     result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
                        str(folder / "imagespec.yaml"))
@@ -214,12 +223,8 @@ def test_a_web_apps_module_is_served_by_the_server_the_project_installs(tmp_path
     main.py`, which defines the app and exits: the image could not start. init now finds
     the app object and the server in requirements.txt, and uvicorn serves it."""
     folder = tmp_path / "fastapi-app"
-    folder.mkdir()
-    (folder / "main.py").write_text(FASTAPI_MODULE)
-    (folder / "requirements.txt").write_text("fastapi==0.111.0\nuvicorn==0.30.1\n")
-    done = subprocess.run([sys.executable, "-m", "imagespec", "init", str(folder), "--name",
-                           "imagespec-inittest-fastapi"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = _init(folder, {"main.py": FASTAPI_MODULE, "requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\n"},
+                 "imagespec-inittest-fastapi")
     assert "main.py: a FastAPI app (`app`), served by uvicorn" in done.stderr
     built(folder / "imagespec.yaml")
     result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--http-port", "8000",

@@ -146,7 +146,7 @@ def test_no_entry_file_is_exit_2_with_the_flags_that_name_one(tmp_path: Path, st
     folder = node_project(tmp_path / "n", start, "lib/srv.js")
     done = run_init(str(folder))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    assert done.stderr.startswith(f"{folder / 'package.json'}: no entry file: ")
+    assert done.stderr.startswith(f"{folder / 'package.json'}:1:1: no entry file: ")
     assert "--with main=FILE" in done.stderr and "--entrypoint" in done.stderr
     assert not (folder / "imagespec.yaml").exists()
     assert spec_of(folder, "--with", "main=lib/srv.js")[0]["with"] == {"main": "lib/srv.js"}
@@ -288,7 +288,7 @@ def test_no_program_to_build_is_exit_2_until_a_flag_names_it(tmp_path: Path, fil
     for name, text in files.items():
         (folder / name).write_text(text)
     done = run_init(str(folder))
-    assert done.returncode == 2 and done.stderr.startswith(f"{folder / manifest}: no program to build: "), done.stderr
+    assert done.returncode == 2 and done.stderr.startswith(f"{folder / manifest}:1:1: no program to build: "), done.stderr
     assert f"--with {flag.split('=')[0]}=" in done.stderr and not (folder / "imagespec.yaml").exists()
     spec, _ = spec_of(folder, "--with", flag)
     assert spec["with"] == written
