@@ -5,10 +5,10 @@ a tool the suite runs is missing, with one line per tool saying how to install i
 (tests/tools.py), instead of dozens of failures or silent skips later.
 
 Run in several workers (pytest-xdist, `-n N --dist loadgroup`: scripts/test.sh, CI), each
-test file is one unit of work, as with `--dist loadfile` (its module fixtures are built
-once), except the files of ``ONE_WORKER``, which share one unit; and the files of
-``ALONE`` are marked `alone`, which scripts/test.sh runs after the workers, in one process
-with nothing else on the engine."""
+test goes to the next free worker, except the tests of the ``ONE_WORKER`` files, which
+all run in one worker, one after the other; and the files of ``ALONE`` are marked
+`alone`, which scripts/test.sh runs after the workers, in one process with nothing else
+on the engine."""
 
 from __future__ import annotations
 
@@ -56,20 +56,16 @@ def _path(item: pytest.Item) -> str:
     return Path(item.path).resolve().relative_to(_ROOT).as_posix()
 
 
-def _unit(item: pytest.Item) -> str:
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Each test's marks as it is collected: before any pytest_collection_modifyitems, where
+    xdist's own (on a worker) turns an xdist_group mark into the node ID's `@GROUP` that
+    its scheduler groups by. (Added there, even first, the marks came too late for it: the
+    ONE_WORKER files' tests spread over the workers, and their names met on the engine.)"""
     path = _path(item)
-    return "one-worker" if path in ONE_WORKER else path
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if _path(item) in ALONE:
-            item.add_marker(pytest.mark.alone)
-    if config.getoption("dist", "no") != "loadgroup":
-        return
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_unit(item)))
+    if path in ALONE:
+        item.add_marker(pytest.mark.alone)
+    if path in ONE_WORKER:
+        item.add_marker(pytest.mark.xdist_group("one-worker"))  # read only under --dist loadgroup
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
