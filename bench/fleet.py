@@ -256,6 +256,24 @@ def remove_images() -> None:
                               f"reference={PREFIX}/*/*"], capture_output=True, text=True, check=False).stdout.split()
     if listed:
         subprocess.run(["docker", "rmi", "--force", *sorted(set(listed))], capture_output=True, check=False)
+    remove_untagged()
+
+
+def remove_untagged() -> None:
+    """The run's images that a later build of the same target took the tags of (the cold
+    sides, then each no-op): untagged, named by their title label alone (each spec's name
+    starts with PREFIX/), three per target and run were left in the engine."""
+    dangling = subprocess.run(["docker", "images", "-q", "--no-trunc", "--filter", "dangling=true", "--filter",
+                               "label=org.opencontainers.image.title"], capture_output=True, text=True,
+                              check=False).stdout.split()
+    if not dangling:
+        return
+    shown = subprocess.run(["docker", "image", "inspect", "--format",
+                            '{{.Id}} {{index .Config.Labels "org.opencontainers.image.title"}}', *set(dangling)],
+                           capture_output=True, text=True, check=False).stdout
+    ours = [line.split(" ", 1)[0] for line in shown.splitlines() if line.partition(" ")[2].startswith(f"{PREFIX}/")]
+    if ours:
+        subprocess.run(["docker", "rmi", *ours], capture_output=True, check=False)  # one a container uses stays
 
 
 def main() -> None:
