@@ -4,7 +4,7 @@ Role: ``imagespec test --http-port N`` runs the image on the host network (the e
 here has no bridge to publish a port through), so the port is the host's. Two runs
 probing one port at once (a CI runner's jobs side by side) would fail each other's
 bind, and a program already listening there would answer the probe in the app's place,
-a pass for an app that never started. So a run holds the port: a lock file per port
+a pass for an app that never started. So a run holds the port: a lock per port
 makes the runs of this machine take turns, and the port must be free of any other
 listener before the container starts; one that stays taken is said, naming the port.
 
@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
-import os
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from imagespec.errors import EngineError
 
@@ -50,27 +46,23 @@ def held(port: int, wait_s: float = WAIT_S) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _turn(port: int, deadline: float) -> Iterator[None]:
-    """This machine's runs probing ``port``, one at a time (an advisory lock the kernel
-    drops with the process, so a killed run holds nothing). Without a lock file to open
-    (a read-only temporary folder, another user's file), the free-port check alone."""
-    path = Path(tempfile.gettempdir()) / f"imagespec-probe-port-{port}.lock"
-    try:
-        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-    except OSError:
-        yield
-        return
+    """This machine's runs probing ``port``, one at a time: the lock is a name in Linux's
+    abstract socket namespace, which the kernel frees with the socket (a killed run holds
+    nothing) and which leaves no file behind (a lock file per port probed piled up in
+    /tmp). Where there is no such namespace, the free-port check alone."""
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         while True:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                lock.bind(f"\0imagespec-probe-port-{port}")
                 break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    break  # the free-port check says what holds it
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                    break  # no abstract namespace here, or still held: the free-port check says what holds it
                 time.sleep(_POLL_S)
         yield
     finally:
-        os.close(handle)  # and with it the lock
+        lock.close()  # and with it the name
 
 
 def _taken(port: int) -> bool:

@@ -6,8 +6,10 @@ test files' `imagespec test` on 127.0.0.1:8080 at once, and the second app's bin
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -74,8 +76,13 @@ def test_two_runs_on_one_port_take_turns() -> None:
     assert second_entered >= first_left, inside
 
 
-def test_a_free_port_is_held_at_once() -> None:
+def test_a_free_port_is_held_at_once_and_leaves_nothing_behind() -> None:
+    port = _free_port()
     began = time.monotonic()
-    with host_port.held(_free_port(), wait_s=10):
+    with host_port.held(port, wait_s=10):
         pass
     assert time.monotonic() - began < 1
+    # was: a lock file per port probed, left in the temporary folder (dozens per suite run)
+    assert not list(Path(tempfile.gettempdir()).glob(f"imagespec-probe-port-{port}*"))
+    with host_port.held(port, wait_s=0.2):  # the lock went with the run that held it
+        pass
