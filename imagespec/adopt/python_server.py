@@ -57,7 +57,8 @@ def served(root: Path, script: str | None, installed: Iterable[str], venv_bin: s
     django = _django_wsgi(root, read)
     if django is not None and (root / "manage.py").is_file():
         return _with_server(root / django / "wsgi.py", "wsgi", f"{django}.wsgi:application",
-                            "a Django project's WSGI application", names, venv_bin, root)
+                            "a Django project's WSGI application", names, venv_bin, root,
+                            ran="`python manage.py`, which prints its help")
     if script is None or not script.endswith(".py") or "/" in script:
         return None
     text = read(root / script)
@@ -70,8 +71,9 @@ def served(root: Path, script: str | None, installed: Iterable[str], venv_bin: s
 
 
 def _with_server(file: Path, kind: str, target: str, what: str, names: set[str], venv_bin: str,
-                 root: Path) -> Served:
+                 root: Path, ran: str = "") -> Served:
     where = file.relative_to(root).as_posix()
+    ran = ran or f"`python {where}`, which exits at once"
     for server, command in _SERVERS[kind]:
         if server in names:
             return Served(f"{venv_bin}/{command.format(target=target)}", f"{where}: {what}, served by {server}",
@@ -80,7 +82,7 @@ def _with_server(file: Path, kind: str, target: str, what: str, names: set[str],
     first = _SERVERS[kind][0][0]
     return Served(None, f"{where}: {what}", "", SpecError(
         f"{where} defines {what}, but nothing the project installs serves it ({servers}): the image would run "
-        f"`python {where}`, which exits at once", location=Location(str(file), 1, 1),
+        f"{ran}", location=Location(str(file), 1, 1),
         hint=f"add {first} to the project's dependencies and run init again, or name the command: "
              f"--entrypoint '{venv_bin}/{_SERVERS[kind][0][1].format(target=target)}'"))
 

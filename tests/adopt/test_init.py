@@ -590,3 +590,15 @@ def test_a_web_app_that_names_its_own_start_keeps_it(tmp_path: Path, files: dict
     done = run_init(str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "served by" not in done.stderr
+
+
+def test_a_django_project_with_no_server_says_what_python_would_run(tmp_path: Path) -> None:
+    (tmp_path / "mysite").mkdir()
+    (tmp_path / "manage.py").write_text("if __name__ == '__main__':\n    pass\n")
+    (tmp_path / "mysite" / "wsgi.py").write_text("from django.core.wsgi import get_wsgi_application\n"
+                                                 "application = get_wsgi_application()\n")
+    (tmp_path / "requirements.txt").write_text("Django\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert "the image would run `python manage.py`, which prints its help" in done.stderr
+    assert "--entrypoint '/opt/venv/bin/gunicorn --bind 0.0.0.0:$PORT mysite.wsgi:application'" in done.stderr
