@@ -19,6 +19,7 @@ from imagespec.contract import DEFAULT_PATH, WILDCARDS, starts_a_shell
 from imagespec.errors import Location
 from imagespec.plan import model as p
 from imagespec.plan.final_contents import INTERPRETERS, missing_program
+from imagespec.plan.lower import covered
 from imagespec.spec.build_context import BuildContext
 from imagespec.spec.model import Spec
 from imagespec.spec.values import argv as split_argv, variables
@@ -369,15 +370,10 @@ def _lint_unused_copies(spec: Spec, plan: p.Plan, add: Add) -> None:
             elif isinstance(instruction, p.Copy) and instruction.from_stage is None:
                 unused.append((instruction, posixpath.normpath(posixpath.join(workdir, instruction.dest))))
         for copy, dest in unused:
-            if not any(_within(artifact, dest) or _within(dest, artifact) for artifact in stage.artifacts):
+            if not covered(dest, stage.artifacts) and not any(covered(a, (dest,)) for a in stage.artifacts):
                 add(copy.origin.path, "warning", "IS019", f"stage '{stage.name}' copies {', '.join(copy.sources)} "
                     f"to {dest}, but no step after it reads it and no artifact comes from it", "BP4",
                     "remove it from the stage's `copy:`, or list what the stage makes of it in `artifacts:`")
-
-
-def _within(path: str, folder: str) -> bool:
-    path, folder = posixpath.normpath(path), posixpath.normpath(folder)
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _reachable(plan: p.Plan) -> set[str]:

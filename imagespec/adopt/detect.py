@@ -215,6 +215,7 @@ _PY_SCRIPTS = ("app.py", "main.py", "server.py", "wsgi.py", "run.py", "__main__.
 def detect_python(root: Path) -> Project | None:
     pyproject_text = read(root / "pyproject.toml")
     has_requirements = (root / "requirements.txt").is_file()
+    included: list[str] = []  # the files requirements.txt includes
     if (root / "uv.lock").is_file() and pyproject_text:
         project = Project("python-uv")
         project.found.append("pyproject.toml + uv.lock: locked by uv")
@@ -224,7 +225,7 @@ def detect_python(root: Path) -> Project | None:
     elif has_requirements:
         project = Project("python")
         project.found.append("requirements.txt: pip requirements")
-        _copy_included_requirements(root, project)
+        included = _copy_included_requirements(root, project)
     else:
         return None
     meta: dict[str, Any] = {}
@@ -265,7 +266,7 @@ def detect_python(root: Path) -> Project | None:
         project.command = f"{_VENV_BIN}/{web.group(1)}{web.group(2).rstrip()}"
         project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
     elif not web:
-        _serve_the_app(root, project, script if module is None else None, meta)
+        _serve_the_app(root, project, script if module is None else None, _python_requirements(root, included, meta))
     add_port(project, root, [root / "Procfile", *sources])
     return project
 
@@ -273,13 +274,13 @@ def detect_python(root: Path) -> Project | None:
 _VENV_BIN = "/opt/venv/bin"  # where the python presets' venv puts the servers a project installs
 
 
-def _serve_the_app(root: Path, project: Project, script: str | None, meta: dict[str, Any]) -> None:
+def _serve_the_app(root: Path, project: Project, script: str | None, requirements: list[str]) -> None:
     """A web app's module (FastAPI, Flask, a Django project) is no program of its own:
     its server's command is the entrypoint, or, with no server installed, init is exit 2
     saying which to add (adopt/python_server.py)."""
     from imagespec.adopt.python_server import served
 
-    serving = served(root, script, _python_requirements(root, meta), _VENV_BIN, read)
+    serving = served(root, script, requirements, _VENV_BIN, read)
     if serving is None:
         return
     project.found = [f for f in project.found if ": the program to run" not in f]
@@ -291,11 +292,10 @@ def _serve_the_app(root: Path, project: Project, script: str | None, meta: dict[
     project.command, project.command_source = serving.command, serving.source
 
 
-def _python_requirements(root: Path, meta: dict[str, Any]) -> list[str]:
+def _python_requirements(root: Path, included: list[str], meta: dict[str, Any]) -> list[str]:
     """The requirement lines the project installs: requirements.txt's (and the files it
     includes), pyproject.toml's dependencies, Poetry's table."""
-    files, _ = included_files(root, "requirements.txt")
-    lines = [line for name in ("requirements.txt", *files) for line in read(root / name).splitlines()
+    lines = [line for name in ("requirements.txt", *included) for line in read(root / name).splitlines()
              if line.strip() and not line.lstrip().startswith(("#", "-"))]
     project, tool = meta.get("project"), meta.get("tool")
     listed = project.get("dependencies") if isinstance(project, dict) else None
@@ -306,14 +306,16 @@ def _python_requirements(root: Path, meta: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _copy_included_requirements(root: Path, project: Project) -> None:
+def _copy_included_requirements(root: Path, project: Project) -> list[str]:
     """The files requirements.txt includes (`-r requirements/base.txt`), copied into the
-    dependency step beside it (the preset copies requirements.txt alone, BP4)."""
+    dependency step beside it (the preset copies requirements.txt alone, BP4); they are
+    returned."""
     files, notes = included_files(root, "requirements.txt")
     project.guessed += notes + local_installs(root, ["requirements.txt", *files])
     if files:
         project.stages["venv"] = {"dependencies": {"copy+": files}}
         project.found.append(f"requirements.txt includes {', '.join(files)}: copied into the dependency step too")
+    return files
 
 
 def walk_packages(folder: Path) -> Iterator[Path]:
@@ -552,7 +554,7 @@ def _gradle(root: Path, project: Project) -> None:
                              "family: debian}`, `run: gradle installDist --no-daemon`), or build with Maven (a "
                              "pom.xml: the java-maven preset)")
     project.found.append(f"{build.name}: a Gradle build without dependencies, compiled with javac (Gradle does not run)")
-    settings = next((read(root / name) for name in ("settings.gradle", "settings.gradle.kts") if read(root / name)), "")
+    settings = next(filter(None, (read(root / name) for name in ("settings.gradle", "settings.gradle.kts"))), "")
     name = re.search(_GRADLE_VALUE.format(key=r"rootProject\.name"), settings, re.MULTILINE)
     version = re.search(_GRADLE_VALUE.format(key="version"), text, re.MULTILINE)
     if name:

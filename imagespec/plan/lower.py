@@ -207,7 +207,8 @@ def _by_folder(sources: list[str], path: DataPath) -> dict[str, tuple[str, ...]]
     return grouped
 
 
-def _covered(path: str, artifacts: tuple[str, ...]) -> bool:
+def covered(path: str, artifacts: tuple[str, ...]) -> bool:
+    """`path` is one of `artifacts`, or inside one."""
     path = path.rstrip("/")
     return any(path == a.rstrip("/") or path.startswith(a.rstrip("/") + "/") for a in artifacts)
 
@@ -301,7 +302,7 @@ def _check_stage_artifact(artifact: s.Artifact, stages: dict[str, p.Stage], at: 
         absolute_path(artifact.src)
     except grammar.Invalid as exc:
         raise SpecPathError(f"stage '{artifact.from_}': {exc}", path=(*at, "src"), hint=exc.hint) from None
-    if not _covered(artifact.src, producer.artifacts):
+    if not covered(artifact.src, producer.artifacts):
         declared = ", ".join(producer.artifacts) or "none"
         raise SpecPathError(f"stage '{artifact.from_}' does not produce '{artifact.src}' (its artifacts: {declared})",
                             path=(*at, "src"), hint=f"add it to stages.{artifact.from_}.artifacts (BP7, BP11)")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from imagespec.reference import Invalid
 
+#: what `final.user.name` may be: useradd's portable name (lower case, at most 32)
+ACCOUNT_NAME = r"[a-z_][a-z0-9_-]{0,31}"
+
 # One list for every family, so a spec means the same on each base:
 # - Debian: base-passwd's static passwd.master and group.master (/usr/share/base-passwd/,
 #   3.6 in bookworm; `gnats` is still in bullseye's), and `_apt`, the user apt's postinst

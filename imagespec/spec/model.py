@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from imagespec.reference import Invalid, foreign_version_tag, full_name, version_tags
-from imagespec.spec.accounts import new_account_name
+from imagespec.spec.accounts import ACCOUNT_NAME, new_account_name
 from imagespec.spec.values import (
     AbsPath,
     InvalidPart,
@@ -168,7 +168,7 @@ class Artifact(Model):
 class User(Model):
     uid: int = Field(NONROOT_UID, ge=0, le=2**31 - 1)
     gid: int | None = Field(None, ge=0, le=2**31 - 1)
-    name: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "nonroot"
+    name: Annotated[str, Field(pattern=f"^{ACCOUNT_NAME}$")] = "nonroot"
     root_reason: Line | None = Field(None, description="Required when uid is 0 (BP8).")
 
     @field_validator("name")

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from imagespec.errors import MAX_ERRORS, Location, SpecError, SpecErrors
 from imagespec.spec import model as spec_model
+from imagespec.spec.accounts import ACCOUNT_NAME
 from imagespec.spec.values import as_written
 from imagespec.spec.yaml_source import DataPath, Document
 
@@ -263,7 +264,7 @@ def _user_written(value: Any) -> str:
             "non-root 65532"
     if ids:
         example = f"{{uid: {ids[1]}, gid: {ids[2] or ids[1]}}}"
-    elif re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", text):
+    elif re.fullmatch(ACCOUNT_NAME, text):
         example = f"{{uid: 10001, gid: 10001, name: {text}}}"
     return (f"write `user: {example}`: imagespec creates the user (BP8), so it takes the ids and the name "
             "apart (without `user:`, the non-root 65532)")
