@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from imagespec.errors import Location, SpecError
 from imagespec.spec import files
 from imagespec.spec.catalog import Catalog, Entry, builtin_catalog, catalog_file_entries, false_shell_fact
+from imagespec.spec.config_reads import refuse_machine_reads
 from imagespec.spec.repository import outside, refuse_link_out, repository_root
 from imagespec.spec.policy_levels import written_policies, tighten
 from imagespec.spec.yaml_source import DataPath, Document, read_yaml
@@ -103,7 +104,8 @@ def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool, found
     """`path`'s settings; the rules and template folders of `outer` (outermost first) and then
     `path`'s, each file's rules tightening those above it (a looser one is an error there).
     ``found``: the files were found beside the specs (not named by --config), so the catalogs
-    they name must lie in their repository (``_refuse_outside``)."""
+    they name must lie in their repository (``_refuse_outside``), and so must the files
+    its `build:` hands a build (spec.config_reads)."""
     rules: Any = None
     rules_at: dict[DataPath, Location] = {}
     templates: list[Path] = []
@@ -116,6 +118,8 @@ def _load(path: Path, outer: tuple[Path, ...], *, catalogs_required: bool, found
         catalogs.append(_layer_catalog(layer, document, written, required=catalogs_required and layer == path,
                                        confined=found))
         claims += [(name, catalogs[-1].entries[name]) for name in written.images]
+    if found:  # only the nearest file's `build:` is used
+        refuse_machine_reads(path, document, written.build)
     # what every level knows of an image stays known where a nearer level renames it (BP6)
     known = tuple((name, entry) for level in catalogs[:-1] for name, entry in level.entries.items())
     catalog = catalogs[-1].with_overridden(known)

@@ -78,7 +78,7 @@ def test_base_options_derive_from_the_build_settings(tmp_path: Path) -> None:
 def test_the_backend_options_come_from_the_settings(tmp_path: Path) -> None:
     (tmp_path / "app.yaml").write_text(SPEC, encoding="utf-8")
     (tmp_path / "token.txt").write_text("t", encoding="utf-8")
-    config = _config(tmp_path, f"build:\n  secrets: {{token: {tmp_path / 'token.txt'}, unused: /x}}\n"
+    config = _config(tmp_path, f"build:\n  secrets: {{token: {tmp_path / 'token.txt'}, unused: {tmp_path / 'unused.txt'}}}\n"
                                "  builder: mine\n  extra_args: [--no-cache-filter=final]\n")
     compiled = compile_spec(load_spec(tmp_path / "app.yaml", config), config)
     settings = build_settings(config, read_environment({"IMAGESPEC_CA_BUNDLE": "/env/ca.pem"}), tags=("extra",),
