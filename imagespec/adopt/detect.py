@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imagespec.adopt.node_runtime import runtime_copies
 from imagespec.adopt.node_start import NodeStart, read_start
 from imagespec.adopt.pip_requirements import included_files, local_installs
 from imagespec.adopt.manifest import parse_json, parse_toml, parse_xml, semantic_version
@@ -50,6 +51,9 @@ class Project:
     # why the program to run could not be found: init's exit 2, unless a flag names it
     # (`--with` the program parameter, or `--entrypoint`)
     unresolved: SpecError | None = None
+    # why the detected preset cannot build this project, whatever flag names the program
+    # (a Node package without a lock): init's exit 2 unless --preset names another
+    unbuildable: SpecError | None = None
     found: list[str] = field(default_factory=list)  # "file: what it told us"
     guessed: list[str] = field(default_factory=list)  # "what: why it is only a guess"
 
@@ -432,10 +436,11 @@ def _take_start_command(project: Project, start: NodeStart, main: str) -> None:
                                "(it starts node alone, as PID 1): put it in --entrypoint, or in a build step")
 
 
-def _build_stage(project: Project, main: str, lock: str | None) -> None:
+def _build_stage(root: Path, project: Project, main: str, lock: str | None) -> None:
     """`npm run build` in a stage of its own, with every dependency (the build's tools are
-    devDependencies), and only its output copied into the final next to the source: the
-    node preset's final list again, since a spec's list replaces the template's (BP11)."""
+    devDependencies), and its output copied into the final with what else of the folder
+    runs (adopt.node_runtime): the node preset's final list again, since a spec's list
+    replaces the template's (BP11)."""
     output = Path(main).parts[0]
     if lock != "package-lock.json":  # pnpm and yarn install differently: the spec says what npm does
         project.guessed.append(f"{main}: made by the `build` script, which the {project.preset} preset does not run:"
@@ -449,11 +454,14 @@ def _build_stage(project: Project, main: str, lock: str | None) -> None:
         "run": "npm run build",
         "artifacts": [f"/src/{output}"],
     }
-    project.final["copy"] = [{"from": "deps", "src": "/src/node_modules", "dest": "/app/node_modules"},
-                             {"src": ".", "dest": "/app/"},
+    copies, left_out = runtime_copies(root, output)
+    project.final["copy"] = [{"from": "deps", "src": "/src/node_modules", "dest": "/app/node_modules"}, *copies,
                              {"from": "build", "src": f"/src/{output}", "dest": f"/app/{output}"}]
     project.found.append(f"{main}: the entry file, made by `npm run build` (package.json's `build` script) in the "
                          f"stage `build`, its {output} copied to /app/{output}")
+    if left_out:
+        project.guessed.append(f"the final runs the build's output: {', '.join(left_out)} (sources, tests, the tools' "
+                               "settings) not copied into /app; add to final.copy what the app reads at run time")
 
 
 def detect_node(root: Path) -> Project | None:
@@ -468,12 +476,19 @@ def detect_node(root: Path) -> Project | None:
     project = Project(locks[lock] if lock else "node")
     project.found.append(f"package.json{' + ' + lock if lock else ''}: a Node package")
     if lock is None:
-        project.guessed.append("preset node: no lockfile; `npm ci` needs package-lock.json (run `npm install` once)")
+        # the node preset's dependency step copies package-lock.json for `npm ci`: its
+        # build failed at that COPY (the python presets refuse a pyproject.toml alone too)
+        project.unbuildable = SpecError(
+            "package.json without a lock: the node presets install package-lock.json (npm ci), yarn.lock "
+            "(node-yarn) or pnpm-lock.yaml (node-pnpm), and the build would fail at its COPY",
+            location=Location(str(root / "package.json"), 1, 1),
+            hint="lock it first: `npm install --package-lock-only` writes package-lock.json (commit it); then run "
+                 "init again")
     take_metadata(project, package, "package.json")
     project.program_parameter = "main"
     main, built, start = _node_entry(root, package, project)
     if main and built:
-        _build_stage(project, main, lock)
+        _build_stage(root, project, main, lock)
         if not project.stages:  # made by a build the preset does not run: no file to name
             project.unresolved = SpecError(
                 f"no entry file: {main} is made by package.json's `build` script, which the {project.preset} "

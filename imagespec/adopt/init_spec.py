@@ -72,6 +72,8 @@ def plan_project(folder: Path, options: InitOptions) -> Project:
     elif options.preset and options.preset != project.preset:
         project.found.append(f"--preset {options.preset} (detected {project.preset})")
         project.preset = options.preset
+    if project.unbuildable is not None and project.preset.startswith("node"):
+        raise project.unbuildable
     _apply(project, folder, options)
     return project
 

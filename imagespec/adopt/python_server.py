@@ -5,8 +5,11 @@ calls `uvicorn.run`), and `python manage.py` of a Django project prints its help
 image that cannot start. Where no Procfile names the start command, the app object a
 module defines (`app = FastAPI()`, a Django project's `wsgi.py`) and the server the
 project installs (uvicorn or hypercorn for ASGI; gunicorn or waitress for WSGI) make the
-command, `$PORT` for its port (init_spec writes the number in). An app with no server to
-run it is said, with the one to add.
+command, `$PORT` for its port (init_spec writes the number in). So does a module whose
+`__main__` block starts the framework's development server (`app.run()`: Flask's listens
+on 127.0.0.1 unless told otherwise, which no published port reaches; with debug=True its
+debugger runs code for whoever does), when the project installs a server. An app with no
+server to run it is said, with the one to add.
 
 Pure but for reading the project's small files (detect.read). May import: the standard
 library, ``imagespec.errors`` and ``imagespec.adopt``.
@@ -63,27 +66,71 @@ def served(root: Path, script: str | None, installed: Iterable[str], venv_bin: s
         return None
     text = read(root / script)
     app = _APP.search(text)
-    if app is None or _MAIN_BLOCK.search(text):
+    if app is None:
         return None
-    kind = "asgi" if app.group(2) in _ASGI else "wsgi"
-    return _with_server(root / script, kind, f"{script[:-3]}:{app.group(1)}",
-                        f"a {app.group(2)} app (`{app.group(1)}`)", names, venv_bin, root)
+    name, framework = app.group(1), app.group(2)
+    kind = "asgi" if framework in _ASGI else "wsgi"
+    what, ran, reason = f"a {framework} app (`{name}`)", "", ""
+    main = _MAIN_BLOCK.search(text)
+    if main is not None:  # a program of its own, unless it starts the framework's development server
+        dev = _development_server(text[main.end():], name)
+        if dev is None or (dev.public and not dev.debug and not names & {s for s, _ in _SERVERS[kind]}):
+            return None
+        reason = f" (its __main__ block's `{name}.run()` is {framework}'s development server{dev.why})"
+        ran = f"`python {script}`: {framework}'s development server{dev.why}"
+    return _with_server(root / script, kind, f"{script[:-3]}:{name}", what, names, venv_bin, root, ran=ran,
+                        reason=reason)
+
+
+@dataclass(frozen=True)
+class _DevServer:
+    public: bool  # host= names every address (0.0.0.0, ::): reachable from outside the container
+    debug: bool  # debug=True: Werkzeug's debugger runs code for whoever reaches it
+
+    @property
+    def why(self) -> str:
+        if not self.public:
+            return " on 127.0.0.1, which nothing outside the container reaches"
+        return " with debug=True (its debugger runs code for whoever reaches it)" if self.debug else \
+            " (not for production, its own docs say)"
+
+
+def _development_server(block: str, app: str) -> _DevServer | None:
+    """`APP.run(…)` in a __main__ block (Flask, Quart and Bottle's development server:
+    127.0.0.1 unless `host=` says otherwise), with its arguments up to the closing paren."""
+    call = re.search(rf"^[ \t]+{re.escape(app)}\.run\(", block, re.MULTILINE)
+    if call is None:
+        return None
+    depth, end = 1, call.end()
+    while end < len(block) and depth:
+        depth += {"(": 1, ")": -1}.get(block[end], 0)
+        end += 1
+    arguments = block[call.end():end]
+    host = re.search(r"\bhost[ \t]*=[ \t]*(?:['\"]([^'\"]*)['\"])?", arguments)
+    # a host from the environment (`host=os.environ.get("HOST", "0.0.0.0")`) is the author's choice
+    return _DevServer(public=host is not None and (host.group(1) is None or host.group(1) in _EVERY_ADDRESS),
+                      debug=re.search(r"\bdebug[ \t]*=[ \t]*True\b", arguments) is not None)
+
+
+_EVERY_ADDRESS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 
 def _with_server(file: Path, kind: str, target: str, what: str, names: set[str], venv_bin: str,
-                 root: Path, ran: str = "") -> Served:
+                 root: Path, ran: str = "", reason: str = "") -> Served:
+    """`reason`: why the file's own __main__ block is not the start (a development server)."""
     where = file.relative_to(root).as_posix()
     ran = ran or f"`python {where}`, which exits at once"
     for server, command in _SERVERS[kind]:
         if server in names:
-            return Served(f"{venv_bin}/{command.format(target=target)}", f"{where}: {what}, served by {server}",
-                          f"the command that serves {where}'s app")
+            return Served(f"{venv_bin}/{command.format(target=target)}",
+                          f"{where}: {what}, served by {server}{reason}", f"the command that serves {where}'s app")
     servers = " or ".join(name for name, _ in _SERVERS[kind])
     first = _SERVERS[kind][0][0]
+    listen = '; or listen on every address, without debug=True: `.run(host="0.0.0.0")`' if reason else ""
     return Served(None, f"{where}: {what}", "", SpecError(
         f"{where} defines {what}, but nothing the project installs serves it ({servers}): the image would run "
         f"{ran}", location=Location(str(file), 1, 1),
-        hint=f"add {first} to the project's dependencies and run init again, or name the command: "
+        hint=f"add {first} to the project's dependencies and run init again{listen}; or name the command: "
              f"--entrypoint '{venv_bin}/{_SERVERS[kind][0][1].format(target=target)}'"))
 
 

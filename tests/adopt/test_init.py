@@ -450,6 +450,39 @@ def test_a_node_entry_the_build_script_makes_is_built_in_a_stage(tmp_path: Path)
     assert done.stderr.count("dist/server.js") == 1 and "made by `npm run build`" in done.stderr
 
 
+def test_a_built_node_apps_final_holds_its_output_not_its_sources(tmp_path: Path) -> None:
+    """QA: a TypeScript app's final copied the whole folder (`{src: ., dest: /app/}`): its
+    src/*.ts, tsconfig.json and tests went into the image beside dist/. Now package.json,
+    the folders the app reads at run time, and the build's output; what is left out is said."""
+    folder = built_node_app(tmp_path)
+    (folder / "src" / "types.ts").write_text("export type X = number;\n")
+    for name in ("public", "views", "test", "__tests__", "docs", "lib", ".github"):
+        (folder / name).mkdir()
+    (folder / "tsconfig.json").write_text('{\n  // the compiler reads src and lib\n  "compilerOptions": {"rootDir": "./src", '
+                                          '"outDir": "dist"},\n  "include": ["src/**/*", "lib"]\n}\n')
+    (folder / "README.md").write_text("# app\n")
+    (folder / ".env").write_text("TOKEN=x\n")
+    done = run_init(str(folder), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"]["copy"] == [
+        {"from": "deps", "src": "/src/node_modules", "dest": "/app/node_modules"},
+        {"src": "package.json", "dest": "/app/"},
+        {"src": "public", "dest": "/app/public"},
+        {"src": "views", "dest": "/app/views"},
+        {"from": "build", "src": "/src/dist", "dest": "/app/dist"}]
+    assert ("the final runs the build's output: README.md, __tests__/, docs/, lib/, package-lock.json, src/, test/, "
+            "tsconfig.json (sources, tests, the tools' settings) not copied into /app") in done.stderr, done.stderr
+
+
+def test_a_tsconfig_init_cannot_read_still_leaves_src_out(tmp_path: Path) -> None:
+    folder = built_node_app(tmp_path)
+    (folder / "tsconfig.json").write_text('{"compilerOptions": {/* block comment */ "outDir": "dist"},}')
+    done = run_init(str(folder), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert [c["src"] for c in yaml.safe_load(done.stdout)["final"]["copy"]] == [
+        "/src/node_modules", "package.json", "/src/dist"]
+
+
 def test_a_built_node_entry_with_another_package_manager_is_said_once(tmp_path: Path) -> None:
     """The entry is made by a build the node-yarn preset does not run: exit 2 (was: a spec
     naming server.js, a file that is not there, exit 0)."""
@@ -471,6 +504,7 @@ def test_a_built_node_entry_with_another_package_manager_is_said_once(tmp_path: 
 def test_a_node_port_is_the_default_not_the_radix(tmp_path: Path, source: str, port: int) -> None:
     (tmp_path / "server.js").write_text(source + "\n")
     (tmp_path / "package.json").write_text('{"name": "p"}')
+    (tmp_path / "package-lock.json").write_text('{"name": "p", "lockfileVersion": 3, "packages": {}}')
     done = run_init(str(tmp_path), "-o", "-")
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["final"]["ports"] == [port]
@@ -577,9 +611,13 @@ def test_a_web_app_with_no_server_installed_is_exit_2_naming_the_one_to_add(tmp_
 
 
 @pytest.mark.parametrize("files", [
-    # a program of its own: it serves itself
-    {"app.py": "from flask import Flask\napp = Flask(__name__)\nif __name__ == \"__main__\":\n    app.run()\n",
-     "requirements.txt": "flask\n"},
+    # a program of its own: it serves itself, where the container's port reaches it
+    {"app.py": "from flask import Flask\napp = Flask(__name__)\nif __name__ == \"__main__\":\n"
+               "    app.run(host='0.0.0.0', port=8000)\n", "requirements.txt": "flask\n"},
+    {"app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\nif __name__ == \"__main__\":\n"
+               "    app.run(host=os.environ.get('HOST', '0.0.0.0'))\n", "requirements.txt": "flask\n"},
+    {"app.py": "from fastapi import FastAPI\nimport uvicorn\napp = FastAPI()\nif __name__ == \"__main__\":\n"
+               "    uvicorn.run(app, host='0.0.0.0')\n", "requirements.txt": "fastapi\nuvicorn\n"},
     # the Procfile names the command
     {"app.py": "from flask import Flask\napp = Flask(__name__)\n", "requirements.txt": "flask\ngunicorn\n",
      "Procfile": "web: gunicorn -w 2 app:app\n"},
@@ -590,6 +628,56 @@ def test_a_web_app_that_names_its_own_start_keeps_it(tmp_path: Path, files: dict
     done = run_init(str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "served by" not in done.stderr
+
+
+DEV_SERVER_APP = """from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return "hello"
+
+
+if __name__ == "__main__":
+    app.run({arguments})
+"""
+
+
+@pytest.mark.parametrize(("arguments", "why"), [
+    ("", "on 127.0.0.1, which nothing outside the container reaches"),
+    ("debug=True", "on 127.0.0.1, which nothing outside the container reaches"),
+    ("\n        host='0.0.0.0',\n        debug=True,\n    ", "with debug=True (its debugger runs code for whoever reaches it)"),
+    ('host="0.0.0.0", port=8000', "(not for production, its own docs say)"),
+])
+def test_a_flask_development_server_is_replaced_by_the_installed_server(tmp_path: Path, arguments: str,
+                                                                        why: str) -> None:
+    """Stranger QA: `if __name__ == "__main__": app.run()` was kept as the start: Flask's
+    development server, on 127.0.0.1 inside the container (no published port reaches it),
+    with debug=True Werkzeug's debugger. The server the project installs runs the app."""
+    (tmp_path / "app.py").write_text(DEV_SERVER_APP.format(arguments=arguments))
+    (tmp_path / "requirements.txt").write_text("flask==3.0.3\ngunicorn==22.0.0\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]
+    assert final["entrypoint"] == ["/opt/venv/bin/gunicorn", "--bind", "0.0.0.0:8000", "app:app"], final
+    assert (f"found    app.py: a Flask app (`app`), served by gunicorn (its __main__ block's `app.run()` is Flask's "
+            f"development server {why})") in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("arguments", ["", "debug=True", "host='0.0.0.0', debug=True", "host='127.0.0.1'",
+                                       "host=os.environ.get('HOST', '0.0.0.0'), debug=True"])
+def test_a_flask_development_server_with_no_server_installed_is_exit_2(tmp_path: Path, arguments: str) -> None:
+    (tmp_path / "app.py").write_text(DEV_SERVER_APP.format(arguments=arguments))
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists(), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'app.py'}:1:1: app.py defines a Flask app (`app`), but nothing the "
+                                  "project installs serves it (gunicorn or waitress): the image would run "
+                                  "`python app.py`: Flask's development server "), done.stderr
+    assert 'hint: add gunicorn to the project\'s dependencies and run init again; or listen on every address, ' \
+           'without debug=True: `.run(host="0.0.0.0")`' in done.stderr
 
 
 def test_a_django_project_with_no_server_says_what_python_would_run(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.adopt.conftest import FLAGS, PRESET_EXAMPLES
-from tests.integration.conftest import LOCAL_CONFIG, imagespec
+from tests.integration.conftest import LOCAL_CONFIG, docker, imagespec
 from tests.integration.test_examples import PROBES
 
 #: java-maven's example builds offline from Debian's packaged plugins, which only its
@@ -129,7 +129,25 @@ def test_a_node_entry_made_by_the_build_script_starts_from_its_init_spec(tmp_pat
     server.js, a file that does not exist)."""
     from tests.adopt.test_init import built_node_app
 
-    _init_build_and_test(built_node_app(tmp_path / "builtnode"), "imagespec-inittest-nodebuild", built)
+    folder = built_node_app(tmp_path / "builtnode")
+    (folder / "public").mkdir()
+    (folder / "public" / "index.html").write_text("<p>hi</p>\n")
+    (folder / "tsconfig.json").write_text("{}\n")
+    _init_folder(folder, "imagespec-inittest-nodebuild")
+    tag = built(folder / "imagespec.yaml")["tags"][0]
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--ready-log", "listening",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    # the output and what the app reads at run time, not its sources (was: the whole folder)
+    container = docker("create", tag).stdout.strip()
+    try:
+        paths = ("dist/server.js", "package.json", "public/index.html", "src", "tsconfig.json")
+        present = {path: docker("cp", f"{container}:/app/{path}", str(tmp_path / f"out{n}"), check=False).returncode == 0
+                   for n, path in enumerate(paths)}
+    finally:
+        docker("rm", container)
+    assert present == {"dist/server.js": True, "package.json": True, "public/index.html": True, "src": False,
+                       "tsconfig.json": False}, present
 
 
 C_SERVER = """\
@@ -233,3 +251,23 @@ def test_a_web_apps_module_is_served_by_the_server_the_project_installs(tmp_path
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["ready"]["detail"] == "GET http://127.0.0.1:8000/ → 200", checks["ready"]
     assert "/opt/venv/bin/uvicorn" in checks["config-entrypoint"]["detail"], checks["config-entrypoint"]
+
+
+@pytest.mark.engine
+def test_a_flask_development_server_is_replaced_by_gunicorn_and_answers(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """Stranger QA: `if __name__ == "__main__": app.run(debug=True)` was the start: Flask's
+    development server on 127.0.0.1 inside the container, which the probe (and any
+    published port) could not reach, with Werkzeug's debugger on. gunicorn serves it now."""
+    from tests.adopt.test_init import DEV_SERVER_APP
+
+    folder = tmp_path / "flask-dev"
+    done = _init(folder, {"app.py": DEV_SERVER_APP.format(arguments="debug=True"),
+                          "requirements.txt": "flask==3.0.3\ngunicorn==22.0.0\n"}, "imagespec-inittest-flaskdev")
+    assert "app.py: a Flask app (`app`), served by gunicorn" in done.stderr
+    built(folder / "imagespec.yaml")
+    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--http-port", "8000",
+                       str(folder / "imagespec.yaml"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["ready"]["detail"] == "GET http://127.0.0.1:8000/ → 200", checks["ready"]
+    assert "/opt/venv/bin/gunicorn" in checks["config-entrypoint"]["detail"], checks["config-entrypoint"]

@@ -91,6 +91,7 @@ def test_a_package_json_and_a_pom_version_are_mapped_too(tmp_path: Path) -> None
     (tmp_path / "n").mkdir()
     (tmp_path / "n" / "server.js").write_text("")
     (tmp_path / "n" / "package.json").write_text(json.dumps({"name": "n", "version": "1.2"}))
+    (tmp_path / "n" / "package-lock.json").write_text(NPM_LOCK)
     assert spec_of(tmp_path / "n")[0]["version"] == "1.2.0"
     (tmp_path / "j").mkdir()
     (tmp_path / "j" / "pom.xml").write_text("<project><artifactId>j</artifactId><version>1.0-SNAPSHOT</version>"
@@ -109,9 +110,28 @@ def test_a_version_given_by_flag_replaces_the_guess_and_is_checked_as_a_flag(tmp
 
 # --- 3. node start scripts ----------------------------------------------------------------
 
+NPM_LOCK = '{"name": "n", "lockfileVersion": 3, "requires": true, "packages": {}}\n'
+
+
+@pytest.mark.parametrize("flags", [[], ["--preset", "node"], ["--with", "main=server.js"]])
+def test_a_node_package_without_a_lock_is_exit_2(tmp_path: Path, flags: list[str]) -> None:
+    """Was a warning, and a spec whose build failed at `COPY package.json package-lock.json`
+    (the preset's `npm ci` step); a pyproject.toml without a lock was exit 2 already."""
+    (tmp_path / "package.json").write_text(json.dumps({"name": "n", "version": "1.0.0"}))
+    (tmp_path / "server.js").write_text("require('http').createServer().listen(3000)\n")
+    done = run_init(str(tmp_path), *flags)
+    assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists(), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'package.json'}:1:1: package.json without a lock: the node presets "
+                                  "install package-lock.json (npm ci), yarn.lock (node-yarn) or pnpm-lock.yaml "
+                                  "(node-pnpm)"), done.stderr
+    assert "hint: lock it first: `npm install --package-lock-only`" in done.stderr
+    (tmp_path / "package-lock.json").write_text(NPM_LOCK)
+    assert run_init(str(tmp_path), *flags).returncode == 0
+
 def node_project(folder: Path, start: str, *files: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "package.json").write_text(json.dumps({"name": "n", "version": "1.0.0", "scripts": {"start": start}}))
+    (folder / "package-lock.json").write_text(NPM_LOCK)
     for name in files:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text("require('http').createServer().listen(3000)\n")
