@@ -17,6 +17,9 @@ import json
 import re
 from pathlib import Path
 
+from imagespec.reference import Invalid
+from imagespec.spec.values import context_path, copy_destination
+
 #: folders of tests, docs and tooling: never read by the running app
 _TOOLING = frozenset({"test", "tests", "__tests__", "spec", "e2e", "coverage", "docs", "scripts", "node_modules",
                       "typings", "types", "fixtures", "__mocks__"})
@@ -35,11 +38,25 @@ def runtime_copies(root: Path, output: str) -> tuple[list[dict[str, str]], list[
         if name in {"package.json", output} or name.startswith("."):
             continue  # package.json: the first copy; the output: from the build stage
         if entry.is_dir() and name not in sources and name not in _TOOLING and not entry.is_symlink():
-            kept.append(name)
+            if _copyable(name):
+                kept.append(name)
+                continue
+            left_out.append(f"{name}/ (a name COPY cannot take as it is)")
         else:
             left_out.append(name + ("/" if entry.is_dir() else ""))
     copies = [{"src": "package.json", "dest": "/app/"}] + [{"src": name, "dest": f"/app/{name}"} for name in kept]
     return copies, left_out
+
+
+def _copyable(name: str) -> bool:
+    """Whether the spec can name the folder as a copy's source and destination (`$x`, a
+    quote or a backslash would be expanded or removed by COPY: spec.values says so)."""
+    try:
+        context_path(name)
+        copy_destination(f"/app/{name}")
+    except Invalid:
+        return False
+    return True
 
 
 def _compiler_inputs(root: Path) -> frozenset[str]:

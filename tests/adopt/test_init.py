@@ -456,7 +456,7 @@ def test_a_built_node_apps_final_holds_its_output_not_its_sources(tmp_path: Path
     the folders the app reads at run time, and the build's output; what is left out is said."""
     folder = built_node_app(tmp_path)
     (folder / "src" / "types.ts").write_text("export type X = number;\n")
-    for name in ("public", "views", "test", "__tests__", "docs", "lib", ".github"):
+    for name in ("public", "views", "test", "__tests__", "docs", "lib", ".github", "$cache"):
         (folder / name).mkdir()
     (folder / "tsconfig.json").write_text('{\n  // the compiler reads src and lib\n  "compilerOptions": {"rootDir": "./src", '
                                           '"outDir": "dist"},\n  "include": ["src/**/*", "lib"]\n}\n')
@@ -470,7 +470,8 @@ def test_a_built_node_apps_final_holds_its_output_not_its_sources(tmp_path: Path
         {"src": "public", "dest": "/app/public"},
         {"src": "views", "dest": "/app/views"},
         {"from": "build", "src": "/src/dist", "dest": "/app/dist"}]
-    assert ("the final runs the build's output: README.md, __tests__/, docs/, lib/, package-lock.json, src/, test/, "
+    assert ("the final runs the build's output: $cache/ (a name COPY cannot take as it is), README.md, __tests__/, "
+            "docs/, lib/, package-lock.json, src/, test/, "
             "tsconfig.json (sources, tests, the tools' settings) not copied into /app") in done.stderr, done.stderr
 
 
