@@ -73,7 +73,7 @@ def served(root: Path, script: str | None, installed: Iterable[str], venv_bin: s
     what, ran, reason = f"a {framework} app (`{name}`)", "", ""
     main = _MAIN_BLOCK.search(text)
     if main is not None:  # a program of its own, unless it starts the framework's development server
-        dev = _development_server(text[main.end():], name)
+        dev = _development_server(text, name)  # in the block, or in the function it calls
         if dev is None or (dev.public and not dev.debug and not names & {s for s, _ in _SERVERS[kind]}):
             return None
         reason = f" (its __main__ block's `{name}.run()` is {framework}'s development server{dev.why})"
@@ -96,9 +96,9 @@ class _DevServer:
 
 
 def _development_server(block: str, app: str) -> _DevServer | None:
-    """`APP.run(…)` in a __main__ block (Flask, Quart and Bottle's development server:
-    127.0.0.1 unless `host=` says otherwise), with its arguments up to the closing paren."""
-    call = re.search(rf"^[ \t]+{re.escape(app)}\.run\(", block, re.MULTILINE)
+    """`APP.run(…)` in a module with a __main__ block (Flask, Quart and Bottle's development
+    server: 127.0.0.1 unless `host=` says otherwise), with its arguments up to the closing paren."""
+    call = re.search(rf"^[ \t]*{re.escape(app)}\.run\(", block, re.MULTILINE)
     if call is None:
         return None
     depth, end = 1, call.end()

@@ -651,13 +651,18 @@ if __name__ == "__main__":
     ("debug=True", "on 127.0.0.1, which nothing outside the container reaches"),
     ("\n        host='0.0.0.0',\n        debug=True,\n    ", "with debug=True (its debugger runs code for whoever reaches it)"),
     ('host="0.0.0.0", port=8000', "(not for production, its own docs say)"),
+    (None, "on 127.0.0.1, which nothing outside the container reaches"),  # in a function the block calls
 ])
-def test_a_flask_development_server_is_replaced_by_the_installed_server(tmp_path: Path, arguments: str,
+def test_a_flask_development_server_is_replaced_by_the_installed_server(tmp_path: Path, arguments: str | None,
                                                                         why: str) -> None:
     """Stranger QA: `if __name__ == "__main__": app.run()` was kept as the start: Flask's
     development server, on 127.0.0.1 inside the container (no published port reaches it),
     with debug=True Werkzeug's debugger. The server the project installs runs the app."""
-    (tmp_path / "app.py").write_text(DEV_SERVER_APP.format(arguments=arguments))
+    text = DEV_SERVER_APP.format(arguments=arguments or "")
+    if arguments is None:
+        text = text.replace('if __name__ == "__main__":\n    app.run()', 'def main():\n    app.run()\n\n\n'
+                            'if __name__ == "__main__":\n    main()')
+    (tmp_path / "app.py").write_text(text)
     (tmp_path / "requirements.txt").write_text("flask==3.0.3\ngunicorn==22.0.0\n")
     done = run_init(str(tmp_path))
     assert done.returncode == 0, done.stderr
