@@ -76,8 +76,12 @@ def _outside(written: str, root: Path) -> Path | None:
 
 
 def _via(written: str, real: Path) -> str:
+    """Where the path leads, when the message's path does not say it: through a link, or
+    from the working directory (which a relative path is read from, not the file's folder)."""
     as_written = os.path.normpath(os.path.join(files.working_directory(), written))
-    return "" if as_written == str(real) else f" (a link to {real})"
+    if as_written != str(real):
+        return f" (a link to {real})"
+    return "" if os.path.isabs(written) else f" (read from the working directory: {real})"
 
 
 def _not_certificates(path: Path) -> str | None:

@@ -56,9 +56,9 @@ def test_a_found_configurations_secret_outside_the_repository_is_refused(
     assert code == 2, said
     first = said.splitlines()[0]
     assert first.startswith(f"{repo}/.imagespec.yaml:2:") and "build.secrets.token: " in first, said
-    assert first.endswith(f"is outside the configuration's repository ({repo})"
-                          + (f" (a link to {tmp_path / 'netrc'})" if written == "inside-link" else "")
-                          + ": not handed to the build"), said
+    via = {"inside-link": f" (a link to {tmp_path / 'netrc'})",
+           "../netrc": f" (read from the working directory: {tmp_path / 'netrc'})"}.get(written, "")
+    assert first.endswith(f"is outside the configuration's repository ({repo}){via}: not handed to the build"), said
     assert "--secret id=token,src=FILE" in said and "--config" in said
     assert not (repo / "app" / "Dockerfile").exists()
 
@@ -70,6 +70,20 @@ def test_a_secret_file_in_the_repository_is_handed_over(repo: Path, capsys: pyte
     code, said = run(capsys, "bake", "app", "-o", "-")
     assert code == 0, said
     assert '"default": ".secrets/token"' in said or '"default": "../.secrets/token"' in said, said
+
+
+def test_a_relative_secret_path_is_read_from_the_working_directory(repo: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """As every configuration path (build_settings): run from outside the checkout, a path
+    meant inside it leads out, and the message says where it was read."""
+    (repo / ".secrets").mkdir()
+    (repo / ".secrets/token").write_text("t\n", encoding="utf-8")
+    configure(repo, "  secrets: {token: .secrets/token}\n")
+    monkeypatch.chdir(tmp_path)
+    code, said = run(capsys, "generate", "repo/app")
+    assert code == 2, said
+    assert f"(read from the working directory: {tmp_path / '.secrets/token'}): not handed to the build" in said
 
 
 def test_the_machines_own_configuration_may_name_any_secret_file(repo: Path, tmp_path: Path,
