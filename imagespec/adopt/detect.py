@@ -454,7 +454,7 @@ def _build_stage(root: Path, project: Project, main: str, lock: str | None) -> N
         "run": "npm run build",
         "artifacts": [f"/src/{output}"],
     }
-    copies, left_out = runtime_copies(root, output)
+    copies, left_out = runtime_copies(root, output, read)
     project.final["copy"] = [{"from": "deps", "src": "/src/node_modules", "dest": "/app/node_modules"}, *copies,
                              {"from": "build", "src": f"/src/{output}", "dest": f"/app/{output}"}]
     project.found.append(f"{main}: the entry file, made by `npm run build` (package.json's `build` script) in the "

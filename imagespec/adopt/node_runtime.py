@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from imagespec.reference import Invalid
@@ -28,10 +29,11 @@ _DEFAULT_SOURCES = ("src",)
 _LINE_COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)  # tsconfig.json is JSON with comments
 
 
-def runtime_copies(root: Path, output: str) -> tuple[list[dict[str, str]], list[str]]:
+def runtime_copies(root: Path, output: str, read: Callable[[Path], str]) -> tuple[list[dict[str, str]], list[str]]:
     """The final's copies of the folder (package.json, then each runtime folder), and the
-    top-level entries left out, both sorted."""
-    sources = _compiler_inputs(root)
+    top-level entries left out, both sorted. ``read``: a small file's text, '' when it is
+    absent or not to be read (detect.read: a FIFO, a link out of the folder)."""
+    sources = _compiler_inputs(read(root / "tsconfig.json"))
     kept, left_out = [], []
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         name = entry.name
@@ -59,11 +61,11 @@ def _copyable(name: str) -> bool:
     return True
 
 
-def _compiler_inputs(root: Path) -> frozenset[str]:
-    """The top-level folders tsconfig.json compiles (`rootDir`, `include`), else `src`."""
+def _compiler_inputs(tsconfig: str) -> frozenset[str]:
+    """The top-level folders tsconfig.json compiles (`rootDir`, `include`), and `src`."""
     try:
-        config = json.loads(_LINE_COMMENT.sub("", (root / "tsconfig.json").read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, ValueError):
+        config = json.loads(_LINE_COMMENT.sub("", tsconfig))
+    except ValueError:  # none, or JSON with more than line comments: `src`, as tsc's own habit
         return frozenset(_DEFAULT_SOURCES)
     if not isinstance(config, dict):
         return frozenset(_DEFAULT_SOURCES)

@@ -235,39 +235,35 @@ def root() -> dict:
 """
 
 
-@pytest.mark.engine
-def test_a_web_apps_module_is_served_by_the_server_the_project_installs(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
-    """Stranger QA: a FastAPI `main.py` (no `if __name__ == "__main__"`) was run as `python
-    main.py`, which defines the app and exits: the image could not start. init now finds
-    the app object and the server in requirements.txt, and uvicorn serves it."""
-    folder = tmp_path / "fastapi-app"
-    done = _init(folder, {"main.py": FASTAPI_MODULE, "requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\n"},
-                 "imagespec-inittest-fastapi")
-    assert "main.py: a FastAPI app (`app`), served by uvicorn" in done.stderr
-    built(folder / "imagespec.yaml")
-    result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--http-port", "8000",
-                       str(folder / "imagespec.yaml"))
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
-    assert checks["ready"]["detail"] == "GET http://127.0.0.1:8000/ → 200", checks["ready"]
-    assert "/opt/venv/bin/uvicorn" in checks["config-entrypoint"]["detail"], checks["config-entrypoint"]
-
-
-@pytest.mark.engine
-def test_a_flask_development_server_is_replaced_by_gunicorn_and_answers(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
-    """Stranger QA: `if __name__ == "__main__": app.run(debug=True)` was the start: Flask's
-    development server on 127.0.0.1 inside the container, which the probe (and any
-    published port) could not reach, with Werkzeug's debugger on. gunicorn serves it now."""
+def _flask_dev_server() -> str:
     from tests.adopt.test_init import DEV_SERVER_APP
 
-    folder = tmp_path / "flask-dev"
-    done = _init(folder, {"app.py": DEV_SERVER_APP.format(arguments="debug=True"),
-                          "requirements.txt": "flask==3.0.3\ngunicorn==22.0.0\n"}, "imagespec-inittest-flaskdev")
-    assert "app.py: a Flask app (`app`), served by gunicorn" in done.stderr
+    return DEV_SERVER_APP.format(arguments="debug=True")
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("files", "server"), [
+    ({"main.py": FASTAPI_MODULE, "requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\n"},
+     "main.py: a FastAPI app (`app`), served by uvicorn"),
+    ({"app.py": _flask_dev_server(), "requirements.txt": "flask==3.0.3\ngunicorn==22.0.0\n"},
+     "app.py: a Flask app (`app`), served by gunicorn"),
+], ids=["fastapi-module", "flask-dev-server"])
+def test_a_web_app_is_served_by_the_server_the_project_installs(tmp_path, built, files: dict,  # type: ignore[no-untyped-def]
+                                                                 server: str) -> None:
+    """Stranger QA: a FastAPI `main.py` (no `if __name__ == "__main__"`) was run as `python
+    main.py`, which defines the app and exits: the image could not start. And a Flask
+    `if __name__ == "__main__": app.run(debug=True)` was the start: the development server on
+    127.0.0.1 inside the container, which the probe (and any published port) could not
+    reach, with Werkzeug's debugger on. init now finds the app object and the server in
+    requirements.txt, and that server answers."""
+    folder = tmp_path / "web-app"
+    done = _init(folder, files, f"imagespec-inittest-{server.split(':')[0].replace('.', '-')}")
+    assert server in done.stderr
     built(folder / "imagespec.yaml")
     result = imagespec("test", "--config", str(LOCAL_CONFIG), "--format", "json", "--http-port", "8000",
                        str(folder / "imagespec.yaml"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["ready"]["detail"] == "GET http://127.0.0.1:8000/ → 200", checks["ready"]
-    assert "/opt/venv/bin/gunicorn" in checks["config-entrypoint"]["detail"], checks["config-entrypoint"]
+    program = server.rsplit(" ", 1)[-1]
+    assert f"/opt/venv/bin/{program}" in checks["config-entrypoint"]["detail"], checks["config-entrypoint"]
