@@ -87,6 +87,8 @@ def _via(written: str, real: Path) -> str:
 def _not_certificates(path: Path) -> str | None:
     """What is wrong with `path` as a CA bundle: None when its PEM blocks are certificates
     and there is at least one."""
+    if not files.size(path):  # empty, or the kernel's (/proc/kmsg), whose read would wait
+        return "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
     try:
         data = files.read_bytes(path, limit=BUNDLE_LIMIT)
     except OSError as exc:

@@ -53,6 +53,11 @@ def observe(kind: str, path: str) -> object:
             return str(Path(path).resolve())
         except (RuntimeError, OSError):  # a loop of links now: not what was noted
             return MISSING
+    if kind == "size":
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return MISSING
     if kind == "list":
         try:
             return sorted(os.listdir(path))
@@ -108,6 +113,17 @@ def read_bytes(path: Path, *, limit: int | None = None) -> bytes:
     if _notes is not None:
         _note("read", path, hashlib.sha256(raw).hexdigest())
     return raw
+
+
+def size(path: Path) -> int | None:
+    """The file's size in bytes (None: no such file). The kernel's own files (/proc/kmsg)
+    say 0 and may block a read until something happens: a caller asks first."""
+    try:
+        seen: int | None = os.stat(path).st_size
+    except OSError:
+        seen = None
+    _note("size", path, MISSING if seen is None else seen)
+    return seen
 
 
 # os.path's tests take a str or a Path: a walk up the folders needs no Path per step

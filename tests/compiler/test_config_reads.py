@@ -99,11 +99,14 @@ def test_the_systems_ca_bundle_is_taken_from_a_found_configuration(checkout: Pat
      "holds a OPENSSH PRIVATE KEY block, not only certificates"),
     (SECRET, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
     ("", "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+    pytest.param(Path("/proc/kmsg"), "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",  # a read would wait
+                 marks=pytest.mark.skipif(not Path("/proc/kmsg").is_file(), reason="no /proc/kmsg here")),
 ])
 def test_a_found_ca_bundle_outside_the_repository_must_hold_only_certificates(
-        checkout: Path, tmp_path: Path, content: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
-    bundle = tmp_path / "bundle.pem"
-    bundle.write_text(content, encoding="utf-8")
+        checkout: Path, tmp_path: Path, content: str | Path, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = content if isinstance(content, Path) else tmp_path / "bundle.pem"
+    if not isinstance(content, Path):
+        bundle.write_text(content, encoding="utf-8")
     configure(checkout, f"  ca_bundle: {bundle}\n")
     code, said = run(capsys, "generate", "app")
     assert code == 2, said
