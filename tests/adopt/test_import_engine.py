@@ -126,7 +126,9 @@ ENTRYPOINT ["/usr/local/bin/app.sh"]
 ])
 def test_a_dockerfile_that_creates_its_user_imports_to_a_spec_that_builds_and_runs_as_it(
         tmp_path: Path, built, options: str, said: str, name: str) -> None:
-    folder = tmp_path / "imagespec-importtest-user"
+    # a tag of each case's own: both cases' images had one tag, and one worker's clean-up
+    # removed it under the other's `docker run` (CI: "Unable to find image", exit 125)
+    folder = tmp_path / f"imagespec-importtest-user-{name}"
     folder.mkdir()
     (folder / "Dockerfile").write_text(USER_DOCKERFILE.replace("-m", options), encoding="utf-8")
     (folder / "app.sh").write_text("#!/bin/sh\nid -u\nid -g\nid -un\necho ~\n", encoding="utf-8")
