@@ -64,6 +64,8 @@ def _build(dockerfile: str, mode: str, context: Path, cleanup: Cleanup, *, no_ca
         result = backend.build(dockerfile, context, options)
     except BuildStepFailed as error:
         return Seen(output.getvalue(), raw.getvalue(), error=error)
+    # by id too: the modes share a tag, so a later build's takes it and left this one untagged
+    cleanup.image_id(result.image_id)
     return Seen(output.getvalue(), raw.getvalue(), result=result)
 
 

@@ -55,8 +55,11 @@ def engine() -> None:
 
 @pytest.fixture
 def built(engine):
-    """Build an example through `imagespec build`; removes every tag it applied."""
+    """Build an example through `imagespec build`; removes every tag it applied, and each
+    image it built that no tag names any more (a rebuild under the same tag leaves the
+    earlier image untagged: one per suite run piled up)."""
     applied: list[str] = []
+    images: list[str] = []
 
     def build(spec: Path, *extra: str) -> dict:
         result = imagespec("build", "--config", str(LOCAL_CONFIG), "--progress", "plain", "--format", "json",
@@ -64,8 +67,12 @@ def built(engine):
         assert result.returncode == 0, result.stderr[-3000:]
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         applied.extend(summary["tags"])
+        images.append(summary["image_id"])
         return summary
 
     yield build
     if applied:
         docker("rmi", *applied, check=False)
+    untagged = set(docker("images", "--filter", "dangling=true", "--quiet", "--no-trunc", check=False).stdout.split())
+    if untagged.intersection(images):  # only untagged ones: another test's tag may name the same image
+        docker("rmi", *sorted(untagged.intersection(images)), check=False)
