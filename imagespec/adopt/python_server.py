@@ -76,7 +76,7 @@ def served(root: Path, script: str | None, installed: Iterable[str], venv_bin: s
         dev = _development_server(text, name)  # in the block, or in the function it calls
         if dev is None or (dev.public and not dev.debug and not names & {s for s, _ in _SERVERS[kind]}):
             return None
-        reason = f" (its __main__ block's `{name}.run()` is {framework}'s development server{dev.why})"
+        reason = f" (its `{name}.run()` is {framework}'s development server{dev.why})"
         ran = f"`python {script}`: {framework}'s development server{dev.why}"
     return _with_server(root / script, kind, f"{script[:-3]}:{name}", what, names, venv_bin, root, ran=ran,
                         reason=reason)
@@ -95,17 +95,17 @@ class _DevServer:
             " (not for production, its own docs say)"
 
 
-def _development_server(block: str, app: str) -> _DevServer | None:
+def _development_server(text: str, app: str) -> _DevServer | None:
     """`APP.run(…)` in a module with a __main__ block (Flask, Quart and Bottle's development
     server: 127.0.0.1 unless `host=` says otherwise), with its arguments up to the closing paren."""
-    call = re.search(rf"^[ \t]*{re.escape(app)}\.run\(", block, re.MULTILINE)
+    call = re.search(rf"^[ \t]*{re.escape(app)}\.run\(", text, re.MULTILINE)
     if call is None:
         return None
     depth, end = 1, call.end()
-    while end < len(block) and depth:
-        depth += {"(": 1, ")": -1}.get(block[end], 0)
+    while end < len(text) and depth:
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
         end += 1
-    arguments = block[call.end():end]
+    arguments = text[call.end():end]
     host = re.search(r"\bhost[ \t]*=[ \t]*(?:['\"]([^'\"]*)['\"])?", arguments)
     # a host from the environment (`host=os.environ.get("HOST", "0.0.0.0")`) is the author's choice
     return _DevServer(public=host is not None and (host.group(1) is None or host.group(1) in _EVERY_ADDRESS),

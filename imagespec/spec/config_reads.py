@@ -98,7 +98,7 @@ def _not_certificates(path: Path) -> str | None:
     labels = {match.group(1).decode() for match in _BEGIN.finditer(data)}
     others = sorted(labels - {CERTIFICATE})
     if others:
-        return f"holds a {others[0]} block, not only certificates"
+        return f"holds a '{others[0]}' PEM block, not only certificates"
     if not labels:
         return "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
     return None

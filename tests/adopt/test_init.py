@@ -668,7 +668,7 @@ def test_a_flask_development_server_is_replaced_by_the_installed_server(tmp_path
     assert done.returncode == 0, done.stderr
     final = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]
     assert final["entrypoint"] == ["/opt/venv/bin/gunicorn", "--bind", "0.0.0.0:8000", "app:app"], final
-    assert (f"found    app.py: a Flask app (`app`), served by gunicorn (its __main__ block's `app.run()` is Flask's "
+    assert (f"found    app.py: a Flask app (`app`), served by gunicorn (its `app.run()` is Flask's "
             f"development server {why})") in done.stderr, done.stderr
 
 

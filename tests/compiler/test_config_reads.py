@@ -93,10 +93,10 @@ def test_the_systems_ca_bundle_is_taken_from_a_found_configuration(checkout: Pat
 
 
 @pytest.mark.parametrize(("content", "problem"), [
-    (CERT + KEY, "holds a PRIVATE KEY block, not only certificates"),
-    (KEY, "holds a PRIVATE KEY block, not only certificates"),
+    (CERT + KEY, "holds a 'PRIVATE KEY' PEM block, not only certificates"),
+    (KEY, "holds a 'PRIVATE KEY' PEM block, not only certificates"),
     ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blb\n-----END OPENSSH PRIVATE KEY-----\n",
-     "holds a OPENSSH PRIVATE KEY block, not only certificates"),
+     "holds a 'OPENSSH PRIVATE KEY' PEM block, not only certificates"),
     (SECRET, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
     ("", "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
     pytest.param(Path("/proc/kmsg"), "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",  # a read would wait
