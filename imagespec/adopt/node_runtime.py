@@ -24,8 +24,8 @@ from imagespec.spec.values import context_path, copy_destination
 #: folders of tests, docs and tooling: never read by the running app
 _TOOLING = frozenset({"test", "tests", "__tests__", "spec", "e2e", "coverage", "docs", "scripts", "node_modules",
                       "typings", "types", "fixtures", "__mocks__"})
-#: the compiler's input when tsconfig.json names none
-_DEFAULT_SOURCES = ("src",)
+#: the compiler's input by habit, whatever tsconfig.json names besides
+_DEFAULT_SOURCES = frozenset({"src"})
 _LINE_COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)  # tsconfig.json is JSON with comments
 
 
@@ -66,12 +66,12 @@ def _compiler_inputs(tsconfig: str) -> frozenset[str]:
     try:
         config = json.loads(_LINE_COMMENT.sub("", tsconfig))
     except ValueError:  # none, or JSON with more than line comments: `src`, as tsc's own habit
-        return frozenset(_DEFAULT_SOURCES)
+        return _DEFAULT_SOURCES
     if not isinstance(config, dict):
-        return frozenset(_DEFAULT_SOURCES)
+        return _DEFAULT_SOURCES
     options = config.get("compilerOptions")
     written = [options.get("rootDir")] if isinstance(options, dict) else []
     include = config.get("include")
     written += include if isinstance(include, list) else []
     tops = {Path(str(path).removeprefix("./")).parts[0] for path in written if isinstance(path, str) and path.strip()}
-    return frozenset(top for top in tops if top not in {".", "..", "**", "*"}) | frozenset(_DEFAULT_SOURCES)
+    return frozenset(top for top in tops if top not in {".", "..", "**", "*"}) | _DEFAULT_SOURCES

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.adopt.conftest import FLAGS, PRESET_EXAMPLES
+from tests.adopt.test_init import DEV_SERVER_APP
 from tests.integration.conftest import LOCAL_CONFIG, docker, imagespec
 from tests.integration.test_examples import PROBES
 
@@ -235,17 +236,11 @@ def root() -> dict:
 """
 
 
-def _flask_dev_server() -> str:
-    from tests.adopt.test_init import DEV_SERVER_APP
-
-    return DEV_SERVER_APP.format(arguments="debug=True")
-
-
 @pytest.mark.engine
 @pytest.mark.parametrize(("files", "server"), [
     ({"main.py": FASTAPI_MODULE, "requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\n"},
      "main.py: a FastAPI app (`app`), served by uvicorn"),
-    ({"app.py": _flask_dev_server(), "requirements.txt": "flask==3.0.3\ngunicorn==22.0.0\n"},
+    ({"app.py": DEV_SERVER_APP.format(arguments="debug=True"), "requirements.txt": "flask==3.0.3\ngunicorn==22.0.0\n"},
      "app.py: a Flask app (`app`), served by gunicorn"),
 ], ids=["fastapi-module", "flask-dev-server"])
 def test_a_web_app_is_served_by_the_server_the_project_installs(tmp_path, built, files: dict,  # type: ignore[no-untyped-def]

@@ -73,6 +73,8 @@ def built(engine):
     yield build
     if applied:
         docker("rmi", *applied, check=False)
-    untagged = set(docker("images", "--filter", "dangling=true", "--quiet", "--no-trunc", check=False).stdout.split())
-    if untagged.intersection(images):  # only untagged ones: another test's tag may name the same image
-        docker("rmi", *sorted(untagged.intersection(images)), check=False)
+    if images:
+        untagged = set(docker("images", "--filter", "dangling=true", "--quiet", "--no-trunc",
+                              check=False).stdout.split()).intersection(images)
+        if untagged:  # only untagged ones: another test's tag may name the same image
+            docker("rmi", *sorted(untagged), check=False)
