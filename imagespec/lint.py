@@ -18,7 +18,7 @@ from imagespec.compiler import Compiled
 from imagespec.contract import DEFAULT_PATH, WILDCARDS, starts_a_shell
 from imagespec.errors import Location
 from imagespec.plan import model as p
-from imagespec.plan.final_contents import INTERPRETERS, missing_program
+from imagespec.plan.final_contents import INTERPRETERS, copied_to, missing_program
 from imagespec.plan.lower import covered
 from imagespec.spec.build_context import BuildContext
 from imagespec.spec.model import Spec
@@ -160,6 +160,7 @@ def lint(compiled: Compiled, context: BuildContext | None = None) -> list[Findin
                 f"listen on a port from {PRIVILEGED_PORTS} up (e.g. 8080) and publish it as {number}; Docker "
                 "allows it since 20.10, Kubernetes and Podman without root do not")
     _lint_unexpanded(spec, add)
+    _lint_narrow_path(spec, add)
     for path, what in _secret_values(spec):
         add(path, "error", "IS013", f"this value holds {what}: it is written into the image", "BP15",
             "pass secrets at run time, or at build time as a BuildKit secret (`secrets:`); rotate this one")
@@ -221,6 +222,30 @@ def _lint_unexpanded(spec: Spec, add: Add) -> None:
                     f"as they are, so {key} is {_shown(value)}", "",
                     f"write the whole value: `{key}: {whole}` (Debian's and the engine's PATH; `docker image inspect "
                     "BASE` shows the base's)" if whole else "write the value itself, not a reference to another")
+
+
+def _lint_narrow_path(spec: Spec, add: Add) -> None:
+    """IS020: an `env` PATH without /usr/bin and /bin, where something is looked up on it:
+    the final's program (exec form finds it on the container's PATH, and runc refuses to
+    start a name it does not find, BP2) or a build stage's `run` commands (`make`, `go`, …)."""
+    final = spec.final
+    started = final.entrypoint_argv or (final.cmd_argv if final.entrypoint is None else None) or ()
+    probe = final.healthcheck.cmd if final.healthcheck is not None and final.healthcheck.cmd else ()
+    looked_up = [word for word in (started[:1] + tuple(probe[:1])) if "/" not in word
+                 and not copied_to(final.copy_, word)]  # copied by name: it may be on the new PATH
+    stages = [(("stages", name), stage.env, "the stage's `run` commands look their programs"
+               if stage.run or stage.dependencies else "") for name, stage in spec.stages.items()]
+    final_what = f"the container looks {' and '.join(repr(w) for w in looked_up)}" if looked_up else ""
+    for where, env, what in [*stages, (("final",), final.env, final_what)]:
+        value = env.get("PATH")
+        # `$PATH` in it is IS016's case; a PATH with the system's own folders finds the base's programs
+        if not what or value is None or variables(value) or {"/usr/bin", "/bin"} & set(value.split(":")):
+            continue
+        missing = [folder for folder in DEFAULT_PATH.split(":") if folder not in value.split(":")]
+        add((*where, "env", "PATH"), "warning", "IS020", f"PATH {_shown(value)} replaces the image's, without "
+            f"{', '.join(missing)}: {what} up in it alone, so a program elsewhere is not found", "BP2",
+            f"keep the system folders: `PATH: {value}:{DEFAULT_PATH}`"
+            + (", or start the program by its absolute path" if where == ("final",) else ""))
 
 
 def _shown(value: str | None) -> str:

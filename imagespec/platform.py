@@ -99,8 +99,11 @@ def parse(text: str) -> Platform:
     if text in _ALIASES:
         raise Invalid(f"unknown platform '{text}': imagespec writes it '{_ALIASES[text]}'",
                       f"write '{_ALIASES[text]}' (the name an OCI index and BuildKit use)")
-    close = difflib.get_close_matches(text, list(KNOWN), n=1)
-    raise Invalid(f"unknown platform '{text}'", (f"did you mean '{close[0]}'? " if close else "") + _HINT)
+    # compared without the os: every known one is linux, and its six shared letters would make
+    # any two names look alike (linux/mips is not "close to" linux/s390x)
+    by_arch = {name.partition("/")[2]: name for name in KNOWN}
+    close = difflib.get_close_matches(text.partition("/")[2], list(by_arch), n=1)
+    raise Invalid(f"unknown platform '{text}'", (f"did you mean '{by_arch[close[0]]}'? " if close else "") + _HINT)
 
 
 def platform(text: str) -> str:

@@ -182,6 +182,54 @@ def test_is016_not_for_text_with_a_dollar(env: str) -> None:
     assert "IS016" not in rules(CLEAN.replace("  entrypoint:", f"  env: {env}\n  entrypoint:"))
 
 
+STAGED = """\
+name: app
+license: MIT
+version: 1.0.0
+stages:
+  build:
+    from: debian-slim
+    env: {PATH: /opt/tools}
+    run: make all
+    artifacts: [/out/app]
+final:
+  from: debian-slim
+  env: {PATH: /opt/bin}
+  copy: [{from: build, src: /out/app, dest: /opt/bin/app}]
+  cmd: [app]
+"""
+
+
+def test_is020_a_path_without_the_system_folders() -> None:
+    """QA: `env: {PATH: /opt/bin}` with `cmd: [echo]` was lint-clean; the container then did
+    not start (exec form looks the program up on the image's PATH alone). A stage's `run`
+    commands look theirs up there too (make is /usr/bin/make)."""
+    found = [f for f in findings(STAGED.replace("cmd: [app]", "cmd: [echo]")) if f.rule == "IS020"]
+    assert [(f.location.line, f.location.col, f.level, f.practice) for f in found] == \
+        [(7, 11, "warning", "BP2"), (12, 9, "warning", "BP2")]
+    stage, final = found
+    assert "look their programs up in it alone" in stage.message and "/usr/bin, /sbin, /bin" in stage.message
+    assert "looks 'echo' up in it alone" in final.message
+    assert final.hint == ("keep the system folders: `PATH: /opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                          "/usr/bin:/sbin:/bin`, or start the program by its absolute path")
+    # the health check's program is looked up on it too
+    probed = STAGED.replace("  cmd: [app]", "  cmd: [app]\n  healthcheck: {cmd: [curl, -f, 'http://127.0.0.1/']}")
+    assert "looks 'curl' up" in [f for f in findings(probed) if f.rule == "IS020"][-1].message
+
+
+@pytest.mark.parametrize("change", [
+    ("cmd: [echo]", "cmd: [app]"),  # the program is copied there by its name
+    ("cmd: [echo]", "cmd: [/bin/echo]"),  # by its absolute path
+    ("PATH: /opt/bin}", "PATH: '/opt/bin:/usr/bin:/bin'}"),  # the base's own folders kept
+    ("PATH: /opt/bin}", "PATH: '/opt/bin:$PATH'}"),  # IS016's case, not this one
+])
+def test_is020_quiet_where_the_program_is_found(change: tuple[str, str]) -> None:
+    text = STAGED.replace("cmd: [app]", "cmd: [echo]").replace("make all", "/usr/bin/make all")
+    text = text.replace("    env: {PATH: /opt/tools}\n", "")  # the stage's case is the other test's
+    assert "IS020" in rules(text)
+    assert "IS020" not in rules(text.replace(*change))
+
+
 def test_is007_root_user() -> None:
     text = CLEAN.replace("  entrypoint:", "  user: {uid: 0, root_reason: binds port 80}\n  entrypoint:")
     finding = only(text, "IS007")

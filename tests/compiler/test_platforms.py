@@ -152,6 +152,10 @@ def test_the_platform_grammar() -> None:
     with pytest.raises(Invalid, match="unknown platform 'linux/arm46'") as raised:
         platforms.parse("linux/arm46")
     assert raised.value.hint and raised.value.hint.startswith("did you mean 'linux/arm64'?")
+    for far in ("linux/mips", "linux/foo", "linux/riscv64"):  # the shared "linux/" alone suggests nothing
+        with pytest.raises(Invalid) as raised:
+            platforms.parse(far)
+        assert raised.value.hint and raised.value.hint.startswith("known platforms:"), far
     with pytest.raises(Invalid, match="os/arch"):
         platforms.parse("Linux-AMD64")
     with pytest.raises(Invalid, match="imagespec writes it 'linux/amd64'") as raised:  # upper case: said so
