@@ -43,6 +43,9 @@ class Project:
     # port (adopt/init_spec.py); command_source says whose command it is
     command: str | None = None
     command_source: str = "the Procfile's command"
+    # the server a web app's module needs, where the Procfile's command cannot be the
+    # entrypoint (shell syntax beyond $PORT: `--workers $WEB_CONCURRENCY`): init takes it then
+    served_instead: Any = None  # python_server.Served
     # the preset parameter that names the program its own entrypoint runs (python's
     # `script`): not written when the entrypoint is another
     program_parameter: str | None = None
@@ -80,10 +83,11 @@ def walk(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
     while stack:
         folder = stack.pop()
         try:
-            entries = sorted(folder.iterdir(), reverse=True)
+            entries = sorted(folder.iterdir())
         except OSError:
             continue
-        for entry in entries:
+        folders = []
+        for entry in entries:  # a folder's files first, in name order (QA: they came last first)
             seen += 1
             if seen > MAX_FILES:
                 return
@@ -91,9 +95,10 @@ def walk(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
                 continue
             if entry.is_dir():
                 if entry.name not in SKIP_DIRS and not entry.name.startswith("."):
-                    stack.append(entry)
+                    folders.append(entry)
             elif entry.name.endswith(suffixes):
                 yield entry
+        stack.extend(reversed(folders))  # then its folders, in name order, each searched whole
 
 
 def rel(root: Path, path: Path) -> str:
@@ -266,11 +271,19 @@ def detect_python(root: Path) -> Project | None:
         project.found.append(f"{packages}/: the packages' folder (src layout): PYTHONPATH /app/{packages}")
     procfile = read(root / "Procfile")
     web = re.search(r"^web:[ \t]*(\S+)(.*)$", procfile, re.MULTILINE)
+    requirements = _python_requirements(root, included, meta)
     if web and web.group(1) in ("gunicorn", "uvicorn", "hypercorn", "waitress-serve"):
         project.command = f"{_VENV_BIN}/{web.group(1)}{web.group(2).rstrip()}"
         project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
-    elif not web:
-        _serve_the_app(root, project, script if module is None else None, _python_requirements(root, included, meta))
+        from imagespec.adopt.python_server import served
+
+        instead = served(root, script if module is None else None, requirements, _VENV_BIN, read)
+        project.served_instead = instead if instead is not None and instead.command is not None else None
+    else:  # QA: a `web: flask run` left `python app.py`, which defines the app and exits
+        if web:
+            project.guessed.append(f"Procfile: web runs {web.group(1)}, not a server of the project's venv "
+                                   "(gunicorn, uvicorn, hypercorn, waitress-serve): not the entrypoint")
+        _serve_the_app(root, project, script if module is None else None, requirements)
     add_port(project, root, [root / "Procfile", *sources])
     return project
 

@@ -23,6 +23,7 @@ from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
 from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import ASSIGNMENT, Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import Unknown, process_word
+from imagespec.adopt.import_fold import fold_gathering_stages
 from imagespec.adopt.import_heredoc import HeredocFiles, remove
 from imagespec.adopt.import_labels import take_own_labels
 from imagespec.adopt.import_ignore import CarriedIgnore, IgnoreComment, carry
@@ -32,10 +33,11 @@ from imagespec.adopt.import_user import settle_accounts
 from imagespec.adopt.init_spec import DEFAULT_VERSION, image_name
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError
-from imagespec.spec import shell_scan
+from imagespec.spec import files, shell_scan
 from imagespec.spec import values as v
 from imagespec.spec.catalog import Catalog, builtin_catalog
 from imagespec.spec.model import NONROOT_UID
+from imagespec.spec.repository import refuse_output_outside, repository_root
 
 SPEC_NAME = "imagespec.yaml"
 #: what a few official images run when the Dockerfile names no command (a guess, said so)
@@ -151,6 +153,7 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
 def convert(source: Source, catalogs: list[Catalog], name: str,
             heredocs: HeredocFiles | None = None) -> tuple[dict[str, Any], Report]:
     """`heredocs`: where COPY heredocs become context files (None: they stay comments)."""
+    source, folded, folded_stages = fold_gathering_stages(source)
     args = _global_args(source)
     names = _spec_names(source)
     reads: dict[str, StageRead] = {}
@@ -167,6 +170,7 @@ def convert(source: Source, catalogs: list[Catalog], name: str,
         reports[names[0]].differences.append(f"Dockerfile:1: `# syntax={source.syntax}` is not kept: the generated "
                                              "Dockerfile is written for the engine's built-in frontend")
     last_name = names[-1]
+    reports[last_name].differences += folded
     settle_accounts(reads, last_name, reports)
     keep = needed(reads, last_name)
     report = Report()
@@ -182,7 +186,8 @@ def convert(source: Source, catalogs: list[Catalog], name: str,
             end = stage.instructions[-1].end_line if stage.instructions else stage.line
             report.comments.append((stage.line, f"FROM {stage.base}" + (f" AS {stage.name}" if stage.name else "")
                                     + f" … (lines {stage.line}-{end})",
-                                    f"the stage is not part of the image `docker build` makes (--target {spec_name})"))
+                                    "its instructions start the last stage's (said above)" if stage.index in folded_stages
+                                    else f"the stage is not part of the image `docker build` makes (--target {spec_name})"))
     data = _layout(reads, keep, last_name, report, name, source.file)
     report.differences.sort(key=_by_line)  # a reviewer reads them beside the Dockerfile, top to bottom
     return data, report
@@ -255,8 +260,18 @@ def _final(read: StageRead, reads: dict[str, StageRead], report: Report, split: 
                        ("stop_signal", config.stop_signal), ("labels", config.labels)):
         if value:
             final[key] = value
-    _command(final, config, read, report, file)
+    _command(final, config, read, report, file, _image_of(read, reads))
     return final
+
+
+def _image_of(read: StageRead, reads: dict[str, StageRead]) -> object:
+    """The image a stage starts from, through the earlier stages it is built FROM (QA: the
+    last stage split for its RUN steps was FROM itself, and nginx's own command was lost)."""
+    base, seen = read.from_, {read.name}
+    while isinstance(base, str) and base in reads and base not in seen:
+        seen.add(base)
+        base = reads[base].from_
+    return base
 
 
 def _copied_before_a_run(read: StageRead) -> bool:
@@ -392,7 +407,7 @@ def _splits(text: str) -> bool:
     return True
 
 
-def _command(final: dict[str, Any], config: Config, read: StageRead, report: Report, file: str) -> None:
+def _command(final: dict[str, Any], config: Config, read: StageRead, report: Report, file: str, image: object) -> None:
     script = _script(config, report)
     if script is not None:
         final["shell"], final["entrypoint"] = True, script
@@ -408,7 +423,7 @@ def _command(final: dict[str, Any], config: Config, read: StageRead, report: Rep
         final["cmd"] = config.cmd
     if config.entrypoint or config.cmd:
         return
-    base = final["from"] if isinstance(final["from"], str) else final["from"]["image"]
+    base = image["image"] if isinstance(image, dict) else image
     repository = _last_component(str(base))
     if repository in BASE_COMMANDS:
         final["cmd"] = BASE_COMMANDS[repository]
@@ -475,6 +490,8 @@ def import_dockerfile(dockerfile: Path, output: Path | None = None, config_path:
     if not to_stdout and (target.exists() or target.is_symlink()):
         raise SpecError("a file exists here already; import never overwrites", location=Location(str(target), 1, 1),
                         hint="write the spec elsewhere with -o FILE, or remove the file first")
+    if not to_stdout and output is not None:
+        refuse_output_outside(target, repository_root(files.resolve(dockerfile.parent)), "import")
     text = read_text(dockerfile)
     source = parse(text, str(dockerfile))
     config = load_config(config_path, start=target.parent)

@@ -87,6 +87,9 @@ class HeredocFiles:
     def _keep(self, path: str, text: str, mode: int) -> str:
         v.context_path(path)
         there = self.folder / path
+        if not Path(os.path.realpath(there)).is_relative_to(os.path.realpath(self.folder)):  # a linked folder on the way
+            raise HeredocRefused(f"{path} would lie outside the Dockerfile's folder (a link on its way): import "
+                                 "writes only beside the Dockerfile")
         if there.is_symlink() or there.exists() and not (there.is_file() and _same_text(there, text)):
             raise HeredocRefused(f"{path} exists already with other content; import never writes over a file")
         self.texts[path] = text

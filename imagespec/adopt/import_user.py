@@ -46,7 +46,16 @@ def settle_accounts(reads: dict[str, StageRead], last: str, reports: dict[str, R
         return
     first = runs.index(making[0])
     later = [step.data["command"] for _, step in runs[first:]]
-    found = runtime_user(user[1], [a for _, step in making for a in step.data["accounts"]], later)
+    accounts = [a for _, step in making for a in step.data["accounts"]]
+    found = runtime_user(user[1], accounts, later)
+    if isinstance(found, str) and _named_later(later, {a.name for a in accounts}):
+        for name, step in making:  # QA: its useradd taken out, `chown -R app /var/app` failed the build
+            _keep(step)
+            reports[name].differences.append(
+                f"Dockerfile:{step.line}: its users and groups stay in this RUN, since a later command names them "
+                f"(chown, their home): {found}; the image runs as imagespec's final.user, which does not own "
+                "their files (set final.user to the user to run as it)")
+        return
     for name, step in making:
         made = " && ".join(" ".join(account.text.split()) for account in step.data["accounts"])  # one line
         if isinstance(found, str):
@@ -89,6 +98,17 @@ def _named_by_ids(later: list[tuple[str, Step]], user: dict[str, Any], accounts:
             reports[name].differences.append(
                 f"Dockerfile:{step.line}: chown/chgrp of {user['name']} written with its ids "
                 f"({', '.join(changes)}): imagespec creates the user after the stage's commands")
+
+
+def _named_later(commands: list[Any], names: set[str]) -> bool:
+    """Whether a later command names one of the accounts: a chown/chgrp of it, or its home."""
+    for command in commands:
+        text = " ".join(command) if isinstance(command, list) else str(command)
+        if any(match[2] in names or (match[3] or "") in names for match in CHOWN.finditer(text)):
+            return True
+        if any(f"/home/{name}" in text for name in names):
+            return True
+    return False
 
 
 def _root(user: str) -> bool:

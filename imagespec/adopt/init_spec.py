@@ -7,6 +7,7 @@ is written, so init never leaves a spec that does not generate. It never overwri
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -175,8 +176,15 @@ def _take_command(project: Project, command: str, options: InitOptions) -> None:
                                               else command))
     except SpecError as error:
         project.found = [f for f in project.found if not f.startswith("Procfile:")]
-        project.guessed.append(f"Procfile: its web command is not the entrypoint, the preset's program is: "
+        instead, project.served_instead = project.served_instead, None
+        runs = instead.source if instead else "the preset's program"
+        project.guessed.append(f"Procfile: its web command is not the entrypoint, {runs} is: "
                                f"{error.message.removeprefix('--entrypoint: ')} (--entrypoint)")
+        if instead is not None:  # QA: else `python app.py`, which defines a Flask app and exits
+            project.found = [f for f in project.found if ": the program to run" not in f] + [instead.found]
+            project.with_.pop("script", None)
+            project.command, project.command_source = instead.command, instead.source
+            _take_command(project, instead.command, options)
         return
     # the program the preset would run is not what runs: nothing said about it
     project.found = [f for f in project.found if ": the program to run" not in f]
@@ -203,13 +211,16 @@ def _entrypoint(command: str | tuple[str, ...]) -> tuple[str, ...]:
                         hint=getattr(exc, "hint", None) or "quote it as a shell would") from None
 
 
-def render(project: Project, spec: str = SPEC_NAME) -> str:
+def render(project: Project, spec: str = SPEC_NAME, context: str = ".") -> str:
     """The spec's text: a comment block that says what was read and guessed, then YAML
-    written by the YAML library (every value quoted as it must be)."""
+    written by the YAML library (every value quoted as it must be). `context`: the
+    project's folder, relative to the spec's."""
     data: dict[str, object] = {"extends": project.preset}
     if project.with_:
         data["with"] = dict(sorted(project.with_.items()))
     data["name"] = project.name
+    if context != ".":  # QA: `-o ci/app.yaml` built the spec's own folder, without the project's files
+        data["context"] = context
     data["version"] = project.version or DEFAULT_VERSION
     if project.license:
         data["license"] = project.license
@@ -266,7 +277,9 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
     """Detect, render, check by compiling in memory, then write (never over a file)."""
     from imagespec.compiler import compile_spec
     from imagespec.spec.config import load_config
+    from imagespec.spec import files
     from imagespec.spec.read_spec import load_spec_text
+    from imagespec.spec.repository import refuse_output_outside, repository_root
 
     if not folder.is_dir():
         raise SpecError("not a folder", location=Location(str(folder)), hint="imagespec init [DIR]: the project's folder")
@@ -274,8 +287,11 @@ def init_project(folder: Path, options: InitOptions) -> InitResult:
     target = folder / SPEC_NAME if to_stdout or options.output is None else options.output
     if not to_stdout and (target.exists() or target.is_symlink()):
         raise _taken(target)
+    if not to_stdout and options.output is not None:
+        refuse_output_outside(target, repository_root(files.resolve(folder)), "init")
     project = plan_project(folder, options)
-    text = render(project, SPEC_NAME if to_stdout else str(target))
+    context = "." if to_stdout else Path(os.path.relpath(folder.resolve(), target.parent.resolve())).as_posix()
+    text = render(project, SPEC_NAME if to_stdout else str(target), context)
     config = load_config(options.config, start=folder)
     try:  # a spec that generates, or an error about what was asked for (nothing is written)
         compile_spec(load_spec_text(text, name=str(target), config=config, folder=target.parent), config)

@@ -72,33 +72,43 @@ def served(root: Path, script: str | None, installed: Iterable[str], venv_bin: s
     kind = "asgi" if framework in _ASGI else "wsgi"
     what, ran, reason = f"a {framework} app (`{name}`)", "", ""
     main = _MAIN_BLOCK.search(text)
-    if main is not None:  # a program of its own, unless it starts the framework's development server
+    if main is not None:  # a program of its own, unless it starts a development server
         dev = _development_server(text, name)  # in the block, or in the function it calls
-        if dev is None or (dev.public and not dev.debug and not names & {s for s, _ in _SERVERS[kind]}):
-            return None
-        reason = f" (its `{name}.run()` is {framework}'s development server{dev.why})"
-        ran = f"`python {script}`: {framework}'s development server{dev.why}"
+        if dev is None or (dev.public and not dev.debug and (dev.server or not names & {s for s, _ in _SERVERS[kind]})):
+            return None  # `uvicorn.run(host="0.0.0.0")` is the server itself
+        server = "uvicorn" if dev.server else f"{framework}'s development server"
+        reason = f" (its `{dev.call}()` {'runs' if dev.server else 'is'} {server}{dev.why})"
+        ran = f"`python {script}`: {server}{dev.why}"
     return _with_server(root / script, kind, f"{script[:-3]}:{name}", what, names, venv_bin, root, ran=ran,
                         reason=reason)
 
 
 @dataclass(frozen=True)
 class _DevServer:
+    call: str  # `app.run` (the framework's development server) or `uvicorn.run`
     public: bool  # host= names every address (0.0.0.0, ::): reachable from outside the container
-    debug: bool  # debug=True: Werkzeug's debugger runs code for whoever reaches it
+    debug: bool  # debug=True (Werkzeug's debugger runs code for whoever reaches it) or reload=True
+
+    @property
+    def server(self) -> bool:
+        """The production server itself, run from the module (uvicorn.run)."""
+        return self.call == "uvicorn.run"
 
     @property
     def why(self) -> str:
         if not self.public:
             return " on 127.0.0.1, which nothing outside the container reaches"
-        return " with debug=True (its debugger runs code for whoever reaches it)" if self.debug else \
-            " (not for production, its own docs say)"
+        if self.debug:
+            return " with reload=True (a development mode that watches the files)" if self.server else \
+                " with debug=True (its debugger runs code for whoever reaches it)"
+        return " (not for production, its own docs say)"
 
 
 def _development_server(text: str, app: str) -> _DevServer | None:
-    """`APP.run(…)` in a module with a __main__ block (Flask, Quart and Bottle's development
-    server: 127.0.0.1 unless `host=` says otherwise), with its arguments up to the closing paren."""
-    call = re.search(rf"^[ \t]*{re.escape(app)}\.run\(", text, re.MULTILINE)
+    """`APP.run(…)` (Flask, Quart and Bottle's development server) or `uvicorn.run(…)` in a
+    module with a __main__ block: 127.0.0.1 unless `host=` says otherwise; with its
+    arguments up to the closing paren."""
+    call = re.search(rf"^[ \t]*({re.escape(app)}\.run|uvicorn\.run)\(", text, re.MULTILINE)
     if call is None:
         return None
     depth, end = 1, call.end()
@@ -108,8 +118,8 @@ def _development_server(text: str, app: str) -> _DevServer | None:
     arguments = text[call.end():end]
     host = re.search(r"\bhost[ \t]*=[ \t]*(?:['\"]([^'\"]*)['\"])?", arguments)
     # a host from the environment (`host=os.environ.get("HOST", "0.0.0.0")`) is the author's choice
-    return _DevServer(public=host is not None and (host.group(1) is None or host.group(1) in _EVERY_ADDRESS),
-                      debug=re.search(r"\bdebug[ \t]*=[ \t]*True\b", arguments) is not None)
+    return _DevServer(call.group(1), public=host is not None and (host.group(1) is None or host.group(1) in _EVERY_ADDRESS),
+                      debug=re.search(r"\b(?:debug|reload)[ \t]*=[ \t]*True\b", arguments) is not None)
 
 
 _EVERY_ADDRESS = frozenset({"0.0.0.0", "::", "[::]", ""})

@@ -87,7 +87,20 @@ def bake(paths: Sequence[Path], output: Path, *, config: Path | None = None, for
                                     on_note=on_note)
     text = bake_text(fleet, output)
     changed = write_bake(fleet, output, force=force) if write else False
+    _note_missing_dockerfiles(fleet, on_note)
     return Baked(fleet, text, changed, why)
+
+
+def _note_missing_dockerfiles(fleet: Fleet, on_note: OnNote) -> None:
+    """The bake file names each target's committed Dockerfile, which `docker buildx bake`
+    reads: one not generated yet fails that run ("failed to read dockerfile"), so say it here."""
+    from imagespec.spec.read_spec import display
+
+    missing = [display(target.dockerfile) for target in fleet if not target.dockerfile.is_file()]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        on_note(f"not generated yet: {shown}: `docker buildx bake` reads each target's Dockerfile, so run "
+                "`imagespec generate` on these specs first (`imagespec build` needs none: it compiles in memory)")
 
 
 def stale_bake_file(paths: Sequence[Path], bake_file: Path, *, config: Path | None = None,

@@ -66,6 +66,21 @@ def refuse_link_out(path: Path, what: str, hint: str) -> None:
                         location=Location(os.path.relpath(path)), hint=hint)
 
 
+def refuse_output_outside(path: Path, root: Path, command: str) -> None:
+    """`-o FILE` of a command that writes a new spec (`import`, `init`) stays inside the
+    repository it reads from (`root`, real), as generate's does, links in its folders followed."""
+    try:
+        real = real_place(path, replaced=True)
+    except files.LinkLoop as exc:
+        raise SpecError(f"-o: {exc.path}: {exc.message}", location=Location(str(path)), hint=exc.hint) from None
+    if real.is_relative_to(root) and ".git" not in real.relative_to(root).parts:
+        return
+    where = "inside .git" if real.is_relative_to(root) else "outside the repository it reads"
+    raise SpecError(f"-o: {command} would write {os.path.relpath(real)}, {where}", location=Location(str(path)),
+                    hint=f"keep -o's FILE inside {os.path.relpath(root)} (the git root; outside git, the folder "
+                         "read) and out of .git; `-o -` prints the spec")
+
+
 def check_confined(loaded: LoadedSpec, outputs: Iterable[Path], written_to: Path | None = None) -> None:
     """Every path `generate` would write for this spec lies inside the spec's repository.
     An output beside the Dockerfile comes from `dockerfile:`, any other from `context:`;

@@ -398,8 +398,9 @@ EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*/Dockerfile"))
 def test_every_committed_example_dockerfile_imports(tmp_path: Path, dockerfile: Path) -> None:
     """The Dockerfiles imagespec generated itself (`COPY --from=imagespec-rootfs`) read back:
     a spec, or a located exit 2, never a traceback. Was: KeyError 'stage0' for most."""
-    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(dockerfile), "-o", str(tmp_path / "s.yaml")],
-                          capture_output=True, text=True, timeout=120)
+    (tmp_path / "Dockerfile").write_bytes(dockerfile.read_bytes())  # -o stays in the Dockerfile's repository
+    done = subprocess.run([sys.executable, "-m", "imagespec", "import", str(tmp_path / "Dockerfile"), "-o",
+                           str(tmp_path / "s.yaml")], capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 2), done.stderr
     assert "Traceback" not in done.stderr
     if done.returncode == 2:
@@ -624,6 +625,7 @@ def test_the_header_names_the_spec_where_o_puts_it(tmp_path: Path) -> None:
     """QA: `-o x.yaml` still said `Next: imagespec generate imagespec.yaml`."""
     target = tmp_path / "spec dir" / "web.imagespec.yaml"
     target.parent.mkdir()
+    (tmp_path / ".git").mkdir()  # one repository: -o stays inside the one it reads
     done, _ = run_import(tmp_path / "app", 'FROM debian:bookworm-slim\nCMD ["app"]\n', "-o", str(target))
     assert done.returncode == 0, done.stderr
     assert f"# Next: imagespec generate '{target}' (it writes" in target.read_text(encoding="utf-8")

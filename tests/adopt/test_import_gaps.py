@@ -340,3 +340,80 @@ def test_a_manifest_copy_with_chown_is_still_the_dependency_step(tmp_path: Path)
     assert stage["copy"] == ["."] and "run" not in stage
     owned = [d for d in report.differences if "owned by root" in d]
     assert [d.split(":", 2)[1] for d in owned] == ["3", "5"], report.differences
+
+
+RELEASE = """\
+FROM golang:1.22 AS build
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 go build -o /app .
+FROM scratch AS release
+COPY --from=build /app /app
+ENTRYPOINT ["/app"]
+FROM release
+"""
+
+
+def test_a_last_stage_from_a_stage_that_gathers_files_starts_with_its_instructions(tmp_path: Path) -> None:
+    """QA: `FROM scratch AS release` + `COPY --from=build` + `FROM release` imported, generated
+    and linted clean as a scratch image without /app: the COPY --from of a build stage was a
+    comment and the build stage was said not to be part of the image."""
+    data, text, report = imported(tmp_path, RELEASE)
+    assert data["final"] == {"from": "scratch", "copy": [{"from": "build", "src": "/app", "dest": "/app"}],
+                             "entrypoint": ["/app"]}
+    assert data["stages"]["build"]["artifacts"] == ["/app"]
+    assert any(d.startswith("Dockerfile:8: FROM release: the last stage starts with the instructions of stage "
+                            "'release' (lines 5-7), FROM scratch") for d in report.differences)
+    assert [c[0] for c in report.comments] == [5] and "start the last stage's" in report.comments[0][2]
+    # a chain of them, the first named by its number
+    chained = RELEASE.replace("FROM release\n", "FROM release AS tagged\nLABEL team=core\nFROM tagged\n")
+    data, _, _ = imported(tmp_path, chained)
+    assert data["final"]["from"] == "scratch" and data["final"]["labels"] == {"team": "core"}
+    data, _, _ = imported(tmp_path, RELEASE.replace("FROM release", "FROM 1"))
+    assert data["final"]["from"] == "scratch" and data["final"]["copy"][0]["from"] == "build"
+
+
+def test_a_stage_that_runs_something_is_not_folded(tmp_path: Path) -> None:
+    ran = RELEASE.replace("FROM scratch AS release", "FROM debian:bookworm-slim AS release").replace(
+        'ENTRYPOINT ["/app"]', 'RUN mkdir /data\nENTRYPOINT ["/app"]')
+    data, _, report = imported(tmp_path, ran)
+    assert data["final"]["from"] == "release" and not any("starts with the instructions" in d
+                                                          for d in report.differences)
+
+
+def test_a_known_base_images_command_is_kept_when_the_last_stage_runs_steps(tmp_path: Path) -> None:
+    """QA: `FROM nginx` + RUN + no CMD was exit 2 ("names no CMD"): the stage split for its RUN
+    was looked up as the base, not nginx."""
+    data, _, report = imported(tmp_path, "FROM nginx:1.27-alpine\nRUN echo hi > /x\nEXPOSE 8080\n")
+    assert data["final"]["from"] == "stage0" and data["final"]["cmd"] == ["nginx", "-g", "daemon off;"]
+    assert any(g.startswith("cmd ['nginx'") for g in report.guessed)
+
+
+@pytest.mark.parametrize("output", ["../outside.yaml", ".git/spec.yaml", "out/../../elsewhere.yaml", "link/spec.yaml"])
+def test_import_never_writes_outside_the_dockerfiles_repository(tmp_path: Path, output: str) -> None:
+    """QA: `-o /tmp/x.yaml` and `-o ../x.yaml` were written (generate's rule holds for import too)."""
+    from imagespec.errors import SpecError
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "out").mkdir()
+    (tmp_path / "else").mkdir()
+    (repo / "link").symlink_to(tmp_path / "else")
+    (repo / "Dockerfile").write_text('FROM debian:bookworm-slim\nCMD ["true"]\n', encoding="utf-8")
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(SpecError, match="-o: import would write .*(outside the repository it reads|inside .git)"):
+        import_dockerfile(repo / "Dockerfile", repo / output)
+    assert sorted(tmp_path.rglob("*")) == before
+    import_dockerfile(repo / "Dockerfile", repo / "out" / "spec.yaml")  # a folder of its own repository: fine
+    assert yaml.safe_load((repo / "out/spec.yaml").read_text())["context"] == ".."
+
+
+def test_a_heredoc_is_never_written_through_a_linked_folder(tmp_path: Path) -> None:
+    """QA: a committed `dockerfile-heredocs -> /elsewhere` link made import write there."""
+    (tmp_path / "else").mkdir()
+    folder = tmp_path / "hd"
+    folder.mkdir()
+    (folder / "dockerfile-heredocs").symlink_to(tmp_path / "else")
+    _, _, report = import_to_file(folder, 'FROM debian:bookworm-slim\nCOPY <<EOF /a\nx\nEOF\nCMD ["x"]\n')
+    assert list((tmp_path / "else").iterdir()) == []
+    assert report.comments[0][0] == 2 and "outside the Dockerfile's folder" in report.comments[0][2]

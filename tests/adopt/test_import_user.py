@@ -319,3 +319,16 @@ def test_an_env_pair_naming_an_earlier_pair_of_the_same_env_says_what_docker_rea
     assert data["final"]["env"] == {"A": "1"}
     assert any(why.endswith("the A this ENV sets is not it: BuildKit expands each of an ENV's values with the "
                             "variables from before the instruction") for _, _, why in report.comments), report.comments
+
+
+@pytest.mark.parametrize("later", ["RUN chown -R app:app /var/app", "RUN chgrp app /var/app",
+                                   "RUN mkdir -p /home/app/.cache"])
+def test_a_user_it_cannot_map_stays_in_its_run_when_a_later_command_names_it(tmp_path: Path, later: str) -> None:
+    """QA (jenkins' Dockerfile): the useradd was taken out as not expressed while a later
+    `chown -R app:app` stayed, so the generated Dockerfile failed at that chown."""
+    data, _, report = imported(tmp_path, "FROM debian:bookworm-slim\nRUN groupadd -g 1000 app && useradd -d /var/app "
+                                         f"-u 1000 -g 1000 -m app\n{later}\nUSER app\nCMD [\"sleep\", \"infinity\"]\n")
+    assert runs(data)[0] == "groupadd -g 1000 app && useradd -d /var/app -u 1000 -g 1000 -m app"
+    assert any(d.startswith("Dockerfile:2: its users and groups stay in this RUN, since a later command names them")
+               for d in report.differences)
+    assert not report.comments

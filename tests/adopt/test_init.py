@@ -686,6 +686,88 @@ def test_a_flask_development_server_with_no_server_installed_is_exit_2(tmp_path:
            'without debug=True: `.run(host="0.0.0.0")`' in done.stderr
 
 
+UVICORN_APP = """\
+import uvicorn
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+if __name__ == "__main__":
+    uvicorn.run({arguments})
+"""
+
+
+@pytest.mark.parametrize(("arguments", "why"), [
+    ('"main:app", host="127.0.0.1", port=8000, reload=True', "on 127.0.0.1, which nothing outside the container reaches"),
+    ("app", "on 127.0.0.1, which nothing outside the container reaches"),
+    ('app, host="0.0.0.0", reload=True', "with reload=True (a development mode that watches the files)"),
+])
+def test_a_uvicorn_run_for_development_is_replaced_by_the_server_command(tmp_path: Path, arguments: str,
+                                                                         why: str) -> None:
+    """Stranger QA: `uvicorn.run("main:app", host="127.0.0.1", reload=True)` in `__main__` was
+    kept as the start: a server no published port reaches, with the development reloader."""
+    (tmp_path / "main.py").write_text(UVICORN_APP.format(arguments=arguments))
+    (tmp_path / "requirements.txt").write_text("fastapi\nuvicorn\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]
+    assert final["entrypoint"] == ["/opt/venv/bin/uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]
+    assert f"served by uvicorn (its `uvicorn.run()` runs uvicorn {why})" in done.stderr, done.stderr
+
+
+def test_a_uvicorn_run_on_every_address_is_the_program_itself(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(UVICORN_APP.format(arguments='app, host="0.0.0.0", port=8000'))
+    (tmp_path / "requirements.txt").write_text("fastapi\nuvicorn\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert "entrypoint" not in data.get("final", {}) and data["with"] == {"script": "main.py"}
+
+
+@pytest.mark.parametrize("web", ["gunicorn app:app --bind 0.0.0.0:$PORT --workers $WEB_CONCURRENCY",
+                                 "flask run --host 0.0.0.0"])
+def test_a_procfile_web_command_that_cannot_be_the_entrypoint_leaves_the_app_served(tmp_path: Path, web: str) -> None:
+    """Stranger QA: Heroku's usual `web: gunicorn … --workers $WEB_CONCURRENCY` (or a `flask run`)
+    left the preset's `python app.py`, which defines a Flask app and exits at once."""
+    (tmp_path / "app.py").write_text(DEV_SERVER_APP.split("\n\nif __name__")[0] + "\n")
+    (tmp_path / "requirements.txt").write_text("flask\ngunicorn\n")
+    (tmp_path / "Procfile").write_text(f"web: {web}\n")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    final = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))["final"]
+    assert final["entrypoint"] == ["/opt/venv/bin/gunicorn", "--bind", "0.0.0.0:8000", "app:app"], final
+    assert "Procfile: " in done.stderr and "found    app.py: a Flask app (`app`), served by gunicorn" in done.stderr
+
+
+def test_the_first_file_of_a_folder_is_the_first_by_name(tmp_path: Path) -> None:
+    """Stranger QA: detect.walk gave a folder's files last name first (zeta.py before alpha.py)."""
+    from imagespec.adopt.detect import walk
+
+    for name in ("zeta.py", "alpha.py", "b/x.py", "a/y.py", "a/c/z.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert [p.relative_to(tmp_path).as_posix() for p in walk(tmp_path, (".py",))] == \
+        ["alpha.py", "zeta.py", "a/y.py", "a/c/z.py", "b/x.py"]
+
+
+def test_init_into_another_folder_of_the_repository_names_the_context(project) -> None:
+    """Stranger QA: `init app -o ci/app.yaml` wrote a spec whose context was ci/ (lint: IS010
+    for every file); `-o /tmp/x.yaml` was written outside the repository."""
+    folder = project("python-web")
+    (folder.parent / ".git").mkdir()
+    (folder.parent / "ci").mkdir()
+    done = run_init(str(folder), "-o", str(folder.parent / "ci" / "app.yaml"))
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load((folder.parent / "ci" / "app.yaml").read_text(encoding="utf-8"))
+    assert data["context"] == "../python-web"
+    assert generate(folder.parent / "ci" / "app.yaml").returncode == 0
+    outside = folder.parent.parent / "outside.yaml"
+    done = run_init(str(folder), "-o", str(outside))
+    assert done.returncode == 2 and not outside.exists(), done.stderr
+    assert "-o: init would write" in done.stderr and "outside the repository it reads" in done.stderr
+
+
 def test_a_django_project_with_no_server_says_what_python_would_run(tmp_path: Path) -> None:
     (tmp_path / "mysite").mkdir()
     (tmp_path / "manage.py").write_text("if __name__ == '__main__':\n    pass\n")

@@ -41,6 +41,22 @@ def test_paths_are_relative_to_the_files_folder(company: Path) -> None:
     assert targets["base"]["context"] == "../../base"
 
 
+def test_bake_says_which_dockerfiles_are_not_generated_yet(company: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """QA: `imagespec bake . && docker buildx bake` failed at "failed to read dockerfile" on a
+    fleet never generated; bake wrote the file and said nothing."""
+    assert main(["bake", ".", "-o", "-"]) == 0
+    err = capsys.readouterr().err
+    assert "not generated yet: base/Dockerfile, apps/hello/Dockerfile:" in err and "`imagespec generate`" in err
+    assert main(["generate", "base"]) == 0
+    capsys.readouterr()
+    assert main(["bake", "."]) == 0
+    err = capsys.readouterr().err
+    assert "not generated yet: apps/hello/Dockerfile:" in err and "base/Dockerfile" not in err
+    assert main(["generate", "."]) == 0 and main(["bake", "."]) == 0
+    assert "not generated yet" not in capsys.readouterr().err
+
+
 def test_a_hand_written_bake_file_is_not_replaced_unless_forced(company: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     mine = company / "docker-bake.json"

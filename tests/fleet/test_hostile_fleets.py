@@ -404,6 +404,7 @@ def test_a_spec_named_against_the_file_name_rule_is_said_skipped(repo: Path, wri
     write("b/imagespec.yml", spec("isx14a-b", "debian:bookworm-slim"))
     write("c/Web.Imagespec.yaml", spec("isx14a-c", "debian:bookworm-slim"))
     write("d/notes.yaml", "not a spec\n")
+    assert run(capsys, "generate", "a")[0] == 0  # bake would say a/Dockerfile is not generated yet
     code, out, err = run(capsys, "bake", ".", "-o", "-")
     assert code == 0 and list(json.loads(out)["target"]) == ["a"], err
     assert err == ("skipped b/imagespec.yml: a spec in a folder is named imagespec.yaml or NAME.imagespec.yaml (name "
@@ -536,6 +537,7 @@ def test_two_links_to_one_spec_give_one_target_whatever_the_order(  # type: igno
     for folder in ("one", "two"):
         (repo / folder).mkdir()
         (repo / folder / "imagespec.yaml").symlink_to(repo / "real" / "imagespec.yaml")
+    assert run(capsys, "generate", "one")[0] == 0  # else bake says one/Dockerfile is not generated yet
     for order in (("one", "two"), ("two", "one")):
         code, out, err = run(capsys, "bake", *order, "-o", "-")
         assert code == 0 and list(json.loads(out)["target"]) == ["one"], err
