@@ -67,8 +67,22 @@ WORKDIR /app
 COPY app.py .
 CMD python3 app.py
 """
+# QA: the gathering stage's COPY --from was a comment, and the image an empty scratch one
+RELEASE_DOCKERFILE = """FROM imagespec-test/golang:bookworm AS build
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/hello .
+
+FROM scratch AS release
+COPY --from=build /out/hello /hello
+ENTRYPOINT ["/hello"]
+
+FROM release
+"""
 APPS = {
     "go": {"Dockerfile": GO_DOCKERFILE, "go.mod": "module example.com/hello\n\ngo 1.19\n", "main.go": GO_MAIN},
+    "release": {"Dockerfile": RELEASE_DOCKERFILE, "go.mod": "module example.com/hello\n\ngo 1.19\n",
+                "main.go": GO_MAIN},
     "python": {"Dockerfile": PY_DOCKERFILE, "app.py": PY_APP},
     "script": {"Dockerfile": SCRIPT_DOCKERFILE, "app.py": SCRIPT_APP},
 }
