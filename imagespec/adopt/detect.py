@@ -497,6 +497,15 @@ def detect_node(root: Path) -> Project | None:
             location=Location(str(root / "package.json"), 1, 1),
             hint="lock it first: `npm install --package-lock-only` writes package-lock.json (commit it); then run "
                  "init again")
+    if package.get("workspaces") and project.unbuildable is None:
+        # QA: the dependency step copies the root's package.json and lock alone, and `npm ci`
+        # then installs no member's dependencies ("up to date"): the app failed at its require
+        project.unbuildable = SpecError(
+            "package.json names `workspaces`: the node presets install one package from its package.json and "
+            "lock, without the members' package.json files, so no member's dependencies would be installed",
+            location=Location(str(root / "package.json"), 1, 1),
+            hint="run init in the member's folder with a lock of its own, or write the spec by hand: copy every "
+                 "member's package.json into the dependency step (the README's spec reference: dependencies.copy)")
     take_metadata(project, package, "package.json")
     project.program_parameter = "main"
     main, built, start = _node_entry(root, package, project)

@@ -116,8 +116,13 @@ def _dollar(word: str, i: int, variables: Mapping[str, str], escape: str, out: l
     if plain:
         out.append(_known(plain.group(0), variables))
         return i + 1 + plain.end()
+    if rest[:1].isdigit() or rest[:1] in ("@", "*", "#", "?", "-", "$", "!"):
+        # BuildKit reads `$1`, `$$`, `$?` as a shell's parameters, never set in a Dockerfile:
+        # `cost: $5` is `cost: ` to it (processName in its shell lexer)
+        raise Unknown(f"${rest[0]} is a shell's special parameter to BuildKit, which expands it to nothing here: "
+                      f"write \\$ for a dollar sign")
     if not rest.startswith("{"):
-        out.append("$")  # `$` before anything that is not a name is a literal dollar
+        out.append("$")  # `$` before anything else that is not a name is a literal dollar
         return i + 1
     end = rest.find("}")
     if end < 0:
@@ -142,8 +147,16 @@ def _dollar(word: str, i: int, variables: Mapping[str, str], escape: str, out: l
     return i + 1 + end + 1
 
 
+#: the ARGs BuildKit sets for each build itself (the Dockerfile reference, "Automatic platform ARGs")
+PLATFORM_ARGS = frozenset(f"{side}{part}" for side in ("TARGET", "BUILD")
+                          for part in ("PLATFORM", "OS", "ARCH", "VARIANT"))
+
+
 def _known(name: str, variables: Mapping[str, str]) -> str:
     value = _lookup(name, variables)
+    if value is None and name in PLATFORM_ARGS:  # QA: "give the ARG a default" did not help here
+        raise Unknown(f"${name} is BuildKit's own platform argument, a value per platform built, which a spec "
+                      "does not take: it names one image (and builds for several with `platforms:`)", name)
     if value is None:
         raise Unknown(f"${name} is not set by the Dockerfile (a base image or build-time value)", name)
     return value

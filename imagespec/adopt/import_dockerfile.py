@@ -22,7 +22,7 @@ from imagespec.adopt.dockerfile_base import image_base
 from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
 from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import ASSIGNMENT, Config, Report, StageRead, StageReader
-from imagespec.adopt.dockerfile_words import Unknown, process_word
+from imagespec.adopt.dockerfile_words import PLATFORM_ARGS, Unknown, process_word
 from imagespec.adopt.import_fold import fold_gathering_stages
 from imagespec.adopt.import_heredoc import HeredocFiles, remove
 from imagespec.adopt.import_labels import take_own_labels
@@ -118,7 +118,9 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
         base = process_word(stage.base, known, source.escape)
     except Unknown as exc:
         raise SpecError(f"FROM {stage.base}: {exc}", location=Location(source.file, stage.line, 1),
-                        hint="give the ARG it uses a default (ARG NAME=value before the first FROM)") from None
+                        hint="write the image this platform's build uses in the FROM (`platforms:` in the spec then "
+                             "builds the others)" if exc.name in PLATFORM_ARGS else
+                             "give the ARG it uses a default (ARG NAME=value before the first FROM)") from None
     report.differences += _pinned_args(stage, known)
     parent = reads.get(earlier.get(base.lower(), ""))  # `FROM x AS x` with no earlier stage x: the image x
     if parent is not None:

@@ -23,7 +23,9 @@ def corpus() -> list[Path]:
 def row(path: Path) -> str:
     with tempfile.TemporaryDirectory() as folder:
         try:
-            result = import_dockerfile(path, Path(folder) / "imagespec.yaml")
+            copy = Path(folder) / path.name  # -o stays in the Dockerfile's repository: import it there
+            copy.write_bytes(path.read_bytes())
+            result = import_dockerfile(copy, Path(folder) / "imagespec.yaml")
         except SpecError as exc:
             return f"| {path.name} | not imported | — | {exc.message} |"
     report = result.report

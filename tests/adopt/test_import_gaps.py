@@ -417,3 +417,24 @@ def test_a_heredoc_is_never_written_through_a_linked_folder(tmp_path: Path) -> N
     _, _, report = import_to_file(folder, 'FROM debian:bookworm-slim\nCOPY <<EOF /a\nx\nEOF\nCMD ["x"]\n')
     assert list((tmp_path / "else").iterdir()) == []
     assert report.comments[0][0] == 2 and "outside the Dockerfile's folder" in report.comments[0][2]
+
+
+def test_buildkits_platform_arguments_in_from_are_said_as_such(tmp_path: Path) -> None:
+    """QA (moby/buildkit's, docker/buildx's Dockerfiles): `FROM binaries-$TARGETOS` was "not
+    set by the Dockerfile" with the hint to give the ARG a default, which BuildKit owns."""
+    from imagespec.errors import SpecError
+
+    with pytest.raises(SpecError) as raised:
+        imported(tmp_path, 'FROM scratch AS binaries-linux\nCOPY x /x\nFROM binaries-$TARGETOS\nCMD ["/x"]\n')
+    assert str(raised.value.location) == f"{tmp_path / 'Dockerfile'}:3:1"
+    assert "$TARGETOS is BuildKit's own platform argument" in raised.value.message
+    assert raised.value.hint and "`platforms:`" in raised.value.hint and "default" not in raised.value.hint
+
+
+@pytest.mark.parametrize("value", ["A=$1x", 'C="cost: $5"', "B=a$$b", 'P="$?"', "L=$10"])
+def test_a_shells_special_parameter_is_what_buildkit_makes_of_it(tmp_path: Path, value: str) -> None:
+    """QA: `$1`, `$5`, `$$` were written as literal text; BuildKit's lexer reads them as a
+    shell's parameters and expands them to nothing (`he$1x` is `hex` in its own tests)."""
+    data, _, report = imported(tmp_path, f'FROM debian:bookworm-slim\nENV {value} KEEP=\\$5\nCMD ["/x"]\n')
+    assert data["final"]["env"] == {"KEEP": "$5"}  # an escaped dollar is one
+    assert [c[0] for c in report.comments] == [2] and "special parameter to BuildKit" in report.comments[0][2]

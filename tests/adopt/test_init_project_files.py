@@ -128,6 +128,22 @@ def test_a_node_package_without_a_lock_is_exit_2(tmp_path: Path, flags: list[str
     (tmp_path / "package-lock.json").write_text(NPM_LOCK)
     assert run_init(str(tmp_path), *flags).returncode == 0
 
+@pytest.mark.parametrize("flags", [[], ["--with", "main=packages/api/index.js"]])
+def test_an_npm_workspace_root_is_exit_2(tmp_path: Path, flags: list[str]) -> None:
+    """Stranger QA: with `--with main=packages/api/index.js` init wrote a spec whose `npm ci`
+    of the root's package.json and lock installed no member's dependencies ("up to date"),
+    so the app failed at its first require."""
+    (tmp_path / "package.json").write_text(json.dumps({"name": "mono", "private": True, "workspaces": ["packages/*"]}))
+    (tmp_path / "package-lock.json").write_text(NPM_LOCK)
+    (tmp_path / "packages/api").mkdir(parents=True)
+    (tmp_path / "packages/api/package.json").write_text(json.dumps({"name": "api", "dependencies": {"ms": "2"}}))
+    (tmp_path / "packages/api/index.js").write_text("require('ms')\n")
+    done = run_init(str(tmp_path), *flags)
+    assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists(), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'package.json'}:1:1: package.json names `workspaces`"), done.stderr
+    assert "hint: run init in the member's folder" in done.stderr
+
+
 def node_project(folder: Path, start: str, *files: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "package.json").write_text(json.dumps({"name": "n", "version": "1.0.0", "scripts": {"start": start}}))
