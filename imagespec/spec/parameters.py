@@ -39,8 +39,9 @@ from imagespec.spec.values import CONTROL
 _TYPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
     "name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*"), "one word: letters, digits, '.', '_', '+', '-'"),
     "path": (re.compile(r"[^-][^\\]*"), "a path that does not start with '-' and has no backslash"),
-    "glob": (re.compile(r"[A-Za-z0-9._/*?@+-]+"), "a path pattern: letters, digits, '.', '_', '/', '@', '+', '-', "
-             "and the wildcards '*' and '?'"),
+    # not starting with '-': a command would read it as an option (QA: `cp -x*.jar /out/app.jar`)
+    "glob": (re.compile(r"[A-Za-z0-9._/*?@+][A-Za-z0-9._/*?@+-]*"), "a path pattern: letters, digits, '.', '_', '/', "
+             "'@', '+', '-' (not first), and the wildcards '*' and '?'"),
     "version": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:~^-]*"), "a version: letters, digits, '.', '_', '+', ':', '~', "
                 "'^', '-'"),
     "shell": (None, "shell text"),

@@ -8,9 +8,11 @@ bash with `a $(touch /P1) \\`touch /P2\\``-like values):
 - in a heredoc body or its delimiter: an unquoted body runs `$( )` and backquotes and
   keeps quotes as text; a quoted body (`<<'EOF'`) keeps all of it as text, quotes too;
 - inside backquotes: a backquote in the value ends them (`echo 'a` ; touch /x ; `'`);
-- inside `$(( ))` (or bash's `(( ))`): `$( )` in the expression runs whatever its quotes;
+- inside `$(( ))` (or bash's `(( ))` and `$[ ]`): `$( )` in the expression runs whatever its quotes;
 - as code the shell parses again: the arguments of `eval`, `trap` and `let`, and the
-  command string of `sh -c` (bash, dash, zsh, ksh; `su -c`, `runuser -c`).
+  command string of `sh -c` (bash, dash, zsh, ksh; `su -c`, `runuser -c`), a `$( )` in
+  one too (its output is that code);
+- after a backslash: `\${{ x }}` escapes the value's opening quote.
 A `case` pattern, a `${VAR:-…}` word and a `$( )` (inside double quotes too) read the
 quoted word as one literal word: allowed. A command that reads shell code from elsewhere
 (`… | sh`, `ssh host …`, bash's `[[ $x -eq 1 ]]`) cannot be told from the text: the
@@ -28,16 +30,20 @@ from typing import NamedTuple
 PLACEHOLDER = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 # what each context does to a quoted value, and how a template says the same safely
-QUOTES, HEREDOC, BACKQUOTES, ARITHMETIC, EVAL, SHELL_C = (
-    "quotes", "heredoc", "backquotes", "arithmetic", "eval", "shell -c")
+QUOTES, HEREDOC, BACKQUOTES, ARITHMETIC, EVAL, SHELL_C, ESCAPED = (
+    "quotes", "heredoc", "backquotes", "arithmetic", "eval", "shell -c", "escaped")
 WHY = {
     QUOTES: "stands inside quotes of a shell command: its value is quoted as one word there, and its quotes would "
             "end these",
     HEREDOC: "stands in a heredoc: quoting means nothing there (an unquoted body runs the value's `$( )` and "
              "backquotes, a quoted one keeps its quotes as text)",
     BACKQUOTES: "stands inside backquotes: a backquote in its value would end them, whatever its quotes",
-    ARITHMETIC: "stands inside an arithmetic expression `$(( ))`: the shell runs a `$( )` there whatever its quotes",
-    EVAL: "is an argument of `eval`, `trap` or `let`: the shell parses its value again as code",
+    ARITHMETIC: "stands inside an arithmetic expression `$(( ))` (or bash's `$[ ]`): the shell runs a `$( )` there "
+                "whatever its quotes",
+    EVAL: "is an argument of `eval`, `trap` or `let` (or of a `$( )` in one): the shell parses its value again as "
+          "code",
+    ESCAPED: "follows a backslash: it would escape the value's opening quote, and the shell would read the value as "
+             "code",
     SHELL_C: "is the command string of a shell's `-c`: the shell runs its value as a command",
 }
 FIX = {
@@ -49,6 +55,7 @@ FIX = {
     ARITHMETIC: "assign it first (`N=${{ %s }}`) and give the parameter `pattern: '[0-9]+'`: bash evaluates a "
                 "variable's text as an expression too",
     EVAL: "pass ${{ %s }} as data the code reads (an argument or a variable: \"$1\", \"$VAR\"), not as code",
+    ESCAPED: "remove the backslash before ${{ %s }}: imagespec quotes the value as one word",
     SHELL_C: "pass it as an argument after the command string: `sh -c 'run \"$1\"' sh ${{ %s }}`",
 }
 
@@ -78,7 +85,7 @@ class Exposed(NamedTuple):
 
 @dataclass
 class _Frame:
-    kind: str  # a command frame (_COMMAND_FRAMES), a quote (_QUOTE_FRAMES) or "$((" (arithmetic)
+    kind: str  # a command frame (_COMMAND_FRAMES), a quote (_QUOTE_FRAMES), "$((" or "$[" (arithmetic)
     words: list[str] = field(default_factory=list)  # the current simple command's words so far
     word: list[str] | None = None  # the word being read; None between words
     depth: int = 0  # arithmetic: parentheses open inside it
@@ -123,9 +130,13 @@ class _Scanner:
                 self.i = match.end()
                 continue
             top = self.stack[-1]
+            if text[self.i] == "\\" and top.kind != "'" and text.startswith("${{", self.i + 1):
+                escaped = PLACEHOLDER.match(text, self.i + 1)
+                if escaped is not None:  # QA: `echo \${{ x }}` gave `echo \'…'`: the quote escaped
+                    yield Exposed(escaped.group(1), ESCAPED, escaped.start())
             if top.kind in _QUOTE_FRAMES:
                 self._quoted(top)
-            elif top.kind == "$((":
+            elif top.kind in ("$((", "$["):
                 self._arithmetic(top)
             else:
                 yield from self._command(top)
@@ -139,15 +150,20 @@ class _Scanner:
         kinds = {frame.kind for frame in self.stack}
         if "`" in kinds:
             return BACKQUOTES
-        if "$((" in kinds:
+        if "$((" in kinds or "$[" in kinds:
             return ARITHMETIC
-        words = top.words  # before the placeholder's word
-        named = [w for w in words if not _ASSIGNMENT.match(w)]
-        while named and named[0] in _PREFIXES:
-            named.pop(0)
-        if named and named[0] in _EVALUATING:
-            return EVAL
-        return SHELL_C if _is_command_string(words, top.word) else None
+        # this command, and each command a `$( )` holding it is an argument of (QA: `trap
+        # "$(echo ${{ x }})" EXIT` ran the value): the nearest one that parses its words again
+        for frame in reversed([f for f in self.stack if f.kind in _COMMAND_FRAMES]):
+            words = frame.words  # before the word the placeholder (or its substitution) is in
+            named = [w for w in words if not _ASSIGNMENT.match(w)]
+            while named and named[0] in _PREFIXES:
+                named.pop(0)
+            if named and named[0] in _EVALUATING:
+                return EVAL
+            if _is_command_string(words, frame.word):
+                return SHELL_C
+        return None
 
     # -- the states ---------------------------------------------------------------------
 
@@ -179,6 +195,9 @@ class _Scanner:
         if text.startswith("$((", i):
             self.stack.append(_Frame("$(("))
             self.i += 3
+        elif text.startswith("$[", i):  # bash's old arithmetic
+            self.stack.append(_Frame("$["))
+            self.i += 2
         elif text.startswith("$(", i):
             self.stack.append(_Frame("$("))
             self.i += 2
@@ -191,7 +210,11 @@ class _Scanner:
 
     def _arithmetic(self, top: _Frame) -> None:
         text, char = self.text, self.text[self.i]
-        if char == ")" and top.depth == 0 and text.startswith("))", self.i):
+        if top.kind == "$[" and char == "]" and top.depth == 0:
+            self.stack.pop()
+            self.i += 1
+            return
+        if top.kind == "$((" and char == ")" and top.depth == 0 and text.startswith("))", self.i):
             self.stack.pop()
             self.i += 2
             return

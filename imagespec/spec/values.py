@@ -33,7 +33,9 @@ _MODE = re.compile(r"0?[0-7]{3,4}")
 # apt, apk, dnf and yum names (`libc6:amd64`, `py3-pip`, `gcc-c++`, `pkg@edge`) and versions
 # (`1:2.36-9+deb12u4`, `1.2~rc1`); nothing the shell would read as syntax or an option
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:@-]*")
-_PACKAGE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:~^-]*")
+# not ending with '-' or '+', which apt-get reads off the whole argument as "remove" and
+# "install" (QA: `curl=7.88.1-10+deb12u5-` removed curl), nor ':' (an epoch without a version)
+_PACKAGE_VERSION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._+:~^-]*[A-Za-z0-9._~^])?")
 # Unicode's control characters (C0 but the tab, newlines included; DEL; C1, NEL among them)
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _OWNER = re.compile(r"(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?")
@@ -302,7 +304,8 @@ def package_identity(value: str) -> str:
 @_once
 def package_version(value: str) -> str:
     if not _PACKAGE_VERSION.fullmatch(value):
-        raise Invalid(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-')",
+        raise Invalid(f"'{value}' is not a package version (letters, digits, '.', '_', '+', ':', '~', '^', '-'; "
+                      "not ending with '-', '+' or ':', which apt-get would read as remove or install)",
                       "the version exactly as the package manager prints it, e.g. 7.88.1-10+deb12u5")
     return value
 
@@ -481,7 +484,7 @@ def mount_target(value: str) -> str:
 _SYSTEM_DIRS = frozenset({
     "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run", "/sbin",
     "/sys", "/usr", "/usr/bin", "/usr/lib", "/usr/libexec", "/usr/local/bin", "/usr/local/lib", "/usr/local/sbin",
-    "/usr/sbin", "/var", "/var/lib",
+    "/usr/sbin", "/var", "/var/lib", "/var/run", "/var/lock",  # the last two: Debian's links to /run, /run/lock
 })
 
 
@@ -512,6 +515,9 @@ def writable_dir(value: str) -> str:
         raise Invalid(f"'{value}' {what} the system folder {system}, which must stay root's: a writable "
                       "directory is made the app user's own (BP8, BP9)",
                       "name the app's own folder, e.g. `writable: [/var/cache/app]`, `/app/data` or `/tmp`")
+    if _folder(value) != value:  # QA: `/tmp/` passed the `/tmp` exception and made /tmp 0755, the app's
+        raise Invalid(f"'{value}' is written '{_folder(value)}' by the file system: write it so",
+                      "one spelling per folder: the VOLUME, the label and the checks compare them as written")
     return value
 
 
@@ -582,8 +588,12 @@ def argv(value: str | list[str]) -> tuple[str, ...]:
             raise Invalid(f"cannot split '{value}' into arguments: {str(exc).lower()}",
                           "close the quote, or write the arguments as a list: `[/app, --name, my name]` "
                           "(an item needs no quotes for its spaces)") from None
-    else:
+    elif isinstance(value, (list, tuple)):
         parts = list(value)
+    else:  # QA: `cmd: true` was a traceback, and a mapping's keys became the arguments
+        raise Invalid("must be a list of arguments or a string, not "
+                      + ("a mapping" if isinstance(value, dict) else repr(as_written(value))),
+                      "give the program and its arguments, e.g. `[/app, --health]`")
     if not parts:
         raise Invalid("must name a program to run", "give the program and its arguments, e.g. `[/app, --port, '8080']`")
     for part in parts:

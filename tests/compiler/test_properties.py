@@ -85,7 +85,8 @@ stage_source = context_path.filter(lambda path: not set("*?") & set(path.rpartit
 abs_path = st.lists(path_part, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
 # Debian's grammar, but for a last "-": apt-get reads `NAME-` as "remove NAME"
 package = _word(LOWER + DIGITS, LOWER + DIGITS + "+.-", 10, min_size=1).filter(lambda n: not n.endswith("-"))
-version = _word(DIGITS, LOWER + DIGITS + ".+~-", 8)  # a package version (Debian allows ~)
+# a package version (Debian allows ~), but for a last "-" or "+": apt-get reads them off the argument
+version = _word(DIGITS, LOWER + DIGITS + ".+~-", 8).filter(lambda v: not v.endswith(("-", "+")))
 spec_version = st.builds("{}.{}.{}{}".format, st.integers(0, 99), st.integers(0, 99), st.integers(0, 999),
                          st.sampled_from(["", "-rc.1", "-alpha", "+build.7", "-0.x-y+z"]))  # semver 2.0
 image_name = st.lists(st.text(LOWER + DIGITS, min_size=1, max_size=6), min_size=1, max_size=3).map("-".join)

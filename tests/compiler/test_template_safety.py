@@ -202,6 +202,12 @@ def test_a_shell_default_names_other_parameters_unquoted(tmp_path: Path) -> None
     ("a=$(echo ${{ s }}) && sh -c \"$a\"", None),
     # a case pattern and ${VAR:-…} read a quoted word as one literal word
     ("case ${{ s }} in ${{ s }}) echo m;; esac", None), ("echo ${x:-${{ s }}}", None),
+    # QA: a backslash escapes the value's opening quote; a `$( )` in an argument of eval or
+    # trap, or in sh -c's command string, is code too; bash's old `$[ ]` is arithmetic
+    ("echo \\${{ s }}", "escaped"), ("foo\\${{ s }} bar", "escaped"), ("echo \\\\${{ s }}", None),
+    ("trap \"$(echo ${{ s }})\" EXIT", "eval"), ("eval \"$(printf %s ${{ s }})\"", "eval"),
+    ("sh -c \"$(echo ${{ s }})\"", "shell -c"), ("echo \"$(eval echo 1)\" ${{ s }}", None),
+    ("echo $[ ${{ s }} + 1 ]", "arithmetic"), ("echo $[1] ${{ s }}", None),
 ])
 def test_the_shell_context_scanner(command: str, exposed: str | None) -> None:
     found = exposed_placeholder(command)
@@ -316,3 +322,13 @@ def test_the_cli_exits_2_at_the_templates_line(tmp_path: Path, monkeypatch: pyte
     assert err.startswith("templates/company-go.yaml:1:1: `extends: company-base` here names "
                           "templates/company-base.yaml, but apps/evil/templates/company-base.yaml")
     assert "Traceback" not in err and not (tmp_path / "apps/evil/Dockerfile").exists()
+
+
+@pytest.mark.parametrize("jar", ["-x*.jar", "--help"])
+def test_a_glob_value_is_never_an_option(tmp_path: Path, jar: str) -> None:
+    """QA: `with: {jar: "-x*.jar"}` on java-maven became `cp -x*.jar /out/app.jar`: an option
+    to cp. A `glob` value starts as a `path` one does, never with '-'."""
+    spec = write(tmp_path, "imagespec.yaml", f"extends: java-maven\nname: app\nwith: {{jar: '{jar}'}}\n")
+    with pytest.raises(SpecError, match="with.jar") as caught:
+        compile_path(spec)
+    assert caught.value.location.line == 3 and "'-' (not first)" in (caught.value.hint or "")
