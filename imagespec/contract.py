@@ -162,7 +162,8 @@ def writable_tmpfs(user: str | None) -> str:
 
 # The shells an image may start its program through: `imagespec test` fails a `SHELL -c`
 # start that the spec did not declare (`shell: true`), and lint says so before a build (BP2).
-SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+SHELLS = frozenset({"sh", "bash", "rbash", "dash", "ash", "zsh", "ksh", "ksh93", "mksh", "lksh", "posh", "yash",
+                    "csh", "tcsh", "fish", "busybox"})  # rbash: Debian's link to bash (QA), copied as the file
 #: Where an executable would be found on PATH: a shell elsewhere is not a usable shell.
 #: `imagespec test` looks for SHELLS there in a shell-less final (BP6); a copy there is refused.
 BIN_DIRS = frozenset({"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "usr/local/sbin"})

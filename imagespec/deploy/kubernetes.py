@@ -5,6 +5,7 @@ field: the container runtime sends the image's STOPSIGNAL (BP2)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 
@@ -14,23 +15,38 @@ _UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|ms|s|m|h)")
 
 
+#: what the engine takes for a health check duration of 0 (Docker's HEALTHCHECK defaults)
+_ZERO_MEANS = {"periodSeconds": 30, "timeoutSeconds": 30, "initialDelaySeconds": 0}
+
+
 def seconds(duration: str) -> int:
     """A Docker duration (`1m30s`, `500ms`) as the whole seconds a probe field takes, at least 1."""
     total = sum(float(number) * _UNIT[unit] for number, unit in _PART.findall(duration))
     return max(1, math.ceil(total))
 
 
-def volume_name(path: str) -> str:
-    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")[:50].strip("-")
-    return f"writable-{name or 'root'}"
+def volume_names(paths: list[str]) -> dict[str, str]:
+    """Each writable folder's volume name, a DNS label: its path's letters and digits; where
+    two paths give one name (`/data dir`, `/data-dir`), each with a hash of its path, since a
+    Deployment with two volumes of one name is refused (QA)."""
+    plain = {path: re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") for path in paths}
+    counts = {name: list(plain.values()).count(name) for name in plain.values()}
+    names = {}
+    for path, name in plain.items():
+        if counts[name] > 1:
+            names[path] = f"writable-{name[:46].strip('-') or 'x'}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
+        else:
+            names[path] = f"writable-{name[:50].strip('-') or 'root'}"
+    return names
 
 
 def _liveness(check: Probe) -> dict[str, object]:
     probe: dict[str, object] = {"exec": {"command": list(check.argv)}}
     for key, value in (("periodSeconds", check.interval), ("timeoutSeconds", check.timeout),
                        ("initialDelaySeconds", check.start_period)):
-        if value is not None:
-            probe[key] = seconds(value)
+        if value is not None:  # 0 is the engine's default, not "1 second" (QA)
+            zero = not any(float(number) for number, _ in _PART.findall(value))
+            probe[key] = _ZERO_MEANS[key] if zero else seconds(value)
     if check.retries is not None:
         probe["failureThreshold"] = check.retries
     return probe
@@ -49,8 +65,9 @@ def kubernetes_deployment(profile: RunProfile) -> dict[str, object]:
     }
     if profile.ports:
         container["ports"] = [{"containerPort": port, "protocol": proto} for port, proto in profile.ports]
+    volumes = volume_names(list(profile.writable))
     if profile.writable:
-        container["volumeMounts"] = [{"name": volume_name(path), "mountPath": path} for path in profile.writable]
+        container["volumeMounts"] = [{"name": volumes[path], "mountPath": path} for path in profile.writable]
     if profile.healthcheck:
         container["livenessProbe"] = _liveness(profile.healthcheck)
     pod_security: dict[str, object] = {"runAsUser": profile.uid, "runAsGroup": profile.gid,
@@ -59,7 +76,7 @@ def kubernetes_deployment(profile: RunProfile) -> dict[str, object]:
                               "terminationGracePeriodSeconds": profile.grace_seconds,
                               "containers": [container]}
     if profile.writable:
-        pod["volumes"] = [{"name": volume_name(path), "emptyDir": {}} for path in profile.writable]
+        pod["volumes"] = [{"name": volumes[path], "emptyDir": {}} for path in profile.writable]
     # a fresh dict per place: one object three times becomes a YAML anchor and aliases
     return {
         "apiVersion": "apps/v1",

@@ -94,6 +94,15 @@ class Image(Model):
         None, description="What `imagespec base build` built (registry digest, else image ID): which images "
         "use which base (BP13). Informational; the reference decides what FROM uses.")
 
+    @model_validator(mode="after")
+    def _scratch_is_empty(self) -> Image:
+        """`scratch` is no image: nothing is in it, whatever a spec declares (QA: `family:
+        debian` gave `FROM scratch` an apt-get step)."""
+        if self.image == "scratch" and (self.family != "scratch" or self.shell or self.user is not None):
+            raise Invalid("scratch is empty: no package manager, shell or user, whatever the declaration says",
+                          "write `from: scratch` (it needs no family); a base with files is another image")
+        return self
+
     @property
     def has_shell(self) -> bool:
         if self.shell is not None:

@@ -12,7 +12,7 @@ bash with `a $(touch /P1) \\`touch /P2\\``-like values):
 - as code the shell parses again: the arguments of `eval`, `trap` and `let`, and the
   command string of `sh -c` (bash, dash, zsh, ksh; `su -c`, `runuser -c`), a `$( )` in
   one too (its output is that code);
-- after a backslash: `\${{ x }}` escapes the value's opening quote.
+- after a backslash: `\\${{ x }}` escapes the value's opening quote.
 A `case` pattern, a `${VAR:-…}` word and a `$( )` (inside double quotes too) read the
 quoted word as one literal word: allowed. A command that reads shell code from elsewhere
 (`… | sh`, `ssh host …`, bash's `[[ $x -eq 1 ]]`) cannot be told from the text: the

@@ -452,7 +452,22 @@ def _relative_to_spec(example: str) -> Callable[[str], str]:
 
 
 context_folder = _relative_to_spec("`context: .` or `context: ../app`")
-dockerfile_path = _relative_to_spec("`dockerfile: Dockerfile` (beside the spec) or `dockerfile: build/Dockerfile`")
+_dockerfile_place = _relative_to_spec("`dockerfile: Dockerfile` (beside the spec) or `dockerfile: build/Dockerfile`")
+#: file names another tool (or imagespec) reads for something else: a Dockerfile written
+#: there breaks it (QA: `dockerfile: .imagespec.yaml` made every later run read it as settings)
+_NOT_A_DOCKERFILE = frozenset({".imagespec.yaml", ".dockerignore", ".gitignore", ".gitattributes", ".gitmodules"})
+
+
+def dockerfile_path(value: str) -> str:
+    value = _dockerfile_place(value)
+    name = value.rstrip("/").rsplit("/", 1)[-1]
+    if value.endswith("/") or name in (".", ".."):
+        raise Invalid(f"'{value}' names a folder: `dockerfile` is the file generate writes",
+                      "name the file too, e.g. `dockerfile: build/Dockerfile`")
+    if name in _NOT_A_DOCKERFILE or name.endswith(".dockerignore"):
+        raise Invalid(f"'{value}': {name} is read as another file (settings or ignore patterns), not a Dockerfile",
+                      "name it Dockerfile, or NAME.Dockerfile beside the spec")
+    return value
 
 
 _MOUNT_SPECIALS = re.compile(r"[\s,\"']")

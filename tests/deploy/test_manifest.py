@@ -217,3 +217,25 @@ def test_a_dollar_reaches_compose_as_itself(tmp_path: Path) -> None:
     assert config.returncode == 0, config.stderr
     read = json.loads(config.stdout)["services"]["dollars"]["healthcheck"]["test"]
     assert read == ["CMD", "/bin/echo", "price$$5 $${HOME} $$$$ $$"]  # its output's `$$`: a literal `$`
+
+
+def test_writable_folders_of_one_name_get_volumes_of_their_own_and_zero_durations_the_engines(
+        tmp_path: Path) -> None:
+    """QA: `/data dir`, `/data-dir` and `/data_dir` were three volumes named writable-data-dir
+    (Kubernetes refuses the Deployment), and a health check's `0s` (the engine's default: 30s;
+    no start period) became 1 second."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text("name: acme/x\nfinal:\n  from: debian-slim\n  writable: ['/data dir', /data-dir, /data_dir, /a/b, "
+                    "/a-b, /ü, /ä, /cache]\n  healthcheck: {cmd: [/a], interval: 0s, timeout: 0s, start_period: 0s}\n"
+                    "  cmd: [/a]\n", encoding="utf-8")
+    out = tmp_path / "k.yaml"
+    pod = manifest(spec, "kubernetes", out)["spec"]["template"]["spec"]
+    mounts = pod["containers"][0]["volumeMounts"]
+    assert len({m["name"] for m in mounts}) == 8 and {v["name"] for v in pod["volumes"]} == {m["name"] for m in mounts}
+    assert {"name": "writable-cache", "mountPath": "/cache"} in mounts  # a name of its own keeps its plain form
+    assert all(len(m["name"]) <= 63 and m["name"].startswith("writable-") for m in mounts)
+    probe = pod["containers"][0]["livenessProbe"]
+    assert (probe["periodSeconds"], probe["timeoutSeconds"], probe["initialDelaySeconds"]) == (30, 30, 0)
+    valid = subprocess.run([tools.require("kubernetes-validate"), "--strict", "-k", "1.30.0", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
