@@ -95,6 +95,9 @@ class Run(Instruction):
     # the step each command came from, once merged (empty: every command is `origin`'s), so a
     # failure inside a merged RUN names the spec line of its command
     command_origins: tuple[Origin, ...] = ()
+    # the stage's SHELL (set_pipefail), which an exec-form script step names itself: a SHELL
+    # instruction reaches shell-form and heredoc RUNs only
+    shell: tuple[str, ...] = ()
 
     def origins_of_commands(self) -> tuple[Origin, ...]:
         return self.command_origins or (self.origin,) * len(self.commands)

@@ -64,7 +64,7 @@ def _secret_prelude(secret_env: tuple[tuple[str, str], ...], secret_values: tupl
 
 
 def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
-    return _run_body(run.commands, run.mounts, run.secret_env, run.secret_values, run.ca_system, features)
+    return _run_body(run.commands, run.mounts, run.secret_env, run.secret_values, run.ca_system, features, run.shell)
 
 
 # A pure function of the fields it is given (not of the whole Run: its origins differ from
@@ -73,7 +73,7 @@ def run_body(run: p.Run, features: frozenset[str]) -> RunBody:
 @lru_cache(maxsize=1024)
 def _run_body(commands: tuple[str, ...], mounts: tuple[p.Mount, ...], secret_env: tuple[tuple[str, str], ...],
               secret_values: tuple[tuple[str, str], ...], ca_system: str | None,
-              features: frozenset[str]) -> RunBody:
+              features: frozenset[str], shell: tuple[str, ...] = ()) -> RunBody:
     flags = "".join(f"{_mount_flag(m)} " for m in mounts)
     prelude = _secret_prelude(secret_env, secret_values, ca_system)
     every = (*prelude, *commands)
@@ -91,8 +91,9 @@ def _run_body(commands: tuple[str, ...], mounts: tuple[p.Mount, ...], secret_env
         script = "\n".join((*prelude, "set -ex", *own))
         return RunBody("heredoc", flags, script=script, delimiter=serialize.heredoc_delimiter(script),
                        lead=len(prelude) + 1)
-    # exec form: JSON keeps newlines and backslashes exactly; the shell sees the script as written
-    return RunBody("exec", flags, argv=("/bin/sh", "-c", script))
+    # exec form: JSON keeps newlines and backslashes exactly; the shell sees the script as written.
+    # The stage's SHELL (pipefail) by name: exec form does not go through it
+    return RunBody("exec", flags, argv=(*(shell or ("/bin/sh", "-c")), script))
 
 
 def _path_list(paths: tuple[str, ...]) -> str:

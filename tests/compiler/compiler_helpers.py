@@ -133,7 +133,8 @@ def _check_run(command: dockerfile.Command, run: p.Run, features: frozenset[str]
         assert command.heredocs[0].content == "\n".join((*_prelude(run), "set -ex", *script)) + "\n"
     elif command.json:
         script = separate_commands(run.commands)
-        assert command.value == ("/bin/sh", "-c", "\n".join((*_prelude(run), "set -e", *script)))
+        # the stage's pipefail SHELL by name (exec form does not go through SHELL), else sh
+        assert command.value == (*(run.shell or ("/bin/sh", "-c")), "\n".join((*_prelude(run), "set -e", *script)))
     else:
         assert len(command.value) == 1
         assert _is_and_chain(command.value[0], commands), command.original

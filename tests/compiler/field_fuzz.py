@@ -345,8 +345,11 @@ def _appears(value: str, texts: tuple[str, ...] | list[str]) -> bool:
 
 # fields whose value the compiler writes in a normal form (8080 -> EXPOSE 8080, term ->
 # SIGTERM, 755 -> 0755) or as argv (a string entrypoint is split like a shell): their
-# grammar is strict; the structure check covers them
-_NORMALISED = {"ports", "stop_signal", "mode", "entrypoint", "cmd", "owner", "size_budget", "version", "packages"}
+# grammar is strict; the structure check covers them. `artifacts` declares what a stage
+# hands over and is written nowhere itself: the final copy's `src` is (`/out/x/` beside a
+# copy of `/out/x` left the Dockerfile as it was, a random case found)
+_NORMALISED = {"ports", "stop_signal", "mode", "entrypoint", "cmd", "owner", "size_budget", "version", "packages",
+               "artifacts"}
 
 
 def _refused(case: Case, error: SpecError) -> Outcome:

@@ -161,3 +161,13 @@ def test_a_string_that_is_json_still_runs_in_a_shell(command: str, features: lis
     ok, _, forms = merged([command], tmp_path, features)
     assert forms and "shell" not in forms
     assert not ok and not (tmp_path / "exec-form-ran").exists()
+
+
+@pytest.mark.parametrize("features", [[], ["heredoc"]])
+def test_a_script_step_in_a_stage_with_pipes_fails_on_a_failing_pipe_too(tmp_path: Path, features: list[str]) -> None:
+    """QA: the stage got `SHELL [bash, -o, pipefail, -c]`, but a command over several lines
+    (exec form, for its newlines) ran `/bin/sh -c` and its `false | true` passed: exec form
+    does not go through SHELL. Both forms of the step now fail as the one-line one does."""
+    for commands in (["false | true"], ["false | true\necho after"]):
+        ok, _, forms = merged(commands, tmp_path, features)
+        assert not ok, (commands, forms)

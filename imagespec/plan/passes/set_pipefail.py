@@ -26,9 +26,14 @@ def set_pipefail(plan: p.Plan) -> p.Plan:
     stages = []
     for stage in plan.stages:
         pipes = any(isinstance(i, p.Run) and any(_pipes(c) for c in i.commands) for i in stage.instructions)
-        if pipes and stage.base.has_shell:
-            shell = p.Shell(argv=_SHELLS.get(stage.base.package_manager or "", _DEFAULT), phase=p.Phase.BASE,
+        # a base without a package manager (distroless declared with a shell, busybox) may have
+        # neither bash nor a /bin/sh that takes `-o pipefail` (dash): its pipes stay as they are
+        if pipes and stage.base.has_shell and stage.base.package_manager:
+            argv = _SHELLS.get(stage.base.package_manager, _DEFAULT)
+            shell = p.Shell(argv=argv, phase=p.Phase.BASE,
                             origin=p.Origin(stage.origin.path, (), "pipefail: a failing command in a pipe fails the step"))
-            stage = replace(stage, instructions=(shell, *stage.instructions))
+            # QA: a script step (exec form, for its newlines) ran /bin/sh without pipefail
+            steps = tuple(replace(i, shell=argv) if isinstance(i, p.Run) else i for i in stage.instructions)
+            stage = replace(stage, instructions=(shell, *steps))
         stages.append(stage)
     return replace(plan, stages=tuple(stages))
