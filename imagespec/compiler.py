@@ -121,6 +121,7 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
         digest = _digest(dumped, plan)
         source = source or loaded.display_name()
         dockerfile = render_dockerfile(plan, source=source, inputs_hash=digest)
+        _refuse_long_lines(plan, dockerfile)
         # the ignore file is the context's .dockerignore or <Dockerfile>.dockerignore beside it
         # (a spec given as text has neither: its name is all there is, and no path is resolved)
         ignore_source = loaded.display_name(loaded.dockerignore_path.parent) if loaded.path else source
@@ -132,6 +133,28 @@ def compile_spec(loaded: LoadedSpec, config: Config, *, source: str | None = Non
     enforce_policies(loaded, config, plan)
     return Compiled(loaded, plan, dockerfile, dockerignore, digest,
                     digest if plan is unpinned else _digest(dumped, unpinned))
+
+
+#: BuildKit's Dockerfile reader refuses a longer line ("dockerfile line greater than max
+#: allowed size of 65535"); spec.values holds each value to a quarter of it, but escaping
+#: (JSON's \u005c for a backslash) and a script's lines joined into one exec-form RUN can
+#: still pass it (QA): checked on the text itself, at the spec key the line came from
+MAX_DOCKERFILE_LINE = 65535
+
+
+def _refuse_long_lines(plan: Plan, dockerfile: str) -> None:
+    if len(dockerfile) <= MAX_DOCKERFILE_LINE // 4:  # no line can be too long, whatever its characters
+        return
+    for number, line in enumerate(dockerfile.split("\n"), 1):
+        size = len(line.encode("utf-8", "surrogatepass"))
+        if size > MAX_DOCKERFILE_LINE:
+            from imagespec.render.line_map import line_map
+
+            origin = line_map(plan, dockerfile).origin_at(number)
+            raise SpecPathError(f"this writes a Dockerfile line of {size} bytes (line {number}), and BuildKit refuses "
+                                f"a line over {MAX_DOCKERFILE_LINE} bytes: the build would fail on it",
+                                path=origin.path if origin else (), hint="ship long content as a file (copied "
+                                "from the context) and pass its path; split a long script into several `run` items")
 
 
 def _located(loaded: LoadedSpec, error: SpecError) -> SpecError:

@@ -227,3 +227,24 @@ def test_a_yaml_tag_outside_yamls_schema_is_named(text: str, tag: str, parser: s
 def test_the_schemas_own_tags_read_as_untagged(parser: str) -> None:
     assert parse_yaml("a: !!str x\nb: ! y\nc: !!int 5\nd: !!map {e: !!seq [f]}\n", "f.yaml").data == \
         {"a": "x", "b": "y", "c": 5, "d": {"e": ["f"]}}
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    # a script's lines joined into one exec-form RUN: each line under the value limit
+    ("name: acme/x\nstages:\n  b:\n    from: debian-slim\n    run:\n      - |\n"
+     + "".join(f"        echo {'x' * 9000}\n" for _ in range(9))
+     + "    artifacts: [/o]\nfinal:\n  from: debian-slim\n  copy: [{from: b, src: /o, dest: /o}]\n  cmd: [x]\n", 6),
+    # a backslash is six bytes in JSON (\u005c): 16 KiB of them pass the value limit
+    ("name: acme/x\nfinal:\n  from: debian-slim\n  cmd: ['" + "\\\"" * 8192 + "']\n", 4),
+])
+def test_a_dockerfile_line_buildkit_would_refuse_is_exit_2_at_its_key(tmp_path: Path, text: str, line: int) -> None:
+    """QA: two values within the 16 KiB a value may have wrote lines of 80,087 and 65,544
+    bytes; BuildKit refuses a line over 65,535 bytes, after the whole generate."""
+    spec = tmp_path / "imagespec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "imagespec", "generate", str(spec)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and not (tmp_path / "Dockerfile").exists(), done.stderr
+    assert re.match(rf"{re.escape(str(spec))}:{line}:\d+: this writes a Dockerfile line of \d+ bytes", done.stderr), \
+        done.stderr
+    assert "BuildKit refuses a line over 65535 bytes" in done.stderr
