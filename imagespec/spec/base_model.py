@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from imagespec import reference as grammar
-from imagespec.spec.model import Model, Spec
+from imagespec.spec.model import Flag, Model, Spec
 from imagespec.spec.values import AbsPath, Argv, DebianPackageName, EnvKey, Line, MirrorUrl, Platforms
 
 CatalogName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
@@ -57,12 +57,12 @@ class Bootstrap(Model):
     mirror: MirrorUrl | None = Field(None, description="Default: configuration `bases.mirror`, $IMAGESPEC_MIRROR, "
                                      "then the machine's apt sources.")
     components: list[Component] = Field(default_factory=lambda: ["main"], min_length=1)
-    updates: bool = Field(True, description="Also SUITE-updates and SUITE-security (when the machine has a source for it).")
+    updates: Flag = Field(True, description="Also SUITE-updates and SUITE-security (when the machine has a source for it).")
     include: list[DebianPackageName] = Field(default_factory=list, description="Packages beyond the variant's set.")
-    slim: bool = Field(True, description="Like debian:SUITE-slim: dpkg drops docs (but copyright), man pages and "
+    slim: Flag = Field(True, description="Like debian:SUITE-slim: dpkg drops docs (but copyright), man pages and "
                        "locales, apt keeps no lists or caches.")
     cmd: Argv = Field(("bash",), description="The image's CMD.")
-    nonroot: bool = Field(False, description="Create the non-root user 65532 (`nonroot`) in the root file system, "
+    nonroot: Flag = Field(False, description="Create the non-root user 65532 (`nonroot`) in the root file system, "
                           "so an app image on this base needs no useradd step (BP8), whose rewrite of /etc/passwd "
                           "and its siblings would store them twice (dive).")
 

@@ -11,7 +11,7 @@ import re
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator, model_validator
 
 from imagespec.reference import Invalid, foreign_version_tag, full_name, version_tags
 from imagespec.spec.accounts import ACCOUNT_NAME, new_account_name
@@ -71,6 +71,21 @@ def _empty_list() -> list[Any]:
     return []
 
 
+#: YAML's booleans and integers as they are: pydantic's lax mode took `uid: true` as 1,
+#: `init: "no"` as false and `uid: 1.0` or `"+1000"` as numbers (QA); a value is checked whole
+def _decimal(value: object) -> object:
+    """A YAML 1.1 integer the loader keeps as its text (`10_001`), read as the number."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+(?:_[0-9]+)*", value):
+        return int(value.replace("_", ""))
+    return value
+
+
+Flag = Annotated[bool, Strict()]
+# `_decimal` runs as each model's before-validator of its Number fields: in the type, it made
+# pydantic write `ge`/`le` into the JSON Schema of `Number | None` as they are (no `minimum`)
+Number = Annotated[int, Strict()]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True,
                               populate_by_name=True)
@@ -86,8 +101,9 @@ class Image(Model):
     image: ImageRef = Field(description="Reference: [registry/]name[:tag][@digest], or `scratch`.")
     family: Family = Field(description="Decides the package manager: debian/ubuntu apt, alpine apk, "
                            "fedora/rhel dnf, centos yum; distroless and scratch have none.")
-    shell: bool | None = Field(None, description="Whether /bin/sh exists; default: false for distroless/scratch.")
-    user: int | None = Field(None, ge=1, description="A non-root UID the image already provides (distroless: 65532).")
+    shell: Flag | None = Field(None, description="Whether /bin/sh exists; default: false for distroless/scratch.")
+    user: Number | None = Field(None, ge=1, description="A non-root UID the image already provides (distroless: 65532).")
+    _user_number = field_validator("user", mode="before")(_decimal)
     libc: Literal["glibc", "musl", "none"] | None = None
     description: Line | None = None
     digest: Digest | None = Field(
@@ -125,7 +141,7 @@ class Dependencies(Model):
 
     copy_: list[ContextPath] = Field(alias="copy", min_length=1, description="Dependency manifests, e.g. [go.mod, go.sum].")
     run: Annotated[list[Command], STRING_OR_LIST] = Field(min_length=1, description="Commands that install the dependencies.")
-    downloads: bool = Field(True, description="Mount the build CA bundle secret into this step (TLS proxies).")
+    downloads: Flag = Field(True, description="Mount the build CA bundle secret into this step (TLS proxies).")
 
     @field_validator("run", mode="before")
     @classmethod
@@ -175,8 +191,9 @@ class Artifact(Model):
 
 
 class User(Model):
-    uid: int = Field(NONROOT_UID, ge=0, le=2**31 - 1)
-    gid: int | None = Field(None, ge=0, le=2**31 - 1)
+    uid: Number = Field(NONROOT_UID, ge=0, le=2**31 - 1)
+    gid: Number | None = Field(None, ge=0, le=2**31 - 1)
+    _ids_number = field_validator("uid", "gid", mode="before")(_decimal)
     name: Annotated[str, Field(pattern=f"^{ACCOUNT_NAME}$")] = "nonroot"
     root_reason: Line | None = Field(None, description="Required when uid is 0 (BP8).")
 
@@ -206,11 +223,12 @@ class User(Model):
 
 class Healthcheck(Model):
     cmd: ExecArgv | None = Field(None, description="Exec-form probe; omit with `disable: true` for HEALTHCHECK NONE.")
-    disable: bool = False
+    disable: Flag = False
     interval: Duration | None = None
     timeout: Duration | None = None
     start_period: Duration | None = None
-    retries: int | None = Field(None, ge=1, le=100)
+    retries: Number | None = Field(None, ge=1, le=100)
+    _retries_number = field_validator("retries", mode="before")(_decimal)
 
     @model_validator(mode="after")
     def _cmd_or_disable(self) -> Healthcheck:
@@ -239,11 +257,11 @@ class Final(Model):
     healthcheck: Healthcheck | None = None
     stop_signal: Signal | None = None
     # before entrypoint and cmd: their validator reads it
-    shell: bool = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
+    shell: Flag = Field(False, description="Run the entrypoint through /bin/sh -c 'exec …' (BP2 keeps PID 1).")
     entrypoint: str | list[str] | None = Field(
         None, description="Exec form (BP2). A string is split as a shell would; with `shell: true` it is the script.")
     cmd: str | list[str] | None = None
-    init: bool = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
+    init: Flag = Field(False, description="tini as PID 1: reaps zombies, forwards signals (BP3).")
     labels: dict[SpecLabelKey, Line] = Field(default_factory=dict, description="Labels of the spec's own; "
                                              "not the OCI ones imagespec derives from the spec (version, title, …) "
                                              "nor io.imagespec.*.")
@@ -279,8 +297,8 @@ class Final(Model):
 class TagPolicy(Model):
     """BP14: which tags a build gets. Visible in the spec so reviewers see the strategy."""
 
-    semver: bool = Field(True, description="version X.Y.Z also tags X.Y, X and latest (not pre-releases).")
-    git_sha: bool = Field(True, description="Tag the git short SHA when building in a git repository.")
+    semver: Flag = Field(True, description="version X.Y.Z also tags X.Y, X and latest (not pre-releases).")
+    git_sha: Flag = Field(True, description="Tag the git short SHA when building in a git repository.")
     extra: list[Tag] = Field(default_factory=_empty_list)
 
 
@@ -309,9 +327,9 @@ class Policies(Model):
         "`registry:` and every `--tag` that names a registry (BP15).")
     required_labels: list[LabelKey] = Field(default_factory=_empty_list, description="Labels the final image must carry.")
     forbidden_packages: list[Line] = Field(default_factory=_empty_list, description="Packages not allowed in final images.")
-    no_shell: bool = Field(False, description="The final image must have no shell (scratch or distroless-style).")
-    non_root: bool = Field(False, description="The final image must not run as root, whatever the reason.")
-    clean_push: bool = Field(False, description="`--push` only from a clean git checkout (nothing uncommitted or "
+    no_shell: Flag = Field(False, description="The final image must have no shell (scratch or distroless-style).")
+    non_root: Flag = Field(False, description="The final image must not run as root, whatever the reason.")
+    clean_push: Flag = Field(False, description="`--push` only from a clean git checkout (nothing uncommitted or "
                              "untracked): a pushed image traces to its commit (BP14).")
     size_budget: Annotated[int | str, AfterValidator(size_in_bytes)] | None = Field(
         None, description="Largest final image, checked by `imagespec test` (e.g. 25MB).")
