@@ -156,8 +156,11 @@ def detect_go(root: Path) -> Project | None:
     module = next(path for path in found.groups() if path is not None) if found else None
     project.found.append("go.mod: a Go module" + (f" ({module})" if module else ""))
     mains = [p for p in walk(root, (".go",)) if not p.name.endswith("_test.go")
-             and re.search(r"^package\s+main\b", read(p), re.MULTILINE)]
-    folders = sorted({p.parent for p in mains}, key=lambda d: (len(d.parts), str(d)))
+             and re.search(r"^package\s+main\b", read(p), re.MULTILINE) and not _GO_LEFT_OUT.search(read(p))]
+    # the shallowest main package; of several as shallow, one that serves (QA: cmd/migrate
+    # was taken beside cmd/server, and the port read from cmd/server)
+    serves = {p.parent for p in mains if _GO_SERVES.search(read(p))}
+    folders = sorted({p.parent for p in mains}, key=lambda d: (len(d.parts), d not in serves, str(d)))
     if folders:
         chosen = folders[0]
         package = "." if chosen == root else "./" + rel(root, chosen)
@@ -166,7 +169,9 @@ def detect_go(root: Path) -> Project | None:
                              f" (with.package {package})")
         if len(folders) > 1:
             others = ", ".join("./" + rel(root, f) for f in folders[1:4])
-            project.guessed.append(f"package {package}: the shallowest of several main packages ({others}; --with package=…)")
+            serving = " that serves (it listens)" if chosen in serves else ""
+            project.guessed.append(f"package {package}: the shallowest of several main packages{serving} ({others}; "
+                                   "--with package=…)")
         named = _module_name(module) if module else None
         base = chosen.name if chosen != root else (named or root.name)
         project.with_["binary"] = base
@@ -180,8 +185,15 @@ def detect_go(root: Path) -> Project | None:
             location=Location(str(root / "go.mod"), 1, 1),
             hint="name it: --with package=./cmd/NAME (the folder of its main package), or the whole command: "
                  "--entrypoint '/usr/local/bin/NAME'")
-    add_port(project, root, mains)
+    add_port(project, root, [p for p in mains if folders and p.parent == folders[0]])
     return project
+
+
+#: a file `go build` leaves out by its build constraint: `//go:build ignore` (a generator run
+#: with `go run`), `//go:build tools` (a module's tool imports); QA: such a `package main`
+#: beside a library was taken as the program
+_GO_LEFT_OUT = re.compile(r"^//(?:go:build|\s*\+build)\s+(?:ignore|tools)\s*$", re.MULTILINE)
+_GO_SERVES = re.compile(r"\bListenAndServe(?:TLS)?\(|\bnet\.Listen\(|\.Serve\(|\.Run\(\s*\"?:")
 
 
 def _module_name(module: str) -> str:

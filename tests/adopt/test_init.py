@@ -778,3 +778,22 @@ def test_a_django_project_with_no_server_says_what_python_would_run(tmp_path: Pa
     assert done.returncode == 2, done.stderr
     assert "the image would run `python manage.py`, which prints its help" in done.stderr
     assert "--entrypoint '/opt/venv/bin/gunicorn --bind 0.0.0.0:$PORT mysite.wsgi:application'" in done.stderr
+
+
+def test_a_go_file_left_out_by_its_build_constraint_is_no_program_and_a_server_is_preferred(tmp_path: Path) -> None:
+    """Stranger QA: `//go:build tools` (package main beside a library) was taken as the
+    program at the module's root; of cmd/migrate and cmd/server the first by name was built,
+    with the port read from cmd/server."""
+    (tmp_path / "go.mod").write_text("module example.com/hello\n\ngo 1.22\n")
+    (tmp_path / "tools.go").write_text('//go:build tools\n\npackage main\n\nimport _ "golang.org/x/tools"\n')
+    (tmp_path / "gen.go").write_text("// +build ignore\n\npackage main\n\nfunc main() {}\n")
+    (tmp_path / "hello.go").write_text("package hello\n")
+    for name, body in (("migrate", "func main() {}\n"),
+                       ("server", 'import "net/http"\n\nfunc main() { http.ListenAndServe(":8081", nil) }\n')):
+        (tmp_path / "cmd" / name).mkdir(parents=True)
+        (tmp_path / "cmd" / name / "main.go").write_text(f"package main\n\n{body}")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    data = yaml.safe_load((tmp_path / "imagespec.yaml").read_text(encoding="utf-8"))
+    assert data["with"] == {"binary": "server", "package": "./cmd/server"} and data["final"]["ports"] == [8081]
+    assert "main packages that serves (it listens) (./cmd/migrate;" in done.stderr
