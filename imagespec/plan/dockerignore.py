@@ -16,13 +16,17 @@ from imagespec.spec import model as s
 
 # What never belongs in a context: VCS data, local environments, build output, editor junk,
 # and files that hold credentials (BP15): dotenv files but for their committed templates
-# (_TEMPLATES), npm's and PyPI's auth files, netrc. A virtualenv under either usual name
+# (_TEMPLATES), npm's and PyPI's auth files, netrc, and a user's keys and cloud or registry
+# logins left in a project folder (SSH private keys by their default names, `.ssh`, `.aws`,
+# docker's config.json, git's stored credentials; QA). A virtualenv under either usual name
 # (`venv`, `.venv`) is the host's, built for its interpreter: in an image it brings pip
 # (`imagespec test`'s no-build-tools, BP6) and breaks. The `**/` entries apply at any
 # depth, and after an allow-list's exceptions too: junk inside a copied folder stays out.
 _DENY = (".git", "**/.git", ".imagespec*", "**/__pycache__", "**/*.py[co]", "**/.venv", "**/venv",
          "**/node_modules", "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", "**/.tox",
-         "**/.DS_Store", "**/*.swp", ".env", "**/.env", "**/.env.*", "**/.npmrc", "**/.pypirc", "**/.netrc")
+         "**/.DS_Store", "**/*.swp", ".env", "**/.env", "**/.env.*", "**/.npmrc", "**/.pypirc", "**/.netrc",
+         "**/.ssh", "**/.aws", "**/.docker/config.json", "**/.git-credentials", "**/id_rsa", "**/id_dsa",
+         "**/id_ecdsa", "**/id_ed25519")
 # Dotenv templates hold variable names, not values, and an app may read one at run time
 # (dotenv-safe checks the environment against .env.example): let back in after `.env.*`.
 # At the top only: an exception that could match at any depth makes BuildKit walk every
