@@ -3,7 +3,7 @@
 after another, side by side in one run; the no-op rebuild of the whole fleet; and the
 bytes the engine stores for the fleet against the sum of its image sizes (BP12).
 
-    python bench/fleet.py [--jobs 2] [--cold no-cache|empty] [--no-report] [--quick] [--jobs1]
+    python bench/fleet.py [--jobs N] [--cold no-cache|empty] [--no-report] [--quick] [--jobs1]
 
 The fleet (copied into a temporary folder, each spec's `name:` prefixed so that no tag of
 the repository's own images moves): ten examples (go, C, presets, tini, nginx, Python,
@@ -278,7 +278,7 @@ def remove_untagged() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=2, help="the fleet's --jobs (default 2, the CLI's)")
+    parser.add_argument("--jobs", type=int, default=None, help="the fleet's --jobs (default: the CLI's, jobs.DEFAULT_JOBS)")
     parser.add_argument("--cold", choices=("no-cache", "empty"), default="no-cache",
                         help="cold builds with --no-cache (default), or on an emptied build cache (removes the "
                              "engine's whole build cache before each side; images stay)")
@@ -290,6 +290,9 @@ def main() -> None:
                         help="measure the no-op rebuild and the bytes again (after a cached build), keep the cold "
                              "figures of bench/results/fleet.json")
     args = parser.parse_args()
+    from imagespec.jobs import DEFAULT_JOBS  # the one default (the CLI's), said in the report
+
+    args.jobs = args.jobs or DEFAULT_JOBS
     args.no_report = args.no_report or args.quick
     load = os.getloadavg()
     loads: dict[str, list[float]] = {}

@@ -22,6 +22,11 @@ _FAMILIES = (  # first match wins: `python:3.12-alpine` is alpine, not debian
 )
 
 
+#: Microsoft's Windows base images (mcr.microsoft.com/windows/nanoserver, …/servercore, the
+#: `-windowsservercore` and `-nanoserver` tags of official images)
+_WINDOWS = re.compile(r"(?:^|/)windows(?:/|$)|nanoserver|servercore|windowsservercore|(?:^|/)powershell:.*windows")
+
+
 def guess_family(reference: str) -> str:
     name = reference.lower()
     return next((family for family, pattern in _FAMILIES if pattern.search(name)), "debian")
@@ -70,6 +75,8 @@ def image_base(reference: str, catalogs: list[Catalog],
         return name, image.family, image.package_manager if image.has_shell else None, [], image.user, \
             image.has_shell
     image_reference(reference)
+    if _WINDOWS.search(reference.lower()):  # QA: guessed `family: debian`, then groupadd and useradd
+        raise ValueError("a Windows image: imagespec builds Linux images (apt, apk, dnf; /bin/sh)")
     family = guess_family(reference)
     variant = _nonroot_variant(reference, catalogs, runtime) if family == "distroless" else None
     if variant:  # the same files; only the default user differs, and imagespec sets one (BP8)

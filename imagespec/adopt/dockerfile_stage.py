@@ -132,6 +132,12 @@ class StageRead:
     arg_sources: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
+
+def _sh_c(command: dockerfile.Command) -> bool:
+    """`["sh", "-c", TEXT]`: the shell form of TEXT, written as JSON."""
+    return bool(command.json) and len(command.value) == 3 and command.value[0] in ("sh", "/bin/sh") \
+        and command.value[1] == "-c"
+
 class StageReader:
     def __init__(self, stage: StageRead, stages: dict[str, str], source: str, escape: str, report: Report,
                  global_args: dict[str, str | None], last: bool, heredocs: HeredocFiles | None = None) -> None:
@@ -498,15 +504,16 @@ class StageReader:
     def on_entrypoint(self, command: dockerfile.Command) -> None:
         argv = self._argv(command)
         config = self.stage.config
-        if not command.json or config.cmd is not None and not self._set_here("CMD"):
+        shell_form = not command.json or _sh_c(command)  # `sh -c TEXT` gets CMD as $0…, which TEXT never names
+        if shell_form or config.cmd is not None and not self._set_here("CMD"):
             # the shell form ignores CMD; ENTRYPOINT resets a CMD inherited from the base (Dockerfile reference)
-            if not command.json and config.cmd is not None and self._set_here("CMD"):
+            if shell_form and config.cmd is not None and self._set_here("CMD"):
                 self.differ(command, "the CMD before it is not kept: an ENTRYPOINT in shell form never passes CMD "
                             "to its program")
             config.cmd = None
             config.scripts.pop("CMD", None)
         config.entrypoint = argv
-        config.shell_entrypoint = None if command.json else command.start_line
+        config.shell_entrypoint = command.start_line if shell_form else None
 
     def on_cmd(self, command: dockerfile.Command) -> None:
         shell_entrypoint = self.stage.config.shell_entrypoint
@@ -522,10 +529,13 @@ class StageReader:
 
     def _argv(self, command: dockerfile.Command) -> list[str]:
         self.stage.config.scripts.pop(command.cmd.upper(), None)
-        if command.json:
+        # `["sh", "-c", TEXT]` is the shell form of TEXT written as JSON: read as that (QA: kept
+        # as it was, the imported spec failed its own lint, IS014: the shell is PID 1)
+        wrapped = _sh_c(command)
+        if command.json and not wrapped:
             argv = list(command.value)
         else:
-            text = command.value[0] if command.value else ""
+            text = (command.value[2] if wrapped else command.value[0]) if command.value else ""
             if _SHELL_SYNTAX.search(text) or '"' in text or "'" in text:
                 argv = ["/bin/sh", "-c", text]
                 self.stage.config.scripts[command.cmd.upper()] = (command.start_line, text)

@@ -134,7 +134,8 @@ def _read_stage(stage: Stage, source: Source, reads: dict[str, StageRead], own: 
             from_, _family, manager, guesses, base_user, shell = image_base(base, catalogs, runtime)
         except ValueError as exc:
             raise SpecError(f"FROM {base}: {exc}", location=Location(source.file, stage.line, 1),
-                            hint="name the base image as docker would") from None
+                            hint="import the Dockerfile of the image's Linux version" if "Windows" in str(exc)
+                            else "name the base image as docker would") from None
         report.guessed += guesses
         read = StageRead(own, stage.line, from_, manager,
                          Config(workdir=BASE_WORKDIRS.get(_last_component(base)), base_user=base_user, base_image=base,
@@ -309,6 +310,10 @@ def _user(config: Config, report: Report) -> dict[str, Any] | None:
                                       "group of the user's passwd entry, or gid 0 without one; the spec's user runs "
                                       f"with gid {name} (set final.user.gid to keep another)")
         return {"uid": int(name), **({"gid": int(group)} if group else {})}
+    if name.isdigit() and int(name) < 2**31:  # QA: `USER 1000:app` lost its uid too
+        report.differences.append(f"Dockerfile:{line}: USER {value} names its group by name: the spec's user runs "
+                                  f"with gid {name} (set final.user.gid to the group's id)")
+        return {"uid": int(name)}
     report.differences.append(f"Dockerfile:{line}: USER {value} becomes imagespec's non-root user 65532 (a spec "
                               "names users by number; set final.user.uid to the user's UID)")
     return None

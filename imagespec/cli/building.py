@@ -44,7 +44,7 @@ from imagespec.errors import BuildFailed, CheckFailed, SpecError
               help="Run `imagespec test` on the image after building (with --push: before pushing; nothing is pushed "
                    "when a check fails).")
 @click.option("--jobs", "jobs_", type=click.IntRange(min=1, max=jobs.MAX_JOBS), default=None, metavar="N",
-              help="Several specs: at most N targets build at once, each once its parents built (default 2).")
+              help=f"Several specs: at most N targets build at once, each once its parents built (default {jobs.DEFAULT_JOBS}).")
 @click.option("--rerun-failed", is_flag=True, help="Several specs: only those that failed or were skipped last time.")
 @click.option("--builder", default=None, metavar="NAME",
               help="Several specs: the buildx builder bake runs on (default: the configuration's build.builder).")
@@ -76,11 +76,11 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
                 # a --builder flag is asked all the same: misspelt, it fails this run, not the first that builds
                 name = jobs.builder_name(builder) if builder is not None else ""
                 if fmt == "json":
-                    click.echo(jobs.FleetBuilt((), name, jobs_ or 2, 0.0).to_json())
+                    click.echo(jobs.FleetBuilt((), name, jobs_ or jobs.DEFAULT_JOBS, 0.0).to_json())
                 return
         else:
             note_unread_configs(specs, config_path)
-        _build_fleet(specs, tags=tags, push=push, force=force, target=target, run_verify=run_verify, sbom=sbom, jobs_=jobs_ or 2,
+        _build_fleet(specs, tags=tags, push=push, force=force, target=target, run_verify=run_verify, sbom=sbom, jobs_=jobs_ or jobs.DEFAULT_JOBS,
                      rerun_failed=rerun_failed, builder=builder, fmt=fmt, config_path=config_path, no_cache=no_cache,
                      build_args=tuple(_pair(a) for a in build_args), progress=progress, ca_bundle=ca_bundle,
                      secrets=tuple(_secret(s) for s in secrets), sbom_format=sbom_format)

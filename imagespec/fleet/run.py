@@ -122,7 +122,7 @@ class BuildJob:
 
 @dataclass(frozen=True)
 class RunOptions:
-    jobs: int = 2
+    jobs: int  # jobs.DEFAULT_JOBS unless --jobs
     progress: ProgressMode = "plain"
     no_cache: bool = False
     #: push each target's tags once it built and was tagged (BP14: X.Y.Z tags never move unless ``force``)

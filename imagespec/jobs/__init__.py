@@ -23,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from imagespec.jobs.compiling import (
+    DEFAULT_JOBS,
     MAX_JOBS,
     compile_one,
     config_file,
@@ -87,7 +88,7 @@ def __getattr__(name: str) -> object:
     return value
 
 __all__ = [
-    "Built", "Checked", "FleetBuilt", "MAX_JOBS", "NotPushed", "OnNote", "Stale", "bake", "bake_by_hand", "base_build", "base_check", "base_dockerfile",
+    "Built", "Checked", "DEFAULT_JOBS", "FleetBuilt", "MAX_JOBS", "NotPushed", "OnNote", "Stale", "bake", "bake_by_hand", "base_build", "base_check", "base_dockerfile",
     "base_files", "base_sbom", "build", "build_fleet", "builder_name", "check", "compile_one", "config_file",
     "configured_builder", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
     "import_dockerfile", "init", "link_specs", "lint", "listed_spec_files", "lock", "lock_check", "manifest", "note_unread_configs",

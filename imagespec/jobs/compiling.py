@@ -33,6 +33,10 @@ if TYPE_CHECKING:  # pragma: no cover
 #: the most fleet targets that may build at once (`build --jobs N`, jobs.fleets): far above
 #: what one BuildKit runs well, low enough that a typo (a digit too many) is refused, not echoed
 MAX_JOBS = 256
+#: how many by default: one more than two cores keep busy, so that a target exporting its image
+#: or SBOM layer (dockerd's work, little of BuildKit's) overlaps the others' steps: on the
+#: 2-core machine, 1.91 cores busy against 1.85 with 2 (BENCHMARKS.md, "Fleet")
+DEFAULT_JOBS = 3
 
 
 def config_file(flag: Path | None) -> Path | None:

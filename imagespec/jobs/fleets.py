@@ -109,7 +109,7 @@ class FleetBuilt:
         return summary_json(self.records, builder=self.builder, jobs=self.jobs, duration_s=self.duration_s)
 
 
-def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int = 2, builder: str | None = None,
+def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int | None = None, builder: str | None = None,
                 rerun_failed: bool = False, stream: Any = None,
                 on_note: OnNote = ignore, **options: Any) -> FleetBuilt:
     """Build several specs (files, or folders searched for specs) as one graph with
@@ -140,8 +140,9 @@ def build_fleet(specs: Sequence[Path], *, config: Path | None = None, jobs: int 
     from imagespec.jobs.compiling import configured_builder
     from imagespec.settings import read_environment
 
-    from imagespec.jobs.compiling import MAX_JOBS
+    from imagespec.jobs.compiling import DEFAULT_JOBS, MAX_JOBS
 
+    jobs = DEFAULT_JOBS if jobs is None else jobs
     if not 1 <= jobs <= MAX_JOBS:
         raise SpecError(f"--jobs {jobs}: at least one build must be able to run, at most {MAX_JOBS}",
                         hint=f"give --jobs between 1 and {MAX_JOBS}")

@@ -438,3 +438,30 @@ def test_a_shells_special_parameter_is_what_buildkit_makes_of_it(tmp_path: Path,
     data, _, report = imported(tmp_path, f'FROM debian:bookworm-slim\nENV {value} KEEP=\\$5\nCMD ["/x"]\n')
     assert data["final"]["env"] == {"KEEP": "$5"}  # an escaped dollar is one
     assert [c[0] for c in report.comments] == [2] and "special parameter to BuildKit" in report.comments[0][2]
+
+
+@pytest.mark.parametrize(("start", "final"), [
+    ('CMD ["sh", "-c", "exec sleep infinity"]', {"cmd": ["sleep", "infinity"]}),
+    ('ENTRYPOINT ["/bin/sh", "-c", "exec myapp --port $PORT"]\nCMD ["--verbose"]',
+     {"shell": True, "entrypoint": "myapp --port $PORT"}),
+])
+def test_a_json_sh_c_start_is_read_as_the_shell_form_it_is(tmp_path: Path, start: str, final: dict) -> None:
+    """QA: `CMD ["sh", "-c", …]` was kept as written, and the imported spec failed its own
+    lint (IS014: the shell is PID 1). A CMD after `["sh", "-c", TEXT]` became TEXT's $0, which
+    TEXT never names: it is not kept, as for the shell form."""
+    data, _, report = imported(tmp_path, f"FROM debian:bookworm-slim\n{start}\n")
+    assert {k: v for k, v in data["final"].items() if k in ("cmd", "entrypoint", "shell")} == final
+    if "--verbose" in start:
+        assert any("CMD is not kept" in d for d in report.differences)
+
+
+@pytest.mark.parametrize("base", ["mcr.microsoft.com/windows/nanoserver:ltsc2022",
+                                  "mcr.microsoft.com/windows/servercore:ltsc2022", "golang:1.22-windowsservercore"])
+def test_a_windows_base_is_exit_2_at_its_from(tmp_path: Path, base: str) -> None:
+    """QA (caddy's windows Dockerfiles): guessed `family: debian`, and the spec made its user
+    with groupadd and useradd; `WORKDIR C:\\app` became `/C:\\app`."""
+    from imagespec.errors import SpecError
+
+    with pytest.raises(SpecError, match="a Windows image: imagespec builds Linux images") as raised:
+        imported(tmp_path, f'FROM {base}\nWORKDIR C:\\\\app\nCMD ["app.exe"]\n')
+    assert raised.value.location.line == 1 and "Linux version" in (raised.value.hint or "")

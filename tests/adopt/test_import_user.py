@@ -332,3 +332,10 @@ def test_a_user_it_cannot_map_stays_in_its_run_when_a_later_command_names_it(tmp
     assert any(d.startswith("Dockerfile:2: its users and groups stay in this RUN, since a later command names them")
                for d in report.differences)
     assert not report.comments
+
+
+def test_a_numeric_user_with_a_named_group_keeps_its_uid(tmp_path: Path) -> None:
+    """QA: `USER 1000:abc` became imagespec's 65532, the uid thrown away with the group's name."""
+    data, _, report = imported(tmp_path, 'FROM debian:bookworm-slim\nUSER 1000:abc\nCMD ["x"]\n')
+    assert data["final"]["user"] == {"uid": 1000}
+    assert any(d.startswith("Dockerfile:2: USER 1000:abc names its group by name") for d in report.differences)
