@@ -132,11 +132,11 @@ class StageRead:
     arg_sources: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
-
 def _sh_c(command: dockerfile.Command) -> bool:
     """`["sh", "-c", TEXT]`: the shell form of TEXT, written as JSON."""
     return bool(command.json) and len(command.value) == 3 and command.value[0] in ("sh", "/bin/sh") \
         and command.value[1] == "-c"
+
 
 class StageReader:
     def __init__(self, stage: StageRead, stages: dict[str, str], source: str, escape: str, report: Report,

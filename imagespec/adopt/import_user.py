@@ -1,8 +1,10 @@
 """The users and groups a Dockerfile's RUN steps create (adopt/dockerfile_user.py),
 settled once every stage is read: in the stages the image is built on, with a non-root
 USER, they are the runtime user `final.user` (imagespec creates it itself, BP8) or not
-expressed, never left to clash with imagespec's own useradd; elsewhere (a build stage,
-an image that runs as root) they stay in their RUN, as written."""
+expressed, never left to clash with imagespec's own useradd, unless a later command names
+them (`chown -R app /var/app`: it would fail without them), when they stay in their RUN
+beside imagespec's user; elsewhere (a build stage, an image that runs as root) they stay
+in their RUN, as written."""
 
 from __future__ import annotations
 

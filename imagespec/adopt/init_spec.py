@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from imagespec.adopt.detect import DEFAULT_VERSION, KNOWN_FILES, Project, detect, read
+from imagespec.adopt.detect import DEFAULT_VERSION, KNOWN_FILES, MAX_READ, Project, detect, read
 from imagespec.adopt.manifest import parse_toml
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError, one_line
@@ -55,6 +55,26 @@ def image_name(raw: str) -> str:
     return name or "app"
 
 
+def _unread_manifest(folder: Path) -> SpecError | None:
+    """A manifest init looks for that is there but was not read (detect.read: not a regular
+    file, too large, a link out of the folder, not UTF-8 text): said as such."""
+    for name in ("go.mod", "Cargo.toml", "requirements.txt", "package.json", "pom.xml", "pyproject.toml"):
+        path = folder / name
+        if not (path.exists() or path.is_symlink()) or read(path):
+            continue
+        try:
+            size = path.stat().st_size if path.is_file() else None
+        except OSError:
+            size = None
+        why = ("not a regular file (a folder, a pipe or a device)" if size is None and not path.is_symlink()
+               else f"over {MAX_READ // (1 << 20)} MiB" if size is not None and size > MAX_READ
+               else "empty, not UTF-8 text, or a link out of the folder")
+        return SpecError(f"{name} is {why}: init does not read it", location=Location(str(path)),
+                         hint=f"make {name} the project's manifest as its tool writes it, or name the preset: "
+                              "imagespec init --preset go|python|node|rust|java|c|service …")
+    return None
+
+
 def plan_project(folder: Path, options: InitOptions) -> Project:
     project = detect(folder)
     if project is None and options.preset is None and (folder / "pyproject.toml").is_file():
@@ -65,6 +85,9 @@ def plan_project(folder: Path, options: InitOptions) -> Project:
                         hint="lock it first: `uv lock`, `poetry lock`, or `pip-compile -o requirements.txt pyproject.toml`;"
                         " then run init again")
     if project is None and options.preset is None:
+        unread = _unread_manifest(folder)
+        if unread is not None:  # QA: a FIFO or a 50 MB package.json was "no project imagespec knows"
+            raise unread
         raise SpecError(f"no project imagespec knows in this folder (looked for {', '.join(KNOWN_FILES)})",
                         location=Location(str(folder)),
                         hint="name the preset yourself: imagespec init --preset go|python|node|rust|java|c|service …")

@@ -8,8 +8,10 @@ project installs (uvicorn or hypercorn for ASGI; gunicorn or waitress for WSGI) 
 command, `$PORT` for its port (init_spec writes the number in). So does a module whose
 `__main__` block starts the framework's development server (`app.run()`: Flask's listens
 on 127.0.0.1 unless told otherwise, which no published port reaches; with debug=True its
-debugger runs code for whoever does), when the project installs a server. An app with no
-server to run it is said, with the one to add.
+debugger runs code for whoever does), when the project installs a server, and one whose
+`uvicorn.run(…)` listens on 127.0.0.1 or reloads (`reload=True`, a development mode). An app
+with no server to run it is said, with the one to add. A Procfile `web:` command that cannot
+be the entrypoint (shell syntax beyond $PORT) leaves the app to this server (init_spec).
 
 Pure but for reading the project's small files (detect.read). May import: the standard
 library, ``imagespec.errors`` and ``imagespec.adopt``.

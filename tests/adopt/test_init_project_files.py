@@ -5,6 +5,7 @@ requirements files that include others, broken manifests."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -342,3 +343,16 @@ def test_a_manifest_linked_out_of_the_folder_is_not_read(tmp_path: Path) -> None
     done = run_init(str(folder), "-o", "-")
     assert done.returncode == 2 and "elsewhere" not in done.stdout + done.stderr, done.stdout + done.stderr
     assert "no project imagespec knows in this folder" in done.stderr
+
+
+@pytest.mark.parametrize(("make", "why"), [
+    (lambda p: os.mkfifo(p), "is not a regular file (a folder, a pipe or a device)"),
+    (lambda p: p.write_bytes(b" " * (2 << 20)), "is over 1 MiB"),
+    (lambda p: p.write_bytes(b""), "is empty, not UTF-8 text, or a link out of the folder"),
+])
+def test_a_manifest_init_cannot_read_is_named(tmp_path: Path, make, why: str) -> None:  # type: ignore[no-untyped-def]
+    """Stranger QA: a FIFO or a 50 MB package.json was "no project imagespec knows"."""
+    make(tmp_path / "package.json")
+    done = run_init(str(tmp_path))
+    assert done.returncode == 2 and not (tmp_path / "imagespec.yaml").exists(), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'package.json'}: package.json {why}: init does not read it"), done.stderr
