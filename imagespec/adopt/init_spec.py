@@ -66,9 +66,11 @@ def _unread_manifest(folder: Path) -> SpecError | None:
             size = path.stat().st_size if path.is_file() else None
         except OSError:
             size = None
-        why = ("not a regular file (a folder, a pipe or a device)" if size is None and not path.is_symlink()
-               else f"over {MAX_READ // (1 << 20)} MiB" if size is not None and size > MAX_READ
-               else "empty, not UTF-8 text, or a link out of the folder")
+        linked_out = path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+        why = ("a link out of the folder" if linked_out
+               else "not a regular file (a folder, a pipe or a device)" if size is None
+               else f"over {MAX_READ // (1 << 20)} MiB" if size > MAX_READ
+               else "empty, or not UTF-8 text")
         return SpecError(f"{name} is {why}: init does not read it", location=Location(str(path)),
                          hint=f"make {name} the project's manifest as its tool writes it, or name the preset: "
                               "imagespec init --preset go|python|node|rust|java|c|service …")

@@ -342,13 +342,15 @@ def test_a_manifest_linked_out_of_the_folder_is_not_read(tmp_path: Path) -> None
     (folder / "server.js").write_text("require('http')\n")
     done = run_init(str(folder), "-o", "-")
     assert done.returncode == 2 and "elsewhere" not in done.stdout + done.stderr, done.stdout + done.stderr
-    assert "no project imagespec knows in this folder" in done.stderr
+    assert f"{folder / 'package.json'}: package.json is a link out of the folder: init does not read it" \
+        in done.stderr
 
 
 @pytest.mark.parametrize(("make", "why"), [
     (lambda p: os.mkfifo(p), "is not a regular file (a folder, a pipe or a device)"),
     (lambda p: p.write_bytes(b" " * (2 << 20)), "is over 1 MiB"),
-    (lambda p: p.write_bytes(b""), "is empty, not UTF-8 text, or a link out of the folder"),
+    (lambda p: p.write_bytes(b""), "is empty, or not UTF-8 text"),
+    (lambda p: p.write_bytes(b"\xff\xfe{}"), "is empty, or not UTF-8 text"),
 ])
 def test_a_manifest_init_cannot_read_is_named(tmp_path: Path, make, why: str) -> None:  # type: ignore[no-untyped-def]
     """Stranger QA: a FIFO or a 50 MB package.json was "no project imagespec knows"."""
