@@ -15,13 +15,16 @@ import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagespec.adopt.node_runtime import runtime_copies
 from imagespec.adopt.node_start import NodeStart, read_start
 from imagespec.adopt.pip_requirements import included_files, local_installs
 from imagespec.adopt.manifest import parse_json, parse_toml, parse_xml, semantic_version
 from imagespec.errors import Location, SpecError
+
+if TYPE_CHECKING:  # pragma: no cover  # an annotation only
+    from imagespec.adopt.python_server import Served
 
 DEFAULT_VERSION = "0.1.0"  # a project's version when its manifest states none a spec can take
 MAX_READ = 1 << 20  # a manifest or source file bigger than this is not read
@@ -45,7 +48,7 @@ class Project:
     command_source: str = "the Procfile's command"
     # the server a web app's module needs, where the Procfile's command cannot be the
     # entrypoint (shell syntax beyond $PORT: `--workers $WEB_CONCURRENCY`): init takes it then
-    served_instead: Any = None  # python_server.Served
+    served_instead: Served | None = None
     # the preset parameter that names the program its own entrypoint runs (python's
     # `script`): not written when the entrypoint is another
     program_parameter: str | None = None
@@ -65,11 +68,32 @@ def read(path: Path) -> str:
     """A small text file's content; '' when absent, too large, not text, or a link out of
     its folder (QA: `package.json -> /elsewhere/package.json` gave the spec that file's name
     and version; import refuses such links too)."""
+    return "" if _not_to_read(path) else _text(path)
+
+
+def why_unread(path: Path) -> str | None:
+    """Why `read` gives '' for a file that is there (None: absent, or read): the same rules."""
+    if not (path.exists() or path.is_symlink()):
+        return None
+    return _not_to_read(path) or (None if _text(path) else "empty, or not UTF-8 text")
+
+
+def _not_to_read(path: Path) -> str | None:
+    """What keeps `read` from opening a path, None when it may."""
     try:
         if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(path.parent)):
-            return ""
-        if not path.is_file() or path.stat().st_size > MAX_READ:
-            return ""
+            return "a link out of the folder"
+        if not path.is_file():
+            return "not a regular file (a folder, a pipe or a device)"
+        if path.stat().st_size > MAX_READ:
+            return f"over {MAX_READ // (1 << 20)} MiB"
+    except OSError as exc:
+        return f"not readable ({exc.strerror})"
+    return None
+
+
+def _text(path: Path) -> str:
+    try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from imagespec.adopt.detect import DEFAULT_VERSION, KNOWN_FILES, MAX_READ, Project, detect, read
+from imagespec.adopt.detect import DEFAULT_VERSION, KNOWN_FILES, Project, detect, read, why_unread
 from imagespec.adopt.manifest import parse_toml
 from imagespec import reference as grammar
 from imagespec.errors import Location, SpecError, one_line
@@ -60,17 +60,9 @@ def _unread_manifest(folder: Path) -> SpecError | None:
     file, too large, a link out of the folder, not UTF-8 text): said as such."""
     for name in ("go.mod", "Cargo.toml", "requirements.txt", "package.json", "pom.xml", "pyproject.toml"):
         path = folder / name
-        if not (path.exists() or path.is_symlink()) or read(path):
+        why = why_unread(path)
+        if why is None:
             continue
-        try:
-            size = path.stat().st_size if path.is_file() else None
-        except OSError:
-            size = None
-        linked_out = path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
-        why = ("a link out of the folder" if linked_out
-               else "not a regular file (a folder, a pipe or a device)" if size is None
-               else f"over {MAX_READ // (1 << 20)} MiB" if size > MAX_READ
-               else "empty, or not UTF-8 text")
         return SpecError(f"{name} is {why}: init does not read it", location=Location(str(path)),
                          hint=f"make {name} the project's manifest as its tool writes it, or name the preset: "
                               "imagespec init --preset go|python|node|rust|java|c|service …")

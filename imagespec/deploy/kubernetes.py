@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections import Counter
 
 from imagespec.deploy.profile import Probe, RunProfile
 
@@ -30,7 +31,7 @@ def volume_names(paths: list[str]) -> dict[str, str]:
     two paths give one name (`/data dir`, `/data-dir`), each with a hash of its path, since a
     Deployment with two volumes of one name is refused (QA)."""
     plain = {path: re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") for path in paths}
-    counts = {name: list(plain.values()).count(name) for name in plain.values()}
+    counts = Counter(plain.values())
     names = {}
     for path, name in plain.items():
         if counts[name] > 1:
