@@ -197,7 +197,7 @@ def _take_command(project: Project, command: str, options: InitOptions) -> None:
         runs = instead.source if instead else "the preset's program"
         project.guessed.append(f"Procfile: its web command is not the entrypoint, {runs} is: "
                                f"{error.message.removeprefix('--entrypoint: ')} (--entrypoint)")
-        if instead is not None:  # QA: else `python app.py`, which defines a Flask app and exits
+        if instead is not None and instead.command is not None:  # QA: else `python app.py`, which exits
             project.found = [f for f in project.found if ": the program to run" not in f] + [instead.found]
             project.with_.pop("script", None)
             project.command, project.command_source = instead.command, instead.source
