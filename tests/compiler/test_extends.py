@@ -253,6 +253,16 @@ def test_a_glob_parameter_keeps_its_wildcards(tmp_path: Path) -> None:
     assert "cp build/lib*/app-?.jar /out/app.jar" in compile_path(spec).dockerfile
 
 
+@pytest.mark.parametrize("value", ["../../etc/passwd", "src/../app.py", "..", "lib/*.py", "app?.py", "app[1].py"])
+def test_a_path_parameter_names_one_place_inside_its_folder(tmp_path: Path, value: str) -> None:
+    """QA: `--with script=../../etc/passwd` was taken (the entrypoint ran /etc/passwd), and
+    a `*` was a pattern in COPY but a literal name in the quoted shell word."""
+    spec = write(tmp_path, "imagespec.yaml", f"extends: python\nwith:\n  script: '{value}'\nname: app\n")
+    with pytest.raises(SpecError, match="is not a path parameter value") as caught:
+        compile_path(spec)
+    assert caught.value.location.line == 3 and "glob parameter" in (caught.value.hint or "")
+
+
 @pytest.mark.parametrize(("declaration", "words"), [
     ("{default: x}", "needs a `type`"),
     ("{type: word, default: x}", "needs a `type`"),
