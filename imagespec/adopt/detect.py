@@ -276,11 +276,14 @@ def detect_python(root: Path) -> Project | None:
     meta: dict[str, Any] = {}
     if pyproject_text:
         meta = parse_toml(root / "pyproject.toml", pyproject_text)
-        table = meta.get("project") or meta.get("tool", {}).get("poetry") or {}
-        if isinstance(table, dict):
-            take_metadata(project, table, "pyproject.toml")
+        take_metadata(project, _metadata_table(meta), "pyproject.toml")
     sources = list(walk(root, (".py",)))
     script = next((s for s in _PY_SCRIPTS if (root / s).is_file()), None)
+    declared = _console_script(root, meta, project) if script is None else None
+    if declared is not None:
+        project.entrypoint, packages_at = declared
+        project.program_parameter = "script"  # `--with script=FILE` runs that file instead
+        return _python_rest(root, project, None, packages_at, sources, included, meta)
     if script is None:
         runnable = [p for p in sources if "__name__" in read(p) and "__main__" in read(p)]
         if runnable:
@@ -302,6 +305,13 @@ def detect_python(root: Path) -> Project | None:
         project.found.append(f"{script}: the program to run")
     project.program_parameter = "script"
     packages = module[1] if module else ("src" if any(walk_packages(root / "src")) else ".")
+    return _python_rest(root, project, script if module is None else None, packages, sources, included, meta)
+
+
+def _python_rest(root: Path, project: Project, script: str | None, packages: str, sources: list[Path],
+                 included: list[str], meta: dict[str, Any]) -> Project:
+    """What follows the program: the packages' folder, the server a web app is served by
+    (a Procfile's, or the one its requirements install), the port."""
     if packages != ".":  # the source is copied to /app (the python preset)
         project.final["env"] = {"PYTHONPATH": f"/app/{packages}"}
         project.found.append(f"{packages}/: the packages' folder (src layout): PYTHONPATH /app/{packages}")
@@ -313,18 +323,88 @@ def detect_python(root: Path) -> Project | None:
         project.found.append(f"Procfile: web runs {web.group(1)} (entrypoint from the venv)")
         from imagespec.adopt.python_server import served
 
-        instead = served(root, script if module is None else None, requirements, _VENV_BIN, read)
+        instead = served(root, script, requirements, _VENV_BIN, read)
         project.served_instead = instead if instead is not None and instead.command is not None else None
     else:  # QA: a `web: flask run` left `python app.py`, which defines the app and exits
         if web:
             project.guessed.append(f"Procfile: web runs {web.group(1)}, not a server of the project's venv "
                                    "(gunicorn, uvicorn, hypercorn, waitress-serve): not the entrypoint")
-        _serve_the_app(root, project, script if module is None else None, requirements)
+        _serve_the_app(root, project, script, requirements)
     add_port(project, root, [root / "Procfile", *sources])
     return project
 
 
 _VENV_BIN = "/opt/venv/bin"  # where the python presets' venv puts the servers a project installs
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+
+
+def _console_script(root: Path, meta: dict[str, Any], project: Project) -> tuple[list[str], str] | None:
+    """(entrypoint, the packages' folder) for the console script pyproject.toml declares
+    (`[project.scripts]`, Poetry's `[tool.poetry.scripts]`): the presets never install the
+    project, so the entrypoint does what pip's wrapper script would, `sys.exit(main())`.
+    Of several, the one named like the project, else the first; None without one whose
+    module is in the source."""
+    scripts = _declared_scripts(meta)
+    if not scripts:
+        return None
+    wanted = str(_metadata_table(meta).get("name", ""))
+    name = next((n for n in scripts if _normal(n) == _normal(wanted)), next(iter(scripts)))
+    reference = scripts[name]
+    module, _, attribute = reference.partition(":")
+    packages = _module_folder(root, module.split(".")[0])
+    if packages is None:
+        project.guessed.append(f"pyproject.toml: script {name} = {reference!r}: {module} is not in the source, "
+                               "so not the entrypoint")
+        return None
+    if len(scripts) > 1:
+        others = ", ".join(n for n in scripts if n != name)
+        project.guessed.append(f"pyproject.toml: script {name}, of {len(scripts)} (not {others}): --entrypoint "
+                               "names another")
+    project.found.append(f"pyproject.toml: script {name} = {reference!r}, the program to run (as pip's wrapper "
+                         "would run it; the project is not installed)")
+    top = attribute.split(".")[0]
+    code = f"import sys; from {module} import {top}; sys.exit({attribute}())"
+    return ["/opt/venv/bin/python3", "-c", code], packages
+
+
+def _metadata_table(meta: dict[str, Any]) -> dict[str, Any]:
+    """pyproject.toml's `[project]`, else Poetry's `[tool.poetry]`; {} when neither is a
+    table (QA: `tool = "x"` was a traceback)."""
+    project, tool = meta.get("project"), meta.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    for table in (project, poetry):
+        if isinstance(table, dict) and table:
+            return table
+    return {}
+
+
+def _declared_scripts(meta: dict[str, Any]) -> dict[str, str]:
+    """pyproject.toml's console scripts {name: "module:function"}, those written as a
+    whole Python reference only (a value lands in `python -c`)."""
+    project, tool = meta.get("project"), meta.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    found: dict[str, str] = {}
+    for table in (project.get("scripts") if isinstance(project, dict) else None,
+                  poetry.get("scripts") if isinstance(poetry, dict) else None):
+        for name, value in (table.items() if isinstance(table, dict) else ()):
+            if isinstance(value, dict):  # Poetry: {callable = "…"} or {reference = "…", type = "console"}
+                value = value.get("callable") or (value.get("reference") if value.get("type") == "console" else None)
+            if isinstance(name, str) and isinstance(value, str) and re.fullmatch(f"{_DOTTED}:{_DOTTED}", value):
+                found.setdefault(name, value)
+    return found
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _module_folder(root: Path, top: str) -> str | None:
+    """Where the module's top package or module is: the project folder (".") or src."""
+    for folder in (".", "src"):
+        base = root / folder
+        if (base / top).is_dir() and not (base / top).is_symlink() or (base / f"{top}.py").is_file():
+            return folder
+    return None
 
 
 def _serve_the_app(root: Path, project: Project, script: str | None, requirements: list[str]) -> None:

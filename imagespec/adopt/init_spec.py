@@ -48,9 +48,19 @@ class InitResult:
     guessed: tuple[str, ...]
 
 
+_SPELLED = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
+                          "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH"})
+
+
 def image_name(raw: str) -> str:
     """A project name as an image name: lower case, [a-z0-9] joined by single . _ -"""
-    name = re.sub(r"[^a-z0-9._-]+", "-", raw.lower().rsplit("/", 1)[-1])
+    import unicodedata
+
+    # QA: `Ünïcödé` gave `n-c-d`: a letter's accents are dropped, not the letter (the
+    # letters without a decomposition are spelled out)
+    spelled = raw.translate(_SPELLED)
+    ascii_name = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^a-z0-9._-]+", "-", ascii_name.lower().rsplit("/", 1)[-1])
     name = re.sub(r"[._-]{2,}", "-", name).strip("._-")
     return name or "app"
 

@@ -101,6 +101,13 @@ def test_hostile_manifest_values_are_made_safe(project) -> None:
     assert "guessed  version 0.1.0: package.json's '1.0.0\\nfinal: " in done.stderr
 
 
+@pytest.mark.parametrize(("raw", "name"), [("Ünïcödé", "unicode"), ("Straße-Café", "strasse-cafe"),
+                                           ("Søren's API", "soren-s-api"), ("日本語", "app"), ("@org/My_App", "my_app")])
+def test_a_project_name_keeps_its_letters_without_their_accents(raw: str, name: str) -> None:
+    from imagespec.adopt.init_spec import image_name
+    assert image_name(raw) == name  # QA: `Ünïcödé` became `n-c-d`
+
+
 def test_a_folder_with_nothing_it_knows_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello\n")
     done = run_init(str(tmp_path))
@@ -384,6 +391,79 @@ def test_a_src_layout_package_runs_as_a_module_on_its_import_path(tmp_path: Path
     done = run_init(str(tmp_path), "--with", "script=src/webapp/__main__.py", "-o", "-")
     assert done.returncode == 0, done.stderr
     assert "entrypoint" not in yaml.safe_load(done.stdout)["final"]
+
+
+CLI_MAIN = """\
+import http.server
+import os
+
+from svc import GREETING
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(GREETING.encode())
+
+
+def main():
+    server = http.server.HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Hello)
+    print("listening", flush=True)
+    server.serve_forever()
+"""
+
+
+def console_script_app(folder: Path, table: str = "project.scripts") -> Path:
+    """A project whose program is the console script pyproject.toml declares, in a src
+    layout, with no app.py and no `if __name__ == "__main__"` block (QA: exit 2)."""
+    (folder / "src" / "svc").mkdir(parents=True)
+    (folder / "src" / "svc" / "__init__.py").write_text('GREETING = "hello from svc"\n')
+    (folder / "src" / "svc" / "cli.py").write_text(CLI_MAIN)
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "svc"\nversion = "2.0.0"\n\n[{table}]\n'
+                                           'svc-admin = "svc.admin:main"\nsvc = "svc.cli:main"\n')
+    (folder / "requirements.txt").write_text("")
+    return folder
+
+
+@pytest.mark.parametrize("table", ["project.scripts", "tool.poetry.scripts"])
+def test_the_console_script_pyproject_declares_is_the_program(tmp_path: Path, table: str) -> None:
+    """`[project.scripts]` names the program: the presets never install the project, so
+    the entrypoint does what pip's wrapper would (was exit 2: no program to run)."""
+    done = run_init(str(console_script_app(tmp_path, table)), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(done.stdout)
+    assert spec["final"]["entrypoint"] == ["/opt/venv/bin/python3", "-c",
+                                           "import sys; from svc.cli import main; sys.exit(main())"]
+    assert spec["final"]["env"] == {"PYTHONPATH": "/app/src"} and "with" not in spec
+    # of two scripts, the one named like the project; the other is said
+    assert "script svc = 'svc.cli:main', the program to run" in done.stderr
+    assert "script svc, of 2 (not svc-admin)" in done.stderr
+    # the user's --with script=FILE still wins
+    (tmp_path / "src" / "svc" / "run.py").write_text("print('hi')\n")
+    done = run_init(str(tmp_path), "--with", "script=src/svc/run.py", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert "entrypoint" not in yaml.safe_load(done.stdout)["final"]
+
+
+@pytest.mark.parametrize("toml", ['tool = "x"', "project = 3\n[tool]\npoetry = []", '[project]\nscripts = 3'])
+def test_pyproject_tables_of_another_type_are_no_traceback(tmp_path: Path, toml: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(toml + "\n")  # QA: `tool = "x"` was an AttributeError
+    (tmp_path / "uv.lock").write_text("")
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("scripts", ['x = "os:system(\'id\')"', 'x = "requests.cli:main"', "x = 3",
+                                     'x = {reference = "svc.cli:main", type = "file"}'])
+def test_a_console_script_init_cannot_run_is_not_the_program(tmp_path: Path, scripts: str) -> None:
+    """Only a whole `module:function` reference to the project's own source becomes the
+    entrypoint (its text lands in `python -c`); else init says there is no program."""
+    console_script_app(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "svc"\n\n[project.scripts]\n{scripts}\n')
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 2 and "no program to run" in done.stderr, done.stderr
 
 
 def test_a_src_layout_with_a_procfile_makes_a_spec_that_compiles(tmp_path: Path) -> None:

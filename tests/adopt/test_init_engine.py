@@ -125,6 +125,15 @@ def test_a_src_layout_package_starts_from_its_init_spec(tmp_path, built) -> None
 
 
 @pytest.mark.engine
+def test_a_console_script_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
+    """`[project.scripts] svc = "svc.cli:main"` in a src layout: the entrypoint imports and
+    calls it, under tini (was exit 2: no program to run)."""
+    from tests.adopt.test_init import console_script_app
+
+    _init_build_and_test(console_script_app(tmp_path / "cliapp"), "imagespec-inittest-clipy", built)
+
+
+@pytest.mark.engine
 def test_a_node_entry_made_by_the_build_script_starts_from_its_init_spec(tmp_path, built) -> None:  # type: ignore[no-untyped-def]
     """`main: dist/server.js` made by `npm run build`: init's build stage makes it (was: main
     server.js, a file that does not exist)."""
