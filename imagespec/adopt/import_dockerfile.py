@@ -23,7 +23,7 @@ from imagespec.adopt.dockerfile_source import Source, Stage, parse, read_text
 from imagespec.adopt.dockerfile_spec import final_copies, needed, stage_parts
 from imagespec.adopt.dockerfile_stage import ASSIGNMENT, Config, Report, StageRead, StageReader
 from imagespec.adopt.dockerfile_words import PLATFORM_ARGS, Unknown, process_word
-from imagespec.adopt.import_fold import fold_gathering_stages
+from imagespec.adopt.import_fold import copy_through_gathering, fold_gathering_stages
 from imagespec.adopt.import_heredoc import HeredocFiles, remove
 from imagespec.adopt.import_labels import take_own_labels
 from imagespec.adopt.import_ignore import CarriedIgnore, IgnoreComment, carry
@@ -157,6 +157,7 @@ def convert(source: Source, catalogs: list[Catalog], name: str,
             heredocs: HeredocFiles | None = None) -> tuple[dict[str, Any], Report]:
     """`heredocs`: where COPY heredocs become context files (None: they stay comments)."""
     source, folded, folded_stages = fold_gathering_stages(source)
+    source, copied, read_through = copy_through_gathering(source)
     args = _global_args(source)
     names = _spec_names(source)
     reads: dict[str, StageRead] = {}
@@ -173,7 +174,7 @@ def convert(source: Source, catalogs: list[Catalog], name: str,
         reports[names[0]].differences.append(f"Dockerfile:1: `# syntax={source.syntax}` is not kept: the generated "
                                              "Dockerfile is written for the engine's built-in frontend")
     last_name = names[-1]
-    reports[last_name].differences += folded
+    reports[last_name].differences += folded + copied
     settle_accounts(reads, last_name, reports)
     keep = needed(reads, last_name)
     report = Report()
@@ -189,11 +190,19 @@ def convert(source: Source, catalogs: list[Catalog], name: str,
             end = stage.instructions[-1].end_line if stage.instructions else stage.line
             report.comments.append((stage.line, f"FROM {stage.base}" + (f" AS {stage.name}" if stage.name else "")
                                     + f" … (lines {stage.line}-{end})",
-                                    "its instructions start the last stage's (said above)" if stage.index in folded_stages
-                                    else f"the stage is not part of the image `docker build` makes (--target {spec_name})"))
+                                    _left_out(stage.index, folded_stages, read_through, spec_name)))
     data = _layout(reads, keep, last_name, report, name, source.file)
     report.differences.sort(key=_by_line)  # a reviewer reads them beside the Dockerfile, top to bottom
     return data, report
+
+
+def _left_out(index: int, folded: set[int], read_through: set[int], spec_name: str) -> str:
+    """Why a stage of the Dockerfile is no stage of the spec."""
+    if index in folded:
+        return "its instructions start the last stage's (said above)"
+    if index in read_through:
+        return "the last stage copies from where it gathered its files (said above)"
+    return f"the stage is not part of the image `docker build` makes (--target {spec_name})"
 
 
 def _by_line(difference: str) -> float:

@@ -79,10 +79,25 @@ ENTRYPOINT ["/hello"]
 
 FROM release
 """
+# QA: the final's COPY --from a gathering stage copied nothing it had gathered (build failed)
+BINARIES_DOCKERFILE = """FROM imagespec-test/golang:bookworm AS build
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/hello .
+
+FROM scratch AS binaries
+COPY --from=build /out/hello /hello
+
+FROM imagespec-test/debian:bookworm-slim
+COPY --from=binaries /hello /usr/local/bin/hello
+ENTRYPOINT ["/usr/local/bin/hello"]
+"""
 APPS = {
     "go": {"Dockerfile": GO_DOCKERFILE, "go.mod": "module example.com/hello\n\ngo 1.19\n", "main.go": GO_MAIN},
     "release": {"Dockerfile": RELEASE_DOCKERFILE, "go.mod": "module example.com/hello\n\ngo 1.19\n",
                 "main.go": GO_MAIN},
+    "binaries": {"Dockerfile": BINARIES_DOCKERFILE, "go.mod": "module example.com/hello\n\ngo 1.19\n",
+                 "main.go": GO_MAIN},
     "python": {"Dockerfile": PY_DOCKERFILE, "app.py": PY_APP},
     "script": {"Dockerfile": SCRIPT_DOCKERFILE, "app.py": SCRIPT_APP},
 }

@@ -373,6 +373,51 @@ def test_a_last_stage_from_a_stage_that_gathers_files_starts_with_its_instructio
     assert data["final"]["from"] == "scratch" and data["final"]["copy"][0]["from"] == "build"
 
 
+BINARIES = """\
+FROM golang:1.22 AS build
+WORKDIR /src
+COPY . .
+RUN go build -o /out/app . && go build -o /out/tools/ctl ./ctl
+FROM scratch AS binaries
+COPY --from=build /out/app /app
+COPY --from=build /out/tools /tools/
+FROM alpine:3.20
+COPY --from=binaries /app /usr/bin/app
+COPY --from=binaries /tools/ctl /usr/bin/
+ENTRYPOINT ["/usr/bin/app"]
+"""
+
+
+def test_a_copy_from_a_stage_that_gathers_files_copies_from_where_it_gathered_them(tmp_path: Path) -> None:
+    """QA: the `binaries` pattern: the final's `COPY --from=binaries` copied from a stage whose
+    own `COPY --from=build` was a comment (the build failed at that COPY), and stage build was
+    said not to be part of the image."""
+    data, _, report = imported(tmp_path, BINARIES)
+    assert "binaries" not in data["stages"]
+    assert data["final"]["copy"] == [{"from": "build", "src": "/out/app", "dest": "/usr/bin/app"},
+                                     {"from": "build", "src": "/out/tools/ctl", "dest": "/usr/bin/"}]
+    assert any(d.startswith("Dockerfile:9: COPY --from=binaries /app /usr/bin/app: copies /out/app of stage 'build' "
+                            "instead, where stage 'binaries' (line 5) gathered it from") for d in report.differences)
+    assert [c[0] for c in report.comments] == [5] and "copies from where it gathered" in report.comments[0][2]
+    # the whole stage: each gathered file to its place under the destination
+    data, _, _ = imported(tmp_path, BINARIES.replace("COPY --from=binaries /app /usr/bin/app\n"
+                                                     "COPY --from=binaries /tools/ctl /usr/bin/\n",
+                                                     "COPY --from=binaries / /opt/\n"))
+    assert data["final"]["copy"] == [{"from": "build", "src": "/out/app", "dest": "/opt/app"},
+                                     {"from": "build", "src": "/out/tools", "dest": "/opt/tools/"}]
+
+
+@pytest.mark.parametrize("change", [("COPY --from=build /out/app /app", "COPY --from=build --chmod=700 /out/app /app"),
+                                    ("COPY --from=build /out/app /app", "COPY --from=build /out/a* /app"),
+                                    ("COPY --from=binaries /app /usr/bin/app", "COPY --from=binaries /nope /usr/bin/app"),
+                                    ("FROM scratch AS binaries", "FROM alpine:3.20 AS binaries\nRUN true")])
+def test_a_gathering_stage_that_does_not_map_one_to_one_is_left_as_it_was(tmp_path: Path,
+                                                                          change: tuple[str, str]) -> None:
+    data, _, report = imported(tmp_path, BINARIES.replace(*change))
+    assert data["final"]["copy"][0]["from"] == "binaries"  # as before: not expressed, said
+    assert not any(d.startswith("Dockerfile:9:") and "gathered it from" in d for d in report.differences)
+
+
 def test_a_stage_that_runs_something_is_not_folded(tmp_path: Path) -> None:
     ran = RELEASE.replace("FROM scratch AS release", "FROM debian:bookworm-slim AS release").replace(
         'ENTRYPOINT ["/app"]', 'RUN mkdir /data\nENTRYPOINT ["/app"]')
