@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagespec.errors import BuildFailed, ImageSpecError, Location, SpecError, each_or_together
+from imagespec.errors import BuildFailed, ImageSpecError, SpecError, each_or_together
 from imagespec.fleet.run import BuildJob, Locate, StoreSbom
 from imagespec.fleet import shared_tags
 from imagespec.plan.model import Run
@@ -53,7 +53,7 @@ def build_jobs(fleet: Fleet, env: Environment, options: Mapping[str, Any]) -> li
         jobs = each_or_together(list(fleet), job_of)  # every target's bad input in one run
         # the git-sha tag (not in the fleet's tags) of two versions of one image from one
         # commit: the newest keeps it, as fleet.graph settled the moving tags
-        claims = {job.name: shared_tags.Claim(job.tags, target.version, Location(str(target.spec), 1, 1))
+        claims = {job.name: shared_tags.Claim(job.tags, target.version, target.tags_at)
                   for job, target in zip(jobs, fleet, strict=True)}
         lost = shared_tags.withheld(claims)
         jobs = [_job(fleet.targets[job.name], settings_of[job.name], lost[job.name]) if lost[job.name] else job

@@ -187,7 +187,7 @@ def _refuse_shared_versions(targets: Mapping[str, Target]) -> None:
             first = owner.setdefault(links.name(tag), target)
             if first is not target:
                 raise SpecError(f"{target.spec} and {first.spec} both tag {tag}: an X.Y.Z tag names one image "
-                                "(BP14)", location=_start(target),
+                                "(BP14)", location=target.tags_at,
                                 hint="give each spec its own name or version, or build one of them in a run of its own")
 
 
@@ -236,7 +236,7 @@ def link(root: Path, targets: Mapping[str, Target], *, native: str | None = None
 
 
 def _claims(targets: Mapping[str, Target]) -> dict[str, shared_tags.Claim]:
-    return {name: shared_tags.Claim(t.tags, t.version, _start(t)) for name, t in targets.items()}
+    return {name: shared_tags.Claim(t.tags, t.version, t.tags_at) for name, t in targets.items()}
 
 
 def _newest_keeps_shared_tags(targets: Mapping[str, Target]) -> dict[str, Target]:

@@ -218,7 +218,7 @@ def _build_facts(compiled: Compiled, config: Config) -> BuildFacts:
 def _to_json(target: Target) -> dict[str, Any]:
     b = target.build
     return {"tags": list(target.tags), "platforms": list(target.platforms),
-            "platforms_at": _location_json(target.platforms_at),
+            "platforms_at": _location_json(target.platforms_at), "name_at": _location_json(target.name_at),
             "bases": [[u.ref, list(u.key), u.location.file, u.location.line, u.location.col, u.runs]
                       for u in target.bases],
             "inputs": sorted(target.inputs), "config_inputs": sorted(target.config_inputs),
@@ -237,10 +237,11 @@ def _from_json(facts: dict[str, Any], **identity: Any) -> Target:
                        cache_from=tuple(b["cache_from"]), cache_to=tuple(b["cache_to"]), ignore=tuple(b["ignore"]))
     bases = tuple(BaseUse(ref, tuple(key), Location(file, line, col), runs)
                   for ref, key, file, line, col, runs in facts["bases"])
-    at = facts["platforms_at"]
+    at, name_at = facts["platforms_at"], facts["name_at"]
     user = facts["runs_as"]
     return Target(tags=tuple(facts["tags"]), bases=bases, platforms=tuple(facts["platforms"]), build=build,
                   platforms_at=Location(*at) if at is not None else None,
+                  name_at=Location(*name_at) if name_at is not None else None,
                   inputs=frozenset(facts["inputs"]), config_inputs=frozenset(facts["config_inputs"]),
                   runs_as=None if user is None else RunsAs(int(user[0]), str(user[1]), bool(user[2])), **identity)
 
@@ -263,6 +264,7 @@ def _compiled_target(configs: _Configs, paths: _RealPaths, cache_root: Path | No
     config_inputs = paths.of_notes(config_notes)
     target = Target(tags=_own_tags(compiled), bases=_bases(compiled), platforms=_platforms(compiled),
                     platforms_at=_platforms_at(compiled, config), build=build,
+                    name_at=compiled.loaded.document.location(("name",)),
                     inputs=config_inputs | paths.of_notes(notes) | {str(identity["real"])},
                     config_inputs=config_inputs, runs_as=_runs_as(compiled), **identity)
     cache.store_facts(cache_root, CACHE_KIND, spec, configs.explicit, [*config_notes, *notes], _to_json(target))

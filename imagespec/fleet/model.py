@@ -97,9 +97,15 @@ class Target:
     config_flag: Path | None = None  # --config or $IMAGESPEC_CONFIG as the fleet was loaded with (None: nearest)
     runs_as: RunsAs | None = None  # None: root
     platforms_at: Location | None = None  # where `platforms:` was written (the spec or its configuration), if anywhere
+    name_at: Location | None = None  # where the spec's `name:` is: its tags are made of it (a clash is said there)
     #: tags of the spec that a newer version of its image in the fleet keeps (fleet.shared_tags,
     #: BP14): left out of ``tags`` and never applied to this target's image
     withheld: frozenset[str] = frozenset()
+
+    @property
+    def tags_at(self) -> Location:
+        """Where the spec's tags come from, for a clash of tags: its `name:`."""
+        return self.name_at or Location(str(self.spec), 1, 1)
 
     @property
     def context(self) -> Path:

@@ -150,7 +150,8 @@ def test_two_specs_with_one_version_tag_are_exit_2_naming_both(repo: Path, write
     write("a/x.imagespec.yaml", "dockerfile: x.Dockerfile\n" + spec("isx14a-same", "debian:bookworm-slim"))
     assert main(["bake", "."]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == ("a/x.imagespec.yaml:1:1: a/x.imagespec.yaml and a/imagespec.yaml both tag "
+    # said at the `name:` the tags are made of (was 1:1)
+    assert err[0] == ("a/x.imagespec.yaml:2:1: a/x.imagespec.yaml and a/imagespec.yaml both tag "
                       "isx14a-same:1.0.0: an X.Y.Z tag names one image (BP14)"), err
     assert err[1].startswith("  hint: give each spec its own name or version")
     assert not (repo / "docker-bake.json").exists()
