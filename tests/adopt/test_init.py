@@ -393,25 +393,9 @@ def test_a_src_layout_package_runs_as_a_module_on_its_import_path(tmp_path: Path
     assert "entrypoint" not in yaml.safe_load(done.stdout)["final"]
 
 
-CLI_MAIN = """\
-import http.server
-import os
-
-from svc import GREETING
-
-
-class Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(GREETING.encode())
-
-
-def main():
-    server = http.server.HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Hello)
-    print("listening", flush=True)
-    server.serve_forever()
-"""
+# the same server as a console script's function: no `if __name__ == "__main__"` block
+CLI_MAIN = SRC_MAIN.replace("from webapp import", "from svc import").replace('if __name__ == "__main__":',
+                                                                             "def main():")
 
 
 def console_script_app(folder: Path, table: str = "project.scripts") -> Path:
