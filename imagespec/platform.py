@@ -112,6 +112,14 @@ def platform(text: str) -> str:
     return text
 
 
+class Repeated(Invalid):
+    """A platform listed a second time, at ``index`` of the list (said at that item)."""
+
+    def __init__(self, message: str, hint: str, index: int) -> None:
+        super().__init__(message, hint)
+        self.index = index
+
+
 def platform_list(values: list[str]) -> list[str]:
     """Each platform once: the same one twice would build (and push) it twice. An empty
     list builds for none: it is bad input rather than "unset" (which `[]` would silently
@@ -121,8 +129,8 @@ def platform_list(values: list[str]) -> list[str]:
                       "leave `platforms:` out to build for the engine's own platform (or the configuration's), "
                       "or list the platforms to build")
     seen: set[str] = set()
-    for value in values:
+    for index, value in enumerate(values):
         if value in seen:
-            raise Invalid(f"platform '{value}' is listed twice", "list each platform once")
+            raise Repeated(f"platform '{value}' is listed twice", "list each platform once", index)
         seen.add(value)
     return values

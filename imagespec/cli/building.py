@@ -71,10 +71,11 @@ def build(specs: tuple[Path, ...], tags: tuple[str, ...], push: bool, force: boo
     see "Fleets" in the README."""
     if len(specs) > 1 or specs[0].is_dir() or jobs_ or rerun_failed or builder is not None or changed_since:
         if changed_since is not None or explain:
-            specs = selected(specs, config_path, changed_since, explain)
+            given, specs = specs, selected(specs, config_path, changed_since, explain)
             if not specs:  # the summary still, with no target: `> build.json` stays a document
-                # a --builder flag is asked all the same: misspelt, it fails this run, not the first that builds
-                name = jobs.builder_name(builder) if builder is not None else ""
+                # the builder is asked all the same: misspelt, it fails this run, not the first that builds
+                configured = jobs.configured_builder_of(given, config_path) if builder is None else None
+                name = jobs.builder_name(builder) if builder is not None else configured.name if configured else ""
                 if fmt == "json":
                     click.echo(jobs.FleetBuilt((), name, jobs_ or jobs.DEFAULT_JOBS, 0.0).to_json())
                 return

@@ -164,9 +164,14 @@ def _refuse_shared_dockerfiles(targets: Mapping[str, Target]) -> None:
     writers: dict[str, Target] = {}
     for name in sorted(targets):
         target = targets[name]
-        first = writers.setdefault(os.path.normpath(target.dockerfile), target)
+        path = os.path.normpath(target.dockerfile)
+        first = writers.setdefault(path, target)
         if first is not target:
-            raise SpecError(f"{target.spec} and {first.spec} both write {target.dockerfile}", location=_start(target),
+            # said where `dockerfile:` is written (QA: at 1:1, with `b/../a/Dockerfile`)
+            written = [t for t in (target, first) if ("dockerfile",) in t.compiled.loaded.document.locations]
+            blamed, other = (written[0], first if written[0] is target else target) if written else (target, first)
+            raise SpecError(f"{blamed.spec} and {other.spec} both write {os.path.relpath(path)}",
+                            location=blamed.compiled.loaded.document.location(("dockerfile",)),
                             hint="give each spec its own `dockerfile:` (and `context:`)")
 
 
@@ -225,11 +230,13 @@ def link(root: Path, targets: Mapping[str, Target], *, native: str | None = None
         raise SpecError(f"{targets[names.DEFAULT_GROUP].spec} would be target {names.DEFAULT_GROUP!r}, bake's "
                         "default group", location=_start(targets[names.DEFAULT_GROUP]),
                         hint="rename its folder (or the spec file)")
+    # before the parents: two specs tagging one X.Y.Z also make a FROM of it ambiguous, and
+    # the clash is the cause to say (QA: only the ambiguity was said, at the third spec)
+    _refuse_shared_versions(targets)
     made = links.producers({name: target.tags for name, target in targets.items()})
     linked = {name: t.with_parents(_parents(t, made, targets)) for name, t in targets.items()}
     ordered = _ordered(linked)
     _refuse_shared_dockerfiles(ordered)
-    _refuse_shared_versions(ordered)
     _refuse_second_user(ordered)
     _refuse_platforms_parents_lack(ordered, made, native)
     return Fleet(root, _newest_keeps_shared_tags(ordered), _groups(ordered))

@@ -28,6 +28,7 @@ from imagespec.jobs.compiling import (
     compile_one,
     config_file,
     configured_builder,
+    configured_builder_of,
     dockerfile_text,
     effective,
     explain,
@@ -90,7 +91,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Built", "Checked", "DEFAULT_JOBS", "FleetBuilt", "MAX_JOBS", "NotPushed", "OnNote", "Stale", "bake", "bake_by_hand", "base_build", "base_check", "base_dockerfile",
     "base_files", "base_sbom", "build", "build_fleet", "builder_name", "check", "compile_one", "config_file",
-    "configured_builder", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
+    "configured_builder", "configured_builder_of", "dockerfile_text", "effective", "explain", "generate", "generated", "image_option",
     "import_dockerfile", "init", "link_specs", "lint", "listed_spec_files", "lock", "lock_check", "manifest", "note_unread_configs",
     "one_spec_for_output", "outdated",
     "platforms_origin", "sbom", "sbom_diff", "sbom_file_for", "schema", "select_specs", "spec_files",

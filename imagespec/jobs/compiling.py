@@ -145,6 +145,16 @@ def configured_builder(config: Config) -> Builder | None:
     return find_builder(name, where=document.location(("build", "builder")).of_value() if document else None)
 
 
+def configured_builder_of(specs: Sequence[Path], config_path: Path | None = None) -> Builder | None:
+    """``configured_builder`` of the configuration the first spec ``specs`` name is built
+    with: a build that selected nothing (--changed-since) asks it all the same, so that a
+    misspelt `build.builder` fails every CI run, not only the first with something to build."""
+    from imagespec.spec.config import load_config
+
+    files = spec_files(specs)
+    return configured_builder(load_config(config_file(config_path), start=files[0].parent)) if files else None
+
+
 def _compiled_each(specs: Sequence[Path], config_path: Path | None = None) -> list[Compiled]:
     """Every spec compiled; those that do not compile are all reported in one error
     (imagespec.errors.each_or_together), not only the first."""

@@ -455,7 +455,13 @@ context_folder = _relative_to_spec("`context: .` or `context: ../app`")
 _dockerfile_place = _relative_to_spec("`dockerfile: Dockerfile` (beside the spec) or `dockerfile: build/Dockerfile`")
 #: file names another tool (or imagespec) reads for something else: a Dockerfile written
 #: there breaks it (QA: `dockerfile: .imagespec.yaml` made every later run read it as settings)
-_NOT_A_DOCKERFILE = frozenset({".imagespec.yaml", ".dockerignore", ".gitignore", ".gitattributes", ".gitmodules"})
+_READ_ELSEWHERE = frozenset({".imagespec.yaml", ".dockerignore", ".gitignore", ".gitattributes", ".gitmodules"})
+
+
+def read_elsewhere(name: str) -> bool:
+    """Whether a file of this name is read as something else: settings, ignore patterns,
+    git's attributes. No generated file (a Dockerfile, a bake file) may be written there."""
+    return name in _READ_ELSEWHERE or name.endswith(".dockerignore")
 
 
 def dockerfile_path(value: str) -> str:
@@ -464,7 +470,7 @@ def dockerfile_path(value: str) -> str:
     if value.endswith("/") or name in (".", ".."):
         raise Invalid(f"'{value}' names a folder: `dockerfile` is the file generate writes",
                       "name the file too, e.g. `dockerfile: build/Dockerfile`")
-    if name in _NOT_A_DOCKERFILE or name.endswith(".dockerignore"):
+    if read_elsewhere(name):
         raise Invalid(f"'{value}': {name} is read as another file (settings or ignore patterns), not a Dockerfile",
                       "name it Dockerfile, or NAME.Dockerfile beside the spec")
     return value
@@ -813,7 +819,15 @@ Digest = Annotated[str, AfterValidator(_once(grammar.digest)), WithJsonSchema({"
 PlatformName = Annotated[str, AfterValidator(_once(platforms.platform)),
                          WithJsonSchema({"type": "string", "pattern": platforms.PLATFORM_PATTERN,
                                          "examples": list(platforms.KNOWN)})]
-Platforms = Annotated[list[PlatformName], AfterValidator(platforms.platform_list)]
+def _platforms_once(values: list[str]) -> list[str]:
+    """platform.platform_list, a repeat said at its item (QA: it was said at `platforms:`)."""
+    try:
+        return platforms.platform_list(values)
+    except platforms.Repeated as repeated:
+        raise InvalidPart(str(repeated), repeated.hint, at=(repeated.index,)) from None
+
+
+Platforms = Annotated[list[PlatformName], AfterValidator(_platforms_once)]
 Registry = Annotated[str, AfterValidator(_once(registry)), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]
 # a Debian mirror: a base spec's `bootstrap.mirror` and the configuration's `bases.mirror` (here,
 # not in spec/base_model.py, so that reading a configuration does not make the base spec's models)

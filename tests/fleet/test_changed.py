@@ -83,6 +83,16 @@ def test_nothing_changed_still_asks_for_the_builder_flag(fleet_repo: Path, capsy
     assert json.loads(capsys.readouterr().out)["builder"] == "default"
 
 
+def test_nothing_changed_still_asks_for_the_configured_builder(fleet_repo: Path, write: Write,
+                                                              capsys: pytest.CaptureFixture[str], engine: object) -> None:
+    # QA: a misspelt `build.builder` passed every run that selected nothing (the flag was asked)
+    write(".imagespec.yaml", f"catalog: {CATALOG}\nbuild:\n  builder: isx14a-no-such-builder\n")
+    git(fleet_repo, "commit", "-qam", "builder")
+    assert main(["build", ".", "--changed-since", "HEAD", "--explain"]) == 2
+    err = capsys.readouterr().err
+    assert f"{fleet_repo / '.imagespec.yaml'}:3:12: unknown builder 'isx14a-no-such-builder'" in err, err
+
+
 def test_a_spec_deleted_since_the_revision_is_said_where_its_folder_was_searched(
         fleet_repo: Path, write: Write, capsys: pytest.CaptureFixture[str]) -> None:
     # was: nothing said; the bake file kept the deleted spec's target until `check --bake`

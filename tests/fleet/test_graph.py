@@ -116,13 +116,14 @@ def test_a_group_named_like_a_target_gets_the_group_suffix(repo: Path, write: Wr
     assert fleet.groups == {"default": ("company", "company-billing"), "company-group": ("company-billing",)}
 
 
-def test_two_specs_making_the_image_a_third_builds_on_is_ambiguous(repo: Path, write: Write) -> None:
+def test_two_specs_making_the_image_a_third_builds_on_are_said_as_the_cause(repo: Path, write: Write) -> None:
     write("a/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim"))
     write("b/imagespec.yaml", spec("isx14a-same", "debian:bookworm-slim"))
     write("c/imagespec.yaml", spec("isx14a-c", "isx14a-same:1.0.0"))
-    with pytest.raises(SpecError, match="built by both a/imagespec.yaml and b/imagespec.yaml") as caught:
+    # QA: only "built by both …: ambiguous" at c's FROM was said; the clash that causes it comes first
+    with pytest.raises(SpecError, match="b/imagespec.yaml and a/imagespec.yaml both tag isx14a-same:1.0.0") as caught:
         load_fleet([Path(".")])
-    assert str(caught.value.location) == "c/imagespec.yaml:4:3"  # final.from
+    assert str(caught.value.location) == "b/imagespec.yaml:1:1"  # its name:
 
 
 def test_platforms_come_from_the_spec_else_the_configuration(repo: Path, write: Write) -> None:
@@ -175,6 +176,13 @@ def test_two_specs_writing_one_dockerfile_are_exit_2_as_for_generate(repo: Path,
         err[0].endswith("a/Dockerfile"), err
     assert err[1].startswith("  hint: give each spec its own `dockerfile:`")
     assert not (repo / "docker-bake.json").exists()
+    # QA: said at the `dockerfile:` that leads there, with the path normalised (was 1:1, `b/../a/Dockerfile`)
+    (repo / "a" / "x.imagespec.yaml").unlink()
+    write("b/imagespec.yaml", "name: isx14a-b\nversion: 1.0.0\ndockerfile: ../a/Dockerfile\n"
+          "final: {from: {image: 'debian:bookworm-slim', family: debian}, cmd: [/bin/true]}\n")
+    assert main(["bake", "."]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "b/imagespec.yaml:3:1: b/imagespec.yaml and a/imagespec.yaml both write a/Dockerfile", err
 
 
 def test_an_app_that_would_make_its_base_specs_user_again_is_exit_2_at_its_from(

@@ -99,6 +99,19 @@ def test_bake_never_writes_over_a_spec_or_dockerfile_of_its_fleet_even_with_forc
     assert (two / onto).read_text() == before
 
 
+@pytest.mark.parametrize("onto", [".imagespec.yaml", "sub/.imagespec.yaml", "new.imagespec.yaml", "imagespec.lock.yaml",
+                                  "x.dockerignore", ".gitignore", ".git/HEAD", ".git/hooks/pre-commit"])
+def test_bake_never_writes_a_file_something_else_reads(two: Path, capsys, onto: str) -> None:  # type: ignore[no-untyped-def]
+    """QA: `bake . -o .imagespec.yaml` wrote the bake file as the configuration (every later
+    command exit 2), and `-o .git/HEAD --force` broke the repository."""
+    (two / "sub").mkdir()
+    (two / ".git" / "hooks").mkdir(parents=True, exist_ok=True)
+    before = {p: p.read_bytes() for p in two.rglob("*") if p.is_file()}
+    code, _, err = run(capsys, "bake", ".", "-o", onto, "--force")
+    assert code == 2 and err.startswith(f"{onto}: -o names ") and "hint: give -o the bake file's path" in err, err
+    assert {p: p.read_bytes() for p in two.rglob("*") if p.is_file()} == before
+
+
 def test_a_builder_name_with_a_terminal_escape_is_shown_escaped_once(two: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run(capsys, "build", "a", "b", "--builder", "a\x1b[31m")
     assert code == 2 and err.startswith("imagespec: --builder 'a\\x1b[31m' is not a builder name"), err
