@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from imagespec.adopt.node_runtime import runtime_copies
 from imagespec.adopt.node_start import NodeStart, read_start
 from imagespec.adopt.pip_requirements import included_files, local_installs
+from imagespec.adopt.python_scripts import console_script
 from imagespec.adopt.manifest import parse_json, parse_toml, parse_xml, semantic_version
 from imagespec.errors import Location, SpecError
 
@@ -279,20 +280,29 @@ def detect_python(root: Path) -> Project | None:
         take_metadata(project, _metadata_table(meta), "pyproject.toml")
     sources = list(walk(root, (".py",)))
     script = next((s for s in _PY_SCRIPTS if (root / s).is_file()), None)
-    declared = _console_script(root, meta, project) if script is None else None
-    if declared is not None:
-        project.entrypoint, packages_at = declared
+    scripts = console_script(root, meta, str(_metadata_table(meta).get("name", "")), f"{_VENV_BIN}/python3") \
+        if script is None else None
+    if scripts is not None and scripts.entrypoint is not None:
+        project.entrypoint = scripts.entrypoint
+        project.found.append(f"pyproject.toml script {scripts.taken}: the program to run, as pip's wrapper would "
+                             "run it (the project is not installed)")
+        project.guessed += [f"pyproject.toml: {why}, so not the entrypoint" for why in scripts.refused]
+        if scripts.others:
+            project.guessed.append(f"pyproject.toml: script {scripts.taken.split(' = ')[0]}, not "
+                                   f"{', '.join(scripts.others)}: --entrypoint runs another")
         project.program_parameter = "script"  # `--with script=FILE` runs that file instead
-        return _python_rest(root, project, None, packages_at, sources, included, meta)
+        return _python_rest(root, project, None, scripts.packages, sources, included, meta)
     if script is None:
         runnable = [p for p in sources if "__name__" in read(p) and "__main__" in read(p)]
         if runnable:
             script = rel(root, runnable[0])
             project.guessed.append(f"script {script}: the first file with `if __name__ == \"__main__\"`")
     if script is None:  # a Procfile's command may still name the program (init_spec._apply)
+        # QA: a script pyproject.toml declares but init could not take was not said
+        refused = "".join(f"; pyproject.toml's {why}" for why in (scripts.refused if scripts else [])[:3])
         project.unresolved = SpecError(
-            f"no program to run: no {', '.join(_PY_SCRIPTS[:-1])} or file with an `if __name__ == \"__main__\"` "
-            "block", location=Location(str(root)),
+            f"no program to run: no {', '.join(_PY_SCRIPTS[:-1])}, console script in pyproject.toml or file with an "
+            f"`if __name__ == \"__main__\"` block{refused}", location=Location(str(root)),
             hint="name it: --with script=FILE (relative to the folder), or the whole command: "
             "--entrypoint '/opt/venv/bin/python3 -m PACKAGE'")
     module = _python_module(root, script) if script else None
@@ -335,36 +345,6 @@ def _python_rest(root: Path, project: Project, script: str | None, packages: str
 
 
 _VENV_BIN = "/opt/venv/bin"  # where the python presets' venv puts the servers a project installs
-_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-
-
-def _console_script(root: Path, meta: dict[str, Any], project: Project) -> tuple[list[str], str] | None:
-    """(entrypoint, the packages' folder) for the console script pyproject.toml declares
-    (`[project.scripts]`, Poetry's `[tool.poetry.scripts]`): the presets never install the
-    project, so the entrypoint does what pip's wrapper script would, `sys.exit(main())`.
-    Of several, the one named like the project, else the first; None without one whose
-    module is in the source."""
-    scripts = _declared_scripts(meta)
-    if not scripts:
-        return None
-    wanted = str(_metadata_table(meta).get("name", ""))
-    name = next((n for n in scripts if _normal(n) == _normal(wanted)), next(iter(scripts)))
-    reference = scripts[name]
-    module, _, attribute = reference.partition(":")
-    packages = _module_folder(root, module.split(".")[0])
-    if packages is None:
-        project.guessed.append(f"pyproject.toml: script {name} = {reference!r}: {module} is not in the source, "
-                               "so not the entrypoint")
-        return None
-    if len(scripts) > 1:
-        others = ", ".join(n for n in scripts if n != name)
-        project.guessed.append(f"pyproject.toml: script {name}, of {len(scripts)} (not {others}): --entrypoint "
-                               "names another")
-    project.found.append(f"pyproject.toml: script {name} = {reference!r}, the program to run (as pip's wrapper "
-                         "would run it; the project is not installed)")
-    top = attribute.split(".")[0]
-    code = f"import sys; from {module} import {top}; sys.exit({attribute}())"
-    return ["/opt/venv/bin/python3", "-c", code], packages
 
 
 def _metadata_table(meta: dict[str, Any]) -> dict[str, Any]:
@@ -376,35 +356,6 @@ def _metadata_table(meta: dict[str, Any]) -> dict[str, Any]:
         if isinstance(table, dict) and table:
             return table
     return {}
-
-
-def _declared_scripts(meta: dict[str, Any]) -> dict[str, str]:
-    """pyproject.toml's console scripts {name: "module:function"}, those written as a
-    whole Python reference only (a value lands in `python -c`)."""
-    project, tool = meta.get("project"), meta.get("tool")
-    poetry = tool.get("poetry") if isinstance(tool, dict) else None
-    found: dict[str, str] = {}
-    for table in (project.get("scripts") if isinstance(project, dict) else None,
-                  poetry.get("scripts") if isinstance(poetry, dict) else None):
-        for name, value in (table.items() if isinstance(table, dict) else ()):
-            if isinstance(value, dict):  # Poetry: {callable = "…"} or {reference = "…", type = "console"}
-                value = value.get("callable") or (value.get("reference") if value.get("type") == "console" else None)
-            if isinstance(name, str) and isinstance(value, str) and re.fullmatch(f"{_DOTTED}:{_DOTTED}", value):
-                found.setdefault(name, value)
-    return found
-
-
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _module_folder(root: Path, top: str) -> str | None:
-    """Where the module's top package or module is: the project folder (".") or src."""
-    for folder in (".", "src"):
-        base = root / folder
-        if (base / top).is_dir() and not (base / top).is_symlink() or (base / f"{top}.py").is_file():
-            return folder
-    return None
 
 
 def _serve_the_app(root: Path, project: Project, script: str | None, requirements: list[str]) -> None:

@@ -72,52 +72,117 @@ def _end(stage: Stage) -> int:
 
 def copy_through_gathering(source: Source) -> tuple[Source, list[str], set[int]]:
     """The source with each `COPY --from=G` of its last stage copying from the stages the
-    gathering stage G took those files from, a difference line per COPY, and the indexes
-    of the stages read through. A COPY whose paths do not map one to one stays."""
+    gathering stage G took those files from (a chain of them too), a difference line per
+    COPY, and the indexes of the stages read through. A COPY whose paths do not map one to
+    one stays, said: the spec's G lost its own `COPY --from`, so the build fails there."""
     last, earlier = source.stages[-1], source.stages[:-1]
+    gathering = _gathering_stages(earlier)
     said: list[str] = []
     through: set[int] = set()
     instructions: list[dockerfile.Command] = []
     for command in last.instructions:
-        gathering, copies = _through(command, earlier)
-        if gathering is None:
+        stage, copies = _through(command, earlier, gathering)
+        if stage is None or not copies:
             instructions.append(command)
+            if stage is not None and stage.base.lower() == "scratch" and _copies_from(stage):
+                # a scratch stage makes no file itself: a path it did not take from the context
+                # came by one of the COPY --from the spec's stage lost (a RUN stage may make it)
+                said.append(f"Dockerfile:{command.start_line}: {command.original}: stage "
+                            f"'{stage.name or stage.index}' gathers files with COPY --from (line "
+                            f"{_copies_from(stage)}), which a spec's build stage cannot say, and import cannot "
+                            "tell which of them this path came from: if it did, the build fails at this COPY; "
+                            "copy from the stage that makes the files")
             continue
-        through.add(gathering.index)
+        through.add(stage.index)
         instructions += copies
         taken = ", ".join(f"{c.value[0]} of stage '{_origin(c)}'" for c in copies)
         them = "them" if len(copies) > 1 else "it"
         said.append(f"Dockerfile:{command.start_line}: {command.original}: copies {taken} instead, where stage "
-                    f"'{gathering.name or gathering.index}' (line {gathering.line}) gathered {them} from (a spec's "
+                    f"'{stage.name or stage.index}' (line {stage.line}) gathered {them} from (a spec's "
                     "build stages copy only from the build context)")
-    if not said:
-        return source, [], set()
+    if not through:
+        return source, said, set()
     return replace(source, stages=[*earlier, replace(last, instructions=instructions)]), said, through
 
 
-def _through(command: dockerfile.Command, earlier: list[Stage]) -> tuple[Stage | None, list[dockerfile.Command]]:
-    """(the gathering stage, the COPYs from its origins) for a `COPY --from=G SRC… DEST`
-    whose every source is a path G's COPYs put there; (None, []) otherwise."""
+#: a gathered file: (the stage it came from, its path there, where the gathering stage put
+#: it, the --chmod it was given or "")
+_Gathered = tuple[str, str, str, str]
+#: options of a COPY that change no file's content or place: a mapped COPY keeps them
+_KEPT_FLAGS = ("--chown=", "--chmod=", "--link")
+
+
+def _gathering_stages(stages: list[Stage]) -> dict[int, list[_Gathered]]:
+    """The FROM scratch stages made only of `COPY --from` (and settings), by index, with
+    what each gathered; a COPY from an earlier gathering stage is read through it."""
+    found: dict[int, list[_Gathered]] = {}
+    for stage in stages:
+        if stage.base.lower() != "scratch":
+            continue
+        gathered = _gathered(stage, stages, found)
+        if gathered:
+            found[stage.index] = gathered
+    return found
+
+
+def _gathered(stage: Stage, stages: list[Stage], known: dict[int, list[_Gathered]]) -> list[_Gathered] | None:
+    """What ``stage``'s COPYs put where; None when one is no plain `COPY --from=STAGE SRC
+    /DEST` (a wildcard, a variable, an option that changes content, several sources, a
+    relative destination) or the stage also runs or adds anything."""
+    found: list[_Gathered] = []
+    for command in stage.instructions:
+        name = command.cmd.upper()
+        if name not in ("COPY", "ADD", "RUN"):
+            continue  # settings: nothing of the file system a COPY --from reads
+        origin = _origin(command)
+        flags = [f for f in command.flags if not f.lower().startswith("--from=")]
+        chmod = [f.split("=", 1)[1] for f in flags if f.lower().startswith("--chmod=")]
+        if name != "COPY" or origin is None or len(command.value) != 2 or command.heredocs or \
+                any(f.lower() != "--link" and not f.lower().startswith("--chmod=") for f in flags):
+            return None  # --chown too: the ownership a later COPY --from keeps is not certain
+        src, dest = command.value
+        if not dest.startswith("/") or any(c in src + dest for c in "*?[$"):
+            return None
+        parent = _stage_named(stages[:stage.index], origin)
+        if parent is not None and parent.index in known:  # a chain: from where that one took them
+            mapped = _mapped(src, dest, known[parent.index])
+            if mapped is None:
+                return None
+            found += [(o, s, d, chmod[0] if chmod else m) for o, s, d, m in mapped]
+        else:
+            found.append((origin, src, dest, chmod[0] if chmod else ""))
+    return found or None
+
+
+def _through(command: dockerfile.Command, earlier: list[Stage],
+             gathering: dict[int, list[_Gathered]]) -> tuple[Stage | None, list[dockerfile.Command]]:
+    """(the stage a `COPY --from` names, the COPYs from where it gathered each source);
+    the COPYs are empty when a source does not map one to one (stage None: no COPY --from)."""
     origin = _origin(command)
     if command.cmd.upper() != "COPY" or origin is None or len(command.value) < 2 or command.heredocs:
         return None, []
-    gathering = _stage_named(earlier, origin)
-    if gathering is None or gathering.base.lower() != "scratch":
-        return None, []
-    gathered = _gathered(gathering)
-    if gathered is None:
-        return None, []
-    *sources, dest = command.value
+    stage = _stage_named(earlier, origin)
     others = tuple(f for f in command.flags if not f.lower().startswith("--from="))
+    if stage is None or stage.index not in gathering or \
+            any(not f.lower().startswith(_KEPT_FLAGS) for f in others):  # --parents, --exclude: not mapped
+        return stage, []
+    *sources, dest = command.value
+    own_chmod = any(f.lower().startswith("--chmod=") for f in others)
     copies = []
     for wanted in sources:
-        found = _mapped(wanted, dest, gathered)
+        found = _mapped(wanted, dest, gathering[stage.index])
         if found is None:
-            return None, []
-        copies += [command._replace(flags=(f"--from={stage}", *others), value=(src, to),
-                                    original=" ".join(("COPY", f"--from={stage}", *others, src, to)))
-                   for stage, src, to in found]
-    return gathering, copies
+            return stage, []
+        for origin_stage, src, to, chmod in found:
+            flags = (f"--from={origin_stage}", *others, *([f"--chmod={chmod}"] if chmod and not own_chmod else []))
+            copies.append(command._replace(flags=flags, value=(src, to),
+                                           original=" ".join(("COPY", *flags, src, to))))
+    return stage, copies
+
+
+def _copies_from(stage: Stage) -> int | None:
+    """The line of the stage's first `COPY --from`, if any."""
+    return next((c.start_line for c in stage.instructions if c.cmd.upper() in ("COPY", "ADD") and _origin(c)), None)
 
 
 def _origin(command: dockerfile.Command) -> str | None:
@@ -125,39 +190,26 @@ def _origin(command: dockerfile.Command) -> str | None:
     return values[0] if len(values) == 1 else None
 
 
-def _gathered(stage: Stage) -> list[tuple[str, str, str]] | None:
-    """(stage, source, absolute destination) of each COPY of a gathering stage; None when
-    one is no plain `COPY --from=STAGE SRC /DEST` (a wildcard, an option, several sources,
-    a relative destination) or the stage also runs, adds or copies otherwise."""
-    found = []
-    for command in stage.instructions:
-        name = command.cmd.upper()
-        if name not in ("COPY", "ADD", "RUN"):
-            continue  # settings: nothing of the file system a COPY --from reads
-        origin = _origin(command)
-        if name != "COPY" or origin is None or len(command.flags) != 1 or len(command.value) != 2:
-            return None
-        src, dest = command.value
-        if not dest.startswith("/") or any(c in src + dest for c in "*?[$"):
-            return None
-        found.append((origin, src, dest))
-    return found or None
-
-
-def _mapped(wanted: str, dest: str, gathered: list[tuple[str, str, str]]) -> list[tuple[str, str, str]] | None:
-    """Where the gathering stage's path `wanted` came from: [(stage, source, dest)]. `/`
-    (the whole stage) is every COPY of it, each to its place under `dest`."""
+def _mapped(wanted: str, dest: str, gathered: list[_Gathered]) -> list[_Gathered] | None:
+    """Where the gathering stage's path `wanted` came from, as the COPYs that make `dest`
+    hold what it held there, in the gathering stage's order (a later COPY over a gathered
+    folder lays its files over it again): [(stage, source, destination, chmod)]. None when
+    that is not certain: a wildcard, or a path inside a gathered folder that an earlier COPY
+    put there too (the folder may not hold it)."""
     if any(c in wanted for c in "*?[$"):
         return None
     path = posixpath.normpath("/" + wanted.lstrip("/"))  # normpath keeps a leading `//`
-    if path == "/":
-        return [(stage, src, dest.rstrip("/") + to if to != "/" else dest) for stage, src, to in gathered]
-    for stage, src, to in reversed(gathered):  # the last COPY to a path is what the stage holds there
+    found: list[_Gathered] = []
+    for stage, src, to, chmod in gathered:
         into = posixpath.normpath("/" + to.lstrip("/"))
-        if to.endswith("/") and path == posixpath.join(into, posixpath.basename(src.rstrip("/"))):
-            return [(stage, src, dest)]  # `COPY --from=build /out/app /bin/`: /bin/app
-        if not to.endswith("/") and path == into:
-            return [(stage, src, dest)]
-        if path.startswith(into.rstrip("/") + "/"):  # inside a folder it gathered
-            return [(stage, src.rstrip("/") + path[len(into.rstrip("/")):], dest)]
-    return None
+        folder = to.endswith("/")
+        if path == "/" or into == path or into.startswith(path + "/"):  # it put something in the path
+            place = dest.rstrip("/") + (into if path == "/" else into[len(path):]) if into != path else dest
+            found.append((stage, src, place + "/" if folder and not place.endswith("/") else place, chmod))
+        elif folder and path == posixpath.join(into, posixpath.basename(src.rstrip("/"))):
+            found.append((stage, src, dest, chmod))  # `COPY --from=build /out/app /bin/`: /bin/app
+        elif path.startswith(into.rstrip("/") + "/"):  # inside a folder it gathered
+            if found:
+                return None
+            found.append((stage, src.rstrip("/") + path[len(into.rstrip("/")):], dest, chmod))
+    return found or None

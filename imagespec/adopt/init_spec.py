@@ -61,8 +61,12 @@ def image_name(raw: str) -> str:
     spelled = raw.translate(_SPELLED)
     ascii_name = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     name = re.sub(r"[^a-z0-9._-]+", "-", ascii_name.lower().rsplit("/", 1)[-1])
-    name = re.sub(r"[._-]{2,}", "-", name).strip("._-")
+    # QA: a 300-character name was exit 2 with no place to fix it: a name is a few words
+    name = re.sub(r"[._-]{2,}", "-", name)[:_NAME_CHARACTERS].strip("._-")
     return name or "app"
+
+
+_NAME_CHARACTERS = 64
 
 
 def _unread_manifest(folder: Path) -> SpecError | None:
@@ -102,8 +106,24 @@ def plan_project(folder: Path, options: InitOptions) -> Project:
         project.preset = options.preset
     if project.unbuildable is not None and project.preset.startswith("node"):
         raise project.unbuildable
+    _refuse_missing_script(folder, project.preset, options)
     _apply(project, folder, options)
     return project
+
+
+def _refuse_missing_script(folder: Path, preset: str, options: InitOptions) -> None:
+    """`--with script=FILE` of a python preset names a file of the project: the image runs
+    /app/FILE (QA: `script=nope.py`, `.`, `/etc/passwd` wrote a spec that could not start).
+    Its grammar (a path parameter's) is the compile's to check."""
+    script = options.with_.get("script")
+    if script is None or not preset.startswith("python"):
+        return
+    path = folder / script
+    inside = os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
+    if script.startswith("/") or script.endswith("/") or not inside or not path.is_file():
+        raise SpecError(f"--with script={one_line(script[:120])}: no such file in {folder}",
+                        location=Location(str(folder)),
+                        hint="name the program's file relative to the project folder, e.g. --with script=src/main.py")
 
 
 def _note_dockerfile(project: Project, folder: Path) -> None:
@@ -128,9 +148,12 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
             raise SpecError(f"--name: {one_line(str(invalid))}", hint="e.g. --name team/api; the registry goes in "
                             "`registry:` or the configuration") from None
     else:
+        raw = project.name or folder.resolve().name
         if project.name is None:
-            project.guessed.append(f"name {image_name(folder.resolve().name)}: the folder's name (--name)")
-        project.name = image_name(project.name or folder.resolve().name)
+            project.guessed.append(f"name {image_name(raw)}: the folder's name (--name)")
+        elif image_name(raw) != raw:  # QA: `日本語` became `app` unsaid
+            project.guessed.append(f"name {image_name(raw)}: {raw[:80]!r} as an image name (--name)")
+        project.name = image_name(raw)
     if options.version:
         try:  # said of the flag, not of a spec init never wrote
             project.version = grammar.semantic_version(options.version)
@@ -144,6 +167,9 @@ def _apply(project: Project, folder: Path, options: InitOptions) -> None:
     if options.ports is not None:
         project.ports = [p for p in options.ports if p]
         project.guessed = [g for g in project.guessed if not g.startswith("port ")]
+    if project.program_parameter in options.with_ or options.entrypoint is not None:
+        # QA: "found …: the program to run" stayed in the report above the user's own program
+        project.found = [f for f in project.found if ": the program to run" not in f]
     if project.program_parameter in options.with_:  # the preset's program, as the user says: not the one found
         project.entrypoint = project.command = None
     if options.entrypoint is not None:

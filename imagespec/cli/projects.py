@@ -65,9 +65,9 @@ def init_command(folder: Path, preset: str | None, name: str | None, version_: s
                               indent=2))
     else:
         for line in result.found:
-            click.echo(f"found    {line}", err=True)
+            click.echo(one_line(f"found    {line}"), err=True)  # QA: a NUL in a manifest's name was printed
         for line in result.guessed:
-            click.echo(f"guessed  {line}", err=True)
+            click.echo(one_line(f"guessed  {line}"), err=True)
         if to_stdout:
             print_exactly(result.text)
     done = "printed the spec" if to_stdout else f"wrote {result.path}"

@@ -41,8 +41,10 @@ _TYPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
     "name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*"), "one word: letters, digits, '.', '_', '+', '-'"),
     # no wildcard: COPY would read `*` as a pattern where the shell's quoting keeps it a name
     # (one value, two meanings); no `..` part: a path names a place inside its folder
-    "path": (re.compile(r"(?!-)(?!(?:.*/)?\.\.(?:/|\Z))[^\\*?\[]+"),
-             "a path that does not start with '-', has no `..` part, no backslash and no wildcard "
+    # nor a leading `!` or `#`: a .dockerignore line would read it as an exception or a
+    # comment (QA: the c preset's `binary: '!.env'` let .env files back into the context)
+    "path": (re.compile(r"(?![-!#])(?!(?:.*/)?\.\.(?:/|\Z))[^\\*?\[]+"),
+             "a path that does not start with '-', '!' or '#', has no `..` part, no backslash and no wildcard "
              "(`*`, `?`, `[`: a glob parameter takes those)"),
     # not starting with '-': a command would read it as an option (QA: `cp -x*.jar /out/app.jar`)
     "glob": (re.compile(r"[A-Za-z0-9._/*?@+][A-Za-z0-9._/*?@+-]*"), "a path pattern: letters, digits, '.', '_', '/', "

@@ -407,15 +407,54 @@ def test_a_copy_from_a_stage_that_gathers_files_copies_from_where_it_gathered_th
                                      {"from": "build", "src": "/out/tools", "dest": "/opt/tools/"}]
 
 
-@pytest.mark.parametrize("change", [("COPY --from=build /out/app /app", "COPY --from=build --chmod=700 /out/app /app"),
+@pytest.mark.parametrize("change", [("COPY --from=build /out/app /app", "COPY --from=build --chown=1:1 /out/app /app"),
                                     ("COPY --from=build /out/app /app", "COPY --from=build /out/a* /app"),
                                     ("COPY --from=binaries /app /usr/bin/app", "COPY --from=binaries /nope /usr/bin/app"),
                                     ("FROM scratch AS binaries", "FROM alpine:3.20 AS binaries\nRUN true")])
 def test_a_gathering_stage_that_does_not_map_one_to_one_is_left_as_it_was(tmp_path: Path,
                                                                           change: tuple[str, str]) -> None:
     data, _, report = imported(tmp_path, BINARIES.replace(*change))
-    assert data["final"]["copy"][0]["from"] == "binaries"  # as before: not expressed, said
-    assert not any(d.startswith("Dockerfile:9:") and "gathered it from" in d for d in report.differences)
+    assert data["final"]["copy"][0]["from"] == "binaries"  # as before, and said: the build fails there
+    said = [d for d in report.differences if ": COPY --from=binaries /" in d and "gathers files" in d]
+    if "alpine:3.20 AS binaries" in change[1]:  # a stage that runs steps may make the path itself: not said
+        assert not said, report.differences
+    else:
+        assert said and all("if it did, the build fails at this COPY" in d for d in said), report.differences
+
+
+GATHERED = """\
+FROM golang:1.22 AS build
+RUN mkdir -p /out/share /out/x && echo a > /out/share/a && echo b > /out/x/a && go build -o /out/app .
+FROM scratch AS binaries
+{gathering}
+FROM alpine:3.20
+{last}
+ENTRYPOINT ["/usr/bin/app"]
+"""
+
+
+@pytest.mark.parametrize(("gathering", "last", "copies"), [
+    # QA: a later COPY over a gathered folder was lost (the image held the earlier file)
+    ("COPY --from=build /out/share /share\nCOPY --from=build /out/x/a /share/a", "COPY --from=binaries /share /s",
+     [("/out/share", "/s"), ("/out/x/a", "/s/a")]),
+    # QA: a folder the stage filled from several COPYs was left to an empty stage (build failed)
+    ("COPY --from=build /out/app /bin/app\nCOPY --from=build /out/x /bin/x/", "COPY --from=binaries /bin /opt/bin",
+     [("/out/app", "/opt/bin/app"), ("/out/x", "/opt/bin/x/")]),
+    ("COPY --from=build /out/share /share/", "COPY --from=binaries /share /usr/share/x", [("/out/share", "/usr/share/x/")]),
+    ("COPY --from=build /out/app /bin/", "COPY --from=binaries /bin/app /usr/bin/app", [("/out/app", "/usr/bin/app")]),
+])
+def test_a_gathered_path_is_copied_from_each_copy_that_filled_it_in_order(tmp_path: Path, gathering: str, last: str,
+                                                                            copies: list[tuple[str, str]]) -> None:
+    data, _, _ = imported(tmp_path, GATHERED.format(gathering=gathering, last=last))
+    assert [(c["from"], c["src"], c["dest"]) for c in data["final"]["copy"]] == [("build", s, d) for s, d in copies]
+
+
+def test_a_chain_of_gathering_stages_and_their_chmod_are_read_through(tmp_path: Path) -> None:
+    text = GATHERED.format(gathering="COPY --from=build --chmod=755 /out/app /app\nFROM scratch AS again\n"
+                                     "COPY --from=binaries /app /app2", last="COPY --from=again /app2 /usr/bin/app")
+    data, _, report = imported(tmp_path, text)
+    assert data["final"]["copy"] == [{"from": "build", "src": "/out/app", "dest": "/usr/bin/app", "mode": "0755"}]
+    assert [c[0] for c in report.comments] == [3, 5], report.comments  # both gathering stages, said
 
 
 def test_a_stage_that_runs_something_is_not_folded(tmp_path: Path) -> None:

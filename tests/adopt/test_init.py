@@ -108,6 +108,19 @@ def test_a_project_name_keeps_its_letters_without_their_accents(raw: str, name: 
     assert image_name(raw) == name  # QA: `Ünïcödé` became `n-c-d`
 
 
+@pytest.mark.parametrize(("raw", "name"), [("日本語", "app"), ("x\\u0000y", "x-y"), ("a" * 300, "a" * 64)])
+def test_a_manifest_name_made_an_image_name_is_said_and_printed_inert(tmp_path: Path, raw: str, name: str) -> None:
+    """QA: `日本語` became `app` unsaid, a NUL was printed as it was, and a 300-character
+    name was exit 2 with no place to fix it."""
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "{raw}"\n')
+    (tmp_path / "uv.lock").write_text("")
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["name"] == name
+    assert f"guessed  name {name}: " in done.stderr and "\x00" not in done.stderr, done.stderr
+
+
 def test_a_folder_with_nothing_it_knows_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello\n")
     done = run_init(str(tmp_path))
@@ -404,6 +417,7 @@ def console_script_app(folder: Path, table: str = "project.scripts") -> Path:
     (folder / "src" / "svc").mkdir(parents=True)
     (folder / "src" / "svc" / "__init__.py").write_text('GREETING = "hello from svc"\n')
     (folder / "src" / "svc" / "cli.py").write_text(CLI_MAIN)
+    (folder / "src" / "svc" / "admin.py").write_text("def main():\n    print('admin')\n")
     (folder / "pyproject.toml").write_text(f'[project]\nname = "svc"\nversion = "2.0.0"\n\n[{table}]\n'
                                            'svc-admin = "svc.admin:main"\nsvc = "svc.cli:main"\n')
     (folder / "requirements.txt").write_text("")
@@ -418,16 +432,17 @@ def test_the_console_script_pyproject_declares_is_the_program(tmp_path: Path, ta
     assert done.returncode == 0, done.stderr
     spec = yaml.safe_load(done.stdout)
     assert spec["final"]["entrypoint"] == ["/opt/venv/bin/python3", "-c",
-                                           "import sys; from svc.cli import main; sys.exit(main())"]
+                                           "import sys, svc.cli; sys.exit(svc.cli.main())"]
     assert spec["final"]["env"] == {"PYTHONPATH": "/app/src"} and "with" not in spec
     # of two scripts, the one named like the project; the other is said
-    assert "script svc = 'svc.cli:main', the program to run" in done.stderr
-    assert "script svc, of 2 (not svc-admin)" in done.stderr
+    assert "found    pyproject.toml script svc = 'svc.cli:main': the program to run" in done.stderr
+    assert "pyproject.toml: script svc, not svc-admin: --entrypoint runs another" in done.stderr
     # the user's --with script=FILE still wins
     (tmp_path / "src" / "svc" / "run.py").write_text("print('hi')\n")
     done = run_init(str(tmp_path), "--with", "script=src/svc/run.py", "-o", "-")
     assert done.returncode == 0, done.stderr
     assert "entrypoint" not in yaml.safe_load(done.stdout)["final"]
+    assert "the program to run" not in done.stderr  # QA: the script not run was still said to be
 
 
 @pytest.mark.parametrize("toml", ['tool = "x"', "project = 3\n[tool]\npoetry = []", '[project]\nscripts = 3'])
@@ -440,7 +455,8 @@ def test_pyproject_tables_of_another_type_are_no_traceback(tmp_path: Path, toml:
 
 
 @pytest.mark.parametrize("scripts", ['x = "os:system(\'id\')"', 'x = "requests.cli:main"', "x = 3",
-                                     'x = {reference = "svc.cli:main", type = "file"}'])
+                                     'x = {reference = "svc.cli:main", type = "file"}', 'x = "svc.missing:main"',
+                                     'x = "svc.cli:main; import os"', 'x = "sys:exit"'])
 def test_a_console_script_init_cannot_run_is_not_the_program(tmp_path: Path, scripts: str) -> None:
     """Only a whole `module:function` reference to the project's own source becomes the
     entrypoint (its text lands in `python -c`); else init says there is no program."""
@@ -448,6 +464,29 @@ def test_a_console_script_init_cannot_run_is_not_the_program(tmp_path: Path, scr
     (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "svc"\n\n[project.scripts]\n{scripts}\n')
     done = run_init(str(tmp_path), "-o", "-")
     assert done.returncode == 2 and "no program to run" in done.stderr, done.stderr
+    if "=" in scripts and "3" not in scripts and "file" not in scripts:  # QA: why the script was not taken is said
+        assert "pyproject.toml's script x = " in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("script", ["nope.py", ".", "src", "/etc/passwd", "src/svc/cli.py/"])
+def test_a_script_the_user_names_is_a_file_of_the_project(tmp_path: Path, script: str) -> None:
+    """QA: `--with script=nope.py` (or `.`, `/etc/passwd`) wrote a spec whose image could not start."""
+    done = run_init(str(console_script_app(tmp_path)), "--with", f"script={script}", "-o", "-")
+    assert done.returncode == 2 and f"--with script={script}: no such file in " in done.stderr, done.stderr
+    assert run_init(str(tmp_path), "--with", "script=src/svc/cli.py", "-o", "-").returncode == 0
+
+
+@pytest.mark.parametrize(("scripts", "code"), [
+    ('svc = "svc.cli : main [extra]"', "import sys, svc.cli; sys.exit(svc.cli.main())"),  # the entry point grammar
+    ('bad = "svc.missing:main"\ngood = "svc.cli:app.main"', "import sys, svc.cli; sys.exit(svc.cli.app.main())"),
+    ('svc = "svc.cli:sys"', "import sys, svc.cli; sys.exit(svc.cli.sys())"),  # QA: `from … import sys` hid sys
+])
+def test_the_first_console_script_init_can_take_is_the_program(tmp_path: Path, scripts: str, code: str) -> None:
+    console_script_app(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "svc"\n\n[project.scripts]\n{scripts}\n')
+    done = run_init(str(tmp_path), "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["final"]["entrypoint"] == ["/opt/venv/bin/python3", "-c", code]
 
 
 def test_a_src_layout_with_a_procfile_makes_a_spec_that_compiles(tmp_path: Path) -> None:

@@ -253,7 +253,8 @@ def test_a_glob_parameter_keeps_its_wildcards(tmp_path: Path) -> None:
     assert "cp build/lib*/app-?.jar /out/app.jar" in compile_path(spec).dockerfile
 
 
-@pytest.mark.parametrize("value", ["../../etc/passwd", "src/../app.py", "..", "lib/*.py", "app?.py", "app[1].py"])
+@pytest.mark.parametrize("value", ["../../etc/passwd", "src/../app.py", "..", "lib/*.py", "app?.py", "app[1].py", "!.env",
+                                   "#x"])
 def test_a_path_parameter_names_one_place_inside_its_folder(tmp_path: Path, value: str) -> None:
     """QA: `--with script=../../etc/passwd` was taken (the entrypoint ran /etc/passwd), and
     a `*` was a pattern in COPY but a literal name in the quoted shell word."""
