@@ -74,7 +74,8 @@ def copy_through_gathering(source: Source) -> tuple[Source, list[str], set[int]]
     """The source with each `COPY --from=G` of its last stage copying from the stages the
     gathering stage G took those files from (a chain of them too), a difference line per
     COPY, and the indexes of the stages read through. A COPY whose paths do not map one to
-    one stays, said: the spec's G lost its own `COPY --from`, so the build fails there."""
+    one stays, said when G is a scratch stage: the spec's G lost its own `COPY --from`, so
+    the build fails there if the path came by one of them."""
     last, earlier = source.stages[-1], source.stages[:-1]
     gathering = _gathering_stages(earlier)
     said: list[str] = []
