@@ -170,7 +170,7 @@ def _refuse_shared_dockerfiles(targets: Mapping[str, Target]) -> None:
             # said where `dockerfile:` is written (QA: at 1:1, with `b/../a/Dockerfile`)
             written = [t for t in (target, first) if ("dockerfile",) in t.compiled.loaded.document.locations]
             blamed, other = (written[0], first if written[0] is target else target) if written else (target, first)
-            raise SpecError(f"{blamed.spec} and {other.spec} both write {os.path.relpath(path)}",
+            raise SpecError(f"{blamed.spec} and {other.spec} both write {path}",
                             location=blamed.compiled.loaded.document.location(("dockerfile",)),
                             hint="give each spec its own `dockerfile:` (and `context:`)")
 

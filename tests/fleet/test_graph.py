@@ -182,7 +182,7 @@ def test_two_specs_writing_one_dockerfile_are_exit_2_as_for_generate(repo: Path,
           "final: {from: {image: 'debian:bookworm-slim', family: debian}, cmd: [/bin/true]}\n")
     assert main(["bake", "."]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "b/imagespec.yaml:3:1: b/imagespec.yaml and a/imagespec.yaml both write a/Dockerfile", err
+    assert err[0] == f"b/imagespec.yaml:3:1: b/imagespec.yaml and a/imagespec.yaml both write {repo}/a/Dockerfile", err
 
 
 def test_an_app_that_would_make_its_base_specs_user_again_is_exit_2_at_its_from(
