@@ -17,7 +17,7 @@ import difflib
 import re
 from typing import NamedTuple
 
-from imagespec.reference import Invalid
+from imagespec.reference import Invalid, InvalidPart
 
 # os/arch[/variant], lower case, as containerd's platforms.Parse normalizes them and as an
 # OCI index's `platform` object writes them
@@ -112,14 +112,6 @@ def platform(text: str) -> str:
     return text
 
 
-class Repeated(Invalid):
-    """A platform listed a second time, at ``index`` of the list (said at that item)."""
-
-    def __init__(self, message: str, hint: str, index: int) -> None:
-        super().__init__(message, hint)
-        self.index = index
-
-
 def platform_list(values: list[str]) -> list[str]:
     """Each platform once: the same one twice would build (and push) it twice. An empty
     list builds for none: it is bad input rather than "unset" (which `[]` would silently
@@ -131,6 +123,7 @@ def platform_list(values: list[str]) -> list[str]:
     seen: set[str] = set()
     for index, value in enumerate(values):
         if value in seen:
-            raise Repeated(f"platform '{value}' is listed twice", "list each platform once", index)
+            # said at the repeated item (QA: it was said at `platforms:`)
+            raise InvalidPart(f"platform '{value}' is listed twice", "list each platform once", at=(index,))
         seen.add(value)
     return values

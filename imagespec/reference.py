@@ -30,6 +30,15 @@ class Invalid(ValueError):
         self.hint = hint
 
 
+class InvalidPart(Invalid):
+    """An Invalid about one part of the value (`at`: an item of a list), which spec/validate.py
+    locates there when the value is written so (a string's words have no place of their own)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, at: tuple[int | str, ...]) -> None:
+        super().__init__(message, hint)
+        self.at = at
+
+
 # --- distribution/reference's grammar (reference/regexp.go) ----------------------------------
 
 _ALNUM = r"[a-z0-9]+"

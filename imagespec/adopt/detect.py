@@ -277,18 +277,19 @@ def detect_python(root: Path) -> Project | None:
     meta: dict[str, Any] = {}
     if pyproject_text:
         meta = parse_toml(root / "pyproject.toml", pyproject_text)
-        take_metadata(project, _metadata_table(meta), "pyproject.toml")
+    table = _metadata_table(meta)
+    if table:
+        take_metadata(project, table, "pyproject.toml")
     sources = list(walk(root, (".py",)))
     script = next((s for s in _PY_SCRIPTS if (root / s).is_file()), None)
-    scripts = console_script(root, meta, str(_metadata_table(meta).get("name", "")), f"{_VENV_BIN}/python3") \
-        if script is None else None
+    scripts = console_script(root, meta, str(table.get("name", "")), f"{_VENV_BIN}/python3") if script is None else None
     if scripts is not None and scripts.entrypoint is not None:
         project.entrypoint = scripts.entrypoint
         project.found.append(f"pyproject.toml script {scripts.taken}: the program to run, as pip's wrapper would "
                              "run it (the project is not installed)")
         project.guessed += [f"pyproject.toml: {why}, so not the entrypoint" for why in scripts.refused]
         if scripts.others:
-            project.guessed.append(f"pyproject.toml: script {scripts.taken.split(' = ')[0]}, not "
+            project.guessed.append(f"pyproject.toml: script {scripts.name}, not "
                                    f"{', '.join(scripts.others)}: --entrypoint runs another")
         project.program_parameter = "script"  # `--with script=FILE` runs that file instead
         return _python_rest(root, project, None, scripts.packages, sources, included, meta)

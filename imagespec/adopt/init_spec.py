@@ -50,6 +50,7 @@ class InitResult:
 
 _SPELLED = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
                           "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH"})
+_NAME_CHARACTERS = 64  # an image name init makes is a few words
 
 
 def image_name(raw: str) -> str:
@@ -64,9 +65,6 @@ def image_name(raw: str) -> str:
     # QA: a 300-character name was exit 2 with no place to fix it: a name is a few words
     name = re.sub(r"[._-]{2,}", "-", name)[:_NAME_CHARACTERS].strip("._-")
     return name or "app"
-
-
-_NAME_CHARACTERS = 64
 
 
 def _unread_manifest(folder: Path) -> SpecError | None:

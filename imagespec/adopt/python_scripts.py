@@ -32,6 +32,7 @@ class Scripts:
 
     entrypoint: list[str] | None = None
     packages: str = "."
+    name: str = ""  # the script's name
     taken: str = ""  # `NAME = 'module:function'`
     others: list[str] = field(default_factory=list)  # the names of the other scripts init could take
     refused: list[str] = field(default_factory=list)
@@ -56,7 +57,7 @@ def console_script(root: Path, meta: Mapping[str, Any], project_name: str, pytho
             continue
         if result.entrypoint is None:
             result.entrypoint = [python, "-c", f"import sys, {module}; sys.exit({module}.{attribute}())"]
-            result.packages, result.taken = packages, f"{name} = {reference!r}"
+            result.packages, result.name, result.taken = packages, name, f"{name} = {reference!r}"
         else:
             result.others.append(name)
     return result

@@ -7,8 +7,8 @@ A template declares each parameter with a type (README, "Template parameters"):
 
 - `name`: one word (a binary, a class, a package): letters, digits, `.`, `_`, `+`, `-`;
 - `path`: a file or folder, spaces allowed; never starting with `-` (a command would
-  read it as an option), no `..` part, no wildcard (a COPY would expand it, a quoted
-  shell word would not);
+  read it as an option), `!` or `#` (a .dockerignore line), no `..` part, no wildcard (a
+  COPY would expand it, a quoted shell word would not);
 - `glob`: a path whose `*` and `?` the shell expands (`target/*.jar`);
 - `version`: a version string (`9.15.9`, `1:2.36-9`, `1.2~rc1`);
 - `shell`: shell words or commands, written as they are: the spec's author may run any
@@ -40,9 +40,9 @@ from imagespec.spec.values import CONTROL
 _TYPES: dict[str, tuple[re.Pattern[str] | None, str]] = {
     "name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*"), "one word: letters, digits, '.', '_', '+', '-'"),
     # no wildcard: COPY would read `*` as a pattern where the shell's quoting keeps it a name
-    # (one value, two meanings); no `..` part: a path names a place inside its folder
-    # nor a leading `!` or `#`: a .dockerignore line would read it as an exception or a
-    # comment (QA: the c preset's `binary: '!.env'` let .env files back into the context)
+    # (one value, two meanings); no `..` part: a path names a place inside its folder; no
+    # leading `!` or `#`: a .dockerignore line would read it as an exception or a comment
+    # (QA: the c preset's `binary: '!.env'` let .env files back into the context)
     "path": (re.compile(r"(?![-!#])(?!(?:.*/)?\.\.(?:/|\Z))[^\\*?\[]+"),
              "a path that does not start with '-', '!' or '#', has no `..` part, no backslash and no wildcard "
              "(`*`, `?`, `[`: a glob parameter takes those)"),

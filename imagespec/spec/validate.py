@@ -286,7 +286,7 @@ def _fallback_hint(error: ErrorDetails, path: DataPath, model: type[BaseModel]) 
 
 
 def _part(path: DataPath, error: ErrorDetails, data: Any) -> DataPath:
-    """The path of the part of the value an error is about (values.InvalidPart: the empty
+    """The path of the part of the value an error is about (reference.InvalidPart: the empty
     program of a list), where the data has that part; else the value's."""
     at = getattr(error.get("ctx", {}).get("error"), "at", ())
     inner = (*path, *at)

@@ -21,7 +21,7 @@ from imagespec import reference as grammar
 from imagespec.contract import (DERIVED_LABELS, IMAGESPEC_LABEL_PREFIX, LABEL_WRITABLE, WRITABLE_SEPARATOR,
                                 imagespecs_own_label)
 from imagespec.contract import PRIVILEGE_BITS, reads_as_json_array
-from imagespec.reference import Invalid
+from imagespec.reference import Invalid, InvalidPart
 from imagespec.spec import shell_scan
 
 _STAGE = re.compile(r"[a-z][a-z0-9_-]{0,62}")
@@ -58,15 +58,6 @@ def fits_a_line(value: str) -> str:
                           "64 KiB, and the build would fail on it",
                           "ship long content as a file (`final.copy` from the context) and pass its path")
     return value
-
-
-class InvalidPart(Invalid):
-    """An Invalid about one part of the value (`at`: an item of a list), which spec/validate.py
-    locates there when the value is written so (a string's words have no place of their own)."""
-
-    def __init__(self, message: str, hint: str | None = None, *, at: tuple[int | str, ...]) -> None:
-        super().__init__(message, hint)
-        self.at = at
 
 
 def _once(check: Callable[[str], str]) -> Callable[[str], str]:
@@ -819,15 +810,7 @@ Digest = Annotated[str, AfterValidator(_once(grammar.digest)), WithJsonSchema({"
 PlatformName = Annotated[str, AfterValidator(_once(platforms.platform)),
                          WithJsonSchema({"type": "string", "pattern": platforms.PLATFORM_PATTERN,
                                          "examples": list(platforms.KNOWN)})]
-def _platforms_once(values: list[str]) -> list[str]:
-    """platform.platform_list, a repeat said at its item (QA: it was said at `platforms:`)."""
-    try:
-        return platforms.platform_list(values)
-    except platforms.Repeated as repeated:
-        raise InvalidPart(str(repeated), repeated.hint, at=(repeated.index,)) from None
-
-
-Platforms = Annotated[list[PlatformName], AfterValidator(_platforms_once)]
+Platforms = Annotated[list[PlatformName], AfterValidator(platforms.platform_list)]
 Registry = Annotated[str, AfterValidator(_once(registry)), WithJsonSchema({"type": "string", "pattern": grammar.REGISTRY_PATTERN})]
 # a Debian mirror: a base spec's `bootstrap.mirror` and the configuration's `bases.mirror` (here,
 # not in spec/base_model.py, so that reading a configuration does not make the base spec's models)
